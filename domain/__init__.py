@@ -1,0 +1,1 @@
+"""The register's domain model: aggregates, events, rules. No storage, no HTTP."""

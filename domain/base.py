@@ -1,0 +1,72 @@
+"""What every aggregate of the register shares: client-chosen ids and event metadata.
+
+Every event carries ``actor`` (who sent the command), the business date it is
+about (named per event, listed in ``BUSINESS_DATE``) and the library's
+``timestamp``, the instant it was recorded.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import InvalidValue
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_NAMESPACE = uuid5(NAMESPACE_URL, "https://unionledger/ids")
+
+
+def aggregate_id(kind: str, client_id: str) -> UUID:
+    """The storage id of an entity: deterministic, so a duplicate id is a storage conflict."""
+    return uuid5(_NAMESPACE, f"{kind}:{client_id}")
+
+
+def check_client_id(value: str, field: str = "id") -> str:
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
+        raise InvalidValue(
+            "must be 1-64 characters of letters, digits and ._:-", field=field
+        )
+    return value
+
+
+# Business date of each event, by event class name.
+BUSINESS_DATE: dict[str, str] = {
+    "UnitEstablished": "established_on",
+    "UnitClosed": "closed_on",
+    "WorkplaceRegistered": "as_of",
+    "WorkforceSurveyed": "as_of",
+    "UnionFounded": "founded_on",
+    "UnionTransferred": "effective_on",
+    "UnionDissolved": "dissolved_on",
+    "MemberAdmitted": "admitted_on",
+    "MemberTransferred": "effective_on",
+    "MemberLeft": "left_on",
+}
+
+
+def business_date(event: object) -> date | None:
+    name = BUSINESS_DATE.get(type(event).__name__)
+    return getattr(event, name, None) if name else None
+
+
+class RegisterAggregate(Aggregate):
+    """An entity of the register, known to clients by its own ``id``."""
+
+    KIND = ""
+    id_attr = ""
+
+    @property
+    def client_id(self) -> str:
+        return getattr(self, self.id_attr)
+
+    @classmethod
+    def storage_id(cls, client_id: str) -> UUID:
+        return aggregate_id(cls.KIND, client_id)
+
+
+def active_on(start: date, end: date | None, day: date) -> bool:
+    """True when ``day`` lies in [start, end): the end date itself is no longer active."""
+    return start <= day and (end is None or day < end)

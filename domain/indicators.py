@@ -1,0 +1,64 @@
+"""Indicator codes and what each one counts (API.md, "Indicators")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.errors import InvalidValue
+
+DEFAULT_MIN_WORKERS = 10
+
+STOCKS = (
+    "members_total",
+    "unions_total",
+    "workplaces_eligible",
+    "workplaces_covered",
+    "coverage_pct",
+    "member_worker_ratio_pct",
+)
+FLOWS = (
+    "members_admitted",
+    "members_left",
+    "members_net_growth",
+    "unions_founded",
+    "unions_dissolved",
+)
+# Indicators about eligible workplaces take a workforce threshold, ``code@N``.
+THRESHOLDED = ("workplaces_eligible", "workplaces_covered", "coverage_pct", "member_worker_ratio_pct")
+PERCENTAGES = ("coverage_pct", "member_worker_ratio_pct")
+BASE_CODES = STOCKS + FLOWS
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str  # as asked, e.g. "coverage_pct@25"
+    base: str  # e.g. "coverage_pct"
+    min_workers: int
+
+    @property
+    def is_flow(self) -> bool:
+        return self.base in FLOWS
+
+    @property
+    def is_percentage(self) -> bool:
+        return self.base in PERCENTAGES
+
+
+def parse_indicator(code: str, field: str = "indicator") -> Indicator:
+    base, sep, suffix = (code or "").partition("@")
+    if base not in BASE_CODES:
+        raise InvalidValue(f"unknown indicator {code!r}; known: {', '.join(BASE_CODES)}", field=field)
+    if not sep:
+        return Indicator(code, base, DEFAULT_MIN_WORKERS)
+    if base not in THRESHOLDED:
+        raise InvalidValue(f"indicator {base} takes no @N threshold", field=field)
+    if not suffix.isdigit() or not 1 <= int(suffix) <= 100000:
+        raise InvalidValue("the @N threshold must be a whole number from 1 to 100000", field=field)
+    return Indicator(code, base, int(suffix))
+
+
+def percentage(numerator: int, denominator: int) -> float:
+    """100 x n / d with one decimal; 0 where the denominator is 0."""
+    if not denominator:
+        return 0.0
+    return round(100.0 * numerator / denominator + 1e-9, 1)

@@ -1,0 +1,246 @@
+"""The ledger of one tenant: one verb per register command.
+
+Rules that need more than one aggregate ask ``RegisterQueries`` (answered from
+the tenant's views, which the caller keeps current and serialises per tenant).
+Personal data is sealed by a ``PersonalDataSealer`` before it enters an event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Protocol, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Transcoder, Transcoding
+
+from domain.base import RegisterAggregate, check_client_id
+from domain.errors import AlreadyExists, Conflict, InvalidValue, NotFound
+from domain.members import DEPARTURE_REASONS, GENDERS, Member
+from domain.unions import Union
+from domain.units import UNIT_KINDS, Unit
+from domain.workplaces import SECTORS, Workplace, check_workforce
+
+A = TypeVar("A", bound=RegisterAggregate)
+
+VIETNAM = timezone(timedelta(hours=7))
+
+
+def vietnam_today() -> date:
+    """Business dates are Vietnamese calendar days."""
+    return datetime.now(VIETNAM).date()
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class RegisterQueries(Protocol):
+    def active_members_in_union(self, union_id: str, on: date) -> int:
+        """Members of the union active on ``on`` or at any later date."""
+
+    def active_union_at_workplace(self, workplace_id: str, on: date) -> str | None:
+        """Another union of the workplace active on ``on`` or later, if any."""
+
+    def active_under_unit(self, unit_id: str, on: date) -> int:
+        """Child units, unions and workplaces under the unit on ``on`` or later."""
+
+
+class PersonalDataSealer(Protocol):
+    def seal(self, member_id: str, data: dict[str, Any]) -> str: ...
+
+
+def _choice(value: str, allowed: tuple[str, ...], field: str) -> str:
+    if value not in allowed:
+        raise InvalidValue(f"must be one of: {', '.join(allowed)}", field=field)
+    return value
+
+
+class Ledger(Application):
+    """The tenant's register: commands in, events out."""
+
+    name = "Ledger"
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        queries: RegisterQueries,
+        sealer: PersonalDataSealer,
+        today: Callable[[], date] = vietnam_today,
+    ):
+        super().__init__(env)
+        self.queries = queries
+        self.sealer = sealer
+        self.today = today
+
+    def register_transcodings(self, transcoder: Transcoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # ---- helpers -------------------------------------------------------
+    def _get(self, cls: type[A], client_id: str, field: str = "id") -> A:
+        try:
+            return self.repository.get(cls.storage_id(client_id))
+        except AggregateNotFoundError:
+            raise NotFound(f"{cls.KIND} {client_id!r} does not exist", field=field) from None
+
+    def _get_for_rule(self, cls: type[A], client_id: str, field: str) -> A:
+        """An entity a command refers to in its body: missing is a refused command (409)."""
+        try:
+            return self.repository.get(cls.storage_id(client_id))
+        except AggregateNotFoundError:
+            raise Conflict(f"{cls.KIND} {client_id!r} does not exist", field=field, rule="exists") from None
+
+    def _require_new(self, cls: type[RegisterAggregate], client_id: str) -> None:
+        check_client_id(client_id)
+        if cls.storage_id(client_id) in self.repository:
+            raise AlreadyExists(f"{cls.KIND} {client_id!r} exists already", field="id", rule="unique_id")
+
+    def _past(self, day: date, field: str) -> date:
+        if day > self.today():
+            raise InvalidValue("may not lie in the future", field=field)
+        return day
+
+    def _save(self, *aggregates: RegisterAggregate) -> None:
+        try:
+            self.save(*aggregates)
+        except IntegrityError:
+            # Someone else wrote the same id (or version) first.
+            raise AlreadyExists("the entity was written concurrently; nothing was changed", rule="unique_id") from None
+
+    # ---- units ---------------------------------------------------------
+    def establish_unit(
+        self, *, id: str, name: str, kind: str, established_on: date,
+        parent_id: str | None = None, actor: str,
+    ) -> Unit:
+        self._require_new(Unit, id)
+        _choice(kind, UNIT_KINDS, "kind")
+        self._past(established_on, "established_on")
+        if parent_id is not None:
+            if parent_id == id:
+                raise Conflict("a unit cannot be its own parent", field="parent_id", rule="parent")
+            parent = self._get_for_rule(Unit, parent_id, "parent_id")
+            parent.require_can_hold(established_on, "unit")
+        unit = Unit(unit_id=id, name=name, kind=kind, established_on=established_on,
+                    parent_id=parent_id, actor=actor)
+        self._save(unit)
+        return unit
+
+    def close_unit(self, unit_id: str, *, closed_on: date, successor_id: str | None = None, actor: str) -> Unit:
+        unit = self._get(Unit, unit_id)
+        self._past(closed_on, "closed_on")
+        successor = self._get_for_rule(Unit, successor_id, "successor_id") if successor_id else None
+        if successor is not None and successor.closed_on is not None:
+            raise Conflict(f"successor {successor_id} is closed", field="successor_id", rule="unit_active")
+        active = 0 if successor else self.queries.active_under_unit(unit_id, closed_on)
+        unit.close(closed_on, successor, active, actor)
+        self._save(unit)
+        return unit
+
+    # ---- workplaces ----------------------------------------------------
+    def register_workplace(
+        self, *, id: str, name: str, sector: str, unit_id: str, workers: int,
+        female_workers: int, as_of: date, actor: str,
+    ) -> Workplace:
+        self._require_new(Workplace, id)
+        _choice(sector, SECTORS, "sector")
+        check_workforce(workers, female_workers)
+        self._past(as_of, "as_of")
+        self._get_for_rule(Unit, unit_id, "unit_id").require_can_hold(as_of, "workplace")
+        workplace = Workplace(workplace_id=id, name=name, sector=sector, unit_id=unit_id,
+                              workers=workers, female_workers=female_workers, as_of=as_of, actor=actor)
+        self._save(workplace)
+        return workplace
+
+    def survey_workplace(self, workplace_id: str, *, workers: int, female_workers: int, as_of: date, actor: str) -> Workplace:
+        workplace = self._get(Workplace, workplace_id)
+        self._past(as_of, "as_of")
+        workplace.survey(workers, female_workers, as_of, actor)
+        self._save(workplace)
+        return workplace
+
+    # ---- unions ----------------------------------------------------------
+    def found_union(
+        self, *, id: str, name: str, workplace_id: str, unit_id: str, founded_on: date,
+        decision_no: str | None = None, actor: str,
+    ) -> Union:
+        self._require_new(Union, id)
+        self._past(founded_on, "founded_on")
+        workplace = self._get_for_rule(Workplace, workplace_id, "workplace_id")
+        if founded_on < workplace.registered_on:
+            raise Conflict(
+                f"workplace {workplace_id} was registered as of {workplace.registered_on.isoformat()}, "
+                "after the founding date", field="founded_on", rule="date_order",
+            )
+        self._get_for_rule(Unit, unit_id, "unit_id").require_can_hold(founded_on, "union")
+        other = self.queries.active_union_at_workplace(workplace_id, founded_on)
+        if other:
+            raise Conflict(
+                f"workplace {workplace_id} already has an active union ({other})",
+                field="workplace_id", rule="one_union_per_workplace",
+            )
+        union = Union(union_id=id, name=name, workplace_id=workplace_id, unit_id=unit_id,
+                      founded_on=founded_on, decision_no=decision_no, actor=actor)
+        self._save(union)
+        return union
+
+    def transfer_union(self, union_id: str, *, to_unit_id: str, effective_on: date, actor: str) -> Union:
+        union = self._get(Union, union_id)
+        self._past(effective_on, "effective_on")
+        self._get_for_rule(Unit, to_unit_id, "to_unit_id").require_can_hold(effective_on, "union")
+        union.transfer(to_unit_id, effective_on, actor)
+        self._save(union)
+        return union
+
+    def dissolve_union(self, union_id: str, *, dissolved_on: date, reason: str, actor: str) -> Union:
+        union = self._get(Union, union_id)
+        self._past(dissolved_on, "dissolved_on")
+        active = self.queries.active_members_in_union(union_id, dissolved_on)
+        union.dissolve(dissolved_on, reason, active, actor)
+        self._save(union)
+        return union
+
+    # ---- members ---------------------------------------------------------
+    def admit_member(
+        self, *, id: str, union_id: str, admitted_on: date, full_name: str, gender: str,
+        birth_date: date | None = None, id_number: str | None = None, actor: str,
+    ) -> Member:
+        self._require_new(Member, id)
+        _choice(gender, GENDERS, "gender")
+        self._past(admitted_on, "admitted_on")
+        if birth_date is not None and birth_date > admitted_on:
+            raise InvalidValue("must be before the admission date", field="birth_date")
+        self._get_for_rule(Union, union_id, "union_id").require_open_to_members(admitted_on)
+        personal = self.sealer.seal(id, {
+            "full_name": full_name,
+            "birth_date": birth_date.isoformat() if birth_date else None,
+            "id_number": id_number,
+        })
+        member = Member(member_id=id, union_id=union_id, admitted_on=admitted_on,
+                        gender=gender, personal=personal, actor=actor)
+        self._save(member)
+        return member
+
+    def transfer_member(self, member_id: str, *, to_union_id: str, effective_on: date, actor: str) -> Member:
+        member = self._get(Member, member_id)
+        self._past(effective_on, "effective_on")
+        self._get_for_rule(Union, to_union_id, "to_union_id").require_open_to_members(effective_on)
+        member.transfer(to_union_id, effective_on, actor)
+        self._save(member)
+        return member
+
+    def record_departure(self, member_id: str, *, left_on: date, reason: str, actor: str) -> Member:
+        member = self._get(Member, member_id)
+        _choice(reason, DEPARTURE_REASONS, "reason")
+        self._past(left_on, "left_on")
+        member.leave(left_on, reason, actor)
+        self._save(member)
+        return member

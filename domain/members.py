@@ -1,0 +1,88 @@
+"""Members (đoàn viên). Personal data travels sealed: the domain never reads it."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.base import RegisterAggregate, aggregate_id
+from domain.errors import Conflict
+
+GENDERS = ("female", "male")
+DEPARTURE_REASONS = ("resigned", "changed_job", "retired", "deceased", "expelled", "other")
+PERSONAL_FIELDS = ("full_name", "birth_date", "id_number")
+
+
+class Member(RegisterAggregate):
+    """An đoàn viên: admitted once, in one union at a time, leaves at most once.
+
+    ``personal`` is the sealed (encrypted) full name, birth date and id number;
+    destroying its key erases them without touching the ledger.
+    """
+
+    KIND = "member"
+    id_attr = "member_id"
+
+    @classmethod
+    def create_id(cls, member_id: str, **_: object) -> UUID:
+        return aggregate_id(cls.KIND, member_id)
+
+    @event("MemberAdmitted")
+    def __init__(
+        self,
+        member_id: str,
+        union_id: str,
+        admitted_on: date,
+        gender: str,
+        personal: str,
+        actor: str,
+    ):
+        self.member_id = member_id
+        self.union_id = union_id
+        self.admitted_on = admitted_on
+        self.gender = gender
+        self.personal = personal
+        self.placed_on = admitted_on
+        self.left_on: date | None = None
+        self.leave_reason: str | None = None
+
+    def _require_member(self) -> None:
+        if self.left_on is not None:
+            raise Conflict(
+                f"member {self.member_id} already left on {self.left_on.isoformat()}",
+                rule="member_left",
+            )
+
+    def transfer(self, to_union_id: str, effective_on: date, actor: str) -> None:
+        self._require_member()
+        if to_union_id == self.union_id:
+            raise Conflict(f"member {self.member_id} is already in union {to_union_id}", rule="same_union")
+        if effective_on < self.placed_on:
+            raise Conflict(
+                f"a transfer cannot take effect before the member's last admission or transfer "
+                f"({self.placed_on.isoformat()})",
+                rule="date_order",
+            )
+        self._transferred(to_union_id=to_union_id, effective_on=effective_on, actor=actor)
+
+    @event("MemberTransferred")
+    def _transferred(self, to_union_id: str, effective_on: date, actor: str) -> None:
+        self.union_id = to_union_id
+        self.placed_on = effective_on
+
+    def leave(self, left_on: date, reason: str, actor: str) -> None:
+        self._require_member()
+        if left_on < self.placed_on:
+            raise Conflict(
+                f"a departure cannot predate the member's last admission or transfer "
+                f"({self.placed_on.isoformat()})",
+                rule="date_order",
+            )
+        self._left(left_on=left_on, reason=reason, union_id=self.union_id, actor=actor)
+
+    @event("MemberLeft")
+    def _left(self, left_on: date, reason: str, union_id: str, actor: str) -> None:
+        self.left_on = left_on
+        self.leave_reason = reason

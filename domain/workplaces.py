@@ -1,0 +1,79 @@
+"""Workplaces (doanh nghiệp / đơn vị) and their workforce surveys."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.base import RegisterAggregate, aggregate_id
+from domain.errors import Conflict, InvalidValue
+
+SECTORS = (
+    "state_agency",
+    "public_service",
+    "state_enterprise",
+    "private_enterprise",
+    "fdi_enterprise",
+    "cooperative",
+    "other",
+)
+
+
+def check_workforce(workers: int, female_workers: int) -> None:
+    if workers < 0:
+        raise InvalidValue("must be 0 or more", field="workers")
+    if female_workers < 0:
+        raise InvalidValue("must be 0 or more", field="female_workers")
+    if female_workers > workers:
+        raise InvalidValue("cannot exceed workers", field="female_workers")
+
+
+class Workplace(RegisterAggregate):
+    """An enterprise, agency or public-service unit where workers may found a union."""
+
+    KIND = "workplace"
+    id_attr = "workplace_id"
+
+    @classmethod
+    def create_id(cls, workplace_id: str, **_: object) -> UUID:
+        return aggregate_id(cls.KIND, workplace_id)
+
+    @event("WorkplaceRegistered")
+    def __init__(
+        self,
+        workplace_id: str,
+        name: str,
+        sector: str,
+        unit_id: str,
+        workers: int,
+        female_workers: int,
+        as_of: date,
+        actor: str,
+    ):
+        self.workplace_id = workplace_id
+        self.name = name
+        self.sector = sector
+        self.unit_id = unit_id
+        self.registered_on = as_of
+        self.workers = workers
+        self.female_workers = female_workers
+        self.as_of = as_of
+
+    def survey(self, workers: int, female_workers: int, as_of: date, actor: str) -> None:
+        check_workforce(workers, female_workers)
+        if as_of < self.registered_on:
+            raise Conflict(
+                f"a survey cannot predate the workplace's registration ({self.registered_on.isoformat()})",
+                rule="date_order",
+            )
+        self._surveyed(workers=workers, female_workers=female_workers, as_of=as_of, actor=actor)
+
+    @event("WorkforceSurveyed")
+    def _surveyed(self, workers: int, female_workers: int, as_of: date, actor: str) -> None:
+        # The current figures are the latest survey by business date.
+        if as_of >= self.as_of:
+            self.workers = workers
+            self.female_workers = female_workers
+            self.as_of = as_of
