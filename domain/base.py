@@ -2,7 +2,8 @@
 
 Every event carries ``actor`` (who sent the command), the business date it is
 about (named per event, listed in ``BUSINESS_DATE``) and the library's
-``timestamp``, the instant it was recorded.
+``timestamp``, the instant it was recorded. Every event also names its entity by
+the client's id (``unit_id``, ``member_id``...), so a reader needs no lookup.
 """
 
 from __future__ import annotations

@@ -65,10 +65,10 @@ class Member(RegisterAggregate):
                 f"({self.placed_on.isoformat()})",
                 rule="date_order",
             )
-        self._transferred(to_union_id=to_union_id, effective_on=effective_on, actor=actor)
+        self._transferred(member_id=self.member_id, to_union_id=to_union_id, effective_on=effective_on, actor=actor)
 
     @event("MemberTransferred")
-    def _transferred(self, to_union_id: str, effective_on: date, actor: str) -> None:
+    def _transferred(self, member_id: str, to_union_id: str, effective_on: date, actor: str) -> None:
         self.union_id = to_union_id
         self.placed_on = effective_on
 
@@ -80,9 +80,9 @@ class Member(RegisterAggregate):
                 f"({self.placed_on.isoformat()})",
                 rule="date_order",
             )
-        self._left(left_on=left_on, reason=reason, union_id=self.union_id, actor=actor)
+        self._left(member_id=self.member_id, left_on=left_on, reason=reason, union_id=self.union_id, actor=actor)
 
     @event("MemberLeft")
-    def _left(self, left_on: date, reason: str, union_id: str, actor: str) -> None:
+    def _left(self, member_id: str, left_on: date, reason: str, union_id: str, actor: str) -> None:
         self.left_on = left_on
         self.leave_reason = reason

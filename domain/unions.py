@@ -70,10 +70,10 @@ class Union(RegisterAggregate):
                 f"({self.placed_on.isoformat()})",
                 rule="date_order",
             )
-        self._transferred(to_unit_id=to_unit_id, effective_on=effective_on, actor=actor)
+        self._transferred(union_id=self.union_id, to_unit_id=to_unit_id, effective_on=effective_on, actor=actor)
 
     @event("UnionTransferred")
-    def _transferred(self, to_unit_id: str, effective_on: date, actor: str) -> None:
+    def _transferred(self, union_id: str, to_unit_id: str, effective_on: date, actor: str) -> None:
         self.unit_id = to_unit_id
         self.placed_on = effective_on
 
@@ -92,9 +92,9 @@ class Union(RegisterAggregate):
                 f"{dissolved_on.isoformat()}; they must leave or transfer first",
                 rule="union_has_members",
             )
-        self._dissolved(dissolved_on=dissolved_on, reason=reason, actor=actor)
+        self._dissolved(union_id=self.union_id, dissolved_on=dissolved_on, reason=reason, actor=actor)
 
     @event("UnionDissolved")
-    def _dissolved(self, dissolved_on: date, reason: str, actor: str) -> None:
+    def _dissolved(self, union_id: str, dissolved_on: date, reason: str, actor: str) -> None:
         self.dissolved_on = dissolved_on
         self.dissolution_reason = reason

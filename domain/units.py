@@ -85,12 +85,13 @@ class Unit(RegisterAggregate):
                     rule="unit_active",
                 )
         self._close(
+            unit_id=self.unit_id,
             closed_on=closed_on,
             successor_id=successor.unit_id if successor else None,
             actor=actor,
         )
 
     @event("UnitClosed")
-    def _close(self, closed_on: date, successor_id: str | None, actor: str) -> None:
+    def _close(self, unit_id: str, closed_on: date, successor_id: str | None, actor: str) -> None:
         self.closed_on = closed_on
         self.successor_id = successor_id

@@ -1,0 +1,117 @@
+"""What projections share: the cursor they write through and how values are stored.
+
+Business dates are stored as proleptic ordinals (``date.toordinal()``) and recorded
+instants as microseconds since the epoch, so both stores compare them as integers.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from typing import Any, ContextManager, Iterable, Protocol, Sequence
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+FOREVER = 2**62  # a "known at" later than anything recorded
+META_FIELDS = ("timestamp", "originator_topic", "originator_id", "originator_version", "actor")
+
+
+def day(value: date | None) -> int | None:
+    return value.toordinal() if value is not None else None
+
+
+def from_day(value: int | None) -> date | None:
+    return date.fromordinal(value) if value is not None else None
+
+
+def micros(value: datetime) -> int:
+    delta = value - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value: int | None) -> datetime | None:
+    if value is None:
+        return None
+    seconds, us = divmod(value, 1_000_000)
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(microsecond=us)
+
+
+def event_name(event: object) -> str:
+    return type(event).__name__
+
+
+def event_data(event: object) -> dict[str, Any]:
+    """The event's own fields, JSON-ready, without the metadata kept in columns."""
+    out = {}
+    for key, value in vars(event).items():
+        if key in META_FIELDS:
+            continue
+        out[key] = value.isoformat() if isinstance(value, (date, datetime)) else value
+    return out
+
+
+def dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+class ViewCursor:
+    """A DB-API cursor that takes ``?`` placeholders on SQLite and PostgreSQL alike."""
+
+    def __init__(self, raw: Any, dialect: str):
+        self.raw = raw
+        self.dialect = dialect
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> ViewCursor:
+        if self.dialect == "postgres":
+            sql = sql.replace("?", "%s")
+        self.raw.execute(sql, tuple(params))
+        return self
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = [tuple(r) for r in rows]
+        if not rows:
+            return
+        if self.dialect == "postgres":
+            sql = sql.replace("?", "%s")
+        self.raw.executemany(sql, rows)
+
+    def fetchall(self) -> list[tuple]:
+        return [tuple(r) for r in self.raw.fetchall()]
+
+    def fetchone(self) -> tuple | None:
+        row = self.raw.fetchone()
+        return tuple(row) if row is not None else None
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    @property
+    def rowcount(self) -> int:
+        return self.raw.rowcount
+
+
+class Transaction(Protocol):
+    """Opens a view transaction; ``write=True`` commits, otherwise it only reads."""
+
+    def __call__(self, write: bool = False) -> ContextManager[ViewCursor]: ...
+
+
+class Projection:
+    """A view: its tables, and one handler per event it cares about (``on_<EventName>``)."""
+
+    name = ""
+    tables: tuple[str, ...] = ()
+    ddl: tuple[str, ...] = ()
+
+    def create(self, cur: ViewCursor) -> None:
+        for statement in self.ddl:
+            cur.execute(statement)
+
+    def clear(self, cur: ViewCursor) -> None:
+        for table in self.tables:
+            cur.execute(f"DELETE FROM {table}")
+
+    def process_event(self, cur: ViewCursor, event: object, position: int) -> None:
+        handler = getattr(self, "on_" + event_name(event), None)
+        if handler is not None:
+            handler(cur, event, position)

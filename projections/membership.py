@@ -1,0 +1,48 @@
+"""Members: current state (no personal data in clear) and membership spans per union."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections import spans
+from projections.base import Projection, ViewCursor, day, micros
+
+
+class Membership(Projection):
+    name = "membership"
+    tables = ("member_state", "member_spans")
+    ddl = (
+        "CREATE TABLE IF NOT EXISTS member_state ("
+        " member_id TEXT PRIMARY KEY, union_id TEXT NOT NULL, gender TEXT NOT NULL,"
+        " admitted_union_id TEXT NOT NULL, admitted_on INTEGER NOT NULL, admitted_at BIGINT NOT NULL,"
+        " left_union_id TEXT, left_on INTEGER, left_at BIGINT, leave_reason TEXT,"
+        " personal TEXT, version INTEGER NOT NULL, updated_at BIGINT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS member_state_admitted ON member_state (admitted_on)",
+        "CREATE INDEX IF NOT EXISTS member_state_left ON member_state (left_on) WHERE left_on IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS member_state_union ON member_state (union_id)",
+        *spans.span_ddl("member_spans"),
+    )
+
+    def on_MemberAdmitted(self, cur: ViewCursor, e: Any, position: int) -> None:
+        at, on = micros(e.timestamp), day(e.admitted_on)
+        cur.execute(
+            "INSERT INTO member_state (member_id, union_id, gender, admitted_union_id, admitted_on,"
+            " admitted_at, personal, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (e.member_id, e.union_id, e.gender, e.union_id, on, at, e.personal, e.originator_version, at),
+        )
+        spans.place(cur, "member_spans", e.member_id, e.union_id, on, at)
+
+    def on_MemberTransferred(self, cur: ViewCursor, e: Any, position: int) -> None:
+        at = micros(e.timestamp)
+        spans.place(cur, "member_spans", e.member_id, e.to_union_id, day(e.effective_on), at)
+        cur.execute("UPDATE member_state SET union_id = ?, version = ?, updated_at = ? WHERE member_id = ?",
+                    (e.to_union_id, e.originator_version, at, e.member_id))
+
+    def on_MemberLeft(self, cur: ViewCursor, e: Any, position: int) -> None:
+        at, on = micros(e.timestamp), day(e.left_on)
+        spans.end(cur, "member_spans", e.member_id, on, at)
+        cur.execute(
+            "UPDATE member_state SET left_union_id = ?, left_on = ?, left_at = ?, leave_reason = ?,"
+            " version = ?, updated_at = ? WHERE member_id = ?",
+            (e.union_id, on, at, e.reason, e.originator_version, at, e.member_id),
+        )

@@ -1,0 +1,126 @@
+"""Reads of the register's views: entities, histories, the audit trail, and the facts
+the domain's cross-entity rules need."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from projections.base import Transaction, day, from_day, from_micros
+
+UNIT_COLS = "unit_id, name, kind, parent_id, established_on, closed_on, successor_id, version, created_at, updated_at"
+WORKPLACE_COLS = ("workplace_id, name, sector, unit_id, registered_on, workers, female_workers, as_of,"
+                  " version, created_at, updated_at")
+UNION_COLS = ("union_id, name, workplace_id, unit_id, founded_on, founded_at, decision_no, dissolved_on,"
+              " dissolution_reason, version, updated_at")
+MEMBER_COLS = ("member_id, union_id, gender, admitted_union_id, admitted_on, admitted_at, left_on,"
+               " leave_reason, personal, version, updated_at")
+
+
+class RegisterViews:
+    """Current state, history and audit entries as plain dicts; the service shapes them."""
+
+    def __init__(self, transaction: Transaction):
+        self.transaction = transaction
+
+    def _one(self, sql: str, params: tuple) -> tuple | None:
+        with self.transaction() as cur:
+            return cur.execute(sql, params).fetchone()
+
+    # ---- entities ------------------------------------------------------------
+    def unit(self, unit_id: str) -> dict | None:
+        row = self._one(f"SELECT {UNIT_COLS} FROM unit_state WHERE unit_id = ?", (unit_id,))
+        if row is None:
+            return None
+        uid, name, kind, parent, est, closed, succ, version, created, updated = row
+        return {"id": uid, "name": name, "kind": kind, "parent_id": parent,
+                "established_on": from_day(est), "closed_on": from_day(closed), "successor_id": succ,
+                "status": "closed" if closed is not None else "active",
+                "version": version, "recorded_at": from_micros(created), "updated_at": from_micros(updated)}
+
+    def workplace(self, workplace_id: str) -> dict | None:
+        with self.transaction() as cur:
+            row = cur.execute(f"SELECT {WORKPLACE_COLS} FROM workplace_state WHERE workplace_id = ?",
+                              (workplace_id,)).fetchone()
+            if row is None:
+                return None
+            union = cur.scalar("SELECT union_id FROM union_state WHERE workplace_id = ? AND dissolved_on IS NULL",
+                               (workplace_id,))
+        wid, name, sector, unit, reg, workers, female, as_of, version, created, updated = row
+        return {"id": wid, "name": name, "sector": sector, "unit_id": unit, "registered_on": from_day(reg),
+                "workers": workers, "female_workers": female, "as_of": from_day(as_of), "union_id": union,
+                "version": version, "recorded_at": from_micros(created), "updated_at": from_micros(updated)}
+
+    def union(self, union_id: str) -> dict | None:
+        with self.transaction() as cur:
+            row = cur.execute(f"SELECT {UNION_COLS} FROM union_state WHERE union_id = ?", (union_id,)).fetchone()
+            if row is None:
+                return None
+            members = cur.scalar(
+                "SELECT COUNT(*) FROM member_spans WHERE holder_id = ? AND superseded_at IS NULL"
+                " AND valid_to IS NULL", (union_id,))
+        uid, name, wp, unit, founded, founded_at, decision, dissolved, reason, version, updated = row
+        return {"id": uid, "name": name, "workplace_id": wp, "unit_id": unit, "founded_on": from_day(founded),
+                "decision_no": decision, "dissolved_on": from_day(dissolved), "dissolution_reason": reason,
+                "status": "dissolved" if dissolved is not None else "active", "active_members": members,
+                "version": version, "recorded_at": from_micros(founded_at), "updated_at": from_micros(updated)}
+
+    def member(self, member_id: str) -> dict | None:
+        row = self._one(f"SELECT {MEMBER_COLS} FROM member_state WHERE member_id = ?", (member_id,))
+        if row is None:
+            return None
+        mid, union, gender, first_union, adm, adm_at, left, reason, personal, version, updated = row
+        return {"id": mid, "union_id": union, "gender": gender, "admitted_union_id": first_union,
+                "admitted_on": from_day(adm), "left_on": from_day(left), "leave_reason": reason,
+                "status": "left" if left is not None else "active", "personal": personal,
+                "version": version, "recorded_at": from_micros(adm_at), "updated_at": from_micros(updated)}
+
+    # ---- audit -------------------------------------------------------------
+    def audit(self, *, entity_type: str | None = None, entity_id: str | None = None, actor: str | None = None,
+              since: int | None = None, until: int | None = None, after: int | None = None,
+              limit: int = 100) -> tuple[list[dict], int | None]:
+        """Entries oldest first, and the cursor of the next page (None on the last)."""
+        clauses, params = [], []
+        for column, value, op in (("entity_type", entity_type, "="), ("entity_id", entity_id, "="),
+                                  ("actor", actor, "="), ("recorded_at", since, ">="),
+                                  ("recorded_at", until, "<="), ("position", after, ">")):
+            if value is not None:
+                clauses.append(f"{column} {op} ?")
+                params.append(value)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        with self.transaction() as cur:
+            rows = cur.execute(
+                "SELECT position, recorded_at, actor, event, entity_type, entity_id, business_date, version, data"
+                f" FROM audit_entries {where} ORDER BY position LIMIT ?", (*params, limit + 1)).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        entries = [{"position": p, "recorded_at": from_micros(r), "actor": a, "event": e, "entity_type": t,
+                    "entity_id": i, "business_date": from_day(b), "version": v, "data": json.loads(d)}
+                   for p, r, a, e, t, i, b, v, d in rows]
+        return entries, (rows[-1][0] if more and rows else None)
+
+    # ---- facts for the domain's rules ---------------------------------------
+    def active_members_in_union(self, union_id: str, on: date) -> int:
+        with self.transaction() as cur:
+            return cur.scalar(
+                "SELECT COUNT(*) FROM member_spans WHERE holder_id = ? AND superseded_at IS NULL"
+                " AND (valid_to IS NULL OR valid_to > ?)", (union_id, day(on)))
+
+    def active_union_at_workplace(self, workplace_id: str, on: date) -> str | None:
+        with self.transaction() as cur:
+            return cur.scalar(
+                "SELECT union_id FROM union_state WHERE workplace_id = ? AND (dissolved_on IS NULL OR dissolved_on > ?)"
+                " ORDER BY founded_on LIMIT 1", (workplace_id, day(on)))
+
+    def active_under_unit(self, unit_id: str, on: date) -> int:
+        with self.transaction() as cur:
+            return sum(
+                cur.scalar(f"SELECT COUNT(*) FROM {table} WHERE holder_id = ? AND superseded_at IS NULL"
+                           " AND (valid_to IS NULL OR valid_to > ?)", (unit_id, day(on)))
+                for table in ("unit_spans", "union_spans", "workplace_spans"))
+
+    def dump(self, tables: list[str]) -> dict[str, list[tuple]]:
+        """Every row of the given tables in a stable order (to compare a rebuild with the live views)."""
+        with self.transaction() as cur:
+            return {t: sorted(cur.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}

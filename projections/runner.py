@@ -1,0 +1,93 @@
+"""Keeps the views in step with the ledger, exactly once and in ledger order.
+
+Each batch of events is applied in one view transaction that first claims the
+batch by advancing the position row from the value it read; a concurrent
+follower that read the same position updates no row and rolls back. So a crash
+between writing events and updating views only leaves the views behind, and the
+next catch-up (on the next command or read) brings them up to date.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from projections.base import Projection, Transaction, ViewCursor
+
+POSITIONS_DDL = "CREATE TABLE IF NOT EXISTS view_positions (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+FOLLOWER = "views"
+
+
+class Projector:
+    """Pulls notifications from the ledger's recorder and applies them to every projection."""
+
+    def __init__(self, recorder: Any, mapper: Any, transaction: Transaction,
+                 projections: Sequence[Projection], batch_size: int = 500):
+        self.recorder = recorder
+        self.mapper = mapper
+        self.transaction = transaction
+        self.projections = list(projections)
+        self.batch_size = batch_size
+
+    def create(self) -> None:
+        with self.transaction(write=True) as cur:
+            cur.execute(POSITIONS_DDL)
+            for projection in self.projections:
+                projection.create(cur)
+            cur.execute(
+                "INSERT INTO view_positions (name, position) SELECT ?, 0 WHERE NOT EXISTS"
+                " (SELECT 1 FROM view_positions WHERE name = ?)", (FOLLOWER, FOLLOWER))
+
+    def position(self) -> int:
+        with self.transaction() as cur:
+            return self._position(cur)
+
+    @staticmethod
+    def _position(cur: ViewCursor) -> int:
+        return cur.scalar("SELECT position FROM view_positions WHERE name = ?", (FOLLOWER,)) or 0
+
+    def ledger_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def is_behind(self) -> bool:
+        return self.position() < self.ledger_position()
+
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+        """Apply every event not yet in the views; returns how many were applied."""
+        applied = 0
+        start = self.position()
+        while True:
+            notifications = self.recorder.select_notifications(start + 1, self.batch_size)
+            if not notifications:
+                return applied
+            last = notifications[-1].id
+            with self.transaction(write=True) as cur:
+                cur.execute("UPDATE view_positions SET position = ? WHERE name = ? AND position = ?",
+                            (last, FOLLOWER, start))
+                if cur.rowcount != 1:
+                    raise _Overtaken()
+                for notification in notifications:
+                    event = self.mapper.to_domain_event(notification)
+                    for projection in self.projections:
+                        projection.process_event(cur, event, notification.id)
+            applied += len(notifications)
+            start = last
+            if progress:
+                progress(len(notifications))
+
+    def follow(self, progress: Callable[[int], None] | None = None) -> int:
+        """Catch up, yielding to another follower that got there first."""
+        try:
+            return self.catch_up(progress)
+        except _Overtaken:
+            return self.catch_up(progress) if self.is_behind() else 0
+
+    def reset(self) -> None:
+        """Empty every view and rewind to the start of the ledger (one transaction)."""
+        with self.transaction(write=True) as cur:
+            for projection in self.projections:
+                projection.clear(cur)
+            cur.execute("UPDATE view_positions SET position = 0 WHERE name = ?", (FOLLOWER,))
+
+
+class _Overtaken(Exception):
+    """Another follower applied this batch first; this transaction is rolled back."""

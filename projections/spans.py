@@ -1,0 +1,107 @@
+"""Bitemporal placement spans: which holder an entity was under, between which business
+dates, as known between which recorded instants.
+
+A row ``(entity, holder, valid_from, valid_to, terminal, recorded_at, superseded_at)``
+says: from ``recorded_at`` until ``superseded_at`` the register held that the entity was
+under ``holder`` on every day of [valid_from, valid_to). Rows are never changed except to
+mark them superseded, so any past state of knowledge can be asked for (``known_at``).
+``terminal`` marks a span ended by the entity's own end (dissolution, departure, closure):
+on that end day a flow still counts under the holder.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Iterator
+
+from projections.base import ViewCursor
+
+Segment = tuple[str, int, int | None, int]  # holder, valid_from, valid_to, terminal
+Chain = Callable[[ViewCursor, str, int, int | None, int], Iterable[Segment]]
+
+SPAN_TABLES = ("unit_spans", "union_spans", "workplace_spans", "member_spans")
+
+
+def span_ddl(table: str) -> tuple[str, ...]:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table} ("
+        " entity_id TEXT NOT NULL, holder_id TEXT NOT NULL,"
+        " valid_from INTEGER NOT NULL, valid_to INTEGER, terminal INTEGER NOT NULL DEFAULT 0,"
+        " recorded_at BIGINT NOT NULL, superseded_at BIGINT)",
+        f"CREATE INDEX IF NOT EXISTS {table}_entity ON {table} (entity_id) WHERE superseded_at IS NULL",
+        f"CREATE INDEX IF NOT EXISTS {table}_holder ON {table} (holder_id, valid_from)",
+        f"CREATE INDEX IF NOT EXISTS {table}_current ON {table} (holder_id, valid_from, valid_to)"
+        " WHERE superseded_at IS NULL",
+    )
+
+
+def visible(alias: str) -> str:
+    """SQL: the span was known at ``?`` (known_at) and covers day ``?``. Params: K, K, D, D."""
+    return (
+        f"{alias}.recorded_at <= ? AND ({alias}.superseded_at IS NULL OR {alias}.superseded_at > ?)"
+        f" AND {alias}.valid_from <= ? AND ({alias}.valid_to IS NULL OR {alias}.valid_to > ?)"
+    )
+
+
+def holds_on(alias: str, day_expr: str) -> str:
+    """SQL: the span places its entity under its holder on ``day_expr`` for a flow
+    (an ending span still holds on its end day). Params: K, K."""
+    return (
+        f"{alias}.recorded_at <= ? AND ({alias}.superseded_at IS NULL OR {alias}.superseded_at > ?)"
+        f" AND {alias}.valid_from <= {day_expr} AND ({alias}.valid_to IS NULL OR {alias}.valid_to > {day_expr}"
+        f" OR ({alias}.terminal = 1 AND {alias}.valid_to = {day_expr}))"
+    )
+
+
+def _insert(cur: ViewCursor, table: str, entity: str, segments: Iterable[Segment], recorded: int) -> None:
+    cur.executemany(
+        f"INSERT INTO {table} (entity_id, holder_id, valid_from, valid_to, terminal, recorded_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(entity, h, f, t, term, recorded) for h, f, t, term in segments if t is None or t > f],
+    )
+
+
+def _open_from(cur: ViewCursor, table: str, entity: str, start: int, recorded: int) -> list[Segment]:
+    """Supersede the entity's current rows that reach past ``start``; return them."""
+    where = f"entity_id = ? AND superseded_at IS NULL AND (valid_to IS NULL OR valid_to > ?)"
+    rows = cur.execute(
+        f"SELECT holder_id, valid_from, valid_to, terminal FROM {table} WHERE {where}", (entity, start)
+    ).fetchall()
+    if rows:
+        cur.execute(f"UPDATE {table} SET superseded_at = ? WHERE {where}", (recorded, entity, start))
+    return rows
+
+
+def direct(_cur: ViewCursor, holder: str, start: int, end: int | None, terminal: int) -> Iterator[Segment]:
+    yield holder, start, end, terminal
+
+
+def place(cur: ViewCursor, table: str, entity: str, holder: str, start: int, recorded: int,
+          chain: Chain = direct) -> None:
+    """From ``start`` on, the entity is under ``holder`` (and wherever ``chain`` leads)."""
+    old = _open_from(cur, table, entity, start, recorded)
+    kept = [(h, f, start, 0) for h, f, _t, _term in old if f < start]
+    _insert(cur, table, entity, kept, recorded)
+    _insert(cur, table, entity, chain(cur, holder, start, None, 0), recorded)
+
+
+def end(cur: ViewCursor, table: str, entity: str, on: int, recorded: int) -> None:
+    """The entity ends on ``on``: it is under no holder from that day."""
+    old = _open_from(cur, table, entity, on, recorded)
+    _insert(cur, table, entity, [(h, f, on, 1) for h, f, _t, _term in old if f < on], recorded)
+
+
+def move_holder(cur: ViewCursor, table: str, old_holder: str, new_holder: str, on: int,
+                recorded: int, chain: Chain = direct) -> int:
+    """Everything under ``old_holder`` from ``on`` moves to ``new_holder``; returns how many rows moved."""
+    where = "holder_id = ? AND superseded_at IS NULL AND (valid_to IS NULL OR valid_to > ?)"
+    rows = cur.execute(
+        f"SELECT entity_id, valid_from, valid_to, terminal FROM {table} WHERE {where}", (old_holder, on)
+    ).fetchall()
+    if not rows:
+        return 0
+    cur.execute(f"UPDATE {table} SET superseded_at = ? WHERE {where}", (recorded, old_holder, on))
+    for entity, f, t, term in rows:
+        segments = [(old_holder, f, on, 0)] if f < on else []
+        segments.extend(chain(cur, new_holder, max(f, on), t, term))
+        _insert(cur, table, entity, segments, recorded)
+    return len(rows)

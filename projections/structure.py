@@ -1,0 +1,161 @@
+"""The organisation as it stood on any day: units, workplaces, unions and who held whom."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from projections import spans
+from projections.base import Projection, ViewCursor, day, micros
+
+
+def unit_chain(cur: ViewCursor, holder: str, start: int, end: int | None, terminal: int) -> Iterator[spans.Segment]:
+    """Follow closures: a unit closed with a successor hands on what it holds from its closing day."""
+    seen = set()
+    while holder not in seen:
+        seen.add(holder)
+        row = cur.execute("SELECT closed_on, successor_id FROM unit_state WHERE unit_id = ?", (holder,)).fetchone()
+        closed_on, successor = row if row else (None, None)
+        if closed_on is None or (end is not None and closed_on >= end) or closed_on <= start:
+            break
+        yield holder, start, closed_on, 0 if successor else 1
+        if successor is None:
+            return
+        holder, start = successor, closed_on
+    yield holder, start, end, terminal
+
+
+class Structure(Projection):
+    """Current state of units, workplaces and unions, their surveys, and their placement spans."""
+
+    name = "structure"
+    tables = ("unit_state", "workplace_state", "union_state", "surveys",
+              "unit_spans", "union_spans", "workplace_spans")
+    ddl = (
+        "CREATE TABLE IF NOT EXISTS unit_state ("
+        " unit_id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, parent_id TEXT,"
+        " established_on INTEGER NOT NULL, closed_on INTEGER, successor_id TEXT,"
+        " version INTEGER NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS workplace_state ("
+        " workplace_id TEXT PRIMARY KEY, name TEXT NOT NULL, sector TEXT NOT NULL, unit_id TEXT NOT NULL,"
+        " registered_on INTEGER NOT NULL, workers INTEGER NOT NULL, female_workers INTEGER NOT NULL,"
+        " as_of INTEGER NOT NULL, version INTEGER NOT NULL, created_at BIGINT NOT NULL,"
+        " updated_at BIGINT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS workplace_state_unit ON workplace_state (unit_id)",
+        "CREATE TABLE IF NOT EXISTS union_state ("
+        " union_id TEXT PRIMARY KEY, name TEXT NOT NULL, workplace_id TEXT NOT NULL, unit_id TEXT NOT NULL,"
+        " founded_on INTEGER NOT NULL, founded_at BIGINT NOT NULL, decision_no TEXT,"
+        " dissolved_on INTEGER, dissolved_at BIGINT, dissolution_reason TEXT,"
+        " version INTEGER NOT NULL, updated_at BIGINT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS union_state_workplace ON union_state (workplace_id)",
+        "CREATE INDEX IF NOT EXISTS union_state_founded ON union_state (founded_on)",
+        "CREATE INDEX IF NOT EXISTS union_state_dissolved ON union_state (dissolved_on)",
+        "CREATE TABLE IF NOT EXISTS surveys ("
+        " workplace_id TEXT NOT NULL, as_of INTEGER NOT NULL, workers INTEGER NOT NULL,"
+        " female_workers INTEGER NOT NULL, recorded_at BIGINT NOT NULL, position BIGINT NOT NULL,"
+        " PRIMARY KEY (workplace_id, position))",
+        *spans.span_ddl("unit_spans"),
+        *spans.span_ddl("union_spans"),
+        *spans.span_ddl("workplace_spans"),
+    )
+
+    # ---- units -------------------------------------------------------------
+    def on_UnitEstablished(self, cur: ViewCursor, e: Any, position: int) -> None:
+        at = micros(e.timestamp)
+        cur.execute(
+            "INSERT INTO unit_state (unit_id, name, kind, parent_id, established_on, version,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (e.unit_id, e.name, e.kind, e.parent_id, day(e.established_on), e.originator_version, at, at),
+        )
+        if e.parent_id:
+            spans.place(cur, "unit_spans", e.unit_id, e.parent_id, day(e.established_on), at, unit_chain)
+            self._follow_parent(cur, e.unit_id)
+
+    def on_UnitClosed(self, cur: ViewCursor, e: Any, position: int) -> None:
+        at, on = micros(e.timestamp), day(e.closed_on)
+        cur.execute(
+            "UPDATE unit_state SET closed_on = ?, successor_id = ?, version = ?, updated_at = ? WHERE unit_id = ?",
+            (on, e.successor_id, e.originator_version, at, e.unit_id),
+        )
+        spans.end(cur, "unit_spans", e.unit_id, on, at)
+        if not e.successor_id:
+            return
+        for table in ("unit_spans", "union_spans", "workplace_spans"):
+            spans.move_holder(cur, table, e.unit_id, e.successor_id, on, at, unit_chain)
+        cur.execute("UPDATE unit_state SET parent_id = ? WHERE parent_id = ? AND closed_on IS NULL",
+                    (e.successor_id, e.unit_id))
+        cur.execute("UPDATE workplace_state SET unit_id = ? WHERE unit_id = ?", (e.successor_id, e.unit_id))
+        cur.execute(
+            "UPDATE union_state SET unit_id = ? WHERE unit_id = ? AND (dissolved_on IS NULL OR dissolved_on > ?)",
+            (e.successor_id, e.unit_id, on),
+        )
+
+    def _follow_parent(self, cur: ViewCursor, unit_id: str) -> None:
+        """A unit placed under a since-closed parent is shown under the parent's successor now."""
+        row = cur.execute(
+            "SELECT holder_id FROM unit_spans WHERE entity_id = ? AND superseded_at IS NULL"
+            " ORDER BY valid_from DESC LIMIT 1", (unit_id,)).fetchone()
+        if row:
+            cur.execute("UPDATE unit_state SET parent_id = ? WHERE unit_id = ?", (row[0], unit_id))
+
+    def _current_holder(self, cur: ViewCursor, table: str, entity: str) -> str | None:
+        row = cur.execute(
+            f"SELECT holder_id FROM {table} WHERE entity_id = ? AND superseded_at IS NULL"
+            " ORDER BY valid_from DESC LIMIT 1", (entity,)).fetchone()
+        return row[0] if row else None
+
+    # ---- workplaces ----------------------------------------------------------
+    def on_WorkplaceRegistered(self, cur: ViewCursor, e: Any, position: int) -> None:
+        at, on = micros(e.timestamp), day(e.as_of)
+        spans.place(cur, "workplace_spans", e.workplace_id, e.unit_id, on, at, unit_chain)
+        holder = self._current_holder(cur, "workplace_spans", e.workplace_id) or e.unit_id
+        cur.execute(
+            "INSERT INTO workplace_state (workplace_id, name, sector, unit_id, registered_on, workers,"
+            " female_workers, as_of, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (e.workplace_id, e.name, e.sector, holder, on, e.workers, e.female_workers, on,
+             e.originator_version, at, at),
+        )
+        self._survey(cur, e, position)
+
+    def on_WorkforceSurveyed(self, cur: ViewCursor, e: Any, position: int) -> None:
+        at, on = micros(e.timestamp), day(e.as_of)
+        self._survey(cur, e, position)
+        cur.execute("UPDATE workplace_state SET version = ?, updated_at = ? WHERE workplace_id = ?",
+                    (e.originator_version, at, e.workplace_id))
+        cur.execute(
+            "UPDATE workplace_state SET workers = ?, female_workers = ?, as_of = ? WHERE workplace_id = ? AND as_of <= ?",
+            (e.workers, e.female_workers, on, e.workplace_id, on),
+        )
+
+    def _survey(self, cur: ViewCursor, e: Any, position: int) -> None:
+        cur.execute(
+            "INSERT INTO surveys (workplace_id, as_of, workers, female_workers, recorded_at, position)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (e.workplace_id, day(e.as_of), e.workers, e.female_workers, micros(e.timestamp), position),
+        )
+
+    # ---- unions --------------------------------------------------------------
+    def on_UnionFounded(self, cur: ViewCursor, e: Any, position: int) -> None:
+        at, on = micros(e.timestamp), day(e.founded_on)
+        spans.place(cur, "union_spans", e.union_id, e.unit_id, on, at, unit_chain)
+        holder = self._current_holder(cur, "union_spans", e.union_id) or e.unit_id
+        cur.execute(
+            "INSERT INTO union_state (union_id, name, workplace_id, unit_id, founded_on, founded_at,"
+            " decision_no, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (e.union_id, e.name, e.workplace_id, holder, on, at, e.decision_no, e.originator_version, at),
+        )
+
+    def on_UnionTransferred(self, cur: ViewCursor, e: Any, position: int) -> None:
+        at = micros(e.timestamp)
+        spans.place(cur, "union_spans", e.union_id, e.to_unit_id, day(e.effective_on), at, unit_chain)
+        holder = self._current_holder(cur, "union_spans", e.union_id) or e.to_unit_id
+        cur.execute("UPDATE union_state SET unit_id = ?, version = ?, updated_at = ? WHERE union_id = ?",
+                    (holder, e.originator_version, at, e.union_id))
+
+    def on_UnionDissolved(self, cur: ViewCursor, e: Any, position: int) -> None:
+        at, on = micros(e.timestamp), day(e.dissolved_on)
+        spans.end(cur, "union_spans", e.union_id, on, at)
+        cur.execute(
+            "UPDATE union_state SET dissolved_on = ?, dissolved_at = ?, dissolution_reason = ?, version = ?,"
+            " updated_at = ? WHERE union_id = ?",
+            (on, at, e.reason, e.originator_version, at, e.union_id),
+        )

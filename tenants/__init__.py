@@ -1,0 +1,1 @@
+"""Tenants: the registry, provisioning, connections and each tenant's own store."""

@@ -1,0 +1,28 @@
+"""Provisioning a tenant: its schema (PostgreSQL) or file (SQLite), tables and first token."""
+
+from __future__ import annotations
+
+from domain.errors import AlreadyExists, InvalidValue
+from tenants.registry import Registry
+from tenants.settings import TENANT_ID, Settings, schema_name
+from tenants.stores import TenantStores
+
+
+def provision_tenant(settings: Settings, registry: Registry, stores: TenantStores,
+                     tenant_id: str, name: str) -> str:
+    """Create the tenant's store and register it; returns its first federation_admin token."""
+    if not TENANT_ID.match(tenant_id or ""):
+        raise InvalidValue("must be 1-40 lowercase letters, digits and inner hyphens", field="id")
+    if registry.tenant(tenant_id) is not None:
+        raise AlreadyExists(f"tenant {tenant_id!r} exists already", field="id", rule="unique_id")
+    if settings.backend == "postgres":
+        with registry._pool.connection() as conn:  # noqa: SLF001 - the control pool also provisions
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema_name(tenant_id)}"')
+            conn.commit()
+    stores.forget(tenant_id)
+    with stores.use(tenant_id, create=True):
+        pass
+    token = registry.add_tenant(tenant_id, name, holder=f"{tenant_id}:federation_admin")
+    if token is None:
+        raise AlreadyExists(f"tenant {tenant_id!r} exists already", field="id", rule="unique_id")
+    return token

@@ -1,0 +1,155 @@
+"""The control store: which tenants exist, and the hashes of their tokens.
+
+Tokens are random and shown once; only their SHA-256 is kept, so a stolen
+control store gives no usable token. The platform admin token comes from
+``UNIONLEDGER_ADMIN_TOKEN`` or, in the embedded default, a file in the data folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import sqlite3
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterator
+
+from projections.base import ViewCursor
+from tenants.settings import Settings
+
+CONTROL_SCHEMA = "unionledger_control"
+ROLES = ("federation_admin", "inspector", "auditor")
+DDL = (
+    "CREATE TABLE IF NOT EXISTS tenants (tenant_id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS tokens (token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, role TEXT NOT NULL,"
+    " holder TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)",
+    "CREATE INDEX IF NOT EXISTS tokens_tenant ON tokens (tenant_id)",
+)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "ul_" + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who sent a request: the platform admin, or a tenant token's holder and role."""
+
+    actor: str
+    role: str  # "platform_admin" or one of ROLES
+    tenant_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "platform_admin"
+
+
+class Registry:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._pool = None
+        self._local = threading.local()
+        if settings.backend == "postgres":
+            from psycopg_pool import ConnectionPool
+
+            self._pool = ConnectionPool(settings.conninfo(), min_size=1, max_size=4, open=True,
+                                        kwargs={"autocommit": False})
+        else:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            self._path = settings.data_dir / "control.sqlite"
+        self.admin_token = settings.admin_token or self._stored_admin_token()
+        self._admin_hash = token_hash(self.admin_token)
+        self.create()
+
+    def _stored_admin_token(self) -> str:
+        path = self.settings.data_dir / "admin-token"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.write_text(new_token() + "\n")
+            path.chmod(0o600)
+        self.admin_token_generated = True
+        return path.read_text().strip()
+
+    @contextmanager
+    def transaction(self) -> Iterator[ViewCursor]:
+        if self._pool is not None:
+            from psycopg.rows import tuple_row
+
+            with self._pool.connection() as conn, conn.transaction():
+                cur = conn.cursor(row_factory=tuple_row)
+                cur.execute(f"SET LOCAL search_path TO {CONTROL_SCHEMA}")
+                yield ViewCursor(cur, "postgres")
+        else:
+            conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield ViewCursor(conn.cursor(), "sqlite")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            finally:
+                conn.close()
+
+    def create(self) -> None:
+        if self._pool is not None:
+            with self._pool.connection() as conn:
+                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {CONTROL_SCHEMA}")
+        with self.transaction() as cur:
+            for statement in DDL:
+                cur.execute(statement)
+
+    # ---- tenants ---------------------------------------------------------------
+    def tenant(self, tenant_id: str) -> dict | None:
+        with self.transaction() as cur:
+            row = cur.execute("SELECT tenant_id, name, created_at FROM tenants WHERE tenant_id = ?",
+                              (tenant_id,)).fetchone()
+        return {"id": row[0], "name": row[1], "created_at": row[2]} if row else None
+
+    def tenants(self) -> list[dict]:
+        with self.transaction() as cur:
+            rows = cur.execute("SELECT tenant_id, name, created_at FROM tenants ORDER BY tenant_id").fetchall()
+        return [{"id": t, "name": n, "created_at": c} for t, n, c in rows]
+
+    def add_tenant(self, tenant_id: str, name: str, holder: str) -> str | None:
+        """Record a provisioned tenant and its first token; None if the id is taken."""
+        token = new_token()
+        now = datetime.now(timezone.utc).isoformat()
+        with self.transaction() as cur:
+            cur.execute("INSERT INTO tenants (tenant_id, name, created_at) VALUES (?, ?, ?)"
+                        " ON CONFLICT (tenant_id) DO NOTHING", (tenant_id, name, now))
+            if cur.rowcount != 1:
+                return None
+            cur.execute("INSERT INTO tokens (token_hash, tenant_id, role, holder, created_at) VALUES (?, ?, ?, ?, ?)",
+                        (token_hash(token), tenant_id, "federation_admin", holder, now))
+        return token
+
+    # ---- tokens ----------------------------------------------------------------
+    def issue_token(self, tenant_id: str, role: str, holder: str) -> str:
+        token = new_token()
+        with self.transaction() as cur:
+            cur.execute("INSERT INTO tokens (token_hash, tenant_id, role, holder, created_at) VALUES (?, ?, ?, ?, ?)",
+                        (token_hash(token), tenant_id, role, holder, datetime.now(timezone.utc).isoformat()))
+        return token
+
+    def authenticate(self, token: str | None) -> Principal | None:
+        if not token:
+            return None
+        digest = token_hash(token)
+        if hmac.compare_digest(digest, self._admin_hash):
+            return Principal(actor="platform-admin", role="platform_admin")
+        with self.transaction() as cur:
+            row = cur.execute("SELECT tenant_id, role, holder FROM tokens WHERE token_hash = ? AND revoked_at IS NULL",
+                              (digest,)).fetchone()
+        return Principal(actor=row[2], role=row[1], tenant_id=row[0]) if row else None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()

@@ -1,0 +1,63 @@
+"""Configuration from the environment."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+TENANT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None  # PostgreSQL; None: embedded SQLite files
+    data_dir: Path = Path("data")
+    admin_token: str | None = None
+    max_open_tenants: int = 16
+    pool_size: int = 2
+    pool_overflow: int = 3
+    demo: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            database_url=env.get("UNIONLEDGER_DATABASE_URL") or None,
+            data_dir=Path(env.get("UNIONLEDGER_DATA_DIR") or "data"),
+            admin_token=env.get("UNIONLEDGER_ADMIN_TOKEN") or None,
+            max_open_tenants=int(env.get("UNIONLEDGER_MAX_OPEN_TENANTS") or 16),
+            pool_size=int(env.get("UNIONLEDGER_POOL_SIZE") or 2),
+            pool_overflow=int(env.get("UNIONLEDGER_POOL_OVERFLOW") or 3),
+        )
+
+    @property
+    def backend(self) -> str:
+        return "postgres" if self.database_url else "sqlite"
+
+    def postgres(self) -> dict[str, str]:
+        """The URL's parts, as the eventsourcing library's POSTGRES_* settings."""
+        url = urlparse(self.database_url or "")
+        return {
+            "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+        }
+
+    def conninfo(self) -> str:
+        p = self.postgres()
+        parts = {"dbname": p["POSTGRES_DBNAME"], "host": p["POSTGRES_HOST"], "port": p["POSTGRES_PORT"],
+                 "user": p["POSTGRES_USER"]}
+        if p["POSTGRES_PASSWORD"]:
+            parts["password"] = p["POSTGRES_PASSWORD"]
+        return " ".join(f"{k}='{v}'" for k, v in parts.items())
+
+
+def schema_name(tenant_id: str) -> str:
+    """One PostgreSQL schema per tenant; tenant ids have no underscores, so this is one-to-one."""
+    return "t_" + tenant_id.replace("-", "_")

@@ -1,0 +1,179 @@
+"""Each tenant's store: its ledger, its views and its lock, opened on demand and pooled.
+
+On PostgreSQL a tenant is a schema holding its events, views and tracking; on
+SQLite it is a file. At most ``max_open_tenants`` stores are open per process;
+the least recently used idle one is closed to open another, so connections are
+bounded by max_open_tenants x (pool_size + pool_overflow) per process.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from domain.ledger import Ledger
+from projections.audit import Audit
+from projections.base import ViewCursor
+from projections.indicators import IndicatorCalculator
+from projections.membership import Membership
+from projections.queries import RegisterViews
+from projections.runner import Projector
+from projections.structure import Structure
+from tenants.settings import Settings, schema_name
+from tenants.vault import PersonalDataVault
+
+
+class TenantStore:
+    """One tenant's ledger and views, and the lock that serialises its commands."""
+
+    def __init__(self, tenant_id: str, settings: Settings, *, create: bool = False):
+        self.tenant_id = tenant_id
+        self.settings = settings
+        self.backend = settings.backend
+        self._thread_lock = threading.Lock()
+        if self.backend == "postgres":
+            self.schema = schema_name(tenant_id)
+            env = {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                **settings.postgres(),
+                "POSTGRES_SCHEMA": self.schema,
+                "POSTGRES_POOL_SIZE": str(settings.pool_size),
+                "POSTGRES_MAX_OVERFLOW": str(settings.pool_overflow),
+                "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+                "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
+                "CREATE_TABLE": "y" if create else "n",
+            }
+        else:
+            folder = settings.data_dir / "tenants"
+            folder.mkdir(parents=True, exist_ok=True)
+            self.path = folder / f"{tenant_id}.sqlite"
+            self._lock_path = folder / f"{tenant_id}.lock"
+            env = {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.path),
+                "SQLITE_LOCK_TIMEOUT": "30",
+                "CREATE_TABLE": "y" if create else "n",
+            }
+        self.views = RegisterViews(self.transaction)
+        self.indicators = IndicatorCalculator(self.transaction)
+        self.vault = PersonalDataVault(self.transaction)
+        self.ledger = Ledger(env, queries=self.views, sealer=self.vault)
+        self.datastore = self.ledger.factory.datastore
+        self.projector = Projector(self.ledger.recorder, self.ledger.mapper, self.transaction,
+                                   [Structure(), Membership(), Audit()])
+        if create:
+            self.vault.create()
+            self.projector.create()
+
+    # ---- connections ---------------------------------------------------------
+    @contextmanager
+    def transaction(self, write: bool = False) -> Iterator[ViewCursor]:
+        if self.backend == "postgres":
+            from psycopg.rows import tuple_row
+
+            with self.datastore.transaction(commit=write) as raw:
+                raw.row_factory = tuple_row
+                raw.execute(f'SET LOCAL search_path TO "{self.schema}"')
+                yield ViewCursor(raw, "postgres")
+        else:
+            with self.datastore.transaction(commit=write) as raw:
+                yield ViewCursor(raw.sqlite_cursor, "sqlite")
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Serialise this tenant's commands across threads and processes."""
+        with self._thread_lock:
+            if self.backend == "postgres":
+                key = int.from_bytes(hashlib.sha256(self.schema.encode()).digest()[:8], "big", signed=True)
+                with self.datastore.get_connection() as conn:
+                    conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+                    try:
+                        yield
+                    finally:
+                        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            else:
+                with open(self._lock_path, "a+") as handle:
+                    fcntl.flock(handle, fcntl.LOCK_EX)
+                    try:
+                        yield
+                    finally:
+                        fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # ---- use -------------------------------------------------------------------
+    def command(self, verb: str, *args: Any, **kwargs: Any) -> Any:
+        """Run a ledger verb with the views current before (for rules) and after (read-your-writes)."""
+        with self.lock():
+            self.projector.follow()
+            try:
+                return getattr(self.ledger, verb)(*args, **kwargs)
+            finally:
+                self.projector.follow()
+
+    def fresh(self) -> TenantStore:
+        """Bring the views up to date with the ledger before a read."""
+        if self.projector.is_behind():
+            self.projector.follow()
+        return self
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        with self.lock():
+            self.projector.reset()
+            return self.projector.follow(progress)
+
+    def close(self) -> None:
+        self.ledger.close()
+
+
+class TenantStores:
+    """The open tenant stores of this process, least recently used closed first."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._open: OrderedDict[str, TenantStore] = OrderedDict()
+        self._users: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def use(self, tenant_id: str, *, create: bool = False) -> Iterator[TenantStore]:
+        with self._lock:
+            store = self._open.get(tenant_id)
+            if store is None:
+                store = TenantStore(tenant_id, self.settings, create=create)
+                self._open[tenant_id] = store
+            self._open.move_to_end(tenant_id)
+            self._users[tenant_id] = self._users.get(tenant_id, 0) + 1
+            self._evict()
+        try:
+            yield store
+        finally:
+            with self._lock:
+                self._users[tenant_id] -= 1
+
+    def _evict(self) -> None:
+        for tenant_id in list(self._open):
+            if len(self._open) <= self.settings.max_open_tenants:
+                return
+            if not self._users.get(tenant_id):
+                self._open.pop(tenant_id).close()
+                self._users.pop(tenant_id, None)
+
+    def forget(self, tenant_id: str) -> None:
+        with self._lock:
+            store = self._open.pop(tenant_id, None)
+            if store is not None:
+                store.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for store in self._open.values():
+                store.close()
+            self._open.clear()
+
+
+def sqlite_path(settings: Settings, tenant_id: str) -> Path:
+    return settings.data_dir / "tenants" / f"{tenant_id}.sqlite"

@@ -1,0 +1,69 @@
+"""Personal data sealed with one key per member.
+
+The key lives in the tenant's store, outside the ledger; destroying it erases the
+member's full name, birth date and id number everywhere they were recorded,
+without rewriting or deleting a single event.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from typing import Any, Iterable
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from projections.base import Transaction
+
+KEYS_DDL = "CREATE TABLE IF NOT EXISTS personal_keys (member_id TEXT PRIMARY KEY, key TEXT NOT NULL)"
+PREFIX = "aesgcm:"
+ERASED = None
+
+
+class PersonalDataVault:
+    def __init__(self, transaction: Transaction):
+        self.transaction = transaction
+
+    def create(self) -> None:
+        with self.transaction(write=True) as cur:
+            cur.execute(KEYS_DDL)
+
+    def _key(self, member_id: str) -> bytes:
+        with self.transaction(write=True) as cur:
+            cur.execute("INSERT INTO personal_keys (member_id, key) VALUES (?, ?) ON CONFLICT (member_id) DO NOTHING",
+                        (member_id, AESGCM.generate_key(bit_length=256).hex()))
+            return bytes.fromhex(cur.scalar("SELECT key FROM personal_keys WHERE member_id = ?", (member_id,)))
+
+    def seal(self, member_id: str, data: dict[str, Any]) -> str:
+        nonce = os.urandom(12)
+        plain = json.dumps(data, ensure_ascii=False, sort_keys=True).encode()
+        sealed = AESGCM(self._key(member_id)).encrypt(nonce, plain, member_id.encode())
+        return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def unseal_many(self, sealed: Iterable[tuple[str, str | None]]) -> dict[str, dict | None]:
+        """member_id -> personal data, or None where the key was destroyed."""
+        pairs = [(m, s) for m, s in sealed if s]
+        if not pairs:
+            return {}
+        ids = sorted({m for m, _ in pairs})
+        keys: dict[str, bytes] = {}
+        with self.transaction() as cur:
+            for i in range(0, len(ids), 500):
+                chunk = ids[i:i + 500]
+                rows = cur.execute(
+                    f"SELECT member_id, key FROM personal_keys WHERE member_id IN ({', '.join('?' * len(chunk))})",
+                    chunk).fetchall()
+                keys.update((m, bytes.fromhex(k)) for m, k in rows)
+        out: dict[str, dict | None] = {}
+        for member_id, value in pairs:
+            key = keys.get(member_id)
+            if key is None or not value.startswith(PREFIX):
+                out[member_id] = ERASED
+                continue
+            raw = base64.urlsafe_b64decode(value[len(PREFIX):])
+            out[member_id] = json.loads(AESGCM(key).decrypt(raw[:12], raw[12:], member_id.encode()))
+        return out
+
+    def unseal(self, member_id: str, sealed: str | None) -> dict | None:
+        return self.unseal_many([(member_id, sealed)]).get(member_id)
