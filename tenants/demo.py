@@ -2,14 +2,14 @@
 
 Modelled on Quảng Trị (seeds 000/001): five district federations closed in the
 2025 reorganisation, a sector and an economic-zone union, about 300 workplaces,
-about 140 grassroots unions and about 4,000 admissions from 2018 to 2025.
+about 130 grassroots unions and about 4,000 admissions from 2018 to 2025.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -29,15 +29,22 @@ ADMISSIONS = 4000
 FEMALE_SHARE = 0.55
 PROVINCE_CODE = "045"  # Quảng Trị's prefix in citizen id numbers
 
-# (id, district, communes after 2025; the first succeeds the district)
-DISTRICTS = (
-    ("hh", "Hương Hóa", ("Khe Sanh", "Lao Bảo", "Hướng Phùng", "Tân Lập")),
-    ("dk", "Đakrông", ("Đakrông", "Ba Lòng", "Tà Rụt")),
-    ("gl", "Gio Linh", ("Gio Linh", "Cửa Việt", "Cồn Tiên")),
-    ("vl", "Vĩnh Linh", ("Vĩnh Linh", "Cửa Tùng", "Vĩnh Hoàng")),
-    ("tp", "Triệu Phong", ("Triệu Phong", "Ái Tử", "Triệu Bình")),
-)
+# (id, district, communes after 2025 (the first succeeds the district), other places in it)
+DISTRICTS = tuple((key, name, tuple(communes.split(", ")), tuple(places.split(", ")))
+                  for key, name, communes, places in (
+    ("hh", "Hương Hóa", "Khe Sanh, Lao Bảo, Hướng Phùng, Tân Lập",
+     "Hướng Tân, Tân Hợp, Tân Long, Tân Thành, Thuận, Thanh, A Túc, Xy, Hướng Lộc, A Dơi"),
+    ("dk", "Đakrông", "Đakrông, Ba Lòng, Tà Rụt",
+     "Krông Klang, Mò Ó, Triệu Nguyên, Hướng Hiệp, Tà Long, Húc Nghì, A Ngo, A Vao, Ba Nang"),
+    ("gl", "Gio Linh", "Gio Linh, Cửa Việt, Cồn Tiên",
+     "Gio Mỹ, Gio Phong, Gio Hải, Gio Việt, Gio Quang, Gio Sơn, Gio An, Trung Giang, Trung Hải"),
+    ("vl", "Vĩnh Linh", "Vĩnh Linh, Cửa Tùng, Vĩnh Hoàng",
+     "Hồ Xá, Bến Quan, Vĩnh Thái, Vĩnh Tú, Vĩnh Giang, Vĩnh Kim, Vĩnh Long, Vĩnh Chấp, Vĩnh Lâm"),
+    ("tp", "Triệu Phong", "Triệu Phong, Ái Tử, Triệu Bình",
+     "Triệu Thượng, Triệu Độ, Triệu Đại, Triệu Trạch, Triệu Thuận, Triệu Giang, Triệu Sơn, Triệu Long"),
+))
 SECTOR_UNIT, ZONE_UNIT = "u-giao-duc", "u-kkt"
+ZONE_SHARE = {"fdi_enterprise": 0.7, "private_enterprise": 0.1}  # of a sector, placed in the economic zone
 ISSUER = {SECTOR_UNIT: "CĐN", ZONE_UNIT: "CĐKKT"}  # who signs a founding decision; districts: LĐLĐ
 
 # Verbs issued on the same business date run in this order.
@@ -52,7 +59,7 @@ PROFILES = {
     "public_service": (0.15, 28, 0.5, (0.55, 0.8)),
     "state_agency": (0.10, 14, 0.5, (0.35, 0.55)),
     "cooperative": (0.12, 7, 0.6, (0.3, 0.6)),
-    "fdi_enterprise": (0.05, 260, 1.0, (0.55, 0.85)),
+    "fdi_enterprise": (0.05, 300, 1.1, (0.55, 0.85)),
     "state_enterprise": (0.06, 60, 0.7, (0.2, 0.45)),
     "other": (0.08, 5, 0.5, (0.3, 0.7)),
 }
@@ -122,6 +129,7 @@ class _Member:
     id: str
     union: _Union
     placed_on: date
+    birth_date: date
 
 
 def _day(rng: random.Random, lo: date, hi: date) -> date:
@@ -142,8 +150,8 @@ def demo_commands(today: date, seed: int = 2023) -> Iterator[tuple[str, dict]]:
         events.append((day, PHASE[verb], len(events), verb, kwargs))
 
     # Units: districts until the reorganisation, then communes; sector and zone throughout.
-    district_ids = [f"u-{key}" for key, _, _ in DISTRICTS]
-    for key, district, communes in DISTRICTS:
+    district_ids = [f"u-{d[0]}" for d in DISTRICTS]
+    for key, district, communes, _ in DISTRICTS:
         emit("establish_unit", OPENED, id=f"u-{key}", name=f"LĐLĐ huyện {district}",
              kind="district", established_on=OPENED)
         for i, commune in enumerate(communes, 1):
@@ -165,10 +173,12 @@ def demo_commands(today: date, seed: int = 2023) -> Iterator[tuple[str, dict]]:
         sector = sectors[n - 1] if n <= len(sectors) else rng.choices(sectors, shares)[0]
         _, median, spread, _ = PROFILES[sector]
         workers = min(3000, max(3, round(median * math.exp(rng.gauss(0, spread)))))
-        key, district, communes = rng.choice(DISTRICTS)
+        if n <= len(sectors) and sector == "fdi_enterprise":
+            workers = rng.randint(2000, 3000)  # the zone's anchor employer
+        key, district, communes, places = rng.choice(DISTRICTS)
         for attempt in range(30):
             name = rng.choice(NAMES[sector]).format(
-                trade=rng.choice(TRADES), brand=rng.choice(BRANDS), place=rng.choice((district, *communes)),
+                trade=rng.choice(TRADES), brand=rng.choice(BRANDS), place=rng.choice(communes + places),
                 district=district, foreign=rng.choice(FOREIGN), line=rng.choice(LINES))
             if attempt >= 20:
                 name = f"{name} số {attempt - 18}"
@@ -176,11 +186,12 @@ def demo_commands(today: date, seed: int = 2023) -> Iterator[tuple[str, dict]]:
                 break
         names.add(name)
         unit_id = f"u-{key}"
-        if sector == "fdi_enterprise" and rng.random() < 0.7 or sector == "private_enterprise" and rng.random() < 0.1:
+        if rng.random() < ZONE_SHARE.get(sector, 0):
             unit_id = ZONE_UNIT
         elif name.startswith("Trường") and rng.random() < 0.5:
             unit_id = SECTOR_UNIT  # schools may sit under the education union instead of the district
-        wp = _Workplace(f"wp-{n:04d}", name, sector, unit_id, workers, _day(rng, REGISTERED_FROM, REGISTERED_TO))
+        as_of = _day(rng, REGISTERED_FROM, REGISTERED_TO)
+        wp = _Workplace(f"wp-{n:04d}", name, sector, unit_id, workers, as_of)
         workplaces.append(wp)
         emit("register_workplace", wp.as_of, id=wp.id, name=name, sector=sector, unit_id=unit_id,
              workers=workers, female_workers=_female_workers(rng, sector, workers), as_of=wp.as_of)
@@ -192,7 +203,8 @@ def demo_commands(today: date, seed: int = 2023) -> Iterator[tuple[str, dict]]:
             continue
         chance = 0.95 if wp.sector in ("public_service", "state_agency") else 0.45 if wp.workers < 25 else 0.8
         if rng.random() < chance:
-            founded = min(LAST_FOUNDING, wp.as_of + timedelta(days=rng.randint(0, 900)))
+            # Most found within months of the workplace being surveyed and registered.
+            founded = min(LAST_FOUNDING, wp.as_of + timedelta(days=int(rng.expovariate(1 / 200))))
             unions.append(_Union(f"cd-{len(unions) + 1:04d}", wp, wp.unit_id, founded, founded))
     unions.sort(key=lambda u: u.founded_on)
     decisions: Counter[tuple[str, int]] = Counter()
@@ -244,17 +256,17 @@ def demo_commands(today: date, seed: int = 2023) -> Iterator[tuple[str, dict]]:
         quota = min(caps[u.id], max(3, round(caps[u.id] * scale)))
         u.room = caps[u.id] - quota
         last = u.dissolved_on - timedelta(days=60) if u.dissolved_on else LAST_EVENT
+        first = max(5, quota // 3)  # founders join on the day, most of the first drive within 90 days
         for i in range(quota):
-            admitted = u.founded_on if i < 5 else _day(rng, u.founded_on, last)  # founders join on the day
-            m = _Member(f"dv-{len(members) + 1:05d}", u, admitted)
-            members.append(m)
-            u.members.append(m)
+            admitted = (u.founded_on if i < 5 else _day(rng, u.founded_on, u.founded_on + timedelta(days=90))
+                        if i < first else _day(rng, u.founded_on, last))
             gender = "female" if rng.random() < FEMALE_SHARE else "male"
             full_name = " ".join((rng.choices(*zip(*SURNAMES))[0], rng.choice(MIDDLE[gender]),
                                   rng.choice(GIVEN[gender])))
             personal: dict[str, Any] = {}
+            birth = admitted - timedelta(days=rng.randint(18 * 366, 60 * 365))
             if rng.random() < 0.9:
-                personal["birth_date"] = birth = admitted - timedelta(days=rng.randint(18 * 366, 60 * 365))
+                personal["birth_date"] = birth
                 if rng.random() < 0.95:
                     # Citizen id: province, century and gender, year of birth, serial.
                     century = (0 if birth.year < 2000 else 2) + (gender == "female")
@@ -264,6 +276,9 @@ def demo_commands(today: date, seed: int = 2023) -> Iterator[tuple[str, dict]]:
                         number = prefix + f"{rng.randrange(10**6):06d}"
                     ids.add(number)
                     personal["id_number"] = number
+            m = _Member(f"dv-{len(members) + 1:05d}", u, admitted, birth)
+            members.append(m)
+            u.members.append(m)
             emit("admit_member", admitted, id=m.id, union_id=u.id, admitted_on=admitted,
                  full_name=full_name, gender=gender, **personal)
 
@@ -280,6 +295,8 @@ def demo_commands(today: date, seed: int = 2023) -> Iterator[tuple[str, dict]]:
 
     def leave(m: _Member, on: date, reason: str | None = None) -> None:
         reason = reason or rng.choices(*zip(*REASON_WEIGHTS.items()))[0]
+        if reason == "retired" and (on - m.birth_date).days < 55 * 365:
+            reason = "changed_job"  # too young to retire
         emit("record_departure", on, member_id=m.id, left_on=on, reason=reason)
 
     # Members of a dissolving union leave or move before the dissolution date.
@@ -289,13 +306,13 @@ def demo_commands(today: date, seed: int = 2023) -> Iterator[tuple[str, dict]]:
             if rng.random() > 0.3 or not transfer(m, on):
                 leave(m, on, rng.choice(("changed_job", "resigned", "other")))
 
-    # Elsewhere ~3% transfer and ~7.5% leave (some after a transfer).
+    # Elsewhere ~3% transfer and ~8% leave (some after a transfer).
     for m in members:
         if m.union.dissolved_on or m.placed_on > LAST_SURVEY - timedelta(days=60):
             continue
         if rng.random() < 0.03:
             transfer(m, _day(rng, m.placed_on + timedelta(days=30), LAST_SURVEY))
-        if rng.random() < 0.075 and m.placed_on + timedelta(days=30) <= LAST_EVENT:
+        if rng.random() < 0.09 and m.placed_on + timedelta(days=30) <= LAST_EVENT:
             leave(m, _day(rng, m.placed_on + timedelta(days=30), LAST_EVENT))
 
     events.sort(key=lambda e: e[:3])
@@ -305,8 +322,11 @@ def demo_commands(today: date, seed: int = 2023) -> Iterator[tuple[str, dict]]:
 
 
 def build_demo(ledger: Any, today: date, *, actor: str = "demo",
-               progress: Callable[[int], None] | None = None) -> dict:
-    """Run every command of demo_commands through `ledger` (an object with the Ledger verbs). Returns counts per verb."""
+               progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Run every command of demo_commands through `ledger` (an object with the Ledger verbs).
+
+    Returns counts per verb; `progress(done)` is called every 100 commands.
+    """
     counts: Counter[str] = Counter()
     for done, (verb, kwargs) in enumerate(demo_commands(today), 1):
         getattr(ledger, verb)(**kwargs, actor=actor)

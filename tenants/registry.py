@@ -20,7 +20,6 @@ from typing import Iterator
 from projections.base import ViewCursor
 from tenants.settings import Settings
 
-CONTROL_SCHEMA = "unionledger_control"
 ROLES = ("federation_admin", "inspector", "auditor")
 DDL = (
     "CREATE TABLE IF NOT EXISTS tenants (tenant_id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL)",
@@ -84,7 +83,7 @@ class Registry:
 
             with self._pool.connection() as conn, conn.transaction():
                 cur = conn.cursor(row_factory=tuple_row)
-                cur.execute(f"SET LOCAL search_path TO {CONTROL_SCHEMA}")
+                cur.execute(f'SET LOCAL search_path TO "{self.settings.control_schema}"')
                 yield ViewCursor(cur, "postgres")
         else:
             conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
@@ -101,7 +100,7 @@ class Registry:
     def create(self) -> None:
         if self._pool is not None:
             with self._pool.connection() as conn:
-                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {CONTROL_SCHEMA}")
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.settings.control_schema}"')
         with self.transaction() as cur:
             for statement in DDL:
                 cur.execute(statement)

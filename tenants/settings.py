@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -19,8 +19,7 @@ class Settings:
     max_open_tenants: int = 16
     pool_size: int = 2
     pool_overflow: int = 3
-    demo: bool = False
-    extra: dict = field(default_factory=dict)
+    control_schema: str = "unionledger_control"
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Settings:
@@ -32,6 +31,7 @@ class Settings:
             max_open_tenants=int(env.get("UNIONLEDGER_MAX_OPEN_TENANTS") or 16),
             pool_size=int(env.get("UNIONLEDGER_POOL_SIZE") or 2),
             pool_overflow=int(env.get("UNIONLEDGER_POOL_OVERFLOW") or 3),
+            control_schema=env.get("UNIONLEDGER_CONTROL_SCHEMA") or "unionledger_control",
         )
 
     @property

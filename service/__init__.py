@@ -1,0 +1,1 @@
+"""The HTTP skin: app factory, blueprints, schemas, the command line."""

@@ -1,0 +1,40 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+from service import auth, errors
+from service.resources import audit, health, indicators, members, tenants, unions, units, workplaces
+from tenants.bootstrap import Platform, bootstrap
+from tenants.settings import Settings
+
+BLUEPRINTS = (health, tenants, units, workplaces, unions, members, indicators, audit)
+
+
+def create_app(settings: Settings | None = None, platform: Platform | None = None) -> Flask:
+    app = Flask("unionledger")
+    app.config.update(
+        API_TITLE="unionledger",
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "info": {"description": "Event-sourced, multi-tenant register of Vietnam's trade-union federations."},
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False
+    api = Api(app)
+    for module in BLUEPRINTS:
+        api.register_blueprint(module.blp)
+    errors.register(app)
+    app.extensions["unionledger"] = platform or bootstrap(settings)
+    app.teardown_request(auth.release)
+    return app

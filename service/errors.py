@@ -1,0 +1,84 @@
+"""Every error as RFC 9457 problem details; domain refusals mapped in one place."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from domain.errors import AlreadyExists, Conflict, DomainError, InvalidValue, NotFound
+
+log = logging.getLogger(__name__)
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, errors: dict | None = None, **extra) -> Response:
+    body = {"type": "about:blank", "status": status, "title": title, "detail": detail, **extra}
+    if errors:
+        body["errors"] = errors
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM)
+
+
+def _flatten(messages: object) -> dict[str, list[str]]:
+    """webargs nests errors by location (json, query, ...): clients want field -> messages."""
+    out: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value: object) -> None:
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), sub)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out.setdefault(prefix or "body", []).extend(value)
+        else:
+            out.setdefault(prefix or "body", []).append(str(value))
+
+    if isinstance(messages, dict):
+        for _location, fields in messages.items():
+            walk("", fields)
+    return out
+
+
+def handle_http(error: HTTPException) -> Response:
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages") or data.get("errors")
+    if error.code == 422 and messages:
+        errors = _flatten(messages)
+        detail = "; ".join(f"{f}: {' '.join(m)}" for f, m in errors.items())
+        return problem(422, "Invalid field", detail, errors)
+    if error.code == 400:
+        detail = "the request body is not valid JSON" if messages else (error.description or "bad request")
+        return problem(400, "Unreadable request", detail)
+    if isinstance(error, InternalServerError):
+        return handle_unexpected(error)
+    title = error.name
+    detail = data.get("message") or error.description or title
+    response = problem(error.code or 500, title, detail)
+    if error.code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="unionledger"'
+    return response
+
+
+def handle_domain(error: DomainError) -> Response:
+    errors = {error.field: [error.message]} if error.field else None
+    if isinstance(error, NotFound):
+        return problem(404, "Not found", error.message)
+    if isinstance(error, InvalidValue):
+        return problem(422, "Invalid field", error.message, errors or {"body": [error.message]})
+    if isinstance(error, AlreadyExists):
+        return problem(409, "Already exists", error.message, errors, rule=error.rule)
+    if isinstance(error, Conflict):
+        return problem(409, "Refused by a business rule", error.message, errors, rule=error.rule)
+    return problem(409, "Refused", error.message, errors)
+
+
+def handle_unexpected(error: Exception) -> Response:
+    original = getattr(error, "original_exception", None) or error
+    log.exception("unexpected error", exc_info=original)
+    return problem(500, "Internal error", "the service failed; nothing you sent caused this")
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(DomainError, handle_domain)
+    app.register_error_handler(Exception, handle_unexpected)

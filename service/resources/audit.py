@@ -1,0 +1,64 @@
+"""The audit trail: every recorded event, oldest first, with cursor paging."""
+
+from __future__ import annotations
+
+from datetime import timezone
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from projections.base import micros
+from service.auth import tenant_store
+from service.schemas import EntrySchema
+from tenants.stores import TenantStore
+
+blp = Blueprint("audit", __name__, url_prefix="/v1/tenants/<tenant>/audit",
+                description="The audit trail: nothing in it changes or disappears")
+
+
+def render_entries(store: TenantStore, entries: list[dict]) -> list[dict]:
+    """Show sealed personal data as its fields, or as null once erased."""
+    sealed = [(e["entity_id"], e["data"]["personal"]) for e in entries if "personal" in e["data"]]
+    opened = store.vault.unseal_many(sealed) if sealed else {}
+    for entry in entries:
+        if "personal" in entry["data"]:
+            data = entry["data"]
+            personal = opened.get(entry["entity_id"])
+            data.pop("personal")
+            for key in ("full_name", "birth_date", "id_number"):
+                data[key] = personal.get(key) if personal else None
+            data["personal_data_erased"] = personal is None
+    return entries
+
+
+class AuditQuery(Schema):
+    entity_type = fields.String(validate=validate.OneOf(["unit", "workplace", "union", "member"]))
+    entity_id = fields.String()
+    actor = fields.String()
+    since = fields.AwareDateTime(format="iso", default_timezone=timezone.utc,
+                                 metadata={"description": "Recorded at or after this instant"})
+    until = fields.AwareDateTime(format="iso", default_timezone=timezone.utc, metadata={"description": "Recorded at or before this instant"})
+    after = fields.Integer(validate=validate.Range(min=0), metadata={"description": "The `next` cursor of the previous page"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class AuditPage(Schema):
+    entries = fields.List(fields.Nested(EntrySchema))
+    next = fields.Integer(allow_none=True, metadata={"description": "Pass as `after` for the next page; null on the last"})
+
+
+@blp.route("")
+@blp.arguments(AuditQuery, location="query")
+@blp.response(200, AuditPage)
+def audit(args: dict, tenant: str):
+    """List recorded events, oldest first
+
+    Filters combine; `since`/`until` bound the recorded instant. Page with `after=next`.
+    """
+    store, _ = tenant_store(tenant)
+    entries, cursor = store.fresh().views.audit(
+        entity_type=args.get("entity_type"), entity_id=args.get("entity_id"), actor=args.get("actor"),
+        since=micros(args["since"]) if args.get("since") else None,
+        until=micros(args["until"]) if args.get("until") else None,
+        after=args.get("after"), limit=args["limit"])
+    return {"entries": render_entries(store, entries), "next": cursor}

@@ -1,0 +1,93 @@
+"""Members (đoàn viên): admit, transfer, record a departure."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from domain.members import DEPARTURE_REASONS, GENDERS
+from service.auth import WRITE_ROLES, tenant_store
+from service.resources.entities import add_item_routes, created
+from service.schemas import ClientId, EntityMeta, Name
+from tenants.stores import TenantStore
+
+blp = Blueprint("members", __name__, url_prefix="/v1/tenants/<tenant>/members",
+                description="Members: admit, transfer, departure, read")
+
+
+class MemberIn(Schema):
+    id = ClientId(required=True)
+    union_id = ClientId(required=True)
+    admitted_on = fields.Date(required=True)
+    full_name = Name(required=True)
+    gender = fields.String(required=True, validate=validate.OneOf(GENDERS))
+    birth_date = fields.Date(load_default=None, allow_none=True)
+    id_number = fields.String(load_default=None, allow_none=True,
+                              validate=validate.Regexp(r"^[0-9A-Za-z]{6,20}$", error="must be 6-20 letters or digits"))
+
+
+class MemberTransferIn(Schema):
+    to_union_id = ClientId(required=True)
+    effective_on = fields.Date(required=True)
+
+
+class DepartureIn(Schema):
+    left_on = fields.Date(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(DEPARTURE_REASONS))
+
+
+class MemberOut(EntityMeta):
+    id = fields.String()
+    union_id = fields.String(metadata={"description": "The member's union now (or when they left)"})
+    admitted_union_id = fields.String()
+    admitted_on = fields.Date()
+    gender = fields.String()
+    full_name = fields.String(allow_none=True, metadata={"description": "null once personal data is erased"})
+    birth_date = fields.Date(allow_none=True)
+    id_number = fields.String(allow_none=True)
+    left_on = fields.Date(allow_none=True)
+    leave_reason = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "active or left"})
+
+
+def present_member(store: TenantStore, row: dict) -> dict:
+    """Open the sealed personal data for this answer only."""
+    personal = store.vault.unseal(row["id"], row.pop("personal", None)) or {}
+    return {**row, "full_name": personal.get("full_name"), "birth_date": personal.get("birth_date"),
+            "id_number": personal.get("id_number")}
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(MemberIn)
+@blp.response(201, MemberOut)
+def admit(args: dict, tenant: str):
+    """Admit a member to a union active on `admitted_on` (MemberAdmitted)
+
+    `full_name`, `birth_date` and `id_number` are stored sealed with a key of the member's own.
+    """
+    store, who = tenant_store(tenant, WRITE_ROLES)
+    store.command("admit_member", **args, actor=who.actor)
+    return created(store, "member", args["id"], present_member)
+
+
+@blp.route("/<member_id>/transfer", methods=["POST"])
+@blp.arguments(MemberTransferIn)
+@blp.response(201, MemberOut)
+def transfer(args: dict, tenant: str, member_id: str):
+    """Move a member to another union from `effective_on` (MemberTransferred)"""
+    store, who = tenant_store(tenant, WRITE_ROLES)
+    store.command("transfer_member", member_id, **args, actor=who.actor)
+    return created(store, "member", member_id, present_member)
+
+
+@blp.route("/<member_id>/departure", methods=["POST"])
+@blp.arguments(DepartureIn)
+@blp.response(201, MemberOut)
+def depart(args: dict, tenant: str, member_id: str):
+    """Record that a member left (MemberLeft); from `left_on` they no longer count"""
+    store, who = tenant_store(tenant, WRITE_ROLES)
+    store.command("record_departure", member_id, **args, actor=who.actor)
+    return created(store, "member", member_id, present_member)
+
+
+add_item_routes(blp, "member", MemberOut, present_member)

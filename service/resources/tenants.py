@@ -1,0 +1,48 @@
+"""Platform: provisioning tenants (one per provincial federation)."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from service.auth import platform, require_admin
+
+blp = Blueprint("tenants", __name__, url_prefix="/v1/tenants", description="Tenants (platform admin token)")
+
+
+class TenantIn(Schema):
+    id = fields.String(required=True, validate=validate.Regexp(
+        r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$",
+        error="must be 1-40 lowercase letters, digits and inner hyphens"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class TenantOut(Schema):
+    id = fields.String()
+    name = fields.String()
+
+
+class TenantCreated(TenantOut):
+    token = fields.String(metadata={"description": "The tenant's first token (role federation_admin); shown once"})
+
+
+class TenantList(Schema):
+    tenants = fields.List(fields.Nested(TenantOut))
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(TenantIn)
+@blp.response(201, TenantCreated)
+def create(args: dict):
+    """Provision a tenant: its own schema (PostgreSQL) or file (SQLite), and its first token"""
+    require_admin()
+    token = platform().provision(args["id"], args["name"])
+    return {"id": args["id"], "name": args["name"], "token": token}
+
+
+@blp.route("", methods=["GET"])
+@blp.response(200, TenantList)
+def list_tenants():
+    """List tenants"""
+    require_admin()
+    return {"tenants": platform().registry.tenants()}

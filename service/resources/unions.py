@@ -1,0 +1,84 @@
+"""Grassroots unions (CĐCS): found, transfer, dissolve."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from service.auth import WRITE_ROLES, tenant_store
+from service.resources.entities import add_item_routes, created
+from service.schemas import ClientId, EntityMeta, Name
+
+blp = Blueprint("unions", __name__, url_prefix="/v1/tenants/<tenant>/unions",
+                description="Grassroots unions: found, transfer, dissolve, read")
+
+
+class UnionIn(Schema):
+    id = ClientId(required=True)
+    name = Name(required=True)
+    workplace_id = ClientId(required=True)
+    unit_id = ClientId(required=True)
+    founded_on = fields.Date(required=True)
+    decision_no = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+
+
+class UnionTransferIn(Schema):
+    to_unit_id = ClientId(required=True)
+    effective_on = fields.Date(required=True)
+
+
+class DissolutionIn(Schema):
+    dissolved_on = fields.Date(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class UnionOut(EntityMeta):
+    id = fields.String()
+    name = fields.String()
+    workplace_id = fields.String()
+    unit_id = fields.String(metadata={"description": "The unit holding the union now"})
+    founded_on = fields.Date()
+    decision_no = fields.String(allow_none=True)
+    dissolved_on = fields.Date(allow_none=True)
+    dissolution_reason = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "active or dissolved"})
+    active_members = fields.Integer()
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(UnionIn)
+@blp.response(201, UnionOut)
+def found(args: dict, tenant: str):
+    """Found a union at a workplace, under a unit (UnionFounded)
+
+    The unit must be active on `founded_on`; the workplace may have no other active union.
+    """
+    store, who = tenant_store(tenant, WRITE_ROLES)
+    store.command("found_union", **args, actor=who.actor)
+    return created(store, "union", args["id"])
+
+
+@blp.route("/<union_id>/transfer", methods=["POST"])
+@blp.arguments(UnionTransferIn)
+@blp.response(201, UnionOut)
+def transfer(args: dict, tenant: str, union_id: str):
+    """Move a union to another unit from `effective_on` (UnionTransferred)
+
+    Before that day its figures still count under the old unit.
+    """
+    store, who = tenant_store(tenant, WRITE_ROLES)
+    store.command("transfer_union", union_id, **args, actor=who.actor)
+    return created(store, "union", union_id)
+
+
+@blp.route("/<union_id>/dissolution", methods=["POST"])
+@blp.arguments(DissolutionIn)
+@blp.response(201, UnionOut)
+def dissolve(args: dict, tenant: str, union_id: str):
+    """Dissolve a union (UnionDissolved); refused while it has active members on that date"""
+    store, who = tenant_store(tenant, WRITE_ROLES)
+    store.command("dissolve_union", union_id, **args, actor=who.actor)
+    return created(store, "union", union_id)
+
+
+add_item_routes(blp, "union", UnionOut)

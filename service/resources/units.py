@@ -1,0 +1,68 @@
+"""Units: upper-level unions (districts, communes, sectors, industrial zones)."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from domain.units import UNIT_KINDS
+from service.auth import WRITE_ROLES, tenant_store
+from service.resources.entities import add_item_routes, created
+from service.schemas import ClientId, EntityMeta, Name
+
+blp = Blueprint("units", __name__, url_prefix="/v1/tenants/<tenant>/units",
+                description="Upper-level unions: establish, close, read")
+
+
+class UnitIn(Schema):
+    id = ClientId(required=True)
+    name = Name(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(UNIT_KINDS))
+    established_on = fields.Date(required=True)
+    parent_id = ClientId(load_default=None, allow_none=True)
+
+
+class ClosureIn(Schema):
+    closed_on = fields.Date(required=True)
+    successor_id = ClientId(load_default=None, allow_none=True)
+
+
+class UnitOut(EntityMeta):
+    id = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    parent_id = fields.String(allow_none=True)
+    established_on = fields.Date()
+    closed_on = fields.Date(allow_none=True)
+    successor_id = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "active or closed"})
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(UnitIn)
+@blp.response(201, UnitOut)
+def establish(args: dict, tenant: str):
+    """Establish a unit (UnitEstablished)
+
+    The parent, if any, must be active on `established_on`.
+    """
+    store, who = tenant_store(tenant, WRITE_ROLES)
+    store.command("establish_unit", **args, actor=who.actor)
+    return created(store, "unit", args["id"])
+
+
+@blp.route("/<unit_id>/closure", methods=["POST"])
+@blp.arguments(ClosureIn)
+@blp.response(201, UnitOut)
+def close(args: dict, tenant: str, unit_id: str):
+    """Close a unit (UnitClosed)
+
+    With `successor_id`, child units, unions and workplaces move to the successor from
+    `closed_on`; without one, closing is refused (409) while anything active is under it.
+    """
+    store, who = tenant_store(tenant, WRITE_ROLES)
+    store.command("close_unit", unit_id, **args, actor=who.actor)
+    return created(store, "unit", unit_id)
+
+
+add_item_routes(blp, "unit", UnitOut)

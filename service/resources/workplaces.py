@@ -1,0 +1,67 @@
+"""Workplaces and their workforce surveys."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from domain.workplaces import SECTORS
+from service.auth import WRITE_ROLES, tenant_store
+from service.resources.entities import add_item_routes, created
+from service.schemas import ClientId, EntityMeta, Name
+
+blp = Blueprint("workplaces", __name__, url_prefix="/v1/tenants/<tenant>/workplaces",
+                description="Workplaces: register, survey, read")
+
+Count = lambda **kw: fields.Integer(validate=validate.Range(min=0, max=10_000_000), **kw)  # noqa: E731
+
+
+class SurveyIn(Schema):
+    workers = Count(required=True)
+    female_workers = Count(required=True)
+    as_of = fields.Date(required=True)
+
+
+class WorkplaceIn(SurveyIn):
+    id = ClientId(required=True)
+    name = Name(required=True)
+    sector = fields.String(required=True, validate=validate.OneOf(SECTORS))
+    unit_id = ClientId(required=True)
+
+
+class WorkplaceOut(EntityMeta):
+    id = fields.String()
+    name = fields.String()
+    sector = fields.String()
+    unit_id = fields.String()
+    registered_on = fields.Date()
+    workers = fields.Integer(metadata={"description": "From the latest survey by business date"})
+    female_workers = fields.Integer()
+    as_of = fields.Date(metadata={"description": "Date of the latest survey"})
+    union_id = fields.String(allow_none=True, metadata={"description": "The workplace's active union"})
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(WorkplaceIn)
+@blp.response(201, WorkplaceOut)
+def register(args: dict, tenant: str):
+    """Register a workplace with its workforce as of a date (WorkplaceRegistered)"""
+    store, who = tenant_store(tenant, WRITE_ROLES)
+    store.command("register_workplace", **args, actor=who.actor)
+    return created(store, "workplace", args["id"])
+
+
+@blp.route("/<workplace_id>/surveys", methods=["POST"])
+@blp.arguments(SurveyIn)
+@blp.response(201, WorkplaceOut)
+def survey(args: dict, tenant: str, workplace_id: str):
+    """Record a workforce survey (WorkforceSurveyed)
+
+    Eligibility on a date uses the latest survey on or before that date.
+    """
+    store, who = tenant_store(tenant, WRITE_ROLES)
+    store.command("survey_workplace", workplace_id, **args, actor=who.actor)
+    return created(store, "workplace", workplace_id)
+
+
+add_item_routes(blp, "workplace", WorkplaceOut)

@@ -1,0 +1,73 @@
+"""What the service does once before serving: tokens, the demo province, a ready curl line."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from domain.ledger import vietnam_today
+from tenants.bootstrap import Platform, bootstrap
+
+DEMO_TENANT = "quang-tri"
+DEMO_NAME = "Liên đoàn Lao động tỉnh Quảng Trị (demo)"
+# Verbs whose rules read the views: catch them up first.
+_VIEW_RULES = {"close_unit", "found_union", "dissolve_union"}
+
+
+class _DemoLedger:
+    """Runs the demo's commands straight on the ledger, catching views up where a rule reads them."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def __getattr__(self, verb):
+        def run(*args, **kwargs):
+            if verb in _VIEW_RULES:
+                self.store.projector.follow()
+            return getattr(self.store.ledger, verb)(*args, **kwargs)
+        return run
+
+
+def ensure_demo(platform: Platform, today: date | None = None) -> str:
+    """Build the demo tenant if it is missing; returns its token (kept in the data folder)."""
+    from tenants.demo import build_demo
+
+    token_file = platform.settings.data_dir / "demo-token"
+    if platform.registry.tenant(DEMO_TENANT) is not None and token_file.exists():
+        return token_file.read_text().strip()
+    if platform.registry.tenant(DEMO_TENANT) is None:
+        token = platform.provision(DEMO_TENANT, DEMO_NAME)
+    else:
+        token = platform.registry.issue_token(DEMO_TENANT, "federation_admin", f"{DEMO_TENANT}:demo")
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    token_file.write_text(token + "\n")
+    token_file.chmod(0o600)
+    with platform.stores.use(DEMO_TENANT) as store:
+        if store.projector.ledger_position() == 0:
+            click.echo("Building the demo province from the seeds' figures...")
+            with store.lock():
+                build_demo(_DemoLedger(store), today or vietnam_today())
+            store.projector.follow()
+    return token
+
+
+def announce(*, demo: bool, bind: str) -> None:
+    platform = bootstrap()
+    try:
+        base = f"http://{bind}"
+        click.echo(f"unionledger: store {platform.settings.backend}"
+                   + ("" if platform.settings.database_url else f" (files in {platform.settings.data_dir}/)"))
+        if not platform.settings.admin_token:
+            click.echo(f"Platform admin token (kept in {platform.settings.data_dir}/admin-token): "
+                       f"{platform.registry.admin_token}")
+        if demo:
+            token = ensure_demo(platform)
+            year = vietnam_today().year
+            click.echo(f"Demo tenant '{DEMO_TENANT}' token: {token}")
+            click.echo("Try:")
+            click.echo(f"  curl -s -H 'Authorization: Bearer {token}' "
+                       f"'{base}/v1/tenants/{DEMO_TENANT}/indicators?period={year}'")
+        click.echo(f"API docs: {base}/docs  OpenAPI: {base}/openapi.json")
+    finally:
+        platform.close()

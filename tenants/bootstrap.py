@@ -1,0 +1,29 @@
+"""The one place that wires settings, the tenant registry and the tenant stores together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tenants.provisioning import provision_tenant
+from tenants.registry import Registry
+from tenants.settings import Settings
+from tenants.stores import TenantStores
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    registry: Registry
+    stores: TenantStores
+
+    def provision(self, tenant_id: str, name: str) -> str:
+        return provision_tenant(self.settings, self.registry, self.stores, tenant_id, name)
+
+    def close(self) -> None:
+        self.stores.close()
+        self.registry.close()
+
+
+def bootstrap(settings: Settings | None = None) -> Platform:
+    settings = settings or Settings.from_env()
+    return Platform(settings, Registry(settings), TenantStores(settings))
