@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -53,7 +55,9 @@ class MemberOut(EntityMeta):
 def present_member(store: TenantStore, row: dict) -> dict:
     """Open the sealed personal data for this answer only."""
     personal = store.vault.unseal(row["id"], row.pop("personal", None)) or {}
-    return {**row, "full_name": personal.get("full_name"), "birth_date": personal.get("birth_date"),
+    birth_date = personal.get("birth_date")
+    return {**row, "full_name": personal.get("full_name"),
+            "birth_date": date.fromisoformat(birth_date) if birth_date else None,
             "id_number": personal.get("id_number")}
 
 

@@ -1,0 +1,105 @@
+"""The service as users run it: gunicorn with the repository's config, real HTTP, restarts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ADMIN_TOKEN
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(base: str, method: str, path: str, token: str | None = None, body: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+class Server:
+    def __init__(self, settings, port: int):
+        self.port = port
+        self.env = {**os.environ, "UNIONLEDGER_DATA_DIR": str(settings.data_dir),
+                    "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN, "UNIONLEDGER_DATABASE_URL": settings.database_url or "",
+                    "UNIONLEDGER_CONTROL_SCHEMA": settings.control_schema, "UNIONLEDGER_WORKERS": "2",
+                    "PYTHONPATH": str(ROOT)}
+        self.process = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "service/gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
+             "service.wsgi:app"], cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if call(self.base, "GET", "/healthz")[0] == 200:
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        pytest.fail("gunicorn did not start: " + self.process.stdout.read().decode()[-2000:])
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+
+def test_gunicorn_serves_and_a_restart_keeps_everything(settings):
+    server = Server(settings, free_port()).start()
+    try:
+        status, tenant = call(server.base, "POST", "/v1/tenants", ADMIN_TOKEN, {"id": "restart", "name": "Restart"})
+        assert status == 201
+        token = tenant["token"]
+        t = "/v1/tenants/restart"
+        assert call(server.base, "POST", t + "/units", token, {"id": "d1", "name": "D1", "kind": "district",
+                                                               "established_on": "2018-01-01"})[0] == 201
+        assert call(server.base, "POST", t + "/workplaces", token, {
+            "id": "w1", "name": "W1", "sector": "cooperative", "unit_id": "d1", "workers": 15, "female_workers": 9,
+            "as_of": "2019-01-01"})[0] == 201
+        assert call(server.base, "POST", t + "/unions", token, {
+            "id": "u1", "name": "U1", "workplace_id": "w1", "unit_id": "d1", "founded_on": "2019-02-01"})[0] == 201
+        for n in range(3):
+            assert call(server.base, "POST", t + "/members", token, {
+                "id": f"m{n}", "union_id": "u1", "admitted_on": "2019-03-01", "full_name": f"Đoàn viên {n}",
+                "gender": "female"})[0] == 201
+        before = call(server.base, "GET", t + "/indicators?period=2019", token)[1]
+    finally:
+        server.stop()
+    server = Server(settings, free_port()).start()
+    try:
+        status, after = call(server.base, "GET", t + "/indicators?period=2019", token)
+        assert status == 200
+        assert after == before
+        assert after["figures"]["members_total"] == 3
+        assert call(server.base, "GET", t + "/members/m2", token)[1]["full_name"] == "Đoàn viên 2"
+        assert call(server.base, "GET", "/v1/tenants", ADMIN_TOKEN)[1]["tenants"] == [{"id": "restart", "name": "Restart"}]
+    finally:
+        server.stop()
