@@ -63,11 +63,10 @@ def announce(*, demo: bool, bind: str) -> None:
                        f"{platform.registry.admin_token}")
         if demo:
             token = ensure_demo(platform)
-            year = vietnam_today().year
             click.echo(f"Demo tenant '{DEMO_TENANT}' token: {token}")
-            click.echo("Try:")
+            click.echo("Try (the province's figures for the 2023-2028 term, as of today):")
             click.echo(f"  curl -s -H 'Authorization: Bearer {token}' "
-                       f"'{base}/v1/tenants/{DEMO_TENANT}/indicators?period={year}'")
+                       f"'{base}/v1/tenants/{DEMO_TENANT}/indicators?period=2023-2028'")
         click.echo(f"API docs: {base}/docs  OpenAPI: {base}/openapi.json")
     finally:
         platform.close()
