@@ -45,6 +45,11 @@ BUSINESS_DATE: dict[str, str] = {
     "MemberAdmitted": "admitted_on",
     "MemberTransferred": "effective_on",
     "MemberLeft": "left_on",
+    "TargetAssigned": "assigned_on",
+    "TargetRevised": "revised_on",
+    "ReportSubmitted": "as_of",
+    "ReportReplaced": "replaced_on",
+    "ReportVerified": "verified_on",
 }
 
 

@@ -8,6 +8,7 @@ Personal data is sealed by a ``PersonalDataSealer`` before it enters an event.
 from __future__ import annotations
 
 from collections.abc import Callable
+import secrets
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Protocol, TypeVar
 
@@ -16,7 +17,11 @@ from eventsourcing.persistence import IntegrityError, Transcoder, Transcoding
 
 from domain.base import RegisterAggregate, check_client_id
 from domain.errors import AlreadyExists, Conflict, InvalidValue, NotFound
+from domain.indicators import Indicator, parse_indicator
 from domain.members import DEPARTURE_REASONS, GENDERS, Member
+from domain.periods import parse_period
+from domain.reports import Report
+from domain.targets import Target
 from domain.unions import Union
 from domain.units import UNIT_KINDS, Unit
 from domain.workplaces import SECTORS, Workplace, check_workforce
@@ -92,12 +97,6 @@ class Ledger(Application):
         except AggregateNotFoundError:
             raise NotFound(f"{cls.KIND} {client_id!r} does not exist", field=field) from None
 
-    def _get_for_rule(self, cls: type[A], client_id: str, field: str) -> A:
-        """An entity a command refers to in its body: missing is a refused command (409)."""
-        try:
-            return self.repository.get(cls.storage_id(client_id))
-        except AggregateNotFoundError:
-            raise Conflict(f"{cls.KIND} {client_id!r} does not exist", field=field, rule="exists") from None
 
     def _require_new(self, cls: type[RegisterAggregate], client_id: str) -> None:
         check_client_id(client_id)
@@ -127,7 +126,7 @@ class Ledger(Application):
         if parent_id is not None:
             if parent_id == id:
                 raise Conflict("a unit cannot be its own parent", field="parent_id", rule="parent")
-            parent = self._get_for_rule(Unit, parent_id, "parent_id")
+            parent = self._get(Unit, parent_id, "parent_id")
             parent.require_can_hold(established_on, "unit")
         unit = Unit(unit_id=id, name=name, kind=kind, established_on=established_on,
                     parent_id=parent_id, actor=actor)
@@ -137,7 +136,7 @@ class Ledger(Application):
     def close_unit(self, unit_id: str, *, closed_on: date, successor_id: str | None = None, actor: str) -> Unit:
         unit = self._get(Unit, unit_id)
         self._past(closed_on, "closed_on")
-        successor = self._get_for_rule(Unit, successor_id, "successor_id") if successor_id else None
+        successor = self._get(Unit, successor_id, "successor_id") if successor_id else None
         if successor is not None and successor.closed_on is not None:
             raise Conflict(f"successor {successor_id} is closed", field="successor_id", rule="unit_active")
         active = 0 if successor else self.queries.active_under_unit(unit_id, closed_on)
@@ -154,7 +153,7 @@ class Ledger(Application):
         _choice(sector, SECTORS, "sector")
         check_workforce(workers, female_workers)
         self._past(as_of, "as_of")
-        self._get_for_rule(Unit, unit_id, "unit_id").require_can_hold(as_of, "workplace")
+        self._get(Unit, unit_id, "unit_id").require_can_hold(as_of, "workplace")
         workplace = Workplace(workplace_id=id, name=name, sector=sector, unit_id=unit_id,
                               workers=workers, female_workers=female_workers, as_of=as_of, actor=actor)
         self._save(workplace)
@@ -174,13 +173,13 @@ class Ledger(Application):
     ) -> Union:
         self._require_new(Union, id)
         self._past(founded_on, "founded_on")
-        workplace = self._get_for_rule(Workplace, workplace_id, "workplace_id")
+        workplace = self._get(Workplace, workplace_id, "workplace_id")
         if founded_on < workplace.registered_on:
             raise Conflict(
                 f"workplace {workplace_id} was registered as of {workplace.registered_on.isoformat()}, "
                 "after the founding date", field="founded_on", rule="date_order",
             )
-        self._get_for_rule(Unit, unit_id, "unit_id").require_can_hold(founded_on, "union")
+        self._get(Unit, unit_id, "unit_id").require_can_hold(founded_on, "union")
         other = self.queries.active_union_at_workplace(workplace_id, founded_on)
         if other:
             raise Conflict(
@@ -195,7 +194,7 @@ class Ledger(Application):
     def transfer_union(self, union_id: str, *, to_unit_id: str, effective_on: date, actor: str) -> Union:
         union = self._get(Union, union_id)
         self._past(effective_on, "effective_on")
-        self._get_for_rule(Unit, to_unit_id, "to_unit_id").require_can_hold(effective_on, "union")
+        self._get(Unit, to_unit_id, "to_unit_id").require_can_hold(effective_on, "union")
         union.transfer(to_unit_id, effective_on, actor)
         self._save(union)
         return union
@@ -218,7 +217,7 @@ class Ledger(Application):
         self._past(admitted_on, "admitted_on")
         if birth_date is not None and birth_date > admitted_on:
             raise InvalidValue("must be before the admission date", field="birth_date")
-        self._get_for_rule(Union, union_id, "union_id").require_open_to_members(admitted_on)
+        self._get(Union, union_id, "union_id").require_open_to_members(admitted_on)
         personal = self.sealer.seal(id, {
             "full_name": full_name,
             "birth_date": birth_date.isoformat() if birth_date else None,
@@ -232,7 +231,7 @@ class Ledger(Application):
     def transfer_member(self, member_id: str, *, to_union_id: str, effective_on: date, actor: str) -> Member:
         member = self._get(Member, member_id)
         self._past(effective_on, "effective_on")
-        self._get_for_rule(Union, to_union_id, "to_union_id").require_open_to_members(effective_on)
+        self._get(Union, to_union_id, "to_union_id").require_open_to_members(effective_on)
         member.transfer(to_union_id, effective_on, actor)
         self._save(member)
         return member
@@ -244,3 +243,80 @@ class Ledger(Application):
         member.leave(left_on, reason, actor)
         self._save(member)
         return member
+
+    # ---- targets ---------------------------------------------------------
+    def _unit_or_tenant(self, unit_id: str | None) -> None:
+        if unit_id is not None:
+            self._get(Unit, unit_id, "unit_id")
+
+    def assign_target(
+        self, *, unit_id: str | None, indicator: str, period: str, value: float,
+        assigned_on: date | None = None, decision_no: str | None = None, actor: str,
+    ) -> Target:
+        code = parse_indicator(indicator).code
+        parse_period(period)
+        value = figure_value(parse_indicator(indicator), value, "value")
+        assigned_on = self._past(assigned_on or self.today(), "assigned_on")
+        self._unit_or_tenant(unit_id)
+        target = Target(target_id=new_id("tg"), unit_id=unit_id, indicator=code, period=period, value=value,
+                        assigned_on=assigned_on, decision_no=decision_no, actor=actor)
+        self._save(target)
+        return target
+
+    def revise_target(self, target_id: str, *, value: float, reason: str, revised_on: date | None = None,
+                      actor: str) -> Target:
+        target = self._get(Target, target_id)
+        value = figure_value(parse_indicator(target.indicator), value, "value")
+        target.revise(value, reason, self._past(revised_on or self.today(), "revised_on"), actor)
+        self._save(target)
+        return target
+
+    # ---- reports ---------------------------------------------------------
+    def submit_report(
+        self, *, unit_id: str | None, period: str, figures: dict[str, float], as_of: date | None = None,
+        replaces: str | None = None, actor: str,
+    ) -> Report:
+        span = parse_period(period)
+        as_of = as_of or span.end
+        self._past(as_of, "as_of")
+        if as_of < span.start:
+            raise InvalidValue("the cut-off date cannot precede the period", field="as_of")
+        if not figures:
+            raise InvalidValue("a report needs at least one figure", field="figures")
+        figures = {code: figure_value(parse_indicator(code, field=f"figures.{code}"), value, f"figures.{code}")
+                   for code, value in figures.items()}
+        self._unit_or_tenant(unit_id)
+        report = Report(report_id=new_id("rp"), unit_id=unit_id, period=period, as_of=as_of, figures=figures,
+                        replaces=replaces, submitted_on=self.today(), actor=actor)
+        if replaces is None:
+            self._save(report)
+            return report
+        old = self._get(Report, replaces, "replaces")
+        old.require_replaceable_by(unit_id, period)
+        old.mark_replaced(report.report_id, actor, self.today())
+        self._save(report, old)
+        return report
+
+    def record_verification(self, report_id: str, *, verdict: str, lines: list[dict], actor: str) -> Report:
+        report = self._get(Report, report_id)
+        report.record_verification(verdict, lines, self.today(), actor)
+        self._save(report)
+        return report
+
+
+def figure_value(indicator: Indicator, value: float, field: str) -> float | int:
+    """Counts are whole numbers; percentages lie between 0 and 100 (net growth may be negative)."""
+    if indicator.is_percentage:
+        if not 0 <= value <= 100:
+            raise InvalidValue("a percentage must lie between 0 and 100", field=field)
+        return float(value)
+    if value != int(value):
+        raise InvalidValue("a count must be a whole number", field=field)
+    if value < 0 and indicator.base != "members_net_growth":
+        raise InvalidValue("must be 0 or more", field=field)
+    return int(value)
+
+
+def new_id(prefix: str) -> str:
+    """Ids the service gives (targets, reports): short, random, never reused."""
+    return f"{prefix}-{secrets.token_hex(6)}"

@@ -7,7 +7,8 @@ from typing import Any
 from domain.base import business_date
 from projections.base import Projection, ViewCursor, day, dumps, event_data, event_name, micros
 
-ENTITY_TYPES = {"Unit": "unit", "Workplace": "workplace", "Union": "union", "Member": "member"}
+ENTITY_TYPES = {"Unit": "unit", "Workplace": "workplace", "Union": "union", "Member": "member",
+                "Target": "target", "Report": "report"}
 
 
 def entity_of(event: Any) -> tuple[str, str]:

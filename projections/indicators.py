@@ -67,6 +67,9 @@ class UnitScope:
         self.intervals[unit] = out
         return out
 
+    def covers(self, unit: str, on: int) -> bool:
+        return any(a <= on < b for a, b in self.intervals.get(unit, ()))
+
     def units_on(self, on: int) -> list[str]:
         return [u for u, spans in self.intervals.items() if any(a <= on < b for a, b in spans)]
 

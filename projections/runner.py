@@ -9,12 +9,14 @@ next catch-up (on the next command or read) brings them up to date.
 
 from __future__ import annotations
 
+import zlib
 from typing import Any, Callable, Sequence
 
 from projections.base import Projection, Transaction, ViewCursor
 
 POSITIONS_DDL = "CREATE TABLE IF NOT EXISTS view_positions (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
 FOLLOWER = "views"
+SCHEMA = "schema"  # its position holds a checksum of every view's DDL
 
 
 class Projector:
@@ -28,14 +30,27 @@ class Projector:
         self.projections = list(projections)
         self.batch_size = batch_size
 
+    def schema_checksum(self) -> int:
+        ddl = "\n".join(stmt for p in self.projections for stmt in (p.name, *p.ddl))
+        return zlib.crc32(ddl.encode())
+
     def create(self) -> None:
+        """Create the views; where their definition changed, drop them so they rebuild from the ledger."""
         with self.transaction(write=True) as cur:
             cur.execute(POSITIONS_DDL)
+            stored = cur.scalar("SELECT position FROM view_positions WHERE name = ?", (SCHEMA,))
+            checksum = self.schema_checksum()
+            if stored != checksum:
+                for projection in self.projections:
+                    for table in projection.tables:
+                        cur.execute(f"DROP TABLE IF EXISTS {table}")
+                cur.execute("DELETE FROM view_positions")
             for projection in self.projections:
                 projection.create(cur)
-            cur.execute(
-                "INSERT INTO view_positions (name, position) SELECT ?, 0 WHERE NOT EXISTS"
-                " (SELECT 1 FROM view_positions WHERE name = ?)", (FOLLOWER, FOLLOWER))
+            for name, position in ((FOLLOWER, 0), (SCHEMA, checksum)):
+                cur.execute(
+                    "INSERT INTO view_positions (name, position) SELECT ?, ? WHERE NOT EXISTS"
+                    " (SELECT 1 FROM view_positions WHERE name = ?)", (name, position, name))
 
     def position(self) -> int:
         with self.transaction() as cur:

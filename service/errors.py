@@ -62,7 +62,7 @@ def handle_http(error: HTTPException) -> Response:
 def handle_domain(error: DomainError) -> Response:
     errors = {error.field: [error.message]} if error.field else None
     if isinstance(error, NotFound):
-        return problem(404, "Not found", error.message)
+        return problem(404, "Not found", error.message, errors)
     if isinstance(error, InvalidValue):
         return problem(422, "Invalid field", error.message, errors or {"body": [error.message]})
     if isinstance(error, AlreadyExists):

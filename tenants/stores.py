@@ -16,11 +16,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from domain.errors import NotFound
 from domain.ledger import Ledger
 from projections.audit import Audit
 from projections.base import ViewCursor
 from projections.indicators import IndicatorCalculator
 from projections.membership import Membership
+from projections.plans import Reports, Targets
+from projections.progress import Plans
 from projections.queries import RegisterViews
 from projections.runner import Projector
 from projections.structure import Structure
@@ -61,13 +64,15 @@ class TenantStore:
             }
         self.views = RegisterViews(self.transaction)
         self.indicators = IndicatorCalculator(self.transaction)
+        self.plans = Plans(self.transaction, self.indicators)
         self.vault = PersonalDataVault(self.transaction)
         self.ledger = Ledger(env, queries=self.views, sealer=self.vault)
         self.datastore = self.ledger.factory.datastore
         self.projector = Projector(self.ledger.recorder, self.ledger.mapper, self.transaction,
-                                   [Structure(), Membership(), Audit()])
+                                   [Structure(), Membership(), Targets(), Reports(), Audit()])
         if create:
             self.vault.create()
+        with self.lock():
             self.projector.create()
 
     # ---- connections ---------------------------------------------------------
@@ -113,6 +118,23 @@ class TenantStore:
                 return getattr(self.ledger, verb)(*args, **kwargs)
             finally:
                 self.projector.follow()
+
+    def verify_report(self, report_id: str, actor: str) -> dict:
+        """Verify a report against the ledger and record the result (ReportVerified)."""
+        with self.lock():
+            self.projector.follow()
+            report = self.plans.report(report_id)
+            if report is None:
+                raise NotFound(f"report {report_id!r} does not exist", field="id")
+            result = self.plans.verify(report)
+            summary = [{**{k: v for k, v in line.items() if k != "late_events"},
+                        "late_event_positions": [e["position"] for e in line["late_events"]]}
+                       for line in result["lines"]]
+            try:
+                self.ledger.record_verification(report_id, verdict=result["verdict"], lines=summary, actor=actor)
+            finally:
+                self.projector.follow()
+        return result
 
     def fresh(self) -> TenantStore:
         """Bring the views up to date with the ledger before a read."""

@@ -32,7 +32,7 @@ def render_entries(store: TenantStore, entries: list[dict]) -> list[dict]:
 
 
 class AuditQuery(Schema):
-    entity_type = fields.String(validate=validate.OneOf(["unit", "workplace", "union", "member"]))
+    entity_type = fields.String(validate=validate.OneOf(["unit", "workplace", "union", "member", "target", "report"]))
     entity_id = fields.String()
     actor = fields.String()
     since = fields.AwareDateTime(format="iso", default_timezone=timezone.utc,

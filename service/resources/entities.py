@@ -29,13 +29,19 @@ def add_item_routes(blp: Blueprint, kind: str, out_schema, present: Callable | N
         store, _ = tenant_store(tenant)
         return current(store, kind, ids[f"{kind}_id"], present)
 
+    add_history_route(blp, kind, lambda store, entity_id: current(store, kind, entity_id))
+
+
+def add_history_route(blp: Blueprint, kind: str, require: Callable[[TenantStore, str], object]) -> None:
+    """GET /{id}/history: the entity's events, oldest first (404 where ``require`` finds none)."""
+
     @blp.route(f"/<{kind}_id>/history", endpoint=f"{kind}_history", methods=["GET"])
     @blp.response(200, HistorySchema)
     @blp.doc(summary=f"Events of a {kind}, oldest first")
     def history(tenant: str, **ids: str):
         store, _ = tenant_store(tenant)
         entity_id = ids[f"{kind}_id"]
-        current(store, kind, entity_id)
+        require(store, entity_id)
         entries, _next = store.views.audit(entity_type=kind, entity_id=entity_id, limit=100_000)
         return {"entity_type": kind, "entity_id": entity_id, "events": render_entries(store, entries)}
 

@@ -1,0 +1,197 @@
+"""Progress against targets, and the verification of a report's figures against the ledger."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+
+from domain import verification
+from domain.indicators import parse_indicator, percentage
+from domain.periods import Period, parse_period
+from projections.base import Transaction, day, from_day, from_micros
+from projections.indicators import IndicatorCalculator, Question, UnitScope
+
+LATE_EVENTS_SHOWN = 50
+# Which recorded events can move each kind of figure.
+MEMBER_EVENTS = ("MemberAdmitted", "MemberTransferred", "MemberLeft")
+UNION_EVENTS = ("UnionFounded", "UnionTransferred", "UnionDissolved")
+WORKPLACE_EVENTS = ("WorkplaceRegistered", "WorkforceSurveyed")
+STRUCTURE_EVENTS = ("UnitEstablished", "UnitClosed")
+MOVERS = {
+    "members": MEMBER_EVENTS + UNION_EVENTS + STRUCTURE_EVENTS,
+    "unions": UNION_EVENTS + STRUCTURE_EVENTS,
+    "workplaces": WORKPLACE_EVENTS + UNION_EVENTS + STRUCTURE_EVENTS,
+    "member": MEMBER_EVENTS + UNION_EVENTS + WORKPLACE_EVENTS + STRUCTURE_EVENTS,
+}
+
+
+def movers(base: str) -> tuple[str, ...]:
+    if base.startswith("member_worker"):
+        return MOVERS["member"]
+    if base == "coverage_pct" or base.startswith("workplaces"):
+        return MOVERS["workplaces"]
+    return MOVERS[base.split("_")[0]]
+
+
+class Plans:
+    """Reads of targets and reports, with their figures from the indicator views."""
+
+    def __init__(self, transaction: Transaction, calculator: IndicatorCalculator):
+        self.transaction = transaction
+        self.calculator = calculator
+
+    # ---- targets -------------------------------------------------------------
+    def target(self, target_id: str) -> dict | None:
+        rows = self._targets("target_id = ?", (target_id,))
+        return rows[0] if rows else None
+
+    def _targets(self, where: str, params: tuple) -> list[dict]:
+        with self.transaction() as cur:
+            rows = cur.execute(
+                "SELECT target_id, unit_id, indicator, period, value, assigned_on, decision_no, revisions, version,"
+                f" created_at, updated_at FROM target_state WHERE {where} ORDER BY created_at, target_id",
+                params).fetchall()
+        return [{"id": t, "unit_id": u, "indicator": i, "period": p, "assigned_on": from_day(a),
+                 "value": v if parse_indicator(i).is_percentage else int(v),
+                 "decision_no": d, "revisions": r, "version": ver, "recorded_at": from_micros(c),
+                 "updated_at": from_micros(up)} for t, u, i, p, v, a, d, r, ver, c, up in rows]
+
+    def targets(self, period: str | None, unit_id: str | None, whole_tenant: bool) -> list[dict]:
+        clauses, params = [], []
+        if period:
+            clauses.append("period = ?")
+            params.append(period)
+        if unit_id:
+            clauses.append("unit_id = ?")
+            params.append(unit_id)
+        elif whole_tenant:
+            clauses.append("unit_id IS NULL")
+        return self._targets(" AND ".join(clauses) or "1 = 1", tuple(params))
+
+    def progress(self, period: Period, unit_id: str | None, as_of: date) -> list[dict]:
+        """Each target's actual figure at ``as_of`` against what is expected by then, pro rata."""
+        lines = []
+        targets = self.targets(period.code, unit_id, whole_tenant=unit_id is None)
+        if not targets:
+            return lines
+        indicators = [parse_indicator(t["indicator"]) for t in targets]
+        now = self.calculator.figures(indicators, Question(period, unit_id, as_of, None))
+        stocks = [i for i in indicators if not i.is_flow]
+        baseline = {}
+        if stocks:
+            before = period.start - timedelta(days=1)
+            baseline = self.calculator.figures(stocks, Question(period, unit_id, before, None))
+        elapsed = min(max((as_of - period.start).days + 1, 0), period.days) / period.days
+        for target, indicator in zip(targets, indicators):
+            goal, actual = target["value"], now[indicator.code]
+            start = 0 if indicator.is_flow else baseline[indicator.code]
+            expected = round(start + (goal - start) * elapsed, 1)
+            status = "achieved" if actual >= goal else "on_track" if actual >= expected else "behind"
+            lines.append({"target_id": target["id"], "indicator": indicator.code, "target": goal, "actual": actual,
+                          "achieved_pct": percentage(actual, goal) if goal else 100.0,
+                          "expected_to_date": expected, "status": status})
+        return lines
+
+    # ---- reports -------------------------------------------------------------
+    REPORT_COLS = ("report_id, unit_id, period, as_of, figures, submitted_at, submitted_by, replaces, replaced_by,"
+                   " verdict, verified_at, verified_by, verification, version, updated_at")
+
+    def _reports(self, where: str, params: tuple) -> list[dict]:
+        with self.transaction() as cur:
+            rows = cur.execute(f"SELECT {self.REPORT_COLS} FROM report_state WHERE {where}"
+                               " ORDER BY submitted_at, report_id", params).fetchall()
+        out = []
+        for (rid, unit, period, as_of, figures, sub_at, sub_by, replaces, replaced_by, verdict, ver_at, ver_by,
+             lines, version, updated) in rows:
+            out.append({
+                "id": rid, "unit_id": unit, "period": period, "as_of": from_day(as_of), "figures": json.loads(figures),
+                "submitted_at": from_micros(sub_at), "submitted_by": sub_by, "replaces": replaces,
+                "replaced_by": replaced_by, "status": "replaced" if replaced_by else "current",
+                "verification": None if verdict is None else {
+                    "verdict": verdict, "verified_at": from_micros(ver_at), "verified_by": ver_by,
+                    "lines": json.loads(lines)},
+                "version": version, "recorded_at": from_micros(sub_at), "updated_at": from_micros(updated)})
+        return out
+
+    def report(self, report_id: str) -> dict | None:
+        rows = self._reports("report_id = ?", (report_id,))
+        return rows[0] if rows else None
+
+    def reports(self, period: str | None, unit_id: str | None, whole_tenant: bool) -> list[dict]:
+        clauses, params = [], []
+        if period:
+            clauses.append("period = ?")
+            params.append(period)
+        if unit_id:
+            clauses.append("unit_id = ?")
+            params.append(unit_id)
+        elif whole_tenant:
+            clauses.append("unit_id IS NULL")
+        return self._reports(" AND ".join(clauses) or "1 = 1", tuple(params))
+
+    def _submitted_at_micros(self, report_id: str) -> int:
+        with self.transaction() as cur:
+            return cur.scalar("SELECT submitted_at FROM report_state WHERE report_id = ?", (report_id,))
+
+    def verify(self, report: dict) -> dict:
+        """Recompute every reported figure as the register stood at submission and as it stands now."""
+        period = parse_period(report["period"])
+        submitted = self._submitted_at_micros(report["id"])
+        indicators = [parse_indicator(code) for code in report["figures"]]
+        base = Question(period, report["unit_id"], report["as_of"], None)
+        then = self.calculator.figures(indicators, Question(period, base.unit_id, base.as_of, submitted))
+        now = self.calculator.figures(indicators, base)
+        late = self._late_events(base, submitted)
+        lines = []
+        for ind in indicators:
+            reported = report["figures"][ind.code]
+            status = verification.line_status(reported, then[ind.code], now[ind.code])
+            relevant = [] if status == verification.MATCH else [
+                e for e in late if e["event"] in movers(ind.base)
+                and (not ind.is_flow or e["business_date"] >= period.start)]
+            lines.append({"indicator": ind.code, "reported": reported, "ledger_at_submission": then[ind.code],
+                          "ledger_now": now[ind.code], "status": status,
+                          "late_events": relevant[:LATE_EVENTS_SHOWN], "late_events_total": len(relevant)})
+        return {"report_id": report["id"], "verdict": verification.verdict([line["status"] for line in lines]),
+                "lines": lines}
+
+    def _late_events(self, q: Question, submitted: int) -> list[dict]:
+        """Events recorded after the submission about days up to the cut-off, within the report's unit."""
+        with self.transaction() as cur:
+            rows = cur.execute(
+                "SELECT position, recorded_at, actor, event, entity_type, entity_id, business_date, data"
+                " FROM audit_entries WHERE recorded_at > ? AND business_date <= ? AND entity_type IN"
+                " ('unit', 'workplace', 'union', 'member') ORDER BY position", (submitted, day(q.as_of))).fetchall()
+            if q.unit_id is None:
+                keep = rows
+            else:
+                scope = UnitScope(cur, q.unit_id, q.k)
+                keep = [r for r in rows if self._in_scope(cur, scope, r)]
+        return [{"position": p, "recorded_at": from_micros(r), "actor": a, "event": e, "entity_type": t,
+                 "entity_id": i, "business_date": from_day(b)} for p, r, a, e, t, i, b, _d in keep]
+
+    @staticmethod
+    def _in_scope(cur, scope: UnitScope, row: tuple) -> bool:
+        _p, _r, _a, event, kind, entity, on, data = row
+        data = json.loads(data)
+        if kind == "unit":
+            units = {entity, data.get("successor_id"), data.get("parent_id")} - {None}
+            return any(scope.covers(u, on) for u in units)
+        if kind == "member":
+            unions = {data.get("union_id"), data.get("to_union_id")} - {None}
+            if event == "MemberTransferred":
+                unions |= {r[0] for r in cur.execute(
+                    "SELECT holder_id FROM member_spans WHERE entity_id = ? AND valid_to = ?", (entity, on)).fetchall()}
+            return any(Plans._holder_in_scope(cur, scope, "union_spans", u, on) for u in unions)
+        table = "union_spans" if kind == "union" else "workplace_spans"
+        if event == "UnionTransferred":
+            return scope.covers(data["to_unit_id"], on) or Plans._holder_in_scope(cur, scope, table, entity, on - 1)
+        return Plans._holder_in_scope(cur, scope, table, entity, on)
+
+    @staticmethod
+    def _holder_in_scope(cur, scope: UnitScope, table: str, entity: str, on: int) -> bool:
+        rows = cur.execute(
+            f"SELECT holder_id FROM {table} WHERE entity_id = ? AND superseded_at IS NULL AND valid_from <= ?"
+            " AND (valid_to IS NULL OR valid_to >= ?)", (entity, on, on)).fetchall()
+        return any(scope.covers(holder, on) for (holder,) in rows)

@@ -1,0 +1,141 @@
+"""Targets (chỉ tiêu): assign, revise, and follow progress."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+
+from domain.ledger import vietnam_today
+from domain.periods import parse_period
+from service.auth import WRITE_ROLES, tenant_store
+from service.resources.entities import add_history_route
+from service.schemas import ClientId, EntityMeta
+
+blp = Blueprint("targets", __name__, url_prefix="/v1/tenants/<tenant>/targets",
+                description="Targets handed down for a period, and progress against them")
+
+
+class TargetIn(Schema):
+    unit_id = ClientId(required=True, allow_none=True, metadata={"description": "null: the whole tenant"})
+    indicator = fields.String(required=True, metadata={"description": "An indicator code, e.g. `coverage_pct@25`"})
+    period = fields.String(required=True, metadata={"description": "2024, 2024-H1, 2024-Q3, 2024-05 or 2023-2028"})
+    value = fields.Float(required=True, allow_nan=False)
+    assigned_on = fields.Date(load_default=None, metadata={"description": "Date of the decision; default today"})
+    decision_no = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+
+
+class RevisionIn(Schema):
+    value = fields.Float(required=True, allow_nan=False)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    revised_on = fields.Date(load_default=None)
+
+
+class TargetOut(EntityMeta):
+    id = fields.String()
+    unit_id = fields.String(allow_none=True)
+    indicator = fields.String()
+    period = fields.String()
+    value = fields.Raw(metadata={"description": "A whole number for counts, one decimal for percentages"})
+    assigned_on = fields.Date()
+    decision_no = fields.String(allow_none=True)
+    revisions = fields.Integer()
+
+
+class TargetList(Schema):
+    targets = fields.List(fields.Nested(TargetOut))
+
+
+class TargetsQuery(Schema):
+    period = fields.String(load_default=None)
+    unit_id = fields.String(load_default=None)
+
+
+class ProgressQuery(Schema):
+    period = fields.String(required=True)
+    unit_id = fields.String(load_default=None, metadata={"description": "Omit for the whole tenant's targets"})
+    as_of = fields.Date(load_default=None, metadata={"description": "Default: the period's last day, or today"})
+
+
+class ProgressLine(Schema):
+    target_id = fields.String()
+    indicator = fields.String()
+    target = fields.Raw()
+    actual = fields.Raw()
+    achieved_pct = fields.Float()
+    expected_to_date = fields.Float()
+    status = fields.String(metadata={"description": "achieved, on_track or behind"})
+
+
+class ProgressOut(Schema):
+    period = fields.String()
+    unit_id = fields.String(allow_none=True)
+    as_of = fields.Date()
+    lines = fields.List(fields.Nested(ProgressLine))
+
+
+def _target(store, target_id: str) -> dict:
+    target = store.fresh().plans.target(target_id)
+    if target is None:
+        abort(404, message=f"target {target_id!r} does not exist")
+    return target
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(TargetIn)
+@blp.response(201, TargetOut)
+def assign(args: dict, tenant: str):
+    """Assign a target (TargetAssigned); the service gives its id"""
+    store, who = tenant_store(tenant, WRITE_ROLES)
+    target = store.command("assign_target", **args, actor=who.actor)
+    return _target(store, target.target_id)
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(TargetsQuery, location="query")
+@blp.response(200, TargetList)
+def list_targets(args: dict, tenant: str):
+    """List targets, by period and unit"""
+    store, _ = tenant_store(tenant)
+    return {"targets": store.fresh().plans.targets(args["period"], args["unit_id"], whole_tenant=False)}
+
+
+@blp.route("/progress", methods=["GET"])
+@blp.arguments(ProgressQuery, location="query")
+@blp.response(200, ProgressOut)
+def progress(args: dict, tenant: str):
+    """Progress against the targets of a unit (or the whole tenant) for a period
+
+    `actual` is the indicator at `as_of`. `expected_to_date` is pro rata over the period's days
+    up to `as_of`: for a flow, target x elapsed days / period days; for a stock, the figure on the
+    day before the period plus (target - that figure) x elapsed days / period days.
+    `status` is `achieved` when actual >= target, else `on_track` when actual >= expected_to_date,
+    else `behind`. `achieved_pct` is 100 x actual / target, one decimal.
+    """
+    store, _ = tenant_store(tenant)
+    period = parse_period(args["period"])
+    as_of = args["as_of"] or min(period.end, vietnam_today())
+    if args["unit_id"] and store.fresh().views.unit(args["unit_id"]) is None:
+        abort(404, message=f"unit {args['unit_id']!r} does not exist")
+    lines = store.fresh().plans.progress(period, args["unit_id"], as_of)
+    return {"period": period.code, "unit_id": args["unit_id"], "as_of": as_of, "lines": lines}
+
+
+@blp.route("/<target_id>", methods=["GET"])
+@blp.response(200, TargetOut)
+def get_target(tenant: str, target_id: str):
+    """Current state of a target"""
+    store, _ = tenant_store(tenant)
+    return _target(store, target_id)
+
+
+@blp.route("/<target_id>/revision", methods=["POST"])
+@blp.arguments(RevisionIn)
+@blp.response(201, TargetOut)
+def revise(args: dict, tenant: str, target_id: str):
+    """Revise a target's value, with a reason (TargetRevised); the history keeps both"""
+    store, who = tenant_store(tenant, WRITE_ROLES)
+    store.command("revise_target", target_id, **args, actor=who.actor)
+    return _target(store, target_id)
+
+
+add_history_route(blp, "target", lambda store, target_id: _target(store, target_id))
