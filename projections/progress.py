@@ -18,20 +18,20 @@ MEMBER_EVENTS = ("MemberAdmitted", "MemberTransferred", "MemberLeft")
 UNION_EVENTS = ("UnionFounded", "UnionTransferred", "UnionDissolved")
 WORKPLACE_EVENTS = ("WorkplaceRegistered", "WorkforceSurveyed")
 STRUCTURE_EVENTS = ("UnitEstablished", "UnitClosed")
+PLACEMENT_EVENTS = ("UnionTransferred",) + STRUCTURE_EVENTS  # change which unit holds a union
 MOVERS = {
-    "members": MEMBER_EVENTS + UNION_EVENTS + STRUCTURE_EVENTS,
-    "unions": UNION_EVENTS + STRUCTURE_EVENTS,
-    "workplaces": WORKPLACE_EVENTS + UNION_EVENTS + STRUCTURE_EVENTS,
-    "member": MEMBER_EVENTS + UNION_EVENTS + WORKPLACE_EVENTS + STRUCTURE_EVENTS,
+    "members_total": MEMBER_EVENTS + UNION_EVENTS + STRUCTURE_EVENTS,
+    "members_admitted": ("MemberAdmitted",) + PLACEMENT_EVENTS,
+    "members_left": ("MemberLeft",) + PLACEMENT_EVENTS,
+    "members_net_growth": ("MemberAdmitted", "MemberLeft") + PLACEMENT_EVENTS,
+    "unions_total": UNION_EVENTS + STRUCTURE_EVENTS,
+    "unions_founded": ("UnionFounded",) + PLACEMENT_EVENTS,
+    "unions_dissolved": ("UnionDissolved",) + PLACEMENT_EVENTS,
+    "workplaces_eligible": WORKPLACE_EVENTS + STRUCTURE_EVENTS,
+    "workplaces_covered": WORKPLACE_EVENTS + UNION_EVENTS + STRUCTURE_EVENTS,
+    "coverage_pct": WORKPLACE_EVENTS + UNION_EVENTS + STRUCTURE_EVENTS,
+    "member_worker_ratio_pct": MEMBER_EVENTS + UNION_EVENTS + WORKPLACE_EVENTS + STRUCTURE_EVENTS,
 }
-
-
-def movers(base: str) -> tuple[str, ...]:
-    if base.startswith("member_worker"):
-        return MOVERS["member"]
-    if base == "coverage_pct" or base.startswith("workplaces"):
-        return MOVERS["workplaces"]
-    return MOVERS[base.split("_")[0]]
 
 
 class Plans:
@@ -148,7 +148,7 @@ class Plans:
             reported = report["figures"][ind.code]
             status = verification.line_status(reported, then[ind.code], now[ind.code])
             relevant = [] if status == verification.MATCH else [
-                e for e in late if e["event"] in movers(ind.base)
+                e for e in late if e["event"] in MOVERS[ind.base]
                 and (not ind.is_flow or e["business_date"] >= period.start)]
             lines.append({"indicator": ind.code, "reported": reported, "ledger_at_submission": then[ind.code],
                           "ledger_now": now[ind.code], "status": status,
