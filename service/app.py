@@ -38,5 +38,6 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         api.register_blueprint(module.blp)
     errors.register(app)
     app.extensions["unionledger"] = platform or bootstrap(settings)
+    app.before_request(auth.authenticate)
     app.teardown_request(auth.release)
     return app

@@ -28,19 +28,33 @@ def principal() -> Principal:
 
 
 def require_admin() -> Principal:
-    who = principal()
+    who = g.principal
     if not who.is_admin:
         abort(403, message="only the platform admin token may do this")
     return who
 
 
-def tenant_store(tenant: str, roles: tuple[str, ...] = READ_ROLES) -> tuple[TenantStore, Principal]:
-    """The tenant's store for this request; another tenant's token sees 404, as if it did not exist."""
+PUBLIC_PATHS = ("/healthz", "/readyz", "/openapi.json")
+
+
+def authenticate() -> None:
+    """Before any parsing: who is asking, and may they see this tenant at all (401, 403, 404)."""
+    if request.endpoint is None or request.path in PUBLIC_PATHS or request.path.startswith("/docs"):
+        return
     who = principal()
+    g.principal = who
+    tenant = (request.view_args or {}).get("tenant")
+    if tenant is None:
+        return
     if who.is_admin:
         abort(403, message="the platform admin token manages tenants; use a tenant token here")
     if who.tenant_id != tenant or platform().registry.tenant(tenant) is None:
         abort(404, message=f"tenant {tenant!r} does not exist")
+
+
+def tenant_store(tenant: str, roles: tuple[str, ...] = READ_ROLES) -> tuple[TenantStore, Principal]:
+    """The tenant's store for this request (the caller was authenticated before the body was read)."""
+    who = g.principal
     if who.role not in roles:
         abort(403, message=f"role {who.role} may not do this")
     stack = g.setdefault("ul_exit", ExitStack())

@@ -6,7 +6,10 @@ from datetime import date
 
 import click
 
+from domain.indicators import BASE_CODES, parse_indicator
 from domain.ledger import vietnam_today
+from domain.periods import parse_period
+from projections.indicators import Question
 from tenants.bootstrap import Platform, bootstrap
 
 DEMO_TENANT = "quang-tri"
@@ -16,10 +19,17 @@ _VIEW_RULES = {"close_unit", "found_union", "dissolve_union"}
 
 
 class _DemoLedger:
-    """Runs the demo's commands straight on the ledger, catching views up where a rule reads them."""
+    """Runs the demo's commands straight on the ledger, catching views up where a rule reads them,
+    and drafts a report's figures from the views (what ``GET /reports/draft`` answers)."""
 
     def __init__(self, store):
         self.store = store
+
+    def draft(self, period: str, unit_id: str | None, as_of: date) -> dict[str, float | int]:
+        """Every base indicator for the unit (None: the whole tenant), period and cut-off, as recorded so far."""
+        self.store.projector.follow()
+        question = Question(parse_period(period), unit_id, as_of, None)
+        return self.store.indicators.figures([parse_indicator(code) for code in BASE_CODES], question)
 
     def __getattr__(self, verb):
         def run(*args, **kwargs):
