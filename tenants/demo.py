@@ -1,8 +1,25 @@
-"""A demo province: a deterministic history of register commands, sized from the seeds.
+"""A demo province: a deterministic history of register commands, targets and reports.
 
-Modelled on Quảng Trị (seeds 000/001): five district federations closed in the
-2025 reorganisation, a sector and an economic-zone union, about 300 workplaces,
-about 130 grassroots unions and about 4,000 admissions from 2018 to 2025.
+Modelled on Quảng Trị and the 2023-2028 plan of seed 000: about 22,200 members at the end
+of 2022 and 1,400-1,650 more each year after (the plan asks 28,437 by the end of 2028,
++1,300 a year); about 950 workplaces and 590 grassroots unions, covering about 89% of the
+workplaces with 10 or more workers and 97% of those with 25 or more (the plan: 95% and 100%). Five district
+federations close on 1 July 2025 into communes; a sector union and an economic-zone union
+run throughout. The register opens in 2015, so 2015 holds the entry of the unions and
+members that already existed.
+
+Besides the register's history the stream carries the plan's targets (the whole term, each
+year, each upper-level union) and the reports sent up (Decision 1454: 6-month figures as of
+31 May, annual ones as of 30 November). All are honest except four that an inspector can
+find with ``POST /reports/{id}/verification``:
+
+- Hương Hóa's 2024-H1 report inflates its member figures (over_reported);
+- Hương Hóa's 2024 report counts a new union's founding members whose admissions were
+  entered into the register only after the report (backfilled);
+- Gio Linh's first 2024 report is overtaken by a departure entered after it, back-dated
+  to November (corrected_later); Gio Linh then sends a corrected report that replaces it (match).
+
+Nothing here is verified: that is the inspector's part.
 """
 
 from __future__ import annotations
@@ -11,57 +28,96 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from domain.members import DEPARTURE_REASONS
 from domain.workplaces import SECTORS
 
-OPENED = date(2015, 1, 1)
+OPENED = date(2015, 1, 1)  # the register opens; the unions of that day are entered in 2015
 REORGANISED = date(2025, 7, 1)  # districts close, communes take over
-LAST_FOUNDING = REORGANISED - timedelta(days=1)
-REGISTERED_FROM, REGISTERED_TO = date(2018, 1, 1), date(2024, 12, 31)
+LAST_DISTRICT_DAY = REORGANISED - timedelta(days=1)
+LAST_REGISTRATION = date(2025, 6, 15)
+LAST_FOUNDING = date(2025, 11, 20)
 LAST_SURVEY = date(2025, 11, 30)
 LAST_EVENT = date(2025, 12, 31)
-WORKPLACES = 300
-ADMISSIONS = 4000
+WORKPLACES = 920  # registered by the districts, the sector and the zone; communes add a few in 2025
+BASELINE_SHARE = 0.42  # of workplaces, entered in 2015 when the register opened
+LATER_MAX_WORKERS = 300  # the big employers were there when the register opened
 FEMALE_SHARE = 0.55
 PROVINCE_CODE = "045"  # Quảng Trị's prefix in citizen id numbers
 
-# (id, district, communes after 2025 (the first succeeds the district), other places in it)
-DISTRICTS = tuple((key, name, tuple(communes.split(", ")), tuple(places.split(", ")))
-                  for key, name, communes, places in (
+# Membership dynamics, calibrated so the figures fit the plan (module docstring).
+CAP_SHARE = (0.68, 0.92)  # of its smallest workforce, the members a union aims at...
+MEMBERS_AIMED = 30000  # ...scaled so that all unions together aim at about this many
+WAVE_SHARE = (0.55, 0.8)  # of that aim, admitted within 90 days of the founding
+FILL_YEARS = (2, 7)  # after its first 90 days, a union reaches its aim within this many years
+LEAVE_RATE = 0.01  # departures per member and year
+REPLACE_SHARE = 0.75  # of departures, followed by an admission in the same union
+TRANSFER_RATE = 0.005  # of members, who move to another union once
+
+# (id, district, communes after 2025 (the first succeeds the district), other places in it, weight)
+DISTRICTS = tuple((key, name, tuple(communes.split(", ")), tuple(places.split(", ")), weight)
+                  for key, name, communes, places, weight in (
     ("hh", "Hương Hóa", "Khe Sanh, Lao Bảo, Hướng Phùng, Tân Lập",
-     "Hướng Tân, Tân Hợp, Tân Long, Tân Thành, Thuận, Thanh, A Túc, Xy, Hướng Lộc, A Dơi"),
+     "Hướng Tân, Tân Hợp, Tân Long, Tân Thành, Thuận, Thanh, A Túc, Xy, Hướng Lộc, A Dơi", 0.26),
     ("dk", "Đakrông", "Đakrông, Ba Lòng, Tà Rụt",
-     "Krông Klang, Mò Ó, Triệu Nguyên, Hướng Hiệp, Tà Long, Húc Nghì, A Ngo, A Vao, Ba Nang"),
+     "Krông Klang, Mò Ó, Triệu Nguyên, Hướng Hiệp, Tà Long, Húc Nghì, A Ngo, A Vao, Ba Nang", 0.11),
     ("gl", "Gio Linh", "Gio Linh, Cửa Việt, Cồn Tiên",
-     "Gio Mỹ, Gio Phong, Gio Hải, Gio Việt, Gio Quang, Gio Sơn, Gio An, Trung Giang, Trung Hải"),
+     "Gio Mỹ, Gio Phong, Gio Hải, Gio Việt, Gio Quang, Gio Sơn, Gio An, Trung Giang, Trung Hải", 0.2),
     ("vl", "Vĩnh Linh", "Vĩnh Linh, Cửa Tùng, Vĩnh Hoàng",
-     "Hồ Xá, Bến Quan, Vĩnh Thái, Vĩnh Tú, Vĩnh Giang, Vĩnh Kim, Vĩnh Long, Vĩnh Chấp, Vĩnh Lâm"),
+     "Hồ Xá, Bến Quan, Vĩnh Thái, Vĩnh Tú, Vĩnh Giang, Vĩnh Kim, Vĩnh Long, Vĩnh Chấp, Vĩnh Lâm", 0.23),
     ("tp", "Triệu Phong", "Triệu Phong, Ái Tử, Triệu Bình",
-     "Triệu Thượng, Triệu Độ, Triệu Đại, Triệu Trạch, Triệu Thuận, Triệu Giang, Triệu Sơn, Triệu Long"),
+     "Triệu Thượng, Triệu Độ, Triệu Đại, Triệu Trạch, Triệu Thuận, Triệu Giang, Triệu Sơn, Triệu Long", 0.2),
 ))
 SECTOR_UNIT, ZONE_UNIT = "u-giao-duc", "u-kkt"
 ZONE_SHARE = {"fdi_enterprise": 0.7, "private_enterprise": 0.1}  # of a sector, placed in the economic zone
 ISSUER = {SECTOR_UNIT: "CĐN", ZONE_UNIT: "CĐKKT"}  # who signs a founding decision; districts: LĐLĐ
 
-# Verbs issued on the same business date run in this order.
+# The plan (seed 000) and how the province hands it down.
+PLAN_DECISION, PLAN_DAY = "130/KH-LĐLĐ", date(2023, 1, 15)
+TERM = "2023-2028"
+TERM_TARGETS = {"members_total": 28437, "coverage_pct": 95, "coverage_pct@25": 100, "members_net_growth": 7800}
+YEARLY_NET_GROWTH = 1300
+YEARLY_ADMISSIONS, YEARLY_FOUNDINGS = 1700, 35  # shared out by members and by unions (_Province._split)
+# year: (day the yearly targets are assigned, decision)
+YEARLY_DECISIONS = {2023: (date(2023, 1, 20), "12/QĐ-LĐLĐ"), 2024: (date(2024, 1, 18), "08/QĐ-LĐLĐ"),
+                    2025: (date(2025, 1, 16), "10/QĐ-LĐLĐ")}
+COMMUNE_DECISION = (date(2025, 7, 15), "95/QĐ-LĐLĐ")  # the new communes' targets for the rest of 2025
+REVISION = ("u-dk", 2024, date(2024, 7, 15),
+            "Điều chỉnh sau sơ kết 6 tháng: hai doanh nghiệp trên địa bàn tạm ngừng hoạt động")
+
+# Reports: cut-off dates per Decision 1454/QĐ-TLĐ; units send theirs on the 5th, the province on the 9th.
+UNIT_CODES = ("members_total", "members_admitted", "members_left", "unions_total", "unions_founded",
+              "coverage_pct")
+TENANT_CODES = UNIT_CODES + ("members_net_growth",)
+INFLATED = ("u-hh", "2024-H1", {"members_total": 1.06, "members_admitted": 1.08})
+BACKFILLED = "u-hh"  # its 2024 report counts founding members entered after it
+CORRECTED = "u-gl"  # a departure back-dated before its 2024 report, recorded after it; then a replacement
+LATE_UNION_DAY = date(2024, 10, 18)  # the backfilled union's founding...
+LATE_MEMBERS = 31  # ...and its members admitted before the cut-off, entered after the report
+
+REPORT_DAY = date(2024, 12, 5)  # the 2024 annual reports are sent; the late entries follow them
+
+# Verbs issued on the same day run in this order; entries made late run after them all.
 PHASE = {verb: i for i, verb in enumerate((
     "establish_unit", "close_unit", "register_workplace", "survey_workplace", "found_union",
     "transfer_union", "admit_member", "transfer_member", "record_departure", "dissolve_union",
+    "assign_target", "revise_target", "submit_report",
 ))}
+LATE = len(PHASE)
 
-# sector: (share of workplaces, median workers, spread, female share range)
+# sector: (share of workplaces, median workers, spread, female share range, chance of a union
+# at 10-24 workers, at 25 or more)
 PROFILES = {
-    "private_enterprise": (0.44, 8, 1.0, (0.25, 0.6)),
-    "public_service": (0.15, 28, 0.5, (0.55, 0.8)),
-    "state_agency": (0.10, 14, 0.5, (0.35, 0.55)),
-    "cooperative": (0.12, 7, 0.6, (0.3, 0.6)),
-    "fdi_enterprise": (0.05, 300, 1.1, (0.55, 0.85)),
-    "state_enterprise": (0.06, 60, 0.7, (0.2, 0.45)),
-    "other": (0.08, 5, 0.5, (0.3, 0.7)),
+    "private_enterprise": (0.42, 11, 1.0, (0.25, 0.6), 0.82, 0.97),
+    "public_service": (0.18, 32, 0.5, (0.55, 0.8), 0.98, 0.995),
+    "state_agency": (0.10, 18, 0.45, (0.35, 0.55), 0.98, 0.995),
+    "cooperative": (0.10, 9, 0.6, (0.3, 0.6), 0.7, 0.95),
+    "fdi_enterprise": (0.035, 260, 1.0, (0.55, 0.85), 0.9, 0.99),
+    "state_enterprise": (0.06, 70, 0.7, (0.2, 0.45), 0.95, 0.995),
+    "other": (0.105, 6, 0.5, (0.3, 0.7), 0.65, 0.95),
 }
 assert set(PROFILES) == set(SECTORS)
 
@@ -80,13 +136,19 @@ NAMES = {
                        "Trường THPT {place}", "Trạm Y tế xã {place}", "Trung tâm Y tế huyện {district}"),
     "state_agency": ("Ủy ban nhân dân xã {place}", "Phòng Giáo dục và Đào tạo huyện {district}",
                      "Phòng Tài chính - Kế hoạch huyện {district}", "Bảo hiểm xã hội huyện {district}",
-                     "Kho bạc Nhà nước {district}"),
+                     "Kho bạc Nhà nước {district}", "Phòng Nội vụ huyện {district}",
+                     "Phòng Lao động - Thương binh và Xã hội huyện {district}",
+                     "Phòng Tài nguyên và Môi trường huyện {district}", "Chi cục Thuế huyện {district}",
+                     "Phòng Nông nghiệp và Phát triển nông thôn huyện {district}",
+                     "Trung tâm Văn hóa - Thể thao xã {place}"),
     "cooperative": ("Hợp tác xã Nông nghiệp {place}", "Hợp tác xã Dịch vụ tổng hợp {place}",
                     "Hợp tác xã Cà phê {place}", "Quỹ tín dụng nhân dân {place}"),
-    "other": ("Văn phòng Công chứng {brand}", "Văn phòng Luật sư {brand}", "Trung tâm Ngoại ngữ {brand}"),
+    "other": ("Văn phòng Công chứng {brand}", "Văn phòng Luật sư {brand}", "Trung tâm Ngoại ngữ {brand}",
+              "Phòng khám Đa khoa {brand}", "Nhà thuốc {brand}", "Trung tâm Tin học {brand}"),
 }
-FOREIGN = ("Hanvina", "Koryo", "Sun Pacific", "Tokai", "Mekong Star", "Asia Wing", "Orient", "Golden Lotus")
-LINES = ("Garment", "Wood", "Energy", "Footwear", "Food")
+FOREIGN = ("Hanvina", "Koryo", "Sun Pacific", "Tokai", "Mekong Star", "Asia Wing", "Orient", "Golden Lotus",
+           "Daewon", "Shinwon", "Jiahe", "Thai Union", "Lao Viet", "Pacific Rim")
+LINES = ("Garment", "Wood", "Energy", "Footwear", "Food", "Electronics", "Cassava")
 
 SURNAMES = (("Nguyễn", 31), ("Trần", 11), ("Lê", 10), ("Hồ", 7), ("Phan", 5), ("Hoàng", 5), ("Võ", 5),
             ("Phạm", 5), ("Đặng", 3), ("Bùi", 3), ("Đỗ", 3), ("Ngô", 3), ("Dương", 2), ("Huỳnh", 2),
@@ -101,6 +163,35 @@ REASON_WEIGHTS = {"changed_job": 40, "resigned": 25, "retired": 18, "other": 9, 
 assert set(REASON_WEIGHTS) == set(DEPARTURE_REASONS)
 
 
+# ---- what build_demo fills in -----------------------------------------------------------
+@dataclass(frozen=True)
+class Ref:
+    """Stands for the id the service gave an earlier command's result (a target, a report),
+    which that command named with its ``ref`` key."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Stands for a report's figures: the ledger's own (``ledger.draft``) for the report's unit,
+    period and ``as_of`` at that point of the stream, kept to ``codes``; ``plus`` adds to a
+    figure (members counted before the register holds them), ``times`` inflates one."""
+
+    codes: tuple[str, ...]
+    plus: tuple[tuple[str, int], ...] = ()
+    times: tuple[tuple[str, float], ...] = ()
+
+    def figures(self, honest: dict[str, float]) -> dict[str, float]:
+        out = {code: honest[code] for code in self.codes}
+        for code, n in self.plus:
+            out[code] += n
+        for code, factor in self.times:
+            out[code] = max(round(out[code] * factor), out[code] + 1)
+        return out
+
+
+# ---- the model the commands are drawn from ----------------------------------------------------
 @dataclass
 class _Workplace:
     id: str
@@ -116,24 +207,47 @@ class _Workplace:
 class _Union:
     id: str
     wp: _Workplace
-    unit_id: str
     founded_on: date
-    placed_on: date
+    placements: list[tuple[date, str]]  # (from, unit), the founding first
     dissolved_on: date | None = None
-    room: int = 0  # members it may still take, so members never outnumber workers
-    members: list[_Member] = field(default_factory=list)
+    cap: int = 0  # members it aims at
+    room: int = 0  # members it may still take by transfer, so members never outnumber workers
+    late_until: date | None = None  # admissions up to this day are entered late (the backfill)
+
+    @property
+    def unit_id(self) -> str:
+        return self.placements[-1][1]
+
+    def unit_on(self, day: date, successors: dict[str, str]) -> str:
+        unit = [u for start, u in self.placements if start <= day][-1]
+        return successors.get(unit, unit) if day >= REORGANISED else unit
 
 
 @dataclass
 class _Member:
     id: str
-    union: _Union
-    placed_on: date
+    admitted_on: date
     birth_date: date
+    unions: list[tuple[date, _Union]]  # (from, union), the admission first
+    left_on: date | None = None
+    reason: str | None = None
+    admission_entered: date | None = None  # when later than the admission (the backfill)
+    departure_entered: date | None = None  # when later than the departure (the correction)
+
+    def union_on(self, day: date) -> _Union:
+        return [u for start, u in self.unions if start <= day][-1]
+
+    def active_on(self, day: date) -> bool:
+        return self.admitted_on <= day and (self.left_on is None or self.left_on > day)
 
 
 def _day(rng: random.Random, lo: date, hi: date) -> date:
-    return lo + timedelta(days=rng.randint(0, (hi - lo).days))
+    return lo + timedelta(days=rng.randint(0, max(0, (hi - lo).days)))
+
+
+def _workers(rng: random.Random, sector: str) -> int:
+    _, median, spread, *_ = PROFILES[sector]
+    return min(3000, max(3, round(median * math.exp(rng.gauss(0, spread)))))
 
 
 def _female_workers(rng: random.Random, sector: str, workers: int) -> int:
@@ -141,195 +255,425 @@ def _female_workers(rng: random.Random, sector: str, workers: int) -> int:
     return round(workers * rng.uniform(lo, hi))
 
 
-def demo_commands(today: date, seed: int = 2023) -> Iterator[tuple[str, dict]]:
-    """Yield (verb_name, kwargs) in a valid order for Ledger verbs, e.g. ("establish_unit", {...})."""
-    rng = random.Random(seed)
-    events: list[tuple[date, int, int, str, dict[str, Any]]] = []
+def demo_commands(today: date, seed: int = 36) -> Iterator[tuple[str, dict]]:
+    """Yield (verb_name, kwargs) in a valid order for Ledger verbs, e.g. ("establish_unit", {...}).
 
-    def emit(verb: str, day: date, **kwargs: Any) -> None:
-        events.append((day, PHASE[verb], len(events), verb, kwargs))
+    Commands dated after ``today`` are left out. A few kwargs are for ``build_demo`` to fill
+    in: a ``ref`` key names the id the command's result gets, a ``Ref`` value stands for
+    such an id, ``figures=Draft(...)`` stands for the ledger's own figures at that point, and
+    an ``actor`` key says who sent the command where it is not the default. Every command
+    runs in the order of its business date, except the entries made late, which follow the
+    report they were missing from.
+    """
+    province = _Province(random.Random(seed))
+    province.units()
+    province.workplaces()
+    province.unions()
+    province.members()
+    province.plan()
+    province.reports()
+    province.events.sort(key=lambda e: e[:3])
+    for day, _, _, verb, kwargs in province.events:
+        if day <= today:
+            yield verb, kwargs
 
-    # Units: districts until the reorganisation, then communes; sector and zone throughout.
-    district_ids = [f"u-{d[0]}" for d in DISTRICTS]
-    for key, district, communes, _ in DISTRICTS:
-        emit("establish_unit", OPENED, id=f"u-{key}", name=f"LĐLĐ huyện {district}",
-             kind="district", established_on=OPENED)
-        for i, commune in enumerate(communes, 1):
-            emit("establish_unit", REORGANISED, id=f"u-{key}-{i}", name=f"Công đoàn xã {commune}",
-                 kind="commune", established_on=REORGANISED)
-        emit("close_unit", REORGANISED, unit_id=f"u-{key}", closed_on=REORGANISED, successor_id=f"u-{key}-1")
-    emit("establish_unit", OPENED, id=SECTOR_UNIT, name="Công đoàn ngành Giáo dục",
-         kind="sector", established_on=OPENED)
-    emit("establish_unit", OPENED, id=ZONE_UNIT, name="Công đoàn Khu kinh tế tỉnh Quảng Trị",
-         kind="industrial_zone", established_on=OPENED)
 
-    # Workplaces: mostly small, a few large FDI plants in the economic zone.
-    names: set[str] = set()
-    workplaces: list[_Workplace] = []
-    sectors = list(PROFILES)
-    shares = [p[0] for p in PROFILES.values()]
-    for n in range(1, WORKPLACES + 1):
-        # Every sector appears at least once, the rest by share.
-        sector = sectors[n - 1] if n <= len(sectors) else rng.choices(sectors, shares)[0]
-        _, median, spread, _ = PROFILES[sector]
-        workers = min(3000, max(3, round(median * math.exp(rng.gauss(0, spread)))))
-        if n <= len(sectors) and sector == "fdi_enterprise":
-            workers = rng.randint(2000, 3000)  # the zone's anchor employer
-        key, district, communes, places = rng.choice(DISTRICTS)
-        for attempt in range(30):
+class _Province:
+    """The demo's history, drawn part by part; each part emits its commands."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.events: list[tuple[date, int, int, str, dict[str, Any]]] = []
+        self.district_ids = [f"u-{d[0]}" for d in DISTRICTS]
+        self.successors = {f"u-{key}": f"u-{key}-1" for key, *_ in DISTRICTS}
+        self.communes_of = {f"u-{key}": [f"u-{key}-{i}" for i in range(1, len(communes) + 1)]
+                            for key, _, communes, *_ in DISTRICTS}
+        self.upper = [*self.district_ids, SECTOR_UNIT, ZONE_UNIT]  # the units before the reorganisation
+        self.names: set[str] = set()
+        self.workplace_list: list[_Workplace] = []
+        self.union_list: list[_Union] = []
+        self.member_list: list[_Member] = []
+        self.dissolved: list[_Union] = []
+
+    def emit(self, verb: str, day: date, *, late: bool = False, **kwargs: Any) -> None:
+        """A command to run on ``day`` (after that day's others when ``late``)."""
+        self.events.append((day, LATE if late else PHASE[verb], len(self.events), verb, kwargs))
+
+    # ---- the register ------------------------------------------------------------------------
+    def units(self) -> None:
+        """Districts until the reorganisation, then communes; sector and zone throughout."""
+        for key, district, communes, _, _ in DISTRICTS:
+            self.emit("establish_unit", OPENED, id=f"u-{key}", name=f"LĐLĐ huyện {district}",
+                      kind="district", established_on=OPENED)
+            for i, commune in enumerate(communes, 1):
+                self.emit("establish_unit", REORGANISED, id=f"u-{key}-{i}", name=f"Công đoàn xã {commune}",
+                          kind="commune", established_on=REORGANISED)
+            self.emit("close_unit", REORGANISED, unit_id=f"u-{key}", closed_on=REORGANISED,
+                      successor_id=f"u-{key}-1")
+        self.emit("establish_unit", OPENED, id=SECTOR_UNIT, name="Công đoàn ngành Giáo dục",
+                  kind="sector", established_on=OPENED)
+        self.emit("establish_unit", OPENED, id=ZONE_UNIT, name="Công đoàn Khu kinh tế tỉnh Quảng Trị",
+                  kind="industrial_zone", established_on=OPENED)
+
+    def _name(self, sector: str, district: tuple) -> str:
+        rng = self.rng
+        _, district_name, communes, places, _ = district
+        for attempt in range(40):
             name = rng.choice(NAMES[sector]).format(
                 trade=rng.choice(TRADES), brand=rng.choice(BRANDS), place=rng.choice(communes + places),
-                district=district, foreign=rng.choice(FOREIGN), line=rng.choice(LINES))
-            if attempt >= 20:
-                name = f"{name} số {attempt - 18}"
-            if name not in names:
+                district=district_name, foreign=rng.choice(FOREIGN), line=rng.choice(LINES))
+            if attempt >= 30:
+                name = f"{name} số {attempt - 28}"
+            if name not in self.names:
                 break
-        names.add(name)
-        unit_id = f"u-{key}"
-        if rng.random() < ZONE_SHARE.get(sector, 0):
-            unit_id = ZONE_UNIT
-        elif name.startswith("Trường") and rng.random() < 0.5:
-            unit_id = SECTOR_UNIT  # schools may sit under the education union instead of the district
-        as_of = _day(rng, REGISTERED_FROM, REGISTERED_TO)
-        wp = _Workplace(f"wp-{n:04d}", name, sector, unit_id, workers, as_of)
-        workplaces.append(wp)
-        emit("register_workplace", wp.as_of, id=wp.id, name=name, sector=sector, unit_id=unit_id,
-             workers=workers, female_workers=_female_workers(rng, sector, workers), as_of=wp.as_of)
+        self.names.add(name)
+        return name
 
-    # Unions at ~70% of workplaces with 10+ workers: nearly all public ones, more often the big ones.
-    unions: list[_Union] = []
-    for wp in sorted(workplaces, key=lambda w: w.as_of):
-        if wp.workers < 10:
-            continue
-        chance = 0.95 if wp.sector in ("public_service", "state_agency") else 0.45 if wp.workers < 25 else 0.8
-        if rng.random() < chance:
-            # Most found within months of the workplace being surveyed and registered.
-            founded = min(LAST_FOUNDING, wp.as_of + timedelta(days=int(rng.expovariate(1 / 200))))
-            unions.append(_Union(f"cd-{len(unions) + 1:04d}", wp, wp.unit_id, founded, founded))
-    unions.sort(key=lambda u: u.founded_on)
-    decisions: Counter[tuple[str, int]] = Counter()
-    for u in unions:
-        decisions[u.unit_id, u.founded_on.year] += 1
-        emit("found_union", u.founded_on, id=u.id, name=f"Công đoàn cơ sở {u.wp.name}", workplace_id=u.wp.id,
-             unit_id=u.unit_id, founded_on=u.founded_on,
-             decision_no=f"{decisions[u.unit_id, u.founded_on.year]}/QĐ-{ISSUER.get(u.unit_id, 'LĐLĐ')}")
+    def _register(self, sector: str, unit_id: str, name: str, as_of: date, workers: int | None = None) -> _Workplace:
+        workers = workers or _workers(self.rng, sector)
+        wp = _Workplace(f"wp-{len(self.workplace_list) + 1:04d}", name, sector, unit_id, workers, as_of)
+        self.workplace_list.append(wp)
+        self.emit("register_workplace", as_of, id=wp.id, name=name, sector=sector, unit_id=unit_id,
+                  workers=workers, female_workers=_female_workers(self.rng, sector, workers), as_of=as_of)
+        return wp
 
-    # Two or three small unions dissolve when their enterprise closes; their members go first.
-    small = [u for u in unions if u.wp.workers < 25 and u.wp.sector in ("private_enterprise", "cooperative")
-             and u.founded_on <= date(2022, 6, 30)]
-    dissolved = rng.sample(small, min(len(small), rng.choice((2, 3))))
-    for u in dissolved:
-        u.dissolved_on = _day(rng, max(u.founded_on + timedelta(days=540), date(2022, 1, 1)), LAST_FOUNDING)
-        emit("survey_workplace", u.dissolved_on, workplace_id=u.wp.id, workers=0, female_workers=0,
-             as_of=u.dissolved_on)
-        emit("dissolve_union", u.dissolved_on, union_id=u.id, dissolved_on=u.dissolved_on,
-             reason="Doanh nghiệp giải thể, không còn người lao động")
-    open_unions = [u for u in unions if u.dissolved_on is None]
+    def workplaces(self) -> None:
+        """Mostly small workplaces, the big employers there from the start, a few large FDI plants
+        in the economic zone; after the reorganisation the new communes register what they find."""
+        rng = self.rng
+        sectors = list(PROFILES)
+        shares = [p[0] for p in PROFILES.values()]
+        weights = [d[4] for d in DISTRICTS]
+        for n in range(1, WORKPLACES + 1):
+            # Every sector appears at least once, the rest by share.
+            sector = sectors[n - 1] if n <= len(sectors) else rng.choices(sectors, shares)[0]
+            district = rng.choices(DISTRICTS, weights)[0]
+            unit_id = f"u-{district[0]}"
+            name = self._name(sector, district)
+            workers = None
+            if n <= len(sectors) and sector == "fdi_enterprise":
+                workers = rng.randint(2000, 3000)  # the zone's anchor employer
+                unit_id = ZONE_UNIT
+            elif rng.random() < ZONE_SHARE.get(sector, 0):
+                unit_id = ZONE_UNIT
+            elif name.startswith("Trường") and rng.random() < 0.4:
+                unit_id = SECTOR_UNIT  # schools may sit under the education union instead of the district
+            if workers or rng.random() < BASELINE_SHARE:
+                as_of = _day(rng, OPENED + timedelta(days=1), date(2015, 12, 31))
+            else:
+                as_of = _day(rng, date(2016, 1, 1), LAST_REGISTRATION)
+                workers = min(LATER_MAX_WORKERS, _workers(rng, sector))
+            self._register(sector, unit_id, name, as_of, workers)
+        for district in DISTRICTS:
+            for commune in self.communes_of[f"u-{district[0]}"][1:]:
+                for _ in range(rng.randint(2, 4)):
+                    sector = rng.choices(("private_enterprise", "public_service", "cooperative", "other"),
+                                         (5, 2, 2, 1))[0]
+                    self._register(sector, commune, self._name(sector, district),
+                                   _day(rng, date(2025, 7, 5), date(2025, 10, 15)))
+        # The workplace whose union's founding members reach the register late (the backfill).
+        self.late_wp = self._register("private_enterprise", BACKFILLED, "Công ty TNHH May xuất khẩu Lao Bảo",
+                                      date(2024, 8, 20), 58)
 
-    # Later surveys change a third of the workforces; members are capped by the smallest figure.
-    closing = {u.wp.id for u in dissolved}
-    for wp in workplaces:
-        wp.min_workers = wp.workers
-        if wp.id not in closing and rng.random() < 0.33:
-            as_of = _day(rng, wp.as_of + timedelta(days=90), LAST_SURVEY)
-            workers = max(3, round(wp.workers * rng.uniform(0.75, 1.4)))
-            wp.min_workers = min(wp.workers, workers)
-            emit("survey_workplace", as_of, workplace_id=wp.id, workers=workers,
-                 female_workers=_female_workers(rng, wp.sector, workers), as_of=as_of)
+    def unions(self) -> None:
+        """Unions at nearly all public workplaces, most private ones with 25 or more workers and
+        fewer small ones; a few dissolve, a few change upper-level union; later surveys."""
+        rng = self.rng
+        unions = self.union_list
+        for wp in sorted(self.workplace_list, key=lambda w: w.as_of):
+            if wp.workers < 10:
+                continue
+            chance = PROFILES[wp.sector][4 if wp.workers < 25 else 5]
+            if wp is self.late_wp:
+                founded = LATE_UNION_DAY
+            elif rng.random() >= chance:
+                continue
+            elif wp.as_of.year == 2015:
+                founded = wp.as_of + timedelta(days=rng.randint(0, 120))  # existing unions, entered in turn
+            elif wp.as_of >= REORGANISED:
+                founded = wp.as_of + timedelta(days=rng.randint(20, 90))
+            else:
+                founded = wp.as_of + timedelta(days=int(rng.expovariate(1 / 150)))
+            if founded > LAST_FOUNDING:
+                continue
+            unit = wp.unit_id
+            if founded >= REORGANISED:
+                unit = self.successors.get(unit, unit)
+            unions.append(_Union(f"cd-{len(unions) + 1:04d}", wp, founded, [(founded, unit)]))
+        unions.sort(key=lambda u: (u.founded_on, u.id))
+        next(u for u in unions if u.wp is self.late_wp).late_until = date(2024, 11, 30)
+        decisions: Counter[tuple[str, int]] = Counter()
+        for u in unions:
+            decisions[u.unit_id, u.founded_on.year] += 1
+            issuer = ISSUER.get(u.unit_id, "LĐLĐ" if u.unit_id in self.district_ids else "CĐX")
+            self.emit("found_union", u.founded_on, id=u.id, name=f"Công đoàn cơ sở {u.wp.name}",
+                      workplace_id=u.wp.id, unit_id=u.unit_id, founded_on=u.founded_on,
+                      decision_no=f"{decisions[u.unit_id, u.founded_on.year]}/QĐ-{issuer}")
 
-    # A few unions change upper-level union before the reorganisation; one may move twice.
-    movable = [u for u in open_unions if u.founded_on < date(2025, 1, 1) and u.unit_id != ZONE_UNIT]
-    for _ in range(6):
-        u = rng.choice(movable)
-        if u.placed_on + timedelta(days=30) > LAST_FOUNDING:
-            continue
-        u.placed_on = _day(rng, u.placed_on + timedelta(days=30), LAST_FOUNDING)
-        u.unit_id = rng.choice([x for x in (*district_ids, SECTOR_UNIT) if x != u.unit_id])
-        emit("transfer_union", u.placed_on, union_id=u.id, to_unit_id=u.unit_id, effective_on=u.placed_on)
+        # Two or three small unions dissolve when their enterprise closes; their members go first.
+        small = [u for u in unions if u.wp.workers < 25 and u.wp.sector in ("private_enterprise", "cooperative")
+                 and u.founded_on <= date(2022, 6, 30)]
+        self.dissolved = rng.sample(small, rng.choice((2, 3)))
+        for u in self.dissolved:
+            u.dissolved_on = _day(rng, max(u.founded_on + timedelta(days=540), date(2022, 1, 1)), LAST_DISTRICT_DAY)
+            self.emit("survey_workplace", u.dissolved_on, workplace_id=u.wp.id, workers=0, female_workers=0,
+                      as_of=u.dissolved_on)
+            self.emit("dissolve_union", u.dissolved_on, union_id=u.id, dissolved_on=u.dissolved_on,
+                      reason="Doanh nghiệp giải thể, không còn người lao động")
+        self.open_unions = [u for u in unions if u.dissolved_on is None]
 
-    # Members: ~4,000 admissions shared by workplace size, never more than the workforce.
-    caps = {u.id: max(1, int(u.wp.min_workers * rng.uniform(0.6, 0.95))) for u in unions}
-    scale = min(1.0, ADMISSIONS / sum(caps.values()))
-    ids: set[str] = set()
-    members: list[_Member] = []
-    for u in unions:
-        quota = min(caps[u.id], max(3, round(caps[u.id] * scale)))
-        u.room = caps[u.id] - quota
-        last = u.dissolved_on - timedelta(days=60) if u.dissolved_on else LAST_EVENT
-        first = max(5, quota // 3)  # founders join on the day, most of the first drive within 90 days
-        for i in range(quota):
-            admitted = (u.founded_on if i < 5 else _day(rng, u.founded_on, u.founded_on + timedelta(days=90))
-                        if i < first else _day(rng, u.founded_on, last))
+        # Later surveys change a third of the workforces; members are capped by the smallest figure.
+        closing = {u.wp.id for u in self.dissolved}
+        for wp in self.workplace_list:
+            wp.min_workers = wp.workers
+            if wp.id not in closing and wp is not self.late_wp and rng.random() < 0.33:
+                as_of = _day(rng, wp.as_of + timedelta(days=90), LAST_SURVEY)
+                if as_of > LAST_SURVEY:
+                    continue
+                workers = max(3, round(wp.workers * rng.uniform(0.75, 1.4)))
+                wp.min_workers = min(wp.workers, workers)
+                self.emit("survey_workplace", as_of, workplace_id=wp.id, workers=workers,
+                          female_workers=_female_workers(rng, wp.sector, workers), as_of=as_of)
+
+        # A few unions change upper-level union before the reorganisation (never the reports' ones).
+        movable = [u for u in self.open_unions if u.founded_on < date(2025, 1, 1) and u.unit_id not in
+                   (ZONE_UNIT, BACKFILLED, CORRECTED)]
+        for _ in range(6):
+            u = rng.choice(movable)
+            start = u.placements[-1][0] + timedelta(days=30)
+            if start > LAST_DISTRICT_DAY:
+                continue
+            on = _day(rng, start, LAST_DISTRICT_DAY)
+            to = rng.choice([x for x in (*self.district_ids, SECTOR_UNIT)
+                             if x not in (u.unit_id, BACKFILLED, CORRECTED)])
+            u.placements.append((on, to))
+            self.emit("transfer_union", on, union_id=u.id, to_unit_id=to, effective_on=on)
+
+    def _transfer_target(self, m: _Member, on: date) -> _Union | None:
+        here = m.union_on(on)
+        choices = [u for u in self.open_unions if u is not here and u.founded_on <= on and u.room > 0
+                   and u.late_until is None]
+        return self.rng.choice(choices) if choices else None
+
+    def members(self) -> None:
+        """Each union admits most of its aim within 90 days of the founding and the rest over a few
+        years; some members leave (most are replaced), a few move to another union. Members of a
+        dissolving union go first; one departure reaches the register late (the correction)."""
+        rng = self.rng
+        members = self.member_list
+        pending: list[tuple[date, _Union]] = []
+        scale = MEMBERS_AIMED / (sum(u.wp.min_workers for u in self.union_list) * sum(CAP_SHARE) / 2)
+        for u in self.union_list:
+            u.cap = max(5, min(int(u.wp.min_workers * 0.95), int(u.wp.min_workers * rng.uniform(*CAP_SHARE) * scale)))
+            u.room = u.wp.min_workers - u.cap
+            last = u.dissolved_on - timedelta(days=60) if u.dissolved_on else LAST_EVENT
+            wave = max(5, round(u.cap * rng.uniform(*WAVE_SHARE)))
+            if u.late_until:  # the founding members, all before the report's cut-off; the rest from 2025
+                dates = [u.founded_on] * 5 + [_day(rng, u.founded_on, date(2024, 11, 28))
+                                              for _ in range(LATE_MEMBERS - 5)]
+                dates += [_day(rng, date(2025, 1, 1), LAST_EVENT) for _ in range(u.cap - LATE_MEMBERS)]
+            else:
+                dates = [u.founded_on if i < 5 else
+                         _day(rng, u.founded_on, min(last, u.founded_on + timedelta(days=90))) for i in range(wave)]
+                filled = u.founded_on + timedelta(days=90 + int(365 * rng.uniform(*FILL_YEARS)))
+                dates += [_day(rng, u.founded_on + timedelta(days=90), filled) for _ in range(u.cap - wave)]
+            pending.extend((on, u) for on in dates if on <= last)
+
+        while pending:
+            on, u = pending.pop()
+            m = _Member(f"dv-{len(members) + 1:05d}", on, on - timedelta(days=rng.randint(18 * 366, 56 * 365)),
+                        [(on, u)])
+            members.append(m)
+            if u.late_until and on <= u.late_until:
+                # Entered late: nothing else may happen to it before it is in the register.
+                m.admission_entered = REPORT_DAY
+                if rng.random() < LEAVE_RATE:
+                    m.left_on = _day(rng, date(2025, 1, 1), LAST_EVENT)
+                continue
+            if rng.random() < TRANSFER_RATE and on + timedelta(days=30) < LAST_SURVEY:
+                t = _day(rng, on + timedelta(days=30), LAST_SURVEY)
+                target = self._transfer_target(m, t)
+                if target is not None and (u.dissolved_on is None or t < u.dissolved_on):
+                    target.room -= 1
+                    m.unions.append((t, target))
+            left = on + timedelta(days=30 + int(rng.expovariate(LEAVE_RATE) * 365))
+            if left <= LAST_EVENT and left > m.unions[-1][0]:
+                m.left_on = left
+                where = m.union_on(left)
+                back = left + timedelta(days=rng.randint(10, 150))
+                if where.dissolved_on is None and back <= LAST_EVENT and rng.random() < REPLACE_SHARE:
+                    pending.append((back, where))
+
+        # Members of a dissolving union leave or move before the dissolution date.
+        for m in members:
+            for u in self.dissolved:
+                eve = u.dissolved_on - timedelta(days=1)
+                if m.admitted_on > eve or m.union_on(eve) is not u or (m.left_on and m.left_on <= eve):
+                    continue
+                placed = max(start for start, x in m.unions if x is u)
+                del m.unions[1 + m.unions.index((placed, u)):]
+                on = _day(rng, placed + timedelta(days=1), eve)
+                target = self._transfer_target(m, on) if rng.random() < 0.3 else None
+                if target is not None:
+                    target.room -= 1
+                    m.unions.append((on, target))
+                    m.left_on = None
+                else:
+                    m.left_on, m.reason = on, rng.choice(("changed_job", "resigned", "other"))
+
+        # The departure recorded after Gio Linh's first 2024 report, back-dated to November.
+        leaver = next(m for m in members if m.admitted_on < date(2024, 6, 1) and len(m.unions) == 1
+                      and m.left_on is None and m.unions[0][1].dissolved_on is None
+                      and m.unions[0][1].placements == [(m.unions[0][1].founded_on, CORRECTED)])
+        leaver.left_on, leaver.reason = date(2024, 11, 22), "changed_job"
+        leaver.departure_entered = REPORT_DAY + timedelta(days=2)
+
+        ids: set[str] = set()
+        for m in members:
             gender = "female" if rng.random() < FEMALE_SHARE else "male"
             full_name = " ".join((rng.choices(*zip(*SURNAMES))[0], rng.choice(MIDDLE[gender]),
                                   rng.choice(GIVEN[gender])))
             personal: dict[str, Any] = {}
-            birth = admitted - timedelta(days=rng.randint(18 * 366, 60 * 365))
             if rng.random() < 0.9:
-                personal["birth_date"] = birth
+                personal["birth_date"] = m.birth_date
                 if rng.random() < 0.95:
                     # Citizen id: province, century and gender, year of birth, serial.
-                    century = (0 if birth.year < 2000 else 2) + (gender == "female")
-                    prefix = f"{PROVINCE_CODE}{century}{birth.year % 100:02d}"
+                    century = (0 if m.birth_date.year < 2000 else 2) + (gender == "female")
+                    prefix = f"{PROVINCE_CODE}{century}{m.birth_date.year % 100:02d}"
                     number = prefix + f"{rng.randrange(10**6):06d}"
                     while number in ids:
                         number = prefix + f"{rng.randrange(10**6):06d}"
                     ids.add(number)
                     personal["id_number"] = number
-            m = _Member(f"dv-{len(members) + 1:05d}", u, admitted, birth)
-            members.append(m)
-            u.members.append(m)
-            emit("admit_member", admitted, id=m.id, union_id=u.id, admitted_on=admitted,
-                 full_name=full_name, gender=gender, **personal)
+            late = {"late": True, "actor": f"{BACKFILLED}:nhap-lieu"} if m.admission_entered else {}
+            self.emit("admit_member", m.admission_entered or m.admitted_on, id=m.id, union_id=m.unions[0][1].id,
+                      admitted_on=m.admitted_on, full_name=full_name, gender=gender, **personal, **late)
+            for on, u in m.unions[1:]:
+                self.emit("transfer_member", on, member_id=m.id, to_union_id=u.id, effective_on=on)
+            if m.left_on is not None:
+                late = {"actor": f"{CORRECTED}:nhap-lieu"} if m.departure_entered else {}
+                self.emit("record_departure", m.departure_entered or m.left_on, member_id=m.id,
+                          left_on=m.left_on, reason=self._reason(m), **late)
 
-    def transfer(m: _Member, on: date) -> bool:
-        """Move a member to an open union founded by ``on`` that still has room."""
-        targets = [u for u in open_unions if u is not m.union and u.founded_on <= on and u.room > 0]
-        if not targets:
-            return False
-        m.union = rng.choice(targets)
-        m.union.room -= 1
-        m.placed_on = on
-        emit("transfer_member", on, member_id=m.id, to_union_id=m.union.id, effective_on=on)
-        return True
-
-    def leave(m: _Member, on: date, reason: str | None = None) -> None:
-        reason = reason or rng.choices(*zip(*REASON_WEIGHTS.items()))[0]
-        if reason == "retired" and (on - m.birth_date).days < 55 * 365:
+    def _reason(self, m: _Member) -> str:
+        reason = m.reason or self.rng.choices(*zip(*REASON_WEIGHTS.items()))[0]
+        if reason == "retired" and (m.left_on - m.birth_date).days < 55 * 365:
             reason = "changed_job"  # too young to retire
-        emit("record_departure", on, member_id=m.id, left_on=on, reason=reason)
+        return reason
 
-    # Members of a dissolving union leave or move before the dissolution date.
-    for u in dissolved:
-        for m in u.members:
-            on = _day(rng, m.placed_on + timedelta(days=1), u.dissolved_on - timedelta(days=1))
-            if rng.random() > 0.3 or not transfer(m, on):
-                leave(m, on, rng.choice(("changed_job", "resigned", "other")))
+    # ---- the plan ------------------------------------------------------------------------------
+    def _target(self, unit_id: str | None, indicator: str, period: str, value: float, day: date,
+                decision: str, ref: str | None = None) -> None:
+        self.emit("assign_target", day, unit_id=unit_id, indicator=indicator, period=period, value=value,
+                  assigned_on=day, decision_no=decision, **({"ref": ref} if ref else {}))
 
-    # Elsewhere ~3% transfer and ~8% leave (some after a transfer).
-    for m in members:
-        if m.union.dissolved_on or m.placed_on > LAST_SURVEY - timedelta(days=60):
-            continue
-        if rng.random() < 0.03:
-            transfer(m, _day(rng, m.placed_on + timedelta(days=30), LAST_SURVEY))
-        if rng.random() < 0.09 and m.placed_on + timedelta(days=30) <= LAST_EVENT:
-            leave(m, _day(rng, m.placed_on + timedelta(days=30), LAST_EVENT))
+    def _split(self, units: list[str], day: date, share_of_year: float) -> dict[str, tuple[int, int]]:
+        """Each unit's share of the province's yearly (admissions, foundings): admissions by its
+        members on ``day``, foundings by its unions (membership would give the zone's few big
+        plants most of them)."""
+        members: Counter[str] = Counter()
+        for m in self.member_list:
+            if m.active_on(day):
+                members[m.union_on(day).unit_on(day, self.successors)] += 1
+        unions: Counter[str] = Counter(
+            u.unit_on(day, self.successors) for u in self.union_list
+            if u.founded_on <= day and (u.dissolved_on is None or u.dissolved_on > day))
+        all_members = sum(members.values()) or 1
+        all_unions = sum(unions.values()) or 1
+        return {u: (max(10, 5 * round(YEARLY_ADMISSIONS * share_of_year * members[u] / all_members / 5)),
+                    max(1, round(YEARLY_FOUNDINGS * share_of_year * unions[u] / all_unions))) for u in units}
 
-    events.sort(key=lambda e: e[:3])
-    for day, _, _, verb, kwargs in events:
-        if day <= today:
-            yield verb, kwargs
+    def plan(self) -> None:
+        """The term's targets for the province (seed 000), its yearly net growth, and each
+        upper-level union's admissions and foundings, year by year, sized by its share."""
+        for indicator, value in TERM_TARGETS.items():
+            self._target(None, indicator, TERM, value, PLAN_DAY, PLAN_DECISION)
+        for year in (2023, 2024, 2025, 2026):
+            self._target(None, "members_net_growth", str(year), YEARLY_NET_GROWTH, PLAN_DAY, PLAN_DECISION)
+        for year, (day, decision) in YEARLY_DECISIONS.items():
+            before = date(year - 1, 12, 31)
+            sizes = self._split(self.upper, before, 1.0)
+            for u in self.upper:
+                period = str(year)
+                if year == 2025 and u in self.district_ids:
+                    period = f"{year}-H1"  # the districts close on 1 July
+                    sizes[u] = self._split([u], before, 0.5)[u]
+                admitted, founded = sizes[u]
+                ref = f"target-{u}-{year}" if (u, year) == REVISION[:2] else None
+                self._target(u, "members_admitted", period, admitted, day, decision, ref)
+                self._target(u, "unions_founded", period, founded, day, decision)
+        # The communes, for the second half: the successor carries on the district's unions,
+        # the others start from nothing.
+        day, decision = COMMUNE_DECISION
+        halves = self._split(self.district_ids, LAST_DISTRICT_DAY, 0.5)
+        for d in self.district_ids:
+            for i, commune in enumerate(self.communes_of[d]):
+                admitted, founded = (25, 1) if i else halves[d]
+                self._target(commune, "members_admitted", "2025", admitted, day, decision)
+                self._target(commune, "unions_founded", "2025", founded, day, decision)
+        unit, year, day, reason = REVISION
+        lowered = self._split([unit], date(year - 1, 12, 31), 0.8)[unit][0]
+        self.emit("revise_target", day, target_id=Ref(f"target-{unit}-{year}"), value=lowered,
+                  reason=reason, revised_on=day)
+
+    # ---- reports ---------------------------------------------------------------------------------
+    def _report(self, unit_id: str | None, period: str, as_of: date, on: date, *, ref: str | None = None,
+                replaces: str | None = None, **adjust: dict) -> None:
+        extra: dict[str, Any] = {"ref": ref} if ref else {}
+        if replaces:
+            extra["replaces"] = Ref(replaces)
+        codes = TENANT_CODES if unit_id is None else UNIT_CODES
+        self.emit("submit_report", on, unit_id=unit_id, period=period, as_of=as_of,
+                  figures=Draft(codes, **{k: tuple(v.items()) for k, v in adjust.items()}),
+                  actor=f"{unit_id or 'ldld-tinh'}:bao-cao", **extra)
+
+    def reports(self) -> None:
+        """Six-month reports as of 31 May, annual ones as of 30 November, sent on the 5th (the
+        province's on the 9th); the four an inspector should catch are in the module docstring."""
+        for year in (2023, 2024, 2025):
+            cut_off, sent = date(year, 11, 30), date(year, 12, 5)
+            if year >= 2024:
+                for d in self.district_ids:
+                    inflated = {"times": INFLATED[2]} if (d, f"{year}-H1") == INFLATED[:2] else {}
+                    self._report(d, f"{year}-H1", date(year, 5, 31), date(year, 6, 5), **inflated)
+            units = self.upper if year < 2025 else [
+                *(c for d in self.district_ids for c in self.communes_of[d]), SECTOR_UNIT, ZONE_UNIT]
+            for u in units:
+                if year == 2024 and u == BACKFILLED:
+                    # Counts the late union's founding members, entered on REPORT_DAY after it.
+                    self._report(u, str(year), cut_off, sent,
+                                 plus={"members_total": LATE_MEMBERS, "members_admitted": LATE_MEMBERS})
+                elif year == 2024 and u == CORRECTED:
+                    # Overtaken by the departure entered two days later; replaced the day after.
+                    self._report(u, str(year), cut_off, sent, ref="report-corrected")
+                    self._report(u, str(year), cut_off, sent + timedelta(days=3), replaces="report-corrected")
+                else:
+                    self._report(u, str(year), cut_off, sent)
+            self._report(None, str(year), cut_off, date(year, 12, 9))
 
 
 def build_demo(ledger: Any, today: date, *, actor: str = "demo",
                progress: Callable[[int], None] | None = None) -> dict[str, int]:
-    """Run every command of demo_commands through `ledger` (an object with the Ledger verbs).
+    """Run every command of demo_commands through ``ledger``: an object with the Ledger verbs and
+    ``draft(period, unit_id, as_of) -> {indicator: figure}``, the register's figures so far.
 
-    Returns counts per verb; `progress(done)` is called every 100 commands.
+    Fills in what the stream leaves open (demo_commands): ``ref`` keeps a result's id,
+    ``Ref`` values become those ids, ``Draft`` figures become the ledger's own, adjusted.
+    A command's ``actor`` key overrides ``actor``. Returns counts per verb; ``progress(done)``
+    is called every 100 commands.
     """
     counts: Counter[str] = Counter()
+    ids: dict[str, str] = {}
     for done, (verb, kwargs) in enumerate(demo_commands(today), 1):
-        getattr(ledger, verb)(**kwargs, actor=actor)
+        kwargs = {k: ids[v.name] if isinstance(v, Ref) else v for k, v in kwargs.items()}
+        ref = kwargs.pop("ref", None)
+        kwargs.setdefault("actor", actor)
+        if isinstance(kwargs.get("figures"), Draft):
+            honest = ledger.draft(kwargs["period"], kwargs["unit_id"], kwargs["as_of"])
+            kwargs["figures"] = kwargs["figures"].figures(honest)
+        result = getattr(ledger, verb)(**kwargs)
+        if ref is not None:
+            ids[ref] = getattr(result, type(result).id_attr)
         counts[verb] += 1
         if progress is not None and done % 100 == 0:
             progress(done)
