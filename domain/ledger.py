@@ -17,6 +17,7 @@ from eventsourcing.persistence import IntegrityError, Transcoder, Transcoding
 
 from domain.base import RegisterAggregate, check_client_id
 from domain.errors import AlreadyExists, Conflict, InvalidValue, NotFound
+from domain.imports import ImportPlan
 from domain.indicators import Indicator, parse_indicator
 from domain.members import DEPARTURE_REASONS, GENDERS, Member
 from domain.periods import parse_period
@@ -60,6 +61,8 @@ class RegisterQueries(Protocol):
 
 class PersonalDataSealer(Protocol):
     def seal(self, member_id: str, data: dict[str, Any]) -> str: ...
+
+    def seal_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[str]: ...
 
 
 def _choice(value: str, allowed: tuple[str, ...], field: str) -> str:
@@ -243,6 +246,37 @@ class Ledger(Application):
         member.leave(left_on, reason, actor)
         self._save(member)
         return member
+
+    # ---- bulk import -----------------------------------------------------
+    def execute_import(self, plan: ImportPlan, *, actor: str, chunk: int = 5000,
+                       saved: Callable[[str, int], None] | None = None) -> dict[str, int]:
+        """Record what a validated plan creates, ``chunk`` aggregates per transaction.
+
+        The events are the ones the single commands record. A crash part-way leaves whole
+        chunks written; importing the file again skips them.
+        """
+        for kind in ("workplaces", "unions", "members"):
+            rows = plan.creates[kind]
+            for start in range(0, len(rows), chunk):
+                part = rows[start:start + chunk]
+                self._save(*self._build(kind, part, actor))
+                if saved:
+                    saved(kind, len(part))
+        return {kind: len(rows) for kind, rows in plan.creates.items()}
+
+    def _build(self, kind: str, rows: list[dict], actor: str) -> list[RegisterAggregate]:
+        if kind == "workplaces":
+            return [Workplace(workplace_id=r["id"], name=r["name"], sector=r["sector"], unit_id=r["unit_id"],
+                              workers=r["workers"], female_workers=r["female_workers"], as_of=r["as_of"], actor=actor)
+                    for r in rows]
+        if kind == "unions":
+            return [Union(union_id=r["id"], name=r["name"], workplace_id=r["workplace_id"], unit_id=r["unit_id"],
+                          founded_on=r["founded_on"], decision_no=r["decision_no"], actor=actor) for r in rows]
+        sealed = self.sealer.seal_many([(r["id"], {
+            "full_name": r["full_name"], "birth_date": r["birth_date"].isoformat() if r["birth_date"] else None,
+            "id_number": r["id_number"]}) for r in rows])
+        return [Member(member_id=r["id"], union_id=r["union_id"], admitted_on=r["admitted_on"], gender=r["gender"],
+                       personal=personal, actor=actor) for r, personal in zip(rows, sealed)]
 
     # ---- targets ---------------------------------------------------------
     def _unit_or_tenant(self, unit_id: str | None) -> None:

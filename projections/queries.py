@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 from projections.base import Transaction, day, from_day, from_micros
@@ -119,6 +120,43 @@ class RegisterViews:
                 cur.scalar(f"SELECT COUNT(*) FROM {table} WHERE holder_id = ? AND superseded_at IS NULL"
                            " AND (valid_to IS NULL OR valid_to > ?)", (unit_id, day(on)))
                 for table in ("unit_spans", "union_spans", "workplace_spans"))
+
+    # ---- bulk reads for imports ---------------------------------------------
+    def _chunked(self, sql: str, ids: list[str], size: int = 500) -> list[tuple]:
+        rows: list[tuple] = []
+        with self.transaction() as cur:
+            for i in range(0, len(ids), size):
+                chunk = ids[i:i + size]
+                rows += cur.execute(sql.format(ids=", ".join("?" * len(chunk))), chunk).fetchall()
+        return rows
+
+    def creations(self, entity_type: str, ids: list[str]) -> dict[str, dict]:
+        """The data each entity was created with (its first event), by id."""
+        rows = self._chunked("SELECT entity_id, data FROM audit_entries WHERE entity_type = '" + entity_type
+                             + "' AND version = 1 AND entity_id IN ({ids})", ids)
+        return {entity: json.loads(data) for entity, data in rows}
+
+    def unit_facts(self, ids: list[str]) -> dict[str, SimpleNamespace]:
+        rows = self._chunked("SELECT unit_id, established_on, closed_on, successor_id FROM unit_state"
+                             " WHERE unit_id IN ({ids})", ids)
+        return {u: SimpleNamespace(unit_id=u, established_on=from_day(e), closed_on=from_day(c), successor_id=s)
+                for u, e, c, s in rows}
+
+    def workplace_registrations(self, ids: list[str]) -> dict[str, date]:
+        rows = self._chunked("SELECT workplace_id, registered_on FROM workplace_state WHERE workplace_id IN ({ids})", ids)
+        return {w: from_day(r) for w, r in rows}
+
+    def union_facts(self, ids: list[str]) -> dict[str, SimpleNamespace]:
+        rows = self._chunked("SELECT union_id, founded_on, dissolved_on FROM union_state WHERE union_id IN ({ids})", ids)
+        return {u: SimpleNamespace(union_id=u, founded_on=from_day(f), dissolved_on=from_day(d)) for u, f, d in rows}
+
+    def unions_at_workplaces(self, ids: list[str]) -> dict[str, list[SimpleNamespace]]:
+        rows = self._chunked("SELECT workplace_id, union_id, founded_on, dissolved_on FROM union_state"
+                             " WHERE workplace_id IN ({ids})", ids)
+        out: dict[str, list[SimpleNamespace]] = {}
+        for w, u, f, d in rows:
+            out.setdefault(w, []).append(SimpleNamespace(union_id=u, founded_on=from_day(f), dissolved_on=from_day(d)))
+        return out
 
     def dump(self, tables: list[str]) -> dict[str, list[tuple]]:
         """Every row of the given tables in a stable order (to compare a rebuild with the live views)."""

@@ -48,6 +48,41 @@ def rebuild(tenant: str) -> None:
         platform.close()
 
 
+@main.command("import")
+@click.option("--tenant", required=True, help="Tenant id")
+@click.option("--kind", type=click.Choice(["workplaces", "unions", "members"]), help="What a CSV file holds")
+@click.option("--actor", default="import", show_default=True, help="Recorded as who did it")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_file(tenant: str, kind: str | None, actor: str, file: str) -> None:
+    """Import a CSV or XLSX file of workplaces, unions and members (all rows or none)."""
+    from domain.errors import DomainError
+    from service.importing import read_import
+    from tenants.bootstrap import bootstrap
+
+    platform = bootstrap()
+    try:
+        if platform.registry.tenant(tenant) is None:
+            raise click.ClickException(f"tenant {tenant!r} does not exist")
+        with open(file, "rb") as stream:
+            try:
+                sheets = read_import(stream, file, kind)
+            except DomainError as error:
+                raise click.ClickException(error.message) from None
+        total = sum(len(rows) for rows in sheets.values())
+        with platform.stores.use(tenant) as store, click.progressbar(
+                length=total, label=f"Importing {file}", show_pos=True) as bar:
+            plan = store.import_rows(sheets, actor=actor, progress=bar.update)
+        if plan.errors:
+            for e in plan.errors:
+                click.echo(f"{e.sheet} line {e.line}, column {e.column}: {e.message} [{e.rule}]", err=True)
+            raise click.ClickException(f"{len(plan.errors)} row(s) are wrong; nothing was imported")
+        created = ", ".join(f"{len(rows)} {kind}" for kind, rows in plan.creates.items())
+        skipped = ", ".join(f"{n} {kind}" for kind, n in plan.skipped.items())
+        click.echo(f"Imported {created}; skipped (already there) {skipped}.")
+    finally:
+        platform.close()
+
+
 @main.command()
 def demo() -> None:
     """Build the demo province (if missing) and print its token."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from domain.errors import NotFound
+from domain.imports import ImportPlan, plan_import
 from domain.ledger import Ledger
 from projections.audit import Audit
 from projections.base import ViewCursor
@@ -119,6 +120,25 @@ class TenantStore:
             finally:
                 self.projector.follow()
 
+    def import_rows(self, sheets: dict, actor: str, progress: Callable[[int], None] | None = None) -> ImportPlan:
+        """Validate every row, then (only if none is wrong) record them; views are current on return."""
+        with self.lock():
+            self.projector.follow()
+            plan = plan_import(sheets, _ImportFacts(self), self.ledger.today())
+            if plan.errors:
+                return plan
+
+            def saved(_kind: str, count: int) -> None:
+                self.projector.follow()
+                if progress:
+                    progress(count)
+
+            try:
+                self.ledger.execute_import(plan, actor=actor, saved=saved)
+            finally:
+                self.projector.follow()
+        return plan
+
     def verify_report(self, report_id: str, actor: str) -> dict:
         """Verify a report against the ledger and record the result (ReportVerified)."""
         with self.lock():
@@ -149,6 +169,37 @@ class TenantStore:
 
     def close(self) -> None:
         self.ledger.close()
+
+
+class _ImportFacts:
+    """The register as an import sees it: views, with members' personal data opened for comparison."""
+
+    def __init__(self, store: TenantStore):
+        self.views, self.vault = store.views, store.vault
+
+    def created(self, kind: str, ids: list[str]) -> dict[str, dict]:
+        entity_type = kind[:-1]
+        found = self.views.creations(entity_type, ids)
+        key = {"workplace": "workplace_id", "union": "union_id", "member": "member_id"}[entity_type]
+        for data in found.values():
+            data["id"] = data.pop(key)
+        if entity_type == "member" and found:
+            opened = self.vault.unseal_many([(m, d.pop("personal", None)) for m, d in found.items()])
+            for member_id, data in found.items():
+                data.update(opened.get(member_id) or {})
+        return found
+
+    def units(self, ids: list[str]):
+        return self.views.unit_facts(ids)
+
+    def workplaces(self, ids: list[str]):
+        return self.views.workplace_registrations(ids)
+
+    def unions(self, ids: list[str]):
+        return self.views.union_facts(ids)
+
+    def unions_at_workplaces(self, ids: list[str]):
+        return self.views.unions_at_workplaces(ids)
 
 
 class TenantStores:

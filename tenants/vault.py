@@ -29,17 +29,32 @@ class PersonalDataVault:
         with self.transaction(write=True) as cur:
             cur.execute(KEYS_DDL)
 
-    def _key(self, member_id: str) -> bytes:
+    def _keys(self, member_ids: list[str]) -> dict[str, bytes]:
+        """Each member's key, made where missing (committed before any event uses it)."""
         with self.transaction(write=True) as cur:
-            cur.execute("INSERT INTO personal_keys (member_id, key) VALUES (?, ?) ON CONFLICT (member_id) DO NOTHING",
-                        (member_id, AESGCM.generate_key(bit_length=256).hex()))
-            return bytes.fromhex(cur.scalar("SELECT key FROM personal_keys WHERE member_id = ?", (member_id,)))
+            cur.executemany("INSERT INTO personal_keys (member_id, key) VALUES (?, ?) ON CONFLICT (member_id) DO NOTHING",
+                            [(m, AESGCM.generate_key(bit_length=256).hex()) for m in member_ids])
+            keys = {}
+            for i in range(0, len(member_ids), 500):
+                chunk = member_ids[i:i + 500]
+                rows = cur.execute(
+                    f"SELECT member_id, key FROM personal_keys WHERE member_id IN ({', '.join('?' * len(chunk))})",
+                    chunk).fetchall()
+                keys.update((m, bytes.fromhex(k)) for m, k in rows)
+            return keys
 
     def seal(self, member_id: str, data: dict[str, Any]) -> str:
-        nonce = os.urandom(12)
-        plain = json.dumps(data, ensure_ascii=False, sort_keys=True).encode()
-        sealed = AESGCM(self._key(member_id)).encrypt(nonce, plain, member_id.encode())
-        return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+        return self.seal_many([(member_id, data)])[0]
+
+    def seal_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[str]:
+        keys = self._keys([m for m, _ in items])
+        out = []
+        for member_id, data in items:
+            nonce = os.urandom(12)
+            plain = json.dumps(data, ensure_ascii=False, sort_keys=True).encode()
+            sealed = AESGCM(keys[member_id]).encrypt(nonce, plain, member_id.encode())
+            out.append(PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode())
+        return out
 
     def unseal_many(self, sealed: Iterable[tuple[str, str | None]]) -> dict[str, dict | None]:
         """member_id -> personal data, or None where the key was destroyed."""

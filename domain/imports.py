@@ -1,0 +1,232 @@
+"""Bulk import of workplaces, unions and members: validate a whole file, then plan its events.
+
+Rows are checked with the same rules as the single commands, against the register as it
+stands and against the rows before them. A row whose id exists with the same content is
+skipped (so a file can be imported again); with other content it is an error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import SimpleNamespace
+from typing import Any, Iterable, Protocol
+
+from domain.base import ID_PATTERN
+from domain.errors import DomainError
+from domain.members import GENDERS
+from domain.unions import Union
+from domain.units import Unit
+from domain.workplaces import SECTORS, check_workforce
+
+KINDS = ("workplaces", "unions", "members")
+COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {  # column -> (type, required)
+    "workplaces": {"id": ("id", True), "name": ("text", True), "sector": ("sector", True), "unit_id": ("id", True),
+                   "workers": ("count", True), "female_workers": ("count", True), "as_of": ("date", True)},
+    "unions": {"id": ("id", True), "name": ("text", True), "workplace_id": ("id", True), "unit_id": ("id", True),
+               "founded_on": ("date", True), "decision_no": ("text", False)},
+    "members": {"id": ("id", True), "union_id": ("id", True), "admitted_on": ("date", True),
+                "full_name": ("text", True), "gender": ("gender", True), "birth_date": ("date", False),
+                "id_number": ("idno", False)},
+}
+ID_NUMBER = re.compile(r"^[0-9A-Za-z]{6,20}$")
+
+
+@dataclass(frozen=True)
+class RowError:
+    sheet: str
+    line: int
+    column: str
+    rule: str
+    message: str
+
+
+@dataclass
+class ImportPlan:
+    creates: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    skipped: dict[str, int] = field(default_factory=lambda: {k: 0 for k in KINDS})
+    errors: list[RowError] = field(default_factory=list)
+
+
+class ImportFacts(Protocol):
+    """What the register already holds, read in bulk."""
+
+    def created(self, kind: str, ids: list[str]) -> dict[str, dict[str, Any]]: ...
+    def units(self, ids: list[str]) -> dict[str, SimpleNamespace]: ...
+    def workplaces(self, ids: list[str]) -> dict[str, date]: ...
+    def unions(self, ids: list[str]) -> dict[str, SimpleNamespace]: ...
+    def unions_at_workplaces(self, ids: list[str]) -> dict[str, list[SimpleNamespace]]: ...
+
+
+class _Bad(Exception):
+    def __init__(self, column: str, rule: str, message: str):
+        super().__init__(message)
+        self.column, self.rule, self.message = column, rule, message
+
+
+def _value(kind: str, raw: Any, column: str, today: date) -> Any:
+    if isinstance(raw, str):
+        raw = raw.strip()
+    if kind in ("id", "text", "sector", "gender", "idno"):
+        text = str(raw)
+        if kind == "id" and not ID_PATTERN.match(text):
+            raise _Bad(column, "id_format", "must be 1-64 characters of letters, digits and ._:-")
+        if kind == "text" and len(text) > 300:
+            raise _Bad(column, "length", "must be at most 300 characters")
+        if kind == "sector" and text not in SECTORS:
+            raise _Bad(column, "one_of", f"must be one of: {', '.join(SECTORS)}")
+        if kind == "gender" and text not in GENDERS:
+            raise _Bad(column, "one_of", f"must be one of: {', '.join(GENDERS)}")
+        if kind == "idno" and not ID_NUMBER.match(text):
+            raise _Bad(column, "id_number", "must be 6-20 letters or digits")
+        return text
+    if kind == "count":
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            raise _Bad(column, "integer", "must be a whole number") from None
+        if number != int(number) or number < 0:
+            raise _Bad(column, "integer", "must be a whole number, 0 or more")
+        return int(number)
+    if isinstance(raw, datetime):
+        day = raw.date()
+    elif isinstance(raw, date):
+        day = raw
+    else:
+        try:
+            day = date.fromisoformat(str(raw))
+        except ValueError:
+            raise _Bad(column, "date", "must be a date YYYY-MM-DD") from None
+    if day > today:
+        raise _Bad(column, "not_future", "may not lie in the future")
+    return day
+
+
+def _typed(sheet: str, row: dict[str, Any], today: date) -> dict[str, Any]:
+    out = {}
+    for column, (kind, required) in COLUMNS[sheet].items():
+        raw = row.get(column)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if required:
+                raise _Bad(column, "required", "is required")
+            out[column] = None
+            continue
+        out[column] = _value(kind, raw, column, today)
+    return out
+
+
+def _same(sheet: str, row: dict[str, Any], existing: dict[str, Any]) -> bool:
+    for column in COLUMNS[sheet]:
+        if column == "id":
+            continue
+        mine, theirs = row.get(column), existing.get(column)
+        if isinstance(mine, date):
+            mine = mine.isoformat()
+        if mine != theirs:
+            return False
+    return True
+
+
+def plan_import(sheets: dict[str, list[tuple[int, dict[str, Any]]]], facts: ImportFacts, today: date) -> ImportPlan:
+    """Check every row of every sheet (workplaces, then unions, then members) and plan what to create."""
+    plan = ImportPlan()
+    unknown = set(sheets) - set(KINDS)
+    for sheet in sorted(unknown):
+        plan.errors.append(RowError(sheet, 0, "", "sheet", f"unknown sheet; expected one of {', '.join(KINDS)}"))
+    typed: dict[str, list[tuple[int, dict]]] = {}
+    for sheet in KINDS:
+        typed[sheet] = []
+        for line, row in sheets.get(sheet, []):
+            extra = set(row) - set(COLUMNS[sheet])
+            if extra:
+                plan.errors.append(RowError(sheet, line, sorted(extra)[0], "unknown_column", "is not a column of this sheet"))
+                continue
+            try:
+                typed[sheet].append((line, _typed(sheet, row, today)))
+            except _Bad as bad:
+                plan.errors.append(RowError(sheet, line, bad.column, bad.rule, bad.message))
+    _Checker(plan, typed, facts).run()
+    order = {k: n for n, k in enumerate(KINDS)}
+    plan.errors.sort(key=lambda e: (order.get(e.sheet, -1), e.line, e.column))
+    return plan
+
+
+class _Checker:
+    """Applies the register's rules to typed rows, remembering what earlier rows create."""
+
+    def __init__(self, plan: ImportPlan, typed: dict[str, list[tuple[int, dict]]], facts: ImportFacts):
+        self.plan, self.typed, self.facts = plan, typed, facts
+        ids = lambda sheet, col: sorted({r[col] for _, r in typed[sheet] if r.get(col)})  # noqa: E731
+        self.existing = {sheet: facts.created(sheet, ids(sheet, "id")) for sheet in KINDS}
+        self.units = facts.units(sorted(set(ids("workplaces", "unit_id")) | set(ids("unions", "unit_id"))))
+        wp_ids = sorted(set(ids("unions", "workplace_id")))
+        self.workplaces = facts.workplaces(wp_ids)
+        self.unions_at = facts.unions_at_workplaces(wp_ids)
+        self.unions = facts.unions(ids("members", "union_id"))
+
+    def fail(self, sheet: str, line: int, column: str, rule: str, message: str) -> None:
+        self.plan.errors.append(RowError(sheet, line, column, rule, message))
+
+    def rows(self, sheet: str) -> Iterable[tuple[int, dict]]:
+        seen: set[str] = set()
+        for line, row in self.typed[sheet]:
+            if row["id"] in seen:
+                self.fail(sheet, line, "id", "unique_id", f"id {row['id']} appears twice in this file")
+                continue
+            seen.add(row["id"])
+            existing = self.existing[sheet].get(row["id"])
+            if existing is not None:
+                if _same(sheet, row, existing):
+                    self.plan.skipped[sheet] += 1
+                else:
+                    self.fail(sheet, line, "id", "unique_id", f"id {row['id']} exists with other content")
+                continue
+            yield line, row
+
+    def rule(self, sheet: str, line: int, column: str, check) -> bool:
+        try:
+            check()
+            return True
+        except DomainError as error:
+            self.fail(sheet, line, error.field or column, error.rule or "rule", error.message)
+            return False
+
+    def run(self) -> None:
+        for line, row in self.rows("workplaces"):
+            unit = self.units.get(row["unit_id"])
+            if unit is None:
+                self.fail("workplaces", line, "unit_id", "exists", f"unit {row['unit_id']} does not exist")
+            elif self.rule("workplaces", line, "female_workers",
+                           lambda: check_workforce(row["workers"], row["female_workers"])) and self.rule(
+                    "workplaces", line, "unit_id", lambda: Unit.require_can_hold(unit, row["as_of"], "workplace")):
+                self.workplaces[row["id"]] = row["as_of"]
+                self.plan.creates["workplaces"].append(row)
+        for line, row in self.rows("unions"):
+            unit, registered = self.units.get(row["unit_id"]), self.workplaces.get(row["workplace_id"])
+            if unit is None:
+                self.fail("unions", line, "unit_id", "exists", f"unit {row['unit_id']} does not exist")
+            elif registered is None:
+                self.fail("unions", line, "workplace_id", "exists", f"workplace {row['workplace_id']} does not exist")
+            elif row["founded_on"] < registered:
+                self.fail("unions", line, "founded_on", "date_order", "predates the workplace's registration")
+            elif self.rule("unions", line, "unit_id", lambda: Unit.require_can_hold(unit, row["founded_on"], "union")):
+                others = [u for u in self.unions_at.get(row["workplace_id"], [])
+                          if u.dissolved_on is None or u.dissolved_on > row["founded_on"]]
+                if others:
+                    self.fail("unions", line, "workplace_id", "one_union_per_workplace",
+                              f"workplace {row['workplace_id']} already has an active union ({others[0].union_id})")
+                    continue
+                union = SimpleNamespace(union_id=row["id"], founded_on=row["founded_on"], dissolved_on=None)
+                self.unions[row["id"]] = union
+                self.unions_at.setdefault(row["workplace_id"], []).append(union)
+                self.plan.creates["unions"].append(row)
+        for line, row in self.rows("members"):
+            union = self.unions.get(row["union_id"])
+            if union is None:
+                self.fail("members", line, "union_id", "exists", f"union {row['union_id']} does not exist")
+            elif row["birth_date"] and row["birth_date"] > row["admitted_on"]:
+                self.fail("members", line, "birth_date", "date_order", "must be before the admission date")
+            elif self.rule("members", line, "union_id",
+                           lambda: Union.require_open_to_members(union, row["admitted_on"])):
+                self.plan.creates["members"].append(row)

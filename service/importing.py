@@ -1,0 +1,72 @@
+"""Reading import files: CSV (one kind per file) or XLSX (one sheet per kind)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import PurePath
+from typing import IO, Any
+
+from domain.errors import InvalidValue
+from domain.imports import KINDS
+
+Sheets = dict[str, list[tuple[int, dict[str, Any]]]]
+
+
+def kind_from_name(filename: str) -> str | None:
+    stem = PurePath(filename or "").stem.lower()
+    return next((k for k in KINDS if stem == k or stem.endswith("-" + k) or stem.endswith("_" + k)), None)
+
+
+def _rows(header: list[Any], rows, first_line: int) -> list[tuple[int, dict[str, Any]]]:
+    names = [str(h).strip() if h is not None else "" for h in header]
+    out = []
+    for line, values in enumerate(rows, start=first_line):
+        if values is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            continue
+        out.append((line, {name: value for name, value in zip(names, values) if name}))
+    return out
+
+
+def read_csv(stream: IO[bytes], kind: str) -> Sheets:
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InvalidValue("the file is empty", field="file") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise InvalidValue(f"not a readable UTF-8 CSV file: {error}", field="file") from None
+    try:
+        return {kind: _rows(header, reader, 2)}
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise InvalidValue(f"not a readable UTF-8 CSV file: {error}", field="file") from None
+
+
+def read_xlsx(stream: IO[bytes]) -> Sheets:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(stream, read_only=True, data_only=True)
+    except Exception as error:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
+        raise InvalidValue(f"not a readable XLSX workbook: {type(error).__name__}", field="file") from None
+    sheets: Sheets = {}
+    for sheet in book.worksheets:
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            continue
+        sheets[sheet.title.strip().lower()] = _rows(list(header), rows, 2)
+    book.close()
+    return sheets
+
+
+def read_import(stream: IO[bytes], filename: str, kind: str | None = None) -> Sheets:
+    """The rows of an import file by kind; the kind of a CSV comes from ``kind`` or its name."""
+    if (filename or "").lower().endswith(".xlsx"):
+        return read_xlsx(stream)
+    kind = kind or kind_from_name(filename)
+    if kind not in KINDS:
+        raise InvalidValue(f"say which kind a CSV file holds ({', '.join(KINDS)}): by the kind field or "
+                           "a file name such as members.csv", field="kind")
+    return read_csv(stream, kind)

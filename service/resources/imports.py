@@ -1,0 +1,57 @@
+"""Bulk imports of workplaces, unions and members from CSV or XLSX."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
+from marshmallow import Schema, fields, validate
+
+from domain.imports import KINDS
+from service.auth import WRITE_ROLES, tenant_store
+from service.errors import problem
+from service.importing import read_import
+
+blp = Blueprint("imports", __name__, url_prefix="/v1/tenants/<tenant>/imports",
+                description="Bulk import: the whole file is checked first; nothing is written if a row is wrong")
+
+
+class ImportFile(Schema):
+    file = Upload(required=True, metadata={"description": "A CSV file (one kind) or an XLSX workbook with sheets "
+                                                          "workplaces, unions, members; columns named as in the API"})
+
+
+class ImportForm(Schema):
+    kind = fields.String(load_default=None, validate=validate.OneOf(KINDS),
+                         metadata={"description": "For a CSV file: what it holds (else taken from its name)"})
+
+
+class ImportResult(Schema):
+    created = fields.Dict(keys=fields.String(), values=fields.Integer())
+    skipped = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                          metadata={"description": "Rows whose id exists with the same content"})
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(ImportForm, location="form")
+@blp.arguments(ImportFile, location="files")
+@blp.response(201, ImportResult)
+def import_file(form: dict, files: dict, tenant: str):
+    """Import a file of workplaces, unions and members
+
+    Rows are checked with the same rules as the single commands, workplaces first, then unions,
+    then members (which may refer to rows before them). If any row is wrong, nothing is written and
+    the answer (422) lists every bad row with its sheet, line, column and rule. A row whose id exists
+    with the same content is skipped, so a file can be imported again. The events are those the
+    single commands record, and the views are current when the answer comes.
+    """
+    store, who = tenant_store(tenant, WRITE_ROLES)
+    upload = files["file"]
+    sheets = read_import(upload.stream, upload.filename, form.get("kind"))
+    plan = store.import_rows(sheets, actor=who.actor)
+    if plan.errors:
+        rows = [{"sheet": e.sheet, "line": e.line, "column": e.column, "rule": e.rule, "message": e.message}
+                for e in plan.errors]
+        return problem(422, "Rows refused", f"{len(rows)} row(s) are wrong; nothing was imported",
+                       {"file": [f"{r['sheet']} line {r['line']}, {r['column']}: {r['message']}" for r in rows[:100]]},
+                       rows=rows)
+    return {"created": {k: len(v) for k, v in plan.creates.items()}, "skipped": plan.skipped}
