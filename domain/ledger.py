@@ -259,7 +259,13 @@ class Ledger(Application):
             rows = plan.creates[kind]
             for start in range(0, len(rows), chunk):
                 part = rows[start:start + chunk]
-                self._save(*self._build(kind, part, actor))
+                events = [e for aggregate in self._build(kind, part, actor) for e in aggregate.collect_events()]
+                try:
+                    # Straight to the event store: these are new aggregates, one event each.
+                    self.events.put(events)
+                except IntegrityError:
+                    raise AlreadyExists("an imported id was written concurrently; import again",
+                                        rule="unique_id") from None
                 if saved:
                     saved(kind, len(part))
         return {kind: len(rows) for kind, rows in plan.creates.items()}

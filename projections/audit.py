@@ -31,11 +31,17 @@ class Audit(Projection):
         "CREATE INDEX IF NOT EXISTS audit_recorded ON audit_entries (recorded_at)",
     )
 
-    def process_event(self, cur: ViewCursor, event: Any, position: int) -> None:
+    COLUMNS = ("position", "recorded_at", "actor", "event", "entity_type", "entity_id", "business_date", "version",
+               "data")
+
+    @staticmethod
+    def row(event: Any, position: int) -> tuple:
         kind, entity_id = entity_of(event)
-        cur.execute(
-            "INSERT INTO audit_entries (position, recorded_at, actor, event, entity_type, entity_id,"
-            " business_date, version, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (position, micros(event.timestamp), getattr(event, "actor", ""), event_name(event), kind,
-             entity_id, day(business_date(event)), event.originator_version, dumps(event_data(event))),
-        )
+        return (position, micros(event.timestamp), getattr(event, "actor", ""), event_name(event), kind, entity_id,
+                day(business_date(event)), event.originator_version, dumps(event_data(event)))
+
+    def process_event(self, cur: ViewCursor, event: Any, position: int) -> None:
+        cur.insert_rows("audit_entries", self.COLUMNS, [self.row(event, position)])
+
+    def process_batch(self, cur: ViewCursor, items) -> None:
+        cur.insert_rows("audit_entries", self.COLUMNS, [self.row(e, p) for e, p in items])

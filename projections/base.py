@@ -74,6 +74,18 @@ class ViewCursor:
             sql = sql.replace("?", "%s")
         self.raw.executemany(sql, rows)
 
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert many rows at once: COPY on PostgreSQL, one prepared statement on SQLite."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.dialect == "postgres":
+            with self.raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            self.raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
+
     def fetchall(self) -> list[tuple]:
         return [tuple(r) for r in self.raw.fetchall()]
 
@@ -115,3 +127,20 @@ class Projection:
         handler = getattr(self, "on_" + event_name(event), None)
         if handler is not None:
             handler(cur, event, position)
+
+    def process_batch(self, cur: ViewCursor, items: Sequence[tuple[object, int]]) -> None:
+        """Apply a batch in order; a run of events with a ``bulk_<EventName>`` handler goes in one call."""
+        run: list[tuple[object, int]] = []
+        run_name = None
+        for event, position in items:
+            name = event_name(event)
+            if run and name != run_name:
+                getattr(self, "bulk_" + run_name)(cur, run)
+                run = []
+            if hasattr(self, "bulk_" + name):
+                run.append((event, position))
+                run_name = name
+            else:
+                self.process_event(cur, event, position)
+        if run:
+            getattr(self, "bulk_" + run_name)(cur, run)

@@ -32,6 +32,18 @@ class Membership(Projection):
         )
         spans.place(cur, "member_spans", e.member_id, e.union_id, on, at)
 
+    def bulk_MemberAdmitted(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
+        """Admissions are each member's first event, so they need no earlier span closed."""
+        states, member_spans = [], []
+        for e, _position in items:
+            at, on = micros(e.timestamp), day(e.admitted_on)
+            states.append((e.member_id, e.union_id, e.gender, e.union_id, on, at, e.personal, e.originator_version, at))
+            member_spans.append((e.member_id, e.union_id, on, None, 0, at))
+        cur.insert_rows("member_state", ("member_id", "union_id", "gender", "admitted_union_id", "admitted_on",
+                                         "admitted_at", "personal", "version", "updated_at"), states)
+        cur.insert_rows("member_spans", ("entity_id", "holder_id", "valid_from", "valid_to", "terminal",
+                                         "recorded_at"), member_spans)
+
     def on_MemberTransferred(self, cur: ViewCursor, e: Any, position: int) -> None:
         at = micros(e.timestamp)
         spans.place(cur, "member_spans", e.member_id, e.to_union_id, day(e.effective_on), at)

@@ -23,7 +23,7 @@ class Projector:
     """Pulls notifications from the ledger's recorder and applies them to every projection."""
 
     def __init__(self, recorder: Any, mapper: Any, transaction: Transaction,
-                 projections: Sequence[Projection], batch_size: int = 500):
+                 projections: Sequence[Projection], batch_size: int = 2000):
         self.recorder = recorder
         self.mapper = mapper
         self.transaction = transaction
@@ -80,10 +80,9 @@ class Projector:
                             (last, FOLLOWER, start))
                 if cur.rowcount != 1:
                     raise _Overtaken()
-                for notification in notifications:
-                    event = self.mapper.to_domain_event(notification)
-                    for projection in self.projections:
-                        projection.process_event(cur, event, notification.id)
+                items = [(self.mapper.to_domain_event(n), n.id) for n in notifications]
+                for projection in self.projections:
+                    projection.process_batch(cur, items)
             applied += len(notifications)
             start = last
             if progress:

@@ -50,6 +50,7 @@ class TenantStore:
                 "POSTGRES_MAX_OVERFLOW": str(settings.pool_overflow),
                 "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
                 "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
+                "APPLICATION_RECORDER_TOPIC": "tenants.recorders:CopyingPostgresApplicationRecorder",
                 "CREATE_TABLE": "y" if create else "n",
             }
         else:

@@ -32,8 +32,13 @@ class PersonalDataVault:
     def _keys(self, member_ids: list[str]) -> dict[str, bytes]:
         """Each member's key, made where missing (committed before any event uses it)."""
         with self.transaction(write=True) as cur:
-            cur.executemany("INSERT INTO personal_keys (member_id, key) VALUES (?, ?) ON CONFLICT (member_id) DO NOTHING",
-                            [(m, AESGCM.generate_key(bit_length=256).hex()) for m in member_ids])
+            fresh = [os.urandom(32).hex() for _ in member_ids]
+            if cur.dialect == "postgres":  # one statement for the whole batch
+                cur.execute("INSERT INTO personal_keys (member_id, key) SELECT * FROM unnest(?::text[], ?::text[])"
+                            " ON CONFLICT (member_id) DO NOTHING", (member_ids, fresh))
+            else:
+                cur.executemany("INSERT INTO personal_keys (member_id, key) VALUES (?, ?)"
+                                " ON CONFLICT (member_id) DO NOTHING", zip(member_ids, fresh))
             keys = {}
             for i in range(0, len(member_ids), 500):
                 chunk = member_ids[i:i + 500]
