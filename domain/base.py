@@ -45,6 +45,7 @@ BUSINESS_DATE: dict[str, str] = {
     "MemberAdmitted": "admitted_on",
     "MemberTransferred": "effective_on",
     "MemberLeft": "left_on",
+    "MemberDataErased": "erased_on",
     "TargetAssigned": "assigned_on",
     "TargetRevised": "revised_on",
     "ReportSubmitted": "as_of",

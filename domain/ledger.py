@@ -247,6 +247,13 @@ class Ledger(Application):
         self._save(member)
         return member
 
+    def erase_member_data(self, member_id: str, *, reason: str, actor: str) -> Member:
+        """MemberDataErased; the tenant store then destroys the member's key."""
+        member = self._get(Member, member_id)
+        member.erase_personal_data(self.today(), reason, actor)
+        self._save(member)
+        return member
+
     # ---- bulk import -----------------------------------------------------
     def execute_import(self, plan: ImportPlan, *, actor: str, chunk: int = 5000,
                        saved: Callable[[str, int], None] | None = None) -> dict[str, int]:

@@ -47,6 +47,7 @@ class Member(RegisterAggregate):
         self.placed_on = admitted_on
         self.left_on: date | None = None
         self.leave_reason: str | None = None
+        self.erased_on: date | None = None
 
     def _require_member(self) -> None:
         if self.left_on is not None:
@@ -86,3 +87,15 @@ class Member(RegisterAggregate):
     def _left(self, member_id: str, left_on: date, reason: str, union_id: str, actor: str) -> None:
         self.left_on = left_on
         self.leave_reason = reason
+
+    def erase_personal_data(self, erased_on: date, reason: str, actor: str) -> None:
+        """Record that the member's personal data is erased; the counts keep every other fact."""
+        if self.erased_on is not None:
+            raise Conflict(f"member {self.member_id}'s personal data was erased on {self.erased_on.isoformat()}",
+                           rule="already_erased")
+        self._erased(member_id=self.member_id, erased_on=erased_on, reason=reason, actor=actor)
+
+    @event("MemberDataErased")
+    def _erased(self, member_id: str, erased_on: date, reason: str, actor: str) -> None:
+        self.erased_on = erased_on
+        self.personal = ""

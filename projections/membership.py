@@ -58,3 +58,10 @@ class Membership(Projection):
             " version = ?, updated_at = ? WHERE member_id = ?",
             (e.union_id, on, at, e.reason, e.originator_version, at, e.member_id),
         )
+
+    def on_MemberDataErased(self, cur: ViewCursor, e: Any, position: int) -> None:
+        # The key is destroyed here too, in the same transaction as the view, so an erasure
+        # recorded just before a crash still takes effect when the views catch up.
+        cur.execute("UPDATE member_state SET personal = NULL, version = ?, updated_at = ? WHERE member_id = ?",
+                    (e.originator_version, micros(e.timestamp), e.member_id))
+        cur.execute("DELETE FROM personal_keys WHERE member_id = ?", (e.member_id,))

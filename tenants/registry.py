@@ -21,6 +21,7 @@ from projections.base import ViewCursor
 from tenants.settings import Settings
 
 ROLES = ("federation_admin", "inspector", "auditor")
+TOKEN_ID_LENGTH = 12
 DDL = (
     "CREATE TABLE IF NOT EXISTS tenants (tenant_id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS tokens (token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, role TEXT NOT NULL,"
@@ -132,11 +133,31 @@ class Registry:
 
     # ---- tokens ----------------------------------------------------------------
     def issue_token(self, tenant_id: str, role: str, holder: str) -> str:
+        """A new token for the tenant; only its hash is kept, so it is shown once."""
         token = new_token()
         with self.transaction() as cur:
             cur.execute("INSERT INTO tokens (token_hash, tenant_id, role, holder, created_at) VALUES (?, ?, ?, ?, ?)",
                         (token_hash(token), tenant_id, role, holder, datetime.now(timezone.utc).isoformat()))
         return token
+
+    def tokens(self, tenant_id: str) -> list[dict]:
+        """A tenant's tokens, without secrets; a token's id is the start of its hash."""
+        with self.transaction() as cur:
+            rows = cur.execute("SELECT token_hash, role, holder, created_at, revoked_at FROM tokens WHERE tenant_id = ?"
+                               " ORDER BY created_at", (tenant_id,)).fetchall()
+        return [{"id": h[:TOKEN_ID_LENGTH], "role": r, "holder": who, "created_at": c, "revoked_at": rv}
+                for h, r, who, c, rv in rows]
+
+    def revoke_token(self, tenant_id: str, token_id: str) -> dict | None:
+        """Revoke a token by its id; None if the tenant has no such token."""
+        with self.transaction() as cur:
+            rows = cur.execute("SELECT token_hash FROM tokens WHERE tenant_id = ?", (tenant_id,)).fetchall()
+            match = [h for (h,) in rows if h[:TOKEN_ID_LENGTH] == token_id]
+            if len(match) != 1:
+                return None
+            cur.execute("UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+                        (datetime.now(timezone.utc).isoformat(), match[0]))
+        return next(t for t in self.tokens(tenant_id) if t["id"] == token_id)
 
     def authenticate(self, token: str | None) -> Principal | None:
         if not token:

@@ -38,6 +38,11 @@ class DepartureIn(Schema):
     reason = fields.String(required=True, validate=validate.OneOf(DEPARTURE_REASONS))
 
 
+class ErasureIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500),
+                           metadata={"description": "Why, e.g. the member's request and its reference"})
+
+
 class MemberOut(EntityMeta):
     id = fields.String()
     union_id = fields.String(metadata={"description": "The member's union now (or when they left)"})
@@ -50,13 +55,15 @@ class MemberOut(EntityMeta):
     left_on = fields.Date(allow_none=True)
     leave_reason = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "active or left"})
+    personal_data_erased = fields.Boolean()
 
 
 def present_member(store: TenantStore, row: dict) -> dict:
     """Open the sealed personal data for this answer only."""
-    personal = store.vault.unseal(row["id"], row.pop("personal", None)) or {}
+    opened = store.vault.unseal(row["id"], row.pop("personal", None))
+    personal = opened or {}
     birth_date = personal.get("birth_date")
-    return {**row, "full_name": personal.get("full_name"),
+    return {**row, "personal_data_erased": opened is None, "full_name": personal.get("full_name"),
             "birth_date": date.fromisoformat(birth_date) if birth_date else None,
             "id_number": personal.get("id_number")}
 
@@ -91,6 +98,20 @@ def depart(args: dict, tenant: str, member_id: str):
     """Record that a member left (MemberLeft); from `left_on` they no longer count"""
     store, who = tenant_store(tenant, WRITE_ROLES)
     store.command("record_departure", member_id, **args, actor=who.actor)
+    return created(store, "member", member_id, present_member)
+
+
+@blp.route("/<member_id>/erasure", methods=["POST"])
+@blp.arguments(ErasureIn)
+@blp.response(201, MemberOut)
+def erase(args: dict, tenant: str, member_id: str):
+    """Erase a member's personal data (MemberDataErased)
+
+    The member's key is destroyed: `full_name`, `birth_date` and `id_number` read as null in every
+    answer, in the audit trail and in exports, while every event stays and every figure is unchanged.
+    """
+    store, who = tenant_store(tenant, WRITE_ROLES)
+    store.command("erase_member_data", member_id, **args, actor=who.actor)
     return created(store, "member", member_id, present_member)
 
 

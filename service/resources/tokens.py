@@ -1,0 +1,66 @@
+"""Tenant tokens: issued per role by the federation's admin, shown once, revocable."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+
+from service.auth import WRITE_ROLES, platform, tenant_store
+from tenants.registry import ROLES, token_hash
+
+blp = Blueprint("tokens", __name__, url_prefix="/v1/tenants/<tenant>/tokens",
+                description="Tokens per role: federation_admin (everything), inspector (read, verify reports), "
+                            "auditor (read, export, digest; writes nothing)")
+
+
+class TokenIn(Schema):
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    holder = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                           metadata={"description": "Who holds it; recorded as the actor of what they do"})
+
+
+class TokenOut(Schema):
+    id = fields.String()
+    role = fields.String()
+    holder = fields.String()
+    created_at = fields.String()
+    revoked_at = fields.String(allow_none=True)
+
+
+class TokenIssued(TokenOut):
+    token = fields.String(metadata={"description": "The secret; shown once"})
+
+
+class TokenList(Schema):
+    tokens = fields.List(fields.Nested(TokenOut))
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(TokenIn)
+@blp.response(201, TokenIssued)
+def issue(args: dict, tenant: str):
+    """Issue a token with a role (federation_admin only); the secret is shown once"""
+    tenant_store(tenant, WRITE_ROLES)
+    holder = f"{tenant}:{args['holder']}"
+    token = platform().registry.issue_token(tenant, args["role"], holder)
+    issued = next(t for t in platform().registry.tokens(tenant) if t["id"] == token_hash(token)[:12])
+    return {**issued, "token": token}
+
+
+@blp.route("", methods=["GET"])
+@blp.response(200, TokenList)
+def list_tokens(tenant: str):
+    """List the tenant's tokens (no secrets)"""
+    tenant_store(tenant, WRITE_ROLES)
+    return {"tokens": platform().registry.tokens(tenant)}
+
+
+@blp.route("/<token_id>/revocation", methods=["POST"])
+@blp.response(201, TokenOut)
+def revoke(tenant: str, token_id: str):
+    """Revoke a token: from now on it gets 401"""
+    tenant_store(tenant, WRITE_ROLES)
+    revoked = platform().registry.revoke_token(tenant, token_id)
+    if revoked is None:
+        abort(404, message=f"token {token_id!r} does not exist")
+    return revoked

@@ -1,0 +1,69 @@
+"""Tokens per role, revocation, and erasure of a member's personal data."""
+
+from __future__ import annotations
+
+from tests.conftest import TenantClient
+from tests.integration.test_views import VIEW_TABLES, build_history
+
+
+def issue(tenant: TenantClient, role: str, holder: str) -> TenantClient:
+    answer = tenant.post("/tokens", {"role": role, "holder": holder}).get_json()
+    assert answer["role"] == role and answer["holder"] == f"{tenant.id}:{holder}"
+    return TenantClient(tenant.client, tenant.id, answer["token"])
+
+
+def test_an_auditor_reads_everything_and_writes_nothing(tenant):
+    build_history(tenant)
+    auditor = issue(tenant, "auditor", "kiem-toan")
+    assert auditor.get("/members/m1").get_json()["full_name"] == "Nguyễn Thị A"
+    assert auditor.get("/audit").get_json()["entries"]
+    auditor.post("/units", {"id": "x", "name": "X", "kind": "other", "established_on": "2020-01-01"}, expect=403)
+    auditor.post("/tokens", {"role": "auditor", "holder": "again"}, expect=403)
+    reports = tenant.post("/reports", {"unit_id": None, "period": "2024", "figures": {"members_total": 1}})
+    auditor.post(f"/reports/{reports.get_json()['id']}/verification", expect=403)
+    tenant.get("/units/x", expect=404)
+
+
+def test_an_inspector_verifies_reports_but_records_nothing_else(tenant):
+    build_history(tenant)
+    inspector = issue(tenant, "inspector", "uy-ban-kiem-tra")
+    report = tenant.post("/reports", {"unit_id": None, "period": "2024", "figures": {"members_total": 1}}).get_json()
+    verified = inspector.post(f"/reports/{report['id']}/verification").get_json()
+    assert verified["verdict"] == "consistent"
+    history = tenant.get(f"/reports/{report['id']}/history").get_json()["events"]
+    assert history[-1]["event"] == "ReportVerified" and history[-1]["actor"] == f"{tenant.id}:uy-ban-kiem-tra"
+    inspector.post("/members/m2/departure", {"left_on": "2024-01-01", "reason": "other"}, expect=403)
+
+
+def test_a_revoked_token_gets_401_and_the_list_shows_no_secret(tenant):
+    auditor = issue(tenant, "auditor", "short-term")
+    tokens = tenant.get("/tokens").get_json()["tokens"]
+    assert [t["role"] for t in tokens] == ["federation_admin", "auditor"]
+    assert all("token" not in t for t in tokens)
+    token_id = tokens[1]["id"]
+    revoked = tenant.post(f"/tokens/{token_id}/revocation").get_json()
+    assert revoked["revoked_at"] is not None
+    auditor.get("/audit", expect=401)
+    tenant.post("/tokens/nope/revocation", expect=404)
+
+
+def test_erasure_hides_personal_data_everywhere_and_changes_no_figure(app, tenant):
+    build_history(tenant)
+    before = {p: tenant.figures(p, as_of=a) for p, a in (("2019", "2019-12-31"), ("2023", "2023-12-31"))}
+    erased = tenant.post("/members/m1/erasure", {"reason": "the member asked, 12/2026"}).get_json()
+    assert erased["personal_data_erased"] is True
+    assert (erased["full_name"], erased["birth_date"], erased["id_number"]) == (None, None, None)
+    assert erased["status"] == "left" and erased["admitted_on"] == "2019-03-01"
+    assert {p: tenant.figures(p, as_of=a) for p, a in (("2019", "2019-12-31"), ("2023", "2023-12-31"))} == before
+    admitted = tenant.get("/members/m1/history").get_json()["events"][0]["data"]
+    assert admitted["full_name"] is None and admitted["personal_data_erased"] is True
+    audit = tenant.get("/audit", entity_id="m1").get_json()["entries"]
+    assert [e["event"] for e in audit] == ["MemberAdmitted", "MemberLeft", "MemberDataErased"]
+    assert "Nguyễn Thị A" not in str(audit)
+    assert tenant.get("/members/m2").get_json()["full_name"] == "Trần Văn B"
+    tenant.post("/members/m1/erasure", {"reason": "again"}, expect=409)
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        store.rebuild()
+        assert len(store.views.dump(VIEW_TABLES)["member_state"]) == 2
+    assert tenant.get("/members/m1").get_json()["full_name"] is None
+    assert tenant.figures("2023", as_of="2023-12-31") == before["2023"]
