@@ -7,12 +7,12 @@ from flask_smorest import Api
 
 from service import auth, errors
 from service.resources import (
-    audit, health, imports, indicators, members, reports, targets, tenants, tokens, unions, units, workplaces,
+    audit, health, imports, indicators, ledger, members, reports, targets, tenants, tokens, unions, units, workplaces,
 )
 from tenants.bootstrap import Platform, bootstrap
 from tenants.settings import Settings
 
-BLUEPRINTS = (health, tenants, tokens, units, workplaces, unions, members, indicators, targets, reports, imports, audit)
+BLUEPRINTS = (health, tenants, tokens, units, workplaces, unions, members, indicators, targets, reports, imports, audit, ledger)
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> Flask:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from domain.errors import NotFound
+from tenants.chain import Chain, ChainBroken
 from domain.imports import ImportPlan, plan_import
 from domain.ledger import Ledger
 from projections.audit import Audit
@@ -30,6 +32,14 @@ from projections.runner import Projector
 from projections.structure import Structure
 from tenants.settings import Settings, schema_name
 from tenants.vault import PersonalDataVault
+
+
+log = logging.getLogger(__name__)
+
+
+def view_projections() -> list:
+    """The views every tenant store keeps (also replayed offline from an export)."""
+    return [Structure(), Membership(), Targets(), Reports(), Audit()]
 
 
 class TenantStore:
@@ -71,11 +81,12 @@ class TenantStore:
         self.ledger = Ledger(env, queries=self.views, sealer=self.vault)
         self.datastore = self.ledger.factory.datastore
         self.projector = Projector(self.ledger.recorder, self.ledger.mapper, self.transaction,
-                                   [Structure(), Membership(), Targets(), Reports(), Audit()])
+                                   view_projections())
         if create:
             self.vault.create()
         with self.lock():
             self.projector.create()
+        self.chain = Chain(self)
 
     # ---- connections ---------------------------------------------------------
     @contextmanager
@@ -120,6 +131,14 @@ class TenantStore:
                 return getattr(self.ledger, verb)(*args, **kwargs)
             finally:
                 self.projector.follow()
+                self._chain()
+
+    def _chain(self) -> None:
+        """Link new events into the hash chain; a broken chain is for verify and the digest to report."""
+        try:
+            self.chain.extend_locked()
+        except ChainBroken as error:
+            log.warning("tenant %s: %s", self.tenant_id, error.message)
 
     def import_rows(self, sheets: dict, actor: str, progress: Callable[[int], None] | None = None) -> ImportPlan:
         """Validate every row, then (only if none is wrong) record them; views are current on return."""
@@ -155,6 +174,7 @@ class TenantStore:
                 self.ledger.record_verification(report_id, verdict=result["verdict"], lines=summary, actor=actor)
             finally:
                 self.projector.follow()
+                self._chain()
         return result
 
     def fresh(self) -> TenantStore:

@@ -67,3 +67,21 @@ def test_erasure_hides_personal_data_everywhere_and_changes_no_figure(app, tenan
         assert len(store.views.dump(VIEW_TABLES)["member_state"]) == 2
     assert tenant.get("/members/m1").get_json()["full_name"] is None
     assert tenant.figures("2023", as_of="2023-12-31") == before["2023"]
+
+
+def test_after_erasure_the_chain_verifies_and_the_export_replays_the_same_figures(app, tenant, tmp_path):
+    from tenants.chain import Digest
+    from tenants.offline import audit
+
+    build_history(tenant)
+    digest = tenant.get("/ledger/digest").get_json()
+    tenant.post("/members/m1/erasure", {"reason": "the member asked"})
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        verified = store.chain.verify(Digest.parse(f"{digest['hash']}@{digest['position']}"))
+        assert verified.events == verified.chained == digest["position"] + 1
+    export = tmp_path / "ledger.jsonl.gz"
+    export.write_bytes(tenant.get("/ledger/export").data)
+    assert b"Nguy" not in __import__("gzip").decompress(export.read_bytes())
+    head = tenant.get("/ledger/digest").get_json()
+    _verified, answer = audit(str(export), Digest.parse(f"{head['hash']}@{head['position']}"), period="2023")
+    assert answer["figures"] == tenant.figures("2023")

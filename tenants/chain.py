@@ -1,0 +1,250 @@
+"""A hash chain over a tenant's ledger, so that changing, deleting or reordering a stored event shows.
+
+Every stored event is chained in ledger order (its notification id, the position)::
+
+    link_0 = sha256(tenant id, UTF-8)              genesis: ties the chain to its tenant
+    link_n = sha256(link_{n-1} || canonical(event n))
+
+    canonical(event) = position (8 bytes, big-endian) || originator_version (8 bytes, big-endian)
+                       || originator_id || topic || state,
+    each of the last three as a 4-byte big-endian length then the bytes: originator_id as the
+    UUID's text form (``str(uuid)``, lowercase with hyphens), topic in UTF-8, state the bytes as stored.
+
+Links (hex) are kept in ``ledger_chain`` in the tenant's store, beside the events. The chain may
+trail the ledger by moments (it is extended on demand) but never skips or reorders: positions from
+the library are contiguous, so a gap means a deleted row and extension stops there. It is not a
+view and no rebuild drops it. A digest ``HASH@POSITION`` (the link at a position) given to someone
+outside lets them check later that the ledger still extends it, even if the table was rewritten.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import weakref
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
+
+from domain.errors import Conflict, InvalidValue
+from projections.base import from_micros, micros
+
+CHAIN_DDL = ("CREATE TABLE IF NOT EXISTS ledger_chain"
+             " (position BIGINT PRIMARY KEY, link TEXT NOT NULL, recorded_at BIGINT)")
+EXPORT_FORMAT = "unionledger-export/1"
+BATCH = 2000
+
+
+class ChainBroken(Conflict):
+    """The stored ledger no longer matches its chain (or a digest) at ``position``."""
+
+    def __init__(self, position: int, message: str):
+        super().__init__(f"position {position}: {message}", rule="ledger_chain_broken")
+        self.position = position
+
+
+class Entry(NamedTuple):
+    """One stored event and the link recorded for it (None where not chained yet)."""
+
+    position: int
+    originator_id: Any
+    originator_version: int
+    topic: str
+    state: bytes
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class Digest:
+    hash: str
+    position: int
+
+    @classmethod
+    def parse(cls, text: str) -> Digest:
+        """``HASH@POSITION``: 64 hex digits, then a position of at least 1."""
+        value, _, position = text.strip().partition("@")
+        value = value.lower()
+        if len(value) != 64 or any(c not in "0123456789abcdef" for c in value) or not position.isdigit() \
+                or int(position) < 1:
+            raise InvalidValue("must be HASH@POSITION (64 hex digits, '@', a position from 1)", field="digest")
+        return cls(value, int(position))
+
+    def __str__(self) -> str:
+        return f"{self.hash}@{self.position}"
+
+
+@dataclass(frozen=True)
+class Verified:
+    events: int  # the last position present
+    chained: int  # the last position with a stored link
+    head: str  # the recomputed link at ``events``
+
+
+def genesis(tenant_id: str) -> bytes:
+    return hashlib.sha256(tenant_id.encode()).digest()
+
+
+def _field(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + data
+
+
+def canonical(position: int, originator_id: Any, originator_version: int, topic: str, state: bytes) -> bytes:
+    return (position.to_bytes(8, "big") + originator_version.to_bytes(8, "big")
+            + _field(str(originator_id).encode()) + _field(topic.encode()) + _field(bytes(state)))
+
+
+def next_link(previous: bytes, e: Entry) -> bytes:
+    return hashlib.sha256(previous + canonical(e.position, e.originator_id, e.originator_version,
+                                               e.topic, e.state)).digest()
+
+
+def recompute(tenant_id: str, entries: Iterable[Entry], chained: int, digest: Digest | None = None,
+              progress: Callable[[int], None] | None = None) -> Verified:
+    """Recompute the chain over ``entries`` (in position order) and check it against their stored links,
+    the last chained position and the digest; raises ChainBroken at the first position that fails."""
+    link, expected = genesis(tenant_id), 1
+    for e in entries:
+        if e.position != expected:
+            raise ChainBroken(expected, f"the event at position {expected} is missing (deleted)"
+                              if e.position > expected else f"position {e.position} appears out of order")
+        link = next_link(link, e)
+        if e.link is None and expected <= chained:
+            raise ChainBroken(expected, "the chain link of this position is missing")
+        if e.link is not None and e.link != link.hex():
+            raise ChainBroken(expected, "the stored event no longer matches its chain link"
+                                        " (changed, replaced or moved)")
+        if digest and digest.position == expected and digest.hash != link.hex():
+            raise ChainBroken(expected, f"the ledger no longer extends the digest {digest}"
+                                        f" (recomputed link {link.hex()})")
+        if progress:
+            progress(1)
+        expected += 1
+    last = expected - 1
+    if last < chained:
+        raise ChainBroken(last + 1, f"the event at position {last + 1} is missing (deleted)")
+    if digest and digest.position > last:
+        raise ChainBroken(digest.position, f"the ledger has no position {digest.position} (it ends at {last})")
+    return Verified(last, chained, link.hex())
+
+
+_ready: weakref.WeakSet = weakref.WeakSet()  # open stores whose ledger_chain table exists
+
+
+class Chain:
+    """The chain of one tenant store: extend it, read its head, verify it, export the ledger with it.
+
+    Not to be made, nor extended with ``extend``, while holding the store's lock (they take it);
+    a command that holds it calls ``extend_locked``.
+    """
+
+    def __init__(self, store: Any):
+        self.store = store
+        self.tenant_id = store.tenant_id
+        self.recorder = store.ledger.recorder
+        self.mapper = store.ledger.mapper
+        self.transaction = store.transaction
+        if store not in _ready:
+            # Under the tenant lock: concurrent CREATE TABLE IF NOT EXISTS can collide on PostgreSQL.
+            with store.lock(), self.transaction(write=True) as cur:
+                cur.execute(CHAIN_DDL)
+            _ready.add(store)
+
+    def head(self) -> dict:
+        """{"position", "hash", "recorded_at"} of the latest link (position 0 and the genesis when empty)."""
+        with self.transaction() as cur:
+            row = cur.execute("SELECT position, link, recorded_at FROM ledger_chain"
+                              " ORDER BY position DESC LIMIT 1").fetchone()
+        if row is None:
+            return {"position": 0, "hash": genesis(self.tenant_id).hex(), "recorded_at": None}
+        recorded_at = from_micros(row[2])
+        return {"position": row[0], "hash": row[1], "recorded_at": recorded_at and recorded_at.isoformat()}
+
+    def extend(self) -> int:
+        """Chain every event after the last chained one; returns the last chained position.
+
+        Runs under the tenant lock, so extensions never interleave; each batch commits on its own.
+        A gap in the positions stops it with ChainBroken: the library never leaves one.
+        """
+        with self.store.lock():
+            return self.extend_locked()
+
+    def extend_locked(self) -> int:
+        """``extend`` for a caller that already holds the tenant lock."""
+        if True:
+            while True:
+                with self.transaction() as cur:
+                    row = cur.execute("SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1").fetchone()
+                last, link = (row[0], bytes.fromhex(row[1])) if row else (0, genesis(self.tenant_id))
+                notifications = self.recorder.select_notifications(last + 1, BATCH)
+                if not notifications:
+                    return last
+                rows, gap = [], None
+                for n in notifications:
+                    if n.id != last + 1:
+                        gap = last + 1
+                        break
+                    link = next_link(link, _entry(n))
+                    timestamp = getattr(self.mapper.to_domain_event(n), "timestamp", None)
+                    rows.append((n.id, link.hex(), micros(timestamp) if timestamp else None))
+                    last = n.id
+                if rows:
+                    with self.transaction(write=True) as cur:
+                        cur.executemany("INSERT INTO ledger_chain (position, link, recorded_at) VALUES (?, ?, ?)", rows)
+                if gap is not None:
+                    raise ChainBroken(gap, f"the event at position {gap} is missing (deleted);"
+                                           f" the chain stops at position {gap - 1}")
+
+    def chained(self) -> int:
+        with self.transaction() as cur:
+            return cur.scalar("SELECT MAX(position) FROM ledger_chain") or 0
+
+    def entries(self, stop: int | None = None) -> Iterator[Entry]:
+        """Stored events in position order (up to ``stop``), each with its stored link."""
+        start = 1
+        while True:
+            notifications = self.recorder.select_notifications(start, BATCH, stop=stop)
+            if not notifications:
+                return
+            low, high = notifications[0].id, notifications[-1].id
+            with self.transaction() as cur:
+                links = dict(cur.execute("SELECT position, link FROM ledger_chain WHERE position BETWEEN ? AND ?",
+                                         (low, high)).fetchall())
+            for n in notifications:
+                yield _entry(n, links.get(n.id))
+            start = high + 1
+
+    def verify(self, digest: Digest | None = None, progress: Callable[[int], None] | None = None) -> Verified:
+        """Recompute the chain from the stored events (nothing is written); raises ChainBroken."""
+        chained = self.chained()
+        return recompute(self.tenant_id, self.entries(), chained, digest, progress)
+
+    def export(self, upto: int, progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
+        """The ledger up to ``upto`` with its links, as gzip JSON lines (header first), in chunks."""
+        gzip = zlib.compressobj(wbits=31)  # gzip framing; mtime 0, so equal ledgers give equal bytes
+        header = {"format": EXPORT_FORMAT, "tenant": self.tenant_id,
+                  "exported_at": datetime.now(timezone.utc).isoformat(), "events": upto}
+        chunk, count = [_line(header)], 0
+        for e in self.entries(stop=upto) if upto else ():
+            chunk.append(_line({"position": e.position, "originator_id": str(e.originator_id),
+                                "originator_version": e.originator_version, "topic": e.topic,
+                                "state": base64.b64encode(e.state).decode(), "link": e.link}))
+            count += 1
+            if len(chunk) >= BATCH:
+                yield gzip.compress(b"".join(chunk))
+                if progress:
+                    progress(count)
+                chunk, count = [], 0
+        yield gzip.compress(b"".join(chunk)) + gzip.flush()
+        if progress and count:
+            progress(count)
+
+
+def _entry(n: Any, link: str | None = None) -> Entry:
+    return Entry(n.id, n.originator_id, n.originator_version, n.topic, bytes(n.state), link)
+
+
+def _line(data: dict) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+

@@ -1,0 +1,159 @@
+"""Auditing an export file with no database server and no service.
+
+The file's chain (and a digest obtained earlier) is checked first; then its events are replayed
+through the project's own projections into an in-memory SQLite store, and the indicators are
+answered there exactly as the API answers them.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import sqlite3
+from bisect import bisect_left
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any, Iterator, Sequence
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, Notification
+
+from domain.errors import InvalidValue, NotFound
+from domain.indicators import BASE_CODES, parse_indicator
+from domain.ledger import Ledger, vietnam_today
+from domain.periods import parse_period
+from projections.base import ViewCursor, micros
+from projections.indicators import IndicatorCalculator, Question
+from projections.queries import RegisterViews
+from projections.runner import Projector
+from tenants.chain import EXPORT_FORMAT, Digest, Entry, Verified, recompute
+from tenants.stores import view_projections
+from tenants.vault import KEYS_DDL
+
+
+def projections() -> list:
+    """The views a tenant store keeps, in the same order."""
+    return view_projections()
+
+
+def ledger_mapper() -> Mapper:
+    """A mapper configured as the Ledger application's (its transcodings: DateAsISO...)."""
+    return Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"}, queries=None, sealer=None).mapper
+
+
+class ExportError(Exception):
+    """The file is not a readable unionledger export."""
+
+
+@dataclass
+class Export:
+    header: dict
+    entries: list[Entry]
+
+    @property
+    def tenant(self) -> str:
+        return self.header["tenant"]
+
+    def check(self, digest: Digest | None = None) -> Verified:
+        """Recompute the chain over the file's events; ChainBroken names the first position that fails."""
+        return recompute(self.tenant, self.entries, int(self.header["events"]), digest)
+
+
+def read_export(path: str) -> Export:
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as stream:
+            header = json.loads(stream.readline() or "null")
+            if not isinstance(header, dict) or header.get("format") != EXPORT_FORMAT:
+                raise ExportError(f"not a {EXPORT_FORMAT} file")
+            entries = []
+            for number, line in enumerate(stream, start=2):
+                try:
+                    e = json.loads(line)
+                    entries.append(Entry(int(e["position"]), e["originator_id"], int(e["originator_version"]),
+                                         e["topic"], base64.b64decode(e["state"], validate=True), e["link"]))
+                except (ValueError, KeyError, TypeError) as error:
+                    raise ExportError(f"line {number} is not an event of the export ({error})") from None
+    except (OSError, EOFError, ValueError) as error:
+        raise ExportError(f"cannot read {path}: {error}") from None
+    return Export(header, entries)
+
+
+class FileRecorder:
+    """The part of an application recorder the projector reads, over events held in memory."""
+
+    def __init__(self, entries: Sequence[Entry]):
+        # Ordered by position, as checked by the chain before any replay.
+        self.notifications = [Notification(id=e.position, originator_id=UUID(e.originator_id),
+                                           originator_version=e.originator_version, topic=e.topic, state=e.state)
+                              for e in entries]
+        self._ids = [n.id for n in self.notifications]
+
+    def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
+                             topics: Sequence[str] = (), *, inclusive_of_start: bool = True) -> list[Notification]:
+        low = (start or 0) if inclusive_of_start else (start or 0) + 1
+        found = []
+        for n in self.notifications[bisect_left(self._ids, low):]:
+            if len(found) >= limit or (stop is not None and n.id > stop):
+                break
+            if not topics or n.topic in topics:
+                found.append(n)
+        return found
+
+    def max_notification_id(self) -> int | None:
+        return self.notifications[-1].id if self.notifications else None
+
+
+class MemoryStore:
+    """Views in an in-memory SQLite database, built from an export by the tenant's own projector."""
+
+    def __init__(self, entries: Sequence[Entry]):
+        self._conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self.projector = Projector(FileRecorder(entries), ledger_mapper(), self.transaction, projections())
+        with self.transaction(write=True) as cur:
+            cur.execute(KEYS_DDL)  # an erasure in the ledger deletes a key here too; there are none offline
+        self.projector.create()
+        self.projector.follow()
+        self.views = RegisterViews(self.transaction)
+        self.indicators = IndicatorCalculator(self.transaction)
+
+    @contextmanager
+    def transaction(self, write: bool = False) -> Iterator[ViewCursor]:
+        cursor = self._conn.cursor()
+        cursor.execute("BEGIN")
+        try:
+            yield ViewCursor(cursor, "sqlite")
+        except BaseException:
+            self._conn.rollback()
+            raise
+        if write:
+            self._conn.commit()
+        else:
+            self._conn.rollback()
+
+    def answer(self, period: str, unit_id: str | None = None, as_of: date | None = None,
+               known_at: datetime | None = None, indicators: str | None = None) -> dict[str, Any]:
+        """The API's /indicators answer for the same arguments (same defaults, same figures)."""
+        p = parse_period(period)
+        today = vietnam_today()
+        as_of = as_of or min(p.end, today)
+        if as_of > today:
+            raise InvalidValue("may not lie in the future", field="as_of")
+        if unit_id and self.views.unit(unit_id) is None:
+            raise NotFound(f"unit {unit_id!r} does not exist", field="unit_id")
+        if known_at is not None and known_at.tzinfo is None:
+            known_at = known_at.replace(tzinfo=timezone.utc)  # as the API reads a naive known_at
+        q = Question(p, unit_id, as_of, micros(known_at) if known_at else None)
+        codes = [c.strip() for c in indicators.split(",") if c.strip()] if indicators else BASE_CODES
+        figures = self.indicators.figures([parse_indicator(c, field="indicators") for c in codes], q)
+        return {"period": p.code, "unit_id": unit_id, "as_of": as_of.isoformat(),
+                "known_at": known_at.isoformat() if known_at else None, "figures": figures}
+
+
+def audit(path: str, digest: Digest | None, **question: Any) -> tuple[Verified, dict[str, Any]]:
+    """Check the file's chain and the digest (ChainBroken), then answer the indicators from its events."""
+    export = read_export(path)
+    verified = export.check(digest)
+    return verified, MemoryStore(export.entries).answer(**question)
+
