@@ -94,3 +94,10 @@ def demo() -> None:
         click.echo(f"Demo tenant '{DEMO_TENANT}' token: {ensure_demo(platform)}")
     finally:
         platform.close()
+
+
+from service.cli_ledger import audit, export, ledger  # noqa: E402 - commands defined in their own module
+
+main.add_command(ledger)
+main.add_command(export)
+main.add_command(audit)
