@@ -34,6 +34,20 @@ MOVERS = {
 }
 
 
+def _period_and_unit(period: str | None, unit_id: str | None, whole_tenant: bool) -> tuple[str, tuple]:
+    """WHERE clause and parameters: a period, a unit, or (``whole_tenant``) the tenant's own rows."""
+    clauses, params = [], []
+    if period:
+        clauses.append("period = ?")
+        params.append(period)
+    if unit_id:
+        clauses.append("unit_id = ?")
+        params.append(unit_id)
+    elif whole_tenant:
+        clauses.append("unit_id IS NULL")
+    return " AND ".join(clauses) or "1 = 1", tuple(params)
+
+
 class Plans:
     """Reads of targets and reports, with their figures from the indicator views."""
 
@@ -58,16 +72,7 @@ class Plans:
                  "updated_at": from_micros(up)} for t, u, i, p, v, a, d, r, ver, c, up in rows]
 
     def targets(self, period: str | None, unit_id: str | None, whole_tenant: bool) -> list[dict]:
-        clauses, params = [], []
-        if period:
-            clauses.append("period = ?")
-            params.append(period)
-        if unit_id:
-            clauses.append("unit_id = ?")
-            params.append(unit_id)
-        elif whole_tenant:
-            clauses.append("unit_id IS NULL")
-        return self._targets(" AND ".join(clauses) or "1 = 1", tuple(params))
+        return self._targets(*_period_and_unit(period, unit_id, whole_tenant))
 
     def progress(self, period: Period, unit_id: str | None, as_of: date) -> list[dict]:
         """Each target's actual figure at ``as_of`` against what is expected by then, pro rata."""
@@ -119,16 +124,7 @@ class Plans:
         return rows[0] if rows else None
 
     def reports(self, period: str | None, unit_id: str | None, whole_tenant: bool) -> list[dict]:
-        clauses, params = [], []
-        if period:
-            clauses.append("period = ?")
-            params.append(period)
-        if unit_id:
-            clauses.append("unit_id = ?")
-            params.append(unit_id)
-        elif whole_tenant:
-            clauses.append("unit_id IS NULL")
-        return self._reports(" AND ".join(clauses) or "1 = 1", tuple(params))
+        return self._reports(*_period_and_unit(period, unit_id, whole_tenant))
 
     def _submitted_at_micros(self, report_id: str) -> int:
         with self.transaction() as cur:

@@ -21,6 +21,16 @@ PREFIX = "aesgcm:"
 ERASED = None
 
 
+def _read_keys(cur, member_ids: list[str]) -> dict[str, bytes]:
+    keys: dict[str, bytes] = {}
+    for i in range(0, len(member_ids), 500):
+        chunk = member_ids[i:i + 500]
+        rows = cur.execute(f"SELECT member_id, key FROM personal_keys WHERE member_id IN ({', '.join('?' * len(chunk))})",
+                           chunk).fetchall()
+        keys.update((m, bytes.fromhex(k)) for m, k in rows)
+    return keys
+
+
 class PersonalDataVault:
     def __init__(self, transaction: Transaction):
         self.transaction = transaction
@@ -39,14 +49,7 @@ class PersonalDataVault:
             else:
                 cur.executemany("INSERT INTO personal_keys (member_id, key) VALUES (?, ?)"
                                 " ON CONFLICT (member_id) DO NOTHING", zip(member_ids, fresh))
-            keys = {}
-            for i in range(0, len(member_ids), 500):
-                chunk = member_ids[i:i + 500]
-                rows = cur.execute(
-                    f"SELECT member_id, key FROM personal_keys WHERE member_id IN ({', '.join('?' * len(chunk))})",
-                    chunk).fetchall()
-                keys.update((m, bytes.fromhex(k)) for m, k in rows)
-            return keys
+            return _read_keys(cur, member_ids)
 
     def seal(self, member_id: str, data: dict[str, Any]) -> str:
         return self.seal_many([(member_id, data)])[0]
@@ -67,14 +70,8 @@ class PersonalDataVault:
         if not pairs:
             return {}
         ids = sorted({m for m, _ in pairs})
-        keys: dict[str, bytes] = {}
         with self.transaction() as cur:
-            for i in range(0, len(ids), 500):
-                chunk = ids[i:i + 500]
-                rows = cur.execute(
-                    f"SELECT member_id, key FROM personal_keys WHERE member_id IN ({', '.join('?' * len(chunk))})",
-                    chunk).fetchall()
-                keys.update((m, bytes.fromhex(k)) for m, k in rows)
+            keys = _read_keys(cur, ids)
         out: dict[str, dict | None] = {}
         for member_id, value in pairs:
             key = keys.get(member_id)
