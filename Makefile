@@ -26,3 +26,13 @@ test: setup
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
+
+# make bench / make bench-quick: benchmarks on PostgreSQL (UNIONLEDGER_BENCH_DATABASE_URL, default the
+# local test database) with 1,000,000 / 200,000 members; print a table and write bench/results.json
+.PHONY: bench bench-quick
+
+bench: setup
+	$(BIN)/python -m bench.run --members 1000000
+
+bench-quick: setup
+	$(BIN)/python -m bench.run --members 200000

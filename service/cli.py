@@ -96,6 +96,78 @@ def demo() -> None:
         platform.close()
 
 
+@main.command()
+@click.option("--members", "n_members", required=True, type=click.IntRange(min=1), help="Members to admit")
+@click.option("--seed", default=1, show_default=True, help="Same seed, same province")
+@click.option("--tenant", help="Load into this tenant (provisioned if missing); with --xlsx, only its units")
+@click.option("--xlsx", type=click.Path(dir_okay=False, writable=True),
+              help="Write the workplaces, unions and members sheets to this import workbook instead")
+@click.option("--actor", default="generator", show_default=True, help="Recorded as who did it")
+def generate(n_members: int, seed: int, tenant: str | None, xlsx: str | None, actor: str) -> None:
+    """Generate a synthetic province (tenants/generator.py).
+
+    With --tenant alone, record all of it in the tenant: units, workplaces, unions, members,
+    then transfers, departures, dissolutions and the 2025 reorganisation. With --xlsx, write
+    the workplaces/unions/members import workbook; with --tenant as well, establish the
+    province's units there first, so that `unionledger import --tenant T FILE` takes the
+    workbook (the follow-ups are not part of an import).
+    """
+    import json
+
+    from domain.ledger import vietnam_today
+    from tenants.bootstrap import bootstrap
+    from tenants.generator import generate_province, load_province
+
+    if not tenant and not xlsx:
+        raise click.UsageError("give --tenant, --xlsx or both")
+    province = generate_province(n_members, seed, vietnam_today())
+    if xlsx:
+        _write_workbook(province, xlsx)
+        click.echo(f"Wrote {xlsx}: {len(province.workplaces)} workplaces, {len(province.unions)} unions, "
+                   f"{province.n_members} members.")
+    if not tenant:
+        click.echo("Establish these units first (POST /units), then import the workbook:")
+        for unit in province.units:
+            click.echo("  " + json.dumps({**unit, "established_on": unit["established_on"].isoformat()},
+                                         ensure_ascii=False))
+        return
+    platform = bootstrap()
+    try:
+        if platform.registry.tenant(tenant) is None:
+            token = platform.provision(tenant, f"Synthetic province {tenant}")
+            click.echo(f"Provisioned tenant {tenant!r}; its federation_admin token: {token}")
+        with platform.stores.use(tenant) as store:
+            if xlsx:
+                for unit in province.units:
+                    if store.views.unit(unit["id"]) is None:
+                        store.command("establish_unit", **unit, actor=actor)
+                click.echo(f"Units established; now: unionledger import --tenant {tenant} {xlsx}")
+                return
+            if store.projector.ledger_position():
+                raise click.ClickException(f"tenant {tenant!r} already holds a register; use a new tenant")
+            with click.progressbar(length=province.steps, label=f"Generating {tenant}", show_pos=True) as bar:
+                stats = load_province(store, province, actor=actor, progress=bar.update)
+        click.echo("Recorded " + ", ".join(f"{n} {what}" for what, n in stats["counts"].items()) + ".")
+    finally:
+        platform.close()
+
+
+def _write_workbook(province, path: str) -> None:
+    """The import sheets as an XLSX workbook (openpyxl, write-only)."""
+    from openpyxl import Workbook
+
+    from domain.imports import COLUMNS
+
+    book = Workbook(write_only=True)
+    for kind, rows in province.sheets().items():
+        sheet = book.create_sheet(kind)
+        columns = list(COLUMNS[kind])
+        sheet.append(columns)
+        for _, row in rows:
+            sheet.append([row.get(column) for column in columns])
+    book.save(path)
+
+
 from service.cli_ledger import audit, export, ledger  # noqa: E402 - commands defined in their own module
 
 main.add_command(ledger)

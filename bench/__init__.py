@@ -1,0 +1,1 @@
+"""Benchmarks of a synthetic province on PostgreSQL: ``python -m bench.run --members N``."""

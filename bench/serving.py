@@ -1,0 +1,148 @@
+"""HTTP for the benchmarks: gunicorn started with the service's config, and keep-alive clients."""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by nearest rank; 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+class Gunicorn:
+    """``gunicorn -c service/gunicorn.conf.py --bind 127.0.0.1:<free port> <app>`` with ``env``."""
+
+    def __init__(self, app: str, env: dict[str, str], log: Path):
+        self.app, self.env, self.log = app, env, log
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Gunicorn:
+        self._out = open(self.log, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "service/gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
+             self.app], cwd=ROOT, env=self.env, stdout=self._out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                if self.request("GET", "/healthz")[0] == 200:
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        self.__exit__()
+        raise RuntimeError(f"gunicorn ({self.app}) did not start: " + self.log.read_text()[-3000:])
+
+    def __exit__(self, *_exc: Any) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._out.close()
+
+    def request(self, method: str, path: str, token: str | None = None, body: Any = None) -> tuple[int, Any]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            return call(conn, method, path, token, body)
+        finally:
+            conn.close()
+
+
+def call(conn: http.client.HTTPConnection, method: str, path: str, token: str | None = None,
+         body: Any = None) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    conn.request(method, path, json.dumps(body).encode() if body is not None else None, headers)
+    response = conn.getresponse()
+    data = response.read()
+    return response.status, json.loads(data) if data else None
+
+
+def hammer(port: int, path: str, token: str, body: Callable[[int, int], dict], *, clients: int, seconds: float,
+           limit: int, expect: int = 201) -> dict[str, float]:
+    """``clients`` threads, each on one keep-alive connection, POST ``body(client, n)`` to ``path``
+    until ``seconds`` pass or ``limit`` requests were sent; rps counts answers with ``expect``."""
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + seconds
+    numbers = itertools.count()
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    samples: list[str] = []
+
+    def client(c: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while time.monotonic() < deadline:
+            n = next(numbers)
+            if n >= limit:
+                break
+            payload = json.dumps(body(c, n)).encode()
+            started = time.perf_counter()
+            try:
+                conn.request("POST", path, payload, headers)
+                response = conn.getresponse()
+                data = response.read()
+                ok = response.status == expect
+                if not ok and len(samples) < 5:
+                    samples.append(f"{response.status} {data[:300]!r}")
+            except (OSError, http.client.HTTPException) as error:
+                ok = False
+                if len(samples) < 5:
+                    samples.append(repr(error))
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            latencies[c].append(time.perf_counter() - started)
+            errors[c] += not ok
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(c,), daemon=True) for c in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    every = [x * 1000 for lat in latencies for x in lat]
+    failed = sum(errors)
+    if samples:
+        print("  errors, e.g.: " + "; ".join(samples), file=sys.stderr)
+    return {"requests": len(every), "errors": failed, "seconds": elapsed, "rps": (len(every) - failed) / elapsed,
+            "p50_ms": percentile(every, 50), "p99_ms": percentile(every, 99)}
+
+
+def service_env(database_url: str, control_schema: str, admin_token: str, data_dir: Path,
+                **extra: str) -> dict[str, str]:
+    """The environment gunicorn runs with: the bench's database, control schema and admin token."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("UNIONLEDGER_DEMO", "UNIONLEDGER_ACCESS_LOG", "UNIONLEDGER_BIND")}
+    env.update(UNIONLEDGER_DATABASE_URL=database_url, UNIONLEDGER_CONTROL_SCHEMA=control_schema,
+               UNIONLEDGER_ADMIN_TOKEN=admin_token, UNIONLEDGER_DATA_DIR=str(data_dir),
+               PYTHONPATH=os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))), **extra)
+    return env
