@@ -47,10 +47,10 @@ def ledger() -> None:
 @click.option("--digest", callback=_digest, help=DIGEST_HELP)
 def verify(tenant: str, digest) -> None:
     """Recompute the chain from the stored events; fail at the first position that no longer matches."""
-    from tenants.chain import Chain, ChainBroken
+    from tenants.chain import ChainBroken
 
     with _tenant_store(tenant) as store:
-        chain = Chain(store)
+        chain = store.chain
         try:
             with click.progressbar(length=store.projector.ledger_position(), label=f"Verifying {tenant}",
                                    show_pos=True) as bar:
@@ -69,10 +69,10 @@ def verify(tenant: str, digest) -> None:
               help="The file to write (gzip JSON lines)")
 def export(tenant: str, out: str) -> None:
     """Export a tenant's ledger with its chain, for `unionledger audit`."""
-    from tenants.chain import Chain, ChainBroken
+    from tenants.chain import ChainBroken
 
     with _tenant_store(tenant) as store:
-        chain = Chain(store)
+        chain = store.chain
         try:
             upto = chain.extend()
         except ChainBroken as error:

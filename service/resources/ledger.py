@@ -7,7 +7,6 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from service.auth import tenant_store
-from tenants.chain import Chain
 from tenants.registry import ROLES
 
 blp = Blueprint("ledger", __name__, url_prefix="/v1/tenants/<tenant>/ledger",
@@ -33,9 +32,8 @@ def digest(tenant: str):
     A deleted event stops the chain: 409 with rule `ledger_chain_broken` naming the position.
     """
     store, _ = tenant_store(tenant, ROLES)
-    chain = Chain(store)
-    chain.extend()
-    return chain.head()
+    store.chain.extend()
+    return store.chain.head()
 
 
 @blp.route("/export")
@@ -51,7 +49,7 @@ def export(tenant: str):
     stored bytes, base64) and `link`. Events are chained first; the export ends at the chain's head.
     """
     store, _ = tenant_store(tenant, EXPORT_ROLES)
-    chain = Chain(store)
+    chain = store.chain
     upto = chain.extend()  # before the first byte, so a broken chain is a 409, not a cut stream
     # The request context (and with it the tenant store) stays open until the last chunk is sent.
     return Response(stream_with_context(chain.export(upto)), mimetype="application/gzip",
