@@ -1,4 +1,5 @@
-"""Members: current state (no personal data in clear) and membership spans per union."""
+"""Members: current state (no personal data in clear), membership spans per union, and the
+admissions and departures as an append-only list of flows (``member_flows``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from typing import Any
 from projections import spans
 from projections.base import Projection, ViewCursor, day, micros
 
+ADMITTED, LEFT = 0, 1
+
 
 class Membership(Projection):
     name = "membership"
-    tables = ("member_state", "member_spans")
+    tables = ("member_state", "member_spans", "member_flows")
     ddl = (
         "CREATE TABLE IF NOT EXISTS member_state ("
         " member_id TEXT PRIMARY KEY, union_id TEXT NOT NULL, gender TEXT NOT NULL,"
@@ -21,7 +24,13 @@ class Membership(Projection):
         "CREATE INDEX IF NOT EXISTS member_state_left ON member_state (left_on) WHERE left_on IS NOT NULL",
         "CREATE INDEX IF NOT EXISTS member_state_union ON member_state (union_id)",
         *spans.span_ddl("member_spans"),
+        # kind: 0 admitted, 1 left; the union is the one the member was in on that day
+        "CREATE TABLE IF NOT EXISTS member_flows ("
+        " position BIGINT NOT NULL, kind INTEGER NOT NULL, union_id TEXT NOT NULL,"
+        " on_day INTEGER NOT NULL, recorded_at BIGINT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS member_flows_position ON member_flows (position)",
     )
+    FLOW_COLUMNS = ("position", "kind", "union_id", "on_day", "recorded_at")
 
     def on_MemberAdmitted(self, cur: ViewCursor, e: Any, position: int) -> None:
         at, on = micros(e.timestamp), day(e.admitted_on)
@@ -30,29 +39,33 @@ class Membership(Projection):
             " admitted_at, personal, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (e.member_id, e.union_id, e.gender, e.union_id, on, at, e.personal, e.originator_version, at),
         )
-        spans.place(cur, "member_spans", e.member_id, e.union_id, on, at)
+        spans.place(cur, "member_spans", e.member_id, e.union_id, on, at, position)
+        cur.insert_rows("member_flows", self.FLOW_COLUMNS, [(position, ADMITTED, e.union_id, on, at)])
 
     def bulk_MemberAdmitted(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
         """Admissions are each member's first event, so they need no earlier span closed."""
-        states, member_spans = [], []
-        for e, _position in items:
+        states, member_spans, flows = [], [], []
+        for e, position in items:
             at, on = micros(e.timestamp), day(e.admitted_on)
             states.append((e.member_id, e.union_id, e.gender, e.union_id, on, at, e.personal, e.originator_version, at))
-            member_spans.append((e.member_id, e.union_id, on, None, 0, at))
+            member_spans.append((e.member_id, e.union_id, on, None, 0, at, position))
+            flows.append((position, ADMITTED, e.union_id, on, at))
         cur.insert_rows("member_state", ("member_id", "union_id", "gender", "admitted_union_id", "admitted_on",
                                          "admitted_at", "personal", "version", "updated_at"), states)
         cur.insert_rows("member_spans", ("entity_id", "holder_id", "valid_from", "valid_to", "terminal",
-                                         "recorded_at"), member_spans)
+                                         "recorded_at", "position"), member_spans)
+        cur.insert_rows("member_flows", self.FLOW_COLUMNS, flows)
 
     def on_MemberTransferred(self, cur: ViewCursor, e: Any, position: int) -> None:
         at = micros(e.timestamp)
-        spans.place(cur, "member_spans", e.member_id, e.to_union_id, day(e.effective_on), at)
+        spans.place(cur, "member_spans", e.member_id, e.to_union_id, day(e.effective_on), at, position)
         cur.execute("UPDATE member_state SET union_id = ?, version = ?, updated_at = ? WHERE member_id = ?",
                     (e.to_union_id, e.originator_version, at, e.member_id))
 
     def on_MemberLeft(self, cur: ViewCursor, e: Any, position: int) -> None:
         at, on = micros(e.timestamp), day(e.left_on)
-        spans.end(cur, "member_spans", e.member_id, on, at)
+        spans.end(cur, "member_spans", e.member_id, on, at, position)
+        cur.insert_rows("member_flows", self.FLOW_COLUMNS, [(position, LEFT, e.union_id, on, at)])
         cur.execute(
             "UPDATE member_state SET left_union_id = ?, left_on = ?, left_at = ?, leave_reason = ?,"
             " version = ?, updated_at = ? WHERE member_id = ?",

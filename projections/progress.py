@@ -162,7 +162,7 @@ class Plans:
             if q.unit_id is None:
                 keep = rows
             else:
-                scope = UnitScope(cur, q.unit_id, q.k)
+                scope = UnitScope.read(cur, q.unit_id, q.k)
                 keep = [r for r in rows if self._in_scope(cur, scope, r)]
         return [{"position": p, "recorded_at": from_micros(r), "actor": a, "event": e, "entity_type": t,
                  "entity_id": i, "business_date": from_day(b)} for p, r, a, e, t, i, b, _d in keep]

@@ -5,6 +5,8 @@ A row ``(entity, holder, valid_from, valid_to, terminal, recorded_at, superseded
 says: from ``recorded_at`` until ``superseded_at`` the register held that the entity was
 under ``holder`` on every day of [valid_from, valid_to). Rows are never changed except to
 mark them superseded, so any past state of knowledge can be asked for (``known_at``).
+``position`` and ``superseded_pos`` are the ledger positions of the events that wrote and
+superseded a row, so a reader can pick up what changed since a position it has seen.
 ``terminal`` marks a span ended by the entity's own end (dissolution, departure, closure):
 on that end day a flow still counts under the holder.
 """
@@ -26,11 +28,15 @@ def span_ddl(table: str) -> tuple[str, ...]:
         f"CREATE TABLE IF NOT EXISTS {table} ("
         " entity_id TEXT NOT NULL, holder_id TEXT NOT NULL,"
         " valid_from INTEGER NOT NULL, valid_to INTEGER, terminal INTEGER NOT NULL DEFAULT 0,"
-        " recorded_at BIGINT NOT NULL, superseded_at BIGINT)",
+        " recorded_at BIGINT NOT NULL, superseded_at BIGINT,"
+        " position BIGINT NOT NULL, superseded_pos BIGINT)",
         f"CREATE INDEX IF NOT EXISTS {table}_entity ON {table} (entity_id) WHERE superseded_at IS NULL",
         f"CREATE INDEX IF NOT EXISTS {table}_holder ON {table} (holder_id, valid_from)",
         f"CREATE INDEX IF NOT EXISTS {table}_current ON {table} (holder_id, valid_from, valid_to)"
         " WHERE superseded_at IS NULL",
+        f"CREATE INDEX IF NOT EXISTS {table}_position ON {table} (position)",
+        f"CREATE INDEX IF NOT EXISTS {table}_superseded_pos ON {table} (superseded_pos)"
+        " WHERE superseded_pos IS NOT NULL",
     )
 
 
@@ -52,22 +58,25 @@ def holds_on(alias: str, day_expr: str) -> str:
     )
 
 
-def _insert(cur: ViewCursor, table: str, entity: str, segments: Iterable[Segment], recorded: int) -> None:
+def _insert(cur: ViewCursor, table: str, entity: str, segments: Iterable[Segment], recorded: int,
+            position: int) -> None:
     cur.executemany(
-        f"INSERT INTO {table} (entity_id, holder_id, valid_from, valid_to, terminal, recorded_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [(entity, h, f, t, term, recorded) for h, f, t, term in segments if t is None or t > f],
+        f"INSERT INTO {table} (entity_id, holder_id, valid_from, valid_to, terminal, recorded_at, position)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(entity, h, f, t, term, recorded, position) for h, f, t, term in segments if t is None or t > f],
     )
 
 
-def _open_from(cur: ViewCursor, table: str, entity: str, start: int, recorded: int) -> list[Segment]:
+def _open_from(cur: ViewCursor, table: str, entity: str, start: int, recorded: int,
+               position: int) -> list[Segment]:
     """Supersede the entity's current rows that reach past ``start``; return them."""
     where = f"entity_id = ? AND superseded_at IS NULL AND (valid_to IS NULL OR valid_to > ?)"
     rows = cur.execute(
         f"SELECT holder_id, valid_from, valid_to, terminal FROM {table} WHERE {where}", (entity, start)
     ).fetchall()
     if rows:
-        cur.execute(f"UPDATE {table} SET superseded_at = ? WHERE {where}", (recorded, entity, start))
+        cur.execute(f"UPDATE {table} SET superseded_at = ?, superseded_pos = ? WHERE {where}",
+                    (recorded, position, entity, start))
     return rows
 
 
@@ -75,23 +84,23 @@ def direct(_cur: ViewCursor, holder: str, start: int, end: int | None, terminal:
     yield holder, start, end, terminal
 
 
-def place(cur: ViewCursor, table: str, entity: str, holder: str, start: int, recorded: int,
+def place(cur: ViewCursor, table: str, entity: str, holder: str, start: int, recorded: int, position: int,
           chain: Chain = direct) -> None:
     """From ``start`` on, the entity is under ``holder`` (and wherever ``chain`` leads)."""
-    old = _open_from(cur, table, entity, start, recorded)
+    old = _open_from(cur, table, entity, start, recorded, position)
     kept = [(h, f, start, 0) for h, f, _t, _term in old if f < start]
-    _insert(cur, table, entity, kept, recorded)
-    _insert(cur, table, entity, chain(cur, holder, start, None, 0), recorded)
+    _insert(cur, table, entity, kept, recorded, position)
+    _insert(cur, table, entity, chain(cur, holder, start, None, 0), recorded, position)
 
 
-def end(cur: ViewCursor, table: str, entity: str, on: int, recorded: int) -> None:
+def end(cur: ViewCursor, table: str, entity: str, on: int, recorded: int, position: int) -> None:
     """The entity ends on ``on``: it is under no holder from that day."""
-    old = _open_from(cur, table, entity, on, recorded)
-    _insert(cur, table, entity, [(h, f, on, 1) for h, f, _t, _term in old if f < on], recorded)
+    old = _open_from(cur, table, entity, on, recorded, position)
+    _insert(cur, table, entity, [(h, f, on, 1) for h, f, _t, _term in old if f < on], recorded, position)
 
 
 def move_holder(cur: ViewCursor, table: str, old_holder: str, new_holder: str, on: int,
-                recorded: int, chain: Chain = direct) -> int:
+                recorded: int, position: int, chain: Chain = direct) -> int:
     """Everything under ``old_holder`` from ``on`` moves to ``new_holder``; returns how many rows moved."""
     where = "holder_id = ? AND superseded_at IS NULL AND (valid_to IS NULL OR valid_to > ?)"
     rows = cur.execute(
@@ -99,9 +108,10 @@ def move_holder(cur: ViewCursor, table: str, old_holder: str, new_holder: str, o
     ).fetchall()
     if not rows:
         return 0
-    cur.execute(f"UPDATE {table} SET superseded_at = ? WHERE {where}", (recorded, old_holder, on))
+    cur.execute(f"UPDATE {table} SET superseded_at = ?, superseded_pos = ? WHERE {where}",
+                (recorded, position, old_holder, on))
     for entity, f, t, term in rows:
         segments = [(old_holder, f, on, 0)] if f < on else []
         segments.extend(chain(cur, new_holder, max(f, on), t, term))
-        _insert(cur, table, entity, segments, recorded)
+        _insert(cur, table, entity, segments, recorded, position)
     return len(rows)

@@ -67,7 +67,7 @@ class Structure(Projection):
             (e.unit_id, e.name, e.kind, e.parent_id, day(e.established_on), e.originator_version, at, at),
         )
         if e.parent_id:
-            spans.place(cur, "unit_spans", e.unit_id, e.parent_id, day(e.established_on), at, unit_chain)
+            spans.place(cur, "unit_spans", e.unit_id, e.parent_id, day(e.established_on), at, position, unit_chain)
             self._follow_parent(cur, e.unit_id)
 
     def on_UnitClosed(self, cur: ViewCursor, e: Any, position: int) -> None:
@@ -76,11 +76,11 @@ class Structure(Projection):
             "UPDATE unit_state SET closed_on = ?, successor_id = ?, version = ?, updated_at = ? WHERE unit_id = ?",
             (on, e.successor_id, e.originator_version, at, e.unit_id),
         )
-        spans.end(cur, "unit_spans", e.unit_id, on, at)
+        spans.end(cur, "unit_spans", e.unit_id, on, at, position)
         if not e.successor_id:
             return
         for table in ("unit_spans", "union_spans", "workplace_spans"):
-            spans.move_holder(cur, table, e.unit_id, e.successor_id, on, at, unit_chain)
+            spans.move_holder(cur, table, e.unit_id, e.successor_id, on, at, position, unit_chain)
         cur.execute("UPDATE unit_state SET parent_id = ? WHERE parent_id = ? AND closed_on IS NULL",
                     (e.successor_id, e.unit_id))
         cur.execute("UPDATE workplace_state SET unit_id = ? WHERE unit_id = ?", (e.successor_id, e.unit_id))
@@ -106,7 +106,7 @@ class Structure(Projection):
     # ---- workplaces ----------------------------------------------------------
     def on_WorkplaceRegistered(self, cur: ViewCursor, e: Any, position: int) -> None:
         at, on = micros(e.timestamp), day(e.as_of)
-        spans.place(cur, "workplace_spans", e.workplace_id, e.unit_id, on, at, unit_chain)
+        spans.place(cur, "workplace_spans", e.workplace_id, e.unit_id, on, at, position, unit_chain)
         holder = self._current_holder(cur, "workplace_spans", e.workplace_id) or e.unit_id
         cur.execute(
             "INSERT INTO workplace_state (workplace_id, name, sector, unit_id, registered_on, workers,"
@@ -136,7 +136,7 @@ class Structure(Projection):
     # ---- unions --------------------------------------------------------------
     def on_UnionFounded(self, cur: ViewCursor, e: Any, position: int) -> None:
         at, on = micros(e.timestamp), day(e.founded_on)
-        spans.place(cur, "union_spans", e.union_id, e.unit_id, on, at, unit_chain)
+        spans.place(cur, "union_spans", e.union_id, e.unit_id, on, at, position, unit_chain)
         holder = self._current_holder(cur, "union_spans", e.union_id) or e.unit_id
         cur.execute(
             "INSERT INTO union_state (union_id, name, workplace_id, unit_id, founded_on, founded_at,"
@@ -146,14 +146,15 @@ class Structure(Projection):
 
     def on_UnionTransferred(self, cur: ViewCursor, e: Any, position: int) -> None:
         at = micros(e.timestamp)
-        spans.place(cur, "union_spans", e.union_id, e.to_unit_id, day(e.effective_on), at, unit_chain)
+        spans.place(cur, "union_spans", e.union_id, e.to_unit_id, day(e.effective_on), at, position,
+                    unit_chain)
         holder = self._current_holder(cur, "union_spans", e.union_id) or e.to_unit_id
         cur.execute("UPDATE union_state SET unit_id = ?, version = ?, updated_at = ? WHERE union_id = ?",
                     (holder, e.originator_version, at, e.union_id))
 
     def on_UnionDissolved(self, cur: ViewCursor, e: Any, position: int) -> None:
         at, on = micros(e.timestamp), day(e.dissolved_on)
-        spans.end(cur, "union_spans", e.union_id, on, at)
+        spans.end(cur, "union_spans", e.union_id, on, at, position)
         cur.execute(
             "UPDATE union_state SET dissolved_on = ?, dissolved_at = ?, dissolution_reason = ?, version = ?,"
             " updated_at = ? WHERE union_id = ?",

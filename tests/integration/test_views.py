@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+import time
+from datetime import date, datetime, timezone
 
 from click.testing import CliRunner
 
+from domain.indicators import BASE_CODES, parse_indicator
+from domain.periods import parse_period
+from projections.base import micros
+from projections.indicators import IndicatorCalculator, Question
 from service.cli import main
 from tests.conftest import ADMIN_TOKEN
 
@@ -52,6 +57,40 @@ def test_rebuild_from_the_ledger_gives_the_live_views(app, tenant, settings):
     assert rebuilt == live
     assert sum(len(rows) for rows in live.values()) > 40
     assert tenant.figures("2025") == figures_before
+
+
+def test_indicator_columns_kept_in_step_equal_columns_read_afresh(app, tenant):
+    """The in-memory columns pick up only what changed since they were last read (new spans,
+    superseded spans, flows, structure); after every command they answer as columns read whole."""
+    platform = app.extensions["unionledger"]
+    indicators = [parse_indicator(c) for c in (*BASE_CODES, "coverage_pct@45", "member_worker_ratio_pct@45")]
+    instants: list[int] = []
+    post = tenant.post
+    compared = 0
+
+    def post_and_compare(path: str, body: dict):
+        nonlocal compared
+        response = post(path, body)
+        assert response.status_code == 201, response.get_json()
+        time.sleep(0.002)
+        instants.append(micros(datetime.now(timezone.utc)))
+        with platform.stores.use(tenant.id) as store:
+            afresh = IndicatorCalculator(store.transaction)
+            for period, unit in (("2019", None), ("2020", "d1"), ("2021", "d2"), ("2025", "c1"),
+                                 ("2018-2022", "d1"), ("2023-2028", None)):
+                for known_at in (None, *instants[-4:-1]):
+                    p = parse_period(period)
+                    q = Question(p, unit, min(p.end, date(2025, 12, 31)), known_at)
+                    assert store.indicators.figures(indicators, q) == afresh.figures(indicators, q), (path, q)
+                    compared += 1
+        return response
+
+    tenant.post = post_and_compare
+    build_history(tenant)
+    assert compared > 200
+    assert tenant.figures("2020", as_of="2020-12-31")["members_total"] == 2
+    assert tenant.figures("2024", unit_id="c1", as_of="2024-12-31")["members_total"] == 0
+    assert tenant.figures("2025", unit_id="c1", as_of="2025-12-31")["members_total"] == 1
 
 
 def test_rebuild_of_an_unknown_tenant_is_refused(settings):

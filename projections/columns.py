@@ -1,0 +1,246 @@
+"""The rows the indicators count over, held as arrays and kept in step by ledger position.
+
+At a million members an indicator question would otherwise count a million span rows in the
+database. The views stay the record; this is a copy of their rows as of one view position,
+read again only for what changed since: every span row carries the positions of the events
+that wrote and superseded it, and ``member_flows`` is append-only. A question is then a few
+vectorised passes over arrays instead of a scan per request.
+
+Membership spans are kept as signed records: a row counts +1 from its ``recorded_at`` and,
+once superseded, -1 from its ``superseded_at``, so a supersession is an appended record and
+nothing already loaded changes. The structure tables (a few tens of thousands of rows) are
+read again whole when they change.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from projections.base import ViewCursor
+from projections.runner import FOLLOWER
+
+OPEN = int(np.iinfo(np.int32).max)  # valid_to of a span that has not ended
+NEVER = int(np.iinfo(np.int64).max)  # superseded_at of a span still current
+
+STRUCTURE_SIGNATURE = (
+    "SELECT (SELECT MAX(position) FROM unit_spans), (SELECT MAX(superseded_pos) FROM unit_spans),"
+    " (SELECT MAX(position) FROM union_spans), (SELECT MAX(superseded_pos) FROM union_spans),"
+    " (SELECT MAX(position) FROM workplace_spans), (SELECT MAX(superseded_pos) FROM workplace_spans),"
+    " (SELECT MAX(position) FROM surveys)"
+)
+
+
+class Ids:
+    """Dense integer codes for text ids, so arrays can be indexed by them."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.ids: list[str] = []
+
+    def code(self, key: str) -> int:
+        found = self.index.get(key)
+        if found is None:
+            found = self.index[key] = len(self.ids)
+            self.ids.append(key)
+        return found
+
+    def codes(self, keys: Sequence[str]) -> np.ndarray:
+        return np.fromiter((self.code(k) for k in keys), np.int32, len(keys))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class Growing:
+    """An append-only array that doubles its capacity, so appends cost what they add."""
+
+    def __init__(self, dtype: Any):
+        self.data = np.empty(1024, dtype)
+        self.n = 0
+
+    def extend(self, values: np.ndarray) -> None:
+        need = self.n + len(values)
+        if need > len(self.data):
+            grown = np.empty(max(need, 2 * len(self.data)), self.data.dtype)
+            grown[: self.n] = self.data[: self.n]
+            self.data = grown
+        self.data[self.n : need] = values
+        self.n = need
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.data[: self.n]
+
+
+def _ends(values: Sequence[int | None], missing: int) -> np.ndarray:
+    return np.fromiter((missing if v is None else v for v in values), np.int64, len(values))
+
+
+@dataclass(frozen=True)
+class Spans:
+    """Placement spans as columns: entity and holder codes, validity, and when known."""
+
+    entity: np.ndarray
+    holder: np.ndarray
+    valid_from: np.ndarray
+    valid_to: np.ndarray  # OPEN where the span has not ended
+    terminal: np.ndarray
+    recorded_at: np.ndarray
+    superseded_at: np.ndarray  # NEVER where still current
+
+    @classmethod
+    def read(cls, cur: ViewCursor, table: str, entities: Ids, holders: Ids) -> Spans:
+        rows = cur.execute(
+            f"SELECT entity_id, holder_id, valid_from, valid_to, terminal, recorded_at, superseded_at FROM {table}"
+        ).fetchall()
+        cols = list(zip(*rows)) if rows else [()] * 7
+        return cls(entities.codes(cols[0]), holders.codes(cols[1]), np.array(cols[2], np.int64),
+                   _ends(cols[3], OPEN), np.array(cols[4], bool), np.array(cols[5], np.int64), _ends(cols[6], NEVER))
+
+    def known(self, k: int) -> np.ndarray:
+        return (self.recorded_at <= k) & (self.superseded_at > k)
+
+    def visible(self, k: int, d: int) -> np.ndarray:
+        return self.known(k) & (self.valid_from <= d) & (self.valid_to > d)
+
+
+@dataclass(frozen=True)
+class Structure:
+    """Units, unions and workplaces as of one view position (read whole when they change)."""
+
+    signature: tuple
+    unit_rows: list[tuple[str, str, int, int | None, int, int]]  # child, parent, from, to, recorded, superseded
+    union_spans: Spans
+    workplace_spans: Spans
+    union_workplace: np.ndarray  # by union code; -1 where unknown
+    founded: tuple[np.ndarray, np.ndarray, np.ndarray]  # union, day, recorded_at
+    dissolved: tuple[np.ndarray, np.ndarray, np.ndarray]
+    surveys: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # workplace, as_of, workers, at, pos
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a question reads, fixed at one view position."""
+
+    position: int
+    units: Ids
+    unions: Ids
+    workplaces: Ids
+    structure: Structure
+    # membership spans as signed records
+    holder: np.ndarray
+    valid_from: np.ndarray
+    valid_to: np.ndarray
+    at: np.ndarray
+    sign: np.ndarray
+    # admissions (kind 0) and departures (kind 1)
+    flow_kind: np.ndarray
+    flow_union: np.ndarray
+    flow_day: np.ndarray
+    flow_at: np.ndarray
+
+
+@dataclass
+class _Members:
+    holder: Growing = field(default_factory=lambda: Growing(np.int32))
+    valid_from: Growing = field(default_factory=lambda: Growing(np.int32))
+    valid_to: Growing = field(default_factory=lambda: Growing(np.int32))
+    at: Growing = field(default_factory=lambda: Growing(np.int64))
+    sign: Growing = field(default_factory=lambda: Growing(np.int8))
+    flow_kind: Growing = field(default_factory=lambda: Growing(np.int8))
+    flow_union: Growing = field(default_factory=lambda: Growing(np.int32))
+    flow_day: Growing = field(default_factory=lambda: Growing(np.int32))
+    flow_at: Growing = field(default_factory=lambda: Growing(np.int64))
+
+
+class RegisterColumns:
+    """One tenant's columns, shared by the threads of a process; ``snapshot`` brings them up to date."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.position = -1
+        self.units, self.unions, self.workplaces = Ids(), Ids(), Ids()
+        self.structure: Structure | None = None
+        self.members = _Members()
+
+    def snapshot(self, cur: ViewCursor) -> Snapshot:
+        """The columns as of the views' position, read in the caller's (read-only) transaction."""
+        if cur.dialect == "postgres":
+            # One snapshot for the position and every row read after it.
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        position = cur.scalar("SELECT position FROM view_positions WHERE name = ?", (FOLLOWER,)) or 0
+        with self._lock:
+            if position != self.position:
+                if position < self.position:  # the views were rebuilt from the start
+                    self._reset()
+                self._refresh(cur, position)
+            m = self.members
+            return Snapshot(
+                self.position, self.units, self.unions, self.workplaces, self.structure,
+                m.holder.values, m.valid_from.values, m.valid_to.values, m.at.values, m.sign.values,
+                m.flow_kind.values, m.flow_union.values, m.flow_day.values, m.flow_at.values,
+            )
+
+    def _refresh(self, cur: ViewCursor, position: int) -> None:
+        signature = tuple(cur.execute(STRUCTURE_SIGNATURE).fetchone())
+        if self.structure is None or self.structure.signature != signature:
+            self.structure = self._read_structure(cur, signature)
+        self._read_members(cur, max(self.position, 0))
+        self.position = position
+
+    def _read_structure(self, cur: ViewCursor, signature: tuple) -> Structure:
+        unit_rows = cur.execute(
+            "SELECT entity_id, holder_id, valid_from, valid_to, recorded_at, superseded_at FROM unit_spans"
+        ).fetchall()
+        union_spans = Spans.read(cur, "union_spans", self.unions, self.units)
+        workplace_spans = Spans.read(cur, "workplace_spans", self.workplaces, self.units)
+        rows = cur.execute(
+            "SELECT union_id, workplace_id, founded_on, founded_at, dissolved_on, dissolved_at FROM union_state"
+        ).fetchall()
+        unions = self.unions.codes([r[0] for r in rows])
+        union_workplace = np.full(len(self.unions), -1, np.int64)
+        union_workplace[unions] = self.workplaces.codes([r[1] for r in rows])
+        ended = [i for i, r in enumerate(rows) if r[4] is not None]
+        founded = (unions, np.array([r[2] for r in rows], np.int64), np.array([r[3] for r in rows], np.int64))
+        dissolved = (unions[ended], np.array([rows[i][4] for i in ended], np.int64),
+                     np.array([rows[i][5] for i in ended], np.int64))
+        rows = cur.execute("SELECT workplace_id, as_of, workers, recorded_at, position FROM surveys").fetchall()
+        cols = list(zip(*rows)) if rows else [()] * 5
+        surveys = (self.workplaces.codes(cols[0]), *(np.array(c, np.int64) for c in cols[1:]))
+        return Structure(signature, unit_rows, union_spans, workplace_spans, union_workplace, founded, dissolved,
+                         surveys)
+
+    def _read_members(self, cur: ViewCursor, since: int) -> None:
+        m = self.members
+        written = cur.execute(
+            "SELECT holder_id, valid_from, valid_to, recorded_at, superseded_at FROM member_spans"
+            " WHERE position > ?", (since,)).fetchall()
+        superseded = [r for r in written if r[4] is not None]
+        if since:
+            superseded += cur.execute(
+                "SELECT holder_id, valid_from, valid_to, recorded_at, superseded_at FROM member_spans"
+                " WHERE superseded_pos > ? AND position <= ?", (since, since)).fetchall()
+        for rows, sign, at in ((written, 1, 3), (superseded, -1, 4)):
+            if not rows:
+                continue
+            cols = list(zip(*rows))
+            m.holder.extend(self.unions.codes(cols[0]))
+            m.valid_from.extend(np.array(cols[1], np.int32))
+            m.valid_to.extend(_ends(cols[2], OPEN))
+            m.at.extend(np.array(cols[at], np.int64))
+            m.sign.extend(np.full(len(rows), sign, np.int8))
+        flows = cur.execute(
+            "SELECT kind, union_id, on_day, recorded_at FROM member_flows WHERE position > ?", (since,)).fetchall()
+        if flows:
+            cols = list(zip(*flows))
+            m.flow_kind.extend(np.array(cols[0], np.int8))
+            m.flow_union.extend(self.unions.codes(cols[1]))
+            m.flow_day.extend(np.array(cols[2], np.int32))
+            m.flow_at.extend(np.array(cols[3], np.int64))
