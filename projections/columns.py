@@ -49,7 +49,10 @@ class Ids:
         return found
 
     def codes(self, keys: Sequence[str]) -> np.ndarray:
-        return np.fromiter((self.code(k) for k in keys), np.int32, len(keys))
+        found = list(map(self.index.get, keys))
+        if None in found:
+            found = [self.code(k) for k in keys]
+        return np.array(found, np.int32)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -76,10 +79,6 @@ class Growing:
         return self.data[: self.n]
 
 
-def _ends(values: Sequence[int | None], missing: int) -> np.ndarray:
-    return np.fromiter((missing if v is None else v for v in values), np.int64, len(values))
-
-
 @dataclass(frozen=True)
 class Spans:
     """Placement spans as columns: entity and holder codes, validity, and when known."""
@@ -95,11 +94,11 @@ class Spans:
     @classmethod
     def read(cls, cur: ViewCursor, table: str, entities: Ids, holders: Ids) -> Spans:
         rows = cur.execute(
-            f"SELECT entity_id, holder_id, valid_from, valid_to, terminal, recorded_at, superseded_at FROM {table}"
-        ).fetchall()
+            f"SELECT entity_id, holder_id, valid_from, COALESCE(valid_to, {OPEN}), terminal, recorded_at,"
+            f" COALESCE(superseded_at, {NEVER}) FROM {table}").fetchall()
         cols = list(zip(*rows)) if rows else [()] * 7
-        return cls(entities.codes(cols[0]), holders.codes(cols[1]), np.array(cols[2], np.int64),
-                   _ends(cols[3], OPEN), np.array(cols[4], bool), np.array(cols[5], np.int64), _ends(cols[6], NEVER))
+        return cls(entities.codes(cols[0]), holders.codes(cols[1]), *(np.array(c, np.int64) for c in cols[2:4]),
+                   np.array(cols[4], bool), *(np.array(c, np.int64) for c in cols[5:]))
 
     def known(self, k: int) -> np.ndarray:
         return (self.recorded_at <= k) & (self.superseded_at > k)
@@ -219,21 +218,16 @@ class RegisterColumns:
 
     def _read_members(self, cur: ViewCursor, since: int) -> None:
         m = self.members
-        written = cur.execute(
-            "SELECT holder_id, valid_from, valid_to, recorded_at, superseded_at FROM member_spans"
-            " WHERE position > ?", (since,)).fetchall()
-        superseded = [r for r in written if r[4] is not None]
-        if since:
-            superseded += cur.execute(
-                "SELECT holder_id, valid_from, valid_to, recorded_at, superseded_at FROM member_spans"
-                " WHERE superseded_pos > ? AND position <= ?", (since, since)).fetchall()
+        columns = f"SELECT holder_id, valid_from, COALESCE(valid_to, {OPEN}), recorded_at, superseded_at FROM member_spans"
+        written = cur.execute(columns + " WHERE position > ?", (since,)).fetchall()
+        superseded = cur.execute(columns + " WHERE superseded_pos > ?", (since,)).fetchall()
         for rows, sign, at in ((written, 1, 3), (superseded, -1, 4)):
             if not rows:
                 continue
             cols = list(zip(*rows))
             m.holder.extend(self.unions.codes(cols[0]))
             m.valid_from.extend(np.array(cols[1], np.int32))
-            m.valid_to.extend(_ends(cols[2], OPEN))
+            m.valid_to.extend(np.array(cols[2], np.int32))
             m.at.extend(np.array(cols[at], np.int64))
             m.sign.extend(np.full(len(rows), sign, np.int8))
         flows = cur.execute(
