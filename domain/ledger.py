@@ -256,11 +256,12 @@ class Ledger(Application):
 
     # ---- bulk import -----------------------------------------------------
     def execute_import(self, plan: ImportPlan, *, actor: str, chunk: int = 5000,
-                       saved: Callable[[str, int], None] | None = None) -> dict[str, int]:
+                       saved: Callable[[str, list[tuple[Any, int]]], None] | None = None) -> dict[str, int]:
         """Record what a validated plan creates, ``chunk`` aggregates per transaction.
 
         The events are the ones the single commands record. A crash part-way leaves whole
-        chunks written; importing the file again skips them.
+        chunks written; importing the file again skips them. ``saved`` is told of each chunk's
+        events with their ledger positions.
         """
         for kind in ("workplaces", "unions", "members"):
             rows = plan.creates[kind]
@@ -269,12 +270,12 @@ class Ledger(Application):
                 events = [e for aggregate in self._build(kind, part, actor) for e in aggregate.collect_events()]
                 try:
                     # Straight to the event store: these are new aggregates, one event each.
-                    self.events.put(events)
+                    recordings = self.events.put(events)
                 except IntegrityError:
                     raise AlreadyExists("an imported id was written concurrently; import again",
                                         rule="unique_id") from None
                 if saved:
-                    saved(kind, len(part))
+                    saved(kind, [(r.domain_event, r.notification.id) for r in recordings])
         return {kind: len(rows) for kind, rows in plan.creates.items()}
 
     def _build(self, kind: str, rows: list[dict], actor: str) -> list[RegisterAggregate]:

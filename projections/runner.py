@@ -88,6 +88,23 @@ class Projector:
             if progress:
                 progress(len(notifications))
 
+    def apply(self, recorded: Sequence[tuple[Any, int]]) -> bool:
+        """Apply events just written, as they are in memory, if they are exactly the next
+        positions after the views'; returns False (changing nothing) otherwise."""
+        if not recorded:
+            return True
+        first, last = recorded[0][1], recorded[-1][1]
+        if [p for _e, p in recorded] != list(range(first, last + 1)):
+            return False
+        with self.transaction(write=True) as cur:
+            cur.execute("UPDATE view_positions SET position = ? WHERE name = ? AND position = ?",
+                        (last, FOLLOWER, first - 1))
+            if cur.rowcount != 1:
+                return False
+            for projection in self.projections:
+                projection.process_batch(cur, recorded)
+        return True
+
     def follow(self, progress: Callable[[int], None] | None = None) -> int:
         """Catch up, yielding to another follower that got there first."""
         try:

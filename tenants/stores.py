@@ -148,10 +148,13 @@ class TenantStore:
             if plan.errors:
                 return plan
 
-            def saved(_kind: str, count: int) -> None:
-                self.projector.follow()
+            def saved(_kind: str, recorded: list[tuple[Any, int]]) -> None:
+                # The chunk's events are still in memory: apply them as they are, unless
+                # the views are not exactly where the chunk starts (then read the ledger).
+                if not self.projector.apply(recorded):
+                    self.projector.follow()
                 if progress:
-                    progress(count)
+                    progress(len(recorded))
 
             try:
                 self.ledger.execute_import(plan, actor=actor, saved=saved)

@@ -19,6 +19,7 @@ from domain.imports import COLUMNS
 from domain.ledger import vietnam_today
 from service.cli import main
 from tests.conftest import ADMIN_TOKEN, TenantClient, new_tenant
+from tests.integration.test_views import VIEW_TABLES
 
 PROBLEM = "application/problem+json"
 TOMORROW = (vietnam_today() + timedelta(days=1)).isoformat()
@@ -188,6 +189,18 @@ def test_imported_rows_read_and_record_as_the_single_commands_do(client, admin, 
     assert [e["event"] for e in audit(tenant)] == (["UnitEstablished"] * 2 + ["WorkplaceRegistered"] * 3
                                                    + ["UnionFounded"] * 2 + ["MemberAdmitted"] * 4)
     assert {e["actor"] for e in audit(tenant)} == {f"{tenant.id}:federation_admin"}
+
+
+def test_views_written_from_an_import_equal_the_views_rebuilt_from_the_ledger(app, tenant):
+    """An import applies its events to the views as they are in memory; the ledger says the same."""
+    with_units(tenant)
+    import_all_csv(tenant)
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        live = store.views.dump(VIEW_TABLES)
+        assert store.rebuild() == 11
+        rebuilt = store.views.dump(VIEW_TABLES)
+    assert len(live["member_state"]) == 4 and len(live["member_flows"]) == 4 and len(live["audit_entries"]) == 11
+    assert rebuilt == live
 
 
 def test_an_imported_member_shows_their_personal_data(tenant):

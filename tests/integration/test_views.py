@@ -15,7 +15,7 @@ from service.cli import main
 from tests.conftest import ADMIN_TOKEN
 
 VIEW_TABLES = ["unit_state", "workplace_state", "union_state", "member_state", "surveys", "unit_spans",
-               "union_spans", "workplace_spans", "member_spans", "audit_entries"]
+               "union_spans", "workplace_spans", "member_spans", "member_flows", "audit_entries"]
 
 
 def build_history(tenant) -> None:
