@@ -16,6 +16,7 @@ from projections.base import Projection, Transaction, ViewCursor
 
 POSITIONS_DDL = "CREATE TABLE IF NOT EXISTS view_positions (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
 FOLLOWER = "views"
+ANALYZE_AFTER = 10_000  # events applied in one go, after which the planner's statistics are renewed
 SCHEMA = "schema"  # its position holds a checksum of every view's DDL
 
 
@@ -73,6 +74,8 @@ class Projector:
         while True:
             notifications = self.recorder.select_notifications(start + 1, self.batch_size)
             if not notifications:
+                if applied >= ANALYZE_AFTER:
+                    self.analyze()
                 return applied
             last = notifications[-1].id
             with self.transaction(write=True) as cur:
@@ -87,6 +90,15 @@ class Projector:
             start = last
             if progress:
                 progress(len(notifications))
+
+    def analyze(self) -> None:
+        """Renew the query planner's statistics of every view, as after a rebuild or a large
+        import: a freshly filled table otherwise has none, and the planner may then scan it
+        whole for a handful of rows."""
+        with self.transaction(write=True) as cur:
+            for projection in self.projections:
+                for table in projection.tables:
+                    cur.execute(f"ANALYZE {table}")
 
     def apply(self, recorded: Sequence[tuple[Any, int]]) -> bool:
         """Apply events just written, as they are in memory, if they are exactly the next

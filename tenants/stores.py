@@ -28,7 +28,7 @@ from projections.membership import Membership
 from projections.plans import Reports, Targets
 from projections.progress import Plans
 from projections.queries import RegisterViews
-from projections.runner import Projector
+from projections.runner import ANALYZE_AFTER, Projector
 from projections.structure import Structure
 from tenants.settings import Settings, schema_name
 from tenants.vault import PersonalDataVault
@@ -157,9 +157,11 @@ class TenantStore:
                     progress(len(recorded))
 
             try:
-                self.ledger.execute_import(plan, actor=actor, saved=saved)
+                written = self.ledger.execute_import(plan, actor=actor, saved=saved)
             finally:
                 self.projector.follow()
+            if sum(written.values()) >= ANALYZE_AFTER:
+                self.projector.analyze()
         return plan
 
     def verify_report(self, report_id: str, actor: str) -> dict:

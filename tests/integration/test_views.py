@@ -130,3 +130,20 @@ def test_two_followers_apply_each_event_once(app, tenant):
         assert store.projector.position() == store.projector.ledger_position() == 2
         rows = store.views.dump(["audit_entries", "unit_state"])
     assert len(rows["audit_entries"]) == 2 and len(rows["unit_state"]) == 2
+
+
+def test_a_large_catch_up_renews_the_planner_statistics(app, tenant, monkeypatch):
+    """After a rebuild or a large import the views are analysed, on both stores."""
+    from projections import runner
+
+    build_history(tenant)
+    monkeypatch.setattr(runner, "ANALYZE_AFTER", 1)
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        assert store.rebuild() == 15
+        with store.transaction() as cur:
+            if cur.dialect == "postgres":
+                analysed = cur.scalar("SELECT COUNT(*) FROM pg_stat_user_tables WHERE schemaname = current_schema()"
+                                      " AND relname = 'member_spans' AND last_analyze IS NOT NULL")
+            else:
+                analysed = cur.scalar("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'member_spans'")
+    assert analysed >= 1
