@@ -10,9 +10,16 @@ Every stored event is chained in ledger order (its notification id, the position
     each of the last three as a 4-byte big-endian length then the bytes: originator_id as the
     UUID's text form (``str(uuid)``, lowercase with hyphens), topic in UTF-8, state the bytes as stored.
 
+A position that holds no event is chained as void (``canonical`` of an empty originator id,
+version 0, empty topic and state). PostgreSQL can leave such a gap: a rolled-back insert, or a
+server crash, uses up sequence values. Extension, which runs under the tenant lock after the
+views have applied every event written, links a gap as void only when nothing ever recorded an
+event there (no audit entry at that position); otherwise the event was deleted, and extension
+stops there. A void position with no link, or whose link is not the void one, is reported as a
+deleted event.
+
 Links (hex) are kept in ``ledger_chain`` in the tenant's store, beside the events. The chain may
-trail the ledger by moments (it is extended on demand) but never skips or reorders: positions from
-the library are contiguous, so a gap means a deleted row and extension stops there. It is not a
+trail the ledger by moments (it is extended on demand) but never skips or reorders. It is not a
 view and no rebuild drops it. A digest ``HASH@POSITION`` (the link at a position) given to someone
 outside lets them check later that the ledger still extends it, even if the table was rewritten.
 """
@@ -95,6 +102,15 @@ def canonical(position: int, originator_id: Any, originator_version: int, topic:
             + _field(str(originator_id).encode()) + _field(topic.encode()) + _field(bytes(state)))
 
 
+def void(position: int, link: str | None = None) -> Entry:
+    """A position that holds no event (see the module's docstring)."""
+    return Entry(position, "", 0, "", b"", link)
+
+
+def is_void(e: Entry) -> bool:
+    return e.topic == ""
+
+
 def next_link(previous: bytes, e: Entry) -> bytes:
     return hashlib.sha256(previous + canonical(e.position, e.originator_id, e.originator_version,
                                                e.topic, e.state)).digest()
@@ -110,6 +126,8 @@ def recompute(tenant_id: str, entries: Iterable[Entry], chained: int, digest: Di
             raise ChainBroken(expected, f"the event at position {expected} is missing (deleted)"
                               if e.position > expected else f"position {e.position} appears out of order")
         link = next_link(link, e)
+        if is_void(e) and e.link != link.hex():
+            raise ChainBroken(expected, f"the event at position {expected} is missing (deleted)")
         if e.link is None and expected <= chained:
             raise ChainBroken(expected, "the chain link of this position is missing")
         if e.link is not None and e.link != link.hex():
@@ -183,8 +201,12 @@ class Chain:
                 rows, gap = [], None
                 for n in notifications:
                     if n.id != last + 1:
-                        gap = last + 1
-                        break
+                        if self._ever_recorded(last + 1, n.id - 1):
+                            gap = last + 1
+                            break
+                        for position in range(last + 1, n.id):
+                            link = next_link(link, void(position))
+                            rows.append((position, link.hex(), None))
                     link = next_link(link, _entry(n))
                     timestamp = getattr(self.mapper.to_domain_event(n), "timestamp", None)
                     rows.append((n.id, link.hex(), micros(timestamp) if timestamp else None))
@@ -195,6 +217,12 @@ class Chain:
                 if gap is not None:
                     raise ChainBroken(gap, f"the event at position {gap} is missing (deleted);"
                                            f" the chain stops at position {gap - 1}")
+
+    def _ever_recorded(self, first: int, last: int) -> bool:
+        """Whether the views ever applied an event at these positions (the caller holds the lock)."""
+        self.store.projector.follow()
+        with self.transaction() as cur:
+            return cur.scalar("SELECT COUNT(*) FROM audit_entries WHERE position BETWEEN ? AND ?", (first, last)) > 0
 
     def chained(self) -> int:
         with self.transaction() as cur:
@@ -207,13 +235,15 @@ class Chain:
             notifications = self.recorder.select_notifications(start, BATCH, stop=stop)
             if not notifications:
                 return
-            low, high = notifications[0].id, notifications[-1].id
+            high = notifications[-1].id
             with self.transaction() as cur:
                 links = dict(cur.execute("SELECT position, link FROM ledger_chain WHERE position BETWEEN ? AND ?",
-                                         (low, high)).fetchall())
+                                         (start, high)).fetchall())
             for n in notifications:
+                for position in range(start, n.id):  # no event there
+                    yield void(position, links.get(position))
                 yield _entry(n, links.get(n.id))
-            start = high + 1
+                start = n.id + 1
 
     def verify(self, digest: Digest | None = None, progress: Callable[[int], None] | None = None) -> Verified:
         """Recompute the chain from the stored events (nothing is written); raises ChainBroken."""
@@ -227,9 +257,10 @@ class Chain:
                   "exported_at": datetime.now(timezone.utc).isoformat(), "events": upto}
         chunk, count = [_line(header)], 0
         for e in self.entries(stop=upto) if upto else ():
-            chunk.append(_line({"position": e.position, "originator_id": str(e.originator_id),
-                                "originator_version": e.originator_version, "topic": e.topic,
-                                "state": base64.b64encode(e.state).decode(), "link": e.link}))
+            chunk.append(_line({"position": e.position, "void": True, "link": e.link} if is_void(e) else {
+                "position": e.position, "originator_id": str(e.originator_id),
+                "originator_version": e.originator_version, "topic": e.topic,
+                "state": base64.b64encode(e.state).decode(), "link": e.link}))
             count += 1
             if len(chunk) >= BATCH:
                 yield gzip.compress(b"".join(chunk))

@@ -28,7 +28,7 @@ from projections.base import ViewCursor, micros
 from projections.indicators import IndicatorCalculator, Question
 from projections.queries import RegisterViews
 from projections.runner import Projector
-from tenants.chain import EXPORT_FORMAT, Digest, Entry, Verified, recompute
+from tenants.chain import EXPORT_FORMAT, Digest, Entry, Verified, is_void, recompute, void
 from tenants.stores import view_projections
 from tenants.vault import KEYS_DDL
 
@@ -71,6 +71,9 @@ def read_export(path: str) -> Export:
             for number, line in enumerate(stream, start=2):
                 try:
                     e = json.loads(line)
+                    if e.get("void") is True:
+                        entries.append(void(int(e["position"]), e["link"]))
+                        continue
                     entries.append(Entry(int(e["position"]), e["originator_id"], int(e["originator_version"]),
                                          e["topic"], base64.b64decode(e["state"], validate=True), e["link"]))
                 except (ValueError, KeyError, TypeError) as error:
@@ -87,7 +90,7 @@ class FileRecorder:
         # Ordered by position, as checked by the chain before any replay.
         self.notifications = [Notification(id=e.position, originator_id=UUID(e.originator_id),
                                            originator_version=e.originator_version, topic=e.topic, state=e.state)
-                              for e in entries]
+                              for e in entries if not is_void(e)]
         self._ids = [n.id for n in self.notifications]
 
     def select_notifications(self, start: int | None, limit: int, stop: int | None = None,

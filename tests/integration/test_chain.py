@@ -140,9 +140,10 @@ def test_the_chain_stops_at_a_deleted_event_it_has_not_chained_yet(app, tenant, 
     build_history(tenant)
     digest(tenant)
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        # Straight to the ledger, as a bulk import does: chained only on the next digest or command.
+        # As a bulk import does: written and in the views, chained only on the next digest or command.
         for unit in ("d3", "d4"):
             store.ledger.establish_unit(id=unit, name=unit, kind="district", established_on=date(2019, 1, 1), actor="x")
+        store.projector.follow()
     Tampering(settings, tenant.id).delete(16)
     answer = tenant.get("/ledger/digest", expect=409).get_json()
     assert answer["rule"] == "ledger_chain_broken" and answer["detail"].startswith("position 16: ")
@@ -150,6 +151,36 @@ def test_the_chain_stops_at_a_deleted_event_it_has_not_chained_yet(app, tenant, 
     assert result.exit_code == 1 and "at position 16: the event at position 16 is missing" in result.output
     result = run("export", "--tenant", tenant.id, "--out", str(tmp_path / "x.gz"))
     assert result.exit_code == 1 and "position 16" in result.output
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_position_that_never_held_an_event_is_chained_as_void(app, tenant, run, settings, tmp_path):
+    """PostgreSQL uses up a sequence value on a rolled-back insert or a crash: no event was
+    ever at that position, so the chain goes on over it, and an export audits offline."""
+    build_history(tenant)
+    earlier = digest(tenant)
+    tampering = Tampering(settings, tenant.id)
+    tampering._run("SELECT nextval(pg_get_serial_sequence('{table}', '{key}'))")
+    tenant.post("/units", {"id": "d3", "name": "District 3", "kind": "district", "established_on": "2019-01-01"})
+    assert [e["position"] for e in tenant.get("/audit").get_json()["entries"]][-2:] == [15, 17]
+    later = digest(tenant)
+    assert later.endswith("@17")
+
+    result = run("ledger", "verify", "--tenant", tenant.id, "--digest", earlier)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "ledger.jsonl.gz"
+    assert run("export", "--tenant", tenant.id, "--out", str(out)).exit_code == 0
+    assert read_lines(out)[16] == {"position": 16, "void": True, "link": read_lines(out)[16]["link"]}
+    result = run("audit", str(out), "--digest", later, "--period", "2025")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["figures"] == tenant.figures("2025")
+
+    # A void link is for a position with no event: an event put there later shows.
+    topic, state = tampering.row(17)
+    tampering._run("INSERT INTO {table} (notification_id, originator_id, originator_version, topic, state)"
+                   " VALUES (16, gen_random_uuid(), 1, ?, ?)", (topic, state))
+    result = run("ledger", "verify", "--tenant", tenant.id)
+    assert result.exit_code == 1 and "position 16: the stored event no longer matches its chain link" in result.output
 
 
 def test_a_rebuild_keeps_the_chain(app, tenant, run):
