@@ -114,6 +114,7 @@ class Projection:
     name = ""
     tables: tuple[str, ...] = ()
     ddl: tuple[str, ...] = ()
+    bulk_groups: dict[str, str] = {}  # event name -> the bulk handler that takes it along with others
 
     def create(self, cur: ViewCursor) -> None:
         for statement in self.ddl:
@@ -129,18 +130,24 @@ class Projection:
             handler(cur, event, position)
 
     def process_batch(self, cur: ViewCursor, items: Sequence[tuple[object, int]]) -> None:
-        """Apply a batch in order; a run of events with a ``bulk_<EventName>`` handler goes in one call."""
+        """Apply a batch in order; a run of events with a ``bulk_<EventName>`` handler (or one
+        handler for several events, named in ``bulk_groups``) goes in one call. Events this view
+        has no handler for do not break a run."""
         run: list[tuple[object, int]] = []
-        run_name = None
+        run_key = None
         for event, position in items:
             name = event_name(event)
-            if run and name != run_name:
-                getattr(self, "bulk_" + run_name)(cur, run)
+            key = self.bulk_groups.get(name, name)
+            bulk = hasattr(self, "bulk_" + key)
+            if not bulk and not hasattr(self, "on_" + name):
+                continue
+            if run and key != run_key:
+                getattr(self, "bulk_" + run_key)(cur, run)
                 run = []
-            if hasattr(self, "bulk_" + name):
+            if bulk:
                 run.append((event, position))
-                run_name = name
+                run_key = key
             else:
                 self.process_event(cur, event, position)
         if run:
-            getattr(self, "bulk_" + run_name)(cur, run)
+            getattr(self, "bulk_" + run_key)(cur, run)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from projections import spans
-from projections.base import Projection, ViewCursor, day, micros
+from projections.base import Projection, ViewCursor, day, event_name, micros
 
 ADMITTED, LEFT = 0, 1
 
@@ -31,6 +31,7 @@ class Membership(Projection):
         "CREATE INDEX IF NOT EXISTS member_flows_position ON member_flows (position)",
     )
     FLOW_COLUMNS = ("position", "kind", "union_id", "on_day", "recorded_at")
+    bulk_groups = {"MemberTransferred": "MemberMoves", "MemberLeft": "MemberMoves"}
 
     def on_MemberAdmitted(self, cur: ViewCursor, e: Any, position: int) -> None:
         at, on = micros(e.timestamp), day(e.admitted_on)
@@ -56,21 +57,26 @@ class Membership(Projection):
                                          "recorded_at", "position"), member_spans)
         cur.insert_rows("member_flows", self.FLOW_COLUMNS, flows)
 
-    def on_MemberTransferred(self, cur: ViewCursor, e: Any, position: int) -> None:
-        at = micros(e.timestamp)
-        spans.place(cur, "member_spans", e.member_id, e.to_union_id, day(e.effective_on), at, position)
-        cur.execute("UPDATE member_state SET union_id = ?, version = ?, updated_at = ? WHERE member_id = ?",
-                    (e.to_union_id, e.originator_version, at, e.member_id))
-
-    def on_MemberLeft(self, cur: ViewCursor, e: Any, position: int) -> None:
-        at, on = micros(e.timestamp), day(e.left_on)
-        spans.end(cur, "member_spans", e.member_id, on, at, position)
-        cur.insert_rows("member_flows", self.FLOW_COLUMNS, [(position, LEFT, e.union_id, on, at)])
-        cur.execute(
-            "UPDATE member_state SET left_union_id = ?, left_on = ?, left_at = ?, leave_reason = ?,"
-            " version = ?, updated_at = ? WHERE member_id = ?",
-            (e.union_id, on, at, e.reason, e.originator_version, at, e.member_id),
-        )
+    def bulk_MemberMoves(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
+        """Transfers and departures, in order; each run touches every member at most once."""
+        for run in spans.distinct_runs(items, lambda item: item[0].member_id):
+            changes, transfers, departures, flows = [], [], [], []
+            for e, p in run:
+                at = micros(e.timestamp)
+                if event_name(e) == "MemberLeft":
+                    on = day(e.left_on)
+                    changes.append((e.member_id, None, on, at, p))
+                    departures.append((e.union_id, on, at, e.reason, e.originator_version, at, e.member_id))
+                    flows.append((p, LEFT, e.union_id, on, at))
+                else:
+                    changes.append((e.member_id, e.to_union_id, day(e.effective_on), at, p))
+                    transfers.append((e.to_union_id, e.originator_version, at, e.member_id))
+            spans.apply_many(cur, "member_spans", changes)
+            cur.executemany("UPDATE member_state SET union_id = ?, version = ?, updated_at = ? WHERE member_id = ?",
+                            transfers)
+            cur.executemany("UPDATE member_state SET left_union_id = ?, left_on = ?, left_at = ?, leave_reason = ?,"
+                            " version = ?, updated_at = ? WHERE member_id = ?", departures)
+            cur.insert_rows("member_flows", self.FLOW_COLUMNS, flows)
 
     def on_MemberDataErased(self, cur: ViewCursor, e: Any, position: int) -> None:
         # The key is destroyed here too, in the same transaction as the view, so an erasure

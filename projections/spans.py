@@ -13,7 +13,7 @@ on that end day a flow still counts under the holder.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from projections.base import ViewCursor
 
@@ -99,6 +99,48 @@ def end(cur: ViewCursor, table: str, entity: str, on: int, recorded: int, positi
     _insert(cur, table, entity, [(h, f, on, 1) for h, f, _t, _term in old if f < on], recorded, position)
 
 
+Change = tuple[str, str | None, int, int, int]  # entity, holder (None: the entity ends), day, recorded, position
+SPAN_COLUMNS = ("entity_id", "holder_id", "valid_from", "valid_to", "terminal", "recorded_at", "position")
+
+
+def apply_many(cur: ViewCursor, table: str, changes: list[Change]) -> None:
+    """``place`` (direct holders) or ``end`` for many entities at once, each entity at most once:
+    one read of their current rows, then the supersessions and new rows as batches."""
+    entities = [c[0] for c in changes]
+    current: dict[str, list[Segment]] = {}
+    for i in range(0, len(entities), 500):
+        chunk = entities[i:i + 500]
+        for entity, *segment in cur.execute(
+                f"SELECT entity_id, holder_id, valid_from, valid_to, terminal FROM {table}"
+                f" WHERE superseded_at IS NULL AND entity_id IN ({', '.join('?' * len(chunk))})", chunk).fetchall():
+            current.setdefault(entity, []).append(tuple(segment))
+    superseded, rows = [], []
+    for entity, holder, on, recorded, position in changes:
+        old = [(h, f, t, term) for h, f, t, term in current.get(entity, ()) if t is None or t > on]
+        if old:
+            superseded.append((recorded, position, entity, on))
+        ending = 1 if holder is None else 0
+        rows.extend((entity, h, f, on, ending, recorded, position) for h, f, _t, _term in old if f < on)
+        if holder is not None:
+            rows.append((entity, holder, on, None, 0, recorded, position))
+    cur.executemany(f"UPDATE {table} SET superseded_at = ?, superseded_pos = ? WHERE entity_id = ?"
+                    " AND superseded_at IS NULL AND (valid_to IS NULL OR valid_to > ?)", superseded)
+    cur.insert_rows(table, SPAN_COLUMNS, rows)
+
+
+def distinct_runs(items: list, key: Callable[[Any], str]) -> Iterator[list]:
+    """Split ``items`` (in order) into consecutive runs in which no key appears twice."""
+    run, seen = [], set()
+    for item in items:
+        if key(item) in seen:
+            yield run
+            run, seen = [], set()
+        run.append(item)
+        seen.add(key(item))
+    if run:
+        yield run
+
+
 def move_holder(cur: ViewCursor, table: str, old_holder: str, new_holder: str, on: int,
                 recorded: int, position: int, chain: Chain = direct) -> int:
     """Everything under ``old_holder`` from ``on`` moves to ``new_holder``; returns how many rows moved."""
@@ -110,8 +152,11 @@ def move_holder(cur: ViewCursor, table: str, old_holder: str, new_holder: str, o
         return 0
     cur.execute(f"UPDATE {table} SET superseded_at = ?, superseded_pos = ? WHERE {where}",
                 (recorded, position, old_holder, on))
+    moved = []
     for entity, f, t, term in rows:
         segments = [(old_holder, f, on, 0)] if f < on else []
         segments.extend(chain(cur, new_holder, max(f, on), t, term))
-        _insert(cur, table, entity, segments, recorded, position)
+        moved.extend((entity, h, sf, st, sterm, recorded, position) for h, sf, st, sterm in segments
+                     if st is None or st > sf)
+    cur.insert_rows(table, SPAN_COLUMNS, moved)
     return len(rows)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from projections import spans
 from projections.base import Projection, ViewCursor, day, micros
@@ -10,11 +10,28 @@ from projections.base import Projection, ViewCursor, day, micros
 
 def unit_chain(cur: ViewCursor, holder: str, start: int, end: int | None, terminal: int) -> Iterator[spans.Segment]:
     """Follow closures: a unit closed with a successor hands on what it holds from its closing day."""
+    return follow_closures(lambda unit: cur.execute(
+        "SELECT closed_on, successor_id FROM unit_state WHERE unit_id = ?", (unit,)).fetchone(),
+        holder, start, end, terminal)
+
+
+def closures_now(cur: ViewCursor) -> Callable[[str], tuple | None]:
+    """Every unit's (closed_on, successor_id), read once: for many entities placed in one go."""
+    known = {u: (c, s) for u, c, s in cur.execute("SELECT unit_id, closed_on, successor_id FROM unit_state").fetchall()}
+    return known.get
+
+
+def cached_chain(cur: ViewCursor) -> spans.Chain:
+    closure = closures_now(cur)
+    return lambda _cur, holder, start, end, terminal: follow_closures(closure, holder, start, end, terminal)
+
+
+def follow_closures(closure: Callable[[str], tuple | None], holder: str, start: int, end: int | None,
+                    terminal: int) -> Iterator[spans.Segment]:
     seen = set()
     while holder not in seen:
         seen.add(holder)
-        row = cur.execute("SELECT closed_on, successor_id FROM unit_state WHERE unit_id = ?", (holder,)).fetchone()
-        closed_on, successor = row if row else (None, None)
+        closed_on, successor = closure(holder) or (None, None)
         if closed_on is None or (end is not None and closed_on >= end) or closed_on <= start:
             break
         yield holder, start, closed_on, 0 if successor else 1
@@ -22,6 +39,16 @@ def unit_chain(cur: ViewCursor, holder: str, start: int, end: int | None, termin
             return
         holder, start = successor, closed_on
     yield holder, start, end, terminal
+
+
+def _first_placement(closure, entity: str, unit: str, on: int, at: int, position: int) -> tuple[list[tuple], str]:
+    """Span rows of a new entity placed under ``unit`` from ``on``, and the unit holding it now."""
+    segments = list(follow_closures(closure, unit, on, None, 0))
+    return ([(entity, h, f, t, term, at, position) for h, f, t, term in segments if t is None or t > f],
+            segments[-1][0])
+
+
+SURVEY_COLUMNS = ("workplace_id", "as_of", "workers", "female_workers", "recorded_at", "position")
 
 
 class Structure(Projection):
@@ -79,8 +106,9 @@ class Structure(Projection):
         spans.end(cur, "unit_spans", e.unit_id, on, at, position)
         if not e.successor_id:
             return
+        chain = cached_chain(cur)
         for table in ("unit_spans", "union_spans", "workplace_spans"):
-            spans.move_holder(cur, table, e.unit_id, e.successor_id, on, at, position, unit_chain)
+            spans.move_holder(cur, table, e.unit_id, e.successor_id, on, at, position, chain)
         cur.execute("UPDATE unit_state SET parent_id = ? WHERE parent_id = ? AND closed_on IS NULL",
                     (e.successor_id, e.unit_id))
         cur.execute("UPDATE workplace_state SET unit_id = ? WHERE unit_id = ?", (e.successor_id, e.unit_id))
@@ -104,17 +132,21 @@ class Structure(Projection):
         return row[0] if row else None
 
     # ---- workplaces ----------------------------------------------------------
-    def on_WorkplaceRegistered(self, cur: ViewCursor, e: Any, position: int) -> None:
-        at, on = micros(e.timestamp), day(e.as_of)
-        spans.place(cur, "workplace_spans", e.workplace_id, e.unit_id, on, at, position, unit_chain)
-        holder = self._current_holder(cur, "workplace_spans", e.workplace_id) or e.unit_id
-        cur.execute(
-            "INSERT INTO workplace_state (workplace_id, name, sector, unit_id, registered_on, workers,"
-            " female_workers, as_of, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (e.workplace_id, e.name, e.sector, holder, on, e.workers, e.female_workers, on,
-             e.originator_version, at, at),
-        )
-        self._survey(cur, e, position)
+    def bulk_WorkplaceRegistered(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
+        """Registrations create their workplaces, so there is no earlier span to supersede."""
+        closure = closures_now(cur)
+        span_rows, states, surveys = [], [], []
+        for e, position in items:
+            at, on = micros(e.timestamp), day(e.as_of)
+            rows, holder = _first_placement(closure, e.workplace_id, e.unit_id, on, at, position)
+            span_rows.extend(rows)
+            states.append((e.workplace_id, e.name, e.sector, holder, on, e.workers, e.female_workers, on,
+                           e.originator_version, at, at))
+            surveys.append((e.workplace_id, on, e.workers, e.female_workers, at, position))
+        cur.insert_rows("workplace_spans", spans.SPAN_COLUMNS, span_rows)
+        cur.insert_rows("workplace_state", ("workplace_id", "name", "sector", "unit_id", "registered_on", "workers",
+                                            "female_workers", "as_of", "version", "created_at", "updated_at"), states)
+        cur.insert_rows("surveys", SURVEY_COLUMNS, surveys)
 
     def on_WorkforceSurveyed(self, cur: ViewCursor, e: Any, position: int) -> None:
         at, on = micros(e.timestamp), day(e.as_of)
@@ -127,22 +159,22 @@ class Structure(Projection):
         )
 
     def _survey(self, cur: ViewCursor, e: Any, position: int) -> None:
-        cur.execute(
-            "INSERT INTO surveys (workplace_id, as_of, workers, female_workers, recorded_at, position)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (e.workplace_id, day(e.as_of), e.workers, e.female_workers, micros(e.timestamp), position),
-        )
+        cur.insert_rows("surveys", SURVEY_COLUMNS,
+                        [(e.workplace_id, day(e.as_of), e.workers, e.female_workers, micros(e.timestamp), position)])
 
     # ---- unions --------------------------------------------------------------
-    def on_UnionFounded(self, cur: ViewCursor, e: Any, position: int) -> None:
-        at, on = micros(e.timestamp), day(e.founded_on)
-        spans.place(cur, "union_spans", e.union_id, e.unit_id, on, at, position, unit_chain)
-        holder = self._current_holder(cur, "union_spans", e.union_id) or e.unit_id
-        cur.execute(
-            "INSERT INTO union_state (union_id, name, workplace_id, unit_id, founded_on, founded_at,"
-            " decision_no, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (e.union_id, e.name, e.workplace_id, holder, on, at, e.decision_no, e.originator_version, at),
-        )
+    def bulk_UnionFounded(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
+        """Foundings create their unions, so there is no earlier span to supersede."""
+        closure = closures_now(cur)
+        span_rows, states = [], []
+        for e, position in items:
+            at, on = micros(e.timestamp), day(e.founded_on)
+            rows, holder = _first_placement(closure, e.union_id, e.unit_id, on, at, position)
+            span_rows.extend(rows)
+            states.append((e.union_id, e.name, e.workplace_id, holder, on, at, e.decision_no, e.originator_version, at))
+        cur.insert_rows("union_spans", spans.SPAN_COLUMNS, span_rows)
+        cur.insert_rows("union_state", ("union_id", "name", "workplace_id", "unit_id", "founded_on", "founded_at",
+                                        "decision_no", "version", "updated_at"), states)
 
     def on_UnionTransferred(self, cur: ViewCursor, e: Any, position: int) -> None:
         at = micros(e.timestamp)
