@@ -42,14 +42,21 @@ class PersonalDataVault:
     def _keys(self, member_ids: list[str]) -> dict[str, bytes]:
         """Each member's key, made where missing (committed before any event uses it)."""
         with self.transaction(write=True) as cur:
-            fresh = [os.urandom(32).hex() for _ in member_ids]
+            fresh = {m: os.urandom(32) for m in member_ids}
             if cur.dialect == "postgres":  # one statement for the whole batch
-                cur.execute("INSERT INTO personal_keys (member_id, key) SELECT * FROM unnest(?::text[], ?::text[])"
-                            " ON CONFLICT (member_id) DO NOTHING", (member_ids, fresh))
+                made = cur.execute(
+                    "INSERT INTO personal_keys (member_id, key) SELECT * FROM unnest(?::text[], ?::text[])"
+                    " ON CONFLICT (member_id) DO NOTHING RETURNING member_id",
+                    (list(fresh), [k.hex() for k in fresh.values()])).fetchall()
+                kept = {m for (m,) in made}
             else:
                 cur.executemany("INSERT INTO personal_keys (member_id, key) VALUES (?, ?)"
-                                " ON CONFLICT (member_id) DO NOTHING", zip(member_ids, fresh))
-            return _read_keys(cur, member_ids)
+                                " ON CONFLICT (member_id) DO NOTHING", [(m, k.hex()) for m, k in fresh.items()])
+                return _read_keys(cur, member_ids)
+            keys = {m: fresh[m] for m in kept}
+            # Members who had a key already (an import repeated after a crash) keep theirs.
+            keys.update(_read_keys(cur, [m for m in fresh if m not in kept]))
+            return keys
 
     def seal(self, member_id: str, data: dict[str, Any]) -> str:
         return self.seal_many([(member_id, data)])[0]

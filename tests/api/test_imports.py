@@ -444,3 +444,14 @@ def test_the_cli_refuses_a_bad_file_listing_its_rows_and_writes_nothing(tenant, 
     assert "9 row(s) are wrong" in result.output
     assert audit(tenant) == trail
     assert tenant.get("/workplaces/dn:001", expect=None).status_code == 404
+
+
+def test_a_member_whose_key_was_made_before_a_crash_keeps_it(app, tenant):
+    """Keys are committed before the events that use them: an import repeated after a crash
+    between the two seals with the key already made."""
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        first = store.vault.seal_many([("m9", {"full_name": "Lò Văn A"})])[0]
+        again, other = store.vault.seal_many([("m9", {"full_name": "Lò Văn B"}), ("m10", {"full_name": "Hà Thị C"})])
+        assert store.vault.unseal_many([("m9", first)]) == {"m9": {"full_name": "Lò Văn A"}}
+        assert store.vault.unseal_many([("m9", again)]) == {"m9": {"full_name": "Lò Văn B"}}
+        assert store.vault.unseal_many([("m10", other)]) == {"m10": {"full_name": "Hà Thị C"}}
