@@ -267,7 +267,7 @@ class Ledger(Application):
             rows = plan.creates[kind]
             for start in range(0, len(rows), chunk):
                 part = rows[start:start + chunk]
-                events = [e for aggregate in self._build(kind, part, actor) for e in aggregate.collect_events()]
+                events = self._build(kind, part, actor)
                 try:
                     # Straight to the event store: these are new aggregates, one event each.
                     recordings = self.events.put(events)
@@ -278,19 +278,22 @@ class Ledger(Application):
                     saved(kind, [(r.domain_event, r.notification.id) for r in recordings])
         return {kind: len(rows) for kind, rows in plan.creates.items()}
 
-    def _build(self, kind: str, rows: list[dict], actor: str) -> list[RegisterAggregate]:
+    def _build(self, kind: str, rows: list[dict], actor: str) -> list[Any]:
+        """The events that creating each row's entity records."""
         if kind == "workplaces":
-            return [Workplace(workplace_id=r["id"], name=r["name"], sector=r["sector"], unit_id=r["unit_id"],
-                              workers=r["workers"], female_workers=r["female_workers"], as_of=r["as_of"], actor=actor)
-                    for r in rows]
+            created = [Workplace(workplace_id=r["id"], name=r["name"], sector=r["sector"], unit_id=r["unit_id"],
+                                 workers=r["workers"], female_workers=r["female_workers"], as_of=r["as_of"],
+                                 actor=actor) for r in rows]
+            return [e for aggregate in created for e in aggregate.collect_events()]
         if kind == "unions":
-            return [Union(union_id=r["id"], name=r["name"], workplace_id=r["workplace_id"], unit_id=r["unit_id"],
-                          founded_on=r["founded_on"], decision_no=r["decision_no"], actor=actor) for r in rows]
+            created = [Union(union_id=r["id"], name=r["name"], workplace_id=r["workplace_id"], unit_id=r["unit_id"],
+                             founded_on=r["founded_on"], decision_no=r["decision_no"], actor=actor) for r in rows]
+            return [e for aggregate in created for e in aggregate.collect_events()]
         sealed = self.sealer.seal_many([(r["id"], {
             "full_name": r["full_name"], "birth_date": r["birth_date"].isoformat() if r["birth_date"] else None,
             "id_number": r["id_number"]}) for r in rows])
-        return [Member(member_id=r["id"], union_id=r["union_id"], admitted_on=r["admitted_on"], gender=r["gender"],
-                       personal=personal, actor=actor) for r, personal in zip(rows, sealed)]
+        return [Member.admission(member_id=r["id"], union_id=r["union_id"], admitted_on=r["admitted_on"],
+                                 gender=r["gender"], personal=personal, actor=actor) for r, personal in zip(rows, sealed)]
 
     # ---- targets ---------------------------------------------------------
     def _unit_or_tenant(self, unit_id: str | None) -> None:

@@ -6,6 +6,7 @@ from datetime import date
 from uuid import UUID
 
 from eventsourcing.domain import event
+from eventsourcing.utils import get_topic
 
 from domain.base import RegisterAggregate, aggregate_id
 from domain.errors import Conflict
@@ -48,6 +49,17 @@ class Member(RegisterAggregate):
         self.left_on: date | None = None
         self.leave_reason: str | None = None
         self.erased_on: date | None = None
+
+    @classmethod
+    def admission(cls, *, member_id: str, union_id: str, admitted_on: date, gender: str, personal: str,
+                  actor: str) -> Member.MemberAdmitted:
+        """The MemberAdmitted event that ``Member(...)`` records, without building the member:
+        for a bulk import, where nothing else happens to the new member."""
+        event_class = cls.MemberAdmitted
+        return event_class(originator_topic=get_topic(cls), originator_id=cls.create_id(member_id),
+                           originator_version=cls.INITIAL_VERSION, timestamp=event_class.create_timestamp(),
+                           member_id=member_id, union_id=union_id, admitted_on=admitted_on, gender=gender,
+                           personal=personal, actor=actor)
 
     def _require_member(self) -> None:
         if self.left_on is not None:

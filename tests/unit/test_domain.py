@@ -728,3 +728,15 @@ def test_a_percentage_has_one_decimal(numerator, denominator, expected):
 @pytest.mark.parametrize("numerator", [0, 5])
 def test_a_percentage_over_nothing_is_zero(numerator):
     assert percentage(numerator, 0) == 0
+
+
+def test_an_admission_built_alone_is_the_event_a_new_member_records():
+    kwargs = dict(member_id="m1", union_id="u1", admitted_on=date(2020, 1, 1), gender="female",
+                  personal="aesgcm:sealed", actor="t:federation_admin")
+    recorded = Member(**kwargs).collect_events()[0]
+    alone = Member.admission(**kwargs)
+    assert type(alone) is type(recorded)
+    assert {k: v for k, v in vars(alone).items() if k != "timestamp"} == \
+        {k: v for k, v in vars(recorded).items() if k != "timestamp"}
+    member = alone.mutate(None)
+    assert (member.member_id, member.union_id, member.version) == ("m1", "u1", 1)
