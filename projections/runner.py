@@ -90,6 +90,8 @@ class Projector:
             start = last
             if progress:
                 progress(len(notifications))
+            if len(notifications) < self.batch_size and applied < ANALYZE_AFTER:
+                return applied  # a short batch: the ledger ended there when it was read
 
     def analyze(self) -> None:
         """Renew the query planner's statistics of every view, as after a rebuild or a large

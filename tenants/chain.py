@@ -217,6 +217,8 @@ class Chain:
                 if gap is not None:
                     raise ChainBroken(gap, f"the event at position {gap} is missing (deleted);"
                                            f" the chain stops at position {gap - 1}")
+                if len(notifications) < BATCH:
+                    return last  # a short batch: the ledger ended there when it was read
 
     def _ever_recorded(self, first: int, last: int) -> bool:
         """Whether the views ever applied an event at these positions (the caller holds the lock)."""
