@@ -147,3 +147,45 @@ def test_a_large_catch_up_renews_the_planner_statistics(app, tenant, monkeypatch
             else:
                 analysed = cur.scalar("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'member_spans'")
     assert analysed >= 1
+
+
+def test_indicator_columns_read_by_threads_while_commands_write(app, tenant):
+    """Threads asking questions while members are admitted and moved see consistent columns,
+    and afterwards answer as columns read whole."""
+    import threading
+
+    build_history(tenant)
+    platform = app.extensions["unionledger"]
+    indicators = [parse_indicator(c) for c in BASE_CODES]
+    questions = [Question(parse_period("2025"), unit, date(2025, 12, 31), None) for unit in (None, "c1", "d1")]
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def ask() -> None:
+        try:
+            with platform.stores.use(tenant.id) as store:
+                while not done.is_set():
+                    for q in questions:
+                        figures = store.indicators.figures(indicators, q)
+                        assert figures["members_total"] >= 0
+        except BaseException as error:  # reported below, on the test's thread
+            failures.append(error)
+
+    readers = [threading.Thread(target=ask) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    try:
+        for n in range(12):
+            tenant.post("/members", {"id": f"x{n}", "union_id": "u1", "admitted_on": "2025-08-01", "gender": "male",
+                                     "full_name": f"Người {n}"})
+            if n % 3 == 0:
+                tenant.post(f"/members/x{n}/departure", {"left_on": "2025-09-01", "reason": "changed_job"})
+    finally:
+        done.set()
+        for reader in readers:
+            reader.join()
+    assert not failures, failures
+    with platform.stores.use(tenant.id) as store:
+        for q in questions:
+            assert store.indicators.figures(indicators, q) == IndicatorCalculator(store.transaction).figures(indicators, q)
+    assert tenant.figures("2025", unit_id="c1", as_of="2025-12-31")["members_total"] == 1 + 12 - 4
