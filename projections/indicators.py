@@ -2,7 +2,8 @@
 
 Unit scoping follows the structure as it stood on the day that matters: a stock
 counts what was under the unit (or its child units) on ``as_of``; a flow counts
-an event under the unit that held the union on the event's date.
+an event under the unit that held the union on the event's date. The counting runs
+over the tenant's in-memory columns of the views (``projections.columns``).
 """
 
 from __future__ import annotations
