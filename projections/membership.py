@@ -20,8 +20,6 @@ class Membership(Projection):
         " admitted_union_id TEXT NOT NULL, admitted_on INTEGER NOT NULL, admitted_at BIGINT NOT NULL,"
         " left_union_id TEXT, left_on INTEGER, left_at BIGINT, leave_reason TEXT,"
         " personal TEXT, version INTEGER NOT NULL, updated_at BIGINT NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS member_state_admitted ON member_state (admitted_on)",
-        "CREATE INDEX IF NOT EXISTS member_state_left ON member_state (left_on) WHERE left_on IS NOT NULL",
         "CREATE INDEX IF NOT EXISTS member_state_union ON member_state (union_id)",
         *spans.span_ddl("member_spans"),
         # kind: 0 admitted, 1 left; the union is the one the member was in on that day
@@ -32,16 +30,6 @@ class Membership(Projection):
     )
     FLOW_COLUMNS = ("position", "kind", "union_id", "on_day", "recorded_at")
     bulk_groups = {"MemberTransferred": "MemberMoves", "MemberLeft": "MemberMoves"}
-
-    def on_MemberAdmitted(self, cur: ViewCursor, e: Any, position: int) -> None:
-        at, on = micros(e.timestamp), day(e.admitted_on)
-        cur.execute(
-            "INSERT INTO member_state (member_id, union_id, gender, admitted_union_id, admitted_on,"
-            " admitted_at, personal, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (e.member_id, e.union_id, e.gender, e.union_id, on, at, e.personal, e.originator_version, at),
-        )
-        spans.place(cur, "member_spans", e.member_id, e.union_id, on, at, position)
-        cur.insert_rows("member_flows", self.FLOW_COLUMNS, [(position, ADMITTED, e.union_id, on, at)])
 
     def bulk_MemberAdmitted(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
         """Admissions are each member's first event, so they need no earlier span closed."""

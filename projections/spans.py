@@ -40,46 +40,6 @@ def span_ddl(table: str) -> tuple[str, ...]:
     )
 
 
-def visible(alias: str) -> str:
-    """SQL: the span was known at ``?`` (known_at) and covers day ``?``. Params: K, K, D, D."""
-    return (
-        f"{alias}.recorded_at <= ? AND ({alias}.superseded_at IS NULL OR {alias}.superseded_at > ?)"
-        f" AND {alias}.valid_from <= ? AND ({alias}.valid_to IS NULL OR {alias}.valid_to > ?)"
-    )
-
-
-def holds_on(alias: str, day_expr: str) -> str:
-    """SQL: the span places its entity under its holder on ``day_expr`` for a flow
-    (an ending span still holds on its end day). Params: K, K."""
-    return (
-        f"{alias}.recorded_at <= ? AND ({alias}.superseded_at IS NULL OR {alias}.superseded_at > ?)"
-        f" AND {alias}.valid_from <= {day_expr} AND ({alias}.valid_to IS NULL OR {alias}.valid_to > {day_expr}"
-        f" OR ({alias}.terminal = 1 AND {alias}.valid_to = {day_expr}))"
-    )
-
-
-def _insert(cur: ViewCursor, table: str, entity: str, segments: Iterable[Segment], recorded: int,
-            position: int) -> None:
-    cur.executemany(
-        f"INSERT INTO {table} (entity_id, holder_id, valid_from, valid_to, terminal, recorded_at, position)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(entity, h, f, t, term, recorded, position) for h, f, t, term in segments if t is None or t > f],
-    )
-
-
-def _open_from(cur: ViewCursor, table: str, entity: str, start: int, recorded: int,
-               position: int) -> list[Segment]:
-    """Supersede the entity's current rows that reach past ``start``; return them."""
-    where = f"entity_id = ? AND superseded_at IS NULL AND (valid_to IS NULL OR valid_to > ?)"
-    rows = cur.execute(
-        f"SELECT holder_id, valid_from, valid_to, terminal FROM {table} WHERE {where}", (entity, start)
-    ).fetchall()
-    if rows:
-        cur.execute(f"UPDATE {table} SET superseded_at = ?, superseded_pos = ? WHERE {where}",
-                    (recorded, position, entity, start))
-    return rows
-
-
 def direct(_cur: ViewCursor, holder: str, start: int, end: int | None, terminal: int) -> Iterator[Segment]:
     yield holder, start, end, terminal
 
@@ -87,25 +47,22 @@ def direct(_cur: ViewCursor, holder: str, start: int, end: int | None, terminal:
 def place(cur: ViewCursor, table: str, entity: str, holder: str, start: int, recorded: int, position: int,
           chain: Chain = direct) -> None:
     """From ``start`` on, the entity is under ``holder`` (and wherever ``chain`` leads)."""
-    old = _open_from(cur, table, entity, start, recorded, position)
-    kept = [(h, f, start, 0) for h, f, _t, _term in old if f < start]
-    _insert(cur, table, entity, kept, recorded, position)
-    _insert(cur, table, entity, chain(cur, holder, start, None, 0), recorded, position)
+    apply_many(cur, table, [(entity, holder, start, recorded, position)], chain)
 
 
 def end(cur: ViewCursor, table: str, entity: str, on: int, recorded: int, position: int) -> None:
     """The entity ends on ``on``: it is under no holder from that day."""
-    old = _open_from(cur, table, entity, on, recorded, position)
-    _insert(cur, table, entity, [(h, f, on, 1) for h, f, _t, _term in old if f < on], recorded, position)
+    apply_many(cur, table, [(entity, None, on, recorded, position)])
 
 
 Change = tuple[str, str | None, int, int, int]  # entity, holder (None: the entity ends), day, recorded, position
 SPAN_COLUMNS = ("entity_id", "holder_id", "valid_from", "valid_to", "terminal", "recorded_at", "position")
 
 
-def apply_many(cur: ViewCursor, table: str, changes: list[Change]) -> None:
-    """``place`` (direct holders) or ``end`` for many entities at once, each entity at most once:
-    one read of their current rows, then the supersessions and new rows as batches."""
+def apply_many(cur: ViewCursor, table: str, changes: list[Change], chain: Chain = direct) -> None:
+    """``place`` or ``end`` for many entities at once, each entity at most once: one read of
+    their current rows, then the supersessions and the new rows as batches. The rows that
+    reach past the day are superseded; what came before it is kept, ended that day."""
     entities = [c[0] for c in changes]
     current: dict[str, list[Segment]] = {}
     for i in range(0, len(entities), 500):
@@ -119,10 +76,10 @@ def apply_many(cur: ViewCursor, table: str, changes: list[Change]) -> None:
         old = [(h, f, t, term) for h, f, t, term in current.get(entity, ()) if t is None or t > on]
         if old:
             superseded.append((recorded, position, entity, on))
-        ending = 1 if holder is None else 0
-        rows.extend((entity, h, f, on, ending, recorded, position) for h, f, _t, _term in old if f < on)
+        segments = [(h, f, on, 1 if holder is None else 0) for h, f, _t, _term in old if f < on]
         if holder is not None:
-            rows.append((entity, holder, on, None, 0, recorded, position))
+            segments.extend(chain(cur, holder, on, None, 0))
+        rows.extend((entity, h, f, t, term, recorded, position) for h, f, t, term in segments if t is None or t > f)
     cur.executemany(f"UPDATE {table} SET superseded_at = ?, superseded_pos = ? WHERE entity_id = ?"
                     " AND superseded_at IS NULL AND (valid_to IS NULL OR valid_to > ?)", superseded)
     cur.insert_rows(table, SPAN_COLUMNS, rows)

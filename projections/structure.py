@@ -74,8 +74,6 @@ class Structure(Projection):
         " dissolved_on INTEGER, dissolved_at BIGINT, dissolution_reason TEXT,"
         " version INTEGER NOT NULL, updated_at BIGINT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS union_state_workplace ON union_state (workplace_id)",
-        "CREATE INDEX IF NOT EXISTS union_state_founded ON union_state (founded_on)",
-        "CREATE INDEX IF NOT EXISTS union_state_dissolved ON union_state (dissolved_on)",
         "CREATE TABLE IF NOT EXISTS surveys ("
         " workplace_id TEXT NOT NULL, as_of INTEGER NOT NULL, workers INTEGER NOT NULL,"
         " female_workers INTEGER NOT NULL, recorded_at BIGINT NOT NULL, position BIGINT NOT NULL,"
