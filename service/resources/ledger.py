@@ -46,7 +46,9 @@ def export(tenant: str):
 
     The first line is `{"format": "unionledger-export/1", "tenant", "exported_at", "events"}`, then
     one line per event: `position`, `originator_id`, `originator_version`, `topic`, `state` (the
-    stored bytes, base64) and `link`. Events are chained first; the export ends at the chain's head.
+    stored bytes, base64) and `link`. A position that never held an event (PostgreSQL can skip
+    one) is a line `{"position", "void": true, "link"}`. Events are chained first; the export ends
+    at the chain's head, whose position `events` gives.
     """
     store, _ = tenant_store(tenant, EXPORT_ROLES)
     chain = store.chain
