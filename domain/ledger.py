@@ -7,10 +7,12 @@ Personal data is sealed by a ``PersonalDataSealer`` before it enters an event.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 import secrets
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Protocol, TypeVar
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Transcoder, Transcoding
@@ -88,6 +90,8 @@ class Ledger(Application):
         self.queries = queries
         self.sealer = sealer
         self.today = today
+        self._collected: list[RegisterAggregate] | None = None
+        self._preloaded: dict[UUID, RegisterAggregate | None] = {}
 
     def register_transcodings(self, transcoder: Transcoder) -> None:
         super().register_transcodings(transcoder)
@@ -95,15 +99,41 @@ class Ledger(Application):
 
     # ---- helpers -------------------------------------------------------
     def _get(self, cls: type[A], client_id: str, field: str = "id") -> A:
+        storage_id = cls.storage_id(client_id)
         try:
-            return self.repository.get(cls.storage_id(client_id))
+            if storage_id in self._preloaded:
+                found = self._preloaded[storage_id]
+                if found is None or not isinstance(found, cls):
+                    raise AggregateNotFoundError(storage_id)
+                return found
+            return self.repository.get(storage_id)
         except AggregateNotFoundError:
             raise NotFound(f"{cls.KIND} {client_id!r} does not exist", field=field) from None
 
+    @staticmethod
+    def reads(verb: str, *args: Any, **kwargs: Any) -> list[UUID]:
+        """The aggregates a member command reads or changes (to load them for a group at once)."""
+        member_id = kwargs["id"] if verb == "admit_member" else args[0]
+        union_id = kwargs.get("union_id") or kwargs.get("to_union_id")
+        return [Member.storage_id(member_id)] + ([Union.storage_id(union_id)] if union_id else [])
+
+    @contextmanager
+    def preloaded(self, aggregates: dict[UUID, RegisterAggregate | None]) -> Iterator[None]:
+        """Commands use these aggregates (None: does not exist) instead of reading the event store.
+        The caller vouches that they are current: loaded under the tenant lock, and changed only
+        by the commands that use them."""
+        self._preloaded = aggregates
+        try:
+            yield
+        finally:
+            self._preloaded = {}
 
     def _require_new(self, cls: type[RegisterAggregate], client_id: str) -> None:
         check_client_id(client_id)
-        if cls.storage_id(client_id) in self.repository:
+        storage_id = cls.storage_id(client_id)
+        exists = self._preloaded[storage_id] is not None if storage_id in self._preloaded \
+            else storage_id in self.repository
+        if exists:
             raise AlreadyExists(f"{cls.KIND} {client_id!r} exists already", field="id", rule="unique_id")
 
     def _past(self, day: date, field: str) -> date:
@@ -111,7 +141,20 @@ class Ledger(Application):
             raise InvalidValue("may not lie in the future", field=field)
         return day
 
+    @contextmanager
+    def collecting(self) -> Iterator[list[RegisterAggregate]]:
+        """Commands decide but do not save: the aggregates they would save are collected, for the
+        caller to save in one go (a group commit). Not thread-safe: one caller at a time."""
+        self._collected = []
+        try:
+            yield self._collected
+        finally:
+            self._collected = None
+
     def _save(self, *aggregates: RegisterAggregate) -> None:
+        if self._collected is not None:
+            self._collected.extend(aggregates)
+            return
         try:
             self.save(*aggregates)
         except IntegrityError:
@@ -221,11 +264,7 @@ class Ledger(Application):
         if birth_date is not None and birth_date > admitted_on:
             raise InvalidValue("must be before the admission date", field="birth_date")
         self._get(Union, union_id, "union_id").require_open_to_members(admitted_on)
-        personal = self.sealer.seal(id, {
-            "full_name": full_name,
-            "birth_date": birth_date.isoformat() if birth_date else None,
-            "id_number": id_number,
-        })
+        personal = self.sealer.seal(id, personal_data(full_name, birth_date, id_number))
         member = Member(member_id=id, union_id=union_id, admitted_on=admitted_on,
                         gender=gender, personal=personal, actor=actor)
         self._save(member)
@@ -289,9 +328,8 @@ class Ledger(Application):
             created = [Union(union_id=r["id"], name=r["name"], workplace_id=r["workplace_id"], unit_id=r["unit_id"],
                              founded_on=r["founded_on"], decision_no=r["decision_no"], actor=actor) for r in rows]
             return [e for aggregate in created for e in aggregate.collect_events()]
-        sealed = self.sealer.seal_many([(r["id"], {
-            "full_name": r["full_name"], "birth_date": r["birth_date"].isoformat() if r["birth_date"] else None,
-            "id_number": r["id_number"]}) for r in rows])
+        sealed = self.sealer.seal_many([(r["id"], personal_data(r["full_name"], r["birth_date"], r["id_number"]))
+                                        for r in rows])
         return [Member.admission(member_id=r["id"], union_id=r["union_id"], admitted_on=r["admitted_on"],
                                  gender=r["gender"], personal=personal, actor=actor) for r, personal in zip(rows, sealed)]
 
@@ -353,6 +391,12 @@ class Ledger(Application):
         report.record_verification(verdict, lines, self.today(), actor)
         self._save(report)
         return report
+
+
+def personal_data(full_name: str, birth_date: date | None, id_number: str | None) -> dict[str, Any]:
+    """What of a member is sealed: the data erasure destroys."""
+    return {"full_name": full_name, "birth_date": birth_date.isoformat() if birth_date else None,
+            "id_number": id_number}
 
 
 def figure_value(indicator: Indicator, value: float, field: str) -> float | int:

@@ -33,7 +33,7 @@ import weakref
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from domain.errors import Conflict, InvalidValue
 from projections.base import from_micros, micros
@@ -188,8 +188,12 @@ class Chain:
         with self.store.lock():
             return self.extend_locked()
 
-    def extend_locked(self) -> int:
-        """``extend`` for a caller that already holds the tenant lock."""
+    def extend_locked(self, recorded: Sequence[Any] = ()) -> int:
+        """``extend`` for a caller that already holds the tenant lock. ``recorded``: the recordings
+        (domain event and notification) just written, linked from memory if the chain ends right
+        before them."""
+        if recorded and self._link(recorded):
+            return recorded[-1].notification.id
         if True:
             while True:
                 with self.transaction() as cur:
@@ -219,6 +223,22 @@ class Chain:
                                            f" the chain stops at position {gap - 1}")
                 if len(notifications) < BATCH:
                     return last  # a short batch: the ledger ended there when it was read
+
+    def _link(self, recorded: Sequence[Any]) -> bool:
+        first = recorded[0].notification.id
+        if [r.notification.id for r in recorded] != list(range(first, first + len(recorded))):
+            return False
+        with self.transaction(write=True) as cur:
+            row = cur.execute("SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1").fetchone()
+            last, link = (row[0], bytes.fromhex(row[1])) if row else (0, genesis(self.tenant_id))
+            if last != first - 1:
+                return False
+            rows = []
+            for r in recorded:
+                link = next_link(link, _entry(r.notification))
+                rows.append((r.notification.id, link.hex(), micros(r.domain_event.timestamp)))
+            cur.executemany("INSERT INTO ledger_chain (position, link, recorded_at) VALUES (?, ?, ?)", rows)
+        return True
 
     def _ever_recorded(self, first: int, last: int) -> bool:
         """Whether the views ever applied an event at these positions (the caller holds the lock)."""

@@ -15,12 +15,16 @@ import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
+from uuid import UUID
+
+from eventsourcing.application import project_aggregate
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from domain.errors import NotFound
 from tenants.chain import Chain, ChainBroken
 from domain.imports import ImportPlan, plan_import
-from domain.ledger import Ledger
+from domain.ledger import Ledger, personal_data
 from projections.audit import Audit
 from projections.base import ViewCursor
 from projections.indicators import IndicatorCalculator
@@ -30,6 +34,7 @@ from projections.progress import Plans
 from projections.queries import RegisterViews
 from projections.runner import ANALYZE_AFTER, Projector
 from projections.structure import Structure
+from tenants.grouping import GroupCommit, Pending, Take
 from tenants.settings import Settings, schema_name
 from tenants.vault import PersonalDataVault
 
@@ -87,6 +92,7 @@ class TenantStore:
         with self.lock():
             self.projector.create()
         self.chain = Chain(self)
+        self._group = GroupCommit(self._commit)
 
     # ---- connections ---------------------------------------------------------
     @contextmanager
@@ -125,18 +131,93 @@ class TenantStore:
     # ---- use -------------------------------------------------------------------
     def command(self, verb: str, *args: Any, **kwargs: Any) -> Any:
         """Run a ledger verb with the views current before (for rules) and after (read-your-writes)."""
+        item = Pending(verb, "", args, kwargs)
+        self._commit(lambda: [item])
+        return item.outcome()
+
+    # Commands that may share a group commit: each changes one member, and their rules read
+    # only that member and unions, which none of them changes.
+    GROUPED = ("admit_member", "transfer_member", "record_departure")
+
+    def grouped(self, verb: str, key: str, *args: Any, **kwargs: Any) -> Any:
+        """Like ``command``, but saved in one transaction with the commands queued beside it
+        (see tenants.grouping); ``key`` is the member the command changes."""
+        if verb not in self.GROUPED:
+            raise ValueError(f"{verb} is not a command that may be grouped")
+        return self._group.submit(verb, key, *args, **kwargs)
+
+    def _commit(self, take: Take) -> None:
+        """Under the lock: decide the commands ``take`` gives, save what they record in one
+        transaction, apply it to the views and link it into the chain (from memory)."""
         with self.lock():
             self.projector.follow()
+            group = take()
+            recordings, decided = None, []
             try:
-                return getattr(self.ledger, verb)(*args, **kwargs)
+                decided, collected = self._decide(group)
+                try:
+                    recordings = self.ledger.save(*collected) if collected else []
+                except IntegrityError:  # unexpected, as the lock is held: decide and save one by one
+                    for item in decided:
+                        try:
+                            item.result = getattr(self.ledger, item.verb)(*item.args, **item.kwargs)
+                        except Exception as error:
+                            item.error = error
             finally:
-                self.projector.follow()
-                self._chain()
+                try:
+                    if recordings is None or not self.projector.apply(
+                            [(r.domain_event, r.notification.id) for r in recordings]):
+                        self.projector.follow()
+                finally:
+                    self._chain(recordings or ())
+            for item in decided:
+                item.done = True
 
-    def _chain(self) -> None:
+    def _decide(self, group: list[Pending]) -> tuple[list[Pending], list]:
+        """Run each command without saving; a refused command is done with its error."""
+        decided: list[Pending] = []
+        sealer, self.ledger.sealer = self.ledger.sealer, _Presealed(self.vault, group)
+        try:
+            with self.ledger.preloaded(self._load(group)), self.ledger.collecting() as collected:
+                for item in group:
+                    mark = len(collected)
+                    try:
+                        item.result = getattr(self.ledger, item.verb)(*item.args, **item.kwargs)
+                        decided.append(item)
+                    except Exception as error:  # this command only
+                        del collected[mark:]
+                        item.error, item.done = error, True
+                return decided, list(collected)
+        finally:
+            self.ledger.sealer = sealer
+
+    def _load(self, group: list[Pending]) -> dict[UUID, Any]:
+        """Every aggregate the group's commands read, from one query (None where there is none)."""
+        ids = list(dict.fromkeys(i for p in group if p.verb in self.GROUPED
+                                 for i in self.ledger.reads(p.verb, *p.args, **p.kwargs)))
+        if not ids:
+            return {}
+        table = self.ledger.recorder.events_table_name
+        with self.transaction() as cur:
+            if cur.dialect == "postgres":
+                cur.execute(f"SELECT originator_id, originator_version, topic, state FROM {table}"
+                            " WHERE originator_id = ANY(?) ORDER BY originator_id, originator_version", (ids,))
+            else:
+                cur.execute(f"SELECT originator_id, originator_version, topic, state FROM {table}"
+                            f" WHERE originator_id IN ({', '.join('?' * len(ids))})"
+                            " ORDER BY originator_id, originator_version", [i.hex for i in ids])
+            rows = cur.fetchall()
+        events: dict[UUID, list] = {i: [] for i in ids}
+        for originator_id, version, topic, state in rows:
+            originator_id = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+            events[originator_id].append(self.ledger.mapper.to_domain_event(
+                StoredEvent(originator_id, version, topic, bytes(state))))
+        return {i: project_aggregate(None, e) if e else None for i, e in events.items()}
+
+    def _chain(self, recorded: Sequence[Any] = ()) -> None:
         """Link new events into the hash chain; a broken chain is for verify and the digest to report."""
         try:
-            self.chain.extend_locked()
+            self.chain.extend_locked(recorded)
         except ChainBroken as error:
             log.warning("tenant %s: %s", self.tenant_id, error.message)
 
@@ -195,6 +276,25 @@ class TenantStore:
 
     def close(self) -> None:
         self.ledger.close()
+
+
+class _Presealed:
+    """The personal data of a group's admissions, sealed in one statement before the group is decided."""
+
+    def __init__(self, vault: PersonalDataVault, group: list[Pending]):
+        self.vault = vault
+        wanted = [(p.kwargs["id"], personal_data(p.kwargs["full_name"], p.kwargs.get("birth_date"),
+                                                 p.kwargs.get("id_number")))
+                  for p in group if p.verb == "admit_member"]
+        self.sealed = {m: (data, sealed) for (m, data), sealed in zip(wanted, vault.seal_many(wanted))} \
+            if wanted else {}
+
+    def seal(self, member_id: str, data: dict[str, Any]) -> str:
+        made = self.sealed.get(member_id)
+        return made[1] if made and made[0] == data else self.vault.seal(member_id, data)
+
+    def seal_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[str]:
+        return self.vault.seal_many(items)
 
 
 class _ImportFacts:

@@ -13,7 +13,11 @@ from tenants.stores import TenantStore
 
 
 def current(store: TenantStore, kind: str, entity_id: str, present: Callable | None = None) -> dict:
-    row = getattr(store.fresh().views, kind)(entity_id)
+    return _present(store.fresh(), kind, entity_id, present)
+
+
+def _present(store: TenantStore, kind: str, entity_id: str, present: Callable | None) -> dict:
+    row = getattr(store.views, kind)(entity_id)
     if row is None:
         abort(404, message=f"{kind} {entity_id!r} does not exist")
     return present(store, row) if present else row
@@ -47,5 +51,5 @@ def add_history_route(blp: Blueprint, kind: str, require: Callable[[TenantStore,
 
 
 def created(store: TenantStore, kind: str, entity_id: str, present: Callable | None = None) -> dict:
-    """The entity as the next read will see it (the views are current after a command)."""
-    return current(store, kind, entity_id, present)
+    """The entity as the next read will see it: a command leaves the views current, so no catching up."""
+    return _present(store, kind, entity_id, present)

@@ -77,7 +77,7 @@ def admit(args: dict, tenant: str):
     `full_name`, `birth_date` and `id_number` are stored sealed with a key of the member's own.
     """
     store, who = tenant_store(tenant, WRITE_ROLES)
-    store.command("admit_member", **args, actor=who.actor)
+    store.grouped("admit_member", args["id"], **args, actor=who.actor)
     return created(store, "member", args["id"], present_member)
 
 
@@ -87,7 +87,7 @@ def admit(args: dict, tenant: str):
 def transfer(args: dict, tenant: str, member_id: str):
     """Move a member to another union from `effective_on` (MemberTransferred)"""
     store, who = tenant_store(tenant, WRITE_ROLES)
-    store.command("transfer_member", member_id, **args, actor=who.actor)
+    store.grouped("transfer_member", member_id, member_id, **args, actor=who.actor)
     return created(store, "member", member_id, present_member)
 
 
@@ -97,7 +97,7 @@ def transfer(args: dict, tenant: str, member_id: str):
 def depart(args: dict, tenant: str, member_id: str):
     """Record that a member left (MemberLeft); from `left_on` they no longer count"""
     store, who = tenant_store(tenant, WRITE_ROLES)
-    store.command("record_departure", member_id, **args, actor=who.actor)
+    store.grouped("record_departure", member_id, member_id, **args, actor=who.actor)
     return created(store, "member", member_id, present_member)
 
 

@@ -1,0 +1,151 @@
+"""Member commands that queue for a tenant together are saved in one transaction, each with its own answer."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date, timedelta
+
+import pytest
+
+from domain.errors import AlreadyExists, InvalidValue, NotFound
+from tenants.grouping import GroupCommit
+
+
+def small_province(tenant) -> None:
+    tenant.post("/units", {"id": "d1", "name": "District 1", "kind": "district", "established_on": "2018-01-01"})
+    for n in (1, 2):
+        tenant.post("/workplaces", {"id": f"w{n}", "name": f"W{n}", "sector": "private_enterprise", "unit_id": "d1",
+                                    "workers": 40, "female_workers": 20, "as_of": "2019-01-01"})
+        tenant.post("/unions", {"id": f"u{n}", "name": f"U{n}", "workplace_id": f"w{n}", "unit_id": "d1",
+                                "founded_on": "2019-02-01"})
+    for n in (1, 2):
+        tenant.post("/members", {"id": f"m{n}", "union_id": "u1", "admitted_on": "2019-03-01",
+                                 "full_name": f"Người {n}", "gender": "male"})
+
+
+def wait_until(condition, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_commands_queued_together_are_decided_one_by_one_and_saved_once(app, tenant, monkeypatch):
+    small_province(tenant)
+    admission = dict(id="m3", union_id="u1", admitted_on=date(2024, 1, 1), full_name="Phạm Thị Cúc",
+                     gender="female", birth_date=date(1995, 2, 3), id_number="001095000003", actor="tester")
+    commands = [  # in the order they queue; the first one leads
+        ("admit", "admit_member", "m3", (), admission),
+        ("unknown union", "admit_member", "m4", (), {**admission, "id": "m4", "union_id": "nope"}),
+        ("same member again", "admit_member", "m3", (), admission),
+        ("transfer", "transfer_member", "m1", ("m1",),
+         dict(to_union_id="u2", effective_on=date(2024, 2, 1), actor="tester")),
+        ("departure", "record_departure", "m2", ("m2",), dict(left_on=date(2024, 3, 1), reason="retired",
+                                                               actor="tester")),
+        ("future", "admit_member", "m5", (), {**admission, "id": "m5",
+                                               "admitted_on": date.today() + timedelta(days=400)}),
+    ]
+    platform = app.extensions["unionledger"]
+    with platform.stores.use(tenant.id) as store:
+        before = store.projector.ledger_position()
+        saves: list[int] = []
+        real_save = store.ledger.save
+        monkeypatch.setattr(store.ledger, "save", lambda *aggregates, **kw: saves.append(len(aggregates))
+                            or real_save(*aggregates, **kw))
+        outcomes: dict[str, object] = {}
+
+        def run(name, verb, key, args, kwargs) -> None:
+            try:
+                outcomes[name] = store.grouped(verb, key, *args, **kwargs)
+            except Exception as error:  # noqa: BLE001 - the outcome under test
+                outcomes[name] = error
+
+        threads = []
+        with store.lock():  # everything queues behind a command in progress
+            for n, command in enumerate(commands, start=1):
+                threads.append(threading.Thread(target=run, args=command))
+                threads[-1].start()
+                wait_until(lambda: store._group.queued() == n)
+        for thread in threads:
+            thread.join(30)
+
+        # One save for the three accepted commands; the repeated admission came in a second group.
+        assert saves == [3]
+        assert outcomes["admit"].member_id == "m3"
+        assert isinstance(outcomes["unknown union"], NotFound) and outcomes["unknown union"].field == "union_id"
+        assert isinstance(outcomes["same member again"], AlreadyExists)
+        assert outcomes["transfer"].union_id == "u2"
+        assert outcomes["departure"].left_on == date(2024, 3, 1)
+        assert isinstance(outcomes["future"], InvalidValue) and outcomes["future"].field == "admitted_on"
+
+        assert store.projector.ledger_position() == before + 3
+        entries, _ = store.views.audit(after=before, limit=10)
+        assert [(e["event"], e["entity_id"]) for e in entries] == [
+            ("MemberAdmitted", "m3"), ("MemberTransferred", "m1"), ("MemberLeft", "m2")]
+        assert store.views.member("m1")["union_id"] == "u2"
+        assert store.views.member("m2")["status"] == "left"
+        m3 = store.views.member("m3")
+        assert store.vault.unseal("m3", m3["personal"]) == {
+            "full_name": "Phạm Thị Cúc", "birth_date": "1995-02-03", "id_number": "001095000003"}
+        assert store.chain.chained() == before + 3
+        assert store.chain.verify().events == before + 3
+    figures = tenant.figures("2024-Q1", as_of="2024-03-31")
+    assert figures["members_total"] == 2  # m1 (now in u2) and m3; m2 left
+
+
+def test_concurrent_admissions_over_http_each_get_their_own_answer(app, tenant):
+    small_province(tenant)
+    clients, each = 12, 4
+    answers: list[tuple[str, int, dict]] = []
+    lock = threading.Lock()
+
+    def admit(c: int) -> None:
+        client = app.test_client()
+        for n in range(each):
+            member_id = f"c{c}-{n}"
+            union_id = "nope" if (c, n) == (0, 0) else f"u{1 + (c + n) % 2}"
+            response = client.post(tenant.url("/members"), headers=tenant.headers, json={
+                "id": member_id, "union_id": union_id, "admitted_on": "2025-01-15",
+                "full_name": f"Đoàn viên {member_id}", "gender": "female"})
+            with lock:
+                answers.append((member_id, response.status_code, response.get_json()))
+
+    threads = [threading.Thread(target=admit, args=(c,)) for c in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert len(answers) == clients * each
+    for member_id, status, body in answers:
+        if member_id == "c0-0":
+            assert status == 404 and body["errors"] == {"union_id": ["union 'nope' does not exist"]}
+        else:
+            assert status == 201, body
+            assert (body["id"], body["full_name"]) == (member_id, f"Đoàn viên {member_id}")
+    assert tenant.figures("2025-Q1", as_of="2025-03-31")["members_total"] == 2 + clients * each - 1
+    assert tenant.get("/members/c5-3").get_json()["union_id"] == "u1"
+    platform = app.extensions["unionledger"]
+    with platform.stores.use(tenant.id) as store:
+        assert store.chain.verify().events == store.projector.ledger_position() == 5 + 2 + clients * each - 1
+
+
+def test_a_group_that_fails_as_a_whole_fails_each_of_its_commands():
+    taken: list = []
+
+    def commit(take) -> None:
+        taken.extend(take())
+        raise ConnectionError("the database went away")
+
+    group = GroupCommit(commit)
+    with pytest.raises(ConnectionError):
+        group.submit("admit_member", "m1")
+    assert len(taken) == 1 and taken[0].done and group.queued() == 0
+
+
+def test_a_leader_that_fails_before_taking_leaves_nothing_queued():
+    group = GroupCommit(lambda take: (_ for _ in ()).throw(TimeoutError("no lock")))
+    with pytest.raises(TimeoutError):
+        group.submit("admit_member", "m1")
+    assert group.queued() == 0
