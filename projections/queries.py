@@ -68,14 +68,16 @@ class RegisterViews:
                 "version": version, "recorded_at": from_micros(founded_at), "updated_at": from_micros(updated)}
 
     def member(self, member_id: str) -> dict | None:
-        row = self._one(f"SELECT {MEMBER_COLS} FROM member_state WHERE member_id = ?", (member_id,))
-        if row is None:
-            return None
-        mid, union, gender, first_union, adm, adm_at, left, reason, personal, version, updated = row
-        return {"id": mid, "union_id": union, "gender": gender, "admitted_union_id": first_union,
-                "admitted_on": from_day(adm), "left_on": from_day(left), "leave_reason": reason,
-                "status": "left" if left is not None else "active", "personal": personal,
-                "version": version, "recorded_at": from_micros(adm_at), "updated_at": from_micros(updated)}
+        return self.members([member_id]).get(member_id)
+
+    def members(self, member_ids: list[str]) -> dict[str, dict]:
+        """member id -> current state, for those that exist (one query)."""
+        if not member_ids:
+            return {}
+        with self.transaction() as cur:
+            rows = cur.execute(f"SELECT {MEMBER_COLS} FROM member_state WHERE member_id IN"
+                               f" ({', '.join('?' * len(member_ids))})", member_ids).fetchall()
+        return {row[0]: _member(row) for row in rows}
 
     # ---- audit -------------------------------------------------------------
     def audit(self, *, entity_type: str | None = None, entity_id: str | None = None, actor: str | None = None,
@@ -162,3 +164,11 @@ class RegisterViews:
         """Every row of the given tables in a stable order (to compare a rebuild with the live views)."""
         with self.transaction() as cur:
             return {t: sorted(cur.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+
+
+def _member(row: tuple) -> dict:
+    mid, union, gender, first_union, adm, adm_at, left, reason, personal, version, updated = row
+    return {"id": mid, "union_id": union, "gender": gender, "admitted_union_id": first_union,
+            "admitted_on": from_day(adm), "left_on": from_day(left), "leave_reason": reason,
+            "status": "left" if left is not None else "active", "personal": personal,
+            "version": version, "recorded_at": from_micros(adm_at), "updated_at": from_micros(updated)}

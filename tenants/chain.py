@@ -194,35 +194,34 @@ class Chain:
         before them."""
         if recorded and self._link(recorded):
             return recorded[-1].notification.id
-        if True:
-            while True:
-                with self.transaction() as cur:
-                    row = cur.execute("SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1").fetchone()
-                last, link = (row[0], bytes.fromhex(row[1])) if row else (0, genesis(self.tenant_id))
-                notifications = self.recorder.select_notifications(last + 1, BATCH)
-                if not notifications:
-                    return last
-                rows, gap = [], None
-                for n in notifications:
-                    if n.id != last + 1:
-                        if self._ever_recorded(last + 1, n.id - 1):
-                            gap = last + 1
-                            break
-                        for position in range(last + 1, n.id):
-                            link = next_link(link, void(position))
-                            rows.append((position, link.hex(), None))
-                    link = next_link(link, _entry(n))
-                    timestamp = getattr(self.mapper.to_domain_event(n), "timestamp", None)
-                    rows.append((n.id, link.hex(), micros(timestamp) if timestamp else None))
-                    last = n.id
-                if rows:
-                    with self.transaction(write=True) as cur:
-                        cur.executemany("INSERT INTO ledger_chain (position, link, recorded_at) VALUES (?, ?, ?)", rows)
-                if gap is not None:
-                    raise ChainBroken(gap, f"the event at position {gap} is missing (deleted);"
-                                           f" the chain stops at position {gap - 1}")
-                if len(notifications) < BATCH:
-                    return last  # a short batch: the ledger ended there when it was read
+        while True:
+            with self.transaction() as cur:
+                row = cur.execute("SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1").fetchone()
+            last, link = (row[0], bytes.fromhex(row[1])) if row else (0, genesis(self.tenant_id))
+            notifications = self.recorder.select_notifications(last + 1, BATCH)
+            if not notifications:
+                return last
+            rows, gap = [], None
+            for n in notifications:
+                if n.id != last + 1:
+                    if self._ever_recorded(last + 1, n.id - 1):
+                        gap = last + 1
+                        break
+                    for position in range(last + 1, n.id):
+                        link = next_link(link, void(position))
+                        rows.append((position, link.hex(), None))
+                link = next_link(link, _entry(n))
+                timestamp = getattr(self.mapper.to_domain_event(n), "timestamp", None)
+                rows.append((n.id, link.hex(), micros(timestamp) if timestamp else None))
+                last = n.id
+            if rows:
+                with self.transaction(write=True) as cur:
+                    cur.insert_rows("ledger_chain", ("position", "link", "recorded_at"), rows)
+            if gap is not None:
+                raise ChainBroken(gap, f"the event at position {gap} is missing (deleted);"
+                                       f" the chain stops at position {gap - 1}")
+            if len(notifications) < BATCH:
+                return last  # a short batch: the ledger ended there when it was read
 
     def _link(self, recorded: Sequence[Any]) -> bool:
         first = recorded[0].notification.id
@@ -237,7 +236,7 @@ class Chain:
             for r in recorded:
                 link = next_link(link, _entry(r.notification))
                 rows.append((r.notification.id, link.hex(), micros(r.domain_event.timestamp)))
-            cur.executemany("INSERT INTO ledger_chain (position, link, recorded_at) VALUES (?, ?, ?)", rows)
+            cur.insert_rows("ledger_chain", ("position", "link", "recorded_at"), rows)
         return True
 
     def _ever_recorded(self, first: int, last: int) -> bool:

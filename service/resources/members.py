@@ -60,7 +60,11 @@ class MemberOut(EntityMeta):
 
 def present_member(store: TenantStore, row: dict) -> dict:
     """Open the sealed personal data for this answer only."""
-    opened = store.vault.unseal(row["id"], row.pop("personal", None))
+    return answer(row, store.vault.unseal(row["id"], row.pop("personal", None)))
+
+
+def answer(row: dict, opened: dict | None) -> dict:
+    """The member with its personal data as opened (None: erased)."""
     personal = opened or {}
     birth_date = personal.get("birth_date")
     return {**row, "personal_data_erased": opened is None, "full_name": personal.get("full_name"),
@@ -77,8 +81,8 @@ def admit(args: dict, tenant: str):
     `full_name`, `birth_date` and `id_number` are stored sealed with a key of the member's own.
     """
     store, who = tenant_store(tenant, WRITE_ROLES)
-    store.grouped("admit_member", args["id"], **args, actor=who.actor)
-    return created(store, "member", args["id"], present_member)
+    member = store.grouped("admit_member", args["id"], **args, actor=who.actor)
+    return answer(member, member.pop("personal_data"))
 
 
 @blp.route("/<member_id>/transfer", methods=["POST"])
@@ -87,8 +91,8 @@ def admit(args: dict, tenant: str):
 def transfer(args: dict, tenant: str, member_id: str):
     """Move a member to another union from `effective_on` (MemberTransferred)"""
     store, who = tenant_store(tenant, WRITE_ROLES)
-    store.grouped("transfer_member", member_id, member_id, **args, actor=who.actor)
-    return created(store, "member", member_id, present_member)
+    member = store.grouped("transfer_member", member_id, member_id, **args, actor=who.actor)
+    return answer(member, member.pop("personal_data"))
 
 
 @blp.route("/<member_id>/departure", methods=["POST"])
@@ -97,8 +101,8 @@ def transfer(args: dict, tenant: str, member_id: str):
 def depart(args: dict, tenant: str, member_id: str):
     """Record that a member left (MemberLeft); from `left_on` they no longer count"""
     store, who = tenant_store(tenant, WRITE_ROLES)
-    store.grouped("record_departure", member_id, member_id, **args, actor=who.actor)
-    return created(store, "member", member_id, present_member)
+    member = store.grouped("record_departure", member_id, member_id, **args, actor=who.actor)
+    return answer(member, member.pop("personal_data"))
 
 
 @blp.route("/<member_id>/erasure", methods=["POST"])

@@ -72,11 +72,13 @@ def test_commands_queued_together_are_decided_one_by_one_and_saved_once(app, ten
 
         # One save for the three accepted commands; the repeated admission came in a second group.
         assert saves == [3]
-        assert outcomes["admit"].member_id == "m3"
+        assert (outcomes["admit"]["id"], outcomes["admit"]["union_id"]) == ("m3", "u1")
+        assert outcomes["admit"]["personal_data"] == {
+            "full_name": "Phạm Thị Cúc", "birth_date": "1995-02-03", "id_number": "001095000003"}
         assert isinstance(outcomes["unknown union"], NotFound) and outcomes["unknown union"].field == "union_id"
         assert isinstance(outcomes["same member again"], AlreadyExists)
-        assert outcomes["transfer"].union_id == "u2"
-        assert outcomes["departure"].left_on == date(2024, 3, 1)
+        assert (outcomes["transfer"]["union_id"], outcomes["transfer"]["version"]) == ("u2", 2)
+        assert (outcomes["departure"]["status"], outcomes["departure"]["left_on"]) == ("left", date(2024, 3, 1))
         assert isinstance(outcomes["future"], InvalidValue) and outcomes["future"].field == "admitted_on"
 
         assert store.projector.ledger_position() == before + 3
