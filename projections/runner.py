@@ -102,21 +102,27 @@ class Projector:
                 for table in projection.tables:
                     cur.execute(f"ANALYZE {table}")
 
-    def apply(self, recorded: Sequence[tuple[Any, int]]) -> bool:
+    def apply(self, recorded: Sequence[tuple[Any, int]], cur: ViewCursor | None = None) -> bool:
         """Apply events just written, as they are in memory, if they are exactly the next
-        positions after the views'; returns False (changing nothing) otherwise."""
+        positions after the views'; returns False (changing nothing) otherwise. With ``cur``,
+        in the caller's transaction (the one that wrote them)."""
         if not recorded:
             return True
         first, last = recorded[0][1], recorded[-1][1]
         if [p for _e, p in recorded] != list(range(first, last + 1)):
             return False
-        with self.transaction(write=True) as cur:
-            cur.execute("UPDATE view_positions SET position = ? WHERE name = ? AND position = ?",
-                        (last, FOLLOWER, first - 1))
-            if cur.rowcount != 1:
-                return False
-            for projection in self.projections:
-                projection.process_batch(cur, recorded)
+        if cur is None:
+            with self.transaction(write=True) as cur:
+                return self._apply(cur, recorded, first, last)
+        return self._apply(cur, recorded, first, last)
+
+    def _apply(self, cur: ViewCursor, recorded: Sequence[tuple[Any, int]], first: int, last: int) -> bool:
+        cur.execute("UPDATE view_positions SET position = ? WHERE name = ? AND position = ?",
+                    (last, FOLLOWER, first - 1))
+        if cur.rowcount != 1:
+            return False
+        for projection in self.projections:
+            projection.process_batch(cur, recorded)
         return True
 
     def follow(self, progress: Callable[[int], None] | None = None) -> int:

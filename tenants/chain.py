@@ -192,8 +192,11 @@ class Chain:
         """``extend`` for a caller that already holds the tenant lock. ``recorded``: the recordings
         (domain event and notification) just written, linked from memory if the chain ends right
         before them."""
-        if recorded and self._link(recorded):
-            return recorded[-1].notification.id
+        if recorded:
+            with self.transaction(write=True) as cur:
+                linked = self.link(cur, recorded)
+            if linked:
+                return recorded[-1].notification.id
         while True:
             with self.transaction() as cur:
                 row = cur.execute("SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1").fetchone()
@@ -223,20 +226,21 @@ class Chain:
             if len(notifications) < BATCH:
                 return last  # a short batch: the ledger ended there when it was read
 
-    def _link(self, recorded: Sequence[Any]) -> bool:
+    def link(self, cur: Any, recorded: Sequence[Any]) -> bool:
+        """Link recordings just written (in ``cur``'s transaction) from memory, if the chain ends
+        right before them; returns False (writing nothing) otherwise. The caller holds the lock."""
         first = recorded[0].notification.id
         if [r.notification.id for r in recorded] != list(range(first, first + len(recorded))):
             return False
-        with self.transaction(write=True) as cur:
-            row = cur.execute("SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1").fetchone()
-            last, link = (row[0], bytes.fromhex(row[1])) if row else (0, genesis(self.tenant_id))
-            if last != first - 1:
-                return False
-            rows = []
-            for r in recorded:
-                link = next_link(link, _entry(r.notification))
-                rows.append((r.notification.id, link.hex(), micros(r.domain_event.timestamp)))
-            cur.insert_rows("ledger_chain", ("position", "link", "recorded_at"), rows)
+        row = cur.execute("SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1").fetchone()
+        last, link = (row[0], bytes.fromhex(row[1])) if row else (0, genesis(self.tenant_id))
+        if last != first - 1:
+            return False
+        rows = []
+        for r in recorded:
+            link = next_link(link, _entry(r.notification))
+            rows.append((r.notification.id, link.hex(), micros(r.domain_event.timestamp)))
+        cur.insert_rows("ledger_chain", ("position", "link", "recorded_at"), rows)
         return True
 
     def _ever_recorded(self, first: int, last: int) -> bool:

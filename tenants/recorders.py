@@ -1,15 +1,22 @@
-"""A PostgreSQL event recorder that writes large batches with COPY.
+"""A PostgreSQL event recorder that writes large batches with COPY, and small ones in a
+transaction of the caller's.
 
 The library inserts a batch as one ``INSERT ... SELECT FROM unnest(...)`` in pipeline
 mode, where COPY is not allowed. For a large batch (a bulk import) this recorder takes
 the same ``EXCLUSIVE`` table lock, so notification ids stay in commit order, and streams
 the rows with COPY; the batch's ids are then the last ``n`` of the sequence, since no
 other writer can take ids while the lock is held.
+
+``insert_within`` writes a command's events in a transaction the caller goes on using, so the
+views and the hash chain it updates there commit with the events or not at all.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any, Sequence
+
+import psycopg
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -37,3 +44,32 @@ class CopyingPostgresApplicationRecorder(PostgresApplicationRecorder):
         except errors.UniqueViolation as error:
             raise IntegrityError(str(error)) from error
         return list(range(top - len(stored_events) + 1, top + 1))
+
+    def insert_within(self, curs: psycopg.Cursor, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """Insert in the caller's transaction, under the same table lock as ``insert_events``;
+        returns the notification ids in order. A duplicate (originator, version) raises
+        IntegrityError and leaves the transaction to be rolled back."""
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        try:
+            curs.execute(SQL("INSERT INTO {0} (originator_id, originator_version, topic, state)"
+                             " SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
+                             " RETURNING notification_id").format(table),
+                         ([e.originator_id for e in stored_events], [e.originator_version for e in stored_events],
+                          [e.topic for e in stored_events], [e.state for e in stored_events]))
+        except errors.UniqueViolation as error:
+            raise IntegrityError(str(error)) from error
+        return [row[0] for row in curs.fetchall()]
+
+
+def insert_within(recorder: Any, cur: Any, stored_events: Sequence[StoredEvent]) -> list[int]:
+    """Insert stored events in the transaction of ``cur`` (a ViewCursor on the tenant's store)
+    and return their notification ids: PostgreSQL as ``insert_within`` above, SQLite with the
+    library's own statement (its write transaction already serialises writers)."""
+    if cur.dialect == "postgres":
+        return recorder.insert_within(cur.raw, stored_events)
+    try:
+        return list(recorder._insert_events(cur.raw, stored_events))
+    except sqlite3.IntegrityError as error:
+        raise IntegrityError(str(error)) from error

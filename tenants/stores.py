@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, Notification, Recording, StoredEvent
 
 from domain.errors import NotFound
 from tenants.chain import Chain, ChainBroken
@@ -34,6 +34,7 @@ from projections.queries import RegisterViews
 from projections.runner import ANALYZE_AFTER, Projector
 from projections.structure import Structure
 from tenants.grouping import GroupCommit, Pending, Take
+from tenants.recorders import insert_within
 from tenants.settings import Settings, schema_name
 from tenants.vault import PersonalDataVault
 
@@ -152,24 +153,26 @@ class TenantStore:
         with self.lock():
             self.projector.follow()
             group = take()
-            recordings, decided = None, []
+            decided, collected = self._decide(group)
+            recordings, written = [], False
             try:
-                decided, collected = self._decide(group)
-                try:
-                    recordings = self.ledger.save(*collected) if collected else []
-                except IntegrityError:  # unexpected, as the lock is held: decide and save one by one
-                    for item in decided:
-                        try:
-                            item.result = getattr(self.ledger, item.verb)(*item.args, **item.kwargs)
-                        except Exception as error:
-                            item.error = error
+                if collected:
+                    recordings, written = self._record(collected)
+            except IntegrityError:  # unexpected, as the lock is held: decide and save one by one
+                recordings = None
+                for item in decided:
+                    try:
+                        item.result = getattr(self.ledger, item.verb)(*item.args, **item.kwargs)
+                    except Exception as error:
+                        item.error = error
             finally:
-                try:
-                    if recordings is None or not self.projector.apply(
-                            [(r.domain_event, r.notification.id) for r in recordings]):
-                        self.projector.follow()
-                finally:
-                    self._chain(recordings or ())
+                if not written:  # the views and the chain catch up (from memory where they can)
+                    try:
+                        if recordings is None or not self.projector.apply(
+                                [(r.domain_event, r.notification.id) for r in recordings]):
+                            self.projector.follow()
+                    finally:
+                        self._chain(recordings or ())
         self._read_back([item for item in decided if item.verb in self.GROUPED and item.error is None])
         for item in decided:
             item.done = True
@@ -185,6 +188,22 @@ class TenantStore:
             row = dict(rows[item.key])
             row.pop("personal")
             item.result = {**row, "personal_data": opened.get(item.key)}
+
+    def _record(self, aggregates: list) -> tuple[list[Recording], bool]:
+        """Save the aggregates' new events, and update the views and the hash chain in the same
+        transaction, so that they commit together; returns the recordings and whether views and
+        chain were updated (not if they were not where these events start: the caller then
+        brings them up to date)."""
+        events = [e for aggregate in aggregates for e in aggregate.collect_events()]
+        stored = [self.ledger.mapper.to_stored_event(e) for e in events]
+        with self.transaction(write=True) as cur:
+            ids = insert_within(self.ledger.recorder, cur, stored)
+            recordings = [Recording(e, Notification(id=i, originator_id=s.originator_id, topic=s.topic,
+                                                    originator_version=s.originator_version, state=s.state))
+                          for e, s, i in zip(events, stored, ids)]
+            written = self.projector.apply([(e, i) for e, i in zip(events, ids)], cur) \
+                and self.chain.link(cur, recordings)
+        return recordings, written
 
     def _decide(self, group: list[Pending]) -> tuple[list[Pending], list]:
         """Run each command without saving; a refused command is done with its error."""

@@ -50,9 +50,9 @@ def test_commands_queued_together_are_decided_one_by_one_and_saved_once(app, ten
     with platform.stores.use(tenant.id) as store:
         before = store.projector.ledger_position()
         saves: list[int] = []
-        real_save = store.ledger.save
-        monkeypatch.setattr(store.ledger, "save", lambda *aggregates, **kw: saves.append(len(aggregates))
-                            or real_save(*aggregates, **kw))
+        real_record = store._record
+        monkeypatch.setattr(store, "_record", lambda aggregates: saves.append(len(aggregates))
+                            or real_record(aggregates))
         outcomes: dict[str, object] = {}
 
         def run(name, verb, key, args, kwargs) -> None:
@@ -151,3 +151,32 @@ def test_a_leader_that_fails_before_taking_leaves_nothing_queued():
     with pytest.raises(TimeoutError):
         group.submit("admit_member", "m1")
     assert group.queued() == 0
+
+
+def test_a_command_whose_views_cannot_be_updated_writes_nothing(app, tenant, monkeypatch):
+    """Events, views and chain commit together: a failure while applying leaves no event behind."""
+    from projections.membership import Membership
+
+    small_province(tenant)
+    platform = app.extensions["unionledger"]
+    with platform.stores.use(tenant.id) as store:
+        before = store.projector.ledger_position()
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("view update failed")
+
+    monkeypatch.setattr(Membership, "bulk_MemberAdmitted", broken)
+    body = {"id": "m9", "union_id": "u1", "admitted_on": "2025-01-15", "full_name": "Hồ Văn Chín", "gender": "male"}
+    failed = tenant.post("/members", body, expect=500)
+    assert failed.get_json()["status"] == 500
+    with platform.stores.use(tenant.id) as store:
+        assert store.projector.ledger_position() == before
+        assert store.chain.chained() == before
+    monkeypatch.undo()
+    tenant.post("/members", body)
+    assert tenant.get("/members/m9").get_json()["full_name"] == "Hồ Văn Chín"
+    with platform.stores.use(tenant.id) as store:
+        entries, _ = store.views.audit(after=before, limit=10)
+        assert [(e["event"], e["entity_id"]) for e in entries] == [("MemberAdmitted", "m9")]
+        # PostgreSQL used up a position on the rolled-back insert: the chain links it as void.
+        assert store.chain.verify().events == store.projector.ledger_position() == entries[0]["position"]
