@@ -132,7 +132,7 @@ class TenantStore:
     def command(self, verb: str, *args: Any, **kwargs: Any) -> Any:
         """Run a ledger verb with the views current before (for rules) and after (read-your-writes)."""
         item = Pending(verb, "", args, kwargs)
-        self._commit(lambda: [item])
+        self._commit(lambda: [item], read_back=False)
         return item.outcome()
 
     # Commands that may share a group commit: each changes one member, and their rules read
@@ -147,9 +147,10 @@ class TenantStore:
             raise ValueError(f"{verb} is not a command that may be grouped")
         return self._group.submit(verb, key, *args, **kwargs)
 
-    def _commit(self, take: Take) -> None:
+    def _commit(self, take: Take, read_back: bool = True) -> None:
         """Under the lock: decide the commands ``take`` gives, save what they record in one
-        transaction, apply it to the views and link it into the chain (from memory)."""
+        transaction, apply it to the views and link it into the chain (from memory); then, for
+        grouped commands, read their members back as their results."""
         with self.lock():
             self.projector.follow()
             group = take()
@@ -173,7 +174,8 @@ class TenantStore:
                             self.projector.follow()
                     finally:
                         self._chain(recordings or ())
-        self._read_back([item for item in decided if item.verb in self.GROUPED and item.error is None])
+        if read_back:
+            self._read_back([item for item in decided if item.verb in self.GROUPED and item.error is None])
         for item in decided:
             item.done = True
 
