@@ -15,7 +15,8 @@ scratch schema), dropped at the end. Measured, in this order:
   child process (bench.rebuild_child), whose peak RSS is ``rebuild_rss_mb``.
 - API: gunicorn with service/gunicorn.conf.py; 32 client threads on keep-alive connections
   post single admissions (unique ids, random open unions) for ``--api-seconds``; then
-  bench/bare_app.py (one INSERT per request) under the same config, same clients.
+  bench/bare_app.py (one INSERT per request) under the same config, same clients. Each starts
+  after a warm-up and a CHECKPOINT, so neither pays for the dirty pages of earlier phases.
 - indicators: ``--indicator-requests`` GETs of /indicators with random periods (years, halves,
   quarters, months, terms), units (or the whole tenant), ``as_of`` and ``known_at``, one at a
   time; ``verify_ms``: the median of 3 verifications of a tenant-wide 2025 report carrying
@@ -226,6 +227,7 @@ class Bench:
         with Gunicorn("service.wsgi:app", env, self.tmp / "service.log") as server:
             hammer(server.port, path, self.token, admissions("warm"), clients=self.args.clients, seconds=2,
                    limit=10**6)
+            self.settle()
             api = hammer(server.port, path, self.token, admissions("api"), **load)
             self.log(f"API: {api}")
             self.results.update(api_rps=api["rps"], api_p99_ms=api["p99_ms"], api_errors=api["errors"])
@@ -235,9 +237,16 @@ class Bench:
         with Gunicorn("bench.bare_app:app", env, self.tmp / "bare.log") as server:
             hammer(server.port, path, self.token, admissions("warm"), clients=self.args.clients, seconds=2,
                    limit=10**6)
+            self.settle()
             bare = hammer(server.port, path, self.token, admissions("api"), **load)
             self.log(f"bare: {bare}")
             self.results["bare_rps"] = bare["rps"]
+
+    def settle(self) -> None:
+        """Flush what earlier phases left dirty (a rebuild writes gigabytes), so that the API and its
+        bare baseline each start from a checkpoint instead of one of them paying for it."""
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            conn.execute("CHECKPOINT")
 
     def indicators(self, server: Gunicorn, province, rng: random.Random) -> None:
         """Random periods, units, as_of and known_at, one request at a time."""
