@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from projections.base import ViewCursor
-from projections.runner import FOLLOWER
+from projections.runner import FOLLOWER, REBUILDS
 
 OPEN = int(np.iinfo(np.int32).max)  # valid_to of a span that has not ended
 NEVER = int(np.iinfo(np.int64).max)  # superseded_at of a span still current
@@ -165,6 +165,7 @@ class RegisterColumns:
 
     def _reset(self) -> None:
         self.position = -1
+        self.rebuilds = -1
         self.units, self.unions, self.workplaces = Ids(), Ids(), Ids()
         self.structure: Structure | None = None
         self.members = _Members()
@@ -174,11 +175,14 @@ class RegisterColumns:
         if cur.dialect == "postgres":
             # One snapshot for the position and every row read after it.
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        position = cur.scalar("SELECT position FROM view_positions WHERE name = ?", (FOLLOWER,)) or 0
+        marks = dict(cur.execute("SELECT name, position FROM view_positions WHERE name IN (?, ?)",
+                                 (FOLLOWER, REBUILDS)).fetchall())
+        position, rebuilds = marks.get(FOLLOWER) or 0, marks.get(REBUILDS) or 0
         with self._lock:
+            if rebuilds != self.rebuilds or position < self.position:  # the views were rebuilt
+                self._reset()
+                self.rebuilds = rebuilds
             if position != self.position:
-                if position < self.position:  # the views were rebuilt from the start
-                    self._reset()
                 self._refresh(cur, position)
             m = self.members
             return Snapshot(

@@ -16,6 +16,7 @@ from projections.base import Projection, Transaction, ViewCursor
 
 POSITIONS_DDL = "CREATE TABLE IF NOT EXISTS view_positions (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
 FOLLOWER = "views"
+REBUILDS = "rebuilds"  # its position counts the times the views were emptied to be rebuilt
 ANALYZE_AFTER = 10_000  # events applied in one go, after which the planner's statistics are renewed
 SCHEMA = "schema"  # its position holds a checksum of every view's DDL
 
@@ -45,10 +46,11 @@ class Projector:
                 for projection in self.projections:
                     for table in projection.tables:
                         cur.execute(f"DROP TABLE IF EXISTS {table}")
-                cur.execute("DELETE FROM view_positions")
+                cur.execute("DELETE FROM view_positions WHERE name <> ?", (REBUILDS,))
+                cur.execute("UPDATE view_positions SET position = position + 1 WHERE name = ?", (REBUILDS,))
             for projection in self.projections:
                 projection.create(cur)
-            for name, position in ((FOLLOWER, 0), (SCHEMA, checksum)):
+            for name, position in ((FOLLOWER, 0), (SCHEMA, checksum), (REBUILDS, 0)):
                 cur.execute(
                     "INSERT INTO view_positions (name, position) SELECT ?, ? WHERE NOT EXISTS"
                     " (SELECT 1 FROM view_positions WHERE name = ?)", (name, position, name))
@@ -133,11 +135,13 @@ class Projector:
             return self.catch_up(progress) if self.is_behind() else 0
 
     def reset(self) -> None:
-        """Empty every view and rewind to the start of the ledger (one transaction)."""
+        """Empty every view and rewind to the start of the ledger (one transaction). The count of
+        rebuilds goes up, so that copies of the views kept elsewhere know to read them again."""
         with self.transaction(write=True) as cur:
             for projection in self.projections:
                 projection.clear(cur)
             cur.execute("UPDATE view_positions SET position = 0 WHERE name = ?", (FOLLOWER,))
+            cur.execute("UPDATE view_positions SET position = position + 1 WHERE name = ?", (REBUILDS,))
 
 
 class _Overtaken(Exception):

@@ -93,6 +93,22 @@ def test_indicator_columns_kept_in_step_equal_columns_read_afresh(app, tenant):
     assert tenant.figures("2025", unit_id="c1", as_of="2025-12-31")["members_total"] == 1
 
 
+def test_indicator_columns_are_read_again_after_a_rebuild_back_to_the_same_position(app, tenant):
+    """A rebuild that ends where the views were still makes the columns start again: a reader
+    during the rebuild may have seen the emptied tables at the old position."""
+    build_history(tenant)
+    indicators = [parse_indicator(c) for c in BASE_CODES]
+    q = Question(parse_period("2025"), None, date(2025, 12, 31), None)
+    platform = app.extensions["unionledger"]
+    with platform.stores.use(tenant.id) as store:
+        before = store.indicators.figures(indicators, q)
+        loaded, position = store.indicators.columns.members, store.indicators.columns.position
+        assert store.rebuild() == 15
+        assert store.indicators.figures(indicators, q) == before
+        assert store.indicators.columns.position == position
+        assert store.indicators.columns.members is not loaded  # read again, not kept
+
+
 def test_rebuild_of_an_unknown_tenant_is_refused(settings):
     env = {"UNIONLEDGER_DATA_DIR": str(settings.data_dir), "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
            "UNIONLEDGER_DATABASE_URL": settings.database_url or "",
