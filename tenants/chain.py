@@ -38,6 +38,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 from domain.errors import Conflict, InvalidValue
 from projections.base import from_micros, micros
 
+CHAIN_TABLE = "ledger_chain"
 CHAIN_DDL = ("CREATE TABLE IF NOT EXISTS ledger_chain"
              " (position BIGINT PRIMARY KEY, link TEXT NOT NULL, recorded_at BIGINT)")
 EXPORT_FORMAT = "unionledger-export/1"

@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterator
 
 from domain.errors import AlreadyExists
 from domain.workplaces import SECTORS
+from projections.runner import ANALYZE_AFTER
 from tenants.demo import BRANDS, FOREIGN, GIVEN, LINES, MIDDLE, NAMES, PROFILES, REASON_WEIGHTS, SURNAMES, TRADES
 
 OPENED = date(2015, 1, 1)
@@ -423,6 +424,8 @@ def load_province(store: Any, province: Province, actor: str = "generator",
                     tick(100)
         finally:
             store.projector.follow()
+    if done >= ANALYZE_AFTER:
+        store.analyze()
     tick(done % 100)
     seconds["followups"] = time.perf_counter() - started
     return {"counts": province.counts(), "seconds": seconds}

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from projections.base import Transaction
 
+KEYS_TABLE = "personal_keys"
 KEYS_DDL = "CREATE TABLE IF NOT EXISTS personal_keys (member_id TEXT PRIMARY KEY, key TEXT NOT NULL)"
 PREFIX = "aesgcm:"
 ERASED = None

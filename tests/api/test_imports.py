@@ -203,6 +203,25 @@ def test_views_written_from_an_import_equal_the_views_rebuilt_from_the_ledger(ap
     assert rebuilt == live
 
 
+def test_a_large_import_renews_the_planner_statistics_of_the_ledger_and_the_views(app, tenant, monkeypatch):
+    """Without statistics PostgreSQL plans a lookup of a few events in a freshly filled ledger as
+    a scan of all of it; so a large import analyses the ledger's tables, not only the views."""
+    from tenants import stores
+
+    monkeypatch.setattr(stores, "ANALYZE_AFTER", 1)
+    with_units(tenant)
+    import_all_csv(tenant)
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        tables = (store.ledger.recorder.events_table_name, "ledger_chain", "personal_keys", "member_state")
+        with store.transaction() as cur:
+            if cur.dialect == "postgres":
+                analysed = cur.execute("SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema()"
+                                       " AND last_analyze IS NOT NULL").fetchall()
+            else:
+                analysed = cur.execute("SELECT DISTINCT tbl FROM sqlite_stat1").fetchall()
+    assert set(tables) <= {name for (name,) in analysed}
+
+
 def test_an_imported_member_shows_their_personal_data(tenant):
     with_units(tenant)
     import_all_csv(tenant)
