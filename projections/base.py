@@ -108,9 +108,10 @@ class ViewCursor:
 
 
 class Transaction(Protocol):
-    """Opens a view transaction; ``write=True`` commits, otherwise it only reads."""
+    """Opens a view transaction; ``write=True`` commits, otherwise it only reads, and
+    ``snapshot=True`` reads everything as of one instant."""
 
-    def __call__(self, write: bool = False) -> ContextManager[ViewCursor]: ...
+    def __call__(self, write: bool = False, snapshot: bool = False) -> ContextManager[ViewCursor]: ...
 
 
 class Projection:

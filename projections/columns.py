@@ -171,10 +171,8 @@ class RegisterColumns:
         self.members = _Members()
 
     def snapshot(self, cur: ViewCursor) -> Snapshot:
-        """The columns as of the views' position, read in the caller's (read-only) transaction."""
-        if cur.dialect == "postgres":
-            # One snapshot for the position and every row read after it.
-            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        """The columns as of the views' position, read in the caller's read transaction, which
+        must see one snapshot for the position and every row read after it."""
         marks = dict(cur.execute("SELECT name, position FROM view_positions WHERE name IN (?, ?)",
                                  (FOLLOWER, REBUILDS)).fetchall())
         position, rebuilds = marks.get(FOLLOWER) or 0, marks.get(REBUILDS) or 0

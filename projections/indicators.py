@@ -92,7 +92,7 @@ class IndicatorCalculator:
         self.columns = columns or RegisterColumns()
 
     def figures(self, indicators: Iterable[Indicator], q: Question) -> dict[str, float | int]:
-        with self.transaction() as cur:
+        with self.transaction(snapshot=True) as cur:
             snap = self.columns.snapshot(cur)
         return _Answer(snap, q).figures(indicators)
 

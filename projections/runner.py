@@ -129,6 +129,8 @@ class Projector:
 
     def follow(self, progress: Callable[[int], None] | None = None) -> int:
         """Catch up, yielding to another follower that got there first."""
+        if not self.is_behind():  # two single reads, where asking for the next batch costs more
+            return 0
         try:
             return self.catch_up(progress)
         except _Overtaken:

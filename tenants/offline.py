@@ -122,7 +122,8 @@ class MemoryStore:
         self.indicators = IndicatorCalculator(self.transaction)
 
     @contextmanager
-    def transaction(self, write: bool = False) -> Iterator[ViewCursor]:
+    def transaction(self, write: bool = False, snapshot: bool = False) -> Iterator[ViewCursor]:
+        """A SQLite transaction reads one snapshot whatever ``snapshot`` says."""
         cursor = self._conn.cursor()
         cursor.execute("BEGIN")
         try:

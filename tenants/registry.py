@@ -59,8 +59,14 @@ class Registry:
         if settings.backend == "postgres":
             from psycopg_pool import ConnectionPool
 
+            schema = settings.control_schema
+
+            def on_schema(conn) -> None:  # once per connection, not once per transaction
+                conn.execute(f'SET search_path TO "{schema}"')
+
+            # Autocommit: a lookup is one statement and one round trip; changes open a transaction.
             self._pool = ConnectionPool(settings.conninfo(), min_size=1, max_size=4, open=True,
-                                        kwargs={"autocommit": False})
+                                        kwargs={"autocommit": True}, configure=on_schema)
         else:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             self._path = settings.data_dir / "control.sqlite"
@@ -83,9 +89,7 @@ class Registry:
             from psycopg.rows import tuple_row
 
             with self._pool.connection() as conn, conn.transaction():
-                cur = conn.cursor(row_factory=tuple_row)
-                cur.execute(f'SET LOCAL search_path TO "{self.settings.control_schema}"')
-                yield ViewCursor(cur, "postgres")
+                yield ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
         else:
             conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
             try:
@@ -97,6 +101,21 @@ class Registry:
                 raise
             finally:
                 conn.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[ViewCursor]:
+        """A cursor for a lookup, without a transaction (nor, on SQLite, the write lock) around it."""
+        if self._pool is None:
+            conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+            try:
+                yield ViewCursor(conn.cursor(), "sqlite")
+            finally:
+                conn.close()
+            return
+        from psycopg.rows import tuple_row
+
+        with self._pool.connection() as conn:
+            yield ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
 
     def create(self) -> None:
         if self._pool is not None:
@@ -165,7 +184,7 @@ class Registry:
         digest = token_hash(token)
         if hmac.compare_digest(digest, self._admin_hash):
             return Principal(actor="platform-admin", role="platform_admin")
-        with self.transaction() as cur:
+        with self.reading() as cur:
             row = cur.execute("SELECT tenant_id, role, holder FROM tokens WHERE token_hash = ? AND revoked_at IS NULL",
                               (digest,)).fetchone()
         return Principal(actor=row[2], role=row[1], tenant_id=row[0]) if row else None

@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +24,7 @@ from eventsourcing.persistence import IntegrityError, Notification, Recording, S
 from domain.errors import NotFound
 from tenants.chain import CHAIN_TABLE, Chain, ChainBroken
 from domain.imports import ImportPlan, plan_import
-from domain.ledger import Ledger, personal_data
+from domain.ledger import Ledger
 from projections.audit import Audit
 from projections.base import ViewCursor
 from projections.indicators import IndicatorCalculator
@@ -36,7 +37,7 @@ from projections.structure import Structure
 from tenants.grouping import GroupCommit, Pending, Take
 from tenants.recorders import insert_within
 from tenants.settings import Settings, schema_name
-from tenants.vault import KEYS_TABLE, PersonalDataVault
+from tenants.vault import KEYS_TABLE, PersonalDataVault, new_key, seal_with
 
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class TenantStore:
                 "SQLITE_LOCK_TIMEOUT": "30",
                 "CREATE_TABLE": "y" if create else "n",
             }
+        self._on_schema: weakref.WeakSet = weakref.WeakSet()  # pooled connections whose search_path is set
         self.views = RegisterViews(self.transaction)
         self.indicators = IndicatorCalculator(self.transaction)
         self.plans = Plans(self.transaction, self.indicators)
@@ -96,14 +98,26 @@ class TenantStore:
 
     # ---- connections ---------------------------------------------------------
     @contextmanager
-    def transaction(self, write: bool = False) -> Iterator[ViewCursor]:
+    def transaction(self, write: bool = False, snapshot: bool = False) -> Iterator[ViewCursor]:
+        """A cursor on the tenant's store. On PostgreSQL a read (``write=False``) runs its
+        statements on their own, each seeing what was committed when it started (as it would in
+        a READ COMMITTED transaction, without the round trips to open and close one);
+        ``snapshot=True`` reads everything in one REPEATABLE READ snapshot instead."""
         if self.backend == "postgres":
             from psycopg.rows import tuple_row
 
-            with self.datastore.transaction(commit=write) as raw:
-                raw.row_factory = tuple_row
-                raw.execute(f'SET LOCAL search_path TO "{self.schema}"')
-                yield ViewCursor(raw, "postgres")
+            with self.datastore.get_connection() as conn:
+                if conn not in self._on_schema:  # the pool's connections serve this tenant only
+                    conn.execute(f'SET search_path TO "{self.schema}"')
+                    self._on_schema.add(conn)
+                if write or snapshot:
+                    with conn.transaction(force_rollback=not write):
+                        raw = conn.cursor(row_factory=tuple_row)
+                        if snapshot:
+                            raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                        yield ViewCursor(raw, "postgres")
+                else:
+                    yield ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
         else:
             with self.datastore.transaction(commit=write) as raw:
                 yield ViewCursor(raw.sqlite_cursor, "sqlite")
@@ -154,11 +168,11 @@ class TenantStore:
         with self.lock():
             self.projector.follow()
             group = take()
-            decided, collected = self._decide(group)
+            decided, collected, keys = self._decide(group)
             recordings, written = [], False
             try:
                 if collected:
-                    recordings, written = self._record(collected)
+                    recordings, written = self._record(collected, keys)
             except IntegrityError:  # unexpected, as the lock is held: decide and save one by one
                 recordings = None
                 for item in decided:
@@ -191,14 +205,15 @@ class TenantStore:
             row.pop("personal")
             item.result = {**row, "personal_data": opened.get(item.key)}
 
-    def _record(self, aggregates: list) -> tuple[list[Recording], bool]:
-        """Save the aggregates' new events, and update the views and the hash chain in the same
-        transaction, so that they commit together; returns the recordings and whether views and
-        chain were updated (not if they were not where these events start: the caller then
-        brings them up to date)."""
+    def _record(self, aggregates: list, keys: dict[str, bytes]) -> tuple[list[Recording], bool]:
+        """Save the aggregates' new events with the new members' keys, and update the views and
+        the hash chain in the same transaction, so that they commit together; returns the
+        recordings and whether views and chain were updated (not if they were not where these
+        events start: the caller then brings them up to date)."""
         events = [e for aggregate in aggregates for e in aggregate.collect_events()]
         stored = [self.ledger.mapper.to_stored_event(e) for e in events]
         with self.transaction(write=True) as cur:
+            self.vault.keep(cur, keys)
             ids = insert_within(self.ledger.recorder, cur, stored)
             recordings = [Recording(e, Notification(id=i, originator_id=s.originator_id, topic=s.topic,
                                                     originator_version=s.originator_version, state=s.state))
@@ -207,10 +222,12 @@ class TenantStore:
                 and self.chain.link(cur, recordings)
         return recordings, written
 
-    def _decide(self, group: list[Pending]) -> tuple[list[Pending], list]:
-        """Run each command without saving; a refused command is done with its error."""
+    def _decide(self, group: list[Pending]) -> tuple[list[Pending], list, dict[str, bytes]]:
+        """Run each command without saving; a refused command is done with its error. Returns
+        the commands decided, the aggregates to save and the new members' keys to store."""
         decided: list[Pending] = []
-        sealer, self.ledger.sealer = self.ledger.sealer, _Presealed(self.vault, group)
+        sealer = _GroupSealer(self.vault)
+        vault, self.ledger.sealer = self.ledger.sealer, sealer
         try:
             with self.ledger.preloaded(self._load(group)), self.ledger.collecting() as collected:
                 for item in group:
@@ -221,9 +238,9 @@ class TenantStore:
                     except Exception as error:  # this command only
                         del collected[mark:]
                         item.error, item.done = error, True
-                return decided, list(collected)
+                return decided, list(collected), sealer.keys_of(decided)
         finally:
-            self.ledger.sealer = sealer
+            self.ledger.sealer = vault
 
     def _load(self, group: list[Pending]) -> dict[UUID, Any]:
         """Every aggregate the group's commands read, from one query (None where there is none)."""
@@ -330,23 +347,26 @@ def _project(events: list) -> Any:
     return aggregate
 
 
-class _Presealed:
-    """The personal data of a group's admissions, sealed in one statement before the group is decided."""
+class _GroupSealer:
+    """Seals the personal data of a group's admissions with keys made in memory. Only the keys
+    of admissions that are decided are stored, in the transaction that records them; so a
+    refused admission leaves no key behind, and the group needs no transaction of its own."""
 
-    def __init__(self, vault: PersonalDataVault, group: list[Pending]):
+    def __init__(self, vault: PersonalDataVault):
         self.vault = vault
-        wanted = [(p.kwargs["id"], personal_data(p.kwargs["full_name"], p.kwargs.get("birth_date"),
-                                                 p.kwargs.get("id_number")))
-                  for p in group if p.verb == "admit_member"]
-        self.sealed = {m: (data, sealed) for (m, data), sealed in zip(wanted, vault.seal_many(wanted))} \
-            if wanted else {}
+        self.made: dict[str, bytes] = {}
 
     def seal(self, member_id: str, data: dict[str, Any]) -> str:
-        made = self.sealed.get(member_id)
-        return made[1] if made and made[0] == data else self.vault.seal(member_id, data)
+        key = self.made[member_id] = new_key()
+        return seal_with(key, member_id, data)
 
     def seal_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[str]:
         return self.vault.seal_many(items)
+
+    def keys_of(self, decided: list[Pending]) -> dict[str, bytes]:
+        """The keys of the decided admissions (the only command that seals for a new member)."""
+        return {p.kwargs["id"]: self.made[p.kwargs["id"]] for p in decided
+                if p.verb == "admit_member" and p.kwargs.get("id") in self.made}
 
 
 class _ImportFacts:

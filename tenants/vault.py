@@ -32,6 +32,17 @@ def _read_keys(cur, member_ids: list[str]) -> dict[str, bytes]:
     return keys
 
 
+def new_key() -> bytes:
+    return os.urandom(32)
+
+
+def seal_with(key: bytes, member_id: str, data: dict[str, Any]) -> str:
+    """AES-GCM with a fresh nonce; the member id is bound in as associated data."""
+    nonce = os.urandom(12)
+    plain = json.dumps(data, ensure_ascii=False, sort_keys=True).encode()
+    return PREFIX + base64.urlsafe_b64encode(nonce + AESGCM(key).encrypt(nonce, plain, member_id.encode())).decode()
+
+
 class PersonalDataVault:
     def __init__(self, transaction: Transaction):
         self.transaction = transaction
@@ -43,7 +54,7 @@ class PersonalDataVault:
     def _keys(self, member_ids: list[str]) -> dict[str, bytes]:
         """Each member's key, made where missing (committed before any event uses it)."""
         with self.transaction(write=True) as cur:
-            fresh = {m: os.urandom(32) for m in member_ids}
+            fresh = {m: new_key() for m in member_ids}
             if cur.dialect == "postgres":  # one statement for the whole batch
                 made = cur.execute(
                     "INSERT INTO personal_keys (member_id, key) SELECT * FROM unnest(?::text[], ?::text[])"
@@ -64,13 +75,24 @@ class PersonalDataVault:
 
     def seal_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[str]:
         keys = self._keys([m for m, _ in items])
-        out = []
-        for member_id, data in items:
-            nonce = os.urandom(12)
-            plain = json.dumps(data, ensure_ascii=False, sort_keys=True).encode()
-            sealed = AESGCM(keys[member_id]).encrypt(nonce, plain, member_id.encode())
-            out.append(PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode())
-        return out
+        return [seal_with(keys[member_id], member_id, data) for member_id, data in items]
+
+    @staticmethod
+    def keep(cur: Any, keys: dict[str, bytes]) -> None:
+        """Store new members' keys in the caller's transaction, the one that records their
+        admissions, so that a key exists exactly when an event uses it. A key already stored
+        for one of them is replaced: the caller only passes members the ledger does not hold,
+        so no event uses it (it was made for an admission that was never recorded)."""
+        if not keys:
+            return
+        if cur.dialect == "postgres":
+            cur.execute("INSERT INTO personal_keys (member_id, key) SELECT * FROM unnest(?::text[], ?::text[])"
+                        " ON CONFLICT (member_id) DO UPDATE SET key = EXCLUDED.key",
+                        (list(keys), [k.hex() for k in keys.values()]))
+        else:
+            cur.executemany("INSERT INTO personal_keys (member_id, key) VALUES (?, ?)"
+                            " ON CONFLICT (member_id) DO UPDATE SET key = excluded.key",
+                            [(m, k.hex()) for m, k in keys.items()])
 
     def unseal_many(self, sealed: Iterable[tuple[str, str | None]]) -> dict[str, dict | None]:
         """member_id -> personal data, or None where the key was destroyed."""

@@ -51,8 +51,8 @@ def test_commands_queued_together_are_decided_one_by_one_and_saved_once(app, ten
         before = store.projector.ledger_position()
         saves: list[int] = []
         real_record = store._record
-        monkeypatch.setattr(store, "_record", lambda aggregates: saves.append(len(aggregates))
-                            or real_record(aggregates))
+        monkeypatch.setattr(store, "_record", lambda aggregates, keys: saves.append(len(aggregates))
+                            or real_record(aggregates, keys))
         outcomes: dict[str, object] = {}
 
         def run(name, verb, key, args, kwargs) -> None:
@@ -92,8 +92,29 @@ def test_commands_queued_together_are_decided_one_by_one_and_saved_once(app, ten
             "full_name": "Phạm Thị Cúc", "birth_date": "1995-02-03", "id_number": "001095000003"}
         assert store.chain.chained() == before + 3
         assert store.chain.verify().events == before + 3
+        # A key is stored with the admission that uses it: the refused ones (m4, m5) left none.
+        with store.transaction() as cur:
+            keyed = {m for (m,) in cur.execute("SELECT member_id FROM personal_keys").fetchall()}
+        assert {"m1", "m2", "m3"} <= keyed and not keyed & {"m4", "m5"}
     figures = tenant.figures("2024-Q1", as_of="2024-03-31")
     assert figures["members_total"] == 2  # m1 (now in u2) and m3; m2 left
+
+
+def test_an_admission_replaces_a_key_left_by_one_that_was_never_recorded(app, tenant):
+    """A key made for an admission that never reached the ledger (say, an import cut off by a
+    crash) is not the one the member's data is sealed with when they are admitted later."""
+    small_province(tenant)
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        store.vault.seal("m9", {"full_name": "Lost"})
+        with store.transaction() as cur:
+            stale = cur.scalar("SELECT key FROM personal_keys WHERE member_id = ?", ("m9",))
+    response = tenant.post("/members", {"id": "m9", "union_id": "u2", "admitted_on": "2024-05-02",
+                                        "full_name": "Đỗ Văn Chín", "gender": "male"})
+    assert response.status_code == 201 and response.get_json()["full_name"] == "Đỗ Văn Chín"
+    assert tenant.get("/members/m9").get_json()["full_name"] == "Đỗ Văn Chín"
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        with store.transaction() as cur:
+            assert cur.scalar("SELECT key FROM personal_keys WHERE member_id = ?", ("m9",)) != stale
 
 
 def test_concurrent_admissions_over_http_each_get_their_own_answer(app, tenant):
