@@ -7,6 +7,7 @@ instants as microseconds since the epoch, so both stores compare them as integer
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from datetime import date, datetime, timezone
 from typing import Any, ContextManager, Iterable, Protocol, Sequence
 
@@ -90,6 +91,11 @@ class ViewCursor:
                     copy.write_row(row)
         else:
             self.raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
+
+    def pipeline(self) -> ContextManager[Any]:
+        """On PostgreSQL, send the statements of the block without waiting for each answer (a
+        read inside waits for what was sent before it); on SQLite, nothing changes."""
+        return self.raw.connection.pipeline() if self.dialect == "postgres" else nullcontext()
 
     def fetchall(self) -> list[tuple]:
         return [tuple(r) for r in self.raw.fetchall()]

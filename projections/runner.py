@@ -123,8 +123,9 @@ class Projector:
                     (last, FOLLOWER, first - 1))
         if cur.rowcount != 1:
             return False
-        for projection in self.projections:
-            projection.process_batch(cur, recorded)
+        with cur.pipeline():  # a command's few view rows: one round trip instead of one per table
+            for projection in self.projections:
+                projection.process_batch(cur, recorded)
         return True
 
     def follow(self, progress: Callable[[int], None] | None = None) -> int:

@@ -213,8 +213,9 @@ class TenantStore:
         events = [e for aggregate in aggregates for e in aggregate.collect_events()]
         stored = [self.ledger.mapper.to_stored_event(e) for e in events]
         with self.transaction(write=True) as cur:
-            self.vault.keep(cur, keys)
-            ids = insert_within(self.ledger.recorder, cur, stored)
+            with cur.pipeline():  # keys, table lock and events in one round trip
+                self.vault.keep(cur, keys)
+                ids = insert_within(self.ledger.recorder, cur, stored)
             recordings = [Recording(e, Notification(id=i, originator_id=s.originator_id, topic=s.topic,
                                                     originator_version=s.originator_version, state=s.state))
                           for e, s, i in zip(events, stored, ids)]

@@ -154,6 +154,49 @@ def test_concurrent_admissions_over_http_each_get_their_own_answer(app, tenant):
         assert store.chain.verify().events == store.projector.ledger_position() == 5 + 2 + clients * each - 1
 
 
+def test_a_group_whose_save_collides_is_decided_again_one_by_one(app, tenant, monkeypatch):
+    """Were another writer to record an event for a member between the group's decisions and its
+    save, the save fails as a whole and each command is decided and saved again on its own."""
+    small_province(tenant)
+    platform = app.extensions["unionledger"]
+    with platform.stores.use(tenant.id) as store:
+        real_decide = store._decide
+
+        def decide_then_collide(group):
+            decided = real_decide(group)
+            store.ledger.admit_member(id="m7", union_id="u2", admitted_on=date(2024, 4, 2), full_name="Khác",
+                                      gender="male", actor="elsewhere")
+            return decided
+
+        monkeypatch.setattr(store, "_decide", decide_then_collide)
+        admission = dict(union_id="u1", admitted_on=date(2024, 4, 1), gender="female", actor="tester")
+        outcomes: dict[str, object] = {}
+
+        def run(member_id: str) -> None:
+            try:
+                outcomes[member_id] = store.grouped("admit_member", member_id, id=member_id,
+                                                    full_name=f"Người {member_id}", **admission)
+            except Exception as error:  # noqa: BLE001 - the outcome under test
+                outcomes[member_id] = error
+
+        threads = []
+        with store.lock():
+            for n, member_id in enumerate(("m6", "m7"), start=1):
+                threads.append(threading.Thread(target=run, args=(member_id,)))
+                threads[-1].start()
+                wait_until(lambda: store._group.queued() == n)
+        for thread in threads:
+            thread.join(30)
+        monkeypatch.undo()
+
+        assert isinstance(outcomes["m7"], AlreadyExists)
+        assert store.views.member("m6")["union_id"] == "u1"
+        assert store.views.member("m7")["union_id"] == "u2"  # the other writer's admission stands
+        assert store.vault.unseal("m6", store.views.member("m6")["personal"]) == {
+            "full_name": "Người m6", "birth_date": None, "id_number": None}
+        assert store.chain.verify().events == store.projector.ledger_position()
+
+
 def test_a_group_that_fails_as_a_whole_fails_each_of_its_commands():
     taken: list = []
 
