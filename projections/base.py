@@ -7,9 +7,9 @@ instants as microseconds since the epoch, so both stores compare them as integer
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from typing import Any, ContextManager, Iterable, Protocol, Sequence
+from typing import Any, ContextManager, Iterable, Iterator, Protocol, Sequence
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 FOREVER = 2**62  # a "known at" later than anything recorded
@@ -61,6 +61,7 @@ class ViewCursor:
     def __init__(self, raw: Any, dialect: str):
         self.raw = raw
         self.dialect = dialect
+        self.pipelined = False
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> ViewCursor:
         if self.dialect == "postgres":
@@ -82,9 +83,11 @@ class ViewCursor:
         if not rows:
             return
         names = ", ".join(columns)
-        if self.dialect == "postgres" and len(rows) <= FEW_ROWS:
-            values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
-            self.raw.execute(f"INSERT INTO {table} ({names}) VALUES {values}", [v for row in rows for v in row])
+        if self.dialect == "postgres" and (len(rows) <= FEW_ROWS or self.pipelined):  # no COPY in a pipeline
+            for i in range(0, len(rows), FEW_ROWS):
+                chunk = rows[i:i + FEW_ROWS]
+                values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
+                self.raw.execute(f"INSERT INTO {table} ({names}) VALUES {values}", [v for row in chunk for v in row])
         elif self.dialect == "postgres":
             with self.raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in rows:
@@ -92,10 +95,20 @@ class ViewCursor:
         else:
             self.raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
 
-    def pipeline(self) -> ContextManager[Any]:
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
         """On PostgreSQL, send the statements of the block without waiting for each answer (a
-        read inside waits for what was sent before it); on SQLite, nothing changes."""
-        return self.raw.connection.pipeline() if self.dialect == "postgres" else nullcontext()
+        read inside waits for what was sent before it; many rows go as INSERTs, as COPY is not
+        allowed there); on SQLite, nothing changes."""
+        if self.dialect != "postgres" or self.pipelined:
+            yield
+            return
+        with self.raw.connection.pipeline():
+            self.pipelined = True
+            try:
+                yield
+            finally:
+                self.pipelined = False
 
     def fetchall(self) -> list[tuple]:
         return [tuple(r) for r in self.raw.fetchall()]

@@ -10,9 +10,10 @@ next catch-up (on the next command or read) brings them up to date.
 from __future__ import annotations
 
 import zlib
+from contextlib import nullcontext
 from typing import Any, Callable, Sequence
 
-from projections.base import Projection, Transaction, ViewCursor
+from projections.base import FEW_ROWS, Projection, Transaction, ViewCursor
 
 POSITIONS_DDL = "CREATE TABLE IF NOT EXISTS view_positions (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
 FOLLOWER = "views"
@@ -123,7 +124,9 @@ class Projector:
                     (last, FOLLOWER, first - 1))
         if cur.rowcount != 1:
             return False
-        with cur.pipeline():  # a command's few view rows: one round trip instead of one per table
+        # A command's few rows: one round trip instead of one per table. A large batch (an
+        # import's) goes without, as its rows go by COPY, which a pipeline does not allow.
+        with cur.pipeline() if len(recorded) <= FEW_ROWS else nullcontext():
             for projection in self.projections:
                 projection.process_batch(cur, recorded)
         return True

@@ -205,3 +205,21 @@ def test_indicator_columns_read_by_threads_while_commands_write(app, tenant):
         for q in questions:
             assert store.indicators.figures(indicators, q) == IndicatorCalculator(store.transaction).figures(indicators, q)
     assert tenant.figures("2025", unit_id="c1", as_of="2025-12-31")["members_total"] == 1 + 12 - 4
+
+
+def test_a_command_that_moves_many_rows_writes_every_one(app, tenant):
+    """A district closed with a successor hands on every workplace and union it holds: more
+    rows than one statement of a command's (pipelined) view write carries."""
+    for unit in ("d1", "d2"):
+        tenant.post("/units", {"id": unit, "name": unit.upper(), "kind": "district", "established_on": "2018-01-01"})
+    for n in range(70):
+        tenant.post("/workplaces", {"id": f"w{n}", "name": f"W{n}", "sector": "private_enterprise", "unit_id": "d1",
+                                    "workers": 30, "female_workers": 10, "as_of": "2019-01-01"})
+    tenant.post("/units/d1/closure", {"closed_on": "2024-07-01", "successor_id": "d2"})
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        live = store.views.dump(VIEW_TABLES)
+        store.rebuild()
+        assert store.views.dump(VIEW_TABLES) == live
+    now = [r for r in live["workplace_spans"] if r[1] == "d2" and r[6] is None]  # holder d2, not superseded
+    assert len(now) == 70 and {r[2] for r in now} == {date(2024, 7, 1).toordinal()}
+    assert tenant.figures("2024-Q3", as_of="2024-09-30", unit_id="d2")["workplaces_eligible"] == 70
