@@ -12,7 +12,7 @@ import hmac
 import secrets
 import sqlite3
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterator
@@ -84,38 +84,28 @@ class Registry:
         return path.read_text().strip()
 
     @contextmanager
-    def transaction(self) -> Iterator[ViewCursor]:
+    def transaction(self, write: bool = True) -> Iterator[ViewCursor]:
+        """A cursor on the control store. ``write=False`` is for a lookup: no transaction (nor, on
+        SQLite, the write lock) is taken around it."""
         if self._pool is not None:
             from psycopg.rows import tuple_row
 
-            with self._pool.connection() as conn, conn.transaction():
+            with self._pool.connection() as conn, conn.transaction() if write else nullcontext():
                 yield ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
-        else:
-            conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                yield ViewCursor(conn.cursor(), "sqlite")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            finally:
-                conn.close()
-
-    @contextmanager
-    def reading(self) -> Iterator[ViewCursor]:
-        """A cursor for a lookup, without a transaction (nor, on SQLite, the write lock) around it."""
-        if self._pool is None:
-            conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
-            try:
-                yield ViewCursor(conn.cursor(), "sqlite")
-            finally:
-                conn.close()
             return
-        from psycopg.rows import tuple_row
-
-        with self._pool.connection() as conn:
-            yield ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
+        conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+        try:
+            if write:
+                conn.execute("BEGIN IMMEDIATE")
+            yield ViewCursor(conn.cursor(), "sqlite")
+            if write:
+                conn.execute("COMMIT")
+        except BaseException:
+            if write:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            conn.close()
 
     def create(self) -> None:
         if self._pool is not None:
@@ -184,7 +174,7 @@ class Registry:
         digest = token_hash(token)
         if hmac.compare_digest(digest, self._admin_hash):
             return Principal(actor="platform-admin", role="platform_admin")
-        with self.reading() as cur:
+        with self.transaction(write=False) as cur:
             row = cur.execute("SELECT tenant_id, role, holder FROM tokens WHERE token_hash = ? AND revoked_at IS NULL",
                               (digest,)).fetchone()
         return Principal(actor=row[2], role=row[1], tenant_id=row[0]) if row else None

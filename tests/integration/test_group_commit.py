@@ -10,18 +10,17 @@ import pytest
 
 from domain.errors import AlreadyExists, InvalidValue, NotFound
 from tenants.grouping import GroupCommit
+from tests import scenario
 
 
 def small_province(tenant) -> None:
-    tenant.post("/units", {"id": "d1", "name": "District 1", "kind": "district", "established_on": "2018-01-01"})
+    """District d1 with unions u1 and u2 (in workplaces w1, w2) and members m1, m2 in u1."""
+    scenario.unit(tenant, "d1")
     for n in (1, 2):
-        tenant.post("/workplaces", {"id": f"w{n}", "name": f"W{n}", "sector": "private_enterprise", "unit_id": "d1",
-                                    "workers": 40, "female_workers": 20, "as_of": "2019-01-01"})
-        tenant.post("/unions", {"id": f"u{n}", "name": f"U{n}", "workplace_id": f"w{n}", "unit_id": "d1",
-                                "founded_on": "2019-02-01"})
+        scenario.workplace(tenant, f"w{n}", "d1", 40)
+        scenario.union(tenant, f"u{n}", f"w{n}", "d1", "2019-02-01")
     for n in (1, 2):
-        tenant.post("/members", {"id": f"m{n}", "union_id": "u1", "admitted_on": "2019-03-01",
-                                 "full_name": f"Người {n}", "gender": "male"})
+        scenario.admit(tenant, f"m{n}", "u1", "2019-03-01")
 
 
 def wait_until(condition, seconds: float = 10) -> None:

@@ -12,6 +12,7 @@ from domain.periods import parse_period
 from projections.base import micros
 from projections.indicators import IndicatorCalculator, Question
 from service.cli import main
+from tests import scenario
 from tests.conftest import ADMIN_TOKEN
 
 VIEW_TABLES = ["unit_state", "workplace_state", "union_state", "member_state", "surveys", "unit_spans",
@@ -211,10 +212,9 @@ def test_a_command_that_moves_many_rows_writes_every_one(app, tenant):
     """A district closed with a successor hands on every workplace and union it holds: more
     rows than one statement of a command's (pipelined) view write carries."""
     for unit in ("d1", "d2"):
-        tenant.post("/units", {"id": unit, "name": unit.upper(), "kind": "district", "established_on": "2018-01-01"})
+        scenario.unit(tenant, unit)
     for n in range(70):
-        tenant.post("/workplaces", {"id": f"w{n}", "name": f"W{n}", "sector": "private_enterprise", "unit_id": "d1",
-                                    "workers": 30, "female_workers": 10, "as_of": "2019-01-01"})
+        scenario.workplace(tenant, f"w{n}", "d1", 30)
     tenant.post("/units/d1/closure", {"closed_on": "2024-07-01", "successor_id": "d2"})
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         live = store.views.dump(VIEW_TABLES)
