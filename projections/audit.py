@@ -31,6 +31,8 @@ class Audit(Projection):
         "CREATE INDEX IF NOT EXISTS audit_recorded ON audit_entries (recorded_at)",
     )
 
+    readers_indexes = ("audit_entity", "audit_actor", "audit_recorded")
+
     COLUMNS = ("position", "recorded_at", "actor", "event", "entity_type", "entity_id", "business_date", "version",
                "data")
 

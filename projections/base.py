@@ -140,10 +140,17 @@ class Projection:
     tables: tuple[str, ...] = ()
     ddl: tuple[str, ...] = ()
     bulk_groups: dict[str, str] = {}  # event name -> the bulk handler that takes it along with others
+    # Indexes (named in ``ddl``) that only readers use, none of this view's handlers: a rebuild
+    # drops them and builds each once at the end, cheaper than inserting every row into them.
+    readers_indexes: tuple[str, ...] = ()
 
     def create(self, cur: ViewCursor) -> None:
         for statement in self.ddl:
             cur.execute(statement)
+
+    def drop_readers_indexes(self, cur: ViewCursor) -> None:
+        for index in self.readers_indexes:
+            cur.execute(f"DROP INDEX IF EXISTS {index}")
 
     def clear(self, cur: ViewCursor) -> None:
         # PostgreSQL: TRUNCATE (transactional there) leaves no dead rows for a rebuild to double

@@ -140,12 +140,26 @@ class Projector:
         except _Overtaken:
             return self.catch_up(progress) if self.is_behind() else 0
 
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Empty every view and apply the whole ledger again; returns the events applied. The
+        indexes only readers use are built once the rows are in (also after a failure: the
+        next opening of the store would build them otherwise)."""
+        self.reset()
+        try:
+            return self.follow(progress)
+        finally:
+            with self.transaction(write=True) as cur:
+                for projection in self.projections:
+                    projection.create(cur)
+
     def reset(self) -> None:
-        """Empty every view and rewind to the start of the ledger (one transaction). The count of
-        rebuilds goes up, so that copies of the views kept elsewhere know to read them again."""
+        """Empty every view, without the indexes only readers use, and rewind to the start of the
+        ledger (one transaction). The count of rebuilds goes up, so that copies of the views
+        kept elsewhere know to read them again."""
         with self.transaction(write=True) as cur:
             for projection in self.projections:
                 projection.clear(cur)
+                projection.drop_readers_indexes(cur)
             cur.execute("UPDATE view_positions SET position = 0 WHERE name = ?", (FOLLOWER,))
             cur.execute("UPDATE view_positions SET position = position + 1 WHERE name = ?", (REBUILDS,))
 

@@ -333,8 +333,7 @@ class TenantStore:
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         with self.lock():
-            self.projector.reset()
-            return self.projector.follow(progress)
+            return self.projector.rebuild(progress)
 
     def close(self) -> None:
         self.ledger.close()

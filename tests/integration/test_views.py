@@ -223,3 +223,37 @@ def test_a_command_that_moves_many_rows_writes_every_one(app, tenant):
     now = [r for r in live["workplace_spans"] if r[1] == "d2" and r[6] is None]  # holder d2, not superseded
     assert len(now) == 70 and {r[2] for r in now} == {date(2024, 7, 1).toordinal()}
     assert tenant.figures("2024-Q3", as_of="2024-09-30", unit_id="d2")["workplaces_eligible"] == 70
+
+
+def index_names(cur) -> set[str]:
+    if cur.dialect == "postgres":
+        return {n for (n,) in cur.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+                .fetchall()}
+    return {n for (n,) in cur.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()}
+
+
+def test_a_rebuild_fills_the_views_before_it_builds_the_indexes_only_readers_use(app, tenant, monkeypatch):
+    from tenants.stores import view_projections
+
+    build_history(tenant)
+    names = {i for p in view_projections() for i in p.readers_indexes}
+    assert names and all(f"INDEX IF NOT EXISTS {i} ON" in " ".join(p.ddl)
+                         for p in view_projections() for i in p.readers_indexes)
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        live = store.views.dump(VIEW_TABLES)
+        during: list[set[str]] = []
+        real_follow = store.projector.follow
+
+        def follow(progress=None):
+            with store.transaction() as cur:
+                during.append(index_names(cur))
+            return real_follow(progress)
+
+        monkeypatch.setattr(store.projector, "follow", follow)
+        assert store.rebuild() == 15
+        monkeypatch.undo()
+        with store.transaction() as cur:
+            after = index_names(cur)
+        assert store.views.dump(VIEW_TABLES) == live
+    assert not names & during[0] and "member_spans_entity" in during[0]
+    assert names <= after
