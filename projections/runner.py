@@ -10,8 +10,8 @@ next catch-up (on the next command or read) brings them up to date.
 from __future__ import annotations
 
 import zlib
-from contextlib import nullcontext
-from typing import Any, Callable, Sequence
+from contextlib import contextmanager, nullcontext
+from typing import Any, Callable, Iterator, Sequence
 
 from projections.base import FEW_ROWS, Projection, Transaction, ViewCursor
 
@@ -140,26 +140,33 @@ class Projector:
         except _Overtaken:
             return self.catch_up(progress) if self.is_behind() else 0
 
-    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Empty every view and apply the whole ledger again; returns the events applied. The
-        indexes only readers use are built once the rows are in (also after a failure: the
-        next opening of the store would build them otherwise)."""
-        self.reset()
+    @contextmanager
+    def readers_indexes_deferred(self) -> Iterator[None]:
+        """For a bulk write into the views: drop the indexes only readers use, and build them
+        again after it, one sorted build each instead of an insert per row (also after a failure;
+        failing that, the next opening of the store builds them)."""
+        with self.transaction(write=True) as cur:
+            for projection in self.projections:
+                projection.drop_readers_indexes(cur)
         try:
-            return self.follow(progress)
+            yield
         finally:
             with self.transaction(write=True) as cur:
                 for projection in self.projections:
                     projection.create(cur)
 
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Empty every view and apply the whole ledger again; returns the events applied."""
+        with self.readers_indexes_deferred():
+            self.reset()
+            return self.follow(progress)
+
     def reset(self) -> None:
-        """Empty every view, without the indexes only readers use, and rewind to the start of the
-        ledger (one transaction). The count of rebuilds goes up, so that copies of the views
-        kept elsewhere know to read them again."""
+        """Empty every view and rewind to the start of the ledger (one transaction). The count of
+        rebuilds goes up, so that copies of the views kept elsewhere know to read them again."""
         with self.transaction(write=True) as cur:
             for projection in self.projections:
                 projection.clear(cur)
-                projection.drop_readers_indexes(cur)
             cur.execute("UPDATE view_positions SET position = 0 WHERE name = ?", (FOLLOWER,))
             cur.execute("UPDATE view_positions SET position = position + 1 WHERE name = ?", (REBUILDS,))
 

@@ -14,7 +14,7 @@ import logging
 import threading
 import weakref
 from collections import OrderedDict
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 from uuid import UUID
@@ -289,10 +289,15 @@ class TenantStore:
                 if progress:
                     progress(len(recorded))
 
-            try:
-                written = self.ledger.execute_import(plan, actor=actor, saved=saved)
-            finally:
-                self.projector.follow()
+            # An import at least as large as the register (a province joining with its lists)
+            # fills the views the way a rebuild does, readers' indexes built at the end.
+            rows = sum(len(created) for created in plan.creates.values())
+            bulk = rows >= max(ANALYZE_AFTER, self.projector.position())
+            with self.projector.readers_indexes_deferred() if bulk else nullcontext():
+                try:
+                    written = self.ledger.execute_import(plan, actor=actor, saved=saved)
+                finally:
+                    self.projector.follow()
             if sum(written.values()) >= ANALYZE_AFTER:
                 self.analyze()
         return plan

@@ -121,6 +121,14 @@ class TenantClient:
         return self.get("/indicators", period=period, **params).get_json()["figures"]
 
 
+def index_names(cur) -> set[str]:
+    """The indexes of the tenant's store a ViewCursor is on."""
+    if cur.dialect == "postgres":
+        return {n for (n,) in cur.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+                .fetchall()}
+    return {n for (n,) in cur.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()}
+
+
 def new_tenant(client, admin: dict, tenant_id: str | None = None) -> TenantClient:
     tenant_id = tenant_id or f"t-{uuid.uuid4().hex[:10]}"
     response = client.post("/v1/tenants", json={"id": tenant_id, "name": f"Tenant {tenant_id}"}, headers=admin)

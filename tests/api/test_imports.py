@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from domain.imports import COLUMNS
 from domain.ledger import vietnam_today
 from service.cli import main
-from tests.conftest import ADMIN_TOKEN, TenantClient, new_tenant
+from tests.conftest import ADMIN_TOKEN, TenantClient, index_names, new_tenant
 from tests.integration.test_views import VIEW_TABLES
 
 PROBLEM = "application/problem+json"
@@ -220,6 +220,33 @@ def test_a_large_import_renews_the_planner_statistics_of_the_ledger_and_the_view
             else:
                 analysed = cur.execute("SELECT DISTINCT tbl FROM sqlite_stat1").fetchall()
     assert set(tables) <= {name for (name,) in analysed}
+
+
+def test_an_import_as_large_as_the_register_builds_the_readers_indexes_after_its_rows(app, tenant, monkeypatch):
+    """A province joining with its lists is written like a rebuild: the indexes only readers use
+    are gone while the rows go in, and back (with the same views) when the import answers."""
+    from tenants import stores
+
+    monkeypatch.setattr(stores, "ANALYZE_AFTER", 1)
+    with_units(tenant)
+    names = {i for p in stores.view_projections() for i in p.readers_indexes}
+    during: list[set[str]] = []
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        real_import = store.ledger.execute_import
+
+        def execute_import(plan, **kwargs):
+            with store.transaction() as cur:
+                during.append(index_names(cur))
+            return real_import(plan, **kwargs)
+
+        monkeypatch.setattr(store.ledger, "execute_import", execute_import)
+        import_all_csv(tenant)
+        with store.transaction() as cur:
+            after = index_names(cur)
+        live = store.views.dump(VIEW_TABLES)
+        store.rebuild()
+        assert store.views.dump(VIEW_TABLES) == live
+    assert during and not names & during[0] and names <= after
 
 
 def test_an_imported_member_shows_their_personal_data(tenant):

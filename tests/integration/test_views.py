@@ -13,7 +13,7 @@ from projections.base import micros
 from projections.indicators import IndicatorCalculator, Question
 from service.cli import main
 from tests import scenario
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, index_names
 
 VIEW_TABLES = ["unit_state", "workplace_state", "union_state", "member_state", "surveys", "unit_spans",
                "union_spans", "workplace_spans", "member_spans", "member_flows", "audit_entries"]
@@ -223,13 +223,6 @@ def test_a_command_that_moves_many_rows_writes_every_one(app, tenant):
     now = [r for r in live["workplace_spans"] if r[1] == "d2" and r[6] is None]  # holder d2, not superseded
     assert len(now) == 70 and {r[2] for r in now} == {date(2024, 7, 1).toordinal()}
     assert tenant.figures("2024-Q3", as_of="2024-09-30", unit_id="d2")["workplaces_eligible"] == 70
-
-
-def index_names(cur) -> set[str]:
-    if cur.dialect == "postgres":
-        return {n for (n,) in cur.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
-                .fetchall()}
-    return {n for (n,) in cur.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()}
 
 
 def test_a_rebuild_fills_the_views_before_it_builds_the_indexes_only_readers_use(app, tenant, monkeypatch):
