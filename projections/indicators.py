@@ -91,6 +91,11 @@ class IndicatorCalculator:
         self.transaction = transaction
         self.columns = columns or RegisterColumns()
 
+    def warm(self) -> None:
+        """Read the columns now, so that the first question does not wait for them."""
+        with self.transaction(snapshot=True) as cur:
+            self.columns.snapshot(cur)
+
     def figures(self, indicators: Iterable[Indicator], q: Question) -> dict[str, float | int]:
         with self.transaction(snapshot=True) as cur:
             snap = self.columns.snapshot(cur)

@@ -20,6 +20,7 @@ class Settings:
     pool_size: int = 2
     pool_overflow: int = 3
     control_schema: str = "unionledger_control"
+    warm_columns: bool = False  # read a tenant's indicator columns in the background when it is opened
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Settings:
@@ -32,6 +33,7 @@ class Settings:
             pool_size=int(env.get("UNIONLEDGER_POOL_SIZE") or 2),
             pool_overflow=int(env.get("UNIONLEDGER_POOL_OVERFLOW") or 3),
             control_schema=env.get("UNIONLEDGER_CONTROL_SCHEMA") or "unionledger_control",
+            warm_columns=env.get("UNIONLEDGER_WARM_COLUMNS") == "1",
         )
 
     @property

@@ -336,6 +336,14 @@ class TenantStore:
             self.projector.follow()
         return self
 
+    def warm(self) -> None:
+        """Read the indicator columns ahead of the first question (at a million members, seconds
+        that question would otherwise wait); a failure only leaves that question to read them."""
+        try:
+            self.indicators.warm()
+        except Exception as error:  # noqa: BLE001 - the store may be closed or the database away
+            log.info("tenant %s: indicator columns not read ahead: %s", self.tenant_id, error)
+
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         with self.lock():
             return self.projector.rebuild(progress)
@@ -421,6 +429,8 @@ class TenantStores:
             if store is None:
                 store = TenantStore(tenant_id, self.settings, create=create)
                 self._open[tenant_id] = store
+                if self.settings.warm_columns:
+                    threading.Thread(target=store.warm, name=f"warm-{tenant_id}", daemon=True).start()
             self._open.move_to_end(tenant_id)
             self._users[tenant_id] = self._users.get(tenant_id, 0) + 1
             self._evict()

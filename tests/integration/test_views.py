@@ -250,3 +250,28 @@ def test_a_rebuild_fills_the_views_before_it_builds_the_indexes_only_readers_use
         assert store.views.dump(VIEW_TABLES) == live
     assert not names & during[0] and "member_spans_entity" in during[0]
     assert names <= after
+
+
+def test_a_serving_process_reads_the_indicator_columns_when_it_opens_a_tenant(settings, tenant):
+    """With UNIONLEDGER_WARM_COLUMNS=1 (gunicorn's workers) the columns are read in the
+    background on opening, before any question; without it, on the first question."""
+    import dataclasses
+
+    from tenants.stores import TenantStores
+
+    build_history(tenant)
+    for warm in (False, True):
+        stores = TenantStores(dataclasses.replace(settings, warm_columns=warm))
+        try:
+            with stores.use(tenant.id) as store:
+                target = store.projector.position()
+                if warm:
+                    deadline = time.monotonic() + 30
+                    while store.indicators.columns.position != target:
+                        assert time.monotonic() < deadline, "the columns were not read ahead"
+                        time.sleep(0.01)
+                else:
+                    time.sleep(0.2)
+                    assert store.indicators.columns.position == -1
+        finally:
+            stores.close()
