@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, ContextManager, Iterable, Iterator, Protocol, Sequence
 
@@ -15,6 +16,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 FOREVER = 2**62  # a "known at" later than anything recorded
 FEW_ROWS = 64  # up to this many rows, one INSERT costs PostgreSQL less than a COPY
 META_FIELDS = ("timestamp", "originator_topic", "originator_id", "originator_version", "actor")
+DERIVED, HANDLED = 1, 2  # how a view takes an event: derived in SQL, or by its handler in Python
 
 
 def day(value: date | None) -> int | None:
@@ -53,6 +55,56 @@ def event_data(event: object) -> dict[str, Any]:
 
 def dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def jsonb_text(data: Any) -> str:
+    """JSON written as PostgreSQL writes a jsonb value (keys shortest first, then by their bytes;
+    ", " and ": " between items), so that rows derived in SQL and in Python read the same."""
+    return json.dumps(_jsonb_order(data), ensure_ascii=False)
+
+
+def _jsonb_order(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonb_order(v) for k, v in sorted(value.items(), key=lambda kv: (len(kv[0].encode()),
+                                                                                     kv[0].encode()))}
+    if isinstance(value, list):
+        return [_jsonb_order(v) for v in value]
+    return value
+
+
+def name_of_topic(topic: str) -> str:
+    """The event's class name (``event_name``) from its stored topic, ``module:Owner.EventName``."""
+    return topic.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
+
+
+# SQL (PostgreSQL) for the values above, from a stored event's state read as jsonb ``j``: an
+# instant or a date is stored as {"_type_": ..., "_data_": ISO text}.
+def sql_micros(field: str) -> str:
+    return f"(extract(epoch FROM (j->'{field}'->>'_data_')::timestamptz) * 1000000)::bigint"
+
+
+def sql_day(field: str) -> str:
+    return f"((j->'{field}'->>'_data_')::date - DATE '0001-01-01' + 1)"
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """Stored events ``first``..``last`` of the given topics (others in between are left out),
+    for a view to derive its rows from in one SQL statement."""
+
+    table: str
+    first: int
+    last: int
+    topics: tuple[str, ...]
+
+    def select(self) -> tuple[str, list]:
+        """A query of ``position``, ``originator_id``, ``version``, ``topic`` and ``j`` (the state
+        as jsonb), and its parameters."""
+        # OFFSET 0 keeps the planner from copying the jsonb parse into every expression that uses j.
+        return (f"SELECT notification_id AS position, originator_id, originator_version AS version, topic,"
+                f" convert_from(state, 'UTF8')::jsonb AS j FROM {self.table}"
+                " WHERE notification_id BETWEEN ? AND ? AND topic = ANY(?) OFFSET 0",
+                [self.first, self.last, list(self.topics)])
 
 
 class ViewCursor:
@@ -143,6 +195,16 @@ class Projection:
     # Indexes (named in ``ddl``) that only readers use, none of this view's handlers: a rebuild
     # drops them and builds each once at the end, cheaper than inserting every row into them.
     readers_indexes: tuple[str, ...] = ()
+    # Events whose rows follow from the event alone: on PostgreSQL a rebuild or an import derives
+    # them from the stored events in SQL (``derive``), a run at a time, without reading them into Python.
+    derived: frozenset[str] = frozenset()
+
+    def handles(self, name: str) -> bool:
+        return hasattr(self, "on_" + name) or hasattr(self, "bulk_" + self.bulk_groups.get(name, name))
+
+    def derive(self, cur: ViewCursor, run: StoredRun) -> None:
+        """Write the rows of the ``derived`` events in ``run``, as their handlers would."""
+        raise NotImplementedError
 
     def create(self, cur: ViewCursor) -> None:
         for statement in self.ddl:
@@ -187,3 +249,33 @@ class Projection:
                 self.process_event(cur, event, position)
         if run:
             getattr(self, "bulk_" + run_key)(cur, run)
+
+    def process_stored(self, cur: ViewCursor, items: Sequence[tuple[str, object | None, int]], table: str) -> None:
+        """Apply ``(topic, event, position)`` items in order, where each run of ``derived`` events
+        (the event may then be None) goes to ``derive`` as one statement and the rest to
+        ``process_batch``."""
+        routes = self.__dict__.setdefault("_routes", {})
+        batch: list[tuple[object, int]] = []
+        run: list[tuple[str, int]] = []
+        for topic, event, position in items:
+            route = routes.get(topic)
+            if route is None:
+                name = name_of_topic(topic)
+                route = routes[topic] = DERIVED if name in self.derived else HANDLED if self.handles(name) else 0
+            if route == DERIVED:
+                if batch:
+                    self.process_batch(cur, batch)
+                    batch = []
+                run.append((topic, position))
+            elif route == HANDLED:
+                if run:
+                    self._derive_run(cur, table, run)
+                    run = []
+                batch.append((event, position))
+        if batch:
+            self.process_batch(cur, batch)
+        if run:
+            self._derive_run(cur, table, run)
+
+    def _derive_run(self, cur: ViewCursor, table: str, run: list[tuple[str, int]]) -> None:
+        self.derive(cur, StoredRun(table, run[0][1], run[-1][1], tuple(sorted({t for t, _ in run}))))

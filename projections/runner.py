@@ -13,12 +13,16 @@ import zlib
 from contextlib import contextmanager, nullcontext
 from typing import Any, Callable, Iterator, Sequence
 
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
+
 from projections.base import FEW_ROWS, Projection, Transaction, ViewCursor
 
 POSITIONS_DDL = "CREATE TABLE IF NOT EXISTS view_positions (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
 FOLLOWER = "views"
 REBUILDS = "rebuilds"  # its position counts the times the views were emptied to be rebuilt
 ANALYZE_AFTER = 10_000  # events applied in one go, after which the planner's statistics are renewed
+DERIVING_BATCH = 10_000  # events per view transaction when runs of them are derived in SQL
 SCHEMA = "schema"  # its position holds a checksum of every view's DDL
 
 
@@ -26,12 +30,16 @@ class Projector:
     """Pulls notifications from the ledger's recorder and applies them to every projection."""
 
     def __init__(self, recorder: Any, mapper: Any, transaction: Transaction,
-                 projections: Sequence[Projection], batch_size: int = 2000):
+                 projections: Sequence[Projection], batch_size: int = 2000, events_table: str | None = None):
         self.recorder = recorder
         self.mapper = mapper
         self.transaction = transaction
         self.projections = list(projections)
         self.batch_size = batch_size
+        # Where the stored events can be read in SQL (PostgreSQL, states in plain JSON), large
+        # catch-ups and imports derive the ``derived`` events' rows there (Projection.derive).
+        self.events_table = events_table
+        self._topics: dict[type, str] = {}
 
     def schema_checksum(self) -> int:
         ddl = "\n".join(stmt for p in self.projections for stmt in (p.name, *p.ddl))
@@ -70,31 +78,55 @@ class Projector:
     def is_behind(self) -> bool:
         return self.position() < self.ledger_position()
 
-    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
-        """Apply every event not yet in the views; returns how many were applied."""
+    def catch_up(self, progress: Callable[[int], None] | None = None, derive: bool = False) -> int:
+        """Apply every event not yet in the views; returns how many were applied. With ``derive``
+        (where the events can be read in SQL), runs of derived events are applied there."""
+        derive = derive and self.events_table is not None
+        size = DERIVING_BATCH if derive else self.batch_size
         applied = 0
         start = self.position()
         while True:
-            notifications = self.recorder.select_notifications(start + 1, self.batch_size)
-            if not notifications:
+            if derive:
+                with self.transaction() as cur:
+                    stored = self._select_stored(cur, start + 1, size)
+            else:
+                stored = self.recorder.select_notifications(start + 1, size)
+            if not stored:
                 if applied >= ANALYZE_AFTER:
                     self.analyze()
                 return applied
-            last = notifications[-1].id
+            last = stored[-1][2] if derive else stored[-1].id
             with self.transaction(write=True) as cur:
                 cur.execute("UPDATE view_positions SET position = ? WHERE name = ? AND position = ?",
                             (last, FOLLOWER, start))
                 if cur.rowcount != 1:
                     raise _Overtaken()
-                items = [(self.mapper.to_domain_event(n), n.id) for n in notifications]
-                for projection in self.projections:
-                    projection.process_batch(cur, items)
-            applied += len(notifications)
+                if derive:
+                    for projection in self.projections:
+                        projection.process_stored(cur, stored, self.events_table)
+                else:
+                    items = [(self.mapper.to_domain_event(n), n.id) for n in stored]
+                    for projection in self.projections:
+                        projection.process_batch(cur, items)
+            applied += len(stored)
             start = last
             if progress:
-                progress(len(notifications))
-            if len(notifications) < self.batch_size and applied < ANALYZE_AFTER:
+                progress(len(stored))
+            if len(stored) < size and applied < ANALYZE_AFTER:
                 return applied  # a short batch: the ledger ended there when it was read
+
+    def _select_stored(self, cur: ViewCursor, first: int, limit: int) -> list[tuple[str, Any, int]]:
+        """``(topic, event, position)`` from ``first`` on; the event is None where every view
+        derives it or ignores it, and its state is then not even read."""
+        unread = sorted({name for projection in self.projections for name in projection.derived
+                         if all(name in p.derived or not p.handles(name) for p in self.projections)})
+        rows = cur.execute(
+            "SELECT notification_id, originator_id, originator_version, topic, CASE WHEN"
+            f" substring(topic FROM '[^.:]*$') = ANY(?) THEN NULL ELSE state END FROM {self.events_table}"
+            " WHERE notification_id >= ? ORDER BY notification_id LIMIT ?", (unread, first, limit)).fetchall()
+        return [(topic, None if state is None else self.mapper.to_domain_event(
+                    StoredEvent(originator_id, version, topic, bytes(state))), position)
+                for position, originator_id, version, topic, state in rows]
 
     def analyze(self) -> None:
         """Renew the query planner's statistics of every view, as after a rebuild or a large
@@ -105,10 +137,12 @@ class Projector:
                 for table in projection.tables:
                     cur.execute(f"ANALYZE {table}")
 
-    def apply(self, recorded: Sequence[tuple[Any, int]], cur: ViewCursor | None = None) -> bool:
+    def apply(self, recorded: Sequence[tuple[Any, int]], cur: ViewCursor | None = None,
+              derive: bool = False) -> bool:
         """Apply events just written, as they are in memory, if they are exactly the next
         positions after the views'; returns False (changing nothing) otherwise. With ``cur``,
-        in the caller's transaction (the one that wrote them)."""
+        in the caller's transaction (the one that wrote them); with ``derive`` (an import's
+        committed events), runs of derived events are applied in SQL from the stored events."""
         if not recorded:
             return True
         first, last = recorded[0][1], recorded[-1][1]
@@ -116,14 +150,20 @@ class Projector:
             return False
         if cur is None:
             with self.transaction(write=True) as cur:
-                return self._apply(cur, recorded, first, last)
-        return self._apply(cur, recorded, first, last)
+                return self._apply(cur, recorded, first, last, derive)
+        return self._apply(cur, recorded, first, last, derive)
 
-    def _apply(self, cur: ViewCursor, recorded: Sequence[tuple[Any, int]], first: int, last: int) -> bool:
+    def _apply(self, cur: ViewCursor, recorded: Sequence[tuple[Any, int]], first: int, last: int,
+               derive: bool = False) -> bool:
         cur.execute("UPDATE view_positions SET position = ? WHERE name = ? AND position = ?",
                     (last, FOLLOWER, first - 1))
         if cur.rowcount != 1:
             return False
+        if derive and self.events_table is not None:
+            items = [(self._topic(e), e, p) for e, p in recorded]
+            for projection in self.projections:
+                projection.process_stored(cur, items, self.events_table)
+            return True
         # A command's few rows: one round trip instead of one per table. A large batch (an
         # import's) goes without, as its rows go by COPY, which a pipeline does not allow.
         with cur.pipeline() if len(recorded) <= FEW_ROWS else nullcontext():
@@ -131,14 +171,20 @@ class Projector:
                 projection.process_batch(cur, recorded)
         return True
 
-    def follow(self, progress: Callable[[int], None] | None = None) -> int:
+    def _topic(self, event: Any) -> str:
+        topic = self._topics.get(type(event))
+        if topic is None:
+            topic = self._topics[type(event)] = get_topic(type(event))
+        return topic
+
+    def follow(self, progress: Callable[[int], None] | None = None, derive: bool = False) -> int:
         """Catch up, yielding to another follower that got there first."""
         if not self.is_behind():  # two single reads, where asking for the next batch costs more
             return 0
         try:
-            return self.catch_up(progress)
+            return self.catch_up(progress, derive)
         except _Overtaken:
-            return self.catch_up(progress) if self.is_behind() else 0
+            return self.catch_up(progress, derive) if self.is_behind() else 0
 
     @contextmanager
     def readers_indexes_deferred(self) -> Iterator[None]:
@@ -159,7 +205,7 @@ class Projector:
         """Empty every view and apply the whole ledger again; returns the events applied."""
         with self.readers_indexes_deferred():
             self.reset()
-            return self.follow(progress)
+            return self.follow(progress, derive=True)
 
     def reset(self) -> None:
         """Empty every view and rewind to the start of the ledger (one transaction). The count of

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import queue
 import threading
 import weakref
 from collections import OrderedDict
@@ -87,8 +88,10 @@ class TenantStore:
         self.vault = PersonalDataVault(self.transaction)
         self.ledger = Ledger(env, queries=self.views, sealer=self.vault)
         self.datastore = self.ledger.factory.datastore
-        self.projector = Projector(self.ledger.recorder, self.ledger.mapper, self.transaction,
-                                   view_projections())
+        mapper = self.ledger.mapper
+        derivable = self.backend == "postgres" and mapper.cipher is None and mapper.compressor is None
+        self.projector = Projector(self.ledger.recorder, mapper, self.transaction, view_projections(),
+                                   events_table=self.ledger.recorder.events_table_name if derivable else None)
         if create:
             self.vault.create()
         with self.lock():
@@ -281,11 +284,11 @@ class TenantStore:
             if plan.errors:
                 return plan
 
-            def saved(_kind: str, recorded: list[tuple[Any, int]]) -> None:
+            def saved(recorded: list[tuple[Any, int]]) -> None:
                 # The chunk's events are still in memory: apply them as they are, unless
                 # the views are not exactly where the chunk starts (then read the ledger).
-                if not self.projector.apply(recorded):
-                    self.projector.follow()
+                if not self.projector.apply(recorded, derive=True):
+                    self.projector.follow(derive=True)
                 if progress:
                     progress(len(recorded))
 
@@ -295,7 +298,9 @@ class TenantStore:
             bulk = rows >= max(ANALYZE_AFTER, self.projector.position())
             with self.projector.readers_indexes_deferred() if bulk else nullcontext():
                 try:
-                    written = self.ledger.execute_import(plan, actor=actor, saved=saved)
+                    # On PostgreSQL the views take each chunk while the next one is built and written.
+                    with _Behind(saved) if self.projector.events_table else _InStep(saved) as applier:
+                        written = self.ledger.execute_import(plan, actor=actor, saved=applier.saved)
                 finally:
                     self.projector.follow()
             if sum(written.values()) >= ANALYZE_AFTER:
@@ -380,6 +385,58 @@ class _GroupSealer:
         """The keys of the decided admissions (the only command that seals for a new member)."""
         return {p.kwargs["id"]: self.made[p.kwargs["id"]] for p in decided
                 if p.verb == "admit_member" and p.kwargs.get("id") in self.made}
+
+
+class _InStep:
+    """Applies each chunk an import saved as soon as it is saved."""
+
+    def __init__(self, apply: Callable[[list[tuple[Any, int]]], None]):
+        self.apply = apply
+
+    def __enter__(self) -> _InStep:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+    def saved(self, _kind: str, recorded: list[tuple[Any, int]]) -> None:
+        self.apply(recorded)
+
+
+class _Behind(_InStep):
+    """Applies each chunk an import saved in a thread of its own, in order, while the import goes
+    on with the next chunk: PostgreSQL writes one chunk's view rows while Python builds the next
+    chunk's events. On leaving, the views have taken every chunk; a failure there stops the import
+    at its next chunk and is raised."""
+
+    def __init__(self, apply: Callable[[list[tuple[Any, int]]], None]):
+        super().__init__(apply)
+        self.chunks: queue.Queue = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="import-views", daemon=True)
+
+    def __enter__(self) -> _Behind:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.chunks.put(None)
+        self.thread.join()
+        if self.error is not None and exc[0] is None:
+            raise self.error
+
+    def saved(self, _kind: str, recorded: list[tuple[Any, int]]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.chunks.put(recorded)
+
+    def _run(self) -> None:
+        while (recorded := self.chunks.get()) is not None:
+            if self.error is None:
+                try:
+                    self.apply(recorded)
+                except BaseException as error:  # noqa: BLE001 - handed to the importing thread
+                    self.error = error
 
 
 class _ImportFacts:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import time
 from datetime import date, datetime, timezone
 
@@ -9,11 +11,12 @@ from click.testing import CliRunner
 
 from domain.indicators import BASE_CODES, parse_indicator
 from domain.periods import parse_period
-from projections.base import micros
+from projections.base import jsonb_text, micros
 from projections.indicators import IndicatorCalculator, Question
 from service.cli import main
 from tests import scenario
-from tests.conftest import ADMIN_TOKEN, index_names
+from tenants.settings import Settings
+from tests.conftest import ADMIN_TOKEN, PG_URL, index_names, need_postgres
 
 VIEW_TABLES = ["unit_state", "workplace_state", "union_state", "member_state", "surveys", "unit_spans",
                "union_spans", "workplace_spans", "member_spans", "member_flows", "audit_entries"]
@@ -237,10 +240,10 @@ def test_a_rebuild_fills_the_views_before_it_builds_the_indexes_only_readers_use
         during: list[set[str]] = []
         real_follow = store.projector.follow
 
-        def follow(progress=None):
+        def follow(progress=None, **options):
             with store.transaction() as cur:
                 during.append(index_names(cur))
-            return real_follow(progress)
+            return real_follow(progress, **options)
 
         monkeypatch.setattr(store.projector, "follow", follow)
         assert store.rebuild() == 15
@@ -275,3 +278,98 @@ def test_a_serving_process_reads_the_indicator_columns_when_it_opens_a_tenant(se
                     assert store.indicators.columns.position == -1
         finally:
             stores.close()
+
+
+def test_views_derived_in_sql_equal_the_views_kept_event_by_event(app, tenant, settings):
+    """On PostgreSQL a rebuild derives admissions and the register's audit rows in SQL; here they
+    sit between events applied in Python (moves, an erasure, a target, a report), and the
+    rebuilt views, the audit trail's answers and the figures equal those kept command by command."""
+    build_history(tenant)
+    tenant.post("/members", {"id": "m3", "union_id": "u1", "admitted_on": "2023-06-01", "full_name": "Lê Thị \"C\"\n",
+                             "gender": "female", "birth_date": "1995-02-03"})
+    tenant.post("/members/m1/erasure", {"reason": "request of the member"})
+    tenant.post("/targets", {"unit_id": None, "indicator": "members_total", "period": "2025", "value": 10})
+    figures = tenant.figures("2025", as_of="2025-12-31")
+    tenant.post("/reports", {"unit_id": None, "period": "2025", "as_of": "2025-12-31", "figures": figures})
+    tenant.post("/members", {"id": "m4", "union_id": "u1", "admitted_on": "2025-08-01", "full_name": "Phạm D",
+                             "gender": "male"})
+    platform = app.extensions["unionledger"]
+    with platform.stores.use(tenant.id) as store:
+        live = store.views.dump(VIEW_TABLES)
+        audit_before = tenant.get("/audit", limit=500).get_json()
+        deriving = store.projector.events_table is not None
+        assert deriving == (settings.backend == "postgres")
+        assert store.rebuild() == 20
+        assert store.views.dump(VIEW_TABLES) == live
+    assert tenant.get("/audit", limit=500).get_json() == audit_before
+    assert len(audit_before["entries"]) == 20
+    assert tenant.get("/members/m3").get_json()["full_name"] == "Lê Thị \"C\"\n"
+    assert tenant.figures("2025", as_of="2025-12-31")["members_total"] == figures["members_total"] + 1
+
+
+def test_an_import_derives_its_views_as_a_rebuild_would(app, tenant):
+    """An import's admissions go into the views in SQL on PostgreSQL (in Python on SQLite): the
+    same rows as a rebuild, and the audit trail shows each admission's personal data."""
+    scenario.unit(tenant, "d1")
+    scenario.workplace(tenant, "w1", "d1", 500)
+    scenario.union(tenant, "u1", "w1", "d1", "2019-02-01")
+    lines = ["id,union_id,admitted_on,full_name,gender,birth_date,id_number"]
+    lines += [f"m{n},u1,2020-01-{1 + n % 28:02d},Đoàn viên {n},{('female', 'male')[n % 2]},1990-01-01,0380900{n:05d}"
+              for n in range(300)]
+    response = tenant.client.post(tenant.url("/imports"), headers=tenant.headers, content_type="multipart/form-data",
+                                  data={"file": (io.BytesIO("\n".join(lines).encode()), "members.csv"),
+                                        "kind": "members"})
+    assert response.status_code == 201, response.get_json()
+    platform = app.extensions["unionledger"]
+    with platform.stores.use(tenant.id) as store:
+        live = store.views.dump(VIEW_TABLES)
+        assert len(live["member_state"]) == 300 and len(live["audit_entries"]) == 303
+        store.rebuild()
+        assert store.views.dump(VIEW_TABLES) == live
+    entry = tenant.get("/audit", entity_type="member", entity_id="m7").get_json()["entries"][0]
+    assert entry["event"] == "MemberAdmitted" and entry["business_date"] == "2020-01-08"
+    assert entry["data"]["full_name"] == "Đoàn viên 7" and entry["data"]["union_id"] == "u1"
+    assert tenant.figures("2020", as_of="2020-12-31")["members_total"] == 300
+
+
+def test_audit_data_is_written_as_postgresql_writes_jsonb():
+    """Audit rows written in Python and derived in SQL hold the same text: keys shortest first
+    (then by their bytes), escapes and separators as PostgreSQL prints a jsonb value."""
+    import psycopg
+
+    need_postgres()
+    samples = [{"name": "Nguyễn \"A\"\n\t\\ \u0001 \u2028 😀", "id": "m1", "ẞ": 1, "zz": None, "a": True, "ab": -12},
+               {}, {"figures": {"members_total": 3, "coverage_pct": 12.5, "b": [1, {"y": 2, "x": "é"}]}}]
+    with psycopg.connect(Settings(database_url=PG_URL).conninfo()) as conn:
+        for data in samples:
+            assert jsonb_text(data) == conn.execute("SELECT %s::jsonb::text", (json.dumps(data),)).fetchone()[0]
+
+
+def test_an_import_applies_its_chunks_to_the_views_in_order_behind_it():
+    """On PostgreSQL an import's chunks reach the views in a thread of their own, in the order
+    saved; a failure there stops the import at its next chunk and is raised to the importer."""
+    import threading
+
+    import pytest
+
+    from tenants.stores import _Behind
+
+    applied, threads = [], set()
+    with _Behind(lambda chunk: (applied.append(chunk), threads.add(threading.get_ident()))) as behind:
+        for n in range(5):
+            behind.saved("members", [("event", n)])
+    assert applied == [[("event", n)] for n in range(5)]
+    assert threads and threading.get_ident() not in threads
+
+    def failing(chunk):
+        if chunk[0][1] == 1:
+            raise RuntimeError("view write failed")
+        applied.append(chunk)
+
+    applied.clear()
+    with pytest.raises(RuntimeError, match="view write failed"):
+        with _Behind(failing) as behind:
+            for n in range(50):
+                behind.saved("members", [("event", n)])
+                time.sleep(0.001)
+    assert applied == [[("event", 0)]]
