@@ -40,6 +40,9 @@ class Projector:
         # catch-ups and imports derive the ``derived`` events' rows there (Projection.derive).
         self.events_table = events_table
         self._topics: dict[type, str] = {}
+        # Events every view derives or ignores: a catch-up that derives does not read their state.
+        self._unread = sorted({name for projection in self.projections for name in projection.derived
+                               if all(name in p.derived or not p.handles(name) for p in self.projections)})
 
     def schema_checksum(self) -> int:
         ddl = "\n".join(stmt for p in self.projections for stmt in (p.name, *p.ddl))
@@ -118,12 +121,10 @@ class Projector:
     def _select_stored(self, cur: ViewCursor, first: int, limit: int) -> list[tuple[str, Any, int]]:
         """``(topic, event, position)`` from ``first`` on; the event is None where every view
         derives it or ignores it, and its state is then not even read."""
-        unread = sorted({name for projection in self.projections for name in projection.derived
-                         if all(name in p.derived or not p.handles(name) for p in self.projections)})
         rows = cur.execute(
             "SELECT notification_id, originator_id, originator_version, topic, CASE WHEN"
             f" substring(topic FROM '[^.:]*$') = ANY(?) THEN NULL ELSE state END FROM {self.events_table}"
-            " WHERE notification_id >= ? ORDER BY notification_id LIMIT ?", (unread, first, limit)).fetchall()
+            " WHERE notification_id >= ? ORDER BY notification_id LIMIT ?", (self._unread, first, limit)).fetchall()
         return [(topic, None if state is None else self.mapper.to_domain_event(
                     StoredEvent(originator_id, version, topic, bytes(state))), position)
                 for position, originator_id, version, topic, state in rows]

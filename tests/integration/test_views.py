@@ -299,6 +299,8 @@ def test_views_derived_in_sql_equal_the_views_kept_event_by_event(app, tenant, s
         audit_before = tenant.get("/audit", limit=500).get_json()
         deriving = store.projector.events_table is not None
         assert deriving == (settings.backend == "postgres")
+        # Admissions are the one event that no view needs in Python: a rebuild leaves their state unread.
+        assert store.projector._unread == ["MemberAdmitted"]
         assert store.rebuild() == 20
         assert store.views.dump(VIEW_TABLES) == live
     assert tenant.get("/audit", limit=500).get_json() == audit_before
