@@ -3,6 +3,10 @@
 Tokens are random and shown once; only their SHA-256 is kept, so a stolen
 control store gives no usable token. The platform admin token comes from
 ``UNIONLEDGER_ADMIN_TOKEN`` or, in the embedded default, a file in the data folder.
+
+A process trusts a token it has found valid for ``TOKEN_RECHECK_SECONDS`` before asking the
+control store again: a revocation is refused at once by the process that made it, and by
+every other gunicorn worker within that time.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import hmac
 import secrets
 import sqlite3
 import threading
+import time
+from collections import OrderedDict
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,6 +27,10 @@ from projections.base import ViewCursor
 from tenants.settings import Settings
 
 ROLES = ("federation_admin", "inspector", "auditor")
+# A lookup per request cost a quarter of the admissions a worker serves (a pooled connection
+# and a round trip for every request); one per token per second costs nothing.
+TOKEN_RECHECK_SECONDS = 1.0
+TOKENS_KEPT = 1024  # valid tokens a process remembers (the least recently used go first)
 TOKEN_ID_LENGTH = 12
 DDL = (
     "CREATE TABLE IF NOT EXISTS tenants (tenant_id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL)",
@@ -56,6 +66,9 @@ class Registry:
         self.settings = settings
         self._pool = None
         self._local = threading.local()
+        self._known: OrderedDict[str, tuple[float, Principal]] = OrderedDict()  # hash -> (checked at, who)
+        self._known_lock = threading.Lock()
+        self.clock = time.monotonic
         if settings.backend == "postgres":
             from psycopg_pool import ConnectionPool
 
@@ -166,6 +179,8 @@ class Registry:
                 return None
             cur.execute("UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
                         (datetime.now(timezone.utc).isoformat(), match[0]))
+        with self._known_lock:
+            self._known.pop(match[0], None)
         return next(t for t in self.tokens(tenant_id) if t["id"] == token_id)
 
     def authenticate(self, token: str | None) -> Principal | None:
@@ -174,10 +189,25 @@ class Registry:
         digest = token_hash(token)
         if hmac.compare_digest(digest, self._admin_hash):
             return Principal(actor="platform-admin", role="platform_admin")
+        now = self.clock()
+        with self._known_lock:
+            known = self._known.get(digest)
+            if known is not None and now - known[0] < TOKEN_RECHECK_SECONDS:
+                self._known.move_to_end(digest)
+                return known[1]
         with self.transaction(write=False) as cur:
             row = cur.execute("SELECT tenant_id, role, holder FROM tokens WHERE token_hash = ? AND revoked_at IS NULL",
                               (digest,)).fetchone()
-        return Principal(actor=row[2], role=row[1], tenant_id=row[0]) if row else None
+        with self._known_lock:
+            if row is None:  # unknown or revoked tokens are not remembered: each is looked up
+                self._known.pop(digest, None)
+                return None
+            found = Principal(actor=row[2], role=row[1], tenant_id=row[0])
+            self._known[digest] = (now, found)
+            self._known.move_to_end(digest)
+            while len(self._known) > TOKENS_KEPT:
+                self._known.popitem(last=False)
+        return found
 
     def close(self) -> None:
         if self._pool is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tenants.registry import TOKEN_RECHECK_SECONDS, Registry
 from tests.conftest import TenantClient
 from tests.integration.test_views import VIEW_TABLES, build_history
 
@@ -45,6 +46,26 @@ def test_a_revoked_token_gets_401_and_the_list_shows_no_secret(tenant):
     assert revoked["revoked_at"] is not None
     auditor.get("/audit", expect=401)
     tenant.post("/tokens/nope/revocation", expect=404)
+
+
+def test_a_token_revoked_by_another_worker_is_refused_within_the_recheck_time(app, tenant, monkeypatch):
+    """Each process trusts a token it checked for TOKEN_RECHECK_SECONDS; a revocation made by
+    another process (here a second registry on the same control store) reaches it after that."""
+    auditor = issue(tenant, "auditor", "short-term")
+    registry = app.extensions["unionledger"].registry
+    auditor.get("/audit")
+    other = Registry(registry.settings)
+    try:
+        token_id = other.tokens(tenant.id)[1]["id"]
+        assert other.revoke_token(tenant.id, token_id)["revoked_at"] is not None
+        assert other.authenticate(auditor.token) is None  # the revoking process: at once
+    finally:
+        other.close()
+    checked = registry.clock()
+    auditor.get("/audit")  # this process checked it less than TOKEN_RECHECK_SECONDS ago
+    monkeypatch.setattr(registry, "clock", lambda: checked + TOKEN_RECHECK_SECONDS)
+    auditor.get("/audit", expect=401)
+    tenant.get("/audit")  # a valid token still passes, looked up again
 
 
 def test_erasure_hides_personal_data_everywhere_and_changes_no_figure(app, tenant):
