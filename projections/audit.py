@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import typing
 from datetime import date, datetime
 from typing import Any
@@ -16,6 +17,7 @@ ENTITY_TYPES = {"Unit": "unit", "Workplace": "workplace", "Union": "union", "Mem
                 "Target": "target", "Report": "report"}
 
 
+@functools.cache
 def date_fields(event_class: type) -> tuple[str, ...]:
     """The fields of a derived event stored as dates or instants; any field that is not a
     string, number, date or instant is refused, as its JSON would not be derived as event_data makes it."""

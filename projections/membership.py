@@ -50,16 +50,25 @@ class Membership(Projection):
             f" INSERT INTO member_flows ({', '.join(self.FLOW_COLUMNS)})"
             f" SELECT position, {ADMITTED}, union_id, on_day, at FROM e", params)
 
+    ADMITTED_STATE = ("member_id", "union_id", "gender", "admitted_union_id", "admitted_on", "admitted_at",
+                      "personal", "version", "updated_at")
+
+    @staticmethod
+    def admitted_state(e: Any) -> tuple:
+        """The member_state row (ADMITTED_STATE) an admission makes."""
+        at = micros(e.timestamp)
+        return e.member_id, e.union_id, e.gender, e.union_id, day(e.admitted_on), at, e.personal, e.originator_version, at
+
     def bulk_MemberAdmitted(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
         """Admissions are each member's first event, so they need no earlier span closed."""
         states, member_spans, flows = [], [], []
         for e, position in items:
-            at, on = micros(e.timestamp), day(e.admitted_on)
-            states.append((e.member_id, e.union_id, e.gender, e.union_id, on, at, e.personal, e.originator_version, at))
+            state = self.admitted_state(e)
+            at, on = state[5], state[4]
+            states.append(state)
             member_spans.append((e.member_id, e.union_id, on, None, 0, at, position))
             flows.append((position, ADMITTED, e.union_id, on, at))
-        cur.insert_rows("member_state", ("member_id", "union_id", "gender", "admitted_union_id", "admitted_on",
-                                         "admitted_at", "personal", "version", "updated_at"), states)
+        cur.insert_rows("member_state", self.ADMITTED_STATE, states)
         cur.insert_rows("member_spans", ("entity_id", "holder_id", "valid_from", "valid_to", "terminal",
                                          "recorded_at", "position"), member_spans)
         cur.insert_rows("member_flows", self.FLOW_COLUMNS, flows)

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from projections.base import Transaction, day, from_day, from_micros
+from projections.membership import Membership
 
 UNIT_COLS = "unit_id, name, kind, parent_id, established_on, closed_on, successor_id, version, created_at, updated_at"
 WORKPLACE_COLS = ("workplace_id, name, sector, unit_id, registered_on, workers, female_workers, as_of,"
@@ -164,6 +165,13 @@ class RegisterViews:
         """Every row of the given tables in a stable order (to compare a rebuild with the live views)."""
         with self.transaction() as cur:
             return {t: sorted(cur.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+
+
+def admitted_member(event: Any) -> dict:
+    """The member as ``member_state`` holds them once their admission (MemberAdmitted) is applied,
+    worked out from the event instead of read back."""
+    mid, union, gender, first_union, adm, adm_at, personal, version, updated = Membership.admitted_state(event)
+    return _member((mid, union, gender, first_union, adm, adm_at, None, None, personal, version, updated))
 
 
 def _member(row: tuple) -> dict:

@@ -172,6 +172,20 @@ class Projector:
                 projection.process_batch(cur, recorded)
         return True
 
+    def apply_at(self, cur: ViewCursor, recorded: Sequence[tuple[Any, int]], position: int) -> None:
+        """Apply events just written in ``cur``'s transaction (PostgreSQL, in a pipeline), the
+        views being at ``position``, read under the lock the caller still holds. Nothing waits
+        for an answer: moving the position fails the transaction if it was not there."""
+        cur.execute("WITH moved AS (UPDATE view_positions SET position = ? WHERE name = ? AND position = ?"
+                    " RETURNING 1) SELECT 1 / count(*) FROM moved", (recorded[-1][1], FOLLOWER, position))
+        if self.events_table is not None:  # the views' rows derived in SQL from the events just written
+            items = [(self._topic(e), e, p) for e, p in recorded]
+            for projection in self.projections:
+                projection.process_stored(cur, items, self.events_table)
+        else:
+            for projection in self.projections:
+                projection.process_batch(cur, recorded)
+
     def _topic(self, event: Any) -> str:
         topic = self._topics.get(type(event))
         if topic is None:

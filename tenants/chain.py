@@ -234,15 +234,21 @@ class Chain:
         if [r.notification.id for r in recorded] != list(range(first, first + len(recorded))):
             return False
         row = cur.execute("SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1").fetchone()
-        last, link = (row[0], bytes.fromhex(row[1])) if row else (0, genesis(self.tenant_id))
-        if last != first - 1:
+        end = (row[0], bytes.fromhex(row[1])) if row else (0, genesis(self.tenant_id))
+        if end[0] != first - 1:
             return False
+        self.link_at(cur, recorded, end)
+        return True
+
+    def link_at(self, cur: Any, recorded: Sequence[Any], end: tuple[int, bytes]) -> None:
+        """Link recordings that follow ``end`` (the chain's last position and link, read under
+        the lock the caller still holds) from memory, in ``cur``'s transaction."""
+        link = end[1]
         rows = []
         for r in recorded:
             link = next_link(link, _entry(r.notification))
             rows.append((r.notification.id, link.hex(), micros(r.domain_event.timestamp)))
         cur.insert_rows("ledger_chain", ("position", "link", "recorded_at"), rows)
-        return True
 
     def _ever_recorded(self, first: int, last: int) -> bool:
         """Whether the views ever applied an event at these positions (the caller holds the lock)."""

@@ -23,17 +23,18 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, Notification, Recording, StoredEvent
 
 from domain.errors import NotFound
-from tenants.chain import CHAIN_TABLE, Chain, ChainBroken
+from tenants.chain import CHAIN_TABLE, Chain, ChainBroken, genesis
 from domain.imports import ImportPlan, plan_import
-from domain.ledger import Ledger
+from domain.ledger import Ledger, personal_data
+from domain.members import Member
 from projections.audit import Audit
 from projections.base import ViewCursor
 from projections.indicators import IndicatorCalculator
 from projections.membership import Membership
 from projections.plans import Reports, Targets
 from projections.progress import Plans
-from projections.queries import RegisterViews
-from projections.runner import ANALYZE_AFTER, Projector
+from projections.queries import RegisterViews, admitted_member
+from projections.runner import ANALYZE_AFTER, FOLLOWER, Projector
 from projections.structure import Structure
 from tenants.grouping import GroupCommit, Pending, Take
 from tenants.recorders import insert_within
@@ -110,9 +111,7 @@ class TenantStore:
             from psycopg.rows import tuple_row
 
             with self.datastore.get_connection() as conn:
-                if conn not in self._on_schema:  # the pool's connections serve this tenant only
-                    conn.execute(f'SET search_path TO "{self.schema}"')
-                    self._on_schema.add(conn)
+                self._on_tenant(conn)
                 if write or snapshot:
                     with conn.transaction(force_rollback=not write):
                         raw = conn.cursor(row_factory=tuple_row)
@@ -125,18 +124,26 @@ class TenantStore:
             with self.datastore.transaction(commit=write) as raw:
                 yield ViewCursor(raw.sqlite_cursor, "sqlite")
 
+    def _on_tenant(self, conn: Any) -> None:
+        if conn not in self._on_schema:  # the pool's connections serve this tenant only
+            conn.execute(f'SET search_path TO "{self.schema}"')
+            self._on_schema.add(conn)
+
+    @property
+    def _lock_key(self) -> int:
+        return int.from_bytes(hashlib.sha256(self.schema.encode()).digest()[:8], "big", signed=True)
+
     @contextmanager
     def lock(self) -> Iterator[None]:
         """Serialise this tenant's commands across threads and processes."""
         with self._thread_lock:
             if self.backend == "postgres":
-                key = int.from_bytes(hashlib.sha256(self.schema.encode()).digest()[:8], "big", signed=True)
                 with self.datastore.get_connection() as conn:
-                    conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+                    conn.execute("SELECT pg_advisory_lock(%s)", (self._lock_key,))
                     try:
                         yield
                     finally:
-                        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                        conn.execute("SELECT pg_advisory_unlock(%s)", (self._lock_key,))
             else:
                 with open(self._lock_path, "a+") as handle:
                     fcntl.flock(handle, fcntl.LOCK_EX)
@@ -168,6 +175,76 @@ class TenantStore:
         """Under the lock: decide the commands ``take`` gives, save what they record in one
         transaction, apply it to the views and link it into the chain (from memory); then, for
         grouped commands, read their members back as their results."""
+        commit = self._commit_pipelined if self.backend == "postgres" else self._commit_stepwise
+        decided, recorded = commit(take)
+        if read_back:
+            self._read_back([item for item in decided if item.verb in self.GROUPED and item.error is None], recorded)
+        for item in decided:
+            item.done = True
+
+    def _commit_pipelined(self, take: Take) -> tuple[list[Pending], list[Recording]]:
+        """PostgreSQL: the lock is the transaction's, taken with its first statement, and the
+        statements go without waiting for answers where none is needed. The lock is held for
+        three round trips and the aggregates' read: lock and where views and chain end; keys and
+        events; views, chain and commit. Each round trip costs the leader the GIL again, which
+        the threads reading requests hold meanwhile."""
+        from psycopg.rows import tuple_row
+
+        decided: list[Pending] = []
+        recordings: list[Recording] = []
+        behind = refused = False
+        with self._thread_lock, self.datastore.get_connection() as conn:
+            self._on_tenant(conn)
+            cur = ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
+            try:
+                with cur.pipeline(), conn.transaction():  # BEGIN and COMMIT go with the statements
+                    cur.execute("SELECT pg_advisory_xact_lock(?)", (self._lock_key,))
+                    views, top, chain_end = self._ends(cur)
+                    if views < top or chain_end[0] < top:  # a crash left them behind: they catch up first
+                        self.projector.follow()
+                        self._chain()
+                        views, top, chain_end = self._ends(cur)
+                    decided, collected, keys = self._decide(take())
+                    if collected:
+                        recordings = self._write(cur, collected, keys)
+                        ids = [r.notification.id for r in recordings]
+                        behind = ids != list(range(top + 1, top + 1 + len(ids))) or views != top
+                        if not behind:
+                            self.projector.apply_at(cur, [(r.domain_event, i) for r, i in zip(recordings, ids)], top)
+                        if not behind and chain_end[0] == top:
+                            self.chain.link_at(cur, recordings, chain_end)
+                        else:
+                            behind = True  # a gap in the ids, or a broken chain (for _chain to report)
+            except IntegrityError:  # unexpected, as the lock was held
+                refused = True
+        if refused:  # decide and save one by one
+            with self.lock():
+                for item in decided:
+                    try:
+                        item.result = getattr(self.ledger, item.verb)(*item.args, **item.kwargs)
+                    except Exception as error:
+                        item.error = error
+                self.projector.follow()
+                self._chain()
+        elif behind:  # the views and the chain catch up from the ledger
+            with self.lock():
+                self.projector.follow()
+                self._chain(recordings)
+        return decided, [] if refused else recordings
+
+    def _ends(self, cur: ViewCursor) -> tuple[int, int, tuple[int, bytes]]:
+        """Where the views, the ledger and the chain end (the last link with the chain's end)."""
+        row = cur.execute(
+            "SELECT (SELECT position FROM view_positions WHERE name = ?),"
+            f" (SELECT max(notification_id) FROM {self.ledger.recorder.events_table_name}), c.position, c.link"
+            " FROM (SELECT 1) one LEFT JOIN LATERAL"
+            " (SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1) c ON true",
+            (FOLLOWER,)).fetchone()
+        chain_end = (row[2], bytes.fromhex(row[3])) if row[2] is not None else (0, genesis(self.tenant_id))
+        return row[0] or 0, row[1] or 0, chain_end
+
+    def _commit_stepwise(self, take: Take) -> tuple[list[Pending], list[Recording]]:
+        """SQLite: one statement at a time (the write transaction is the lock between processes)."""
         with self.lock():
             self.projector.follow()
             group = take()
@@ -191,14 +268,22 @@ class TenantStore:
                             self.projector.follow()
                     finally:
                         self._chain(recordings or ())
-        if read_back:
-            self._read_back([item for item in decided if item.verb in self.GROUPED and item.error is None])
-        for item in decided:
-            item.done = True
+        return decided, recordings or []
 
-    def _read_back(self, items: list[Pending]) -> None:
+    def _read_back(self, items: list[Pending], recorded: Sequence[Recording] = ()) -> None:
         """A grouped command's result: its member as the views show it, with the personal data
-        opened (``personal_data``; None once erased), read for the whole group at once."""
+        opened (``personal_data``; None once erased), read for the whole group at once. An
+        admission among the ``recorded`` events needs no reading: the member is what the event
+        makes and the personal data what the command was given."""
+        admissions = {e.member_id: e for e in (r.domain_event for r in recorded) if isinstance(e, Member.MemberAdmitted)}
+        for item in items:
+            event = admissions.get(item.key) if item.verb == "admit_member" else None
+            if event is not None:
+                member, given = admitted_member(event), item.kwargs
+                member.pop("personal")
+                item.result = {**member, "personal_data": personal_data(
+                    given["full_name"], given.get("birth_date"), given.get("id_number"))}
+        items = [item for item in items if isinstance(item.result, Member)]
         if not items:
             return
         rows = self.views.members([item.key for item in items])
@@ -213,18 +298,22 @@ class TenantStore:
         the hash chain in the same transaction, so that they commit together; returns the
         recordings and whether views and chain were updated (not if they were not where these
         events start: the caller then brings them up to date)."""
-        events = [e for aggregate in aggregates for e in aggregate.collect_events()]
-        stored = [self.ledger.mapper.to_stored_event(e) for e in events]
         with self.transaction(write=True) as cur:
-            with cur.pipeline():  # keys, table lock and events in one round trip
-                self.vault.keep(cur, keys)
-                ids = insert_within(self.ledger.recorder, cur, stored)
-            recordings = [Recording(e, Notification(id=i, originator_id=s.originator_id, topic=s.topic,
-                                                    originator_version=s.originator_version, state=s.state))
-                          for e, s, i in zip(events, stored, ids)]
-            written = self.projector.apply([(e, i) for e, i in zip(events, ids)], cur) \
+            recordings = self._write(cur, aggregates, keys)
+            written = self.projector.apply([(r.domain_event, r.notification.id) for r in recordings], cur) \
                 and self.chain.link(cur, recordings)
         return recordings, written
+
+    def _write(self, cur: ViewCursor, aggregates: list, keys: dict[str, bytes]) -> list[Recording]:
+        """Save the aggregates' new events, and the new members' keys, in ``cur``'s transaction."""
+        events = [e for aggregate in aggregates for e in aggregate.collect_events()]
+        stored = [self.ledger.mapper.to_stored_event(e) for e in events]
+        with cur.pipeline():  # keys, table lock and events in one round trip
+            self.vault.keep(cur, keys)
+            ids = insert_within(self.ledger.recorder, cur, stored)
+        return [Recording(e, Notification(id=i, originator_id=s.originator_id, topic=s.topic,
+                                          originator_version=s.originator_version, state=s.state))
+                for e, s, i in zip(events, stored, ids)]
 
     def _decide(self, group: list[Pending]) -> tuple[list[Pending], list, dict[str, bytes]]:
         """Run each command without saving; a refused command is done with its error. Returns
