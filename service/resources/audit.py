@@ -48,7 +48,7 @@ class AuditPage(Schema):
 
 
 @blp.route("")
-@blp.arguments(AuditQuery, location="query")
+@blp.arguments(AuditQuery(), location="query")
 @blp.response(200, AuditPage)
 def audit(args: dict, tenant: str):
     """List recorded events, oldest first

@@ -32,8 +32,8 @@ class ImportResult(Schema):
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(ImportForm, location="form")
-@blp.arguments(ImportFile, location="files")
+@blp.arguments(ImportForm(), location="form")
+@blp.arguments(ImportFile(), location="files")
 @blp.response(201, ImportResult)
 def import_file(form: dict, files: dict, tenant: str):
     """Import a file of workplaces, unions and members

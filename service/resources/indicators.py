@@ -53,7 +53,7 @@ def resolve_question(args: dict, store) -> Question:
 
 
 @blp.route("")
-@blp.arguments(IndicatorQuery, location="query")
+@blp.arguments(IndicatorQuery(), location="query")
 @blp.response(200, IndicatorAnswer)
 def indicators(args: dict, tenant: str):
     """Figures for a unit (and its child units) or the whole tenant

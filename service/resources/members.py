@@ -73,7 +73,7 @@ def answer(row: dict, opened: dict | None) -> dict:
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(MemberIn)
+@blp.arguments(MemberIn())
 @blp.response(201, MemberOut)
 def admit(args: dict, tenant: str):
     """Admit a member to a union active on `admitted_on` (MemberAdmitted)
@@ -86,7 +86,7 @@ def admit(args: dict, tenant: str):
 
 
 @blp.route("/<member_id>/transfer", methods=["POST"])
-@blp.arguments(MemberTransferIn)
+@blp.arguments(MemberTransferIn())
 @blp.response(201, MemberOut)
 def transfer(args: dict, tenant: str, member_id: str):
     """Move a member to another union from `effective_on` (MemberTransferred)"""
@@ -96,7 +96,7 @@ def transfer(args: dict, tenant: str, member_id: str):
 
 
 @blp.route("/<member_id>/departure", methods=["POST"])
-@blp.arguments(DepartureIn)
+@blp.arguments(DepartureIn())
 @blp.response(201, MemberOut)
 def depart(args: dict, tenant: str, member_id: str):
     """Record that a member left (MemberLeft); from `left_on` they no longer count"""
@@ -106,7 +106,7 @@ def depart(args: dict, tenant: str, member_id: str):
 
 
 @blp.route("/<member_id>/erasure", methods=["POST"])
-@blp.arguments(ErasureIn)
+@blp.arguments(ErasureIn())
 @blp.response(201, MemberOut)
 def erase(args: dict, tenant: str, member_id: str):
     """Erase a member's personal data (MemberDataErased)

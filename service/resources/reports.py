@@ -107,7 +107,7 @@ def _report(store, report_id: str) -> dict:
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(ReportIn)
+@blp.arguments(ReportIn())
 @blp.response(201, ReportOut)
 def submit(args: dict, tenant: str):
     """Submit a report (ReportSubmitted); the service gives its id
@@ -120,7 +120,7 @@ def submit(args: dict, tenant: str):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(ReportsQuery, location="query")
+@blp.arguments(ReportsQuery(), location="query")
 @blp.response(200, ReportList)
 def list_reports(args: dict, tenant: str):
     """List reports, by period and unit, oldest first"""
@@ -129,7 +129,7 @@ def list_reports(args: dict, tenant: str):
 
 
 @blp.route("/draft", methods=["GET"])
-@blp.arguments(DraftQuery, location="query")
+@blp.arguments(DraftQuery(), location="query")
 @blp.response(200, DraftOut)
 def draft(args: dict, tenant: str):
     """The ledger's figures for a report, ready to submit"""

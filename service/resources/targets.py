@@ -81,7 +81,7 @@ def _target(store, target_id: str) -> dict:
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(TargetIn)
+@blp.arguments(TargetIn())
 @blp.response(201, TargetOut)
 def assign(args: dict, tenant: str):
     """Assign a target (TargetAssigned); the service gives its id"""
@@ -91,7 +91,7 @@ def assign(args: dict, tenant: str):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(TargetsQuery, location="query")
+@blp.arguments(TargetsQuery(), location="query")
 @blp.response(200, TargetList)
 def list_targets(args: dict, tenant: str):
     """List targets, by period and unit"""
@@ -100,7 +100,7 @@ def list_targets(args: dict, tenant: str):
 
 
 @blp.route("/progress", methods=["GET"])
-@blp.arguments(ProgressQuery, location="query")
+@blp.arguments(ProgressQuery(), location="query")
 @blp.response(200, ProgressOut)
 def progress(args: dict, tenant: str):
     """Progress against the targets of a unit (or the whole tenant) for a period
@@ -129,7 +129,7 @@ def get_target(tenant: str, target_id: str):
 
 
 @blp.route("/<target_id>/revision", methods=["POST"])
-@blp.arguments(RevisionIn)
+@blp.arguments(RevisionIn())
 @blp.response(201, TargetOut)
 def revise(args: dict, tenant: str, target_id: str):
     """Revise a target's value, with a reason (TargetRevised); the history keeps both"""

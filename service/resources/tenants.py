@@ -31,7 +31,7 @@ class TenantList(Schema):
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(TenantIn)
+@blp.arguments(TenantIn())
 @blp.response(201, TenantCreated)
 def create(args: dict):
     """Provision a tenant: its own schema (PostgreSQL) or file (SQLite), and its first token"""

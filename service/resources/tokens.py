@@ -36,7 +36,7 @@ class TokenList(Schema):
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(TokenIn)
+@blp.arguments(TokenIn())
 @blp.response(201, TokenIssued)
 def issue(args: dict, tenant: str):
     """Issue a token with a role (federation_admin only); the secret is shown once"""

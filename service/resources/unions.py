@@ -46,7 +46,7 @@ class UnionOut(EntityMeta):
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(UnionIn)
+@blp.arguments(UnionIn())
 @blp.response(201, UnionOut)
 def found(args: dict, tenant: str):
     """Found a union at a workplace, under a unit (UnionFounded)
@@ -59,7 +59,7 @@ def found(args: dict, tenant: str):
 
 
 @blp.route("/<union_id>/transfer", methods=["POST"])
-@blp.arguments(UnionTransferIn)
+@blp.arguments(UnionTransferIn())
 @blp.response(201, UnionOut)
 def transfer(args: dict, tenant: str, union_id: str):
     """Move a union to another unit from `effective_on` (UnionTransferred)
@@ -72,7 +72,7 @@ def transfer(args: dict, tenant: str, union_id: str):
 
 
 @blp.route("/<union_id>/dissolution", methods=["POST"])
-@blp.arguments(DissolutionIn)
+@blp.arguments(DissolutionIn())
 @blp.response(201, UnionOut)
 def dissolve(args: dict, tenant: str, union_id: str):
     """Dissolve a union (UnionDissolved); refused while it has active members on that date"""

@@ -39,7 +39,7 @@ class UnitOut(EntityMeta):
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(UnitIn)
+@blp.arguments(UnitIn())
 @blp.response(201, UnitOut)
 def establish(args: dict, tenant: str):
     """Establish a unit (UnitEstablished)
@@ -52,7 +52,7 @@ def establish(args: dict, tenant: str):
 
 
 @blp.route("/<unit_id>/closure", methods=["POST"])
-@blp.arguments(ClosureIn)
+@blp.arguments(ClosureIn())
 @blp.response(201, UnitOut)
 def close(args: dict, tenant: str, unit_id: str):
     """Close a unit (UnitClosed)

@@ -42,7 +42,7 @@ class WorkplaceOut(EntityMeta):
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(WorkplaceIn)
+@blp.arguments(WorkplaceIn())
 @blp.response(201, WorkplaceOut)
 def register(args: dict, tenant: str):
     """Register a workplace with its workforce as of a date (WorkplaceRegistered)"""
@@ -52,7 +52,7 @@ def register(args: dict, tenant: str):
 
 
 @blp.route("/<workplace_id>/surveys", methods=["POST"])
-@blp.arguments(SurveyIn)
+@blp.arguments(SurveyIn())
 @blp.response(201, WorkplaceOut)
 def survey(args: dict, tenant: str, workplace_id: str):
     """Record a workforce survey (WorkforceSurveyed)
