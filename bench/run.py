@@ -15,7 +15,8 @@ scratch schema), dropped at the end. Measured, in this order:
   child process (bench.rebuild_child), whose peak RSS is ``rebuild_rss_mb``.
 - API: gunicorn with service/gunicorn.conf.py; 32 client threads on keep-alive connections
   post single admissions (unique ids, random open unions, dated after the generated history)
-  for ``--api-seconds``; then
+  for ``--api-seconds``, once every worker has read ahead the indicator columns it reads when
+  it opens the tenant (a one-off at opening, seconds at a million members); then
   bench/bare_app.py (one INSERT per request) under the same config, same clients. Each starts
   after a warm-up and a CHECKPOINT, so neither pays for the dirty pages of earlier phases.
 - indicators: ``--indicator-requests`` GETs of /indicators with random periods (years, halves,
@@ -233,6 +234,7 @@ class Bench:
         with Gunicorn("service.wsgi:app", env, self.tmp / "service.log") as server:
             hammer(server.port, path, self.token, admissions("warm"), clients=self.args.clients, seconds=2,
                    limit=10**6)
+            self.log(f"API: workers warm after {server.workers_warm():.1f} s more")
             self.settle()
             api = hammer(server.port, path, self.token, admissions("api"), **load)
             self.log(f"API: {api}")

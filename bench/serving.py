@@ -42,6 +42,7 @@ class Gunicorn:
 
     def __enter__(self) -> Gunicorn:
         self._out = open(self.log, "ab")
+        self._log_start = self._out.tell()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "service/gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
              self.app], cwd=ROOT, env=self.env, stdout=self._out, stderr=subprocess.STDOUT)
@@ -56,6 +57,21 @@ class Gunicorn:
                 time.sleep(0.2)
         self.__exit__()
         raise RuntimeError(f"gunicorn ({self.app}) did not start: " + self.log.read_text()[-3000:])
+
+    def workers_warm(self, timeout: float = 600) -> float:
+        """Wait until every worker that opened a tenant has read its indicator columns ahead (each
+        logs both), so that a measurement sees the steady state; returns the seconds waited."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            with open(self.log, "rb") as log:
+                log.seek(self._log_start)
+                text = log.read().decode(errors="replace")
+            opened = text.count("reading its indicator columns ahead")
+            warm = text.count("indicator columns read ahead in") + text.count("indicator columns not read ahead")
+            if opened and warm >= opened:
+                return time.monotonic() - started
+            time.sleep(0.2)
+        raise RuntimeError(f"the workers did not read their indicator columns within {timeout:.0f} s")
 
     def __exit__(self, *_exc: Any) -> None:
         if self.process and self.process.poll() is None:

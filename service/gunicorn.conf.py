@@ -38,3 +38,14 @@ def post_fork(server, worker):
     # the background when it first opens the tenant, so that the first indicator question, draft
     # or verification it serves does not wait for them.
     os.environ.setdefault("UNIONLEDGER_WARM_COLUMNS", "1")
+
+
+def post_worker_init(worker):
+    """The service's own log lines (failures, indicator columns read ahead) go where gunicorn's do."""
+    import logging
+
+    for name in ("service", "tenants", "projections"):
+        logger = logging.getLogger(name)
+        logger.handlers = list(worker.log.error_log.handlers)
+        logger.setLevel(worker.log.error_log.level)
+        logger.propagate = False

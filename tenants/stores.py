@@ -13,6 +13,7 @@ import hashlib
 import logging
 import queue
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from contextlib import contextmanager, nullcontext
@@ -433,10 +434,13 @@ class TenantStore:
     def warm(self) -> None:
         """Read the indicator columns ahead of the first question (at a million members, seconds
         that question would otherwise wait); a failure only leaves that question to read them."""
+        started = time.perf_counter()
         try:
             self.indicators.warm()
         except Exception as error:  # noqa: BLE001 - the store may be closed or the database away
             log.info("tenant %s: indicator columns not read ahead: %s", self.tenant_id, error)
+            return
+        log.info("tenant %s: indicator columns read ahead in %.1f s", self.tenant_id, time.perf_counter() - started)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         with self.lock():
@@ -576,6 +580,7 @@ class TenantStores:
                 store = TenantStore(tenant_id, self.settings, create=create)
                 self._open[tenant_id] = store
                 if self.settings.warm_columns:
+                    log.info("tenant %s: opened; reading its indicator columns ahead", tenant_id)
                     threading.Thread(target=store.warm, name=f"warm-{tenant_id}", daemon=True).start()
             self._open.move_to_end(tenant_id)
             self._users[tenant_id] = self._users.get(tenant_id, 0) + 1
