@@ -56,8 +56,8 @@ class Membership(Projection):
     @staticmethod
     def admitted_state(e: Any) -> tuple:
         """The member_state row (ADMITTED_STATE) an admission makes."""
-        at = micros(e.timestamp)
-        return e.member_id, e.union_id, e.gender, e.union_id, day(e.admitted_on), at, e.personal, e.originator_version, at
+        at, on = micros(e.timestamp), day(e.admitted_on)
+        return e.member_id, e.union_id, e.gender, e.union_id, on, at, e.personal, e.originator_version, at
 
     def bulk_MemberAdmitted(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
         """Admissions are each member's first event, so they need no earlier span closed."""

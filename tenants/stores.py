@@ -276,7 +276,8 @@ class TenantStore:
         opened (``personal_data``; None once erased), read for the whole group at once. An
         admission among the ``recorded`` events needs no reading: the member is what the event
         makes and the personal data what the command was given."""
-        admissions = {e.member_id: e for e in (r.domain_event for r in recorded) if isinstance(e, Member.MemberAdmitted)}
+        admissions = {r.domain_event.member_id: r.domain_event for r in recorded
+                      if isinstance(r.domain_event, Member.MemberAdmitted)}
         for item in items:
             event = admissions.get(item.key) if item.verb == "admit_member" else None
             if event is not None:
