@@ -58,6 +58,9 @@ class Audit(Projection):
     )
 
     readers_indexes = ("audit_entity", "audit_actor", "audit_recorded")
+    # A position of its own: a rebuild writes the audit entries beside the other views (PostgreSQL
+    # then works on two cores), each lane committing its batches with its own position.
+    lane = "audit"
     # The register's events, whose fields are strings, numbers and dates (a report's figures are not).
     derived = frozenset({
         "UnitEstablished", "UnitClosed", "WorkplaceRegistered", "WorkforceSurveyed", "UnionFounded",

@@ -185,6 +185,9 @@ class Transaction(Protocol):
     def __call__(self, write: bool = False, snapshot: bool = False) -> ContextManager[ViewCursor]: ...
 
 
+MAIN_LANE = "views"
+
+
 class Projection:
     """A view: its tables, and one handler per event it cares about (``on_<EventName>``)."""
 
@@ -198,6 +201,9 @@ class Projection:
     # Events whose rows follow from the event alone: on PostgreSQL a rebuild or an import derives
     # them from the stored events in SQL (``derive``), a run at a time, without reading them into Python.
     derived: frozenset[str] = frozenset()
+    # The position this view is kept at (a row of view_positions). Views with positions of their
+    # own can be caught up side by side, on connections of their own (see Projector.rebuild).
+    lane = MAIN_LANE
 
     def handles(self, name: str) -> bool:
         return hasattr(self, "on_" + name) or hasattr(self, "bulk_" + self.bulk_groups.get(name, name))

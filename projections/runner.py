@@ -1,14 +1,17 @@
 """Keeps the views in step with the ledger, exactly once and in ledger order.
 
-Each batch of events is applied in one view transaction that first claims the
-batch by advancing the position row from the value it read; a concurrent
-follower that read the same position updates no row and rolls back. So a crash
-between writing events and updating views only leaves the views behind, and the
-next catch-up (on the next command or read) brings them up to date.
+Each view belongs to a lane: a row of ``view_positions`` holding how far its views
+have applied the ledger. Each batch of events is applied to a lane's views in one
+transaction that first claims the batch by advancing the lane's position from the
+value it read; a concurrent follower that read the same position updates no row and
+rolls back. So a crash between writing events and updating views only leaves the
+views behind, and the next catch-up (on the next command or read) brings them up to
+date. A command moves every lane in the transaction that writes its events.
 """
 
 from __future__ import annotations
 
+import threading
 import zlib
 from contextlib import contextmanager, nullcontext
 from typing import Any, Callable, Iterator, Sequence
@@ -16,10 +19,10 @@ from typing import Any, Callable, Iterator, Sequence
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from projections.base import FEW_ROWS, Projection, Transaction, ViewCursor
+from projections.base import FEW_ROWS, MAIN_LANE, Projection, Transaction, ViewCursor
 
 POSITIONS_DDL = "CREATE TABLE IF NOT EXISTS view_positions (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
-FOLLOWER = "views"
+FOLLOWER = MAIN_LANE  # the lane of every view without one of its own
 REBUILDS = "rebuilds"  # its position counts the times the views were emptied to be rebuilt
 ANALYZE_AFTER = 10_000  # events applied in one go, after which the planner's statistics are renewed
 DERIVING_BATCH = 10_000  # events per view transaction when runs of them are derived in SQL
@@ -40,9 +43,14 @@ class Projector:
         # catch-ups and imports derive the ``derived`` events' rows there (Projection.derive).
         self.events_table = events_table
         self._topics: dict[type, str] = {}
-        # Events every view derives or ignores: a catch-up that derives does not read their state.
-        self._unread = sorted({name for projection in self.projections for name in projection.derived
-                               if all(name in p.derived or not p.handles(name) for p in self.projections)})
+        self.lanes: dict[str, list[Projection]] = {FOLLOWER: []}
+        for projection in self.projections:
+            self.lanes.setdefault(projection.lane, []).append(projection)
+        # Per lane, the events its every view derives or ignores: a catch-up that derives does
+        # not read their state.
+        self._unread = {lane: sorted({name for p in views for name in p.derived
+                                      if all(name in q.derived or not q.handles(name) for q in views)})
+                        for lane, views in self.lanes.items()}
 
     def schema_checksum(self) -> int:
         ddl = "\n".join(stmt for p in self.projections for stmt in (p.name, *p.ddl))
@@ -66,14 +74,23 @@ class Projector:
                 cur.execute(
                     "INSERT INTO view_positions (name, position) SELECT ?, ? WHERE NOT EXISTS"
                     " (SELECT 1 FROM view_positions WHERE name = ?)", (name, position, name))
+            for lane in self.lanes:  # a new lane's views were kept with the main lane's until now
+                cur.execute(
+                    "INSERT INTO view_positions (name, position) SELECT ?, (SELECT position FROM view_positions"
+                    " WHERE name = ?) WHERE NOT EXISTS (SELECT 1 FROM view_positions WHERE name = ?)",
+                    (lane, FOLLOWER, lane))
 
-    def position(self) -> int:
+    def position(self, lane: str | None = None) -> int:
+        """How far every view (or the views of ``lane``) has applied the ledger."""
         with self.transaction() as cur:
-            return self._position(cur)
+            if lane is not None:
+                return cur.scalar("SELECT position FROM view_positions WHERE name = ?", (lane,)) or 0
+            return cur.scalar(f"SELECT min(position) FROM view_positions WHERE name IN ({self._in_lanes})",
+                              list(self.lanes)) or 0
 
-    @staticmethod
-    def _position(cur: ViewCursor) -> int:
-        return cur.scalar("SELECT position FROM view_positions WHERE name = ?", (FOLLOWER,)) or 0
+    @property
+    def _in_lanes(self) -> str:
+        return ", ".join("?" * len(self.lanes))
 
     def ledger_position(self) -> int:
         return self.recorder.max_notification_id() or 0
@@ -81,35 +98,38 @@ class Projector:
     def is_behind(self) -> bool:
         return self.position() < self.ledger_position()
 
-    def catch_up(self, progress: Callable[[int], None] | None = None, derive: bool = False) -> int:
-        """Apply every event not yet in the views; returns how many were applied. With ``derive``
-        (where the events can be read in SQL), runs of derived events are applied there."""
+    def catch_up(self, progress: Callable[[int], None] | None = None, derive: bool = False,
+                 lane: str = FOLLOWER) -> int:
+        """Apply to the views of ``lane`` every event not yet in them; returns how many were
+        applied. With ``derive`` (where the events can be read in SQL), runs of derived events
+        are applied there."""
         derive = derive and self.events_table is not None
         size = DERIVING_BATCH if derive else self.batch_size
+        views = self.lanes[lane]
         applied = 0
-        start = self.position()
+        start = self.position(lane)
         while True:
             if derive:
                 with self.transaction() as cur:
-                    stored = self._select_stored(cur, start + 1, size)
+                    stored = self._select_stored(cur, start + 1, size, lane)
             else:
                 stored = self.recorder.select_notifications(start + 1, size)
             if not stored:
                 if applied >= ANALYZE_AFTER:
-                    self.analyze()
+                    self.analyze(views)
                 return applied
             last = stored[-1][2] if derive else stored[-1].id
             with self.transaction(write=True) as cur:
                 cur.execute("UPDATE view_positions SET position = ? WHERE name = ? AND position = ?",
-                            (last, FOLLOWER, start))
+                            (last, lane, start))
                 if cur.rowcount != 1:
                     raise _Overtaken()
                 if derive:
-                    for projection in self.projections:
+                    for projection in views:
                         projection.process_stored(cur, stored, self.events_table)
                 else:
                     items = [(self.mapper.to_domain_event(n), n.id) for n in stored]
-                    for projection in self.projections:
+                    for projection in views:
                         projection.process_batch(cur, items)
             applied += len(stored)
             start = last
@@ -118,23 +138,24 @@ class Projector:
             if len(stored) < size and applied < ANALYZE_AFTER:
                 return applied  # a short batch: the ledger ended there when it was read
 
-    def _select_stored(self, cur: ViewCursor, first: int, limit: int) -> list[tuple[str, Any, int]]:
-        """``(topic, event, position)`` from ``first`` on; the event is None where every view
-        derives it or ignores it, and its state is then not even read."""
+    def _select_stored(self, cur: ViewCursor, first: int, limit: int, lane: str) -> list[tuple[str, Any, int]]:
+        """``(topic, event, position)`` from ``first`` on; the event is None where every view of
+        ``lane`` derives it or ignores it, and its state is then not even read."""
         rows = cur.execute(
             "SELECT notification_id, originator_id, originator_version, topic, CASE WHEN"
             f" substring(topic FROM '[^.:]*$') = ANY(?) THEN NULL ELSE state END FROM {self.events_table}"
-            " WHERE notification_id >= ? ORDER BY notification_id LIMIT ?", (self._unread, first, limit)).fetchall()
+            " WHERE notification_id >= ? ORDER BY notification_id LIMIT ?",
+            (self._unread[lane], first, limit)).fetchall()
         return [(topic, None if state is None else self.mapper.to_domain_event(
                     StoredEvent(originator_id, version, topic, bytes(state))), position)
                 for position, originator_id, version, topic, state in rows]
 
-    def analyze(self) -> None:
-        """Renew the query planner's statistics of every view, as after a rebuild or a large
-        import: a freshly filled table otherwise has none, and the planner may then scan it
-        whole for a handful of rows."""
+    def analyze(self, views: Sequence[Projection] | None = None) -> None:
+        """Renew the query planner's statistics of every view (or of ``views``), as after a
+        rebuild or a large import: a freshly filled table otherwise has none, and the planner may
+        then scan it whole for a handful of rows."""
         with self.transaction(write=True) as cur:
-            for projection in self.projections:
+            for projection in self.projections if views is None else views:
                 for table in projection.tables:
                     cur.execute(f"ANALYZE {table}")
 
@@ -156,9 +177,12 @@ class Projector:
 
     def _apply(self, cur: ViewCursor, recorded: Sequence[tuple[Any, int]], first: int, last: int,
                derive: bool = False) -> bool:
-        cur.execute("UPDATE view_positions SET position = ? WHERE name = ? AND position = ?",
-                    (last, FOLLOWER, first - 1))
-        if cur.rowcount != 1:
+        # Every lane moves, or none does (a lane behind: the caller catches them up).
+        lanes = list(self.lanes)
+        cur.execute(f"UPDATE view_positions SET position = ? WHERE name IN ({self._in_lanes}) AND position = ?"
+                    f" AND (SELECT count(*) FROM view_positions WHERE name IN ({self._in_lanes}) AND position = ?) = ?",
+                    (last, *lanes, first - 1, *lanes, first - 1, len(lanes)))
+        if cur.rowcount != len(lanes):
             return False
         if derive and self.events_table is not None:
             items = [(self._topic(e), e, p) for e, p in recorded]
@@ -176,8 +200,10 @@ class Projector:
         """Apply events just written in ``cur``'s transaction (PostgreSQL, in a pipeline), the
         views being at ``position``, read under the lock the caller still holds. Nothing waits
         for an answer: moving the position fails the transaction if it was not there."""
-        cur.execute("WITH moved AS (UPDATE view_positions SET position = ? WHERE name = ? AND position = ?"
-                    " RETURNING 1) SELECT 1 / count(*) FROM moved", (recorded[-1][1], FOLLOWER, position))
+        lanes = list(self.lanes)
+        cur.execute(f"WITH moved AS (UPDATE view_positions SET position = ? WHERE name IN ({self._in_lanes})"
+                    " AND position = ? RETURNING 1) SELECT 1 / (count(*) / ?) FROM moved",
+                    (recorded[-1][1], *lanes, position, len(lanes)))
         if self.events_table is not None:  # the views' rows derived in SQL from the events just written
             items = [(self._topic(e), e, p) for e, p in recorded]
             for projection in self.projections:
@@ -193,13 +219,47 @@ class Projector:
         return topic
 
     def follow(self, progress: Callable[[int], None] | None = None, derive: bool = False) -> int:
-        """Catch up, yielding to another follower that got there first."""
+        """Catch every lane up, each yielding to another follower that got there first; returns
+        the events the main lane applied (``progress`` hears of those)."""
         if not self.is_behind():  # two single reads, where asking for the next batch costs more
             return 0
+        for lane in self.lanes:
+            if lane != FOLLOWER:
+                self._follow_lane(lane, derive=derive)
+        return self._follow_lane(FOLLOWER, progress, derive)
+
+    def _side_by_side(self, progress: Callable[[int], None] | None) -> int:
+        """Catch up, deriving in SQL, every lane but the main one in a thread (and a connection) of
+        its own, which then builds its views' readers' indexes while the main lane goes on."""
+        failures: list[BaseException] = []
+
+        def follow_lane(lane: str) -> None:
+            try:
+                self._follow_lane(lane, derive=True)
+                with self.transaction(write=True) as cur:
+                    for projection in self.lanes[lane]:
+                        projection.create(cur)
+            except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+                failures.append(error)
+
+        threads = [threading.Thread(target=follow_lane, args=(lane,), name=f"views-{lane}")
+                   for lane in self.lanes if lane != FOLLOWER]
+        for thread in threads:
+            thread.start()
         try:
-            return self.catch_up(progress, derive)
+            applied = self._follow_lane(FOLLOWER, progress, derive=True)
+        finally:
+            for thread in threads:
+                thread.join()
+        if failures:
+            raise failures[0]
+        return applied
+
+    def _follow_lane(self, lane: str, progress: Callable[[int], None] | None = None, derive: bool = False) -> int:
+        try:
+            return self.catch_up(progress, derive, lane)
         except _Overtaken:
-            return self.catch_up(progress, derive) if self.is_behind() else 0
+            return self.catch_up(progress, derive, lane) if self.position(lane) < self.ledger_position() else 0
 
     @contextmanager
     def readers_indexes_deferred(self) -> Iterator[None]:
@@ -217,10 +277,14 @@ class Projector:
                     projection.create(cur)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Empty every view and apply the whole ledger again; returns the events applied."""
+        """Empty every view and apply the whole ledger again; returns the events applied. Where
+        views are derived in SQL (PostgreSQL), the lanes are rebuilt side by side, so that the
+        database works on as many cores as there are lanes."""
         with self.readers_indexes_deferred():
             self.reset()
-            return self.follow(progress, derive=True)
+            if self.events_table is None or len(self.lanes) == 1:
+                return self.follow(progress, derive=True)
+            return self._side_by_side(progress)
 
     def reset(self) -> None:
         """Empty every view and rewind to the start of the ledger (one transaction). The count of
@@ -228,7 +292,7 @@ class Projector:
         with self.transaction(write=True) as cur:
             for projection in self.projections:
                 projection.clear(cur)
-            cur.execute("UPDATE view_positions SET position = 0 WHERE name = ?", (FOLLOWER,))
+            cur.execute(f"UPDATE view_positions SET position = 0 WHERE name IN ({self._in_lanes})", list(self.lanes))
             cur.execute("UPDATE view_positions SET position = position + 1 WHERE name = ?", (REBUILDS,))
 
 

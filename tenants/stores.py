@@ -35,7 +35,7 @@ from projections.membership import Membership
 from projections.plans import Reports, Targets
 from projections.progress import Plans
 from projections.queries import RegisterViews, admitted_member
-from projections.runner import ANALYZE_AFTER, FOLLOWER, Projector
+from projections.runner import ANALYZE_AFTER, Projector
 from projections.structure import Structure
 from tenants.grouping import GroupCommit, Pending, Take
 from tenants.recorders import insert_within
@@ -234,13 +234,14 @@ class TenantStore:
         return decided, [] if refused else recordings
 
     def _ends(self, cur: ViewCursor) -> tuple[int, int, tuple[int, bytes]]:
-        """Where the views, the ledger and the chain end (the last link with the chain's end)."""
+        """Where the views (the lane furthest behind), the ledger and the chain end (the last link
+        with the chain's end)."""
         row = cur.execute(
-            "SELECT (SELECT position FROM view_positions WHERE name = ?),"
+            "SELECT (SELECT min(position) FROM view_positions WHERE name = ANY(?)),"
             f" (SELECT max(notification_id) FROM {self.ledger.recorder.events_table_name}), c.position, c.link"
             " FROM (SELECT 1) one LEFT JOIN LATERAL"
             " (SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1) c ON true",
-            (FOLLOWER,)).fetchone()
+            (list(self.projector.lanes),)).fetchone()
         chain_end = (row[2], bytes.fromhex(row[3])) if row[2] is not None else (0, genesis(self.tenant_id))
         return row[0] or 0, row[1] or 0, chain_end
 

@@ -11,11 +11,13 @@ from click.testing import CliRunner
 
 from domain.indicators import BASE_CODES, parse_indicator
 from domain.periods import parse_period
+from projections.audit import Audit
 from projections.base import jsonb_text, micros
 from projections.indicators import IndicatorCalculator, Question
 from service.cli import main
 from tests import scenario
 from tenants.settings import Settings
+from tenants.stores import TenantStore
 from tests.conftest import ADMIN_TOKEN, PG_URL, index_names, need_postgres
 
 VIEW_TABLES = ["unit_state", "workplace_state", "union_state", "member_state", "surveys", "unit_spans",
@@ -141,6 +143,50 @@ def test_events_written_without_their_views_are_applied_on_the_next_read(app, te
     assert [e["position"] for e in entries] == [1, 2, 3, 4]
 
 
+def test_a_lane_left_behind_catches_up_alone_and_a_command_waits_for_it(app, tenant):
+    """The audit entries keep a position of their own: as after a crash part-way through a
+    rebuild that wrote them beside the other views, they may end before the rest."""
+    build_history(tenant)
+    platform = app.extensions["unionledger"]
+    with platform.stores.use(tenant.id) as store:
+        live = store.views.dump(VIEW_TABLES)
+        end = store.projector.ledger_position()
+        with store.transaction(write=True) as cur:
+            cur.execute("DELETE FROM audit_entries WHERE position > 6")
+            cur.execute("UPDATE view_positions SET position = 6 WHERE name = 'audit'")
+        assert (store.projector.position(), store.projector.position("views")) == (6, end)
+    assert [e["position"] for e in tenant.get("/audit", limit=500).get_json()["entries"]] == list(range(1, end + 1))
+    with platform.stores.use(tenant.id) as store:
+        assert store.views.dump(VIEW_TABLES) == live
+        with store.transaction(write=True) as cur:
+            cur.execute("DELETE FROM audit_entries WHERE position > 3")
+            cur.execute("UPDATE view_positions SET position = 3 WHERE name = 'audit'")
+    tenant.post("/members", {"id": "m9", "union_id": "u1", "admitted_on": "2025-08-01", "full_name": "Hồ Chín",
+                             "gender": "male"})
+    entries = tenant.get("/audit", limit=500).get_json()["entries"]
+    assert [e["position"] for e in entries] == list(range(1, end + 2)) and entries[-1]["entity_id"] == "m9"
+    with platform.stores.use(tenant.id) as store:
+        assert {lane: store.projector.position(lane) for lane in store.projector.lanes} == {
+            "views": end + 1, "audit": end + 1}
+
+
+def test_a_store_kept_before_the_audit_had_its_own_position_starts_it_at_the_views(app, tenant, settings):
+    """Until lanes, the audit entries were kept at the one position of every view."""
+    build_history(tenant)
+    platform = app.extensions["unionledger"]
+    with platform.stores.use(tenant.id) as store:
+        end = store.projector.position()
+        with store.transaction(write=True) as cur:
+            cur.execute("DELETE FROM view_positions WHERE name = 'audit'")
+    store = TenantStore(tenant.id, settings)
+    try:
+        assert store.projector.position("audit") == store.projector.position("views") == end
+        assert not store.projector.is_behind()
+    finally:
+        store.close()
+    assert [e["position"] for e in tenant.get("/audit", limit=500).get_json()["entries"]] == list(range(1, end + 1))
+
+
 def test_two_followers_apply_each_event_once(app, tenant):
     tenant.post("/units", {"id": "d1", "name": "D1", "kind": "district", "established_on": "2018-01-01"})
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
@@ -238,14 +284,14 @@ def test_a_rebuild_fills_the_views_before_it_builds_the_indexes_only_readers_use
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         live = store.views.dump(VIEW_TABLES)
         during: list[set[str]] = []
-        real_follow = store.projector.follow
+        real_follow = store.projector._follow_lane
 
-        def follow(progress=None, **options):
+        def follow_lane(lane, *args, **options):  # each lane's catch-up, side by side on PostgreSQL
             with store.transaction() as cur:
                 during.append(index_names(cur))
-            return real_follow(progress, **options)
+            return real_follow(lane, *args, **options)
 
-        monkeypatch.setattr(store.projector, "follow", follow)
+        monkeypatch.setattr(store.projector, "_follow_lane", follow_lane)
         assert store.rebuild() == 15
         monkeypatch.undo()
         with store.transaction() as cur:
@@ -299,10 +345,13 @@ def test_views_derived_in_sql_equal_the_views_kept_event_by_event(app, tenant, s
         audit_before = tenant.get("/audit", limit=500).get_json()
         deriving = store.projector.events_table is not None
         assert deriving == (settings.backend == "postgres")
-        # Admissions are the one event that no view needs in Python: a rebuild leaves their state unread.
-        assert store.projector._unread == ["MemberAdmitted"]
+        # A rebuild leaves unread the state of what a lane's views all derive or ignore: admissions
+        # for the main lane; for the audit's own lane, every event but targets' and reports'.
+        assert store.projector._unread["views"] == ["MemberAdmitted"]
+        assert set(store.projector._unread["audit"]) == Audit.derived
         assert store.rebuild() == 20
         assert store.views.dump(VIEW_TABLES) == live
+        assert {lane: store.projector.position(lane) for lane in store.projector.lanes} == {"views": 20, "audit": 20}
     assert tenant.get("/audit", limit=500).get_json() == audit_before
     assert len(audit_before["entries"]) == 20
     assert tenant.get("/members/m3").get_json()["full_name"] == "Lê Thị \"C\"\n"
