@@ -76,7 +76,8 @@ class Audit(Projection):
         return (position, micros(event.timestamp), getattr(event, "actor", ""), event_name(event), kind, entity_id,
                 day(business_date(event)), event.originator_version, jsonb_text(event_data(event)))
 
-    def handles(self, name: str) -> bool:
+    @classmethod
+    def handles(cls, name: str) -> bool:
         return True
 
     def derive(self, cur: ViewCursor, run: StoredRun) -> None:

@@ -6,6 +6,7 @@ instants as microseconds since the epoch, so both stores compare them as integer
 
 from __future__ import annotations
 
+import functools
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -205,8 +206,9 @@ class Projection:
     # own can be caught up side by side, on connections of their own (see Projector.rebuild).
     lane = MAIN_LANE
 
-    def handles(self, name: str) -> bool:
-        return hasattr(self, "on_" + name) or hasattr(self, "bulk_" + self.bulk_groups.get(name, name))
+    @classmethod
+    def handles(cls, name: str) -> bool:
+        return hasattr(cls, "on_" + name) or hasattr(cls, "bulk_" + cls.bulk_groups.get(name, name))
 
     def derive(self, cur: ViewCursor, run: StoredRun) -> None:
         """Write the rows of the ``derived`` events in ``run``, as their handlers would."""
@@ -260,14 +262,10 @@ class Projection:
         """Apply ``(topic, event, position)`` items in order, where each run of ``derived`` events
         (the event may then be None) goes to ``derive`` as one statement and the rest to
         ``process_batch``."""
-        routes = self.__dict__.setdefault("_routes", {})
         batch: list[tuple[object, int]] = []
         run: list[tuple[str, int]] = []
         for topic, event, position in items:
-            route = routes.get(topic)
-            if route is None:
-                name = name_of_topic(topic)
-                route = routes[topic] = DERIVED if name in self.derived else HANDLED if self.handles(name) else 0
+            route = _route(type(self), topic)
             if route == DERIVED:
                 if batch:
                     self.process_batch(cur, batch)
@@ -285,3 +283,10 @@ class Projection:
 
     def _derive_run(self, cur: ViewCursor, table: str, run: list[tuple[str, int]]) -> None:
         self.derive(cur, StoredRun(table, run[0][1], run[-1][1], tuple(sorted({t for t, _ in run}))))
+
+
+@functools.cache
+def _route(view: type[Projection], topic: str) -> int:
+    """How a kind of view takes the events of a topic: DERIVED, HANDLED, or not at all (0)."""
+    name = name_of_topic(topic)
+    return DERIVED if name in view.derived else HANDLED if view.handles(name) else 0

@@ -34,6 +34,8 @@ class Membership(Projection):
     FLOW_COLUMNS = ("position", "kind", "union_id", "on_day", "recorded_at")
     bulk_groups = {"MemberTransferred": "MemberMoves", "MemberLeft": "MemberMoves"}
     derived = frozenset({"MemberAdmitted"})
+    ADMITTED_STATE = ("member_id", "union_id", "gender", "admitted_union_id", "admitted_on", "admitted_at",
+                      "personal", "version", "updated_at")
 
     def derive(self, cur: ViewCursor, run: StoredRun) -> None:
         """``bulk_MemberAdmitted`` in SQL: the three tables' rows from one read of the events."""
@@ -42,16 +44,12 @@ class Membership(Projection):
             "WITH e AS MATERIALIZED (SELECT position, version, j->>'member_id' AS member_id,"
             f" j->>'union_id' AS union_id, j->>'gender' AS gender, j->>'personal' AS personal,"
             f" {sql_day('admitted_on')} AS on_day, {sql_micros('timestamp')} AS at FROM ({select}) s),"
-            " states AS (INSERT INTO member_state (member_id, union_id, gender, admitted_union_id, admitted_on,"
-            " admitted_at, personal, version, updated_at)"
+            f" states AS (INSERT INTO member_state ({', '.join(self.ADMITTED_STATE)})"
             " SELECT member_id, union_id, gender, union_id, on_day, at, personal, version, at FROM e),"
             " spans AS (INSERT INTO member_spans (entity_id, holder_id, valid_from, valid_to, terminal, recorded_at,"
             " position) SELECT member_id, union_id, on_day, NULL, 0, at, position FROM e)"
             f" INSERT INTO member_flows ({', '.join(self.FLOW_COLUMNS)})"
             f" SELECT position, {ADMITTED}, union_id, on_day, at FROM e", params)
-
-    ADMITTED_STATE = ("member_id", "union_id", "gender", "admitted_union_id", "admitted_on", "admitted_at",
-                      "personal", "version", "updated_at")
 
     @staticmethod
     def admitted_state(e: Any) -> tuple:

@@ -159,12 +159,10 @@ class Projector:
                 for table in projection.tables:
                     cur.execute(f"ANALYZE {table}")
 
-    def apply(self, recorded: Sequence[tuple[Any, int]], cur: ViewCursor | None = None,
-              derive: bool = False) -> bool:
+    def apply(self, recorded: Sequence[tuple[Any, int]], cur: ViewCursor | None = None) -> bool:
         """Apply events just written, as they are in memory, if they are exactly the next
         positions after the views'; returns False (changing nothing) otherwise. With ``cur``,
-        in the caller's transaction (the one that wrote them); with ``derive`` (an import's
-        committed events), runs of derived events are applied in SQL from the stored events."""
+        in the caller's transaction (the one that wrote them)."""
         if not recorded:
             return True
         first, last = recorded[0][1], recorded[-1][1]
@@ -172,11 +170,10 @@ class Projector:
             return False
         if cur is None:
             with self.transaction(write=True) as cur:
-                return self._apply(cur, recorded, first, last, derive)
-        return self._apply(cur, recorded, first, last, derive)
+                return self._apply(cur, recorded, first, last)
+        return self._apply(cur, recorded, first, last)
 
-    def _apply(self, cur: ViewCursor, recorded: Sequence[tuple[Any, int]], first: int, last: int,
-               derive: bool = False) -> bool:
+    def _apply(self, cur: ViewCursor, recorded: Sequence[tuple[Any, int]], first: int, last: int) -> bool:
         # Every lane moves, or none does (a lane behind: the caller catches them up).
         lanes = list(self.lanes)
         cur.execute(f"UPDATE view_positions SET position = ? WHERE name IN ({self._in_lanes}) AND position = ?"
@@ -184,16 +181,10 @@ class Projector:
                     (last, *lanes, first - 1, *lanes, first - 1, len(lanes)))
         if cur.rowcount != len(lanes):
             return False
-        if derive and self.events_table is not None:
-            items = [(self._topic(e), e, p) for e, p in recorded]
-            for projection in self.projections:
-                projection.process_stored(cur, items, self.events_table)
-            return True
         # A command's few rows: one round trip instead of one per table. A large batch (an
-        # import's) goes without, as its rows go by COPY, which a pipeline does not allow.
+        # import's) goes without, as its rows may go by COPY, which a pipeline does not allow.
         with cur.pipeline() if len(recorded) <= FEW_ROWS else nullcontext():
-            for projection in self.projections:
-                projection.process_batch(cur, recorded)
+            self._write_views(cur, recorded)
         return True
 
     def apply_at(self, cur: ViewCursor, recorded: Sequence[tuple[Any, int]], position: int) -> None:
@@ -204,13 +195,18 @@ class Projector:
         cur.execute(f"WITH moved AS (UPDATE view_positions SET position = ? WHERE name IN ({self._in_lanes})"
                     " AND position = ? RETURNING 1) SELECT 1 / (count(*) / ?) FROM moved",
                     (recorded[-1][1], *lanes, position, len(lanes)))
-        if self.events_table is not None:  # the views' rows derived in SQL from the events just written
-            items = [(self._topic(e), e, p) for e, p in recorded]
-            for projection in self.projections:
-                projection.process_stored(cur, items, self.events_table)
-        else:
+        self._write_views(cur, recorded)
+
+    def _write_views(self, cur: ViewCursor, recorded: Sequence[tuple[Any, int]]) -> None:
+        """Every view's rows for events stored in (or visible to) ``cur``'s transaction: where the
+        events can be read in SQL, the derived ones' rows are derived there from the stored events."""
+        if self.events_table is None:
             for projection in self.projections:
                 projection.process_batch(cur, recorded)
+            return
+        items = [(self._topic(e), e, p) for e, p in recorded]
+        for projection in self.projections:
+            projection.process_stored(cur, items, self.events_table)
 
     def _topic(self, event: Any) -> str:
         topic = self._topics.get(type(event))

@@ -30,8 +30,8 @@ def on_starting(server):
 
 def post_fork(server, worker):
     """Each worker, before it loads the app."""
-    # A group commit's leader holds the tenant lock across a dozen short database round trips,
-    # and after each waits for the GIL, by default up to 5 ms while a thread reading a request
+    # A group commit's leader holds the tenant lock across several database round trips, and
+    # after each waits for the GIL, by default up to 5 ms while a thread reading a request
     # keeps it. A 1 ms switch interval lets the leader back sooner (7% more admissions/s).
     sys.setswitchinterval(0.001)
     # A worker (not the master, which only builds the demo) reads a tenant's indicator columns in

@@ -211,20 +211,17 @@ class TenantStore:
                         ids = [r.notification.id for r in recordings]
                         behind = ids != list(range(top + 1, top + 1 + len(ids))) or views != top
                         if not behind:
-                            self.projector.apply_at(cur, [(r.domain_event, i) for r, i in zip(recordings, ids)], top)
+                            self.projector.apply_at(cur, [(r.domain_event, r.notification.id) for r in recordings],
+                                                    top)
                         if not behind and chain_end[0] == top:
                             self.chain.link_at(cur, recordings, chain_end)
                         else:
                             behind = True  # a gap in the ids, or a broken chain (for _chain to report)
             except IntegrityError:  # unexpected, as the lock was held
                 refused = True
-        if refused:  # decide and save one by one
+        if refused:
             with self.lock():
-                for item in decided:
-                    try:
-                        item.result = getattr(self.ledger, item.verb)(*item.args, **item.kwargs)
-                    except Exception as error:
-                        item.error = error
+                self._one_by_one(decided)
                 self.projector.follow()
                 self._chain()
         elif behind:  # the views and the chain catch up from the ledger
@@ -232,6 +229,14 @@ class TenantStore:
                 self.projector.follow()
                 self._chain(recordings)
         return decided, [] if refused else recordings
+
+    def _one_by_one(self, decided: list[Pending]) -> None:
+        """Decide and save each command on its own, through the library (the caller holds the lock)."""
+        for item in decided:
+            try:
+                item.result = getattr(self.ledger, item.verb)(*item.args, **item.kwargs)
+            except Exception as error:
+                item.error = error
 
     def _ends(self, cur: ViewCursor) -> tuple[int, int, tuple[int, bytes]]:
         """Where the views (the lane furthest behind), the ledger and the chain end (the last link
@@ -255,13 +260,9 @@ class TenantStore:
             try:
                 if collected:
                     recordings, written = self._record(collected, keys)
-            except IntegrityError:  # unexpected, as the lock is held: decide and save one by one
+            except IntegrityError:  # unexpected, as the lock is held
                 recordings = None
-                for item in decided:
-                    try:
-                        item.result = getattr(self.ledger, item.verb)(*item.args, **item.kwargs)
-                    except Exception as error:
-                        item.error = error
+                self._one_by_one(decided)
             finally:
                 if not written:  # the views and the chain catch up (from memory where they can)
                     try:
@@ -379,7 +380,7 @@ class TenantStore:
             def saved(recorded: list[tuple[Any, int]]) -> None:
                 # The chunk's events are still in memory: apply them as they are, unless
                 # the views are not exactly where the chunk starts (then read the ledger).
-                if not self.projector.apply(recorded, derive=True):
+                if not self.projector.apply(recorded):
                     self.projector.follow(derive=True)
                 if progress:
                     progress(len(recorded))
