@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -147,6 +148,22 @@ class ViewCursor:
                     copy.write_row(row)
         else:
             self.raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
+
+    def update_rows(self, sql: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> None:
+        """An UPDATE for each of many rows, ``sql`` naming a row's values ``v.<name>`` and marking
+        with ``{rows}`` where PostgreSQL takes them (``columns``: each value's name and PostgreSQL
+        type, in the rows' order). On PostgreSQL one statement (the rows as ``unnest`` of typed
+        arrays), so no target row may match two of them; on SQLite one prepared statement per row."""
+        if not rows:
+            return
+        names = [name for name, _type in columns]
+        if self.dialect == "postgres":
+            arrays = ", ".join(f"%s::{kind}[]" for _name, kind in columns)
+            self.raw.execute(sql.format(rows=f"FROM unnest({arrays}) AS v({', '.join(names)})"),
+                             [list(values) for values in zip(*rows)])
+        else:
+            named = re.sub(r"\bv\.(\w+)", r":\1", sql.format(rows=""))
+            self.raw.executemany(named, [dict(zip(names, row)) for row in rows])
 
     @contextmanager
     def pipeline(self) -> Iterator[None]:

@@ -9,6 +9,10 @@ from projections import spans
 from projections.base import Projection, StoredRun, ViewCursor, day, event_name, micros, sql_day, sql_micros
 
 ADMITTED, LEFT = 0, 1
+# A run of transfers and departures updates each member's state once (see Membership.bulk_MemberMoves).
+TRANSFERRED = (("union_id", "text"), ("version", "integer"), ("at", "bigint"), ("member", "text"))
+LEFT_STATE = (("union_id", "text"), ("on_day", "integer"), ("at", "bigint"), ("reason", "text"), ("version", "integer"),
+              ("member", "text"))
 
 
 class Membership(Projection):
@@ -80,16 +84,17 @@ class Membership(Projection):
                 if event_name(e) == "MemberLeft":
                     on = day(e.left_on)
                     changes.append((e.member_id, None, on, at, p))
-                    departures.append((e.union_id, on, at, e.reason, e.originator_version, at, e.member_id))
+                    departures.append((e.union_id, on, at, e.reason, e.originator_version, e.member_id))
                     flows.append((p, LEFT, e.union_id, on, at))
                 else:
                     changes.append((e.member_id, e.to_union_id, day(e.effective_on), at, p))
                     transfers.append((e.to_union_id, e.originator_version, at, e.member_id))
             spans.apply_many(cur, "member_spans", changes)
-            cur.executemany("UPDATE member_state SET union_id = ?, version = ?, updated_at = ? WHERE member_id = ?",
-                            transfers)
-            cur.executemany("UPDATE member_state SET left_union_id = ?, left_on = ?, left_at = ?, leave_reason = ?,"
-                            " version = ?, updated_at = ? WHERE member_id = ?", departures)
+            cur.update_rows("UPDATE member_state SET union_id = v.union_id, version = v.version, updated_at = v.at"
+                            " {rows} WHERE member_id = v.member", TRANSFERRED, transfers)
+            cur.update_rows("UPDATE member_state SET left_union_id = v.union_id, left_on = v.on_day, left_at = v.at,"
+                            " leave_reason = v.reason, version = v.version, updated_at = v.at {rows}"
+                            " WHERE member_id = v.member", LEFT_STATE, departures)
             cur.insert_rows("member_flows", self.FLOW_COLUMNS, flows)
 
     def on_MemberDataErased(self, cur: ViewCursor, e: Any, position: int) -> None:

@@ -56,6 +56,8 @@ def end(cur: ViewCursor, table: str, entity: str, on: int, recorded: int, positi
 
 
 Change = tuple[str, str | None, int, int, int]  # entity, holder (None: the entity ends), day, recorded, position
+# A change supersedes an entity's rows that reach past its day (changes touch distinct entities).
+SUPERSEDED = (("recorded", "bigint"), ("by_position", "bigint"), ("entity", "text"), ("on_day", "integer"))
 SPAN_COLUMNS = ("entity_id", "holder_id", "valid_from", "valid_to", "terminal", "recorded_at", "position")
 
 
@@ -65,12 +67,15 @@ def apply_many(cur: ViewCursor, table: str, changes: list[Change], chain: Chain 
     reach past the day are superseded; what came before it is kept, ended that day."""
     entities = [c[0] for c in changes]
     current: dict[str, list[Segment]] = {}
-    for i in range(0, len(entities), 500):
-        chunk = entities[i:i + 500]
-        for entity, *segment in cur.execute(
-                f"SELECT entity_id, holder_id, valid_from, valid_to, terminal FROM {table}"
-                f" WHERE superseded_at IS NULL AND entity_id IN ({', '.join('?' * len(chunk))})", chunk).fetchall():
-            current.setdefault(entity, []).append(tuple(segment))
+    select = f"SELECT entity_id, holder_id, valid_from, valid_to, terminal FROM {table} WHERE superseded_at IS NULL"
+    if cur.dialect == "postgres":
+        found = cur.execute(f"{select} AND entity_id = ANY(?)", (entities,)).fetchall()
+    else:
+        found = [row for i in range(0, len(entities), 500)
+                 for row in cur.execute(f"{select} AND entity_id IN ({', '.join('?' * len(entities[i:i + 500]))})",
+                                        entities[i:i + 500]).fetchall()]
+    for entity, *segment in found:
+        current.setdefault(entity, []).append(tuple(segment))
     superseded, rows = [], []
     for entity, holder, on, recorded, position in changes:
         old = [(h, f, t, term) for h, f, t, term in current.get(entity, ()) if t is None or t > on]
@@ -80,8 +85,9 @@ def apply_many(cur: ViewCursor, table: str, changes: list[Change], chain: Chain 
         if holder is not None:
             segments.extend(chain(cur, holder, on, None, 0))
         rows.extend((entity, h, f, t, term, recorded, position) for h, f, t, term in segments if t is None or t > f)
-    cur.executemany(f"UPDATE {table} SET superseded_at = ?, superseded_pos = ? WHERE entity_id = ?"
-                    " AND superseded_at IS NULL AND (valid_to IS NULL OR valid_to > ?)", superseded)
+    cur.update_rows(f"UPDATE {table} SET superseded_at = v.recorded, superseded_pos = v.by_position {{rows}}"
+                    " WHERE entity_id = v.entity AND superseded_at IS NULL AND (valid_to IS NULL OR valid_to > v.on_day)",
+                    SUPERSEDED, superseded)
     cur.insert_rows(table, SPAN_COLUMNS, rows)
 
 

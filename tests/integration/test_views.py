@@ -274,6 +274,33 @@ def test_a_command_that_moves_many_rows_writes_every_one(app, tenant):
     assert tenant.figures("2024-Q3", as_of="2024-09-30", unit_id="d2")["workplaces_eligible"] == 70
 
 
+def test_a_rebuild_moves_many_members_in_one_statement_each_once(app, tenant):
+    """A rebuild applies a run of transfers and departures with one UPDATE per table: 40 members
+    move, 20 leave (10 of them after moving, so the run splits), and the rebuilt views and the
+    figures are those kept command by command."""
+    scenario.unit(tenant, "d1")
+    for n in (1, 2):
+        scenario.workplace(tenant, f"w{n}", "d1", 30)
+        scenario.union(tenant, f"u{n}", f"w{n}", "d1", "2019-02-01")
+    for n in range(60):
+        scenario.admit(tenant, f"m{n}", "u1", "2019-03-01")
+    for n in range(40):
+        tenant.post(f"/members/m{n}/transfer", {"to_union_id": "u2", "effective_on": "2020-01-01"})
+    for n in range(30, 50):
+        scenario.leave(tenant, f"m{n}", "2021-01-01")
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        live = store.views.dump(VIEW_TABLES)
+        store.rebuild()
+        assert store.views.dump(VIEW_TABLES) == live
+    current = [r for r in live["member_spans"] if r[6] is None]  # not superseded
+    assert len(current) == 40 * 2 + 20  # a span in u1 ended by the move and one in u2 for each who moved
+    assert tenant.figures("2021", unit_id="d1", as_of="2021-12-31")["members_total"] == 60 - 20
+    with app.extensions["unionledger"].stores.use(tenant.id) as store, store.transaction() as cur:
+        rows = cur.execute("SELECT union_id, count(*), count(left_on) FROM member_state GROUP BY union_id"
+                           " ORDER BY union_id").fetchall()
+    assert rows == [("u1", 20, 10), ("u2", 40, 10)]
+
+
 def test_a_rebuild_fills_the_views_before_it_builds_the_indexes_only_readers_use(app, tenant, monkeypatch):
     from tenants.stores import view_projections
 
