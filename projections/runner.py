@@ -51,6 +51,10 @@ class Projector:
         self._unread = {lane: sorted({name for p in views for name in p.derived
                                       if all(name in q.derived or not q.handles(name) for q in views)})
                         for lane, views in self.lanes.items()}
+        # The same as patterns of the stored topics (``module:Owner.EventName``): a suffix compared
+        # costs PostgreSQL less than a regular expression per event.
+        self._unread_topics = {lane: [f"%{sep}{name}".replace("_", r"\_") for name in names for sep in ".:"]
+                               for lane, names in self._unread.items()}
 
     def schema_checksum(self) -> int:
         ddl = "\n".join(stmt for p in self.projections for stmt in (p.name, *p.ddl))
@@ -111,14 +115,14 @@ class Projector:
         while True:
             if derive:
                 with self.transaction() as cur:
-                    stored = self._select_stored(cur, start + 1, size, lane)
+                    stored, count, last = self._select_stored(cur, start + 1, size, lane)
             else:
                 stored = self.recorder.select_notifications(start + 1, size)
-            if not stored:
+                count, last = len(stored), stored[-1].id if stored else start
+            if not count:
                 if applied >= ANALYZE_AFTER:
                     self.analyze(views)
                 return applied
-            last = stored[-1][2] if derive else stored[-1].id
             with self.transaction(write=True) as cur:
                 cur.execute("UPDATE view_positions SET position = ? WHERE name = ? AND position = ?",
                             (last, lane, start))
@@ -131,24 +135,44 @@ class Projector:
                     items = [(self.mapper.to_domain_event(n), n.id) for n in stored]
                     for projection in views:
                         projection.process_batch(cur, items)
-            applied += len(stored)
+            applied += count
             start = last
             if progress:
-                progress(len(stored))
-            if len(stored) < size and applied < ANALYZE_AFTER:
+                progress(count)
+            if count < size and applied < ANALYZE_AFTER:
                 return applied  # a short batch: the ledger ended there when it was read
 
-    def _select_stored(self, cur: ViewCursor, first: int, limit: int, lane: str) -> list[tuple[str, Any, int]]:
-        """``(topic, event, position)`` from ``first`` on; the event is None where every view of
-        ``lane`` derives it or ignores it, and its state is then not even read."""
+    def _select_stored(self, cur: ViewCursor, first: int, limit: int,
+                       lane: str) -> tuple[list[tuple[str, Any, int]], int, int]:
+        """Up to ``limit`` events from ``first`` on, as ``(topic, event, position)`` items, how many
+        events they stand for, and the last one's position. Where every view of ``lane`` derives
+        or ignores an event, its state is not read, and each run of such events between two read
+        ones comes as the first and last position of each of its topics (the event None): all
+        ``Projection.process_stored`` needs of them, instead of a row per event."""
         rows = cur.execute(
-            "SELECT notification_id, originator_id, originator_version, topic, CASE WHEN"
-            f" substring(topic FROM '[^.:]*$') = ANY(?) THEN NULL ELSE state END FROM {self.events_table}"
-            " WHERE notification_id >= ? ORDER BY notification_id LIMIT ?",
-            (self._unread[lane], first, limit)).fetchall()
-        return [(topic, None if state is None else self.mapper.to_domain_event(
-                    StoredEvent(originator_id, version, topic, bytes(state))), position)
-                for position, originator_id, version, topic, state in rows]
+            "WITH b AS MATERIALIZED (SELECT notification_id AS position, originator_id, originator_version, topic,"
+            " CASE WHEN topic LIKE ANY(?) THEN NULL ELSE state END AS state"
+            f" FROM {self.events_table} WHERE notification_id >= ? ORDER BY notification_id LIMIT ?),"
+            # run: how many read events precede, so that each run of unread ones has a number of its own
+            " g AS (SELECT position, topic, state IS NULL AS unread, count(state) OVER (ORDER BY position) AS run FROM b)"
+            " SELECT position, position, 1, originator_id, originator_version, topic, state FROM b"
+            " WHERE state IS NOT NULL UNION ALL SELECT min(position), max(position), count(*), NULL, NULL, topic, NULL"
+            " FROM g WHERE unread GROUP BY run, topic",
+            (self._unread_topics[lane], first, limit)).fetchall()
+        items: list[tuple[str, Any, int]] = []
+        count = last = 0
+        for start, end, n, originator_id, version, topic, state in rows:
+            count += n
+            last = max(last, end)
+            if state is not None:
+                items.append((topic, self.mapper.to_domain_event(
+                    StoredEvent(originator_id, version, topic, bytes(state))), start))
+            else:
+                items.append((topic, None, start))
+                if end != start:
+                    items.append((topic, None, end))
+        items.sort(key=lambda item: item[2])
+        return items, count, last
 
     def analyze(self, views: Sequence[Projection] | None = None) -> None:
         """Renew the query planner's statistics of every view (or of ``views``), as after a
