@@ -62,9 +62,15 @@ class RegisterQueries(Protocol):
 
 
 class PersonalDataSealer(Protocol):
+    """Seals personal data under a key of the member's own, kept outside the ledger."""
+
     def seal(self, member_id: str, data: dict[str, Any]) -> str: ...
 
-    def seal_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[str]: ...
+    def seal_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[str]:
+        """Seal for many new members; their keys may still be on their way to storage."""
+
+    def settle(self) -> None:
+        """Return once every key handed out is stored: before recording events that use them."""
 
 
 def _choice(value: str, allowed: tuple[str, ...], field: str) -> str:
@@ -307,6 +313,7 @@ class Ledger(Application):
             for start in range(0, len(rows), chunk):
                 part = rows[start:start + chunk]
                 events = self._build(kind, part, actor)
+                self.sealer.settle()
                 try:
                     # Straight to the event store: these are new aggregates, one event each.
                     recordings = self.events.put(events)

@@ -87,7 +87,7 @@ class TenantStore:
         self.views = RegisterViews(self.transaction)
         self.indicators = IndicatorCalculator(self.transaction)
         self.plans = Plans(self.transaction, self.indicators)
-        self.vault = PersonalDataVault(self.transaction)
+        self.vault = PersonalDataVault(self.transaction, keys_behind=self.backend == "postgres")
         self.ledger = Ledger(env, queries=self.views, sealer=self.vault)
         self.datastore = self.ledger.factory.datastore
         mapper = self.ledger.mapper
@@ -476,6 +476,9 @@ class _GroupSealer:
 
     def seal_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[str]:
         return self.vault.seal_many(items)
+
+    def settle(self) -> None:
+        self.vault.settle()
 
     def keys_of(self, decided: list[Pending]) -> dict[str, bytes]:
         """The keys of the decided admissions (the only command that seals for a new member)."""

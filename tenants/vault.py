@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 from typing import Any, Iterable
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -50,38 +51,55 @@ def seal_with(key: bytes, member_id: str, data: dict[str, Any]) -> str:
 
 
 class PersonalDataVault:
-    def __init__(self, transaction: Transaction):
+    def __init__(self, transaction: Transaction, keys_behind: bool = False):
         self.transaction = transaction
+        self.keys_behind = keys_behind  # seal_many stores keys in a thread (PostgreSQL) or at once
+        self._lock = threading.Lock()
+        self._storing: threading.Thread | None = None
+        self._failure: BaseException | None = None
 
     def create(self) -> None:
         with self.transaction(write=True) as cur:
             cur.execute(KEYS_DDL)
 
-    def _keys(self, member_ids: list[str]) -> dict[str, bytes]:
-        """Each member's key, made where missing (committed before any event uses it)."""
-        with self.transaction(write=True) as cur:
-            fresh = {m: new_key() for m in member_ids}
-            if cur.dialect == "postgres":  # one statement for the whole batch
-                made = cur.execute(
-                    "INSERT INTO personal_keys (member_id, key) SELECT * FROM unnest(?::text[], ?::text[])"
-                    " ON CONFLICT (member_id) DO NOTHING RETURNING member_id",
-                    (list(fresh), [k.hex() for k in fresh.values()])).fetchall()
-                kept = {m for (m,) in made}
-            else:
-                cur.executemany("INSERT INTO personal_keys (member_id, key) VALUES (?, ?)"
-                                " ON CONFLICT (member_id) DO NOTHING", [(m, k.hex()) for m, k in fresh.items()])
-                return _read_keys(cur, member_ids)
-            keys = {m: fresh[m] for m in kept}
-            # Members who had a key already (an import repeated after a crash) keep theirs.
-            keys.update(_read_keys(cur, [m for m in fresh if m not in kept]))
-            return keys
-
     def seal(self, member_id: str, data: dict[str, Any]) -> str:
-        return self.seal_many([(member_id, data)])[0]
+        """Seal for a member the ledger does not hold, with a new key stored before it returns."""
+        key = new_key()
+        with self.transaction(write=True) as cur:
+            self.keep(cur, {member_id: key})
+        return seal_with(key, member_id, data)
 
     def seal_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[str]:
-        keys = self._keys([m for m, _ in items])
+        """Seal for many members the ledger does not hold (an import's), each with a new key. With
+        ``keys_behind`` the keys are stored by a thread of their own while the caller seals and
+        goes on (building and encoding the events): ``settle`` waits for them."""
+        self.settle()
+        keys = {member_id: new_key() for member_id, _data in items}
+        if not self.keys_behind:
+            self._store(keys)
+            self.settle()
+            return [seal_with(keys[member_id], member_id, data) for member_id, data in items]
+        with self._lock:
+            self._storing = threading.Thread(target=self._store, args=(keys,), name="personal-keys", daemon=True)
+            self._storing.start()
         return [seal_with(keys[member_id], member_id, data) for member_id, data in items]
+
+    def _store(self, keys: dict[str, bytes]) -> None:
+        try:
+            with self.transaction(write=True) as cur:
+                self.keep(cur, keys)
+        except BaseException as error:  # noqa: BLE001 - raised by settle, in the caller's thread
+            self._failure = error
+
+    def settle(self) -> None:
+        """Return once every key handed out is stored; raise what stopped one from being stored."""
+        with self._lock:
+            storing, self._storing = self._storing, None
+        if storing is not None:
+            storing.join()
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
 
     @staticmethod
     def keep(cur: Any, keys: dict[str, bytes]) -> None:

@@ -492,12 +492,33 @@ def test_the_cli_refuses_a_bad_file_listing_its_rows_and_writes_nothing(tenant, 
     assert tenant.get("/workplaces/dn:001", expect=None).status_code == 404
 
 
-def test_a_member_whose_key_was_made_before_a_crash_keeps_it(app, tenant):
-    """Keys are committed before the events that use them: an import repeated after a crash
-    between the two seals with the key already made."""
+def test_an_import_stores_each_key_before_the_events_that_use_it_and_replaces_an_unused_one(app, tenant,
+                                                                                            monkeypatch):
+    """An import after a crash that left keys but no events (a key stored, its admission never
+    recorded) replaces those keys; every event is recorded only once its members' keys are
+    stored, and the members' personal data reads back."""
+    with_units(tenant)
+    imported(tenant, csv_file("workplaces", WORKPLACES), "workplaces.csv")
+    imported(tenant, csv_file("unions", UNIONS), "unions.csv")
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        first = store.vault.seal_many([("m9", {"full_name": "Lò Văn A"})])[0]
-        again, other = store.vault.seal_many([("m9", {"full_name": "Lò Văn B"}), ("m10", {"full_name": "Hà Thị C"})])
-        assert store.vault.unseal_many([("m9", first)]) == {"m9": {"full_name": "Lò Văn A"}}
-        assert store.vault.unseal_many([("m9", again)]) == {"m9": {"full_name": "Lò Văn B"}}
-        assert store.vault.unseal_many([("m10", other)]) == {"m10": {"full_name": "Hà Thị C"}}
+        store.vault.seal_many([("dv-0001", {"full_name": "left by a crash"})])
+        store.vault.settle()
+        with store.transaction() as cur:
+            stale = cur.scalar("SELECT key FROM personal_keys WHERE member_id = ?", ("dv-0001",))
+        recorder = store.ledger.recorder
+        keyed_when_recorded: list[bool] = []
+        real_insert = recorder.insert_events
+
+        def insert_events(stored_events, **kwargs):
+            with store.transaction() as cur:
+                keyed = {m for (m,) in cur.execute("SELECT member_id FROM personal_keys").fetchall()}
+            keyed_when_recorded.append({m["id"] for m in MEMBERS} <= keyed)
+            return real_insert(stored_events, **kwargs)
+
+        monkeypatch.setattr(recorder, "insert_events", insert_events)
+        imported(tenant, csv_file("members", MEMBERS), "members.csv")
+        monkeypatch.undo()
+        with store.transaction() as cur:
+            assert cur.scalar("SELECT key FROM personal_keys WHERE member_id = ?", ("dv-0001",)) != stale
+    assert keyed_when_recorded == [True]
+    assert tenant.get("/members/dv-0001").get_json()["full_name"] == "Nguyễn Thị Lan"
