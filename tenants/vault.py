@@ -43,10 +43,13 @@ def new_key() -> bytes:
     return os.urandom(32)
 
 
+_PLAIN = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # json.dumps with options makes one per call
+
+
 def seal_with(key: bytes, member_id: str, data: dict[str, Any]) -> str:
     """AES-GCM with a fresh nonce; the member id is bound in as associated data."""
     nonce = os.urandom(12)
-    plain = json.dumps(data, ensure_ascii=False, sort_keys=True).encode()
+    plain = _PLAIN.encode(data).encode()
     return PREFIX + base64.urlsafe_b64encode(nonce + AESGCM(key).encrypt(nonce, plain, member_id.encode())).decode()
 
 
