@@ -16,6 +16,7 @@ from typing import Any, ContextManager, Iterable, Iterator, Protocol, Sequence
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 FOREVER = 2**62  # a "known at" later than anything recorded
+IN_CHUNK, ARRAY_CHUNK = 500, 10_000  # ids per statement, as parameters (SQLite) or one array (PostgreSQL)
 FEW_ROWS = 64  # up to this many rows, one INSERT costs PostgreSQL less than a COPY
 META_FIELDS = ("timestamp", "originator_topic", "originator_id", "originator_version", "actor")
 DERIVED, HANDLED = 1, 2  # how a view takes an event: derived in SQL, or by its handler in Python
@@ -148,6 +149,21 @@ class ViewCursor:
                     copy.write_row(row)
         else:
             self.raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
+
+    def rows_for(self, sql: str, ids: Sequence[Any]) -> list[tuple]:
+        """Every row ``sql`` selects for ``ids``, which it names as ``IN ({ids})``: on PostgreSQL
+        as one array parameter per 10,000 ids (``= ANY``; a million ids are 100 statements, not
+        2,000 of 500 parameters each, built, sent and planned), on SQLite 500 at a time."""
+        rows: list[tuple] = []
+        if self.dialect == "postgres":
+            sql = sql.replace(" IN ({ids})", " = ANY(?)")
+            for i in range(0, len(ids), ARRAY_CHUNK):
+                rows += self.execute(sql, (list(ids[i:i + ARRAY_CHUNK]),)).fetchall()
+            return rows
+        for i in range(0, len(ids), IN_CHUNK):
+            chunk = ids[i:i + IN_CHUNK]
+            rows += self.execute(sql.format(ids=", ".join("?" * len(chunk))), chunk).fetchall()
+        return rows
 
     def update_rows(self, sql: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> None:
         """An UPDATE for each of many rows, ``sql`` naming a row's values ``v.<name>`` and marking

@@ -11,7 +11,6 @@ from typing import Any
 from projections.base import Transaction, day, from_day, from_micros
 from projections.membership import Membership
 
-ARRAY_CHUNK = 10_000  # ids per statement where they go as one array (PostgreSQL)
 UNIT_COLS = "unit_id, name, kind, parent_id, established_on, closed_on, successor_id, version, created_at, updated_at"
 WORKPLACE_COLS = ("workplace_id, name, sector, unit_id, registered_on, workers, female_workers, as_of,"
                   " version, created_at, updated_at")
@@ -77,8 +76,7 @@ class RegisterViews:
         if not member_ids:
             return {}
         with self.transaction() as cur:
-            rows = cur.execute(f"SELECT {MEMBER_COLS} FROM member_state WHERE member_id IN"
-                               f" ({', '.join('?' * len(member_ids))})", member_ids).fetchall()
+            rows = cur.rows_for(f"SELECT {MEMBER_COLS} FROM member_state WHERE member_id IN ({{ids}})", member_ids)
         return {row[0]: _member(row) for row in rows}
 
     # ---- audit -------------------------------------------------------------
@@ -126,20 +124,9 @@ class RegisterViews:
                 for table in ("unit_spans", "union_spans", "workplace_spans"))
 
     # ---- bulk reads for imports ---------------------------------------------
-    def _chunked(self, sql: str, ids: list[str], size: int = 500) -> list[tuple]:
-        """``sql`` (ids as ``IN ({ids})``) for every id: on PostgreSQL as one array per 10,000 ids
-        (a million ids are 100 statements, not 2,000 of 500 parameters each), on SQLite 500 at a time."""
-        rows: list[tuple] = []
+    def _chunked(self, sql: str, ids: list[str]) -> list[tuple]:
         with self.transaction() as cur:
-            if cur.dialect == "postgres":
-                sql = sql.replace(" IN ({ids})", " = ANY(?)")
-                for i in range(0, len(ids), ARRAY_CHUNK):
-                    rows += cur.execute(sql, (ids[i:i + ARRAY_CHUNK],)).fetchall()
-                return rows
-            for i in range(0, len(ids), size):
-                chunk = ids[i:i + size]
-                rows += cur.execute(sql.format(ids=", ".join("?" * len(chunk))), chunk).fetchall()
-        return rows
+            return cur.rows_for(sql, ids)
 
     def creations(self, entity_type: str, ids: list[str]) -> dict[str, dict]:
         """The data each entity was created with (its first event), by id."""

@@ -67,13 +67,8 @@ def apply_many(cur: ViewCursor, table: str, changes: list[Change], chain: Chain 
     reach past the day are superseded; what came before it is kept, ended that day."""
     entities = [c[0] for c in changes]
     current: dict[str, list[Segment]] = {}
-    select = f"SELECT entity_id, holder_id, valid_from, valid_to, terminal FROM {table} WHERE superseded_at IS NULL"
-    if cur.dialect == "postgres":
-        found = cur.execute(f"{select} AND entity_id = ANY(?)", (entities,)).fetchall()
-    else:
-        found = [row for i in range(0, len(entities), 500)
-                 for row in cur.execute(f"{select} AND entity_id IN ({', '.join('?' * len(entities[i:i + 500]))})",
-                                        entities[i:i + 500]).fetchall()]
+    found = cur.rows_for(f"SELECT entity_id, holder_id, valid_from, valid_to, terminal FROM {table}"
+                         " WHERE superseded_at IS NULL AND entity_id IN ({ids})", entities)
     for entity, *segment in found:
         current.setdefault(entity, []).append(tuple(segment))
     superseded, rows = [], []

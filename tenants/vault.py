@@ -24,19 +24,8 @@ ERASED = None
 
 
 def _read_keys(cur, member_ids: list[str]) -> dict[str, bytes]:
-    keys: dict[str, bytes] = {}
-    if cur.dialect == "postgres":  # one array per 10,000 members
-        for i in range(0, len(member_ids), 10_000):
-            rows = cur.execute("SELECT member_id, key FROM personal_keys WHERE member_id = ANY(?)",
-                               (member_ids[i:i + 10_000],)).fetchall()
-            keys.update((m, bytes.fromhex(k)) for m, k in rows)
-        return keys
-    for i in range(0, len(member_ids), 500):
-        chunk = member_ids[i:i + 500]
-        rows = cur.execute(f"SELECT member_id, key FROM personal_keys WHERE member_id IN ({', '.join('?' * len(chunk))})",
-                           chunk).fetchall()
-        keys.update((m, bytes.fromhex(k)) for m, k in rows)
-    return keys
+    rows = cur.rows_for("SELECT member_id, key FROM personal_keys WHERE member_id IN ({ids})", member_ids)
+    return {m: bytes.fromhex(k) for m, k in rows}
 
 
 def new_key() -> bytes:
