@@ -33,7 +33,7 @@ class Membership(Projection):
         "CREATE INDEX IF NOT EXISTS member_flows_position ON member_flows (position)",
     )
     # Handlers find a member's state by its key and its current spans by member_spans_entity.
-    readers_indexes = ("member_state_union", "member_flows_position", "member_spans_holder",
+    readers_indexes = ("member_state_union", "member_flows_position",
                        "member_spans_current", "member_spans_position", "member_spans_superseded_pos")
     FLOW_COLUMNS = ("position", "kind", "union_id", "on_day", "recorded_at")
     bulk_groups = {"MemberTransferred": "MemberMoves", "MemberLeft": "MemberMoves"}

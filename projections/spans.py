@@ -24,6 +24,8 @@ SPAN_TABLES = ("unit_spans", "union_spans", "workplace_spans", "member_spans")
 
 
 def span_ddl(table: str) -> tuple[str, ...]:
+    # Rows are found by entity, by position, or by holder among the current rows only (what a
+    # holder holds now, or on a day, as now known): no index of every row by holder.
     return (
         f"CREATE TABLE IF NOT EXISTS {table} ("
         " entity_id TEXT NOT NULL, holder_id TEXT NOT NULL,"
@@ -31,7 +33,6 @@ def span_ddl(table: str) -> tuple[str, ...]:
         " recorded_at BIGINT NOT NULL, superseded_at BIGINT,"
         " position BIGINT NOT NULL, superseded_pos BIGINT)",
         f"CREATE INDEX IF NOT EXISTS {table}_entity ON {table} (entity_id) WHERE superseded_at IS NULL",
-        f"CREATE INDEX IF NOT EXISTS {table}_holder ON {table} (holder_id, valid_from)",
         f"CREATE INDEX IF NOT EXISTS {table}_current ON {table} (holder_id, valid_from, valid_to)"
         " WHERE superseded_at IS NULL",
         f"CREATE INDEX IF NOT EXISTS {table}_position ON {table} (position)",
