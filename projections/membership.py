@@ -24,7 +24,6 @@ class Membership(Projection):
         " admitted_union_id TEXT NOT NULL, admitted_on INTEGER NOT NULL, admitted_at BIGINT NOT NULL,"
         " left_union_id TEXT, left_on INTEGER, left_at BIGINT, leave_reason TEXT,"
         " personal TEXT, version INTEGER NOT NULL, updated_at BIGINT NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS member_state_union ON member_state (union_id)",
         *spans.span_ddl("member_spans"),
         # kind: 0 admitted, 1 left; the union is the one the member was in on that day
         "CREATE TABLE IF NOT EXISTS member_flows ("
@@ -33,8 +32,8 @@ class Membership(Projection):
         "CREATE INDEX IF NOT EXISTS member_flows_position ON member_flows (position)",
     )
     # Handlers find a member's state by its key and its current spans by member_spans_entity.
-    readers_indexes = ("member_state_union", "member_flows_position",
-                       "member_spans_current", "member_spans_position", "member_spans_superseded_pos")
+    readers_indexes = ("member_flows_position", "member_spans_current", "member_spans_position",
+                       "member_spans_superseded_pos")
     FLOW_COLUMNS = ("position", "kind", "union_id", "on_day", "recorded_at")
     bulk_groups = {"MemberTransferred": "MemberMoves", "MemberLeft": "MemberMoves"}
     derived = frozenset({"MemberAdmitted"})
