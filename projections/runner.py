@@ -60,12 +60,14 @@ class Projector:
         ddl = "\n".join(stmt for p in self.projections for stmt in (p.name, *p.ddl))
         return zlib.crc32(ddl.encode())
 
-    def create(self) -> None:
-        """Create the views; where their definition changed, drop them so they rebuild from the ledger."""
+    def create(self) -> bool:
+        """Create the views; where their definition changed, drop them so they rebuild from the
+        ledger. Returns whether views kept under another definition were dropped."""
         with self.transaction(write=True) as cur:
             cur.execute(POSITIONS_DDL)
             stored = cur.scalar("SELECT position FROM view_positions WHERE name = ?", (SCHEMA,))
             checksum = self.schema_checksum()
+            changed = stored is not None and stored != checksum
             if stored != checksum:
                 for projection in self.projections:
                     for table in projection.tables:
@@ -83,6 +85,7 @@ class Projector:
                     "INSERT INTO view_positions (name, position) SELECT ?, (SELECT position FROM view_positions"
                     " WHERE name = ?) WHERE NOT EXISTS (SELECT 1 FROM view_positions WHERE name = ?)",
                     (lane, FOLLOWER, lane))
+        return changed
 
     def position(self, lane: str | None = None) -> int:
         """How far every view (or the views of ``lane``) has applied the ledger."""

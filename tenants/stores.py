@@ -97,7 +97,11 @@ class TenantStore:
         if create:
             self.vault.create()
         with self.lock():
-            self.projector.create()
+            if self.projector.create() and self.projector.ledger_position():
+                # A new version keeps the views otherwise: rebuild them now, the way a rebuild does
+                # (in SQL, readers' indexes built once), not event by event on the first read.
+                log.info("tenant %s: the views' definition changed; rebuilding them from the ledger", tenant_id)
+                self.projector.rebuild()
         self.chain = Chain(self)
         self._group = GroupCommit(self._commit)
 

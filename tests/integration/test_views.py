@@ -301,6 +301,25 @@ def test_a_rebuild_moves_many_members_in_one_statement_each_once(app, tenant):
     assert rows == [("u1", 20, 10), ("u2", 40, 10)]
 
 
+def test_views_kept_under_another_definition_are_rebuilt_when_the_store_opens(app, tenant, settings):
+    """A version that keeps the views otherwise (another table or index) finds them under the
+    old definition: opening the store drops and rebuilds them before anything reads them."""
+    build_history(tenant)
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        live = store.views.dump(VIEW_TABLES)
+        rebuilds = store.projector.position("rebuilds")
+        with store.transaction(write=True) as cur:  # as an older version left them
+            cur.execute("UPDATE view_positions SET position = position + 1 WHERE name = 'schema'")
+            cur.execute("DELETE FROM member_spans")
+    opened = TenantStore(tenant.id, settings)
+    try:
+        assert {lane: opened.projector.position(lane) for lane in opened.projector.lanes} == {"views": 15, "audit": 15}
+        assert opened.views.dump(VIEW_TABLES) == live
+        assert opened.projector.position("rebuilds") > rebuilds
+    finally:
+        opened.close()
+
+
 def test_a_catch_up_reads_each_run_of_derived_events_as_its_ends(app, tenant, settings):
     """On PostgreSQL a catch-up that derives in SQL does not fetch a row per admission: a run of
     them between two events the lane reads comes as its first and last position."""
