@@ -60,14 +60,12 @@ class Projector:
         ddl = "\n".join(stmt for p in self.projections for stmt in (p.name, *p.ddl))
         return zlib.crc32(ddl.encode())
 
-    def create(self) -> bool:
-        """Create the views; where their definition changed, drop them so they rebuild from the
-        ledger. Returns whether views kept under another definition were dropped."""
+    def create(self) -> None:
+        """Create the views; where their definition changed, drop them so they rebuild from the ledger."""
         with self.transaction(write=True) as cur:
             cur.execute(POSITIONS_DDL)
             stored = cur.scalar("SELECT position FROM view_positions WHERE name = ?", (SCHEMA,))
             checksum = self.schema_checksum()
-            changed = stored is not None and stored != checksum
             if stored != checksum:
                 for projection in self.projections:
                     for table in projection.tables:
@@ -85,7 +83,6 @@ class Projector:
                     "INSERT INTO view_positions (name, position) SELECT ?, (SELECT position FROM view_positions"
                     " WHERE name = ?) WHERE NOT EXISTS (SELECT 1 FROM view_positions WHERE name = ?)",
                     (lane, FOLLOWER, lane))
-        return changed
 
     def position(self, lane: str | None = None) -> int:
         """How far every view (or the views of ``lane``) has applied the ledger."""
@@ -244,8 +241,12 @@ class Projector:
     def follow(self, progress: Callable[[int], None] | None = None, derive: bool = False) -> int:
         """Catch every lane up, each yielding to another follower that got there first; returns
         the events the main lane applied (``progress`` hears of those)."""
-        if not self.is_behind():  # two single reads, where asking for the next batch costs more
+        behind = self.ledger_position() - self.position()  # two single reads, cheaper than a batch
+        if behind <= 0:
             return 0
+        # Far behind (views dropped for a new definition, or left behind by a long outage): the
+        # runs the views derive go in SQL where they can, as in a rebuild.
+        derive = derive or behind >= DERIVING_BATCH
         for lane in self.lanes:
             if lane != FOLLOWER:
                 self._follow_lane(lane, derive=derive)

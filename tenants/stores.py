@@ -97,11 +97,7 @@ class TenantStore:
         if create:
             self.vault.create()
         with self.lock():
-            if self.projector.create() and self.projector.ledger_position():
-                # A new version keeps the views otherwise: rebuild them now, the way a rebuild does
-                # (in SQL, readers' indexes built once), not event by event on the first read.
-                log.info("tenant %s: the views' definition changed; rebuilding them from the ledger", tenant_id)
-                self.projector.rebuild()
+            self.projector.create()
         self.chain = Chain(self)
         self._group = GroupCommit(self._commit)
 
@@ -434,8 +430,7 @@ class TenantStore:
 
     def fresh(self) -> TenantStore:
         """Bring the views up to date with the ledger before a read."""
-        if self.projector.is_behind():
-            self.projector.follow()
+        self.projector.follow()
         return self
 
     def warm(self) -> None:
