@@ -39,26 +39,39 @@ class _DemoLedger:
         return run
 
 
-def ensure_demo(platform: Platform, today: date | None = None) -> str:
-    """Build the demo tenant if it is missing; returns its token (kept in the data folder)."""
+def ensure_demo(platform: Platform, today: date | None = None, tenant_id: str = DEMO_TENANT) -> str:
+    """Build the demo tenant unless it is built already; returns its token (kept in the data folder).
+
+    The demo counts as built once ``demo-built`` is written after its last command: a build
+    that was stopped half-way is thrown away and made again from the start, never served.
+    """
     from tenants.demo import build_demo
 
     token_file = platform.settings.data_dir / "demo-token"
-    if platform.registry.tenant(DEMO_TENANT) is not None and token_file.exists():
+    built_file = platform.settings.data_dir / "demo-built"
+    registered = platform.registry.tenant(tenant_id) is not None
+    if registered and token_file.exists() and built_file.exists():
         return token_file.read_text().strip()
-    if platform.registry.tenant(DEMO_TENANT) is None:
-        token = platform.provision(DEMO_TENANT, DEMO_NAME)
+    if not registered:
+        token = platform.provision(tenant_id, DEMO_NAME)
+    elif token_file.exists():
+        token = token_file.read_text().strip()
     else:
-        token = platform.registry.issue_token(DEMO_TENANT, "federation_admin", f"{DEMO_TENANT}:demo")
+        token = platform.registry.issue_token(tenant_id, "federation_admin", f"{tenant_id}:demo")
     token_file.parent.mkdir(parents=True, exist_ok=True)
     token_file.write_text(token + "\n")
     token_file.chmod(0o600)
-    with platform.stores.use(DEMO_TENANT) as store:
-        if store.projector.ledger_position() == 0:
-            click.echo("Building the demo province from the seeds' figures...")
-            with store.lock():
-                build_demo(_DemoLedger(store), today or vietnam_today())
-            store.projector.follow()
+    with platform.stores.use(tenant_id) as store:
+        half_built = store.projector.ledger_position() > 0
+    if half_built:
+        click.echo("The demo province's last build did not finish: throwing it away.")
+        platform.empty_store(tenant_id)
+    with platform.stores.use(tenant_id) as store:
+        click.echo("Building the demo province from the seeds' figures...")
+        with store.lock():
+            build_demo(_DemoLedger(store), today or vietnam_today())
+        store.projector.follow()
+    built_file.write_text(f"{tenant_id}\n")
     return token
 
 

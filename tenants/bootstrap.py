@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tenants.provisioning import provision_tenant
+from tenants.provisioning import empty_store, provision_tenant
 from tenants.registry import Registry
 from tenants.settings import Settings
 from tenants.stores import TenantStores
@@ -18,6 +18,9 @@ class Platform:
 
     def provision(self, tenant_id: str, name: str) -> str:
         return provision_tenant(self.settings, self.registry, self.stores, tenant_id, name)
+
+    def empty_store(self, tenant_id: str) -> None:
+        empty_store(self.settings, self.registry, self.stores, tenant_id)
 
     def close(self) -> None:
         self.stores.close()

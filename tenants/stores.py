@@ -75,7 +75,7 @@ class TenantStore:
         else:
             folder = settings.data_dir / "tenants"
             folder.mkdir(parents=True, exist_ok=True)
-            self.path = folder / f"{tenant_id}.sqlite"
+            self.path = sqlite_path(settings, tenant_id)
             self._lock_path = folder / f"{tenant_id}.lock"
             env = {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",

@@ -38,3 +38,42 @@ def test_no_token_is_stored_in_clear(app, client, admin, settings, backend):
         stored = [r[0] for r in cur.execute("SELECT token_hash FROM tokens").fetchall()]
     assert tenant.token not in stored
     assert len(stored) == 1 and len(stored[0]) == 64
+
+
+def test_a_demo_build_stopped_half_way_is_built_again_not_served(settings, monkeypatch):
+    from datetime import date
+    from itertools import islice
+
+    import pytest
+
+    import tenants.demo
+    from service.startup import _DemoLedger, ensure_demo
+    from tenants.bootstrap import bootstrap
+
+    today = date(2015, 3, 31)  # 163 admissions by then, and no departure yet
+    commands = tenants.demo.demo_commands
+
+    def stopped(day, *args, **kwargs):
+        yield from islice(commands(day, *args, **kwargs), 150)
+        raise KeyboardInterrupt
+
+    platform = bootstrap(settings)
+    try:
+        monkeypatch.setattr(tenants.demo, "demo_commands", stopped)
+        with pytest.raises(KeyboardInterrupt):
+            ensure_demo(platform, today, tenant_id="demo-stopped")
+        with platform.stores.use("demo-stopped") as store:
+            assert 0 < store.projector.ledger_position()  # half a province, not to be served
+        monkeypatch.setattr(tenants.demo, "demo_commands", commands)
+        token = ensure_demo(platform, today, tenant_id="demo-stopped")
+        with platform.stores.use("demo-stopped") as store:
+            built = store.projector.ledger_position()
+            figures = _DemoLedger(store).draft("2015", None, today)
+        assert figures["members_total"] == 163
+        assert figures["members_admitted"] == 163
+        assert platform.registry.authenticate(token).tenant_id == "demo-stopped"
+        assert ensure_demo(platform, today, tenant_id="demo-stopped") == token
+        with platform.stores.use("demo-stopped") as store:
+            assert store.projector.ledger_position() == built  # built once, not again
+    finally:
+        platform.close()
