@@ -41,8 +41,15 @@ def post_fork(server, worker):
 
 
 def post_worker_init(worker):
-    """The service's own log lines (failures, indicator columns read ahead) go where gunicorn's do."""
+    """Once the app is loaded: what it holds is kept out of the collector's reach, and the
+    service's own log lines (failures, indicator columns read ahead) go where gunicorn's do."""
+    import gc
     import logging
+
+    # The 74,000 objects of the loaded app (modules, Flask, the schemas) live as long as the
+    # worker, yet every full collection walked them, stopping all of its threads for 30-45 ms
+    # a few times a minute under load; frozen, a full collection takes about a millisecond.
+    gc.freeze()
 
     for name in ("service", "tenants", "projections"):
         logger = logging.getLogger(name)

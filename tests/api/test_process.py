@@ -103,3 +103,26 @@ def test_gunicorn_serves_and_a_restart_keeps_everything(settings):
         assert call(server.base, "GET", "/v1/tenants", ADMIN_TOKEN)[1]["tenants"] == [{"id": "restart", "name": "Restart"}]
     finally:
         server.stop()
+
+
+def test_a_worker_keeps_the_loaded_app_out_of_the_collectors_reach():
+    import gc
+    import logging
+    import runpy
+    from types import SimpleNamespace
+
+    config = runpy.run_path(str(ROOT / "service" / "gunicorn.conf.py"))
+    names = ("service", "tenants", "projections")
+    kept = {n: (list(logging.getLogger(n).handlers), logging.getLogger(n).level, logging.getLogger(n).propagate)
+            for n in names}
+    worker = SimpleNamespace(log=SimpleNamespace(error_log=logging.getLogger("gunicorn.error")))
+    gc.unfreeze()
+    try:
+        config["post_worker_init"](worker)
+        assert gc.get_freeze_count() > 1000  # what was alive is frozen: full collections skip it
+    finally:
+        gc.unfreeze()
+        for n, (handlers, level, propagate) in kept.items():
+            logger = logging.getLogger(n)
+            logger.handlers, logger.propagate = handlers, propagate
+            logger.setLevel(level)
