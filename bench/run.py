@@ -16,9 +16,11 @@ scratch schema), dropped at the end. Measured, in this order:
 - API: gunicorn with service/gunicorn.conf.py; 32 client threads on keep-alive connections
   post single admissions (unique ids, random open unions, dated after the generated history)
   for ``--api-seconds``, once every worker has read ahead the indicator columns it reads when
-  it opens the tenant (a one-off at opening, seconds at a million members); then
-  bench/bare_app.py (one INSERT per request) under the same config, same clients. Each starts
-  after a warm-up and a CHECKPOINT, so neither pays for the dirty pages of earlier phases.
+  it opens the tenant (a one-off at opening, seconds at a million members); and
+  bench/bare_app.py (one INSERT per request) under the same config, same clients. Both are
+  served at once and take turns (``--api-rounds``, each round half the time by default), each
+  turn after a CHECKPOINT, so neither pays for the dirty pages of earlier phases or of the
+  other, and a drift in the machine's speed weighs on both.
 - indicators: ``--indicator-requests`` GETs of /indicators with random periods (years, halves,
   quarters, months, terms), units (or the whole tenant), ``as_of`` and ``known_at``, one at a
   time; ``verify_ms``: the median of 3 verifications of a tenant-wide 2025 report carrying
@@ -51,7 +53,7 @@ from urllib.parse import urlencode
 import psycopg
 from psycopg import sql
 
-from bench.serving import ROOT, Gunicorn, call, hammer, percentile, service_env
+from bench.serving import ROOT, Gunicorn, call, combined, hammer, percentile, service_env
 from domain.ledger import vietnam_today
 from domain.periods import parse_period
 from tenants.bootstrap import bootstrap
@@ -72,6 +74,11 @@ SEALED_OVERHEAD = 12 + 16  # AES-GCM nonce and tag
 
 def log(started: float, message: str) -> None:
     print(f"[{time.perf_counter() - started:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def shown(run: dict) -> dict:
+    """A hammer run without its latencies, rounded, for the log."""
+    return {k: round(v, 1) for k, v in run.items() if k != "latencies_ms"}
 
 
 def passes(key: str, value: float) -> bool | None:
@@ -230,25 +237,32 @@ class Bench:
 
         path = f"/v1/tenants/{self.tenant}/members"
         env = service_env(self.url, self.settings.control_schema, self.admin_token, self.tmp)
-        load = {"clients": self.args.clients, "seconds": self.args.api_seconds, "limit": self.args.api_max_requests}
-        with Gunicorn("service.wsgi:app", env, self.tmp / "service.log") as server:
-            hammer(server.port, path, self.token, admissions("warm"), clients=self.args.clients, seconds=2,
-                   limit=10**6)
+        bare_env = {**env, "BENCH_BARE_TABLE": f"{self.scratch}.members_bare"}
+        rounds = self.args.api_rounds
+        load = {"clients": self.args.clients, "seconds": self.args.api_seconds / rounds,
+                "limit": self.args.api_max_requests // rounds}
+        with Gunicorn("service.wsgi:app", env, self.tmp / "service.log") as server, \
+                Gunicorn("bench.bare_app:app", bare_env, self.tmp / "bare.log") as bare_server:
+            for each in (server, bare_server):
+                hammer(each.port, path, self.token, admissions("warm"), clients=self.args.clients, seconds=2,
+                       limit=10**6)
             self.log(f"API: workers warm after {server.workers_warm():.1f} s more")
-            self.settle()
-            api = hammer(server.port, path, self.token, admissions("api"), **load)
-            self.log(f"API: {api}")
-            self.results.update(api_rps=api["rps"], api_p99_ms=api["p99_ms"], api_errors=api["errors"])
+            # The two take turns, so that the machine's speed, which drifts within minutes here,
+            # weighs on both alike.
+            parts: dict[str, list] = {"api": [], "bare": []}
+            for n in range(rounds):
+                for name, each in (("api", server), ("bare", bare_server)):
+                    self.settle()
+                    part = hammer(each.port, path, self.token, admissions(f"{name}{n}"), **load)
+                    parts[name].append(part)
+                    self.log(f"{name} round {n + 1}: {shown(part)}")
+            api, bare = combined(parts["api"]), combined(parts["bare"])
+            self.log(f"API: {shown(api)}")
+            self.log(f"bare: {shown(bare)}")
+            self.results.update(api_rps=api["rps"], api_p99_ms=api["p99_ms"], api_errors=api["errors"],
+                                bare_rps=bare["rps"])
             self.indicators(server, province, rng)
             self.verify(server)
-        env["BENCH_BARE_TABLE"] = f"{self.scratch}.members_bare"
-        with Gunicorn("bench.bare_app:app", env, self.tmp / "bare.log") as server:
-            hammer(server.port, path, self.token, admissions("warm"), clients=self.args.clients, seconds=2,
-                   limit=10**6)
-            self.settle()
-            bare = hammer(server.port, path, self.token, admissions("api"), **load)
-            self.log(f"bare: {bare}")
-            self.results["bare_rps"] = bare["rps"]
 
     def settle(self) -> None:
         """Flush what earlier phases left dirty (a rebuild writes gigabytes), so that the API and its
@@ -323,7 +337,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default="bench/results.json")
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--api-seconds", type=float, default=20)
+    parser.add_argument("--api-seconds", type=float, default=20, help="per side, over all rounds")
+    parser.add_argument("--api-rounds", type=int, default=2, help="turns the service and the bare endpoint take")
     parser.add_argument("--api-max-requests", type=int, default=200_000)
     parser.add_argument("--indicator-requests", type=int, default=200)
     args = parser.parse_args(argv)

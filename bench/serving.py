@@ -103,9 +103,10 @@ def call(conn: http.client.HTTPConnection, method: str, path: str, token: str | 
 
 
 def hammer(port: int, path: str, token: str, body: Callable[[int, int], dict], *, clients: int, seconds: float,
-           limit: int, expect: int = 201) -> dict[str, float]:
+           limit: int, expect: int = 201) -> dict[str, Any]:
     """``clients`` threads, each on one keep-alive connection, POST ``body(client, n)`` to ``path``
-    until ``seconds`` pass or ``limit`` requests were sent; rps counts answers with ``expect``."""
+    until ``seconds`` pass or ``limit`` requests were sent; rps counts answers with ``expect``.
+    ``latencies_ms`` holds every request's latency, for ``combined``."""
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     deadline = time.monotonic() + seconds
     numbers = itertools.count()
@@ -150,7 +151,17 @@ def hammer(port: int, path: str, token: str, body: Callable[[int, int], dict], *
     if samples:
         print("  errors, e.g.: " + "; ".join(samples), file=sys.stderr)
     return {"requests": len(every), "errors": failed, "seconds": elapsed, "rps": (len(every) - failed) / elapsed,
-            "p50_ms": percentile(every, 50), "p99_ms": percentile(every, 99)}
+            "p50_ms": percentile(every, 50), "p99_ms": percentile(every, 99), "latencies_ms": every}
+
+
+def combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several ``hammer`` runs as one: requests per second over their total time, percentiles
+    over all their requests."""
+    every = [x for part in parts for x in part["latencies_ms"]]
+    requests, errors = sum(p["requests"] for p in parts), sum(p["errors"] for p in parts)
+    seconds = sum(p["seconds"] for p in parts)
+    return {"requests": requests, "errors": errors, "seconds": seconds, "rps": (requests - errors) / seconds,
+            "p50_ms": percentile(every, 50), "p99_ms": percentile(every, 99), "latencies_ms": every}
 
 
 def service_env(database_url: str, control_schema: str, admin_token: str, data_dir: Path,
