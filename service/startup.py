@@ -43,7 +43,9 @@ def ensure_demo(platform: Platform, today: date | None = None, tenant_id: str = 
     """Build the demo tenant unless it is built already; returns its token (kept in the data folder).
 
     The demo counts as built once ``demo-built`` is written after its last command: a build
-    that was stopped half-way is thrown away and made again from the start, never served.
+    that this data folder's start left half-way (its token is here, the mark is not) is thrown
+    away and made again from the start, never served. A demo found in a shared database with
+    no token in this data folder was built by another start: it is taken as it is.
     """
     from tenants.demo import build_demo
 
@@ -52,6 +54,7 @@ def ensure_demo(platform: Platform, today: date | None = None, tenant_id: str = 
     registered = platform.registry.tenant(tenant_id) is not None
     if registered and token_file.exists() and built_file.exists():
         return token_file.read_text().strip()
+    started_here = not registered or token_file.exists()
     if not registered:
         token = platform.provision(tenant_id, DEMO_NAME)
     elif token_file.exists():
@@ -62,15 +65,16 @@ def ensure_demo(platform: Platform, today: date | None = None, tenant_id: str = 
     token_file.write_text(token + "\n")
     token_file.chmod(0o600)
     with platform.stores.use(tenant_id) as store:
-        half_built = store.projector.ledger_position() > 0
-    if half_built:
+        recorded = store.projector.ledger_position() > 0
+    if recorded and started_here:
         click.echo("The demo province's last build did not finish: throwing it away.")
         platform.empty_store(tenant_id)
-    with platform.stores.use(tenant_id) as store:
-        click.echo("Building the demo province from the seeds' figures...")
-        with store.lock():
-            build_demo(_DemoLedger(store), today or vietnam_today())
-        store.projector.follow()
+    if not recorded or started_here:
+        with platform.stores.use(tenant_id) as store:
+            click.echo("Building the demo province from the seeds' figures...")
+            with store.lock():
+                build_demo(_DemoLedger(store), today or vietnam_today())
+            store.projector.follow()
     built_file.write_text(f"{tenant_id}\n")
     return token
 

@@ -77,3 +77,28 @@ def test_a_demo_build_stopped_half_way_is_built_again_not_served(settings, monke
             assert store.projector.ledger_position() == built  # built once, not again
     finally:
         platform.close()
+
+
+def test_a_demo_built_from_another_data_folder_is_taken_as_it_is(settings):
+    from datetime import date
+
+    from service.startup import ensure_demo
+    from tenants.bootstrap import bootstrap
+
+    today = date(2015, 2, 28)
+    platform = bootstrap(settings)
+    try:
+        first = ensure_demo(platform, today, tenant_id="demo-shared")
+        with platform.stores.use("demo-shared") as store:
+            built = store.projector.ledger_position()
+        for name in ("demo-token", "demo-built"):  # as if another start, sharing the database
+            (settings.data_dir / name).unlink()
+        second = ensure_demo(platform, today, tenant_id="demo-shared")
+        with platform.stores.use("demo-shared") as store:
+            assert store.projector.ledger_position() == built  # kept, not built again
+        assert second != first
+        assert platform.registry.authenticate(second).tenant_id == "demo-shared"
+        assert platform.registry.authenticate(first).tenant_id == "demo-shared"
+        assert ensure_demo(platform, today, tenant_id="demo-shared") == second
+    finally:
+        platform.close()
