@@ -312,8 +312,10 @@ class Ledger(Application):
             rows = plan.creates[kind]
             for start in range(0, len(rows), chunk):
                 part = rows[start:start + chunk]
-                events = self._build(kind, part, actor)
-                self.sealer.settle()
+                try:
+                    events = self._build(kind, part, actor)
+                finally:  # a key that could not be stored fails this import, not a later one
+                    self.sealer.settle()
                 try:
                     # Straight to the event store: these are new aggregates, one event each.
                     recordings = self.events.put(events)

@@ -522,3 +522,29 @@ def test_an_import_stores_each_key_before_the_events_that_use_it_and_replaces_an
             assert cur.scalar("SELECT key FROM personal_keys WHERE member_id = ?", ("dv-0001",)) != stale
     assert keyed_when_recorded == [True]
     assert tenant.get("/members/dv-0001").get_json()["full_name"] == "Nguyễn Thị Lan"
+
+
+def test_a_key_that_could_not_be_stored_fails_the_import_that_made_it_not_a_later_one(app, tenant, monkeypatch):
+    """Keys may be stored while the events are built (PostgreSQL); an import whose building fails
+    meanwhile still waits for them, so what went wrong with them is not left for the next import."""
+    from domain.members import Member
+
+    with_units(tenant)
+    imported(tenant, csv_file("workplaces", WORKPLACES), "workplaces.csv")
+    imported(tenant, csv_file("unions", UNIONS), "unions.csv")
+    rows = {"members": list(enumerate(MEMBERS, start=2))}
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        def cannot_store(cur, keys):
+            raise ConnectionError("the keys' connection was lost")
+
+        def cannot_build(**kwargs):
+            raise RuntimeError("building the admissions failed")
+
+        monkeypatch.setattr(store.vault, "keep", cannot_store)
+        monkeypatch.setattr(Member, "admission", cannot_build)
+        with pytest.raises((ConnectionError, RuntimeError)):
+            store.import_rows(rows, actor="tester")
+        monkeypatch.undo()
+        plan = store.import_rows(rows, actor="tester")
+    assert not plan.errors
+    assert tenant.get("/members/dv-0003").get_json()["full_name"] == "Lê Thị Hoa"
