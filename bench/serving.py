@@ -150,13 +150,12 @@ def hammer(port: int, path: str, token: str, body: Callable[[int, int], dict], *
     failed = sum(errors)
     if samples:
         print("  errors, e.g.: " + "; ".join(samples), file=sys.stderr)
-    return {"requests": len(every), "errors": failed, "seconds": elapsed, "rps": (len(every) - failed) / elapsed,
-            "p50_ms": percentile(every, 50), "p99_ms": percentile(every, 99), "latencies_ms": every}
+    return combined([{"requests": len(every), "errors": failed, "seconds": elapsed, "latencies_ms": every}])
 
 
 def combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Several ``hammer`` runs as one: requests per second over their total time, percentiles
-    over all their requests."""
+    """Runs (of ``hammer``) as one: requests per second over their total time, percentiles over
+    all their requests."""
     every = [x for part in parts for x in part["latencies_ms"]]
     requests, errors = sum(p["requests"] for p in parts), sum(p["errors"] for p in parts)
     seconds = sum(p["seconds"] for p in parts)
