@@ -90,6 +90,14 @@ def sql_day(field: str) -> str:
     return f"((j->'{field}'->>'_data_')::date - DATE '0001-01-01' + 1)"
 
 
+def unlogged(statement: str) -> str:
+    """A view's table as PostgreSQL keeps it: UNLOGGED, written without the write-ahead log (a
+    rebuild a quarter to a third faster). A crash of the server empties such tables; the views
+    then say so (``views_intact``, see projections.runner) and are rebuilt from the ledger,
+    which is logged."""
+    return re.sub(r"^CREATE TABLE\b", "CREATE UNLOGGED TABLE", statement)
+
+
 @dataclass(frozen=True)
 class StoredRun:
     """Stored events ``first``..``last`` of the given topics (others in between are left out),
@@ -249,7 +257,7 @@ class Projection:
 
     def create(self, cur: ViewCursor) -> None:
         for statement in self.ddl:
-            cur.execute(statement)
+            cur.execute(unlogged(statement) if cur.dialect == "postgres" else statement)
 
     def drop_readers_indexes(self, cur: ViewCursor) -> None:
         for index in self.readers_indexes:

@@ -7,10 +7,16 @@ value it read; a concurrent follower that read the same position updates no row 
 rolls back. So a crash between writing events and updating views only leaves the
 views behind, and the next catch-up (on the next command or read) brings them up to
 date. A command moves every lane in the transaction that writes its events.
+
+On PostgreSQL the views' tables are UNLOGGED (the positions, like the ledger, are not): a
+crash of the server empties them, and with them the one row of ``views_intact``. Finding
+that row gone, the next catch-up rewinds every lane to the start and rebuilds the views
+from the ledger, as ``rebuild`` does.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import zlib
 from contextlib import contextmanager, nullcontext
@@ -19,7 +25,9 @@ from typing import Any, Callable, Iterator, Sequence
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from projections.base import FEW_ROWS, MAIN_LANE, Projection, Transaction, ViewCursor
+from projections.base import FEW_ROWS, MAIN_LANE, Projection, Transaction, ViewCursor, unlogged
+
+log = logging.getLogger(__name__)
 
 POSITIONS_DDL = "CREATE TABLE IF NOT EXISTS view_positions (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
 FOLLOWER = MAIN_LANE  # the lane of every view without one of its own
@@ -27,6 +35,10 @@ REBUILDS = "rebuilds"  # its position counts the times the views were emptied to
 ANALYZE_AFTER = 10_000  # events applied in one go, after which the planner's statistics are renewed
 DERIVING_BATCH = 10_000  # events per view transaction when runs of them are derived in SQL
 SCHEMA = "schema"  # its position holds a checksum of every view's DDL
+# One row while the views hold what their positions say; unlogged with them, so a crash of the
+# server that empties them empties it too.
+INTACT_DDL = "CREATE TABLE IF NOT EXISTS views_intact (intact BOOLEAN PRIMARY KEY)"
+INTACT = "EXISTS (SELECT 1 FROM views_intact)"
 
 
 class Projector:
@@ -57,8 +69,9 @@ class Projector:
                                for lane, names in self._unread.items()}
 
     def schema_checksum(self) -> int:
+        # "unlogged": kept logged before, the views are dropped and rebuilt once as unlogged tables.
         ddl = "\n".join(stmt for p in self.projections for stmt in (p.name, *p.ddl))
-        return zlib.crc32(ddl.encode())
+        return zlib.crc32(("unlogged\n" + ddl).encode())
 
     def create(self) -> None:
         """Create the views; where their definition changed, drop them so they rebuild from the ledger."""
@@ -74,6 +87,7 @@ class Projector:
                 cur.execute("UPDATE view_positions SET position = position + 1 WHERE name = ?", (REBUILDS,))
             for projection in self.projections:
                 projection.create(cur)
+            cur.execute(unlogged(INTACT_DDL) if cur.dialect == "postgres" else INTACT_DDL)
             for name, position in ((FOLLOWER, 0), (SCHEMA, checksum), (REBUILDS, 0)):
                 cur.execute(
                     "INSERT INTO view_positions (name, position) SELECT ?, ? WHERE NOT EXISTS"
@@ -83,14 +97,31 @@ class Projector:
                     "INSERT INTO view_positions (name, position) SELECT ?, (SELECT position FROM view_positions"
                     " WHERE name = ?) WHERE NOT EXISTS (SELECT 1 FROM view_positions WHERE name = ?)",
                     (lane, FOLLOWER, lane))
+            self._recover(cur)
+
+    def _recover(self, cur: ViewCursor) -> bool:
+        """Mark the views intact; if they were not (a crash of the server emptied them), rewind
+        every lane to the start, as a rebuild does, and return True. A second follower waits
+        here for the first one's transaction, then finds the row and changes nothing."""
+        cur.execute("INSERT INTO views_intact (intact) VALUES (?) ON CONFLICT DO NOTHING", (True,))
+        if cur.rowcount != 1:
+            return False
+        cur.execute(f"UPDATE view_positions SET position = 0 WHERE name IN ({self._in_lanes}) AND position <> 0",
+                    list(self.lanes))
+        if cur.rowcount:
+            for projection in self.projections:
+                projection.clear(cur)
+            cur.execute("UPDATE view_positions SET position = position + 1 WHERE name = ?", (REBUILDS,))
+            return True
+        return False
 
     def position(self, lane: str | None = None) -> int:
         """How far every view (or the views of ``lane``) has applied the ledger."""
-        with self.transaction() as cur:
+        with self.transaction() as cur:  # views emptied by a crash hold nothing, whatever the positions say
             if lane is not None:
-                return cur.scalar("SELECT position FROM view_positions WHERE name = ?", (lane,)) or 0
-            return cur.scalar(f"SELECT min(position) FROM view_positions WHERE name IN ({self._in_lanes})",
-                              list(self.lanes)) or 0
+                return cur.scalar(f"SELECT position FROM view_positions WHERE name = ? AND {INTACT}", (lane,)) or 0
+            return cur.scalar(f"SELECT min(position) FROM view_positions WHERE name IN ({self._in_lanes})"
+                              f" AND {INTACT}", list(self.lanes)) or 0
 
     @property
     def _in_lanes(self) -> str:
@@ -244,6 +275,10 @@ class Projector:
         behind = self.ledger_position() - self.position()  # two single reads, cheaper than a batch
         if behind <= 0:
             return 0
+        with self.transaction(write=True) as cur:
+            if self._recover(cur):
+                log.warning("the views were emptied by a crash of the database: rebuilding them from the ledger")
+        behind = self.ledger_position() - self.position()
         # Far behind (views dropped for a new definition, or left behind by a long outage): the
         # runs the views derive go in SQL where they can, as in a rebuild.
         derive = derive or behind >= DERIVING_BATCH
@@ -318,6 +353,7 @@ class Projector:
                 projection.clear(cur)
             cur.execute(f"UPDATE view_positions SET position = 0 WHERE name IN ({self._in_lanes})", list(self.lanes))
             cur.execute("UPDATE view_positions SET position = position + 1 WHERE name = ?", (REBUILDS,))
+            cur.execute("INSERT INTO views_intact (intact) VALUES (?) ON CONFLICT DO NOTHING", (True,))
 
 
 class _Overtaken(Exception):

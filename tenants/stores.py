@@ -35,7 +35,7 @@ from projections.membership import Membership
 from projections.plans import Reports, Targets
 from projections.progress import Plans
 from projections.queries import RegisterViews, admitted_member
-from projections.runner import ANALYZE_AFTER, Projector
+from projections.runner import ANALYZE_AFTER, INTACT, Projector
 from projections.structure import Structure
 from tenants.grouping import GroupCommit, Pending, Take
 from tenants.recorders import insert_within
@@ -239,10 +239,10 @@ class TenantStore:
                 item.error = error
 
     def _ends(self, cur: ViewCursor) -> tuple[int, int, tuple[int, bytes]]:
-        """Where the views (the lane furthest behind), the ledger and the chain end (the last link
-        with the chain's end)."""
+        """Where the views (the lane furthest behind; 0 if a crash emptied them), the ledger and the
+        chain end (the last link with the chain's end)."""
         row = cur.execute(
-            "SELECT (SELECT min(position) FROM view_positions WHERE name = ANY(?)),"
+            f"SELECT (SELECT min(position) FROM view_positions WHERE name = ANY(?) AND {INTACT}),"
             f" (SELECT max(notification_id) FROM {self.ledger.recorder.events_table_name}), c.position, c.link"
             " FROM (SELECT 1) one LEFT JOIN LATERAL"
             " (SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1) c ON true",

@@ -7,6 +7,7 @@ import json
 import time
 from datetime import date, datetime, timezone
 
+import pytest
 from click.testing import CliRunner
 
 from domain.indicators import BASE_CODES, parse_indicator
@@ -510,3 +511,79 @@ def test_an_import_applies_its_chunks_to_the_views_in_order_behind_it():
                 behind.saved("members", [("event", n)])
                 time.sleep(0.001)
     assert applied == [[("event", 0)]]
+
+
+def empty_as_a_crash_does(store, settings) -> list[str]:
+    """What PostgreSQL's recovery from a crash does to unlogged tables: empty them. Returns the
+    tables emptied (on SQLite, where nothing is unlogged, the views and their marker)."""
+    if settings.backend != "postgres":
+        tables = [t for p in store.projector.projections for t in p.tables] + ["views_intact"]
+    else:
+        with store.transaction() as cur:
+            tables = [name for (name,) in cur.execute(
+                "SELECT relname FROM pg_class WHERE relnamespace = ?::regnamespace AND relkind = 'r'"
+                " AND relpersistence = 'u'", (store.schema,)).fetchall()]
+    with store.transaction(write=True) as cur:
+        for table in tables:
+            cur.execute(f"DELETE FROM {table}")
+    return tables
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_on_postgresql_the_views_are_unlogged_and_the_ledger_is_not(app, tenant, settings):
+    from tenants.chain import CHAIN_TABLE
+    from tenants.vault import KEYS_TABLE
+
+    build_history(tenant)
+    with app.extensions["unionledger"].stores.use(tenant.id) as store, store.transaction() as cur:
+        kept = dict(cur.execute("SELECT relname, relpersistence FROM pg_class WHERE relnamespace = ?::regnamespace"
+                                " AND relkind = 'r'", (store.schema,)).fetchall())
+    assert {t for t, how in kept.items() if how == "u"} == {*VIEW_TABLES, "target_state", "report_state",
+                                                            "views_intact"}
+    # The ledger's events, their keys, the chain and the views' positions survive a crash.
+    assert {t for t, how in kept.items() if how == "p"} == {"ledger_events", KEYS_TABLE, CHAIN_TABLE,
+                                                            "view_positions"}
+
+
+def test_views_emptied_by_a_crash_are_rebuilt_from_the_ledger_on_the_next_read(app, tenant, settings):
+    build_history(tenant)
+    figures = tenant.figures("2025")
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        live = store.views.dump(VIEW_TABLES)
+        rebuilds = store.indicators.columns.rebuilds
+        empty_as_a_crash_does(store, settings)
+        assert store.projector.position() == 0 and store.projector.position("audit") == 0
+        assert store.views.dump(VIEW_TABLES) != live
+    assert tenant.get("/members/m2").get_json()["union_id"] == "u1"
+    assert tenant.figures("2025") == figures
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        assert store.views.dump(VIEW_TABLES) == live
+        assert {lane: store.projector.position(lane) for lane in store.projector.lanes} == {"views": 15, "audit": 15}
+        assert store.indicators.columns.rebuilds != rebuilds  # the in-memory columns were read again
+    assert [e["position"] for e in tenant.get("/audit", limit=500).get_json()["entries"]] == list(range(1, 16))
+
+
+def test_views_emptied_by_a_crash_are_rebuilt_before_the_next_command(app, tenant, settings):
+    build_history(tenant)
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        empty_as_a_crash_does(store, settings)
+    tenant.post("/members", {"id": "m3", "union_id": "u1", "admitted_on": "2024-01-02", "full_name": "Lê Thị C",
+                             "gender": "female"})
+    # The admission's rule read the union from the rebuilt views, and its rows joined them.
+    assert tenant.figures("2024", as_of="2024-12-31")["members_total"] == 2  # m2 (moved to u1) and m3
+    assert [e["position"] for e in tenant.get("/audit", limit=500).get_json()["entries"]] == list(range(1, 17))
+    tenant.post("/members", {"id": "m4", "union_id": "u2", "admitted_on": "2024-01-02", "full_name": "X",
+                             "gender": "male"}, expect=409)  # u2 was dissolved in 2020: the views know it again
+
+
+def test_a_store_opened_after_a_crash_rebuilds_the_views_it_finds_emptied(app, tenant, settings):
+    build_history(tenant)
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        live = store.views.dump(VIEW_TABLES)
+        empty_as_a_crash_does(store, settings)
+    opened = TenantStore(tenant.id, settings)  # as a worker started after the database came back
+    try:
+        assert opened.projector.position() == 0
+        assert opened.fresh().views.dump(VIEW_TABLES) == live
+    finally:
+        opened.close()
