@@ -81,8 +81,8 @@ class Audit(Projection):
         return True
 
     def derive(self, cur: ViewCursor, run: StoredRun) -> None:
-        select, params = run.select()
         for topic in run.topics:  # a run holds one or a few kinds of event
+            select, params = run.select(topic)  # each event parsed once, not once per topic of the run
             event_class = resolve_topic(topic)
             name, kind = event_class.__name__, entity_type_of(event_class)
             dates = date_fields(event_class)
@@ -95,8 +95,8 @@ class Audit(Projection):
                 f" SELECT position, {sql_micros('timestamp')}, coalesce(j->>'actor', ''), ?, ?,"
                 f" coalesce(nullif(j->>'{kind}_id', ''), originator_id::text),"
                 f" {sql_day(business) if business else 'NULL'}, version, ({data})::text"
-                f" FROM ({select}) s WHERE topic = ?",
-                [name, kind, list(META_FIELDS), *params, topic])
+                f" FROM ({select}) s",
+                [name, kind, list(META_FIELDS), *params])
 
     def process_event(self, cur: ViewCursor, event: Any, position: int) -> None:
         cur.insert_rows("audit_entries", self.COLUMNS, [self.row(event, position)])

@@ -108,14 +108,16 @@ class StoredRun:
     last: int
     topics: tuple[str, ...]
 
-    def select(self) -> tuple[str, list]:
+    def select(self, topic: str | None = None) -> tuple[str, list]:
         """A query of ``position``, ``originator_id``, ``version``, ``topic`` and ``j`` (the state
-        as jsonb), and its parameters."""
-        # OFFSET 0 keeps the planner from copying the jsonb parse into every expression that uses j.
+        as jsonb) of the run's events (of one ``topic`` of them), and its parameters."""
+        # OFFSET 0 keeps the planner from copying the jsonb parse into every expression that uses j;
+        # it also keeps out any filter of the outer query, so a topic is chosen here, before the parse.
+        topics = [topic] if topic is not None else list(self.topics)
         return (f"SELECT notification_id AS position, originator_id, originator_version AS version, topic,"
                 f" convert_from(state, 'UTF8')::jsonb AS j FROM {self.table}"
                 " WHERE notification_id BETWEEN ? AND ? AND topic = ANY(?) OFFSET 0",
-                [self.first, self.last, list(self.topics)])
+                [self.first, self.last, topics])
 
 
 class ViewCursor:
