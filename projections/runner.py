@@ -17,6 +17,8 @@ from the ledger, as ``rebuild`` does.
 from __future__ import annotations
 
 import logging
+import queue
+import re
 import threading
 import zlib
 from contextlib import contextmanager, nullcontext
@@ -39,6 +41,7 @@ SCHEMA = "schema"  # its position holds a checksum of every view's DDL
 # server that empties them empties it too.
 INTACT_DDL = "CREATE TABLE IF NOT EXISTS views_intact (intact BOOLEAN PRIMARY KEY)"
 INTACT = "EXISTS (SELECT 1 FROM views_intact)"
+INDEX_ON = re.compile(r"CREATE (?:UNIQUE )?INDEX IF NOT EXISTS \w+ ON (\w+)")
 
 
 class Projector:
@@ -134,10 +137,11 @@ class Projector:
         return self.position() < self.ledger_position()
 
     def catch_up(self, progress: Callable[[int], None] | None = None, derive: bool = False,
-                 lane: str = FOLLOWER) -> int:
+                 lane: str = FOLLOWER, analyze: bool = True) -> int:
         """Apply to the views of ``lane`` every event not yet in them; returns how many were
         applied. With ``derive`` (where the events can be read in SQL), runs of derived events
-        are applied there."""
+        are applied there. Many applied, the planner's statistics are renewed (unless not to
+        ``analyze``: the caller will)."""
         derive = derive and self.events_table is not None
         size = DERIVING_BATCH if derive else self.batch_size
         views = self.lanes[lane]
@@ -151,7 +155,7 @@ class Projector:
                 stored = self.recorder.select_notifications(start + 1, size)
                 count, last = len(stored), stored[-1].id if stored else start
             if not count:
-                if applied >= ANALYZE_AFTER:
+                if applied >= ANALYZE_AFTER and analyze:
                     self.analyze(views)
                 return applied
             with self.transaction(write=True) as cur:
@@ -170,7 +174,7 @@ class Projector:
             start = last
             if progress:
                 progress(count)
-            if count < size and applied < ANALYZE_AFTER:
+            if count < size and (applied < ANALYZE_AFTER or not analyze):
                 return applied  # a short batch: the ledger ended there when it was read
 
     def _select_stored(self, cur: ViewCursor, first: int, limit: int,
@@ -289,24 +293,36 @@ class Projector:
 
     def _side_by_side(self, progress: Callable[[int], None] | None) -> int:
         """Catch up, deriving in SQL, every lane but the main one in a thread (and a connection) of
-        its own, which then builds its views' readers' indexes while the main lane goes on."""
+        its own, which then builds its views' readers' indexes while the main lane goes on; then
+        finish the main lane's tables on two connections."""
         failures: list[BaseException] = []
 
-        def follow_lane(lane: str) -> None:
-            try:
-                self._follow_lane(lane, derive=True)
-                with self.transaction(write=True) as cur:
-                    for projection in self.lanes[lane]:
-                        projection.create(cur)
-            except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
-                failures.append(error)
+        def in_thread(work: Callable[[], None]) -> Callable[[], None]:
+            def run() -> None:
+                try:
+                    work()
+                except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+                    failures.append(error)
+            return run
 
-        threads = [threading.Thread(target=follow_lane, args=(lane,), name=f"views-{lane}")
+        def follow_lane(lane: str) -> None:
+            self._follow_lane(lane, derive=True)
+            self._build_indexes(self.lanes[lane])
+
+        threads = [threading.Thread(target=in_thread(lambda lane=lane: follow_lane(lane)), name=f"views-{lane}")
                    for lane in self.lanes if lane != FOLLOWER]
         for thread in threads:
             thread.start()
         try:
-            applied = self._follow_lane(FOLLOWER, progress, derive=True)
+            applied = self._follow_lane(FOLLOWER, progress, derive=True, analyze=False)
+            jobs = queue.SimpleQueue()
+            for statements in sorted(self._finishing(self.lanes[FOLLOWER]), key=len, reverse=True):
+                jobs.put(statements)
+            finishers = [threading.Thread(target=in_thread(lambda: self._finish(jobs)), name=f"views-finish-{n}")
+                         for n in range(2)]
+            for thread in finishers:
+                thread.start()
+            threads += finishers
         finally:
             for thread in threads:
                 thread.join()
@@ -314,11 +330,44 @@ class Projector:
             raise failures[0]
         return applied
 
-    def _follow_lane(self, lane: str, progress: Callable[[int], None] | None = None, derive: bool = False) -> int:
+    @staticmethod
+    def _finishing(views: Sequence[Projection]) -> list[list[str]]:
+        """For each table of ``views``: build its indexes (those missing, as after a rebuild),
+        then renew its statistics. The statements of one table go together, as ANALYZE and
+        CREATE INDEX on one table wait for each other."""
+        statements: dict[str, list[str]] = {}
+        for projection in views:
+            for table in projection.tables:
+                statements[table] = []
+            for statement in projection.ddl:
+                index = INDEX_ON.match(statement)
+                if index:
+                    statements[index.group(1)].append(statement)
+            for table in projection.tables:
+                statements[table].append(f"ANALYZE {table}")
+        return list(statements.values())
+
+    def _finish(self, jobs: queue.SimpleQueue) -> None:
+        while True:
+            try:
+                statements = jobs.get_nowait()
+            except queue.Empty:
+                return
+            with self.transaction(write=True) as cur:
+                for statement in statements:
+                    cur.execute(statement)
+
+    def _build_indexes(self, views: Sequence[Projection]) -> None:
+        with self.transaction(write=True) as cur:
+            for projection in views:
+                projection.create(cur)
+
+    def _follow_lane(self, lane: str, progress: Callable[[int], None] | None = None, derive: bool = False,
+                     analyze: bool = True) -> int:
         try:
-            return self.catch_up(progress, derive, lane)
+            return self.catch_up(progress, derive, lane, analyze)
         except _Overtaken:
-            return self.catch_up(progress, derive, lane) if self.position(lane) < self.ledger_position() else 0
+            return self.catch_up(progress, derive, lane, analyze) if self.position(lane) < self.ledger_position() else 0
 
     @contextmanager
     def readers_indexes_deferred(self) -> Iterator[None]:

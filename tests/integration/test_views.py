@@ -322,9 +322,9 @@ def test_views_kept_under_another_definition_are_rebuilt_from_the_ledger_when_ne
         derived: list[bool] = []
         real_catch_up = opened.projector.catch_up
 
-        def catch_up(progress=None, derive=False, lane="views"):
+        def catch_up(progress=None, derive=False, lane="views", analyze=True):
             derived.append(derive)
-            return real_catch_up(progress, derive, lane)
+            return real_catch_up(progress, derive, lane, analyze)
 
         monkeypatch.setattr(opened.projector, "catch_up", catch_up)
         assert opened.fresh().views.dump(VIEW_TABLES) == live
