@@ -106,8 +106,7 @@ class Projector:
         """Mark the views intact; if they were not (a crash of the server emptied them), rewind
         every lane to the start, as a rebuild does, and return True. A second follower waits
         here for the first one's transaction, then finds the row and changes nothing."""
-        cur.execute("INSERT INTO views_intact (intact) VALUES (?) ON CONFLICT DO NOTHING", (True,))
-        if cur.rowcount != 1:
+        if not self._mark_intact(cur):
             return False
         cur.execute(f"UPDATE view_positions SET position = 0 WHERE name IN ({self._in_lanes}) AND position <> 0",
                     list(self.lanes))
@@ -402,7 +401,13 @@ class Projector:
                 projection.clear(cur)
             cur.execute(f"UPDATE view_positions SET position = 0 WHERE name IN ({self._in_lanes})", list(self.lanes))
             cur.execute("UPDATE view_positions SET position = position + 1 WHERE name = ?", (REBUILDS,))
-            cur.execute("INSERT INTO views_intact (intact) VALUES (?) ON CONFLICT DO NOTHING", (True,))
+            self._mark_intact(cur)
+
+    @staticmethod
+    def _mark_intact(cur: ViewCursor) -> bool:
+        """Write the one row of ``views_intact``; True if it was missing."""
+        cur.execute("INSERT INTO views_intact (intact) VALUES (?) ON CONFLICT DO NOTHING", (True,))
+        return cur.rowcount == 1
 
 
 class _Overtaken(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from datetime import date, datetime, timezone
 
@@ -587,3 +588,21 @@ def test_a_store_opened_after_a_crash_rebuilds_the_views_it_finds_emptied(app, t
         assert opened.fresh().views.dump(VIEW_TABLES) == live
     finally:
         opened.close()
+
+
+def test_a_rebuild_finishes_each_table_of_the_main_lane_with_its_indexes_then_its_statistics():
+    """The statements two connections share out at the end of a rebuild: every index of the
+    main lane's views, each with its table, then that table's ANALYZE."""
+    from projections.runner import FOLLOWER, Projector
+    from tenants.stores import view_projections
+
+    main = [p for p in view_projections() if p.lane == FOLLOWER]
+    jobs = Projector._finishing(main)
+    tables = [t for p in main for t in p.tables]
+    assert [job[-1] for job in jobs] == [f"ANALYZE {t}" for t in tables]
+    indexes = [stmt for p in main for stmt in p.ddl if " INDEX " in stmt]
+    assert sorted(stmt for job in jobs for stmt in job[:-1]) == sorted(indexes)
+    for job, table in zip(jobs, tables):
+        assert all(f" ON {table} (" in stmt for stmt in job[:-1])
+    assert {i for p in main for i in p.readers_indexes} <= {re.search(r"EXISTS (\w+) ON", stmt).group(1)
+                                                                for job in jobs for stmt in job[:-1]}
