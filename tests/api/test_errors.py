@@ -4,6 +4,7 @@ command writes nothing."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,9 @@ from tests.conftest import ADMIN_TOKEN, TenantClient, new_tenant
 
 PROBLEM = "application/problem+json"
 TOMORROW = (vietnam_today() + timedelta(days=1)).isoformat()
+# A tenant's schema is named after it: an id of this run's own, so that two runs of the suite can
+# share one PostgreSQL server.
+PROVINCE = f"quang-tri-{uuid.uuid4().hex[:8]}"
 
 
 def is_problem(response, status: int) -> bool:
@@ -177,13 +181,13 @@ def test_a_refused_admin_command_writes_nothing(seeded, admin):
 
 
 def test_a_tenant_token_may_not_create_tenants(client, tenant):
-    response = client.post("/v1/tenants", json={"id": "quang-tri", "name": "LĐLĐ tỉnh Quảng Trị"},
+    response = client.post("/v1/tenants", json={"id": PROVINCE, "name": "LĐLĐ tỉnh Quảng Trị"},
                            headers=tenant.headers)
     assert is_problem(response, 403), problem_of(response)
 
 
 def test_a_tenant_creation_refused_to_a_tenant_token_creates_nothing(client, admin, tenant):
-    client.post("/v1/tenants", json={"id": "quang-tri", "name": "LĐLĐ tỉnh Quảng Trị"}, headers=tenant.headers)
+    client.post("/v1/tenants", json={"id": PROVINCE, "name": "LĐLĐ tỉnh Quảng Trị"}, headers=tenant.headers)
     ids = [t["id"] for t in client.get("/v1/tenants", headers=admin).get_json()["tenants"]]
     assert ids == [tenant.id]
 
@@ -575,30 +579,30 @@ def test_a_business_date_of_today_is_accepted(seeded):
 
 
 def test_creating_a_tenant_answers_id_name_and_token(client, admin):
-    created = client.post("/v1/tenants", json={"id": "quang-tri", "name": "LĐLĐ tỉnh Quảng Trị"}, headers=admin)
+    created = client.post("/v1/tenants", json={"id": PROVINCE, "name": "LĐLĐ tỉnh Quảng Trị"}, headers=admin)
     body = created.get_json()
     assert (created.status_code, body["id"], body["name"], isinstance(body.get("token"), str) and body["token"] != "") \
-        == (201, "quang-tri", "LĐLĐ tỉnh Quảng Trị", True)
+        == (201, PROVINCE, "LĐLĐ tỉnh Quảng Trị", True)
 
 
 def test_a_new_tenants_token_is_its_federation_admin(client, admin):
-    tenant = new_tenant(client, admin, "quang-tri")
+    tenant = new_tenant(client, admin, PROVINCE)
     tenant.post("/units", UNIT)
-    assert tenant.get("/units/new-unit/history").get_json()["events"][0]["actor"] == "quang-tri:federation_admin"
+    assert tenant.get("/units/new-unit/history").get_json()["events"][0]["actor"] == f"{PROVINCE}:federation_admin"
 
 
 def test_creating_a_tenant_that_exists_is_409(client, admin):
-    new_tenant(client, admin, "quang-tri")
-    response = client.post("/v1/tenants", json={"id": "quang-tri", "name": "Lần hai"}, headers=admin)
+    new_tenant(client, admin, PROVINCE)
+    response = client.post("/v1/tenants", json={"id": PROVINCE, "name": "Lần hai"}, headers=admin)
     assert is_problem(response, 409), problem_of(response)
 
 
 def test_creating_a_tenant_that_exists_keeps_its_first_token_and_name(client, admin):
-    first = new_tenant(client, admin, "quang-tri")
-    client.post("/v1/tenants", json={"id": "quang-tri", "name": "Lần hai"}, headers=admin)
+    first = new_tenant(client, admin, PROVINCE)
+    client.post("/v1/tenants", json={"id": PROVINCE, "name": "Lần hai"}, headers=admin)
     assert (first.get("/audit", expect=None).status_code,
             client.get("/v1/tenants", headers=admin).get_json()["tenants"]) == (
-        200, [{"id": "quang-tri", "name": "Tenant quang-tri"}])
+        200, [{"id": PROVINCE, "name": f"Tenant {PROVINCE}"}])
 
 
 @pytest.mark.parametrize("tenant_id", ["Quang-Tri", "quang tri", "-quang-tri", "quang-tri-", "quảng-trị", "",
@@ -610,16 +614,16 @@ def test_a_tenant_id_outside_its_pattern_is_422(client, admin, tenant_id):
 
 
 def test_a_tenant_without_name_is_422(client, admin):
-    response = client.post("/v1/tenants", json={"id": "quang-tri"}, headers=admin)
+    response = client.post("/v1/tenants", json={"id": PROVINCE}, headers=admin)
     assert "name" in (response.get_json().get("errors") or {}), problem_of(response)
 
 
 def test_listing_tenants_shows_every_created_tenant(client, admin):
-    for tenant_id in ("quang-tri", "lai-chau", "hue"):
+    ids = [f"{name}-{PROVINCE[-8:]}" for name in ("quang-tri", "lai-chau", "hue")]
+    for tenant_id in ids:
         new_tenant(client, admin, tenant_id)
     listed = client.get("/v1/tenants", headers=admin).get_json()["tenants"]
-    assert sorted((t["id"], t["name"]) for t in listed) == [
-        ("hue", "Tenant hue"), ("lai-chau", "Tenant lai-chau"), ("quang-tri", "Tenant quang-tri")]
+    assert sorted((t["id"], t["name"]) for t in listed) == sorted((i, f"Tenant {i}") for i in ids)
 
 
 def test_listing_tenants_never_shows_tokens(client, admin, tenant):

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,9 @@ import pytest
 from tests.conftest import ADMIN_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
+# Tenants' schemas are named after them: ids of this run's own, so that two runs of the suite can
+# share one PostgreSQL server.
+RESTART = f"restart-{uuid.uuid4().hex[:8]}"
 
 
 def free_port() -> int:
@@ -75,10 +79,10 @@ class Server:
 def test_gunicorn_serves_and_a_restart_keeps_everything(settings):
     server = Server(settings, free_port()).start()
     try:
-        status, tenant = call(server.base, "POST", "/v1/tenants", ADMIN_TOKEN, {"id": "restart", "name": "Restart"})
+        status, tenant = call(server.base, "POST", "/v1/tenants", ADMIN_TOKEN, {"id": RESTART, "name": "Restart"})
         assert status == 201
         token = tenant["token"]
-        t = "/v1/tenants/restart"
+        t = f"/v1/tenants/{RESTART}"
         assert call(server.base, "POST", t + "/units", token, {"id": "d1", "name": "D1", "kind": "district",
                                                                "established_on": "2018-01-01"})[0] == 201
         assert call(server.base, "POST", t + "/workplaces", token, {
@@ -100,7 +104,7 @@ def test_gunicorn_serves_and_a_restart_keeps_everything(settings):
         assert after == before
         assert after["figures"]["members_total"] == 3
         assert call(server.base, "GET", t + "/members/m2", token)[1]["full_name"] == "Đoàn viên 2"
-        assert call(server.base, "GET", "/v1/tenants", ADMIN_TOKEN)[1]["tenants"] == [{"id": "restart", "name": "Restart"}]
+        assert call(server.base, "GET", "/v1/tenants", ADMIN_TOKEN)[1]["tenants"] == [{"id": RESTART, "name": "Restart"}]
     finally:
         server.stop()
 

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import uuid
+
 from tests.conftest import new_tenant
+
+# Tenants' schemas are named after them: ids of this run's own, so that two runs of the suite can
+# share one PostgreSQL server.
+STOPPED, SHARED = (f"demo-{kind}-{uuid.uuid4().hex[:8]}" for kind in ("stopped", "shared"))
 
 
 def test_each_tenant_has_its_own_schema_or_file(app, client, admin, settings, backend):
-    tenant = new_tenant(client, admin, "ha-tinh")
+    tenant = new_tenant(client, admin, f"ha-tinh-{STOPPED[-8:]}")
     tenant.post("/units", {"id": "d1", "name": "D1", "kind": "district", "established_on": "2018-01-01"})
     if backend == "sqlite":
-        assert (settings.data_dir / "tenants" / "ha-tinh.sqlite").exists()
+        assert (settings.data_dir / "tenants" / f"{tenant.id}.sqlite").exists()
         return
     import psycopg
 
     with psycopg.connect(settings.conninfo()) as conn:
         tables = {r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 't_ha_tinh'")}
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+            ("t_" + tenant.id.replace("-", "_"),))}
     assert {"ledger_events", "view_positions", "member_spans", "audit_entries", "personal_keys"} <= tables
 
 
@@ -61,19 +68,19 @@ def test_a_demo_build_stopped_half_way_is_built_again_not_served(settings, monke
     try:
         monkeypatch.setattr(tenants.demo, "demo_commands", stopped)
         with pytest.raises(KeyboardInterrupt):
-            ensure_demo(platform, today, tenant_id="demo-stopped")
-        with platform.stores.use("demo-stopped") as store:
+            ensure_demo(platform, today, tenant_id=STOPPED)
+        with platform.stores.use(STOPPED) as store:
             assert 0 < store.projector.ledger_position()  # half a province, not to be served
         monkeypatch.setattr(tenants.demo, "demo_commands", commands)
-        token = ensure_demo(platform, today, tenant_id="demo-stopped")
-        with platform.stores.use("demo-stopped") as store:
+        token = ensure_demo(platform, today, tenant_id=STOPPED)
+        with platform.stores.use(STOPPED) as store:
             built = store.projector.ledger_position()
             figures = _DemoLedger(store).draft("2015", None, today)
         assert figures["members_total"] == 163
         assert figures["members_admitted"] == 163
-        assert platform.registry.authenticate(token).tenant_id == "demo-stopped"
-        assert ensure_demo(platform, today, tenant_id="demo-stopped") == token
-        with platform.stores.use("demo-stopped") as store:
+        assert platform.registry.authenticate(token).tenant_id == STOPPED
+        assert ensure_demo(platform, today, tenant_id=STOPPED) == token
+        with platform.stores.use(STOPPED) as store:
             assert store.projector.ledger_position() == built  # built once, not again
     finally:
         platform.close()
@@ -88,17 +95,17 @@ def test_a_demo_built_from_another_data_folder_is_taken_as_it_is(settings):
     today = date(2015, 2, 28)
     platform = bootstrap(settings)
     try:
-        first = ensure_demo(platform, today, tenant_id="demo-shared")
-        with platform.stores.use("demo-shared") as store:
+        first = ensure_demo(platform, today, tenant_id=SHARED)
+        with platform.stores.use(SHARED) as store:
             built = store.projector.ledger_position()
         for name in ("demo-token", "demo-built"):  # as if another start, sharing the database
             (settings.data_dir / name).unlink()
-        second = ensure_demo(platform, today, tenant_id="demo-shared")
-        with platform.stores.use("demo-shared") as store:
+        second = ensure_demo(platform, today, tenant_id=SHARED)
+        with platform.stores.use(SHARED) as store:
             assert store.projector.ledger_position() == built  # kept, not built again
         assert second != first
-        assert platform.registry.authenticate(second).tenant_id == "demo-shared"
-        assert platform.registry.authenticate(first).tenant_id == "demo-shared"
-        assert ensure_demo(platform, today, tenant_id="demo-shared") == second
+        assert platform.registry.authenticate(second).tenant_id == SHARED
+        assert platform.registry.authenticate(first).tenant_id == SHARED
+        assert ensure_demo(platform, today, tenant_id=SHARED) == second
     finally:
         platform.close()
