@@ -10,19 +10,29 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from uuid import NAMESPACE_URL, UUID, uuid5
+from hashlib import sha1
+from uuid import NAMESPACE_URL, UUID, SafeUUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidValue
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-_NAMESPACE = uuid5(NAMESPACE_URL, "https://unionledger/ids")
+_NAMESPACE = uuid5(NAMESPACE_URL, "https://unionledger/ids").bytes
+# The version (5) and RFC 4122 variant bits of a name-based UUID.
+_CLEAR, _SET = ~((0xF000 << 64) | (0xC000 << 48)), (5 << 76) | (0x8000 << 48)
 
 
 def aggregate_id(kind: str, client_id: str) -> UUID:
-    """The storage id of an entity: deterministic, so a duplicate id is a storage conflict."""
-    return uuid5(_NAMESPACE, f"{kind}:{client_id}")
+    """The storage id of an entity: deterministic, so a duplicate id is a storage conflict.
+
+    ``uuid5(namespace, f"{kind}:{client_id}")``, computed as uuid5 does but without its
+    argument checks (half its cost, which counts when an import makes a million of them)."""
+    number = int.from_bytes(sha1(_NAMESPACE + f"{kind}:{client_id}".encode()).digest()[:16]) & _CLEAR | _SET
+    made = object.__new__(UUID)
+    object.__setattr__(made, "int", number)
+    object.__setattr__(made, "is_safe", SafeUUID.unknown)
+    return made
 
 
 def check_client_id(value: str, field: str = "id") -> str:

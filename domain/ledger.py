@@ -317,13 +317,14 @@ class Ledger(Application):
                 finally:  # a key that could not be stored fails this import, not a later one
                     self.sealer.settle()
                 try:
-                    # Straight to the event store: these are new aggregates, one event each.
-                    recordings = self.events.put(events)
+                    # Straight to the recorder: these are new aggregates, one event each, and only
+                    # their positions are wanted back (not a Recording and a Notification apiece).
+                    positions = self.recorder.insert_events([self.mapper.to_stored_event(e) for e in events])
                 except IntegrityError:
                     raise AlreadyExists("an imported id was written concurrently; import again",
                                         rule="unique_id") from None
                 if saved:
-                    saved(kind, [(r.domain_event, r.notification.id) for r in recordings])
+                    saved(kind, list(zip(events, positions)))
         return {kind: len(rows) for kind, rows in plan.creates.items()}
 
     def _build(self, kind: str, rows: list[dict], actor: str) -> list[Any]:

@@ -44,6 +44,7 @@ from tenants.vault import KEYS_TABLE, PersonalDataVault, new_key, seal_with
 
 
 log = logging.getLogger(__name__)
+MAPPER_TOPIC = "tenants.mapper:RegisterMapper"  # the library's mapper, flat events' JSON written directly
 
 
 def view_projections() -> list:
@@ -70,6 +71,7 @@ class TenantStore:
                 "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
                 "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
                 "APPLICATION_RECORDER_TOPIC": "tenants.recorders:CopyingPostgresApplicationRecorder",
+                "MAPPER_TOPIC": MAPPER_TOPIC,
                 "CREATE_TABLE": "y" if create else "n",
             }
         else:
@@ -81,6 +83,7 @@ class TenantStore:
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.path),
                 "SQLITE_LOCK_TIMEOUT": "30",
+                "MAPPER_TOPIC": MAPPER_TOPIC,
                 "CREATE_TABLE": "y" if create else "n",
             }
         self._on_schema: weakref.WeakSet = weakref.WeakSet()  # pooled connections whose search_path is set
