@@ -32,12 +32,20 @@ def new_key() -> bytes:
     return os.urandom(32)
 
 
+def new_keys(count: int, size: int = 32) -> list[bytes]:
+    """``count`` random strings of ``size`` bytes from one call to the system's generator: an
+    import makes a key and a nonce per member, and a call each released the GIL to the
+    import's other threads, costing the importing thread far more than the call itself."""
+    pool = os.urandom(count * size)
+    return [pool[i:i + size] for i in range(0, count * size, size)]
+
+
 _PLAIN = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # json.dumps with options makes one per call
 
 
-def seal_with(key: bytes, member_id: str, data: dict[str, Any]) -> str:
-    """AES-GCM with a fresh nonce; the member id is bound in as associated data."""
-    nonce = os.urandom(12)
+def seal_with(key: bytes, member_id: str, data: dict[str, Any], nonce: bytes | None = None) -> str:
+    """AES-GCM with a fresh nonce (made here unless given); the member id is bound in as associated data."""
+    nonce = nonce or os.urandom(12)
     plain = _PLAIN.encode(data).encode()
     return PREFIX + base64.urlsafe_b64encode(nonce + AESGCM(key).encrypt(nonce, plain, member_id.encode())).decode()
 
@@ -66,15 +74,17 @@ class PersonalDataVault:
         ``keys_behind`` the keys are stored by a thread of their own while the caller seals and
         goes on (building and encoding the events): ``settle`` waits for them."""
         self.settle()
-        keys = {member_id: new_key() for member_id, _data in items}
+        keys = dict(zip([member_id for member_id, _data in items], new_keys(len(items))))
         if not self.keys_behind:
             self._store(keys)
             self.settle()
-            return [seal_with(keys[member_id], member_id, data) for member_id, data in items]
-        with self._lock:
-            self._storing = threading.Thread(target=self._store, args=(keys,), name="personal-keys", daemon=True)
-            self._storing.start()
-        return [seal_with(keys[member_id], member_id, data) for member_id, data in items]
+        else:
+            with self._lock:
+                self._storing = threading.Thread(target=self._store, args=(keys,), name="personal-keys", daemon=True)
+                self._storing.start()
+        nonces = new_keys(len(items), 12)
+        return [seal_with(keys[member_id], member_id, data, nonce)
+                for (member_id, data), nonce in zip(items, nonces)]
 
     def _store(self, keys: dict[str, bytes]) -> None:
         try:
@@ -102,9 +112,16 @@ class PersonalDataVault:
         if not keys:
             return
         if cur.dialect == "postgres":
-            cur.execute("INSERT INTO personal_keys (member_id, key) SELECT * FROM unnest(?::text[], ?::text[])"
+            # Two strings split by the server, not two arrays: psycopg dumps an array element by
+            # element in Python, holding the GIL the import's other threads wait for. A member
+            # id has no comma (ID_PATTERN), a key in hex neither.
+            ids = ",".join(keys)
+            if ids.count(",") != len(keys) - 1:
+                raise ValueError("a member id with a comma")
+            cur.execute("INSERT INTO personal_keys (member_id, key) SELECT * FROM"
+                        " unnest(string_to_array(?, ','), string_to_array(?, ','))"
                         " ON CONFLICT (member_id) DO UPDATE SET key = EXCLUDED.key",
-                        (list(keys), [k.hex() for k in keys.values()]))
+                        (ids, ",".join(k.hex() for k in keys.values())))
         else:
             cur.executemany("INSERT INTO personal_keys (member_id, key) VALUES (?, ?)"
                             " ON CONFLICT (member_id) DO UPDATE SET key = excluded.key",
