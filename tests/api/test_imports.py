@@ -548,3 +548,37 @@ def test_a_key_that_could_not_be_stored_fails_the_import_that_made_it_not_a_late
         plan = store.import_rows(rows, actor="tester")
     assert not plan.errors
     assert tenant.get("/members/dv-0003").get_json()["full_name"] == "Lê Thị Hoa"
+
+
+def test_an_import_stopped_by_a_failed_write_keeps_whole_chunks_and_a_repeat_finishes_it(app, tenant, monkeypatch):
+    """Chunks are written to the ledger in order, each in a transaction of its own: a write that
+    fails stops the import with its error; the chunks before it are in the ledger and in the
+    views, nothing after it is, and importing again writes the rest."""
+    with_units(tenant)
+    sheets = {kind: list(enumerate(rows, start=2))
+              for kind, rows in (("workplaces", WORKPLACES), ("unions", UNIONS), ("members", MEMBERS))}
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        recorder = store.ledger.recorder
+        real_insert = recorder.insert_events
+        calls: list[int] = []
+
+        def insert_events(stored_events, **kwargs):
+            calls.append(len(stored_events))
+            if len(calls) == 2:
+                raise ConnectionError("the ledger's connection was lost")
+            return real_insert(stored_events, **kwargs)
+
+        monkeypatch.setattr(recorder, "insert_events", insert_events)
+        with pytest.raises(ConnectionError):
+            store.import_rows(sheets, actor="tester")
+        monkeypatch.undo()
+        assert calls == [len(WORKPLACES), len(UNIONS)]
+        assert tenant.get(f"/workplaces/{WORKPLACES[0]['id']}", expect=None).status_code == 200
+        assert tenant.get(f"/unions/{UNIONS[0]['id']}", expect=None).status_code == 404
+        assert tenant.get(f"/members/{MEMBERS[0]['id']}", expect=None).status_code == 404
+        plan = store.import_rows(sheets, actor="tester")
+    assert (plan.errors, plan.skipped, {k: len(v) for k, v in plan.creates.items()}) == (
+        [], {"workplaces": len(WORKPLACES), "unions": 0, "members": 0},
+        {"workplaces": 0, "unions": len(UNIONS), "members": len(MEMBERS)})
+    assert tenant.get(f"/members/{MEMBERS[0]['id']}").get_json()["full_name"] == MEMBERS[0]["full_name"]
+    assert [e["event"] for e in history(tenant, f"/unions/{UNIONS[0]['id']}")] == ["UnionFounded"]
