@@ -28,14 +28,18 @@ def _read_keys(cur, member_ids: list[str]) -> dict[str, bytes]:
     return {m: bytes.fromhex(k) for m, k in rows}
 
 
+KEY_SIZE, NONCE_SIZE = 32, 12  # AES-256-GCM
+
+
 def new_key() -> bytes:
-    return os.urandom(32)
+    """A member's key."""
+    return os.urandom(KEY_SIZE)
 
 
-def new_keys(count: int, size: int = 32) -> list[bytes]:
-    """``count`` random strings of ``size`` bytes from one call to the system's generator: an
-    import makes a key and a nonce per member, and a call each released the GIL to the
-    import's other threads, costing the importing thread far more than the call itself."""
+def random_blocks(count: int, size: int) -> list[bytes]:
+    """``count`` random blocks of ``size`` bytes (an import's keys, or its nonces) from one call to
+    the system's generator: a call per member released the GIL to the import's other threads,
+    costing the importing thread far more than the call itself."""
     pool = os.urandom(count * size)
     return [pool[i:i + size] for i in range(0, count * size, size)]
 
@@ -45,7 +49,7 @@ _PLAIN = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # json.dumps with
 
 def seal_with(key: bytes, member_id: str, data: dict[str, Any], nonce: bytes | None = None) -> str:
     """AES-GCM with a fresh nonce (made here unless given); the member id is bound in as associated data."""
-    nonce = nonce or os.urandom(12)
+    nonce = nonce or os.urandom(NONCE_SIZE)
     plain = _PLAIN.encode(data).encode()
     return PREFIX + base64.urlsafe_b64encode(nonce + AESGCM(key).encrypt(nonce, plain, member_id.encode())).decode()
 
@@ -74,7 +78,7 @@ class PersonalDataVault:
         ``keys_behind`` the keys are stored by a thread of their own while the caller seals and
         goes on (building and encoding the events): ``settle`` waits for them."""
         self.settle()
-        keys = dict(zip([member_id for member_id, _data in items], new_keys(len(items))))
+        keys = dict(zip([member_id for member_id, _data in items], random_blocks(len(items), KEY_SIZE)))
         if not self.keys_behind:
             self._store(keys)
             self.settle()
@@ -82,7 +86,7 @@ class PersonalDataVault:
             with self._lock:
                 self._storing = threading.Thread(target=self._store, args=(keys,), name="personal-keys", daemon=True)
                 self._storing.start()
-        nonces = new_keys(len(items), 12)
+        nonces = random_blocks(len(items), NONCE_SIZE)
         return [seal_with(keys[member_id], member_id, data, nonce)
                 for (member_id, data), nonce in zip(items, nonces)]
 

@@ -1,0 +1,63 @@
+"""Personal data sealed per member: an import's keys and nonces, drawn a chunk at a time."""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+from contextlib import contextmanager
+
+from projections.base import ViewCursor
+from tenants.vault import KEY_SIZE, NONCE_SIZE, PREFIX, PersonalDataVault, random_blocks
+
+
+def memory_vault() -> tuple[PersonalDataVault, sqlite3.Connection]:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+
+    @contextmanager
+    def transaction(write: bool = False, snapshot: bool = False):
+        cur = conn.cursor()
+        cur.execute("BEGIN")
+        try:
+            yield ViewCursor(cur, "sqlite")
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit() if write else conn.rollback()
+
+    vault = PersonalDataVault(transaction)
+    vault.create()
+    return vault, conn
+
+
+def test_random_blocks_are_as_many_and_as_long_as_asked_and_all_different():
+    blocks = random_blocks(1000, NONCE_SIZE)
+    assert (len(blocks), {len(b) for b in blocks}, len(set(blocks))) == (1000, {NONCE_SIZE}, 1000)
+
+
+def test_sealed_in_a_chunk_each_member_has_a_key_and_a_nonce_of_their_own():
+    vault, conn = memory_vault()
+    people = [(f"dv-{n}", {"full_name": "Nguyễn Văn An", "birth_date": None, "id_number": None}) for n in range(50)]
+    sealed = vault.seal_many(people)
+    vault.settle()
+
+    keys = dict(conn.execute("SELECT member_id, key FROM personal_keys").fetchall())
+    nonces = {base64.urlsafe_b64decode(s[len(PREFIX):])[:NONCE_SIZE] for s in sealed}
+    assert (len(keys), {len(bytes.fromhex(k)) for k in keys.values()}, len(set(keys.values()))) == (50, {KEY_SIZE}, 50)
+    assert len(nonces) == 50  # the same data, sealed fifty times, never alike
+    assert len(set(sealed)) == 50
+    opened = vault.unseal_many(zip([m for m, _ in people], sealed))
+    assert opened == dict(people)
+
+
+def test_a_sealed_value_opens_only_for_its_own_member():
+    vault, conn = memory_vault()
+    first, _ = vault.seal_many([("dv-1", {"full_name": "A"}), ("dv-2", {"full_name": "B"})])
+    conn.execute("UPDATE personal_keys SET key = (SELECT key FROM personal_keys WHERE member_id = 'dv-1')"
+                 " WHERE member_id = 'dv-2'")
+    assert vault.unseal("dv-1", first) == {"full_name": "A"}
+    try:  # dv-1's value under dv-2's name, even with dv-1's key: the member id is bound in
+        vault.unseal("dv-2", first)
+    except Exception as error:  # noqa: BLE001 - the cipher refuses it
+        assert type(error).__name__ == "InvalidTag"
+    else:
+        raise AssertionError("a value sealed for dv-1 opened for dv-2")
