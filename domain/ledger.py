@@ -16,6 +16,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Transcoder, Transcoding
+from eventsourcing.utils import get_topic
 
 from domain.base import RegisterAggregate, check_client_id
 from domain.errors import AlreadyExists, Conflict, InvalidValue, NotFound
@@ -30,6 +31,8 @@ from domain.units import UNIT_KINDS, Unit
 from domain.workplaces import SECTORS, Workplace, check_workforce
 
 A = TypeVar("A", bound=RegisterAggregate)
+_ADMITTED = Member.MemberAdmitted
+ADMITTED_TOPIC = get_topic(_ADMITTED)
 
 VIETNAM = timezone(timedelta(hours=7))
 
@@ -301,47 +304,67 @@ class Ledger(Application):
 
     # ---- bulk import -----------------------------------------------------
     def execute_import(self, plan: ImportPlan, *, actor: str, chunk: int = 5000,
-                       saved: Callable[[str, list[tuple[Any, int]]], None] | None = None) -> dict[str, int]:
+                       saved: Callable[[str, list[tuple[str, Any, int]]], None] | None = None,
+                       events: bool = True) -> dict[str, int]:
         """Record what a validated plan creates, ``chunk`` aggregates per transaction.
 
         The events are the ones the single commands record. A crash part-way leaves whole
         chunks written; importing the file again skips them. ``saved`` is told of each chunk's
-        events with their ledger positions.
+        events as ``(topic, event, position)``. Without ``events`` the admissions are stored
+        straight from their state, the bytes their events would be stored as, and ``saved``
+        gets None for their events: for a caller whose views read admissions from the ledger.
         """
         for kind in ("workplaces", "unions", "members"):
             rows = plan.creates[kind]
             for start in range(0, len(rows), chunk):
                 part = rows[start:start + chunk]
                 try:
-                    events = self._build(kind, part, actor)
+                    built = self._build(kind, part, actor, events)
                 finally:  # a key that could not be stored fails this import, not a later one
                     self.sealer.settle()
                 try:
                     # Straight to the recorder: these are new aggregates, one event each, and only
                     # their positions are wanted back (not a Recording and a Notification apiece).
-                    positions = self.recorder.insert_events([self.mapper.to_stored_event(e) for e in events])
+                    positions = self.recorder.insert_events([stored for stored, _event in built])
                 except IntegrityError:
                     raise AlreadyExists("an imported id was written concurrently; import again",
                                         rule="unique_id") from None
                 if saved:
-                    saved(kind, list(zip(events, positions)))
+                    saved(kind, [(stored.topic, event, position) for (stored, event), position in zip(built, positions)])
         return {kind: len(rows) for kind, rows in plan.creates.items()}
 
-    def _build(self, kind: str, rows: list[dict], actor: str) -> list[Any]:
-        """The events that creating each row's entity records."""
+    def _build(self, kind: str, rows: list[dict], actor: str, events: bool = True) -> list[tuple[Any, Any]]:
+        """The stored events that creating each row's entity records, each with its event (None
+        for an admission stored straight from its state, without ``events``)."""
         if kind == "workplaces":
             created = [Workplace(workplace_id=r["id"], name=r["name"], sector=r["sector"], unit_id=r["unit_id"],
                                  workers=r["workers"], female_workers=r["female_workers"], as_of=r["as_of"],
                                  actor=actor) for r in rows]
-            return [e for aggregate in created for e in aggregate.collect_events()]
-        if kind == "unions":
+        elif kind == "unions":
             created = [Union(union_id=r["id"], name=r["name"], workplace_id=r["workplace_id"], unit_id=r["unit_id"],
                              founded_on=r["founded_on"], decision_no=r["decision_no"], actor=actor) for r in rows]
-            return [e for aggregate in created for e in aggregate.collect_events()]
+        else:
+            return self._admissions(rows, actor, events)
+        return [(self.mapper.to_stored_event(e), e) for aggregate in created for e in aggregate.collect_events()]
+
+    def _admissions(self, rows: list[dict], actor: str, events: bool) -> list[tuple[Any, Any]]:
         sealed = self.sealer.seal_many([(r["id"], personal_data(r["full_name"], r["birth_date"], r["id_number"]))
                                         for r in rows])
-        return [Member.admission(member_id=r["id"], union_id=r["union_id"], admitted_on=r["admitted_on"],
-                                 gender=r["gender"], personal=personal, actor=actor) for r, personal in zip(rows, sealed)]
+        stored_state = None if events else getattr(self.mapper, "stored_state", None)
+        built = []
+        for r, personal in zip(rows, sealed):
+            fields = dict(member_id=r["id"], union_id=r["union_id"], admitted_on=r["admitted_on"], gender=r["gender"],
+                          personal=personal, actor=actor)
+            if stored_state is not None:
+                # The event's attributes, each made as the event would make it.
+                stored = stored_state(ADMITTED_TOPIC, Member.create_id(r["id"]), Member.INITIAL_VERSION,
+                                      Member.admission_state(**fields, timestamp=_ADMITTED.create_timestamp()))
+                if stored is not None:
+                    built.append((stored, None))
+                    continue
+            event = Member.admission(**fields)
+            built.append((self.mapper.to_stored_event(event), event))
+        return built
 
     # ---- targets ---------------------------------------------------------
     def _unit_or_tenant(self, unit_id: str | None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -61,6 +61,15 @@ class Member(RegisterAggregate):
                            member_id=member_id, union_id=union_id, admitted_on=admitted_on, gender=gender,
                            personal=personal, actor=actor)
 
+    @classmethod
+    def admission_state(cls, *, member_id: str, union_id: str, admitted_on: date, gender: str, personal: str,
+                        actor: str, timestamp: datetime) -> dict[str, object]:
+        """What ``admission`` records, as the event holds it (its attributes but the originator's
+        id and version, in their order): for a bulk import to store without the event object."""
+        return {"timestamp": timestamp, "originator_topic": _MEMBER_TOPIC, "member_id": member_id,
+                "union_id": union_id, "admitted_on": admitted_on, "gender": gender, "personal": personal,
+                "actor": actor}
+
     def _require_member(self) -> None:
         if self.left_on is not None:
             raise Conflict(
@@ -111,3 +120,6 @@ class Member(RegisterAggregate):
     def _erased(self, member_id: str, erased_on: date, reason: str, actor: str) -> None:
         self.erased_on = erased_on
         self.personal = ""
+
+
+_MEMBER_TOPIC = get_topic(Member)

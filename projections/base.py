@@ -308,7 +308,7 @@ class Projection:
         batch: list[tuple[object, int]] = []
         run: list[tuple[str, int]] = []
         for topic, event, position in items:
-            route = _route(type(self), topic)
+            route = route_of(type(self), topic)
             if route == DERIVED:
                 if batch:
                     self.process_batch(cur, batch)
@@ -329,7 +329,7 @@ class Projection:
 
 
 @functools.cache
-def _route(view: type[Projection], topic: str) -> int:
+def route_of(view: type[Projection], topic: str) -> int:
     """How a kind of view takes the events of a topic: DERIVED, HANDLED, or not at all (0)."""
     name = name_of_topic(topic)
     return DERIVED if name in view.derived else HANDLED if view.handles(name) else 0

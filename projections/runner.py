@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator, Sequence
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from projections.base import FEW_ROWS, MAIN_LANE, Projection, Transaction, ViewCursor, unlogged
+from projections.base import FEW_ROWS, HANDLED, MAIN_LANE, Projection, Transaction, ViewCursor, route_of, unlogged
 
 log = logging.getLogger(__name__)
 
@@ -221,17 +221,27 @@ class Projector:
         """Apply events just written, as they are in memory, if they are exactly the next
         positions after the views'; returns False (changing nothing) otherwise. With ``cur``,
         in the caller's transaction (the one that wrote them)."""
-        if not recorded:
+        return self.apply_stored([(self._topic(e), e, p) for e, p in recorded], cur)
+
+    def apply_stored(self, items: Sequence[tuple[str, Any, int]], cur: ViewCursor | None = None) -> bool:
+        """``apply`` for ``(topic, event, position)`` items, where an event may be None if every
+        view derives its topic from the stored event or ignores it (see ``derives``)."""
+        if not items:
             return True
-        first, last = recorded[0][1], recorded[-1][1]
-        if [p for _e, p in recorded] != list(range(first, last + 1)):
+        first, last = items[0][2], items[-1][2]
+        if [p for _t, _e, p in items] != list(range(first, last + 1)):
             return False
         if cur is None:
             with self.transaction(write=True) as cur:
-                return self._apply(cur, recorded, first, last)
-        return self._apply(cur, recorded, first, last)
+                return self._apply(cur, items, first, last)
+        return self._apply(cur, items, first, last)
 
-    def _apply(self, cur: ViewCursor, recorded: Sequence[tuple[Any, int]], first: int, last: int) -> bool:
+    def derives(self, topic: str) -> bool:
+        """Whether the views need nothing but the stored events of ``topic``: they are read in SQL
+        here, and every view derives them there or ignores them."""
+        return self.events_table is not None and all(route_of(type(p), topic) != HANDLED for p in self.projections)
+
+    def _apply(self, cur: ViewCursor, items: Sequence[tuple[str, Any, int]], first: int, last: int) -> bool:
         # Every lane moves, or none does (a lane behind: the caller catches them up).
         lanes = list(self.lanes)
         cur.execute(f"UPDATE view_positions SET position = ? WHERE name IN ({self._in_lanes}) AND position = ?"
@@ -241,8 +251,8 @@ class Projector:
             return False
         # A command's few rows: one round trip instead of one per table. A large batch (an
         # import's) goes without, as its rows may go by COPY, which a pipeline does not allow.
-        with cur.pipeline() if len(recorded) <= FEW_ROWS else nullcontext():
-            self._write_views(cur, recorded)
+        with cur.pipeline() if len(items) <= FEW_ROWS else nullcontext():
+            self._write_views(cur, items)
         return True
 
     def apply_at(self, cur: ViewCursor, recorded: Sequence[tuple[Any, int]], position: int) -> None:
@@ -253,16 +263,16 @@ class Projector:
         cur.execute(f"WITH moved AS (UPDATE view_positions SET position = ? WHERE name IN ({self._in_lanes})"
                     " AND position = ? RETURNING 1) SELECT 1 / (count(*) / ?) FROM moved",
                     (recorded[-1][1], *lanes, position, len(lanes)))
-        self._write_views(cur, recorded)
+        self._write_views(cur, [(self._topic(e), e, p) for e, p in recorded])
 
-    def _write_views(self, cur: ViewCursor, recorded: Sequence[tuple[Any, int]]) -> None:
+    def _write_views(self, cur: ViewCursor, items: Sequence[tuple[str, Any, int]]) -> None:
         """Every view's rows for events stored in (or visible to) ``cur``'s transaction: where the
         events can be read in SQL, the derived ones' rows are derived there from the stored events."""
         if self.events_table is None:
+            recorded = [(e, p) for _t, e, p in items]
             for projection in self.projections:
                 projection.process_batch(cur, recorded)
             return
-        items = [(self._topic(e), e, p) for e, p in recorded]
         for projection in self.projections:
             projection.process_stored(cur, items, self.events_table)
 

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, Iterable
+from uuid import UUID
 
 from eventsourcing.persistence import DatetimeAsISO, Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
 from domain.ledger import DateAsISO
+
+
+_NAMED: dict[str, str] = {}  # an attribute's name as the JSON writes it, with its colon
 
 
 class RegisterMapper(Mapper):
@@ -33,25 +37,42 @@ class RegisterMapper(Mapper):
         state = self._flat_json(domain_event) if self._direct else None
         if state is None:
             return super().to_stored_event(domain_event)
-        if self.compressor:
-            state = self.compressor.compress(state)
-        if self.cipher:
-            state = self.cipher.encrypt(state)
         kind = type(domain_event)
         topic = self._topics.get(kind)
         if topic is None:
             topic = self._topics[kind] = get_topic(kind)
-        return StoredEvent(originator_id=domain_event.originator_id,
-                           originator_version=domain_event.originator_version, topic=topic, state=state)
+        return self._stored(topic, domain_event.originator_id, domain_event.originator_version, state)
+
+    def stored_state(self, topic: str, originator_id: UUID, originator_version: int,
+                     state: dict[str, Any]) -> StoredEvent | None:
+        """The stored event of ``topic`` whose attributes (but the originator's id and version,
+        in the event's order) are ``state``: what ``to_stored_event`` writes for that event,
+        without making it. None if the state is not flat (or the mapper does not write JSON itself)."""
+        data = self._json(state.items()) if self._direct else None
+        return None if data is None else self._stored(topic, originator_id, originator_version, data)
+
+    def _stored(self, topic: str, originator_id: UUID, originator_version: int, data: bytes) -> StoredEvent:
+        if self.compressor:
+            data = self.compressor.compress(data)
+        if self.cipher:
+            data = self.cipher.encrypt(data)
+        return StoredEvent(originator_id=originator_id, originator_version=originator_version, topic=topic,
+                           state=data)
 
     def _flat_json(self, event: Any) -> bytes | None:
         """The event's state as the library's encoder writes it, or None if it is not flat."""
         if getattr(type(event), "class_version", 1) > 1:
             return None
+        return self._json((key, value) for key, value in vars(event).items()
+                          if key != "originator_id" and key != "originator_version")
+
+    @staticmethod
+    def _json(items: Iterable[tuple[str, Any]]) -> bytes | None:
         parts = []
-        for key, value in vars(event).items():
-            if key == "originator_id" or key == "originator_version":
-                continue
+        for key, value in items:
+            named = _NAMED.get(key)
+            if named is None:
+                named = _NAMED[key] = encode_basestring(key) + ":"
             kind = type(value)
             if kind is str:
                 text = encode_basestring(value)
@@ -67,5 +88,5 @@ class RegisterMapper(Mapper):
                 text = int.__repr__(value)
             else:  # floats, lists, dicts, UUIDs...: the library's encoder
                 return None
-            parts.append(encode_basestring(key) + ":" + text)
+            parts.append(named + text)
         return ("{" + ",".join(parts) + "}").encode()

@@ -26,7 +26,7 @@ from eventsourcing.persistence import IntegrityError, Notification, Recording, S
 from domain.errors import NotFound
 from tenants.chain import CHAIN_TABLE, Chain, ChainBroken, genesis
 from domain.imports import ImportPlan, plan_import
-from domain.ledger import Ledger, personal_data
+from domain.ledger import ADMITTED_TOPIC, Ledger, personal_data
 from domain.members import Member
 from projections.audit import Audit
 from projections.base import ViewCursor
@@ -380,10 +380,10 @@ class TenantStore:
             if plan.errors:
                 return plan
 
-            def saved(recorded: list[tuple[Any, int]]) -> None:
+            def saved(recorded: list[tuple[str, Any, int]]) -> None:
                 # The chunk's events are still in memory: apply them as they are, unless
                 # the views are not exactly where the chunk starts (then read the ledger).
-                if not self.projector.apply(recorded):
+                if not self.projector.apply_stored(recorded):
                     self.projector.follow(derive=True)
                 if progress:
                     progress(len(recorded))
@@ -396,7 +396,10 @@ class TenantStore:
                 try:
                     # On PostgreSQL the views take each chunk while the next one is built and written.
                     with _Behind(saved) if self.projector.events_table else _InStep(saved) as applier:
-                        written = self.ledger.execute_import(plan, actor=actor, saved=applier.saved)
+                        # Where the views derive admissions from the ledger (PostgreSQL), an import
+                        # stores them without making their event objects.
+                        written = self.ledger.execute_import(plan, actor=actor, saved=applier.saved,
+                                                             events=not self.projector.derives(ADMITTED_TOPIC))
                 finally:
                     self.projector.follow()
             if sum(written.values()) >= ANALYZE_AFTER:
@@ -489,9 +492,9 @@ class _GroupSealer:
 
 
 class _InStep:
-    """Applies each chunk an import saved as soon as it is saved."""
+    """Applies each chunk an import saved, ``(topic, event, position)`` items, as soon as it is saved."""
 
-    def __init__(self, apply: Callable[[list[tuple[Any, int]]], None]):
+    def __init__(self, apply: Callable[[list[tuple[str, Any, int]]], None]):
         self.apply = apply
 
     def __enter__(self) -> _InStep:
@@ -500,7 +503,7 @@ class _InStep:
     def __exit__(self, *exc: Any) -> None:
         pass
 
-    def saved(self, _kind: str, recorded: list[tuple[Any, int]]) -> None:
+    def saved(self, _kind: str, recorded: list[tuple[str, Any, int]]) -> None:
         self.apply(recorded)
 
 
@@ -510,7 +513,7 @@ class _Behind(_InStep):
     chunk's events. On leaving, the views have taken every chunk; a failure there stops the import
     at its next chunk and is raised."""
 
-    def __init__(self, apply: Callable[[list[tuple[Any, int]]], None]):
+    def __init__(self, apply: Callable[[list[tuple[str, Any, int]]], None]):
         super().__init__(apply)
         self.chunks: queue.Queue = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
@@ -526,7 +529,7 @@ class _Behind(_InStep):
         if self.error is not None and exc[0] is None:
             raise self.error
 
-    def saved(self, _kind: str, recorded: list[tuple[Any, int]]) -> None:
+    def saved(self, _kind: str, recorded: list[tuple[str, Any, int]]) -> None:
         if self.error is not None:
             raise self.error
         self.chunks.put(recorded)
