@@ -324,20 +324,47 @@ class Projector:
             thread.start()
         try:
             applied = self._follow_lane(FOLLOWER, progress, derive=True, analyze=False)
-            jobs = queue.SimpleQueue()
-            for statements in sorted(self._finishing(self.lanes[FOLLOWER]), key=len, reverse=True):
-                jobs.put(statements)
-            finishers = [threading.Thread(target=in_thread(lambda: self._finish(jobs)), name=f"views-finish-{n}")
-                         for n in range(2)]
-            for thread in finishers:
-                thread.start()
-            threads += finishers
+            self.finish(self.lanes[FOLLOWER])
         finally:
             for thread in threads:
                 thread.join()
         if failures:
             raise failures[0]
         return applied
+
+    def finish(self, views: Sequence[Projection], extra: Sequence[Sequence[str]] = ()) -> None:
+        """After a bulk write into ``views``: build their missing indexes and renew their
+        statistics, with the ``extra`` groups of statements, on two connections at once (where
+        the views' tables are kept on a server), the largest groups first."""
+        groups = sorted([*self._finishing(views), *map(list, extra)], key=len, reverse=True)
+        if self.events_table is None:
+            for statements in groups:
+                self._finish_group(statements)
+            return
+        jobs: queue.SimpleQueue = queue.SimpleQueue()
+        for statements in groups:
+            jobs.put(statements)
+        failures: list[BaseException] = []
+
+        def finisher() -> None:
+            while True:
+                try:
+                    statements = jobs.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    self._finish_group(statements)
+                except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+                    failures.append(error)
+                    return
+
+        threads = [threading.Thread(target=finisher, name=f"views-finish-{n}") for n in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
 
     @staticmethod
     def _finishing(views: Sequence[Projection]) -> list[list[str]]:
@@ -356,15 +383,10 @@ class Projector:
                 statements[table].append(f"ANALYZE {table}")
         return list(statements.values())
 
-    def _finish(self, jobs: queue.SimpleQueue) -> None:
-        while True:
-            try:
-                statements = jobs.get_nowait()
-            except queue.Empty:
-                return
-            with self.transaction(write=True) as cur:
-                for statement in statements:
-                    cur.execute(statement)
+    def _finish_group(self, statements: Sequence[str]) -> None:
+        with self.transaction(write=True) as cur:
+            for statement in statements:
+                cur.execute(statement)
 
     def _build_indexes(self, views: Sequence[Projection]) -> None:
         with self.transaction(write=True) as cur:

@@ -389,6 +389,25 @@ def test_a_rebuild_fills_the_views_before_it_builds_the_indexes_only_readers_use
     assert names <= after
 
 
+def test_finishing_a_bulk_write_builds_the_missing_indexes_and_raises_what_failed(app, tenant):
+    """After a bulk write the views' indexes and statistics are renewed (on PostgreSQL on two
+    connections at once); a statement that fails there fails the caller, not a thread unseen."""
+    from tenants.stores import view_projections
+
+    build_history(tenant)
+    names = {i for p in view_projections() for i in p.readers_indexes}
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        with store.transaction(write=True) as cur:
+            for projection in store.projector.projections:
+                projection.drop_readers_indexes(cur)
+            assert not names & index_names(cur)
+        store.projector.finish(store.projector.projections, extra=[["ANALYZE personal_keys"]])
+        with store.transaction() as cur:
+            assert names <= index_names(cur)
+        with pytest.raises(Exception, match="no_such_table"):
+            store.projector.finish(store.projector.projections, extra=[["ANALYZE no_such_table"]])
+
+
 def test_a_serving_process_reads_the_indicator_columns_when_it_opens_a_tenant(settings, tenant):
     """With UNIONLEDGER_WARM_COLUMNS=1 (gunicorn's workers) the columns are read in the
     background on opening, before any question; without it, on the first question."""
