@@ -65,30 +65,43 @@ class _Bad(Exception):
         self.column, self.rule, self.message = column, rule, message
 
 
-def _value(kind: str, raw: Any, column: str, today: date) -> Any:
-    if isinstance(raw, str):
-        raw = raw.strip()
-    if kind in ("id", "text", "sector", "gender", "idno"):
-        text = str(raw)
-        if kind == "id" and not ID_PATTERN.match(text):
-            raise _Bad(column, "id_format", "must be 1-64 characters of letters, digits and ._:-")
-        if kind == "text" and len(text) > 300:
-            raise _Bad(column, "length", "must be at most 300 characters")
-        if kind == "sector" and text not in SECTORS:
-            raise _Bad(column, "one_of", f"must be one of: {', '.join(SECTORS)}")
-        if kind == "gender" and text not in GENDERS:
-            raise _Bad(column, "one_of", f"must be one of: {', '.join(GENDERS)}")
-        if kind == "idno" and not ID_NUMBER.match(text):
-            raise _Bad(column, "id_number", "must be 6-20 letters or digits")
+def _id(text: str, column: str, _today: date) -> str:
+    if not ID_PATTERN.match(text):
+        raise _Bad(column, "id_format", "must be 1-64 characters of letters, digits and ._:-")
+    return text
+
+
+def _text(text: str, column: str, _today: date) -> str:
+    if len(text) > 300:
+        raise _Bad(column, "length", "must be at most 300 characters")
+    return text
+
+
+def _one_of(allowed: tuple[str, ...]):
+    def check(text: str, column: str, _today: date) -> str:
+        if text not in allowed:
+            raise _Bad(column, "one_of", f"must be one of: {', '.join(allowed)}")
         return text
-    if kind == "count":
-        try:
-            number = float(raw)
-        except (TypeError, ValueError):
-            raise _Bad(column, "integer", "must be a whole number") from None
-        if number != int(number) or number < 0:
-            raise _Bad(column, "integer", "must be a whole number, 0 or more")
-        return int(number)
+    return check
+
+
+def _id_number(text: str, column: str, _today: date) -> str:
+    if not ID_NUMBER.match(text):
+        raise _Bad(column, "id_number", "must be 6-20 letters or digits")
+    return text
+
+
+def _count(raw: Any, column: str, _today: date) -> int:
+    try:
+        number = float(raw)
+    except (TypeError, ValueError):
+        raise _Bad(column, "integer", "must be a whole number") from None
+    if number != int(number) or number < 0:
+        raise _Bad(column, "integer", "must be a whole number, 0 or more")
+    return int(number)
+
+
+def _date(raw: Any, column: str, today: date) -> date:
     if isinstance(raw, datetime):
         day = raw.date()
     elif isinstance(raw, date):
@@ -103,16 +116,28 @@ def _value(kind: str, raw: Any, column: str, today: date) -> Any:
     return day
 
 
+# Each column type's converter, and whether it takes the cell as text (else as it was read).
+_CONVERT = {"id": (_id, True), "text": (_text, True), "sector": (_one_of(SECTORS), True),
+            "gender": (_one_of(GENDERS), True), "idno": (_id_number, True), "count": (_count, False),
+            "date": (_date, False)}
+_SHEET_COLUMNS = {sheet: [(column, *_CONVERT[kind], required) for column, (kind, required) in columns.items()]
+                  for sheet, columns in COLUMNS.items()}
+
+
 def _typed(sheet: str, row: dict[str, Any], today: date) -> dict[str, Any]:
     out = {}
-    for column, (kind, required) in COLUMNS[sheet].items():
+    for column, convert, as_text, required in _SHEET_COLUMNS[sheet]:
         raw = row.get(column)
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if isinstance(raw, str):
+            raw = raw.strip()
+            if not raw:
+                raw = None
+        if raw is None:
             if required:
                 raise _Bad(column, "required", "is required")
             out[column] = None
             continue
-        out[column] = _value(kind, raw, column, today)
+        out[column] = convert(str(raw) if as_text and type(raw) is not str else raw, column, today)
     return out
 
 
