@@ -330,7 +330,8 @@ class Ledger(Application):
                     raise AlreadyExists("an imported id was written concurrently; import again",
                                         rule="unique_id") from None
                 if saved:
-                    saved(kind, [(stored.topic, event, position) for (stored, event), position in zip(built, positions)])
+                    saved(kind, [(stored.topic, event, position)
+                                 for (stored, event), position in zip(built, positions)])
         return {kind: len(rows) for kind, rows in plan.creates.items()}
 
     def _build(self, kind: str, rows: list[dict], actor: str, events: bool = True) -> list[tuple[Any, Any]]:
