@@ -9,6 +9,7 @@ bounded by max_open_tenants x (pool_size + pool_overflow) per process.
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
 import logging
 import queue
@@ -374,7 +375,7 @@ class TenantStore:
 
     def import_rows(self, sheets: dict, actor: str, progress: Callable[[int], None] | None = None) -> ImportPlan:
         """Validate every row, then (only if none is wrong) record them; views are current on return."""
-        with self.lock():
+        with self.lock(), _collector_paused():
             self.projector.follow()
             plan = plan_import(sheets, _ImportFacts(self), self.ledger.today())
             if plan.errors:
@@ -463,6 +464,21 @@ class TenantStore:
 
     def close(self) -> None:
         self.ledger.close()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection during an import: the file's rows and the plan made of them,
+    up to millions of objects, live until it ends, and every full collection meanwhile would walk
+    them all. What the import makes is freed as it goes by reference counting; cycles made
+    meanwhile (by any thread) are collected once it ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _project(events: list) -> Any:

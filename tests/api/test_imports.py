@@ -216,6 +216,32 @@ def test_imported_admissions_are_stored_as_the_library_stores_their_events(app, 
             (Member.create_id(m["id"]), 1) for m in MEMBERS}
 
 
+def test_an_import_pauses_the_cyclic_collector_and_gives_it_back_whatever_the_outcome(app, tenant, monkeypatch):
+    """The collector would walk the import's millions of rows again and again; it is off while
+    an import runs and back on after, also after an import refused or stopped by a failure."""
+    import gc
+
+    with_units(tenant)
+    seen: list[bool] = []
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        real_import = store.ledger.execute_import
+        monkeypatch.setattr(store.ledger, "execute_import",
+                            lambda plan, **kwargs: seen.append(gc.isenabled()) or real_import(plan, **kwargs))
+        assert gc.isenabled()
+        import_all_csv(tenant)
+        assert seen == [False, False, False] and gc.isenabled()
+        upload(tenant, bad_workbook(), "bad.xlsx")
+        assert gc.isenabled()
+
+        def failing(plan, **kwargs):
+            raise RuntimeError("the database went away")
+
+        monkeypatch.setattr(store.ledger, "execute_import", failing)
+        with pytest.raises(RuntimeError):
+            store.import_rows({"members": [(2, dict(MEMBERS[0], id="dv-0099"))]}, actor="t")
+        assert gc.isenabled()
+
+
 def test_views_written_from_an_import_equal_the_views_rebuilt_from_the_ledger(app, tenant):
     """An import applies its events to the views as they are in memory; the ledger says the same."""
     with_units(tenant)
