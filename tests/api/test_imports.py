@@ -354,6 +354,33 @@ def test_a_workbook_imports_workplaces_unions_and_their_members_in_one_upload(te
     assert pick(tenant.figures("2024"), FIGURES_2024) == FIGURES_2024
 
 
+def test_a_workbooks_cells_read_as_the_spreadsheet_shows_them(tenant):
+    """Whole numbers typed as numbers (an id number, a workforce), dates typed as dates, a sheet
+    named with capitals and spaces, a blank row in the middle and blank cells: the rows read as
+    they look, and a bad row is named by the line the spreadsheet shows."""
+    with_units(tenant)
+    mb, wp = list(COLUMNS["members"]), list(COLUMNS["workplaces"])
+    content = xlsx_file({
+        " Workplaces ": [wp, ["dn:001", "Công ty May", "fdi_enterprise", "hh", 120.0, 90, date(2021, 1, 1)]],
+        "unions": [list(COLUMNS["unions"]), [UNIONS[0][c] for c in COLUMNS["unions"]]],
+        "MEMBERS": [mb,
+                    ["dv-0001", "cdcs-001", date(2021, 7, 1), "Nguyễn Thị Lan", "female", date(1990, 3, 4), 45190000123],
+                    [None] * 7,
+                    ["dv-0002", "cdcs-001", "2021-07-01", "Trần Văn Minh", "male", None, ""]],
+    })
+    answer = imported(tenant, content, "province.xlsx")
+    assert answer == {"created": counts(1, 1, 2), "skipped": counts()}
+    member = tenant.get("/members/dv-0001").get_json()
+    assert (member["id_number"], member["birth_date"], member["admitted_on"]) == ("45190000123", "1990-03-04",
+                                                                                   "2021-07-01")
+    assert tenant.get("/members/dv-0002").get_json()["id_number"] is None
+    assert tenant.get("/workplaces/dn:001").get_json()["workers"] == 120
+
+    bad = xlsx_file({"members": [mb, [None] * 7, ["dv-0003", "cdcs-001", "2021-07-01", "Lê Hoa", "female", None, 1.5]]})
+    rows = upload(tenant, bad, "bad.xlsx").get_json(force=True)["rows"]
+    assert [(r["sheet"], r["line"], r["column"], r["rule"]) for r in rows] == [("members", 3, "id_number", "id_number")]
+
+
 # ---- all or nothing ------------------------------------------------------------------------------
 
 
