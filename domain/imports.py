@@ -162,10 +162,11 @@ def plan_import(sheets: dict[str, list[tuple[int, dict[str, Any]]]], facts: Impo
     typed: dict[str, list[tuple[int, dict]]] = {}
     for sheet in KINDS:
         typed[sheet] = []
+        columns = COLUMNS[sheet].keys()
         for line, row in sheets.get(sheet, []):
-            extra = set(row) - set(COLUMNS[sheet])
-            if extra:
-                plan.errors.append(RowError(sheet, line, sorted(extra)[0], "unknown_column", "is not a column of this sheet"))
+            if not row.keys() <= columns:
+                extra = sorted(set(row) - set(columns))[0]
+                plan.errors.append(RowError(sheet, line, extra, "unknown_column", "is not a column of this sheet"))
                 continue
             try:
                 typed[sheet].append((line, _typed(sheet, row, today)))
@@ -182,7 +183,7 @@ class _Checker:
 
     def __init__(self, plan: ImportPlan, typed: dict[str, list[tuple[int, dict]]], facts: ImportFacts):
         self.plan, self.typed, self.facts = plan, typed, facts
-        ids = lambda sheet, col: sorted({r[col] for _, r in typed[sheet] if r.get(col)})  # noqa: E731
+        ids = lambda sheet, col: list({r[col] for _, r in typed[sheet] if r.get(col)})  # noqa: E731
         self.existing = {sheet: facts.created(sheet, ids(sheet, "id")) for sheet in KINDS}
         self.units = facts.units(sorted(set(ids("workplaces", "unit_id")) | set(ids("unions", "unit_id"))))
         wp_ids = sorted(set(ids("unions", "workplace_id")))
