@@ -447,6 +447,19 @@ def test_a_workbook_with_bad_rows_lists_every_one_and_writes_nothing(tenant):
         assert tenant.get(path, expect=None).status_code == 404, path
 
 
+def test_a_column_the_sheet_does_not_have_is_named_on_every_row(tenant):
+    """A typo in a header (or a column of the clerk's own) is not silently dropped."""
+    with_units(tenant)
+    content = ("id,name,sector,unit_id,workers,female_workers,as_of,ghi_chu\r\n"
+               "dn:001,Công ty May,fdi_enterprise,hh,120,90,2021-01-01,\r\n"
+               "dn:002,HTX Tân Hợp,cooperative,hh,15,4,2021-01-01,đã khảo sát\r\n").encode()
+    response = upload(tenant, content, "workplaces.csv")
+    assert response.status_code == 422, response.get_json()
+    assert [(r["line"], r["column"], r["rule"]) for r in response.get_json()["rows"]] == [
+        (2, "ghi_chu", "unknown_column"), (3, "ghi_chu", "unknown_column")]
+    assert tenant.get("/workplaces/dn:001", expect=None).status_code == 404
+
+
 def test_a_csv_with_bad_rows_names_them_by_the_line_a_spreadsheet_shows(tenant):
     """Header is line 1; a blank line still counts; the first bad column of a row is named."""
     with_units(tenant)
