@@ -354,16 +354,18 @@ class Ledger(Application):
         stored_state = None if events else getattr(self.mapper, "stored_state", None)
         built = []
         for r, personal in zip(rows, sealed):
-            fields = dict(member_id=r["id"], union_id=r["union_id"], admitted_on=r["admitted_on"], gender=r["gender"],
-                          personal=personal, actor=actor)
             if stored_state is not None:
                 # The event's attributes, each made as the event would make it.
                 stored = stored_state(ADMITTED_TOPIC, Member.create_id(r["id"]), Member.INITIAL_VERSION,
-                                      Member.admission_state(**fields, timestamp=_ADMITTED.create_timestamp()))
+                                      Member.admission_state(member_id=r["id"], union_id=r["union_id"],
+                                                             admitted_on=r["admitted_on"], gender=r["gender"],
+                                                             personal=personal, actor=actor,
+                                                             timestamp=_ADMITTED.create_timestamp()))
                 if stored is not None:
                     built.append((stored, None))
                     continue
-            event = Member.admission(**fields)
+            event = Member.admission(member_id=r["id"], union_id=r["union_id"], admitted_on=r["admitted_on"],
+                                     gender=r["gender"], personal=personal, actor=actor)
             built.append((self.mapper.to_stored_event(event), event))
         return built
 

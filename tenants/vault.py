@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import threading
+from json.encoder import encode_basestring
 from typing import Any, Iterable
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -47,10 +48,26 @@ def random_blocks(count: int, size: int) -> list[bytes]:
 _PLAIN = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # json.dumps with options makes one per call
 
 
+def plain_json(data: dict[str, Any]) -> str:
+    """``data`` as ``json.dumps(data, ensure_ascii=False, sort_keys=True)`` writes it, joined here
+    where every value is text or None (a member's personal data): half the encoder's time."""
+    parts = []
+    for name in sorted(data):
+        value = data[name]
+        if value is None:
+            text = "null"
+        elif type(value) is str:
+            text = encode_basestring(value)
+        else:
+            return _PLAIN.encode(data)
+        parts.append(encode_basestring(name) + ": " + text)
+    return "{" + ", ".join(parts) + "}"
+
+
 def seal_with(key: bytes, member_id: str, data: dict[str, Any], nonce: bytes | None = None) -> str:
     """AES-GCM with a fresh nonce (made here unless given); the member id is bound in as associated data."""
     nonce = nonce or os.urandom(NONCE_SIZE)
-    plain = _PLAIN.encode(data).encode()
+    plain = plain_json(data).encode()
     return PREFIX + base64.urlsafe_b64encode(nonce + AESGCM(key).encrypt(nonce, plain, member_id.encode())).decode()
 
 

@@ -61,3 +61,14 @@ def test_a_sealed_value_opens_only_for_its_own_member():
         assert type(error).__name__ == "InvalidTag"
     else:
         raise AssertionError("a value sealed for dv-1 opened for dv-2")
+
+
+def test_personal_data_is_sealed_as_json_dumps_writes_it():
+    import json
+
+    from tenants.vault import plain_json
+
+    for data in ({"full_name": 'Nguyễn "Lan"\\ \u2028', "birth_date": "1990-03-04", "id_number": None},
+                 {"full_name": "", "birth_date": None, "id_number": "045190000123"},
+                 {"full_name": "A", "extra": 1.5}):
+        assert plain_json(data) == json.dumps(data, ensure_ascii=False, sort_keys=True)
