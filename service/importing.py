@@ -70,8 +70,15 @@ def read_xlsx(stream: IO[bytes]) -> Sheets:
                 sheets[meta.name.strip().lower()] = _rows(rows[0], rows[1:], 2)
         book.close()
     except Exception as error:  # noqa: BLE001 - calamine raises many kinds for a bad file
-        raise InvalidValue(f"not a readable XLSX workbook: {type(error).__name__}", field="file") from None
+        raise InvalidValue(f"not a readable XLSX workbook ({_reason(error)}): save it from the spreadsheet as an"
+                           " Excel workbook (.xlsx) and send it again", field="file") from None
     return sheets
+
+
+def _reason(error: Exception) -> str:
+    """The reader's own words on a bad workbook ("cannot detect file format"), on one line."""
+    words = " ".join(str(error).split())
+    return (words[:1].lower() + words[1:])[:200] if words else "unknown format"
 
 
 def read_import(stream: IO[bytes], filename: str, kind: str | None = None) -> Sheets:

@@ -546,6 +546,14 @@ def test_an_upload_that_cannot_be_read_is_refused_naming_the_field(tenant, conte
     assert audit(tenant) == trail
 
 
+def test_an_unreadable_workbook_is_refused_in_plain_words(tenant):
+    with_units(tenant)
+    body = upload(tenant, b"PK\x03\x04 this is not a workbook", "members.xlsx").get_json(force=True)
+    message = " ".join(body["errors"]["file"])
+    assert message.startswith("not a readable XLSX workbook (cannot detect file format): save it"), message
+    assert "Error" not in message, message
+
+
 def test_an_import_without_a_token_is_401_and_writes_nothing(tenant):
     with_units(tenant)
     response = upload(tenant, csv_file("workplaces", WORKPLACES), "workplaces.csv", headers={})
