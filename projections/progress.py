@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
-from typing import Any
 
 from domain import verification
 from domain.indicators import parse_indicator, percentage

@@ -7,7 +7,7 @@ to the assertions. Each test runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import pytest
 
