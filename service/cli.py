@@ -50,27 +50,34 @@ def rebuild(tenant: str) -> None:
 
 @main.command("import")
 @click.option("--tenant", required=True, help="Tenant id")
-@click.option("--kind", type=click.Choice(["workplaces", "unions", "members"]), help="What a CSV file holds")
+@click.option("--kind", type=click.Choice(["workplaces", "unions", "members"]), help="What a lone CSV file holds")
 @click.option("--actor", default="import", show_default=True, help="Recorded as who did it")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def import_file(tenant: str, kind: str | None, actor: str, file: str) -> None:
-    """Import a CSV or XLSX file of workplaces, unions and members (all rows or none)."""
+@click.argument("files", metavar="FILE...", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def import_file(tenant: str, kind: str | None, actor: str, files: tuple[str, ...]) -> None:
+    """Import CSV or XLSX files of workplaces, unions and members (all rows or none).
+
+    Several files (say workplaces.csv unions.csv members.csv) are one import, checked and
+    written together."""
+    from contextlib import ExitStack
+
     from domain.errors import DomainError
-    from service.importing import read_import
+    from service.importing import read_imports
     from tenants.bootstrap import bootstrap
 
     platform = bootstrap()
     try:
         if platform.registry.tenant(tenant) is None:
             raise click.ClickException(f"tenant {tenant!r} does not exist")
-        with open(file, "rb") as stream:
+        with ExitStack() as opened:
+            streams = [(opened.enter_context(open(file, "rb")), file) for file in files]
             try:
-                sheets = read_import(stream, file, kind)
+                sheets = read_imports(streams, kind)
             except DomainError as error:
                 raise click.ClickException(error.message) from None
         total = sum(len(rows) for rows in sheets.values())
+        label = f"Importing {files[0]}" if len(files) == 1 else f"Importing {len(files)} files"
         with platform.stores.use(tenant) as store, click.progressbar(
-                length=total, label=f"Importing {file}", show_pos=True) as bar:
+                length=total, label=label, show_pos=True) as bar:
             plan = store.import_rows(sheets, actor=actor, progress=bar.update)
         if plan.errors:
             for e in plan.errors:

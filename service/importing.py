@@ -81,6 +81,25 @@ def _reason(error: Exception) -> str:
     return (words[:1].lower() + words[1:])[:200] if words else "unknown format"
 
 
+def read_imports(files: list[tuple[IO[bytes], str]], kind: str | None = None) -> Sheets:
+    """The rows by kind of one import made of several files (say a CSV file per kind), checked
+    and written together: each kind may come from one file only. ``kind`` names what a lone CSV
+    file holds; with several files, their names (or their sheets) say it."""
+    if len(files) > 1 and kind is not None:
+        raise InvalidValue("name what several files hold by their names (workplaces.csv, unions.csv, members.csv),"
+                           " not by one kind", field="kind")
+    sheets: Sheets = {}
+    source: dict[str, str] = {}
+    for stream, filename in files:
+        for sheet, rows in read_import(stream, filename, kind).items():
+            if sheet in sheets and sheet in KINDS:
+                raise InvalidValue(f"{sheet} come from two files ({source[sheet]} and {filename}): send each kind once",
+                                   field="file")
+            if sheet not in sheets:  # a sheet of no kind is reported by the check, once
+                sheets[sheet], source[sheet] = rows, filename
+    return sheets
+
+
 def read_import(stream: IO[bytes], filename: str, kind: str | None = None) -> Sheets:
     """The rows of an import file by kind; the kind of a CSV comes from ``kind`` or its name."""
     if (filename or "").lower().endswith(".xlsx"):

@@ -5,24 +5,45 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict
 
 from domain.imports import KINDS
 from service.auth import WRITE_ROLES, tenant_store
 from service.errors import problem
-from service.importing import read_import
-
-blp = Blueprint("imports", __name__, url_prefix="/v1/tenants/<tenant>/imports",
-                description="Bulk import: the whole file is checked first; nothing is written if a row is wrong")
+from service.importing import read_imports
 
 
-class ImportFile(Schema):
-    file = Upload(required=True, metadata={"description": "A CSV file (one kind) or an XLSX workbook with sheets "
-                                                          "workplaces, unions, members; columns named as in the API"})
+class _MultipartParser(FlaskParser):
+    """Reads a multipart form's fields and files as one schema (location ``multipart``)."""
+
+    __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
+
+    def load_multipart(self, req, schema):
+        return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
 
 
-class ImportForm(Schema):
+class _MultipartBlueprint(Blueprint):
+    """A blueprint whose multipart forms are documented as one request body, files and fields
+    together: two ``arguments`` (files, then form) would document the form's fields as
+    parameters ``in: formData``, which OpenAPI 3 does not have."""
+
+    ARGUMENTS_PARSER = _MultipartParser()
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+                                             "multipart": "multipart/form-data"}
+
+
+blp = _MultipartBlueprint("imports", __name__, url_prefix="/v1/tenants/<tenant>/imports",
+                          description="Bulk import: the whole file is checked first; nothing is written if a row is wrong")
+
+
+class ImportUpload(Schema):
+    file = fields.List(Upload(), required=True, validate=validate.Length(min=1), metadata={
+        "description": "A CSV file (one kind) or an XLSX workbook with sheets workplaces, unions, members; columns "
+                       "named as in the API. Several files (say workplaces.csv, unions.csv and members.csv) are one "
+                       "import, checked and written together; each kind may come from one file only"})
     kind = fields.String(load_default=None, validate=validate.OneOf(KINDS),
-                         metadata={"description": "For a CSV file: what it holds (else taken from its name)"})
+                         metadata={"description": "For a lone CSV file: what it holds (else taken from its name)"})
 
 
 class ImportResult(Schema):
@@ -32,11 +53,10 @@ class ImportResult(Schema):
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(ImportForm(), location="form")
-@blp.arguments(ImportFile(), location="files")
+@blp.arguments(ImportUpload(), location="multipart")
 @blp.response(201, ImportResult)
-def import_file(form: dict, files: dict, tenant: str):
-    """Import a file of workplaces, unions and members
+def import_file(upload: dict, tenant: str):
+    """Import a file (or several) of workplaces, unions and members
 
     Rows are checked with the same rules as the single commands, workplaces first, then unions,
     then members (which may refer to rows before them). If any row is wrong, nothing is written and
@@ -45,8 +65,7 @@ def import_file(form: dict, files: dict, tenant: str):
     single commands record, and the views are current when the answer comes.
     """
     store, who = tenant_store(tenant, WRITE_ROLES)
-    upload = files["file"]
-    sheets = read_import(upload.stream, upload.filename, form.get("kind"))
+    sheets = read_imports([(file.stream, file.filename) for file in upload["file"]], upload["kind"])
     plan = store.import_rows(sheets, actor=who.actor)
     if plan.errors:
         rows = [{"sheet": e.sheet, "line": e.line, "column": e.column, "rule": e.rule, "message": e.message}

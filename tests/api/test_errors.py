@@ -680,6 +680,19 @@ def test_the_openapi_document_lists_every_call_of_the_contract(openapi_operation
     assert (method, path) in openapi_operations
 
 
+def test_the_openapi_document_uses_only_the_parameter_locations_openapi_3_has(client):
+    """Form fields and files are one multipart request body (the import's file or files and its
+    kind), not parameters in a place OpenAPI 3 does not know."""
+    spec = client.get("/openapi.json").get_json()
+    places = {p["in"] for item in spec["paths"].values() for op in item.values() if isinstance(op, dict)
+              for p in op.get("parameters", [])}
+    assert places <= {"path", "query", "header", "cookie"}, places
+    body = spec["paths"]["/v1/tenants/{tenant}/imports"]["post"]["requestBody"]["content"]
+    schema = spec["components"]["schemas"][body["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert schema["properties"]["file"]["items"]["format"] == "binary"
+    assert set(schema["properties"]) == {"file", "kind"} and schema["required"] == ["file"]
+
+
 def test_the_openapi_document_declares_bearer_authentication(client):
     spec = client.get("/openapi.json").get_json()
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"

@@ -105,6 +105,15 @@ def upload(tenant: TenantClient, content: bytes | None, filename: str = "data.cs
                               headers=tenant.headers if headers is None else headers)
 
 
+def upload_files(tenant: TenantClient, files: list[tuple[bytes, str]], kind: str | None = None):
+    """One import request carrying several files (the form field ``file`` repeated)."""
+    data: dict = {"file": [(BytesIO(content), name) for content, name in files]}
+    if kind is not None:
+        data["kind"] = kind
+    return tenant.client.post(tenant.url("/imports"), data=data, content_type="multipart/form-data",
+                              headers=tenant.headers)
+
+
 def imported(tenant: TenantClient, content: bytes, filename: str, kind: str | None = None) -> dict:
     response = upload(tenant, content, filename, kind)
     assert response.status_code == 201, (filename, response.status_code, response.get_json())
@@ -165,6 +174,50 @@ def test_a_csv_with_an_unhelpful_name_is_imported_by_the_kind_field(tenant):
     answer = imported(tenant, csv_file("workplaces", WORKPLACES), "export (3).csv", kind="workplaces")
     assert answer == {"created": counts(workplaces=3), "skipped": counts()}
     assert tenant.get("/workplaces/dn:002").get_json()["name"] == "HTX Nông nghiệp Tân Hợp"
+
+
+def test_several_csv_files_are_one_import_checked_in_the_order_of_kinds(tenant):
+    """Members sent first still find the unions sent after them: rows are checked workplaces,
+    then unions, then members, whatever the order of the files."""
+    with_units(tenant)
+    files = [(csv_file(kind, ROWS[kind]), f"hh-{kind}.csv") for kind in ("members", "unions", "workplaces")]
+    response = upload_files(tenant, files)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json() == {"created": counts(workplaces=3, unions=2, members=4), "skipped": counts()}
+    assert pick(tenant.figures("2024"), FIGURES_2024) == FIGURES_2024
+    assert upload_files(tenant, files).get_json() == {"created": counts(), "skipped": counts(3, 2, 4)}
+
+
+def test_a_bad_row_in_one_of_several_files_writes_none_of_them(tenant):
+    with_units(tenant)
+    trail = audit(tenant)
+    members = [MEMBERS[0], {**MEMBERS[1], "union_id": "cdcs-404"}]
+    response = upload_files(tenant, [(csv_file("workplaces", WORKPLACES), "workplaces.csv"),
+                                     (csv_file("unions", UNIONS), "unions.csv"),
+                                     (csv_file("members", members), "members.csv")])
+    assert response.status_code == 422, response.get_json()
+    assert [(r["sheet"], r["line"], r["column"], r["rule"]) for r in response.get_json()["rows"]] == [
+        ("members", 3, "union_id", "exists")]
+    assert audit(tenant) == trail
+    assert tenant.get("/workplaces/dn:001", expect=None).status_code == 404
+
+
+@pytest.mark.parametrize("files, kind, field, words", [
+    ([(csv_file("members", MEMBERS[:2]), "members.csv"), (csv_file("members", MEMBERS[2:]), "more-members.csv")],
+     None, "file", "members come from two files (members.csv and more-members.csv)"),
+    ([(csv_file("members", MEMBERS), "members.csv"), (xlsx_file({"members": [list(COLUMNS["members"])]}), "b.xlsx")],
+     None, "file", "members come from two files (members.csv and b.xlsx)"),
+    ([(csv_file("workplaces", WORKPLACES), "a.csv"), (csv_file("unions", UNIONS), "b.csv")],
+     "workplaces", "kind", "not by one kind"),
+], ids=["two-member-files", "a-csv-and-a-sheet-of-one-kind", "one-kind-for-several-files"])
+def test_several_files_that_do_not_say_one_kind_each_are_refused(tenant, files, kind, field, words):
+    with_units(tenant)
+    trail = audit(tenant)
+    response = upload_files(tenant, files, kind)
+    body = response.get_json(force=True)
+    assert (response.status_code, response.mimetype) == (422, PROBLEM), body
+    assert words in " ".join(body["errors"][field]), body
+    assert audit(tenant) == trail
 
 
 def test_imported_rows_read_and_record_as_the_single_commands_do(client, admin, tenant):
@@ -574,6 +627,18 @@ def test_the_cli_imports_a_csv_and_says_how_many(tenant, settings, tmp_path):
     registered = history(tenant, "/workplaces/dn:003")
     assert [(e["event"], e["actor"]) for e in registered] == [("WorkplaceRegistered", "import")]
     assert tenant.get("/workplaces/dn:003").get_json()["workers"] == 8
+
+
+def test_the_cli_imports_several_files_as_one(tenant, settings, tmp_path):
+    with_units(tenant)
+    paths = []
+    for kind in ROWS:
+        paths.append(tmp_path / f"{kind}.csv")
+        paths[-1].write_bytes(csv_file(kind, ROWS[kind]))
+    result = CliRunner().invoke(main, ["import", "--tenant", tenant.id, *map(str, paths)], env=cli_env(settings))
+    assert result.exit_code == 0, result.output
+    assert "Imported 3 workplaces, 2 unions, 4 members" in result.output, result.output
+    assert pick(tenant.figures("2024"), FIGURES_2024) == FIGURES_2024
 
 
 def test_the_cli_refuses_a_bad_file_listing_its_rows_and_writes_nothing(tenant, settings, tmp_path):
