@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 from webargs.flaskparser import FlaskParser
-from werkzeug.datastructures import CombinedMultiDict
+from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from domain.imports import KINDS
 from service.auth import WRITE_ROLES, tenant_store
@@ -37,8 +37,17 @@ blp = _MultipartBlueprint("imports", __name__, url_prefix="/v1/tenants/<tenant>/
                           description="Bulk import: the whole file is checked first; nothing is written if a row is wrong")
 
 
+class _FilePart(Upload):
+    """A file part of the form; a text field of the same name is refused (422), not read as a file."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage):
+            raise ValidationError("must be a file part of the form (a CSV or XLSX file), not a text field")
+        return value
+
+
 class ImportUpload(Schema):
-    file = fields.List(Upload(), required=True, validate=validate.Length(min=1), metadata={
+    file = fields.List(_FilePart(), required=True, validate=validate.Length(min=1), metadata={
         "description": "A CSV file (one kind) or an XLSX workbook with sheets workplaces, unions, members; columns "
                        "named as in the API. Several files (say workplaces.csv, unions.csv and members.csv) are one "
                        "import, checked and written together; each kind may come from one file only"})

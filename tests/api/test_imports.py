@@ -599,6 +599,15 @@ def test_an_upload_that_cannot_be_read_is_refused_naming_the_field(tenant, conte
     assert audit(tenant) == trail
 
 
+def test_a_text_field_sent_as_the_file_is_refused_naming_it(tenant):
+    with_units(tenant)
+    response = tenant.client.post(tenant.url("/imports"), data={"file": "workplaces.csv"},
+                                  content_type="multipart/form-data", headers=tenant.headers)
+    body = response.get_json(force=True)
+    assert (response.status_code, response.mimetype) == (422, PROBLEM), body
+    assert "must be a file part" in " ".join(body["errors"]["file.0"]), body  # the first part named "file"
+
+
 def test_an_unreadable_workbook_is_refused_in_plain_words(tenant):
     with_units(tenant)
     body = upload(tenant, b"PK\x03\x04 this is not a workbook", "members.xlsx").get_json(force=True)
