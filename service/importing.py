@@ -106,6 +106,7 @@ def read_import(stream: IO[bytes], filename: str, kind: str | None = None) -> Sh
         return read_xlsx(stream)
     kind = kind or kind_from_name(filename)
     if kind not in KINDS:
-        raise InvalidValue(f"say which kind a CSV file holds ({', '.join(KINDS)}): by the kind field or "
-                           "a file name such as members.csv", field="kind")
+        raise InvalidValue(f"say which kind {PurePath(filename).name if filename else 'a CSV file'} holds"
+                           f" ({', '.join(KINDS)}): by a file name such as members.csv or, for a lone file,"
+                           " by the kind field", field="kind")
     return read_csv(stream, kind)

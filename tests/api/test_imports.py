@@ -209,7 +209,9 @@ def test_a_bad_row_in_one_of_several_files_writes_none_of_them(tenant):
      None, "file", "members come from two files (members.csv and b.xlsx)"),
     ([(csv_file("workplaces", WORKPLACES), "a.csv"), (csv_file("unions", UNIONS), "b.csv")],
      "workplaces", "kind", "not by one kind"),
-], ids=["two-member-files", "a-csv-and-a-sheet-of-one-kind", "one-kind-for-several-files"])
+    ([(csv_file("workplaces", WORKPLACES), "workplaces.csv"), (csv_file("unions", UNIONS), "export (3).csv")],
+     None, "kind", "say which kind export (3).csv holds"),
+], ids=["two-member-files", "a-csv-and-a-sheet-of-one-kind", "one-kind-for-several-files", "a-file-of-no-kind"])
 def test_several_files_that_do_not_say_one_kind_each_are_refused(tenant, files, kind, field, words):
     with_units(tenant)
     trail = audit(tenant)
