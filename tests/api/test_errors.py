@@ -680,6 +680,14 @@ def test_the_openapi_document_lists_every_call_of_the_contract(openapi_operation
     assert (method, path) in openapi_operations
 
 
+def test_the_openapi_document_is_valid_openapi(client):
+    from openapi_spec_validator import validate
+
+    spec = client.get("/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    validate(spec)  # raises, naming the place, where the document breaks the OpenAPI schema
+
+
 def test_the_openapi_document_uses_only_the_parameter_locations_openapi_3_has(client):
     """Form fields and files are one multipart request body (the import's file or files and its
     kind), not parameters in a place OpenAPI 3 does not know."""
