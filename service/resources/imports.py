@@ -33,8 +33,9 @@ class _MultipartBlueprint(Blueprint):
                                              "multipart": "multipart/form-data"}
 
 
-blp = _MultipartBlueprint("imports", __name__, url_prefix="/v1/tenants/<tenant>/imports",
-                          description="Bulk import: the whole file is checked first; nothing is written if a row is wrong")
+blp = _MultipartBlueprint(
+    "imports", __name__, url_prefix="/v1/tenants/<tenant>/imports",
+    description="Bulk import: every row of every file is checked first; nothing is written if one is wrong")
 
 
 class _FilePart(Upload):
