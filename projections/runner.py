@@ -16,6 +16,7 @@ from the ledger, as ``rebuild`` does.
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import re
@@ -304,32 +305,14 @@ class Projector:
         """Catch up, deriving in SQL, every lane but the main one in a thread (and a connection) of
         its own, which then builds its views' readers' indexes while the main lane goes on; then
         finish the main lane's tables on two connections."""
-        failures: list[BaseException] = []
-
-        def in_thread(work: Callable[[], None]) -> Callable[[], None]:
-            def run() -> None:
-                try:
-                    work()
-                except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
-                    failures.append(error)
-            return run
-
         def follow_lane(lane: str) -> None:
             self._follow_lane(lane, derive=True)
             self._build_indexes(self.lanes[lane])
 
-        threads = [threading.Thread(target=in_thread(lambda lane=lane: follow_lane(lane)), name=f"views-{lane}")
-                   for lane in self.lanes if lane != FOLLOWER]
-        for thread in threads:
-            thread.start()
-        try:
+        with _in_threads([(f"views-{lane}", functools.partial(follow_lane, lane))
+                          for lane in self.lanes if lane != FOLLOWER]):
             applied = self._follow_lane(FOLLOWER, progress, derive=True, analyze=False)
             self.finish(self.lanes[FOLLOWER])
-        finally:
-            for thread in threads:
-                thread.join()
-        if failures:
-            raise failures[0]
         return applied
 
     def finish(self, views: Sequence[Projection], extra: Sequence[Sequence[str]] = ()) -> None:
@@ -344,7 +327,6 @@ class Projector:
         jobs: queue.SimpleQueue = queue.SimpleQueue()
         for statements in groups:
             jobs.put(statements)
-        failures: list[BaseException] = []
 
         def finisher() -> None:
             while True:
@@ -352,19 +334,10 @@ class Projector:
                     statements = jobs.get_nowait()
                 except queue.Empty:
                     return
-                try:
-                    self._finish_group(statements)
-                except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
-                    failures.append(error)
-                    return
+                self._finish_group(statements)
 
-        threads = [threading.Thread(target=finisher, name=f"views-finish-{n}") for n in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if failures:
-            raise failures[0]
+        with _in_threads([("views-finish", finisher)]):  # and this thread: two connections at once
+            finisher()
 
     @staticmethod
     def _finishing(views: Sequence[Projection]) -> list[list[str]]:
@@ -440,6 +413,30 @@ class Projector:
         """Write the one row of ``views_intact``; True if it was missing."""
         cur.execute("INSERT INTO views_intact (intact) VALUES (?) ON CONFLICT DO NOTHING", (True,))
         return cur.rowcount == 1
+
+
+@contextmanager
+def _in_threads(works: Sequence[tuple[str, Callable[[], None]]]) -> Iterator[None]:
+    """Run each ``(name, work)`` in a thread of its own while the body runs; on leaving, wait for
+    them all, then raise the first failure of one (in the caller's thread, not lost in its own)."""
+    failures: list[BaseException] = []
+
+    def run(work: Callable[[], None]) -> None:
+        try:
+            work()
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=run, args=(work,), name=name) for name, work in works]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        for thread in threads:
+            thread.join()
+    if failures:
+        raise failures[0]
 
 
 class _Overtaken(Exception):

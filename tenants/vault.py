@@ -163,7 +163,7 @@ class PersonalDataVault:
                 out[member_id] = ERASED
                 continue
             raw = base64.urlsafe_b64decode(value[len(PREFIX):])
-            out[member_id] = json.loads(AESGCM(key).decrypt(raw[:12], raw[12:], member_id.encode()))
+            out[member_id] = json.loads(AESGCM(key).decrypt(raw[:NONCE_SIZE], raw[NONCE_SIZE:], member_id.encode()))
         return out
 
     def unseal(self, member_id: str, sealed: str | None) -> dict | None:
