@@ -194,10 +194,23 @@ class Ledger(Application):
         successor = self._get(Unit, successor_id, "successor_id") if successor_id else None
         if successor is not None and successor.closed_on is not None:
             raise Conflict(f"successor {successor_id} is closed", field="successor_id", rule="unit_active")
+        if successor is not None and unit_id in self._units_above(successor):
+            raise Conflict(f"successor {successor_id} lies under unit {unit_id}: what is under {unit_id} would "
+                           "move under itself", field="successor_id", rule="successor")
         active = 0 if successor else self.queries.active_under_unit(unit_id, closed_on)
         unit.close(closed_on, successor, active, actor)
         self._save(unit)
         return unit
+
+    def _units_above(self, unit: Unit) -> list[str]:
+        """The units a unit lies under, nearest first; a closed unit hands what it held to its successor."""
+        above: list[str] = []
+        current = unit.parent_id
+        while current is not None and current not in above:
+            above.append(current)
+            parent = self._get(Unit, current)
+            current = parent.successor_id or parent.parent_id
+        return above
 
     # ---- workplaces ----------------------------------------------------
     def register_workplace(
@@ -402,7 +415,7 @@ class Ledger(Application):
         replaces: str | None = None, actor: str,
     ) -> Report:
         span = parse_period(period)
-        as_of = as_of or span.end
+        as_of = as_of or min(span.end, self.today())  # as the draft and the indicators default it
         self._past(as_of, "as_of")
         if as_of < span.start:
             raise InvalidValue("the cut-off date cannot precede the period", field="as_of")
@@ -435,12 +448,17 @@ def personal_data(full_name: str, birth_date: date | None, id_number: str | None
             "id_number": id_number}
 
 
+MAX_COUNT = 10**12  # far beyond any real figure, and within what a float holds exactly
+
+
 def figure_value(indicator: Indicator, value: float, field: str) -> float | int:
     """Counts are whole numbers; percentages lie between 0 and 100 (net growth may be negative)."""
     if indicator.is_percentage:
         if not 0 <= value <= 100:
             raise InvalidValue("a percentage must lie between 0 and 100", field=field)
         return float(value)
+    if abs(value) > MAX_COUNT:
+        raise InvalidValue(f"may not exceed {MAX_COUNT:,} either way", field=field)
     if value != int(value):
         raise InvalidValue("a count must be a whole number", field=field)
     if value < 0 and indicator.base != "members_net_growth":

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_smorest import Api
 
-from service import auth, errors
+from service import auth, bodies, errors
+from service.openapi import ContractApi, ErrorStatuses
 from service.resources import (
     audit, health, imports, indicators, ledger, members, reports, targets, tenants, tokens, unions, units, workplaces,
 )
@@ -33,11 +33,12 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False
-    api = Api(app)
+    api = ContractApi(app, spec_kwargs={"extra_plugins": [ErrorStatuses()]})
     for module in BLUEPRINTS:
         api.register_blueprint(module.blp)
     errors.register(app)
     app.extensions["unionledger"] = platform or bootstrap(settings)
     app.before_request(auth.authenticate)
+    app.before_request(bodies.require_json_object)  # after the token: without one, any body is a 401
     app.teardown_request(auth.release)
     return app

@@ -27,7 +27,10 @@ def _flatten(messages: object) -> dict[str, list[str]]:
     def walk(prefix: str, value: object) -> None:
         if isinstance(value, dict):
             for key, sub in value.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), sub)
+                if key == "_schema" or (prefix and key in ("key", "value")):
+                    walk(prefix, sub)  # the whole body, or one entry of a Dict field: not its half
+                else:
+                    walk(f"{prefix}.{key}" if prefix else str(key), sub)
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
             out.setdefault(prefix or "body", []).extend(value)
         else:
@@ -47,8 +50,8 @@ def handle_http(error: HTTPException) -> Response:
         detail = "; ".join(f"{f}: {' '.join(m)}" for f, m in errors.items())
         return problem(422, "Invalid field", detail, errors)
     if error.code == 400:
-        detail = "the request body is not valid JSON" if messages else (error.description or "bad request")
-        return problem(400, "Unreadable request", detail)
+        detail = data.get("message") or ("the request body is not valid JSON" if messages else error.description)
+        return problem(400, "Unreadable request", detail or "bad request")
     if isinstance(error, InternalServerError):
         return handle_unexpected(error)
     title = error.name

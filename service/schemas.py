@@ -2,22 +2,67 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from domain.base import ID_PATTERN
+from domain.errors import InvalidValue
+from domain.ledger import MAX_COUNT
+from domain.periods import parse_period
 
 ClientId = lambda **kw: fields.String(  # noqa: E731 - a field factory reads best as one line
     validate=validate.Regexp(ID_PATTERN, error="must be 1-64 characters of letters, digits and ._:-"), **kw)
 Name = lambda **kw: fields.String(validate=validate.Length(min=1, max=300), **kw)  # noqa: E731
+Count = lambda **kw: fields.Integer(  # noqa: E731
+    strict=True, validate=validate.Range(min=0, max=10_000_000, error="must lie between {min} and {max}"),
+    error_messages={"invalid": "a count must be a whole number"}, **kw)
+Instant = lambda **kw: fields.AwareDateTime(  # noqa: E731
+    format="iso", error_messages={
+        "invalid": "must be an ISO 8601 instant with an offset, e.g. 2025-01-01T00:00:00+07:00",
+        "invalid_awareness": "must carry its offset (Z or +07:00), e.g. 2025-01-01T00:00:00+07:00"}, **kw)
+Position = lambda **kw: fields.Integer(  # noqa: E731 - a query string's digits, so not strict
+    validate=validate.Range(min=0, max=2**63 - 1, error="must lie between {min} and {max}"),
+    error_messages={"invalid": "must be a whole number"}, **kw)
+
+
+def period_code(value: str) -> None:
+    """A period filter must be a period, or it would quietly match nothing."""
+    try:
+        parse_period(value)
+    except InvalidValue as refused:
+        raise ValidationError(refused.message) from None
+
+
+PeriodFilter = lambda **kw: fields.String(  # noqa: E731
+    load_default=None, validate=period_code,
+    metadata={"description": "2024, 2024-H1, 2024-Q3, 2024-05 or 2023-2028"}, **kw)
+
+
+class Number(fields.Float):
+    """A finite JSON number: a string or a boolean is not one, and nor is a number no float can hold."""
+
+    default_error_messages = {"invalid": "must be a number", "too_large": f"may not exceed {MAX_COUNT:,} either way"}
+
+    def __init__(self, **kw):
+        super().__init__(allow_nan=False, **kw)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid")
+        if abs(value) > MAX_COUNT:
+            raise self.make_error("too_large")  # before float() rounds a huge int, or fails on it
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class ProblemSchema(Schema):
-    type = fields.String()
-    status = fields.Integer()
-    title = fields.String()
-    detail = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
-    rule = fields.String()
+    """RFC 9457 problem details, as every error is answered."""
+
+    type = fields.String(metadata={"description": "always about:blank: the status says what kind of error"})
+    status = fields.Integer(metadata={"description": "The HTTP status"})
+    title = fields.String(metadata={"description": "The kind of error, e.g. 'Invalid field'"})
+    detail = fields.String(metadata={"description": "What was wrong with this request"})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), metadata={
+        "description": "422: field -> messages naming the rule each broke"})
+    rule = fields.String(metadata={"description": "409: the business rule that refused the command"})
 
 
 class EntrySchema(Schema):

@@ -22,7 +22,7 @@ def provision_tenant(settings: Settings, registry: Registry, stores: TenantStore
     stores.forget(tenant_id)
     with stores.use(tenant_id, create=True):
         pass
-    token = registry.add_tenant(tenant_id, name, holder=f"{tenant_id}:federation_admin")
+    token = registry.add_tenant(tenant_id, name, holder="federation_admin")
     if token is None:
         raise AlreadyExists(f"tenant {tenant_id!r} exists already", field="id", rule="unique_id")
     return token

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timezone
-
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from projections.base import micros
 from service.auth import tenant_store
-from service.schemas import EntrySchema
+from service.schemas import EntrySchema, Instant, Position
 from tenants.stores import TenantStore
 
 blp = Blueprint("audit", __name__, url_prefix="/v1/tenants/<tenant>/audit",
@@ -35,10 +33,9 @@ class AuditQuery(Schema):
     entity_type = fields.String(validate=validate.OneOf(["unit", "workplace", "union", "member", "target", "report"]))
     entity_id = fields.String()
     actor = fields.String()
-    since = fields.AwareDateTime(format="iso", default_timezone=timezone.utc,
-                                 metadata={"description": "Recorded at or after this instant"})
-    until = fields.AwareDateTime(format="iso", default_timezone=timezone.utc, metadata={"description": "Recorded at or before this instant"})
-    after = fields.Integer(validate=validate.Range(min=0), metadata={"description": "The `next` cursor of the previous page"})
+    since = Instant(metadata={"description": "Recorded at or after this instant"})
+    until = Instant(metadata={"description": "Recorded at or before this instant"})
+    after = Position(metadata={"description": "The `next` cursor of the previous page"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 

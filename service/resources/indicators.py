@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timezone
-
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
@@ -14,6 +12,7 @@ from domain.periods import parse_period
 from projections.base import micros
 from projections.indicators import Question
 from service.auth import tenant_store
+from service.schemas import Instant
 
 blp = Blueprint("indicators", __name__, url_prefix="/v1/tenants/<tenant>/indicators",
                 description="Membership, coverage and flow figures for any unit, date and state of knowledge")
@@ -24,7 +23,7 @@ class IndicatorQuery(Schema):
     unit_id = fields.String(load_default=None, metadata={"description": "Omit for the whole tenant"})
     as_of = fields.Date(load_default=None, metadata={
         "description": "Date of the stocks and last day of the flows; default the period's last day (or today)"})
-    known_at = fields.AwareDateTime(load_default=None, default_timezone=timezone.utc, metadata={
+    known_at = Instant(load_default=None, metadata={
         "description": "Answer with what the register held at this instant; default now"})
     indicators = fields.String(load_default=None, metadata={
         "description": "Comma-separated codes (e.g. `coverage_pct@25`); default every code"})

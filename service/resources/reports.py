@@ -9,7 +9,7 @@ from domain.indicators import BASE_CODES, parse_indicator
 from service.auth import READ_ROLES, WRITE_ROLES, tenant_store
 from service.resources.entities import add_history_route
 from service.resources.indicators import resolve_question
-from service.schemas import ClientId, EntityMeta
+from service.schemas import ClientId, EntityMeta, Number, PeriodFilter
 
 blp = Blueprint("reports", __name__, url_prefix="/v1/tenants/<tenant>/reports",
                 description="Reports sent up, and their verification against the ledger")
@@ -19,8 +19,8 @@ VERIFY_ROLES = ("federation_admin", "inspector")
 class ReportIn(Schema):
     unit_id = ClientId(required=True, allow_none=True, metadata={"description": "null: the whole tenant"})
     period = fields.String(required=True)
-    as_of = fields.Date(load_default=None, metadata={"description": "The cut-off date; default the period's last day"})
-    figures = fields.Dict(keys=fields.String(), values=fields.Float(allow_nan=False), required=True,
+    as_of = fields.Date(load_default=None, metadata={"description": "The cut-off date; default the period's last day, or today while the period runs"})
+    figures = fields.Dict(keys=fields.String(), values=Number(), required=True,
                           validate=validate.Length(min=1, max=100))
     replaces = fields.String(load_default=None, allow_none=True,
                              metadata={"description": "The report this one corrects (same unit and period)"})
@@ -53,7 +53,7 @@ class ReportList(Schema):
 
 
 class ReportsQuery(Schema):
-    period = fields.String(load_default=None)
+    period = PeriodFilter()
     unit_id = fields.String(load_default=None)
 
 

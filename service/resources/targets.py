@@ -9,7 +9,7 @@ from domain.ledger import vietnam_today
 from domain.periods import parse_period
 from service.auth import WRITE_ROLES, tenant_store
 from service.resources.entities import add_history_route
-from service.schemas import ClientId, EntityMeta
+from service.schemas import ClientId, EntityMeta, Number, PeriodFilter
 
 blp = Blueprint("targets", __name__, url_prefix="/v1/tenants/<tenant>/targets",
                 description="Targets handed down for a period, and progress against them")
@@ -19,13 +19,13 @@ class TargetIn(Schema):
     unit_id = ClientId(required=True, allow_none=True, metadata={"description": "null: the whole tenant"})
     indicator = fields.String(required=True, metadata={"description": "An indicator code, e.g. `coverage_pct@25`"})
     period = fields.String(required=True, metadata={"description": "2024, 2024-H1, 2024-Q3, 2024-05 or 2023-2028"})
-    value = fields.Float(required=True, allow_nan=False)
+    value = Number(required=True)
     assigned_on = fields.Date(load_default=None, metadata={"description": "Date of the decision; default today"})
     decision_no = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
 
 
 class RevisionIn(Schema):
-    value = fields.Float(required=True, allow_nan=False)
+    value = Number(required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
     revised_on = fields.Date(load_default=None)
 
@@ -46,7 +46,7 @@ class TargetList(Schema):
 
 
 class TargetsQuery(Schema):
-    period = fields.String(load_default=None)
+    period = PeriodFilter()
     unit_id = fields.String(load_default=None)
 
 

@@ -41,8 +41,7 @@ class TokenList(Schema):
 def issue(args: dict, tenant: str):
     """Issue a token with a role (federation_admin only); the secret is shown once"""
     tenant_store(tenant, WRITE_ROLES)
-    holder = f"{tenant}:{args['holder']}"
-    token = platform().registry.issue_token(tenant, args["role"], holder)
+    token = platform().registry.issue_token(tenant, args["role"], args["holder"])
     issued = next(t for t in platform().registry.tokens(tenant) if t["id"] == token_hash(token)[:12])
     return {**issued, "token": token}
 

@@ -8,13 +8,10 @@ from marshmallow import Schema, fields, validate
 from domain.workplaces import SECTORS
 from service.auth import WRITE_ROLES, tenant_store
 from service.resources.entities import add_item_routes, created
-from service.schemas import ClientId, EntityMeta, Name
+from service.schemas import ClientId, Count, EntityMeta, Name
 
 blp = Blueprint("workplaces", __name__, url_prefix="/v1/tenants/<tenant>/workplaces",
                 description="Workplaces: register, survey, read")
-
-Count = lambda **kw: fields.Integer(validate=validate.Range(min=0, max=10_000_000), **kw)  # noqa: E731
-
 
 class SurveyIn(Schema):
     workers = Count(required=True)

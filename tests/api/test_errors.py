@@ -94,6 +94,43 @@ def test_an_unreadable_body_on_a_platform_route_is_400(client, admin):
     assert is_problem(response, 400), problem_of(response)
 
 
+NOT_A_JSON_OBJECT = {
+    "nested deeper than a parser recurses": ("application/json", "[" * 5000 + "]" * 5000),
+    "an object nested deeper than a parser recurses": ("application/json", '{"a": ' * 3000 + "1" + "}" * 3000),
+    "a JSON array": ("application/json", '[{"id": "new-unit"}]'),
+    "a JSON string": ("application/json", '"new-unit"'),
+    "JSON null": ("application/json", "null"),
+    "JSON sent as text/plain": ("text/plain", '{"id": "new-unit", "name": "Mới", "kind": "commune", '
+                                              '"established_on": "2024-01-01"}'),
+    "a form instead of JSON": ("application/x-www-form-urlencoded", "id=new-unit&name=M&kind=commune"),
+    "a number with more digits than a reader takes": ("application/json", '{"workers": ' + "9" * 5000 + "}"),
+}
+
+
+@pytest.mark.parametrize("case", list(NOT_A_JSON_OBJECT))
+def test_a_body_that_is_not_one_json_object_is_400(seeded, case):
+    content_type, body = NOT_A_JSON_OBJECT[case]
+    before = snapshot(seeded)
+    response = seeded.client.post(seeded.url("/units"), data=body, content_type=content_type, headers=seeded.headers)
+    assert (is_problem(response, 400), snapshot(seeded) == before) == (True, True), problem_of(response)
+
+
+def test_a_400_for_a_body_sent_as_text_says_to_send_json(seeded):
+    response = seeded.client.post(seeded.url("/units"), data='{"id": "u"}', content_type="text/plain",
+                                  headers=seeded.headers)
+    assert "application/json" in response.get_json()["detail"]
+
+
+def test_a_deeply_nested_body_on_every_command_is_400_not_500(seeded):
+    deep = "[" * 5000 + "]" * 5000
+    paths = ["/units", "/units/hh/closure", "/workplaces", "/workplaces/dn:001/surveys", "/unions",
+             "/unions/cdcs-001/transfer", "/members", "/members/dv-1/departure", "/targets", "/reports",
+             "/tokens"]
+    statuses = {path: seeded.client.post(seeded.url(path), data=deep, content_type="application/json",
+                                         headers=seeded.headers).status_code for path in paths}
+    assert statuses == {path: 400 for path in paths}
+
+
 def test_an_unreadable_body_writes_nothing(seeded):
     before = snapshot(seeded)
     seeded.client.post(seeded.url("/units"), data="{not json", content_type="application/json", headers=seeded.headers)
@@ -439,6 +476,35 @@ def test_a_command_refused_by_a_rule_writes_nothing(seeded, case):
     assert snapshot(seeded) == before
 
 
+def test_a_unit_cannot_close_into_a_unit_under_it(seeded):
+    """Closing into a descendant would put what the unit held under itself: the hierarchy would loop."""
+    seeded.post("/units", {**UNIT, "id": "thon-1", "parent_id": "khe-sanh", "established_on": "2021-01-01"})
+    seeded.post("/units", {**UNIT, "id": "to-1", "parent_id": "thon-1", "established_on": "2021-01-01"})
+    before = snapshot(seeded)
+    refused = [seeded.post("/units/khe-sanh/closure", {"closed_on": "2024-01-01", "successor_id": successor},
+                           expect=None) for successor in ("thon-1", "to-1")]
+    assert [(r.status_code, r.get_json().get("rule"), list(r.get_json().get("errors") or {})) for r in refused] == [
+        (409, "successor", ["successor_id"])] * 2
+    assert snapshot(seeded) == before
+
+
+def test_a_unit_cannot_close_into_one_that_came_under_it_by_a_closure(seeded):
+    """thon-2 lay under hh-2, which closed into khe-sanh: thon-2 now lies under khe-sanh."""
+    seeded.post("/units", {**UNIT, "id": "hh-2", "established_on": "2021-01-01"})
+    seeded.post("/units", {**UNIT, "id": "thon-2", "parent_id": "hh-2", "established_on": "2021-01-01"})
+    seeded.post("/units/hh-2/closure", {"closed_on": "2023-01-01", "successor_id": "khe-sanh"})
+    response = seeded.post("/units/khe-sanh/closure", {"closed_on": "2024-01-01", "successor_id": "thon-2"},
+                           expect=None)
+    assert (response.status_code, response.get_json().get("rule")) == (409, "successor")
+
+
+def test_a_unit_may_close_into_a_sibling(seeded):
+    seeded.post("/units", {**UNIT, "id": "thon-1", "parent_id": "khe-sanh", "established_on": "2021-01-01"})
+    seeded.post("/units", {**UNIT, "id": "thon-3", "parent_id": "khe-sanh", "established_on": "2021-01-01"})
+    closed = seeded.post("/units/thon-1/closure", {"closed_on": "2024-01-01", "successor_id": "thon-3"}).get_json()
+    assert (closed["closed_on"], closed["successor_id"]) == ("2024-01-01", "thon-3")
+
+
 def test_closing_a_unit_twice_is_409(seeded):
     seeded.post("/units/late/closure", {"closed_on": "2025-02-01"})
     response = seeded.post("/units/late/closure", {"closed_on": "2025-03-01"}, expect=None)
@@ -534,6 +600,25 @@ INVALID = {
                                                      "female_workers"),
     "negative workers": ("/workplaces", {**WORKPLACE, "workers": -1, "female_workers": 0}, "workers"),
     "workers as text": ("/workplaces", {**WORKPLACE, "workers": "many"}, "workers"),
+    "workers as digits in a string": ("/workplaces", {**WORKPLACE, "workers": "30"}, "workers"),
+    "a fraction of a worker": ("/workplaces", {**WORKPLACE, "workers": 30.5}, "workers"),
+    "workers as a boolean": ("/workplaces", {**WORKPLACE, "workers": True}, "workers"),
+    "a survey with a fraction of a female worker": ("/workplaces/dn:001/surveys",
+                                                    {"workers": 10, "female_workers": 5.5, "as_of": "2024-11-30"},
+                                                    "female_workers"),
+    "a target beyond what a 64-bit integer holds": ("/targets", {"unit_id": "hh", "indicator": "members_admitted",
+                                                                 "period": "2024", "value": 2**63}, "value"),
+    "a target of 1e308": ("/targets", {"unit_id": "hh", "indicator": "members_total", "period": "2024",
+                                       "value": 1e308}, "value"),
+    "a target of 10**400": ("/targets", {"unit_id": "hh", "indicator": "members_total", "period": "2024",
+                                         "value": 10**400}, "value"),
+    "a target value as text": ("/targets", {"unit_id": "hh", "indicator": "members_total", "period": "2024",
+                                            "value": "10"}, "value"),
+    "a reported figure beyond any count": ("/reports", {"unit_id": "hh", "period": "2024",
+                                                        "figures": {"members_total": 12345678901234567890}},
+                                           "figures.members_total"),
+    "a reported figure as text": ("/reports", {"unit_id": "hh", "period": "2024", "figures": {"members_total": "1"}},
+                                  "figures.members_total"),
     # unknown fields
     "unknown field on a unit": ("/units", {**UNIT, "colour": "red"}, "colour"),
     "unknown field on a member": ("/members", {**MEMBER, "ethnicity": "Kinh"}, "ethnicity"),
@@ -564,6 +649,41 @@ def test_a_command_with_an_invalid_field_writes_nothing(seeded, case):
     assert snapshot(seeded) == before
 
 
+def test_a_revision_beyond_any_count_is_422_and_keeps_the_target(seeded):
+    target = seeded.post("/targets", {"unit_id": "hh", "indicator": "members_total", "period": "2024",
+                                      "value": 10}).get_json()
+    response = seeded.post(f"/targets/{target['id']}/revision", {"value": 1e19, "reason": "lỗi gõ"}, expect=None)
+    assert (is_problem(response, 422), list(response.get_json().get("errors") or {}),
+            seeded.get(f"/targets/{target['id']}").get_json()["value"]) == (True, ["value"], 10), problem_of(response)
+
+
+QUERIES = {
+    "an audit cursor beyond a 64-bit integer": ("/audit", {"after": str(2**63)}, "after"),
+    "an audit cursor that is not a number": ("/audit", {"after": "tomorrow"}, "after"),
+    "since without an offset": ("/audit", {"since": "2025-01-01T00:00:00"}, "since"),
+    "until as a bare date": ("/audit", {"until": "2025-01-01"}, "until"),
+    "known_at without an offset": ("/indicators", {"period": "2024", "known_at": "2025-01-01T00:00:00"}, "known_at"),
+    "known_at as a bare date": ("/indicators", {"period": "2024", "known_at": "2025-01-01"}, "known_at"),
+    "reports of a period that is not one": ("/reports", {"period": "nope"}, "period"),
+    "targets of a period that is not one": ("/targets", {"period": "2024-Q9"}, "period"),
+}
+
+
+@pytest.mark.parametrize("case", list(QUERIES))
+def test_a_query_parameter_that_fails_validation_is_422_naming_it(seeded, case):
+    path, params, field = QUERIES[case]
+    response = seeded.get(path, expect=None, **params)
+    assert (is_problem(response, 422), list(response.get_json().get("errors") or {})) == (True, [field]), \
+        problem_of(response)
+
+
+@pytest.mark.parametrize("path, params", [("/audit", {"since": "2025-01-01T00:00:00+07:00"}),
+                                          ("/audit", {"until": "2099-01-01T00:00:00Z"}),
+                                          ("/indicators", {"period": "2024", "known_at": "2099-01-01T00:00:00Z"})])
+def test_an_instant_with_its_offset_is_accepted(seeded, path, params):
+    assert seeded.get(path, expect=None, **params).status_code == 200
+
+
 def test_a_422_names_every_bad_field(seeded):
     errors = seeded.post("/units", {"id": "a b", "kind": "province", "established_on": TOMORROW},
                          expect=None).get_json().get("errors") or {}
@@ -588,7 +708,7 @@ def test_creating_a_tenant_answers_id_name_and_token(client, admin):
 def test_a_new_tenants_token_is_its_federation_admin(client, admin):
     tenant = new_tenant(client, admin, PROVINCE)
     tenant.post("/units", UNIT)
-    assert tenant.get("/units/new-unit/history").get_json()["events"][0]["actor"] == f"{PROVINCE}:federation_admin"
+    assert tenant.get("/units/new-unit/history").get_json()["events"][0]["actor"] == "federation_admin"
 
 
 def test_creating_a_tenant_that_exists_is_409(client, admin):
@@ -704,3 +824,16 @@ def test_the_openapi_document_uses_only_the_parameter_locations_openapi_3_has(cl
 def test_the_openapi_document_declares_bearer_authentication(client):
     spec = client.get("/openapi.json").get_json()
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_the_openapi_document_publishes_errors_as_problem_details(client):
+    spec = client.get("/openapi.json").get_json()
+    responses = spec["paths"]["/v1/tenants/{tenant}/units"]["post"]["responses"]
+    documented = {status: spec["components"]["responses"][r["$ref"].rsplit("/", 1)[1]]
+                  for status, r in responses.items() if status != "201"}
+    problem = spec["components"]["schemas"]["Problem"]["properties"]
+    assert set(documented) == {"400", "401", "403", "404", "409", "422", "default"}
+    assert {status: list(r["content"]) for status, r in documented.items()} == {
+        status: [PROBLEM] for status in documented}
+    assert (problem["status"]["type"], sorted(problem)) == (
+        "integer", ["detail", "errors", "rule", "status", "title", "type"])

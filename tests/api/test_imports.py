@@ -243,7 +243,7 @@ def test_imported_rows_read_and_record_as_the_single_commands_do(client, admin, 
         assert events(tenant, path) == events(by_hand, path), path
     assert [e["event"] for e in audit(tenant)] == (["UnitEstablished"] * 2 + ["WorkplaceRegistered"] * 3
                                                    + ["UnionFounded"] * 2 + ["MemberAdmitted"] * 4)
-    assert {e["actor"] for e in audit(tenant)} == {f"{tenant.id}:federation_admin"}
+    assert {e["actor"] for e in audit(tenant)} == {"federation_admin"}
 
 
 def test_imported_admissions_are_stored_as_the_library_stores_their_events(app, tenant, settings, monkeypatch):

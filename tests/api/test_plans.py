@@ -12,6 +12,7 @@ from datetime import datetime
 import pytest
 
 from domain.indicators import BASE_CODES
+from domain.ledger import vietnam_today
 from tests.scenario import admit, leave, union, unit, workplace
 
 PROBLEM = "application/problem+json"
@@ -329,6 +330,14 @@ def test_report_refusals(tenant):
     assert_problem(tenant.post("/reports", {**base, "as_of": "2099-06-30", "period": "2099-H1"}, expect=None),
                    422, "as_of")
     assert tenant.get("/reports").get_json()["reports"] == []
+
+
+def test_a_report_on_a_running_period_is_cut_off_today_by_default(tenant):
+    """As the draft and the indicators: the period's last day would lie in the future."""
+    build_register(tenant)
+    today = vietnam_today()
+    report = tenant.post("/reports", {"unit_id": "A", "period": str(today.year), "figures": {"members_total": 6}})
+    assert report.get_json()["as_of"] == today.isoformat()
 
 
 def test_list_reports_by_unit_and_period(tenant):

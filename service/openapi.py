@@ -1,0 +1,47 @@
+"""The published contract: every error is problem details, and each call lists the statuses it answers."""
+
+from __future__ import annotations
+
+import http
+
+from apispec import BasePlugin
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+
+from service.errors import PROBLEM
+from service.schemas import ProblemSchema
+
+
+class ErrorStatuses(BasePlugin):
+    """Add the error statuses API.md gives each kind of call, as problem details."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        if not path or not path.startswith("/v1/"):
+            return  # probes and the document itself answer without a token
+        for method, operation in (operations or {}).items():
+            responses = operation.setdefault("responses", {})
+            statuses = ["UNAUTHORIZED", "FORBIDDEN"]
+            if "{tenant}" in path:
+                statuses.append("NOT_FOUND")
+            if method == "post":
+                statuses += ["BAD_REQUEST", "CONFLICT"]
+            for name in statuses:
+                responses.setdefault(str(http.HTTPStatus[name].value), name)
+
+
+class ContractApi(Api):
+    """flask-smorest's Api, documenting its errors as the problem details the service answers."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):
+        # flask-smorest registers these as application/json; the service answers application/problem+json
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Problem details (RFC 9457)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
