@@ -5,8 +5,11 @@ UNIONLEDGER_MAX_OPEN_TENANTS x (UNIONLEDGER_POOL_SIZE + UNIONLEDGER_POOL_OVERFLO
 tenant connections plus 4 for the control store.
 """
 
+import json
 import os
 import sys
+
+import gunicorn.util
 
 wsgi_app = "service.wsgi:app"
 bind = os.environ.get("UNIONLEDGER_BIND", "127.0.0.1:8000")
@@ -19,6 +22,19 @@ threads = int(os.environ.get("UNIONLEDGER_THREADS") or 16)
 timeout = int(os.environ.get("UNIONLEDGER_TIMEOUT") or 120)
 accesslog = os.environ.get("UNIONLEDGER_ACCESS_LOG") or None
 errorlog = "-"
+
+
+def write_problem(sock, status_int, reason, mesg):
+    """What gunicorn refuses itself (a request line or header too large, a malformed request) is
+    answered as problem details too, as every error of the API is, instead of gunicorn's HTML."""
+    body = json.dumps({"type": "about:blank", "status": status_int, "title": reason,
+                       "detail": mesg or reason}).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n")
+    gunicorn.util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+gunicorn.util.write_error = write_problem  # the workers call it through the module
 
 
 def on_starting(server):

@@ -100,6 +100,7 @@ NOT_A_JSON_OBJECT = {
     "a JSON array": ("application/json", '[{"id": "new-unit"}]'),
     "a JSON string": ("application/json", '"new-unit"'),
     "JSON null": ("application/json", "null"),
+    "no body at all": ("application/json", ""),
     "JSON sent as text/plain": ("text/plain", '{"id": "new-unit", "name": "Mới", "kind": "commune", '
                                               '"established_on": "2024-01-01"}'),
     "a form instead of JSON": ("application/x-www-form-urlencoded", "id=new-unit&name=M&kind=commune"),
@@ -113,6 +114,13 @@ def test_a_body_that_is_not_one_json_object_is_400(seeded, case):
     before = snapshot(seeded)
     response = seeded.client.post(seeded.url("/units"), data=body, content_type=content_type, headers=seeded.headers)
     assert (is_problem(response, 400), snapshot(seeded) == before) == (True, True), problem_of(response)
+
+
+def test_a_call_that_reads_no_body_takes_an_empty_one(seeded):
+    report = seeded.post("/reports", {"unit_id": "hh", "period": "2024", "figures": {"members_total": 1}}).get_json()
+    response = seeded.client.post(seeded.url(f"/reports/{report['id']}/verification"), data="",
+                                  content_type="application/json", headers=seeded.headers)
+    assert response.status_code == 201, problem_of(response)
 
 
 def test_a_400_for_a_body_sent_as_text_says_to_send_json(seeded):

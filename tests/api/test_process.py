@@ -130,3 +130,24 @@ def test_a_worker_keeps_the_loaded_app_out_of_the_collectors_reach():
             logger = logging.getLogger(n)
             logger.handlers, logger.propagate = handlers, propagate
             logger.setLevel(level)
+
+
+def test_what_gunicorn_refuses_itself_is_a_problem_too(tmp_path):
+    """A request line or a header too large never reaches the app: gunicorn answers it, in the
+    API's problem details rather than its own HTML page."""
+    from tenants.settings import Settings
+
+    server = Server(Settings(data_dir=tmp_path), free_port()).start()
+    answers = []
+    try:
+        for path, headers in ((f"/v1/tenants/t/units/{'y' * 5000}", {}), ("/healthz", {"X-Big": "z" * 9000})):
+            request = urllib.request.Request(server.base + path, headers=headers)
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=30)
+            body = json.loads(refused.value.read())
+            answers.append((refused.value.code, refused.value.headers["Content-Type"], body["status"],
+                            bool(body["title"]), bool(body["detail"])))
+    finally:
+        server.stop()
+    assert answers == [(414, "application/problem+json", 414, True, True),
+                       (431, "application/problem+json", 431, True, True)]
