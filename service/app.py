@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from service import auth, bodies, errors
+from service import auth, errors
 from service.openapi import ContractApi, ErrorStatuses
 from service.resources import (
     audit, health, imports, indicators, ledger, members, reports, targets, tenants, tokens, unions, units, workplaces,
@@ -39,6 +39,5 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     errors.register(app)
     app.extensions["unionledger"] = platform or bootstrap(settings)
     app.before_request(auth.authenticate)
-    app.before_request(bodies.require_json_object)  # after the token: without one, any body is a 401
     app.teardown_request(auth.release)
     return app

@@ -1,43 +1,40 @@
-"""What a command's body must be before a schema reads it: one JSON object, sent as JSON."""
+"""What a command's body must be: one JSON object, sent as JSON."""
 
 from __future__ import annotations
 
 import json
 
-from flask import current_app, request
+import flask_smorest
 from flask_smorest import abort
-
-BODY_METHODS = ("POST", "PUT", "PATCH")
-UPLOADS = ("imports",)  # blueprints that take files, not JSON
+from webargs.flaskparser import FlaskParser, is_json_request
 
 
-def reads_json_body(endpoint: str) -> bool:
-    """Whether the call takes its arguments from a JSON body (as flask-smorest recorded them)."""
-    view = current_app.view_functions.get(endpoint)
-    parameters = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
-    return any(p.get("in") == "json" for p in parameters)
+class JsonObjectParser(FlaskParser):
+    """webargs' parser, with the body's own failures answered 400 where it reads the body.
 
-
-def require_json_object() -> None:
-    """400 for a body that is missing where one is read, not JSON, too deep to read, or not an object.
-
-    Without this a form-encoded body would read as an empty object (a 422 on every field), and a
-    deeply nested one would exhaust the parser's recursion (a 500).
+    webargs would read a form-encoded or an empty body as no body (a 422 on every field), let a
+    deeply nested one exhaust the parser's recursion (a 500), and hand a JSON array to the schema.
+    Checking here, in the one parse of the body, costs a request nothing more.
     """
-    if request.method not in BODY_METHODS or request.endpoint is None or request.blueprint in UPLOADS:
-        return
-    raw = request.get_data(cache=True)
-    if not raw:
-        if reads_json_body(request.endpoint):
+
+    def _raw_load_json(self, req):
+        raw = req.get_data(cache=True)
+        if not raw:
             abort(400, message="the request body is empty: send a JSON object")
-        return
-    if not request.is_json:
-        abort(400, message="the body must be JSON, sent with 'Content-Type: application/json'")
-    try:
-        body = json.loads(raw)
-    except RecursionError:
-        abort(400, message="the request body nests too deeply to read")
-    except ValueError:  # also a body that is not UTF-8
-        abort(400, message="the request body is not valid JSON")
-    if not isinstance(body, dict):
-        abort(400, message="the request body must be a JSON object")
+        if not is_json_request(req):
+            abort(400, message="the body must be JSON, sent with 'Content-Type: application/json'")
+        try:
+            body = json.loads(raw)
+        except RecursionError:
+            abort(400, message="the request body nests too deeply to read")
+        except ValueError:  # also a body that is not UTF-8, or a number with too many digits
+            abort(400, message="the request body is not valid JSON")
+        if not isinstance(body, dict):
+            abort(400, message="the request body must be a JSON object")
+        return body
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """A resource's blueprint: its JSON bodies are read by JsonObjectParser."""
+
+    ARGUMENTS_PARSER = JsonObjectParser()

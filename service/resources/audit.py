@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from projections.base import micros
 from service.auth import tenant_store
+from service.bodies import Blueprint
 from service.schemas import EntrySchema, Instant, Position
 from tenants.stores import TenantStore
 

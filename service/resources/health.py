@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from service.auth import platform
+from service.bodies import Blueprint
 from service.errors import problem
 
 blp = Blueprint("health", __name__, description="Probes")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate
 from webargs.flaskparser import FlaskParser
@@ -10,6 +9,7 @@ from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from domain.imports import KINDS
 from service.auth import WRITE_ROLES, tenant_store
+from service.bodies import Blueprint
 from service.errors import problem
 from service.importing import read_imports
 

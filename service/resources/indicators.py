@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields
 
 from domain.errors import InvalidValue
@@ -12,6 +12,7 @@ from domain.periods import parse_period
 from projections.base import micros
 from projections.indicators import Question
 from service.auth import tenant_store
+from service.bodies import Blueprint
 from service.schemas import Instant
 
 blp = Blueprint("indicators", __name__, url_prefix="/v1/tenants/<tenant>/indicators",

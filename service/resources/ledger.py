@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import Response, stream_with_context
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from service.auth import tenant_store
+from service.bodies import Blueprint
 from tenants.registry import ROLES
 
 blp = Blueprint("ledger", __name__, url_prefix="/v1/tenants/<tenant>/ledger",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from domain.members import DEPARTURE_REASONS, GENDERS
 from service.auth import WRITE_ROLES, tenant_store
+from service.bodies import Blueprint
 from service.resources.entities import add_item_routes, created
 from service.schemas import ClientId, EntityMeta, Name
 from tenants.stores import TenantStore

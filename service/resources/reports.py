@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
 from domain.indicators import BASE_CODES, parse_indicator
 from service.auth import READ_ROLES, WRITE_ROLES, tenant_store
+from service.bodies import Blueprint
 from service.resources.entities import add_history_route
 from service.resources.indicators import resolve_question
 from service.schemas import ClientId, EntityMeta, Number, PeriodFilter

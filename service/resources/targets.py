@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
 from domain.ledger import vietnam_today
 from domain.periods import parse_period
 from service.auth import WRITE_ROLES, tenant_store
+from service.bodies import Blueprint
 from service.resources.entities import add_history_route
 from service.schemas import ClientId, EntityMeta, Number, PeriodFilter
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from service.auth import platform, require_admin
+from service.bodies import Blueprint
 
 blp = Blueprint("tenants", __name__, url_prefix="/v1/tenants", description="Tenants (platform admin token)")
 

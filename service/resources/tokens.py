@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
 from service.auth import WRITE_ROLES, platform, tenant_store
+from service.bodies import Blueprint
 from tenants.registry import ROLES, token_hash
 
 blp = Blueprint("tokens", __name__, url_prefix="/v1/tenants/<tenant>/tokens",

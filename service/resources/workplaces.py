@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from domain.workplaces import SECTORS
 from service.auth import WRITE_ROLES, tenant_store
+from service.bodies import Blueprint
 from service.resources.entities import add_item_routes, created
 from service.schemas import ClientId, Count, EntityMeta, Name
 
