@@ -449,6 +449,7 @@ def personal_data(full_name: str, birth_date: date | None, id_number: str | None
 
 
 MAX_COUNT = 10**12  # far beyond any real figure, and within what a float holds exactly
+TOO_LARGE = f"may not exceed {MAX_COUNT:,} either way"
 
 
 def figure_value(indicator: Indicator, value: float, field: str) -> float | int:
@@ -458,7 +459,7 @@ def figure_value(indicator: Indicator, value: float, field: str) -> float | int:
             raise InvalidValue("a percentage must lie between 0 and 100", field=field)
         return float(value)
     if abs(value) > MAX_COUNT:
-        raise InvalidValue(f"may not exceed {MAX_COUNT:,} either way", field=field)
+        raise InvalidValue(TOO_LARGE, field=field)
     if value != int(value):
         raise InvalidValue("a count must be a whole number", field=field)
     if value < 0 and indicator.base != "members_net_growth":

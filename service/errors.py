@@ -50,8 +50,7 @@ def handle_http(error: HTTPException) -> Response:
         detail = "; ".join(f"{f}: {' '.join(m)}" for f, m in errors.items())
         return problem(422, "Invalid field", detail, errors)
     if error.code == 400:
-        detail = data.get("message") or ("the request body is not valid JSON" if messages else error.description)
-        return problem(400, "Unreadable request", detail or "bad request")
+        return problem(400, "Unreadable request", data.get("message") or error.description or "bad request")
     if isinstance(error, InternalServerError):
         return handle_unexpected(error)
     title = error.name

@@ -13,7 +13,9 @@ from service.schemas import ProblemSchema
 
 
 class ErrorStatuses(BasePlugin):
-    """Add the error statuses API.md gives each kind of call, as problem details."""
+    """Add the error statuses API.md gives each kind of call, as problem details: every call
+    under /v1 may be 401 or 403, a tenant's may be 404, and a call that reads a body may find it
+    unreadable (400) or have a rule refuse what it says (409)."""
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         if not path or not path.startswith("/v1/"):
@@ -23,7 +25,7 @@ class ErrorStatuses(BasePlugin):
             statuses = ["UNAUTHORIZED", "FORBIDDEN"]
             if "{tenant}" in path:
                 statuses.append("NOT_FOUND")
-            if method == "post":
+            if "requestBody" in operation:
                 statuses += ["BAD_REQUEST", "CONFLICT"]
             for name in statuses:
                 responses.setdefault(str(http.HTTPStatus[name].value), name)

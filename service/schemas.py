@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from domain.base import ID_PATTERN
 from domain.errors import InvalidValue
-from domain.ledger import MAX_COUNT
+from domain.ledger import MAX_COUNT, TOO_LARGE
 from domain.periods import parse_period
 
 ClientId = lambda **kw: fields.String(  # noqa: E731 - a field factory reads best as one line
@@ -38,9 +38,10 @@ PeriodFilter = lambda **kw: fields.String(  # noqa: E731
 
 
 class Number(fields.Float):
-    """A finite JSON number: a string or a boolean is not one, and nor is a number no float can hold."""
+    """A finite JSON number: a string or a boolean is not one. How large a figure may be is the
+    domain's rule; an integer past it is refused here, before float() rounds it or fails on it."""
 
-    default_error_messages = {"invalid": "must be a number", "too_large": f"may not exceed {MAX_COUNT:,} either way"}
+    default_error_messages = {"invalid": "must be a number", "too_large": TOO_LARGE}
 
     def __init__(self, **kw):
         super().__init__(allow_nan=False, **kw)
@@ -48,8 +49,8 @@ class Number(fields.Float):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.make_error("invalid")
-        if abs(value) > MAX_COUNT:
-            raise self.make_error("too_large")  # before float() rounds a huge int, or fails on it
+        if isinstance(value, int) and abs(value) > MAX_COUNT:
+            raise self.make_error("too_large")
         return super()._deserialize(value, attr, data, **kwargs)
 
 

@@ -13,6 +13,7 @@ from service.schemas import ClientId, Count, EntityMeta, Name
 blp = Blueprint("workplaces", __name__, url_prefix="/v1/tenants/<tenant>/workplaces",
                 description="Workplaces: register, survey, read")
 
+
 class SurveyIn(Schema):
     workers = Count(required=True)
     female_workers = Count(required=True)

@@ -845,3 +845,9 @@ def test_the_openapi_document_publishes_errors_as_problem_details(client):
         status: [PROBLEM] for status in documented}
     assert (problem["status"]["type"], sorted(problem)) == (
         "integer", ["detail", "errors", "rule", "status", "title", "type"])
+
+
+def test_the_openapi_document_gives_a_call_without_a_body_no_body_errors(client):
+    spec = client.get("/openapi.json").get_json()
+    verification = spec["paths"]["/v1/tenants/{tenant}/reports/{report_id}/verification"]["post"]["responses"]
+    assert {"401", "403", "404"} <= set(verification) and not {"400", "409"} & set(verification)
