@@ -69,11 +69,9 @@ class PersonalDataSealer(Protocol):
 
     def seal(self, member_id: str, data: dict[str, Any]) -> str: ...
 
-    def seal_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[str]:
-        """Seal for many new members; their keys may still be on their way to storage."""
-
-    def settle(self) -> None:
-        """Return once every key handed out is stored: before recording events that use them."""
+    def seal_new(self, items: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], dict[str, bytes]]:
+        """Seal for many new members; returns the sealed values and their keys, to be stored with
+        the events that use them."""
 
 
 def _choice(value: str, allowed: tuple[str, ...], field: str) -> str:
@@ -316,71 +314,59 @@ class Ledger(Application):
         return member
 
     # ---- bulk import -----------------------------------------------------
-    def execute_import(self, plan: ImportPlan, *, actor: str, chunk: int = 5000,
-                       saved: Callable[[str, list[tuple[str, Any, int]]], None] | None = None,
-                       events: bool = True) -> dict[str, int]:
-        """Record what a validated plan creates, ``chunk`` aggregates per transaction.
+    def import_events(self, plan: ImportPlan, *, actor: str, chunk: int = 5000,
+                      events: bool = True) -> Iterator[tuple[str, list[tuple[Any, Any, datetime]], dict[str, bytes]]]:
+        """What a validated plan records, ``chunk`` aggregates at a time: ``(kind, built, keys)``,
+        ``built`` holding each stored event with its event and the instant it records, ``keys``
+        the new members' keys, for the caller to store with the events in one transaction.
 
-        The events are the ones the single commands record. A crash part-way leaves whole
-        chunks written; importing the file again skips them. ``saved`` is told of each chunk's
-        events as ``(topic, event, position)``. Without ``events`` the admissions are stored
-        straight from their state, the bytes their events would be stored as, and ``saved``
-        gets None for their events: for a caller whose views read admissions from the ledger.
+        The events are the ones the single commands record. Without ``events`` the admissions
+        are stored straight from their state, the bytes their events would be stored as, and
+        their event is None: for a caller whose views read admissions from the ledger.
         """
         for kind in ("workplaces", "unions", "members"):
             rows = plan.creates[kind]
             for start in range(0, len(rows), chunk):
                 part = rows[start:start + chunk]
-                try:
-                    built = self._build(kind, part, actor, events)
-                finally:  # a key that could not be stored fails this import, not a later one
-                    self.sealer.settle()
-                try:
-                    # Straight to the recorder: these are new aggregates, one event each, and only
-                    # their positions are wanted back (not a Recording and a Notification apiece).
-                    positions = self.recorder.insert_events([stored for stored, _event in built])
-                except IntegrityError:
-                    raise AlreadyExists("an imported id was written concurrently; import again",
-                                        rule="unique_id") from None
-                if saved:
-                    saved(kind, [(stored.topic, event, position)
-                                 for (stored, event), position in zip(built, positions)])
-        return {kind: len(rows) for kind, rows in plan.creates.items()}
+                if kind == "members":
+                    built, keys = self._admissions(part, actor, events)
+                    yield kind, built, keys
+                else:
+                    yield kind, self._build(kind, part, actor), {}
 
-    def _build(self, kind: str, rows: list[dict], actor: str, events: bool = True) -> list[tuple[Any, Any]]:
-        """The stored events that creating each row's entity records, each with its event (None
-        for an admission stored straight from its state, without ``events``)."""
+    def _build(self, kind: str, rows: list[dict], actor: str) -> list[tuple[Any, Any, datetime]]:
+        """The stored events that creating each row's workplace or union records, each with its event."""
         if kind == "workplaces":
             created = [Workplace(workplace_id=r["id"], name=r["name"], sector=r["sector"], unit_id=r["unit_id"],
                                  workers=r["workers"], female_workers=r["female_workers"], as_of=r["as_of"],
                                  actor=actor) for r in rows]
-        elif kind == "unions":
+        else:
             created = [Union(union_id=r["id"], name=r["name"], workplace_id=r["workplace_id"], unit_id=r["unit_id"],
                              founded_on=r["founded_on"], decision_no=r["decision_no"], actor=actor) for r in rows]
-        else:
-            return self._admissions(rows, actor, events)
-        return [(self.mapper.to_stored_event(e), e) for aggregate in created for e in aggregate.collect_events()]
+        return [(self.mapper.to_stored_event(e), e, e.timestamp)
+                for aggregate in created for e in aggregate.collect_events()]
 
-    def _admissions(self, rows: list[dict], actor: str, events: bool) -> list[tuple[Any, Any]]:
-        sealed = self.sealer.seal_many([(r["id"], personal_data(r["full_name"], r["birth_date"], r["id_number"]))
-                                        for r in rows])
+    def _admissions(self, rows: list[dict], actor: str,
+                    events: bool) -> tuple[list[tuple[Any, Any, datetime]], dict[str, bytes]]:
+        sealed, keys = self.sealer.seal_new([(r["id"], personal_data(r["full_name"], r["birth_date"], r["id_number"]))
+                                             for r in rows])
         stored_state = None if events else getattr(self.mapper, "stored_state", None)
         built = []
         for r, personal in zip(rows, sealed):
             if stored_state is not None:
                 # The event's attributes, each made as the event would make it.
+                timestamp = _ADMITTED.create_timestamp()
                 stored = stored_state(ADMITTED_TOPIC, Member.create_id(r["id"]), Member.INITIAL_VERSION,
                                       Member.admission_state(member_id=r["id"], union_id=r["union_id"],
                                                              admitted_on=r["admitted_on"], gender=r["gender"],
-                                                             personal=personal, actor=actor,
-                                                             timestamp=_ADMITTED.create_timestamp()))
+                                                             personal=personal, actor=actor, timestamp=timestamp))
                 if stored is not None:
-                    built.append((stored, None))
+                    built.append((stored, None, timestamp))
                     continue
             event = Member.admission(member_id=r["id"], union_id=r["union_id"], admitted_on=r["admitted_on"],
                                      gender=r["gender"], personal=personal, actor=actor)
-            built.append((self.mapper.to_stored_event(event), event))
-        return built
+            built.append((self.mapper.to_stored_event(event), event, event.timestamp))
+        return built, keys
 
     # ---- targets ---------------------------------------------------------
     def _unit_or_tenant(self, unit_id: str | None) -> None:

@@ -222,11 +222,43 @@ class ViewCursor:
         return self.raw.rowcount
 
 
+_UNHOLDABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def holdable(value: Any) -> Any:
+    """``value`` with the text a database cannot hold (NUL, lone surrogates) replaced by U+FFFD,
+    inside tuples and lists too. For events recorded before such text was refused at the door."""
+    if isinstance(value, str):
+        return _UNHOLDABLE.sub("\ufffd", value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(holdable(v) for v in value)
+    return value
+
+
+class CleaningCursor(ViewCursor):
+    """A ViewCursor that writes every text parameter as ``holdable`` makes it: what a view falls
+    back to for an event whose text the database refused."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> ViewCursor:
+        return super().execute(sql, holdable(tuple(params)))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        super().executemany(sql, [holdable(tuple(r)) for r in rows])
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        super().insert_rows(table, columns, [holdable(tuple(r)) for r in rows])
+
+    def update_rows(self, sql: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> None:
+        super().update_rows(sql, columns, [holdable(tuple(r)) for r in rows])
+
+
 class Transaction(Protocol):
     """Opens a view transaction; ``write=True`` commits, otherwise it only reads, and
-    ``snapshot=True`` reads everything as of one instant."""
+    ``snapshot=True`` reads everything as of one instant. ``search_path`` (PostgreSQL) names the
+    schemas its tables are found in, for a transaction on views built beside the tenant's."""
 
-    def __call__(self, write: bool = False, snapshot: bool = False) -> ContextManager[ViewCursor]: ...
+    def __call__(self, write: bool = False, snapshot: bool = False,
+                 search_path: str | None = None) -> ContextManager[ViewCursor]: ...
 
 
 MAIN_LANE = "views"

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from projections.base import ViewCursor
-from projections.runner import FOLLOWER, REBUILDS
+from projections.runner import FOLLOWER, INTACT, REBUILDS, ViewsUnavailable
 
 OPEN = int(np.iinfo(np.int32).max)  # valid_to of a span that has not ended
 NEVER = int(np.iinfo(np.int64).max)  # superseded_at of a span still current
@@ -173,8 +173,10 @@ class RegisterColumns:
     def snapshot(self, cur: ViewCursor) -> Snapshot:
         """The columns as of the views' position, read in the caller's read transaction, which
         must see one snapshot for the position and every row read after it."""
-        marks = dict(cur.execute("SELECT name, position FROM view_positions WHERE name IN (?, ?)",
+        marks = dict(cur.execute(f"SELECT name, position FROM view_positions WHERE name IN (?, ?) AND {INTACT}",
                                  (FOLLOWER, REBUILDS)).fetchall())
+        if not marks:  # a crash emptied the views: nothing here is to be kept
+            raise ViewsUnavailable("the views are being rebuilt from the ledger")
         position, rebuilds = marks.get(FOLLOWER) or 0, marks.get(REBUILDS) or 0
         with self._lock:
             if rebuilds != self.rebuilds or position < self.position:  # the views were rebuilt

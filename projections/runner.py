@@ -1,17 +1,21 @@
 """Keeps the views in step with the ledger, exactly once and in ledger order.
 
-Each view belongs to a lane: a row of ``view_positions`` holding how far its views
-have applied the ledger. Each batch of events is applied to a lane's views in one
-transaction that first claims the batch by advancing the lane's position from the
-value it read; a concurrent follower that read the same position updates no row and
-rolls back. So a crash between writing events and updating views only leaves the
-views behind, and the next catch-up (on the next command or read) brings them up to
-date. A command moves every lane in the transaction that writes its events.
+Each view belongs to a lane: a row of ``view_positions`` holding how far its views have
+applied the ledger. A lane's rows and its position always change in one transaction, and
+only a writer holding the tenant lock changes them (commands, imports, catch-ups, rebuilds):
+so the views always hold exactly what their positions say, and a crash between writing
+events and updating views only leaves the views behind, for the next catch-up.
 
 On PostgreSQL the views' tables are UNLOGGED (the positions, like the ledger, are not): a
 crash of the server empties them, and with them the one row of ``views_intact``. Finding
-that row gone, the next catch-up rewinds every lane to the start and rebuilds the views
-from the ledger, as ``rebuild`` does.
+that row gone, the next catch-up rebuilds the views from the ledger.
+
+A rebuild never shows readers a half-built view: on PostgreSQL it builds a complete new set
+of views in a schema of its own and swaps it in with one short transaction; on SQLite it
+rewrites the views in one transaction, which readers see only once it commits.
+
+An event a view cannot apply (say, text a database cannot hold) stops its lane there with
+``ViewsStopped`` naming the position; the views keep their last consistent state.
 """
 
 from __future__ import annotations
@@ -21,20 +25,23 @@ import logging
 import queue
 import re
 import threading
+import time
 import zlib
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from projections.base import FEW_ROWS, HANDLED, MAIN_LANE, Projection, Transaction, ViewCursor, route_of, unlogged
+from projections.base import (FEW_ROWS, HANDLED, MAIN_LANE, CleaningCursor, Projection, Transaction, ViewCursor,
+                              route_of, unlogged)
 
 log = logging.getLogger(__name__)
 
 POSITIONS_DDL = "CREATE TABLE IF NOT EXISTS view_positions (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
 FOLLOWER = MAIN_LANE  # the lane of every view without one of its own
-REBUILDS = "rebuilds"  # its position counts the times the views were emptied to be rebuilt
+REBUILDS = "rebuilds"  # its position counts the times the views were rebuilt
 ANALYZE_AFTER = 10_000  # events applied in one go, after which the planner's statistics are renewed
 DERIVING_BATCH = 10_000  # events per view transaction when runs of them are derived in SQL
 SCHEMA = "schema"  # its position holds a checksum of every view's DDL
@@ -42,14 +49,50 @@ SCHEMA = "schema"  # its position holds a checksum of every view's DDL
 # server that empties them empties it too.
 INTACT_DDL = "CREATE TABLE IF NOT EXISTS views_intact (intact BOOLEAN PRIMARY KEY)"
 INTACT = "EXISTS (SELECT 1 FROM views_intact)"
+BOOK_TABLES = ("view_positions", "views_intact")  # kept with the views, swapped with them
 INDEX_ON = re.compile(r"CREATE (?:UNIQUE )?INDEX IF NOT EXISTS \w+ ON (\w+)")
+SWAP_LOCK_TIMEOUT = "500ms"  # a swap waiting on readers gives way to them, then tries again
+SWAP_ATTEMPTS = 120
+
+
+class ViewsStopped(Exception):
+    """A view could not apply the event at ``position``: its lane stays before it."""
+
+    def __init__(self, position: int, lane: str, reason: str):
+        super().__init__(f"the views stopped before the event at position {position} ({lane}): {reason}")
+        self.position, self.lane, self.reason = position, lane, reason
+
+
+class ViewsUnavailable(Exception):
+    """The views were emptied by a crash and are being rebuilt: a reader tries again shortly."""
+
+
+class ViewsMoved(Exception):
+    """A lane was not where its writer read it: someone wrote views without the tenant lock."""
+
+
+@dataclass(frozen=True)
+class ViewsState:
+    """Where the views stand against the ledger, read in one statement."""
+
+    views: int  # the lane furthest behind (0 where a crash emptied the views)
+    ledger: int  # the last position recorded
+    intact: bool
+
+    @property
+    def current(self) -> bool:
+        return self.intact and self.views >= self.ledger
 
 
 class Projector:
-    """Pulls notifications from the ledger's recorder and applies them to every projection."""
+    """Pulls notifications from the ledger's recorder and applies them to every projection.
+
+    Every method that writes views expects the caller to hold the tenant lock.
+    """
 
     def __init__(self, recorder: Any, mapper: Any, transaction: Transaction,
-                 projections: Sequence[Projection], batch_size: int = 2000, events_table: str | None = None):
+                 projections: Sequence[Projection], batch_size: int = 2000, events_table: str | None = None,
+                 schema: str | None = None, ledger_table: str | None = None):
         self.recorder = recorder
         self.mapper = mapper
         self.transaction = transaction
@@ -58,6 +101,10 @@ class Projector:
         # Where the stored events can be read in SQL (PostgreSQL, states in plain JSON), large
         # catch-ups and imports derive the ``derived`` events' rows there (Projection.derive).
         self.events_table = events_table
+        # The tenant's PostgreSQL schema: a rebuild builds its views beside it, then swaps them in.
+        self.schema = schema
+        # The ledger's table, where the views are kept beside it (one read gives both positions).
+        self.ledger_table = ledger_table
         self._topics: dict[type, str] = {}
         self.lanes: dict[str, list[Projection]] = {FOLLOWER: []}
         for projection in self.projections:
@@ -72,59 +119,71 @@ class Projector:
         self._unread_topics = {lane: [f"%{sep}{name}".replace("_", r"\_") for name in names for sep in ".:"]
                                for lane, names in self._unread.items()}
 
+    @property
+    def view_tables(self) -> tuple[str, ...]:
+        """Every table of the views and their bookkeeping, in the one order all lock them in."""
+        return tuple(sorted({*BOOK_TABLES, *(t for p in self.projections for t in p.tables)}))
+
     def schema_checksum(self) -> int:
         # "unlogged": kept logged before, the views are dropped and rebuilt once as unlogged tables.
         ddl = "\n".join(stmt for p in self.projections for stmt in (p.name, *p.ddl))
         return zlib.crc32(("unlogged\n" + ddl).encode())
 
+    # ---- creating --------------------------------------------------------------------
     def create(self) -> None:
         """Create the views; where their definition changed, drop them so they rebuild from the ledger."""
         with self.transaction(write=True) as cur:
-            cur.execute(POSITIONS_DDL)
-            stored = cur.scalar("SELECT position FROM view_positions WHERE name = ?", (SCHEMA,))
-            checksum = self.schema_checksum()
-            if stored != checksum:
-                for projection in self.projections:
-                    for table in projection.tables:
-                        cur.execute(f"DROP TABLE IF EXISTS {table}")
-                cur.execute("DELETE FROM view_positions WHERE name <> ?", (REBUILDS,))
-                cur.execute("UPDATE view_positions SET position = position + 1 WHERE name = ?", (REBUILDS,))
-            for projection in self.projections:
-                projection.create(cur)
-            cur.execute(unlogged(INTACT_DDL) if cur.dialect == "postgres" else INTACT_DDL)
-            for name, position in ((FOLLOWER, 0), (SCHEMA, checksum), (REBUILDS, 0)):
-                cur.execute(
-                    "INSERT INTO view_positions (name, position) SELECT ?, ? WHERE NOT EXISTS"
-                    " (SELECT 1 FROM view_positions WHERE name = ?)", (name, position, name))
-            for lane in self.lanes:  # a new lane's views were kept with the main lane's until now
-                cur.execute(
-                    "INSERT INTO view_positions (name, position) SELECT ?, (SELECT position FROM view_positions"
-                    " WHERE name = ?) WHERE NOT EXISTS (SELECT 1 FROM view_positions WHERE name = ?)",
-                    (lane, FOLLOWER, lane))
-            self._recover(cur)
+            self._create(cur)
 
-    def _recover(self, cur: ViewCursor) -> bool:
-        """Mark the views intact; if they were not (a crash of the server emptied them), rewind
-        every lane to the start, as a rebuild does, and return True. A second follower waits
-        here for the first one's transaction, then finds the row and changes nothing."""
-        if not self._mark_intact(cur):
-            return False
-        cur.execute(f"UPDATE view_positions SET position = 0 WHERE name IN ({self._in_lanes}) AND position <> 0",
-                    list(self.lanes))
-        if cur.rowcount:
+    def _create(self, cur: ViewCursor, rebuilds: int = 0) -> None:
+        cur.execute(POSITIONS_DDL)
+        stored = cur.scalar("SELECT position FROM view_positions WHERE name = ?", (SCHEMA,))
+        checksum = self.schema_checksum()
+        if stored is not None and stored != checksum:
             for projection in self.projections:
-                projection.clear(cur)
+                for table in projection.tables:
+                    cur.execute(f"DROP TABLE IF EXISTS {table}")
+            cur.execute("DELETE FROM view_positions WHERE name <> ?", (REBUILDS,))
             cur.execute("UPDATE view_positions SET position = position + 1 WHERE name = ?", (REBUILDS,))
-            return True
-        return False
+        for projection in self.projections:
+            projection.create(cur)
+        cur.execute(unlogged(INTACT_DDL) if cur.dialect == "postgres" else INTACT_DDL)
+        new = stored is None or stored != checksum
+        for name, position in ((FOLLOWER, 0), (SCHEMA, checksum), (REBUILDS, rebuilds)):
+            cur.execute(
+                "INSERT INTO view_positions (name, position) SELECT ?, ? WHERE NOT EXISTS"
+                " (SELECT 1 FROM view_positions WHERE name = ?)", (name, position, name))
+        cur.execute("UPDATE view_positions SET position = ? WHERE name = ?", (checksum, SCHEMA))
+        for lane in self.lanes:  # a new lane's views were kept with the main lane's until now
+            cur.execute(
+                "INSERT INTO view_positions (name, position) SELECT ?, (SELECT position FROM view_positions"
+                " WHERE name = ?) WHERE NOT EXISTS (SELECT 1 FROM view_positions WHERE name = ?)",
+                (lane, FOLLOWER, lane))
+        if new:  # empty views hold exactly what position 0 says
+            self._mark_intact(cur)
+
+    # ---- where the views stand ---------------------------------------------------------
+    def state(self) -> ViewsState:
+        """Views, ledger and intactness in one round trip (what a reader asks before reading)."""
+        if self.ledger_table is None:
+            return ViewsState(self.position(), self.ledger_position(), self.intact())
+        with self.transaction() as cur:  # one statement: one snapshot of both
+            notification_id = "notification_id" if cur.dialect == "postgres" else "rowid"
+            row = cur.execute(
+                f"SELECT (SELECT min(position) FROM view_positions WHERE name IN ({self._in_lanes})), {INTACT},"
+                f" (SELECT max({notification_id}) FROM {self.ledger_table})", list(self.lanes)).fetchone()
+        return ViewsState(row[0] or 0, row[2] or 0, bool(row[1]))
 
     def position(self, lane: str | None = None) -> int:
         """How far every view (or the views of ``lane``) has applied the ledger."""
         with self.transaction() as cur:  # views emptied by a crash hold nothing, whatever the positions say
-            if lane is not None:
-                return cur.scalar(f"SELECT position FROM view_positions WHERE name = ? AND {INTACT}", (lane,)) or 0
-            return cur.scalar(f"SELECT min(position) FROM view_positions WHERE name IN ({self._in_lanes})"
-                              f" AND {INTACT}", list(self.lanes)) or 0
+            return self._position(cur, lane)
+
+    def _position(self, cur: ViewCursor, lane: str | None = None) -> int:
+        if lane is not None:
+            return cur.scalar(f"SELECT position FROM view_positions WHERE name = ? AND {INTACT}", (lane,)) or 0
+        return cur.scalar(f"SELECT min(position) FROM view_positions WHERE name IN ({self._in_lanes})"
+                          f" AND {INTACT}", list(self.lanes)) or 0
 
     @property
     def _in_lanes(self) -> str:
@@ -136,46 +195,131 @@ class Projector:
     def is_behind(self) -> bool:
         return self.position() < self.ledger_position()
 
+    def intact(self) -> bool:
+        with self.transaction() as cur:
+            return bool(cur.scalar(f"SELECT {INTACT}"))
+
+    # ---- catching up (the caller holds the tenant lock) ---------------------------------
+    def follow(self, progress: Callable[[int], None] | None = None, derive: bool = False) -> int:
+        """Catch every lane up; returns the events the main lane applied (``progress`` hears of
+        those). Views a crash emptied are rebuilt first."""
+        state = self.state()
+        if not state.intact:
+            log.warning("the views were emptied by a crash of the database: rebuilding them from the ledger")
+            return self.rebuild(progress)
+        behind = state.ledger - state.views
+        if behind <= 0:
+            return 0
+        # Far behind (views dropped for a new definition, or left behind by a long outage): the
+        # runs the views derive go in SQL where they can, as in a rebuild.
+        derive = derive or behind >= DERIVING_BATCH
+        for lane in self.lanes:
+            if lane != FOLLOWER:
+                self._follow_lane(lane, derive=derive)
+        return self._follow_lane(FOLLOWER, progress, derive)
+
+    def _follow_lane(self, lane: str, progress: Callable[[int], None] | None = None, derive: bool = False,
+                     analyze: bool = True) -> int:
+        return self.catch_up(progress, derive, lane, analyze)
+
     def catch_up(self, progress: Callable[[int], None] | None = None, derive: bool = False,
-                 lane: str = FOLLOWER, analyze: bool = True) -> int:
+                 lane: str = FOLLOWER, analyze: bool = True, within: ViewCursor | None = None) -> int:
         """Apply to the views of ``lane`` every event not yet in them; returns how many were
-        applied. With ``derive`` (where the events can be read in SQL), runs of derived events
-        are applied there. Many applied, the planner's statistics are renewed (unless not to
-        ``analyze``: the caller will)."""
+        applied. Each batch commits with the lane's position, unless ``within`` a transaction
+        of the caller's. With ``derive`` (where the events can be read in SQL), runs of derived
+        events are applied there. Many applied, the planner's statistics are renewed (unless
+        not to ``analyze``: the caller will)."""
         derive = derive and self.events_table is not None
         size = DERIVING_BATCH if derive else self.batch_size
-        views = self.lanes[lane]
         applied = 0
-        start = self.position(lane)
+        start = self._position(within, lane) if within is not None else self.position(lane)
         while True:
             if derive:
-                with self.transaction() as cur:
+                with nullcontext(within) if within is not None else self.transaction() as cur:
                     stored, count, last = self._select_stored(cur, start + 1, size, lane)
             else:
                 stored = self.recorder.select_notifications(start + 1, size)
                 count, last = len(stored), stored[-1].id if stored else start
             if not count:
-                if applied >= ANALYZE_AFTER and analyze:
-                    self.analyze(views)
-                return applied
-            with self.transaction(write=True) as cur:
-                cur.execute("UPDATE view_positions SET position = ? WHERE name = ? AND position = ?",
-                            (last, lane, start))
-                if cur.rowcount != 1:
-                    raise _Overtaken()
-                if derive:
-                    for projection in views:
-                        projection.process_stored(cur, stored, self.events_table)
-                else:
-                    items = [(self.mapper.to_domain_event(n), n.id) for n in stored]
-                    for projection in views:
-                        projection.process_batch(cur, items)
+                break
+            try:
+                with self._step(within) as cur:
+                    self._claim(cur, [lane], start, last)
+                    if derive:
+                        for projection in self.lanes[lane]:
+                            projection.process_stored(cur, stored, self.events_table)
+                    else:
+                        items = [(self.mapper.to_domain_event(n), n.id) for n in stored]
+                        for projection in self.lanes[lane]:
+                            projection.process_batch(cur, items)
+            except ViewsMoved:
+                raise
+            except Exception as error:  # noqa: BLE001 - the batch rolled back; find the event that failed
+                log.warning("views (%s): a batch from position %d failed (%s); applying it event by event",
+                            lane, start + 1, _reason(error))
+                done = self._one_by_one(lane, start, last, within)
+                applied += done - start
+                if progress:
+                    progress(done - start)
+                start = done
+                continue
             applied += count
             start = last
             if progress:
                 progress(count)
             if count < size and (applied < ANALYZE_AFTER or not analyze):
                 return applied  # a short batch: the ledger ended there when it was read
+        if applied >= ANALYZE_AFTER and analyze:
+            self.analyze(self.lanes[lane])
+        return applied
+
+    @contextmanager
+    def _step(self, within: ViewCursor | None) -> Iterator[ViewCursor]:
+        """A transaction of its own, or a savepoint of the caller's transaction ``within``."""
+        if within is None:
+            with self.transaction(write=True) as cur:
+                yield cur
+            return
+        within.execute("SAVEPOINT views_step")
+        try:
+            yield within
+        except BaseException:
+            within.execute("ROLLBACK TO SAVEPOINT views_step")
+            raise
+        finally:
+            within.execute("RELEASE SAVEPOINT views_step")
+
+    def _one_by_one(self, lane: str, start: int, last: int, within: ViewCursor | None = None) -> int:
+        """Apply ``start``+1..``last`` one event at a time, each committed on its own (or in a
+        savepoint ``within`` the caller's transaction), through the views' handlers, with text a
+        database cannot hold (NUL, lone surrogates) replaced; raise ViewsStopped at the first
+        event that still fails. Returns ``last``."""
+        for n in self.recorder.select_notifications(start + 1, last - start, stop=last):
+            try:
+                event = self.mapper.to_domain_event(n)
+                with self._step(within) as raw:
+                    cur = CleaningCursor(raw.raw, raw.dialect)
+                    self._claim(cur, [lane], start, n.id)
+                    for projection in self.lanes[lane]:
+                        projection.process_batch(cur, [(event, n.id)])
+            except Exception as error:  # noqa: BLE001 - reported with its position
+                stop = ViewsStopped(n.id, lane, _reason(error))
+                log.error("%s", stop)
+                raise stop from error
+            start = n.id
+        if start < last:  # positions with no event at the end of the batch
+            with self._step(within) as cur:
+                self._claim(cur, [lane], start, last)
+        return last
+
+    def _claim(self, cur: ViewCursor, lanes: Sequence[str], start: int, last: int) -> None:
+        """Move ``lanes`` from ``start`` to ``last`` in ``cur``'s transaction, all of them or, if
+        one is not at ``start``, none: ViewsMoved then rolls the transaction back."""
+        marks = ", ".join("?" * len(lanes))
+        cur.execute(f"UPDATE view_positions SET position = ? WHERE name IN ({marks}) AND position = ?",
+                    (last, *lanes, start))
+        if cur.rowcount != len(lanes):
+            raise ViewsMoved(f"views {', '.join(lanes)} were not at position {start}")
 
     def _select_stored(self, cur: ViewCursor, first: int, limit: int,
                        lane: str) -> tuple[list[tuple[str, Any, int]], int, int]:
@@ -209,52 +353,32 @@ class Projector:
         items.sort(key=lambda item: item[2])
         return items, count, last
 
-    def analyze(self, views: Sequence[Projection] | None = None) -> None:
-        """Renew the query planner's statistics of every view (or of ``views``), as after a
-        rebuild or a large import: a freshly filled table otherwise has none, and the planner may
-        then scan it whole for a handful of rows."""
-        with self.transaction(write=True) as cur:
-            for projection in self.projections if views is None else views:
-                for table in projection.tables:
-                    cur.execute(f"ANALYZE {table}")
+    # ---- applying what a writer just recorded ---------------------------------------------
+    def apply(self, recorded: Sequence[tuple[Any, int]], cur: ViewCursor) -> None:
+        """Apply events just written in ``cur``'s transaction, as they are in memory; they must
+        be exactly the next positions after the views' (else ViewsMoved, and the transaction
+        rolls back with the events)."""
+        self.apply_stored([(self._topic(e), e, p) for e, p in recorded], cur)
 
-    def apply(self, recorded: Sequence[tuple[Any, int]], cur: ViewCursor | None = None) -> bool:
-        """Apply events just written, as they are in memory, if they are exactly the next
-        positions after the views'; returns False (changing nothing) otherwise. With ``cur``,
-        in the caller's transaction (the one that wrote them)."""
-        return self.apply_stored([(self._topic(e), e, p) for e, p in recorded], cur)
-
-    def apply_stored(self, items: Sequence[tuple[str, Any, int]], cur: ViewCursor | None = None) -> bool:
+    def apply_stored(self, items: Sequence[tuple[str, Any, int]], cur: ViewCursor, after: int | None = None) -> None:
         """``apply`` for ``(topic, event, position)`` items, where an event may be None if every
-        view derives its topic from the stored event or ignores it (see ``derives``)."""
+        view derives its topic from the stored event or ignores it (see ``derives``). ``after``:
+        where the views are, if not right before the items (positions a rolled-back write used)."""
         if not items:
-            return True
+            return
         first, last = items[0][2], items[-1][2]
         if [p for _t, _e, p in items] != list(range(first, last + 1)):
-            return False
-        if cur is None:
-            with self.transaction(write=True) as cur:
-                return self._apply(cur, items, first, last)
-        return self._apply(cur, items, first, last)
+            raise ViewsMoved(f"positions {first}..{last} are not consecutive")
+        self._claim(cur, list(self.lanes), first - 1 if after is None else after, last)
+        # A command's few rows: one round trip instead of one per table. A large batch (an
+        # import's) goes without, as its rows may go by COPY, which a pipeline does not allow.
+        with cur.pipeline() if len(items) <= FEW_ROWS else nullcontext():
+            self._write_views(cur, items)
 
     def derives(self, topic: str) -> bool:
         """Whether the views need nothing but the stored events of ``topic``: they are read in SQL
         here, and every view derives them there or ignores them."""
         return self.events_table is not None and all(route_of(type(p), topic) != HANDLED for p in self.projections)
-
-    def _apply(self, cur: ViewCursor, items: Sequence[tuple[str, Any, int]], first: int, last: int) -> bool:
-        # Every lane moves, or none does (a lane behind: the caller catches them up).
-        lanes = list(self.lanes)
-        cur.execute(f"UPDATE view_positions SET position = ? WHERE name IN ({self._in_lanes}) AND position = ?"
-                    f" AND (SELECT count(*) FROM view_positions WHERE name IN ({self._in_lanes}) AND position = ?) = ?",
-                    (last, *lanes, first - 1, *lanes, first - 1, len(lanes)))
-        if cur.rowcount != len(lanes):
-            return False
-        # A command's few rows: one round trip instead of one per table. A large batch (an
-        # import's) goes without, as its rows may go by COPY, which a pipeline does not allow.
-        with cur.pipeline() if len(items) <= FEW_ROWS else nullcontext():
-            self._write_views(cur, items)
-        return True
 
     def apply_at(self, cur: ViewCursor, recorded: Sequence[tuple[Any, int]], position: int) -> None:
         """Apply events just written in ``cur``'s transaction (PostgreSQL, in a pipeline), the
@@ -283,37 +407,15 @@ class Projector:
             topic = self._topics[type(event)] = get_topic(type(event))
         return topic
 
-    def follow(self, progress: Callable[[int], None] | None = None, derive: bool = False) -> int:
-        """Catch every lane up, each yielding to another follower that got there first; returns
-        the events the main lane applied (``progress`` hears of those)."""
-        behind = self.ledger_position() - self.position()  # two single reads, cheaper than a batch
-        if behind <= 0:
-            return 0
+    # ---- statistics and indexes -------------------------------------------------------------
+    def analyze(self, views: Sequence[Projection] | None = None) -> None:
+        """Renew the query planner's statistics of every view (or of ``views``), as after a
+        rebuild or a large import: a freshly filled table otherwise has none, and the planner may
+        then scan it whole for a handful of rows."""
         with self.transaction(write=True) as cur:
-            if self._recover(cur):
-                log.warning("the views were emptied by a crash of the database: rebuilding them from the ledger")
-        behind = self.ledger_position() - self.position()
-        # Far behind (views dropped for a new definition, or left behind by a long outage): the
-        # runs the views derive go in SQL where they can, as in a rebuild.
-        derive = derive or behind >= DERIVING_BATCH
-        for lane in self.lanes:
-            if lane != FOLLOWER:
-                self._follow_lane(lane, derive=derive)
-        return self._follow_lane(FOLLOWER, progress, derive)
-
-    def _side_by_side(self, progress: Callable[[int], None] | None) -> int:
-        """Catch up, deriving in SQL, every lane but the main one in a thread (and a connection) of
-        its own, which then builds its views' readers' indexes while the main lane goes on; then
-        finish the main lane's tables on two connections."""
-        def follow_lane(lane: str) -> None:
-            self._follow_lane(lane, derive=True)
-            self._build_indexes(self.lanes[lane])
-
-        with _in_threads([(f"views-{lane}", functools.partial(follow_lane, lane))
-                          for lane in self.lanes if lane != FOLLOWER]):
-            applied = self._follow_lane(FOLLOWER, progress, derive=True, analyze=False)
-            self.finish(self.lanes[FOLLOWER])
-        return applied
+            for projection in self.projections if views is None else views:
+                for table in projection.tables:
+                    cur.execute(f"ANALYZE {table}")
 
     def finish(self, views: Sequence[Projection], extra: Sequence[Sequence[str]] = ()) -> None:
         """After a bulk write into ``views``: build their missing indexes and renew their
@@ -336,7 +438,7 @@ class Projector:
                     return
                 self._finish_group(statements)
 
-        with _in_threads([("views-finish", finisher)]):  # and this thread: two connections at once
+        with in_threads([("views-finish", finisher)]):  # and this thread: two connections at once
             finisher()
 
     @staticmethod
@@ -366,18 +468,10 @@ class Projector:
             for projection in views:
                 projection.create(cur)
 
-    def _follow_lane(self, lane: str, progress: Callable[[int], None] | None = None, derive: bool = False,
-                     analyze: bool = True) -> int:
-        try:
-            return self.catch_up(progress, derive, lane, analyze)
-        except _Overtaken:
-            return self.catch_up(progress, derive, lane, analyze) if self.position(lane) < self.ledger_position() else 0
-
     @contextmanager
     def readers_indexes_deferred(self) -> Iterator[None]:
-        """For a bulk write into the views: drop the indexes only readers use, and build them
-        again after it, one sorted build each instead of an insert per row (also after a failure;
-        failing that, the next opening of the store builds them)."""
+        """For a bulk write into views no reader sees yet: drop the indexes only readers use, and
+        build them again after it, one sorted build each instead of an insert per row."""
         with self.transaction(write=True) as cur:
             for projection in self.projections:
                 projection.drop_readers_indexes(cur)
@@ -388,25 +482,99 @@ class Projector:
                 for projection in self.projections:
                     projection.create(cur)
 
+    # ---- rebuilding (the caller holds the tenant lock) --------------------------------------
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Empty every view and apply the whole ledger again; returns the events applied. Where
-        views are derived in SQL (PostgreSQL), the lanes are rebuilt side by side, so that the
-        database works on as many cores as there are lanes."""
-        with self.readers_indexes_deferred():
-            self.reset()
-            if self.events_table is None or len(self.lanes) == 1:
-                return self.follow(progress, derive=True)
-            return self._side_by_side(progress)
+        """Build every view again from the whole ledger; returns the events applied. Readers
+        keep the views as they were until the new ones are complete; then they see the new ones."""
+        if self.schema is None:
+            return self._rebuild_in_place(progress)
+        return self._rebuild_beside(progress)
+
+    def _rebuild_in_place(self, progress: Callable[[int], None] | None) -> int:
+        """SQLite: empty the views and apply the ledger again in one transaction."""
+        with self.transaction(write=True) as cur:
+            for projection in self.projections:  # built once at the end, not row by row
+                projection.drop_readers_indexes(cur)
+            self._reset(cur)
+            applied = 0
+            for lane in self.lanes:
+                done = self.catch_up(progress if lane == FOLLOWER else None, lane=lane, analyze=False, within=cur)
+                applied = done if lane == FOLLOWER else applied
+            for projection in self.projections:
+                projection.create(cur)
+        self.analyze()
+        return applied
+
+    def _rebuild_beside(self, progress: Callable[[int], None] | None) -> int:
+        """PostgreSQL: build the views in a schema of their own (the lanes side by side, each on
+        a connection of its own, the readers' indexes built at the end), then swap them in."""
+        shadow = f"{self.schema}__views"
+        with self.transaction(write=True) as cur:
+            cur.execute(f'DROP SCHEMA IF EXISTS "{shadow}" CASCADE')  # what a failed rebuild left
+            cur.execute(f'CREATE SCHEMA "{shadow}"')
+            rebuilds = cur.scalar("SELECT position FROM view_positions WHERE name = ?", (REBUILDS,)) or 0
+        beside = self.beside(shadow)
+        try:
+            with beside.transaction(write=True) as cur:
+                beside._create(cur, rebuilds + 1)
+                for projection in beside.projections:
+                    projection.drop_readers_indexes(cur)
+
+            def follow_lane(lane: str) -> None:
+                beside.catch_up(derive=True, lane=lane, analyze=False)
+                beside.finish(beside.lanes[lane])
+
+            with in_threads([(f"views-{lane}", functools.partial(follow_lane, lane))
+                             for lane in beside.lanes if lane != FOLLOWER]):
+                applied = beside.catch_up(progress, derive=True, lane=FOLLOWER, analyze=False)
+                beside.finish(beside.lanes[FOLLOWER])
+            self._swap(shadow)
+        except BaseException:
+            with self.transaction(write=True) as cur:
+                cur.execute(f'DROP SCHEMA IF EXISTS "{shadow}" CASCADE')
+            raise
+        return applied
+
+    def beside(self, shadow: str) -> Projector:
+        """This projector, writing a separate set of views in the schema ``shadow`` (the ledger
+        still read from the tenant's)."""
+        search_path = f'"{shadow}", "{self.schema}"'
+        transaction = functools.partial(self.transaction, search_path=search_path)
+        return Projector(self.recorder, self.mapper, transaction, self.projections, self.batch_size,
+                         self.events_table, None, self.ledger_table)
+
+    def _swap(self, shadow: str) -> None:
+        """Put the views built in ``shadow`` in place of the tenant's, in one transaction that
+        waits for no reader long: past a moment it gives way and tries again."""
+        tables = self.view_tables
+        live = ", ".join(f'"{self.schema}".{t}' for t in tables)
+        for attempt in range(SWAP_ATTEMPTS):
+            try:
+                with self.transaction(write=True) as cur:
+                    cur.execute(f"SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}'")
+                    cur.execute(f"LOCK TABLE {live} IN ACCESS EXCLUSIVE MODE")
+                    cur.execute(f"DROP TABLE {live}")
+                    for table in tables:
+                        cur.execute(f'ALTER TABLE "{shadow}".{table} SET SCHEMA "{self.schema}"')
+                    cur.execute(f'DROP SCHEMA "{shadow}"')
+                return
+            except Exception as error:  # noqa: BLE001 - only a lock that was not granted is tried again
+                if getattr(error, "sqlstate", None) != "55P03" and "lock timeout" not in str(error):
+                    raise
+                time.sleep(min(0.05 * (attempt + 1), 1.0))
+        raise TimeoutError("the rebuilt views could not be swapped in: readers held the views throughout")
 
     def reset(self) -> None:
-        """Empty every view and rewind to the start of the ledger (one transaction). The count of
-        rebuilds goes up, so that copies of the views kept elsewhere know to read them again."""
+        """Empty every view and rewind to the start of the ledger (one transaction)."""
         with self.transaction(write=True) as cur:
-            for projection in self.projections:
-                projection.clear(cur)
-            cur.execute(f"UPDATE view_positions SET position = 0 WHERE name IN ({self._in_lanes})", list(self.lanes))
-            cur.execute("UPDATE view_positions SET position = position + 1 WHERE name = ?", (REBUILDS,))
-            self._mark_intact(cur)
+            self._reset(cur)
+
+    def _reset(self, cur: ViewCursor) -> None:
+        for projection in self.projections:
+            projection.clear(cur)
+        cur.execute(f"UPDATE view_positions SET position = 0 WHERE name IN ({self._in_lanes})", list(self.lanes))
+        cur.execute("UPDATE view_positions SET position = position + 1 WHERE name = ?", (REBUILDS,))
+        self._mark_intact(cur)
 
     @staticmethod
     def _mark_intact(cur: ViewCursor) -> bool:
@@ -415,8 +583,13 @@ class Projector:
         return cur.rowcount == 1
 
 
+def _reason(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text[:300]
+
+
 @contextmanager
-def _in_threads(works: Sequence[tuple[str, Callable[[], None]]]) -> Iterator[None]:
+def in_threads(works: Sequence[tuple[str, Callable[[], None]]]) -> Iterator[None]:
     """Run each ``(name, work)`` in a thread of its own while the body runs; on leaving, wait for
     them all, then raise the first failure of one (in the caller's thread, not lost in its own)."""
     failures: list[BaseException] = []
@@ -437,7 +610,3 @@ def _in_threads(works: Sequence[tuple[str, Callable[[], None]]]) -> Iterator[Non
             thread.join()
     if failures:
         raise failures[0]
-
-
-class _Overtaken(Exception):
-    """Another follower applied this batch first; this transaction is rolled back."""

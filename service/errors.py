@@ -8,6 +8,8 @@ from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from domain.errors import AlreadyExists, Conflict, DomainError, InvalidValue, NotFound
+from projections.runner import ViewsStopped, ViewsUnavailable
+from tenants.stores import TenantBusy
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -74,6 +76,27 @@ def handle_domain(error: DomainError) -> Response:
     return problem(409, "Refused", error.message, errors)
 
 
+def handle_busy(error: TenantBusy) -> Response:
+    response = problem(503, "Tenant busy", error.message)
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def handle_unavailable(error: ViewsUnavailable) -> Response:
+    response = problem(503, "Views being rebuilt", str(error))
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def handle_stopped(error: ViewsStopped) -> Response:
+    """Commands wait while the views cannot take an event: their rules would read a stale register."""
+    log.error("%s", error)
+    response = problem(503, "Views stopped", f"{error}; the register answers reads from the state before it"
+                       " and takes no command until an operator has it applied (see `unionledger rebuild`)")
+    response.headers["Retry-After"] = "60"
+    return response
+
+
 def handle_unexpected(error: Exception) -> Response:
     original = getattr(error, "original_exception", None) or error
     log.exception("unexpected error", exc_info=original)
@@ -83,4 +106,7 @@ def handle_unexpected(error: Exception) -> Response:
 def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(DomainError, handle_domain)
+    app.register_error_handler(TenantBusy, handle_busy)
+    app.register_error_handler(ViewsStopped, handle_stopped)
+    app.register_error_handler(ViewsUnavailable, handle_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

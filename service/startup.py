@@ -74,7 +74,7 @@ def ensure_demo(platform: Platform, today: date | None = None, tenant_id: str = 
             click.echo("Building the demo province from the seeds' figures...")
             with store.lock():
                 build_demo(_DemoLedger(store), today or vietnam_today())
-            store.projector.follow()
+                store.projector.follow()
     built_file.write_text(f"{tenant_id}\n")
     return token
 

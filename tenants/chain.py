@@ -29,7 +29,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import weakref
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -148,14 +147,11 @@ def recompute(tenant_id: str, entries: Iterable[Entry], chained: int, digest: Di
     return Verified(last, chained, link.hex())
 
 
-_ready: weakref.WeakSet = weakref.WeakSet()  # open stores whose ledger_chain table exists
-
-
 class Chain:
     """The chain of one tenant store: extend it, read its head, verify it, export the ledger with it.
 
-    Not to be made, nor extended with ``extend``, while holding the store's lock (they take it);
-    a command that holds it calls ``extend_locked``.
+    Its table is made with the store's (``CHAIN_DDL``). ``extend`` takes the store's lock; a
+    caller that holds it calls ``extend_locked``.
     """
 
     def __init__(self, store: Any):
@@ -164,11 +160,6 @@ class Chain:
         self.recorder = store.ledger.recorder
         self.mapper = store.ledger.mapper
         self.transaction = store.transaction
-        if store not in _ready:
-            # Under the tenant lock: concurrent CREATE TABLE IF NOT EXISTS can collide on PostgreSQL.
-            with store.lock(), self.transaction(write=True) as cur:
-                cur.execute(CHAIN_DDL)
-            _ready.add(store)
 
     def head(self) -> dict:
         """{"position", "hash", "recorded_at"} of the latest link (position 0 and the genesis when empty)."""
@@ -243,12 +234,22 @@ class Chain:
     def link_at(self, cur: Any, recorded: Sequence[Any], end: tuple[int, bytes]) -> None:
         """Link recordings that follow ``end`` (the chain's last position and link, read under
         the lock the caller still holds) from memory, in ``cur``'s transaction."""
+        self.link_stored(cur, [(r.notification.id, r.notification, micros(r.domain_event.timestamp))
+                               for r in recorded], end)
+
+    @staticmethod
+    def link_stored(cur: Any, recorded: Sequence[tuple[int, Any, int | None]],
+                    end: tuple[int, bytes]) -> tuple[int, bytes]:
+        """Link events just written in ``cur``'s transaction, each ``(position, stored event,
+        recorded at)``, after ``end``; returns the chain's new end."""
         link = end[1]
         rows = []
-        for r in recorded:
-            link = next_link(link, _entry(r.notification))
-            rows.append((r.notification.id, link.hex(), micros(r.domain_event.timestamp)))
+        for position, stored, at in recorded:
+            link = next_link(link, Entry(position, stored.originator_id, stored.originator_version, stored.topic,
+                                         bytes(stored.state)))
+            rows.append((position, link.hex(), at))
         cur.insert_rows("ledger_chain", ("position", "link", "recorded_at"), rows)
+        return (recorded[-1][0], link) if recorded else end
 
     def _ever_recorded(self, first: int, last: int) -> bool:
         """Whether the views ever applied an event at these positions (the caller holds the lock)."""

@@ -1,14 +1,10 @@
-"""A PostgreSQL event recorder that writes large batches with COPY, and small ones in a
-transaction of the caller's.
+"""Writing events in a transaction of the caller's, so that the views, the hash chain and the
+members' keys written there commit with the events or not at all.
 
-The library inserts a batch as one ``INSERT ... SELECT FROM unnest(...)`` in pipeline
-mode, where COPY is not allowed. For a large batch (a bulk import) this recorder takes
-the same ``EXCLUSIVE`` table lock, so notification ids stay in commit order, and streams
-the rows with COPY; the batch's ids are then the last ``n`` of the sequence, since no
-other writer can take ids while the lock is held.
-
-``insert_within`` writes a command's events in a transaction the caller goes on using, so the
-views and the hash chain it updates there commit with the events or not at all.
+The library inserts a batch as one ``INSERT ... SELECT FROM unnest(...)``. A large batch (a
+bulk import's) goes by COPY under the same ``EXCLUSIVE`` table lock, which keeps notification
+ids in commit order: the batch's ids are then the last ``n`` of the sequence, since no other
+writer can take ids while the lock is held.
 """
 
 from __future__ import annotations
@@ -31,30 +27,23 @@ class CopyingPostgresApplicationRecorder(PostgresApplicationRecorder):
         """No NOTIFY: the views follow the ledger by pulling, and nothing here listens. A NOTIFY
         costs a round trip per write and, at commit, a lock shared by the whole database."""
 
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        if len(stored_events) < COPY_FROM:
-            return super().insert_events(stored_events, **kwargs)
+    def insert_within(self, curs: psycopg.Cursor, stored_events: Sequence[StoredEvent], copy: bool = True) -> list[int]:
+        """Insert in the caller's transaction, under the same table lock as ``insert_events``;
+        returns the notification ids in order. A large batch goes by COPY: the lock keeps every
+        other writer out until the transaction ends, so its ids are the sequence's last ``n``.
+        A duplicate (originator, version) raises IntegrityError and leaves the transaction to
+        be rolled back."""
+        self._lock_table(curs)
         table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
         try:
-            with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-                self._lock_table(curs)
+            if copy and len(stored_events) >= COPY_FROM:
                 with curs.copy(SQL("COPY {0} (originator_id, originator_version, topic, state) FROM STDIN")
                                .format(table)) as copy:
                     for e in stored_events:
                         copy.write_row((e.originator_id, e.originator_version, e.topic, e.state))
-                curs.execute(SQL("SELECT MAX(notification_id) AS top FROM {0}").format(table))
-                top = curs.fetchone()["top"]
-        except errors.UniqueViolation as error:
-            raise IntegrityError(str(error)) from error
-        return list(range(top - len(stored_events) + 1, top + 1))
-
-    def insert_within(self, curs: psycopg.Cursor, stored_events: Sequence[StoredEvent]) -> list[int]:
-        """Insert in the caller's transaction, under the same table lock as ``insert_events``;
-        returns the notification ids in order. A duplicate (originator, version) raises
-        IntegrityError and leaves the transaction to be rolled back."""
-        self._lock_table(curs)
-        table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
-        try:
+                curs.execute(SQL("SELECT MAX(notification_id) FROM {0}").format(table))
+                top = curs.fetchone()[0]
+                return list(range(top - len(stored_events) + 1, top + 1))
             curs.execute(SQL("INSERT INTO {0} (originator_id, originator_version, topic, state)"
                              " SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
                              " RETURNING notification_id").format(table),
@@ -70,7 +59,7 @@ def insert_within(recorder: Any, cur: Any, stored_events: Sequence[StoredEvent])
     and return their notification ids: PostgreSQL as ``insert_within`` above, SQLite with the
     library's own statement (its write transaction already serialises writers)."""
     if cur.dialect == "postgres":
-        return recorder.insert_within(cur.raw, stored_events)
+        return recorder.insert_within(cur.raw, stored_events, copy=not cur.pipelined)
     try:
         return list(recorder._insert_events(cur.raw, stored_events))
     except sqlite3.IntegrityError as error:

@@ -21,6 +21,7 @@ class Settings:
     pool_overflow: int = 3
     control_schema: str = "unionledger_control"
     warm_columns: bool = False  # read a tenant's indicator columns in the background when it is opened
+    lock_wait_seconds: float = 30.0  # how long a request waits for a tenant busy with an import or rebuild
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Settings:
@@ -34,6 +35,7 @@ class Settings:
             pool_overflow=int(env.get("UNIONLEDGER_POOL_OVERFLOW") or 3),
             control_schema=env.get("UNIONLEDGER_CONTROL_SCHEMA") or "unionledger_control",
             warm_columns=env.get("UNIONLEDGER_WARM_COLUMNS") == "1",
+            lock_wait_seconds=float(env.get("UNIONLEDGER_LOCK_WAIT_SECONDS") or 30),
         )
 
     @property

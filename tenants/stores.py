@@ -4,6 +4,10 @@ On PostgreSQL a tenant is a schema holding its events, views and tracking; on
 SQLite it is a file. At most ``max_open_tenants`` stores are open per process;
 the least recently used idle one is closed to open another, so connections are
 bounded by max_open_tenants x (pool_size + pool_overflow) per process.
+
+Every writer of the tenant (a command, an import, a catch-up of the views, a rebuild) holds
+the tenant lock, and writes events, views and hash chain in one transaction: a reader never
+needs the lock unless the views are behind the ledger, which only a crash leaves them.
 """
 
 from __future__ import annotations
@@ -12,12 +16,11 @@ import fcntl
 import gc
 import hashlib
 import logging
-import queue
 import threading
 import time
 import weakref
 from collections import OrderedDict
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 from uuid import UUID
@@ -25,27 +28,28 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, Notification, Recording, StoredEvent
 
 from domain.errors import NotFound
-from tenants.chain import CHAIN_TABLE, Chain, ChainBroken, genesis
 from domain.imports import ImportPlan, plan_import
 from domain.ledger import ADMITTED_TOPIC, Ledger, personal_data
 from domain.members import Member
 from projections.audit import Audit
-from projections.base import ViewCursor
+from projections.base import ViewCursor, micros
 from projections.indicators import IndicatorCalculator
 from projections.membership import Membership
 from projections.plans import Reports, Targets
 from projections.progress import Plans
 from projections.queries import RegisterViews, admitted_member
-from projections.runner import ANALYZE_AFTER, INTACT, Projector
+from projections.runner import ANALYZE_AFTER, INTACT, Projector, ViewsStopped
 from projections.structure import Structure
+from tenants.chain import CHAIN_DDL, CHAIN_TABLE, Chain, ChainBroken, genesis
 from tenants.grouping import GroupCommit, Pending, Take
 from tenants.recorders import insert_within
 from tenants.settings import Settings, schema_name
-from tenants.vault import KEYS_TABLE, PersonalDataVault, new_key, seal_with
+from tenants.vault import KEYS_DDL, KEYS_TABLE, PersonalDataVault, new_key, seal_with
 
 
 log = logging.getLogger(__name__)
 MAPPER_TOPIC = "tenants.mapper:RegisterMapper"  # the library's mapper, flat events' JSON written directly
+RETRY_AFTER = 5  # seconds a client is told to wait when the tenant is busy
 
 
 def view_projections() -> list:
@@ -53,14 +57,27 @@ def view_projections() -> list:
     return [Structure(), Membership(), Targets(), Reports(), Audit()]
 
 
+class TenantBusy(Exception):
+    """The tenant lock was not had in time: a long import or rebuild holds it. Try again later."""
+
+    def __init__(self, message: str, retry_after: int = RETRY_AFTER):
+        super().__init__(message)
+        self.message, self.retry_after = message, retry_after
+
+
+class _CatchUpFirst(Exception):
+    """The views or the chain are behind the ledger: catch them up before deciding commands."""
+
+
 class TenantStore:
-    """One tenant's ledger and views, and the lock that serialises its commands."""
+    """One tenant's ledger and views, and the lock that serialises its writers."""
 
     def __init__(self, tenant_id: str, settings: Settings, *, create: bool = False):
         self.tenant_id = tenant_id
         self.settings = settings
         self.backend = settings.backend
         self._thread_lock = threading.Lock()
+        self.schema: str | None = None
         if self.backend == "postgres":
             self.schema = schema_name(tenant_id)
             env = {
@@ -91,37 +108,64 @@ class TenantStore:
         self.views = RegisterViews(self.transaction)
         self.indicators = IndicatorCalculator(self.transaction)
         self.plans = Plans(self.transaction, self.indicators)
-        self.vault = PersonalDataVault(self.transaction, keys_behind=self.backend == "postgres")
+        self.vault = PersonalDataVault(self.transaction)
         self.ledger = Ledger(env, queries=self.views, sealer=self.vault)
         self.datastore = self.ledger.factory.datastore
         mapper = self.ledger.mapper
         derivable = self.backend == "postgres" and mapper.cipher is None and mapper.compressor is None
         self.projector = Projector(self.ledger.recorder, mapper, self.transaction, view_projections(),
-                                   events_table=self.ledger.recorder.events_table_name if derivable else None)
-        if create:
-            self.vault.create()
-        with self.lock():
-            self.projector.create()
+                                   events_table=self.ledger.recorder.events_table_name if derivable else None,
+                                   schema=self.schema, ledger_table=self.ledger.recorder.events_table_name)
+        self._view_tables = ", ".join(self.projector.view_tables)
+        if create or not self._made():
+            with self.lock():
+                with self.transaction(write=True) as cur:
+                    if create:
+                        cur.execute(KEYS_DDL)
+                    cur.execute(CHAIN_DDL)
+                self.projector.create()
         self.chain = Chain(self)
         self._group = GroupCommit(self._commit)
+        self.stopped: ViewsStopped | None = None  # where the views stopped, if an event failed them
+        self._stopped_at = 0  # the ledger's last position when they stopped
+
+    def _made(self) -> bool:
+        """Whether the store's tables are there in their current definition (then opening it
+        needs no lock, which a long import elsewhere may hold)."""
+        lanes = list(self.projector.lanes)
+        try:
+            with self.transaction() as cur:
+                checksum = cur.scalar("SELECT position FROM view_positions WHERE name = 'schema'")
+                known = cur.scalar(f"SELECT count(*) FROM view_positions WHERE name IN ({', '.join('?' * len(lanes))})",
+                                   lanes)
+                cur.execute(f"SELECT 1 FROM {CHAIN_TABLE} LIMIT 1")
+        except Exception:  # noqa: BLE001 - a table missing: made under the lock
+            return False
+        return checksum == self.projector.schema_checksum() and known == len(lanes)
 
     # ---- connections ---------------------------------------------------------
     @contextmanager
-    def transaction(self, write: bool = False, snapshot: bool = False) -> Iterator[ViewCursor]:
+    def transaction(self, write: bool = False, snapshot: bool = False,
+                    search_path: str | None = None) -> Iterator[ViewCursor]:
         """A cursor on the tenant's store. On PostgreSQL a read (``write=False``) runs its
         statements on their own, each seeing what was committed when it started (as it would in
         a READ COMMITTED transaction, without the round trips to open and close one);
-        ``snapshot=True`` reads everything in one REPEATABLE READ snapshot instead."""
+        ``snapshot=True`` reads everything in one REPEATABLE READ snapshot instead, taken once
+        no rebuild is swapping the views (their tables are locked first, in the one order every
+        writer of them locks them). ``search_path`` names the schemas tables are found in."""
         if self.backend == "postgres":
             from psycopg.rows import tuple_row
 
             with self.datastore.get_connection() as conn:
                 self._on_tenant(conn)
-                if write or snapshot:
+                if write or snapshot or search_path:
                     with conn.transaction(force_rollback=not write):
                         raw = conn.cursor(row_factory=tuple_row)
                         if snapshot:
                             raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                            raw.execute(f"LOCK TABLE {self._view_tables} IN ACCESS SHARE MODE")
+                        if search_path:
+                            raw.execute(f"SET LOCAL search_path TO {search_path}")
                         yield ViewCursor(raw, "postgres")
                 else:
                     yield ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
@@ -134,30 +178,94 @@ class TenantStore:
             conn.execute(f'SET search_path TO "{self.schema}"')
             self._on_schema.add(conn)
 
+    # ---- the tenant lock -------------------------------------------------------
     @property
     def _lock_key(self) -> int:
         return int.from_bytes(hashlib.sha256(self.schema.encode()).digest()[:8], "big", signed=True)
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Serialise this tenant's commands across threads and processes."""
-        with self._thread_lock:
-            if self.backend == "postgres":
-                with self.datastore.get_connection() as conn:
-                    conn.execute("SELECT pg_advisory_lock(%s)", (self._lock_key,))
-                    try:
-                        yield
-                    finally:
-                        conn.execute("SELECT pg_advisory_unlock(%s)", (self._lock_key,))
-            else:
-                with open(self._lock_path, "a+") as handle:
-                    fcntl.flock(handle, fcntl.LOCK_EX)
-                    try:
-                        yield
-                    finally:
-                        fcntl.flock(handle, fcntl.LOCK_UN)
+    def lock(self, wait: float | None = None) -> Iterator[None]:
+        """Serialise this tenant's writers across threads and processes. With ``wait``, give up
+        after that many seconds (TenantBusy); without, wait as long as it takes."""
+        deadline = None if wait is None else time.monotonic() + wait
+        with self._thread_locked(deadline), self._store_locked(deadline):
+            yield
 
-    # ---- use -------------------------------------------------------------------
+    @contextmanager
+    def _thread_locked(self, deadline: float | None) -> Iterator[None]:
+        if not self._thread_lock.acquire(timeout=-1 if deadline is None else max(0.0, deadline - time.monotonic())):
+            raise self._busy()
+        try:
+            yield
+        finally:
+            self._thread_lock.release()
+
+    @contextmanager
+    def _store_locked(self, deadline: float | None) -> Iterator[None]:
+        """The lock between processes: an advisory lock (PostgreSQL) or a lock on a file (SQLite)."""
+        if self.backend == "postgres":
+            from psycopg.rows import tuple_row
+
+            with self.datastore.get_connection() as conn:
+                cur = conn.cursor(row_factory=tuple_row)
+                if deadline is None:
+                    cur.execute("SELECT pg_advisory_lock(%s)", (self._lock_key,))
+                else:
+                    _poll(lambda: cur.execute("SELECT pg_try_advisory_lock(%s)", (self._lock_key,)).fetchone()[0],
+                          deadline, self._busy)
+                try:
+                    yield
+                finally:
+                    cur.execute("SELECT pg_advisory_unlock(%s)", (self._lock_key,))
+        else:
+            with open(self._lock_path, "a+") as handle:
+                if deadline is None:
+                    fcntl.flock(handle, fcntl.LOCK_EX)
+                else:
+                    _poll(lambda: _try_flock(handle), deadline, self._busy)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _busy(self) -> TenantBusy:
+        return TenantBusy(f"tenant {self.tenant_id!r} is busy (an import or a rebuild of its views is running);"
+                          " try again shortly")
+
+    @property
+    def _wait(self) -> float:
+        return self.settings.lock_wait_seconds
+
+    # ---- keeping the views current -------------------------------------------
+    def fresh(self) -> TenantStore:
+        """Before a read: the views hold everything the ledger does, or this waits for them to
+        catch up (a crash left them behind). Where an event stopped the views, the read is
+        answered from the last consistent state they hold."""
+        state = self.projector.state()
+        if state.current:
+            return self
+        if self.stopped is not None and state.intact and state.ledger == self._stopped_at:
+            return self
+        with self.lock(self._wait):
+            try:
+                self._follow()
+            except ViewsStopped:
+                if not self.projector.intact():
+                    raise
+        return self
+
+    def _follow(self) -> None:
+        """Catch the views and the chain up (the caller holds the lock); an event that stops
+        the views is remembered, so that readers answer from what the views hold meanwhile."""
+        try:
+            self.projector.follow()
+        except ViewsStopped as stop:
+            self.stopped, self._stopped_at = stop, self.projector.ledger_position()
+            raise
+        self.stopped = None
+        self._chain()
+
+    # ---- commands ----------------------------------------------------------------
     def command(self, verb: str, *args: Any, **kwargs: Any) -> Any:
         """Run a ledger verb with the views current before (for rules) and after (read-your-writes)."""
         item = Pending(verb, "", args, kwargs)
@@ -178,8 +286,8 @@ class TenantStore:
 
     def _commit(self, take: Take, read_back: bool = True) -> None:
         """Under the lock: decide the commands ``take`` gives, save what they record in one
-        transaction, apply it to the views and link it into the chain (from memory); then, for
-        grouped commands, read their members back as their results."""
+        transaction with the views and the chain; then, for grouped commands, read their members
+        back as their results."""
         commit = self._commit_pipelined if self.backend == "postgres" else self._commit_stepwise
         decided, recorded = commit(take)
         if read_back:
@@ -191,48 +299,51 @@ class TenantStore:
         """PostgreSQL: the lock is the transaction's, taken with its first statement, and the
         statements go without waiting for answers where none is needed. The lock is held for
         three round trips and the aggregates' read: lock and where views and chain end; keys and
-        events; views, chain and commit. Each round trip costs the leader the GIL again, which
-        the threads reading requests hold meanwhile."""
+        events; views, chain and commit. Views or chain found behind (after a crash) are caught
+        up first, under the lock between processes, and the commands decided after that."""
+        from psycopg import errors
         from psycopg.rows import tuple_row
 
-        decided: list[Pending] = []
-        recordings: list[Recording] = []
-        behind = refused = False
-        with self._thread_lock, self.datastore.get_connection() as conn:
-            self._on_tenant(conn)
-            cur = ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
-            try:
-                with cur.pipeline(), conn.transaction():  # BEGIN and COMMIT go with the statements
-                    cur.execute("SELECT pg_advisory_xact_lock(?)", (self._lock_key,))
-                    views, top, chain_end = self._ends(cur)
-                    if views < top or chain_end[0] < top:  # a crash left them behind: they catch up first
-                        self.projector.follow()
-                        self._chain()
-                        views, top, chain_end = self._ends(cur)
-                    decided, collected, keys = self._decide(take())
-                    if collected:
-                        recordings = self._write(cur, collected, keys)
-                        ids = [r.notification.id for r in recordings]
-                        behind = ids != list(range(top + 1, top + 1 + len(ids))) or views != top
-                        if not behind:
-                            self.projector.apply_at(cur, [(r.domain_event, r.notification.id) for r in recordings],
-                                                    top)
-                        if not behind and chain_end[0] == top:
-                            self.chain.link_at(cur, recordings, chain_end)
-                        else:
-                            behind = True  # a gap in the ids, or a broken chain (for _chain to report)
-            except IntegrityError:  # unexpected, as the lock was held
-                refused = True
-        if refused:
-            with self.lock():
-                self._one_by_one(decided)
-                self.projector.follow()
-                self._chain()
-        elif behind:  # the views and the chain catch up from the ledger
-            with self.lock():
-                self.projector.follow()
-                self._chain(recordings)
-        return decided, [] if refused else recordings
+        deadline = time.monotonic() + self._wait
+        with self._thread_locked(deadline):
+            while True:
+                decided: list[Pending] = []
+                recordings: list[Recording] = []
+                refused = behind = False
+                try:
+                    with self.datastore.get_connection() as conn:
+                        self._on_tenant(conn)
+                        cur = ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
+                        with cur.pipeline(), conn.transaction():  # BEGIN and COMMIT go with the statements
+                            wait = max(1, int((deadline - time.monotonic()) * 1000))
+                            cur.execute("SELECT set_config('lock_timeout', ?, true)", (f"{wait}ms",))
+                            cur.execute("SELECT pg_advisory_xact_lock(?)", (self._lock_key,))
+                            views, top, chain_end = self._ends(cur)
+                            if views < top or chain_end[0] < top:
+                                raise _CatchUpFirst
+                            decided, collected, keys = self._decide(take())
+                            if collected:
+                                recordings = self._write(cur, collected, keys)
+                                ids = [r.notification.id for r in recordings]
+                                behind = ids != list(range(top + 1, top + 1 + len(ids)))
+                                if not behind:  # else positions a rolled-back write used: caught up after
+                                    self.projector.apply_at(cur, [(r.domain_event, r.notification.id)
+                                                                  for r in recordings], top)
+                                    self.chain.link_at(cur, recordings, chain_end)
+                except _CatchUpFirst:
+                    with self._store_locked(deadline):
+                        self._follow()
+                    continue
+                except errors.LockNotAvailable:
+                    raise self._busy() from None
+                except IntegrityError:  # unexpected, as the lock was held
+                    refused = True
+                if refused or behind:
+                    with self._store_locked(deadline):
+                        if refused:
+                            self._one_by_one(decided)
+                        self._follow()
+                return decided, [] if refused else recordings
 
     def _one_by_one(self, decided: list[Pending]) -> None:
         """Decide and save each command on its own, through the library (the caller holds the lock)."""
@@ -256,26 +367,18 @@ class TenantStore:
 
     def _commit_stepwise(self, take: Take) -> tuple[list[Pending], list[Recording]]:
         """SQLite: one statement at a time (the write transaction is the lock between processes)."""
-        with self.lock():
-            self.projector.follow()
-            group = take()
-            decided, collected, keys = self._decide(group)
-            recordings, written = [], False
-            try:
-                if collected:
-                    recordings, written = self._record(collected, keys)
-            except IntegrityError:  # unexpected, as the lock is held
-                recordings = None
-                self._one_by_one(decided)
-            finally:
-                if not written:  # the views and the chain catch up (from memory where they can)
-                    try:
-                        if recordings is None or not self.projector.apply(
-                                [(r.domain_event, r.notification.id) for r in recordings]):
-                            self.projector.follow()
-                    finally:
-                        self._chain(recordings or ())
-        return decided, recordings or []
+        with self.lock(self._wait):
+            self._follow()
+            decided, collected, keys = self._decide(take())
+            recordings: list[Recording] = []
+            if collected:
+                try:
+                    recordings = self._record(collected, keys)
+                except IntegrityError:  # unexpected, as the lock is held
+                    self._one_by_one(decided)
+                    self._follow()
+                    return decided, []
+        return decided, recordings
 
     def _read_back(self, items: list[Pending], recorded: Sequence[Recording] = ()) -> None:
         """A grouped command's result: its member as the views show it, with the personal data
@@ -301,16 +404,22 @@ class TenantStore:
             row.pop("personal")
             item.result = {**row, "personal_data": opened.get(item.key)}
 
-    def _record(self, aggregates: list, keys: dict[str, bytes]) -> tuple[list[Recording], bool]:
-        """Save the aggregates' new events with the new members' keys, and update the views and
-        the hash chain in the same transaction, so that they commit together; returns the
-        recordings and whether views and chain were updated (not if they were not where these
-        events start: the caller then brings them up to date)."""
+    def _record(self, aggregates: list, keys: dict[str, bytes]) -> list[Recording]:
+        """Save the aggregates' new events with the new members' keys, the views and the hash
+        chain, in one transaction (the caller holds the lock and has caught the views up)."""
         with self.transaction(write=True) as cur:
             recordings = self._write(cur, aggregates, keys)
-            written = self.projector.apply([(r.domain_event, r.notification.id) for r in recordings], cur) \
-                and self.chain.link(cur, recordings)
-        return recordings, written
+            self.projector.apply([(r.domain_event, r.notification.id) for r in recordings], cur)
+            end = self._chain_end(cur)
+            if end[0] == recordings[0].notification.id - 1:
+                self.chain.link_at(cur, recordings, end)
+        if end[0] != recordings[0].notification.id - 1:
+            self._chain()  # the chain was behind: for extension to link, or to report broken
+        return recordings
+
+    def _chain_end(self, cur: ViewCursor) -> tuple[int, bytes]:
+        row = cur.execute(f"SELECT position, link FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1").fetchone()
+        return (row[0], bytes.fromhex(row[1])) if row else (0, genesis(self.tenant_id))
 
     def _write(self, cur: ViewCursor, aggregates: list, keys: dict[str, bytes]) -> list[Recording]:
         """Save the aggregates' new events, and the new members' keys, in ``cur``'s transaction."""
@@ -366,49 +475,51 @@ class TenantStore:
                 StoredEvent(originator_id, version, topic, bytes(state))))
         return {i: _project(e) if e else None for i, e in events.items()}
 
-    def _chain(self, recorded: Sequence[Any] = ()) -> None:
+    def _chain(self) -> None:
         """Link new events into the hash chain; a broken chain is for verify and the digest to report."""
         try:
-            self.chain.extend_locked(recorded)
+            self.chain.extend_locked()
         except ChainBroken as error:
             log.warning("tenant %s: %s", self.tenant_id, error.message)
 
-    def import_rows(self, sheets: dict, actor: str, progress: Callable[[int], None] | None = None) -> ImportPlan:
-        """Validate every row, then (only if none is wrong) record them; views are current on return."""
-        with self.lock(), _collector_paused():
-            self.projector.follow()
+    # ---- imports -------------------------------------------------------------------
+    def import_rows(self, sheets: dict, actor: str, progress: Callable[[int], None] | None = None,
+                    wait: float | None = None) -> ImportPlan:
+        """Validate every row, then (only if none is wrong) record them all in one transaction
+        with their views, keys and chain links: readers see the register before the import or
+        after it, and a crash leaves every row or none. ``wait``: how long to wait for the lock."""
+        with self.lock(wait), _collector_paused():
+            self._follow()
             plan = plan_import(sheets, _ImportFacts(self), self.ledger.today())
             if plan.errors:
                 return plan
-
-            def saved(recorded: list[tuple[str, Any, int]]) -> None:
-                # The chunk's events are still in memory: apply them as they are, unless
-                # the views are not exactly where the chunk starts (then read the ledger).
-                if not self.projector.apply_stored(recorded):
-                    self.projector.follow(derive=True)
-                if progress:
-                    progress(len(recorded))
-
-            # An import at least as large as the register (a province joining with its lists)
-            # fills the views the way a rebuild does, readers' indexes built at the end.
-            rows = sum(len(created) for created in plan.creates.values())
-            bulk = rows >= max(ANALYZE_AFTER, self.projector.position())
-            with self.projector.readers_indexes_deferred() if bulk else nullcontext():
-                try:
-                    # On PostgreSQL the views take each chunk while the next one is built and written.
-                    with _Behind(saved) if self.projector.events_table else _InStep(saved) as applier:
-                        # Where the views derive admissions from the ledger (PostgreSQL), an import
-                        # stores them without making their event objects.
-                        written = self.ledger.execute_import(plan, actor=actor, saved=applier.saved,
-                                                             events=not self.projector.derives(ADMITTED_TOPIC))
-                finally:
-                    self.projector.follow()
-                if bulk:  # the readers' indexes and every table's statistics, on two connections
-                    self.projector.finish(self.projector.projections,
-                                          extra=[[f"ANALYZE {table}"] for table in self._ledger_tables])
-            if not bulk and sum(written.values()) >= ANALYZE_AFTER:
-                self.analyze()
+            written = self._write_import(plan, actor, progress)
+        if written >= ANALYZE_AFTER:
+            self.analyze()
         return plan
+
+    def _write_import(self, plan: ImportPlan, actor: str, progress: Callable[[int], None] | None) -> int:
+        """Every event the plan records, in chunks, all in one transaction (the caller holds the
+        lock and has caught views and chain up). Where the views derive admissions from the
+        ledger (PostgreSQL), they are stored without making their event objects."""
+        events = not self.projector.derives(ADMITTED_TOPIC)
+        written = 0
+        with self.transaction(write=True) as cur:
+            views, end = self.projector._position(cur), self._chain_end(cur)
+            for _kind, built, keys in self.ledger.import_events(plan, actor=actor, events=events):
+                self.vault.keep(cur, keys)
+                positions = insert_within(self.ledger.recorder, cur, [stored for stored, _e, _t in built])
+                self.projector.apply_stored([(stored.topic, event, position) for (stored, event, _t), position
+                                             in zip(built, positions)], cur, after=views)
+                views = positions[-1]
+                if end[0] == positions[0] - 1:  # else positions a rolled-back write used: extension links them
+                    end = self.chain.link_stored(cur, [(position, stored, micros(at)) for (stored, _e, at), position
+                                                       in zip(built, positions)], end)
+                written += len(built)
+                if progress:
+                    progress(len(built))
+        self._chain()
+        return written
 
     @property
     def _ledger_tables(self) -> tuple[str, ...]:
@@ -416,18 +527,17 @@ class TenantStore:
 
     def analyze(self) -> None:
         """Renew the planner's statistics of the ledger's tables and of every view, as after a
-        large import. Without them PostgreSQL misjudges a freshly filled table: at a million
-        events it read a group's few members with a parallel scan compiled by JIT, and single
-        admissions ran at a third of the speed they reach once the table is analyzed."""
+        large import: without them PostgreSQL misjudges a freshly filled table."""
         with self.transaction(write=True) as cur:
             for table in self._ledger_tables:
                 cur.execute(f"ANALYZE {table}")
         self.projector.analyze()
 
+    # ---- verification, rebuild -------------------------------------------------------
     def verify_report(self, report_id: str, actor: str) -> dict:
         """Verify a report against the ledger and record the result (ReportVerified)."""
-        with self.lock():
-            self.projector.follow()
+        with self.lock(self._wait):
+            self._follow()
             report = self.plans.report(report_id)
             if report is None:
                 raise NotFound(f"report {report_id!r} does not exist", field="id")
@@ -438,14 +548,8 @@ class TenantStore:
             try:
                 self.ledger.record_verification(report_id, verdict=result["verdict"], lines=summary, actor=actor)
             finally:
-                self.projector.follow()
-                self._chain()
+                self._follow()
         return result
-
-    def fresh(self) -> TenantStore:
-        """Bring the views up to date with the ledger before a read."""
-        self.projector.follow()
-        return self
 
     def warm(self) -> None:
         """Read the indicator columns ahead of the first question (at a million members, seconds
@@ -459,11 +563,33 @@ class TenantStore:
         log.info("tenant %s: indicator columns read ahead in %.1f s", self.tenant_id, time.perf_counter() - started)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Build the views again from the ledger; readers keep the old ones until the new are complete."""
         with self.lock():
-            return self.projector.rebuild(progress)
+            applied = self.projector.rebuild(progress)
+            self.stopped = None
+            self._chain()
+            return applied
 
     def close(self) -> None:
         self.ledger.close()
+
+
+def _poll(attempt: Callable[[], bool], deadline: float, busy: Callable[[], Exception]) -> None:
+    """Try ``attempt`` until it succeeds or ``deadline`` passes (then raise ``busy()``)."""
+    pause = 0.01
+    while not attempt():
+        if time.monotonic() >= deadline:
+            raise busy()
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 2, 0.2)
+
+
+def _try_flock(handle: Any) -> bool:
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 @contextmanager
@@ -502,68 +628,13 @@ class _GroupSealer:
         key = self.made[member_id] = new_key()
         return seal_with(key, member_id, data)
 
-    def seal_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[str]:
-        return self.vault.seal_many(items)
-
-    def settle(self) -> None:
-        self.vault.settle()
+    def seal_new(self, items: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], dict[str, bytes]]:
+        return self.vault.seal_new(items)
 
     def keys_of(self, decided: list[Pending]) -> dict[str, bytes]:
         """The keys of the decided admissions (the only command that seals for a new member)."""
         return {p.kwargs["id"]: self.made[p.kwargs["id"]] for p in decided
                 if p.verb == "admit_member" and p.kwargs.get("id") in self.made}
-
-
-class _InStep:
-    """Applies each chunk an import saved, ``(topic, event, position)`` items, as soon as it is saved."""
-
-    def __init__(self, apply: Callable[[list[tuple[str, Any, int]]], None]):
-        self.apply = apply
-
-    def __enter__(self) -> _InStep:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        pass
-
-    def saved(self, _kind: str, recorded: list[tuple[str, Any, int]]) -> None:
-        self.apply(recorded)
-
-
-class _Behind(_InStep):
-    """Applies each chunk an import saved in a thread of its own, in order, while the import goes
-    on with the next chunk: PostgreSQL writes one chunk's view rows while Python builds the next
-    chunk's events. On leaving, the views have taken every chunk; a failure there stops the import
-    at its next chunk and is raised."""
-
-    def __init__(self, apply: Callable[[list[tuple[str, Any, int]]], None]):
-        super().__init__(apply)
-        self.chunks: queue.Queue = queue.Queue(maxsize=1)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="import-views", daemon=True)
-
-    def __enter__(self) -> _Behind:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.chunks.put(None)
-        self.thread.join()
-        if self.error is not None and exc[0] is None:
-            raise self.error
-
-    def saved(self, _kind: str, recorded: list[tuple[str, Any, int]]) -> None:
-        if self.error is not None:
-            raise self.error
-        self.chunks.put(recorded)
-
-    def _run(self) -> None:
-        while (recorded := self.chunks.get()) is not None:
-            if self.error is None:
-                try:
-                    self.apply(recorded)
-                except BaseException as error:  # noqa: BLE001 - handed to the importing thread
-                    self.error = error
 
 
 class _ImportFacts:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import threading
 from json.encoder import encode_basestring
 from typing import Any, Iterable
 
@@ -72,12 +71,8 @@ def seal_with(key: bytes, member_id: str, data: dict[str, Any], nonce: bytes | N
 
 
 class PersonalDataVault:
-    def __init__(self, transaction: Transaction, keys_behind: bool = False):
+    def __init__(self, transaction: Transaction):
         self.transaction = transaction
-        self.keys_behind = keys_behind  # seal_many stores keys in a thread (PostgreSQL) or at once
-        self._lock = threading.Lock()
-        self._storing: threading.Thread | None = None
-        self._failure: BaseException | None = None
 
     def create(self) -> None:
         with self.transaction(write=True) as cur:
@@ -90,39 +85,14 @@ class PersonalDataVault:
             self.keep(cur, {member_id: key})
         return seal_with(key, member_id, data)
 
-    def seal_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[str]:
-        """Seal for many members the ledger does not hold (an import's), each with a new key. With
-        ``keys_behind`` the keys are stored by a thread of their own while the caller seals and
-        goes on (building and encoding the events): ``settle`` waits for them."""
-        self.settle()
+    @staticmethod
+    def seal_new(items: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], dict[str, bytes]]:
+        """Seal for many members the ledger does not hold (an import's), each with a new key; the
+        keys are returned for the caller to ``keep`` in the transaction that records the members."""
         keys = dict(zip([member_id for member_id, _data in items], random_blocks(len(items), KEY_SIZE)))
-        if not self.keys_behind:
-            self._store(keys)
-            self.settle()
-        else:
-            with self._lock:
-                self._storing = threading.Thread(target=self._store, args=(keys,), name="personal-keys", daemon=True)
-                self._storing.start()
         nonces = random_blocks(len(items), NONCE_SIZE)
         return [seal_with(keys[member_id], member_id, data, nonce)
-                for (member_id, data), nonce in zip(items, nonces)]
-
-    def _store(self, keys: dict[str, bytes]) -> None:
-        try:
-            with self.transaction(write=True) as cur:
-                self.keep(cur, keys)
-        except BaseException as error:  # noqa: BLE001 - raised by settle, in the caller's thread
-            self._failure = error
-
-    def settle(self) -> None:
-        """Return once every key handed out is stored; raise what stopped one from being stored."""
-        with self._lock:
-            storing, self._storing = self._storing, None
-        if storing is not None:
-            storing.join()
-        failure, self._failure = self._failure, None
-        if failure is not None:
-            raise failure
+                for (member_id, data), nonce in zip(items, nonces)], keys
 
     @staticmethod
     def keep(cur: Any, keys: dict[str, bytes]) -> None:

@@ -76,7 +76,7 @@ def import_file(upload: dict, tenant: str):
     """
     store, who = tenant_store(tenant, WRITE_ROLES)
     sheets = read_imports([(file.stream, file.filename) for file in upload["file"]], upload["kind"])
-    plan = store.import_rows(sheets, actor=who.actor)
+    plan = store.import_rows(sheets, actor=who.actor, wait=store.settings.lock_wait_seconds)
     if plan.errors:
         rows = [{"sheet": e.sheet, "line": e.line, "column": e.column, "rule": e.rule, "message": e.message}
                 for e in plan.errors]

@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from domain.imports import COLUMNS
 from domain.ledger import vietnam_today
 from service.cli import main
-from tests.conftest import ADMIN_TOKEN, TenantClient, index_names, new_tenant
+from tests.conftest import ADMIN_TOKEN, TenantClient, new_tenant
 from tests.integration.test_views import VIEW_TABLES
 
 PROBLEM = "application/problem+json"
@@ -279,8 +279,8 @@ def test_an_import_pauses_the_cyclic_collector_and_gives_it_back_whatever_the_ou
     with_units(tenant)
     seen: list[bool] = []
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        real_import = store.ledger.execute_import
-        monkeypatch.setattr(store.ledger, "execute_import",
+        real_import = store.ledger.import_events
+        monkeypatch.setattr(store.ledger, "import_events",
                             lambda plan, **kwargs: seen.append(gc.isenabled()) or real_import(plan, **kwargs))
         assert gc.isenabled()
         import_all_csv(tenant)
@@ -291,7 +291,7 @@ def test_an_import_pauses_the_cyclic_collector_and_gives_it_back_whatever_the_ou
         def failing(plan, **kwargs):
             raise RuntimeError("the database went away")
 
-        monkeypatch.setattr(store.ledger, "execute_import", failing)
+        monkeypatch.setattr(store.ledger, "import_events", failing)
         with pytest.raises(RuntimeError):
             store.import_rows({"members": [(2, dict(MEMBERS[0], id="dv-0099"))]}, actor="t")
         assert gc.isenabled()
@@ -326,33 +326,6 @@ def test_a_large_import_renews_the_planner_statistics_of_the_ledger_and_the_view
             else:
                 analysed = cur.execute("SELECT DISTINCT tbl FROM sqlite_stat1").fetchall()
     assert set(tables) <= {name for (name,) in analysed}
-
-
-def test_an_import_as_large_as_the_register_builds_the_readers_indexes_after_its_rows(app, tenant, monkeypatch):
-    """A province joining with its lists is written like a rebuild: the indexes only readers use
-    are gone while the rows go in, and back (with the same views) when the import answers."""
-    from tenants import stores
-
-    monkeypatch.setattr(stores, "ANALYZE_AFTER", 1)
-    with_units(tenant)
-    names = {i for p in stores.view_projections() for i in p.readers_indexes}
-    during: list[set[str]] = []
-    with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        real_import = store.ledger.execute_import
-
-        def execute_import(plan, **kwargs):
-            with store.transaction() as cur:
-                during.append(index_names(cur))
-            return real_import(plan, **kwargs)
-
-        monkeypatch.setattr(store.ledger, "execute_import", execute_import)
-        import_all_csv(tenant)
-        with store.transaction() as cur:
-            after = index_names(cur)
-        live = store.views.dump(VIEW_TABLES)
-        store.rebuild()
-        assert store.views.dump(VIEW_TABLES) == live
-    assert during and not names & during[0] and names <= after
 
 
 def test_an_imported_member_shows_their_personal_data(tenant):
@@ -667,41 +640,38 @@ def test_the_cli_refuses_a_bad_file_listing_its_rows_and_writes_nothing(tenant, 
     assert tenant.get("/workplaces/dn:001", expect=None).status_code == 404
 
 
-def test_an_import_stores_each_key_before_the_events_that_use_it_and_replaces_an_unused_one(app, tenant,
-                                                                                            monkeypatch):
-    """An import after a crash that left keys but no events (a key stored, its admission never
-    recorded) replaces those keys; every event is recorded only once its members' keys are
-    stored, and the members' personal data reads back."""
+def test_an_import_stores_each_key_with_the_events_that_use_it_and_replaces_an_unused_one(app, tenant,
+                                                                                          monkeypatch):
+    """Keys are stored in the transaction that records their admissions; a key left without its
+    admission (by an older version, or by hand) is replaced, and the personal data reads back."""
+    from tenants import stores
+
     with_units(tenant)
     imported(tenant, csv_file("workplaces", WORKPLACES), "workplaces.csv")
     imported(tenant, csv_file("unions", UNIONS), "unions.csv")
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        store.vault.seal_many([("dv-0001", {"full_name": "left by a crash"})])
-        store.vault.settle()
-        with store.transaction() as cur:
-            stale = cur.scalar("SELECT key FROM personal_keys WHERE member_id = ?", ("dv-0001",))
-        recorder = store.ledger.recorder
+        with store.transaction(write=True) as cur:
+            store.vault.keep(cur, {"dv-0001": bytes(32)})
         keyed_when_recorded: list[bool] = []
-        real_insert = recorder.insert_events
+        real_insert = stores.insert_within
 
-        def insert_events(stored_events, **kwargs):
-            with store.transaction() as cur:
-                keyed = {m for (m,) in cur.execute("SELECT member_id FROM personal_keys").fetchall()}
+        def insert_within(recorder, cur, stored_events):
+            keyed = {m for (m,) in cur.execute("SELECT member_id FROM personal_keys").fetchall()}
             keyed_when_recorded.append({m["id"] for m in MEMBERS} <= keyed)
-            return real_insert(stored_events, **kwargs)
+            return real_insert(recorder, cur, stored_events)
 
-        monkeypatch.setattr(recorder, "insert_events", insert_events)
+        monkeypatch.setattr(stores, "insert_within", insert_within)
         imported(tenant, csv_file("members", MEMBERS), "members.csv")
         monkeypatch.undo()
         with store.transaction() as cur:
-            assert cur.scalar("SELECT key FROM personal_keys WHERE member_id = ?", ("dv-0001",)) != stale
+            assert cur.scalar("SELECT key FROM personal_keys WHERE member_id = ?", ("dv-0001",)) != bytes(32).hex()
     assert keyed_when_recorded == [True]
     assert tenant.get("/members/dv-0001").get_json()["full_name"] == "Nguyễn Thị Lan"
 
 
 def test_a_key_that_could_not_be_stored_fails_the_import_that_made_it_not_a_later_one(app, tenant, monkeypatch):
-    """Keys may be stored while the events are built (PostgreSQL); an import whose building fails
-    meanwhile still waits for them, so what went wrong with them is not left for the next import."""
+    """Keys go in the import's own transaction: one that cannot be stored fails that import, which
+    writes nothing, and the next import is not touched by it."""
     from domain.members import Member
 
     with_units(tenant)
@@ -725,35 +695,37 @@ def test_a_key_that_could_not_be_stored_fails_the_import_that_made_it_not_a_late
     assert tenant.get("/members/dv-0003").get_json()["full_name"] == "Lê Thị Hoa"
 
 
-def test_an_import_stopped_by_a_failed_write_keeps_whole_chunks_and_a_repeat_finishes_it(app, tenant, monkeypatch):
-    """Chunks are written to the ledger in order, each in a transaction of its own: a write that
-    fails stops the import with its error; the chunks before it are in the ledger and in the
-    views, nothing after it is, and importing again writes the rest."""
+def test_an_import_stopped_by_a_failed_write_writes_nothing_and_a_repeat_writes_it_all(app, tenant, monkeypatch):
+    """An import is one transaction: a write that fails part-way (its second chunk here) leaves
+    no event, no view row, no key and no chain link of it, and importing again writes it all."""
+    from tenants import stores
+
     with_units(tenant)
     sheets = {kind: list(enumerate(rows, start=2))
               for kind, rows in (("workplaces", WORKPLACES), ("unions", UNIONS), ("members", MEMBERS))}
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        recorder = store.ledger.recorder
-        real_insert = recorder.insert_events
+        before = (store.projector.ledger_position(), store.chain.chained(), store.views.dump(VIEW_TABLES))
+        real_insert = stores.insert_within
         calls: list[int] = []
 
-        def insert_events(stored_events, **kwargs):
+        def insert_within(recorder, cur, stored_events):
             calls.append(len(stored_events))
             if len(calls) == 2:
                 raise ConnectionError("the ledger's connection was lost")
-            return real_insert(stored_events, **kwargs)
+            return real_insert(recorder, cur, stored_events)
 
-        monkeypatch.setattr(recorder, "insert_events", insert_events)
+        monkeypatch.setattr(stores, "insert_within", insert_within)
         with pytest.raises(ConnectionError):
             store.import_rows(sheets, actor="tester")
         monkeypatch.undo()
         assert calls == [len(WORKPLACES), len(UNIONS)]
-        assert tenant.get(f"/workplaces/{WORKPLACES[0]['id']}", expect=None).status_code == 200
-        assert tenant.get(f"/unions/{UNIONS[0]['id']}", expect=None).status_code == 404
-        assert tenant.get(f"/members/{MEMBERS[0]['id']}", expect=None).status_code == 404
+        assert (store.projector.ledger_position(), store.chain.chained(), store.views.dump(VIEW_TABLES)) == before
+        with store.transaction() as cur:
+            assert cur.scalar("SELECT count(*) FROM personal_keys") == 0
+        assert tenant.get(f"/workplaces/{WORKPLACES[0]['id']}", expect=None).status_code == 404
         plan = store.import_rows(sheets, actor="tester")
     assert (plan.errors, plan.skipped, {k: len(v) for k, v in plan.creates.items()}) == (
-        [], {"workplaces": len(WORKPLACES), "unions": 0, "members": 0},
-        {"workplaces": 0, "unions": len(UNIONS), "members": len(MEMBERS)})
+        [], {"workplaces": 0, "unions": 0, "members": 0},
+        {"workplaces": len(WORKPLACES), "unions": len(UNIONS), "members": len(MEMBERS)})
     assert tenant.get(f"/members/{MEMBERS[0]['id']}").get_json()["full_name"] == MEMBERS[0]["full_name"]
     assert [e["event"] for e in history(tenant, f"/unions/{UNIONS[0]['id']}")] == ["UnionFounded"]

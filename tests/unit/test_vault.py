@@ -37,8 +37,9 @@ def test_random_blocks_are_as_many_and_as_long_as_asked_and_all_different():
 def test_sealed_in_a_chunk_each_member_has_a_key_and_a_nonce_of_their_own():
     vault, conn = memory_vault()
     people = [(f"dv-{n}", {"full_name": "Nguyễn Văn An", "birth_date": None, "id_number": None}) for n in range(50)]
-    sealed = vault.seal_many(people)
-    vault.settle()
+    sealed, made = vault.seal_new(people)
+    with vault.transaction(write=True) as cur:
+        vault.keep(cur, made)
 
     keys = dict(conn.execute("SELECT member_id, key FROM personal_keys").fetchall())
     nonces = {base64.urlsafe_b64decode(s[len(PREFIX):])[:NONCE_SIZE] for s in sealed}
@@ -51,7 +52,9 @@ def test_sealed_in_a_chunk_each_member_has_a_key_and_a_nonce_of_their_own():
 
 def test_a_sealed_value_opens_only_for_its_own_member():
     vault, conn = memory_vault()
-    first, _ = vault.seal_many([("dv-1", {"full_name": "A"}), ("dv-2", {"full_name": "B"})])
+    (first, _), made = vault.seal_new([("dv-1", {"full_name": "A"}), ("dv-2", {"full_name": "B"})])
+    with vault.transaction(write=True) as cur:
+        vault.keep(cur, made)
     conn.execute("UPDATE personal_keys SET key = (SELECT key FROM personal_keys WHERE member_id = 'dv-1')"
                  " WHERE member_id = 'dv-2'")
     assert vault.unseal("dv-1", first) == {"full_name": "A"}
