@@ -76,10 +76,10 @@ class TenantStore:
                 "CREATE_TABLE": "y" if create else "n",
             }
         else:
-            folder = settings.data_dir / "tenants"
-            folder.mkdir(parents=True, exist_ok=True)
-            self.path = sqlite_path(settings, tenant_id)
-            self._lock_path = folder / f"{tenant_id}.lock"
+            from tenants.files import private_file  # 0600 before SQLite opens it: its -wal and -shm follow
+
+            self.path = private_file(sqlite_path(settings, tenant_id))
+            self._lock_path = private_file(self.path.with_suffix(".lock"))
             env = {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.path),
