@@ -12,7 +12,7 @@ COPY tenants ./tenants
 COPY service ./service
 RUN pip install --no-cache-dir . \
     && useradd --system --uid 10001 --home /var/lib/unionledger unionledger \
-    && mkdir -p /var/lib/unionledger && chown unionledger /var/lib/unionledger
+    && install -d -m 0700 -o unionledger /var/lib/unionledger
 
 USER unionledger
 EXPOSE 8000

@@ -11,6 +11,7 @@ from domain.ledger import vietnam_today
 from domain.periods import parse_period
 from projections.indicators import Question
 from tenants.bootstrap import Platform, bootstrap
+from tenants.files import write_private
 
 DEMO_TENANT = "quang-tri"
 DEMO_NAME = "Liên đoàn Lao động tỉnh Quảng Trị (demo)"
@@ -61,9 +62,7 @@ def ensure_demo(platform: Platform, today: date | None = None, tenant_id: str = 
         token = token_file.read_text().strip()
     else:
         token = platform.registry.issue_token(tenant_id, "federation_admin", f"{tenant_id}:demo")
-    token_file.parent.mkdir(parents=True, exist_ok=True)
-    token_file.write_text(token + "\n")
-    token_file.chmod(0o600)
+    write_private(token_file, token + "\n")
     with platform.stores.use(tenant_id) as store:
         recorded = store.projector.ledger_position() > 0
     if recorded and started_here:
@@ -75,19 +74,23 @@ def ensure_demo(platform: Platform, today: date | None = None, tenant_id: str = 
             with store.lock():
                 build_demo(_DemoLedger(store), today or vietnam_today())
                 store.projector.follow()
-    built_file.write_text(f"{tenant_id}\n")
+    write_private(built_file, f"{tenant_id}\n")
     return token
 
 
 def announce(*, demo: bool, bind: str) -> None:
+    """What the service says as it starts; the admin token only on the start that made it."""
     platform = bootstrap()
     try:
         base = f"http://{bind}"
         click.echo(f"unionledger: store {platform.settings.backend}"
                    + ("" if platform.settings.database_url else f" (files in {platform.settings.data_dir}/)"))
         if not platform.settings.admin_token:
-            click.echo(f"Platform admin token (kept in {platform.settings.data_dir}/admin-token): "
-                       f"{platform.registry.admin_token}")
+            kept = platform.registry.admin_token_path
+            if platform.registry.admin_token_made:
+                click.echo(f"Platform admin token (shown this once; kept in {kept}): {platform.registry.admin_token}")
+            else:
+                click.echo(f"Platform admin token: kept in {kept}")
         if demo:
             token = ensure_demo(platform)
             click.echo(f"Demo tenant '{DEMO_TENANT}' token: {token}")

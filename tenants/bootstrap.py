@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tenants.files import make_private
 from tenants.provisioning import empty_store, provision_tenant
 from tenants.registry import Registry
 from tenants.settings import Settings
@@ -28,5 +29,7 @@ class Platform:
 
 
 def bootstrap(settings: Settings | None = None) -> Platform:
+    """The platform, on a data folder made private first (one an older version left readable)."""
     settings = settings or Settings.from_env()
+    make_private(settings.data_dir)
     return Platform(settings, Registry(settings), TenantStores(settings))

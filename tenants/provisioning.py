@@ -1,11 +1,33 @@
-"""Provisioning a tenant: its schema (PostgreSQL) or file (SQLite), tables and first token."""
+"""Provisioning a tenant: its schema (PostgreSQL) or file (SQLite), tables and first token.
+
+Provisioning takes no store it did not make. A deployment marks each tenant schema it creates
+with a comment naming its control schema, in the transaction that creates it; a schema without
+its mark (another deployment's on the same database, or one made by hand) is refused, never
+adopted. A provisioning cut off half-way (the store made, the tenant not yet registered) is
+completed by a repeat. On SQLite the tenant's file in this data folder is taken over only if it
+holds no events and no keys: one made by a provisioning cut off before its first command.
+"""
 
 from __future__ import annotations
+
+import hashlib
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
 
 from domain.errors import AlreadyExists, InvalidValue
 from tenants.registry import Registry
 from tenants.settings import TENANT_ID, Settings, schema_name
 from tenants.stores import TenantStores, sqlite_path
+from tenants.vault import KEYS_TABLE
+
+SQLITE_EVENTS_TABLE = "stored_events"  # the library's name for a SQLite ledger's events
+
+
+def deployment_mark(settings: Settings) -> str:
+    """The comment a deployment (one control schema) puts on each tenant schema it creates."""
+    return f"unionledger:{settings.control_schema}"
 
 
 def provision_tenant(settings: Settings, registry: Registry, stores: TenantStores,
@@ -13,33 +35,99 @@ def provision_tenant(settings: Settings, registry: Registry, stores: TenantStore
     """Create the tenant's store and register it; returns its first federation_admin token."""
     if not TENANT_ID.match(tenant_id or ""):
         raise InvalidValue("must be 1-40 lowercase letters, digits and inner hyphens", field="id")
-    if registry.tenant(tenant_id) is not None:
-        raise AlreadyExists(f"tenant {tenant_id!r} exists already", field="id", rule="unique_id")
-    if settings.backend == "postgres":
-        with registry._pool.connection() as conn:  # noqa: SLF001 - the control pool also provisions
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema_name(tenant_id)}"')
-            conn.commit()
-    stores.forget(tenant_id)
-    with stores.use(tenant_id, create=True):
-        pass
-    token = registry.add_tenant(tenant_id, name, holder="federation_admin")
+    with _provisioning(settings, tenant_id) as conn:
+        if registry.tenant(tenant_id) is not None:
+            raise AlreadyExists(f"tenant {tenant_id!r} exists already", field="id", rule="unique_id")
+        if conn is not None:
+            _own_schema(conn, settings, tenant_id)
+        else:
+            _own_file(sqlite_path(settings, tenant_id))
+        stores.forget(tenant_id)
+        with stores.use(tenant_id, create=True):
+            pass
+        token = registry.add_tenant(tenant_id, name, holder="federation_admin")
     if token is None:
         raise AlreadyExists(f"tenant {tenant_id!r} exists already", field="id", rule="unique_id")
     return token
 
 
+@contextmanager
+def _provisioning(settings: Settings, tenant_id: str) -> Iterator[Any]:
+    """On PostgreSQL, a connection holding a lock on the tenant's id for every deployment on the
+    database, so that of two provisionings of one id the second finds what the first made;
+    on SQLite, None (the registry's insert decides between two processes of one data folder)."""
+    if settings.backend != "postgres":
+        yield None
+        return
+    import psycopg
+
+    key = int.from_bytes(hashlib.sha256(f"provision:{schema_name(tenant_id)}".encode()).digest()[:8],
+                         "big", signed=True)
+    # A connection of its own, not one of the registry's few, which the provisioning also uses.
+    with psycopg.connect(settings.conninfo(), autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (key,))  # released with the connection
+        yield conn
+
+
+def _own_schema(conn: Any, settings: Settings, tenant_id: str) -> None:
+    """Create the tenant's schema with this deployment's mark, or resume one carrying it."""
+    schema = schema_name(tenant_id)
+    with conn.transaction():
+        row = conn.execute("SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s",
+                           (schema,)).fetchone()
+        if row is None:
+            _create_schema(conn, settings, schema)
+        elif row[0] != deployment_mark(settings):
+            raise AlreadyExists(f'schema "{schema}" exists already and was not made by this deployment',
+                                field="id", rule="store_exists")
+
+
+def _create_schema(conn: Any, settings: Settings, schema: str) -> None:
+    from psycopg import sql
+
+    conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    conn.execute(sql.SQL("COMMENT ON SCHEMA {} IS {}").format(sql.Identifier(schema),
+                                                              sql.Literal(deployment_mark(settings))))
+
+
+def _own_file(path: Path) -> None:
+    """Refuse a tenant file that holds events or keys; an empty one may be taken over."""
+    if path.exists() and _holds_a_ledger(path):
+        raise AlreadyExists(f'file "tenants/{path.name}" exists already and holds a ledger this deployment has not'
+                            " registered", field="id", rule="store_exists")
+
+
+def _holds_a_ledger(path: Path) -> bool:
+    """Whether the file holds any event or key; a file that is no SQLite database counts as holding one."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return True
+    try:
+        tables = {t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return any(conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]
+                   for table in (SQLITE_EVENTS_TABLE, KEYS_TABLE) if table in tables)
+    except sqlite3.Error:
+        return True
+    finally:
+        conn.close()
+
+
 def empty_store(settings: Settings, registry: Registry, stores: TenantStores, tenant_id: str) -> None:
-    """Throw a tenant's store away and make it again, empty; the registry and tokens stay.
+    """Throw a tenant's store away and make it again, empty (and marked as this deployment's);
+    the registry and tokens stay.
 
     Only for a store whose first build never finished (an interrupted demo province): a
     tenant's ledger is otherwise never deleted.
     """
     stores.forget(tenant_id)
     if settings.backend == "postgres":
-        with registry._pool.connection() as conn:  # noqa: SLF001 - as in provision_tenant
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema_name(tenant_id)}" CASCADE')
-            conn.execute(f'CREATE SCHEMA "{schema_name(tenant_id)}"')
-            conn.commit()
+        from psycopg import sql
+
+        schema = schema_name(tenant_id)
+        with registry._pool.connection() as conn, conn.transaction():  # noqa: SLF001 - as in provision_tenant
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+            _create_schema(conn, settings, schema)
     else:
         path = sqlite_path(settings, tenant_id)
         for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):

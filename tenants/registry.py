@@ -2,7 +2,7 @@
 
 Tokens are random and shown once; only their SHA-256 is kept, so a stolen
 control store gives no usable token. The platform admin token comes from
-``UNIONLEDGER_ADMIN_TOKEN`` or, in the embedded default, a file in the data folder.
+``UNIONLEDGER_ADMIN_TOKEN`` or else a file in the data folder, made (0600) on the first start.
 
 A process trusts a token it has found valid for ``TOKEN_RECHECK_SECONDS`` before asking the
 control store again: a revocation is refused at once by the process that made it, and by
@@ -21,9 +21,11 @@ from collections import OrderedDict
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Iterator
 
 from projections.base import ViewCursor
+from tenants.files import private_file, write_private
 from tenants.settings import Settings
 
 ROLES = ("federation_admin", "inspector", "auditor")
@@ -81,19 +83,21 @@ class Registry:
             self._pool = ConnectionPool(settings.conninfo(), min_size=1, max_size=4, open=True,
                                         kwargs={"autocommit": True}, configure=on_schema)
         else:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-            self._path = settings.data_dir / "control.sqlite"
+            self._path = private_file(settings.data_dir / "control.sqlite")
+        self.admin_token_made = False  # by this process: the one start that shows it
         self.admin_token = settings.admin_token or self._stored_admin_token()
         self._admin_hash = token_hash(self.admin_token)
         self.create()
 
+    @property
+    def admin_token_path(self) -> Path:
+        return self.settings.data_dir / "admin-token"
+
     def _stored_admin_token(self) -> str:
-        path = self.settings.data_dir / "admin-token"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """The token in the data folder, made if it is missing (by one process of those starting together)."""
+        path = self.admin_token_path
         if not path.exists():
-            path.write_text(new_token() + "\n")
-            path.chmod(0o600)
-        self.admin_token_generated = True
+            self.admin_token_made = write_private(path, new_token() + "\n", replace=False)
         return path.read_text().strip()
 
     @contextmanager

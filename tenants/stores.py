@@ -40,6 +40,7 @@ from projections.progress import Plans
 from projections.queries import RegisterViews, admitted_member
 from projections.runner import ANALYZE_AFTER, INTACT, Projector, ViewsStopped
 from projections.structure import Structure
+from tenants.files import private_file
 from tenants.chain import CHAIN_DDL, CHAIN_TABLE, Chain, ChainBroken, genesis
 from tenants.grouping import GroupCommit, Pending, Take
 from tenants.recorders import insert_within
@@ -93,10 +94,9 @@ class TenantStore:
                 "CREATE_TABLE": "y" if create else "n",
             }
         else:
-            folder = settings.data_dir / "tenants"
-            folder.mkdir(parents=True, exist_ok=True)
-            self.path = sqlite_path(settings, tenant_id)
-            self._lock_path = folder / f"{tenant_id}.lock"
+            # 0600 before SQLite opens it: its -wal and -shm files take the same mode
+            self.path = private_file(sqlite_path(settings, tenant_id))
+            self._lock_path = private_file(self.path.with_suffix(".lock"))
             env = {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.path),
