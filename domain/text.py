@@ -22,6 +22,8 @@ _REFUSED_IN_FREE_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_UNHOL
 
 def text_fault(value: str, *, free: bool = False) -> str | None:
     """Why the register refuses ``value`` (the rule and the first character that breaks it), or None."""
+    if value.isprintable():  # no refused character prints: the common case, without the search
+        return None
     found = (_REFUSED_IN_FREE_TEXT if free else _REFUSED_IN_LINE).search(value)
     if found is None:
         return None

@@ -56,6 +56,15 @@ def test_text_in_any_script_with_its_spaces_and_symbols_is_held(text):
     assert check_text(text, "name") == text
 
 
+def test_every_code_point_is_refused_exactly_when_the_rule_names_it():
+    """All 1,114,112 of them, alone and inside printable text, in one line and in free text."""
+    refused = set(C0 + C1 + SURROGATES + NONCHARACTERS) | {chr(n) for n in range(0xD800, 0xE000)}
+    for n in range(0x110000):
+        char = chr(n)
+        one_line, free = text_fault(char) is not None, text_fault(f"Công{char}ty", free=True) is not None
+        assert (one_line, free) == (char in refused, char in refused and char not in LINE_BREAKS), code(char)
+
+
 def test_the_first_character_that_breaks_the_rule_is_named():
     assert text_fault("a\x07b\x00c\ud800") == "must not contain control characters (U+0007)"
     assert text_fault("a\ud800b\x00") == "must not contain lone surrogates (U+D800): text must be valid Unicode"
