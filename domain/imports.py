@@ -1,8 +1,8 @@
 """Bulk import of workplaces, unions and members: validate a whole file, then plan its events.
 
-Rows are checked with the same rules as the single commands, against the register as it
-stands and against the rows before them. A row whose id exists with the same content is
-skipped (so a file can be imported again); with other content it is an error.
+Rows are checked with the same rules as the single commands (a cell's text by domain/text.py),
+against the register as it stands and against the rows before them. A row whose id exists with
+the same content is skipped (so a file can be imported again); with other content it is an error.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, Iterable, Protocol
 from domain.base import ID_PATTERN
 from domain.errors import DomainError
 from domain.members import GENDERS
+from domain.text import RULE as TEXT_RULE, text_fault
 from domain.unions import Union
 from domain.units import Unit
 from domain.workplaces import SECTORS, check_workforce
@@ -132,6 +133,8 @@ def _typed(sheet: str, row: dict[str, Any], today: date) -> dict[str, Any]:
             raw = raw.strip()
             if not raw:
                 raw = None
+            elif (fault := text_fault(raw)) is not None:
+                raise _Bad(column, TEXT_RULE, fault)
         if raw is None:
             if required:
                 raise _Bad(column, "required", "is required")

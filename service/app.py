@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from service import auth, errors
+from service import auth, errors, urls
 from service.openapi import ContractApi, ErrorStatuses
 from service.resources import (
     audit, health, imports, indicators, ledger, members, reports, targets, tenants, tokens, unions, units, workplaces,
@@ -39,5 +39,6 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     errors.register(app)
     app.extensions["unionledger"] = platform or bootstrap(settings)
     app.before_request(auth.authenticate)
+    app.before_request(urls.check_url_text)  # in this order: a missing token is 401 whatever the URL
     app.teardown_request(auth.release)
     return app

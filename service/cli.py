@@ -8,6 +8,17 @@ import sys
 import click
 
 
+def _actor(_ctx, _param, value: str) -> str:
+    """Who is recorded in every event: text the register can hold (a byte of the command line
+    that is not UTF-8 arrives as a lone surrogate)."""
+    from domain.text import text_fault
+
+    fault = text_fault(value)
+    if fault is not None:
+        raise click.BadParameter(fault)
+    return value
+
+
 @click.group()
 def main() -> None:
     """unionledger: the trade-union register."""
@@ -51,7 +62,7 @@ def rebuild(tenant: str) -> None:
 @main.command("import")
 @click.option("--tenant", required=True, help="Tenant id")
 @click.option("--kind", type=click.Choice(["workplaces", "unions", "members"]), help="What a lone CSV file holds")
-@click.option("--actor", default="import", show_default=True, help="Recorded as who did it")
+@click.option("--actor", default="import", show_default=True, callback=_actor, help="Recorded as who did it")
 @click.argument("files", metavar="FILE...", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def import_file(tenant: str, kind: str | None, actor: str, files: tuple[str, ...]) -> None:
     """Import CSV or XLSX files of workplaces, unions and members (all rows or none).
@@ -109,7 +120,7 @@ def demo() -> None:
 @click.option("--tenant", help="Load into this tenant (provisioned if missing); with --xlsx, only its units")
 @click.option("--xlsx", type=click.Path(dir_okay=False, writable=True),
               help="Write the workplaces, unions and members sheets to this import workbook instead")
-@click.option("--actor", default="generator", show_default=True, help="Recorded as who did it")
+@click.option("--actor", default="generator", show_default=True, callback=_actor, help="Recorded as who did it")
 def generate(n_members: int, seed: int, tenant: str | None, xlsx: str | None, actor: str) -> None:
     """Generate a synthetic province (tenants/generator.py).
 

@@ -19,7 +19,9 @@ def problem(status: int, title: str, detail: str, errors: dict | None = None, **
     body = {"type": "about:blank", "status": status, "title": title, "detail": detail, **extra}
     if errors:
         body["errors"] = errors
-    return Response(json.dumps(body), status=status, mimetype=PROBLEM)
+    # A field named by a lone surrogate (an unknown key "\ud800") has no UTF-8 form: it is sent
+    # back as the JSON escape the client wrote, not as a failure to answer.
+    return Response(json.dumps(body).encode("utf-8", "backslashreplace"), status=status, mimetype=PROBLEM)
 
 
 def _flatten(messages: object) -> dict[str, list[str]]:

@@ -14,15 +14,16 @@ from service.schemas import ProblemSchema
 
 class ErrorStatuses(BasePlugin):
     """Add the error statuses API.md gives each kind of call, as problem details: every call
-    under /v1 may be 401 or 403, a tenant's may be 404, and a call that reads a body may find it
-    unreadable (400) or have a rule refuse what it says (409)."""
+    under /v1 may be 401 or 403, or 422 for a query string holding text the register cannot hold
+    (service/urls.py), a tenant's may be 404, and a call that reads a body may find it unreadable
+    (400) or have a rule refuse what it says (409)."""
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         if not path or not path.startswith("/v1/"):
             return  # probes and the document itself answer without a token
         for method, operation in (operations or {}).items():
             responses = operation.setdefault("responses", {})
-            statuses = ["UNAUTHORIZED", "FORBIDDEN"]
+            statuses = ["UNAUTHORIZED", "FORBIDDEN", "UNPROCESSABLE_ENTITY"]
             if "{tenant}" in path:
                 statuses.append("NOT_FOUND")
             if "requestBody" in operation:

@@ -1,4 +1,4 @@
-"""Schemas shared by several resources: ids, errors, history and audit entries."""
+"""Fields and schemas shared by several resources: text, ids, errors, history and audit entries."""
 
 from __future__ import annotations
 
@@ -8,10 +8,29 @@ from domain.base import ID_PATTERN
 from domain.errors import InvalidValue
 from domain.ledger import MAX_COUNT, TOO_LARGE
 from domain.periods import parse_period
+from domain.text import text_fault
 
-ClientId = lambda **kw: fields.String(  # noqa: E731 - a field factory reads best as one line
+
+class Text(fields.String):
+    """A string the register can hold (domain/text.py): one line, or with ``free=True`` lines of
+    free text. Checked before any validator, so that a refusal names this rule alone."""
+
+    def __init__(self, *, free: bool = False, **kw):
+        super().__init__(**kw)
+        self.free = free
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        fault = text_fault(text, free=self.free)
+        if fault is not None:
+            raise ValidationError(fault)
+        return text
+
+
+FreeText = lambda **kw: Text(free=True, **kw)  # noqa: E731 - a reason: may hold tabs and line breaks
+ClientId = lambda **kw: Text(  # noqa: E731 - a field factory reads best as one line
     validate=validate.Regexp(ID_PATTERN, error="must be 1-64 characters of letters, digits and ._:-"), **kw)
-Name = lambda **kw: fields.String(validate=validate.Length(min=1, max=300), **kw)  # noqa: E731
+Name = lambda **kw: Text(validate=validate.Length(min=1, max=300), **kw)  # noqa: E731
 Count = lambda **kw: fields.Integer(  # noqa: E731
     strict=True, validate=validate.Range(min=0, max=10_000_000, error="must lie between {min} and {max}"),
     error_messages={"invalid": "a count must be a whole number"}, **kw)
@@ -32,7 +51,7 @@ def period_code(value: str) -> None:
         raise ValidationError(refused.message) from None
 
 
-PeriodFilter = lambda **kw: fields.String(  # noqa: E731
+PeriodFilter = lambda **kw: Text(  # noqa: E731
     load_default=None, validate=period_code,
     metadata={"description": "2024, 2024-H1, 2024-Q3, 2024-05 or 2023-2028"}, **kw)
 

@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from projections.base import micros
 from service.auth import tenant_store
 from service.bodies import Blueprint
-from service.schemas import EntrySchema, Instant, Position
+from service.schemas import EntrySchema, Instant, Position, Text
 from tenants.stores import TenantStore
 
 blp = Blueprint("audit", __name__, url_prefix="/v1/tenants/<tenant>/audit",
@@ -30,9 +30,9 @@ def render_entries(store: TenantStore, entries: list[dict]) -> list[dict]:
 
 
 class AuditQuery(Schema):
-    entity_type = fields.String(validate=validate.OneOf(["unit", "workplace", "union", "member", "target", "report"]))
-    entity_id = fields.String()
-    actor = fields.String()
+    entity_type = Text(validate=validate.OneOf(["unit", "workplace", "union", "member", "target", "report"]))
+    entity_id = Text()
+    actor = Text()
     since = Instant(metadata={"description": "Recorded at or after this instant"})
     until = Instant(metadata={"description": "Recorded at or before this instant"})
     after = Position(metadata={"description": "The `next` cursor of the previous page"})

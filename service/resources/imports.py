@@ -12,6 +12,7 @@ from service.auth import WRITE_ROLES, tenant_store
 from service.bodies import Blueprint
 from service.errors import problem
 from service.importing import read_imports
+from service.schemas import Text
 
 
 class _MultipartParser(FlaskParser):
@@ -52,7 +53,7 @@ class ImportUpload(Schema):
         "description": "A CSV file (one kind) or an XLSX workbook with sheets workplaces, unions, members; columns "
                        "named as in the API. Several files (say workplaces.csv, unions.csv and members.csv) are one "
                        "import, checked and written together; each kind may come from one file only"})
-    kind = fields.String(load_default=None, validate=validate.OneOf(KINDS),
+    kind = Text(load_default=None, validate=validate.OneOf(KINDS),
                          metadata={"description": "For a lone CSV file: what it holds (else taken from its name)"})
 
 

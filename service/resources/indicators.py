@@ -13,20 +13,20 @@ from projections.base import micros
 from projections.indicators import Question
 from service.auth import tenant_store
 from service.bodies import Blueprint
-from service.schemas import Instant
+from service.schemas import Instant, Text
 
 blp = Blueprint("indicators", __name__, url_prefix="/v1/tenants/<tenant>/indicators",
                 description="Membership, coverage and flow figures for any unit, date and state of knowledge")
 
 
 class IndicatorQuery(Schema):
-    period = fields.String(required=True, metadata={"description": "2024, 2024-H1, 2024-Q3, 2024-05 or 2023-2028"})
-    unit_id = fields.String(load_default=None, metadata={"description": "Omit for the whole tenant"})
+    period = Text(required=True, metadata={"description": "2024, 2024-H1, 2024-Q3, 2024-05 or 2023-2028"})
+    unit_id = Text(load_default=None, metadata={"description": "Omit for the whole tenant"})
     as_of = fields.Date(load_default=None, metadata={
         "description": "Date of the stocks and last day of the flows; default the period's last day (or today)"})
     known_at = Instant(load_default=None, metadata={
         "description": "Answer with what the register held at this instant; default now"})
-    indicators = fields.String(load_default=None, metadata={
+    indicators = Text(load_default=None, metadata={
         "description": "Comma-separated codes (e.g. `coverage_pct@25`); default every code"})
 
 

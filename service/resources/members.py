@@ -10,7 +10,7 @@ from domain.members import DEPARTURE_REASONS, GENDERS
 from service.auth import WRITE_ROLES, tenant_store
 from service.bodies import Blueprint
 from service.resources.entities import add_item_routes, created
-from service.schemas import ClientId, EntityMeta, Name
+from service.schemas import ClientId, EntityMeta, FreeText, Name, Text
 from tenants.stores import TenantStore
 
 blp = Blueprint("members", __name__, url_prefix="/v1/tenants/<tenant>/members",
@@ -22,10 +22,10 @@ class MemberIn(Schema):
     union_id = ClientId(required=True)
     admitted_on = fields.Date(required=True)
     full_name = Name(required=True)
-    gender = fields.String(required=True, validate=validate.OneOf(GENDERS))
+    gender = Text(required=True, validate=validate.OneOf(GENDERS))
     birth_date = fields.Date(load_default=None, allow_none=True)
-    id_number = fields.String(load_default=None, allow_none=True,
-                              validate=validate.Regexp(r"^[0-9A-Za-z]{6,20}$", error="must be 6-20 letters or digits"))
+    id_number = Text(load_default=None, allow_none=True,
+                     validate=validate.Regexp(r"^[0-9A-Za-z]{6,20}$", error="must be 6-20 letters or digits"))
 
 
 class MemberTransferIn(Schema):
@@ -35,12 +35,12 @@ class MemberTransferIn(Schema):
 
 class DepartureIn(Schema):
     left_on = fields.Date(required=True)
-    reason = fields.String(required=True, validate=validate.OneOf(DEPARTURE_REASONS))
+    reason = Text(required=True, validate=validate.OneOf(DEPARTURE_REASONS))
 
 
 class ErasureIn(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500),
-                           metadata={"description": "Why, e.g. the member's request and its reference"})
+    reason = FreeText(required=True, validate=validate.Length(min=1, max=500),
+                      metadata={"description": "Why, e.g. the member's request and its reference"})
 
 
 class MemberOut(EntityMeta):

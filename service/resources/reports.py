@@ -10,7 +10,7 @@ from service.auth import READ_ROLES, WRITE_ROLES, tenant_store
 from service.bodies import Blueprint
 from service.resources.entities import add_history_route
 from service.resources.indicators import resolve_question
-from service.schemas import ClientId, EntityMeta, Number, PeriodFilter
+from service.schemas import ClientId, EntityMeta, Number, PeriodFilter, Text
 
 blp = Blueprint("reports", __name__, url_prefix="/v1/tenants/<tenant>/reports",
                 description="Reports sent up, and their verification against the ledger")
@@ -19,12 +19,12 @@ VERIFY_ROLES = ("federation_admin", "inspector")
 
 class ReportIn(Schema):
     unit_id = ClientId(required=True, allow_none=True, metadata={"description": "null: the whole tenant"})
-    period = fields.String(required=True)
+    period = Text(required=True)
     as_of = fields.Date(load_default=None, metadata={"description": "The cut-off date; default the period's last day, or today while the period runs"})
-    figures = fields.Dict(keys=fields.String(), values=Number(), required=True,
+    figures = fields.Dict(keys=Text(), values=Number(), required=True,
                           validate=validate.Length(min=1, max=100))
-    replaces = fields.String(load_default=None, allow_none=True,
-                             metadata={"description": "The report this one corrects (same unit and period)"})
+    replaces = Text(load_default=None, allow_none=True,
+                    metadata={"description": "The report this one corrects (same unit and period)"})
 
 
 class VerificationSummary(Schema):
@@ -55,12 +55,12 @@ class ReportList(Schema):
 
 class ReportsQuery(Schema):
     period = PeriodFilter()
-    unit_id = fields.String(load_default=None)
+    unit_id = Text(load_default=None)
 
 
 class DraftQuery(Schema):
-    period = fields.String(required=True)
-    unit_id = fields.String(load_default=None)
+    period = Text(required=True)
+    unit_id = Text(load_default=None)
     as_of = fields.Date(load_default=None)
 
 

@@ -10,7 +10,7 @@ from domain.periods import parse_period
 from service.auth import WRITE_ROLES, tenant_store
 from service.bodies import Blueprint
 from service.resources.entities import add_history_route
-from service.schemas import ClientId, EntityMeta, Number, PeriodFilter
+from service.schemas import ClientId, EntityMeta, FreeText, Number, PeriodFilter, Text
 
 blp = Blueprint("targets", __name__, url_prefix="/v1/tenants/<tenant>/targets",
                 description="Targets handed down for a period, and progress against them")
@@ -18,16 +18,16 @@ blp = Blueprint("targets", __name__, url_prefix="/v1/tenants/<tenant>/targets",
 
 class TargetIn(Schema):
     unit_id = ClientId(required=True, allow_none=True, metadata={"description": "null: the whole tenant"})
-    indicator = fields.String(required=True, metadata={"description": "An indicator code, e.g. `coverage_pct@25`"})
-    period = fields.String(required=True, metadata={"description": "2024, 2024-H1, 2024-Q3, 2024-05 or 2023-2028"})
+    indicator = Text(required=True, metadata={"description": "An indicator code, e.g. `coverage_pct@25`"})
+    period = Text(required=True, metadata={"description": "2024, 2024-H1, 2024-Q3, 2024-05 or 2023-2028"})
     value = Number(required=True)
     assigned_on = fields.Date(load_default=None, metadata={"description": "Date of the decision; default today"})
-    decision_no = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    decision_no = Text(load_default=None, allow_none=True, validate=validate.Length(max=100))
 
 
 class RevisionIn(Schema):
     value = Number(required=True)
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = FreeText(required=True, validate=validate.Length(min=1, max=500))
     revised_on = fields.Date(load_default=None)
 
 
@@ -48,12 +48,12 @@ class TargetList(Schema):
 
 class TargetsQuery(Schema):
     period = PeriodFilter()
-    unit_id = fields.String(load_default=None)
+    unit_id = Text(load_default=None)
 
 
 class ProgressQuery(Schema):
-    period = fields.String(required=True)
-    unit_id = fields.String(load_default=None, metadata={"description": "Omit for the whole tenant's targets"})
+    period = Text(required=True)
+    unit_id = Text(load_default=None, metadata={"description": "Omit for the whole tenant's targets"})
     as_of = fields.Date(load_default=None, metadata={"description": "Default: the period's last day, or today"})
 
 

@@ -6,15 +6,16 @@ from marshmallow import Schema, fields, validate
 
 from service.auth import platform, require_admin
 from service.bodies import Blueprint
+from service.schemas import Text
 
 blp = Blueprint("tenants", __name__, url_prefix="/v1/tenants", description="Tenants (platform admin token)")
 
 
 class TenantIn(Schema):
-    id = fields.String(required=True, validate=validate.Regexp(
+    id = Text(required=True, validate=validate.Regexp(
         r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$",
         error="must be 1-40 lowercase letters, digits and inner hyphens"))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Text(required=True, validate=validate.Length(min=1, max=200))
 
 
 class TenantOut(Schema):

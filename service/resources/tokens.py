@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from service.auth import WRITE_ROLES, platform, tenant_store
 from service.bodies import Blueprint
+from service.schemas import Text
 from tenants.registry import ROLES, token_hash
 
 blp = Blueprint("tokens", __name__, url_prefix="/v1/tenants/<tenant>/tokens",
@@ -15,9 +16,9 @@ blp = Blueprint("tokens", __name__, url_prefix="/v1/tenants/<tenant>/tokens",
 
 
 class TokenIn(Schema):
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    holder = fields.String(required=True, validate=validate.Length(min=1, max=100),
-                           metadata={"description": "Who holds it; recorded as the actor of what they do"})
+    role = Text(required=True, validate=validate.OneOf(ROLES))
+    holder = Text(required=True, validate=validate.Length(min=1, max=100),
+                  metadata={"description": "Who holds it; recorded as the actor of what they do"})
 
 
 class TokenOut(Schema):

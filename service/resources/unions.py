@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from service.auth import WRITE_ROLES, tenant_store
 from service.bodies import Blueprint
 from service.resources.entities import add_item_routes, created
-from service.schemas import ClientId, EntityMeta, Name
+from service.schemas import ClientId, EntityMeta, FreeText, Name, Text
 
 blp = Blueprint("unions", __name__, url_prefix="/v1/tenants/<tenant>/unions",
                 description="Grassroots unions: found, transfer, dissolve, read")
@@ -19,7 +19,7 @@ class UnionIn(Schema):
     workplace_id = ClientId(required=True)
     unit_id = ClientId(required=True)
     founded_on = fields.Date(required=True)
-    decision_no = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    decision_no = Text(load_default=None, allow_none=True, validate=validate.Length(max=100))
 
 
 class UnionTransferIn(Schema):
@@ -29,7 +29,7 @@ class UnionTransferIn(Schema):
 
 class DissolutionIn(Schema):
     dissolved_on = fields.Date(required=True)
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = FreeText(required=True, validate=validate.Length(min=1, max=500))
 
 
 class UnionOut(EntityMeta):

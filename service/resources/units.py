@@ -8,7 +8,7 @@ from domain.units import UNIT_KINDS
 from service.auth import WRITE_ROLES, tenant_store
 from service.bodies import Blueprint
 from service.resources.entities import add_item_routes, created
-from service.schemas import ClientId, EntityMeta, Name
+from service.schemas import ClientId, EntityMeta, Name, Text
 
 blp = Blueprint("units", __name__, url_prefix="/v1/tenants/<tenant>/units",
                 description="Upper-level unions: establish, close, read")
@@ -17,7 +17,7 @@ blp = Blueprint("units", __name__, url_prefix="/v1/tenants/<tenant>/units",
 class UnitIn(Schema):
     id = ClientId(required=True)
     name = Name(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(UNIT_KINDS))
+    kind = Text(required=True, validate=validate.OneOf(UNIT_KINDS))
     established_on = fields.Date(required=True)
     parent_id = ClientId(load_default=None, allow_none=True)
 

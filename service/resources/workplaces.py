@@ -8,7 +8,7 @@ from domain.workplaces import SECTORS
 from service.auth import WRITE_ROLES, tenant_store
 from service.bodies import Blueprint
 from service.resources.entities import add_item_routes, created
-from service.schemas import ClientId, Count, EntityMeta, Name
+from service.schemas import ClientId, Count, EntityMeta, Name, Text
 
 blp = Blueprint("workplaces", __name__, url_prefix="/v1/tenants/<tenant>/workplaces",
                 description="Workplaces: register, survey, read")
@@ -23,7 +23,7 @@ class SurveyIn(Schema):
 class WorkplaceIn(SurveyIn):
     id = ClientId(required=True)
     name = Name(required=True)
-    sector = fields.String(required=True, validate=validate.OneOf(SECTORS))
+    sector = Text(required=True, validate=validate.OneOf(SECTORS))
     unit_id = ClientId(required=True)
 
 

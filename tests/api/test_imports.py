@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from datetime import date, timedelta
 from io import BytesIO, StringIO
+from zipfile import ZipFile
 
 import pytest
 from click.testing import CliRunner
@@ -598,6 +599,106 @@ def test_an_import_without_a_token_is_401_and_writes_nothing(tenant):
     assert tenant.get("/workplaces/dn:001", expect=None).status_code == 404
 
 
+# ---- text the register cannot hold -----------------------------------------------------------------
+
+
+def with_cells(book: bytes, cells: dict[str, str]) -> bytes:
+    """The workbook with each placeholder's text replaced by raw worksheet XML: openpyxl refuses to
+    write a control character, but a workbook can hold one as Excel escapes it (``_x0000_``)."""
+    out = BytesIO()
+    with ZipFile(BytesIO(book)) as source, ZipFile(out, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            for placeholder, xml in cells.items():
+                data = data.replace(placeholder.encode(), xml.encode())
+            target.writestr(name, data)
+    return out.getvalue()
+
+
+def odd_workbook(name_cell: str, **cells: str) -> bytes:
+    """A workplaces sheet whose second row's name is ``name_cell``, as worksheet XML."""
+    header = list(COLUMNS["workplaces"])
+    rows = [[row[c] for c in header] for row in WORKPLACES]
+    rows[1][1] = "NAME-PLACEHOLDER"
+    for column, value in cells.items():
+        rows[2][header.index(column)] = value
+    return with_cells(xlsx_file({"workplaces": [header, *rows]}), {"NAME-PLACEHOLDER": name_cell})
+
+
+def refused_rows(tenant: TenantClient, content: bytes, filename: str) -> list[tuple]:
+    response = upload(tenant, content, filename)
+    body = response.get_json(force=True)
+    assert (response.status_code, response.mimetype) == (422, PROBLEM), body
+    return [(r["sheet"], r["line"], r["column"], r["rule"], r["message"]) for r in body["rows"]]
+
+
+@pytest.mark.parametrize("name, message", [
+    ("HTX\x00Tân Hợp", "must not contain control characters (U+0000)"),
+    ("HTX Tân\x07Hợp", "must not contain control characters (U+0007)"),
+    ("HTX Tân Hợp\nchi nhánh 2", "must be one line, without tabs or line breaks (U+000A)"),
+    ("HTX\ufffeTân Hợp", "must not contain the noncharacters U+FFFE and U+FFFF (U+FFFE)"),
+], ids=["NUL", "BEL", "LF", "FFFE"])
+def test_a_csv_cell_the_register_cannot_hold_is_a_row_error_and_nothing_is_written(tenant, name, message):
+    with_units(tenant)
+    trail = audit(tenant)
+    rows = [WORKPLACES[0], {**WORKPLACES[1], "name": name}, {**WORKPLACES[2], "unit_id": "hh\x00"}]
+    assert refused_rows(tenant, csv_file("workplaces", rows), "workplaces.csv") == [
+        ("workplaces", 3, "name", "text", message),
+        ("workplaces", 4, "unit_id", "text", "must not contain control characters (U+0000)")]
+    assert audit(tenant) == trail
+    assert tenant.get("/workplaces/dn:001", expect=None).status_code == 404
+
+
+def test_a_csv_holding_the_bytes_of_a_lone_surrogate_is_not_utf8_and_writes_nothing(tenant):
+    """A lone surrogate has no UTF-8 form: its would-be bytes (ED A0 80) make the file unreadable."""
+    with_units(tenant)
+    trail = audit(tenant)
+    content = csv_file("workplaces", WORKPLACES).replace("Tân Hợp".encode(), b"T\xed\xa0\x80n")
+    response = upload(tenant, content, "workplaces.csv")
+    body = response.get_json(force=True)
+    assert (response.status_code, response.mimetype) == (422, PROBLEM), body
+    assert " ".join(body["errors"]["file"]).startswith("not a readable UTF-8 CSV file"), body
+    assert audit(tenant) == trail
+
+
+@pytest.mark.parametrize("xml, message", [
+    ("HTX_x0000_Tân Hợp", "must not contain control characters (U+0000)"),
+    ("HTX_x001B_Tân Hợp", "must not contain control characters (U+001B)"),
+    ("HTX\x85Tân Hợp", "must not contain control characters (U+0085)"),
+    ("HTX Tân Hợp&#10;chi nhánh 2", "must be one line, without tabs or line breaks (U+000A)"),
+], ids=["NUL", "ESC", "C1", "LF"])
+def test_a_workbook_cell_the_register_cannot_hold_is_a_row_error_and_nothing_is_written(tenant, xml, message):
+    with_units(tenant)
+    trail = audit(tenant)
+    content = odd_workbook(xml, female_workers="_x0000_")
+    assert refused_rows(tenant, content, "import.xlsx") == [
+        ("workplaces", 3, "name", "text", message),
+        ("workplaces", 4, "female_workers", "text", "must not contain control characters (U+0000)")]
+    assert audit(tenant) == trail
+    assert tenant.get("/workplaces/dn:001", expect=None).status_code == 404
+
+
+def test_a_workbook_holding_a_lone_surrogate_is_unreadable_and_writes_nothing(tenant):
+    """XML cannot hold a lone surrogate: the workbook openpyxl writes with one is refused whole."""
+    with_units(tenant)
+    trail = audit(tenant)
+    header = list(COLUMNS["workplaces"])
+    content = xlsx_file({"workplaces": [header, [{**WORKPLACES[0], "name": "Công\ud800ty"}[c] for c in header]]})
+    assert b"&#55296;" in ZipFile(BytesIO(content)).read("xl/worksheets/sheet1.xml")
+    response = upload(tenant, content, "import.xlsx")
+    body = response.get_json(force=True)
+    assert (response.status_code, response.mimetype) == (422, PROBLEM), body
+    assert " ".join(body["errors"]["file"]).startswith("not a readable XLSX workbook"), body
+    assert audit(tenant) == trail
+
+
+def test_an_import_kind_holding_a_nul_is_refused_naming_it(tenant):
+    with_units(tenant)
+    response = upload(tenant, csv_file("workplaces", WORKPLACES), "export.csv", kind="workplaces\x00")
+    body = response.get_json(force=True)
+    assert (response.status_code, body["errors"]) == (422, {"kind": ["must not contain control characters (U+0000)"]})
+
+
 # ---- the command line ------------------------------------------------------------------------------
 
 
@@ -638,6 +739,20 @@ def test_the_cli_refuses_a_bad_file_listing_its_rows_and_writes_nothing(tenant, 
     assert "9 row(s) are wrong" in result.output
     assert audit(tenant) == trail
     assert tenant.get("/workplaces/dn:001", expect=None).status_code == 404
+
+
+def test_the_cli_refuses_an_actor_the_register_cannot_hold(tenant, settings, tmp_path):
+    """A byte of the command line that is not UTF-8 arrives as a lone surrogate; it is never recorded."""
+    with_units(tenant)
+    trail = audit(tenant)
+    path = tmp_path / "workplaces.csv"
+    path.write_bytes(csv_file("workplaces", WORKPLACES))
+    for actor, message in (("clerk\udcff", "must not contain lone surrogates (U+DCFF)"),
+                           ("clerk\x1b[2J", "must not contain control characters (U+001B)")):
+        result = CliRunner().invoke(main, ["import", "--tenant", tenant.id, "--actor", actor, str(path)],
+                                    env=cli_env(settings))
+        assert result.exit_code == 2 and message in result.output, result.output
+    assert audit(tenant) == trail
 
 
 def test_an_import_stores_each_key_with_the_events_that_use_it_and_replaces_an_unused_one(app, tenant,

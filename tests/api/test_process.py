@@ -151,3 +151,46 @@ def test_what_gunicorn_refuses_itself_is_a_problem_too(tmp_path):
         server.stop()
     assert answers == [(414, "application/problem+json", 414, True, True),
                        (431, "application/problem+json", 431, True, True)]
+
+
+def raw_request(base: str, head: bytes, body: bytes = b"") -> tuple[int, str, dict]:
+    """Sends bytes as they are (urllib and http.client refuse a NUL): status, content type, body."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(head + b"Connection: close\r\n\r\n" + body)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head_text, _, payload = answer.partition(b"\r\n\r\n")
+    lines = head_text.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers.get("content-type", ""), json.loads(payload or b"null")
+
+
+def test_odd_bytes_on_the_wire_are_refused_as_problems_and_the_tenant_keeps_answering(settings):
+    """What werkzeug makes of %00 in a path or a query string (a real NUL) and what gunicorn refuses
+    itself (a raw control character in a header or the request line), as a client sends them."""
+    tenant_id = f"wire-{uuid.uuid4().hex[:8]}"
+    server = Server(settings, free_port()).start()
+    try:
+        token = call(server.base, "POST", "/v1/tenants", ADMIN_TOKEN, {"id": tenant_id, "name": "Wire"})[1]["token"]
+        t = f"/v1/tenants/{tenant_id}".encode()
+        auth = f"Authorization: Bearer {token}\r\n".encode()
+        body = b'{"id": "d1", "name": "D1\\u0000", "kind": "district", "established_on": "2018-01-01"}'
+        answers = [
+            raw_request(server.base, b"GET " + t + b"/units/d%00 HTTP/1.1\r\nHost: x\r\n" + auth)[:2],
+            raw_request(server.base, b"GET " + t + b"/audit?actor=%00 HTTP/1.1\r\nHost: x\r\n" + auth)[:2],
+            raw_request(server.base, b"GET " + t + b"/units/%ED%A0%80 HTTP/1.1\r\nHost: x\r\n" + auth)[:2],
+            raw_request(server.base, b"POST " + t + b"/units HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        + auth + f"Content-Length: {len(body)}\r\n".encode(), body)[:2],
+            raw_request(server.base, b"GET " + t + b"/units/d1 HTTP/1.1\r\nHost: x\r\nX-Note: a\x00b\r\n" + auth)[:2],
+            raw_request(server.base, b"GET " + t + b"/units/d\xff1 HTTP/1.1\r\nHost: x\r\n" + auth)[:2],
+        ]
+        assert answers == [(404, "application/problem+json"), (422, "application/problem+json"),
+                           (404, "application/problem+json"), (422, "application/problem+json"),
+                           (400, "application/problem+json"), (400, "application/problem+json")]
+        assert call(server.base, "POST", f"/v1/tenants/{tenant_id}/units", token, {
+            "id": "d1", "name": "D1", "kind": "district", "established_on": "2018-01-01"})[0] == 201
+        assert call(server.base, "GET", f"/v1/tenants/{tenant_id}/audit", token)[1]["entries"][0]["data"]["name"] == "D1"
+    finally:
+        server.stop()
