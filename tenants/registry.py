@@ -70,7 +70,7 @@ class Registry:
         self._known_lock = threading.Lock()
         self.clock = time.monotonic
         if settings.backend == "postgres":
-            from psycopg_pool import ConnectionPool
+            from tenants.connections import Pool, connect_kwargs, usable
 
             schema = settings.control_schema
 
@@ -78,8 +78,10 @@ class Registry:
                 conn.execute(f'SET search_path TO "{schema}"')
 
             # Autocommit: a lookup is one statement and one round trip; changes open a transaction.
-            self._pool = ConnectionPool(settings.conninfo(), min_size=1, max_size=4, open=True,
-                                        kwargs={"autocommit": True}, configure=on_schema)
+            # Checked, named and bounded in time as every pool of the service is (tenants.connections).
+            self._pool = Pool(settings.conninfo(), min_size=1, max_size=4, open=True,
+                              kwargs={"autocommit": True, **connect_kwargs(settings)}, configure=on_schema,
+                              check=usable, timeout=settings.db_timeout, reconnect_timeout=settings.db_timeout)
         else:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             self._path = settings.data_dir / "control.sqlite"

@@ -21,6 +21,7 @@ class Settings:
     pool_overflow: int = 3
     control_schema: str = "unionledger_control"
     warm_columns: bool = False  # read a tenant's indicator columns in the background when it is opened
+    db_timeout: int = 3  # seconds a request waits for a PostgreSQL connection before answering 503
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Settings:
@@ -34,6 +35,7 @@ class Settings:
             pool_overflow=int(env.get("UNIONLEDGER_POOL_OVERFLOW") or 3),
             control_schema=env.get("UNIONLEDGER_CONTROL_SCHEMA") or "unionledger_control",
             warm_columns=env.get("UNIONLEDGER_WARM_COLUMNS") == "1",
+            db_timeout=max(1, int(env.get("UNIONLEDGER_DB_TIMEOUT_SECONDS") or 3)),
         )
 
     @property
@@ -58,6 +60,11 @@ class Settings:
         if p["POSTGRES_PASSWORD"]:
             parts["password"] = p["POSTGRES_PASSWORD"]
         return " ".join(f"{k}='{v}'" for k, v in parts.items())
+
+    def application_name(self, tenant_id: str | None = None) -> str:
+        """What this deployment's connections call themselves on the server (pg_stat_activity):
+        its control schema, and the tenant a store's connection serves."""
+        return "/".join(["unionledger", self.control_schema] + ([tenant_id] if tenant_id else []))
 
 
 def schema_name(tenant_id: str) -> str:
