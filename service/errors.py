@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
+from eventsourcing import persistence
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from domain.errors import AlreadyExists, Conflict, DomainError, InvalidValue, NotFound
+from tenants.connections import DatabaseUnreachable
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
+# A store that does not answer: the database is away, restarting or refusing connections, or a
+# connection broke under a request. The library wraps psycopg's errors in its own.
+UNAVAILABLE = (persistence.OperationalError, persistence.InterfaceError, psycopg.OperationalError,
+               psycopg.InterfaceError, DatabaseUnreachable)
+RETRY_AFTER_SECONDS = 5
 
 
 def problem(status: int, title: str, detail: str, errors: dict | None = None, **extra) -> Response:
@@ -74,6 +82,17 @@ def handle_domain(error: DomainError) -> Response:
     return problem(409, "Refused", error.message, errors)
 
 
+def unavailable(detail: str) -> Response:
+    response = problem(503, "Service unavailable", detail)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def handle_unavailable(error: Exception) -> Response:
+    log.warning("store unavailable: %s: %s", type(error).__name__, error)
+    return unavailable("the register's database does not answer at the moment; try again shortly")
+
+
 def handle_unexpected(error: Exception) -> Response:
     original = getattr(error, "original_exception", None) or error
     log.exception("unexpected error", exc_info=original)
@@ -83,4 +102,6 @@ def handle_unexpected(error: Exception) -> Response:
 def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(DomainError, handle_domain)
+    for kind in UNAVAILABLE:
+        app.register_error_handler(kind, handle_unavailable)
     app.register_error_handler(Exception, handle_unexpected)
