@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
+from eventsourcing import persistence
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from domain.errors import AlreadyExists, Conflict, DomainError, InvalidValue, NotFound
 from projections.runner import ViewsStopped, ViewsUnavailable
 from tenants.stores import TenantBusy
+from tenants.connections import DatabaseUnreachable
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
+# A store that does not answer: the database is away, restarting or refusing connections, or a
+# connection broke under a request. The library wraps psycopg's errors in its own.
+UNAVAILABLE = (persistence.OperationalError, persistence.InterfaceError, psycopg.OperationalError,
+               psycopg.InterfaceError, DatabaseUnreachable)
+RETRY_AFTER_SECONDS = 5
 
 
 def problem(status: int, title: str, detail: str, errors: dict | None = None, **extra) -> Response:
@@ -78,25 +86,31 @@ def handle_domain(error: DomainError) -> Response:
     return problem(409, "Refused", error.message, errors)
 
 
+def unavailable(detail: str, retry_after: int = RETRY_AFTER_SECONDS, title: str = "Service unavailable") -> Response:
+    """503 with ``Retry-After``: nothing the client sent is wrong; the same request will do later."""
+    response = problem(503, title, detail)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def handle_unavailable(error: Exception) -> Response:
+    log.warning("store unavailable: %s: %s", type(error).__name__, error)
+    return unavailable("the register's database does not answer at the moment; try again shortly")
+
+
 def handle_busy(error: TenantBusy) -> Response:
-    response = problem(503, "Tenant busy", error.message)
-    response.headers["Retry-After"] = str(error.retry_after)
-    return response
+    return unavailable(error.message, error.retry_after, "Tenant busy")
 
 
-def handle_unavailable(error: ViewsUnavailable) -> Response:
-    response = problem(503, "Views being rebuilt", str(error))
-    response.headers["Retry-After"] = "5"
-    return response
+def handle_views_unavailable(error: ViewsUnavailable) -> Response:
+    return unavailable(str(error), title="Views being rebuilt")
 
 
 def handle_stopped(error: ViewsStopped) -> Response:
     """Commands wait while the views cannot take an event: their rules would read a stale register."""
     log.error("%s", error)
-    response = problem(503, "Views stopped", f"{error}; the register answers reads from the state before it"
-                       " and takes no command until an operator has it applied (see `unionledger rebuild`)")
-    response.headers["Retry-After"] = "60"
-    return response
+    return unavailable(f"{error}; the register answers reads from the state before it and takes no command"
+                       " until an operator has it applied (see `unionledger rebuild`)", 60, "Views stopped")
 
 
 def handle_unexpected(error: Exception) -> Response:
@@ -110,5 +124,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain)
     app.register_error_handler(TenantBusy, handle_busy)
     app.register_error_handler(ViewsStopped, handle_stopped)
-    app.register_error_handler(ViewsUnavailable, handle_unavailable)
+    app.register_error_handler(ViewsUnavailable, handle_views_unavailable)
+    for kind in UNAVAILABLE:
+        app.register_error_handler(kind, handle_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

@@ -15,15 +15,15 @@ from service.schemas import ProblemSchema
 class ErrorStatuses(BasePlugin):
     """Add the error statuses API.md gives each kind of call, as problem details: every call
     under /v1 may be 401 or 403, or 422 for a query string holding text the register cannot hold
-    (service/urls.py), a tenant's may be 404, and a call that reads a body may find it unreadable
-    (400) or have a rule refuse what it says (409)."""
+    (service/urls.py), or 503 while the database does not answer; a tenant's may be 404, and a
+    call that reads a body may find it unreadable (400) or have a rule refuse what it says (409)."""
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         if not path or not path.startswith("/v1/"):
             return  # probes and the document itself answer without a token
         for method, operation in (operations or {}).items():
             responses = operation.setdefault("responses", {})
-            statuses = ["UNAUTHORIZED", "FORBIDDEN", "UNPROCESSABLE_ENTITY"]
+            statuses = ["UNAUTHORIZED", "FORBIDDEN", "UNPROCESSABLE_ENTITY", "SERVICE_UNAVAILABLE"]
             if "{tenant}" in path:
                 statuses.append("NOT_FOUND")
             if "requestBody" in operation:
@@ -43,6 +43,9 @@ class ContractApi(Api):
             response = {"description": status.phrase}
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
+            if status == http.HTTPStatus.SERVICE_UNAVAILABLE:
+                response["headers"] = {"Retry-After": {"description": "seconds to wait before trying again",
+                                                       "schema": {"type": "integer"}}}
             prepare_response(response, self.spec, PROBLEM)
             self.spec.components.response(status.name, response, lazy=True)
         response = {"description": "Problem details (RFC 9457)", "schema": self.ERROR_SCHEMA}

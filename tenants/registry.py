@@ -72,7 +72,7 @@ class Registry:
         self._known_lock = threading.Lock()
         self.clock = time.monotonic
         if settings.backend == "postgres":
-            from psycopg_pool import ConnectionPool
+            from tenants.connections import Pool, connect_kwargs, usable
 
             schema = settings.control_schema
 
@@ -80,8 +80,10 @@ class Registry:
                 conn.execute(f'SET search_path TO "{schema}"')
 
             # Autocommit: a lookup is one statement and one round trip; changes open a transaction.
-            self._pool = ConnectionPool(settings.conninfo(), min_size=1, max_size=4, open=True,
-                                        kwargs={"autocommit": True}, configure=on_schema)
+            # Checked, named and bounded in time as every pool of the service is (tenants.connections).
+            self._pool = Pool(settings.conninfo(), min_size=1, max_size=4, open=True,
+                              kwargs={"autocommit": True, **connect_kwargs(settings)}, configure=on_schema,
+                              check=usable, timeout=settings.db_timeout, reconnect_timeout=settings.db_timeout)
         else:
             self._path = private_file(settings.data_dir / "control.sqlite")
         self.admin_token_made = False  # by this process: the one start that shows it

@@ -22,6 +22,7 @@ class Settings:
     control_schema: str = "unionledger_control"
     warm_columns: bool = False  # read a tenant's indicator columns in the background when it is opened
     lock_wait_seconds: float = 30.0  # how long a request waits for a tenant busy with an import or rebuild
+    db_timeout: int = 3  # seconds a request waits for a PostgreSQL connection before answering 503
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Settings:
@@ -36,6 +37,7 @@ class Settings:
             control_schema=env.get("UNIONLEDGER_CONTROL_SCHEMA") or "unionledger_control",
             warm_columns=env.get("UNIONLEDGER_WARM_COLUMNS") == "1",
             lock_wait_seconds=float(env.get("UNIONLEDGER_LOCK_WAIT_SECONDS") or 30),
+            db_timeout=max(1, int(env.get("UNIONLEDGER_DB_TIMEOUT_SECONDS") or 3)),
         )
 
     @property
@@ -60,6 +62,11 @@ class Settings:
         if p["POSTGRES_PASSWORD"]:
             parts["password"] = p["POSTGRES_PASSWORD"]
         return " ".join(f"{k}='{v}'" for k, v in parts.items())
+
+    def application_name(self, tenant_id: str | None = None) -> str:
+        """What this deployment's connections call themselves on the server (pg_stat_activity):
+        its control schema, and the tenant a store's connection serves."""
+        return "/".join(["unionledger", self.control_schema] + ([tenant_id] if tenant_id else []))
 
 
 def schema_name(tenant_id: str) -> str:

@@ -82,8 +82,10 @@ class TenantStore:
         if self.backend == "postgres":
             self.schema = schema_name(tenant_id)
             env = {
-                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "PERSISTENCE_MODULE": "tenants.connections:TenantPostgresFactory",
                 **settings.postgres(),
+                "POSTGRES_APPLICATION_NAME": settings.application_name(tenant_id),
+                "POSTGRES_CONNECT_TIMEOUT": str(settings.db_timeout),
                 "POSTGRES_SCHEMA": self.schema,
                 "POSTGRES_POOL_SIZE": str(settings.pool_size),
                 "POSTGRES_MAX_OVERFLOW": str(settings.pool_overflow),
