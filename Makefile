@@ -1,5 +1,6 @@
 # make run: set up .venv and serve the demo on http://127.0.0.1:8000 (embedded SQLite in ./data)
 # make test: set up .venv and run the whole suite (SQLite and PostgreSQL)
+# make faults: the fault suite (docs/faults.md); FAULTS_ARGS="--scenario pg-crash --store postgres" runs part of it
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -36,3 +37,10 @@ bench: setup
 
 bench-quick: setup
 	$(BIN)/python -m bench.run --members 200000
+
+# make faults: killed workers and commands, PostgreSQL restarts and crashes (on a throwaway server of
+# its own, never the shared one), imports, rebuilds and one id under concurrency; exits 1 if one fails
+.PHONY: faults
+
+faults: setup
+	$(BIN)/python -m faults.run $(FAULTS_ARGS)
