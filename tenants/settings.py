@@ -21,6 +21,7 @@ class Settings:
     pool_overflow: int = 3
     control_schema: str = "unionledger_control"
     warm_columns: bool = False  # read a tenant's indicator columns in the background when it is opened
+    import_errors: int = 100  # bad rows an import's refusal lists (all are counted)
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Settings:
@@ -34,6 +35,7 @@ class Settings:
             pool_overflow=int(env.get("UNIONLEDGER_POOL_OVERFLOW") or 3),
             control_schema=env.get("UNIONLEDGER_CONTROL_SCHEMA") or "unionledger_control",
             warm_columns=env.get("UNIONLEDGER_WARM_COLUMNS") == "1",
+            import_errors=_whole(env, "UNIONLEDGER_IMPORT_ERRORS", 100, 1),
         )
 
     @property
@@ -58,6 +60,20 @@ class Settings:
         if p["POSTGRES_PASSWORD"]:
             parts["password"] = p["POSTGRES_PASSWORD"]
         return " ".join(f"{k}='{v}'" for k, v in parts.items())
+
+
+def _whole(env, name: str, default: int, least: int) -> int:
+    """A whole-number setting; a wrong one stops the start, naming the variable."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < least:
+        raise ValueError(f"{name} must be at least {least}, not {value}")
+    return value
 
 
 def schema_name(tenant_id: str) -> str:

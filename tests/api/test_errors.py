@@ -844,7 +844,7 @@ def test_the_openapi_document_publishes_errors_as_problem_details(client):
     assert {status: list(r["content"]) for status, r in documented.items()} == {
         status: [PROBLEM] for status in documented}
     assert (problem["status"]["type"], sorted(problem)) == (
-        "integer", ["detail", "errors", "rule", "status", "title", "type"])
+        "integer", ["detail", "errors", "rows", "rows_total", "rule", "status", "title", "type"])
 
 
 def test_the_openapi_document_gives_a_call_without_a_body_no_body_errors(client):
