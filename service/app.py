@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from service import auth, errors
+from service import access, auth, errors
 from service.openapi import ContractApi, ErrorStatuses
 from service.resources import (
     audit, health, imports, indicators, ledger, members, reports, targets, tenants, tokens, unions, units, workplaces,
@@ -36,6 +36,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     api = ContractApi(app, spec_kwargs={"extra_plugins": [ErrorStatuses()]})
     for module in BLUEPRINTS:
         api.register_blueprint(module.blp)
+    undeclared = access.undeclared(app)
+    if undeclared:  # else no one could call them: a mistake to find at once
+        raise RuntimeError(f"endpoints that declare no roles: {', '.join(undeclared)}")
     errors.register(app)
     app.extensions["unionledger"] = platform or bootstrap(settings)
     app.before_request(auth.authenticate)

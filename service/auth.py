@@ -1,4 +1,4 @@
-"""Bearer tokens: who is asking, and which tenant's store they may use."""
+"""Bearer tokens: who is asking, may they call this, and which tenant's store they may use."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from contextlib import ExitStack
 from flask import current_app, g, request
 from flask_smorest import abort
 
+from service import access
 from tenants.registry import Principal
 from tenants.stores import TenantStore
 
-READ_ROLES = ("federation_admin", "inspector", "auditor")
-WRITE_ROLES = ("federation_admin",)
+PUBLIC_PATHS = ("/healthz", "/readyz", "/openapi.json")
 
 
 def platform():
@@ -34,28 +34,28 @@ def require_admin() -> Principal:
     return who
 
 
-PUBLIC_PATHS = ("/healthz", "/readyz", "/openapi.json")
-
-
 def authenticate() -> None:
-    """Before any parsing: who is asking, and may they see this tenant at all (401, 403, 404)."""
+    """Before anything reads the body, in this order: 401 (no or bad token), 404 (another
+    tenant), 403 (the role)."""
     if request.endpoint is None or request.path in PUBLIC_PATHS or request.path.startswith("/docs"):
         return
     who = principal()
     g.principal = who
     tenant = (request.view_args or {}).get("tenant")
-    if tenant is None:
-        return
-    if who.is_admin:
-        abort(403, message="the platform admin token manages tenants; use a tenant token here")
-    if who.tenant_id != tenant:  # a tenant token exists only with its tenant
-        abort(404, message=f"tenant {tenant!r} does not exist")
+    if tenant is not None:
+        if who.is_admin:
+            abort(403, message="the platform admin token manages tenants; use a tenant token here")
+        if who.tenant_id != tenant:  # a tenant token exists only with its tenant
+            abort(404, message=f"tenant {tenant!r} does not exist")
+    if not access.may_call(who, request.endpoint):
+        abort(403, message=f"role {who.role} may not do this")
 
 
-def tenant_store(tenant: str, roles: tuple[str, ...] = READ_ROLES) -> tuple[TenantStore, Principal]:
-    """The tenant's store for this request (the caller was authenticated before the body was read)."""
+def tenant_store(tenant: str) -> tuple[TenantStore, Principal]:
+    """The tenant's store for this request (the caller was authenticated, and its role checked,
+    before the body was read; checked again here, so that no view hands out a store unasked)."""
     who = g.principal
-    if who.role not in roles:
+    if not access.may_call(who, request.endpoint):
         abort(403, message=f"role {who.role} may not do this")
     stack = g.setdefault("ul_exit", ExitStack())
     store = stack.enter_context(platform().stores.use(tenant))

@@ -8,7 +8,8 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from domain.imports import KINDS, errors_kept
-from service.auth import WRITE_ROLES, platform, tenant_store
+from service.access import WRITE_ROLES, allow
+from service.auth import platform, tenant_store
 from service.bodies import Blueprint
 from service.errors import problem
 from service.importing import read_imports
@@ -63,9 +64,10 @@ class ImportResult(Schema):
 
 
 @blp.route("", methods=["POST"])
+@allow(WRITE_ROLES)
 @blp.arguments(ImportUpload(), location="multipart")
 @blp.response(201, ImportResult)
-def import_file(upload: dict, tenant: str):
+def import_file(form: dict, tenant: str):
     """Import a file (or several) of workplaces, unions and members
 
     Rows are checked with the same rules as the single commands, workplaces first, then unions,
@@ -75,8 +77,8 @@ def import_file(upload: dict, tenant: str):
     row whose id exists with the same content is skipped, so a file can be imported again. The
     events are those the single commands record, and the views are current when the answer comes.
     """
-    store, who = tenant_store(tenant, WRITE_ROLES)
-    sheets = read_imports([(file.stream, file.filename) for file in upload["file"]], upload["kind"])
+    store, who = tenant_store(tenant)
+    sheets = read_imports([(file.stream, file.filename) for file in form["file"]], form["kind"])
     with errors_kept(platform().settings.import_errors):
         plan = store.import_rows(sheets, actor=who.actor)
     if plan.errors:
