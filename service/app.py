@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from service import access, auth, errors
+from service.limits import body_limit
 from service.openapi import ContractApi, ErrorStatuses
 from service.resources import (
     audit, health, imports, indicators, ledger, members, reports, targets, tenants, tokens, unions, units, workplaces,
@@ -17,6 +18,8 @@ BLUEPRINTS = (health, tenants, tokens, units, workplaces, unions, members, indic
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> Flask:
     app = Flask("unionledger")
+    platform = platform or bootstrap(settings)
+    settings = platform.settings
     app.config.update(
         API_TITLE="unionledger",
         API_VERSION="1.0",
@@ -33,14 +36,15 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False
-    api = ContractApi(app, spec_kwargs={"extra_plugins": [ErrorStatuses()]})
+    limit = lambda endpoint: body_limit(settings, app.view_functions.get(endpoint))  # noqa: E731
+    api = ContractApi(app, spec_kwargs={"extra_plugins": [ErrorStatuses(limit)]})
     for module in BLUEPRINTS:
         api.register_blueprint(module.blp)
     undeclared = access.undeclared(app)
     if undeclared:  # else no one could call them: a mistake to find at once
         raise RuntimeError(f"endpoints that declare no roles: {', '.join(undeclared)}")
     errors.register(app)
-    app.extensions["unionledger"] = platform or bootstrap(settings)
+    app.extensions["unionledger"] = platform
     app.before_request(auth.authenticate)
     app.teardown_request(auth.release)
     return app

@@ -7,7 +7,7 @@ from contextlib import ExitStack
 from flask import current_app, g, request
 from flask_smorest import abort
 
-from service import access
+from service import access, limits
 from tenants.registry import Principal
 from tenants.stores import TenantStore
 
@@ -36,7 +36,7 @@ def require_admin() -> Principal:
 
 def authenticate() -> None:
     """Before anything reads the body, in this order: 401 (no or bad token), 404 (another
-    tenant), 403 (the role)."""
+    tenant), 403 (the role), 413 (too large)."""
     if request.endpoint is None or request.path in PUBLIC_PATHS or request.path.startswith("/docs"):
         return
     who = principal()
@@ -49,6 +49,7 @@ def authenticate() -> None:
             abort(404, message=f"tenant {tenant!r} does not exist")
     if not access.may_call(who, request.endpoint):
         abort(403, message=f"role {who.role} may not do this")
+    limits.check_size(platform().settings)
 
 
 def tenant_store(tenant: str) -> tuple[TenantStore, Principal]:

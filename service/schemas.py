@@ -67,6 +67,7 @@ class ProblemSchema(Schema):
     rows = fields.List(fields.Dict(), metadata={
         "description": "422 of an import: its first bad rows in file order, each {sheet, line, column, rule, message}"})
     rows_total = fields.Integer(metadata={"description": "422 of an import: how many rows are wrong"})
+    max_bytes = fields.Integer(metadata={"description": "413: the most bytes this call's request may carry"})
 
 
 class EntrySchema(Schema):

@@ -21,6 +21,8 @@ class Settings:
     pool_overflow: int = 3
     control_schema: str = "unionledger_control"
     warm_columns: bool = False  # read a tenant's indicator columns in the background when it is opened
+    max_body_bytes: int = 1 << 20  # a JSON request body (413 beyond)
+    max_upload_bytes: int = 64 << 20  # an import's whole multipart request (413 beyond)
     import_errors: int = 100  # bad rows an import's refusal lists (all are counted)
 
     @classmethod
@@ -35,6 +37,8 @@ class Settings:
             pool_overflow=int(env.get("UNIONLEDGER_POOL_OVERFLOW") or 3),
             control_schema=env.get("UNIONLEDGER_CONTROL_SCHEMA") or "unionledger_control",
             warm_columns=env.get("UNIONLEDGER_WARM_COLUMNS") == "1",
+            max_body_bytes=_whole(env, "UNIONLEDGER_MAX_BODY_BYTES", 1 << 20, 1),
+            max_upload_bytes=_whole(env, "UNIONLEDGER_MAX_UPLOAD_BYTES", 64 << 20, 1),
             import_errors=_whole(env, "UNIONLEDGER_IMPORT_ERRORS", 100, 1),
         )
 

@@ -13,6 +13,7 @@ from service.auth import platform, tenant_store
 from service.bodies import Blueprint
 from service.errors import problem
 from service.importing import read_imports
+from service.limits import upload
 
 
 class _MultipartParser(FlaskParser):
@@ -65,6 +66,7 @@ class ImportResult(Schema):
 
 @blp.route("", methods=["POST"])
 @allow(WRITE_ROLES)
+@upload
 @blp.arguments(ImportUpload(), location="multipart")
 @blp.response(201, ImportResult)
 def import_file(form: dict, tenant: str):
