@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import access, auth, errors
 from service.limits import body_limit
@@ -10,6 +11,7 @@ from service.openapi import ContractApi, ErrorStatuses
 from service.resources import (
     audit, health, imports, indicators, ledger, members, reports, targets, tenants, tokens, unions, units, workplaces,
 )
+from service.throttle import AuthThrottle
 from tenants.bootstrap import Platform, bootstrap
 from tenants.settings import Settings
 
@@ -45,6 +47,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         raise RuntimeError(f"endpoints that declare no roles: {', '.join(undeclared)}")
     errors.register(app)
     app.extensions["unionledger"] = platform
+    app.extensions["unionledger.throttle"] = AuthThrottle(platform.registry, settings.auth_failures,
+                                                          settings.auth_window_seconds)
     app.before_request(auth.authenticate)
     app.teardown_request(auth.release)
+    if settings.trusted_proxies:  # the client's address is the one the proxies in front say
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)
     return app

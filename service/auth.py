@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import ExitStack
 
 from flask import current_app, g, request
 from flask_smorest import abort
 
 from service import access, limits
+from service.throttle import AuthThrottle
 from tenants.registry import Principal
 from tenants.stores import TenantStore
 
+log = logging.getLogger(__name__)
 PUBLIC_PATHS = ("/healthz", "/readyz", "/openapi.json")
 
 
@@ -18,13 +21,18 @@ def platform():
     return current_app.extensions["unionledger"]
 
 
-def principal() -> Principal:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    found = platform().registry.authenticate(token.strip()) if scheme.lower() == "bearer" else None
-    if found is None:
-        abort(401, message="a valid 'Authorization: Bearer <token>' header is required")
-    return found
+def throttle() -> AuthThrottle:
+    return current_app.extensions["unionledger.throttle"]
+
+
+def bearer_token() -> str:
+    """The token of the request's ``Authorization: Bearer`` header ("" without one)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def principal() -> Principal | None:
+    return platform().registry.authenticate(bearer_token())
 
 
 def require_admin() -> Principal:
@@ -35,11 +43,17 @@ def require_admin() -> Principal:
 
 
 def authenticate() -> None:
-    """Before anything reads the body, in this order: 401 (no or bad token), 404 (another
-    tenant), 403 (the role), 413 (too large)."""
+    """Before anything reads the body, in this order: 429 (an address past its failed
+    authentications), 401 (no or bad token), 404 (another tenant), 403 (the role), 413 (too large)."""
     if request.endpoint is None or request.path in PUBLIC_PATHS or request.path.startswith("/docs"):
         return
+    address = request.remote_addr or "unknown"
+    wait = throttle().wait(address)
+    if wait is not None:
+        _too_many(address, wait)
     who = principal()
+    if who is None:
+        _refuse_unauthenticated(address)
     g.principal = who
     tenant = (request.view_args or {}).get("tenant")
     if tenant is not None:
@@ -50,6 +64,25 @@ def authenticate() -> None:
     if not access.may_call(who, request.endpoint):
         abort(403, message=f"role {who.role} may not do this")
     limits.check_size(platform().settings)
+
+
+def _refuse_unauthenticated(address: str) -> None:
+    """401, counted against the address; 429 once it has failed too often. The token is never logged."""
+    limiter = throttle()
+    failures, wait = limiter.failed(address)
+    sent = "an unknown or revoked token" if bearer_token() else "no bearer token"
+    log.warning("authentication failed from %s: %s %s with %s (%d failed within %d s)", address,
+                request.method, request.path, sent, failures, limiter.window)
+    if wait is not None and failures > limiter.failures:  # blocked already, by another worker
+        _too_many(address, wait)
+    if wait is not None:
+        log.warning("%s reached %d failed authentications: refused (429) for %d s", address, failures, wait)
+    abort(401, message="a valid 'Authorization: Bearer <token>' header is required")
+
+
+def _too_many(address: str, wait: int) -> None:
+    abort(429, message=f"too many failed authentications from {address}; try again in {wait} s",
+          retry_after=wait)
 
 
 def tenant_store(tenant: str) -> tuple[TenantStore, Principal]:

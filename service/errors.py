@@ -60,6 +60,8 @@ def handle_http(error: HTTPException) -> Response:
     response = problem(error.code or 500, title, detail)
     if error.code == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="unionledger"'
+    if error.code == 429 and "retry_after" in data:
+        response.headers["Retry-After"] = str(data["retry_after"])
     return response
 
 

@@ -15,9 +15,9 @@ from service.schemas import ProblemSchema
 
 class ErrorStatuses(BasePlugin):
     """Add the error statuses API.md gives each kind of call, as problem details: every call
-    under /v1 may be 401 or 403, a tenant's may be 404, and a call that reads a body may find it
-    unreadable (400) or too large (413, its limit said in the body's description) or have a rule
-    refuse what it says (409)."""
+    under /v1 may be 401 or 403, or 429 for an address that failed to authenticate too often; a
+    tenant's may be 404; and a call that reads a body may find it unreadable (400) or too large
+    (413, its limit said in the body's description) or have a rule refuse what it says (409)."""
 
     def __init__(self, body_limit: Callable[[str], tuple[int, str]]):
         super().__init__()
@@ -29,7 +29,7 @@ class ErrorStatuses(BasePlugin):
         rule = kwargs.get("rule")
         for method, operation in (operations or {}).items():
             responses = operation.setdefault("responses", {})
-            statuses = ["UNAUTHORIZED", "FORBIDDEN"]
+            statuses = ["UNAUTHORIZED", "FORBIDDEN", "TOO_MANY_REQUESTS"]
             if "{tenant}" in path:
                 statuses.append("NOT_FOUND")
             if "requestBody" in operation:
@@ -53,6 +53,10 @@ class ContractApi(Api):
             response = {"description": status.phrase}
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
+            if status == http.HTTPStatus.TOO_MANY_REQUESTS:
+                response["headers"] = {"Retry-After": {
+                    "description": "Seconds until the address's window of failed authentications passes",
+                    "schema": {"type": "integer"}}}
             prepare_response(response, self.spec, PROBLEM)
             self.spec.components.response(status.name, response, lazy=True)
         response = {"description": "Problem details (RFC 9457)", "schema": self.ERROR_SCHEMA}

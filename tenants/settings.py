@@ -24,6 +24,9 @@ class Settings:
     max_body_bytes: int = 1 << 20  # a JSON request body (413 beyond)
     max_upload_bytes: int = 64 << 20  # an import's whole multipart request (413 beyond)
     import_errors: int = 100  # bad rows an import's refusal lists (all are counted)
+    auth_failures: int = 20  # failed authentications from one address within the window, then 429
+    auth_window_seconds: int = 60
+    trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-For names the client
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Settings:
@@ -40,6 +43,9 @@ class Settings:
             max_body_bytes=_whole(env, "UNIONLEDGER_MAX_BODY_BYTES", 1 << 20, 1),
             max_upload_bytes=_whole(env, "UNIONLEDGER_MAX_UPLOAD_BYTES", 64 << 20, 1),
             import_errors=_whole(env, "UNIONLEDGER_IMPORT_ERRORS", 100, 1),
+            auth_failures=_whole(env, "UNIONLEDGER_AUTH_FAILURES", 20, 1),
+            auth_window_seconds=_whole(env, "UNIONLEDGER_AUTH_WINDOW_SECONDS", 60, 1),
+            trusted_proxies=_whole(env, "UNIONLEDGER_TRUSTED_PROXIES", 0, 0),
         )
 
     @property

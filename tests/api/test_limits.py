@@ -268,7 +268,8 @@ def test_the_openapi_document_gives_each_call_with_a_body_a_413_and_its_limit(li
         assert "413" in op["responses"], (path, method)
         assert f"At most {limit} bytes" in op["requestBody"]["description"], (path, method)
     no_body = spec["paths"]["/v1/tenants/{tenant}/units/{unit_id}"]["get"]["responses"]
-    assert "413" not in no_body
+    assert "413" not in no_body and "429" in no_body
+    assert "Retry-After" in spec["components"]["responses"]["TOO_MANY_REQUESTS"]["headers"]
 
 
 # ---- through gunicorn, as the service runs ----------------------------------------------------
