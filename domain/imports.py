@@ -7,6 +7,7 @@ the same content is skipped (so a file can be imported again); with other conten
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -43,11 +44,33 @@ class RowError:
     message: str
 
 
+ERRORS_KEPT = 100  # bad rows a plan keeps unless told otherwise; every one is counted
+
+
+_SHEET_ORDER = {k: n for n, k in enumerate(KINDS)}  # an unknown sheet (line 0) comes first
+
+
+def _place(error: RowError) -> tuple[int, int, str]:
+    return _SHEET_ORDER.get(error.sheet, -1), error.line, error.column
+
+
 @dataclass
 class ImportPlan:
     creates: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {k: [] for k in KINDS})
     skipped: dict[str, int] = field(default_factory=lambda: {k: 0 for k in KINDS})
-    errors: list[RowError] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)  # the first errors_kept bad rows, in file order
+    errors_total: int = 0  # every bad row, kept or not
+    errors_kept: int = ERRORS_KEPT
+
+    def refuse(self, error: RowError) -> None:
+        """Count a bad row, and keep it only while it is among the first ``errors_kept``: a file of
+        millions of bad rows costs no more memory than a file of a hundred."""
+        self.errors_total += 1
+        if len(self.errors) >= self.errors_kept and _place(error) >= _place(self.errors[-1]):
+            return
+        bisect.insort(self.errors, error, key=_place)  # after its equals: the order rows were checked in
+        if len(self.errors) > self.errors_kept:
+            self.errors.pop()
 
 
 class ImportFacts(Protocol):
@@ -156,12 +179,16 @@ def _same(sheet: str, row: dict[str, Any], existing: dict[str, Any]) -> bool:
     return True
 
 
-def plan_import(sheets: dict[str, list[tuple[int, dict[str, Any]]]], facts: ImportFacts, today: date) -> ImportPlan:
-    """Check every row of every sheet (workplaces, then unions, then members) and plan what to create."""
-    plan = ImportPlan()
+def plan_import(sheets: dict[str, list[tuple[int, dict[str, Any]]]], facts: ImportFacts, today: date,
+                errors_kept: int = ERRORS_KEPT) -> ImportPlan:
+    """Check every row of every sheet (workplaces, then unions, then members) and plan what to
+    create; the plan lists the first ``errors_kept`` bad rows (in file order) and counts them all."""
+    if errors_kept < 1:
+        raise ValueError("an import keeps at least one bad row")
+    plan = ImportPlan(errors_kept=errors_kept)
     unknown = set(sheets) - set(KINDS)
     for sheet in sorted(unknown):
-        plan.errors.append(RowError(sheet, 0, "", "sheet", f"unknown sheet; expected one of {', '.join(KINDS)}"))
+        plan.refuse(RowError(sheet, 0, "", "sheet", f"unknown sheet; expected one of {', '.join(KINDS)}"))
     typed: dict[str, list[tuple[int, dict]]] = {}
     for sheet in KINDS:
         typed[sheet] = []
@@ -169,15 +196,13 @@ def plan_import(sheets: dict[str, list[tuple[int, dict[str, Any]]]], facts: Impo
         for line, row in sheets.get(sheet, []):
             if not row.keys() <= columns:
                 extra = sorted(set(row) - set(columns))[0]
-                plan.errors.append(RowError(sheet, line, extra, "unknown_column", "is not a column of this sheet"))
+                plan.refuse(RowError(sheet, line, extra, "unknown_column", "is not a column of this sheet"))
                 continue
             try:
                 typed[sheet].append((line, _typed(sheet, row, today)))
             except _Bad as bad:
-                plan.errors.append(RowError(sheet, line, bad.column, bad.rule, bad.message))
+                plan.refuse(RowError(sheet, line, bad.column, bad.rule, bad.message))
     _Checker(plan, typed, facts).run()
-    order = {k: n for n, k in enumerate(KINDS)}
-    plan.errors.sort(key=lambda e: (order.get(e.sheet, -1), e.line, e.column))
     return plan
 
 
@@ -195,7 +220,7 @@ class _Checker:
         self.unions = facts.unions(ids("members", "union_id"))
 
     def fail(self, sheet: str, line: int, column: str, rule: str, message: str) -> None:
-        self.plan.errors.append(RowError(sheet, line, column, rule, message))
+        self.plan.refuse(RowError(sheet, line, column, rule, message))
 
     def rows(self, sheet: str) -> Iterable[tuple[int, dict]]:
         seen: set[str] = set()

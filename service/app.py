@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import auth, errors, urls
+from service import access, auth, errors, urls
+from service.limits import body_limit
 from service.openapi import ContractApi, ErrorStatuses
 from service.resources import (
     audit, health, imports, indicators, ledger, members, reports, targets, tenants, tokens, unions, units, workplaces,
 )
+from service.throttle import AuthThrottle
 from tenants.bootstrap import Platform, bootstrap
 from tenants.settings import Settings
 
@@ -17,6 +20,8 @@ BLUEPRINTS = (health, tenants, tokens, units, workplaces, unions, members, indic
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> Flask:
     app = Flask("unionledger")
+    platform = platform or bootstrap(settings)
+    settings = platform.settings
     app.config.update(
         API_TITLE="unionledger",
         API_VERSION="1.0",
@@ -33,12 +38,20 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False
-    api = ContractApi(app, spec_kwargs={"extra_plugins": [ErrorStatuses()]})
+    limit = lambda endpoint: body_limit(settings, app.view_functions.get(endpoint))  # noqa: E731
+    api = ContractApi(app, spec_kwargs={"extra_plugins": [ErrorStatuses(limit)]})
     for module in BLUEPRINTS:
         api.register_blueprint(module.blp)
+    undeclared = access.undeclared(app)
+    if undeclared:  # else no one could call them: a mistake to find at once
+        raise RuntimeError(f"endpoints that declare no roles: {', '.join(undeclared)}")
     errors.register(app)
-    app.extensions["unionledger"] = platform or bootstrap(settings)
+    app.extensions["unionledger"] = platform
+    app.extensions["unionledger.throttle"] = AuthThrottle(platform.registry, settings.auth_failures,
+                                                          settings.auth_window_seconds)
     app.before_request(auth.authenticate)
     app.before_request(urls.check_url_text)  # in this order: a missing token is 401 whatever the URL
     app.teardown_request(auth.release)
+    if settings.trusted_proxies:  # the client's address is the one the proxies in front say
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)
     return app

@@ -89,11 +89,12 @@ def import_file(tenant: str, kind: str | None, actor: str, files: tuple[str, ...
         label = f"Importing {files[0]}" if len(files) == 1 else f"Importing {len(files)} files"
         with platform.stores.use(tenant) as store, click.progressbar(
                 length=total, label=label, show_pos=True) as bar:
-            plan = store.import_rows(sheets, actor=actor, progress=bar.update)
+            plan = store.import_rows(sheets, actor=actor, progress=bar.update, errors_kept=platform.settings.import_errors)
         if plan.errors:
             for e in plan.errors:
                 click.echo(f"{e.sheet} line {e.line}, column {e.column}: {e.message} [{e.rule}]", err=True)
-            raise click.ClickException(f"{len(plan.errors)} row(s) are wrong; nothing was imported")
+            listed = "" if len(plan.errors) == plan.errors_total else f" (the first {len(plan.errors)} are listed)"
+            raise click.ClickException(f"{plan.errors_total} row(s) are wrong{listed}; nothing was imported")
         created = ", ".join(f"{len(rows)} {kind}" for kind, rows in plan.creates.items())
         skipped = ", ".join(f"{n} {kind}" for kind, n in plan.skipped.items())
         click.echo(f"Imported {created}; skipped (already there) {skipped}.")

@@ -6,7 +6,7 @@ import logging
 
 import psycopg
 from eventsourcing import persistence
-from flask import Flask, Response, json
+from flask import Flask, Response, g, json, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from domain.errors import AlreadyExists, Conflict, DomainError, InvalidValue, NotFound
@@ -63,6 +63,8 @@ def handle_http(error: HTTPException) -> Response:
         return problem(422, "Invalid field", detail, errors)
     if error.code == 400:
         return problem(400, "Unreadable request", data.get("message") or error.description or "bad request")
+    if error.code == 413:
+        return too_large(data.get("message"))
     if isinstance(error, InternalServerError):
         return handle_unexpected(error)
     title = error.name
@@ -70,7 +72,16 @@ def handle_http(error: HTTPException) -> Response:
     response = problem(error.code or 500, title, detail)
     if error.code == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="unionledger"'
+    if error.code == 429 and "retry_after" in data:
+        response.headers["Retry-After"] = str(data["retry_after"])
     return response
+
+
+def too_large(message: str | None) -> Response:
+    """413, saying the limit: announced too large (Content-Length), or found so while reading."""
+    limit = g.get("body_limit") or request.max_content_length
+    detail = message or f"the request body is larger than this call takes: at most {limit} bytes"
+    return problem(413, "Content Too Large", detail, max_bytes=limit)
 
 
 def handle_domain(error: DomainError) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http
+from typing import Callable
 
 from apispec import BasePlugin
 from flask_smorest import Api
@@ -14,20 +15,31 @@ from service.schemas import ProblemSchema
 
 class ErrorStatuses(BasePlugin):
     """Add the error statuses API.md gives each kind of call, as problem details: every call
-    under /v1 may be 401 or 403, or 422 for a query string holding text the register cannot hold
-    (service/urls.py), or 503 while the database does not answer; a tenant's may be 404, and a
-    call that reads a body may find it unreadable (400) or have a rule refuse what it says (409)."""
+    under /v1 may be 401 or 403, 422 for a query string holding text the register cannot hold
+    (service/urls.py), 429 for an address that failed to authenticate too often, or 503 while the
+    database does not answer; a tenant's may be 404; and a call that reads a body may find it
+    unreadable (400) or too large (413, its limit said in the body's description) or have a rule
+    refuse what it says (409)."""
+
+    def __init__(self, body_limit: Callable[[str], tuple[int, str]]):
+        super().__init__()
+        self.body_limit = body_limit  # endpoint -> (bytes, the variable that sets them)
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         if not path or not path.startswith("/v1/"):
             return  # probes and the document itself answer without a token
+        rule = kwargs.get("rule")
         for method, operation in (operations or {}).items():
             responses = operation.setdefault("responses", {})
-            statuses = ["UNAUTHORIZED", "FORBIDDEN", "UNPROCESSABLE_ENTITY", "SERVICE_UNAVAILABLE"]
+            statuses = ["UNAUTHORIZED", "FORBIDDEN", "UNPROCESSABLE_ENTITY", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"]
             if "{tenant}" in path:
                 statuses.append("NOT_FOUND")
             if "requestBody" in operation:
-                statuses += ["BAD_REQUEST", "CONFLICT"]
+                statuses += ["BAD_REQUEST", "REQUEST_ENTITY_TOO_LARGE", "CONFLICT"]
+                limit, variable = self.body_limit(rule.endpoint)
+                body = operation["requestBody"]
+                said = f"At most {limit} bytes (`{variable}`): a larger request is refused (413) before it is read."
+                body["description"] = f"{body['description']} {said}" if body.get("description") else said
             for name in statuses:
                 responses.setdefault(str(http.HTTPStatus[name].value), name)
 
@@ -46,6 +58,10 @@ class ContractApi(Api):
             if status == http.HTTPStatus.SERVICE_UNAVAILABLE:
                 response["headers"] = {"Retry-After": {"description": "seconds to wait before trying again",
                                                        "schema": {"type": "integer"}}}
+            if status == http.HTTPStatus.TOO_MANY_REQUESTS:
+                response["headers"] = {"Retry-After": {
+                    "description": "Seconds until the address's window of failed authentications passes",
+                    "schema": {"type": "integer"}}}
             prepare_response(response, self.spec, PROBLEM)
             self.spec.components.response(status.name, response, lazy=True)
         response = {"description": "Problem details (RFC 9457)", "schema": self.ERROR_SCHEMA}

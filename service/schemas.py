@@ -83,6 +83,10 @@ class ProblemSchema(Schema):
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), metadata={
         "description": "422: field -> messages naming the rule each broke"})
     rule = fields.String(metadata={"description": "409: the business rule that refused the command"})
+    rows = fields.List(fields.Dict(), metadata={
+        "description": "422 of an import: its first bad rows in file order, each {sheet, line, column, rule, message}"})
+    rows_total = fields.Integer(metadata={"description": "422 of an import: how many rows are wrong"})
+    max_bytes = fields.Integer(metadata={"description": "413: the most bytes this call's request may carry"})
 
 
 class EntrySchema(Schema):

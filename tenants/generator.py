@@ -409,7 +409,7 @@ def load_province(store: Any, province: Province, actor: str = "generator",
         seconds[phase] = time.perf_counter() - started
         if plan.errors:
             shown = "; ".join(f"{e.sheet} line {e.line} {e.column}: {e.message}" for e in plan.errors[:5])
-            raise ValueError(f"{len(plan.errors)} generated rows were refused: {shown}")
+            raise ValueError(f"{plan.errors_total} generated rows were refused: {shown}")
 
     started = time.perf_counter()
     done = 0

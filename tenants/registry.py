@@ -39,6 +39,10 @@ DDL = (
     "CREATE TABLE IF NOT EXISTS tokens (token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, role TEXT NOT NULL,"
     " holder TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)",
     "CREATE INDEX IF NOT EXISTS tokens_tenant ON tokens (tenant_id)",
+    # Failed authentications per client address, shared by every worker: the window's start
+    # (seconds since the epoch) and the failures since.
+    "CREATE TABLE IF NOT EXISTS auth_failures (address TEXT PRIMARY KEY, window_start DOUBLE PRECISION NOT NULL,"
+    " failures INTEGER NOT NULL)",
 )
 
 
@@ -214,6 +218,23 @@ class Registry:
             while len(self._known) > TOKENS_KEPT:
                 self._known.popitem(last=False)
         return found
+
+    # ---- failed authentications ------------------------------------------------
+    def auth_failed(self, address: str, now: float, window: float) -> tuple[int, float]:
+        """Count a failed authentication from ``address`` at ``now``: the failures of its window and
+        when the window began. A window begins with the first failure after the last one passed."""
+        since = now - window
+        with self.transaction() as cur:
+            failures, started = cur.execute(
+                "INSERT INTO auth_failures (address, window_start, failures) VALUES (?, ?, 1)"
+                " ON CONFLICT (address) DO UPDATE SET"
+                " failures = CASE WHEN auth_failures.window_start > ? THEN auth_failures.failures + 1 ELSE 1 END,"
+                " window_start = CASE WHEN auth_failures.window_start > ? THEN auth_failures.window_start"
+                " ELSE excluded.window_start END"
+                " RETURNING failures, window_start", (address, now, since, since)).fetchone()
+            if failures == 1:  # a new window: forget the addresses whose windows have passed
+                cur.execute("DELETE FROM auth_failures WHERE window_start <= ?", (since,))
+        return failures, started
 
     def close(self) -> None:
         if self._pool is not None:

@@ -23,6 +23,12 @@ class Settings:
     warm_columns: bool = False  # read a tenant's indicator columns in the background when it is opened
     lock_wait_seconds: float = 30.0  # how long a request waits for a tenant busy with an import or rebuild
     db_timeout: int = 3  # seconds a request waits for a PostgreSQL connection before answering 503
+    max_body_bytes: int = 1 << 20  # a JSON request body (413 beyond)
+    max_upload_bytes: int = 64 << 20  # an import's whole multipart request (413 beyond)
+    import_errors: int = 100  # bad rows an import's refusal lists (all are counted)
+    auth_failures: int = 20  # failed authentications from one address within the window, then 429
+    auth_window_seconds: int = 60
+    trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-For names the client
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Settings:
@@ -38,6 +44,12 @@ class Settings:
             warm_columns=env.get("UNIONLEDGER_WARM_COLUMNS") == "1",
             lock_wait_seconds=float(env.get("UNIONLEDGER_LOCK_WAIT_SECONDS") or 30),
             db_timeout=max(1, int(env.get("UNIONLEDGER_DB_TIMEOUT_SECONDS") or 3)),
+            max_body_bytes=_whole(env, "UNIONLEDGER_MAX_BODY_BYTES", 1 << 20, 1),
+            max_upload_bytes=_whole(env, "UNIONLEDGER_MAX_UPLOAD_BYTES", 64 << 20, 1),
+            import_errors=_whole(env, "UNIONLEDGER_IMPORT_ERRORS", 100, 1),
+            auth_failures=_whole(env, "UNIONLEDGER_AUTH_FAILURES", 20, 1),
+            auth_window_seconds=_whole(env, "UNIONLEDGER_AUTH_WINDOW_SECONDS", 60, 1),
+            trusted_proxies=_whole(env, "UNIONLEDGER_TRUSTED_PROXIES", 0, 0),
         )
 
     @property
@@ -67,6 +79,20 @@ class Settings:
         """What this deployment's connections call themselves on the server (pg_stat_activity):
         its control schema, and the tenant a store's connection serves."""
         return "/".join(["unionledger", self.control_schema] + ([tenant_id] if tenant_id else []))
+
+
+def _whole(env, name: str, default: int, least: int) -> int:
+    """A whole-number setting; a wrong one stops the start, naming the variable."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < least:
+        raise ValueError(f"{name} must be at least {least}, not {value}")
+    return value
 
 
 def schema_name(tenant_id: str) -> str:

@@ -28,7 +28,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, Notification, Recording, StoredEvent
 
 from domain.errors import NotFound
-from domain.imports import ImportPlan, plan_import
+from domain.imports import ERRORS_KEPT, ImportPlan, plan_import
 from domain.ledger import ADMITTED_TOPIC, Ledger, personal_data
 from domain.members import Member
 from projections.audit import Audit
@@ -486,13 +486,14 @@ class TenantStore:
 
     # ---- imports -------------------------------------------------------------------
     def import_rows(self, sheets: dict, actor: str, progress: Callable[[int], None] | None = None,
-                    wait: float | None = None) -> ImportPlan:
+                    wait: float | None = None, errors_kept: int = ERRORS_KEPT) -> ImportPlan:
         """Validate every row, then (only if none is wrong) record them all in one transaction
         with their views, keys and chain links: readers see the register before the import or
-        after it, and a crash leaves every row or none. ``wait``: how long to wait for the lock."""
+        after it, and a crash leaves every row or none. ``wait``: how long to wait for the lock;
+        ``errors_kept``: how many bad rows the plan lists (all are counted)."""
         with self.lock(wait), _collector_paused():
             self._follow()
-            plan = plan_import(sheets, _ImportFacts(self), self.ledger.today())
+            plan = plan_import(sheets, _ImportFacts(self), self.ledger.today(), errors_kept)
             if plan.errors:
                 return plan
             written = self._write_import(plan, actor, progress)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from projections.base import micros
+from service.access import READ_ROLES, allow
 from service.auth import tenant_store
 from service.bodies import Blueprint
 from service.schemas import EntrySchema, Instant, Position, Text
@@ -45,6 +46,7 @@ class AuditPage(Schema):
 
 
 @blp.route("")
+@allow(READ_ROLES)
 @blp.arguments(AuditQuery(), location="query")
 @blp.response(200, AuditPage)
 def audit(args: dict, tenant: str):

@@ -6,6 +6,7 @@ from typing import Callable
 
 from flask_smorest import Blueprint, abort
 
+from service.access import READ_ROLES, allow
 from service.auth import tenant_store
 from service.resources.audit import render_entries
 from service.schemas import HistorySchema
@@ -27,6 +28,7 @@ def add_item_routes(blp: Blueprint, kind: str, out_schema, present: Callable | N
     """GET /{id} (current state) and GET /{id}/history (its events, oldest first)."""
 
     @blp.route(f"/<{kind}_id>", endpoint=f"{kind}_item", methods=["GET"])
+    @allow(READ_ROLES)
     @blp.response(200, out_schema)
     @blp.doc(summary=f"Current state of a {kind}")
     def item(tenant: str, **ids: str):
@@ -40,6 +42,7 @@ def add_history_route(blp: Blueprint, kind: str, require: Callable[[TenantStore,
     """GET /{id}/history: the entity's events, oldest first (404 where ``require`` finds none)."""
 
     @blp.route(f"/<{kind}_id>/history", endpoint=f"{kind}_history", methods=["GET"])
+    @allow(READ_ROLES)
     @blp.response(200, HistorySchema)
     @blp.doc(summary=f"Events of a {kind}, oldest first")
     def history(tenant: str, **ids: str):

@@ -8,10 +8,12 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from domain.imports import KINDS
-from service.auth import WRITE_ROLES, tenant_store
+from service.access import WRITE_ROLES, allow
+from service.auth import platform, tenant_store
 from service.bodies import Blueprint
 from service.errors import problem
 from service.importing import read_imports
+from service.limits import upload
 from service.schemas import Text
 
 
@@ -64,24 +66,29 @@ class ImportResult(Schema):
 
 
 @blp.route("", methods=["POST"])
+@allow(WRITE_ROLES)
+@upload
 @blp.arguments(ImportUpload(), location="multipart")
 @blp.response(201, ImportResult)
-def import_file(upload: dict, tenant: str):
+def import_file(form: dict, tenant: str):
     """Import a file (or several) of workplaces, unions and members
 
     Rows are checked with the same rules as the single commands, workplaces first, then unions,
     then members (which may refer to rows before them). If any row is wrong, nothing is written and
-    the answer (422) lists every bad row with its sheet, line, column and rule. A row whose id exists
-    with the same content is skipped, so a file can be imported again. The events are those the
-    single commands record, and the views are current when the answer comes.
+    the answer (422) lists the first bad rows (100 unless `UNIONLEDGER_IMPORT_ERRORS` says otherwise)
+    in `rows`, each with its sheet, line, column and rule, and counts them all in `rows_total`. A
+    row whose id exists with the same content is skipped, so a file can be imported again. The
+    events are those the single commands record, and the views are current when the answer comes.
     """
-    store, who = tenant_store(tenant, WRITE_ROLES)
-    sheets = read_imports([(file.stream, file.filename) for file in upload["file"]], upload["kind"])
-    plan = store.import_rows(sheets, actor=who.actor, wait=store.settings.lock_wait_seconds)
+    store, who = tenant_store(tenant)
+    sheets = read_imports([(file.stream, file.filename) for file in form["file"]], form["kind"])
+    plan = store.import_rows(sheets, actor=who.actor, wait=store.settings.lock_wait_seconds,
+                             errors_kept=platform().settings.import_errors)
     if plan.errors:
         rows = [{"sheet": e.sheet, "line": e.line, "column": e.column, "rule": e.rule, "message": e.message}
                 for e in plan.errors]
-        return problem(422, "Rows refused", f"{len(rows)} row(s) are wrong; nothing was imported",
-                       {"file": [f"{r['sheet']} line {r['line']}, {r['column']}: {r['message']}" for r in rows[:100]]},
-                       rows=rows)
+        listed = "" if len(rows) == plan.errors_total else f" (the first {len(rows)} are listed)"
+        return problem(422, "Rows refused", f"{plan.errors_total} row(s) are wrong{listed}; nothing was imported",
+                       {"file": [f"{r['sheet']} line {r['line']}, {r['column']}: {r['message']}" for r in rows]},
+                       rows=rows, rows_total=plan.errors_total)
     return {"created": {k: len(v) for k, v in plan.creates.items()}, "skipped": plan.skipped}

@@ -11,6 +11,7 @@ from domain.ledger import vietnam_today
 from domain.periods import parse_period
 from projections.base import micros
 from projections.indicators import Question
+from service.access import READ_ROLES, allow
 from service.auth import tenant_store
 from service.bodies import Blueprint
 from service.schemas import Instant, Text
@@ -53,6 +54,7 @@ def resolve_question(args: dict, store) -> Question:
 
 
 @blp.route("")
+@allow(READ_ROLES)
 @blp.arguments(IndicatorQuery(), location="query")
 @blp.response(200, IndicatorAnswer)
 def indicators(args: dict, tenant: str):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Response, stream_with_context
 from marshmallow import Schema, fields
 
+from service.access import READ_ROLES, allow
 from service.auth import tenant_store
 from service.bodies import Blueprint
-from tenants.registry import ROLES
 
 blp = Blueprint("ledger", __name__, url_prefix="/v1/tenants/<tenant>/ledger",
                 description="The ledger's hash chain: digests to keep outside, and exports to audit offline")
@@ -22,6 +22,7 @@ class DigestAnswer(Schema):
 
 
 @blp.route("/digest")
+@allow(READ_ROLES)
 @blp.response(200, DigestAnswer)
 def digest(tenant: str):
     """The chain's head: a digest that any later state of the ledger must extend
@@ -31,12 +32,13 @@ def digest(tenant: str):
     --digest hash@position` and `unionledger audit` check that the ledger still extends it.
     A deleted event stops the chain: 409 with rule `ledger_chain_broken` naming the position.
     """
-    store, _ = tenant_store(tenant, ROLES)
+    store, _ = tenant_store(tenant)
     store.chain.extend()
     return store.chain.head()
 
 
 @blp.route("/export")
+@allow(EXPORT_ROLES)
 @blp.response(200, content_type="application/gzip")
 @blp.doc(responses={"200": {
     "description": "gzip JSON lines: a header, then each event with its state (base64) and chain link",
@@ -50,7 +52,7 @@ def export(tenant: str):
     one) is a line `{"position", "void": true, "link"}`. Events are chained first; the export ends
     at the chain's head, whose position `events` gives.
     """
-    store, _ = tenant_store(tenant, EXPORT_ROLES)
+    store, _ = tenant_store(tenant)
     chain = store.chain
     upto = chain.extend()  # before the first byte, so a broken chain is a 409, not a cut stream
     # The request context (and with it the tenant store) stays open until the last chunk is sent.

@@ -7,7 +7,8 @@ from datetime import date
 from marshmallow import Schema, fields, validate
 
 from domain.members import DEPARTURE_REASONS, GENDERS
-from service.auth import WRITE_ROLES, tenant_store
+from service.access import WRITE_ROLES, allow
+from service.auth import tenant_store
 from service.bodies import Blueprint
 from service.resources.entities import add_item_routes, created
 from service.schemas import ClientId, EntityMeta, FreeText, Name, Text
@@ -73,6 +74,7 @@ def answer(row: dict, opened: dict | None) -> dict:
 
 
 @blp.route("", methods=["POST"])
+@allow(WRITE_ROLES)
 @blp.arguments(MemberIn())
 @blp.response(201, MemberOut)
 def admit(args: dict, tenant: str):
@@ -80,32 +82,35 @@ def admit(args: dict, tenant: str):
 
     `full_name`, `birth_date` and `id_number` are stored sealed with a key of the member's own.
     """
-    store, who = tenant_store(tenant, WRITE_ROLES)
+    store, who = tenant_store(tenant)
     member = store.grouped("admit_member", args["id"], **args, actor=who.actor)
     return answer(member, member.pop("personal_data"))
 
 
 @blp.route("/<member_id>/transfer", methods=["POST"])
+@allow(WRITE_ROLES)
 @blp.arguments(MemberTransferIn())
 @blp.response(201, MemberOut)
 def transfer(args: dict, tenant: str, member_id: str):
     """Move a member to another union from `effective_on` (MemberTransferred)"""
-    store, who = tenant_store(tenant, WRITE_ROLES)
+    store, who = tenant_store(tenant)
     member = store.grouped("transfer_member", member_id, member_id, **args, actor=who.actor)
     return answer(member, member.pop("personal_data"))
 
 
 @blp.route("/<member_id>/departure", methods=["POST"])
+@allow(WRITE_ROLES)
 @blp.arguments(DepartureIn())
 @blp.response(201, MemberOut)
 def depart(args: dict, tenant: str, member_id: str):
     """Record that a member left (MemberLeft); from `left_on` they no longer count"""
-    store, who = tenant_store(tenant, WRITE_ROLES)
+    store, who = tenant_store(tenant)
     member = store.grouped("record_departure", member_id, member_id, **args, actor=who.actor)
     return answer(member, member.pop("personal_data"))
 
 
 @blp.route("/<member_id>/erasure", methods=["POST"])
+@allow(WRITE_ROLES)
 @blp.arguments(ErasureIn())
 @blp.response(201, MemberOut)
 def erase(args: dict, tenant: str, member_id: str):
@@ -114,7 +119,7 @@ def erase(args: dict, tenant: str, member_id: str):
     The member's key is destroyed: `full_name`, `birth_date` and `id_number` read as null in every
     answer, in the audit trail and in exports, while every event stays and every figure is unchanged.
     """
-    store, who = tenant_store(tenant, WRITE_ROLES)
+    store, who = tenant_store(tenant)
     store.command("erase_member_data", member_id, **args, actor=who.actor)
     return created(store, "member", member_id, present_member)
 

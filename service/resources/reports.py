@@ -6,7 +6,8 @@ from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
 from domain.indicators import BASE_CODES, parse_indicator
-from service.auth import READ_ROLES, WRITE_ROLES, tenant_store
+from service.access import READ_ROLES, WRITE_ROLES, allow
+from service.auth import tenant_store
 from service.bodies import Blueprint
 from service.resources.entities import add_history_route
 from service.resources.indicators import resolve_question
@@ -108,6 +109,7 @@ def _report(store, report_id: str) -> dict:
 
 
 @blp.route("", methods=["POST"])
+@allow(WRITE_ROLES)
 @blp.arguments(ReportIn())
 @blp.response(201, ReportOut)
 def submit(args: dict, tenant: str):
@@ -115,12 +117,13 @@ def submit(args: dict, tenant: str):
 
     With `replaces`, the new report corrects an earlier one of the same unit and period.
     """
-    store, who = tenant_store(tenant, WRITE_ROLES)
+    store, who = tenant_store(tenant)
     report = store.command("submit_report", **args, actor=who.actor)
     return _report(store, report.report_id)
 
 
 @blp.route("", methods=["GET"])
+@allow(READ_ROLES)
 @blp.arguments(ReportsQuery(), location="query")
 @blp.response(200, ReportList)
 def list_reports(args: dict, tenant: str):
@@ -130,6 +133,7 @@ def list_reports(args: dict, tenant: str):
 
 
 @blp.route("/draft", methods=["GET"])
+@allow(READ_ROLES)
 @blp.arguments(DraftQuery(), location="query")
 @blp.response(200, DraftOut)
 def draft(args: dict, tenant: str):
@@ -141,14 +145,16 @@ def draft(args: dict, tenant: str):
 
 
 @blp.route("/<report_id>", methods=["GET"])
+@allow(READ_ROLES)
 @blp.response(200, ReportOut)
 def get_report(tenant: str, report_id: str):
     """A report, with its latest verification"""
-    store, _ = tenant_store(tenant, READ_ROLES)
+    store, _ = tenant_store(tenant)
     return _report(store, report_id)
 
 
 @blp.route("/<report_id>/verification", methods=["POST"])
+@allow(VERIFY_ROLES)
 @blp.response(201, VerificationOut)
 def verify(tenant: str, report_id: str):
     """Verify a report against the ledger (ReportVerified)
@@ -160,7 +166,7 @@ def verify(tenant: str, report_id: str):
     submission but equals it now. `over_reported` / `under_reported`: differs from both and is above /
     below the figure now. The verdict is `consistent` when every line is `match` or `corrected_later`.
     """
-    store, who = tenant_store(tenant, VERIFY_ROLES)
+    store, who = tenant_store(tenant)
     return store.verify_report(report_id, who.actor)
 
 

@@ -7,7 +7,8 @@ from marshmallow import Schema, fields, validate
 
 from domain.ledger import vietnam_today
 from domain.periods import parse_period
-from service.auth import WRITE_ROLES, tenant_store
+from service.access import READ_ROLES, WRITE_ROLES, allow
+from service.auth import tenant_store
 from service.bodies import Blueprint
 from service.resources.entities import add_history_route
 from service.schemas import ClientId, EntityMeta, FreeText, Number, PeriodFilter, Text
@@ -82,16 +83,18 @@ def _target(store, target_id: str) -> dict:
 
 
 @blp.route("", methods=["POST"])
+@allow(WRITE_ROLES)
 @blp.arguments(TargetIn())
 @blp.response(201, TargetOut)
 def assign(args: dict, tenant: str):
     """Assign a target (TargetAssigned); the service gives its id"""
-    store, who = tenant_store(tenant, WRITE_ROLES)
+    store, who = tenant_store(tenant)
     target = store.command("assign_target", **args, actor=who.actor)
     return _target(store, target.target_id)
 
 
 @blp.route("", methods=["GET"])
+@allow(READ_ROLES)
 @blp.arguments(TargetsQuery(), location="query")
 @blp.response(200, TargetList)
 def list_targets(args: dict, tenant: str):
@@ -101,6 +104,7 @@ def list_targets(args: dict, tenant: str):
 
 
 @blp.route("/progress", methods=["GET"])
+@allow(READ_ROLES)
 @blp.arguments(ProgressQuery(), location="query")
 @blp.response(200, ProgressOut)
 def progress(args: dict, tenant: str):
@@ -122,6 +126,7 @@ def progress(args: dict, tenant: str):
 
 
 @blp.route("/<target_id>", methods=["GET"])
+@allow(READ_ROLES)
 @blp.response(200, TargetOut)
 def get_target(tenant: str, target_id: str):
     """Current state of a target"""
@@ -130,11 +135,12 @@ def get_target(tenant: str, target_id: str):
 
 
 @blp.route("/<target_id>/revision", methods=["POST"])
+@allow(WRITE_ROLES)
 @blp.arguments(RevisionIn())
 @blp.response(201, TargetOut)
 def revise(args: dict, tenant: str, target_id: str):
     """Revise a target's value, with a reason (TargetRevised); the history keeps both"""
-    store, who = tenant_store(tenant, WRITE_ROLES)
+    store, who = tenant_store(tenant)
     store.command("revise_target", target_id, **args, actor=who.actor)
     return _target(store, target_id)
 

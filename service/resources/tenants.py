@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from service.access import PLATFORM_ADMIN, allow
 from service.auth import platform, require_admin
 from service.bodies import Blueprint
 from service.schemas import Text
@@ -32,6 +33,7 @@ class TenantList(Schema):
 
 
 @blp.route("", methods=["POST"])
+@allow(PLATFORM_ADMIN)
 @blp.arguments(TenantIn())
 @blp.response(201, TenantCreated)
 def create(args: dict):
@@ -42,6 +44,7 @@ def create(args: dict):
 
 
 @blp.route("", methods=["GET"])
+@allow(PLATFORM_ADMIN)
 @blp.response(200, TenantList)
 def list_tenants():
     """List tenants"""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from service.auth import WRITE_ROLES, tenant_store
+from service.access import WRITE_ROLES, allow
+from service.auth import tenant_store
 from service.bodies import Blueprint
 from service.resources.entities import add_item_routes, created
 from service.schemas import ClientId, EntityMeta, FreeText, Name, Text
@@ -46,6 +47,7 @@ class UnionOut(EntityMeta):
 
 
 @blp.route("", methods=["POST"])
+@allow(WRITE_ROLES)
 @blp.arguments(UnionIn())
 @blp.response(201, UnionOut)
 def found(args: dict, tenant: str):
@@ -53,12 +55,13 @@ def found(args: dict, tenant: str):
 
     The unit must be active on `founded_on`; the workplace may have no other active union.
     """
-    store, who = tenant_store(tenant, WRITE_ROLES)
+    store, who = tenant_store(tenant)
     store.command("found_union", **args, actor=who.actor)
     return created(store, "union", args["id"])
 
 
 @blp.route("/<union_id>/transfer", methods=["POST"])
+@allow(WRITE_ROLES)
 @blp.arguments(UnionTransferIn())
 @blp.response(201, UnionOut)
 def transfer(args: dict, tenant: str, union_id: str):
@@ -66,17 +69,18 @@ def transfer(args: dict, tenant: str, union_id: str):
 
     Before that day its figures still count under the old unit.
     """
-    store, who = tenant_store(tenant, WRITE_ROLES)
+    store, who = tenant_store(tenant)
     store.command("transfer_union", union_id, **args, actor=who.actor)
     return created(store, "union", union_id)
 
 
 @blp.route("/<union_id>/dissolution", methods=["POST"])
+@allow(WRITE_ROLES)
 @blp.arguments(DissolutionIn())
 @blp.response(201, UnionOut)
 def dissolve(args: dict, tenant: str, union_id: str):
     """Dissolve a union (UnionDissolved); refused while it has active members on that date"""
-    store, who = tenant_store(tenant, WRITE_ROLES)
+    store, who = tenant_store(tenant)
     store.command("dissolve_union", union_id, **args, actor=who.actor)
     return created(store, "union", union_id)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from domain.units import UNIT_KINDS
-from service.auth import WRITE_ROLES, tenant_store
+from service.access import WRITE_ROLES, allow
+from service.auth import tenant_store
 from service.bodies import Blueprint
 from service.resources.entities import add_item_routes, created
 from service.schemas import ClientId, EntityMeta, Name, Text
@@ -39,6 +40,7 @@ class UnitOut(EntityMeta):
 
 
 @blp.route("", methods=["POST"])
+@allow(WRITE_ROLES)
 @blp.arguments(UnitIn())
 @blp.response(201, UnitOut)
 def establish(args: dict, tenant: str):
@@ -46,12 +48,13 @@ def establish(args: dict, tenant: str):
 
     The parent, if any, must be active on `established_on`.
     """
-    store, who = tenant_store(tenant, WRITE_ROLES)
+    store, who = tenant_store(tenant)
     store.command("establish_unit", **args, actor=who.actor)
     return created(store, "unit", args["id"])
 
 
 @blp.route("/<unit_id>/closure", methods=["POST"])
+@allow(WRITE_ROLES)
 @blp.arguments(ClosureIn())
 @blp.response(201, UnitOut)
 def close(args: dict, tenant: str, unit_id: str):
@@ -60,7 +63,7 @@ def close(args: dict, tenant: str, unit_id: str):
     With `successor_id`, child units, unions and workplaces move to the successor from
     `closed_on`; without one, closing is refused (409) while anything active is under it.
     """
-    store, who = tenant_store(tenant, WRITE_ROLES)
+    store, who = tenant_store(tenant)
     store.command("close_unit", unit_id, **args, actor=who.actor)
     return created(store, "unit", unit_id)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from domain.workplaces import SECTORS
-from service.auth import WRITE_ROLES, tenant_store
+from service.access import WRITE_ROLES, allow
+from service.auth import tenant_store
 from service.bodies import Blueprint
 from service.resources.entities import add_item_routes, created
 from service.schemas import ClientId, Count, EntityMeta, Name, Text
@@ -40,16 +41,18 @@ class WorkplaceOut(EntityMeta):
 
 
 @blp.route("", methods=["POST"])
+@allow(WRITE_ROLES)
 @blp.arguments(WorkplaceIn())
 @blp.response(201, WorkplaceOut)
 def register(args: dict, tenant: str):
     """Register a workplace with its workforce as of a date (WorkplaceRegistered)"""
-    store, who = tenant_store(tenant, WRITE_ROLES)
+    store, who = tenant_store(tenant)
     store.command("register_workplace", **args, actor=who.actor)
     return created(store, "workplace", args["id"])
 
 
 @blp.route("/<workplace_id>/surveys", methods=["POST"])
+@allow(WRITE_ROLES)
 @blp.arguments(SurveyIn())
 @blp.response(201, WorkplaceOut)
 def survey(args: dict, tenant: str, workplace_id: str):
@@ -57,7 +60,7 @@ def survey(args: dict, tenant: str, workplace_id: str):
 
     Eligibility on a date uses the latest survey on or before that date.
     """
-    store, who = tenant_store(tenant, WRITE_ROLES)
+    store, who = tenant_store(tenant)
     store.command("survey_workplace", workplace_id, **args, actor=who.actor)
     return created(store, "workplace", workplace_id)
 

@@ -840,11 +840,11 @@ def test_the_openapi_document_publishes_errors_as_problem_details(client):
     documented = {status: spec["components"]["responses"][r["$ref"].rsplit("/", 1)[1]]
                   for status, r in responses.items() if status != "201"}
     problem = spec["components"]["schemas"]["Problem"]["properties"]
-    assert set(documented) == {"400", "401", "403", "404", "409", "422", "503", "default"}
+    assert set(documented) == {"400", "401", "403", "404", "409", "413", "422", "429", "503", "default"}
     assert {status: list(r["content"]) for status, r in documented.items()} == {
         status: [PROBLEM] for status in documented}
     assert (problem["status"]["type"], sorted(problem)) == (
-        "integer", ["detail", "errors", "rule", "status", "title", "type"])
+        "integer", ["detail", "errors", "max_bytes", "rows", "rows_total", "rule", "status", "title", "type"])
 
 
 def test_the_openapi_document_gives_a_call_without_a_body_no_body_errors(client):

@@ -699,6 +699,55 @@ def test_an_import_kind_holding_a_nul_is_refused_naming_it(tenant):
     assert (response.status_code, body["errors"]) == (422, {"kind": ["must not contain control characters (U+0000)"]})
 
 
+# ---- many bad rows: the first are listed, all are counted -------------------------------------------
+
+
+def bad_workplaces(n: int) -> bytes:
+    """``n`` workplaces (lines 2..n+1), each wrong: even lines count more women than workers (found
+    as the row is checked), odd lines name a unit that does not exist (found by the register)."""
+    return csv_file("workplaces", [
+        {**WORKPLACES[0], "id": f"dn:{line:05d}",
+         **({"female_workers": 999} if line % 2 == 0 else {"unit_id": "nowhere"})} for line in range(2, n + 2)])
+
+
+def test_an_import_with_many_bad_rows_lists_a_hundred_and_counts_them_all(tenant):
+    with_units(tenant)
+    response = upload(tenant, bad_workplaces(250), "workplaces.csv")
+    body = response.get_json(force=True)
+    assert (response.status_code, response.mimetype, len(body["rows"]), body["rows_total"]) == (422, PROBLEM, 100, 250)
+    assert [(r["line"], r["column"]) for r in body["rows"]] == [
+        (line, "female_workers" if line % 2 == 0 else "unit_id") for line in range(2, 102)]
+    assert len(body["errors"]["file"]) == 100
+    assert "250 row(s) are wrong (the first 100 are listed)" in body["detail"], body["detail"]
+    assert tenant.get("/workplaces/dn:00002", expect=None).status_code == 404
+
+
+def test_how_many_bad_rows_an_import_lists_is_a_setting(settings):
+    from dataclasses import replace
+
+    from service.app import create_app
+
+    app = create_app(replace(settings, import_errors=7))
+    try:
+        tenant = with_units(new_tenant(app.test_client(), {"Authorization": f"Bearer {ADMIN_TOKEN}"}))
+        body = upload(tenant, bad_workplaces(40), "workplaces.csv").get_json(force=True)
+    finally:
+        app.extensions["unionledger"].close()
+    assert ([r["line"] for r in body["rows"]], body["rows_total"]) == (list(range(2, 9)), 40)
+
+
+def test_the_cli_prints_the_first_bad_rows_and_the_count(tenant, settings, tmp_path):
+    with_units(tenant)
+    path = tmp_path / "workplaces.csv"
+    path.write_bytes(bad_workplaces(40))
+    result = CliRunner().invoke(main, ["import", "--tenant", tenant.id, str(path)],
+                                env={**cli_env(settings), "UNIONLEDGER_IMPORT_ERRORS": "5"})
+    assert result.exit_code != 0
+    listed = [line.split(",")[0] for line in result.output.splitlines() if line.startswith("workplaces line")]
+    assert listed == [f"workplaces line {n}" for n in range(2, 7)], result.output
+    assert "40 row(s) are wrong (the first 5 are listed); nothing was imported" in result.output, result.output
+
+
 # ---- the command line ------------------------------------------------------------------------------
 
 
