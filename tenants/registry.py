@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import sqlite3
 import threading
@@ -24,10 +25,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+import psycopg
+
 from projections.base import ViewCursor
+from tenants.connections import DatabaseUnreachable
 from tenants.files import private_file, write_private
 from tenants.settings import Settings
 
+log = logging.getLogger(__name__)
+UNREACHABLE = (DatabaseUnreachable, psycopg.OperationalError)
 ROLES = ("federation_admin", "inspector", "auditor")
 # A lookup per request cost a quarter of the admissions a worker serves (a pooled connection
 # and a round trip for every request); one per token per second costs nothing.
@@ -93,7 +99,12 @@ class Registry:
         self.admin_token_made = False  # by this process: the one start that shows it
         self.admin_token = settings.admin_token or self._stored_admin_token()
         self._admin_hash = token_hash(self.admin_token)
-        self.create()
+        self._made = False
+        self._making = threading.Lock()
+        try:
+            self._make()
+        except UNREACHABLE as error:  # the service starts anyway: /readyz says so until it answers
+            log.warning("the control store does not answer (%s); its tables are made when it does", error)
 
     @property
     def admin_token_path(self) -> Path:
@@ -110,6 +121,13 @@ class Registry:
     def transaction(self, write: bool = True) -> Iterator[ViewCursor]:
         """A cursor on the control store. ``write=False`` is for a lookup: no transaction (nor, on
         SQLite, the write lock) is taken around it."""
+        if not self._made:
+            self._make()
+        with self._transaction(write) as cur:
+            yield cur
+
+    @contextmanager
+    def _transaction(self, write: bool) -> Iterator[ViewCursor]:
         if self._pool is not None:
             from psycopg.rows import tuple_row
 
@@ -130,13 +148,18 @@ class Registry:
         finally:
             conn.close()
 
-    def create(self) -> None:
-        if self._pool is not None:
-            with self._pool.connection() as conn:
-                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.settings.control_schema}"')
-        with self.transaction() as cur:
-            for statement in DDL:
-                cur.execute(statement)
+    def _make(self) -> None:
+        """The control store's schema and tables, made once per process, before its first use."""
+        with self._making:
+            if self._made:
+                return
+            if self._pool is not None:
+                with self._pool.connection() as conn:
+                    conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.settings.control_schema}"')
+            with self._transaction(write=True) as cur:
+                for statement in DDL:
+                    cur.execute(statement)
+            self._made = True
 
     # ---- tenants ---------------------------------------------------------------
     def tenant(self, tenant_id: str) -> dict | None:

@@ -271,3 +271,35 @@ def test_a_request_waiting_while_the_pool_gives_up_reconnecting_is_served_once_t
         pool.close()
     assert isinstance(outcomes["first"], DatabaseUnreachable)
     assert outcomes["second"] == 1
+
+
+def test_the_service_starts_while_the_database_is_away_and_serves_once_it_is_back(tmp_path):
+    """A worker that starts during an outage is not ready (503) rather than not running; the
+    control store's tables are made when the database first answers."""
+    from service.app import create_app
+
+    need_postgres()
+    relay = Relay.to_test_server()
+    settings = Settings(database_url=relay.url(None), data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN,
+                        control_schema=f"ctl_{uuid.uuid4().hex[:8]}", max_open_tenants=4)
+    app, seconds = timed(lambda: create_app(settings))
+    client = app.test_client()
+    made: list[str] = []
+    try:
+        assert seconds < 10
+        assert client.get("/healthz").status_code == 200
+        ready = client.get("/readyz")
+        assert (ready.status_code, ready.mimetype) == (503, "application/problem+json")
+        refused = client.get("/v1/tenants", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        assert refused.status_code == 503 and refused.headers["Retry-After"]
+        relay.start()
+        assert client.get("/readyz").status_code == 200
+        tenant = new_tenant(client, {"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        made.append(tenant.id)
+        tenant.post("/units", {"id": "d1", "name": "D1", "kind": "district", "established_on": "2018-01-01"})
+        assert tenant.get("/units/d1").get_json()["name"] == "D1"
+    finally:
+        if relay._accepting is not None:
+            relay.stop()
+        app.extensions["unionledger"].close()
+        drop_schemas(Settings(database_url=PG_URL, control_schema=settings.control_schema), made)
