@@ -9,6 +9,9 @@ COPY pyproject.toml README.md ./
 COPY domain ./domain
 COPY projections ./projections
 COPY tenants ./tenants
+COPY persistence ./persistence
+COPY integrity ./integrity
+COPY demo ./demo
 COPY service ./service
 RUN pip install --no-cache-dir . \
     && useradd --system --uid 10001 --home /var/lib/unionledger unionledger \

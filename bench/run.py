@@ -57,7 +57,7 @@ from bench.serving import ROOT, Gunicorn, call, combined, hammer, percentile, se
 from domain.ledger import vietnam_today
 from domain.periods import parse_period
 from tenants.bootstrap import bootstrap
-from tenants.generator import LAST_DAY, generate_province, load_province
+from demo.generator import LAST_DAY, generate_province, load_province
 from tenants.settings import Settings, schema_name
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"

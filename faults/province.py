@@ -1,4 +1,4 @@
-"""The register the scenarios load: a synthetic province (tenants/generator.py) as import files.
+"""The register the scenarios load: a synthetic province (demo/generator.py) as import files.
 
 Its units are established by API one by one; its workplaces and unions are imported as two
 CSV files; its members are the CSV file whose import the scenarios watch, interrupt and repeat.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from domain.imports import COLUMNS
 from domain.ledger import vietnam_today
-from tenants.generator import generate_province
+from demo.generator import generate_province
 
 
 def to_csv(kind: str, rows) -> bytes:

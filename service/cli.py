@@ -123,7 +123,7 @@ def demo() -> None:
               help="Write the workplaces, unions and members sheets to this import workbook instead")
 @click.option("--actor", default="generator", show_default=True, callback=_actor, help="Recorded as who did it")
 def generate(n_members: int, seed: int, tenant: str | None, xlsx: str | None, actor: str) -> None:
-    """Generate a synthetic province (tenants/generator.py).
+    """Generate a synthetic province (demo/generator.py).
 
     With --tenant alone, record all of it in the tenant: units, workplaces, unions, members,
     then transfers, departures, dissolutions and the 2025 reorganisation. With --xlsx, write
@@ -135,7 +135,7 @@ def generate(n_members: int, seed: int, tenant: str | None, xlsx: str | None, ac
 
     from domain.ledger import vietnam_today
     from tenants.bootstrap import bootstrap
-    from tenants.generator import generate_province, load_province
+    from demo.generator import generate_province, load_province
 
     if not tenant and not xlsx:
         raise click.UsageError("give --tenant, --xlsx or both")

@@ -12,7 +12,7 @@ import click
 
 def _digest(_ctx, _param, value: str | None):
     from domain.errors import InvalidValue
-    from tenants.chain import Digest
+    from integrity.chain import Digest
 
     try:
         return Digest.parse(value) if value else None
@@ -47,7 +47,7 @@ def ledger() -> None:
 @click.option("--digest", callback=_digest, help=DIGEST_HELP)
 def verify(tenant: str, digest) -> None:
     """Recompute the chain from the stored events; fail at the first position that no longer matches."""
-    from tenants.chain import ChainBroken
+    from integrity.chain import ChainBroken
 
     with _tenant_store(tenant) as store:
         chain = store.chain
@@ -69,7 +69,7 @@ def verify(tenant: str, digest) -> None:
               help="The file to write (gzip JSON lines)")
 def export(tenant: str, out: str) -> None:
     """Export a tenant's ledger with its chain, for `unionledger audit`."""
-    from tenants.chain import ChainBroken
+    from integrity.chain import ChainBroken
 
     with _tenant_store(tenant) as store:
         chain = store.chain
@@ -105,8 +105,8 @@ def audit(file: str, digest, period: str, unit_id: str | None, as_of, known_at: 
     from datetime import datetime
 
     from domain.errors import DomainError
-    from tenants.chain import ChainBroken
-    from tenants.offline import ExportError, audit as run_audit
+    from integrity.chain import ChainBroken
+    from integrity.offline import ExportError, audit as run_audit
 
     try:
         instant = datetime.fromisoformat(known_at) if known_at else None

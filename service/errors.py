@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from domain.errors import AlreadyExists, Conflict, DomainError, InvalidValue, NotFound
 from projections.runner import ViewsStopped, ViewsUnavailable
 from tenants.stores import TenantBusy
-from tenants.connections import DatabaseUnreachable
+from persistence.connections import DatabaseUnreachable
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"

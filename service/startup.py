@@ -11,7 +11,7 @@ from domain.ledger import vietnam_today
 from domain.periods import parse_period
 from projections.indicators import Question
 from tenants.bootstrap import Platform, bootstrap
-from tenants.files import write_private
+from persistence.files import write_private
 
 DEMO_TENANT = "quang-tri"
 DEMO_NAME = "Liên đoàn Lao động tỉnh Quảng Trị (demo)"
@@ -48,7 +48,7 @@ def ensure_demo(platform: Platform, today: date | None = None, tenant_id: str = 
     away and made again from the start, never served. A demo found in a shared database with
     no token in this data folder was built by another start: it is taken as it is.
     """
-    from tenants.demo import build_demo
+    from demo.province import build_demo
 
     token_file = platform.settings.data_dir / "demo-token"
     built_file = platform.settings.data_dir / "demo-built"

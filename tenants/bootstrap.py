@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tenants.files import make_private
+from persistence.files import make_private
 from tenants.provisioning import empty_store, provision_tenant
 from tenants.registry import Registry
 from tenants.settings import Settings

@@ -20,7 +20,7 @@ from domain.errors import AlreadyExists, InvalidValue
 from tenants.registry import Registry
 from tenants.settings import TENANT_ID, Settings, schema_name
 from tenants.stores import TenantStores, sqlite_path
-from tenants.vault import KEYS_TABLE
+from persistence.vault import KEYS_TABLE
 
 SQLITE_EVENTS_TABLE = "stored_events"  # the library's name for a SQLite ledger's events
 

@@ -28,8 +28,8 @@ from typing import Iterator
 import psycopg
 
 from projections.base import ViewCursor
-from tenants.connections import DatabaseUnreachable
-from tenants.files import private_file, write_private
+from persistence.connections import DatabaseUnreachable
+from persistence.files import private_file, write_private
 from tenants.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class Registry:
         self._known_lock = threading.Lock()
         self.clock = time.monotonic
         if settings.backend == "postgres":
-            from tenants.connections import Pool, connect_kwargs, usable
+            from persistence.connections import Pool, connect_kwargs, usable
 
             schema = settings.control_schema
 
@@ -90,7 +90,7 @@ class Registry:
                 conn.execute(f'SET search_path TO "{schema}"')
 
             # Autocommit: a lookup is one statement and one round trip; changes open a transaction.
-            # Checked, named and bounded in time as every pool of the service is (tenants.connections).
+            # Checked, named and bounded in time as every pool of the service is (persistence.connections).
             self._pool = Pool(settings.conninfo(), min_size=1, max_size=4, open=True,
                               kwargs={"autocommit": True, **connect_kwargs(settings)}, configure=on_schema,
                               check=usable, timeout=settings.db_timeout, reconnect_timeout=settings.db_timeout)

@@ -40,16 +40,16 @@ from projections.progress import Plans
 from projections.queries import RegisterViews, admitted_member
 from projections.runner import ANALYZE_AFTER, INTACT, Projector, ViewsStopped
 from projections.structure import Structure
-from tenants.files import private_file
-from tenants.chain import CHAIN_DDL, CHAIN_TABLE, Chain, ChainBroken, genesis
+from persistence.files import private_file
+from integrity.chain import CHAIN_DDL, CHAIN_TABLE, Chain, ChainBroken, genesis
 from tenants.grouping import GroupCommit, Pending, Take
-from tenants.recorders import insert_within
+from persistence.recorders import insert_within
 from tenants.settings import Settings, schema_name
-from tenants.vault import KEYS_DDL, KEYS_TABLE, PersonalDataVault, new_key, seal_with
+from persistence.vault import KEYS_DDL, KEYS_TABLE, PersonalDataVault, new_key, seal_with
 
 
 log = logging.getLogger(__name__)
-MAPPER_TOPIC = "tenants.mapper:RegisterMapper"  # the library's mapper, flat events' JSON written directly
+MAPPER_TOPIC = "persistence.mapper:RegisterMapper"  # the library's mapper, flat events' JSON written directly
 RETRY_AFTER = 5  # seconds a client is told to wait when the tenant is busy
 
 
@@ -82,7 +82,7 @@ class TenantStore:
         if self.backend == "postgres":
             self.schema = schema_name(tenant_id)
             env = {
-                "PERSISTENCE_MODULE": "tenants.connections:TenantPostgresFactory",
+                "PERSISTENCE_MODULE": "persistence.connections:TenantPostgresFactory",
                 **settings.postgres(),
                 "POSTGRES_APPLICATION_NAME": settings.application_name(tenant_id),
                 "POSTGRES_CONNECT_TIMEOUT": str(settings.db_timeout),
@@ -91,7 +91,7 @@ class TenantStore:
                 "POSTGRES_MAX_OVERFLOW": str(settings.pool_overflow),
                 "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
                 "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
-                "APPLICATION_RECORDER_TOPIC": "tenants.recorders:CopyingPostgresApplicationRecorder",
+                "APPLICATION_RECORDER_TOPIC": "persistence.recorders:CopyingPostgresApplicationRecorder",
                 "MAPPER_TOPIC": MAPPER_TOPIC,
                 "CREATE_TABLE": "y" if create else "n",
             }

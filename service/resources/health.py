@@ -5,7 +5,7 @@ from __future__ import annotations
 from service.auth import platform
 from service.bodies import Blueprint
 from service.errors import unavailable
-from tenants.connections import DatabaseUnreachable
+from persistence.connections import DatabaseUnreachable
 from tenants.settings import Settings
 
 blp = Blueprint("health", __name__, description="Probes")

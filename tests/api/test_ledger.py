@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 
 from service.resources import ledger as ledger_resource
-from tenants.chain import Entry, genesis, next_link
+from integrity.chain import Entry, genesis, next_link
 from tests.conftest import TenantClient
 from tests.integration.test_views import build_history
 

@@ -238,7 +238,7 @@ def test_while_the_database_is_away_calls_answer_503_quickly_and_then_work_again
 def test_a_request_waiting_while_the_pool_gives_up_reconnecting_is_served_once_the_server_is_back():
     """The pool stops reconnecting after db_timeout; a request already waiting then still gets a
     connection as soon as the server is back, before its own time is out."""
-    from tenants.connections import DatabaseUnreachable, Pool, usable
+    from persistence.connections import DatabaseUnreachable, Pool, usable
 
     need_postgres()
     relay = Relay.to_test_server().start()

@@ -91,8 +91,8 @@ def test_erasure_hides_personal_data_everywhere_and_changes_no_figure(app, tenan
 
 
 def test_after_erasure_the_chain_verifies_and_the_export_replays_the_same_figures(app, tenant, tmp_path):
-    from tenants.chain import Digest
-    from tenants.offline import audit
+    from integrity.chain import Digest
+    from integrity.offline import audit
 
     build_history(tenant)
     digest = tenant.get("/ledger/digest").get_json()

@@ -16,6 +16,7 @@ import pytest
 from flask import request
 
 from domain.text import text_fault
+from service.access import READ_ROLES, allow
 from service.app import create_app
 from service.auth import tenant_store
 from tests.api.test_errors import PROBLEM, audit, seed
@@ -293,7 +294,7 @@ def test_reads_that_hand_url_text_to_sql_cannot_fail_even_where_no_schema_checks
         entries, _next = store.fresh().views.audit(actor=request.args.get("actor"), entity_id=entity_id, limit=10)
         return {"entries": len(entries)}
 
-    app.add_url_rule("/v1/tenants/<tenant>/forgetful/<entity_id>", view_func=forgetful)
+    app.add_url_rule("/v1/tenants/<tenant>/forgetful/<entity_id>", view_func=allow(READ_ROLES)(forgetful))
     try:
         tenant = new_tenant(app.test_client(), admin)
         tenant.post("/units", UNIT)

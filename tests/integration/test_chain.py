@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from service.cli_ledger import audit, export, ledger
 from service.resources import ledger as ledger_resource
-from tenants.chain import Chain
-from tenants.offline import projections
+from integrity.chain import Chain
+from integrity.offline import projections
 from tenants.settings import schema_name
 from tests.conftest import ADMIN_TOKEN
 from tests.integration.test_views import build_history

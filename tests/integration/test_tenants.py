@@ -53,12 +53,12 @@ def test_a_demo_build_stopped_half_way_is_built_again_not_served(settings, monke
 
     import pytest
 
-    import tenants.demo
+    import demo.province
     from service.startup import _DemoLedger, ensure_demo
     from tenants.bootstrap import bootstrap
 
     today = date(2015, 3, 31)  # 163 admissions by then, and no departure yet
-    commands = tenants.demo.demo_commands
+    commands = demo.province.demo_commands
 
     def stopped(day, *args, **kwargs):
         yield from islice(commands(day, *args, **kwargs), 150)
@@ -66,12 +66,12 @@ def test_a_demo_build_stopped_half_way_is_built_again_not_served(settings, monke
 
     platform = bootstrap(settings)
     try:
-        monkeypatch.setattr(tenants.demo, "demo_commands", stopped)
+        monkeypatch.setattr(demo.province, "demo_commands", stopped)
         with pytest.raises(KeyboardInterrupt):
             ensure_demo(platform, today, tenant_id=STOPPED)
         with platform.stores.use(STOPPED) as store:
             assert 0 < store.projector.ledger_position()  # half a province, not to be served
-        monkeypatch.setattr(tenants.demo, "demo_commands", commands)
+        monkeypatch.setattr(demo.province, "demo_commands", commands)
         token = ensure_demo(platform, today, tenant_id=STOPPED)
         with platform.stores.use(STOPPED) as store:
             built = store.projector.ledger_position()

@@ -525,8 +525,8 @@ def empty_as_a_crash_does(store, settings) -> list[str]:
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_on_postgresql_the_views_are_unlogged_and_the_ledger_is_not(app, tenant, settings):
-    from tenants.chain import CHAIN_TABLE
-    from tenants.vault import KEYS_TABLE
+    from integrity.chain import CHAIN_TABLE
+    from persistence.vault import KEYS_TABLE
 
     build_history(tenant)
     with app.extensions["unionledger"].stores.use(tenant.id) as store, store.transaction() as cur:

@@ -16,7 +16,7 @@ from domain.targets import Target
 from domain.unions import Union
 from domain.units import Unit
 from domain.workplaces import Workplace
-from tenants.mapper import RegisterMapper
+from persistence.mapper import RegisterMapper
 
 ACTOR = "qt:federation_admin"
 # Names as clerks type them: diacritics, quotes, backslashes, control and separator characters.

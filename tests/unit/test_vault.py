@@ -7,7 +7,7 @@ import sqlite3
 from contextlib import contextmanager
 
 from projections.base import ViewCursor
-from tenants.vault import KEY_SIZE, NONCE_SIZE, PREFIX, PersonalDataVault, random_blocks
+from persistence.vault import KEY_SIZE, NONCE_SIZE, PREFIX, PersonalDataVault, random_blocks
 
 
 def memory_vault() -> tuple[PersonalDataVault, sqlite3.Connection]:
@@ -69,7 +69,7 @@ def test_a_sealed_value_opens_only_for_its_own_member():
 def test_personal_data_is_sealed_as_json_dumps_writes_it():
     import json
 
-    from tenants.vault import plain_json
+    from persistence.vault import plain_json
 
     for data in ({"full_name": 'Nguyễn "Lan"\\ \u2028', "birth_date": "1990-03-04", "id_number": None},
                  {"full_name": "", "birth_date": None, "id_number": "045190000123"},

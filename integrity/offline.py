@@ -28,9 +28,9 @@ from projections.base import ViewCursor, micros
 from projections.indicators import IndicatorCalculator, Question
 from projections.queries import RegisterViews
 from projections.runner import Projector
-from tenants.chain import EXPORT_FORMAT, Digest, Entry, Verified, is_void, recompute, void
+from integrity.chain import EXPORT_FORMAT, Digest, Entry, Verified, is_void, recompute, void
 from tenants.stores import view_projections
-from tenants.vault import KEYS_DDL
+from persistence.vault import KEYS_DDL
 
 
 def projections() -> list:

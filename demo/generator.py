@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterator
 from domain.errors import AlreadyExists
 from domain.workplaces import SECTORS
 from projections.runner import ANALYZE_AFTER
-from tenants.demo import BRANDS, FOREIGN, GIVEN, LINES, MIDDLE, NAMES, PROFILES, REASON_WEIGHTS, SURNAMES, TRADES
+from demo.province import BRANDS, FOREIGN, GIVEN, LINES, MIDDLE, NAMES, PROFILES, REASON_WEIGHTS, SURNAMES, TRADES
 
 OPENED = date(2015, 1, 1)
 REORGANISED = date(2025, 7, 1)

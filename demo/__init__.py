@@ -1,0 +1,1 @@
+"""The demo province built from the seeds' figures, and synthetic provinces for benchmarks."""
