@@ -54,9 +54,10 @@ import psycopg
 from psycopg import sql
 
 from bench.serving import ROOT, Gunicorn, call, combined, hammer, percentile, service_env
-from domain.ledger import vietnam_today
+from domain.clock import vietnam_today
 from domain.periods import parse_period
 from tenants.bootstrap import bootstrap
+from application.register import Register
 from demo.generator import LAST_DAY, generate_province, load_province
 from tenants.settings import Settings, schema_name
 
@@ -155,7 +156,7 @@ class Bench:
                 self.log(f"loading: {100 * done // total}%")
 
         with self.platform.stores.use(self.tenant) as store:
-            stats = load_province(store, province, actor="bench", progress=progress)
+            stats = load_province(Register(store), province, actor="bench", progress=progress)
         seconds = stats["seconds"]
         self.log("loaded: " + ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items()))
         self.results["import_eps"] = province.n_members / seconds["members"]

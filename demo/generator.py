@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Iterator
 
+from domain.commands import (CloseUnit, Command, DissolveUnion, EstablishUnit, RecordDeparture, SurveyWorkplace,
+                             TransferMember, TransferUnion)
 from domain.errors import AlreadyExists
 from domain.workplaces import SECTORS
 from projections.runner import ANALYZE_AFTER
@@ -71,7 +73,9 @@ BARE_SHARE = 0.4  # workplaces without a union, per union
 TRANSFER_RATE, LEAVE_RATE = 0.015, 0.08  # of members
 PHASE = {verb: i for i, verb in enumerate(
     ("transfer_union", "survey_workplace", "transfer_member", "record_departure", "dissolve_union", "close_unit"))}
-VIEW_RULES = {"close_unit", "found_union", "dissolve_union"}  # their rules read the views
+FOLLOWUPS: dict[str, type[Command]] = {
+    "transfer_union": TransferUnion, "survey_workplace": SurveyWorkplace, "transfer_member": TransferMember,
+    "record_departure": RecordDeparture, "dissolve_union": DissolveUnion, "close_unit": CloseUnit}
 
 _SURNAMES = [name for name, weight in SURNAMES for _ in range(weight)]
 _REASONS = [reason for reason, weight in REASON_WEIGHTS.items() for _ in range(weight)]
@@ -153,8 +157,12 @@ class Province:
         return {"workplaces": self.workplace_rows(), "unions": self.union_rows(), "members": self.member_rows()}
 
     # ---- follow-ups ---------------------------------------------------------------------
-    def followups(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(verb, kwargs) in business-date order, for the Ledger verbs (``actor`` left to the caller)."""
+    def followups(self, actor: str) -> Iterator[Command]:
+        """The follow-up commands, in business-date order."""
+        for verb, kwargs in self._followup_arguments():
+            yield FOLLOWUPS[verb](**kwargs, actor=actor)
+
+    def _followup_arguments(self) -> Iterator[tuple[str, dict[str, Any]]]:
         for day, _, _, verb, a, b in self._followups:
             on = date.fromordinal(day)
             if verb == "transfer_member":
@@ -380,15 +388,15 @@ def generate_province(n_members: int, seed: int = 1, today: date | None = None) 
 
 
 # ---- loading ------------------------------------------------------------------------------------
-def load_province(store: Any, province: Province, actor: str = "generator",
+def load_province(register: Any, province: Province, actor: str = "generator",
                   progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Record ``province`` in a tenant store; returns counts and the seconds of each phase.
+    """Record ``province`` through a tenant's register; returns counts and the seconds of each phase.
 
-    Phases: ``units`` (establish_unit; existing ones are kept), ``structure`` (one import of
+    Phases: ``units`` (EstablishUnit; existing ones are kept), ``structure`` (one import of
     the workplace and union sheets), ``members`` (one import of the member sheet; the views
-    are current when it returns), ``followups`` (the verbs straight on the ledger under the
-    tenant's lock; the views are caught up before each verb whose rule reads them, and at
-    the end). ``progress(n)`` is told of every n things recorded.
+    are current when it returns), ``followups`` (one batch: each command recorded straight to
+    the ledger, the views caught up before each command whose rules read them, and at the
+    end). ``progress(n)`` is told of every n things recorded.
     """
     seconds: dict[str, float] = {}
     tick = progress or (lambda _n: None)
@@ -396,7 +404,7 @@ def load_province(store: Any, province: Province, actor: str = "generator",
     started = time.perf_counter()
     for kwargs in province.units:
         try:
-            store.command("establish_unit", **kwargs, actor=actor)
+            register.execute(EstablishUnit(**kwargs, actor=actor))
         except AlreadyExists:
             pass
         tick(1)
@@ -405,7 +413,7 @@ def load_province(store: Any, province: Province, actor: str = "generator",
     for phase, sheets in (("structure", {"workplaces": province.workplace_rows(), "unions": province.union_rows()}),
                           ("members", {"members": province.member_rows()})):
         started = time.perf_counter()
-        plan = store.import_rows(sheets, actor=actor, progress=tick)
+        plan = register.import_rows(sheets, actor=actor, progress=tick)
         seconds[phase] = time.perf_counter() - started
         if plan.errors:
             shown = "; ".join(f"{e.sheet} line {e.line} {e.column}: {e.message}" for e in plan.errors[:5])
@@ -413,19 +421,14 @@ def load_province(store: Any, province: Province, actor: str = "generator",
 
     started = time.perf_counter()
     done = 0
-    with store.lock():
-        try:
-            for verb, kwargs in province.followups():
-                if verb in VIEW_RULES:
-                    store.projector.follow()
-                getattr(store.ledger, verb)(**kwargs, actor=actor)
-                done += 1
-                if done % 100 == 0:
-                    tick(100)
-        finally:
-            store.projector.follow()
+    with register.batch() as batch:
+        for command in province.followups(actor):
+            batch.execute(command)
+            done += 1
+            if done % 100 == 0:
+                tick(100)
     if done >= ANALYZE_AFTER:
-        store.analyze()
+        register.store.analyze()
     tick(done % 100)
     seconds["followups"] = time.perf_counter() - started
     return {"counts": province.counts(), "seconds": seconds}

@@ -32,6 +32,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from domain.commands import (AdmitMember, AssignTarget, CloseUnit, Command, DissolveUnion, EstablishUnit, FoundUnion,
+                             RecordDeparture, RegisterWorkplace, ReviseTarget, SubmitReport, SurveyWorkplace,
+                             TransferMember, TransferUnion)
 from domain.members import DEPARTURE_REASONS
 from domain.workplaces import SECTORS
 
@@ -100,11 +103,10 @@ LATE_MEMBERS = 31  # ...and its members admitted before the cut-off, entered aft
 
 REPORT_DAY = date(2024, 12, 5)  # the 2024 annual reports are sent; the late entries follow them
 
-# Verbs issued on the same day run in this order; entries made late run after them all.
-PHASE = {verb: i for i, verb in enumerate((
-    "establish_unit", "close_unit", "register_workplace", "survey_workplace", "found_union",
-    "transfer_union", "admit_member", "transfer_member", "record_departure", "dissolve_union",
-    "assign_target", "revise_target", "submit_report",
+# Commands issued on the same day run in this order; entries made late run after them all.
+PHASE: dict[type[Command], int] = {command: i for i, command in enumerate((
+    EstablishUnit, CloseUnit, RegisterWorkplace, SurveyWorkplace, FoundUnion, TransferUnion, AdmitMember,
+    TransferMember, RecordDeparture, DissolveUnion, AssignTarget, ReviseTarget, SubmitReport,
 ))}
 LATE = len(PHASE)
 
@@ -255,8 +257,8 @@ def _female_workers(rng: random.Random, sector: str, workers: int) -> int:
     return round(workers * rng.uniform(lo, hi))
 
 
-def demo_commands(today: date, seed: int = 36) -> Iterator[tuple[str, dict]]:
-    """Yield (verb_name, kwargs) in a valid order for Ledger verbs, e.g. ("establish_unit", {...}).
+def demo_commands(today: date, seed: int = 36) -> Iterator[tuple[type[Command], dict]]:
+    """Yield (command, arguments) in a valid order, e.g. (EstablishUnit, {...}).
 
     Commands dated after ``today`` are left out. A few kwargs are for ``build_demo`` to fill
     in: a ``ref`` key names the id the command's result gets, a ``Ref`` value stands for
@@ -273,9 +275,9 @@ def demo_commands(today: date, seed: int = 36) -> Iterator[tuple[str, dict]]:
     province.plan()
     province.reports()
     province.events.sort(key=lambda e: e[:3])
-    for day, _, _, verb, kwargs in province.events:
+    for day, _, _, command, kwargs in province.events:
         if day <= today:
-            yield verb, kwargs
+            yield command, kwargs
 
 
 class _Province:
@@ -283,7 +285,7 @@ class _Province:
 
     def __init__(self, rng: random.Random):
         self.rng = rng
-        self.events: list[tuple[date, int, int, str, dict[str, Any]]] = []
+        self.events: list[tuple[date, int, int, type[Command], dict[str, Any]]] = []
         self.district_ids = [f"u-{d[0]}" for d in DISTRICTS]
         self.successors = {f"u-{key}": f"u-{key}-1" for key, *_ in DISTRICTS}
         self.communes_of = {f"u-{key}": [f"u-{key}-{i}" for i in range(1, len(communes) + 1)]
@@ -295,24 +297,24 @@ class _Province:
         self.member_list: list[_Member] = []
         self.dissolved: list[_Union] = []
 
-    def emit(self, verb: str, day: date, *, late: bool = False, **kwargs: Any) -> None:
+    def emit(self, command: type[Command], day: date, *, late: bool = False, **kwargs: Any) -> None:
         """A command to run on ``day`` (after that day's others when ``late``)."""
-        self.events.append((day, LATE if late else PHASE[verb], len(self.events), verb, kwargs))
+        self.events.append((day, LATE if late else PHASE[command], len(self.events), command, kwargs))
 
     # ---- the register ------------------------------------------------------------------------
     def units(self) -> None:
         """Districts until the reorganisation, then communes; sector and zone throughout."""
         for key, district, communes, _, _ in DISTRICTS:
-            self.emit("establish_unit", OPENED, id=f"u-{key}", name=f"LĐLĐ huyện {district}",
+            self.emit(EstablishUnit, OPENED, id=f"u-{key}", name=f"LĐLĐ huyện {district}",
                       kind="district", established_on=OPENED)
             for i, commune in enumerate(communes, 1):
-                self.emit("establish_unit", REORGANISED, id=f"u-{key}-{i}", name=f"Công đoàn xã {commune}",
+                self.emit(EstablishUnit, REORGANISED, id=f"u-{key}-{i}", name=f"Công đoàn xã {commune}",
                           kind="commune", established_on=REORGANISED)
-            self.emit("close_unit", REORGANISED, unit_id=f"u-{key}", closed_on=REORGANISED,
+            self.emit(CloseUnit, REORGANISED, unit_id=f"u-{key}", closed_on=REORGANISED,
                       successor_id=f"u-{key}-1")
-        self.emit("establish_unit", OPENED, id=SECTOR_UNIT, name="Công đoàn ngành Giáo dục",
+        self.emit(EstablishUnit, OPENED, id=SECTOR_UNIT, name="Công đoàn ngành Giáo dục",
                   kind="sector", established_on=OPENED)
-        self.emit("establish_unit", OPENED, id=ZONE_UNIT, name="Công đoàn Khu kinh tế tỉnh Quảng Trị",
+        self.emit(EstablishUnit, OPENED, id=ZONE_UNIT, name="Công đoàn Khu kinh tế tỉnh Quảng Trị",
                   kind="industrial_zone", established_on=OPENED)
 
     def _name(self, sector: str, district: tuple) -> str:
@@ -333,7 +335,7 @@ class _Province:
         workers = workers or _workers(self.rng, sector)
         wp = _Workplace(f"wp-{len(self.workplace_list) + 1:04d}", name, sector, unit_id, workers, as_of)
         self.workplace_list.append(wp)
-        self.emit("register_workplace", as_of, id=wp.id, name=name, sector=sector, unit_id=unit_id,
+        self.emit(RegisterWorkplace, as_of, id=wp.id, name=name, sector=sector, unit_id=unit_id,
                   workers=workers, female_workers=_female_workers(self.rng, sector, workers), as_of=as_of)
         return wp
 
@@ -406,7 +408,7 @@ class _Province:
         for u in unions:
             decisions[u.unit_id, u.founded_on.year] += 1
             issuer = ISSUER.get(u.unit_id, "LĐLĐ" if u.unit_id in self.district_ids else "CĐX")
-            self.emit("found_union", u.founded_on, id=u.id, name=f"Công đoàn cơ sở {u.wp.name}",
+            self.emit(FoundUnion, u.founded_on, id=u.id, name=f"Công đoàn cơ sở {u.wp.name}",
                       workplace_id=u.wp.id, unit_id=u.unit_id, founded_on=u.founded_on,
                       decision_no=f"{decisions[u.unit_id, u.founded_on.year]}/QĐ-{issuer}")
 
@@ -416,9 +418,9 @@ class _Province:
         self.dissolved = rng.sample(small, rng.choice((2, 3)))
         for u in self.dissolved:
             u.dissolved_on = _day(rng, max(u.founded_on + timedelta(days=540), date(2022, 1, 1)), LAST_DISTRICT_DAY)
-            self.emit("survey_workplace", u.dissolved_on, workplace_id=u.wp.id, workers=0, female_workers=0,
+            self.emit(SurveyWorkplace, u.dissolved_on, workplace_id=u.wp.id, workers=0, female_workers=0,
                       as_of=u.dissolved_on)
-            self.emit("dissolve_union", u.dissolved_on, union_id=u.id, dissolved_on=u.dissolved_on,
+            self.emit(DissolveUnion, u.dissolved_on, union_id=u.id, dissolved_on=u.dissolved_on,
                       reason="Doanh nghiệp giải thể, không còn người lao động")
         self.open_unions = [u for u in unions if u.dissolved_on is None]
 
@@ -432,7 +434,7 @@ class _Province:
                     continue
                 workers = max(3, round(wp.workers * rng.uniform(0.75, 1.4)))
                 wp.min_workers = min(wp.workers, workers)
-                self.emit("survey_workplace", as_of, workplace_id=wp.id, workers=workers,
+                self.emit(SurveyWorkplace, as_of, workplace_id=wp.id, workers=workers,
                           female_workers=_female_workers(rng, wp.sector, workers), as_of=as_of)
 
         # A few unions change upper-level union before the reorganisation (never the reports' ones).
@@ -447,7 +449,7 @@ class _Province:
             to = rng.choice([x for x in (*self.district_ids, SECTOR_UNIT)
                              if x not in (u.unit_id, BACKFILLED, CORRECTED)])
             u.placements.append((on, to))
-            self.emit("transfer_union", on, union_id=u.id, to_unit_id=to, effective_on=on)
+            self.emit(TransferUnion, on, union_id=u.id, to_unit_id=to, effective_on=on)
 
     def _transfer_target(self, m: _Member, on: date) -> _Union | None:
         here = m.union_on(on)
@@ -546,13 +548,13 @@ class _Province:
                     ids.add(number)
                     personal["id_number"] = number
             late = {"late": True, "actor": f"{BACKFILLED}:nhap-lieu"} if m.admission_entered else {}
-            self.emit("admit_member", m.admission_entered or m.admitted_on, id=m.id, union_id=m.unions[0][1].id,
+            self.emit(AdmitMember, m.admission_entered or m.admitted_on, id=m.id, union_id=m.unions[0][1].id,
                       admitted_on=m.admitted_on, full_name=full_name, gender=gender, **personal, **late)
             for on, u in m.unions[1:]:
-                self.emit("transfer_member", on, member_id=m.id, to_union_id=u.id, effective_on=on)
+                self.emit(TransferMember, on, member_id=m.id, to_union_id=u.id, effective_on=on)
             if m.left_on is not None:
                 late = {"actor": f"{CORRECTED}:nhap-lieu"} if m.departure_entered else {}
-                self.emit("record_departure", m.departure_entered or m.left_on, member_id=m.id,
+                self.emit(RecordDeparture, m.departure_entered or m.left_on, member_id=m.id,
                           left_on=m.left_on, reason=self._reason(m), **late)
 
     def _reason(self, m: _Member) -> str:
@@ -564,7 +566,7 @@ class _Province:
     # ---- the plan ------------------------------------------------------------------------------
     def _target(self, unit_id: str | None, indicator: str, period: str, value: float, day: date,
                 decision: str, ref: str | None = None) -> None:
-        self.emit("assign_target", day, unit_id=unit_id, indicator=indicator, period=period, value=value,
+        self.emit(AssignTarget, day, unit_id=unit_id, indicator=indicator, period=period, value=value,
                   assigned_on=day, decision_no=decision, **({"ref": ref} if ref else {}))
 
     def _split(self, units: list[str], day: date, share_of_year: float) -> dict[str, tuple[int, int]]:
@@ -613,7 +615,7 @@ class _Province:
                 self._target(commune, "unions_founded", "2025", founded, day, decision)
         unit, year, day, reason = REVISION
         lowered = self._split([unit], date(year - 1, 12, 31), 0.8)[unit][0]
-        self.emit("revise_target", day, target_id=Ref(f"target-{unit}-{year}"), value=lowered,
+        self.emit(ReviseTarget, day, target_id=Ref(f"target-{unit}-{year}"), value=lowered,
                   reason=reason, revised_on=day)
 
     # ---- reports ---------------------------------------------------------------------------------
@@ -623,7 +625,7 @@ class _Province:
         if replaces:
             extra["replaces"] = Ref(replaces)
         codes = TENANT_CODES if unit_id is None else UNIT_CODES
-        self.emit("submit_report", on, unit_id=unit_id, period=period, as_of=as_of,
+        self.emit(SubmitReport, on, unit_id=unit_id, period=period, as_of=as_of,
                   figures=Draft(codes, **{k: tuple(v.items()) for k, v in adjust.items()}),
                   actor=f"{unit_id or 'ldld-tinh'}:bao-cao", **extra)
 
@@ -652,29 +654,29 @@ class _Province:
             self._report(None, str(year), cut_off, date(year, 12, 9))
 
 
-def build_demo(ledger: Any, today: date, *, actor: str = "demo",
+def build_demo(batch: Any, today: date, *, actor: str = "demo",
                progress: Callable[[int], None] | None = None) -> dict[str, int]:
-    """Run every command of demo_commands through ``ledger``: an object with the Ledger verbs and
-    ``draft(period, unit_id, as_of) -> {indicator: figure}``, the register's figures so far.
+    """Run every command of demo_commands through ``batch`` (Register.batch): its ``execute`` and
+    its ``reads.draft(period, unit_id, as_of)``, the register's figures so far.
 
     Fills in what the stream leaves open (demo_commands): ``ref`` keeps a result's id,
     ``Ref`` values become those ids, ``Draft`` figures become the ledger's own, adjusted.
-    A command's ``actor`` key overrides ``actor``. Returns counts per verb; ``progress(done)``
+    A command's ``actor`` key overrides ``actor``. Returns counts per command; ``progress(done)``
     is called every 100 commands.
     """
     counts: Counter[str] = Counter()
     ids: dict[str, str] = {}
-    for done, (verb, kwargs) in enumerate(demo_commands(today), 1):
+    for done, (command, kwargs) in enumerate(demo_commands(today), 1):
         kwargs = {k: ids[v.name] if isinstance(v, Ref) else v for k, v in kwargs.items()}
         ref = kwargs.pop("ref", None)
         kwargs.setdefault("actor", actor)
         if isinstance(kwargs.get("figures"), Draft):
-            honest = ledger.draft(kwargs["period"], kwargs["unit_id"], kwargs["as_of"])
+            _question, honest = batch.reads.draft(kwargs["period"], kwargs["unit_id"], kwargs["as_of"])
             kwargs["figures"] = kwargs["figures"].figures(honest)
-        result = getattr(ledger, verb)(**kwargs)
+        result = batch.execute(command(**kwargs))
         if ref is not None:
             ids[ref] = getattr(result, type(result).id_attr)
-        counts[verb] += 1
+        counts[command.__name__] += 1
         if progress is not None and done % 100 == 0:
             progress(done)
     return dict(counts)

@@ -9,6 +9,7 @@ the client's id (``unit_id``, ``member_id``...), so a reader needs no lookup.
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import date
 from hashlib import sha1
 from uuid import NAMESPACE_URL, UUID, SafeUUID, uuid5
@@ -33,6 +34,24 @@ def aggregate_id(kind: str, client_id: str) -> UUID:
     object.__setattr__(made, "int", number)
     object.__setattr__(made, "is_safe", SafeUUID.unknown)
     return made
+
+
+def new_id(prefix: str) -> str:
+    """Ids the service gives (targets, reports): short, random, never reused."""
+    return f"{prefix}-{secrets.token_hex(6)}"
+
+
+def one_of(value: str, allowed: tuple[str, ...], field: str) -> str:
+    if value not in allowed:
+        raise InvalidValue(f"must be one of: {', '.join(allowed)}", field=field)
+    return value
+
+
+def not_after(day: date, today: date, field: str) -> date:
+    """A business date may not lie in the future."""
+    if day > today:
+        raise InvalidValue("may not lie in the future", field=field)
+    return day
 
 
 def check_client_id(value: str, field: str = "id") -> str:

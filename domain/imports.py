@@ -8,7 +8,6 @@ the same content is skipped (so a file can be imported again); with other conten
 from __future__ import annotations
 
 import bisect
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import SimpleNamespace
@@ -16,7 +15,7 @@ from typing import Any, Iterable, Protocol
 
 from domain.base import ID_PATTERN
 from domain.errors import DomainError
-from domain.members import GENDERS
+from domain.members import GENDERS, ID_NUMBER, ID_NUMBER_RULE
 from domain.text import RULE as TEXT_RULE, text_fault
 from domain.unions import Union
 from domain.units import Unit
@@ -32,7 +31,6 @@ COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {  # column -> (type, required
                 "full_name": ("text", True), "gender": ("gender", True), "birth_date": ("date", False),
                 "id_number": ("idno", False)},
 }
-ID_NUMBER = re.compile(r"^[0-9A-Za-z]{6,20}$")
 
 
 @dataclass(frozen=True)
@@ -111,7 +109,7 @@ def _one_of(allowed: tuple[str, ...]):
 
 def _id_number(text: str, column: str, _today: date) -> str:
     if not ID_NUMBER.match(text):
-        raise _Bad(column, "id_number", "must be 6-20 letters or digits")
+        raise _Bad(column, "id_number", ID_NUMBER_RULE)
     return text
 
 

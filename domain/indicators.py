@@ -62,3 +62,22 @@ def percentage(numerator: int, denominator: int) -> float:
     if not denominator:
         return 0.0
     return round(100.0 * numerator / denominator + 1e-9, 1)
+
+
+MAX_COUNT = 10**12  # far beyond any real figure, and within what a float holds exactly
+TOO_LARGE = f"may not exceed {MAX_COUNT:,} either way"
+
+
+def figure_value(indicator: Indicator, value: float, field: str) -> float | int:
+    """Counts are whole numbers; percentages lie between 0 and 100 (net growth may be negative)."""
+    if indicator.is_percentage:
+        if not 0 <= value <= 100:
+            raise InvalidValue("a percentage must lie between 0 and 100", field=field)
+        return float(value)
+    if abs(value) > MAX_COUNT:
+        raise InvalidValue(TOO_LARGE, field=field)
+    if value != int(value):
+        raise InvalidValue("a count must be a whole number", field=field)
+    if value < 0 and indicator.base != "members_net_growth":
+        raise InvalidValue("must be 0 or more", field=field)
+    return int(value)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -14,6 +16,14 @@ from domain.errors import Conflict
 GENDERS = ("female", "male")
 DEPARTURE_REASONS = ("resigned", "changed_job", "retired", "deceased", "expelled", "other")
 PERSONAL_FIELDS = ("full_name", "birth_date", "id_number")
+ID_NUMBER = re.compile(r"^[0-9A-Za-z]{6,20}$")  # a citizen or identity card number
+ID_NUMBER_RULE = "must be 6-20 letters or digits"
+
+
+def personal_data(full_name: str, birth_date: date | None, id_number: str | None) -> dict[str, Any]:
+    """What of a member is sealed: the data erasure destroys."""
+    return {"full_name": full_name, "birth_date": birth_date.isoformat() if birth_date else None,
+            "id_number": id_number}
 
 
 class Member(RegisterAggregate):

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from domain.ledger import ADMITTED_TOPIC
+from application.imports import ADMITTED_TOPIC
 from tenants.bootstrap import Platform, bootstrap
 from tenants.settings import Settings
 from tenants.stores import TenantStore
@@ -54,14 +54,14 @@ class Inspector:
     def admissions(self, tenant: str) -> Counter:
         """member id -> MemberAdmitted events in the ledger (more than one is a duplicate)."""
         with self.store(tenant) as store, store.transaction() as cur:
-            table = store.ledger.recorder.events_table_name
+            table = store.event_store.recorder.events_table_name
             rows = cur.execute(f"SELECT state FROM {table} WHERE topic = ?", (ADMITTED_TOPIC,)).fetchall()
         return Counter(json.loads(bytes(state))["member_id"] for (state,) in rows)
 
     def admitted_count(self, tenant: str) -> int:
         """MemberAdmitted events committed to the ledger (a reader's view, without any lock)."""
         with self.store(tenant) as store, store.transaction() as cur:
-            table = store.ledger.recorder.events_table_name
+            table = store.event_store.recorder.events_table_name
             return cur.scalar(f"SELECT COUNT(*) FROM {table} WHERE topic = ?", (ADMITTED_TOPIC,))
 
     def views_equal_rebuild(self, tenant: str) -> tuple[bool, str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable
 
-from domain.ledger import vietnam_today
+from domain.clock import vietnam_today
 from faults.service import Answer, Client
 
 

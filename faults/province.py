@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from domain.imports import COLUMNS
-from domain.ledger import vietnam_today
+from domain.clock import vietnam_today
 from demo.generator import generate_province
 
 

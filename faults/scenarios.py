@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from domain.ledger import vietnam_today
+from domain.clock import vietnam_today
 from faults.checks import Inspector, chain_verifies, cli
 from faults.load import Load, Tenant, admission, indicators_path, members_total_wrong, run_while
 from faults.postgres import ThrowawayPostgres

@@ -157,9 +157,18 @@ class Chain:
     def __init__(self, store: Any):
         self.store = store
         self.tenant_id = store.tenant_id
-        self.recorder = store.ledger.recorder
-        self.mapper = store.ledger.mapper
+        self.recorder = store.event_store.recorder
+        self.mapper = store.event_store.mapper
         self.transaction = store.transaction
+
+    def start(self) -> tuple[int, bytes]:
+        """Where an empty chain ends: position 0, the genesis link."""
+        return 0, genesis(self.tenant_id)
+
+    def end(self, cur: Any) -> tuple[int, bytes]:
+        """The last chained position and its link, read in ``cur``'s transaction."""
+        row = cur.execute(f"SELECT position, link FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1").fetchone()
+        return (row[0], bytes.fromhex(row[1])) if row else self.start()
 
     def head(self) -> dict:
         """{"position", "hash", "recorded_at"} of the latest link (position 0 and the genesis when empty)."""
@@ -180,19 +189,11 @@ class Chain:
         with self.store.lock():
             return self.extend_locked()
 
-    def extend_locked(self, recorded: Sequence[Any] = ()) -> int:
-        """``extend`` for a caller that already holds the tenant lock. ``recorded``: the recordings
-        (domain event and notification) just written, linked from memory if the chain ends right
-        before them."""
-        if recorded:
-            with self.transaction(write=True) as cur:
-                linked = self.link(cur, recorded)
-            if linked:
-                return recorded[-1].notification.id
+    def extend_locked(self) -> int:
+        """``extend`` for a caller that already holds the tenant lock."""
         while True:
             with self.transaction() as cur:
-                row = cur.execute("SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1").fetchone()
-            last, link = (row[0], bytes.fromhex(row[1])) if row else (0, genesis(self.tenant_id))
+                last, link = self.end(cur)
             notifications = self.recorder.select_notifications(last + 1, BATCH)
             if not notifications:
                 return last
@@ -217,19 +218,6 @@ class Chain:
                                        f" the chain stops at position {gap - 1}")
             if len(notifications) < BATCH:
                 return last  # a short batch: the ledger ended there when it was read
-
-    def link(self, cur: Any, recorded: Sequence[Any]) -> bool:
-        """Link recordings just written (in ``cur``'s transaction) from memory, if the chain ends
-        right before them; returns False (writing nothing) otherwise. The caller holds the lock."""
-        first = recorded[0].notification.id
-        if [r.notification.id for r in recorded] != list(range(first, first + len(recorded))):
-            return False
-        row = cur.execute("SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1").fetchone()
-        end = (row[0], bytes.fromhex(row[1])) if row else (0, genesis(self.tenant_id))
-        if end[0] != first - 1:
-            return False
-        self.link_at(cur, recorded, end)
-        return True
 
     def link_at(self, cur: Any, recorded: Sequence[Any], end: tuple[int, bytes]) -> None:
         """Link recordings that follow ``end`` (the chain's last position and link, read under

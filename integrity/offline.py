@@ -20,12 +20,11 @@ from uuid import UUID
 
 from eventsourcing.persistence import Mapper, Notification
 
-from domain.errors import InvalidValue, NotFound
-from domain.indicators import BASE_CODES, parse_indicator
-from domain.ledger import Ledger, vietnam_today
-from domain.periods import parse_period
-from projections.base import ViewCursor, micros
-from projections.indicators import IndicatorCalculator, Question
+from application.reads import RegisterReads
+from domain.clock import vietnam_today
+from persistence.event_store import EventStore
+from projections.base import ViewCursor
+from projections.indicators import IndicatorCalculator
 from projections.queries import RegisterViews
 from projections.runner import Projector
 from integrity.chain import EXPORT_FORMAT, Digest, Entry, Verified, is_void, recompute, void
@@ -39,8 +38,8 @@ def projections() -> list:
 
 
 def ledger_mapper() -> Mapper:
-    """A mapper configured as the Ledger application's (its transcodings: DateAsISO...)."""
-    return Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"}, queries=None, sealer=None).mapper
+    """A mapper configured as a tenant's event store's (its transcodings: DateAsISO...)."""
+    return EventStore({"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
 
 
 class ExportError(Exception):
@@ -136,23 +135,20 @@ class MemoryStore:
         else:
             self._conn.rollback()
 
+    def today(self) -> date:
+        return vietnam_today()
+
+    def fresh(self) -> MemoryStore:
+        """The views hold the whole export from the start."""
+        return self
+
     def answer(self, period: str, unit_id: str | None = None, as_of: date | None = None,
                known_at: datetime | None = None, indicators: str | None = None) -> dict[str, Any]:
         """The API's /indicators answer for the same arguments (same defaults, same figures)."""
-        p = parse_period(period)
-        today = vietnam_today()
-        as_of = as_of or min(p.end, today)
-        if as_of > today:
-            raise InvalidValue("may not lie in the future", field="as_of")
-        if unit_id and self.views.unit(unit_id) is None:
-            raise NotFound(f"unit {unit_id!r} does not exist", field="unit_id")
         if known_at is not None and known_at.tzinfo is None:
             known_at = known_at.replace(tzinfo=timezone.utc)  # as the API reads a naive known_at
-        q = Question(p, unit_id, as_of, micros(known_at) if known_at else None)
-        codes = [c.strip() for c in indicators.split(",") if c.strip()] if indicators else BASE_CODES
-        figures = self.indicators.figures([parse_indicator(c, field="indicators") for c in codes], q)
-        return {"period": p.code, "unit_id": unit_id, "as_of": as_of.isoformat(),
-                "known_at": known_at.isoformat() if known_at else None, "figures": figures}
+        answer = RegisterReads(self).indicators(period, unit_id, as_of, known_at, indicators)
+        return {**answer, "as_of": answer["as_of"].isoformat(), "known_at": known_at.isoformat() if known_at else None}
 
 
 def audit(path: str, digest: Digest | None, **question: Any) -> tuple[Verified, dict[str, Any]]:

@@ -17,7 +17,7 @@ from uuid import UUID
 from eventsourcing.persistence import DatetimeAsISO, Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
-from domain.ledger import DateAsISO
+from persistence.event_store import DateAsISO
 
 
 _NAMED: dict[str, str] = {}  # an attribute's name as the JSON writes it, with its colon

@@ -177,9 +177,10 @@ class Projector:
     def position(self, lane: str | None = None) -> int:
         """How far every view (or the views of ``lane``) has applied the ledger."""
         with self.transaction() as cur:  # views emptied by a crash hold nothing, whatever the positions say
-            return self._position(cur, lane)
+            return self.position_in(cur, lane)
 
-    def _position(self, cur: ViewCursor, lane: str | None = None) -> int:
+    def position_in(self, cur: ViewCursor, lane: str | None = None) -> int:
+        """``position``, read in ``cur``'s transaction."""
         if lane is not None:
             return cur.scalar(f"SELECT position FROM view_positions WHERE name = ? AND {INTACT}", (lane,)) or 0
         return cur.scalar(f"SELECT min(position) FROM view_positions WHERE name IN ({self._in_lanes})"
@@ -232,7 +233,7 @@ class Projector:
         derive = derive and self.events_table is not None
         size = DERIVING_BATCH if derive else self.batch_size
         applied = 0
-        start = self._position(within, lane) if within is not None else self.position(lane)
+        start = self.position_in(within, lane) if within is not None else self.position(lane)
         while True:
             if derive:
                 with nullcontext(within) if within is not None else self.transaction() as cur:
@@ -354,11 +355,11 @@ class Projector:
         return items, count, last
 
     # ---- applying what a writer just recorded ---------------------------------------------
-    def apply(self, recorded: Sequence[tuple[Any, int]], cur: ViewCursor) -> None:
+    def apply(self, recorded: Sequence[tuple[Any, int]], cur: ViewCursor, after: int | None = None) -> None:
         """Apply events just written in ``cur``'s transaction, as they are in memory; they must
-        be exactly the next positions after the views' (else ViewsMoved, and the transaction
-        rolls back with the events)."""
-        self.apply_stored([(self._topic(e), e, p) for e, p in recorded], cur)
+        be the next positions after the views' (else ViewsMoved, and the transaction rolls back
+        with the events). ``after``: where the views are, if not right before the events."""
+        self.apply_stored([(self._topic(e), e, p) for e, p in recorded], cur, after)
 
     def apply_stored(self, items: Sequence[tuple[str, Any, int]], cur: ViewCursor, after: int | None = None) -> None:
         """``apply`` for ``(topic, event, position)`` items, where an event may be None if every

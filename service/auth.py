@@ -10,8 +10,8 @@ from flask_smorest import abort
 
 from service import access, limits
 from service.throttle import AuthThrottle
+from application.register import Register
 from tenants.registry import Principal
-from tenants.stores import TenantStore
 
 log = logging.getLogger(__name__)
 PUBLIC_PATHS = ("/healthz", "/readyz", "/openapi.json")
@@ -85,15 +85,15 @@ def _too_many(address: str, wait: int) -> None:
           retry_after=wait)
 
 
-def tenant_store(tenant: str) -> tuple[TenantStore, Principal]:
-    """The tenant's store for this request (the caller was authenticated, and its role checked,
-    before the body was read; checked again here, so that no view hands out a store unasked)."""
+def tenant_register(tenant: str) -> tuple[Register, Principal]:
+    """The tenant's register for this request (the caller was authenticated, and its role checked,
+    before the body was read; checked again here, so that no view hands out a register unasked)."""
     who = g.principal
     if not access.may_call(who, request.endpoint):
         abort(403, message=f"role {who.role} may not do this")
     stack = g.setdefault("ul_exit", ExitStack())
     store = stack.enter_context(platform().stores.use(tenant))
-    return store, who
+    return Register(store), who
 
 
 def release(_exc: BaseException | None = None) -> None:

@@ -43,20 +43,17 @@ def serve(host: str, port: int, demo: bool) -> None:
 @main.command()
 @click.option("--tenant", required=True, help="Tenant id")
 def rebuild(tenant: str) -> None:
-    """Rebuild every view of a tenant from its ledger."""
-    from tenants.bootstrap import bootstrap
+    """Rebuild every view of a tenant from its ledger (readers keep the old views meanwhile)."""
+    from projections.runner import ViewsStopped
+    from service.cli_ledger import tenant_register
 
-    platform = bootstrap()
-    try:
-        if platform.registry.tenant(tenant) is None:
-            raise click.ClickException(f"tenant {tenant!r} does not exist")
-        with platform.stores.use(tenant) as store:
-            total = store.projector.ledger_position()
-            with click.progressbar(length=total, label=f"Rebuilding {tenant}", show_pos=True) as bar:
-                applied = store.rebuild(progress=bar.update)
-        click.echo(f"Rebuilt the views of {tenant} from {applied} events.")
-    finally:
-        platform.close()
+    with tenant_register(tenant) as register:
+        with click.progressbar(length=register.recorded(), label=f"Rebuilding {tenant}", show_pos=True) as bar:
+            try:
+                applied = register.rebuild(progress=bar.update)
+            except ViewsStopped as stop:
+                raise click.ClickException(f"{stop}; the views are left as they were") from None
+    click.echo(f"Rebuilt the views of {tenant} from {applied} events.")
 
 
 @main.command("import")
@@ -72,13 +69,10 @@ def import_file(tenant: str, kind: str | None, actor: str, files: tuple[str, ...
     from contextlib import ExitStack
 
     from domain.errors import DomainError
+    from service.cli_ledger import tenant_register
     from service.importing import read_imports
-    from tenants.bootstrap import bootstrap
 
-    platform = bootstrap()
-    try:
-        if platform.registry.tenant(tenant) is None:
-            raise click.ClickException(f"tenant {tenant!r} does not exist")
+    with tenant_register(tenant) as register:
         with ExitStack() as opened:
             streams = [(opened.enter_context(open(file, "rb")), file) for file in files]
             try:
@@ -87,9 +81,9 @@ def import_file(tenant: str, kind: str | None, actor: str, files: tuple[str, ...
                 raise click.ClickException(error.message) from None
         total = sum(len(rows) for rows in sheets.values())
         label = f"Importing {files[0]}" if len(files) == 1 else f"Importing {len(files)} files"
-        with platform.stores.use(tenant) as store, click.progressbar(
-                length=total, label=label, show_pos=True) as bar:
-            plan = store.import_rows(sheets, actor=actor, progress=bar.update, errors_kept=platform.settings.import_errors)
+        with click.progressbar(length=total, label=label, show_pos=True) as bar:
+            plan = register.import_rows(sheets, actor=actor, progress=bar.update,
+                                        errors_kept=register.store.settings.import_errors)
         if plan.errors:
             for e in plan.errors:
                 click.echo(f"{e.sheet} line {e.line}, column {e.column}: {e.message} [{e.rule}]", err=True)
@@ -98,8 +92,6 @@ def import_file(tenant: str, kind: str | None, actor: str, files: tuple[str, ...
         created = ", ".join(f"{len(rows)} {kind}" for kind, rows in plan.creates.items())
         skipped = ", ".join(f"{n} {kind}" for kind, n in plan.skipped.items())
         click.echo(f"Imported {created}; skipped (already there) {skipped}.")
-    finally:
-        platform.close()
 
 
 @main.command()
@@ -133,9 +125,11 @@ def generate(n_members: int, seed: int, tenant: str | None, xlsx: str | None, ac
     """
     import json
 
-    from domain.ledger import vietnam_today
-    from tenants.bootstrap import bootstrap
+    from application.register import Register
     from demo.generator import generate_province, load_province
+    from domain.clock import vietnam_today
+    from domain.commands import EstablishUnit
+    from tenants.bootstrap import bootstrap
 
     if not tenant and not xlsx:
         raise click.UsageError("give --tenant, --xlsx or both")
@@ -156,16 +150,17 @@ def generate(n_members: int, seed: int, tenant: str | None, xlsx: str | None, ac
             token = platform.provision(tenant, f"Synthetic province {tenant}")
             click.echo(f"Provisioned tenant {tenant!r}; its federation_admin token: {token}")
         with platform.stores.use(tenant) as store:
+            register = Register(store)
             if xlsx:
                 for unit in province.units:
-                    if store.views.unit(unit["id"]) is None:
-                        store.command("establish_unit", **unit, actor=actor)
+                    if register.reads.unit(unit["id"]) is None:
+                        register.execute(EstablishUnit(**unit, actor=actor))
                 click.echo(f"Units established; now: unionledger import --tenant {tenant} {xlsx}")
                 return
-            if store.projector.ledger_position():
+            if register.recorded():
                 raise click.ClickException(f"tenant {tenant!r} already holds a register; use a new tenant")
             with click.progressbar(length=province.steps, label=f"Generating {tenant}", show_pos=True) as bar:
-                stats = load_province(store, province, actor=actor, progress=bar.update)
+                stats = load_province(register, province, actor=actor, progress=bar.update)
         click.echo("Recorded " + ", ".join(f"{n} {what}" for what, n in stats["counts"].items()) + ".")
     finally:
         platform.close()

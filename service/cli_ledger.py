@@ -24,7 +24,9 @@ DIGEST_HELP = "A digest taken earlier (GET .../ledger/digest): HASH@POSITION"
 
 
 @contextmanager
-def _tenant_store(tenant: str) -> Iterator:
+def tenant_register(tenant: str) -> Iterator:
+    """The tenant's register, for one command of the command line."""
+    from application.register import Register
     from tenants.bootstrap import bootstrap
 
     platform = bootstrap()
@@ -32,7 +34,7 @@ def _tenant_store(tenant: str) -> Iterator:
         if platform.registry.tenant(tenant) is None:
             raise click.ClickException(f"tenant {tenant!r} does not exist")
         with platform.stores.use(tenant) as store:
-            yield store
+            yield Register(store)
     finally:
         platform.close()
 
@@ -49,12 +51,10 @@ def verify(tenant: str, digest) -> None:
     """Recompute the chain from the stored events; fail at the first position that no longer matches."""
     from integrity.chain import ChainBroken
 
-    with _tenant_store(tenant) as store:
-        chain = store.chain
+    with tenant_register(tenant) as register:
         try:
-            with click.progressbar(length=store.projector.ledger_position(), label=f"Verifying {tenant}",
-                                   show_pos=True) as bar:
-                result = chain.verify(digest, progress=bar.update)
+            with click.progressbar(length=register.recorded(), label=f"Verifying {tenant}", show_pos=True) as bar:
+                result = register.verify_chain(digest, progress=bar.update)
         except ChainBroken as error:
             raise click.ClickException(f"the ledger of {tenant} fails verification at {error.message}") from None
     unchained = result.events - result.chained
@@ -71,19 +71,18 @@ def export(tenant: str, out: str) -> None:
     """Export a tenant's ledger with its chain, for `unionledger audit`."""
     from integrity.chain import ChainBroken
 
-    with _tenant_store(tenant) as store:
-        chain = store.chain
+    with tenant_register(tenant) as register:
         try:
-            upto = chain.extend()
+            with click.progressbar(length=register.recorded(), label=f"Exporting {tenant}", show_pos=True) as bar:
+                upto, chunks = register.export(progress=bar.update)
+                partial = out + ".part"  # never leave a truncated file under the real name
+                with open(partial, "wb") as stream:
+                    for chunk in chunks:
+                        stream.write(chunk)
         except ChainBroken as error:
             raise click.ClickException(f"the ledger of {tenant} cannot be chained at {error.message}") from None
-        partial = out + ".part"  # never leave a truncated file under the real name
-        with open(partial, "wb") as stream, click.progressbar(length=upto, label=f"Exporting {tenant}",
-                                                              show_pos=True) as bar:
-            for chunk in chain.export(upto, progress=bar.update):
-                stream.write(chunk)
         os.replace(partial, out)
-        head = chain.head()
+        head = register.digest()
     click.echo(f"Exported {upto} events of {tenant} to {out}; digest {head['hash']}@{head['position']}.")
 
 

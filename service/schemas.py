@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from domain.base import ID_PATTERN
 from domain.errors import InvalidValue
-from domain.ledger import MAX_COUNT, TOO_LARGE
+from domain.indicators import MAX_COUNT, TOO_LARGE
 from domain.periods import parse_period
 from domain.text import text_fault
 

@@ -6,40 +6,13 @@ from datetime import date
 
 import click
 
-from domain.indicators import BASE_CODES, parse_indicator
-from domain.ledger import vietnam_today
-from domain.periods import parse_period
-from projections.indicators import Question
-from tenants.bootstrap import Platform, bootstrap
+from application.register import Register
+from domain.clock import vietnam_today
 from persistence.files import write_private
+from tenants.bootstrap import Platform, bootstrap
 
 DEMO_TENANT = "quang-tri"
 DEMO_NAME = "Liên đoàn Lao động tỉnh Quảng Trị (demo)"
-# Verbs whose rules read the views: catch them up first.
-_VIEW_RULES = {"close_unit", "found_union", "dissolve_union"}
-
-
-class _DemoLedger:
-    """Runs the demo's commands straight on the ledger, catching views up where a rule reads them,
-    and drafts a report's figures from the views (what ``GET /reports/draft`` answers)."""
-
-    def __init__(self, store):
-        self.store = store
-
-    def draft(self, period: str, unit_id: str | None, as_of: date) -> dict[str, float | int]:
-        """Every base indicator for the unit (None: the whole tenant), period and cut-off, as recorded so far."""
-        self.store.projector.follow()
-        question = Question(parse_period(period), unit_id, as_of, None)
-        return self.store.indicators.figures([parse_indicator(code) for code in BASE_CODES], question)
-
-    def __getattr__(self, verb):
-        def run(*args, **kwargs):
-            if verb in _VIEW_RULES:
-                self.store.projector.follow()
-            return getattr(self.store.ledger, verb)(*args, **kwargs)
-        return run
-
-
 def ensure_demo(platform: Platform, today: date | None = None, tenant_id: str = DEMO_TENANT) -> str:
     """Build the demo tenant unless it is built already; returns its token (kept in the data folder).
 
@@ -64,16 +37,14 @@ def ensure_demo(platform: Platform, today: date | None = None, tenant_id: str = 
         token = platform.registry.issue_token(tenant_id, "federation_admin", f"{tenant_id}:demo")
     write_private(token_file, token + "\n")
     with platform.stores.use(tenant_id) as store:
-        recorded = store.projector.ledger_position() > 0
+        recorded = Register(store).recorded() > 0
     if recorded and started_here:
         click.echo("The demo province's last build did not finish: throwing it away.")
         platform.empty_store(tenant_id)
     if not recorded or started_here:
-        with platform.stores.use(tenant_id) as store:
+        with platform.stores.use(tenant_id) as store, Register(store).batch() as batch:
             click.echo("Building the demo province from the seeds' figures...")
-            with store.lock():
-                build_demo(_DemoLedger(store), today or vietnam_today())
-                store.projector.follow()
+            build_demo(batch, today or vietnam_today())
     write_private(built_file, f"{tenant_id}\n")
     return token
 

@@ -139,3 +139,18 @@ def new_tenant(client, admin: dict, tenant_id: str | None = None) -> TenantClien
 @pytest.fixture
 def tenant(client, admin) -> TenantClient:
     return new_tenant(client, admin)
+
+
+def recorded_without_views(store, command):
+    """Decide ``command`` and store its events (and keys) alone, as a crash between writing events
+    and updating views leaves them: the views and the chain are behind until the next catch-up."""
+    from application.commit import unit_of_work
+    from application.handlers import handle
+
+    uow = unit_of_work(store)
+    result = handle(command, uow)
+    if uow.keys:
+        with store.transaction(write=True) as cur:
+            store.vault.keep(cur, uow.keys)
+    store.event_store.save(*uow.added)
+    return result

@@ -1,4 +1,4 @@
-"""What every register resource shares: reading the current state and the history of one entity."""
+"""What every register resource shares: an entity's current state and its history."""
 
 from __future__ import annotations
 
@@ -6,25 +6,21 @@ from typing import Callable
 
 from flask_smorest import Blueprint, abort
 
+from application.register import Register
 from service.access import READ_ROLES, allow
-from service.auth import tenant_store
-from service.resources.audit import render_entries
+from service.auth import tenant_register
 from service.schemas import HistorySchema
-from tenants.stores import TenantStore
 
 
-def current(store: TenantStore, kind: str, entity_id: str, present: Callable | None = None) -> dict:
-    return _present(store.fresh(), kind, entity_id, present)
-
-
-def _present(store: TenantStore, kind: str, entity_id: str, present: Callable | None) -> dict:
-    row = getattr(store.views, kind)(entity_id)
-    if row is None:
+def entity(register: Register, kind: str, entity_id: str) -> dict:
+    """The entity as the views hold it (404 if there is none)."""
+    found = register.reads.entity(kind, entity_id)
+    if found is None:
         abort(404, message=f"{kind} {entity_id!r} does not exist")
-    return present(store, row) if present else row
+    return found
 
 
-def add_item_routes(blp: Blueprint, kind: str, out_schema, present: Callable | None = None) -> None:
+def add_item_routes(blp: Blueprint, kind: str, out_schema) -> None:
     """GET /{id} (current state) and GET /{id}/history (its events, oldest first)."""
 
     @blp.route(f"/<{kind}_id>", endpoint=f"{kind}_item", methods=["GET"])
@@ -32,27 +28,21 @@ def add_item_routes(blp: Blueprint, kind: str, out_schema, present: Callable | N
     @blp.response(200, out_schema)
     @blp.doc(summary=f"Current state of a {kind}")
     def item(tenant: str, **ids: str):
-        store, _ = tenant_store(tenant)
-        return current(store, kind, ids[f"{kind}_id"], present)
+        register, _ = tenant_register(tenant)
+        return entity(register, kind, ids[f"{kind}_id"])
 
-    add_history_route(blp, kind, lambda store, entity_id: current(store, kind, entity_id))
+    add_history_route(blp, kind)
 
 
-def add_history_route(blp: Blueprint, kind: str, require: Callable[[TenantStore, str], object]) -> None:
-    """GET /{id}/history: the entity's events, oldest first (404 where ``require`` finds none)."""
+def add_history_route(blp: Blueprint, kind: str, require: Callable[[Register, str], object] | None = None) -> None:
+    """GET /{id}/history: the entity's events, oldest first (404 for an entity that does not exist)."""
 
     @blp.route(f"/<{kind}_id>/history", endpoint=f"{kind}_history", methods=["GET"])
     @allow(READ_ROLES)
     @blp.response(200, HistorySchema)
     @blp.doc(summary=f"Events of a {kind}, oldest first")
     def history(tenant: str, **ids: str):
-        store, _ = tenant_store(tenant)
+        register, _ = tenant_register(tenant)
         entity_id = ids[f"{kind}_id"]
-        require(store, entity_id)
-        entries, _next = store.views.audit(entity_type=kind, entity_id=entity_id, limit=100_000)
-        return {"entity_type": kind, "entity_id": entity_id, "events": render_entries(store, entries)}
-
-
-def created(store: TenantStore, kind: str, entity_id: str, present: Callable | None = None) -> dict:
-    """The entity as the next read will see it: a command leaves the views current, so no catching up."""
-    return _present(store, kind, entity_id, present)
+        (require or (lambda r, i: entity(r, kind, i)))(register, entity_id)
+        return {"entity_type": kind, "entity_id": entity_id, "events": register.reads.history(kind, entity_id)}

@@ -9,7 +9,7 @@ from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from domain.imports import KINDS
 from service.access import WRITE_ROLES, allow
-from service.auth import platform, tenant_store
+from service.auth import platform, tenant_register
 from service.bodies import Blueprint
 from service.errors import problem
 from service.importing import read_imports
@@ -80,10 +80,11 @@ def import_file(form: dict, tenant: str):
     row whose id exists with the same content is skipped, so a file can be imported again. The
     events are those the single commands record, and the views are current when the answer comes.
     """
-    store, who = tenant_store(tenant)
+    register, who = tenant_register(tenant)
     sheets = read_imports([(file.stream, file.filename) for file in form["file"]], form["kind"])
-    plan = store.import_rows(sheets, actor=who.actor, wait=store.settings.lock_wait_seconds,
-                             errors_kept=platform().settings.import_errors)
+    settings = platform().settings
+    plan = register.import_rows(sheets, actor=who.actor, wait=settings.lock_wait_seconds,
+                                errors_kept=settings.import_errors)
     if plan.errors:
         rows = [{"sheet": e.sheet, "line": e.line, "column": e.column, "rule": e.rule, "message": e.message}
                 for e in plan.errors]

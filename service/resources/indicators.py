@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from flask_smorest import abort
 from marshmallow import Schema, fields
 
-from domain.errors import InvalidValue
-from domain.indicators import BASE_CODES, parse_indicator
-from domain.ledger import vietnam_today
-from domain.periods import parse_period
-from projections.base import micros
-from projections.indicators import Question
 from service.access import READ_ROLES, allow
-from service.auth import tenant_store
+from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.schemas import Instant, Text
 
@@ -39,20 +32,6 @@ class IndicatorAnswer(Schema):
     figures = fields.Dict(keys=fields.String(), values=fields.Raw(), metadata={"description": "code -> number (counts are integers, percentages have one decimal)"})
 
 
-def resolve_question(args: dict, store) -> Question:
-    """Validate period, unit and dates into a Question (422 or 404 naming the field)."""
-    period = parse_period(args["period"])
-    today = vietnam_today()
-    as_of = args.get("as_of") or min(period.end, today)
-    if as_of > today:
-        raise InvalidValue("may not lie in the future", field="as_of")
-    unit_id = args.get("unit_id")
-    if unit_id and store.views.unit(unit_id) is None:
-        abort(404, message=f"unit {unit_id!r} does not exist")
-    known_at = args.get("known_at")
-    return Question(period, unit_id, as_of, micros(known_at) if known_at else None)
-
-
 @blp.route("")
 @allow(READ_ROLES)
 @blp.arguments(IndicatorQuery(), location="query")
@@ -67,11 +46,6 @@ def indicators(args: dict, tenant: str):
     the unit that held its union on the event's date. Workplace indicators take `@N` for the
     workforce threshold (default 10). With `known_at`, events recorded later are left out.
     """
-    store, _ = tenant_store(tenant)
-    store.fresh()
-    q = resolve_question(args, store)
-    codes = [c.strip() for c in args["indicators"].split(",") if c.strip()] if args.get("indicators") else BASE_CODES
-    wanted = [parse_indicator(code, field="indicators") for code in codes]
-    figures = store.indicators.figures(wanted, q)
-    return {"period": q.period.code, "unit_id": q.unit_id, "as_of": q.as_of,
-            "known_at": args.get("known_at"), "figures": figures}
+    register, _ = tenant_register(tenant)
+    return register.reads.indicators(args["period"], args.get("unit_id"), args.get("as_of"), args.get("known_at"),
+                                     args.get("indicators"))

@@ -6,7 +6,7 @@ from flask import Response, stream_with_context
 from marshmallow import Schema, fields
 
 from service.access import READ_ROLES, allow
-from service.auth import tenant_store
+from service.auth import tenant_register
 from service.bodies import Blueprint
 
 blp = Blueprint("ledger", __name__, url_prefix="/v1/tenants/<tenant>/ledger",
@@ -32,9 +32,8 @@ def digest(tenant: str):
     --digest hash@position` and `unionledger audit` check that the ledger still extends it.
     A deleted event stops the chain: 409 with rule `ledger_chain_broken` naming the position.
     """
-    store, _ = tenant_store(tenant)
-    store.chain.extend()
-    return store.chain.head()
+    register, _ = tenant_register(tenant)
+    return register.digest()
 
 
 @blp.route("/export")
@@ -52,9 +51,8 @@ def export(tenant: str):
     one) is a line `{"position", "void": true, "link"}`. Events are chained first; the export ends
     at the chain's head, whose position `events` gives.
     """
-    store, _ = tenant_store(tenant)
-    chain = store.chain
-    upto = chain.extend()  # before the first byte, so a broken chain is a 409, not a cut stream
+    register, _ = tenant_register(tenant)
+    _upto, chunks = register.export()  # the chain extended first, so a broken chain is a 409, not a cut stream
     # The request context (and with it the tenant store) stays open until the last chunk is sent.
-    return Response(stream_with_context(chain.export(upto)), mimetype="application/gzip",
+    return Response(stream_with_context(chunks), mimetype="application/gzip",
                     headers={"Content-Disposition": f'attachment; filename="{tenant}-ledger.jsonl.gz"'})

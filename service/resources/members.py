@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from marshmallow import Schema, fields, validate
 
-from domain.members import DEPARTURE_REASONS, GENDERS
+from domain.members import DEPARTURE_REASONS, GENDERS, ID_NUMBER, ID_NUMBER_RULE
 from service.access import WRITE_ROLES, allow
-from service.auth import tenant_store
+from domain.commands import AdmitMember, EraseMemberData, RecordDeparture, TransferMember
+from service.auth import tenant_register
 from service.bodies import Blueprint
-from service.resources.entities import add_item_routes, created
+from service.resources.entities import add_item_routes, entity
 from service.schemas import ClientId, EntityMeta, FreeText, Name, Text
-from tenants.stores import TenantStore
 
 blp = Blueprint("members", __name__, url_prefix="/v1/tenants/<tenant>/members",
                 description="Members: admit, transfer, departure, read")
@@ -26,7 +24,7 @@ class MemberIn(Schema):
     gender = Text(required=True, validate=validate.OneOf(GENDERS))
     birth_date = fields.Date(load_default=None, allow_none=True)
     id_number = Text(load_default=None, allow_none=True,
-                     validate=validate.Regexp(r"^[0-9A-Za-z]{6,20}$", error="must be 6-20 letters or digits"))
+                     validate=validate.Regexp(ID_NUMBER, error=ID_NUMBER_RULE))
 
 
 class MemberTransferIn(Schema):
@@ -59,20 +57,6 @@ class MemberOut(EntityMeta):
     personal_data_erased = fields.Boolean()
 
 
-def present_member(store: TenantStore, row: dict) -> dict:
-    """Open the sealed personal data for this answer only."""
-    return answer(row, store.vault.unseal(row["id"], row.pop("personal", None)))
-
-
-def answer(row: dict, opened: dict | None) -> dict:
-    """The member with its personal data as opened (None: erased)."""
-    personal = opened or {}
-    birth_date = personal.get("birth_date")
-    return {**row, "personal_data_erased": opened is None, "full_name": personal.get("full_name"),
-            "birth_date": date.fromisoformat(birth_date) if birth_date else None,
-            "id_number": personal.get("id_number")}
-
-
 @blp.route("", methods=["POST"])
 @allow(WRITE_ROLES)
 @blp.arguments(MemberIn())
@@ -82,9 +66,8 @@ def admit(args: dict, tenant: str):
 
     `full_name`, `birth_date` and `id_number` are stored sealed with a key of the member's own.
     """
-    store, who = tenant_store(tenant)
-    member = store.grouped("admit_member", args["id"], **args, actor=who.actor)
-    return answer(member, member.pop("personal_data"))
+    register, who = tenant_register(tenant)
+    return register.execute(AdmitMember(**args, actor=who.actor))
 
 
 @blp.route("/<member_id>/transfer", methods=["POST"])
@@ -93,9 +76,8 @@ def admit(args: dict, tenant: str):
 @blp.response(201, MemberOut)
 def transfer(args: dict, tenant: str, member_id: str):
     """Move a member to another union from `effective_on` (MemberTransferred)"""
-    store, who = tenant_store(tenant)
-    member = store.grouped("transfer_member", member_id, member_id, **args, actor=who.actor)
-    return answer(member, member.pop("personal_data"))
+    register, who = tenant_register(tenant)
+    return register.execute(TransferMember(member_id=member_id, **args, actor=who.actor))
 
 
 @blp.route("/<member_id>/departure", methods=["POST"])
@@ -104,9 +86,8 @@ def transfer(args: dict, tenant: str, member_id: str):
 @blp.response(201, MemberOut)
 def depart(args: dict, tenant: str, member_id: str):
     """Record that a member left (MemberLeft); from `left_on` they no longer count"""
-    store, who = tenant_store(tenant)
-    member = store.grouped("record_departure", member_id, member_id, **args, actor=who.actor)
-    return answer(member, member.pop("personal_data"))
+    register, who = tenant_register(tenant)
+    return register.execute(RecordDeparture(member_id=member_id, **args, actor=who.actor))
 
 
 @blp.route("/<member_id>/erasure", methods=["POST"])
@@ -119,9 +100,9 @@ def erase(args: dict, tenant: str, member_id: str):
     The member's key is destroyed: `full_name`, `birth_date` and `id_number` read as null in every
     answer, in the audit trail and in exports, while every event stays and every figure is unchanged.
     """
-    store, who = tenant_store(tenant)
-    store.command("erase_member_data", member_id, **args, actor=who.actor)
-    return created(store, "member", member_id, present_member)
+    register, who = tenant_register(tenant)
+    register.execute(EraseMemberData(member_id=member_id, **args, actor=who.actor))
+    return entity(register, "member", member_id)
 
 
-add_item_routes(blp, "member", MemberOut, present_member)
+add_item_routes(blp, "member", MemberOut)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
-from domain.indicators import BASE_CODES, parse_indicator
+from application.register import Register
+from domain.commands import SubmitReport
 from service.access import READ_ROLES, WRITE_ROLES, allow
-from service.auth import tenant_store
+from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.resources.entities import add_history_route
-from service.resources.indicators import resolve_question
 from service.schemas import ClientId, EntityMeta, Number, PeriodFilter, Text
 
 blp = Blueprint("reports", __name__, url_prefix="/v1/tenants/<tenant>/reports",
@@ -101,8 +101,8 @@ class VerificationOut(Schema):
     lines = fields.List(fields.Nested(VerificationLine))
 
 
-def _report(store, report_id: str) -> dict:
-    report = store.fresh().plans.report(report_id)
+def _report(register: Register, report_id: str) -> dict:
+    report = register.reads.report(report_id)
     if report is None:
         abort(404, message=f"report {report_id!r} does not exist")
     return report
@@ -117,9 +117,9 @@ def submit(args: dict, tenant: str):
 
     With `replaces`, the new report corrects an earlier one of the same unit and period.
     """
-    store, who = tenant_store(tenant)
-    report = store.command("submit_report", **args, actor=who.actor)
-    return _report(store, report.report_id)
+    register, who = tenant_register(tenant)
+    report = register.execute(SubmitReport(**args, actor=who.actor))
+    return _report(register, report.report_id)
 
 
 @blp.route("", methods=["GET"])
@@ -128,8 +128,8 @@ def submit(args: dict, tenant: str):
 @blp.response(200, ReportList)
 def list_reports(args: dict, tenant: str):
     """List reports, by period and unit, oldest first"""
-    store, _ = tenant_store(tenant)
-    return {"reports": store.fresh().plans.reports(args["period"], args["unit_id"], whole_tenant=False)}
+    register, _ = tenant_register(tenant)
+    return {"reports": register.reads.reports(args["period"], args["unit_id"])}
 
 
 @blp.route("/draft", methods=["GET"])
@@ -138,9 +138,8 @@ def list_reports(args: dict, tenant: str):
 @blp.response(200, DraftOut)
 def draft(args: dict, tenant: str):
     """The ledger's figures for a report, ready to submit"""
-    store, _ = tenant_store(tenant)
-    q = resolve_question({**args, "known_at": None}, store.fresh())
-    figures = store.indicators.figures([parse_indicator(c) for c in BASE_CODES], q)
+    register, _ = tenant_register(tenant)
+    q, figures = register.reads.draft(args["period"], args["unit_id"], args["as_of"])
     return {"unit_id": q.unit_id, "period": q.period.code, "as_of": q.as_of, "figures": figures}
 
 
@@ -149,8 +148,8 @@ def draft(args: dict, tenant: str):
 @blp.response(200, ReportOut)
 def get_report(tenant: str, report_id: str):
     """A report, with its latest verification"""
-    store, _ = tenant_store(tenant)
-    return _report(store, report_id)
+    register, _ = tenant_register(tenant)
+    return _report(register, report_id)
 
 
 @blp.route("/<report_id>/verification", methods=["POST"])
@@ -166,8 +165,8 @@ def verify(tenant: str, report_id: str):
     submission but equals it now. `over_reported` / `under_reported`: differs from both and is above /
     below the figure now. The verdict is `consistent` when every line is `match` or `corrected_later`.
     """
-    store, who = tenant_store(tenant)
-    return store.verify_report(report_id, who.actor)
+    register, who = tenant_register(tenant)
+    return register.verify_report(report_id, who.actor)
 
 
-add_history_route(blp, "report", lambda store, report_id: _report(store, report_id))
+add_history_route(blp, "report", _report)

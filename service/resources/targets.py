@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
-from domain.ledger import vietnam_today
-from domain.periods import parse_period
+from application.register import Register
+from domain.commands import AssignTarget, ReviseTarget
 from service.access import READ_ROLES, WRITE_ROLES, allow
-from service.auth import tenant_store
+from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.resources.entities import add_history_route
 from service.schemas import ClientId, EntityMeta, FreeText, Number, PeriodFilter, Text
@@ -75,8 +75,8 @@ class ProgressOut(Schema):
     lines = fields.List(fields.Nested(ProgressLine))
 
 
-def _target(store, target_id: str) -> dict:
-    target = store.fresh().plans.target(target_id)
+def _target(register: Register, target_id: str) -> dict:
+    target = register.reads.target(target_id)
     if target is None:
         abort(404, message=f"target {target_id!r} does not exist")
     return target
@@ -88,9 +88,9 @@ def _target(store, target_id: str) -> dict:
 @blp.response(201, TargetOut)
 def assign(args: dict, tenant: str):
     """Assign a target (TargetAssigned); the service gives its id"""
-    store, who = tenant_store(tenant)
-    target = store.command("assign_target", **args, actor=who.actor)
-    return _target(store, target.target_id)
+    register, who = tenant_register(tenant)
+    target = register.execute(AssignTarget(**args, actor=who.actor))
+    return _target(register, target.target_id)
 
 
 @blp.route("", methods=["GET"])
@@ -99,8 +99,8 @@ def assign(args: dict, tenant: str):
 @blp.response(200, TargetList)
 def list_targets(args: dict, tenant: str):
     """List targets, by period and unit"""
-    store, _ = tenant_store(tenant)
-    return {"targets": store.fresh().plans.targets(args["period"], args["unit_id"], whole_tenant=False)}
+    register, _ = tenant_register(tenant)
+    return {"targets": register.reads.targets(args["period"], args["unit_id"])}
 
 
 @blp.route("/progress", methods=["GET"])
@@ -116,13 +116,8 @@ def progress(args: dict, tenant: str):
     `status` is `achieved` when actual >= target, else `on_track` when actual >= expected_to_date,
     else `behind`. `achieved_pct` is 100 x actual / target, one decimal.
     """
-    store, _ = tenant_store(tenant)
-    period = parse_period(args["period"])
-    as_of = args["as_of"] or min(period.end, vietnam_today())
-    if args["unit_id"] and store.fresh().views.unit(args["unit_id"]) is None:
-        abort(404, message=f"unit {args['unit_id']!r} does not exist")
-    lines = store.fresh().plans.progress(period, args["unit_id"], as_of)
-    return {"period": period.code, "unit_id": args["unit_id"], "as_of": as_of, "lines": lines}
+    register, _ = tenant_register(tenant)
+    return register.reads.progress(args["period"], args["unit_id"], args["as_of"])
 
 
 @blp.route("/<target_id>", methods=["GET"])
@@ -130,8 +125,8 @@ def progress(args: dict, tenant: str):
 @blp.response(200, TargetOut)
 def get_target(tenant: str, target_id: str):
     """Current state of a target"""
-    store, _ = tenant_store(tenant)
-    return _target(store, target_id)
+    register, _ = tenant_register(tenant)
+    return _target(register, target_id)
 
 
 @blp.route("/<target_id>/revision", methods=["POST"])
@@ -140,9 +135,9 @@ def get_target(tenant: str, target_id: str):
 @blp.response(201, TargetOut)
 def revise(args: dict, tenant: str, target_id: str):
     """Revise a target's value, with a reason (TargetRevised); the history keeps both"""
-    store, who = tenant_store(tenant)
-    store.command("revise_target", target_id, **args, actor=who.actor)
-    return _target(store, target_id)
+    register, who = tenant_register(tenant)
+    register.execute(ReviseTarget(target_id=target_id, **args, actor=who.actor))
+    return _target(register, target_id)
 
 
-add_history_route(blp, "target", lambda store, target_id: _target(store, target_id))
+add_history_route(blp, "target", _target)

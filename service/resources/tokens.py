@@ -6,7 +6,7 @@ from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
 from service.access import WRITE_ROLES, allow
-from service.auth import platform, tenant_store
+from service.auth import platform, tenant_register
 from service.bodies import Blueprint
 from service.schemas import Text
 from tenants.registry import ROLES, token_hash
@@ -44,7 +44,7 @@ class TokenList(Schema):
 @blp.response(201, TokenIssued)
 def issue(args: dict, tenant: str):
     """Issue a token with a role (federation_admin only); the secret is shown once"""
-    tenant_store(tenant)
+    tenant_register(tenant)
     token = platform().registry.issue_token(tenant, args["role"], args["holder"])
     issued = next(t for t in platform().registry.tokens(tenant) if t["id"] == token_hash(token)[:12])
     return {**issued, "token": token}
@@ -55,7 +55,7 @@ def issue(args: dict, tenant: str):
 @blp.response(200, TokenList)
 def list_tokens(tenant: str):
     """List the tenant's tokens (no secrets)"""
-    tenant_store(tenant)
+    tenant_register(tenant)
     return {"tokens": platform().registry.tokens(tenant)}
 
 
@@ -64,7 +64,7 @@ def list_tokens(tenant: str):
 @blp.response(201, TokenOut)
 def revoke(tenant: str, token_id: str):
     """Revoke a token: from now on it gets 401"""
-    tenant_store(tenant)
+    tenant_register(tenant)
     revoked = platform().registry.revoke_token(tenant, token_id)
     if revoked is None:
         abort(404, message=f"token {token_id!r} does not exist")

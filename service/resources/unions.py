@@ -5,9 +5,10 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from service.access import WRITE_ROLES, allow
-from service.auth import tenant_store
+from domain.commands import DissolveUnion, FoundUnion, TransferUnion
+from service.auth import tenant_register
 from service.bodies import Blueprint
-from service.resources.entities import add_item_routes, created
+from service.resources.entities import add_item_routes, entity
 from service.schemas import ClientId, EntityMeta, FreeText, Name, Text
 
 blp = Blueprint("unions", __name__, url_prefix="/v1/tenants/<tenant>/unions",
@@ -55,9 +56,9 @@ def found(args: dict, tenant: str):
 
     The unit must be active on `founded_on`; the workplace may have no other active union.
     """
-    store, who = tenant_store(tenant)
-    store.command("found_union", **args, actor=who.actor)
-    return created(store, "union", args["id"])
+    register, who = tenant_register(tenant)
+    register.execute(FoundUnion(**args, actor=who.actor))
+    return entity(register, "union", args["id"])
 
 
 @blp.route("/<union_id>/transfer", methods=["POST"])
@@ -69,9 +70,9 @@ def transfer(args: dict, tenant: str, union_id: str):
 
     Before that day its figures still count under the old unit.
     """
-    store, who = tenant_store(tenant)
-    store.command("transfer_union", union_id, **args, actor=who.actor)
-    return created(store, "union", union_id)
+    register, who = tenant_register(tenant)
+    register.execute(TransferUnion(union_id=union_id, **args, actor=who.actor))
+    return entity(register, "union", union_id)
 
 
 @blp.route("/<union_id>/dissolution", methods=["POST"])
@@ -80,9 +81,9 @@ def transfer(args: dict, tenant: str, union_id: str):
 @blp.response(201, UnionOut)
 def dissolve(args: dict, tenant: str, union_id: str):
     """Dissolve a union (UnionDissolved); refused while it has active members on that date"""
-    store, who = tenant_store(tenant)
-    store.command("dissolve_union", union_id, **args, actor=who.actor)
-    return created(store, "union", union_id)
+    register, who = tenant_register(tenant)
+    register.execute(DissolveUnion(union_id=union_id, **args, actor=who.actor))
+    return entity(register, "union", union_id)
 
 
 add_item_routes(blp, "union", UnionOut)

@@ -6,9 +6,10 @@ from marshmallow import Schema, fields, validate
 
 from domain.units import UNIT_KINDS
 from service.access import WRITE_ROLES, allow
-from service.auth import tenant_store
+from domain.commands import CloseUnit, EstablishUnit
+from service.auth import tenant_register
 from service.bodies import Blueprint
-from service.resources.entities import add_item_routes, created
+from service.resources.entities import add_item_routes, entity
 from service.schemas import ClientId, EntityMeta, Name, Text
 
 blp = Blueprint("units", __name__, url_prefix="/v1/tenants/<tenant>/units",
@@ -48,9 +49,9 @@ def establish(args: dict, tenant: str):
 
     The parent, if any, must be active on `established_on`.
     """
-    store, who = tenant_store(tenant)
-    store.command("establish_unit", **args, actor=who.actor)
-    return created(store, "unit", args["id"])
+    register, who = tenant_register(tenant)
+    register.execute(EstablishUnit(**args, actor=who.actor))
+    return entity(register, "unit", args["id"])
 
 
 @blp.route("/<unit_id>/closure", methods=["POST"])
@@ -63,9 +64,9 @@ def close(args: dict, tenant: str, unit_id: str):
     With `successor_id`, child units, unions and workplaces move to the successor from
     `closed_on`; without one, closing is refused (409) while anything active is under it.
     """
-    store, who = tenant_store(tenant)
-    store.command("close_unit", unit_id, **args, actor=who.actor)
-    return created(store, "unit", unit_id)
+    register, who = tenant_register(tenant)
+    register.execute(CloseUnit(unit_id=unit_id, **args, actor=who.actor))
+    return entity(register, "unit", unit_id)
 
 
 add_item_routes(blp, "unit", UnitOut)

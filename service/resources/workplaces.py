@@ -6,9 +6,10 @@ from marshmallow import Schema, fields, validate
 
 from domain.workplaces import SECTORS
 from service.access import WRITE_ROLES, allow
-from service.auth import tenant_store
+from domain.commands import RegisterWorkplace, SurveyWorkplace
+from service.auth import tenant_register
 from service.bodies import Blueprint
-from service.resources.entities import add_item_routes, created
+from service.resources.entities import add_item_routes, entity
 from service.schemas import ClientId, Count, EntityMeta, Name, Text
 
 blp = Blueprint("workplaces", __name__, url_prefix="/v1/tenants/<tenant>/workplaces",
@@ -46,9 +47,9 @@ class WorkplaceOut(EntityMeta):
 @blp.response(201, WorkplaceOut)
 def register(args: dict, tenant: str):
     """Register a workplace with its workforce as of a date (WorkplaceRegistered)"""
-    store, who = tenant_store(tenant)
-    store.command("register_workplace", **args, actor=who.actor)
-    return created(store, "workplace", args["id"])
+    register, who = tenant_register(tenant)
+    register.execute(RegisterWorkplace(**args, actor=who.actor))
+    return entity(register, "workplace", args["id"])
 
 
 @blp.route("/<workplace_id>/surveys", methods=["POST"])
@@ -60,9 +61,9 @@ def survey(args: dict, tenant: str, workplace_id: str):
 
     Eligibility on a date uses the latest survey on or before that date.
     """
-    store, who = tenant_store(tenant)
-    store.command("survey_workplace", workplace_id, **args, actor=who.actor)
-    return created(store, "workplace", workplace_id)
+    register, who = tenant_register(tenant)
+    register.execute(SurveyWorkplace(workplace_id=workplace_id, **args, actor=who.actor))
+    return entity(register, "workplace", workplace_id)
 
 
 add_item_routes(blp, "workplace", WorkplaceOut)

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from domain.ledger import vietnam_today
+from domain.clock import vietnam_today
 from service.app import create_app
 from tenants.settings import Settings
 from tests.conftest import ADMIN_TOKEN, TenantClient, new_tenant

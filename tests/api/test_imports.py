@@ -16,8 +16,10 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import Workbook
 
+from application import imports
+from application.register import Register
 from domain.imports import COLUMNS
-from domain.ledger import vietnam_today
+from domain.clock import vietnam_today
 from service.cli import main
 from tests.conftest import ADMIN_TOKEN, TenantClient, new_tenant
 from tests.integration.test_views import VIEW_TABLES
@@ -263,8 +265,8 @@ def test_imported_admissions_are_stored_as_the_library_stores_their_events(app, 
     import_all_csv(tenant)
     assert made == ([] if settings.backend == "postgres" else [m["id"] for m in MEMBERS])
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        library = Mapper(transcoder=store.ledger.mapper.transcoder)
-        stored = [n for n in store.ledger.recorder.select_notifications(1, 100) if n.topic.endswith("MemberAdmitted")]
+        library = Mapper(transcoder=store.event_store.mapper.transcoder)
+        stored = [n for n in store.event_store.recorder.select_notifications(1, 100) if n.topic.endswith("MemberAdmitted")]
         events = [library.to_domain_event(n) for n in stored]
         assert [e.member_id for e in events] == [m["id"] for m in MEMBERS]
         assert [library.to_stored_event(e).state for e in events] == [n.state for n in stored]
@@ -280,21 +282,21 @@ def test_an_import_pauses_the_cyclic_collector_and_gives_it_back_whatever_the_ou
     with_units(tenant)
     seen: list[bool] = []
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        real_import = store.ledger.import_events
-        monkeypatch.setattr(store.ledger, "import_events",
-                            lambda plan, **kwargs: seen.append(gc.isenabled()) or real_import(plan, **kwargs))
+        real_import = imports.import_events
+        monkeypatch.setattr(imports, "import_events",
+                            lambda *args, **kwargs: seen.append(gc.isenabled()) or real_import(*args, **kwargs))
         assert gc.isenabled()
         import_all_csv(tenant)
         assert seen == [False, False, False] and gc.isenabled()
         upload(tenant, bad_workbook(), "bad.xlsx")
         assert gc.isenabled()
 
-        def failing(plan, **kwargs):
+        def failing(*args, **kwargs):
             raise RuntimeError("the database went away")
 
-        monkeypatch.setattr(store.ledger, "import_events", failing)
+        monkeypatch.setattr(imports, "import_events", failing)
         with pytest.raises(RuntimeError):
-            store.import_rows({"members": [(2, dict(MEMBERS[0], id="dv-0099"))]}, actor="t")
+            Register(store).import_rows({"members": [(2, dict(MEMBERS[0], id="dv-0099"))]}, actor="t")
         assert gc.isenabled()
 
 
@@ -313,13 +315,12 @@ def test_views_written_from_an_import_equal_the_views_rebuilt_from_the_ledger(ap
 def test_a_large_import_renews_the_planner_statistics_of_the_ledger_and_the_views(app, tenant, monkeypatch):
     """Without statistics PostgreSQL plans a lookup of a few events in a freshly filled ledger as
     a scan of all of it; so a large import analyses the ledger's tables, not only the views."""
-    from tenants import stores
 
-    monkeypatch.setattr(stores, "ANALYZE_AFTER", 1)
+    monkeypatch.setattr(imports, "ANALYZE_AFTER", 1)
     with_units(tenant)
     import_all_csv(tenant)
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        tables = (store.ledger.recorder.events_table_name, "ledger_chain", "personal_keys", "member_state")
+        tables = (store.event_store.recorder.events_table_name, "ledger_chain", "personal_keys", "member_state")
         with store.transaction() as cur:
             if cur.dialect == "postgres":
                 analysed = cur.execute("SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema()"
@@ -808,7 +809,6 @@ def test_an_import_stores_each_key_with_the_events_that_use_it_and_replaces_an_u
                                                                                           monkeypatch):
     """Keys are stored in the transaction that records their admissions; a key left without its
     admission (by an older version, or by hand) is replaced, and the personal data reads back."""
-    from tenants import stores
 
     with_units(tenant)
     imported(tenant, csv_file("workplaces", WORKPLACES), "workplaces.csv")
@@ -817,14 +817,14 @@ def test_an_import_stores_each_key_with_the_events_that_use_it_and_replaces_an_u
         with store.transaction(write=True) as cur:
             store.vault.keep(cur, {"dv-0001": bytes(32)})
         keyed_when_recorded: list[bool] = []
-        real_insert = stores.insert_within
+        real_insert = imports.insert_within
 
         def insert_within(recorder, cur, stored_events):
             keyed = {m for (m,) in cur.execute("SELECT member_id FROM personal_keys").fetchall()}
             keyed_when_recorded.append({m["id"] for m in MEMBERS} <= keyed)
             return real_insert(recorder, cur, stored_events)
 
-        monkeypatch.setattr(stores, "insert_within", insert_within)
+        monkeypatch.setattr(imports, "insert_within", insert_within)
         imported(tenant, csv_file("members", MEMBERS), "members.csv")
         monkeypatch.undo()
         with store.transaction() as cur:
@@ -852,9 +852,9 @@ def test_a_key_that_could_not_be_stored_fails_the_import_that_made_it_not_a_late
         monkeypatch.setattr(store.vault, "keep", cannot_store)
         monkeypatch.setattr(Member, "admission", cannot_build)
         with pytest.raises((ConnectionError, RuntimeError)):
-            store.import_rows(rows, actor="tester")
+            Register(store).import_rows(rows, actor="tester")
         monkeypatch.undo()
-        plan = store.import_rows(rows, actor="tester")
+        plan = Register(store).import_rows(rows, actor="tester")
     assert not plan.errors
     assert tenant.get("/members/dv-0003").get_json()["full_name"] == "Lê Thị Hoa"
 
@@ -862,14 +862,13 @@ def test_a_key_that_could_not_be_stored_fails_the_import_that_made_it_not_a_late
 def test_an_import_stopped_by_a_failed_write_writes_nothing_and_a_repeat_writes_it_all(app, tenant, monkeypatch):
     """An import is one transaction: a write that fails part-way (its second chunk here) leaves
     no event, no view row, no key and no chain link of it, and importing again writes it all."""
-    from tenants import stores
 
     with_units(tenant)
     sheets = {kind: list(enumerate(rows, start=2))
               for kind, rows in (("workplaces", WORKPLACES), ("unions", UNIONS), ("members", MEMBERS))}
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         before = (store.projector.ledger_position(), store.chain.chained(), store.views.dump(VIEW_TABLES))
-        real_insert = stores.insert_within
+        real_insert = imports.insert_within
         calls: list[int] = []
 
         def insert_within(recorder, cur, stored_events):
@@ -878,16 +877,16 @@ def test_an_import_stopped_by_a_failed_write_writes_nothing_and_a_repeat_writes_
                 raise ConnectionError("the ledger's connection was lost")
             return real_insert(recorder, cur, stored_events)
 
-        monkeypatch.setattr(stores, "insert_within", insert_within)
+        monkeypatch.setattr(imports, "insert_within", insert_within)
         with pytest.raises(ConnectionError):
-            store.import_rows(sheets, actor="tester")
+            Register(store).import_rows(sheets, actor="tester")
         monkeypatch.undo()
         assert calls == [len(WORKPLACES), len(UNIONS)]
         assert (store.projector.ledger_position(), store.chain.chained(), store.views.dump(VIEW_TABLES)) == before
         with store.transaction() as cur:
             assert cur.scalar("SELECT count(*) FROM personal_keys") == 0
         assert tenant.get(f"/workplaces/{WORKPLACES[0]['id']}", expect=None).status_code == 404
-        plan = store.import_rows(sheets, actor="tester")
+        plan = Register(store).import_rows(sheets, actor="tester")
     assert (plan.errors, plan.skipped, {k: len(v) for k, v in plan.creates.items()}) == (
         [], {"workplaces": 0, "unions": 0, "members": 0},
         {"workplaces": len(WORKPLACES), "unions": len(UNIONS), "members": len(MEMBERS)})

@@ -41,8 +41,8 @@ def test_the_digest_chains_every_event_in_ledger_order(app, tenant):
     head = tenant.get("/ledger/digest").get_json()
     assert head["position"] == 2 and head["hash"] != first["hash"]
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        notes = store.ledger.recorder.select_notifications(1, 10)
-        recorded = store.ledger.mapper.to_domain_event(notes[-1]).timestamp
+        notes = store.event_store.recorder.select_notifications(1, 10)
+        recorded = store.event_store.mapper.to_domain_event(notes[-1]).timestamp
     link = genesis(tenant.id)
     for n in notes:
         link = next_link(link, Entry(n.id, n.originator_id, n.originator_version, n.topic, n.state))
@@ -70,7 +70,7 @@ def test_the_export_streams_the_ledger_with_its_chain(app, tenant):
     head = tenant.get("/ledger/digest").get_json()
     assert [e["position"] for e in events] == list(range(1, 16)) and events[-1]["link"] == head["hash"]
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        stored = store.ledger.recorder.select_notifications(1, 100)
+        stored = store.event_store.recorder.select_notifications(1, 100)
     assert [base64.b64decode(e["state"]) for e in events] == [bytes(n.state) for n in stored]
     assert [(e["originator_id"], e["originator_version"], e["topic"]) for e in events] == [
         (str(n.originator_id), n.originator_version, n.topic) for n in stored]

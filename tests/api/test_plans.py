@@ -12,7 +12,7 @@ from datetime import datetime
 import pytest
 
 from domain.indicators import BASE_CODES
-from domain.ledger import vietnam_today
+from domain.clock import vietnam_today
 from tests.scenario import admit, leave, union, unit, workplace
 
 PROBLEM = "application/problem+json"

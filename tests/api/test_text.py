@@ -18,7 +18,7 @@ from flask import request
 from domain.text import text_fault
 from service.access import READ_ROLES, allow
 from service.app import create_app
-from service.auth import tenant_store
+from service.auth import tenant_register
 from tests.api.test_errors import PROBLEM, audit, seed
 from tests.conftest import TenantClient, new_tenant
 
@@ -290,8 +290,8 @@ def test_reads_that_hand_url_text_to_sql_cannot_fail_even_where_no_schema_checks
     app = create_app(settings)
 
     def forgetful(tenant: str, entity_id: str):
-        store, _ = tenant_store(tenant)
-        entries, _next = store.fresh().views.audit(actor=request.args.get("actor"), entity_id=entity_id, limit=10)
+        register, _ = tenant_register(tenant)
+        entries, _next = register.reads.audit(actor=request.args.get("actor"), entity_id=entity_id, limit=10)
         return {"entries": len(entries)}
 
     app.add_url_rule("/v1/tenants/<tenant>/forgetful/<entity_id>", view_func=allow(READ_ROLES)(forgetful))

@@ -13,6 +13,8 @@ import time
 import pytest
 from click.testing import CliRunner
 
+from application import imports
+from application.register import Register
 from projections.runner import Projector, ViewsStopped
 from service.cli import main
 from tenants.stores import TenantStore
@@ -70,11 +72,10 @@ def test_readers_during_an_import_see_the_register_before_it_or_after_it(app, te
                      "full_name": f"Member {n}", "gender": "female" if n % 2 else "male"}) for n in range(1200)]
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         # Many small chunks, each a moment apart: a reader would see any half-written state.
-        monkeypatch.setattr(store.ledger, "import_events",
-                            functools.partial(store.ledger.import_events, chunk=50))
+        monkeypatch.setattr(imports, "import_events", functools.partial(imports.import_events, chunk=50))
         with Readers(app, tenant) as readers:
             time.sleep(0.2)
-            plan = store.import_rows({"members": rows}, actor="importer", progress=lambda _n: time.sleep(0.03))
+            plan = Register(store).import_rows({"members": rows}, actor="importer", progress=lambda _n: time.sleep(0.03))
             time.sleep(0.2)
     assert not plan.errors
     after = tenant.figures(PERIOD)
@@ -135,7 +136,7 @@ def test_readers_after_a_crash_emptied_the_views_wait_for_them_or_are_told_when_
 
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         empty_as_a_crash_does(store, settings)
-        monkeypatch.setattr(TenantStore, "_wait", property(lambda _store: 0.2))
+        monkeypatch.setattr(TenantStore, "lock_wait", property(lambda _store: 0.2))
         monkeypatch.setattr(Projector, "catch_up", slow_catch_up)
         with Readers(app, tenant, count=12) as readers:
             time.sleep(2.5)
@@ -155,8 +156,8 @@ def test_text_a_database_cannot_hold_in_a_stored_event_does_not_make_the_tenant_
 
     tenant.post("/units", {"id": "d1", "name": "District 1", "kind": "district", "established_on": "2018-01-01"})
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        store.ledger.save(Workplace(workplace_id="w-nul", name="Công ty\x00 A", sector="private_enterprise",
-                                    unit_id="d1", workers=12, female_workers=3, as_of=store.ledger.today(),
+        store.event_store.save(Workplace(workplace_id="w-nul", name="Công ty\x00 A", sector="private_enterprise",
+                                    unit_id="d1", workers=12, female_workers=3, as_of=store.today(),
                                     actor="older version"))
     shown = tenant.get("/workplaces/w-nul").get_json()
     assert shown["name"] == ("Công ty\ufffd A" if backend == "postgres" else "Công ty\x00 A")
@@ -179,8 +180,8 @@ def test_an_event_a_view_cannot_apply_stops_the_views_before_it_and_reads_answer
     build_history(tenant)
     expected = tenant.figures(PERIOD)
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        store.ledger.save(Workplace(workplace_id="w-bad", name="Refused", sector="private_enterprise",
-                                    unit_id="d1", workers=12, female_workers=3, as_of=store.ledger.today(),
+        store.event_store.save(Workplace(workplace_id="w-bad", name="Refused", sector="private_enterprise",
+                                    unit_id="d1", workers=12, female_workers=3, as_of=store.today(),
                                     actor="t"))
         position = store.projector.ledger_position()
         real = Structure.bulk_WorkplaceRegistered

@@ -8,9 +8,13 @@ from datetime import date, timedelta
 
 import pytest
 
+from application import commit
+from application.grouping import GroupCommit
+from application.register import Register
+from domain.commands import AdmitMember, RecordDeparture, TransferMember
 from domain.errors import AlreadyExists, InvalidValue, NotFound
-from tenants.grouping import GroupCommit
 from tests import scenario
+from tests.conftest import recorded_without_views
 
 
 def small_province(tenant) -> None:
@@ -35,28 +39,26 @@ def test_commands_queued_together_are_decided_one_by_one_and_saved_once(app, ten
     admission = dict(id="m3", union_id="u1", admitted_on=date(2024, 1, 1), full_name="Phạm Thị Cúc",
                      gender="female", birth_date=date(1995, 2, 3), id_number="001095000003", actor="tester")
     commands = [  # in the order they queue; the first one leads
-        ("admit", "admit_member", "m3", (), admission),
-        ("unknown union", "admit_member", "m4", (), {**admission, "id": "m4", "union_id": "nope"}),
-        ("same member again", "admit_member", "m3", (), admission),
-        ("transfer", "transfer_member", "m1", ("m1",),
-         dict(to_union_id="u2", effective_on=date(2024, 2, 1), actor="tester")),
-        ("departure", "record_departure", "m2", ("m2",), dict(left_on=date(2024, 3, 1), reason="retired",
-                                                               actor="tester")),
-        ("future", "admit_member", "m5", (), {**admission, "id": "m5",
-                                               "admitted_on": date.today() + timedelta(days=400)}),
+        ("admit", AdmitMember(**admission)),
+        ("unknown union", AdmitMember(**{**admission, "id": "m4", "union_id": "nope"})),
+        ("same member again", AdmitMember(**admission)),
+        ("transfer", TransferMember(member_id="m1", to_union_id="u2", effective_on=date(2024, 2, 1), actor="tester")),
+        ("departure", RecordDeparture(member_id="m2", left_on=date(2024, 3, 1), reason="retired", actor="tester")),
+        ("future", AdmitMember(**{**admission, "id": "m5", "admitted_on": date.today() + timedelta(days=400)})),
     ]
     platform = app.extensions["unionledger"]
     with platform.stores.use(tenant.id) as store:
+        register = Register(store)
         before = store.projector.ledger_position()
         saves: list[int] = []
-        real_write = store._write
-        monkeypatch.setattr(store, "_write", lambda cur, aggregates, keys: saves.append(len(aggregates))
-                            or real_write(cur, aggregates, keys))
+        real_write = commit._write
+        monkeypatch.setattr(commit, "_write", lambda store, cur, events, keys: saves.append(len(events))
+                            or real_write(store, cur, events, keys))
         outcomes: dict[str, object] = {}
 
-        def run(name, verb, key, args, kwargs) -> None:
+        def run(name, command) -> None:
             try:
-                outcomes[name] = store.grouped(verb, key, *args, **kwargs)
+                outcomes[name] = register.execute(command)
             except Exception as error:  # noqa: BLE001 - the outcome under test
                 outcomes[name] = error
 
@@ -65,15 +67,15 @@ def test_commands_queued_together_are_decided_one_by_one_and_saved_once(app, ten
             for n, command in enumerate(commands, start=1):
                 threads.append(threading.Thread(target=run, args=command))
                 threads[-1].start()
-                wait_until(lambda: store._group.queued() == n)
+                wait_until(lambda: register._group.queued() == n)
         for thread in threads:
             thread.join(30)
 
         # One save for the three accepted commands; the repeated admission came in a second group.
         assert saves == [3]
         assert (outcomes["admit"]["id"], outcomes["admit"]["union_id"]) == ("m3", "u1")
-        assert outcomes["admit"]["personal_data"] == {
-            "full_name": "Phạm Thị Cúc", "birth_date": "1995-02-03", "id_number": "001095000003"}
+        assert (outcomes["admit"]["full_name"], outcomes["admit"]["birth_date"], outcomes["admit"]["id_number"]) == (
+            "Phạm Thị Cúc", date(1995, 2, 3), "001095000003")
         assert isinstance(outcomes["unknown union"], NotFound) and outcomes["unknown union"].field == "union_id"
         assert isinstance(outcomes["same member again"], AlreadyExists)
         assert (outcomes["transfer"]["union_id"], outcomes["transfer"]["version"]) == ("u2", 2)
@@ -162,22 +164,24 @@ def test_a_group_whose_save_collides_is_decided_again_one_by_one(app, tenant, mo
     small_province(tenant)
     platform = app.extensions["unionledger"]
     with platform.stores.use(tenant.id) as store:
-        real_decide = store._decide
+        real_decide = commit.decide
+        register = Register(store)
 
-        def decide_then_collide(group):
-            decided = real_decide(group)
-            store.ledger.admit_member(id="m7", union_id="u2", admitted_on=date(2024, 4, 2), full_name="Khác",
-                                      gender="male", actor="elsewhere")
+        def decide_then_collide(store, group):
+            decided = real_decide(store, group)
+            monkeypatch.setattr(commit, "decide", real_decide)  # the others, one by one, as they are
+            recorded_without_views(store, AdmitMember(id="m7", union_id="u2", admitted_on=date(2024, 4, 2),
+                                                      full_name="Khác", gender="male", actor="elsewhere"))
             return decided
 
-        monkeypatch.setattr(store, "_decide", decide_then_collide)
+        monkeypatch.setattr(commit, "decide", decide_then_collide)
         admission = dict(union_id="u1", admitted_on=date(2024, 4, 1), gender="female", actor="tester")
         outcomes: dict[str, object] = {}
 
         def run(member_id: str) -> None:
             try:
-                outcomes[member_id] = store.grouped("admit_member", member_id, id=member_id,
-                                                    full_name=f"Người {member_id}", **admission)
+                outcomes[member_id] = register.execute(AdmitMember(id=member_id, full_name=f"Người {member_id}",
+                                                                   **admission))
             except Exception as error:  # noqa: BLE001 - the outcome under test
                 outcomes[member_id] = error
 
@@ -186,7 +190,7 @@ def test_a_group_whose_save_collides_is_decided_again_one_by_one(app, tenant, mo
             for n, member_id in enumerate(("m6", "m7"), start=1):
                 threads.append(threading.Thread(target=run, args=(member_id,)))
                 threads[-1].start()
-                wait_until(lambda: store._group.queued() == n)
+                wait_until(lambda: register._group.queued() == n)
         for thread in threads:
             thread.join(30)
         monkeypatch.undo()
@@ -199,6 +203,10 @@ def test_a_group_whose_save_collides_is_decided_again_one_by_one(app, tenant, mo
         assert store.chain.verify().events == store.projector.ledger_position()
 
 
+ADMISSION = AdmitMember(id="m1", union_id="u1", admitted_on=date(2024, 1, 1), full_name="A", gender="male",
+                        actor="tester")
+
+
 def test_a_group_that_fails_as_a_whole_fails_each_of_its_commands():
     taken: list = []
 
@@ -208,14 +216,14 @@ def test_a_group_that_fails_as_a_whole_fails_each_of_its_commands():
 
     group = GroupCommit(commit)
     with pytest.raises(ConnectionError):
-        group.submit("admit_member", "m1")
+        group.submit(ADMISSION)
     assert len(taken) == 1 and taken[0].done and group.queued() == 0
 
 
 def test_a_leader_that_fails_before_taking_leaves_nothing_queued():
     group = GroupCommit(lambda take: (_ for _ in ()).throw(TimeoutError("no lock")))
     with pytest.raises(TimeoutError):
-        group.submit("admit_member", "m1")
+        group.submit(ADMISSION)
     assert group.queued() == 0
 
 
@@ -255,8 +263,8 @@ def test_a_command_after_events_written_without_views_or_chain_brings_both_up_fi
     small_province(tenant)
     platform = app.extensions["unionledger"]
     with platform.stores.use(tenant.id) as store:
-        store.ledger.admit_member(id="m3", union_id="u2", admitted_on=date(2024, 1, 2), full_name="Lê C",
-                                  gender="female", actor="crash-test")
+        recorded_without_views(store, AdmitMember(id="m3", union_id="u2", admitted_on=date(2024, 1, 2),
+                                                  full_name="Lê C", gender="female", actor="crash-test"))
         behind = store.projector.ledger_position()
         assert store.projector.position() == store.chain.chained() == behind - 1
     tenant.post("/members", {"id": "m4", "union_id": "u1", "admitted_on": "2024-01-03", "full_name": "Vũ D",
@@ -278,10 +286,10 @@ def test_views_written_beside_events_fail_the_transaction_unless_they_were_where
     platform = app.extensions["unionledger"]
     with platform.stores.use(tenant.id) as store:
         position = store.projector.position()
-        store.ledger.admit_member(id="m3", union_id="u2", admitted_on=date(2024, 1, 2), full_name="Lê C",
-                                  gender="female", actor="tester")  # straight to the ledger
-        recorded = [(store.ledger.mapper.to_domain_event(n), n.id)
-                    for n in store.ledger.recorder.select_notifications(position + 1, 1)]
+        recorded_without_views(store, AdmitMember(id="m3", union_id="u2", admitted_on=date(2024, 1, 2),
+                                                  full_name="Lê C", gender="female", actor="tester"))
+        recorded = [(store.event_store.mapper.to_domain_event(n), n.id)
+                    for n in store.event_store.recorder.select_notifications(position + 1, 1)]
         with pytest.raises(Exception, match="division by zero"):
             with store.transaction(write=True) as cur, cur.pipeline():
                 store.projector.apply_at(cur, recorded, position - 1)  # the views are at position

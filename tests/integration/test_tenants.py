@@ -54,7 +54,8 @@ def test_a_demo_build_stopped_half_way_is_built_again_not_served(settings, monke
     import pytest
 
     import demo.province
-    from service.startup import _DemoLedger, ensure_demo
+    from application.register import Register
+    from service.startup import ensure_demo
     from tenants.bootstrap import bootstrap
 
     today = date(2015, 3, 31)  # 163 admissions by then, and no departure yet
@@ -75,7 +76,7 @@ def test_a_demo_build_stopped_half_way_is_built_again_not_served(settings, monke
         token = ensure_demo(platform, today, tenant_id=STOPPED)
         with platform.stores.use(STOPPED) as store:
             built = store.projector.ledger_position()
-            figures = _DemoLedger(store).draft("2015", None, today)
+            _question, figures = Register(store).reads.draft("2015", None, today)
         assert figures["members_total"] == 163
         assert figures["members_admitted"] == 163
         assert platform.registry.authenticate(token).tenant_id == STOPPED

@@ -11,6 +11,7 @@ from datetime import date, datetime, timezone
 import pytest
 from click.testing import CliRunner
 
+from domain.commands import AdmitMember, EstablishUnit
 from domain.indicators import BASE_CODES, parse_indicator
 from domain.periods import parse_period
 from projections.audit import Audit
@@ -20,7 +21,7 @@ from service.cli import main
 from tests import scenario
 from tenants.settings import Settings
 from tenants.stores import TenantStore
-from tests.conftest import ADMIN_TOKEN, PG_URL, index_names, need_postgres
+from tests.conftest import ADMIN_TOKEN, PG_URL, index_names, need_postgres, recorded_without_views
 
 VIEW_TABLES = ["unit_state", "workplace_state", "union_state", "member_state", "surveys", "unit_spans",
                "union_spans", "workplace_spans", "member_spans", "member_flows", "audit_entries"]
@@ -135,8 +136,8 @@ def test_events_written_without_their_views_are_applied_on_the_next_read(app, te
                             "founded_on": "2019-02-01"})
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         # Straight to the ledger: the views are not told.
-        store.ledger.admit_member(id="m1", union_id="u1", admitted_on=date(2019, 3, 1), full_name="Lê C",
-                                  gender="female", actor="crash-test")
+        recorded_without_views(store, AdmitMember(id="m1", union_id="u1", admitted_on=date(2019, 3, 1),
+                                                  full_name="Lê C", gender="female", actor="crash-test"))
         assert store.projector.is_behind()
     member = tenant.get("/members/m1").get_json()
     assert member["status"] == "active" and member["full_name"] == "Lê C"
@@ -192,7 +193,8 @@ def test_a_store_kept_before_the_audit_had_its_own_position_starts_it_at_the_vie
 def test_two_followers_apply_each_event_once(app, tenant):
     tenant.post("/units", {"id": "d1", "name": "D1", "kind": "district", "established_on": "2018-01-01"})
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        store.ledger.establish_unit(id="d2", name="D2", kind="district", established_on=date(2018, 1, 1), actor="x")
+        recorded_without_views(store, EstablishUnit(id="d2", name="D2", kind="district",
+                                                    established_on=date(2018, 1, 1), actor="x"))
         store.projector.follow()
         assert store.projector.follow() == 0
         assert store.projector.position() == store.projector.ledger_position() == 2

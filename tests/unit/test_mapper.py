@@ -9,7 +9,7 @@ import pytest
 from eventsourcing.persistence import Mapper
 
 from domain.base import BUSINESS_DATE, aggregate_id
-from domain.ledger import Ledger
+from persistence.event_store import EventStore
 from domain.members import Member
 from domain.reports import Report
 from domain.targets import Target
@@ -26,8 +26,7 @@ NAMES = ["CĐCS Công ty TNHH Hòa Bình", 'Xí nghiệp "Sông Hương"', "C:\\
 
 def library_mapper() -> Mapper:
     """The library's mapper with the ledger's transcodings."""
-    return Mapper(transcoder=Ledger({"PERSISTENCE_MODULE": "eventsourcing.popo"}, queries=None,
-                                    sealer=None).mapper.transcoder)
+    return Mapper(transcoder=EventStore({"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper.transcoder)
 
 
 def register_events(name: str) -> list:
@@ -88,7 +87,7 @@ def test_a_tenants_ledger_uses_the_register_mapper(tmp_path):
 
     store = TenantStore("mapper", Settings(data_dir=tmp_path / "data", admin_token="x"), create=True)
     try:
-        assert isinstance(store.ledger.mapper, RegisterMapper)
+        assert isinstance(store.event_store.mapper, RegisterMapper)
     finally:
         store.close()
 
@@ -105,7 +104,7 @@ def test_an_entitys_storage_id_is_its_uuid5(kind, client_id):
 def test_an_admission_stored_from_its_state_is_the_admission_event_stored(name):
     """An import stores admissions from their state without making the events: the same
     attributes in the same order, to the same bytes as the library stores the event."""
-    from domain.ledger import ADMITTED_TOPIC
+    from application.imports import ADMITTED_TOPIC
 
     ours, theirs = RegisterMapper(transcoder=library_mapper().transcoder), library_mapper()
     fields = dict(member_id=name or "m", union_id=name or "c", admitted_on=date(2021, 5, 17), gender="female",

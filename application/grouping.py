@@ -7,16 +7,17 @@ each in turn, saves the events of all in one transaction, applies them to the vi
 them into the chain; then every caller gets its own answer or its own refusal.
 
 A group is only sound if no command's rules can see another's effects. So each command names
-the entity it changes (its key), a group never holds two commands with the same key, and the
-caller only groups commands whose rules read nothing another grouped command changes (see
-``TenantStore.grouped``).
+the entity it changes (its key), a group never holds two commands with the same key, and only
+commands whose rules read nothing another grouped command changes are grouped (``Command.grouped``).
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
+
+from domain.commands import Command
 
 GROUP_LIMIT = 256  # commands per group: bounds one transaction's size and the leader's extra wait
 
@@ -25,10 +26,7 @@ GROUP_LIMIT = 256  # commands per group: bounds one transaction's size and the l
 class Pending:
     """One queued command and, once done, its outcome."""
 
-    verb: str
-    key: str
-    args: tuple = ()
-    kwargs: dict = field(default_factory=dict)
+    command: Command
     done: bool = False
     result: Any = None
     error: BaseException | None = None
@@ -61,8 +59,8 @@ class GroupCommit:
         with self._cond:
             return len(self._queue)
 
-    def submit(self, verb: str, key: str, *args: Any, **kwargs: Any) -> Any:
-        item = Pending(verb, key, args, kwargs)
+    def submit(self, command: Command) -> Any:
+        item = Pending(command)
         with self._cond:
             self._queue.append(item)
             while self._leading and not item.done:
@@ -93,8 +91,8 @@ class GroupCommit:
                 for item in self._queue:
                     if len(taken) >= self._limit:
                         break
-                    if item.key not in keys:
-                        keys.add(item.key)
+                    if item.command.key not in keys:
+                        keys.add(item.command.key)
                         taken.append(item)
                 chosen = set(map(id, taken))
                 self._queue = [item for item in self._queue if id(item) not in chosen]

@@ -1,0 +1,174 @@
+"""Committing a unit of work: under the tenant lock, with the views caught up first (the rules
+read them), decide the commands, then write their events, the new members' keys, the view rows
+and the hash chain links in one transaction, so that all of it or none of it is stored.
+
+On PostgreSQL the lock is the transaction's own (``pg_advisory_xact_lock``) and the transaction
+runs in pipeline mode: three round trips while the lock is held (the lock and where views, ledger
+and chain end; keys and events; view rows, links and COMMIT). On SQLite the write transaction is
+the lock between processes, and the statements go one at a time.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, Notification, Recording
+
+from application.grouping import Pending, Take
+from application.handlers import handle
+from application.unit_of_work import UnitOfWork, preload
+from domain.errors import AlreadyExists
+from persistence.recorders import insert_within
+from projections.base import ViewCursor
+
+
+class _CatchUpFirst(Exception):
+    """The views or the chain are behind the ledger: catch them up before deciding commands."""
+
+
+def commit(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
+    """Decide the commands ``take`` gives (called once, under the lock) and save what they record;
+    returns the commands decided (the others are done with their error) and the recordings."""
+    return _pipelined(store, take) if store.backend == "postgres" else _stepwise(store, take)
+
+
+def decide(store: Any, group: list[Pending]) -> tuple[list[Pending], UnitOfWork]:
+    """Run each command's handler in one unit of work (the group's aggregates loaded in one query);
+    a refused command is done with its error and leaves nothing in the unit of work."""
+    loads = list(dict.fromkeys(i for item in group if item.command.grouped for i in item.command.loads()))
+    uow = unit_of_work(store, preload(store, loads))
+    decided: list[Pending] = []
+    for item in group:
+        mark = uow.mark()
+        try:
+            item.result = handle(item.command, uow)
+            decided.append(item)
+        except Exception as error:  # this command only
+            uow.undo(mark)
+            item.error, item.done = error, True
+    return decided, uow
+
+
+def unit_of_work(store: Any, preloaded: dict | None = None) -> UnitOfWork:
+    return UnitOfWork(store.event_store.repository, store.views, store.today, preloaded)
+
+
+def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
+    from psycopg import errors
+    from psycopg.rows import tuple_row
+
+    deadline = time.monotonic() + store.lock_wait
+    with store.thread_locked(deadline):
+        while True:
+            decided: list[Pending] = []
+            recordings: list[Recording] = []
+            refused = behind = False
+            try:
+                with store.connection() as conn:
+                    cur = ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
+                    with cur.pipeline(), conn.transaction():  # BEGIN and COMMIT go with the statements
+                        wait = max(1, int((deadline - time.monotonic()) * 1000))
+                        cur.execute("SELECT set_config('lock_timeout', ?, true)", (f"{wait}ms",))
+                        cur.execute("SELECT pg_advisory_xact_lock(?)", (store.lock_key,))
+                        views, top, chain_end = _ends(store, cur)
+                        if views < top or chain_end[0] < top:
+                            raise _CatchUpFirst
+                        decided, uow = decide(store, take())
+                        events = uow.collect_events()
+                        if events:
+                            recordings = _write(store, cur, events, uow.keys)
+                            ids = [r.notification.id for r in recordings]
+                            behind = ids != list(range(top + 1, top + 1 + len(ids)))
+                            if not behind:  # else positions a rolled-back write used: caught up after
+                                store.projector.apply_at(cur, [(r.domain_event, r.notification.id)
+                                                               for r in recordings], top)
+                                store.chain.link_at(cur, recordings, chain_end)
+            except _CatchUpFirst:
+                with store.store_locked(deadline):
+                    store.catch_up_locked()
+                continue
+            except errors.LockNotAvailable:
+                raise store.busy() from None
+            except IntegrityError:  # unexpected, as the lock was held: a writer that does not take it
+                refused = True
+            if refused or behind:
+                with store.store_locked(deadline):
+                    if refused:
+                        _one_by_one(store, decided)
+                    store.catch_up_locked()
+            return decided, [] if refused else recordings
+
+
+def _ends(store: Any, cur: ViewCursor) -> tuple[int, int, tuple[int, bytes]]:
+    """Where the views (the lane furthest behind; 0 if a crash emptied them), the ledger and the
+    chain end (the last link with the chain's end), in one statement."""
+    from projections.runner import INTACT
+
+    row = cur.execute(
+        f"SELECT (SELECT min(position) FROM view_positions WHERE name = ANY(?) AND {INTACT}),"
+        f" (SELECT max(notification_id) FROM {store.event_store.recorder.events_table_name}), c.position, c.link"
+        " FROM (SELECT 1) one LEFT JOIN LATERAL"
+        " (SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1) c ON true",
+        (list(store.projector.lanes),)).fetchone()
+    chain_end = (row[2], bytes.fromhex(row[3])) if row[2] is not None else store.chain.start()
+    return row[0] or 0, row[1] or 0, chain_end
+
+
+def _stepwise(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
+    with store.lock(store.lock_wait):
+        store.catch_up_locked()
+        decided, uow = decide(store, take())
+        try:
+            return decided, record(store, uow)
+        except IntegrityError:  # unexpected, as the lock is held: a writer that does not take it
+            _one_by_one(store, decided)
+            store.catch_up_locked()
+            return decided, []
+
+
+def record(store: Any, uow: UnitOfWork) -> list[Recording]:
+    """Save what ``uow`` decided, with the keys, the views and the chain, in one transaction (the
+    caller holds the lock and has caught the views up)."""
+    events = uow.collect_events()
+    if not events:
+        return []
+    with store.transaction(write=True) as cur:
+        views = store.projector.position_in(cur)  # a rolled-back write may have used the positions between
+        recordings = _write(store, cur, events, uow.keys)
+        store.projector.apply([(r.domain_event, r.notification.id) for r in recordings], cur, after=views)
+        end = store.chain.end(cur)
+        linked = end[0] == recordings[0].notification.id - 1
+        if linked:
+            store.chain.link_at(cur, recordings, end)
+    if not linked:
+        store.extend_chain_locked()  # the chain was behind: extension links it, or reports it broken
+    return recordings
+
+
+def _write(store: Any, cur: ViewCursor, events: list[Any], keys: dict[str, bytes]) -> list[Recording]:
+    """Save ``events`` and the new members' keys in ``cur``'s transaction."""
+    mapper = store.event_store.mapper
+    stored = [mapper.to_stored_event(e) for e in events]
+    with cur.pipeline():  # keys, table lock and events in one round trip
+        store.vault.keep(cur, keys)
+        ids = insert_within(store.event_store.recorder, cur, stored)
+    return [Recording(e, Notification(id=i, originator_id=s.originator_id, topic=s.topic,
+                                      originator_version=s.originator_version, state=s.state))
+            for e, s, i in zip(events, stored, ids)]
+
+
+def _one_by_one(store: Any, items: list[Pending]) -> None:
+    """Decide and save each command on its own (the caller holds the lock): after a group met a
+    duplicate that another writer stored meanwhile."""
+    for item in items:
+        store.catch_up_locked()
+        uow = unit_of_work(store)
+        try:
+            item.result = handle(item.command, uow)
+            record(store, uow)
+        except IntegrityError:
+            item.result, item.error = None, AlreadyExists("the entity was written concurrently; nothing was changed",
+                                                          rule="unique_id")
+        except Exception as error:
+            item.result, item.error = None, error

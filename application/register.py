@@ -1,0 +1,165 @@
+"""A tenant's register: the one door every use case goes through, from the HTTP API, the command
+line and the demo alike. Commands are decided and saved by a unit of work (one transaction with
+their views and chain links); reads go through ``reads``, whose views are current.
+"""
+
+from __future__ import annotations
+
+import weakref
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from eventsourcing.persistence import Recording
+
+from application import commit, imports
+from application.grouping import GroupCommit, Pending, Take
+from application.handlers import handle
+from application.reads import RegisterReads, member_answer
+from domain.commands import Command, RecordVerification
+from domain.errors import NotFound
+from domain.imports import ERRORS_KEPT, ImportPlan
+from domain.members import Member, personal_data
+from integrity.chain import Digest, Verified
+from projections.queries import admitted_member
+
+_groups: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per open tenant store: its queue
+
+
+class Register:
+    def __init__(self, store: Any):
+        self.store = store
+        self.reads = RegisterReads(store)
+        group = _groups.get(store)
+        if group is None:
+            group = _groups.setdefault(store, GroupCommit(self._commit_group))
+        self._group = group
+
+    # ---- commands -------------------------------------------------------------------------------------
+    def execute(self, command: Command) -> Any:
+        """Decide and save ``command``; returns what its handler returns. A grouped command (a
+        member's admission, transfer or departure) is saved with those queued beside it, and
+        returns the member as the views show it afterwards, personal data opened."""
+        if command.grouped:
+            return self._group.submit(command)
+        item = Pending(command)
+        decided, _recorded = commit.commit(self.store, lambda: [item])
+        for each in decided:
+            each.done = True
+        return item.outcome()
+
+    def _commit_group(self, take: Take) -> None:
+        decided, recorded = commit.commit(self.store, take)
+        self._answer([item for item in decided if item.error is None], recorded)
+        for item in decided:
+            item.done = True
+
+    def _answer(self, items: list[Pending], recorded: list[Recording]) -> None:
+        """Each decided member command's answer: an admission's from its event and the personal data
+        it was given; the others' read from the views at once."""
+        admissions = {r.domain_event.member_id: r.domain_event for r in recorded
+                      if isinstance(r.domain_event, Member.MemberAdmitted)}
+        rest = []
+        for item in items:
+            event = admissions.get(item.command.key)
+            if event is not None:
+                c = item.command
+                item.result = member_answer(admitted_member(event), personal_data(c.full_name, c.birth_date,
+                                                                                 c.id_number))
+            else:
+                rest.append(item)
+        if rest:
+            found = RegisterReads(self.store).members([item.command.key for item in rest])
+            for item in rest:
+                item.result = found[item.command.key]
+
+    @contextmanager
+    def batch(self) -> Iterator[Batch]:
+        """Many commands in a row under one hold of the tenant lock, each recorded straight to the
+        ledger: the views catch up only before a command whose rules read them, before a read, and
+        at the end. For the demo and the generator, which record tens of thousands."""
+        with self.store.lock():
+            self.store.catch_up_locked()
+            try:
+                yield Batch(self.store)
+            finally:
+                self.store.catch_up_locked()
+
+    # ---- the hash chain --------------------------------------------------------------------------------
+    def digest(self) -> dict:
+        """The chain's head, once every event recorded so far is linked (ChainBroken if it cannot be)."""
+        with self.store.lock(self.store.lock_wait):
+            self.store.chain.extend_locked()
+        return self.store.chain.head()
+
+    def export(self, progress: Callable[[int], None] | None = None) -> tuple[int, Iterator[bytes]]:
+        """How many positions, and the ledger up to the chain's head with its links, gzip JSON lines,
+        in chunks; the chain is extended first, so that a broken chain is refused before anything is sent."""
+        with self.store.lock(self.store.lock_wait):
+            upto = self.store.chain.extend_locked()
+        return upto, self.store.chain.export(upto, progress)
+
+    def verify_chain(self, digest: Digest | None = None, progress: Callable[[int], None] | None = None) -> Verified:
+        """Recompute the chain from the stored events (nothing is written); ChainBroken at the first
+        position that no longer matches, or where the ledger no longer extends ``digest``."""
+        return self.store.chain.verify(digest, progress)
+
+    def recorded(self) -> int:
+        """The ledger's last position."""
+        return self.store.projector.ledger_position()
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Build every view again from the ledger; readers keep the old ones until the new are complete."""
+        return self.store.rebuild(progress)
+
+    # ---- imports and verification ----------------------------------------------------------------------
+    def import_rows(self, sheets: dict, actor: str, progress: Callable[[int], None] | None = None,
+                    wait: float | None = None, errors_kept: int = ERRORS_KEPT) -> ImportPlan:
+        """Every row checked, then (only if none is wrong) all of them recorded in one transaction."""
+        return imports.import_rows(self.store, sheets, actor, progress, wait, errors_kept)
+
+    def verify_report(self, report_id: str, actor: str) -> dict:
+        """Recompute a report's figures against the ledger and record the verdict (ReportVerified)."""
+        report = self.reads.report(report_id)
+        if report is None:
+            raise NotFound(f"report {report_id!r} does not exist", field="id")
+        result = self.reads.verification(report)
+        summary = [{**{k: v for k, v in line.items() if k != "late_events"},
+                    "late_event_positions": [e["position"] for e in line["late_events"]]}
+                   for line in result["lines"]]
+        self.execute(RecordVerification(report_id=report_id, verdict=result["verdict"], lines=summary, actor=actor))
+        return result
+
+
+class Batch:
+    """Commands recorded one after another by a holder of the tenant lock (see Register.batch)."""
+
+    def __init__(self, store: Any):
+        self.store = store
+        self.reads = _BatchReads(store)
+
+    def execute(self, command: Command) -> Any:
+        if command.reads_views:
+            self.store.catch_up_locked()
+        uow = commit.unit_of_work(self.store)
+        result = handle(command, uow)
+        if uow.keys:
+            with self.store.transaction(write=True) as cur:
+                self.store.vault.keep(cur, uow.keys)
+        self.store.event_store.save(*uow.added)
+        self.reads.stale = True
+        return result
+
+
+class _BatchReads(RegisterReads):
+    """Reads within a batch: the views catch up (the lock is held) before a read after a command."""
+
+    def __init__(self, store: Any):
+        super().__init__(store)
+        self.stale = True
+
+    @property
+    def _views(self) -> Any:
+        if self.stale:
+            self.store.catch_up_locked()
+            self.stale = False
+        return self.store.views

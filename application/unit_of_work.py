@@ -1,0 +1,134 @@
+"""The unit of work: what one use case (or a group of commands) sees of a tenant and decides.
+
+Handlers load aggregates through it (from the ledger, or given preloaded for a group), read the
+facts their rules need across entities from the views, seal new members' personal data with keys
+made in memory, and add what they changed. Nothing is written until the unit of work is committed
+(application.commit): then the events, the keys, the view rows and the chain links go in one
+transaction, under the tenant lock, after the views were caught up with the ledger.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Callable, Iterable, Protocol, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import StoredEvent
+
+from domain.base import RegisterAggregate, check_client_id
+from domain.errors import AlreadyExists, NotFound
+from persistence.vault import new_key, seal_with
+
+A = TypeVar("A", bound=RegisterAggregate)
+
+
+class RegisterFacts(Protocol):
+    """What rules across entities read from the views (which hold every event recorded so far)."""
+
+    def active_members_in_union(self, union_id: str, on: date) -> int:
+        """Members of the union active on ``on`` or at any later date."""
+
+    def active_union_at_workplace(self, workplace_id: str, on: date) -> str | None:
+        """Another union of the workplace active on ``on`` or later, if any."""
+
+    def active_under_unit(self, unit_id: str, on: date) -> int:
+        """Child units, unions and workplaces under the unit on ``on`` or later."""
+
+
+class Repository(Protocol):
+    def get(self, aggregate_id: UUID) -> Any: ...
+
+    def __contains__(self, aggregate_id: UUID) -> bool: ...
+
+
+class UnitOfWork:
+    def __init__(self, repository: Repository, facts: RegisterFacts, today: Callable[[], date],
+                 preloaded: dict[UUID, RegisterAggregate | None] | None = None):
+        self.repository = repository
+        self.facts = facts
+        self.today = today
+        # Aggregates read so far, by storage id; None: known not to exist (a group's preload).
+        self._known: dict[UUID, RegisterAggregate | None] = dict(preloaded or {})
+        self.added: list[RegisterAggregate] = []
+        self.keys: dict[str, bytes] = {}  # new members' keys, stored with the events that use them
+
+    def get(self, cls: type[A], client_id: str, field: str = "id") -> A:
+        """The aggregate of kind ``cls`` with the client's id; NotFound (naming ``field``) if none."""
+        storage_id = cls.storage_id(client_id)
+        if storage_id not in self._known:
+            try:
+                self._known[storage_id] = self.repository.get(storage_id)
+            except AggregateNotFoundError:
+                self._known[storage_id] = None
+        found = self._known[storage_id]
+        if found is None or not isinstance(found, cls):
+            raise NotFound(f"{cls.KIND} {client_id!r} does not exist", field=field)
+        return found
+
+    def require_new(self, cls: type[RegisterAggregate], client_id: str) -> None:
+        """The client's id is well formed and not taken (else 409: posting it again changes nothing)."""
+        check_client_id(client_id)
+        storage_id = cls.storage_id(client_id)
+        exists = self._known[storage_id] is not None if storage_id in self._known \
+            else storage_id in self.repository
+        if exists:
+            raise AlreadyExists(f"{cls.KIND} {client_id!r} exists already", field="id", rule="unique_id")
+
+    def add(self, aggregate: A) -> A:
+        """``aggregate`` changed (or is new): its events are saved at commit, in the order added."""
+        if not any(a is aggregate for a in self.added):
+            self.added.append(aggregate)
+        self._known[aggregate.id] = aggregate
+        return aggregate
+
+    def seal(self, member_id: str, data: dict[str, Any]) -> str:
+        """Seal a new member's personal data with a key of their own, stored only if they are saved."""
+        key = self.keys[member_id] = new_key()
+        return seal_with(key, member_id, data)
+
+    def mark(self) -> tuple[int, set[str]]:
+        return len(self.added), set(self.keys)
+
+    def undo(self, mark: tuple[int, set[str]]) -> None:
+        """Forget what was added since ``mark``: a command of a group that its rules refused."""
+        count, keys = mark
+        for aggregate in self.added[count:]:
+            aggregate.collect_events()
+            self._known.pop(aggregate.id, None)  # read again, as stored, if asked for
+        del self.added[count:]
+        for member_id in set(self.keys) - keys:
+            del self.keys[member_id]
+
+    def collect_events(self) -> list[Any]:
+        return [e for aggregate in self.added for e in aggregate.collect_events()]
+
+
+def project(events: Iterable[Any]) -> Any:
+    """The aggregate the events make (the library's project_aggregate, less a costly protocol check)."""
+    aggregate = None
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
+def preload(store: Any, ids: list[UUID]) -> dict[UUID, RegisterAggregate | None]:
+    """Every aggregate of ``ids`` from one query (None where there is none): a group's loads."""
+    if not ids:
+        return {}
+    table = store.event_store.recorder.events_table_name
+    with store.transaction() as cur:
+        if cur.dialect == "postgres":
+            cur.execute(f"SELECT originator_id, originator_version, topic, state FROM {table}"
+                        " WHERE originator_id = ANY(?) ORDER BY originator_id, originator_version", (ids,))
+        else:
+            cur.execute(f"SELECT originator_id, originator_version, topic, state FROM {table}"
+                        f" WHERE originator_id IN ({', '.join('?' * len(ids))})"
+                        " ORDER BY originator_id, originator_version", [i.hex for i in ids])
+        rows = cur.fetchall()
+    events: dict[UUID, list] = {i: [] for i in ids}
+    mapper = store.event_store.mapper
+    for originator_id, version, topic, state in rows:
+        originator_id = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+        events[originator_id].append(mapper.to_domain_event(StoredEvent(originator_id, version, topic, bytes(state))))
+    return {i: project(e) if e else None for i, e in events.items()}
