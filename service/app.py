@@ -7,7 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import access, auth, errors, urls
 from service.limits import body_limit
-from service.openapi import ContractApi, ErrorStatuses
+from service.openapi import ContractApi, ErrorStatuses, OpenCalls
 from service.resources import (
     audit, health, imports, indicators, ledger, members, reports, targets, tenants, tokens, unions, units, workplaces,
 )
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     app.json.ensure_ascii = False
     limit = lambda endpoint: body_limit(settings, app.view_functions.get(endpoint))  # noqa: E731
-    api = ContractApi(app, spec_kwargs={"extra_plugins": [ErrorStatuses(limit)]})
+    api = ContractApi(app, spec_kwargs={"extra_plugins": [ErrorStatuses(limit), OpenCalls()]})
     for module in BLUEPRINTS:
         api.register_blueprint(module.blp)
     undeclared = access.undeclared(app)
