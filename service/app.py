@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import access, auth, errors, urls
+from service import access, auth, docs_page, errors, urls
 from service.limits import body_limit
-from service.openapi import ContractApi, ErrorStatuses
+from service.openapi import ContractApi, ErrorStatuses, OpenCalls
 from service.resources import (
     audit, health, imports, indicators, ledger, members, reports, targets, tenants, tokens, unions, units, workplaces,
 )
@@ -29,7 +29,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_URL=docs_page.ASSETS,  # served by the service itself: the page works offline
+        OPENAPI_SWAGGER_UI_CONFIG=docs_page.SWAGGER_UI_CONFIG,
         API_SPEC_OPTIONS={
             "info": {"description": "Event-sourced, multi-tenant register of Vietnam's trade-union federations."},
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
@@ -39,9 +40,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     app.json.ensure_ascii = False
     limit = lambda endpoint: body_limit(settings, app.view_functions.get(endpoint))  # noqa: E731
-    api = ContractApi(app, spec_kwargs={"extra_plugins": [ErrorStatuses(limit)]})
+    api = ContractApi(app, spec_kwargs={"extra_plugins": [ErrorStatuses(limit), OpenCalls()]})
     for module in BLUEPRINTS:
         api.register_blueprint(module.blp)
+    app.register_blueprint(docs_page.blp)  # not an API call: left out of the OpenAPI document
     undeclared = access.undeclared(app)
     if undeclared:  # else no one could call them: a mistake to find at once
         raise RuntimeError(f"endpoints that declare no roles: {', '.join(undeclared)}")

@@ -9,6 +9,7 @@ from apispec import BasePlugin
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
+from service.auth import PUBLIC_PATHS
 from service.errors import PROBLEM
 from service.schemas import ProblemSchema
 
@@ -42,6 +43,16 @@ class ErrorStatuses(BasePlugin):
                 body["description"] = f"{body['description']} {said}" if body.get("description") else said
             for name in statuses:
                 responses.setdefault(str(http.HTTPStatus[name].value), name)
+
+
+class OpenCalls(BasePlugin):
+    """Declare no authentication (`security: []`) on the calls service/auth.py answers without a token
+    (the probes), so the document says what the service does; every other call keeps the bearer."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        if path in PUBLIC_PATHS:
+            for operation in (operations or {}).values():
+                operation["security"] = []
 
 
 class ContractApi(Api):

@@ -773,6 +773,7 @@ def test_an_unknown_route_is_a_problem_404(client, tenant):
 
 
 T = "/v1/tenants/{}"
+METHODS = {"get", "put", "post", "delete", "patch"}  # a path item's other keys (parameters) are not calls
 DOCUMENTED = [
     ("post", "/v1/tenants"), ("get", "/v1/tenants"),
     ("post", T + "/units"), ("get", T + "/units/{}"), ("get", T + "/units/{}/history"),
@@ -832,6 +833,38 @@ def test_the_openapi_document_uses_only_the_parameter_locations_openapi_3_has(cl
 def test_the_openapi_document_declares_bearer_authentication(client):
     spec = client.get("/openapi.json").get_json()
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_the_openapi_document_declares_no_authentication_on_the_probes(client):
+    spec = client.get("/openapi.json").get_json()
+    for path in ("/healthz", "/readyz"):
+        assert spec["paths"][path]["get"]["security"] == []
+        assert client.get(path).status_code == 200  # and indeed they answer without one
+
+
+def test_the_openapi_document_asks_a_bearer_token_on_every_v1_call(client):
+    spec = client.get("/openapi.json").get_json()
+    assert spec["security"] == [{"bearer": []}]
+    operations = [(path, method, op) for path, item in spec["paths"].items() for method, op in item.items()
+                  if path.startswith("/v1/") and method in METHODS]
+    assert len(operations) >= len(DOCUMENTED)
+    for path, method, operation in operations:
+        assert operation.get("security", spec["security"]) == [{"bearer": []}], (method, path)
+
+
+def test_the_openapi_document_lists_only_the_api_and_its_probes(client):
+    """The docs page, its assets and the document itself are not calls of the API."""
+    spec = client.get("/openapi.json").get_json()
+    assert {path for path in spec["paths"] if not path.startswith("/v1/")} == {"/healthz", "/readyz"}
+
+
+def test_every_call_the_document_says_needs_no_token_answers_without_one(client):
+    spec = client.get("/openapi.json").get_json()
+    open_calls = [(path, method) for path, item in spec["paths"].items() for method, op in item.items()
+                  if method in METHODS and op.get("security", spec["security"]) == []]
+    assert open_calls == [("/healthz", "get"), ("/readyz", "get")]
+    for path, method in open_calls:
+        assert client.open(path, method=method.upper()).status_code == 200, path
 
 
 def test_the_openapi_document_publishes_errors_as_problem_details(client):
