@@ -773,7 +773,8 @@ def test_an_unknown_route_is_a_problem_404(client, tenant):
 
 
 T = "/v1/tenants/{}"
-DOCUMENTED = [
+# The calls API.md's "Platform" and "Register" sections name: the document may never lose one.
+CONTRACT = [
     ("post", "/v1/tenants"), ("get", "/v1/tenants"),
     ("post", T + "/units"), ("get", T + "/units/{}"), ("get", T + "/units/{}/history"),
     ("post", T + "/units/{}/closure"),
@@ -789,6 +790,28 @@ DOCUMENTED = [
     ("get", T + "/indicators"), ("get", T + "/targets/progress"),
     ("get", T + "/audit"),
 ]
+# Published calls that need no token (API.md "General"; the document and its page are not in it).
+OPEN_CALLS = {("get", "/healthz"), ("get", "/readyz")}
+METHODS = ("get", "put", "post", "patch", "delete")
+
+
+def published(spec: dict) -> dict[tuple[str, str], dict]:
+    """Each operation the document publishes, by (method, path with every parameter written {})."""
+    return {(method, re.sub(r"\{[^}]+\}", "{}", path)): operation
+            for path, item in spec["paths"].items() for method, operation in item.items() if method in METHODS}
+
+
+def served(app) -> set[tuple[str, str]]:
+    """(method, path with every parameter written {}) of each call the app routes, but the
+    OpenAPI document itself, its page and static files."""
+    return {(method.lower(), re.sub(r"<[^>]+>", "{}", rule.rule)) for rule in app.url_map.iter_rules()
+            if rule.endpoint.split(".")[0] not in ("api-docs", "static")
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def address(n: int) -> dict:
+    """A client address of its own for each call: the throttle counts failed tokens per address."""
+    return {"REMOTE_ADDR": f"192.0.2.{n % 250 + 1}"}
 
 
 @pytest.fixture(scope="module")
@@ -796,16 +819,51 @@ def openapi_operations(tmp_path_factory) -> set[tuple[str, str]]:
     """(method, path with every parameter written {}) of each operation the document publishes."""
     app = create_app(Settings(data_dir=tmp_path_factory.mktemp("openapi"), admin_token=ADMIN_TOKEN))
     try:
-        spec = app.test_client().get("/openapi.json").get_json()
+        return set(published(app.test_client().get("/openapi.json").get_json()))
     finally:
         app.extensions["unionledger"].close()
-    return {(method, re.sub(r"\{[^}]+\}", "{}", path))
-            for path, item in spec["paths"].items() for method in item}
 
 
-@pytest.mark.parametrize("method, path", DOCUMENTED, ids=[f"{m} {p}" for m, p in DOCUMENTED])
+@pytest.mark.parametrize("method, path", CONTRACT, ids=[f"{m} {p}" for m, p in CONTRACT])
 def test_the_openapi_document_lists_every_call_of_the_contract(openapi_operations, method, path):
     assert (method, path) in openapi_operations
+
+
+def test_the_openapi_document_publishes_every_call_the_app_serves_and_no_other(app, client):
+    documented = set(published(client.get("/openapi.json").get_json()))
+    assert len(documented) > len(CONTRACT)
+    assert documented == served(app), (documented - served(app), served(app) - documented)
+
+
+def test_every_published_call_without_a_token_is_a_401_it_documents(client):
+    """Each call of the served document, so that a new one is covered as soon as it is published:
+    without a token, a problem 401 that its responses list (the probes answer 200)."""
+    wrong = {}
+    for n, ((method, path), operation) in enumerate(sorted(published(client.get("/openapi.json").get_json()).items())):
+        response = client.open(path.replace("{}", "x"), method=method.upper(), environ_base=address(n))
+        if (method, path) in OPEN_CALLS:
+            if response.status_code != 200:
+                wrong[method, path] = problem_of(response)
+        elif not is_problem(response, 401) or "401" not in operation["responses"]:
+            wrong[method, path] = (sorted(operation["responses"]), *problem_of(response))
+    assert wrong == {}
+
+
+def test_every_published_tenant_call_with_another_tenants_token_is_a_404_it_documents(client, admin, tenant):
+    """As if the tenant did not exist (API.md "General"), on each call under /v1/tenants/{tenant}
+    the served document publishes, and each lists 404 among its responses."""
+    neighbour = new_tenant(client, admin)
+    calls = {call: operation for call, operation in published(client.get("/openapi.json").get_json()).items()
+             if call[1].startswith(T + "/")}
+    assert len(calls) > 30
+    wrong = {}
+    for n, ((method, path), operation) in enumerate(sorted(calls.items())):
+        url = path.format(tenant.id, *["x"] * (path.count("{}") - 1))
+        response = client.open(url, method=method.upper(), json={} if method == "post" else None,
+                               headers=neighbour.headers, environ_base=address(n))
+        if not is_problem(response, 404) or "404" not in operation["responses"]:
+            wrong[method, path] = (sorted(operation["responses"]), *problem_of(response))
+    assert wrong == {}
 
 
 def test_the_openapi_document_is_valid_openapi(client):
