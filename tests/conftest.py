@@ -10,14 +10,28 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from domain.ledger import vietnam_today
 from tenants.settings import Settings, schema_name
 
 PG_URL = os.environ.get("UNIONLEDGER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ADMIN_TOKEN = "test-admin-token"
+
+
+def today() -> date:
+    """Today as the service reckons business dates (a Vietnamese calendar day), asked when a
+    test needs it: a date kept from when the tests were collected is yesterday's once midnight
+    in Vietnam (17:00 UTC) has passed."""
+    return vietnam_today()
+
+
+def tomorrow() -> date:
+    """The first business date the service refuses as in the future, asked when needed (see today)."""
+    return vietnam_today() + timedelta(days=1)
 
 
 def _pg_reachable() -> str | None:

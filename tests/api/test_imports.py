@@ -8,7 +8,7 @@ answer lists them all and nothing is written. Each test runs on SQLite and on Po
 from __future__ import annotations
 
 import csv
-from datetime import date, timedelta
+from datetime import date
 from io import BytesIO, StringIO
 from zipfile import ZipFile
 
@@ -17,13 +17,11 @@ from click.testing import CliRunner
 from openpyxl import Workbook
 
 from domain.imports import COLUMNS
-from domain.ledger import vietnam_today
 from service.cli import main
-from tests.conftest import ADMIN_TOKEN, TenantClient, new_tenant
+from tests.conftest import ADMIN_TOKEN, TenantClient, new_tenant, tomorrow
 from tests.integration.test_views import VIEW_TABLES
 
 PROBLEM = "application/problem+json"
-TOMORROW = (vietnam_today() + timedelta(days=1)).isoformat()
 
 # ---- the province: units come from single commands, the rest from the import files ---------------
 
@@ -421,6 +419,7 @@ def seed_existing_union(tenant: TenantClient) -> None:
 
 
 def bad_workbook() -> bytes:
+    """Nine bad rows (BAD_ROWS); the future admission dated the day after today, as of the call."""
     wp, un, mb = (list(COLUMNS[k]) for k in ("workplaces", "unions", "members"))
     return xlsx_file({
         "workplaces": [
@@ -441,7 +440,7 @@ def bad_workbook() -> bytes:
             mb,
             ["dv-0001", "cdcs-001", date(2021, 7, 1), "Nguyễn Thị Lan", "female", None, None],  # 2 good
             ["dv-0002", "cdcs-001", date(2021, 7, 1), "Trần Văn Minh", "nam", None, None],      # 3 gender
-            ["dv-0003", "cdcs-001", TOMORROW, "Lê Thị Hoa", "female", None, None],             # 4 future
+            ["dv-0003", "cdcs-001", tomorrow().isoformat(), "Lê Thị Hoa", "female", None, None],  # 4 future
             [],                                                                                # 5 blank
             ["dv-0004", "cdcs-404", date(2022, 1, 1), "Phan Văn Đức", "male", None, None],      # 6 no union
             ["dv-0001", "cdcs-001", date(2021, 7, 1), "Nguyễn Thị Lan", "female", None, None],  # 7 id twice

@@ -11,6 +11,7 @@ import pytest
 from domain.errors import AlreadyExists, InvalidValue, NotFound
 from tenants.grouping import GroupCommit
 from tests import scenario
+from tests.conftest import today
 
 
 def small_province(tenant) -> None:
@@ -43,7 +44,7 @@ def test_commands_queued_together_are_decided_one_by_one_and_saved_once(app, ten
         ("departure", "record_departure", "m2", ("m2",), dict(left_on=date(2024, 3, 1), reason="retired",
                                                                actor="tester")),
         ("future", "admit_member", "m5", (), {**admission, "id": "m5",
-                                               "admitted_on": date.today() + timedelta(days=400)}),
+                                               "admitted_on": today() + timedelta(days=400)}),
     ]
     platform = app.extensions["unionledger"]
     with platform.stores.use(tenant.id) as store:
