@@ -16,6 +16,7 @@ import pytest
 from flask import request
 
 from domain.text import text_fault
+from service.access import READ_ROLES, allow
 from service.app import create_app
 from service.auth import tenant_store
 from tests.api.test_errors import PROBLEM, audit, seed
@@ -288,6 +289,7 @@ def test_reads_that_hand_url_text_to_sql_cannot_fail_even_where_no_schema_checks
     the audit trail's SQL) still never sees a NUL: the edge refuses it first."""
     app = create_app(settings)
 
+    @allow(READ_ROLES)  # declared as every read is: an undeclared endpoint is called by no one
     def forgetful(tenant: str, entity_id: str):
         store, _ = tenant_store(tenant)
         entries, _next = store.fresh().views.audit(actor=request.args.get("actor"), entity_id=entity_id, limit=10)
