@@ -1,8 +1,8 @@
 """Fixtures: the same tests run on the embedded SQLite store and on PostgreSQL.
 
 PostgreSQL comes from UNIONLEDGER_TEST_DATABASE_URL (default: the local server).
-Where it cannot be reached the PostgreSQL tests are skipped, except under CI=true,
-where they fail.
+Where it cannot be reached the PostgreSQL tests are skipped, except under CI (CI set to
+anything but empty, 0, false, no or off: CI services write true, 1, yes, True...), where they fail.
 """
 
 from __future__ import annotations
@@ -10,14 +10,28 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from domain.clock import vietnam_today
 from tenants.settings import Settings, schema_name
 
 PG_URL = os.environ.get("UNIONLEDGER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ADMIN_TOKEN = "test-admin-token"
+
+
+def today() -> date:
+    """Today as the service reckons business dates (a Vietnamese calendar day), asked when a
+    test needs it: a date kept from when the tests were collected is yesterday's once midnight
+    in Vietnam (17:00 UTC) has passed."""
+    return vietnam_today()
+
+
+def tomorrow() -> date:
+    """The first business date the service refuses as in the future, asked when needed (see today)."""
+    return vietnam_today() + timedelta(days=1)
 
 
 def _pg_reachable() -> str | None:
@@ -30,11 +44,17 @@ def _pg_reachable() -> str | None:
         return f"{type(exc).__name__}: {exc}"
 
 
+def under_ci() -> bool:
+    """CI services set CI, each its own way (true, 1, yes, True...): only an unset or false value is not CI."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
 def need_postgres() -> None:
     problem = _pg_reachable()
     if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required under CI=true and is not reachable at {PG_URL}: {problem}")
+        if under_ci():
+            pytest.fail(f"PostgreSQL is required under CI={os.environ['CI']} and is not reachable at {PG_URL}: "
+                        f"{problem}")
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {problem}")
 
 

@@ -5,20 +5,28 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
 
 import pytest
 
-from domain.clock import vietnam_today
 from service.app import create_app
 from tenants.settings import Settings
-from tests.conftest import ADMIN_TOKEN, TenantClient, new_tenant
+from tests.conftest import ADMIN_TOKEN, TenantClient, new_tenant, today, tomorrow
 
 PROBLEM = "application/problem+json"
-TOMORROW = (vietnam_today() + timedelta(days=1)).isoformat()
 # A tenant's schema is named after it: an id of this run's own, so that two runs of the suite can
 # share one PostgreSQL server.
 PROVINCE = f"quang-tri-{uuid.uuid4().hex[:8]}"
+
+
+class Tomorrow:
+    """Stands for tomorrow in a body kept from collection; ``sent`` makes it the day after the day
+    the body is sent (a body sent as it is fails to encode, never passing as a malformed date)."""
+
+    def __repr__(self) -> str:
+        return "TOMORROW"
+
+
+TOMORROW = Tomorrow()
 
 
 def is_problem(response, status: int) -> bool:
@@ -547,6 +555,11 @@ def drop(body: dict, key: str) -> dict:
     return {k: v for k, v in body.items() if k != key}
 
 
+def sent(body: dict) -> dict:
+    """The body with TOMORROW made the day after today, as the service reckons today now."""
+    return {k: tomorrow().isoformat() if v is TOMORROW else v for k, v in body.items()}
+
+
 INVALID = {
     # missing required fields
     "unit without name": ("/units", drop(UNIT, "name"), "name"),
@@ -638,14 +651,14 @@ INVALID = {
 @pytest.mark.parametrize("case", list(INVALID))
 def test_an_invalid_field_is_422(seeded, case):
     path, body, _field = INVALID[case]
-    response = seeded.post(path, body, expect=None)
+    response = seeded.post(path, sent(body), expect=None)
     assert is_problem(response, 422), problem_of(response)
 
 
 @pytest.mark.parametrize("case", list(INVALID))
 def test_a_422_names_the_field_with_messages(seeded, case):
     path, body, field = INVALID[case]
-    errors = seeded.post(path, body, expect=None).get_json().get("errors") or {}
+    errors = seeded.post(path, sent(body), expect=None).get_json().get("errors") or {}
     assert field in errors and errors[field] and all(isinstance(m, str) and m for m in errors[field]), errors
 
 
@@ -653,7 +666,7 @@ def test_a_422_names_the_field_with_messages(seeded, case):
 def test_a_command_with_an_invalid_field_writes_nothing(seeded, case):
     path, body, _field = INVALID[case]
     before = snapshot(seeded)
-    seeded.post(path, body, expect=None)
+    seeded.post(path, sent(body), expect=None)
     assert snapshot(seeded) == before
 
 
@@ -693,14 +706,14 @@ def test_an_instant_with_its_offset_is_accepted(seeded, path, params):
 
 
 def test_a_422_names_every_bad_field(seeded):
-    errors = seeded.post("/units", {"id": "a b", "kind": "province", "established_on": TOMORROW},
+    errors = seeded.post("/units", {"id": "a b", "kind": "province", "established_on": tomorrow().isoformat()},
                          expect=None).get_json().get("errors") or {}
     assert {"id", "name", "kind"} <= set(errors), errors
 
 
 def test_a_business_date_of_today_is_accepted(seeded):
-    today = vietnam_today().isoformat()
-    assert seeded.post("/units", {**UNIT, "established_on": today}).get_json()["established_on"] == today
+    day = today().isoformat()
+    assert seeded.post("/units", {**UNIT, "established_on": day}).get_json()["established_on"] == day
 
 
 # ---- platform --------------------------------------------------------------------------------
@@ -773,8 +786,8 @@ def test_an_unknown_route_is_a_problem_404(client, tenant):
 
 
 T = "/v1/tenants/{}"
-METHODS = {"get", "put", "post", "delete", "patch"}  # a path item's other keys (parameters) are not calls
-DOCUMENTED = [
+# The calls API.md's "Platform" and "Register" sections name: the document may never lose one.
+CONTRACT = [
     ("post", "/v1/tenants"), ("get", "/v1/tenants"),
     ("post", T + "/units"), ("get", T + "/units/{}"), ("get", T + "/units/{}/history"),
     ("post", T + "/units/{}/closure"),
@@ -790,6 +803,28 @@ DOCUMENTED = [
     ("get", T + "/indicators"), ("get", T + "/targets/progress"),
     ("get", T + "/audit"),
 ]
+# Published calls that need no token (API.md "General"; the document and its page are not in it).
+OPEN_CALLS = {("get", "/healthz"), ("get", "/readyz")}
+METHODS = ("get", "put", "post", "patch", "delete")
+
+
+def published(spec: dict) -> dict[tuple[str, str], dict]:
+    """Each operation the document publishes, by (method, path with every parameter written {})."""
+    return {(method, re.sub(r"\{[^}]+\}", "{}", path)): operation
+            for path, item in spec["paths"].items() for method, operation in item.items() if method in METHODS}
+
+
+def served(app) -> set[tuple[str, str]]:
+    """(method, path with every parameter written {}) of each call the app routes, but the
+    OpenAPI document itself, its page, the page's files and static files."""
+    return {(method.lower(), re.sub(r"<[^>]+>", "{}", rule.rule)) for rule in app.url_map.iter_rules()
+            if rule.endpoint.split(".")[0] not in ("api-docs", "docs_assets", "static")
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def address(n: int) -> dict:
+    """A client address of its own for each call: the throttle counts failed tokens per address."""
+    return {"REMOTE_ADDR": f"192.0.2.{n % 250 + 1}"}
 
 
 @pytest.fixture(scope="module")
@@ -797,16 +832,51 @@ def openapi_operations(tmp_path_factory) -> set[tuple[str, str]]:
     """(method, path with every parameter written {}) of each operation the document publishes."""
     app = create_app(Settings(data_dir=tmp_path_factory.mktemp("openapi"), admin_token=ADMIN_TOKEN))
     try:
-        spec = app.test_client().get("/openapi.json").get_json()
+        return set(published(app.test_client().get("/openapi.json").get_json()))
     finally:
         app.extensions["unionledger"].close()
-    return {(method, re.sub(r"\{[^}]+\}", "{}", path))
-            for path, item in spec["paths"].items() for method in item}
 
 
-@pytest.mark.parametrize("method, path", DOCUMENTED, ids=[f"{m} {p}" for m, p in DOCUMENTED])
+@pytest.mark.parametrize("method, path", CONTRACT, ids=[f"{m} {p}" for m, p in CONTRACT])
 def test_the_openapi_document_lists_every_call_of_the_contract(openapi_operations, method, path):
     assert (method, path) in openapi_operations
+
+
+def test_the_openapi_document_publishes_every_call_the_app_serves_and_no_other(app, client):
+    documented = set(published(client.get("/openapi.json").get_json()))
+    assert len(documented) > len(CONTRACT)
+    assert documented == served(app), (documented - served(app), served(app) - documented)
+
+
+def test_every_published_call_without_a_token_is_a_401_it_documents(client):
+    """Each call of the served document, so that a new one is covered as soon as it is published:
+    without a token, a problem 401 that its responses list (the probes answer 200)."""
+    wrong = {}
+    for n, ((method, path), operation) in enumerate(sorted(published(client.get("/openapi.json").get_json()).items())):
+        response = client.open(path.replace("{}", "x"), method=method.upper(), environ_base=address(n))
+        if (method, path) in OPEN_CALLS:
+            if response.status_code != 200:
+                wrong[method, path] = problem_of(response)
+        elif not is_problem(response, 401) or "401" not in operation["responses"]:
+            wrong[method, path] = (sorted(operation["responses"]), *problem_of(response))
+    assert wrong == {}
+
+
+def test_every_published_tenant_call_with_another_tenants_token_is_a_404_it_documents(client, admin, tenant):
+    """As if the tenant did not exist (API.md "General"), on each call under /v1/tenants/{tenant}
+    the served document publishes, and each lists 404 among its responses."""
+    neighbour = new_tenant(client, admin)
+    calls = {call: operation for call, operation in published(client.get("/openapi.json").get_json()).items()
+             if call[1].startswith(T + "/")}
+    assert len(calls) > 30
+    wrong = {}
+    for n, ((method, path), operation) in enumerate(sorted(calls.items())):
+        url = path.format(tenant.id, *["x"] * (path.count("{}") - 1))
+        response = client.open(url, method=method.upper(), json={} if method == "post" else None,
+                               headers=neighbour.headers, environ_base=address(n))
+        if not is_problem(response, 404) or "404" not in operation["responses"]:
+            wrong[method, path] = (sorted(operation["responses"]), *problem_of(response))
+    assert wrong == {}
 
 
 def test_the_openapi_document_is_valid_openapi(client):
@@ -847,7 +917,7 @@ def test_the_openapi_document_asks_a_bearer_token_on_every_v1_call(client):
     assert spec["security"] == [{"bearer": []}]
     operations = [(path, method, op) for path, item in spec["paths"].items() for method, op in item.items()
                   if path.startswith("/v1/") and method in METHODS]
-    assert len(operations) >= len(DOCUMENTED)
+    assert len(operations) >= len(CONTRACT)
     for path, method, operation in operations:
         assert operation.get("security", spec["security"]) == [{"bearer": []}], (method, path)
 

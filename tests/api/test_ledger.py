@@ -8,19 +8,9 @@ import hashlib
 import json
 from datetime import datetime
 
-import pytest
-
-from service.resources import ledger as ledger_resource
 from integrity.chain import Entry, genesis, next_link
 from tests.conftest import TenantClient
 from tests.integration.test_views import build_history
-
-
-@pytest.fixture
-def app(app):
-    if "ledger" not in app.blueprints:  # until service/app.py registers it
-        app.extensions["flask-smorest"]["apis"][""]["ext_obj"].register_blueprint(ledger_resource.blp)
-    return app
 
 
 def as_role(app, tenant: TenantClient, role: str) -> TenantClient:

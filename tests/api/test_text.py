@@ -289,6 +289,7 @@ def test_reads_that_hand_url_text_to_sql_cannot_fail_even_where_no_schema_checks
     the audit trail's SQL) still never sees a NUL: the edge refuses it first."""
     app = create_app(settings)
 
+    @allow(READ_ROLES)  # declared as every read is: an undeclared endpoint is called by no one
     def forgetful(tenant: str, entity_id: str):
         register, _ = tenant_register(tenant)
         entries, _next = register.reads.audit(actor=request.args.get("actor"), entity_id=entity_id, limit=10)

@@ -73,11 +73,14 @@ def test_readers_during_an_import_see_the_register_before_it_or_after_it(app, te
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         # Many small chunks, each a moment apart: a reader would see any half-written state.
         monkeypatch.setattr(imports, "import_events", functools.partial(imports.import_events, chunk=50))
+        chunks: list[int] = []
         with Readers(app, tenant) as readers:
             time.sleep(0.2)
-            plan = Register(store).import_rows({"members": rows}, actor="importer", progress=lambda _n: time.sleep(0.03))
+            plan = Register(store).import_rows({"members": rows}, actor="importer",
+                                               progress=lambda n: chunks.append(n) or time.sleep(0.03))
             time.sleep(0.2)
     assert not plan.errors
+    assert chunks == [50] * 24
     after = tenant.figures(PERIOD)
     assert after["members_total"] == before["members_total"] + 1200
     seen = [figures for status, figures, _ in readers.answers]
@@ -91,8 +94,10 @@ def test_readers_during_a_rebuild_keep_getting_the_figures_of_the_register(app, 
     build_history(tenant)
     expected = tenant.figures(PERIOD)
     real_catch_up = Projector.catch_up
+    slowed: list[int] = []
 
     def slow_catch_up(self, *args, **kwargs):  # the rebuild takes a while, as a large one does
+        slowed.append(1)
         time.sleep(0.5)
         return real_catch_up(self, *args, **kwargs)
 
@@ -105,6 +110,7 @@ def test_readers_during_a_rebuild_keep_getting_the_figures_of_the_register(app, 
             time.sleep(0.1)
         monkeypatch.undo()
         assert store.views.dump(VIEW_TABLES) == live
+    assert slowed
     assert readers.statuses() == {200} and len(readers.answers) > 20
     assert all(figures == expected for _status, figures, _ in readers.answers)
 
@@ -129,18 +135,22 @@ def test_readers_after_a_crash_emptied_the_views_wait_for_them_or_are_told_when_
     build_history(tenant)
     expected = tenant.figures(PERIOD)
     real_catch_up = Projector.catch_up
+    slowed: list[int] = []
+    waited: list[int] = []
 
     def slow_catch_up(self, *args, **kwargs):
+        slowed.append(1)
         time.sleep(0.3)
         return real_catch_up(self, *args, **kwargs)
 
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         empty_as_a_crash_does(store, settings)
-        monkeypatch.setattr(TenantStore, "lock_wait", property(lambda _store: 0.2))
+        monkeypatch.setattr(TenantStore, "lock_wait", property(lambda _store: waited.append(1) or 0.2))
         monkeypatch.setattr(Projector, "catch_up", slow_catch_up)
         with Readers(app, tenant, count=12) as readers:
             time.sleep(2.5)
         monkeypatch.undo()
+    assert slowed and waited
     statuses = readers.statuses()
     assert 500 not in statuses and statuses <= {200, 503}, statuses
     assert 200 in statuses

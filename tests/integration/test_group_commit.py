@@ -14,7 +14,7 @@ from application.register import Register
 from domain.commands import AdmitMember, RecordDeparture, TransferMember
 from domain.errors import AlreadyExists, InvalidValue, NotFound
 from tests import scenario
-from tests.conftest import recorded_without_views
+from tests.conftest import recorded_without_views, today
 
 
 def small_province(tenant) -> None:
@@ -44,7 +44,7 @@ def test_commands_queued_together_are_decided_one_by_one_and_saved_once(app, ten
         ("same member again", AdmitMember(**admission)),
         ("transfer", TransferMember(member_id="m1", to_union_id="u2", effective_on=date(2024, 2, 1), actor="tester")),
         ("departure", RecordDeparture(member_id="m2", left_on=date(2024, 3, 1), reason="retired", actor="tester")),
-        ("future", AdmitMember(**{**admission, "id": "m5", "admitted_on": date.today() + timedelta(days=400)})),
+        ("future", AdmitMember(**{**admission, "id": "m5", "admitted_on": today() + timedelta(days=400)})),
     ]
     platform = app.extensions["unionledger"]
     with platform.stores.use(tenant.id) as store:
@@ -227,7 +227,7 @@ def test_a_leader_that_fails_before_taking_leaves_nothing_queued():
     assert group.queued() == 0
 
 
-def test_a_command_whose_views_cannot_be_updated_writes_nothing(app, tenant, monkeypatch):
+def test_a_command_whose_views_cannot_be_updated_writes_nothing(app, tenant, settings, monkeypatch):
     """Events, views and chain commit together: a failure while applying leaves no event behind."""
     from projections.membership import Membership
 
@@ -235,15 +235,21 @@ def test_a_command_whose_views_cannot_be_updated_writes_nothing(app, tenant, mon
     platform = app.extensions["unionledger"]
     with platform.stores.use(tenant.id) as store:
         before = store.projector.ledger_position()
+    failed_in: list[str] = []
 
-    def broken(*_args, **_kwargs):
-        raise RuntimeError("view update failed")
+    def broken(name):
+        def fail(*_args, **_kwargs):
+            failed_in.append(name)
+            raise RuntimeError("view update failed")
+        return fail
 
-    monkeypatch.setattr(Membership, "bulk_MemberAdmitted", broken)
-    monkeypatch.setattr(Membership, "derive", broken)  # PostgreSQL writes an admission's rows in SQL
+    # SQLite applies the admission event to the member views; PostgreSQL writes its rows in SQL.
+    applies = "derive" if settings.backend == "postgres" else "bulk_MemberAdmitted"
+    monkeypatch.setattr(Membership, applies, broken(applies))
     body = {"id": "m9", "union_id": "u1", "admitted_on": "2025-01-15", "full_name": "Hồ Văn Chín", "gender": "male"}
     failed = tenant.post("/members", body, expect=500)
     assert failed.get_json()["status"] == 500
+    assert failed_in == [applies]
     with platform.stores.use(tenant.id) as store:
         assert store.projector.ledger_position() == before
         assert store.chain.chained() == before

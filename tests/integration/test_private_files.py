@@ -123,7 +123,8 @@ def test_make_run_prints_a_ready_curl_line_on_a_fresh_folder_and_on_the_next_sta
     monkeypatch.setenv("UNIONLEDGER_DATA_DIR", str(data))
     for name in ("UNIONLEDGER_DATABASE_URL", "UNIONLEDGER_ADMIN_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(service.startup, "vietnam_today", lambda: date(2015, 2, 28))
+    asked: list[date] = []
+    monkeypatch.setattr(service.startup, "vietnam_today", lambda: asked.append(date(2015, 2, 28)) or asked[-1])
 
     lines = []
     for _start in range(2):
@@ -134,6 +135,7 @@ def test_make_run_prints_a_ready_curl_line_on_a_fresh_folder_and_on_the_next_sta
         assert (f"curl -s -H 'Authorization: Bearer {demo_token}' "
                 "'http://127.0.0.1:8000/v1/tenants/quang-tri/indicators?period=2023-2028'") in out
     assert "Building the demo province" in lines[0] and "Building" not in lines[1]
+    assert asked == [date(2015, 2, 28)]  # the first start built the demo as of that day
     assert shared(data) == {}
 
     app = create_app(Settings.from_env())

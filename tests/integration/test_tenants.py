@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
+from contextlib import closing
 
+from tenants.settings import schema_name
 from tests.conftest import new_tenant
 
 # Tenants' schemas are named after them: ids of this run's own, so that two runs of the suite can
@@ -11,19 +14,36 @@ from tests.conftest import new_tenant
 STOPPED, SHARED = (f"demo-{kind}-{uuid.uuid4().hex[:8]}" for kind in ("stopped", "shared"))
 
 
-def test_each_tenant_has_its_own_schema_or_file(app, client, admin, settings, backend):
-    tenant = new_tenant(client, admin, f"ha-tinh-{STOPPED[-8:]}")
-    tenant.post("/units", {"id": "d1", "name": "D1", "kind": "district", "established_on": "2018-01-01"})
-    if backend == "sqlite":
-        assert (settings.data_dir / "tenants" / f"{tenant.id}.sqlite").exists()
-        return
+def kept(settings, tenant_id: str) -> tuple[set[str], int]:
+    """The tables in the tenant's own SQLite file or PostgreSQL schema, and how many events its ledger holds."""
+    if settings.backend == "sqlite":
+        path = settings.data_dir / "tenants" / f"{tenant_id}.sqlite"
+        assert path.exists()
+        with closing(sqlite3.connect(path)) as conn:
+            tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            return tables, conn.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0]
     import psycopg
 
+    schema = schema_name(tenant_id)
     with psycopg.connect(settings.conninfo()) as conn:
-        tables = {r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-            ("t_" + tenant.id.replace("-", "_"),))}
-    assert {"ledger_events", "view_positions", "member_spans", "audit_entries", "personal_keys"} <= tables
+        tables = {name for (name,) in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))}
+        return tables, conn.execute(f'SELECT COUNT(*) FROM "{schema}".ledger_events').fetchone()[0]
+
+
+def test_each_tenant_has_its_own_schema_or_file(app, client, admin, settings, backend):
+    """A file of its own on SQLite, a schema of its own on PostgreSQL: the ledger, its keys and
+    chain, and the views, holding the tenant's events and no other tenant's."""
+    tenant = new_tenant(client, admin, f"ha-tinh-{STOPPED[-8:]}")
+    neighbour = new_tenant(client, admin)
+    tenant.post("/units", {"id": "d1", "name": "D1", "kind": "district", "established_on": "2018-01-01"})
+    for unit in ("d1", "d2"):
+        neighbour.post("/units", {"id": unit, "name": unit, "kind": "district", "established_on": "2018-01-01"})
+    ledger = "stored_events" if backend == "sqlite" else "ledger_events"
+    for tenant_id, events in ((tenant.id, 1), (neighbour.id, 2)):
+        tables, stored = kept(settings, tenant_id)
+        assert {ledger, "ledger_chain", "personal_keys", "view_positions", "member_spans", "audit_entries"} <= tables
+        assert stored == events
 
 
 def test_open_stores_stay_bounded_and_closed_ones_reopen(app, client, admin, settings):
