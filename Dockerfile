@@ -7,6 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY domain ./domain
+COPY application ./application
 COPY projections ./projections
 COPY tenants ./tenants
 COPY persistence ./persistence

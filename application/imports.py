@@ -6,6 +6,8 @@ links: readers see the register before the import or after it, and a crash leave
 from __future__ import annotations
 
 import gc
+import queue
+import threading
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Callable, Iterator
@@ -47,7 +49,7 @@ def _write(store: Any, plan: ImportPlan, actor: str, progress: Callable[[int], N
     written = 0
     with store.transaction(write=True) as cur:
         views, end = store.projector.position_in(cur), store.chain.end(cur)
-        for built, keys in import_events(store, plan, actor, events):
+        for built, keys in _ahead(import_events(store, plan, actor, events)):
             store.vault.keep(cur, keys)
             positions = insert_within(store.event_store.recorder, cur, [stored for stored, _e, _t in built])
             store.projector.apply_stored([(stored.topic, event, position) for (stored, event, _t), position
@@ -111,6 +113,39 @@ def _admissions(store: Any, rows: list[dict], actor: str, events: bool) -> tuple
                                  gender=r["gender"], personal=personal, actor=actor)
         built.append((mapper.to_stored_event(event), event, event.timestamp))
     return built, keys
+
+
+def _ahead(chunks: Iterator[Any]) -> Iterator[Any]:
+    """The chunks, each built by a thread of its own while the one before is written: Python
+    seals and encodes the next chunk while the database takes the last one."""
+    made: queue.Queue = queue.Queue(maxsize=1)
+    done, stop = object(), threading.Event()
+
+    def build() -> None:
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    return
+                made.put(chunk)
+            made.put(done)
+        except BaseException as error:  # noqa: BLE001 - raised in the writing thread
+            made.put(error)
+
+    builder = threading.Thread(target=build, name="import-build", daemon=True)
+    builder.start()
+    try:
+        while (chunk := made.get()) is not done:
+            if isinstance(chunk, BaseException):
+                raise chunk
+            yield chunk
+    finally:
+        stop.set()
+        while builder.is_alive():  # a writer that stopped early: the builder stops at its next chunk
+            try:
+                made.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        builder.join()
 
 
 ADMITTED = Member.MemberAdmitted
