@@ -1,4 +1,4 @@
-"""Indicator codes and what each one counts (API.md, "Indicators")."""
+"""Indicator codes and what each one counts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""How a reported figure compares with the ledger at submission and now (API.md, "Verification")."""
+"""How a reported figure compares with the ledger at submission and now."""
 
 from __future__ import annotations
 

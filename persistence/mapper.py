@@ -1,7 +1,7 @@
 """The ledger's mapper: the library's, with the JSON of flat events written directly.
 
 The library encodes an event's state with ``json.JSONEncoder`` and a callback per date and
-instant, some 8 µs an event: a quarter of an import's time. The register's events are flat
+instant, which weighs on an import of a million events. The register's events are flat
 (strings, numbers, dates, instants, None), so their JSON can be joined from the same pieces
 the encoder would write, in the same order, to the same bytes. An event with any other value
 (a report's figures, a list) goes to the library's encoder as before.

@@ -91,8 +91,8 @@ def sql_day(field: str) -> str:
 
 
 def unlogged(statement: str) -> str:
-    """A view's table as PostgreSQL keeps it: UNLOGGED, written without the write-ahead log (a
-    rebuild a quarter to a third faster). A crash of the server empties such tables; the views
+    """A view's table as PostgreSQL keeps it: UNLOGGED, written without the write-ahead log, as
+    imports and rebuilds write them in bulk. A crash of the server empties such tables; the views
     then say so (``views_intact``, see projections.runner) and are rebuilt from the ledger,
     which is logged."""
     return re.sub(r"^CREATE TABLE\b", "CREATE UNLOGGED TABLE", statement)

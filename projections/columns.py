@@ -108,7 +108,7 @@ class Spans:
 
 
 @dataclass(frozen=True)
-class Structure:
+class StructureColumns:
     """Units, unions and workplaces as of one view position (read whole when they change)."""
 
     signature: tuple
@@ -129,7 +129,7 @@ class Snapshot:
     units: Ids
     unions: Ids
     workplaces: Ids
-    structure: Structure
+    structure: StructureColumns
     # membership spans as signed records
     holder: np.ndarray
     valid_from: np.ndarray
@@ -167,7 +167,7 @@ class RegisterColumns:
         self.position = -1
         self.rebuilds = -1
         self.units, self.unions, self.workplaces = Ids(), Ids(), Ids()
-        self.structure: Structure | None = None
+        self.structure: StructureColumns | None = None
         self.members = _Members()
 
     def snapshot(self, cur: ViewCursor) -> Snapshot:
@@ -198,7 +198,7 @@ class RegisterColumns:
         self._read_members(cur, max(self.position, 0))
         self.position = position
 
-    def _read_structure(self, cur: ViewCursor, signature: tuple) -> Structure:
+    def _read_structure(self, cur: ViewCursor, signature: tuple) -> StructureColumns:
         unit_rows = cur.execute(
             "SELECT entity_id, holder_id, valid_from, valid_to, recorded_at, superseded_at FROM unit_spans"
         ).fetchall()
@@ -217,7 +217,7 @@ class RegisterColumns:
         rows = cur.execute("SELECT workplace_id, as_of, workers, recorded_at, position FROM surveys").fetchall()
         cols = list(zip(*rows)) if rows else [()] * 5
         surveys = (self.workplaces.codes(cols[0]), *(np.array(c, np.int64) for c in cols[1:]))
-        return Structure(signature, unit_rows, union_spans, workplace_spans, union_workplace, founded, dissolved,
+        return StructureColumns(signature, unit_rows, union_spans, workplace_spans, union_workplace, founded, dissolved,
                          surveys)
 
     def _read_members(self, cur: ViewCursor, since: int) -> None:

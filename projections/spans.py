@@ -18,7 +18,9 @@ from typing import Any, Callable, Iterable, Iterator
 from projections.base import ViewCursor
 
 Segment = tuple[str, int, int | None, int]  # holder, valid_from, valid_to, terminal
-Chain = Callable[[ViewCursor, str, int, int | None, int], Iterable[Segment]]
+# Where an entity placed under a holder from a day ends up: the holder, or the successors of a
+# holder closed since (see projections.structure.through_closures).
+Succession = Callable[[ViewCursor, str, int, int | None, int], Iterable[Segment]]
 
 SPAN_TABLES = ("unit_spans", "union_spans", "workplace_spans", "member_spans")
 
@@ -46,9 +48,9 @@ def direct(_cur: ViewCursor, holder: str, start: int, end: int | None, terminal:
 
 
 def place(cur: ViewCursor, table: str, entity: str, holder: str, start: int, recorded: int, position: int,
-          chain: Chain = direct) -> None:
-    """From ``start`` on, the entity is under ``holder`` (and wherever ``chain`` leads)."""
-    apply_many(cur, table, [(entity, holder, start, recorded, position)], chain)
+          succession: Succession = direct) -> None:
+    """From ``start`` on, the entity is under ``holder`` (and wherever ``succession`` leads)."""
+    apply_many(cur, table, [(entity, holder, start, recorded, position)], succession)
 
 
 def end(cur: ViewCursor, table: str, entity: str, on: int, recorded: int, position: int) -> None:
@@ -62,7 +64,7 @@ SUPERSEDED = (("recorded", "bigint"), ("by_position", "bigint"), ("entity", "tex
 SPAN_COLUMNS = ("entity_id", "holder_id", "valid_from", "valid_to", "terminal", "recorded_at", "position")
 
 
-def apply_many(cur: ViewCursor, table: str, changes: list[Change], chain: Chain = direct) -> None:
+def apply_many(cur: ViewCursor, table: str, changes: list[Change], succession: Succession = direct) -> None:
     """``place`` or ``end`` for many entities at once, each entity at most once: one read of
     their current rows, then the supersessions and the new rows as batches. The rows that
     reach past the day are superseded; what came before it is kept, ended that day."""
@@ -79,7 +81,7 @@ def apply_many(cur: ViewCursor, table: str, changes: list[Change], chain: Chain 
             superseded.append((recorded, position, entity, on))
         segments = [(h, f, on, 1 if holder is None else 0) for h, f, _t, _term in old if f < on]
         if holder is not None:
-            segments.extend(chain(cur, holder, on, None, 0))
+            segments.extend(succession(cur, holder, on, None, 0))
         rows.extend((entity, h, f, t, term, recorded, position) for h, f, t, term in segments if t is None or t > f)
     cur.update_rows(f"UPDATE {table} SET superseded_at = v.recorded, superseded_pos = v.by_position {{rows}}"
                     " WHERE entity_id = v.entity AND superseded_at IS NULL AND (valid_to IS NULL OR valid_to > v.on_day)",
@@ -101,7 +103,7 @@ def distinct_runs(items: list, key: Callable[[Any], str]) -> Iterator[list]:
 
 
 def move_holder(cur: ViewCursor, table: str, old_holder: str, new_holder: str, on: int,
-                recorded: int, position: int, chain: Chain = direct) -> int:
+                recorded: int, position: int, succession: Succession = direct) -> int:
     """Everything under ``old_holder`` from ``on`` moves to ``new_holder``; returns how many rows moved."""
     where = "holder_id = ? AND superseded_at IS NULL AND (valid_to IS NULL OR valid_to > ?)"
     rows = cur.execute(
@@ -114,7 +116,7 @@ def move_holder(cur: ViewCursor, table: str, old_holder: str, new_holder: str, o
     moved = []
     for entity, f, t, term in rows:
         segments = [(old_holder, f, on, 0)] if f < on else []
-        segments.extend(chain(cur, new_holder, max(f, on), t, term))
+        segments.extend(succession(cur, new_holder, max(f, on), t, term))
         moved.extend((entity, h, sf, st, sterm, recorded, position) for h, sf, st, sterm in segments
                      if st is None or st > sf)
     cur.insert_rows(table, SPAN_COLUMNS, moved)

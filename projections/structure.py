@@ -8,7 +8,7 @@ from projections import spans
 from projections.base import Projection, ViewCursor, day, micros
 
 
-def unit_chain(cur: ViewCursor, holder: str, start: int, end: int | None, terminal: int) -> Iterator[spans.Segment]:
+def through_closures(cur: ViewCursor, holder: str, start: int, end: int | None, terminal: int) -> Iterator[spans.Segment]:
     """Follow closures: a unit closed with a successor hands on what it holds from its closing day."""
     return follow_closures(lambda unit: cur.execute(
         "SELECT closed_on, successor_id FROM unit_state WHERE unit_id = ?", (unit,)).fetchone(),
@@ -21,7 +21,7 @@ def closures_now(cur: ViewCursor) -> Callable[[str], tuple | None]:
     return known.get
 
 
-def cached_chain(cur: ViewCursor) -> spans.Chain:
+def through_closures_now(cur: ViewCursor) -> spans.Succession:
     closure = closures_now(cur)
     return lambda _cur, holder, start, end, terminal: follow_closures(closure, holder, start, end, terminal)
 
@@ -92,7 +92,7 @@ class Structure(Projection):
             (e.unit_id, e.name, e.kind, e.parent_id, day(e.established_on), e.originator_version, at, at),
         )
         if e.parent_id:
-            spans.place(cur, "unit_spans", e.unit_id, e.parent_id, day(e.established_on), at, position, unit_chain)
+            spans.place(cur, "unit_spans", e.unit_id, e.parent_id, day(e.established_on), at, position, through_closures)
             self._follow_parent(cur, e.unit_id)
 
     def on_UnitClosed(self, cur: ViewCursor, e: Any, position: int) -> None:
@@ -104,9 +104,9 @@ class Structure(Projection):
         spans.end(cur, "unit_spans", e.unit_id, on, at, position)
         if not e.successor_id:
             return
-        chain = cached_chain(cur)
+        succession = through_closures_now(cur)
         for table in ("unit_spans", "union_spans", "workplace_spans"):
-            spans.move_holder(cur, table, e.unit_id, e.successor_id, on, at, position, chain)
+            spans.move_holder(cur, table, e.unit_id, e.successor_id, on, at, position, succession)
         cur.execute("UPDATE unit_state SET parent_id = ? WHERE parent_id = ? AND closed_on IS NULL",
                     (e.successor_id, e.unit_id))
         cur.execute("UPDATE workplace_state SET unit_id = ? WHERE unit_id = ?", (e.successor_id, e.unit_id))
@@ -177,7 +177,7 @@ class Structure(Projection):
     def on_UnionTransferred(self, cur: ViewCursor, e: Any, position: int) -> None:
         at = micros(e.timestamp)
         spans.place(cur, "union_spans", e.union_id, e.to_unit_id, day(e.effective_on), at, position,
-                    unit_chain)
+                    through_closures)
         holder = self._current_holder(cur, "union_spans", e.union_id) or e.to_unit_id
         cur.execute("UPDATE union_state SET unit_id = ?, version = ?, updated_at = ? WHERE union_id = ?",
                     (holder, e.originator_version, at, e.union_id))

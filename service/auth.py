@@ -35,13 +35,6 @@ def principal() -> Principal | None:
     return platform().registry.authenticate(bearer_token())
 
 
-def require_admin() -> Principal:
-    who = g.principal
-    if not who.is_admin:
-        abort(403, message="only the platform admin token may do this")
-    return who
-
-
 def authenticate() -> None:
     """Before anything reads the body, in this order: 429 (an address past its failed
     authentications), 401 (no or bad token), 404 (another tenant), 403 (the role), 413 (too large)."""

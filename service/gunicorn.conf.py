@@ -47,8 +47,8 @@ def on_starting(server):
 def post_fork(server, worker):
     """Each worker, before it loads the app."""
     # A group commit's leader holds the tenant lock across several database round trips, and
-    # after each waits for the GIL, by default up to 5 ms while a thread reading a request
-    # keeps it. A 1 ms switch interval lets the leader back sooner (7% more admissions/s).
+    # after each waits for the GIL, which threads reading requests keep for up to the switch
+    # interval: a short one gives the lock's holder back the GIL sooner.
     sys.setswitchinterval(0.001)
     # A worker (not the master, which only builds the demo) reads a tenant's indicator columns in
     # the background when it first opens the tenant, so that the first indicator question, draft
@@ -62,9 +62,8 @@ def post_worker_init(worker):
     import gc
     import logging
 
-    # The 74,000 objects of the loaded app (modules, Flask, the schemas) live as long as the
-    # worker, yet every full collection walked them, stopping all of its threads for 30-45 ms
-    # a few times a minute under load; frozen, a full collection takes about a millisecond.
+    # The loaded app's objects (modules, Flask, the schemas) live as long as the worker; frozen,
+    # the collector no longer walks them, stopping every thread, at each full collection.
     gc.freeze()
 
     for name in ("service", "tenants", "projections"):

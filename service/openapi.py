@@ -15,7 +15,7 @@ from service.schemas import ProblemSchema
 
 
 class ErrorStatuses(BasePlugin):
-    """Add the error statuses API.md gives each kind of call, as problem details: every call
+    """Add the error statuses the contract gives each kind of call, as problem details: every call
     under /v1 may be 401 or 403, 422 for a query string holding text the register cannot hold
     (service/urls.py), 429 for an address that failed to authenticate too often, or 503 while the
     database does not answer; a tenant's may be 404; and a call that reads a body may find it

@@ -34,9 +34,8 @@ from tenants.settings import Settings
 
 log = logging.getLogger(__name__)
 UNREACHABLE = (DatabaseUnreachable, psycopg.OperationalError)
-ROLES = ("federation_admin", "inspector", "auditor")
-# A lookup per request cost a quarter of the admissions a worker serves (a pooled connection
-# and a round trip for every request); one per token per second costs nothing.
+# A lookup per request would cost every request a pooled connection and a round trip; one per
+# token per second costs nothing.
 TOKEN_RECHECK_SECONDS = 1.0
 TOKENS_KEPT = 1024  # valid tokens a process remembers (the least recently used go first)
 TOKEN_ID_LENGTH = 12
@@ -65,7 +64,7 @@ class Principal:
     """Who sent a request: the platform admin, or a tenant token's holder and role."""
 
     actor: str
-    role: str  # "platform_admin" or one of ROLES
+    role: str  # "platform_admin" or a tenant role (application.policy)
     tenant_id: str | None = None
 
     @property

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from service.access import READ_ROLES, allow
+from application.policy import Action
+from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.schemas import EntrySchema, Instant, Position, Text
@@ -29,7 +30,7 @@ class AuditPage(Schema):
 
 
 @blp.route("")
-@allow(READ_ROLES)
+@allow(Action.READ)
 @blp.arguments(AuditQuery(), location="query")
 @blp.response(200, AuditPage)
 def audit(args: dict, tenant: str):

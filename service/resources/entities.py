@@ -7,7 +7,8 @@ from typing import Callable
 from flask_smorest import Blueprint, abort
 
 from application.register import Register
-from service.access import READ_ROLES, allow
+from application.policy import Action
+from service.access import allow
 from service.auth import tenant_register
 from service.schemas import HistorySchema
 
@@ -24,7 +25,7 @@ def add_item_routes(blp: Blueprint, kind: str, out_schema) -> None:
     """GET /{id} (current state) and GET /{id}/history (its events, oldest first)."""
 
     @blp.route(f"/<{kind}_id>", endpoint=f"{kind}_item", methods=["GET"])
-    @allow(READ_ROLES)
+    @allow(Action.READ)
     @blp.response(200, out_schema)
     @blp.doc(summary=f"Current state of a {kind}")
     def item(tenant: str, **ids: str):
@@ -38,7 +39,7 @@ def add_history_route(blp: Blueprint, kind: str, require: Callable[[Register, st
     """GET /{id}/history: the entity's events, oldest first (404 for an entity that does not exist)."""
 
     @blp.route(f"/<{kind}_id>/history", endpoint=f"{kind}_history", methods=["GET"])
-    @allow(READ_ROLES)
+    @allow(Action.READ)
     @blp.response(200, HistorySchema)
     @blp.doc(summary=f"Events of a {kind}, oldest first")
     def history(tenant: str, **ids: str):

@@ -8,7 +8,8 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from domain.imports import KINDS
-from service.access import WRITE_ROLES, allow
+from application.policy import Action
+from service.access import allow
 from service.auth import platform, tenant_register
 from service.bodies import Blueprint
 from service.errors import problem
@@ -66,7 +67,7 @@ class ImportResult(Schema):
 
 
 @blp.route("", methods=["POST"])
-@allow(WRITE_ROLES)
+@allow(Action.RECORD)
 @upload
 @blp.arguments(ImportUpload(), location="multipart")
 @blp.response(201, ImportResult)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from service.access import READ_ROLES, allow
+from application.policy import Action
+from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.schemas import Instant, Text
@@ -33,7 +34,7 @@ class IndicatorAnswer(Schema):
 
 
 @blp.route("")
-@allow(READ_ROLES)
+@allow(Action.READ)
 @blp.arguments(IndicatorQuery(), location="query")
 @blp.response(200, IndicatorAnswer)
 def indicators(args: dict, tenant: str):

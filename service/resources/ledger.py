@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Response, stream_with_context
 from marshmallow import Schema, fields
 
-from service.access import READ_ROLES, allow
+from application.policy import Action
+from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
 
 blp = Blueprint("ledger", __name__, url_prefix="/v1/tenants/<tenant>/ledger",
                 description="The ledger's hash chain: digests to keep outside, and exports to audit offline")
 
-EXPORT_ROLES = ("federation_admin", "auditor")
 
 
 class DigestAnswer(Schema):
@@ -22,7 +22,7 @@ class DigestAnswer(Schema):
 
 
 @blp.route("/digest")
-@allow(READ_ROLES)
+@allow(Action.READ)
 @blp.response(200, DigestAnswer)
 def digest(tenant: str):
     """The chain's head: a digest that any later state of the ledger must extend
@@ -37,7 +37,7 @@ def digest(tenant: str):
 
 
 @blp.route("/export")
-@allow(EXPORT_ROLES)
+@allow(Action.EXPORT)
 @blp.response(200, content_type="application/gzip")
 @blp.doc(responses={"200": {
     "description": "gzip JSON lines: a header, then each event with its state (base64) and chain link",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from domain.members import DEPARTURE_REASONS, GENDERS, ID_NUMBER, ID_NUMBER_RULE
-from service.access import WRITE_ROLES, allow
+from application.policy import Action
+from service.access import allow
 from domain.commands import AdmitMember, EraseMemberData, RecordDeparture, TransferMember
 from service.auth import tenant_register
 from service.bodies import Blueprint
@@ -58,7 +59,7 @@ class MemberOut(EntityMeta):
 
 
 @blp.route("", methods=["POST"])
-@allow(WRITE_ROLES)
+@allow(Action.RECORD)
 @blp.arguments(MemberIn())
 @blp.response(201, MemberOut)
 def admit(args: dict, tenant: str):
@@ -71,7 +72,7 @@ def admit(args: dict, tenant: str):
 
 
 @blp.route("/<member_id>/transfer", methods=["POST"])
-@allow(WRITE_ROLES)
+@allow(Action.RECORD)
 @blp.arguments(MemberTransferIn())
 @blp.response(201, MemberOut)
 def transfer(args: dict, tenant: str, member_id: str):
@@ -81,7 +82,7 @@ def transfer(args: dict, tenant: str, member_id: str):
 
 
 @blp.route("/<member_id>/departure", methods=["POST"])
-@allow(WRITE_ROLES)
+@allow(Action.RECORD)
 @blp.arguments(DepartureIn())
 @blp.response(201, MemberOut)
 def depart(args: dict, tenant: str, member_id: str):
@@ -91,7 +92,7 @@ def depart(args: dict, tenant: str, member_id: str):
 
 
 @blp.route("/<member_id>/erasure", methods=["POST"])
-@allow(WRITE_ROLES)
+@allow(Action.ERASE)
 @blp.arguments(ErasureIn())
 @blp.response(201, MemberOut)
 def erase(args: dict, tenant: str, member_id: str):

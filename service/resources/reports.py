@@ -7,7 +7,8 @@ from marshmallow import Schema, fields, validate
 
 from application.register import Register
 from domain.commands import SubmitReport
-from service.access import READ_ROLES, WRITE_ROLES, allow
+from application.policy import Action
+from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.resources.entities import add_history_route
@@ -15,7 +16,6 @@ from service.schemas import ClientId, EntityMeta, Number, PeriodFilter, Text
 
 blp = Blueprint("reports", __name__, url_prefix="/v1/tenants/<tenant>/reports",
                 description="Reports sent up, and their verification against the ledger")
-VERIFY_ROLES = ("federation_admin", "inspector")
 
 
 class ReportIn(Schema):
@@ -109,7 +109,7 @@ def _report(register: Register, report_id: str) -> dict:
 
 
 @blp.route("", methods=["POST"])
-@allow(WRITE_ROLES)
+@allow(Action.RECORD)
 @blp.arguments(ReportIn())
 @blp.response(201, ReportOut)
 def submit(args: dict, tenant: str):
@@ -123,7 +123,7 @@ def submit(args: dict, tenant: str):
 
 
 @blp.route("", methods=["GET"])
-@allow(READ_ROLES)
+@allow(Action.READ)
 @blp.arguments(ReportsQuery(), location="query")
 @blp.response(200, ReportList)
 def list_reports(args: dict, tenant: str):
@@ -133,7 +133,7 @@ def list_reports(args: dict, tenant: str):
 
 
 @blp.route("/draft", methods=["GET"])
-@allow(READ_ROLES)
+@allow(Action.READ)
 @blp.arguments(DraftQuery(), location="query")
 @blp.response(200, DraftOut)
 def draft(args: dict, tenant: str):
@@ -144,7 +144,7 @@ def draft(args: dict, tenant: str):
 
 
 @blp.route("/<report_id>", methods=["GET"])
-@allow(READ_ROLES)
+@allow(Action.READ)
 @blp.response(200, ReportOut)
 def get_report(tenant: str, report_id: str):
     """A report, with its latest verification"""
@@ -153,7 +153,7 @@ def get_report(tenant: str, report_id: str):
 
 
 @blp.route("/<report_id>/verification", methods=["POST"])
-@allow(VERIFY_ROLES)
+@allow(Action.VERIFY)
 @blp.response(201, VerificationOut)
 def verify(tenant: str, report_id: str):
     """Verify a report against the ledger (ReportVerified)

@@ -7,7 +7,8 @@ from marshmallow import Schema, fields, validate
 
 from application.register import Register
 from domain.commands import AssignTarget, ReviseTarget
-from service.access import READ_ROLES, WRITE_ROLES, allow
+from application.policy import Action
+from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.resources.entities import add_history_route
@@ -83,7 +84,7 @@ def _target(register: Register, target_id: str) -> dict:
 
 
 @blp.route("", methods=["POST"])
-@allow(WRITE_ROLES)
+@allow(Action.RECORD)
 @blp.arguments(TargetIn())
 @blp.response(201, TargetOut)
 def assign(args: dict, tenant: str):
@@ -94,7 +95,7 @@ def assign(args: dict, tenant: str):
 
 
 @blp.route("", methods=["GET"])
-@allow(READ_ROLES)
+@allow(Action.READ)
 @blp.arguments(TargetsQuery(), location="query")
 @blp.response(200, TargetList)
 def list_targets(args: dict, tenant: str):
@@ -104,7 +105,7 @@ def list_targets(args: dict, tenant: str):
 
 
 @blp.route("/progress", methods=["GET"])
-@allow(READ_ROLES)
+@allow(Action.READ)
 @blp.arguments(ProgressQuery(), location="query")
 @blp.response(200, ProgressOut)
 def progress(args: dict, tenant: str):
@@ -121,7 +122,7 @@ def progress(args: dict, tenant: str):
 
 
 @blp.route("/<target_id>", methods=["GET"])
-@allow(READ_ROLES)
+@allow(Action.READ)
 @blp.response(200, TargetOut)
 def get_target(tenant: str, target_id: str):
     """Current state of a target"""
@@ -130,7 +131,7 @@ def get_target(tenant: str, target_id: str):
 
 
 @blp.route("/<target_id>/revision", methods=["POST"])
-@allow(WRITE_ROLES)
+@allow(Action.RECORD)
 @blp.arguments(RevisionIn())
 @blp.response(201, TargetOut)
 def revise(args: dict, tenant: str, target_id: str):

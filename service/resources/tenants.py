@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from service.access import PLATFORM_ADMIN, allow
-from service.auth import platform, require_admin
+from application.policy import Action
+from service.access import allow
+from service.auth import platform
 from service.bodies import Blueprint
 from service.schemas import Text
 
@@ -33,20 +34,18 @@ class TenantList(Schema):
 
 
 @blp.route("", methods=["POST"])
-@allow(PLATFORM_ADMIN)
+@allow(Action.PLATFORM)
 @blp.arguments(TenantIn())
 @blp.response(201, TenantCreated)
 def create(args: dict):
     """Provision a tenant: its own schema (PostgreSQL) or file (SQLite), and its first token"""
-    require_admin()
     token = platform().provision(args["id"], args["name"])
     return {"id": args["id"], "name": args["name"], "token": token}
 
 
 @blp.route("", methods=["GET"])
-@allow(PLATFORM_ADMIN)
+@allow(Action.PLATFORM)
 @blp.response(200, TenantList)
 def list_tenants():
     """List tenants"""
-    require_admin()
     return {"tenants": platform().registry.tenants()}

@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
-from service.access import WRITE_ROLES, allow
+from application.policy import Action
+from service.access import allow
 from service.auth import platform, tenant_register
 from service.bodies import Blueprint
 from service.schemas import Text
-from tenants.registry import ROLES, token_hash
+from application.policy import ROLES
+from tenants.registry import token_hash
 
 blp = Blueprint("tokens", __name__, url_prefix="/v1/tenants/<tenant>/tokens",
                 description="Tokens per role: federation_admin (everything), inspector (read, verify reports), "
@@ -39,7 +41,7 @@ class TokenList(Schema):
 
 
 @blp.route("", methods=["POST"])
-@allow(WRITE_ROLES)
+@allow(Action.MANAGE)
 @blp.arguments(TokenIn())
 @blp.response(201, TokenIssued)
 def issue(args: dict, tenant: str):
@@ -51,7 +53,7 @@ def issue(args: dict, tenant: str):
 
 
 @blp.route("", methods=["GET"])
-@allow(WRITE_ROLES)
+@allow(Action.MANAGE)
 @blp.response(200, TokenList)
 def list_tokens(tenant: str):
     """List the tenant's tokens (no secrets)"""
@@ -60,7 +62,7 @@ def list_tokens(tenant: str):
 
 
 @blp.route("/<token_id>/revocation", methods=["POST"])
-@allow(WRITE_ROLES)
+@allow(Action.MANAGE)
 @blp.response(201, TokenOut)
 def revoke(tenant: str, token_id: str):
     """Revoke a token: from now on it gets 401"""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from service.access import WRITE_ROLES, allow
+from application.policy import Action
+from service.access import allow
 from domain.commands import DissolveUnion, FoundUnion, TransferUnion
 from service.auth import tenant_register
 from service.bodies import Blueprint
@@ -48,7 +49,7 @@ class UnionOut(EntityMeta):
 
 
 @blp.route("", methods=["POST"])
-@allow(WRITE_ROLES)
+@allow(Action.RECORD)
 @blp.arguments(UnionIn())
 @blp.response(201, UnionOut)
 def found(args: dict, tenant: str):
@@ -62,7 +63,7 @@ def found(args: dict, tenant: str):
 
 
 @blp.route("/<union_id>/transfer", methods=["POST"])
-@allow(WRITE_ROLES)
+@allow(Action.RECORD)
 @blp.arguments(UnionTransferIn())
 @blp.response(201, UnionOut)
 def transfer(args: dict, tenant: str, union_id: str):
@@ -76,7 +77,7 @@ def transfer(args: dict, tenant: str, union_id: str):
 
 
 @blp.route("/<union_id>/dissolution", methods=["POST"])
-@allow(WRITE_ROLES)
+@allow(Action.RECORD)
 @blp.arguments(DissolutionIn())
 @blp.response(201, UnionOut)
 def dissolve(args: dict, tenant: str, union_id: str):

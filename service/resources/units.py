@@ -5,7 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from domain.units import UNIT_KINDS
-from service.access import WRITE_ROLES, allow
+from application.policy import Action
+from service.access import allow
 from domain.commands import CloseUnit, EstablishUnit
 from service.auth import tenant_register
 from service.bodies import Blueprint
@@ -41,7 +42,7 @@ class UnitOut(EntityMeta):
 
 
 @blp.route("", methods=["POST"])
-@allow(WRITE_ROLES)
+@allow(Action.RECORD)
 @blp.arguments(UnitIn())
 @blp.response(201, UnitOut)
 def establish(args: dict, tenant: str):
@@ -55,7 +56,7 @@ def establish(args: dict, tenant: str):
 
 
 @blp.route("/<unit_id>/closure", methods=["POST"])
-@allow(WRITE_ROLES)
+@allow(Action.RECORD)
 @blp.arguments(ClosureIn())
 @blp.response(201, UnitOut)
 def close(args: dict, tenant: str, unit_id: str):

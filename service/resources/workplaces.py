@@ -5,7 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from domain.workplaces import SECTORS
-from service.access import WRITE_ROLES, allow
+from application.policy import Action
+from service.access import allow
 from domain.commands import RegisterWorkplace, SurveyWorkplace
 from service.auth import tenant_register
 from service.bodies import Blueprint
@@ -42,7 +43,7 @@ class WorkplaceOut(EntityMeta):
 
 
 @blp.route("", methods=["POST"])
-@allow(WRITE_ROLES)
+@allow(Action.RECORD)
 @blp.arguments(WorkplaceIn())
 @blp.response(201, WorkplaceOut)
 def register(args: dict, tenant: str):
@@ -53,7 +54,7 @@ def register(args: dict, tenant: str):
 
 
 @blp.route("/<workplace_id>/surveys", methods=["POST"])
-@allow(WRITE_ROLES)
+@allow(Action.RECORD)
 @blp.arguments(SurveyIn())
 @blp.response(201, WorkplaceOut)
 def survey(args: dict, tenant: str, workplace_id: str):

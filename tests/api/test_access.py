@@ -1,31 +1,37 @@
-"""Each endpoint declares the roles that may call it; one function decides, before the body is read."""
+"""Each endpoint declares the action it performs; the access policy decides, before the body is read."""
 
 from __future__ import annotations
 
 import pytest
 
+from application.policy import ROLES, Action, may
 from service import access
 from service.app import create_app
 from tenants.bootstrap import bootstrap
-from tenants.registry import ROLES, Principal
+from tenants.registry import Principal
 from tests.conftest import TenantClient, new_tenant
 
 
-def test_every_call_under_v1_declares_its_roles(app):
-    declared = {rule.endpoint: app.view_functions[rule.endpoint].allowed_roles
+def test_every_call_under_v1_declares_its_action(app):
+    declared = {rule.endpoint: app.view_functions[rule.endpoint].action
                 for rule in app.url_map.iter_rules() if rule.rule.startswith("/v1/")}
     assert len(declared) > 30 and access.undeclared(app) == []
-    assert declared["tenants.create"] == {"platform_admin"}
-    assert declared["units.establish"] == {"federation_admin"}
-    assert declared["reports.verify"] == {"federation_admin", "inspector"}
-    assert declared["ledger.export"] == {"federation_admin", "auditor"}
-    assert declared["members.member_item"] == set(ROLES)
+    allowed = {endpoint: {role for role in ("platform_admin", *ROLES) if may(role, action)}
+               for endpoint, action in declared.items()}
+    assert allowed["tenants.create"] == {"platform_admin"}
+    assert allowed["units.establish"] == {"federation_admin"}
+    assert allowed["members.erase"] == {"federation_admin"}
+    assert allowed["reports.verify"] == {"federation_admin", "inspector"}
+    assert allowed["ledger.export"] == {"federation_admin", "auditor"}
+    assert allowed["tokens.issue"] == {"federation_admin"}
+    assert allowed["members.member_item"] == set(ROLES)
+    assert declared["imports.import_file"] == Action.RECORD
 
 
 def test_an_endpoint_that_declares_no_roles_stops_the_start(settings, monkeypatch):
     from service.resources import units
 
-    monkeypatch.delattr(units.establish, "allowed_roles")
+    monkeypatch.delattr(units.establish, "action")
     platform = bootstrap(settings)
     try:
         with pytest.raises(RuntimeError, match="units.establish"):
@@ -42,7 +48,7 @@ def test_an_endpoint_that_declares_no_roles_stops_the_start(settings, monkeypatc
     ("platform_admin", "tenants.create", True), ("federation_admin", "tenants.create", False),
     ("inspector", "audit.audit", True), ("inspector", "no.such_endpoint", False),
 ])
-def test_may_call_decides_by_the_declared_roles(app, role, endpoint, allowed):
+def test_may_call_decides_by_the_declared_action(app, role, endpoint, allowed):
     with app.app_context():
         assert access.may_call(Principal(actor="someone", role=role, tenant_id="t"), endpoint) is allowed
 

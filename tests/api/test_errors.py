@@ -1,4 +1,4 @@
-"""Every error class of API.md "General" as RFC 9457 problem details, and that a refused
+"""Every error class of the contract's "General" section as RFC 9457 problem details, and that a refused
 command writes nothing."""
 
 from __future__ import annotations
@@ -786,7 +786,7 @@ def test_an_unknown_route_is_a_problem_404(client, tenant):
 
 
 T = "/v1/tenants/{}"
-# The calls API.md's "Platform" and "Register" sections name: the document may never lose one.
+# The calls the contract's "Platform" and "Register" sections name: the document may never lose one.
 CONTRACT = [
     ("post", "/v1/tenants"), ("get", "/v1/tenants"),
     ("post", T + "/units"), ("get", T + "/units/{}"), ("get", T + "/units/{}/history"),
@@ -803,7 +803,7 @@ CONTRACT = [
     ("get", T + "/indicators"), ("get", T + "/targets/progress"),
     ("get", T + "/audit"),
 ]
-# Published calls that need no token (API.md "General"; the document and its page are not in it).
+# Published calls that need no token (the contract's "General"; the document and its page are not in it).
 OPEN_CALLS = {("get", "/healthz"), ("get", "/readyz")}
 METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -863,7 +863,7 @@ def test_every_published_call_without_a_token_is_a_401_it_documents(client):
 
 
 def test_every_published_tenant_call_with_another_tenants_token_is_a_404_it_documents(client, admin, tenant):
-    """As if the tenant did not exist (API.md "General"), on each call under /v1/tenants/{tenant}
+    """As if the tenant did not exist (the contract's "General"), on each call under /v1/tenants/{tenant}
     the served document publishes, and each lists 404 among its responses."""
     neighbour = new_tenant(client, admin)
     calls = {call: operation for call, operation in published(client.get("/openapi.json").get_json()).items()

@@ -1,4 +1,4 @@
-"""GET /indicators over HTTP (API.md "Indicators", "Periods").
+"""GET /indicators over HTTP (the contract's "Indicators" and "Periods").
 
 Every scenario is small enough that its figures are worked out by hand in the
 comments next to the assertions. Each test runs on SQLite and on PostgreSQL.

@@ -1,4 +1,4 @@
-"""Targets, progress, reports and their verification over HTTP (API.md "Register", "Periods",
+"""Targets, progress, reports and their verification over HTTP (the contract's "Register", "Periods",
 "Indicators", "Verification").
 
 Every scenario is small enough that its figures are worked out by hand in the comments next

@@ -396,7 +396,7 @@ def test_audit_filters_by_actor(lifecycle):
 
 
 def test_the_actor_is_the_holder_the_token_was_issued_to(lifecycle):
-    """API.md: the actor is the token's holder; an auditor filters by the name the token was issued to."""
+    """The contract: the actor is the token's holder; an auditor filters by the name the token was issued to."""
     issued = lifecycle.post("/tokens", {"role": "federation_admin", "holder": "can-bo-2"}).get_json()
     assert issued["holder"] == "can-bo-2"
     staff = TenantClient(lifecycle.client, lifecycle.id, issued["token"])

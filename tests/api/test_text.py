@@ -16,7 +16,8 @@ import pytest
 from flask import request
 
 from domain.text import text_fault
-from service.access import READ_ROLES, allow
+from application.policy import Action
+from service.access import allow
 from service.app import create_app
 from service.auth import tenant_register
 from tests.api.test_errors import PROBLEM, audit, seed
@@ -289,13 +290,13 @@ def test_reads_that_hand_url_text_to_sql_cannot_fail_even_where_no_schema_checks
     the audit trail's SQL) still never sees a NUL: the edge refuses it first."""
     app = create_app(settings)
 
-    @allow(READ_ROLES)  # declared as every read is: an undeclared endpoint is called by no one
+    @allow(Action.READ)  # declared as every read is: an undeclared endpoint is called by no one
     def forgetful(tenant: str, entity_id: str):
         register, _ = tenant_register(tenant)
         entries, _next = register.reads.audit(actor=request.args.get("actor"), entity_id=entity_id, limit=10)
         return {"entries": len(entries)}
 
-    app.add_url_rule("/v1/tenants/<tenant>/forgetful/<entity_id>", view_func=allow(READ_ROLES)(forgetful))
+    app.add_url_rule("/v1/tenants/<tenant>/forgetful/<entity_id>", view_func=allow(Action.READ)(forgetful))
     try:
         tenant = new_tenant(app.test_client(), admin)
         tenant.post("/units", UNIT)
