@@ -7,11 +7,11 @@ schemas of its own, named with a random suffix (a control schema, the tenant's s
 scratch schema), dropped at the end. Measured, in this order:
 
 - import: the province's units, workplaces and unions are recorded first; ``import_eps`` is
-  the member sheet's admissions per second through ``TenantStore.import_rows`` (validation,
+  the member sheet's admissions per second through ``Register.import_rows`` (validation,
   sealing, events, views current). ``copy_rps``: the same rows (id, union, date, gender and
   a personal field of the sealed size) by COPY into a scratch table with a primary key.
 - rebuild: ``scan_rps`` reads every event of the tenant's table in ledger order through a
-  server-side cursor and decodes its JSON; ``rebuild_eps`` is ``TenantStore.rebuild()`` in a
+  server-side cursor and decodes its JSON; ``rebuild_eps`` is ``Register.rebuild()`` in a
   child process (bench.rebuild_child), whose peak RSS is ``rebuild_rss_mb``.
 - API: gunicorn with service/gunicorn.conf.py; 32 client threads on keep-alive connections
   post single admissions (unique ids, random open unions, dated after the generated history)

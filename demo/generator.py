@@ -13,10 +13,10 @@ Everything depends only on ``seed`` and ``today``. Members are kept as two integ
 (union and admission day) and their rows are drawn lazily, so a million members take a few
 tens of megabytes until they are imported.
 
-``load_province(store, province)`` establishes the units, imports the workplace and union
-sheets, then the member sheet (``TenantStore.import_rows``), then runs the follow-ups
-straight on the ledger under the tenant's lock, catching the views up before the verbs whose
-rules read them and once at the end.
+``load_province(register, province)`` establishes the units, imports the workplace and union
+sheets, then the member sheet (``Register.import_rows``), then runs the follow-ups in one
+batch (``Register.batch``): straight to the ledger under the tenant's lock, the views caught
+up before the commands whose rules read them and once at the end.
 """
 
 from __future__ import annotations

@@ -18,8 +18,10 @@ event there (no audit entry at that position); otherwise the event was deleted, 
 stops there. A void position with no link, or whose link is not the void one, is reported as a
 deleted event.
 
-Links (hex) are kept in ``ledger_chain`` in the tenant's store, beside the events. The chain may
-trail the ledger by moments (it is extended on demand) but never skips or reorders. It is not a
+Links (hex) are kept in ``ledger_chain`` in the tenant's store, beside the events; commands and
+imports write their links in the transaction that records their events, and only a write that
+leaves a gap (a position a rolled-back write used) or a crash leaves the chain behind until the
+next writer extends it. It never skips or reorders. It is not a
 view and no rebuild drops it. A digest ``HASH@POSITION`` (the link at a position) given to someone
 outside lets them check later that the ledger still extends it, even if the table was rewritten.
 """
