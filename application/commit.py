@@ -44,7 +44,7 @@ def decide(store: Any, group: list[Pending]) -> tuple[list[Pending], UnitOfWork]
         try:
             item.result = handle(item.command, uow)
             decided.append(item)
-        except Exception as error:  # this command only
+        except Exception as error:  # noqa: BLE001 - this command's answer, refusal or failure alone
             uow.undo(mark)
             item.error, item.done = error, True
     return decided, uow
@@ -81,8 +81,9 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
                             ids = [r.notification.id for r in recordings]
                             behind = ids != list(range(top + 1, top + 1 + len(ids)))
                             if not behind:  # else positions a rolled-back write used: caught up after
-                                store.projector.apply_at(cur, [(r.domain_event, r.notification.id)
-                                                               for r in recordings], top)
+                                store.projector.apply_at(
+                                    cur, [(r.domain_event, r.notification.id) for r in recordings], top
+                                )
                                 store.chain.link_at(cur, recordings, chain_end)
             except _CatchUpFirst:
                 with store.store_locked(deadline):
@@ -110,7 +111,8 @@ def _ends(store: Any, cur: ViewCursor) -> tuple[int, int, tuple[int, bytes]]:
         f" (SELECT max(notification_id) FROM {store.event_store.recorder.events_table_name}), c.position, c.link"
         " FROM (SELECT 1) one LEFT JOIN LATERAL"
         " (SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1) c ON true",
-        (list(store.projector.lanes),)).fetchone()
+        (list(store.projector.lanes),),
+    ).fetchone()
     chain_end = (row[2], bytes.fromhex(row[3])) if row[2] is not None else store.chain.start()
     return row[0] or 0, row[1] or 0, chain_end
 
@@ -153,9 +155,19 @@ def _write(store: Any, cur: ViewCursor, events: list[Any], keys: dict[str, bytes
     with cur.pipeline():  # keys, table lock and events in one round trip
         store.vault.keep(cur, keys)
         ids = insert_within(store.event_store.recorder, cur, stored)
-    return [Recording(e, Notification(id=i, originator_id=s.originator_id, topic=s.topic,
-                                      originator_version=s.originator_version, state=s.state))
-            for e, s, i in zip(events, stored, ids)]
+    return [
+        Recording(
+            e,
+            Notification(
+                id=i,
+                originator_id=s.originator_id,
+                topic=s.topic,
+                originator_version=s.originator_version,
+                state=s.state,
+            ),
+        )
+        for e, s, i in zip(events, stored, ids)
+    ]
 
 
 def _one_by_one(store: Any, items: list[Pending]) -> None:
@@ -168,7 +180,9 @@ def _one_by_one(store: Any, items: list[Pending]) -> None:
             item.result = handle(item.command, uow)
             record(store, uow)
         except IntegrityError:
-            item.result, item.error = None, AlreadyExists("the entity was written concurrently; nothing was changed",
-                                                          rule="unique_id")
-        except Exception as error:
+            item.result, item.error = (
+                None,
+                AlreadyExists("the entity was written concurrently; nothing was changed", rule="unique_id"),
+            )
+        except Exception as error:  # noqa: BLE001 - this command's answer, refusal or failure alone
             item.result, item.error = None, error

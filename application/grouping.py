@@ -14,8 +14,9 @@ commands whose rules read nothing another grouped command changes are grouped (`
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from domain.commands import Command
 

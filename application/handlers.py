@@ -6,12 +6,29 @@ chain (application.unit_of_work). ``HANDLERS`` maps each command to its handler.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+from application.unit_of_work import UnitOfWork
 from domain.base import RegisterAggregate, new_id, not_after, one_of
-from domain.commands import (AdmitMember, AssignTarget, CloseUnit, Command, DissolveUnion, EraseMemberData,
-                             EstablishUnit, FoundUnion, RecordDeparture, RecordVerification, RegisterWorkplace,
-                             ReviseTarget, SubmitReport, SurveyWorkplace, TransferMember, TransferUnion)
+from domain.commands import (
+    AdmitMember,
+    AssignTarget,
+    CloseUnit,
+    Command,
+    DissolveUnion,
+    EraseMemberData,
+    EstablishUnit,
+    FoundUnion,
+    RecordDeparture,
+    RecordVerification,
+    RegisterWorkplace,
+    ReviseTarget,
+    SubmitReport,
+    SurveyWorkplace,
+    TransferMember,
+    TransferUnion,
+)
 from domain.errors import Conflict, InvalidValue
 from domain.indicators import figure_value, parse_indicator
 from domain.members import DEPARTURE_REASONS, GENDERS, Member, personal_data
@@ -21,8 +38,6 @@ from domain.targets import Target
 from domain.unions import Union
 from domain.units import UNIT_KINDS, Unit
 from domain.workplaces import SECTORS, Workplace, check_workforce
-
-from application.unit_of_work import UnitOfWork
 
 
 # ---- units ----------------------------------------------------------------------------------------
@@ -34,8 +49,16 @@ def establish_unit(c: EstablishUnit, uow: UnitOfWork) -> Unit:
         if c.parent_id == c.id:
             raise Conflict("a unit cannot be its own parent", field="parent_id", rule="parent")
         uow.get(Unit, c.parent_id, "parent_id").require_can_hold(c.established_on, "unit")
-    return uow.add(Unit(unit_id=c.id, name=c.name, kind=c.kind, established_on=c.established_on,
-                        parent_id=c.parent_id, actor=c.actor))
+    return uow.add(
+        Unit(
+            unit_id=c.id,
+            name=c.name,
+            kind=c.kind,
+            established_on=c.established_on,
+            parent_id=c.parent_id,
+            actor=c.actor,
+        )
+    )
 
 
 def close_unit(c: CloseUnit, uow: UnitOfWork) -> Unit:
@@ -45,8 +68,12 @@ def close_unit(c: CloseUnit, uow: UnitOfWork) -> Unit:
     if successor is not None and successor.closed_on is not None:
         raise Conflict(f"successor {c.successor_id} is closed", field="successor_id", rule="unit_active")
     if successor is not None and c.unit_id in _units_above(successor, uow):
-        raise Conflict(f"successor {c.successor_id} lies under unit {c.unit_id}: what is under {c.unit_id} would "
-                       "move under itself", field="successor_id", rule="successor")
+        raise Conflict(
+            f"successor {c.successor_id} lies under unit {c.unit_id}: what is under {c.unit_id} would "
+            "move under itself",
+            field="successor_id",
+            rule="successor",
+        )
     active = 0 if successor else uow.facts.active_under_unit(c.unit_id, c.closed_on)
     unit.close(c.closed_on, successor, active, c.actor)
     return uow.add(unit)
@@ -70,8 +97,18 @@ def register_workplace(c: RegisterWorkplace, uow: UnitOfWork) -> Workplace:
     check_workforce(c.workers, c.female_workers)
     not_after(c.as_of, uow.today(), "as_of")
     uow.get(Unit, c.unit_id, "unit_id").require_can_hold(c.as_of, "workplace")
-    return uow.add(Workplace(workplace_id=c.id, name=c.name, sector=c.sector, unit_id=c.unit_id, workers=c.workers,
-                             female_workers=c.female_workers, as_of=c.as_of, actor=c.actor))
+    return uow.add(
+        Workplace(
+            workplace_id=c.id,
+            name=c.name,
+            sector=c.sector,
+            unit_id=c.unit_id,
+            workers=c.workers,
+            female_workers=c.female_workers,
+            as_of=c.as_of,
+            actor=c.actor,
+        )
+    )
 
 
 def survey_workplace(c: SurveyWorkplace, uow: UnitOfWork) -> Workplace:
@@ -87,15 +124,31 @@ def found_union(c: FoundUnion, uow: UnitOfWork) -> Union:
     not_after(c.founded_on, uow.today(), "founded_on")
     workplace = uow.get(Workplace, c.workplace_id, "workplace_id")
     if c.founded_on < workplace.registered_on:
-        raise Conflict(f"workplace {c.workplace_id} was registered as of {workplace.registered_on.isoformat()}, "
-                       "after the founding date", field="founded_on", rule="date_order")
+        raise Conflict(
+            f"workplace {c.workplace_id} was registered as of {workplace.registered_on.isoformat()}, "
+            "after the founding date",
+            field="founded_on",
+            rule="date_order",
+        )
     uow.get(Unit, c.unit_id, "unit_id").require_can_hold(c.founded_on, "union")
     other = uow.facts.active_union_at_workplace(c.workplace_id, c.founded_on)
     if other:
-        raise Conflict(f"workplace {c.workplace_id} already has an active union ({other})",
-                       field="workplace_id", rule="one_union_per_workplace")
-    return uow.add(Union(union_id=c.id, name=c.name, workplace_id=c.workplace_id, unit_id=c.unit_id,
-                         founded_on=c.founded_on, decision_no=c.decision_no, actor=c.actor))
+        raise Conflict(
+            f"workplace {c.workplace_id} already has an active union ({other})",
+            field="workplace_id",
+            rule="one_union_per_workplace",
+        )
+    return uow.add(
+        Union(
+            union_id=c.id,
+            name=c.name,
+            workplace_id=c.workplace_id,
+            unit_id=c.unit_id,
+            founded_on=c.founded_on,
+            decision_no=c.decision_no,
+            actor=c.actor,
+        )
+    )
 
 
 def transfer_union(c: TransferUnion, uow: UnitOfWork) -> Union:
@@ -122,8 +175,16 @@ def admit_member(c: AdmitMember, uow: UnitOfWork) -> Member:
         raise InvalidValue("must be before the admission date", field="birth_date")
     uow.get(Union, c.union_id, "union_id").require_open_to_members(c.admitted_on)
     personal = uow.seal(c.id, personal_data(c.full_name, c.birth_date, c.id_number))
-    return uow.add(Member(member_id=c.id, union_id=c.union_id, admitted_on=c.admitted_on, gender=c.gender,
-                          personal=personal, actor=c.actor))
+    return uow.add(
+        Member(
+            member_id=c.id,
+            union_id=c.union_id,
+            admitted_on=c.admitted_on,
+            gender=c.gender,
+            personal=personal,
+            actor=c.actor,
+        )
+    )
 
 
 def transfer_member(c: TransferMember, uow: UnitOfWork) -> Member:
@@ -161,8 +222,18 @@ def assign_target(c: AssignTarget, uow: UnitOfWork) -> Target:
     value = figure_value(indicator, c.value, "value")
     assigned_on = not_after(c.assigned_on or uow.today(), uow.today(), "assigned_on")
     _unit_or_tenant(c.unit_id, uow)
-    return uow.add(Target(target_id=new_id("tg"), unit_id=c.unit_id, indicator=indicator.code, period=c.period,
-                          value=value, assigned_on=assigned_on, decision_no=c.decision_no, actor=c.actor))
+    return uow.add(
+        Target(
+            target_id=new_id("tg"),
+            unit_id=c.unit_id,
+            indicator=indicator.code,
+            period=c.period,
+            value=value,
+            assigned_on=assigned_on,
+            decision_no=c.decision_no,
+            actor=c.actor,
+        )
+    )
 
 
 def revise_target(c: ReviseTarget, uow: UnitOfWork) -> Target:
@@ -180,11 +251,23 @@ def submit_report(c: SubmitReport, uow: UnitOfWork) -> Report:
         raise InvalidValue("the cut-off date cannot precede the period", field="as_of")
     if not c.figures:
         raise InvalidValue("a report needs at least one figure", field="figures")
-    figures = {code: figure_value(parse_indicator(code, field=f"figures.{code}"), value, f"figures.{code}")
-               for code, value in c.figures.items()}
+    figures = {
+        code: figure_value(parse_indicator(code, field=f"figures.{code}"), value, f"figures.{code}")
+        for code, value in c.figures.items()
+    }
     _unit_or_tenant(c.unit_id, uow)
-    report = uow.add(Report(report_id=new_id("rp"), unit_id=c.unit_id, period=c.period, as_of=as_of,
-                            figures=figures, replaces=c.replaces, submitted_on=uow.today(), actor=c.actor))
+    report = uow.add(
+        Report(
+            report_id=new_id("rp"),
+            unit_id=c.unit_id,
+            period=c.period,
+            as_of=as_of,
+            figures=figures,
+            replaces=c.replaces,
+            submitted_on=uow.today(),
+            actor=c.actor,
+        )
+    )
     if c.replaces is not None:
         old = uow.get(Report, c.replaces, "replaces")
         old.require_replaceable_by(c.unit_id, c.period)
@@ -200,13 +283,21 @@ def record_verification(c: RecordVerification, uow: UnitOfWork) -> Report:
 
 
 HANDLERS: dict[type[Command], Callable[[Any, UnitOfWork], RegisterAggregate]] = {
-    EstablishUnit: establish_unit, CloseUnit: close_unit,
-    RegisterWorkplace: register_workplace, SurveyWorkplace: survey_workplace,
-    FoundUnion: found_union, TransferUnion: transfer_union, DissolveUnion: dissolve_union,
-    AdmitMember: admit_member, TransferMember: transfer_member, RecordDeparture: record_departure,
+    EstablishUnit: establish_unit,
+    CloseUnit: close_unit,
+    RegisterWorkplace: register_workplace,
+    SurveyWorkplace: survey_workplace,
+    FoundUnion: found_union,
+    TransferUnion: transfer_union,
+    DissolveUnion: dissolve_union,
+    AdmitMember: admit_member,
+    TransferMember: transfer_member,
+    RecordDeparture: record_departure,
     EraseMemberData: erase_member_data,
-    AssignTarget: assign_target, ReviseTarget: revise_target,
-    SubmitReport: submit_report, RecordVerification: record_verification,
+    AssignTarget: assign_target,
+    ReviseTarget: revise_target,
+    SubmitReport: submit_report,
+    RecordVerification: record_verification,
 }
 
 

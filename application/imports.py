@@ -8,9 +8,10 @@ from __future__ import annotations
 import gc
 import queue
 import threading
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from eventsourcing.utils import get_topic
 
@@ -26,8 +27,14 @@ CHUNK = 5000  # aggregates built and written at a time (the transaction holds th
 Built = list[tuple[Any, Any, datetime]]  # each stored event with its event (or None) and when it is recorded
 
 
-def import_rows(store: Any, sheets: dict, actor: str, progress: Callable[[int], None] | None = None,
-                wait: float | None = None, errors_kept: int = ERRORS_KEPT) -> ImportPlan:
+def import_rows(
+    store: Any,
+    sheets: dict,
+    actor: str,
+    progress: Callable[[int], None] | None = None,
+    wait: float | None = None,
+    errors_kept: int = ERRORS_KEPT,
+) -> ImportPlan:
     """Validate every row, then (only if none is wrong) record them all. ``wait``: how long to wait
     for the tenant lock; ``errors_kept``: how many bad rows the plan lists (all are counted)."""
     with store.lock(wait), _collector_paused():
@@ -52,12 +59,16 @@ def _write(store: Any, plan: ImportPlan, actor: str, progress: Callable[[int], N
         for built, keys in _ahead(import_events(store, plan, actor, events)):
             store.vault.keep(cur, keys)
             positions = insert_within(store.event_store.recorder, cur, [stored for stored, _e, _t in built])
-            store.projector.apply_stored([(stored.topic, event, position) for (stored, event, _t), position
-                                          in zip(built, positions)], cur, after=views)
+            store.projector.apply_stored(
+                [(stored.topic, event, position) for (stored, event, _t), position in zip(built, positions)],
+                cur,
+                after=views,
+            )
             views = positions[-1]
             if end[0] == positions[0] - 1:  # else positions a rolled-back write used: extension links them
-                end = store.chain.link_stored(cur, [(position, stored, micros(at)) for (stored, _e, at), position
-                                                    in zip(built, positions)], end)
+                end = store.chain.link_stored(
+                    cur, [(position, stored, micros(at)) for (stored, _e, at), position in zip(built, positions)], end
+                )
             written += len(built)
             if progress:
                 progress(len(built))
@@ -65,8 +76,9 @@ def _write(store: Any, plan: ImportPlan, actor: str, progress: Callable[[int], N
     return written
 
 
-def import_events(store: Any, plan: ImportPlan, actor: str, events: bool = True,
-                  chunk: int = CHUNK) -> Iterator[tuple[Built, dict[str, bytes]]]:
+def import_events(
+    store: Any, plan: ImportPlan, actor: str, events: bool = True, chunk: int = CHUNK
+) -> Iterator[tuple[Built, dict[str, bytes]]]:
     """What a validated plan records, ``chunk`` aggregates at a time: the stored events, each with
     its event and the instant it records, and the new members' keys, for the caller to store with
     the events. The events are the ones the single commands record. Without ``events`` the
@@ -74,7 +86,7 @@ def import_events(store: Any, plan: ImportPlan, actor: str, events: bool = True,
     for kind in ("workplaces", "unions", "members"):
         rows = plan.creates[kind]
         for start in range(0, len(rows), chunk):
-            part = rows[start:start + chunk]
+            part = rows[start : start + chunk]
             if kind == "members":
                 yield _admissions(store, part, actor, events)
             else:
@@ -83,34 +95,71 @@ def import_events(store: Any, plan: ImportPlan, actor: str, events: bool = True,
 
 def _created(store: Any, kind: str, rows: list[dict], actor: str) -> Built:
     if kind == "workplaces":
-        created = [Workplace(workplace_id=r["id"], name=r["name"], sector=r["sector"], unit_id=r["unit_id"],
-                             workers=r["workers"], female_workers=r["female_workers"], as_of=r["as_of"],
-                             actor=actor) for r in rows]
+        created = [
+            Workplace(
+                workplace_id=r["id"],
+                name=r["name"],
+                sector=r["sector"],
+                unit_id=r["unit_id"],
+                workers=r["workers"],
+                female_workers=r["female_workers"],
+                as_of=r["as_of"],
+                actor=actor,
+            )
+            for r in rows
+        ]
     else:
-        created = [Union(union_id=r["id"], name=r["name"], workplace_id=r["workplace_id"], unit_id=r["unit_id"],
-                         founded_on=r["founded_on"], decision_no=r["decision_no"], actor=actor) for r in rows]
+        created = [
+            Union(
+                union_id=r["id"],
+                name=r["name"],
+                workplace_id=r["workplace_id"],
+                unit_id=r["unit_id"],
+                founded_on=r["founded_on"],
+                decision_no=r["decision_no"],
+                actor=actor,
+            )
+            for r in rows
+        ]
     mapper = store.event_store.mapper
     return [(mapper.to_stored_event(e), e, e.timestamp) for aggregate in created for e in aggregate.collect_events()]
 
 
 def _admissions(store: Any, rows: list[dict], actor: str, events: bool) -> tuple[Built, dict[str, bytes]]:
-    sealed, keys = store.vault.seal_new([(r["id"], personal_data(r["full_name"], r["birth_date"], r["id_number"]))
-                                         for r in rows])
+    sealed, keys = store.vault.seal_new(
+        [(r["id"], personal_data(r["full_name"], r["birth_date"], r["id_number"])) for r in rows]
+    )
     mapper = store.event_store.mapper
     stored_state = None if events else getattr(mapper, "stored_state", None)
     built: Built = []
     for r, personal in zip(rows, sealed):
         if stored_state is not None:
             timestamp = ADMITTED.create_timestamp()  # each attribute made as the event would make it
-            stored = stored_state(ADMITTED_TOPIC, Member.create_id(r["id"]), Member.INITIAL_VERSION,
-                                  Member.admission_state(member_id=r["id"], union_id=r["union_id"],
-                                                         admitted_on=r["admitted_on"], gender=r["gender"],
-                                                         personal=personal, actor=actor, timestamp=timestamp))
+            stored = stored_state(
+                ADMITTED_TOPIC,
+                Member.create_id(r["id"]),
+                Member.INITIAL_VERSION,
+                Member.admission_state(
+                    member_id=r["id"],
+                    union_id=r["union_id"],
+                    admitted_on=r["admitted_on"],
+                    gender=r["gender"],
+                    personal=personal,
+                    actor=actor,
+                    timestamp=timestamp,
+                ),
+            )
             if stored is not None:
                 built.append((stored, None, timestamp))
                 continue
-        event = Member.admission(member_id=r["id"], union_id=r["union_id"], admitted_on=r["admitted_on"],
-                                 gender=r["gender"], personal=personal, actor=actor)
+        event = Member.admission(
+            member_id=r["id"],
+            union_id=r["union_id"],
+            admitted_on=r["admitted_on"],
+            gender=r["gender"],
+            personal=personal,
+            actor=actor,
+        )
         built.append((mapper.to_stored_event(event), event, event.timestamp))
     return built, keys
 
@@ -141,10 +190,8 @@ def _ahead(chunks: Iterator[Any]) -> Iterator[Any]:
     finally:
         stop.set()
         while builder.is_alive():  # a writer that stopped early: the builder stops at its next chunk
-            try:
+            with suppress(queue.Empty):
                 made.get(timeout=0.1)
-            except queue.Empty:
-                pass
         builder.join()
 
 

@@ -7,13 +7,13 @@ principal may not see answers 404 (as another tenant's would); an action its rol
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 PLATFORM_ADMIN = "platform_admin"
 ROLES = ("federation_admin", "inspector", "auditor")  # a tenant token's roles
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     PLATFORM = "platform"  # provision and list tenants
     READ = "read"  # the register, figures, targets, reports, the audit trail, digests
     RECORD = "record"  # register commands, targets, reports, imports
@@ -25,8 +25,9 @@ class Action(str, Enum):
 
 PERMISSIONS: dict[str, frozenset[Action]] = {
     PLATFORM_ADMIN: frozenset({Action.PLATFORM}),
-    "federation_admin": frozenset({Action.READ, Action.RECORD, Action.ERASE, Action.VERIFY, Action.EXPORT,
-                                   Action.MANAGE}),
+    "federation_admin": frozenset(
+        {Action.READ, Action.RECORD, Action.ERASE, Action.VERIFY, Action.EXPORT, Action.MANAGE}
+    ),
     "inspector": frozenset({Action.READ, Action.VERIFY}),
     "auditor": frozenset({Action.READ, Action.EXPORT}),
 }

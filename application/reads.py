@@ -6,8 +6,9 @@ always are, but after a crash); members' personal data is opened here and nowher
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any, Iterable
+from typing import Any
 
 from domain.errors import InvalidValue, NotFound
 from domain.indicators import BASE_CODES, Indicator, parse_indicator
@@ -23,9 +24,13 @@ def member_answer(row: dict, opened: dict | None) -> dict:
     personal = opened or {}
     birth_date = personal.get("birth_date")
     answer = {k: v for k, v in row.items() if k != "personal"}
-    return {**answer, "personal_data_erased": opened is None, "full_name": personal.get("full_name"),
-            "birth_date": date.fromisoformat(birth_date) if birth_date else None,
-            "id_number": personal.get("id_number")}
+    return {
+        **answer,
+        "personal_data_erased": opened is None,
+        "full_name": personal.get("full_name"),
+        "birth_date": date.fromisoformat(birth_date) if birth_date else None,
+        "id_number": personal.get("id_number"),
+    }
 
 
 class RegisterReads:
@@ -68,8 +73,14 @@ class RegisterReads:
 
     def entity(self, kind: str, entity_id: str) -> dict | None:
         """The current state of a unit, workplace, union, member, target or report (None: none)."""
-        read = {"unit": self.unit, "workplace": self.workplace, "union": self.union, "member": self.member,
-                "target": self.target, "report": self.report}[kind]
+        read = {
+            "unit": self.unit,
+            "workplace": self.workplace,
+            "union": self.union,
+            "member": self.member,
+            "target": self.target,
+            "report": self.report,
+        }[kind]
         return read(entity_id)
 
     def history(self, kind: str, entity_id: str) -> list[dict]:
@@ -78,12 +89,26 @@ class RegisterReads:
         return self._opened(entries)
 
     # ---- the audit trail ---------------------------------------------------------------------------
-    def audit(self, *, entity_type: str | None = None, entity_id: str | None = None, actor: str | None = None,
-              since: datetime | None = None, until: datetime | None = None, after: int | None = None,
-              limit: int = 100) -> tuple[list[dict], int | None]:
+    def audit(
+        self,
+        *,
+        entity_type: str | None = None,
+        entity_id: str | None = None,
+        actor: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> tuple[list[dict], int | None]:
         entries, cursor = self._views.audit(
-            entity_type=entity_type, entity_id=entity_id, actor=actor, after=after, limit=limit,
-            since=micros(since) if since else None, until=micros(until) if until else None)
+            entity_type=entity_type,
+            entity_id=entity_id,
+            actor=actor,
+            after=after,
+            limit=limit,
+            since=micros(since) if since else None,
+            until=micros(until) if until else None,
+        )
         return self._opened(entries), cursor
 
     def _opened(self, entries: list[dict]) -> list[dict]:
@@ -101,8 +126,9 @@ class RegisterReads:
         return entries
 
     # ---- figures --------------------------------------------------------------------------------------
-    def question(self, period: str, unit_id: str | None = None, as_of: date | None = None,
-                 known_at: datetime | None = None) -> Question:
+    def question(
+        self, period: str, unit_id: str | None = None, as_of: date | None = None, known_at: datetime | None = None
+    ) -> Question:
         """A question as the API asks it: ``as_of`` by default the period's last day, or today while
         it runs; never in the future; the unit must exist."""
         span = parse_period(period)
@@ -120,15 +146,26 @@ class RegisterReads:
         wanted = list(indicators) if indicators is not None else [parse_indicator(code) for code in BASE_CODES]
         return self.store.indicators.figures(wanted, question)
 
-    def indicators(self, period: str, unit_id: str | None = None, as_of: date | None = None,
-                   known_at: datetime | None = None, codes: str | None = None) -> dict[str, Any]:
+    def indicators(
+        self,
+        period: str,
+        unit_id: str | None = None,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+        codes: str | None = None,
+    ) -> dict[str, Any]:
         """The /indicators answer: the figures of the codes asked (comma-separated, default every
         base code) for the period, unit, cut-off and state of knowledge, with the question as read."""
         question = self.question(period, unit_id, as_of, known_at)
         wanted = [c.strip() for c in codes.split(",") if c.strip()] if codes else BASE_CODES
         figures = self.figures(question, [parse_indicator(code, field="indicators") for code in wanted])
-        return {"period": question.period.code, "unit_id": question.unit_id, "as_of": question.as_of,
-                "known_at": known_at, "figures": figures}
+        return {
+            "period": question.period.code,
+            "unit_id": question.unit_id,
+            "as_of": question.as_of,
+            "known_at": known_at,
+            "figures": figures,
+        }
 
     def draft(self, period: str, unit_id: str | None = None, as_of: date | None = None) -> tuple[Question, dict]:
         """A report's figures as the ledger has them: every base indicator for the unit (None: the
@@ -152,8 +189,12 @@ class RegisterReads:
         as_of = as_of or min(span.end, self.today())
         if unit_id and self.unit(unit_id) is None:
             raise NotFound(f"unit {unit_id!r} does not exist", field="unit_id")
-        return {"period": span.code, "unit_id": unit_id, "as_of": as_of,
-                "lines": self.store.plans.progress(span, unit_id, as_of)}
+        return {
+            "period": span.code,
+            "unit_id": unit_id,
+            "as_of": as_of,
+            "lines": self.store.plans.progress(span, unit_id, as_of),
+        }
 
     def report(self, report_id: str) -> dict | None:
         self._fresh()

@@ -6,8 +6,9 @@ their views and chain links); reads go through ``reads``, whose views are curren
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from eventsourcing.persistence import Recording
 
@@ -56,15 +57,19 @@ class Register:
     def _answer(self, items: list[Pending], recorded: list[Recording]) -> None:
         """Each decided member command's answer: an admission's from its event and the personal data
         it was given; the others' read from the views at once."""
-        admissions = {r.domain_event.member_id: r.domain_event for r in recorded
-                      if isinstance(r.domain_event, Member.MemberAdmitted)}
+        admissions = {
+            r.domain_event.member_id: r.domain_event
+            for r in recorded
+            if isinstance(r.domain_event, Member.MemberAdmitted)
+        }
         rest = []
         for item in items:
             event = admissions.get(item.command.key)
             if event is not None:
                 c = item.command
-                item.result = member_answer(admitted_member(event), personal_data(c.full_name, c.birth_date,
-                                                                                 c.id_number))
+                item.result = member_answer(
+                    admitted_member(event), personal_data(c.full_name, c.birth_date, c.id_number)
+                )
             else:
                 rest.append(item)
         if rest:
@@ -112,8 +117,14 @@ class Register:
         return self.store.rebuild(progress)
 
     # ---- imports and verification ----------------------------------------------------------------------
-    def import_rows(self, sheets: dict, actor: str, progress: Callable[[int], None] | None = None,
-                    wait: float | None = None, errors_kept: int = ERRORS_KEPT) -> ImportPlan:
+    def import_rows(
+        self,
+        sheets: dict,
+        actor: str,
+        progress: Callable[[int], None] | None = None,
+        wait: float | None = None,
+        errors_kept: int = ERRORS_KEPT,
+    ) -> ImportPlan:
         """Every row checked, then (only if none is wrong) all of them recorded in one transaction."""
         return imports.import_rows(self.store, sheets, actor, progress, wait, errors_kept)
 
@@ -123,9 +134,13 @@ class Register:
         if report is None:
             raise NotFound(f"report {report_id!r} does not exist", field="id")
         result = self.reads.verification(report)
-        summary = [{**{k: v for k, v in line.items() if k != "late_events"},
-                    "late_event_positions": [e["position"] for e in line["late_events"]]}
-                   for line in result["lines"]]
+        summary = [
+            {
+                **{k: v for k, v in line.items() if k != "late_events"},
+                "late_event_positions": [e["position"] for e in line["late_events"]],
+            }
+            for line in result["lines"]
+        ]
         self.execute(RecordVerification(report_id=report_id, verdict=result["verdict"], lines=summary, actor=actor))
         return result
 

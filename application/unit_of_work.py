@@ -9,8 +9,9 @@ transaction, under the tenant lock, after the views were caught up with the ledg
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Any, Callable, Iterable, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -43,8 +44,13 @@ class Repository(Protocol):
 
 
 class UnitOfWork:
-    def __init__(self, repository: Repository, facts: RegisterFacts, today: Callable[[], date],
-                 preloaded: dict[UUID, RegisterAggregate | None] | None = None):
+    def __init__(
+        self,
+        repository: Repository,
+        facts: RegisterFacts,
+        today: Callable[[], date],
+        preloaded: dict[UUID, RegisterAggregate | None] | None = None,
+    ):
         self.repository = repository
         self.facts = facts
         self.today = today
@@ -70,8 +76,7 @@ class UnitOfWork:
         """The client's id is well formed and not taken (else 409: posting it again changes nothing)."""
         check_client_id(client_id)
         storage_id = cls.storage_id(client_id)
-        exists = self._known[storage_id] is not None if storage_id in self._known \
-            else storage_id in self.repository
+        exists = self._known[storage_id] is not None if storage_id in self._known else storage_id in self.repository
         if exists:
             raise AlreadyExists(f"{cls.KIND} {client_id!r} exists already", field="id", rule="unique_id")
 
@@ -119,12 +124,18 @@ def preload(store: Any, ids: list[UUID]) -> dict[UUID, RegisterAggregate | None]
     table = store.event_store.recorder.events_table_name
     with store.transaction() as cur:
         if cur.dialect == "postgres":
-            cur.execute(f"SELECT originator_id, originator_version, topic, state FROM {table}"
-                        " WHERE originator_id = ANY(?) ORDER BY originator_id, originator_version", (ids,))
+            cur.execute(
+                f"SELECT originator_id, originator_version, topic, state FROM {table}"
+                " WHERE originator_id = ANY(?) ORDER BY originator_id, originator_version",
+                (ids,),
+            )
         else:
-            cur.execute(f"SELECT originator_id, originator_version, topic, state FROM {table}"
-                        f" WHERE originator_id IN ({', '.join('?' * len(ids))})"
-                        " ORDER BY originator_id, originator_version", [i.hex for i in ids])
+            cur.execute(
+                f"SELECT originator_id, originator_version, topic, state FROM {table}"
+                f" WHERE originator_id IN ({', '.join('?' * len(ids))})"
+                " ORDER BY originator_id, originator_version",
+                [i.hex for i in ids],
+            )
         rows = cur.fetchall()
     events: dict[UUID, list] = {i: [] for i in ids}
     mapper = store.event_store.mapper

@@ -19,9 +19,11 @@ from tenants.settings import Settings
 settings = Settings.from_env()
 schema, table = os.environ["BENCH_BARE_TABLE"].split(".")
 INSERT = sql.SQL("INSERT INTO {}.{} (id, union_id, admitted_on, gender, personal) VALUES (%s, %s, %s, %s, %s)").format(
-    sql.Identifier(schema), sql.Identifier(table))
-pool = ConnectionPool(settings.conninfo(), min_size=settings.pool_size,
-                      max_size=settings.pool_size + settings.pool_overflow, open=True)
+    sql.Identifier(schema), sql.Identifier(table)
+)
+pool = ConnectionPool(
+    settings.conninfo(), min_size=settings.pool_size, max_size=settings.pool_size + settings.pool_overflow, open=True
+)
 app = Flask("bare")
 
 

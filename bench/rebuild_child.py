@@ -39,8 +39,7 @@ def main() -> None:
     from tenants.stores import TenantStore
 
     with tempfile.TemporaryDirectory() as data_dir:
-        settings = Settings(database_url=args.database_url, control_schema=args.control_schema,
-                            data_dir=Path(data_dir))
+        settings = Settings(database_url=args.database_url, control_schema=args.control_schema, data_dir=Path(data_dir))
         store = TenantStore(args.tenant, settings)
         try:
             before = peak_rss_mb()
@@ -49,8 +48,11 @@ def main() -> None:
             seconds = time.perf_counter() - started
         finally:
             store.close()
-    print(json.dumps({"events": events, "seconds": seconds, "rss_mb": round(peak_rss_mb(), 1),
-                      "rss_before_mb": round(before, 1)}))
+    print(
+        json.dumps(
+            {"events": events, "seconds": seconds, "rss_mb": round(peak_rss_mb(), 1), "rss_before_mb": round(before, 1)}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -46,29 +46,49 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
 import psycopg
 from psycopg import sql
 
+from application.register import Register
 from bench.serving import ROOT, Gunicorn, call, combined, hammer, percentile, service_env
+from demo.generator import LAST_DAY, generate_province, load_province
 from domain.clock import vietnam_today
 from domain.periods import parse_period
 from tenants.bootstrap import bootstrap
-from application.register import Register
-from demo.generator import LAST_DAY, generate_province, load_province
 from tenants.settings import Settings, schema_name
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
-KEYS = ("members", "import_eps", "copy_rps", "import_ratio", "rebuild_eps", "scan_rps", "rebuild_ratio",
-        "rebuild_rss_mb", "api_rps", "api_p99_ms", "bare_rps", "api_ratio", "api_errors",
-        "indicators_p50_ms", "indicators_p95_ms", "verify_ms")
+KEYS = (
+    "members",
+    "import_eps",
+    "copy_rps",
+    "import_ratio",
+    "rebuild_eps",
+    "scan_rps",
+    "rebuild_ratio",
+    "rebuild_rss_mb",
+    "api_rps",
+    "api_p99_ms",
+    "bare_rps",
+    "api_ratio",
+    "api_errors",
+    "indicators_p50_ms",
+    "indicators_p95_ms",
+    "verify_ms",
+)
 BARS = {  # the issue's bar, at 1,000,000 members on 2 cores
-    "import_ratio": (">=", 0.3), "rebuild_ratio": (">=", 0.6), "rebuild_rss_mb": ("<=", 300),
-    "api_ratio": (">=", 0.7), "api_p99_ms": ("<", 50), "api_errors": ("=", 0),
-    "indicators_p95_ms": ("<=", 50), "verify_ms": ("<=", 200),
+    "import_ratio": (">=", 0.3),
+    "rebuild_ratio": (">=", 0.6),
+    "rebuild_rss_mb": ("<=", 300),
+    "api_ratio": (">=", 0.7),
+    "api_p99_ms": ("<", 50),
+    "api_errors": ("=", 0),
+    "indicators_p95_ms": ("<=", 50),
+    "verify_ms": ("<=", 200),
 }
 SEALED_OVERHEAD = 12 + 16  # AES-GCM nonce and tag
 
@@ -109,8 +129,13 @@ class Bench:
         self.scratch = f"bench_scratch_{suffix}"
         self.tmp = Path(tempfile.mkdtemp(prefix="unionledger-bench-"))
         self.admin_token = secrets.token_urlsafe(24)
-        self.settings = Settings(database_url=self.url, data_dir=self.tmp, admin_token=self.admin_token,
-                                 control_schema=f"bench_ctl_{suffix}", max_open_tenants=4)
+        self.settings = Settings(
+            database_url=self.url,
+            data_dir=self.tmp,
+            admin_token=self.admin_token,
+            control_schema=f"bench_ctl_{suffix}",
+            max_open_tenants=4,
+        )
         self.conninfo = self.settings.conninfo()
         self.platform = None
         self.started = time.perf_counter()
@@ -127,7 +152,7 @@ class Bench:
         self.log(f"generated: {province.counts()}")
         self.platform = bootstrap(self.settings)
         self.token = self.platform.provision(self.tenant, "Bench province")
-        self.recorded_from = datetime.now(timezone.utc)
+        self.recorded_from = datetime.now(UTC)
         self.load(province)
         self.copy(province)
         self.scan()
@@ -140,8 +165,12 @@ class Bench:
         self.results["api_ratio"] = self.results["api_rps"] / self.results["bare_rps"]
         with psycopg.connect(self.conninfo) as conn:
             server = conn.execute("SHOW server_version").fetchone()[0]
-        self.results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
-                                   "python": platform.python_version(), "postgres": server}
+        self.results["machine"] = {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "postgres": server,
+        }
         self.results["seconds"] = round(time.perf_counter() - self.started, 1)
         return {k: self.results[k] for k in (*KEYS, *sorted(set(self.results) - set(KEYS)))}
 
@@ -168,17 +197,27 @@ class Bench:
         with psycopg.connect(self.conninfo) as conn:
             conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.scratch)))
             for name in ("members_copy", "members_bare"):
-                conn.execute(sql.SQL("CREATE TABLE {} (id TEXT PRIMARY KEY, union_id TEXT NOT NULL, admitted_on DATE"
-                                     " NOT NULL, gender TEXT NOT NULL, personal TEXT)").format(
-                    sql.Identifier(self.scratch, name)))
+                conn.execute(
+                    sql.SQL(
+                        "CREATE TABLE {} (id TEXT PRIMARY KEY, union_id TEXT NOT NULL, admitted_on DATE"
+                        " NOT NULL, gender TEXT NOT NULL, personal TEXT)"
+                    ).format(sql.Identifier(self.scratch, name))
+                )
             conn.commit()
             started = time.perf_counter()
-            with conn.cursor() as cur, cur.copy(sql.SQL(
-                    "COPY {} (id, union_id, admitted_on, gender, personal) FROM STDIN").format(target)) as copy:
+            with (
+                conn.cursor() as cur,
+                cur.copy(
+                    sql.SQL("COPY {} (id, union_id, admitted_on, gender, personal) FROM STDIN").format(target)
+                ) as copy,
+            ):
                 for _, row in province.member_rows():
                     birth = row.get("birth_date")
-                    personal = {"full_name": row["full_name"], "birth_date": birth.isoformat() if birth else None,
-                                "id_number": row.get("id_number")}
+                    personal = {
+                        "full_name": row["full_name"],
+                        "birth_date": birth.isoformat() if birth else None,
+                        "id_number": row.get("id_number"),
+                    }
                     plain = json.dumps(personal, ensure_ascii=False, sort_keys=True).encode()
                     personal = "aesgcm:" + base64.urlsafe_b64encode(os.urandom(len(plain) + SEALED_OVERHEAD)).decode()
                     copy.write_row((row["id"], row["union_id"], row["admitted_on"], row["gender"], personal))
@@ -204,16 +243,32 @@ class Bench:
 
     def rebuild(self) -> None:
         out = subprocess.run(
-            [sys.executable, "-m", "bench.rebuild_child", "--database-url", self.url,
-             "--control-schema", self.settings.control_schema, "--tenant", self.tenant],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, check=False)
+            [
+                sys.executable,
+                "-m",
+                "bench.rebuild_child",
+                "--database-url",
+                self.url,
+                "--control-schema",
+                self.settings.control_schema,
+                "--tenant",
+                self.tenant,
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if out.returncode:
             raise RuntimeError("rebuild failed: " + out.stderr[-3000:])
         child = json.loads(out.stdout.strip().splitlines()[-1])
         self.results["rebuild_eps"] = child["events"] / child["seconds"]
         self.results["rebuild_rss_mb"] = child["rss_mb"]
-        self.log(f"rebuild: {child['events']:,} events in {child['seconds']:.1f}s, peak RSS {child['rss_mb']} MB"
-                 f" ({child['rss_before_mb']} MB before)")
+        self.log(
+            f"rebuild: {child['events']:,} events in {child['seconds']:.1f}s, peak RSS {child['rss_mb']} MB"
+            f" ({child['rss_before_mb']} MB before)"
+        )
 
     # ---- over HTTP -------------------------------------------------------------------------
     def api(self, province) -> None:
@@ -231,22 +286,35 @@ class Bench:
                 union_id, founded = unions[rng.randrange(len(unions))]
                 first = max(founded, after) if after else founded
                 on = first + timedelta(days=rng.randint(0, (last - first).days))
-                return {"id": f"api-{run}-{tag}-{n}", "union_id": union_id, "admitted_on": on.isoformat(),
-                        "full_name": f"Đoàn viên {tag}-{n}", "gender": rng.choice(("female", "male")),
-                        "birth_date": "1990-05-17", "id_number": f"038190{n % 10**6:06d}"}
+                return {
+                    "id": f"api-{run}-{tag}-{n}",
+                    "union_id": union_id,
+                    "admitted_on": on.isoformat(),
+                    "full_name": f"Đoàn viên {tag}-{n}",
+                    "gender": rng.choice(("female", "male")),
+                    "birth_date": "1990-05-17",
+                    "id_number": f"038190{n % 10**6:06d}",
+                }
+
             return admission
 
         path = f"/v1/tenants/{self.tenant}/members"
         env = service_env(self.url, self.settings.control_schema, self.admin_token, self.tmp)
         bare_env = {**env, "BENCH_BARE_TABLE": f"{self.scratch}.members_bare"}
         rounds = self.args.api_rounds
-        load = {"clients": self.args.clients, "seconds": self.args.api_seconds / rounds,
-                "limit": self.args.api_max_requests // rounds}
-        with Gunicorn("service.wsgi:app", env, self.tmp / "service.log") as server, \
-                Gunicorn("bench.bare_app:app", bare_env, self.tmp / "bare.log") as bare_server:
+        load = {
+            "clients": self.args.clients,
+            "seconds": self.args.api_seconds / rounds,
+            "limit": self.args.api_max_requests // rounds,
+        }
+        with (
+            Gunicorn("service.wsgi:app", env, self.tmp / "service.log") as server,
+            Gunicorn("bench.bare_app:app", bare_env, self.tmp / "bare.log") as bare_server,
+        ):
             for each in (server, bare_server):
-                hammer(each.port, path, self.token, admissions("warm"), clients=self.args.clients, seconds=2,
-                       limit=10**6)
+                hammer(
+                    each.port, path, self.token, admissions("warm"), clients=self.args.clients, seconds=2, limit=10**6
+                )
             self.log(f"API: workers warm after {server.workers_warm():.1f} s more")
             # The two take turns, so that the machine's speed, which drifts within minutes here,
             # weighs on both alike.
@@ -260,8 +328,9 @@ class Bench:
             api, bare = combined(parts["api"]), combined(parts["bare"])
             self.log(f"API: {shown(api)}")
             self.log(f"bare: {shown(bare)}")
-            self.results.update(api_rps=api["rps"], api_p99_ms=api["p99_ms"], api_errors=api["errors"],
-                                bare_rps=bare["rps"])
+            self.results.update(
+                api_rps=api["rps"], api_p99_ms=api["p99_ms"], api_errors=api["errors"], bare_rps=bare["rps"]
+            )
             self.indicators(server, province, rng)
             self.verify(server)
 
@@ -276,14 +345,21 @@ class Bench:
         today = vietnam_today()
         last = min(today, LAST_DAY)
         units = [u["id"] for u in province.units]
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         terms = ("2015-2020", "2018-2022", "2020-2025", "2023-2028")
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
         latencies, failed = [], 0
         for _ in range(self.args.indicator_requests):
             year = rng.randint(2016, last.year)
-            period = rng.choice((str(year), f"{year}-H{rng.randint(1, 2)}", f"{year}-Q{rng.randint(1, 4)}",
-                                 f"{year}-{rng.randint(1, 12):02d}", rng.choice(terms)))
+            period = rng.choice(
+                (
+                    str(year),
+                    f"{year}-H{rng.randint(1, 2)}",
+                    f"{year}-Q{rng.randint(1, 4)}",
+                    f"{year}-{rng.randint(1, 12):02d}",
+                    rng.choice(terms),
+                )
+            )
             span = parse_period(period)
             lo, hi = max(span.start, date(2016, 1, 1)), min(span.end, last)
             if hi < lo:
@@ -302,16 +378,22 @@ class Bench:
         self.results.update(indicators_p50_ms=percentile(latencies, 50), indicators_p95_ms=percentile(latencies, 95))
         if failed:
             self.results["indicators_errors"] = failed
-        self.log(f"indicators: {len(latencies)} requests, p50 {self.results['indicators_p50_ms']:.1f} ms,"
-                 f" p95 {self.results['indicators_p95_ms']:.1f} ms, {failed} failed")
+        self.log(
+            f"indicators: {len(latencies)} requests, p50 {self.results['indicators_p50_ms']:.1f} ms,"
+            f" p95 {self.results['indicators_p95_ms']:.1f} ms, {failed} failed"
+        )
 
     def verify(self, server: Gunicorn) -> None:
         """A tenant-wide 2025 report with every indicator, verified three times; the median."""
         base = f"/v1/tenants/{self.tenant}/reports"
         status, draft = server.request("GET", f"{base}/draft?period=2025&as_of=2025-11-30", self.token)
         assert status == 200, draft
-        status, report = server.request("POST", base, self.token, {
-            "unit_id": None, "period": "2025", "as_of": "2025-11-30", "figures": draft["figures"]})
+        status, report = server.request(
+            "POST",
+            base,
+            self.token,
+            {"unit_id": None, "period": "2025", "as_of": "2025-11-30", "figures": draft["figures"]},
+        )
         assert status == 201, report
         times = []
         for _ in range(3):

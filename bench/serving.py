@@ -12,8 +12,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,8 +45,21 @@ class Gunicorn:
         self._out = open(self.log, "ab")
         self._log_start = self._out.tell()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "service/gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
-             self.app], cwd=ROOT, env=self.env, stdout=self._out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "service/gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                self.app,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -91,8 +105,9 @@ class Gunicorn:
             conn.close()
 
 
-def call(conn: http.client.HTTPConnection, method: str, path: str, token: str | None = None,
-         body: Any = None) -> tuple[int, Any]:
+def call(
+    conn: http.client.HTTPConnection, method: str, path: str, token: str | None = None, body: Any = None
+) -> tuple[int, Any]:
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -102,8 +117,17 @@ def call(conn: http.client.HTTPConnection, method: str, path: str, token: str | 
     return response.status, json.loads(data) if data else None
 
 
-def hammer(port: int, path: str, token: str, body: Callable[[int, int], dict], *, clients: int, seconds: float,
-           limit: int, expect: int = 201) -> dict[str, Any]:
+def hammer(
+    port: int,
+    path: str,
+    token: str,
+    body: Callable[[int, int], dict],
+    *,
+    clients: int,
+    seconds: float,
+    limit: int,
+    expect: int = 201,
+) -> dict[str, Any]:
     """``clients`` threads, each on one keep-alive connection, POST ``body(client, n)`` to ``path``
     until ``seconds`` pass or ``limit`` requests were sent; rps counts answers with ``expect``.
     ``latencies_ms`` holds every request's latency, for ``combined``."""
@@ -159,16 +183,32 @@ def combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
     every = [x for part in parts for x in part["latencies_ms"]]
     requests, errors = sum(p["requests"] for p in parts), sum(p["errors"] for p in parts)
     seconds = sum(p["seconds"] for p in parts)
-    return {"requests": requests, "errors": errors, "seconds": seconds, "rps": (requests - errors) / seconds,
-            "p50_ms": percentile(every, 50), "p99_ms": percentile(every, 99), "latencies_ms": every}
+    return {
+        "requests": requests,
+        "errors": errors,
+        "seconds": seconds,
+        "rps": (requests - errors) / seconds,
+        "p50_ms": percentile(every, 50),
+        "p99_ms": percentile(every, 99),
+        "latencies_ms": every,
+    }
 
 
-def service_env(database_url: str, control_schema: str, admin_token: str, data_dir: Path,
-                **extra: str) -> dict[str, str]:
+def service_env(
+    database_url: str, control_schema: str, admin_token: str, data_dir: Path, **extra: str
+) -> dict[str, str]:
     """The environment gunicorn runs with: the bench's database, control schema and admin token."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("UNIONLEDGER_DEMO", "UNIONLEDGER_ACCESS_LOG", "UNIONLEDGER_BIND")}
-    env.update(UNIONLEDGER_DATABASE_URL=database_url, UNIONLEDGER_CONTROL_SCHEMA=control_schema,
-               UNIONLEDGER_ADMIN_TOKEN=admin_token, UNIONLEDGER_DATA_DIR=str(data_dir),
-               PYTHONPATH=os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))), **extra)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("UNIONLEDGER_DEMO", "UNIONLEDGER_ACCESS_LOG", "UNIONLEDGER_BIND")
+    }
+    env.update(
+        UNIONLEDGER_DATABASE_URL=database_url,
+        UNIONLEDGER_CONTROL_SCHEMA=control_schema,
+        UNIONLEDGER_ADMIN_TOKEN=admin_token,
+        UNIONLEDGER_DATA_DIR=str(data_dir),
+        PYTHONPATH=os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))),
+        **extra,
+    )
     return env

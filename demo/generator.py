@@ -22,21 +22,31 @@ up before the commands whose rules read them and once at the end.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import math
 import random
 import time
 from array import array
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from domain.commands import (CloseUnit, Command, DissolveUnion, EstablishUnit, RecordDeparture, SurveyWorkplace,
-                             TransferMember, TransferUnion)
+from demo.province import BRANDS, FOREIGN, GIVEN, LINES, MIDDLE, NAMES, PROFILES, REASON_WEIGHTS, SURNAMES, TRADES
+from domain.commands import (
+    CloseUnit,
+    Command,
+    DissolveUnion,
+    EstablishUnit,
+    RecordDeparture,
+    SurveyWorkplace,
+    TransferMember,
+    TransferUnion,
+)
 from domain.errors import AlreadyExists
 from domain.workplaces import SECTORS
 from projections.runner import ANALYZE_AFTER
-from demo.province import BRANDS, FOREIGN, GIVEN, LINES, MIDDLE, NAMES, PROFILES, REASON_WEIGHTS, SURNAMES, TRADES
 
 OPENED = date(2015, 1, 1)
 REORGANISED = date(2025, 7, 1)
@@ -44,38 +54,122 @@ LAST_DAY = date(2025, 12, 31)
 PROVINCE_CODE = "038"  # prefix of the citizen id numbers
 
 # Thanh Hóa's districts, and places that become communes or name workplaces.
-DISTRICT_NAMES = ("Đông Sơn", "Hoằng Hóa", "Quảng Xương", "Nga Sơn", "Hậu Lộc", "Thọ Xuân", "Yên Định", "Vĩnh Lộc",
-                  "Thiệu Hóa", "Triệu Sơn", "Nông Cống", "Tĩnh Gia", "Như Thanh", "Như Xuân", "Thạch Thành",
-                  "Cẩm Thủy", "Ngọc Lặc", "Lang Chánh", "Bá Thước", "Quan Hóa", "Quan Sơn", "Mường Lát",
-                  "Thường Xuân", "Hà Trung")
-PLACES = ("Tân Phúc", "Xuân Lập", "Đông Tiến", "Hải Bình", "Minh Sơn", "Quảng Lợi", "Thiệu Đô", "Yên Trường",
-          "Nga Thạch", "Hoằng Lộc", "Thọ Lập", "Vĩnh Hùng", "Định Tân", "Triệu Thành", "Cẩm Tú", "Ngọc Trung",
-          "Bá Thiện", "Xuân Bái", "Hà Long", "Hậu Hiền", "Tĩnh Hải", "Nông Trường", "Thạch Quảng", "Như Lăng",
-          "Lam Sơn", "Sao Vàng", "Bến Én", "Nghi Sơn", "Mai Lâm", "Trúc Lâm", "Hải Yến", "Thành Vân")
-SECTOR_UNITS = (("u-s-gd", "Công đoàn ngành Giáo dục"), ("u-s-yt", "Công đoàn ngành Y tế"),
-                ("u-s-ct", "Công đoàn ngành Công Thương"))
+DISTRICT_NAMES = (
+    "Đông Sơn",
+    "Hoằng Hóa",
+    "Quảng Xương",
+    "Nga Sơn",
+    "Hậu Lộc",
+    "Thọ Xuân",
+    "Yên Định",
+    "Vĩnh Lộc",
+    "Thiệu Hóa",
+    "Triệu Sơn",
+    "Nông Cống",
+    "Tĩnh Gia",
+    "Như Thanh",
+    "Như Xuân",
+    "Thạch Thành",
+    "Cẩm Thủy",
+    "Ngọc Lặc",
+    "Lang Chánh",
+    "Bá Thước",
+    "Quan Hóa",
+    "Quan Sơn",
+    "Mường Lát",
+    "Thường Xuân",
+    "Hà Trung",
+)
+PLACES = (
+    "Tân Phúc",
+    "Xuân Lập",
+    "Đông Tiến",
+    "Hải Bình",
+    "Minh Sơn",
+    "Quảng Lợi",
+    "Thiệu Đô",
+    "Yên Trường",
+    "Nga Thạch",
+    "Hoằng Lộc",
+    "Thọ Lập",
+    "Vĩnh Hùng",
+    "Định Tân",
+    "Triệu Thành",
+    "Cẩm Tú",
+    "Ngọc Trung",
+    "Bá Thiện",
+    "Xuân Bái",
+    "Hà Long",
+    "Hậu Hiền",
+    "Tĩnh Hải",
+    "Nông Trường",
+    "Thạch Quảng",
+    "Như Lăng",
+    "Lam Sơn",
+    "Sao Vàng",
+    "Bến Én",
+    "Nghi Sơn",
+    "Mai Lâm",
+    "Trúc Lâm",
+    "Hải Yến",
+    "Thành Vân",
+)
+SECTOR_UNITS = (
+    ("u-s-gd", "Công đoàn ngành Giáo dục"),
+    ("u-s-yt", "Công đoàn ngành Y tế"),
+    ("u-s-ct", "Công đoàn ngành Công Thương"),
+)
 SECTOR_HOME = {"public_service": ("u-s-gd", "u-s-yt"), "state_enterprise": ("u-s-ct",)}  # may sit under a sector union
 
 # Sector mix of unionised workplaces by size of the union, and of the workplaces without one.
 BIG, MID, SMALL, BARE = (
     {"fdi_enterprise": 50, "private_enterprise": 25, "state_enterprise": 20, "public_service": 5},
-    {"private_enterprise": 35, "public_service": 25, "state_enterprise": 15, "fdi_enterprise": 10,
-     "state_agency": 10, "other": 3, "cooperative": 2},
-    {"private_enterprise": 30, "public_service": 25, "state_agency": 20, "cooperative": 10, "other": 10,
-     "state_enterprise": 5},
-    {"private_enterprise": 45, "other": 20, "cooperative": 15, "public_service": 5, "state_agency": 5,
-     "state_enterprise": 5, "fdi_enterprise": 5},
+    {
+        "private_enterprise": 35,
+        "public_service": 25,
+        "state_enterprise": 15,
+        "fdi_enterprise": 10,
+        "state_agency": 10,
+        "other": 3,
+        "cooperative": 2,
+    },
+    {
+        "private_enterprise": 30,
+        "public_service": 25,
+        "state_agency": 20,
+        "cooperative": 10,
+        "other": 10,
+        "state_enterprise": 5,
+    },
+    {
+        "private_enterprise": 45,
+        "other": 20,
+        "cooperative": 15,
+        "public_service": 5,
+        "state_agency": 5,
+        "state_enterprise": 5,
+        "fdi_enterprise": 5,
+    },
 )
 SIZE_MEDIAN, SIZE_SIGMA, SIZE_MAX = 18, 1.35, 8000  # members of a union: log-normal, 3..8000
 ANCHOR_EVERY = 100_000  # one anchor employer of 2,000-6,000 members per this many members
 EXISTING_SHARE = 0.35  # of unions, there when the register opened (entered in early 2015)
 BARE_SHARE = 0.4  # workplaces without a union, per union
 TRANSFER_RATE, LEAVE_RATE = 0.015, 0.08  # of members
-PHASE = {verb: i for i, verb in enumerate(
-    ("transfer_union", "survey_workplace", "transfer_member", "record_departure", "dissolve_union", "close_unit"))}
+PHASE = {
+    verb: i
+    for i, verb in enumerate(
+        ("transfer_union", "survey_workplace", "transfer_member", "record_departure", "dissolve_union", "close_unit")
+    )
+}
 FOLLOWUPS: dict[str, type[Command]] = {
-    "transfer_union": TransferUnion, "survey_workplace": SurveyWorkplace, "transfer_member": TransferMember,
-    "record_departure": RecordDeparture, "dissolve_union": DissolveUnion, "close_unit": CloseUnit}
+    "transfer_union": TransferUnion,
+    "survey_workplace": SurveyWorkplace,
+    "transfer_member": TransferMember,
+    "record_departure": RecordDeparture,
+    "dissolve_union": DissolveUnion,
+    "close_unit": CloseUnit,
+}
 
 _SURNAMES = [name for name, weight in SURNAMES for _ in range(weight)]
 _REASONS = [reason for reason, weight in REASON_WEIGHTS.items() for _ in range(weight)]
@@ -115,8 +209,13 @@ class Province:
 
     def counts(self) -> dict[str, int]:
         verbs = Counter(f[3] for f in self._followups)
-        return {"units": len(self.units), "workplaces": len(self.workplaces), "unions": len(self.unions),
-                "members": self.n_members, **verbs}
+        return {
+            "units": len(self.units),
+            "workplaces": len(self.workplaces),
+            "unions": len(self.unions),
+            "members": self.n_members,
+            **verbs,
+        }
 
     @property
     def steps(self) -> int:
@@ -140,9 +239,13 @@ class Province:
         unions, female = self.unions, self.union_female
         for i, (u, on) in enumerate(zip(self.member_union, self.member_day)):
             gender = "female" if rng.random() < female[u] else "male"
-            row = {"id": self.member_id(i), "union_id": unions[u][0], "admitted_on": date.fromordinal(on),
-                   "full_name": f"{rng.choice(_SURNAMES)} {rng.choice(MIDDLE[gender])} {rng.choice(GIVEN[gender])}",
-                   "gender": gender}
+            row = {
+                "id": self.member_id(i),
+                "union_id": unions[u][0],
+                "admitted_on": date.fromordinal(on),
+                "full_name": f"{rng.choice(_SURNAMES)} {rng.choice(MIDDLE[gender])} {rng.choice(GIVEN[gender])}",
+                "gender": gender,
+            }
             if rng.random() < 0.9:
                 born = date.fromordinal(_birth(i, on))
                 row["birth_date"] = born
@@ -177,8 +280,14 @@ class Province:
             elif verb == "survey_workplace":
                 yield verb, {"workplace_id": a, "workers": 0, "female_workers": 0, "as_of": on}
             elif verb == "dissolve_union":
-                yield verb, {"union_id": self.unions[a][0], "dissolved_on": on,
-                             "reason": "Doanh nghiệp giải thể, không còn người lao động"}
+                yield (
+                    verb,
+                    {
+                        "union_id": self.unions[a][0],
+                        "dissolved_on": on,
+                        "reason": "Doanh nghiệp giải thể, không còn người lao động",
+                    },
+                )
             elif verb == "close_unit":
                 yield verb, {"unit_id": a, "closed_on": on, "successor_id": b}
 
@@ -205,12 +314,20 @@ def generate_province(n_members: int, seed: int = 1, today: date | None = None) 
     districts = [(f"u-d{k + 1:02d}", DISTRICT_NAMES[k]) for k in range(n_districts)]
     district_weight = {d: rng.uniform(0.5, 2.0) for d, _ in districts}
     communes: dict[str, list[str]] = {}
-    units = [{"id": d, "name": f"LĐLĐ huyện {name}", "kind": "district", "established_on": OPENED}
-             for d, name in districts]
+    units = [
+        {"id": d, "name": f"LĐLĐ huyện {name}", "kind": "district", "established_on": OPENED} for d, name in districts
+    ]
     units += [{"id": s, "name": name, "kind": "sector", "established_on": OPENED} for s, name in SECTOR_UNITS]
     zones = [f"u-kcn{k + 1}" for k in range(n_zones)]
-    units += [{"id": z, "name": f"Công đoàn Khu công nghiệp {PLACES[-1 - k]}", "kind": "industrial_zone",
-               "established_on": OPENED} for k, z in enumerate(zones)]
+    units += [
+        {
+            "id": z,
+            "name": f"Công đoàn Khu công nghiệp {PLACES[-1 - k]}",
+            "kind": "industrial_zone",
+            "established_on": OPENED,
+        }
+        for k, z in enumerate(zones)
+    ]
     places = list(PLACES)
     rng.shuffle(places)
     if reorganised:
@@ -218,8 +335,9 @@ def generate_province(n_members: int, seed: int = 1, today: date | None = None) 
             communes[d] = [f"{d}-c{i}" for i in range(1, rng.randint(2, 4) + 1)]
             for i, c in enumerate(communes[d]):
                 label = name if i == 0 else places[(3 * k + i) % len(places)]
-                units.append({"id": c, "name": f"Công đoàn xã {label}", "kind": "commune",
-                              "established_on": REORGANISED})
+                units.append(
+                    {"id": c, "name": f"Công đoàn xã {label}", "kind": "commune", "established_on": REORGANISED}
+                )
     district_ids = [d for d, _ in districts]
     district_name = dict(districts)
 
@@ -271,16 +389,22 @@ def generate_province(n_members: int, seed: int = 1, today: date | None = None) 
         workers = min(400, max(1, round(math.exp(rng.gauss(math.log(8), 0.9)))))
         d = district()
         as_of = day_between(opened + 1, last_registration)
-        bare.append([sector, workers, round(workers * rng.uniform(*PROFILES[sector][3])), home(sector, d, as_of),
-                     as_of, d])
+        bare.append(
+            [sector, workers, round(workers * rng.uniform(*PROFILES[sector][3])), home(sector, d, as_of), as_of, d]
+        )
 
     # Workplaces and unions get ids in order of registration and founding.
     names: Counter[str] = Counter()
 
     def workplace_name(sector: str, d: str) -> str:
         name = rng.choice(NAMES[sector]).format(
-            trade=rng.choice(TRADES), brand=rng.choice(BRANDS), place=rng.choice(PLACES),
-            district=district_name[d], foreign=rng.choice(FOREIGN), line=rng.choice(LINES))
+            trade=rng.choice(TRADES),
+            brand=rng.choice(BRANDS),
+            place=rng.choice(PLACES),
+            district=district_name[d],
+            foreign=rng.choice(FOREIGN),
+            line=rng.choice(LINES),
+        )
         names[name] += 1
         return name if names[name] == 1 else f"{name} số {names[name]}"
 
@@ -303,11 +427,26 @@ def generate_province(n_members: int, seed: int = 1, today: date | None = None) 
     for n, dr in enumerate(drafts):
         unit, founded = dr[6], date.fromordinal(dr[7])
         decisions[unit, founded.year] += 1
-        issuer = "LĐLĐ" if unit.startswith("u-d") and "-c" not in unit else \
-            "CĐN" if unit.startswith("u-s") else "CĐKCN" if unit.startswith("u-kcn") else "CĐX"
+        issuer = (
+            "LĐLĐ"
+            if unit.startswith("u-d") and "-c" not in unit
+            else "CĐN"
+            if unit.startswith("u-s")
+            else "CĐKCN"
+            if unit.startswith("u-kcn")
+            else "CĐX"
+        )
         wid = wp_of[n][0]
-        unions.append((f"cd-{n + 1:06d}", f"Công đoàn cơ sở {workplaces[int(wid[3:]) - 1][1]}", wid, unit, founded,
-                       f"{decisions[unit, founded.year]}/QĐ-{issuer}"))
+        unions.append(
+            (
+                f"cd-{n + 1:06d}",
+                f"Công đoàn cơ sở {workplaces[int(wid[3:]) - 1][1]}",
+                wid,
+                unit,
+                founded,
+                f"{decisions[unit, founded.year]}/QĐ-{issuer}",
+            )
+        )
     union_female = array("d", (dr[3] / dr[2] if dr[2] else 0.5 for dr in drafts))
     founded_days = [dr[7] for dr in drafts]
 
@@ -326,8 +465,11 @@ def generate_province(n_members: int, seed: int = 1, today: date | None = None) 
         follow(on, "survey_workplace", wp_of[k][0])
         follow(on, "dissolve_union", k)
     movable_to = district_ids + [s for s, _ in SECTOR_UNITS]
-    movable = [k for k, dr in enumerate(drafts) if k not in dissolved_on and dr[7] < date(2024, 6, 1).toordinal()
-               and dr[6] in movable_to]
+    movable = [
+        k
+        for k, dr in enumerate(drafts)
+        if k not in dissolved_on and dr[7] < date(2024, 6, 1).toordinal() and dr[6] in movable_to
+    ]
     for k in rng.sample(movable, min(len(movable), max(3, len(drafts) // 400))):
         on = day_between(drafts[k][7] + 30, min(last, reorg - 1))
         follow(on, "transfer_union", k, rng.choice([u for u in movable_to if u != drafts[k][6]]))
@@ -383,13 +525,15 @@ def generate_province(n_members: int, seed: int = 1, today: date | None = None) 
         if rng.random() < LEAVE_RATE and placed < last:
             follow(day_between(placed + 1, last), "record_departure", i, rng.randrange(len(_REASONS)))
     followups.sort()
-    return Province(seed, today, units, workplaces, unions, union_female, member_union, member_day,
-                    set(dissolved_on), followups)
+    return Province(
+        seed, today, units, workplaces, unions, union_female, member_union, member_day, set(dissolved_on), followups
+    )
 
 
 # ---- loading ------------------------------------------------------------------------------------
-def load_province(register: Any, province: Province, actor: str = "generator",
-                  progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+def load_province(
+    register: Any, province: Province, actor: str = "generator", progress: Callable[[int], None] | None = None
+) -> dict[str, Any]:
     """Record ``province`` through a tenant's register; returns counts and the seconds of each phase.
 
     Phases: ``units`` (EstablishUnit; existing ones are kept), ``structure`` (one import of
@@ -403,15 +547,15 @@ def load_province(register: Any, province: Province, actor: str = "generator",
 
     started = time.perf_counter()
     for kwargs in province.units:
-        try:
+        with contextlib.suppress(AlreadyExists):
             register.execute(EstablishUnit(**kwargs, actor=actor))
-        except AlreadyExists:
-            pass
         tick(1)
     seconds["units"] = time.perf_counter() - started
 
-    for phase, sheets in (("structure", {"workplaces": province.workplace_rows(), "unions": province.union_rows()}),
-                          ("members", {"members": province.member_rows()})):
+    for phase, sheets in (
+        ("structure", {"workplaces": province.workplace_rows(), "unions": province.union_rows()}),
+        ("members", {"members": province.member_rows()}),
+    ):
         started = time.perf_counter()
         plan = register.import_rows(sheets, actor=actor, progress=tick)
         seconds[phase] = time.perf_counter() - started

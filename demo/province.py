@@ -32,9 +32,22 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from domain.commands import (AdmitMember, AssignTarget, CloseUnit, Command, DissolveUnion, EstablishUnit, FoundUnion,
-                             RecordDeparture, RegisterWorkplace, ReviseTarget, SubmitReport, SurveyWorkplace,
-                             TransferMember, TransferUnion)
+from domain.commands import (
+    AdmitMember,
+    AssignTarget,
+    CloseUnit,
+    Command,
+    DissolveUnion,
+    EstablishUnit,
+    FoundUnion,
+    RecordDeparture,
+    RegisterWorkplace,
+    ReviseTarget,
+    SubmitReport,
+    SurveyWorkplace,
+    TransferMember,
+    TransferUnion,
+)
 from domain.members import DEPARTURE_REASONS
 from domain.workplaces import SECTORS
 
@@ -61,19 +74,46 @@ REPLACE_SHARE = 0.75  # of departures, followed by an admission in the same unio
 TRANSFER_RATE = 0.005  # of members, who move to another union once
 
 # (id, district, communes after 2025 (the first succeeds the district), other places in it, weight)
-DISTRICTS = tuple((key, name, tuple(communes.split(", ")), tuple(places.split(", ")), weight)
-                  for key, name, communes, places, weight in (
-    ("hh", "Hương Hóa", "Khe Sanh, Lao Bảo, Hướng Phùng, Tân Lập",
-     "Hướng Tân, Tân Hợp, Tân Long, Tân Thành, Thuận, Thanh, A Túc, Xy, Hướng Lộc, A Dơi", 0.26),
-    ("dk", "Đakrông", "Đakrông, Ba Lòng, Tà Rụt",
-     "Krông Klang, Mò Ó, Triệu Nguyên, Hướng Hiệp, Tà Long, Húc Nghì, A Ngo, A Vao, Ba Nang", 0.11),
-    ("gl", "Gio Linh", "Gio Linh, Cửa Việt, Cồn Tiên",
-     "Gio Mỹ, Gio Phong, Gio Hải, Gio Việt, Gio Quang, Gio Sơn, Gio An, Trung Giang, Trung Hải", 0.2),
-    ("vl", "Vĩnh Linh", "Vĩnh Linh, Cửa Tùng, Vĩnh Hoàng",
-     "Hồ Xá, Bến Quan, Vĩnh Thái, Vĩnh Tú, Vĩnh Giang, Vĩnh Kim, Vĩnh Long, Vĩnh Chấp, Vĩnh Lâm", 0.23),
-    ("tp", "Triệu Phong", "Triệu Phong, Ái Tử, Triệu Bình",
-     "Triệu Thượng, Triệu Độ, Triệu Đại, Triệu Trạch, Triệu Thuận, Triệu Giang, Triệu Sơn, Triệu Long", 0.2),
-))
+DISTRICTS = tuple(
+    (key, name, tuple(communes.split(", ")), tuple(places.split(", ")), weight)
+    for key, name, communes, places, weight in (
+        (
+            "hh",
+            "Hương Hóa",
+            "Khe Sanh, Lao Bảo, Hướng Phùng, Tân Lập",
+            "Hướng Tân, Tân Hợp, Tân Long, Tân Thành, Thuận, Thanh, A Túc, Xy, Hướng Lộc, A Dơi",
+            0.26,
+        ),
+        (
+            "dk",
+            "Đakrông",
+            "Đakrông, Ba Lòng, Tà Rụt",
+            "Krông Klang, Mò Ó, Triệu Nguyên, Hướng Hiệp, Tà Long, Húc Nghì, A Ngo, A Vao, Ba Nang",
+            0.11,
+        ),
+        (
+            "gl",
+            "Gio Linh",
+            "Gio Linh, Cửa Việt, Cồn Tiên",
+            "Gio Mỹ, Gio Phong, Gio Hải, Gio Việt, Gio Quang, Gio Sơn, Gio An, Trung Giang, Trung Hải",
+            0.2,
+        ),
+        (
+            "vl",
+            "Vĩnh Linh",
+            "Vĩnh Linh, Cửa Tùng, Vĩnh Hoàng",
+            "Hồ Xá, Bến Quan, Vĩnh Thái, Vĩnh Tú, Vĩnh Giang, Vĩnh Kim, Vĩnh Long, Vĩnh Chấp, Vĩnh Lâm",
+            0.23,
+        ),
+        (
+            "tp",
+            "Triệu Phong",
+            "Triệu Phong, Ái Tử, Triệu Bình",
+            "Triệu Thượng, Triệu Độ, Triệu Đại, Triệu Trạch, Triệu Thuận, Triệu Giang, Triệu Sơn, Triệu Long",
+            0.2,
+        ),
+    )
+)
 SECTOR_UNIT, ZONE_UNIT = "u-giao-duc", "u-kkt"
 ZONE_SHARE = {"fdi_enterprise": 0.7, "private_enterprise": 0.1}  # of a sector, placed in the economic zone
 ISSUER = {SECTOR_UNIT: "CĐN", ZONE_UNIT: "CĐKKT"}  # who signs a founding decision; districts: LĐLĐ
@@ -85,15 +125,21 @@ TERM_TARGETS = {"members_total": 28437, "coverage_pct": 95, "coverage_pct@25": 1
 YEARLY_NET_GROWTH = 1300
 YEARLY_ADMISSIONS, YEARLY_FOUNDINGS = 1700, 35  # shared out by members and by unions (_Province._split)
 # year: (day the yearly targets are assigned, decision)
-YEARLY_DECISIONS = {2023: (date(2023, 1, 20), "12/QĐ-LĐLĐ"), 2024: (date(2024, 1, 18), "08/QĐ-LĐLĐ"),
-                    2025: (date(2025, 1, 16), "10/QĐ-LĐLĐ")}
+YEARLY_DECISIONS = {
+    2023: (date(2023, 1, 20), "12/QĐ-LĐLĐ"),
+    2024: (date(2024, 1, 18), "08/QĐ-LĐLĐ"),
+    2025: (date(2025, 1, 16), "10/QĐ-LĐLĐ"),
+}
 COMMUNE_DECISION = (date(2025, 7, 15), "95/QĐ-LĐLĐ")  # the new communes' targets for the rest of 2025
-REVISION = ("u-dk", 2024, date(2024, 7, 15),
-            "Điều chỉnh sau sơ kết 6 tháng: hai doanh nghiệp trên địa bàn tạm ngừng hoạt động")
+REVISION = (
+    "u-dk",
+    2024,
+    date(2024, 7, 15),
+    "Điều chỉnh sau sơ kết 6 tháng: hai doanh nghiệp trên địa bàn tạm ngừng hoạt động",
+)
 
 # Reports: cut-off dates per Decision 1454/QĐ-TLĐ; units send theirs on the 5th, the province on the 9th.
-UNIT_CODES = ("members_total", "members_admitted", "members_left", "unions_total", "unions_founded",
-              "coverage_pct")
+UNIT_CODES = ("members_total", "members_admitted", "members_left", "unions_total", "unions_founded", "coverage_pct")
 TENANT_CODES = UNIT_CODES + ("members_net_growth",)
 INFLATED = ("u-hh", "2024-H1", {"members_total": 1.06, "members_admitted": 1.08})
 BACKFILLED = "u-hh"  # its 2024 report counts founding members entered after it
@@ -104,10 +150,26 @@ LATE_MEMBERS = 31  # ...and its members admitted before the cut-off, entered aft
 REPORT_DAY = date(2024, 12, 5)  # the 2024 annual reports are sent; the late entries follow them
 
 # Commands issued on the same day run in this order; entries made late run after them all.
-PHASE: dict[type[Command], int] = {command: i for i, command in enumerate((
-    EstablishUnit, CloseUnit, RegisterWorkplace, SurveyWorkplace, FoundUnion, TransferUnion, AdmitMember,
-    TransferMember, RecordDeparture, DissolveUnion, AssignTarget, ReviseTarget, SubmitReport,
-))}
+PHASE: dict[type[Command], int] = {
+    command: i
+    for i, command in enumerate(
+        (
+            EstablishUnit,
+            CloseUnit,
+            RegisterWorkplace,
+            SurveyWorkplace,
+            FoundUnion,
+            TransferUnion,
+            AdmitMember,
+            TransferMember,
+            RecordDeparture,
+            DissolveUnion,
+            AssignTarget,
+            ReviseTarget,
+            SubmitReport,
+        )
+    )
+}
 LATE = len(PHASE)
 
 # sector: (share of workplaces, median workers, spread, female share range, chance of a union
@@ -123,44 +185,169 @@ PROFILES = {
 }
 assert set(PROFILES) == set(SECTORS)
 
-TRADES = ("Xây dựng", "Thương mại", "Vận tải", "Chế biến gỗ", "Dịch vụ", "May mặc", "Nông sản",
-          "Cà phê", "Du lịch", "Cơ khí", "Vật liệu xây dựng", "Thủy sản", "Khai thác đá")
-BRANDS = ("Hoàng Long", "Minh Phát", "Trường Sơn", "Thành Đạt", "Phú Quý", "An Bình", "Hải Vân",
-          "Tân Thành", "Bến Hải", "Quảng Phát", "Việt Lào", "Sao Mai", "Hưng Thịnh", "Nam Hải",
-          "Phúc Lộc", "Đại Dương", "Thiên Ân", "Hiền Lương")
+TRADES = (
+    "Xây dựng",
+    "Thương mại",
+    "Vận tải",
+    "Chế biến gỗ",
+    "Dịch vụ",
+    "May mặc",
+    "Nông sản",
+    "Cà phê",
+    "Du lịch",
+    "Cơ khí",
+    "Vật liệu xây dựng",
+    "Thủy sản",
+    "Khai thác đá",
+)
+BRANDS = (
+    "Hoàng Long",
+    "Minh Phát",
+    "Trường Sơn",
+    "Thành Đạt",
+    "Phú Quý",
+    "An Bình",
+    "Hải Vân",
+    "Tân Thành",
+    "Bến Hải",
+    "Quảng Phát",
+    "Việt Lào",
+    "Sao Mai",
+    "Hưng Thịnh",
+    "Nam Hải",
+    "Phúc Lộc",
+    "Đại Dương",
+    "Thiên Ân",
+    "Hiền Lương",
+)
 NAMES = {
-    "private_enterprise": ("Công ty TNHH {trade} {brand}", "Công ty Cổ phần {trade} {brand}",
-                           "Công ty TNHH MTV {trade} {brand}", "Doanh nghiệp tư nhân {trade} {brand}"),
+    "private_enterprise": (
+        "Công ty TNHH {trade} {brand}",
+        "Công ty Cổ phần {trade} {brand}",
+        "Công ty TNHH MTV {trade} {brand}",
+        "Doanh nghiệp tư nhân {trade} {brand}",
+    ),
     "fdi_enterprise": ("Công ty TNHH {foreign} {line} Việt Nam",),
-    "state_enterprise": ("Công ty TNHH MTV Lâm nghiệp {place}", "Công ty TNHH MTV Thủy lợi {place}",
-                         "Công ty Cổ phần Môi trường đô thị {place}", "Công ty Cổ phần Cấp nước {place}"),
-    "public_service": ("Trường Mầm non {place}", "Trường Tiểu học {place}", "Trường THCS {place}",
-                       "Trường THPT {place}", "Trạm Y tế xã {place}", "Trung tâm Y tế huyện {district}"),
-    "state_agency": ("Ủy ban nhân dân xã {place}", "Phòng Giáo dục và Đào tạo huyện {district}",
-                     "Phòng Tài chính - Kế hoạch huyện {district}", "Bảo hiểm xã hội huyện {district}",
-                     "Kho bạc Nhà nước {district}", "Phòng Nội vụ huyện {district}",
-                     "Phòng Lao động - Thương binh và Xã hội huyện {district}",
-                     "Phòng Tài nguyên và Môi trường huyện {district}", "Chi cục Thuế huyện {district}",
-                     "Phòng Nông nghiệp và Phát triển nông thôn huyện {district}",
-                     "Trung tâm Văn hóa - Thể thao xã {place}"),
-    "cooperative": ("Hợp tác xã Nông nghiệp {place}", "Hợp tác xã Dịch vụ tổng hợp {place}",
-                    "Hợp tác xã Cà phê {place}", "Quỹ tín dụng nhân dân {place}"),
-    "other": ("Văn phòng Công chứng {brand}", "Văn phòng Luật sư {brand}", "Trung tâm Ngoại ngữ {brand}",
-              "Phòng khám Đa khoa {brand}", "Nhà thuốc {brand}", "Trung tâm Tin học {brand}"),
+    "state_enterprise": (
+        "Công ty TNHH MTV Lâm nghiệp {place}",
+        "Công ty TNHH MTV Thủy lợi {place}",
+        "Công ty Cổ phần Môi trường đô thị {place}",
+        "Công ty Cổ phần Cấp nước {place}",
+    ),
+    "public_service": (
+        "Trường Mầm non {place}",
+        "Trường Tiểu học {place}",
+        "Trường THCS {place}",
+        "Trường THPT {place}",
+        "Trạm Y tế xã {place}",
+        "Trung tâm Y tế huyện {district}",
+    ),
+    "state_agency": (
+        "Ủy ban nhân dân xã {place}",
+        "Phòng Giáo dục và Đào tạo huyện {district}",
+        "Phòng Tài chính - Kế hoạch huyện {district}",
+        "Bảo hiểm xã hội huyện {district}",
+        "Kho bạc Nhà nước {district}",
+        "Phòng Nội vụ huyện {district}",
+        "Phòng Lao động - Thương binh và Xã hội huyện {district}",
+        "Phòng Tài nguyên và Môi trường huyện {district}",
+        "Chi cục Thuế huyện {district}",
+        "Phòng Nông nghiệp và Phát triển nông thôn huyện {district}",
+        "Trung tâm Văn hóa - Thể thao xã {place}",
+    ),
+    "cooperative": (
+        "Hợp tác xã Nông nghiệp {place}",
+        "Hợp tác xã Dịch vụ tổng hợp {place}",
+        "Hợp tác xã Cà phê {place}",
+        "Quỹ tín dụng nhân dân {place}",
+    ),
+    "other": (
+        "Văn phòng Công chứng {brand}",
+        "Văn phòng Luật sư {brand}",
+        "Trung tâm Ngoại ngữ {brand}",
+        "Phòng khám Đa khoa {brand}",
+        "Nhà thuốc {brand}",
+        "Trung tâm Tin học {brand}",
+    ),
 }
-FOREIGN = ("Hanvina", "Koryo", "Sun Pacific", "Tokai", "Mekong Star", "Asia Wing", "Orient", "Golden Lotus",
-           "Daewon", "Shinwon", "Jiahe", "Thai Union", "Lao Viet", "Pacific Rim")
+FOREIGN = (
+    "Hanvina",
+    "Koryo",
+    "Sun Pacific",
+    "Tokai",
+    "Mekong Star",
+    "Asia Wing",
+    "Orient",
+    "Golden Lotus",
+    "Daewon",
+    "Shinwon",
+    "Jiahe",
+    "Thai Union",
+    "Lao Viet",
+    "Pacific Rim",
+)
 LINES = ("Garment", "Wood", "Energy", "Footwear", "Food", "Electronics", "Cassava")
 
-SURNAMES = (("Nguyễn", 31), ("Trần", 11), ("Lê", 10), ("Hồ", 7), ("Phan", 5), ("Hoàng", 5), ("Võ", 5),
-            ("Phạm", 5), ("Đặng", 3), ("Bùi", 3), ("Đỗ", 3), ("Ngô", 3), ("Dương", 2), ("Huỳnh", 2),
-            ("Lương", 2), ("Trương", 2))
-MIDDLE = {"female": ("Thị", "Thị", "Thị", "Ngọc", "Thu", "Thanh", "Kim", "Diệu"),
-          "male": ("Văn", "Văn", "Đức", "Minh", "Quang", "Hữu", "Công", "Xuân")}
-GIVEN = {"female": ("Hoa", "Lan", "Hương", "Mai", "Linh", "Trang", "Thảo", "Hằng", "Nga", "Phương",
-                    "Thủy", "Hà", "Yến", "Nhung", "Loan", "Hạnh"),
-         "male": ("Hùng", "Dũng", "Nam", "Tuấn", "Minh", "Hải", "Long", "Sơn", "Thắng", "Cường",
-                  "Phúc", "Khánh", "Quân", "Trung", "Hiếu", "Bình")}
+SURNAMES = (
+    ("Nguyễn", 31),
+    ("Trần", 11),
+    ("Lê", 10),
+    ("Hồ", 7),
+    ("Phan", 5),
+    ("Hoàng", 5),
+    ("Võ", 5),
+    ("Phạm", 5),
+    ("Đặng", 3),
+    ("Bùi", 3),
+    ("Đỗ", 3),
+    ("Ngô", 3),
+    ("Dương", 2),
+    ("Huỳnh", 2),
+    ("Lương", 2),
+    ("Trương", 2),
+)
+MIDDLE = {
+    "female": ("Thị", "Thị", "Thị", "Ngọc", "Thu", "Thanh", "Kim", "Diệu"),
+    "male": ("Văn", "Văn", "Đức", "Minh", "Quang", "Hữu", "Công", "Xuân"),
+}
+GIVEN = {
+    "female": (
+        "Hoa",
+        "Lan",
+        "Hương",
+        "Mai",
+        "Linh",
+        "Trang",
+        "Thảo",
+        "Hằng",
+        "Nga",
+        "Phương",
+        "Thủy",
+        "Hà",
+        "Yến",
+        "Nhung",
+        "Loan",
+        "Hạnh",
+    ),
+    "male": (
+        "Hùng",
+        "Dũng",
+        "Nam",
+        "Tuấn",
+        "Minh",
+        "Hải",
+        "Long",
+        "Sơn",
+        "Thắng",
+        "Cường",
+        "Phúc",
+        "Khánh",
+        "Quân",
+        "Trung",
+        "Hiếu",
+        "Bình",
+    ),
+}
 REASON_WEIGHTS = {"changed_job": 40, "resigned": 25, "retired": 18, "other": 9, "deceased": 5, "expelled": 3}
 assert set(REASON_WEIGHTS) == set(DEPARTURE_REASONS)
 
@@ -288,8 +475,9 @@ class _Province:
         self.events: list[tuple[date, int, int, type[Command], dict[str, Any]]] = []
         self.district_ids = [f"u-{d[0]}" for d in DISTRICTS]
         self.successors = {f"u-{key}": f"u-{key}-1" for key, *_ in DISTRICTS}
-        self.communes_of = {f"u-{key}": [f"u-{key}-{i}" for i in range(1, len(communes) + 1)]
-                            for key, _, communes, *_ in DISTRICTS}
+        self.communes_of = {
+            f"u-{key}": [f"u-{key}-{i}" for i in range(1, len(communes) + 1)] for key, _, communes, *_ in DISTRICTS
+        }
         self.upper = [*self.district_ids, SECTOR_UNIT, ZONE_UNIT]  # the units before the reorganisation
         self.names: set[str] = set()
         self.workplace_list: list[_Workplace] = []
@@ -305,25 +493,48 @@ class _Province:
     def units(self) -> None:
         """Districts until the reorganisation, then communes; sector and zone throughout."""
         for key, district, communes, _, _ in DISTRICTS:
-            self.emit(EstablishUnit, OPENED, id=f"u-{key}", name=f"LĐLĐ huyện {district}",
-                      kind="district", established_on=OPENED)
+            self.emit(
+                EstablishUnit,
+                OPENED,
+                id=f"u-{key}",
+                name=f"LĐLĐ huyện {district}",
+                kind="district",
+                established_on=OPENED,
+            )
             for i, commune in enumerate(communes, 1):
-                self.emit(EstablishUnit, REORGANISED, id=f"u-{key}-{i}", name=f"Công đoàn xã {commune}",
-                          kind="commune", established_on=REORGANISED)
-            self.emit(CloseUnit, REORGANISED, unit_id=f"u-{key}", closed_on=REORGANISED,
-                      successor_id=f"u-{key}-1")
-        self.emit(EstablishUnit, OPENED, id=SECTOR_UNIT, name="Công đoàn ngành Giáo dục",
-                  kind="sector", established_on=OPENED)
-        self.emit(EstablishUnit, OPENED, id=ZONE_UNIT, name="Công đoàn Khu kinh tế tỉnh Quảng Trị",
-                  kind="industrial_zone", established_on=OPENED)
+                self.emit(
+                    EstablishUnit,
+                    REORGANISED,
+                    id=f"u-{key}-{i}",
+                    name=f"Công đoàn xã {commune}",
+                    kind="commune",
+                    established_on=REORGANISED,
+                )
+            self.emit(CloseUnit, REORGANISED, unit_id=f"u-{key}", closed_on=REORGANISED, successor_id=f"u-{key}-1")
+        self.emit(
+            EstablishUnit, OPENED, id=SECTOR_UNIT, name="Công đoàn ngành Giáo dục", kind="sector", established_on=OPENED
+        )
+        self.emit(
+            EstablishUnit,
+            OPENED,
+            id=ZONE_UNIT,
+            name="Công đoàn Khu kinh tế tỉnh Quảng Trị",
+            kind="industrial_zone",
+            established_on=OPENED,
+        )
 
     def _name(self, sector: str, district: tuple) -> str:
         rng = self.rng
         _, district_name, communes, places, _ = district
         for attempt in range(40):
             name = rng.choice(NAMES[sector]).format(
-                trade=rng.choice(TRADES), brand=rng.choice(BRANDS), place=rng.choice(communes + places),
-                district=district_name, foreign=rng.choice(FOREIGN), line=rng.choice(LINES))
+                trade=rng.choice(TRADES),
+                brand=rng.choice(BRANDS),
+                place=rng.choice(communes + places),
+                district=district_name,
+                foreign=rng.choice(FOREIGN),
+                line=rng.choice(LINES),
+            )
             if attempt >= 30:
                 name = f"{name} số {attempt - 28}"
             if name not in self.names:
@@ -335,8 +546,17 @@ class _Province:
         workers = workers or _workers(self.rng, sector)
         wp = _Workplace(f"wp-{len(self.workplace_list) + 1:04d}", name, sector, unit_id, workers, as_of)
         self.workplace_list.append(wp)
-        self.emit(RegisterWorkplace, as_of, id=wp.id, name=name, sector=sector, unit_id=unit_id,
-                  workers=workers, female_workers=_female_workers(self.rng, sector, workers), as_of=as_of)
+        self.emit(
+            RegisterWorkplace,
+            as_of,
+            id=wp.id,
+            name=name,
+            sector=sector,
+            unit_id=unit_id,
+            workers=workers,
+            female_workers=_female_workers(self.rng, sector, workers),
+            as_of=as_of,
+        )
         return wp
 
     def workplaces(self) -> None:
@@ -369,13 +589,16 @@ class _Province:
         for district in DISTRICTS:
             for commune in self.communes_of[f"u-{district[0]}"][1:]:
                 for _ in range(rng.randint(2, 4)):
-                    sector = rng.choices(("private_enterprise", "public_service", "cooperative", "other"),
-                                         (5, 2, 2, 1))[0]
-                    self._register(sector, commune, self._name(sector, district),
-                                   _day(rng, date(2025, 7, 5), date(2025, 10, 15)))
+                    sector = rng.choices(
+                        ("private_enterprise", "public_service", "cooperative", "other"), (5, 2, 2, 1)
+                    )[0]
+                    self._register(
+                        sector, commune, self._name(sector, district), _day(rng, date(2025, 7, 5), date(2025, 10, 15))
+                    )
         # The workplace whose union's founding members reach the register late (the backfill).
-        self.late_wp = self._register("private_enterprise", BACKFILLED, "Công ty TNHH May xuất khẩu Lao Bảo",
-                                      date(2024, 8, 20), 58)
+        self.late_wp = self._register(
+            "private_enterprise", BACKFILLED, "Công ty TNHH May xuất khẩu Lao Bảo", date(2024, 8, 20), 58
+        )
 
     def unions(self) -> None:
         """Unions at nearly all public workplaces, most private ones with 25 or more workers and
@@ -408,20 +631,38 @@ class _Province:
         for u in unions:
             decisions[u.unit_id, u.founded_on.year] += 1
             issuer = ISSUER.get(u.unit_id, "LĐLĐ" if u.unit_id in self.district_ids else "CĐX")
-            self.emit(FoundUnion, u.founded_on, id=u.id, name=f"Công đoàn cơ sở {u.wp.name}",
-                      workplace_id=u.wp.id, unit_id=u.unit_id, founded_on=u.founded_on,
-                      decision_no=f"{decisions[u.unit_id, u.founded_on.year]}/QĐ-{issuer}")
+            self.emit(
+                FoundUnion,
+                u.founded_on,
+                id=u.id,
+                name=f"Công đoàn cơ sở {u.wp.name}",
+                workplace_id=u.wp.id,
+                unit_id=u.unit_id,
+                founded_on=u.founded_on,
+                decision_no=f"{decisions[u.unit_id, u.founded_on.year]}/QĐ-{issuer}",
+            )
 
         # Two or three small unions dissolve when their enterprise closes; their members go first.
-        small = [u for u in unions if u.wp.workers < 25 and u.wp.sector in ("private_enterprise", "cooperative")
-                 and u.founded_on <= date(2022, 6, 30)]
+        small = [
+            u
+            for u in unions
+            if u.wp.workers < 25
+            and u.wp.sector in ("private_enterprise", "cooperative")
+            and u.founded_on <= date(2022, 6, 30)
+        ]
         self.dissolved = rng.sample(small, rng.choice((2, 3)))
         for u in self.dissolved:
             u.dissolved_on = _day(rng, max(u.founded_on + timedelta(days=540), date(2022, 1, 1)), LAST_DISTRICT_DAY)
-            self.emit(SurveyWorkplace, u.dissolved_on, workplace_id=u.wp.id, workers=0, female_workers=0,
-                      as_of=u.dissolved_on)
-            self.emit(DissolveUnion, u.dissolved_on, union_id=u.id, dissolved_on=u.dissolved_on,
-                      reason="Doanh nghiệp giải thể, không còn người lao động")
+            self.emit(
+                SurveyWorkplace, u.dissolved_on, workplace_id=u.wp.id, workers=0, female_workers=0, as_of=u.dissolved_on
+            )
+            self.emit(
+                DissolveUnion,
+                u.dissolved_on,
+                union_id=u.id,
+                dissolved_on=u.dissolved_on,
+                reason="Doanh nghiệp giải thể, không còn người lao động",
+            )
         self.open_unions = [u for u in unions if u.dissolved_on is None]
 
         # Later surveys change a third of the workforces; members are capped by the smallest figure.
@@ -434,27 +675,38 @@ class _Province:
                     continue
                 workers = max(3, round(wp.workers * rng.uniform(0.75, 1.4)))
                 wp.min_workers = min(wp.workers, workers)
-                self.emit(SurveyWorkplace, as_of, workplace_id=wp.id, workers=workers,
-                          female_workers=_female_workers(rng, wp.sector, workers), as_of=as_of)
+                self.emit(
+                    SurveyWorkplace,
+                    as_of,
+                    workplace_id=wp.id,
+                    workers=workers,
+                    female_workers=_female_workers(rng, wp.sector, workers),
+                    as_of=as_of,
+                )
 
         # A few unions change upper-level union before the reorganisation (never the reports' ones).
-        movable = [u for u in self.open_unions if u.founded_on < date(2025, 1, 1) and u.unit_id not in
-                   (ZONE_UNIT, BACKFILLED, CORRECTED)]
+        movable = [
+            u
+            for u in self.open_unions
+            if u.founded_on < date(2025, 1, 1) and u.unit_id not in (ZONE_UNIT, BACKFILLED, CORRECTED)
+        ]
         for _ in range(6):
             u = rng.choice(movable)
             start = u.placements[-1][0] + timedelta(days=30)
             if start > LAST_DISTRICT_DAY:
                 continue
             on = _day(rng, start, LAST_DISTRICT_DAY)
-            to = rng.choice([x for x in (*self.district_ids, SECTOR_UNIT)
-                             if x not in (u.unit_id, BACKFILLED, CORRECTED)])
+            to = rng.choice(
+                [x for x in (*self.district_ids, SECTOR_UNIT) if x not in (u.unit_id, BACKFILLED, CORRECTED)]
+            )
             u.placements.append((on, to))
             self.emit(TransferUnion, on, union_id=u.id, to_unit_id=to, effective_on=on)
 
     def _transfer_target(self, m: _Member, on: date) -> _Union | None:
         here = m.union_on(on)
-        choices = [u for u in self.open_unions if u is not here and u.founded_on <= on and u.room > 0
-                   and u.late_until is None]
+        choices = [
+            u for u in self.open_unions if u is not here and u.founded_on <= on and u.room > 0 and u.late_until is None
+        ]
         return self.rng.choice(choices) if choices else None
 
     def members(self) -> None:
@@ -471,20 +723,24 @@ class _Province:
             last = u.dissolved_on - timedelta(days=60) if u.dissolved_on else LAST_EVENT
             wave = max(5, round(u.cap * rng.uniform(*WAVE_SHARE)))
             if u.late_until:  # the founding members, all before the report's cut-off; the rest from 2025
-                dates = [u.founded_on] * 5 + [_day(rng, u.founded_on, date(2024, 11, 28))
-                                              for _ in range(LATE_MEMBERS - 5)]
+                dates = [u.founded_on] * 5 + [
+                    _day(rng, u.founded_on, date(2024, 11, 28)) for _ in range(LATE_MEMBERS - 5)
+                ]
                 dates += [_day(rng, date(2025, 1, 1), LAST_EVENT) for _ in range(u.cap - LATE_MEMBERS)]
             else:
-                dates = [u.founded_on if i < 5 else
-                         _day(rng, u.founded_on, min(last, u.founded_on + timedelta(days=90))) for i in range(wave)]
+                dates = [
+                    u.founded_on if i < 5 else _day(rng, u.founded_on, min(last, u.founded_on + timedelta(days=90)))
+                    for i in range(wave)
+                ]
                 filled = u.founded_on + timedelta(days=90 + int(365 * rng.uniform(*FILL_YEARS)))
                 dates += [_day(rng, u.founded_on + timedelta(days=90), filled) for _ in range(u.cap - wave)]
             pending.extend((on, u) for on in dates if on <= last)
 
         while pending:
             on, u = pending.pop()
-            m = _Member(f"dv-{len(members) + 1:05d}", on, on - timedelta(days=rng.randint(18 * 366, 56 * 365)),
-                        [(on, u)])
+            m = _Member(
+                f"dv-{len(members) + 1:05d}", on, on - timedelta(days=rng.randint(18 * 366, 56 * 365)), [(on, u)]
+            )
             members.append(m)
             if u.late_until and on <= u.late_until:
                 # Entered late: nothing else may happen to it before it is in the register.
@@ -513,7 +769,7 @@ class _Province:
                 if m.admitted_on > eve or m.union_on(eve) is not u or (m.left_on and m.left_on <= eve):
                     continue
                 placed = max(start for start, x in m.unions if x is u)
-                del m.unions[1 + m.unions.index((placed, u)):]
+                del m.unions[1 + m.unions.index((placed, u)) :]
                 on = _day(rng, placed + timedelta(days=1), eve)
                 target = self._transfer_target(m, on) if rng.random() < 0.3 else None
                 if target is not None:
@@ -524,17 +780,24 @@ class _Province:
                     m.left_on, m.reason = on, rng.choice(("changed_job", "resigned", "other"))
 
         # The departure recorded after Gio Linh's first 2024 report, back-dated to November.
-        leaver = next(m for m in members if m.admitted_on < date(2024, 6, 1) and len(m.unions) == 1
-                      and m.left_on is None and m.unions[0][1].dissolved_on is None
-                      and m.unions[0][1].placements == [(m.unions[0][1].founded_on, CORRECTED)])
+        leaver = next(
+            m
+            for m in members
+            if m.admitted_on < date(2024, 6, 1)
+            and len(m.unions) == 1
+            and m.left_on is None
+            and m.unions[0][1].dissolved_on is None
+            and m.unions[0][1].placements == [(m.unions[0][1].founded_on, CORRECTED)]
+        )
         leaver.left_on, leaver.reason = date(2024, 11, 22), "changed_job"
         leaver.departure_entered = REPORT_DAY + timedelta(days=2)
 
         ids: set[str] = set()
         for m in members:
             gender = "female" if rng.random() < FEMALE_SHARE else "male"
-            full_name = " ".join((rng.choices(*zip(*SURNAMES))[0], rng.choice(MIDDLE[gender]),
-                                  rng.choice(GIVEN[gender])))
+            full_name = " ".join(
+                (rng.choices(*zip(*SURNAMES))[0], rng.choice(MIDDLE[gender]), rng.choice(GIVEN[gender]))
+            )
             personal: dict[str, Any] = {}
             if rng.random() < 0.9:
                 personal["birth_date"] = m.birth_date
@@ -548,14 +811,29 @@ class _Province:
                     ids.add(number)
                     personal["id_number"] = number
             late = {"late": True, "actor": f"{BACKFILLED}:nhap-lieu"} if m.admission_entered else {}
-            self.emit(AdmitMember, m.admission_entered or m.admitted_on, id=m.id, union_id=m.unions[0][1].id,
-                      admitted_on=m.admitted_on, full_name=full_name, gender=gender, **personal, **late)
+            self.emit(
+                AdmitMember,
+                m.admission_entered or m.admitted_on,
+                id=m.id,
+                union_id=m.unions[0][1].id,
+                admitted_on=m.admitted_on,
+                full_name=full_name,
+                gender=gender,
+                **personal,
+                **late,
+            )
             for on, u in m.unions[1:]:
                 self.emit(TransferMember, on, member_id=m.id, to_union_id=u.id, effective_on=on)
             if m.left_on is not None:
                 late = {"actor": f"{CORRECTED}:nhap-lieu"} if m.departure_entered else {}
-                self.emit(RecordDeparture, m.departure_entered or m.left_on, member_id=m.id,
-                          left_on=m.left_on, reason=self._reason(m), **late)
+                self.emit(
+                    RecordDeparture,
+                    m.departure_entered or m.left_on,
+                    member_id=m.id,
+                    left_on=m.left_on,
+                    reason=self._reason(m),
+                    **late,
+                )
 
     def _reason(self, m: _Member) -> str:
         reason = m.reason or self.rng.choices(*zip(*REASON_WEIGHTS.items()))[0]
@@ -564,10 +842,27 @@ class _Province:
         return reason
 
     # ---- the plan ------------------------------------------------------------------------------
-    def _target(self, unit_id: str | None, indicator: str, period: str, value: float, day: date,
-                decision: str, ref: str | None = None) -> None:
-        self.emit(AssignTarget, day, unit_id=unit_id, indicator=indicator, period=period, value=value,
-                  assigned_on=day, decision_no=decision, **({"ref": ref} if ref else {}))
+    def _target(
+        self,
+        unit_id: str | None,
+        indicator: str,
+        period: str,
+        value: float,
+        day: date,
+        decision: str,
+        ref: str | None = None,
+    ) -> None:
+        self.emit(
+            AssignTarget,
+            day,
+            unit_id=unit_id,
+            indicator=indicator,
+            period=period,
+            value=value,
+            assigned_on=day,
+            decision_no=decision,
+            **({"ref": ref} if ref else {}),
+        )
 
     def _split(self, units: list[str], day: date, share_of_year: float) -> dict[str, tuple[int, int]]:
         """Each unit's share of the province's yearly (admissions, foundings): admissions by its
@@ -578,12 +873,19 @@ class _Province:
             if m.active_on(day):
                 members[m.union_on(day).unit_on(day, self.successors)] += 1
         unions: Counter[str] = Counter(
-            u.unit_on(day, self.successors) for u in self.union_list
-            if u.founded_on <= day and (u.dissolved_on is None or u.dissolved_on > day))
+            u.unit_on(day, self.successors)
+            for u in self.union_list
+            if u.founded_on <= day and (u.dissolved_on is None or u.dissolved_on > day)
+        )
         all_members = sum(members.values()) or 1
         all_unions = sum(unions.values()) or 1
-        return {u: (max(10, 5 * round(YEARLY_ADMISSIONS * share_of_year * members[u] / all_members / 5)),
-                    max(1, round(YEARLY_FOUNDINGS * share_of_year * unions[u] / all_unions))) for u in units}
+        return {
+            u: (
+                max(10, 5 * round(YEARLY_ADMISSIONS * share_of_year * members[u] / all_members / 5)),
+                max(1, round(YEARLY_FOUNDINGS * share_of_year * unions[u] / all_unions)),
+            )
+            for u in units
+        }
 
     def plan(self) -> None:
         """The term's targets for the province (seed 000), its yearly net growth, and each
@@ -615,19 +917,36 @@ class _Province:
                 self._target(commune, "unions_founded", "2025", founded, day, decision)
         unit, year, day, reason = REVISION
         lowered = self._split([unit], date(year - 1, 12, 31), 0.8)[unit][0]
-        self.emit(ReviseTarget, day, target_id=Ref(f"target-{unit}-{year}"), value=lowered,
-                  reason=reason, revised_on=day)
+        self.emit(
+            ReviseTarget, day, target_id=Ref(f"target-{unit}-{year}"), value=lowered, reason=reason, revised_on=day
+        )
 
     # ---- reports ---------------------------------------------------------------------------------
-    def _report(self, unit_id: str | None, period: str, as_of: date, on: date, *, ref: str | None = None,
-                replaces: str | None = None, **adjust: dict) -> None:
+    def _report(
+        self,
+        unit_id: str | None,
+        period: str,
+        as_of: date,
+        on: date,
+        *,
+        ref: str | None = None,
+        replaces: str | None = None,
+        **adjust: dict,
+    ) -> None:
         extra: dict[str, Any] = {"ref": ref} if ref else {}
         if replaces:
             extra["replaces"] = Ref(replaces)
         codes = TENANT_CODES if unit_id is None else UNIT_CODES
-        self.emit(SubmitReport, on, unit_id=unit_id, period=period, as_of=as_of,
-                  figures=Draft(codes, **{k: tuple(v.items()) for k, v in adjust.items()}),
-                  actor=f"{unit_id or 'ldld-tinh'}:bao-cao", **extra)
+        self.emit(
+            SubmitReport,
+            on,
+            unit_id=unit_id,
+            period=period,
+            as_of=as_of,
+            figures=Draft(codes, **{k: tuple(v.items()) for k, v in adjust.items()}),
+            actor=f"{unit_id or 'ldld-tinh'}:bao-cao",
+            **extra,
+        )
 
     def reports(self) -> None:
         """Six-month reports as of 31 May, annual ones as of 30 November, sent on the 5th (the
@@ -638,13 +957,21 @@ class _Province:
                 for d in self.district_ids:
                     inflated = {"times": INFLATED[2]} if (d, f"{year}-H1") == INFLATED[:2] else {}
                     self._report(d, f"{year}-H1", date(year, 5, 31), date(year, 6, 5), **inflated)
-            units = self.upper if year < 2025 else [
-                *(c for d in self.district_ids for c in self.communes_of[d]), SECTOR_UNIT, ZONE_UNIT]
+            units = (
+                self.upper
+                if year < 2025
+                else [*(c for d in self.district_ids for c in self.communes_of[d]), SECTOR_UNIT, ZONE_UNIT]
+            )
             for u in units:
                 if year == 2024 and u == BACKFILLED:
                     # Counts the late union's founding members, entered on REPORT_DAY after it.
-                    self._report(u, str(year), cut_off, sent,
-                                 plus={"members_total": LATE_MEMBERS, "members_admitted": LATE_MEMBERS})
+                    self._report(
+                        u,
+                        str(year),
+                        cut_off,
+                        sent,
+                        plus={"members_total": LATE_MEMBERS, "members_admitted": LATE_MEMBERS},
+                    )
                 elif year == 2024 and u == CORRECTED:
                     # Overtaken by the departure entered two days later; replaced the day after.
                     self._report(u, str(year), cut_off, sent, ref="report-corrected")
@@ -654,8 +981,9 @@ class _Province:
             self._report(None, str(year), cut_off, date(year, 12, 9))
 
 
-def build_demo(batch: Any, today: date, *, actor: str = "demo",
-               progress: Callable[[int], None] | None = None) -> dict[str, int]:
+def build_demo(
+    batch: Any, today: date, *, actor: str = "demo", progress: Callable[[int], None] | None = None
+) -> dict[str, int]:
     """Run every command of demo_commands through ``batch`` (Register.batch): its ``execute`` and
     its ``reads.draft(period, unit_id, as_of)``, the register's figures so far.
 

@@ -56,9 +56,7 @@ def not_after(day: date, today: date, field: str) -> date:
 
 def check_client_id(value: str, field: str = "id") -> str:
     if not isinstance(value, str) or not ID_PATTERN.match(value):
-        raise InvalidValue(
-            "must be 1-64 characters of letters, digits and ._:-", field=field
-        )
+        raise InvalidValue("must be 1-64 characters of letters, digits and ._:-", field=field)
     return value
 
 

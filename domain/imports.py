@@ -8,28 +8,49 @@ the same content is skipped (so a file can be imported again); with other conten
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import SimpleNamespace
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 from domain.base import ID_PATTERN
 from domain.errors import DomainError
 from domain.members import GENDERS, ID_NUMBER, ID_NUMBER_RULE
-from domain.text import RULE as TEXT_RULE, text_fault
+from domain.text import RULE as TEXT_RULE
+from domain.text import text_fault
 from domain.unions import Union
 from domain.units import Unit
 from domain.workplaces import SECTORS, check_workforce
 
 KINDS = ("workplaces", "unions", "members")
 COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {  # column -> (type, required)
-    "workplaces": {"id": ("id", True), "name": ("text", True), "sector": ("sector", True), "unit_id": ("id", True),
-                   "workers": ("count", True), "female_workers": ("count", True), "as_of": ("date", True)},
-    "unions": {"id": ("id", True), "name": ("text", True), "workplace_id": ("id", True), "unit_id": ("id", True),
-               "founded_on": ("date", True), "decision_no": ("text", False)},
-    "members": {"id": ("id", True), "union_id": ("id", True), "admitted_on": ("date", True),
-                "full_name": ("text", True), "gender": ("gender", True), "birth_date": ("date", False),
-                "id_number": ("idno", False)},
+    "workplaces": {
+        "id": ("id", True),
+        "name": ("text", True),
+        "sector": ("sector", True),
+        "unit_id": ("id", True),
+        "workers": ("count", True),
+        "female_workers": ("count", True),
+        "as_of": ("date", True),
+    },
+    "unions": {
+        "id": ("id", True),
+        "name": ("text", True),
+        "workplace_id": ("id", True),
+        "unit_id": ("id", True),
+        "founded_on": ("date", True),
+        "decision_no": ("text", False),
+    },
+    "members": {
+        "id": ("id", True),
+        "union_id": ("id", True),
+        "admitted_on": ("date", True),
+        "full_name": ("text", True),
+        "gender": ("gender", True),
+        "birth_date": ("date", False),
+        "id_number": ("idno", False),
+    },
 }
 
 
@@ -55,7 +76,7 @@ def _place(error: RowError) -> tuple[int, int, str]:
 @dataclass
 class ImportPlan:
     creates: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {k: [] for k in KINDS})
-    skipped: dict[str, int] = field(default_factory=lambda: {k: 0 for k in KINDS})
+    skipped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     errors: list[RowError] = field(default_factory=list)  # the first errors_kept bad rows, in file order
     errors_total: int = 0  # every bad row, kept or not
     errors_kept: int = ERRORS_KEPT
@@ -104,6 +125,7 @@ def _one_of(allowed: tuple[str, ...]):
         if text not in allowed:
             raise _Bad(column, "one_of", f"must be one of: {', '.join(allowed)}")
         return text
+
     return check
 
 
@@ -139,11 +161,19 @@ def _date(raw: Any, column: str, today: date) -> date:
 
 
 # Each column type's converter, and whether it takes the cell as text (else as it was read).
-_CONVERT = {"id": (_id, True), "text": (_text, True), "sector": (_one_of(SECTORS), True),
-            "gender": (_one_of(GENDERS), True), "idno": (_id_number, True), "count": (_count, False),
-            "date": (_date, False)}
-_SHEET_COLUMNS = {sheet: [(column, *_CONVERT[kind], required) for column, (kind, required) in columns.items()]
-                  for sheet, columns in COLUMNS.items()}
+_CONVERT = {
+    "id": (_id, True),
+    "text": (_text, True),
+    "sector": (_one_of(SECTORS), True),
+    "gender": (_one_of(GENDERS), True),
+    "idno": (_id_number, True),
+    "count": (_count, False),
+    "date": (_date, False),
+}
+_SHEET_COLUMNS = {
+    sheet: [(column, *_CONVERT[kind], required) for column, (kind, required) in columns.items()]
+    for sheet, columns in COLUMNS.items()
+}
 
 
 def _typed(sheet: str, row: dict[str, Any], today: date) -> dict[str, Any]:
@@ -177,8 +207,9 @@ def _same(sheet: str, row: dict[str, Any], existing: dict[str, Any]) -> bool:
     return True
 
 
-def plan_import(sheets: dict[str, list[tuple[int, dict[str, Any]]]], facts: ImportFacts, today: date,
-                errors_kept: int = ERRORS_KEPT) -> ImportPlan:
+def plan_import(
+    sheets: dict[str, list[tuple[int, dict[str, Any]]]], facts: ImportFacts, today: date, errors_kept: int = ERRORS_KEPT
+) -> ImportPlan:
     """Check every row of every sheet (workplaces, then unions, then members) and plan what to
     create; the plan lists the first ``errors_kept`` bad rows (in file order) and counts them all."""
     if errors_kept < 1:
@@ -236,9 +267,10 @@ class _Checker:
                 continue
             yield line, row
 
-    def rule(self, sheet: str, line: int, column: str, check) -> bool:
+    def rule(self, sheet: str, line: int, column: str, check: Callable[..., object], *args: Any) -> bool:
+        """Whether ``check(*args)`` passes; if not, the row fails with the rule the check names."""
         try:
-            check()
+            check(*args)
             return True
         except DomainError as error:
             self.fail(sheet, line, error.field or column, error.rule or "rule", error.message)
@@ -249,9 +281,9 @@ class _Checker:
             unit = self.units.get(row["unit_id"])
             if unit is None:
                 self.fail("workplaces", line, "unit_id", "exists", f"unit {row['unit_id']} does not exist")
-            elif self.rule("workplaces", line, "female_workers",
-                           lambda: check_workforce(row["workers"], row["female_workers"])) and self.rule(
-                    "workplaces", line, "unit_id", lambda: Unit.require_can_hold(unit, row["as_of"], "workplace")):
+            elif self.rule(
+                "workplaces", line, "female_workers", check_workforce, row["workers"], row["female_workers"]
+            ) and self.rule("workplaces", line, "unit_id", Unit.require_can_hold, unit, row["as_of"], "workplace"):
                 self.workplaces[row["id"]] = row["as_of"]
                 self.plan.creates["workplaces"].append(row)
         for line, row in self.rows("unions"):
@@ -262,12 +294,20 @@ class _Checker:
                 self.fail("unions", line, "workplace_id", "exists", f"workplace {row['workplace_id']} does not exist")
             elif row["founded_on"] < registered:
                 self.fail("unions", line, "founded_on", "date_order", "predates the workplace's registration")
-            elif self.rule("unions", line, "unit_id", lambda: Unit.require_can_hold(unit, row["founded_on"], "union")):
-                others = [u for u in self.unions_at.get(row["workplace_id"], [])
-                          if u.dissolved_on is None or u.dissolved_on > row["founded_on"]]
+            elif self.rule("unions", line, "unit_id", Unit.require_can_hold, unit, row["founded_on"], "union"):
+                others = [
+                    u
+                    for u in self.unions_at.get(row["workplace_id"], [])
+                    if u.dissolved_on is None or u.dissolved_on > row["founded_on"]
+                ]
                 if others:
-                    self.fail("unions", line, "workplace_id", "one_union_per_workplace",
-                              f"workplace {row['workplace_id']} already has an active union ({others[0].union_id})")
+                    self.fail(
+                        "unions",
+                        line,
+                        "workplace_id",
+                        "one_union_per_workplace",
+                        f"workplace {row['workplace_id']} already has an active union ({others[0].union_id})",
+                    )
                     continue
                 union = SimpleNamespace(union_id=row["id"], founded_on=row["founded_on"], dissolved_on=None)
                 self.unions[row["id"]] = union
@@ -279,6 +319,5 @@ class _Checker:
                 self.fail("members", line, "union_id", "exists", f"union {row['union_id']} does not exist")
             elif row["birth_date"] and row["birth_date"] > row["admitted_on"]:
                 self.fail("members", line, "birth_date", "date_order", "must be before the admission date")
-            elif self.rule("members", line, "union_id",
-                           lambda: Union.require_open_to_members(union, row["admitted_on"])):
+            elif self.rule("members", line, "union_id", Union.require_open_to_members, union, row["admitted_on"]):
                 self.plan.creates["members"].append(row)

@@ -22,8 +22,11 @@ ID_NUMBER_RULE = "must be 6-20 letters or digits"
 
 def personal_data(full_name: str, birth_date: date | None, id_number: str | None) -> dict[str, Any]:
     """What of a member is sealed: the data erasure destroys."""
-    return {"full_name": full_name, "birth_date": birth_date.isoformat() if birth_date else None,
-            "id_number": id_number}
+    return {
+        "full_name": full_name,
+        "birth_date": birth_date.isoformat() if birth_date else None,
+        "id_number": id_number,
+    }
 
 
 class Member(RegisterAggregate):
@@ -61,24 +64,49 @@ class Member(RegisterAggregate):
         self.erased_on: date | None = None
 
     @classmethod
-    def admission(cls, *, member_id: str, union_id: str, admitted_on: date, gender: str, personal: str,
-                  actor: str) -> Member.MemberAdmitted:
+    def admission(
+        cls, *, member_id: str, union_id: str, admitted_on: date, gender: str, personal: str, actor: str
+    ) -> Member.MemberAdmitted:
         """The MemberAdmitted event that ``Member(...)`` records, without building the member:
         for a bulk import, where nothing else happens to the new member."""
         event_class = cls.MemberAdmitted
-        return event_class(originator_topic=get_topic(cls), originator_id=cls.create_id(member_id),
-                           originator_version=cls.INITIAL_VERSION, timestamp=event_class.create_timestamp(),
-                           member_id=member_id, union_id=union_id, admitted_on=admitted_on, gender=gender,
-                           personal=personal, actor=actor)
+        return event_class(
+            originator_topic=get_topic(cls),
+            originator_id=cls.create_id(member_id),
+            originator_version=cls.INITIAL_VERSION,
+            timestamp=event_class.create_timestamp(),
+            member_id=member_id,
+            union_id=union_id,
+            admitted_on=admitted_on,
+            gender=gender,
+            personal=personal,
+            actor=actor,
+        )
 
     @classmethod
-    def admission_state(cls, *, member_id: str, union_id: str, admitted_on: date, gender: str, personal: str,
-                        actor: str, timestamp: datetime) -> dict[str, object]:
+    def admission_state(
+        cls,
+        *,
+        member_id: str,
+        union_id: str,
+        admitted_on: date,
+        gender: str,
+        personal: str,
+        actor: str,
+        timestamp: datetime,
+    ) -> dict[str, object]:
         """What ``admission`` records, as the event holds it (its attributes but the originator's
         id and version, in their order): for a bulk import to store without the event object."""
-        return {"timestamp": timestamp, "originator_topic": _MEMBER_TOPIC, "member_id": member_id,
-                "union_id": union_id, "admitted_on": admitted_on, "gender": gender, "personal": personal,
-                "actor": actor}
+        return {
+            "timestamp": timestamp,
+            "originator_topic": _MEMBER_TOPIC,
+            "member_id": member_id,
+            "union_id": union_id,
+            "admitted_on": admitted_on,
+            "gender": gender,
+            "personal": personal,
+            "actor": actor,
+        }
 
     def _require_member(self) -> None:
         if self.left_on is not None:
@@ -108,8 +136,7 @@ class Member(RegisterAggregate):
         self._require_member()
         if left_on < self.placed_on:
             raise Conflict(
-                f"a departure cannot predate the member's last admission or transfer "
-                f"({self.placed_on.isoformat()})",
+                f"a departure cannot predate the member's last admission or transfer ({self.placed_on.isoformat()})",
                 rule="date_order",
             )
         self._left(member_id=self.member_id, left_on=left_on, reason=reason, union_id=self.union_id, actor=actor)
@@ -122,8 +149,10 @@ class Member(RegisterAggregate):
     def erase_personal_data(self, erased_on: date, reason: str, actor: str) -> None:
         """Record that the member's personal data is erased; the counts keep every other fact."""
         if self.erased_on is not None:
-            raise Conflict(f"member {self.member_id}'s personal data was erased on {self.erased_on.isoformat()}",
-                           rule="already_erased")
+            raise Conflict(
+                f"member {self.member_id}'s personal data was erased on {self.erased_on.isoformat()}",
+                rule="already_erased",
+            )
         self._erased(member_id=self.member_id, erased_on=erased_on, reason=reason, actor=actor)
 
     @event("MemberDataErased")

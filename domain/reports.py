@@ -46,11 +46,13 @@ class Report(RegisterAggregate):
 
     def require_replaceable_by(self, unit_id: str | None, period: str) -> None:
         if self.replaced_by is not None:
-            raise Conflict(f"report {self.report_id} was already replaced by {self.replaced_by}",
-                           field="replaces", rule="report_replaced")
+            raise Conflict(
+                f"report {self.report_id} was already replaced by {self.replaced_by}",
+                field="replaces",
+                rule="report_replaced",
+            )
         if (self.unit_id, self.period) != (unit_id, period):
-            raise Conflict("a replacement must be for the same unit and period", field="replaces",
-                           rule="same_report")
+            raise Conflict("a replacement must be for the same unit and period", field="replaces", rule="same_report")
 
     def mark_replaced(self, by: str, actor: str, on: date) -> None:
         self._replaced(report_id=self.report_id, replaced_by=by, replaced_on=on, actor=actor)
@@ -63,6 +65,7 @@ class Report(RegisterAggregate):
         self._verified(report_id=self.report_id, verdict=verdict, lines=lines, verified_on=verified_on, actor=actor)
 
     @event("ReportVerified")
-    def _verified(self, report_id: str, verdict: str, lines: list[dict[str, Any]], verified_on: date,
-                  actor: str) -> None:
+    def _verified(
+        self, report_id: str, verdict: str, lines: list[dict[str, Any]], verified_on: date, actor: str
+    ) -> None:
         self.verifications += 1

@@ -47,11 +47,18 @@ class Target(RegisterAggregate):
             raise Conflict("a revision cannot predate the assignment", field="revised_on", rule="date_order")
         if value == self.value:
             raise Conflict(f"the target is already {value}", field="value", rule="no_change")
-        self._revised(target_id=self.target_id, value=value, previous_value=self.value, reason=reason,
-                      revised_on=revised_on, actor=actor)
+        self._revised(
+            target_id=self.target_id,
+            value=value,
+            previous_value=self.value,
+            reason=reason,
+            revised_on=revised_on,
+            actor=actor,
+        )
 
     @event("TargetRevised")
-    def _revised(self, target_id: str, value: float, previous_value: float, reason: str,
-                 revised_on: date, actor: str) -> None:
+    def _revised(
+        self, target_id: str, value: float, previous_value: float, reason: str, revised_on: date, actor: str
+    ) -> None:
         self.value = value
         self.revisions += 1

@@ -54,8 +54,7 @@ class Union(RegisterAggregate):
             )
         if day < self.founded_on:
             raise Conflict(
-                f"union {self.union_id} was founded on {self.founded_on.isoformat()}, "
-                f"after {day.isoformat()}",
+                f"union {self.union_id} was founded on {self.founded_on.isoformat()}, after {day.isoformat()}",
                 rule="union_active",
             )
 
@@ -66,8 +65,7 @@ class Union(RegisterAggregate):
             raise Conflict(f"union {self.union_id} is already under unit {to_unit_id}", rule="same_unit")
         if effective_on < self.placed_on:
             raise Conflict(
-                f"a transfer cannot take effect before the union's last placement "
-                f"({self.placed_on.isoformat()})",
+                f"a transfer cannot take effect before the union's last placement ({self.placed_on.isoformat()})",
                 rule="date_order",
             )
         self._transferred(union_id=self.union_id, to_unit_id=to_unit_id, effective_on=effective_on, actor=actor)

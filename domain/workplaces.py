@@ -68,7 +68,9 @@ class Workplace(RegisterAggregate):
                 f"a survey cannot predate the workplace's registration ({self.registered_on.isoformat()})",
                 rule="date_order",
             )
-        self._surveyed(workplace_id=self.workplace_id, workers=workers, female_workers=female_workers, as_of=as_of, actor=actor)
+        self._surveyed(
+            workplace_id=self.workplace_id, workers=workers, female_workers=female_workers, as_of=as_of, actor=actor
+        )
 
     @event("WorkforceSurveyed")
     def _surveyed(self, workplace_id: str, workers: int, female_workers: int, as_of: date, actor: str) -> None:

@@ -11,9 +11,9 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from application.imports import ADMITTED_TOPIC
 from tenants.bootstrap import Platform, bootstrap
@@ -78,8 +78,15 @@ class Inspector:
 
 def chain_verifies(env: dict[str, str], tenant: str) -> tuple[bool, str]:
     """``unionledger ledger verify --tenant T`` exits 0."""
-    done = subprocess.run(cli("ledger", "verify", "--tenant", tenant), cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=600, check=False)
+    done = subprocess.run(
+        cli("ledger", "verify", "--tenant", tenant),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     if done.returncode == 0:
         return True, ""
     return False, "ledger verify: " + (done.stderr.strip() or done.stdout.strip())[-300:]

@@ -10,9 +10,9 @@ from __future__ import annotations
 import bisect
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Callable
 
 from domain.clock import vietnam_today
 from faults.service import Answer, Client
@@ -33,8 +33,13 @@ def indicators_path(tenant: Tenant, period: str) -> str:
 
 def admission(member_id: str, union_id: str) -> dict:
     """A new member admitted yesterday (in Vietnam: never in the future), to a union founded earlier."""
-    return {"id": member_id, "union_id": union_id, "admitted_on": (vietnam_today() - timedelta(days=1)).isoformat(),
-            "full_name": f"Đoàn viên {member_id}", "gender": "female"}
+    return {
+        "id": member_id,
+        "union_id": union_id,
+        "admitted_on": (vietnam_today() - timedelta(days=1)).isoformat(),
+        "full_name": f"Đoàn viên {member_id}",
+        "gender": "female",
+    }
 
 
 @dataclass
@@ -75,8 +80,9 @@ class Load:
         while not self._stop.is_set():
             member_id = f"{self.prefix}-{writer}-{n}"
             union_id = self.unions[(writer * 7919 + n) % len(self.unions)]
-            self.writes.append((member_id, client.call("POST", self.tenant.path("/members"),
-                                                       admission(member_id, union_id))))
+            self.writes.append(
+                (member_id, client.call("POST", self.tenant.path("/members"), admission(member_id, union_id)))
+            )
             n += 1
         client.close()
 

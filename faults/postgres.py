@@ -25,8 +25,10 @@ OS_USER = "postgres"
 def binaries() -> Path:
     """The folder of initdb and pg_ctl: Debian's newest /usr/lib/postgresql/<version>/bin, else
     what ``pg_config --bindir`` says, else the folder of ``initdb`` on the PATH."""
-    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
-                    if p.parent.parent.name.isdigit() else 0)
+    debian = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
     if debian:
         return debian[-1].parent
     if shutil.which("pg_config"):
@@ -35,8 +37,7 @@ def binaries() -> Path:
             return Path(found)
     if shutil.which("initdb"):
         return Path(shutil.which("initdb")).resolve().parent
-    raise RuntimeError("PostgreSQL's server binaries (initdb, pg_ctl) are not installed:"
-                       " apt-get install postgresql")
+    raise RuntimeError("PostgreSQL's server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql")
 
 
 class ThrowawayPostgres:
@@ -64,8 +65,9 @@ class ThrowawayPostgres:
             command = ["runuser", "-u", OS_USER, "--", *command]
         done = subprocess.run(command, cwd=self.root, capture_output=True, text=True, check=False)
         if check and done.returncode:
-            raise RuntimeError(f"{' '.join(args[:2])} failed ({done.returncode}): {done.stderr.strip()[-2000:]}"
-                               f"\n{self.log_tail()}")
+            raise RuntimeError(
+                f"{' '.join(args[:2])} failed ({done.returncode}): {done.stderr.strip()[-2000:]}\n{self.log_tail()}"
+            )
         return done
 
     def log_tail(self, chars: int = 2000) -> str:
@@ -76,14 +78,18 @@ class ThrowawayPostgres:
 
     def __enter__(self) -> ThrowawayPostgres:
         try:
-            self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C",
-                      "--no-sync")
+            self._run(
+                "initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"
+            )
             settings = {
-                "listen_addresses": "'127.0.0.1'", "port": str(self.port),
+                "listen_addresses": "'127.0.0.1'",
+                "port": str(self.port),
                 "unix_socket_directories": f"'{self.root}'",
                 # The operating system never crashes here, only the server: what it wrote survives.
-                "fsync": "off", "full_page_writes": "off",
-                "max_connections": "200", "shared_buffers": "128MB",
+                "fsync": "off",
+                "full_page_writes": "off",
+                "max_connections": "200",
+                "shared_buffers": "128MB",
             }
             with open(self.data / "postgresql.conf", "a") as conf:
                 conf.write("\n# the fault suite's throwaway server\n")
@@ -101,8 +107,7 @@ class ThrowawayPostgres:
         """``pg_ctl restart -m fast|immediate``, waiting until the server accepts connections
         again; returns the seconds it took."""
         started = time.monotonic()
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.logfile), "-m", mode, "-w", "-t", "120",
-                  "restart")
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.logfile), "-m", mode, "-w", "-t", "120", "restart")
         return time.monotonic() - started
 
     def __exit__(self, *_exc: object) -> None:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from domain.imports import COLUMNS
-from domain.clock import vietnam_today
 from demo.generator import generate_province
+from domain.clock import vietnam_today
+from domain.imports import COLUMNS
 
 
 def to_csv(kind: str, rows) -> bytes:
@@ -23,8 +23,9 @@ def to_csv(kind: str, rows) -> bytes:
     writer = csv.writer(out)
     writer.writerow(columns)
     for _line, row in rows:
-        writer.writerow(["" if row.get(c) is None else row[c].isoformat() if isinstance(row[c], date) else row[c]
-                         for c in columns])
+        writer.writerow(
+            ["" if row.get(c) is None else row[c].isoformat() if isinstance(row[c], date) else row[c] for c in columns]
+        )
     return out.getvalue().encode()
 
 
@@ -50,6 +51,12 @@ class ProvinceFiles:
         members_file = folder / "members.csv"
         members_file.write_bytes(members)
         units = [{**u, "established_on": u["established_on"].isoformat()} for u in province.units]
-        return cls(units, to_csv("workplaces", sheets["workplaces"]), to_csv("unions", sheets["unions"]), members,
-                   [province.member_id(i) for i in range(province.n_members)],
-                   [union_id for union_id, _founded in province.open_unions()], members_file)
+        return cls(
+            units,
+            to_csv("workplaces", sheets["workplaces"]),
+            to_csv("unions", sheets["unions"]),
+            members,
+            [province.member_id(i) for i in range(province.n_members)],
+            [union_id for union_id, _founded in province.open_unions()],
+            members_file,
+        )

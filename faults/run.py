@@ -26,8 +26,19 @@ from faults.scenarios import SCENARIOS, Context, HarnessError, Result
 from tenants.settings import Settings
 
 STORES = ("postgres", "sqlite")
-COLUMNS = (("scenario", 17), ("store", 8), ("acked", 6), ("lost", 5), ("dup", 4), ("5xx after", 9),
-           ("recover s", 9), ("wrong", 6), ("views=rebuild", 13), ("chain", 5), ("result", 6))
+COLUMNS = (
+    ("scenario", 17),
+    ("store", 8),
+    ("acked", 6),
+    ("lost", 5),
+    ("dup", 4),
+    ("5xx after", 9),
+    ("recover s", 9),
+    ("wrong", 6),
+    ("views=rebuild", 13),
+    ("chain", 5),
+    ("result", 6),
+)
 
 
 START = time.monotonic()
@@ -42,11 +53,22 @@ def yes_no(value: bool | None) -> str:
 
 
 def row(result: Result) -> str:
-    values = (result.scenario, result.store, result.acknowledged, result.lost, result.duplicated,
-              result.errors_after, "-" if result.recover_s is None else f"{result.recover_s:.1f}", result.wrong,
-              yes_no(result.views_equal), yes_no(result.chain_ok), "pass" if result.passed else "FAIL")
-    return "  ".join(f"{v:<{w}}" if i < 2 or i >= 8 else f"{v:>{w}}"
-                     for i, ((_, w), v) in enumerate(zip(COLUMNS, values)))
+    values = (
+        result.scenario,
+        result.store,
+        result.acknowledged,
+        result.lost,
+        result.duplicated,
+        result.errors_after,
+        "-" if result.recover_s is None else f"{result.recover_s:.1f}",
+        result.wrong,
+        yes_no(result.views_equal),
+        yes_no(result.chain_ok),
+        "pass" if result.passed else "FAIL",
+    )
+    return "  ".join(
+        f"{v:<{w}}" if i < 2 or i >= 8 else f"{v:>{w}}" for i, ((_, w), v) in enumerate(zip(COLUMNS, values))
+    )
 
 
 def header() -> str:
@@ -70,7 +92,9 @@ def selected(names: list[str] | None) -> list[str]:
     return [s for s in SCENARIOS if s in chosen]
 
 
-def run_store(store: str, names: list[str], files: ProvinceFiles, folder: Path, args: argparse.Namespace) -> list[Result]:
+def run_store(
+    store: str, names: list[str], files: ProvinceFiles, folder: Path, args: argparse.Namespace
+) -> list[Result]:
     names = [n for n in names if store in SCENARIOS[n][1]]
     if not names:
         return []
@@ -80,7 +104,9 @@ def run_store(store: str, names: list[str], files: ProvinceFiles, folder: Path, 
         try:
             pg = ThrowawayPostgres().__enter__()
         except Exception as error:  # noqa: BLE001 - every PostgreSQL scenario fails, saying why
-            results = [Result(name, store, failures=[f"could not run: no PostgreSQL server: {error}"]) for name in names]
+            results = [
+                Result(name, store, failures=[f"could not run: no PostgreSQL server: {error}"]) for name in names
+            ]
             for result in results:
                 print(row(result), *explained(result), sep="\n", flush=True)
             return results
@@ -120,8 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", nargs="+", metavar="NAME", help=f"some of: {', '.join(SCENARIOS)}")
     parser.add_argument("--members", type=int, default=30_000, help="members in the imported file")
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds of load before a fault and after recovery")
-    parser.add_argument("--kill-at", type=float, nargs="+", default=[0.3, 0.6, 0.9], metavar="SHARE",
-                        help="kills mid-import fall at these shares of a whole import's time (or once rows show)")
+    parser.add_argument(
+        "--kill-at",
+        type=float,
+        nargs="+",
+        default=[0.3, 0.6, 0.9],
+        metavar="SHARE",
+        help="kills mid-import fall at these shares of a whole import's time (or once rows show)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, SQLite files)")
     args = parser.parse_args(argv)
     names = selected(args.scenario)
@@ -141,8 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     for result in results:
         print(row(result))
     failed = [r for r in results if not r.passed]
-    print(f"\n{len(results) - len(failed)} of {len(results)} passed"
-          + (": failed " + ", ".join(f"{r.scenario} ({r.store})" for r in failed) if failed else ""))
+    print(
+        f"\n{len(results) - len(failed)} of {len(results)} passed"
+        + (": failed " + ", ".join(f"{r.scenario} ({r.store})" for r in failed) if failed else "")
+    )
     return 1 if failed else 0
 
 

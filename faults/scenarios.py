@@ -21,9 +21,9 @@ import subprocess
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from domain.clock import vietnam_today
 from faults.checks import Inspector, chain_verifies, cli
@@ -54,8 +54,15 @@ class Result:
 
     @property
     def passed(self) -> bool:
-        return (not self.failures and self.lost == 0 and self.duplicated == 0 and self.errors_after == 0
-                and self.wrong == 0 and self.views_equal is True and self.chain_ok is True)
+        return (
+            not self.failures
+            and self.lost == 0
+            and self.duplicated == 0
+            and self.errors_after == 0
+            and self.wrong == 0
+            and self.views_equal is True
+            and self.chain_ok is True
+        )
 
     def fail(self, why: str) -> None:
         self.failures.append(why)
@@ -84,8 +91,9 @@ class Context:
     def tenant(self, service: Service, scenario: str) -> Tenant:
         self.tenants += 1
         tenant_id = f"{scenario}-{self.tenants}"[-40:].strip("-")
-        answer = service.call("POST", "/v1/tenants", self.settings.admin_token,
-                              {"id": tenant_id, "name": f"Fault suite {tenant_id}"})
+        answer = service.call(
+            "POST", "/v1/tenants", self.settings.admin_token, {"id": tenant_id, "name": f"Fault suite {tenant_id}"}
+        )
         expect(answer, 201)
         return Tenant(tenant_id, answer.body["token"])
 
@@ -137,12 +145,18 @@ class Context:
         if unanswered:
             equal = False
             result.errors_after += sum(a.status >= 500 for a in unanswered)
-            why = (why + "; " if why else "") + f"figures around the rebuild: {_statuses(unanswered)}" \
+            why = (
+                (why + "; " if why else "")
+                + f"figures around the rebuild: {_statuses(unanswered)}"
                 + _example(unanswered)
+            )
         elif [a.body for a in before] != [a.body for a in after]:
             equal = False
-            why = (why + "; " if why else "") + "figures changed by a rebuild: " + _differences(
-                {a.path: a.body["figures"] for a in before}, {a.path: a.body["figures"] for a in after})
+            why = (
+                (why + "; " if why else "")
+                + "figures changed by a rebuild: "
+                + _differences({a.path: a.body["figures"] for a in before}, {a.path: a.body["figures"] for a in after})
+            )
         if not equal:
             result.fail(f"{tenant.id}: {why}")
         result.views_equal = equal if result.views_equal in (None, True) else False
@@ -151,8 +165,9 @@ class Context:
             result.fail(f"{tenant.id}: {why}")
         result.chain_ok = ok if result.chain_ok in (None, True) else False
 
-    def present(self, service: Service, tenant: Tenant, acknowledged: list[str], result: Result,
-                look_up: bool = True) -> Counter:
+    def present(
+        self, service: Service, tenant: Tenant, acknowledged: list[str], result: Result, look_up: bool = True
+    ) -> Counter:
         """Lost: acknowledged admissions missing from the ledger or (``look_up``) not answered by
         GET /members/{id}; duplicated: members admitted more than once. Returns the ledger's
         admissions by member id."""
@@ -165,15 +180,18 @@ class Context:
             missing |= {a.path.rsplit("/", 1)[-1] for a in not_found}
             result.errors_after += sum(a.status >= 500 for a in unanswered)
             if unanswered:
-                result.fail(f"{len(unanswered)} acknowledged member(s) not answered 200 by GET /members/{{id}}:"
-                            f" {_statuses(unanswered)}{_example(unanswered)}")
+                result.fail(
+                    f"{len(unanswered)} acknowledged member(s) not answered 200 by GET /members/{{id}}:"
+                    f" {_statuses(unanswered)}{_example(unanswered)}"
+                )
         twice = {m: n for m, n in admitted.items() if n > 1}
         result.lost += len(missing)
         result.duplicated += len(twice)
         not_in_ledger = [m for m in acknowledged if m not in admitted]
         if not_in_ledger:
-            result.fail(f"{len(not_in_ledger)} acknowledged admission(s) missing from the ledger,"
-                        f" e.g. {not_in_ledger[:3]}")
+            result.fail(
+                f"{len(not_in_ledger)} acknowledged admission(s) missing from the ledger, e.g. {not_in_ledger[:3]}"
+            )
         if twice:
             result.fail(f"{len(twice)} member(s) admitted more than once, e.g. {list(twice.items())[:3]}")
         return admitted
@@ -244,27 +262,36 @@ def recovered_at(reads: list[Answer], writes: list[Answer] | None, back: float) 
 def errors_after(answers: list[Answer], back: float, recovered: float | None) -> list[Answer]:
     """5xx answers to requests sent once the fault was over; a 503 with Retry-After is an
     answer the client can act on, while the service is still recovering."""
-    return [a for a in answers if a.started >= back and a.status >= 500
-            and not (a.status == 503 and a.retry_after and (recovered is None or a.started < recovered))]
+    return [
+        a
+        for a in answers
+        if a.started >= back
+        and a.status >= 500
+        and not (a.status == 503 and a.retry_after and (recovered is None or a.started < recovered))
+    ]
 
 
-def judge_recovery(result: Result, reads: list[Answer], writes: list[Answer] | None, fault: float, back: float,
-                   phase: str = "") -> float | None:
+def judge_recovery(
+    result: Result, reads: list[Answer], writes: list[Answer] | None, fault: float, back: float, phase: str = ""
+) -> float | None:
     """Seconds to recover and 5xx after recovery (see ``errors_after``); what was answered
     during the fault itself is noted."""
     recovered = recovered_at(reads, writes, back)
     prefix = f"{phase}: " if phase else ""
     if recovered is None:
-        result.fail(f"{prefix}the service never answered a read{' and a write' if writes is not None else ''}"
-                    " after the fault")
+        result.fail(
+            f"{prefix}the service never answered a read{' and a write' if writes is not None else ''} after the fault"
+        )
     else:
         result.recover_s = max(result.recover_s or 0.0, recovered - fault)
     answers = reads + (writes or [])
     errors = errors_after(answers, back, recovered)
     result.errors_after += len(errors)
     if errors:
-        result.fail(f"{prefix}{len(errors)} of {sum(a.started >= back for a in answers)} answers 5xx after the"
-                    f" fault was over: {_statuses(errors)}{_example(errors)}")
+        result.fail(
+            f"{prefix}{len(errors)} of {sum(a.started >= back for a in answers)} answers 5xx after the"
+            f" fault was over: {_statuses(errors)}{_example(errors)}"
+        )
     during = [a for a in answers if a.started < back and a.ended >= fault]
     if during:
         result.note(f"{prefix}during the fault: {_statuses(during)}")
@@ -324,8 +351,7 @@ def import_readers(ctx: Context, result: Result) -> None:
         load = Load(service.port, tenant, ctx.files.open_unions, paths, readers=READERS)
         ctx.log(f"importing {n:,} members by HTTP while {READERS} readers poll the figures")
         answer = run_while(load, lambda: ctx.import_members(service, tenant))
-        ctx.log(f"import answered {answer.status} in {answer.ended - answer.started:.1f} s;"
-                f" {len(load.reads)} reads")
+        ctx.log(f"import answered {answer.status} in {answer.ended - answer.started:.1f} s; {len(load.reads)} reads")
         after = ctx.figures(service, tenant, paths)
         imported = answer.status == 201 and answer.body["created"]["members"] == n
         if not imported:
@@ -335,17 +361,26 @@ def import_readers(ctx: Context, result: Result) -> None:
         if total not in ((n,) if imported else (0, n)):
             result.wrong += 1
             result.fail(f"after the import members_total is {total}, not {n if imported else f'0 or {n}'}")
-        judge_reads(result, load.reads, lambda a: a.body["figures"] in (before[a.path], after[a.path]),
-                    "neither the figures before the import nor after it",
-                    lambda a: f"members_total {a.body['figures']['members_total']}")
+        judge_reads(
+            result,
+            load.reads,
+            lambda a: a.body["figures"] in (before[a.path], after[a.path]),
+            "neither the figures before the import nor after it",
+            lambda a: f"members_total {a.body['figures']['members_total']}",
+        )
         result.acknowledged += imported
         ctx.present(service, tenant, ctx.files.member_ids if imported else [], result, look_up=False)
         result.note(f"import {answer.ended - answer.started:.1f} s, {len(load.reads)} reads meanwhile")
         ctx.check(service, tenant, result)
 
 
-def judge_reads(result: Result, reads: list[Answer], right: Callable[[Answer], bool], wrong_means: str,
-                shown: Callable[[Answer], str]) -> None:
+def judge_reads(
+    result: Result,
+    reads: list[Answer],
+    right: Callable[[Answer], bool],
+    wrong_means: str,
+    shown: Callable[[Answer], str],
+) -> None:
     """Every read 200 and right; the others counted as wrong (5xx as 5xx too)."""
     failed = [a for a in reads if a.status != 200]
     wrong = [a for a in reads if a.status == 200 and not right(a)]
@@ -357,8 +392,10 @@ def judge_reads(result: Result, reads: list[Answer], right: Callable[[Answer], b
         result.fail(f"{len(failed)} of {len(reads)} reads not answered 200: {_statuses(failed)}{_example(failed)}")
     if wrong:
         values = Counter(shown(a) for a in wrong)
-        result.fail(f"{len(wrong)} of {len(reads)} reads were {wrong_means}: "
-                    + ", ".join(f"{v} ({k}x)" for v, k in values.most_common(4)))
+        result.fail(
+            f"{len(wrong)} of {len(reads)} reads were {wrong_means}: "
+            + ", ".join(f"{v} ({k}x)" for v, k in values.most_common(4))
+        )
 
 
 # ---- 2. kill -9 of a worker mid-command --------------------------------------------------------
@@ -367,8 +404,15 @@ def kill_command(ctx: Context, result: Result) -> None:
     with ctx.service("kill-command") as service:
         tenant = ctx.tenant(service, "kill-command")
         ctx.structure(service, tenant)
-        load = Load(service.port, tenant, ctx.files.open_unions, ctx.figure_paths(tenant)[:1], writers=WRITERS,
-                    readers=READERS, prefix="k").start()
+        load = Load(
+            service.port,
+            tenant,
+            ctx.files.open_unions,
+            ctx.figure_paths(tenant)[:1],
+            writers=WRITERS,
+            readers=READERS,
+            prefix="k",
+        ).start()
         try:
             time.sleep(ctx.seconds)
             victim = service.workers()[0]
@@ -389,16 +433,19 @@ def kill_command(ctx: Context, result: Result) -> None:
         after_load(ctx, service, tenant, load.acknowledged(), result)
 
 
-def judge_members_total(result: Result, reads: list[Answer], writes: list[tuple[str, Answer]], base: int,
-                        phase: str = "") -> None:
+def judge_members_total(
+    result: Result, reads: list[Answer], writes: list[tuple[str, Answer]], base: int, phase: str = ""
+) -> None:
     wrong = members_total_wrong(reads, writes, base)
     result.wrong += len(wrong)
     if wrong:
         values = Counter(a.body["figures"]["members_total"] for a in wrong)
-        result.fail(f"{phase + ': ' if phase else ''}{len(wrong)} of {len(reads)} reads gave a members_total no"
-                    " state of the register had"
-                    f" (at least {base} plus every admission acknowledged before): "
-                    + ", ".join(f"{v} ({k}x)" for v, k in values.most_common(4)))
+        result.fail(
+            f"{phase + ': ' if phase else ''}{len(wrong)} of {len(reads)} reads gave a members_total no"
+            " state of the register had"
+            f" (at least {base} plus every admission acknowledged before): "
+            + ", ".join(f"{v} ({k}x)" for v, k in values.most_common(4))
+        )
 
 
 # ---- 3. kill -9 mid-import ---------------------------------------------------------------------
@@ -412,8 +459,9 @@ class HttpImport:
         self.client = service.client(tenant.token)
         self.client_port = self.client.connect()
         self.answers: list[Answer] = []
-        self.thread = threading.Thread(target=lambda: self.answers.append(
-            ctx.import_members(service, tenant, self.client)), daemon=True)
+        self.thread = threading.Thread(
+            target=lambda: self.answers.append(ctx.import_members(service, tenant, self.client)), daemon=True
+        )
         self.thread.start()
 
     def running(self) -> bool:
@@ -444,8 +492,13 @@ class CliImport:
 
     def __init__(self, ctx: Context, service: Service, tenant: Tenant):
         with open(ctx.folder / f"{ctx.store}-import-{tenant.id}.log", "ab") as log:
-            self.process = subprocess.Popen(cli("import", "--tenant", tenant.id, str(ctx.files.members_file)),
-                                            env=service.env, stdout=log, stderr=subprocess.STDOUT, cwd=ctx.folder)
+            self.process = subprocess.Popen(
+                cli("import", "--tenant", tenant.id, str(ctx.files.members_file)),
+                env=service.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ctx.folder,
+            )
 
     def running(self) -> bool:
         return self.process.poll() is None
@@ -457,8 +510,15 @@ class CliImport:
 
     @staticmethod
     def whole(ctx: Context, service: Service, tenant: Tenant) -> subprocess.CompletedProcess:
-        return subprocess.run(cli("import", "--tenant", tenant.id, str(ctx.files.members_file)), env=service.env,
-                              capture_output=True, text=True, timeout=900, check=False, cwd=ctx.folder)
+        return subprocess.run(
+            cli("import", "--tenant", tenant.id, str(ctx.files.members_file)),
+            env=service.env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+            cwd=ctx.folder,
+        )
 
 
 def succeeded(outcome: Answer | subprocess.CompletedProcess) -> tuple[bool, str]:
@@ -467,8 +527,15 @@ def succeeded(outcome: Answer | subprocess.CompletedProcess) -> tuple[bool, str]
     return outcome.returncode == 0, f"exit {outcome.returncode}: {last_line(outcome.stderr)}"
 
 
-def wait_midway(inspector: Inspector, tenant: Tenant, n: int, before: int, started: float, deadline: float,
-                running: Callable[[], bool]) -> tuple[str, int]:
+def wait_midway(
+    inspector: Inspector,
+    tenant: Tenant,
+    n: int,
+    before: int,
+    started: float,
+    deadline: float,
+    running: Callable[[], bool],
+) -> tuple[str, int]:
     """Until more of the file than ``before`` rows is visible in the ledger, or ``deadline``
     seconds have passed, or the import has finished: why it stopped waiting and the rows then."""
     while True:
@@ -482,8 +549,9 @@ def wait_midway(inspector: Inspector, tenant: Tenant, n: int, before: int, start
         time.sleep(0.02)
 
 
-def all_or_none(ctx: Context, service: Service, tenant: Tenant, inspector: Inspector, result: Result,
-                moment: str) -> int:
+def all_or_none(
+    ctx: Context, service: Service, tenant: Tenant, inspector: Inspector, result: Result, moment: str
+) -> int:
     """After a kill: the ledger and the figures hold every row of the file or none; returns the rows."""
     n = ctx.files.n_members
     in_ledger = inspector.admitted_count(tenant.id)
@@ -503,8 +571,9 @@ def all_or_none(ctx: Context, service: Service, tenant: Tenant, inspector: Inspe
     return in_ledger
 
 
-def probe(service: Service, read: tuple[Tenant, str], write: Tenant, unions: list[str], tag: str,
-          timeout: float = 60) -> tuple[list[Answer], list[Answer], list[str]]:
+def probe(
+    service: Service, read: tuple[Tenant, str], write: Tenant, unions: list[str], tag: str, timeout: float = 60
+) -> tuple[list[Answer], list[Answer], list[str]]:
     """After a fault: reads and admissions, each again until 5 have succeeded; returns reads,
     writes and the ids acknowledged."""
     reader, path = read
@@ -513,8 +582,11 @@ def probe(service: Service, read: tuple[Tenant, str], write: Tenant, unions: lis
     while (sum(a.ok for a in reads) < 5 or len(acked) < 5) and time.monotonic() < deadline:
         reads.append(service.call("GET", path, reader.token))
         member_id = f"{tag}-{len(writes)}"
-        writes.append(service.call("POST", write.path("/members"), write.token,
-                                   admission(member_id, unions[len(writes) % len(unions)])))
+        writes.append(
+            service.call(
+                "POST", write.path("/members"), write.token, admission(member_id, unions[len(writes) % len(unions)])
+            )
+        )
         if writes[-1].status == 201:
             acked.append(member_id)
         if not (reads[-1].ok and writes[-1].ok):
@@ -562,8 +634,13 @@ def kill_import(kind: type) -> Callable[[Context, Result], None]:
                     kills += 1
                     moment = f"kill {kills} at {at:.1f} s ({why}, {visible:,} rows)"
                     ctx.log(f"{moment}: {victim}")
-                    reads, writes, probed = probe(service, (tenant, indicators_path(tenant, "2020")), spare,
-                                                  ctx.files.open_unions, f"probe-{kills}")
+                    reads, writes, probed = probe(
+                        service,
+                        (tenant, indicators_path(tenant, "2020")),
+                        spare,
+                        ctx.files.open_unions,
+                        f"probe-{kills}",
+                    )
                     acked += probed
                     service.wait_for_workers()
                     judge_recovery(result, reads, writes, fault, fault)
@@ -585,6 +662,7 @@ def kill_import(kind: type) -> Callable[[Context, Result], None]:
                 result.fail(f"the repeated import: {shown}")
             ctx.present(service, spare, acked, result)
             ctx.check(service, tenant, result)
+
     return scenario
 
 
@@ -599,12 +677,15 @@ def pg_restart(mode: str) -> Callable[[Context, Result], None]:
         with ctx.service(name) as service:
             tenant = ctx.loaded(service, name)
             paths = ctx.figure_paths(tenant)[:1]
-            load = Load(service.port, tenant, ctx.files.open_unions, paths, writers=WRITERS, readers=READERS,
-                        prefix=mode[0])
+            load = Load(
+                service.port, tenant, ctx.files.open_unions, paths, writers=WRITERS, readers=READERS, prefix=mode[0]
+            )
             fault, back = restart_under(ctx, load, mode, f"{WRITERS} writers and {READERS} readers", result)
             writes = [a for _, a in load.writes]
-            ctx.log(f"{len(writes)} admissions sent ({_statuses(writes)}), {len(load.reads)} reads"
-                    f" ({_statuses(load.reads)})")
+            ctx.log(
+                f"{len(writes)} admissions sent ({_statuses(writes)}), {len(load.reads)} reads"
+                f" ({_statuses(load.reads)})"
+            )
             judge_recovery(result, load.reads, writes, fault, back, "under writers")
             judge_members_total(result, load.reads, load.writes, base, "under writers")
             result.acknowledged += sum(a.ok for a in load.reads + writes)
@@ -615,6 +696,7 @@ def pg_restart(mode: str) -> Callable[[Context, Result], None]:
             judge_members_total(result, readers.reads, load.writes, base, "readers alone")
             result.acknowledged += sum(a.ok for a in readers.reads)
             after_load(ctx, service, tenant, load.acknowledged(), result)
+
     return scenario
 
 
@@ -645,13 +727,27 @@ def rebuild_readers(ctx: Context, result: Result) -> None:
         before = ctx.figures(service, tenant, paths)
         load = Load(service.port, tenant, ctx.files.open_unions, paths, readers=READERS)
         ctx.log(f"unionledger rebuild while {READERS} readers poll the figures")
-        done = run_while(load, lambda: subprocess.run(cli("rebuild", "--tenant", tenant.id), env=service.env,
-                                                      capture_output=True, text=True, timeout=900, check=False))
+        done = run_while(
+            load,
+            lambda: subprocess.run(
+                cli("rebuild", "--tenant", tenant.id),
+                env=service.env,
+                capture_output=True,
+                text=True,
+                timeout=900,
+                check=False,
+            ),
+        )
         ctx.log(f"rebuild exited {done.returncode}; {len(load.reads)} reads")
         if done.returncode:
             result.fail(f"unionledger rebuild exited {done.returncode}: {last_line(done.stderr)}")
-        judge_reads(result, load.reads, lambda a: a.body["figures"] == before[a.path],
-                    "not the figures before the rebuild", lambda a: f"members_total {a.body['figures']['members_total']}")
+        judge_reads(
+            result,
+            load.reads,
+            lambda a: a.body["figures"] == before[a.path],
+            "not the figures before the rebuild",
+            lambda a: f"members_total {a.body['figures']['members_total']}",
+        )
         ctx.check(service, tenant, result)
 
 
@@ -671,12 +767,12 @@ def same_id(ctx: Context, result: Result, rounds: int = 3) -> None:
             start = threading.Barrier(SAME_ID_CLIENTS)
             answers: list[Answer] = []
 
-            def admit(client) -> None:
+            def admit(client, start: threading.Barrier, answers: list[Answer], body: dict) -> None:
                 start.wait()
                 answers.append(client.call("POST", tenant.path("/members"), body))
                 client.close()
 
-            threads = [threading.Thread(target=admit, args=(c,)) for c in clients]
+            threads = [threading.Thread(target=admit, args=(c, start, answers, body)) for c in clients]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -690,8 +786,10 @@ def same_id(ctx: Context, result: Result, rounds: int = 3) -> None:
             result.errors_after += sum(n for s, n in statuses.items() if s >= 500)
             if wrong:
                 result.wrong += wrong
-                result.fail(f"{member_id}: {_statuses(answers)} (one 201 and {SAME_ID_CLIENTS - 1} 409 expected)"
-                            + _example([a for a in answers if a.status not in (201, 409)]))
+                result.fail(
+                    f"{member_id}: {_statuses(answers)} (one 201 and {SAME_ID_CLIENTS - 1} 409 expected)"
+                    + _example([a for a in answers if a.status not in (201, 409)])
+                )
         admitted = ctx.present(service, tenant, acked, result)
         for r in range(rounds):
             if admitted.get(f"same-{r}", 0) != 1:

@@ -72,8 +72,15 @@ class Client:
             self.conn.close()
             self.conn = None
 
-    def call(self, method: str, path: str, body: Any = None, *, data: bytes | None = None,
-             content_type: str = "application/json") -> Answer:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        data: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> Answer:
         if self.conn is None or time.monotonic() - self.last > self.IDLE:
             self.close()
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
@@ -101,8 +108,13 @@ class Client:
 def multipart(files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
     """A multipart/form-data body with each ``(file name, content)`` as a part named ``file``."""
     boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-             f"Content-Type: text/csv\r\n\r\n".encode() + content + b"\r\n" for name, content in files]
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        f"Content-Type: text/csv\r\n\r\n".encode()
+        + content
+        + b"\r\n"
+        for name, content in files
+    ]
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
@@ -111,8 +123,13 @@ class Service:
 
     def __init__(self, settings: Settings, log: Path):
         self.settings = settings
-        self.env = service_env(settings.database_url or "", settings.control_schema, settings.admin_token or "",
-                               settings.data_dir, UNIONLEDGER_WORKERS=str(WORKERS))
+        self.env = service_env(
+            settings.database_url or "",
+            settings.control_schema,
+            settings.admin_token or "",
+            settings.data_dir,
+            UNIONLEDGER_WORKERS=str(WORKERS),
+        )
         self.gunicorn = Gunicorn("service.wsgi:app", self.env, log)
 
     def __enter__(self) -> Service:

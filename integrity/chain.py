@@ -32,16 +32,18 @@ import base64
 import hashlib
 import json
 import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 from domain.errors import Conflict, InvalidValue
 from projections.base import from_micros, micros
 
 CHAIN_TABLE = "ledger_chain"
-CHAIN_DDL = ("CREATE TABLE IF NOT EXISTS ledger_chain"
-             " (position BIGINT PRIMARY KEY, link TEXT NOT NULL, recorded_at BIGINT)")
+CHAIN_DDL = (
+    "CREATE TABLE IF NOT EXISTS ledger_chain (position BIGINT PRIMARY KEY, link TEXT NOT NULL, recorded_at BIGINT)"
+)
 EXPORT_FORMAT = "unionledger-export/1"
 BATCH = 2000
 
@@ -75,8 +77,12 @@ class Digest:
         """``HASH@POSITION``: 64 hex digits, then a position of at least 1."""
         value, _, position = text.strip().partition("@")
         value = value.lower()
-        if len(value) != 64 or any(c not in "0123456789abcdef" for c in value) or not position.isdigit() \
-                or int(position) < 1:
+        if (
+            len(value) != 64
+            or any(c not in "0123456789abcdef" for c in value)
+            or not position.isdigit()
+            or int(position) < 1
+        ):
             raise InvalidValue("must be HASH@POSITION (64 hex digits, '@', a position from 1)", field="digest")
         return cls(value, int(position))
 
@@ -100,8 +106,13 @@ def _field(data: bytes) -> bytes:
 
 
 def canonical(position: int, originator_id: Any, originator_version: int, topic: str, state: bytes) -> bytes:
-    return (position.to_bytes(8, "big") + originator_version.to_bytes(8, "big")
-            + _field(str(originator_id).encode()) + _field(topic.encode()) + _field(bytes(state)))
+    return (
+        position.to_bytes(8, "big")
+        + originator_version.to_bytes(8, "big")
+        + _field(str(originator_id).encode())
+        + _field(topic.encode())
+        + _field(bytes(state))
+    )
 
 
 def void(position: int, link: str | None = None) -> Entry:
@@ -114,30 +125,42 @@ def is_void(e: Entry) -> bool:
 
 
 def next_link(previous: bytes, e: Entry) -> bytes:
-    return hashlib.sha256(previous + canonical(e.position, e.originator_id, e.originator_version,
-                                               e.topic, e.state)).digest()
+    return hashlib.sha256(
+        previous + canonical(e.position, e.originator_id, e.originator_version, e.topic, e.state)
+    ).digest()
 
 
-def recompute(tenant_id: str, entries: Iterable[Entry], chained: int, digest: Digest | None = None,
-              progress: Callable[[int], None] | None = None) -> Verified:
+def recompute(
+    tenant_id: str,
+    entries: Iterable[Entry],
+    chained: int,
+    digest: Digest | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Verified:
     """Recompute the chain over ``entries`` (in position order) and check it against their stored links,
     the last chained position and the digest; raises ChainBroken at the first position that fails."""
     link, expected = genesis(tenant_id), 1
     for e in entries:
         if e.position != expected:
-            raise ChainBroken(expected, f"the event at position {expected} is missing (deleted)"
-                              if e.position > expected else f"position {e.position} appears out of order")
+            raise ChainBroken(
+                expected,
+                f"the event at position {expected} is missing (deleted)"
+                if e.position > expected
+                else f"position {e.position} appears out of order",
+            )
         link = next_link(link, e)
         if is_void(e) and e.link != link.hex():
             raise ChainBroken(expected, f"the event at position {expected} is missing (deleted)")
         if e.link is None and expected <= chained:
             raise ChainBroken(expected, "the chain link of this position is missing")
         if e.link is not None and e.link != link.hex():
-            raise ChainBroken(expected, "the stored event no longer matches its chain link"
-                                        " (changed, replaced or moved)")
+            raise ChainBroken(
+                expected, "the stored event no longer matches its chain link (changed, replaced or moved)"
+            )
         if digest and digest.position == expected and digest.hash != link.hex():
-            raise ChainBroken(expected, f"the ledger no longer extends the digest {digest}"
-                                        f" (recomputed link {link.hex()})")
+            raise ChainBroken(
+                expected, f"the ledger no longer extends the digest {digest} (recomputed link {link.hex()})"
+            )
         if progress:
             progress(1)
         expected += 1
@@ -175,8 +198,9 @@ class Chain:
     def head(self) -> dict:
         """{"position", "hash", "recorded_at"} of the latest link (position 0 and the genesis when empty)."""
         with self.transaction() as cur:
-            row = cur.execute("SELECT position, link, recorded_at FROM ledger_chain"
-                              " ORDER BY position DESC LIMIT 1").fetchone()
+            row = cur.execute(
+                "SELECT position, link, recorded_at FROM ledger_chain ORDER BY position DESC LIMIT 1"
+            ).fetchone()
         if row is None:
             return {"position": 0, "hash": genesis(self.tenant_id).hex(), "recorded_at": None}
         recorded_at = from_micros(row[2])
@@ -216,27 +240,32 @@ class Chain:
                 with self.transaction(write=True) as cur:
                     cur.insert_rows("ledger_chain", ("position", "link", "recorded_at"), rows)
             if gap is not None:
-                raise ChainBroken(gap, f"the event at position {gap} is missing (deleted);"
-                                       f" the chain stops at position {gap - 1}")
+                raise ChainBroken(
+                    gap, f"the event at position {gap} is missing (deleted); the chain stops at position {gap - 1}"
+                )
             if len(notifications) < BATCH:
                 return last  # a short batch: the ledger ended there when it was read
 
     def link_at(self, cur: Any, recorded: Sequence[Any], end: tuple[int, bytes]) -> None:
         """Link recordings that follow ``end`` (the chain's last position and link, read under
         the lock the caller still holds) from memory, in ``cur``'s transaction."""
-        self.link_stored(cur, [(r.notification.id, r.notification, micros(r.domain_event.timestamp))
-                               for r in recorded], end)
+        self.link_stored(
+            cur, [(r.notification.id, r.notification, micros(r.domain_event.timestamp)) for r in recorded], end
+        )
 
     @staticmethod
-    def link_stored(cur: Any, recorded: Sequence[tuple[int, Any, int | None]],
-                    end: tuple[int, bytes]) -> tuple[int, bytes]:
+    def link_stored(
+        cur: Any, recorded: Sequence[tuple[int, Any, int | None]], end: tuple[int, bytes]
+    ) -> tuple[int, bytes]:
         """Link events just written in ``cur``'s transaction, each ``(position, stored event,
         recorded at)``, after ``end``; returns the chain's new end."""
         link = end[1]
         rows = []
         for position, stored, at in recorded:
-            link = next_link(link, Entry(position, stored.originator_id, stored.originator_version, stored.topic,
-                                         bytes(stored.state)))
+            link = next_link(
+                link,
+                Entry(position, stored.originator_id, stored.originator_version, stored.topic, bytes(stored.state)),
+            )
             rows.append((position, link.hex(), at))
         cur.insert_rows("ledger_chain", ("position", "link", "recorded_at"), rows)
         return (recorded[-1][0], link) if recorded else end
@@ -260,8 +289,11 @@ class Chain:
                 return
             high = notifications[-1].id
             with self.transaction() as cur:
-                links = dict(cur.execute("SELECT position, link FROM ledger_chain WHERE position BETWEEN ? AND ?",
-                                         (start, high)).fetchall())
+                links = dict(
+                    cur.execute(
+                        "SELECT position, link FROM ledger_chain WHERE position BETWEEN ? AND ?", (start, high)
+                    ).fetchall()
+                )
             for n in notifications:
                 for position in range(start, n.id):  # no event there
                     yield void(position, links.get(position))
@@ -276,14 +308,28 @@ class Chain:
     def export(self, upto: int, progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
         """The ledger up to ``upto`` with its links, as gzip JSON lines (header first), in chunks."""
         gzip = zlib.compressobj(wbits=31)  # gzip framing; mtime 0, so equal ledgers give equal bytes
-        header = {"format": EXPORT_FORMAT, "tenant": self.tenant_id,
-                  "exported_at": datetime.now(timezone.utc).isoformat(), "events": upto}
+        header = {
+            "format": EXPORT_FORMAT,
+            "tenant": self.tenant_id,
+            "exported_at": datetime.now(UTC).isoformat(),
+            "events": upto,
+        }
         chunk, count = [_line(header)], 0
         for e in self.entries(stop=upto) if upto else ():
-            chunk.append(_line({"position": e.position, "void": True, "link": e.link} if is_void(e) else {
-                "position": e.position, "originator_id": str(e.originator_id),
-                "originator_version": e.originator_version, "topic": e.topic,
-                "state": base64.b64encode(e.state).decode(), "link": e.link}))
+            chunk.append(
+                _line(
+                    {"position": e.position, "void": True, "link": e.link}
+                    if is_void(e)
+                    else {
+                        "position": e.position,
+                        "originator_id": str(e.originator_id),
+                        "originator_version": e.originator_version,
+                        "topic": e.topic,
+                        "state": base64.b64encode(e.state).decode(),
+                        "link": e.link,
+                    }
+                )
+            )
             count += 1
             if len(chunk) >= BATCH:
                 yield gzip.compress(b"".join(chunk))
@@ -301,4 +347,3 @@ def _entry(n: Any, link: str | None = None) -> Entry:
 
 def _line(data: dict) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-

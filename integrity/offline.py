@@ -12,24 +12,25 @@ import gzip
 import json
 import sqlite3
 from bisect import bisect_left
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from typing import Any, Iterator, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper, Notification
 
 from application.reads import RegisterReads
 from domain.clock import vietnam_today
+from integrity.chain import EXPORT_FORMAT, Digest, Entry, Verified, is_void, recompute, void
 from persistence.event_store import EventStore
+from persistence.vault import KEYS_DDL
 from projections.base import ViewCursor
 from projections.indicators import IndicatorCalculator
 from projections.queries import RegisterViews
 from projections.runner import Projector
-from integrity.chain import EXPORT_FORMAT, Digest, Entry, Verified, is_void, recompute, void
 from tenants.stores import view_projections
-from persistence.vault import KEYS_DDL
 
 
 def projections() -> list:
@@ -73,8 +74,16 @@ def read_export(path: str) -> Export:
                     if e.get("void") is True:
                         entries.append(void(int(e["position"]), e["link"]))
                         continue
-                    entries.append(Entry(int(e["position"]), e["originator_id"], int(e["originator_version"]),
-                                         e["topic"], base64.b64decode(e["state"], validate=True), e["link"]))
+                    entries.append(
+                        Entry(
+                            int(e["position"]),
+                            e["originator_id"],
+                            int(e["originator_version"]),
+                            e["topic"],
+                            base64.b64decode(e["state"], validate=True),
+                            e["link"],
+                        )
+                    )
                 except (ValueError, KeyError, TypeError) as error:
                     raise ExportError(f"line {number} is not an event of the export ({error})") from None
     except (OSError, EOFError, ValueError) as error:
@@ -87,16 +96,31 @@ class FileRecorder:
 
     def __init__(self, entries: Sequence[Entry]):
         # Ordered by position, as checked by the chain before any replay.
-        self.notifications = [Notification(id=e.position, originator_id=UUID(e.originator_id),
-                                           originator_version=e.originator_version, topic=e.topic, state=e.state)
-                              for e in entries if not is_void(e)]
+        self.notifications = [
+            Notification(
+                id=e.position,
+                originator_id=UUID(e.originator_id),
+                originator_version=e.originator_version,
+                topic=e.topic,
+                state=e.state,
+            )
+            for e in entries
+            if not is_void(e)
+        ]
         self._ids = [n.id for n in self.notifications]
 
-    def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
-                             topics: Sequence[str] = (), *, inclusive_of_start: bool = True) -> list[Notification]:
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> list[Notification]:
         low = (start or 0) if inclusive_of_start else (start or 0) + 1
         found = []
-        for n in self.notifications[bisect_left(self._ids, low):]:
+        for n in self.notifications[bisect_left(self._ids, low) :]:
             if len(found) >= limit or (stop is not None and n.id > stop):
                 break
             if not topics or n.topic in topics:
@@ -142,11 +166,17 @@ class MemoryStore:
         """The views hold the whole export from the start."""
         return self
 
-    def answer(self, period: str, unit_id: str | None = None, as_of: date | None = None,
-               known_at: datetime | None = None, indicators: str | None = None) -> dict[str, Any]:
+    def answer(
+        self,
+        period: str,
+        unit_id: str | None = None,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+        indicators: str | None = None,
+    ) -> dict[str, Any]:
         """The API's /indicators answer for the same arguments (same defaults, same figures)."""
         if known_at is not None and known_at.tzinfo is None:
-            known_at = known_at.replace(tzinfo=timezone.utc)  # as the API reads a naive known_at
+            known_at = known_at.replace(tzinfo=UTC)  # as the API reads a naive known_at
         answer = RegisterReads(self).indicators(period, unit_id, as_of, known_at, indicators)
         return {**answer, "as_of": answer["as_of"].isoformat(), "known_at": known_at.isoformat() if known_at else None}
 
@@ -156,4 +186,3 @@ def audit(path: str, digest: Digest | None, **question: Any) -> tuple[Verified, 
     export = read_export(path)
     verified = export.check(digest)
     return verified, MemoryStore(export.entries).answer(**question)
-

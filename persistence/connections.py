@@ -80,9 +80,21 @@ class TenantPostgresFactory(postgres.PostgresFactory):
         # checkout). It has not opened it yet: ours takes its place, with its settings.
         built, datastore = self.datastore.pool, self.datastore
         datastore.pool = TenantPool(
-            built.conninfo, connection_class=built.connection_class, get_password_func=built.get_password_func,
-            kwargs={**(built.kwargs or {}), "connect_timeout": round(built.timeout),
-                    "application_name": self.env.get(self.POSTGRES_APPLICATION_NAME) or "unionledger"},
-            min_size=built.min_size, max_size=built.max_size, open=False, configure=datastore.after_connect_func(),
-            check=usable, timeout=built.timeout, max_waiting=built.max_waiting, max_lifetime=built.max_lifetime,
-            reconnect_timeout=built.timeout)
+            built.conninfo,
+            connection_class=built.connection_class,
+            get_password_func=built.get_password_func,
+            kwargs={
+                **(built.kwargs or {}),
+                "connect_timeout": round(built.timeout),
+                "application_name": self.env.get(self.POSTGRES_APPLICATION_NAME) or "unionledger",
+            },
+            min_size=built.min_size,
+            max_size=built.max_size,
+            open=False,
+            configure=datastore.after_connect_func(),
+            check=usable,
+            timeout=built.timeout,
+            max_waiting=built.max_waiting,
+            max_lifetime=built.max_lifetime,
+            reconnect_timeout=built.timeout,
+        )

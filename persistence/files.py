@@ -8,6 +8,7 @@ itself, so a store's file is created here, empty and 0600, before SQLite opens i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -25,10 +26,8 @@ def private_folder(path: Path) -> Path:
     if not path.is_dir():
         if not path.parent.is_dir():
             private_folder(path.parent)
-        try:
+        with contextlib.suppress(FileExistsError):  # made meanwhile by another process
             os.mkdir(path, FOLDER)
-        except FileExistsError:  # made meanwhile by another process
-            pass
     return path
 
 

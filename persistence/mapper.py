@@ -9,16 +9,16 @@ the encoder would write, in the same order, to the same bytes. An event with any
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from json.encoder import encode_basestring
-from typing import Any, Iterable
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import DatetimeAsISO, Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
 from persistence.event_store import DateAsISO
-
 
 _NAMED: dict[str, str] = {}  # an attribute's name as the JSON writes it, with its colon
 
@@ -43,8 +43,9 @@ class RegisterMapper(Mapper):
             topic = self._topics[kind] = get_topic(kind)
         return self._stored(topic, domain_event.originator_id, domain_event.originator_version, state)
 
-    def stored_state(self, topic: str, originator_id: UUID, originator_version: int,
-                     state: dict[str, Any]) -> StoredEvent | None:
+    def stored_state(
+        self, topic: str, originator_id: UUID, originator_version: int, state: dict[str, Any]
+    ) -> StoredEvent | None:
         """The stored event of ``topic`` whose attributes (but the originator's id and version,
         in the event's order) are ``state``: what ``to_stored_event`` writes for that event,
         without making it. None if the state is not flat (or the mapper does not write JSON itself)."""
@@ -56,15 +57,15 @@ class RegisterMapper(Mapper):
             data = self.compressor.compress(data)
         if self.cipher:
             data = self.cipher.encrypt(data)
-        return StoredEvent(originator_id=originator_id, originator_version=originator_version, topic=topic,
-                           state=data)
+        return StoredEvent(originator_id=originator_id, originator_version=originator_version, topic=topic, state=data)
 
     def _flat_json(self, event: Any) -> bytes | None:
         """The event's state as the library's encoder writes it, or None if it is not flat."""
         if getattr(type(event), "class_version", 1) > 1:
             return None
-        return self._json((key, value) for key, value in vars(event).items()
-                          if key != "originator_id" and key != "originator_version")
+        return self._json(
+            (key, value) for key, value in vars(event).items() if key != "originator_id" and key != "originator_version"
+        )
 
     @staticmethod
     def _json(items: Iterable[tuple[str, Any]]) -> bytes | None:

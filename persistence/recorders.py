@@ -10,10 +10,10 @@ writer can take ids while the lock is held.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import psycopg
-
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import errors
@@ -37,18 +37,27 @@ class CopyingPostgresApplicationRecorder(PostgresApplicationRecorder):
         table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
         try:
             if copy and len(stored_events) >= COPY_FROM:
-                with curs.copy(SQL("COPY {0} (originator_id, originator_version, topic, state) FROM STDIN")
-                               .format(table)) as copy:
+                with curs.copy(
+                    SQL("COPY {0} (originator_id, originator_version, topic, state) FROM STDIN").format(table)
+                ) as copy:
                     for e in stored_events:
                         copy.write_row((e.originator_id, e.originator_version, e.topic, e.state))
                 curs.execute(SQL("SELECT MAX(notification_id) FROM {0}").format(table))
                 top = curs.fetchone()[0]
                 return list(range(top - len(stored_events) + 1, top + 1))
-            curs.execute(SQL("INSERT INTO {0} (originator_id, originator_version, topic, state)"
-                             " SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
-                             " RETURNING notification_id").format(table),
-                         ([e.originator_id for e in stored_events], [e.originator_version for e in stored_events],
-                          [e.topic for e in stored_events], [e.state for e in stored_events]))
+            curs.execute(
+                SQL(
+                    "INSERT INTO {0} (originator_id, originator_version, topic, state)"
+                    " SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
+                    " RETURNING notification_id"
+                ).format(table),
+                (
+                    [e.originator_id for e in stored_events],
+                    [e.originator_version for e in stored_events],
+                    [e.topic for e in stored_events],
+                    [e.state for e in stored_events],
+                ),
+            )
             return [row[0] for row in curs.fetchall()]  # in pipeline mode, an error shows here
         except errors.UniqueViolation as error:
             raise IntegrityError(str(error)) from error

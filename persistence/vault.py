@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Iterable
 from json.encoder import encode_basestring
-from typing import Any, Iterable
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -41,7 +42,7 @@ def random_blocks(count: int, size: int) -> list[bytes]:
     the system's generator: a call per member released the GIL to the import's other threads,
     costing the importing thread far more than the call itself."""
     pool = os.urandom(count * size)
-    return [pool[i:i + size] for i in range(0, count * size, size)]
+    return [pool[i : i + size] for i in range(0, count * size, size)]
 
 
 _PLAIN = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # json.dumps with options makes one per call
@@ -91,8 +92,9 @@ class PersonalDataVault:
         keys are returned for the caller to ``keep`` in the transaction that records the members."""
         keys = dict(zip([member_id for member_id, _data in items], random_blocks(len(items), KEY_SIZE)))
         nonces = random_blocks(len(items), NONCE_SIZE)
-        return [seal_with(keys[member_id], member_id, data, nonce)
-                for (member_id, data), nonce in zip(items, nonces)], keys
+        return [
+            seal_with(keys[member_id], member_id, data, nonce) for (member_id, data), nonce in zip(items, nonces)
+        ], keys
 
     @staticmethod
     def keep(cur: Any, keys: dict[str, bytes]) -> None:
@@ -109,14 +111,18 @@ class PersonalDataVault:
             ids = ",".join(keys)
             if ids.count(",") != len(keys) - 1:
                 raise ValueError("a member id with a comma")
-            cur.execute("INSERT INTO personal_keys (member_id, key) SELECT * FROM"
-                        " unnest(string_to_array(?, ','), string_to_array(?, ','))"
-                        " ON CONFLICT (member_id) DO UPDATE SET key = EXCLUDED.key",
-                        (ids, ",".join(k.hex() for k in keys.values())))
+            cur.execute(
+                "INSERT INTO personal_keys (member_id, key) SELECT * FROM"
+                " unnest(string_to_array(?, ','), string_to_array(?, ','))"
+                " ON CONFLICT (member_id) DO UPDATE SET key = EXCLUDED.key",
+                (ids, ",".join(k.hex() for k in keys.values())),
+            )
         else:
-            cur.executemany("INSERT INTO personal_keys (member_id, key) VALUES (?, ?)"
-                            " ON CONFLICT (member_id) DO UPDATE SET key = excluded.key",
-                            [(m, k.hex()) for m, k in keys.items()])
+            cur.executemany(
+                "INSERT INTO personal_keys (member_id, key) VALUES (?, ?)"
+                " ON CONFLICT (member_id) DO UPDATE SET key = excluded.key",
+                [(m, k.hex()) for m, k in keys.items()],
+            )
 
     def unseal_many(self, sealed: Iterable[tuple[str, str | None]]) -> dict[str, dict | None]:
         """member_id -> personal data, or None where the key was destroyed."""
@@ -132,7 +138,7 @@ class PersonalDataVault:
             if key is None or not value.startswith(PREFIX):
                 out[member_id] = ERASED
                 continue
-            raw = base64.urlsafe_b64decode(value[len(PREFIX):])
+            raw = base64.urlsafe_b64decode(value[len(PREFIX) :])
             out[member_id] = json.loads(AESGCM(key).decrypt(raw[:NONCE_SIZE], raw[NONCE_SIZE:], member_id.encode()))
         return out
 

@@ -10,11 +10,28 @@ from typing import Any
 from eventsourcing.utils import resolve_topic
 
 from domain.base import BUSINESS_DATE, business_date
-from projections.base import (META_FIELDS, Projection, StoredRun, ViewCursor, day, event_data, event_name,
-                              jsonb_text, micros, sql_day, sql_micros)
+from projections.base import (
+    META_FIELDS,
+    Projection,
+    StoredRun,
+    ViewCursor,
+    day,
+    event_data,
+    event_name,
+    jsonb_text,
+    micros,
+    sql_day,
+    sql_micros,
+)
 
-ENTITY_TYPES = {"Unit": "unit", "Workplace": "workplace", "Union": "union", "Member": "member",
-                "Target": "target", "Report": "report"}
+ENTITY_TYPES = {
+    "Unit": "unit",
+    "Workplace": "workplace",
+    "Union": "union",
+    "Member": "member",
+    "Target": "target",
+    "Report": "report",
+}
 
 
 @functools.cache
@@ -62,19 +79,48 @@ class Audit(Projection):
     # then works on two cores), each lane committing its batches with its own position.
     lane = "audit"
     # The register's events, whose fields are strings, numbers and dates (a report's figures are not).
-    derived = frozenset({
-        "UnitEstablished", "UnitClosed", "WorkplaceRegistered", "WorkforceSurveyed", "UnionFounded",
-        "UnionTransferred", "UnionDissolved", "MemberAdmitted", "MemberTransferred", "MemberLeft",
-        "MemberDataErased"})
+    derived = frozenset(
+        {
+            "UnitEstablished",
+            "UnitClosed",
+            "WorkplaceRegistered",
+            "WorkforceSurveyed",
+            "UnionFounded",
+            "UnionTransferred",
+            "UnionDissolved",
+            "MemberAdmitted",
+            "MemberTransferred",
+            "MemberLeft",
+            "MemberDataErased",
+        }
+    )
 
-    COLUMNS = ("position", "recorded_at", "actor", "event", "entity_type", "entity_id", "business_date", "version",
-               "data")
+    COLUMNS = (
+        "position",
+        "recorded_at",
+        "actor",
+        "event",
+        "entity_type",
+        "entity_id",
+        "business_date",
+        "version",
+        "data",
+    )
 
     @staticmethod
     def row(event: Any, position: int) -> tuple:
         kind, entity_id = entity_of(event)
-        return (position, micros(event.timestamp), getattr(event, "actor", ""), event_name(event), kind, entity_id,
-                day(business_date(event)), event.originator_version, jsonb_text(event_data(event)))
+        return (
+            position,
+            micros(event.timestamp),
+            getattr(event, "actor", ""),
+            event_name(event),
+            kind,
+            entity_id,
+            day(business_date(event)),
+            event.originator_version,
+            jsonb_text(event_data(event)),
+        )
 
     @classmethod
     def handles(cls, name: str) -> bool:
@@ -87,8 +133,11 @@ class Audit(Projection):
             name, kind = event_class.__name__, entity_type_of(event_class)
             dates = date_fields(event_class)
             # The data as event_data makes it: no metadata, dates as their ISO text.
-            data = "j - ?::text[]" + (" || jsonb_build_object(" + ", ".join(
-                f"'{field}', j->'{field}'->'_data_'" for field in dates) + ")" if dates else "")
+            data = "j - ?::text[]" + (
+                " || jsonb_build_object(" + ", ".join(f"'{field}', j->'{field}'->'_data_'" for field in dates) + ")"
+                if dates
+                else ""
+            )
             business = BUSINESS_DATE.get(name)
             cur.execute(
                 f"INSERT INTO audit_entries ({', '.join(self.COLUMNS)})"
@@ -96,7 +145,8 @@ class Audit(Projection):
                 f" coalesce(nullif(j->>'{kind}_id', ''), originator_id::text),"
                 f" {sql_day(business) if business else 'NULL'}, version, ({data})::text"
                 f" FROM ({select}) s",
-                [name, kind, list(META_FIELDS), *params])
+                [name, kind, list(META_FIELDS), *params],
+            )
 
     def process_event(self, cur: ViewCursor, event: Any, position: int) -> None:
         cur.insert_rows("audit_entries", self.COLUMNS, [self.row(event, position)])

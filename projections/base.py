@@ -9,12 +9,13 @@ from __future__ import annotations
 import functools
 import json
 import re
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from typing import Any, ContextManager, Iterable, Iterator, Protocol, Sequence
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FOREVER = 2**62  # a "known at" later than anything recorded
 IN_CHUNK, ARRAY_CHUNK = 500, 10_000  # ids per statement, as parameters (SQLite) or one array (PostgreSQL)
 FEW_ROWS = 64  # up to this many rows, one INSERT costs PostgreSQL less than a COPY
@@ -39,7 +40,7 @@ def from_micros(value: int | None) -> datetime | None:
     if value is None:
         return None
     seconds, us = divmod(value, 1_000_000)
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(microsecond=us)
+    return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=us)
 
 
 def event_name(event: object) -> str:
@@ -68,8 +69,9 @@ def jsonb_text(data: Any) -> str:
 
 def _jsonb_order(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _jsonb_order(v) for k, v in sorted(value.items(), key=lambda kv: (len(kv[0].encode()),
-                                                                                     kv[0].encode()))}
+        return {
+            k: _jsonb_order(v) for k, v in sorted(value.items(), key=lambda kv: (len(kv[0].encode()), kv[0].encode()))
+        }
     if isinstance(value, list):
         return [_jsonb_order(v) for v in value]
     return value
@@ -114,10 +116,12 @@ class StoredRun:
         # OFFSET 0 keeps the planner from copying the jsonb parse into every expression that uses j;
         # it also keeps out any filter of the outer query, so a topic is chosen here, before the parse.
         topics = [topic] if topic is not None else list(self.topics)
-        return (f"SELECT notification_id AS position, originator_id, originator_version AS version, topic,"
-                f" convert_from(state, 'UTF8')::jsonb AS j FROM {self.table}"
-                " WHERE notification_id BETWEEN ? AND ? AND topic = ANY(?) OFFSET 0",
-                [self.first, self.last, topics])
+        return (
+            f"SELECT notification_id AS position, originator_id, originator_version AS version, topic,"
+            f" convert_from(state, 'UTF8')::jsonb AS j FROM {self.table}"
+            " WHERE notification_id BETWEEN ? AND ? AND topic = ANY(?) OFFSET 0",
+            [self.first, self.last, topics],
+        )
 
 
 class ViewCursor:
@@ -150,7 +154,7 @@ class ViewCursor:
         names = ", ".join(columns)
         if self.dialect == "postgres" and (len(rows) <= FEW_ROWS or self.pipelined):  # no COPY in a pipeline
             for i in range(0, len(rows), FEW_ROWS):
-                chunk = rows[i:i + FEW_ROWS]
+                chunk = rows[i : i + FEW_ROWS]
                 values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
                 self.raw.execute(f"INSERT INTO {table} ({names}) VALUES {values}", [v for row in chunk for v in row])
         elif self.dialect == "postgres":
@@ -168,10 +172,10 @@ class ViewCursor:
         if self.dialect == "postgres":
             sql = sql.replace(" IN ({ids})", " = ANY(?)")
             for i in range(0, len(ids), ARRAY_CHUNK):
-                rows += self.execute(sql, (list(ids[i:i + ARRAY_CHUNK]),)).fetchall()
+                rows += self.execute(sql, (list(ids[i : i + ARRAY_CHUNK]),)).fetchall()
             return rows
         for i in range(0, len(ids), IN_CHUNK):
-            chunk = ids[i:i + IN_CHUNK]
+            chunk = ids[i : i + IN_CHUNK]
             rows += self.execute(sql.format(ids=", ".join("?" * len(chunk))), chunk).fetchall()
         return rows
 
@@ -185,8 +189,10 @@ class ViewCursor:
         names = [name for name, _type in columns]
         if self.dialect == "postgres":
             arrays = ", ".join(f"%s::{kind}[]" for _name, kind in columns)
-            self.raw.execute(sql.format(rows=f"FROM unnest({arrays}) AS v({', '.join(names)})"),
-                             [list(values) for values in zip(*rows)])
+            self.raw.execute(
+                sql.format(rows=f"FROM unnest({arrays}) AS v({', '.join(names)})"),
+                [list(values) for values in zip(*rows)],
+            )
         else:
             named = re.sub(r"\bv\.(\w+)", r":\1", sql.format(rows=""))
             self.raw.executemany(named, [dict(zip(names, row)) for row in rows])
@@ -257,8 +263,9 @@ class Transaction(Protocol):
     ``snapshot=True`` reads everything as of one instant. ``search_path`` (PostgreSQL) names the
     schemas its tables are found in, for a transaction on views built beside the tenant's."""
 
-    def __call__(self, write: bool = False, snapshot: bool = False,
-                 search_path: str | None = None) -> ContextManager[ViewCursor]: ...
+    def __call__(
+        self, write: bool = False, snapshot: bool = False, search_path: str | None = None
+    ) -> AbstractContextManager[ViewCursor]: ...
 
 
 MAIN_LANE = "views"

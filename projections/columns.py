@@ -15,8 +15,9 @@ read again whole when they change.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -95,10 +96,16 @@ class Spans:
     def read(cls, cur: ViewCursor, table: str, entities: Ids, holders: Ids) -> Spans:
         rows = cur.execute(
             f"SELECT entity_id, holder_id, valid_from, COALESCE(valid_to, {OPEN}), terminal, recorded_at,"
-            f" COALESCE(superseded_at, {NEVER}) FROM {table}").fetchall()
+            f" COALESCE(superseded_at, {NEVER}) FROM {table}"
+        ).fetchall()
         cols = list(zip(*rows)) if rows else [()] * 7
-        return cls(entities.codes(cols[0]), holders.codes(cols[1]), *(np.array(c, np.int64) for c in cols[2:4]),
-                   np.array(cols[4], bool), *(np.array(c, np.int64) for c in cols[5:]))
+        return cls(
+            entities.codes(cols[0]),
+            holders.codes(cols[1]),
+            *(np.array(c, np.int64) for c in cols[2:4]),
+            np.array(cols[4], bool),
+            *(np.array(c, np.int64) for c in cols[5:]),
+        )
 
     def known(self, k: int) -> np.ndarray:
         return (self.recorded_at <= k) & (self.superseded_at > k)
@@ -173,8 +180,11 @@ class RegisterColumns:
     def snapshot(self, cur: ViewCursor) -> Snapshot:
         """The columns as of the views' position, read in the caller's read transaction, which
         must see one snapshot for the position and every row read after it."""
-        marks = dict(cur.execute(f"SELECT name, position FROM view_positions WHERE name IN (?, ?) AND {INTACT}",
-                                 (FOLLOWER, REBUILDS)).fetchall())
+        marks = dict(
+            cur.execute(
+                f"SELECT name, position FROM view_positions WHERE name IN (?, ?) AND {INTACT}", (FOLLOWER, REBUILDS)
+            ).fetchall()
+        )
         if not marks:  # a crash emptied the views: nothing here is to be kept
             raise ViewsUnavailable("the views are being rebuilt from the ledger")
         position, rebuilds = marks.get(FOLLOWER) or 0, marks.get(REBUILDS) or 0
@@ -186,9 +196,20 @@ class RegisterColumns:
                 self._refresh(cur, position)
             m = self.members
             return Snapshot(
-                self.position, self.units, self.unions, self.workplaces, self.structure,
-                m.holder.values, m.valid_from.values, m.valid_to.values, m.at.values, m.sign.values,
-                m.flow_kind.values, m.flow_union.values, m.flow_day.values, m.flow_at.values,
+                self.position,
+                self.units,
+                self.unions,
+                self.workplaces,
+                self.structure,
+                m.holder.values,
+                m.valid_from.values,
+                m.valid_to.values,
+                m.at.values,
+                m.sign.values,
+                m.flow_kind.values,
+                m.flow_union.values,
+                m.flow_day.values,
+                m.flow_at.values,
             )
 
     def _refresh(self, cur: ViewCursor, position: int) -> None:
@@ -212,13 +233,17 @@ class RegisterColumns:
         union_workplace[unions] = self.workplaces.codes([r[1] for r in rows])
         ended = [i for i, r in enumerate(rows) if r[4] is not None]
         founded = (unions, np.array([r[2] for r in rows], np.int64), np.array([r[3] for r in rows], np.int64))
-        dissolved = (unions[ended], np.array([rows[i][4] for i in ended], np.int64),
-                     np.array([rows[i][5] for i in ended], np.int64))
+        dissolved = (
+            unions[ended],
+            np.array([rows[i][4] for i in ended], np.int64),
+            np.array([rows[i][5] for i in ended], np.int64),
+        )
         rows = cur.execute("SELECT workplace_id, as_of, workers, recorded_at, position FROM surveys").fetchall()
         cols = list(zip(*rows)) if rows else [()] * 5
         surveys = (self.workplaces.codes(cols[0]), *(np.array(c, np.int64) for c in cols[1:]))
-        return StructureColumns(signature, unit_rows, union_spans, workplace_spans, union_workplace, founded, dissolved,
-                         surveys)
+        return StructureColumns(
+            signature, unit_rows, union_spans, workplace_spans, union_workplace, founded, dissolved, surveys
+        )
 
     def _read_members(self, cur: ViewCursor, since: int) -> None:
         m = self.members
@@ -232,8 +257,9 @@ class RegisterColumns:
             m.valid_to.extend(numbers[1])
             m.at.extend(numbers[2])
             m.sign.extend(np.full(len(holders), sign, np.int8))
-        unions, *numbers = _joined(cur, "member_flows", ("union_id", "kind", "on_day", "recorded_at"),
-                                   "position > ?", (since,))
+        unions, *numbers = _joined(
+            cur, "member_flows", ("union_id", "kind", "on_day", "recorded_at"), "position > ?", (since,)
+        )
         if unions is not None:
             m.flow_union.extend(self.unions.codes(unions))
             m.flow_kind.extend(numbers[0])
@@ -241,8 +267,7 @@ class RegisterColumns:
             m.flow_at.extend(numbers[2])
 
 
-def _joined(cur: ViewCursor, table: str, columns: Sequence[str], where: str,
-            params: Sequence[Any]) -> list[Any]:
+def _joined(cur: ViewCursor, table: str, columns: Sequence[str], where: str, params: Sequence[Any]) -> list[Any]:
     """The rows' columns, each sent as one comma-joined string (a million rows as a few strings
     instead of a million tuples): the first as a list of ids, the rest as integer arrays.
     All None when no row matches."""

@@ -9,9 +9,9 @@ over the tenant's in-memory columns of the views (``projections.columns``).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable
 
 import numpy as np
 
@@ -55,9 +55,14 @@ class UnitScope:
 
     @classmethod
     def read(cls, cur: ViewCursor, root: str, k: int) -> UnitScope:
-        return cls(root, cur.execute(
-            "SELECT entity_id, holder_id, valid_from, valid_to FROM unit_spans"
-            " WHERE recorded_at <= ? AND (superseded_at IS NULL OR superseded_at > ?)", (k, k)).fetchall())
+        return cls(
+            root,
+            cur.execute(
+                "SELECT entity_id, holder_id, valid_from, valid_to FROM unit_spans"
+                " WHERE recorded_at <= ? AND (superseded_at IS NULL OR superseded_at > ?)",
+                (k, k),
+            ).fetchall(),
+        )
 
     def _resolve(self, unit: str, parents: dict, visiting: set) -> list[tuple[int, int]]:
         if unit in self.intervals:
@@ -110,8 +115,11 @@ class _Answer:
         self.k, self.d = q.k, day(q.as_of)
         self.scope = None
         if q.unit_id is not None:
-            known = [(c, p, f, t) for c, p, f, t, r, s in snap.structure.unit_rows
-                     if r <= self.k and (s is None or s > self.k)]
+            known = [
+                (c, p, f, t)
+                for c, p, f, t, r, s in snap.structure.unit_rows
+                if r <= self.k and (s is None or s > self.k)
+            ]
             self.scope = UnitScope(q.unit_id, known)
         self._cache: dict = {}
 
@@ -132,14 +140,14 @@ class _Answer:
         if base in ("members_admitted", "members_left", "members_net_growth"):
             admitted = self._once("admitted", lambda: self._member_flow(ADMITTED))
             left = self._once("left", lambda: self._member_flow(LEFT))
-            return {"members_admitted": admitted, "members_left": left,
-                    "members_net_growth": admitted - left}[base]
+            return {"members_admitted": admitted, "members_left": left, "members_net_growth": admitted - left}[base]
         if base == "unions_founded":
             return self._once("founded", lambda: self._flow(*self.snap.structure.founded))
         if base == "unions_dissolved":
             return self._once("dissolved", lambda: self._flow(*self.snap.structure.dissolved))
-        eligible, covered, members, workers = self._once(("wp", ind.min_workers),
-                                                         lambda: self._workplaces(ind.min_workers))
+        eligible, covered, members, workers = self._once(
+            ("wp", ind.min_workers), lambda: self._workplaces(ind.min_workers)
+        )
         if base == "workplaces_eligible":
             return eligible
         if base == "workplaces_covered":
@@ -159,6 +167,7 @@ class _Answer:
             flags = np.zeros(len(units) + 1, bool)
             flags[[units.index[u] for u in self.scope.units_on(self.d) if u in units.index]] = True
             return flags
+
         return self._once("scope", compute)
 
     def _members_by_union(self) -> np.ndarray:
@@ -166,6 +175,7 @@ class _Answer:
             s = self.snap
             here = (s.at <= self.k) & (s.valid_from <= self.d) & (s.valid_to > self.d)
             return np.bincount(s.holder[here], weights=s.sign[here], minlength=len(s.unions) + 1)
+
         return self._once("members", compute)
 
     def _unions_visible(self) -> np.ndarray:
@@ -189,8 +199,12 @@ class _Answer:
         workers_of, members_of, unionised = self._once("wp", self._workplace_columns)
         eligible = workers_of >= min_workers
         covered = eligible & unionised
-        return (int(np.count_nonzero(eligible)), int(np.count_nonzero(covered)),
-                int(round(members_of[covered].sum())), int(workers_of[covered].sum()))
+        return (
+            int(np.count_nonzero(eligible)),
+            int(np.count_nonzero(covered)),
+            int(round(members_of[covered].sum())),
+            int(workers_of[covered].sum()),
+        )
 
     def _workplace_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For each workplace on ``as_of`` under the asked unit with a survey: its workers, the
@@ -248,6 +262,7 @@ class _Answer:
     def _union_windows(self, first: int, last: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per union code, the days in [first, last] on which the asked unit held it, as slots
         of (from, to) arrays: a union with two separate stretches has two slots."""
+
         def compute():
             st, units = self.snap.structure, self.snap.units
             spans = st.union_spans
@@ -262,13 +277,15 @@ class _Answer:
                     continue
                 lo_i, hi_i = np.searchsorted(sorted_holders, [code, code + 1])
                 rows = order[lo_i:hi_i]
-                ends = np.where(spans.terminal[rows] & (spans.valid_to[rows] < OPEN),
-                                spans.valid_to[rows] + 1, spans.valid_to[rows])
+                ends = np.where(
+                    spans.terminal[rows] & (spans.valid_to[rows] < OPEN), spans.valid_to[rows] + 1, spans.valid_to[rows]
+                )
                 lo = np.maximum(np.maximum(spans.valid_from[rows], a), first)
                 hi = np.minimum(np.minimum(ends, b), last + 1)
                 keep = lo < hi
                 pieces.append((spans.entity[rows][keep], lo[keep], hi[keep]))
             return _slots(pieces, len(self.snap.unions) + 1)
+
         return self._once(("windows", first, last), compute)
 
 

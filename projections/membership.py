@@ -11,8 +11,14 @@ from projections.base import Projection, StoredRun, ViewCursor, day, event_name,
 ADMITTED, LEFT = 0, 1
 # A run of transfers and departures updates each member's state once (see Membership.bulk_MemberMoves).
 TRANSFERRED = (("union_id", "text"), ("version", "integer"), ("at", "bigint"), ("member", "text"))
-LEFT_STATE = (("union_id", "text"), ("on_day", "integer"), ("at", "bigint"), ("reason", "text"), ("version", "integer"),
-              ("member", "text"))
+LEFT_STATE = (
+    ("union_id", "text"),
+    ("on_day", "integer"),
+    ("at", "bigint"),
+    ("reason", "text"),
+    ("version", "integer"),
+    ("member", "text"),
+)
 
 
 class Membership(Projection):
@@ -32,13 +38,26 @@ class Membership(Projection):
         "CREATE INDEX IF NOT EXISTS member_flows_position ON member_flows (position)",
     )
     # Handlers find a member's state by its key and its current spans by member_spans_entity.
-    readers_indexes = ("member_flows_position", "member_spans_current", "member_spans_position",
-                       "member_spans_superseded_pos")
+    readers_indexes = (
+        "member_flows_position",
+        "member_spans_current",
+        "member_spans_position",
+        "member_spans_superseded_pos",
+    )
     FLOW_COLUMNS = ("position", "kind", "union_id", "on_day", "recorded_at")
     bulk_groups = {"MemberTransferred": "MemberMoves", "MemberLeft": "MemberMoves"}
     derived = frozenset({"MemberAdmitted"})
-    ADMITTED_STATE = ("member_id", "union_id", "gender", "admitted_union_id", "admitted_on", "admitted_at",
-                      "personal", "version", "updated_at")
+    ADMITTED_STATE = (
+        "member_id",
+        "union_id",
+        "gender",
+        "admitted_union_id",
+        "admitted_on",
+        "admitted_at",
+        "personal",
+        "version",
+        "updated_at",
+    )
 
     def derive(self, cur: ViewCursor, run: StoredRun) -> None:
         """``bulk_MemberAdmitted`` in SQL: the three tables' rows from one read of the events."""
@@ -52,7 +71,9 @@ class Membership(Projection):
             " spans AS (INSERT INTO member_spans (entity_id, holder_id, valid_from, valid_to, terminal, recorded_at,"
             " position) SELECT member_id, union_id, on_day, NULL, 0, at, position FROM e)"
             f" INSERT INTO member_flows ({', '.join(self.FLOW_COLUMNS)})"
-            f" SELECT position, {ADMITTED}, union_id, on_day, at FROM e", params)
+            f" SELECT position, {ADMITTED}, union_id, on_day, at FROM e",
+            params,
+        )
 
     @staticmethod
     def admitted_state(e: Any) -> tuple:
@@ -70,8 +91,11 @@ class Membership(Projection):
             member_spans.append((e.member_id, e.union_id, on, None, 0, at, position))
             flows.append((position, ADMITTED, e.union_id, on, at))
         cur.insert_rows("member_state", self.ADMITTED_STATE, states)
-        cur.insert_rows("member_spans", ("entity_id", "holder_id", "valid_from", "valid_to", "terminal",
-                                         "recorded_at", "position"), member_spans)
+        cur.insert_rows(
+            "member_spans",
+            ("entity_id", "holder_id", "valid_from", "valid_to", "terminal", "recorded_at", "position"),
+            member_spans,
+        )
         cur.insert_rows("member_flows", self.FLOW_COLUMNS, flows)
 
     def bulk_MemberMoves(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
@@ -89,16 +113,26 @@ class Membership(Projection):
                     changes.append((e.member_id, e.to_union_id, day(e.effective_on), at, p))
                     transfers.append((e.to_union_id, e.originator_version, at, e.member_id))
             spans.apply_many(cur, "member_spans", changes)
-            cur.update_rows("UPDATE member_state SET union_id = v.union_id, version = v.version, updated_at = v.at"
-                            " {rows} WHERE member_id = v.member", TRANSFERRED, transfers)
-            cur.update_rows("UPDATE member_state SET left_union_id = v.union_id, left_on = v.on_day, left_at = v.at,"
-                            " leave_reason = v.reason, version = v.version, updated_at = v.at {rows}"
-                            " WHERE member_id = v.member", LEFT_STATE, departures)
+            cur.update_rows(
+                "UPDATE member_state SET union_id = v.union_id, version = v.version, updated_at = v.at"
+                " {rows} WHERE member_id = v.member",
+                TRANSFERRED,
+                transfers,
+            )
+            cur.update_rows(
+                "UPDATE member_state SET left_union_id = v.union_id, left_on = v.on_day, left_at = v.at,"
+                " leave_reason = v.reason, version = v.version, updated_at = v.at {rows}"
+                " WHERE member_id = v.member",
+                LEFT_STATE,
+                departures,
+            )
             cur.insert_rows("member_flows", self.FLOW_COLUMNS, flows)
 
     def on_MemberDataErased(self, cur: ViewCursor, e: Any, position: int) -> None:
         # The key is destroyed here too, in the same transaction as the view, so an erasure
         # recorded just before a crash still takes effect when the views catch up.
-        cur.execute("UPDATE member_state SET personal = NULL, version = ?, updated_at = ? WHERE member_id = ?",
-                    (e.originator_version, micros(e.timestamp), e.member_id))
+        cur.execute(
+            "UPDATE member_state SET personal = NULL, version = ?, updated_at = ? WHERE member_id = ?",
+            (e.originator_version, micros(e.timestamp), e.member_id),
+        )
         cur.execute("DELETE FROM personal_keys WHERE member_id = ?", (e.member_id,))

@@ -27,12 +27,28 @@ class Targets(Projection):
             "INSERT INTO target_state (target_id, unit_id, indicator, period, period_start, period_end, value,"
             " assigned_on, decision_no, revisions, version, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
-            (e.target_id, e.unit_id, e.indicator, e.period, day(span.start), day(span.end), e.value,
-             day(e.assigned_on), e.decision_no, e.originator_version, at, at))
+            (
+                e.target_id,
+                e.unit_id,
+                e.indicator,
+                e.period,
+                day(span.start),
+                day(span.end),
+                e.value,
+                day(e.assigned_on),
+                e.decision_no,
+                e.originator_version,
+                at,
+                at,
+            ),
+        )
 
     def on_TargetRevised(self, cur: ViewCursor, e: Any, position: int) -> None:
-        cur.execute("UPDATE target_state SET value = ?, revisions = revisions + 1, version = ?, updated_at = ?"
-                    " WHERE target_id = ?", (e.value, e.originator_version, micros(e.timestamp), e.target_id))
+        cur.execute(
+            "UPDATE target_state SET value = ?, revisions = revisions + 1, version = ?, updated_at = ?"
+            " WHERE target_id = ?",
+            (e.value, e.originator_version, micros(e.timestamp), e.target_id),
+        )
 
 
 class Reports(Projection):
@@ -52,16 +68,30 @@ class Reports(Projection):
         cur.execute(
             "INSERT INTO report_state (report_id, unit_id, period, as_of, figures, submitted_at, submitted_by,"
             " replaces, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (e.report_id, e.unit_id, e.period, day(e.as_of), dumps(e.figures), at, e.actor, e.replaces,
-             e.originator_version, at))
+            (
+                e.report_id,
+                e.unit_id,
+                e.period,
+                day(e.as_of),
+                dumps(e.figures),
+                at,
+                e.actor,
+                e.replaces,
+                e.originator_version,
+                at,
+            ),
+        )
 
     def on_ReportReplaced(self, cur: ViewCursor, e: Any, position: int) -> None:
-        cur.execute("UPDATE report_state SET replaced_by = ?, version = ?, updated_at = ? WHERE report_id = ?",
-                    (e.replaced_by, e.originator_version, micros(e.timestamp), e.report_id))
+        cur.execute(
+            "UPDATE report_state SET replaced_by = ?, version = ?, updated_at = ? WHERE report_id = ?",
+            (e.replaced_by, e.originator_version, micros(e.timestamp), e.report_id),
+        )
 
     def on_ReportVerified(self, cur: ViewCursor, e: Any, position: int) -> None:
         at = micros(e.timestamp)
         cur.execute(
             "UPDATE report_state SET verdict = ?, verified_at = ?, verified_by = ?, verification = ?, version = ?,"
             " updated_at = ? WHERE report_id = ?",
-            (e.verdict, at, e.actor, json.dumps(e.lines, ensure_ascii=False), e.originator_version, at, e.report_id))
+            (e.verdict, at, e.actor, json.dumps(e.lines, ensure_ascii=False), e.originator_version, at, e.report_id),
+        )

@@ -64,11 +64,24 @@ class Plans:
             rows = cur.execute(
                 "SELECT target_id, unit_id, indicator, period, value, assigned_on, decision_no, revisions, version,"
                 f" created_at, updated_at FROM target_state WHERE {where} ORDER BY created_at, target_id",
-                params).fetchall()
-        return [{"id": t, "unit_id": u, "indicator": i, "period": p, "assigned_on": from_day(a),
-                 "value": v if parse_indicator(i).is_percentage else int(v),
-                 "decision_no": d, "revisions": r, "version": ver, "recorded_at": from_micros(c),
-                 "updated_at": from_micros(up)} for t, u, i, p, v, a, d, r, ver, c, up in rows]
+                params,
+            ).fetchall()
+        return [
+            {
+                "id": t,
+                "unit_id": u,
+                "indicator": i,
+                "period": p,
+                "assigned_on": from_day(a),
+                "value": v if parse_indicator(i).is_percentage else int(v),
+                "decision_no": d,
+                "revisions": r,
+                "version": ver,
+                "recorded_at": from_micros(c),
+                "updated_at": from_micros(up),
+            }
+            for t, u, i, p, v, a, d, r, ver, c, up in rows
+        ]
 
     def targets(self, period: str | None, unit_id: str | None, whole_tenant: bool) -> list[dict]:
         return self._targets(*_period_and_unit(period, unit_id, whole_tenant))
@@ -92,30 +105,73 @@ class Plans:
             start = 0 if indicator.is_flow else baseline[indicator.code]
             expected = round(start + (goal - start) * elapsed, 1)
             status = "achieved" if actual >= goal else "on_track" if actual >= expected else "behind"
-            lines.append({"target_id": target["id"], "indicator": indicator.code, "target": goal, "actual": actual,
-                          "achieved_pct": percentage(actual, goal) if goal else 100.0,
-                          "expected_to_date": expected, "status": status})
+            lines.append(
+                {
+                    "target_id": target["id"],
+                    "indicator": indicator.code,
+                    "target": goal,
+                    "actual": actual,
+                    "achieved_pct": percentage(actual, goal) if goal else 100.0,
+                    "expected_to_date": expected,
+                    "status": status,
+                }
+            )
         return lines
 
     # ---- reports -------------------------------------------------------------
-    REPORT_COLS = ("report_id, unit_id, period, as_of, figures, submitted_at, submitted_by, replaces, replaced_by,"
-                   " verdict, verified_at, verified_by, verification, version, updated_at")
+    REPORT_COLS = (
+        "report_id, unit_id, period, as_of, figures, submitted_at, submitted_by, replaces, replaced_by,"
+        " verdict, verified_at, verified_by, verification, version, updated_at"
+    )
 
     def _reports(self, where: str, params: tuple) -> list[dict]:
         with self.transaction() as cur:
-            rows = cur.execute(f"SELECT {self.REPORT_COLS} FROM report_state WHERE {where}"
-                               " ORDER BY submitted_at, report_id", params).fetchall()
+            rows = cur.execute(
+                f"SELECT {self.REPORT_COLS} FROM report_state WHERE {where} ORDER BY submitted_at, report_id", params
+            ).fetchall()
         out = []
-        for (rid, unit, period, as_of, figures, sub_at, sub_by, replaces, replaced_by, verdict, ver_at, ver_by,
-             lines, version, updated) in rows:
-            out.append({
-                "id": rid, "unit_id": unit, "period": period, "as_of": from_day(as_of), "figures": json.loads(figures),
-                "submitted_at": from_micros(sub_at), "submitted_by": sub_by, "replaces": replaces,
-                "replaced_by": replaced_by, "status": "replaced" if replaced_by else "current",
-                "verification": None if verdict is None else {
-                    "verdict": verdict, "verified_at": from_micros(ver_at), "verified_by": ver_by,
-                    "lines": json.loads(lines)},
-                "version": version, "recorded_at": from_micros(sub_at), "updated_at": from_micros(updated)})
+        for (
+            rid,
+            unit,
+            period,
+            as_of,
+            figures,
+            sub_at,
+            sub_by,
+            replaces,
+            replaced_by,
+            verdict,
+            ver_at,
+            ver_by,
+            lines,
+            version,
+            updated,
+        ) in rows:
+            out.append(
+                {
+                    "id": rid,
+                    "unit_id": unit,
+                    "period": period,
+                    "as_of": from_day(as_of),
+                    "figures": json.loads(figures),
+                    "submitted_at": from_micros(sub_at),
+                    "submitted_by": sub_by,
+                    "replaces": replaces,
+                    "replaced_by": replaced_by,
+                    "status": "replaced" if replaced_by else "current",
+                    "verification": None
+                    if verdict is None
+                    else {
+                        "verdict": verdict,
+                        "verified_at": from_micros(ver_at),
+                        "verified_by": ver_by,
+                        "lines": json.loads(lines),
+                    },
+                    "version": version,
+                    "recorded_at": from_micros(sub_at),
+                    "updated_at": from_micros(updated),
+                }
+            )
         return out
 
     def report(self, report_id: str) -> dict | None:
@@ -142,14 +198,31 @@ class Plans:
         for ind in indicators:
             reported = report["figures"][ind.code]
             status = verification.line_status(reported, then[ind.code], now[ind.code])
-            relevant = [] if status == verification.MATCH else [
-                e for e in late if e["event"] in MOVERS[ind.base]
-                and (not ind.is_flow or e["business_date"] >= period.start)]
-            lines.append({"indicator": ind.code, "reported": reported, "ledger_at_submission": then[ind.code],
-                          "ledger_now": now[ind.code], "status": status,
-                          "late_events": relevant[:LATE_EVENTS_SHOWN], "late_events_total": len(relevant)})
-        return {"report_id": report["id"], "verdict": verification.verdict([line["status"] for line in lines]),
-                "lines": lines}
+            relevant = (
+                []
+                if status == verification.MATCH
+                else [
+                    e
+                    for e in late
+                    if e["event"] in MOVERS[ind.base] and (not ind.is_flow or e["business_date"] >= period.start)
+                ]
+            )
+            lines.append(
+                {
+                    "indicator": ind.code,
+                    "reported": reported,
+                    "ledger_at_submission": then[ind.code],
+                    "ledger_now": now[ind.code],
+                    "status": status,
+                    "late_events": relevant[:LATE_EVENTS_SHOWN],
+                    "late_events_total": len(relevant),
+                }
+            )
+        return {
+            "report_id": report["id"],
+            "verdict": verification.verdict([line["status"] for line in lines]),
+            "lines": lines,
+        }
 
     def _late_events(self, q: Question, submitted: int) -> list[dict]:
         """Events recorded after the submission about days up to the cut-off, within the report's unit."""
@@ -157,14 +230,26 @@ class Plans:
             rows = cur.execute(
                 "SELECT position, recorded_at, actor, event, entity_type, entity_id, business_date, data"
                 " FROM audit_entries WHERE recorded_at > ? AND business_date <= ? AND entity_type IN"
-                " ('unit', 'workplace', 'union', 'member') ORDER BY position", (submitted, day(q.as_of))).fetchall()
+                " ('unit', 'workplace', 'union', 'member') ORDER BY position",
+                (submitted, day(q.as_of)),
+            ).fetchall()
             if q.unit_id is None:
                 keep = rows
             else:
                 scope = UnitScope.read(cur, q.unit_id, q.k)
                 keep = [r for r in rows if self._in_scope(cur, scope, r)]
-        return [{"position": p, "recorded_at": from_micros(r), "actor": a, "event": e, "entity_type": t,
-                 "entity_id": i, "business_date": from_day(b)} for p, r, a, e, t, i, b, _d in keep]
+        return [
+            {
+                "position": p,
+                "recorded_at": from_micros(r),
+                "actor": a,
+                "event": e,
+                "entity_type": t,
+                "entity_id": i,
+                "business_date": from_day(b),
+            }
+            for p, r, a, e, t, i, b, _d in keep
+        ]
 
     @staticmethod
     def _in_scope(cur, scope: UnitScope, row: tuple) -> bool:
@@ -176,8 +261,12 @@ class Plans:
         if kind == "member":
             unions = {data.get("union_id"), data.get("to_union_id")} - {None}
             if event == "MemberTransferred":
-                unions |= {r[0] for r in cur.execute(
-                    "SELECT holder_id FROM member_spans WHERE entity_id = ? AND valid_to = ?", (entity, on)).fetchall()}
+                unions |= {
+                    r[0]
+                    for r in cur.execute(
+                        "SELECT holder_id FROM member_spans WHERE entity_id = ? AND valid_to = ?", (entity, on)
+                    ).fetchall()
+                }
             return any(Plans._holder_in_scope(cur, scope, "union_spans", u, on) for u in unions)
         table = "union_spans" if kind == "union" else "workplace_spans"
         if event == "UnionTransferred":
@@ -188,5 +277,7 @@ class Plans:
     def _holder_in_scope(cur, scope: UnitScope, table: str, entity: str, on: int) -> bool:
         rows = cur.execute(
             f"SELECT holder_id FROM {table} WHERE entity_id = ? AND superseded_at IS NULL AND valid_from <= ?"
-            " AND (valid_to IS NULL OR valid_to >= ?)", (entity, on, on)).fetchall()
+            " AND (valid_to IS NULL OR valid_to >= ?)",
+            (entity, on, on),
+        ).fetchall()
         return any(scope.covers(holder, on) for (holder,) in rows)

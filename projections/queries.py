@@ -12,12 +12,18 @@ from projections.base import Transaction, day, from_day, from_micros
 from projections.membership import Membership
 
 UNIT_COLS = "unit_id, name, kind, parent_id, established_on, closed_on, successor_id, version, created_at, updated_at"
-WORKPLACE_COLS = ("workplace_id, name, sector, unit_id, registered_on, workers, female_workers, as_of,"
-                  " version, created_at, updated_at")
-UNION_COLS = ("union_id, name, workplace_id, unit_id, founded_on, founded_at, decision_no, dissolved_on,"
-              " dissolution_reason, version, updated_at")
-MEMBER_COLS = ("member_id, union_id, gender, admitted_union_id, admitted_on, admitted_at, left_on,"
-               " leave_reason, personal, version, updated_at")
+WORKPLACE_COLS = (
+    "workplace_id, name, sector, unit_id, registered_on, workers, female_workers, as_of,"
+    " version, created_at, updated_at"
+)
+UNION_COLS = (
+    "union_id, name, workplace_id, unit_id, founded_on, founded_at, decision_no, dissolved_on,"
+    " dissolution_reason, version, updated_at"
+)
+MEMBER_COLS = (
+    "member_id, union_id, gender, admitted_union_id, admitted_on, admitted_at, left_on,"
+    " leave_reason, personal, version, updated_at"
+)
 
 
 class RegisterViews:
@@ -36,23 +42,45 @@ class RegisterViews:
         if row is None:
             return None
         uid, name, kind, parent, est, closed, succ, version, created, updated = row
-        return {"id": uid, "name": name, "kind": kind, "parent_id": parent,
-                "established_on": from_day(est), "closed_on": from_day(closed), "successor_id": succ,
-                "status": "closed" if closed is not None else "active",
-                "version": version, "recorded_at": from_micros(created), "updated_at": from_micros(updated)}
+        return {
+            "id": uid,
+            "name": name,
+            "kind": kind,
+            "parent_id": parent,
+            "established_on": from_day(est),
+            "closed_on": from_day(closed),
+            "successor_id": succ,
+            "status": "closed" if closed is not None else "active",
+            "version": version,
+            "recorded_at": from_micros(created),
+            "updated_at": from_micros(updated),
+        }
 
     def workplace(self, workplace_id: str) -> dict | None:
         with self.transaction() as cur:
-            row = cur.execute(f"SELECT {WORKPLACE_COLS} FROM workplace_state WHERE workplace_id = ?",
-                              (workplace_id,)).fetchone()
+            row = cur.execute(
+                f"SELECT {WORKPLACE_COLS} FROM workplace_state WHERE workplace_id = ?", (workplace_id,)
+            ).fetchone()
             if row is None:
                 return None
-            union = cur.scalar("SELECT union_id FROM union_state WHERE workplace_id = ? AND dissolved_on IS NULL",
-                               (workplace_id,))
+            union = cur.scalar(
+                "SELECT union_id FROM union_state WHERE workplace_id = ? AND dissolved_on IS NULL", (workplace_id,)
+            )
         wid, name, sector, unit, reg, workers, female, as_of, version, created, updated = row
-        return {"id": wid, "name": name, "sector": sector, "unit_id": unit, "registered_on": from_day(reg),
-                "workers": workers, "female_workers": female, "as_of": from_day(as_of), "union_id": union,
-                "version": version, "recorded_at": from_micros(created), "updated_at": from_micros(updated)}
+        return {
+            "id": wid,
+            "name": name,
+            "sector": sector,
+            "unit_id": unit,
+            "registered_on": from_day(reg),
+            "workers": workers,
+            "female_workers": female,
+            "as_of": from_day(as_of),
+            "union_id": union,
+            "version": version,
+            "recorded_at": from_micros(created),
+            "updated_at": from_micros(updated),
+        }
 
     def union(self, union_id: str) -> dict | None:
         with self.transaction() as cur:
@@ -60,13 +88,25 @@ class RegisterViews:
             if row is None:
                 return None
             members = cur.scalar(
-                "SELECT COUNT(*) FROM member_spans WHERE holder_id = ? AND superseded_at IS NULL"
-                " AND valid_to IS NULL", (union_id,))
+                "SELECT COUNT(*) FROM member_spans WHERE holder_id = ? AND superseded_at IS NULL AND valid_to IS NULL",
+                (union_id,),
+            )
         uid, name, wp, unit, founded, founded_at, decision, dissolved, reason, version, updated = row
-        return {"id": uid, "name": name, "workplace_id": wp, "unit_id": unit, "founded_on": from_day(founded),
-                "decision_no": decision, "dissolved_on": from_day(dissolved), "dissolution_reason": reason,
-                "status": "dissolved" if dissolved is not None else "active", "active_members": members,
-                "version": version, "recorded_at": from_micros(founded_at), "updated_at": from_micros(updated)}
+        return {
+            "id": uid,
+            "name": name,
+            "workplace_id": wp,
+            "unit_id": unit,
+            "founded_on": from_day(founded),
+            "decision_no": decision,
+            "dissolved_on": from_day(dissolved),
+            "dissolution_reason": reason,
+            "status": "dissolved" if dissolved is not None else "active",
+            "active_members": members,
+            "version": version,
+            "recorded_at": from_micros(founded_at),
+            "updated_at": from_micros(updated),
+        }
 
     def member(self, member_id: str) -> dict | None:
         return self.members([member_id]).get(member_id)
@@ -80,14 +120,27 @@ class RegisterViews:
         return {row[0]: _member(row) for row in rows}
 
     # ---- audit -------------------------------------------------------------
-    def audit(self, *, entity_type: str | None = None, entity_id: str | None = None, actor: str | None = None,
-              since: int | None = None, until: int | None = None, after: int | None = None,
-              limit: int = 100) -> tuple[list[dict], int | None]:
+    def audit(
+        self,
+        *,
+        entity_type: str | None = None,
+        entity_id: str | None = None,
+        actor: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> tuple[list[dict], int | None]:
         """Entries oldest first, and the cursor of the next page (None on the last)."""
         clauses, params = [], []
-        for column, value, op in (("entity_type", entity_type, "="), ("entity_id", entity_id, "="),
-                                  ("actor", actor, "="), ("recorded_at", since, ">="),
-                                  ("recorded_at", until, "<="), ("position", after, ">")):
+        for column, value, op in (
+            ("entity_type", entity_type, "="),
+            ("entity_id", entity_id, "="),
+            ("actor", actor, "="),
+            ("recorded_at", since, ">="),
+            ("recorded_at", until, "<="),
+            ("position", after, ">"),
+        ):
             if value is not None:
                 clauses.append(f"{column} {op} ?")
                 params.append(value)
@@ -95,12 +148,25 @@ class RegisterViews:
         with self.transaction() as cur:
             rows = cur.execute(
                 "SELECT position, recorded_at, actor, event, entity_type, entity_id, business_date, version, data"
-                f" FROM audit_entries {where} ORDER BY position LIMIT ?", (*params, limit + 1)).fetchall()
+                f" FROM audit_entries {where} ORDER BY position LIMIT ?",
+                (*params, limit + 1),
+            ).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
-        entries = [{"position": p, "recorded_at": from_micros(r), "actor": a, "event": e, "entity_type": t,
-                    "entity_id": i, "business_date": from_day(b), "version": v, "data": json.loads(d)}
-                   for p, r, a, e, t, i, b, v, d in rows]
+        entries = [
+            {
+                "position": p,
+                "recorded_at": from_micros(r),
+                "actor": a,
+                "event": e,
+                "entity_type": t,
+                "entity_id": i,
+                "business_date": from_day(b),
+                "version": v,
+                "data": json.loads(d),
+            }
+            for p, r, a, e, t, i, b, v, d in rows
+        ]
         return entries, (rows[-1][0] if more and rows else None)
 
     # ---- facts for the domain's rules ---------------------------------------
@@ -108,20 +174,28 @@ class RegisterViews:
         with self.transaction() as cur:
             return cur.scalar(
                 "SELECT COUNT(*) FROM member_spans WHERE holder_id = ? AND superseded_at IS NULL"
-                " AND (valid_to IS NULL OR valid_to > ?)", (union_id, day(on)))
+                " AND (valid_to IS NULL OR valid_to > ?)",
+                (union_id, day(on)),
+            )
 
     def active_union_at_workplace(self, workplace_id: str, on: date) -> str | None:
         with self.transaction() as cur:
             return cur.scalar(
                 "SELECT union_id FROM union_state WHERE workplace_id = ? AND (dissolved_on IS NULL OR dissolved_on > ?)"
-                " ORDER BY founded_on LIMIT 1", (workplace_id, day(on)))
+                " ORDER BY founded_on LIMIT 1",
+                (workplace_id, day(on)),
+            )
 
     def active_under_unit(self, unit_id: str, on: date) -> int:
         with self.transaction() as cur:
             return sum(
-                cur.scalar(f"SELECT COUNT(*) FROM {table} WHERE holder_id = ? AND superseded_at IS NULL"
-                           " AND (valid_to IS NULL OR valid_to > ?)", (unit_id, day(on)))
-                for table in ("unit_spans", "union_spans", "workplace_spans"))
+                cur.scalar(
+                    f"SELECT COUNT(*) FROM {table} WHERE holder_id = ? AND superseded_at IS NULL"
+                    " AND (valid_to IS NULL OR valid_to > ?)",
+                    (unit_id, day(on)),
+                )
+                for table in ("unit_spans", "union_spans", "workplace_spans")
+            )
 
     # ---- bulk reads for imports ---------------------------------------------
     def _chunked(self, sql: str, ids: list[str]) -> list[tuple]:
@@ -130,27 +204,40 @@ class RegisterViews:
 
     def creations(self, entity_type: str, ids: list[str]) -> dict[str, dict]:
         """The data each entity was created with (its first event), by id."""
-        rows = self._chunked("SELECT entity_id, data FROM audit_entries WHERE entity_type = '" + entity_type
-                             + "' AND version = 1 AND entity_id IN ({ids})", ids)
+        rows = self._chunked(
+            "SELECT entity_id, data FROM audit_entries WHERE entity_type = '"
+            + entity_type
+            + "' AND version = 1 AND entity_id IN ({ids})",
+            ids,
+        )
         return {entity: json.loads(data) for entity, data in rows}
 
     def unit_facts(self, ids: list[str]) -> dict[str, SimpleNamespace]:
-        rows = self._chunked("SELECT unit_id, established_on, closed_on, successor_id FROM unit_state"
-                             " WHERE unit_id IN ({ids})", ids)
-        return {u: SimpleNamespace(unit_id=u, established_on=from_day(e), closed_on=from_day(c), successor_id=s)
-                for u, e, c, s in rows}
+        rows = self._chunked(
+            "SELECT unit_id, established_on, closed_on, successor_id FROM unit_state WHERE unit_id IN ({ids})", ids
+        )
+        return {
+            u: SimpleNamespace(unit_id=u, established_on=from_day(e), closed_on=from_day(c), successor_id=s)
+            for u, e, c, s in rows
+        }
 
     def workplace_registrations(self, ids: list[str]) -> dict[str, date]:
-        rows = self._chunked("SELECT workplace_id, registered_on FROM workplace_state WHERE workplace_id IN ({ids})", ids)
+        rows = self._chunked(
+            "SELECT workplace_id, registered_on FROM workplace_state WHERE workplace_id IN ({ids})", ids
+        )
         return {w: from_day(r) for w, r in rows}
 
     def union_facts(self, ids: list[str]) -> dict[str, SimpleNamespace]:
-        rows = self._chunked("SELECT union_id, founded_on, dissolved_on FROM union_state WHERE union_id IN ({ids})", ids)
+        rows = self._chunked(
+            "SELECT union_id, founded_on, dissolved_on FROM union_state WHERE union_id IN ({ids})", ids
+        )
         return {u: SimpleNamespace(union_id=u, founded_on=from_day(f), dissolved_on=from_day(d)) for u, f, d in rows}
 
     def unions_at_workplaces(self, ids: list[str]) -> dict[str, list[SimpleNamespace]]:
-        rows = self._chunked("SELECT workplace_id, union_id, founded_on, dissolved_on FROM union_state"
-                             " WHERE workplace_id IN ({ids})", ids)
+        rows = self._chunked(
+            "SELECT workplace_id, union_id, founded_on, dissolved_on FROM union_state WHERE workplace_id IN ({ids})",
+            ids,
+        )
         out: dict[str, list[SimpleNamespace]] = {}
         for w, u, f, d in rows:
             out.setdefault(w, []).append(SimpleNamespace(union_id=u, founded_on=from_day(f), dissolved_on=from_day(d)))
@@ -171,7 +258,17 @@ def admitted_member(event: Any) -> dict:
 
 def _member(row: tuple) -> dict:
     mid, union, gender, first_union, adm, adm_at, left, reason, personal, version, updated = row
-    return {"id": mid, "union_id": union, "gender": gender, "admitted_union_id": first_union,
-            "admitted_on": from_day(adm), "left_on": from_day(left), "leave_reason": reason,
-            "status": "left" if left is not None else "active", "personal": personal,
-            "version": version, "recorded_at": from_micros(adm_at), "updated_at": from_micros(updated)}
+    return {
+        "id": mid,
+        "union_id": union,
+        "gender": gender,
+        "admitted_union_id": first_union,
+        "admitted_on": from_day(adm),
+        "left_on": from_day(left),
+        "leave_reason": reason,
+        "status": "left" if left is not None else "active",
+        "personal": personal,
+        "version": version,
+        "recorded_at": from_micros(adm_at),
+        "updated_at": from_micros(updated),
+    }

@@ -27,15 +27,25 @@ import re
 import threading
 import time
 import zlib
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from projections.base import (FEW_ROWS, HANDLED, MAIN_LANE, CleaningCursor, Projection, Transaction, ViewCursor,
-                              route_of, unlogged)
+from projections.base import (
+    FEW_ROWS,
+    HANDLED,
+    MAIN_LANE,
+    CleaningCursor,
+    Projection,
+    Transaction,
+    ViewCursor,
+    route_of,
+    unlogged,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +100,17 @@ class Projector:
     Every method that writes views expects the caller to hold the tenant lock.
     """
 
-    def __init__(self, recorder: Any, mapper: Any, transaction: Transaction,
-                 projections: Sequence[Projection], batch_size: int = 2000, events_table: str | None = None,
-                 schema: str | None = None, ledger_table: str | None = None):
+    def __init__(
+        self,
+        recorder: Any,
+        mapper: Any,
+        transaction: Transaction,
+        projections: Sequence[Projection],
+        batch_size: int = 2000,
+        events_table: str | None = None,
+        schema: str | None = None,
+        ledger_table: str | None = None,
+    ):
         self.recorder = recorder
         self.mapper = mapper
         self.transaction = transaction
@@ -111,13 +129,23 @@ class Projector:
             self.lanes.setdefault(projection.lane, []).append(projection)
         # Per lane, the events its every view derives or ignores: a catch-up that derives does
         # not read their state.
-        self._unread = {lane: sorted({name for p in views for name in p.derived
-                                      if all(name in q.derived or not q.handles(name) for q in views)})
-                        for lane, views in self.lanes.items()}
+        self._unread = {
+            lane: sorted(
+                {
+                    name
+                    for p in views
+                    for name in p.derived
+                    if all(name in q.derived or not q.handles(name) for q in views)
+                }
+            )
+            for lane, views in self.lanes.items()
+        }
         # The same as patterns of the stored topics (``module:Owner.EventName``): a suffix compared
         # costs PostgreSQL less than a regular expression per event.
-        self._unread_topics = {lane: [f"%{sep}{name}".replace("_", r"\_") for name in names for sep in ".:"]
-                               for lane, names in self._unread.items()}
+        self._unread_topics = {
+            lane: [f"%{sep}{name}".replace("_", r"\_") for name in names for sep in ".:"]
+            for lane, names in self._unread.items()
+        }
 
     @property
     def view_tables(self) -> tuple[str, ...]:
@@ -152,13 +180,16 @@ class Projector:
         for name, position in ((FOLLOWER, 0), (SCHEMA, checksum), (REBUILDS, rebuilds)):
             cur.execute(
                 "INSERT INTO view_positions (name, position) SELECT ?, ? WHERE NOT EXISTS"
-                " (SELECT 1 FROM view_positions WHERE name = ?)", (name, position, name))
+                " (SELECT 1 FROM view_positions WHERE name = ?)",
+                (name, position, name),
+            )
         cur.execute("UPDATE view_positions SET position = ? WHERE name = ?", (checksum, SCHEMA))
         for lane in self.lanes:  # a new lane's views were kept with the main lane's until now
             cur.execute(
                 "INSERT INTO view_positions (name, position) SELECT ?, (SELECT position FROM view_positions"
                 " WHERE name = ?) WHERE NOT EXISTS (SELECT 1 FROM view_positions WHERE name = ?)",
-                (lane, FOLLOWER, lane))
+                (lane, FOLLOWER, lane),
+            )
         if new:  # empty views hold exactly what position 0 says
             self._mark_intact(cur)
 
@@ -171,7 +202,9 @@ class Projector:
             notification_id = "notification_id" if cur.dialect == "postgres" else "rowid"
             row = cur.execute(
                 f"SELECT (SELECT min(position) FROM view_positions WHERE name IN ({self._in_lanes})), {INTACT},"
-                f" (SELECT max({notification_id}) FROM {self.ledger_table})", list(self.lanes)).fetchone()
+                f" (SELECT max({notification_id}) FROM {self.ledger_table})",
+                list(self.lanes),
+            ).fetchone()
         return ViewsState(row[0] or 0, row[2] or 0, bool(row[1]))
 
     def position(self, lane: str | None = None) -> int:
@@ -183,8 +216,13 @@ class Projector:
         """``position``, read in ``cur``'s transaction."""
         if lane is not None:
             return cur.scalar(f"SELECT position FROM view_positions WHERE name = ? AND {INTACT}", (lane,)) or 0
-        return cur.scalar(f"SELECT min(position) FROM view_positions WHERE name IN ({self._in_lanes})"
-                          f" AND {INTACT}", list(self.lanes)) or 0
+        return (
+            cur.scalar(
+                f"SELECT min(position) FROM view_positions WHERE name IN ({self._in_lanes}) AND {INTACT}",
+                list(self.lanes),
+            )
+            or 0
+        )
 
     @property
     def _in_lanes(self) -> str:
@@ -219,12 +257,19 @@ class Projector:
                 self._follow_lane(lane, derive=derive)
         return self._follow_lane(FOLLOWER, progress, derive)
 
-    def _follow_lane(self, lane: str, progress: Callable[[int], None] | None = None, derive: bool = False,
-                     analyze: bool = True) -> int:
+    def _follow_lane(
+        self, lane: str, progress: Callable[[int], None] | None = None, derive: bool = False, analyze: bool = True
+    ) -> int:
         return self.catch_up(progress, derive, lane, analyze)
 
-    def catch_up(self, progress: Callable[[int], None] | None = None, derive: bool = False,
-                 lane: str = FOLLOWER, analyze: bool = True, within: ViewCursor | None = None) -> int:
+    def catch_up(
+        self,
+        progress: Callable[[int], None] | None = None,
+        derive: bool = False,
+        lane: str = FOLLOWER,
+        analyze: bool = True,
+        within: ViewCursor | None = None,
+    ) -> int:
         """Apply to the views of ``lane`` every event not yet in them; returns how many were
         applied. Each batch commits with the lane's position, unless ``within`` a transaction
         of the caller's. With ``derive`` (where the events can be read in SQL), runs of derived
@@ -256,8 +301,12 @@ class Projector:
             except ViewsMoved:
                 raise
             except Exception as error:  # noqa: BLE001 - the batch rolled back; find the event that failed
-                log.warning("views (%s): a batch from position %d failed (%s); applying it event by event",
-                            lane, start + 1, _reason(error))
+                log.warning(
+                    "views (%s): a batch from position %d failed (%s); applying it event by event",
+                    lane,
+                    start + 1,
+                    _reason(error),
+                )
                 done = self._one_by_one(lane, start, last, within)
                 applied += done - start
                 if progress:
@@ -303,7 +352,7 @@ class Projector:
                     self._claim(cur, [lane], start, n.id)
                     for projection in self.lanes[lane]:
                         projection.process_batch(cur, [(event, n.id)])
-            except Exception as error:  # noqa: BLE001 - reported with its position
+            except Exception as error:
                 stop = ViewsStopped(n.id, lane, _reason(error))
                 log.error("%s", stop)
                 raise stop from error
@@ -317,13 +366,15 @@ class Projector:
         """Move ``lanes`` from ``start`` to ``last`` in ``cur``'s transaction, all of them or, if
         one is not at ``start``, none: ViewsMoved then rolls the transaction back."""
         marks = ", ".join("?" * len(lanes))
-        cur.execute(f"UPDATE view_positions SET position = ? WHERE name IN ({marks}) AND position = ?",
-                    (last, *lanes, start))
+        cur.execute(
+            f"UPDATE view_positions SET position = ? WHERE name IN ({marks}) AND position = ?", (last, *lanes, start)
+        )
         if cur.rowcount != len(lanes):
             raise ViewsMoved(f"views {', '.join(lanes)} were not at position {start}")
 
-    def _select_stored(self, cur: ViewCursor, first: int, limit: int,
-                       lane: str) -> tuple[list[tuple[str, Any, int]], int, int]:
+    def _select_stored(
+        self, cur: ViewCursor, first: int, limit: int, lane: str
+    ) -> tuple[list[tuple[str, Any, int]], int, int]:
         """Up to ``limit`` events from ``first`` on, as ``(topic, event, position)`` items, how many
         events they stand for, and the last one's position. Where every view of ``lane`` derives
         or ignores an event, its state is not read, and each run of such events between two read
@@ -334,19 +385,26 @@ class Projector:
             " CASE WHEN topic LIKE ANY(?) THEN NULL ELSE state END AS state"
             f" FROM {self.events_table} WHERE notification_id >= ? ORDER BY notification_id LIMIT ?),"
             # run: how many read events precede, so that each run of unread ones has a number of its own
-            " g AS (SELECT position, topic, state IS NULL AS unread, count(state) OVER (ORDER BY position) AS run FROM b)"
+            " g AS (SELECT position, topic, state IS NULL AS unread,"
+            " count(state) OVER (ORDER BY position) AS run FROM b)"
             " SELECT position, position, 1, originator_id, originator_version, topic, state FROM b"
             " WHERE state IS NOT NULL UNION ALL SELECT min(position), max(position), count(*), NULL, NULL, topic, NULL"
             " FROM g WHERE unread GROUP BY run, topic",
-            (self._unread_topics[lane], first, limit)).fetchall()
+            (self._unread_topics[lane], first, limit),
+        ).fetchall()
         items: list[tuple[str, Any, int]] = []
         count = last = 0
         for start, end, n, originator_id, version, topic, state in rows:
             count += n
             last = max(last, end)
             if state is not None:
-                items.append((topic, self.mapper.to_domain_event(
-                    StoredEvent(originator_id, version, topic, bytes(state))), start))
+                items.append(
+                    (
+                        topic,
+                        self.mapper.to_domain_event(StoredEvent(originator_id, version, topic, bytes(state))),
+                        start,
+                    )
+                )
             else:
                 items.append((topic, None, start))
                 if end != start:
@@ -386,9 +444,11 @@ class Projector:
         views being at ``position``, read under the lock the caller still holds. Nothing waits
         for an answer: moving the position fails the transaction if it was not there."""
         lanes = list(self.lanes)
-        cur.execute(f"WITH moved AS (UPDATE view_positions SET position = ? WHERE name IN ({self._in_lanes})"
-                    " AND position = ? RETURNING 1) SELECT 1 / (count(*) / ?) FROM moved",
-                    (recorded[-1][1], *lanes, position, len(lanes)))
+        cur.execute(
+            f"WITH moved AS (UPDATE view_positions SET position = ? WHERE name IN ({self._in_lanes})"
+            " AND position = ? RETURNING 1) SELECT 1 / (count(*) / ?) FROM moved",
+            (recorded[-1][1], *lanes, position, len(lanes)),
+        )
         self._write_views(cur, [(self._topic(e), e, p) for e, p in recorded])
 
     def _write_views(self, cur: ViewCursor, items: Sequence[tuple[str, Any, int]]) -> None:
@@ -525,8 +585,9 @@ class Projector:
                 beside.catch_up(derive=True, lane=lane, analyze=False)
                 beside.finish(beside.lanes[lane])
 
-            with in_threads([(f"views-{lane}", functools.partial(follow_lane, lane))
-                             for lane in beside.lanes if lane != FOLLOWER]):
+            with in_threads(
+                [(f"views-{lane}", functools.partial(follow_lane, lane)) for lane in beside.lanes if lane != FOLLOWER]
+            ):
                 applied = beside.catch_up(progress, derive=True, lane=FOLLOWER, analyze=False)
                 beside.finish(beside.lanes[FOLLOWER])
             self._swap(shadow)
@@ -541,8 +602,16 @@ class Projector:
         still read from the tenant's)."""
         search_path = f'"{shadow}", "{self.schema}"'
         transaction = functools.partial(self.transaction, search_path=search_path)
-        return Projector(self.recorder, self.mapper, transaction, self.projections, self.batch_size,
-                         self.events_table, None, self.ledger_table)
+        return Projector(
+            self.recorder,
+            self.mapper,
+            transaction,
+            self.projections,
+            self.batch_size,
+            self.events_table,
+            None,
+            self.ledger_table,
+        )
 
     def _swap(self, shadow: str) -> None:
         """Put the views built in ``shadow`` in place of the tenant's, in one transaction that
@@ -559,7 +628,7 @@ class Projector:
                         cur.execute(f'ALTER TABLE "{shadow}".{table} SET SCHEMA "{self.schema}"')
                     cur.execute(f'DROP SCHEMA "{shadow}"')
                 return
-            except Exception as error:  # noqa: BLE001 - only a lock that was not granted is tried again
+            except Exception as error:
                 if getattr(error, "sqlstate", None) != "55P03" and "lock timeout" not in str(error):
                     raise
                 time.sleep(min(0.05 * (attempt + 1), 1.0))

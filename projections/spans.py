@@ -13,7 +13,8 @@ on that end day a flow still counts under the holder.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from projections.base import ViewCursor
 
@@ -47,8 +48,16 @@ def direct(_cur: ViewCursor, holder: str, start: int, end: int | None, terminal:
     yield holder, start, end, terminal
 
 
-def place(cur: ViewCursor, table: str, entity: str, holder: str, start: int, recorded: int, position: int,
-          succession: Succession = direct) -> None:
+def place(
+    cur: ViewCursor,
+    table: str,
+    entity: str,
+    holder: str,
+    start: int,
+    recorded: int,
+    position: int,
+    succession: Succession = direct,
+) -> None:
     """From ``start`` on, the entity is under ``holder`` (and wherever ``succession`` leads)."""
     apply_many(cur, table, [(entity, holder, start, recorded, position)], succession)
 
@@ -70,8 +79,11 @@ def apply_many(cur: ViewCursor, table: str, changes: list[Change], succession: S
     reach past the day are superseded; what came before it is kept, ended that day."""
     entities = [c[0] for c in changes]
     current: dict[str, list[Segment]] = {}
-    found = cur.rows_for(f"SELECT entity_id, holder_id, valid_from, valid_to, terminal FROM {table}"
-                         " WHERE superseded_at IS NULL AND entity_id IN ({ids})", entities)
+    found = cur.rows_for(
+        f"SELECT entity_id, holder_id, valid_from, valid_to, terminal FROM {table}"
+        " WHERE superseded_at IS NULL AND entity_id IN ({ids})",
+        entities,
+    )
     for entity, *segment in found:
         current.setdefault(entity, []).append(tuple(segment))
     superseded, rows = [], []
@@ -83,9 +95,12 @@ def apply_many(cur: ViewCursor, table: str, changes: list[Change], succession: S
         if holder is not None:
             segments.extend(succession(cur, holder, on, None, 0))
         rows.extend((entity, h, f, t, term, recorded, position) for h, f, t, term in segments if t is None or t > f)
-    cur.update_rows(f"UPDATE {table} SET superseded_at = v.recorded, superseded_pos = v.by_position {{rows}}"
-                    " WHERE entity_id = v.entity AND superseded_at IS NULL AND (valid_to IS NULL OR valid_to > v.on_day)",
-                    SUPERSEDED, superseded)
+    cur.update_rows(
+        f"UPDATE {table} SET superseded_at = v.recorded, superseded_pos = v.by_position {{rows}}"
+        " WHERE entity_id = v.entity AND superseded_at IS NULL AND (valid_to IS NULL OR valid_to > v.on_day)",
+        SUPERSEDED,
+        superseded,
+    )
     cur.insert_rows(table, SPAN_COLUMNS, rows)
 
 
@@ -102,8 +117,16 @@ def distinct_runs(items: list, key: Callable[[Any], str]) -> Iterator[list]:
         yield run
 
 
-def move_holder(cur: ViewCursor, table: str, old_holder: str, new_holder: str, on: int,
-                recorded: int, position: int, succession: Succession = direct) -> int:
+def move_holder(
+    cur: ViewCursor,
+    table: str,
+    old_holder: str,
+    new_holder: str,
+    on: int,
+    recorded: int,
+    position: int,
+    succession: Succession = direct,
+) -> int:
     """Everything under ``old_holder`` from ``on`` moves to ``new_holder``; returns how many rows moved."""
     where = "holder_id = ? AND superseded_at IS NULL AND (valid_to IS NULL OR valid_to > ?)"
     rows = cur.execute(
@@ -111,13 +134,15 @@ def move_holder(cur: ViewCursor, table: str, old_holder: str, new_holder: str, o
     ).fetchall()
     if not rows:
         return 0
-    cur.execute(f"UPDATE {table} SET superseded_at = ?, superseded_pos = ? WHERE {where}",
-                (recorded, position, old_holder, on))
+    cur.execute(
+        f"UPDATE {table} SET superseded_at = ?, superseded_pos = ? WHERE {where}", (recorded, position, old_holder, on)
+    )
     moved = []
     for entity, f, t, term in rows:
         segments = [(old_holder, f, on, 0)] if f < on else []
         segments.extend(succession(cur, new_holder, max(f, on), t, term))
-        moved.extend((entity, h, sf, st, sterm, recorded, position) for h, sf, st, sterm in segments
-                     if st is None or st > sf)
+        moved.extend(
+            (entity, h, sf, st, sterm, recorded, position) for h, sf, st, sterm in segments if st is None or st > sf
+        )
     cur.insert_rows(table, SPAN_COLUMNS, moved)
     return len(rows)

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from projections import spans
 from projections.base import Projection, ViewCursor, day, micros
 
 
-def through_closures(cur: ViewCursor, holder: str, start: int, end: int | None, terminal: int) -> Iterator[spans.Segment]:
+def through_closures(
+    cur: ViewCursor, holder: str, start: int, end: int | None, terminal: int
+) -> Iterator[spans.Segment]:
     """Follow closures: a unit closed with a successor hands on what it holds from its closing day."""
-    return follow_closures(lambda unit: cur.execute(
-        "SELECT closed_on, successor_id FROM unit_state WHERE unit_id = ?", (unit,)).fetchone(),
-        holder, start, end, terminal)
+    return follow_closures(
+        lambda unit: cur.execute(
+            "SELECT closed_on, successor_id FROM unit_state WHERE unit_id = ?", (unit,)
+        ).fetchone(),
+        holder,
+        start,
+        end,
+        terminal,
+    )
 
 
 def closures_now(cur: ViewCursor) -> Callable[[str], tuple | None]:
@@ -26,8 +35,9 @@ def through_closures_now(cur: ViewCursor) -> spans.Succession:
     return lambda _cur, holder, start, end, terminal: follow_closures(closure, holder, start, end, terminal)
 
 
-def follow_closures(closure: Callable[[str], tuple | None], holder: str, start: int, end: int | None,
-                    terminal: int) -> Iterator[spans.Segment]:
+def follow_closures(
+    closure: Callable[[str], tuple | None], holder: str, start: int, end: int | None, terminal: int
+) -> Iterator[spans.Segment]:
     seen = set()
     while holder not in seen:
         seen.add(holder)
@@ -44,8 +54,10 @@ def follow_closures(closure: Callable[[str], tuple | None], holder: str, start: 
 def _first_placement(closure, entity: str, unit: str, on: int, at: int, position: int) -> tuple[list[tuple], str]:
     """Span rows of a new entity placed under ``unit`` from ``on``, and the unit holding it now."""
     segments = list(follow_closures(closure, unit, on, None, 0))
-    return ([(entity, h, f, t, term, at, position) for h, f, t, term in segments if t is None or t > f],
-            segments[-1][0])
+    return (
+        [(entity, h, f, t, term, at, position) for h, f, t, term in segments if t is None or t > f],
+        segments[-1][0],
+    )
 
 
 SURVEY_COLUMNS = ("workplace_id", "as_of", "workers", "female_workers", "recorded_at", "position")
@@ -55,8 +67,7 @@ class Structure(Projection):
     """Current state of units, workplaces and unions, their surveys, and their placement spans."""
 
     name = "structure"
-    tables = ("unit_state", "workplace_state", "union_state", "surveys",
-              "unit_spans", "union_spans", "workplace_spans")
+    tables = ("unit_state", "workplace_state", "union_state", "surveys", "unit_spans", "union_spans", "workplace_spans")
     ddl = (
         "CREATE TABLE IF NOT EXISTS unit_state ("
         " unit_id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, parent_id TEXT,"
@@ -92,7 +103,9 @@ class Structure(Projection):
             (e.unit_id, e.name, e.kind, e.parent_id, day(e.established_on), e.originator_version, at, at),
         )
         if e.parent_id:
-            spans.place(cur, "unit_spans", e.unit_id, e.parent_id, day(e.established_on), at, position, through_closures)
+            spans.place(
+                cur, "unit_spans", e.unit_id, e.parent_id, day(e.established_on), at, position, through_closures
+            )
             self._follow_parent(cur, e.unit_id)
 
     def on_UnitClosed(self, cur: ViewCursor, e: Any, position: int) -> None:
@@ -107,8 +120,9 @@ class Structure(Projection):
         succession = through_closures_now(cur)
         for table in ("unit_spans", "union_spans", "workplace_spans"):
             spans.move_holder(cur, table, e.unit_id, e.successor_id, on, at, position, succession)
-        cur.execute("UPDATE unit_state SET parent_id = ? WHERE parent_id = ? AND closed_on IS NULL",
-                    (e.successor_id, e.unit_id))
+        cur.execute(
+            "UPDATE unit_state SET parent_id = ? WHERE parent_id = ? AND closed_on IS NULL", (e.successor_id, e.unit_id)
+        )
         cur.execute("UPDATE workplace_state SET unit_id = ? WHERE unit_id = ?", (e.successor_id, e.unit_id))
         cur.execute(
             "UPDATE union_state SET unit_id = ? WHERE unit_id = ? AND (dissolved_on IS NULL OR dissolved_on > ?)",
@@ -119,14 +133,18 @@ class Structure(Projection):
         """A unit placed under a since-closed parent is shown under the parent's successor now."""
         row = cur.execute(
             "SELECT holder_id FROM unit_spans WHERE entity_id = ? AND superseded_at IS NULL"
-            " ORDER BY valid_from DESC LIMIT 1", (unit_id,)).fetchone()
+            " ORDER BY valid_from DESC LIMIT 1",
+            (unit_id,),
+        ).fetchone()
         if row:
             cur.execute("UPDATE unit_state SET parent_id = ? WHERE unit_id = ?", (row[0], unit_id))
 
     def _current_holder(self, cur: ViewCursor, table: str, entity: str) -> str | None:
         row = cur.execute(
             f"SELECT holder_id FROM {table} WHERE entity_id = ? AND superseded_at IS NULL"
-            " ORDER BY valid_from DESC LIMIT 1", (entity,)).fetchone()
+            " ORDER BY valid_from DESC LIMIT 1",
+            (entity,),
+        ).fetchone()
         return row[0] if row else None
 
     # ---- workplaces ----------------------------------------------------------
@@ -138,27 +156,61 @@ class Structure(Projection):
             at, on = micros(e.timestamp), day(e.as_of)
             rows, holder = _first_placement(closure, e.workplace_id, e.unit_id, on, at, position)
             span_rows.extend(rows)
-            states.append((e.workplace_id, e.name, e.sector, holder, on, e.workers, e.female_workers, on,
-                           e.originator_version, at, at))
+            states.append(
+                (
+                    e.workplace_id,
+                    e.name,
+                    e.sector,
+                    holder,
+                    on,
+                    e.workers,
+                    e.female_workers,
+                    on,
+                    e.originator_version,
+                    at,
+                    at,
+                )
+            )
             surveys.append((e.workplace_id, on, e.workers, e.female_workers, at, position))
         cur.insert_rows("workplace_spans", spans.SPAN_COLUMNS, span_rows)
-        cur.insert_rows("workplace_state", ("workplace_id", "name", "sector", "unit_id", "registered_on", "workers",
-                                            "female_workers", "as_of", "version", "created_at", "updated_at"), states)
+        cur.insert_rows(
+            "workplace_state",
+            (
+                "workplace_id",
+                "name",
+                "sector",
+                "unit_id",
+                "registered_on",
+                "workers",
+                "female_workers",
+                "as_of",
+                "version",
+                "created_at",
+                "updated_at",
+            ),
+            states,
+        )
         cur.insert_rows("surveys", SURVEY_COLUMNS, surveys)
 
     def on_WorkforceSurveyed(self, cur: ViewCursor, e: Any, position: int) -> None:
         at, on = micros(e.timestamp), day(e.as_of)
         self._survey(cur, e, position)
-        cur.execute("UPDATE workplace_state SET version = ?, updated_at = ? WHERE workplace_id = ?",
-                    (e.originator_version, at, e.workplace_id))
         cur.execute(
-            "UPDATE workplace_state SET workers = ?, female_workers = ?, as_of = ? WHERE workplace_id = ? AND as_of <= ?",
+            "UPDATE workplace_state SET version = ?, updated_at = ? WHERE workplace_id = ?",
+            (e.originator_version, at, e.workplace_id),
+        )
+        cur.execute(
+            "UPDATE workplace_state SET workers = ?, female_workers = ?, as_of = ?"
+            " WHERE workplace_id = ? AND as_of <= ?",
             (e.workers, e.female_workers, on, e.workplace_id, on),
         )
 
     def _survey(self, cur: ViewCursor, e: Any, position: int) -> None:
-        cur.insert_rows("surveys", SURVEY_COLUMNS,
-                        [(e.workplace_id, day(e.as_of), e.workers, e.female_workers, micros(e.timestamp), position)])
+        cur.insert_rows(
+            "surveys",
+            SURVEY_COLUMNS,
+            [(e.workplace_id, day(e.as_of), e.workers, e.female_workers, micros(e.timestamp), position)],
+        )
 
     # ---- unions --------------------------------------------------------------
     def bulk_UnionFounded(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
@@ -171,16 +223,30 @@ class Structure(Projection):
             span_rows.extend(rows)
             states.append((e.union_id, e.name, e.workplace_id, holder, on, at, e.decision_no, e.originator_version, at))
         cur.insert_rows("union_spans", spans.SPAN_COLUMNS, span_rows)
-        cur.insert_rows("union_state", ("union_id", "name", "workplace_id", "unit_id", "founded_on", "founded_at",
-                                        "decision_no", "version", "updated_at"), states)
+        cur.insert_rows(
+            "union_state",
+            (
+                "union_id",
+                "name",
+                "workplace_id",
+                "unit_id",
+                "founded_on",
+                "founded_at",
+                "decision_no",
+                "version",
+                "updated_at",
+            ),
+            states,
+        )
 
     def on_UnionTransferred(self, cur: ViewCursor, e: Any, position: int) -> None:
         at = micros(e.timestamp)
-        spans.place(cur, "union_spans", e.union_id, e.to_unit_id, day(e.effective_on), at, position,
-                    through_closures)
+        spans.place(cur, "union_spans", e.union_id, e.to_unit_id, day(e.effective_on), at, position, through_closures)
         holder = self._current_holder(cur, "union_spans", e.union_id) or e.to_unit_id
-        cur.execute("UPDATE union_state SET unit_id = ?, version = ?, updated_at = ? WHERE union_id = ?",
-                    (holder, e.originator_version, at, e.union_id))
+        cur.execute(
+            "UPDATE union_state SET unit_id = ?, version = ?, updated_at = ? WHERE union_id = ?",
+            (holder, e.originator_version, at, e.union_id),
+        )
 
     def on_UnionDissolved(self, cur: ViewCursor, e: Any, position: int) -> None:
         at, on = micros(e.timestamp), day(e.dissolved_on)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Flask, current_app
 
@@ -29,5 +29,10 @@ def may_call(who: Principal, endpoint: str) -> bool:
 
 def undeclared(app: Flask) -> list[str]:
     """The endpoints under /v1 that declare no action: the app does not start with any."""
-    return sorted({rule.endpoint for rule in app.url_map.iter_rules() if rule.rule.startswith("/v1/")
-                   and not hasattr(app.view_functions[rule.endpoint], "action")})
+    return sorted(
+        {
+            rule.endpoint
+            for rule in app.url_map.iter_rules()
+            if rule.rule.startswith("/v1/") and not hasattr(app.view_functions[rule.endpoint], "action")
+        }
+    )

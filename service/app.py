@@ -9,13 +9,39 @@ from service import access, auth, docs_page, errors, urls
 from service.limits import body_limit
 from service.openapi import ContractApi, ErrorStatuses, OpenCalls
 from service.resources import (
-    audit, health, imports, indicators, ledger, members, reports, targets, tenants, tokens, unions, units, workplaces,
+    audit,
+    health,
+    imports,
+    indicators,
+    ledger,
+    members,
+    reports,
+    targets,
+    tenants,
+    tokens,
+    unions,
+    units,
+    workplaces,
 )
 from service.throttle import AuthThrottle
 from tenants.bootstrap import Platform, bootstrap
 from tenants.settings import Settings
 
-BLUEPRINTS = (health, tenants, tokens, units, workplaces, unions, members, indicators, targets, reports, imports, audit, ledger)
+BLUEPRINTS = (
+    health,
+    tenants,
+    tokens,
+    units,
+    workplaces,
+    unions,
+    members,
+    indicators,
+    targets,
+    reports,
+    imports,
+    audit,
+    ledger,
+)
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> Flask:
@@ -49,8 +75,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         raise RuntimeError(f"endpoints that declare no roles: {', '.join(undeclared)}")
     errors.register(app)
     app.extensions["unionledger"] = platform
-    app.extensions["unionledger.throttle"] = AuthThrottle(platform.registry, settings.auth_failures,
-                                                          settings.auth_window_seconds)
+    app.extensions["unionledger.throttle"] = AuthThrottle(
+        platform.registry, settings.auth_failures, settings.auth_window_seconds
+    )
     app.before_request(auth.authenticate)
     app.before_request(urls.check_url_text)  # in this order: a missing token is 401 whatever the URL
     app.teardown_request(auth.release)

@@ -8,9 +8,9 @@ from contextlib import ExitStack
 from flask import current_app, g, request
 from flask_smorest import abort
 
+from application.register import Register
 from service import access, limits
 from service.throttle import AuthThrottle
-from application.register import Register
 from tenants.registry import Principal
 
 log = logging.getLogger(__name__)
@@ -64,8 +64,15 @@ def _refuse_unauthenticated(address: str) -> None:
     limiter = throttle()
     failures, wait = limiter.failed(address)
     sent = "an unknown or revoked token" if bearer_token() else "no bearer token"
-    log.warning("authentication failed from %s: %s %s with %s (%d failed within %d s)", address,
-                request.method, request.path, sent, failures, limiter.window)
+    log.warning(
+        "authentication failed from %s: %s %s with %s (%d failed within %d s)",
+        address,
+        request.method,
+        request.path,
+        sent,
+        failures,
+        limiter.window,
+    )
     if wait is not None and failures > limiter.failures:  # blocked already, by another worker
         _too_many(address, wait)
     if wait is not None:
@@ -74,8 +81,7 @@ def _refuse_unauthenticated(address: str) -> None:
 
 
 def _too_many(address: str, wait: int) -> None:
-    abort(429, message=f"too many failed authentications from {address}; try again in {wait} s",
-          retry_after=wait)
+    abort(429, message=f"too many failed authentications from {address}; try again in {wait} s", retry_after=wait)
 
 
 def tenant_register(tenant: str) -> tuple[Register, Principal]:

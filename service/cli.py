@@ -47,12 +47,14 @@ def rebuild(tenant: str) -> None:
     from projections.runner import ViewsStopped
     from service.cli_ledger import tenant_register
 
-    with tenant_register(tenant) as register:
-        with click.progressbar(length=register.recorded(), label=f"Rebuilding {tenant}", show_pos=True) as bar:
-            try:
-                applied = register.rebuild(progress=bar.update)
-            except ViewsStopped as stop:
-                raise click.ClickException(f"{stop}; the views are left as they were") from None
+    with (
+        tenant_register(tenant) as register,
+        click.progressbar(length=register.recorded(), label=f"Rebuilding {tenant}", show_pos=True) as bar,
+    ):
+        try:
+            applied = register.rebuild(progress=bar.update)
+        except ViewsStopped as stop:
+            raise click.ClickException(f"{stop}; the views are left as they were") from None
     click.echo(f"Rebuilt the views of {tenant} from {applied} events.")
 
 
@@ -82,8 +84,9 @@ def import_file(tenant: str, kind: str | None, actor: str, files: tuple[str, ...
         total = sum(len(rows) for rows in sheets.values())
         label = f"Importing {files[0]}" if len(files) == 1 else f"Importing {len(files)} files"
         with click.progressbar(length=total, label=label, show_pos=True) as bar:
-            plan = register.import_rows(sheets, actor=actor, progress=bar.update,
-                                        errors_kept=register.store.settings.import_errors)
+            plan = register.import_rows(
+                sheets, actor=actor, progress=bar.update, errors_kept=register.store.settings.import_errors
+            )
         if plan.errors:
             for e in plan.errors:
                 click.echo(f"{e.sheet} line {e.line}, column {e.column}: {e.message} [{e.rule}]", err=True)
@@ -111,8 +114,11 @@ def demo() -> None:
 @click.option("--members", "n_members", required=True, type=click.IntRange(min=1), help="Members to admit")
 @click.option("--seed", default=1, show_default=True, help="Same seed, same province")
 @click.option("--tenant", help="Load into this tenant (provisioned if missing); with --xlsx, only its units")
-@click.option("--xlsx", type=click.Path(dir_okay=False, writable=True),
-              help="Write the workplaces, unions and members sheets to this import workbook instead")
+@click.option(
+    "--xlsx",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the workplaces, unions and members sheets to this import workbook instead",
+)
 @click.option("--actor", default="generator", show_default=True, callback=_actor, help="Recorded as who did it")
 def generate(n_members: int, seed: int, tenant: str | None, xlsx: str | None, actor: str) -> None:
     """Generate a synthetic province (demo/generator.py).
@@ -136,13 +142,16 @@ def generate(n_members: int, seed: int, tenant: str | None, xlsx: str | None, ac
     province = generate_province(n_members, seed, vietnam_today())
     if xlsx:
         _write_workbook(province, xlsx)
-        click.echo(f"Wrote {xlsx}: {len(province.workplaces)} workplaces, {len(province.unions)} unions, "
-                   f"{province.n_members} members.")
+        click.echo(
+            f"Wrote {xlsx}: {len(province.workplaces)} workplaces, {len(province.unions)} unions, "
+            f"{province.n_members} members."
+        )
     if not tenant:
         click.echo("Establish these units first (POST /units), then import the workbook:")
         for unit in province.units:
-            click.echo("  " + json.dumps({**unit, "established_on": unit["established_on"].isoformat()},
-                                         ensure_ascii=False))
+            click.echo(
+                "  " + json.dumps({**unit, "established_on": unit["established_on"].isoformat()}, ensure_ascii=False)
+            )
         return
     platform = bootstrap()
     try:

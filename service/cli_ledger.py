@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import click
 
@@ -58,15 +58,23 @@ def verify(tenant: str, digest) -> None:
         except ChainBroken as error:
             raise click.ClickException(f"the ledger of {tenant} fails verification at {error.message}") from None
     unchained = result.events - result.chained
-    click.echo(f"The ledger of {tenant} verifies: {result.events} events, chained up to position {result.chained}"
-               + (f" ({unchained} recorded since, not chained yet)" if unchained else "")
-               + (f"; it extends the digest {digest}" if digest else "") + ".")
+    click.echo(
+        f"The ledger of {tenant} verifies: {result.events} events, chained up to position {result.chained}"
+        + (f" ({unchained} recorded since, not chained yet)" if unchained else "")
+        + (f"; it extends the digest {digest}" if digest else "")
+        + "."
+    )
 
 
 @click.command()
 @click.option("--tenant", required=True, help="Tenant id")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True),
-              help="The file to write (gzip JSON lines)")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="The file to write (gzip JSON lines)",
+)
 def export(tenant: str, out: str) -> None:
     """Export a tenant's ledger with its chain, for `unionledger audit`."""
     from integrity.chain import ChainBroken
@@ -91,11 +99,14 @@ def export(tenant: str, out: str) -> None:
 @click.option("--digest", required=True, callback=_digest, help=DIGEST_HELP)
 @click.option("--period", required=True, help="2024, 2024-H1, 2024-Q3, 2024-05 or 2023-2028")
 @click.option("--unit", "unit_id", default=None, help="A unit id; default the whole tenant")
-@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Date of the stocks (YYYY-MM-DD)")
+@click.option(
+    "--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Date of the stocks (YYYY-MM-DD)"
+)
 @click.option("--known-at", "known_at", default=None, help="ISO 8601 instant; UTC when no offset is given")
 @click.option("--indicators", default=None, help="Comma-separated codes; default every code")
-def audit(file: str, digest, period: str, unit_id: str | None, as_of, known_at: str | None,
-          indicators: str | None) -> None:
+def audit(
+    file: str, digest, period: str, unit_id: str | None, as_of, known_at: str | None, indicators: str | None
+) -> None:
     """Check an export's chain against a digest, replay it offline and print its indicators (JSON).
 
     Needs no database server and no running service: the events are replayed through the
@@ -105,21 +116,31 @@ def audit(file: str, digest, period: str, unit_id: str | None, as_of, known_at: 
 
     from domain.errors import DomainError
     from integrity.chain import ChainBroken
-    from integrity.offline import ExportError, audit as run_audit
+    from integrity.offline import ExportError
+    from integrity.offline import audit as run_audit
 
     try:
         instant = datetime.fromisoformat(known_at) if known_at else None
     except ValueError:
         raise click.BadParameter("must be an ISO 8601 instant", param_hint="--known-at") from None
     try:
-        verified, answer = run_audit(file, digest, period=period, unit_id=unit_id,
-                                     as_of=as_of.date() if as_of else None, known_at=instant, indicators=indicators)
+        verified, answer = run_audit(
+            file,
+            digest,
+            period=period,
+            unit_id=unit_id,
+            as_of=as_of.date() if as_of else None,
+            known_at=instant,
+            indicators=indicators,
+        )
     except ExportError as error:
         raise click.ClickException(str(error)) from None
     except ChainBroken as error:
         raise click.ClickException(f"{file} fails the chain check at {error.message}") from None
     except DomainError as error:
         raise click.ClickException(f"{error.field}: {error.message}" if error.field else error.message) from None
-    click.echo(f"Chain OK: {verified.events} events, head {verified.head}@{verified.events};"
-               f" extends the digest {digest}.", err=True)
+    click.echo(
+        f"Chain OK: {verified.events} events, head {verified.head}@{verified.events}; extends the digest {digest}.",
+        err=True,
+    )
     click.echo(json.dumps(answer, ensure_ascii=False, indent=2))

@@ -10,16 +10,21 @@ from flask import Flask, Response, g, json, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from domain.errors import AlreadyExists, Conflict, DomainError, InvalidValue, NotFound
+from persistence.connections import DatabaseUnreachable
 from projections.runner import ViewsStopped, ViewsUnavailable
 from tenants.stores import TenantBusy
-from persistence.connections import DatabaseUnreachable
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 # A store that does not answer: the database is away, restarting or refusing connections, or a
 # connection broke under a request. The library wraps psycopg's errors in its own.
-UNAVAILABLE = (persistence.OperationalError, persistence.InterfaceError, psycopg.OperationalError,
-               psycopg.InterfaceError, DatabaseUnreachable)
+UNAVAILABLE = (
+    persistence.OperationalError,
+    persistence.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    DatabaseUnreachable,
+)
 RETRY_AFTER_SECONDS = 5
 
 
@@ -120,8 +125,12 @@ def handle_views_unavailable(error: ViewsUnavailable) -> Response:
 def handle_stopped(error: ViewsStopped) -> Response:
     """Commands wait while the views cannot take an event: their rules would read a stale register."""
     log.error("%s", error)
-    return unavailable(f"{error}; the register answers reads from the state before it and takes no command"
-                       " until an operator has it applied (see `unionledger rebuild`)", 60, "Views stopped")
+    return unavailable(
+        f"{error}; the register answers reads from the state before it and takes no command"
+        " until an operator has it applied (see `unionledger rebuild`)",
+        60,
+        "Views stopped",
+    )
 
 
 def handle_unexpected(error: Exception) -> Response:

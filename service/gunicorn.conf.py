@@ -27,10 +27,11 @@ errorlog = "-"
 def write_problem(sock, status_int, reason, mesg):
     """What gunicorn refuses itself (a request line or header too large, a malformed request) is
     answered as problem details too, as every error of the API is, instead of gunicorn's HTML."""
-    body = json.dumps({"type": "about:blank", "status": status_int, "title": reason,
-                       "detail": mesg or reason}).encode()
-    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
-            f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n")
+    body = json.dumps({"type": "about:blank", "status": status_int, "title": reason, "detail": mesg or reason}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
     gunicorn.util.write_nonblock(sock, head.encode("latin-1") + body)
 
 

@@ -65,13 +65,18 @@ def read_xlsx(stream: IO[bytes]) -> Sheets:
             if meta.typ != SheetTypeEnum.WorkSheet:
                 continue
             # From A1, as a spreadsheet numbers its lines, not from the first cell with a value.
-            rows = [[_cell(v) for v in row] for row in book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)]
+            rows = [
+                [_cell(v) for v in row] for row in book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+            ]
             if rows:
                 sheets[meta.name.strip().lower()] = _rows(rows[0], rows[1:], 2)
         book.close()
     except Exception as error:  # noqa: BLE001 - calamine raises many kinds for a bad file
-        raise InvalidValue(f"not a readable XLSX workbook ({_reason(error)}): save it from the spreadsheet as an"
-                           " Excel workbook (.xlsx) and send it again", field="file") from None
+        raise InvalidValue(
+            f"not a readable XLSX workbook ({_reason(error)}): save it from the spreadsheet as an"
+            " Excel workbook (.xlsx) and send it again",
+            field="file",
+        ) from None
     return sheets
 
 
@@ -86,15 +91,18 @@ def read_imports(files: list[tuple[IO[bytes], str]], kind: str | None = None) ->
     and written together: each kind may come from one file only. ``kind`` names what a lone CSV
     file holds; with several files, their names (or their sheets) say it."""
     if len(files) > 1 and kind is not None:
-        raise InvalidValue("name what several files hold by their names (workplaces.csv, unions.csv, members.csv),"
-                           " not by one kind", field="kind")
+        raise InvalidValue(
+            "name what several files hold by their names (workplaces.csv, unions.csv, members.csv), not by one kind",
+            field="kind",
+        )
     sheets: Sheets = {}
     source: dict[str, str] = {}
     for stream, filename in files:
         for sheet, rows in read_import(stream, filename, kind).items():
             if sheet in sheets and sheet in KINDS:
-                raise InvalidValue(f"{sheet} come from two files ({source[sheet]} and {filename}): send each kind once",
-                                   field="file")
+                raise InvalidValue(
+                    f"{sheet} come from two files ({source[sheet]} and {filename}): send each kind once", field="file"
+                )
             if sheet not in sheets:  # a sheet of no kind is reported by the check, once
                 sheets[sheet], source[sheet] = rows, filename
     return sheets
@@ -106,7 +114,10 @@ def read_import(stream: IO[bytes], filename: str, kind: str | None = None) -> Sh
         return read_xlsx(stream)
     kind = kind or kind_from_name(filename)
     if kind not in KINDS:
-        raise InvalidValue(f"say which kind {PurePath(filename).name if filename else 'a CSV file'} holds"
-                           f" ({', '.join(KINDS)}): by a file name such as members.csv or, for a lone file,"
-                           " by the kind field", field="kind")
+        raise InvalidValue(
+            f"say which kind {PurePath(filename).name if filename else 'a CSV file'} holds"
+            f" ({', '.join(KINDS)}): by a file name such as members.csv or, for a lone file,"
+            " by the kind field",
+            field="kind",
+        )
     return read_csv(stream, kind)

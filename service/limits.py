@@ -7,7 +7,8 @@ reading a body sent without one (chunked): either way the answer is 413.
 from __future__ import annotations
 
 import io
-from typing import IO, Callable
+from collections.abc import Callable
+from typing import IO
 
 from flask import current_app, g, request
 from flask_smorest import abort
@@ -57,5 +58,5 @@ class _Capped(io.RawIOBase):
         self._read += len(data)
         if self._read > self._limit:
             raise RequestEntityTooLarge()
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         return len(data)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import http
-from typing import Callable
+from collections.abc import Callable
 
 from apispec import BasePlugin
 from flask_smorest import Api
@@ -30,7 +30,7 @@ class ErrorStatuses(BasePlugin):
         if not path or not path.startswith("/v1/"):
             return  # probes and the document itself answer without a token
         rule = kwargs.get("rule")
-        for method, operation in (operations or {}).items():
+        for operation in (operations or {}).values():
             responses = operation.setdefault("responses", {})
             statuses = ["UNAUTHORIZED", "FORBIDDEN", "UNPROCESSABLE_ENTITY", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"]
             if "{tenant}" in path:
@@ -67,12 +67,16 @@ class ContractApi(Api):
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
             if status == http.HTTPStatus.SERVICE_UNAVAILABLE:
-                response["headers"] = {"Retry-After": {"description": "seconds to wait before trying again",
-                                                       "schema": {"type": "integer"}}}
+                response["headers"] = {
+                    "Retry-After": {"description": "seconds to wait before trying again", "schema": {"type": "integer"}}
+                }
             if status == http.HTTPStatus.TOO_MANY_REQUESTS:
-                response["headers"] = {"Retry-After": {
-                    "description": "Seconds until the address's window of failed authentications passes",
-                    "schema": {"type": "integer"}}}
+                response["headers"] = {
+                    "Retry-After": {
+                        "description": "Seconds until the address's window of failed authentications passes",
+                        "schema": {"type": "integer"},
+                    }
+                }
             prepare_response(response, self.spec, PROBLEM)
             self.spec.components.response(status.name, response, lazy=True)
         response = {"description": "Problem details (RFC 9457)", "schema": self.ERROR_SCHEMA}

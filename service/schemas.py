@@ -29,18 +29,28 @@ class Text(fields.String):
 
 FreeText = lambda **kw: Text(free=True, **kw)  # noqa: E731 - a reason: may hold tabs and line breaks
 ClientId = lambda **kw: Text(  # noqa: E731 - a field factory reads best as one line
-    validate=validate.Regexp(ID_PATTERN, error="must be 1-64 characters of letters, digits and ._:-"), **kw)
+    validate=validate.Regexp(ID_PATTERN, error="must be 1-64 characters of letters, digits and ._:-"), **kw
+)
 Name = lambda **kw: Text(validate=validate.Length(min=1, max=300), **kw)  # noqa: E731
 Count = lambda **kw: fields.Integer(  # noqa: E731
-    strict=True, validate=validate.Range(min=0, max=10_000_000, error="must lie between {min} and {max}"),
-    error_messages={"invalid": "a count must be a whole number"}, **kw)
+    strict=True,
+    validate=validate.Range(min=0, max=10_000_000, error="must lie between {min} and {max}"),
+    error_messages={"invalid": "a count must be a whole number"},
+    **kw,
+)
 Instant = lambda **kw: fields.AwareDateTime(  # noqa: E731
-    format="iso", error_messages={
+    format="iso",
+    error_messages={
         "invalid": "must be an ISO 8601 instant with an offset, e.g. 2025-01-01T00:00:00+07:00",
-        "invalid_awareness": "must carry its offset (Z or +07:00), e.g. 2025-01-01T00:00:00+07:00"}, **kw)
+        "invalid_awareness": "must carry its offset (Z or +07:00), e.g. 2025-01-01T00:00:00+07:00",
+    },
+    **kw,
+)
 Position = lambda **kw: fields.Integer(  # noqa: E731 - a query string's digits, so not strict
     validate=validate.Range(min=0, max=2**63 - 1, error="must lie between {min} and {max}"),
-    error_messages={"invalid": "must be a whole number"}, **kw)
+    error_messages={"invalid": "must be a whole number"},
+    **kw,
+)
 
 
 def period_code(value: str) -> None:
@@ -52,8 +62,11 @@ def period_code(value: str) -> None:
 
 
 PeriodFilter = lambda **kw: Text(  # noqa: E731
-    load_default=None, validate=period_code,
-    metadata={"description": "2024, 2024-H1, 2024-Q3, 2024-05 or 2023-2028"}, **kw)
+    load_default=None,
+    validate=period_code,
+    metadata={"description": "2024, 2024-H1, 2024-Q3, 2024-05 or 2023-2028"},
+    **kw,
+)
 
 
 class Number(fields.Float):
@@ -80,11 +93,19 @@ class ProblemSchema(Schema):
     status = fields.Integer(metadata={"description": "The HTTP status"})
     title = fields.String(metadata={"description": "The kind of error, e.g. 'Invalid field'"})
     detail = fields.String(metadata={"description": "What was wrong with this request"})
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), metadata={
-        "description": "422: field -> messages naming the rule each broke"})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "422: field -> messages naming the rule each broke"},
+    )
     rule = fields.String(metadata={"description": "409: the business rule that refused the command"})
-    rows = fields.List(fields.Dict(), metadata={
-        "description": "422 of an import: its first bad rows in file order, each {sheet, line, column, rule, message}"})
+    rows = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "422 of an import: its first bad rows in file order, each"
+            " {sheet, line, column, rule, message}"
+        },
+    )
     rows_total = fields.Integer(metadata={"description": "422 of an import: how many rows are wrong"})
     max_bytes = fields.Integer(metadata={"description": "413: the most bytes this call's request may carry"})
 

@@ -13,6 +13,8 @@ from tenants.bootstrap import Platform, bootstrap
 
 DEMO_TENANT = "quang-tri"
 DEMO_NAME = "Liên đoàn Lao động tỉnh Quảng Trị (demo)"
+
+
 def ensure_demo(platform: Platform, today: date | None = None, tenant_id: str = DEMO_TENANT) -> str:
     """Build the demo tenant unless it is built already; returns its token (kept in the data folder).
 
@@ -54,8 +56,10 @@ def announce(*, demo: bool, bind: str) -> None:
     platform = bootstrap()
     try:
         base = f"http://{bind}"
-        click.echo(f"unionledger: store {platform.settings.backend}"
-                   + ("" if platform.settings.database_url else f" (files in {platform.settings.data_dir}/)"))
+        click.echo(
+            f"unionledger: store {platform.settings.backend}"
+            + ("" if platform.settings.database_url else f" (files in {platform.settings.data_dir}/)")
+        )
         if not platform.settings.admin_token:
             kept = platform.registry.admin_token_path
             if platform.registry.admin_token_made:
@@ -66,8 +70,10 @@ def announce(*, demo: bool, bind: str) -> None:
             token = ensure_demo(platform)
             click.echo(f"Demo tenant '{DEMO_TENANT}' token: {token}")
             click.echo("Try (the province's figures for the 2023-2028 term, as of today):")
-            click.echo(f"  curl -s -H 'Authorization: Bearer {token}' "
-                       f"'{base}/v1/tenants/{DEMO_TENANT}/indicators?period=2023-2028'")
+            click.echo(
+                f"  curl -s -H 'Authorization: Bearer {token}' "
+                f"'{base}/v1/tenants/{DEMO_TENANT}/indicators?period=2023-2028'"
+            )
         click.echo(f"API docs: {base}/docs  OpenAPI: {base}/openapi.json")
     finally:
         platform.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from tenants.registry import Registry
 
@@ -20,8 +20,7 @@ BLOCKED_KEPT = 100_000  # blocked addresses a worker remembers (an attack from m
 
 
 class AuthThrottle:
-    def __init__(self, registry: Registry, failures: int, window_seconds: int,
-                 clock: Callable[[], float] = time.time):
+    def __init__(self, registry: Registry, failures: int, window_seconds: int, clock: Callable[[], float] = time.time):
         self.registry, self.failures, self.window = registry, failures, window_seconds
         self.clock = clock  # the wall clock: the workers share the windows' starts
         self._blocked: dict[str, float] = {}  # address -> end of its window

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from domain.errors import AlreadyExists, InvalidValue
+from persistence.vault import KEYS_TABLE
 from tenants.registry import Registry
 from tenants.settings import TENANT_ID, Settings, schema_name
 from tenants.stores import TenantStores, sqlite_path
-from persistence.vault import KEYS_TABLE
 
 SQLITE_EVENTS_TABLE = "stored_events"  # the library's name for a SQLite ledger's events
 
@@ -30,8 +31,7 @@ def deployment_mark(settings: Settings) -> str:
     return f"unionledger:{settings.control_schema}"
 
 
-def provision_tenant(settings: Settings, registry: Registry, stores: TenantStores,
-                     tenant_id: str, name: str) -> str:
+def provision_tenant(settings: Settings, registry: Registry, stores: TenantStores, tenant_id: str, name: str) -> str:
     """Create the tenant's store and register it; returns its first federation_admin token."""
     if not TENANT_ID.match(tenant_id or ""):
         raise InvalidValue("must be 1-40 lowercase letters, digits and inner hyphens", field="id")
@@ -61,8 +61,9 @@ def _provisioning(settings: Settings, tenant_id: str) -> Iterator[Any]:
         return
     import psycopg
 
-    key = int.from_bytes(hashlib.sha256(f"provision:{schema_name(tenant_id)}".encode()).digest()[:8],
-                         "big", signed=True)
+    key = int.from_bytes(
+        hashlib.sha256(f"provision:{schema_name(tenant_id)}".encode()).digest()[:8], "big", signed=True
+    )
     # A connection of its own, not one of the registry's few, which the provisioning also uses.
     with psycopg.connect(settings.conninfo(), autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (key,))  # released with the connection
@@ -73,28 +74,34 @@ def _own_schema(conn: Any, settings: Settings, tenant_id: str) -> None:
     """Create the tenant's schema with this deployment's mark, or resume one carrying it."""
     schema = schema_name(tenant_id)
     with conn.transaction():
-        row = conn.execute("SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s",
-                           (schema,)).fetchone()
+        row = conn.execute(
+            "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s", (schema,)
+        ).fetchone()
         if row is None:
             _create_schema(conn, settings, schema)
         elif row[0] != deployment_mark(settings):
-            raise AlreadyExists(f'schema "{schema}" exists already and was not made by this deployment',
-                                field="id", rule="store_exists")
+            raise AlreadyExists(
+                f'schema "{schema}" exists already and was not made by this deployment', field="id", rule="store_exists"
+            )
 
 
 def _create_schema(conn: Any, settings: Settings, schema: str) -> None:
     from psycopg import sql
 
     conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    conn.execute(sql.SQL("COMMENT ON SCHEMA {} IS {}").format(sql.Identifier(schema),
-                                                              sql.Literal(deployment_mark(settings))))
+    conn.execute(
+        sql.SQL("COMMENT ON SCHEMA {} IS {}").format(sql.Identifier(schema), sql.Literal(deployment_mark(settings)))
+    )
 
 
 def _own_file(path: Path) -> None:
     """Refuse a tenant file that holds events or keys; an empty one may be taken over."""
     if path.exists() and _holds_a_ledger(path):
-        raise AlreadyExists(f'file "tenants/{path.name}" exists already and holds a ledger this deployment has not'
-                            " registered", field="id", rule="store_exists")
+        raise AlreadyExists(
+            f'file "tenants/{path.name}" exists already and holds a ledger this deployment has not registered',
+            field="id",
+            rule="store_exists",
+        )
 
 
 def _holds_a_ledger(path: Path) -> bool:
@@ -105,8 +112,11 @@ def _holds_a_ledger(path: Path) -> bool:
         return True
     try:
         tables = {t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        return any(conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]
-                   for table in (SQLITE_EVENTS_TABLE, KEYS_TABLE) if table in tables)
+        return any(
+            conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]
+            for table in (SQLITE_EVENTS_TABLE, KEYS_TABLE)
+            if table in tables
+        )
     except sqlite3.Error:
         return True
     finally:
@@ -125,7 +135,7 @@ def empty_store(settings: Settings, registry: Registry, stores: TenantStores, te
         from psycopg import sql
 
         schema = schema_name(tenant_id)
-        with registry._pool.connection() as conn, conn.transaction():  # noqa: SLF001 - as in provision_tenant
+        with registry._pool.connection() as conn, conn.transaction():
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
             _create_schema(conn, settings, schema)
     else:

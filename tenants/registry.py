@@ -19,17 +19,17 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 import psycopg
 
-from projections.base import ViewCursor
 from persistence.connections import DatabaseUnreachable
 from persistence.files import private_file, write_private
+from projections.base import ViewCursor
 from tenants.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -90,9 +90,17 @@ class Registry:
 
             # Autocommit: a lookup is one statement and one round trip; changes open a transaction.
             # Checked, named and bounded in time as every pool of the service is (persistence.connections).
-            self._pool = Pool(settings.conninfo(), min_size=1, max_size=4, open=True,
-                              kwargs={"autocommit": True, **connect_kwargs(settings)}, configure=on_schema,
-                              check=usable, timeout=settings.db_timeout, reconnect_timeout=settings.db_timeout)
+            self._pool = Pool(
+                settings.conninfo(),
+                min_size=1,
+                max_size=4,
+                open=True,
+                kwargs={"autocommit": True, **connect_kwargs(settings)},
+                configure=on_schema,
+                check=usable,
+                timeout=settings.db_timeout,
+                reconnect_timeout=settings.db_timeout,
+            )
         else:
             self._path = private_file(settings.data_dir / "control.sqlite")
         self.admin_token_made = False  # by this process: the one start that shows it
@@ -163,8 +171,9 @@ class Registry:
     # ---- tenants ---------------------------------------------------------------
     def tenant(self, tenant_id: str) -> dict | None:
         with self.transaction() as cur:
-            row = cur.execute("SELECT tenant_id, name, created_at FROM tenants WHERE tenant_id = ?",
-                              (tenant_id,)).fetchone()
+            row = cur.execute(
+                "SELECT tenant_id, name, created_at FROM tenants WHERE tenant_id = ?", (tenant_id,)
+            ).fetchone()
         return {"id": row[0], "name": row[1], "created_at": row[2]} if row else None
 
     def tenants(self) -> list[dict]:
@@ -175,14 +184,18 @@ class Registry:
     def add_tenant(self, tenant_id: str, name: str, holder: str) -> str | None:
         """Record a provisioned tenant and its first token; None if the id is taken."""
         token = new_token()
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         with self.transaction() as cur:
-            cur.execute("INSERT INTO tenants (tenant_id, name, created_at) VALUES (?, ?, ?)"
-                        " ON CONFLICT (tenant_id) DO NOTHING", (tenant_id, name, now))
+            cur.execute(
+                "INSERT INTO tenants (tenant_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (tenant_id) DO NOTHING",
+                (tenant_id, name, now),
+            )
             if cur.rowcount != 1:
                 return None
-            cur.execute("INSERT INTO tokens (token_hash, tenant_id, role, holder, created_at) VALUES (?, ?, ?, ?, ?)",
-                        (token_hash(token), tenant_id, "federation_admin", holder, now))
+            cur.execute(
+                "INSERT INTO tokens (token_hash, tenant_id, role, holder, created_at) VALUES (?, ?, ?, ?, ?)",
+                (token_hash(token), tenant_id, "federation_admin", holder, now),
+            )
         return token
 
     # ---- tokens ----------------------------------------------------------------
@@ -190,17 +203,24 @@ class Registry:
         """A new token for the tenant; only its hash is kept, so it is shown once."""
         token = new_token()
         with self.transaction() as cur:
-            cur.execute("INSERT INTO tokens (token_hash, tenant_id, role, holder, created_at) VALUES (?, ?, ?, ?, ?)",
-                        (token_hash(token), tenant_id, role, holder, datetime.now(timezone.utc).isoformat()))
+            cur.execute(
+                "INSERT INTO tokens (token_hash, tenant_id, role, holder, created_at) VALUES (?, ?, ?, ?, ?)",
+                (token_hash(token), tenant_id, role, holder, datetime.now(UTC).isoformat()),
+            )
         return token
 
     def tokens(self, tenant_id: str) -> list[dict]:
         """A tenant's tokens, without secrets; a token's id is the start of its hash."""
         with self.transaction() as cur:
-            rows = cur.execute("SELECT token_hash, role, holder, created_at, revoked_at FROM tokens WHERE tenant_id = ?"
-                               " ORDER BY created_at", (tenant_id,)).fetchall()
-        return [{"id": h[:TOKEN_ID_LENGTH], "role": r, "holder": who, "created_at": c, "revoked_at": rv}
-                for h, r, who, c, rv in rows]
+            rows = cur.execute(
+                "SELECT token_hash, role, holder, created_at, revoked_at FROM tokens WHERE tenant_id = ?"
+                " ORDER BY created_at",
+                (tenant_id,),
+            ).fetchall()
+        return [
+            {"id": h[:TOKEN_ID_LENGTH], "role": r, "holder": who, "created_at": c, "revoked_at": rv}
+            for h, r, who, c, rv in rows
+        ]
 
     def revoke_token(self, tenant_id: str, token_id: str) -> dict | None:
         """Revoke a token by its id; None if the tenant has no such token."""
@@ -209,8 +229,10 @@ class Registry:
             match = [h for (h,) in rows if h[:TOKEN_ID_LENGTH] == token_id]
             if len(match) != 1:
                 return None
-            cur.execute("UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
-                        (datetime.now(timezone.utc).isoformat(), match[0]))
+            cur.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+                (datetime.now(UTC).isoformat(), match[0]),
+            )
         with self._known_lock:
             self._known.pop(match[0], None)
         return next(t for t in self.tokens(tenant_id) if t["id"] == token_id)
@@ -228,8 +250,9 @@ class Registry:
                 self._known.move_to_end(digest)
                 return known[1]
         with self.transaction(write=False) as cur:
-            row = cur.execute("SELECT tenant_id, role, holder FROM tokens WHERE token_hash = ? AND revoked_at IS NULL",
-                              (digest,)).fetchone()
+            row = cur.execute(
+                "SELECT tenant_id, role, holder FROM tokens WHERE token_hash = ? AND revoked_at IS NULL", (digest,)
+            ).fetchone()
         with self._known_lock:
             if row is None:  # unknown or revoked tokens are not remembered: each is looked up
                 self._known.pop(digest, None)
@@ -253,7 +276,9 @@ class Registry:
                 " failures = CASE WHEN auth_failures.window_start > ? THEN auth_failures.failures + 1 ELSE 1 END,"
                 " window_start = CASE WHEN auth_failures.window_start > ? THEN auth_failures.window_start"
                 " ELSE excluded.window_start END"
-                " RETURNING failures, window_start", (address, now, since, since)).fetchone()
+                " RETURNING failures, window_start",
+                (address, now, since, since),
+            ).fetchone()
             if failures == 1:  # a new window: forget the addresses whose windows have passed
                 cur.execute("DELETE FROM auth_failures WHERE window_start <= ?", (since,))
         return failures, started

@@ -69,8 +69,12 @@ class Settings:
 
     def conninfo(self) -> str:
         p = self.postgres()
-        parts = {"dbname": p["POSTGRES_DBNAME"], "host": p["POSTGRES_HOST"], "port": p["POSTGRES_PORT"],
-                 "user": p["POSTGRES_USER"]}
+        parts = {
+            "dbname": p["POSTGRES_DBNAME"],
+            "host": p["POSTGRES_HOST"],
+            "port": p["POSTGRES_PORT"],
+            "user": p["POSTGRES_USER"],
+        }
         if p["POSTGRES_PASSWORD"]:
             parts["password"] = p["POSTGRES_PASSWORD"]
         return " ".join(f"{k}='{v}'" for k, v in parts.items())

@@ -19,10 +19,11 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from domain.clock import vietnam_today
 from integrity.chain import CHAIN_DDL, CHAIN_TABLE, Chain, ChainBroken
@@ -62,8 +63,9 @@ class TenantStore:
     """One tenant's ledger, views, vault and hash chain, its connections and the lock that
     serialises its writers. The use cases that run on it are in application/."""
 
-    def __init__(self, tenant_id: str, settings: Settings, *, create: bool = False,
-                 today: Callable[[], date] = vietnam_today):
+    def __init__(
+        self, tenant_id: str, settings: Settings, *, create: bool = False, today: Callable[[], date] = vietnam_today
+    ):
         self.tenant_id = tenant_id
         self.settings = settings
         self.backend = settings.backend
@@ -107,9 +109,15 @@ class TenantStore:
         mapper = self.event_store.mapper
         events_table = self.event_store.recorder.events_table_name
         derivable = self.backend == "postgres" and mapper.cipher is None and mapper.compressor is None
-        self.projector = Projector(self.event_store.recorder, mapper, self.transaction, view_projections(),
-                                   events_table=events_table if derivable else None, schema=self.schema,
-                                   ledger_table=events_table)
+        self.projector = Projector(
+            self.event_store.recorder,
+            mapper,
+            self.transaction,
+            view_projections(),
+            events_table=events_table if derivable else None,
+            schema=self.schema,
+            ledger_table=events_table,
+        )
         self._view_tables = ", ".join(self.projector.view_tables)
         if create or not self._made():
             with self.lock():
@@ -129,8 +137,9 @@ class TenantStore:
         try:
             with self.transaction() as cur:
                 checksum = cur.scalar("SELECT position FROM view_positions WHERE name = 'schema'")
-                known = cur.scalar(f"SELECT count(*) FROM view_positions WHERE name IN ({', '.join('?' * len(lanes))})",
-                                   lanes)
+                known = cur.scalar(
+                    f"SELECT count(*) FROM view_positions WHERE name IN ({', '.join('?' * len(lanes))})", lanes
+                )
                 cur.execute(f"SELECT 1 FROM {CHAIN_TABLE} LIMIT 1")
         except Exception:  # noqa: BLE001 - a table missing: made under the lock
             return False
@@ -145,8 +154,9 @@ class TenantStore:
             yield conn
 
     @contextmanager
-    def transaction(self, write: bool = False, snapshot: bool = False,
-                    search_path: str | None = None) -> Iterator[ViewCursor]:
+    def transaction(
+        self, write: bool = False, snapshot: bool = False, search_path: str | None = None
+    ) -> Iterator[ViewCursor]:
         """A cursor on the tenant's store. On PostgreSQL a read (``write=False``) runs its
         statements on their own, each seeing what was committed when it started (as it would in
         a READ COMMITTED transaction, without the round trips to open and close one);
@@ -217,8 +227,11 @@ class TenantStore:
                 if deadline is None:
                     cur.execute("SELECT pg_advisory_lock(%s)", (self.lock_key,))
                 else:
-                    _poll(lambda: cur.execute("SELECT pg_try_advisory_lock(%s)", (self.lock_key,)).fetchone()[0],
-                          deadline, self.busy)
+                    _poll(
+                        lambda: cur.execute("SELECT pg_try_advisory_lock(%s)", (self.lock_key,)).fetchone()[0],
+                        deadline,
+                        self.busy,
+                    )
                 try:
                     yield
                 finally:
@@ -235,8 +248,9 @@ class TenantStore:
                     fcntl.flock(handle, fcntl.LOCK_UN)
 
     def busy(self) -> TenantBusy:
-        return TenantBusy(f"tenant {self.tenant_id!r} is busy (an import or a rebuild of its views is running);"
-                          " try again shortly")
+        return TenantBusy(
+            f"tenant {self.tenant_id!r} is busy (an import or a rebuild of its views is running); try again shortly"
+        )
 
     # ---- keeping the views current -------------------------------------------
     def fresh(self) -> TenantStore:

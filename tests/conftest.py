@@ -53,8 +53,9 @@ def need_postgres() -> None:
     problem = _pg_reachable()
     if problem:
         if under_ci():
-            pytest.fail(f"PostgreSQL is required under CI={os.environ['CI']} and is not reachable at {PG_URL}: "
-                        f"{problem}")
+            pytest.fail(
+                f"PostgreSQL is required under CI={os.environ['CI']} and is not reachable at {PG_URL}: {problem}"
+            )
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {problem}")
 
 
@@ -80,8 +81,13 @@ def settings(backend: str, tmp_path: Path):
     if backend == "sqlite":
         yield Settings(data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN)
         return
-    s = Settings(database_url=PG_URL, data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN,
-                 control_schema=f"ctl_{run}", max_open_tenants=4)
+    s = Settings(
+        database_url=PG_URL,
+        data_dir=tmp_path / "data",
+        admin_token=ADMIN_TOKEN,
+        control_schema=f"ctl_{run}",
+        max_open_tenants=4,
+    )
     yield s
     from tenants.registry import Registry
 
@@ -144,8 +150,9 @@ class TenantClient:
 def index_names(cur) -> set[str]:
     """The indexes of the tenant's store a ViewCursor is on."""
     if cur.dialect == "postgres":
-        return {n for (n,) in cur.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
-                .fetchall()}
+        return {
+            n for (n,) in cur.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()").fetchall()
+        }
     return {n for (n,) in cur.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()}
 
 

@@ -10,8 +10,12 @@ from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.schemas import EntrySchema, Instant, Position, Text
 
-blp = Blueprint("audit", __name__, url_prefix="/v1/tenants/<tenant>/audit",
-                description="The audit trail: nothing in it changes or disappears")
+blp = Blueprint(
+    "audit",
+    __name__,
+    url_prefix="/v1/tenants/<tenant>/audit",
+    description="The audit trail: nothing in it changes or disappears",
+)
 
 
 class AuditQuery(Schema):
@@ -26,7 +30,9 @@ class AuditQuery(Schema):
 
 class AuditPage(Schema):
     entries = fields.List(fields.Nested(EntrySchema))
-    next = fields.Integer(allow_none=True, metadata={"description": "Pass as `after` for the next page; null on the last"})
+    next = fields.Integer(
+        allow_none=True, metadata={"description": "Pass as `after` for the next page; null on the last"}
+    )
 
 
 @blp.route("")
@@ -40,6 +46,12 @@ def audit(args: dict, tenant: str):
     """
     register, _ = tenant_register(tenant)
     entries, cursor = register.reads.audit(
-        entity_type=args.get("entity_type"), entity_id=args.get("entity_id"), actor=args.get("actor"),
-        since=args.get("since"), until=args.get("until"), after=args.get("after"), limit=args["limit"])
+        entity_type=args.get("entity_type"),
+        entity_id=args.get("entity_id"),
+        actor=args.get("actor"),
+        since=args.get("since"),
+        until=args.get("until"),
+        after=args.get("after"),
+        limit=args["limit"],
+    )
     return {"entries": entries, "next": cursor}

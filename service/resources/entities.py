@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flask_smorest import Blueprint, abort
 
-from application.register import Register
 from application.policy import Action
+from application.register import Register
 from service.access import allow
 from service.auth import tenant_register
 from service.schemas import HistorySchema

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from persistence.connections import DatabaseUnreachable
 from service.auth import platform
 from service.bodies import Blueprint
 from service.errors import unavailable
-from persistence.connections import DatabaseUnreachable
 from tenants.settings import Settings
 
 blp = Blueprint("health", __name__, description="Probes")

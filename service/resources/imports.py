@@ -7,8 +7,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
-from domain.imports import KINDS
 from application.policy import Action
+from domain.imports import KINDS
 from service.access import allow
 from service.auth import platform, tenant_register
 from service.bodies import Blueprint
@@ -33,13 +33,18 @@ class _MultipartBlueprint(Blueprint):
     parameters ``in: formData``, which OpenAPI 3 does not have."""
 
     ARGUMENTS_PARSER = _MultipartParser()
-    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
-                                             "multipart": "multipart/form-data"}
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
+        **Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        "multipart": "multipart/form-data",
+    }
 
 
 blp = _MultipartBlueprint(
-    "imports", __name__, url_prefix="/v1/tenants/<tenant>/imports",
-    description="Bulk import: every row of every file is checked first; nothing is written if one is wrong")
+    "imports",
+    __name__,
+    url_prefix="/v1/tenants/<tenant>/imports",
+    description="Bulk import: every row of every file is checked first; nothing is written if one is wrong",
+)
 
 
 class _FilePart(Upload):
@@ -52,18 +57,30 @@ class _FilePart(Upload):
 
 
 class ImportUpload(Schema):
-    file = fields.List(_FilePart(), required=True, validate=validate.Length(min=1), metadata={
-        "description": "A CSV file (one kind) or an XLSX workbook with sheets workplaces, unions, members; columns "
-                       "named as in the API. Several files (say workplaces.csv, unions.csv and members.csv) are one "
-                       "import, checked and written together; each kind may come from one file only"})
-    kind = Text(load_default=None, validate=validate.OneOf(KINDS),
-                         metadata={"description": "For a lone CSV file: what it holds (else taken from its name)"})
+    file = fields.List(
+        _FilePart(),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={
+            "description": "A CSV file (one kind) or an XLSX workbook with sheets workplaces, unions, members; columns "
+            "named as in the API. Several files (say workplaces.csv, unions.csv and members.csv) are one "
+            "import, checked and written together; each kind may come from one file only"
+        },
+    )
+    kind = Text(
+        load_default=None,
+        validate=validate.OneOf(KINDS),
+        metadata={"description": "For a lone CSV file: what it holds (else taken from its name)"},
+    )
 
 
 class ImportResult(Schema):
     created = fields.Dict(keys=fields.String(), values=fields.Integer())
-    skipped = fields.Dict(keys=fields.String(), values=fields.Integer(),
-                          metadata={"description": "Rows whose id exists with the same content"})
+    skipped = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "Rows whose id exists with the same content"},
+    )
 
 
 @blp.route("", methods=["POST"])
@@ -84,13 +101,21 @@ def import_file(form: dict, tenant: str):
     register, who = tenant_register(tenant)
     sheets = read_imports([(file.stream, file.filename) for file in form["file"]], form["kind"])
     settings = platform().settings
-    plan = register.import_rows(sheets, actor=who.actor, wait=settings.lock_wait_seconds,
-                                errors_kept=settings.import_errors)
+    plan = register.import_rows(
+        sheets, actor=who.actor, wait=settings.lock_wait_seconds, errors_kept=settings.import_errors
+    )
     if plan.errors:
-        rows = [{"sheet": e.sheet, "line": e.line, "column": e.column, "rule": e.rule, "message": e.message}
-                for e in plan.errors]
+        rows = [
+            {"sheet": e.sheet, "line": e.line, "column": e.column, "rule": e.rule, "message": e.message}
+            for e in plan.errors
+        ]
         listed = "" if len(rows) == plan.errors_total else f" (the first {len(rows)} are listed)"
-        return problem(422, "Rows refused", f"{plan.errors_total} row(s) are wrong{listed}; nothing was imported",
-                       {"file": [f"{r['sheet']} line {r['line']}, {r['column']}: {r['message']}" for r in rows]},
-                       rows=rows, rows_total=plan.errors_total)
+        return problem(
+            422,
+            "Rows refused",
+            f"{plan.errors_total} row(s) are wrong{listed}; nothing was imported",
+            {"file": [f"{r['sheet']} line {r['line']}, {r['column']}: {r['message']}" for r in rows]},
+            rows=rows,
+            rows_total=plan.errors_total,
+        )
     return {"created": {k: len(v) for k, v in plan.creates.items()}, "skipped": plan.skipped}

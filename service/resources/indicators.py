@@ -10,19 +10,30 @@ from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.schemas import Instant, Text
 
-blp = Blueprint("indicators", __name__, url_prefix="/v1/tenants/<tenant>/indicators",
-                description="Membership, coverage and flow figures for any unit, date and state of knowledge")
+blp = Blueprint(
+    "indicators",
+    __name__,
+    url_prefix="/v1/tenants/<tenant>/indicators",
+    description="Membership, coverage and flow figures for any unit, date and state of knowledge",
+)
 
 
 class IndicatorQuery(Schema):
     period = Text(required=True, metadata={"description": "2024, 2024-H1, 2024-Q3, 2024-05 or 2023-2028"})
     unit_id = Text(load_default=None, metadata={"description": "Omit for the whole tenant"})
-    as_of = fields.Date(load_default=None, metadata={
-        "description": "Date of the stocks and last day of the flows; default the period's last day (or today)"})
-    known_at = Instant(load_default=None, metadata={
-        "description": "Answer with what the register held at this instant; default now"})
-    indicators = Text(load_default=None, metadata={
-        "description": "Comma-separated codes (e.g. `coverage_pct@25`); default every code"})
+    as_of = fields.Date(
+        load_default=None,
+        metadata={
+            "description": "Date of the stocks and last day of the flows; default the period's last day (or today)"
+        },
+    )
+    known_at = Instant(
+        load_default=None, metadata={"description": "Answer with what the register held at this instant; default now"}
+    )
+    indicators = Text(
+        load_default=None,
+        metadata={"description": "Comma-separated codes (e.g. `coverage_pct@25`); default every code"},
+    )
 
 
 class IndicatorAnswer(Schema):
@@ -30,7 +41,11 @@ class IndicatorAnswer(Schema):
     unit_id = fields.String(allow_none=True)
     as_of = fields.Date()
     known_at = fields.AwareDateTime(allow_none=True)
-    figures = fields.Dict(keys=fields.String(), values=fields.Raw(), metadata={"description": "code -> number (counts are integers, percentages have one decimal)"})
+    figures = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        metadata={"description": "code -> number (counts are integers, percentages have one decimal)"},
+    )
 
 
 @blp.route("")
@@ -48,5 +63,6 @@ def indicators(args: dict, tenant: str):
     workforce threshold (default 10). With `known_at`, events recorded later are left out.
     """
     register, _ = tenant_register(tenant)
-    return register.reads.indicators(args["period"], args.get("unit_id"), args.get("as_of"), args.get("known_at"),
-                                     args.get("indicators"))
+    return register.reads.indicators(
+        args["period"], args.get("unit_id"), args.get("as_of"), args.get("known_at"), args.get("indicators")
+    )

@@ -10,9 +10,12 @@ from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
 
-blp = Blueprint("ledger", __name__, url_prefix="/v1/tenants/<tenant>/ledger",
-                description="The ledger's hash chain: digests to keep outside, and exports to audit offline")
-
+blp = Blueprint(
+    "ledger",
+    __name__,
+    url_prefix="/v1/tenants/<tenant>/ledger",
+    description="The ledger's hash chain: digests to keep outside, and exports to audit offline",
+)
 
 
 class DigestAnswer(Schema):
@@ -39,9 +42,14 @@ def digest(tenant: str):
 @blp.route("/export")
 @allow(Action.EXPORT)
 @blp.response(200, content_type="application/gzip")
-@blp.doc(responses={"200": {
-    "description": "gzip JSON lines: a header, then each event with its state (base64) and chain link",
-    "content": {"application/gzip": {"schema": {"type": "string", "format": "binary"}}}}})
+@blp.doc(
+    responses={
+        "200": {
+            "description": "gzip JSON lines: a header, then each event with its state (base64) and chain link",
+            "content": {"application/gzip": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+)
 def export(tenant: str):
     """The whole ledger with its chain, for `unionledger audit` (federation_admin, auditor)
 
@@ -54,5 +62,8 @@ def export(tenant: str):
     register, _ = tenant_register(tenant)
     _upto, chunks = register.export()  # the chain extended first, so a broken chain is a 409, not a cut stream
     # The request context (and with it the tenant store) stays open until the last chunk is sent.
-    return Response(stream_with_context(chunks), mimetype="application/gzip",
-                    headers={"Content-Disposition": f'attachment; filename="{tenant}-ledger.jsonl.gz"'})
+    return Response(
+        stream_with_context(chunks),
+        mimetype="application/gzip",
+        headers={"Content-Disposition": f'attachment; filename="{tenant}-ledger.jsonl.gz"'},
+    )

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from domain.members import DEPARTURE_REASONS, GENDERS, ID_NUMBER, ID_NUMBER_RULE
 from application.policy import Action
-from service.access import allow
 from domain.commands import AdmitMember, EraseMemberData, RecordDeparture, TransferMember
+from domain.members import DEPARTURE_REASONS, GENDERS, ID_NUMBER, ID_NUMBER_RULE
+from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.resources.entities import add_item_routes, entity
 from service.schemas import ClientId, EntityMeta, FreeText, Name, Text
 
-blp = Blueprint("members", __name__, url_prefix="/v1/tenants/<tenant>/members",
-                description="Members: admit, transfer, departure, read")
+blp = Blueprint(
+    "members",
+    __name__,
+    url_prefix="/v1/tenants/<tenant>/members",
+    description="Members: admit, transfer, departure, read",
+)
 
 
 class MemberIn(Schema):
@@ -24,8 +28,7 @@ class MemberIn(Schema):
     full_name = Name(required=True)
     gender = Text(required=True, validate=validate.OneOf(GENDERS))
     birth_date = fields.Date(load_default=None, allow_none=True)
-    id_number = Text(load_default=None, allow_none=True,
-                     validate=validate.Regexp(ID_NUMBER, error=ID_NUMBER_RULE))
+    id_number = Text(load_default=None, allow_none=True, validate=validate.Regexp(ID_NUMBER, error=ID_NUMBER_RULE))
 
 
 class MemberTransferIn(Schema):
@@ -39,8 +42,11 @@ class DepartureIn(Schema):
 
 
 class ErasureIn(Schema):
-    reason = FreeText(required=True, validate=validate.Length(min=1, max=500),
-                      metadata={"description": "Why, e.g. the member's request and its reference"})
+    reason = FreeText(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "Why, e.g. the member's request and its reference"},
+    )
 
 
 class MemberOut(EntityMeta):

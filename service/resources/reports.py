@@ -5,27 +5,36 @@ from __future__ import annotations
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
+from application.policy import Action
 from application.register import Register
 from domain.commands import SubmitReport
-from application.policy import Action
 from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.resources.entities import add_history_route
 from service.schemas import ClientId, EntityMeta, Number, PeriodFilter, Text
 
-blp = Blueprint("reports", __name__, url_prefix="/v1/tenants/<tenant>/reports",
-                description="Reports sent up, and their verification against the ledger")
+blp = Blueprint(
+    "reports",
+    __name__,
+    url_prefix="/v1/tenants/<tenant>/reports",
+    description="Reports sent up, and their verification against the ledger",
+)
 
 
 class ReportIn(Schema):
     unit_id = ClientId(required=True, allow_none=True, metadata={"description": "null: the whole tenant"})
     period = Text(required=True)
-    as_of = fields.Date(load_default=None, metadata={"description": "The cut-off date; default the period's last day, or today while the period runs"})
-    figures = fields.Dict(keys=Text(), values=Number(), required=True,
-                          validate=validate.Length(min=1, max=100))
-    replaces = Text(load_default=None, allow_none=True,
-                    metadata={"description": "The report this one corrects (same unit and period)"})
+    as_of = fields.Date(
+        load_default=None,
+        metadata={"description": "The cut-off date; default the period's last day, or today while the period runs"},
+    )
+    figures = fields.Dict(keys=Text(), values=Number(), required=True, validate=validate.Length(min=1, max=100))
+    replaces = Text(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The report this one corrects (same unit and period)"},
+    )
 
 
 class VerificationSummary(Schema):
@@ -46,8 +55,9 @@ class ReportOut(EntityMeta):
     replaces = fields.String(allow_none=True)
     replaced_by = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "current, or replaced by a later report"})
-    verification = fields.Nested(VerificationSummary, allow_none=True,
-                                 metadata={"description": "The latest verification, if any"})
+    verification = fields.Nested(
+        VerificationSummary, allow_none=True, metadata={"description": "The latest verification, if any"}
+    )
 
 
 class ReportList(Schema):
@@ -87,11 +97,16 @@ class VerificationLine(Schema):
     reported = fields.Raw()
     ledger_at_submission = fields.Raw()
     ledger_now = fields.Raw()
-    status = fields.String(metadata={
-        "description": "match, corrected_later, backfilled, over_reported or under_reported"})
-    late_events = fields.List(fields.Nested(LateEvent), metadata={
-        "description": "Events recorded after the submission, dated on or before the cut-off, within the "
-                       "report's unit, that can move this figure (at most 50)"})
+    status = fields.String(
+        metadata={"description": "match, corrected_later, backfilled, over_reported or under_reported"}
+    )
+    late_events = fields.List(
+        fields.Nested(LateEvent),
+        metadata={
+            "description": "Events recorded after the submission, dated on or before the cut-off, within the "
+            "report's unit, that can move this figure (at most 50)"
+        },
+    )
     late_events_total = fields.Integer()
 
 

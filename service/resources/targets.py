@@ -5,17 +5,21 @@ from __future__ import annotations
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
+from application.policy import Action
 from application.register import Register
 from domain.commands import AssignTarget, ReviseTarget
-from application.policy import Action
 from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.resources.entities import add_history_route
 from service.schemas import ClientId, EntityMeta, FreeText, Number, PeriodFilter, Text
 
-blp = Blueprint("targets", __name__, url_prefix="/v1/tenants/<tenant>/targets",
-                description="Targets handed down for a period, and progress against them")
+blp = Blueprint(
+    "targets",
+    __name__,
+    url_prefix="/v1/tenants/<tenant>/targets",
+    description="Targets handed down for a period, and progress against them",
+)
 
 
 class TargetIn(Schema):

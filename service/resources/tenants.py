@@ -14,9 +14,12 @@ blp = Blueprint("tenants", __name__, url_prefix="/v1/tenants", description="Tena
 
 
 class TenantIn(Schema):
-    id = Text(required=True, validate=validate.Regexp(
-        r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$",
-        error="must be 1-40 lowercase letters, digits and inner hyphens"))
+    id = Text(
+        required=True,
+        validate=validate.Regexp(
+            r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$", error="must be 1-40 lowercase letters, digits and inner hyphens"
+        ),
+    )
     name = Text(required=True, validate=validate.Length(min=1, max=200))
 
 

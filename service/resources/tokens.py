@@ -5,23 +5,29 @@ from __future__ import annotations
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
-from application.policy import Action
+from application.policy import ROLES, Action
 from service.access import allow
 from service.auth import platform, tenant_register
 from service.bodies import Blueprint
 from service.schemas import Text
-from application.policy import ROLES
 from tenants.registry import token_hash
 
-blp = Blueprint("tokens", __name__, url_prefix="/v1/tenants/<tenant>/tokens",
-                description="Tokens per role: federation_admin (everything), inspector (read, verify reports), "
-                            "auditor (read, export, digest; writes nothing)")
+blp = Blueprint(
+    "tokens",
+    __name__,
+    url_prefix="/v1/tenants/<tenant>/tokens",
+    description="Tokens per role: federation_admin (everything), inspector (read, verify reports), "
+    "auditor (read, export, digest; writes nothing)",
+)
 
 
 class TokenIn(Schema):
     role = Text(required=True, validate=validate.OneOf(ROLES))
-    holder = Text(required=True, validate=validate.Length(min=1, max=100),
-                  metadata={"description": "Who holds it; recorded as the actor of what they do"})
+    holder = Text(
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "Who holds it; recorded as the actor of what they do"},
+    )
 
 
 class TokenOut(Schema):

@@ -5,15 +5,19 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from application.policy import Action
-from service.access import allow
 from domain.commands import DissolveUnion, FoundUnion, TransferUnion
+from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.resources.entities import add_item_routes, entity
 from service.schemas import ClientId, EntityMeta, FreeText, Name, Text
 
-blp = Blueprint("unions", __name__, url_prefix="/v1/tenants/<tenant>/unions",
-                description="Grassroots unions: found, transfer, dissolve, read")
+blp = Blueprint(
+    "unions",
+    __name__,
+    url_prefix="/v1/tenants/<tenant>/unions",
+    description="Grassroots unions: found, transfer, dissolve, read",
+)
 
 
 class UnionIn(Schema):

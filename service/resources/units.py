@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from domain.units import UNIT_KINDS
 from application.policy import Action
-from service.access import allow
 from domain.commands import CloseUnit, EstablishUnit
+from domain.units import UNIT_KINDS
+from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.resources.entities import add_item_routes, entity
 from service.schemas import ClientId, EntityMeta, Name, Text
 
-blp = Blueprint("units", __name__, url_prefix="/v1/tenants/<tenant>/units",
-                description="Upper-level unions: establish, close, read")
+blp = Blueprint(
+    "units", __name__, url_prefix="/v1/tenants/<tenant>/units", description="Upper-level unions: establish, close, read"
+)
 
 
 class UnitIn(Schema):

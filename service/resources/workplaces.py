@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from domain.workplaces import SECTORS
 from application.policy import Action
-from service.access import allow
 from domain.commands import RegisterWorkplace, SurveyWorkplace
+from domain.workplaces import SECTORS
+from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.resources.entities import add_item_routes, entity
 from service.schemas import ClientId, Count, EntityMeta, Name, Text
 
-blp = Blueprint("workplaces", __name__, url_prefix="/v1/tenants/<tenant>/workplaces",
-                description="Workplaces: register, survey, read")
+blp = Blueprint(
+    "workplaces",
+    __name__,
+    url_prefix="/v1/tenants/<tenant>/workplaces",
+    description="Workplaces: register, survey, read",
+)
 
 
 class SurveyIn(Schema):

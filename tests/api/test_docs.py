@@ -105,8 +105,15 @@ def test_the_docs_page_reads_the_service_own_document_and_asks_no_validator(clie
     assert client.get("/openapi.json").status_code == 200  # no token
 
 
-@pytest.mark.parametrize("path", ["/docs/assets/0.0.1/swagger-ui.css", "/docs/assets/{v}/nowhere.js",
-                                  "/docs/assets/{v}/../../../pyproject.toml", "/docs/assets/{v}/%2e%2e/__init__.py"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/docs/assets/0.0.1/swagger-ui.css",
+        "/docs/assets/{v}/nowhere.js",
+        "/docs/assets/{v}/../../../pyproject.toml",
+        "/docs/assets/{v}/%2e%2e/__init__.py",
+    ],
+)
 def test_a_file_the_docs_page_does_not_have_is_a_problem_404(client, path):
     response = client.get(path.format(v=pinned_swagger_ui()))
     assert response.status_code == 404 and response.mimetype == "application/problem+json"

@@ -32,9 +32,15 @@ TOMORROW = Tomorrow()
 def is_problem(response, status: int) -> bool:
     """The response is problem details with this status, a title and a detail."""
     body = response.get_json(force=True, silent=True) or {}
-    return (response.status_code == status and response.mimetype == PROBLEM and body.get("status") == status
-            and isinstance(body.get("title"), str) and body["title"] != ""
-            and isinstance(body.get("detail"), str) and body["detail"] != "")
+    return (
+        response.status_code == status
+        and response.mimetype == PROBLEM
+        and body.get("status") == status
+        and isinstance(body.get("title"), str)
+        and body["title"] != ""
+        and isinstance(body.get("detail"), str)
+        and body["detail"] != ""
+    )
 
 
 def problem_of(response) -> tuple:
@@ -53,19 +59,42 @@ def seed(tenant: TenantClient) -> None:
     ):
         tenant.post("/units", body)
     for workplace_id in ("dn:001", "dn:002", "dn:003", "dn:004"):
-        tenant.post("/workplaces", {"id": workplace_id, "name": f"Doanh nghiệp {workplace_id}",
-                                    "sector": "private_enterprise", "unit_id": "hh", "workers": 40,
-                                    "female_workers": 20, "as_of": "2021-01-01"})
-    tenant.post("/unions", {"id": "cdcs-001", "name": "CĐCS 001", "workplace_id": "dn:001", "unit_id": "hh",
-                            "founded_on": "2021-06-01"})
-    tenant.post("/unions", {"id": "cdcs-002", "name": "CĐCS 002", "workplace_id": "dn:002", "unit_id": "hh",
-                            "founded_on": "2021-06-01"})
-    tenant.post("/unions", {"id": "cdcs-003", "name": "CĐCS 003", "workplace_id": "dn:004", "unit_id": "hh",
-                            "founded_on": "2021-06-01"})
+        tenant.post(
+            "/workplaces",
+            {
+                "id": workplace_id,
+                "name": f"Doanh nghiệp {workplace_id}",
+                "sector": "private_enterprise",
+                "unit_id": "hh",
+                "workers": 40,
+                "female_workers": 20,
+                "as_of": "2021-01-01",
+            },
+        )
+    tenant.post(
+        "/unions",
+        {"id": "cdcs-001", "name": "CĐCS 001", "workplace_id": "dn:001", "unit_id": "hh", "founded_on": "2021-06-01"},
+    )
+    tenant.post(
+        "/unions",
+        {"id": "cdcs-002", "name": "CĐCS 002", "workplace_id": "dn:002", "unit_id": "hh", "founded_on": "2021-06-01"},
+    )
+    tenant.post(
+        "/unions",
+        {"id": "cdcs-003", "name": "CĐCS 003", "workplace_id": "dn:004", "unit_id": "hh", "founded_on": "2021-06-01"},
+    )
     tenant.post("/unions/cdcs-002/dissolution", {"dissolved_on": "2023-12-31", "reason": "doanh nghiệp giải thể"})
     for member_id in ("dv-1", "dv-left"):
-        tenant.post("/members", {"id": member_id, "union_id": "cdcs-001", "admitted_on": "2021-07-01",
-                                 "full_name": "Lê Thị Hoa", "gender": "female"})
+        tenant.post(
+            "/members",
+            {
+                "id": member_id,
+                "union_id": "cdcs-001",
+                "admitted_on": "2021-07-01",
+                "full_name": "Lê Thị Hoa",
+                "gender": "female",
+            },
+        )
     tenant.post("/members/dv-left/departure", {"left_on": "2023-05-31", "reason": "resigned"})
 
 
@@ -75,9 +104,20 @@ def audit(tenant: TenantClient) -> list[dict]:
 
 def snapshot(tenant: TenantClient) -> dict:
     """Everything a refused command could have touched: the audit trail and every entity's state."""
-    items = ["/units/hh", "/units/khe-sanh", "/units/late", "/workplaces/dn:001", "/workplaces/dn:002",
-             "/workplaces/dn:003", "/workplaces/dn:004", "/unions/cdcs-001", "/unions/cdcs-002", "/unions/cdcs-003",
-             "/members/dv-1", "/members/dv-left"]
+    items = [
+        "/units/hh",
+        "/units/khe-sanh",
+        "/units/late",
+        "/workplaces/dn:001",
+        "/workplaces/dn:002",
+        "/workplaces/dn:003",
+        "/workplaces/dn:004",
+        "/unions/cdcs-001",
+        "/unions/cdcs-002",
+        "/unions/cdcs-003",
+        "/members/dv-1",
+        "/members/dv-left",
+    ]
     return {"audit": audit(tenant), **{item: tenant.get(item).get_json() for item in items}}
 
 
@@ -92,8 +132,9 @@ def seeded(tenant) -> TenantClient:
 
 @pytest.mark.parametrize("body", ["{not json", '{"id": "hh",', "\xff\xfe", "[1, 2"])
 def test_an_unreadable_body_is_400(seeded, body):
-    response = seeded.client.post(seeded.url("/units"), data=body, content_type="application/json",
-                                  headers=seeded.headers)
+    response = seeded.client.post(
+        seeded.url("/units"), data=body, content_type="application/json", headers=seeded.headers
+    )
     assert is_problem(response, 400), problem_of(response)
 
 
@@ -109,8 +150,10 @@ NOT_A_JSON_OBJECT = {
     "a JSON string": ("application/json", '"new-unit"'),
     "JSON null": ("application/json", "null"),
     "no body at all": ("application/json", ""),
-    "JSON sent as text/plain": ("text/plain", '{"id": "new-unit", "name": "Mới", "kind": "commune", '
-                                              '"established_on": "2024-01-01"}'),
+    "JSON sent as text/plain": (
+        "text/plain",
+        '{"id": "new-unit", "name": "Mới", "kind": "commune", "established_on": "2024-01-01"}',
+    ),
     "a form instead of JSON": ("application/x-www-form-urlencoded", "id=new-unit&name=M&kind=commune"),
     "a number with more digits than a reader takes": ("application/json", '{"workers": ' + "9" * 5000 + "}"),
 }
@@ -126,25 +169,44 @@ def test_a_body_that_is_not_one_json_object_is_400(seeded, case):
 
 def test_a_call_that_reads_no_body_takes_an_empty_one(seeded):
     report = seeded.post("/reports", {"unit_id": "hh", "period": "2024", "figures": {"members_total": 1}}).get_json()
-    response = seeded.client.post(seeded.url(f"/reports/{report['id']}/verification"), data="",
-                                  content_type="application/json", headers=seeded.headers)
+    response = seeded.client.post(
+        seeded.url(f"/reports/{report['id']}/verification"),
+        data="",
+        content_type="application/json",
+        headers=seeded.headers,
+    )
     assert response.status_code == 201, problem_of(response)
 
 
 def test_a_400_for_a_body_sent_as_text_says_to_send_json(seeded):
-    response = seeded.client.post(seeded.url("/units"), data='{"id": "u"}', content_type="text/plain",
-                                  headers=seeded.headers)
+    response = seeded.client.post(
+        seeded.url("/units"), data='{"id": "u"}', content_type="text/plain", headers=seeded.headers
+    )
     assert "application/json" in response.get_json()["detail"]
 
 
 def test_a_deeply_nested_body_on_every_command_is_400_not_500(seeded):
     deep = "[" * 5000 + "]" * 5000
-    paths = ["/units", "/units/hh/closure", "/workplaces", "/workplaces/dn:001/surveys", "/unions",
-             "/unions/cdcs-001/transfer", "/members", "/members/dv-1/departure", "/targets", "/reports",
-             "/tokens"]
-    statuses = {path: seeded.client.post(seeded.url(path), data=deep, content_type="application/json",
-                                         headers=seeded.headers).status_code for path in paths}
-    assert statuses == {path: 400 for path in paths}
+    paths = [
+        "/units",
+        "/units/hh/closure",
+        "/workplaces",
+        "/workplaces/dn:001/surveys",
+        "/unions",
+        "/unions/cdcs-001/transfer",
+        "/members",
+        "/members/dv-1/departure",
+        "/targets",
+        "/reports",
+        "/tokens",
+    ]
+    statuses = {
+        path: seeded.client.post(
+            seeded.url(path), data=deep, content_type="application/json", headers=seeded.headers
+        ).status_code
+        for path in paths
+    }
+    assert statuses == dict.fromkeys(paths, 400)
 
 
 def test_an_unreadable_body_writes_nothing(seeded):
@@ -181,15 +243,19 @@ def test_a_read_without_a_valid_token_is_401(tenant, case):
 
 @pytest.mark.parametrize("case", list(NO_TOKEN))
 def test_a_command_without_a_valid_token_is_401(tenant, case):
-    response = tenant.client.post(tenant.url("/units"), headers=credentials(tenant, case),
-                                  json={"id": "hh", "name": "H", "kind": "district", "established_on": "2020-01-01"})
+    response = tenant.client.post(
+        tenant.url("/units"),
+        headers=credentials(tenant, case),
+        json={"id": "hh", "name": "H", "kind": "district", "established_on": "2020-01-01"},
+    )
     assert is_problem(response, 401), problem_of(response)
 
 
 def test_a_command_without_a_valid_token_writes_nothing(seeded):
     before = snapshot(seeded)
-    seeded.client.post(seeded.url("/units"), json={"id": "new", "name": "N", "kind": "other",
-                                                  "established_on": "2020-01-01"})
+    seeded.client.post(
+        seeded.url("/units"), json={"id": "new", "name": "N", "kind": "other", "established_on": "2020-01-01"}
+    )
     assert snapshot(seeded) == before
 
 
@@ -221,21 +287,24 @@ def test_the_platform_admin_token_may_not_read_a_tenants_register(seeded, admin,
 
 
 def test_the_platform_admin_token_may_not_send_register_commands(seeded, admin):
-    response = seeded.client.post(seeded.url("/units"), headers=admin,
-                                  json={"id": "new", "name": "N", "kind": "other", "established_on": "2020-01-01"})
+    response = seeded.client.post(
+        seeded.url("/units"),
+        headers=admin,
+        json={"id": "new", "name": "N", "kind": "other", "established_on": "2020-01-01"},
+    )
     assert is_problem(response, 403), problem_of(response)
 
 
 def test_a_refused_admin_command_writes_nothing(seeded, admin):
     before = snapshot(seeded)
-    seeded.client.post(seeded.url("/units/hh/closure"), headers=admin,
-                       json={"closed_on": "2025-07-01", "successor_id": "khe-sanh"})
+    seeded.client.post(
+        seeded.url("/units/hh/closure"), headers=admin, json={"closed_on": "2025-07-01", "successor_id": "khe-sanh"}
+    )
     assert snapshot(seeded) == before
 
 
 def test_a_tenant_token_may_not_create_tenants(client, tenant):
-    response = client.post("/v1/tenants", json={"id": PROVINCE, "name": "LĐLĐ tỉnh Quảng Trị"},
-                           headers=tenant.headers)
+    response = client.post("/v1/tenants", json={"id": PROVINCE, "name": "LĐLĐ tỉnh Quảng Trị"}, headers=tenant.headers)
     assert is_problem(response, 403), problem_of(response)
 
 
@@ -258,10 +327,19 @@ def test_an_unknown_tenant_is_404(client, tenant):
     assert is_problem(response, 404), problem_of(response)
 
 
-@pytest.mark.parametrize("path", [
-    "/units/nope", "/units/nope/history", "/workplaces/nope", "/workplaces/nope/history", "/unions/nope",
-    "/unions/nope/history", "/members/nope", "/members/nope/history",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/units/nope",
+        "/units/nope/history",
+        "/workplaces/nope",
+        "/workplaces/nope/history",
+        "/unions/nope",
+        "/unions/nope/history",
+        "/members/nope",
+        "/members/nope/history",
+    ],
+)
 def test_reading_an_unknown_entity_is_404(seeded, path):
     response = seeded.get(path, expect=None)
     assert is_problem(response, 404), problem_of(response)
@@ -292,16 +370,32 @@ def test_a_command_on_an_unknown_entity_writes_nothing(seeded, path, body):
 
 
 REFERENCES_TO_UNKNOWN = {
-    "parent_id": ("/units", {"id": "sub", "name": "S", "kind": "other", "established_on": "2022-01-01",
-                             "parent_id": "nope"}),
+    "parent_id": (
+        "/units",
+        {"id": "sub", "name": "S", "kind": "other", "established_on": "2022-01-01", "parent_id": "nope"},
+    ),
     "successor_id": ("/units/hh/closure", {"closed_on": "2025-07-01", "successor_id": "nope"}),
-    "unit_id": ("/workplaces", {"id": "dn:new", "name": "W", "sector": "other", "unit_id": "nope", "workers": 10,
-                                "female_workers": 5, "as_of": "2024-01-01"}),
-    "workplace_id": ("/unions", {"id": "cdcs-new", "name": "U", "workplace_id": "nope", "unit_id": "hh",
-                                 "founded_on": "2024-01-01"}),
+    "unit_id": (
+        "/workplaces",
+        {
+            "id": "dn:new",
+            "name": "W",
+            "sector": "other",
+            "unit_id": "nope",
+            "workers": 10,
+            "female_workers": 5,
+            "as_of": "2024-01-01",
+        },
+    ),
+    "workplace_id": (
+        "/unions",
+        {"id": "cdcs-new", "name": "U", "workplace_id": "nope", "unit_id": "hh", "founded_on": "2024-01-01"},
+    ),
     "to_unit_id": ("/unions/cdcs-001/transfer", {"to_unit_id": "nope", "effective_on": "2025-07-01"}),
-    "union_id": ("/members", {"id": "dv-new", "union_id": "nope", "admitted_on": "2024-01-01", "full_name": "X",
-                              "gender": "male"}),
+    "union_id": (
+        "/members",
+        {"id": "dv-new", "union_id": "nope", "admitted_on": "2024-01-01", "full_name": "X", "gender": "male"},
+    ),
     "to_union_id": ("/members/dv-1/transfer", {"to_union_id": "nope", "effective_on": "2024-01-01"}),
 }
 
@@ -352,10 +446,19 @@ def as_neighbour(seeded: TenantClient, neighbour: TenantClient) -> TenantClient:
     return TenantClient(seeded.client, seeded.id, neighbour.token)
 
 
-@pytest.mark.parametrize("path, params", [
-    ("/units/hh", {}), ("/units/hh/history", {}), ("/workplaces/dn:001", {}), ("/unions/cdcs-001", {}),
-    ("/members/dv-1", {}), ("/members/dv-1/history", {}), ("/audit", {}), ("/indicators", {"period": "2024"}),
-])
+@pytest.mark.parametrize(
+    "path, params",
+    [
+        ("/units/hh", {}),
+        ("/units/hh/history", {}),
+        ("/workplaces/dn:001", {}),
+        ("/unions/cdcs-001", {}),
+        ("/members/dv-1", {}),
+        ("/members/dv-1/history", {}),
+        ("/audit", {}),
+        ("/indicators", {"period": "2024"}),
+    ],
+)
 def test_another_tenants_token_reads_404(seeded, neighbour, path, params):
     response = as_neighbour(seeded, neighbour).get(path, expect=None, **params)
     assert is_problem(response, 404), problem_of(response)
@@ -364,15 +467,26 @@ def test_another_tenants_token_reads_404(seeded, neighbour, path, params):
 CROSS_TENANT_COMMANDS = [
     ("/units", {"id": "intruder", "name": "X", "kind": "other", "established_on": "2020-01-01"}),
     ("/units/hh/closure", {"closed_on": "2025-07-01", "successor_id": "khe-sanh"}),
-    ("/workplaces", {"id": "dn:999", "name": "X", "sector": "other", "unit_id": "hh", "workers": 10,
-                     "female_workers": 5, "as_of": "2024-01-01"}),
+    (
+        "/workplaces",
+        {
+            "id": "dn:999",
+            "name": "X",
+            "sector": "other",
+            "unit_id": "hh",
+            "workers": 10,
+            "female_workers": 5,
+            "as_of": "2024-01-01",
+        },
+    ),
     ("/workplaces/dn:001/surveys", {"workers": 10, "female_workers": 5, "as_of": "2024-11-30"}),
-    ("/unions", {"id": "cdcs-999", "name": "X", "workplace_id": "dn:003", "unit_id": "hh",
-                 "founded_on": "2024-01-01"}),
+    ("/unions", {"id": "cdcs-999", "name": "X", "workplace_id": "dn:003", "unit_id": "hh", "founded_on": "2024-01-01"}),
     ("/unions/cdcs-001/transfer", {"to_unit_id": "khe-sanh", "effective_on": "2025-07-01"}),
     ("/unions/cdcs-002/dissolution", {"dissolved_on": "2025-07-01", "reason": "giải thể"}),
-    ("/members", {"id": "dv-999", "union_id": "cdcs-001", "admitted_on": "2024-01-01", "full_name": "X",
-                  "gender": "male"}),
+    (
+        "/members",
+        {"id": "dv-999", "union_id": "cdcs-001", "admitted_on": "2024-01-01", "full_name": "X", "gender": "male"},
+    ),
     ("/members/dv-1/transfer", {"to_union_id": "cdcs-003", "effective_on": "2022-01-01"}),
     ("/members/dv-1/departure", {"left_on": "2024-01-01", "reason": "retired"}),
 ]
@@ -402,71 +516,151 @@ def test_a_tenant_sees_nothing_of_another_tenants_register(seeded, neighbour):
 
 
 def test_a_tenants_audit_holds_only_its_own_events(seeded, neighbour):
-    neighbour.post("/units", {"id": "hh", "name": "Other province", "kind": "district",
-                              "established_on": "2020-01-01"})
+    neighbour.post("/units", {"id": "hh", "name": "Other province", "kind": "district", "established_on": "2020-01-01"})
     assert [e["data"]["name"] for e in audit(neighbour)] == ["Other province"]
 
 
 def test_the_same_id_in_two_tenants_is_two_entities(seeded, neighbour):
-    neighbour.post("/units", {"id": "hh", "name": "Other province", "kind": "district",
-                              "established_on": "2020-01-01"})
+    neighbour.post("/units", {"id": "hh", "name": "Other province", "kind": "district", "established_on": "2020-01-01"})
     assert seeded.get("/units/hh").get_json()["name"] == "LĐLĐ huyện Hướng Hóa"
 
 
 # ---- 409: business rules ------------------------------------------------------------------
 
 REFUSALS = {
-    "duplicate unit id": ("/units", {"id": "hh", "name": "Khác", "kind": "commune", "established_on": "2021-01-01"},
-                          "unique_id"),
-    "duplicate workplace id": ("/workplaces", {"id": "dn:001", "name": "Khác", "sector": "other", "unit_id": "hh",
-                                               "workers": 5, "female_workers": 1, "as_of": "2022-01-01"},
-                               "unique_id"),
-    "duplicate union id": ("/unions", {"id": "cdcs-001", "name": "Khác", "workplace_id": "dn:003", "unit_id": "hh",
-                                       "founded_on": "2022-01-01"}, "unique_id"),
-    "duplicate member id": ("/members", {"id": "dv-1", "union_id": "cdcs-001", "admitted_on": "2022-01-01",
-                                         "full_name": "Khác", "gender": "male"}, "unique_id"),
-    "admit into a dissolved union": ("/members", {"id": "dv-new", "union_id": "cdcs-002", "admitted_on": "2024-01-01",
-                                                  "full_name": "Phan Văn Đức", "gender": "male"}, "union_dissolved"),
-    "admit before the union was founded": ("/members", {"id": "dv-new", "union_id": "cdcs-001",
-                                                        "admitted_on": "2021-05-31", "full_name": "Phan Văn Đức",
-                                                        "gender": "male"}, "union_active"),
-    "transfer a member into a dissolved union": ("/members/dv-1/transfer",
-                                                 {"to_union_id": "cdcs-002", "effective_on": "2024-01-01"},
-                                                 "union_dissolved"),
-    "departure of a member who left": ("/members/dv-left/departure", {"left_on": "2024-01-01", "reason": "other"},
-                                       "member_left"),
-    "transfer of a member who left": ("/members/dv-left/transfer", {"to_union_id": "cdcs-003",
-                                                                     "effective_on": "2023-06-01"}, "member_left"),
-    "dissolve a union with active members": ("/unions/cdcs-001/dissolution",
-                                             {"dissolved_on": "2024-01-01", "reason": "giải thể"},
-                                             "union_has_members"),
-    "dissolve a union twice": ("/unions/cdcs-002/dissolution", {"dissolved_on": "2024-01-01", "reason": "lại"},
-                               "union_dissolved"),
-    "second active union at a workplace": ("/unions", {"id": "cdcs-bis", "name": "CĐCS thứ hai",
-                                                       "workplace_id": "dn:001", "unit_id": "hh",
-                                                       "founded_on": "2024-01-01"}, "one_union_per_workplace"),
-    "close a unit with something under it, without successor": ("/units/hh/closure", {"closed_on": "2025-07-01"},
-                                                                 "unit_not_empty"),
+    "duplicate unit id": (
+        "/units",
+        {"id": "hh", "name": "Khác", "kind": "commune", "established_on": "2021-01-01"},
+        "unique_id",
+    ),
+    "duplicate workplace id": (
+        "/workplaces",
+        {
+            "id": "dn:001",
+            "name": "Khác",
+            "sector": "other",
+            "unit_id": "hh",
+            "workers": 5,
+            "female_workers": 1,
+            "as_of": "2022-01-01",
+        },
+        "unique_id",
+    ),
+    "duplicate union id": (
+        "/unions",
+        {"id": "cdcs-001", "name": "Khác", "workplace_id": "dn:003", "unit_id": "hh", "founded_on": "2022-01-01"},
+        "unique_id",
+    ),
+    "duplicate member id": (
+        "/members",
+        {"id": "dv-1", "union_id": "cdcs-001", "admitted_on": "2022-01-01", "full_name": "Khác", "gender": "male"},
+        "unique_id",
+    ),
+    "admit into a dissolved union": (
+        "/members",
+        {
+            "id": "dv-new",
+            "union_id": "cdcs-002",
+            "admitted_on": "2024-01-01",
+            "full_name": "Phan Văn Đức",
+            "gender": "male",
+        },
+        "union_dissolved",
+    ),
+    "admit before the union was founded": (
+        "/members",
+        {
+            "id": "dv-new",
+            "union_id": "cdcs-001",
+            "admitted_on": "2021-05-31",
+            "full_name": "Phan Văn Đức",
+            "gender": "male",
+        },
+        "union_active",
+    ),
+    "transfer a member into a dissolved union": (
+        "/members/dv-1/transfer",
+        {"to_union_id": "cdcs-002", "effective_on": "2024-01-01"},
+        "union_dissolved",
+    ),
+    "departure of a member who left": (
+        "/members/dv-left/departure",
+        {"left_on": "2024-01-01", "reason": "other"},
+        "member_left",
+    ),
+    "transfer of a member who left": (
+        "/members/dv-left/transfer",
+        {"to_union_id": "cdcs-003", "effective_on": "2023-06-01"},
+        "member_left",
+    ),
+    "dissolve a union with active members": (
+        "/unions/cdcs-001/dissolution",
+        {"dissolved_on": "2024-01-01", "reason": "giải thể"},
+        "union_has_members",
+    ),
+    "dissolve a union twice": (
+        "/unions/cdcs-002/dissolution",
+        {"dissolved_on": "2024-01-01", "reason": "lại"},
+        "union_dissolved",
+    ),
+    "second active union at a workplace": (
+        "/unions",
+        {
+            "id": "cdcs-bis",
+            "name": "CĐCS thứ hai",
+            "workplace_id": "dn:001",
+            "unit_id": "hh",
+            "founded_on": "2024-01-01",
+        },
+        "one_union_per_workplace",
+    ),
+    "close a unit with something under it, without successor": (
+        "/units/hh/closure",
+        {"closed_on": "2025-07-01"},
+        "unit_not_empty",
+    ),
     "close a unit twice": ("/units/late/closure", {"closed_on": "2025-02-01"}, None),  # see closed_late below
-    "union under a unit not active on its founding day": ("/unions", {"id": "cdcs-new", "name": "CĐCS mới",
-                                                                      "workplace_id": "dn:003", "unit_id": "late",
-                                                                      "founded_on": "2024-06-01"}, "unit_active"),
-    "union transfer to a unit not active that day": ("/unions/cdcs-001/transfer",
-                                                     {"to_unit_id": "late", "effective_on": "2024-06-01"},
-                                                     "unit_active"),
-    "child unit under a parent not active that day": ("/units", {"id": "sub", "name": "Công đoàn cơ sở thành viên",
-                                                                 "kind": "other", "established_on": "2024-06-01",
-                                                                 "parent_id": "late"}, "unit_active"),
-    "union transfer before its last placement": ("/unions/cdcs-001/transfer",
-                                                 {"to_unit_id": "khe-sanh", "effective_on": "2021-05-31"},
-                                                 "date_order"),
-    "member transfer before their admission": ("/members/dv-1/transfer",
-                                               {"to_union_id": "cdcs-003", "effective_on": "2021-06-30"},
-                                               "date_order"),
-    "departure before the admission": ("/members/dv-1/departure", {"left_on": "2021-06-30", "reason": "retired"},
-                                       "date_order"),
-    "survey before the registration": ("/workplaces/dn:001/surveys",
-                                       {"workers": 10, "female_workers": 5, "as_of": "2020-12-31"}, "date_order"),
+    "union under a unit not active on its founding day": (
+        "/unions",
+        {"id": "cdcs-new", "name": "CĐCS mới", "workplace_id": "dn:003", "unit_id": "late", "founded_on": "2024-06-01"},
+        "unit_active",
+    ),
+    "union transfer to a unit not active that day": (
+        "/unions/cdcs-001/transfer",
+        {"to_unit_id": "late", "effective_on": "2024-06-01"},
+        "unit_active",
+    ),
+    "child unit under a parent not active that day": (
+        "/units",
+        {
+            "id": "sub",
+            "name": "Công đoàn cơ sở thành viên",
+            "kind": "other",
+            "established_on": "2024-06-01",
+            "parent_id": "late",
+        },
+        "unit_active",
+    ),
+    "union transfer before its last placement": (
+        "/unions/cdcs-001/transfer",
+        {"to_unit_id": "khe-sanh", "effective_on": "2021-05-31"},
+        "date_order",
+    ),
+    "member transfer before their admission": (
+        "/members/dv-1/transfer",
+        {"to_union_id": "cdcs-003", "effective_on": "2021-06-30"},
+        "date_order",
+    ),
+    "departure before the admission": (
+        "/members/dv-1/departure",
+        {"left_on": "2021-06-30", "reason": "retired"},
+        "date_order",
+    ),
+    "survey before the registration": (
+        "/workplaces/dn:001/surveys",
+        {"workers": 10, "female_workers": 5, "as_of": "2020-12-31"},
+        "date_order",
+    ),
 }
 del REFUSALS["close a unit twice"]  # needs a closed unit; covered by test_closing_a_unit_twice_is_409
 
@@ -497,10 +691,13 @@ def test_a_unit_cannot_close_into_a_unit_under_it(seeded):
     seeded.post("/units", {**UNIT, "id": "thon-1", "parent_id": "khe-sanh", "established_on": "2021-01-01"})
     seeded.post("/units", {**UNIT, "id": "to-1", "parent_id": "thon-1", "established_on": "2021-01-01"})
     before = snapshot(seeded)
-    refused = [seeded.post("/units/khe-sanh/closure", {"closed_on": "2024-01-01", "successor_id": successor},
-                           expect=None) for successor in ("thon-1", "to-1")]
+    refused = [
+        seeded.post("/units/khe-sanh/closure", {"closed_on": "2024-01-01", "successor_id": successor}, expect=None)
+        for successor in ("thon-1", "to-1")
+    ]
     assert [(r.status_code, r.get_json().get("rule"), list(r.get_json().get("errors") or {})) for r in refused] == [
-        (409, "successor", ["successor_id"])] * 2
+        (409, "successor", ["successor_id"])
+    ] * 2
     assert snapshot(seeded) == before
 
 
@@ -509,8 +706,9 @@ def test_a_unit_cannot_close_into_one_that_came_under_it_by_a_closure(seeded):
     seeded.post("/units", {**UNIT, "id": "hh-2", "established_on": "2021-01-01"})
     seeded.post("/units", {**UNIT, "id": "thon-2", "parent_id": "hh-2", "established_on": "2021-01-01"})
     seeded.post("/units/hh-2/closure", {"closed_on": "2023-01-01", "successor_id": "khe-sanh"})
-    response = seeded.post("/units/khe-sanh/closure", {"closed_on": "2024-01-01", "successor_id": "thon-2"},
-                           expect=None)
+    response = seeded.post(
+        "/units/khe-sanh/closure", {"closed_on": "2024-01-01", "successor_id": "thon-2"}, expect=None
+    )
     assert (response.status_code, response.get_json().get("rule")) == (409, "successor")
 
 
@@ -529,26 +727,46 @@ def test_closing_a_unit_twice_is_409(seeded):
 
 def test_a_closed_unit_takes_no_new_union(seeded):
     seeded.post("/units/khe-sanh/closure", {"closed_on": "2024-01-01"})
-    response = seeded.post("/unions", {"id": "cdcs-new", "name": "CĐCS mới", "workplace_id": "dn:003",
-                                       "unit_id": "khe-sanh", "founded_on": "2024-06-01"}, expect=None)
+    response = seeded.post(
+        "/unions",
+        {
+            "id": "cdcs-new",
+            "name": "CĐCS mới",
+            "workplace_id": "dn:003",
+            "unit_id": "khe-sanh",
+            "founded_on": "2024-06-01",
+        },
+        expect=None,
+    )
     assert (is_problem(response, 409), response.get_json().get("rule")) == (True, "unit_active")
 
 
 def test_a_refused_duplicate_keeps_the_history_as_it_was(seeded):
     before = seeded.get("/units/hh/history").get_json()["events"]
-    seeded.post("/units", {"id": "hh", "name": "Khác", "kind": "commune", "established_on": "2021-01-01"},
-                expect=409)
+    seeded.post("/units", {"id": "hh", "name": "Khác", "kind": "commune", "established_on": "2021-01-01"}, expect=409)
     assert seeded.get("/units/hh/history").get_json()["events"] == before
 
 
 # ---- 422: fields that fail validation -----------------------------------------------------
 
 UNIT = {"id": "new-unit", "name": "Công đoàn mới", "kind": "commune", "established_on": "2024-01-01"}
-WORKPLACE = {"id": "dn:new", "name": "Doanh nghiệp mới", "sector": "private_enterprise", "unit_id": "hh",
-             "workers": 30, "female_workers": 10, "as_of": "2024-01-01"}
+WORKPLACE = {
+    "id": "dn:new",
+    "name": "Doanh nghiệp mới",
+    "sector": "private_enterprise",
+    "unit_id": "hh",
+    "workers": 30,
+    "female_workers": 10,
+    "as_of": "2024-01-01",
+}
 UNION = {"id": "cdcs-new", "name": "CĐCS mới", "workplace_id": "dn:003", "unit_id": "hh", "founded_on": "2024-01-01"}
-MEMBER = {"id": "dv-new", "union_id": "cdcs-001", "admitted_on": "2024-01-01", "full_name": "Võ Thị Mai",
-          "gender": "female"}
+MEMBER = {
+    "id": "dv-new",
+    "union_id": "cdcs-001",
+    "admitted_on": "2024-01-01",
+    "full_name": "Võ Thị Mai",
+    "gender": "female",
+}
 
 
 def drop(body: dict, key: str) -> dict:
@@ -588,63 +806,117 @@ INVALID = {
     "unit established tomorrow": ("/units", {**UNIT, "established_on": TOMORROW}, "established_on"),
     "unit closed tomorrow": ("/units/hh/closure", {"closed_on": TOMORROW, "successor_id": "khe-sanh"}, "closed_on"),
     "workplace registered as of tomorrow": ("/workplaces", {**WORKPLACE, "as_of": TOMORROW}, "as_of"),
-    "survey as of tomorrow": ("/workplaces/dn:001/surveys", {"workers": 10, "female_workers": 5, "as_of": TOMORROW},
-                              "as_of"),
+    "survey as of tomorrow": (
+        "/workplaces/dn:001/surveys",
+        {"workers": 10, "female_workers": 5, "as_of": TOMORROW},
+        "as_of",
+    ),
     "union founded tomorrow": ("/unions", {**UNION, "founded_on": TOMORROW}, "founded_on"),
-    "union transferred tomorrow": ("/unions/cdcs-001/transfer", {"to_unit_id": "khe-sanh", "effective_on": TOMORROW},
-                                   "effective_on"),
-    "union dissolved tomorrow": ("/unions/cdcs-001/dissolution", {"dissolved_on": TOMORROW, "reason": "giải thể"},
-                                 "dissolved_on"),
+    "union transferred tomorrow": (
+        "/unions/cdcs-001/transfer",
+        {"to_unit_id": "khe-sanh", "effective_on": TOMORROW},
+        "effective_on",
+    ),
+    "union dissolved tomorrow": (
+        "/unions/cdcs-001/dissolution",
+        {"dissolved_on": TOMORROW, "reason": "giải thể"},
+        "dissolved_on",
+    ),
     "member admitted tomorrow": ("/members", {**MEMBER, "admitted_on": TOMORROW}, "admitted_on"),
-    "member transferred tomorrow": ("/members/dv-1/transfer", {"to_union_id": "cdcs-003", "effective_on": TOMORROW},
-                                    "effective_on"),
+    "member transferred tomorrow": (
+        "/members/dv-1/transfer",
+        {"to_union_id": "cdcs-003", "effective_on": TOMORROW},
+        "effective_on",
+    ),
     "member leaving tomorrow": ("/members/dv-1/departure", {"left_on": TOMORROW, "reason": "retired"}, "left_on"),
     # malformed dates
     "date in another format": ("/units", {**UNIT, "established_on": "01/01/2024"}, "established_on"),
     "date that does not exist": ("/units", {**UNIT, "established_on": "2023-02-29"}, "established_on"),
     # targets and reports
-    "target for an unknown indicator": ("/targets", {"unit_id": "hh", "indicator": "members", "period": "2024",
-                                                     "value": 10}, "indicator"),
-    "target with a threshold on a count": ("/targets", {"unit_id": "hh", "indicator": "members_total@10",
-                                                        "period": "2024", "value": 10}, "indicator"),
-    "target for a malformed period": ("/targets", {"unit_id": "hh", "indicator": "members_admitted",
-                                                   "period": "2024-Q5", "value": 10}, "period"),
-    "report for a malformed period": ("/reports", {"unit_id": "hh", "period": "2024-H3",
-                                                   "figures": {"members_total": 1}}, "period"),
-    "report cut off tomorrow": ("/reports", {"unit_id": "hh", "period": "2024", "as_of": TOMORROW,
-                                             "figures": {"members_total": 1}}, "as_of"),
+    "target for an unknown indicator": (
+        "/targets",
+        {"unit_id": "hh", "indicator": "members", "period": "2024", "value": 10},
+        "indicator",
+    ),
+    "target with a threshold on a count": (
+        "/targets",
+        {"unit_id": "hh", "indicator": "members_total@10", "period": "2024", "value": 10},
+        "indicator",
+    ),
+    "target for a malformed period": (
+        "/targets",
+        {"unit_id": "hh", "indicator": "members_admitted", "period": "2024-Q5", "value": 10},
+        "period",
+    ),
+    "report for a malformed period": (
+        "/reports",
+        {"unit_id": "hh", "period": "2024-H3", "figures": {"members_total": 1}},
+        "period",
+    ),
+    "report cut off tomorrow": (
+        "/reports",
+        {"unit_id": "hh", "period": "2024", "as_of": TOMORROW, "figures": {"members_total": 1}},
+        "as_of",
+    ),
     # workforce
-    "more female workers than workers": ("/workplaces", {**WORKPLACE, "workers": 10, "female_workers": 11},
-                                         "female_workers"),
-    "survey with more female workers than workers": ("/workplaces/dn:001/surveys",
-                                                     {"workers": 10, "female_workers": 11, "as_of": "2024-11-30"},
-                                                     "female_workers"),
+    "more female workers than workers": (
+        "/workplaces",
+        {**WORKPLACE, "workers": 10, "female_workers": 11},
+        "female_workers",
+    ),
+    "survey with more female workers than workers": (
+        "/workplaces/dn:001/surveys",
+        {"workers": 10, "female_workers": 11, "as_of": "2024-11-30"},
+        "female_workers",
+    ),
     "negative workers": ("/workplaces", {**WORKPLACE, "workers": -1, "female_workers": 0}, "workers"),
     "workers as text": ("/workplaces", {**WORKPLACE, "workers": "many"}, "workers"),
     "workers as digits in a string": ("/workplaces", {**WORKPLACE, "workers": "30"}, "workers"),
     "a fraction of a worker": ("/workplaces", {**WORKPLACE, "workers": 30.5}, "workers"),
     "workers as a boolean": ("/workplaces", {**WORKPLACE, "workers": True}, "workers"),
-    "a survey with a fraction of a female worker": ("/workplaces/dn:001/surveys",
-                                                    {"workers": 10, "female_workers": 5.5, "as_of": "2024-11-30"},
-                                                    "female_workers"),
-    "a target beyond what a 64-bit integer holds": ("/targets", {"unit_id": "hh", "indicator": "members_admitted",
-                                                                 "period": "2024", "value": 2**63}, "value"),
-    "a target of 1e308": ("/targets", {"unit_id": "hh", "indicator": "members_total", "period": "2024",
-                                       "value": 1e308}, "value"),
-    "a target of 10**400": ("/targets", {"unit_id": "hh", "indicator": "members_total", "period": "2024",
-                                         "value": 10**400}, "value"),
-    "a target value as text": ("/targets", {"unit_id": "hh", "indicator": "members_total", "period": "2024",
-                                            "value": "10"}, "value"),
-    "a reported figure beyond any count": ("/reports", {"unit_id": "hh", "period": "2024",
-                                                        "figures": {"members_total": 12345678901234567890}},
-                                           "figures.members_total"),
-    "a reported figure as text": ("/reports", {"unit_id": "hh", "period": "2024", "figures": {"members_total": "1"}},
-                                  "figures.members_total"),
+    "a survey with a fraction of a female worker": (
+        "/workplaces/dn:001/surveys",
+        {"workers": 10, "female_workers": 5.5, "as_of": "2024-11-30"},
+        "female_workers",
+    ),
+    "a target beyond what a 64-bit integer holds": (
+        "/targets",
+        {"unit_id": "hh", "indicator": "members_admitted", "period": "2024", "value": 2**63},
+        "value",
+    ),
+    "a target of 1e308": (
+        "/targets",
+        {"unit_id": "hh", "indicator": "members_total", "period": "2024", "value": 1e308},
+        "value",
+    ),
+    "a target of 10**400": (
+        "/targets",
+        {"unit_id": "hh", "indicator": "members_total", "period": "2024", "value": 10**400},
+        "value",
+    ),
+    "a target value as text": (
+        "/targets",
+        {"unit_id": "hh", "indicator": "members_total", "period": "2024", "value": "10"},
+        "value",
+    ),
+    "a reported figure beyond any count": (
+        "/reports",
+        {"unit_id": "hh", "period": "2024", "figures": {"members_total": 12345678901234567890}},
+        "figures.members_total",
+    ),
+    "a reported figure as text": (
+        "/reports",
+        {"unit_id": "hh", "period": "2024", "figures": {"members_total": "1"}},
+        "figures.members_total",
+    ),
     # unknown fields
     "unknown field on a unit": ("/units", {**UNIT, "colour": "red"}, "colour"),
     "unknown field on a member": ("/members", {**MEMBER, "ethnicity": "Kinh"}, "ethnicity"),
-    "unknown field on a closure": ("/units/hh/closure", {"closed_on": "2025-07-01", "successor_id": "khe-sanh",
-                                                         "force": True}, "force"),
+    "unknown field on a closure": (
+        "/units/hh/closure",
+        {"closed_on": "2025-07-01", "successor_id": "khe-sanh", "force": True},
+        "force",
+    ),
 }
 
 
@@ -671,11 +943,15 @@ def test_a_command_with_an_invalid_field_writes_nothing(seeded, case):
 
 
 def test_a_revision_beyond_any_count_is_422_and_keeps_the_target(seeded):
-    target = seeded.post("/targets", {"unit_id": "hh", "indicator": "members_total", "period": "2024",
-                                      "value": 10}).get_json()
+    target = seeded.post(
+        "/targets", {"unit_id": "hh", "indicator": "members_total", "period": "2024", "value": 10}
+    ).get_json()
     response = seeded.post(f"/targets/{target['id']}/revision", {"value": 1e19, "reason": "lỗi gõ"}, expect=None)
-    assert (is_problem(response, 422), list(response.get_json().get("errors") or {}),
-            seeded.get(f"/targets/{target['id']}").get_json()["value"]) == (True, ["value"], 10), problem_of(response)
+    assert (
+        is_problem(response, 422),
+        list(response.get_json().get("errors") or {}),
+        seeded.get(f"/targets/{target['id']}").get_json()["value"],
+    ) == (True, ["value"], 10), problem_of(response)
 
 
 QUERIES = {
@@ -694,20 +970,30 @@ QUERIES = {
 def test_a_query_parameter_that_fails_validation_is_422_naming_it(seeded, case):
     path, params, field = QUERIES[case]
     response = seeded.get(path, expect=None, **params)
-    assert (is_problem(response, 422), list(response.get_json().get("errors") or {})) == (True, [field]), \
-        problem_of(response)
+    assert (is_problem(response, 422), list(response.get_json().get("errors") or {})) == (True, [field]), problem_of(
+        response
+    )
 
 
-@pytest.mark.parametrize("path, params", [("/audit", {"since": "2025-01-01T00:00:00+07:00"}),
-                                          ("/audit", {"until": "2099-01-01T00:00:00Z"}),
-                                          ("/indicators", {"period": "2024", "known_at": "2099-01-01T00:00:00Z"})])
+@pytest.mark.parametrize(
+    "path, params",
+    [
+        ("/audit", {"since": "2025-01-01T00:00:00+07:00"}),
+        ("/audit", {"until": "2099-01-01T00:00:00Z"}),
+        ("/indicators", {"period": "2024", "known_at": "2099-01-01T00:00:00Z"}),
+    ],
+)
 def test_an_instant_with_its_offset_is_accepted(seeded, path, params):
     assert seeded.get(path, expect=None, **params).status_code == 200
 
 
 def test_a_422_names_every_bad_field(seeded):
-    errors = seeded.post("/units", {"id": "a b", "kind": "province", "established_on": tomorrow().isoformat()},
-                         expect=None).get_json().get("errors") or {}
+    errors = (
+        seeded.post("/units", {"id": "a b", "kind": "province", "established_on": tomorrow().isoformat()}, expect=None)
+        .get_json()
+        .get("errors")
+        or {}
+    )
     assert {"id", "name", "kind"} <= set(errors), errors
 
 
@@ -722,8 +1008,12 @@ def test_a_business_date_of_today_is_accepted(seeded):
 def test_creating_a_tenant_answers_id_name_and_token(client, admin):
     created = client.post("/v1/tenants", json={"id": PROVINCE, "name": "LĐLĐ tỉnh Quảng Trị"}, headers=admin)
     body = created.get_json()
-    assert (created.status_code, body["id"], body["name"], isinstance(body.get("token"), str) and body["token"] != "") \
-        == (201, PROVINCE, "LĐLĐ tỉnh Quảng Trị", True)
+    assert (
+        created.status_code,
+        body["id"],
+        body["name"],
+        isinstance(body.get("token"), str) and body["token"] != "",
+    ) == (201, PROVINCE, "LĐLĐ tỉnh Quảng Trị", True)
 
 
 def test_a_new_tenants_token_is_its_federation_admin(client, admin):
@@ -741,17 +1031,20 @@ def test_creating_a_tenant_that_exists_is_409(client, admin):
 def test_creating_a_tenant_that_exists_keeps_its_first_token_and_name(client, admin):
     first = new_tenant(client, admin, PROVINCE)
     client.post("/v1/tenants", json={"id": PROVINCE, "name": "Lần hai"}, headers=admin)
-    assert (first.get("/audit", expect=None).status_code,
-            client.get("/v1/tenants", headers=admin).get_json()["tenants"]) == (
-        200, [{"id": PROVINCE, "name": f"Tenant {PROVINCE}"}])
+    assert (
+        first.get("/audit", expect=None).status_code,
+        client.get("/v1/tenants", headers=admin).get_json()["tenants"],
+    ) == (200, [{"id": PROVINCE, "name": f"Tenant {PROVINCE}"}])
 
 
-@pytest.mark.parametrize("tenant_id", ["Quang-Tri", "quang tri", "-quang-tri", "quang-tri-", "quảng-trị", "",
-                                       "x" * 41, "quang_tri"])
+@pytest.mark.parametrize(
+    "tenant_id", ["Quang-Tri", "quang tri", "-quang-tri", "quang-tri-", "quảng-trị", "", "x" * 41, "quang_tri"]
+)
 def test_a_tenant_id_outside_its_pattern_is_422(client, admin, tenant_id):
     response = client.post("/v1/tenants", json={"id": tenant_id, "name": "LĐLĐ"}, headers=admin)
-    assert (is_problem(response, 422), "id" in (response.get_json().get("errors") or {})) == (True, True), \
-        problem_of(response)
+    assert (is_problem(response, 422), "id" in (response.get_json().get("errors") or {})) == (True, True), problem_of(
+        response
+    )
 
 
 def test_a_tenant_without_name_is_422(client, admin):
@@ -788,19 +1081,35 @@ def test_an_unknown_route_is_a_problem_404(client, tenant):
 T = "/v1/tenants/{}"
 # The calls the contract's "Platform" and "Register" sections name: the document may never lose one.
 CONTRACT = [
-    ("post", "/v1/tenants"), ("get", "/v1/tenants"),
-    ("post", T + "/units"), ("get", T + "/units/{}"), ("get", T + "/units/{}/history"),
+    ("post", "/v1/tenants"),
+    ("get", "/v1/tenants"),
+    ("post", T + "/units"),
+    ("get", T + "/units/{}"),
+    ("get", T + "/units/{}/history"),
     ("post", T + "/units/{}/closure"),
-    ("post", T + "/workplaces"), ("get", T + "/workplaces/{}"), ("get", T + "/workplaces/{}/history"),
+    ("post", T + "/workplaces"),
+    ("get", T + "/workplaces/{}"),
+    ("get", T + "/workplaces/{}/history"),
     ("post", T + "/workplaces/{}/surveys"),
-    ("post", T + "/unions"), ("get", T + "/unions/{}"), ("get", T + "/unions/{}/history"),
-    ("post", T + "/unions/{}/transfer"), ("post", T + "/unions/{}/dissolution"),
-    ("post", T + "/members"), ("get", T + "/members/{}"), ("get", T + "/members/{}/history"),
-    ("post", T + "/members/{}/transfer"), ("post", T + "/members/{}/departure"),
-    ("post", T + "/targets"), ("get", T + "/targets/{}"), ("get", T + "/targets/{}/history"),
-    ("post", T + "/reports"), ("get", T + "/reports/{}"), ("get", T + "/reports/{}/history"),
+    ("post", T + "/unions"),
+    ("get", T + "/unions/{}"),
+    ("get", T + "/unions/{}/history"),
+    ("post", T + "/unions/{}/transfer"),
+    ("post", T + "/unions/{}/dissolution"),
+    ("post", T + "/members"),
+    ("get", T + "/members/{}"),
+    ("get", T + "/members/{}/history"),
+    ("post", T + "/members/{}/transfer"),
+    ("post", T + "/members/{}/departure"),
+    ("post", T + "/targets"),
+    ("get", T + "/targets/{}"),
+    ("get", T + "/targets/{}/history"),
+    ("post", T + "/reports"),
+    ("get", T + "/reports/{}"),
+    ("get", T + "/reports/{}/history"),
     ("post", T + "/reports/{}/verification"),
-    ("get", T + "/indicators"), ("get", T + "/targets/progress"),
+    ("get", T + "/indicators"),
+    ("get", T + "/targets/progress"),
     ("get", T + "/audit"),
 ]
 # Published calls that need no token (the contract's "General"; the document and its page are not in it).
@@ -810,16 +1119,23 @@ METHODS = ("get", "put", "post", "patch", "delete")
 
 def published(spec: dict) -> dict[tuple[str, str], dict]:
     """Each operation the document publishes, by (method, path with every parameter written {})."""
-    return {(method, re.sub(r"\{[^}]+\}", "{}", path)): operation
-            for path, item in spec["paths"].items() for method, operation in item.items() if method in METHODS}
+    return {
+        (method, re.sub(r"\{[^}]+\}", "{}", path)): operation
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS
+    }
 
 
 def served(app) -> set[tuple[str, str]]:
     """(method, path with every parameter written {}) of each call the app routes, but the
     OpenAPI document itself, its page, the page's files and static files."""
-    return {(method.lower(), re.sub(r"<[^>]+>", "{}", rule.rule)) for rule in app.url_map.iter_rules()
-            if rule.endpoint.split(".")[0] not in ("api-docs", "docs_assets", "static")
-            for method in rule.methods - {"HEAD", "OPTIONS"}}
+    return {
+        (method.lower(), re.sub(r"<[^>]+>", "{}", rule.rule))
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] not in ("api-docs", "docs_assets", "static")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
 
 
 def address(n: int) -> dict:
@@ -866,14 +1182,22 @@ def test_every_published_tenant_call_with_another_tenants_token_is_a_404_it_docu
     """As if the tenant did not exist (the contract's "General"), on each call under /v1/tenants/{tenant}
     the served document publishes, and each lists 404 among its responses."""
     neighbour = new_tenant(client, admin)
-    calls = {call: operation for call, operation in published(client.get("/openapi.json").get_json()).items()
-             if call[1].startswith(T + "/")}
+    calls = {
+        call: operation
+        for call, operation in published(client.get("/openapi.json").get_json()).items()
+        if call[1].startswith(T + "/")
+    }
     assert len(calls) > 30
     wrong = {}
     for n, ((method, path), operation) in enumerate(sorted(calls.items())):
         url = path.format(tenant.id, *["x"] * (path.count("{}") - 1))
-        response = client.open(url, method=method.upper(), json={} if method == "post" else None,
-                               headers=neighbour.headers, environ_base=address(n))
+        response = client.open(
+            url,
+            method=method.upper(),
+            json={} if method == "post" else None,
+            headers=neighbour.headers,
+            environ_base=address(n),
+        )
         if not is_problem(response, 404) or "404" not in operation["responses"]:
             wrong[method, path] = (sorted(operation["responses"]), *problem_of(response))
     assert wrong == {}
@@ -891,8 +1215,13 @@ def test_the_openapi_document_uses_only_the_parameter_locations_openapi_3_has(cl
     """Form fields and files are one multipart request body (the import's file or files and its
     kind), not parameters in a place OpenAPI 3 does not know."""
     spec = client.get("/openapi.json").get_json()
-    places = {p["in"] for item in spec["paths"].values() for op in item.values() if isinstance(op, dict)
-              for p in op.get("parameters", [])}
+    places = {
+        p["in"]
+        for item in spec["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict)
+        for p in op.get("parameters", [])
+    }
     assert places <= {"path", "query", "header", "cookie"}, places
     body = spec["paths"]["/v1/tenants/{tenant}/imports"]["post"]["requestBody"]["content"]
     schema = spec["components"]["schemas"][body["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]]
@@ -915,8 +1244,12 @@ def test_the_openapi_document_declares_no_authentication_on_the_probes(client):
 def test_the_openapi_document_asks_a_bearer_token_on_every_v1_call(client):
     spec = client.get("/openapi.json").get_json()
     assert spec["security"] == [{"bearer": []}]
-    operations = [(path, method, op) for path, item in spec["paths"].items() for method, op in item.items()
-                  if path.startswith("/v1/") and method in METHODS]
+    operations = [
+        (path, method, op)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if path.startswith("/v1/") and method in METHODS
+    ]
     assert len(operations) >= len(CONTRACT)
     for path, method, operation in operations:
         assert operation.get("security", spec["security"]) == [{"bearer": []}], (method, path)
@@ -930,8 +1263,12 @@ def test_the_openapi_document_lists_only_the_api_and_its_probes(client):
 
 def test_every_call_the_document_says_needs_no_token_answers_without_one(client):
     spec = client.get("/openapi.json").get_json()
-    open_calls = [(path, method) for path, item in spec["paths"].items() for method, op in item.items()
-                  if method in METHODS and op.get("security", spec["security"]) == []]
+    open_calls = [
+        (path, method)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if method in METHODS and op.get("security", spec["security"]) == []
+    ]
     assert open_calls == [("/healthz", "get"), ("/readyz", "get")]
     for path, method in open_calls:
         assert client.open(path, method=method.upper()).status_code == 200, path
@@ -940,14 +1277,20 @@ def test_every_call_the_document_says_needs_no_token_answers_without_one(client)
 def test_the_openapi_document_publishes_errors_as_problem_details(client):
     spec = client.get("/openapi.json").get_json()
     responses = spec["paths"]["/v1/tenants/{tenant}/units"]["post"]["responses"]
-    documented = {status: spec["components"]["responses"][r["$ref"].rsplit("/", 1)[1]]
-                  for status, r in responses.items() if status != "201"}
+    documented = {
+        status: spec["components"]["responses"][r["$ref"].rsplit("/", 1)[1]]
+        for status, r in responses.items()
+        if status != "201"
+    }
     problem = spec["components"]["schemas"]["Problem"]["properties"]
     assert set(documented) == {"400", "401", "403", "404", "409", "413", "422", "429", "503", "default"}
     assert {status: list(r["content"]) for status, r in documented.items()} == {
-        status: [PROBLEM] for status in documented}
+        status: [PROBLEM] for status in documented
+    }
     assert (problem["status"]["type"], sorted(problem)) == (
-        "integer", ["detail", "errors", "max_bytes", "rows", "rows_total", "rule", "status", "title", "type"])
+        "integer",
+        ["detail", "errors", "max_bytes", "rows", "rows_total", "rule", "status", "title", "type"],
+    )
 
 
 def test_the_openapi_document_gives_a_call_without_a_body_no_body_errors(client):

@@ -32,28 +32,89 @@ UNITS = [
     {"id": "late", "name": "Công đoàn KCN Nam Đông Hà", "kind": "industrial_zone", "established_on": "2025-01-01"},
 ]
 WORKPLACES = [
-    {"id": "dn:001", "name": "Công ty TNHH May Quảng Trị", "sector": "fdi_enterprise", "unit_id": "hh",
-     "workers": 120, "female_workers": 90, "as_of": "2021-01-01"},
-    {"id": "dn:002", "name": "HTX Nông nghiệp Tân Hợp", "sector": "cooperative", "unit_id": "hh",
-     "workers": 15, "female_workers": 4, "as_of": "2021-01-01"},
-    {"id": "dn:003", "name": "Cơ sở mộc Hải Lăng", "sector": "private_enterprise", "unit_id": "hh",
-     "workers": 8, "female_workers": 3, "as_of": "2021-01-01"},
+    {
+        "id": "dn:001",
+        "name": "Công ty TNHH May Quảng Trị",
+        "sector": "fdi_enterprise",
+        "unit_id": "hh",
+        "workers": 120,
+        "female_workers": 90,
+        "as_of": "2021-01-01",
+    },
+    {
+        "id": "dn:002",
+        "name": "HTX Nông nghiệp Tân Hợp",
+        "sector": "cooperative",
+        "unit_id": "hh",
+        "workers": 15,
+        "female_workers": 4,
+        "as_of": "2021-01-01",
+    },
+    {
+        "id": "dn:003",
+        "name": "Cơ sở mộc Hải Lăng",
+        "sector": "private_enterprise",
+        "unit_id": "hh",
+        "workers": 8,
+        "female_workers": 3,
+        "as_of": "2021-01-01",
+    },
 ]
 UNIONS = [
-    {"id": "cdcs-001", "name": "CĐCS Công ty May", "workplace_id": "dn:001", "unit_id": "hh",
-     "founded_on": "2021-06-01", "decision_no": "45/QĐ-LĐLĐ"},
-    {"id": "cdcs-002", "name": "CĐCS HTX Tân Hợp", "workplace_id": "dn:002", "unit_id": "hh",
-     "founded_on": "2022-03-01", "decision_no": None},
+    {
+        "id": "cdcs-001",
+        "name": "CĐCS Công ty May",
+        "workplace_id": "dn:001",
+        "unit_id": "hh",
+        "founded_on": "2021-06-01",
+        "decision_no": "45/QĐ-LĐLĐ",
+    },
+    {
+        "id": "cdcs-002",
+        "name": "CĐCS HTX Tân Hợp",
+        "workplace_id": "dn:002",
+        "unit_id": "hh",
+        "founded_on": "2022-03-01",
+        "decision_no": None,
+    },
 ]
 MEMBERS = [
-    {"id": "dv-0001", "union_id": "cdcs-001", "admitted_on": "2021-07-01", "full_name": "Nguyễn Thị Lan",
-     "gender": "female", "birth_date": "1990-03-04", "id_number": "045190000123"},
-    {"id": "dv-0002", "union_id": "cdcs-001", "admitted_on": "2021-07-01", "full_name": "Trần Văn Minh",
-     "gender": "male", "birth_date": None, "id_number": None},
-    {"id": "dv-0003", "union_id": "cdcs-002", "admitted_on": "2022-03-01", "full_name": "Lê Thị Hoa",
-     "gender": "female", "birth_date": "1995-11-20", "id_number": None},
-    {"id": "dv-0004", "union_id": "cdcs-001", "admitted_on": "2024-02-01", "full_name": "Phan Văn Đức",
-     "gender": "male", "birth_date": None, "id_number": "045200000777"},
+    {
+        "id": "dv-0001",
+        "union_id": "cdcs-001",
+        "admitted_on": "2021-07-01",
+        "full_name": "Nguyễn Thị Lan",
+        "gender": "female",
+        "birth_date": "1990-03-04",
+        "id_number": "045190000123",
+    },
+    {
+        "id": "dv-0002",
+        "union_id": "cdcs-001",
+        "admitted_on": "2021-07-01",
+        "full_name": "Trần Văn Minh",
+        "gender": "male",
+        "birth_date": None,
+        "id_number": None,
+    },
+    {
+        "id": "dv-0003",
+        "union_id": "cdcs-002",
+        "admitted_on": "2022-03-01",
+        "full_name": "Lê Thị Hoa",
+        "gender": "female",
+        "birth_date": "1995-11-20",
+        "id_number": None,
+    },
+    {
+        "id": "dv-0004",
+        "union_id": "cdcs-001",
+        "admitted_on": "2024-02-01",
+        "full_name": "Phan Văn Đức",
+        "gender": "male",
+        "birth_date": None,
+        "id_number": "045200000777",
+    },
 ]
 ROWS = {"workplaces": WORKPLACES, "unions": UNIONS, "members": MEMBERS}
 SINGLE_COMMAND = {"workplaces": "/workplaces", "unions": "/unions", "members": "/members"}
@@ -61,14 +122,36 @@ SINGLE_COMMAND = {"workplaces": "/workplaces", "unions": "/unions", "members": "
 # Worked by hand from the rows above (threshold 10 workers: dn:003 with 8 is not eligible).
 # 2021-12-31: members dv-0001 dv-0002 (cdcs-001); unions cdcs-001; eligible dn:001 dn:002, covered dn:001
 #             -> 1/2 = 50.0; members in covered workplaces 2 / 120 workers = 1.7
-FIGURES_2021 = {"members_total": 2, "unions_total": 1, "workplaces_eligible": 2, "workplaces_covered": 1,
-                "coverage_pct": 50.0, "member_worker_ratio_pct": 1.7, "members_admitted": 2, "unions_founded": 1}
+FIGURES_2021 = {
+    "members_total": 2,
+    "unions_total": 1,
+    "workplaces_eligible": 2,
+    "workplaces_covered": 1,
+    "coverage_pct": 50.0,
+    "member_worker_ratio_pct": 1.7,
+    "members_admitted": 2,
+    "unions_founded": 1,
+}
 # 2024-12-31: members dv-0001..4; unions cdcs-001 cdcs-002; covered dn:001 dn:002 -> 2/2 = 100.0;
 #             members (3 + 1) / workers (120 + 15) = 4 / 135 = 2.96 -> 3.0; 2024 admitted dv-0004 only
-FIGURES_2024 = {"members_total": 4, "unions_total": 2, "workplaces_eligible": 2, "workplaces_covered": 2,
-                "coverage_pct": 100.0, "member_worker_ratio_pct": 3.0, "members_admitted": 1, "unions_founded": 0}
-NOTHING = {"members_total": 0, "unions_total": 0, "workplaces_eligible": 0, "workplaces_covered": 0,
-           "members_admitted": 0, "unions_founded": 0}
+FIGURES_2024 = {
+    "members_total": 4,
+    "unions_total": 2,
+    "workplaces_eligible": 2,
+    "workplaces_covered": 2,
+    "coverage_pct": 100.0,
+    "member_worker_ratio_pct": 3.0,
+    "members_admitted": 1,
+    "unions_founded": 0,
+}
+NOTHING = {
+    "members_total": 0,
+    "unions_total": 0,
+    "workplaces_eligible": 0,
+    "workplaces_covered": 0,
+    "members_admitted": 0,
+    "unions_founded": 0,
+}
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -97,13 +180,22 @@ def xlsx_file(sheets: dict[str, list[list]]) -> bytes:
     return buffer.getvalue()
 
 
-def upload(tenant: TenantClient, content: bytes | None, filename: str = "data.csv", kind: str | None = None,
-           headers: dict | None = None):
+def upload(
+    tenant: TenantClient,
+    content: bytes | None,
+    filename: str = "data.csv",
+    kind: str | None = None,
+    headers: dict | None = None,
+):
     data = {} if content is None else {"file": (BytesIO(content), filename)}
     if kind is not None:
         data["kind"] = kind
-    return tenant.client.post(tenant.url("/imports"), data=data, content_type="multipart/form-data",
-                              headers=tenant.headers if headers is None else headers)
+    return tenant.client.post(
+        tenant.url("/imports"),
+        data=data,
+        content_type="multipart/form-data",
+        headers=tenant.headers if headers is None else headers,
+    )
 
 
 def upload_files(tenant: TenantClient, files: list[tuple[bytes, str]], kind: str | None = None):
@@ -111,8 +203,9 @@ def upload_files(tenant: TenantClient, files: list[tuple[bytes, str]], kind: str
     data: dict = {"file": [(BytesIO(content), name) for content, name in files]}
     if kind is not None:
         data["kind"] = kind
-    return tenant.client.post(tenant.url("/imports"), data=data, content_type="multipart/form-data",
-                              headers=tenant.headers)
+    return tenant.client.post(
+        tenant.url("/imports"), data=data, content_type="multipart/form-data", headers=tenant.headers
+    )
 
 
 def imported(tenant: TenantClient, content: bytes, filename: str, kind: str | None = None) -> dict:
@@ -148,9 +241,12 @@ def pick(figures: dict, codes) -> dict:
 
 
 def cli_env(settings) -> dict:
-    return {"UNIONLEDGER_DATA_DIR": str(settings.data_dir), "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
-            "UNIONLEDGER_DATABASE_URL": settings.database_url or "",
-            "UNIONLEDGER_CONTROL_SCHEMA": settings.control_schema}
+    return {
+        "UNIONLEDGER_DATA_DIR": str(settings.data_dir),
+        "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
+        "UNIONLEDGER_DATABASE_URL": settings.database_url or "",
+        "UNIONLEDGER_CONTROL_SCHEMA": settings.control_schema,
+    }
 
 
 def entity_paths() -> list[str]:
@@ -193,26 +289,55 @@ def test_a_bad_row_in_one_of_several_files_writes_none_of_them(tenant):
     with_units(tenant)
     trail = audit(tenant)
     members = [MEMBERS[0], {**MEMBERS[1], "union_id": "cdcs-404"}]
-    response = upload_files(tenant, [(csv_file("workplaces", WORKPLACES), "workplaces.csv"),
-                                     (csv_file("unions", UNIONS), "unions.csv"),
-                                     (csv_file("members", members), "members.csv")])
+    response = upload_files(
+        tenant,
+        [
+            (csv_file("workplaces", WORKPLACES), "workplaces.csv"),
+            (csv_file("unions", UNIONS), "unions.csv"),
+            (csv_file("members", members), "members.csv"),
+        ],
+    )
     assert response.status_code == 422, response.get_json()
     assert [(r["sheet"], r["line"], r["column"], r["rule"]) for r in response.get_json()["rows"]] == [
-        ("members", 3, "union_id", "exists")]
+        ("members", 3, "union_id", "exists")
+    ]
     assert audit(tenant) == trail
     assert tenant.get("/workplaces/dn:001", expect=None).status_code == 404
 
 
-@pytest.mark.parametrize("files, kind, field, words", [
-    ([(csv_file("members", MEMBERS[:2]), "members.csv"), (csv_file("members", MEMBERS[2:]), "more-members.csv")],
-     None, "file", "members come from two files (members.csv and more-members.csv)"),
-    ([(csv_file("members", MEMBERS), "members.csv"), (xlsx_file({"members": [list(COLUMNS["members"])]}), "b.xlsx")],
-     None, "file", "members come from two files (members.csv and b.xlsx)"),
-    ([(csv_file("workplaces", WORKPLACES), "a.csv"), (csv_file("unions", UNIONS), "b.csv")],
-     "workplaces", "kind", "not by one kind"),
-    ([(csv_file("workplaces", WORKPLACES), "workplaces.csv"), (csv_file("unions", UNIONS), "export (3).csv")],
-     None, "kind", "say which kind export (3).csv holds"),
-], ids=["two-member-files", "a-csv-and-a-sheet-of-one-kind", "one-kind-for-several-files", "a-file-of-no-kind"])
+@pytest.mark.parametrize(
+    "files, kind, field, words",
+    [
+        (
+            [(csv_file("members", MEMBERS[:2]), "members.csv"), (csv_file("members", MEMBERS[2:]), "more-members.csv")],
+            None,
+            "file",
+            "members come from two files (members.csv and more-members.csv)",
+        ),
+        (
+            [
+                (csv_file("members", MEMBERS), "members.csv"),
+                (xlsx_file({"members": [list(COLUMNS["members"])]}), "b.xlsx"),
+            ],
+            None,
+            "file",
+            "members come from two files (members.csv and b.xlsx)",
+        ),
+        (
+            [(csv_file("workplaces", WORKPLACES), "a.csv"), (csv_file("unions", UNIONS), "b.csv")],
+            "workplaces",
+            "kind",
+            "not by one kind",
+        ),
+        (
+            [(csv_file("workplaces", WORKPLACES), "workplaces.csv"), (csv_file("unions", UNIONS), "export (3).csv")],
+            None,
+            "kind",
+            "say which kind export (3).csv holds",
+        ),
+    ],
+    ids=["two-member-files", "a-csv-and-a-sheet-of-one-kind", "one-kind-for-several-files", "a-file-of-no-kind"],
+)
 def test_several_files_that_do_not_say_one_kind_each_are_refused(tenant, files, kind, field, words):
     with_units(tenant)
     trail = audit(tenant)
@@ -236,14 +361,20 @@ def test_imported_rows_read_and_record_as_the_single_commands_do(client, admin, 
         return {k: v for k, v in t.get(path).get_json().items() if k not in ("recorded_at", "updated_at")}
 
     def events(t: TenantClient, path: str) -> list[dict]:
-        return [{**{k: v for k, v in e.items() if k not in ("recorded_at", "position")},
-                 "actor": e["actor"].replace(t.id, "<tenant>")} for e in history(t, path)]
+        return [
+            {
+                **{k: v for k, v in e.items() if k not in ("recorded_at", "position")},
+                "actor": e["actor"].replace(t.id, "<tenant>"),
+            }
+            for e in history(t, path)
+        ]
 
     for path in entity_paths():
         assert entity(tenant, path) == entity(by_hand, path), path
         assert events(tenant, path) == events(by_hand, path), path
-    assert [e["event"] for e in audit(tenant)] == (["UnitEstablished"] * 2 + ["WorkplaceRegistered"] * 3
-                                                   + ["UnionFounded"] * 2 + ["MemberAdmitted"] * 4)
+    assert [e["event"] for e in audit(tenant)] == (
+        ["UnitEstablished"] * 2 + ["WorkplaceRegistered"] * 3 + ["UnionFounded"] * 2 + ["MemberAdmitted"] * 4
+    )
     assert {e["actor"] for e in audit(tenant)} == {"federation_admin"}
 
 
@@ -257,19 +388,25 @@ def test_imported_admissions_are_stored_as_the_library_stores_their_events(app, 
 
     made: list[str] = []
     real_admission = Member.admission.__func__
-    monkeypatch.setattr(Member, "admission", classmethod(
-        lambda cls, **kwargs: made.append(kwargs["member_id"]) or real_admission(cls, **kwargs)))
+    monkeypatch.setattr(
+        Member,
+        "admission",
+        classmethod(lambda cls, **kwargs: made.append(kwargs["member_id"]) or real_admission(cls, **kwargs)),
+    )
     with_units(tenant)
     import_all_csv(tenant)
     assert made == ([] if settings.backend == "postgres" else [m["id"] for m in MEMBERS])
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         library = Mapper(transcoder=store.event_store.mapper.transcoder)
-        stored = [n for n in store.event_store.recorder.select_notifications(1, 100) if n.topic.endswith("MemberAdmitted")]
+        stored = [
+            n for n in store.event_store.recorder.select_notifications(1, 100) if n.topic.endswith("MemberAdmitted")
+        ]
         events = [library.to_domain_event(n) for n in stored]
         assert [e.member_id for e in events] == [m["id"] for m in MEMBERS]
         assert [library.to_stored_event(e).state for e in events] == [n.state for n in stored]
         assert {(e.originator_id, e.originator_version) for e in events} == {
-            (Member.create_id(m["id"]), 1) for m in MEMBERS}
+            (Member.create_id(m["id"]), 1) for m in MEMBERS
+        }
 
 
 def test_an_import_pauses_the_cyclic_collector_and_gives_it_back_whatever_the_outcome(app, tenant, monkeypatch):
@@ -281,8 +418,11 @@ def test_an_import_pauses_the_cyclic_collector_and_gives_it_back_whatever_the_ou
     seen: list[bool] = []
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         real_import = imports.import_events
-        monkeypatch.setattr(imports, "import_events",
-                            lambda *args, **kwargs: seen.append(gc.isenabled()) or real_import(*args, **kwargs))
+        monkeypatch.setattr(
+            imports,
+            "import_events",
+            lambda *args, **kwargs: seen.append(gc.isenabled()) or real_import(*args, **kwargs),
+        )
         assert gc.isenabled()
         import_all_csv(tenant)
         assert seen == [False, False, False] and gc.isenabled()
@@ -321,8 +461,10 @@ def test_a_large_import_renews_the_planner_statistics_of_the_ledger_and_the_view
         tables = (store.event_store.recorder.events_table_name, "ledger_chain", "personal_keys", "member_state")
         with store.transaction() as cur:
             if cur.dialect == "postgres":
-                analysed = cur.execute("SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema()"
-                                       " AND last_analyze IS NOT NULL").fetchall()
+                analysed = cur.execute(
+                    "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema()"
+                    " AND last_analyze IS NOT NULL"
+                ).fetchall()
             else:
                 analysed = cur.execute("SELECT DISTINCT tbl FROM sqlite_stat1").fetchall()
     assert set(tables) <= {name for (name,) in analysed}
@@ -333,10 +475,14 @@ def test_an_imported_member_shows_their_personal_data(tenant):
     import_all_csv(tenant)
     wanted = ("union_id", "admitted_on", "full_name", "gender", "birth_date", "id_number", "status")
     assert [pick(tenant.get(f"/members/{m['id']}").get_json(), wanted) for m in MEMBERS] == [
-        {**pick(m, wanted[:-1]), "status": "active"} for m in MEMBERS]
+        {**pick(m, wanted[:-1]), "status": "active"} for m in MEMBERS
+    ]
     admitted = history(tenant, "/members/dv-0001")[0]["data"]
     assert (admitted["full_name"], admitted["birth_date"], admitted["id_number"]) == (
-        "Nguyễn Thị Lan", "1990-03-04", "045190000123")
+        "Nguyễn Thị Lan",
+        "1990-03-04",
+        "045190000123",
+    )
 
 
 def test_indicators_count_an_import_as_soon_as_it_is_answered(tenant):
@@ -358,14 +504,17 @@ def as_day(value: str | None) -> date | None:
 
 def province_workbook() -> bytes:
     """Workplaces with ISO date strings; unions and members with real date cells."""
+
     def header(kind: str) -> list[str]:
         return list(COLUMNS[kind])
 
     workplaces = [header("workplaces")] + [[w[c] for c in COLUMNS["workplaces"]] for w in WORKPLACES]
-    unions = [header("unions")] + [[as_day(u[c]) if c == "founded_on" else u[c] for c in COLUMNS["unions"]]
-                                   for u in UNIONS]
-    members = [header("members")] + [[as_day(m[c]) if c in ("admitted_on", "birth_date") else m[c]
-                                      for c in COLUMNS["members"]] for m in MEMBERS]
+    unions = [header("unions")] + [
+        [as_day(u[c]) if c == "founded_on" else u[c] for c in COLUMNS["unions"]] for u in UNIONS
+    ]
+    members = [header("members")] + [
+        [as_day(m[c]) if c in ("admitted_on", "birth_date") else m[c] for c in COLUMNS["members"]] for m in MEMBERS
+    ]
     return xlsx_file({"workplaces": workplaces, "unions": unions, "members": members})
 
 
@@ -376,8 +525,7 @@ def test_a_workbook_imports_workplaces_unions_and_their_members_in_one_upload(te
     union = tenant.get("/unions/cdcs-002").get_json()
     assert (union["founded_on"], union["decision_no"], union["workplace_id"]) == ("2022-03-01", None, "dn:002")
     member = tenant.get("/members/dv-0003").get_json()
-    assert (member["admitted_on"], member["birth_date"], member["union_id"]) == ("2022-03-01", "1995-11-20",
-                                                                                  "cdcs-002")
+    assert (member["admitted_on"], member["birth_date"], member["union_id"]) == ("2022-03-01", "1995-11-20", "cdcs-002")
     assert tenant.get("/workplaces/dn:001").get_json()["as_of"] == "2021-01-01"
     assert pick(tenant.figures("2024"), FIGURES_2024) == FIGURES_2024
 
@@ -388,19 +536,26 @@ def test_a_workbooks_cells_read_as_the_spreadsheet_shows_them(tenant):
     they look, and a bad row is named by the line the spreadsheet shows."""
     with_units(tenant)
     mb, wp = list(COLUMNS["members"]), list(COLUMNS["workplaces"])
-    content = xlsx_file({
-        " Workplaces ": [wp, ["dn:001", "Công ty May", "fdi_enterprise", "hh", 120.0, 90, date(2021, 1, 1)]],
-        "unions": [list(COLUMNS["unions"]), [UNIONS[0][c] for c in COLUMNS["unions"]]],
-        "MEMBERS": [mb,
-                    ["dv-0001", "cdcs-001", date(2021, 7, 1), "Nguyễn Thị Lan", "female", date(1990, 3, 4), 45190000123],
-                    [None] * 7,
-                    ["dv-0002", "cdcs-001", "2021-07-01", "Trần Văn Minh", "male", None, ""]],
-    })
+    content = xlsx_file(
+        {
+            " Workplaces ": [wp, ["dn:001", "Công ty May", "fdi_enterprise", "hh", 120.0, 90, date(2021, 1, 1)]],
+            "unions": [list(COLUMNS["unions"]), [UNIONS[0][c] for c in COLUMNS["unions"]]],
+            "MEMBERS": [
+                mb,
+                ["dv-0001", "cdcs-001", date(2021, 7, 1), "Nguyễn Thị Lan", "female", date(1990, 3, 4), 45190000123],
+                [None] * 7,
+                ["dv-0002", "cdcs-001", "2021-07-01", "Trần Văn Minh", "male", None, ""],
+            ],
+        }
+    )
     answer = imported(tenant, content, "province.xlsx")
     assert answer == {"created": counts(1, 1, 2), "skipped": counts()}
     member = tenant.get("/members/dv-0001").get_json()
-    assert (member["id_number"], member["birth_date"], member["admitted_on"]) == ("45190000123", "1990-03-04",
-                                                                                   "2021-07-01")
+    assert (member["id_number"], member["birth_date"], member["admitted_on"]) == (
+        "45190000123",
+        "1990-03-04",
+        "2021-07-01",
+    )
     assert tenant.get("/members/dv-0002").get_json()["id_number"] is None
     assert tenant.get("/workplaces/dn:001").get_json()["workers"] == 120
 
@@ -422,31 +577,33 @@ def seed_existing_union(tenant: TenantClient) -> None:
 def bad_workbook() -> bytes:
     """Nine bad rows (BAD_ROWS); the future admission dated the day after today, as of the call."""
     wp, un, mb = (list(COLUMNS[k]) for k in ("workplaces", "unions", "members"))
-    return xlsx_file({
-        "workplaces": [
-            wp,
-            ["dn:001", "Công ty May", "fdi_enterprise", "hh", 120, 90, "2021-01-01"],    # 2 good
-            ["dn:002", "", "cooperative", "hh", 15, 4, "2021-01-01"],                   # 3 name missing
-            ["dn:001", "Công ty May (bis)", "fdi_enterprise", "hh", 120, 90, "2021-01-01"],  # 4 id twice
-            ["dn:004", "Công ty Gạch", "private_enterprise", "hh", 30, 5, "2021-01-01"],  # 5 good
-        ],
-        "unions": [
-            un,
-            ["cdcs-001", "CĐCS May", "dn:001", "hh", date(2021, 6, 1), None],       # 2 good
-            ["cdcs-004", "CĐCS Gạch", "dn:004", "late", date(2024, 6, 1), None],    # 3 'late' opens in 2025
-            ["cdcs-101", "CĐCS Cao su 2", "dn:100", "hh", date(2023, 1, 1), None],  # 4 dn:100 has cdcs-100
-            ["cdcs-002", "CĐCS May 2", "dn:001", "hh", date(2022, 1, 1), None],     # 5 dn:001 has cdcs-001 (line 2)
-        ],
-        "members": [
-            mb,
-            ["dv-0001", "cdcs-001", date(2021, 7, 1), "Nguyễn Thị Lan", "female", None, None],  # 2 good
-            ["dv-0002", "cdcs-001", date(2021, 7, 1), "Trần Văn Minh", "nam", None, None],      # 3 gender
-            ["dv-0003", "cdcs-001", tomorrow().isoformat(), "Lê Thị Hoa", "female", None, None],  # 4 future
-            [],                                                                                # 5 blank
-            ["dv-0004", "cdcs-404", date(2022, 1, 1), "Phan Văn Đức", "male", None, None],      # 6 no union
-            ["dv-0001", "cdcs-001", date(2021, 7, 1), "Nguyễn Thị Lan", "female", None, None],  # 7 id twice
-        ],
-    })
+    return xlsx_file(
+        {
+            "workplaces": [
+                wp,
+                ["dn:001", "Công ty May", "fdi_enterprise", "hh", 120, 90, "2021-01-01"],  # 2 good
+                ["dn:002", "", "cooperative", "hh", 15, 4, "2021-01-01"],  # 3 name missing
+                ["dn:001", "Công ty May (bis)", "fdi_enterprise", "hh", 120, 90, "2021-01-01"],  # 4 id twice
+                ["dn:004", "Công ty Gạch", "private_enterprise", "hh", 30, 5, "2021-01-01"],  # 5 good
+            ],
+            "unions": [
+                un,
+                ["cdcs-001", "CĐCS May", "dn:001", "hh", date(2021, 6, 1), None],  # 2 good
+                ["cdcs-004", "CĐCS Gạch", "dn:004", "late", date(2024, 6, 1), None],  # 3 'late' opens in 2025
+                ["cdcs-101", "CĐCS Cao su 2", "dn:100", "hh", date(2023, 1, 1), None],  # 4 dn:100 has cdcs-100
+                ["cdcs-002", "CĐCS May 2", "dn:001", "hh", date(2022, 1, 1), None],  # 5 dn:001 has cdcs-001 (line 2)
+            ],
+            "members": [
+                mb,
+                ["dv-0001", "cdcs-001", date(2021, 7, 1), "Nguyễn Thị Lan", "female", None, None],  # 2 good
+                ["dv-0002", "cdcs-001", date(2021, 7, 1), "Trần Văn Minh", "nam", None, None],  # 3 gender
+                ["dv-0003", "cdcs-001", tomorrow().isoformat(), "Lê Thị Hoa", "female", None, None],  # 4 future
+                [],  # 5 blank
+                ["dv-0004", "cdcs-404", date(2022, 1, 1), "Phan Văn Đức", "male", None, None],  # 6 no union
+                ["dv-0001", "cdcs-001", date(2021, 7, 1), "Nguyễn Thị Lan", "female", None, None],  # 7 id twice
+            ],
+        }
+    )
 
 
 BAD_ROWS = [
@@ -479,13 +636,17 @@ def test_a_workbook_with_bad_rows_lists_every_one_and_writes_nothing(tenant):
 def test_a_column_the_sheet_does_not_have_is_named_on_every_row(tenant):
     """A typo in a header (or a column of the clerk's own) is not silently dropped."""
     with_units(tenant)
-    content = ("id,name,sector,unit_id,workers,female_workers,as_of,ghi_chu\r\n"
-               "dn:001,Công ty May,fdi_enterprise,hh,120,90,2021-01-01,\r\n"
-               "dn:002,HTX Tân Hợp,cooperative,hh,15,4,2021-01-01,đã khảo sát\r\n").encode()
+    content = (
+        "id,name,sector,unit_id,workers,female_workers,as_of,ghi_chu\r\n"
+        "dn:001,Công ty May,fdi_enterprise,hh,120,90,2021-01-01,\r\n"
+        "dn:002,HTX Tân Hợp,cooperative,hh,15,4,2021-01-01,đã khảo sát\r\n"
+    ).encode()
     response = upload(tenant, content, "workplaces.csv")
     assert response.status_code == 422, response.get_json()
     assert [(r["line"], r["column"], r["rule"]) for r in response.get_json()["rows"]] == [
-        (2, "ghi_chu", "unknown_column"), (3, "ghi_chu", "unknown_column")]
+        (2, "ghi_chu", "unknown_column"),
+        (3, "ghi_chu", "unknown_column"),
+    ]
     assert tenant.get("/workplaces/dn:001", expect=None).status_code == 404
 
 
@@ -495,10 +656,12 @@ def test_a_csv_with_bad_rows_names_them_by_the_line_a_spreadsheet_shows(tenant):
     imported(tenant, csv_file("workplaces", WORKPLACES), "workplaces.csv")
     imported(tenant, csv_file("unions", UNIONS), "unions.csv")
     trail, figures = audit(tenant), tenant.figures("2024")
-    rows = [MEMBERS[0],                                          # 2 good
-            {**MEMBERS[1], "birth_date": "1990-02-30"},          # 3 not a date
-            {**MEMBERS[2], "full_name": "  "},                   # 4 blank name
-            {**MEMBERS[3], "admitted_on": "2020-01-01"}]         # 6 before cdcs-001 was founded
+    rows = [
+        MEMBERS[0],  # 2 good
+        {**MEMBERS[1], "birth_date": "1990-02-30"},  # 3 not a date
+        {**MEMBERS[2], "full_name": "  "},  # 4 blank name
+        {**MEMBERS[3], "admitted_on": "2020-01-01"},
+    ]  # 6 before cdcs-001 was founded
     content = csv_file("members", rows[:3], bom=True) + b"\r\n" + csv_file("members", rows[3:]).split(b"\r\n", 1)[1]
     response = upload(tenant, content, "hh_members.csv")
     assert response.status_code == 422, response.get_json()
@@ -545,8 +708,16 @@ def test_an_existing_id_with_other_content_is_refused_and_nothing_written(tenant
     with_units(tenant)
     import_all_csv(tenant)
     trail = audit(tenant)
-    rows = [*MEMBERS, {"id": "dv-0005", "union_id": "cdcs-002", "admitted_on": "2024-03-01",
-                       "full_name": "Võ Thị Mai", "gender": "female"}]
+    rows = [
+        *MEMBERS,
+        {
+            "id": "dv-0005",
+            "union_id": "cdcs-002",
+            "admitted_on": "2024-03-01",
+            "full_name": "Võ Thị Mai",
+            "gender": "female",
+        },
+    ]
     rows[1] = {**rows[1], "full_name": "Trần Văn Mạnh"}
     response = upload(tenant, csv_file("members", rows), "members.csv")
     assert response.status_code == 422, response.get_json()
@@ -559,12 +730,16 @@ def test_an_existing_id_with_other_content_is_refused_and_nothing_written(tenant
 # ---- refused requests ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("content, filename, kind, field", [
-    (None, None, "members", "file"),
-    (csv_file("members", MEMBERS), "export.csv", None, "kind"),
-    (csv_file("members", MEMBERS), "export.csv", "people", "kind"),
-    (b"PK\x03\x04 this is not a workbook", "members.xlsx", None, "file"),
-], ids=["no-file", "csv-without-kind", "unknown-kind", "unreadable-xlsx"])
+@pytest.mark.parametrize(
+    "content, filename, kind, field",
+    [
+        (None, None, "members", "file"),
+        (csv_file("members", MEMBERS), "export.csv", None, "kind"),
+        (csv_file("members", MEMBERS), "export.csv", "people", "kind"),
+        (b"PK\x03\x04 this is not a workbook", "members.xlsx", None, "file"),
+    ],
+    ids=["no-file", "csv-without-kind", "unknown-kind", "unreadable-xlsx"],
+)
 def test_an_upload_that_cannot_be_read_is_refused_naming_the_field(tenant, content, filename, kind, field):
     with_units(tenant)
     trail = audit(tenant)
@@ -577,8 +752,12 @@ def test_an_upload_that_cannot_be_read_is_refused_naming_the_field(tenant, conte
 
 def test_a_text_field_sent_as_the_file_is_refused_naming_it(tenant):
     with_units(tenant)
-    response = tenant.client.post(tenant.url("/imports"), data={"file": "workplaces.csv"},
-                                  content_type="multipart/form-data", headers=tenant.headers)
+    response = tenant.client.post(
+        tenant.url("/imports"),
+        data={"file": "workplaces.csv"},
+        content_type="multipart/form-data",
+        headers=tenant.headers,
+    )
     body = response.get_json(force=True)
     assert (response.status_code, response.mimetype) == (422, PROBLEM), body
     assert "must be a file part" in " ".join(body["errors"]["file.0"]), body  # the first part named "file"
@@ -632,19 +811,24 @@ def refused_rows(tenant: TenantClient, content: bytes, filename: str) -> list[tu
     return [(r["sheet"], r["line"], r["column"], r["rule"], r["message"]) for r in body["rows"]]
 
 
-@pytest.mark.parametrize("name, message", [
-    ("HTX\x00Tân Hợp", "must not contain control characters (U+0000)"),
-    ("HTX Tân\x07Hợp", "must not contain control characters (U+0007)"),
-    ("HTX Tân Hợp\nchi nhánh 2", "must be one line, without tabs or line breaks (U+000A)"),
-    ("HTX\ufffeTân Hợp", "must not contain the noncharacters U+FFFE and U+FFFF (U+FFFE)"),
-], ids=["NUL", "BEL", "LF", "FFFE"])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("HTX\x00Tân Hợp", "must not contain control characters (U+0000)"),
+        ("HTX Tân\x07Hợp", "must not contain control characters (U+0007)"),
+        ("HTX Tân Hợp\nchi nhánh 2", "must be one line, without tabs or line breaks (U+000A)"),
+        ("HTX\ufffeTân Hợp", "must not contain the noncharacters U+FFFE and U+FFFF (U+FFFE)"),
+    ],
+    ids=["NUL", "BEL", "LF", "FFFE"],
+)
 def test_a_csv_cell_the_register_cannot_hold_is_a_row_error_and_nothing_is_written(tenant, name, message):
     with_units(tenant)
     trail = audit(tenant)
     rows = [WORKPLACES[0], {**WORKPLACES[1], "name": name}, {**WORKPLACES[2], "unit_id": "hh\x00"}]
     assert refused_rows(tenant, csv_file("workplaces", rows), "workplaces.csv") == [
         ("workplaces", 3, "name", "text", message),
-        ("workplaces", 4, "unit_id", "text", "must not contain control characters (U+0000)")]
+        ("workplaces", 4, "unit_id", "text", "must not contain control characters (U+0000)"),
+    ]
     assert audit(tenant) == trail
     assert tenant.get("/workplaces/dn:001", expect=None).status_code == 404
 
@@ -661,19 +845,24 @@ def test_a_csv_holding_the_bytes_of_a_lone_surrogate_is_not_utf8_and_writes_noth
     assert audit(tenant) == trail
 
 
-@pytest.mark.parametrize("xml, message", [
-    ("HTX_x0000_Tân Hợp", "must not contain control characters (U+0000)"),
-    ("HTX_x001B_Tân Hợp", "must not contain control characters (U+001B)"),
-    ("HTX\x85Tân Hợp", "must not contain control characters (U+0085)"),
-    ("HTX Tân Hợp&#10;chi nhánh 2", "must be one line, without tabs or line breaks (U+000A)"),
-], ids=["NUL", "ESC", "C1", "LF"])
+@pytest.mark.parametrize(
+    "xml, message",
+    [
+        ("HTX_x0000_Tân Hợp", "must not contain control characters (U+0000)"),
+        ("HTX_x001B_Tân Hợp", "must not contain control characters (U+001B)"),
+        ("HTX\x85Tân Hợp", "must not contain control characters (U+0085)"),
+        ("HTX Tân Hợp&#10;chi nhánh 2", "must be one line, without tabs or line breaks (U+000A)"),
+    ],
+    ids=["NUL", "ESC", "C1", "LF"],
+)
 def test_a_workbook_cell_the_register_cannot_hold_is_a_row_error_and_nothing_is_written(tenant, xml, message):
     with_units(tenant)
     trail = audit(tenant)
     content = odd_workbook(xml, female_workers="_x0000_")
     assert refused_rows(tenant, content, "import.xlsx") == [
         ("workplaces", 3, "name", "text", message),
-        ("workplaces", 4, "female_workers", "text", "must not contain control characters (U+0000)")]
+        ("workplaces", 4, "female_workers", "text", "must not contain control characters (U+0000)"),
+    ]
     assert audit(tenant) == trail
     assert tenant.get("/workplaces/dn:001", expect=None).status_code == 404
 
@@ -705,9 +894,17 @@ def test_an_import_kind_holding_a_nul_is_refused_naming_it(tenant):
 def bad_workplaces(n: int) -> bytes:
     """``n`` workplaces (lines 2..n+1), each wrong: even lines count more women than workers (found
     as the row is checked), odd lines name a unit that does not exist (found by the register)."""
-    return csv_file("workplaces", [
-        {**WORKPLACES[0], "id": f"dn:{line:05d}",
-         **({"female_workers": 999} if line % 2 == 0 else {"unit_id": "nowhere"})} for line in range(2, n + 2)])
+    return csv_file(
+        "workplaces",
+        [
+            {
+                **WORKPLACES[0],
+                "id": f"dn:{line:05d}",
+                **({"female_workers": 999} if line % 2 == 0 else {"unit_id": "nowhere"}),
+            }
+            for line in range(2, n + 2)
+        ],
+    )
 
 
 def test_an_import_with_many_bad_rows_lists_a_hundred_and_counts_them_all(tenant):
@@ -716,7 +913,8 @@ def test_an_import_with_many_bad_rows_lists_a_hundred_and_counts_them_all(tenant
     body = response.get_json(force=True)
     assert (response.status_code, response.mimetype, len(body["rows"]), body["rows_total"]) == (422, PROBLEM, 100, 250)
     assert [(r["line"], r["column"]) for r in body["rows"]] == [
-        (line, "female_workers" if line % 2 == 0 else "unit_id") for line in range(2, 102)]
+        (line, "female_workers" if line % 2 == 0 else "unit_id") for line in range(2, 102)
+    ]
     assert len(body["errors"]["file"]) == 100
     assert "250 row(s) are wrong (the first 100 are listed)" in body["detail"], body["detail"]
     assert tenant.get("/workplaces/dn:00002", expect=None).status_code == 404
@@ -740,8 +938,9 @@ def test_the_cli_prints_the_first_bad_rows_and_the_count(tenant, settings, tmp_p
     with_units(tenant)
     path = tmp_path / "workplaces.csv"
     path.write_bytes(bad_workplaces(40))
-    result = CliRunner().invoke(main, ["import", "--tenant", tenant.id, str(path)],
-                                env={**cli_env(settings), "UNIONLEDGER_IMPORT_ERRORS": "5"})
+    result = CliRunner().invoke(
+        main, ["import", "--tenant", tenant.id, str(path)], env={**cli_env(settings), "UNIONLEDGER_IMPORT_ERRORS": "5"}
+    )
     assert result.exit_code != 0
     listed = [line.split(",")[0] for line in result.output.splitlines() if line.startswith("workplaces line")]
     assert listed == [f"workplaces line {n}" for n in range(2, 7)], result.output
@@ -784,7 +983,10 @@ def test_the_cli_refuses_a_bad_file_listing_its_rows_and_writes_nothing(tenant, 
     assert result.exit_code != 0, result.output
     for sheet, line, column, rule in BAD_ROWS:
         assert f"{sheet} line {line}, column {column}" in result.output and f"[{rule}]" in result.output, (
-            sheet, line, result.output)
+            sheet,
+            line,
+            result.output,
+        )
     assert "9 row(s) are wrong" in result.output
     assert audit(tenant) == trail
     assert tenant.get("/workplaces/dn:001", expect=None).status_code == 404
@@ -796,16 +998,18 @@ def test_the_cli_refuses_an_actor_the_register_cannot_hold(tenant, settings, tmp
     trail = audit(tenant)
     path = tmp_path / "workplaces.csv"
     path.write_bytes(csv_file("workplaces", WORKPLACES))
-    for actor, message in (("clerk\udcff", "must not contain lone surrogates (U+DCFF)"),
-                           ("clerk\x1b[2J", "must not contain control characters (U+001B)")):
-        result = CliRunner().invoke(main, ["import", "--tenant", tenant.id, "--actor", actor, str(path)],
-                                    env=cli_env(settings))
+    for actor, message in (
+        ("clerk\udcff", "must not contain lone surrogates (U+DCFF)"),
+        ("clerk\x1b[2J", "must not contain control characters (U+001B)"),
+    ):
+        result = CliRunner().invoke(
+            main, ["import", "--tenant", tenant.id, "--actor", actor, str(path)], env=cli_env(settings)
+        )
         assert result.exit_code == 2 and message in result.output, result.output
     assert audit(tenant) == trail
 
 
-def test_an_import_stores_each_key_with_the_events_that_use_it_and_replaces_an_unused_one(app, tenant,
-                                                                                          monkeypatch):
+def test_an_import_stores_each_key_with_the_events_that_use_it_and_replaces_an_unused_one(app, tenant, monkeypatch):
     """Keys are stored in the transaction that records their admissions; a key left without its
     admission (by an older version, or by hand) is replaced, and the personal data reads back."""
 
@@ -866,8 +1070,10 @@ def test_an_import_stopped_by_a_failed_write_writes_nothing_and_a_repeat_writes_
     no event, no view row, no key and no chain link of it, and importing again writes it all."""
 
     with_units(tenant)
-    sheets = {kind: list(enumerate(rows, start=2))
-              for kind, rows in (("workplaces", WORKPLACES), ("unions", UNIONS), ("members", MEMBERS))}
+    sheets = {
+        kind: list(enumerate(rows, start=2))
+        for kind, rows in (("workplaces", WORKPLACES), ("unions", UNIONS), ("members", MEMBERS))
+    }
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         before = (store.projector.ledger_position(), store.chain.chained(), store.views.dump(VIEW_TABLES))
         real_insert = imports.insert_within
@@ -890,7 +1096,9 @@ def test_an_import_stopped_by_a_failed_write_writes_nothing_and_a_repeat_writes_
         assert tenant.get(f"/workplaces/{WORKPLACES[0]['id']}", expect=None).status_code == 404
         plan = Register(store).import_rows(sheets, actor="tester")
     assert (plan.errors, plan.skipped, {k: len(v) for k, v in plan.creates.items()}) == (
-        [], {"workplaces": 0, "unions": 0, "members": 0},
-        {"workplaces": len(WORKPLACES), "unions": len(UNIONS), "members": len(MEMBERS)})
+        [],
+        {"workplaces": 0, "unions": 0, "members": 0},
+        {"workplaces": len(WORKPLACES), "unions": len(UNIONS), "members": len(MEMBERS)},
+    )
     assert tenant.get(f"/members/{MEMBERS[0]['id']}").get_json()["full_name"] == MEMBERS[0]["full_name"]
     assert [e["event"] for e in history(tenant, f"/unions/{UNIONS[0]['id']}")] == ["UnionFounded"]

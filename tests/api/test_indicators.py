@@ -171,10 +171,17 @@ def test_answer_shape_and_number_types(tenant):
             assert isinstance(figures[code], int) and not isinstance(figures[code], bool), (code, figures[code])
 
 
-@pytest.mark.parametrize("period, as_of", [
-    ("2024", "2024-12-31"), ("2024-H1", "2024-06-30"), ("2024-H2", "2024-12-31"), ("2024-Q3", "2024-09-30"),
-    ("2024-02", "2024-02-29"), ("2018-2023", "2023-12-31"),
-])
+@pytest.mark.parametrize(
+    "period, as_of",
+    [
+        ("2024", "2024-12-31"),
+        ("2024-H1", "2024-06-30"),
+        ("2024-H2", "2024-12-31"),
+        ("2024-Q3", "2024-09-30"),
+        ("2024-02", "2024-02-29"),
+        ("2018-2023", "2023-12-31"),
+    ],
+)
 def test_as_of_defaults_to_the_periods_last_day(tenant, period, as_of):
     unit(tenant, "D")
     body = tenant.get("/indicators", period=period, unit_id="D").get_json()
@@ -195,10 +202,22 @@ def test_coverage_at_year_end(tenant):
     # as of 2024-12-31: members a1 a2 a3 b1 c1; unions U40 U20 U5
     # eligible (>= 10): W40 W20 W12 (W30 now 8, W5 5); covered: W40 W20 -> 2/3 = 66.7
     # members in covered workplaces: U40 3 + U20 1 = 4 over 40 + 20 = 60 workers -> 6.7
-    assert pick(figures, "members_total", "unions_total", "workplaces_eligible", "workplaces_covered",
-                "coverage_pct", "member_worker_ratio_pct") == {
-        "members_total": 5, "unions_total": 3, "workplaces_eligible": 3, "workplaces_covered": 2,
-        "coverage_pct": 66.7, "member_worker_ratio_pct": 6.7}
+    assert pick(
+        figures,
+        "members_total",
+        "unions_total",
+        "workplaces_eligible",
+        "workplaces_covered",
+        "coverage_pct",
+        "member_worker_ratio_pct",
+    ) == {
+        "members_total": 5,
+        "unions_total": 3,
+        "workplaces_eligible": 3,
+        "workplaces_covered": 2,
+        "coverage_pct": 66.7,
+        "member_worker_ratio_pct": 6.7,
+    }
 
 
 def test_coverage_with_a_threshold(tenant):
@@ -206,12 +225,18 @@ def test_coverage_with_a_threshold(tenant):
     codes = "workplaces_eligible@25,workplaces_covered@25,coverage_pct@25,member_worker_ratio_pct@25"
     # 2024-06-30: >= 25 workers: W40, W30 (still 30); covered: W40 -> 50.0; U40's 3 members / 40 = 7.5
     assert tenant.figures("2024-H1", indicators=codes) == {
-        "workplaces_eligible@25": 2, "workplaces_covered@25": 1, "coverage_pct@25": 50.0,
-        "member_worker_ratio_pct@25": 7.5}
+        "workplaces_eligible@25": 2,
+        "workplaces_covered@25": 1,
+        "coverage_pct@25": 50.0,
+        "member_worker_ratio_pct@25": 7.5,
+    }
     # 2024-12-31: >= 25 workers: W40 only -> 1 of 1 = 100.0
     assert tenant.figures("2024", indicators=codes) == {
-        "workplaces_eligible@25": 1, "workplaces_covered@25": 1, "coverage_pct@25": 100.0,
-        "member_worker_ratio_pct@25": 7.5}
+        "workplaces_eligible@25": 1,
+        "workplaces_covered@25": 1,
+        "coverage_pct@25": 100.0,
+        "member_worker_ratio_pct@25": 7.5,
+    }
 
 
 def test_a_union_covers_its_workplace_from_its_founding_day(tenant):
@@ -219,11 +244,18 @@ def test_a_union_covers_its_workplace_from_its_founding_day(tenant):
     # 2024-05-31: eligible W40 W20 W12 W30 = 4; U20 not founded yet -> covered W40 = 1 -> 25.0; 3/40 = 7.5
     may = tenant.figures("2024-05")
     assert pick(may, "workplaces_eligible", "workplaces_covered", "coverage_pct", "member_worker_ratio_pct") == {
-        "workplaces_eligible": 4, "workplaces_covered": 1, "coverage_pct": 25.0, "member_worker_ratio_pct": 7.5}
+        "workplaces_eligible": 4,
+        "workplaces_covered": 1,
+        "coverage_pct": 25.0,
+        "member_worker_ratio_pct": 7.5,
+    }
     # 2024-06-01 (U20 founded, b1 admitted that day): covered 2 of 4 -> 50.0; (3 + 1) / (40 + 20) -> 6.7
     june_1 = tenant.figures("2024-06", as_of="2024-06-01")
     assert pick(june_1, "workplaces_covered", "coverage_pct", "member_worker_ratio_pct") == {
-        "workplaces_covered": 2, "coverage_pct": 50.0, "member_worker_ratio_pct": 6.7}
+        "workplaces_covered": 2,
+        "coverage_pct": 50.0,
+        "member_worker_ratio_pct": 6.7,
+    }
 
 
 def test_a_survey_counts_only_from_its_date(tenant):
@@ -238,37 +270,51 @@ def test_coverage_is_zero_where_nothing_is_eligible(tenant):
     # 2022-12-31: no workplace registered yet
     figures = tenant.figures("2022")
     assert pick(figures, "workplaces_eligible", "workplaces_covered", "coverage_pct", "member_worker_ratio_pct") == {
-        "workplaces_eligible": 0, "workplaces_covered": 0, "coverage_pct": 0.0, "member_worker_ratio_pct": 0.0}
+        "workplaces_eligible": 0,
+        "workplaces_covered": 0,
+        "coverage_pct": 0.0,
+        "member_worker_ratio_pct": 0.0,
+    }
     assert isinstance(figures["coverage_pct"], float)
 
 
 # ---- flows and boundary days -------------------------------------------------------
-FLOW_AND_STOCK = ("members_admitted", "members_left", "members_net_growth", "unions_founded",
-                  "unions_dissolved", "members_total", "unions_total")
+FLOW_AND_STOCK = (
+    "members_admitted",
+    "members_left",
+    "members_net_growth",
+    "unions_founded",
+    "unions_dissolved",
+    "members_total",
+    "unions_total",
+)
 
 
-@pytest.mark.parametrize("period, as_of, expected", [
-    # admitted m1 m2 m3 m5; left p1 m4 m5; founded U1 U3; dissolved U2
-    # at 2024-12-31: m1 m2 m3 (m5 left ON as_of); unions U1 U3
-    ("2024", None, (4, 3, 1, 2, 1, 3, 2)),
-    # admitted m1 (first day) m2 m3 (last day); left p1 m4 (last day); founded U1 U3
-    # at 2024-06-30: m1 m2 m3 (m3 admitted ON as_of counts, m4 left ON as_of does not); unions U1 U2 U3
-    ("2024-H1", None, (3, 2, 1, 2, 0, 3, 3)),
-    # admitted m5 (first day); U2 dissolved on the last day
-    # at 2024-09-30: m1 m2 m3 m5; unions U1 U3 (U2 dissolved ON as_of)
-    ("2024-Q3", None, (1, 0, 1, 0, 1, 4, 2)),
-    # left m5 (last day): net growth -1
-    ("2024-Q4", None, (0, 1, -1, 0, 0, 3, 2)),
-    # admitted m2 (first day); U3 founded on the last day and counted in the stock
-    # at 2024-05-31: m4 m1 m2; unions U2 U1 U3
-    ("2024-05", None, (1, 0, 1, 1, 0, 3, 3)),
-    # term 2023-2028 up to 2024-06-30: admitted m4 (2023-12-31) m1 m2 m3; left p1 m4; founded U1 U3
-    ("2023-2028", "2024-06-30", (4, 2, 2, 2, 0, 3, 3)),
-    # term up to 2025-12-31: admitted m4 m1 m2 m3 m5; left p1 m4 m5; founded U1 U3; dissolved U2
-    ("2023-2028", "2025-12-31", (5, 3, 2, 2, 1, 3, 2)),
-    # a year asked as of mid-year counts its flows only up to as_of: the same as 2024-H1
-    ("2024", "2024-06-30", (3, 2, 1, 2, 0, 3, 3)),
-])
+@pytest.mark.parametrize(
+    "period, as_of, expected",
+    [
+        # admitted m1 m2 m3 m5; left p1 m4 m5; founded U1 U3; dissolved U2
+        # at 2024-12-31: m1 m2 m3 (m5 left ON as_of); unions U1 U3
+        ("2024", None, (4, 3, 1, 2, 1, 3, 2)),
+        # admitted m1 (first day) m2 m3 (last day); left p1 m4 (last day); founded U1 U3
+        # at 2024-06-30: m1 m2 m3 (m3 admitted ON as_of counts, m4 left ON as_of does not); unions U1 U2 U3
+        ("2024-H1", None, (3, 2, 1, 2, 0, 3, 3)),
+        # admitted m5 (first day); U2 dissolved on the last day
+        # at 2024-09-30: m1 m2 m3 m5; unions U1 U3 (U2 dissolved ON as_of)
+        ("2024-Q3", None, (1, 0, 1, 0, 1, 4, 2)),
+        # left m5 (last day): net growth -1
+        ("2024-Q4", None, (0, 1, -1, 0, 0, 3, 2)),
+        # admitted m2 (first day); U3 founded on the last day and counted in the stock
+        # at 2024-05-31: m4 m1 m2; unions U2 U1 U3
+        ("2024-05", None, (1, 0, 1, 1, 0, 3, 3)),
+        # term 2023-2028 up to 2024-06-30: admitted m4 (2023-12-31) m1 m2 m3; left p1 m4; founded U1 U3
+        ("2023-2028", "2024-06-30", (4, 2, 2, 2, 0, 3, 3)),
+        # term up to 2025-12-31: admitted m4 m1 m2 m3 m5; left p1 m4 m5; founded U1 U3; dissolved U2
+        ("2023-2028", "2025-12-31", (5, 3, 2, 2, 1, 3, 2)),
+        # a year asked as of mid-year counts its flows only up to as_of: the same as 2024-H1
+        ("2024", "2024-06-30", (3, 2, 1, 2, 0, 3, 3)),
+    ],
+)
 def test_flows_and_stocks_by_period(tenant, period, as_of, expected):
     build_flows(tenant)
     params = {"as_of": as_of} if as_of else {}
@@ -297,9 +343,13 @@ def test_transferred_union_counts_under_old_unit_before_and_new_unit_from_the_da
     assert pick(tenant.figures("2024-H1", unit_id="B"), *stocks) == {"unions_total": 0, "members_total": 0}
     # 2024-07-01: A keeps UC (c1); B holds UT (t1 t3) and UD
     assert pick(tenant.figures("2024-07", unit_id="A", as_of="2024-07-01"), *stocks) == {
-        "unions_total": 1, "members_total": 1}
+        "unions_total": 1,
+        "members_total": 1,
+    }
     assert pick(tenant.figures("2024-07", unit_id="B", as_of="2024-07-01"), *stocks) == {
-        "unions_total": 2, "members_total": 2}
+        "unions_total": 2,
+        "members_total": 2,
+    }
     # 2024-12-31: B holds UT (t1 t2; t3 left), UD dissolved; A holds UC (c1)
     assert pick(tenant.figures("2024", unit_id="B"), *stocks) == {"unions_total": 1, "members_total": 2}
     assert pick(tenant.figures("2024", unit_id="A"), *stocks) == {"unions_total": 1, "members_total": 1}
@@ -323,16 +373,28 @@ def test_flows_count_under_the_unit_holding_the_union_on_the_event_date(tenant):
     flows = ("members_admitted", "members_left", "members_net_growth", "unions_founded", "unions_dissolved")
     # 2024 under A: t1 (03-01, UT under A), c1 (02-01, UC under C in A); UC founded
     assert pick(tenant.figures("2024", unit_id="A"), *flows) == {
-        "members_admitted": 2, "members_left": 0, "members_net_growth": 2, "unions_founded": 1,
-        "unions_dissolved": 0}
+        "members_admitted": 2,
+        "members_left": 0,
+        "members_net_growth": 2,
+        "unions_founded": 1,
+        "unions_dissolved": 0,
+    }
     # 2024 under B: t2 admitted 08-01, t3 left 09-15, UD dissolved 10-01, all after the transfer
     assert pick(tenant.figures("2024", unit_id="B"), *flows) == {
-        "members_admitted": 1, "members_left": 1, "members_net_growth": 0, "unions_founded": 0,
-        "unions_dissolved": 1}
+        "members_admitted": 1,
+        "members_left": 1,
+        "members_net_growth": 0,
+        "unions_founded": 0,
+        "unions_dissolved": 1,
+    }
     # P sees both
     assert pick(tenant.figures("2024", unit_id="P"), *flows) == {
-        "members_admitted": 3, "members_left": 1, "members_net_growth": 2, "unions_founded": 1,
-        "unions_dissolved": 1}
+        "members_admitted": 3,
+        "members_left": 1,
+        "members_net_growth": 2,
+        "unions_founded": 1,
+        "unions_dissolved": 1,
+    }
 
 
 # ---- unit scoping: closure with a successor --------------------------------------------
@@ -341,18 +403,34 @@ def test_closed_district_holds_everything_until_closure_then_the_successor_does(
     codes = ("unions_total", "members_total", "workplaces_eligible", "workplaces_covered", "coverage_pct")
     # 2025-06-30: D holds UD1 (d1) and, via Z, UZ (z1); WD1 25, WZ 15 both eligible and covered
     assert pick(tenant.figures("2025-H1", unit_id="D"), *codes) == {
-        "unions_total": 2, "members_total": 2, "workplaces_eligible": 2, "workplaces_covered": 2,
-        "coverage_pct": 100.0}
+        "unions_total": 2,
+        "members_total": 2,
+        "workplaces_eligible": 2,
+        "workplaces_covered": 2,
+        "coverage_pct": 100.0,
+    }
     assert pick(tenant.figures("2025-H1", unit_id="M"), *codes) == {
-        "unions_total": 0, "members_total": 0, "workplaces_eligible": 0, "workplaces_covered": 0,
-        "coverage_pct": 0.0}
+        "unions_total": 0,
+        "members_total": 0,
+        "workplaces_eligible": 0,
+        "workplaces_covered": 0,
+        "coverage_pct": 0.0,
+    }
     # 2025-07-01 on: M holds UD1 (d1 d2) and, via Z, UZ (z1); D nothing
     assert pick(tenant.figures("2025-07", unit_id="M", as_of="2025-07-01"), *codes) == {
-        "unions_total": 2, "members_total": 3, "workplaces_eligible": 2, "workplaces_covered": 2,
-        "coverage_pct": 100.0}
+        "unions_total": 2,
+        "members_total": 3,
+        "workplaces_eligible": 2,
+        "workplaces_covered": 2,
+        "coverage_pct": 100.0,
+    }
     assert pick(tenant.figures("2025-H2", unit_id="D"), *codes) == {
-        "unions_total": 0, "members_total": 0, "workplaces_eligible": 0, "workplaces_covered": 0,
-        "coverage_pct": 0.0}
+        "unions_total": 0,
+        "members_total": 0,
+        "workplaces_eligible": 0,
+        "workplaces_covered": 0,
+        "coverage_pct": 0.0,
+    }
 
 
 def test_flows_before_closure_stay_under_the_district(tenant):
@@ -360,10 +438,16 @@ def test_flows_before_closure_stay_under_the_district(tenant):
     flows = ("members_admitted", "members_left", "unions_founded")
     # 2025 under D: d1 (03-01), z1 (05-01) admitted, d3 left (02-01), UZ founded (05-01)
     assert pick(tenant.figures("2025", unit_id="D"), *flows) == {
-        "members_admitted": 2, "members_left": 1, "unions_founded": 1}
+        "members_admitted": 2,
+        "members_left": 1,
+        "unions_founded": 1,
+    }
     # 2025 under M: only d2, admitted on the closure day
     assert pick(tenant.figures("2025", unit_id="M"), *flows) == {
-        "members_admitted": 1, "members_left": 0, "unions_founded": 0}
+        "members_admitted": 1,
+        "members_left": 0,
+        "unions_founded": 0,
+    }
 
 
 def test_whole_tenant_figures_are_unchanged_by_the_closure(tenant):
@@ -373,10 +457,16 @@ def test_whole_tenant_figures_are_unchanged_by_the_closure(tenant):
     now = tenant.figures("2025-H1")
     assert now == then
     # by hand: unions UD1 UZ; members d1 z1; admitted d1 z1; left d3; founded UZ; WD1 WZ covered
-    assert pick(now, "unions_total", "members_total", "members_admitted", "members_left", "unions_founded",
-                "workplaces_covered") == {
-        "unions_total": 2, "members_total": 2, "members_admitted": 2, "members_left": 1, "unions_founded": 1,
-        "workplaces_covered": 2}
+    assert pick(
+        now, "unions_total", "members_total", "members_admitted", "members_left", "unions_founded", "workplaces_covered"
+    ) == {
+        "unions_total": 2,
+        "members_total": 2,
+        "members_admitted": 2,
+        "members_left": 1,
+        "unions_founded": 1,
+        "workplaces_covered": 2,
+    }
     # the province above both units sees the whole tenant, before and after the closure day
     assert tenant.figures("2025-H1", unit_id="P") == now
     assert tenant.figures("2025", unit_id="P") == tenant.figures("2025")
@@ -388,13 +478,25 @@ def test_known_at_leaves_out_later_recorded_entries(tenant):
     codes = ("members_total", "members_admitted", "members_left", "members_net_growth")
     # known at T1: 'late' not recorded yet: k1 a1 at 2024-06-30; admitted a1
     assert pick(tenant.figures("2024-H1", known_at=t1), *codes) == {
-        "members_total": 2, "members_admitted": 1, "members_left": 0, "members_net_growth": 1}
+        "members_total": 2,
+        "members_admitted": 1,
+        "members_left": 0,
+        "members_net_growth": 1,
+    }
     # known at T2: 'late' included; k1's departure not recorded yet, so k1 still counts
     assert pick(tenant.figures("2024-H1", known_at=t2), *codes) == {
-        "members_total": 3, "members_admitted": 2, "members_left": 0, "members_net_growth": 2}
+        "members_total": 3,
+        "members_admitted": 2,
+        "members_left": 0,
+        "members_net_growth": 2,
+    }
     # now: a1 late; k1 left 2024-02-01
     assert pick(tenant.figures("2024-H1"), *codes) == {
-        "members_total": 2, "members_admitted": 2, "members_left": 1, "members_net_growth": 1}
+        "members_total": 2,
+        "members_admitted": 2,
+        "members_left": 1,
+        "members_net_growth": 1,
+    }
 
 
 def test_known_at_is_echoed(tenant):
@@ -410,9 +512,13 @@ def test_known_at_before_a_union_transfer_counts_it_under_the_old_unit(tenant):
     # as known before the transfers (and t2, t3's departure, UD's dissolution) were recorded:
     # 2024-12-31 A holds UT (t1 t3), UD and UC (c1); B nothing
     assert pick(tenant.figures("2024", unit_id="A", known_at=before_transfer), *stocks) == {
-        "unions_total": 3, "members_total": 3}
+        "unions_total": 3,
+        "members_total": 3,
+    }
     assert pick(tenant.figures("2024", unit_id="B", known_at=before_transfer), *stocks) == {
-        "unions_total": 0, "members_total": 0}
+        "unions_total": 0,
+        "members_total": 0,
+    }
 
 
 # ---- errors -------------------------------------------------------------------------------

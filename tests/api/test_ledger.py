@@ -20,7 +20,10 @@ def as_role(app, tenant: TenantClient, role: str) -> TenantClient:
 
 def test_the_digest_of_an_empty_ledger_is_the_genesis(tenant):
     assert tenant.get("/ledger/digest").get_json() == {
-        "position": 0, "hash": hashlib.sha256(tenant.id.encode()).hexdigest(), "recorded_at": None}
+        "position": 0,
+        "hash": hashlib.sha256(tenant.id.encode()).hexdigest(),
+        "recorded_at": None,
+    }
 
 
 def test_the_digest_chains_every_event_in_ledger_order(app, tenant):
@@ -63,7 +66,8 @@ def test_the_export_streams_the_ledger_with_its_chain(app, tenant):
         stored = store.event_store.recorder.select_notifications(1, 100)
     assert [base64.b64decode(e["state"]) for e in events] == [bytes(n.state) for n in stored]
     assert [(e["originator_id"], e["originator_version"], e["topic"]) for e in events] == [
-        (str(n.originator_id), n.originator_version, n.topic) for n in stored]
+        (str(n.originator_id), n.originator_version, n.topic) for n in stored
+    ]
 
     auditor = as_role(app, tenant, "auditor").get("/ledger/export")
     assert auditor.status_code == 200

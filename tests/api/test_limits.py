@@ -34,9 +34,13 @@ class Answer:
     body: dict
 
     def problem(self, status: int) -> bool:
-        return (self.status == status and self.headers.get_content_type() == PROBLEM
-                and self.body.get("status") == status and bool(self.body.get("title"))
-                and bool(self.body.get("detail")))
+        return (
+            self.status == status
+            and self.headers.get_content_type() == PROBLEM
+            and self.body.get("status") == status
+            and bool(self.body.get("title"))
+            and bool(self.body.get("detail"))
+        )
 
 
 @dataclass
@@ -47,14 +51,21 @@ class Live:
     tenant: str = ""
     token: str = ""
 
-    def send(self, method: str, path: str, body=None, token: str | None = None, content_type="application/json",
-             chunked: bool = False) -> Answer:
+    def send(
+        self,
+        method: str,
+        path: str,
+        body=None,
+        token: str | None = None,
+        content_type="application/json",
+        chunked: bool = False,
+    ) -> Answer:
         headers = {"Content-Type": content_type} if body is not None else {}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if chunked:  # no Content-Length: the body comes in chunks and its length is known at the end
             data = body
-            body = (data[i:i + 1000] for i in range(0, len(data), 1000))
+            body = (data[i : i + 1000] for i in range(0, len(data), 1000))
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
             connection.request(method, path, body=body, headers=headers, encode_chunked=chunked)
@@ -65,15 +76,17 @@ class Live:
             connection.close()
 
     def post(self, path: str, body, token: str | None = None, **kwargs) -> Answer:
-        return self.send("POST", f"/v1/tenants/{self.tenant}{path}", body, self.token if token is None else token,
-                         **kwargs)
+        return self.send(
+            "POST", f"/v1/tenants/{self.tenant}{path}", body, self.token if token is None else token, **kwargs
+        )
 
     def get(self, path: str, token: str | None = None) -> Answer:
         return self.send("GET", f"/v1/tenants/{self.tenant}{path}", None, token or self.token)
 
     def new_tenant(self, tenant_id: str) -> str:
-        answer = self.send("POST", "/v1/tenants", json.dumps({"id": tenant_id, "name": tenant_id}).encode(),
-                           ADMIN_TOKEN)
+        answer = self.send(
+            "POST", "/v1/tenants", json.dumps({"id": tenant_id, "name": tenant_id}).encode(), ADMIN_TOKEN
+        )
         assert answer.status == 201, answer
         return answer.body["token"]
 
@@ -102,8 +115,10 @@ UNIT = {"id": "hh", "name": "LĐLĐ huyện Hướng Hóa", "kind": "district", 
 
 def unit_body(unit_id: str, size: int) -> bytes:
     """A valid unit as JSON, padded with spaces to exactly ``size`` bytes."""
-    body = json.dumps({"id": unit_id, "name": "Công đoàn xã", "kind": "commune", "established_on": "2021-01-01",
-                       "parent_id": "hh"}, ensure_ascii=False).encode()
+    body = json.dumps(
+        {"id": unit_id, "name": "Công đoàn xã", "kind": "commune", "established_on": "2021-01-01", "parent_id": "hh"},
+        ensure_ascii=False,
+    ).encode()
     assert len(body) <= size
     return body + b" " * (size - len(body))
 
@@ -118,16 +133,27 @@ def workplaces_csv(rows: list[dict]) -> bytes:
 
 
 def workplace(workplace_id: str, **changes) -> dict:
-    return {"id": workplace_id, "name": "Công ty TNHH A", "sector": "private_enterprise", "unit_id": "hh",
-            "workers": 40, "female_workers": 20, "as_of": "2021-01-01", **changes}
+    return {
+        "id": workplace_id,
+        "name": "Công ty TNHH A",
+        "sector": "private_enterprise",
+        "unit_id": "hh",
+        "workers": 40,
+        "female_workers": 20,
+        "as_of": "2021-01-01",
+        **changes,
+    }
 
 
 def form(content: bytes, size: int | None = None, filename: str = "workplaces.csv") -> bytes:
     """A multipart form with one file; with ``size``, the file padded with blank lines (which an
     import skips) so that the whole request body is exactly ``size`` bytes."""
+
     def build(padding: int) -> bytes:
-        head = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
-                f"Content-Type: text/csv\r\n\r\n")
+        head = (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            f"Content-Type: text/csv\r\n\r\n"
+        )
         return head.encode() + content + b"\n" * padding + f"\r\n--{BOUNDARY}--\r\n".encode()
 
     if size is None:
@@ -183,29 +209,39 @@ def test_an_upload_at_its_limit_is_imported(live):
 
 
 def test_an_upload_one_byte_over_its_limit_is_413_and_imports_nothing(live):
-    answer = live.post("/imports", form(workplaces_csv([workplace("w-over")]), UPLOAD_LIMIT + 1),
-                       content_type=MULTIPART)
+    answer = live.post(
+        "/imports", form(workplaces_csv([workplace("w-over")]), UPLOAD_LIMIT + 1), content_type=MULTIPART
+    )
     assert answer.problem(413) and answer.body["max_bytes"] == UPLOAD_LIMIT, answer
     assert live.get("/workplaces/w-over").status == 404
 
 
 def test_an_upload_may_be_larger_than_a_json_body(live):
     assert JSON_LIMIT < UPLOAD_LIMIT // 2
-    answer = live.post("/imports", form(workplaces_csv([workplace("w-mid")]), UPLOAD_LIMIT // 2),
-                       content_type=MULTIPART)
+    answer = live.post(
+        "/imports", form(workplaces_csv([workplace("w-mid")]), UPLOAD_LIMIT // 2), content_type=MULTIPART
+    )
     assert answer.status == 201, answer
 
 
 def test_a_chunked_upload_over_its_limit_is_413_and_imports_nothing(live):
-    answer = live.post("/imports", form(workplaces_csv([workplace("w-chunked")]), UPLOAD_LIMIT + 4000),
-                       content_type=MULTIPART, chunked=True)
+    answer = live.post(
+        "/imports",
+        form(workplaces_csv([workplace("w-chunked")]), UPLOAD_LIMIT + 4000),
+        content_type=MULTIPART,
+        chunked=True,
+    )
     assert answer.problem(413) and answer.body["max_bytes"] == UPLOAD_LIMIT, answer
     assert live.get("/workplaces/w-chunked").status == 404
 
 
 def test_a_chunked_upload_within_its_limit_is_imported(live):
-    answer = live.post("/imports", form(workplaces_csv([workplace("w-chunked-in")]), UPLOAD_LIMIT),
-                       content_type=MULTIPART, chunked=True)
+    answer = live.post(
+        "/imports",
+        form(workplaces_csv([workplace("w-chunked-in")]), UPLOAD_LIMIT),
+        content_type=MULTIPART,
+        chunked=True,
+    )
     assert answer.status == 201, answer
 
 
@@ -260,8 +296,12 @@ def test_a_tenant_token_posting_a_large_body_to_the_platform_is_403(live):
 
 def test_the_openapi_document_gives_each_call_with_a_body_a_413_and_its_limit(live):
     spec = live.send("GET", "/openapi.json").body
-    with_body = {(path, method): op for path, item in spec["paths"].items() for method, op in item.items()
-                 if isinstance(op, dict) and "requestBody" in op}
+    with_body = {
+        (path, method): op
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict) and "requestBody" in op
+    }
     assert ("/v1/tenants/{tenant}/units", "post") in with_body and ("/v1/tenants", "post") in with_body
     for (path, method), op in with_body.items():
         limit = UPLOAD_LIMIT if path.endswith("/imports") else JSON_LIMIT
@@ -279,8 +319,12 @@ def announce(port: int, path: str, token: str, length: int, content_type: str) -
     """Send a request's head announcing ``length`` bytes and none of them; the answer, and how long it took."""
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
-        sock.sendall((f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-                      f"Content-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n").encode())
+        sock.sendall(
+            (
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n"
+            ).encode()
+        )
         response = http.client.HTTPResponse(sock)
         response.begin()
         return response.status, json.loads(response.read()), time.monotonic() - started
@@ -295,10 +339,14 @@ def test_gunicorn_refuses_an_over_large_body_without_reading_it(settings):
         tenant_id = f"big-{uuid.uuid4().hex[:8]}"
         status, created = call(server.base, "POST", "/v1/tenants", ADMIN_TOKEN, {"id": tenant_id, "name": "Big"})
         assert status == 201, created
-        answers = [announce(server.port, "/v1/tenants", ADMIN_TOKEN, 100 << 20, "application/json"),
-                   announce(server.port, f"/v1/tenants/{tenant_id}/imports", created["token"], 1 << 30, MULTIPART)]
+        answers = [
+            announce(server.port, "/v1/tenants", ADMIN_TOKEN, 100 << 20, "application/json"),
+            announce(server.port, f"/v1/tenants/{tenant_id}/imports", created["token"], 1 << 30, MULTIPART),
+        ]
         assert [(status, body["status"], body["max_bytes"]) for status, body, _ in answers] == [
-            (413, 413, 1 << 20), (413, 413, 64 << 20)]
+            (413, 413, 1 << 20),
+            (413, 413, 64 << 20),
+        ]
         assert all(seconds < 10 for _, _, seconds in answers), answers
         assert call(server.base, "GET", f"/v1/tenants/{tenant_id}/units/none", created["token"])[0] == 404
     finally:

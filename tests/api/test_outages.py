@@ -8,6 +8,7 @@ closed) and brought back.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -17,19 +18,31 @@ from urllib.parse import urlparse
 import psycopg
 import pytest
 
+from tenants.settings import Settings
 from tests.api.test_process import Server, call, free_port
 from tests.conftest import ADMIN_TOKEN, PG_URL, drop_schemas, need_postgres, new_tenant
-from tenants.settings import Settings
 
 UNIT = {"id": "d1", "name": "District 1", "kind": "district", "established_on": "2018-01-01"}
-WORKPLACE = {"id": "w1", "name": "W1", "sector": "cooperative", "unit_id": "d1", "workers": 15,
-             "female_workers": 9, "as_of": "2019-01-01"}
+WORKPLACE = {
+    "id": "w1",
+    "name": "W1",
+    "sector": "cooperative",
+    "unit_id": "d1",
+    "workers": 15,
+    "female_workers": 9,
+    "as_of": "2019-01-01",
+}
 UNION = {"id": "u1", "name": "U1", "workplace_id": "w1", "unit_id": "d1", "founded_on": "2019-02-01"}
 
 
 def member(n: int) -> dict:
-    return {"id": f"m{n}", "union_id": "u1", "admitted_on": "2019-03-01", "full_name": f"Đoàn viên {n}",
-            "gender": "female"}
+    return {
+        "id": f"m{n}",
+        "union_id": "u1",
+        "admitted_on": "2019-03-01",
+        "full_name": f"Đoàn viên {n}",
+        "gender": "female",
+    }
 
 
 @pytest.fixture
@@ -49,7 +62,8 @@ def restart(settings: Settings) -> set[str]:
             "WITH ours AS MATERIALIZED (SELECT pid, application_name FROM pg_stat_activity"
             " WHERE (application_name = %s OR starts_with(application_name, %s)) AND pid <> pg_backend_pid())"
             " SELECT pid, application_name FROM ours WHERE pg_terminate_backend(pid)",
-            (ours, ours + "/")).fetchall()
+            (ours, ours + "/"),
+        ).fetchall()
         pids = [pid for pid, _ in killed]
         deadline = time.monotonic() + 10
         while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)).fetchone()[0]:
@@ -174,10 +188,8 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
 
 
 def _cut(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
     sock.close()
 
 
@@ -193,8 +205,13 @@ def test_while_the_database_is_away_calls_answer_503_quickly_and_then_work_again
     need_postgres()
     relay = Relay.to_test_server().start()
     password = urlparse(PG_URL).password or "never-shown"  # trust authentication does not ask for it
-    settings = Settings(database_url=relay.url(password), data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN,
-                        control_schema=f"ctl_{uuid.uuid4().hex[:8]}", max_open_tenants=4)
+    settings = Settings(
+        database_url=relay.url(password),
+        data_dir=tmp_path / "data",
+        admin_token=ADMIN_TOKEN,
+        control_schema=f"ctl_{uuid.uuid4().hex[:8]}",
+        max_open_tenants=4,
+    )
     app = create_app(settings)
     client = app.test_client()
     tenant = new_tenant(client, {"Authorization": f"Bearer {ADMIN_TOKEN}"})
@@ -205,13 +222,18 @@ def test_while_the_database_is_away_calls_answer_503_quickly_and_then_work_again
         away = {
             "read": timed(lambda: tenant.get("/units/d1", expect=None)),
             "command": timed(lambda: tenant.post("/members", member(1), expect=None)),
-            "authentication": timed(lambda: client.get(tenant.url("/units/d1"),
-                                                       headers={"Authorization": f"Bearer {inspector}"})),
+            "authentication": timed(
+                lambda: client.get(tenant.url("/units/d1"), headers={"Authorization": f"Bearer {inspector}"})
+            ),
         }
         for what, (response, seconds) in away.items():
             body = response.get_json()
             assert (what, response.status_code, response.mimetype, body["status"]) == (
-                what, 503, "application/problem+json", 503)
+                what,
+                503,
+                "application/problem+json",
+                503,
+            )
             assert int(response.headers["Retry-After"]) > 0
             assert seconds < 10, (what, seconds)  # bounded by UNIONLEDGER_DB_TIMEOUT_SECONDS, not 30 s
         ready, seconds = timed(lambda: client.get("/readyz"))
@@ -280,8 +302,13 @@ def test_the_service_starts_while_the_database_is_away_and_serves_once_it_is_bac
 
     need_postgres()
     relay = Relay.to_test_server()
-    settings = Settings(database_url=relay.url(None), data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN,
-                        control_schema=f"ctl_{uuid.uuid4().hex[:8]}", max_open_tenants=4)
+    settings = Settings(
+        database_url=relay.url(None),
+        data_dir=tmp_path / "data",
+        admin_token=ADMIN_TOKEN,
+        control_schema=f"ctl_{uuid.uuid4().hex[:8]}",
+        max_open_tenants=4,
+    )
     app, seconds = timed(lambda: create_app(settings))
     client = app.test_client()
     made: list[str] = []

@@ -20,8 +20,7 @@ PROBLEM = "application/problem+json"
 
 # ---- scenario helpers ----------------------------------------------------
 def target(t, unit_id: str | None, indicator: str, period: str, value) -> dict:
-    return t.post("/targets", {"unit_id": unit_id, "indicator": indicator, "period": period,
-                               "value": value}).get_json()
+    return t.post("/targets", {"unit_id": unit_id, "indicator": indicator, "period": period, "value": value}).get_json()
 
 
 def report(t, unit_id: str | None, period: str, figures: dict, **extra) -> dict:
@@ -66,22 +65,36 @@ def test_assign_targets_for_a_unit_and_for_the_whole_tenant(tenant):
     assert for_unit["id"] != for_tenant["id"]
     # a count stays a whole number, a percentage keeps its decimal; the threshold suffix is kept
     assert (for_unit["unit_id"], for_unit["indicator"], for_unit["period"], for_unit["value"]) == (
-        "D", "members_total", "2024", 120)
+        "D",
+        "members_total",
+        "2024",
+        120,
+    )
     assert isinstance(for_unit["value"], int)
     assert (for_tenant["unit_id"], for_tenant["indicator"], for_tenant["period"], for_tenant["value"]) == (
-        None, "coverage_pct@25", "2023-2028", 85.5)
+        None,
+        "coverage_pct@25",
+        "2023-2028",
+        85.5,
+    )
     # GET answers what the 201 said
     got = tenant.get(f"/targets/{for_tenant['id']}").get_json()
     assert (got["id"], got["unit_id"], got["indicator"], got["period"], got["value"]) == (
-        for_tenant["id"], None, "coverage_pct@25", "2023-2028", 85.5)
+        for_tenant["id"],
+        None,
+        "coverage_pct@25",
+        "2023-2028",
+        85.5,
+    )
     assert tenant.get(f"/targets/{for_unit['id']}").get_json()["value"] == 120
 
 
 def test_a_revision_keeps_both_values_in_the_history(tenant):
     unit(tenant, "D")
     assigned = target(tenant, "D", "members_admitted", "2024-H2", 40)
-    revised = tenant.post(f"/targets/{assigned['id']}/revision",
-                          {"value": 55, "reason": "Resolution 7 of the provincial congress"}).get_json()
+    revised = tenant.post(
+        f"/targets/{assigned['id']}/revision", {"value": 55, "reason": "Resolution 7 of the provincial congress"}
+    ).get_json()
     assert revised["value"] == 55
     assert tenant.get(f"/targets/{assigned['id']}").get_json()["value"] == 55
     events = history(tenant, f"/targets/{assigned['id']}")
@@ -91,15 +104,18 @@ def test_a_revision_keeps_both_values_in_the_history(tenant):
     assert events[1]["data"]["reason"] == "Resolution 7 of the provincial congress"
 
 
-@pytest.mark.parametrize("body, status, field", [
-    ({"unit_id": "D", "indicator": "members_bogus", "period": "2024", "value": 5}, 422, "indicator"),
-    ({"unit_id": "D", "indicator": "members_admitted@25", "period": "2024", "value": 5}, 422, "indicator"),
-    ({"unit_id": "D", "indicator": "members_total", "period": "2024-Q5", "value": 5}, 422, "period"),
-    ({"unit_id": "D", "indicator": "members_total", "period": "2028-2023", "value": 5}, 422, "period"),
-    ({"unit_id": "nowhere", "indicator": "members_total", "period": "2024", "value": 5}, 404, None),
-    ({"unit_id": "D", "indicator": "coverage_pct", "period": "2024", "value": 100.5}, 422, "value"),
-    ({"unit_id": "D", "indicator": "members_total", "period": "2024", "value": 10.5}, 422, "value"),
-])
+@pytest.mark.parametrize(
+    "body, status, field",
+    [
+        ({"unit_id": "D", "indicator": "members_bogus", "period": "2024", "value": 5}, 422, "indicator"),
+        ({"unit_id": "D", "indicator": "members_admitted@25", "period": "2024", "value": 5}, 422, "indicator"),
+        ({"unit_id": "D", "indicator": "members_total", "period": "2024-Q5", "value": 5}, 422, "period"),
+        ({"unit_id": "D", "indicator": "members_total", "period": "2028-2023", "value": 5}, 422, "period"),
+        ({"unit_id": "nowhere", "indicator": "members_total", "period": "2024", "value": 5}, 404, None),
+        ({"unit_id": "D", "indicator": "coverage_pct", "period": "2024", "value": 100.5}, 422, "value"),
+        ({"unit_id": "D", "indicator": "members_total", "period": "2024", "value": 10.5}, 422, "value"),
+    ],
+)
 def test_target_refusals(tenant, body, status, field):
     unit(tenant, "D")
     assert_problem(tenant.post("/targets", body, expect=None), status, field)
@@ -110,8 +126,9 @@ def test_target_refusals(tenant, body, status, field):
 def test_a_revision_of_a_count_must_be_whole(tenant):
     unit(tenant, "D")
     assigned = target(tenant, "D", "members_total", "2024", 30)
-    assert_problem(tenant.post(f"/targets/{assigned['id']}/revision", {"value": 31.5, "reason": "x"},
-                               expect=None), 422, "value")
+    assert_problem(
+        tenant.post(f"/targets/{assigned['id']}/revision", {"value": 31.5, "reason": "x"}, expect=None), 422, "value"
+    )
     assert tenant.get(f"/targets/{assigned['id']}").get_json()["value"] == 30
 
 
@@ -138,8 +155,15 @@ def build_progress(t) -> None:
     for mid in ("m1", "m2", "m3", "m4"):
         admit(t, mid, "U1", "2023-03-01")
     admit(t, "e1", "UE", "2023-03-01")
-    for mid, on in (("n1", "2024-02-01"), ("n2", "2024-03-01"), ("n3", "2024-04-01"), ("n4", "2024-05-01"),
-                    ("n5", "2024-06-01"), ("n6", "2024-07-01"), ("n7", "2024-09-01")):
+    for mid, on in (
+        ("n1", "2024-02-01"),
+        ("n2", "2024-03-01"),
+        ("n3", "2024-04-01"),
+        ("n4", "2024-05-01"),
+        ("n5", "2024-06-01"),
+        ("n6", "2024-07-01"),
+        ("n7", "2024-09-01"),
+    ):
         admit(t, mid, "U1", on)
     leave(t, "m1", "2024-05-15")
     union(t, "U2", "W2", "D", "2024-03-01")
@@ -158,32 +182,42 @@ def test_progress_mid_period_stock_and_flow_targets(tenant):
     lines = {line["target_id"]: line for line in body["lines"]}
     assert set(lines) == {total["id"], admitted["id"], growth["id"], coverage["id"]}
     for line in body["lines"]:
-        assert set(line) >= {"target_id", "indicator", "target", "actual", "achieved_pct", "expected_to_date",
-                             "status"}
+        assert set(line) >= {"target_id", "indicator", "target", "actual", "achieved_pct", "expected_to_date", "status"}
     # elapsed: 2024-01-01 .. 2024-07-01 inclusive = 31+29+31+30+31+30+1 = 183 of 366 days = 1/2
     #
     # members_total, a stock. Baseline 2023-12-31: m1..m4 = 4.
     #   expected 4 + (12 - 4) x 1/2 = 8.0
     #   actual 2024-07-01: m2 m3 m4 + n1..n6 = 9 (m1 left 05-15) -> 9 >= 8 but < 12: on_track; 100 x 9/12 = 75.0
-    assert {k: lines[total["id"]][k] for k in ("indicator", "target", "actual", "achieved_pct", "expected_to_date",
-                                               "status")} == {
-        "indicator": "members_total", "target": 12, "actual": 9, "achieved_pct": 75.0, "expected_to_date": 8.0,
-        "status": "on_track"}
+    assert {
+        k: lines[total["id"]][k]
+        for k in ("indicator", "target", "actual", "achieved_pct", "expected_to_date", "status")
+    } == {
+        "indicator": "members_total",
+        "target": 12,
+        "actual": 9,
+        "achieved_pct": 75.0,
+        "expected_to_date": 8.0,
+        "status": "on_track",
+    }
     # members_admitted, a flow: expected 6 x 1/2 = 3.0; actual n1..n6 = 6 -> achieved, 100.0
-    assert {k: lines[admitted["id"]][k] for k in ("target", "actual", "achieved_pct", "expected_to_date",
-                                                  "status")} == {
-        "target": 6, "actual": 6, "achieved_pct": 100.0, "expected_to_date": 3.0, "status": "achieved"}
+    assert {
+        k: lines[admitted["id"]][k] for k in ("target", "actual", "achieved_pct", "expected_to_date", "status")
+    } == {"target": 6, "actual": 6, "achieved_pct": 100.0, "expected_to_date": 3.0, "status": "achieved"}
     # members_net_growth, a flow: expected 12 x 1/2 = 6.0; actual 6 admitted - 1 left = 5 -> behind;
     #   100 x 5/12 = 41.67 -> 41.7
-    assert {k: lines[growth["id"]][k] for k in ("target", "actual", "achieved_pct", "expected_to_date",
-                                                "status")} == {
-        "target": 12, "actual": 5, "achieved_pct": 41.7, "expected_to_date": 6.0, "status": "behind"}
+    assert {k: lines[growth["id"]][k] for k in ("target", "actual", "achieved_pct", "expected_to_date", "status")} == {
+        "target": 12,
+        "actual": 5,
+        "achieved_pct": 41.7,
+        "expected_to_date": 6.0,
+        "status": "behind",
+    }
     # coverage_pct, a stock. Baseline 2023-12-31: eligible W1..W4 = 4, covered W1 -> 25.0
     #   expected 25 + (100 - 25) x 1/2 = 62.5
     #   actual 2024-07-01: covered W1 W2 W3 of 4 -> 75.0 >= 62.5: on_track; 100 x 75/100 = 75.0
-    assert {k: lines[coverage["id"]][k] for k in ("target", "actual", "achieved_pct", "expected_to_date",
-                                                  "status")} == {
-        "target": 100.0, "actual": 75.0, "achieved_pct": 75.0, "expected_to_date": 62.5, "status": "on_track"}
+    assert {
+        k: lines[coverage["id"]][k] for k in ("target", "actual", "achieved_pct", "expected_to_date", "status")
+    } == {"target": 100.0, "actual": 75.0, "achieved_pct": 75.0, "expected_to_date": 62.5, "status": "on_track"}
 
 
 def test_progress_stock_behind_its_pro_rata_path(tenant):
@@ -194,12 +228,21 @@ def test_progress_stock_behind_its_pro_rata_path(tenant):
     #   actual 100.0 -> achieved; expected 100 + 0 x 1/2 = 100.0
     total = target(tenant, "D", "members_total", "2024", 30)
     coverage = target(tenant, "D", "coverage_pct@25", "2024", 100)
-    lines = {line["target_id"]: line for line in
-             tenant.get("/targets/progress", period="2024", unit_id="D", as_of="2024-07-01").get_json()["lines"]}
-    assert (lines[total["id"]]["actual"], lines[total["id"]]["expected_to_date"], lines[total["id"]]["status"],
-            lines[total["id"]]["achieved_pct"]) == (9, 17.0, "behind", 30.0)
-    assert (lines[coverage["id"]]["indicator"], lines[coverage["id"]]["actual"],
-            lines[coverage["id"]]["status"]) == ("coverage_pct@25", 100.0, "achieved")
+    lines = {
+        line["target_id"]: line
+        for line in tenant.get("/targets/progress", period="2024", unit_id="D", as_of="2024-07-01").get_json()["lines"]
+    }
+    assert (
+        lines[total["id"]]["actual"],
+        lines[total["id"]]["expected_to_date"],
+        lines[total["id"]]["status"],
+        lines[total["id"]]["achieved_pct"],
+    ) == (9, 17.0, "behind", 30.0)
+    assert (lines[coverage["id"]]["indicator"], lines[coverage["id"]]["actual"], lines[coverage["id"]]["status"]) == (
+        "coverage_pct@25",
+        100.0,
+        "achieved",
+    )
 
 
 def test_progress_at_the_periods_end_expects_the_whole_target(tenant):
@@ -210,7 +253,12 @@ def test_progress_at_the_periods_end_expects_the_whole_target(tenant):
     body = tenant.get("/targets/progress", period="2024", unit_id="D").get_json()
     (line,) = body["lines"]
     assert (line["target_id"], line["actual"], line["expected_to_date"], line["status"], line["achieved_pct"]) == (
-        admitted["id"], 7, 8.0, "behind", 87.5)
+        admitted["id"],
+        7,
+        8.0,
+        "behind",
+        87.5,
+    )
 
 
 def test_progress_whole_tenant_targets_only_without_a_unit(tenant):
@@ -223,8 +271,14 @@ def test_progress_whole_tenant_targets_only_without_a_unit(tenant):
     body = tenant.get("/targets/progress", period="2024", as_of="2024-07-01").get_json()
     assert body["unit_id"] is None
     (line,) = body["lines"]
-    assert (line["target_id"], line["target"], line["actual"], line["expected_to_date"], line["status"],
-            line["achieved_pct"]) == (for_tenant["id"], 14, 11, 9.5, "on_track", 78.6)
+    assert (
+        line["target_id"],
+        line["target"],
+        line["actual"],
+        line["expected_to_date"],
+        line["status"],
+        line["achieved_pct"],
+    ) == (for_tenant["id"], 14, 11, 9.5, "on_track", 78.6)
     # for D: only D's target
     d_lines = tenant.get("/targets/progress", period="2024", unit_id="D", as_of="2024-07-01").get_json()["lines"]
     assert [line["target_id"] for line in d_lines] == [for_d["id"]]
@@ -239,7 +293,11 @@ def test_progress_follows_a_revision(tenant):
     # target now 10: expected 4 + (10 - 4) x 1/2 = 7.0; actual 9 -> on_track; 100 x 9/10 = 90.0
     (line,) = tenant.get("/targets/progress", period="2024", unit_id="D", as_of="2024-07-01").get_json()["lines"]
     assert (line["target"], line["expected_to_date"], line["status"], line["achieved_pct"]) == (
-        10, 7.0, "on_track", 90.0)
+        10,
+        7.0,
+        "on_track",
+        90.0,
+    )
 
 
 def test_progress_refusals(tenant):
@@ -302,23 +360,31 @@ def test_submit_a_report(tenant):
     assert (submitted["replaces"], submitted["replaced_by"], submitted["status"]) == (None, None, "current")
     got = tenant.get(f"/reports/{submitted['id']}").get_json()
     assert (got["id"], got["as_of"], got["figures"], got["verification"]) == (
-        submitted["id"], "2024-06-30", {"members_total": 6, "coverage_pct": 33.3}, None)
+        submitted["id"],
+        "2024-06-30",
+        {"members_total": 6, "coverage_pct": 33.3},
+        None,
+    )
     # a term defaults to its last day as well; the whole tenant has unit_id null
     term = report(tenant, None, "2023-2025", {"unions_total": 2})
     assert (term["unit_id"], term["as_of"]) == (None, "2025-12-31")
     assert [e["event"] for e in history(tenant, f"/reports/{submitted['id']}")] == ["ReportSubmitted"]
 
 
-@pytest.mark.parametrize("figures, field", [
-    ({"members_total": 6, "members_bogus": 3}, "figures.members_bogus"),
-    ({"members_admitted@25": 3}, "figures.members_admitted@25"),
-    ({"coverage_pct": 101}, "figures.coverage_pct"),
-    ({"members_total": 6.5}, "figures.members_total"),
-])
+@pytest.mark.parametrize(
+    "figures, field",
+    [
+        ({"members_total": 6, "members_bogus": 3}, "figures.members_bogus"),
+        ({"members_admitted@25": 3}, "figures.members_admitted@25"),
+        ({"coverage_pct": 101}, "figures.coverage_pct"),
+        ({"members_total": 6.5}, "figures.members_total"),
+    ],
+)
 def test_report_with_a_bad_figure_is_422_naming_it(tenant, figures, field):
     build_register(tenant)
-    assert_problem(tenant.post("/reports", {"unit_id": "A", "period": "2024-H1", "figures": figures},
-                               expect=None), 422, field)
+    assert_problem(
+        tenant.post("/reports", {"unit_id": "A", "period": "2024-H1", "figures": figures}, expect=None), 422, field
+    )
     assert tenant.get("/reports", unit_id="A").get_json()["reports"] == []
 
 
@@ -327,8 +393,9 @@ def test_report_refusals(tenant):
     base = {"unit_id": "A", "period": "2024-H1", "figures": {"members_total": 6}}
     assert_problem(tenant.post("/reports", {**base, "period": "2024-H3"}, expect=None), 422, "period")
     assert_problem(tenant.post("/reports", {**base, "unit_id": "nowhere"}, expect=None), 404)
-    assert_problem(tenant.post("/reports", {**base, "as_of": "2099-06-30", "period": "2099-H1"}, expect=None),
-                   422, "as_of")
+    assert_problem(
+        tenant.post("/reports", {**base, "as_of": "2099-06-30", "period": "2099-H1"}, expect=None), 422, "as_of"
+    )
     assert tenant.get("/reports").get_json()["reports"] == []
 
 
@@ -361,9 +428,19 @@ def test_draft_is_the_ledgers_figures_and_verifies_as_consistent(tenant):
     draft = body["figures"]
     # A at 2024-05-31: a1..a6 = 6 members, UA1; 1 of 3 eligible covered -> 33.3; 6/45 -> 13.3;
     # H1 up to 05-31: admitted a5 a6 = 2, left 0, net 2, founded 0, dissolved 0
-    assert draft == {"members_total": 6, "unions_total": 1, "workplaces_eligible": 3, "workplaces_covered": 1,
-                     "coverage_pct": 33.3, "member_worker_ratio_pct": 13.3, "members_admitted": 2,
-                     "members_left": 0, "members_net_growth": 2, "unions_founded": 0, "unions_dissolved": 0}
+    assert draft == {
+        "members_total": 6,
+        "unions_total": 1,
+        "workplaces_eligible": 3,
+        "workplaces_covered": 1,
+        "coverage_pct": 33.3,
+        "member_worker_ratio_pct": 13.3,
+        "members_admitted": 2,
+        "members_left": 0,
+        "members_net_growth": 2,
+        "unions_founded": 0,
+        "unions_dissolved": 0,
+    }
     assert draft == tenant.figures("2024-H1", unit_id="A", as_of="2024-05-31")
     submitted = report(tenant, "A", "2024-H1", draft, as_of="2024-05-31")
     assert submitted["as_of"] == "2024-05-31"
@@ -393,16 +470,40 @@ def test_replacement_refusals_change_nothing(tenant):
     new = report(tenant, "A", "2024-H1", {"members_total": 6}, replaces=old["id"])
     other = report(tenant, "B", "2024-H1", {"members_total": 1})
     # replacing an already replaced report
-    assert_problem(tenant.post("/reports", {"unit_id": "A", "period": "2024-H1", "figures": {"members_total": 7},
-                                            "replaces": old["id"]}, expect=None), 409)
+    assert_problem(
+        tenant.post(
+            "/reports",
+            {"unit_id": "A", "period": "2024-H1", "figures": {"members_total": 7}, "replaces": old["id"]},
+            expect=None,
+        ),
+        409,
+    )
     # replacing with another unit, or another period
-    assert_problem(tenant.post("/reports", {"unit_id": "B", "period": "2024-H1", "figures": {"members_total": 1},
-                                            "replaces": new["id"]}, expect=None), 409)
-    assert_problem(tenant.post("/reports", {"unit_id": "A", "period": "2024-Q2", "figures": {"members_total": 6},
-                                            "replaces": new["id"]}, expect=None), 409)
+    assert_problem(
+        tenant.post(
+            "/reports",
+            {"unit_id": "B", "period": "2024-H1", "figures": {"members_total": 1}, "replaces": new["id"]},
+            expect=None,
+        ),
+        409,
+    )
+    assert_problem(
+        tenant.post(
+            "/reports",
+            {"unit_id": "A", "period": "2024-Q2", "figures": {"members_total": 6}, "replaces": new["id"]},
+            expect=None,
+        ),
+        409,
+    )
     # replacing a report that does not exist
-    assert_problem(tenant.post("/reports", {"unit_id": "A", "period": "2024-H1", "figures": {"members_total": 6},
-                                            "replaces": "rp-nowhere"}, expect=None), 404)
+    assert_problem(
+        tenant.post(
+            "/reports",
+            {"unit_id": "A", "period": "2024-H1", "figures": {"members_total": 6}, "replaces": "rp-nowhere"},
+            expect=None,
+        ),
+        404,
+    )
     # nothing changed: A's H1 still old (replaced by new) and new (current); B's report untouched
     listed = tenant.get("/reports", unit_id="A").get_json()["reports"]
     assert [(r["id"], r["status"]) for r in listed] == [(old["id"], "replaced"), (new["id"], "current")]
@@ -415,50 +516,78 @@ def test_replacement_refusals_change_nothing(tenant):
 def test_verification_gives_every_status(tenant):
     build_register(tenant)
     # Q1: A at 2024-03-31 is 6 members, UA1, 33.3 %, 6/45 = 13.3 %, admitted a5 a6 = 2 -- all true
-    honest = report(tenant, "A", "2024-Q1", {"members_total": 6, "unions_total": 1, "coverage_pct": 33.3,
-                                             "member_worker_ratio_pct": 13.3, "members_admitted": 2})
-    mixed = report(tenant, "A", "2024-H1", {
-        "unions_total": 1,                # true then and now                            -> match
-        "coverage_pct": 33.3,             # true then and now                            -> match
-        "members_admitted": 4,            # 2 then; 4 once a7 a8 are recorded             -> backfilled
-        "members_total": 9,               # 6 then, 7 now: above both                    -> over_reported
-        "member_worker_ratio_pct": 10.0,  # 13.3 then, 15.6 now: below both              -> under_reported
-    })
-    corrected = report(tenant, "A", "2024-H1", {
-        "members_total": 6,               # 6 then, 7 now                                -> corrected_later
-        "members_left": 0,                # 0 then, 1 now (a1 left 06-15)                -> corrected_later
-    })
+    honest = report(
+        tenant,
+        "A",
+        "2024-Q1",
+        {
+            "members_total": 6,
+            "unions_total": 1,
+            "coverage_pct": 33.3,
+            "member_worker_ratio_pct": 13.3,
+            "members_admitted": 2,
+        },
+    )
+    mixed = report(
+        tenant,
+        "A",
+        "2024-H1",
+        {
+            "unions_total": 1,  # true then and now                            -> match
+            "coverage_pct": 33.3,  # true then and now                            -> match
+            "members_admitted": 4,  # 2 then; 4 once a7 a8 are recorded             -> backfilled
+            "members_total": 9,  # 6 then, 7 now: above both                    -> over_reported
+            "member_worker_ratio_pct": 10.0,  # 13.3 then, 15.6 now: below both              -> under_reported
+        },
+    )
+    corrected = report(
+        tenant,
+        "A",
+        "2024-H1",
+        {
+            "members_total": 6,  # 6 then, 7 now                                -> corrected_later
+            "members_left": 0,  # 0 then, 1 now (a1 left 06-15)                -> corrected_later
+        },
+    )
     record_late(tenant)
 
     result = verify(tenant, honest["id"])
     assert set(result) == {"report_id", "verdict", "lines"}
     assert (result["report_id"], result["verdict"]) == (honest["id"], "consistent")
     # nothing recorded late is dated in A on or before 2024-03-31 (b9, 03-01, is B's)
-    assert {line["indicator"]: (line["reported"], line["ledger_at_submission"], line["ledger_now"], line["status"])
-            for line in result["lines"]} == {
-        "members_total": (6, 6, 6, "match"), "unions_total": (1, 1, 1, "match"),
-        "coverage_pct": (33.3, 33.3, 33.3, "match"), "member_worker_ratio_pct": (13.3, 13.3, 13.3, "match"),
-        "members_admitted": (2, 2, 2, "match")}
+    assert {
+        line["indicator"]: (line["reported"], line["ledger_at_submission"], line["ledger_now"], line["status"])
+        for line in result["lines"]
+    } == {
+        "members_total": (6, 6, 6, "match"),
+        "unions_total": (1, 1, 1, "match"),
+        "coverage_pct": (33.3, 33.3, 33.3, "match"),
+        "member_worker_ratio_pct": (13.3, 13.3, 13.3, "match"),
+        "members_admitted": (2, 2, 2, "match"),
+    }
 
     result = verify(tenant, mixed["id"])
     assert (result["report_id"], result["verdict"]) == (mixed["id"], "discrepant")
     for line in result["lines"]:
-        assert set(line) >= {"indicator", "reported", "ledger_at_submission", "ledger_now", "status",
-                             "late_events"}
-    assert {line["indicator"]: (line["reported"], line["ledger_at_submission"], line["ledger_now"], line["status"])
-            for line in result["lines"]} == {
+        assert set(line) >= {"indicator", "reported", "ledger_at_submission", "ledger_now", "status", "late_events"}
+    assert {
+        line["indicator"]: (line["reported"], line["ledger_at_submission"], line["ledger_now"], line["status"])
+        for line in result["lines"]
+    } == {
         "unions_total": (1, 1, 1, "match"),
         "coverage_pct": (33.3, 33.3, 33.3, "match"),
         "members_admitted": (4, 2, 4, "backfilled"),
         "members_total": (9, 6, 7, "over_reported"),
-        "member_worker_ratio_pct": (10.0, 13.3, 15.6, "under_reported")}
+        "member_worker_ratio_pct": (10.0, 13.3, 15.6, "under_reported"),
+    }
 
     result = verify(tenant, corrected["id"])
     # corrected_later alone keeps a report consistent
     assert result["verdict"] == "consistent"
-    assert {line["indicator"]: (line["ledger_at_submission"], line["ledger_now"], line["status"])
-            for line in result["lines"]} == {
-        "members_total": (6, 7, "corrected_later"), "members_left": (0, 1, "corrected_later")}
+    assert {
+        line["indicator"]: (line["ledger_at_submission"], line["ledger_now"], line["status"])
+        for line in result["lines"]
+    } == {"members_total": (6, 7, "corrected_later"), "members_left": (0, 1, "corrected_later")}
 
 
 def test_late_events_name_what_was_recorded_after_the_report(tenant):
@@ -483,7 +612,8 @@ def test_late_events_name_what_was_recorded_after_the_report(tenant):
     left = total["late_events"][2]
     assert left["business_date"] == "2024-06-15"
     assert datetime.fromisoformat(left["recorded_at"]) == datetime.fromisoformat(
-        history(tenant, "/members/a1")[-1]["recorded_at"])
+        history(tenant, "/members/a1")[-1]["recorded_at"]
+    )
 
 
 def test_late_events_outside_the_reports_unit_are_left_out(tenant):
@@ -499,8 +629,12 @@ def test_late_events_outside_the_reports_unit_are_left_out(tenant):
     # P now: A 7 + B 2 = 9; everything recorded late lies under P
     (line,) = verify(tenant, for_p["id"])["lines"]
     assert (line["ledger_now"], line["status"]) == (9, "corrected_later")
-    assert sorted(late(line)) == [("MemberAdmitted", "a7"), ("MemberAdmitted", "a8"), ("MemberAdmitted", "b9"),
-                                  ("MemberLeft", "a1")]
+    assert sorted(late(line)) == [
+        ("MemberAdmitted", "a7"),
+        ("MemberAdmitted", "a8"),
+        ("MemberAdmitted", "b9"),
+        ("MemberLeft", "a1"),
+    ]
     # A: never b9
     (line,) = verify(tenant, for_a["id"])["lines"]
     assert ("MemberAdmitted", "b9") not in late(line)
@@ -516,7 +650,11 @@ def test_late_events_after_the_cut_off_are_not_listed(tenant):
     # 6 then and now, reported 7 -> over_reported, nothing late to list
     (line,) = verify(tenant, early["id"])["lines"]
     assert (line["ledger_at_submission"], line["ledger_now"], line["status"], line["late_events"]) == (
-        6, 6, "over_reported", [])
+        6,
+        6,
+        "over_reported",
+        [],
+    )
 
 
 def test_verification_is_recorded_and_the_latest_shown(tenant):
@@ -533,11 +671,17 @@ def test_verification_is_recorded_and_the_latest_shown(tenant):
     # 6 then, 7 now -> backfilled (still discrepant: 7 was not true when sent)
     second = verify(tenant, claimed["id"])
     assert (second["verdict"], second["lines"][0]["status"], second["lines"][0]["ledger_now"]) == (
-        "discrepant", "backfilled", 7)
+        "discrepant",
+        "backfilled",
+        7,
+    )
     got = tenant.get(f"/reports/{claimed['id']}").get_json()
     assert got["verification"]["lines"][0]["status"] == "backfilled"
     assert [e["event"] for e in history(tenant, f"/reports/{claimed['id']}")] == [
-        "ReportSubmitted", "ReportVerified", "ReportVerified"]
+        "ReportSubmitted",
+        "ReportVerified",
+        "ReportVerified",
+    ]
     # the latest ReportVerified carries the verdict
     assert history(tenant, f"/reports/{claimed['id']}")[-1]["data"]["verdict"] == "discrepant"
 
@@ -553,8 +697,13 @@ def test_reports_across_a_district_closure(tenant):
     record_late(tenant)
     # A at 2025-06-30: a2..a8 = 7 members, UA1, 1 of 3 eligible covered -> 33.3, 7/45 -> 15.6;
     # 2025-H1 flows in A: nothing admitted, nothing left
-    figures = {"members_total": 7, "unions_total": 1, "coverage_pct": 33.3, "member_worker_ratio_pct": 15.6,
-               "members_admitted": 0}
+    figures = {
+        "members_total": 7,
+        "unions_total": 1,
+        "coverage_pct": 33.3,
+        "member_worker_ratio_pct": 15.6,
+        "members_admitted": 0,
+    }
     before = report(tenant, "A", "2025-H1", figures)
     assert before["as_of"] == "2025-06-30"
     unit(tenant, "M", kind="commune", established_on="2025-07-01", parent_id="P")
@@ -563,20 +712,29 @@ def test_reports_across_a_district_closure(tenant):
     # the district's report still verifies against the district's figures at 2025-06-30
     result = verify(tenant, before["id"])
     assert result["verdict"] == "consistent"
-    assert {line["indicator"]: (line["ledger_at_submission"], line["ledger_now"], line["status"], line["late_events"])
-            for line in result["lines"]} == {code: (value, value, "match", []) for code, value in figures.items()}
+    assert {
+        line["indicator"]: (line["ledger_at_submission"], line["ledger_now"], line["status"], line["late_events"])
+        for line in result["lines"]
+    } == {code: (value, value, "match", []) for code, value in figures.items()}
     # a report for A's H1 sent after the closure says the same
     after = report(tenant, "A", "2025-H1", figures)
     assert verify(tenant, after["id"])["verdict"] == "consistent"
     # the commune at 2025-12-31: UA1 with a2..a8 + m9 = 8 members; WA1 WA2 WA3 moved to it -> 33.3;
     # 8/45 -> 17.8; H2 admitted m9 = 1
     assert tenant.get("/reports/draft", period="2025-H2", unit_id="M").get_json()["figures"]["members_total"] == 8
-    commune = report(tenant, "M", "2025-H2", {"members_total": 8, "coverage_pct": 33.3,
-                                              "member_worker_ratio_pct": 17.8, "members_admitted": 1})
+    commune = report(
+        tenant,
+        "M",
+        "2025-H2",
+        {"members_total": 8, "coverage_pct": 33.3, "member_worker_ratio_pct": 17.8, "members_admitted": 1},
+    )
     result = verify(tenant, commune["id"])
     assert result["verdict"] == "consistent"
     assert {line["indicator"]: line["status"] for line in result["lines"]} == {
-        "members_total": "match", "coverage_pct": "match", "member_worker_ratio_pct": "match",
-        "members_admitted": "match"}
+        "members_total": "match",
+        "coverage_pct": "match",
+        "member_worker_ratio_pct": "match",
+        "members_admitted": "match",
+    }
     # and the closed district reports nothing for H2
     assert tenant.get("/reports/draft", period="2025-H2", unit_id="A").get_json()["figures"]["members_total"] == 0

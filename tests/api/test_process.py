@@ -46,10 +46,15 @@ def call(base: str, method: str, path: str, token: str | None = None, body: dict
 class Server:
     def __init__(self, settings, port: int):
         self.port = port
-        self.env = {**os.environ, "UNIONLEDGER_DATA_DIR": str(settings.data_dir),
-                    "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN, "UNIONLEDGER_DATABASE_URL": settings.database_url or "",
-                    "UNIONLEDGER_CONTROL_SCHEMA": settings.control_schema, "UNIONLEDGER_WORKERS": "2",
-                    "PYTHONPATH": str(ROOT)}
+        self.env = {
+            **os.environ,
+            "UNIONLEDGER_DATA_DIR": str(settings.data_dir),
+            "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
+            "UNIONLEDGER_DATABASE_URL": settings.database_url or "",
+            "UNIONLEDGER_CONTROL_SCHEMA": settings.control_schema,
+            "UNIONLEDGER_WORKERS": "2",
+            "PYTHONPATH": str(ROOT),
+        }
         self.process = None
 
     @property
@@ -58,8 +63,21 @@ class Server:
 
     def start(self) -> Server:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "service/gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
-             "service.wsgi:app"], cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "service/gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "service.wsgi:app",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -83,17 +101,61 @@ def test_gunicorn_serves_and_a_restart_keeps_everything(settings):
         assert status == 201
         token = tenant["token"]
         t = f"/v1/tenants/{RESTART}"
-        assert call(server.base, "POST", t + "/units", token, {"id": "d1", "name": "D1", "kind": "district",
-                                                               "established_on": "2018-01-01"})[0] == 201
-        assert call(server.base, "POST", t + "/workplaces", token, {
-            "id": "w1", "name": "W1", "sector": "cooperative", "unit_id": "d1", "workers": 15, "female_workers": 9,
-            "as_of": "2019-01-01"})[0] == 201
-        assert call(server.base, "POST", t + "/unions", token, {
-            "id": "u1", "name": "U1", "workplace_id": "w1", "unit_id": "d1", "founded_on": "2019-02-01"})[0] == 201
+        assert (
+            call(
+                server.base,
+                "POST",
+                t + "/units",
+                token,
+                {"id": "d1", "name": "D1", "kind": "district", "established_on": "2018-01-01"},
+            )[0]
+            == 201
+        )
+        assert (
+            call(
+                server.base,
+                "POST",
+                t + "/workplaces",
+                token,
+                {
+                    "id": "w1",
+                    "name": "W1",
+                    "sector": "cooperative",
+                    "unit_id": "d1",
+                    "workers": 15,
+                    "female_workers": 9,
+                    "as_of": "2019-01-01",
+                },
+            )[0]
+            == 201
+        )
+        assert (
+            call(
+                server.base,
+                "POST",
+                t + "/unions",
+                token,
+                {"id": "u1", "name": "U1", "workplace_id": "w1", "unit_id": "d1", "founded_on": "2019-02-01"},
+            )[0]
+            == 201
+        )
         for n in range(3):
-            assert call(server.base, "POST", t + "/members", token, {
-                "id": f"m{n}", "union_id": "u1", "admitted_on": "2019-03-01", "full_name": f"Đoàn viên {n}",
-                "gender": "female"})[0] == 201
+            assert (
+                call(
+                    server.base,
+                    "POST",
+                    t + "/members",
+                    token,
+                    {
+                        "id": f"m{n}",
+                        "union_id": "u1",
+                        "admitted_on": "2019-03-01",
+                        "full_name": f"Đoàn viên {n}",
+                        "gender": "female",
+                    },
+                )[0]
+                == 201
+            )
         before = call(server.base, "GET", t + "/indicators?period=2019", token)[1]
     finally:
         server.stop()
@@ -104,7 +166,9 @@ def test_gunicorn_serves_and_a_restart_keeps_everything(settings):
         assert after == before
         assert after["figures"]["members_total"] == 3
         assert call(server.base, "GET", t + "/members/m2", token)[1]["full_name"] == "Đoàn viên 2"
-        assert call(server.base, "GET", "/v1/tenants", ADMIN_TOKEN)[1]["tenants"] == [{"id": RESTART, "name": "Restart"}]
+        assert call(server.base, "GET", "/v1/tenants", ADMIN_TOKEN)[1]["tenants"] == [
+            {"id": RESTART, "name": "Restart"}
+        ]
     finally:
         server.stop()
 
@@ -117,8 +181,10 @@ def test_a_worker_keeps_the_loaded_app_out_of_the_collectors_reach():
 
     config = runpy.run_path(str(ROOT / "service" / "gunicorn.conf.py"))
     names = ("service", "tenants", "projections")
-    kept = {n: (list(logging.getLogger(n).handlers), logging.getLogger(n).level, logging.getLogger(n).propagate)
-            for n in names}
+    kept = {
+        n: (list(logging.getLogger(n).handlers), logging.getLogger(n).level, logging.getLogger(n).propagate)
+        for n in names
+    }
     worker = SimpleNamespace(log=SimpleNamespace(error_log=logging.getLogger("gunicorn.error")))
     gc.unfreeze()
     try:
@@ -145,12 +211,21 @@ def test_what_gunicorn_refuses_itself_is_a_problem_too(tmp_path):
             with pytest.raises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(request, timeout=30)
             body = json.loads(refused.value.read())
-            answers.append((refused.value.code, refused.value.headers["Content-Type"], body["status"],
-                            bool(body["title"]), bool(body["detail"])))
+            answers.append(
+                (
+                    refused.value.code,
+                    refused.value.headers["Content-Type"],
+                    body["status"],
+                    bool(body["title"]),
+                    bool(body["detail"]),
+                )
+            )
     finally:
         server.stop()
-    assert answers == [(414, "application/problem+json", 414, True, True),
-                       (431, "application/problem+json", 431, True, True)]
+    assert answers == [
+        (414, "application/problem+json", 414, True, True),
+        (431, "application/problem+json", 431, True, True),
+    ]
 
 
 def raw_request(base: str, head: bytes, body: bytes = b"") -> tuple[int, str, dict]:
@@ -181,16 +256,38 @@ def test_odd_bytes_on_the_wire_are_refused_as_problems_and_the_tenant_keeps_answ
             raw_request(server.base, b"GET " + t + b"/units/d%00 HTTP/1.1\r\nHost: x\r\n" + auth)[:2],
             raw_request(server.base, b"GET " + t + b"/audit?actor=%00 HTTP/1.1\r\nHost: x\r\n" + auth)[:2],
             raw_request(server.base, b"GET " + t + b"/units/%ED%A0%80 HTTP/1.1\r\nHost: x\r\n" + auth)[:2],
-            raw_request(server.base, b"POST " + t + b"/units HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                        + auth + f"Content-Length: {len(body)}\r\n".encode(), body)[:2],
+            raw_request(
+                server.base,
+                b"POST "
+                + t
+                + b"/units HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + auth
+                + f"Content-Length: {len(body)}\r\n".encode(),
+                body,
+            )[:2],
             raw_request(server.base, b"GET " + t + b"/units/d1 HTTP/1.1\r\nHost: x\r\nX-Note: a\x00b\r\n" + auth)[:2],
             raw_request(server.base, b"GET " + t + b"/units/d\xff1 HTTP/1.1\r\nHost: x\r\n" + auth)[:2],
         ]
-        assert answers == [(404, "application/problem+json"), (422, "application/problem+json"),
-                           (404, "application/problem+json"), (422, "application/problem+json"),
-                           (400, "application/problem+json"), (400, "application/problem+json")]
-        assert call(server.base, "POST", f"/v1/tenants/{tenant_id}/units", token, {
-            "id": "d1", "name": "D1", "kind": "district", "established_on": "2018-01-01"})[0] == 201
-        assert call(server.base, "GET", f"/v1/tenants/{tenant_id}/audit", token)[1]["entries"][0]["data"]["name"] == "D1"
+        assert answers == [
+            (404, "application/problem+json"),
+            (422, "application/problem+json"),
+            (404, "application/problem+json"),
+            (422, "application/problem+json"),
+            (400, "application/problem+json"),
+            (400, "application/problem+json"),
+        ]
+        assert (
+            call(
+                server.base,
+                "POST",
+                f"/v1/tenants/{tenant_id}/units",
+                token,
+                {"id": "d1", "name": "D1", "kind": "district", "established_on": "2018-01-01"},
+            )[0]
+            == 201
+        )
+        assert (
+            call(server.base, "GET", f"/v1/tenants/{tenant_id}/audit", token)[1]["entries"][0]["data"]["name"] == "D1"
+        )
     finally:
         server.stop()

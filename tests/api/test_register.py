@@ -14,29 +14,75 @@ from tests.conftest import TenantClient
 UNITS = [
     {"id": "hh", "name": "LĐLĐ huyện Hướng Hóa", "kind": "district", "established_on": "2020-01-01"},
     {"id": "khe-sanh", "name": "Công đoàn xã Khe Sanh", "kind": "commune", "established_on": "2020-01-01"},
-    {"id": "hh.giao-duc", "name": "Công đoàn ngành Giáo dục huyện", "kind": "sector",
-     "established_on": "2021-01-01", "parent_id": "hh"},
+    {
+        "id": "hh.giao-duc",
+        "name": "Công đoàn ngành Giáo dục huyện",
+        "kind": "sector",
+        "established_on": "2021-01-01",
+        "parent_id": "hh",
+    },
 ]
 WORKPLACES = [
-    {"id": "dn:001", "name": "Công ty TNHH May Quảng Trị", "sector": "fdi_enterprise", "unit_id": "hh",
-     "workers": 120, "female_workers": 90, "as_of": "2021-01-01"},
-    {"id": "dn:002", "name": "HTX Nông nghiệp Tân Hợp", "sector": "cooperative", "unit_id": "hh",
-     "workers": 15, "female_workers": 4, "as_of": "2021-01-01"},
+    {
+        "id": "dn:001",
+        "name": "Công ty TNHH May Quảng Trị",
+        "sector": "fdi_enterprise",
+        "unit_id": "hh",
+        "workers": 120,
+        "female_workers": 90,
+        "as_of": "2021-01-01",
+    },
+    {
+        "id": "dn:002",
+        "name": "HTX Nông nghiệp Tân Hợp",
+        "sector": "cooperative",
+        "unit_id": "hh",
+        "workers": 15,
+        "female_workers": 4,
+        "as_of": "2021-01-01",
+    },
 ]
 UNIONS = [
-    {"id": "cdcs-001", "name": "CĐCS Công ty May", "workplace_id": "dn:001", "unit_id": "hh",
-     "founded_on": "2021-06-01", "decision_no": "45/QĐ-LĐLĐ"},
-    {"id": "cdcs-002", "name": "CĐCS HTX Tân Hợp", "workplace_id": "dn:002", "unit_id": "hh",
-     "founded_on": "2021-06-01"},
+    {
+        "id": "cdcs-001",
+        "name": "CĐCS Công ty May",
+        "workplace_id": "dn:001",
+        "unit_id": "hh",
+        "founded_on": "2021-06-01",
+        "decision_no": "45/QĐ-LĐLĐ",
+    },
+    {
+        "id": "cdcs-002",
+        "name": "CĐCS HTX Tân Hợp",
+        "workplace_id": "dn:002",
+        "unit_id": "hh",
+        "founded_on": "2021-06-01",
+    },
 ]
 MEMBERS = [
-    {"id": "dv-0001", "union_id": "cdcs-001", "admitted_on": "2021-07-01", "full_name": "Nguyễn Thị Lan",
-     "gender": "female", "birth_date": "1990-03-04", "id_number": "045190000123"},
-    {"id": "dv-0002", "union_id": "cdcs-001", "admitted_on": "2021-07-01", "full_name": "Trần Văn Minh",
-     "gender": "male"},
+    {
+        "id": "dv-0001",
+        "union_id": "cdcs-001",
+        "admitted_on": "2021-07-01",
+        "full_name": "Nguyễn Thị Lan",
+        "gender": "female",
+        "birth_date": "1990-03-04",
+        "id_number": "045190000123",
+    },
+    {
+        "id": "dv-0002",
+        "union_id": "cdcs-001",
+        "admitted_on": "2021-07-01",
+        "full_name": "Trần Văn Minh",
+        "gender": "male",
+    },
 ]
-IMPORT = [("/units", b) for b in UNITS] + [("/workplaces", b) for b in WORKPLACES] + \
-    [("/unions", b) for b in UNIONS] + [("/members", b) for b in MEMBERS]
+IMPORT = (
+    [("/units", b) for b in UNITS]
+    + [("/workplaces", b) for b in WORKPLACES]
+    + [("/unions", b) for b in UNIONS]
+    + [("/members", b) for b in MEMBERS]
+)
 
 
 def load(tenant: TenantClient) -> None:
@@ -85,7 +131,12 @@ def test_closing_a_unit_with_a_successor_answers_it_closed(tenant):
     load(tenant)
     closed = tenant.post("/units/hh/closure", {"closed_on": "2025-07-01", "successor_id": "khe-sanh"}).get_json()
     assert selected(closed, {"id": 0, "closed_on": 0, "successor_id": 0, "status": 0, "version": 0}) == {
-        "id": "hh", "closed_on": "2025-07-01", "successor_id": "khe-sanh", "status": "closed", "version": 2}
+        "id": "hh",
+        "closed_on": "2025-07-01",
+        "successor_id": "khe-sanh",
+        "status": "closed",
+        "version": 2,
+    }
 
 
 def test_closing_an_empty_unit_without_a_successor_answers_it_closed(tenant):
@@ -104,10 +155,16 @@ def test_registering_a_workplace_answers_the_workplace(tenant):
 def test_a_survey_answers_the_workplace_with_its_new_workforce(tenant):
     tenant.post("/units", UNITS[0])
     tenant.post("/workplaces", WORKPLACES[0])
-    surveyed = tenant.post("/workplaces/dn:001/surveys",
-                           {"workers": 150, "female_workers": 100, "as_of": "2023-11-30"}).get_json()
+    surveyed = tenant.post(
+        "/workplaces/dn:001/surveys", {"workers": 150, "female_workers": 100, "as_of": "2023-11-30"}
+    ).get_json()
     assert selected(surveyed, {"workers": 0, "female_workers": 0, "as_of": 0, "registered_on": 0, "version": 0}) == {
-        "workers": 150, "female_workers": 100, "as_of": "2023-11-30", "registered_on": "2021-01-01", "version": 2}
+        "workers": 150,
+        "female_workers": 100,
+        "as_of": "2023-11-30",
+        "registered_on": "2021-01-01",
+        "version": 2,
+    }
 
 
 def test_a_late_survey_for_an_earlier_date_leaves_the_latest_workforce(tenant):
@@ -123,8 +180,14 @@ def test_founding_a_union_answers_the_union(tenant):
     tenant.post("/units", UNITS[0])
     tenant.post("/workplaces", WORKPLACES[0])
     created = tenant.post("/unions", UNIONS[0]).get_json()
-    expected = {**UNIONS[0], "dissolved_on": None, "dissolution_reason": None, "status": "active",
-                "active_members": 0, "version": 1}
+    expected = {
+        **UNIONS[0],
+        "dissolved_on": None,
+        "dissolution_reason": None,
+        "status": "active",
+        "active_members": 0,
+        "version": 1,
+    }
     assert selected(created, expected) == expected
 
 
@@ -147,10 +210,14 @@ def test_transferring_a_union_answers_it_under_the_new_unit(tenant):
 
 def test_dissolving_a_union_answers_it_dissolved(tenant):
     load(tenant)
-    dissolved = tenant.post("/unions/cdcs-002/dissolution",
-                            {"dissolved_on": "2024-12-31", "reason": "HTX giải thể"}).get_json()
+    dissolved = tenant.post(
+        "/unions/cdcs-002/dissolution", {"dissolved_on": "2024-12-31", "reason": "HTX giải thể"}
+    ).get_json()
     assert selected(dissolved, {"dissolved_on": 0, "dissolution_reason": 0, "status": 0}) == {
-        "dissolved_on": "2024-12-31", "dissolution_reason": "HTX giải thể", "status": "dissolved"}
+        "dissolved_on": "2024-12-31",
+        "dissolution_reason": "HTX giải thể",
+        "status": "dissolved",
+    }
 
 
 def test_a_dissolved_union_is_no_longer_its_workplaces_union(tenant):
@@ -162,8 +229,14 @@ def test_a_dissolved_union_is_no_longer_its_workplaces_union(tenant):
 def test_admitting_a_member_answers_the_member_with_personal_data(tenant):
     load_without_members(tenant)
     created = tenant.post("/members", MEMBERS[0]).get_json()
-    expected = {**MEMBERS[0], "admitted_union_id": "cdcs-001", "left_on": None, "leave_reason": None,
-                "status": "active", "version": 1}
+    expected = {
+        **MEMBERS[0],
+        "admitted_union_id": "cdcs-001",
+        "left_on": None,
+        "leave_reason": None,
+        "status": "active",
+        "version": 1,
+    }
     assert selected(created, expected) == expected
 
 
@@ -171,7 +244,10 @@ def test_admitting_a_member_without_optional_fields_answers_them_null(tenant):
     load_without_members(tenant)
     created = tenant.post("/members", MEMBERS[1]).get_json()
     assert selected(created, {"full_name": 0, "birth_date": 0, "id_number": 0}) == {
-        "full_name": "Trần Văn Minh", "birth_date": None, "id_number": None}
+        "full_name": "Trần Văn Minh",
+        "birth_date": None,
+        "id_number": None,
+    }
 
 
 def test_a_union_counts_its_active_members(tenant):
@@ -183,14 +259,20 @@ def test_transferring_a_member_answers_them_in_the_new_union(tenant):
     load(tenant)
     moved = tenant.post("/members/dv-0002/transfer", {"to_union_id": "cdcs-002", "effective_on": "2024-01-01"})
     assert selected(moved.get_json(), {"union_id": 0, "admitted_union_id": 0, "version": 0}) == {
-        "union_id": "cdcs-002", "admitted_union_id": "cdcs-001", "version": 2}
+        "union_id": "cdcs-002",
+        "admitted_union_id": "cdcs-001",
+        "version": 2,
+    }
 
 
 def test_a_departure_answers_the_member_as_left(tenant):
     load(tenant)
     left = tenant.post("/members/dv-0002/departure", {"left_on": "2024-05-31", "reason": "changed_job"}).get_json()
     assert selected(left, {"left_on": 0, "leave_reason": 0, "status": 0}) == {
-        "left_on": "2024-05-31", "leave_reason": "changed_job", "status": "left"}
+        "left_on": "2024-05-31",
+        "leave_reason": "changed_job",
+        "status": "left",
+    }
 
 
 def test_a_member_who_left_no_longer_counts_in_their_union(tenant):
@@ -216,16 +298,28 @@ COMMANDS = {
     "UnitEstablished": ("/units", UNITS[2], "/units/hh.giao-duc"),
     "UnitClosed": ("/units/hh/closure", {"closed_on": "2025-07-01", "successor_id": "khe-sanh"}, "/units/hh"),
     "WorkplaceRegistered": ("/workplaces", {**WORKPLACES[0], "id": "dn:003"}, "/workplaces/dn:003"),
-    "WorkforceSurveyed": ("/workplaces/dn:001/surveys", {"workers": 150, "female_workers": 100, "as_of": "2023-11-30"},
-                          "/workplaces/dn:001"),
+    "WorkforceSurveyed": (
+        "/workplaces/dn:001/surveys",
+        {"workers": 150, "female_workers": 100, "as_of": "2023-11-30"},
+        "/workplaces/dn:001",
+    ),
     "UnionFounded": ("/unions", {**UNIONS[0], "id": "cdcs-003", "workplace_id": "dn:003"}, "/unions/cdcs-003"),
-    "UnionTransferred": ("/unions/cdcs-001/transfer", {"to_unit_id": "khe-sanh", "effective_on": "2025-07-01"},
-                         "/unions/cdcs-001"),
-    "UnionDissolved": ("/unions/cdcs-002/dissolution", {"dissolved_on": "2024-12-31", "reason": "HTX giải thể"},
-                       "/unions/cdcs-002"),
+    "UnionTransferred": (
+        "/unions/cdcs-001/transfer",
+        {"to_unit_id": "khe-sanh", "effective_on": "2025-07-01"},
+        "/unions/cdcs-001",
+    ),
+    "UnionDissolved": (
+        "/unions/cdcs-002/dissolution",
+        {"dissolved_on": "2024-12-31", "reason": "HTX giải thể"},
+        "/unions/cdcs-002",
+    ),
     "MemberAdmitted": ("/members", {**MEMBERS[0], "id": "dv-0003"}, "/members/dv-0003"),
-    "MemberTransferred": ("/members/dv-0002/transfer", {"to_union_id": "cdcs-002", "effective_on": "2024-01-01"},
-                          "/members/dv-0002"),
+    "MemberTransferred": (
+        "/members/dv-0002/transfer",
+        {"to_union_id": "cdcs-002", "effective_on": "2024-01-01"},
+        "/members/dv-0002",
+    ),
     "MemberLeft": ("/members/dv-0002/departure", {"left_on": "2024-05-31", "reason": "retired"}, "/members/dv-0002"),
 }
 
@@ -269,7 +363,10 @@ def test_a_member_read_shows_full_name_birth_date_and_id_number(tenant):
     tenant.post("/members", MEMBERS[0])
     member = tenant.get("/members/dv-0001").get_json()
     assert selected(member, {"full_name": 0, "birth_date": 0, "id_number": 0}) == {
-        "full_name": "Nguyễn Thị Lan", "birth_date": "1990-03-04", "id_number": "045190000123"}
+        "full_name": "Nguyễn Thị Lan",
+        "birth_date": "1990-03-04",
+        "id_number": "045190000123",
+    }
 
 
 def test_a_member_history_shows_the_personal_data_admitted(tenant):
@@ -295,23 +392,29 @@ def lifecycle(tenant) -> TenantClient:
     return tenant
 
 
-@pytest.mark.parametrize("item, events", [
-    ("/units/hh", ["UnitEstablished", "UnitClosed"]),
-    ("/units/khe-sanh", ["UnitEstablished"]),
-    ("/workplaces/dn:001", ["WorkplaceRegistered", "WorkforceSurveyed"]),
-    ("/unions/cdcs-002", ["UnionFounded", "UnionTransferred", "UnionDissolved"]),
-    ("/members/dv-0002", ["MemberAdmitted", "MemberTransferred", "MemberLeft"]),
-])
+@pytest.mark.parametrize(
+    "item, events",
+    [
+        ("/units/hh", ["UnitEstablished", "UnitClosed"]),
+        ("/units/khe-sanh", ["UnitEstablished"]),
+        ("/workplaces/dn:001", ["WorkplaceRegistered", "WorkforceSurveyed"]),
+        ("/unions/cdcs-002", ["UnionFounded", "UnionTransferred", "UnionDissolved"]),
+        ("/members/dv-0002", ["MemberAdmitted", "MemberTransferred", "MemberLeft"]),
+    ],
+)
 def test_history_lists_the_entitys_events_oldest_first(lifecycle, item, events):
     assert [e["event"] for e in history(lifecycle, item)] == events
 
 
-@pytest.mark.parametrize("item, dates", [
-    ("/units/hh", ["2020-01-01", "2025-07-01"]),
-    ("/workplaces/dn:001", ["2021-01-01", "2023-11-30"]),
-    ("/unions/cdcs-002", ["2021-06-01", "2024-07-01", "2024-12-31"]),
-    ("/members/dv-0002", ["2021-07-01", "2024-01-01", "2024-05-31"]),
-])
+@pytest.mark.parametrize(
+    "item, dates",
+    [
+        ("/units/hh", ["2020-01-01", "2025-07-01"]),
+        ("/workplaces/dn:001", ["2021-01-01", "2023-11-30"]),
+        ("/unions/cdcs-002", ["2021-06-01", "2024-07-01", "2024-12-31"]),
+        ("/members/dv-0002", ["2021-07-01", "2024-01-01", "2024-05-31"]),
+    ],
+)
 def test_history_gives_each_events_business_date(lifecycle, item, dates):
     assert [e["business_date"] for e in history(lifecycle, item)] == dates
 
@@ -338,9 +441,13 @@ def test_history_carries_what_each_command_said(lifecycle):
 
 # ---- the audit trail -------------------------------------------------------------------------
 
-LIFECYCLE_EVENTS = (["UnitEstablished"] * 3 + ["WorkplaceRegistered"] * 2 + ["UnionFounded"] * 2
-                    + ["MemberAdmitted"] * 2 + ["WorkforceSurveyed", "MemberTransferred", "MemberLeft",
-                                                 "UnionTransferred", "UnionDissolved", "UnitClosed"])
+LIFECYCLE_EVENTS = (
+    ["UnitEstablished"] * 3
+    + ["WorkplaceRegistered"] * 2
+    + ["UnionFounded"] * 2
+    + ["MemberAdmitted"] * 2
+    + ["WorkforceSurveyed", "MemberTransferred", "MemberLeft", "UnionTransferred", "UnionDissolved", "UnitClosed"]
+)
 
 
 def test_audit_lists_every_event_oldest_first(lifecycle):
@@ -388,7 +495,10 @@ def test_audit_says_where_to_go_on_when_more_remain(lifecycle):
 def test_audit_filters_by_entity(lifecycle):
     entries = audit_all(lifecycle, entity_id="dv-0002")
     assert [(e["entity_id"], e["event"]) for e in entries] == [
-        ("dv-0002", "MemberAdmitted"), ("dv-0002", "MemberTransferred"), ("dv-0002", "MemberLeft")]
+        ("dv-0002", "MemberAdmitted"),
+        ("dv-0002", "MemberTransferred"),
+        ("dv-0002", "MemberLeft"),
+    ]
 
 
 def test_audit_filters_by_actor(lifecycle):
@@ -402,7 +512,8 @@ def test_the_actor_is_the_holder_the_token_was_issued_to(lifecycle):
     staff = TenantClient(lifecycle.client, lifecycle.id, issued["token"])
     staff.post("/units", {"id": "moi", "name": "Công đoàn mới", "kind": "other", "established_on": "2024-01-01"})
     assert [(e["actor"], e["event"], e["entity_id"]) for e in audit_all(lifecycle, actor="can-bo-2")] == [
-        ("can-bo-2", "UnitEstablished", "moi")]
+        ("can-bo-2", "UnitEstablished", "moi")
+    ]
 
 
 def test_audit_by_an_actor_who_sent_nothing_is_empty(lifecycle):
@@ -413,14 +524,16 @@ def test_audit_since_keeps_what_was_recorded_from_that_instant(lifecycle):
     everything = audit_all(lifecycle)
     since = everything[5]["recorded_at"]
     assert [e["position"] for e in audit_all(lifecycle, since=since)] == [
-        e["position"] for e in everything if iso_instant(e["recorded_at"]) >= iso_instant(since)]
+        e["position"] for e in everything if iso_instant(e["recorded_at"]) >= iso_instant(since)
+    ]
 
 
 def test_audit_until_keeps_what_was_recorded_up_to_that_instant(lifecycle):
     everything = audit_all(lifecycle)
     until = everything[5]["recorded_at"]
     assert [e["position"] for e in audit_all(lifecycle, until=until)] == [
-        e["position"] for e in everything if iso_instant(e["recorded_at"]) <= iso_instant(until)]
+        e["position"] for e in everything if iso_instant(e["recorded_at"]) <= iso_instant(until)
+    ]
 
 
 def test_audit_since_and_until_together_bound_a_window(lifecycle):
@@ -537,8 +650,9 @@ def test_assigning_a_target_answers_the_target(loaded):
 
 
 def test_a_target_for_the_whole_tenant_has_no_unit(loaded):
-    created = loaded.post("/targets", {**TARGET, "unit_id": None, "indicator": "coverage_pct@25",
-                                       "period": "2023-2028", "value": 95}).get_json()
+    created = loaded.post(
+        "/targets", {**TARGET, "unit_id": None, "indicator": "coverage_pct@25", "period": "2023-2028", "value": 95}
+    ).get_json()
     assert (created["unit_id"], created["indicator"], created["period"]) == (None, "coverage_pct@25", "2023-2028")
 
 
@@ -585,7 +699,9 @@ def test_verifying_a_report_answers_a_verdict_per_figure(loaded):
     report_id = loaded.post("/reports", REPORT).get_json()["id"]
     verified = loaded.post(f"/reports/{report_id}/verification").get_json()
     assert (verified["report_id"], sorted(line["indicator"] for line in verified["lines"])) == (
-        report_id, ["members_admitted", "unions_total"])
+        report_id,
+        ["members_admitted", "unions_total"],
+    )
 
 
 def test_a_verification_is_recorded_in_the_reports_history(loaded):

@@ -15,8 +15,8 @@ import re
 import pytest
 from flask import request
 
-from domain.text import text_fault
 from application.policy import Action
+from domain.text import text_fault
 from service.access import allow
 from service.app import create_app
 from service.auth import tenant_register
@@ -89,11 +89,17 @@ class Caller:
     def send(self, method: str, path: str, url: str, content_type: str = "application/json", body=None):
         headers = self.tenant.headers if "{tenant}" in path else self.admin
         if content_type == "multipart/form-data":
-            return self.tenant.client.open(url, method=method.upper(), data=body or {}, headers=headers,
-                                           content_type=content_type)
+            return self.tenant.client.open(
+                url, method=method.upper(), data=body or {}, headers=headers, content_type=content_type
+            )
         data = json.dumps(body if body is not None else {}) if method != "get" else None
-        return self.tenant.client.open(url, method=method.upper(), data=data, headers=headers,
-                                       content_type="application/json" if data is not None else None)
+        return self.tenant.client.open(
+            url,
+            method=method.upper(),
+            data=data,
+            headers=headers,
+            content_type="application/json" if data is not None else None,
+        )
 
 
 def problem(response) -> dict:
@@ -122,12 +128,15 @@ def test_every_call_refuses_odd_text_as_problems_naming_the_field_and_the_tenant
         body = problem(response)
         if response.status_code >= 500:
             wrong.append((call, response.status_code, body))
-        elif response.status_code >= 400 and (response.mimetype != PROBLEM or body.get("status") != response.status_code):
+        elif response.status_code >= 400 and (
+            response.mimetype != PROBLEM or body.get("status") != response.status_code
+        ):
             wrong.append((call, "not problem details", response.status_code, response.get_data()[:200]))
         elif expect is not None and response.status_code != expect:
             wrong.append((call, f"expected {expect}", response.status_code, body))
-        elif field is not None and (not named(response, field) or
-                                    (message is not None and message not in named(response, field))):
+        elif field is not None and (
+            not named(response, field) or (message is not None and message not in named(response, field))
+        ):
             wrong.append((call, f"expected {field!r} named with {message!r}", body.get("errors")))
 
     for method, path, operation in operations(spec):
@@ -136,8 +145,11 @@ def test_every_call_refuses_odd_text_as_problems_naming_the_field_and_the_tenant
         content_type = found[0] if found else "application/json"
         for name in params(operation, "path"):
             for odd in NUL_URL:
-                check(caller.send(method, path, caller.url(path, {name: odd}), content_type), f"{call} {name}={odd}",
-                      expect=404)
+                check(
+                    caller.send(method, path, caller.url(path, {name: odd}), content_type),
+                    f"{call} {name}={odd}",
+                    expect=404,
+                )
             for odd in NOT_UTF8_URL:
                 check(caller.send(method, path, caller.url(path, {name: odd}), content_type), f"{call} {name}={odd}")
         for name in params(operation, "query"):
@@ -146,25 +158,37 @@ def test_every_call_refuses_odd_text_as_problems_naming_the_field_and_the_tenant
                 fault = text_fault(odd.replace("%00", "\x00").replace("%07", "\x07"))
                 check(caller.send(method, path, url, content_type), f"{call} ?{name}={odd}", 422, name, fault)
             for odd in NOT_UTF8_URL:
-                check(caller.send(method, path, f"{caller.url(path)}?{name}={odd}", content_type),
-                      f"{call} ?{name}={odd}")
+                check(
+                    caller.send(method, path, f"{caller.url(path)}?{name}={odd}", content_type), f"{call} ?{name}={odd}"
+                )
         if found is None:
             continue
         _, schema_name, schema = found
         for name in text_fields(schema):
             for odd in ODD_FORM if content_type == "multipart/form-data" else ODD_JSON:
                 free = (schema_name, name) in FREE_TEXT
-                check(caller.send(method, path, caller.url(path), content_type, {name: odd}),
-                      f"{call} {name}={odd!r}", 422, name, text_fault(odd, free=free))
+                check(
+                    caller.send(method, path, caller.url(path), content_type, {name: odd}),
+                    f"{call} {name}={odd!r}",
+                    422,
+                    name,
+                    text_fault(odd, free=free),
+                )
         if content_type != "application/json":
             continue
         for name in dict_fields(schema):
             for odd in ODD_JSON:
-                check(caller.send(method, path, caller.url(path), content_type, {name: {odd: 1}}),
-                      f"{call} {name} key {odd!r}", 422, f"{name}.{odd}", text_fault(odd))
+                check(
+                    caller.send(method, path, caller.url(path), content_type, {name: {odd: 1}}),
+                    f"{call} {name} key {odd!r}",
+                    422,
+                    f"{name}.{odd}",
+                    text_fault(odd),
+                )
         for odd in ODD_JSON:  # a field the call does not have, named by the odd text itself
-            check(caller.send(method, path, caller.url(path), content_type, {odd: 1}), f"{call} field {odd!r}",
-                  422, odd)
+            check(
+                caller.send(method, path, caller.url(path), content_type, {odd: 1}), f"{call} field {odd!r}", 422, odd
+            )
 
     assert sent > 300 and wrong == [], wrong[:20]
     assert audit(seeded) == trail  # no refusal wrote anything
@@ -180,12 +204,23 @@ def test_every_call_refuses_odd_text_as_problems_naming_the_field_and_the_tenant
 def test_a_workplace_named_with_a_nul_is_refused_and_every_view_keeps_answering(seeded):
     """The case that poisoned a tenant: the name reached the ledger and broke the views after it."""
     for name in ("Công ty\u0000May", "Công ty\ud800May"):
-        body = {"id": "dn:009", "name": name, "sector": "fdi_enterprise", "unit_id": "hh", "workers": 40,
-                "female_workers": 20, "as_of": "2024-01-01"}
-        response = seeded.client.post(seeded.url("/workplaces"), data=json.dumps(body),
-                                      content_type="application/json", headers=seeded.headers)
+        body = {
+            "id": "dn:009",
+            "name": name,
+            "sector": "fdi_enterprise",
+            "unit_id": "hh",
+            "workers": 40,
+            "female_workers": 20,
+            "as_of": "2024-01-01",
+        }
+        response = seeded.client.post(
+            seeded.url("/workplaces"), data=json.dumps(body), content_type="application/json", headers=seeded.headers
+        )
         assert (response.status_code, response.mimetype, problem(response)["errors"]) == (
-            422, PROBLEM, {"name": [text_fault(name)]})
+            422,
+            PROBLEM,
+            {"name": [text_fault(name)]},
+        )
     assert seeded.get("/workplaces/dn:009", expect=None).status_code == 404
     assert seeded.get("/audit").status_code == seeded.get("/indicators", period="2024").status_code == 200
 
@@ -218,11 +253,21 @@ def test_a_reason_over_several_lines_is_kept_as_written(seeded):
 
 def test_text_in_any_script_with_its_symbols_is_kept_as_written(seeded):
     name = "Công ty TNHH Ánh Dương 😀\u00a0(chi nhánh Đông Hà) \ufffd"
-    body = json.dumps({"id": "dn:010", "name": name, "sector": "fdi_enterprise", "unit_id": "hh", "workers": 40,
-                       "female_workers": 20, "as_of": "2024-01-01"})  # the emoji travels as the pair \ud83d\ude00
+    body = json.dumps(
+        {
+            "id": "dn:010",
+            "name": name,
+            "sector": "fdi_enterprise",
+            "unit_id": "hh",
+            "workers": 40,
+            "female_workers": 20,
+            "as_of": "2024-01-01",
+        }
+    )  # the emoji travels as the pair \ud83d\ude00
     assert "\\ud83d\\ude00" in body
-    response = seeded.client.post(seeded.url("/workplaces"), data=body, content_type="application/json",
-                                  headers=seeded.headers)
+    response = seeded.client.post(
+        seeded.url("/workplaces"), data=body, content_type="application/json", headers=seeded.headers
+    )
     assert (response.status_code, response.get_json()["name"]) == (201, name), response.get_json()
     assert seeded.get("/workplaces/dn:010").get_json()["name"] == name
     assert audit(seeded)[-1]["data"]["name"] == name
@@ -230,8 +275,12 @@ def test_text_in_any_script_with_its_symbols_is_kept_as_written(seeded):
 
 def test_a_field_named_by_a_lone_surrogate_is_named_back_as_it_was_sent(seeded):
     """A name with no UTF-8 form comes back as the JSON escape the client wrote."""
-    response = seeded.client.post(seeded.url("/units"), data='{"\\ud800": 1, "id": "a\\ud800"}',
-                                  content_type="application/json", headers=seeded.headers)
+    response = seeded.client.post(
+        seeded.url("/units"),
+        data='{"\\ud800": 1, "id": "a\\ud800"}',
+        content_type="application/json",
+        headers=seeded.headers,
+    )
     raw = response.get_data()
     assert (response.status_code, response.mimetype) == (422, PROBLEM)
     assert b'"\\ud800": ["Unknown field."]' in raw
@@ -241,22 +290,40 @@ def test_a_field_named_by_a_lone_surrogate_is_named_back_as_it_was_sent(seeded):
 # ---- query strings and paths --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path, params", [
-    ("/audit", {"actor": "federation_admin\x00"}), ("/audit", {"entity_id": "hh\x00"}),
-    ("/audit", {"limit": "1\x00"}), ("/indicators", {"period": "2024", "unit_id": "hh\x00"}),
-    ("/reports", {"unit_id": "\x00"}), ("/targets/progress", {"period": "2024", "unit_id": "hh\x07"}),
-])
+@pytest.mark.parametrize(
+    "path, params",
+    [
+        ("/audit", {"actor": "federation_admin\x00"}),
+        ("/audit", {"entity_id": "hh\x00"}),
+        ("/audit", {"limit": "1\x00"}),
+        ("/indicators", {"period": "2024", "unit_id": "hh\x00"}),
+        ("/reports", {"unit_id": "\x00"}),
+        ("/targets/progress", {"period": "2024", "unit_id": "hh\x07"}),
+    ],
+)
 def test_a_query_parameter_holding_a_control_character_is_422_naming_it(seeded, path, params):
     response = seeded.get(path, expect=None, **params)
-    (name, value), = [(k, v) for k, v in params.items() if text_fault(v)]
+    ((name, value),) = [(k, v) for k, v in params.items() if text_fault(v)]
     assert (response.status_code, response.mimetype, problem(response)["errors"]) == (
-        422, PROBLEM, {name: [text_fault(value)]})
+        422,
+        PROBLEM,
+        {name: [text_fault(value)]},
+    )
     assert problem(response)["detail"] == f"{name}: {text_fault(value)}"
 
 
-@pytest.mark.parametrize("path", ["/units/%00", "/workplaces/dn%00001", "/unions/cdcs-001%00/history",
-                                  "/members/%00/erasure", "/targets/%07", "/reports/%00/verification",
-                                  "/tokens/%00/revocation"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/units/%00",
+        "/workplaces/dn%00001",
+        "/unions/cdcs-001%00/history",
+        "/members/%00/erasure",
+        "/targets/%07",
+        "/reports/%00/verification",
+        "/tokens/%00/revocation",
+    ],
+)
 def test_a_path_segment_holding_a_control_character_is_404_as_an_unknown_id(seeded, path):
     method = seeded.client.post if path.endswith(("erasure", "verification", "revocation")) else seeded.client.get
     response = method(seeded.url(path), json={"reason": "yêu cầu"}, headers=seeded.headers)
@@ -300,6 +367,7 @@ def test_reads_that_hand_url_text_to_sql_cannot_fail_even_where_no_schema_checks
     try:
         tenant = new_tenant(app.test_client(), admin)
         tenant.post("/units", UNIT)
+
         def get(url: str):
             return tenant.client.get(tenant.url(url), headers=tenant.headers)
 
@@ -315,6 +383,6 @@ def test_reads_that_hand_url_text_to_sql_cannot_fail_even_where_no_schema_checks
 
 def test_the_openapi_document_says_every_call_may_refuse_its_query_string(client):
     spec = spec_of(client)
-    assert all("422" in operation["responses"] for method, path, operation in operations(spec)
-               if path.startswith("/v1/")), "a /v1 call without 422"
-
+    assert all(
+        "422" in operation["responses"] for method, path, operation in operations(spec) if path.startswith("/v1/")
+    ), "a /v1 call without 422"

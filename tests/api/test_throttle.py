@@ -60,9 +60,12 @@ def test_twenty_wrong_tokens_then_even_a_valid_one_is_429_with_retry_after(app, 
 
 def test_a_blocked_address_is_not_authenticated_so_writes_nothing(app, tenant, clock):
     guess(app, tenant, GUESSER, LIMIT)
-    refused = app.test_client().post(tenant.url("/units"), headers=tenant.headers,
-                                     environ_base={"REMOTE_ADDR": GUESSER},
-                                     json={"id": "u1", "name": "U", "kind": "other", "established_on": "2020-01-01"})
+    refused = app.test_client().post(
+        tenant.url("/units"),
+        headers=tenant.headers,
+        environ_base={"REMOTE_ADDR": GUESSER},
+        json={"id": "u1", "name": "U", "kind": "other", "established_on": "2020-01-01"},
+    )
     assert refused.status_code == 429
     assert get(app, tenant, NEIGHBOUR, tenant.token, "/units/u1").status_code == 404
 
@@ -101,8 +104,12 @@ def test_failures_spread_over_more_than_a_window_never_block(app, tenant, clock)
 def test_each_failure_is_logged_with_address_method_and_path_and_never_the_token(app, tenant, clock, caplog):
     secret = "ul_a-guess-that-must-not-be-logged"
     with caplog.at_level(logging.WARNING, logger="service"):
-        app.test_client().post(tenant.url("/units"), headers={"Authorization": f"Bearer {secret}"},
-                               environ_base={"REMOTE_ADDR": GUESSER}, json={})
+        app.test_client().post(
+            tenant.url("/units"),
+            headers={"Authorization": f"Bearer {secret}"},
+            environ_base={"REMOTE_ADDR": GUESSER},
+            json={},
+        )
         get(app, tenant, GUESSER, None)
     failures = [r for r in caplog.records if r.name.startswith("service") and r.levelno == logging.WARNING]
     assert len(failures) == 2, [r.getMessage() for r in caplog.records]
@@ -116,8 +123,9 @@ def test_each_failure_is_logged_with_address_method_and_path_and_never_the_token
 def test_the_address_that_reaches_the_limit_is_logged_as_blocked(app, tenant, clock, caplog):
     with caplog.at_level(logging.WARNING, logger="service"):
         guess(app, tenant, GUESSER, LIMIT)
-    assert any("reached 20 failed authentications" in r.getMessage() and GUESSER in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "reached 20 failed authentications" in r.getMessage() and GUESSER in r.getMessage() for r in caplog.records
+    )
 
 
 def test_two_workers_on_one_control_store_share_the_count(app, settings, tenant, clock):
@@ -160,17 +168,26 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(behind_proxy, a
     client = behind_proxy.test_client()
     proxy = {"REMOTE_ADDR": "10.0.0.2"}
     for n in range(LIMIT):
-        client.get("/v1/tenants", headers={"Authorization": f"Bearer ul_{n}", "X-Forwarded-For": GUESSER},
-                   environ_base=proxy)
-    as_admin = lambda client_address: client.get(  # noqa: E731
-        "/v1/tenants", headers={**admin, "X-Forwarded-For": client_address}, environ_base=proxy).status_code
+        client.get(
+            "/v1/tenants", headers={"Authorization": f"Bearer ul_{n}", "X-Forwarded-For": GUESSER}, environ_base=proxy
+        )
+
+    def as_admin(client_address: str) -> int:
+        return client.get(
+            "/v1/tenants", headers={**admin, "X-Forwarded-For": client_address}, environ_base=proxy
+        ).status_code
+
     assert (as_admin(GUESSER), as_admin(NEIGHBOUR)) == (429, 200)
 
 
 def test_without_a_trusted_proxy_a_forwarded_address_changes_nothing(client, admin):
     for n in range(LIMIT):
-        client.get("/v1/tenants", headers={"Authorization": f"Bearer ul_{n}", "X-Forwarded-For": f"192.0.2.{n}"},
-                   environ_base={"REMOTE_ADDR": GUESSER})
-    answer = client.get("/v1/tenants", headers={**admin, "X-Forwarded-For": NEIGHBOUR},
-                        environ_base={"REMOTE_ADDR": GUESSER})
+        client.get(
+            "/v1/tenants",
+            headers={"Authorization": f"Bearer ul_{n}", "X-Forwarded-For": f"192.0.2.{n}"},
+            environ_base={"REMOTE_ADDR": GUESSER},
+        )
+    answer = client.get(
+        "/v1/tenants", headers={**admin, "X-Forwarded-For": NEIGHBOUR}, environ_base={"REMOTE_ADDR": GUESSER}
+    )
     assert answer.status_code == 429

@@ -7,17 +7,17 @@ import gzip
 import hashlib
 import json
 import sqlite3
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import click
 import pytest
 from click.testing import CliRunner
 
-from service.cli_ledger import audit, export, ledger
+from domain.commands import EstablishUnit
 from integrity.chain import Chain
 from integrity.offline import projections
+from service.cli_ledger import audit, export, ledger
 from tenants.settings import schema_name
-from domain.commands import EstablishUnit
 from tests.conftest import ADMIN_TOKEN, recorded_without_views
 from tests.integration.test_views import build_history
 
@@ -26,9 +26,12 @@ cli = click.Group("unionledger", commands={"ledger": ledger, "export": export, "
 
 @pytest.fixture
 def run(settings):
-    env = {"UNIONLEDGER_DATA_DIR": str(settings.data_dir), "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
-           "UNIONLEDGER_DATABASE_URL": settings.database_url or "",
-           "UNIONLEDGER_CONTROL_SCHEMA": settings.control_schema}
+    env = {
+        "UNIONLEDGER_DATA_DIR": str(settings.data_dir),
+        "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
+        "UNIONLEDGER_DATABASE_URL": settings.database_url or "",
+        "UNIONLEDGER_CONTROL_SCHEMA": settings.control_schema,
+    }
     return lambda *args: CliRunner().invoke(cli, list(args), env=env)
 
 
@@ -101,12 +104,15 @@ def test_a_clean_ledger_verifies_and_an_earlier_digest_still_holds(tenant, run):
     assert result.exit_code == 1 and "does not exist" in result.output
 
 
-@pytest.mark.parametrize("tamper, position, says", [
-    (lambda t: t.change_actor(6), 6, "no longer matches its chain link"),
-    (lambda t: t.delete(9), 9, "is missing (deleted)"),
-    (lambda t: t.delete(15), 15, "is missing (deleted)"),
-    (lambda t: t.swap(4, 11), 4, "no longer matches its chain link"),
-])
+@pytest.mark.parametrize(
+    "tamper, position, says",
+    [
+        (lambda t: t.change_actor(6), 6, "no longer matches its chain link"),
+        (lambda t: t.delete(9), 9, "is missing (deleted)"),
+        (lambda t: t.delete(15), 15, "is missing (deleted)"),
+        (lambda t: t.swap(4, 11), 4, "no longer matches its chain link"),
+    ],
+)
 def test_tampering_in_the_database_is_found_at_its_position(tenant, run, settings, tamper, position, says):
     build_history(tenant)
     earlier = digest(tenant)
@@ -136,8 +142,9 @@ def test_the_chain_stops_at_a_deleted_event_it_has_not_chained_yet(app, tenant, 
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         # As a bulk import does: written and in the views, chained only on the next digest or command.
         for unit in ("d3", "d4"):
-            recorded_without_views(store, EstablishUnit(id=unit, name=unit, kind="district",
-                                                        established_on=date(2019, 1, 1), actor="x"))
+            recorded_without_views(
+                store, EstablishUnit(id=unit, name=unit, kind="district", established_on=date(2019, 1, 1), actor="x")
+            )
         store.projector.follow()
     Tampering(settings, tenant.id).delete(16)
     answer = tenant.get("/ledger/digest", expect=409).get_json()
@@ -168,22 +175,33 @@ def test_a_position_that_never_held_an_event_is_chained_as_void(app, tenant, run
     lines = read_lines(out)
     # By hand, as tenants/chain.py's docstring defines a link: a void position has version 0
     # and an empty originator id, topic and state; the event after it is chained onto it.
-    void_link = hashlib.sha256(bytes.fromhex(earlier.split("@")[0]) + (16).to_bytes(8, "big")
-                               + (0).to_bytes(8, "big") + bytes(4) * 3).hexdigest()
+    void_link = hashlib.sha256(
+        bytes.fromhex(earlier.split("@")[0]) + (16).to_bytes(8, "big") + (0).to_bytes(8, "big") + bytes(4) * 3
+    ).hexdigest()
     assert lines[16] == {"position": 16, "void": True, "link": void_link}
     event = lines[17]
     fields = [event["originator_id"].encode(), event["topic"].encode(), base64.b64decode(event["state"])]
-    assert later.split("@")[0] == event["link"] == hashlib.sha256(
-        bytes.fromhex(void_link) + (17).to_bytes(8, "big") + event["originator_version"].to_bytes(8, "big")
-        + b"".join(len(f).to_bytes(4, "big") + f for f in fields)).hexdigest()
+    assert (
+        later.split("@")[0]
+        == event["link"]
+        == hashlib.sha256(
+            bytes.fromhex(void_link)
+            + (17).to_bytes(8, "big")
+            + event["originator_version"].to_bytes(8, "big")
+            + b"".join(len(f).to_bytes(4, "big") + f for f in fields)
+        ).hexdigest()
+    )
     result = run("audit", str(out), "--digest", later, "--period", "2025")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["figures"] == tenant.figures("2025")
 
     # A void link is for a position with no event: an event put there later shows.
     topic, state = tampering.row(17)
-    tampering._run("INSERT INTO {table} (notification_id, originator_id, originator_version, topic, state)"
-                   " VALUES (16, gen_random_uuid(), 1, ?, ?)", (topic, state))
+    tampering._run(
+        "INSERT INTO {table} (notification_id, originator_id, originator_version, topic, state)"
+        " VALUES (16, gen_random_uuid(), 1, ?, ?)",
+        (topic, state),
+    )
     result = run("ledger", "verify", "--tenant", tenant.id)
     assert result.exit_code == 1 and "position 16: the stored event no longer matches its chain link" in result.output
 
@@ -204,7 +222,7 @@ def read_lines(path) -> list[dict]:
 
 def test_an_export_audits_offline_to_the_api_figures(tenant, run, tmp_path):
     build_history(tenant)
-    known_at = datetime.now(timezone.utc).isoformat()
+    known_at = datetime.now(UTC).isoformat()
     # Recorded after known_at: a late departure dated 2024, and a new district.
     tenant.post("/members/m2/departure", {"left_on": "2024-03-01", "reason": "changed_job"})
     tenant.post("/units", {"id": "d3", "name": "District 3", "kind": "district", "established_on": "2019-01-01"})
@@ -233,8 +251,12 @@ def test_an_export_audits_offline_to_the_api_figures(tenant, run, tmp_path):
     for q in questions:
         api = tenant.get("/indicators", **q).get_json()
         args = ["audit", str(out), "--digest", anchor, "--period", q["period"]]
-        for option, key in (("--unit", "unit_id"), ("--as-of", "as_of"), ("--known-at", "known_at"),
-                            ("--indicators", "indicators")):
+        for option, key in (
+            ("--unit", "unit_id"),
+            ("--as-of", "as_of"),
+            ("--known-at", "known_at"),
+            ("--indicators", "indicators"),
+        ):
             if key in q:
                 args += [option, q[key]]
         result = run(*args)
@@ -242,7 +264,11 @@ def test_an_export_audits_offline_to_the_api_figures(tenant, run, tmp_path):
         assert "Chain OK: 17 events" in result.stderr
         offline = json.loads(result.stdout)
         assert offline["figures"] == api["figures"], q
-        assert (offline["period"], offline["unit_id"], offline["as_of"]) == (api["period"], api["unit_id"], api["as_of"])
+        assert (offline["period"], offline["unit_id"], offline["as_of"]) == (
+            api["period"],
+            api["unit_id"],
+            api["as_of"],
+        )
     assert any(v for v in offline["figures"].values())
 
     # An earlier digest holds too; a digest the file does not extend fails.

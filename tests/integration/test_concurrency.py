@@ -36,8 +36,9 @@ class Readers:
     def _poll(self) -> None:
         client = self.app.test_client()
         while not self._stop.is_set():
-            response = client.get(self.tenant.url("/indicators"), query_string={"period": PERIOD},
-                                  headers=self.tenant.headers)
+            response = client.get(
+                self.tenant.url("/indicators"), query_string={"period": PERIOD}, headers=self.tenant.headers
+            )
             body = response.get_json(silent=True) or {}
             self.answers.append((response.status_code, body.get("figures"), response.headers.get("Retry-After")))
             time.sleep(0.005)
@@ -59,25 +60,49 @@ class Readers:
 def with_unions(tenant: TenantClient, unions: int = 3) -> None:
     tenant.post("/units", {"id": "d1", "name": "District 1", "kind": "district", "established_on": "2018-01-01"})
     for n in range(unions):
-        tenant.post("/workplaces", {"id": f"w{n}", "name": f"W{n}", "sector": "private_enterprise", "unit_id": "d1",
-                                    "workers": 40, "female_workers": 20, "as_of": "2019-01-01"})
-        tenant.post("/unions", {"id": f"u{n}", "name": f"U{n}", "workplace_id": f"w{n}", "unit_id": "d1",
-                                "founded_on": "2019-02-01"})
+        tenant.post(
+            "/workplaces",
+            {
+                "id": f"w{n}",
+                "name": f"W{n}",
+                "sector": "private_enterprise",
+                "unit_id": "d1",
+                "workers": 40,
+                "female_workers": 20,
+                "as_of": "2019-01-01",
+            },
+        )
+        tenant.post(
+            "/unions",
+            {"id": f"u{n}", "name": f"U{n}", "workplace_id": f"w{n}", "unit_id": "d1", "founded_on": "2019-02-01"},
+        )
 
 
 def test_readers_during_an_import_see_the_register_before_it_or_after_it(app, tenant, monkeypatch):
     with_unions(tenant)
     before = tenant.figures(PERIOD)
-    rows = [(n + 2, {"id": f"m{n:05d}", "union_id": f"u{n % 3}", "admitted_on": "2020-01-01",
-                     "full_name": f"Member {n}", "gender": "female" if n % 2 else "male"}) for n in range(1200)]
+    rows = [
+        (
+            n + 2,
+            {
+                "id": f"m{n:05d}",
+                "union_id": f"u{n % 3}",
+                "admitted_on": "2020-01-01",
+                "full_name": f"Member {n}",
+                "gender": "female" if n % 2 else "male",
+            },
+        )
+        for n in range(1200)
+    ]
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         # Many small chunks, each a moment apart: a reader would see any half-written state.
         monkeypatch.setattr(imports, "import_events", functools.partial(imports.import_events, chunk=50))
         chunks: list[int] = []
         with Readers(app, tenant) as readers:
             time.sleep(0.2)
-            plan = Register(store).import_rows({"members": rows}, actor="importer",
-                                               progress=lambda n: chunks.append(n) or time.sleep(0.03))
+            plan = Register(store).import_rows(
+                {"members": rows}, actor="importer", progress=lambda n: chunks.append(n) or time.sleep(0.03)
+            )
             time.sleep(0.2)
     assert not plan.errors
     assert chunks == [50] * 24
@@ -86,7 +111,9 @@ def test_readers_during_an_import_see_the_register_before_it_or_after_it(app, te
     seen = [figures for status, figures, _ in readers.answers]
     assert readers.statuses() == {200} and len(seen) > 20
     assert all(figures in (before, after) for figures in seen), {f["members_total"] for f in seen} - {
-        before["members_total"], after["members_total"]}
+        before["members_total"],
+        after["members_total"],
+    }
     assert before in seen and after in seen
 
 
@@ -118,9 +145,12 @@ def test_readers_during_a_rebuild_keep_getting_the_figures_of_the_register(app, 
 def test_a_rebuild_by_the_command_line_while_clients_read_exits_0_and_no_read_fails(app, tenant, settings):
     build_history(tenant)
     expected = tenant.figures(PERIOD)
-    env = {"UNIONLEDGER_DATA_DIR": str(settings.data_dir), "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
-           "UNIONLEDGER_DATABASE_URL": settings.database_url or "",
-           "UNIONLEDGER_CONTROL_SCHEMA": settings.control_schema}
+    env = {
+        "UNIONLEDGER_DATA_DIR": str(settings.data_dir),
+        "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
+        "UNIONLEDGER_DATABASE_URL": settings.database_url or "",
+        "UNIONLEDGER_CONTROL_SCHEMA": settings.control_schema,
+    }
     with Readers(app, tenant) as readers:
         for _ in range(3):
             result = CliRunner().invoke(main, ["rebuild", "--tenant", tenant.id], env=env)
@@ -130,8 +160,9 @@ def test_a_rebuild_by_the_command_line_while_clients_read_exits_0_and_no_read_fa
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
-def test_readers_after_a_crash_emptied_the_views_wait_for_them_or_are_told_when_to_retry(app, tenant, settings,
-                                                                                          monkeypatch):
+def test_readers_after_a_crash_emptied_the_views_wait_for_them_or_are_told_when_to_retry(
+    app, tenant, settings, monkeypatch
+):
     build_history(tenant)
     expected = tenant.figures(PERIOD)
     real_catch_up = Projector.catch_up
@@ -166,14 +197,33 @@ def test_text_a_database_cannot_hold_in_a_stored_event_does_not_make_the_tenant_
 
     tenant.post("/units", {"id": "d1", "name": "District 1", "kind": "district", "established_on": "2018-01-01"})
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        store.event_store.save(Workplace(workplace_id="w-nul", name="Công ty\x00 A", sector="private_enterprise",
-                                    unit_id="d1", workers=12, female_workers=3, as_of=store.today(),
-                                    actor="older version"))
+        store.event_store.save(
+            Workplace(
+                workplace_id="w-nul",
+                name="Công ty\x00 A",
+                sector="private_enterprise",
+                unit_id="d1",
+                workers=12,
+                female_workers=3,
+                as_of=store.today(),
+                actor="older version",
+            )
+        )
     shown = tenant.get("/workplaces/w-nul").get_json()
     assert shown["name"] == ("Công ty\ufffd A" if backend == "postgres" else "Công ty\x00 A")
     assert shown["workers"] == 12
-    tenant.post("/workplaces", {"id": "w2", "name": "W2", "sector": "private_enterprise", "unit_id": "d1",
-                                "workers": 30, "female_workers": 10, "as_of": "2019-01-01"})
+    tenant.post(
+        "/workplaces",
+        {
+            "id": "w2",
+            "name": "W2",
+            "sector": "private_enterprise",
+            "unit_id": "d1",
+            "workers": 30,
+            "female_workers": 10,
+            "as_of": "2019-01-01",
+        },
+    )
     entries = tenant.get("/audit", entity_id="w-nul").get_json()["entries"]
     assert [e["event"] for e in entries] == ["WorkplaceRegistered"]
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
@@ -182,17 +232,27 @@ def test_text_a_database_cannot_hold_in_a_stored_event_does_not_make_the_tenant_
         assert store.views.dump(VIEW_TABLES) == live
 
 
-def test_an_event_a_view_cannot_apply_stops_the_views_before_it_and_reads_answer_from_there(app, tenant, settings,
-                                                                                             monkeypatch):
+def test_an_event_a_view_cannot_apply_stops_the_views_before_it_and_reads_answer_from_there(
+    app, tenant, settings, monkeypatch
+):
     from domain.workplaces import Workplace
     from projections.structure import Structure
 
     build_history(tenant)
     expected = tenant.figures(PERIOD)
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        store.event_store.save(Workplace(workplace_id="w-bad", name="Refused", sector="private_enterprise",
-                                    unit_id="d1", workers=12, female_workers=3, as_of=store.today(),
-                                    actor="t"))
+        store.event_store.save(
+            Workplace(
+                workplace_id="w-bad",
+                name="Refused",
+                sector="private_enterprise",
+                unit_id="d1",
+                workers=12,
+                female_workers=3,
+                as_of=store.today(),
+                actor="t",
+            )
+        )
         position = store.projector.ledger_position()
         real = Structure.bulk_WorkplaceRegistered
 
@@ -204,8 +264,9 @@ def test_an_event_a_view_cannot_apply_stops_the_views_before_it_and_reads_answer
         monkeypatch.setattr(Structure, "bulk_WorkplaceRegistered", refuse)
         assert tenant.figures(PERIOD) == expected  # answered from the state before it
         assert tenant.get("/workplaces/w-bad", expect=404)
-        refused = tenant.post("/units", {"id": "d9", "name": "D9", "kind": "district",
-                                         "established_on": "2018-01-01"}, expect=503)
+        refused = tenant.post(
+            "/units", {"id": "d9", "name": "D9", "kind": "district", "established_on": "2018-01-01"}, expect=503
+        )
         assert f"position {position}" in refused.get_json()["detail"] and refused.headers["Retry-After"]
         with pytest.raises(ViewsStopped) as stopped:
             store.rebuild()
@@ -225,9 +286,17 @@ def test_thirty_concurrent_admissions_of_one_id_record_it_once(app, tenant):
     def admit() -> None:
         client = app.test_client()
         barrier.wait()
-        response = client.post(tenant.url("/members"), headers=tenant.headers, json={
-            "id": "same", "union_id": "u0", "admitted_on": "2020-01-01", "full_name": "Một Người",
-            "gender": "female"})
+        response = client.post(
+            tenant.url("/members"),
+            headers=tenant.headers,
+            json={
+                "id": "same",
+                "union_id": "u0",
+                "admitted_on": "2020-01-01",
+                "full_name": "Một Người",
+                "gender": "female",
+            },
+        )
         statuses.append(response.status_code)
 
     threads = [threading.Thread(target=admit) for _ in range(30)]

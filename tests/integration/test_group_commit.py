@@ -36,8 +36,16 @@ def wait_until(condition, seconds: float = 10) -> None:
 
 def test_commands_queued_together_are_decided_one_by_one_and_saved_once(app, tenant, monkeypatch):
     small_province(tenant)
-    admission = dict(id="m3", union_id="u1", admitted_on=date(2024, 1, 1), full_name="Phạm Thị Cúc",
-                     gender="female", birth_date=date(1995, 2, 3), id_number="001095000003", actor="tester")
+    admission = {
+        "id": "m3",
+        "union_id": "u1",
+        "admitted_on": date(2024, 1, 1),
+        "full_name": "Phạm Thị Cúc",
+        "gender": "female",
+        "birth_date": date(1995, 2, 3),
+        "id_number": "001095000003",
+        "actor": "tester",
+    }
     commands = [  # in the order they queue; the first one leads
         ("admit", AdmitMember(**admission)),
         ("unknown union", AdmitMember(**{**admission, "id": "m4", "union_id": "nope"})),
@@ -52,8 +60,11 @@ def test_commands_queued_together_are_decided_one_by_one_and_saved_once(app, ten
         before = store.projector.ledger_position()
         saves: list[int] = []
         real_write = commit._write
-        monkeypatch.setattr(commit, "_write", lambda store, cur, events, keys: saves.append(len(events))
-                            or real_write(store, cur, events, keys))
+        monkeypatch.setattr(
+            commit,
+            "_write",
+            lambda store, cur, events, keys: saves.append(len(events)) or real_write(store, cur, events, keys),
+        )
         outcomes: dict[str, object] = {}
 
         def run(name, command) -> None:
@@ -67,7 +78,7 @@ def test_commands_queued_together_are_decided_one_by_one_and_saved_once(app, ten
             for n, command in enumerate(commands, start=1):
                 threads.append(threading.Thread(target=run, args=command))
                 threads[-1].start()
-                wait_until(lambda: register._group.queued() == n)
+                wait_until(lambda n=n: register._group.queued() == n)
         for thread in threads:
             thread.join(30)
 
@@ -75,7 +86,10 @@ def test_commands_queued_together_are_decided_one_by_one_and_saved_once(app, ten
         assert saves == [3]
         assert (outcomes["admit"]["id"], outcomes["admit"]["union_id"]) == ("m3", "u1")
         assert (outcomes["admit"]["full_name"], outcomes["admit"]["birth_date"], outcomes["admit"]["id_number"]) == (
-            "Phạm Thị Cúc", date(1995, 2, 3), "001095000003")
+            "Phạm Thị Cúc",
+            date(1995, 2, 3),
+            "001095000003",
+        )
         assert isinstance(outcomes["unknown union"], NotFound) and outcomes["unknown union"].field == "union_id"
         assert isinstance(outcomes["same member again"], AlreadyExists)
         assert (outcomes["transfer"]["union_id"], outcomes["transfer"]["version"]) == ("u2", 2)
@@ -85,12 +99,18 @@ def test_commands_queued_together_are_decided_one_by_one_and_saved_once(app, ten
         assert store.projector.ledger_position() == before + 3
         entries, _ = store.views.audit(after=before, limit=10)
         assert [(e["event"], e["entity_id"]) for e in entries] == [
-            ("MemberAdmitted", "m3"), ("MemberTransferred", "m1"), ("MemberLeft", "m2")]
+            ("MemberAdmitted", "m3"),
+            ("MemberTransferred", "m1"),
+            ("MemberLeft", "m2"),
+        ]
         assert store.views.member("m1")["union_id"] == "u2"
         assert store.views.member("m2")["status"] == "left"
         m3 = store.views.member("m3")
         assert store.vault.unseal("m3", m3["personal"]) == {
-            "full_name": "Phạm Thị Cúc", "birth_date": "1995-02-03", "id_number": "001095000003"}
+            "full_name": "Phạm Thị Cúc",
+            "birth_date": "1995-02-03",
+            "id_number": "001095000003",
+        }
         assert store.chain.chained() == before + 3
         assert store.chain.verify().events == before + 3
         # A key is stored with the admission that uses it: the refused ones (m4, m5) left none.
@@ -109,13 +129,14 @@ def test_an_admission_replaces_a_key_left_by_one_that_was_never_recorded(app, te
         store.vault.seal("m9", {"full_name": "Lost"})
         with store.transaction() as cur:
             stale = cur.scalar("SELECT key FROM personal_keys WHERE member_id = ?", ("m9",))
-    response = tenant.post("/members", {"id": "m9", "union_id": "u2", "admitted_on": "2024-05-02",
-                                        "full_name": "Đỗ Văn Chín", "gender": "male"})
+    response = tenant.post(
+        "/members",
+        {"id": "m9", "union_id": "u2", "admitted_on": "2024-05-02", "full_name": "Đỗ Văn Chín", "gender": "male"},
+    )
     assert response.status_code == 201 and response.get_json()["full_name"] == "Đỗ Văn Chín"
     assert tenant.get("/members/m9").get_json()["full_name"] == "Đỗ Văn Chín"
-    with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        with store.transaction() as cur:
-            assert cur.scalar("SELECT key FROM personal_keys WHERE member_id = ?", ("m9",)) != stale
+    with app.extensions["unionledger"].stores.use(tenant.id) as store, store.transaction() as cur:
+        assert cur.scalar("SELECT key FROM personal_keys WHERE member_id = ?", ("m9",)) != stale
 
 
 def test_concurrent_admissions_over_http_each_get_their_own_answer(app, tenant):
@@ -129,10 +150,18 @@ def test_concurrent_admissions_over_http_each_get_their_own_answer(app, tenant):
         for n in range(each):
             member_id = f"c{c}-{n}"
             union_id = "nope" if (c, n) == (0, 0) else f"u{1 + (c + n) % 2}"
-            response = client.post(tenant.url("/members"), headers=tenant.headers, json={
-                "id": member_id, "union_id": union_id, "admitted_on": "2025-01-15",
-                "full_name": f"Đoàn viên {member_id}", "gender": "female",
-                **({"birth_date": f"199{n}-0{n + 1}-1{n}", "id_number": f"0380{c:02d}{n:06d}"} if n % 2 else {})})
+            response = client.post(
+                tenant.url("/members"),
+                headers=tenant.headers,
+                json={
+                    "id": member_id,
+                    "union_id": union_id,
+                    "admitted_on": "2025-01-15",
+                    "full_name": f"Đoàn viên {member_id}",
+                    "gender": "female",
+                    **({"birth_date": f"199{n}-0{n + 1}-1{n}", "id_number": f"0380{c:02d}{n:06d}"} if n % 2 else {}),
+                },
+            )
             with lock:
                 answers.append((member_id, response.status_code, response.get_json()))
 
@@ -170,18 +199,28 @@ def test_a_group_whose_save_collides_is_decided_again_one_by_one(app, tenant, mo
         def decide_then_collide(store, group):
             decided = real_decide(store, group)
             monkeypatch.setattr(commit, "decide", real_decide)  # the others, one by one, as they are
-            recorded_without_views(store, AdmitMember(id="m7", union_id="u2", admitted_on=date(2024, 4, 2),
-                                                      full_name="Khác", gender="male", actor="elsewhere"))
+            recorded_without_views(
+                store,
+                AdmitMember(
+                    id="m7",
+                    union_id="u2",
+                    admitted_on=date(2024, 4, 2),
+                    full_name="Khác",
+                    gender="male",
+                    actor="elsewhere",
+                ),
+            )
             return decided
 
         monkeypatch.setattr(commit, "decide", decide_then_collide)
-        admission = dict(union_id="u1", admitted_on=date(2024, 4, 1), gender="female", actor="tester")
+        admission = {"union_id": "u1", "admitted_on": date(2024, 4, 1), "gender": "female", "actor": "tester"}
         outcomes: dict[str, object] = {}
 
         def run(member_id: str) -> None:
             try:
-                outcomes[member_id] = register.execute(AdmitMember(id=member_id, full_name=f"Người {member_id}",
-                                                                   **admission))
+                outcomes[member_id] = register.execute(
+                    AdmitMember(id=member_id, full_name=f"Người {member_id}", **admission)
+                )
             except Exception as error:  # noqa: BLE001 - the outcome under test
                 outcomes[member_id] = error
 
@@ -190,7 +229,7 @@ def test_a_group_whose_save_collides_is_decided_again_one_by_one(app, tenant, mo
             for n, member_id in enumerate(("m6", "m7"), start=1):
                 threads.append(threading.Thread(target=run, args=(member_id,)))
                 threads[-1].start()
-                wait_until(lambda: register._group.queued() == n)
+                wait_until(lambda n=n: register._group.queued() == n)
         for thread in threads:
             thread.join(30)
         monkeypatch.undo()
@@ -199,12 +238,16 @@ def test_a_group_whose_save_collides_is_decided_again_one_by_one(app, tenant, mo
         assert store.views.member("m6")["union_id"] == "u1"
         assert store.views.member("m7")["union_id"] == "u2"  # the other writer's admission stands
         assert store.vault.unseal("m6", store.views.member("m6")["personal"]) == {
-            "full_name": "Người m6", "birth_date": None, "id_number": None}
+            "full_name": "Người m6",
+            "birth_date": None,
+            "id_number": None,
+        }
         assert store.chain.verify().events == store.projector.ledger_position()
 
 
-ADMISSION = AdmitMember(id="m1", union_id="u1", admitted_on=date(2024, 1, 1), full_name="A", gender="male",
-                        actor="tester")
+ADMISSION = AdmitMember(
+    id="m1", union_id="u1", admitted_on=date(2024, 1, 1), full_name="A", gender="male", actor="tester"
+)
 
 
 def test_a_group_that_fails_as_a_whole_fails_each_of_its_commands():
@@ -241,6 +284,7 @@ def test_a_command_whose_views_cannot_be_updated_writes_nothing(app, tenant, set
         def fail(*_args, **_kwargs):
             failed_in.append(name)
             raise RuntimeError("view update failed")
+
         return fail
 
     # SQLite applies the admission event to the member views; PostgreSQL writes its rows in SQL.
@@ -269,12 +313,22 @@ def test_a_command_after_events_written_without_views_or_chain_brings_both_up_fi
     small_province(tenant)
     platform = app.extensions["unionledger"]
     with platform.stores.use(tenant.id) as store:
-        recorded_without_views(store, AdmitMember(id="m3", union_id="u2", admitted_on=date(2024, 1, 2),
-                                                  full_name="Lê C", gender="female", actor="crash-test"))
+        recorded_without_views(
+            store,
+            AdmitMember(
+                id="m3",
+                union_id="u2",
+                admitted_on=date(2024, 1, 2),
+                full_name="Lê C",
+                gender="female",
+                actor="crash-test",
+            ),
+        )
         behind = store.projector.ledger_position()
         assert store.projector.position() == store.chain.chained() == behind - 1
-    tenant.post("/members", {"id": "m4", "union_id": "u1", "admitted_on": "2024-01-03", "full_name": "Vũ D",
-                             "gender": "male"})
+    tenant.post(
+        "/members", {"id": "m4", "union_id": "u1", "admitted_on": "2024-01-03", "full_name": "Vũ D", "gender": "male"}
+    )
     with platform.stores.use(tenant.id) as store:
         assert store.projector.position() == store.chain.chained() == behind + 1
         entries, _ = store.views.audit(after=behind - 1, limit=10)
@@ -292,13 +346,22 @@ def test_views_written_beside_events_fail_the_transaction_unless_they_were_where
     platform = app.extensions["unionledger"]
     with platform.stores.use(tenant.id) as store:
         position = store.projector.position()
-        recorded_without_views(store, AdmitMember(id="m3", union_id="u2", admitted_on=date(2024, 1, 2),
-                                                  full_name="Lê C", gender="female", actor="tester"))
-        recorded = [(store.event_store.mapper.to_domain_event(n), n.id)
-                    for n in store.event_store.recorder.select_notifications(position + 1, 1)]
-        with pytest.raises(Exception, match="division by zero"):
-            with store.transaction(write=True) as cur, cur.pipeline():
-                store.projector.apply_at(cur, recorded, position - 1)  # the views are at position
+        recorded_without_views(
+            store,
+            AdmitMember(
+                id="m3", union_id="u2", admitted_on=date(2024, 1, 2), full_name="Lê C", gender="female", actor="tester"
+            ),
+        )
+        recorded = [
+            (store.event_store.mapper.to_domain_event(n), n.id)
+            for n in store.event_store.recorder.select_notifications(position + 1, 1)
+        ]
+        with (
+            pytest.raises(Exception, match="division by zero"),
+            store.transaction(write=True) as cur,
+            cur.pipeline(),
+        ):
+            store.projector.apply_at(cur, recorded, position - 1)  # the views are at position
         assert store.projector.position() == position and store.views.member("m3") is None
         with store.transaction(write=True) as cur, cur.pipeline():
             store.projector.apply_at(cur, recorded, position)

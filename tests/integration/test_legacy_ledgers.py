@@ -39,10 +39,15 @@ def legacy(backend, tmp_path):
         try:
             drop = f'DROP SCHEMA IF EXISTS "{CONTROL}" CASCADE; DROP SCHEMA IF EXISTS "t_{TENANT}" CASCADE'
             conn.execute(drop)
-            subprocess.run(["psql", PG_URL, "-q", "-v", "ON_ERROR_STOP=1", "-f", str(FIXTURES / "postgres.sql")],
-                           check=True, capture_output=True)
-            yield (Settings(database_url=PG_URL, data_dir=tmp_path / "data", admin_token=ADMIN,
-                            control_schema=CONTROL), ANSWERS["postgres"])
+            subprocess.run(
+                ["psql", PG_URL, "-q", "-v", "ON_ERROR_STOP=1", "-f", str(FIXTURES / "postgres.sql")],
+                check=True,
+                capture_output=True,
+            )
+            yield (
+                Settings(database_url=PG_URL, data_dir=tmp_path / "data", admin_token=ADMIN, control_schema=CONTROL),
+                ANSWERS["postgres"],
+            )
             conn.execute(drop)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK,))
@@ -59,19 +64,34 @@ def test_a_ledger_written_by_an_earlier_version_opens_verifies_and_replays(legac
             assert client.get(t + "/indicators", query_string=question, headers=h).get_json()["figures"] == figures
         for member_id, member in answers["members"].items():
             assert client.get(f"{t}/members/{member_id}", headers=h).get_json() == member
-        assert len(client.get(t + "/audit", query_string={"limit": 1000}, headers=h).get_json()["entries"]) == \
-            answers["audit_count"]
+        assert (
+            len(client.get(t + "/audit", query_string={"limit": 1000}, headers=h).get_json()["entries"])
+            == answers["audit_count"]
+        )
         digest = answers["digest"]
         assert client.get(t + "/ledger/digest", headers=h).get_json()["hash"] == digest["hash"]
         report = client.post(f"{t}/reports/{answers['report_id']}/verification", headers=h)
         assert report.status_code == 201 and report.get_json()["verdict"] == "consistent"
-        admitted = client.post(t + "/members", headers=h, json={
-            "id": "m9", "union_id": "u1", "admitted_on": "2024-01-01", "full_name": "Trần Văn Mới", "gender": "male"})
+        admitted = client.post(
+            t + "/members",
+            headers=h,
+            json={
+                "id": "m9",
+                "union_id": "u1",
+                "admitted_on": "2024-01-01",
+                "full_name": "Trần Văn Mới",
+                "gender": "male",
+            },
+        )
         assert admitted.status_code == 201, admitted.get_json()
     finally:
         app.extensions["unionledger"].close()
-    env = {"UNIONLEDGER_DATA_DIR": str(settings.data_dir), "UNIONLEDGER_ADMIN_TOKEN": ADMIN,
-           "UNIONLEDGER_DATABASE_URL": settings.database_url or "", "UNIONLEDGER_CONTROL_SCHEMA": CONTROL}
+    env = {
+        "UNIONLEDGER_DATA_DIR": str(settings.data_dir),
+        "UNIONLEDGER_ADMIN_TOKEN": ADMIN,
+        "UNIONLEDGER_DATABASE_URL": settings.database_url or "",
+        "UNIONLEDGER_CONTROL_SCHEMA": CONTROL,
+    }
     extends = ["ledger", "verify", "--tenant", TENANT, "--digest", f"{digest['hash']}@{digest['position']}"]
     for command in (["rebuild", "--tenant", TENANT], extends):
         result = CliRunner().invoke(main, command, env=env)

@@ -132,16 +132,20 @@ def test_make_run_prints_a_ready_curl_line_on_a_fresh_folder_and_on_the_next_sta
         lines.append(capsys.readouterr().out)
     demo_token = (data / "demo-token").read_text().strip()
     for out in lines:
-        assert (f"curl -s -H 'Authorization: Bearer {demo_token}' "
-                "'http://127.0.0.1:8000/v1/tenants/quang-tri/indicators?period=2023-2028'") in out
+        assert (
+            f"curl -s -H 'Authorization: Bearer {demo_token}' "
+            "'http://127.0.0.1:8000/v1/tenants/quang-tri/indicators?period=2023-2028'"
+        ) in out
     assert "Building the demo province" in lines[0] and "Building" not in lines[1]
     assert asked == [date(2015, 2, 28)]  # the first start built the demo as of that day
     assert shared(data) == {}
 
     app = create_app(Settings.from_env())
     try:
-        response = app.test_client().get("/v1/tenants/quang-tri/indicators?period=2015&as_of=2015-02-28",
-                                         headers={"Authorization": f"Bearer {demo_token}"})
+        response = app.test_client().get(
+            "/v1/tenants/quang-tri/indicators?period=2015&as_of=2015-02-28",
+            headers={"Authorization": f"Bearer {demo_token}"},
+        )
         assert response.status_code == 200 and response.get_json()["figures"]["members_total"] > 0
     finally:
         app.extensions["unionledger"].close()

@@ -21,8 +21,10 @@ def fingerprint(settings, tenant_id: str) -> str:
     import psycopg
 
     with psycopg.connect(settings.conninfo()) as conn:
-        rows = conn.execute(f'SELECT notification_id, topic, state FROM "{schema_name(tenant_id)}".ledger_events'
-                            " ORDER BY notification_id").fetchall()
+        rows = conn.execute(
+            f'SELECT notification_id, topic, state FROM "{schema_name(tenant_id)}".ledger_events'
+            " ORDER BY notification_id"
+        ).fetchall()
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
@@ -30,8 +32,10 @@ def schema_mark(settings, tenant_id: str) -> str | None:
     import psycopg
 
     with psycopg.connect(settings.conninfo()) as conn:
-        row = conn.execute("SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s",
-                           (schema_name(tenant_id),)).fetchone()
+        row = conn.execute(
+            "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s",
+            (schema_name(tenant_id),),
+        ).fetchone()
     return row[0] if row else None
 
 
@@ -62,8 +66,9 @@ def test_a_second_deployment_cannot_provision_a_tenant_of_the_first(app, client,
         where = f'schema "{schema_name(first.id)}"'
     before = fingerprint(found, first.id)
 
-    response = second.test_client().post("/v1/tenants", json={"id": first.id, "name": "Another federation"},
-                                         headers=admin)
+    response = second.test_client().post(
+        "/v1/tenants", json={"id": first.id, "name": "Another federation"}, headers=admin
+    )
     assert response.status_code == 409
     problem = response.get_json()
     assert problem["rule"] == "store_exists" and "token" not in problem
@@ -76,7 +81,8 @@ def test_a_second_deployment_cannot_provision_a_tenant_of_the_first(app, client,
 
 
 def test_a_provisioning_cut_off_before_the_tenant_was_registered_is_completed_by_a_repeat(
-        app, client, admin, settings, monkeypatch):
+    app, client, admin, settings, monkeypatch
+):
     from tenants.registry import Registry
 
     tenant_id = f"cut-{uuid.uuid4().hex[:8]}"
@@ -107,8 +113,12 @@ def test_a_schema_made_by_hand_is_not_adopted(tmp_path, admin):
     from service.app import create_app
 
     need_postgres()
-    settings = Settings(database_url=PG_URL, data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN,
-                        control_schema=f"ctl_{uuid.uuid4().hex[:8]}")
+    settings = Settings(
+        database_url=PG_URL,
+        data_dir=tmp_path / "data",
+        admin_token=ADMIN_TOKEN,
+        control_schema=f"ctl_{uuid.uuid4().hex[:8]}",
+    )
     tenant_id = f"hand-{uuid.uuid4().hex[:8]}"
     with psycopg.connect(settings.conninfo(), autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema_name(tenant_id)}"')
@@ -117,7 +127,8 @@ def test_a_schema_made_by_hand_is_not_adopted(tmp_path, admin):
         response = app.test_client().post("/v1/tenants", json={"id": tenant_id, "name": "By hand"}, headers=admin)
         assert response.status_code == 409 and response.get_json()["rule"] == "store_exists"
         assert response.get_json()["errors"] == {
-            "id": [f'schema "{schema_name(tenant_id)}" exists already and was not made by this deployment']}
+            "id": [f'schema "{schema_name(tenant_id)}" exists already and was not made by this deployment']
+        }
         assert app.extensions["unionledger"].registry.tenant(tenant_id) is None
     finally:
         app.extensions["unionledger"].close()
@@ -134,7 +145,6 @@ def test_an_emptied_store_keeps_its_mark_and_serves_again(app, client, admin, se
         assert schema_mark(settings, tenant.id) == f"unionledger:{settings.control_schema}"
         response = second.test_client().post("/v1/tenants", json={"id": tenant.id, "name": "X"}, headers=admin)
         assert response.status_code == 409 and response.get_json()["rule"] == "store_exists"
-
 
 
 def test_two_deployments_provisioning_one_id_at_once_never_share_a_store(client, admin, settings, second):

@@ -26,8 +26,12 @@ def kept(settings, tenant_id: str) -> tuple[set[str], int]:
 
     schema = schema_name(tenant_id)
     with psycopg.connect(settings.conninfo()) as conn:
-        tables = {name for (name,) in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))}
+        tables = {
+            name
+            for (name,) in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+            )
+        }
         return tables, conn.execute(f'SELECT COUNT(*) FROM "{schema}".ledger_events').fetchone()[0]
 
 
@@ -52,7 +56,7 @@ def test_open_stores_stay_bounded_and_closed_ones_reopen(app, client, admin, set
     tenants = [new_tenant(client, admin) for _ in range(limit + 3)]
     for n, tenant in enumerate(tenants):
         tenant.post("/units", {"id": f"d{n}", "name": f"D{n}", "kind": "district", "established_on": "2018-01-01"})
-        assert len(platform.stores._open) <= limit  # noqa: SLF001
+        assert len(platform.stores._open) <= limit
     for n, tenant in enumerate(tenants):
         assert tenant.get(f"/units/d{n}").get_json()["name"] == f"D{n}"
         tenant.get(f"/units/d{n + 1}", expect=404)
@@ -91,7 +95,7 @@ def test_a_demo_build_stopped_half_way_is_built_again_not_served(settings, monke
         with pytest.raises(KeyboardInterrupt):
             ensure_demo(platform, today, tenant_id=STOPPED)
         with platform.stores.use(STOPPED) as store:
-            assert 0 < store.projector.ledger_position()  # half a province, not to be served
+            assert store.projector.ledger_position() > 0  # half a province, not to be served
         monkeypatch.setattr(demo.province, "demo_commands", commands)
         token = ensure_demo(platform, today, tenant_id=STOPPED)
         with platform.stores.use(STOPPED) as store:

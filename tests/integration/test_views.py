@@ -6,7 +6,7 @@ import io
 import json
 import re
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -18,13 +18,24 @@ from projections.audit import Audit
 from projections.base import jsonb_text, micros
 from projections.indicators import IndicatorCalculator, Question
 from service.cli import main
-from tests import scenario
 from tenants.settings import Settings
 from tenants.stores import TenantStore
+from tests import scenario
 from tests.conftest import ADMIN_TOKEN, PG_URL, index_names, need_postgres, recorded_without_views
 
-VIEW_TABLES = ["unit_state", "workplace_state", "union_state", "member_state", "surveys", "unit_spans",
-               "union_spans", "workplace_spans", "member_spans", "member_flows", "audit_entries"]
+VIEW_TABLES = [
+    "unit_state",
+    "workplace_state",
+    "union_state",
+    "member_state",
+    "surveys",
+    "unit_spans",
+    "union_spans",
+    "workplace_spans",
+    "member_spans",
+    "member_flows",
+    "audit_entries",
+]
 
 
 def build_history(tenant) -> None:
@@ -33,14 +44,38 @@ def build_history(tenant) -> None:
     tenant.post("/units", {"id": "d2", "name": "District 2", "kind": "district", "established_on": "2018-01-01"})
     tenant.post("/units", {"id": "c1", "name": "Commune 1", "kind": "commune", "established_on": "2025-07-01"})
     for n in (1, 2):
-        tenant.post("/workplaces", {"id": f"w{n}", "name": f"W{n}", "sector": "private_enterprise", "unit_id": "d1",
-                                    "workers": 40, "female_workers": 20, "as_of": "2019-01-01"})
-        tenant.post("/unions", {"id": f"u{n}", "name": f"U{n}", "workplace_id": f"w{n}", "unit_id": "d1",
-                                "founded_on": "2019-02-01"})
-    tenant.post("/members", {"id": "m1", "union_id": "u1", "admitted_on": "2019-03-01", "full_name": "Nguyễn Thị A",
-                             "gender": "female", "birth_date": "1990-01-01", "id_number": "045090000001"})
-    tenant.post("/members", {"id": "m2", "union_id": "u2", "admitted_on": "2019-03-01", "full_name": "Trần Văn B",
-                             "gender": "male"})
+        tenant.post(
+            "/workplaces",
+            {
+                "id": f"w{n}",
+                "name": f"W{n}",
+                "sector": "private_enterprise",
+                "unit_id": "d1",
+                "workers": 40,
+                "female_workers": 20,
+                "as_of": "2019-01-01",
+            },
+        )
+        tenant.post(
+            "/unions",
+            {"id": f"u{n}", "name": f"U{n}", "workplace_id": f"w{n}", "unit_id": "d1", "founded_on": "2019-02-01"},
+        )
+    tenant.post(
+        "/members",
+        {
+            "id": "m1",
+            "union_id": "u1",
+            "admitted_on": "2019-03-01",
+            "full_name": "Nguyễn Thị A",
+            "gender": "female",
+            "birth_date": "1990-01-01",
+            "id_number": "045090000001",
+        },
+    )
+    tenant.post(
+        "/members",
+        {"id": "m2", "union_id": "u2", "admitted_on": "2019-03-01", "full_name": "Trần Văn B", "gender": "male"},
+    )
     tenant.post("/members/m2/transfer", {"to_union_id": "u1", "effective_on": "2020-01-01"})
     tenant.post("/unions/u2/dissolution", {"dissolved_on": "2020-06-01", "reason": "workplace closed"})
     tenant.post("/unions/u1/transfer", {"to_unit_id": "d2", "effective_on": "2021-01-01"})
@@ -55,9 +90,12 @@ def test_rebuild_from_the_ledger_gives_the_live_views(app, tenant, settings):
     with platform.stores.use(tenant.id) as store:
         live = store.views.dump(VIEW_TABLES)
     figures_before = tenant.figures("2025")
-    env = {"UNIONLEDGER_DATA_DIR": str(settings.data_dir), "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
-           "UNIONLEDGER_DATABASE_URL": settings.database_url or "",
-           "UNIONLEDGER_CONTROL_SCHEMA": settings.control_schema}
+    env = {
+        "UNIONLEDGER_DATA_DIR": str(settings.data_dir),
+        "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
+        "UNIONLEDGER_DATABASE_URL": settings.database_url or "",
+        "UNIONLEDGER_CONTROL_SCHEMA": settings.control_schema,
+    }
     result = CliRunner().invoke(main, ["rebuild", "--tenant", tenant.id], env=env)
     assert result.exit_code == 0, result.output
     assert "from 15 events" in result.output
@@ -82,11 +120,17 @@ def test_indicator_columns_kept_in_step_equal_columns_read_afresh(app, tenant):
         response = post(path, body)
         assert response.status_code == 201, response.get_json()
         time.sleep(0.002)
-        instants.append(micros(datetime.now(timezone.utc)))
+        instants.append(micros(datetime.now(UTC)))
         with platform.stores.use(tenant.id) as store:
             afresh = IndicatorCalculator(store.transaction)
-            for period, unit in (("2019", None), ("2020", "d1"), ("2021", "d2"), ("2025", "c1"),
-                                 ("2018-2022", "d1"), ("2023-2028", None)):
+            for period, unit in (
+                ("2019", None),
+                ("2020", "d1"),
+                ("2021", "d2"),
+                ("2025", "c1"),
+                ("2018-2022", "d1"),
+                ("2023-2028", None),
+            ):
                 for known_at in (None, *instants[-4:-1]):
                     p = parse_period(period)
                     q = Question(p, unit, min(p.end, date(2025, 12, 31)), known_at)
@@ -119,9 +163,12 @@ def test_indicator_columns_are_read_again_after_a_rebuild_back_to_the_same_posit
 
 
 def test_rebuild_of_an_unknown_tenant_is_refused(settings):
-    env = {"UNIONLEDGER_DATA_DIR": str(settings.data_dir), "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
-           "UNIONLEDGER_DATABASE_URL": settings.database_url or "",
-           "UNIONLEDGER_CONTROL_SCHEMA": settings.control_schema}
+    env = {
+        "UNIONLEDGER_DATA_DIR": str(settings.data_dir),
+        "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
+        "UNIONLEDGER_DATABASE_URL": settings.database_url or "",
+        "UNIONLEDGER_CONTROL_SCHEMA": settings.control_schema,
+    }
     result = CliRunner().invoke(main, ["rebuild", "--tenant", "nowhere"], env=env)
     assert result.exit_code != 0
     assert "does not exist" in result.output
@@ -130,14 +177,34 @@ def test_rebuild_of_an_unknown_tenant_is_refused(settings):
 def test_events_written_without_their_views_are_applied_on_the_next_read(app, tenant):
     """As after a crash between the ledger write and the view update."""
     tenant.post("/units", {"id": "d1", "name": "D1", "kind": "district", "established_on": "2018-01-01"})
-    tenant.post("/workplaces", {"id": "w1", "name": "W1", "sector": "fdi_enterprise", "unit_id": "d1",
-                                "workers": 12, "female_workers": 5, "as_of": "2019-01-01"})
-    tenant.post("/unions", {"id": "u1", "name": "U1", "workplace_id": "w1", "unit_id": "d1",
-                            "founded_on": "2019-02-01"})
+    tenant.post(
+        "/workplaces",
+        {
+            "id": "w1",
+            "name": "W1",
+            "sector": "fdi_enterprise",
+            "unit_id": "d1",
+            "workers": 12,
+            "female_workers": 5,
+            "as_of": "2019-01-01",
+        },
+    )
+    tenant.post(
+        "/unions", {"id": "u1", "name": "U1", "workplace_id": "w1", "unit_id": "d1", "founded_on": "2019-02-01"}
+    )
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         # Straight to the ledger: the views are not told.
-        recorded_without_views(store, AdmitMember(id="m1", union_id="u1", admitted_on=date(2019, 3, 1),
-                                                  full_name="Lê C", gender="female", actor="crash-test"))
+        recorded_without_views(
+            store,
+            AdmitMember(
+                id="m1",
+                union_id="u1",
+                admitted_on=date(2019, 3, 1),
+                full_name="Lê C",
+                gender="female",
+                actor="crash-test",
+            ),
+        )
         assert store.projector.is_behind()
     member = tenant.get("/members/m1").get_json()
     assert member["status"] == "active" and member["full_name"] == "Lê C"
@@ -164,13 +231,17 @@ def test_a_lane_left_behind_catches_up_alone_and_a_command_waits_for_it(app, ten
         with store.transaction(write=True) as cur:
             cur.execute("DELETE FROM audit_entries WHERE position > 3")
             cur.execute("UPDATE view_positions SET position = 3 WHERE name = 'audit'")
-    tenant.post("/members", {"id": "m9", "union_id": "u1", "admitted_on": "2025-08-01", "full_name": "Hồ Chín",
-                             "gender": "male"})
+    tenant.post(
+        "/members",
+        {"id": "m9", "union_id": "u1", "admitted_on": "2025-08-01", "full_name": "Hồ Chín", "gender": "male"},
+    )
     entries = tenant.get("/audit", limit=500).get_json()["entries"]
     assert [e["position"] for e in entries] == list(range(1, end + 2)) and entries[-1]["entity_id"] == "m9"
     with platform.stores.use(tenant.id) as store:
         assert {lane: store.projector.position(lane) for lane in store.projector.lanes} == {
-            "views": end + 1, "audit": end + 1}
+            "views": end + 1,
+            "audit": end + 1,
+        }
 
 
 def test_a_store_kept_before_the_audit_had_its_own_position_starts_it_at_the_views(app, tenant, settings):
@@ -193,8 +264,9 @@ def test_a_store_kept_before_the_audit_had_its_own_position_starts_it_at_the_vie
 def test_two_followers_apply_each_event_once(app, tenant):
     tenant.post("/units", {"id": "d1", "name": "D1", "kind": "district", "established_on": "2018-01-01"})
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        recorded_without_views(store, EstablishUnit(id="d2", name="D2", kind="district",
-                                                    established_on=date(2018, 1, 1), actor="x"))
+        recorded_without_views(
+            store, EstablishUnit(id="d2", name="D2", kind="district", established_on=date(2018, 1, 1), actor="x")
+        )
         store.projector.follow()
         assert store.projector.follow() == 0
         assert store.projector.position() == store.projector.ledger_position() == 2
@@ -210,23 +282,30 @@ def test_a_large_catch_up_renews_the_planner_statistics(app, tenant, monkeypatch
     def analysed(store) -> bool:
         with store.transaction() as cur:
             if cur.dialect == "postgres":
-                return bool(cur.scalar("SELECT COUNT(*) FROM pg_stat_user_tables WHERE schemaname = current_schema()"
-                                       " AND relname = 'member_spans' AND last_analyze IS NOT NULL"))
+                return bool(
+                    cur.scalar(
+                        "SELECT COUNT(*) FROM pg_stat_user_tables WHERE schemaname = current_schema()"
+                        " AND relname = 'member_spans' AND last_analyze IS NOT NULL"
+                    )
+                )
             return bool(cur.scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")) and bool(
-                cur.scalar("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'member_spans'"))
+                cur.scalar("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'member_spans'")
+            )
 
     build_history(tenant)
     monkeypatch.setattr(runner, "ANALYZE_AFTER", 2)
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         assert not analysed(store)
         # Straight to the ledger, as a crash before the views were told leaves them.
-        recorded_without_views(store, EstablishUnit(id="d3", name="D3", kind="district",
-                                                    established_on=date(2018, 1, 1), actor="x"))
+        recorded_without_views(
+            store, EstablishUnit(id="d3", name="D3", kind="district", established_on=date(2018, 1, 1), actor="x")
+        )
         assert store.projector.follow() == 1
         assert not analysed(store)
         for unit in ("d4", "d5"):
-            recorded_without_views(store, EstablishUnit(id=unit, name=unit, kind="district",
-                                                        established_on=date(2018, 1, 1), actor="x"))
+            recorded_without_views(
+                store, EstablishUnit(id=unit, name=unit, kind="district", established_on=date(2018, 1, 1), actor="x")
+            )
         assert store.projector.follow() == 2
         assert analysed(store)
 
@@ -239,12 +318,19 @@ def expected_2025(unit: str | None, admitted: int, left: int) -> dict:
     members = 1 + admitted - left
     held = unit in (None, "c1")  # u1, its members and their flows
     located = unit in (None, "d1")  # w1 and w2; w1 covered by u1
-    return {"members_total": members if held else 0, "unions_total": 1 if held else 0,
-            "workplaces_eligible": 2 if located else 0, "workplaces_covered": 1 if located else 0,
-            "coverage_pct": 50.0 if located else 0.0,
-            "member_worker_ratio_pct": 100 * members / 50 if located else 0.0,  # members of w1's union / its workers
-            "members_admitted": admitted if held else 0, "members_left": left if held else 0,
-            "members_net_growth": admitted - left if held else 0, "unions_founded": 0, "unions_dissolved": 0}
+    return {
+        "members_total": members if held else 0,
+        "unions_total": 1 if held else 0,
+        "workplaces_eligible": 2 if located else 0,
+        "workplaces_covered": 1 if located else 0,
+        "coverage_pct": 50.0 if located else 0.0,
+        "member_worker_ratio_pct": 100 * members / 50 if located else 0.0,  # members of w1's union / its workers
+        "members_admitted": admitted if held else 0,
+        "members_left": left if held else 0,
+        "members_net_growth": admitted - left if held else 0,
+        "unions_founded": 0,
+        "unions_dissolved": 0,
+    }
 
 
 def test_indicator_columns_read_by_threads_while_commands_write(app, tenant):
@@ -260,8 +346,18 @@ def test_indicator_columns_read_by_threads_while_commands_write(app, tenant):
     questions = {unit: Question(parse_period("2025"), unit, date(2025, 12, 31), None) for unit in units}
     commands: list[tuple[str, dict]] = []
     for n in range(12):
-        commands.append(("/members", {"id": f"x{n}", "union_id": "u1", "admitted_on": "2025-08-01",
-                                      "gender": "male", "full_name": f"Người {n}"}))
+        commands.append(
+            (
+                "/members",
+                {
+                    "id": f"x{n}",
+                    "union_id": "u1",
+                    "admitted_on": "2025-08-01",
+                    "gender": "male",
+                    "full_name": f"Người {n}",
+                },
+            )
+        )
         if n % 3 == 0:
             commands.append((f"/members/x{n}/departure", {"left_on": "2025-09-01", "reason": "changed_job"}))
     states = [(0, 0)]  # (admitted, left) before the first command and after each
@@ -270,7 +366,8 @@ def test_indicator_columns_read_by_threads_while_commands_write(app, tenant):
         states.append((admitted, left + 1) if path.endswith("/departure") else (admitted + 1, left))
     with platform.stores.use(tenant.id) as store:
         assert {u: store.indicators.figures(indicators, q) for u, q in questions.items()} == {
-            u: expected_2025(u, 0, 0) for u in units}
+            u: expected_2025(u, 0, 0) for u in units
+        }
 
     readers_count, rounds = 3, 5
     answers: list[list[tuple[str | None, dict]]] = [[] for _ in range(readers_count)]
@@ -283,7 +380,7 @@ def test_indicator_columns_read_by_threads_while_commands_write(app, tenant):
                 while not done.is_set():
                     for unit, q in questions.items():
                         mine.append((unit, store.indicators.figures(indicators, q)))
-        except BaseException as error:  # reported below, on the test's thread
+        except BaseException as error:  # noqa: BLE001 - reported below, on the test's thread
             failures.append(error)
 
     readers = [threading.Thread(target=ask, args=(mine,)) for mine in answers]
@@ -317,7 +414,9 @@ def test_indicator_columns_read_by_threads_while_commands_write(app, tenant):
     assert len(seen) >= 3, seen  # the readers asked while the commands wrote, not only before or after
     with platform.stores.use(tenant.id) as store:
         for q in questions.values():
-            assert store.indicators.figures(indicators, q) == IndicatorCalculator(store.transaction).figures(indicators, q)
+            assert store.indicators.figures(indicators, q) == IndicatorCalculator(store.transaction).figures(
+                indicators, q
+            )
     assert tenant.figures("2025", unit_id="c1", as_of="2025-12-31") == expected_2025("c1", 12, 4)
     assert states[-1] == (12, 4)
 
@@ -361,13 +460,15 @@ def test_a_rebuild_moves_many_members_in_one_statement_each_once(app, tenant):
     assert len(current) == 40 * 2 + 20  # a span in u1 ended by the move and one in u2 for each who moved
     assert tenant.figures("2021", unit_id="d1", as_of="2021-12-31")["members_total"] == 60 - 20
     with app.extensions["unionledger"].stores.use(tenant.id) as store, store.transaction() as cur:
-        rows = cur.execute("SELECT union_id, count(*), count(left_on) FROM member_state GROUP BY union_id"
-                           " ORDER BY union_id").fetchall()
+        rows = cur.execute(
+            "SELECT union_id, count(*), count(left_on) FROM member_state GROUP BY union_id ORDER BY union_id"
+        ).fetchall()
     assert rows == [("u1", 20, 10), ("u2", 40, 10)]
 
 
-def test_views_kept_under_another_definition_are_rebuilt_from_the_ledger_when_next_read(app, tenant, settings,
-                                                                                       monkeypatch):
+def test_views_kept_under_another_definition_are_rebuilt_from_the_ledger_when_next_read(
+    app, tenant, settings, monkeypatch
+):
     """A version that keeps the views otherwise (another table or index) finds them under the
     old definition: opening the store drops them, and the first read catches them up from the
     ledger; being far behind, it derives what it can in SQL, as a rebuild does."""
@@ -417,8 +518,13 @@ def test_a_catch_up_reads_each_run_of_derived_events_as_its_ends(app, tenant):
         with store.transaction() as cur:
             items, count, last = projector._select_stored(cur, 4, 100, "views")
         names = [(topic.rsplit(".", 1)[-1], event is None, position) for topic, event, position in items]
-        assert names == [("MemberAdmitted", True, 4), ("MemberAdmitted", True, 33), ("MemberLeft", False, 34),
-                         ("MemberAdmitted", True, 35), ("MemberAdmitted", True, 54)]
+        assert names == [
+            ("MemberAdmitted", True, 4),
+            ("MemberAdmitted", True, 33),
+            ("MemberLeft", False, 34),
+            ("MemberAdmitted", True, 35),
+            ("MemberAdmitted", True, 54),
+        ]
         assert (count, last) == (51, 54)
         live = store.views.dump(VIEW_TABLES)
         store.rebuild()
@@ -431,8 +537,9 @@ def test_a_rebuild_fills_the_views_before_it_builds_the_indexes_only_readers_use
 
     build_history(tenant)
     names = {i for p in view_projections() for i in p.readers_indexes}
-    assert names and all(f"INDEX IF NOT EXISTS {i} ON" in " ".join(p.ddl)
-                         for p in view_projections() for i in p.readers_indexes)
+    assert names and all(
+        f"INDEX IF NOT EXISTS {i} ON" in " ".join(p.ddl) for p in view_projections() for i in p.readers_indexes
+    )
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         live = store.views.dump(VIEW_TABLES)
         during: list[set[str]] = []
@@ -505,14 +612,24 @@ def test_views_derived_in_sql_equal_the_views_kept_event_by_event(app, tenant, s
     sit between events applied in Python (moves, an erasure, a target, a report), and the
     rebuilt views, the audit trail's answers and the figures equal those kept command by command."""
     build_history(tenant)
-    tenant.post("/members", {"id": "m3", "union_id": "u1", "admitted_on": "2023-06-01", "full_name": "Lê Thị \"C\" \\ D",
-                             "gender": "female", "birth_date": "1995-02-03"})
-    tenant.post("/members/m1/erasure", {"reason": "request of the member\r\nref. \"12/QĐ\"\t\\"})
+    tenant.post(
+        "/members",
+        {
+            "id": "m3",
+            "union_id": "u1",
+            "admitted_on": "2023-06-01",
+            "full_name": 'Lê Thị "C" \\ D',
+            "gender": "female",
+            "birth_date": "1995-02-03",
+        },
+    )
+    tenant.post("/members/m1/erasure", {"reason": 'request of the member\r\nref. "12/QĐ"\t\\'})
     tenant.post("/targets", {"unit_id": None, "indicator": "members_total", "period": "2025", "value": 10})
     figures = tenant.figures("2025", as_of="2025-12-31")
     tenant.post("/reports", {"unit_id": None, "period": "2025", "as_of": "2025-12-31", "figures": figures})
-    tenant.post("/members", {"id": "m4", "union_id": "u1", "admitted_on": "2025-08-01", "full_name": "Phạm D",
-                             "gender": "male"})
+    tenant.post(
+        "/members", {"id": "m4", "union_id": "u1", "admitted_on": "2025-08-01", "full_name": "Phạm D", "gender": "male"}
+    )
     platform = app.extensions["unionledger"]
     with platform.stores.use(tenant.id) as store:
         live = store.views.dump(VIEW_TABLES)
@@ -528,7 +645,7 @@ def test_views_derived_in_sql_equal_the_views_kept_event_by_event(app, tenant, s
         assert {lane: store.projector.position(lane) for lane in store.projector.lanes} == {"views": 20, "audit": 20}
     assert tenant.get("/audit", limit=500).get_json() == audit_before
     assert len(audit_before["entries"]) == 20
-    assert tenant.get("/members/m3").get_json()["full_name"] == "Lê Thị \"C\" \\ D"
+    assert tenant.get("/members/m3").get_json()["full_name"] == 'Lê Thị "C" \\ D'
     assert tenant.figures("2025", as_of="2025-12-31")["members_total"] == figures["members_total"] + 1
 
 
@@ -539,11 +656,16 @@ def test_an_import_derives_its_views_as_a_rebuild_would(app, tenant):
     scenario.workplace(tenant, "w1", "d1", 500)
     scenario.union(tenant, "u1", "w1", "d1", "2019-02-01")
     lines = ["id,union_id,admitted_on,full_name,gender,birth_date,id_number"]
-    lines += [f"m{n},u1,2020-01-{1 + n % 28:02d},Đoàn viên {n},{('female', 'male')[n % 2]},1990-01-01,0380900{n:05d}"
-              for n in range(300)]
-    response = tenant.client.post(tenant.url("/imports"), headers=tenant.headers, content_type="multipart/form-data",
-                                  data={"file": (io.BytesIO("\n".join(lines).encode()), "members.csv"),
-                                        "kind": "members"})
+    lines += [
+        f"m{n},u1,2020-01-{1 + n % 28:02d},Đoàn viên {n},{('female', 'male')[n % 2]},1990-01-01,0380900{n:05d}"
+        for n in range(300)
+    ]
+    response = tenant.client.post(
+        tenant.url("/imports"),
+        headers=tenant.headers,
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO("\n".join(lines).encode()), "members.csv"), "kind": "members"},
+    )
     assert response.status_code == 201, response.get_json()
     platform = app.extensions["unionledger"]
     with platform.stores.use(tenant.id) as store:
@@ -563,8 +685,11 @@ def test_audit_data_is_written_as_postgresql_writes_jsonb():
     import psycopg
 
     need_postgres()
-    samples = [{"name": "Nguyễn \"A\"\n\t\\ \u0001 \u2028 😀", "id": "m1", "ẞ": 1, "zz": None, "a": True, "ab": -12},
-               {}, {"figures": {"members_total": 3, "coverage_pct": 12.5, "b": [1, {"y": 2, "x": "é"}]}}]
+    samples = [
+        {"name": 'Nguyễn "A"\n\t\\ \u0001 \u2028 😀', "id": "m1", "ẞ": 1, "zz": None, "a": True, "ab": -12},
+        {},
+        {"figures": {"members_total": 3, "coverage_pct": 12.5, "b": [1, {"y": 2, "x": "é"}]}},
+    ]
     with psycopg.connect(Settings(database_url=PG_URL).conninfo()) as conn:
         for data in samples:
             assert jsonb_text(data) == conn.execute("SELECT %s::jsonb::text", (json.dumps(data),)).fetchone()[0]
@@ -577,9 +702,14 @@ def empty_as_a_crash_does(store, settings) -> list[str]:
         tables = [t for p in store.projector.projections for t in p.tables] + ["views_intact"]
     else:
         with store.transaction() as cur:
-            tables = [name for (name,) in cur.execute(
-                "SELECT relname FROM pg_class WHERE relnamespace = ?::regnamespace AND relkind = 'r'"
-                " AND relpersistence = 'u'", (store.schema,)).fetchall()]
+            tables = [
+                name
+                for (name,) in cur.execute(
+                    "SELECT relname FROM pg_class WHERE relnamespace = ?::regnamespace AND relkind = 'r'"
+                    " AND relpersistence = 'u'",
+                    (store.schema,),
+                ).fetchall()
+            ]
     with store.transaction(write=True) as cur:
         for table in tables:
             cur.execute(f"DELETE FROM {table}")
@@ -593,13 +723,20 @@ def test_on_postgresql_the_views_are_unlogged_and_the_ledger_is_not(app, tenant,
 
     build_history(tenant)
     with app.extensions["unionledger"].stores.use(tenant.id) as store, store.transaction() as cur:
-        kept = dict(cur.execute("SELECT relname, relpersistence FROM pg_class WHERE relnamespace = ?::regnamespace"
-                                " AND relkind = 'r'", (store.schema,)).fetchall())
-    assert {t for t, how in kept.items() if how == "u"} == {*VIEW_TABLES, "target_state", "report_state",
-                                                            "views_intact"}
+        kept = dict(
+            cur.execute(
+                "SELECT relname, relpersistence FROM pg_class WHERE relnamespace = ?::regnamespace AND relkind = 'r'",
+                (store.schema,),
+            ).fetchall()
+        )
+    assert {t for t, how in kept.items() if how == "u"} == {
+        *VIEW_TABLES,
+        "target_state",
+        "report_state",
+        "views_intact",
+    }
     # The ledger's events, their keys, the chain and the views' positions survive a crash.
-    assert {t for t, how in kept.items() if how == "p"} == {"ledger_events", KEYS_TABLE, CHAIN_TABLE,
-                                                            "view_positions"}
+    assert {t for t, how in kept.items() if how == "p"} == {"ledger_events", KEYS_TABLE, CHAIN_TABLE, "view_positions"}
 
 
 def test_views_emptied_by_a_crash_are_rebuilt_from_the_ledger_on_the_next_read(app, tenant, settings):
@@ -624,13 +761,18 @@ def test_views_emptied_by_a_crash_are_rebuilt_before_the_next_command(app, tenan
     build_history(tenant)
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         empty_as_a_crash_does(store, settings)
-    tenant.post("/members", {"id": "m3", "union_id": "u1", "admitted_on": "2024-01-02", "full_name": "Lê Thị C",
-                             "gender": "female"})
+    tenant.post(
+        "/members",
+        {"id": "m3", "union_id": "u1", "admitted_on": "2024-01-02", "full_name": "Lê Thị C", "gender": "female"},
+    )
     # The admission's rule read the union from the rebuilt views, and its rows joined them.
     assert tenant.figures("2024", as_of="2024-12-31")["members_total"] == 2  # m2 (moved to u1) and m3
     assert [e["position"] for e in tenant.get("/audit", limit=500).get_json()["entries"]] == list(range(1, 17))
-    tenant.post("/members", {"id": "m4", "union_id": "u2", "admitted_on": "2024-01-02", "full_name": "X",
-                             "gender": "male"}, expect=409)  # u2 was dissolved in 2020: the views know it again
+    tenant.post(
+        "/members",
+        {"id": "m4", "union_id": "u2", "admitted_on": "2024-01-02", "full_name": "X", "gender": "male"},
+        expect=409,
+    )  # u2 was dissolved in 2020: the views know it again
 
 
 def test_a_store_opened_after_a_crash_rebuilds_the_views_it_finds_emptied(app, tenant, settings):
@@ -660,5 +802,6 @@ def test_a_rebuild_finishes_each_table_of_the_main_lane_with_its_indexes_then_it
     assert sorted(stmt for job in jobs for stmt in job[:-1]) == sorted(indexes)
     for job, table in zip(jobs, tables):
         assert all(f" ON {table} (" in stmt for stmt in job[:-1])
-    assert {i for p in main for i in p.readers_indexes} <= {re.search(r"EXISTS (\w+) ON", stmt).group(1)
-                                                                for job in jobs for stmt in job[:-1]}
+    assert {i for p in main for i in p.readers_indexes} <= {
+        re.search(r"EXISTS (\w+) ON", stmt).group(1) for job in jobs for stmt in job[:-1]
+    }

@@ -6,19 +6,29 @@ from datetime import date
 
 import pytest
 
-from domain.errors import AlreadyExists, Conflict, InvalidValue, NotFound
-from domain.indicators import DEFAULT_MIN_WORKERS, parse_indicator, percentage
 from application.handlers import handle
 from application.unit_of_work import UnitOfWork
-from domain.commands import (AdmitMember, CloseUnit, DissolveUnion, EstablishUnit, FoundUnion, RecordDeparture,
-                             RegisterWorkplace, SurveyWorkplace, TransferMember, TransferUnion)
-from persistence.event_store import EventStore
-from persistence.vault import PREFIX
+from domain.commands import (
+    AdmitMember,
+    CloseUnit,
+    DissolveUnion,
+    EstablishUnit,
+    FoundUnion,
+    RecordDeparture,
+    RegisterWorkplace,
+    SurveyWorkplace,
+    TransferMember,
+    TransferUnion,
+)
+from domain.errors import AlreadyExists, Conflict, InvalidValue, NotFound
+from domain.indicators import DEFAULT_MIN_WORKERS, parse_indicator, percentage
 from domain.members import Member
 from domain.periods import parse_period
 from domain.unions import Union
 from domain.units import Unit
 from domain.workplaces import Workplace
+from persistence.event_store import EventStore
+from persistence.vault import PREFIX
 
 TODAY = date(2026, 11, 24)
 ACTOR = "qt:federation_admin"
@@ -72,28 +82,87 @@ def ledger(queries) -> InMemoryRegister:
     register.event_store.close()
 
 
-def unit(ledger: InMemoryRegister, id: str = "d1", *, established_on: date = date(2020, 1, 1), kind: str = "district",
-         parent_id: str | None = None) -> Unit:
-    return ledger.run(EstablishUnit(id=id, name=f"Unit {id}", kind=kind, established_on=established_on,
-                                 parent_id=parent_id, actor=ACTOR))
+def unit(
+    ledger: InMemoryRegister,
+    id: str = "d1",
+    *,
+    established_on: date = date(2020, 1, 1),
+    kind: str = "district",
+    parent_id: str | None = None,
+) -> Unit:
+    return ledger.run(
+        EstablishUnit(
+            id=id, name=f"Unit {id}", kind=kind, established_on=established_on, parent_id=parent_id, actor=ACTOR
+        )
+    )
 
 
-def workplace(ledger: InMemoryRegister, id: str = "w1", *, unit_id: str = "d1", as_of: date = date(2021, 1, 1),
-              workers: int = 100, female_workers: int = 60, sector: str = "fdi_enterprise") -> Workplace:
-    return ledger.run(RegisterWorkplace(id=id, name=f"Workplace {id}", sector=sector, unit_id=unit_id,
-                                     workers=workers, female_workers=female_workers, as_of=as_of, actor=ACTOR))
+def workplace(
+    ledger: InMemoryRegister,
+    id: str = "w1",
+    *,
+    unit_id: str = "d1",
+    as_of: date = date(2021, 1, 1),
+    workers: int = 100,
+    female_workers: int = 60,
+    sector: str = "fdi_enterprise",
+) -> Workplace:
+    return ledger.run(
+        RegisterWorkplace(
+            id=id,
+            name=f"Workplace {id}",
+            sector=sector,
+            unit_id=unit_id,
+            workers=workers,
+            female_workers=female_workers,
+            as_of=as_of,
+            actor=ACTOR,
+        )
+    )
 
 
-def union(ledger: InMemoryRegister, id: str = "u1", *, workplace_id: str = "w1", unit_id: str = "d1",
-          founded_on: date = date(2021, 6, 1)) -> Union:
-    return ledger.run(FoundUnion(id=id, name=f"Union {id}", workplace_id=workplace_id, unit_id=unit_id,
-                              founded_on=founded_on, decision_no="12/QĐ-LĐLĐ", actor=ACTOR))
+def union(
+    ledger: InMemoryRegister,
+    id: str = "u1",
+    *,
+    workplace_id: str = "w1",
+    unit_id: str = "d1",
+    founded_on: date = date(2021, 6, 1),
+) -> Union:
+    return ledger.run(
+        FoundUnion(
+            id=id,
+            name=f"Union {id}",
+            workplace_id=workplace_id,
+            unit_id=unit_id,
+            founded_on=founded_on,
+            decision_no="12/QĐ-LĐLĐ",
+            actor=ACTOR,
+        )
+    )
 
 
-def member(ledger: InMemoryRegister, id: str = "m1", *, union_id: str = "u1", admitted_on: date = date(2021, 7, 1),
-           gender: str = "female", birth_date: date | None = None) -> Member:
-    return ledger.run(AdmitMember(id=id, union_id=union_id, admitted_on=admitted_on, full_name="Nguyễn Thị Lan",
-                               gender=gender, birth_date=birth_date, id_number="001190000001", actor=ACTOR))
+def member(
+    ledger: InMemoryRegister,
+    id: str = "m1",
+    *,
+    union_id: str = "u1",
+    admitted_on: date = date(2021, 7, 1),
+    gender: str = "female",
+    birth_date: date | None = None,
+) -> Member:
+    return ledger.run(
+        AdmitMember(
+            id=id,
+            union_id=union_id,
+            admitted_on=admitted_on,
+            full_name="Nguyễn Thị Lan",
+            gender=gender,
+            birth_date=birth_date,
+            id_number="001190000001",
+            actor=ACTOR,
+        )
+    )
 
 
 @pytest.fixture
@@ -121,7 +190,11 @@ def event_names(ledger: InMemoryRegister, cls, client_id: str) -> list[str]:
 def test_establishing_a_unit_records_its_fields(ledger):
     established = unit(ledger, "d1", kind="district", established_on=date(2020, 1, 1))
     assert (established.unit_id, established.kind, established.established_on, established.closed_on) == (
-        "d1", "district", date(2020, 1, 1), None)
+        "d1",
+        "district",
+        date(2020, 1, 1),
+        None,
+    )
 
 
 def test_a_unit_can_be_established_today(ledger):
@@ -316,31 +389,43 @@ def test_a_workplace_under_a_unit_not_yet_established_is_refused(ledger):
 
 
 def test_a_later_survey_becomes_the_current_workforce(register):
-    surveyed = register.run(SurveyWorkplace(workplace_id="w1", workers=120, female_workers=70, as_of=date(2023, 1, 1), actor=ACTOR))
+    surveyed = register.run(
+        SurveyWorkplace(workplace_id="w1", workers=120, female_workers=70, as_of=date(2023, 1, 1), actor=ACTOR)
+    )
     assert (surveyed.workers, surveyed.female_workers, surveyed.as_of) == (120, 70, date(2023, 1, 1))
 
 
 def test_a_survey_recorded_late_for_an_earlier_date_does_not_replace_the_latest(register):
-    register.run(SurveyWorkplace(workplace_id="w1", workers=120, female_workers=70, as_of=date(2023, 1, 1), actor=ACTOR))
-    surveyed = register.run(SurveyWorkplace(workplace_id="w1", workers=90, female_workers=50, as_of=date(2022, 1, 1), actor=ACTOR))
+    register.run(
+        SurveyWorkplace(workplace_id="w1", workers=120, female_workers=70, as_of=date(2023, 1, 1), actor=ACTOR)
+    )
+    surveyed = register.run(
+        SurveyWorkplace(workplace_id="w1", workers=90, female_workers=50, as_of=date(2022, 1, 1), actor=ACTOR)
+    )
     assert (surveyed.workers, surveyed.as_of) == (120, date(2023, 1, 1))
 
 
 def test_a_survey_before_the_registration_is_refused(register):
     with pytest.raises(Conflict) as refused:
-        register.run(SurveyWorkplace(workplace_id="w1", workers=120, female_workers=70, as_of=date(2020, 12, 31), actor=ACTOR))
+        register.run(
+            SurveyWorkplace(workplace_id="w1", workers=120, female_workers=70, as_of=date(2020, 12, 31), actor=ACTOR)
+        )
     assert refused.value.rule == "date_order"
 
 
 def test_a_survey_with_more_female_workers_than_workers_is_refused(register):
     with pytest.raises(InvalidValue) as refused:
-        register.run(SurveyWorkplace(workplace_id="w1", workers=5, female_workers=6, as_of=date(2023, 1, 1), actor=ACTOR))
+        register.run(
+            SurveyWorkplace(workplace_id="w1", workers=5, female_workers=6, as_of=date(2023, 1, 1), actor=ACTOR)
+        )
     assert refused.value.field == "female_workers"
 
 
 def test_surveying_an_unknown_workplace_is_not_found(ledger):
     with pytest.raises(NotFound):
-        ledger.run(SurveyWorkplace(workplace_id="nowhere", workers=1, female_workers=0, as_of=date(2023, 1, 1), actor=ACTOR))
+        ledger.run(
+            SurveyWorkplace(workplace_id="nowhere", workers=1, female_workers=0, as_of=date(2023, 1, 1), actor=ACTOR)
+        )
 
 
 # ---- unions --------------------------------------------------------------------
@@ -349,7 +434,11 @@ def test_surveying_an_unknown_workplace_is_not_found(ledger):
 def test_founding_a_union_records_its_workplace_and_unit(register):
     founded = stored(register, Union, "u1")
     assert (founded.workplace_id, founded.unit_id, founded.founded_on, founded.dissolved_on) == (
-        "w1", "d1", date(2021, 6, 1), None)
+        "w1",
+        "d1",
+        date(2021, 6, 1),
+        None,
+    )
 
 
 def test_a_second_active_union_at_a_workplace_is_refused(register, queries):
@@ -439,7 +528,9 @@ def test_dissolving_a_union_with_active_members_is_refused(register, queries):
 
 
 def test_dissolving_a_union_without_members_records_date_and_reason(register):
-    dissolved = register.run(DissolveUnion(union_id="u1", dissolved_on=date(2025, 1, 1), reason="enterprise closed", actor=ACTOR))
+    dissolved = register.run(
+        DissolveUnion(union_id="u1", dissolved_on=date(2025, 1, 1), reason="enterprise closed", actor=ACTOR)
+    )
     assert (dissolved.dissolved_on, dissolved.dissolution_reason) == (date(2025, 1, 1), "enterprise closed")
 
 
@@ -469,7 +560,11 @@ def test_a_dissolved_union_cannot_be_transferred(register):
 def test_admitting_a_member_records_union_date_and_gender(register):
     admitted = stored(register, Member, "m1")
     assert (admitted.union_id, admitted.admitted_on, admitted.gender, admitted.left_on) == (
-        "u1", date(2021, 7, 1), "female", None)
+        "u1",
+        date(2021, 7, 1),
+        "female",
+        None,
+    )
 
 
 def test_personal_data_is_sealed_under_a_key_of_the_members_own(ledger):
@@ -480,8 +575,11 @@ def test_personal_data_is_sealed_under_a_key_of_the_members_own(ledger):
     member(ledger, "m2", birth_date=date(1990, 3, 4))
     sealed = stored(ledger, Member, "m1").personal
     assert sealed.startswith(PREFIX) and ledger.keys["m1"] != ledger.keys["m2"]
-    assert unseal("m1", sealed, ledger.keys["m1"]) == {"full_name": "Nguyễn Thị Lan", "birth_date": "1990-03-04",
-                                                      "id_number": "001190000001"}
+    assert unseal("m1", sealed, ledger.keys["m1"]) == {
+        "full_name": "Nguyễn Thị Lan",
+        "birth_date": "1990-03-04",
+        "id_number": "001190000001",
+    }
 
 
 def test_the_admission_event_holds_only_the_sealed_personal_data(register):
@@ -499,7 +597,7 @@ def unseal(member_id: str, sealed: str, key: bytes) -> dict:
 
     from persistence.vault import NONCE_SIZE
 
-    raw = base64.urlsafe_b64decode(sealed[len(PREFIX):])
+    raw = base64.urlsafe_b64decode(sealed[len(PREFIX) :])
     return json.loads(AESGCM(key).decrypt(raw[:NONCE_SIZE], raw[NONCE_SIZE:], member_id.encode()))
 
 
@@ -523,36 +621,64 @@ def test_a_members_events_are_named_for_what_happened(register):
 # ---- periods -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code, start, end", [
-    ("2024", date(2024, 1, 1), date(2024, 12, 31)),
-    ("2024-H1", date(2024, 1, 1), date(2024, 6, 30)),
-    ("2024-H2", date(2024, 7, 1), date(2024, 12, 31)),
-    ("2024-Q1", date(2024, 1, 1), date(2024, 3, 31)),
-    ("2024-Q3", date(2024, 7, 1), date(2024, 9, 30)),
-    ("2024-Q4", date(2024, 10, 1), date(2024, 12, 31)),
-    ("2024-05", date(2024, 5, 1), date(2024, 5, 31)),
-    ("2024-02", date(2024, 2, 1), date(2024, 2, 29)),
-    ("2023-02", date(2023, 2, 1), date(2023, 2, 28)),
-    ("2024-12", date(2024, 12, 1), date(2024, 12, 31)),
-    ("2023-2028", date(2023, 1, 1), date(2028, 12, 31)),
-])
+@pytest.mark.parametrize(
+    "code, start, end",
+    [
+        ("2024", date(2024, 1, 1), date(2024, 12, 31)),
+        ("2024-H1", date(2024, 1, 1), date(2024, 6, 30)),
+        ("2024-H2", date(2024, 7, 1), date(2024, 12, 31)),
+        ("2024-Q1", date(2024, 1, 1), date(2024, 3, 31)),
+        ("2024-Q3", date(2024, 7, 1), date(2024, 9, 30)),
+        ("2024-Q4", date(2024, 10, 1), date(2024, 12, 31)),
+        ("2024-05", date(2024, 5, 1), date(2024, 5, 31)),
+        ("2024-02", date(2024, 2, 1), date(2024, 2, 29)),
+        ("2023-02", date(2023, 2, 1), date(2023, 2, 28)),
+        ("2024-12", date(2024, 12, 1), date(2024, 12, 31)),
+        ("2023-2028", date(2023, 1, 1), date(2028, 12, 31)),
+    ],
+)
 def test_a_period_spans_its_first_to_its_last_day(code, start, end):
     period = parse_period(code)
     assert (period.code, period.start, period.end) == (code, start, end)
 
 
-@pytest.mark.parametrize("code, days", [
-    ("2024", 366), ("2023", 365), ("2024-H1", 182), ("2024-Q3", 92), ("2024-02", 29), ("2024-05", 31),
-    ("2023-2028", 2192),
-])
+@pytest.mark.parametrize(
+    "code, days",
+    [
+        ("2024", 366),
+        ("2023", 365),
+        ("2024-H1", 182),
+        ("2024-Q3", 92),
+        ("2024-02", 29),
+        ("2024-05", 31),
+        ("2023-2028", 2192),
+    ],
+)
 def test_a_period_counts_its_first_and_last_day(code, days):
     assert parse_period(code).days == days
 
 
-@pytest.mark.parametrize("code", [
-    "", "24", "2024-H3", "2024-H0", "2024-Q0", "2024-Q5", "2024-00", "2024-13", "2024-5", "2024-h1",
-    "2024-2024", "2028-2023", "1899", "2024 ", "2024/05", "2024-W10",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "",
+        "24",
+        "2024-H3",
+        "2024-H0",
+        "2024-Q0",
+        "2024-Q5",
+        "2024-00",
+        "2024-13",
+        "2024-5",
+        "2024-h1",
+        "2024-2024",
+        "2028-2023",
+        "1899",
+        "2024 ",
+        "2024/05",
+        "2024-W10",
+    ],
+)
 def test_a_malformed_period_is_refused(code):
     with pytest.raises(InvalidValue):
         parse_period(code)
@@ -576,21 +702,34 @@ def test_an_at_suffix_sets_the_threshold():
     assert (indicator.code, indicator.base, indicator.min_workers) == ("coverage_pct@25", "coverage_pct", 25)
 
 
-@pytest.mark.parametrize("code", ["workplaces_eligible@20", "workplaces_covered@20", "coverage_pct@20",
-                                  "member_worker_ratio_pct@20"])
+@pytest.mark.parametrize(
+    "code", ["workplaces_eligible@20", "workplaces_covered@20", "coverage_pct@20", "member_worker_ratio_pct@20"]
+)
 def test_every_workplace_indicator_takes_a_threshold(code):
     assert parse_indicator(code).min_workers == 20
 
 
-@pytest.mark.parametrize("code", ["members_total@10", "unions_total@10", "members_admitted@10",
-                                  "members_net_growth@10", "unions_dissolved@10"])
+@pytest.mark.parametrize(
+    "code",
+    ["members_total@10", "unions_total@10", "members_admitted@10", "members_net_growth@10", "unions_dissolved@10"],
+)
 def test_an_indicator_that_counts_no_workplaces_takes_no_threshold(code):
     with pytest.raises(InvalidValue):
         parse_indicator(code)
 
 
-@pytest.mark.parametrize("code", ["coverage_pct@", "coverage_pct@0", "coverage_pct@-5", "coverage_pct@2.5",
-                                  "coverage_pct@ten", "coverage_pct@100001", "coverage_pct@10@20"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "coverage_pct@",
+        "coverage_pct@0",
+        "coverage_pct@-5",
+        "coverage_pct@2.5",
+        "coverage_pct@ten",
+        "coverage_pct@100001",
+        "coverage_pct@10@20",
+    ],
+)
 def test_a_threshold_must_be_a_whole_number_from_1_to_100000(code):
     with pytest.raises(InvalidValue):
         parse_indicator(code)
@@ -612,23 +751,47 @@ def test_a_refused_indicator_names_the_field_it_came_from():
     assert refused.value.field == "indicators"
 
 
-@pytest.mark.parametrize("code, is_flow", [("members_admitted", True), ("unions_founded", True),
-                                           ("members_net_growth", True), ("members_total", False),
-                                           ("coverage_pct@25", False)])
+@pytest.mark.parametrize(
+    "code, is_flow",
+    [
+        ("members_admitted", True),
+        ("unions_founded", True),
+        ("members_net_growth", True),
+        ("members_total", False),
+        ("coverage_pct@25", False),
+    ],
+)
 def test_flows_are_told_from_stocks(code, is_flow):
     assert parse_indicator(code).is_flow is is_flow
 
 
-@pytest.mark.parametrize("code, is_percentage", [("coverage_pct", True), ("member_worker_ratio_pct@20", True),
-                                                 ("workplaces_covered", False), ("members_total", False)])
+@pytest.mark.parametrize(
+    "code, is_percentage",
+    [
+        ("coverage_pct", True),
+        ("member_worker_ratio_pct@20", True),
+        ("workplaces_covered", False),
+        ("members_total", False),
+    ],
+)
 def test_percentages_are_told_from_counts(code, is_percentage):
     assert parse_indicator(code).is_percentage is is_percentage
 
 
-@pytest.mark.parametrize("numerator, denominator, expected", [
-    (1, 3, 33.3), (2, 3, 66.7), (1, 16, 6.3), (1, 8, 12.5), (7, 10, 70.0), (10, 10, 100.0), (0, 5, 0.0),
-    (95, 100, 95.0), (2, 7, 28.6),
-])
+@pytest.mark.parametrize(
+    "numerator, denominator, expected",
+    [
+        (1, 3, 33.3),
+        (2, 3, 66.7),
+        (1, 16, 6.3),
+        (1, 8, 12.5),
+        (7, 10, 70.0),
+        (10, 10, 100.0),
+        (0, 5, 0.0),
+        (95, 100, 95.0),
+        (2, 7, 28.6),
+    ],
+)
 def test_a_percentage_has_one_decimal(numerator, denominator, expected):
     assert percentage(numerator, denominator) == expected
 
@@ -639,12 +802,19 @@ def test_a_percentage_over_nothing_is_zero(numerator):
 
 
 def test_an_admission_built_alone_is_the_event_a_new_member_records():
-    kwargs = dict(member_id="m1", union_id="u1", admitted_on=date(2020, 1, 1), gender="female",
-                  personal="aesgcm:sealed", actor="t:federation_admin")
+    kwargs = {
+        "member_id": "m1",
+        "union_id": "u1",
+        "admitted_on": date(2020, 1, 1),
+        "gender": "female",
+        "personal": "aesgcm:sealed",
+        "actor": "t:federation_admin",
+    }
     recorded = Member(**kwargs).collect_events()[0]
     alone = Member.admission(**kwargs)
     assert type(alone) is type(recorded)
-    assert {k: v for k, v in vars(alone).items() if k != "timestamp"} == \
-        {k: v for k, v in vars(recorded).items() if k != "timestamp"}
+    assert {k: v for k, v in vars(alone).items() if k != "timestamp"} == {
+        k: v for k, v in vars(recorded).items() if k != "timestamp"
+    }
     member = alone.mutate(None)
     assert (member.member_id, member.union_id, member.version) == ("m1", "u1", 1)

@@ -35,8 +35,18 @@ def members(n: int) -> dict:
     union that does not exist (caught by the register's rules, after every row has been read)."""
     rows = []
     for line in range(2, n + 2):
-        rows.append((line, {"id": f"dv-{line}", "union_id": "nowhere", "admitted_on": "2024-01-01",
-                            "full_name": "Lê Thị Hoa", "gender": "other" if line % 2 == 0 else "female"}))
+        rows.append(
+            (
+                line,
+                {
+                    "id": f"dv-{line}",
+                    "union_id": "nowhere",
+                    "admitted_on": "2024-01-01",
+                    "full_name": "Lê Thị Hoa",
+                    "gender": "other" if line % 2 == 0 else "female",
+                },
+            )
+        )
     return {"members": rows}
 
 
@@ -44,7 +54,8 @@ def test_a_plan_keeps_the_first_bad_rows_in_file_order_and_counts_them_all():
     plan = plan_import(members(10_000), NothingYet(), TODAY, errors_kept=25)
     assert plan.errors_total == 10_000
     assert [(e.line, e.rule) for e in plan.errors] == [
-        (line, "one_of" if line % 2 == 0 else "exists") for line in range(2, 27)]
+        (line, "one_of" if line % 2 == 0 else "exists") for line in range(2, 27)
+    ]
 
 
 def test_an_unknown_sheet_is_the_first_bad_row_even_when_it_is_found_last():

@@ -9,19 +9,27 @@ import pytest
 from eventsourcing.persistence import Mapper
 
 from domain.base import BUSINESS_DATE, aggregate_id
-from persistence.event_store import EventStore
 from domain.members import Member
 from domain.reports import Report
 from domain.targets import Target
 from domain.unions import Union
 from domain.units import Unit
 from domain.workplaces import Workplace
+from persistence.event_store import EventStore
 from persistence.mapper import RegisterMapper
 
 ACTOR = "qt:federation_admin"
 # Names as clerks type them: diacritics, quotes, backslashes, control and separator characters.
-NAMES = ["CĐCS Công ty TNHH Hòa Bình", 'Xí nghiệp "Sông Hương"', "C:\\dir\\tên", "tab\there\nnewline",
-         "\u2028line\u2029para", "emoji 🏭", "", "\x00\x1f\x7f"]
+NAMES = [
+    "CĐCS Công ty TNHH Hòa Bình",
+    'Xí nghiệp "Sông Hương"',
+    "C:\\dir\\tên",
+    "tab\there\nnewline",
+    "\u2028line\u2029para",
+    "emoji 🏭",
+    "",
+    "\x00\x1f\x7f",
+]
 
 
 def library_mapper() -> Mapper:
@@ -31,34 +39,78 @@ def library_mapper() -> Mapper:
 
 def register_events(name: str) -> list:
     """One event of every kind the register records, ``name`` wherever a text goes."""
-    unit = Unit(unit_id="u-1", name=name, kind="district", established_on=date(2018, 1, 1), parent_id=None,
-                actor=ACTOR)
-    successor = Unit(unit_id="u-2", name="Xã", kind="commune", established_on=date(2025, 7, 1), parent_id=None,
-                     actor=ACTOR)
+    unit = Unit(unit_id="u-1", name=name, kind="district", established_on=date(2018, 1, 1), parent_id=None, actor=ACTOR)
+    successor = Unit(
+        unit_id="u-2", name="Xã", kind="commune", established_on=date(2025, 7, 1), parent_id=None, actor=ACTOR
+    )
     unit.close(closed_on=date(2025, 7, 1), successor=successor, active_under=0, actor=name)
-    workplace = Workplace(workplace_id="w-1", name=name, sector="fdi", unit_id="u-1", workers=120,
-                          female_workers=0, as_of=date(2020, 2, 29), actor=ACTOR)
+    workplace = Workplace(
+        workplace_id="w-1",
+        name=name,
+        sector="fdi",
+        unit_id="u-1",
+        workers=120,
+        female_workers=0,
+        as_of=date(2020, 2, 29),
+        actor=ACTOR,
+    )
     workplace.survey(workers=0, female_workers=0, as_of=date(2024, 12, 31), actor=ACTOR)
-    union = Union(union_id="c-1", name=name, workplace_id="w-1", unit_id="u-1", founded_on=date(2020, 3, 1),
-                  decision_no=None, actor=ACTOR)
+    union = Union(
+        union_id="c-1",
+        name=name,
+        workplace_id="w-1",
+        unit_id="u-1",
+        founded_on=date(2020, 3, 1),
+        decision_no=None,
+        actor=ACTOR,
+    )
     union.transfer(to_unit_id="u-2", effective_on=date(2025, 7, 1), actor=ACTOR)
     union.dissolve(dissolved_on=date(2026, 1, 1), reason=name, active_members=0, actor=ACTOR)
-    member = Member(member_id=name or "m", union_id="c-1", admitted_on=date(2021, 5, 17), gender="female",
-                    personal=f"aesgcm:{name}", actor=ACTOR)
+    member = Member(
+        member_id=name or "m",
+        union_id="c-1",
+        admitted_on=date(2021, 5, 17),
+        gender="female",
+        personal=f"aesgcm:{name}",
+        actor=ACTOR,
+    )
     member.transfer(to_union_id="c-2", effective_on=date(2022, 1, 1), actor=ACTOR)
     member.leave(left_on=date(2023, 1, 1), reason="retired", actor=ACTOR)
     member.erase_personal_data(erased_on=date(2023, 2, 1), reason=name, actor=ACTOR)
-    target = Target(target_id="t-1", unit_id=None, indicator="members_total", period="2023-2028", value=28437.0,
-                    assigned_on=date(2023, 1, 1), decision_no=name, actor=ACTOR)
-    report = Report(report_id="r-1", unit_id="u-1", period="2025", as_of=date(2025, 12, 31),
-                    figures={"members_total": 163}, replaces=None, submitted_on=date(2026, 1, 5), actor=ACTOR)
+    target = Target(
+        target_id="t-1",
+        unit_id=None,
+        indicator="members_total",
+        period="2023-2028",
+        value=28437.0,
+        assigned_on=date(2023, 1, 1),
+        decision_no=name,
+        actor=ACTOR,
+    )
+    report = Report(
+        report_id="r-1",
+        unit_id="u-1",
+        period="2025",
+        as_of=date(2025, 12, 31),
+        figures={"members_total": 163},
+        replaces=None,
+        submitted_on=date(2026, 1, 5),
+        actor=ACTOR,
+    )
     target.revise(value=28500.5, reason=name, revised_on=date(2024, 1, 1), actor=ACTOR)
-    report.record_verification(verdict="consistent", lines=[{"indicator": "members_total", "note": name}],
-                               verified_on=date(2026, 2, 1), actor=ACTOR)
+    report.record_verification(
+        verdict="consistent",
+        lines=[{"indicator": "members_total", "note": name}],
+        verified_on=date(2026, 2, 1),
+        actor=ACTOR,
+    )
     report.mark_replaced(by="r-2", actor=ACTOR, on=date(2026, 3, 1))
-    admission = Member.admission(member_id="m-2", union_id="c-1", admitted_on=date(2021, 5, 17), gender="male",
-                                 personal=name, actor=name)
-    return [e for a in (unit, successor, workplace, union, member, target, report) for e in a.collect_events()] + [admission]
+    admission = Member.admission(
+        member_id="m-2", union_id="c-1", admitted_on=date(2021, 5, 17), gender="male", personal=name, actor=name
+    )
+    return [e for a in (unit, successor, workplace, union, member, target, report) for e in a.collect_events()] + [
+        admission
+    ]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -77,8 +129,9 @@ def test_a_value_not_flat_goes_to_the_library_encoder():
     ours = RegisterMapper(transcoder=library_mapper().transcoder)
     events = [e for e in register_events("x") if type(e).__name__ in ("ReportSubmitted", "TargetAssigned")]
     assert [ours._flat_json(e) for e in events] == [None, None]
-    assert [ours.to_stored_event(e).state for e in events] == [library_mapper().to_stored_event(e).state
-                                                              for e in events]
+    assert [ours.to_stored_event(e).state for e in events] == [
+        library_mapper().to_stored_event(e).state for e in events
+    ]
 
 
 def test_a_tenants_ledger_uses_the_register_mapper(tmp_path):
@@ -94,10 +147,17 @@ def test_a_tenants_ledger_uses_the_register_mapper(tmp_path):
 
 @pytest.mark.parametrize("kind, client_id", [("member", "m-1"), ("union", "CĐCS-Hòa-Bình"), ("unit", "x" * 64)])
 def test_an_entitys_storage_id_is_its_uuid5(kind, client_id):
-    made, expected = aggregate_id(kind, client_id), uuid5(uuid5(NAMESPACE_URL, "https://unionledger/ids"),
-                                                          f"{kind}:{client_id}")
+    made, expected = (
+        aggregate_id(kind, client_id),
+        uuid5(uuid5(NAMESPACE_URL, "https://unionledger/ids"), f"{kind}:{client_id}"),
+    )
     assert (made, str(made), hash(made), made.version, made.variant) == (
-        expected, str(expected), hash(expected), 5, expected.variant)
+        expected,
+        str(expected),
+        hash(expected),
+        5,
+        expected.variant,
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -107,12 +167,19 @@ def test_an_admission_stored_from_its_state_is_the_admission_event_stored(name):
     from application.imports import ADMITTED_TOPIC
 
     ours, theirs = RegisterMapper(transcoder=library_mapper().transcoder), library_mapper()
-    fields = dict(member_id=name or "m", union_id=name or "c", admitted_on=date(2021, 5, 17), gender="female",
-                  personal=f"aesgcm:{name}", actor=name)
+    fields = {
+        "member_id": name or "m",
+        "union_id": name or "c",
+        "admitted_on": date(2021, 5, 17),
+        "gender": "female",
+        "personal": f"aesgcm:{name}",
+        "actor": name,
+    }
     event = Member.admission(**fields)
     state = Member.admission_state(**fields, timestamp=event.timestamp)
-    assert list(state.items()) == [(k, v) for k, v in vars(event).items()
-                                   if k not in ("originator_id", "originator_version")]
+    assert list(state.items()) == [
+        (k, v) for k, v in vars(event).items() if k not in ("originator_id", "originator_version")
+    ]
     stored = ours.stored_state(ADMITTED_TOPIC, Member.create_id(fields["member_id"]), Member.INITIAL_VERSION, state)
     assert stored == theirs.to_stored_event(event)
     assert theirs.to_domain_event(stored) == event
@@ -123,4 +190,5 @@ def test_a_state_that_is_not_flat_is_not_stored_from_its_state():
     assert ours.stored_state("t", aggregate_id("member", "m"), 1, {"value": 1.5}) is None
     assert ours.stored_state("t", aggregate_id("member", "m"), 1, {"lines": []}) is None
     assert ours.stored_state("t", aggregate_id("member", "m"), 1, {"n": 2, "on": date(2024, 1, 2)}).state == (
-        b'{"n":2,"on":{"_type_":"date_iso","_data_":"2024-01-02"}}')
+        b'{"n":2,"on":{"_type_":"date_iso","_data_":"2024-01-02"}}'
+    )

@@ -16,8 +16,16 @@ C1 = [chr(n) for n in range(0x7F, 0xA0)]
 LINE_BREAKS = ["\t", "\n", "\r"]
 SURROGATES = ["\ud800", "\udbff", "\udc00", "\udfff"]
 NONCHARACTERS = ["\ufffe", "\uffff"]
-HELD = ["Công đoàn cơ sở Công ty TNHH May Quảng Trị", "45/QĐ-LĐLĐ", "dn:001", "😀 (a pair in JSON: \\ud83d\\ude00)",
-        "no-break\u00a0space", "replacement \ufffd", "line\u2028separator", "﻿bom inside"]
+HELD = [
+    "Công đoàn cơ sở Công ty TNHH May Quảng Trị",
+    "45/QĐ-LĐLĐ",
+    "dn:001",
+    "😀 (a pair in JSON: \\ud83d\\ude00)",
+    "no-break\u00a0space",
+    "replacement \ufffd",
+    "line\u2028separator",
+    "﻿bom inside",
+]
 
 
 def code(char: str) -> str:
@@ -40,14 +48,16 @@ def test_tabs_and_line_breaks_are_refused_in_one_line_and_held_in_free_text(char
 def test_a_lone_surrogate_is_refused_in_any_text(char):
     for free in (False, True):
         assert text_fault(f"a{char}b", free=free) == (
-            f"must not contain lone surrogates ({code(char)}): text must be valid Unicode")
+            f"must not contain lone surrogates ({code(char)}): text must be valid Unicode"
+        )
 
 
 @pytest.mark.parametrize("char", NONCHARACTERS, ids=code)
 def test_the_noncharacters_fffe_and_ffff_are_refused_in_any_text(char):
     for free in (False, True):
         assert text_fault(f"a{char}b", free=free) == (
-            f"must not contain the noncharacters U+FFFE and U+FFFF ({code(char)})")
+            f"must not contain the noncharacters U+FFFE and U+FFFF ({code(char)})"
+        )
 
 
 @pytest.mark.parametrize("text", HELD)
@@ -74,7 +84,10 @@ def test_a_refusal_names_the_field_and_the_rule():
     with pytest.raises(InvalidValue) as refused:
         check_text("Công\x00ty", "name")
     assert (refused.value.field, refused.value.rule, refused.value.message) == (
-        "name", "text", "must not contain control characters (U+0000)")
+        "name",
+        "text",
+        "must not contain control characters (U+0000)",
+    )
 
 
 class NoFacts:
@@ -84,8 +97,10 @@ class NoFacts:
         return {}
 
     def units(self, ids):
-        return {unit_id: SimpleNamespace(unit_id=unit_id, established_on=date(2020, 1, 1), closed_on=None)
-                for unit_id in ids}
+        return {
+            unit_id: SimpleNamespace(unit_id=unit_id, established_on=date(2020, 1, 1), closed_on=None)
+            for unit_id in ids
+        }
 
     def workplaces(self, ids):
         return {}
@@ -98,21 +113,35 @@ class NoFacts:
 
 
 def workplace(**cells) -> dict:
-    return {"id": "dn:001", "name": "Công ty May", "sector": "fdi_enterprise", "unit_id": "hh",
-            "workers": 120, "female_workers": 90, "as_of": "2021-01-01", **cells}
+    return {
+        "id": "dn:001",
+        "name": "Công ty May",
+        "sector": "fdi_enterprise",
+        "unit_id": "hh",
+        "workers": 120,
+        "female_workers": 90,
+        "as_of": "2021-01-01",
+        **cells,
+    }
 
 
-@pytest.mark.parametrize("column, cell, message", [
-    ("name", "Công\x00ty", "must not contain control characters (U+0000)"),
-    ("name", "Công\ud800ty", "must not contain lone surrogates (U+D800): text must be valid Unicode"),
-    ("name", "Công ty\nMay", "must be one line, without tabs or line breaks (U+000A)"),
-    ("id", "dn\x00:001", "must not contain control characters (U+0000)"),
-    ("sector", "fdi\x85enterprise", "must not contain control characters (U+0085)"),
-    ("workers", "12\x000", "must not contain control characters (U+0000)"),
-])
+@pytest.mark.parametrize(
+    "column, cell, message",
+    [
+        ("name", "Công\x00ty", "must not contain control characters (U+0000)"),
+        ("name", "Công\ud800ty", "must not contain lone surrogates (U+D800): text must be valid Unicode"),
+        ("name", "Công ty\nMay", "must be one line, without tabs or line breaks (U+000A)"),
+        ("id", "dn\x00:001", "must not contain control characters (U+0000)"),
+        ("sector", "fdi\x85enterprise", "must not contain control characters (U+0085)"),
+        ("workers", "12\x000", "must not contain control characters (U+0000)"),
+    ],
+)
 def test_an_import_cell_the_register_cannot_hold_is_a_row_error_with_rule_text(column, cell, message):
-    plan = plan_import({"workplaces": [(2, workplace()), (3, workplace(**{"id": "dn:002", column: cell}))]},
-                       NoFacts(), date(2026, 1, 1))
+    plan = plan_import(
+        {"workplaces": [(2, workplace()), (3, workplace(**{"id": "dn:002", column: cell}))]},
+        NoFacts(),
+        date(2026, 1, 1),
+    )
     assert plan.errors == [RowError("workplaces", 3, column, "text", message)]
 
 

@@ -6,8 +6,8 @@ import base64
 import sqlite3
 from contextlib import contextmanager
 
-from projections.base import ViewCursor
 from persistence.vault import KEY_SIZE, NONCE_SIZE, PREFIX, PersonalDataVault, random_blocks
+from projections.base import ViewCursor
 
 
 def memory_vault() -> tuple[PersonalDataVault, sqlite3.Connection]:
@@ -42,7 +42,7 @@ def test_sealed_in_a_chunk_each_member_has_a_key_and_a_nonce_of_their_own():
         vault.keep(cur, made)
 
     keys = dict(conn.execute("SELECT member_id, key FROM personal_keys").fetchall())
-    nonces = {base64.urlsafe_b64decode(s[len(PREFIX):])[:NONCE_SIZE] for s in sealed}
+    nonces = {base64.urlsafe_b64decode(s[len(PREFIX) :])[:NONCE_SIZE] for s in sealed}
     assert (len(keys), {len(bytes.fromhex(k)) for k in keys.values()}, len(set(keys.values()))) == (50, {KEY_SIZE}, 50)
     assert len(nonces) == 50  # the same data, sealed fifty times, never alike
     assert len(set(sealed)) == 50
@@ -55,8 +55,10 @@ def test_a_sealed_value_opens_only_for_its_own_member():
     (first, _), made = vault.seal_new([("dv-1", {"full_name": "A"}), ("dv-2", {"full_name": "B"})])
     with vault.transaction(write=True) as cur:
         vault.keep(cur, made)
-    conn.execute("UPDATE personal_keys SET key = (SELECT key FROM personal_keys WHERE member_id = 'dv-1')"
-                 " WHERE member_id = 'dv-2'")
+    conn.execute(
+        "UPDATE personal_keys SET key = (SELECT key FROM personal_keys WHERE member_id = 'dv-1')"
+        " WHERE member_id = 'dv-2'"
+    )
     assert vault.unseal("dv-1", first) == {"full_name": "A"}
     try:  # dv-1's value under dv-2's name, even with dv-1's key: the member id is bound in
         vault.unseal("dv-2", first)
@@ -71,7 +73,9 @@ def test_personal_data_is_sealed_as_json_dumps_writes_it():
 
     from persistence.vault import plain_json
 
-    for data in ({"full_name": 'Nguyễn "Lan"\\ \u2028', "birth_date": "1990-03-04", "id_number": None},
-                 {"full_name": "", "birth_date": None, "id_number": "045190000123"},
-                 {"full_name": "A", "extra": 1.5}):
+    for data in (
+        {"full_name": 'Nguyễn "Lan"\\ \u2028', "birth_date": "1990-03-04", "id_number": None},
+        {"full_name": "", "birth_date": None, "id_number": "045190000123"},
+        {"full_name": "A", "extra": 1.5},
+    ):
         assert plain_json(data) == json.dumps(data, ensure_ascii=False, sort_keys=True)
