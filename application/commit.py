@@ -20,6 +20,7 @@ from application.handlers import handle
 from application.unit_of_work import UnitOfWork, preload
 from domain.errors import AlreadyExists
 from persistence.recorders import insert_within
+from persistence.vault import Sealing
 from projections.base import ViewCursor
 
 
@@ -51,7 +52,7 @@ def decide(store: Any, group: list[Pending]) -> tuple[list[Pending], UnitOfWork]
 
 
 def unit_of_work(store: Any, preloaded: dict | None = None) -> UnitOfWork:
-    return UnitOfWork(store.event_store.repository, store.views, store.today, preloaded)
+    return UnitOfWork(store.event_store.repository, store.views, store.today, preloaded, store.vault)
 
 
 def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
@@ -77,7 +78,7 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
                         decided, uow = decide(store, take())
                         events = uow.collect_events()
                         if events:
-                            recordings = _write(store, cur, events, uow.keys)
+                            recordings = _write(store, cur, events, uow.sealing)
                             ids = [r.notification.id for r in recordings]
                             behind = ids != list(range(top + 1, top + 1 + len(ids)))
                             if not behind:  # else positions a rolled-back write used: caught up after
@@ -137,7 +138,7 @@ def record(store: Any, uow: UnitOfWork) -> list[Recording]:
         return []
     with store.transaction(write=True) as cur:
         views = store.projector.position_in(cur)  # a rolled-back write may have used the positions between
-        recordings = _write(store, cur, events, uow.keys)
+        recordings = _write(store, cur, events, uow.sealing)
         store.projector.apply([(r.domain_event, r.notification.id) for r in recordings], cur, after=views)
         end = store.chain.end(cur)
         linked = end[0] == recordings[0].notification.id - 1
@@ -148,12 +149,12 @@ def record(store: Any, uow: UnitOfWork) -> list[Recording]:
     return recordings
 
 
-def _write(store: Any, cur: ViewCursor, events: list[Any], keys: dict[str, bytes]) -> list[Recording]:
-    """Save ``events`` and the new members' keys in ``cur``'s transaction."""
+def _write(store: Any, cur: ViewCursor, events: list[Any], sealing: Sealing) -> list[Recording]:
+    """Save ``events`` and the new members' keys and index tokens in ``cur``'s transaction."""
     mapper = store.event_store.mapper
     stored = [mapper.to_stored_event(e) for e in events]
     with cur.pipeline():  # keys, table lock and events in one round trip
-        store.vault.keep(cur, keys)
+        store.vault.keep(cur, sealing)
         ids = insert_within(store.event_store.recorder, cur, stored)
     return [
         Recording(

@@ -20,6 +20,7 @@ from domain.members import Member, personal_data
 from domain.unions import Union
 from domain.workplaces import Workplace
 from persistence.recorders import insert_within
+from persistence.vault import Sealing
 from projections.base import micros
 from projections.runner import ANALYZE_AFTER
 
@@ -54,10 +55,11 @@ def _write(store: Any, plan: ImportPlan, actor: str, progress: Callable[[int], N
     (PostgreSQL), they are stored without making their event objects."""
     events = not store.projector.derives(ADMITTED_TOPIC)
     written = 0
+    store.vault.index_key()  # read (or made) before the transaction: on SQLite it would wait for it
     with store.transaction(write=True) as cur:
         views, end = store.projector.position_in(cur), store.chain.end(cur)
-        for built, keys in _ahead(import_events(store, plan, actor, events)):
-            store.vault.keep(cur, keys)
+        for built, sealing in _ahead(import_events(store, plan, actor, events)):
+            store.vault.keep(cur, sealing)
             positions = insert_within(store.event_store.recorder, cur, [stored for stored, _e, _t in built])
             store.projector.apply_stored(
                 [(stored.topic, event, position) for (stored, event, _t), position in zip(built, positions)],
@@ -78,9 +80,9 @@ def _write(store: Any, plan: ImportPlan, actor: str, progress: Callable[[int], N
 
 def import_events(
     store: Any, plan: ImportPlan, actor: str, events: bool = True, chunk: int = CHUNK
-) -> Iterator[tuple[Built, dict[str, bytes]]]:
+) -> Iterator[tuple[Built, Sealing]]:
     """What a validated plan records, ``chunk`` aggregates at a time: the stored events, each with
-    its event and the instant it records, and the new members' keys, for the caller to store with
+    its event and the instant it records, and the new members' keys and index tokens, to store with
     the events. The events are the ones the single commands record. Without ``events`` the
     admissions are stored straight from their state, the bytes their events would be stored as."""
     for kind in ("workplaces", "unions", "members"):
@@ -90,7 +92,7 @@ def import_events(
             if kind == "members":
                 yield _admissions(store, part, actor, events)
             else:
-                yield _created(store, kind, part, actor), {}
+                yield _created(store, kind, part, actor), Sealing()
 
 
 def _created(store: Any, kind: str, rows: list[dict], actor: str) -> Built:
@@ -125,8 +127,8 @@ def _created(store: Any, kind: str, rows: list[dict], actor: str) -> Built:
     return [(mapper.to_stored_event(e), e, e.timestamp) for aggregate in created for e in aggregate.collect_events()]
 
 
-def _admissions(store: Any, rows: list[dict], actor: str, events: bool) -> tuple[Built, dict[str, bytes]]:
-    sealed, keys = store.vault.seal_new(
+def _admissions(store: Any, rows: list[dict], actor: str, events: bool) -> tuple[Built, Sealing]:
+    sealed, sealing = store.vault.seal_new(
         [(r["id"], personal_data(r["full_name"], r["birth_date"], r["id_number"])) for r in rows]
     )
     mapper = store.event_store.mapper
@@ -161,7 +163,7 @@ def _admissions(store: Any, rows: list[dict], actor: str, events: bool) -> tuple
             actor=actor,
         )
         built.append((mapper.to_stored_event(event), event, event.timestamp))
-    return built, keys
+    return built, sealing
 
 
 def _ahead(chunks: Iterator[Any]) -> Iterator[Any]:

@@ -6,15 +6,20 @@ always are, but after a crash); members' personal data is opened here and nowher
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from domain.base import ID_PATTERN
 from domain.errors import InvalidValue, NotFound
 from domain.indicators import BASE_CODES, Indicator, parse_indicator
 from domain.members import PERSONAL_FIELDS
 from domain.periods import parse_period
+from domain.text import search_words
 from projections.base import micros
+from projections.browse import RegisterLists
 from projections.indicators import Question
 
 
@@ -33,10 +38,38 @@ def member_answer(row: dict, opened: dict | None) -> dict:
     }
 
 
+LIMIT = 100  # items of a page unless asked otherwise
+
+
+def cursor_of(last_id: str) -> str:
+    """The ``next`` cursor of a page: opaque to clients, the page's last id underneath."""
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def after_cursor(cursor: str | None) -> str | None:
+    """The id a cursor stands for; 422 naming ``after`` for one this service did not give."""
+    if cursor is None:
+        return None
+    try:
+        last_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except ValueError:
+        last_id = ""
+    if not ID_PATTERN.match(last_id):
+        raise InvalidValue("is not a cursor this service gave (pass the `next` of the page before)", field="after")
+    return last_id
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict]
+    next: str | None
+
+
 class RegisterReads:
     def __init__(self, store: Any):
         self.store = store
         self._current = False
+        self._lists = RegisterLists(store.transaction)
 
     @property
     def _views(self) -> Any:
@@ -208,3 +241,119 @@ class RegisterReads:
         """The report's figures recomputed as the register stood at its submission and stands now."""
         self._fresh()
         return self.store.plans.verify(report)
+
+    # ---- lists ------------------------------------------------------------------------------------------
+    def _day(self, as_of: date | None) -> date:
+        """The date a list is about: today unless given; never in the future."""
+        today = self.today()
+        if as_of is not None and as_of > today:
+            raise InvalidValue("may not lie in the future", field="as_of")
+        return as_of or today
+
+    def _under(self, unit_id: str | None, on: date) -> list[str] | None:
+        """The unions under a unit on a date (None: no unit asked); 404 for a unit that does not exist."""
+        if unit_id is None:
+            return None
+        if self.unit(unit_id) is None:
+            raise NotFound(f"unit {unit_id!r} does not exist", field="unit_id")
+        return self._lists.unions_under(self._lists.units_under(unit_id, on), on)
+
+    def _page(self, ids: list[str], limit: int, items: dict[str, dict]) -> Page:
+        more = len(ids) > limit
+        ids = ids[:limit]
+        return Page([items[i] for i in ids if i in items], cursor_of(ids[-1]) if more and ids else None)
+
+    def unit_page(
+        self, *, as_of: date | None = None, parent_id: str | None = None, after: str | None = None, limit: int = LIMIT
+    ) -> Page:
+        """Units active on ``as_of`` (default today), under ``parent_id`` that day if given."""
+        on = self._day(as_of)
+        self._fresh()
+        if parent_id is not None and self.unit(parent_id) is None:
+            raise NotFound(f"unit {parent_id!r} does not exist", field="parent_id")
+        ids = self._lists.unit_ids(on, parent_id, after_cursor(after), limit + 1)
+        return self._page(ids, limit, self.store.views.units(ids[:limit]))
+
+    def unit_tree(self, as_of: date | None = None) -> dict[str, Any]:
+        on = self._day(as_of)
+        self._fresh()
+        return {"as_of": on, "roots": self._lists.tree(on)}
+
+    def workplace_page(
+        self,
+        *,
+        as_of: date | None = None,
+        unit_id: str | None = None,
+        sector: str | None = None,
+        min_workers: int | None = None,
+        covered: bool | None = None,
+        after: str | None = None,
+        limit: int = LIMIT,
+    ) -> Page:
+        """Workplaces registered by ``as_of``: under a unit that day, of a sector, with at least
+        ``min_workers`` at their latest survey by then, with or without an active union then."""
+        on = self._day(as_of)
+        self._fresh()
+        units = None
+        if unit_id is not None:
+            if self.unit(unit_id) is None:
+                raise NotFound(f"unit {unit_id!r} does not exist", field="unit_id")
+            units = self._lists.units_under(unit_id, on)
+        ids = self._lists.workplace_ids(
+            on,
+            units=units,
+            sector=sector,
+            min_workers=min_workers,
+            covered=covered,
+            after=after_cursor(after),
+            limit=limit + 1,
+        )
+        return self._page(ids, limit, self.store.views.workplaces(ids[:limit]))
+
+    def union_page(
+        self,
+        *,
+        as_of: date | None = None,
+        unit_id: str | None = None,
+        status: str | None = None,
+        after: str | None = None,
+        limit: int = LIMIT,
+    ) -> Page:
+        """Unions founded by ``as_of``: under a unit that day, active or dissolved then."""
+        on = self._day(as_of)
+        self._fresh()
+        ids = self._lists.union_ids(
+            on, unions=self._under(unit_id, on), status=status, after=after_cursor(after), limit=limit + 1
+        )
+        return self._page(ids, limit, self.store.views.unions(ids[:limit]))
+
+    def member_page(
+        self,
+        *,
+        as_of: date | None = None,
+        union_id: str | None = None,
+        unit_id: str | None = None,
+        status: str | None = None,
+        gender: str | None = None,
+        q: str | None = None,
+        id_number: str | None = None,
+        after: str | None = None,
+        limit: int = LIMIT,
+    ) -> Page:
+        """Members admitted by ``as_of``: in a union or under a unit that day, active then or gone by
+        then, of a gender, whose name holds every word of ``q`` (case and diacritics aside) or whose
+        id number is ``id_number``; found through the blind index, never by opening the register."""
+        on = self._day(as_of)
+        self._fresh()
+        unions = self._under(unit_id, on)
+        if union_id is not None:
+            if self.union(union_id) is None:
+                raise NotFound(f"union {union_id!r} does not exist", field="union_id")
+            unions = [union_id] if unions is None or union_id in unions else []
+        among = self.store.vault.search(search_words(q or ""), id_number)
+        if among == [] or unions == []:
+            return Page([], None)
+        ids = self._lists.member_ids(
+            on, unions=unions, status=status, gender=gender, among=among, after=after_cursor(after), limit=limit + 1
+        )
+        return self._page(ids, limit, self.members(ids[:limit]))

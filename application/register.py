@@ -157,9 +157,9 @@ class Batch:
             self.store.catch_up_locked()
         uow = commit.unit_of_work(self.store)
         result = handle(command, uow)
-        if uow.keys:
+        if uow.sealing.keys:
             with self.store.transaction(write=True) as cur:
-                self.store.vault.keep(cur, uow.keys)
+                self.store.vault.keep(cur, uow.sealing)
         self.store.event_store.save(*uow.added)
         self.reads.stale = True
         return result

@@ -19,7 +19,7 @@ from eventsourcing.persistence import StoredEvent
 
 from domain.base import RegisterAggregate, check_client_id
 from domain.errors import AlreadyExists, NotFound
-from persistence.vault import new_key, seal_with
+from persistence.vault import Sealing
 
 A = TypeVar("A", bound=RegisterAggregate)
 
@@ -43,6 +43,12 @@ class Repository(Protocol):
     def __contains__(self, aggregate_id: UUID) -> bool: ...
 
 
+class Sealer(Protocol):
+    def seal_one(self, member_id: str, data: dict[str, Any]) -> tuple[str, bytes, list[str]]:
+        """A new member's sealed personal data, its key and its blind index tokens."""
+        ...
+
+
 class UnitOfWork:
     def __init__(
         self,
@@ -50,14 +56,16 @@ class UnitOfWork:
         facts: RegisterFacts,
         today: Callable[[], date],
         preloaded: dict[UUID, RegisterAggregate | None] | None = None,
+        sealer: Sealer | None = None,
     ):
         self.repository = repository
         self.facts = facts
         self.today = today
+        self.sealer = sealer
         # Aggregates read so far, by storage id; None: known not to exist (a group's preload).
         self._known: dict[UUID, RegisterAggregate | None] = dict(preloaded or {})
         self.added: list[RegisterAggregate] = []
-        self.keys: dict[str, bytes] = {}  # new members' keys, stored with the events that use them
+        self.sealing = Sealing()  # new members' keys and index tokens, stored with the events that use them
 
     def get(self, cls: type[A], client_id: str, field: str = "id") -> A:
         """The aggregate of kind ``cls`` with the client's id; NotFound (naming ``field``) if none."""
@@ -89,11 +97,14 @@ class UnitOfWork:
 
     def seal(self, member_id: str, data: dict[str, Any]) -> str:
         """Seal a new member's personal data with a key of their own, stored only if they are saved."""
-        key = self.keys[member_id] = new_key()
-        return seal_with(key, member_id, data)
+        if self.sealer is None:
+            raise RuntimeError("this unit of work seals no personal data")
+        sealed, key, tokens = self.sealer.seal_one(member_id, data)
+        self.sealing.add(member_id, key, tokens)
+        return sealed
 
     def mark(self) -> tuple[int, set[str]]:
-        return len(self.added), set(self.keys)
+        return len(self.added), set(self.sealing.keys)
 
     def undo(self, mark: tuple[int, set[str]]) -> None:
         """Forget what was added since ``mark``: a command of a group that its rules refused."""
@@ -102,8 +113,7 @@ class UnitOfWork:
             aggregate.collect_events()
             self._known.pop(aggregate.id, None)  # read again, as stored, if asked for
         del self.added[count:]
-        for member_id in set(self.keys) - keys:
-            del self.keys[member_id]
+        self.sealing.drop(set(self.sealing.keys) - keys)
 
     def collect_events(self) -> list[Any]:
         return [e for aggregate in self.added for e in aggregate.collect_events()]

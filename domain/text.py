@@ -10,6 +10,7 @@ report or an export. Single-line text (names, ids, numbers, holders) refuses the
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from domain.errors import InvalidValue
 
@@ -44,3 +45,13 @@ def check_text(value: str, field: str | None = None, *, free: bool = False) -> s
     if fault is not None:
         raise InvalidValue(fault, field=field, rule=RULE)
     return value
+
+
+_WORD = re.compile(r"[0-9a-z]+")
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a name as a search compares them: lower case, without Vietnamese diacritics
+    (``Nguyễn`` and ``nguyen`` are one word, ``Đ`` is ``d``), split at anything but a letter or digit."""
+    plain = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+    return _WORD.findall("".join(c for c in plain if not unicodedata.combining(c)))

@@ -25,7 +25,7 @@ from application.reads import RegisterReads
 from domain.clock import vietnam_today
 from integrity.chain import EXPORT_FORMAT, Digest, Entry, Verified, is_void, recompute, void
 from persistence.event_store import EventStore
-from persistence.vault import KEYS_DDL
+from persistence.vault import INDEX_DDL, KEYS_DDL
 from projections.base import ViewCursor
 from projections.indicators import IndicatorCalculator
 from projections.queries import RegisterViews
@@ -139,6 +139,8 @@ class MemoryStore:
         self.projector = Projector(FileRecorder(entries), ledger_mapper(), self.transaction, projections())
         with self.transaction(write=True) as cur:
             cur.execute(KEYS_DDL)  # an erasure in the ledger deletes a key here too; there are none offline
+            for statement in INDEX_DDL:
+                cur.execute(statement)
         self.projector.create()
         self.projector.follow()
         self.views = RegisterViews(self.transaction)

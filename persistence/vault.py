@@ -1,25 +1,45 @@
-"""Personal data sealed with one key per member.
+"""Personal data sealed with one key per member, and a blind index to find members by it.
 
 The key lives in the tenant's store, outside the ledger; destroying it erases the
 member's full name, birth date and id number everywhere they were recorded,
 without rewriting or deleting a single event.
+
+Names and id numbers are found through keyed blind indexes: an HMAC, under a key of the
+tenant's, of each word of a member's name (as ``domain.text.search_words`` normalises it)
+and of the id number. Nothing in clear is kept to answer a search, and nothing is decrypted
+for it; an erasure deletes the member's index entries with their key.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
+import threading
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from domain.text import search_words
 from projections.base import Transaction
 
 KEYS_TABLE = "personal_keys"
 KEYS_DDL = "CREATE TABLE IF NOT EXISTS personal_keys (member_id TEXT PRIMARY KEY, key TEXT NOT NULL)"
+INDEX_TABLE = "member_index"
+INDEX_DDL = (
+    "CREATE TABLE IF NOT EXISTS member_index (token TEXT NOT NULL, member_id TEXT NOT NULL,"
+    " PRIMARY KEY (token, member_id))",
+    "CREATE INDEX IF NOT EXISTS member_index_member ON member_index (member_id)",
+    "CREATE TABLE IF NOT EXISTS index_keys (name TEXT PRIMARY KEY, key TEXT NOT NULL)",
+)
+INDEXED = "indexed"  # a row of index_keys once the members recorded before the index are in it
+NAME, ID_NUMBER = "n:", "i:"  # what a token stands for: a word of the name, or the id number
+TOKEN_SIZE = 16  # bytes of the HMAC kept: ample against collisions among a province's words
 PREFIX = "aesgcm:"
 ERASED = None
 
@@ -71,43 +91,123 @@ def seal_with(key: bytes, member_id: str, data: dict[str, Any], nonce: bytes | N
     return PREFIX + base64.urlsafe_b64encode(nonce + AESGCM(key).encrypt(nonce, plain, member_id.encode())).decode()
 
 
+@dataclass
+class Sealing:
+    """What new members' personal data leaves beside their events: each member's key, and the
+    blind index tokens of their name and id number; stored with the events that use them."""
+
+    keys: dict[str, bytes] = field(default_factory=dict)
+    tokens: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, member_id: str, key: bytes, tokens: list[str]) -> None:
+        self.keys[member_id], self.tokens[member_id] = key, tokens
+
+    def drop(self, member_ids: Iterable[str]) -> None:
+        for member_id in member_ids:
+            self.keys.pop(member_id, None)
+            self.tokens.pop(member_id, None)
+
+
 class PersonalDataVault:
     def __init__(self, transaction: Transaction):
         self.transaction = transaction
+        self._index_key: bytes | None = None
+        self._index_key_lock = threading.Lock()
 
     def create(self) -> None:
         with self.transaction(write=True) as cur:
             cur.execute(KEYS_DDL)
+            for statement in INDEX_DDL:
+                cur.execute(statement)
 
-    def seal(self, member_id: str, data: dict[str, Any]) -> str:
-        """Seal for a member the ledger does not hold, with a new key stored before it returns."""
+    # ---- sealing ---------------------------------------------------------------------------------
+    def seal_one(self, member_id: str, data: dict[str, Any]) -> tuple[str, bytes, list[str]]:
+        """Seal a new member's personal data with a key of their own: the sealed value, the key and
+        the member's index tokens, for the caller to ``keep`` with the admission."""
         key = new_key()
-        with self.transaction(write=True) as cur:
-            self.keep(cur, {member_id: key})
-        return seal_with(key, member_id, data)
+        return seal_with(key, member_id, data), key, self.tokens(data)
 
-    @staticmethod
-    def seal_new(items: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], dict[str, bytes]]:
+    def seal_new(self, items: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], Sealing]:
         """Seal for many members the ledger does not hold (an import's), each with a new key; the
-        keys are returned for the caller to ``keep`` in the transaction that records the members."""
+        keys and tokens are returned for the caller to ``keep`` in the transaction that records them."""
         keys = dict(zip([member_id for member_id, _data in items], random_blocks(len(items), KEY_SIZE)))
         nonces = random_blocks(len(items), NONCE_SIZE)
-        return [
-            seal_with(keys[member_id], member_id, data, nonce) for (member_id, data), nonce in zip(items, nonces)
-        ], keys
+        sealed = [seal_with(keys[member_id], member_id, data, nonce) for (member_id, data), nonce in zip(items, nonces)]
+        return sealed, Sealing(keys, {member_id: self.tokens(data) for member_id, data in items})
+
+    # ---- the blind index -------------------------------------------------------------------------
+    def index_key(self) -> bytes:
+        """The tenant's key of the blind index, made the first time it is asked for."""
+        if self._index_key is None:
+            with self._index_key_lock:
+                if self._index_key is None:
+                    with self.transaction(write=True) as cur:
+                        cur.execute(
+                            "INSERT INTO index_keys (name, key) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                            ("search", new_key().hex()),
+                        )
+                        stored = cur.scalar("SELECT key FROM index_keys WHERE name = ?", ("search",))
+                    self._index_key = bytes.fromhex(stored)
+        return self._index_key
+
+    def token(self, kind: str, text: str) -> str:
+        return hmac.new(self.index_key(), (kind + text).encode(), hashlib.sha256).hexdigest()[: 2 * TOKEN_SIZE]
+
+    def tokens(self, data: dict[str, Any] | None) -> list[str]:
+        """The index tokens of a member's personal data: one per word of the name, one for the id number."""
+        if not data:
+            return []
+        words = dict.fromkeys(search_words(data.get("full_name") or ""))
+        found = [self.token(NAME, word) for word in words]
+        if data.get("id_number"):
+            found.append(self.token(ID_NUMBER, id_number_key(data["id_number"])))
+        return found
+
+    def search(self, words: list[str], id_number: str | None) -> list[str] | None:
+        """Members whose name holds every word and whose id number is ``id_number`` (either may be
+        left out), by their tokens alone; None when neither is asked."""
+        wanted = [self.token(NAME, word) for word in dict.fromkeys(words)]
+        if id_number:
+            wanted.append(self.token(ID_NUMBER, id_number_key(id_number)))
+        if not wanted:
+            return None
+        with self.transaction() as cur:
+            counts = dict(
+                cur.execute(
+                    f"SELECT token, count(*) FROM member_index WHERE token IN ({', '.join('?' * len(wanted))})"
+                    " GROUP BY token",
+                    wanted,
+                ).fetchall()
+            )
+            if len(counts) < len(wanted):
+                return []  # a word no member's name holds
+            rarest, *others = sorted(wanted, key=counts.__getitem__)
+            found = [
+                m for (m,) in cur.execute("SELECT member_id FROM member_index WHERE token = ?", (rarest,)).fetchall()
+            ]
+            for token in others:
+                if not found:
+                    break
+                found = [
+                    m
+                    for (m,) in cur.rows_for(
+                        f"SELECT member_id FROM member_index WHERE token = '{token}' AND member_id IN ({{ids}})", found
+                    )
+                ]
+        return sorted(found)
 
     @staticmethod
-    def keep(cur: Any, keys: dict[str, bytes]) -> None:
-        """Store new members' keys in the caller's transaction, the one that records their
-        admissions, so that a key exists exactly when an event uses it. A key already stored
-        for one of them is replaced: the caller only passes members the ledger does not hold,
-        so no event uses it (it was made for an admission that was never recorded)."""
+    def keep(cur: Any, sealing: Sealing) -> None:
+        """Store new members' keys and index tokens in the caller's transaction, the one that
+        records their admissions, so that they exist exactly when an event uses them. A key
+        already stored for one of them (by an older version, which stored keys ahead) is
+        replaced: the caller only passes members the ledger does not hold, so no event uses it."""
+        keys = sealing.keys
         if not keys:
             return
         if cur.dialect == "postgres":
             # Two strings split by the server, not two arrays: psycopg dumps an array element by
-            # element in Python, holding the GIL the import's other threads wait for. A member
-            # id has no comma (ID_PATTERN), a key in hex neither.
+            # element in Python. A member id has no comma (ID_PATTERN), a key in hex neither.
             ids = ",".join(keys)
             if ids.count(",") != len(keys) - 1:
                 raise ValueError("a member id with a comma")
@@ -123,6 +223,8 @@ class PersonalDataVault:
                 " ON CONFLICT (member_id) DO UPDATE SET key = excluded.key",
                 [(m, k.hex()) for m, k in keys.items()],
             )
+        rows = [(token, m) for m, tokens in sealing.tokens.items() for token in tokens]
+        cur.insert_rows("member_index", ("token", "member_id"), rows)
 
     def unseal_many(self, sealed: Iterable[tuple[str, str | None]]) -> dict[str, dict | None]:
         """member_id -> personal data, or None where the key was destroyed."""
@@ -144,3 +246,8 @@ class PersonalDataVault:
 
     def unseal(self, member_id: str, sealed: str | None) -> dict | None:
         return self.unseal_many([(member_id, sealed)]).get(member_id)
+
+
+def id_number_key(id_number: str) -> str:
+    """An id number as the index compares it: letters in upper case, nothing around it."""
+    return id_number.strip().upper()

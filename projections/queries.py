@@ -38,75 +38,51 @@ class RegisterViews:
 
     # ---- entities ------------------------------------------------------------
     def unit(self, unit_id: str) -> dict | None:
-        row = self._one(f"SELECT {UNIT_COLS} FROM unit_state WHERE unit_id = ?", (unit_id,))
-        if row is None:
-            return None
-        uid, name, kind, parent, est, closed, succ, version, created, updated = row
-        return {
-            "id": uid,
-            "name": name,
-            "kind": kind,
-            "parent_id": parent,
-            "established_on": from_day(est),
-            "closed_on": from_day(closed),
-            "successor_id": succ,
-            "status": "closed" if closed is not None else "active",
-            "version": version,
-            "recorded_at": from_micros(created),
-            "updated_at": from_micros(updated),
-        }
+        return self.units([unit_id]).get(unit_id)
+
+    def units(self, unit_ids: list[str]) -> dict[str, dict]:
+        """unit id -> current state, for those that exist (one query)."""
+        with self.transaction() as cur:
+            rows = cur.rows_for(f"SELECT {UNIT_COLS} FROM unit_state WHERE unit_id IN ({{ids}})", unit_ids)
+        return {row[0]: _unit(row) for row in rows}
 
     def workplace(self, workplace_id: str) -> dict | None:
+        return self.workplaces([workplace_id]).get(workplace_id)
+
+    def workplaces(self, workplace_ids: list[str]) -> dict[str, dict]:
+        """workplace id -> current state with its active union, for those that exist (two queries)."""
+        if not workplace_ids:
+            return {}
         with self.transaction() as cur:
-            row = cur.execute(
-                f"SELECT {WORKPLACE_COLS} FROM workplace_state WHERE workplace_id = ?", (workplace_id,)
-            ).fetchone()
-            if row is None:
-                return None
-            union = cur.scalar(
-                "SELECT union_id FROM union_state WHERE workplace_id = ? AND dissolved_on IS NULL", (workplace_id,)
+            rows = cur.rows_for(
+                f"SELECT {WORKPLACE_COLS} FROM workplace_state WHERE workplace_id IN ({{ids}})", workplace_ids
             )
-        wid, name, sector, unit, reg, workers, female, as_of, version, created, updated = row
-        return {
-            "id": wid,
-            "name": name,
-            "sector": sector,
-            "unit_id": unit,
-            "registered_on": from_day(reg),
-            "workers": workers,
-            "female_workers": female,
-            "as_of": from_day(as_of),
-            "union_id": union,
-            "version": version,
-            "recorded_at": from_micros(created),
-            "updated_at": from_micros(updated),
-        }
+            unions = dict(
+                cur.rows_for(
+                    "SELECT workplace_id, union_id FROM union_state WHERE dissolved_on IS NULL"
+                    " AND workplace_id IN ({ids})",
+                    workplace_ids,
+                )
+            )
+        return {row[0]: _workplace(row, unions.get(row[0])) for row in rows}
 
     def union(self, union_id: str) -> dict | None:
+        return self.unions([union_id]).get(union_id)
+
+    def unions(self, union_ids: list[str]) -> dict[str, dict]:
+        """union id -> current state with its active members, for those that exist (two queries)."""
+        if not union_ids:
+            return {}
         with self.transaction() as cur:
-            row = cur.execute(f"SELECT {UNION_COLS} FROM union_state WHERE union_id = ?", (union_id,)).fetchone()
-            if row is None:
-                return None
-            members = cur.scalar(
-                "SELECT COUNT(*) FROM member_spans WHERE holder_id = ? AND superseded_at IS NULL AND valid_to IS NULL",
-                (union_id,),
+            rows = cur.rows_for(f"SELECT {UNION_COLS} FROM union_state WHERE union_id IN ({{ids}})", union_ids)
+            members = dict(
+                cur.rows_for(
+                    "SELECT holder_id, COUNT(*) FROM member_spans WHERE superseded_at IS NULL AND valid_to IS NULL"
+                    " AND holder_id IN ({ids}) GROUP BY holder_id",
+                    union_ids,
+                )
             )
-        uid, name, wp, unit, founded, founded_at, decision, dissolved, reason, version, updated = row
-        return {
-            "id": uid,
-            "name": name,
-            "workplace_id": wp,
-            "unit_id": unit,
-            "founded_on": from_day(founded),
-            "decision_no": decision,
-            "dissolved_on": from_day(dissolved),
-            "dissolution_reason": reason,
-            "status": "dissolved" if dissolved is not None else "active",
-            "active_members": members,
-            "version": version,
-            "recorded_at": from_micros(founded_at),
-            "updated_at": from_micros(updated),
-        }
+        return {row[0]: _union(row, members.get(row[0], 0)) for row in rows}
 
     def member(self, member_id: str) -> dict | None:
         return self.members([member_id]).get(member_id)
@@ -270,5 +246,59 @@ def _member(row: tuple) -> dict:
         "personal": personal,
         "version": version,
         "recorded_at": from_micros(adm_at),
+        "updated_at": from_micros(updated),
+    }
+
+
+def _unit(row: tuple) -> dict:
+    uid, name, kind, parent, est, closed, succ, version, created, updated = row
+    return {
+        "id": uid,
+        "name": name,
+        "kind": kind,
+        "parent_id": parent,
+        "established_on": from_day(est),
+        "closed_on": from_day(closed),
+        "successor_id": succ,
+        "status": "closed" if closed is not None else "active",
+        "version": version,
+        "recorded_at": from_micros(created),
+        "updated_at": from_micros(updated),
+    }
+
+
+def _workplace(row: tuple, union: str | None) -> dict:
+    wid, name, sector, unit, reg, workers, female, as_of, version, created, updated = row
+    return {
+        "id": wid,
+        "name": name,
+        "sector": sector,
+        "unit_id": unit,
+        "registered_on": from_day(reg),
+        "workers": workers,
+        "female_workers": female,
+        "as_of": from_day(as_of),
+        "union_id": union,
+        "version": version,
+        "recorded_at": from_micros(created),
+        "updated_at": from_micros(updated),
+    }
+
+
+def _union(row: tuple, members: int) -> dict:
+    uid, name, wp, unit, founded, founded_at, decision, dissolved, reason, version, updated = row
+    return {
+        "id": uid,
+        "name": name,
+        "workplace_id": wp,
+        "unit_id": unit,
+        "founded_on": from_day(founded),
+        "decision_no": decision,
+        "dissolved_on": from_day(dissolved),
+        "dissolution_reason": reason,
+        "status": "dissolved" if dissolved is not None else "active",
+        "active_members": members,
+        "version": version,
+        "recorded_at": from_micros(founded_at),
         "updated_at": from_micros(updated),
     }

@@ -134,3 +134,28 @@ class EntityMeta(Schema):
     version = fields.Integer(metadata={"description": "How many events the entity has"})
     recorded_at = fields.DateTime(metadata={"description": "When the entity was first recorded"})
     updated_at = fields.DateTime(metadata={"description": "When its latest event was recorded"})
+
+
+class PageQuery(Schema):
+    """What every list takes: the date it is about, and which page."""
+
+    as_of = fields.Date(load_default=None, metadata={"description": "The date the list is about; default today"})
+    limit = fields.Integer(
+        load_default=100,
+        validate=validate.Range(min=1, max=1000, error="must lie between {min} and {max}"),
+        metadata={"description": "Items per page, 1-1000"},
+    )
+    after = Text(load_default=None, metadata={"description": "The `next` cursor of the page before"})
+
+
+def page_schema(kind: str, item: type[Schema]) -> type[Schema]:
+    """A page of a list: ``{kind: [...], "next": cursor or null}``."""
+    return Schema.from_dict(
+        {
+            kind: fields.List(fields.Nested(item)),
+            "next": fields.String(
+                allow_none=True, metadata={"description": "Pass as `after` for the next page; null on the last"}
+            ),
+        },
+        name=f"{kind.capitalize()}Page",
+    )

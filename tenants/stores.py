@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -25,11 +26,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from eventsourcing.utils import get_topic
+
 from domain.clock import vietnam_today
+from domain.members import Member
 from integrity.chain import CHAIN_DDL, CHAIN_TABLE, Chain, ChainBroken
 from persistence.event_store import EventStore
 from persistence.files import private_file
-from persistence.vault import KEYS_DDL, KEYS_TABLE, PersonalDataVault
+from persistence.vault import INDEX_DDL, INDEXED, KEYS_DDL, KEYS_TABLE, PersonalDataVault
 from projections.audit import Audit
 from projections.base import ViewCursor
 from projections.indicators import IndicatorCalculator
@@ -125,7 +129,10 @@ class TenantStore:
                     if create:
                         cur.execute(KEYS_DDL)
                     cur.execute(CHAIN_DDL)
+                    for statement in INDEX_DDL:
+                        cur.execute(statement)
                 self.projector.create()
+                self._index_members_locked()
         self.chain = Chain(self)
         self.stopped: ViewsStopped | None = None  # where the views stopped, if an event failed them
         self._stopped_at = 0  # the ledger's last position when they stopped
@@ -141,9 +148,40 @@ class TenantStore:
                     f"SELECT count(*) FROM view_positions WHERE name IN ({', '.join('?' * len(lanes))})", lanes
                 )
                 cur.execute(f"SELECT 1 FROM {CHAIN_TABLE} LIMIT 1")
+                indexed = cur.scalar("SELECT count(*) FROM index_keys WHERE name = ?", (INDEXED,))
         except Exception:  # noqa: BLE001 - a table missing: made under the lock
             return False
-        return checksum == self.projector.schema_checksum() and known == len(lanes)
+        return checksum == self.projector.schema_checksum() and known == len(lanes) and indexed == 1
+
+    def _index_members_locked(self) -> None:
+        """Enter in the blind index the members recorded before it existed (once per store, under
+        the lock): each admission's sealed data opened with the member's key; erased ones have none."""
+        with self.transaction() as cur:
+            if cur.scalar("SELECT count(*) FROM index_keys WHERE name = ?", (INDEXED,)):
+                return
+        table, topic = self.event_store.recorder.events_table_name, get_topic(Member.MemberAdmitted)
+        after, batch = 0, 5000
+        while True:
+            with self.transaction() as cur:
+                column = "notification_id" if cur.dialect == "postgres" else "rowid"
+                rows = cur.execute(
+                    f"SELECT {column}, state FROM {table} WHERE topic = ? AND {column} > ? ORDER BY {column} LIMIT ?",
+                    (topic, after, batch),
+                ).fetchall()
+            if not rows:
+                break
+            after = rows[-1][0]
+            sealed = [(state["member_id"], state["personal"]) for state in (json.loads(bytes(s)) for _p, s in rows)]
+            opened = self.vault.unseal_many(sealed)
+            tokens = [(token, m) for m, data in opened.items() for token in self.vault.tokens(data)]
+            with self.transaction(write=True) as cur:  # the index key made before: SQLite has one writer
+                cur.execute(
+                    f"DELETE FROM member_index WHERE member_id IN ({', '.join('?' * len(sealed))})",
+                    [m for m, _s in sealed],
+                )
+                cur.insert_rows("member_index", ("token", "member_id"), tokens)
+        with self.transaction(write=True) as cur:
+            cur.execute("INSERT INTO index_keys (name, key) VALUES (?, '') ON CONFLICT (name) DO NOTHING", (INDEXED,))
 
     # ---- connections ---------------------------------------------------------
     @contextmanager

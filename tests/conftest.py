@@ -176,8 +176,8 @@ def recorded_without_views(store, command):
 
     uow = unit_of_work(store)
     result = handle(command, uow)
-    if uow.keys:
+    if uow.sealing.keys:
         with store.transaction(write=True) as cur:
-            store.vault.keep(cur, uow.keys)
+            store.vault.keep(cur, uow.sealing)
     store.event_store.save(*uow.added)
     return result

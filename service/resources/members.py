@@ -11,7 +11,7 @@ from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.resources.entities import add_item_routes, entity
-from service.schemas import ClientId, EntityMeta, FreeText, Name, Text
+from service.schemas import ClientId, EntityMeta, FreeText, Name, PageQuery, Text, page_schema
 
 blp = Blueprint(
     "members",
@@ -110,6 +110,42 @@ def erase(args: dict, tenant: str, member_id: str):
     register, who = tenant_register(tenant)
     register.execute(EraseMemberData(member_id=member_id, **args, actor=who.actor))
     return entity(register, "member", member_id)
+
+
+class MembersQuery(PageQuery):
+    union_id = Text(load_default=None, metadata={"description": "In this union that day (or when they left it)"})
+    unit_id = Text(load_default=None, metadata={"description": "Under this unit (and its units) that day"})
+    status = Text(
+        load_default=None,
+        validate=validate.OneOf(["active", "left"]),
+        metadata={"description": "Active on that day, or gone by then"},
+    )
+    gender = Text(load_default=None, validate=validate.OneOf(GENDERS))
+    q = Text(
+        load_default=None,
+        validate=validate.Length(max=200),
+        metadata={
+            "description": "Every word of it in the name, case and Vietnamese diacritics aside (`nguyen van an`)"
+        },
+    )
+    id_number = Text(
+        load_default=None, validate=validate.Length(max=20), metadata={"description": "Exactly this id number"}
+    )
+
+
+@blp.route("", methods=["GET"])
+@allow(Action.READ)
+@blp.arguments(MembersQuery(), location="query")
+@blp.response(200, page_schema("members", MemberOut))
+def list_members(args: dict, tenant: str):
+    """Members admitted by `as_of` (default today), by id, a page at a time
+
+    Names and id numbers are found through keyed blind indexes: the register keeps no personal
+    data in clear to answer, and an erased member matches neither.
+    """
+    register, _ = tenant_register(tenant)
+    page = register.reads.member_page(**args)
+    return {"members": page.items, "next": page.next}
 
 
 add_item_routes(blp, "member", MemberOut)

@@ -10,7 +10,7 @@ from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.resources.entities import add_item_routes, entity
-from service.schemas import ClientId, EntityMeta, FreeText, Name, Text
+from service.schemas import ClientId, EntityMeta, FreeText, Name, PageQuery, Text, page_schema
 
 blp = Blueprint(
     "unions",
@@ -89,6 +89,26 @@ def dissolve(args: dict, tenant: str, union_id: str):
     register, who = tenant_register(tenant)
     register.execute(DissolveUnion(union_id=union_id, **args, actor=who.actor))
     return entity(register, "union", union_id)
+
+
+class UnionsQuery(PageQuery):
+    unit_id = Text(load_default=None, metadata={"description": "Under this unit (and its units) that day"})
+    status = Text(
+        load_default=None,
+        validate=validate.OneOf(["active", "dissolved"]),
+        metadata={"description": "Active on that day, or dissolved by then"},
+    )
+
+
+@blp.route("", methods=["GET"])
+@allow(Action.READ)
+@blp.arguments(UnionsQuery(), location="query")
+@blp.response(200, page_schema("unions", UnionOut))
+def list_unions(args: dict, tenant: str):
+    """Unions founded by `as_of` (default today), by id, a page at a time"""
+    register, _ = tenant_register(tenant)
+    page = register.reads.union_page(**args)
+    return {"unions": page.items, "next": page.next}
 
 
 add_item_routes(blp, "union", UnionOut)

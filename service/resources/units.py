@@ -11,7 +11,7 @@ from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.resources.entities import add_item_routes, entity
-from service.schemas import ClientId, EntityMeta, Name, Text
+from service.schemas import ClientId, EntityMeta, Name, PageQuery, Text, page_schema
 
 blp = Blueprint(
     "units", __name__, url_prefix="/v1/tenants/<tenant>/units", description="Upper-level unions: establish, close, read"
@@ -69,6 +69,47 @@ def close(args: dict, tenant: str, unit_id: str):
     register, who = tenant_register(tenant)
     register.execute(CloseUnit(unit_id=unit_id, **args, actor=who.actor))
     return entity(register, "unit", unit_id)
+
+
+class UnitsQuery(PageQuery):
+    parent_id = Text(load_default=None, metadata={"description": "Only the units directly under this one that day"})
+
+
+class TreeQuery(Schema):
+    as_of = fields.Date(load_default=None, metadata={"description": "The date of the structure; default today"})
+
+
+class TreeNode(Schema):
+    id = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    children = fields.List(fields.Nested(lambda: TreeNode()))
+
+
+class TreeOut(Schema):
+    as_of = fields.Date()
+    roots = fields.List(fields.Nested(TreeNode))
+
+
+@blp.route("", methods=["GET"])
+@allow(Action.READ)
+@blp.arguments(UnitsQuery(), location="query")
+@blp.response(200, page_schema("units", UnitOut))
+def list_units(args: dict, tenant: str):
+    """Units active on `as_of` (default today), by id, a page at a time"""
+    register, _ = tenant_register(tenant)
+    page = register.reads.unit_page(**args)
+    return {"units": page.items, "next": page.next}
+
+
+@blp.route("/tree", methods=["GET"])
+@allow(Action.READ)
+@blp.arguments(TreeQuery(), location="query")
+@blp.response(200, TreeOut)
+def tree(args: dict, tenant: str):
+    """The units active on `as_of` (default today) as a tree, each under the unit that held it that day"""
+    register, _ = tenant_register(tenant)
+    return register.reads.unit_tree(args["as_of"])
 
 
 add_item_routes(blp, "unit", UnitOut)

@@ -11,7 +11,7 @@ from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.resources.entities import add_item_routes, entity
-from service.schemas import ClientId, Count, EntityMeta, Name, Text
+from service.schemas import ClientId, Count, EntityMeta, Name, PageQuery, Text, page_schema
 
 blp = Blueprint(
     "workplaces",
@@ -69,6 +69,30 @@ def survey(args: dict, tenant: str, workplace_id: str):
     register, who = tenant_register(tenant)
     register.execute(SurveyWorkplace(workplace_id=workplace_id, **args, actor=who.actor))
     return entity(register, "workplace", workplace_id)
+
+
+class WorkplacesQuery(PageQuery):
+    unit_id = Text(load_default=None, metadata={"description": "Under this unit (and its units) that day"})
+    sector = Text(load_default=None, validate=validate.OneOf(SECTORS))
+    min_workers = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=0, error="must be {min} or more"),
+        metadata={"description": "At least this many workers at the latest survey on or before that day"},
+    )
+    covered = fields.Boolean(
+        load_default=None, metadata={"description": "With (true) or without (false) an active union that day"}
+    )
+
+
+@blp.route("", methods=["GET"])
+@allow(Action.READ)
+@blp.arguments(WorkplacesQuery(), location="query")
+@blp.response(200, page_schema("workplaces", WorkplaceOut))
+def list_workplaces(args: dict, tenant: str):
+    """Workplaces registered by `as_of` (default today), by id, a page at a time"""
+    register, _ = tenant_register(tenant)
+    page = register.reads.workplace_page(**args)
+    return {"workplaces": page.items, "next": page.next}
 
 
 add_item_routes(blp, "workplace", WorkplaceOut)

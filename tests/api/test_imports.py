@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from application import imports
 from application.register import Register
 from domain.imports import COLUMNS
+from persistence.vault import Sealing
 from service.cli import main
 from tests.conftest import ADMIN_TOKEN, TenantClient, new_tenant, tomorrow
 from tests.integration.test_views import VIEW_TABLES
@@ -1018,7 +1019,7 @@ def test_an_import_stores_each_key_with_the_events_that_use_it_and_replaces_an_u
     imported(tenant, csv_file("unions", UNIONS), "unions.csv")
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         with store.transaction(write=True) as cur:
-            store.vault.keep(cur, {"dv-0001": bytes(32)})
+            store.vault.keep(cur, Sealing({"dv-0001": bytes(32)}))
         keyed_when_recorded: list[bool] = []
         real_insert = imports.insert_within
 
@@ -1047,8 +1048,8 @@ def test_a_key_that_could_not_be_stored_fails_the_import_that_made_it_not_a_late
         before = (store.projector.ledger_position(), store.chain.chained())
         offered: list[set[str]] = []
 
-        def cannot_store(cur, keys):
-            offered.append(set(keys))
+        def cannot_store(cur, sealing):
+            offered.append(set(sealing.keys))
             raise ConnectionError("the keys' connection was lost")
 
         monkeypatch.setattr(store.vault, "keep", cannot_store)

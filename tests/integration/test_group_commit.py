@@ -13,6 +13,7 @@ from application.grouping import GroupCommit
 from application.register import Register
 from domain.commands import AdmitMember, RecordDeparture, TransferMember
 from domain.errors import AlreadyExists, InvalidValue, NotFound
+from persistence.vault import Sealing, new_key
 from tests import scenario
 from tests.conftest import recorded_without_views, today
 
@@ -126,7 +127,8 @@ def test_an_admission_replaces_a_key_left_by_one_that_was_never_recorded(app, te
     crash) is not the one the member's data is sealed with when they are admitted later."""
     small_province(tenant)
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        store.vault.seal("m9", {"full_name": "Lost"})
+        with store.transaction(write=True) as cur:
+            store.vault.keep(cur, Sealing({"m9": new_key()}))
         with store.transaction() as cur:
             stale = cur.scalar("SELECT key FROM personal_keys WHERE member_id = ?", ("m9",))
     response = tenant.post(

@@ -719,7 +719,7 @@ def empty_as_a_crash_does(store, settings) -> list[str]:
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_on_postgresql_the_views_are_unlogged_and_the_ledger_is_not(app, tenant, settings):
     from integrity.chain import CHAIN_TABLE
-    from persistence.vault import KEYS_TABLE
+    from persistence.vault import INDEX_TABLE, KEYS_TABLE
 
     build_history(tenant)
     with app.extensions["unionledger"].stores.use(tenant.id) as store, store.transaction() as cur:
@@ -735,8 +735,15 @@ def test_on_postgresql_the_views_are_unlogged_and_the_ledger_is_not(app, tenant,
         "report_state",
         "views_intact",
     }
-    # The ledger's events, their keys, the chain and the views' positions survive a crash.
-    assert {t for t, how in kept.items() if how == "p"} == {"ledger_events", KEYS_TABLE, CHAIN_TABLE, "view_positions"}
+    # The ledger's events, their keys and name index, the chain and the views' positions survive a crash.
+    assert {t for t, how in kept.items() if how == "p"} == {
+        "ledger_events",
+        KEYS_TABLE,
+        INDEX_TABLE,
+        "index_keys",
+        CHAIN_TABLE,
+        "view_positions",
+    }
 
 
 def test_views_emptied_by_a_crash_are_rebuilt_from_the_ledger_on_the_next_read(app, tenant, settings):

@@ -28,7 +28,7 @@ from domain.unions import Union
 from domain.units import Unit
 from domain.workplaces import Workplace
 from persistence.event_store import EventStore
-from persistence.vault import PREFIX
+from persistence.vault import PREFIX, new_key, seal_with
 
 TODAY = date(2026, 11, 24)
 ACTOR = "qt:federation_admin"
@@ -63,11 +63,16 @@ class InMemoryRegister:
         self.keys: dict[str, bytes] = {}
 
     def run(self, command):
-        uow = UnitOfWork(self.repository, self.facts, lambda: TODAY)
+        uow = UnitOfWork(self.repository, self.facts, lambda: TODAY, sealer=self)
         result = handle(command, uow)
         self.event_store.save(*uow.added)
-        self.keys.update(uow.keys)
+        self.keys.update(uow.sealing.keys)
         return result
+
+    @staticmethod
+    def seal_one(member_id: str, data: dict) -> tuple[str, bytes, list[str]]:
+        key = new_key()
+        return seal_with(key, member_id, data), key, []
 
 
 @pytest.fixture

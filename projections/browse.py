@@ -1,0 +1,225 @@
+"""Lists of the register as it stood on a date: units and their tree, workplaces, unions and
+members, filtered, in id order, a page at a time (``after``: the last id of the page before).
+
+A unit filter means the unit and everything under it on that date: child units through the
+unit placements, unions placed under those units on the date (a union dissolved by then counts
+under the unit that held it on its last day), and members in those unions. Members are those
+admitted by the date: active on it, or gone by it (placed by the union they left).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from projections.base import Transaction, ViewCursor, day
+
+
+@dataclass(frozen=True)
+class UnitOnDay:
+    id: str
+    name: str
+    kind: str
+    parent_id: str | None
+
+
+class RegisterLists:
+    def __init__(self, transaction: Transaction):
+        self.transaction = transaction
+
+    # ---- the structure -----------------------------------------------------------------------------
+    def units_on(self, on: date) -> dict[str, UnitOnDay]:
+        """Every unit active on ``on``, with the unit it was placed under that day."""
+        d = day(on)
+        with self.transaction() as cur:
+            units = cur.execute(
+                "SELECT unit_id, name, kind FROM unit_state WHERE established_on <= ?"
+                " AND (closed_on IS NULL OR closed_on > ?)",
+                (d, d),
+            ).fetchall()
+            parents = dict(
+                cur.execute(
+                    "SELECT entity_id, holder_id FROM unit_spans WHERE superseded_at IS NULL AND valid_from <= ?"
+                    " AND (valid_to IS NULL OR valid_to > ?)",
+                    (d, d),
+                ).fetchall()
+            )
+        active = {u for u, _n, _k in units}
+        return {
+            u: UnitOnDay(u, name, kind, parents.get(u) if parents.get(u) in active else None) for u, name, kind in units
+        }
+
+    def tree(self, on: date) -> list[dict[str, Any]]:
+        """The units active on ``on`` as a tree: roots (no parent that day) with their children, by id."""
+        units = self.units_on(on)
+        children: dict[str | None, list[UnitOnDay]] = defaultdict(list)
+        for unit in sorted(units.values(), key=lambda u: u.id):
+            children[unit.parent_id].append(unit)
+
+        def node(unit: UnitOnDay) -> dict[str, Any]:
+            return {
+                "id": unit.id,
+                "name": unit.name,
+                "kind": unit.kind,
+                "children": [node(c) for c in children[unit.id]],
+            }
+
+        return [node(root) for root in children[None]]
+
+    def units_under(self, unit_id: str, on: date) -> list[str]:
+        """The unit and every unit under it on ``on``."""
+        children: dict[str, list[str]] = defaultdict(list)
+        for unit in self.units_on(on).values():
+            if unit.parent_id is not None:
+                children[unit.parent_id].append(unit.id)
+        found, waiting = [], [unit_id]
+        while waiting:
+            unit = waiting.pop()
+            if unit not in found:
+                found.append(unit)
+                waiting.extend(children[unit])
+        return found
+
+    def unions_under(self, unit_ids: list[str], on: date) -> list[str]:
+        """Unions placed under these units on ``on``, and those dissolved by then whose last day was
+        under one of them."""
+        d = day(on)
+        with self.transaction() as cur:
+            holders, params = _member_of(cur, "holder_id", unit_ids)
+            rows = cur.execute(
+                "SELECT entity_id FROM union_spans WHERE superseded_at IS NULL AND valid_from <= ?"
+                f" AND (valid_to IS NULL OR valid_to > ?) AND {holders}"
+                " UNION SELECT s.entity_id FROM union_spans s JOIN union_state u ON u.union_id = s.entity_id"
+                " WHERE u.dissolved_on <= ? AND s.superseded_at IS NULL AND s.terminal = 1"
+                f" AND s.valid_to = u.dissolved_on AND s.{holders}",
+                (d, d, *params, d, *params),
+            ).fetchall()
+        return [u for (u,) in rows]
+
+    # ---- pages ----------------------------------------------------------------------------------------
+    def unit_ids(self, on: date, parent_id: str | None, after: str | None, limit: int) -> list[str]:
+        units = self.units_on(on).values()
+        chosen = sorted(u.id for u in units if parent_id is None or u.parent_id == parent_id)
+        return [u for u in chosen if after is None or u > after][:limit]
+
+    def workplace_ids(
+        self,
+        on: date,
+        *,
+        units: list[str] | None,
+        sector: str | None,
+        min_workers: int | None,
+        covered: bool | None,
+        after: str | None,
+        limit: int,
+    ) -> list[str]:
+        d = day(on)
+        with self.transaction() as cur:
+            where, params = ["w.registered_on <= ?"], [d]
+            if sector is not None:
+                where.append("w.sector = ?")
+                params.append(sector)
+            if units is not None:
+                holders, held = _member_of(cur, "s.holder_id", units)
+                where.append(
+                    "EXISTS (SELECT 1 FROM workplace_spans s WHERE s.entity_id = w.workplace_id"
+                    f" AND s.superseded_at IS NULL AND s.valid_from <= ? AND (s.valid_to IS NULL OR s.valid_to > ?)"
+                    f" AND {holders})"
+                )
+                params += [d, d, *held]
+            if min_workers is not None:
+                where.append(
+                    "(SELECT v.workers FROM surveys v WHERE v.workplace_id = w.workplace_id AND v.as_of <= ?"
+                    " ORDER BY v.as_of DESC, v.position DESC LIMIT 1) >= ?"
+                )
+                params += [d, min_workers]
+            if covered is not None:
+                where.append(
+                    ("" if covered else "NOT ")
+                    + "EXISTS (SELECT 1 FROM union_state u WHERE u.workplace_id = w.workplace_id"
+                    " AND u.founded_on <= ? AND (u.dissolved_on IS NULL OR u.dissolved_on > ?))"
+                )
+                params += [d, d]
+            return _page(
+                cur, "SELECT w.workplace_id FROM workplace_state w", where, params, "w.workplace_id", after, limit
+            )
+
+    def union_ids(
+        self, on: date, *, unions: list[str] | None, status: str | None, after: str | None, limit: int
+    ) -> list[str]:
+        d = day(on)
+        with self.transaction() as cur:
+            where, params = ["u.founded_on <= ?"], [d]
+            if status == "active":
+                where.append("(u.dissolved_on IS NULL OR u.dissolved_on > ?)")
+                params.append(d)
+            elif status == "dissolved":
+                where.append("u.dissolved_on <= ?")
+                params.append(d)
+            if unions is not None:
+                chosen, listed = _member_of(cur, "u.union_id", unions)
+                where.append(chosen)
+                params += listed
+            return _page(cur, "SELECT u.union_id FROM union_state u", where, params, "u.union_id", after, limit)
+
+    def member_ids(
+        self,
+        on: date,
+        *,
+        unions: list[str] | None,
+        status: str | None,
+        gender: str | None,
+        among: list[str] | None,
+        after: str | None,
+        limit: int,
+    ) -> list[str]:
+        """Members admitted by ``on`` (in the ``unions``; ``active`` on it or ``left`` by it; of a
+        gender; ``among`` the members a search found), a page in id order."""
+        d = day(on)
+        active = "(s.valid_to IS NULL OR s.valid_to > ?)"
+        gone = "(s.terminal = 1 AND s.valid_to <= ?)"
+        with self.transaction() as cur:
+            where, params = ["s.superseded_at IS NULL", "s.valid_from <= ?"], [d]
+            if status == "active":
+                where.append(active)
+                params.append(d)
+            elif status == "left":
+                where.append(gone)
+                params.append(d)
+            else:
+                where.append(f"({active} OR {gone})")
+                params += [d, d]
+            if unions is not None:
+                holders, held = _member_of(cur, "s.holder_id", unions)
+                where.append(holders)
+                params += held
+            if among is not None:
+                chosen, listed = _member_of(cur, "s.entity_id", among)
+                where.append(chosen)
+                params += listed
+            source = "SELECT s.entity_id FROM member_spans s"
+            if gender is not None:
+                source += " JOIN member_state m ON m.member_id = s.entity_id"
+                where.append("m.gender = ?")
+                params.append(gender)
+            return _page(cur, source, where, params, "s.entity_id", after, limit)
+
+
+def _member_of(cur: ViewCursor, column: str, values: list[str]) -> tuple[str, list]:
+    """``column`` is one of ``values``, as one parameter: an array on PostgreSQL, JSON on SQLite."""
+    if cur.dialect == "postgres":
+        return f"{column} = ANY(?)", [list(values)]
+    return f"{column} IN (SELECT value FROM json_each(?))", [json.dumps(list(values))]
+
+
+def _page(
+    cur: ViewCursor, source: str, where: list[str], params: list, key: str, after: str | None, limit: int
+) -> list[str]:
+    if after is not None:
+        where.append(f"{key} > ?")
+        params.append(after)
+    rows = cur.execute(f"{source} WHERE {' AND '.join(where)} ORDER BY {key} LIMIT ?", (*params, limit)).fetchall()
+    return [r[0] for r in rows]

@@ -1,0 +1,195 @@
+"""Browsing the register over HTTP: lists, the unit tree, search by name and id number, paging.
+
+The province is tests/integration/test_views.py's build_history, worked out by hand:
+d1, d2 districts (2018); c1 a commune (from 2025-07-01). w1, w2 under d1 with unions u1, u2
+(2019-02-01); m1 "Nguyễn Thị A" joins u1, m2 "Trần Văn B" joins u2 (2019-03-01); m2 moves to u1
+(2020-01-01); u2 is dissolved (2020-06-01); u1 moves to d2 (2021-01-01); w1 is surveyed at 50
+workers (2022-01-01); m1 leaves (2023-05-01); d2 closes into c1 (2025-07-01).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.test_views import build_history
+
+
+def ids(tenant, path: str, kind: str, **query) -> list[str]:
+    return [item["id"] for item in tenant.get(path, **query).get_json()[kind]]
+
+
+def errors(response) -> dict:
+    return response.get_json()["errors"]
+
+
+@pytest.fixture
+def province(tenant):
+    build_history(tenant)
+    return tenant
+
+
+def test_the_unit_tree_moves_with_the_date(province):
+    def tree(as_of: str) -> list:
+        def strip(node: dict) -> tuple:
+            return node["id"], [strip(c) for c in node["children"]]
+
+        return [strip(root) for root in province.get("/units/tree", as_of=as_of).get_json()["roots"]]
+
+    assert tree("2024-01-01") == [("d1", []), ("d2", [])]
+    assert tree("2025-07-01") == [("c1", []), ("d1", [])]  # d2 closed that day; c1 opened
+    assert province.get("/units/tree").get_json()["as_of"] == province.get("/units/tree").get_json()["as_of"]
+    assert ids(province, "/units", "units", as_of="2019-01-01") == ["d1", "d2"]
+    assert ids(province, "/units", "units", as_of="2025-08-01") == ["c1", "d1"]
+    unit = province.get("/units", as_of="2025-08-01").get_json()["units"][0]
+    assert unit == province.get("/units/c1").get_json()  # each item is what GET /units/{id} answers
+
+
+def test_unions_under_a_unit_as_the_structure_stood(province):
+    assert ids(province, "/unions", "unions", unit_id="d1", as_of="2020-03-01") == ["u1", "u2"]
+    # u1 moved to d2; u2, dissolved, counts under d1, where it ended
+    assert ids(province, "/unions", "unions", unit_id="d1", as_of="2021-06-01") == ["u2"]
+    assert ids(province, "/unions", "unions", unit_id="d1", as_of="2021-06-01", status="active") == []
+    assert ids(province, "/unions", "unions", unit_id="d2", as_of="2022-01-01") == ["u1"]
+    assert ids(province, "/unions", "unions", unit_id="c1", as_of="2025-08-01") == ["u1"]  # by the closure
+    assert ids(province, "/unions", "unions", unit_id="d2", as_of="2025-08-01") == []
+    assert ids(province, "/unions", "unions", status="dissolved", as_of="2020-06-01") == ["u2"]
+    assert ids(province, "/unions", "unions", status="active", as_of="2020-05-31") == ["u1", "u2"]
+    assert ids(province, "/unions", "unions", as_of="2019-01-01") == []  # founded later
+    union = province.get("/unions").get_json()["unions"][0]
+    assert union == province.get("/unions/u1").get_json()
+
+
+def test_members_by_union_unit_status_and_gender_on_a_date(province):
+    assert ids(province, "/members", "members", unit_id="d1", as_of="2019-06-01") == ["m1", "m2"]
+    assert ids(province, "/members", "members", union_id="u2", as_of="2019-06-01") == ["m2"]
+    assert ids(province, "/members", "members", union_id="u2", as_of="2020-02-01") == []  # m2 moved to u1
+    assert ids(province, "/members", "members", union_id="u1", as_of="2020-02-01") == ["m1", "m2"]
+    assert ids(province, "/members", "members", unit_id="c1", as_of="2025-08-01") == ["m1", "m2"]
+    assert ids(province, "/members", "members", unit_id="c1", as_of="2025-08-01", status="active") == ["m2"]
+    assert ids(province, "/members", "members", unit_id="c1", as_of="2025-08-01", status="left") == ["m1"]
+    assert ids(province, "/members", "members", status="left", as_of="2023-04-30") == []
+    assert ids(province, "/members", "members", gender="male") == ["m2"]
+    assert ids(province, "/members", "members", unit_id="d1", as_of="2025-08-01") == []
+    assert ids(province, "/members", "members", as_of="2019-02-28") == []
+    member = province.get("/members", gender="female").get_json()["members"][0]
+    assert member == province.get("/members/m1").get_json() and member["full_name"] == "Nguyễn Thị A"
+
+
+def test_workplaces_by_unit_size_and_coverage(province):
+    assert ids(province, "/workplaces", "workplaces", unit_id="d1", as_of="2020-03-01") == ["w1", "w2"]
+    assert ids(province, "/workplaces", "workplaces", covered="false", as_of="2021-01-01") == ["w2"]
+    assert ids(province, "/workplaces", "workplaces", covered="true", as_of="2021-01-01") == ["w1"]
+    assert ids(province, "/workplaces", "workplaces", min_workers=45, as_of="2021-12-31") == []
+    assert ids(province, "/workplaces", "workplaces", min_workers=45, as_of="2022-06-01") == ["w1"]
+    assert ids(province, "/workplaces", "workplaces", sector="private_enterprise") == ["w1", "w2"]
+    assert ids(province, "/workplaces", "workplaces", sector="fdi_enterprise") == []
+    assert ids(province, "/workplaces", "workplaces", as_of="2018-12-31") == []
+
+
+def test_a_name_is_found_without_its_accents_and_an_id_number_exactly(province):
+    province.post(
+        "/members",
+        {
+            "id": "m3",
+            "union_id": "u1",
+            "admitted_on": "2024-01-02",
+            "full_name": "Nguyễn Thị A",
+            "gender": "female",
+            "id_number": "045090000777",
+        },
+    )
+    province.post(
+        "/members",
+        {"id": "m4", "union_id": "u1", "admitted_on": "2024-01-02", "full_name": "Đỗ Đức Thắng", "gender": "male"},
+    )
+    assert ids(province, "/members", "members", q="nguyen thi a") == ["m1", "m3"]  # two of one name
+    assert ids(province, "/members", "members", q="NGUYỄN") == ["m1", "m3"]
+    assert ids(province, "/members", "members", q="a nguyen") == ["m1", "m3"]  # every word, in any order
+    assert ids(province, "/members", "members", q="tran b") == ["m2"]
+    assert ids(province, "/members", "members", q="tran a") == []
+    assert ids(province, "/members", "members", q="do duc") == ["m4"]  # đ is d
+    assert ids(province, "/members", "members", q="nguy") == []  # words, not parts of words
+    assert ids(province, "/members", "members", id_number="045090000001") == ["m1"]
+    assert ids(province, "/members", "members", id_number="04509000000") == []
+    assert ids(province, "/members", "members", q="nguyen", status="active") == ["m3"]  # m1 left
+    assert ids(province, "/members", "members", q="nguyen", id_number="045090000777") == ["m3"]
+
+
+def test_an_erased_member_is_found_by_nothing(province, app):
+    province.post("/members/m1/erasure", {"reason": "the member's request"})
+    assert ids(province, "/members", "members", q="nguyen thi a") == []
+    assert ids(province, "/members", "members", id_number="045090000001") == []
+    assert ids(province, "/members", "members", status="left") == ["m1"]  # still listed, without a name
+    with app.extensions["unionledger"].stores.use(province.id) as store, store.transaction() as cur:
+        assert cur.scalar("SELECT count(*) FROM member_index WHERE member_id = ?", ("m1",)) == 0
+        assert cur.scalar("SELECT count(*) FROM member_index WHERE member_id = ?", ("m2",)) == 3  # tran, van, b
+
+
+def test_the_index_holds_no_name_in_clear(province, app):
+    with app.extensions["unionledger"].stores.use(province.id) as store, store.transaction() as cur:
+        rows = cur.execute("SELECT token, member_id FROM member_index").fetchall()
+    assert rows and all(len(token) == 32 and "nguyen" not in token for token, _m in rows)
+
+
+def test_pages_follow_one_another_by_id(province):
+    for n in range(5):
+        province.post(
+            "/members",
+            {"id": f"p{n}", "union_id": "u1", "admitted_on": "2024-01-02", "full_name": f"Page {n}", "gender": "male"},
+        )
+    seen, after = [], None
+    while True:
+        page = province.get("/members", limit=3, **({"after": after} if after else {})).get_json()
+        seen += [m["id"] for m in page["members"]]
+        after = page["next"]
+        if after is None:
+            break
+    assert seen == ["m1", "m2", "p0", "p1", "p2", "p3", "p4"]
+    assert province.get("/members", limit=7).get_json()["next"] is None
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 1001}, "limit"),
+        ({"after": "not a cursor!"}, "after"),
+        ({"q": "a" * 201}, "q"),
+        ({"status": "gone"}, "status"),
+        ({"gender": "other"}, "gender"),
+        ({"as_of": "2025-13-01"}, "as_of"),
+        ({"as_of": "2999-01-01"}, "as_of"),
+    ],
+)
+def test_a_bad_filter_is_422_naming_it(province, query, field):
+    response = province.get("/members", expect=422, **query)
+    assert field in errors(response), errors(response)
+
+
+def test_bad_filters_of_the_other_lists(province):
+    assert "covered" in errors(province.get("/workplaces", expect=422, covered="maybe"))
+    assert "min_workers" in errors(province.get("/workplaces", expect=422, min_workers=-1))
+    assert "sector" in errors(province.get("/workplaces", expect=422, sector="space"))
+    assert "status" in errors(province.get("/unions", expect=422, status="gone"))
+
+
+def test_a_unit_or_union_that_does_not_exist_is_404(province):
+    for path in ("/members", "/unions", "/workplaces"):
+        assert province.get(path, expect=404, unit_id="nowhere").status_code == 404
+    assert province.get("/members", expect=404, union_id="nowhere").status_code == 404
+    assert province.get("/units", expect=404, parent_id="nowhere").status_code == 404
+
+
+def test_an_imported_member_is_found_by_name(tenant):
+    import io
+
+    build_history(tenant)
+    csv = "id,union_id,admitted_on,full_name,gender\nim1,u1,2024-02-01,Lê Thị Hồng Nhung,female\n"
+    response = tenant.client.post(
+        tenant.url("/imports"),
+        headers=tenant.headers,
+        data={"file": (io.BytesIO(csv.encode()), "members.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_json()
+    assert ids(tenant, "/members", "members", q="hong nhung") == ["im1"]
