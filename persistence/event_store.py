@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Transcoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 
 class DateAsISO(Transcoding):
@@ -25,6 +25,6 @@ class EventStore(Application):
 
     name = "Ledger"
 
-    def register_transcodings(self, transcoder: Transcoder) -> None:
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
