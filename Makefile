@@ -1,5 +1,6 @@
 # make run: set up .venv and serve the demo on http://127.0.0.1:8000 (embedded SQLite in ./data)
 # make test: set up .venv and run the whole suite (SQLite and PostgreSQL)
+# make lint: ruff (lint and format check) and mypy, as configured in pyproject.toml
 # make faults: the fault suite (docs/faults.md); FAULTS_ARGS="--scenario pg-crash --store postgres" runs part of it
 PYTHON ?= python3
 VENV := .venv
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test clean
+.PHONY: setup run test lint clean
 
 setup: $(STAMP)
 
@@ -24,6 +25,11 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

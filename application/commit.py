@@ -109,11 +109,12 @@ def _ends(store: Any, cur: ViewCursor) -> tuple[int, int, tuple[int, bytes]]:
 
     row = cur.execute(
         f"SELECT (SELECT min(position) FROM view_positions WHERE name = ANY(?) AND {INTACT}),"
-        f" (SELECT max(notification_id) FROM {store.event_store.recorder.events_table_name}), c.position, c.link"
+        f" (SELECT max(notification_id) FROM {store.event_store.events_table}), c.position, c.link"
         " FROM (SELECT 1) one LEFT JOIN LATERAL"
         " (SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1) c ON true",
         (list(store.projector.lanes),),
     ).fetchone()
+    assert row is not None  # a SELECT FROM (SELECT 1) LEFT JOIN returns one row
     chain_end = (row[2], bytes.fromhex(row[3])) if row[2] is not None else store.chain.start()
     return row[0] or 0, row[1] or 0, chain_end
 

@@ -96,6 +96,7 @@ def import_events(
 
 
 def _created(store: Any, kind: str, rows: list[dict], actor: str) -> Built:
+    created: list[Workplace] | list[Union]
     if kind == "workplaces":
         created = [
             Workplace(

@@ -16,7 +16,7 @@ from application import commit, imports
 from application.grouping import GroupCommit, Pending, Take
 from application.handlers import handle
 from application.reads import RegisterReads, member_answer
-from domain.commands import Command, RecordVerification
+from domain.commands import AdmitMember, Command, RecordVerification
 from domain.errors import NotFound
 from domain.imports import ERRORS_KEPT, ImportPlan
 from domain.members import Member, personal_data
@@ -67,6 +67,7 @@ class Register:
             event = admissions.get(item.command.key)
             if event is not None:
                 c = item.command
+                assert isinstance(c, AdmitMember)  # the command whose key an admission answers
                 item.result = member_answer(
                     admitted_member(event), personal_data(c.full_name, c.birth_date, c.id_number)
                 )

@@ -131,7 +131,7 @@ def preload(store: Any, ids: list[UUID]) -> dict[UUID, RegisterAggregate | None]
     """Every aggregate of ``ids`` from one query (None where there is none): a group's loads."""
     if not ids:
         return {}
-    table = store.event_store.recorder.events_table_name
+    table = store.event_store.events_table
     with store.transaction() as cur:
         if cur.dialect == "postgres":
             cur.execute(

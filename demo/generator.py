@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from demo.province import BRANDS, FOREIGN, GIVEN, LINES, MIDDLE, NAMES, PROFILES, REASON_WEIGHTS, SURNAMES, TRADES
 from domain.commands import (
@@ -177,6 +177,31 @@ _REASONS = [reason for reason, weight in REASON_WEIGHTS.items() for _ in range(w
 
 def _pick(rng: random.Random, weights: dict[str, int]) -> str:
     return rng.choices(tuple(weights), tuple(weights.values()))[0]
+
+
+class _Draft(NamedTuple):
+    """A union to draw, with its workplace (days as ordinals)."""
+
+    size: int  # members
+    sector: str
+    workers: int
+    female: int
+    wp_unit: str
+    as_of: int  # the workplace's registration
+    union_unit: str
+    founded: int
+    district: str
+
+
+class _Bare(NamedTuple):
+    """A workplace without a union (days as ordinals)."""
+
+    sector: str
+    workers: int
+    female: int
+    unit: str
+    as_of: int
+    district: str
 
 
 def _birth(i: int, admitted: int) -> int:
@@ -367,7 +392,7 @@ def generate_province(n_members: int, seed: int = 1, today: date | None = None) 
         total += s
     rng.shuffle(sizes)
     opened, first_late, last_registration = OPENED.toordinal(), date(2015, 3, 1).toordinal(), last - 60
-    drafts = []  # [size, sector, workers, female, wp unit, wp as_of, union unit, founded, district]
+    drafts: list[_Draft] = []
     for s in sizes:
         sector = _pick(rng, BIG if s >= 500 else MID if s >= 50 else SMALL)
         workers = math.ceil(s / rng.uniform(0.55, 0.95))
@@ -382,15 +407,15 @@ def generate_province(n_members: int, seed: int = 1, today: date | None = None) 
         wp_unit = home(sector, d, as_of)
         # The union sits where its workplace is; founded after the reorganisation, under the district's successor.
         union_unit = communes[d][0] if wp_unit == d and reorganised and founded >= reorg else wp_unit
-        drafts.append([s, sector, workers, female, wp_unit, as_of, union_unit, founded, d])
-    bare = []  # workplaces without a union: [sector, workers, female, unit, as_of, district]
+        drafts.append(_Draft(s, sector, workers, female, wp_unit, as_of, union_unit, founded, d))
+    bare: list[_Bare] = []
     for k in range(round(BARE_SHARE * len(drafts)) or 1):
         sector = SECTORS[k] if k < len(SECTORS) else _pick(rng, BARE)  # every sector at least once
         workers = min(400, max(1, round(math.exp(rng.gauss(math.log(8), 0.9)))))
         d = district()
         as_of = day_between(opened + 1, last_registration)
         bare.append(
-            [sector, workers, round(workers * rng.uniform(*PROFILES[sector][3])), home(sector, d, as_of), as_of, d]
+            _Bare(sector, workers, round(workers * rng.uniform(*PROFILES[sector][3])), home(sector, d, as_of), as_of, d)
         )
 
     # Workplaces and unions get ids in order of registration and founding.
@@ -408,25 +433,27 @@ def generate_province(n_members: int, seed: int = 1, today: date | None = None) 
         names[name] += 1
         return name if names[name] == 1 else f"{name} số {names[name]}"
 
-    everything = [(dr[5], 0, k) for k, dr in enumerate(drafts)] + [(b[4], 1, k) for k, b in enumerate(bare)]
+    everything = [(dr.as_of, 0, k) for k, dr in enumerate(drafts)] + [(b.as_of, 1, k) for k, b in enumerate(bare)]
     everything.sort()
-    workplaces, wp_of = [], {}
+    workplaces: list[tuple] = []
+    wp_at: dict[int, tuple[str, int]] = {}  # draft -> (workplace id, workers)
     for n, (as_of, is_bare, k) in enumerate(everything, 1):
         wid = f"wp-{n:06d}"
         if is_bare:
             sector, workers, female, unit, _, d = bare[k]
         else:
             _, sector, workers, female, unit, _, _, _, d = drafts[k]
-            wp_of[k] = (wid, workers)
+            wp_at[k] = (wid, workers)
         workplaces.append((wid, workplace_name(sector, d), sector, unit, workers, female, date.fromordinal(as_of)))
     del bare, everything
-    order = sorted(range(len(drafts)), key=lambda k: (drafts[k][7], k))
+    order = sorted(range(len(drafts)), key=lambda k: (drafts[k].founded, k))
     drafts = [drafts[k] for k in order]
-    wp_of = [wp_of[k] for k in order]
-    unions, decisions = [], Counter()
+    wp_of = [wp_at[k] for k in order]
+    unions: list[tuple] = []
+    decisions: Counter[tuple[str, int]] = Counter()
     for n, dr in enumerate(drafts):
-        unit, founded = dr[6], date.fromordinal(dr[7])
-        decisions[unit, founded.year] += 1
+        unit, founded_on = dr.union_unit, date.fromordinal(dr.founded)
+        decisions[unit, founded_on.year] += 1
         issuer = (
             "LĐLĐ"
             if unit.startswith("u-d") and "-c" not in unit
@@ -443,12 +470,12 @@ def generate_province(n_members: int, seed: int = 1, today: date | None = None) 
                 f"Công đoàn cơ sở {workplaces[int(wid[3:]) - 1][1]}",
                 wid,
                 unit,
-                founded,
-                f"{decisions[unit, founded.year]}/QĐ-{issuer}",
+                founded_on,
+                f"{decisions[unit, founded_on.year]}/QĐ-{issuer}",
             )
         )
-    union_female = array("d", (dr[3] / dr[2] if dr[2] else 0.5 for dr in drafts))
-    founded_days = [dr[7] for dr in drafts]
+    union_female = array("d", (dr.female / dr.workers if dr.workers else 0.5 for dr in drafts))
+    founded_days = [dr.founded for dr in drafts]
 
     # ---- dissolutions and union transfers --------------------------------------------------
     followups: list[tuple] = []
@@ -457,10 +484,10 @@ def generate_province(n_members: int, seed: int = 1, today: date | None = None) 
         followups.append((day, PHASE[verb], len(followups), verb, a, b))
 
     cutoff = date(2021, 6, 30).toordinal()
-    small = [k for k, dr in enumerate(drafts) if dr[0] <= 30 and dr[7] <= cutoff]
+    small = [k for k, dr in enumerate(drafts) if dr.size <= 30 and dr.founded <= cutoff]
     dissolved_on: dict[int, int] = {}
     for k in rng.sample(small, min(len(small), max(2 if len(drafts) >= 50 else 0, len(drafts) // 1000))):
-        on = day_between(max(drafts[k][7] + 540, date(2021, 1, 1).toordinal()), min(last, reorg - 1))
+        on = day_between(max(drafts[k].founded + 540, date(2021, 1, 1).toordinal()), min(last, reorg - 1))
         dissolved_on[k] = on
         follow(on, "survey_workplace", wp_of[k][0])
         follow(on, "dissolve_union", k)
@@ -468,11 +495,11 @@ def generate_province(n_members: int, seed: int = 1, today: date | None = None) 
     movable = [
         k
         for k, dr in enumerate(drafts)
-        if k not in dissolved_on and dr[7] < date(2024, 6, 1).toordinal() and dr[6] in movable_to
+        if k not in dissolved_on and dr.founded < date(2024, 6, 1).toordinal() and dr.union_unit in movable_to
     ]
     for k in rng.sample(movable, min(len(movable), max(3, len(drafts) // 400))):
-        on = day_between(drafts[k][7] + 30, min(last, reorg - 1))
-        follow(on, "transfer_union", k, rng.choice([u for u in movable_to if u != drafts[k][6]]))
+        on = day_between(drafts[k].founded + 30, min(last, reorg - 1))
+        follow(on, "transfer_union", k, rng.choice([u for u in movable_to if u != drafts[k].union_unit]))
     if reorganised:
         for d in district_ids:
             follow(reorg, "close_unit", d, communes[d][0])
@@ -481,7 +508,7 @@ def generate_province(n_members: int, seed: int = 1, today: date | None = None) 
     days = array("l")
     member_union = array("l")
     for k, dr in enumerate(drafts):
-        s, founded = dr[0], dr[7]
+        s, founded = dr.size, dr.founded
         until = dissolved_on[k] - 60 if k in dissolved_on else last
         wave = round(s * rng.uniform(0.5, 0.8))
         filled = min(until, founded + 90 + int(365 * rng.uniform(2, 7)))

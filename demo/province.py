@@ -608,7 +608,8 @@ class _Province:
         for wp in sorted(self.workplace_list, key=lambda w: w.as_of):
             if wp.workers < 10:
                 continue
-            chance = PROFILES[wp.sector][4 if wp.workers < 25 else 5]
+            below_25, from_25 = PROFILES[wp.sector][4:]  # the chances of a union at 10-24 workers, at 25 or more
+            chance = below_25 if wp.workers < 25 else from_25
             if wp is self.late_wp:
                 founded = LATE_UNION_DAY
             elif rng.random() >= chance:
@@ -765,6 +766,7 @@ class _Province:
         # Members of a dissolving union leave or move before the dissolution date.
         for m in members:
             for u in self.dissolved:
+                assert u.dissolved_on is not None  # unions() dated each dissolution
                 eve = u.dissolved_on - timedelta(days=1)
                 if m.admitted_on > eve or m.union_on(eve) is not u or (m.left_on and m.left_on <= eve):
                     continue
@@ -810,7 +812,7 @@ class _Province:
                         number = prefix + f"{rng.randrange(10**6):06d}"
                     ids.add(number)
                     personal["id_number"] = number
-            late = {"late": True, "actor": f"{BACKFILLED}:nhap-lieu"} if m.admission_entered else {}
+            late: dict[str, Any] = {"late": True, "actor": f"{BACKFILLED}:nhap-lieu"} if m.admission_entered else {}
             self.emit(
                 AdmitMember,
                 m.admission_entered or m.admitted_on,
@@ -836,6 +838,7 @@ class _Province:
                 )
 
     def _reason(self, m: _Member) -> str:
+        assert m.left_on is not None  # asked only of a member who leaves
         reason = m.reason or self.rng.choices(*zip(*REASON_WEIGHTS.items()))[0]
         if reason == "retired" and (m.left_on - m.birth_date).days < 55 * 365:
             reason = "changed_job"  # too young to retire
@@ -852,6 +855,7 @@ class _Province:
         decision: str,
         ref: str | None = None,
     ) -> None:
+        extra: dict[str, Any] = {"ref": ref} if ref else {}
         self.emit(
             AssignTarget,
             day,
@@ -861,7 +865,7 @@ class _Province:
             value=value,
             assigned_on=day,
             decision_no=decision,
-            **({"ref": ref} if ref else {}),
+            **extra,
         )
 
     def _split(self, units: list[str], day: date, share_of_year: float) -> dict[str, tuple[int, int]]:
@@ -955,7 +959,7 @@ class _Province:
             cut_off, sent = date(year, 11, 30), date(year, 12, 5)
             if year >= 2024:
                 for d in self.district_ids:
-                    inflated = {"times": INFLATED[2]} if (d, f"{year}-H1") == INFLATED[:2] else {}
+                    inflated: dict[str, Any] = {"times": INFLATED[2]} if (d, f"{year}-H1") == INFLATED[:2] else {}
                     self._report(d, f"{year}-H1", date(year, 5, 31), date(year, 6, 5), **inflated)
             units = (
                 self.upper

@@ -177,7 +177,7 @@ _SHEET_COLUMNS = {
 
 
 def _typed(sheet: str, row: dict[str, Any], today: date) -> dict[str, Any]:
-    out = {}
+    out: dict[str, Any] = {}
     for column, convert, as_text, required in _SHEET_COLUMNS[sheet]:
         raw = row.get(column)
         if isinstance(raw, str):
@@ -309,9 +309,9 @@ class _Checker:
                         f"workplace {row['workplace_id']} already has an active union ({others[0].union_id})",
                     )
                     continue
-                union = SimpleNamespace(union_id=row["id"], founded_on=row["founded_on"], dissolved_on=None)
-                self.unions[row["id"]] = union
-                self.unions_at.setdefault(row["workplace_id"], []).append(union)
+                founded = SimpleNamespace(union_id=row["id"], founded_on=row["founded_on"], dissolved_on=None)
+                self.unions[row["id"]] = founded
+                self.unions_at.setdefault(row["workplace_id"], []).append(founded)
                 self.plan.creates["unions"].append(row)
         for line, row in self.rows("members"):
             union = self.unions.get(row["union_id"])

@@ -57,7 +57,7 @@ def parse_indicator(code: str, field: str = "indicator") -> Indicator:
     return Indicator(code, base, int(suffix))
 
 
-def percentage(numerator: int, denominator: int) -> float:
+def percentage(numerator: float, denominator: float) -> float:
     """100 x n / d with one decimal; 0 where the denominator is 0."""
     if not denominator:
         return 0.0

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.domain import event
+from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import get_topic
 
 from domain.base import RegisterAggregate, aggregate_id
@@ -38,6 +38,10 @@ class Member(RegisterAggregate):
 
     KIND = "member"
     id_attr = "member_id"
+    if TYPE_CHECKING:
+        # Made by @event("MemberAdmitted") below, and declared here for the type checker alone: an
+        # annotation in the class body would have the library make Member a dataclass.
+        MemberAdmitted: ClassVar[type[Any]]
 
     @classmethod
     def create_id(cls, member_id: str, **_: object) -> UUID:
@@ -66,7 +70,7 @@ class Member(RegisterAggregate):
     @classmethod
     def admission(
         cls, *, member_id: str, union_id: str, admitted_on: date, gender: str, personal: str, actor: str
-    ) -> Member.MemberAdmitted:
+    ) -> Aggregate.Created:
         """The MemberAdmitted event that ``Member(...)`` records, without building the member:
         for a bulk import, where nothing else happens to the new member."""
         event_class = cls.MemberAdmitted

@@ -54,14 +54,14 @@ class Inspector:
     def admissions(self, tenant: str) -> Counter:
         """member id -> MemberAdmitted events in the ledger (more than one is a duplicate)."""
         with self.store(tenant) as store, store.transaction() as cur:
-            table = store.event_store.recorder.events_table_name
+            table = store.event_store.events_table
             rows = cur.execute(f"SELECT state FROM {table} WHERE topic = ?", (ADMITTED_TOPIC,)).fetchall()
         return Counter(json.loads(bytes(state))["member_id"] for (state,) in rows)
 
     def admitted_count(self, tenant: str) -> int:
         """MemberAdmitted events committed to the ledger (a reader's view, without any lock)."""
         with self.store(tenant) as store, store.transaction() as cur:
-            table = store.event_store.recorder.events_table_name
+            table = store.event_store.events_table
             return cur.scalar(f"SELECT COUNT(*) FROM {table} WHERE topic = ?", (ADMITTED_TOPIC,))
 
     def views_equal_rebuild(self, tenant: str) -> tuple[bool, str]:

@@ -223,7 +223,8 @@ class Chain:
             notifications = self.recorder.select_notifications(last + 1, BATCH)
             if not notifications:
                 return last
-            rows, gap = [], None
+            rows: list[tuple[int, str, int | None]] = []  # position, link, recorded_at
+            gap: int | None = None
             for n in notifications:
                 if n.id != last + 1:
                     if self._ever_recorded(last + 1, n.id - 1):

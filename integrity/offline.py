@@ -119,7 +119,7 @@ class FileRecorder:
         inclusive_of_start: bool = True,
     ) -> list[Notification]:
         low = (start or 0) if inclusive_of_start else (start or 0) + 1
-        found = []
+        found: list[Notification] = []
         for n in self.notifications[bisect_left(self._ids, low) :]:
             if len(found) >= limit or (stop is not None and n.id > stop):
                 break
@@ -147,8 +147,11 @@ class MemoryStore:
         self.indicators = IndicatorCalculator(self.transaction)
 
     @contextmanager
-    def transaction(self, write: bool = False, snapshot: bool = False) -> Iterator[ViewCursor]:
-        """A SQLite transaction reads one snapshot whatever ``snapshot`` says."""
+    def transaction(
+        self, write: bool = False, snapshot: bool = False, search_path: str | None = None
+    ) -> Iterator[ViewCursor]:
+        """A SQLite transaction reads one snapshot whatever ``snapshot`` says. ``search_path`` is
+        for a PostgreSQL rebuild beside the views; SQLite has no schemas to name."""
         cursor = self._conn.cursor()
         cursor.execute("BEGIN")
         try:

@@ -16,7 +16,9 @@ from typing import Any
 import psycopg
 from eventsourcing import postgres
 from eventsourcing.utils import Environment, EnvType
+from psycopg.rows import DictRow
 from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool.abc import CT
 
 from tenants.settings import Settings
 
@@ -29,7 +31,7 @@ class DatabaseUnreachable(Exception):
     an OperationalError ten times, and would wait ten times as long before the request answers."""
 
 
-def usable(conn: psycopg.Connection) -> None:
+def usable(conn: psycopg.Connection[Any]) -> None:
     """The pools' check of a connection they are about to hand out. An idle connection hears
     nothing from the server unless the server is closing it (a restart, a terminated backend):
     one with nothing to read is handed out as it is, without a round trip; one with something
@@ -42,12 +44,12 @@ def usable(conn: psycopg.Connection) -> None:
         ConnectionPool.check_connection(conn)
 
 
-class Pool(ConnectionPool):
+class Pool(ConnectionPool[CT]):
     """psycopg's pool, waiting for a connection in slices: a request that comes back to the pool
     makes it try to connect afresh if its earlier attempts have given up while the request waited
     (alone, it would wait its time out though the server was back)."""
 
-    def getconn(self, timeout: float | None = None) -> psycopg.Connection:
+    def getconn(self, timeout: float | None = None) -> CT:
         timeout = self.timeout if timeout is None else timeout
         deadline = monotonic() + timeout
         while (left := deadline - monotonic()) > 0:
@@ -58,7 +60,7 @@ class Pool(ConnectionPool):
         raise DatabaseUnreachable(f"no connection to the database within {timeout:g} s")
 
 
-class TenantPool(Pool, postgres.ConnectionPool):
+class TenantPool(Pool[psycopg.Connection[DictRow]], postgres.ConnectionPool[psycopg.Connection[DictRow]]):
     """The pool of a tenant store (the library's, which may ask for a password at each connection)."""
 
 
@@ -79,6 +81,7 @@ class TenantPostgresFactory(postgres.PostgresFactory):
         # The library builds its pool itself, with a check only for its pre-ping (a round trip per
         # checkout). It has not opened it yet: ours takes its place, with its settings.
         built, datastore = self.datastore.pool, self.datastore
+        assert not callable(built.kwargs)  # the library gives its pool a dict, not a function making one
         datastore.pool = TenantPool(
             built.conninfo,
             connection_class=built.connection_class,

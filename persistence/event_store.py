@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Transcoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 
 
 class DateAsISO(Transcoding):
@@ -25,6 +28,22 @@ class EventStore(Application):
 
     name = "Ledger"
 
-    def register_transcodings(self, transcoder: Transcoder) -> None:
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+
+    # The library types its factory and recorder by their base classes; the persistence module
+    # the environment names (PostgreSQL's or SQLite's) has these.
+    @property
+    def datastore(self) -> Any:
+        """The persistence module's datastore: its connections (PostgreSQL) or transactions (SQLite)."""
+        factory = self.factory
+        assert isinstance(factory, (PostgresFactory, SQLiteFactory))
+        return factory.datastore
+
+    @property
+    def events_table(self) -> str:
+        """The table the events are stored in."""
+        recorder = self.recorder
+        assert isinstance(recorder, (PostgresApplicationRecorder, SQLiteApplicationRecorder))
+        return recorder.events_table_name

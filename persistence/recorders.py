@@ -17,33 +17,38 @@ import psycopg
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import errors
+from psycopg.rows import DictRow, TupleRow
 from psycopg.sql import SQL, Identifier
 
 COPY_FROM = 200  # smaller batches gain nothing from COPY
 
 
 class CopyingPostgresApplicationRecorder(PostgresApplicationRecorder):
-    def _notify_channel(self, curs: psycopg.Cursor) -> None:
+    def _notify_channel(self, curs: psycopg.Cursor[DictRow]) -> None:
         """No NOTIFY: the views follow the ledger by pulling, and nothing here listens. A NOTIFY
         costs a round trip per write and, at commit, a lock shared by the whole database."""
 
-    def insert_within(self, curs: psycopg.Cursor, stored_events: Sequence[StoredEvent], copy: bool = True) -> list[int]:
+    def insert_within(
+        self, curs: psycopg.Cursor[TupleRow], stored_events: Sequence[StoredEvent], copy: bool = True
+    ) -> list[int]:
         """Insert in the caller's transaction, under the same table lock as ``insert_events``;
         returns the notification ids in order. A large batch goes by COPY: the lock keeps every
         other writer out until the transaction ends, so its ids are the sequence's last ``n``.
         A duplicate (originator, version) raises IntegrityError and leaves the transaction to
         be rolled back."""
-        self._lock_table(curs)
+        self._lock_table(curs)  # type: ignore[arg-type]  # typed for the library's dict-row cursors; reads no row
         table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
         try:
             if copy and len(stored_events) >= COPY_FROM:
                 with curs.copy(
                     SQL("COPY {0} (originator_id, originator_version, topic, state) FROM STDIN").format(table)
-                ) as copy:
+                ) as rows_in:
                     for e in stored_events:
-                        copy.write_row((e.originator_id, e.originator_version, e.topic, e.state))
+                        rows_in.write_row((e.originator_id, e.originator_version, e.topic, e.state))
                 curs.execute(SQL("SELECT MAX(notification_id) FROM {0}").format(table))
-                top = curs.fetchone()[0]
+                row = curs.fetchone()
+                assert row is not None  # an aggregate without GROUP BY returns one row
+                top = row[0]
                 return list(range(top - len(stored_events) + 1, top + 1))
             curs.execute(
                 SQL(

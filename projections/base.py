@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FOREVER = 2**62  # a "known at" later than anything recorded
@@ -23,10 +23,18 @@ META_FIELDS = ("timestamp", "originator_topic", "originator_id", "originator_ver
 DERIVED, HANDLED = 1, 2  # how a view takes an event: derived in SQL, or by its handler in Python
 
 
+@overload
+def day(value: date) -> int: ...
+@overload
+def day(value: date | None) -> int | None: ...
 def day(value: date | None) -> int | None:
     return value.toordinal() if value is not None else None
 
 
+@overload
+def from_day(value: int) -> date: ...
+@overload
+def from_day(value: int | None) -> date | None: ...
 def from_day(value: int | None) -> date | None:
     return date.fromordinal(value) if value is not None else None
 
@@ -322,7 +330,7 @@ class Projection:
         handler for several events, named in ``bulk_groups``) goes in one call. Events this view
         has no handler for do not break a run."""
         run: list[tuple[object, int]] = []
-        run_key = None
+        run_key = ""  # the bulk handler the run goes to
         for event, position in items:
             name = event_name(event)
             key = self.bulk_groups.get(name, name)
@@ -347,7 +355,7 @@ class Projection:
         batch: list[tuple[object, int]] = []
         run: list[tuple[str, int]] = []
         for topic, event, position in items:
-            route = route_of(type(self), topic)
+            route = route_of(type(self), topic)  # type: ignore[arg-type]  # a class is hashable; mypy#20409
             if route == DERIVED:
                 if batch:
                     self.process_batch(cur, batch)

@@ -102,9 +102,11 @@ class Spans:
         return cls(
             entities.codes(cols[0]),
             holders.codes(cols[1]),
-            *(np.array(c, np.int64) for c in cols[2:4]),
+            np.array(cols[2], np.int64),
+            np.array(cols[3], np.int64),
             np.array(cols[4], bool),
-            *(np.array(c, np.int64) for c in cols[5:]),
+            np.array(cols[5], np.int64),
+            np.array(cols[6], np.int64),
         )
 
     def known(self, k: int) -> np.ndarray:
@@ -195,6 +197,7 @@ class RegisterColumns:
             if position != self.position:
                 self._refresh(cur, position)
             m = self.members
+            assert self.structure is not None  # read by the first refresh, from position -1
             return Snapshot(
                 self.position,
                 self.units,
@@ -213,7 +216,9 @@ class RegisterColumns:
             )
 
     def _refresh(self, cur: ViewCursor, position: int) -> None:
-        signature = tuple(cur.execute(STRUCTURE_SIGNATURE).fetchone())
+        row = cur.execute(STRUCTURE_SIGNATURE).fetchone()
+        assert row is not None  # a SELECT of subqueries and no FROM returns one row
+        signature = tuple(row)
         if self.structure is None or self.structure.signature != signature:
             self.structure = self._read_structure(cur, signature)
         self._read_members(cur, max(self.position, 0))
@@ -240,7 +245,8 @@ class RegisterColumns:
         )
         rows = cur.execute("SELECT workplace_id, as_of, workers, recorded_at, position FROM surveys").fetchall()
         cols = list(zip(*rows)) if rows else [()] * 5
-        surveys = (self.workplaces.codes(cols[0]), *(np.array(c, np.int64) for c in cols[1:]))
+        as_of, workers, at, pos = (np.array(c, np.int64) for c in cols[1:])
+        surveys = (self.workplaces.codes(cols[0]), as_of, workers, at, pos)
         return StructureColumns(
             signature, unit_rows, union_spans, workplace_spans, union_workplace, founded, dissolved, surveys
         )

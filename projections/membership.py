@@ -101,7 +101,8 @@ class Membership(Projection):
     def bulk_MemberMoves(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
         """Transfers and departures, in order; each run touches every member at most once."""
         for run in spans.distinct_runs(items, lambda item: item[0].member_id):
-            changes, transfers, departures, flows = [], [], [], []
+            changes: list[spans.Change] = []
+            transfers, departures, flows = [], [], []
             for e, p in run:
                 at = micros(e.timestamp)
                 if event_name(e) == "MemberLeft":

@@ -88,7 +88,7 @@ class Plans:
 
     def progress(self, period: Period, unit_id: str | None, as_of: date) -> list[dict]:
         """Each target's actual figure at ``as_of`` against what is expected by then, pro rata."""
-        lines = []
+        lines: list[dict] = []
         targets = self.targets(period.code, unit_id, whole_tenant=unit_id is None)
         if not targets:
             return lines

@@ -205,6 +205,7 @@ class Projector:
                 f" (SELECT max({notification_id}) FROM {self.ledger_table})",
                 list(self.lanes),
             ).fetchone()
+        assert row is not None  # a SELECT of subqueries and no FROM returns one row
         return ViewsState(row[0] or 0, row[2] or 0, bool(row[1]))
 
     def position(self, lane: str | None = None) -> int:
@@ -284,18 +285,19 @@ class Projector:
                 with nullcontext(within) if within is not None else self.transaction() as cur:
                     stored, count, last = self._select_stored(cur, start + 1, size, lane)
             else:
-                stored = self.recorder.select_notifications(start + 1, size)
-                count, last = len(stored), stored[-1].id if stored else start
+                notifications = self.recorder.select_notifications(start + 1, size)
+                count, last = len(notifications), notifications[-1].id if notifications else start
             if not count:
                 break
             try:
                 with self._step(within) as cur:
                     self._claim(cur, [lane], start, last)
                     if derive:
+                        assert self.events_table is not None  # derive is only kept where there is one
                         for projection in self.lanes[lane]:
                             projection.process_stored(cur, stored, self.events_table)
                     else:
-                        items = [(self.mapper.to_domain_event(n), n.id) for n in stored]
+                        items = [(self.mapper.to_domain_event(n), n.id) for n in notifications]
                         for projection in self.lanes[lane]:
                             projection.process_batch(cur, items)
             except ViewsMoved:
@@ -348,7 +350,7 @@ class Projector:
             try:
                 event = self.mapper.to_domain_event(n)
                 with self._step(within) as raw:
-                    cur = CleaningCursor(raw.raw, raw.dialect)
+                    cur: ViewCursor = CleaningCursor(raw.raw, raw.dialect)
                     self._claim(cur, [lane], start, n.id)
                     for projection in self.lanes[lane]:
                         projection.process_batch(cur, [(event, n.id)])
@@ -437,7 +439,10 @@ class Projector:
     def derives(self, topic: str) -> bool:
         """Whether the views need nothing but the stored events of ``topic``: they are read in SQL
         here, and every view derives them there or ignores them."""
-        return self.events_table is not None and all(route_of(type(p), topic) != HANDLED for p in self.projections)
+        return self.events_table is not None and all(
+            route_of(type(p), topic) != HANDLED  # type: ignore[arg-type]  # a class is hashable; mypy#20409
+            for p in self.projections
+        )
 
     def apply_at(self, cur: ViewCursor, recorded: Sequence[tuple[Any, int]], position: int) -> None:
         """Apply events just written in ``cur``'s transaction (PostgreSQL, in a pipeline), the

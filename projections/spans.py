@@ -86,12 +86,13 @@ def apply_many(cur: ViewCursor, table: str, changes: list[Change], succession: S
     )
     for entity, *segment in found:
         current.setdefault(entity, []).append(tuple(segment))
-    superseded, rows = [], []
+    superseded: list[tuple[int, int, str, int]] = []  # recorded, by_position, entity, on_day
+    rows: list[tuple[str, str, int, int | None, int, int, int]] = []  # as SPAN_COLUMNS
     for entity, holder, on, recorded, position in changes:
         old = [(h, f, t, term) for h, f, t, term in current.get(entity, ()) if t is None or t > on]
         if old:
             superseded.append((recorded, position, entity, on))
-        segments = [(h, f, on, 1 if holder is None else 0) for h, f, _t, _term in old if f < on]
+        segments: list[Segment] = [(h, f, on, 1 if holder is None else 0) for h, f, _t, _term in old if f < on]
         if holder is not None:
             segments.extend(succession(cur, holder, on, None, 0))
         rows.extend((entity, h, f, t, term, recorded, position) for h, f, t, term in segments if t is None or t > f)
@@ -106,7 +107,8 @@ def apply_many(cur: ViewCursor, table: str, changes: list[Change], succession: S
 
 def distinct_runs(items: list, key: Callable[[Any], str]) -> Iterator[list]:
     """Split ``items`` (in order) into consecutive runs in which no key appears twice."""
-    run, seen = [], set()
+    run: list = []
+    seen: set[str] = set()
     for item in items:
         if key(item) in seen:
             yield run
@@ -137,9 +139,9 @@ def move_holder(
     cur.execute(
         f"UPDATE {table} SET superseded_at = ?, superseded_pos = ? WHERE {where}", (recorded, position, old_holder, on)
     )
-    moved = []
+    moved: list[tuple[str, str, int, int | None, int, int, int]] = []  # as SPAN_COLUMNS
     for entity, f, t, term in rows:
-        segments = [(old_holder, f, on, 0)] if f < on else []
+        segments: list[Segment] = [(old_holder, f, on, 0)] if f < on else []
         segments.extend(succession(cur, new_holder, max(f, on), t, term))
         moved.extend(
             (entity, h, sf, st, sterm, recorded, position) for h, sf, st, sterm in segments if st is None or st > sf

@@ -10,20 +10,24 @@ from flask import Flask, current_app
 from application.policy import Action, may
 from tenants.registry import Principal
 
+ACTION = "action"  # the attribute of a view function that names its action
+
 
 def allow(action: Action) -> Callable:
     """Declare what an endpoint does: ``@allow(Action.RECORD)`` under its route."""
 
     def declare(view: Callable) -> Callable:
-        view.action = action
+        setattr(view, ACTION, action)
         return view
 
     return declare
 
 
-def may_call(who: Principal, endpoint: str) -> bool:
-    """May this principal call this endpoint? One that declares no action is called by no one."""
-    action = getattr(current_app.view_functions.get(endpoint), "action", None)
+def may_call(who: Principal, endpoint: str | None) -> bool:
+    """May this principal call this endpoint? One that declares no action is called by no one,
+    nor is a request that matched no endpoint."""
+    view = current_app.view_functions.get(endpoint) if endpoint is not None else None
+    action = getattr(view, ACTION, None)
     return action is not None and may(who.role, action)
 
 
@@ -33,6 +37,6 @@ def undeclared(app: Flask) -> list[str]:
         {
             rule.endpoint
             for rule in app.url_map.iter_rules()
-            if rule.rule.startswith("/v1/") and not hasattr(app.view_functions[rule.endpoint], "action")
+            if rule.rule.startswith("/v1/") and not hasattr(app.view_functions[rule.endpoint], ACTION)
         }
     )

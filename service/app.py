@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import access, auth, docs_page, errors, urls
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         },
         JSON_SORT_KEYS=False,
     )
+    assert isinstance(app.json, DefaultJSONProvider)  # Flask's own: the app sets no other
     app.json.ensure_ascii = False
     limit = lambda endpoint: body_limit(settings, app.view_functions.get(endpoint))  # noqa: E731
     api = ContractApi(app, spec_kwargs={"extra_plugins": [ErrorStatuses(limit), OpenCalls()]})
@@ -82,5 +84,6 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.before_request(urls.check_url_text)  # in this order: a missing token is 401 whatever the URL
     app.teardown_request(auth.release)
     if settings.trusted_proxies:  # the client's address is the one the proxies in front say
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)
+        # Flask's documented way to wrap its WSGI app, which its typing declares a method
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import ExitStack
+from typing import NoReturn
 
 from flask import current_app, g, request
 from flask_smorest import abort
@@ -59,7 +60,7 @@ def authenticate() -> None:
     limits.check_size(platform().settings)
 
 
-def _refuse_unauthenticated(address: str) -> None:
+def _refuse_unauthenticated(address: str) -> NoReturn:
     """401, counted against the address; 429 once it has failed too often. The token is never logged."""
     limiter = throttle()
     failures, wait = limiter.failed(address)
@@ -80,7 +81,7 @@ def _refuse_unauthenticated(address: str) -> None:
     abort(401, message="a valid 'Authorization: Bearer <token>' header is required")
 
 
-def _too_many(address: str, wait: int) -> None:
+def _too_many(address: str, wait: int) -> NoReturn:
     abort(429, message=f"too many failed authentications from {address}; try again in {wait} s", retry_after=wait)
 
 

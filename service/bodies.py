@@ -37,4 +37,4 @@ class JsonObjectParser(FlaskParser):
 class Blueprint(flask_smorest.Blueprint):
     """A resource's blueprint: its JSON bodies are read by JsonObjectParser."""
 
-    ARGUMENTS_PARSER = JsonObjectParser()
+    ARGUMENTS_PARSER: FlaskParser = JsonObjectParser()  # a subclass's may read other locations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from pathlib import PurePath
 from typing import IO, Any
 
@@ -86,7 +87,7 @@ def _reason(error: Exception) -> str:
     return (words[:1].lower() + words[1:])[:200] if words else "unknown format"
 
 
-def read_imports(files: list[tuple[IO[bytes], str]], kind: str | None = None) -> Sheets:
+def read_imports(files: Sequence[tuple[IO[bytes], str]], kind: str | None = None) -> Sheets:
     """The rows by kind of one import made of several files (say a CSV file per kind), checked
     and written together: each kind may come from one file only. ``kind`` names what a lone CSV
     file holds; with several files, their names (or their sheets) say it."""

@@ -16,23 +16,26 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from tenants.settings import Settings
 
+TAKES_UPLOAD = "takes_upload"  # the attribute of a view function that takes uploads
+
 
 def upload(view: Callable) -> Callable:
     """Declare that an endpoint takes file uploads: its request may be as large as an upload."""
-    view.takes_upload = True
+    setattr(view, TAKES_UPLOAD, True)
     return view
 
 
 def body_limit(settings: Settings, view: Callable | None) -> tuple[int, str]:
     """The most bytes a request to ``view`` may send, and the variable that sets it."""
-    if getattr(view, "takes_upload", False):
+    if getattr(view, TAKES_UPLOAD, False):
         return settings.max_upload_bytes, "UNIONLEDGER_MAX_UPLOAD_BYTES"
     return settings.max_body_bytes, "UNIONLEDGER_MAX_BODY_BYTES"
 
 
 def check_size(settings: Settings) -> None:
     """Before the body is read: refuse one announced too large; count one sent without a length."""
-    limit, _ = body_limit(settings, current_app.view_functions.get(request.endpoint))
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint is not None else None
+    limit, _ = body_limit(settings, view)
     g.body_limit = limit
     if request.content_length is not None:
         if request.content_length > limit:

@@ -58,7 +58,8 @@ class OpenCalls(BasePlugin):
 class ContractApi(Api):
     """flask-smorest's Api, documenting its errors as the problem details the service answers."""
 
-    ERROR_SCHEMA = ProblemSchema
+    # flask-smorest takes any schema here (it only documents errors); its type is read off its default
+    ERROR_SCHEMA = ProblemSchema  # type: ignore[assignment]
 
     def _register_responses(self):
         # flask-smorest registers these as application/json; the service answers application/problem+json

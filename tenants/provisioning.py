@@ -135,6 +135,7 @@ def empty_store(settings: Settings, registry: Registry, stores: TenantStores, te
         from psycopg import sql
 
         schema = schema_name(tenant_id)
+        assert registry._pool is not None  # the registry's pool, on PostgreSQL
         with registry._pool.connection() as conn, conn.transaction():
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
             _create_schema(conn, settings, schema)

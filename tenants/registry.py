@@ -141,19 +141,19 @@ class Registry:
             with self._pool.connection() as conn, conn.transaction() if write else nullcontext():
                 yield ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
             return
-        conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+        lite = sqlite3.connect(self._path, timeout=30, isolation_level=None)
         try:
             if write:
-                conn.execute("BEGIN IMMEDIATE")
-            yield ViewCursor(conn.cursor(), "sqlite")
+                lite.execute("BEGIN IMMEDIATE")
+            yield ViewCursor(lite.cursor(), "sqlite")
             if write:
-                conn.execute("COMMIT")
+                lite.execute("COMMIT")
         except BaseException:
             if write:
-                conn.execute("ROLLBACK")
+                lite.execute("ROLLBACK")
             raise
         finally:
-            conn.close()
+            lite.close()
 
     def _make(self) -> None:
         """The control store's schema and tables, made once per process, before its first use."""
@@ -270,7 +270,7 @@ class Registry:
         when the window began. A window begins with the first failure after the last one passed."""
         since = now - window
         with self.transaction() as cur:
-            failures, started = cur.execute(
+            row = cur.execute(
                 "INSERT INTO auth_failures (address, window_start, failures) VALUES (?, ?, 1)"
                 " ON CONFLICT (address) DO UPDATE SET"
                 " failures = CASE WHEN auth_failures.window_start > ? THEN auth_failures.failures + 1 ELSE 1 END,"
@@ -279,6 +279,8 @@ class Registry:
                 " RETURNING failures, window_start",
                 (address, now, since, since),
             ).fetchone()
+            assert row is not None  # an upsert RETURNING returns its row
+            failures, started = row
             if failures == 1:  # a new window: forget the addresses whose windows have passed
                 cur.execute("DELETE FROM auth_failures WHERE window_start <= ?", (since,))
         return failures, started

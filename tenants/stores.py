@@ -109,9 +109,9 @@ class TenantStore:
         self.plans = Plans(self.transaction, self.indicators)
         self.vault = PersonalDataVault(self.transaction)
         self.event_store = EventStore(env)
-        self.datastore = self.event_store.factory.datastore
+        self.datastore = self.event_store.datastore
         mapper = self.event_store.mapper
-        events_table = self.event_store.recorder.events_table_name
+        events_table = self.event_store.events_table
         derivable = self.backend == "postgres" and mapper.cipher is None and mapper.compressor is None
         self.projector = Projector(
             self.event_store.recorder,
@@ -229,6 +229,7 @@ class TenantStore:
     @property
     def lock_key(self) -> int:
         """The tenant's advisory lock (PostgreSQL)."""
+        assert self.schema is not None  # the tenant's schema: the lock is PostgreSQL's
         return int.from_bytes(hashlib.sha256(self.schema.encode()).digest()[:8], "big", signed=True)
 
     @property
@@ -329,7 +330,7 @@ class TenantStore:
     # ---- maintenance -----------------------------------------------------------------
     @property
     def _ledger_tables(self) -> tuple[str, ...]:
-        return self.event_store.recorder.events_table_name, CHAIN_TABLE, KEYS_TABLE
+        return self.event_store.events_table, CHAIN_TABLE, KEYS_TABLE
 
     def analyze(self) -> None:
         """Renew the planner's statistics of the ledger's tables and of every view, as after a
