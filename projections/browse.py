@@ -75,12 +75,13 @@ class RegisterLists:
         for unit in self.units_on(on).values():
             if unit.parent_id is not None:
                 children[unit.parent_id].append(unit.id)
-        found, waiting = [], [unit_id]
+        found: list[str] = []
+        waiting = [unit_id]
         while waiting:
-            unit = waiting.pop()
-            if unit not in found:
-                found.append(unit)
-                waiting.extend(children[unit])
+            current = waiting.pop()
+            if current not in found:
+                found.append(current)
+                waiting.extend(children[current])
         return found
 
     def unions_under(self, unit_ids: list[str], on: date) -> list[str]:
@@ -118,7 +119,8 @@ class RegisterLists:
     ) -> list[str]:
         d = day(on)
         with self.transaction() as cur:
-            where, params = ["w.registered_on <= ?"], [d]
+            where: list[str] = ["w.registered_on <= ?"]
+            params: list[Any] = [d]
             if sector is not None:
                 where.append("w.sector = ?")
                 params.append(sector)
@@ -152,7 +154,8 @@ class RegisterLists:
     ) -> list[str]:
         d = day(on)
         with self.transaction() as cur:
-            where, params = ["u.founded_on <= ?"], [d]
+            where: list[str] = ["u.founded_on <= ?"]
+            params: list[Any] = [d]
             if status == "active":
                 where.append("(u.dissolved_on IS NULL OR u.dissolved_on > ?)")
                 params.append(d)
@@ -182,7 +185,8 @@ class RegisterLists:
         active = "(s.valid_to IS NULL OR s.valid_to > ?)"
         gone = "(s.terminal = 1 AND s.valid_to <= ?)"
         with self.transaction() as cur:
-            where, params = ["s.superseded_at IS NULL", "s.valid_from <= ?"], [d]
+            where: list[str] = ["s.superseded_at IS NULL", "s.valid_from <= ?"]
+            params: list[Any] = [d]
             if status == "active":
                 where.append(active)
                 params.append(d)

@@ -159,7 +159,7 @@ class TenantStore:
         with self.transaction() as cur:
             if cur.scalar("SELECT count(*) FROM index_keys WHERE name = ?", (INDEXED,)):
                 return
-        table, topic = self.event_store.recorder.events_table_name, get_topic(Member.MemberAdmitted)
+        table, topic = self.event_store.events_table, get_topic(Member.MemberAdmitted)
         after, batch = 0, 5000
         while True:
             with self.transaction() as cur:
