@@ -10,27 +10,39 @@ from __future__ import annotations
 from enum import StrEnum
 
 PLATFORM_ADMIN = "platform_admin"
-ROLES = ("federation_admin", "inspector", "auditor")  # a tenant token's roles
+NATIONAL = "national"  # the national federation's principals: aggregates of every tenant, no personal data
+ROLES = ("federation_admin", "officer", "clerk", "inspector", "auditor", "viewer")  # a tenant principal's roles
 
 
 class Action(StrEnum):
     PLATFORM = "platform"  # provision and list tenants
-    READ = "read"  # the register, figures, targets, reports, the audit trail, digests
-    RECORD = "record"  # register commands, targets, reports, imports
+    NATIONAL = "national"  # the national level: every tenant's figures, national targets
+    READ = "read"  # the register, figures, targets, reports, the audit trail
+    LIST_MEMBERS = "list_members"  # lists of members, and finding them by name or id number
+    RECORD_MEMBERS = "record_members"  # admit, transfer, record a departure
+    RECORD = "record"  # the other register commands: units, workplaces, unions
+    PLAN = "plan"  # targets and reports
+    IMPORT = "import"  # bulk imports
     ERASE = "erase"  # a member's personal data
     VERIFY = "verify"  # a report against the ledger
+    DIGEST = "digest"  # the ledger's digest
     EXPORT = "export"  # the whole ledger, for the offline audit
-    MANAGE = "manage"  # the tenant's tokens
+    MANAGE = "manage"  # the tenant's users and tokens
+    ACCESS_LOG = "access_log"  # who got in, who was refused
 
 
+_READING = {Action.READ, Action.LIST_MEMBERS}
 PERMISSIONS: dict[str, frozenset[Action]] = {
     PLATFORM_ADMIN: frozenset({Action.PLATFORM}),
-    "federation_admin": frozenset(
-        {Action.READ, Action.RECORD, Action.ERASE, Action.VERIFY, Action.EXPORT, Action.MANAGE}
-    ),
-    "inspector": frozenset({Action.READ, Action.VERIFY}),
-    "auditor": frozenset({Action.READ, Action.EXPORT}),
+    NATIONAL: frozenset({Action.NATIONAL}),
+    "federation_admin": frozenset(set(Action) - {Action.PLATFORM, Action.NATIONAL}),
+    "officer": frozenset(_READING | {Action.RECORD_MEMBERS, Action.RECORD, Action.PLAN, Action.IMPORT}),
+    "clerk": frozenset(_READING | {Action.RECORD_MEMBERS}),
+    "inspector": frozenset(_READING | {Action.VERIFY, Action.DIGEST}),
+    "auditor": frozenset(_READING | {Action.DIGEST, Action.EXPORT, Action.ACCESS_LOG}),
+    "viewer": frozenset({Action.READ}),
 }
+SEES_PERSONAL_DATA = frozenset(ROLES) - {"viewer"}  # viewers and national principals never do
 
 
 def may(role: str, action: Action) -> bool:

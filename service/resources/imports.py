@@ -84,7 +84,7 @@ class ImportResult(Schema):
 
 
 @blp.route("", methods=["POST"])
-@allow(Action.RECORD)
+@allow(Action.IMPORT)
 @upload
 @blp.arguments(ImportUpload(), location="multipart")
 @blp.response(201, ImportResult)

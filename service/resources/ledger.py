@@ -25,7 +25,7 @@ class DigestAnswer(Schema):
 
 
 @blp.route("/digest")
-@allow(Action.READ)
+@allow(Action.DIGEST)
 @blp.response(200, DigestAnswer)
 def digest(tenant: str):
     """The chain's head: a digest that any later state of the ledger must extend

@@ -65,7 +65,7 @@ class MemberOut(EntityMeta):
 
 
 @blp.route("", methods=["POST"])
-@allow(Action.RECORD)
+@allow(Action.RECORD_MEMBERS)
 @blp.arguments(MemberIn())
 @blp.response(201, MemberOut)
 def admit(args: dict, tenant: str):
@@ -78,7 +78,7 @@ def admit(args: dict, tenant: str):
 
 
 @blp.route("/<member_id>/transfer", methods=["POST"])
-@allow(Action.RECORD)
+@allow(Action.RECORD_MEMBERS)
 @blp.arguments(MemberTransferIn())
 @blp.response(201, MemberOut)
 def transfer(args: dict, tenant: str, member_id: str):
@@ -88,7 +88,7 @@ def transfer(args: dict, tenant: str, member_id: str):
 
 
 @blp.route("/<member_id>/departure", methods=["POST"])
-@allow(Action.RECORD)
+@allow(Action.RECORD_MEMBERS)
 @blp.arguments(DepartureIn())
 @blp.response(201, MemberOut)
 def depart(args: dict, tenant: str, member_id: str):
@@ -134,7 +134,7 @@ class MembersQuery(PageQuery):
 
 
 @blp.route("", methods=["GET"])
-@allow(Action.READ)
+@allow(Action.LIST_MEMBERS)
 @blp.arguments(MembersQuery(), location="query")
 @blp.response(200, page_schema("members", MemberOut))
 def list_members(args: dict, tenant: str):

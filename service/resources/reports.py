@@ -124,7 +124,7 @@ def _report(register: Register, report_id: str) -> dict:
 
 
 @blp.route("", methods=["POST"])
-@allow(Action.RECORD)
+@allow(Action.PLAN)
 @blp.arguments(ReportIn())
 @blp.response(201, ReportOut)
 def submit(args: dict, tenant: str):

@@ -88,7 +88,7 @@ def _target(register: Register, target_id: str) -> dict:
 
 
 @blp.route("", methods=["POST"])
-@allow(Action.RECORD)
+@allow(Action.PLAN)
 @blp.arguments(TargetIn())
 @blp.response(201, TargetOut)
 def assign(args: dict, tenant: str):
@@ -135,7 +135,7 @@ def get_target(tenant: str, target_id: str):
 
 
 @blp.route("/<target_id>/revision", methods=["POST"])
-@allow(Action.RECORD)
+@allow(Action.PLAN)
 @blp.arguments(RevisionIn())
 @blp.response(201, TargetOut)
 def revise(args: dict, tenant: str, target_id: str):

@@ -24,13 +24,15 @@ def test_every_call_under_v1_declares_its_action(app):
         for endpoint, action in declared.items()
     }
     assert allowed["tenants.create"] == {"platform_admin"}
-    assert allowed["units.establish"] == {"federation_admin"}
+    assert allowed["units.establish"] == {"federation_admin", "officer"}
+    assert allowed["members.admit"] == {"federation_admin", "officer", "clerk"}
+    assert allowed["members.list_members"] == set(ROLES) - {"viewer"}
     assert allowed["members.erase"] == {"federation_admin"}
     assert allowed["reports.verify"] == {"federation_admin", "inspector"}
     assert allowed["ledger.export"] == {"federation_admin", "auditor"}
     assert allowed["tokens.issue"] == {"federation_admin"}
     assert allowed["members.member_item"] == set(ROLES)
-    assert declared["imports.import_file"] == Action.RECORD
+    assert declared["imports.import_file"] == Action.IMPORT
 
 
 def test_an_endpoint_that_declares_no_roles_stops_the_start(settings, monkeypatch):
