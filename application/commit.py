@@ -17,6 +17,7 @@ from eventsourcing.persistence import IntegrityError, Notification, Recording
 
 from application.grouping import Pending, Take
 from application.handlers import handle
+from application.scope import command_reaches
 from application.unit_of_work import UnitOfWork, preload
 from domain.errors import AlreadyExists
 from persistence.recorders import insert_within
@@ -43,6 +44,8 @@ def decide(store: Any, group: list[Pending]) -> tuple[list[Pending], UnitOfWork]
     for item in group:
         mark = uow.mark()
         try:
+            if item.scope is not None:
+                item.scope.require(command_reaches(item.command, uow))
             item.result = handle(item.command, uow)
             decided.append(item)
         except Exception as error:  # noqa: BLE001 - this command's answer, refusal or failure alone

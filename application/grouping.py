@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from application.scope import Scope
 from domain.commands import Command
 
 GROUP_LIMIT = 256  # commands per group: bounds one transaction's size and the leader's extra wait
@@ -28,6 +29,7 @@ class Pending:
     """One queued command and, once done, its outcome."""
 
     command: Command
+    scope: Scope | None = None  # a scoped principal's: the command must lie within it
     done: bool = False
     result: Any = None
     error: BaseException | None = None
@@ -60,8 +62,8 @@ class GroupCommit:
         with self._cond:
             return len(self._queue)
 
-    def submit(self, command: Command) -> Any:
-        item = Pending(command)
+    def submit(self, command: Command, scope: Scope | None = None) -> Any:
+        item = Pending(command, scope)
         with self._cond:
             self._queue.append(item)
             while self._leading and not item.done:

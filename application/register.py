@@ -16,19 +16,24 @@ from application import commit, imports
 from application.grouping import GroupCommit, Pending, Take
 from application.handlers import handle
 from application.reads import RegisterReads, member_answer
+from application.scope import Scope
 from domain.commands import AdmitMember, Command, RecordVerification
 from domain.errors import NotFound
 from domain.imports import ERRORS_KEPT, ImportPlan
 from domain.members import Member, personal_data
 from integrity.chain import Digest, Verified
+from projections.placement import Placements
 from projections.queries import admitted_member
 
 _groups: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per open tenant store: its queue
 
 
 class Register:
-    def __init__(self, store: Any):
+    """``scope_unit_id``: a scoped principal's unit, whose reach every command and read keeps to."""
+
+    def __init__(self, store: Any, scope_unit_id: str | None = None):
         self.store = store
+        self.scope_unit_id = scope_unit_id
         self.reads = RegisterReads(store)
         group = _groups.get(store)
         if group is None:
@@ -40,13 +45,20 @@ class Register:
         """Decide and save ``command``; returns what its handler returns. A grouped command (a
         member's admission, transfer or departure) is saved with those queued beside it, and
         returns the member as the views show it afterwards, personal data opened."""
+        scope = self.scope()
         if command.grouped:
-            return self._group.submit(command)
-        item = Pending(command)
+            return self._group.submit(command, scope)
+        item = Pending(command, scope)
         decided, _recorded = commit.commit(self.store, lambda: [item])
         for each in decided:
             each.done = True
         return item.outcome()
+
+    def scope(self) -> Scope | None:
+        """A new reach of the scope unit (None: the whole tenant), for one use case."""
+        if self.scope_unit_id is None:
+            return None
+        return Scope(self.scope_unit_id, Placements(self.store.transaction))
 
     def _commit_group(self, take: Take) -> None:
         decided, recorded = commit.commit(self.store, take)

@@ -1,0 +1,108 @@
+"""Where the register's entities stood on a day, read from the placement spans of the views.
+
+A scoped principal reaches what lies under its scope unit on the date a question or command is
+about. Units hang under units, workplaces and unions under units, members in unions, each through
+spans that the structure and membership views keep (closures already followed), so "under" on a
+day is a walk up those spans. A day outside an entity's life is taken as its nearest day in it: a
+union dissolved in 2024 is where it was on its last day, a union asked about before its founding
+where it was founded.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from projections.base import Transaction
+
+ALWAYS = (0, 10**8)  # every day (days are ordinals; 10**8 lies far beyond any date)
+Window = tuple[int, int]  # from a day (included) to a day (excluded)
+Span = tuple[str, int, int]  # holder, from, to (excluded; ALWAYS[1] while it lasts)
+
+SPAN_TABLE = {"unit": "unit_spans", "workplace": "workplace_spans", "union": "union_spans", "member": "member_spans"}
+
+
+def holder_on(spans: list[Span], on: int) -> tuple[str | None, int]:
+    """The holder on day ``on`` (or on the nearest day of the entity's life) and that day; no
+    holder for an entity never placed."""
+    if not spans:
+        return None, on
+    on = max(spans[0][1], min(on, spans[-1][2] - 1))
+    for holder, start, end in spans:
+        if start <= on < end:
+            return holder, on
+    return spans[-1][0], on  # a gap in the entity's life: where it was last
+
+
+class UnitsUnder:
+    """The days each unit lay under one unit (the unit itself: always), from every unit's placements."""
+
+    def __init__(self, top: str, unit_spans: dict[str, list[Span]]):
+        self.top = top
+        self._spans = unit_spans
+        self._windows: dict[str, list[Window]] = {top: [ALWAYS]}
+
+    def windows(self, unit: str) -> list[Window]:
+        found = self._windows.get(unit)
+        if found is None:
+            self._windows[unit] = []  # a cycle (which the register refuses) ends here
+            found = [
+                (max(start, a), min(end, b))
+                for holder, start, end in self._spans.get(unit, [])
+                for a, b in self.windows(holder)
+                if max(start, a) < min(end, b)
+            ]
+            self._windows[unit] = found
+        return found
+
+    def holds(self, unit: str, on: int) -> bool:
+        """Whether ``unit`` lay under the top unit on day ``on`` (or its nearest day placed)."""
+        if unit == self.top:
+            return True
+        spans = self._spans.get(unit, [])
+        if spans:
+            on = max(spans[0][1], min(on, spans[-1][2] - 1))
+        return any(a <= on < b for a, b in self.windows(unit))
+
+    def ever(self) -> set[str]:
+        """Every unit that lay under the top unit on some day."""
+        return {unit for unit in self._spans if self.windows(unit)} | {self.top}
+
+
+class Placements:
+    """Reads of the placement spans, each entity's current spans in day order."""
+
+    def __init__(self, transaction: Transaction):
+        self.transaction = transaction
+
+    def units_under(self, top: str) -> UnitsUnder:
+        with self.transaction() as cur:
+            rows = cur.execute(
+                "SELECT entity_id, holder_id, valid_from, valid_to FROM unit_spans WHERE superseded_at IS NULL"
+                " ORDER BY entity_id, valid_from"
+            ).fetchall()
+        return UnitsUnder(top, _grouped(rows))
+
+    def spans(self, kind: str, ids: Iterable[str]) -> dict[str, list[Span]]:
+        """The current spans of the workplaces, unions or members named (none for one never placed)."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        table = SPAN_TABLE[kind]
+        with self.transaction() as cur:
+            rows = cur.rows_for(
+                f"SELECT entity_id, holder_id, valid_from, valid_to FROM {table}"
+                " WHERE superseded_at IS NULL AND entity_id IN ({ids})",
+                wanted,
+            )
+        rows.sort(key=lambda row: (row[0], row[2]))
+        return _grouped(rows)
+
+
+def _grouped(rows: list[tuple]) -> dict[str, list[Span]]:
+    spans: dict[str, list[Span]] = defaultdict(list)
+    for entity, holder, start, end in rows:
+        if end is not None and end <= start:
+            continue  # a span that ended the day it began held nothing
+        spans[entity].append((holder, start, ALWAYS[1] if end is None else end))
+    return dict(spans)
