@@ -10,11 +10,12 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from eventsourcing.utils import get_topic
 
+from application.scope import Scope
 from domain.imports import ERRORS_KEPT, ImportPlan, plan_import
 from domain.members import Member, personal_data
 from domain.unions import Union
@@ -35,12 +36,14 @@ def import_rows(
     progress: Callable[[int], None] | None = None,
     wait: float | None = None,
     errors_kept: int = ERRORS_KEPT,
+    scope: Scope | None = None,
 ) -> ImportPlan:
     """Validate every row, then (only if none is wrong) record them all. ``wait``: how long to wait
-    for the tenant lock; ``errors_kept``: how many bad rows the plan lists (all are counted)."""
+    for the tenant lock; ``errors_kept``: how many bad rows the plan lists (all are counted);
+    ``scope``: a scoped importer's, outside which a row is wrong (rule ``scope``)."""
     with store.lock(wait), _collector_paused():
         store.catch_up_locked()
-        plan = plan_import(sheets, _ImportFacts(store), store.today(), errors_kept)
+        plan = plan_import(sheets, _ImportFacts(store, scope), store.today(), errors_kept)
         if plan.errors:
             return plan
         written = _write(store, plan, actor, progress)
@@ -220,8 +223,11 @@ def _collector_paused() -> Iterator[None]:
 class _ImportFacts:
     """The register as an import sees it: views, with members' personal data opened for comparison."""
 
-    def __init__(self, store: Any):
-        self.views, self.vault = store.views, store.vault
+    def __init__(self, store: Any, scope: Scope | None = None):
+        self.views, self.vault, self.scope = store.views, store.vault, scope
+
+    def within(self, asked: list[tuple[str, str, date]]) -> list[bool] | None:
+        return None if self.scope is None else self.scope.holds_many(list(asked))
 
     def created(self, kind: str, ids: list[str]) -> dict[str, dict]:
         entity_type = kind[:-1]

@@ -42,6 +42,7 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
     "auditor": frozenset(_READING | {Action.DIGEST, Action.EXPORT, Action.ACCESS_LOG}),
     "viewer": frozenset({Action.READ}),
 }
+UNSCOPED_ROLES = frozenset({"federation_admin", "auditor"})  # they work on the whole tenant: never scoped
 SEES_PERSONAL_DATA = frozenset(ROLES) - {"viewer"}  # viewers and national principals never do
 
 

@@ -66,8 +66,12 @@ class Page:
 
 
 class RegisterReads:
-    def __init__(self, store: Any):
+    """``personal``: whether the principal sees members' personal data (policy.SEES_PERSONAL_DATA);
+    without it, ``full_name``, ``birth_date`` and ``id_number`` are null in every answer."""
+
+    def __init__(self, store: Any, personal: bool = True):
         self.store = store
+        self.personal = personal
         self._current = False
         self._lists = RegisterLists(store.transaction)
 
@@ -102,7 +106,11 @@ class RegisterReads:
         """The members as answered, personal data opened, read at once."""
         rows = self._views.members(member_ids)
         opened = self.store.vault.unseal_many((m, row["personal"]) for m, row in rows.items())
-        return {m: member_answer(row, opened.get(m)) for m, row in rows.items()}
+        answers = {m: member_answer(row, opened.get(m)) for m, row in rows.items()}
+        if not self.personal:
+            for answer in answers.values():
+                answer.update(dict.fromkeys(PERSONAL_FIELDS))
+        return answers
 
     def entity(self, kind: str, entity_id: str) -> dict | None:
         """The current state of a unit, workplace, union, member, target or report (None: none)."""
@@ -154,7 +162,7 @@ class RegisterReads:
                 personal = opened.get(entry["entity_id"])
                 data.pop("personal")
                 for key in PERSONAL_FIELDS:
-                    data[key] = personal.get(key) if personal else None
+                    data[key] = personal.get(key) if personal and self.personal else None
                 data["personal_data_erased"] = personal is None
         return entries
 
@@ -264,14 +272,21 @@ class RegisterReads:
         return Page([items[i] for i in ids if i in items], cursor_of(ids[-1]) if more and ids else None)
 
     def unit_page(
-        self, *, as_of: date | None = None, parent_id: str | None = None, after: str | None = None, limit: int = LIMIT
+        self,
+        *,
+        as_of: date | None = None,
+        parent_id: str | None = None,
+        after: str | None = None,
+        limit: int = LIMIT,
+        among: set[str] | None = None,
     ) -> Page:
-        """Units active on ``as_of`` (default today), under ``parent_id`` that day if given."""
+        """Units active on ``as_of`` (default today), under ``parent_id`` that day if given, among
+        ``among`` if given (a scope's units)."""
         on = self._day(as_of)
         self._fresh()
         if parent_id is not None and self.unit(parent_id) is None:
             raise NotFound(f"unit {parent_id!r} does not exist", field="parent_id")
-        ids = self._lists.unit_ids(on, parent_id, after_cursor(after), limit + 1)
+        ids = self._lists.unit_ids(on, parent_id, after_cursor(after), limit + 1, among)
         return self._page(ids, limit, self.store.views.units(ids[:limit]))
 
     def unit_tree(self, as_of: date | None = None) -> dict[str, Any]:

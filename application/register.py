@@ -17,6 +17,7 @@ from application.grouping import GroupCommit, Pending, Take
 from application.handlers import handle
 from application.reads import RegisterReads, member_answer
 from application.scope import Scope
+from application.scoped_reads import ScopedReads
 from domain.commands import AdmitMember, Command, RecordVerification
 from domain.errors import NotFound
 from domain.imports import ERRORS_KEPT, ImportPlan
@@ -31,10 +32,13 @@ _groups: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per open ten
 class Register:
     """``scope_unit_id``: a scoped principal's unit, whose reach every command and read keeps to."""
 
-    def __init__(self, store: Any, scope_unit_id: str | None = None):
+    def __init__(self, store: Any, scope_unit_id: str | None = None, personal: bool = True):
         self.store = store
         self.scope_unit_id = scope_unit_id
-        self.reads = RegisterReads(store)
+        reads = RegisterReads(store, personal)
+        scope = self.scope()
+        # The one place a request's reads are chosen: a scoped principal gets no read that is not kept to its scope.
+        self.reads: RegisterReads | ScopedReads = reads if scope is None else ScopedReads(reads, scope)
         group = _groups.get(store)
         if group is None:
             group = _groups.setdefault(store, GroupCommit(self._commit_group))
@@ -138,8 +142,9 @@ class Register:
         wait: float | None = None,
         errors_kept: int = ERRORS_KEPT,
     ) -> ImportPlan:
-        """Every row checked, then (only if none is wrong) all of them recorded in one transaction."""
-        return imports.import_rows(self.store, sheets, actor, progress, wait, errors_kept)
+        """Every row checked (a scoped principal's rows within its scope), then (only if none is
+        wrong) all of them recorded in one transaction."""
+        return imports.import_rows(self.store, sheets, actor, progress, wait, errors_kept, self.scope())
 
     def verify_report(self, report_id: str, actor: str) -> dict:
         """Recompute a report's figures against the ledger and record the verdict (ReportVerified)."""

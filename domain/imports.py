@@ -100,6 +100,9 @@ class ImportFacts(Protocol):
     def workplaces(self, ids: list[str]) -> dict[str, date]: ...
     def unions(self, ids: list[str]) -> dict[str, SimpleNamespace]: ...
     def unions_at_workplaces(self, ids: list[str]) -> dict[str, list[SimpleNamespace]]: ...
+    def within(self, asked: list[tuple[str, str, date]]) -> list[bool] | None:
+        """Whether each (kind, id, day) lies within the importer's scope, read at once (None: no scope)."""
+        ...
 
 
 class _Bad(Exception):
@@ -276,22 +279,56 @@ class _Checker:
             self.fail(sheet, line, error.field or column, error.rule or "rule", error.message)
             return False
 
+    def reach(
+        self, sheet: str, asked: Callable[[dict], list[tuple[str, str, date, str]]]
+    ) -> Callable[[dict], str | None]:
+        """For a scoped importer: the column of a row's first reach outside the scope (None: all
+        within), each sheet's reaches read at once. ``asked``: a row's (kind, id, day, column)."""
+        rows = [row for _line, row in self.typed[sheet]]
+        wanted = sorted({(k, i, d) for row in rows for k, i, d, _c in asked(row) if i is not None})
+        held = self.facts.within(wanted)
+        if held is None:
+            return lambda row: None
+        inside = dict(zip(wanted, held))
+        return lambda row: next((c for k, i, d, c in asked(row) if i is not None and not inside[(k, i, d)]), None)
+
+    def outside(self, sheet: str, line: int, column: str | None, row: dict) -> bool:
+        if column is None:
+            return False
+        self.fail(sheet, line, column, "scope", f"{row[column]} lies outside your scope")
+        return True
+
     def run(self) -> None:
+        outside = self.reach("workplaces", lambda r: [("unit", r["unit_id"], r["as_of"], "unit_id")])
         for line, row in self.rows("workplaces"):
             unit = self.units.get(row["unit_id"])
             if unit is None:
                 self.fail("workplaces", line, "unit_id", "exists", f"unit {row['unit_id']} does not exist")
+            elif self.outside("workplaces", line, outside(row), row):
+                continue
             elif self.rule(
                 "workplaces", line, "female_workers", check_workforce, row["workers"], row["female_workers"]
             ) and self.rule("workplaces", line, "unit_id", Unit.require_can_hold, unit, row["as_of"], "workplace"):
                 self.workplaces[row["id"]] = row["as_of"]
                 self.plan.creates["workplaces"].append(row)
+        new_workplaces = {r["id"]: r["unit_id"] for r in self.plan.creates["workplaces"]}
+        outside = self.reach(
+            "unions",
+            lambda r: [
+                ("unit", r["unit_id"], r["founded_on"], "unit_id"),
+                ("unit", new_workplaces[r["workplace_id"]], r["founded_on"], "workplace_id")
+                if r["workplace_id"] in new_workplaces
+                else ("workplace", r["workplace_id"], r["founded_on"], "workplace_id"),
+            ],
+        )
         for line, row in self.rows("unions"):
             unit, registered = self.units.get(row["unit_id"]), self.workplaces.get(row["workplace_id"])
             if unit is None:
                 self.fail("unions", line, "unit_id", "exists", f"unit {row['unit_id']} does not exist")
             elif registered is None:
                 self.fail("unions", line, "workplace_id", "exists", f"workplace {row['workplace_id']} does not exist")
+            elif self.outside("unions", line, outside(row), row):
+                continue
             elif row["founded_on"] < registered:
                 self.fail("unions", line, "founded_on", "date_order", "predates the workplace's registration")
             elif self.rule("unions", line, "unit_id", Unit.require_can_hold, unit, row["founded_on"], "union"):
@@ -313,10 +350,21 @@ class _Checker:
                 self.unions[row["id"]] = founded
                 self.unions_at.setdefault(row["workplace_id"], []).append(founded)
                 self.plan.creates["unions"].append(row)
+        new_unions = {r["id"]: r["unit_id"] for r in self.plan.creates["unions"]}
+        outside = self.reach(
+            "members",
+            lambda r: [
+                ("unit", new_unions[r["union_id"]], r["admitted_on"], "union_id")
+                if r["union_id"] in new_unions
+                else ("union", r["union_id"], r["admitted_on"], "union_id")
+            ],
+        )
         for line, row in self.rows("members"):
             union = self.unions.get(row["union_id"])
             if union is None:
                 self.fail("members", line, "union_id", "exists", f"union {row['union_id']} does not exist")
+            elif self.outside("members", line, outside(row), row):
+                continue
             elif row["birth_date"] and row["birth_date"] > row["admitted_on"]:
                 self.fail("members", line, "birth_date", "date_order", "must be before the admission date")
             elif self.rule("members", line, "union_id", Union.require_open_to_members, union, row["admitted_on"]):

@@ -101,9 +101,13 @@ class RegisterLists:
         return [u for (u,) in rows]
 
     # ---- pages ----------------------------------------------------------------------------------------
-    def unit_ids(self, on: date, parent_id: str | None, after: str | None, limit: int) -> list[str]:
+    def unit_ids(
+        self, on: date, parent_id: str | None, after: str | None, limit: int, among: set[str] | None = None
+    ) -> list[str]:
         units = self.units_on(on).values()
-        chosen = sorted(u.id for u in units if parent_id is None or u.parent_id == parent_id)
+        chosen = sorted(
+            u.id for u in units if (parent_id is None or u.parent_id == parent_id) and (among is None or u.id in among)
+        )
         return [u for u in chosen if after is None or u > after][:limit]
 
     def workplace_ids(

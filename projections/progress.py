@@ -174,6 +174,18 @@ class Plans:
             )
         return out
 
+    def placed(self, kind: str, ids: list[str]) -> dict[str, tuple[str | None, str, date | None]]:
+        """Where targets or reports are placed, read at once: id -> (unit_id, period, as_of) (a
+        target has no as_of). A scope reaches them through their unit."""
+        if not ids:
+            return {}
+        table, as_of = ("target_state", "NULL") if kind == "target" else ("report_state", "as_of")
+        with self.transaction() as cur:
+            rows = cur.rows_for(
+                f"SELECT {kind}_id, unit_id, period, {as_of} FROM {table} WHERE {kind}_id IN ({{ids}})", ids
+            )
+        return {i: (unit, period, from_day(d) if d is not None else None) for i, unit, period, d in rows}
+
     def report(self, report_id: str) -> dict | None:
         rows = self._reports("report_id = ?", (report_id,))
         return rows[0] if rows else None

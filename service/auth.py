@@ -9,6 +9,7 @@ from typing import NoReturn
 from flask import current_app, g, request
 from flask_smorest import abort
 
+from application.policy import SEES_PERSONAL_DATA
 from application.register import Register
 from service import access, limits
 from service.throttle import AuthThrottle
@@ -93,7 +94,7 @@ def tenant_register(tenant: str) -> tuple[Register, Principal]:
         abort(403, message=f"role {who.role} may not do this")
     stack = g.setdefault("ul_exit", ExitStack())
     store = stack.enter_context(platform().stores.use(tenant))
-    return Register(store), who
+    return Register(store, scope_unit_id=who.scope_unit_id, personal=who.role in SEES_PERSONAL_DATA), who
 
 
 def release(_exc: BaseException | None = None) -> None:

@@ -42,13 +42,21 @@ TOKEN_ID_LENGTH = 12
 DDL = (
     "CREATE TABLE IF NOT EXISTS tenants (tenant_id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS tokens (token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, role TEXT NOT NULL,"
-    " holder TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)",
+    " holder TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT, scope_unit_id TEXT)",
     "CREATE INDEX IF NOT EXISTS tokens_tenant ON tokens (tenant_id)",
     # Failed authentications per client address, shared by every worker: the window's start
     # (seconds since the epoch) and the failures since.
     "CREATE TABLE IF NOT EXISTS auth_failures (address TEXT PRIMARY KEY, window_start DOUBLE PRECISION NOT NULL,"
     " failures INTEGER NOT NULL)",
 )
+
+
+def _add_scope_column(cur: ViewCursor) -> None:
+    """Tokens issued before scopes existed cover the whole tenant: the column is added, null."""
+    if cur.dialect == "postgres":
+        cur.execute("ALTER TABLE tokens ADD COLUMN IF NOT EXISTS scope_unit_id TEXT")
+    elif "scope_unit_id" not in {row[1] for row in cur.execute("PRAGMA table_info(tokens)").fetchall()}:
+        cur.execute("ALTER TABLE tokens ADD COLUMN scope_unit_id TEXT")
 
 
 def token_hash(token: str) -> str:
@@ -66,6 +74,7 @@ class Principal:
     actor: str
     role: str  # "platform_admin" or a tenant role (application.policy)
     tenant_id: str | None = None
+    scope_unit_id: str | None = None  # the unit whose reach it keeps to (application/scope.py); None: the whole tenant
 
     @property
     def is_admin(self) -> bool:
@@ -166,6 +175,7 @@ class Registry:
             with self._transaction(write=True) as cur:
                 for statement in DDL:
                     cur.execute(statement)
+                _add_scope_column(cur)
             self._made = True
 
     # ---- tenants ---------------------------------------------------------------
@@ -199,13 +209,15 @@ class Registry:
         return token
 
     # ---- tokens ----------------------------------------------------------------
-    def issue_token(self, tenant_id: str, role: str, holder: str) -> str:
-        """A new token for the tenant; only its hash is kept, so it is shown once."""
+    def issue_token(self, tenant_id: str, role: str, holder: str, scope_unit_id: str | None = None) -> str:
+        """A new token for the tenant (scoped to a unit, or the whole tenant); only its hash is
+        kept, so it is shown once."""
         token = new_token()
         with self.transaction() as cur:
             cur.execute(
-                "INSERT INTO tokens (token_hash, tenant_id, role, holder, created_at) VALUES (?, ?, ?, ?, ?)",
-                (token_hash(token), tenant_id, role, holder, datetime.now(UTC).isoformat()),
+                "INSERT INTO tokens (token_hash, tenant_id, role, holder, created_at, scope_unit_id)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (token_hash(token), tenant_id, role, holder, datetime.now(UTC).isoformat(), scope_unit_id),
             )
         return token
 
@@ -213,13 +225,13 @@ class Registry:
         """A tenant's tokens, without secrets; a token's id is the start of its hash."""
         with self.transaction() as cur:
             rows = cur.execute(
-                "SELECT token_hash, role, holder, created_at, revoked_at FROM tokens WHERE tenant_id = ?"
-                " ORDER BY created_at",
+                "SELECT token_hash, role, holder, created_at, revoked_at, scope_unit_id FROM tokens"
+                " WHERE tenant_id = ? ORDER BY created_at",
                 (tenant_id,),
             ).fetchall()
         return [
-            {"id": h[:TOKEN_ID_LENGTH], "role": r, "holder": who, "created_at": c, "revoked_at": rv}
-            for h, r, who, c, rv in rows
+            {"id": h[:TOKEN_ID_LENGTH], "role": r, "holder": who, "created_at": c, "revoked_at": rv, "scope_unit_id": u}
+            for h, r, who, c, rv, u in rows
         ]
 
     def revoke_token(self, tenant_id: str, token_id: str) -> dict | None:
@@ -251,13 +263,14 @@ class Registry:
                 return known[1]
         with self.transaction(write=False) as cur:
             row = cur.execute(
-                "SELECT tenant_id, role, holder FROM tokens WHERE token_hash = ? AND revoked_at IS NULL", (digest,)
+                "SELECT tenant_id, role, holder, scope_unit_id FROM tokens WHERE token_hash = ? AND revoked_at IS NULL",
+                (digest,),
             ).fetchone()
         with self._known_lock:
             if row is None:  # unknown or revoked tokens are not remembered: each is looked up
                 self._known.pop(digest, None)
                 return None
-            found = Principal(actor=row[2], role=row[1], tenant_id=row[0])
+            found = Principal(actor=row[2], role=row[1], tenant_id=row[0], scope_unit_id=row[3])
             self._known[digest] = (now, found)
             self._known.move_to_end(digest)
             while len(self._known) > TOKENS_KEPT:

@@ -184,4 +184,4 @@ def verify(tenant: str, report_id: str):
     return register.verify_report(report_id, who.actor)
 
 
-add_history_route(blp, "report", _report)
+add_history_route(blp, "report")

@@ -145,4 +145,4 @@ def revise(args: dict, tenant: str, target_id: str):
     return _target(register, target_id)
 
 
-add_history_route(blp, "target", _target)
+add_history_route(blp, "target")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
-from application.policy import ROLES, Action
+from application.policy import ROLES, UNSCOPED_ROLES, Action
+from domain.errors import InvalidValue
 from service.access import allow
 from service.auth import platform, tenant_register
 from service.bodies import Blueprint
-from service.schemas import Text
+from service.schemas import ClientId, Text
 from tenants.registry import token_hash
 
 blp = Blueprint(
@@ -28,6 +29,14 @@ class TokenIn(Schema):
         validate=validate.Length(min=1, max=100),
         metadata={"description": "Who holds it; recorded as the actor of what they do"},
     )
+    scope_unit_id = ClientId(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "The unit whose reach it keeps to (reads and writes only what lies under it on the date "
+            "a question or command is about); null: the whole tenant. Not for federation_admin or auditor"
+        },
+    )
 
 
 class TokenOut(Schema):
@@ -36,6 +45,7 @@ class TokenOut(Schema):
     holder = fields.String()
     created_at = fields.String()
     revoked_at = fields.String(allow_none=True)
+    scope_unit_id = fields.String(allow_none=True, metadata={"description": "null: the whole tenant"})
 
 
 class TokenIssued(TokenOut):
@@ -51,9 +61,19 @@ class TokenList(Schema):
 @blp.arguments(TokenIn())
 @blp.response(201, TokenIssued)
 def issue(args: dict, tenant: str):
-    """Issue a token with a role (federation_admin only); the secret is shown once"""
-    tenant_register(tenant)
-    token = platform().registry.issue_token(tenant, args["role"], args["holder"])
+    """Issue a token with a role and a scope (federation_admin only); the secret is shown once
+
+    `scope_unit_id` must name a unit of the tenant (422 otherwise); federation_admin and auditor
+    work on the whole tenant and take no scope (422).
+    """
+    register, _ = tenant_register(tenant)
+    scope = args["scope_unit_id"]
+    if scope is not None:
+        if args["role"] in UNSCOPED_ROLES:
+            raise InvalidValue(f"a {args['role']} works on the whole tenant: must be null", field="scope_unit_id")
+        if register.reads.unit(scope) is None:
+            raise InvalidValue(f"unit {scope!r} does not exist", field="scope_unit_id")
+    token = platform().registry.issue_token(tenant, args["role"], args["holder"], scope)
     issued = next(t for t in platform().registry.tokens(tenant) if t["id"] == token_hash(token)[:12])
     return {**issued, "token": token}
 
