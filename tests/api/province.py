@@ -146,12 +146,13 @@ class Province:
         return self.admin.post("/tokens", {"role": "viewer", "holder": self.fresh("h")}).get_json()["id"]
 
     def workplace_csv(self, side: str) -> dict:
-        rows = f"id,name,sector,unit_id,workers,female_workers,as_of\n{self.fresh('iwp')},X,other,{self.commune[side]},5,1,2022-01-01\n"
+        header = "id,name,sector,unit_id,workers,female_workers,as_of\n"
+        rows = header + f"{self.fresh('iwp')},X,other,{self.commune[side]},5,1,2022-01-01\n"
         return {"file": (BytesIO(rows.encode()), "workplaces.csv"), "kind": "workplaces"}
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def province(request, tmp_path_factory) -> Iterator[Province]:
+@pytest.fixture(name="province", scope="module", params=["sqlite", "postgres"])
+def province_fixture(request, tmp_path_factory) -> Iterator[Province]:
     apps = module_app(request.param, tmp_path_factory)
     app = next(apps)
     yield Province(app)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from application.policy import ROLES, UNSCOPED_ROLES, Action, may
-from tests.api.province import SIDES, Province, province  # noqa: F401 - the fixture
+from tests.api.province import SIDES, Province, province_fixture  # noqa: F401 - the fixture
 
 P = Province
 
