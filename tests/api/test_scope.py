@@ -186,3 +186,25 @@ def test_outside_the_scope_answers_404_as_problem_json_the_same_as_a_missing_ent
     assert outside.mimetype == missing.mimetype == "application/problem+json"
     assert outside.get_json()["title"] == missing.get_json()["title"]
     assert set(outside.get_json()) == set(missing.get_json())
+
+
+def test_admissions_sent_together_are_each_kept_to_the_clerks_scope(app, tenant):
+    """Admissions that commit as one group: each within the scope is recorded, each outside is
+    404 alone, and nothing else is written."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    reorganised(tenant)
+    clerk = issue(tenant, "clerk", "xa-moi")
+    before = len(tenant.get("/audit", limit=1000).get_json()["entries"])
+
+    def admit(n: int) -> int:
+        client = TenantClient(app.test_client(), tenant.id, clerk.token)
+        union = "u2" if n % 2 else "u1"
+        on = "2025-07-10" if n % 4 < 2 else "2025-06-10"  # before 1 July neither union lay under xa-moi
+        body = {"id": f"c{n}", "union_id": union, "admitted_on": on, "full_name": f"Người {n}", "gender": "male"}
+        return client.post("/members", body, expect=None).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(admit, range(16)))
+    assert statuses == [201 if n % 4 < 2 else 404 for n in range(16)]
+    assert len(tenant.get("/audit", limit=1000).get_json()["entries"]) == before + 8
