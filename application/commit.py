@@ -17,7 +17,7 @@ from eventsourcing.persistence import IntegrityError, Notification, Recording
 
 from application.grouping import Pending, Take
 from application.handlers import handle
-from application.scope import Reach, command_reaches, refused
+from application.scope import command_reaches
 from application.unit_of_work import UnitOfWork, preload
 from domain.errors import AlreadyExists
 from persistence.recorders import insert_within
@@ -57,27 +57,18 @@ def decide(store: Any, group: list[Pending]) -> tuple[list[Pending], UnitOfWork]
 
 
 def _outside_scopes(group: list[Pending], uow: UnitOfWork) -> dict[int, Exception]:
-    """The refusal of each scoped command that reaches outside its scope, by id of its item. The
-    group's commands of one scope unit are checked together, their placements read at once (under
-    the lock, so that no transfer slips in between the check and the command)."""
+    """The refusal of each scoped command that reaches outside its scope, by id of its item. A
+    member command was checked in its request's thread before it queued (Register.execute), which
+    left the placements it read in its scope: checked again here from those, it costs the lock no
+    query; another command's placements are read here."""
     refusals: dict[int, Exception] = {}
-    by_unit: dict[str, list[tuple[Pending, list[Reach]]]] = {}
     for item in group:
         if item.scope is None:
             continue
         try:
-            by_unit.setdefault(item.scope.unit_id, []).append((item, command_reaches(item.command, uow)))
+            item.scope.require(command_reaches(item.command, uow))
         except Exception as error:  # noqa: BLE001 - this command's answer alone (say, a report that does not exist)
             refusals[id(item)] = error
-    for items in by_unit.values():
-        scope = items[0][0].scope
-        assert scope is not None
-        held = iter(scope.holds_many([(r.kind, r.id, r.on) for _item, reaches in items for r in reaches]))
-        for item, reaches in items:
-            inside = [next(held) for _reach in reaches]
-            first = next((r for r, ok in zip(reaches, inside) if not ok), None)
-            if first is not None:
-                refusals[id(item)] = refused(*(first.refused_as or (first.kind, first.id)), first.field)
     return refusals
 
 

@@ -16,7 +16,7 @@ from application import commit, imports
 from application.grouping import GroupCommit, Pending, Take
 from application.handlers import handle
 from application.reads import RegisterReads, member_answer
-from application.scope import Scope
+from application.scope import Scope, command_reaches
 from application.scoped_reads import ScopedReads
 from domain.commands import AdmitMember, Command, RecordVerification
 from domain.errors import NotFound
@@ -51,6 +51,10 @@ class Register:
         returns the member as the views show it afterwards, personal data opened."""
         scope = self.scope()
         if command.grouped:
+            if scope is not None:
+                # Checked here, in the request's own thread, while the lock serves others: the
+                # placements it reads stay in the scope, and the check under the lock reads none.
+                scope.require(command_reaches(command, commit.unit_of_work(self.store)))
             return self._group.submit(command, scope)
         item = Pending(command, scope)
         decided, _recorded = commit.commit(self.store, lambda: [item])
