@@ -340,4 +340,6 @@ def test_a_bad_series_question_is_422_naming_the_field(province, params, field):
 
 
 def test_a_series_of_an_unknown_unit_is_404(province):
-    assert province.get("/indicators/series", expect=None, period="2024", step="year", unit_id="nope").status_code == 404
+    assert (
+        province.get("/indicators/series", expect=None, period="2024", step="year", unit_id="nope").status_code == 404
+    )
