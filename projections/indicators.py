@@ -173,10 +173,11 @@ class IndicatorCalculator:
         first = _Answer(snap, questions[0])
         shared = _Series(snap, questions, first.scope)
         bases = {i.base for i in indicators}
+        thresholds = {i.min_workers for i in indicators if i.base in THRESHOLDED}
         out = []
         for n, q in enumerate(questions):
             answer = first if n == 0 else _Answer(snap, q, first.scope)
-            answer.seed(shared.point(n, bases))
+            answer.seed(shared.point(n, bases, thresholds))
             out.append(answer.figures(indicators))
         return out
 
@@ -378,25 +379,28 @@ class _Answer:
             st, units = self.snap.structure, self.snap.units
             spans = st.union_spans
             codes = branch_codes(scope)
+            # the scope's rows (unit, from, to, branch) by unit code; each known union span joined
+            # with the rows of its holder
+            placed = [(units.index[u], a, b, codes[br]) for u, a, b, br in scope.branch_rows() if u in units.index]
+            if not placed:
+                return []
+            unit, start, end, branch = (np.array(c, np.int64) for c in zip(*sorted(placed)))
             known = np.flatnonzero(spans.known(self.k))
             holders = spans.holder[known]
-            order = known[np.argsort(holders, kind="stable")]
-            sorted_holders = spans.holder[order]
-            pieces = []
-            for unit, a, b, branch in scope.branch_rows():
-                code = units.index.get(unit)
-                if code is None:
-                    continue
-                lo_i, hi_i = np.searchsorted(sorted_holders, [code, code + 1])
-                rows = order[lo_i:hi_i]
-                ends = np.where(
-                    spans.terminal[rows] & (spans.valid_to[rows] < OPEN), spans.valid_to[rows] + 1, spans.valid_to[rows]
-                )
-                lo = np.maximum(np.maximum(spans.valid_from[rows], a), first)
-                hi = np.minimum(np.minimum(ends, b), last + 1)
-                keep = lo < hi
-                pieces.append((spans.entity[rows][keep], lo[keep], hi[keep], np.full(int(keep.sum()), codes[branch])))
-            return _slots(pieces, len(self.snap.unions) + 1)
+            lo_i, hi_i = np.searchsorted(unit, holders, "left"), np.searchsorted(unit, holders, "right")
+            counts = hi_i - lo_i
+            rows = np.repeat(known, counts)
+            placing = (
+                np.repeat(lo_i, counts) + np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+            )
+            valid_to = spans.valid_to[rows]
+            ends = np.where(spans.terminal[rows] & (valid_to < OPEN), valid_to + 1, valid_to)
+            lo = np.maximum(np.maximum(spans.valid_from[rows], start[placing]), first)
+            hi = np.minimum(np.minimum(ends, end[placing]), last + 1)
+            keep = lo < hi
+            return _slots(
+                [(spans.entity[rows][keep], lo[keep], hi[keep], branch[placing][keep])], len(self.snap.unions) + 1
+            )
 
         return self._once(("windows", id(scope), first, last), compute)
 
@@ -649,20 +653,25 @@ class _Series:
             self._cache[key] = compute()
         return self._cache[key]
 
-    def _members(self, female: bool) -> np.ndarray:
-        """Members of each union code at each step's day: a (unions x steps) array. A span counts
-        from the first step on or after its first day to the first on or after its end."""
+    def _member_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Where each membership record known at K starts and stops counting, as cells of a
+        (unions x steps + 1) array flattened, with its sign and whether the member is a woman."""
         s, n = self.snap, len(self.days)
-        known = s.at <= self.k
-        holder, sign = s.holder[known].astype(np.int64), s.sign[known].astype(float)
-        if female:
-            sign = sign * s.female[known]
-        start = np.searchsorted(self.days, s.valid_from[known], "left")
-        end = np.searchsorted(self.days, s.valid_to[known], "left")
-        size = (len(s.unions) + 1) * (n + 1)
-        diff = np.bincount(holder * (n + 1) + start, weights=sign, minlength=size)
-        diff -= np.bincount(holder * (n + 1) + end, weights=sign, minlength=size)
-        return np.cumsum(diff.reshape(len(s.unions) + 1, n + 1), axis=1)[:, :n]
+        known = np.flatnonzero(s.at <= self.k)
+        holder = s.holder[known].astype(np.int64) * (n + 1)
+        start = holder + np.searchsorted(self.days, s.valid_from[known], "left")
+        end = holder + np.searchsorted(self.days, s.valid_to[known], "left")
+        return start, end, s.sign[known].astype(float), s.female[known]
+
+    def _members(self, female: bool) -> np.ndarray:
+        """Members of each union code at each step's day: a (unions x steps) array. A record counts
+        from the first step on or after its first day up to the first on or after its end."""
+        start, end, sign, women = self._once("cells", self._member_cells)
+        n, unions = len(self.days), len(self.snap.unions) + 1
+        weights = sign * women if female else sign
+        diff = np.bincount(start, weights=weights, minlength=unions * (n + 1))
+        diff -= np.bincount(end, weights=weights, minlength=unions * (n + 1))
+        return np.cumsum(diff[: unions * (n + 1)].reshape(unions, n + 1), axis=1)[:, :n]
 
     def _flow(self, unions: np.ndarray, days: np.ndarray, at: np.ndarray) -> np.ndarray:
         """Events counted by each step (each over its own days)."""
@@ -678,11 +687,78 @@ class _Series:
         of_kind = s.flow_kind == kind
         return self._flow(s.flow_union[of_kind], s.flow_day[of_kind], s.flow_at[of_kind])
 
-    def point(self, n: int, bases: set[str]) -> dict:
+    def _steps_of(self, valid_from: np.ndarray, valid_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For rows valid over [valid_from, valid_to): the (row, step) pairs of the steps whose day
+        lies in that range."""
+        start = np.searchsorted(self.days, valid_from, "left")
+        counts = np.maximum(np.searchsorted(self.days, valid_to, "left") - start, 0)
+        rows = np.repeat(np.arange(len(start)), counts)
+        offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        return rows, np.repeat(start, counts) + offsets
+
+    def _workplace_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``_Answer._workplace_columns`` for every step at once, as (workplaces x steps) arrays
+        flattened: whether the workplace is counted (placed under the unit, on the step's day),
+        its workers at its latest survey by then (-1: none), whether it has a union then (anywhere)
+        and the members of its unions then."""
+        st, n = self.snap.structure, len(self.days)
+        size = (len(self.snap.workplaces) + 1) * n
+        spans = st.workplace_spans
+        known = np.flatnonzero(spans.known(self.k))
+        rows, steps = self._steps_of(spans.valid_from[known], spans.valid_to[known])
+        rows = known[rows]
+        if self.scope is not None:
+            units = self.snap.units
+            flags = np.zeros((len(units) + 1, n), bool)
+            for i, d in enumerate(self.days):
+                flags[[units.index[u] for u in self.scope.units_on(int(d)) if u in units.index], i] = True
+            inside = flags[spans.holder[rows], steps]
+            rows, steps = rows[inside], steps[inside]
+        present = np.zeros(size, bool)
+        present[spans.entity[rows] * n + steps] = True
+        # each survey is the latest of its workplace from its as_of to the next one's
+        s_wp, s_as_of, s_workers, s_at, _s_pos = st.surveys
+        order = st.survey_order[s_at[st.survey_order] <= self.k]
+        until = np.full(len(order), OPEN, np.int64)
+        same = s_wp[order][1:] == s_wp[order][:-1]
+        until[:-1][same] = s_as_of[order][1:][same]
+        rows, steps = self._steps_of(s_as_of[order], until)
+        workers = np.full(size, -1, np.int64)
+        workers[s_wp[order][rows] * n + steps] = s_workers[order][rows]
+        # unions open on each day, wherever placed, and their members
+        spans = st.union_spans
+        known = np.flatnonzero(spans.known(self.k))
+        rows, steps = self._steps_of(spans.valid_from[known], spans.valid_to[known])
+        unions = spans.entity[known][rows]
+        places = st.union_workplace[unions] if len(st.union_workplace) else np.zeros(0, np.int64)
+        placed = places >= 0
+        cells = places[placed] * n + steps[placed]
+        has_union = np.zeros(size, bool)
+        has_union[cells] = True
+        counts = self._once("members", lambda: self._members(False))
+        members = np.bincount(cells, weights=counts[unions[placed], steps[placed]], minlength=size)[:size]
+        return present, workers, has_union, members
+
+    def _workplaces(self, min_workers: int) -> list[tuple[int, int, int, int]]:
+        """(eligible, covered, members in covered, workers in covered) of each step, threshold N."""
+        present, workers, has_union, members = self._once("places", self._workplace_cells)
+        n = len(self.days)
+        eligible = (present & (workers >= min_workers)).reshape(-1, n)
+        covered = eligible & has_union.reshape(-1, n)
+        in_covered = np.where(covered, members.reshape(-1, n), 0).sum(axis=0)
+        workers_covered = np.where(covered, workers.reshape(-1, n), 0).sum(axis=0)
+        return [
+            (int(e), int(c), int(round(m)), int(w))
+            for e, c, m, w in zip(eligible.sum(axis=0), covered.sum(axis=0), in_covered, workers_covered)
+        ]
+
+    def point(self, n: int, bases: set[str], thresholds: set[int]) -> dict:
         """The counts of step ``n``, in the keys ``_Answer`` keeps them under."""
         st = self.snap.structure
         out: dict = {}
-        if bases & {"members_total", *THRESHOLDED}:
+        for min_workers in thresholds:
+            out[("wp", min_workers)] = self._once(("wp", min_workers), lambda m=min_workers: self._workplaces(m))[n]
+        if "members_total" in bases:
             out["members"] = self._once("members", lambda: self._members(False))[:, n]
         if "members_female" in bases:
             out["members_f"] = self._once("members_f", lambda: self._members(True))[:, n]
