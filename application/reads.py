@@ -14,9 +14,9 @@ from typing import Any
 
 from domain.base import ID_PATTERN
 from domain.errors import InvalidValue, NotFound
-from domain.indicators import BASE_CODES, Indicator, parse_indicator
+from domain.indicators import BASE_CODES, GROUP_BY, STEPS, Indicator, parse_indicator
 from domain.members import PERSONAL_FIELDS
-from domain.periods import parse_period
+from domain.periods import parse_period, steps
 from domain.text import search_words
 from projections.base import micros
 from projections.browse import RegisterLists
@@ -194,18 +194,63 @@ class RegisterReads:
         as_of: date | None = None,
         known_at: datetime | None = None,
         codes: str | None = None,
+        group_by: str | None = None,
     ) -> dict[str, Any]:
         """The /indicators answer: the figures of the codes asked (comma-separated, default every
-        base code) for the period, unit, cut-off and state of knowledge, with the question as read."""
+        base code) for the period, unit, cut-off and state of knowledge, with the question as read;
+        with ``group_by``, the same figures for each unit, union, sector or gender as well."""
+        if group_by is not None and group_by not in GROUP_BY:
+            raise InvalidValue(f"must be one of {', '.join(GROUP_BY)}", field="group_by")
         question = self.question(period, unit_id, as_of, known_at)
-        wanted = [c.strip() for c in codes.split(",") if c.strip()] if codes else BASE_CODES
-        figures = self.figures(question, [parse_indicator(code, field="indicators") for code in wanted])
-        return {
+        wanted = [parse_indicator(code, field="indicators") for code in self._codes(codes)]
+        answer: dict[str, Any] = {
             "period": question.period.code,
             "unit_id": question.unit_id,
             "as_of": question.as_of,
             "known_at": known_at,
+        }
+        if group_by is None:
+            return {**answer, "figures": self.figures(question, wanted)}
+        self._fresh()  # before the columns are read
+        figures, groups = self.store.indicators.breakdown(wanted, question, group_by)
+        return {
+            **answer,
             "figures": figures,
+            "group_by": group_by,
+            "groups": [{"key": g.key, "name": g.name, "figures": g.figures} for g in groups],
+        }
+
+    @staticmethod
+    def _codes(codes: str | None) -> list[str]:
+        return [c.strip() for c in codes.split(",") if c.strip()] if codes else list(BASE_CODES)
+
+    def series(
+        self,
+        period: str,
+        step: str,
+        unit_id: str | None = None,
+        known_at: datetime | None = None,
+        codes: str | None = None,
+    ) -> dict[str, Any]:
+        """The /indicators/series answer: a point per month, quarter or year (``step``) of the period
+        up to today, at the step's last day (today for the running step): stocks on that day, flows
+        over the step's own days."""
+        if step not in STEPS:
+            raise InvalidValue(f"must be one of {', '.join(STEPS)}", field="step")
+        span = parse_period(period)
+        wanted = [parse_indicator(code, field="indicators") for code in self._codes(codes)]
+        if unit_id and self.unit(unit_id) is None:
+            raise NotFound(f"unit {unit_id!r} does not exist", field="unit_id")
+        today, k = self.today(), micros(known_at) if known_at else None
+        questions = [Question(s, unit_id, min(s.end, today), k) for s in steps(span, step) if s.start <= today]
+        self._fresh()  # before the columns are read
+        points = self.store.indicators.series(wanted, questions)
+        return {
+            "period": span.code,
+            "unit_id": unit_id,
+            "step": step,
+            "known_at": known_at,
+            "points": [{"as_of": q.as_of, "figures": f} for q, f in zip(questions, points)],
         }
 
     def draft(self, period: str, unit_id: str | None = None, as_of: date | None = None) -> tuple[Question, dict]:

@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import base64
 import http.client
+import itertools
 import json
 import os
 import platform
@@ -86,6 +87,10 @@ KEYS = (
     "indicators_p50_ms",
     "indicators_p95_ms",
     "verify_ms",
+    "breakdown_p95_ms",
+    "series_p95_ms",
+    "list_p95_ms",
+    "search_p95_ms",
 )
 BARS = {  # the issue's bar, at 1,000,000 members on 2 cores
     "import_ratio": (">=", 0.3),
@@ -97,6 +102,10 @@ BARS = {  # the issue's bar, at 1,000,000 members on 2 cores
     "api_errors": ("=", 0),
     "indicators_p95_ms": ("<=", 50),
     "verify_ms": ("<=", 200),
+    "breakdown_p95_ms": ("<=", 50),
+    "series_p95_ms": ("<=", 150),
+    "list_p95_ms": ("<=", 50),
+    "search_p95_ms": ("<=", 100),
 }
 SEALED_OVERHEAD = 12 + 16  # AES-GCM nonce and tag
 
@@ -120,6 +129,8 @@ def passes(key: str, value: float) -> bool | None:
 def table(results: dict) -> str:
     lines = [f"{'metric':<20} {'value':>14}  {'bar':<8} result", "-" * 52]
     for key in KEYS:
+        if key not in results:  # a phase left out (--reads-only)
+            continue
         value = results[key]
         shown = f"{value:,}" if isinstance(value, int) else f"{value:,.3f}" if "ratio" in key else f"{value:,.1f}"
         bar = " ".join(map(str, BARS[key])) if key in BARS else ""
@@ -162,17 +173,19 @@ class Bench:
         self.token = self.platform.provision(self.tenant, "Bench province")
         self.recorded_from = datetime.now(UTC)
         self.load(province)
-        self.copy(province)
-        self.scan()
-        self.rebuild()
+        if not self.args.reads_only:
+            self.copy(province)
+            self.scan()
+            self.rebuild()
         self.scoped(province)
         self.platform.close()
         self.platform = None
         self.api(province)
-        self.results["import_ratio"] = self.results["import_eps"] / self.results["copy_rps"]
-        self.results["rebuild_ratio"] = self.results["rebuild_eps"] / self.results["scan_rps"]
-        self.results["api_ratio"] = self.results["api_rps"] / self.results["bare_rps"]
-        self.results["scope_overhead"] = 1 - self.results["api_rps"] / self.results["api_unscoped_rps"]
+        if not self.args.reads_only:
+            self.results["import_ratio"] = self.results["import_eps"] / self.results["copy_rps"]
+            self.results["rebuild_ratio"] = self.results["rebuild_eps"] / self.results["scan_rps"]
+            self.results["api_ratio"] = self.results["api_rps"] / self.results["bare_rps"]
+            self.results["scope_overhead"] = 1 - self.results["api_rps"] / self.results["api_unscoped_rps"]
         with psycopg.connect(self.conninfo) as conn:
             server = conn.execute("SHOW server_version").fetchone()[0]
         self.results["machine"] = {
@@ -334,6 +347,15 @@ class Bench:
             "seconds": self.args.api_seconds / rounds,
             "limit": self.args.api_max_requests // rounds,
         }
+        if self.args.reads_only:
+            with Gunicorn("service.wsgi:app", env, self.tmp / "service.log") as server:
+                status, _ = server.request("GET", f"/v1/tenants/{self.tenant}/indicators?period=2025", self.token)
+                assert status == 200
+                self.log(f"API: workers warm after {server.workers_warm():.1f} s")
+                self.indicators(server, province, rng)
+                self.verify(server)
+                self.browsing(server, province, rng)
+            return
         with (
             Gunicorn("service.wsgi:app", env, self.tmp / "service.log") as server,
             Gunicorn("bench.bare_app:app", bare_env, self.tmp / "bare.log") as bare_server,
@@ -379,6 +401,7 @@ class Bench:
             )
             self.indicators(server, province, rng)
             self.verify(server)
+            self.browsing(server, province, rng)
 
     def settle(self) -> None:
         """Flush what earlier phases left dirty (a rebuild writes gigabytes), so that the API and its
@@ -450,6 +473,56 @@ class Bench:
         self.results["verify_ms"] = statistics.median(times)
         self.log(f"verify: {', '.join(f'{t:.0f}' for t in times)} ms, verdict {verdict['verdict']}")
 
+    def browsing(self, server: Gunicorn, province, rng: random.Random) -> None:
+        """Breakdowns, series, lists and searches, one request at a time, ``--browse-requests`` each:
+        /indicators?group_by=unit of the whole province (random period and as_of); a monthly series
+        of every code over the term 2023-2028; a page of 100 members of a random unit; a name search
+        in the whole province (a drawn member's full name, or two of its words)."""
+        today = vietnam_today()
+        units = [u["id"] for u in province.units]
+        names = [row["full_name"] for _line, row in itertools.islice(province.member_rows(), 5000)]
+        base = f"/v1/tenants/{self.tenant}"
+
+        def breakdown() -> str:
+            year = rng.randint(2016, min(today.year, LAST_DAY.year))
+            span = parse_period(str(year))
+            as_of = span.start + timedelta(days=rng.randint(0, (min(span.end, today) - span.start).days))
+            return f"{base}/indicators?{urlencode({'period': year, 'as_of': as_of, 'group_by': 'unit'})}"
+
+        def series() -> str:
+            return f"{base}/indicators/series?period=2023-2028&step=month"
+
+        def members() -> str:
+            return f"{base}/members?{urlencode({'unit_id': rng.choice(units), 'limit': 100})}"
+
+        def search() -> str:
+            words = rng.choice(names).split()
+            q = " ".join(words) if rng.random() < 0.5 else " ".join(words[-2:])
+            return f"{base}/members?{urlencode({'q': q})}"
+
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        for key, path in (("breakdown", breakdown), ("series", series), ("list", members), ("search", search)):
+            for _ in range(3):  # not counted: a worker's first list reads what it keeps of the structure
+                call(conn, "GET", path(), self.token)
+            latencies, failed = [], 0
+            for _ in range(self.args.browse_requests):
+                url = path()
+                started = time.perf_counter()
+                status, body = call(conn, "GET", url, self.token)
+                latencies.append((time.perf_counter() - started) * 1000)
+                failed += status != 200
+            self.results[f"{key}_p50_ms"] = percentile(latencies, 50)
+            self.results[f"{key}_p95_ms"] = percentile(latencies, 95)
+            if key == "series":
+                self.results["series_points"] = len(body["points"]) if status == 200 else None
+            if failed:
+                self.results[f"{key}_errors"] = failed
+            self.log(
+                f"{key}: {len(latencies)} requests, p50 {self.results[f'{key}_p50_ms']:.1f} ms,"
+                f" p95 {self.results[f'{key}_p95_ms']:.1f} ms, {failed} failed"
+            )
+        conn.close()
+
     # ---- cleaning up ---------------------------------------------------------------------------
     def cleanup(self) -> None:
         if self.platform is not None:
@@ -470,6 +543,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-rounds", type=int, default=2, help="turns the service and the bare endpoint take")
     parser.add_argument("--api-max-requests", type=int, default=200_000)
     parser.add_argument("--indicator-requests", type=int, default=200)
+    parser.add_argument("--browse-requests", type=int, default=60, help="of each: breakdown, series, list, search")
+    parser.add_argument(
+        "--reads-only", action="store_true", help="load, then only the reads over HTTP (no copy, rebuild, writes)"
+    )
     args = parser.parse_args(argv)
     bench = Bench(args)
     try:

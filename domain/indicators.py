@@ -10,6 +10,7 @@ DEFAULT_MIN_WORKERS = 10
 
 STOCKS = (
     "members_total",
+    "members_female",
     "unions_total",
     "workplaces_eligible",
     "workplaces_covered",
@@ -27,6 +28,24 @@ FLOWS = (
 THRESHOLDED = ("workplaces_eligible", "workplaces_covered", "coverage_pct", "member_worker_ratio_pct")
 PERCENTAGES = ("coverage_pct", "member_worker_ratio_pct")
 BASE_CODES = STOCKS + FLOWS
+# What the figures of /indicators can be broken down by (``group_by``).
+GROUP_BY = ("unit", "union", "sector", "gender")
+# The groups of ``group_by=sector``: the plans' split of workplaces by ownership.
+SECTOR_GROUPS = {
+    "state": ("state_agency", "public_service", "state_enterprise"),
+    "non_state": ("private_enterprise", "cooperative", "other"),
+    "fdi": ("fdi_enterprise",),
+}
+SECTOR_NAMES = {"state": "Khu vực nhà nước", "non_state": "Khu vực ngoài nhà nước", "fdi": "Khu vực có vốn FDI"}
+GENDER_GROUPS = ("female", "male")
+GENDER_NAMES = {"female": "Nữ", "male": "Nam"}
+# Figures a breakdown leaves null: a workplace, or a union, has no gender; a union is no place of work.
+NOT_BY = {
+    "gender": ("unions_total", "unions_founded", "unions_dissolved", *THRESHOLDED),
+    "union": THRESHOLDED,
+}
+# The steps of /indicators/series.
+STEPS = ("month", "quarter", "year")
 
 
 @dataclass(frozen=True)

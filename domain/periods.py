@@ -60,3 +60,23 @@ def parse_period(code: str, field: str = "period") -> Period:
         "must be a period: 2024, 2024-H1, 2024-Q3, 2024-05 or a term such as 2023-2028",
         field=field,
     )
+
+
+def steps(period: Period, step: str) -> list[Period]:
+    """The months, quarters or years (``step``) of a period, in order, each cut to the period's days."""
+    months = {"month": 1, "quarter": 3, "year": 12}[step]
+    out = []
+    year, month = period.start.year, period.start.month
+    month -= (month - 1) % months  # the step the period's first day falls in
+    while date(year, month, 1) <= period.end:
+        last_month = month + months - 1
+        start, end = date(year, month, 1), _month_end(year, last_month)
+        if step == "month":
+            code = f"{year}-{month:02d}"
+        elif step == "quarter":
+            code = f"{year}-Q{(month - 1) // 3 + 1}"
+        else:
+            code = str(year)
+        out.append(Period(code, max(start, period.start), min(end, period.end)))
+        year, month = (year + 1, 1) if last_month == 12 else (year, last_month + 1)
+    return out

@@ -21,11 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from domain.workplaces import SECTORS
 from projections.base import ViewCursor
 from projections.runner import FOLLOWER, INTACT, REBUILDS, ViewsUnavailable
 
 OPEN = int(np.iinfo(np.int32).max)  # valid_to of a span that has not ended
 NEVER = int(np.iinfo(np.int64).max)  # superseded_at of a span still current
+FEMALE_SQL = "CASE WHEN g.gender = 'female' THEN 1 ELSE 0 END"
 
 STRUCTURE_SIGNATURE = (
     "SELECT (SELECT MAX(position) FROM unit_spans), (SELECT MAX(superseded_pos) FROM unit_spans),"
@@ -125,9 +127,11 @@ class StructureColumns:
     union_spans: Spans
     workplace_spans: Spans
     union_workplace: np.ndarray  # by union code; -1 where unknown
+    workplace_sector: np.ndarray  # by workplace code: its place in domain.workplaces.SECTORS (-1: unknown)
     founded: tuple[np.ndarray, np.ndarray, np.ndarray]  # union, day, recorded_at
     dissolved: tuple[np.ndarray, np.ndarray, np.ndarray]
     surveys: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # workplace, as_of, workers, at, pos
+    survey_order: np.ndarray  # the surveys by workplace, then as_of, then position
 
 
 @dataclass(frozen=True)
@@ -145,11 +149,13 @@ class Snapshot:
     valid_to: np.ndarray
     at: np.ndarray
     sign: np.ndarray
+    female: np.ndarray  # 1 where the member is a woman
     # admissions (kind 0) and departures (kind 1)
     flow_kind: np.ndarray
     flow_union: np.ndarray
     flow_day: np.ndarray
     flow_at: np.ndarray
+    flow_female: np.ndarray
 
 
 @dataclass
@@ -159,10 +165,12 @@ class _Members:
     valid_to: Growing = field(default_factory=lambda: Growing(np.int32))
     at: Growing = field(default_factory=lambda: Growing(np.int64))
     sign: Growing = field(default_factory=lambda: Growing(np.int8))
+    female: Growing = field(default_factory=lambda: Growing(np.int8))
     flow_kind: Growing = field(default_factory=lambda: Growing(np.int8))
     flow_union: Growing = field(default_factory=lambda: Growing(np.int32))
     flow_day: Growing = field(default_factory=lambda: Growing(np.int32))
     flow_at: Growing = field(default_factory=lambda: Growing(np.int64))
+    flow_female: Growing = field(default_factory=lambda: Growing(np.int8))
 
 
 class RegisterColumns:
@@ -209,10 +217,12 @@ class RegisterColumns:
                 m.valid_to.values,
                 m.at.values,
                 m.sign.values,
+                m.female.values,
                 m.flow_kind.values,
                 m.flow_union.values,
                 m.flow_day.values,
                 m.flow_at.values,
+                m.flow_female.values,
             )
 
     def _refresh(self, cur: ViewCursor, position: int) -> None:
@@ -236,6 +246,10 @@ class RegisterColumns:
         unions = self.unions.codes([r[0] for r in rows])
         union_workplace = np.full(len(self.unions), -1, np.int64)
         union_workplace[unions] = self.workplaces.codes([r[1] for r in rows])
+        sectors = cur.execute("SELECT workplace_id, sector FROM workplace_state").fetchall()
+        workplace_sector = np.full(len(self.workplaces) + len(sectors), -1, np.int64)
+        places = self.workplaces.codes([r[0] for r in sectors])
+        workplace_sector[places] = [SECTORS.index(r[1]) if r[1] in SECTORS else -1 for r in sectors]
         ended = [i for i, r in enumerate(rows) if r[4] is not None]
         founded = (unions, np.array([r[2] for r in rows], np.int64), np.array([r[3] for r in rows], np.int64))
         dissolved = (
@@ -248,29 +262,42 @@ class RegisterColumns:
         as_of, workers, at, pos = (np.array(c, np.int64) for c in cols[1:])
         surveys = (self.workplaces.codes(cols[0]), as_of, workers, at, pos)
         return StructureColumns(
-            signature, unit_rows, union_spans, workplace_spans, union_workplace, founded, dissolved, surveys
+            signature,
+            unit_rows,
+            union_spans,
+            workplace_spans,
+            union_workplace,
+            workplace_sector,
+            founded,
+            dissolved,
+            surveys,
+            np.lexsort((pos, as_of, surveys[0])),
         )
 
     def _read_members(self, cur: ViewCursor, since: int) -> None:
         m = self.members
-        spans = ("holder_id", "valid_from", f"COALESCE(valid_to, {OPEN})")
+        # a member's gender is on its state row, read along with each of its spans
+        spans = ("s.holder_id", "s.valid_from", f"COALESCE(s.valid_to, {OPEN})", FEMALE_SQL)
+        joined = "member_spans s JOIN member_state g ON g.member_id = s.entity_id"
         for where, sign, at in (("position", 1, "recorded_at"), ("superseded_pos", -1, "superseded_at")):
-            holders, *numbers = _joined(cur, "member_spans", (*spans, at), f"{where} > ?", (since,))
+            holders, *numbers = _joined(cur, joined, (*spans, f"s.{at}"), f"s.{where} > ?", (since,))
             if holders is None:
                 continue
             m.holder.extend(self.unions.codes(holders))
             m.valid_from.extend(numbers[0])
             m.valid_to.extend(numbers[1])
-            m.at.extend(numbers[2])
+            m.female.extend(numbers[2])
+            m.at.extend(numbers[3])
             m.sign.extend(np.full(len(holders), sign, np.int8))
         unions, *numbers = _joined(
-            cur, "member_flows", ("union_id", "kind", "on_day", "recorded_at"), "position > ?", (since,)
+            cur, "member_flows", ("union_id", "kind", "on_day", "recorded_at", "female"), "position > ?", (since,)
         )
         if unions is not None:
             m.flow_union.extend(self.unions.codes(unions))
             m.flow_kind.extend(numbers[0])
             m.flow_day.extend(numbers[1])
             m.flow_at.extend(numbers[2])
+            m.flow_female.extend(numbers[3])
 
 
 def _joined(cur: ViewCursor, table: str, columns: Sequence[str], where: str, params: Sequence[Any]) -> list[Any]:

@@ -9,14 +9,24 @@ over the tenant's in-memory columns of the views (``projections.columns``).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 
-from domain.indicators import Indicator, percentage
+from domain.indicators import (
+    GENDER_GROUPS,
+    GENDER_NAMES,
+    NOT_BY,
+    SECTOR_GROUPS,
+    SECTOR_NAMES,
+    THRESHOLDED,
+    Indicator,
+    percentage,
+)
 from domain.periods import Period
+from domain.workplaces import SECTORS
 from projections.base import FOREVER, Transaction, ViewCursor, day
 from projections.columns import OPEN, RegisterColumns, Snapshot
 from projections.membership import ADMITTED, LEFT
@@ -43,15 +53,18 @@ class Question:
 
 
 class UnitScope:
-    """When each unit was under a given unit (itself included), as known at K."""
+    """When each unit was under a given unit (itself included), as known at K, and through which
+    unit directly under it (its branch: the unit itself for the root)."""
 
     def __init__(self, root: str, placements: Iterable[tuple[str, str, int, int | None]]):
         parents: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
         for child, parent, start, end in placements:
             parents[child].append((parent, start, ALWAYS if end is None else end))
-        self.intervals: dict[str, list[tuple[int, int]]] = {root: [(NEVER, ALWAYS)]}
+        self.root = root
+        self.branches: dict[str, list[tuple[int, int, str]]] = {root: [(NEVER, ALWAYS, root)]}
         for unit in parents:
             self._resolve(unit, parents, set())
+        self.intervals = {u: [(a, b) for a, b, _ in spans] for u, spans in self.branches.items()}
 
     @classmethod
     def read(cls, cur: ViewCursor, root: str, k: int) -> UnitScope:
@@ -64,29 +77,48 @@ class UnitScope:
             ).fetchall(),
         )
 
-    def _resolve(self, unit: str, parents: dict, visiting: set) -> list[tuple[int, int]]:
-        if unit in self.intervals:
-            return self.intervals[unit]
+    def _resolve(self, unit: str, parents: dict, visiting: set) -> list[tuple[int, int, str]]:
+        if unit in self.branches:
+            return self.branches[unit]
         if unit in visiting:
             return []
         visiting.add(unit)
         out = []
         for parent, start, end in parents.get(unit, ()):
-            for p_start, p_end in self._resolve(parent, parents, visiting):
+            for p_start, p_end, p_branch in self._resolve(parent, parents, visiting):
                 lo, hi = max(start, p_start), min(end, p_end)
                 if lo < hi:
-                    out.append((lo, hi))
-        self.intervals[unit] = out
+                    out.append((lo, hi, unit if parent == self.root else p_branch))
+        self.branches[unit] = out
         return out
 
     def covers(self, unit: str, on: int) -> bool:
         return any(a <= on < b for a, b in self.intervals.get(unit, ()))
+
+    def branch_on(self, unit: str, on: int) -> str | None:
+        """The unit directly under the root (or the root) through which ``unit`` lay under it that day."""
+        return next((br for a, b, br in self.branches.get(unit, ()) if a <= on < b), None)
 
     def units_on(self, on: int) -> list[str]:
         return [u for u, spans in self.intervals.items() if any(a <= on < b for a, b in spans)]
 
     def rows(self) -> list[tuple[str, int, int]]:
         return [(u, a, b) for u, spans in self.intervals.items() for a, b in spans]
+
+    def branch_rows(self) -> list[tuple[str, int, int, str]]:
+        return [(u, a, b, br) for u, spans in self.branches.items() for a, b, br in spans]
+
+
+TOP = ""  # the root of a breakdown by unit of the whole tenant: above every top-level unit (no id is empty)
+
+
+@dataclass
+class Group:
+    """One group of a breakdown: its key, its name and its figures (None where it does not apply)."""
+
+    key: str
+    name: str
+    figures: dict[str, float | int | None]
 
 
 class IndicatorCalculator:
@@ -106,22 +138,72 @@ class IndicatorCalculator:
             snap = self.columns.snapshot(cur)
         return _Answer(snap, q).figures(indicators)
 
+    def breakdown(
+        self, indicators: Sequence[Indicator], q: Question, by: str
+    ) -> tuple[dict[str, float | int], list[Group]]:
+        """The figures, and the same figures for each group of ``by`` (unit, union, sector, gender):
+        every group counted in the same passes as the total, one grouped count per figure."""
+        with self.transaction(snapshot=True) as cur:
+            snap = self.columns.snapshot(cur)
+            units = cur.execute(
+                "SELECT unit_id, name, established_on, closed_on, created_at FROM unit_state"
+            ).fetchall()
+            answer = _Answer(snap, q)
+            totals = answer.figures(indicators)
+            grouping = _Grouping(answer, by, units)
+            groups = grouping.groups(indicators)
+            if by == "union":
+                names = dict(
+                    cur.rows_for(
+                        "SELECT union_id, name FROM union_state WHERE union_id IN ({ids})", [g.key for g in groups]
+                    )
+                )
+                for g in groups:
+                    g.name = names.get(g.key, g.key)
+        return totals, groups
+
+    def series(self, indicators: Sequence[Indicator], questions: Sequence[Question]) -> list[dict[str, float | int]]:
+        """The figures of each question, for consecutive steps of one period (``as_of`` ascending,
+        each flow over its question's own days): the members' spans and the flows are counted for
+        every step in one pass each, the rest (thousands of rows) step by step."""
+        if not questions:
+            return []
+        with self.transaction(snapshot=True) as cur:
+            snap = self.columns.snapshot(cur)
+        first = _Answer(snap, questions[0])
+        shared = _Series(snap, questions, first.scope)
+        bases = {i.base for i in indicators}
+        thresholds = {i.min_workers for i in indicators if i.base in THRESHOLDED}
+        out = []
+        for n, q in enumerate(questions):
+            answer = first if n == 0 else _Answer(snap, q, first.scope)
+            answer.seed(shared.point(n, bases, thresholds))
+            out.append(answer.figures(indicators))
+        return out
+
 
 class _Answer:
     """One question over one snapshot; shared intermediate counts are worked out once."""
 
-    def __init__(self, snap: Snapshot, q: Question):
+    def __init__(self, snap: Snapshot, q: Question, scope: UnitScope | None = None):
         self.snap, self.q = snap, q
         self.k, self.d = q.k, day(q.as_of)
-        self.scope = None
-        if q.unit_id is not None:
-            known = [
-                (c, p, f, t)
-                for c, p, f, t, r, s in snap.structure.unit_rows
-                if r <= self.k and (s is None or s > self.k)
-            ]
-            self.scope = UnitScope(q.unit_id, known)
+        self.scope = scope
+        if q.unit_id is not None and scope is None:
+            self.scope = UnitScope(q.unit_id, self.known_units())
         self._cache: dict = {}
+
+    def known_units(self) -> list[tuple[str, str, int, int | None]]:
+        """Which unit was placed under which, when, as known at K."""
+        return [
+            (c, p, f, t)
+            for c, p, f, t, r, s in self.snap.structure.unit_rows
+            if r <= self.k and (s is None or s > self.k)
+        ]
+
+    def seed(self, counts: dict) -> None:
+        """Counts worked out elsewhere (a series counts its steps together)."""
+        self._cache.update(counts)
 
     def figures(self, indicators: Iterable[Indicator]) -> dict[str, float | int]:
         return {i.code: self._one(i) for i in indicators}
@@ -135,6 +217,8 @@ class _Answer:
         base = ind.base
         if base == "members_total":
             return self._members_total()
+        if base == "members_female":
+            return self._members_total(female=True)
         if base == "unions_total":
             return int(np.count_nonzero(self._unions_here()))
         if base in ("members_admitted", "members_left", "members_net_growth"):
@@ -170,13 +254,16 @@ class _Answer:
 
         return self._once("scope", compute)
 
-    def _members_by_union(self) -> np.ndarray:
+    def _members_by_union(self, female: bool = False) -> np.ndarray:
+        """Members (women only, with ``female``) of each union code on ``as_of``, as known at K."""
+
         def compute():
             s = self.snap
             here = (s.at <= self.k) & (s.valid_from <= self.d) & (s.valid_to > self.d)
-            return np.bincount(s.holder[here], weights=s.sign[here], minlength=len(s.unions) + 1)
+            weights = s.sign[here] * s.female[here] if female else s.sign[here]
+            return np.bincount(s.holder[here], weights=weights, minlength=len(s.unions) + 1)
 
-        return self._once("members", compute)
+        return self._once("members_f" if female else "members", compute)
 
     def _unions_visible(self) -> np.ndarray:
         return self._once("unions", lambda: self.snap.structure.union_spans.visible(self.k, self.d))
@@ -187,8 +274,8 @@ class _Answer:
         return visible if units is None else visible & units[self.snap.structure.union_spans.holder]
 
     # ---- stocks ------------------------------------------------------------
-    def _members_total(self) -> int:
-        counts = self._members_by_union()
+    def _members_total(self, female: bool = False) -> int:
+        counts = self._members_by_union(female)
         if self.scope is None:
             return int(round(counts.sum()))
         unions = self.snap.structure.union_spans.entity[self._unions_here()]
@@ -196,7 +283,7 @@ class _Answer:
 
     def _workplaces(self, min_workers: int) -> tuple[int, int, int, int]:
         """(eligible, covered, members in covered, workers in covered) for threshold N."""
-        workers_of, members_of, unionised = self._once("wp", self._workplace_columns)
+        _places, _holders, workers_of, members_of, unionised = self._once("wp", self._workplace_columns)
         eligible = workers_of >= min_workers
         covered = eligible & unionised
         return (
@@ -206,21 +293,23 @@ class _Answer:
             int(workers_of[covered].sum()),
         )
 
-    def _workplace_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For each workplace on ``as_of`` under the asked unit with a survey: its workers, the
-        members of its unions, and whether it has a union (anywhere)."""
+    def _workplace_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For each workplace on ``as_of`` under the asked unit with a survey: its code, the unit
+        holding it, its workers, the members of its unions, and whether it has a union (anywhere)."""
         st, k, d = self.snap.structure, self.k, self.d
         spans = st.workplace_spans
         here = spans.visible(k, d)
         units = self._in_scope_units()
         if units is not None:
             here &= units[spans.holder]
-        places = np.unique(spans.entity[here])
         size = len(self.snap.workplaces) + 1
-        # the latest survey on or before as_of, as known at K (later as_of first, then later position)
-        s_wp, s_as_of, s_workers, s_at, s_pos = st.surveys
-        known = np.flatnonzero((s_as_of <= d) & (s_at <= k))
-        order = known[np.lexsort((s_pos[known], s_as_of[known], s_wp[known]))]
+        holder_of = np.full(size, -1, np.int64)
+        holder_of[spans.entity[here]] = spans.holder[here]
+        places = np.unique(spans.entity[here])
+        # the latest survey on or before as_of, as known at K (surveys in order of workplace, then
+        # as_of, then position: the last known of a workplace is its latest)
+        s_wp, s_as_of, s_workers, s_at, _s_pos = st.surveys
+        order = st.survey_order[(s_as_of[st.survey_order] <= d) & (s_at[st.survey_order] <= k)]
         last = np.ones(len(order), bool)
         last[:-1] = s_wp[order][1:] != s_wp[order][:-1]
         latest = np.full(size, -1, np.int64)
@@ -236,7 +325,7 @@ class _Answer:
         members = np.bincount(union_places[placed], weights=counts[unions[placed]], minlength=size)
         has_union = np.zeros(size, bool)
         has_union[union_places[placed]] = True
-        return workers, members[places], has_union[places]
+        return places, holder_of[places], workers, members[places], has_union[places]
 
     # ---- flows -------------------------------------------------------------
     def _member_flow(self, kind: int) -> int:
@@ -255,58 +344,430 @@ class _Answer:
             return int(np.count_nonzero(chosen))
         unions, days = unions[chosen], days[chosen]
         total = 0
-        for lo, hi in self._union_windows(first, last):
+        for lo, hi, _branch in self._union_windows(self.scope, first, last):
             total += int(np.count_nonzero((days >= lo[unions]) & (days < hi[unions])))
         return total
 
-    def _union_windows(self, first: int, last: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per union code, the days in [first, last] on which the asked unit held it, as slots
-        of (from, to) arrays: a union with two separate stretches has two slots."""
+    def flow_events(
+        self, unions: np.ndarray, days: np.ndarray, at: np.ndarray, first: int, last: int, tree: UnitScope | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The indices of the events ``_flow`` counts over [first, last] and, under ``tree`` (a scope
+        whose branches are the groups), the branch code each counts under; under ``tree`` None, the
+        asked unit's scope and no branches."""
+        if first > last:
+            return np.zeros(0, np.int64), None if tree is None else np.zeros(0, np.int64)
+        chosen = np.flatnonzero((days >= first) & (days <= last) & (at <= self.k))
+        scope = tree or self.scope
+        if scope is None:
+            return chosen, None
+        u, dd = unions[chosen], days[chosen]
+        found, branches = [], []
+        for lo, hi, branch in self._union_windows(scope, first, last):
+            match = (dd >= lo[u]) & (dd < hi[u])
+            found.append(chosen[match])
+            branches.append(branch[u[match]])
+        if not found:
+            return np.zeros(0, np.int64), None if tree is None else np.zeros(0, np.int64)
+        return np.concatenate(found), None if tree is None else np.concatenate(branches)
+
+    def _union_windows(self, scope: UnitScope, first: int, last: int) -> list[tuple[np.ndarray, ...]]:
+        """Per union code, the days in [first, last] on which the scope's root held it, as slots
+        of (from, to, branch) arrays: a union with two separate stretches has two slots. The
+        branch is the code of the unit directly under the root it lay under (see ``branch_codes``)."""
 
         def compute():
             st, units = self.snap.structure, self.snap.units
             spans = st.union_spans
+            codes = branch_codes(scope)
+            # the scope's rows (unit, from, to, branch) by unit code; each known union span joined
+            # with the rows of its holder
+            placed = [(units.index[u], a, b, codes[br]) for u, a, b, br in scope.branch_rows() if u in units.index]
+            if not placed:
+                return []
+            unit, start, end, branch = (np.array(c, np.int64) for c in zip(*sorted(placed)))
             known = np.flatnonzero(spans.known(self.k))
             holders = spans.holder[known]
-            order = known[np.argsort(holders, kind="stable")]
-            sorted_holders = spans.holder[order]
-            pieces = []
-            for unit, a, b in self.scope.rows():
-                code = units.index.get(unit)
-                if code is None:
-                    continue
-                lo_i, hi_i = np.searchsorted(sorted_holders, [code, code + 1])
-                rows = order[lo_i:hi_i]
-                ends = np.where(
-                    spans.terminal[rows] & (spans.valid_to[rows] < OPEN), spans.valid_to[rows] + 1, spans.valid_to[rows]
-                )
-                lo = np.maximum(np.maximum(spans.valid_from[rows], a), first)
-                hi = np.minimum(np.minimum(ends, b), last + 1)
-                keep = lo < hi
-                pieces.append((spans.entity[rows][keep], lo[keep], hi[keep]))
-            return _slots(pieces, len(self.snap.unions) + 1)
+            lo_i, hi_i = np.searchsorted(unit, holders, "left"), np.searchsorted(unit, holders, "right")
+            counts = hi_i - lo_i
+            rows = np.repeat(known, counts)
+            placing = (
+                np.repeat(lo_i, counts) + np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+            )
+            valid_to = spans.valid_to[rows]
+            ends = np.where(spans.terminal[rows] & (valid_to < OPEN), valid_to + 1, valid_to)
+            lo = np.maximum(np.maximum(spans.valid_from[rows], start[placing]), first)
+            hi = np.minimum(np.minimum(ends, end[placing]), last + 1)
+            keep = lo < hi
+            return _slots(
+                [(spans.entity[rows][keep], lo[keep], hi[keep], branch[placing][keep])], len(self.snap.unions) + 1
+            )
 
-        return self._once(("windows", first, last), compute)
+        return self._once(("windows", id(scope), first, last), compute)
 
 
-def _slots(pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]], size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def branch_codes(scope: UnitScope) -> dict[str, int]:
+    """The branches of a scope (the units ever directly under its root, and the root) as codes 0..n-1."""
+    names = sorted({br for spans in scope.branches.values() for _a, _b, br in spans} | {scope.root})
+    return {name: n for n, name in enumerate(names)}
+
+
+def _slots(pieces: list[tuple[np.ndarray, ...]], size: int) -> list[tuple[np.ndarray, ...]]:
     """Spread each union's windows over slots: slot j holds every union's j-th window."""
     if not pieces:
         return []
     unions = np.concatenate([p[0] for p in pieces])
     lows = np.concatenate([p[1] for p in pieces])
     highs = np.concatenate([p[2] for p in pieces])
+    labels = np.concatenate([p[3] for p in pieces])
     order = np.lexsort((lows, unions))
-    unions, lows, highs = unions[order], lows[order], highs[order]
+    unions, lows, highs, labels = unions[order], lows[order], highs[order], labels[order]
     rank = np.zeros(len(unions), np.int64)
     if len(unions):
         starts = np.r_[True, unions[1:] != unions[:-1]]
         group_start = np.maximum.accumulate(np.where(starts, np.arange(len(unions)), 0))
         rank = np.arange(len(unions)) - group_start
-    slots = []
+    slots: list[tuple[np.ndarray, ...]] = []
     for j in range(int(rank.max()) + 1 if len(rank) else 0):
         at = rank == j
-        lo, hi = np.zeros(size, np.int64), np.zeros(size, np.int64)
-        lo[unions[at]], hi[unions[at]] = lows[at], highs[at]
-        slots.append((lo, hi))
+        lo, hi, lab = np.zeros(size, np.int64), np.zeros(size, np.int64), np.full(size, -1, np.int64)
+        lo[unions[at]], hi[unions[at]], lab[unions[at]] = lows[at], highs[at], labels[at]
+        slots.append((lo, hi, lab))
     return slots
+
+
+# By sector's place in domain.workplaces.SECTORS, its group's place in SECTOR_GROUPS; the last
+# entry (-1 below) answers for a workplace of unknown sector.
+SECTOR_GROUP_OF = np.array(
+    [next(n for n, members in enumerate(SECTOR_GROUPS.values()) if sector in members) for sector in SECTORS] + [-1]
+)
+
+
+class _Grouping:
+    """The groups of one breakdown of an answer: each figure counted once more, by group code."""
+
+    def __init__(self, answer: _Answer, by: str, units: list[tuple]):
+        self.a, self.by = answer, by
+        self.snap, self.d, self.k = answer.snap, answer.d, answer.k
+        self.unit_rows = {u: (name, est, closed, at) for u, name, est, closed, at in units}
+        self.tree: UnitScope | None = None
+        if by == "unit":
+            known = answer.known_units()
+            root = answer.q.unit_id
+            if root is None:  # the whole tenant: the units placed under no other, under a root above them
+                placed = {c for c, *_ in known}
+                root = TOP
+                known += [
+                    (u, TOP, NEVER, None)
+                    for u, (_n, _e, _c, at) in self.unit_rows.items()
+                    if u not in placed and at <= self.k
+                ]
+            self.tree = UnitScope(root, known)
+            self.codes = branch_codes(self.tree)
+            self.keys = list(self.codes)
+        elif by == "union":
+            self.keys = list(self.snap.unions.ids) + [""]
+        elif by == "sector":
+            self.keys = list(SECTOR_GROUPS)
+        else:
+            self.keys = list(GENDER_GROUPS)
+        self.size = len(self.keys)
+
+    # ---- group codes of what is counted ----------------------------------------------------------
+    def _branch_on_day(self) -> np.ndarray:
+        """By unit code: the branch code the unit lay under on ``as_of`` (-1: not under the root)."""
+        assert self.tree is not None
+        units = self.snap.units
+        out = np.full(len(units) + 1, -1, np.int64)
+        for unit, code in units.index.items():
+            branch = self.tree.branch_on(unit, self.d)
+            if branch is not None:
+                out[code] = self.codes[branch]
+        return out
+
+    def _sector_of_unions(self, unions: np.ndarray) -> np.ndarray:
+        st = self.snap.structure
+        places = st.union_workplace[unions]
+        sectors = np.where(places >= 0, st.workplace_sector[np.maximum(places, 0)], -1)
+        return SECTOR_GROUP_OF[sectors]
+
+    def _union_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """The union spans counted on ``as_of`` and each one's group code."""
+        spans = self.snap.structure.union_spans
+        if self.by == "unit":
+            rows = np.flatnonzero(self.a._unions_visible())
+            groups = self._once("branch_d", self._branch_on_day)[spans.holder[rows]]
+            return rows[groups >= 0], groups[groups >= 0]
+        rows = np.flatnonzero(self.a._unions_here())
+        if self.by == "union":
+            return rows, spans.entity[rows]
+        return rows, self._sector_of_unions(spans.entity[rows])
+
+    def _once(self, key, compute):
+        return self.a._once(("group", self.by, key), compute)
+
+    def _count(self, groups: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        keep = groups >= 0
+        return np.bincount(groups[keep], weights=None if weights is None else weights[keep], minlength=self.size)[
+            : self.size
+        ]
+
+    # ---- figures by group -----------------------------------------------------------------------
+    def _members(self, female: bool) -> np.ndarray:
+        if self.by == "gender":
+            women = self.a._members_total(female=True)
+            return np.array([women, 0 if female else self.a._members_total() - women])
+        rows, groups = self._once("unions", self._union_rows)
+        counts = self.a._members_by_union(female)
+        entity = self.snap.structure.union_spans.entity[rows]
+        return np.rint(self._count(groups, counts[entity])).astype(np.int64)
+
+    def _workplaces(self, min_workers: int) -> tuple[np.ndarray, ...]:
+        places, holders, workers, members, unionised = self.a._once("wp", self.a._workplace_columns)
+        if self.by == "unit":
+            groups = self._once("branch_d", self._branch_on_day)[holders]
+        else:
+            groups = SECTOR_GROUP_OF[self.snap.structure.workplace_sector[places]]
+        eligible = workers >= min_workers
+        covered = eligible & unionised
+        return (
+            self._count(groups[eligible]),
+            self._count(groups[covered]),
+            np.rint(self._count(groups[covered], members[covered])).astype(np.int64),
+            self._count(groups[covered], workers[covered].astype(float)).astype(np.int64),
+        )
+
+    def _flow(self, unions: np.ndarray, days: np.ndarray, at: np.ndarray, female: np.ndarray | None) -> np.ndarray:
+        first, last = self.a.q.flow_days
+        found, branches = self.a.flow_events(unions, days, at, first, last, self.tree)
+        if self.by == "unit":
+            assert branches is not None
+            return self._count(branches)
+        if self.by == "union":
+            return self._count(unions[found])
+        if self.by == "sector":
+            return self._count(self._sector_of_unions(unions[found]))
+        assert female is not None
+        return self._count(1 - female[found].astype(np.int64))
+
+    def _member_flow(self, kind: int) -> np.ndarray:
+        s = self.snap
+        of_kind = s.flow_kind == kind
+        return self._flow(s.flow_union[of_kind], s.flow_day[of_kind], s.flow_at[of_kind], s.flow_female[of_kind])
+
+    def _by_group(self, ind: Indicator) -> np.ndarray | list | None:
+        base = ind.base
+        if base in NOT_BY.get(self.by, ()):
+            return None
+        if base in ("members_total", "members_female"):
+            return self._once(base, lambda: self._members(base == "members_female"))
+        if base == "unions_total":
+            return self._once(base, lambda: self._count(self._once("unions", self._union_rows)[1]))
+        if base in ("members_admitted", "members_left", "members_net_growth"):
+            admitted = self._once("admitted", lambda: self._member_flow(ADMITTED))
+            left = self._once("left", lambda: self._member_flow(LEFT))
+            return {"members_admitted": admitted, "members_left": left, "members_net_growth": admitted - left}[base]
+        if base in ("unions_founded", "unions_dissolved"):
+            st = self.snap.structure
+            events = st.founded if base == "unions_founded" else st.dissolved
+            return self._once(base, lambda: self._flow(*events, None))
+        eligible, covered, members, workers = self._once(
+            ("wp", ind.min_workers), lambda: self._workplaces(ind.min_workers)
+        )
+        if base == "workplaces_eligible":
+            return eligible
+        if base == "workplaces_covered":
+            return covered
+        if base == "coverage_pct":
+            return [percentage(c, e) for c, e in zip(covered, eligible)]
+        return [percentage(m, w) for m, w in zip(members, workers)]  # member_worker_ratio_pct
+
+    def groups(self, indicators: Sequence[Indicator]) -> list[Group]:
+        """Every group that stands on ``as_of`` (units directly under the asked unit, unions under
+        it, sectors, genders), then any other with a figure not 0, so that the groups add up."""
+        values = {ind.code: self._by_group(ind) for ind in indicators}
+
+        def figures(code: int) -> dict[str, float | int | None]:
+            return {c: None if v is None else _plain(v[code]) for c, v in values.items()}
+
+        standing = self._standing()
+        out = [Group(self.keys[c], self._name(self.keys[c]), figures(c)) for c in standing]
+        seen = set(standing)
+        for code in range(self.size):
+            if code in seen or not self.keys[code]:
+                continue
+            f = figures(code)
+            if any(v for v in f.values()):
+                out.append(Group(self.keys[code], self._name(self.keys[code]), f))
+        return out
+
+    def _standing(self) -> list[int]:
+        """Codes of the groups that stand on ``as_of``, in the order of their keys."""
+        if self.by == "sector":
+            return list(range(len(SECTOR_GROUPS)))
+        if self.by == "gender":
+            return list(range(len(GENDER_GROUPS)))
+        if self.by == "union":
+            rows, groups = self._once("unions", self._union_rows)
+            return sorted(set(groups.tolist()), key=lambda c: self.keys[c])
+        assert self.tree is not None
+        children = []
+        for unit, code in self.codes.items():
+            if unit == self.tree.root or unit not in self.unit_rows:
+                continue
+            _name, established, closed, at = self.unit_rows[unit]
+            active = established <= self.d and (closed is None or closed > self.d) and at <= self.k
+            if active and self.tree.branch_on(unit, self.d) == unit:
+                children.append(code)
+        return sorted(children, key=lambda c: self.keys[c])
+
+    def _name(self, key: str) -> str:
+        if self.by == "sector":
+            return SECTOR_NAMES[key]
+        if self.by == "gender":
+            return GENDER_NAMES[key]
+        if self.by == "unit":
+            return self.unit_rows.get(key, (key,))[0]
+        return key  # a union's: filled in by the caller
+
+
+def _plain(value: object) -> float | int:
+    """A numpy number as the JSON answer holds it."""
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    return int(value)  # type: ignore[call-overload]
+
+
+class _Series:
+    """The members' counts and the flows of every step of a series, each in one pass."""
+
+    def __init__(self, snap: Snapshot, questions: Sequence[Question], scope: UnitScope | None):
+        self.snap, self.questions, self.scope = snap, questions, scope
+        self.days = np.array([day(q.as_of) for q in questions], np.int64)
+        self.firsts = np.array([q.flow_days[0] for q in questions], np.int64)
+        self.lasts = np.array([q.flow_days[1] for q in questions], np.int64)
+        self.k = questions[0].k
+        self._cache: dict = {}
+
+    def _once(self, key, compute):
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def _member_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Where each membership record known at K starts and stops counting, as cells of a
+        (unions x steps + 1) array flattened, with its sign and whether the member is a woman."""
+        s, n = self.snap, len(self.days)
+        known = np.flatnonzero(s.at <= self.k)
+        holder = s.holder[known].astype(np.int64) * (n + 1)
+        start = holder + np.searchsorted(self.days, s.valid_from[known], "left")
+        end = holder + np.searchsorted(self.days, s.valid_to[known], "left")
+        return start, end, s.sign[known].astype(float), s.female[known]
+
+    def _members(self, female: bool) -> np.ndarray:
+        """Members of each union code at each step's day: a (unions x steps) array. A record counts
+        from the first step on or after its first day up to the first on or after its end."""
+        start, end, sign, women = self._once("cells", self._member_cells)
+        n, unions = len(self.days), len(self.snap.unions) + 1
+        weights = sign * women if female else sign
+        diff = np.bincount(start, weights=weights, minlength=unions * (n + 1))
+        diff -= np.bincount(end, weights=weights, minlength=unions * (n + 1))
+        return np.cumsum(diff[: unions * (n + 1)].reshape(unions, n + 1), axis=1)[:, :n]
+
+    def _flow(self, unions: np.ndarray, days: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """Events counted by each step (each over its own days)."""
+        probe = _Answer(self.snap, self.questions[-1], self.scope)
+        found, _ = probe.flow_events(unions, days, at, int(self.firsts[0]), int(self.lasts[-1]), None)
+        on = days[found]
+        step = np.searchsorted(self.firsts, on, "right") - 1
+        inside = (step >= 0) & (on <= self.lasts[np.maximum(step, 0)])
+        return np.bincount(step[inside], minlength=len(self.days))[: len(self.days)]
+
+    def _member_flow(self, kind: int) -> np.ndarray:
+        s = self.snap
+        of_kind = s.flow_kind == kind
+        return self._flow(s.flow_union[of_kind], s.flow_day[of_kind], s.flow_at[of_kind])
+
+    def _steps_of(self, valid_from: np.ndarray, valid_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For rows valid over [valid_from, valid_to): the (row, step) pairs of the steps whose day
+        lies in that range."""
+        start = np.searchsorted(self.days, valid_from, "left")
+        counts = np.maximum(np.searchsorted(self.days, valid_to, "left") - start, 0)
+        rows = np.repeat(np.arange(len(start)), counts)
+        offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        return rows, np.repeat(start, counts) + offsets
+
+    def _workplace_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``_Answer._workplace_columns`` for every step at once, as (workplaces x steps) arrays
+        flattened: whether the workplace is counted (placed under the unit, on the step's day),
+        its workers at its latest survey by then (-1: none), whether it has a union then (anywhere)
+        and the members of its unions then."""
+        st, n = self.snap.structure, len(self.days)
+        size = (len(self.snap.workplaces) + 1) * n
+        spans = st.workplace_spans
+        known = np.flatnonzero(spans.known(self.k))
+        rows, steps = self._steps_of(spans.valid_from[known], spans.valid_to[known])
+        rows = known[rows]
+        if self.scope is not None:
+            units = self.snap.units
+            flags = np.zeros((len(units) + 1, n), bool)
+            for i, d in enumerate(self.days):
+                flags[[units.index[u] for u in self.scope.units_on(int(d)) if u in units.index], i] = True
+            inside = flags[spans.holder[rows], steps]
+            rows, steps = rows[inside], steps[inside]
+        present = np.zeros(size, bool)
+        present[spans.entity[rows] * n + steps] = True
+        # each survey is the latest of its workplace from its as_of to the next one's
+        s_wp, s_as_of, s_workers, s_at, _s_pos = st.surveys
+        order = st.survey_order[s_at[st.survey_order] <= self.k]
+        until = np.full(len(order), OPEN, np.int64)
+        same = s_wp[order][1:] == s_wp[order][:-1]
+        until[:-1][same] = s_as_of[order][1:][same]
+        rows, steps = self._steps_of(s_as_of[order], until)
+        workers = np.full(size, -1, np.int64)
+        workers[s_wp[order][rows] * n + steps] = s_workers[order][rows]
+        # unions open on each day, wherever placed, and their members
+        spans = st.union_spans
+        known = np.flatnonzero(spans.known(self.k))
+        rows, steps = self._steps_of(spans.valid_from[known], spans.valid_to[known])
+        unions = spans.entity[known][rows]
+        places = st.union_workplace[unions] if len(st.union_workplace) else np.zeros(0, np.int64)
+        placed = places >= 0
+        cells = places[placed] * n + steps[placed]
+        has_union = np.zeros(size, bool)
+        has_union[cells] = True
+        counts = self._once("members", lambda: self._members(False))
+        members = np.bincount(cells, weights=counts[unions[placed], steps[placed]], minlength=size)[:size]
+        return present, workers, has_union, members
+
+    def _workplaces(self, min_workers: int) -> list[tuple[int, int, int, int]]:
+        """(eligible, covered, members in covered, workers in covered) of each step, threshold N."""
+        present, workers, has_union, members = self._once("places", self._workplace_cells)
+        n = len(self.days)
+        eligible = (present & (workers >= min_workers)).reshape(-1, n)
+        covered = eligible & has_union.reshape(-1, n)
+        in_covered = np.where(covered, members.reshape(-1, n), 0).sum(axis=0)
+        workers_covered = np.where(covered, workers.reshape(-1, n), 0).sum(axis=0)
+        return [
+            (int(e), int(c), int(round(m)), int(w))
+            for e, c, m, w in zip(eligible.sum(axis=0), covered.sum(axis=0), in_covered, workers_covered)
+        ]
+
+    def point(self, n: int, bases: set[str], thresholds: set[int]) -> dict:
+        """The counts of step ``n``, in the keys ``_Answer`` keeps them under."""
+        st = self.snap.structure
+        out: dict = {}
+        for min_workers in thresholds:
+            out[("wp", min_workers)] = self._once(("wp", min_workers), lambda m=min_workers: self._workplaces(m))[n]
+        if "members_total" in bases:
+            out["members"] = self._once("members", lambda: self._members(False))[:, n]
+        if "members_female" in bases:
+            out["members_f"] = self._once("members_f", lambda: self._members(True))[:, n]
+        if bases & {"members_admitted", "members_net_growth"}:
+            out["admitted"] = int(self._once("admitted", lambda: self._member_flow(ADMITTED))[n])
+        if bases & {"members_left", "members_net_growth"}:
+            out["left"] = int(self._once("left", lambda: self._member_flow(LEFT))[n])
+        if "unions_founded" in bases:
+            out["founded"] = int(self._once("founded", lambda: self._flow(*st.founded))[n])
+        if "unions_dissolved" in bases:
+            out["dissolved"] = int(self._once("dissolved", lambda: self._flow(*st.dissolved))[n])
+        return out

@@ -9,6 +9,7 @@ from projections import spans
 from projections.base import Projection, StoredRun, ViewCursor, day, event_name, micros, sql_day, sql_micros
 
 ADMITTED, LEFT = 0, 1
+FEMALE = "female"
 # A run of transfers and departures updates each member's state once (see Membership.bulk_MemberMoves).
 TRANSFERRED = (("union_id", "text"), ("version", "integer"), ("at", "bigint"), ("member", "text"))
 LEFT_STATE = (
@@ -31,10 +32,11 @@ class Membership(Projection):
         " left_union_id TEXT, left_on INTEGER, left_at BIGINT, leave_reason TEXT,"
         " personal TEXT, version INTEGER NOT NULL, updated_at BIGINT NOT NULL)",
         *spans.span_ddl("member_spans"),
-        # kind: 0 admitted, 1 left; the union is the one the member was in on that day
+        # kind: 0 admitted, 1 left; the union is the one the member was in on that day; female: 1
+        # for a woman (the breakdown by gender counts the flows without reading the members)
         "CREATE TABLE IF NOT EXISTS member_flows ("
         " position BIGINT NOT NULL, kind INTEGER NOT NULL, union_id TEXT NOT NULL,"
-        " on_day INTEGER NOT NULL, recorded_at BIGINT NOT NULL)",
+        " on_day INTEGER NOT NULL, recorded_at BIGINT NOT NULL, female INTEGER NOT NULL DEFAULT 0)",
         "CREATE INDEX IF NOT EXISTS member_flows_position ON member_flows (position)",
     )
     # Handlers find a member's state by its key and its current spans by member_spans_entity.
@@ -44,7 +46,7 @@ class Membership(Projection):
         "member_spans_position",
         "member_spans_superseded_pos",
     )
-    FLOW_COLUMNS = ("position", "kind", "union_id", "on_day", "recorded_at")
+    FLOW_COLUMNS = ("position", "kind", "union_id", "on_day", "recorded_at", "female")
     bulk_groups = {"MemberTransferred": "MemberMoves", "MemberLeft": "MemberMoves"}
     derived = frozenset({"MemberAdmitted"})
     ADMITTED_STATE = (
@@ -71,7 +73,8 @@ class Membership(Projection):
             " spans AS (INSERT INTO member_spans (entity_id, holder_id, valid_from, valid_to, terminal, recorded_at,"
             " position) SELECT member_id, union_id, on_day, NULL, 0, at, position FROM e)"
             f" INSERT INTO member_flows ({', '.join(self.FLOW_COLUMNS)})"
-            f" SELECT position, {ADMITTED}, union_id, on_day, at FROM e",
+            f" SELECT position, {ADMITTED}, union_id, on_day, at, CASE WHEN gender = 'female' THEN 1 ELSE 0 END"
+            " FROM e",
             params,
         )
 
@@ -89,7 +92,7 @@ class Membership(Projection):
             at, on = state[5], state[4]
             states.append(state)
             member_spans.append((e.member_id, e.union_id, on, None, 0, at, position))
-            flows.append((position, ADMITTED, e.union_id, on, at))
+            flows.append((position, ADMITTED, e.union_id, on, at, int(e.gender == FEMALE)))
         cur.insert_rows("member_state", self.ADMITTED_STATE, states)
         cur.insert_rows(
             "member_spans",
@@ -103,13 +106,21 @@ class Membership(Projection):
         for run in spans.distinct_runs(items, lambda item: item[0].member_id):
             changes: list[spans.Change] = []
             transfers, departures, flows = [], [], []
+            leaving = [e.member_id for e, _p in run if event_name(e) == "MemberLeft"]
+            women = {
+                m
+                for m, g in cur.rows_for(
+                    "SELECT member_id, gender FROM member_state WHERE member_id IN ({ids})", leaving
+                )
+                if g == FEMALE
+            }
             for e, p in run:
                 at = micros(e.timestamp)
                 if event_name(e) == "MemberLeft":
                     on = day(e.left_on)
                     changes.append((e.member_id, None, on, at, p))
                     departures.append((e.union_id, on, at, e.reason, e.originator_version, e.member_id))
-                    flows.append((p, LEFT, e.union_id, on, at))
+                    flows.append((p, LEFT, e.union_id, on, at, int(e.member_id in women)))
                 else:
                     changes.append((e.member_id, e.to_union_id, day(e.effective_on), at, p))
                     transfers.append((e.to_union_id, e.originator_version, at, e.member_id))

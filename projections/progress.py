@@ -20,6 +20,7 @@ STRUCTURE_EVENTS = ("UnitEstablished", "UnitClosed")
 PLACEMENT_EVENTS = ("UnionTransferred",) + STRUCTURE_EVENTS  # change which unit holds a union
 MOVERS = {
     "members_total": MEMBER_EVENTS + UNION_EVENTS + STRUCTURE_EVENTS,
+    "members_female": MEMBER_EVENTS + UNION_EVENTS + STRUCTURE_EVENTS,
     "members_admitted": ("MemberAdmitted",) + PLACEMENT_EVENTS,
     "members_left": ("MemberLeft",) + PLACEMENT_EVENTS,
     "members_net_growth": ("MemberAdmitted", "MemberLeft") + PLACEMENT_EVENTS,

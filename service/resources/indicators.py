@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from application.policy import Action
+from domain.indicators import GROUP_BY
 from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
@@ -34,6 +35,24 @@ class IndicatorQuery(Schema):
         load_default=None,
         metadata={"description": "Comma-separated codes (e.g. `coverage_pct@25`); default every code"},
     )
+    group_by = Text(
+        load_default=None,
+        validate=validate.OneOf(GROUP_BY),
+        metadata={
+            "description": "Break the figures down by `unit` (directly under `unit_id`), `union`, `sector`"
+            " (state, non_state, fdi) or `gender`; the groups of a count add up to `figures`"
+        },
+    )
+
+
+class IndicatorGroup(Schema):
+    key = fields.String(metadata={"description": "A unit's or union's id, `state`/`non_state`/`fdi`, `female`/`male`"})
+    name = fields.String()
+    figures = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(allow_none=True),
+        metadata={"description": "code -> number, or null where the figure does not break down this way"},
+    )
 
 
 class IndicatorAnswer(Schema):
@@ -46,6 +65,8 @@ class IndicatorAnswer(Schema):
         values=fields.Raw(),
         metadata={"description": "code -> number (counts are integers, percentages have one decimal)"},
     )
+    group_by = fields.String(metadata={"description": "Only with `group_by`"})
+    groups = fields.List(fields.Nested(IndicatorGroup), metadata={"description": "Only with `group_by`"})
 
 
 @blp.route("")
@@ -55,14 +76,21 @@ class IndicatorAnswer(Schema):
 def indicators(args: dict, tenant: str):
     """Figures for a unit (and its child units) or the whole tenant
 
-    Stocks (`members_total`, `unions_total`, `workplaces_eligible`, `workplaces_covered`,
+    Stocks (`members_total`, `members_female`, `unions_total`, `workplaces_eligible`, `workplaces_covered`,
     `coverage_pct`, `member_worker_ratio_pct`) are counted at `as_of`, under the structure as it
     stood that day. Flows (`members_admitted`, `members_left`, `members_net_growth`,
     `unions_founded`, `unions_dissolved`) count the period's days up to `as_of`, each event under
     the unit that held its union on the event's date. Workplace indicators take `@N` for the
     workforce threshold (default 10). With `known_at`, events recorded later are left out.
+    With `group_by`, `groups` holds the same figures per unit directly under `unit_id` (or per
+    top-level unit), per union, per sector group or per gender, as the structure stood on `as_of`.
     """
     register, _ = tenant_register(tenant)
     return register.reads.indicators(
-        args["period"], args.get("unit_id"), args.get("as_of"), args.get("known_at"), args.get("indicators")
+        args["period"],
+        args.get("unit_id"),
+        args.get("as_of"),
+        args.get("known_at"),
+        args.get("indicators"),
+        args.get("group_by"),
     )

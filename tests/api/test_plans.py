@@ -430,6 +430,7 @@ def test_draft_is_the_ledgers_figures_and_verifies_as_consistent(tenant):
     # H1 up to 05-31: admitted a5 a6 = 2, left 0, net 2, founded 0, dissolved 0
     assert draft == {
         "members_total": 6,
+        "members_female": 6,  # tests.scenario.admit admits women
         "unions_total": 1,
         "workplaces_eligible": 3,
         "workplaces_covered": 1,

@@ -61,7 +61,9 @@ def test_a_ledger_written_by_an_earlier_version_opens_verifies_and_replays(legac
         h = {"Authorization": f"Bearer {answers['token']}"}
         t = f"/v1/tenants/{TENANT}"
         for question, figures in answers["indicators"]:
-            assert client.get(t + "/indicators", query_string=question, headers=h).get_json()["figures"] == figures
+            # the codes that version had (codes added since are answered too)
+            got = client.get(t + "/indicators", query_string=question, headers=h).get_json()["figures"]
+            assert {code: got[code] for code in figures} == figures
         for member_id, member in answers["members"].items():
             assert client.get(f"{t}/members/{member_id}", headers=h).get_json() == member
         # members recorded before the name index existed are entered in it when the store opens

@@ -320,6 +320,7 @@ def expected_2025(unit: str | None, admitted: int, left: int) -> dict:
     located = unit in (None, "d1")  # w1 and w2; w1 covered by u1
     return {
         "members_total": members if held else 0,
+        "members_female": 0,  # m2 and those who join are men
         "unions_total": 1 if held else 0,
         "workplaces_eligible": 2 if located else 0,
         "workplaces_covered": 1 if located else 0,
