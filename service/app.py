@@ -16,6 +16,7 @@ from service.resources import (
     indicators,
     ledger,
     members,
+    national,
     reports,
     targets,
     tenants,
@@ -42,6 +43,7 @@ BLUEPRINTS = (
     imports,
     audit,
     ledger,
+    national,
 )
 
 
