@@ -57,7 +57,9 @@ SECOND_MEMBERS = 4000
 SECOND_SEED = 23
 
 
-def ensure_national_demo(platform: Platform, today: date | None = None) -> str | None:
+def ensure_national_demo(
+    platform: Platform, today: date | None = None, tenant_id: str = SECOND_TENANT
+) -> str | None:
     """A second, smaller province beside the demo one (synthetic, demo/generator.py), so that the
     national level sums two tenants; returns a national token (kept in the data folder).
 
@@ -67,23 +69,26 @@ def ensure_national_demo(platform: Platform, today: date | None = None) -> str |
     """
     from demo.generator import generate_province, load_province
 
-    today = today or vietnam_today()
-    if today < date(2016, 1, 1):
-        return None
     data = platform.settings.data_dir
     started_file, built_file = data / "demo-second-started", data / "demo-second-built"
-    registered = platform.registry.tenant(SECOND_TENANT) is not None
+    registered = platform.registry.tenant(tenant_id) is not None
     if not built_file.exists() and (not registered or started_file.exists()):
-        write_private(started_file, f"{SECOND_TENANT}\n")
+        today = today or vietnam_today()
+        if today < date(2016, 1, 1):  # a demo as of 2015: one province, and so no national level
+            write_private(built_file, "none: the demo was built before 2016\n")
+            return None
+        write_private(started_file, f"{tenant_id}\n")
         if registered:
             click.echo("The second demo province's last build did not finish: throwing it away.")
-            platform.empty_store(SECOND_TENANT)
+            platform.empty_store(tenant_id)
         else:
-            platform.provision(SECOND_TENANT, SECOND_NAME)
+            platform.provision(tenant_id, SECOND_NAME)
         click.echo(f"Building a second, smaller demo province ({SECOND_MEMBERS:,} synthetic members)...")
-        with platform.stores.use(SECOND_TENANT) as store:
+        with platform.stores.use(tenant_id) as store:
             load_province(Register(store), generate_province(SECOND_MEMBERS, SECOND_SEED, today), actor="demo")
-        write_private(built_file, f"{SECOND_TENANT}\n")
+        write_private(built_file, f"{tenant_id}\n")
+    elif not registered:
+        return None
     token_file = data / "national-token"
     if not token_file.exists():
         token, _issued = platform.registry.issue_national_token("vgcl:demo")
