@@ -57,9 +57,7 @@ SECOND_MEMBERS = 4000
 SECOND_SEED = 23
 
 
-def ensure_national_demo(
-    platform: Platform, today: date | None = None, tenant_id: str = SECOND_TENANT
-) -> str | None:
+def ensure_national_demo(platform: Platform, today: date | None = None, tenant_id: str = SECOND_TENANT) -> str | None:
     """A second, smaller province beside the demo one (synthetic, demo/generator.py), so that the
     national level sums two tenants; returns a national token (kept in the data folder).
 
