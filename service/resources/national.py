@@ -151,6 +151,7 @@ def indicators(args: dict):
 @allow(Action.NATIONAL)
 @blp.arguments(NationalTargetIn())
 @blp.response(201, NationalTargetOut)
+@blp.alt_response(404, response="NOT_FOUND", description="No tenant `tenant_id`")
 def assign(args: dict):
     """Hand a province a target for the whole tenant (NationalTargetAssigned, in the national ledger)"""
     return national().assign_target(args["tenant_id"], args["indicator"], args["period"], args["value"], actor=_actor())
@@ -181,6 +182,7 @@ def reports(args: dict):
 @blp.route("/reports/<tenant_id>/<report_id>/verification", methods=["POST"])
 @allow(Action.NATIONAL)
 @blp.response(201, NationalVerificationOut)
+@blp.alt_response(404, response="NOT_FOUND", description="No such tenant, or no such report of the whole tenant")
 def verify(tenant_id: str, report_id: str):
     """Verify a tenant's report against that tenant's ledger (ReportVerified, by the national holder)
 
