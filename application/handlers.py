@@ -13,6 +13,7 @@ from application.unit_of_work import UnitOfWork
 from domain.base import RegisterAggregate, new_id, not_after, one_of
 from domain.commands import (
     AdmitMember,
+    AssignNationalTarget,
     AssignTarget,
     CloseUnit,
     Command,
@@ -32,6 +33,7 @@ from domain.commands import (
 from domain.errors import Conflict, InvalidValue
 from domain.indicators import figure_value, parse_indicator
 from domain.members import DEPARTURE_REASONS, GENDERS, Member, personal_data
+from domain.national import NationalTarget
 from domain.periods import parse_period
 from domain.reports import Report
 from domain.targets import Target
@@ -236,6 +238,23 @@ def assign_target(c: AssignTarget, uow: UnitOfWork) -> Target:
     )
 
 
+def assign_national_target(c: AssignNationalTarget, uow: UnitOfWork) -> NationalTarget:
+    indicator = parse_indicator(c.indicator)
+    parse_period(c.period)
+    value = figure_value(indicator, c.value, "value")
+    return uow.add(
+        NationalTarget(
+            national_target_id=new_id("ntg"),
+            tenant_id=c.tenant_id,
+            indicator=indicator.code,
+            period=c.period,
+            value=value,
+            assigned_on=uow.today(),
+            actor=c.actor,
+        )
+    )
+
+
 def revise_target(c: ReviseTarget, uow: UnitOfWork) -> Target:
     target = uow.get(Target, c.target_id)
     value = figure_value(parse_indicator(target.indicator), c.value, "value")
@@ -295,6 +314,7 @@ HANDLERS: dict[type[Command], Callable[[Any, UnitOfWork], RegisterAggregate]] = 
     RecordDeparture: record_departure,
     EraseMemberData: erase_member_data,
     AssignTarget: assign_target,
+    AssignNationalTarget: assign_national_target,
     ReviseTarget: revise_target,
     SubmitReport: submit_report,
     RecordVerification: record_verification,

@@ -187,6 +187,13 @@ class RegisterReads:
         wanted = list(indicators) if indicators is not None else [parse_indicator(code) for code in BASE_CODES]
         return self.store.indicators.figures(wanted, question)
 
+    def figures_and_parts(
+        self, question: Question, indicators: list[Indicator]
+    ) -> tuple[dict[str, float | int], dict[str, tuple[int, int]]]:
+        """The figures as ``figures`` gives them, and each percentage's numerator and denominator."""
+        self._fresh()
+        return self.store.indicators.figures_and_parts(indicators, question)
+
     def indicators(
         self,
         period: str,
@@ -289,6 +296,11 @@ class RegisterReads:
     def reports(self, period: str | None, unit_id: str | None) -> list[dict]:
         self._fresh()
         return self.store.plans.reports(period, unit_id, whole_tenant=False)
+
+    def tenant_reports(self, period: str | None) -> list[dict]:
+        """The reports for the whole tenant (no unit), oldest first."""
+        self._fresh()
+        return self.store.plans.reports(period, None, whole_tenant=True)
 
     def verification(self, report: dict) -> dict:
         """The report's figures recomputed as the register stood at its submission and stands now."""

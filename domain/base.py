@@ -78,6 +78,7 @@ BUSINESS_DATE: dict[str, str] = {
     "ReportSubmitted": "as_of",
     "ReportReplaced": "replaced_on",
     "ReportVerified": "verified_on",
+    "NationalTargetAssigned": "assigned_on",
 }
 
 

@@ -174,6 +174,16 @@ class ReviseTarget(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AssignNationalTarget(Command):
+    """A target for a whole province, in the national ledger (the tenant was found to exist before)."""
+
+    tenant_id: str
+    indicator: str
+    period: str
+    value: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class SubmitReport(Command):
     unit_id: str | None
     period: str

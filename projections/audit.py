@@ -31,6 +31,7 @@ ENTITY_TYPES = {
     "Member": "member",
     "Target": "target",
     "Report": "report",
+    "NationalTarget": "national_target",
 }
 
 

@@ -181,6 +181,17 @@ class IndicatorCalculator:
             out.append(answer.figures(indicators))
         return out
 
+    def figures_and_parts(
+        self, indicators: Iterable[Indicator], q: Question
+    ) -> tuple[dict[str, float | int], dict[str, tuple[int, int]]]:
+        """The figures, and for each percentage its numerator and denominator (from the same
+        snapshot), so that percentages of several tenants can be recomputed from summed parts."""
+        wanted = list(indicators)
+        with self.transaction(snapshot=True) as cur:
+            snap = self.columns.snapshot(cur)
+        answer = _Answer(snap, q)
+        return answer.figures(wanted), {i.code: answer.parts(i) for i in wanted if i.is_percentage}
+
 
 class _Answer:
     """One question over one snapshot; shared intermediate counts are worked out once."""
@@ -207,6 +218,17 @@ class _Answer:
 
     def figures(self, indicators: Iterable[Indicator]) -> dict[str, float | int]:
         return {i.code: self._one(i) for i in indicators}
+
+    def parts(self, ind: Indicator) -> tuple[int, int]:
+        """A percentage's numerator and denominator: ``_one`` gives ``percentage(*parts)``."""
+        eligible, covered, members, workers = self._once(
+            ("wp", ind.min_workers), lambda: self._workplaces(ind.min_workers)
+        )
+        if ind.base == "coverage_pct":
+            return covered, eligible
+        if ind.base == "member_worker_ratio_pct":
+            return members, workers
+        raise ValueError(f"{ind.base} has no parts to sum")
 
     def _once(self, key, compute):
         if key not in self._cache:

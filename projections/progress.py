@@ -6,7 +6,7 @@ import json
 from datetime import date, timedelta
 
 from domain import verification
-from domain.indicators import parse_indicator, percentage
+from domain.indicators import Indicator, parse_indicator, percentage
 from domain.periods import Period, parse_period
 from projections.base import Transaction, day, from_day, from_micros
 from projections.indicators import IndicatorCalculator, Question, UnitScope
@@ -46,6 +46,26 @@ def _period_and_unit(period: str | None, unit_id: str | None, whole_tenant: bool
     elif whole_tenant:
         clauses.append("unit_id IS NULL")
     return " AND ".join(clauses) or "1 = 1", tuple(params)
+
+
+def elapsed_share(period: Period, as_of: date) -> float:
+    """The share of the period's days gone by ``as_of`` (its day included), from 0 to 1."""
+    return min(max((as_of - period.start).days + 1, 0), period.days) / period.days
+
+
+def progress_line(indicator: Indicator, goal: float, actual: float, start: float, elapsed: float) -> dict:
+    """A target's progress: ``start`` is 0 for a flow, the figure on the day before the period
+    for a stock; what is expected by now is pro rata of the way from there to the goal."""
+    expected = round(start + (goal - start) * elapsed, 1)
+    status = "achieved" if actual >= goal else "on_track" if actual >= expected else "behind"
+    return {
+        "indicator": indicator.code,
+        "target": goal,
+        "actual": actual,
+        "achieved_pct": percentage(actual, goal) if goal else 100.0,
+        "expected_to_date": expected,
+        "status": status,
+    }
 
 
 class Plans:
@@ -100,21 +120,14 @@ class Plans:
         if stocks:
             before = period.start - timedelta(days=1)
             baseline = self.calculator.figures(stocks, Question(period, unit_id, before, None))
-        elapsed = min(max((as_of - period.start).days + 1, 0), period.days) / period.days
         for target, indicator in zip(targets, indicators):
-            goal, actual = target["value"], now[indicator.code]
             start = 0 if indicator.is_flow else baseline[indicator.code]
-            expected = round(start + (goal - start) * elapsed, 1)
-            status = "achieved" if actual >= goal else "on_track" if actual >= expected else "behind"
             lines.append(
                 {
                     "target_id": target["id"],
-                    "indicator": indicator.code,
-                    "target": goal,
-                    "actual": actual,
-                    "achieved_pct": percentage(actual, goal) if goal else 100.0,
-                    "expected_to_date": expected,
-                    "status": status,
+                    **progress_line(
+                        indicator, target["value"], now[indicator.code], start, elapsed_share(period, as_of)
+                    ),
                 }
             )
         return lines

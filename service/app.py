@@ -16,6 +16,7 @@ from service.resources import (
     indicators,
     ledger,
     members,
+    national,
     reports,
     series,
     targets,
@@ -44,6 +45,7 @@ BLUEPRINTS = (
     imports,
     audit,
     ledger,
+    national,
 )
 
 

@@ -9,7 +9,7 @@ from typing import NoReturn
 from flask import current_app, g, request
 from flask_smorest import abort
 
-from application.policy import SEES_PERSONAL_DATA
+from application.policy import NATIONAL, SEES_PERSONAL_DATA
 from application.register import Register
 from service import access, limits
 from service.throttle import AuthThrottle
@@ -54,6 +54,8 @@ def authenticate() -> None:
     if tenant is not None:
         if who.is_admin:
             abort(403, message="the platform admin token manages tenants; use a tenant token here")
+        if who.role == NATIONAL:  # aggregates only: no tenant's register, members or personal data
+            abort(403, message="a national token reads the national level only (/v1/national)")
         if who.tenant_id != tenant:  # a tenant token exists only with its tenant
             abort(404, message=f"tenant {tenant!r} does not exist")
     if not access.may_call(who, request.endpoint):

@@ -99,13 +99,16 @@ def import_file(tenant: str, kind: str | None, actor: str, files: tuple[str, ...
 
 @main.command()
 def demo() -> None:
-    """Build the demo province (if missing) and print its token."""
-    from service.startup import DEMO_TENANT, ensure_demo
+    """Build the demo provinces (if missing) and print their tokens."""
+    from service.startup import DEMO_TENANT, ensure_demo, ensure_national_demo
     from tenants.bootstrap import bootstrap
 
     platform = bootstrap()
     try:
         click.echo(f"Demo tenant '{DEMO_TENANT}' token: {ensure_demo(platform)}")
+        national = ensure_national_demo(platform)
+        if national is not None:
+            click.echo(f"National token: {national}")
     finally:
         platform.close()
 

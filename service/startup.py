@@ -51,6 +51,49 @@ def ensure_demo(platform: Platform, today: date | None = None, tenant_id: str = 
     return token
 
 
+SECOND_TENANT = "thanh-hoa"
+SECOND_NAME = "Liên đoàn Lao động tỉnh Thanh Hóa (demo: a small synthetic sample)"
+SECOND_MEMBERS = 4000
+SECOND_SEED = 23
+
+
+def ensure_national_demo(platform: Platform, today: date | None = None, tenant_id: str = SECOND_TENANT) -> str | None:
+    """A second, smaller province beside the demo one (synthetic, demo/generator.py), so that the
+    national level sums two tenants; returns a national token (kept in the data folder).
+
+    Built as ensure_demo builds its province: a build this data folder started and did not
+    finish is made again; one another start made in a shared database is taken as it is. The
+    synthetic history runs 2015-2025, so before 2016 there is no second province (None).
+    """
+    from demo.generator import generate_province, load_province
+
+    data = platform.settings.data_dir
+    started_file, built_file = data / "demo-second-started", data / "demo-second-built"
+    registered = platform.registry.tenant(tenant_id) is not None
+    if not built_file.exists() and (not registered or started_file.exists()):
+        today = today or vietnam_today()
+        if today < date(2016, 1, 1):  # a demo as of 2015: one province, and so no national level
+            write_private(built_file, "none: the demo was built before 2016\n")
+            return None
+        write_private(started_file, f"{tenant_id}\n")
+        if registered:
+            click.echo("The second demo province's last build did not finish: throwing it away.")
+            platform.empty_store(tenant_id)
+        else:
+            platform.provision(tenant_id, SECOND_NAME)
+        click.echo(f"Building a second, smaller demo province ({SECOND_MEMBERS:,} synthetic members)...")
+        with platform.stores.use(tenant_id) as store:
+            load_province(Register(store), generate_province(SECOND_MEMBERS, SECOND_SEED, today), actor="demo")
+        write_private(built_file, f"{tenant_id}\n")
+    elif not registered:
+        return None
+    token_file = data / "national-token"
+    if not token_file.exists():
+        token, _issued = platform.registry.issue_national_token("vgcl:demo")
+        write_private(token_file, token + "\n")
+    return token_file.read_text().strip()
+
+
 def announce(*, demo: bool, bind: str) -> None:
     """What the service says as it starts; the admin token only on the start that made it."""
     platform = bootstrap()
@@ -74,6 +117,12 @@ def announce(*, demo: bool, bind: str) -> None:
                 f"  curl -s -H 'Authorization: Bearer {token}' "
                 f"'{base}/v1/tenants/{DEMO_TENANT}/indicators?period=2023-2028'"
             )
+            national = ensure_national_demo(platform)
+            if national is not None:
+                click.echo(f"National token (both demo provinces, aggregates only): {national}")
+                click.echo(
+                    f"  curl -s -H 'Authorization: Bearer {national}' '{base}/v1/national/indicators?period=2025'"
+                )
         click.echo(f"API docs: {base}/docs  OpenAPI: {base}/openapi.json")
     finally:
         platform.close()

@@ -20,7 +20,7 @@ from typing import Any
 from domain.errors import AlreadyExists, InvalidValue
 from persistence.vault import KEYS_TABLE
 from tenants.registry import Registry
-from tenants.settings import TENANT_ID, Settings, schema_name
+from tenants.settings import NATIONAL_STORE, TENANT_ID, Settings, schema_name
 from tenants.stores import TenantStores, sqlite_path
 
 SQLITE_EVENTS_TABLE = "stored_events"  # the library's name for a SQLite ledger's events
@@ -51,19 +51,44 @@ def provision_tenant(settings: Settings, registry: Registry, stores: TenantStore
     return token
 
 
+def provision_national(settings: Settings, stores: TenantStores) -> None:
+    """Make the national ledger's store if it is not there (its schema carries the deployment's mark,
+    as a tenant's does); a repeat finds it made. It is no tenant: the registry does not list it."""
+    schema = settings.national_schema
+    with _locked(settings, schema) as conn:
+        if conn is not None:
+            with conn.transaction():
+                row = conn.execute(
+                    "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s", (schema,)
+                ).fetchone()
+                if row is None:
+                    _create_schema(conn, settings, schema)
+                elif row[0] != deployment_mark(settings):
+                    raise AlreadyExists(
+                        f'schema "{schema}" exists already and was not made by this deployment', rule="store_exists"
+                    )
+        with stores.use(NATIONAL_STORE, create=True):
+            pass
+
+
 @contextmanager
 def _provisioning(settings: Settings, tenant_id: str) -> Iterator[Any]:
     """On PostgreSQL, a connection holding a lock on the tenant's id for every deployment on the
     database, so that of two provisionings of one id the second finds what the first made;
     on SQLite, None (the registry's insert decides between two processes of one data folder)."""
+    with _locked(settings, schema_name(tenant_id)) as conn:
+        yield conn
+
+
+@contextmanager
+def _locked(settings: Settings, schema: str) -> Iterator[Any]:
+    """A connection holding the provisioning lock of ``schema`` (PostgreSQL); None on SQLite."""
     if settings.backend != "postgres":
         yield None
         return
     import psycopg
 
-    key = int.from_bytes(
-        hashlib.sha256(f"provision:{schema_name(tenant_id)}".encode()).digest()[:8], "big", signed=True
-    )
+    key = int.from_bytes(hashlib.sha256(f"provision:{schema}".encode()).digest()[:8], "big", signed=True)
     # A connection of its own, not one of the registry's few, which the provisioning also uses.
     with psycopg.connect(settings.conninfo(), autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (key,))  # released with the connection

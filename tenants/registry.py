@@ -39,6 +39,8 @@ UNREACHABLE = (DatabaseUnreachable, psycopg.OperationalError)
 TOKEN_RECHECK_SECONDS = 1.0
 TOKENS_KEPT = 1024  # valid tokens a process remembers (the least recently used go first)
 TOKEN_ID_LENGTH = 12
+# The tenant column of a national principal's token: no tenant id is empty, so none is mistaken for it.
+NATIONAL_TOKENS = ""
 DDL = (
     "CREATE TABLE IF NOT EXISTS tenants (tenant_id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS tokens (token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, role TEXT NOT NULL,"
@@ -72,8 +74,8 @@ class Principal:
     """Who sent a request: the platform admin, or a tenant token's holder and role."""
 
     actor: str
-    role: str  # "platform_admin" or a tenant role (application.policy)
-    tenant_id: str | None = None
+    role: str  # "platform_admin", "national" or a tenant role (application.policy)
+    tenant_id: str | None = None  # None for the platform admin and national principals
     scope_unit_id: str | None = None  # the unit whose reach it keeps to (application/scope.py); None: the whole tenant
 
     @property
@@ -221,6 +223,18 @@ class Registry:
             )
         return token
 
+    def issue_national_token(self, holder: str) -> tuple[str, dict]:
+        """A national principal's token (tenant of its own: none); shown once, like a tenant's."""
+        token = new_token()
+        now = datetime.now(UTC).isoformat()
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT INTO tokens (token_hash, tenant_id, role, holder, created_at) VALUES (?, ?, ?, ?, ?)",
+                (token_hash(token), NATIONAL_TOKENS, "national", holder, now),
+            )
+        issued = {"id": token_hash(token)[:TOKEN_ID_LENGTH], "role": "national", "holder": holder, "created_at": now}
+        return token, issued
+
     def tokens(self, tenant_id: str) -> list[dict]:
         """A tenant's tokens, without secrets; a token's id is the start of its hash."""
         with self.transaction() as cur:
@@ -270,7 +284,7 @@ class Registry:
             if row is None:  # unknown or revoked tokens are not remembered: each is looked up
                 self._known.pop(digest, None)
                 return None
-            found = Principal(actor=row[2], role=row[1], tenant_id=row[0], scope_unit_id=row[3])
+            found = Principal(actor=row[2], role=row[1], tenant_id=row[0] or None, scope_unit_id=row[3])
             self._known[digest] = (now, found)
             self._known.move_to_end(digest)
             while len(self._known) > TOKENS_KEPT:

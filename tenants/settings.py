@@ -9,6 +9,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 TENANT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+# The national ledger's store: kept like a tenant's, under a name no tenant id can take.
+NATIONAL_STORE = "_national"
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,11 @@ class Settings:
             parts["password"] = p["POSTGRES_PASSWORD"]
         return " ".join(f"{k}='{v}'" for k, v in parts.items())
 
+    @property
+    def national_schema(self) -> str:
+        """The national ledger's schema: one per deployment, beside its control schema."""
+        return f"{self.control_schema}_national"
+
     def application_name(self, tenant_id: str | None = None) -> str:
         """What this deployment's connections call themselves on the server (pg_stat_activity):
         its control schema, and the tenant a store's connection serves."""
@@ -102,3 +109,8 @@ def _whole(env, name: str, default: int, least: int) -> int:
 def schema_name(tenant_id: str) -> str:
     """One PostgreSQL schema per tenant; tenant ids have no underscores, so this is one-to-one."""
     return "t_" + tenant_id.replace("-", "_")
+
+
+def store_schema(settings: Settings, store_id: str) -> str:
+    """The schema of a tenant's store, or of the national ledger's."""
+    return settings.national_schema if store_id == NATIONAL_STORE else schema_name(store_id)

@@ -43,7 +43,7 @@ from projections.progress import Plans
 from projections.queries import RegisterViews
 from projections.runner import Projector, ViewsStopped
 from projections.structure import Structure
-from tenants.settings import Settings, schema_name
+from tenants.settings import Settings, store_schema
 
 log = logging.getLogger(__name__)
 MAPPER_TOPIC = "persistence.mapper:RegisterMapper"  # the library's mapper, flat events' JSON written directly
@@ -77,7 +77,7 @@ class TenantStore:
         self._thread_lock = threading.Lock()
         self.schema: str | None = None
         if self.backend == "postgres":
-            self.schema = schema_name(tenant_id)
+            self.schema = store_schema(settings, tenant_id)
             env = {
                 "PERSISTENCE_MODULE": "persistence.connections:TenantPostgresFactory",
                 **settings.postgres(),

@@ -65,6 +65,7 @@ def drop_schemas(settings: Settings, tenant_ids: list[str]) -> None:
     with psycopg.connect(settings.conninfo(), autocommit=True) as conn:
         for tenant_id in tenant_ids:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema_name(tenant_id)}" CASCADE')
+        conn.execute(f'DROP SCHEMA IF EXISTS "{settings.national_schema}" CASCADE')
         conn.execute(f'DROP SCHEMA IF EXISTS "{settings.control_schema}" CASCADE')
 
 
