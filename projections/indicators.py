@@ -31,6 +31,7 @@ class Question:
     unit_id: str | None
     as_of: date
     known_at: int | None  # microseconds since the epoch; None: everything recorded so far
+    union_id: str | None = None  # one grassroots union's own figures (its form, 1-HĐCĐ); None: every union
 
     @property
     def k(self) -> int:
@@ -121,6 +122,8 @@ class _Answer:
                 if r <= self.k and (s is None or s > self.k)
             ]
             self.scope = UnitScope(q.unit_id, known)
+        # a union asked alone: its code (-1, matching nothing, for one the columns do not hold)
+        self.union = None if q.union_id is None else snap.unions.index.get(q.union_id, -1)
         self._cache: dict = {}
 
     def figures(self, indicators: Iterable[Indicator]) -> dict[str, float | int]:
@@ -184,12 +187,14 @@ class _Answer:
     def _unions_here(self) -> np.ndarray:
         """Mask over union spans: visible on ``as_of`` and under the asked unit."""
         visible, units = self._unions_visible(), self._in_scope_units()
+        if self.union is not None:
+            visible = visible & (self.snap.structure.union_spans.entity == self.union)
         return visible if units is None else visible & units[self.snap.structure.union_spans.holder]
 
     # ---- stocks ------------------------------------------------------------
     def _members_total(self) -> int:
         counts = self._members_by_union()
-        if self.scope is None:
+        if self.scope is None and self.union is None:
             return int(round(counts.sum()))
         unions = self.snap.structure.union_spans.entity[self._unions_here()]
         return int(round(counts[unions].sum()))
@@ -212,6 +217,9 @@ class _Answer:
         st, k, d = self.snap.structure, self.k, self.d
         spans = st.workplace_spans
         here = spans.visible(k, d)
+        if self.union is not None:  # the union's own workplace
+            held = 0 <= self.union < len(st.union_workplace)
+            here &= spans.entity == (st.union_workplace[self.union] if held else -1)
         units = self._in_scope_units()
         if units is not None:
             here &= units[spans.holder]
@@ -251,6 +259,8 @@ class _Answer:
         if first > last:
             return 0
         chosen = (days >= first) & (days <= last) & (at <= self.k)
+        if self.union is not None:
+            chosen &= unions == self.union
         if self.scope is None:
             return int(np.count_nonzero(chosen))
         unions, days = unions[chosen], days[chosen]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from application.policy import Action
+from service import files
 from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
-from service.schemas import Instant, Text
+from service.schemas import FormatField, Instant, Text
 
 blp = Blueprint(
     "indicators",
@@ -34,6 +35,7 @@ class IndicatorQuery(Schema):
         load_default=None,
         metadata={"description": "Comma-separated codes (e.g. `coverage_pct@25`); default every code"},
     )
+    format = FormatField()
 
 
 class IndicatorAnswer(Schema):
@@ -52,6 +54,7 @@ class IndicatorAnswer(Schema):
 @allow(Action.READ)
 @blp.arguments(IndicatorQuery(), location="query")
 @blp.response(200, IndicatorAnswer)
+@files.documented(blp)
 def indicators(args: dict, tenant: str):
     """Figures for a unit (and its child units) or the whole tenant
 
@@ -61,8 +64,11 @@ def indicators(args: dict, tenant: str):
     `unions_founded`, `unions_dissolved`) count the period's days up to `as_of`, each event under
     the unit that held its union on the event's date. Workplace indicators take `@N` for the
     workforce threshold (default 10). With `known_at`, events recorded later are left out.
+    As a file (`format=csv|xlsx`): a row per group, then the total row (empty `key`), a column per code.
     """
+    fmt = files.wanted(args)
     register, _ = tenant_register(tenant)
-    return register.reads.indicators(
+    figures = register.reads.indicators(
         args["period"], args.get("unit_id"), args.get("as_of"), args.get("known_at"), args.get("indicators")
     )
+    return figures if fmt == "json" else files.figures_file(fmt, figures, tenant)
