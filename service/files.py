@@ -14,6 +14,7 @@ import io
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -84,20 +85,30 @@ def columns_of(schema: type[Schema]) -> list[str]:
     return [n for n in names if n not in meta] + meta
 
 
-def walk(first: Page, more: Callable[[str], Page]) -> Iterator[dict]:
+def walk(first: Page, more: Callable[[str], Page]) -> Iterator[Any]:
     """Every item of a list, from its first page (read before the answer starts, so that a bad
-    filter is still a 404 or 422) through the pages after, each read by the cursor of the one before."""
-    page = first
-    while True:
-        yield from page.items
-        if page.next is None:
-            return
-        page = more(page.next)
+    filter is still a 404 or 422) through the pages after, each read by the cursor of the one before.
+    The next page is read in a thread of its own while this one is written out: the database's
+    work and the wait for it overlap with the writing."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-page") as reader:
+        page = first
+        while True:
+            ahead = reader.submit(more, page.next) if page.next is not None else None
+            yield from page.items
+            if ahead is None:
+                return
+            page = ahead.result()
+
+
+def plain(value: Any) -> Any:
+    """A value as a file holds it: an instant as ISO 8601 text, as JSON writes it (Excel holds no
+    offset); numbers, dates, booleans and text as they are."""
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def item_rows(items: Iterable[dict], columns: Sequence[str]) -> Iterator[list]:
     for item in items:
-        yield [item.get(c) for c in columns]
+        yield [plain(item.get(c)) for c in columns]
 
 
 def filename(*parts: Any) -> str:
@@ -118,24 +129,12 @@ def answer(fmt: str, columns: Sequence[str], rows: Iterable[Sequence], name: str
 
 
 # ---- CSV ----------------------------------------------------------------------------------------------
-def _csv_value(value: Any) -> Any:
-    """As the JSON answer writes it: true/false, instants in ISO 8601 (dates already are, numbers
-    by str(), None as an empty field by the csv module)."""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
 def _csv(columns: Sequence[str], rows: Iterable[Sequence]) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_csv_value(v) for v in row])
+    for row in rows:  # values as JSON writes them: booleans in lower case, None empty (by csv)
+        writer.writerow([("true" if v else "false") if v.__class__ is bool else v for v in row])
         if buffer.tell() >= FLUSH_BYTES:
             yield buffer.getvalue().encode()
             buffer.seek(0)
@@ -144,13 +143,6 @@ def _csv(columns: Sequence[str], rows: Iterable[Sequence]) -> Iterator[bytes]:
 
 
 # ---- XLSX ---------------------------------------------------------------------------------------------
-def _xlsx_value(value: Any) -> Any:
-    """Numbers, dates and booleans as Excel's own; an instant as ISO 8601 text (Excel holds no offset)."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
 def _xlsx(columns: Sequence[str], rows: Iterable[Sequence], sheet: str) -> Iterator[bytes]:
     workbook = Workbook(write_only=True)
     ws = workbook.create_sheet(sheet[:31])
@@ -163,7 +155,7 @@ def _xlsx(columns: Sequence[str], rows: Iterable[Sequence], sheet: str) -> Itera
             cells.append(cell)
         ws.append(cells)
     for row in rows:
-        ws.append([_xlsx_value(v) for v in row])
+        ws.append(row)
     with tempfile.TemporaryFile() as out:
         workbook.save(out)
         out.seek(0)
@@ -174,11 +166,24 @@ def _xlsx(columns: Sequence[str], rows: Iterable[Sequence], sheet: str) -> Itera
 def list_file(fmt: str, kind: str, item: type[Schema], args: dict, read: Callable[..., Page], tenant: str) -> Response:
     """A whole list as a file: ``read`` (a ``*_page`` read) walked from the first page to the last
     with the list's filters, ``limit`` and ``after`` aside (a file holds every page)."""
-    filters = {k: v for k, v in args.items() if k not in ("limit", "after")}
     columns = columns_of(item)
+    return rows_file(fmt, kind, columns, args, read, tenant, lambda items: item_rows(items, columns))
+
+
+def rows_file(
+    fmt: str,
+    kind: str,
+    columns: Sequence[str],
+    args: dict,
+    read: Callable[..., Page],
+    tenant: str,
+    rows_of: Callable[[Iterator[Any]], Iterable[Sequence]] = lambda rows: rows,
+) -> Response:
+    """As ``list_file``, from a read whose pages hold rows of ``columns`` already."""
+    filters = {k: v for k, v in args.items() if k not in ("limit", "after")}
     first = read(**filters, limit=FILE_PAGE)
     items = walk(first, lambda after: read(**filters, after=after, limit=FILE_PAGE))
-    return answer(fmt, columns, item_rows(items, columns), filename(tenant, kind, filters.get("as_of")), kind)
+    return answer(fmt, columns, rows_of(items), filename(tenant, kind, filters.get("as_of")), kind)
 
 
 TOTAL = "Tổng cộng"  # the name of a figures file's total row, whose key is empty
@@ -188,7 +193,7 @@ def figures_file(fmt: str, figures: dict, tenant: str) -> Response:
     """An /indicators answer as a file: one row per group (with ``group_by``), then the total row;
     each row says the question (period, unit, as_of, known_at) and has a column per code."""
     codes = list(figures["figures"])
-    question = [figures["period"], figures["unit_id"], figures["as_of"], figures["known_at"]]
+    question = [figures["period"], figures["unit_id"], figures["as_of"], plain(figures["known_at"])]
     columns = ["period", "unit_id", "as_of", "known_at", "key", "name", *codes]
     groups = figures.get("groups") or []
     rows = [[*question, g["key"], g["name"], *(g["figures"].get(c) for c in codes)] for g in groups]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from application.policy import Action
+from application.reads import MEMBER_COLUMNS
 from domain.commands import AdmitMember, EraseMemberData, RecordDeparture, TransferMember
 from domain.members import DEPARTURE_REASONS, GENDERS, ID_NUMBER, ID_NUMBER_RULE
 from service import files
@@ -148,7 +149,7 @@ def list_members(args: dict, tenant: str):
     fmt = files.wanted(args)
     register, _ = tenant_register(tenant)
     if fmt != "json":
-        return files.list_file(fmt, "members", MemberOut, args, register.reads.member_page, tenant)
+        return files.rows_file(fmt, "members", MEMBER_COLUMNS, args, register.reads.member_rows, tenant)
     page = register.reads.member_page(**args)
     return {"members": page.items, "next": page.next}
 
