@@ -398,9 +398,7 @@ class Bench:
         self.results.update(
             export_rps=rows / seconds, export_rss_mb=peak, export_rows=rows, export_rows_per_cpu_s=rows / max(cpu, 1e-3)
         )
-        self.log(
-            f"export: {rows:,} rows in {seconds:.1f}s ({cpu:.1f} s of the worker's CPU), peak RSS {peak:.0f} MB"
-        )
+        self.log(f"export: {rows:,} rows in {seconds:.1f}s ({cpu:.1f} s of the worker's CPU), peak RSS {peak:.0f} MB")
 
     def settle(self) -> None:
         """Flush what earlier phases left dirty (a rebuild writes gigabytes), so that the API and its
