@@ -54,25 +54,22 @@ def wanted(args: dict) -> str:
     return {CSV: "csv", XLSX: "xlsx"}.get(best, "json")
 
 
+ANSWERS = (
+    "JSON by default; with `format=csv` (or `Accept: text/csv`) every page in one CSV file (UTF-8, a"
+    " header row of the fields' codes); with `format=xlsx` (or the XLSX `Accept` type) one sheet, a row"
+    " of codes then a row of Vietnamese headings. A file comes as an attachment (Content-Disposition)."
+)
+
+
 def documented(blp: Any) -> Callable:
     """The OpenAPI description of the file answers beside the JSON one."""
 
     def decorate(view: Callable) -> Callable:
-        view = blp.alt_response(
-            200,
-            content_type=CSV,
-            success=True,
-            description="With `format=csv` or `Accept: text/csv`: every page as CSV (UTF-8, a header row of codes)",
-            schema={"type": "string"},
-        )(view)
-        return blp.alt_response(
-            200,
-            content_type=XLSX,
-            success=True,
-            description="With `format=xlsx` or the XLSX `Accept` type: every page as one sheet, "
-            "a row of codes then a row of Vietnamese headings",
-            schema={"type": "string", "format": "binary"},
-        )(view)
+        for content_type, schema in ((CSV, {"type": "string"}), (XLSX, {"type": "string", "format": "binary"})):
+            view = blp.alt_response(200, content_type=content_type, success=True, description=ANSWERS, schema=schema)(
+                view
+            )
+        return view
 
     return decorate
 

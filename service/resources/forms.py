@@ -77,7 +77,8 @@ def _documented(view: Any) -> Any:
         200,
         content_type=files.XLSX,
         success=True,
-        description="With `format=xlsx`: the form laid out as on paper (Nội dung / Đơn vị tính / Số lượng / Ghi chú)",
+        description="JSON by default; with `format=xlsx` (or the XLSX `Accept` type) the form laid out as on"
+        " paper: title, reporting unit, cut-off, then Nội dung / Đơn vị tính / Số lượng / Ghi chú (an attachment)",
         schema={"type": "string", "format": "binary"},
     )(view)
 

@@ -275,3 +275,13 @@ def test_a_form_refuses_an_unknown_union_or_unit_and_a_bad_year_or_date(province
     assert refused("/forms/2-hdcd", year=3000) == ["year"]
     assert refused("/forms/2-hdcd", year=2020, as_of="2021-01-01") == ["as_of"]
     assert refused("/forms/2-hdcd", year=2020, format="csv") == ["format"]
+
+
+def test_the_openapi_document_names_the_format_and_the_file_types(client):
+    spec = client.get("/openapi.json").get_json()
+    for path in ("units", "workplaces", "unions", "members", "indicators", "targets/progress", "forms/2-hdcd"):
+        call = spec["paths"][f"/v1/tenants/{{tenant}}/{path}"]["get"]
+        assert "format" in [p["name"] for p in call["parameters"]], path
+        types = set(call["responses"]["200"]["content"])
+        assert {"application/json", XLSX} <= types, path
+        assert ("text/csv" in types) == (not path.startswith("forms")), path
