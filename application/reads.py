@@ -441,9 +441,11 @@ class RegisterReads:
         opened = self.store.vault.unseal_with_keys((r[0], r[5], r[11]) for r in rows)
         days: dict[int | None, date | None] = {None: None}
         seconds: dict[int, str] = {}
+        born: dict[str, date] = {}
         out = []
         for member_id, union, first, admitted, gender_, _sealed, left, reason, version, at, updated, _key in rows:
             personal = opened.get(member_id)
+            birth = personal.get("birth_date") if personal else None
             if admitted not in days:
                 days[admitted] = from_day(admitted)
             if left not in days:
@@ -456,7 +458,7 @@ class RegisterReads:
                     days[admitted],
                     gender_,
                     personal.get("full_name") if personal else None,
-                    personal.get("birth_date") if personal else None,
+                    born.get(birth) or born.setdefault(birth, date.fromisoformat(birth)) if birth else None,
                     personal.get("id_number") if personal else None,
                     days[left],
                     reason,

@@ -80,6 +80,7 @@ def json_cell(value) -> str | float:
 def read_csv(response) -> list[list[str]]:
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.mimetype == "text/csv" and response.mimetype_params["charset"] == "utf-8"
+    assert response.is_streamed and response.headers["Content-Disposition"].startswith("attachment; filename=")
     return list(csv.reader(io.StringIO(response.get_data(as_text=True), newline="")))
 
 
