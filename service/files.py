@@ -16,10 +16,11 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from flask import Response, request, stream_with_context
-from marshmallow import Schema
+from marshmallow import Schema, fields
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -114,9 +115,12 @@ def filename(*parts: Any) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
 
-def answer(fmt: str, columns: Sequence[str], rows: Iterable[Sequence], name: str, sheet: str) -> Response:
-    """The streamed file of ``rows`` (values in ``columns``' order) as an attachment ``name``.``fmt``."""
-    body = _csv(columns, rows) if fmt == "csv" else _xlsx(columns, rows, sheet)
+def answer(
+    fmt: str, columns: Sequence[str], rows: Iterable[Sequence], name: str, sheet: str, booleans: Iterable[str] = ()
+) -> Response:
+    """The streamed file of ``rows`` (values in ``columns``' order) as an attachment ``name``.``fmt``;
+    ``booleans`` name the columns holding true or false (which a CSV writes as JSON does)."""
+    body = _csv(columns, rows, set(booleans)) if fmt == "csv" else _xlsx(columns, rows, sheet)
     mimetype = FORMATS[fmt]
     response = Response(stream_with_context(body), mimetype=mimetype)
     if fmt == "csv":
@@ -126,17 +130,32 @@ def answer(fmt: str, columns: Sequence[str], rows: Iterable[Sequence], name: str
 
 
 # ---- CSV ----------------------------------------------------------------------------------------------
-def _csv(columns: Sequence[str], rows: Iterable[Sequence]) -> Iterator[bytes]:
+def _csv(columns: Sequence[str], rows: Iterable[Sequence], booleans: set[str]) -> Iterator[bytes]:
+    """Values as JSON writes them: booleans in lower case, None as an empty field (by the csv
+    module), dates and numbers by str(); written a thousand rows to a call."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
-    for row in rows:  # values as JSON writes them: booleans in lower case, None empty (by csv)
-        writer.writerow([("true" if v else "false") if v.__class__ is bool else v for v in row])
+    flags = [i for i, c in enumerate(columns) if c in booleans]
+    if flags:
+        rows = _json_booleans(rows, flags)
+    rows = iter(rows)
+    while batch := list(islice(rows, 1000)):
+        writer.writerows(batch)
         if buffer.tell() >= FLUSH_BYTES:
             yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue().encode()
+
+
+def _json_booleans(rows: Iterable[Sequence], flags: list[int]) -> Iterator[Sequence]:
+    for row in rows:
+        row = list(row)
+        for i in flags:
+            if row[i] is not None:
+                row[i] = "true" if row[i] else "false"
+        yield row
 
 
 # ---- XLSX ---------------------------------------------------------------------------------------------
@@ -164,23 +183,25 @@ def list_file(fmt: str, kind: str, item: type[Schema], args: dict, read: Callabl
     """A whole list as a file: ``read`` (a ``*_page`` read) walked from the first page to the last
     with the list's filters, ``limit`` and ``after`` aside (a file holds every page)."""
     columns = columns_of(item)
-    return rows_file(fmt, kind, columns, args, read, tenant, lambda items: item_rows(items, columns))
+    return rows_file(fmt, kind, item, columns, args, read, tenant, lambda items: item_rows(items, columns))
 
 
 def rows_file(
     fmt: str,
     kind: str,
+    item: type[Schema],
     columns: Sequence[str],
     args: dict,
     read: Callable[..., Page],
     tenant: str,
     rows_of: Callable[[Iterator[Any]], Iterable[Sequence]] = lambda rows: rows,
 ) -> Response:
-    """As ``list_file``, from a read whose pages hold rows of ``columns`` already."""
+    """As ``list_file``, from a read whose pages hold rows of ``columns`` (``item``'s fields) already."""
     filters = {k: v for k, v in args.items() if k not in ("limit", "after")}
     first = read(**filters, limit=FILE_PAGE)
     items = walk(first, lambda after: read(**filters, after=after, limit=FILE_PAGE))
-    return answer(fmt, columns, rows_of(items), filename(tenant, kind, filters.get("as_of")), kind)
+    booleans = [name for name, field in item().fields.items() if isinstance(field, fields.Boolean)]
+    return answer(fmt, columns, rows_of(items), filename(tenant, kind, filters.get("as_of")), kind, booleans)
 
 
 TOTAL = "Tổng cộng"  # the name of a figures file's total row, whose key is empty

@@ -149,7 +149,7 @@ def list_members(args: dict, tenant: str):
     fmt = files.wanted(args)
     register, _ = tenant_register(tenant)
     if fmt != "json":
-        return files.rows_file(fmt, "members", MEMBER_COLUMNS, args, register.reads.member_rows, tenant)
+        return files.rows_file(fmt, "members", MemberOut, MEMBER_COLUMNS, args, register.reads.member_rows, tenant)
     page = register.reads.member_page(**args)
     return {"members": page.items, "next": page.next}
 
