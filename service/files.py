@@ -159,19 +159,34 @@ def _json_booleans(rows: Iterable[Sequence], flags: list[int]) -> Iterator[Seque
 
 
 # ---- XLSX ---------------------------------------------------------------------------------------------
+SHEET_ROWS = 1_048_576  # the most rows a sheet of Excel holds
+
+
 def _xlsx(columns: Sequence[str], rows: Iterable[Sequence], sheet: str) -> Iterator[bytes]:
+    """One sheet, its two header rows then the rows; past Excel's rows a sheet, the rows go on in
+    another sheet (``members 2``...) under the same headers."""
     workbook = Workbook(write_only=True)
-    ws = workbook.create_sheet(sheet[:31])
     bold = Font(bold=True)
-    for heading in (list(columns), [label(c) for c in columns]):
-        cells = []
-        for text in heading:
-            cell = WriteOnlyCell(ws, value=text)
-            cell.font = bold
-            cells.append(cell)
-        ws.append(cells)
+
+    def new_sheet(number: int) -> Any:
+        ws = workbook.create_sheet(sheet[:28] + (f" {number}" if number > 1 else ""))
+        for heading in (list(columns), [label(c) for c in columns]):
+            cells = []
+            for text in heading:
+                cell = WriteOnlyCell(ws, value=text)
+                cell.font = bold
+                cells.append(cell)
+            ws.append(cells)
+        return ws
+
+    sheets, room = 1, SHEET_ROWS - 2
+    ws = new_sheet(sheets)
     for row in rows:
+        if not room:
+            sheets, room = sheets + 1, SHEET_ROWS - 2
+            ws = new_sheet(sheets)
         ws.append(row)
+        room -= 1
     with tempfile.TemporaryFile() as out:
         workbook.save(out)
         out.seek(0)

@@ -286,3 +286,12 @@ def test_the_openapi_document_names_the_format_and_the_file_types(client):
         types = set(call["responses"]["200"]["content"])
         assert {"application/json", XLSX} <= types, path
         assert ("text/csv" in types) == (not path.startswith("forms")), path
+
+
+def test_an_xlsx_goes_on_in_another_sheet_past_the_rows_a_sheet_holds(province, monkeypatch):
+    monkeypatch.setattr(files, "SHEET_ROWS", 5)  # two header rows and three members a sheet
+    book = openpyxl.load_workbook(io.BytesIO(province.get("/members", format="xlsx").get_data()))
+    assert book.sheetnames == ["members", "members 2", "members 3"]
+    ids = [row[0] for ws in book.worksheets for row in ws.iter_rows(min_row=3, values_only=True)]
+    assert ids == ["m1", "m2", "m3", "m4", "m5", "m6", "m7"]
+    assert all(ws["A1"].value == "id" and ws["A2"].value == "Mã" for ws in book.worksheets)
