@@ -1,8 +1,8 @@
 """Lists, figures and progress as CSV or XLSX files, asked by ``format=csv|xlsx`` or the ``Accept``
 type: every page in one file, the columns named by the JSON answer's codes.
 
-A file is streamed: the list is read a page at a time by its cursor and each page written out
-before the next is read, so a million members never sit in memory at once. A CSV leaves as it is
+A file is streamed: the list is read a page at a time by its cursor, each page written out while
+the next one is read, so a million members never sit in memory at once. A CSV leaves as it is
 written; an XLSX (a zip, whose directory comes last) is written row by row by openpyxl's
 write-only workbook to a temporary file, then streamed from it.
 """
@@ -27,7 +27,7 @@ from openpyxl.styles import Font
 
 from application.reads import Page
 from domain.labels import label
-from service.schemas import EntityMeta, FormatField
+from service.schemas import EntityMeta
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -35,12 +35,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = {"json": JSON, "csv": CSV, "xlsx": XLSX}
 FILE_PAGE = 5000  # items read per page while a file is written: few round trips, bounded memory
 FLUSH_BYTES = 1 << 16  # a CSV leaves in pieces of about this size
-
-
-class FormatQuery(Schema):
-    """What a call that also answers files takes."""
-
-    format = FormatField()
 
 
 def wanted(args: dict) -> str:
