@@ -34,6 +34,11 @@ scratch schema), dropped at the end. Measured, in this order:
   quarters, months, terms), units (or the whole tenant), ``as_of`` and ``known_at``, one at a
   time; ``verify_ms``: the median of 3 verifications of a tenant-wide 2025 report carrying
   every indicator (figures from GET /reports/draft).
+- export: the whole member list as CSV (``GET /members?format=csv``), streamed over HTTP by a
+  gunicorn of one worker of its own that serves nothing else (and reads no indicator columns
+  ahead): ``export_rps`` is rows per second, read by one client as they come; ``export_rss_mb``
+  that worker's peak RSS (VmHWM), from its start to the file's last byte; ``export_rows_per_cpu_s``
+  the rows per second of the worker's own CPU time (what the machine's other load does not change).
 
 Prints a table (metric, value, bar, pass/fail) and writes the JSON.
 """
@@ -99,6 +104,8 @@ KEYS = (
     "search_p95_ms",
     "national_p50_ms",
     "national_p95_ms",
+    "export_rps",
+    "export_rss_mb",
 )
 BARS = {  # the issue's bar, at 1,000,000 members on 2 cores
     "import_ratio": (">=", 0.3),
@@ -115,8 +122,41 @@ BARS = {  # the issue's bar, at 1,000,000 members on 2 cores
     "list_p95_ms": ("<=", 50),
     "search_p95_ms": ("<=", 100),
     "national_p95_ms": ("<=", 300),
+    "export_rps": (">=", 50_000),
+    "export_rss_mb": ("<=", 300),
 }
 SEALED_OVERHEAD = 12 + 16  # AES-GCM nonce and tag
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def child_pids(parent: int) -> list[int]:
+    """The processes ``parent`` started (gunicorn's workers), from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) a process has used so far, every thread of it."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """A process's peak resident set (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def log(started: float, message: str) -> None:
@@ -374,6 +414,7 @@ class Bench:
                 self.indicators(server, province, rng)
                 self.verify(server)
                 self.browsing(server, province, rng)
+            self.export(env)
             return
         with (
             Gunicorn("service.wsgi:app", env, self.tmp / "service.log") as server,
@@ -421,6 +462,32 @@ class Bench:
             self.indicators(server, province, rng)
             self.verify(server)
             self.browsing(server, province, rng)
+        self.export(env)
+
+    def export(self, env: dict[str, str]) -> None:
+        """The member list as one CSV file, streamed; the serving worker's peak RSS."""
+        alone = {**env, "UNIONLEDGER_WORKERS": "1", "UNIONLEDGER_WARM_COLUMNS": "0"}
+        with Gunicorn("service.wsgi:app", alone, self.tmp / "export.log") as server:
+            assert server.process is not None
+            workers = child_pids(server.process.pid)
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
+            cpu_before = sum(cpu_seconds(pid) for pid in workers)
+            started = time.perf_counter()
+            conn.request("GET", f"/v1/tenants/{self.tenant}/members?format=csv", headers=bearer(self.token))
+            response = conn.getresponse()
+            assert response.status == 200, response.read()[:3000]
+            lines = 0
+            while chunk := response.read(1 << 20):
+                lines += chunk.count(b"\n")
+            seconds = time.perf_counter() - started
+            conn.close()
+            peak = max(peak_rss_mb(pid) for pid in workers)
+            cpu = sum(cpu_seconds(pid) for pid in workers) - cpu_before
+        rows = lines - 1  # the header
+        self.results.update(
+            export_rps=rows / seconds, export_rss_mb=peak, export_rows=rows, export_rows_per_cpu_s=rows / max(cpu, 1e-3)
+        )
+        self.log(f"export: {rows:,} rows in {seconds:.1f}s ({cpu:.1f} s of the worker's CPU), peak RSS {peak:.0f} MB")
 
     def settle(self) -> None:
         """Flush what earlier phases left dirty (a rebuild writes gigabytes), so that the API and its

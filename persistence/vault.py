@@ -44,6 +44,26 @@ PREFIX = "aesgcm:"
 ERASED = None
 
 
+def _opened(sealed: Iterable[tuple[str, str, bytes | None]]) -> dict[str, dict | None]:
+    """member_id -> personal data opened with its key, or None where the key was destroyed."""
+    out: dict[str, dict | None] = {}
+    skip, decode, loads = len(PREFIX), base64.urlsafe_b64decode, json.loads  # a file opens a million
+    for member_id, value, key in sealed:
+        if key is None or not value.startswith(PREFIX):
+            out[member_id] = ERASED
+            continue
+        raw = decode(value[skip:])
+        plain = AESGCM(key).decrypt(raw[:NONCE_SIZE], raw[NONCE_SIZE:], member_id.encode())
+        out[member_id] = loads(plain.decode())
+    return out
+
+
+# How a read of the views joins a member's key (``personal_keys k`` on the member's id), to open
+# the personal data of many members with ``unseal_with_keys``
+PERSONAL_KEY_JOIN = "LEFT JOIN personal_keys k ON k.member_id = {member_id}"
+PERSONAL_KEY_COLUMN = "k.key"
+
+
 def _read_keys(cur, member_ids: list[str]) -> dict[str, bytes]:
     rows = cur.rows_for("SELECT member_id, key FROM personal_keys WHERE member_id IN ({ids})", member_ids)
     return {m: bytes.fromhex(k) for m, k in rows}
@@ -234,15 +254,13 @@ class PersonalDataVault:
         ids = sorted({m for m, _ in pairs})
         with self.transaction() as cur:
             keys = _read_keys(cur, ids)
-        out: dict[str, dict | None] = {}
-        for member_id, value in pairs:
-            key = keys.get(member_id)
-            if key is None or not value.startswith(PREFIX):
-                out[member_id] = ERASED
-                continue
-            raw = base64.urlsafe_b64decode(value[len(PREFIX) :])
-            out[member_id] = json.loads(AESGCM(key).decrypt(raw[:NONCE_SIZE], raw[NONCE_SIZE:], member_id.encode()))
-        return out
+        return _opened((m, s, keys.get(m)) for m, s in pairs)
+
+    @staticmethod
+    def unseal_with_keys(sealed: Iterable[tuple[str, str | None, str | None]]) -> dict[str, dict | None]:
+        """As ``unseal_many``, from (member_id, sealed, key) read together with the members (a
+        file's page: one statement, not two); the key as PERSONAL_KEY_COLUMN reads it, None once destroyed."""
+        return _opened((m, s, bytes.fromhex(k) if k else None) for m, s, k in sealed if s)
 
     def unseal(self, member_id: str, sealed: str | None) -> dict | None:
         return self.unseal_many([(member_id, sealed)]).get(member_id)

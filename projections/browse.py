@@ -185,35 +185,87 @@ class RegisterLists:
     ) -> list[str]:
         """Members admitted by ``on`` (in the ``unions``; ``active`` on it or ``left`` by it; of a
         gender; ``among`` the members a search found), a page in id order."""
-        d = day(on)
-        active = "(s.valid_to IS NULL OR s.valid_to > ?)"
-        gone = "(s.terminal = 1 AND s.valid_to <= ?)"
         with self.transaction() as cur:
-            where: list[str] = ["s.superseded_at IS NULL", "s.valid_from <= ?"]
-            params: list[Any] = [d]
-            if status == "active":
-                where.append(active)
-                params.append(d)
-            elif status == "left":
-                where.append(gone)
-                params.append(d)
-            else:
-                where.append(f"({active} OR {gone})")
-                params += [d, d]
-            if unions is not None:
-                holders, held = _member_of(cur, "s.holder_id", unions)
-                where.append(holders)
-                params += held
-            if among is not None:
-                chosen, listed = _member_of(cur, "s.entity_id", among)
-                where.append(chosen)
-                params += listed
-            source = "SELECT s.entity_id FROM member_spans s"
-            if gender is not None:
-                source += " JOIN member_state m ON m.member_id = s.entity_id"
-                where.append("m.gender = ?")
-                params.append(gender)
+            source, where, params = _members_on(
+                cur, on, unions, status, gender, among, "s.entity_id", gender is not None
+            )
             return _page(cur, source, where, params, "s.entity_id", after, limit)
+
+    def member_rows(
+        self,
+        on: date,
+        *,
+        unions: list[str] | None,
+        status: str | None,
+        gender: str | None,
+        among: list[str] | None,
+        after: str | None,
+        limit: int,
+        key: tuple[str, str] | None = None,
+    ) -> list[tuple]:
+        """The members ``member_ids`` pages, with their state, in one statement: (id, union,
+        admitted union, admitted on, gender, sealed personal data, left on, reason, version,
+        admitted at, updated at), for a file of a whole list; with ``key`` (a join and the column
+        it adds), each member's key too."""
+        with self.transaction() as cur:
+            columns, join = MEMBER_ROW, ""
+            if key is not None:  # the vault's key of each member, joined on its id
+                columns, join = f"{columns}, {key[1]}", " " + key[0].format(member_id="s.entity_id")
+            source, where, params = _members_on(cur, on, unions, status, gender, among, columns, True)
+            source += join
+            if after is not None:
+                where.append("s.entity_id > ?")
+                params.append(after)
+            sql = f"{source} WHERE {' AND '.join(where)} ORDER BY s.entity_id LIMIT ?"
+            return cur.execute(sql, (*params, limit)).fetchall()
+
+
+MEMBER_ROW = (
+    "s.entity_id, m.union_id, m.admitted_union_id, m.admitted_on, m.gender, m.personal, m.left_on,"
+    " m.leave_reason, m.version, m.admitted_at, m.updated_at"
+)
+
+
+def _members_on(
+    cur: ViewCursor,
+    on: date,
+    unions: list[str] | None,
+    status: str | None,
+    gender: str | None,
+    among: list[str] | None,
+    columns: str,
+    with_state: bool,
+) -> tuple[str, list[str], list[Any]]:
+    """The FROM and WHERE of members admitted by ``on`` and as filtered (see ``member_ids``)."""
+    d = day(on)
+    active = "(s.valid_to IS NULL OR s.valid_to > ?)"
+    gone = "(s.terminal = 1 AND s.valid_to <= ?)"
+    where: list[str] = ["s.superseded_at IS NULL", "s.valid_from <= ?"]
+    params: list[Any] = [d]
+    if status == "active":
+        where.append(active)
+        params.append(d)
+    elif status == "left":
+        where.append(gone)
+        params.append(d)
+    else:
+        where.append(f"({active} OR {gone})")
+        params += [d, d]
+    if unions is not None:
+        holders, held = _member_of(cur, "s.holder_id", unions)
+        where.append(holders)
+        params += held
+    if among is not None:
+        chosen, listed = _member_of(cur, "s.entity_id", among)
+        where.append(chosen)
+        params += listed
+    source = f"SELECT {columns} FROM member_spans s"
+    if with_state:
+        source += " JOIN member_state m ON m.member_id = s.entity_id"
+    if gender is not None:
+        where.append("m.gender = ?")
+        params.append(gender)
+    return source, where, params
 
 
 def _member_of(cur: ViewCursor, column: str, values: list[str]) -> tuple[str, list]:

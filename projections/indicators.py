@@ -41,6 +41,7 @@ class Question:
     unit_id: str | None
     as_of: date
     known_at: int | None  # microseconds since the epoch; None: everything recorded so far
+    union_id: str | None = None  # one grassroots union's own figures (its form, 1-HĐCĐ); None: every union
 
     @property
     def k(self) -> int:
@@ -202,6 +203,8 @@ class _Answer:
         self.scope = scope
         if q.unit_id is not None and scope is None:
             self.scope = UnitScope(q.unit_id, self.known_units())
+        # a union asked alone: its code (-1, matching nothing, for one the columns do not hold)
+        self.union = None if q.union_id is None else snap.unions.index.get(q.union_id, -1)
         self._cache: dict = {}
 
     def known_units(self) -> list[tuple[str, str, int, int | None]]:
@@ -293,12 +296,14 @@ class _Answer:
     def _unions_here(self) -> np.ndarray:
         """Mask over union spans: visible on ``as_of`` and under the asked unit."""
         visible, units = self._unions_visible(), self._in_scope_units()
+        if self.union is not None:
+            visible = visible & (self.snap.structure.union_spans.entity == self.union)
         return visible if units is None else visible & units[self.snap.structure.union_spans.holder]
 
     # ---- stocks ------------------------------------------------------------
     def _members_total(self, female: bool = False) -> int:
         counts = self._members_by_union(female)
-        if self.scope is None:
+        if self.scope is None and self.union is None:
             return int(round(counts.sum()))
         unions = self.snap.structure.union_spans.entity[self._unions_here()]
         return int(round(counts[unions].sum()))
@@ -321,6 +326,9 @@ class _Answer:
         st, k, d = self.snap.structure, self.k, self.d
         spans = st.workplace_spans
         here = spans.visible(k, d)
+        if self.union is not None:  # the union's own workplace
+            held = 0 <= self.union < len(st.union_workplace)
+            here &= spans.entity == (st.union_workplace[self.union] if held else -1)
         units = self._in_scope_units()
         if units is not None:
             here &= units[spans.holder]
@@ -362,6 +370,8 @@ class _Answer:
         if first > last:
             return 0
         chosen = (days >= first) & (days <= last) & (at <= self.k)
+        if self.union is not None:
+            chosen &= unions == self.union
         if self.scope is None:
             return int(np.count_nonzero(chosen))
         unions, days = unions[chosen], days[chosen]

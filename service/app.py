@@ -11,6 +11,7 @@ from service.limits import body_limit
 from service.openapi import ContractApi, ErrorStatuses, OpenCalls
 from service.resources import (
     audit,
+    forms,
     health,
     imports,
     indicators,
@@ -42,6 +43,7 @@ BLUEPRINTS = (
     series,
     targets,
     reports,
+    forms,
     imports,
     audit,
     ledger,

@@ -136,6 +136,17 @@ class EntityMeta(Schema):
     updated_at = fields.DateTime(metadata={"description": "When its latest event was recorded"})
 
 
+FormatField = lambda **kw: Text(  # noqa: E731 - a field factory reads best as one line
+    load_default=None,
+    validate=validate.OneOf(["json", "csv", "xlsx"], error="must be one of: json, csv, xlsx"),
+    metadata={
+        "description": "`csv` or `xlsx`: a file of every page (default: the `Accept` type, else JSON); its"
+        " columns are the JSON fields' codes, an XLSX has a second header row in Vietnamese"
+    },
+    **kw,
+)
+
+
 class PageQuery(Schema):
     """What every list takes: the date it is about, and which page."""
 
@@ -146,6 +157,7 @@ class PageQuery(Schema):
         metadata={"description": "Items per page, 1-1000"},
     )
     after = Text(load_default=None, metadata={"description": "The `next` cursor of the page before"})
+    format = FormatField()
 
 
 def page_schema(kind: str, item: type[Schema]) -> type[Schema]:

@@ -6,10 +6,11 @@ from marshmallow import Schema, fields, validate
 
 from application.policy import Action
 from domain.indicators import GROUP_BY
+from service import files
 from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
-from service.schemas import Instant, Text
+from service.schemas import FormatField, Instant, Text
 
 blp = Blueprint(
     "indicators",
@@ -43,6 +44,7 @@ class IndicatorQuery(Schema):
             " (state, non_state, fdi) or `gender`; the groups of a count add up to `figures`"
         },
     )
+    format = FormatField()
 
 
 class IndicatorGroup(Schema):
@@ -73,6 +75,7 @@ class IndicatorAnswer(Schema):
 @allow(Action.READ)
 @blp.arguments(IndicatorQuery(), location="query")
 @blp.response(200, IndicatorAnswer)
+@files.documented(blp)
 def indicators(args: dict, tenant: str):
     """Figures for a unit (and its child units) or the whole tenant
 
@@ -84,9 +87,11 @@ def indicators(args: dict, tenant: str):
     workforce threshold (default 10). With `known_at`, events recorded later are left out.
     With `group_by`, `groups` holds the same figures per unit directly under `unit_id` (or per
     top-level unit), per union, per sector group or per gender, as the structure stood on `as_of`.
+    As a file (`format=csv|xlsx`): a row per group, then the total row (empty `key`), a column per code.
     """
+    fmt = files.wanted(args)
     register, _ = tenant_register(tenant)
-    return register.reads.indicators(
+    figures = register.reads.indicators(
         args["period"],
         args.get("unit_id"),
         args.get("as_of"),
@@ -94,3 +99,4 @@ def indicators(args: dict, tenant: str):
         args.get("indicators"),
         args.get("group_by"),
     )
+    return figures if fmt == "json" else files.figures_file(fmt, figures, tenant)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from application.policy import Action
+from application.reads import MEMBER_COLUMNS
 from domain.commands import AdmitMember, EraseMemberData, RecordDeparture, TransferMember
 from domain.members import DEPARTURE_REASONS, GENDERS, ID_NUMBER, ID_NUMBER_RULE
+from service import files
 from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
@@ -137,13 +139,17 @@ class MembersQuery(PageQuery):
 @allow(Action.LIST_MEMBERS)
 @blp.arguments(MembersQuery(), location="query")
 @blp.response(200, page_schema("members", MemberOut))
+@files.documented(blp)
 def list_members(args: dict, tenant: str):
     """Members admitted by `as_of` (default today), by id, a page at a time
 
     Names and id numbers are found through keyed blind indexes: the register keeps no personal
     data in clear to answer, and an erased member matches neither.
     """
+    fmt = files.wanted(args)
     register, _ = tenant_register(tenant)
+    if fmt != "json":
+        return files.rows_file(fmt, "members", MemberOut, MEMBER_COLUMNS, args, register.reads.member_rows, tenant)
     page = register.reads.member_page(**args)
     return {"members": page.items, "next": page.next}
 

@@ -8,11 +8,12 @@ from marshmallow import Schema, fields, validate
 from application.policy import Action
 from application.register import Register
 from domain.commands import AssignTarget, ReviseTarget
+from service import files
 from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
 from service.resources.entities import add_history_route
-from service.schemas import ClientId, EntityMeta, FreeText, Number, PeriodFilter, Text
+from service.schemas import ClientId, EntityMeta, FormatField, FreeText, Number, PeriodFilter, Text
 
 blp = Blueprint(
     "targets",
@@ -61,6 +62,7 @@ class ProgressQuery(Schema):
     period = Text(required=True)
     unit_id = Text(load_default=None, metadata={"description": "Omit for the whole tenant's targets"})
     as_of = fields.Date(load_default=None, metadata={"description": "Default: the period's last day, or today"})
+    format = FormatField()
 
 
 class ProgressLine(Schema):
@@ -112,6 +114,7 @@ def list_targets(args: dict, tenant: str):
 @allow(Action.READ)
 @blp.arguments(ProgressQuery(), location="query")
 @blp.response(200, ProgressOut)
+@files.documented(blp)
 def progress(args: dict, tenant: str):
     """Progress against the targets of a unit (or the whole tenant) for a period
 
@@ -121,8 +124,10 @@ def progress(args: dict, tenant: str):
     `status` is `achieved` when actual >= target, else `on_track` when actual >= expected_to_date,
     else `behind`. `achieved_pct` is 100 x actual / target, one decimal.
     """
+    fmt = files.wanted(args)
     register, _ = tenant_register(tenant)
-    return register.reads.progress(args["period"], args["unit_id"], args["as_of"])
+    progress = register.reads.progress(args["period"], args["unit_id"], args["as_of"])
+    return progress if fmt == "json" else files.progress_file(fmt, progress, tenant)
 
 
 @blp.route("/<target_id>", methods=["GET"])

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from application.policy import Action
 from domain.commands import DissolveUnion, FoundUnion, TransferUnion
+from service import files
 from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
@@ -104,9 +105,13 @@ class UnionsQuery(PageQuery):
 @allow(Action.READ)
 @blp.arguments(UnionsQuery(), location="query")
 @blp.response(200, page_schema("unions", UnionOut))
+@files.documented(blp)
 def list_unions(args: dict, tenant: str):
     """Unions founded by `as_of` (default today), by id, a page at a time"""
+    fmt = files.wanted(args)
     register, _ = tenant_register(tenant)
+    if fmt != "json":
+        return files.list_file(fmt, "unions", UnionOut, args, register.reads.union_page, tenant)
     page = register.reads.union_page(**args)
     return {"unions": page.items, "next": page.next}
 

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from application.policy import Action
 from domain.commands import CloseUnit, EstablishUnit
 from domain.units import UNIT_KINDS
+from service import files
 from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
@@ -95,9 +96,13 @@ class TreeOut(Schema):
 @allow(Action.READ)
 @blp.arguments(UnitsQuery(), location="query")
 @blp.response(200, page_schema("units", UnitOut))
+@files.documented(blp)
 def list_units(args: dict, tenant: str):
     """Units active on `as_of` (default today), by id, a page at a time"""
+    fmt = files.wanted(args)
     register, _ = tenant_register(tenant)
+    if fmt != "json":
+        return files.list_file(fmt, "units", UnitOut, args, register.reads.unit_page, tenant)
     page = register.reads.unit_page(**args)
     return {"units": page.items, "next": page.next}
 

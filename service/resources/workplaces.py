@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from application.policy import Action
 from domain.commands import RegisterWorkplace, SurveyWorkplace
 from domain.workplaces import SECTORS
+from service import files
 from service.access import allow
 from service.auth import tenant_register
 from service.bodies import Blueprint
@@ -88,9 +89,13 @@ class WorkplacesQuery(PageQuery):
 @allow(Action.READ)
 @blp.arguments(WorkplacesQuery(), location="query")
 @blp.response(200, page_schema("workplaces", WorkplaceOut))
+@files.documented(blp)
 def list_workplaces(args: dict, tenant: str):
     """Workplaces registered by `as_of` (default today), by id, a page at a time"""
+    fmt = files.wanted(args)
     register, _ = tenant_register(tenant)
+    if fmt != "json":
+        return files.list_file(fmt, "workplaces", WorkplaceOut, args, register.reads.workplace_page, tenant)
     page = register.reads.workplace_page(**args)
     return {"workplaces": page.items, "next": page.next}
 
