@@ -29,6 +29,9 @@ class NothingYet:
     def unions_at_workplaces(self, ids):
         return {}
 
+    def within(self, asked):
+        return None  # no scope
+
 
 def members(n: int) -> dict:
     """Rows 2..n+1: even lines have an unknown gender (caught as the row is read), odd lines a

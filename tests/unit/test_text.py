@@ -111,6 +111,9 @@ class NoFacts:
     def unions_at_workplaces(self, ids):
         return {}
 
+    def within(self, asked):
+        return None  # no scope
+
 
 def workplace(**cells) -> dict:
     return {
