@@ -185,7 +185,7 @@ class Bench:
             "postgres": server,
         }
         self.results["seconds"] = round(time.perf_counter() - self.started, 1)
-        return {k: self.results[k] for k in (*KEYS, *sorted(set(self.results) - set(KEYS)))}
+        return {k: self.results[k] for k in (*KEYS, *sorted(set(self.results) - set(KEYS))) if k in self.results}
 
     def load(self, province) -> None:
         total, done, shown = province.steps, 0, -1
@@ -481,6 +481,9 @@ class Bench:
     def cleanup(self) -> None:
         if self.platform is not None:
             self.platform.close()
+        if self.args.keep:
+            self.log(f"kept: schemas {schema_name(self.tenant)}, {self.settings.control_schema}, {self.scratch}")
+            return
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
             for schema in (schema_name(self.tenant), self.settings.control_schema, self.scratch):
                 conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
@@ -498,6 +501,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-max-requests", type=int, default=200_000)
     parser.add_argument("--indicator-requests", type=int, default=200)
     parser.add_argument("--browse-requests", type=int, default=60, help="of each: breakdown, series, list, search")
+    parser.add_argument("--keep", action="store_true", help="keep the schemas (to look into them; drop them after)")
     parser.add_argument(
         "--reads-only", action="store_true", help="load, then only the reads over HTTP (no copy, rebuild, writes)"
     )
