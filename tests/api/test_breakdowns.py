@@ -268,6 +268,13 @@ def test_groups_add_up_with_known_at_and_thresholds(province, by):
     assert_groups_add_up(answer)
     if by in ("unit", "sector"):
         assert sum(g["figures"]["workplaces_eligible@20"] for g in answer["groups"]) == 4  # WA WB WX WC; WF 15 not
+    # as known when x2 was admitted: before b1 left, UX moved and c2, x3 joined
+    known_at = province.get("/members/x2").get_json()["recorded_at"]
+    then = breakdown(province, by, known_at=known_at)
+    assert then["figures"]["members_total"] == 9 and then["known_at"] is not None
+    assert_groups_add_up(then)
+    if by == "unit":
+        assert [g["figures"]["members_total"] for g in then["groups"]] == [8, 1]  # UX still in D1 as then known
 
 
 def test_bad_group_by_is_422_naming_it(province):
