@@ -169,9 +169,30 @@ class ScopedReads:
         as_of: date | None = None,
         known_at: datetime | None = None,
         codes: str | None = None,
+        group_by: str | None = None,
     ) -> dict[str, Any]:
         question = self.question(period, unit_id, as_of, known_at)
-        return self._reads.indicators(period, question.unit_id, as_of, known_at, codes)
+        return self._reads.indicators(period, question.unit_id, as_of, known_at, codes, group_by)
+
+    def figures_and_parts(
+        self, question: Question, indicators: list[Indicator]
+    ) -> tuple[dict[str, float | int], dict[str, tuple[int, int]]]:
+        self._require("unit", question.unit_id, question.as_of, "unit_id")
+        return self._reads.figures_and_parts(question, indicators)
+
+    def series(
+        self,
+        period: str,
+        step: str,
+        unit_id: str | None = None,
+        known_at: datetime | None = None,
+        codes: str | None = None,
+    ) -> dict[str, Any]:
+        """The scope unit's series unless another is named, which must lie within it on the period's
+        last day (or today, while it runs)."""
+        unit = self._unit(unit_id)
+        self._require("unit", unit, plan_day(period, self.today()), "unit_id")
+        return self._reads.series(period, step, unit, known_at, codes)
 
     def draft(self, period: str, unit_id: str | None = None, as_of: date | None = None) -> tuple[Question, dict]:
         question = self.question(period, unit_id, as_of)
@@ -205,6 +226,10 @@ class ScopedReads:
 
     def reports(self, period: str | None, unit_id: str | None) -> list[dict]:
         return self._reads.reports(period, self._plan_unit(period, unit_id))
+
+    def tenant_reports(self, period: str | None) -> list[dict]:
+        """Reports for the whole tenant lie outside every unit's scope."""
+        return []
 
     def verification(self, report: dict) -> dict:
         self._require("unit", report["unit_id"], report["as_of"], "id")
@@ -257,6 +282,16 @@ class ScopedReads:
         if union_id is not None:
             self._require("union", union_id, on, "union_id")
         return self._reads.member_page(as_of=as_of, union_id=union_id, unit_id=unit, **filters)
+
+    def member_rows(
+        self, *, as_of: date | None = None, union_id: str | None = None, unit_id: str | None = None, **filters: Any
+    ) -> Page:
+        on = self._day(as_of)
+        unit = self._unit(unit_id)
+        self._require("unit", unit, on, "unit_id")
+        if union_id is not None:
+            self._require("union", union_id, on, "union_id")
+        return self._reads.member_rows(as_of=as_of, union_id=union_id, unit_id=unit, **filters)
 
 
 __all__ = ["OutOfScope", "ScopedReads"]

@@ -679,6 +679,9 @@ class Bench:
     def cleanup(self) -> None:
         if self.platform is not None:
             self.platform.close()
+        if self.args.keep:
+            self.log(f"kept: schemas {schema_name(self.tenant)}, {self.settings.control_schema}, {self.scratch}")
+            return
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
             tenants = [schema_name(t) for t in (self.tenant, *self.national_ids)]
             for schema in (*tenants, self.settings.national_schema, self.settings.control_schema, self.scratch):
@@ -697,6 +700,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-max-requests", type=int, default=200_000)
     parser.add_argument("--indicator-requests", type=int, default=200)
     parser.add_argument("--browse-requests", type=int, default=60, help="of each: breakdown, series, list, search")
+    parser.add_argument("--keep", action="store_true", help="keep the schemas (to look into them; drop them after)")
     parser.add_argument(
         "--reads-only", action="store_true", help="load, then only the reads over HTTP (no copy, rebuild, writes)"
     )

@@ -37,6 +37,7 @@ INDEX_DDL = (
     "CREATE INDEX IF NOT EXISTS member_index_member ON member_index (member_id)",
     "CREATE TABLE IF NOT EXISTS index_keys (name TEXT PRIMARY KEY, key TEXT NOT NULL)",
 )
+COUNTED = 5_000  # a search counts a word's members up to this many to find its rarest word
 INDEXED = "indexed"  # a row of index_keys once the members recorded before the index are in it
 NAME, ID_NUMBER = "n:", "i:"  # what a token stands for: a word of the name, or the id number
 TOKEN_SIZE = 16  # bytes of the HMAC kept: ample against collisions among a province's words
@@ -192,28 +193,30 @@ class PersonalDataVault:
         if not wanted:
             return None
         with self.transaction() as cur:
-            counts = dict(
-                cur.execute(
-                    f"SELECT token, count(*) FROM member_index WHERE token IN ({', '.join('?' * len(wanted))})"
-                    " GROUP BY token",
-                    wanted,
-                ).fetchall()
-            )
-            if len(counts) < len(wanted):
+            # How many members hold each token, counted up to COUNTED: enough to start from a rare
+            # one, without counting the half of the province whose name holds "thi" or "nguyen".
+            counts = {
+                token: cur.scalar(
+                    "SELECT count(*) FROM (SELECT 1 FROM member_index WHERE token = ? LIMIT ?) c", (token, COUNTED)
+                )
+                for token in wanted
+            }
+            if not all(counts.values()):
                 return []  # a word no member's name holds
-            rarest, *others = sorted(wanted, key=counts.__getitem__)
+            # among words too common to tell apart, the later first: a Vietnamese name's given name
+            # (last) is rarer than its middle name, and that rarer than its family name (first)
+            order = {token: n for n, token in enumerate(wanted)}
+            rarest, *others = sorted(wanted, key=lambda token: (counts[token], -order[token]))
+            # the rarest token's members in id order (its index is), each checked for the others
+            holds = " AND EXISTS (SELECT 1 FROM member_index b WHERE b.token = ? AND b.member_id = a.member_id)"
             found = [
-                m for (m,) in cur.execute("SELECT member_id FROM member_index WHERE token = ?", (rarest,)).fetchall()
+                m
+                for (m,) in cur.execute(
+                    f"SELECT a.member_id FROM member_index a WHERE a.token = ?{holds * len(others)}"
+                    " ORDER BY a.member_id",
+                    (rarest, *others),
+                ).fetchall()
             ]
-            for token in others:
-                if not found:
-                    break
-                found = [
-                    m
-                    for (m,) in cur.rows_for(
-                        f"SELECT member_id FROM member_index WHERE token = '{token}' AND member_id IN ({{ids}})", found
-                    )
-                ]
         return sorted(found)
 
     @staticmethod

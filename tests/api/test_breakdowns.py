@@ -268,6 +268,13 @@ def test_groups_add_up_with_known_at_and_thresholds(province, by):
     assert_groups_add_up(answer)
     if by in ("unit", "sector"):
         assert sum(g["figures"]["workplaces_eligible@20"] for g in answer["groups"]) == 4  # WA WB WX WC; WF 15 not
+    # as known when x2 was admitted: before b1 left, UX moved and c2, x3 joined
+    known_at = province.get("/members/x2").get_json()["recorded_at"]
+    then = breakdown(province, by, known_at=known_at)
+    assert then["figures"]["members_total"] == 9 and then["known_at"] is not None
+    assert_groups_add_up(then)
+    if by == "unit":
+        assert [g["figures"]["members_total"] for g in then["groups"]] == [8, 1]  # UX still in D1 as then known
 
 
 def test_bad_group_by_is_422_naming_it(province):
@@ -343,3 +350,22 @@ def test_a_series_of_an_unknown_unit_is_404(province):
     assert (
         province.get("/indicators/series", expect=None, period="2024", step="year", unit_id="nope").status_code == 404
     )
+
+
+# ---- a unit's members, a page at a time (read union by union on PostgreSQL) ------------------------
+@pytest.mark.parametrize(
+    "params, expected",
+    [({}, ["a1", "a2", "a3", "b1", "b2", "c1", "c2"]), ({"gender": "female"}, ["a1", "a3", "b2", "c1"])],
+)
+def test_a_units_members_page_by_page_in_id_order(province, params, expected):
+    seen, after = [], None
+    while True:
+        page = province.get("/members", unit_id="D1", limit=2, **params, **({"after": after} if after else {}))
+        body = page.get_json()
+        assert len(body["members"]) <= 2
+        seen += [m["id"] for m in body["members"]]
+        after = body["next"]
+        if after is None:
+            break
+    # under D1 today: UA UB UC UF (UX has moved to D2); b1 left UB, listed as gone
+    assert seen == expected
