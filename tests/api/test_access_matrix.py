@@ -50,6 +50,27 @@ RULES: dict[tuple[str, str], Rule] = {
     # ---- platform (the admin token only) --------------------------------------------------------------
     (POST, "/v1/tenants"): Rule(Action.PLATFORM, None, lambda p, s: Call("/v1/tenants", {"id": "x", "name": "X"})),
     (GET, "/v1/tenants"): Rule(Action.PLATFORM, None, lambda p, s: Call("/v1/tenants")),
+    # ---- the national level (national tokens; every tenant role is refused) ------------------------------------
+    (POST, "/v1/national/tokens"): Rule(
+        Action.PLATFORM, None, lambda p, s: Call("/v1/national/tokens", {"holder": "x", "role": "national"})
+    ),
+    (GET, "/v1/national/indicators"): Rule(
+        Action.NATIONAL, None, lambda p, s: Call("/v1/national/indicators", query={"period": "2024"})
+    ),
+    (POST, "/v1/national/targets"): Rule(
+        Action.NATIONAL,
+        None,
+        lambda p, s: Call(
+            "/v1/national/targets", {"tenant_id": "x", "indicator": "members_total", "period": "2025", "value": 1}
+        ),
+    ),
+    (GET, "/v1/national/targets/progress"): Rule(
+        Action.NATIONAL, None, lambda p, s: Call("/v1/national/targets/progress", query={"period": "2024"})
+    ),
+    (GET, "/v1/national/reports"): Rule(Action.NATIONAL, None, lambda p, s: Call("/v1/national/reports")),
+    (POST, "/v1/national/reports/{tenant_id}/{report_id}/verification"): Rule(
+        Action.NATIONAL, None, lambda p, s: Call(f"/v1/national/reports/x/{p.report[s]}/verification", {})
+    ),
     # ---- tokens ------------------------------------------------------------------------------------------
     (POST, T + "/tokens"): Rule(
         Action.MANAGE, None, lambda p, s: Call("/tokens", {"role": "viewer", "holder": p.fresh("h")}), ok=201
@@ -202,6 +223,17 @@ RULES: dict[tuple[str, str], Rule] = {
     # ---- figures, targets, reports ------------------------------------------------------------------------------
     (GET, T + "/indicators"): Rule(
         Action.READ, "query:unit_id", lambda p, s: Call("/indicators", query={"period": "2024", "unit_id": p.unit[s]})
+    ),
+    (GET, T + "/indicators/series"): Rule(
+        Action.READ,
+        "query:unit_id",
+        lambda p, s: Call("/indicators/series", query={"period": "2024", "step": "quarter", "unit_id": p.unit[s]}),
+    ),
+    (GET, T + "/forms/1-hdcd"): Rule(
+        Action.READ, "query:union_id", lambda p, s: Call("/forms/1-hdcd", query={"union_id": p.union[s], "year": 2024})
+    ),
+    (GET, T + "/forms/2-hdcd"): Rule(
+        Action.READ, "query:unit_id", lambda p, s: Call("/forms/2-hdcd", query={"unit_id": p.unit[s], "year": 2024})
     ),
     (POST, T + "/targets"): Rule(
         Action.PLAN,
