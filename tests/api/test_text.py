@@ -77,10 +77,13 @@ def params(operation: dict, place: str) -> list[str]:
 
 
 class Caller:
-    """Sends a call of the document as the right token: the platform's own calls as the admin."""
+    """Sends a call of the document as the right token: the platform's own calls as the admin, the
+    national level's as a national token's holder."""
 
     def __init__(self, tenant: TenantClient, admin: dict):
         self.tenant, self.admin = tenant, admin
+        issued = tenant.client.post("/v1/national/tokens", json={"holder": "vgcl", "role": "national"}, headers=admin)
+        self.national = {"Authorization": f"Bearer {issued.get_json()['token']}"}
 
     def url(self, path: str, values: dict[str, str] | None = None) -> str:
         values = {"tenant": self.tenant.id, **(values or {})}
@@ -88,6 +91,8 @@ class Caller:
 
     def send(self, method: str, path: str, url: str, content_type: str = "application/json", body=None):
         headers = self.tenant.headers if "{tenant}" in path else self.admin
+        if path.startswith("/v1/national/") and path != "/v1/national/tokens":
+            headers = self.national
         if content_type == "multipart/form-data":
             return self.tenant.client.open(
                 url, method=method.upper(), data=body or {}, headers=headers, content_type=content_type

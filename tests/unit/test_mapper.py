@@ -10,6 +10,7 @@ from eventsourcing.persistence import Mapper
 
 from domain.base import BUSINESS_DATE, aggregate_id
 from domain.members import Member
+from domain.national import NationalTarget
 from domain.reports import Report
 from domain.targets import Target
 from domain.unions import Union
@@ -105,12 +106,20 @@ def register_events(name: str) -> list:
         actor=ACTOR,
     )
     report.mark_replaced(by="r-2", actor=ACTOR, on=date(2026, 3, 1))
+    national = NationalTarget(
+        national_target_id="ntg-1",
+        tenant_id=name or "t",
+        indicator="coverage_pct@25",
+        period="2025",
+        value=95.5,
+        assigned_on=date(2025, 1, 2),
+        actor=name,
+    )
     admission = Member.admission(
         member_id="m-2", union_id="c-1", admitted_on=date(2021, 5, 17), gender="male", personal=name, actor=name
     )
-    return [e for a in (unit, successor, workplace, union, member, target, report) for e in a.collect_events()] + [
-        admission
-    ]
+    aggregates = (unit, successor, workplace, union, member, target, report, national)
+    return [e for a in aggregates for e in a.collect_events()] + [admission]
 
 
 @pytest.mark.parametrize("name", NAMES)
