@@ -12,6 +12,7 @@ from enum import StrEnum
 PLATFORM_ADMIN = "platform_admin"
 NATIONAL = "national"  # the national federation's principals: aggregates of every tenant, no personal data
 ROLES = ("federation_admin", "officer", "clerk", "inspector", "auditor", "viewer")  # a tenant principal's roles
+WHOLE_TENANT = ("federation_admin", "auditor")  # roles that see the whole tenant: never given a scope unit
 
 
 class Action(StrEnum):
@@ -29,6 +30,8 @@ class Action(StrEnum):
     EXPORT = "export"  # the whole ledger, for the offline audit
     MANAGE = "manage"  # the tenant's users and tokens
     ACCESS_LOG = "access_log"  # who got in, who was refused
+    OWN_ACCOUNT = "own_account"  # a user's own password and session (every tenant role; the call checks whose)
+    LOG_IN = "log_in"  # open a session with a password: no principal yet, so no role has it
 
 
 _READING = {Action.READ, Action.LIST_MEMBERS}
@@ -42,6 +45,8 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
     "auditor": frozenset(_READING | {Action.DIGEST, Action.EXPORT, Action.ACCESS_LOG}),
     "viewer": frozenset({Action.READ}),
 }
+for _role in ROLES:  # whatever else a role may do, its users change their own passwords
+    PERMISSIONS[_role] |= {Action.OWN_ACCOUNT}
 SEES_PERSONAL_DATA = frozenset(ROLES) - {"viewer"}  # viewers and national principals never do
 
 

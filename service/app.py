@@ -10,6 +10,7 @@ from service import access, auth, docs_page, errors, urls
 from service.limits import body_limit
 from service.openapi import ContractApi, ErrorStatuses, OpenCalls
 from service.resources import (
+    access_log,
     audit,
     health,
     imports,
@@ -17,11 +18,13 @@ from service.resources import (
     ledger,
     members,
     reports,
+    sessions,
     targets,
     tenants,
     tokens,
     unions,
     units,
+    users,
     workplaces,
 )
 from service.throttle import AuthThrottle
@@ -32,6 +35,9 @@ BLUEPRINTS = (
     health,
     tenants,
     tokens,
+    users,
+    sessions,
+    access_log,
     units,
     workplaces,
     unions,
