@@ -238,3 +238,43 @@ def test_a_refusal_for_scope_is_recorded_where_errors_are_mapped(app, units):
         "192.0.2.9",
     )
     assert last["detail"] == {"method": "GET", "role": "clerk", "field": "id", "refused": "member 'm9' does not exist"}
+
+
+def test_the_demo_has_a_user_of_each_role_and_says_how_to_log_in(app, client, admin, capsys):
+    """On the demo's own units (its EstablishUnit and CloseUnit commands), as `make run` prints them."""
+    from datetime import date
+
+    from demo.province import demo_commands
+    from demo.users import DEMO_PASSWORD
+    from domain.commands import CloseUnit, EstablishUnit
+    from service.startup import DEMO_TENANT, show_demo_users
+    from tests.conftest import new_tenant
+
+    demo = new_tenant(client, admin, DEMO_TENANT)
+    for command, kwargs in demo_commands(date(2026, 1, 1)):
+        if command is EstablishUnit:
+            demo.post("/units", {k: str(v) if isinstance(v, date) else v for k, v in kwargs.items()})
+        elif command is CloseUnit:
+            closure = {"closed_on": str(kwargs["closed_on"]), "successor_id": kwargs["successor_id"]}
+            demo.post(f"/units/{kwargs['unit_id']}/closure", closure)
+    platform = app.extensions["unionledger"]
+    show_demo_users(platform, "http://127.0.0.1:8000")
+    show_demo_users(platform, "http://127.0.0.1:8000")  # a second start adds no one
+    printed = capsys.readouterr().out
+    assert printed.count("clerk.khesanh") == 4 and "'demo-password'" in printed  # listed, and in the curl line
+    assert "'http://127.0.0.1:8000/v1/sessions'" in printed
+    users = {u["username"]: (u["role"], u["scope_unit_id"]) for u in demo.get("/users").get_json()["users"]}
+    assert users == {
+        "admin": ("federation_admin", None),
+        "officer.giolinh": ("officer", "u-gl"),
+        "clerk.khesanh": ("clerk", "u-hh-1"),
+        "inspector": ("inspector", None),
+        "auditor": ("auditor", None),
+        "viewer.kkt": ("viewer", "u-kkt"),
+    }
+    for username, (role, scope) in users.items():
+        who = log_in(demo, username, DEMO_PASSWORD).get_json()["user"]
+        assert (who["role"], who["scope_unit_id"]) == (role, scope)
+    assert [e["event"] for e in demo.get("/access-log").get_json()["entries"]] == ["user_created"] * 6 + [
+        "login_ok"
+    ] * 6
