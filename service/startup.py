@@ -64,6 +64,9 @@ def show_demo_users(platform: Platform, base: str) -> None:
         f'  curl -s -X POST -H \'Content-Type: application/json\' -d \'{{"tenant": "{DEMO_TENANT}",'
         f' "username": "clerk.khesanh", "password": "{DEMO_PASSWORD}"}}\' \'{base}/v1/sessions\''
     )
+    click.echo(
+        f"  then send its token: curl -s -H 'Authorization: Bearer <token>' '{base}/v1/tenants/{DEMO_TENANT}/units/u-hh-1'"
+    )
 
 
 def announce(*, demo: bool, bind: str) -> None:
