@@ -65,7 +65,8 @@ def show_demo_users(platform: Platform, base: str) -> None:
         f' "username": "clerk.khesanh", "password": "{DEMO_PASSWORD}"}}\' \'{base}/v1/sessions\''
     )
     click.echo(
-        f"  then send its token: curl -s -H 'Authorization: Bearer <token>' '{base}/v1/tenants/{DEMO_TENANT}/units/u-hh-1'"
+        f"  then send its token: curl -s -H 'Authorization: Bearer <token>'"
+        f" '{base}/v1/tenants/{DEMO_TENANT}/units/u-hh-1'"
     )
 
 
