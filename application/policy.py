@@ -12,7 +12,6 @@ from enum import StrEnum
 PLATFORM_ADMIN = "platform_admin"
 NATIONAL = "national"  # the national federation's principals: aggregates of every tenant, no personal data
 ROLES = ("federation_admin", "officer", "clerk", "inspector", "auditor", "viewer")  # a tenant principal's roles
-WHOLE_TENANT = ("federation_admin", "auditor")  # roles that see the whole tenant: never given a scope unit
 
 
 class Action(StrEnum):
@@ -35,18 +34,18 @@ class Action(StrEnum):
 
 
 _READING = {Action.READ, Action.LIST_MEMBERS}
+_OWN = {Action.OWN_ACCOUNT}  # every tenant role: its users change their own passwords and log out
 PERMISSIONS: dict[str, frozenset[Action]] = {
     PLATFORM_ADMIN: frozenset({Action.PLATFORM}),
     NATIONAL: frozenset({Action.NATIONAL}),
-    "federation_admin": frozenset(set(Action) - {Action.PLATFORM, Action.NATIONAL}),
-    "officer": frozenset(_READING | {Action.RECORD_MEMBERS, Action.RECORD, Action.PLAN, Action.IMPORT}),
-    "clerk": frozenset(_READING | {Action.RECORD_MEMBERS}),
-    "inspector": frozenset(_READING | {Action.VERIFY, Action.DIGEST}),
-    "auditor": frozenset(_READING | {Action.DIGEST, Action.EXPORT, Action.ACCESS_LOG}),
-    "viewer": frozenset({Action.READ}),
+    "federation_admin": frozenset(set(Action) - {Action.PLATFORM, Action.NATIONAL, Action.LOG_IN}),
+    "officer": frozenset(_READING | _OWN | {Action.RECORD_MEMBERS, Action.RECORD, Action.PLAN, Action.IMPORT}),
+    "clerk": frozenset(_READING | _OWN | {Action.RECORD_MEMBERS}),
+    "inspector": frozenset(_READING | _OWN | {Action.VERIFY, Action.DIGEST}),
+    "auditor": frozenset(_READING | _OWN | {Action.DIGEST, Action.EXPORT, Action.ACCESS_LOG}),
+    "viewer": frozenset(_OWN | {Action.READ}),
 }
-for _role in ROLES:  # whatever else a role may do, its users change their own passwords
-    PERMISSIONS[_role] |= {Action.OWN_ACCOUNT}
+UNSCOPED_ROLES = frozenset({"federation_admin", "auditor"})  # they work on the whole tenant: never scoped
 SEES_PERSONAL_DATA = frozenset(ROLES) - {"viewer"}  # viewers and national principals never do
 
 

@@ -65,6 +65,13 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
+def record_access(tenant: str, event: str, subject: str | None, detail: dict) -> None:
+    """Put what this request's principal did in the tenant's access log."""
+    platform().registry.record_access(
+        tenant, event, actor=g.principal.actor, subject=subject, address=client_address(), detail=detail
+    )
+
+
 def record_refusal(who: Principal, event: str, detail: dict) -> None:
     """Put a refusal in the tenant's access log; a control store that does not answer leaves
     the refusal as it was (and a warning), not a 503."""

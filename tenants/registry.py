@@ -45,16 +45,7 @@ TOKEN_RECHECK_SECONDS = 1.0
 TOKENS_KEPT = 1024  # valid tokens a process remembers (the least recently used go first)
 TOKEN_ID_LENGTH = 12
 SESSION_HOURS = 8
-DDL = (
-    "CREATE TABLE IF NOT EXISTS tenants (tenant_id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS tokens (token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, role TEXT NOT NULL,"
-    " holder TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)",
-    "CREATE INDEX IF NOT EXISTS tokens_tenant ON tokens (tenant_id)",
-    # Failed authentications per client address, shared by every worker: the window's start
-    # (seconds since the epoch) and the failures since.
-    "CREATE TABLE IF NOT EXISTS auth_failures (address TEXT PRIMARY KEY, window_start DOUBLE PRECISION NOT NULL,"
-    " failures INTEGER NOT NULL)",
-)
+SESSION_PREFIX = "uls_"  # a session's token; a token's is "ul_", so the two are told apart before any lookup
 # Users, their sessions, their failed logins (per account), and the access log: tables of their own.
 USERS_DDL = (
     "CREATE TABLE IF NOT EXISTS users (tenant_id TEXT NOT NULL, username TEXT NOT NULL, full_name TEXT NOT NULL,"
@@ -72,6 +63,16 @@ USERS_DDL = (
     " detail TEXT NOT NULL, PRIMARY KEY (tenant_id, position))",
 )
 USER_COLUMNS = "username, full_name, role, scope_unit_id, created_at, password_changed_at, deactivated_at"
+DDL = (
+    "CREATE TABLE IF NOT EXISTS tenants (tenant_id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS tokens (token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, role TEXT NOT NULL,"
+    " holder TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)",
+    "CREATE INDEX IF NOT EXISTS tokens_tenant ON tokens (tenant_id)",
+    # Failed authentications per client address, shared by every worker: the window's start
+    # (seconds since the epoch) and the failures since.
+    "CREATE TABLE IF NOT EXISTS auth_failures (address TEXT PRIMARY KEY, window_start DOUBLE PRECISION NOT NULL,"
+    " failures INTEGER NOT NULL)",
+)
 
 
 def token_hash(token: str) -> str:
@@ -89,7 +90,7 @@ class Principal:
     actor: str
     role: str  # "platform_admin" or a tenant role (application.policy)
     tenant_id: str | None = None
-    scope_unit_id: str | None = None  # the unit it is scoped to; None: the whole tenant
+    scope_unit_id: str | None = None  # the unit whose reach it keeps to (application/scope.py); None: the whole tenant
     user: str | None = None  # the user whose session this is; None: a token
 
     @property
@@ -102,9 +103,9 @@ class Registry:
         self.settings = settings
         self._pool = None
         self._local = threading.local()
-        # hash -> (checked at, who, when a session expires)
-        self._known: OrderedDict[str, tuple[float, Principal, float | None]] = OrderedDict()
+        self._known: OrderedDict[str, tuple[float, Principal]] = OrderedDict()  # hash -> (checked at, who)
         self._known_lock = threading.Lock()
+        self._sessions_known: OrderedDict[str, tuple[float, Principal, float]] = OrderedDict()  # ... and expiry
         self.clock = time.monotonic
         self.wall_clock: Callable[[], float] = time.time  # sessions' expiry and failed logins' windows
         if settings.backend == "postgres":
@@ -191,7 +192,9 @@ class Registry:
                 with self._pool.connection() as conn:
                     conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.settings.control_schema}"')
             with self._transaction(write=True) as cur:
-                for statement in DDL + USERS_DDL:
+                for statement in USERS_DDL:
+                    cur.execute(statement)
+                for statement in DDL:
                     cur.execute(statement)
             self._made = True
 
@@ -270,49 +273,28 @@ class Registry:
         digest = token_hash(token)
         if hmac.compare_digest(digest, self._admin_hash):
             return Principal(actor="platform-admin", role="platform_admin")
+        if token.startswith(SESSION_PREFIX):
+            return self._session(digest)
         now = self.clock()
         with self._known_lock:
             known = self._known.get(digest)
-            if (
-                known is not None
-                and now - known[0] < TOKEN_RECHECK_SECONDS
-                and (known[2] is None or self.wall_clock() < known[2])
-            ):
+            if known is not None and now - known[0] < TOKEN_RECHECK_SECONDS:
                 self._known.move_to_end(digest)
                 return known[1]
-        expires: float | None = None
         with self.transaction(write=False) as cur:
             row = cur.execute(
                 "SELECT tenant_id, role, holder FROM tokens WHERE token_hash = ? AND revoked_at IS NULL", (digest,)
             ).fetchone()
-            session = self._session(cur, digest) if row is None else None
         with self._known_lock:
-            if row is None and session is None:  # unknown or revoked tokens are not remembered: each is looked up
+            if row is None:  # unknown or revoked tokens are not remembered: each is looked up
                 self._known.pop(digest, None)
                 return None
-            if row is not None:
-                found = Principal(actor=row[2], role=row[1], tenant_id=row[0])
-            elif session is not None:
-                found, expires = session
-            self._known[digest] = (now, found, expires)
+            found = Principal(actor=row[2], role=row[1], tenant_id=row[0])
+            self._known[digest] = (now, found)
             self._known.move_to_end(digest)
             while len(self._known) > TOKENS_KEPT:
                 self._known.popitem(last=False)
         return found
-
-    def _session(self, cur: ViewCursor, digest: str) -> tuple[Principal, float] | None:
-        """The principal of a session that has not expired, of a user still active, and its expiry."""
-        row = cur.execute(
-            "SELECT s.tenant_id, u.username, u.role, u.scope_unit_id, s.expires FROM sessions s"
-            " JOIN users u ON u.tenant_id = s.tenant_id AND u.username = s.username"
-            " WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires > ? AND u.deactivated_at IS NULL",
-            (digest, self.wall_clock()),
-        ).fetchone()
-        if row is None:
-            return None
-        tenant_id, username, role, scope, expires = row
-        who = Principal(actor=username, role=role, tenant_id=tenant_id, scope_unit_id=scope, user=username)
-        return who, float(expires)
 
     # ---- failed authentications ------------------------------------------------
     def auth_failed(self, address: str, now: float, window: float) -> tuple[int, float]:
@@ -429,7 +411,7 @@ class Registry:
     # ---- sessions ----------------------------------------------------------------
     def open_session(self, tenant_id: str, username: str) -> tuple[str, float]:
         """A new session of the user: its token (shown once) and when it expires."""
-        token = new_token()
+        token = SESSION_PREFIX + secrets.token_urlsafe(32)
         now = self.wall_clock()
         expires = now + SESSION_HOURS * 3600
         with self.transaction() as cur:
@@ -452,6 +434,34 @@ class Registry:
         self._forget([digest])
         return ended
 
+    def _session(self, digest: str) -> Principal | None:
+        """The principal of a session that has not expired, of a user still active. Remembered as
+        tokens are (``TOKEN_RECHECK_SECONDS``), with its expiry checked at each use."""
+        now, wall = self.clock(), self.wall_clock()
+        with self._known_lock:
+            known = self._sessions_known.get(digest)
+            if known is not None and now - known[0] < TOKEN_RECHECK_SECONDS and wall < known[2]:
+                self._sessions_known.move_to_end(digest)
+                return known[1]
+        with self.transaction(write=False) as cur:
+            row = cur.execute(
+                "SELECT s.tenant_id, u.username, u.role, u.scope_unit_id, s.expires FROM sessions s"
+                " JOIN users u ON u.tenant_id = s.tenant_id AND u.username = s.username"
+                " WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires > ? AND u.deactivated_at IS NULL",
+                (digest, wall),
+            ).fetchone()
+        with self._known_lock:
+            if row is None:
+                self._sessions_known.pop(digest, None)
+                return None
+            tenant_id, username, role, scope, expires = row
+            found = Principal(actor=username, role=role, tenant_id=tenant_id, scope_unit_id=scope, user=username)
+            self._sessions_known[digest] = (now, found, float(expires))
+            self._sessions_known.move_to_end(digest)
+            while len(self._sessions_known) > TOKENS_KEPT:
+                self._sessions_known.popitem(last=False)
+        return found
+
     def _end_sessions(self, cur: ViewCursor, tenant_id: str, username: str, keep: str | None) -> list[str]:
         rows = cur.execute(
             "SELECT token_hash FROM sessions WHERE tenant_id = ? AND username = ? AND revoked_at IS NULL",
@@ -468,7 +478,7 @@ class Registry:
         """This process stops trusting these tokens at once (the others within TOKEN_RECHECK_SECONDS)."""
         with self._known_lock:
             for digest in digests:
-                self._known.pop(digest, None)
+                self._sessions_known.pop(digest, None)
 
     # ---- failed logins, per account ------------------------------------------------
     def login_failed(self, tenant_id: str, username: str, now: float, window: float) -> tuple[int, float]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from application.policy import ROLES, WHOLE_TENANT, Action
-from domain.errors import AlreadyExists, Conflict, NotFound
+from application.policy import ROLES, UNSCOPED_ROLES, Action
+from domain.errors import AlreadyExists, Conflict, InvalidValue, NotFound
 from service.access import allow
 from service.auth import client_address, platform, presented_token, record_refusal, tenant_register
 from service.bodies import Blueprint
@@ -52,7 +52,7 @@ class UserIn(Schema):
 
     @validates_schema
     def whole_tenant(self, data: dict, **_kw) -> None:
-        if data.get("role") in WHOLE_TENANT and data.get("scope_unit_id") is not None:
+        if data.get("role") in UNSCOPED_ROLES and data.get("scope_unit_id") is not None:
             raise ValidationError(f"a {data['role']} sees the whole tenant: leave it null", field_name="scope_unit_id")
 
 
@@ -95,7 +95,7 @@ def create(args: dict, tenant: str):
     registry = platform().registry
     username, scope = args["username"], args["scope_unit_id"]
     if scope is not None and register.reads.unit(scope) is None:
-        raise NotFound(f"unit {scope!r} does not exist", field="scope_unit_id")
+        raise InvalidValue(f"unit {scope!r} does not exist", field="scope_unit_id")  # 422, as POST /tokens
     taken = AlreadyExists(f"user {username!r} exists", field="username", rule="username_unique")
     if registry.user(tenant, username) is not None:
         raise taken  # before the slow hash

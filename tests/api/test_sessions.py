@@ -25,7 +25,7 @@ def test_a_login_gives_a_token_of_the_users_role_and_scope_for_8_hours(app, unit
     answer = log_in(units, username="LAN").get_json()  # usernames are lowercase: typed either way
     assert answer["expires_at"] == at(clock, HOURS_8) == "2030-03-18T01:46:40+00:00"
     assert answer["user"]["username"] == "lan" and answer["user"]["scope_unit_id"] == "u-a"
-    assert answer["token"].startswith("ul_") and "csrf_token" not in answer
+    assert answer["token"].startswith("uls_") and "csrf_token" not in answer
     who = app.extensions["unionledger"].registry.authenticate(answer["token"])
     assert (who.actor, who.role, who.tenant_id, who.scope_unit_id, who.user) == ("lan", "clerk", units.id, "u-a", "lan")
     clerk = TenantClient(units.client, units.id, answer["token"])
