@@ -95,7 +95,7 @@ def log_in(args: dict):
                 tenant, "login_locked", actor=username, subject=username, address=address, detail={"retry_after": wait}
             )
         abort(429, message=f"too many failed logins for this account; try again in {wait} s", retry_after=wait)
-    found = registry.login_user(tenant, username) if known_tenant else None
+    found = registry.login_user(tenant, username)  # asked for an unknown tenant too: the same work
     if not verify_password(found[1] if found else None, args["password"]):
         _failed(registry, tenant, username, address, now, known_tenant)
     assert found is not None  # a password verified against a user's own hash

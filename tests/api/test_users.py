@@ -278,3 +278,19 @@ def test_the_demo_has_a_user_of_each_role_and_says_how_to_log_in(app, client, ad
     assert [e["event"] for e in demo.get("/access-log").get_json()["entries"]] == ["user_created"] * 6 + [
         "login_ok"
     ] * 6
+
+
+def test_each_new_call_declares_its_action_and_the_policy_gives_it_to_the_right_roles(app):
+    from application.policy import ROLES, may
+
+    def allowed(endpoint: str) -> set[str]:
+        action = app.view_functions[endpoint].action
+        return {role for role in ("platform_admin", "national", *ROLES) if may(role, action)}
+
+    assert allowed("users.create") == allowed("users.list_users") == allowed("users.deactivate") == {"federation_admin"}
+    assert allowed("users.change_password") == allowed("sessions.log_out") == set(ROLES)  # each its own
+    assert allowed("access_log.access_log") == {"federation_admin", "auditor"}
+    assert allowed("sessions.log_in") == set() and app.view_functions["sessions.log_in"].public is True
+    assert not any(
+        getattr(view, "public", False) for name, view in app.view_functions.items() if name != "sessions.log_in"
+    )
