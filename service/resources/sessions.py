@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from datetime import UTC, datetime
+from typing import NoReturn
 
 from flask import Response, after_this_request, g, request
 from flask_smorest import abort
@@ -135,7 +136,7 @@ def log_in(args: dict):
     return {"token": None, "expires_at": expires_at, "user": user, "csrf_token": csrf}
 
 
-def _failed(registry: Registry, tenant: str, username: str, address: str, now: float, known_tenant: bool):
+def _failed(registry: Registry, tenant: str, username: str, address: str, now: float, known_tenant: bool) -> NoReturn:
     """Count a failed login against the account and the address, record it, and answer 401."""
     failures, _started = registry.login_failed(tenant, username, now, LOCK_WINDOW_SECONDS)
     throttle().failed(address)
