@@ -51,7 +51,7 @@ WRONG = "wrong username or password"  # the one answer to either, so that neithe
 class SessionIn(Schema):
     tenant = Text(required=True, validate=validate.Length(min=1, max=100))
     username = Text(required=True, validate=validate.Length(min=1, max=100))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(max=MAX_LENGTH))
+    password = Text(required=True, load_only=True, validate=validate.Length(max=MAX_LENGTH))
     cookie = fields.Boolean(
         load_default=False,
         metadata={

@@ -25,7 +25,8 @@ USERNAME = r"^[a-z0-9][a-z0-9._@-]{0,63}$"
 
 
 def password_field(**kw) -> fields.String:
-    return fields.String(
+    """Any text of one line (no control characters, as every field of the register)."""
+    return Text(
         load_only=True,
         validate=validate.Length(
             min=MIN_LENGTH, max=MAX_LENGTH, error="must be {min} to {max} characters long; a passphrase will do"
