@@ -95,7 +95,7 @@ def authenticate() -> None:
     authentications), 401 (no or bad token), 404 (another tenant), 403 (the role), 413 (too large)."""
     if request.endpoint is None or request.path in PUBLIC_PATHS or request.path.startswith("/docs"):
         return
-    address = client_address()
+    address = request.remote_addr or "unknown"
     wait = throttle().wait(address)
     if wait is not None:
         _too_many(address, wait)

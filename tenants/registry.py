@@ -44,25 +44,6 @@ UNREACHABLE = (DatabaseUnreachable, psycopg.OperationalError)
 TOKEN_RECHECK_SECONDS = 1.0
 TOKENS_KEPT = 1024  # valid tokens a process remembers (the least recently used go first)
 TOKEN_ID_LENGTH = 12
-SESSION_HOURS = 8
-SESSION_PREFIX = "uls_"  # a session's token; a token's is "ul_", so the two are told apart before any lookup
-# Users, their sessions, their failed logins (per account), and the access log: tables of their own.
-USERS_DDL = (
-    "CREATE TABLE IF NOT EXISTS users (tenant_id TEXT NOT NULL, username TEXT NOT NULL, full_name TEXT NOT NULL,"
-    " role TEXT NOT NULL, scope_unit_id TEXT, password_hash TEXT NOT NULL, created_at TEXT NOT NULL,"
-    " password_changed_at TEXT NOT NULL, deactivated_at TEXT, PRIMARY KEY (tenant_id, username))",
-    # A session is a token (its hash) of a user's, until ``expires`` (seconds since the epoch)
-    "CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL,"
-    " username TEXT NOT NULL, created_at TEXT NOT NULL, expires DOUBLE PRECISION NOT NULL, revoked_at TEXT)",
-    "CREATE INDEX IF NOT EXISTS sessions_user ON sessions (tenant_id, username)",
-    "CREATE TABLE IF NOT EXISTS login_failures (tenant_id TEXT NOT NULL, username TEXT NOT NULL,"
-    " window_start DOUBLE PRECISION NOT NULL, failures INTEGER NOT NULL, PRIMARY KEY (tenant_id, username))",
-    # Appended to, never changed: positions count up from 1 in each tenant, without gaps
-    "CREATE TABLE IF NOT EXISTS access_log (tenant_id TEXT NOT NULL, position BIGINT NOT NULL,"
-    " recorded_at TEXT NOT NULL, actor TEXT NOT NULL, event TEXT NOT NULL, subject TEXT, address TEXT,"
-    " detail TEXT NOT NULL, PRIMARY KEY (tenant_id, position))",
-)
-USER_COLUMNS = "username, full_name, role, scope_unit_id, created_at, password_changed_at, deactivated_at"
 DDL = (
     "CREATE TABLE IF NOT EXISTS tenants (tenant_id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS tokens (token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, role TEXT NOT NULL,"
@@ -600,3 +581,25 @@ def _user(row: tuple) -> dict:
         "deactivated_at": deactivated_at,
         "active": deactivated_at is None,
     }
+
+
+# ---- users, sessions and the access log: their settings and tables -----------------------
+SESSION_HOURS = 8
+SESSION_PREFIX = "uls_"  # a session's token; a token's is "ul_", so the two are told apart before any lookup
+# Users, their sessions, their failed logins (per account), and the access log: tables of their own.
+USERS_DDL = (
+    "CREATE TABLE IF NOT EXISTS users (tenant_id TEXT NOT NULL, username TEXT NOT NULL, full_name TEXT NOT NULL,"
+    " role TEXT NOT NULL, scope_unit_id TEXT, password_hash TEXT NOT NULL, created_at TEXT NOT NULL,"
+    " password_changed_at TEXT NOT NULL, deactivated_at TEXT, PRIMARY KEY (tenant_id, username))",
+    # A session is a token (its hash) of a user's, until ``expires`` (seconds since the epoch)
+    "CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL,"
+    " username TEXT NOT NULL, created_at TEXT NOT NULL, expires DOUBLE PRECISION NOT NULL, revoked_at TEXT)",
+    "CREATE INDEX IF NOT EXISTS sessions_user ON sessions (tenant_id, username)",
+    "CREATE TABLE IF NOT EXISTS login_failures (tenant_id TEXT NOT NULL, username TEXT NOT NULL,"
+    " window_start DOUBLE PRECISION NOT NULL, failures INTEGER NOT NULL, PRIMARY KEY (tenant_id, username))",
+    # Appended to, never changed: positions count up from 1 in each tenant, without gaps
+    "CREATE TABLE IF NOT EXISTS access_log (tenant_id TEXT NOT NULL, position BIGINT NOT NULL,"
+    " recorded_at TEXT NOT NULL, actor TEXT NOT NULL, event TEXT NOT NULL, subject TEXT, address TEXT,"
+    " detail TEXT NOT NULL, PRIMARY KEY (tenant_id, position))",
+)
+USER_COLUMNS = "username, full_name, role, scope_unit_id, created_at, password_changed_at, deactivated_at"
