@@ -29,18 +29,21 @@ class Action(StrEnum):
     EXPORT = "export"  # the whole ledger, for the offline audit
     MANAGE = "manage"  # the tenant's users and tokens
     ACCESS_LOG = "access_log"  # who got in, who was refused
+    OWN_ACCOUNT = "own_account"  # a user's own password and session (every tenant role; the call checks whose)
+    LOG_IN = "log_in"  # open a session with a password: no principal yet, so no role has it
 
 
 _READING = {Action.READ, Action.LIST_MEMBERS}
+_OWN = {Action.OWN_ACCOUNT}  # every tenant role: its users change their own passwords and log out
 PERMISSIONS: dict[str, frozenset[Action]] = {
     PLATFORM_ADMIN: frozenset({Action.PLATFORM}),
     NATIONAL: frozenset({Action.NATIONAL}),
-    "federation_admin": frozenset(set(Action) - {Action.PLATFORM, Action.NATIONAL}),
-    "officer": frozenset(_READING | {Action.RECORD_MEMBERS, Action.RECORD, Action.PLAN, Action.IMPORT}),
-    "clerk": frozenset(_READING | {Action.RECORD_MEMBERS}),
-    "inspector": frozenset(_READING | {Action.VERIFY, Action.DIGEST}),
-    "auditor": frozenset(_READING | {Action.DIGEST, Action.EXPORT, Action.ACCESS_LOG}),
-    "viewer": frozenset({Action.READ}),
+    "federation_admin": frozenset(set(Action) - {Action.PLATFORM, Action.NATIONAL, Action.LOG_IN}),
+    "officer": frozenset(_READING | _OWN | {Action.RECORD_MEMBERS, Action.RECORD, Action.PLAN, Action.IMPORT}),
+    "clerk": frozenset(_READING | _OWN | {Action.RECORD_MEMBERS}),
+    "inspector": frozenset(_READING | _OWN | {Action.VERIFY, Action.DIGEST}),
+    "auditor": frozenset(_READING | _OWN | {Action.DIGEST, Action.EXPORT, Action.ACCESS_LOG}),
+    "viewer": frozenset(_OWN | {Action.READ}),
 }
 UNSCOPED_ROLES = frozenset({"federation_admin", "auditor"})  # they work on the whole tenant: never scoped
 SEES_PERSONAL_DATA = frozenset(ROLES) - {"viewer"}  # viewers and national principals never do

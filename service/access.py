@@ -11,16 +11,24 @@ from application.policy import Action, may
 from tenants.registry import Principal
 
 ACTION = "action"  # the attribute of a view function that names its action
+PUBLIC = "public"  # the attribute of a view function called without a token (a login)
 
 
-def allow(action: Action) -> Callable:
-    """Declare what an endpoint does: ``@allow(Action.RECORD)`` under its route."""
+def allow(action: Action, *, public: bool = False) -> Callable:
+    """Declare what an endpoint does: ``@allow(Action.RECORD)`` under its route; ``public=True``
+    for the one call made before its caller has a token (``POST /v1/sessions``)."""
 
     def declare(view: Callable) -> Callable:
         setattr(view, ACTION, action)
+        setattr(view, PUBLIC, public)
         return view
 
     return declare
+
+
+def is_public(endpoint: str | None) -> bool:
+    view = current_app.view_functions.get(endpoint) if endpoint is not None else None
+    return bool(getattr(view, PUBLIC, False))
 
 
 def may_call(who: Principal, endpoint: str | None) -> bool:

@@ -10,6 +10,7 @@ from service import access, auth, docs_page, errors, urls
 from service.limits import body_limit
 from service.openapi import ContractApi, ErrorStatuses, OpenCalls
 from service.resources import (
+    access_log,
     audit,
     forms,
     health,
@@ -20,11 +21,13 @@ from service.resources import (
     national,
     reports,
     series,
+    sessions,
     targets,
     tenants,
     tokens,
     unions,
     units,
+    users,
     workplaces,
 )
 from service.throttle import AuthThrottle
@@ -35,6 +38,9 @@ BLUEPRINTS = (
     health,
     tenants,
     tokens,
+    users,
+    sessions,
+    access_log,
     units,
     workplaces,
     unions,

@@ -1,7 +1,14 @@
-"""Bearer tokens: who is asking, may they call this, and which tenant's store they may use."""
+"""Bearer tokens: who is asking, may they call this, and which tenant's store they may use.
+
+A browser's session comes in a cookie instead (HttpOnly, SameSite=Strict); a request it
+authenticates that may change something must also carry the session's CSRF token in
+``X-CSRF-Token``, as the script of the page read it from its own cookie (double submit).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from contextlib import ExitStack
 from typing import NoReturn
@@ -13,10 +20,14 @@ from application.policy import NATIONAL, SEES_PERSONAL_DATA
 from application.register import Register
 from service import access, limits
 from service.throttle import AuthThrottle
-from tenants.registry import Principal
+from tenants.registry import UNREACHABLE, Principal
 
 log = logging.getLogger(__name__)
 PUBLIC_PATHS = ("/healthz", "/readyz", "/openapi.json")
+SESSION_COOKIE = "ul_session"
+CSRF_COOKIE = "ul_csrf"  # readable by the page's script, which sends it back in CSRF_HEADER
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def platform():
@@ -33,8 +44,51 @@ def bearer_token() -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
+def presented_token() -> tuple[str, bool]:
+    """The request's token, and whether it came in the session cookie (only without a bearer header)."""
+    token = bearer_token()
+    if token or "Authorization" in request.headers:
+        return token, False
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    return cookie, bool(cookie)
+
+
+def csrf_token(session_token: str) -> str:
+    """A cookie session's CSRF token: derived from its secret, so the service keeps nothing more."""
+    return hmac.new(session_token.encode(), b"unionledger csrf", hashlib.sha256).hexdigest()
+
+
 def principal() -> Principal | None:
-    return platform().registry.authenticate(bearer_token())
+    return platform().registry.authenticate(presented_token()[0])
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def record_access(tenant: str, event: str, subject: str | None, detail: dict) -> None:
+    """Put what this request's principal did in the tenant's access log."""
+    platform().registry.record_access(
+        tenant, event, actor=g.principal.actor, subject=subject, address=client_address(), detail=detail
+    )
+
+
+def record_refusal(who: Principal, event: str, detail: dict) -> None:
+    """Put a refusal in the tenant's access log; a control store that does not answer leaves
+    the refusal as it was (and a warning), not a 503."""
+    if who.tenant_id is None:
+        return
+    try:
+        platform().registry.record_access(
+            who.tenant_id,
+            event,
+            actor=who.actor,
+            subject=request.path,
+            address=client_address(),
+            detail={"method": request.method, "role": who.role, **detail},
+        )
+    except UNREACHABLE as error:
+        log.warning("the access log does not answer (%s): %s of %s not recorded", error, event, who.actor)
 
 
 def authenticate() -> None:
@@ -46,10 +100,22 @@ def authenticate() -> None:
     wait = throttle().wait(address)
     if wait is not None:
         _too_many(address, wait)
-    who = principal()
+    if access.is_public(request.endpoint):  # a login: its view checks what it is sent
+        limits.check_size(platform().settings)
+        return
+    token, from_cookie = presented_token()
+    who = platform().registry.authenticate(token)
     if who is None:
         _refuse_unauthenticated(address)
     g.principal = who
+    if from_cookie and request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not (
+            hmac.compare_digest(sent.encode(), request.cookies.get(CSRF_COOKIE, "").encode())
+            and hmac.compare_digest(sent.encode(), csrf_token(token).encode())
+        ):
+            record_refusal(who, "refused_csrf", {})
+            abort(403, message=f"a request authenticated by the session cookie must carry {CSRF_HEADER}")
     tenant = (request.view_args or {}).get("tenant")
     if tenant is not None:
         if who.is_admin:
@@ -59,6 +125,7 @@ def authenticate() -> None:
         if who.tenant_id != tenant:  # a tenant token exists only with its tenant
             abort(404, message=f"tenant {tenant!r} does not exist")
     if not access.may_call(who, request.endpoint):
+        record_refusal(who, "refused_role", {})
         abort(403, message=f"role {who.role} may not do this")
     limits.check_size(platform().settings)
 
@@ -67,7 +134,7 @@ def _refuse_unauthenticated(address: str) -> NoReturn:
     """401, counted against the address; 429 once it has failed too often. The token is never logged."""
     limiter = throttle()
     failures, wait = limiter.failed(address)
-    sent = "an unknown or revoked token" if bearer_token() else "no bearer token"
+    sent = "an unknown, expired or revoked token" if presented_token()[0] else "no bearer token"
     log.warning(
         "authentication failed from %s: %s %s with %s (%d failed within %d s)",
         address,

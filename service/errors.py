@@ -9,9 +9,11 @@ from eventsourcing import persistence
 from flask import Flask, Response, g, json, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from application.scope import OutOfScope
 from domain.errors import AlreadyExists, Conflict, DomainError, InvalidValue, NotFound
 from persistence.connections import DatabaseUnreachable
 from projections.runner import ViewsStopped, ViewsUnavailable
+from service.auth import record_refusal
 from tenants.stores import TenantBusy
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,8 @@ def too_large(message: str | None) -> Response:
 
 def handle_domain(error: DomainError) -> Response:
     errors = {error.field: [error.message]} if error.field else None
+    if isinstance(error, OutOfScope) and g.get("principal") is not None:
+        record_refusal(g.principal, "refused_scope", {"field": error.field, "refused": error.message})
     if isinstance(error, NotFound):
         return problem(404, "Not found", error.message, errors)
     if isinstance(error, InvalidValue):

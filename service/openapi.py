@@ -13,6 +13,8 @@ from service.auth import PUBLIC_PATHS
 from service.errors import PROBLEM
 from service.schemas import ProblemSchema
 
+OPEN_OPERATIONS = {("/v1/sessions", "post")}  # the login: it is how a user gets a token
+
 
 class ErrorStatuses(BasePlugin):
     """Add the error statuses the contract gives each kind of call, as problem details: every call
@@ -47,11 +49,12 @@ class ErrorStatuses(BasePlugin):
 
 class OpenCalls(BasePlugin):
     """Declare no authentication (`security: []`) on the calls service/auth.py answers without a token
-    (the probes), so the document says what the service does; every other call keeps the bearer."""
+    (the probes, and the login), so the document says what the service does; every other call keeps
+    the bearer."""
 
     def operation_helper(self, path=None, operations=None, **kwargs):
-        if path in PUBLIC_PATHS:
-            for operation in (operations or {}).values():
+        for method, operation in (operations or {}).items():
+            if path in PUBLIC_PATHS or (path, method) in OPEN_OPERATIONS:
                 operation["security"] = []
 
 

@@ -112,6 +112,7 @@ def announce(*, demo: bool, bind: str) -> None:
         if demo:
             token = ensure_demo(platform)
             click.echo(f"Demo tenant '{DEMO_TENANT}' token: {token}")
+            show_demo_users(platform, base)
             click.echo("Try (the province's figures for the 2023-2028 term, as of today):")
             click.echo(
                 f"  curl -s -H 'Authorization: Bearer {token}' "
@@ -126,3 +127,22 @@ def announce(*, demo: bool, bind: str) -> None:
         click.echo(f"API docs: {base}/docs  OpenAPI: {base}/openapi.json")
     finally:
         platform.close()
+
+
+def show_demo_users(platform: Platform, base: str) -> None:
+    """The demo's users (made if missing), their password, and how one logs in."""
+    from demo.users import DEMO_PASSWORD, ensure_demo_users
+
+    users = ensure_demo_users(platform.registry, DEMO_TENANT)
+    click.echo(f"Demo users, each with the password '{DEMO_PASSWORD}':")
+    for username, role, scope in users:
+        click.echo(f"  {username:<16} {role:<17} {scope}")
+    click.echo("Log in as one (a token of its role and scope, for 8 hours):")
+    click.echo(
+        f'  curl -s -X POST -H \'Content-Type: application/json\' -d \'{{"tenant": "{DEMO_TENANT}",'
+        f' "username": "clerk.khesanh", "password": "{DEMO_PASSWORD}"}}\' \'{base}/v1/sessions\''
+    )
+    click.echo(
+        f"  then send its token: curl -s -H 'Authorization: Bearer <token>'"
+        f" '{base}/v1/tenants/{DEMO_TENANT}/units/u-hh-1'"
+    )

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 from application.policy import ROLES, UNSCOPED_ROLES, Action
 from domain.errors import InvalidValue
 from service.access import allow
-from service.auth import platform, tenant_register
+from service.auth import platform, record_access, tenant_register
 from service.bodies import Blueprint
 from service.schemas import ClientId, Text
 from tenants.registry import token_hash
@@ -75,6 +75,7 @@ def issue(args: dict, tenant: str):
             raise InvalidValue(f"unit {scope!r} does not exist", field="scope_unit_id")
     token = platform().registry.issue_token(tenant, args["role"], args["holder"], scope)
     issued = next(t for t in platform().registry.tokens(tenant) if t["id"] == token_hash(token)[:12])
+    _record(tenant, "token_issued", issued)
     return {**issued, "token": token}
 
 
@@ -96,4 +97,12 @@ def revoke(tenant: str, token_id: str):
     revoked = platform().registry.revoke_token(tenant, token_id)
     if revoked is None:
         abort(404, message=f"token {token_id!r} does not exist")
+    _record(tenant, "token_revoked", revoked)
     return revoked
+
+
+def _record(tenant: str, event: str, token: dict) -> None:
+    """The access log names a token by its id (the start of its hash), never by the secret."""
+    record_access(
+        tenant, event, token["id"], {k: v for k, v in token.items() if k not in ("id", "created_at", "revoked_at")}
+    )

@@ -1111,9 +1111,17 @@ CONTRACT = [
     ("get", T + "/indicators"),
     ("get", T + "/targets/progress"),
     ("get", T + "/audit"),
+    # part 2, people and access
+    ("post", T + "/users"),
+    ("get", T + "/users"),
+    ("post", T + "/users/{}/deactivation"),
+    ("post", T + "/users/{}/password"),
+    ("post", "/v1/sessions"),
+    ("get", T + "/access-log"),
 ]
 # Published calls that need no token (the contract's "General"; the document and its page are not in it).
 OPEN_CALLS = {("get", "/healthz"), ("get", "/readyz")}
+LOGIN = ("post", "/v1/sessions")  # needs no token, and without a right password is a 401 as the others
 METHODS = ("get", "put", "post", "patch", "delete")
 
 
@@ -1169,7 +1177,8 @@ def test_every_published_call_without_a_token_is_a_401_it_documents(client):
     without a token, a problem 401 that its responses list (the probes answer 200)."""
     wrong = {}
     for n, ((method, path), operation) in enumerate(sorted(published(client.get("/openapi.json").get_json()).items())):
-        response = client.open(path.replace("{}", "x"), method=method.upper(), environ_base=address(n))
+        login = {"tenant": "x", "username": "x", "password": "x"} if (method, path) == LOGIN else None
+        response = client.open(path.replace("{}", "x"), method=method.upper(), environ_base=address(n), json=login)
         if (method, path) in OPEN_CALLS:
             if response.status_code != 200:
                 wrong[method, path] = problem_of(response)
@@ -1252,6 +1261,9 @@ def test_the_openapi_document_asks_a_bearer_token_on_every_v1_call(client):
     ]
     assert len(operations) >= len(CONTRACT)
     for path, method, operation in operations:
+        if (path, method) == ("/v1/sessions", "post"):  # the login: how a user gets a token
+            assert operation["security"] == []
+            continue
         assert operation.get("security", spec["security"]) == [{"bearer": []}], (method, path)
 
 
@@ -1269,8 +1281,10 @@ def test_every_call_the_document_says_needs_no_token_answers_without_one(client)
         for method, op in item.items()
         if method in METHODS and op.get("security", spec["security"]) == []
     ]
-    assert open_calls == [("/healthz", "get"), ("/readyz", "get")]
-    for path, method in open_calls:
+    assert open_calls == [("/healthz", "get"), ("/readyz", "get"), ("/v1/sessions", "post")]
+    login = client.post("/v1/sessions", json={"tenant": "none", "username": "nobody", "password": "0123456789"})
+    assert login.status_code == 401 and login.get_json()["detail"] == "wrong username or password"
+    for path, method in open_calls[:2]:
         assert client.open(path, method=method.upper()).status_code == 200, path
 
 
