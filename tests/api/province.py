@@ -142,6 +142,12 @@ class Province:
         self.admin.post("/members", body)
         return member
 
+    def new_user(self) -> str:
+        username = self.fresh("user")
+        body = {"username": username, "full_name": username, "role": "viewer", "password": "a-long-password"}
+        assert self.admin.post("/users", body).status_code == 201
+        return username
+
     def new_token(self) -> str:
         return self.admin.post("/tokens", {"role": "viewer", "holder": self.fresh("h")}).get_json()["id"]
 
