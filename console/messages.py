@@ -1,0 +1,99 @@
+"""The API's refusals in the user's language: a form shows its errors beside the field, in
+Vietnamese, from the catalogue. Fixed messages are looked up as the API words them; the
+domain's refusals, whose text names ids and dates, by their rule."""
+
+from __future__ import annotations
+
+from flask_babel import gettext, lazy_gettext
+
+from domain.errors import DomainError
+
+MESSAGES = {
+    "Missing data for required field.": lazy_gettext("This field is required."),
+    "Not a valid date.": lazy_gettext("Not a valid date."),
+    "Must be one of: female, male.": lazy_gettext("Choose female or male."),
+    "Shorter than minimum length 1.": lazy_gettext("This field is required."),
+    "Longer than maximum length 300.": lazy_gettext("At most 300 characters."),
+    "must be 6-20 letters or digits": lazy_gettext("Must be 6 to 20 letters or digits."),
+    "must be 1-64 characters of letters, digits and ._:-": lazy_gettext(
+        "Must be 1 to 64 characters: letters, digits and . _ : -"
+    ),
+    "may not lie in the future": lazy_gettext("May not lie in the future."),
+    "must be before the admission date": lazy_gettext("Must be before the admission date."),
+}
+RULES = {
+    "union_active": lazy_gettext("The union had not been founded by this date."),
+    "union_dissolved": lazy_gettext("The union is dissolved."),
+    "unique_id": lazy_gettext("This code is taken already."),
+    "scope": lazy_gettext("Not found."),
+}
+
+
+def explain(message: str, rule: str | None = None) -> str:
+    """The message in the user's language; the API's own words where the catalogue has none."""
+    if rule in RULES:
+        return str(RULES[rule])
+    if message in MESSAGES:
+        return str(MESSAGES[message])
+    return gettext(message)
+
+
+def refusal(error: DomainError, fields_of_rule: dict[str, str]) -> tuple[str, str]:
+    """(field, message) for a domain refusal: its field, else the field its rule is about, else the form."""
+    field = error.field or fields_of_rule.get(error.rule or "", "form")
+    return field, explain(error.message, error.rule)
+
+
+WORDS = {
+    # indicators
+    "members_total": lazy_gettext("Members"),
+    "unions_total": lazy_gettext("Grassroots unions"),
+    "workplaces_eligible": lazy_gettext("Workplaces with 10 or more workers"),
+    "workplaces_covered": lazy_gettext("Workplaces with a union"),
+    "coverage_pct": lazy_gettext("Coverage"),
+    "member_worker_ratio_pct": lazy_gettext("Members per worker"),
+    "members_admitted": lazy_gettext("Members admitted"),
+    "members_left": lazy_gettext("Members who left"),
+    "members_net_growth": lazy_gettext("Net growth in members"),
+    "unions_founded": lazy_gettext("Unions founded"),
+    "unions_dissolved": lazy_gettext("Unions dissolved"),
+    # progress and verification
+    "achieved": lazy_gettext("achieved"),
+    "on_track": lazy_gettext("on track"),
+    "behind": lazy_gettext("behind"),
+    "consistent": lazy_gettext("consistent"),
+    "discrepant": lazy_gettext("discrepant"),
+    "match": lazy_gettext("match"),
+    "corrected_later": lazy_gettext("corrected later"),
+    "backfilled": lazy_gettext("backfilled"),
+    "over_reported": lazy_gettext("over-reported"),
+    "under_reported": lazy_gettext("under-reported"),
+    # kinds and states
+    "unit": lazy_gettext("Unit"),
+    "workplace": lazy_gettext("Workplace"),
+    "union": lazy_gettext("Union"),
+    "member": lazy_gettext("Member"),
+    "target": lazy_gettext("Target"),
+    "report": lazy_gettext("Report"),
+    "district": lazy_gettext("district"),
+    "commune": lazy_gettext("commune"),
+    "sector": lazy_gettext("sector"),
+    "industrial_zone": lazy_gettext("industrial zone"),
+    "other": lazy_gettext("other"),
+    "active": lazy_gettext("active"),
+    "left": lazy_gettext("left"),
+    "closed": lazy_gettext("closed"),
+    "dissolved": lazy_gettext("dissolved"),
+    "current": lazy_gettext("current"),
+    "replaced": lazy_gettext("replaced"),
+    "female": lazy_gettext("female"),
+    "male": lazy_gettext("male"),
+}
+
+
+def word(code: str | None) -> str:
+    """A code of the register (an indicator, a status, a kind) in the user's language."""
+    if code is None:
+        return "—"
+    base = code.partition("@")[0]
+    return str(WORDS[base]) if base in WORDS else code

@@ -1,0 +1,154 @@
+"""The console's pages through the app, on both stores: signing in, the dashboard's figures, the
+register's pages, the admission form and its errors in Vietnamese, and what each role may open.
+The province and its figures are in tests/console/province.py."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from console.session import LIFETIME
+from tests.console.province import build_province, issue
+
+
+def csrf(client, path: str = "/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, page[:500]
+    return found.group(1)
+
+
+def sign_in(client, tenant_id: str, token: str):
+    return client.post("/login", data={"tenant": tenant_id, "token": token, "csrf_token": csrf(client)})
+
+
+def text(response) -> str:
+    """The page's text without tags, spaces run together."""
+    body = re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))
+    return re.sub(r"\s+", " ", body)
+
+
+@pytest.fixture
+def province(tenant):
+    return build_province(tenant)
+
+
+@pytest.fixture
+def signed_in(client, province):
+    assert sign_in(client, province.id, province.token).status_code == 302
+    return client
+
+
+def test_a_page_asks_to_sign_in_and_a_wrong_token_is_refused_in_vietnamese(client, province):
+    answer = client.get("/members?q=an")
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/login?next=/members")
+    refused = sign_in(client, province.id, "ul_not-a-token")
+    assert refused.status_code == 401
+    assert "Mã đơn vị hoặc mã truy cập không đúng." in text(refused)
+    assert sign_in(client, "another-tenant", province.token).status_code == 401  # a token is its tenant's only
+    assert client.get("/").status_code == 302
+
+
+def test_the_dashboard_shows_the_hand_worked_figures_in_vietnamese(signed_in):
+    page = signed_in.get("/?as_of=2024-12-31")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert re.search(r'id="fig-members_total">4<', body)
+    assert re.search(r'id="fig-coverage_pct">66,7%<', body)  # 2 of 3 eligible workplaces, decimal comma
+    assert re.search(r'id="fig-members_net_growth">4<', body)
+    words = text(page)
+    assert "Số liệu tại ngày 31/12/2024" in words
+    assert "chỉ tiêu 10" in words  # the year's growth target
+    assert "Huyện Một" in words  # the by-unit table
+    before = signed_in.get("/?as_of=2024-04-01").get_data(as_text=True)
+    assert re.search(r'id="fig-members_total">3<', before)  # m4 joined in May
+
+
+def test_numbers_are_grouped_with_dots_and_the_english_switch_keeps_the_session(signed_in, province):
+    from flask_babel import force_locale
+
+    from console.common import number
+
+    with signed_in.application.test_request_context(), force_locale("vi"):
+        assert number(28437) == "28.437"
+    token = csrf(signed_in, "/")
+    answer = signed_in.post("/lang/en", data={"csrf_token": token, "back": "/?as_of=2024-12-31"})
+    assert answer.headers["Location"] == "/?as_of=2024-12-31"
+    assert "Figures as of 31/12/2024" in text(signed_in.get("/?as_of=2024-12-31"))
+
+
+def test_the_unit_tree_and_the_lists_find_names_without_accents(signed_in):
+    assert "Huyện Một" in text(signed_in.get("/units?as_of=2019-06-01"))
+    assert "Huyện Một" not in text(signed_in.get("/units?as_of=2017-06-01"))  # not established yet
+    found = text(signed_in.get("/members?q=nguyen van"))
+    assert "Nguyễn Văn An" in found and "Trần Thị Bình" not in found
+    assert "Phạm Thị Dung" in text(signed_in.get("/members?union_id=u2"))
+    partial = signed_in.get("/members?q=binh", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Trần Thị Bình" in partial and "<html" not in partial  # htmx gets the results alone
+    assert "CĐCS Công ty 2" in text(signed_in.get("/unions?unit_id=d1"))
+    member = text(signed_in.get("/member/m1"))
+    assert "Nguyễn Văn An" in member and "MemberAdmitted" in member and "01/03/2024" in member
+    assert signed_in.get("/member/nobody").status_code == 404
+
+
+def test_a_form_error_shows_beside_its_field_in_vietnamese_and_nothing_is_recorded(signed_in, province):
+    token = csrf(signed_in, "/members/new")
+    form = {"csrf_token": token, "id": "m5", "union_id": "u1", "admitted_on": "2025-01-10", "gender": "female"}
+    answer = signed_in.post("/members/new", data=form)
+    assert answer.status_code == 422
+    body = answer.get_data(as_text=True)
+    assert re.search(r'aria-describedby="full_name-error"', body)
+    assert re.search(r'<p class="error" id="full_name-error">Trường này là bắt buộc.</p>', body)
+    province.get("/members/m5", expect=404)
+    early = signed_in.post("/members/new", data={**form, "full_name": "Vũ Thị Em", "admitted_on": "2018-01-10"})
+    assert re.search(r'id="union_id-error">Công đoàn cơ sở chưa được thành lập vào ngày này.<', early.get_data(True))
+
+
+def test_admitting_a_member_through_the_form_moves_the_dashboard(signed_in, province):
+    before = signed_in.get("/").get_data(as_text=True)
+    assert re.search(r'id="fig-members_total">4<', before)
+    form = {"id": "m5", "union_id": "u1", "admitted_on": "2025-01-10", "full_name": "Vũ Thị Em", "gender": "female"}
+    answer = signed_in.post("/members/new", data={**form, "csrf_token": csrf(signed_in, "/members/new")})
+    assert answer.status_code == 302 and answer.headers["Location"] == "/member/m5"
+    admin = signed_in.application.extensions["unionledger"].registry.authenticate(province.token)
+    history = province.get("/members/m5/history").get_json()["events"]
+    assert history[0]["actor"] == admin.actor  # recorded under the signed-in user's name
+    assert re.search(r'id="fig-members_total">5<', signed_in.get("/").get_data(as_text=True))
+
+
+def test_a_form_without_the_session_token_is_refused(signed_in, province):
+    form = {"id": "m6", "union_id": "u1", "admitted_on": "2025-01-10", "full_name": "X", "gender": "male"}
+    assert signed_in.post("/members/new", data=form).status_code == 400
+    assert signed_in.post("/members/new", data={**form, "csrf_token": "forged"}).status_code == 400
+    province.get("/members/m6", expect=404)
+
+
+def test_a_viewer_sees_figures_but_no_member_lists_nor_links_to_them(client, province):
+    assert sign_in(client, province.id, issue(province, "viewer", "xem")).status_code == 302
+    dashboard = client.get("/").get_data(as_text=True)
+    assert 'href="/members"' not in dashboard and 'href="/members/new"' not in dashboard
+    assert client.get("/members").status_code == 403
+    assert client.get("/members/new").status_code == 403
+    assert "Nguyễn Văn An" not in text(client.get("/member/m1"))  # no personal data for viewers
+
+
+def test_a_clerk_may_admit_but_the_admission_is_recorded_as_theirs(client, province):
+    assert sign_in(client, province.id, issue(province, "clerk", "thu-ky")).status_code == 302
+    form = {"id": "m7", "union_id": "u2", "admitted_on": "2025-02-01", "full_name": "Đỗ Văn Giang", "gender": "male"}
+    assert client.post("/members/new", data={**form, "csrf_token": csrf(client, "/members/new")}).status_code == 302
+    assert province.get("/members/m7/history").get_json()["events"][0]["actor"] == "thu-ky"
+
+
+def test_signing_out_revocation_and_expiry_end_the_session(client, province):
+    token = issue(province, "officer", "can-bo")
+    assert sign_in(client, province.id, token).status_code == 302
+    assert client.get("/").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf(client, "/")})
+    assert client.get("/").status_code == 302
+    assert sign_in(client, province.id, token).status_code == 302
+    with client.session_transaction() as session:
+        session["since"] = time.time() - LIFETIME.total_seconds() - 1
+    assert client.get("/").status_code == 302
+    assert "Phiên làm việc đã hết" in text(client.get("/login"))
