@@ -49,11 +49,12 @@ def may_do(action: str) -> bool:
 
 
 def page_context() -> dict[str, Any]:
-    from console.messages import word
+    from console.messages import label, word
     from console.session import csrf_token
 
     return {
         "word": word,
+        "label": label,
         "who": g.get("principal"),
         "may": may_do,
         "csrf_token": csrf_token,

@@ -97,3 +97,55 @@ def word(code: str | None) -> str:
         return "—"
     base = code.partition("@")[0]
     return str(WORDS[base]) if base in WORDS else code
+
+
+FIELDS = {
+    "id": lazy_gettext("Code"),
+    "name": lazy_gettext("Name"),
+    "kind": lazy_gettext("Kind"),
+    "status": lazy_gettext("Status"),
+    "parent_id": lazy_gettext("Parent unit"),
+    "established_on": lazy_gettext("Established on"),
+    "closed_on": lazy_gettext("Closed on"),
+    "successor_id": lazy_gettext("Successor unit"),
+    "unit_id": lazy_gettext("Unit"),
+    "workplace_id": lazy_gettext("Workplace"),
+    "union_id": lazy_gettext("Union"),
+    "admitted_union_id": lazy_gettext("Union at admission"),
+    "founded_on": lazy_gettext("Founded on"),
+    "dissolved_on": lazy_gettext("Dissolved on"),
+    "admitted_on": lazy_gettext("Admitted on"),
+    "left_on": lazy_gettext("Left on"),
+    "leave_reason": lazy_gettext("Reason for leaving"),
+    "full_name": lazy_gettext("Full name"),
+    "gender": lazy_gettext("Gender"),
+    "birth_date": lazy_gettext("Date of birth"),
+    "id_number": lazy_gettext("ID number"),
+    "personal_data_erased": lazy_gettext("Personal data erased"),
+    "sector": lazy_gettext("Sector"),
+    "workers": lazy_gettext("Workers"),
+    "female_workers": lazy_gettext("Female workers"),
+    "period": lazy_gettext("Period"),
+    "indicator": lazy_gettext("Indicator"),
+    "value": lazy_gettext("Value"),
+    "as_of": lazy_gettext("As of"),
+    "version": lazy_gettext("Events"),
+    "recorded_at": lazy_gettext("First recorded at"),
+    "updated_at": lazy_gettext("Last changed at"),
+    "submitted_at": lazy_gettext("Submitted at"),
+    "submitted_by": lazy_gettext("Submitted by"),
+}
+WORDS.update(
+    {
+        "resigned": lazy_gettext("resigned"),
+        "changed_job": lazy_gettext("changed job"),
+        "retired": lazy_gettext("retired"),
+        "deceased": lazy_gettext("deceased"),
+        "expelled": lazy_gettext("expelled"),
+    }
+)
+
+
+def label(key: str) -> str:
+    """The name of an entity's field in the user's language (the field's own name where there is none)."""
+    return str(FIELDS[key]) if key in FIELDS else key

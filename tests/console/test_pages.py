@@ -152,3 +152,29 @@ def test_signing_out_revocation_and_expiry_end_the_session(client, province):
         session["since"] = time.time() - LIFETIME.total_seconds() - 1
     assert client.get("/").status_code == 302
     assert "Phiên làm việc đã hết" in text(client.get("/login"))
+
+
+def test_a_departure_and_a_transfer_from_the_member_page(signed_in, province):
+    member = signed_in.get("/member/m3").get_data(as_text=True)
+    assert 'href="/member/m3/departure"' in member and 'href="/member/m3/transfer"' in member
+    token = csrf(signed_in, "/member/m3/departure")
+    missing = signed_in.post("/member/m3/departure", data={"csrf_token": token, "left_on": "2025-02-01"})
+    assert missing.status_code == 422
+    assert re.search(r'id="reason-error">Trường này là bắt buộc.<', missing.get_data(as_text=True))
+    left = signed_in.post(
+        "/member/m3/departure", data={"csrf_token": token, "left_on": "2025-02-01", "reason": "retired"}
+    )
+    assert left.status_code == 302 and left.headers["Location"] == "/member/m3"
+    assert province.get("/members/m3").get_json()["status"] == "left"
+    assert re.search(r'id="fig-members_total">3<', signed_in.get("/").get_data(as_text=True))
+    assert 'href="/member/m3/departure"' not in signed_in.get("/member/m3").get_data(as_text=True)
+    same = signed_in.post(
+        "/member/m1/transfer", data={"csrf_token": token, "to_union_id": "u1", "effective_on": "2025-03-01"}
+    )
+    assert same.status_code == 422 and 'id="to_union_id-error"' in same.get_data(as_text=True)
+    moved = signed_in.post(
+        "/member/m1/transfer", data={"csrf_token": token, "to_union_id": "u2", "effective_on": "2025-03-01"}
+    )
+    assert moved.status_code == 302
+    assert province.get("/members/m1").get_json()["union_id"] == "u2"
+    assert signed_in.get("/member/nobody/departure").status_code == 404
