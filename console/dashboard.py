@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
 
 from application.policy import Action
 from application.reads import RegisterReads
@@ -97,5 +97,7 @@ def index():
     if unit_id and unit is None:
         raise NotFound(f"unit {unit_id!r} does not exist")
     data = gather(reg.reads, unit_id, as_of)
+    tenant = current_app.extensions["unionledger"].registry.tenant(g.principal.tenant_id)
+    data["tenant_name"] = tenant["name"] if tenant else g.principal.tenant_id
     template = "console/dashboard_body.html" if request.headers.get("HX-Request") else "console/dashboard.html"
     return render_template(template, as_of=as_of, today=today, unit=unit, date_error=date_error, **data)

@@ -134,6 +134,12 @@ FIELDS = {
     "updated_at": lazy_gettext("Last changed at"),
     "submitted_at": lazy_gettext("Submitted at"),
     "submitted_by": lazy_gettext("Submitted by"),
+    "member_id": lazy_gettext("Member"),
+    "to_union_id": lazy_gettext("To union"),
+    "from_union_id": lazy_gettext("From union"),
+    "to_unit_id": lazy_gettext("To unit"),
+    "effective_on": lazy_gettext("Effective on"),
+    "reason": lazy_gettext("Reason"),
 }
 WORDS.update(
     {
@@ -149,3 +155,25 @@ WORDS.update(
 def label(key: str) -> str:
     """The name of an entity's field in the user's language (the field's own name where there is none)."""
     return str(FIELDS[key]) if key in FIELDS else key
+
+
+WORDS.update(
+    {
+        "MemberAdmitted": lazy_gettext("Admission"),
+        "MemberDataErased": lazy_gettext("Personal data erased"),
+        "MemberLeft": lazy_gettext("Left"),
+        "MemberTransferred": lazy_gettext("Transferred"),
+        "ReportReplaced": lazy_gettext("Report replaced"),
+        "ReportSubmitted": lazy_gettext("Report submitted"),
+        "ReportVerified": lazy_gettext("Report verified"),
+        "TargetAssigned": lazy_gettext("Target assigned"),
+        "TargetRevised": lazy_gettext("Target revised"),
+        "UnionDissolved": lazy_gettext("Union dissolved"),
+        "UnionFounded": lazy_gettext("Union founded"),
+        "UnionTransferred": lazy_gettext("Union transferred"),
+        "UnitClosed": lazy_gettext("Unit closed"),
+        "UnitEstablished": lazy_gettext("Unit established"),
+        "WorkforceSurveyed": lazy_gettext("Workforce surveyed"),
+        "WorkplaceRegistered": lazy_gettext("Workplace registered"),
+    }
+)

@@ -89,7 +89,7 @@ def test_the_unit_tree_and_the_lists_find_names_without_accents(signed_in):
     assert "Trần Thị Bình" in partial and "<html" not in partial  # htmx gets the results alone
     assert "CĐCS Công ty 2" in text(signed_in.get("/unions?unit_id=d1"))
     member = text(signed_in.get("/member/m1"))
-    assert "Nguyễn Văn An" in member and "MemberAdmitted" in member and "01/03/2024" in member
+    assert "Nguyễn Văn An" in member and "Kết nạp" in member and "01/03/2024" in member
     assert signed_in.get("/member/nobody").status_code == 404
 
 
