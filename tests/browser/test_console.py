@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from tests.console.province import build_province
+from tests.conftest import TenantClient
+from tests.console.province import backfilled_report, build_province, issue
 
 pytestmark = pytest.mark.browser
 
@@ -92,3 +93,18 @@ def test_the_keyboard_reaches_the_content_and_the_focus_is_visible(page, live, p
     assert skip.evaluate("e => e === document.activeElement")
     outline = skip.evaluate("e => getComputedStyle(e).outlineStyle + ' ' + getComputedStyle(e).outlineWidth")
     assert outline == "solid 3px"
+
+
+def test_an_inspector_verifies_a_report_and_sees_a_backfilled_line_with_its_late_events(page, live, province):
+    report_id = backfilled_report(province)
+    inspector = TenantClient(province.client, province.id, issue(province, "inspector", "kiem-tra"))
+    sign_in(page, live, inspector)
+    page.get_by_role("link", name="Báo cáo", exact=True).click()
+    page.get_by_role("link", name=report_id).click()
+    page.get_by_role("button", name="Kiểm tra với sổ").click()
+    line = page.locator("#line-members_total")
+    assert line.locator("td").all_inner_texts() == ["5", "4", "5", "nhập bổ sung"]
+    late = page.locator(".late-events tbody tr")
+    assert late.count() == 1 and "Kết nạp" in late.inner_text() and "01/11/2024" in late.inner_text()
+    late.get_by_role("link", name="m5").click()
+    assert "Vũ Thị Em" in page.locator("h1").inner_text()

@@ -75,3 +75,14 @@ def build_province(tenant: TenantClient) -> TenantClient:
 def issue(tenant: TenantClient, role: str, holder: str) -> str:
     """A token of ``role`` for the tenant."""
     return tenant.post("/tokens", {"role": role, "holder": holder}).get_json()["token"]
+
+
+def backfilled_report(tenant: TenantClient) -> str:
+    """A 2024 report of 5 members while the register held 4 when it was sent; then m5's admission,
+    dated 2024-11-01, is entered: the line is backfilled, and m5's admission is its late event."""
+    report = tenant.post("/reports", {"unit_id": None, "period": "2024", "figures": {"members_total": 5}}).get_json()
+    tenant.post(
+        "/members",
+        {"id": "m5", "union_id": "u1", "admitted_on": "2024-11-01", "full_name": "Vũ Thị Em", "gender": "female"},
+    )
+    return report["id"]

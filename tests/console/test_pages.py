@@ -10,7 +10,7 @@ import time
 import pytest
 
 from console.session import LIFETIME
-from tests.console.province import build_province, issue
+from tests.console.province import backfilled_report, build_province, issue
 
 
 def csrf(client, path: str = "/login") -> str:
@@ -178,3 +178,37 @@ def test_a_departure_and_a_transfer_from_the_member_page(signed_in, province):
     assert moved.status_code == 302
     assert province.get("/members/m1").get_json()["union_id"] == "u2"
     assert signed_in.get("/member/nobody/departure").status_code == 404
+
+
+def test_an_inspector_verifies_a_report_and_sees_the_backfilled_line_with_its_late_event(client, province):
+    report_id = backfilled_report(province)
+    assert sign_in(client, province.id, issue(province, "inspector", "kiem-tra")).status_code == 302
+    listed = text(client.get("/reports"))
+    assert report_id in listed and "chưa kiểm tra" in listed
+    before = client.get(f"/reports/{report_id}").get_data(as_text=True)
+    assert "Kiểm tra với sổ" in before
+    answer = client.post(f"/reports/{report_id}/verification", data={"csrf_token": csrf(client, "/reports")})
+    assert answer.status_code == 200
+    line = re.search(r'<tr id="line-members_total">(.*?)</tr>', answer.get_data(as_text=True), re.S)
+    assert line and re.sub(r"<[^>]+>|\s+", " ", line.group(1)).split() == [
+        "Đoàn",
+        "viên",
+        "5",
+        "4",
+        "5",
+        "nhập",
+        "bổ",
+        "sung",
+    ]
+    assert 'href="/member/m5"' in answer.get_data(as_text=True)  # the late event that explains it
+    assert re.search(r'id="verdict">không khớp<', answer.get_data(as_text=True))  # backfilled is not consistent
+    assert province.get(f"/reports/{report_id}").get_json()["verification"]["verdict"] == "discrepant"  # recorded
+
+
+def test_a_clerk_cannot_verify_a_report_and_sees_no_button(client, province):
+    report_id = backfilled_report(province)
+    assert sign_in(client, province.id, issue(province, "clerk", "thu-ky")).status_code == 302
+    assert "Kiểm tra với sổ" not in client.get(f"/reports/{report_id}").get_data(as_text=True)
+    answer = client.post(f"/reports/{report_id}/verification", data={"csrf_token": csrf(client, "/reports")})
+    assert answer.status_code == 403
+    assert province.get(f"/reports/{report_id}").get_json()["verification"] is None
