@@ -19,6 +19,12 @@ MESSAGES = {
         "Must be 1 to 64 characters: letters, digits and . _ : -"
     ),
     "may not lie in the future": lazy_gettext("May not lie in the future."),
+    "a count must be a whole number": lazy_gettext("Must be a whole number."),
+    "must lie between 0 and 10000000": lazy_gettext("Must lie between 0 and 10,000,000."),
+    "cannot exceed workers": lazy_gettext("Cannot exceed the workers."),
+    "must be 0 or more": lazy_gettext("Must be 0 or more."),
+    "Longer than maximum length 100.": lazy_gettext("At most 100 characters."),
+    "Length must be between 1 and 500.": lazy_gettext("This field is required (at most 500 characters)."),
     "must be before the admission date": lazy_gettext("Must be before the admission date."),
 }
 RULES = {
@@ -26,6 +32,16 @@ RULES = {
     "union_dissolved": lazy_gettext("The union is dissolved."),
     "unique_id": lazy_gettext("This code is taken already."),
     "scope": lazy_gettext("Not found."),
+    "date_order": lazy_gettext("This date is before an earlier record of it."),
+    "same_union": lazy_gettext("The member is in this union already."),
+    "same_unit": lazy_gettext("The union is under this unit already."),
+    "unit_active": lazy_gettext("The unit is not active on this date."),
+    "unit_closed": lazy_gettext("The unit is closed."),
+    "unit_not_empty": lazy_gettext("Units, unions or workplaces are still active under it: name a successor."),
+    "union_has_members": lazy_gettext(
+        "The union still has active members on this date: they must leave or transfer first."
+    ),
+    "successor": lazy_gettext("This unit cannot succeed it."),
 }
 
 
@@ -148,6 +164,12 @@ WORDS.update(
         "retired": lazy_gettext("retired"),
         "deceased": lazy_gettext("deceased"),
         "expelled": lazy_gettext("expelled"),
+        "state_agency": lazy_gettext("state agency"),
+        "public_service": lazy_gettext("public service unit"),
+        "state_enterprise": lazy_gettext("state enterprise"),
+        "private_enterprise": lazy_gettext("private enterprise"),
+        "fdi_enterprise": lazy_gettext("foreign-invested enterprise"),
+        "cooperative": lazy_gettext("cooperative"),
     }
 )
 

@@ -12,6 +12,7 @@ from application.reads import Page
 from console.common import asked_day, register
 from domain.errors import DomainError, NotFound
 from domain.members import GENDERS, PERSONAL_FIELDS
+from domain.workplaces import SECTORS
 from service.access import allow
 
 bp = Blueprint("register", __name__)
@@ -66,7 +67,8 @@ def members():
     reg = register()
     as_of, date_error = asked_day()
     asked = _filters(("q", "id_number", "union_id", "unit_id", "status", "gender", "after"))
-    page, error = None, None
+    page: Page | None = None
+    error = None
     if date_error is None:
         try:
             page = reg.reads.member_page(as_of=as_of, limit=PAGE, **asked)
@@ -91,7 +93,8 @@ def unions():
     reg = register()
     as_of, date_error = asked_day()
     asked = _filters(("unit_id", "status", "after"))
-    page, error = None, None
+    page: Page | None = None
+    error = None
     if date_error is None:
         try:
             page = reg.reads.union_page(as_of=as_of, limit=PAGE, **asked)
@@ -104,6 +107,40 @@ def unions():
         as_of=as_of,
         date_error=date_error,
         error=error,
+        next_url=_next_url(page, asked),
+    )
+
+
+@bp.route("/workplaces")
+@allow(Action.READ)
+def workplaces():
+    """Workplaces registered by a date, under a unit, with or without a union then."""
+    reg = register()
+    as_of, date_error = asked_day()
+    asked = _filters(("unit_id", "sector", "covered", "after"))
+    page: Page | None = None
+    error = None
+    if date_error is None:
+        covered = {"yes": True, "no": False}.get(asked["covered"] or "")
+        try:
+            page = reg.reads.workplace_page(
+                as_of=as_of,
+                unit_id=asked["unit_id"],
+                sector=asked["sector"],
+                covered=covered,
+                after=asked["after"],
+                limit=PAGE,
+            )
+        except DomainError as refused:
+            error = refused
+    return render_template(
+        "console/workplaces.html",
+        page=page,
+        asked=asked,
+        as_of=as_of,
+        date_error=date_error,
+        error=error,
+        sectors=SECTORS,
         next_url=_next_url(page, asked),
     )
 

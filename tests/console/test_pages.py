@@ -212,3 +212,36 @@ def test_a_clerk_cannot_verify_a_report_and_sees_no_button(client, province):
     answer = client.post(f"/reports/{report_id}/verification", data={"csrf_token": csrf(client, "/reports")})
     assert answer.status_code == 403
     assert province.get(f"/reports/{report_id}").get_json()["verification"] is None
+
+
+def test_an_officer_builds_a_unit_a_workplace_and_a_union_through_the_forms(client, province):
+    assert sign_in(client, province.id, issue(province, "officer", "can-bo")).status_code == 302
+    token = csrf(client, "/units/new")
+
+    def post(path: str, **form):
+        return client.post(path, data={"csrf_token": token, **form})
+
+    unit = post("/units/new", id="x1", name="Xã Một", kind="commune", established_on="2025-07-01", parent_id="d1")
+    assert unit.status_code == 302 and unit.headers["Location"] == "/unit/x1"
+    wrong = post("/workplaces/new", id="w9", name="Công ty 9", sector="cooperative", unit_id="x1", workers="20",
+                 female_workers="25", as_of="2025-08-01")  # fmt: skip
+    assert wrong.status_code == 422
+    assert re.search(r'id="female_workers-error">Không được lớn hơn số lao động.<', wrong.get_data(as_text=True))
+    assert 'value="25"' in wrong.get_data(as_text=True)  # what was typed is kept
+    good = post("/workplaces/new", id="w9", name="Công ty 9", sector="cooperative", unit_id="x1", workers="20",
+                female_workers="12", as_of="2025-08-01")  # fmt: skip
+    assert good.status_code == 302 and province.get("/workplaces/w9").get_json()["workers"] == 20
+    assert 'href="/unions/new?workplace_id=w9&amp;unit_id=x1"' in client.get("/workplace/w9").get_data(as_text=True)
+    union = post(
+        "/unions/new", id="u9", name="CĐCS Công ty 9", workplace_id="w9", unit_id="x1", founded_on="2025-09-01"
+    )
+    assert union.status_code == 302 and province.get("/unions/u9").get_json()["unit_id"] == "x1"
+    busy = post("/union/u1/dissolution", dissolved_on="2025-10-01", reason="giải thể")  # u1 has members
+    assert re.search(r'id="dissolved_on-error">Công đoàn cơ sở còn đoàn viên', busy.get_data(as_text=True))
+    assert province.get("/unions/u1").get_json()["status"] == "active"
+    assert "Xã Một" in text(client.get("/units?as_of=2025-07-01"))
+    # a clerk may not: the pages answer 403 and no link leads there
+    clerk = client.application.test_client()
+    assert sign_in(clerk, province.id, issue(province, "clerk", "thu-ky")).status_code == 302
+    assert clerk.get("/units/new").status_code == 403
+    assert 'href="/units/new"' not in clerk.get("/units").get_data(as_text=True)
