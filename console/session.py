@@ -19,7 +19,7 @@ from flask import Flask, current_app, g, redirect, request, session, url_for
 from werkzeug.exceptions import BadRequest, Forbidden
 
 from persistence.files import write_private
-from service import access
+from service import access, limits
 from tenants.registry import Principal
 
 LIFETIME = timedelta(hours=8)  # a working day, as the API's sessions
@@ -106,6 +106,7 @@ def check_csrf() -> None:
 def authenticate():
     """Before every console page: the form token of a POST, then who is signed in, then whether
     the access policy lets their role open this page (the action each view declares)."""
+    limits.check_size(current_app.extensions["unionledger"].settings)  # before anything reads the body
     if request.method == "POST":
         check_csrf()
     view = current_app.view_functions.get(request.endpoint or "")

@@ -1,6 +1,15 @@
 // The console's script: htmx sends the session's form token; charts are drawn from the JSON beside them.
 (function () {
   "use strict";
+  if (window.htmx) {
+    // A refused form (422) carries the errors to show: swap it in as any answer; other errors are not.
+    htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "[23]..", swap: true },
+      { code: "422", swap: true },
+      { code: "[45]..", swap: false, error: true }
+    ];
+  }
   document.addEventListener("htmx:configRequest", function (event) {
     var meta = document.querySelector('meta[name="csrf-token"]');
     if (meta) { event.detail.headers["X-CSRF-Token"] = meta.content; }

@@ -108,3 +108,23 @@ def test_an_inspector_verifies_a_report_and_sees_a_backfilled_line_with_its_late
     assert late.count() == 1 and "Kết nạp" in late.inner_text() and "01/11/2024" in late.inner_text()
     late.get_by_role("link", name="m5").click()
     assert "Vũ Thị Em" in page.locator("h1").inner_text()
+
+
+def test_an_import_with_a_bad_row_shows_the_row_and_writes_nothing(page, live, province):
+    rows = (
+        "id,union_id,admitted_on,full_name,gender\r\n"
+        "m20,u1,2025-02-01,Hoàng Văn Hải,male\r\n"
+        "m21,u404,2025-02-01,Lý Thị Hoa,female\r\n"
+    )
+    sign_in(page, live, province)
+    page.get_by_role("link", name="Nhập dữ liệu").click()
+    page.get_by_label("Tệp (XLSX hoặc CSV)").set_input_files(
+        {"name": "members.csv", "mimeType": "text/csv", "buffer": rows.encode()}
+    )
+    page.get_by_role("button", name="Kiểm tra và nhập").click()
+    cells = page.locator("#bad-rows tbody tr").first.locator("td").all_inner_texts()
+    assert cells[:3] == ["members", "3", "union_id"]
+    assert page.url == f"{live}/imports"  # htmx put the answer under the form
+    province.get("/members/m20", expect=404)
+    page.get_by_role("link", name="Tổng quan").click()
+    assert page.locator("#fig-members_total").inner_text() == "4"

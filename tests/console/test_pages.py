@@ -245,3 +245,34 @@ def test_an_officer_builds_a_unit_a_workplace_and_a_union_through_the_forms(clie
     assert sign_in(clerk, province.id, issue(province, "clerk", "thu-ky")).status_code == 302
     assert clerk.get("/units/new").status_code == 403
     assert 'href="/units/new"' not in clerk.get("/units").get_data(as_text=True)
+
+
+MEMBERS_CSV = (
+    "id,union_id,admitted_on,full_name,gender,birth_date,id_number\r\n"
+    "m20,u1,2025-02-01,Hoàng Văn Hải,male,,\r\n"
+    "m21,u404,2025-02-01,Lý Thị Hoa,female,,\r\n"
+)
+
+
+def test_an_import_with_a_bad_row_shows_the_row_and_writes_nothing_then_a_good_one_imports(signed_in, province):
+    from io import BytesIO
+
+    token = csrf(signed_in, "/imports")
+    bad = signed_in.post(
+        "/imports",
+        data={"csrf_token": token, "file": (BytesIO(MEMBERS_CSV.encode()), "members.csv")},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 422
+    row = re.search(r'<table id="bad-rows">.*?<tbody><tr>(.*?)</tr>', bad.get_data(as_text=True), re.S)
+    assert row and re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))[:3] == ["members", "3", "union_id"]
+    assert "1 dòng bị sai; chưa nhập dòng nào." in text(bad)
+    province.get("/members/m20", expect=404)  # the good row was not written either
+    good_csv = MEMBERS_CSV.replace("u404", "u2")
+    good = signed_in.post(
+        "/imports",
+        data={"csrf_token": token, "file": (BytesIO(good_csv.encode()), "members.csv")},
+        content_type="multipart/form-data",
+    )
+    assert good.status_code == 200 and re.search(r'id="created-members">2<', good.get_data(as_text=True))
+    assert re.search(r'id="fig-members_total">6<', signed_in.get("/").get_data(as_text=True))
