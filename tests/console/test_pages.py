@@ -276,3 +276,28 @@ def test_an_import_with_a_bad_row_shows_the_row_and_writes_nothing_then_a_good_o
     )
     assert good.status_code == 200 and re.search(r'id="created-members">2<', good.get_data(as_text=True))
     assert re.search(r'id="fig-members_total">6<', signed_in.get("/").get_data(as_text=True))
+
+
+def test_an_auditor_reads_the_digest_checks_the_chain_and_downloads_the_export(client, province):
+    import gzip
+    import json
+
+    assert sign_in(client, province.id, issue(province, "auditor", "kiem-toan")).status_code == 302
+    page = client.get("/audit").get_data(as_text=True)
+    digest = province.get("/ledger/digest").get_json()
+    assert f'<code id="digest">{digest["hash"]}@{digest["position"]}</code>' in page
+    token = csrf(client, "/audit")
+    checked = client.post("/audit", data={"csrf_token": token, "digest": f"{digest['hash']}@{digest['position']}"})
+    assert "Chuỗi còn nguyên vẹn" in text(checked) and "Sổ nối tiếp mã tóm lược đã nhập." in text(checked)
+    wrong = client.post("/audit", data={"csrf_token": token, "digest": "f" * 64 + "@1"})
+    assert "Chuỗi bị đứt tại vị trí 1." in text(wrong)
+    export = client.get("/audit/export")
+    lines = gzip.decompress(export.get_data()).decode().splitlines()
+    assert json.loads(lines[0])["events"] == digest["position"] and len(lines) == digest["position"] + 1
+    assert "Kết nạp" in text(client.get("/audit/trail"))
+
+
+def test_a_clerk_has_no_audit_page_nor_a_link_to_it(client, province):
+    assert sign_in(client, province.id, issue(province, "clerk", "thu-ky")).status_code == 302
+    assert 'href="/audit"' not in client.get("/").get_data(as_text=True)
+    assert client.get("/audit").status_code == 403 and client.get("/audit/export").status_code == 403
