@@ -32,6 +32,7 @@ RULES = {
     "union_dissolved": lazy_gettext("The union is dissolved."),
     "unique_id": lazy_gettext("This code is taken already."),
     "scope": lazy_gettext("Not found."),
+    "exists": lazy_gettext("Does not exist in the register."),
     "date_order": lazy_gettext("This date is before an earlier record of it."),
     "same_union": lazy_gettext("The member is in this union already."),
     "same_unit": lazy_gettext("The union is under this unit already."),
