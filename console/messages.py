@@ -20,6 +20,7 @@ MESSAGES = {
     ),
     "may not lie in the future": lazy_gettext("May not lie in the future."),
     "a count must be a whole number": lazy_gettext("Must be a whole number."),
+    "must be a number": lazy_gettext("Must be a number."),
     "must lie between 0 and 10000000": lazy_gettext("Must lie between 0 and 10,000,000."),
     "cannot exceed workers": lazy_gettext("Cannot exceed the workers."),
     "must be 0 or more": lazy_gettext("Must be 0 or more."),

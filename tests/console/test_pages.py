@@ -301,3 +301,27 @@ def test_a_clerk_has_no_audit_page_nor_a_link_to_it(client, province):
     assert sign_in(client, province.id, issue(province, "clerk", "thu-ky")).status_code == 302
     assert 'href="/audit"' not in client.get("/").get_data(as_text=True)
     assert client.get("/audit").status_code == 403 and client.get("/audit/export").status_code == 403
+
+
+def test_an_officer_submits_a_report_from_the_ledgers_draft_and_replaces_it(client, province):
+    assert sign_in(client, province.id, issue(province, "officer", "can-bo")).status_code == 302
+    draft = client.get("/reports/new?period=2024&as_of=2024-12-31").get_data(as_text=True)
+    assert 'id="fig-members_total" name="fig:members_total" value="4"' in draft
+    assert 'id="fig-coverage_pct" name="fig:coverage_pct" value="66,7"' in draft  # as a Vietnamese types it
+    form = {"csrf_token": csrf(client, "/reports"), "period": "2024", "as_of": "2024-12-31"}
+    figures = {"fig:members_total": "4", "fig:coverage_pct": "66,7", "fig:unions_total": "2"}
+    wrong = client.post("/reports/new", data={**form, **figures, "fig:members_total": "bốn"})
+    assert wrong.status_code == 422
+    assert re.search(r'id="fig-members_total-error">Phải là một số.<', wrong.get_data(as_text=True))
+    assert province.get("/reports").get_json()["reports"] == []
+    sent = client.post("/reports/new", data={**form, **figures, "fig:members_total": "5"})
+    assert sent.status_code == 302
+    first = sent.headers["Location"].rsplit("/", 1)[1]
+    assert province.get(f"/reports/{first}").get_json()["figures"] == {
+        "members_total": 5, "coverage_pct": 66.7, "unions_total": 2
+    }  # fmt: skip
+    page = client.get(f"/reports/{first}").get_data(as_text=True)
+    assert f"replaces={first}" in page
+    again = client.post("/reports/new", data={**form, **figures, "replaces": first})
+    assert again.status_code == 302
+    assert province.get(f"/reports/{first}").get_json()["status"] == "replaced"
