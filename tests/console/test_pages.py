@@ -325,3 +325,21 @@ def test_an_officer_submits_a_report_from_the_ledgers_draft_and_replaces_it(clie
     again = client.post("/reports/new", data={**form, **figures, "replaces": first})
     assert again.status_code == 302
     assert province.get(f"/reports/{first}").get_json()["status"] == "replaced"
+
+
+def test_the_admin_issues_a_token_shown_once_and_revoking_it_ends_its_console_session(signed_in, province):
+    token = csrf(signed_in, "/admin/tokens")
+    missing = signed_in.post("/admin/tokens", data={"csrf_token": token, "holder": "xem"})
+    assert re.search(r'id="role-error">Trường này là bắt buộc.<', missing.get_data(as_text=True))
+    answer = signed_in.post("/admin/tokens", data={"csrf_token": token, "holder": "xem", "role": "viewer"})
+    secret = re.search(r'id="secret" value="([^"]+)"', answer.get_data(as_text=True)).group(1)
+    assert secret not in signed_in.get("/admin/tokens").get_data(as_text=True)  # shown once
+    viewer = signed_in.application.test_client()
+    assert sign_in(viewer, province.id, secret).status_code == 302 and viewer.get("/").status_code == 200
+    token_id = next(t["id"] for t in province.get("/tokens").get_json()["tokens"] if t["holder"] == "xem")
+    assert signed_in.post(f"/admin/tokens/{token_id}/revocation", data={"csrf_token": token}).status_code == 302
+    assert viewer.get("/").status_code == 302  # the revoked token's session is over
+    assert viewer.get("/admin/tokens").status_code == 302
+    clerk = signed_in.application.test_client()
+    assert sign_in(clerk, province.id, issue(province, "clerk", "thu-ky")).status_code == 302
+    assert clerk.get("/admin/tokens").status_code == 403
