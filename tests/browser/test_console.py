@@ -34,6 +34,7 @@ def test_a_user_signs_in_and_the_dashboard_shows_the_hand_worked_figures(page, l
     assert page.locator("#fig-members_total").inner_text() == "4"
     assert page.locator("#fig-coverage_pct").inner_text() == "66,7%"
     assert page.locator("[data-chart] svg").count() == 2  # both charts drawn, from the service's own ECharts
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 1366  # no sideways scrolling at 1366x768
     page.get_by_label("Sổ tại ngày").fill("2024-04-01")  # before m4 joined: htmx swaps the figures in
     page.get_by_role("button", name="Xem").click()
     expect(page.locator("#fig-members_total")).to_have_text("3")  # waits for htmx's swap
