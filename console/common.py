@@ -3,6 +3,7 @@ language and the way figures and dates are written (Vietnamese first: 30/11/2025
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,11 @@ from werkzeug.exceptions import HTTPException
 
 from application.policy import Action, may
 from application.register import Register
-from domain.errors import NotFound
+from domain.errors import DomainError, NotFound
 from service.auth import tenant_register
+from service.errors import RETRY_AFTER_SECONDS, UNAVAILABLE
+
+log = logging.getLogger(__name__)
 
 LANGUAGES = ("vi", "en")
 TRANSLATIONS = Path(__file__).parent / "translations"
@@ -106,6 +110,29 @@ def pct(value: float | int | None) -> str:
 def register_errors(bp: Blueprint) -> None:
     bp.register_error_handler(NotFound, lambda e: (render_template("console/error.html", status=404), 404))
     bp.register_error_handler(HTTPException, http_error)
+    bp.register_error_handler(DomainError, refused)
+    for kind in UNAVAILABLE:  # the database away: nothing the user did; the same page will do later
+        bp.register_error_handler(kind, unavailable)
+    bp.register_error_handler(Exception, unexpected)
+
+
+def refused(error: DomainError):
+    """A refusal no form caught (a date or code in the address the register does not take): said in words."""
+    from console.messages import explain
+
+    message = explain(error.message, error.rule)
+    return render_template("console/error.html", status=422, message=message), 422
+
+
+def unavailable(error: Exception):
+    log.warning("store unavailable: %s: %s", type(error).__name__, error)
+    return render_template("console/error.html", status=503), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+def unexpected(error: Exception):
+    """A failure of the service: logged, and a page that says so (never the API's JSON to a browser)."""
+    log.exception("unexpected error in the console", exc_info=error)
+    return render_template("console/error.html", status=500), 500
 
 
 def http_error(error: HTTPException):

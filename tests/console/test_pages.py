@@ -343,3 +343,15 @@ def test_the_admin_issues_a_token_shown_once_and_revoking_it_ends_its_console_se
     clerk = signed_in.application.test_client()
     assert sign_in(clerk, province.id, issue(province, "clerk", "thu-ky")).status_code == 302
     assert clerk.get("/admin/tokens").status_code == 403
+
+
+def test_a_failure_of_the_service_is_a_page_not_json(signed_in, monkeypatch):
+    from application.reads import RegisterReads
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(RegisterReads, "unit_tree", broken)
+    answer = signed_in.get("/units")
+    assert answer.status_code == 500 and answer.mimetype == "text/html"
+    assert "Đã có lỗi" in text(answer) and "a bug" not in text(answer)
