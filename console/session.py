@@ -48,6 +48,8 @@ def configure(app: Flask) -> None:
         secret = path.read_text().strip()
     app.secret_key = secret
     app.config.update(
+        # Served over HTTPS (behind a proxy that terminates it): the cookie never goes over plain HTTP.
+        SESSION_COOKIE_SECURE=os.environ.get("UNIONLEDGER_CONSOLE_SECURE_COOKIE", "") in ("1", "true", "yes"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=LIFETIME,
@@ -59,11 +61,10 @@ def log_in(tenant: str, secret: str) -> Principal:
     who = current_app.extensions["unionledger"].registry.authenticate(secret.strip())
     if who is None or who.is_admin or who.tenant_id != tenant.strip():
         raise LoginRefused()
-    csrf = session.get("csrf") or secrets.token_urlsafe(32)
     lang = session.get("lang")
-    session.clear()
+    session.clear()  # nothing of the session before the sign-in is kept but the language
     session.permanent = True
-    session.update(token=secret.strip(), since=time.time(), csrf=csrf)
+    session.update(token=secret.strip(), since=time.time(), csrf=secrets.token_urlsafe(32))
     if lang:
         session["lang"] = lang
     return who

@@ -355,3 +355,13 @@ def test_a_failure_of_the_service_is_a_page_not_json(signed_in, monkeypatch):
     answer = signed_in.get("/units")
     assert answer.status_code == 500 and answer.mimetype == "text/html"
     assert "Đã có lỗi" in text(answer) and "a bug" not in text(answer)
+
+
+def test_the_form_token_changes_at_sign_in_and_the_cookie_is_http_only(client, province):
+    before = csrf(client)
+    answer = sign_in(client, province.id, province.token)
+    assert "HttpOnly" in answer.headers["Set-Cookie"] and "SameSite=Lax" in answer.headers["Set-Cookie"]
+    after = csrf(client, "/")
+    assert after != before
+    form = {"id": "m9", "union_id": "u1", "admitted_on": "2025-01-10", "full_name": "X Y", "gender": "male"}
+    assert client.post("/members/new", data={**form, "csrf_token": before}).status_code == 400
