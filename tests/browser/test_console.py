@@ -29,7 +29,7 @@ def sign_in(page, live: str, province) -> None:
     page.wait_for_url(f"{live}/")
 
 
-def test_a_user_signs_in_and_the_dashboard_shows_the_hand_worked_figures(page, live, province):
+def test_a_user_signs_in_and_the_dashboard_shows_the_hand_worked_figures(page, live, province, request):
     sign_in(page, live, province)
     assert page.locator("#fig-members_total").inner_text() == "4"
     assert page.locator("#fig-coverage_pct").inner_text() == "66,7%"
@@ -40,8 +40,11 @@ def test_a_user_signs_in_and_the_dashboard_shows_the_hand_worked_figures(page, l
     expect(page.locator("#fig-members_total")).to_have_text("3")  # waits for htmx's swap
     page.wait_for_url(re.compile(r"as_of=2024-04-01"))
     assert "Số liệu tại ngày 01/04/2024" in page.locator("#dashboard").inner_text()
+    page.goto(f"{live}/")  # a first load of the dashboard, for its first contentful paint
+    page.wait_for_function("performance.getEntriesByName('first-contentful-paint').length > 0")
     paint = page.evaluate("performance.getEntriesByName('first-contentful-paint').map(e => e.startTime)")
-    print(f"dashboard first contentful paint: {paint} ms")  # recorded, not asserted
+    # recorded, not asserted: `pytest --cache-show 'console/*/*'` shows it
+    request.config.cache.set(f"console/dashboard_fcp_ms/{request.node.callspec.id}", paint[0] if paint else None)
 
 
 def test_admitting_a_member_through_the_form_moves_the_dashboard_figure(page, live, province):
