@@ -135,3 +135,12 @@ def test_an_import_with_a_bad_row_shows_the_row_and_writes_nothing(page, live, p
     province.get("/members/m20", expect=404)
     page.get_by_role("link", name="Tổng quan").click()
     assert page.locator("#fig-members_total").inner_text() == "4"
+
+
+def test_the_english_switch_keeps_the_page_and_writes_numbers_the_english_way(page, live, province):
+    sign_in(page, live, province)
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Dashboard")
+    assert page.locator("#fig-coverage_pct").inner_text() == "66.7%"
+    page.get_by_role("button", name="Tiếng Việt").click()
+    expect(page.locator("#fig-coverage_pct")).to_have_text("66,7%")
