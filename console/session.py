@@ -16,8 +16,9 @@ import time
 from datetime import timedelta
 
 from flask import Flask, current_app, g, redirect, request, session, url_for
-from werkzeug.exceptions import BadRequest, Forbidden
+from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 
+from domain.text import text_fault
 from persistence.files import write_private
 from service import access, limits
 from tenants.registry import Principal
@@ -104,10 +105,26 @@ def check_csrf() -> None:
         raise BadRequest("csrf")
 
 
+def check_text() -> None:
+    """As the API's calls (service/urls.py): an address naming text the register cannot hold names
+    nothing (404); a query or form field holding such text is refused (400) before any store reads it."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, str) and text_fault(value) is not None:
+            raise NotFound()
+    for name, value in request.args.items(multi=True):
+        if text_fault(name) is not None or text_fault(value) is not None:
+            raise BadRequest(f"query field {name!r}")
+    if request.method == "POST" and request.mimetype != "multipart/form-data":
+        for name, value in request.form.items(multi=True):
+            if text_fault(name) is not None or text_fault(value, free=True) is not None:
+                raise BadRequest(f"form field {name!r}")
+
+
 def authenticate():
     """Before every console page: the form token of a POST, then who is signed in, then whether
     the access policy lets their role open this page (the action each view declares)."""
     limits.check_size(current_app.extensions["unionledger"].settings)  # before anything reads the body
+    check_text()
     if request.method == "POST":
         check_csrf()
     view = current_app.view_functions.get(request.endpoint or "")

@@ -365,3 +365,12 @@ def test_the_form_token_changes_at_sign_in_and_the_cookie_is_http_only(client, p
     assert after != before
     form = {"id": "m9", "union_id": "u1", "admitted_on": "2025-01-10", "full_name": "X Y", "gender": "male"}
     assert client.post("/members/new", data={**form, "csrf_token": before}).status_code == 400
+
+
+def test_text_the_register_cannot_hold_is_refused_before_any_store_reads_it(signed_in):
+    assert signed_in.get("/member/m%00").status_code == 404
+    assert signed_in.get("/members?q=an%00").status_code == 400
+    token = csrf(signed_in, "/members/new")
+    form = {"csrf_token": token, "id": "m8", "union_id": "u1", "admitted_on": "2025-01-10", "gender": "male"}
+    assert signed_in.post("/members/new", data={**form, "full_name": "A\x00B"}).status_code == 400
+    assert signed_in.get("/member/m%00").mimetype == "text/html"
