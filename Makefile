@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint clean translations
 
 setup: $(STAMP)
 
@@ -30,6 +30,13 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# make translations: the console's texts into its catalogue (translate new ones in the .po), then compiled;
+# commit both the .po and the .mo (the service reads the .mo; a test checks they agree)
+translations: setup
+	$(BIN)/pybabel extract -F console/babel.cfg -k lazy_gettext --no-location --omit-header -o console/translations/messages.pot .
+	$(BIN)/pybabel update -i console/translations/messages.pot -d console/translations -D messages --no-location
+	$(BIN)/pybabel compile -d console/translations -D messages
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

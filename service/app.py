@@ -6,6 +6,7 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import console
 from service import access, auth, docs_page, errors, urls
 from service.limits import body_limit
 from service.openapi import ContractApi, ErrorStatuses, OpenCalls
@@ -84,11 +85,12 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     for module in BLUEPRINTS:
         api.register_blueprint(module.blp)
     app.register_blueprint(docs_page.blp)  # not an API call: left out of the OpenAPI document
-    undeclared = access.undeclared(app)
+    app.extensions["unionledger"] = platform
+    console.install(app)  # the web console at /, on the same use cases and access policy
+    undeclared = access.undeclared(app) + console.undeclared(app)
     if undeclared:  # else no one could call them: a mistake to find at once
         raise RuntimeError(f"endpoints that declare no roles: {', '.join(undeclared)}")
     errors.register(app)
-    app.extensions["unionledger"] = platform
     app.extensions["unionledger.throttle"] = AuthThrottle(
         platform.registry, settings.auth_failures, settings.auth_window_seconds
     )

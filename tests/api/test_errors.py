@@ -1137,11 +1137,11 @@ def published(spec: dict) -> dict[tuple[str, str], dict]:
 
 def served(app) -> set[tuple[str, str]]:
     """(method, path with every parameter written {}) of each call the app routes, but the
-    OpenAPI document itself, its page, the page's files and static files."""
+    OpenAPI document itself, its page, the page's files, static files and the web console's pages."""
     return {
         (method.lower(), re.sub(r"<[^>]+>", "{}", rule.rule))
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.split(".")[0] not in ("api-docs", "docs_assets", "static")
+        if rule.endpoint.split(".")[0] not in ("api-docs", "docs_assets", "static", "console")
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
 

@@ -1,0 +1,103 @@
+"""The dashboard: the user's unit (or the whole tenant) at a chosen date, as its figures, its units,
+its targets and its latest reports show it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, current_app, g, render_template, request
+
+from application.policy import Action
+from application.reads import RegisterReads
+from console.common import asked_day, register
+from domain.errors import NotFound
+from domain.indicators import parse_indicator
+from service.access import allow
+
+bp = Blueprint("dashboard", __name__)
+YEARS_SHOWN = 10  # members at each year's end over this many years
+REPORTS_SHOWN = 5
+HEADLINE = ("members_total", "coverage_pct", "unions_total", "workplaces_covered", "workplaces_eligible")
+
+
+def scope_unit() -> str | None:
+    """The unit a user's pages start from: their scope unit once principals carry one, else the tenant."""
+    return getattr(g.principal, "scope_unit_id", None)
+
+
+def _find(nodes: list[dict], unit_id: str) -> dict | None:
+    for node in nodes:
+        if node["id"] == unit_id:
+            return node
+        found = _find(node.get("children", []), unit_id)
+        if found is not None:
+            return found
+    return None
+
+
+def over_time(reads: RegisterReads, unit_id: str | None, as_of: date) -> list[dict]:
+    """Members at the end of each of the last years (the last one at ``as_of``)."""
+    members = [parse_indicator("members_total")]
+    points = []
+    for year in range(as_of.year - YEARS_SHOWN + 1, as_of.year + 1):
+        on = min(date(year, 12, 31), as_of)
+        figures = reads.figures(reads.question(str(year), unit_id, on), members)
+        points.append({"year": year, "on": on, "members": figures["members_total"]})
+    return points
+
+
+def by_unit(reads: RegisterReads, unit_id: str | None, as_of: date) -> list[dict]:
+    """The units directly under ``unit_id`` (the top units for the tenant) on ``as_of``, with their figures."""
+    roots = reads.unit_tree(as_of)["roots"]
+    node = _find(roots, unit_id) if unit_id else None
+    children = node.get("children", []) if node else ([] if unit_id else roots)
+    wanted = [parse_indicator(code) for code in ("members_total", "coverage_pct", "unions_total")]
+    rows = []
+    for child in children:
+        figures = reads.figures(reads.question(str(as_of.year), child["id"], as_of), wanted)
+        rows.append({"id": child["id"], "name": child["name"], "kind": child["kind"], **figures})
+    return rows
+
+
+def latest_reports(reads: RegisterReads, unit_id: str | None) -> list[dict]:
+    reports = reads.reports(None, unit_id)
+    reports.sort(key=lambda r: (r["submitted_at"], r["id"]), reverse=True)
+    return reports[:REPORTS_SHOWN]
+
+
+def gather(reads: RegisterReads, unit_id: str | None, as_of: date) -> dict[str, Any]:
+    """Everything the dashboard shows, read through the register's use cases."""
+    year = str(as_of.year)
+    figures = reads.figures(reads.question(year, unit_id, as_of))
+    progress = reads.progress(year, unit_id, as_of)["lines"]
+    growth_target = next((line for line in progress if line["indicator"] == "members_net_growth"), None)
+    return {
+        "figures": figures,
+        "growth_target": growth_target,
+        "progress": progress,
+        "over_time": over_time(reads, unit_id, as_of),
+        "units": by_unit(reads, unit_id, as_of),
+        "reports": latest_reports(reads, unit_id),
+    }
+
+
+@bp.route("/")
+@allow(Action.READ)
+def index():
+    """The dashboard at ``as_of`` (default today) for ``unit_id`` (default the user's scope)."""
+    reg = register()
+    today = reg.reads.today()
+    as_of, date_error = asked_day(default=today)
+    assert as_of is not None  # a default is given
+    if as_of > today:
+        as_of, date_error = today, "future"
+    unit_id = request.args.get("unit_id") or scope_unit()
+    unit = reg.reads.unit(unit_id) if unit_id else None
+    if unit_id and unit is None:
+        raise NotFound(f"unit {unit_id!r} does not exist")
+    data = gather(reg.reads, unit_id, as_of)
+    tenant = current_app.extensions["unionledger"].registry.tenant(g.principal.tenant_id)
+    data["tenant_name"] = tenant["name"] if tenant else g.principal.tenant_id
+    template = "console/dashboard_body.html" if request.headers.get("HX-Request") else "console/dashboard.html"
+    return render_template(template, as_of=as_of, today=today, unit=unit, date_error=date_error, **data)

@@ -1,0 +1,54 @@
+"""Signing in and out, and the language switch."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from console import session as console_session
+from console.common import LANGUAGES
+from console.session import LoginRefused, public
+
+bp = Blueprint("login", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Back to the page asked for, on this site only."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("console.dashboard.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def form():
+    """The sign-in form; on success, the page the user wanted."""
+    error = None
+    if request.method == "POST":
+        try:
+            console_session.log_in(request.form.get("tenant", ""), request.form.get("token", ""))
+        except LoginRefused:
+            error = _("The federation or the access token is not right.")
+        else:
+            return redirect(_safe_next(request.args.get("next")))
+    expired = session.pop("expired", False)
+    status = 401 if error else 200
+    return render_template(
+        "console/login.html", error=error, expired=expired, tenant=request.form.get("tenant", "")
+    ), status
+
+
+@bp.route("/logout", methods=["POST"])
+@public
+def logout():
+    console_session.log_out()
+    return redirect(url_for("console.login.form"))
+
+
+@bp.route("/lang/<lang>", methods=["POST"])
+@public
+def switch(lang: str):
+    """Vietnamese or English, kept for the session."""
+    if lang in LANGUAGES:
+        session["lang"] = lang
+    return redirect(_safe_next(request.form.get("back")))

@@ -1,0 +1,142 @@
+"""Who is signed in to the console: the one place a console request gets its principal.
+
+The session is Flask's signed cookie (HttpOnly, SameSite=Lax) holding the bearer token the sign-in
+gave, the time it was given and the form token (CSRF). Every request asks the registry again
+who the token belongs to, so a revoked token ends the session at once; after ``LIFETIME`` the
+session ends whatever the token's own life. Until user accounts exist, a user signs in with
+their tenant and access token; with accounts, ``log_in`` is the one function to change.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import time
+from datetime import timedelta
+
+from flask import Flask, current_app, g, redirect, request, session, url_for
+from werkzeug.exceptions import BadRequest, Forbidden, NotFound
+
+from domain.text import text_fault
+from persistence.files import write_private
+from service import access, limits
+from tenants.registry import Principal
+
+LIFETIME = timedelta(hours=8)  # a working day, as the API's sessions
+PUBLIC = "public"  # the attribute of a console view anyone may open (the sign-in page, the assets)
+SECRET_FILE = "console-secret"
+
+
+class LoginRefused(Exception):
+    """A wrong tenant, token, user name or password: the same answer whichever was wrong."""
+
+
+def public(view):
+    """Declare a console view open without signing in."""
+    setattr(view, PUBLIC, True)
+    return view
+
+
+def configure(app: Flask) -> None:
+    """The key that signs the session cookie: UNIONLEDGER_CONSOLE_SECRET, else a file in the data
+    folder made (0600) by the first start, shared by every worker."""
+    platform = app.extensions["unionledger"]
+    secret = os.environ.get("UNIONLEDGER_CONSOLE_SECRET")
+    if not secret:
+        path = platform.settings.data_dir / SECRET_FILE
+        write_private(path, secrets.token_urlsafe(48) + "\n", replace=False)
+        secret = path.read_text().strip()
+    app.secret_key = secret
+    app.config.update(
+        # Served over HTTPS (behind a proxy that terminates it): the cookie never goes over plain HTTP.
+        SESSION_COOKIE_SECURE=os.environ.get("UNIONLEDGER_CONSOLE_SECURE_COOKIE", "") in ("1", "true", "yes"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=LIFETIME,
+    )
+
+
+def log_in(tenant: str, secret: str) -> Principal:
+    """Check the credentials and start the session; LoginRefused if they are not good."""
+    who = current_app.extensions["unionledger"].registry.authenticate(secret.strip())
+    if who is None or who.is_admin or who.tenant_id != tenant.strip():
+        raise LoginRefused()
+    lang = session.get("lang")
+    session.clear()  # nothing of the session before the sign-in is kept but the language
+    session.permanent = True
+    session.update(token=secret.strip(), since=time.time(), csrf=secrets.token_urlsafe(32))
+    if lang:
+        session["lang"] = lang
+    return who
+
+
+def log_out() -> None:
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+def principal() -> Principal | None:
+    """The signed-in principal, or None (not signed in, expired, or the token revoked)."""
+    token = session.get("token")
+    since = session.get("since", 0)
+    if not token or time.time() - since > LIFETIME.total_seconds():
+        return None
+    who = current_app.extensions["unionledger"].registry.authenticate(token)
+    if who is None or who.is_admin:
+        return None
+    return who
+
+
+def csrf_token() -> str:
+    """The form token of this session, made on first use."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def check_csrf() -> None:
+    """Every form the console takes carries the session's form token (a field, or htmx's header)."""
+    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+    expected = session.get("csrf") or ""
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise BadRequest("csrf")
+
+
+def check_text() -> None:
+    """As the API's calls (service/urls.py): an address naming text the register cannot hold names
+    nothing (404); a query or form field holding such text is refused (400) before any store reads it."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, str) and text_fault(value) is not None:
+            raise NotFound()
+    for name, value in request.args.items(multi=True):
+        if text_fault(name) is not None or text_fault(value) is not None:
+            raise BadRequest(f"query field {name!r}")
+    if request.method == "POST" and request.mimetype != "multipart/form-data":
+        for name, value in request.form.items(multi=True):
+            if text_fault(name) is not None or text_fault(value, free=True) is not None:
+                raise BadRequest(f"form field {name!r}")
+
+
+def authenticate():
+    """Before every console page: the form token of a POST, then who is signed in, then whether
+    the access policy lets their role open this page (the action each view declares)."""
+    limits.check_size(current_app.extensions["unionledger"].settings)  # before anything reads the body
+    check_text()
+    if request.method == "POST":
+        check_csrf()
+    view = current_app.view_functions.get(request.endpoint or "")
+    if request.endpoint == "console.static" or getattr(view, PUBLIC, False):
+        return None
+    who = principal()
+    if who is None:
+        if session.get("token"):
+            log_out()
+            session["expired"] = True
+        return redirect(url_for("console.login.form", next=request.full_path.rstrip("?")))
+    g.principal = who
+    if not access.may_call(who, request.endpoint):
+        raise Forbidden()
+    return None

@@ -1,0 +1,376 @@
+"""The console's pages through the app, on both stores: signing in, the dashboard's figures, the
+register's pages, the admission form and its errors in Vietnamese, and what each role may open.
+The province and its figures are in tests/console/province.py."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from console.session import LIFETIME
+from tests.console.province import backfilled_report, build_province, issue
+
+
+def csrf(client, path: str = "/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, page[:500]
+    return found.group(1)
+
+
+def sign_in(client, tenant_id: str, token: str):
+    return client.post("/login", data={"tenant": tenant_id, "token": token, "csrf_token": csrf(client)})
+
+
+def text(response) -> str:
+    """The page's text without tags, spaces run together."""
+    body = re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))
+    return re.sub(r"\s+", " ", body)
+
+
+@pytest.fixture
+def province(tenant):
+    return build_province(tenant)
+
+
+@pytest.fixture
+def signed_in(client, province):
+    assert sign_in(client, province.id, province.token).status_code == 302
+    return client
+
+
+def test_a_page_asks_to_sign_in_and_a_wrong_token_is_refused_in_vietnamese(client, province):
+    answer = client.get("/members?q=an")
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/login?next=/members")
+    refused = sign_in(client, province.id, "ul_not-a-token")
+    assert refused.status_code == 401
+    assert "Mã đơn vị hoặc mã truy cập không đúng." in text(refused)
+    assert sign_in(client, "another-tenant", province.token).status_code == 401  # a token is its tenant's only
+    assert client.get("/").status_code == 302
+
+
+def test_the_dashboard_shows_the_hand_worked_figures_in_vietnamese(signed_in):
+    page = signed_in.get("/?as_of=2024-12-31")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert re.search(r'id="fig-members_total">4<', body)
+    assert re.search(r'id="fig-coverage_pct">66,7%<', body)  # 2 of 3 eligible workplaces, decimal comma
+    assert re.search(r'id="fig-members_net_growth">4<', body)
+    words = text(page)
+    assert "Số liệu tại ngày 31/12/2024" in words
+    assert "chỉ tiêu 10" in words  # the year's growth target
+    assert "Huyện Một" in words  # the by-unit table
+    before = signed_in.get("/?as_of=2024-04-01").get_data(as_text=True)
+    assert re.search(r'id="fig-members_total">3<', before)  # m4 joined in May
+
+
+def test_numbers_are_grouped_with_dots_and_the_english_switch_keeps_the_session(signed_in, province):
+    from flask_babel import force_locale
+
+    from console.common import number
+
+    with signed_in.application.test_request_context(), force_locale("vi"):
+        assert number(28437) == "28.437"
+    token = csrf(signed_in, "/")
+    answer = signed_in.post("/lang/en", data={"csrf_token": token, "back": "/?as_of=2024-12-31"})
+    assert answer.headers["Location"] == "/?as_of=2024-12-31"
+    assert "Figures as of 31/12/2024" in text(signed_in.get("/?as_of=2024-12-31"))
+
+
+def test_the_unit_tree_and_the_lists_find_names_without_accents(signed_in):
+    assert "Huyện Một" in text(signed_in.get("/units?as_of=2019-06-01"))
+    assert "Huyện Một" not in text(signed_in.get("/units?as_of=2017-06-01"))  # not established yet
+    found = text(signed_in.get("/members?q=nguyen van"))
+    assert "Nguyễn Văn An" in found and "Trần Thị Bình" not in found
+    assert "Phạm Thị Dung" in text(signed_in.get("/members?union_id=u2"))
+    partial = signed_in.get("/members?q=binh", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Trần Thị Bình" in partial and "<html" not in partial  # htmx gets the results alone
+    assert "CĐCS Công ty 2" in text(signed_in.get("/unions?unit_id=d1"))
+    member = text(signed_in.get("/member/m1"))
+    assert "Nguyễn Văn An" in member and "Kết nạp" in member and "01/03/2024" in member
+    assert signed_in.get("/member/nobody").status_code == 404
+
+
+def test_a_form_error_shows_beside_its_field_in_vietnamese_and_nothing_is_recorded(signed_in, province):
+    token = csrf(signed_in, "/members/new")
+    form = {"csrf_token": token, "id": "m5", "union_id": "u1", "admitted_on": "2025-01-10", "gender": "female"}
+    answer = signed_in.post("/members/new", data=form)
+    assert answer.status_code == 422
+    body = answer.get_data(as_text=True)
+    assert re.search(r'aria-describedby="full_name-error"', body)
+    assert re.search(r'<p class="error" id="full_name-error">Trường này là bắt buộc.</p>', body)
+    province.get("/members/m5", expect=404)
+    early = signed_in.post("/members/new", data={**form, "full_name": "Vũ Thị Em", "admitted_on": "2018-01-10"})
+    assert re.search(r'id="union_id-error">Công đoàn cơ sở chưa được thành lập vào ngày này.<', early.get_data(True))
+
+
+def test_admitting_a_member_through_the_form_moves_the_dashboard(signed_in, province):
+    before = signed_in.get("/").get_data(as_text=True)
+    assert re.search(r'id="fig-members_total">4<', before)
+    form = {"id": "m5", "union_id": "u1", "admitted_on": "2025-01-10", "full_name": "Vũ Thị Em", "gender": "female"}
+    answer = signed_in.post("/members/new", data={**form, "csrf_token": csrf(signed_in, "/members/new")})
+    assert answer.status_code == 302 and answer.headers["Location"] == "/member/m5"
+    admin = signed_in.application.extensions["unionledger"].registry.authenticate(province.token)
+    history = province.get("/members/m5/history").get_json()["events"]
+    assert history[0]["actor"] == admin.actor  # recorded under the signed-in user's name
+    assert re.search(r'id="fig-members_total">5<', signed_in.get("/").get_data(as_text=True))
+
+
+def test_a_form_without_the_session_token_is_refused(signed_in, province):
+    form = {"id": "m6", "union_id": "u1", "admitted_on": "2025-01-10", "full_name": "X", "gender": "male"}
+    assert signed_in.post("/members/new", data=form).status_code == 400
+    assert signed_in.post("/members/new", data={**form, "csrf_token": "forged"}).status_code == 400
+    province.get("/members/m6", expect=404)
+
+
+def test_a_viewer_sees_figures_but_no_member_lists_nor_links_to_them(client, province):
+    assert sign_in(client, province.id, issue(province, "viewer", "xem")).status_code == 302
+    dashboard = client.get("/").get_data(as_text=True)
+    assert 'href="/members"' not in dashboard and 'href="/members/new"' not in dashboard
+    assert client.get("/members").status_code == 403
+    assert client.get("/members/new").status_code == 403
+    assert "Nguyễn Văn An" not in text(client.get("/member/m1"))  # no personal data for viewers
+
+
+def test_a_clerk_may_admit_but_the_admission_is_recorded_as_theirs(client, province):
+    assert sign_in(client, province.id, issue(province, "clerk", "thu-ky")).status_code == 302
+    form = {"id": "m7", "union_id": "u2", "admitted_on": "2025-02-01", "full_name": "Đỗ Văn Giang", "gender": "male"}
+    assert client.post("/members/new", data={**form, "csrf_token": csrf(client, "/members/new")}).status_code == 302
+    assert province.get("/members/m7/history").get_json()["events"][0]["actor"] == "thu-ky"
+
+
+def test_signing_out_revocation_and_expiry_end_the_session(client, province):
+    token = issue(province, "officer", "can-bo")
+    assert sign_in(client, province.id, token).status_code == 302
+    assert client.get("/").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf(client, "/")})
+    assert client.get("/").status_code == 302
+    assert sign_in(client, province.id, token).status_code == 302
+    with client.session_transaction() as session:
+        session["since"] = time.time() - LIFETIME.total_seconds() - 1
+    assert client.get("/").status_code == 302
+    assert "Phiên làm việc đã hết" in text(client.get("/login"))
+
+
+def test_a_departure_and_a_transfer_from_the_member_page(signed_in, province):
+    member = signed_in.get("/member/m3").get_data(as_text=True)
+    assert 'href="/member/m3/departure"' in member and 'href="/member/m3/transfer"' in member
+    token = csrf(signed_in, "/member/m3/departure")
+    missing = signed_in.post("/member/m3/departure", data={"csrf_token": token, "left_on": "2025-02-01"})
+    assert missing.status_code == 422
+    assert re.search(r'id="reason-error">Trường này là bắt buộc.<', missing.get_data(as_text=True))
+    left = signed_in.post(
+        "/member/m3/departure", data={"csrf_token": token, "left_on": "2025-02-01", "reason": "retired"}
+    )
+    assert left.status_code == 302 and left.headers["Location"] == "/member/m3"
+    assert province.get("/members/m3").get_json()["status"] == "left"
+    assert re.search(r'id="fig-members_total">3<', signed_in.get("/").get_data(as_text=True))
+    assert 'href="/member/m3/departure"' not in signed_in.get("/member/m3").get_data(as_text=True)
+    same = signed_in.post(
+        "/member/m1/transfer", data={"csrf_token": token, "to_union_id": "u1", "effective_on": "2025-03-01"}
+    )
+    assert same.status_code == 422 and 'id="to_union_id-error"' in same.get_data(as_text=True)
+    moved = signed_in.post(
+        "/member/m1/transfer", data={"csrf_token": token, "to_union_id": "u2", "effective_on": "2025-03-01"}
+    )
+    assert moved.status_code == 302
+    assert province.get("/members/m1").get_json()["union_id"] == "u2"
+    assert signed_in.get("/member/nobody/departure").status_code == 404
+
+
+def test_an_inspector_verifies_a_report_and_sees_the_backfilled_line_with_its_late_event(client, province):
+    report_id = backfilled_report(province)
+    assert sign_in(client, province.id, issue(province, "inspector", "kiem-tra")).status_code == 302
+    listed = text(client.get("/reports"))
+    assert report_id in listed and "chưa kiểm tra" in listed
+    before = client.get(f"/reports/{report_id}").get_data(as_text=True)
+    assert "Kiểm tra với sổ" in before
+    answer = client.post(f"/reports/{report_id}/verification", data={"csrf_token": csrf(client, "/reports")})
+    assert answer.status_code == 200
+    line = re.search(r'<tr id="line-members_total">(.*?)</tr>', answer.get_data(as_text=True), re.S)
+    assert line and re.sub(r"<[^>]+>|\s+", " ", line.group(1)).split() == [
+        "Đoàn",
+        "viên",
+        "5",
+        "4",
+        "5",
+        "nhập",
+        "bổ",
+        "sung",
+    ]
+    assert 'href="/member/m5"' in answer.get_data(as_text=True)  # the late event that explains it
+    assert re.search(r'id="verdict">không khớp<', answer.get_data(as_text=True))  # backfilled is not consistent
+    assert province.get(f"/reports/{report_id}").get_json()["verification"]["verdict"] == "discrepant"  # recorded
+
+
+def test_a_clerk_cannot_verify_a_report_and_sees_no_button(client, province):
+    report_id = backfilled_report(province)
+    assert sign_in(client, province.id, issue(province, "clerk", "thu-ky")).status_code == 302
+    assert "Kiểm tra với sổ" not in client.get(f"/reports/{report_id}").get_data(as_text=True)
+    answer = client.post(f"/reports/{report_id}/verification", data={"csrf_token": csrf(client, "/reports")})
+    assert answer.status_code == 403
+    assert province.get(f"/reports/{report_id}").get_json()["verification"] is None
+
+
+def test_an_officer_builds_a_unit_a_workplace_and_a_union_through_the_forms(client, province):
+    assert sign_in(client, province.id, issue(province, "officer", "can-bo")).status_code == 302
+    token = csrf(client, "/units/new")
+
+    def post(path: str, **form):
+        return client.post(path, data={"csrf_token": token, **form})
+
+    unit = post("/units/new", id="x1", name="Xã Một", kind="commune", established_on="2025-07-01", parent_id="d1")
+    assert unit.status_code == 302 and unit.headers["Location"] == "/unit/x1"
+    wrong = post("/workplaces/new", id="w9", name="Công ty 9", sector="cooperative", unit_id="x1", workers="20",
+                 female_workers="25", as_of="2025-08-01")  # fmt: skip
+    assert wrong.status_code == 422
+    assert re.search(r'id="female_workers-error">Không được lớn hơn số lao động.<', wrong.get_data(as_text=True))
+    assert 'value="25"' in wrong.get_data(as_text=True)  # what was typed is kept
+    good = post("/workplaces/new", id="w9", name="Công ty 9", sector="cooperative", unit_id="x1", workers="20",
+                female_workers="12", as_of="2025-08-01")  # fmt: skip
+    assert good.status_code == 302 and province.get("/workplaces/w9").get_json()["workers"] == 20
+    assert 'href="/unions/new?workplace_id=w9&amp;unit_id=x1"' in client.get("/workplace/w9").get_data(as_text=True)
+    union = post(
+        "/unions/new", id="u9", name="CĐCS Công ty 9", workplace_id="w9", unit_id="x1", founded_on="2025-09-01"
+    )
+    assert union.status_code == 302 and province.get("/unions/u9").get_json()["unit_id"] == "x1"
+    busy = post("/union/u1/dissolution", dissolved_on="2025-10-01", reason="giải thể")  # u1 has members
+    assert re.search(r'id="dissolved_on-error">Công đoàn cơ sở còn đoàn viên', busy.get_data(as_text=True))
+    assert province.get("/unions/u1").get_json()["status"] == "active"
+    assert "Xã Một" in text(client.get("/units?as_of=2025-07-01"))
+    # a clerk may not: the pages answer 403 and no link leads there
+    clerk = client.application.test_client()
+    assert sign_in(clerk, province.id, issue(province, "clerk", "thu-ky")).status_code == 302
+    assert clerk.get("/units/new").status_code == 403
+    assert 'href="/units/new"' not in clerk.get("/units").get_data(as_text=True)
+
+
+MEMBERS_CSV = (
+    "id,union_id,admitted_on,full_name,gender,birth_date,id_number\r\n"
+    "m20,u1,2025-02-01,Hoàng Văn Hải,male,,\r\n"
+    "m21,u404,2025-02-01,Lý Thị Hoa,female,,\r\n"
+)
+
+
+def test_an_import_with_a_bad_row_shows_the_row_and_writes_nothing_then_a_good_one_imports(signed_in, province):
+    from io import BytesIO
+
+    token = csrf(signed_in, "/imports")
+    bad = signed_in.post(
+        "/imports",
+        data={"csrf_token": token, "file": (BytesIO(MEMBERS_CSV.encode()), "members.csv")},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 422
+    row = re.search(r'<table id="bad-rows">.*?<tbody><tr>(.*?)</tr>', bad.get_data(as_text=True), re.S)
+    assert row and re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))[:3] == ["members", "3", "union_id"]
+    assert "1 dòng bị sai; chưa nhập dòng nào." in text(bad)
+    province.get("/members/m20", expect=404)  # the good row was not written either
+    good_csv = MEMBERS_CSV.replace("u404", "u2")
+    good = signed_in.post(
+        "/imports",
+        data={"csrf_token": token, "file": (BytesIO(good_csv.encode()), "members.csv")},
+        content_type="multipart/form-data",
+    )
+    assert good.status_code == 200 and re.search(r'id="created-members">2<', good.get_data(as_text=True))
+    assert re.search(r'id="fig-members_total">6<', signed_in.get("/").get_data(as_text=True))
+
+
+def test_an_auditor_reads_the_digest_checks_the_chain_and_downloads_the_export(client, province):
+    import gzip
+    import json
+
+    assert sign_in(client, province.id, issue(province, "auditor", "kiem-toan")).status_code == 302
+    page = client.get("/audit").get_data(as_text=True)
+    digest = province.get("/ledger/digest").get_json()
+    assert f'<code id="digest">{digest["hash"]}@{digest["position"]}</code>' in page
+    token = csrf(client, "/audit")
+    checked = client.post("/audit", data={"csrf_token": token, "digest": f"{digest['hash']}@{digest['position']}"})
+    assert "Chuỗi còn nguyên vẹn" in text(checked) and "Sổ nối tiếp mã tóm lược đã nhập." in text(checked)
+    wrong = client.post("/audit", data={"csrf_token": token, "digest": "f" * 64 + "@1"})
+    assert "Chuỗi bị đứt tại vị trí 1." in text(wrong)
+    export = client.get("/audit/export")
+    lines = gzip.decompress(export.get_data()).decode().splitlines()
+    assert json.loads(lines[0])["events"] == digest["position"] and len(lines) == digest["position"] + 1
+    assert "Kết nạp" in text(client.get("/audit/trail"))
+
+
+def test_a_clerk_has_no_audit_page_nor_a_link_to_it(client, province):
+    assert sign_in(client, province.id, issue(province, "clerk", "thu-ky")).status_code == 302
+    assert 'href="/audit"' not in client.get("/").get_data(as_text=True)
+    assert client.get("/audit").status_code == 403 and client.get("/audit/export").status_code == 403
+
+
+def test_an_officer_submits_a_report_from_the_ledgers_draft_and_replaces_it(client, province):
+    assert sign_in(client, province.id, issue(province, "officer", "can-bo")).status_code == 302
+    draft = client.get("/reports/new?period=2024&as_of=2024-12-31").get_data(as_text=True)
+    assert 'id="fig-members_total" name="fig:members_total" value="4"' in draft
+    assert 'id="fig-coverage_pct" name="fig:coverage_pct" value="66,7"' in draft  # as a Vietnamese types it
+    form = {"csrf_token": csrf(client, "/reports"), "period": "2024", "as_of": "2024-12-31"}
+    figures = {"fig:members_total": "4", "fig:coverage_pct": "66,7", "fig:unions_total": "2"}
+    wrong = client.post("/reports/new", data={**form, **figures, "fig:members_total": "bốn"})
+    assert wrong.status_code == 422
+    assert re.search(r'id="fig-members_total-error">Phải là một số.<', wrong.get_data(as_text=True))
+    assert province.get("/reports").get_json()["reports"] == []
+    sent = client.post("/reports/new", data={**form, **figures, "fig:members_total": "5"})
+    assert sent.status_code == 302
+    first = sent.headers["Location"].rsplit("/", 1)[1]
+    assert province.get(f"/reports/{first}").get_json()["figures"] == {
+        "members_total": 5, "coverage_pct": 66.7, "unions_total": 2
+    }  # fmt: skip
+    page = client.get(f"/reports/{first}").get_data(as_text=True)
+    assert f"replaces={first}" in page
+    again = client.post("/reports/new", data={**form, **figures, "replaces": first})
+    assert again.status_code == 302
+    assert province.get(f"/reports/{first}").get_json()["status"] == "replaced"
+
+
+def test_the_admin_issues_a_token_shown_once_and_revoking_it_ends_its_console_session(signed_in, province):
+    token = csrf(signed_in, "/admin/tokens")
+    missing = signed_in.post("/admin/tokens", data={"csrf_token": token, "holder": "xem"})
+    assert re.search(r'id="role-error">Trường này là bắt buộc.<', missing.get_data(as_text=True))
+    answer = signed_in.post("/admin/tokens", data={"csrf_token": token, "holder": "xem", "role": "viewer"})
+    secret = re.search(r'id="secret" value="([^"]+)"', answer.get_data(as_text=True)).group(1)
+    assert secret not in signed_in.get("/admin/tokens").get_data(as_text=True)  # shown once
+    viewer = signed_in.application.test_client()
+    assert sign_in(viewer, province.id, secret).status_code == 302 and viewer.get("/").status_code == 200
+    token_id = next(t["id"] for t in province.get("/tokens").get_json()["tokens"] if t["holder"] == "xem")
+    assert signed_in.post(f"/admin/tokens/{token_id}/revocation", data={"csrf_token": token}).status_code == 302
+    assert viewer.get("/").status_code == 302  # the revoked token's session is over
+    assert viewer.get("/admin/tokens").status_code == 302
+    clerk = signed_in.application.test_client()
+    assert sign_in(clerk, province.id, issue(province, "clerk", "thu-ky")).status_code == 302
+    assert clerk.get("/admin/tokens").status_code == 403
+
+
+def test_a_failure_of_the_service_is_a_page_not_json(signed_in, monkeypatch):
+    from application.reads import RegisterReads
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(RegisterReads, "unit_tree", broken)
+    answer = signed_in.get("/units")
+    assert answer.status_code == 500 and answer.mimetype == "text/html"
+    assert "Đã có lỗi" in text(answer) and "a bug" not in text(answer)
+
+
+def test_the_form_token_changes_at_sign_in_and_the_cookie_is_http_only(client, province):
+    before = csrf(client)
+    answer = sign_in(client, province.id, province.token)
+    assert "HttpOnly" in answer.headers["Set-Cookie"] and "SameSite=Lax" in answer.headers["Set-Cookie"]
+    after = csrf(client, "/")
+    assert after != before
+    form = {"id": "m9", "union_id": "u1", "admitted_on": "2025-01-10", "full_name": "X Y", "gender": "male"}
+    assert client.post("/members/new", data={**form, "csrf_token": before}).status_code == 400
+
+
+def test_text_the_register_cannot_hold_is_refused_before_any_store_reads_it(signed_in):
+    assert signed_in.get("/member/m%00").status_code == 404
+    assert signed_in.get("/members?q=an%00").status_code == 400
+    token = csrf(signed_in, "/members/new")
+    form = {"csrf_token": token, "id": "m8", "union_id": "u1", "admitted_on": "2025-01-10", "gender": "male"}
+    assert signed_in.post("/members/new", data={**form, "full_name": "A\x00B"}).status_code == 400
+    assert signed_in.get("/member/m%00").mimetype == "text/html"
