@@ -1,10 +1,11 @@
 """Who is signed in to the console: the one place a console request gets its principal.
 
-The session is Flask's signed cookie (HttpOnly, SameSite=Lax) holding the bearer token the sign-in
-gave, the time it was given and the form token (CSRF). Every request asks the registry again
-who the token belongs to, so a revoked token ends the session at once; after ``LIFETIME`` the
-session ends whatever the token's own life. Until user accounts exist, a user signs in with
-their tenant and access token; with accounts, ``log_in`` is the one function to change.
+A user signs in with its tenant, username and password, checked by service/login.py as
+``POST /v1/sessions`` checks them (the same lockout, refusal and access log). The console's
+session is Flask's signed cookie (HttpOnly, SameSite=Lax) holding the user session's token, the
+time it was given and the form token (CSRF). Every request asks the registry again whose session
+it is, so a deactivated user or an ended session is signed out at once; after ``LIFETIME`` the
+session ends, as the registry's own does.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 
 from domain.text import text_fault
 from persistence.files import write_private
-from service import access, limits
+from service import access, limits, login
 from tenants.registry import Principal
 
 LIFETIME = timedelta(hours=8)  # a working day, as the API's sessions
@@ -29,7 +30,15 @@ SECRET_FILE = "console-secret"
 
 
 class LoginRefused(Exception):
-    """A wrong tenant, token, user name or password: the same answer whichever was wrong."""
+    """A wrong tenant, user name or password: the same answer whichever was wrong."""
+
+
+class LoginLocked(Exception):
+    """Too many failed logins for the account: ``wait`` seconds before it may try again."""
+
+    def __init__(self, wait: int):
+        super().__init__(wait)
+        self.wait = wait
 
 
 def public(view):
@@ -57,21 +66,31 @@ def configure(app: Flask) -> None:
     )
 
 
-def log_in(tenant: str, secret: str) -> Principal:
-    """Check the credentials and start the session; LoginRefused if they are not good."""
-    who = current_app.extensions["unionledger"].registry.authenticate(secret.strip())
-    if who is None or who.is_admin or who.tenant_id != tenant.strip():
-        raise LoginRefused()
+def log_in(tenant: str, username: str, password: str) -> Principal:
+    """Check the user's password and start the session; LoginRefused or LoginLocked if refused."""
+    try:
+        done = login.log_in(tenant.strip(), username.strip(), password, cookie=True, console=True)
+    except login.LoginWrong:
+        raise LoginRefused() from None
+    except login.LoginLocked as locked:
+        raise LoginLocked(locked.wait) from None
     lang = session.get("lang")
     session.clear()  # nothing of the session before the sign-in is kept but the language
     session.permanent = True
-    session.update(token=secret.strip(), since=time.time(), csrf=secrets.token_urlsafe(32))
+    session.update(token=done.token, since=time.time(), csrf=secrets.token_urlsafe(32))
     if lang:
         session["lang"] = lang
+    who = current_app.extensions["unionledger"].registry.authenticate(done.token)
+    assert who is not None  # the session just opened
     return who
 
 
 def log_out() -> None:
+    """End the user's session (in the registry too, so that the cookie, if kept, opens nothing)."""
+    token = session.get("token")
+    who = current_app.extensions["unionledger"].registry.authenticate(token) if token else None
+    if token and who is not None and who.user is not None and who.tenant_id is not None:
+        login.log_out(token, who.tenant_id, who.actor, who.user)
     lang = session.get("lang")
     session.clear()
     if lang:
@@ -79,13 +98,13 @@ def log_out() -> None:
 
 
 def principal() -> Principal | None:
-    """The signed-in principal, or None (not signed in, expired, or the token revoked)."""
+    """The signed-in user, or None (not signed in, expired, the session ended or the user deactivated)."""
     token = session.get("token")
     since = session.get("since", 0)
     if not token or time.time() - since > LIFETIME.total_seconds():
         return None
     who = current_app.extensions["unionledger"].registry.authenticate(token)
-    if who is None or who.is_admin:
+    if who is None or who.user is None or who.tenant_id is None:  # a user's session, nothing else
         return None
     return who
 

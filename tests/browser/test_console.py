@@ -9,8 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import TenantClient
-from tests.console.province import backfilled_report, build_province, issue
+from tests.console.province import ADMIN, PASSWORD, backfilled_report, build_province, issue
 
 pytestmark = pytest.mark.browser
 
@@ -20,11 +19,12 @@ def province(tenant):
     return build_province(tenant)
 
 
-def sign_in(page, live: str, province) -> None:
+def sign_in(page, live: str, province, username: str = ADMIN) -> None:
     page.goto(f"{live}/")
     assert page.url.startswith(f"{live}/login")  # not signed in: sent to the sign-in page
     page.get_by_label("Liên đoàn (mã đơn vị)").fill(province.id)
-    page.get_by_label("Mã truy cập").fill(province.token)
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_url(f"{live}/")
 
@@ -103,8 +103,7 @@ def test_the_keyboard_reaches_the_content_and_the_focus_is_visible(page, live, p
 
 def test_an_inspector_verifies_a_report_and_sees_a_backfilled_line_with_its_late_events(page, live, province):
     report_id = backfilled_report(province)
-    inspector = TenantClient(province.client, province.id, issue(province, "inspector", "kiem-tra"))
-    sign_in(page, live, inspector)
+    sign_in(page, live, province, issue(province, "inspector", "kiem-tra"))
     page.get_by_role("link", name="Báo cáo", exact=True).click()
     page.get_by_role("link", name=report_id).click()
     page.get_by_role("button", name="Kiểm tra với sổ").click()
@@ -144,3 +143,20 @@ def test_the_english_switch_keeps_the_page_and_writes_numbers_the_english_way(pa
     assert page.locator("#fig-coverage_pct").inner_text() == "66.7%"
     page.get_by_role("button", name="Tiếng Việt").click()
     expect(page.locator("#fig-coverage_pct")).to_have_text("66,7%")
+
+
+def test_a_wrong_password_is_refused_and_signing_out_ends_the_session(page, live, province):
+    page.goto(f"{live}/login")
+    page.get_by_label("Liên đoàn (mã đơn vị)").fill(province.id)
+    page.get_by_label("Tên đăng nhập").fill(ADMIN)
+    page.get_by_label("Mật khẩu").fill("not the password")
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.locator("#login-error")).to_have_text("Tên đăng nhập hoặc mật khẩu không đúng.")
+    assert page.get_by_label("Mật khẩu").input_value() == ""  # the password is never sent back
+    page.context.clear_cookies()
+    sign_in(page, live, province)
+    page.get_by_role("button", name="Đăng xuất").click()
+    page.wait_for_url(re.compile(r"/login"))
+    page.goto(f"{live}/members")
+    assert page.url.startswith(f"{live}/login")
+    assert province.get("/access-log").get_json()["entries"][-1]["event"] == "logout"

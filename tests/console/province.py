@@ -69,12 +69,19 @@ def build_province(tenant: TenantClient) -> TenantClient:
             "decision_no": "01/QĐ",
         },
     )
+    issue(tenant, "federation_admin", ADMIN)
     return tenant
 
 
-def issue(tenant: TenantClient, role: str, holder: str) -> str:
-    """A token of ``role`` for the tenant."""
-    return tenant.post("/tokens", {"role": role, "holder": holder}).get_json()["token"]
+PASSWORD = "mật khẩu thử nghiệm"  # every test user's
+ADMIN = "quan-tri"  # the federation_admin user build_province adds
+
+
+def issue(tenant: TenantClient, role: str, holder: str, scope_unit_id: str | None = None) -> str:
+    """A user of ``role`` (perhaps scoped to a unit) named ``holder``, with PASSWORD; its username."""
+    user = {"username": holder, "full_name": holder, "role": role, "scope_unit_id": scope_unit_id}
+    tenant.post("/users", {**user, "password": PASSWORD})
+    return holder
 
 
 def backfilled_report(tenant: TenantClient) -> str:
