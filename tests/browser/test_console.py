@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.console.province import ADMIN, PASSWORD, backfilled_report, build_province, issue
+from tests.console.province import ADMIN, PASSWORD, backfilled_report, build_province, issue, second_district
 
 pytestmark = pytest.mark.browser
 
@@ -160,3 +160,20 @@ def test_a_wrong_password_is_refused_and_signing_out_ends_the_session(page, live
     page.goto(f"{live}/members")
     assert page.url.startswith(f"{live}/login")
     assert province.get("/access-log").get_json()["entries"][-1]["event"] == "logout"
+
+
+def test_a_district_officer_cannot_open_another_districts_member_and_no_link_leads_there(page, live, province):
+    second_district(province)
+    sign_in(page, live, province, issue(province, "officer", "can-bo-d1", scope_unit_id="d1"))
+    assert page.locator("#fig-members_total").inner_text() == "4"  # d1's own figure, without asking for it
+    assert "Huyện Một" in page.locator("h1").inner_text()
+    for path in ("/", "/units", "/unions", "/workplaces", "/members"):
+        page.goto(f"{live}{path}")
+        hrefs = page.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href') || '')")
+        assert not [h for h in hrefs if "m9" in h or "u4" in h or "w4" in h or "d2" in h], path
+    page.goto(f"{live}/members?q=dang+van+hai")
+    assert "Đặng Văn Hải" not in page.locator("main").inner_text()  # the search finds no one outside d1
+    answer = page.goto(f"{live}/member/m9")
+    assert answer is not None and answer.status == 404
+    assert page.locator("h1").inner_text() == "Không tìm thấy"
+    assert "Đặng Văn Hải" not in page.content()

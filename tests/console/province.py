@@ -93,3 +93,16 @@ def backfilled_report(tenant: TenantClient) -> str:
         {"id": "m5", "union_id": "u1", "admitted_on": "2024-11-01", "full_name": "Vũ Thị Em", "gender": "female"},
     )
     return report["id"]
+
+
+def second_district(tenant: TenantClient) -> TenantClient:
+    """d2 "Huyện Hai" (2018) beside d1, with w4 (20 workers) and its union u4 (2019-03-01), and one
+    member, m9 "Đặng Văn Hải", from 2024-06-01: the whole province has 5 members, d1 still 4."""
+    tenant.post("/units", {"id": "d2", "name": "Huyện Hai", "kind": "district", "established_on": "2018-01-01"})
+    workplace = {"id": "w4", "name": "Công ty 4", "sector": "private_enterprise", "unit_id": "d2"}
+    tenant.post("/workplaces", {**workplace, "workers": 20, "female_workers": 10, "as_of": "2019-01-01"})
+    union = {"id": "u4", "name": "CĐCS Công ty 4", "workplace_id": "w4", "unit_id": "d2", "founded_on": "2019-03-01"}
+    tenant.post("/unions", union)
+    member = {"id": "m9", "union_id": "u4", "admitted_on": "2024-06-01", "full_name": "Đặng Văn Hải"}
+    tenant.post("/members", {**member, "gender": "male"})
+    return tenant

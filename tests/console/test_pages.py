@@ -10,7 +10,7 @@ import time
 import pytest
 
 from console.session import LIFETIME
-from tests.console.province import ADMIN, PASSWORD, backfilled_report, build_province, issue
+from tests.console.province import ADMIN, PASSWORD, backfilled_report, build_province, issue, second_district
 
 
 def csrf(client, path: str = "/login") -> str:
@@ -425,3 +425,21 @@ def test_the_demo_users_sign_in_to_the_console_with_the_printed_password(app, cl
         assert browser.get("/").status_code == 200
     logins = [e for e in demo.get("/access-log").get_json()["entries"] if e["event"] == "login_ok"]
     assert [e["subject"] for e in logins] == [u[0] for u in DEMO_USERS]
+
+
+def test_a_district_officer_sees_only_its_district_and_its_dashboard_starts_there(client, province):
+    second_district(province)
+    assert sign_in(client, province.id, issue(province, "officer", "can-bo-d1", scope_unit_id="d1")).status_code == 302
+    dashboard = client.get("/?as_of=2024-12-31")
+    assert re.search(r'id="fig-members_total">4<', dashboard.get_data(as_text=True))  # d1's, not the province's 5
+    assert "Huyện Một" in text(dashboard) and "Huyện Hai" not in text(dashboard)
+    assert client.get("/member/m9").status_code == 404  # another district's member: as if it did not exist
+    assert "Đặng Văn Hải" not in text(client.get("/members?q=dang"))
+    assert "Nguyễn Văn An" in text(client.get("/members?q=nguyen"))
+    for page in ("/units", "/unions", "/workplaces", "/members"):
+        body = client.get(page).get_data(as_text=True)
+        assert "Huyện Hai" not in body and "/member/m9" not in body and "/union/u4" not in body, page
+    assert client.get("/?unit_id=d2").status_code == 404
+    assert client.get("/union/u4").status_code == 404 and client.get("/member/m9/transfer").status_code == 404
+    everyone = province.get("/indicators", period="2024", as_of="2024-12-31").get_json()["figures"]
+    assert everyone["members_total"] == 5  # the whole province, as its admin sees it
