@@ -16,12 +16,13 @@ import secrets
 import time
 from datetime import timedelta
 
-from flask import Flask, current_app, g, redirect, request, session, url_for
+from flask import Flask, Response, after_this_request, current_app, g, redirect, request, session, url_for
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 
 from domain.text import text_fault
 from persistence.files import write_private
 from service import access, limits, login
+from service.auth import SESSION_COOKIE
 from tenants.registry import Principal
 
 LIFETIME = timedelta(hours=8)  # a working day, as the API's sessions
@@ -80,6 +81,7 @@ def log_in(tenant: str, username: str, password: str) -> Principal:
     session.update(token=done.token, since=time.time(), csrf=secrets.token_urlsafe(32))
     if lang:
         session["lang"] = lang
+    _api_cookie(done.token)
     who = current_app.extensions["unionledger"].registry.authenticate(done.token)
     assert who is not None  # the session just opened
     return who
@@ -95,6 +97,30 @@ def log_out() -> None:
     session.clear()
     if lang:
         session["lang"] = lang
+    _api_cookie(None)
+
+
+def _api_cookie(token: str | None) -> None:
+    """The same user session as the API's cookie (HttpOnly, SameSite=Strict, as ``POST /v1/sessions``
+    with ``cookie: true`` sets it), so that the console's download links are the API's own
+    ``format=xlsx`` answers, read with the user's role and scope. Without the API's CSRF cookie,
+    it lets the browser read (GET) and change nothing."""
+
+    @after_this_request
+    def set_cookie(response: Response) -> Response:
+        if token is None:
+            response.delete_cookie(SESSION_COOKIE, path="/", secure=request.is_secure, samesite="Strict")
+        else:
+            response.set_cookie(
+                SESSION_COOKIE,
+                token,
+                max_age=int(LIFETIME.total_seconds()),
+                path="/",
+                secure=request.is_secure,
+                httponly=True,
+                samesite="Strict",
+            )
+        return response
 
 
 def principal() -> Principal | None:

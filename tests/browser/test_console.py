@@ -177,3 +177,25 @@ def test_a_district_officer_cannot_open_another_districts_member_and_no_link_lea
     assert answer is not None and answer.status == 404
     assert page.locator("h1").inner_text() == "Không tìm thấy"
     assert "Đặng Văn Hải" not in page.content()
+
+
+def test_a_download_from_the_members_list_opens_as_a_workbook(page, live, province, tmp_path):
+    from openpyxl import load_workbook
+
+    sign_in(page, live, province)
+    page.goto(f"{live}/members?union_id=u1")
+    with page.expect_download() as started:
+        page.locator("#download-members").click()
+    download = started.value
+    assert download.suggested_filename.endswith(".xlsx")
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    rows = list(load_workbook(saved, read_only=True).active.values)
+    names = sorted(r[rows[0].index("full_name")] for r in rows[2:])
+    assert names == ["Lê Văn Cường", "Nguyễn Văn An", "Trần Thị Bình"]
+    page.goto(f"{live}/?as_of=2024-12-31")
+    with page.expect_download() as started:
+        page.locator("#download-2-hdcd").click()
+    saved = tmp_path / "form.xlsx"
+    started.value.save_as(saved)
+    assert load_workbook(saved, read_only=True).active["D1"].value == "Mẫu 2-HĐCĐ"

@@ -388,7 +388,12 @@ def test_a_failure_of_the_service_is_a_page_not_json(signed_in, monkeypatch):
 def test_the_form_token_changes_at_sign_in_and_the_cookie_is_http_only(client, province):
     before = csrf(client)
     answer = sign_in(client, province.id, ADMIN)
-    assert "HttpOnly" in answer.headers["Set-Cookie"] and "SameSite=Lax" in answer.headers["Set-Cookie"]
+    cookies = {c.split("=", 1)[0]: c for c in answer.headers.getlist("Set-Cookie")}
+    assert "HttpOnly" in cookies["session"] and "SameSite=Lax" in cookies["session"]
+    assert "HttpOnly" in cookies["ul_session"] and "SameSite=Strict" in cookies["ul_session"]  # the API's, for files
+    assert "ul_csrf" not in cookies  # so it opens the API for reading only
+    member = {"id": "m10", "union_id": "u1", "admitted_on": "2025-01-10", "full_name": "X Y", "gender": "male"}
+    assert client.post(f"/v1/tenants/{province.id}/members", json=member).status_code == 403
     after = csrf(client, "/")
     assert after != before
     form = {"id": "m9", "union_id": "u1", "admitted_on": "2025-01-10", "full_name": "X Y", "gender": "male"}
@@ -443,3 +448,52 @@ def test_a_district_officer_sees_only_its_district_and_its_dashboard_starts_ther
     assert client.get("/union/u4").status_code == 404 and client.get("/member/m9/transfer").status_code == 404
     everyone = province.get("/indicators", period="2024", as_of="2024-12-31").get_json()["figures"]
     assert everyone["members_total"] == 5  # the whole province, as its admin sees it
+
+
+def xlsx(client, page: str, link_id: str):
+    """The workbook behind the page's download link ``link_id`` (the API's own answer), opened."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    body = client.get(page).get_data(as_text=True)
+    found = re.search(rf'id="{link_id}" href="([^"]+)"', body)
+    assert found, (link_id, body[:300])
+    href = found.group(1).replace("&amp;", "&")
+    assert href.startswith("/v1/tenants/") and "format=xlsx" in href  # the API's answer, not a second path
+    answer = client.get(href)
+    assert answer.status_code == 200, (href, answer.get_data(as_text=True)[:300])
+    assert answer.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return load_workbook(BytesIO(answer.data), read_only=True).active
+
+
+def test_the_lists_the_breakdown_and_the_forms_download_as_the_apis_workbooks(signed_in, province):
+    rows = list(xlsx(signed_in, "/members?union_id=u1", "download-members").values)
+    codes = rows[0]
+    names = sorted(r[codes.index("full_name")] for r in rows[2:])  # a row of codes, then of headings
+    assert names == ["Lê Văn Cường", "Nguyễn Văn An", "Trần Thị Bình"]  # u1's three, every page
+    unions = list(xlsx(signed_in, "/unions", "download-unions").values)
+    assert sorted(r[0] for r in unions[2:]) == ["u1", "u2"]
+    workplaces = list(xlsx(signed_in, "/workplaces?covered=no", "download-workplaces").values)
+    assert [r[0] for r in workplaces[2:]] == ["w3"]  # the one without a union
+    figures = list(xlsx(signed_in, "/?as_of=2024-12-31", "download-by-unit").values)
+    header = figures[0]
+    by_key = {r[header.index("key")]: r[header.index("members_total")] for r in figures[2:]}
+    assert by_key == {"d1": 4, None: 4}  # d1's row, then the total row
+    upper = [r for r in xlsx(signed_in, "/?as_of=2024-12-31", "download-2-hdcd").values if any(r)]
+    assert upper[0][3] == "Mẫu 2-HĐCĐ" and upper[2][0] == "Năm 2024 - Thời điểm báo cáo: 31/12/2024"
+    assert {r[0]: r[2] for r in upper[4:]}["Tổng số công đoàn cơ sở"] == 2  # u1 and u2
+    union_form = [r for r in xlsx(signed_in, "/union/u1", "download-1-hdcd").values if any(r)]
+    assert union_form[0] == ("Đơn vị báo cáo: CĐCS Công ty 1", None, None, "Mẫu 1-HĐCĐ")
+    assert {r[0]: r[2] for r in union_form[4:]}["Tổng số đoàn viên công đoàn"] == 3  # m1, m2, m3
+
+
+def test_a_scoped_users_downloads_hold_only_its_subtree(client, province):
+    second_district(province)
+    assert sign_in(client, province.id, issue(province, "officer", "can-bo-d1", scope_unit_id="d1")).status_code == 302
+    rows = list(xlsx(client, "/members", "download-members").values)
+    assert sorted(r[0] for r in rows[2:]) == ["m1", "m2", "m3", "m4"]  # not m9, of d2
+    other = client.get(f"/v1/tenants/{province.id}/members?union_id=u4&format=xlsx")
+    assert other.status_code in (404, 422)  # another district's union: not there for this user
+    client.post("/logout", data={"csrf_token": csrf(client, "/")})
+    assert client.get(f"/v1/tenants/{province.id}/members?format=xlsx").status_code == 401  # signed out: no file
