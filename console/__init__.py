@@ -45,4 +45,4 @@ def is_console(endpoint: str | None) -> bool:
 def undeclared(app: Flask) -> list[str]:
     """Console pages that declare neither an action nor that they are public: the app does not start with any."""
     views = [(e, v) for e, v in app.view_functions.items() if is_console(e) and e != "console.static"]
-    return sorted(e for e, v in views if not hasattr(v, access.ACTION) and not hasattr(v, session.PUBLIC))
+    return sorted(e for e, v in views if not hasattr(v, access.ACTION) and not getattr(v, session.PUBLIC, False))

@@ -26,7 +26,7 @@ from service.auth import SESSION_COOKIE
 from tenants.registry import Principal
 
 LIFETIME = timedelta(hours=8)  # a working day, as the API's sessions
-PUBLIC = "public"  # the attribute of a console view anyone may open (the sign-in page, the assets)
+PUBLIC = "console_public"  # the attribute of a console view anyone may open (the sign-in page, the assets)
 SECRET_FILE = "console-secret"
 
 
