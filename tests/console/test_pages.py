@@ -497,3 +497,26 @@ def test_a_scoped_users_downloads_hold_only_its_subtree(client, province):
     assert other.status_code in (404, 422)  # another district's union: not there for this user
     client.post("/logout", data={"csrf_token": csrf(client, "/")})
     assert client.get(f"/v1/tenants/{province.id}/members?format=xlsx").status_code == 401  # signed out: no file
+
+
+def test_the_admin_adds_a_scoped_user_who_signs_in_and_deactivates_it(signed_in, client, province):
+    token = csrf(signed_in, "/admin/users")
+    form = {"csrf_token": token, "username": "can-bo-d1", "full_name": "Lê Thị Hoa", "role": "officer"}
+    short = signed_in.post("/admin/users", data={**form, "scope_unit_id": "d1", "password": "short"})
+    assert short.status_code == 422 and 'id="password-error"' in short.get_data(as_text=True)
+    nowhere = signed_in.post("/admin/users", data={**form, "scope_unit_id": "d9", "password": PASSWORD})
+    assert nowhere.status_code == 422 and 'id="scope_unit_id-error"' in nowhere.get_data(as_text=True)
+    added = signed_in.post("/admin/users", data={**form, "scope_unit_id": "d1", "password": PASSWORD})
+    assert added.status_code == 200 and PASSWORD not in added.get_data(as_text=True)
+    again = signed_in.post("/admin/users", data={**form, "scope_unit_id": "d1", "password": PASSWORD})
+    assert again.status_code == 422 and 'id="username-error"' in again.get_data(as_text=True)
+    listed = {u["username"]: u for u in province.get("/users").get_json()["users"]}
+    assert (listed["can-bo-d1"]["role"], listed["can-bo-d1"]["scope_unit_id"]) == ("officer", "d1")
+    officer = signed_in.application.test_client()
+    assert sign_in(officer, province.id, "can-bo-d1").status_code == 302 and officer.get("/").status_code == 200
+    assert officer.get("/admin/users").status_code == 403
+    assert signed_in.post("/admin/users/can-bo-d1/deactivation", data={"csrf_token": token}).status_code == 302
+    assert officer.get("/").status_code == 302  # signed out at once
+    assert sign_in(officer, province.id, "can-bo-d1").status_code == 401
+    events = [e["event"] for e in province.get("/access-log").get_json()["entries"]]
+    assert "user_created" in events and events[-2:] == ["user_deactivated", "login_failed"]
