@@ -48,6 +48,21 @@ def form():
     return page, status, headers
 
 
+@bp.route("/login/national", methods=["GET", "POST"])
+@public
+def national():
+    """The national federation's sign-in, with a national token; on success, the national figures."""
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            console_session.log_in_national(request.form.get("token", ""))
+        except LoginRefused:
+            error, status = _("This is not a national token."), 401
+        else:
+            return redirect(url_for("console.national.index"))
+    return render_template("console/login_national.html", error=error), status
+
+
 @bp.route("/logout", methods=["POST"])
 @public
 def logout():

@@ -19,6 +19,7 @@ from datetime import timedelta
 from flask import Flask, Response, after_this_request, current_app, g, redirect, request, session, url_for
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 
+from application.policy import NATIONAL
 from domain.text import text_fault
 from persistence.files import write_private
 from service import access, limits, login
@@ -87,6 +88,23 @@ def log_in(tenant: str, username: str, password: str) -> Principal:
     return who
 
 
+def log_in_national(secret: str) -> Principal:
+    """The national federation's staff sign in with a national token (they have no tenant, so no
+    user account): LoginRefused for any other token, a failure counted against the address as the
+    API counts a bad token."""
+    who = current_app.extensions["unionledger"].registry.authenticate(secret.strip())
+    if who is None or who.role != NATIONAL:
+        current_app.extensions["unionledger.throttle"].failed(request.remote_addr or "unknown")
+        raise LoginRefused()
+    lang = session.get("lang")
+    session.clear()
+    session.permanent = True
+    session.update(token=secret.strip(), since=time.time(), csrf=secrets.token_urlsafe(32), national=True)
+    if lang:
+        session["lang"] = lang
+    return who
+
+
 def log_out() -> None:
     """End the user's session (in the registry too, so that the cookie, if kept, opens nothing)."""
     token = session.get("token")
@@ -130,7 +148,9 @@ def principal() -> Principal | None:
     if not token or time.time() - since > LIFETIME.total_seconds():
         return None
     who = current_app.extensions["unionledger"].registry.authenticate(token)
-    if who is None or who.user is None or who.tenant_id is None:  # a user's session, nothing else
+    if who is not None and who.role == NATIONAL and session.get("national"):
+        return who  # a national token, signed in at /login/national: the national pages only
+    if who is None or who.user is None or who.tenant_id is None:  # else a user's session, nothing else
         return None
     return who
 
@@ -182,6 +202,8 @@ def authenticate():
             session["expired"] = True
         return redirect(url_for("console.login.form", next=request.full_path.rstrip("?")))
     g.principal = who
+    if who.role == NATIONAL and request.endpoint == "console.dashboard.index":
+        return redirect(url_for("console.national.index"))  # the national level's own first page
     if not access.may_call(who, request.endpoint):
         raise Forbidden()
     return None

@@ -520,3 +520,22 @@ def test_the_admin_adds_a_scoped_user_who_signs_in_and_deactivates_it(signed_in,
     assert sign_in(officer, province.id, "can-bo-d1").status_code == 401
     events = [e["event"] for e in province.get("/access-log").get_json()["entries"]]
     assert "user_created" in events and events[-2:] == ["user_deactivated", "login_failed"]
+
+
+def test_a_national_token_signs_in_to_the_national_level_and_sees_no_province_page(client, admin, province):
+    issued = client.post("/v1/national/tokens", json={"holder": "tw", "role": "national"}, headers=admin)
+    secret = issued.get_json()["token"]
+    form = {"csrf_token": csrf(client, "/login/national")}
+    assert client.post("/login/national", data={**form, "token": province.token}).status_code == 401  # a tenant's
+    assert client.post("/login/national", data={**form, "token": secret}).headers["Location"] == "/national"
+    page = client.get("/national?period=2024&as_of=2024-12-31")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    row = re.search(rf'<tr id="tenant-{province.id}">(.*?)</tr>', body, re.S).group(1)
+    assert re.findall(r'class="num">([^<]+)<', row) == ["4", "2", "3", "2", "66,7%"]  # as worked in province.py
+    total = re.search(r'<tr id="national-total">(.*?)</tr>', body, re.S).group(1)
+    assert re.findall(r'class="num">([^<]+)<', total) == ["4", "2", "3", "2", "66,7%"]  # the only province
+    assert client.get("/").headers["Location"] == "/national"
+    assert client.get("/members").status_code == 403 and client.get("/units").status_code == 403
+    assert client.get("/member/m1").status_code == 403  # no personal data, no register pages
+    assert 'href="/units"' not in body
