@@ -47,8 +47,9 @@ def test_a_user_signs_in_and_the_dashboard_shows_the_hand_worked_figures(page, l
     request.config.cache.set(f"console/dashboard_fcp_ms/{request.node.callspec.id}", paint[0] if paint else None)
 
 
-def test_admitting_a_member_through_the_form_moves_the_dashboard_figure(page, live, province):
-    sign_in(page, live, province)
+def test_a_clerk_admits_a_member_through_the_form_and_the_dashboard_figure_moves(page, live, province):
+    sign_in(page, live, province, issue(province, "clerk", "thu-ky-d1", scope_unit_id="d1"))
+    assert "Huyện Một" in page.locator("h1").inner_text()  # the clerk's dashboard is its district's
     assert page.locator("#fig-members_total").inner_text() == "4"
     page.get_by_role("link", name="Kết nạp đoàn viên").click()
     page.get_by_label("Mã đoàn viên").fill("m5")
@@ -61,6 +62,7 @@ def test_admitting_a_member_through_the_form_moves_the_dashboard_figure(page, li
     assert "Vũ Thị Em" in page.locator("h1").inner_text()
     page.get_by_role("link", name="Tổng quan").click()
     assert page.locator("#fig-members_total").inner_text() == "5"
+    assert province.get("/members/m5/history").get_json()["events"][0]["actor"] == "thu-ky-d1"
 
 
 def test_a_form_error_appears_beside_its_field_in_vietnamese(page, live, province):
