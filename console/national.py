@@ -20,19 +20,23 @@ SHOWN = ("members_total", "unions_total", "workplaces_eligible", "workplaces_cov
 @bp.route("/national")
 @allow(Action.NATIONAL)
 def index():
-    """Each province's figures for a period at a date (default this year, today), and the national sum."""
+    """Each province's figures for a period at a date (default this year, today), the national sum,
+    and the national targets of the period against each province's figure."""
     levels = national()
     period = request.args.get("period", "").strip() or str(levels.today().year)
     as_of, date_error = asked_day()
-    answer, error = None, None
+    answer, progress, error = None, None, None
     if date_error is None:
         try:
             answer = levels.indicators(period, as_of, None, ",".join(SHOWN))
+            progress = levels.progress(period, as_of)["lines"]  # the national targets, as /v1/national/targets/progress
         except DomainError as refused:
             error = explain(refused.message, refused.rule)
     return render_template(
         "console/national.html",
         answer=answer,
+        progress=progress,
+        names={t["tenant_id"]: t["name"] for t in answer["tenants"]} if answer else {},
         period=period,
         as_of=as_of,
         error=date_error or error,

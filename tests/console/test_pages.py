@@ -535,6 +535,12 @@ def test_a_national_token_signs_in_to_the_national_level_and_sees_no_province_pa
     assert re.findall(r'class="num">([^<]+)<', row) == ["4", "2", "3", "2", "66,7%"]  # as worked in province.py
     total = re.search(r'<tr id="national-total">(.*?)</tr>', body, re.S).group(1)
     assert re.findall(r'class="num">([^<]+)<', total) == ["4", "2", "3", "2", "66,7%"]  # the only province
+    target = {"tenant_id": province.id, "indicator": "members_net_growth", "period": "2024", "value": 8}
+    bearer = {"Authorization": f"Bearer {secret}"}
+    assert client.post("/v1/national/targets", json=target, headers=bearer).status_code == 201
+    lines = client.get("/national?period=2024&as_of=2024-12-31").get_data(as_text=True)
+    line = re.search(r'<table id="national-progress">.*?<tbody><tr>(.*?)</tr>', lines, re.S).group(1)
+    assert re.findall(r'class="num">([^<]+)<', line)[0] == "8" and "4" in re.findall(r'class="num">([^<]+)<', line)
     assert client.get("/").headers["Location"] == "/national"
     assert client.get("/members").status_code == 403 and client.get("/units").status_code == 403
     assert client.get("/member/m1").status_code == 403  # no personal data, no register pages
