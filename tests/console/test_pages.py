@@ -438,6 +438,7 @@ def test_a_district_officer_sees_only_its_district_and_its_dashboard_starts_ther
     dashboard = client.get("/?as_of=2024-12-31")
     assert re.search(r'id="fig-members_total">4<', dashboard.get_data(as_text=True))  # d1's, not the province's 5
     assert "Huyện Một" in text(dashboard) and "Huyện Hai" not in text(dashboard)
+    assert "Toàn liên đoàn" not in text(dashboard)  # no link to a whole federation it cannot see
     assert client.get("/member/m9").status_code == 404  # another district's member: as if it did not exist
     assert "Đặng Văn Hải" not in text(client.get("/members?q=dang"))
     assert "Nguyễn Văn An" in text(client.get("/members?q=nguyen"))
