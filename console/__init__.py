@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Blueprint, Flask
 
-from console import admin, audit, common, dashboard, forms, imports, login, register, reports, session
+from console import admin, audit, common, dashboard, forms, imports, login, national, register, reports, session
 from service import access
 
 HERE = Path(__file__).parent
@@ -23,7 +23,7 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/console/static",
 )
-for family in (login, dashboard, register, forms, reports, imports, audit, admin):
+for family in (login, dashboard, register, forms, reports, imports, audit, admin, national):
     bp.register_blueprint(family.bp)
 bp.before_request(session.authenticate)
 bp.app_context_processor(common.page_context)

@@ -52,6 +52,17 @@ def may_do(action: str) -> bool:
     return who is not None and may(who.role, Action(action))
 
 
+def xlsx_url(resource: str, **params: Any) -> str:
+    """The API's ``format=xlsx`` answer of ``resource`` (``members``, ``indicators``, ``forms/1-hdcd``...)
+    for the signed-in user's tenant: the download links of the console are the API's own files,
+    read with the same role and scope (the sign-in gave the browser the API's session cookie too)."""
+    from urllib.parse import urlencode
+
+    query = {k: v for k, v in params.items() if v not in (None, "") and k not in ("after", "limit")}
+    query["format"] = "xlsx"
+    return f"/v1/tenants/{g.principal.tenant_id}/{resource}?{urlencode(query)}"
+
+
 def page_context() -> dict[str, Any]:
     from console.messages import label, word
     from console.session import csrf_token
@@ -61,6 +72,7 @@ def page_context() -> dict[str, Any]:
         "label": label,
         "who": g.get("principal"),
         "may": may_do,
+        "xlsx_url": xlsx_url,
         "csrf_token": csrf_token,
         "lang": str(get_locale() or "vi"),
     }

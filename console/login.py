@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from console import session as console_session
 from console.common import LANGUAGES
-from console.session import LoginRefused, public
+from console.session import LoginLocked, LoginRefused, public
 
 bp = Blueprint("login", __name__)
 
@@ -22,20 +22,45 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def form():
-    """The sign-in form; on success, the page the user wanted."""
-    error = None
+    """The sign-in form (tenant, username, password); on success, the page the user wanted."""
+    error, status, headers = None, 200, {}
     if request.method == "POST":
         try:
-            console_session.log_in(request.form.get("tenant", ""), request.form.get("token", ""))
+            console_session.log_in(
+                request.form.get("tenant", ""), request.form.get("username", ""), request.form.get("password", "")
+            )
         except LoginRefused:
-            error = _("The federation or the access token is not right.")
+            error, status = _("Wrong username or password."), 401
+        except LoginLocked as locked:
+            minutes = max(1, -(-locked.wait // 60))
+            error = _("Too many failed sign-ins for this account; try again in %(minutes)s minutes.", minutes=minutes)
+            status, headers = 429, {"Retry-After": str(locked.wait)}
         else:
             return redirect(_safe_next(request.args.get("next")))
     expired = session.pop("expired", False)
-    status = 401 if error else 200
-    return render_template(
-        "console/login.html", error=error, expired=expired, tenant=request.form.get("tenant", "")
-    ), status
+    page = render_template(
+        "console/login.html",
+        error=error,
+        expired=expired,
+        tenant=request.form.get("tenant", ""),
+        username=request.form.get("username", ""),
+    )
+    return page, status, headers
+
+
+@bp.route("/login/national", methods=["GET", "POST"])
+@public
+def national():
+    """The national federation's sign-in, with a national token; on success, the national figures."""
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            console_session.log_in_national(request.form.get("token", ""))
+        except LoginRefused:
+            error, status = _("This is not a national token."), 401
+        else:
+            return redirect(url_for("console.national.index"))
+    return render_template("console/login_national.html", error=error), status
 
 
 @bp.route("/logout", methods=["POST"])

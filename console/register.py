@@ -159,4 +159,7 @@ def entity(kind: str, entity_id: str):
             found.pop(key, None)
             for entry in history:
                 entry["data"].pop(key, None)
-    return render_template("console/entity.html", kind=kind, entity=found, history=history)
+    form_year = reg.reads.today().year  # a union's form 1-HĐCĐ: this year's, or its last year's if dissolved
+    if kind == "union" and found.get("dissolved_on"):
+        form_year = int(str(found["dissolved_on"])[:4])
+    return render_template("console/entity.html", kind=kind, entity=found, history=history, form_year=form_year)

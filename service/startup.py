@@ -137,7 +137,8 @@ def show_demo_users(platform: Platform, base: str) -> None:
     click.echo(f"Demo users, each with the password '{DEMO_PASSWORD}':")
     for username, role, scope in users:
         click.echo(f"  {username:<16} {role:<17} {scope}")
-    click.echo("Log in as one (a token of its role and scope, for 8 hours):")
+    click.echo(f"Sign in to the console at {base}/ with the federation '{DEMO_TENANT}', a username and the password,")
+    click.echo("or log in to the API as one (a token of its role and scope, for 8 hours):")
     click.echo(
         f'  curl -s -X POST -H \'Content-Type: application/json\' -d \'{{"tenant": "{DEMO_TENANT}",'
         f' "username": "clerk.khesanh", "password": "{DEMO_PASSWORD}"}}\' \'{base}/v1/sessions\''

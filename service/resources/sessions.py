@@ -10,42 +10,29 @@ password, until that window passes.
 
 from __future__ import annotations
 
-import logging
-import math
 from datetime import UTC, datetime
-from typing import NoReturn
 
 from flask import Response, after_this_request, g, request
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
 from application.policy import Action
+from service import login
 from service.access import allow
-from service.auth import (
-    CSRF_COOKIE,
-    SESSION_COOKIE,
-    client_address,
-    csrf_token,
-    platform,
-    presented_token,
-    throttle,
-)
+from service.auth import CSRF_COOKIE, SESSION_COOKIE, csrf_token, presented_token
 from service.bodies import Blueprint
+from service.login import WRONG
 from service.resources.users import UserOut
 from service.schemas import Text
-from tenants.passwords import MAX_LENGTH, hash_password, needs_rehash, verify_password
-from tenants.registry import SESSION_HOURS, Registry
+from tenants.passwords import MAX_LENGTH
+from tenants.registry import SESSION_HOURS
 
-log = logging.getLogger(__name__)
 blp = Blueprint(
     "sessions",
     __name__,
     url_prefix="/v1/sessions",
     description="Log in with a username and password for a token of the user's role and scope (8 hours)",
 )
-LOCK_FAILURES = 5
-LOCK_WINDOW_SECONDS = 15 * 60
-WRONG = "wrong username or password"  # the one answer to either, so that neither is told apart
 
 
 class SessionIn(Schema):
@@ -81,39 +68,13 @@ def log_in(args: dict):
     A wrong username or password is 401, the same answer either way. After 5 failures for one
     account within 15 minutes its logins are 429, with Retry-After, until the 15 minutes pass.
     """
-    registry = platform().registry
-    tenant, username, address = args["tenant"], args["username"].lower(), client_address()
-    known_tenant = registry.tenant(tenant) is not None
-    now = registry.wall_clock()
-    failures, started = registry.login_failures(tenant, username, now, LOCK_WINDOW_SECONDS)
-    if failures >= LOCK_FAILURES:
-        wait = max(1, math.ceil(started + LOCK_WINDOW_SECONDS - now))
-        log.warning(
-            "login for %r of tenant %r from %s refused: the account is locked for %d s", username, tenant, address, wait
-        )
-        if known_tenant:
-            registry.record_access(
-                tenant, "login_locked", actor=username, subject=username, address=address, detail={"retry_after": wait}
-            )
-        abort(429, message=f"too many failed logins for this account; try again in {wait} s", retry_after=wait)
-    found = registry.login_user(tenant, username)  # asked for an unknown tenant too: the same work
-    if not verify_password(found[1] if found else None, args["password"]):
-        _failed(registry, tenant, username, address, now, known_tenant)
-    assert found is not None  # a password verified against a user's own hash
-    user, stored = found
-    if needs_rehash(stored):
-        registry.renew_hash(tenant, username, stored, hash_password(args["password"]))
-    if failures:
-        registry.login_succeeded(tenant, username)
-    token, expires = registry.open_session(tenant, username)
-    registry.record_access(
-        tenant,
-        "login_ok",
-        actor=username,
-        subject=username,
-        address=address,
-        detail={"role": user["role"], "scope_unit_id": user["scope_unit_id"], "cookie": args["cookie"]},
-    )
+    try:
+        done = login.log_in(args["tenant"], args["username"], args["password"], cookie=args["cookie"])
+    except login.LoginLocked as locked:
+        abort(429, message=str(locked), retry_after=locked.wait)
+    except login.LoginWrong:
+        abort(401, message=WRONG)
+    token, expires, user = done.token, done.expires, done.user
     expires_at = datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds")
     if not args["cookie"]:
         return {"token": token, "expires_at": expires_at, "user": user}
@@ -136,30 +97,6 @@ def log_in(args: dict):
     return {"token": None, "expires_at": expires_at, "user": user, "csrf_token": csrf}
 
 
-def _failed(registry: Registry, tenant: str, username: str, address: str, now: float, known_tenant: bool) -> NoReturn:
-    """Count a failed login against the account and the address, record it, and answer 401."""
-    failures, _started = registry.login_failed(tenant, username, now, LOCK_WINDOW_SECONDS)
-    throttle().failed(address)
-    log.warning(
-        "login failed for %r of tenant %r from %s (%d for the account within %d s)",
-        username,
-        tenant,
-        address,
-        failures,
-        LOCK_WINDOW_SECONDS,
-    )
-    if known_tenant:
-        registry.record_access(
-            tenant,
-            "login_failed",
-            actor=username,
-            subject=username,
-            address=address,
-            detail={"failures": failures, "locked": failures >= LOCK_FAILURES},
-        )
-    abort(401, message=WRONG)
-
-
 @blp.route("/current", methods=["DELETE"])
 @allow(Action.OWN_ACCOUNT)
 @blp.response(204)
@@ -168,10 +105,7 @@ def log_out():
     who = g.principal
     if who.user is None:
         abort(409, message="this token is no session: a federation_admin revokes tokens at /tokens")
-    platform().registry.end_session(presented_token()[0])
-    platform().registry.record_access(
-        who.tenant_id, "logout", actor=who.actor, subject=who.user, address=client_address()
-    )
+    login.log_out(presented_token()[0], who.tenant_id, who.actor, who.user)
 
     @after_this_request
     def clear_cookies(response: Response) -> Response:

@@ -92,6 +92,12 @@ def create(args: dict, tenant: str):
 
     `scope_unit_id` must name a unit of the tenant; a federation_admin or auditor has none.
     """
+    return add_user(args, tenant)
+
+
+def add_user(args: dict, tenant: str) -> dict:
+    """Add a user checked by ``UserIn``: the API's call and the console's page alike. InvalidValue for
+    a scope unit the tenant lacks, AlreadyExists for a username taken."""
     register, who = tenant_register(tenant)
     registry = platform().registry
     username, scope = args["username"], args["scope_unit_id"]
@@ -100,8 +106,9 @@ def create(args: dict, tenant: str):
     taken = AlreadyExists(f"user {username!r} exists", field="username", rule="username_unique")
     if registry.user(tenant, username) is not None:
         raise taken  # before the slow hash
-    password = args.pop("password")
-    if not registry.add_user(tenant, args, hash_password(password), actor=who.actor, address=client_address()):
+    user = dict(args)
+    password = user.pop("password")
+    if not registry.add_user(tenant, user, hash_password(password), actor=who.actor, address=client_address()):
         raise taken
     return _user(tenant, username)
 
@@ -120,6 +127,11 @@ def list_users(tenant: str):
 @blp.response(201, UserOut)
 def deactivate(tenant: str, username: str):
     """Deactivate a user: it can no longer log in, and its sessions end at once"""
+    return deactivate_user(tenant, username)
+
+
+def deactivate_user(tenant: str, username: str) -> dict:
+    """Deactivate a user and end its sessions: the API's call and the console's page alike."""
     _, who = tenant_register(tenant)
     if not _user(tenant, username)["active"]:
         raise Conflict(f"user {username!r} is deactivated already", field="username", rule="user_active")

@@ -16,6 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import under_ci
+from tests.console.conftest import quick_hashes  # noqa: F401 - light password hashes here too
 
 CHROMIUM = os.environ.get("UNIONLEDGER_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("UNIONLEDGER_SCREENSHOTS", "test-screenshots"))

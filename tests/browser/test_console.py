@@ -9,8 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import TenantClient
-from tests.console.province import backfilled_report, build_province, issue
+from tests.console.province import ADMIN, PASSWORD, backfilled_report, build_province, issue, second_district
 
 pytestmark = pytest.mark.browser
 
@@ -20,11 +19,12 @@ def province(tenant):
     return build_province(tenant)
 
 
-def sign_in(page, live: str, province) -> None:
+def sign_in(page, live: str, province, username: str = ADMIN) -> None:
     page.goto(f"{live}/")
     assert page.url.startswith(f"{live}/login")  # not signed in: sent to the sign-in page
     page.get_by_label("Liên đoàn (mã đơn vị)").fill(province.id)
-    page.get_by_label("Mã truy cập").fill(province.token)
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_url(f"{live}/")
 
@@ -48,8 +48,9 @@ def test_a_user_signs_in_and_the_dashboard_shows_the_hand_worked_figures(page, l
         request.config.cache.set(f"console/dashboard_fcp_ms/{request.node.callspec.id}", paint[0] if paint else None)
 
 
-def test_admitting_a_member_through_the_form_moves_the_dashboard_figure(page, live, province):
-    sign_in(page, live, province)
+def test_a_clerk_admits_a_member_through_the_form_and_the_dashboard_figure_moves(page, live, province):
+    sign_in(page, live, province, issue(province, "clerk", "thu-ky-d1", scope_unit_id="d1"))
+    assert "Huyện Một" in page.locator("h1").inner_text()  # the clerk's dashboard is its district's
     assert page.locator("#fig-members_total").inner_text() == "4"
     page.get_by_role("link", name="Kết nạp đoàn viên").click()
     page.get_by_label("Mã đoàn viên").fill("m5")
@@ -62,6 +63,7 @@ def test_admitting_a_member_through_the_form_moves_the_dashboard_figure(page, li
     assert "Vũ Thị Em" in page.locator("h1").inner_text()
     page.get_by_role("link", name="Tổng quan").click()
     assert page.locator("#fig-members_total").inner_text() == "5"
+    assert province.get("/members/m5/history").get_json()["events"][0]["actor"] == "thu-ky-d1"
 
 
 def test_a_form_error_appears_beside_its_field_in_vietnamese(page, live, province):
@@ -104,8 +106,7 @@ def test_the_keyboard_reaches_the_content_and_the_focus_is_visible(page, live, p
 
 def test_an_inspector_verifies_a_report_and_sees_a_backfilled_line_with_its_late_events(page, live, province):
     report_id = backfilled_report(province)
-    inspector = TenantClient(province.client, province.id, issue(province, "inspector", "kiem-tra"))
-    sign_in(page, live, inspector)
+    sign_in(page, live, province, issue(province, "inspector", "kiem-tra"))
     page.get_by_role("link", name="Báo cáo", exact=True).click()
     page.get_by_role("link", name=report_id).click()
     page.get_by_role("button", name="Kiểm tra với sổ").click()
@@ -145,3 +146,59 @@ def test_the_english_switch_keeps_the_page_and_writes_numbers_the_english_way(pa
     assert page.locator("#fig-coverage_pct").inner_text() == "66.7%"
     page.get_by_role("button", name="Tiếng Việt").click()
     expect(page.locator("#fig-coverage_pct")).to_have_text("66,7%")
+
+
+def test_a_wrong_password_is_refused_and_signing_out_ends_the_session(page, live, province):
+    page.goto(f"{live}/login")
+    page.get_by_label("Liên đoàn (mã đơn vị)").fill(province.id)
+    page.get_by_label("Tên đăng nhập").fill(ADMIN)
+    page.get_by_label("Mật khẩu").fill("not the password")
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.locator("#login-error")).to_have_text("Tên đăng nhập hoặc mật khẩu không đúng.")
+    assert page.get_by_label("Mật khẩu").input_value() == ""  # the password is never sent back
+    page.context.clear_cookies()
+    sign_in(page, live, province)
+    page.get_by_role("button", name="Đăng xuất").click()
+    page.wait_for_url(re.compile(r"/login"))
+    page.goto(f"{live}/members")
+    assert page.url.startswith(f"{live}/login")
+    assert province.get("/access-log").get_json()["entries"][-1]["event"] == "logout"
+
+
+def test_a_district_officer_cannot_open_another_districts_member_and_no_link_leads_there(page, live, province):
+    second_district(province)
+    sign_in(page, live, province, issue(province, "officer", "can-bo-d1", scope_unit_id="d1"))
+    assert page.locator("#fig-members_total").inner_text() == "4"  # d1's own figure, without asking for it
+    assert "Huyện Một" in page.locator("h1").inner_text()
+    for path in ("/", "/units", "/unions", "/workplaces", "/members"):
+        page.goto(f"{live}{path}")
+        hrefs = page.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href') || '')")
+        assert not [h for h in hrefs if "m9" in h or "u4" in h or "w4" in h or "d2" in h], path
+    page.goto(f"{live}/members?q=dang+van+hai")
+    assert "Đặng Văn Hải" not in page.locator("main").inner_text()  # the search finds no one outside d1
+    answer = page.goto(f"{live}/member/m9")
+    assert answer is not None and answer.status == 404
+    assert page.locator("h1").inner_text() == "Không tìm thấy"
+    assert "Đặng Văn Hải" not in page.content()
+
+
+def test_a_download_from_the_members_list_opens_as_a_workbook(page, live, province, tmp_path):
+    from openpyxl import load_workbook
+
+    sign_in(page, live, province)
+    page.goto(f"{live}/members?union_id=u1")
+    with page.expect_download() as started:
+        page.locator("#download-members").click()
+    download = started.value
+    assert download.suggested_filename.endswith(".xlsx")
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    rows = list(load_workbook(saved, read_only=True).active.values)
+    names = sorted(r[rows[0].index("full_name")] for r in rows[2:])
+    assert names == ["Lê Văn Cường", "Nguyễn Văn An", "Trần Thị Bình"]
+    page.goto(f"{live}/?as_of=2024-12-31")
+    with page.expect_download() as started:
+        page.locator("#download-2-hdcd").click()
+    saved = tmp_path / "form.xlsx"
+    started.value.save_as(saved)
+    assert load_workbook(saved, read_only=True).active["D1"].value == "Mẫu 2-HĐCĐ"

@@ -69,12 +69,19 @@ def build_province(tenant: TenantClient) -> TenantClient:
             "decision_no": "01/QĐ",
         },
     )
+    issue(tenant, "federation_admin", ADMIN)
     return tenant
 
 
-def issue(tenant: TenantClient, role: str, holder: str) -> str:
-    """A token of ``role`` for the tenant."""
-    return tenant.post("/tokens", {"role": role, "holder": holder}).get_json()["token"]
+PASSWORD = "mật khẩu thử nghiệm"  # every test user's
+ADMIN = "quan-tri"  # the federation_admin user build_province adds
+
+
+def issue(tenant: TenantClient, role: str, holder: str, scope_unit_id: str | None = None) -> str:
+    """A user of ``role`` (perhaps scoped to a unit) named ``holder``, with PASSWORD; its username."""
+    user = {"username": holder, "full_name": holder, "role": role, "scope_unit_id": scope_unit_id}
+    tenant.post("/users", {**user, "password": PASSWORD})
+    return holder
 
 
 def backfilled_report(tenant: TenantClient) -> str:
@@ -86,3 +93,16 @@ def backfilled_report(tenant: TenantClient) -> str:
         {"id": "m5", "union_id": "u1", "admitted_on": "2024-11-01", "full_name": "Vũ Thị Em", "gender": "female"},
     )
     return report["id"]
+
+
+def second_district(tenant: TenantClient) -> TenantClient:
+    """d2 "Huyện Hai" (2018) beside d1, with w4 (20 workers) and its union u4 (2019-03-01), and one
+    member, m9 "Đặng Văn Hải", from 2024-06-01: the whole province has 5 members, d1 still 4."""
+    tenant.post("/units", {"id": "d2", "name": "Huyện Hai", "kind": "district", "established_on": "2018-01-01"})
+    workplace = {"id": "w4", "name": "Công ty 4", "sector": "private_enterprise", "unit_id": "d2"}
+    tenant.post("/workplaces", {**workplace, "workers": 20, "female_workers": 10, "as_of": "2019-01-01"})
+    union = {"id": "u4", "name": "CĐCS Công ty 4", "workplace_id": "w4", "unit_id": "d2", "founded_on": "2019-03-01"}
+    tenant.post("/unions", union)
+    member = {"id": "m9", "union_id": "u4", "admitted_on": "2024-06-01", "full_name": "Đặng Văn Hải"}
+    tenant.post("/members", {**member, "gender": "male"})
+    return tenant

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from console.session import LIFETIME
-from tests.console.province import backfilled_report, build_province, issue
+from tests.console.province import ADMIN, PASSWORD, backfilled_report, build_province, issue, second_district
 
 
 def csrf(client, path: str = "/login") -> str:
@@ -20,8 +20,9 @@ def csrf(client, path: str = "/login") -> str:
     return found.group(1)
 
 
-def sign_in(client, tenant_id: str, token: str):
-    return client.post("/login", data={"tenant": tenant_id, "token": token, "csrf_token": csrf(client)})
+def sign_in(client, tenant_id: str, username: str, password: str = PASSWORD):
+    form = {"tenant": tenant_id, "username": username, "password": password, "csrf_token": csrf(client)}
+    return client.post("/login", data=form)
 
 
 def text(response) -> str:
@@ -37,18 +38,36 @@ def province(tenant):
 
 @pytest.fixture
 def signed_in(client, province):
-    assert sign_in(client, province.id, province.token).status_code == 302
+    assert sign_in(client, province.id, ADMIN).status_code == 302
     return client
 
 
-def test_a_page_asks_to_sign_in_and_a_wrong_token_is_refused_in_vietnamese(client, province):
+def test_a_page_asks_to_sign_in_and_a_wrong_password_is_refused_in_vietnamese(client, province):
     answer = client.get("/members?q=an")
     assert answer.status_code == 302 and answer.headers["Location"].startswith("/login?next=/members")
-    refused = sign_in(client, province.id, "ul_not-a-token")
+    refused = sign_in(client, province.id, ADMIN, "not the password")
     assert refused.status_code == 401
-    assert "Mã đơn vị hoặc mã truy cập không đúng." in text(refused)
-    assert sign_in(client, "another-tenant", province.token).status_code == 401  # a token is its tenant's only
+    assert "Tên đăng nhập hoặc mật khẩu không đúng." in text(refused)
+    unknown = sign_in(client, province.id, "nobody")
+    assert unknown.status_code == 401 and text(unknown) == text(refused).replace(ADMIN, "nobody")  # the same page
+    assert sign_in(client, "another-tenant", ADMIN).status_code == 401  # a user is its tenant's only
+    assert sign_in(client, province.id, province.token).status_code == 401  # an access token is no username
     assert client.get("/").status_code == 302
+    log = province.get("/access-log").get_json()["entries"]
+    failed = [e for e in log if e["event"] == "login_failed"]
+    assert [(e["subject"], e["detail"]["console"]) for e in failed][:2] == [(ADMIN, True), ("nobody", True)]
+    assert len(failed) == 3  # and the token tried as a username; another tenant's log has none of it
+
+
+def test_five_wrong_passwords_lock_the_account_as_the_api_does(client, province):
+    for _ in range(5):
+        assert sign_in(client, province.id, ADMIN, "a wrong guess").status_code == 401
+    locked = sign_in(client, province.id, ADMIN)  # the right password, too late
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) == 15 * 60
+    assert "Đăng nhập sai quá nhiều lần" in text(locked)
+    api = client.post("/v1/sessions", json={"tenant": province.id, "username": ADMIN, "password": PASSWORD})
+    assert api.status_code == 429  # one lock, whichever door
+    assert province.get("/access-log").get_json()["entries"][-2]["event"] == "login_locked"
 
 
 def test_the_dashboard_shows_the_hand_worked_figures_in_vietnamese(signed_in):
@@ -112,9 +131,8 @@ def test_admitting_a_member_through_the_form_moves_the_dashboard(signed_in, prov
     form = {"id": "m5", "union_id": "u1", "admitted_on": "2025-01-10", "full_name": "Vũ Thị Em", "gender": "female"}
     answer = signed_in.post("/members/new", data={**form, "csrf_token": csrf(signed_in, "/members/new")})
     assert answer.status_code == 302 and answer.headers["Location"] == "/member/m5"
-    admin = signed_in.application.extensions["unionledger"].registry.authenticate(province.token)
     history = province.get("/members/m5/history").get_json()["events"]
-    assert history[0]["actor"] == admin.actor  # recorded under the signed-in user's name
+    assert history[0]["actor"] == ADMIN  # recorded under the signed-in user's name
     assert re.search(r'id="fig-members_total">5<', signed_in.get("/").get_data(as_text=True))
 
 
@@ -141,17 +159,26 @@ def test_a_clerk_may_admit_but_the_admission_is_recorded_as_theirs(client, provi
     assert province.get("/members/m7/history").get_json()["events"][0]["actor"] == "thu-ky"
 
 
-def test_signing_out_revocation_and_expiry_end_the_session(client, province):
-    token = issue(province, "officer", "can-bo")
-    assert sign_in(client, province.id, token).status_code == 302
+def test_signing_out_deactivation_and_expiry_end_the_session(client, province):
+    officer = issue(province, "officer", "can-bo")
+    assert sign_in(client, province.id, officer).status_code == 302
     assert client.get("/").status_code == 200
+    with client.session_transaction() as session:
+        kept = dict(session)  # a copy of the cookie, as someone who took it would have
     client.post("/logout", data={"csrf_token": csrf(client, "/")})
     assert client.get("/").status_code == 302
-    assert sign_in(client, province.id, token).status_code == 302
+    with client.session_transaction() as session:
+        session.update(kept)
+    assert client.get("/").status_code == 302  # the session ended in the registry: the old cookie opens nothing
+    assert province.get("/access-log").get_json()["entries"][-1]["event"] == "logout"
+    assert sign_in(client, province.id, officer).status_code == 302
     with client.session_transaction() as session:
         session["since"] = time.time() - LIFETIME.total_seconds() - 1
     assert client.get("/").status_code == 302
     assert "Phiên làm việc đã hết" in text(client.get("/login"))
+    assert sign_in(client, province.id, officer).status_code == 302
+    province.post(f"/users/{officer}/deactivation")
+    assert client.get("/").status_code == 302  # a deactivated user is signed out at once
 
 
 def test_a_departure_and_a_transfer_from_the_member_page(signed_in, province):
@@ -327,7 +354,7 @@ def test_an_officer_submits_a_report_from_the_ledgers_draft_and_replaces_it(clie
     assert province.get(f"/reports/{first}").get_json()["status"] == "replaced"
 
 
-def test_the_admin_issues_a_token_shown_once_and_revoking_it_ends_its_console_session(signed_in, province):
+def test_the_admin_issues_a_token_shown_once_and_a_token_does_not_sign_in_to_the_console(signed_in, province):
     token = csrf(signed_in, "/admin/tokens")
     missing = signed_in.post("/admin/tokens", data={"csrf_token": token, "holder": "xem"})
     assert re.search(r'id="role-error">Trường này là bắt buộc.<', missing.get_data(as_text=True))
@@ -335,10 +362,11 @@ def test_the_admin_issues_a_token_shown_once_and_revoking_it_ends_its_console_se
     secret = re.search(r'id="secret" value="([^"]+)"', answer.get_data(as_text=True)).group(1)
     assert secret not in signed_in.get("/admin/tokens").get_data(as_text=True)  # shown once
     viewer = signed_in.application.test_client()
-    assert sign_in(viewer, province.id, secret).status_code == 302 and viewer.get("/").status_code == 200
+    assert sign_in(viewer, province.id, "xem", secret).status_code == 401  # the console is for users
     token_id = next(t["id"] for t in province.get("/tokens").get_json()["tokens"] if t["holder"] == "xem")
     assert signed_in.post(f"/admin/tokens/{token_id}/revocation", data={"csrf_token": token}).status_code == 302
-    assert viewer.get("/").status_code == 302  # the revoked token's session is over
+    revoked = province.client.get(province.url("/units"), headers={"Authorization": f"Bearer {secret}"})
+    assert revoked.status_code == 401
     assert viewer.get("/admin/tokens").status_code == 302
     clerk = signed_in.application.test_client()
     assert sign_in(clerk, province.id, issue(province, "clerk", "thu-ky")).status_code == 302
@@ -359,8 +387,13 @@ def test_a_failure_of_the_service_is_a_page_not_json(signed_in, monkeypatch):
 
 def test_the_form_token_changes_at_sign_in_and_the_cookie_is_http_only(client, province):
     before = csrf(client)
-    answer = sign_in(client, province.id, province.token)
-    assert "HttpOnly" in answer.headers["Set-Cookie"] and "SameSite=Lax" in answer.headers["Set-Cookie"]
+    answer = sign_in(client, province.id, ADMIN)
+    cookies = {c.split("=", 1)[0]: c for c in answer.headers.getlist("Set-Cookie")}
+    assert "HttpOnly" in cookies["session"] and "SameSite=Lax" in cookies["session"]
+    assert "HttpOnly" in cookies["ul_session"] and "SameSite=Strict" in cookies["ul_session"]  # the API's, for files
+    assert "ul_csrf" not in cookies  # so it opens the API for reading only
+    member = {"id": "m10", "union_id": "u1", "admitted_on": "2025-01-10", "full_name": "X Y", "gender": "male"}
+    assert client.post(f"/v1/tenants/{province.id}/members", json=member).status_code == 403
     after = csrf(client, "/")
     assert after != before
     form = {"id": "m9", "union_id": "u1", "admitted_on": "2025-01-10", "full_name": "X Y", "gender": "male"}
@@ -374,3 +407,142 @@ def test_text_the_register_cannot_hold_is_refused_before_any_store_reads_it(sign
     form = {"csrf_token": token, "id": "m8", "union_id": "u1", "admitted_on": "2025-01-10", "gender": "male"}
     assert signed_in.post("/members/new", data={**form, "full_name": "A\x00B"}).status_code == 400
     assert signed_in.get("/member/m%00").mimetype == "text/html"
+
+
+def test_the_demo_users_sign_in_to_the_console_with_the_printed_password(app, client, admin):
+    """As `make run` prints them: each demo user, on the demo's own units."""
+    from datetime import date
+
+    from demo.province import demo_commands
+    from demo.users import DEMO_PASSWORD, DEMO_USERS, ensure_demo_users
+    from domain.commands import EstablishUnit
+    from service.startup import DEMO_TENANT
+    from tests.conftest import new_tenant
+
+    demo = new_tenant(client, admin, DEMO_TENANT)
+    for command, kwargs in demo_commands(date(2026, 1, 1)):
+        if command is EstablishUnit:
+            demo.post("/units", {k: str(v) if isinstance(v, date) else v for k, v in kwargs.items()})
+    ensure_demo_users(app.extensions["unionledger"].registry, DEMO_TENANT)
+    for username, _name, _role, _scope, _said in DEMO_USERS:
+        browser = app.test_client()
+        assert sign_in(browser, DEMO_TENANT, username, DEMO_PASSWORD).status_code == 302, username
+        assert browser.get("/").status_code == 200
+    logins = [e for e in demo.get("/access-log").get_json()["entries"] if e["event"] == "login_ok"]
+    assert [e["subject"] for e in logins] == [u[0] for u in DEMO_USERS]
+
+
+def test_a_district_officer_sees_only_its_district_and_its_dashboard_starts_there(client, province):
+    second_district(province)
+    assert sign_in(client, province.id, issue(province, "officer", "can-bo-d1", scope_unit_id="d1")).status_code == 302
+    dashboard = client.get("/?as_of=2024-12-31")
+    assert re.search(r'id="fig-members_total">4<', dashboard.get_data(as_text=True))  # d1's, not the province's 5
+    assert "Huyện Một" in text(dashboard) and "Huyện Hai" not in text(dashboard)
+    assert "Toàn liên đoàn" not in text(dashboard)  # no link to a whole federation it cannot see
+    assert client.get("/member/m9").status_code == 404  # another district's member: as if it did not exist
+    assert "Đặng Văn Hải" not in text(client.get("/members?q=dang"))
+    assert "Nguyễn Văn An" in text(client.get("/members?q=nguyen"))
+    for page in ("/units", "/unions", "/workplaces", "/members"):
+        body = client.get(page).get_data(as_text=True)
+        assert "Huyện Hai" not in body and "/member/m9" not in body and "/union/u4" not in body, page
+    assert client.get("/?unit_id=d2").status_code == 404
+    assert client.get("/union/u4").status_code == 404 and client.get("/member/m9/transfer").status_code == 404
+    everyone = province.get("/indicators", period="2024", as_of="2024-12-31").get_json()["figures"]
+    assert everyone["members_total"] == 5  # the whole province, as its admin sees it
+
+
+def xlsx(client, page: str, link_id: str):
+    """The workbook behind the page's download link ``link_id`` (the API's own answer), opened."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    body = client.get(page).get_data(as_text=True)
+    found = re.search(rf'id="{link_id}" href="([^"]+)"', body)
+    assert found, (link_id, body[:300])
+    href = found.group(1).replace("&amp;", "&")
+    assert href.startswith("/v1/tenants/") and "format=xlsx" in href  # the API's answer, not a second path
+    answer = client.get(href)
+    assert answer.status_code == 200, (href, answer.get_data(as_text=True)[:300])
+    assert answer.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return load_workbook(BytesIO(answer.data), read_only=True).active
+
+
+def test_the_lists_the_breakdown_and_the_forms_download_as_the_apis_workbooks(signed_in, province):
+    rows = list(xlsx(signed_in, "/members?union_id=u1", "download-members").values)
+    codes = rows[0]
+    names = sorted(r[codes.index("full_name")] for r in rows[2:])  # a row of codes, then of headings
+    assert names == ["Lê Văn Cường", "Nguyễn Văn An", "Trần Thị Bình"]  # u1's three, every page
+    unions = list(xlsx(signed_in, "/unions", "download-unions").values)
+    assert sorted(r[0] for r in unions[2:]) == ["u1", "u2"]
+    workplaces = list(xlsx(signed_in, "/workplaces?covered=no", "download-workplaces").values)
+    assert [r[0] for r in workplaces[2:]] == ["w3"]  # the one without a union
+    figures = list(xlsx(signed_in, "/?as_of=2024-12-31", "download-by-unit").values)
+    header = figures[0]
+    by_key = {r[header.index("key")]: r[header.index("members_total")] for r in figures[2:]}
+    assert by_key == {"d1": 4, None: 4}  # d1's row, then the total row
+    upper = [r for r in xlsx(signed_in, "/?as_of=2024-12-31", "download-2-hdcd").values if any(r)]
+    assert upper[0][3] == "Mẫu 2-HĐCĐ" and upper[2][0] == "Năm 2024 - Thời điểm báo cáo: 31/12/2024"
+    assert {r[0]: r[2] for r in upper[4:]}["Tổng số công đoàn cơ sở"] == 2  # u1 and u2
+    union_form = [r for r in xlsx(signed_in, "/union/u1", "download-1-hdcd").values if any(r)]
+    assert union_form[0] == ("Đơn vị báo cáo: CĐCS Công ty 1", None, None, "Mẫu 1-HĐCĐ")
+    assert {r[0]: r[2] for r in union_form[4:]}["Tổng số đoàn viên công đoàn"] == 3  # m1, m2, m3
+
+
+def test_a_scoped_users_downloads_hold_only_its_subtree(client, province):
+    second_district(province)
+    assert sign_in(client, province.id, issue(province, "officer", "can-bo-d1", scope_unit_id="d1")).status_code == 302
+    rows = list(xlsx(client, "/members", "download-members").values)
+    assert sorted(r[0] for r in rows[2:]) == ["m1", "m2", "m3", "m4"]  # not m9, of d2
+    other = client.get(f"/v1/tenants/{province.id}/members?union_id=u4&format=xlsx")
+    assert other.status_code in (404, 422)  # another district's union: not there for this user
+    client.post("/logout", data={"csrf_token": csrf(client, "/")})
+    assert client.get(f"/v1/tenants/{province.id}/members?format=xlsx").status_code == 401  # signed out: no file
+
+
+def test_the_admin_adds_a_scoped_user_who_signs_in_and_deactivates_it(signed_in, client, province):
+    token = csrf(signed_in, "/admin/users")
+    form = {"csrf_token": token, "username": "can-bo-d1", "full_name": "Lê Thị Hoa", "role": "officer"}
+    short = signed_in.post("/admin/users", data={**form, "scope_unit_id": "d1", "password": "short"})
+    assert short.status_code == 422 and 'id="password-error"' in short.get_data(as_text=True)
+    nowhere = signed_in.post("/admin/users", data={**form, "scope_unit_id": "d9", "password": PASSWORD})
+    assert nowhere.status_code == 422 and 'id="scope_unit_id-error"' in nowhere.get_data(as_text=True)
+    added = signed_in.post("/admin/users", data={**form, "scope_unit_id": "d1", "password": PASSWORD})
+    assert added.status_code == 200 and PASSWORD not in added.get_data(as_text=True)
+    again = signed_in.post("/admin/users", data={**form, "scope_unit_id": "d1", "password": PASSWORD})
+    assert again.status_code == 422 and 'id="username-error"' in again.get_data(as_text=True)
+    listed = {u["username"]: u for u in province.get("/users").get_json()["users"]}
+    assert (listed["can-bo-d1"]["role"], listed["can-bo-d1"]["scope_unit_id"]) == ("officer", "d1")
+    officer = signed_in.application.test_client()
+    assert sign_in(officer, province.id, "can-bo-d1").status_code == 302 and officer.get("/").status_code == 200
+    assert officer.get("/admin/users").status_code == 403
+    assert signed_in.post("/admin/users/can-bo-d1/deactivation", data={"csrf_token": token}).status_code == 302
+    assert officer.get("/").status_code == 302  # signed out at once
+    assert sign_in(officer, province.id, "can-bo-d1").status_code == 401
+    events = [e["event"] for e in province.get("/access-log").get_json()["entries"]]
+    assert "user_created" in events and events[-2:] == ["user_deactivated", "login_failed"]
+
+
+def test_a_national_token_signs_in_to_the_national_level_and_sees_no_province_page(client, admin, province):
+    issued = client.post("/v1/national/tokens", json={"holder": "tw", "role": "national"}, headers=admin)
+    secret = issued.get_json()["token"]
+    form = {"csrf_token": csrf(client, "/login/national")}
+    assert client.post("/login/national", data={**form, "token": province.token}).status_code == 401  # a tenant's
+    assert client.post("/login/national", data={**form, "token": secret}).headers["Location"] == "/national"
+    page = client.get("/national?period=2024&as_of=2024-12-31")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    row = re.search(rf'<tr id="tenant-{province.id}">(.*?)</tr>', body, re.S).group(1)
+    assert re.findall(r'class="num">([^<]+)<', row) == ["4", "2", "3", "2", "66,7%"]  # as worked in province.py
+    total = re.search(r'<tr id="national-total">(.*?)</tr>', body, re.S).group(1)
+    assert re.findall(r'class="num">([^<]+)<', total) == ["4", "2", "3", "2", "66,7%"]  # the only province
+    target = {"tenant_id": province.id, "indicator": "members_net_growth", "period": "2024", "value": 8}
+    bearer = {"Authorization": f"Bearer {secret}"}
+    assert client.post("/v1/national/targets", json=target, headers=bearer).status_code == 201
+    lines = client.get("/national?period=2024&as_of=2024-12-31").get_data(as_text=True)
+    line = re.search(r'<table id="national-progress">.*?<tbody><tr>(.*?)</tr>', lines, re.S).group(1)
+    assert re.findall(r'class="num">([^<]+)<', line)[0] == "8" and "4" in re.findall(r'class="num">([^<]+)<', line)
+    assert client.get("/").headers["Location"] == "/national"
+    assert client.get("/members").status_code == 403 and client.get("/units").status_code == 403
+    assert client.get("/member/m1").status_code == 403  # no personal data, no register pages
+    assert 'href="/units"' not in body
