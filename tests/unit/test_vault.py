@@ -6,7 +6,7 @@ import base64
 import sqlite3
 from contextlib import contextmanager
 
-from persistence.vault import KEY_SIZE, NONCE_SIZE, PREFIX, PersonalDataVault, random_blocks
+from persistence.vault import KEY_SIZE, NONCE_SIZE, PAIR, PREFIX, PersonalDataVault, random_blocks, word_pairs
 from projections.base import ViewCursor
 
 
@@ -79,3 +79,13 @@ def test_personal_data_is_sealed_as_json_dumps_writes_it():
         {"full_name": "A", "extra": 1.5},
     ):
         assert plain_json(data) == json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def test_a_name_has_a_token_per_word_and_per_pair_of_words_in_sorted_order():
+    vault, _conn = memory_vault()
+    tokens = vault.tokens({"full_name": "Nguyễn Thị An", "id_number": "0451"})
+    assert len(tokens) == 3 + 3 + 1 and len(set(tokens)) == 7
+    assert vault.token(PAIR, "an nguyen") in tokens and vault.token(PAIR, "nguyen an") not in tokens
+    assert word_pairs(["nguyen", "thi", "an"], 6) == ["nguyen thi", "an nguyen", "an thi"]
+    assert word_pairs(list("abcdefg"), 6) == ["a b", "b c", "c d", "d e", "e f", "f g"]  # neighbours only
+    assert word_pairs(["an", "an"], 6) == []  # one word twice is one word
