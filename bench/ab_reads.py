@@ -111,8 +111,11 @@ class AB:
                     conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(store.schema, table)))
             units = [u["id"] for u in province.units]
             names = [row["full_name"] for _line, row in itertools.islice(province.member_rows(), 5000)]
-            self.lists(store, units)
-            self.search(store, names)
+            if self.args.export:
+                self.export(store)
+            else:
+                self.lists(store, units)
+                self.search(store, names)
         return self.results
 
     @contextmanager
@@ -249,6 +252,44 @@ class AB:
         self.compare("search", store, variants, draw)
         vault_module.COUNTED = counted
 
+    def export(self, store) -> None:
+        """The whole member list as a CSV file, as GET /members?format=csv writes it, in this process:
+        its sealed data opened in this process (before) or in a process of its own (now), in turns.
+        CPU of this process (every thread), of the opening process, and wall time, per row."""
+        from application.reads import MEMBER_COLUMNS
+        from service.files import FILE_PAGE, _csv, walk
+
+        reads = Register(store).reads
+        offloaded = vault_module.OFFLOADED
+        totals: dict[str, list[float]] = {"in_process": [], "opening_process": []}
+        for round_ in range(self.args.export_rounds):
+            order = ("in_process", "opening_process") if round_ % 2 == 0 else ("opening_process", "in_process")
+            for variant in order:
+                vault_module.OFFLOADED = offloaded if variant == "opening_process" else 1 << 62
+                opener = vault_module._opener
+                child = list(opener._processes) if opener is not None and opener._processes else []
+                before = sum(backend_cpu(pid) for pid in child)
+                began, cpu = time.perf_counter(), time.process_time()
+                first = reads.member_rows(limit=FILE_PAGE)
+                rows = walk(first, lambda after: reads.member_rows(after=after, limit=FILE_PAGE))
+                written = sum(len(chunk) for chunk in _csv(list(MEMBER_COLUMNS), rows, set()))
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - began
+                opener = vault_module._opener
+                child = list(opener._processes) if opener is not None and opener._processes else child
+                opening = sum(backend_cpu(pid) for pid in child) - before if variant == "opening_process" else 0.0
+                totals[variant].append(wall)
+                n = self.args.members
+                figures = {
+                    "bytes": written,
+                    "process_cpu_us_per_row": round(cpu / n * 1e6, 2),
+                    "opening_process_cpu_us_per_row": round(opening / n * 1e6, 2),
+                    "rows_per_process_cpu_s": round(n / cpu),
+                    "rows_per_s": round(n / wall),
+                }
+                self.results.setdefault(f"export_{variant}", []).append(figures)
+                self.log(f"export {variant}: {figures}")
+        vault_module.OFFLOADED = offloaded
+
     def cleanup(self) -> None:
         if self.platform is not None:
             self.platform.close()
@@ -268,6 +309,8 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=20)
     parser.add_argument("--few-unions", type=int, default=0, help="a third list variant: this FEW_UNIONS")
     parser.add_argument("--counted", type=int, default=0, help="a third search variant: this COUNTED")
+    parser.add_argument("--export", action="store_true", help="the member file instead of lists and search")
+    parser.add_argument("--export-rounds", type=int, default=4)
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--tenant", default=None, help="a tenant kept by --keep (then --control too)")
     parser.add_argument("--control", default=None, help="its control schema")
