@@ -96,6 +96,9 @@ class AB:
 
     def run(self) -> dict:
         province = generate_province(self.args.members, self.args.seed, vietnam_today())
+        if self.args.imports:
+            self.imports(province)
+            return self.results
         self.platform = bootstrap(self.settings)
         started = time.perf_counter()
         if self.args.tenant:  # a tenant kept by an earlier run (--keep) of the same province
@@ -252,6 +255,34 @@ class AB:
         self.compare("search", store, variants, draw)
         vault_module.COUNTED = counted
 
+    def imports(self, province) -> None:
+        """The province imported into a tenant of its own, in turns: names indexed by their words
+        only (before) and by their pairs of words too. This process's CPU and the wall time."""
+        real = vault_module.word_pairs
+        self.platform = bootstrap(self.settings)
+        for round_ in range(self.args.import_rounds):
+            for variant in ("words", "pairs") if round_ % 2 == 0 else ("pairs", "words"):
+                vault_module.word_pairs = real if variant == "pairs" else (lambda words, most: [])
+                tenant = f"{self.tenant}-{variant}-{round_}"
+                self.platform.provision(tenant, "A/B province")
+                began, cpu = time.perf_counter(), time.process_time()
+                with self.platform.stores.use(tenant) as store:
+                    stats = load_province(Register(store), province, actor="bench")
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - began
+                figures = {
+                    "process_cpu_s": round(cpu, 1),
+                    "wall_s": round(wall, 1),
+                    "members_s": round(stats["seconds"]["members"], 1),
+                }
+                self.results.setdefault(f"import_{variant}", []).append(figures)
+                self.log(f"import {variant}: {figures}")
+                self.dropped(tenant)
+        vault_module.word_pairs = real
+
+    def dropped(self, tenant: str) -> None:
+        with psycopg.connect(self.settings.conninfo(), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema_name(tenant))))
+
     def export(self, store) -> None:
         """The whole member list as a CSV file, as GET /members?format=csv writes it, in this process:
         its sealed data opened in this process (before) or in a process of its own (now), in turns.
@@ -309,6 +340,8 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=20)
     parser.add_argument("--few-unions", type=int, default=0, help="a third list variant: this FEW_UNIONS")
     parser.add_argument("--counted", type=int, default=0, help="a third search variant: this COUNTED")
+    parser.add_argument("--imports", action="store_true", help="the import, names with and without pairs")
+    parser.add_argument("--import-rounds", type=int, default=2)
     parser.add_argument("--export", action="store_true", help="the member file instead of lists and search")
     parser.add_argument("--export-rounds", type=int, default=4)
     parser.add_argument("--keep", action="store_true")

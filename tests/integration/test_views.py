@@ -487,9 +487,13 @@ def test_a_store_kept_before_the_pairs_of_words_gets_them_and_the_holder_index_w
         with opened.transaction() as cur:
             assert cur.scalar("SELECT count(*) FROM member_index WHERE token = ?", (pair,)) == 1
             assert cur.scalar("SELECT count(*) FROM member_index WHERE member_id = 'm2'") == 6
-            kept = "pg_indexes" if cur.dialect == "postgres" else "sqlite_master"
+            kept = (
+                "pg_indexes WHERE schemaname = current_schema() AND"
+                if cur.dialect == "postgres"
+                else "sqlite_master WHERE"
+            )
             named = "indexname" if cur.dialect == "postgres" else "name"
-            assert cur.scalar(f"SELECT count(*) FROM {kept} WHERE {named} = 'member_spans_holder'") == 1
+            assert cur.scalar(f"SELECT count(*) FROM {kept} {named} = 'member_spans_holder'") == 1
         assert opened.projector.position() == 15  # the views were kept, not rebuilt
     finally:
         opened.close()
