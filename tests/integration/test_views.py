@@ -841,7 +841,7 @@ def test_a_rebuild_finishes_each_table_of_the_main_lane_with_its_indexes_then_it
     jobs = Projector._finishing(main)
     tables = [t for p in main for t in p.tables]
     assert [job[-1] for job in jobs] == [f"ANALYZE {t}" for t in tables]
-    indexes = [stmt for p in main for stmt in p.ddl if " INDEX " in stmt]
+    indexes = [stmt for p in main for stmt in (*p.ddl, *p.added_indexes) if " INDEX " in stmt]
     assert sorted(stmt for job in jobs for stmt in job[:-1]) == sorted(indexes)
     for job, table in zip(jobs, tables):
         assert all(f" ON {table} (" in stmt for stmt in job[:-1])
