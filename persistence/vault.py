@@ -5,9 +5,10 @@ member's full name, birth date and id number everywhere they were recorded,
 without rewriting or deleting a single event.
 
 Names and id numbers are found through keyed blind indexes: an HMAC, under a key of the
-tenant's, of each word of a member's name (as ``domain.text.search_words`` normalises it)
-and of the id number. Nothing in clear is kept to answer a search, and nothing is decrypted
-for it; an erasure deletes the member's index entries with their key.
+tenant's, of each word of a member's name (as ``domain.text.search_words`` normalises it),
+of each pair of its words, and of the id number. Nothing in clear is kept to answer a
+search, and nothing is decrypted for it; an erasure deletes the member's index entries
+with their key.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import base64
 import hashlib
 import hmac
 import json
+import multiprocessing
 import os
 import threading
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any
@@ -38,8 +42,14 @@ INDEX_DDL = (
     "CREATE TABLE IF NOT EXISTS index_keys (name TEXT PRIMARY KEY, key TEXT NOT NULL)",
 )
 COUNTED = 5_000  # a search counts a word's members up to this many to find its rarest word
-INDEXED = "indexed"  # a row of index_keys once the members recorded before the index are in it
-NAME, ID_NUMBER = "n:", "i:"  # what a token stands for: a word of the name, or the id number
+# A row of index_keys once the members recorded before the index are in it, with the tokens of
+# today's kinds ("indexed" alone: before the pairs of words, whose stores are indexed again).
+INDEXED = "indexed:pairs"
+# What a token stands for: a word of the name, two words of it (any two, in sorted order), the id number
+NAME, PAIR, ID_NUMBER = "n:", "p:", "i:"
+# A name of more words than this has tokens for pairs of neighbouring words only (a query still
+# finds it through its words): C(n, 2) tokens would grow fast for the rare very long name
+PAIRED_WORDS = 6
 TOKEN_SIZE = 16  # bytes of the HMAC kept: ample against collisions among a province's words
 PREFIX = "aesgcm:"
 ERASED = None
@@ -57,6 +67,38 @@ def _opened(sealed: Iterable[tuple[str, str, bytes | None]]) -> dict[str, dict |
         plain = AESGCM(key).decrypt(raw[:NONCE_SIZE], raw[NONCE_SIZE:], member_id.encode())
         out[member_id] = loads(plain.decode())
     return out
+
+
+def _opened_hex(sealed: list[tuple[str, str, str | None]]) -> dict[str, dict | None]:
+    """``_opened`` of keys in hex, as read beside the members (and as a process of its own takes them)."""
+    return _opened((m, s, bytes.fromhex(k) if k else None) for m, s, k in sealed)
+
+
+# A file's page of this many members or more is opened in a process of its own: opening is most of
+# a file's CPU in its worker (an AES-GCM context per member), and the page is read ahead in a thread
+# while the one before is written, so the opening moves to another core. Passing the page there and
+# back costs its worker about a sixth of opening it.
+OFFLOADED = 2_000
+_opener: ProcessPoolExecutor | None = None
+_opener_lock = threading.Lock()
+
+
+def _open_elsewhere(sealed: list[tuple[str, str, str | None]]) -> dict[str, dict | None]:
+    """``_opened_hex`` in the opening process (started the first time, from a fork server: a
+    serving process has threads and connections that a plain fork would copy); in this process
+    if that one has died (it is started again next time)."""
+    global _opener
+    with _opener_lock:
+        if _opener is None:
+            _opener = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver"))
+        opener = _opener
+    try:
+        return opener.submit(_opened_hex, sealed).result()
+    except BrokenProcessPool:
+        with _opener_lock:
+            if _opener is opener:
+                _opener = None
+        return _opened_hex(sealed)
 
 
 # How a read of the views joins a member's key (``personal_keys k`` on the member's id), to open
@@ -175,11 +217,13 @@ class PersonalDataVault:
         return hmac.new(self.index_key(), (kind + text).encode(), hashlib.sha256).hexdigest()[: 2 * TOKEN_SIZE]
 
     def tokens(self, data: dict[str, Any] | None) -> list[str]:
-        """The index tokens of a member's personal data: one per word of the name, one for the id number."""
+        """The index tokens of a member's personal data: one per word of the name, one per pair of
+        its words, one for the id number."""
         if not data:
             return []
-        words = dict.fromkeys(search_words(data.get("full_name") or ""))
+        words = list(dict.fromkeys(search_words(data.get("full_name") or "")))
         found = [self.token(NAME, word) for word in words]
+        found += [self.token(PAIR, pair) for pair in word_pairs(words, PAIRED_WORDS)]
         if data.get("id_number"):
             found.append(self.token(ID_NUMBER, id_number_key(data["id_number"])))
         return found
@@ -187,37 +231,54 @@ class PersonalDataVault:
     def search(self, words: list[str], id_number: str | None) -> list[str] | None:
         """Members whose name holds every word and whose id number is ``id_number`` (either may be
         left out), by their tokens alone; None when neither is asked."""
-        wanted = [self.token(NAME, word) for word in dict.fromkeys(words)]
+        words = list(dict.fromkeys(words))
+        wanted: dict[str, tuple[str, ...]] = {self.token(NAME, word): (word,) for word in words}
         if id_number:
-            wanted.append(self.token(ID_NUMBER, id_number_key(id_number)))
+            wanted[self.token(ID_NUMBER, id_number_key(id_number))] = ()
         if not wanted:
             return None
+        # Two words are found first through their pair: a member holds a pair's token when the name
+        # holds both words, and a pair is far rarer than either word ("thi" or "nguyen": half a
+        # province). A name of many words has pairs of neighbouring words only, so a pair that no
+        # member holds sends the search back to the words.
+        pairs = {self.token(PAIR, pair): tuple(pair.split(" ")) for pair in word_pairs(words, PAIRED_WORDS)}
         with self.transaction() as cur:
-            # How many members hold each token, counted up to COUNTED: enough to start from a rare
-            # one, without counting the half of the province whose name holds "thi" or "nguyen".
-            counts = {
-                token: cur.scalar(
-                    "SELECT count(*) FROM (SELECT 1 FROM member_index WHERE token = ? LIMIT ?) c", (token, COUNTED)
-                )
-                for token in wanted
-            }
-            if not all(counts.values()):
-                return []  # a word no member's name holds
-            # among words too common to tell apart, the later first: a Vietnamese name's given name
-            # (last) is rarer than its middle name, and that rarer than its family name (first)
-            order = {token: n for n, token in enumerate(wanted)}
-            rarest, *others = sorted(wanted, key=lambda token: (counts[token], -order[token]))
-            # the rarest token's members in id order (its index is), each checked for the others
-            holds = " AND EXISTS (SELECT 1 FROM member_index b WHERE b.token = ? AND b.member_id = a.member_id)"
-            found = [
-                m
-                for (m,) in cur.execute(
-                    f"SELECT a.member_id FROM member_index a WHERE a.token = ?{holds * len(others)}"
-                    " ORDER BY a.member_id",
-                    (rarest, *others),
-                ).fetchall()
-            ]
-        return sorted(found)
+            found = self._holders(cur, pairs, wanted) if pairs else None
+            if found is None:
+                found = self._holders(cur, {}, wanted)
+        return [] if found is None else sorted(found)
+
+    @staticmethod
+    def _holders(cur: Any, pairs: dict[str, tuple[str, ...]], wanted: dict[str, tuple[str, ...]]) -> list[str] | None:
+        """Members holding every ``wanted`` token, found from the rarest of ``pairs`` (each covering
+        its two words) or, without pairs, of ``wanted``; None when a token counted has no member."""
+        # How many members hold each token, counted up to COUNTED: enough to start from a rare
+        # one, without counting the half of the province whose name holds "thi" or "nguyen".
+        # With pairs, the words are not counted: each is in a pair.
+        counted = {**pairs, **{t: w for t, w in wanted.items() if not w}} if pairs else wanted
+        counts = {
+            token: cur.scalar(
+                "SELECT count(*) FROM (SELECT 1 FROM member_index WHERE token = ? LIMIT ?) c", (token, COUNTED)
+            )
+            for token in counted
+        }
+        if not all(counts.values()):
+            return None  # a word (or two words together) no member's name holds
+        # among tokens too common to tell apart, the later first: a Vietnamese name's given name
+        # (last) is rarer than its middle name, and that rarer than its family name (first)
+        order = {token: n for n, token in enumerate(counted)}
+        rarest = min(counted, key=lambda token: (counts[token], -order[token]))
+        covered = set(counted[rarest])
+        # the rarest token's members in id order (its index is), each checked for what it leaves
+        others = [t for t, w in wanted.items() if t != rarest and not (w and set(w) <= covered)]
+        holds = " AND EXISTS (SELECT 1 FROM member_index b WHERE b.token = ? AND b.member_id = a.member_id)"
+        return [
+            m
+            for (m,) in cur.execute(
+                f"SELECT a.member_id FROM member_index a WHERE a.token = ?{holds * len(others)} ORDER BY a.member_id",
+                (rarest, *others),
+            ).fetchall()
+        ]
 
     @staticmethod
     def keep(cur: Any, sealing: Sealing) -> None:
@@ -262,11 +323,25 @@ class PersonalDataVault:
     @staticmethod
     def unseal_with_keys(sealed: Iterable[tuple[str, str | None, str | None]]) -> dict[str, dict | None]:
         """As ``unseal_many``, from (member_id, sealed, key) read together with the members (a
-        file's page: one statement, not two); the key as PERSONAL_KEY_COLUMN reads it, None once destroyed."""
-        return _opened((m, s, bytes.fromhex(k) if k else None) for m, s, k in sealed if s)
+        file's page: one statement, not two); the key as PERSONAL_KEY_COLUMN reads it, None once
+        destroyed. Many members at once are opened in a process of its own (see OFFLOADED)."""
+        rows = [(m, s, k) for m, s, k in sealed if s]
+        return _open_elsewhere(rows) if len(rows) >= OFFLOADED else _opened_hex(rows)
 
     def unseal(self, member_id: str, sealed: str | None) -> dict | None:
         return self.unseal_many([(member_id, sealed)]).get(member_id)
+
+
+def word_pairs(words: list[str], most: int) -> list[str]:
+    """The pairs of distinct words a name (or a query) is indexed by, each in sorted order ("an
+    nguyen"), so that a query finds the name whatever the words' order: every pair of up to ``most``
+    words, and past that the neighbouring ones."""
+    words = list(dict.fromkeys(words))
+    if len(words) <= most:
+        chosen = [(a, b) for i, a in enumerate(words) for b in words[i + 1 :]]
+    else:
+        chosen = list(zip(words, words[1:]))
+    return [" ".join(sorted(pair)) for pair in chosen]
 
 
 def id_number_key(id_number: str) -> str:

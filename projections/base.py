@@ -289,6 +289,9 @@ class Projection:
     # Indexes (named in ``ddl``) that only readers use, none of this view's handlers: a rebuild
     # drops them and builds each once at the end, cheaper than inserting every row into them.
     readers_indexes: tuple[str, ...] = ()
+    # Indexes added after the view's tables were defined: created where missing when the views are
+    # opened (kept out of the schema's checksum, so adding one rebuilds nothing).
+    added_indexes: tuple[str, ...] = ()
     # Events whose rows follow from the event alone: on PostgreSQL a rebuild or an import derives
     # them from the stored events in SQL (``derive``), a run at a time, without reading them into Python.
     derived: frozenset[str] = frozenset()
@@ -307,6 +310,8 @@ class Projection:
     def create(self, cur: ViewCursor) -> None:
         for statement in self.ddl:
             cur.execute(unlogged(statement) if cur.dialect == "postgres" else statement)
+        for statement in self.added_indexes:
+            cur.execute(statement)
 
     def drop_readers_indexes(self, cur: ViewCursor) -> None:
         for index in self.readers_indexes:

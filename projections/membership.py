@@ -40,9 +40,15 @@ class Membership(Projection):
         "CREATE INDEX IF NOT EXISTS member_flows_position ON member_flows (position)",
     )
     # Handlers find a member's state by its key and its current spans by member_spans_entity.
+    # A unit's or union's members in id order, a page at a time (projections/browse.py)
+    added_indexes = (
+        "CREATE INDEX IF NOT EXISTS member_spans_holder ON member_spans (holder_id, entity_id)"
+        " WHERE superseded_at IS NULL",
+    )
     readers_indexes = (
         "member_flows_position",
         "member_spans_current",
+        "member_spans_holder",
         "member_spans_position",
         "member_spans_superseded_pos",
     )

@@ -516,7 +516,7 @@ class Projector:
         for projection in views:
             for table in projection.tables:
                 statements[table] = []
-            for statement in projection.ddl:
+            for statement in (*projection.ddl, *projection.added_indexes):
                 index = INDEX_ON.match(statement)
                 if index:
                     statements[index.group(1)].append(statement)

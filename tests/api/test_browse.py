@@ -122,7 +122,37 @@ def test_an_erased_member_is_found_by_nothing(province, app):
     assert ids(province, "/members", "members", status="left") == ["m1"]  # still listed, without a name
     with app.extensions["unionledger"].stores.use(province.id) as store, store.transaction() as cur:
         assert cur.scalar("SELECT count(*) FROM member_index WHERE member_id = ?", ("m1",)) == 0
-        assert cur.scalar("SELECT count(*) FROM member_index WHERE member_id = ?", ("m2",)) == 3  # tran, van, b
+        # tran, van, b and their pairs: b tran, tran van, b van
+        assert cur.scalar("SELECT count(*) FROM member_index WHERE member_id = ?", ("m2",)) == 6
+    assert ids(province, "/members", "members", q="tran van b") == ["m2"]
+
+
+def test_a_search_of_three_words_finds_the_names_holding_all_three(province):
+    # with m1 "Nguyễn Thị A" and m2 "Trần Văn B": names sharing two of three words, or all in another order
+    for member_id, name in (("m5", "Nguyễn Văn A"), ("m6", "Trần Thị A"), ("m7", "A Thị Nguyễn"), ("m8", "Thị A")):
+        response = province.post(
+            "/members",
+            {"id": member_id, "union_id": "u1", "admitted_on": "2024-01-02", "full_name": name, "gender": "female"},
+        )
+        assert response.status_code == 201, response.get_json()
+    assert ids(province, "/members", "members", q="nguyen thi a") == ["m1", "m7"]
+    assert ids(province, "/members", "members", q="thi a") == ["m1", "m6", "m7", "m8"]
+    assert ids(province, "/members", "members", q="nguyen a") == ["m1", "m5", "m7"]
+    assert ids(province, "/members", "members", q="van a thi") == []  # each pair held, never all three
+    assert ids(province, "/members", "members", q="tran thi van") == []
+
+
+def test_a_name_of_many_words_is_found_by_any_two_of_them(province):
+    name = "Nguyễn Thị Hoàng Lan Anh Minh Châu"  # past PAIRED_WORDS: pairs of neighbours only
+    response = province.post(
+        "/members",
+        {"id": "m9", "union_id": "u1", "admitted_on": "2024-01-02", "full_name": name, "gender": "female"},
+    )
+    assert response.status_code == 201, response.get_json()
+    assert ids(province, "/members", "members", q="lan anh") == ["m9"]  # neighbours: their pair
+    assert ids(province, "/members", "members", q="nguyen chau") == ["m9"]  # no pair: found by the words
+    assert ids(province, "/members", "members", q="chau thi nguyen minh") == ["m9"]
+    assert ids(province, "/members", "members", q="nguyen chau b") == []
 
 
 def test_the_index_holds_no_name_in_clear(province, app):

@@ -467,6 +467,39 @@ def test_a_rebuild_moves_many_members_in_one_statement_each_once(app, tenant):
     assert rows == [("u1", 20, 10), ("u2", 40, 10)]
 
 
+def test_a_store_kept_before_the_pairs_of_words_gets_them_and_the_holder_index_when_opened(app, tenant, settings):
+    """An older version indexed each word of a name alone and had no index of a holder's members by
+    id: opening the store indexes its members again, pairs too, and adds the index, rebuilding nothing."""
+    from persistence.vault import INDEXED, PAIR
+
+    build_history(tenant)
+    platform = app.extensions["unionledger"]
+    with platform.stores.use(tenant.id) as store:
+        pair = store.vault.token(PAIR, "b tran")
+        with store.transaction(write=True) as cur:  # as the older version left the store
+            assert cur.scalar("SELECT count(*) FROM member_index WHERE token = ?", (pair,)) == 1
+            cur.execute("DELETE FROM member_index WHERE token = ?", (pair,))
+            cur.execute("DELETE FROM index_keys WHERE name = ?", (INDEXED,))
+            cur.execute("INSERT INTO index_keys (name, key) VALUES ('indexed', '')")
+            cur.execute("DROP INDEX member_spans_holder")
+    opened = TenantStore(tenant.id, settings)
+    try:
+        with opened.transaction() as cur:
+            assert cur.scalar("SELECT count(*) FROM member_index WHERE token = ?", (pair,)) == 1
+            assert cur.scalar("SELECT count(*) FROM member_index WHERE member_id = 'm2'") == 6
+            kept = (
+                "pg_indexes WHERE schemaname = current_schema() AND"
+                if cur.dialect == "postgres"
+                else "sqlite_master WHERE"
+            )
+            named = "indexname" if cur.dialect == "postgres" else "name"
+            assert cur.scalar(f"SELECT count(*) FROM {kept} {named} = 'member_spans_holder'") == 1
+        assert opened.projector.position() == 15  # the views were kept, not rebuilt
+    finally:
+        opened.close()
+    assert [m["id"] for m in tenant.get("/members", q="tran b").get_json()["members"]] == ["m2"]
+
+
 def test_views_kept_under_another_definition_are_rebuilt_from_the_ledger_when_next_read(
     app, tenant, settings, monkeypatch
 ):
@@ -539,7 +572,9 @@ def test_a_rebuild_fills_the_views_before_it_builds_the_indexes_only_readers_use
     build_history(tenant)
     names = {i for p in view_projections() for i in p.readers_indexes}
     assert names and all(
-        f"INDEX IF NOT EXISTS {i} ON" in " ".join(p.ddl) for p in view_projections() for i in p.readers_indexes
+        f"INDEX IF NOT EXISTS {i} ON" in " ".join((*p.ddl, *p.added_indexes))
+        for p in view_projections()
+        for i in p.readers_indexes
     )
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         live = store.views.dump(VIEW_TABLES)
@@ -806,7 +841,7 @@ def test_a_rebuild_finishes_each_table_of_the_main_lane_with_its_indexes_then_it
     jobs = Projector._finishing(main)
     tables = [t for p in main for t in p.tables]
     assert [job[-1] for job in jobs] == [f"ANALYZE {t}" for t in tables]
-    indexes = [stmt for p in main for stmt in p.ddl if " INDEX " in stmt]
+    indexes = [stmt for p in main for stmt in (*p.ddl, *p.added_indexes) if " INDEX " in stmt]
     assert sorted(stmt for job in jobs for stmt in job[:-1]) == sorted(indexes)
     for job, table in zip(jobs, tables):
         assert all(f" ON {table} (" in stmt for stmt in job[:-1])

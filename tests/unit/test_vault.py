@@ -6,7 +6,16 @@ import base64
 import sqlite3
 from contextlib import contextmanager
 
-from persistence.vault import KEY_SIZE, NONCE_SIZE, PREFIX, PersonalDataVault, random_blocks
+from persistence.vault import (
+    KEY_SIZE,
+    NONCE_SIZE,
+    PAIR,
+    PREFIX,
+    PersonalDataVault,
+    random_blocks,
+    seal_with,
+    word_pairs,
+)
 from projections.base import ViewCursor
 
 
@@ -79,3 +88,28 @@ def test_personal_data_is_sealed_as_json_dumps_writes_it():
         {"full_name": "A", "extra": 1.5},
     ):
         assert plain_json(data) == json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def test_a_name_has_a_token_per_word_and_per_pair_of_words_in_sorted_order():
+    vault, _conn = memory_vault()
+    tokens = vault.tokens({"full_name": "Nguyễn Thị An", "id_number": "0451"})
+    assert len(tokens) == 3 + 3 + 1 and len(set(tokens)) == 7
+    assert vault.token(PAIR, "an nguyen") in tokens and vault.token(PAIR, "nguyen an") not in tokens
+    assert word_pairs(["nguyen", "thi", "an"], 6) == ["nguyen thi", "an nguyen", "an thi"]
+    assert word_pairs(list("abcdefg"), 6) == ["a b", "b c", "c d", "d e", "e f", "f g"]  # neighbours only
+    assert word_pairs(["an", "an"], 6) == []  # one word twice is one word
+
+
+def test_many_members_are_opened_in_a_process_of_their_own_as_they_are_here(monkeypatch):
+    from persistence import vault as vault_module
+
+    keys = random_blocks(5, KEY_SIZE)
+    people = [{"full_name": f"Trần Văn {n}", "birth_date": "1990-01-0" + str(n + 1)} for n in range(5)]
+    rows = [(f"m{n}", seal_with(keys[n], f"m{n}", people[n]), keys[n].hex()) for n in range(5)]
+    rows[3] = ("m3", rows[3][1], None)  # erased: its key destroyed
+    rows.append(("m5", None, None))  # no personal data
+    here = PersonalDataVault.unseal_with_keys(rows)
+    monkeypatch.setattr(vault_module, "OFFLOADED", 3)
+    elsewhere = PersonalDataVault.unseal_with_keys(rows)
+    assert vault_module._opener is not None  # the batch went to the opening process
+    assert elsewhere == here == {"m0": people[0], "m1": people[1], "m2": people[2], "m3": None, "m4": people[4]}
