@@ -210,3 +210,5 @@ WORDS.update(
         "WorkplaceRegistered": lazy_gettext("Workplace registered"),
     }
 )
+
+WORDS.update({"members_female": lazy_gettext("Female members")})  # the entity pages' figures as they stood

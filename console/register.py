@@ -3,9 +3,12 @@ search and filters, and an entity's page with its state and history."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, g, render_template, request, url_for
+from flask_babel import gettext as _
 
 from application.policy import SEES_PERSONAL_DATA, Action
 from application.reads import Page
@@ -162,4 +165,124 @@ def entity(kind: str, entity_id: str):
     form_year = reg.reads.today().year  # a union's form 1-HĐCĐ: this year's, or its last year's if dissolved
     if kind == "union" and found.get("dissolved_on"):
         form_year = int(str(found["dissolved_on"])[:4])
-    return render_template("console/entity.html", kind=kind, entity=found, history=history, form_year=form_year)
+    then = as_it_stood(reg, kind, found, history) if kind in STOOD_KINDS else None
+    return render_template(
+        "console/entity.html", kind=kind, entity=found, history=history, form_year=form_year, then=then
+    )
+
+
+# ---- "as the register stood at": an entity on a date, as known at an instant --------------------------
+STOOD_KINDS = ("unit", "workplace", "union", "member")
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+UNIT_FIGURES = "members_total,members_female,unions_total,workplaces_eligible,workplaces_covered,coverage_pct"
+UNION_FIGURES = "members_total,members_female"
+CREATED = {"UnitEstablished", "WorkplaceRegistered", "UnionFounded", "MemberAdmitted"}
+WHEN_KEYS = ("version", "updated_at", "created_at", "recorded_at", "founded_at", "admitted_at")
+
+
+def asked_instant(name: str = "known_at") -> tuple[datetime | None, str | None]:
+    """An instant from the query: ISO 8601 with an offset, or as <input type=datetime-local> sends it
+    (read as Vietnam's time); the error to show if unreadable."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None, None
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        return None, _("Not a valid date and time.")
+    return (when if when.tzinfo else when.replace(tzinfo=VIETNAM)), None
+
+
+def fold(kind: str, history: list[dict], as_of: date, known_at: datetime | None) -> tuple[dict | None, set[int]]:
+    """The entity's state from its own events (the history the API answers), counting only those
+    dated on or before ``as_of`` and recorded by ``known_at``, in business-date order; and the
+    positions of the events counted. None: the entity did not exist then (or was not yet known)."""
+    counted = [
+        e
+        for e in history
+        if e["business_date"] is not None
+        and e["business_date"] <= as_of
+        and (known_at is None or e["recorded_at"] <= known_at)
+    ]
+    counted.sort(key=lambda e: (e["business_date"], e["position"]))
+    state: dict[str, Any] | None = None
+    for e in counted:
+        data, event = e["data"], e["event"]
+        if event in CREATED:
+            state = {k: v for k, v in data.items() if k not in ("actor", "personal_data_erased")}
+        elif state is None:
+            continue
+        elif event == "UnitClosed":
+            state.update(closed_on=data.get("closed_on"), successor_id=data.get("successor_id"))
+        elif event == "WorkforceSurveyed" and str(data.get("as_of")) >= str(state.get("as_of")):
+            state.update(workers=data.get("workers"), female_workers=data.get("female_workers"), as_of=data["as_of"])
+        elif event == "UnionTransferred":
+            state["unit_id"] = data.get("to_unit_id")
+        elif event == "UnionDissolved":
+            state.update(dissolved_on=data.get("dissolved_on"), dissolution_reason=data.get("reason"))
+        elif event == "MemberTransferred":
+            state["union_id"] = data.get("to_union_id")
+        elif event == "MemberLeft":
+            state.update(left_on=data.get("left_on"), leave_reason=data.get("reason"))
+        elif event == "MemberDataErased":
+            state.update(dict.fromkeys(PERSONAL_FIELDS))
+    if state is not None:
+        state["status"] = {
+            "unit": "closed" if state.get("closed_on") else "active",
+            "union": "dissolved" if state.get("dissolved_on") else "active",
+            "member": "left" if state.get("left_on") else "active",
+        }.get(kind, state.get("status"))
+        if kind == "workplace":
+            state.pop("registered_on", None)
+    return state, {e["position"] for e in counted}
+
+
+def _shaped(kind: str, state: dict, current: dict) -> dict:
+    """The folded state in the order and with the keys of the current state's page (the entity's
+    own id first), leaving out what only the current state knows (versions, recording times)."""
+    ids = {"unit": "unit_id", "workplace": "workplace_id", "union": "union_id", "member": "member_id"}
+    shaped: dict[str, Any] = {"id": state.pop(ids[kind], current.get("id"))}
+    for key in current:
+        if key in state and key not in WHEN_KEYS:
+            shaped[key] = state.pop(key)
+    shaped.update({k: v for k, v in state.items() if k not in WHEN_KEYS})
+    return shaped
+
+
+def as_it_stood(reg, kind: str, current: dict, history: list[dict]) -> dict | None:
+    """The switch of the entity page: with ``as_of`` (a date) and/or ``known_at`` (an instant), the
+    entity as its history has it then, and its figures read as ``GET /indicators`` reads them
+    (a unit's own; a union's from the breakdown by union of the unit it stood under)."""
+    today = reg.reads.today()
+    as_of, date_error = asked_day()
+    known_at, instant_error = asked_instant()
+    asked = {"as_of": request.args.get("as_of", ""), "known_at": request.args.get("known_at", "")}
+    out: dict[str, Any] = {"asked": asked, "errors": {}, "today": today, "state": None, "figures": None}
+    if date_error:
+        out["errors"]["as_of"] = date_error
+    elif as_of is not None and as_of > today:
+        out["errors"]["as_of"] = _("May not lie in the future.")
+    if instant_error:
+        out["errors"]["known_at"] = instant_error
+    if out["errors"] or (as_of is None and known_at is None):
+        return out
+    on = as_of or today
+    out.update(as_of=on, known_at=known_at, shown=True)
+    state, counted = fold(kind, history, on, known_at)
+    out["counted"] = counted
+    if state is None:
+        return out
+    out["state"] = _shaped(kind, state, current)
+    try:
+        if kind == "unit":
+            answer = reg.reads.indicators(str(on.year), current["id"], on, known_at, UNIT_FIGURES)
+            out["figures"] = answer["figures"]
+        elif kind == "union" and out["state"].get("unit_id"):
+            answer = reg.reads.indicators(
+                str(on.year), out["state"]["unit_id"], on, known_at, UNION_FIGURES, group_by="union"
+            )
+            mine = [grp["figures"] for grp in answer["groups"] if grp["key"] == current["id"]]
+            out["figures"] = mine[0] if mine else dict.fromkeys(UNION_FIGURES.split(","), 0)
+    except DomainError:
+        out["figures"] = None  # the unit it stood under lies outside the user's scope, or is gone
+    return out
