@@ -12,7 +12,21 @@ from pathlib import Path
 
 from flask import Blueprint, Flask
 
-from console import admin, audit, common, dashboard, forms, imports, login, national, register, reports, session
+from console import (
+    account,
+    admin,
+    audit,
+    breakdowns,
+    common,
+    dashboard,
+    forms,
+    imports,
+    login,
+    national,
+    register,
+    reports,
+    session,
+)
 from service import access
 
 HERE = Path(__file__).parent
@@ -24,6 +38,8 @@ bp = Blueprint(
     static_url_path="/console/static",
 )
 for family in (login, dashboard, register, forms, reports, imports, audit, admin, national):
+    bp.register_blueprint(family.bp)
+for family in (breakdowns, account):  # the breakdowns by sector and gender; a user's own account
     bp.register_blueprint(family.bp)
 bp.before_request(session.authenticate)
 bp.app_context_processor(common.page_context)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask_babel import gettext, lazy_gettext
 
 from domain.errors import DomainError
+from tenants.passwords import MAX_LENGTH, MIN_LENGTH
 
 MESSAGES = {
     "Missing data for required field.": lazy_gettext("This field is required."),
@@ -212,3 +213,11 @@ WORDS.update(
 )
 
 WORDS.update({"members_female": lazy_gettext("Female members")})  # the entity pages' figures as they stood
+
+MESSAGES.update(  # a password's rule, as the API words it (POST /users, POST /users/{username}/password)
+    {
+        f"must be {MIN_LENGTH} to {MAX_LENGTH} characters long; a passphrase will do": lazy_gettext(
+            "At least 10 characters; a sentence you remember will do."
+        )
+    }
+)

@@ -16,6 +16,7 @@ from console.common import asked_day, register
 from domain.errors import DomainError, NotFound
 from domain.members import GENDERS, PERSONAL_FIELDS
 from domain.workplaces import SECTORS
+from service import files
 from service.access import allow
 
 bp = Blueprint("register", __name__)
@@ -286,3 +287,28 @@ def as_it_stood(reg, kind: str, current: dict, history: list[dict]) -> dict | No
     except DomainError:
         out["figures"] = None  # the unit it stood under lies outside the user's scope, or is gone
     return out
+
+
+# ---- the unit tree as a workbook ----------------------------------------------------------------------
+TREE_COLUMNS = ("id", "name", "kind", "parent_id", "as_of")
+
+
+def tree_rows(roots: list[dict], on: date, parent: str | None = None):
+    """The tree's units depth first, each under its parent that day, as a file's rows."""
+    for node in roots:
+        yield [node["id"], node["name"], node["kind"], parent, on]
+        yield from tree_rows(node.get("children", []), on, node["id"])
+
+
+@bp.route("/units/tree.xlsx")
+@allow(Action.READ)
+def tree_file():
+    """The tree the page shows on ``as_of`` as a workbook, through the API's streamed file writer."""
+    reg = register()
+    today = reg.reads.today()
+    as_of, date_error = asked_day(default=today)
+    if date_error or as_of is None or as_of > today:
+        as_of = today
+    roots = reg.reads.unit_tree(as_of)["roots"]
+    name = files.filename(g.principal.tenant_id, "units-tree", as_of)
+    return files.answer("xlsx", TREE_COLUMNS, tree_rows(roots, as_of), name, "units")

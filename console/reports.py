@@ -14,6 +14,7 @@ from console.common import register
 from console.messages import explain, refusal
 from domain.commands import SubmitReport
 from domain.errors import DomainError, NotFound
+from service import files
 from service.access import allow
 from service.resources.reports import ReportIn
 
@@ -116,3 +117,42 @@ def submit():
                        for code, value in drafted.items()}  # fmt: skip
     status = 422 if errors else 200
     return render_template("console/submit.html", asked=asked, figures=figures, errors=errors), status
+
+
+# ---- the list of reports as a workbook ----------------------------------------------------------------
+REPORT_COLUMNS = (
+    "id",
+    "unit_id",
+    "period",
+    "as_of",
+    "status",
+    "submitted_at",
+    "submitted_by",
+    "replaces",
+    "replaced_by",
+)
+CHECK_COLUMNS = ("verdict", "verified_at", "verified_by")
+
+
+@bp.route("/reports.xlsx")
+@allow(Action.READ)
+def index_file():
+    """The reports the page lists (same filters, same order) as a workbook through the API's file
+    writer: a row per report, its latest verification, then a column per figure reported."""
+    period = (request.args.get("period") or "").strip() or None
+    unit_id = (request.args.get("unit_id") or "").strip() or None
+    reports = register().reads.reports(period, unit_id)
+    reports.sort(key=lambda r: (r["submitted_at"], r["id"]), reverse=True)
+    codes = sorted({code for r in reports for code in r.get("figures") or {}})
+    rows = []
+    for r in reports:
+        check = r.get("verification") or {}
+        rows.append(
+            [files.plain(r.get(c)) for c in REPORT_COLUMNS]
+            + [files.plain(check.get(c)) for c in CHECK_COLUMNS]
+            + [(r.get("figures") or {}).get(code) for code in codes]
+        )
+    columns = [*REPORT_COLUMNS, *CHECK_COLUMNS, *codes]
+    return files.answer(
+        "xlsx", columns, rows, files.filename(g.principal.tenant_id, "reports", period, unit_id), "reports"
+    )

@@ -79,3 +79,16 @@ def label(code: str) -> str:
     if base in INDICATORS:
         return INDICATORS[base] + (f" (từ {threshold} lao động)" if threshold else "")
     return FIELDS.get(code, code)
+
+
+FIELDS.update(  # a list of reports as a file
+    {
+        "submitted_at": "Thời điểm gửi",
+        "submitted_by": "Người gửi",
+        "replaces": "Thay cho báo cáo",
+        "replaced_by": "Được thay bằng báo cáo",
+        "verdict": "Kết quả đối chiếu",
+        "verified_at": "Thời điểm đối chiếu",
+        "verified_by": "Người đối chiếu",
+    }
+)
