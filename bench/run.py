@@ -39,6 +39,11 @@ scratch schema), dropped at the end. Measured, in this order:
   ahead): ``export_rps`` is rows per second, read by one client as they come; ``export_rss_mb``
   that worker's peak RSS (VmHWM), from its start to the file's last byte; ``export_rows_per_cpu_s``
   the rows per second of the worker's own CPU time (what the machine's other load does not change).
+- console: a federation admin signs in through the console's form; each page family (dashboard,
+  tree, lists, search, entity pages and their "as it stood" switch, breakdowns, reports, audit,
+  users) is fetched ``--console-requests`` times with the session cookie, one at a time:
+  ``console_p95_ms`` is the slowest family's p95 (each family's in ``console_families_p95_ms``).
+  ``--only console`` loads the province and runs this phase alone.
 
 Prints a table (metric, value, bar, pass/fail) and writes the JSON.
 """
@@ -105,6 +110,7 @@ KEYS = (
     "search_p95_ms",
     "national_p50_ms",
     "national_p95_ms",
+    "console_p95_ms",
     "export_rps",
     "export_rss_mb",
 )
@@ -123,6 +129,7 @@ BARS = {  # the issue's bar, at 1,000,000 members on 2 cores
     "list_p95_ms": ("<=", 50),
     "search_p95_ms": ("<=", 100),
     "national_p95_ms": ("<=", 300),
+    "console_p95_ms": ("<=", 300),
     "export_rps": (">=", 50_000),
     "export_rss_mb": ("<=", 300),
 }
@@ -228,6 +235,8 @@ class Bench:
             self.platform = bootstrap(self.settings)
             self.national()
             return self.finish()
+        if self.args.only == "console":
+            return self.console_only()
         today = vietnam_today()
         self.log(f"generating a province of {self.args.members:,} members (seed {self.args.seed})")
         province = generate_province(self.args.members, self.args.seed, today)
@@ -427,6 +436,7 @@ class Bench:
                 self.indicators(server, province, rng)
                 self.verify(server)
                 self.browsing(server, province, rng)
+                self.console(server, province, rng)
             self.export(env)
             return
         with (
@@ -475,6 +485,7 @@ class Bench:
             self.indicators(server, province, rng)
             self.verify(server)
             self.browsing(server, province, rng)
+            self.console(server, province, rng)
         self.export(env)
 
     def export(self, env: dict[str, str]) -> None:
@@ -635,6 +646,113 @@ class Bench:
             )
         conn.close()
 
+    # ---- the console -------------------------------------------------------------------------
+    CONSOLE_USER = "bench-console"
+
+    def console(self, server: Gunicorn, province, rng: random.Random) -> None:
+        """Each console page family fetched ``--console-requests`` times, one at a time, by a
+        federation admin signed in through the console's own form (session cookie, form token):
+        the pages' server time as a browser waits for it (HTML rendered, no assets). Per family
+        ``console_<family>_p95_ms``; ``console_p95_ms`` is the slowest family's p95."""
+        base = f"/v1/tenants/{self.tenant}"
+        password = secrets.token_urlsafe(16)
+        user = {"username": self.CONSOLE_USER, "full_name": "Bench", "role": "federation_admin", "password": password}
+        status, _ = server.request("POST", f"{base}/users", self.token, user)
+        assert status == 201, status
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+        cookies: dict[str, str] = {}
+
+        def page(method: str, path: str, form: dict | None = None) -> tuple[int, str]:
+            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+            body = None
+            if form is not None:
+                body = urlencode(form).encode()
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            conn.request(method, path, body, headers)
+            response = conn.getresponse()
+            text = response.read().decode(errors="replace")
+            for header in response.headers.get_all("Set-Cookie") or []:
+                name, _, rest = header.partition("=")
+                cookies[name.strip()] = rest.split(";", 1)[0]
+            return response.status, text
+
+        login = page("GET", "/login")[1]
+        csrf = login.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        form = {"tenant": self.tenant, "username": self.CONSOLE_USER, "password": password, "csrf_token": csrf}
+        status, _ = page("POST", "/login", form)
+        assert status == 302, f"console sign-in: {status}"
+        today = vietnam_today()
+        units = [u["id"] for u in province.units]
+        unions = [u[0] for u in province.unions]
+        workplaces = [w[0] for w in province.workplaces]
+        names = [row["full_name"] for _line, row in itertools.islice(province.member_rows(), 5000)]
+        status, listed = server.request("GET", f"{base}/reports", self.token)
+        reports = ["/reports", *(f"/reports/{r['id']}" for r in (listed or {}).get("reports", []))]
+
+        def day() -> str:
+            return (today - timedelta(days=rng.randint(0, 3650))).isoformat()
+
+        families = {
+            "dashboard": lambda: rng.choice(["/", f"/?as_of={day()}", f"/?unit_id={rng.choice(units)}"]),
+            "units": lambda: f"/units?as_of={day()}",
+            "members": lambda: f"/members?unit_id={rng.choice(units)}",
+            "search": lambda: "/members?" + urlencode({"q": " ".join(rng.choice(names).split()[-2:])}),
+            "unions": lambda: f"/unions?unit_id={rng.choice(units)}",
+            "workplaces": lambda: f"/workplaces?unit_id={rng.choice(units)}",
+            "entity": lambda: rng.choice(
+                [
+                    f"/member/{province.member_id(rng.randrange(province.n_members))}",
+                    f"/union/{rng.choice(unions)}",
+                    f"/unit/{rng.choice(units)}",
+                    f"/workplace/{rng.choice(workplaces)}",
+                ]
+            ),
+            "as_of": lambda: (
+                rng.choice([f"/union/{rng.choice(unions)}", f"/unit/{rng.choice(units)}"]) + f"?as_of={day()}"
+            ),
+            "breakdowns": lambda: rng.choice(["/breakdowns", f"/breakdowns?unit_id={rng.choice(units)}"]),
+            "reports": lambda: rng.choice(reports),
+            "audit": lambda: "/audit",
+            "users": lambda: "/admin/users",
+        }
+        slowest, by_family = 0.0, {}
+        for family, path in families.items():
+            for _ in range(2):  # not counted: a worker's first read of a page's data
+                page("GET", path())
+            latencies, failed = [], 0
+            for _ in range(self.args.console_requests):
+                url = path()
+                started = time.perf_counter()
+                status, _text = page("GET", url)
+                latencies.append((time.perf_counter() - started) * 1000)
+                failed += status not in (200, 404)
+            p95 = percentile(latencies, 95)
+            by_family[family] = round(p95, 1)
+            slowest = max(slowest, p95)
+            if failed:
+                self.results[f"console_{family}_errors"] = failed
+            self.log(f"console {family}: p50 {percentile(latencies, 50):.1f} ms, p95 {p95:.1f} ms, {failed} failed")
+        conn.close()
+        self.results["console_p95_ms"] = slowest
+        self.results["console_families_p95_ms"] = by_family
+
+    def console_only(self) -> dict:
+        """``--only console``: the province loaded, then the console's pages alone."""
+        today = vietnam_today()
+        province = generate_province(self.args.members, self.args.seed, today)
+        self.platform = bootstrap(self.settings)
+        self.token = self.platform.provision(self.tenant, "Bench province")
+        self.load(province)
+        self.platform.close()
+        self.platform = None
+        env = service_env(self.url, self.settings.control_schema, self.admin_token, self.tmp)
+        with Gunicorn("service.wsgi:app", env, self.tmp / "service.log") as server:
+            status, _ = server.request("GET", f"/v1/tenants/{self.tenant}/indicators?period=2025", self.token)
+            assert status == 200
+            self.log(f"API: workers warm after {server.workers_warm():.1f} s")
+            self.console(server, province, random.Random(self.args.seed))
+        return self.finish()
+
     # ---- the national level ------------------------------------------------------------------
     def national(self) -> None:
         """Many smaller provinces, then the national figures over all of them, one request at a time."""
@@ -735,7 +853,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--national-tenants", type=int, default=34)
     parser.add_argument("--national-members", type=int, default=None, help="in all; default --members")
     parser.add_argument("--national-requests", type=int, default=100)
-    parser.add_argument("--only", choices=("national",), default=None, help="run this phase alone")
+    parser.add_argument("--only", choices=("national", "console"), default=None, help="run this phase alone")
+    parser.add_argument("--console-requests", type=int, default=30, help="of each console page family")
     args = parser.parse_args(argv)
     bench = Bench(args)
     try:
