@@ -221,3 +221,11 @@ MESSAGES.update(  # a password's rule, as the API words it (POST /users, POST /u
         )
     }
 )
+
+FIELDS.update(  # a union's fields the entity pages show
+    {
+        "decision_no": lazy_gettext("Decision number"),
+        "dissolution_reason": lazy_gettext("Reason for dissolution"),
+        "active_members": lazy_gettext("Active members"),
+    }
+)

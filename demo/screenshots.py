@@ -165,8 +165,17 @@ def take(shots: Shots, national_token: str | None) -> None:
 
     if national_token:
         context, page = shots.session(token=national_token)
+        page.goto(f"{shots.base}/national?period=2025")
+        if page.locator("#national-progress").count() == 0:  # the demo's first run: one target to show
+            page.get_by_label("Tỉnh", exact=True).select_option(DEMO_TENANT)
+            page.get_by_label("Chỉ tiêu", exact=True).select_option("members_net_growth")
+            page.locator("#value").fill("1200")
+            page.get_by_role("button", name="Giao chỉ tiêu").click()
         shots.shot(page, "national", "/national?period=2025", full=True)
         shots.shot(page, "national-reports", "/national/reports")
+        if page.locator("#national-reports button").count():
+            page.locator("#national-reports button").first.click()
+            shots.shot(page, "national-verification", full=True)
         context.close()
 
 
@@ -192,7 +201,8 @@ def main(argv: list[str] | None = None) -> None:
         token = kept.read_text().strip()
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            # --lang: the date fields in the browser's own Vietnamese format (dd/mm/yyyy)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--lang=vi-VN"])
             shots = Shots(browser, base.rstrip("/"), out)
             take(shots, token)
             browser.close()
