@@ -250,6 +250,18 @@ def _shaped(kind: str, state: dict, current: dict) -> dict:
     return shaped
 
 
+def successor_on(reg, unit_id: str, on: date, known_at: datetime | None, most: int = 20) -> str:
+    """The unit that held what ``unit_id`` held on ``on``: a unit closed by then with a successor
+    passed everything under it to the successor (no event of the union or workplace says so), as
+    the unit's own history has it at ``known_at``."""
+    for _step in range(most):
+        unit, _counted = fold("unit", reg.reads.history("unit", unit_id), on, known_at)
+        if unit is None or not unit.get("closed_on") or not unit.get("successor_id"):
+            break
+        unit_id = unit["successor_id"]
+    return unit_id
+
+
 def as_it_stood(reg, kind: str, current: dict, history: list[dict]) -> dict | None:
     """The switch of the entity page: with ``as_of`` (a date) and/or ``known_at`` (an instant), the
     entity as its history has it then, and its figures read as ``GET /indicators`` reads them
@@ -273,6 +285,8 @@ def as_it_stood(reg, kind: str, current: dict, history: list[dict]) -> dict | No
     out["counted"] = counted
     if state is None:
         return out
+    if kind in ("union", "workplace") and state.get("unit_id"):
+        state["unit_id"] = successor_on(reg, state["unit_id"], on, known_at)
     out["state"] = _shaped(kind, state, current)
     try:
         if kind == "unit":

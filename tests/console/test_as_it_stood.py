@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.console.province import ADMIN, build_province, issue
+from tests.console.province import ADMIN, build_province, issue, second_district
 from tests.console.test_pages import sign_in
 
 
@@ -81,3 +81,20 @@ def test_a_bad_or_future_date_is_said_beside_the_field_and_a_viewer_sees_no_name
     assert sign_in(viewer, province.id, issue(province, "viewer", "xem")).status_code == 302
     status, words, state, _ = then(viewer, "/member/m2?as_of=2024-12-31")
     assert status == 200 and state["Công đoàn cơ sở"] == "u1" and "Trần Thị Bình" not in words
+
+
+def test_a_union_under_a_unit_closed_into_a_successor_stands_under_the_successor(client, province):
+    second_district(province)
+    assert sign_in(client, province.id, ADMIN).status_code == 302
+    time.sleep(0.01)
+    before = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    time.sleep(0.01)
+    province.post("/units/d1/closure", {"closed_on": "2025-01-01", "successor_id": "d2"})
+    _, _, state, figures = then(client, "/union/u1?as_of=2025-02-01")
+    assert state["Công đoàn cấp trên"] == "d2" and figures["members_total"] == "3"  # moved with d1's closure
+    _, _, state, _ = then(client, "/union/u1?as_of=2024-12-31")
+    assert state["Công đoàn cấp trên"] == "d1"  # the day before
+    _, _, state, figures = then(client, f"/union/u1?as_of=2025-02-01&known_at={before}")
+    assert state["Công đoàn cấp trên"] == "d1" and figures["members_total"] == "3"  # the closure not yet recorded
+    _, _, state, _ = then(client, "/workplace/w3?as_of=2025-02-01")
+    assert state["Công đoàn cấp trên"] == "d2"
