@@ -272,18 +272,19 @@ class RegisterReads:
         unit_id: str | None = None,
         known_at: datetime | None = None,
         codes: str | None = None,
+        as_of: date | None = None,
     ) -> dict[str, Any]:
         """The /indicators/series answer: a point per month, quarter or year (``step``) of the period
-        up to today, at the step's last day (today for the running step): stocks on that day, flows
-        over the step's own days."""
+        up to today (or the earlier ``as_of``), at the step's last day (that day for the running
+        step): stocks on that day, flows over the step's own days."""
         if step not in STEPS:
             raise InvalidValue(f"must be one of {', '.join(STEPS)}", field="step")
         span = parse_period(period)
         wanted = [parse_indicator(code, field="indicators") for code in self._codes(codes)]
         if unit_id and self.unit(unit_id) is None:
             raise NotFound(f"unit {unit_id!r} does not exist", field="unit_id")
-        today, k = self.today(), micros(known_at) if known_at else None
-        questions = [Question(s, unit_id, min(s.end, today), k) for s in steps(span, step) if s.start <= today]
+        last, k = min(as_of or self.today(), self.today()), micros(known_at) if known_at else None
+        questions = [Question(s, unit_id, min(s.end, last), k) for s in steps(span, step) if s.start <= last]
         self._fresh()  # before the columns are read
         points = self.store.indicators.series(wanted, questions)
         return {

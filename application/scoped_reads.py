@@ -187,12 +187,14 @@ class ScopedReads:
         unit_id: str | None = None,
         known_at: datetime | None = None,
         codes: str | None = None,
+        as_of: date | None = None,
     ) -> dict[str, Any]:
         """The scope unit's series unless another is named, which must lie within it on the period's
-        last day (or today, while it runs)."""
+        last day (or today, while it runs; or ``as_of``, when earlier)."""
         unit = self._unit(unit_id)
-        self._require("unit", unit, plan_day(period, self.today()), "unit_id")
-        return self._reads.series(period, step, unit, known_at, codes)
+        day = min(plan_day(period, self.today()), as_of) if as_of else plan_day(period, self.today())
+        self._require("unit", unit, day, "unit_id")
+        return self._reads.series(period, step, unit, known_at, codes, as_of)
 
     def draft(self, period: str, unit_id: str | None = None, as_of: date | None = None) -> tuple[Question, dict]:
         question = self.question(period, unit_id, as_of)

@@ -12,7 +12,6 @@ from application.policy import Action
 from application.reads import RegisterReads
 from console.common import asked_day, register
 from domain.errors import NotFound
-from domain.indicators import parse_indicator
 from service.access import allow
 
 bp = Blueprint("dashboard", __name__)
@@ -37,27 +36,29 @@ def _find(nodes: list[dict], unit_id: str) -> dict | None:
 
 
 def over_time(reads: RegisterReads, unit_id: str | None, as_of: date) -> list[dict]:
-    """Members at the end of each of the last years (the last one at ``as_of``)."""
-    members = [parse_indicator("members_total")]
-    points = []
-    for year in range(as_of.year - YEARS_SHOWN + 1, as_of.year + 1):
-        on = min(date(year, 12, 31), as_of)
-        figures = reads.figures(reads.question(str(year), unit_id, on), members)
-        points.append({"year": year, "on": on, "members": figures["members_total"]})
-    return points
+    """Members at the end of each of the last years (the last one at ``as_of``), as one series."""
+    first = as_of.year - YEARS_SHOWN + 1
+    series = reads.series(f"{first}-{as_of.year}", "year", unit_id, codes="members_total", as_of=as_of)
+    return [
+        {"year": point["as_of"].year, "on": point["as_of"], "members": point["figures"]["members_total"]}
+        for point in series["points"]
+    ]
 
 
 def by_unit(reads: RegisterReads, unit_id: str | None, as_of: date) -> list[dict]:
-    """The units directly under ``unit_id`` (the top units for the tenant) on ``as_of``, with their figures."""
+    """The units directly under ``unit_id`` (the top units for the tenant) on ``as_of``, with their
+    figures, from one breakdown by unit."""
     roots = reads.unit_tree(as_of)["roots"]
     node = _find(roots, unit_id) if unit_id else None
     children = node.get("children", []) if node else ([] if unit_id else roots)
-    wanted = [parse_indicator(code) for code in ("members_total", "coverage_pct", "unions_total")]
-    rows = []
-    for child in children:
-        figures = reads.figures(reads.question(str(as_of.year), child["id"], as_of), wanted)
-        rows.append({"id": child["id"], "name": child["name"], "kind": child["kind"], **figures})
-    return rows
+    if not children:
+        return []
+    answer = reads.indicators(
+        str(as_of.year), unit_id, as_of, codes="members_total,coverage_pct,unions_total", group_by="unit"
+    )
+    figures = {group["key"]: group["figures"] for group in answer["groups"]}
+    empty = {"members_total": 0, "coverage_pct": 0, "unions_total": 0}
+    return [{"id": c["id"], "name": c["name"], "kind": c["kind"], **figures.get(c["id"], empty)} for c in children]
 
 
 def latest_reports(reads: RegisterReads, unit_id: str | None) -> list[dict]:
