@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from domain.errors import Conflict, InvalidValue
+from integrity.merkle import leaf_hash
 from projections.base import from_micros, micros
 
 CHAIN_TABLE = "ledger_chain"
@@ -124,6 +125,13 @@ def is_void(e: Entry) -> bool:
     return e.topic == ""
 
 
+def leaf_of(e: Entry) -> bytes:
+    """An event's Merkle leaf hash over its canonical bytes; a void position's, over nothing (integrity.merkle)."""
+    if is_void(e):
+        return leaf_hash(b"")
+    return leaf_hash(canonical(e.position, e.originator_id, e.originator_version, e.topic, e.state))
+
+
 def next_link(previous: bytes, e: Entry) -> bytes:
     return hashlib.sha256(
         previous + canonical(e.position, e.originator_id, e.originator_version, e.topic, e.state)
@@ -185,6 +193,9 @@ class Chain:
         self.recorder = store.event_store.recorder
         self.mapper = store.event_store.mapper
         self.transaction = store.transaction
+        from integrity.tree import Tree
+
+        self.tree = Tree(self)
 
     def start(self) -> tuple[int, bytes]:
         """Where an empty chain ends: position 0, the genesis link."""
@@ -216,7 +227,13 @@ class Chain:
             return self.extend_locked()
 
     def extend_locked(self) -> int:
-        """``extend`` for a caller that already holds the tenant lock."""
+        """``extend`` for a caller that already holds the tenant lock; the Merkle tree follows the chain."""
+        try:
+            return self._extend_links()
+        finally:
+            self.tree.extend_locked(self.chained())
+
+    def _extend_links(self) -> int:
         while True:
             with self.transaction() as cur:
                 last, link = self.end(cur)
@@ -240,6 +257,8 @@ class Chain:
             if rows:
                 with self.transaction(write=True) as cur:
                     cur.insert_rows("ledger_chain", ("position", "link", "recorded_at"), rows)
+                    leaves = {n.id: _entry(n) for n in notifications}
+                    self.tree.link(cur, rows[0][0], [leaf_of(leaves.get(p) or void(p)) for p, _link, _at in rows])
             if gap is not None:
                 raise ChainBroken(
                     gap, f"the event at position {gap} is missing (deleted); the chain stops at position {gap - 1}"
@@ -254,21 +273,23 @@ class Chain:
             cur, [(r.notification.id, r.notification, micros(r.domain_event.timestamp)) for r in recorded], end
         )
 
-    @staticmethod
     def link_stored(
-        cur: Any, recorded: Sequence[tuple[int, Any, int | None]], end: tuple[int, bytes]
+        self, cur: Any, recorded: Sequence[tuple[int, Any, int | None]], end: tuple[int, bytes]
     ) -> tuple[int, bytes]:
         """Link events just written in ``cur``'s transaction, each ``(position, stored event,
-        recorded at)``, after ``end``; returns the chain's new end."""
+        recorded at)``, after ``end``, and add their leaves to the tree; returns the chain's new end."""
         link = end[1]
-        rows = []
+        rows, leaves = [], []
         for position, stored, at in recorded:
-            link = next_link(
-                link,
-                Entry(position, stored.originator_id, stored.originator_version, stored.topic, bytes(stored.state)),
+            data = canonical(
+                position, stored.originator_id, stored.originator_version, stored.topic, bytes(stored.state)
             )
+            link = hashlib.sha256(link + data).digest()
             rows.append((position, link.hex(), at))
+            leaves.append(leaf_hash(data))
         cur.insert_rows("ledger_chain", ("position", "link", "recorded_at"), rows)
+        if recorded:
+            self.tree.link(cur, recorded[0][0], leaves)
         return (recorded[-1][0], link) if recorded else end
 
     def _ever_recorded(self, first: int, last: int) -> bool:
@@ -281,9 +302,8 @@ class Chain:
         with self.transaction() as cur:
             return cur.scalar("SELECT MAX(position) FROM ledger_chain") or 0
 
-    def entries(self, stop: int | None = None) -> Iterator[Entry]:
-        """Stored events in position order (up to ``stop``), each with its stored link."""
-        start = 1
+    def entries(self, stop: int | None = None, start: int = 1) -> Iterator[Entry]:
+        """Stored events in position order (from ``start``, up to ``stop``), each with its stored link."""
         while True:
             notifications = self.recorder.select_notifications(start, BATCH, stop=stop)
             if not notifications:
@@ -306,14 +326,18 @@ class Chain:
         chained = self.chained()
         return recompute(self.tenant_id, self.entries(), chained, digest, progress)
 
-    def export(self, upto: int, progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
-        """The ledger up to ``upto`` with its links, as gzip JSON lines (header first), in chunks."""
+    def export(
+        self, upto: int, progress: Callable[[int], None] | None = None, checkpoint: dict | None = None
+    ) -> Iterator[bytes]:
+        """The ledger up to ``upto`` with its links, as gzip JSON lines (header first), in chunks;
+        the header carries the signed checkpoint of the tree of ``upto`` leaves and the key's public half."""
         gzip = zlib.compressobj(wbits=31)  # gzip framing; mtime 0, so equal ledgers give equal bytes
         header = {
             "format": EXPORT_FORMAT,
             "tenant": self.tenant_id,
             "exported_at": datetime.now(UTC).isoformat(),
             "events": upto,
+            **({"checkpoint": checkpoint, "public_key": self.tree.public_key()["public_key"]} if checkpoint else {}),
         }
         chunk, count = [_line(header)], 0
         for e in self.entries(stop=upto) if upto else ():
