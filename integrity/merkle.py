@@ -267,3 +267,16 @@ def append(stack: list[tuple[int, bytes]], leaf: bytes) -> bytes:
         made.append(h)
     stack.append((level, h))
     return b"".join(made)
+
+
+def root_from_leaves(leaves: Iterable[bytes]) -> bytes:
+    """The root of the tree of these leaf hashes, computed whole (offline, from an export)."""
+    stack: list[tuple[int, bytes]] = []
+    for leaf in leaves:
+        append(stack, leaf)
+    if not stack:
+        return EMPTY_ROOT
+    root = stack[-1][1]
+    for _level, h in reversed(stack[:-1]):
+        root = node_hash(h, root)
+    return root

@@ -5,14 +5,19 @@ shows as a checkpoint no consistency proof joins to an earlier one."""
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
+import io
+import json
 import random
+from datetime import date
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from domain.commands import EstablishUnit
 from integrity import merkle
+from tests.conftest import new_tenant, recorded_without_views
 from tests.integration.test_chain import Tampering
 from tests.integration.test_views import build_history
 
@@ -154,10 +159,6 @@ def test_random_pairs_and_one_read_per_proof():
 # ---- a tenant's store, over HTTP, on SQLite and PostgreSQL ---------------------------------------------
 def leaves_of(tenant) -> list[bytes]:
     """Each position's canonical bytes, worked out from the export (as integrity.chain documents them)."""
-    import gzip
-    import io
-    import json
-
     raw = tenant.client.get(tenant.url("/ledger/export"), headers=tenant.headers).data
     lines = [json.loads(line) for line in gzip.GzipFile(fileobj=io.BytesIO(raw)).read().splitlines()]
     out = []
@@ -233,8 +234,6 @@ def test_a_bad_inclusion_query_is_422_naming_the_field(tenant, query, field):
 
 
 def test_a_tenant_key_is_its_own(client, admin, tenant):
-    from tests.conftest import new_tenant
-
     other = new_tenant(client, admin, "other-province")
     assert tenant.get("/ledger/key").get_json() != other.get("/ledger/key").get_json()
 
@@ -282,12 +281,103 @@ def test_a_store_chained_before_the_tree_gets_it_on_first_checkpoint(app, tenant
         cur.execute("DELETE FROM ledger_tree")  # as a store made before the tree was kept
     assert tenant.get("/ledger/checkpoint").get_json()["root"] == mth(leaves).hex()
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        from tests.conftest import recorded_without_views
-
         recorded_without_views(
             store,
-            EstablishUnit(
-                id="d9", name="d9", kind="district", established_on=__import__("datetime").date(2019, 1, 1), actor="x"
-            ),
+            EstablishUnit(id="d9", name="d9", kind="district", established_on=date(2019, 1, 1), actor="x"),
         )
     assert tenant.get("/ledger/checkpoint").get_json()["size"] == 16
+
+
+# ---- offline: `unionledger audit consistency | inclusion`, and the export's checkpoint -----------------------
+@pytest.fixture
+def run(settings):
+    """``unionledger`` on the test's stores, as test_chain runs it."""
+    import click
+    from click.testing import CliRunner
+
+    from service.cli_ledger import audit, export, ledger
+    from tests.conftest import ADMIN_TOKEN
+
+    cli = click.Group("unionledger", commands={"ledger": ledger, "export": export, "audit": audit})
+    env = {
+        "UNIONLEDGER_DATA_DIR": str(settings.data_dir),
+        "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
+        "UNIONLEDGER_DATABASE_URL": settings.database_url or "",
+        "UNIONLEDGER_CONTROL_SCHEMA": settings.control_schema,
+    }
+    return lambda *args: CliRunner().invoke(cli, list(args), env=env)
+
+
+def saved(path, data) -> str:
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_an_auditor_checks_offline_that_today_extends_last_month(tenant, run, settings, tmp_path):
+    build_history(tenant)
+    old = saved(tmp_path / "old.json", tenant.get("/ledger/checkpoint").get_json())
+    key = saved(tmp_path / "key.json", tenant.get("/ledger/key").get_json())
+    tenant.post("/units", {"id": "d3", "name": "District 3", "kind": "district", "established_on": "2019-01-01"})
+    new_head = tenant.get("/ledger/checkpoint").get_json()
+    new = saved(tmp_path / "new.json", new_head)
+    proof = saved(tmp_path / "p.json", tenant.get("/ledger/consistency", **{"from": 15, "to": 16}).get_json())
+    result = run("audit", "consistency", old, new, "--proof", proof, "--key", key)
+    assert result.exit_code == 0, result.output
+    assert "Consistent: the checkpoint of 16 events" in result.output and "of 15 events" in result.output
+    # the key given as its base64 text works as well; another tenant's key does not
+    result = run(
+        "audit",
+        "consistency",
+        old,
+        new,
+        "--proof",
+        proof,
+        "--key",
+        json.loads((tmp_path / "key.json").read_text())["public_key"],
+    )
+    assert result.exit_code == 0, result.output
+    other = saved(tmp_path / "other.json", {"public_key": base64.b64encode(bytes(32)).decode()})
+    result = run("audit", "consistency", old, new, "--proof", proof, "--key", other)
+    assert result.exit_code == 1 and "not the key given" in result.output
+
+    inclusion = saved(tmp_path / "i.json", tenant.get("/ledger/inclusion", position=7, size=16).get_json())
+    result = run("audit", "inclusion", new, "--proof", inclusion, "--key", key)
+    assert result.exit_code == 0 and "Included: the event at position 7" in result.output, result.output
+
+    # Today's ledger rewritten under last month's checkpoint: the auditor is told which one fails.
+    Tampering(settings, tenant.id).change_actor(6)
+    with tenant.client.application.extensions["unionledger"].stores.use(tenant.id) as store:
+        store.rebuild()
+    tenant.post("/units", {"id": "d4", "name": "District 4", "kind": "district", "established_on": "2019-01-01"})
+    newer = saved(tmp_path / "newer.json", tenant.get("/ledger/checkpoint").get_json())
+    proof = saved(tmp_path / "p2.json", tenant.get("/ledger/consistency", **{"from": 15, "to": 17}).get_json())
+    result = run("audit", "consistency", old, newer, "--proof", proof, "--key", key)
+    assert result.exit_code == 1
+    assert "INCONSISTENT: the checkpoint of 17 events" in result.output and "of 15 events" in result.output
+    # a proof for other sizes is named as such
+    result = run("audit", "consistency", old, new, "--proof", proof, "--key", key)
+    assert result.exit_code == 1 and "ask ?from=15&to=16" in result.output
+
+
+def test_the_export_carries_its_checkpoint_and_the_replay_checks_the_root(tenant, run, tmp_path):
+    build_history(tenant)
+    out = tmp_path / "ledger.jsonl.gz"
+    assert run("export", "--tenant", tenant.id, "--out", str(out)).exit_code == 0
+    head = tenant.get("/ledger/checkpoint").get_json()
+    key = saved(tmp_path / "key.json", tenant.get("/ledger/key").get_json())
+    lines = gzip.decompress(out.read_bytes()).decode().splitlines()
+    header = json.loads(lines[0])
+    assert {k: header["checkpoint"][k] for k in ("size", "root", "signature")} == {
+        k: head[k] for k in ("size", "root", "signature")
+    }
+    digest = f"{tenant.get('/ledger/digest').get_json()['hash']}@15"
+    result = run("audit", str(out), "--digest", digest, "--period", "2025", "--key", key)
+    assert result.exit_code == 0, result.output
+
+    # The root signed no longer matches the file's events (and their links rewritten to match)
+    header["checkpoint"]["root"] = "0" * 64
+    forged = tmp_path / "forged.jsonl.gz"
+    with gzip.open(forged, "wt") as stream:
+        stream.write("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    result = run("audit", str(forged), "--digest", digest, "--period", "2025")
+    assert result.exit_code == 1 and "fails the checkpoint check" in result.output and "signature" in result.output
