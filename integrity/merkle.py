@@ -181,7 +181,7 @@ def verify_consistency(old: int, new: int, old_root: bytes, new_root: bytes, pro
     if fr != old_root:
         raise ProofFailed("the proof does not lead to the old root: the ledger was rewritten before the old size")
     if sr != new_root:
-        raise ProofFailed("the proof does not lead to the new root")
+        raise ProofFailed("the proof does not lead to the new root: the new tree does not extend the old one")
 
 
 # ---- signed checkpoints ---------------------------------------------------------------------------------

@@ -168,7 +168,8 @@ class Tree:
         return {"position": position, "size": size, "leaf_hash": leaf.hex(), "proof": merkle.hexes(proof)}
 
     # ---- the tenant's key and its checkpoints --------------------------------------------------------
-    def _private_key(self) -> tuple[str, bytes]:
+    def signing_key(self) -> tuple[str, bytes]:
+        """The key id and the raw private key that sign checkpoints, made on first use."""
         with self.transaction() as cur:
             row = cur.execute(f"SELECT key_id, private_key FROM {KEYS_TABLE} WHERE name = ?", (SIGNING_KEY,)).fetchone()
         if row is None:
@@ -184,18 +185,18 @@ class Tree:
                         int(datetime.now(UTC).timestamp() * 1_000_000),
                     ),
                 )
-            return self._private_key()
+            return self.signing_key()
         return row[0], bytes.fromhex(row[1])
 
     def public_key(self) -> dict:
-        key, private = self._private_key()
+        key, private = self.signing_key()
         return {"key_id": key, "public_key": base64.b64encode(merkle.public_of(private)).decode()}
 
     def checkpoint(self, size: int | None = None) -> dict:
         """The signed head of the tree of ``size`` leaves (default: the whole tree)."""
         size = self.size() if size is None else size
         root = self.root(size).hex()
-        key, private = self._private_key()
+        key, private = self.signing_key()
         with self.transaction() as cur:
             at = cur.scalar(
                 "SELECT recorded_at FROM ledger_chain WHERE position <= ? AND recorded_at IS NOT NULL"

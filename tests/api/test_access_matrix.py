@@ -75,6 +75,7 @@ RULES: dict[tuple[str, str], Rule] = {
         Action.NATIONAL, None, lambda p, s: Call("/v1/national/targets/progress", query={"period": "2024"})
     ),
     (GET, "/v1/national/reports"): Rule(Action.NATIONAL, None, lambda p, s: Call("/v1/national/reports")),
+    (GET, "/v1/national/witness"): Rule(Action.NATIONAL, None, lambda p, s: Call("/v1/national/witness")),
     (POST, "/v1/national/reports/{tenant_id}/{report_id}/verification"): Rule(
         Action.NATIONAL, None, lambda p, s: Call(f"/v1/national/reports/x/{p.report[s]}/verification", {})
     ),

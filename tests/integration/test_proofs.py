@@ -381,3 +381,58 @@ def test_the_export_carries_its_checkpoint_and_the_replay_checks_the_root(tenant
         stream.write("\n".join([json.dumps(header), *lines[1:]]) + "\n")
     result = run("audit", str(forged), "--digest", digest, "--period", "2025")
     assert result.exit_code == 1 and "fails the checkpoint check" in result.output and "signature" in result.output
+
+
+# ---- the national level as witness ---------------------------------------------------------------------------
+def test_the_witness_cosigns_what_extends_and_raises_a_lasting_alarm(app, client, admin, settings):
+    from tests.api.test_national import Nation, national_token
+
+    a, b = new_tenant(client, admin, "tinh-a"), new_tenant(client, admin, "tinh-b")
+    build_history(a)
+    b.post("/units", {"id": "d1", "name": "District 1", "kind": "district", "established_on": "2019-01-01"})
+    nation = Nation(client, national_token(client, admin))
+
+    first = {t["tenant_id"]: t for t in nation.get("/witness").get_json()["tenants"]}
+    head_a = a.get("/ledger/checkpoint").get_json()
+    assert first["tinh-a"]["size"] == 15 and first["tinh-a"]["root"] == head_a["root"]
+    assert first["tinh-a"]["consistent"] is True and first["tinh-a"]["alarms"] == []
+    assert first["tinh-b"]["size"] == 1 and first["tinh-b"]["consistent"] is True
+
+    # A's ledger grows honestly: the new head is proved to extend the old, and cosigned.
+    a.post("/units", {"id": "d3", "name": "District 3", "kind": "district", "established_on": "2019-01-01"})
+    second = {t["tenant_id"]: t for t in nation.get("/witness").get_json()["tenants"]}
+    assert second["tinh-a"]["size"] == 16 and second["tinh-a"]["consistent"] is True
+    with app.extensions["unionledger"].national() as national:
+        public = merkle.public_of(national.chain.tree.signing_key()[1])
+    head = a.get("/ledger/checkpoint").get_json()
+    Ed25519PublicKey.from_public_bytes(public).verify(
+        base64.b64decode(second["tinh-a"]["cosignature"]),
+        f"unionledger-witness\nunionledger-checkpoint\ntinh-a\n16\n{head['root']}\n".encode(),
+    )
+
+    # Someone with database access changes position 6 of A and rebuilds: the next head fails.
+    Tampering(settings, "tinh-a").change_actor(6)
+    with app.extensions["unionledger"].stores.use("tinh-a") as store:
+        store.rebuild()
+    a.post("/units", {"id": "d4", "name": "District 4", "kind": "district", "established_on": "2019-01-01"})
+    bad = a.get("/ledger/checkpoint").get_json()
+    third = {t["tenant_id"]: t for t in nation.get("/witness").get_json()["tenants"]}
+    assert third["tinh-a"]["consistent"] is False
+    assert third["tinh-a"]["size"] == 16 and third["tinh-a"]["root"] == head["root"]  # the last head that held
+    (alarm,) = third["tinh-a"]["alarms"]
+    assert (alarm["size"], alarm["root"], alarm["against_size"], alarm["against_root"]) == (
+        17,
+        bad["root"],
+        16,
+        head["root"],
+    )
+    assert "does not extend the old one" in alarm["reason"]
+    assert third["tinh-b"]["consistent"] is True  # B is not touched
+
+    # The alarm never disappears, even as A's ledger goes on.
+    a.post("/units", {"id": "d5", "name": "District 5", "kind": "district", "established_on": "2019-01-01"})
+    fourth = {t["tenant_id"]: t for t in nation.get("/witness").get_json()["tenants"]}
+    assert fourth["tinh-a"]["consistent"] is False and fourth["tinh-a"]["alarms"][0] == alarm
+    assert len(fourth["tinh-a"]["alarms"]) == 2  # the next head fails against the last good one too
+    # a tenant's token may not ask it
+    assert a.client.get("/v1/national/witness", headers=a.headers).status_code == 403
