@@ -22,20 +22,21 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.errors import InvalidValue
+from domain.errors import Conflict, InvalidValue
 from integrity import merkle
 from integrity.chain import BATCH, leaf_of
 from projections.base import from_micros
 
 TREE_TABLE = "ledger_tree"
+REBUILT_TABLE = "ledger_tree_rebuilt"  # a rebuild's new tree, put in place of the old one when complete
 KEYS_TABLE = "ledger_keys"
 SIGNING_KEY = "checkpoint"  # the name of the tenant's one signing key in ledger_keys
 
 
-def tree_ddl(dialect: str) -> tuple[str, ...]:
+def tree_ddl(dialect: str, table: str = TREE_TABLE) -> tuple[str, ...]:
     blob = "BYTEA" if dialect == "postgres" else "BLOB"
     return (
-        f"CREATE TABLE IF NOT EXISTS {TREE_TABLE} (position BIGINT PRIMARY KEY, nodes {blob} NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {table} (position BIGINT PRIMARY KEY, nodes {blob} NOT NULL)",
         f"CREATE TABLE IF NOT EXISTS {KEYS_TABLE} (name TEXT PRIMARY KEY, key_id TEXT NOT NULL,"
         " private_key TEXT NOT NULL, created_at BIGINT NOT NULL)",
     )
@@ -46,8 +47,11 @@ def _position(key: merkle.Key) -> int:
     return (index + 1) << level
 
 
-class TreeBehind(Exception):
-    """The tree does not hold every position asked for yet (a rebuild is filling it)."""
+class TreeBehind(Conflict):
+    """The tree lacks a stored hash below its end (rows deleted from it): `rebuild` makes it again."""
+
+    def __init__(self, message: str):
+        super().__init__(message, rule="ledger_tree_incomplete")
 
 
 class Tree:
@@ -57,20 +61,21 @@ class Tree:
         self.chain = chain
         self.tenant_id = chain.tenant_id
         self.transaction = chain.transaction
+        self._key: tuple[str, bytes] | None = None  # made once, never changed: read once
 
     # ---- growing -----------------------------------------------------------------------------------
     @staticmethod
-    def size_in(cur: Any) -> int:
-        return cur.scalar(f"SELECT MAX(position) FROM {TREE_TABLE}") or 0
+    def size_in(cur: Any, table: str = TREE_TABLE) -> int:
+        return cur.scalar(f"SELECT MAX(position) FROM {table}") or 0
 
-    def _edge(self, cur: Any, size: int) -> list[tuple[int, bytes]] | None:
+    def _edge(self, cur: Any, size: int, table: str = TREE_TABLE) -> list[tuple[int, bytes]] | None:
         """The right edge of the tree of ``size`` leaves, as (level, hash), smallest last; None if
         the tree does not end at ``size``."""
         if size == 0:
-            return [] if not cur.scalar(f"SELECT 1 FROM {TREE_TABLE} LIMIT 1") else None
+            return [] if not cur.scalar(f"SELECT 1 FROM {table} LIMIT 1") else None
         keys = merkle.frontier(size)
         try:
-            hashes = self._fetch(cur, keys)
+            hashes = self._fetch(cur, keys, table)
         except TreeBehind:
             return None
         return [(level, hashes[(level, index)]) for level, index in keys]
@@ -85,17 +90,19 @@ class Tree:
             self._write(cur, first, stack, leaves)
 
     @staticmethod
-    def _write(cur: Any, first: int, stack: list[tuple[int, bytes]], leaves: Sequence[bytes]) -> None:
+    def _write(
+        cur: Any, first: int, stack: list[tuple[int, bytes]], leaves: Sequence[bytes], table: str = TREE_TABLE
+    ) -> None:
         rows = [(first + i, merkle.append(stack, leaf)) for i, leaf in enumerate(leaves)]
-        cur.insert_rows(TREE_TABLE, ("position", "nodes"), rows)
+        cur.insert_rows(table, ("position", "nodes"), rows)
 
-    def extend_locked(self, upto: int) -> int:
+    def extend_locked(self, upto: int, table: str = TREE_TABLE) -> int:
         """Add the leaves of every position up to ``upto`` (the chain's end) that the tree lacks,
         read from the stored events; returns the tree's size."""
         while True:
             with self.transaction() as cur:
-                size = self.size_in(cur)
-                stack = self._edge(cur, size)
+                size = self.size_in(cur, table)
+                stack = self._edge(cur, size, table)
             if size >= upto:
                 return size
             if stack is None:  # rows missing below the end: only a rebuild mends that
@@ -104,19 +111,26 @@ class Tree:
             leaves = [leaf_of(e) for e in self.chain.entries(start=size + 1, stop=stop)]
             leaves += [merkle.leaf_hash(b"")] * (stop - size - len(leaves))  # a deleted last event
             with self.transaction(write=True) as cur:
-                self._write(cur, size + 1, stack, leaves)
+                self._write(cur, size + 1, stack, leaves, table)
 
     def rebuild_locked(self) -> int:
-        """Make the tree again from the stored events, up to the chain's end; returns its size."""
+        """Make the tree again from the stored events, up to the chain's end, beside the old one,
+        then put it in its place in one transaction (readers see the old tree or the new);
+        returns its size."""
         with self.transaction(write=True) as cur:
-            cur.execute(f"DELETE FROM {TREE_TABLE}")
-        return self.extend_locked(self.chain.chained())
+            cur.execute(f"DROP TABLE IF EXISTS {REBUILT_TABLE}")  # what a rebuild cut off left
+            cur.execute(tree_ddl(cur.dialect, REBUILT_TABLE)[0])
+        size = self.extend_locked(self.chain.chained(), REBUILT_TABLE)
+        with self.transaction(write=True) as cur:
+            cur.execute(f"DROP TABLE {TREE_TABLE}")
+            cur.execute(f"ALTER TABLE {REBUILT_TABLE} RENAME TO {TREE_TABLE}")
+        return size
 
     # ---- reading -----------------------------------------------------------------------------------
-    def _fetch(self, cur: Any, keys: Iterable[merkle.Key]) -> dict[merkle.Key, bytes]:
+    def _fetch(self, cur: Any, keys: Iterable[merkle.Key], table: str = TREE_TABLE) -> dict[merkle.Key, bytes]:
         keys = list(keys)
         positions = sorted({_position(k) for k in keys})
-        rows = dict(cur.rows_for(f"SELECT position, nodes FROM {TREE_TABLE} WHERE position IN ({{ids}})", positions))
+        rows = dict(cur.rows_for(f"SELECT position, nodes FROM {table} WHERE position IN ({{ids}})", positions))
         hashes = {}
         for level, index in keys:
             raw = rows.get(_position((level, index)))
@@ -170,6 +184,8 @@ class Tree:
     # ---- the tenant's key and its checkpoints --------------------------------------------------------
     def signing_key(self) -> tuple[str, bytes]:
         """The key id and the raw private key that sign checkpoints, made on first use."""
+        if self._key is not None:
+            return self._key
         with self.transaction() as cur:
             row = cur.execute(f"SELECT key_id, private_key FROM {KEYS_TABLE} WHERE name = ?", (SIGNING_KEY,)).fetchone()
         if row is None:
@@ -186,18 +202,34 @@ class Tree:
                     ),
                 )
             return self.signing_key()
-        return row[0], bytes.fromhex(row[1])
+        self._key = row[0], bytes.fromhex(row[1])
+        return self._key
 
     def public_key(self) -> dict:
         key, private = self.signing_key()
         return {"key_id": key, "public_key": base64.b64encode(merkle.public_of(private)).decode()}
 
+    def current(self) -> int | None:
+        """The tree's size, if it holds every event recorded (else None: the chain and the tree
+        must be extended first), in one statement."""
+        table = self.chain.store.event_store.events_table
+        with self.transaction() as cur:
+            key = "notification_id" if cur.dialect == "postgres" else "rowid"
+            row = cur.execute(
+                f"SELECT (SELECT MAX({key}) FROM {table}), (SELECT MAX(position) FROM ledger_chain),"
+                f" (SELECT MAX(position) FROM {TREE_TABLE})"
+            ).fetchone()
+        assert row is not None  # a SELECT of subqueries and no FROM returns one row
+        ledger, chained, tree = (value or 0 for value in row)
+        return tree if ledger == chained == tree else None
+
     def checkpoint(self, size: int | None = None) -> dict:
         """The signed head of the tree of ``size`` leaves (default: the whole tree)."""
         size = self.size() if size is None else size
-        root = self.root(size).hex()
+        keys = merkle.frontier(size)
         key, private = self.signing_key()
         with self.transaction() as cur:
+            root = merkle.root_of(keys, self._fetch(cur, keys)).hex()
             at = cur.scalar(
                 "SELECT recorded_at FROM ledger_chain WHERE position <= ? AND recorded_at IS NOT NULL"
                 " ORDER BY position DESC LIMIT 1",
