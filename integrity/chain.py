@@ -266,15 +266,22 @@ class Chain:
             if len(notifications) < BATCH:
                 return last  # a short batch: the ledger ended there when it was read
 
-    def link_at(self, cur: Any, recorded: Sequence[Any], end: tuple[int, bytes]) -> None:
+    def link_at(
+        self, cur: Any, recorded: Sequence[Any], end: tuple[int, bytes], edge: list[tuple[int, bytes]] | None = None
+    ) -> None:
         """Link recordings that follow ``end`` (the chain's last position and link, read under
-        the lock the caller still holds) from memory, in ``cur``'s transaction."""
+        the lock the caller still holds) from memory, in ``cur``'s transaction; ``edge``: the
+        Merkle tree's right edge, if read with ``end``."""
         self.link_stored(
-            cur, [(r.notification.id, r.notification, micros(r.domain_event.timestamp)) for r in recorded], end
+            cur, [(r.notification.id, r.notification, micros(r.domain_event.timestamp)) for r in recorded], end, edge
         )
 
     def link_stored(
-        self, cur: Any, recorded: Sequence[tuple[int, Any, int | None]], end: tuple[int, bytes]
+        self,
+        cur: Any,
+        recorded: Sequence[tuple[int, Any, int | None]],
+        end: tuple[int, bytes],
+        edge: list[tuple[int, bytes]] | None = None,
     ) -> tuple[int, bytes]:
         """Link events just written in ``cur``'s transaction, each ``(position, stored event,
         recorded at)``, after ``end``, and add their leaves to the tree; returns the chain's new end."""
@@ -289,7 +296,7 @@ class Chain:
             leaves.append(leaf_hash(data))
         cur.insert_rows("ledger_chain", ("position", "link", "recorded_at"), rows)
         if recorded:
-            self.tree.link(cur, recorded[0][0], leaves)
+            self.tree.link(cur, recorded[0][0], leaves, edge)
         return (recorded[-1][0], link) if recorded else end
 
     def _ever_recorded(self, first: int, last: int) -> bool:

@@ -47,6 +47,21 @@ def _position(key: merkle.Key) -> int:
     return (index + 1) << level
 
 
+def edge_of(size: int, rows: Sequence[bytes] | None) -> list[tuple[int, bytes]] | None:
+    """The right edge of the tree of ``size`` leaves from the rows that hold it, in position order
+    (read with the chain's end by a command: application.commit); None if a row is missing."""
+    keys = merkle.frontier(size)
+    rows = rows or []
+    if len(rows) != len(keys):
+        return None
+    edge = []
+    for (level, _index), raw in zip(keys, rows):
+        if len(raw) < (level + 1) * merkle.HASH_SIZE:
+            return None
+        edge.append((level, bytes(raw[level * merkle.HASH_SIZE : (level + 1) * merkle.HASH_SIZE])))
+    return edge
+
+
 class TreeBehind(Conflict):
     """The tree lacks a stored hash below its end (rows deleted from it): `rebuild` makes it again."""
 
@@ -80,12 +95,12 @@ class Tree:
             return None
         return [(level, hashes[(level, index)]) for level, index in keys]
 
-    def link(self, cur: Any, first: int, leaves: Sequence[bytes]) -> None:
+    def link(self, cur: Any, first: int, leaves: Sequence[bytes], edge: list[tuple[int, bytes]] | None = None) -> None:
         """Add the leaves of positions ``first``... in ``cur``'s transaction, if the tree ends right
-        before them (else a later extension adds them)."""
+        before them (else a later extension adds them); ``edge``: its right edge, if read already."""
         if not leaves:
             return
-        stack = self._edge(cur, first - 1)
+        stack = list(edge) if edge is not None else self._edge(cur, first - 1)
         if stack is not None:
             self._write(cur, first, stack, leaves)
 

@@ -175,7 +175,7 @@ def leaves_of(tenant) -> list[bytes]:
     return out
 
 
-def test_checkpoints_and_proofs_over_http(tenant):
+def test_checkpoints_and_proofs_over_http(app, tenant):
     build_history(tenant)
     first = tenant.get("/ledger/checkpoint").get_json()
     key = tenant.get("/ledger/key").get_json()
@@ -185,6 +185,8 @@ def test_checkpoints_and_proofs_over_http(tenant):
     assert rfc_signed(first, key) and len(base64.b64decode(key["public_key"])) == 32
     tenant.post("/units", {"id": "d3", "name": "District 3", "kind": "district", "established_on": "2019-01-01"})
     tenant.post("/members/m2/departure", {"left_on": "2024-02-01", "reason": "changed_job"})
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        assert store.chain.tree.current() == 17  # the commands grew the tree as they recorded
     later = tenant.get("/ledger/checkpoint").get_json()
     leaves = leaves_of(tenant)
     assert later["size"] == 17 and later["root"] == mth(leaves).hex() and rfc_signed(later, key)
