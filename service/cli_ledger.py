@@ -310,3 +310,19 @@ def replay(
         err=True,
     )
     click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+
+
+@click.command()
+def witness() -> None:
+    """The national witness's round: check every tenant's checkpoint against the last one accepted (JSON)."""
+    from application.witness import Witness
+    from tenants.bootstrap import bootstrap
+
+    platform = bootstrap()
+    try:
+        answer = Witness(platform).witness()
+    finally:
+        platform.close()
+    click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+    if not all(t["consistent"] for t in answer["tenants"]):
+        raise click.ClickException("a tenant's ledger is inconsistent with a checkpoint already witnessed (see alarms)")

@@ -297,10 +297,10 @@ def run(settings):
     import click
     from click.testing import CliRunner
 
-    from service.cli_ledger import audit, export, ledger
+    from service.cli_ledger import audit, export, ledger, witness
     from tests.conftest import ADMIN_TOKEN
 
-    cli = click.Group("unionledger", commands={"ledger": ledger, "export": export, "audit": audit})
+    cli = click.Group("unionledger", commands={"ledger": ledger, "export": export, "audit": audit, "witness": witness})
     env = {
         "UNIONLEDGER_DATA_DIR": str(settings.data_dir),
         "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
@@ -386,7 +386,7 @@ def test_the_export_carries_its_checkpoint_and_the_replay_checks_the_root(tenant
 
 
 # ---- the national level as witness ---------------------------------------------------------------------------
-def test_the_witness_cosigns_what_extends_and_raises_a_lasting_alarm(app, client, admin, settings):
+def test_the_witness_cosigns_what_extends_and_raises_a_lasting_alarm(app, client, admin, settings, run):
     from tests.api.test_national import Nation, national_token
 
     a, b = new_tenant(client, admin, "tinh-a"), new_tenant(client, admin, "tinh-b")
@@ -436,5 +436,9 @@ def test_the_witness_cosigns_what_extends_and_raises_a_lasting_alarm(app, client
     fourth = {t["tenant_id"]: t for t in nation.get("/witness").get_json()["tenants"]}
     assert fourth["tinh-a"]["consistent"] is False and fourth["tinh-a"]["alarms"][0] == alarm
     assert len(fourth["tinh-a"]["alarms"]) == 2  # the next head fails against the last good one too
+    # the command line runs the same round, and says so
+    result = run("witness")
+    assert result.exit_code == 1 and "inconsistent" in result.output
+    assert json.loads(result.stdout[: result.stdout.rindex("}") + 1])["tenants"][0]["alarms"][0] == alarm
     # a tenant's token may not ask it
     assert a.client.get("/v1/national/witness", headers=a.headers).status_code == 403
