@@ -24,6 +24,9 @@ leaves a gap (a position a rolled-back write used) or a crash leaves the chain b
 next writer extends it. It never skips or reorders. It is not a
 view and no rebuild drops it. A digest ``HASH@POSITION`` (the link at a position) given to someone
 outside lets them check later that the ledger still extends it, even if the table was rewritten.
+
+The same canonical bytes are the leaves of the ledger's Merkle tree (``integrity.tree``), which
+grows wherever links are written, so that signed checkpoints can be checked with short proofs.
 """
 
 from __future__ import annotations

@@ -55,7 +55,9 @@ def digest(tenant: str):
 def export(tenant: str):
     """The whole ledger with its chain, for `unionledger audit` (federation_admin, auditor)
 
-    The first line is `{"format": "unionledger-export/1", "tenant", "exported_at", "events"}`, then
+    The first line is `{"format": "unionledger-export/1", "tenant", "exported_at", "events",
+    "checkpoint", "public_key"}` (the signed checkpoint of the tree of `events` events, as
+    `/ledger/checkpoint` answers it, and the key's public half), then
     one line per event: `position`, `originator_id`, `originator_version`, `topic`, `state` (the
     stored bytes, base64) and `link`. A position that never held an event (PostgreSQL can skip
     one) is a line `{"position", "void": true, "link"}`. Events are chained first; the export ends
