@@ -332,9 +332,20 @@ class Chain:
                 start = n.id + 1
 
     def verify(self, digest: Digest | None = None, progress: Callable[[int], None] | None = None) -> Verified:
-        """Recompute the chain from the stored events (nothing is written); raises ChainBroken."""
-        chained = self.chained()
-        return recompute(self.tenant_id, self.entries(), chained, digest, progress)
+        """Recompute the chain from the stored events, and in the same pass the Merkle tree's leaves
+        (nothing is written); raises ChainBroken, also where the stored tree no longer matches them."""
+        chained, size = self.chained(), self.tree.size()
+        leaves: list[bytes] = []
+
+        def feeding(entries: Iterable[Entry]) -> Iterator[Entry]:
+            for e in entries:
+                if e.position <= size:
+                    leaves.append(leaf_of(e))
+                yield e
+
+        verified = recompute(self.tenant_id, feeding(self.entries()), chained, digest, progress)
+        self.tree.verify(leaves)
+        return verified
 
     def export(
         self, upto: int, progress: Callable[[int], None] | None = None, checkpoint: dict | None = None

@@ -196,6 +196,34 @@ class Tree:
             proof = merkle.inclusion_proof(position - 1, size, lambda keys: self._fetch(cur, keys))
         return {"position": position, "size": size, "leaf_hash": leaf.hex(), "proof": merkle.hexes(proof)}
 
+    def verify(self, leaves: Sequence[bytes]) -> None:
+        """ChainBroken at the first position whose stored row is not what the tree of ``leaves``
+        (the hashes of the events as stored, which the chain has just checked) holds there."""
+        from integrity.chain import ChainBroken
+
+        stack: list[tuple[int, bytes]] = []
+        for start in range(1, len(leaves) + 1, BATCH):
+            stop = min(len(leaves), start + BATCH - 1)
+            with self.transaction() as cur:
+                rows = cur.execute(
+                    f"SELECT position, nodes FROM {TREE_TABLE} WHERE position BETWEEN ? AND ?", (start, stop)
+                ).fetchall()
+            found = {p: bytes(nodes) for p, nodes in rows}
+            for position in range(start, stop + 1):
+                expected, stored = merkle.append(stack, leaves[position - 1]), found.get(position)
+                if stored is None or stored[: merkle.HASH_SIZE] != expected[: merkle.HASH_SIZE]:
+                    raise ChainBroken(
+                        position,
+                        "the Merkle tree's leaf at this position is not the event's (the tree was changed or"
+                        " lost a row); `unionledger rebuild` makes it again from the ledger",
+                    )
+                if stored != expected:
+                    raise ChainBroken(
+                        position,
+                        "the Merkle tree's nodes that end at this position are not those of its leaves (the"
+                        " tree was changed); `unionledger rebuild` makes it again from the ledger",
+                    )
+
     # ---- the tenant's key and its checkpoints --------------------------------------------------------
     def signing_key(self) -> tuple[str, bytes]:
         """The key id and the raw private key that sign checkpoints, made on first use."""

@@ -442,3 +442,21 @@ def test_the_witness_cosigns_what_extends_and_raises_a_lasting_alarm(app, client
     assert json.loads(result.stdout[: result.stdout.rindex("}") + 1])["tenants"][0]["alarms"][0] == alarm
     # a tenant's token may not ask it
     assert a.client.get("/v1/national/witness", headers=a.headers).status_code == 403
+
+
+def test_ledger_verify_checks_the_stored_tree_too(app, tenant, run):
+    build_history(tenant)
+    assert run("ledger", "verify", "--tenant", tenant.id).exit_code == 0
+    with app.extensions["unionledger"].stores.use(tenant.id) as store, store.transaction(write=True) as cur:
+        nodes = bytes(cur.scalar("SELECT nodes FROM ledger_tree WHERE position = 8"))  # leaf 8, and 3 nodes above
+        cur.execute("UPDATE ledger_tree SET nodes = ? WHERE position = 8", (nodes[:32] + bytes(32) + nodes[64:],))
+    result = run("ledger", "verify", "--tenant", tenant.id)
+    assert result.exit_code == 1 and "at position 8: the Merkle tree's nodes" in result.output
+    with app.extensions["unionledger"].stores.use(tenant.id) as store, store.transaction(write=True) as cur:
+        cur.execute("UPDATE ledger_tree SET nodes = ? WHERE position = 8", (bytes(32) + nodes[32:],))
+    result = run("ledger", "verify", "--tenant", tenant.id)
+    assert result.exit_code == 1 and "at position 8: the Merkle tree's leaf" in result.output
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        store.rebuild()
+    assert run("ledger", "verify", "--tenant", tenant.id).exit_code == 0
+    assert tenant.get("/ledger/checkpoint").get_json()["root"] == mth(leaves_of(tenant)).hex()
