@@ -334,17 +334,15 @@ class Chain:
     def verify(self, digest: Digest | None = None, progress: Callable[[int], None] | None = None) -> Verified:
         """Recompute the chain from the stored events, and in the same pass the Merkle tree's leaves
         (nothing is written); raises ChainBroken, also where the stored tree no longer matches them."""
-        chained, size = self.chained(), self.tree.size()
-        leaves: list[bytes] = []
+        chained, tree = self.chained(), self.tree.checker()
 
         def feeding(entries: Iterable[Entry]) -> Iterator[Entry]:
             for e in entries:
-                if e.position <= size:
-                    leaves.append(leaf_of(e))
-                yield e
+                yield e  # checked by the chain first, so that a changed event is reported as such
+                tree.add(e.position, leaf_of(e))
 
         verified = recompute(self.tenant_id, feeding(self.entries()), chained, digest, progress)
-        self.tree.verify(leaves)
+        tree.flush()
         return verified
 
     def export(

@@ -196,33 +196,9 @@ class Tree:
             proof = merkle.inclusion_proof(position - 1, size, lambda keys: self._fetch(cur, keys))
         return {"position": position, "size": size, "leaf_hash": leaf.hex(), "proof": merkle.hexes(proof)}
 
-    def verify(self, leaves: Sequence[bytes]) -> None:
-        """ChainBroken at the first position whose stored row is not what the tree of ``leaves``
-        (the hashes of the events as stored, which the chain has just checked) holds there."""
-        from integrity.chain import ChainBroken
-
-        stack: list[tuple[int, bytes]] = []
-        for start in range(1, len(leaves) + 1, BATCH):
-            stop = min(len(leaves), start + BATCH - 1)
-            with self.transaction() as cur:
-                rows = cur.execute(
-                    f"SELECT position, nodes FROM {TREE_TABLE} WHERE position BETWEEN ? AND ?", (start, stop)
-                ).fetchall()
-            found = {p: bytes(nodes) for p, nodes in rows}
-            for position in range(start, stop + 1):
-                expected, stored = merkle.append(stack, leaves[position - 1]), found.get(position)
-                if stored is None or stored[: merkle.HASH_SIZE] != expected[: merkle.HASH_SIZE]:
-                    raise ChainBroken(
-                        position,
-                        "the Merkle tree's leaf at this position is not the event's (the tree was changed or"
-                        " lost a row); `unionledger rebuild` makes it again from the ledger",
-                    )
-                if stored != expected:
-                    raise ChainBroken(
-                        position,
-                        "the Merkle tree's nodes that end at this position are not those of its leaves (the"
-                        " tree was changed); `unionledger rebuild` makes it again from the ledger",
-                    )
+    def checker(self) -> TreeCheck:
+        """A check of the stored tree against the events' leaves, fed in position order."""
+        return TreeCheck(self)
 
     # ---- the tenant's key and its checkpoints --------------------------------------------------------
     def signing_key(self) -> tuple[str, bytes]:
@@ -287,3 +263,48 @@ class Tree:
             "key_id": key,
             "signature": merkle.sign(private, merkle.checkpoint_message(self.tenant_id, size, root)),
         }
+
+
+class TreeCheck:
+    """Compares every stored row of the tree with the rows its leaves make, a batch at a time, as
+    ``Chain.verify`` feeds it the leaves of the events it has checked (ChainBroken at the first
+    position that differs)."""
+
+    def __init__(self, tree: Tree):
+        self.tree, self.size = tree, tree.size()
+        self.stack: list[tuple[int, bytes]] = []
+        self.pending: list[bytes] = []
+        self.checked = 0
+
+    def add(self, position: int, leaf: bytes) -> None:
+        if position <= self.size:
+            self.pending.append(leaf)
+            if len(self.pending) >= BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        from integrity.chain import ChainBroken
+
+        if not self.pending:
+            return
+        start, stop = self.checked + 1, self.checked + len(self.pending)
+        with self.tree.transaction() as cur:
+            rows = cur.execute(
+                f"SELECT position, nodes FROM {TREE_TABLE} WHERE position BETWEEN ? AND ?", (start, stop)
+            ).fetchall()
+        found = {p: bytes(nodes) for p, nodes in rows}
+        for position, leaf in enumerate(self.pending, start=start):
+            expected, stored = merkle.append(self.stack, leaf), found.get(position)
+            if stored is None or stored[: merkle.HASH_SIZE] != expected[: merkle.HASH_SIZE]:
+                raise ChainBroken(
+                    position,
+                    "the Merkle tree's leaf at this position is not the event's (the tree was changed or"
+                    " lost a row); `unionledger rebuild` makes it again from the ledger",
+                )
+            if stored != expected:
+                raise ChainBroken(
+                    position,
+                    "the Merkle tree's nodes that end at this position are not those of its leaves (the"
+                    " tree was changed); `unionledger rebuild` makes it again from the ledger",
+                )
+        self.checked, self.pending = stop, []
