@@ -111,6 +111,7 @@ KEYS = (
     *proofs.KEYS,
     "tree_import_overhead",
     "tree_api_overhead",
+    "tree_api_errors",
 )
 BARS = {  # the bar, at 1,000,000 members on 2 cores
     "import_ratio": (">=", 0.3),
