@@ -51,7 +51,8 @@ class Witness:
                         self._one(national, tenant["id"])
                 except Exception as error:  # noqa: BLE001 - a tenant away now is witnessed next time
                     log.warning("witness: tenant %s not witnessed this time: %s", tenant["id"], error)
-            return {"tenants": [self._state(national, t["id"]) for t in self.platform.registry.tenants()]}
+            key = national.chain.tree.public_key()  # what the cosignatures verify with
+            return {"key": key, "tenants": [self._state(national, t["id"]) for t in self.platform.registry.tenants()]}
 
     def _one(self, national: Any, tenant_id: str) -> None:
         with self.platform.stores.use(tenant_id) as store:

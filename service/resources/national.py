@@ -221,7 +221,13 @@ class WitnessedTenant(Schema):
     alarms = fields.List(fields.Nested(WitnessAlarm), metadata={"description": "Never removed"})
 
 
+class WitnessKey(Schema):
+    key_id = fields.String()
+    public_key = fields.String(metadata={"description": "The national key's raw 32-byte Ed25519 public half, base64"})
+
+
 class WitnessAnswer(Schema):
+    key = fields.Nested(WitnessKey, metadata={"description": "The key the cosignatures verify with"})
     tenants = fields.List(fields.Nested(WitnessedTenant))
 
 

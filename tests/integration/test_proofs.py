@@ -406,6 +406,7 @@ def test_the_witness_cosigns_what_extends_and_raises_a_lasting_alarm(app, client
     assert second["tinh-a"]["size"] == 16 and second["tinh-a"]["consistent"] is True
     with app.extensions["unionledger"].national() as national:
         public = merkle.public_of(national.chain.tree.signing_key()[1])
+    assert nation.get("/witness").get_json()["key"]["public_key"] == base64.b64encode(public).decode()
     head = a.get("/ledger/checkpoint").get_json()
     Ed25519PublicKey.from_public_bytes(public).verify(
         base64.b64decode(second["tinh-a"]["cosignature"]),
