@@ -139,6 +139,8 @@ class Tree:
         with self.transaction(write=True) as cur:
             cur.execute(f"DROP TABLE {TREE_TABLE}")
             cur.execute(f"ALTER TABLE {REBUILT_TABLE} RENAME TO {TREE_TABLE}")
+            if cur.dialect == "postgres":  # its key's index keeps its old name: given the usual one
+                cur.execute(f"ALTER INDEX IF EXISTS {REBUILT_TABLE}_pkey RENAME TO {TREE_TABLE}_pkey")
         return size
 
     # ---- reading -----------------------------------------------------------------------------------
