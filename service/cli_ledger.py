@@ -106,7 +106,7 @@ class _Audit(click.Group):
 
 @click.group(cls=_Audit)
 def audit() -> None:
-    """Audit with no database and no service: an export replayed (``audit FILE``), or a checkpoint's proofs.
+    """Audit with no database and no service: an export replayed (audit FILE ...), or a checkpoint's proofs.
 
     \b
     unionledger audit FILE --digest HASH@POSITION --period 2025 [--key KEY]
