@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ from typing import Any, NamedTuple
 from domain.errors import Conflict, InvalidValue
 from integrity.merkle import leaf_hash
 from projections.base import from_micros, micros
+
+log = logging.getLogger(__name__)
 
 CHAIN_TABLE = "ledger_chain"
 CHAIN_DDL = (
@@ -234,7 +237,17 @@ class Chain:
         try:
             return self._extend_links()
         finally:
+            self._extend_tree()
+
+    def _extend_tree(self) -> None:
+        """Grow the Merkle tree to the chain's end; a tree that lost rows of its right edge stays as
+        it is (``ledger verify`` reports it, ``rebuild`` makes it again) and writers go on."""
+        from integrity.tree import TreeBehind
+
+        try:
             self.tree.extend_locked(self.chained())
+        except TreeBehind as error:
+            log.warning("tenant %s: %s; `unionledger rebuild` makes the tree again", self.tenant_id, error.message)
 
     def _extend_links(self) -> int:
         while True:

@@ -462,3 +462,18 @@ def test_ledger_verify_checks_the_stored_tree_too(app, tenant, run):
         store.rebuild()  # and again: a rebuild leaves nothing in the next one's way
     assert run("ledger", "verify", "--tenant", tenant.id).exit_code == 0
     assert tenant.get("/ledger/checkpoint").get_json()["root"] == mth(leaves_of(tenant)).hex()
+
+
+def test_a_tree_that_lost_a_row_stops_no_command_and_a_rebuild_mends_it(app, tenant, run):
+    build_history(tenant)
+    with app.extensions["unionledger"].stores.use(tenant.id) as store, store.transaction(write=True) as cur:
+        cur.execute("DELETE FROM ledger_tree WHERE position = 8")  # a row of the right edge of 15
+    tenant.post("/units", {"id": "d3", "name": "District 3", "kind": "district", "established_on": "2019-01-01"})
+    answer = tenant.get("/ledger/checkpoint", expect=409).get_json()
+    assert answer["rule"] == "ledger_tree_incomplete"
+    result = run("ledger", "verify", "--tenant", tenant.id)
+    assert result.exit_code == 1 and "at position 8: the Merkle tree's leaf" in result.output
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        store.rebuild()
+    head = tenant.get("/ledger/checkpoint").get_json()
+    assert head["size"] == 16 and head["root"] == mth(leaves_of(tenant)).hex()
