@@ -306,10 +306,18 @@ def replay(
     except DomainError as error:
         raise click.ClickException(f"{error.field}: {error.message}" if error.field else error.message) from None
     click.echo(
-        f"Chain OK: {verified.events} events, head {verified.head}@{verified.events}; extends the digest {digest}.",
+        f"Chain OK: {verified.events} events, head {verified.head}@{verified.events}; extends the digest {digest}."
+        + (" The checkpoint it carries is signed and is the root of its events." if _has_checkpoint(file) else ""),
         err=True,
     )
     click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+
+
+def _has_checkpoint(path: str) -> bool:
+    import gzip
+
+    with gzip.open(path, "rt", encoding="utf-8") as stream:
+        return "checkpoint" in json.loads(stream.readline())
 
 
 @click.command()

@@ -375,6 +375,7 @@ def test_the_export_carries_its_checkpoint_and_the_replay_checks_the_root(tenant
     digest = f"{tenant.get('/ledger/digest').get_json()['hash']}@15"
     result = run("audit", str(out), "--digest", digest, "--period", "2025", "--key", key)
     assert result.exit_code == 0, result.output
+    assert "The checkpoint it carries is signed and is the root of its events." in result.output
 
     # The root signed no longer matches the file's events (and their links rewritten to match)
     header["checkpoint"]["root"] = "0" * 64
