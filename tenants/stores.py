@@ -361,8 +361,8 @@ class TenantStore:
         with self.lock():
             applied = self.projector.rebuild(progress)
             self.stopped = None
-            self.extend_chain_locked()
             self.chain.tree.rebuild_locked()  # the Merkle tree is made again from the ledger, like a view
+            self.extend_chain_locked()
             return applied
 
     def close(self) -> None:
