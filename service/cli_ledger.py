@@ -216,15 +216,25 @@ def consistency(old: str, new: str, proof_file: str, key: str) -> None:
     help="GET .../ledger/inclusion?position=P&size=N saved as a file",
 )
 @click.option("--key", required=True, callback=_key, help=KEY_HELP)
-def inclusion(checkpoint: str, proof_file: str, key: str) -> None:
+@click.option(
+    "--export",
+    "export_file",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="An export holding the event: its leaf hash is worked out from the event there, not taken from the proof",
+)
+def inclusion(checkpoint: str, proof_file: str, key: str, export_file: str | None) -> None:
     """Check that the event the proof names is in the ledger that CHECKPOINT signs, as it was recorded.
 
     The checkpoint's signature is checked with the key, then the RFC 9162 audit path from the
-    event's leaf hash (computed from the event as stored when the proof was asked) to its root."""
+    event's leaf hash (computed from the event as stored when the proof was asked, or with
+    --export from the event in that file) to its root."""
     from integrity.merkle import ProofFailed, unhex, verify_inclusion
 
     head = _signed(checkpoint, key)
     answer = _json(proof_file, "an inclusion proof")
+    if export_file is not None:
+        answer["leaf_hash"] = _leaf_in(export_file, answer.get("position"))
     if answer.get("size") != head["size"]:
         raise click.ClickException(
             f"the proof is for a tree of {answer.get('size')} events; the checkpoint is of {head['size']}:"
@@ -311,6 +321,21 @@ def replay(
         err=True,
     )
     click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+
+
+def _leaf_in(path: str, position: object) -> str:
+    """The leaf hash of the event at ``position`` in an export file."""
+    from integrity.chain import leaf_of
+    from integrity.offline import ExportError, read_export
+
+    try:
+        entries = read_export(path).entries
+    except ExportError as error:
+        raise click.ClickException(str(error)) from None
+    found = next((e for e in entries if e.position == position), None)
+    if found is None:
+        raise click.ClickException(f"{path} holds no position {position}")
+    return leaf_of(found).hex()
 
 
 def _has_checkpoint(path: str) -> bool:

@@ -345,6 +345,17 @@ def test_an_auditor_checks_offline_that_today_extends_last_month(tenant, run, se
     inclusion = saved(tmp_path / "i.json", tenant.get("/ledger/inclusion", position=7, size=16).get_json())
     result = run("audit", "inclusion", new, "--proof", inclusion, "--key", key)
     assert result.exit_code == 0 and "Included: the event at position 7" in result.output, result.output
+    export = tmp_path / "ledger.jsonl.gz"
+    export.write_bytes(tenant.client.get(tenant.url("/ledger/export"), headers=tenant.headers).data)
+    result = run("audit", "inclusion", new, "--proof", inclusion, "--key", key, "--export", str(export))
+    assert result.exit_code == 0 and "Included: the event at position 7" in result.output, result.output
+    lines = gzip.decompress(export.read_bytes()).decode().splitlines()
+    event = json.loads(lines[7])
+    event["state"] = base64.b64encode(base64.b64decode(event["state"]) + b" ").decode()  # one byte more
+    forged = tmp_path / "forged.jsonl.gz"
+    forged.write_bytes(gzip.compress(("\n".join([*lines[:7], json.dumps(event), *lines[8:]]) + "\n").encode()))
+    result = run("audit", "inclusion", new, "--proof", inclusion, "--key", key, "--export", str(forged))
+    assert result.exit_code == 1 and "NOT INCLUDED: the event at position 7" in result.output, result.output
 
     # Today's ledger rewritten under last month's checkpoint: the auditor is told which one fails.
     Tampering(settings, tenant.id).change_actor(6)
