@@ -20,6 +20,7 @@ from application.handlers import handle
 from application.scope import command_reaches
 from application.unit_of_work import UnitOfWork, preload
 from domain.errors import AlreadyExists
+from integrity.tree import edge_of
 from persistence.recorders import insert_within
 from persistence.vault import Sealing
 from projections.base import ViewCursor
@@ -93,7 +94,7 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
                         wait = max(1, int((deadline - time.monotonic()) * 1000))
                         cur.execute("SELECT set_config('lock_timeout', ?, true)", (f"{wait}ms",))
                         cur.execute("SELECT pg_advisory_xact_lock(?)", (store.lock_key,))
-                        views, top, chain_end = _ends(store, cur)
+                        views, top, chain_end, edge = _ends(store, cur)
                         if views < top or chain_end[0] < top:
                             raise _CatchUpFirst
                         decided, uow = decide(store, take())
@@ -106,7 +107,7 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
                                 store.projector.apply_at(
                                     cur, [(r.domain_event, r.notification.id) for r in recordings], top
                                 )
-                                store.chain.link_at(cur, recordings, chain_end)
+                                store.chain.link_at(cur, recordings, chain_end, edge)
             except _CatchUpFirst:
                 with store.store_locked(deadline):
                     store.catch_up_locked()
@@ -123,21 +124,30 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
             return decided, [] if refused else recordings
 
 
-def _ends(store: Any, cur: ViewCursor) -> tuple[int, int, tuple[int, bytes]]:
+def _ends(store: Any, cur: ViewCursor) -> tuple[int, int, tuple[int, bytes], list[tuple[int, bytes]] | None]:
     """Where the views (the lane furthest behind; 0 if a crash emptied them), the ledger and the
-    chain end (the last link with the chain's end), in one statement."""
+    chain end (the last link with the chain's end), and the Merkle tree's right edge where it ends
+    with the chain (integrity.tree), in one statement."""
     from projections.runner import INTACT
 
     row = cur.execute(
         f"SELECT (SELECT min(position) FROM view_positions WHERE name = ANY(?) AND {INTACT}),"
         f" (SELECT max(notification_id) FROM {store.event_store.events_table}), c.position, c.link"
+        f", {EDGE_ROWS}"
         " FROM (SELECT 1) one LEFT JOIN LATERAL"
         " (SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1) c ON true",
         (list(store.projector.lanes),),
     ).fetchone()
     assert row is not None  # a SELECT FROM (SELECT 1) LEFT JOIN returns one row
     chain_end = (row[2], bytes.fromhex(row[3])) if row[2] is not None else store.chain.start()
-    return row[0] or 0, row[1] or 0, chain_end
+    return row[0] or 0, row[1] or 0, chain_end, edge_of(chain_end[0], row[4])
+
+
+# The rows of ledger_tree that hold the right edge of the tree of c.position leaves (integrity.tree)
+EDGE_ROWS = (
+    "(SELECT array_agg(t.nodes ORDER BY t.position) FROM ledger_tree t WHERE t.position IN"
+    " (SELECT (c.position >> b) << b FROM generate_series(0, 62) b WHERE (c.position >> b) & 1 = 1))"
+)
 
 
 def _stepwise(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:

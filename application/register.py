@@ -118,11 +118,36 @@ class Register:
         return self.store.chain.head()
 
     def export(self, progress: Callable[[int], None] | None = None) -> tuple[int, Iterator[bytes]]:
-        """How many positions, and the ledger up to the chain's head with its links, gzip JSON lines,
-        in chunks; the chain is extended first, so that a broken chain is refused before anything is sent."""
+        """How many positions, and the ledger up to the chain's head with its links and the signed
+        checkpoint of that size, gzip JSON lines, in chunks; the chain is extended first, so that a
+        broken chain is refused before anything is sent."""
         with self.store.lock(self.store.lock_wait):
             upto = self.store.chain.extend_locked()
-        return upto, self.store.chain.export(upto, progress)
+            checkpoint = self.store.chain.tree.checkpoint(upto)
+        return upto, self.store.chain.export(upto, progress, checkpoint)
+
+    # ---- the Merkle tree: checkpoints and proofs (integrity.tree) -------------------------------------
+    def checkpoint(self) -> dict:
+        """The signed head of the tree over every event chained, once the events recorded so far are
+        (commands and imports chain theirs as they record them: then no lock is needed)."""
+        tree = self.store.chain.tree
+        size = tree.current()
+        if size is None:
+            with self.store.lock(self.store.lock_wait):
+                self.store.extend_chain_locked()
+                size = tree.size()
+        return tree.checkpoint(size)
+
+    def public_key(self) -> dict:
+        return self.store.chain.tree.public_key()
+
+    def consistency(self, old: int, new: int) -> dict:
+        """The proof that the tree of ``new`` events extends that of ``old`` (RFC 9162 2.1.4)."""
+        return self.store.chain.tree.consistency(old, new)
+
+    def inclusion(self, position: int, size: int) -> dict:
+        """The audit path of the event at ``position`` in the tree of ``size`` events (RFC 9162 2.1.3)."""
+        return self.store.chain.tree.inclusion(position, size)
 
     def verify_chain(self, digest: Digest | None = None, progress: Callable[[int], None] | None = None) -> Verified:
         """Recompute the chain from the stored events (nothing is written); ChainBroken at the first

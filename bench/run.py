@@ -79,6 +79,7 @@ import psycopg
 from psycopg import sql
 
 from application.register import Register
+from bench import proofs
 from bench.serving import ROOT, Gunicorn, call, combined, hammer, percentile, service_env
 from demo.generator import LAST_DAY, generate_province, load_province
 from domain.clock import vietnam_today
@@ -116,6 +117,7 @@ KEYS = (
     "console_p95_ms",
     "export_rps",
     "export_rss_mb",
+    *proofs.KEYS,
 )
 BARS = {  # the issue's bar, at 1,000,000 members on 2 cores
     "import_ratio": (">=", 0.3),
@@ -135,6 +137,7 @@ BARS = {  # the issue's bar, at 1,000,000 members on 2 cores
     "console_p95_ms": ("<=", 300),
     "export_rps": (">=", 50_000),
     "export_rss_mb": ("<=", 300),
+    **proofs.BARS,
 }
 SEALED_OVERHEAD = 12 + 16  # AES-GCM nonce and tag
 
@@ -270,7 +273,9 @@ class Bench:
         self.platform = bootstrap(self.settings)
         self.token = self.platform.provision(self.tenant, "Bench province")
         self.recorded_from = datetime.now(UTC)
-        self.load(province)
+        with proofs.timed_tree() as tree_time:
+            self.load(province)
+        self.results["tree_import_overhead"] = proofs.import_overhead(tree_time, self.results["load_seconds"])
         if not self.args.reads_only:
             self.copy(province)
             self.scan()
@@ -279,6 +284,7 @@ class Bench:
         self.platform.close()
         self.platform = None
         self.api(province)
+        self.tree_and_proofs()
         if not self.args.reads_only:
             self.results["import_ratio"] = self.results["import_eps"] / self.results["copy_rps"]
             self.results["rebuild_ratio"] = self.results["rebuild_eps"] / self.results["scan_rps"]
@@ -513,6 +519,10 @@ class Bench:
             self.browsing(server, province, rng)
             self.console(server, province, rng)
         self.export(env)
+
+    def tree_and_proofs(self) -> None:
+        """Checkpoints and proofs, and what keeping the Merkle tree costs (bench.proofs)."""
+        proofs.run(self, compare=not self.args.reads_only)
 
     def export(self, env: dict[str, str]) -> None:
         """The member list as one CSV file, streamed; the serving worker's peak RSS."""
@@ -889,6 +899,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--national-tenants", type=int, default=34)
     parser.add_argument("--national-members", type=int, default=None, help="in all; default --members")
     parser.add_argument("--national-requests", type=int, default=100)
+    parser.add_argument("--proof-requests", type=int, default=200, help="of each: checkpoint, consistency, inclusion")
     parser.add_argument("--only", choices=("national", "console"), default=None, help="run this phase alone")
     parser.add_argument("--console-requests", type=int, default=30, help="of each console page family")
     args = parser.parse_args(argv)

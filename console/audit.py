@@ -1,7 +1,10 @@
 """The auditor's page: the ledger's current digest, a check of its hash chain (optionally against a
-digest kept outside), the export for the offline audit, and the audit trail."""
+digest kept outside), the signed checkpoint and key to keep for the offline proofs, the export for
+the offline audit, and the audit trail."""
 
 from __future__ import annotations
+
+import json
 
 from flask import Blueprint, Response, g, render_template, request, stream_with_context
 
@@ -22,6 +25,7 @@ def index():
     """The digest to keep; on a POST, the chain recomputed from the stored events (nothing is written)."""
     reg = register()
     digest = reg.digest()
+    checkpoint = reg.checkpoint()
     checked, broken, error = None, None, None
     kept = (request.form.get("digest") or "").strip()
     if request.method == "POST":
@@ -32,8 +36,38 @@ def index():
         except DomainError as refused:
             error = explain(refused.message, refused.rule)
     return render_template(
-        "console/audit.html", digest=digest, checked=checked, broken=broken, error=error, kept=kept
+        "console/audit.html",
+        digest=digest,
+        checkpoint=checkpoint,
+        checked=checked,
+        broken=broken,
+        error=error,
+        kept=kept,
     ), (422 if error else 200)
+
+
+@bp.route("/audit/checkpoint.json")
+@allow(Action.DIGEST)
+def checkpoint():
+    """The signed checkpoint as ``GET /ledger/checkpoint`` answers it, as a file to keep."""
+    return _download(register().checkpoint(), "checkpoint")
+
+
+@bp.route("/audit/key.json")
+@allow(Action.DIGEST)
+def key():
+    """The public key the checkpoints verify with, as ``GET /ledger/key`` answers it, as a file to keep."""
+    return _download(register().public_key(), "key")
+
+
+def _download(data: dict, name: str) -> Response:
+    tenant = g.principal.tenant_id
+    suffix = f"-{data['size']}" if "size" in data else ""
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2) + "\n",
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{tenant}-{name}{suffix}.json"'},
+    )
 
 
 @bp.route("/audit/export")

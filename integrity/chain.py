@@ -24,6 +24,9 @@ leaves a gap (a position a rolled-back write used) or a crash leaves the chain b
 next writer extends it. It never skips or reorders. It is not a
 view and no rebuild drops it. A digest ``HASH@POSITION`` (the link at a position) given to someone
 outside lets them check later that the ledger still extends it, even if the table was rewritten.
+
+The same canonical bytes are the leaves of the ledger's Merkle tree (``integrity.tree``), which
+grows wherever links are written, so that signed checkpoints can be checked with short proofs.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -38,7 +42,10 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from domain.errors import Conflict, InvalidValue
+from integrity.merkle import leaf_hash
 from projections.base import from_micros, micros
+
+log = logging.getLogger(__name__)
 
 CHAIN_TABLE = "ledger_chain"
 CHAIN_DDL = (
@@ -124,6 +131,13 @@ def is_void(e: Entry) -> bool:
     return e.topic == ""
 
 
+def leaf_of(e: Entry) -> bytes:
+    """An event's Merkle leaf hash over its canonical bytes; a void position's, over nothing (integrity.merkle)."""
+    if is_void(e):
+        return leaf_hash(b"")
+    return leaf_hash(canonical(e.position, e.originator_id, e.originator_version, e.topic, e.state))
+
+
 def next_link(previous: bytes, e: Entry) -> bytes:
     return hashlib.sha256(
         previous + canonical(e.position, e.originator_id, e.originator_version, e.topic, e.state)
@@ -185,6 +199,9 @@ class Chain:
         self.recorder = store.event_store.recorder
         self.mapper = store.event_store.mapper
         self.transaction = store.transaction
+        from integrity.tree import Tree
+
+        self.tree = Tree(self)
 
     def start(self) -> tuple[int, bytes]:
         """Where an empty chain ends: position 0, the genesis link."""
@@ -216,7 +233,23 @@ class Chain:
             return self.extend_locked()
 
     def extend_locked(self) -> int:
-        """``extend`` for a caller that already holds the tenant lock."""
+        """``extend`` for a caller that already holds the tenant lock; the Merkle tree follows the chain."""
+        try:
+            return self._extend_links()
+        finally:
+            self._extend_tree()
+
+    def _extend_tree(self) -> None:
+        """Grow the Merkle tree to the chain's end; a tree that lost rows of its right edge stays as
+        it is (``ledger verify`` reports it, ``rebuild`` makes it again) and writers go on."""
+        from integrity.tree import TreeBehind
+
+        try:
+            self.tree.extend_locked(self.chained())
+        except TreeBehind as error:
+            log.warning("tenant %s: %s; `unionledger rebuild` makes the tree again", self.tenant_id, error.message)
+
+    def _extend_links(self) -> int:
         while True:
             with self.transaction() as cur:
                 last, link = self.end(cur)
@@ -240,6 +273,8 @@ class Chain:
             if rows:
                 with self.transaction(write=True) as cur:
                     cur.insert_rows("ledger_chain", ("position", "link", "recorded_at"), rows)
+                    leaves = {n.id: _entry(n) for n in notifications}
+                    self.tree.link(cur, rows[0][0], [leaf_of(leaves.get(p) or void(p)) for p, _link, _at in rows])
             if gap is not None:
                 raise ChainBroken(
                     gap, f"the event at position {gap} is missing (deleted); the chain stops at position {gap - 1}"
@@ -247,28 +282,37 @@ class Chain:
             if len(notifications) < BATCH:
                 return last  # a short batch: the ledger ended there when it was read
 
-    def link_at(self, cur: Any, recorded: Sequence[Any], end: tuple[int, bytes]) -> None:
+    def link_at(
+        self, cur: Any, recorded: Sequence[Any], end: tuple[int, bytes], edge: list[tuple[int, bytes]] | None = None
+    ) -> None:
         """Link recordings that follow ``end`` (the chain's last position and link, read under
-        the lock the caller still holds) from memory, in ``cur``'s transaction."""
+        the lock the caller still holds) from memory, in ``cur``'s transaction; ``edge``: the
+        Merkle tree's right edge, if read with ``end``."""
         self.link_stored(
-            cur, [(r.notification.id, r.notification, micros(r.domain_event.timestamp)) for r in recorded], end
+            cur, [(r.notification.id, r.notification, micros(r.domain_event.timestamp)) for r in recorded], end, edge
         )
 
-    @staticmethod
     def link_stored(
-        cur: Any, recorded: Sequence[tuple[int, Any, int | None]], end: tuple[int, bytes]
+        self,
+        cur: Any,
+        recorded: Sequence[tuple[int, Any, int | None]],
+        end: tuple[int, bytes],
+        edge: list[tuple[int, bytes]] | None = None,
     ) -> tuple[int, bytes]:
         """Link events just written in ``cur``'s transaction, each ``(position, stored event,
-        recorded at)``, after ``end``; returns the chain's new end."""
+        recorded at)``, after ``end``, and add their leaves to the tree; returns the chain's new end."""
         link = end[1]
-        rows = []
+        rows, leaves = [], []
         for position, stored, at in recorded:
-            link = next_link(
-                link,
-                Entry(position, stored.originator_id, stored.originator_version, stored.topic, bytes(stored.state)),
+            data = canonical(
+                position, stored.originator_id, stored.originator_version, stored.topic, bytes(stored.state)
             )
+            link = hashlib.sha256(link + data).digest()
             rows.append((position, link.hex(), at))
+            leaves.append(leaf_hash(data))
         cur.insert_rows("ledger_chain", ("position", "link", "recorded_at"), rows)
+        if recorded:
+            self.tree.link(cur, recorded[0][0], leaves, edge)
         return (recorded[-1][0], link) if recorded else end
 
     def _ever_recorded(self, first: int, last: int) -> bool:
@@ -281,9 +325,8 @@ class Chain:
         with self.transaction() as cur:
             return cur.scalar("SELECT MAX(position) FROM ledger_chain") or 0
 
-    def entries(self, stop: int | None = None) -> Iterator[Entry]:
-        """Stored events in position order (up to ``stop``), each with its stored link."""
-        start = 1
+    def entries(self, stop: int | None = None, start: int = 1) -> Iterator[Entry]:
+        """Stored events in position order (from ``start``, up to ``stop``), each with its stored link."""
         while True:
             notifications = self.recorder.select_notifications(start, BATCH, stop=stop)
             if not notifications:
@@ -302,18 +345,31 @@ class Chain:
                 start = n.id + 1
 
     def verify(self, digest: Digest | None = None, progress: Callable[[int], None] | None = None) -> Verified:
-        """Recompute the chain from the stored events (nothing is written); raises ChainBroken."""
-        chained = self.chained()
-        return recompute(self.tenant_id, self.entries(), chained, digest, progress)
+        """Recompute the chain from the stored events, and in the same pass the Merkle tree's leaves
+        (nothing is written); raises ChainBroken, also where the stored tree no longer matches them."""
+        chained, tree = self.chained(), self.tree.checker()
 
-    def export(self, upto: int, progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
-        """The ledger up to ``upto`` with its links, as gzip JSON lines (header first), in chunks."""
+        def feeding(entries: Iterable[Entry]) -> Iterator[Entry]:
+            for e in entries:
+                yield e  # checked by the chain first, so that a changed event is reported as such
+                tree.add(e.position, leaf_of(e))
+
+        verified = recompute(self.tenant_id, feeding(self.entries()), chained, digest, progress)
+        tree.flush()
+        return verified
+
+    def export(
+        self, upto: int, progress: Callable[[int], None] | None = None, checkpoint: dict | None = None
+    ) -> Iterator[bytes]:
+        """The ledger up to ``upto`` with its links, as gzip JSON lines (header first), in chunks;
+        the header carries the signed checkpoint of the tree of ``upto`` leaves and the key's public half."""
         gzip = zlib.compressobj(wbits=31)  # gzip framing; mtime 0, so equal ledgers give equal bytes
         header = {
             "format": EXPORT_FORMAT,
             "tenant": self.tenant_id,
             "exported_at": datetime.now(UTC).isoformat(),
             "events": upto,
+            **({"checkpoint": checkpoint, "public_key": self.tree.public_key()["public_key"]} if checkpoint else {}),
         }
         chunk, count = [_line(header)], 0
         for e in self.entries(stop=upto) if upto else ():

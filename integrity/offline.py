@@ -23,7 +23,8 @@ from eventsourcing.persistence import Mapper, Notification
 
 from application.reads import RegisterReads
 from domain.clock import vietnam_today
-from integrity.chain import EXPORT_FORMAT, Digest, Entry, Verified, is_void, recompute, void
+from integrity import merkle
+from integrity.chain import EXPORT_FORMAT, Digest, Entry, Verified, is_void, leaf_of, recompute, void
 from persistence.event_store import EventStore
 from persistence.vault import INDEX_DDL, KEYS_DDL
 from projections.base import ViewCursor
@@ -56,9 +57,33 @@ class Export:
     def tenant(self) -> str:
         return self.header["tenant"]
 
-    def check(self, digest: Digest | None = None) -> Verified:
-        """Recompute the chain over the file's events; ChainBroken names the first position that fails."""
-        return recompute(self.tenant, self.entries, int(self.header["events"]), digest)
+    def check(self, digest: Digest | None = None, key: str | None = None) -> Verified:
+        """Recompute the chain over the file's events (ChainBroken names the first position that
+        fails), then the Merkle root its checkpoint signs (ProofFailed): signed with ``key``
+        (base64) where given, else with the key the file carries."""
+        verified = recompute(self.tenant, self.entries, int(self.header["events"]), digest)
+        self.check_checkpoint(key)
+        return verified
+
+    def check_checkpoint(self, key: str | None = None) -> dict | None:
+        """The file's checkpoint, once its root is the root of the file's events and its signature holds."""
+        checkpoint = self.header.get("checkpoint")
+        if checkpoint is None:
+            if key is not None:
+                raise merkle.ProofFailed("the file carries no checkpoint (exported before checkpoints were kept)")
+            return None
+        if checkpoint.get("tenant") != self.tenant:
+            raise merkle.ProofFailed(f"the checkpoint is of tenant {checkpoint.get('tenant')!r}, not {self.tenant!r}")
+        merkle.verify_checkpoint(checkpoint, key or self.header.get("public_key", ""))
+        size = int(checkpoint["size"])
+        if size > len(self.entries):
+            raise merkle.ProofFailed(f"the checkpoint is of {size} events; the file holds {len(self.entries)}")
+        root = merkle.root_from_leaves(leaf_of(e) for e in self.entries[:size])
+        if root.hex() != checkpoint["root"]:
+            raise merkle.ProofFailed(
+                f"the file's first {size} events have the root {root.hex()}, not the checkpoint's {checkpoint['root']}"
+            )
+        return checkpoint
 
 
 def read_export(path: str) -> Export:
@@ -186,8 +211,9 @@ class MemoryStore:
         return {**answer, "as_of": answer["as_of"].isoformat(), "known_at": known_at.isoformat() if known_at else None}
 
 
-def audit(path: str, digest: Digest | None, **question: Any) -> tuple[Verified, dict[str, Any]]:
-    """Check the file's chain and the digest (ChainBroken), then answer the indicators from its events."""
+def audit(path: str, digest: Digest | None, key: str | None = None, **question: Any) -> tuple[Verified, dict[str, Any]]:
+    """Check the file's chain and the digest (ChainBroken) and its checkpoint's root (ProofFailed),
+    then answer the indicators from its events."""
     export = read_export(path)
-    verified = export.check(digest)
+    verified = export.check(digest, key)
     return verified, MemoryStore(export.entries).answer(**question)

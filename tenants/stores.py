@@ -31,6 +31,8 @@ from eventsourcing.utils import get_topic
 from domain.clock import vietnam_today
 from domain.members import Member
 from integrity.chain import CHAIN_DDL, CHAIN_TABLE, Chain, ChainBroken
+from integrity.tree import KEYS_TABLE as SIGNING_KEYS_TABLE
+from integrity.tree import TREE_TABLE, tree_ddl
 from persistence.event_store import EventStore
 from persistence.files import private_file
 from persistence.vault import INDEX_DDL, INDEXED, KEYS_DDL, KEYS_TABLE, PersonalDataVault
@@ -129,6 +131,8 @@ class TenantStore:
                     if create:
                         cur.execute(KEYS_DDL)
                     cur.execute(CHAIN_DDL)
+                    for statement in tree_ddl(cur.dialect):
+                        cur.execute(statement)
                     for statement in INDEX_DDL:
                         cur.execute(statement)
                 self.projector.create()
@@ -148,6 +152,7 @@ class TenantStore:
                     f"SELECT count(*) FROM view_positions WHERE name IN ({', '.join('?' * len(lanes))})", lanes
                 )
                 cur.execute(f"SELECT 1 FROM {CHAIN_TABLE} LIMIT 1")
+                cur.execute(f"SELECT 1 FROM {TREE_TABLE}, {SIGNING_KEYS_TABLE} LIMIT 1")
                 indexed = cur.scalar("SELECT count(*) FROM index_keys WHERE name = ?", (INDEXED,))
         except Exception:  # noqa: BLE001 - a table missing: made under the lock
             return False
@@ -330,7 +335,7 @@ class TenantStore:
     # ---- maintenance -----------------------------------------------------------------
     @property
     def _ledger_tables(self) -> tuple[str, ...]:
-        return self.event_store.events_table, CHAIN_TABLE, KEYS_TABLE
+        return self.event_store.events_table, CHAIN_TABLE, KEYS_TABLE, TREE_TABLE
 
     def analyze(self) -> None:
         """Renew the planner's statistics of the ledger's tables and of every view, as after a
@@ -356,6 +361,7 @@ class TenantStore:
         with self.lock():
             applied = self.projector.rebuild(progress)
             self.stopped = None
+            self.chain.tree.rebuild_locked()  # the Merkle tree is made again from the ledger, like a view
             self.extend_chain_locked()
             return applied
 

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from application.national import National
 from application.policy import NATIONAL, Action
+from application.witness import Witness
 from service.access import allow
 from service.auth import platform
 from service.bodies import Blueprint
@@ -190,6 +191,58 @@ def verify(tenant_id: str, report_id: str):
     Events recorded late are listed without the member they concern.
     """
     return national().verify_report(tenant_id, report_id, _actor())
+
+
+class WitnessAlarm(Schema):
+    size = fields.Integer(metadata={"description": "The checkpoint that failed: its size"})
+    root = fields.String(metadata={"description": "... its root (hex)"})
+    signature = fields.String(metadata={"description": "... and the tenant's signature of it"})
+    against_size = fields.Integer(allow_none=True, metadata={"description": "The head it failed against"})
+    against_root = fields.String(allow_none=True)
+    reason = fields.String()
+    detected_at = fields.String(metadata={"description": "ISO 8601"})
+
+
+class WitnessedTenant(Schema):
+    tenant_id = fields.String()
+    size = fields.Integer(allow_none=True, metadata={"description": "The last checkpoint accepted (null: none yet)"})
+    root = fields.String(allow_none=True, metadata={"description": "Its root, hex"})
+    witnessed_at = fields.String(allow_none=True, metadata={"description": "When it was accepted (ISO 8601)"})
+    consistent = fields.Boolean(
+        metadata={"description": "False for good once a checkpoint failed its consistency proof (see `alarms`)"}
+    )
+    cosignature = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The national key's Ed25519 signature (base64) of "
+            "`unionledger-witness\\n` + the checkpoint's signed message"
+        },
+    )
+    alarms = fields.List(fields.Nested(WitnessAlarm), metadata={"description": "Never removed"})
+
+
+class WitnessKey(Schema):
+    key_id = fields.String()
+    public_key = fields.String(metadata={"description": "The national key's raw 32-byte Ed25519 public half, base64"})
+
+
+class WitnessAnswer(Schema):
+    key = fields.Nested(WitnessKey, metadata={"description": "The key the cosignatures verify with"})
+    tenants = fields.List(fields.Nested(WitnessedTenant))
+
+
+@blp.route("/witness", methods=["GET"])
+@allow(Action.NATIONAL)
+@blp.response(200, WitnessAnswer)
+def witness():
+    """The national level as witness of every tenant's ledger
+
+    Each call checks every tenant's current signed checkpoint against the last one accepted:
+    a consistency proof (RFC 9162 2.1.4) asked from the tenant must lead from the old root to
+    the new one; then the head is cosigned and kept. A checkpoint that fails is kept as an alarm
+    that never disappears, and `consistent` stays false for that tenant.
+    """
+    return Witness(platform()).witness()
 
 
 def _actor() -> str:

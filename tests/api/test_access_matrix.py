@@ -75,6 +75,7 @@ RULES: dict[tuple[str, str], Rule] = {
         Action.NATIONAL, None, lambda p, s: Call("/v1/national/targets/progress", query={"period": "2024"})
     ),
     (GET, "/v1/national/reports"): Rule(Action.NATIONAL, None, lambda p, s: Call("/v1/national/reports")),
+    (GET, "/v1/national/witness"): Rule(Action.NATIONAL, None, lambda p, s: Call("/v1/national/witness")),
     (POST, "/v1/national/reports/{tenant_id}/{report_id}/verification"): Rule(
         Action.NATIONAL, None, lambda p, s: Call(f"/v1/national/reports/x/{p.report[s]}/verification", {})
     ),
@@ -334,6 +335,14 @@ RULES: dict[tuple[str, str], Rule] = {
     (GET, T + "/audit"): Rule(Action.READ, None, lambda p, s: Call("/audit", query={"entity_id": p.member[s]})),
     (GET, T + "/ledger/digest"): Rule(Action.DIGEST, None, lambda p, s: Call("/ledger/digest")),
     (GET, T + "/ledger/export"): Rule(Action.EXPORT, None, lambda p, s: Call("/ledger/export")),
+    (GET, T + "/ledger/checkpoint"): Rule(Action.DIGEST, None, lambda p, s: Call("/ledger/checkpoint")),
+    (GET, T + "/ledger/key"): Rule(Action.DIGEST, None, lambda p, s: Call("/ledger/key")),
+    (GET, T + "/ledger/consistency"): Rule(
+        Action.DIGEST, None, lambda p, s: Call("/ledger/consistency", query={"from": 1, "to": 1})
+    ),
+    (GET, T + "/ledger/inclusion"): Rule(
+        Action.DIGEST, None, lambda p, s: Call("/ledger/inclusion", query={"position": 1, "size": 1})
+    ),
 }
 WITHOUT_LEDGER = re.compile(r"/(tokens|users)\b")  # the registry keeps these, not the tenant's ledger
 SCOPE_OF = {role: (None if role in UNSCOPED_ROLES else "A") for role in ROLES}

@@ -322,6 +322,12 @@ def test_an_auditor_reads_the_digest_checks_the_chain_and_downloads_the_export(c
     lines = gzip.decompress(export.get_data()).decode().splitlines()
     assert json.loads(lines[0])["events"] == digest["position"] and len(lines) == digest["position"] + 1
     assert "Kết nạp" in text(client.get("/audit/trail"))
+    head = province.get("/ledger/checkpoint").get_json()
+    assert f'<code id="checkpoint-root">{head["root"]}</code>' in page
+    kept = json.loads(client.get("/audit/checkpoint.json").get_data())
+    assert (
+        kept == head and json.loads(client.get("/audit/key.json").get_data()) == province.get("/ledger/key").get_json()
+    )
 
 
 def test_a_clerk_has_no_audit_page_nor_a_link_to_it(client, province):

@@ -755,6 +755,8 @@ def empty_as_a_crash_does(store, settings) -> list[str]:
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_on_postgresql_the_views_are_unlogged_and_the_ledger_is_not(app, tenant, settings):
     from integrity.chain import CHAIN_TABLE
+    from integrity.tree import KEYS_TABLE as SIGNING_KEYS
+    from integrity.tree import TREE_TABLE
     from persistence.vault import INDEX_TABLE, KEYS_TABLE
 
     build_history(tenant)
@@ -771,13 +773,16 @@ def test_on_postgresql_the_views_are_unlogged_and_the_ledger_is_not(app, tenant,
         "report_state",
         "views_intact",
     }
-    # The ledger's events, their keys and name index, the chain and the views' positions survive a crash.
+    # The ledger's events, their keys and name index, the chain, the Merkle tree and its signing key,
+    # and the views' positions survive a crash.
     assert {t for t, how in kept.items() if how == "p"} == {
         "ledger_events",
         KEYS_TABLE,
         INDEX_TABLE,
         "index_keys",
         CHAIN_TABLE,
+        TREE_TABLE,
+        SIGNING_KEYS,
         "view_positions",
     }
 
