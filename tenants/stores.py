@@ -43,7 +43,7 @@ from projections.progress import Plans
 from projections.queries import RegisterViews
 from projections.runner import Projector, ViewsStopped
 from projections.structure import Structure
-from tenants.settings import Settings, store_schema
+from tenants.settings import NATIONAL_STORE, Settings, store_schema
 
 log = logging.getLogger(__name__)
 MAPPER_TOPIC = "persistence.mapper:RegisterMapper"  # the library's mapper, flat events' JSON written directly
@@ -68,9 +68,16 @@ class TenantStore:
     serialises its writers. The use cases that run on it are in application/."""
 
     def __init__(
-        self, tenant_id: str, settings: Settings, *, create: bool = False, today: Callable[[], date] = vietnam_today
+        self,
+        tenant_id: str,
+        settings: Settings,
+        *,
+        create: bool = False,
+        today: Callable[[], date] = vietnam_today,
+        server: str | None = None,
     ):
         self.tenant_id = tenant_id
+        self.server = server or settings.default_server  # the PostgreSQL server it lives on
         self.settings = settings
         self.backend = settings.backend
         self.today = today
@@ -80,7 +87,7 @@ class TenantStore:
             self.schema = store_schema(settings, tenant_id)
             env = {
                 "PERSISTENCE_MODULE": "persistence.connections:TenantPostgresFactory",
-                **settings.postgres(),
+                **settings.postgres(self.server),
                 "POSTGRES_APPLICATION_NAME": settings.application_name(tenant_id),
                 "POSTGRES_CONNECT_TIMEOUT": str(settings.db_timeout),
                 "POSTGRES_SCHEMA": self.schema,
@@ -382,20 +389,25 @@ def _try_flock(handle: Any) -> bool:
 
 
 class TenantStores:
-    """The open tenant stores of this process, least recently used closed first."""
+    """The open tenant stores of this process, least recently used closed first. ``placement``
+    names the server a tenant lives on (the registry's record; None: the control store's)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, placement: Callable[[str], str | None] | None = None):
         self.settings = settings
+        self.placement = placement or (lambda _tenant_id: None)
         self._open: OrderedDict[str, TenantStore] = OrderedDict()
         self._users: dict[str, int] = {}
         self._lock = threading.Lock()
 
     @contextmanager
-    def use(self, tenant_id: str, *, create: bool = False) -> Iterator[TenantStore]:
+    def use(self, tenant_id: str, *, create: bool = False, server: str | None = None) -> Iterator[TenantStore]:
+        """The tenant's store, opened if it is not; ``server`` where it is being made (its
+        provisioning), else the server the registry records."""
         with self._lock:
             store = self._open.get(tenant_id)
             if store is None:
-                store = TenantStore(tenant_id, self.settings, create=create)
+                where = server or (None if tenant_id == NATIONAL_STORE else self.placement(tenant_id))
+                store = TenantStore(tenant_id, self.settings, create=create, server=where)
                 self._open[tenant_id] = store
                 if self.settings.warm_columns:
                     log.info("tenant %s: opened; reading its indicator columns ahead", tenant_id)
@@ -422,6 +434,22 @@ class TenantStores:
             store = self._open.pop(tenant_id, None)
             if store is not None:
                 store.close()
+
+    def pool_use(self) -> dict[str, dict[str, int]]:
+        """The connections of this process's open stores, per server: held, in use, and requests waiting."""
+        use: dict[str, dict[str, int]] = {}
+        with self._lock:
+            stores = list(self._open.values())
+        for store in stores:
+            pool = getattr(store.datastore, "pool", None)
+            if pool is None or not hasattr(pool, "get_stats"):
+                continue
+            stats = pool.get_stats()
+            mine = use.setdefault(store.server, {"size": 0, "in_use": 0, "waiting": 0})
+            mine["size"] += stats.get("pool_size", 0)
+            mine["in_use"] += stats.get("pool_size", 0) - stats.get("pool_available", 0)
+            mine["waiting"] += stats.get("requests_waiting", 0)
+        return use
 
     def close(self) -> None:
         with self._lock:
