@@ -104,14 +104,14 @@ def members_per_server(settings: Settings, registry: Registry) -> dict[str, int 
 
 
 def _members(conn: Any, tenant_id: str) -> int:
-    """The tenant's members as its views hold them (0 for a store whose views are not made yet)."""
+    """The tenant's current members as its views hold them (0 for a store whose views are not made yet)."""
     from psycopg import sql
 
     schema = schema_name(tenant_id)
     exists = conn.execute("SELECT to_regclass(%s)", (f'"{schema}".member_state',)).fetchone()[0]
     if exists is None:
         return 0
-    query = sql.SQL("SELECT count(*) FROM {}.member_state").format(sql.Identifier(schema))
+    query = sql.SQL("SELECT count(*) FROM {}.member_state WHERE left_on IS NULL").format(sql.Identifier(schema))
     return int(conn.execute(query).fetchone()[0])
 
 

@@ -1033,7 +1033,10 @@ def test_creating_a_tenant_that_exists_keeps_its_first_token_and_name(client, ad
     client.post("/v1/tenants", json={"id": PROVINCE, "name": "Lần hai"}, headers=admin)
     assert (
         first.get("/audit", expect=None).status_code,
-        client.get("/v1/tenants", headers=admin).get_json()["tenants"],
+        [
+            {k: v for k, v in t.items() if k != "server"}
+            for t in client.get("/v1/tenants", headers=admin).get_json()["tenants"]
+        ],
     ) == (200, [{"id": PROVINCE, "name": f"Tenant {PROVINCE}"}])
 
 
