@@ -90,6 +90,8 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
                 with store.connection() as conn:
                     cur = ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
                     with cur.pipeline(), conn.transaction():  # BEGIN and COMMIT go with the statements
+                        if store.pooled:
+                            store.on_schema(cur)
                         wait = max(1, int((deadline - time.monotonic()) * 1000))
                         cur.execute("SELECT set_config('lock_timeout', ?, true)", (f"{wait}ms",))
                         cur.execute("SELECT pg_advisory_xact_lock(?)", (store.lock_key,))

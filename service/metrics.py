@@ -170,7 +170,10 @@ class Lag(Collector):
         for server, tenant_ids in placed.items():
             try:
                 with psycopg.connect(
-                    settings.conninfo(server), connect_timeout=settings.db_timeout, autocommit=True
+                    settings.conninfo(server),
+                    connect_timeout=settings.db_timeout,
+                    autocommit=True,
+                    **settings.connect_options(),
                 ) as conn:
                     yield server, True, [row for t in tenant_ids if (row := _lag(conn, t)) is not None]
             except (psycopg.Error, KeyError) as error:

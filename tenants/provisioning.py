@@ -95,7 +95,9 @@ def members_per_server(settings: Settings, registry: Registry) -> dict[str, int 
     counts: dict[str, int | None] = {}
     for server, tenant_ids in placed.items():
         try:
-            with psycopg.connect(settings.conninfo(server), connect_timeout=settings.db_timeout) as conn:
+            with psycopg.connect(
+                settings.conninfo(server), connect_timeout=settings.db_timeout, **settings.connect_options()
+            ) as conn:
                 counts[server] = sum(_members(conn, tenant_id) for tenant_id in tenant_ids)
         except (psycopg.Error, KeyError) as error:
             log.warning("server %s not counted for placement: %s", server, type(error).__name__)
@@ -144,9 +146,16 @@ def _locked(settings: Settings, schema: str, server: str | None = None) -> Itera
     import psycopg
 
     key = int.from_bytes(hashlib.sha256(f"provision:{schema}".encode()).digest()[:8], "big", signed=True)
-    # A connection of its own, not one of the registry's few, which the provisioning also uses.
-    with psycopg.connect(settings.conninfo(server), autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (key,))  # released with the connection
+    conninfo, options = settings.conninfo(server), settings.connect_options()
+    # Connections of their own, not the registry's few, which the provisioning also uses: one holds
+    # the lock in a transaction kept open to the end (so that it ends with it, through a transaction
+    # pooler too), the other makes the schema, committed at once for the tenant store to use.
+    with (
+        psycopg.connect(conninfo, autocommit=True, **options) as holder,
+        holder.transaction(),
+        psycopg.connect(conninfo, autocommit=True, **options) as conn,
+    ):
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
         yield conn
 
 
@@ -216,7 +225,8 @@ def empty_store(settings: Settings, registry: Registry, stores: TenantStores, te
         from psycopg import sql
 
         schema = schema_name(tenant_id)
-        with psycopg.connect(settings.conninfo(registry.server_of(tenant_id))) as conn, conn.transaction():
+        conninfo = settings.conninfo(registry.server_of(tenant_id))
+        with psycopg.connect(conninfo, **settings.connect_options()) as conn, conn.transaction():
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
             _create_schema(conn, settings, schema)
     else:

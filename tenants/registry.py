@@ -114,7 +114,8 @@ class Registry:
             schema = settings.control_schema
 
             def on_schema(conn) -> None:  # once per connection, not once per transaction
-                conn.execute(f'SET search_path TO "{schema}"')
+                if not settings.pooled:  # through a transaction pooler, each transaction sets it (_transaction)
+                    conn.execute(f'SET search_path TO "{schema}"')
 
             # Autocommit: a lookup is one statement and one round trip; changes open a transaction.
             # Checked, named and bounded in time as every pool of the service is (persistence.connections).
@@ -166,8 +167,12 @@ class Registry:
         if self._pool is not None:
             from psycopg.rows import tuple_row
 
-            with self._pool.connection() as conn, conn.transaction() if write else nullcontext():
-                yield ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
+            pooled = self.settings.pooled
+            with self._pool.connection() as conn, conn.transaction() if write or pooled else nullcontext():
+                cur = ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
+                if pooled:
+                    cur.execute(f'SET LOCAL search_path TO "{self.settings.control_schema}"')
+                yield cur
             return
         lite = sqlite3.connect(self._path, timeout=30, isolation_level=None)
         try:

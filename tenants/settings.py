@@ -6,6 +6,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 TENANT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
@@ -36,6 +37,9 @@ class Settings:
     auth_failures: int = 20  # failed authentications from one address within the window, then 429
     auth_window_seconds: int = 60
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-For names the client
+    # "transaction": the servers are reached through a pooler in transaction pooling mode (PgBouncer),
+    # so nothing is kept on a server connection between transactions (docs/pgbouncer.md)
+    pooler: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Settings:
@@ -65,11 +69,23 @@ class Settings:
             auth_failures=_whole(env, "UNIONLEDGER_AUTH_FAILURES", 20, 1),
             auth_window_seconds=_whole(env, "UNIONLEDGER_AUTH_WINDOW_SECONDS", 60, 1),
             trusted_proxies=_whole(env, "UNIONLEDGER_TRUSTED_PROXIES", 0, 0),
+            pooler=_pooler(env.get("UNIONLEDGER_POOLER")),
         )
 
     @property
     def backend(self) -> str:
         return "postgres" if self.database_url else "sqlite"
+
+    @property
+    def pooled(self) -> bool:
+        """Whether a transaction may run on another server connection than the one before it."""
+        return self.pooler == "transaction"
+
+    def connect_options(self) -> dict[str, Any]:
+        """What every connection is opened with beyond its address: through a transaction pooler,
+        no server-side prepared statements (psycopg prepares a statement run five times, and the
+        library some at once; the next transaction may be on a connection that never saw them)."""
+        return {"prepare_threshold": None} if self.pooled else {}
 
     @property
     def server_urls(self) -> dict[str, str]:
@@ -152,6 +168,15 @@ def parse_servers(env) -> tuple[tuple[str, str], ...]:
             raise ValueError(f"server {name!r} is named twice")
         servers[name] = url
     return tuple(servers.items())
+
+
+def _pooler(raw: str | None) -> str | None:
+    value = (raw or "").strip().lower() or None
+    if value not in (None, "transaction"):
+        raise ValueError(
+            f"UNIONLEDGER_POOLER must be 'transaction' (a pooler in transaction mode) or unset, not {raw!r}"
+        )
+    return value
 
 
 def _whole(env, name: str, default: int, least: int) -> int:

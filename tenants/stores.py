@@ -94,7 +94,11 @@ class TenantStore:
                 "POSTGRES_POOL_SIZE": str(settings.pool_size),
                 "POSTGRES_MAX_OVERFLOW": str(settings.pool_overflow),
                 "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
-                "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
+                "POSTGRES_NO_PREPARE": "y" if settings.pooled else "n",
+                # through a pooler the library's SET would stay on whichever server connection it ran
+                # on, and the tenant lock's transaction idles while an import runs: the pooler's own
+                # idle_transaction_timeout bounds idle transactions there (docs/pgbouncer.md)
+                "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "0" if settings.pooled else "60",
                 "APPLICATION_RECORDER_TOPIC": "persistence.recorders:CopyingPostgresApplicationRecorder",
                 "MAPPER_TOPIC": MAPPER_TOPIC,
                 "CREATE_TABLE": "y" if create else "n",
@@ -193,10 +197,25 @@ class TenantStore:
     # ---- connections ---------------------------------------------------------
     @contextmanager
     def connection(self) -> Iterator[Any]:
-        """A pooled PostgreSQL connection on the tenant's schema."""
+        """A pooled PostgreSQL connection on the tenant's schema (through a transaction pooler,
+        a transaction on it sets the schema itself: ``on_schema``)."""
         with self.datastore.get_connection() as conn:
-            self._on_tenant(conn)
+            if not self.pooled:
+                self._on_tenant(conn)
             yield conn
+
+    @property
+    def pooled(self) -> bool:
+        return self.settings.pooled
+
+    def on_schema(self, cur: Any, search_path: str | None = None) -> None:
+        """At the start of a transaction through a transaction pooler: the tables it names are the
+        tenant's (or those of ``search_path``), for this transaction alone."""
+        cur.execute(f"SET LOCAL search_path TO {search_path or self._schema_path}")
+
+    @property
+    def _schema_path(self) -> str:
+        return f'"{self.schema}"'
 
     @contextmanager
     def transaction(
@@ -212,14 +231,15 @@ class TenantStore:
             from psycopg.rows import tuple_row
 
             with self.connection() as conn:
-                if write or snapshot or search_path:
+                if write or snapshot or search_path or self.pooled:
                     with conn.transaction(force_rollback=not write):
                         raw = conn.cursor(row_factory=tuple_row)
                         if snapshot:
                             raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                        if search_path or self.pooled:
+                            self.on_schema(raw, search_path)
+                        if snapshot:
                             raw.execute(f"LOCK TABLE {self._view_tables} IN ACCESS SHARE MODE")
-                        if search_path:
-                            raw.execute(f"SET LOCAL search_path TO {search_path}")
                         yield ViewCursor(raw, "postgres")
                 else:
                     yield ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
@@ -268,6 +288,10 @@ class TenantStore:
         if self.backend == "postgres":
             from psycopg.rows import tuple_row
 
+            if self.pooled:  # a lock of the session would stay with a server connection the pooler reuses
+                with self._transaction_locked(deadline):
+                    yield
+                return
             with self.datastore.get_connection() as conn:
                 cur = conn.cursor(row_factory=tuple_row)
                 if deadline is None:
@@ -292,6 +316,25 @@ class TenantStore:
                     yield
                 finally:
                     fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextmanager
+    def _transaction_locked(self, deadline: float | None) -> Iterator[None]:
+        """The lock between processes through a transaction pooler: the same advisory lock, taken
+        by a transaction kept open while the lock is held (the pooler keeps its server connection
+        to it until it ends), so that it ends with the transaction whatever happens."""
+        from psycopg.rows import tuple_row
+
+        with self.datastore.get_connection() as conn, conn.transaction():
+            cur = conn.cursor(row_factory=tuple_row)
+            if deadline is None:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
+            else:
+                _poll(
+                    lambda: cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (self.lock_key,)).fetchone()[0],
+                    deadline,
+                    self.busy,
+                )
+            yield
 
     def busy(self) -> TenantBusy:
         return TenantBusy(

@@ -55,7 +55,8 @@ def _servers(settings: Settings) -> dict[str, str | None]:
 
     def attempt(name: str) -> str | None:
         try:
-            with psycopg.connect(settings.conninfo(name), connect_timeout=settings.db_timeout) as conn:
+            options = settings.connect_options()
+            with psycopg.connect(settings.conninfo(name), connect_timeout=settings.db_timeout, **options) as conn:
                 conn.execute("SELECT 1")
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             return _failure(settings, exc, name)
