@@ -20,7 +20,7 @@ from application.handlers import handle
 from application.scope import command_reaches
 from application.unit_of_work import UnitOfWork, preload
 from domain.errors import AlreadyExists
-from persistence.recorders import insert_within
+from persistence.recorders import TenantMoved, fenced, insert_within
 from persistence.vault import Sealing
 from projections.base import ViewCursor
 
@@ -115,7 +115,9 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
                 continue
             except errors.LockNotAvailable:
                 raise store.busy() from None
-            except IntegrityError:  # unexpected, as the lock was held: a writer that does not take it
+            except IntegrityError as error:  # unexpected, as the lock was held: a writer that does not take it
+                if fenced(error):  # the tenant has moved to another server (tenants/moving.py)
+                    raise TenantMoved(store.tenant_id) from error
                 refused = True
             if refused or behind:
                 with store.store_locked(deadline):
@@ -204,7 +206,9 @@ def _one_by_one(store: Any, items: list[Pending]) -> None:
         try:
             item.result = handle(item.command, uow)
             record(store, uow)
-        except IntegrityError:
+        except IntegrityError as error:
+            if fenced(error):
+                raise TenantMoved(store.tenant_id) from error
             item.result, item.error = (
                 None,
                 AlreadyExists("the entity was written concurrently; nothing was changed", rule="unique_id"),

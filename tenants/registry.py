@@ -233,6 +233,13 @@ class Registry:
         tenant = self.tenant(tenant_id)
         return tenant["server"] if tenant else None
 
+    def place(self, tenant_id: str, server: str) -> None:
+        """Record that the tenant lives on ``server`` now (the end of a move)."""
+        with self.transaction() as cur:
+            cur.execute("UPDATE tenants SET server = ? WHERE tenant_id = ?", (server, tenant_id))
+            if cur.rowcount != 1:
+                raise LookupError(f"tenant {tenant_id!r} is not registered")
+
     def add_tenant(self, tenant_id: str, name: str, holder: str, server: str | None = None) -> str | None:
         """Record a provisioned tenant, the server it lives on, and its first token; None if the id is taken."""
         token = new_token()

@@ -48,6 +48,7 @@ from tenants.settings import NATIONAL_STORE, Settings, store_schema
 log = logging.getLogger(__name__)
 MAPPER_TOPIC = "persistence.mapper:RegisterMapper"  # the library's mapper, flat events' JSON written directly
 RETRY_AFTER = 5  # seconds a client is told to wait when the tenant is busy
+PLACEMENT_RECHECK_SECONDS = 1.0  # how soon a process notices a tenant moved to another server
 
 
 def view_projections() -> list:
@@ -433,49 +434,95 @@ def _try_flock(handle: Any) -> bool:
 
 class TenantStores:
     """The open tenant stores of this process, least recently used closed first. ``placement``
-    names the server a tenant lives on (the registry's record; None: the control store's)."""
+    names the server a tenant lives on (the registry's record; None: the control store's).
+
+    A tenant moved to another server (tenants/moving.py) is noticed within
+    ``PLACEMENT_RECHECK_SECONDS``: its store here is retired (closed once no request uses it) and
+    the next use opens it where the registry says. Until then its writes are refused on the old
+    server, which the move fenced."""
 
     def __init__(self, settings: Settings, placement: Callable[[str], str | None] | None = None):
         self.settings = settings
         self.placement = placement or (lambda _tenant_id: None)
         self._open: OrderedDict[str, TenantStore] = OrderedDict()
-        self._users: dict[str, int] = {}
+        self._users: dict[TenantStore, int] = {}
+        self._retired: set[TenantStore] = set()
+        self._checked: dict[str, float] = {}  # when each open tenant's placement was last read
         self._lock = threading.Lock()
 
     @contextmanager
     def use(self, tenant_id: str, *, create: bool = False, server: str | None = None) -> Iterator[TenantStore]:
         """The tenant's store, opened if it is not; ``server`` where it is being made (its
         provisioning), else the server the registry records."""
+        self._recheck(tenant_id, server)
         with self._lock:
             store = self._open.get(tenant_id)
             if store is None:
                 where = server or (None if tenant_id == NATIONAL_STORE else self.placement(tenant_id))
                 store = TenantStore(tenant_id, self.settings, create=create, server=where)
                 self._open[tenant_id] = store
+                self._checked[tenant_id] = time.monotonic()
                 if self.settings.warm_columns:
                     log.info("tenant %s: opened; reading its indicator columns ahead", tenant_id)
                     threading.Thread(target=store.warm, name=f"warm-{tenant_id}", daemon=True).start()
             self._open.move_to_end(tenant_id)
-            self._users[tenant_id] = self._users.get(tenant_id, 0) + 1
+            self._users[store] = self._users.get(store, 0) + 1
             self._evict()
         try:
             yield store
         finally:
             with self._lock:
-                self._users[tenant_id] -= 1
+                self._users[store] -= 1
+                if not self._users[store] and store in self._retired:
+                    self._retired.discard(store)
+                    self._users.pop(store)
+                    store.close()
+
+    def _recheck(self, tenant_id: str, server: str | None) -> None:
+        """Where an open tenant's placement was read long enough ago, read it again (outside the
+        lock: a control store query) and retire the store if the tenant has moved."""
+        if self.settings.backend != "postgres" or server is not None or tenant_id == NATIONAL_STORE:
+            return
+        with self._lock:
+            store = self._open.get(tenant_id)
+            now = time.monotonic()
+            if store is None or now - self._checked.get(tenant_id, 0.0) < PLACEMENT_RECHECK_SECONDS:
+                return
+            self._checked[tenant_id] = now
+        where = self.placement(tenant_id)
+        if where is not None and where != store.server:
+            log.info("tenant %s: moved from server %s to %s; its store is opened there", tenant_id, store.server, where)
+            self.retire(tenant_id)
+
+    def retire(self, tenant_id: str) -> None:
+        """Stop handing out this process's store of the tenant (its next use opens it afresh,
+        where the registry says); it is closed once no request uses it."""
+        with self._lock:
+            store = self._open.pop(tenant_id, None)
+            self._checked.pop(tenant_id, None)
+            if store is None:
+                return
+            if self._users.get(store):
+                self._retired.add(store)
+            else:
+                self._users.pop(store, None)
+                store.close()
 
     def _evict(self) -> None:
-        for tenant_id in list(self._open):
+        for tenant_id, store in list(self._open.items()):
             if len(self._open) <= self.settings.max_open_tenants:
                 return
-            if not self._users.get(tenant_id):
+            if not self._users.get(store):
                 self._open.pop(tenant_id).close()
-                self._users.pop(tenant_id, None)
+                self._users.pop(store, None)
+                self._checked.pop(tenant_id, None)
 
     def forget(self, tenant_id: str) -> None:
         with self._lock:
             store = self._open.pop(tenant_id, None)
+            self._checked.pop(tenant_id, None)
             if store is not None:
+                self._users.pop(store, None)
                 store.close()
 
     def pool_use(self) -> dict[str, dict[str, int]]:
