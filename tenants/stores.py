@@ -489,7 +489,11 @@ class TenantStores:
             if store is None or now - self._checked.get(tenant_id, 0.0) < PLACEMENT_RECHECK_SECONDS:
                 return
             self._checked[tenant_id] = now
-        where = self.placement(tenant_id)
+        try:
+            where = self.placement(tenant_id)
+        except Exception as error:  # noqa: BLE001 - the control store away: the store stays as it is
+            log.info("tenant %s: placement not read again (%s)", tenant_id, type(error).__name__)
+            return
         if where is not None and where != store.server:
             log.info("tenant %s: moved from server %s to %s; its store is opened there", tenant_id, store.server, where)
             self.retire(tenant_id)
