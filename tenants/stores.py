@@ -448,6 +448,7 @@ class TenantStores:
         self._users: dict[TenantStore, int] = {}
         self._retired: set[TenantStore] = set()
         self._checked: dict[str, float] = {}  # when each open tenant's placement was last read
+        self._openings: dict[str, threading.Lock] = {}  # one opening of a tenant's store at a time
         self._lock = threading.Lock()
 
     @contextmanager
@@ -455,28 +456,49 @@ class TenantStores:
         """The tenant's store, opened if it is not; ``server`` where it is being made (its
         provisioning), else the server the registry records."""
         self._recheck(tenant_id, server)
-        with self._lock:
-            store = self._open.get(tenant_id)
-            if store is None:
-                where = server or (None if tenant_id == NATIONAL_STORE else self.placement(tenant_id))
-                store = TenantStore(tenant_id, self.settings, create=create, server=where)
-                self._open[tenant_id] = store
-                self._checked[tenant_id] = time.monotonic()
-                if self.settings.warm_columns:
-                    log.info("tenant %s: opened; reading its indicator columns ahead", tenant_id)
-                    threading.Thread(target=store.warm, name=f"warm-{tenant_id}", daemon=True).start()
-            self._open.move_to_end(tenant_id)
-            self._users[store] = self._users.get(store, 0) + 1
-            self._evict()
+        store = self._acquire(tenant_id)
+        if store is None:
+            # Opened outside the stores' lock, one opening per tenant at a time: a store whose server
+            # is away fails after UNIONLEDGER_DB_TIMEOUT_SECONDS without holding up the other tenants.
+            with self._opening(tenant_id):
+                store = self._acquire(tenant_id)
+                if store is None:
+                    where = server or (None if tenant_id == NATIONAL_STORE else self.placement(tenant_id))
+                    store = TenantStore(tenant_id, self.settings, create=create, server=where)
+                    with self._lock:
+                        self._open[tenant_id] = store
+                        self._checked[tenant_id] = time.monotonic()
+                        self._users[store] = 1
+                        self._evict()
+                    if self.settings.warm_columns:
+                        log.info("tenant %s: opened; reading its indicator columns ahead", tenant_id)
+                        threading.Thread(target=store.warm, name=f"warm-{tenant_id}", daemon=True).start()
         try:
             yield store
         finally:
             with self._lock:
-                self._users[store] -= 1
-                if not self._users[store] and store in self._retired:
-                    self._retired.discard(store)
-                    self._users.pop(store)
-                    store.close()
+                left = self._users.get(store, 1) - 1  # a store forgotten meanwhile counts no users
+                if left > 0:
+                    self._users[store] = left
+                else:
+                    self._users.pop(store, None)
+                    if store in self._retired:
+                        self._retired.discard(store)
+                        store.close()
+
+    def _acquire(self, tenant_id: str) -> TenantStore | None:
+        """The tenant's open store, counted as used; None if it is not open."""
+        with self._lock:
+            store = self._open.get(tenant_id)
+            if store is not None:
+                self._open.move_to_end(tenant_id)
+                self._users[store] = self._users.get(store, 0) + 1
+                self._evict()
+            return store
+
+    def _opening(self, tenant_id: str) -> threading.Lock:
+        with self._lock:
+            return self._openings.setdefault(tenant_id, threading.Lock())
 
     def _recheck(self, tenant_id: str, server: str | None) -> None:
         """Where an open tenant's placement was read long enough ago, read it again (outside the

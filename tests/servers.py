@@ -68,3 +68,13 @@ def need_second_server() -> str:
             pytest.fail(f"the second PostgreSQL server on port {SECOND_PORT} is required under CI: {error}")
         pytest.skip(f"no second PostgreSQL server on port {SECOND_PORT}: {error}")
     return SECOND_URL
+
+
+def free_port_url() -> str:
+    """A PostgreSQL URL where nothing listens: a server that is away."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"postgresql://postgres@127.0.0.1:{port}/test"

@@ -9,6 +9,7 @@ third goes to ``second``. Nationally: members_total 2 + 5 = 7, unions_total 2, c
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from pathlib import Path
 
@@ -167,3 +168,33 @@ def test_servers_are_read_from_the_environment_or_a_file(tmp_path: Path):
     ]:
         with pytest.raises(ValueError, match=says):
             Settings.from_env(wrong)
+
+
+def test_the_national_level_answers_for_the_tenants_it_reaches_and_names_the_others(app, spread):
+    """A (2 members) on main, B (5) on second; an app that finds second away answers A's figures
+    alone and names B and its server; with second back, the sum is 7 again."""
+    from service.app import create_app
+    from tests.servers import free_port_url
+
+    client = app.test_client()
+    run = uuid.uuid4().hex[:6]
+    a = TenantClient(client, f"na-{run}", create(client, f"na-{run}", "main")["token"])
+    b = TenantClient(client, f"nb-{run}", create(client, f"nb-{run}", "second")["token"])
+    province_a(a)
+    province_b(b)
+    token = national_token(client, ADMIN)
+    away = create_app(dataclasses.replace(spread, servers=(("main", PG_URL), ("second", free_port_url()))))
+    try:
+        nation = Nation(away.test_client(), token)
+        answer = nation.get("/indicators", period=PERIOD, as_of=END).get_json()
+        assert (answer["figures"]["members_total"], answer["figures"]["coverage_pct"]) == (2, 50.0)
+        assert [t["tenant_id"] for t in answer["tenants"]] == [a.id]
+        assert answer["unreachable"] == [{"tenant_id": b.id, "name": b.id.upper(), "server": "second"}]
+        reports = nation.get("/reports").get_json()
+        assert (reports["reports"], [u["tenant_id"] for u in reports["unreachable"]]) == ([], [b.id])
+        ready = away.test_client().get("/readyz")
+        assert ready.status_code == 503 and ready.get_json()["detail"].startswith("server second unreachable")
+    finally:
+        away.extensions["unionledger"].close()
+    answer = Nation(client, token).get("/indicators", period=PERIOD, as_of=END).get_json()
+    assert (answer["figures"]["members_total"], answer["unreachable"]) == (7, [])
