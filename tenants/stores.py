@@ -21,7 +21,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -233,7 +233,9 @@ class TenantStore:
 
             with self.connection() as conn:
                 if write or snapshot or search_path or self.pooled:
-                    with conn.transaction(force_rollback=not write):
+                    # through a pooler a read's BEGIN and SET LOCAL go with its first statement
+                    lead = conn.pipeline() if self.pooled and not write else nullcontext()
+                    with lead, conn.transaction(force_rollback=not write):
                         raw = conn.cursor(row_factory=tuple_row)
                         if snapshot:
                             raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")

@@ -198,3 +198,41 @@ def test_the_national_level_answers_for_the_tenants_it_reaches_and_names_the_oth
         away.extensions["unionledger"].close()
     answer = Nation(client, token).get("/indicators", period=PERIOD, as_of=END).get_json()
     assert (answer["figures"]["members_total"], answer["unreachable"]) == (7, [])
+
+
+def test_a_server_away_delays_only_its_own_tenants(app, spread):
+    """While a request waits for a tenant whose server is away (then 503), another tenant's
+    request on the server that answers is served at once."""
+    import threading
+    import time
+
+    from service.app import create_app
+    from tests.servers import free_port_url
+
+    client = app.test_client()
+    run = uuid.uuid4().hex[:6]
+    a = TenantClient(client, f"wa-{run}", create(client, f"wa-{run}", "main")["token"])
+    b = TenantClient(client, f"wb-{run}", create(client, f"wb-{run}", "second")["token"])
+    province_a(a)
+    away = create_app(dataclasses.replace(spread, servers=(("main", PG_URL), ("second", free_port_url()))))
+    try:
+        there, elsewhere = (
+            TenantClient(away.test_client(), a.id, a.token),
+            TenantClient(away.test_client(), b.id, b.token),
+        )
+        answers: dict[str, tuple[int, float]] = {}
+
+        def timed(name: str, tenant: TenantClient) -> None:
+            started = time.monotonic()
+            status = tenant.get("/units", expect=None).status_code
+            answers[name] = (status, time.monotonic() - started)
+
+        waiting = threading.Thread(target=timed, args=("b", elsewhere))
+        waiting.start()
+        time.sleep(0.3)  # b's store is being opened, and waits for its server
+        timed("a", there)
+        waiting.join()
+        assert answers["b"][0] == 503 and answers["b"][1] >= spread.db_timeout - 0.5
+        assert answers["a"][0] == 200 and answers["a"][1] < spread.db_timeout - 1, answers  # not after b
+    finally:
+        away.extensions["unionledger"].close()
