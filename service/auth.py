@@ -88,7 +88,7 @@ def record_refusal(who: Principal, event: str, detail: dict) -> None:
             detail={"method": request.method, "role": who.role, **detail},
         )
     except UNREACHABLE as error:
-        log.warning("the access log does not answer (%s): %s of %s not recorded", error, event, who.actor)
+        log.warning("the access log does not answer (%s): a %s of tenant %s not recorded", error, event, who.tenant_id)
 
 
 def authenticate() -> None:
