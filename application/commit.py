@@ -21,7 +21,7 @@ from application.scope import command_reaches
 from application.unit_of_work import UnitOfWork, preload
 from domain.errors import AlreadyExists
 from integrity.tree import edge_of
-from persistence.recorders import insert_within
+from persistence.recorders import TenantMoved, fenced, insert_within
 from persistence.vault import Sealing
 from projections.base import ViewCursor
 
@@ -91,6 +91,8 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
                 with store.connection() as conn:
                     cur = ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
                     with cur.pipeline(), conn.transaction():  # BEGIN and COMMIT go with the statements
+                        if store.pooled:
+                            store.on_schema(cur)
                         wait = max(1, int((deadline - time.monotonic()) * 1000))
                         cur.execute("SELECT set_config('lock_timeout', ?, true)", (f"{wait}ms",))
                         cur.execute("SELECT pg_advisory_xact_lock(?)", (store.lock_key,))
@@ -114,7 +116,9 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
                 continue
             except errors.LockNotAvailable:
                 raise store.busy() from None
-            except IntegrityError:  # unexpected, as the lock was held: a writer that does not take it
+            except IntegrityError as error:  # unexpected, as the lock was held: a writer that does not take it
+                if fenced(error):  # the tenant has moved to another server (tenants/moving.py)
+                    raise TenantMoved(store.tenant_id) from error
                 refused = True
             if refused or behind:
                 with store.store_locked(deadline):
@@ -212,7 +216,9 @@ def _one_by_one(store: Any, items: list[Pending]) -> None:
         try:
             item.result = handle(item.command, uow)
             record(store, uow)
-        except IntegrityError:
+        except IntegrityError as error:
+            if fenced(error):
+                raise TenantMoved(store.tenant_id) from error
             item.result, item.error = (
                 None,
                 AlreadyExists("the entity was written concurrently; nothing was changed", rule="unique_id"),

@@ -13,6 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
+import psycopg
+from eventsourcing import persistence
+
 from application.reads import RegisterReads
 from application.register import Register
 from domain.clock import vietnam_today
@@ -20,11 +23,14 @@ from domain.commands import AssignNationalTarget
 from domain.errors import InvalidValue, NotFound
 from domain.indicators import BASE_CODES, Indicator, parse_indicator, percentage
 from domain.periods import Period, parse_period
+from persistence.connections import DatabaseUnreachable
 from projections.indicators import Question
 from projections.progress import elapsed_share, progress_line
 
 T = TypeVar("T")
 READERS = 8  # tenants read at once: each holds one of its pool's connections while it is read
+# A tenant whose server does not answer: the national level answers for the others and names it.
+UNREACHABLE = (DatabaseUnreachable, psycopg.OperationalError, persistence.OperationalError, persistence.InterfaceError)
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 NATIONAL_TARGET = "national_target"  # the national ledger's entity type (audit trail)
@@ -47,16 +53,30 @@ class National:
         self.today = today
 
     # ---- every tenant, concurrently -------------------------------------------------------------
-    def _each(self, tenants: list[dict], read: Callable[[RegisterReads, dict], T]) -> list[T]:
-        """``read`` for each tenant, on its own store, in the tenants' order."""
+    def _each(self, tenants: list[dict], read: Callable[[RegisterReads, dict], T]) -> tuple[list[T], list[dict]]:
+        """``read`` for each tenant, on its own store, in the tenants' order: the answers of the
+        tenants whose server answered, and the tenants whose server did not (id, name, server)."""
 
-        def one(tenant: dict) -> T:
-            with self.platform.stores.use(tenant["id"]) as store:
-                return read(RegisterReads(store), tenant)
+        def one(tenant: dict) -> T | None:
+            try:
+                with self.platform.stores.use(tenant["id"]) as store:
+                    return read(RegisterReads(store), tenant)
+            except UNREACHABLE:
+                return None
 
-        if len(tenants) <= 1:
-            return [one(t) for t in tenants]
-        return list(_pool().map(one, tenants))
+        answers = [one(t) for t in tenants] if len(tenants) <= 1 else list(_pool().map(one, tenants))
+        reached = [a for a in answers if a is not None]
+        placed = {t["id"]: t for t in self.platform.registry.tenants()} if None in answers else {}
+        missed = [
+            {
+                "tenant_id": t["id"],
+                "name": placed.get(t["id"], t).get("name"),
+                "server": placed.get(t["id"], t).get("server"),
+            }
+            for t, a in zip(tenants, answers)
+            if a is None
+        ]
+        return reached, missed
 
     def _tenant(self, tenant_id: str, field: str = "tenant_id") -> dict:
         tenant = self.platform.registry.tenant(tenant_id)
@@ -87,7 +107,9 @@ class National:
             return reads.figures_and_parts(reads.question(period, None, as_of, known_at), indicators)
 
         tenants = self.platform.registry.tenants()
-        answers = self._each(tenants, read)
+        answers, missed = self._each(tenants, read)
+        skipped = {m["tenant_id"] for m in missed}
+        reached = [t for t in tenants if t["id"] not in skipped]
         return {
             "period": span.code,
             "as_of": as_of,
@@ -95,8 +117,9 @@ class National:
             "figures": summed(indicators, answers),
             "tenants": [
                 {"tenant_id": t["id"], "name": t["name"], "figures": figures}
-                for t, (figures, _parts) in zip(tenants, answers)
+                for t, (figures, _parts) in zip(reached, answers)
             ],
+            "unreachable": missed,
         }
 
     # ---- national targets ------------------------------------------------------------------------
@@ -135,23 +158,33 @@ class National:
             baseline = reads.figures(Question(span, None, before, None), stocks) if stocks else {}
             return now, baseline
 
-        figures = dict(zip(by_tenant, self._each(tenants, read)))
+        answers, missed = self._each(tenants, read)
+        skipped = {m["tenant_id"] for m in missed}
+        figures = dict(zip([t for t in by_tenant if t not in skipped], answers))
         elapsed = elapsed_share(span, as_of)
         lines = []
         for target in targets:
+            if target["tenant_id"] in skipped:
+                continue
             indicator = parse_indicator(target["indicator"])
             now, baseline = figures[target["tenant_id"]]
             start = 0 if indicator.is_flow else baseline[indicator.code]
             line = progress_line(indicator, target["value"], now[indicator.code], start, elapsed)
             lines.append({"target_id": target["id"], "tenant_id": target["tenant_id"], **line})
-        return {"period": span.code, "as_of": as_of, "lines": lines}
+        return {"period": span.code, "as_of": as_of, "lines": lines, "unreachable": missed}
 
     # ---- reports ---------------------------------------------------------------------------------
     def reports(self, period: str | None = None) -> list[dict]:
         """The reports every tenant submitted for the whole tenant, by tenant, oldest first."""
+        return self.reports_reached(period)[0]
+
+    def reports_reached(self, period: str | None = None) -> tuple[list[dict], list[dict]]:
+        """``reports``, and the tenants whose server did not answer."""
         tenants = self.platform.registry.tenants()
-        found = self._each(tenants, lambda reads, _t: reads.tenant_reports(period))
-        return [{"tenant_id": t["id"], **report} for t, reports in zip(tenants, found) for report in reports]
+        found, missed = self._each(tenants, lambda reads, _t: reads.tenant_reports(period))
+        skipped = {m["tenant_id"] for m in missed}
+        reached = [t for t in tenants if t["id"] not in skipped]
+        return [{"tenant_id": t["id"], **report} for t, reports in zip(reached, found) for report in reports], missed
 
     def verify_report(self, tenant_id: str, report_id: str, actor: str) -> dict:
         """Verify a tenant's report against that tenant's ledger, as its own verification does

@@ -66,7 +66,11 @@ class TenantPool(Pool[psycopg.Connection[DictRow]], postgres.ConnectionPool[psyc
 
 def connect_kwargs(settings: Settings, tenant_id: str | None = None) -> dict[str, Any]:
     """What every new connection is opened with: its name on the server, and how long to try."""
-    return {"application_name": settings.application_name(tenant_id), "connect_timeout": settings.db_timeout}
+    return {
+        "application_name": settings.application_name(tenant_id),
+        "connect_timeout": settings.db_timeout,
+        **settings.connect_options(),
+    }
 
 
 class TenantPostgresFactory(postgres.PostgresFactory):
@@ -75,6 +79,7 @@ class TenantPostgresFactory(postgres.PostgresFactory):
     a connection attempt and a reconnection; ``POSTGRES_APPLICATION_NAME`` names its connections."""
 
     POSTGRES_APPLICATION_NAME = "POSTGRES_APPLICATION_NAME"
+    POSTGRES_NO_PREPARE = "POSTGRES_NO_PREPARE"  # "y": no server-side prepared statements (a transaction pooler)
 
     def __init__(self, env: Environment | EnvType | None):
         super().__init__(env)
@@ -90,6 +95,7 @@ class TenantPostgresFactory(postgres.PostgresFactory):
                 **(built.kwargs or {}),
                 "connect_timeout": round(built.timeout),
                 "application_name": self.env.get(self.POSTGRES_APPLICATION_NAME) or "unionledger",
+                **({"prepare_threshold": None} if self.env.get(self.POSTGRES_NO_PREPARE) == "y" else {}),
             },
             min_size=built.min_size,
             max_size=built.max_size,

@@ -23,6 +23,25 @@ from psycopg.sql import SQL, Identifier
 COPY_FROM = 200  # smaller batches gain nothing from COPY
 
 
+FENCE = "tenant_moved"  # the constraint a move puts on a tenant's old ledger (tenants/moving.py)
+
+
+class TenantMoved(Exception):
+    """A write refused by the fence on a moved tenant's old copy: this process had it open still.
+    Nothing was written; the tenant's next use opens it where it lives now."""
+
+
+def fenced(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it: the library wraps psycopg's errors) is the fence's refusal."""
+    seen: BaseException | None = error
+    while seen is not None:
+        diag = getattr(seen, "diag", None)
+        if diag is not None and getattr(diag, "constraint_name", None) == FENCE:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class CopyingPostgresApplicationRecorder(PostgresApplicationRecorder):
     def _notify_channel(self, curs: psycopg.Cursor[DictRow]) -> None:
         """No NOTIFY: the views follow the ledger by pulling, and nothing here listens. A NOTIFY

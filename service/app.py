@@ -7,7 +7,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import console
-from service import access, auth, docs_page, errors, urls
+from service import access, auth, docs_page, errors, metrics, urls
 from service.limits import body_limit
 from service.openapi import ContractApi, ErrorStatuses, OpenCalls
 from service.resources import (
@@ -94,6 +94,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.extensions["unionledger.throttle"] = AuthThrottle(
         platform.registry, settings.auth_failures, settings.auth_window_seconds
     )
+    app.before_request(metrics.started)  # first: a refused request is counted and timed too
+    app.after_request(metrics.finished)
     app.before_request(auth.authenticate)
     app.before_request(urls.check_url_text)  # in this order: a missing token is 401 whatever the URL
     app.teardown_request(auth.release)

@@ -18,7 +18,7 @@ from flask_smorest import abort
 
 from application.policy import NATIONAL, SEES_PERSONAL_DATA
 from application.register import Register
-from service import access, limits
+from service import access, limits, metrics
 from service.throttle import AuthThrottle
 from tenants.registry import UNREACHABLE, Principal
 
@@ -88,7 +88,7 @@ def record_refusal(who: Principal, event: str, detail: dict) -> None:
             detail={"method": request.method, "role": who.role, **detail},
         )
     except UNREACHABLE as error:
-        log.warning("the access log does not answer (%s): %s of %s not recorded", error, event, who.actor)
+        log.warning("the access log does not answer (%s): a %s of tenant %s not recorded", error, event, who.tenant_id)
 
 
 def authenticate() -> None:
@@ -102,6 +102,16 @@ def authenticate() -> None:
     wait = throttle().wait(address)
     if wait is not None:
         _too_many(address, wait)
+    if request.path == metrics.PATH:  # the admin's or the scraper's token (service/metrics.py)
+        token = bearer_token()
+        if metrics.is_scraper(token, platform().settings):
+            return
+        who = platform().registry.authenticate(token)
+        if who is None:
+            _refuse_unauthenticated(address)
+        if not who.is_admin:
+            abort(403, message="the metrics are read with the platform admin token or UNIONLEDGER_METRICS_TOKEN")
+        return
     if access.is_public(request.endpoint):  # a login: its view checks what it is sent
         limits.check_size(platform().settings)
         return

@@ -195,8 +195,10 @@ def _write_workbook(province, path: str) -> None:
 
 
 from service.cli_ledger import audit, export, ledger, witness  # noqa: E402 - commands defined in their own module
+from service.cli_tenants import tenants  # noqa: E402 - commands defined in their own module
 
 main.add_command(ledger)
 main.add_command(export)
 main.add_command(audit)
 main.add_command(witness)
+main.add_command(tenants)

@@ -6,12 +6,13 @@ import logging
 
 import psycopg
 from eventsourcing import persistence
-from flask import Flask, Response, g, json, request
+from flask import Flask, Response, current_app, g, json, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from application.scope import OutOfScope
 from domain.errors import AlreadyExists, Conflict, DomainError, InvalidValue, NotFound
 from persistence.connections import DatabaseUnreachable
+from persistence.recorders import TenantMoved, fenced
 from projections.runner import ViewsStopped, ViewsUnavailable
 from service.auth import record_refusal
 from tenants.stores import TenantBusy
@@ -137,6 +138,17 @@ def handle_stopped(error: ViewsStopped) -> Response:
     )
 
 
+def handle_moved(error: Exception) -> Response:
+    """A write refused by a moved tenant's fence (tenants/moving.py): this process still had the
+    tenant's old copy open. It opens the new one at the next request; nothing was written."""
+    if not fenced(error):
+        return handle_unexpected(error)
+    tenant = (request.view_args or {}).get("tenant")
+    if tenant is not None:
+        current_app.extensions["unionledger"].stores.retire(tenant)
+    return unavailable("the tenant has just moved to another server; nothing was recorded: send it again", 1)
+
+
 def handle_unexpected(error: Exception) -> Response:
     original = getattr(error, "original_exception", None) or error
     log.exception("unexpected error", exc_info=original)
@@ -147,6 +159,8 @@ def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(DomainError, handle_domain)
     app.register_error_handler(TenantBusy, handle_busy)
+    for fence in (TenantMoved, psycopg.errors.CheckViolation, persistence.IntegrityError):
+        app.register_error_handler(fence, handle_moved)
     app.register_error_handler(ViewsStopped, handle_stopped)
     app.register_error_handler(ViewsUnavailable, handle_views_unavailable)
     for kind in UNAVAILABLE:

@@ -7,13 +7,30 @@ tenant connections plus 4 for the control store.
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 
 import gunicorn.util
 
 wsgi_app = "service.wsgi:app"
 bind = os.environ.get("UNIONLEDGER_BIND", "127.0.0.1:8000")
-_embedded = not os.environ.get("UNIONLEDGER_DATABASE_URL")
+_embedded = not (
+    os.environ.get("UNIONLEDGER_DATABASE_URL")
+    or os.environ.get("UNIONLEDGER_DATABASE_URLS")
+    or os.environ.get("UNIONLEDGER_DATABASE_URLS_FILE")
+)
+# Every worker's metrics, kept in files of one folder that a scrape adds up (service/metrics.py). Set
+# before any worker imports prometheus-client, which reads it then; a folder of this master's own,
+# emptied at its start, so that no earlier run's counters are added in.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="unionledger-metrics-")
+    _metrics_dir_made = True
+else:
+    _metrics_dir_made = False
+    for _stale in os.listdir(os.environ["PROMETHEUS_MULTIPROC_DIR"]):
+        if _stale.endswith(".db"):
+            os.unlink(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], _stale))
 workers = int(os.environ.get("UNIONLEDGER_WORKERS") or (1 if _embedded else 2))
 worker_class = "gthread"
 # 16 threads: commands queued in one worker are saved together (group commit), so more
@@ -57,6 +74,18 @@ def post_fork(server, worker):
     os.environ.setdefault("UNIONLEDGER_WARM_COLUMNS", "1")
 
 
+def child_exit(server, worker):
+    """A worker gone: its gauges (pool use) leave the sum; its counters stay counted."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _metrics_dir_made:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
 def post_worker_init(worker):
     """Once the app is loaded: what it holds is kept out of the collector's reach, and the
     service's own log lines (failures, indicator columns read ahead) go where gunicorn's do."""
@@ -67,7 +96,12 @@ def post_worker_init(worker):
     # the collector no longer walks them, stopping every thread, at each full collection.
     gc.freeze()
 
-    for name in ("service", "tenants", "projections"):
+    from service import logs
+
+    if os.environ.get("UNIONLEDGER_LOG_FORMAT", "json") == "json":  # one JSON object a line, with the request's id
+        logs.install(logging.INFO)
+        return
+    for name in logs.LOGGERS:
         logger = logging.getLogger(name)
         logger.handlers = list(worker.log.error_log.handlers)
         logger.setLevel(worker.log.error_log.level)

@@ -50,9 +50,8 @@ def log_in(tenant: str, username: str, password: str, *, cookie: bool, console: 
     failures, started = registry.login_failures(tenant, username, now, LOCK_WINDOW_SECONDS)
     if failures >= LOCK_FAILURES:
         wait = max(1, math.ceil(started + LOCK_WINDOW_SECONDS - now))
-        log.warning(
-            "login for %r of tenant %r from %s refused: the account is locked for %d s", username, tenant, address, wait
-        )
+        # the username stays in the tenant's access log: the process's log carries no personal data
+        log.warning("a login to tenant %r from %s refused: the account is locked for %d s", tenant, address, wait)
         if known_tenant:
             registry.record_access(
                 tenant,
@@ -97,8 +96,7 @@ def _failed(
     failures, _started = registry.login_failed(tenant, username, now, LOCK_WINDOW_SECONDS)
     throttle().failed(address)
     log.warning(
-        "login failed for %r of tenant %r from %s (%d for the account within %d s)",
-        username,
+        "a login to tenant %r failed from %s (%d for the account within %d s; its access log names the account)",
         tenant,
         address,
         failures,

@@ -22,8 +22,8 @@ class Platform:
     _national_made: bool = field(default=False, init=False)
     _national_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
-    def provision(self, tenant_id: str, name: str) -> str:
-        return provision_tenant(self.settings, self.registry, self.stores, tenant_id, name)
+    def provision(self, tenant_id: str, name: str, server: str | None = None) -> str:
+        return provision_tenant(self.settings, self.registry, self.stores, tenant_id, name, server)
 
     def empty_store(self, tenant_id: str) -> None:
         empty_store(self.settings, self.registry, self.stores, tenant_id)
@@ -47,4 +47,5 @@ def bootstrap(settings: Settings | None = None) -> Platform:
     """The platform, on a data folder made private first (one an older version left readable)."""
     settings = settings or Settings.from_env()
     make_private(settings.data_dir)
-    return Platform(settings, Registry(settings), TenantStores(settings))
+    registry = Registry(settings)
+    return Platform(settings, registry, TenantStores(settings, placement=registry.server_of))

@@ -11,6 +11,7 @@ holds no events and no keys: one made by a provisioning cut off before its first
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from tenants.registry import Registry
 from tenants.settings import NATIONAL_STORE, TENANT_ID, Settings, schema_name
 from tenants.stores import TenantStores, sqlite_path
 
+log = logging.getLogger(__name__)
 SQLITE_EVENTS_TABLE = "stored_events"  # the library's name for a SQLite ledger's events
 
 
@@ -31,11 +33,22 @@ def deployment_mark(settings: Settings) -> str:
     return f"unionledger:{settings.control_schema}"
 
 
-def provision_tenant(settings: Settings, registry: Registry, stores: TenantStores, tenant_id: str, name: str) -> str:
-    """Create the tenant's store and register it; returns its first federation_admin token."""
+def provision_tenant(
+    settings: Settings, registry: Registry, stores: TenantStores, tenant_id: str, name: str, server: str | None = None
+) -> str:
+    """Create the tenant's store (on ``server``, else on the server with the fewest members) and
+    register it; returns its first federation_admin token."""
     if not TENANT_ID.match(tenant_id or ""):
         raise InvalidValue("must be 1-40 lowercase letters, digits and inner hyphens", field="id")
-    with _provisioning(settings, tenant_id) as conn:
+    if settings.backend != "postgres":
+        if server is not None:
+            raise InvalidValue("the embedded store has no servers to choose from", field="server")
+    elif server is not None and server not in settings.server_urls:
+        known = ", ".join(sorted(settings.server_urls))
+        raise InvalidValue(f"no server {server!r} is configured (servers: {known})", field="server")
+    elif server is None:
+        server = least_loaded(settings, registry)
+    with _provisioning(settings, tenant_id, server) as conn:
         if registry.tenant(tenant_id) is not None:
             raise AlreadyExists(f"tenant {tenant_id!r} exists already", field="id", rule="unique_id")
         if conn is not None:
@@ -43,9 +56,9 @@ def provision_tenant(settings: Settings, registry: Registry, stores: TenantStore
         else:
             _own_file(sqlite_path(settings, tenant_id))
         stores.forget(tenant_id)
-        with stores.use(tenant_id, create=True):
+        with stores.use(tenant_id, create=True, server=server):
             pass
-        token = registry.add_tenant(tenant_id, name, holder="federation_admin")
+        token = registry.add_tenant(tenant_id, name, holder="federation_admin", server=server)
     if token is None:
         raise AlreadyExists(f"tenant {tenant_id!r} exists already", field="id", rule="unique_id")
     return token
@@ -71,27 +84,78 @@ def provision_national(settings: Settings, stores: TenantStores) -> None:
             pass
 
 
+def members_per_server(settings: Settings, registry: Registry) -> dict[str, int | None]:
+    """The members recorded on each server (the rows of its tenants' member views); None for a
+    server that does not answer."""
+    import psycopg
+
+    placed: dict[str, list[str]] = {name: [] for name in settings.server_urls}
+    for tenant in registry.tenants():
+        placed.setdefault(tenant["server"], []).append(tenant["id"])
+    counts: dict[str, int | None] = {}
+    for server, tenant_ids in placed.items():
+        try:
+            with psycopg.connect(
+                settings.conninfo(server), connect_timeout=settings.db_timeout, **settings.connect_options()
+            ) as conn:
+                counts[server] = sum(_members(conn, tenant_id) for tenant_id in tenant_ids)
+        except (psycopg.Error, KeyError) as error:
+            log.warning("server %s not counted for placement: %s", server, type(error).__name__)
+            counts[server] = None
+    return counts
+
+
+def _members(conn: Any, tenant_id: str) -> int:
+    """The tenant's current members as its views hold them (0 for a store whose views are not made yet)."""
+    from psycopg import sql
+
+    schema = schema_name(tenant_id)
+    exists = conn.execute("SELECT to_regclass(%s)", (f'"{schema}".member_state',)).fetchone()[0]
+    if exists is None:
+        return 0
+    query = sql.SQL("SELECT count(*) FROM {}.member_state WHERE left_on IS NULL").format(sql.Identifier(schema))
+    return int(conn.execute(query).fetchone()[0])
+
+
+def least_loaded(settings: Settings, registry: Registry) -> str:
+    """The server a new tenant goes to: the one with the fewest members of those that answer
+    (of equals, the first named)."""
+    counts = members_per_server(settings, registry)
+    answering = [(count, i, name) for i, (name, count) in enumerate(counts.items()) if count is not None]
+    if not answering:
+        return settings.default_server
+    return min(answering)[2]
+
+
 @contextmanager
-def _provisioning(settings: Settings, tenant_id: str) -> Iterator[Any]:
-    """On PostgreSQL, a connection holding a lock on the tenant's id for every deployment on the
-    database, so that of two provisionings of one id the second finds what the first made;
-    on SQLite, None (the registry's insert decides between two processes of one data folder)."""
-    with _locked(settings, schema_name(tenant_id)) as conn:
+def _provisioning(settings: Settings, tenant_id: str, server: str | None = None) -> Iterator[Any]:
+    """On PostgreSQL, a connection to the tenant's server holding a lock on the tenant's id for
+    every deployment on that server, so that of two provisionings of one id the second finds what
+    the first made (the registry's insert decides between servers); on SQLite, None (the
+    registry's insert decides between two processes of one data folder)."""
+    with _locked(settings, schema_name(tenant_id), server) as conn:
         yield conn
 
 
 @contextmanager
-def _locked(settings: Settings, schema: str) -> Iterator[Any]:
-    """A connection holding the provisioning lock of ``schema`` (PostgreSQL); None on SQLite."""
+def _locked(settings: Settings, schema: str, server: str | None = None) -> Iterator[Any]:
+    """A connection to ``server`` holding the provisioning lock of ``schema`` (PostgreSQL); None on SQLite."""
     if settings.backend != "postgres":
         yield None
         return
     import psycopg
 
     key = int.from_bytes(hashlib.sha256(f"provision:{schema}".encode()).digest()[:8], "big", signed=True)
-    # A connection of its own, not one of the registry's few, which the provisioning also uses.
-    with psycopg.connect(settings.conninfo(), autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (key,))  # released with the connection
+    conninfo, options = settings.conninfo(server), settings.connect_options()
+    # Connections of their own, not the registry's few, which the provisioning also uses: one holds
+    # the lock in a transaction kept open to the end (so that it ends with it, through a transaction
+    # pooler too), the other makes the schema, committed at once for the tenant store to use.
+    with (
+        psycopg.connect(conninfo, autocommit=True, **options) as holder,
+        holder.transaction(),
+        psycopg.connect(conninfo, autocommit=True, **options) as conn,
+    ):
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
         yield conn
 
 
@@ -157,11 +221,12 @@ def empty_store(settings: Settings, registry: Registry, stores: TenantStores, te
     """
     stores.forget(tenant_id)
     if settings.backend == "postgres":
+        import psycopg
         from psycopg import sql
 
         schema = schema_name(tenant_id)
-        assert registry._pool is not None  # the registry's pool, on PostgreSQL
-        with registry._pool.connection() as conn, conn.transaction():
+        conninfo = settings.conninfo(registry.server_of(tenant_id))
+        with psycopg.connect(conninfo, **settings.connect_options()) as conn, conn.transaction():
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
             _create_schema(conn, settings, schema)
     else:

@@ -66,6 +66,15 @@ def _add_scope_column(cur: ViewCursor) -> None:
         cur.execute("ALTER TABLE tokens ADD COLUMN scope_unit_id TEXT")
 
 
+def _add_server_column(cur: ViewCursor) -> None:
+    """Tenants provisioned before servers were named live on the control store's server: the
+    column is added, null, which reads as that server."""
+    if cur.dialect == "postgres":
+        cur.execute("ALTER TABLE tenants ADD COLUMN IF NOT EXISTS server TEXT")
+    elif "server" not in {row[1] for row in cur.execute("PRAGMA table_info(tenants)").fetchall()}:
+        cur.execute("ALTER TABLE tenants ADD COLUMN server TEXT")
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -105,7 +114,8 @@ class Registry:
             schema = settings.control_schema
 
             def on_schema(conn) -> None:  # once per connection, not once per transaction
-                conn.execute(f'SET search_path TO "{schema}"')
+                if not settings.pooled:  # through a transaction pooler, each transaction sets it (_transaction)
+                    conn.execute(f'SET search_path TO "{schema}"')
 
             # Autocommit: a lookup is one statement and one round trip; changes open a transaction.
             # Checked, named and bounded in time as every pool of the service is (persistence.connections).
@@ -157,8 +167,12 @@ class Registry:
         if self._pool is not None:
             from psycopg.rows import tuple_row
 
-            with self._pool.connection() as conn, conn.transaction() if write else nullcontext():
-                yield ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
+            pooled = self.settings.pooled
+            with self._pool.connection() as conn, conn.transaction() if write or pooled else nullcontext():
+                cur = ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
+                if pooled:
+                    cur.execute(f'SET LOCAL search_path TO "{self.settings.control_schema}"')
+                yield cur
             return
         lite = sqlite3.connect(self._path, timeout=30, isolation_level=None)
         try:
@@ -188,29 +202,53 @@ class Registry:
                 for statement in DDL:
                     cur.execute(statement)
                 _add_scope_column(cur)
+                _add_server_column(cur)
             self._made = True
 
     # ---- tenants ---------------------------------------------------------------
     def tenant(self, tenant_id: str) -> dict | None:
         with self.transaction() as cur:
             row = cur.execute(
-                "SELECT tenant_id, name, created_at FROM tenants WHERE tenant_id = ?", (tenant_id,)
+                "SELECT tenant_id, name, created_at, server FROM tenants WHERE tenant_id = ?", (tenant_id,)
             ).fetchone()
-        return {"id": row[0], "name": row[1], "created_at": row[2]} if row else None
+        return self._tenant_row(row) if row else None
 
     def tenants(self) -> list[dict]:
         with self.transaction() as cur:
-            rows = cur.execute("SELECT tenant_id, name, created_at FROM tenants ORDER BY tenant_id").fetchall()
-        return [{"id": t, "name": n, "created_at": c} for t, n, c in rows]
+            rows = cur.execute("SELECT tenant_id, name, created_at, server FROM tenants ORDER BY tenant_id").fetchall()
+        return [self._tenant_row(row) for row in rows]
 
-    def add_tenant(self, tenant_id: str, name: str, holder: str) -> str | None:
-        """Record a provisioned tenant and its first token; None if the id is taken."""
+    def _tenant_row(self, row: tuple) -> dict:
+        tenant_id, name, created_at, server = row
+        tenant = {"id": tenant_id, "name": name, "created_at": created_at}
+        if self.settings.backend == "postgres":
+            tenant["server"] = server or self.settings.default_server
+        return tenant
+
+    def server_of(self, tenant_id: str) -> str | None:
+        """The PostgreSQL server the tenant lives on (None on SQLite, or for a tenant not registered
+        yet: one being provisioned, on the server its provisioning names)."""
+        if self.settings.backend != "postgres":
+            return None
+        tenant = self.tenant(tenant_id)
+        return tenant["server"] if tenant else None
+
+    def place(self, tenant_id: str, server: str) -> None:
+        """Record that the tenant lives on ``server`` now (the end of a move)."""
+        with self.transaction() as cur:
+            cur.execute("UPDATE tenants SET server = ? WHERE tenant_id = ?", (server, tenant_id))
+            if cur.rowcount != 1:
+                raise LookupError(f"tenant {tenant_id!r} is not registered")
+
+    def add_tenant(self, tenant_id: str, name: str, holder: str, server: str | None = None) -> str | None:
+        """Record a provisioned tenant, the server it lives on, and its first token; None if the id is taken."""
         token = new_token()
         now = datetime.now(UTC).isoformat()
         with self.transaction() as cur:
             cur.execute(
-                "INSERT INTO tenants (tenant_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (tenant_id) DO NOTHING",
-                (tenant_id, name, now),
+                "INSERT INTO tenants (tenant_id, name, created_at, server) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (tenant_id) DO NOTHING",
+                (tenant_id, name, now, server),
             )
             if cur.rowcount != 1:
                 return None
@@ -585,6 +623,18 @@ class Registry:
             }
             for position, recorded_at, actor, event, subject, address, detail in rows
         ]
+
+    def pool_use(self) -> dict[str, int] | None:
+        """The control store's connections in this process (None on SQLite): held, in use, requests waiting."""
+        if self._pool is None:
+            return None
+        stats = self._pool.get_stats()
+        size = stats.get("pool_size", 0)
+        return {
+            "size": size,
+            "in_use": size - stats.get("pool_available", 0),
+            "waiting": stats.get("requests_waiting", 0),
+        }
 
     def close(self) -> None:
         if self._pool is not None:

@@ -6,18 +6,24 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 TENANT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+SERVER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+DEFAULT_SERVER = "main"  # the one server's name where only UNIONLEDGER_DATABASE_URL is set
 # The national ledger's store: kept like a tenant's, under a name no tenant id can take.
 NATIONAL_STORE = "_national"
 
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str | None = None  # PostgreSQL; None: embedded SQLite files
+    database_url: str | None = None  # PostgreSQL (the control store's server); None: embedded SQLite files
+    # The PostgreSQL servers tenants are placed on, by name (UNIONLEDGER_DATABASE_URLS); empty: the one above
+    servers: tuple[tuple[str, str], ...] = ()
     data_dir: Path = Path("data")
     admin_token: str | None = None
+    metrics_token: str | None = None  # a scraper's token for /metrics (the admin token reads it too)
     max_open_tenants: int = 16
     pool_size: int = 2
     pool_overflow: int = 3
@@ -31,14 +37,25 @@ class Settings:
     auth_failures: int = 20  # failed authentications from one address within the window, then 429
     auth_window_seconds: int = 60
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-For names the client
+    # "transaction": the servers are reached through a pooler in transaction pooling mode (PgBouncer),
+    # so nothing is kept on a server connection between transactions (docs/pgbouncer.md)
+    pooler: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Settings:
         env = os.environ if environ is None else environ
+        servers = parse_servers(env)
+        database_url = env.get("UNIONLEDGER_DATABASE_URL") or None
+        if servers and database_url is None:
+            database_url = servers[0][1]  # the control store lives on the first server named
+        elif servers and database_url not in {url for _name, url in servers}:
+            raise ValueError("UNIONLEDGER_DATABASE_URL must be one of the servers of UNIONLEDGER_DATABASE_URLS")
         return cls(
-            database_url=env.get("UNIONLEDGER_DATABASE_URL") or None,
+            database_url=database_url,
+            servers=servers,
             data_dir=Path(env.get("UNIONLEDGER_DATA_DIR") or "data"),
             admin_token=env.get("UNIONLEDGER_ADMIN_TOKEN") or None,
+            metrics_token=env.get("UNIONLEDGER_METRICS_TOKEN") or None,
             max_open_tenants=int(env.get("UNIONLEDGER_MAX_OPEN_TENANTS") or 16),
             pool_size=int(env.get("UNIONLEDGER_POOL_SIZE") or 2),
             pool_overflow=int(env.get("UNIONLEDGER_POOL_OVERFLOW") or 3),
@@ -52,15 +69,51 @@ class Settings:
             auth_failures=_whole(env, "UNIONLEDGER_AUTH_FAILURES", 20, 1),
             auth_window_seconds=_whole(env, "UNIONLEDGER_AUTH_WINDOW_SECONDS", 60, 1),
             trusted_proxies=_whole(env, "UNIONLEDGER_TRUSTED_PROXIES", 0, 0),
+            pooler=_pooler(env.get("UNIONLEDGER_POOLER")),
         )
 
     @property
     def backend(self) -> str:
         return "postgres" if self.database_url else "sqlite"
 
-    def postgres(self) -> dict[str, str]:
-        """The URL's parts, as the eventsourcing library's POSTGRES_* settings."""
-        url = urlparse(self.database_url or "")
+    @property
+    def pooled(self) -> bool:
+        """Whether a transaction may run on another server connection than the one before it."""
+        return self.pooler == "transaction"
+
+    def connect_options(self) -> dict[str, Any]:
+        """What every connection is opened with beyond its address: through a transaction pooler,
+        no server-side prepared statements (psycopg prepares a statement run five times, and the
+        library some at once; the next transaction may be on a connection that never saw them)."""
+        return {"prepare_threshold": None} if self.pooled else {}
+
+    @property
+    def server_urls(self) -> dict[str, str]:
+        """Every PostgreSQL server by name (none on SQLite)."""
+        if self.servers:
+            return dict(self.servers)
+        return {DEFAULT_SERVER: self.database_url} if self.database_url else {}
+
+    @property
+    def default_server(self) -> str:
+        """The control store's server: the national ledger's, and every tenant's placed before servers were named."""
+        for name, url in self.servers:
+            if url == self.database_url:
+                return name
+        return DEFAULT_SERVER
+
+    def server_url(self, server: str | None = None) -> str | None:
+        if server is None or server == self.default_server:
+            return self.database_url
+        try:
+            return self.server_urls[server]
+        except KeyError:
+            raise UnknownServer(server) from None
+
+    def postgres(self, server: str | None = None) -> dict[str, str]:
+        """The URL's parts (the control store's server, or the one named), as the eventsourcing
+        library's POSTGRES_* settings."""
+        url = urlparse(self.server_url(server) or "")
         return {
             "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
             "POSTGRES_HOST": url.hostname or "127.0.0.1",
@@ -69,8 +122,8 @@ class Settings:
             "POSTGRES_PASSWORD": unquote(url.password or ""),
         }
 
-    def conninfo(self) -> str:
-        p = self.postgres()
+    def conninfo(self, server: str | None = None) -> str:
+        p = self.postgres(server)
         parts = {
             "dbname": p["POSTGRES_DBNAME"],
             "host": p["POSTGRES_HOST"],
@@ -90,6 +143,40 @@ class Settings:
         """What this deployment's connections call themselves on the server (pg_stat_activity):
         its control schema, and the tenant a store's connection serves."""
         return "/".join(["unionledger", self.control_schema] + ([tenant_id] if tenant_id else []))
+
+
+class UnknownServer(KeyError):
+    """A server name no configuration names (a tenant placed on a server since removed from it)."""
+
+
+def parse_servers(env) -> tuple[tuple[str, str], ...]:
+    """The servers of ``UNIONLEDGER_DATABASE_URLS`` (``name=url`` entries, separated by commas,
+    spaces or lines) or of the file ``UNIONLEDGER_DATABASE_URLS_FILE`` names (one entry a line,
+    ``#`` comments); a wrong entry stops the start, naming it."""
+    text = env.get("UNIONLEDGER_DATABASE_URLS") or ""
+    path = env.get("UNIONLEDGER_DATABASE_URLS_FILE")
+    if path:
+        text += "\n" + "\n".join(line.split("#", 1)[0] for line in Path(path).read_text().splitlines())
+    servers: dict[str, str] = {}
+    for entry in re.split(r"[\s,]+", text.strip()):
+        if not entry:
+            continue
+        name, sep, url = entry.partition("=")
+        if not sep or not SERVER_NAME.match(name) or not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError(f"a server is named as name=postgresql://..., with a lowercase name: not {entry!r}")
+        if name in servers:
+            raise ValueError(f"server {name!r} is named twice")
+        servers[name] = url
+    return tuple(servers.items())
+
+
+def _pooler(raw: str | None) -> str | None:
+    value = (raw or "").strip().lower() or None
+    if value not in (None, "transaction"):
+        raise ValueError(
+            f"UNIONLEDGER_POOLER must be 'transaction' (a pooler in transaction mode) or unset, not {raw!r}"
+        )
+    return value
 
 
 def _whole(env, name: str, default: int, least: int) -> int:

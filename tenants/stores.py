@@ -21,7 +21,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -45,11 +45,12 @@ from projections.progress import Plans
 from projections.queries import RegisterViews
 from projections.runner import Projector, ViewsStopped
 from projections.structure import Structure
-from tenants.settings import Settings, store_schema
+from tenants.settings import NATIONAL_STORE, Settings, store_schema
 
 log = logging.getLogger(__name__)
 MAPPER_TOPIC = "persistence.mapper:RegisterMapper"  # the library's mapper, flat events' JSON written directly
 RETRY_AFTER = 5  # seconds a client is told to wait when the tenant is busy
+PLACEMENT_RECHECK_SECONDS = 1.0  # how soon a process notices a tenant moved to another server
 
 
 def view_projections() -> list:
@@ -70,9 +71,16 @@ class TenantStore:
     serialises its writers. The use cases that run on it are in application/."""
 
     def __init__(
-        self, tenant_id: str, settings: Settings, *, create: bool = False, today: Callable[[], date] = vietnam_today
+        self,
+        tenant_id: str,
+        settings: Settings,
+        *,
+        create: bool = False,
+        today: Callable[[], date] = vietnam_today,
+        server: str | None = None,
     ):
         self.tenant_id = tenant_id
+        self.server = server or settings.default_server  # the PostgreSQL server it lives on
         self.settings = settings
         self.backend = settings.backend
         self.today = today
@@ -82,14 +90,18 @@ class TenantStore:
             self.schema = store_schema(settings, tenant_id)
             env = {
                 "PERSISTENCE_MODULE": "persistence.connections:TenantPostgresFactory",
-                **settings.postgres(),
+                **settings.postgres(self.server),
                 "POSTGRES_APPLICATION_NAME": settings.application_name(tenant_id),
                 "POSTGRES_CONNECT_TIMEOUT": str(settings.db_timeout),
                 "POSTGRES_SCHEMA": self.schema,
                 "POSTGRES_POOL_SIZE": str(settings.pool_size),
                 "POSTGRES_MAX_OVERFLOW": str(settings.pool_overflow),
                 "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
-                "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
+                "POSTGRES_NO_PREPARE": "y" if settings.pooled else "n",
+                # through a pooler the library's SET would stay on whichever server connection it ran
+                # on, and the tenant lock's transaction idles while an import runs: the pooler's own
+                # idle_transaction_timeout bounds idle transactions there (docs/pgbouncer.md)
+                "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "0" if settings.pooled else "60",
                 "APPLICATION_RECORDER_TOPIC": "persistence.recorders:CopyingPostgresApplicationRecorder",
                 "MAPPER_TOPIC": MAPPER_TOPIC,
                 "CREATE_TABLE": "y" if create else "n",
@@ -191,10 +203,25 @@ class TenantStore:
     # ---- connections ---------------------------------------------------------
     @contextmanager
     def connection(self) -> Iterator[Any]:
-        """A pooled PostgreSQL connection on the tenant's schema."""
+        """A pooled PostgreSQL connection on the tenant's schema (through a transaction pooler,
+        a transaction on it sets the schema itself: ``on_schema``)."""
         with self.datastore.get_connection() as conn:
-            self._on_tenant(conn)
+            if not self.pooled:
+                self._on_tenant(conn)
             yield conn
+
+    @property
+    def pooled(self) -> bool:
+        return self.settings.pooled
+
+    def on_schema(self, cur: Any, search_path: str | None = None) -> None:
+        """At the start of a transaction through a transaction pooler: the tables it names are the
+        tenant's (or those of ``search_path``), for this transaction alone."""
+        cur.execute(f"SET LOCAL search_path TO {search_path or self._schema_path}")
+
+    @property
+    def _schema_path(self) -> str:
+        return f'"{self.schema}"'
 
     @contextmanager
     def transaction(
@@ -210,14 +237,17 @@ class TenantStore:
             from psycopg.rows import tuple_row
 
             with self.connection() as conn:
-                if write or snapshot or search_path:
-                    with conn.transaction(force_rollback=not write):
+                if write or snapshot or search_path or self.pooled:
+                    # through a pooler a read's BEGIN and SET LOCAL go with its first statement
+                    lead = conn.pipeline() if self.pooled and not write else nullcontext()
+                    with lead, conn.transaction(force_rollback=not write):
                         raw = conn.cursor(row_factory=tuple_row)
                         if snapshot:
                             raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                        if search_path or self.pooled:
+                            self.on_schema(raw, search_path)
+                        if snapshot:
                             raw.execute(f"LOCK TABLE {self._view_tables} IN ACCESS SHARE MODE")
-                        if search_path:
-                            raw.execute(f"SET LOCAL search_path TO {search_path}")
                         yield ViewCursor(raw, "postgres")
                 else:
                     yield ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
@@ -266,6 +296,10 @@ class TenantStore:
         if self.backend == "postgres":
             from psycopg.rows import tuple_row
 
+            if self.pooled:  # a lock of the session would stay with a server connection the pooler reuses
+                with self._transaction_locked(deadline):
+                    yield
+                return
             with self.datastore.get_connection() as conn:
                 cur = conn.cursor(row_factory=tuple_row)
                 if deadline is None:
@@ -290,6 +324,25 @@ class TenantStore:
                     yield
                 finally:
                     fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextmanager
+    def _transaction_locked(self, deadline: float | None) -> Iterator[None]:
+        """The lock between processes through a transaction pooler: the same advisory lock, taken
+        by a transaction kept open while the lock is held (the pooler keeps its server connection
+        to it until it ends), so that it ends with the transaction whatever happens."""
+        from psycopg.rows import tuple_row
+
+        with self.datastore.get_connection() as conn, conn.transaction():
+            cur = conn.cursor(row_factory=tuple_row)
+            if deadline is None:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
+            else:
+                _poll(
+                    lambda: cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (self.lock_key,)).fetchone()[0],
+                    deadline,
+                    self.busy,
+                )
+            yield
 
     def busy(self) -> TenantBusy:
         return TenantBusy(
@@ -388,46 +441,139 @@ def _try_flock(handle: Any) -> bool:
 
 
 class TenantStores:
-    """The open tenant stores of this process, least recently used closed first."""
+    """The open tenant stores of this process, least recently used closed first. ``placement``
+    names the server a tenant lives on (the registry's record; None: the control store's).
 
-    def __init__(self, settings: Settings):
+    A tenant moved to another server (tenants/moving.py) is noticed within
+    ``PLACEMENT_RECHECK_SECONDS``: its store here is retired (closed once no request uses it) and
+    the next use opens it where the registry says. Until then its writes are refused on the old
+    server, which the move fenced."""
+
+    def __init__(self, settings: Settings, placement: Callable[[str], str | None] | None = None):
         self.settings = settings
+        self.placement = placement or (lambda _tenant_id: None)
         self._open: OrderedDict[str, TenantStore] = OrderedDict()
-        self._users: dict[str, int] = {}
+        self._users: dict[TenantStore, int] = {}
+        self._retired: set[TenantStore] = set()
+        self._checked: dict[str, float] = {}  # when each open tenant's placement was last read
+        self._openings: dict[str, threading.Lock] = {}  # one opening of a tenant's store at a time
         self._lock = threading.Lock()
 
     @contextmanager
-    def use(self, tenant_id: str, *, create: bool = False) -> Iterator[TenantStore]:
-        with self._lock:
-            store = self._open.get(tenant_id)
-            if store is None:
-                store = TenantStore(tenant_id, self.settings, create=create)
-                self._open[tenant_id] = store
-                if self.settings.warm_columns:
-                    log.info("tenant %s: opened; reading its indicator columns ahead", tenant_id)
-                    threading.Thread(target=store.warm, name=f"warm-{tenant_id}", daemon=True).start()
-            self._open.move_to_end(tenant_id)
-            self._users[tenant_id] = self._users.get(tenant_id, 0) + 1
-            self._evict()
+    def use(self, tenant_id: str, *, create: bool = False, server: str | None = None) -> Iterator[TenantStore]:
+        """The tenant's store, opened if it is not; ``server`` where it is being made (its
+        provisioning), else the server the registry records."""
+        self._recheck(tenant_id, server)
+        store = self._acquire(tenant_id)
+        if store is None:
+            # Opened outside the stores' lock, one opening per tenant at a time: a store whose server
+            # is away fails after UNIONLEDGER_DB_TIMEOUT_SECONDS without holding up the other tenants.
+            with self._opening(tenant_id):
+                store = self._acquire(tenant_id)
+                if store is None:
+                    where = server or (None if tenant_id == NATIONAL_STORE else self.placement(tenant_id))
+                    store = TenantStore(tenant_id, self.settings, create=create, server=where)
+                    with self._lock:
+                        self._open[tenant_id] = store
+                        self._checked[tenant_id] = time.monotonic()
+                        self._users[store] = 1
+                        self._evict()
+                    if self.settings.warm_columns:
+                        log.info("tenant %s: opened; reading its indicator columns ahead", tenant_id)
+                        threading.Thread(target=store.warm, name=f"warm-{tenant_id}", daemon=True).start()
         try:
             yield store
         finally:
             with self._lock:
-                self._users[tenant_id] -= 1
+                left = self._users.get(store, 1) - 1  # a store forgotten meanwhile counts no users
+                if left > 0:
+                    self._users[store] = left
+                else:
+                    self._users.pop(store, None)
+                    if store in self._retired:
+                        self._retired.discard(store)
+                        store.close()
+
+    def _acquire(self, tenant_id: str) -> TenantStore | None:
+        """The tenant's open store, counted as used; None if it is not open."""
+        with self._lock:
+            store = self._open.get(tenant_id)
+            if store is not None:
+                self._open.move_to_end(tenant_id)
+                self._users[store] = self._users.get(store, 0) + 1
+                self._evict()
+            return store
+
+    def _opening(self, tenant_id: str) -> threading.Lock:
+        with self._lock:
+            return self._openings.setdefault(tenant_id, threading.Lock())
+
+    def _recheck(self, tenant_id: str, server: str | None) -> None:
+        """Where an open tenant's placement was read long enough ago, read it again (outside the
+        lock: a control store query) and retire the store if the tenant has moved."""
+        if self.settings.backend != "postgres" or server is not None or tenant_id == NATIONAL_STORE:
+            return
+        with self._lock:
+            store = self._open.get(tenant_id)
+            now = time.monotonic()
+            if store is None or now - self._checked.get(tenant_id, 0.0) < PLACEMENT_RECHECK_SECONDS:
+                return
+            self._checked[tenant_id] = now
+        try:
+            where = self.placement(tenant_id)
+        except Exception as error:  # noqa: BLE001 - the control store away: the store stays as it is
+            log.info("tenant %s: placement not read again (%s)", tenant_id, type(error).__name__)
+            return
+        if where is not None and where != store.server:
+            log.info("tenant %s: moved from server %s to %s; its store is opened there", tenant_id, store.server, where)
+            self.retire(tenant_id)
+
+    def retire(self, tenant_id: str) -> None:
+        """Stop handing out this process's store of the tenant (its next use opens it afresh,
+        where the registry says); it is closed once no request uses it."""
+        with self._lock:
+            store = self._open.pop(tenant_id, None)
+            self._checked.pop(tenant_id, None)
+            if store is None:
+                return
+            if self._users.get(store):
+                self._retired.add(store)
+            else:
+                self._users.pop(store, None)
+                store.close()
 
     def _evict(self) -> None:
-        for tenant_id in list(self._open):
+        for tenant_id, store in list(self._open.items()):
             if len(self._open) <= self.settings.max_open_tenants:
                 return
-            if not self._users.get(tenant_id):
+            if not self._users.get(store):
                 self._open.pop(tenant_id).close()
-                self._users.pop(tenant_id, None)
+                self._users.pop(store, None)
+                self._checked.pop(tenant_id, None)
 
     def forget(self, tenant_id: str) -> None:
         with self._lock:
             store = self._open.pop(tenant_id, None)
+            self._checked.pop(tenant_id, None)
             if store is not None:
+                self._users.pop(store, None)
                 store.close()
+
+    def pool_use(self) -> dict[str, dict[str, int]]:
+        """The connections of this process's open stores, per server: held, in use, and requests waiting."""
+        use: dict[str, dict[str, int]] = {}
+        with self._lock:
+            stores = list(self._open.values())
+        for store in stores:
+            pool = getattr(store.datastore, "pool", None)
+            if pool is None or not hasattr(pool, "get_stats"):
+                continue
+            stats = pool.get_stats()
+            mine = use.setdefault(store.server, {"size": 0, "in_use": 0, "waiting": 0})
+            mine["size"] += stats.get("pool_size", 0)
+            mine["in_use"] += stats.get("pool_size", 0) - stats.get("pool_available", 0)
+            mine["waiting"] += stats.get("requests_waiting", 0)
+        return use
 
     def close(self) -> None:
         with self._lock:

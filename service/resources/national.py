@@ -51,6 +51,18 @@ class NationalQuery(Schema):
 Figures = lambda: fields.Dict(keys=fields.String(), values=fields.Raw())  # noqa: E731
 
 
+class Unreachable(Schema):
+    tenant_id = fields.String()
+    name = fields.String()
+    server = fields.String(allow_none=True, metadata={"description": "The PostgreSQL server that did not answer"})
+
+
+UNREACHABLE_HELP = (
+    "Tenants whose server did not answer (within UNIONLEDGER_DB_TIMEOUT_SECONDS): left out of this answer,"
+    " which is for the others"
+)
+
+
 class TenantFigures(Schema):
     tenant_id = fields.String()
     name = fields.String()
@@ -72,6 +84,7 @@ class NationalFigures(Schema):
     tenants = fields.List(
         fields.Nested(TenantFigures), metadata={"description": "Each tenant's own /indicators figures"}
     )
+    unreachable = fields.List(fields.Nested(Unreachable), metadata={"description": UNREACHABLE_HELP})
 
 
 class NationalTargetIn(Schema):
@@ -106,6 +119,7 @@ class NationalProgressOut(Schema):
     period = fields.String()
     as_of = fields.Date()
     lines = fields.List(fields.Nested(NationalProgressLine))
+    unreachable = fields.List(fields.Nested(Unreachable), metadata={"description": UNREACHABLE_HELP})
 
 
 class NationalReportsQuery(Schema):
@@ -118,6 +132,7 @@ class NationalReport(ReportOut):
 
 class NationalReportList(Schema):
     reports = fields.List(fields.Nested(NationalReport))
+    unreachable = fields.List(fields.Nested(Unreachable), metadata={"description": UNREACHABLE_HELP})
 
 
 class NationalVerificationOut(VerificationOut):
@@ -177,7 +192,8 @@ def progress(args: dict):
 @blp.response(200, NationalReportList)
 def reports(args: dict):
     """The reports tenants submitted for the whole tenant (`unit_id` null), by tenant, oldest first"""
-    return {"reports": national().reports(args["period"])}
+    found, missed = national().reports_reached(args["period"])
+    return {"reports": found, "unreachable": missed}
 
 
 @blp.route("/reports/<tenant_id>/<report_id>/verification", methods=["POST"])

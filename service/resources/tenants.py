@@ -21,11 +21,19 @@ class TenantIn(Schema):
         ),
     )
     name = Text(required=True, validate=validate.Length(min=1, max=200))
+    server = Text(
+        load_default=None,
+        metadata={
+            "description": "The PostgreSQL server to place it on (a name of UNIONLEDGER_DATABASE_URLS);"
+            " by default the one holding the fewest members"
+        },
+    )
 
 
 class TenantOut(Schema):
     id = fields.String()
     name = fields.String()
+    server = fields.String(metadata={"description": "The PostgreSQL server it lives on (absent on the embedded store)"})
 
 
 class TenantCreated(TenantOut):
@@ -42,8 +50,8 @@ class TenantList(Schema):
 @blp.response(201, TenantCreated)
 def create(args: dict):
     """Provision a tenant: its own schema (PostgreSQL) or file (SQLite), and its first token"""
-    token = platform().provision(args["id"], args["name"])
-    return {"id": args["id"], "name": args["name"], "token": token}
+    token = platform().provision(args["id"], args["name"], args["server"])
+    return {**platform().registry.tenant(args["id"]), "token": token}
 
 
 @blp.route("", methods=["GET"])

@@ -424,3 +424,26 @@ def test_a_scoped_import_names_each_row_outside_the_scope(province: Province):
     assert p.recorded() == before
     assert send(p, officer.token, POST, Call("/imports", form=p.workplace_csv("in"))).status_code == 201
     assert p.recorded() == before + 1
+
+
+def test_the_metrics_are_read_by_the_platform_admin_alone(province: Province):
+    """``GET /metrics`` is in the document but outside /v1 (the matrix above): the platform admin
+    token reads it (or a scraper's own token, tests/api/test_metrics.py); every tenant role and a
+    national token are refused, and no token is a 401."""
+    from tests.conftest import ADMIN_TOKEN
+
+    p = province
+    document = p.client.get("/openapi.json").get_json()
+    assert document["paths"]["/metrics"]["get"].get("security", document["security"]) == [{"bearer": []}]
+    national = p.client.post(
+        "/v1/national/tokens",
+        json={"holder": p.fresh("nat"), "role": "national"},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    ).get_json()["token"]
+    tokens = {role: p.token(role, SCOPE_OF[role]).token for role in ROLES} | {"national": national}
+    answers = {
+        who: p.client.get("/metrics", headers={"Authorization": f"Bearer {t}"}).status_code for who, t in tokens.items()
+    }
+    assert answers == dict.fromkeys(tokens, 403)
+    assert p.client.get("/metrics").status_code == 401
+    assert p.client.get("/metrics", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).status_code == 200

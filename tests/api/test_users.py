@@ -195,7 +195,8 @@ def test_the_access_log_records_users_tokens_logins_and_refusals(app, units, clo
     secrets = [PASSWORD, "a wrong guess!", "another passphrase", issued["token"], clerk.token, units.token]
     logged = json.dumps(log, ensure_ascii=False) + " ".join(r.getMessage() for r in caplog.records)
     assert [s for s in secrets if s in logged] == []
-    assert any("login failed for 'lan'" in r.getMessage() for r in caplog.records)
+    assert any(f"a login to tenant {units.id!r} failed" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if "'lan'" in r.getMessage()]  # the access log names the account, not this
 
 
 def test_the_access_log_is_read_by_federation_admin_and_auditor_alone_and_paged(units):
