@@ -32,16 +32,19 @@ from typing import Any
 
 from domain.errors import Conflict, InvalidValue, NotFound
 from integrity.chain import CHAIN_TABLE
+from integrity.tree import KEYS_TABLE as LEDGER_KEYS_TABLE
+from integrity.tree import TREE_TABLE
 from persistence.recorders import FENCE
 from persistence.vault import KEYS_TABLE
 from tenants.provisioning import _create_schema, deployment_mark
 from tenants.settings import Settings, schema_name
-from tenants.stores import TenantStore
+from tenants.stores import PLACEMENT_RECHECK_SECONDS, TenantStore
 
 log = logging.getLogger(__name__)
 BATCH = 20_000  # events copied per catch-up round
 MEMBER_TABLES = (KEYS_TABLE, "member_index")  # rows by member, written with the events
-SIDE_TABLES = ("index_keys",)  # written once, at the store's creation
+SIDE_TABLES = ("index_keys", LEDGER_KEYS_TABLE)  # written once, at the store's creation or first checkpoint
+LEDGER_TABLES = (CHAIN_TABLE, TREE_TABLE)  # kept by the ledger's own catch-up on the copy
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -74,7 +77,13 @@ def move_tenant(platform: Any, tenant_id: str, target: str, progress: Progress |
     _make_target(settings, tenant_id, target)
     with platform.stores.use(tenant_id) as src, _connect(settings, source) as read, _connect(settings, target) as write:
         tables = _tables(read, schema)
-        expected = {*src.projector.view_tables, src.event_store.events_table, CHAIN_TABLE, *MEMBER_TABLES, *SIDE_TABLES}
+        expected = {
+            *src.projector.view_tables,
+            src.event_store.events_table,
+            *LEDGER_TABLES,
+            *MEMBER_TABLES,
+            *SIDE_TABLES,
+        }
         unknown = tables - expected
         if unknown:
             raise Conflict(f"the tenant's schema holds tables a move does not know: {', '.join(sorted(unknown))}")
@@ -124,6 +133,9 @@ def drop_source(platform: Any, tenant_id: str, server: str) -> None:
     if tenant["server"] == server:
         raise Conflict(f"tenant {tenant_id!r} lives on {server}: that copy is not dropped", rule="live_copy")
     schema = schema_name(tenant_id)
+    # Every process notices the move within PLACEMENT_RECHECK_SECONDS; until then one may still read the
+    # old copy (writes are fenced), so it is dropped only after that.
+    time.sleep(2 * PLACEMENT_RECHECK_SECONDS)
     with _connect(settings, server) as conn, conn.transaction():
         fenced = conn.execute(
             "SELECT 1 FROM pg_constraint WHERE conname = %s AND connamespace = %s::regnamespace", (FENCE, f'"{schema}"')

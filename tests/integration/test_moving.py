@@ -18,6 +18,7 @@ from tenants import moving
 from tenants.settings import schema_name
 from tests.api.test_national import province_a
 from tests.conftest import TenantClient
+from tests.integration.test_proofs import rfc_signed, rfc_verify_consistency
 from tests.integration.test_servers import ADMIN, app, create, schemas_on, spread  # noqa: F401 - fixtures
 
 MEMBER = {"union_id": "U1", "admitted_on": "2020-01-01", "full_name": "Đoàn viên", "gender": "female"}
@@ -62,6 +63,8 @@ def test_a_tenant_moves_while_a_client_writes_and_loses_nothing(app, spread):  #
         client, "mv-" + spread.control_schema[4:], create(client, "mv-" + spread.control_schema[4:], "main")["token"]
     )
     province_a(tenant)
+    checked = tenant.get("/ledger/checkpoint").get_json()  # an auditor's checkpoint before the move
+    key = tenant.get("/ledger/key").get_json()
     platform = app.extensions["unionledger"]
     stages: list[str] = []
     writer = Writer(app, tenant)
@@ -97,6 +100,19 @@ def test_a_tenant_moves_while_a_client_writes_and_loses_nothing(app, spread):  #
             or verified.events == verified.chained
         )
     assert tenant.figures("2024", as_of="2024-12-31")["members_total"] == 2 + len(acknowledged)
+
+    # The same signing key on the new server, and a head there that extends the one checked before.
+    assert tenant.get("/ledger/key").get_json() == key
+    head = tenant.get("/ledger/checkpoint").get_json()
+    assert rfc_signed(head, key) and head["size"] > checked["size"]
+    proof = tenant.get("/ledger/consistency", **{"from": checked["size"], "to": head["size"]}).get_json()["proof"]
+    assert rfc_verify_consistency(
+        checked["size"],
+        head["size"],
+        bytes.fromhex(checked["root"]),
+        bytes.fromhex(head["root"]),
+        [bytes.fromhex(p) for p in proof],
+    )
 
     with psycopg.connect(spread.conninfo("main"), autocommit=True) as old, pytest.raises(psycopg.errors.CheckViolation):
         old.execute(
