@@ -500,8 +500,27 @@ class _Answer:
             rows = rows[r["union"][rows] == self.union]
         if not placed or self.scope is None:
             return rows
-        found, _ = self.flow_events(r["union"][rows], r["recorded_on"][rows], r["at"][rows], 0, ALWAYS - 2, None)
+        found, _ = self.flow_events(r["union"][rows], self.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2, None)
         return rows[found]
+
+    def record_days(self, base: str, rows: np.ndarray) -> np.ndarray:
+        """The day that places each record under a unit: the last day of its dues period, or
+        ``as_of`` for a year's training; a day outside the union's life taken as its nearest day in it."""
+        r = self.plan_table(base)
+        unions = r["union"][rows]
+        days = r["end"][rows] if base == "dues_collected_pct" else np.full(len(rows), self.d, np.int64)
+
+        def compute():
+            st, size = self.snap.structure, len(self.snap.unions) + 1
+            first, last = np.zeros(size, np.int64), np.full(size, ALWAYS - 2, np.int64)
+            unions, on, at = st.founded
+            first[unions[at <= self.k]] = on[at <= self.k]
+            unions, on, at = st.dissolved
+            last[unions[at <= self.k]] = on[at <= self.k]
+            return first, last
+
+        first, last = self._once("lives", compute)
+        return np.clip(days, first[unions], last[unions])
 
     # ---- flows -------------------------------------------------------------
     def _member_flow(self, kind: int) -> int:
@@ -789,7 +808,7 @@ class _Grouping:
             if self.by == "unit":
                 rows = a.record_rows(base, placed=False)
                 found, branches = a.flow_events(
-                    r["union"][rows], r["recorded_on"][rows], r["at"][rows], 0, ALWAYS - 2, self.tree
+                    r["union"][rows], a.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2, self.tree
                 )
                 assert branches is not None
                 rows, groups = rows[found], branches
