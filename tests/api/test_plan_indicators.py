@@ -246,3 +246,73 @@ def test_sector_split_and_breakdowns(tenant):
     # 17 of 25 women hold a card, none of the 10 men; the union and workplace figures have no gender
     assert (genders["female"]["members_with_card_pct"], genders["male"]["members_with_card_pct"]) == (68.0, 0.0)
     assert genders["female"]["unions_rated_good_pct"] is None
+
+
+def test_series_by_quarter(tenant):
+    build(tenant)
+    body = tenant.get(
+        "/indicators/series",
+        period="2025",
+        step="quarter",
+        indicators="cla_coverage_pct,workers_conference_pct,dues_collected_pct,members_with_card_pct",
+    ).get_json()
+    points = [p["figures"] for p in body["points"]]
+    assert [p["as_of"] for p in body["points"]] == ["2025-03-31", "2025-06-30", "2025-09-30", "2025-12-31"]
+    # agreements: WS, WF (from 03-01) of 3 all year
+    assert [p["cla_coverage_pct"] for p in points] == [66.7] * 4
+    # conferences: WS (03-10); WF from 10-15
+    assert [p["workers_conference_pct"] for p in points] == [33.3, 33.3, 33.3, 66.7]
+    # dues over each quarter's own records: UP's Q1 (0.9/1) and Q3 (1.1/1); UF's yearly record in none
+    assert [p["dues_collected_pct"] for p in points] == [90.0, 0.0, 110.0, 0.0]
+    # cards: 10 of UP, + 6 of UF from 02-01, + n0 from 05-01, of 35
+    assert [p["members_with_card_pct"] for p in points] == [45.7, 48.6, 48.6, 48.6]
+
+
+def test_targets_reports_and_verification(tenant):
+    build(tenant)
+    goals = {
+        "unions_rated_good_pct": 80,
+        "cla_coverage_pct": 60,
+        "dues_collected_pct": 90,
+        "members_with_card_pct": 40,
+        "officials_trained_pct": 100,
+        "womens_committee_pct": 100,
+        "workers_conference_pct": 90,
+    }
+    for code, value in goals.items():
+        tenant.post("/targets", {"unit_id": None, "indicator": code, "period": "2025", "value": value})
+    lines = tenant.get("/targets/progress", period="2025", as_of="2025-12-31").get_json()["lines"]
+    got = {line["indicator"]: (line["actual"], line["status"]) for line in lines}
+    # at the period's end the whole target is expected
+    assert got == {
+        "unions_rated_good_pct": (50.0, "behind"),
+        "cla_coverage_pct": (66.7, "achieved"),
+        "dues_collected_pct": (87.5, "behind"),
+        "members_with_card_pct": (48.6, "achieved"),
+        "officials_trained_pct": (73.3, "behind"),
+        "womens_committee_pct": (50.0, "behind"),
+        "workers_conference_pct": (66.7, "behind"),
+    }
+    # collected above what was due is a figure a report may hold
+    tenant.post("/targets", {"unit_id": None, "indicator": "dues_collected_pct", "period": "2026", "value": 105})
+    draft = tenant.get("/reports/draft", period="2025", unit_id="D2", as_of="2025-12-31").get_json()["figures"]
+    assert {code: draft[code] for code in PLAN_CODES} == figures(tenant, as_of="2025-12-31", unit_id="D2")
+    submitted = tenant.post(
+        "/reports", {"unit_id": "D2", "period": "2025", "as_of": "2025-12-31", "figures": draft}
+    ).get_json()
+    first = tenant.post(f"/reports/{submitted['id']}/verification").get_json()
+    assert first["verdict"] == "consistent"
+    assert {line["status"] for line in first["lines"]} == {"match"}
+    # a card recorded after the report: n1's, issued 2025-05-01 -> 18 of 25 in D2
+    record(tenant, "/members/n1/cards", {"card_no": "C-N1", "issued_on": "2025-05-01"})
+    lines = {
+        line["indicator"]: line for line in tenant.post(f"/reports/{submitted['id']}/verification").get_json()["lines"]
+    }
+    card = lines["members_with_card_pct"]
+    assert (card["reported"], card["ledger_at_submission"], card["ledger_now"], card["status"]) == (
+        68.0,
+        68.0,
+        72.0,
+        "corrected_later",
+    )
+    assert lines["dues_collected_pct"]["status"] == "match"
