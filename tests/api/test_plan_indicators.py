@@ -316,3 +316,22 @@ def test_targets_reports_and_verification(tenant):
         "corrected_later",
     )
     assert lines["dues_collected_pct"]["status"] == "match"
+
+
+def test_forms_fill_the_rows_they_have(tenant):
+    build(tenant)
+
+    def rows(path: str, **params) -> dict:
+        return {r["code"]: r for r in tenant.get(path, **params).get_json()["rows"]}
+
+    union = rows("/forms/1-hdcd", union_id="UP", year=2025, as_of="2025-12-31")
+    # UP's training record for 2025 (the replacing one): 4 officials; its 2025 rating, replaced: excellent
+    assert (union["officials"]["value"], union["officials"]["note"]) == (4, None)
+    assert union["rating"]["value"] == "Hoàn thành xuất sắc nhiệm vụ"
+    # on the default cut-off, 30 November, no 2025 rating is decided yet and UP has none before
+    assert rows("/forms/1-hdcd", union_id="UP", year=2025)["rating"]["value"] is None
+    assert rows("/forms/1-hdcd", union_id="UN", year=2025)["rating"]["value"] == "Không hoàn thành nhiệm vụ"
+    # D2 on 2025-12-31 holds UP (excellent), UF and UN (poor): one rated good or better
+    upper = rows("/forms/2-hdcd", unit_id="D2", year=2025, as_of="2025-12-31")
+    assert upper["unions_rated_good"]["value"] == 1
+    assert rows("/forms/2-hdcd", year=2025, as_of="2025-12-31")["unions_rated_good"]["value"] == 2  # and US
