@@ -168,6 +168,20 @@ RULES: dict[tuple[str, str], Rule] = {
         ),
         ok=201,
     ),
+    (POST, T + "/workplaces/{workplace_id}/agreements"): Rule(
+        Action.RECORD,
+        "path:workplace_id",
+        lambda p, s: Call(
+            f"/workplaces/{p.workplace[s]}/agreements", {"signed_on": "2023-05-01", "expires_on": "2026-04-30"}
+        ),
+        ok=201,
+    ),
+    (POST, T + "/workplaces/{workplace_id}/conferences"): Rule(
+        Action.RECORD,
+        "path:workplace_id",
+        lambda p, s: Call(f"/workplaces/{p.workplace[s]}/conferences", {"held_on": "2023-02-20"}),
+        ok=201,
+    ),
     (GET, T + "/workplaces"): Rule(
         Action.READ, "query:unit_id", lambda p, s: Call("/workplaces", query={"unit_id": p.unit[s]})
     ),
@@ -207,6 +221,32 @@ RULES: dict[tuple[str, str], Rule] = {
         lambda p, s: Call(f"/unions/{p.new_union(s)}/dissolution", {"dissolved_on": "2023-01-01", "reason": "closed"}),
         ok=201,
     ),
+    (POST, T + "/unions/{union_id}/ratings"): Rule(
+        Action.RECORD,
+        "path:union_id",
+        lambda p, s: Call(
+            f"/unions/{p.union[s]}/ratings", {"year": 2023, "rating": "good", "decided_on": "2024-01-15"}
+        ),
+        ok=201,
+    ),
+    (POST, T + "/unions/{union_id}/womens-committee"): Rule(
+        Action.RECORD,
+        "path:union_id",
+        lambda p, s: Call(f"/unions/{p.new_union(s)}/womens-committee", {"founded_on": "2023-03-08"}),
+        ok=201,
+    ),
+    (POST, T + "/unions/{union_id}/dues"): Rule(
+        Action.RECORD,
+        "path:union_id",
+        lambda p, s: Call(f"/unions/{p.union[s]}/dues", {"period": "2023-Q4", "due": 1_000_000, "collected": 900_000}),
+        ok=201,
+    ),
+    (POST, T + "/unions/{union_id}/training"): Rule(
+        Action.RECORD,
+        "path:union_id",
+        lambda p, s: Call(f"/unions/{p.union[s]}/training", {"year": 2023, "officials": 5, "trained": 4}),
+        ok=201,
+    ),
     (GET, T + "/unions"): Rule(
         Action.READ, "query:unit_id", lambda p, s: Call("/unions", query={"unit_id": p.unit[s]})
     ),
@@ -236,6 +276,12 @@ RULES: dict[tuple[str, str], Rule] = {
         lambda p, s: Call(
             f"/members/{p.new_member(s)}/transfer", {"to_union_id": p.union2[s], "effective_on": "2023-01-01"}
         ),
+        ok=201,
+    ),
+    (POST, T + "/members/{member_id}/cards"): Rule(
+        Action.RECORD_MEMBERS,
+        "path:member_id",
+        lambda p, s: Call(f"/members/{p.member[s]}/cards", {"card_no": p.fresh("QT-"), "issued_on": "2023-01-01"}),
         ok=201,
     ),
     (POST, T + "/members/{member_id}/departure"): Rule(
