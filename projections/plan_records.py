@@ -9,11 +9,12 @@ state of knowledge can be asked for.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from domain.indicators import GOOD_RATINGS
 from domain.periods import parse_period
-from projections.base import Projection, ViewCursor, day, micros
+from projections.base import Projection, ViewCursor, day, event_name, micros
 
 PLAN_TABLES = {
     "union_ratings": (
@@ -61,6 +62,25 @@ class PlanRecords(Projection):
 
     def _insert(self, cur: ViewCursor, table: str, rows: list[tuple]) -> None:
         cur.insert_rows(table, COLUMNS[table], rows)
+
+    @staticmethod
+    def _touch(cur: ViewCursor, kind: str, items: list[tuple[Any, int]]) -> None:
+        """The entity's state row takes the version and instant of its latest event, as its other
+        events leave them (each entity once: the last of the run)."""
+        latest = {getattr(e, f"{kind}_id"): (e.originator_version, micros(e.timestamp)) for e, _p in items}
+        cur.update_rows(
+            f"UPDATE {kind}_state SET version = v.version, updated_at = v.at {{rows}}"
+            f" WHERE {kind}_id = v.entity AND {kind}_state.version < v.version",
+            (("version", "integer"), ("at", "bigint"), ("entity", "text")),
+            [(version, at, entity) for entity, (version, at) in latest.items()],
+        )
+
+    def process_batch(self, cur: ViewCursor, items: Sequence[tuple[object, int]]) -> None:
+        super().process_batch(cur, items)
+        for kind in ("union", "workplace", "member"):
+            mine = [(e, p) for e, p in items if self.handles(event_name(e)) and hasattr(e, f"{kind}_id")]
+            if mine:
+                self._touch(cur, kind, mine)
 
     def bulk_UnionRated(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
         self._insert(
