@@ -328,6 +328,8 @@ class _Answer:
         """For membership records ``rows``: 1 where the member holds a card issued on or before
         ``as_of``, as known at K (its first card, or another one)."""
         cards = self.snap.cards
+        if not len(cards.first_day):  # no card recorded yet
+            return np.zeros(len(rows), np.int8)
         members = self.snap.member.take(rows)
         inside = members < len(cards.first_day)
         members = np.where(inside, members, 0)

@@ -332,3 +332,18 @@ def test_known_at_for_agreements_and_committees(tenant):
     # before the days they took effect, neither counts
     early = figures(tenant, as_of="2025-05-31")
     assert (early["cla_coverage_pct"], early["womens_committee_pct"]) == (66.7, 50.0)
+
+
+def test_a_second_card_dated_earlier_and_recorded_later(tenant):
+    build(tenant)
+    # f6 gets a card issued 2025-06-01; later, another one is recorded as issued on 2025-02-01
+    record(tenant, "/members/f6/cards", {"card_no": "C-F6", "issued_on": "2025-06-01"})
+    mark = instant()
+    record(tenant, "/members/f6/cards", {"card_no": "C-F6B", "issued_on": "2025-02-01"})
+    # on 2025-03-31: UP's 10 and f0-f5 (02-01) hold cards, and f6 by its second card: 17 of 35;
+    # before the second was recorded, f6 held none then: 16 of 35
+    assert figures(tenant, as_of="2025-03-31")["members_with_card_pct"] == 48.6
+    assert figures(tenant, as_of="2025-03-31", known_at=mark)["members_with_card_pct"] == 45.7
+    # on 2025-12-31 f6 counts once, with n0: 18 of 35, whichever of its cards is known
+    assert figures(tenant, as_of="2025-12-31")["members_with_card_pct"] == 51.4
+    assert figures(tenant, as_of="2025-12-31", known_at=mark)["members_with_card_pct"] == 51.4
