@@ -63,7 +63,8 @@ class ImportUpload(Schema):
         validate=validate.Length(min=1),
         metadata={
             "description": "A CSV file (one kind) or an XLSX workbook with sheets workplaces, unions, members, "
-            "ratings, womens_committees, dues, training, agreements, conferences, cards; columns named as in the API. Several files (say workplaces.csv, unions.csv and members.csv) are one "
+            "ratings, womens_committees, dues, training, agreements, conferences, cards; columns named as in the "
+            "API. Several files (say workplaces.csv, unions.csv and members.csv) are one "
             "import, checked and written together; each kind may come from one file only"
         },
     )
