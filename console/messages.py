@@ -75,6 +75,13 @@ WORDS = {
     "members_net_growth": lazy_gettext("Net growth in members"),
     "unions_founded": lazy_gettext("Unions founded"),
     "unions_dissolved": lazy_gettext("Unions dissolved"),
+    "unions_rated_good_pct": lazy_gettext("Unions rated good or better"),
+    "cla_coverage_pct": lazy_gettext("Workplaces with a collective agreement"),
+    "womens_committee_pct": lazy_gettext("Unions with a women's committee"),
+    "members_with_card_pct": lazy_gettext("Members holding a card"),
+    "dues_collected_pct": lazy_gettext("Dues collected of what is due"),
+    "officials_trained_pct": lazy_gettext("Union officials trained"),
+    "workers_conference_pct": lazy_gettext("Workplaces that held a workers' conference"),
     # progress and verification
     "achieved": lazy_gettext("achieved"),
     "on_track": lazy_gettext("on track"),

@@ -16,6 +16,8 @@ from datetime import date
 import numpy as np
 
 from domain.indicators import (
+    COMMITTEE_GROUPS,
+    COMMITTEE_MIN_WOMEN,
     GENDER_GROUPS,
     GENDER_NAMES,
     NOT_BY,
@@ -33,6 +35,18 @@ from projections.membership import ADMITTED, LEFT
 
 NEVER = 0
 ALWAYS = 10**7  # past date.max.toordinal()
+# The plans' percentages, each worked out from its numerator and denominator (``_Answer.parts``).
+PLAN_PARTS = (
+    "unions_rated_good_pct",
+    "cla_coverage_pct",
+    "womens_committee_pct",
+    "members_with_card_pct",
+    "dues_collected_pct",
+    "officials_trained_pct",
+    "workers_conference_pct",
+)
+# The records summed for a percentage of records: (numerator, denominator) columns.
+RECORD_PARTS = {"dues_collected_pct": ("collected", "due"), "officials_trained_pct": ("trained", "officials")}
 
 
 @dataclass(frozen=True)
@@ -224,6 +238,8 @@ class _Answer:
 
     def parts(self, ind: Indicator) -> tuple[int, int]:
         """A percentage's numerator and denominator: ``_one`` gives ``percentage(*parts)``."""
+        if ind.base in PLAN_PARTS:
+            return self._once(("parts", ind.code), lambda: self._plan_parts(ind))
         eligible, covered, members, workers = self._once(
             ("wp", ind.min_workers), lambda: self._workplaces(ind.min_workers)
         )
@@ -240,6 +256,8 @@ class _Answer:
 
     def _one(self, ind: Indicator) -> float | int:
         base = ind.base
+        if base in PLAN_PARTS:
+            return percentage(*self.parts(ind))
         if base == "members_total":
             return self._members_total()
         if base == "members_female":
@@ -279,16 +297,36 @@ class _Answer:
 
         return self._once("scope", compute)
 
-    def _members_by_union(self, female: bool = False) -> np.ndarray:
-        """Members (women only, with ``female``) of each union code on ``as_of``, as known at K."""
+    def _member_rows(self) -> np.ndarray:
+        """Mask over membership records: counted on ``as_of``, as known at K."""
+        s = self.snap
+        return self._once("member_rows", lambda: (s.at <= self.k) & (s.valid_from <= self.d) & (s.valid_to > self.d))
+
+    def _members_by_union(self, female: bool = False, carded: bool = False) -> np.ndarray:
+        """Members (women only, with ``female``; holding a card issued by ``as_of``, with ``carded``)
+        of each union code on ``as_of``, as known at K."""
 
         def compute():
             s = self.snap
-            here = (s.at <= self.k) & (s.valid_from <= self.d) & (s.valid_to > self.d)
+            here = self._member_rows()
             weights = s.sign[here] * s.female[here] if female else s.sign[here]
+            if carded:
+                weights = weights * self._card_holders()[s.member[here]]
             return np.bincount(s.holder[here], weights=weights, minlength=len(s.unions) + 1)
 
-        return self._once("members_f" if female else "members", compute)
+        return self._once(("members", female, carded) if carded else "members_f" if female else "members", compute)
+
+    def _card_holders(self) -> np.ndarray:
+        """By member number: holding a card issued on or before ``as_of``, as known at K."""
+
+        def compute():
+            s = self.snap
+            held = np.zeros(s.position + 2, np.int8)
+            issued = (s.card_at <= self.k) & (s.card_day <= self.d)
+            held[s.card_member[issued]] = 1
+            return held
+
+        return self._once("cards", compute)
 
     def _unions_visible(self) -> np.ndarray:
         return self._once("unions", lambda: self.snap.structure.union_spans.visible(self.k, self.d))
@@ -301,8 +339,8 @@ class _Answer:
         return visible if units is None else visible & units[self.snap.structure.union_spans.holder]
 
     # ---- stocks ------------------------------------------------------------
-    def _members_total(self, female: bool = False) -> int:
-        counts = self._members_by_union(female)
+    def _members_total(self, female: bool = False, carded: bool = False) -> int:
+        counts = self._members_by_union(female, carded)
         if self.scope is None and self.union is None:
             return int(round(counts.sum()))
         unions = self.snap.structure.union_spans.entity[self._unions_here()]
@@ -356,6 +394,133 @@ class _Answer:
         has_union = np.zeros(size, bool)
         has_union[union_places[placed]] = True
         return places, holder_of[places], workers, members[places], has_union[places]
+
+    # ---- the plans' other indicators ----------------------------------------------------------
+    def _plan_parts(self, ind: Indicator) -> tuple[int, int]:
+        base = ind.base
+        if base == "members_with_card_pct":
+            return self._members_total(carded=True), self._members_total()
+        if base in ("cla_coverage_pct", "workers_conference_pct"):
+            places, _holders, workers, _members, unionised = self._once("wp", self._workplace_columns)
+            covered = (workers >= ind.min_workers) & unionised
+            marked = self._workplace_marks(base)[places]
+            return int(np.count_nonzero(covered & marked)), int(np.count_nonzero(covered))
+        if base in ("dues_collected_pct", "officials_trained_pct"):
+            rows = self.record_rows(base, placed=True)
+            done, whole = RECORD_PARTS[base]
+            table = self.plan_table(base)
+            return int(table[done][rows].sum()), int(table[whole][rows].sum())
+        unions = self.snap.structure.union_spans.entity[self._unions_here()]
+        yes, of = self.union_marks(base)
+        return int(np.count_nonzero(yes[unions])), int(np.count_nonzero(of[unions]))
+
+    def plan_table(self, base: str) -> dict[str, np.ndarray]:
+        return self.snap.plans.dues if base == "dues_collected_pct" else self.snap.plans.training
+
+    def union_marks(self, base: str) -> tuple[np.ndarray, np.ndarray]:
+        """By union code: (counted in the numerator, counted in the denominator) of a union code."""
+        return self._once(
+            ("marks", base), lambda: self._ratings() if base == "unions_rated_good_pct" else self._committees()
+        )
+
+    def _ratings(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rated good or excellent, and rated: each union's latest record (by ledger position) of its
+        latest year rated up to the year of ``as_of``, decided on or before ``as_of``, known at K."""
+        r, size = self.snap.plans.ratings, len(self.snap.unions) + 1
+        order = r["order"]
+        keep = order[
+            (r["at"][order] <= self.k) & (r["decided_on"][order] <= self.d) & (r["year"][order] <= self.q.as_of.year)
+        ]
+        unions = r["union"][keep]
+        last = np.ones(len(keep), bool)
+        last[:-1] = unions[1:] != unions[:-1]  # in order of union, year, position: its latest
+        rated, good = np.zeros(size, bool), np.zeros(size, bool)
+        rated[unions[last]] = True
+        good[unions[last]] = r["good"][keep][last] == 1
+        return good, rated
+
+    def _committees(self) -> tuple[np.ndarray, np.ndarray]:
+        """With a women's committee on ``as_of``, among the unions the target is about: of non-state
+        and FDI workplaces, with at least 10 women members on ``as_of``."""
+        st, size = self.snap.structure, len(self.snap.unions) + 1
+        sector = np.full(size, -1, np.int64)
+        places = st.union_workplace
+        sector[: len(places)] = SECTOR_GROUP_OF[np.where(places >= 0, st.workplace_sector[np.maximum(places, 0)], -1)]
+        wanted = [list(SECTOR_GROUPS).index(g) for g in COMMITTEE_GROUPS]
+        women = np.zeros(size)
+        counts = self._members_by_union(female=True)[:size]
+        women[: len(counts)] = counts
+        about = np.isin(sector, wanted) & (women >= COMMITTEE_MIN_WOMEN - 0.5)
+        c = self.snap.plans.committees
+        founded = (c["at"] <= self.k) & (c["on"] <= self.d)
+        has = np.zeros(size, bool)
+        has[c["union"][founded]] = True
+        return about & has, about
+
+    def _workplace_marks(self, base: str) -> np.ndarray:
+        """By workplace code: an agreement in force on ``as_of`` (signed on or before it, expiring on
+        or after it), or a workers' conference held in the year of ``as_of`` up to it; known at K."""
+
+        def compute():
+            plans, marks = self.snap.plans, np.zeros(len(self.snap.workplaces) + 1, bool)
+            if base == "cla_coverage_pct":
+                a = plans.agreements
+                on = (a["at"] <= self.k) & (a["signed_on"] <= self.d) & (a["expires_on"] >= self.d)
+                marks[a["workplace"][on]] = True
+            else:
+                c = plans.conferences
+                first = day(date(self.q.as_of.year, 1, 1))
+                held = (c["at"] <= self.k) & (c["on"] >= first) & (c["on"] <= self.d)
+                marks[c["workplace"][held]] = True
+            return marks
+
+        return self._once(("wp_marks", base), compute)
+
+    def record_rows(self, base: str, placed: bool) -> np.ndarray:
+        """Rows of the dues (or training) records counted: known at K, each the latest known of its
+        union and period (year), of a period within the period asked (of the year of ``as_of``), of
+        the union asked alone if any; ``placed``: under the asked unit on their ``recorded_on``."""
+        r = self.plan_table(base)
+        order = r["order"]
+        known = order[r["at"][order] <= self.k]
+        keys = ("union", "start", "end") if base == "dues_collected_pct" else ("union", "year")
+        last = np.ones(len(known), bool)
+        if len(known) > 1:
+            same = np.ones(len(known) - 1, bool)
+            for key in keys:
+                same &= r[key][known][1:] == r[key][known][:-1]
+            last[:-1] = ~same
+        if base == "dues_collected_pct":
+            period = self.q.period
+            inside = (r["start"][known] >= day(period.start)) & (r["end"][known] <= day(period.end))
+        else:
+            inside = r["year"][known] == self.q.as_of.year
+        rows = known[last & inside]
+        if self.union is not None:
+            rows = rows[r["union"][rows] == self.union]
+        if not placed or self.scope is None:
+            return rows
+        found, _ = self.flow_events(r["union"][rows], self.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2, None)
+        return rows[found]
+
+    def record_days(self, base: str, rows: np.ndarray) -> np.ndarray:
+        """The day that places each record under a unit: the last day of its dues period, or
+        ``as_of`` for a year's training; a day outside the union's life taken as its nearest day in it."""
+        r = self.plan_table(base)
+        unions = r["union"][rows]
+        days = r["end"][rows] if base == "dues_collected_pct" else np.full(len(rows), self.d, np.int64)
+
+        def compute():
+            st, size = self.snap.structure, len(self.snap.unions) + 1
+            first, last = np.zeros(size, np.int64), np.full(size, ALWAYS - 2, np.int64)
+            unions, on, at = st.founded
+            first[unions[at <= self.k]] = on[at <= self.k]
+            unions, on, at = st.dissolved
+            last[unions[at <= self.k]] = on[at <= self.k]
+            return first, last
+
+        first, last = self._once("lives", compute)
+        return np.clip(days, first[unions], last[unions])
 
     # ---- flows -------------------------------------------------------------
     def _member_flow(self, kind: int) -> int:
@@ -590,6 +755,9 @@ class _Grouping:
         base = ind.base
         if base in NOT_BY.get(self.by, ()):
             return None
+        if base in PLAN_PARTS:
+            done, whole = self._once(("parts", ind.code), lambda: self._plan_parts(ind))
+            return [percentage(n, d) for n, d in zip(done, whole)]
         if base in ("members_total", "members_female"):
             return self._once(base, lambda: self._members(base == "members_female"))
         if base == "unions_total":
@@ -612,6 +780,54 @@ class _Grouping:
         if base == "coverage_pct":
             return [percentage(c, e) for c, e in zip(covered, eligible)]
         return [percentage(m, w) for m, w in zip(members, workers)]  # member_worker_ratio_pct
+
+    def _plan_parts(self, ind: Indicator) -> tuple[np.ndarray, np.ndarray]:
+        """Numerators and denominators of a plan percentage, by group code (``_Answer.parts``)."""
+        base, a = ind.base, self.a
+        spans = self.snap.structure.union_spans
+        if base == "members_with_card_pct":
+            if self.by == "gender":
+                women, everyone = a._members_total(female=True), a._members_total()
+                carded_women, carded = a._members_total(True, True), a._members_total(carded=True)
+                return np.array([carded_women, carded - carded_women]), np.array([women, everyone - women])
+            rows, groups = self._once("unions", self._union_rows)
+            entity = spans.entity[rows]
+            carded_by_union, members_by_union = a._members_by_union(carded=True), a._members_by_union()
+            return (
+                np.rint(self._count(groups, carded_by_union[entity])),
+                np.rint(self._count(groups, members_by_union[entity])),
+            )
+        if base in ("cla_coverage_pct", "workers_conference_pct"):
+            places, holders, workers, _members, unionised = a._once("wp", a._workplace_columns)
+            groups = self._workplace_groups(places, holders)
+            covered = (workers >= ind.min_workers) & unionised
+            marked = covered & a._workplace_marks(base)[places]
+            return self._count(groups[marked]), self._count(groups[covered])
+        if base in RECORD_PARTS:
+            r, (done, whole) = a.plan_table(base), RECORD_PARTS[base]
+            if self.by == "unit":
+                rows = a.record_rows(base, placed=False)
+                found, branches = a.flow_events(
+                    r["union"][rows], a.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2, self.tree
+                )
+                assert branches is not None
+                rows, groups = rows[found], branches
+            else:
+                rows = a.record_rows(base, placed=True)
+                groups = r["union"][rows] if self.by == "union" else self._sector_of_unions(r["union"][rows])
+            return (
+                self._count(groups, r[done][rows].astype(float)),
+                self._count(groups, r[whole][rows].astype(float)),
+            )
+        rows, groups = self._once("unions", self._union_rows)
+        entity = spans.entity[rows]
+        yes, of = a.union_marks(base)
+        return self._count(groups[yes[entity]]), self._count(groups[of[entity]])
+
+    def _workplace_groups(self, places: np.ndarray, holders: np.ndarray) -> np.ndarray:
+        if self.by == "unit":
+            return self._once("branch_d", self._branch_on_day)[holders]
+        return SECTOR_GROUP_OF[self.snap.structure.workplace_sector[places]]
 
     def groups(self, indicators: Sequence[Indicator]) -> list[Group]:
         """Every group that stands on ``as_of`` (units directly under the asked unit, unions under

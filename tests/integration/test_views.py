@@ -331,6 +331,19 @@ def expected_2025(unit: str | None, admitted: int, left: int) -> dict:
         "members_net_growth": admitted - left if held else 0,
         "unions_founded": 0,
         "unions_dissolved": 0,
+        # the plans' other indicators: nothing of theirs recorded
+        **dict.fromkeys(
+            (
+                "unions_rated_good_pct",
+                "cla_coverage_pct",
+                "womens_committee_pct",
+                "members_with_card_pct",
+                "dues_collected_pct",
+                "officials_trained_pct",
+                "workers_conference_pct",
+            ),
+            0.0,
+        ),
     }
 
 
