@@ -69,6 +69,7 @@ class Member(RegisterAggregate):
         self.leave_reason: str | None = None
         self.erased_on: date | None = None
         self.card_no: str | None = None
+        self.card_issued_on: date | None = None
 
     @classmethod
     def admission(
@@ -168,6 +169,7 @@ class Member(RegisterAggregate):
     @event("MemberCardIssued")
     def _card_issued(self, member_id: str, card_no: str, issued_on: date, actor: str) -> None:
         self.card_no = card_no
+        self.card_issued_on = issued_on
 
     def erase_personal_data(self, erased_on: date, reason: str, actor: str) -> None:
         """Record that the member's personal data is erased; the counts keep every other fact."""

@@ -60,6 +60,8 @@ class Workplace(RegisterAggregate):
         self.workers = workers
         self.female_workers = female_workers
         self.as_of = as_of
+        self.agreements: list[tuple[date, date]] = []  # (signed_on, expires_on), in the order recorded
+        self.conferences: list[date] = []
 
     def survey(self, workers: int, female_workers: int, as_of: date, actor: str) -> None:
         check_workforce(workers, female_workers)
@@ -102,7 +104,7 @@ class Workplace(RegisterAggregate):
 
     @event("CollectiveAgreementSigned")
     def _agreement_signed(self, workplace_id: str, signed_on: date, expires_on: date, actor: str) -> None:
-        pass
+        self.agreements.append((signed_on, expires_on))
 
     def hold_conference(self, held_on: date, actor: str) -> None:
         """A workers' conference (hội nghị người lao động)."""
@@ -111,4 +113,4 @@ class Workplace(RegisterAggregate):
 
     @event("WorkersConferenceHeld")
     def _conference_held(self, workplace_id: str, held_on: date, actor: str) -> None:
-        pass
+        self.conferences.append(held_on)

@@ -71,6 +71,7 @@ def import_file(tenant: str, kind: str | None, actor: str, files: tuple[str, ...
     from contextlib import ExitStack
 
     from domain.errors import DomainError
+    from domain.imports import ENTITY_KINDS
     from service.cli_ledger import tenant_register
     from service.importing import read_imports
 
@@ -92,8 +93,9 @@ def import_file(tenant: str, kind: str | None, actor: str, files: tuple[str, ...
                 click.echo(f"{e.sheet} line {e.line}, column {e.column}: {e.message} [{e.rule}]", err=True)
             listed = "" if len(plan.errors) == plan.errors_total else f" (the first {len(plan.errors)} are listed)"
             raise click.ClickException(f"{plan.errors_total} row(s) are wrong{listed}; nothing was imported")
-        created = ", ".join(f"{len(rows)} {kind}" for kind, rows in plan.creates.items())
-        skipped = ", ".join(f"{n} {kind}" for kind, n in plan.skipped.items())
+        shown = [k for k in plan.creates if k in ENTITY_KINDS or plan.creates[k] or plan.skipped[k]]
+        created = ", ".join(f"{len(plan.creates[kind])} {kind}" for kind in shown)
+        skipped = ", ".join(f"{plan.skipped[kind]} {kind}" for kind in shown)
         click.echo(f"Imported {created}; skipped (already there) {skipped}.")
 
 
