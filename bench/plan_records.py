@@ -11,6 +11,7 @@ Per member: a card for 85%, issued within 60 days of admission.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
@@ -21,7 +22,6 @@ from domain.commands import (
     Command,
     FoundWomensCommittee,
     HoldConference,
-    IssueCard,
     RateUnion,
     RecordDues,
     RecordTraining,
@@ -30,6 +30,7 @@ from domain.commands import (
 from domain.errors import DomainError
 
 RATINGS = (("excellent", 0.15), ("good", 0.45), ("fair", 0.30), ("poor", 0.10))
+CARD_CHUNK = 200_000  # card rows per import
 CARDED, COMMITTEES, AGREEMENTS, CONFERENCES = 0.85, 0.40, 0.70, 0.60
 DUES_YEARS, TRAINING_YEARS, CONFERENCE_YEARS = (2024, 2025), (2024, 2025), (2023, 2024, 2025)
 
@@ -39,7 +40,7 @@ def _day(value: Any) -> date:
 
 
 def plan_commands(province: Province, actor: str, today: date) -> Iterator[Command]:
-    """The commands, unions' first, then workplaces', then the cards (each a member's)."""
+    """The commands of unions and workplaces (the cards are imported: ``card_rows``)."""
     rng = random.Random(province.seed * 7 + 25)
     last = min(today, LAST_DAY)
     ratings, weights = zip(*RATINGS)
@@ -84,18 +85,31 @@ def plan_commands(province: Province, actor: str, today: date) -> Iterator[Comma
             held = date(year, 1, 1) + timedelta(days=rng.randint(0, 364))
             if held > since and held <= last and rng.random() < CONFERENCES:
                 yield HoldConference(workplace_id=workplace_id, held_on=held, actor=actor)
+
+
+def card_rows(province: Province, today: date) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The card sheet's rows: a card for 85% of the members, issued within 60 days of admission
+    (none for a member who had left by then)."""
+    rng = random.Random(province.seed * 7 + 26)
+    last = min(today, LAST_DAY)
+    left = {a: day for day, _phase, _seq, verb, a, _b in province._followups if verb == "record_departure"}
     for i, admitted in enumerate(province.member_day):
         if rng.random() < CARDED:
-            issued = date.fromordinal(int(admitted) + rng.randint(0, 60))
-            if issued <= last:
-                yield IssueCard(member_id=province.member_id(i), card_no=f"T{i + 1:08d}", issued_on=issued, actor=actor)
+            issued = int(admitted) + rng.randint(0, 60)
+            if issued <= last.toordinal() and issued < left.get(i, issued + 1):
+                row = {
+                    "member_id": province.member_id(i),
+                    "card_no": f"T{i + 1:08d}",
+                    "issued_on": date.fromordinal(issued),
+                }
+                yield i + 2, row
 
 
 def load_plan_records(
     register: Any, province: Province, actor: str, today: date, progress: Callable[[int], None] | None = None
 ) -> dict[str, int]:
-    """Record the plan commands in one batch; a command the register refuses (a card for a member
-    who left before it, a rating of a union dissolved since) is counted and left out."""
+    """Record the plan commands in one batch (a command the register refuses, say a rating of a
+    union dissolved since, is counted and left out), then import the cards' sheet, a chunk at a time."""
     done = refused = 0
     with register.batch() as batch:
         for command in plan_commands(province, actor, today):
@@ -106,4 +120,11 @@ def load_plan_records(
                 refused += 1
             if progress is not None and (done + refused) % 1000 == 0:
                 progress(1000)
+    rows = card_rows(province, today)
+    while chunk := list(itertools.islice(rows, CARD_CHUNK)):
+        plan = register.import_rows({"cards": iter(chunk)}, actor=actor)
+        if plan.errors:
+            shown = "; ".join(f"line {e.line} {e.column}: {e.message}" for e in plan.errors[:5])
+            raise ValueError(f"{plan.errors_total} card rows were refused: {shown}")
+        done += len(chunk)
     return {"recorded": done, "refused": refused}

@@ -27,6 +27,7 @@ from projections.runner import FOLLOWER, INTACT, REBUILDS, ViewsUnavailable
 
 OPEN = int(np.iinfo(np.int32).max)  # valid_to of a span that has not ended
 NEVER = int(np.iinfo(np.int64).max)  # superseded_at of a span still current
+NO_DAY = int(np.iinfo(np.int32).max)  # the day of a card a member does not have
 FEMALE_SQL = "CASE WHEN g.gender = 'female' THEN 1 ELSE 0 END"
 
 STRUCTURE_SIGNATURE = (
@@ -191,10 +192,52 @@ class Snapshot:
     # by membership record: its member's number (the admission's position, see projections.membership)
     member: np.ndarray
     plans: PlanColumns
-    # cards: the member's number, the day issued, when recorded
-    card_member: np.ndarray
-    card_day: np.ndarray
-    card_at: np.ndarray
+    cards: Cards
+
+
+@dataclass(frozen=True)
+class Cards:
+    """Members' cards by member number: each member's first card recorded (its day and instant;
+    NO_DAY / NEVER for a member without one), and the member's other cards (reprints, renewals,
+    ``extra_*``) apart, with a mark on the members who have any. A refresh that reads new cards
+    makes new arrays, so a snapshot's never change under its questions."""
+
+    first_day: np.ndarray
+    first_at: np.ndarray
+    has_extra: np.ndarray
+    extra_member: np.ndarray
+    extra_day: np.ndarray
+    extra_at: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Cards:
+        none = np.zeros(0, np.int64)
+        return cls(np.zeros(0, np.int32), none, np.zeros(0, bool), none, np.zeros(0, np.int32), none)
+
+    def adding(self, members: np.ndarray, days: np.ndarray, at: np.ndarray, size: int) -> Cards:
+        """These with the cards read since (in ledger order), for member numbers below ``size``."""
+        size = max(size, len(self.first_day), int(members.max(initial=-1)) + 1)
+        first_day = np.full(size, NO_DAY, np.int32)
+        first_at = np.full(size, NEVER, np.int64)
+        has_extra = np.zeros(size, bool)
+        first_day[: len(self.first_day)] = self.first_day
+        first_at[: len(self.first_at)] = self.first_at
+        has_extra[: len(self.has_extra)] = self.has_extra
+        # a member's first card: its first in the batch, where it had none before
+        first = np.zeros(len(members), bool)
+        first[np.unique(members, return_index=True)[1]] = True
+        first &= first_at[members] == NEVER
+        first_day[members[first]] = days[first]
+        first_at[members[first]] = at[first]
+        has_extra[members[~first]] = True
+        return Cards(
+            first_day,
+            first_at,
+            has_extra,
+            np.concatenate([self.extra_member, members[~first]]),
+            np.concatenate([self.extra_day, days[~first]]),
+            np.concatenate([self.extra_at, at[~first]]),
+        )
 
 
 @dataclass
@@ -211,9 +254,7 @@ class _Members:
     flow_at: Growing = field(default_factory=lambda: Growing(np.int64))
     flow_female: Growing = field(default_factory=lambda: Growing(np.int8))
     member: Growing = field(default_factory=lambda: Growing(np.int64))
-    card_member: Growing = field(default_factory=lambda: Growing(np.int64))
-    card_day: Growing = field(default_factory=lambda: Growing(np.int32))
-    card_at: Growing = field(default_factory=lambda: Growing(np.int64))
+    cards: Cards = field(default_factory=Cards.empty)
 
 
 class RegisterColumns:
@@ -269,9 +310,7 @@ class RegisterColumns:
                 m.flow_female.values,
                 m.member.values,
                 self.plans,
-                m.card_member.values,
-                m.card_day.values,
-                m.card_at.values,
+                m.cards,
             )
 
     def _refresh(self, cur: ViewCursor, position: int) -> None:
@@ -405,9 +444,9 @@ class RegisterColumns:
             (since,),
         )
         if _positions is not None:
-            m.card_member.extend(numbers[0])
-            m.card_day.extend(numbers[1])
-            m.card_at.extend(numbers[2])
+            m.cards = m.cards.adding(
+                numbers[0], numbers[1].astype(np.int32), numbers[2], int(m.member.values.max(initial=0)) + 1
+            )
 
 
 def _joined(cur: ViewCursor, table: str, columns: Sequence[str], where: str, params: Sequence[Any]) -> list[Any]:

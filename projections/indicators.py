@@ -297,10 +297,16 @@ class _Answer:
 
         return self._once("scope", compute)
 
-    def _member_rows(self) -> np.ndarray:
-        """Mask over membership records: counted on ``as_of``, as known at K."""
-        s = self.snap
-        return self._once("member_rows", lambda: (s.at <= self.k) & (s.valid_from <= self.d) & (s.valid_to > self.d))
+    def _member_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """The membership records counted on ``as_of`` as known at K (their indices; gathers by
+        index cost a fraction of selecting by mask), and each one's union code."""
+
+        def compute():
+            s = self.snap
+            rows = np.flatnonzero((s.at <= self.k) & (s.valid_from <= self.d) & (s.valid_to > self.d))
+            return rows, s.holder.take(rows)
+
+        return self._once("member_rows", compute)
 
     def _members_by_union(self, female: bool = False, carded: bool = False) -> np.ndarray:
         """Members (women only, with ``female``; holding a card issued by ``as_of``, with ``carded``)
@@ -308,25 +314,31 @@ class _Answer:
 
         def compute():
             s = self.snap
-            here = self._member_rows()
-            weights = s.sign[here] * s.female[here] if female else s.sign[here]
+            rows, holders = self._member_rows()
+            weights = s.sign.take(rows)
+            if female:
+                weights = weights * s.female.take(rows)
             if carded:
-                weights = weights * self._card_holders()[s.member[here]]
-            return np.bincount(s.holder[here], weights=weights, minlength=len(s.unions) + 1)
+                weights = weights * self._card_holders(rows)
+            return np.bincount(holders, weights=weights, minlength=len(s.unions) + 1)
 
         return self._once(("members", female, carded) if carded else "members_f" if female else "members", compute)
 
-    def _card_holders(self) -> np.ndarray:
-        """By member number: holding a card issued on or before ``as_of``, as known at K."""
-
-        def compute():
-            s = self.snap
-            held = np.zeros(s.position + 2, np.int8)
-            issued = (s.card_at <= self.k) & (s.card_day <= self.d)
-            held[s.card_member[issued]] = 1
-            return held
-
-        return self._once("cards", compute)
+    def _card_holders(self, rows: np.ndarray) -> np.ndarray:
+        """For membership records ``rows``: 1 where the member holds a card issued on or before
+        ``as_of``, as known at K (its first card, or another one)."""
+        cards = self.snap.cards
+        if not len(cards.first_day):  # no card recorded yet
+            return np.zeros(len(rows), np.int8)
+        members = self.snap.member.take(rows)
+        inside = members < len(cards.first_day)
+        members = np.where(inside, members, 0)
+        held = inside & (cards.first_day.take(members) <= self.d) & (cards.first_at.take(members) <= self.k)
+        others = np.flatnonzero(inside & ~held & cards.has_extra.take(members))
+        if len(others):
+            issued = (cards.extra_at <= self.k) & (cards.extra_day <= self.d)
+            held[others] = np.isin(members[others], cards.extra_member[issued])
+        return held.astype(np.int8)
 
     def _unions_visible(self) -> np.ndarray:
         return self._once("unions", lambda: self.snap.structure.union_spans.visible(self.k, self.d))

@@ -316,3 +316,34 @@ def test_forms_fill_the_rows_they_have(tenant):
     upper = rows("/forms/2-hdcd", unit_id="D2", year=2025, as_of="2025-12-31")
     assert upper["unions_rated_good"]["value"] == 1
     assert rows("/forms/2-hdcd", year=2025, as_of="2025-12-31")["unions_rated_good"]["value"] == 2  # and US
+
+
+def test_known_at_for_agreements_and_committees(tenant):
+    build(tenant)
+    mark = instant()
+    # recorded late: WP's agreement renewed from 2025-06-01, UF's women's committee from 2025-09-01
+    record(tenant, "/workplaces/WP/agreements", {"signed_on": "2025-06-01", "expires_on": "2028-05-31"})
+    record(tenant, "/unions/UF/womens-committee", {"founded_on": "2025-09-01"})
+    now = figures(tenant, as_of="2025-12-31")
+    then = figures(tenant, as_of="2025-12-31", known_at=mark)
+    # agreements in force: WS, WP, WF of 3 (WS, WF before); committees: UP, UF of 2 (UP before)
+    assert (now["cla_coverage_pct"], then["cla_coverage_pct"]) == (100.0, 66.7)
+    assert (now["womens_committee_pct"], then["womens_committee_pct"]) == (100.0, 50.0)
+    # before the days they took effect, neither counts
+    early = figures(tenant, as_of="2025-05-31")
+    assert (early["cla_coverage_pct"], early["womens_committee_pct"]) == (66.7, 50.0)
+
+
+def test_a_second_card_dated_earlier_and_recorded_later(tenant):
+    build(tenant)
+    # f6 gets a card issued 2025-06-01; later, another one is recorded as issued on 2025-02-01
+    record(tenant, "/members/f6/cards", {"card_no": "C-F6", "issued_on": "2025-06-01"})
+    mark = instant()
+    record(tenant, "/members/f6/cards", {"card_no": "C-F6B", "issued_on": "2025-02-01"})
+    # on 2025-03-31: UP's 10 and f0-f5 (02-01) hold cards, and f6 by its second card: 17 of 35;
+    # before the second was recorded, f6 held none then: 16 of 35
+    assert figures(tenant, as_of="2025-03-31")["members_with_card_pct"] == 48.6
+    assert figures(tenant, as_of="2025-03-31", known_at=mark)["members_with_card_pct"] == 45.7
+    # on 2025-12-31 f6 counts once, with n0: 18 of 35, whichever of its cards is known
+    assert figures(tenant, as_of="2025-12-31")["members_with_card_pct"] == 51.4
+    assert figures(tenant, as_of="2025-12-31", known_at=mark)["members_with_card_pct"] == 51.4
