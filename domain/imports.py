@@ -5,8 +5,8 @@ plan its events.
 Rows are checked with the same rules as the single commands (a cell's text by domain/text.py),
 against the register as it stands and against the rows before them. A row whose id exists with
 the same content is skipped (so a file can be imported again); with other content it is an error.
-A record (which has no id of its own) is skipped where its entity's latest record of that year,
-period or kind holds the same values; else it is a new record, as the single command makes it.
+A record (which has no id of its own) is skipped where its entity holds a record with the same
+values already; else it is a new record, as the single command makes it.
 """
 
 from __future__ import annotations
@@ -554,20 +554,21 @@ _APPLY: dict[str, Callable[[Any, dict, date, str], None]] = {  # (entity, row, t
 
 
 def _recorded(sheet: str, target: Any, r: dict) -> bool:
-    """Whether the entity's latest record of this year, period or kind holds the row's values."""
+    """Whether the entity already holds this very record (an import sent again): a row that names
+    an earlier value of a year or period, already replaced, is not recorded again over the newer."""
     if sheet == "ratings":
-        return target.ratings.get(r["year"]) == (r["rating"], r["decided_on"])
+        return (r["year"], r["rating"], r["decided_on"]) in target.ratings
     if sheet == "womens_committees":
         return target.womens_committee_on == r["founded_on"]
     if sheet == "dues":
-        return target.dues.get(r["period"]) == (r["due"], r["collected"])
+        return (r["period"], r["due"], r["collected"]) in target.dues
     if sheet == "training":
-        return target.training.get(r["year"]) == (r["officials"], r["trained"])
+        return (r["year"], r["officials"], r["trained"]) in target.training
     if sheet == "agreements":
         return (r["signed_on"], r["expires_on"]) in target.agreements
     if sheet == "conferences":
         return r["held_on"] in target.conferences
-    return (target.card_no, target.card_issued_on) == (r["card_no"], r["issued_on"])
+    return (r["card_no"], r["issued_on"]) in target.cards
 
 
 def _reaching(

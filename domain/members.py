@@ -69,7 +69,7 @@ class Member(RegisterAggregate):
         self.leave_reason: str | None = None
         self.erased_on: date | None = None
         self.card_no: str | None = None
-        self.card_issued_on: date | None = None
+        self.cards: set[tuple[str, date]] = set()  # every (card_no, issued_on), to tell a repeat from a new card
 
     @classmethod
     def admission(
@@ -169,7 +169,7 @@ class Member(RegisterAggregate):
     @event("MemberCardIssued")
     def _card_issued(self, member_id: str, card_no: str, issued_on: date, actor: str) -> None:
         self.card_no = card_no
-        self.card_issued_on = issued_on
+        self.cards.add((card_no, issued_on))
 
     def erase_personal_data(self, erased_on: date, reason: str, actor: str) -> None:
         """Record that the member's personal data is erased; the counts keep every other fact."""

@@ -45,10 +45,10 @@ class Union(RegisterAggregate):
         self.dissolved_on: date | None = None
         self.dissolution_reason: str | None = None
         self.womens_committee_on: date | None = None
-        # The latest record of each year or period, to tell a record sent again from a new one.
-        self.ratings: dict[int, tuple[str, date]] = {}
-        self.dues: dict[str, tuple[int, int]] = {}
-        self.training: dict[int, tuple[int, int]] = {}
+        # Every record made, to tell a record sent again (an import repeated) from a new one.
+        self.ratings: set[tuple[int, str, date]] = set()
+        self.dues: set[tuple[str, int, int]] = set()
+        self.training: set[tuple[int, int, int]] = set()
 
     def is_active_on(self, day: date) -> bool:
         return active_on(self.founded_on, self.dissolved_on, day)
@@ -139,7 +139,7 @@ class Union(RegisterAggregate):
 
     @event("UnionRated")
     def _rated(self, union_id: str, year: int, rating: str, decided_on: date, actor: str) -> None:
-        self.ratings[year] = (rating, decided_on)
+        self.ratings.add((year, rating, decided_on))
 
     def found_womens_committee(self, founded_on: date, actor: str) -> None:
         """Ban nữ công: founded once; the union must be active that day."""
@@ -171,7 +171,7 @@ class Union(RegisterAggregate):
     def _dues_recorded(
         self, union_id: str, period: str, due: int, collected: int, recorded_on: date, actor: str
     ) -> None:
-        self.dues[period] = (due, collected)
+        self.dues.add((period, due, collected))
 
     def record_training(self, year: int, officials: int, trained: int, recorded_on: date, actor: str) -> None:
         """How many of the union's officials there were in ``year`` and how many were trained."""
@@ -200,7 +200,7 @@ class Union(RegisterAggregate):
     def _training_recorded(
         self, union_id: str, year: int, officials: int, trained: int, recorded_on: date, actor: str
     ) -> None:
-        self.training[year] = (officials, trained)
+        self.training.add((year, officials, trained))
 
 
 def _year(year: int) -> int:

@@ -81,8 +81,8 @@ class ImportResult(Schema):
         keys=fields.String(),
         values=fields.Integer(),
         metadata={
-            "description": "Rows whose id exists with the same content; records whose entity's latest "
-            "record of that year, period or kind has the same values"
+            "description": "Rows whose id exists with the same content; records their entity holds "
+            "already with the same values"
         },
     )
 

@@ -461,3 +461,23 @@ def test_a_scoped_import_names_each_row_outside_the_scope(province: Province):
     assert p.recorded() == before
     assert send(p, officer.token, POST, Call("/imports", form=p.workplace_csv("in"))).status_code == 201
     assert p.recorded() == before + 1
+
+
+def test_a_scoped_import_of_records_names_each_row_outside_the_scope(province: Province):
+    """Record rows reach their union, workplace or member on the row's day, as the single calls do."""
+    from io import BytesIO
+
+    p = province
+    officer = p.token("officer", "A")
+    before = p.recorded()
+
+    def ratings(*sides: str) -> dict:
+        rows = "union_id,year,rating,decided_on\n" + "".join(f"{p.union[s]},2022,good,2023-01-10\n" for s in sides)
+        return {"file": (BytesIO(rows.encode()), "ratings.csv"), "kind": "ratings"}
+
+    answer = send(p, officer.token, POST, Call("/imports", form=ratings("in", "out")))
+    assert answer.status_code == 422
+    assert [(r["line"], r["column"], r["rule"]) for r in answer.get_json()["rows"]] == [(3, "union_id", "scope")]
+    assert p.recorded() == before
+    assert send(p, officer.token, POST, Call("/imports", form=ratings("in"))).status_code == 201
+    assert p.recorded() == before + 1

@@ -124,6 +124,8 @@ def test_the_same_workbook_again_skips_every_row_and_a_changed_record_is_a_new_o
         2_000_000,
         3_300_000,
     ]
+    # The first workbook once more: its dues row, since corrected, is not recorded again over the correction.
+    assert imported(tenant, year_workbook(), "2024.xlsx")["created"] == dict.fromkeys(KINDS, 0)
 
 
 def test_a_csv_of_ratings_is_imported_by_its_name(tenant):
