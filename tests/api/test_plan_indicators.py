@@ -222,6 +222,18 @@ def test_sector_split_and_breakdowns(tenant):
     units = {g["key"]: g["figures"] for g in by_unit["groups"]}
     assert units["D1"]["officials_trained_pct"] == 100.0 and units["D2"]["officials_trained_pct"] == 60.0
     assert units["D1"]["dues_collected_pct"] == 90.0 and units["D2"]["dues_collected_pct"] == 86.7
+    by_union = tenant.get(
+        "/indicators", period="2025", as_of="2025-12-31", group_by="union", indicators=",".join(PLAN_CODES)
+    ).get_json()
+    unions = {g["key"]: g["figures"] for g in by_union["groups"]}
+    assert {u: f["unions_rated_good_pct"] for u, f in unions.items()} == {
+        "UF": 0.0,
+        "UN": 0.0,
+        "UP": 100.0,
+        "US": 100.0,
+    }
+    assert {u: f["dues_collected_pct"] for u, f in unions.items()} == {"UF": 75.0, "UN": 0.0, "UP": 100.0, "US": 0.0}
+    assert unions["UP"]["cla_coverage_pct"] is None  # a union is no place of work
     by_gender = tenant.get(
         "/indicators", period="2025", as_of="2025-12-31", group_by="gender", indicators=",".join(PLAN_CODES)
     ).get_json()
