@@ -253,7 +253,7 @@ class _Members:
     flow_day: Growing = field(default_factory=lambda: Growing(np.int32))
     flow_at: Growing = field(default_factory=lambda: Growing(np.int64))
     flow_female: Growing = field(default_factory=lambda: Growing(np.int8))
-    member: Growing = field(default_factory=lambda: Growing(np.int64))
+    member: Growing = field(default_factory=lambda: Growing(np.int32))  # a ledger position
     cards: Cards = field(default_factory=Cards.empty)
 
 

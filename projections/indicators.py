@@ -333,7 +333,9 @@ class _Answer:
         members = self.snap.member.take(rows)
         inside = members < len(cards.first_day)
         members = np.where(inside, members, 0)
-        held = inside & (cards.first_day.take(members) <= self.d) & (cards.first_at.take(members) <= self.k)
+        held = inside & (cards.first_day.take(members) <= self.d)  # no card: NO_DAY, after any day
+        if self.q.known_at is not None:
+            held &= cards.first_at.take(members) <= self.k
         others = np.flatnonzero(inside & ~held & cards.has_extra.take(members))
         if len(others):
             issued = (cards.extra_at <= self.k) & (cards.extra_day <= self.d)
