@@ -45,6 +45,14 @@ PLAN_PARTS = (
     "officials_trained_pct",
     "workers_conference_pct",
 )
+# What an answer works out from the snapshot and K alone, the same for every step of a series.
+SAME_EVERY_STEP = (
+    ("latest", "dues_collected_pct"),
+    ("latest", "officials_trained_pct"),
+    "ratings_known",
+    "committee_sectors",
+    "lives",
+)
 # The records summed for a percentage of records: (numerator, denominator) columns.
 RECORD_PARTS = {"dues_collected_pct": ("collected", "due"), "officials_trained_pct": ("trained", "officials")}
 
@@ -192,6 +200,8 @@ class IndicatorCalculator:
         out = []
         for n, q in enumerate(questions):
             answer = first if n == 0 else _Answer(snap, q, first.scope)
+            if n:  # what depends on K alone, worked out by the first step
+                answer.seed({key: first._cache[key] for key in SAME_EVERY_STEP if key in first._cache})
             answer.seed(shared.point(n, bases, thresholds, indicators))
             out.append(answer.figures(indicators))
         return out
@@ -441,10 +451,8 @@ class _Answer:
         """Rated good or excellent, and rated: each union's latest record (by ledger position) of its
         latest year rated up to the year of ``as_of``, decided on or before ``as_of``, known at K."""
         r, size = self.snap.plans.ratings, len(self.snap.unions) + 1
-        order = r["order"]
-        keep = order[
-            (r["at"][order] <= self.k) & (r["decided_on"][order] <= self.d) & (r["year"][order] <= self.q.as_of.year)
-        ]
+        known = self._once("ratings_known", lambda: r["order"][r["at"][r["order"]] <= self.k])
+        keep = known[(r["decided_on"][known] <= self.d) & (r["year"][known] <= self.q.as_of.year)]
         unions = r["union"][keep]
         last = np.ones(len(keep), bool)
         last[:-1] = unions[1:] != unions[:-1]  # in order of union, year, position: its latest
@@ -456,15 +464,21 @@ class _Answer:
     def _committees(self) -> tuple[np.ndarray, np.ndarray]:
         """With a women's committee on ``as_of``, among the unions the target is about: of non-state
         and FDI workplaces, with at least 10 women members on ``as_of``."""
-        st, size = self.snap.structure, len(self.snap.unions) + 1
-        sector = np.full(size, -1, np.int64)
-        places = st.union_workplace
-        sector[: len(places)] = SECTOR_GROUP_OF[np.where(places >= 0, st.workplace_sector[np.maximum(places, 0)], -1)]
-        wanted = [list(SECTOR_GROUPS).index(g) for g in COMMITTEE_GROUPS]
+        size = len(self.snap.unions) + 1
+
+        def sectors():
+            st = self.snap.structure
+            sector = np.full(size, -1, np.int64)
+            places = st.union_workplace
+            sector[: len(places)] = SECTOR_GROUP_OF[
+                np.where(places >= 0, st.workplace_sector[np.maximum(places, 0)], -1)
+            ]
+            return np.isin(sector, [list(SECTOR_GROUPS).index(g) for g in COMMITTEE_GROUPS])
+
         women = np.zeros(size)
         counts = self._members_by_union(female=True)[:size]
         women[: len(counts)] = counts
-        about = np.isin(sector, wanted) & (women >= COMMITTEE_MIN_WOMEN - 0.5)
+        about = self._once("committee_sectors", sectors) & (women >= COMMITTEE_MIN_WOMEN - 0.5)
         c = self.snap.plans.committees
         founded = (c["at"] <= self.k) & (c["on"] <= self.d)
         has = np.zeros(size, bool)
@@ -495,21 +509,25 @@ class _Answer:
         union and period (year), of a period within the period asked (of the year of ``as_of``), of
         the union asked alone if any; ``placed``: under the asked unit on their ``recorded_on``."""
         r = self.plan_table(base)
-        order = r["order"]
-        known = order[r["at"][order] <= self.k]
-        keys = ("union", "start", "end") if base == "dues_collected_pct" else ("union", "year")
-        last = np.ones(len(known), bool)
-        if len(known) > 1:
-            same = np.ones(len(known) - 1, bool)
-            for key in keys:
-                same &= r[key][known][1:] == r[key][known][:-1]
-            last[:-1] = ~same
+
+        def latest():
+            order = r["order"]
+            known = order[r["at"][order] <= self.k]
+            keys = ("union", "start", "end") if base == "dues_collected_pct" else ("union", "year")
+            last = np.ones(len(known), bool)
+            if len(known) > 1:
+                same = np.ones(len(known) - 1, bool)
+                for key in keys:
+                    same &= r[key][known][1:] == r[key][known][:-1]
+                last[:-1] = ~same
+            return known[last]
+
+        rows = self._once(("latest", base), latest)
         if base == "dues_collected_pct":
             period = self.q.period
-            inside = (r["start"][known] >= day(period.start)) & (r["end"][known] <= day(period.end))
+            rows = rows[(r["start"][rows] >= day(period.start)) & (r["end"][rows] <= day(period.end))]
         else:
-            inside = r["year"][known] == self.q.as_of.year
-        rows = known[last & inside]
+            rows = rows[r["year"][rows] == self.q.as_of.year]
         if self.union is not None:
             rows = rows[r["union"][rows] == self.union]
         if not placed or self.scope is None:
