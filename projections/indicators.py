@@ -1054,6 +1054,23 @@ class _Series:
         diff -= np.bincount(holder + end, weights=weights, minlength=unions * (n + 1))
         return np.cumsum(diff[: unions * (n + 1)].reshape(unions, n + 1), axis=1)[:, :n]
 
+    def _ratings(self) -> tuple[np.ndarray, np.ndarray]:
+        """``_Answer._ratings`` for every step at once, as (unions x steps) arrays: a record stands
+        from the first step on or after both its decision and its year's first day, and a union's
+        rating on a step is the last (in order of year, then position) of those standing by then."""
+        r, n, size = self.snap.plans.ratings, len(self.days), len(self.snap.unions) + 1
+        known = r["order"][r["at"][r["order"]] <= self.k]
+        years, back = np.unique(r["year"][known], return_inverse=True)
+        first_days = np.array([day(date(int(y), 1, 1)) for y in years], np.int64)[back] if len(known) else years
+        step = np.searchsorted(self.days, np.maximum(r["decided_on"][known], first_days), "left")
+        latest = np.full(size * (n + 1), -1, np.int64)
+        np.maximum.at(latest, r["union"][known] * (n + 1) + step, np.arange(len(known)))
+        latest = np.maximum.accumulate(latest.reshape(size, n + 1), axis=1)[:, :n]
+        rated = latest >= 0
+        good = np.zeros(rated.shape, bool)
+        good[rated] = r["good"][known][latest[rated]] == 1
+        return good, rated
+
     def _workplace_plan_parts(self, base: str, min_workers: int) -> list[tuple[int, int]]:
         """(workplaces with an agreement in force or a conference held, covered workplaces) of
         each step, as ``_Answer._plan_parts`` counts them for one day."""
@@ -1084,6 +1101,9 @@ class _Series:
             out[("members", False, True)] = self._once("carded", self._carded)[:, n]
         if "womens_committee_pct" in bases:
             bases = bases | {"members_female"}
+        if "unions_rated_good_pct" in bases:
+            good, rated = self._once("ratings", self._ratings)
+            out[("marks", "unions_rated_good_pct")] = (good[:, n], rated[:, n])
         for ind in indicators:
             if ind.base in ("cla_coverage_pct", "workers_conference_pct"):
                 key = ("plan_wp", ind.base, ind.min_workers)
