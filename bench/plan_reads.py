@@ -5,7 +5,8 @@
 Loads a province of demo/generator.py with its plan records (bench/plan_records.py), then asks the
 same random questions as bench/run.py (periods, units, ``as_of``, ``known_at``) of the tenant's
 indicator engine in this process, taking turns: the codes before the plans' (``before``) and every
-code (``every``). Prints the p50 and p95 of each in ms, and what reading the columns took.
+code (``every``); then as many monthly series of 2023-2028 and breakdowns by unit of a random year
+(``--browse``) of each. Prints the p50 and p95 of each in ms, and what reading the columns took.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from application.reads import RegisterReads
 from application.register import Register
 from bench.plan_records import load_plan_records
 from demo.generator import LAST_DAY, generate_province, load_province
@@ -49,6 +51,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=50_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--browse", type=int, default=20, help="series and breakdowns of each variant")
     args = parser.parse_args()
     suffix = uuid.uuid4().hex[:8]
     tenant = f"plan-{suffix}"
@@ -93,6 +96,18 @@ def main() -> None:
                     started = time.perf_counter()
                     store.indicators.figures(codes, q)
                     times[name].append((time.perf_counter() - started) * 1000)
+            # a monthly series of 2023-2028 and breakdowns by unit, as bench/run.py's browsing asks
+            reads = RegisterReads(store)
+            codes = {"before": ",".join(c.code for c in before), "every": ",".join(c.code for c in every)}
+            for _ in range(args.browse):
+                year = str(rng.randint(2016, last.year))
+                for name in ("before", "every"):
+                    started = time.perf_counter()
+                    reads.series("2023-2028", "month", codes=codes[name])
+                    times.setdefault(f"series_{name}", []).append((time.perf_counter() - started) * 1000)
+                    started = time.perf_counter()
+                    reads.indicators(year, None, None, None, codes[name], group_by="unit")
+                    times.setdefault(f"breakdown_{name}", []).append((time.perf_counter() - started) * 1000)
             for name, values in times.items():
                 results[f"{name}_p50_ms"] = percentile(values, 50)
                 results[f"{name}_p95_ms"] = percentile(values, 95)

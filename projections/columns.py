@@ -253,7 +253,7 @@ class _Members:
     flow_day: Growing = field(default_factory=lambda: Growing(np.int32))
     flow_at: Growing = field(default_factory=lambda: Growing(np.int64))
     flow_female: Growing = field(default_factory=lambda: Growing(np.int8))
-    member: Growing = field(default_factory=lambda: Growing(np.int64))
+    member: Growing = field(default_factory=lambda: Growing(np.int32))  # a ledger position
     cards: Cards = field(default_factory=Cards.empty)
 
 
@@ -413,7 +413,13 @@ class RegisterColumns:
     def _read_members(self, cur: ViewCursor, since: int) -> None:
         m = self.members
         # a member's gender is on its state row, read along with each of its spans
-        spans = ("s.holder_id", "s.valid_from", f"COALESCE(s.valid_to, {OPEN})", FEMALE_SQL, "g.admitted_pos")
+        spans = (
+            "s.holder_id",
+            "s.valid_from",
+            f"COALESCE(s.valid_to, {OPEN})",
+            FEMALE_SQL,
+            "COALESCE(g.admitted_pos, 0)",
+        )
         joined = "member_spans s JOIN member_state g ON g.member_id = s.entity_id"
         for where, sign, at in (("position", 1, "recorded_at"), ("superseded_pos", -1, "superseded_at")):
             holders, *numbers = _joined(cur, joined, (*spans, f"s.{at}"), f"s.{where} > ?", (since,))
@@ -439,7 +445,7 @@ class RegisterColumns:
         _positions, *numbers = _joined(
             cur,
             "member_cards c JOIN member_state g ON g.member_id = c.member_id",
-            ("c.position", "g.admitted_pos", "c.issued_on", "c.recorded_at"),
+            ("c.position", "COALESCE(g.admitted_pos, 0)", "c.issued_on", "c.recorded_at"),
             "c.position > ?",
             (since,),
         )

@@ -30,7 +30,7 @@ from domain.indicators import (
 from domain.periods import Period
 from domain.workplaces import SECTORS
 from projections.base import FOREVER, Transaction, ViewCursor, day
-from projections.columns import OPEN, RegisterColumns, Snapshot
+from projections.columns import NO_DAY, OPEN, RegisterColumns, Snapshot
 from projections.membership import ADMITTED, LEFT
 
 NEVER = 0
@@ -192,7 +192,7 @@ class IndicatorCalculator:
         out = []
         for n, q in enumerate(questions):
             answer = first if n == 0 else _Answer(snap, q, first.scope)
-            answer.seed(shared.point(n, bases, thresholds))
+            answer.seed(shared.point(n, bases, thresholds, indicators))
             out.append(answer.figures(indicators))
         return out
 
@@ -333,7 +333,9 @@ class _Answer:
         members = self.snap.member.take(rows)
         inside = members < len(cards.first_day)
         members = np.where(inside, members, 0)
-        held = inside & (cards.first_day.take(members) <= self.d) & (cards.first_at.take(members) <= self.k)
+        held = inside & (cards.first_day.take(members) <= self.d)  # no card: NO_DAY, after any day
+        if self.q.known_at is not None:
+            held &= cards.first_at.take(members) <= self.k
         others = np.flatnonzero(inside & ~held & cards.has_extra.take(members))
         if len(others):
             issued = (cards.extra_at <= self.k) & (cards.extra_day <= self.d)
@@ -1012,10 +1014,63 @@ class _Series:
             for e, c, m, w in zip(eligible.sum(axis=0), covered.sum(axis=0), in_covered, workers_covered)
         ]
 
-    def point(self, n: int, bases: set[str], thresholds: set[int]) -> dict:
+    def _carded(self) -> np.ndarray:
+        """Members holding a card, of each union code at each step's day: a (unions x steps) array.
+        A record counts from the first step on or after both its first day and the day its member
+        first held a card known at K, up to the first step on or after its end."""
+        s, n = self.snap, len(self.days)
+        cards, known = s.cards, np.flatnonzero(s.at <= self.k)
+        since = np.full(len(cards.first_day), NO_DAY, np.int64)
+        since[cards.first_at <= self.k] = cards.first_day[cards.first_at <= self.k]
+        extra = cards.extra_at <= self.k
+        np.minimum.at(since, cards.extra_member[extra], cards.extra_day[extra])
+        members = s.member.take(known)
+        inside = members < len(since)
+        card_day = np.full(len(known), NO_DAY, np.int64)
+        card_day[inside] = since.take(members[inside])
+        end = np.searchsorted(self.days, s.valid_to.take(known), "left")
+        start = np.minimum(np.searchsorted(self.days, np.maximum(s.valid_from.take(known), card_day), "left"), end)
+        holder = s.holder.take(known).astype(np.int64) * (n + 1)
+        weights, unions = s.sign.take(known).astype(float), len(s.unions) + 1
+        diff = np.bincount(holder + start, weights=weights, minlength=unions * (n + 1))
+        diff -= np.bincount(holder + end, weights=weights, minlength=unions * (n + 1))
+        return np.cumsum(diff[: unions * (n + 1)].reshape(unions, n + 1), axis=1)[:, :n]
+
+    def _workplace_plan_parts(self, base: str, min_workers: int) -> list[tuple[int, int]]:
+        """(workplaces with an agreement in force or a conference held, covered workplaces) of
+        each step, as ``_Answer._plan_parts`` counts them for one day."""
+        present, workers, has_union, _members = self._once("places", self._workplace_cells)
+        n, plans = len(self.days), self.snap.plans
+        marks = np.zeros(len(present), bool)
+        if base == "cla_coverage_pct":
+            a = plans.agreements
+            ok = a["at"] <= self.k
+            places, start, stop = a["workplace"][ok], a["signed_on"][ok], a["expires_on"][ok] + 1
+        else:  # a conference counts from its day to the end of its year
+            c = plans.conferences
+            ok = c["at"] <= self.k
+            places, start = c["workplace"][ok], c["on"][ok]
+            stop = np.array([day(date(date.fromordinal(int(d)).year + 1, 1, 1)) for d in start], np.int64)
+        rows, steps = self._steps_of(start, stop)
+        marks[places[rows] * n + steps] = True
+        covered = (present & (workers >= min_workers) & has_union).reshape(-1, n)
+        marked = covered & marks.reshape(-1, n)
+        return list(zip(marked.sum(axis=0).tolist(), covered.sum(axis=0).tolist()))
+
+    def point(self, n: int, bases: set[str], thresholds: set[int], indicators: Sequence[Indicator] = ()) -> dict:
         """The counts of step ``n``, in the keys ``_Answer`` keeps them under."""
         st = self.snap.structure
         out: dict = {}
+        if "members_with_card_pct" in bases:
+            bases = bases | {"members_total"}
+            out[("members", False, True)] = self._once("carded", self._carded)[:, n]
+        if "womens_committee_pct" in bases:
+            bases = bases | {"members_female"}
+        for ind in indicators:
+            if ind.base in ("cla_coverage_pct", "workers_conference_pct"):
+                key = ("plan_wp", ind.base, ind.min_workers)
+                parts = self._once(key, lambda i=ind: self._workplace_plan_parts(i.base, i.min_workers))
+                out[("parts", ind.code)] = parts[n]
         for min_workers in thresholds:
             out[("wp", min_workers)] = self._once(("wp", min_workers), lambda m=min_workers: self._workplaces(m))[n]
         if "members_total" in bases:

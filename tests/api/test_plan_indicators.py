@@ -18,6 +18,8 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+import pytest
+
 from tests.scenario import unit
 
 PLAN_CODES = (
@@ -220,6 +222,18 @@ def test_sector_split_and_breakdowns(tenant):
     units = {g["key"]: g["figures"] for g in by_unit["groups"]}
     assert units["D1"]["officials_trained_pct"] == 100.0 and units["D2"]["officials_trained_pct"] == 60.0
     assert units["D1"]["dues_collected_pct"] == 90.0 and units["D2"]["dues_collected_pct"] == 86.7
+    by_union = tenant.get(
+        "/indicators", period="2025", as_of="2025-12-31", group_by="union", indicators=",".join(PLAN_CODES)
+    ).get_json()
+    unions = {g["key"]: g["figures"] for g in by_union["groups"]}
+    assert {u: f["unions_rated_good_pct"] for u, f in unions.items()} == {
+        "UF": 0.0,
+        "UN": 0.0,
+        "UP": 100.0,
+        "US": 100.0,
+    }
+    assert {u: f["dues_collected_pct"] for u, f in unions.items()} == {"UF": 75.0, "UN": 0.0, "UP": 100.0, "US": 0.0}
+    assert unions["UP"]["cla_coverage_pct"] is None  # a union is no place of work
     by_gender = tenant.get(
         "/indicators", period="2025", as_of="2025-12-31", group_by="gender", indicators=",".join(PLAN_CODES)
     ).get_json()
@@ -347,3 +361,21 @@ def test_a_second_card_dated_earlier_and_recorded_later(tenant):
     # on 2025-12-31 f6 counts once, with n0: 18 of 35, whichever of its cards is known
     assert figures(tenant, as_of="2025-12-31")["members_with_card_pct"] == 51.4
     assert figures(tenant, as_of="2025-12-31", known_at=mark)["members_with_card_pct"] == 51.4
+
+
+@pytest.mark.parametrize("unit_id", [None, "D1", "D2"])
+def test_each_series_point_is_the_figures_of_its_step(tenant, unit_id):
+    build(tenant)
+    record(tenant, "/unions/UF/womens-committee", {"founded_on": "2025-09-01"})
+    record(tenant, "/members/f6/cards", {"card_no": "C-F6", "issued_on": "2025-06-01"})
+    record(tenant, "/members/f6/cards", {"card_no": "C-F6B", "issued_on": "2025-02-01"})
+    params = {"period": "2025", "step": "quarter", "indicators": ",".join((*PLAN_CODES, "cla_coverage_pct@45"))}
+    if unit_id:
+        params["unit_id"] = unit_id
+    points = tenant.get("/indicators/series", **params).get_json()["points"]
+    assert len(points) == 4
+    for quarter, point in enumerate(points, 1):
+        asked = {"as_of": point["as_of"], "indicators": params["indicators"]}
+        if unit_id:
+            asked["unit_id"] = unit_id
+        assert point["figures"] == tenant.figures(f"2025-Q{quarter}", **asked), (quarter, point)

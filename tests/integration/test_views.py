@@ -17,6 +17,7 @@ from domain.periods import parse_period
 from projections.audit import Audit
 from projections.base import jsonb_text, micros
 from projections.indicators import IndicatorCalculator, Question
+from projections.plan_records import PLAN_TABLES
 from service.cli import main
 from tenants.settings import Settings
 from tenants.stores import TenantStore
@@ -780,6 +781,7 @@ def test_on_postgresql_the_views_are_unlogged_and_the_ledger_is_not(app, tenant,
         )
     assert {t for t, how in kept.items() if how == "u"} == {
         *VIEW_TABLES,
+        *PLAN_TABLES,
         "target_state",
         "report_state",
         "views_intact",
