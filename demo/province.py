@@ -947,7 +947,7 @@ class _Province:
                 trained = min(officials, round(officials * rng.uniform(lo, hi)))
                 self.emit(RecordTraining, sent, union_id=u.id, year=year, officials=officials, trained=trained)
             if u.wp.workers >= 10 and rng.random() < AGREEMENT_SHARE:
-                signed = _day(rng, max(u.founded_on, date(2019, 1, 1)) + timedelta(days=60), date(2025, 10, 31))
+                signed = _day(rng, max(u.founded_on, date(2022, 7, 1)) + timedelta(days=60), date(2025, 10, 31))
                 while signed <= last and (u.dissolved_on is None or signed < u.dissolved_on):
                     expires = signed + timedelta(days=3 * 365 - 1)
                     self.emit(SignAgreement, signed, workplace_id=u.wp.id, signed_on=signed, expires_on=expires)
