@@ -278,5 +278,13 @@ FIELDS.update(
         "held_on": lazy_gettext("Held on"),
         "card_no": lazy_gettext("Card number"),
         "issued_on": lazy_gettext("Issued on"),
+        # the import's sheets of them
+        "ratings": lazy_gettext("Ratings"),
+        "womens_committees": lazy_gettext("Women's committees"),
+        "dues": lazy_gettext("Dues"),
+        "training": lazy_gettext("Officials' training"),
+        "agreements": lazy_gettext("Collective agreements"),
+        "conferences": lazy_gettext("Workers' conferences"),
+        "cards": lazy_gettext("Member cards"),
     }
 )

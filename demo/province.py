@@ -178,7 +178,7 @@ CARDED_FROM = date(2025, 7, 1)  # members admitted since then get a card (most o
 RECORDING_SHARE = 0.3
 DUES_PER_MEMBER = 30_000  # VND a month
 # period: (collected share of what is due, low and high)
-DUES_PERIODS = {"2025": (0.88, 1.03), "2026-H1": (0.72, 0.98)}
+DUES_PERIODS = {"2025": (0.88, 1.03), "2026-H1": (0.76, 1.0)}
 TRAINED_SHARE = {2025: (0.75, 1.0), 2026: (0.6, 1.0)}
 PLAN_TARGETS_2025 = (date(2025, 1, 16), "11/QĐ-LĐLĐ")
 PLAN_TARGETS_2026 = (date(2026, 1, 15), "09/QĐ-LĐLĐ")
@@ -947,7 +947,7 @@ class _Province:
                 trained = min(officials, round(officials * rng.uniform(lo, hi)))
                 self.emit(RecordTraining, sent, union_id=u.id, year=year, officials=officials, trained=trained)
             if u.wp.workers >= 10 and rng.random() < AGREEMENT_SHARE:
-                signed = _day(rng, max(u.founded_on, date(2019, 1, 1)) + timedelta(days=60), date(2025, 10, 31))
+                signed = _day(rng, max(u.founded_on, date(2022, 7, 1)) + timedelta(days=60), date(2025, 10, 31))
                 while signed <= last and (u.dissolved_on is None or signed < u.dissolved_on):
                     expires = signed + timedelta(days=3 * 365 - 1)
                     self.emit(SignAgreement, signed, workplace_id=u.wp.id, signed_on=signed, expires_on=expires)

@@ -60,11 +60,28 @@ def rebuild(tenant: str) -> None:
 
 @main.command("import")
 @click.option("--tenant", required=True, help="Tenant id")
-@click.option("--kind", type=click.Choice(["workplaces", "unions", "members"]), help="What a lone CSV file holds")
+@click.option(
+    "--kind",
+    type=click.Choice(
+        [
+            "workplaces",
+            "unions",
+            "members",
+            "ratings",
+            "womens_committees",
+            "dues",
+            "training",
+            "agreements",
+            "conferences",
+            "cards",
+        ]
+    ),
+    help="What a lone CSV file holds",
+)
 @click.option("--actor", default="import", show_default=True, callback=_actor, help="Recorded as who did it")
 @click.argument("files", metavar="FILE...", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def import_file(tenant: str, kind: str | None, actor: str, files: tuple[str, ...]) -> None:
-    """Import CSV or XLSX files of workplaces, unions and members (all rows or none).
+    """Import CSV or XLSX files of workplaces, unions, members and the plans' records (all rows or none).
 
     Several files (say workplaces.csv unions.csv members.csv) are one import, checked and
     written together."""

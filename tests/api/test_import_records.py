@@ -161,3 +161,20 @@ def test_bad_record_rows_are_each_named_and_nothing_is_written(tenant):
         ("cards", 4, "card_no", "card_no_taken"),
     }
     assert audit(tenant) == trail
+
+
+def test_the_cli_imports_a_csv_of_dues_named_by_its_kind(tenant, settings, tmp_path):
+    from click.testing import CliRunner
+
+    from service.cli import main
+    from tests.api.test_imports import cli_env
+
+    district(tenant)
+    path = tmp_path / "thu-2024.csv"
+    path.write_text("union_id,period,due,collected\nu-old,2024,12000000,11400000\n")
+    args = ["import", "--tenant", tenant.id, "--kind", "dues", str(path)]
+    result = CliRunner().invoke(main, args, env=cli_env(settings))
+    assert result.exit_code == 0, result.output
+    assert "Imported 0 workplaces, 0 unions, 0 members, 1 dues" in result.output, result.output
+    dues = history(tenant, "/unions/u-old")[-1]
+    assert (dues["event"], dues["actor"], dues["data"]["collected"]) == ("DuesRecorded", "import", 11_400_000)

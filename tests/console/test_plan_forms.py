@@ -107,3 +107,63 @@ def test_a_card_number_another_member_holds_is_refused_beside_it(signed):
     assert taken.status_code == 422
     assert 'id="card_no-error">Số thẻ này đã cấp cho đoàn viên khác.' in taken.get_data(as_text=True)
     assert "MemberCardIssued" not in [e["event"] for e in province.get("/members/m2/history").get_json()["events"]]
+
+
+def test_a_district_officer_imports_a_years_records_and_sees_its_progress_and_form(client, tenant):
+    """As a new user would: the district's officer uploads a workbook of 2025's ratings, agreements
+    and dues on the import page, then reads the district's plan lines against the targets and the
+    2-HĐCĐ form. By hand, at 31 December 2025 for d1 (w1, w2 covered; u1, u2): rated good 1 of 2
+    (50%, target 60: behind); agreements 1 of 2 covered workplaces (50%, target 80: behind); dues
+    1,540,000 of 1,600,000 (96.3%, target 90: achieved)."""
+    from io import BytesIO
+
+    from tests.api.test_import_records import sheet
+    from tests.api.test_imports import xlsx_file
+    from tests.console.province import issue
+    from tests.console.test_pages import text
+
+    province = build_province(tenant)
+    for indicator, value in (("unions_rated_good_pct", 60), ("cla_coverage_pct", 80), ("dues_collected_pct", 90)):
+        province.post("/targets", {"unit_id": "d1", "indicator": indicator, "period": "2025", "value": value})
+    officer = issue(province, "officer", "can-bo-d1", scope_unit_id="d1")
+    assert sign_in(client, province.id, officer).status_code == 302
+    book = xlsx_file(
+        {
+            "ratings": sheet(
+                "ratings",
+                [
+                    {"union_id": "u1", "year": 2025, "rating": "good", "decided_on": "2025-12-20"},
+                    {"union_id": "u2", "year": 2025, "rating": "fair", "decided_on": "2025-12-20"},
+                ],
+            ),
+            "agreements": sheet(
+                "agreements", [{"workplace_id": "w1", "signed_on": "2025-03-01", "expires_on": "2028-02-28"}]
+            ),
+            "dues": sheet(
+                "dues",
+                [
+                    {"union_id": "u1", "period": "2025", "due": 1_200_000, "collected": 1_140_000},
+                    {"union_id": "u2", "period": "2025", "due": 400_000, "collected": 400_000},
+                ],
+            ),
+        }
+    )
+    answer = client.post(
+        "/imports",
+        data={"csrf_token": csrf(client, "/imports"), "file": (BytesIO(book), "huyen-mot-2025.xlsx")},
+        content_type="multipart/form-data",
+    )
+    body = answer.get_data(as_text=True)
+    assert answer.status_code == 200, body[:500]
+    assert re.search(r'id="created-ratings">2<', body) and re.search(r'id="created-dues">2<', body)
+    assert "Thỏa ước lao động tập thể" in text(answer)  # the sheets named in Vietnamese
+    dashboard = client.get("/?as_of=2025-12-31").get_data(as_text=True)
+    for code, shown, status in (
+        ("unions_rated_good_pct", "50,0", "behind"),
+        ("cla_coverage_pct", "50,0", "behind"),
+        ("dues_collected_pct", "96,3", "achieved"),
+    ):
+        row = re.search(rf'<tr id="plan-{code}">(.*?)</tr>', dashboard, re.S)
+        assert row and shown in row.group(1) and f"status-{status}" in row.group(1), (code, row and row.group(1))
+    form = province.get("/forms/2-hdcd", unit_id="d1", year="2025", as_of="2025-12-31").get_json()
+    assert {r["code"]: r["value"] for r in form["rows"]}["unions_rated_good"] == 1
