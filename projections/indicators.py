@@ -325,7 +325,7 @@ class _Answer:
         def compute():
             s = self.snap
             rows, holders = self._member_rows()
-            weights = s.sign.take(rows)
+            weights = self._once("member_signs", lambda: s.sign.take(rows))
             if female:
                 weights = weights * s.female.take(rows)
             if carded:
@@ -337,20 +337,16 @@ class _Answer:
     def _card_holders(self, rows: np.ndarray) -> np.ndarray:
         """For membership records ``rows``: 1 where the member holds a card issued on or before
         ``as_of``, as known at K (its first card, or another one)."""
-        cards = self.snap.cards
-        if not len(cards.first_day):  # no card recorded yet
-            return np.zeros(len(rows), np.int8)
+        cards = self.snap.cards  # sized to every member's number (projections.columns)
         members = self.snap.member.take(rows)
-        inside = members < len(cards.first_day)
-        members = np.where(inside, members, 0)
-        held = inside & (cards.first_day.take(members) <= self.d)  # no card: NO_DAY, after any day
+        held = cards.first_day.take(members) <= self.d  # no card: NO_DAY, after any day
         if self.q.known_at is not None:
             held &= cards.first_at.take(members) <= self.k
-        others = np.flatnonzero(inside & ~held & cards.has_extra.take(members))
-        if len(others):
+        if len(cards.extra_member):
+            others = np.flatnonzero(~held & cards.has_extra.take(members))
             issued = (cards.extra_at <= self.k) & (cards.extra_day <= self.d)
             held[others] = np.isin(members[others], cards.extra_member[issued])
-        return held.astype(np.int8)
+        return held
 
     def _unions_visible(self) -> np.ndarray:
         return self._once("unions", lambda: self.snap.structure.union_spans.visible(self.k, self.d))
