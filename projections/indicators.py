@@ -503,7 +503,7 @@ class _Answer:
     def record_rows(self, base: str, placed: bool) -> np.ndarray:
         """Rows of the dues (or training) records counted: known at K, each the latest known of its
         union and period (year), of a period within the period asked (of the year of ``as_of``), of
-        the union asked alone if any; ``placed``: under the asked unit on their ``recorded_on``."""
+        the union asked alone if any; ``placed``: under the asked unit on their day (``record_days``)."""
         r = self.plan_table(base)
 
         def latest():
