@@ -460,7 +460,7 @@ def conference(workplace_id: str):
 
 
 @bp.route("/member/<member_id>/card", methods=["GET", "POST"])
-@allow(Action.RECORD_MEMBERS)
+@allow(Action.RECORD)
 def card(member_id: str):
     """Record a member card issued to the member."""
     return run(CARD, lambda _args: member_page(member_id), _member(member_id), member_id=member_id)

@@ -109,7 +109,7 @@ def depart(args: dict, tenant: str, member_id: str):
 
 
 @blp.route("/<member_id>/cards", methods=["POST"])
-@allow(Action.RECORD_MEMBERS)
+@allow(Action.RECORD)
 @blp.arguments(CardIn())
 @blp.response(201, MemberOut)
 def issue_card(args: dict, tenant: str, member_id: str):

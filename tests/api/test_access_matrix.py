@@ -280,7 +280,7 @@ RULES: dict[tuple[str, str], Rule] = {
         ok=201,
     ),
     (POST, T + "/members/{member_id}/cards"): Rule(
-        Action.RECORD_MEMBERS,
+        Action.RECORD,
         "path:member_id",
         lambda p, s: Call(f"/members/{p.member[s]}/cards", {"card_no": p.fresh("QT-"), "issued_on": "2023-01-01"}),
         ok=201,
