@@ -28,9 +28,11 @@ from domain.commands import (
     SubmitReport,
     SurveyWorkplace,
     TransferMember,
+    TransferMemberIn,
+    TransferMemberOut,
     TransferUnion,
 )
-from domain.errors import Conflict, InvalidValue
+from domain.errors import AlreadyExists, Conflict, InvalidValue, NotFound
 from domain.indicators import figure_value, parse_indicator
 from domain.members import DEPARTURE_REASONS, GENDERS, Member, personal_data
 from domain.national import NationalTarget
@@ -205,6 +207,45 @@ def record_departure(c: RecordDeparture, uow: UnitOfWork) -> Member:
     return uow.add(member)
 
 
+def transfer_member_in(c: TransferMemberIn, uow: UnitOfWork) -> Member:
+    """The member the transfer brought, recorded once: a repeat finds it and records nothing."""
+    try:
+        member = uow.get(Member, c.member_id, "member_id")
+    except NotFound:
+        member = None
+    if member is not None:
+        if member.transfer_id == c.transfer_id and member.version == 1:
+            return member
+        raise AlreadyExists(f"member {c.member_id!r} exists already", field="member_id", rule="unique_id")
+    uow.require_new(Member, c.member_id)
+    not_after(c.effective_on, uow.today(), "effective_on")
+    uow.get(Union, c.union_id, "union_id").require_open_to_members(c.effective_on)
+    personal = uow.seal(c.member_id, personal_data(c.full_name, c.birth_date, c.id_number))
+    return uow.add(
+        Member.transferred_in(
+            member_id=c.member_id,
+            union_id=c.union_id,
+            admitted_on=c.admitted_on,
+            effective_on=c.effective_on,
+            gender=c.gender,
+            personal=personal,
+            from_tenant=c.from_tenant,
+            transfer_id=c.transfer_id,
+            actor=c.actor,
+        )
+    )
+
+
+def transfer_member_out(c: TransferMemberOut, uow: UnitOfWork) -> Member:
+    """MemberTransferredOut, once: a member already gone by this transfer is answered as is."""
+    member = uow.get(Member, c.member_id, "member_id")
+    if member.left_on is not None and member.transfer_id == c.transfer_id:
+        return member
+    not_after(c.effective_on, uow.today(), "effective_on")
+    member.transfer_out(c.to_tenant, c.transfer_id, c.effective_on, c.actor)
+    return uow.add(member)
+
+
 def erase_member_data(c: EraseMemberData, uow: UnitOfWork) -> Member:
     """MemberDataErased; the views destroy the member's key when they apply it."""
     member = uow.get(Member, c.member_id)
@@ -318,6 +359,8 @@ HANDLERS: dict[type[Command], Callable[[Any, UnitOfWork], RegisterAggregate]] = 
     ReviseTarget: revise_target,
     SubmitReport: submit_report,
     RecordVerification: record_verification,
+    TransferMemberIn: transfer_member_in,
+    TransferMemberOut: transfer_member_out,
 }
 
 

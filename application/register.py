@@ -62,6 +62,15 @@ class Register:
             each.done = True
         return item.outcome()
 
+    def check(self, command: Command) -> None:
+        """Decide ``command`` and save nothing: its refusal (rule, scope) is raised, else nothing
+        happens. For a use case that must know a write will be taken before it commits to it."""
+        uow = commit.unit_of_work(self.store)
+        scope = self.scope()
+        if scope is not None:
+            scope.require(command_reaches(command, uow))
+        handle(command, uow)
+
     def scope(self) -> Scope | None:
         """A new reach of the scope unit (None: the whole tenant), for one use case."""
         if self.scope_unit_id is None:

@@ -29,6 +29,8 @@ from domain.commands import (
     SubmitReport,
     SurveyWorkplace,
     TransferMember,
+    TransferMemberIn,
+    TransferMemberOut,
     TransferUnion,
 )
 from domain.errors import NotFound
@@ -161,6 +163,10 @@ def command_reaches(command: Command, uow: Any) -> list[Reach]:
             ]
         case RecordDeparture():
             return [Reach("member", command.member_id, command.left_on, "id")]
+        case TransferMemberIn():
+            return [Reach("union", command.union_id, command.effective_on, "union_id")]
+        case TransferMemberOut():
+            return [Reach("member", command.member_id, command.effective_on, "id")]
         case EraseMemberData():
             return [Reach("member", command.member_id, today, "id")]
         case AssignTarget():

@@ -72,6 +72,8 @@ BUSINESS_DATE: dict[str, str] = {
     "MemberAdmitted": "admitted_on",
     "MemberTransferred": "effective_on",
     "MemberLeft": "left_on",
+    "MemberTransferredIn": "effective_on",
+    "MemberTransferredOut": "effective_on",
     "MemberDataErased": "erased_on",
     "TargetAssigned": "assigned_on",
     "TargetRevised": "revised_on",

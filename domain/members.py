@@ -15,6 +15,7 @@ from domain.errors import Conflict
 
 GENDERS = ("female", "male")
 DEPARTURE_REASONS = ("resigned", "changed_job", "retired", "deceased", "expelled", "other")
+TRANSFERRED_OUT = "transferred_out"  # a departure's reason, in the views, when the member moved province
 PERSONAL_FIELDS = ("full_name", "birth_date", "id_number")
 ID_NUMBER = re.compile(r"^[0-9A-Za-z]{6,20}$")  # a citizen or identity card number
 ID_NUMBER_RULE = "must be 6-20 letters or digits"
@@ -66,6 +67,7 @@ class Member(RegisterAggregate):
         self.left_on: date | None = None
         self.leave_reason: str | None = None
         self.erased_on: date | None = None
+        self.transfer_id: str | None = None  # the move between provinces that brought them or took them
 
     @classmethod
     def admission(
@@ -149,6 +151,79 @@ class Member(RegisterAggregate):
     def _left(self, member_id: str, left_on: date, reason: str, union_id: str, actor: str) -> None:
         self.left_on = left_on
         self.leave_reason = reason
+
+    def transfer_out(self, to_tenant: str, transfer_id: str, effective_on: date, actor: str) -> None:
+        """The member moves to another province: from ``effective_on`` they count there, not here."""
+        self._require_member()
+        if effective_on < self.placed_on:
+            raise Conflict(
+                f"a move cannot predate the member's last admission or transfer ({self.placed_on.isoformat()})",
+                rule="date_order",
+            )
+        self._transferred_out(
+            member_id=self.member_id,
+            to_tenant=to_tenant,
+            transfer_id=transfer_id,
+            effective_on=effective_on,
+            union_id=self.union_id,
+            actor=actor,
+        )
+
+    @event("MemberTransferredOut")
+    def _transferred_out(
+        self, member_id: str, to_tenant: str, transfer_id: str, effective_on: date, union_id: str, actor: str
+    ) -> None:
+        self.left_on = effective_on
+        self.leave_reason = TRANSFERRED_OUT
+        self.transfer_id = transfer_id
+
+    @classmethod
+    def transferred_in(
+        cls,
+        *,
+        member_id: str,
+        union_id: str,
+        admitted_on: date,
+        effective_on: date,
+        gender: str,
+        personal: str,
+        from_tenant: str,
+        transfer_id: str,
+        actor: str,
+    ) -> Member:
+        """A member who moved here from another province: one event, their first in this ledger,
+        keeping the admission date of their first union."""
+        member = cls._create(
+            cls.MemberTransferredIn,
+            member_id=member_id,
+            union_id=union_id,
+            admitted_on=admitted_on,
+            effective_on=effective_on,
+            gender=gender,
+            personal=personal,
+            from_tenant=from_tenant,
+            transfer_id=transfer_id,
+            actor=actor,
+        )
+        return member
+
+    class MemberTransferredIn(Aggregate.Created):
+        member_id: str
+        union_id: str
+        admitted_on: date
+        effective_on: date
+        gender: str
+        personal: str
+        from_tenant: str
+        transfer_id: str
+        actor: str
+
+        def mutate(self, aggregate: Any) -> Any:
+            member = super().mutate(aggregate)
+            assert member is not None  # a created event always makes its aggregate
+            member.placed_on = self.effective_on
+            member.transfer_id = self.transfer_id
+            return member
 
     def erase_personal_data(self, erased_on: date, reason: str, actor: str) -> None:
         """Record that the member's personal data is erased; the counts keep every other fact."""

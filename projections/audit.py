@@ -92,6 +92,8 @@ class Audit(Projection):
             "MemberAdmitted",
             "MemberTransferred",
             "MemberLeft",
+            "MemberTransferredIn",
+            "MemberTransferredOut",
             "MemberDataErased",
         }
     )

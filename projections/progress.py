@@ -13,7 +13,7 @@ from projections.indicators import IndicatorCalculator, Question, UnitScope
 
 LATE_EVENTS_SHOWN = 50
 # Which recorded events can move each kind of figure.
-MEMBER_EVENTS = ("MemberAdmitted", "MemberTransferred", "MemberLeft")
+MEMBER_EVENTS = ("MemberAdmitted", "MemberTransferred", "MemberLeft", "MemberTransferredIn", "MemberTransferredOut")
 UNION_EVENTS = ("UnionFounded", "UnionTransferred", "UnionDissolved")
 WORKPLACE_EVENTS = ("WorkplaceRegistered", "WorkforceSurveyed")
 STRUCTURE_EVENTS = ("UnitEstablished", "UnitClosed")

@@ -1,0 +1,185 @@
+"""Members who move between provinces, over HTTP on both stores: a proposal, the incoming list, an
+acceptance that writes both ledgers (and survives a crash between the two writes), a refusal,
+repeats that change nothing, and the problems for bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from application.register import Register
+from tests.conftest import TenantClient, new_tenant
+
+
+def province(client, admin, name: str, union: str) -> TenantClient:
+    t = new_tenant(client, admin, f"{name}-{union}")
+    t.post("/units", {"id": "D", "name": "D", "kind": "district", "established_on": "2020-01-01"})
+    t.post(
+        "/workplaces",
+        {"id": "w", "name": "W", "sector": "fdi_enterprise", "unit_id": "D", "workers": 50,
+         "female_workers": 30, "as_of": "2020-01-01"},
+    )  # fmt: skip
+    t.post("/unions", {"id": union, "name": union, "workplace_id": "w", "unit_id": "D", "founded_on": "2020-02-01"})
+    return t
+
+
+@pytest.fixture
+def two(client, admin):
+    qt = province(client, admin, "quang-tri", "uq")
+    bd = province(client, admin, "binh-duong", "ub")
+    qt.post(
+        "/members",
+        {"id": "hoa", "union_id": "uq", "admitted_on": "2021-03-01", "full_name": "Lê Thị Hoa",
+         "gender": "female", "birth_date": "1995-04-02", "id_number": "045195000123"},
+    )  # fmt: skip
+    qt.post(
+        "/members", {"id": "nam", "union_id": "uq", "admitted_on": "2021-03-01", "full_name": "Nam", "gender": "male"}
+    )
+    return qt, bd
+
+
+def ledger_events(app, tenant: str, member_id: str) -> list[str]:
+    with app.extensions["unionledger"].stores.use(tenant) as store:
+        return [e["event"] for e in Register(store).reads.history("member", member_id)]
+
+
+def propose(qt: TenantClient, bd: TenantClient, member: str = "hoa") -> str:
+    answer = qt.post(f"/members/{member}/transfer-out", {"to_tenant": bd.id, "effective_on": "2024-07-01"}).get_json()
+    assert answer["status"] == "pending"
+    return answer["transfer_id"]
+
+
+def test_a_move_is_recorded_once_in_each_ledger_keeping_the_admission_date(app, two):
+    qt, bd = two
+    transfer_id = propose(qt, bd)
+    # Pending: she still counts in Quảng Trị, and nowhere in Bình Dương
+    assert qt.get("/members/hoa").get_json()["status"] == "active"
+    incoming = bd.get("/transfers/incoming").get_json()["transfers"]
+    assert [(t["transfer_id"], t["member_id"], t["admitted_on"], t["full_name"], t["id_number"]) for t in incoming] == [
+        (transfer_id, "hoa", "2021-03-01", "Lê Thị Hoa", "045195000123")
+    ]
+    assert qt.get("/transfers/incoming").get_json()["transfers"] == []
+    member = bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"}).get_json()
+    assert (member["id"], member["union_id"], member["admitted_on"], member["full_name"], member["birth_date"]) == (
+        "bd-hoa", "ub", "2021-03-01", "Lê Thị Hoa", "1995-04-02"
+    )  # fmt: skip
+    gone = qt.get("/members/hoa").get_json()
+    assert (gone["status"], gone["left_on"], gone["leave_reason"]) == ("left", "2024-07-01", "transferred_out")
+    assert ledger_events(app, qt.id, "hoa")[-1] == "MemberTransferredOut"
+    assert ledger_events(app, bd.id, "bd-hoa") == ["MemberTransferredIn"]
+    assert bd.get("/transfers/incoming").get_json()["transfers"] == []
+    # Repeating the acceptance answers the same member and records nothing more, in either ledger
+    again = bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"}).get_json()
+    assert again["id"] == "bd-hoa"
+    assert len(ledger_events(app, qt.id, "hoa")) == 2 and len(ledger_events(app, bd.id, "bd-hoa")) == 1
+    # ...and once it is done, another union or id is a conflict naming the transfer's choice
+    other = bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "x"}, expect=409)
+    assert "bd-hoa" in other.get_json()["detail"]
+    assert bd.post(f"/transfers/{transfer_id}/refusal", {"reason": "late"}, expect=409)
+    # Figures: Quảng Trị has one member left (nam), Bình Dương one, and neither admitted anyone in 2024
+    q, b = qt.figures("2024", as_of="2024-12-31"), bd.figures("2024", as_of="2024-12-31")
+    assert (q["members_total"], b["members_total"]) == (1, 1)
+    assert (q["members_admitted"], b["members_admitted"], q["members_left"], b["members_left"]) == (0, 0, 0, 0)
+    # Before the move she counted in Quảng Trị alone
+    q0, b0 = qt.figures("2024-06", as_of="2024-06-30"), bd.figures("2024-06", as_of="2024-06-30")
+    assert (q0["members_total"], b0["members_total"]) == (2, 0)
+
+
+def test_a_crash_between_the_two_writes_is_finished_by_the_next_call(app, two):
+    qt, bd = two
+    transfer_id = propose(qt, bd)
+    from service.resources.transfers import transfers
+
+    with app.app_context():
+        handoff = transfers()
+
+    def crash(_row: dict) -> None:
+        raise ConnectionError("the sending province's database went away")
+
+    handoff.between_writes = crash
+    cut = bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"}, expect=None)
+    assert cut.status_code >= 500
+    # Half done: recorded here, not yet gone there; the control store says it is being accepted
+    assert ledger_events(app, bd.id, "bd-hoa") == ["MemberTransferredIn"]
+    assert qt.get("/members/hoa").get_json()["status"] == "active"
+    handoff.between_writes = None
+    # The next call about transfers in the sending province finishes it, once
+    assert qt.get(f"/transfers/{transfer_id}").get_json()["status"] == "done"
+    assert qt.get("/members/hoa").get_json()["status"] == "left"
+    assert ledger_events(app, bd.id, "bd-hoa") == ["MemberTransferredIn"]
+    assert ledger_events(app, qt.id, "hoa") == ["MemberAdmitted", "MemberTransferredOut"]
+    # And the repeated acceptance changes nothing
+    bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
+    assert len(ledger_events(app, qt.id, "hoa")) == 2
+
+
+def test_a_crash_before_the_receiving_write_leaves_neither_and_the_retry_does_both(app, two):
+    qt, bd = two
+    transfer_id = propose(qt, bd)
+    from service.resources.transfers import transfers
+
+    with app.app_context():
+        handoff = transfers()
+    original = handoff._write_in
+    calls = {"n": 0}
+
+    def write_in(register, row, sent, actor, dry):
+        if not dry:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise ConnectionError("the receiving province's database went away")
+        return original(register, row, sent, actor, dry)
+
+    handoff._write_in = write_in  # type: ignore[method-assign]
+    cut = bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"}, expect=None)
+    assert cut.status_code >= 500
+    handoff._write_in = original  # type: ignore[method-assign]
+    assert bd.get("/members/bd-hoa", expect=404)  # neither ledger has the move yet
+    assert qt.get("/members/hoa").get_json()["status"] == "active"
+    assert handoff.finish_pending() == 1  # the background step (or any call about transfers) finishes it
+    assert ledger_events(app, bd.id, "bd-hoa") == ["MemberTransferredIn"]
+    assert qt.get("/members/hoa").get_json()["status"] == "left"
+
+
+def test_a_refusal_keeps_the_member_where_she_was(app, two):
+    qt, bd = two
+    transfer_id = propose(qt, bd)
+    refused = bd.post(f"/transfers/{transfer_id}/refusal", {"reason": "no such worker here"}).get_json()
+    assert (refused["status"], refused["reason"]) == ("refused", "no such worker here")
+    assert (
+        bd.post(f"/transfers/{transfer_id}/refusal", {"reason": "again"}).get_json()["reason"] == "no such worker here"
+    )
+    problem = bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "x"}, expect=409)
+    assert problem.get_json()["status"] == 409
+    assert qt.get("/members/hoa").get_json()["status"] == "active"
+    assert bd.get("/transfers/incoming").get_json()["transfers"] == []
+    # Refused, the member may be proposed again
+    propose(qt, bd)
+
+
+def test_bad_input_is_a_problem_naming_the_field_and_changes_nothing(app, two):
+    qt, bd = two
+    assert "to_tenant" in qt.post("/members/hoa/transfer-out", {"to_tenant": "nowhere", "effective_on": "2024-07-01"},
+                                  expect=404).get_json()["errors"]  # fmt: skip
+    same = qt.post("/members/hoa/transfer-out", {"to_tenant": qt.id, "effective_on": "2024-07-01"}, expect=422)
+    assert "to_tenant" in same.get_json()["errors"]
+    future = qt.post("/members/hoa/transfer-out", {"to_tenant": bd.id, "effective_on": "2999-01-01"}, expect=422)
+    assert "effective_on" in future.get_json()["errors"]
+    early = qt.post("/members/hoa/transfer-out", {"to_tenant": bd.id, "effective_on": "2020-01-01"}, expect=409)
+    assert early.get_json()["status"] == 409
+    qt.post("/members/nobody/transfer-out", {"to_tenant": bd.id, "effective_on": "2024-07-01"}, expect=404)
+    missing = qt.post("/members/hoa/transfer-out", {"effective_on": "2024-07-01"}, expect=422)
+    assert "to_tenant" in missing.get_json()["errors"]
+    transfer_id = propose(qt, bd)
+    twice = qt.post("/members/hoa/transfer-out", {"to_tenant": bd.id, "effective_on": "2024-07-01"}, expect=409)
+    assert transfer_id in twice.get_json()["detail"]
+    # The receiving side: a union that does not exist, a taken member id, a transfer of another province
+    assert "union_id" in bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "nope", "member_id": "m"},
+                                 expect=404).get_json()["errors"]  # fmt: skip
+    bd.post(
+        "/members", {"id": "taken", "union_id": "ub", "admitted_on": "2022-01-01", "full_name": "T", "gender": "male"}
+    )
+    assert bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "taken"}, expect=409)
+    qt.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "uq", "member_id": "m"}, expect=404)
+    bd.post("/transfers/tr-unknown/acceptance", {"union_id": "ub", "member_id": "m"}, expect=404)
+    assert qt.get("/members/hoa").get_json()["status"] == "active"
+    assert bd.get("/transfers/incoming").get_json()["transfers"][0]["transfer_id"] == transfer_id
