@@ -35,7 +35,7 @@ lint: setup
 # commit both the .po and the .mo (the service reads the .mo; a test checks they agree)
 translations: setup
 	$(BIN)/pybabel extract -F console/babel.cfg -k lazy_gettext --no-location --omit-header -o console/translations/messages.pot .
-	$(BIN)/pybabel update -i console/translations/messages.pot -d console/translations -D messages --no-location
+	$(BIN)/pybabel update -i console/translations/messages.pot -d console/translations -D messages --no-wrap --no-fuzzy-matching
 	$(BIN)/pybabel compile -d console/translations -D messages
 
 clean:

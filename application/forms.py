@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from domain.errors import InvalidValue, NotFound
-from domain.forms import FORMS, NOT_KEPT, UNION_FORM, Form, cut_off
+from domain.forms import DENOMINATOR, FORMS, NOT_KEPT, NUMERATOR, RATING, RATING_WORDS, UNION_FORM, Form, cut_off
 from domain.indicators import Indicator, parse_indicator
 
 
@@ -42,11 +42,17 @@ def fill(
         unit = reads.unit(unit_id) if unit_id else None
         about = {"union_id": None, "unit_id": unit_id, "name": unit["name"] if unit else None}
     filled = {row.code: _indicator(row.indicator) for row in form.rows}
-    figures = reads.figures(question, [i for i in filled.values() if i is not None])
+    wanted = list({i.code: i for i in filled.values() if i is not None}.values())
+    figures, parts = reads.figures_and_parts(question, wanted)
     rows = []
     for row in form.rows:
         indicator = filled[row.code]
-        value = figures[indicator.code] if indicator is not None else None
+        value: Any = figures[indicator.code] if indicator is not None else None
+        if indicator is not None and row.part in (NUMERATOR, DENOMINATOR):
+            value = parts[indicator.code][0 if row.part == NUMERATOR else 1]
+        elif row.part == RATING:
+            rating = reads.union_rating(union_id, on)
+            value = RATING_WORDS[rating] if rating else None
         rows.append(
             {
                 "code": row.code,

@@ -11,6 +11,7 @@ from typing import Any
 
 from application.unit_of_work import UnitOfWork
 from domain.base import RegisterAggregate, new_id, not_after, one_of
+from domain.cards import Card
 from domain.commands import (
     AdmitMember,
     AssignNationalTarget,
@@ -21,10 +22,17 @@ from domain.commands import (
     EraseMemberData,
     EstablishUnit,
     FoundUnion,
+    FoundWomensCommittee,
+    HoldConference,
+    IssueCard,
+    RateUnion,
     RecordDeparture,
+    RecordDues,
+    RecordTraining,
     RecordVerification,
     RegisterWorkplace,
     ReviseTarget,
+    SignAgreement,
     SubmitReport,
     SurveyWorkplace,
     TransferMember,
@@ -34,7 +42,7 @@ from domain.commands import (
 )
 from domain.errors import AlreadyExists, Conflict, InvalidValue, NotFound
 from domain.indicators import figure_value, parse_indicator
-from domain.members import DEPARTURE_REASONS, GENDERS, Member, personal_data
+from domain.members import DEPARTURE_REASONS, GENDERS, Member, check_card_no, personal_data
 from domain.national import NationalTarget
 from domain.periods import parse_period
 from domain.reports import Report
@@ -253,6 +261,65 @@ def erase_member_data(c: EraseMemberData, uow: UnitOfWork) -> Member:
     return uow.add(member)
 
 
+# ---- the plans' other records ------------------------------------------------------------------------
+def rate_union(c: RateUnion, uow: UnitOfWork) -> Union:
+    union = uow.get(Union, c.union_id)
+    not_after(c.decided_on, uow.today(), "decided_on")
+    union.rate(c.year, c.rating, c.decided_on, c.actor)
+    return uow.add(union)
+
+
+def found_womens_committee(c: FoundWomensCommittee, uow: UnitOfWork) -> Union:
+    union = uow.get(Union, c.union_id)
+    not_after(c.founded_on, uow.today(), "founded_on")
+    union.found_womens_committee(c.founded_on, c.actor)
+    return uow.add(union)
+
+
+def record_dues(c: RecordDues, uow: UnitOfWork) -> Union:
+    union = uow.get(Union, c.union_id)
+    union.record_dues(c.period, c.due, c.collected, uow.today(), c.actor)
+    return uow.add(union)
+
+
+def record_training(c: RecordTraining, uow: UnitOfWork) -> Union:
+    union = uow.get(Union, c.union_id)
+    union.record_training(c.year, c.officials, c.trained, uow.today(), c.actor)
+    return uow.add(union)
+
+
+def sign_agreement(c: SignAgreement, uow: UnitOfWork) -> Workplace:
+    workplace = uow.get(Workplace, c.workplace_id)
+    not_after(c.signed_on, uow.today(), "signed_on")
+    workplace.sign_agreement(c.signed_on, c.expires_on, c.actor)
+    return uow.add(workplace)
+
+
+def hold_conference(c: HoldConference, uow: UnitOfWork) -> Workplace:
+    workplace = uow.get(Workplace, c.workplace_id)
+    not_after(c.held_on, uow.today(), "held_on")
+    workplace.hold_conference(c.held_on, c.actor)
+    return uow.add(workplace)
+
+
+def issue_card(c: IssueCard, uow: UnitOfWork) -> Member:
+    """MemberCardIssued, saved with the number's own aggregate: a number another member holds is
+    refused here, and by storage if another writer took it meanwhile."""
+    member = uow.get(Member, c.member_id)
+    check_card_no(c.card_no)
+    not_after(c.issued_on, uow.today(), "issued_on")
+    try:
+        card = uow.get(Card, c.card_no, "card_no")
+    except NotFound:
+        card = None
+    if card is not None:
+        card.require_held_by(c.member_id)
+    member.issue_card(c.card_no, c.issued_on, c.actor)
+    if card is None:
+        uow.add(Card(card_id=c.card_no, member_id=c.member_id, assigned_on=c.issued_on, actor=c.actor))
+    return uow.add(member)
+
+
 # ---- targets and reports ----------------------------------------------------------------------------
 def _unit_or_tenant(unit_id: str | None, uow: UnitOfWork) -> None:
     if unit_id is not None:
@@ -354,6 +421,13 @@ HANDLERS: dict[type[Command], Callable[[Any, UnitOfWork], RegisterAggregate]] = 
     TransferMember: transfer_member,
     RecordDeparture: record_departure,
     EraseMemberData: erase_member_data,
+    RateUnion: rate_union,
+    FoundWomensCommittee: found_womens_committee,
+    RecordDues: record_dues,
+    RecordTraining: record_training,
+    SignAgreement: sign_agreement,
+    HoldConference: hold_conference,
+    IssueCard: issue_card,
     AssignTarget: assign_target,
     AssignNationalTarget: assign_national_target,
     ReviseTarget: revise_target,

@@ -16,6 +16,8 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from application.scope import Scope
+from application.unit_of_work import preload
+from domain.base import RegisterAggregate
 from domain.imports import ERRORS_KEPT, ImportPlan, plan_import
 from domain.members import Member, personal_data
 from domain.unions import Union
@@ -43,7 +45,7 @@ def import_rows(
     ``scope``: a scoped importer's, outside which a row is wrong (rule ``scope``)."""
     with store.lock(wait), _collector_paused():
         store.catch_up_locked()
-        plan = plan_import(sheets, _ImportFacts(store, scope), store.today(), errors_kept)
+        plan = plan_import(sheets, _ImportFacts(store, scope), store.today(), errors_kept, actor)
         if plan.errors:
             return plan
         written = _write(store, plan, actor, progress)
@@ -96,6 +98,15 @@ def import_events(
                 yield _admissions(store, part, actor, events)
             else:
                 yield _created(store, kind, part, actor), Sealing()
+    mapper = store.event_store.mapper
+    for start in range(0, len(plan.records), chunk):  # the plans' other records, decided by the plan
+        built: Built = [
+            (mapper.to_stored_event(e), e, e.timestamp)
+            for aggregate in plan.records[start : start + chunk]
+            for e in aggregate.collect_events()
+        ]
+        if built:
+            yield built, Sealing()
 
 
 def _created(store: Any, kind: str, rows: list[dict], actor: str) -> Built:
@@ -224,7 +235,18 @@ class _ImportFacts:
     """The register as an import sees it: views, with members' personal data opened for comparison."""
 
     def __init__(self, store: Any, scope: Scope | None = None):
-        self.views, self.vault, self.scope = store.views, store.vault, scope
+        self.store, self.views, self.vault, self.scope = store, store.views, store.vault, scope
+
+    def aggregates(self, cls: type[RegisterAggregate], ids: list[str]) -> dict[str, RegisterAggregate]:
+        found: dict[str, RegisterAggregate] = {}
+        for start in range(0, len(ids), 5000):
+            part = ids[start : start + 5000]
+            loaded = preload(self.store, [cls.storage_id(i) for i in part])
+            for client_id in part:
+                aggregate = loaded.get(cls.storage_id(client_id))
+                if isinstance(aggregate, cls):
+                    found[client_id] = aggregate
+        return found
 
     def within(self, asked: list[tuple[str, str, date]]) -> list[bool] | None:
         return None if self.scope is None else self.scope.holds_many(list(asked))

@@ -133,6 +133,11 @@ class RegisterReads:
     def union(self, union_id: str) -> dict | None:
         return self._views.union(union_id)
 
+    def union_rating(self, union_id: str | None, on: date) -> str | None:
+        """The union's rating standing on ``on`` (as ``unions_rated_good_pct`` takes it), or None."""
+        self._fresh()
+        return self._views.union_rating(union_id, on)
+
     def member(self, member_id: str) -> dict | None:
         return self.members([member_id]).get(member_id)
 

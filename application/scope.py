@@ -22,10 +22,17 @@ from domain.commands import (
     EraseMemberData,
     EstablishUnit,
     FoundUnion,
+    FoundWomensCommittee,
+    HoldConference,
+    IssueCard,
+    RateUnion,
     RecordDeparture,
+    RecordDues,
+    RecordTraining,
     RecordVerification,
     RegisterWorkplace,
     ReviseTarget,
+    SignAgreement,
     SubmitReport,
     SurveyWorkplace,
     TransferMember,
@@ -121,6 +128,11 @@ class Scope:
                 raise refused(kind, entity_id, reach.field)
 
 
+def _year_day(year: int, today: date) -> date:
+    """A yearly record is placed by the year's last day, or today while the year runs (or is not one)."""
+    return min(date(year, 12, 31), today) if 1900 <= year <= 9999 else today
+
+
 def plan_day(period: str, today: date) -> date:
     """The day a target or report of a period is placed by: its last day, or today while it runs."""
     return min(parse_period(period).end, today)
@@ -169,6 +181,20 @@ def command_reaches(command: Command, uow: Any) -> list[Reach]:
             return [Reach("member", command.member_id, command.effective_on, "id")]
         case EraseMemberData():
             return [Reach("member", command.member_id, today, "id")]
+        case RateUnion():
+            return [Reach("union", command.union_id, command.decided_on, "id")]
+        case FoundWomensCommittee():
+            return [Reach("union", command.union_id, command.founded_on, "id")]
+        case RecordDues():
+            return [Reach("union", command.union_id, plan_day(command.period, today), "id")]
+        case RecordTraining():
+            return [Reach("union", command.union_id, _year_day(command.year, today), "id")]
+        case SignAgreement():
+            return [Reach("workplace", command.workplace_id, command.signed_on, "id")]
+        case HoldConference():
+            return [Reach("workplace", command.workplace_id, command.held_on, "id")]
+        case IssueCard():
+            return [Reach("member", command.member_id, command.issued_on, "id")]
         case AssignTarget():
             return [Reach("unit", command.unit_id, plan_day(command.period, today), "unit_id")]
         case ReviseTarget():

@@ -86,6 +86,9 @@ class ScopedReads:
     def member(self, member_id: str) -> dict | None:
         return self.members([member_id]).get(member_id)
 
+    def union_rating(self, union_id: str | None, on: date) -> str | None:
+        return self._reads.union_rating(union_id, on) if union_id and self.union(union_id) else None
+
     def members(self, member_ids: list[str]) -> dict[str, dict]:
         today = self.today()
         held = self.scope.holds_many([("member", m, today) for m in member_ids])

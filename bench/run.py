@@ -30,10 +30,12 @@ scratch schema), dropped at the end. Measured, in this order:
   ``known_at``, every code, every tenant read concurrently) from one gunicorn worker that has
   every tenant open (``national_p50_ms``, ``national_p95_ms``). ``--only national`` runs this
   phase alone (a cut-down run: ``--members 100000 --only national``).
-- indicators: ``--indicator-requests`` GETs of /indicators with random periods (years, halves,
-  quarters, months, terms), units (or the whole tenant), ``as_of`` and ``known_at``, one at a
-  time; ``verify_ms``: the median of 3 verifications of a tenant-wide 2025 report carrying
-  every indicator (figures from GET /reports/draft).
+- indicators: ``--indicator-requests`` GETs of /indicators of every code with random periods
+  (years, halves, quarters, months, terms), units (or the whole tenant), ``as_of`` and ``known_at``,
+  one at a time, over the members and the plans' records (bench/plan_records.py, recorded after
+  the province and timed as ``load_seconds.plan_records``); ``verify_ms``: the median of 3
+  verifications of a tenant-wide 2025 report carrying every indicator (figures from GET
+  /reports/draft).
 - export: the whole member list as CSV (``GET /members?format=csv``), streamed over HTTP by a
   gunicorn of one worker of its own that serves nothing else (and reads no indicator columns
   ahead): ``export_rps`` is rows per second, read by one client as they come; ``export_rss_mb``
@@ -80,15 +82,18 @@ from psycopg import sql
 
 from application.register import Register
 from bench import proofs
+from bench.plan_records import load_plan_records
 from bench.serving import ROOT, Gunicorn, call, combined, hammer, percentile, service_env
 from demo.generator import LAST_DAY, generate_province, load_province
 from domain.clock import vietnam_today
+from domain.indicators import BASE_CODES
 from domain.periods import parse_period
 from projections.placement import Placements, holder_on
 from tenants.bootstrap import bootstrap
 from tenants.settings import Settings, schema_name
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+EVERY_CODE = ",".join(BASE_CODES)  # what each indicator question asks
 KEYS = (
     "members",
     "import_eps",
@@ -322,6 +327,11 @@ class Bench:
 
         with self.platform.stores.use(self.tenant) as store:
             stats = load_province(Register(store), province, actor="bench", progress=progress)
+            # the plans' records beside the members, so that every code counts real rows
+            started = time.perf_counter()
+            plans = load_plan_records(Register(store), province, "bench", vietnam_today())
+            stats["seconds"]["plan_records"] = time.perf_counter() - started
+            self.results["plan_records"] = plans["recorded"]
         seconds = stats["seconds"]
         self.log("loaded: " + ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items()))
         self.results["import_eps"] = province.n_members / seconds["members"]
@@ -592,7 +602,11 @@ class Bench:
             lo, hi = max(span.start, date(2016, 1, 1)), min(span.end, last)
             if hi < lo:
                 continue
-            params = {"period": period, "as_of": (lo + timedelta(days=rng.randint(0, (hi - lo).days))).isoformat()}
+            params = {
+                "period": period,
+                "as_of": (lo + timedelta(days=rng.randint(0, (hi - lo).days))).isoformat(),
+                "indicators": EVERY_CODE,  # named, so that a change of the default leaves none out
+            }
             if rng.random() < 0.7:
                 params["unit_id"] = rng.choice(units)
             if rng.random() < 0.5:

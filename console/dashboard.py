@@ -18,6 +18,16 @@ bp = Blueprint("dashboard", __name__)
 YEARS_SHOWN = 10  # members at each year's end over this many years
 REPORTS_SHOWN = 5
 HEADLINE = ("members_total", "coverage_pct", "unions_total", "workplaces_covered", "workplaces_eligible")
+# The plans' other indicators, each a line of its own (API.md part 2), in the order the plans set them.
+PLAN_LINES = (
+    "unions_rated_good_pct",
+    "officials_trained_pct",
+    "cla_coverage_pct",
+    "womens_committee_pct",
+    "dues_collected_pct",
+    "workers_conference_pct",
+    "members_with_card_pct",
+)
 
 
 def scope_unit() -> str | None:
@@ -61,6 +71,25 @@ def by_unit(reads: RegisterReads, unit_id: str | None, as_of: date) -> list[dict
     return [{"id": c["id"], "name": c["name"], "kind": c["kind"], **figures.get(c["id"], empty)} for c in children]
 
 
+def plan_lines(
+    reads: RegisterReads, unit_id: str | None, as_of: date, figures: dict, progress: list[dict]
+) -> list[dict]:
+    """A line per plan indicator: its figure, its target's progress this year if one is set, and
+    for the ratings the state / non-state split the plans set apart."""
+    split = reads.indicators(str(as_of.year), unit_id, as_of, codes="unions_rated_good_pct", group_by="sector")
+    sectors = {g["key"]: g["figures"]["unions_rated_good_pct"] for g in split["groups"]}
+    targets = {line["indicator"]: line for line in progress}
+    return [
+        {
+            "indicator": code,
+            "value": figures[code],
+            "target": targets.get(code),
+            "sectors": sectors if code == "unions_rated_good_pct" else None,
+        }
+        for code in PLAN_LINES
+    ]
+
+
 def latest_reports(reads: RegisterReads, unit_id: str | None) -> list[dict]:
     reports = reads.reports(None, unit_id)
     reports.sort(key=lambda r: (r["submitted_at"], r["id"]), reverse=True)
@@ -77,6 +106,7 @@ def gather(reads: RegisterReads, unit_id: str | None, as_of: date) -> dict[str, 
         "figures": figures,
         "growth_target": growth_target,
         "progress": progress,
+        "plan_lines": plan_lines(reads, unit_id, as_of, figures, progress),
         "over_time": over_time(reads, unit_id, as_of),
         "units": by_unit(reads, unit_id, as_of),
         "reports": latest_reports(reads, unit_id),

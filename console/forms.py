@@ -22,21 +22,37 @@ from domain.commands import (
     DissolveUnion,
     EstablishUnit,
     FoundUnion,
+    FoundWomensCommittee,
+    HoldConference,
+    IssueCard,
+    RateUnion,
     RecordDeparture,
+    RecordDues,
+    RecordTraining,
     RegisterWorkplace,
+    SignAgreement,
     SurveyWorkplace,
     TransferMember,
     TransferUnion,
 )
 from domain.errors import DomainError, NotFound
 from domain.members import DEPARTURE_REASONS, GENDERS
+from domain.unions import RATINGS
 from domain.units import UNIT_KINDS
 from domain.workplaces import SECTORS
 from service.access import allow
-from service.resources.members import DepartureIn, MemberIn, MemberTransferIn
-from service.resources.unions import DissolutionIn, UnionIn, UnionTransferIn
+from service.resources.members import CardIn, DepartureIn, MemberIn, MemberTransferIn
+from service.resources.unions import (
+    DissolutionIn,
+    DuesIn,
+    RatingIn,
+    TrainingIn,
+    UnionIn,
+    UnionTransferIn,
+    WomensCommitteeIn,
+)
 from service.resources.units import ClosureIn, UnitIn
-from service.resources.workplaces import SurveyIn, WorkplaceIn
+from service.resources.workplaces import AgreementIn, ConferenceIn, SurveyIn, WorkplaceIn
 
 bp = Blueprint("forms", __name__)
 
@@ -189,6 +205,77 @@ DISSOLUTION = CommandForm(
 )
 
 
+# ---- the plans' other records ------------------------------------------------------------------------
+RATING = CommandForm(
+    lazy_gettext("Record the union's rating"),
+    lazy_gettext("Record the rating"),
+    RatingIn,
+    (
+        Input("year", lazy_gettext("Year rated"), "number"),
+        Input("rating", lazy_gettext("Rating"), "select", choices=RATINGS),
+        Input("decided_on", lazy_gettext("Decided on"), "date"),
+    ),
+    RateUnion,
+    {"rated_before_founding": "year", "union_active": "decided_on"},
+)
+WOMENS_COMMITTEE = CommandForm(
+    lazy_gettext("Record the women's committee"),
+    lazy_gettext("Record the committee"),
+    WomensCommitteeIn,
+    (Input("founded_on", lazy_gettext("Founded on"), "date"),),
+    FoundWomensCommittee,
+    {"union_active": "founded_on", "womens_committee_exists": "founded_on"},
+)
+DUES = CommandForm(
+    lazy_gettext("Record dues"),
+    lazy_gettext("Record the dues"),
+    DuesIn,
+    (
+        Input("period", lazy_gettext("Period"), hint=lazy_gettext("2024, 2024-H1, 2024-Q3 or 2024-05.")),
+        Input("due", lazy_gettext("Dues due (VND)"), "number"),
+        Input("collected", lazy_gettext("Dues collected (VND)"), "number"),
+    ),
+    RecordDues,
+    {"union_active": "period"},
+)
+TRAINING = CommandForm(
+    lazy_gettext("Record officials' training"),
+    lazy_gettext("Record the training"),
+    TrainingIn,
+    (
+        Input("year", lazy_gettext("Year"), "number"),
+        Input("officials", lazy_gettext("Union officials"), "number"),
+        Input("trained", lazy_gettext("Officials trained"), "number"),
+    ),
+    RecordTraining,
+    {"union_active": "year", "trained_exceeds_officials": "trained"},
+)
+AGREEMENT = CommandForm(
+    lazy_gettext("Record a collective labour agreement"),
+    lazy_gettext("Record the agreement"),
+    AgreementIn,
+    (Input("signed_on", lazy_gettext("Signed on"), "date"), Input("expires_on", lazy_gettext("Expires on"), "date")),
+    SignAgreement,
+    {"agreement_expiry": "expires_on", "date_order": "signed_on"},
+)
+CONFERENCE = CommandForm(
+    lazy_gettext("Record a workers' conference"),
+    lazy_gettext("Record the conference"),
+    ConferenceIn,
+    (Input("held_on", lazy_gettext("Held on"), "date"),),
+    HoldConference,
+    {"date_order": "held_on"},
+)
+CARD = CommandForm(
+    lazy_gettext("Record a member card"),
+    lazy_gettext("Record the card"),
+    CardIn,
+    (Input("card_no", lazy_gettext("Card number")), Input("issued_on", lazy_gettext("Issued on"), "date")),
+    IssueCard,
+    {"card_no_taken": "card_no", "member_active": "issued_on"},
+)
+
+
 def _typed(form: CommandForm, body: dict[str, Any]) -> dict[str, Any]:
     """A form sends text: a count's digits are given to the schema as the number the API takes."""
     for i in form.inputs:
@@ -323,3 +410,57 @@ def move_union(union_id: str):
 def dissolve(union_id: str):
     subject = _entity("union", union_id)
     return run(DISSOLUTION, lambda _args: entity_page("union", union_id), subject, union_id=union_id)
+
+
+# ---- the plans' other records ------------------------------------------------------------------------
+def _union_record(form: CommandForm, union_id: str):
+    subject = _entity("union", union_id)
+    return run(form, lambda _args: entity_page("union", union_id), subject, union_id=union_id)
+
+
+def _workplace_record(form: CommandForm, workplace_id: str):
+    subject = _entity("workplace", workplace_id)
+    return run(form, lambda _args: entity_page("workplace", workplace_id), subject, workplace_id=workplace_id)
+
+
+@bp.route("/union/<union_id>/rating", methods=["GET", "POST"])
+@allow(Action.RECORD)
+def rate(union_id: str):
+    return _union_record(RATING, union_id)
+
+
+@bp.route("/union/<union_id>/womens-committee", methods=["GET", "POST"])
+@allow(Action.RECORD)
+def womens_committee(union_id: str):
+    return _union_record(WOMENS_COMMITTEE, union_id)
+
+
+@bp.route("/union/<union_id>/dues", methods=["GET", "POST"])
+@allow(Action.RECORD)
+def dues(union_id: str):
+    return _union_record(DUES, union_id)
+
+
+@bp.route("/union/<union_id>/training", methods=["GET", "POST"])
+@allow(Action.RECORD)
+def training(union_id: str):
+    return _union_record(TRAINING, union_id)
+
+
+@bp.route("/workplace/<workplace_id>/agreement", methods=["GET", "POST"])
+@allow(Action.RECORD)
+def agreement(workplace_id: str):
+    return _workplace_record(AGREEMENT, workplace_id)
+
+
+@bp.route("/workplace/<workplace_id>/conference", methods=["GET", "POST"])
+@allow(Action.RECORD)
+def conference(workplace_id: str):
+    return _workplace_record(CONFERENCE, workplace_id)
+
+
+@bp.route("/member/<member_id>/card", methods=["GET", "POST"])
+@allow(Action.RECORD_MEMBERS)
+def card(member_id: str):
+    """Record a member card issued to the member."""
+    return run(CARD, lambda _args: member_page(member_id), _member(member_id), member_id=member_id)

@@ -76,6 +76,13 @@ WORDS = {
     "members_net_growth": lazy_gettext("Net growth in members"),
     "unions_founded": lazy_gettext("Unions founded"),
     "unions_dissolved": lazy_gettext("Unions dissolved"),
+    "unions_rated_good_pct": lazy_gettext("Unions rated good or better"),
+    "cla_coverage_pct": lazy_gettext("Workplaces with a collective agreement"),
+    "womens_committee_pct": lazy_gettext("Unions with a women's committee"),
+    "members_with_card_pct": lazy_gettext("Members holding a card"),
+    "dues_collected_pct": lazy_gettext("Dues collected of what is due"),
+    "officials_trained_pct": lazy_gettext("Union officials trained"),
+    "workers_conference_pct": lazy_gettext("Workplaces that held a workers' conference"),
     # progress and verification
     "achieved": lazy_gettext("achieved"),
     "on_track": lazy_gettext("on track"),
@@ -227,5 +234,75 @@ FIELDS.update(  # a union's fields the entity pages show
         "decision_no": lazy_gettext("Decision number"),
         "dissolution_reason": lazy_gettext("Reason for dissolution"),
         "active_members": lazy_gettext("Active members"),
+    }
+)
+
+# The plans' other records: their refusals, words, fields and events.
+MESSAGES.update(
+    {
+        "must be a year such as 2025": lazy_gettext("Must be a year such as 2025."),
+        "must be a whole number of VND": lazy_gettext("Must be a whole number of VND."),
+        "must lie between 0 and 1000000000000000": lazy_gettext("Must be 0 or more VND."),
+        "Must be one of: excellent, good, fair, poor.": lazy_gettext("Choose a rating."),
+        "a rating cannot be decided before its year begins": lazy_gettext(
+            "A rating cannot be decided before its year begins."
+        ),
+        "must be 1-32 letters, digits and ./- starting with a letter or digit": lazy_gettext(
+            "Must be 1 to 32 letters, digits and . / - starting with a letter or digit."
+        ),
+        "must be a period: 2024, 2024-H1, 2024-Q3, 2024-05 or a term such as 2023-2028": lazy_gettext(
+            "Must be a period: 2024, 2024-H1, 2024-Q3, 2024-05 or a term such as 2023-2028."
+        ),
+    }
+)
+RULES.update(
+    {
+        "rated_before_founding": lazy_gettext("The union had not been founded in this year."),
+        "agreement_expiry": lazy_gettext("An agreement cannot expire before it is signed."),
+        "trained_exceeds_officials": lazy_gettext("No more officials can be trained than there are."),
+        "womens_committee_exists": lazy_gettext("The union has a women's committee already."),
+        "card_no_taken": lazy_gettext("Another member holds this card number."),
+        "member_active": lazy_gettext("The member is not active on this date."),
+    }
+)
+WORDS.update(
+    {
+        "excellent": lazy_gettext("excellent"),
+        "good": lazy_gettext("good"),
+        "fair": lazy_gettext("fair"),
+        "poor": lazy_gettext("poor"),
+        "UnionRated": lazy_gettext("Union rated"),
+        "WomensCommitteeFounded": lazy_gettext("Women's committee founded"),
+        "DuesRecorded": lazy_gettext("Dues recorded"),
+        "OfficialsTrainingRecorded": lazy_gettext("Officials' training recorded"),
+        "CollectiveAgreementSigned": lazy_gettext("Collective agreement signed"),
+        "WorkersConferenceHeld": lazy_gettext("Workers' conference held"),
+        "MemberCardIssued": lazy_gettext("Member card issued"),
+        "CardNumberAssigned": lazy_gettext("Card number assigned"),
+    }
+)
+FIELDS.update(
+    {
+        "year": lazy_gettext("Year"),
+        "rating": lazy_gettext("Rating"),
+        "decided_on": lazy_gettext("Decided on"),
+        "due": lazy_gettext("Dues due (VND)"),
+        "collected": lazy_gettext("Dues collected (VND)"),
+        "recorded_on": lazy_gettext("Recorded on"),
+        "officials": lazy_gettext("Union officials"),
+        "trained": lazy_gettext("Officials trained"),
+        "signed_on": lazy_gettext("Signed on"),
+        "expires_on": lazy_gettext("Expires on"),
+        "held_on": lazy_gettext("Held on"),
+        "card_no": lazy_gettext("Card number"),
+        "issued_on": lazy_gettext("Issued on"),
+        # the import's sheets of them
+        "ratings": lazy_gettext("Ratings"),
+        "womens_committees": lazy_gettext("Women's committees"),
+        "dues": lazy_gettext("Dues"),
+        "training": lazy_gettext("Officials' training"),
+        "agreements": lazy_gettext("Collective agreements"),
+        "conferences": lazy_gettext("Workers' conferences"),
+        "cards": lazy_gettext("Member cards"),
     }
 )

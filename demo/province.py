@@ -20,6 +20,15 @@ find with ``POST /reports/{id}/verification``:
   to November (corrected_later); Gio Linh then sends a corrected report that replaces it (match).
 
 Nothing here is verified: that is the inspector's part.
+
+The plans' other records run alongside (``_Province.records``): yearly ratings, collective
+agreements, women's committees, dues, officials' training, workers' conferences and cards for
+the members admitted since 2024, up to the months before today; with the seeds' targets for
+them (80% of state-sector and 60% of non-state unions rated good or better, set on the sector
+union and the economic zone's; 80% of covered workplaces under an agreement by 2025; a women's
+committee in every non-state union with 10 or more women; 90% of dues collected; every official
+trained). The data meets some (state ratings, dues in 2025) and falls behind others (agreements,
+committees, non-state ratings, training, dues in 2026).
 """
 
 from __future__ import annotations
@@ -40,14 +49,22 @@ from domain.commands import (
     DissolveUnion,
     EstablishUnit,
     FoundUnion,
+    FoundWomensCommittee,
+    HoldConference,
+    IssueCard,
+    RateUnion,
     RecordDeparture,
+    RecordDues,
+    RecordTraining,
     RegisterWorkplace,
     ReviseTarget,
+    SignAgreement,
     SubmitReport,
     SurveyWorkplace,
     TransferMember,
     TransferUnion,
 )
+from domain.indicators import SECTOR_GROUPS
 from domain.members import DEPARTURE_REASONS
 from domain.workplaces import SECTORS
 
@@ -149,6 +166,32 @@ LATE_MEMBERS = 31  # ...and its members admitted before the cut-off, entered aft
 
 REPORT_DAY = date(2024, 12, 5)  # the 2024 annual reports are sent; the late entries follow them
 
+# The plans' other records (module docstring). Chances by sector group: state, non-state.
+RATED_YEARS = (2024, 2025)  # each rated in the January after it
+GOOD_RATING = {"state": 0.86, "non_state": 0.56, "fdi": 0.62}  # rated good or excellent
+AGREEMENT_SHARE = 0.74  # of covered workplaces, which sign one; it runs three years and is renewed
+COMMITTEE_SHARE = 0.85  # of non-state and FDI unions at workplaces with 20 or more women
+CONFERENCE_SHARE = {2026: 0.8}  # of covered workplaces with 10 or more workers
+CARDED_FROM = date(2025, 7, 1)  # members admitted since then get a card (most of them)
+# Ratings, dues and training are kept in the register by the sector and zone unions for all their
+# unions, by the districts and communes for this share of theirs (the others still on paper).
+RECORDING_SHARE = 0.3
+DUES_PER_MEMBER = 30_000  # VND a month
+# period: (collected share of what is due, low and high)
+DUES_PERIODS = {"2025": (0.88, 1.03), "2026-H1": (0.76, 1.0)}
+TRAINED_SHARE = {2025: (0.75, 1.0), 2026: (0.6, 1.0)}
+PLAN_TARGETS_2025 = (date(2025, 1, 16), "11/QĐ-LĐLĐ")
+PLAN_TARGETS_2026 = (date(2026, 1, 15), "09/QĐ-LĐLĐ")
+# (unit, indicator, value): None is the whole province; ratings by the sector union (state) and the zone's (non-state).
+PLAN_RECORD_TARGETS = (
+    (SECTOR_UNIT, "unions_rated_good_pct", 80),
+    (ZONE_UNIT, "unions_rated_good_pct", 60),
+    (None, "cla_coverage_pct", 80),
+    (None, "womens_committee_pct", 100),
+    (None, "dues_collected_pct", 90),
+    (None, "officials_trained_pct", 100),
+)
+
 # Commands issued on the same day run in this order; entries made late run after them all.
 PHASE: dict[type[Command], int] = {
     command: i
@@ -164,6 +207,13 @@ PHASE: dict[type[Command], int] = {
             TransferMember,
             RecordDeparture,
             DissolveUnion,
+            RateUnion,
+            FoundWomensCommittee,
+            SignAgreement,
+            HoldConference,
+            IssueCard,
+            RecordDues,
+            RecordTraining,
             AssignTarget,
             ReviseTarget,
             SubmitReport,
@@ -459,6 +509,7 @@ def demo_commands(today: date, seed: int = 36) -> Iterator[tuple[type[Command], 
     province.workplaces()
     province.unions()
     province.members()
+    province.records(today)
     province.plan()
     province.reports()
     province.events.sort(key=lambda e: e[:3])
@@ -844,6 +895,84 @@ class _Province:
             reason = "changed_job"  # too young to retire
         return reason
 
+    # ---- the plans' other records ------------------------------------------------------------------
+    def records(self, today: date) -> None:
+        """Ratings, agreements, committees, dues, training, conferences and cards (module docstring),
+        drawn from a generator of their own so the rest of the history stays as it was."""
+        rng = random.Random("plan-records")
+        groups = {sector: group for group, sectors in SECTOR_GROUPS.items() for sector in sectors}
+        last = min(today, date(2026, 11, 30))
+
+        def active(u: _Union, day: date) -> bool:
+            return u.founded_on <= day and (u.dissolved_on is None or u.dissolved_on > day)
+
+        women: Counter[str] = Counter()
+        members: dict[tuple[str, int], int] = Counter()
+        for m in self.member_list:
+            for year in (2024, 2025):
+                day = date(year, 12, 31)
+                if m.active_on(day):
+                    members[(m.union_on(day).id, year)] += 1
+        for u in self.union_list:
+            group = groups.get(u.wp.sector, "non_state")
+            recording = u.placements[0][1] in (SECTOR_UNIT, ZONE_UNIT) or rng.random() < RECORDING_SHARE
+            for year in RATED_YEARS if recording else ():
+                decided = date(year + 1, 1, 10) + timedelta(days=rng.randint(0, 15))
+                if u.founded_on.year <= year and active(u, decided) and decided <= last:
+                    good = rng.random() < GOOD_RATING[group]
+                    rating = rng.choice(("excellent", "good", "good")) if good else rng.choice(("fair", "fair", "poor"))
+                    self.emit(RateUnion, decided, union_id=u.id, year=year, rating=rating, decided_on=decided)
+            women[u.id] = round(u.wp.workers * FEMALE_SHARE)
+            if group != "state" and women[u.id] >= 20 and rng.random() < COMMITTEE_SHARE:
+                on = _day(rng, u.founded_on + timedelta(days=30), u.founded_on + timedelta(days=400))
+                if active(u, on) and on <= last:
+                    self.emit(FoundWomensCommittee, on, union_id=u.id, founded_on=on)
+            for period, (lo, hi) in DUES_PERIODS.items() if recording else ():
+                year = int(period[:4])
+                span_end = date(year, 6, 30) if period.endswith("H1") else date(year, 12, 31)
+                sent = span_end + timedelta(days=rng.randint(5, 25))
+                if not (u.founded_on <= span_end and (u.dissolved_on is None or u.dissolved_on > date(year, 1, 1))):
+                    continue
+                if sent > today:
+                    continue
+                months = 6 if period.endswith("H1") else 12
+                due = max(1, members.get((u.id, min(year, 2025)), 0)) * DUES_PER_MEMBER * months
+                collected = round(due * rng.uniform(lo, hi), -3)
+                self.emit(RecordDues, sent, union_id=u.id, period=period, due=due, collected=int(collected))
+            for year, (lo, hi) in TRAINED_SHARE.items() if recording else ():
+                sent = date(year, 10, 1) + timedelta(days=rng.randint(0, 30))
+                if sent > today or not active(u, date(year, 1, 1)):
+                    continue
+                officials = 3 + min(12, members.get((u.id, 2025), 0) // 40)
+                trained = min(officials, round(officials * rng.uniform(lo, hi)))
+                self.emit(RecordTraining, sent, union_id=u.id, year=year, officials=officials, trained=trained)
+            if u.wp.workers >= 10 and rng.random() < AGREEMENT_SHARE:
+                signed = _day(rng, max(u.founded_on, date(2022, 7, 1)) + timedelta(days=60), date(2025, 10, 31))
+                while signed <= last and (u.dissolved_on is None or signed < u.dissolved_on):
+                    expires = signed + timedelta(days=3 * 365 - 1)
+                    self.emit(SignAgreement, signed, workplace_id=u.wp.id, signed_on=signed, expires_on=expires)
+                    signed = expires + timedelta(days=rng.randint(-20, 45))
+            for year, share in CONFERENCE_SHARE.items():
+                held = date(year, 1, 5) + timedelta(days=rng.randint(0, 85))
+                if u.wp.workers >= 10 and active(u, held) and held <= last and rng.random() < share:
+                    self.emit(HoldConference, held, workplace_id=u.wp.id, held_on=held)
+        serial = 0
+        for m in self.member_list:
+            issued = m.admitted_on + timedelta(days=rng.randint(15, 75))
+            if m.admitted_on < CARDED_FROM or m.admission_entered or issued > last or not m.active_on(issued):
+                continue
+            if rng.random() > 0.5:
+                continue
+            serial += 1
+            card_no = f"QT-{issued.year % 100:02d}-{serial:06d}"
+            self.emit(IssueCard, issued, member_id=m.id, card_no=card_no, issued_on=issued)
+
+    def record_targets(self) -> None:
+        """The seeds' targets for the plans' other indicators, for 2025 and 2026."""
+        for year, (day, decision) in ((2025, PLAN_TARGETS_2025), (2026, PLAN_TARGETS_2026)):
+            for unit_id, indicator, value in PLAN_RECORD_TARGETS:
+                self._target(unit_id, indicator, str(year), value, day, decision)
+
     # ---- the plan ------------------------------------------------------------------------------
     def _target(
         self,
@@ -894,6 +1023,7 @@ class _Province:
     def plan(self) -> None:
         """The term's targets for the province (seed 000), its yearly net growth, and each
         upper-level union's admissions and foundings, year by year, sized by its share."""
+        self.record_targets()
         for indicator, value in TERM_TARGETS.items():
             self._target(None, indicator, TERM, value, PLAN_DAY, PLAN_DECISION)
         for year in (2023, 2024, 2025, 2026):

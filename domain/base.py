@@ -81,6 +81,14 @@ BUSINESS_DATE: dict[str, str] = {
     "ReportReplaced": "replaced_on",
     "ReportVerified": "verified_on",
     "NationalTargetAssigned": "assigned_on",
+    "UnionRated": "decided_on",
+    "WomensCommitteeFounded": "founded_on",
+    "DuesRecorded": "recorded_on",
+    "OfficialsTrainingRecorded": "recorded_on",
+    "CollectiveAgreementSigned": "signed_on",
+    "WorkersConferenceHeld": "held_on",
+    "MemberCardIssued": "issued_on",
+    "CardNumberAssigned": "assigned_on",
 }
 
 

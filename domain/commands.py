@@ -181,6 +181,57 @@ class EraseMemberData(Command):
     reason: str
 
 
+# ---- the plans' other records ------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class RateUnion(Command):
+    union_id: str
+    year: int
+    rating: str
+    decided_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class FoundWomensCommittee(Command):
+    union_id: str
+    founded_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordDues(Command):
+    union_id: str
+    period: str
+    due: int
+    collected: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordTraining(Command):
+    union_id: str
+    year: int
+    officials: int
+    trained: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignAgreement(Command):
+    workplace_id: str
+    signed_on: date
+    expires_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldConference(Command):
+    workplace_id: str
+    held_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueCard(Command):
+    member_id: str
+    card_no: str
+    issued_on: date
+
+
 # ---- targets and reports ----------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class AssignTarget(Command):

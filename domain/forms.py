@@ -25,6 +25,9 @@ class FormRow:
     label: str  # Nội dung, as the paper form words it
     unit: str  # Đơn vị tính
     indicator: str | None  # the indicator code that fills it; None: not kept in the register
+    # what of the indicator fills it: its value, or a percentage's numerator or denominator (a count
+    # the form asks for); RATING: the union's rating for the year, in words
+    part: str = "value"
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,18 @@ class Form:
     rows: tuple[FormRow, ...]
 
 
-def _kept(code: str, label: str, unit: str, indicator: str | None = None) -> FormRow:
-    return FormRow(code, label, unit, indicator or code)
+def _kept(code: str, label: str, unit: str, indicator: str | None = None, part: str = "value") -> FormRow:
+    return FormRow(code, label, unit, indicator or code, part)
+
+
+NUMERATOR, DENOMINATOR, RATING = "numerator", "denominator", "rating"
+# The ratings as the forms word them (Hướng dẫn đánh giá, xếp loại CĐCS).
+RATING_WORDS = {
+    "excellent": "Hoàn thành xuất sắc nhiệm vụ",
+    "good": "Hoàn thành tốt nhiệm vụ",
+    "fair": "Hoàn thành nhiệm vụ",
+    "poor": "Không hoàn thành nhiệm vụ",
+}
 
 
 def _not_kept(code: str, label: str, unit: str) -> FormRow:
@@ -71,8 +84,9 @@ UNION_FORM = Form(
         *MEMBERS,
         # @1: the union's own workplace counts whatever its size
         _kept("member_worker_ratio_pct", "Tỉ lệ đoàn viên trên tổng số CNVCLĐ", PERCENT, "member_worker_ratio_pct@1"),
-        _not_kept("officials", "Số cán bộ công đoàn cơ sở", PEOPLE),
-        _not_kept("rating", "Kết quả đánh giá, xếp loại công đoàn cơ sở", ""),
+        # the officials of the union's training record for the year, and its rating for the year
+        _kept("officials", "Số cán bộ công đoàn cơ sở", PEOPLE, "officials_trained_pct", DENOMINATOR),
+        _kept("rating", "Kết quả đánh giá, xếp loại công đoàn cơ sở", "", "unions_rated_good_pct", RATING),
     ),
 )
 
@@ -90,7 +104,13 @@ UPPER_FORM = Form(
         _kept("coverage_pct", "Tỉ lệ đơn vị, doanh nghiệp có từ 10 lao động đã có công đoàn cơ sở", PERCENT),
         *MEMBERS,
         _kept("member_worker_ratio_pct", "Tỉ lệ đoàn viên trên số CNVCLĐ nơi có công đoàn cơ sở", PERCENT),
-        _not_kept("unions_rated_good", "Số công đoàn cơ sở xếp loại hoàn thành tốt nhiệm vụ trở lên", UNIONS),
+        _kept(
+            "unions_rated_good",
+            "Số công đoàn cơ sở xếp loại hoàn thành tốt nhiệm vụ trở lên",
+            UNIONS,
+            "unions_rated_good_pct",
+            NUMERATOR,
+        ),
     ),
 )
 

@@ -1,8 +1,12 @@
-"""Bulk import of workplaces, unions and members: validate a whole file, then plan its events.
+"""Bulk import of workplaces, unions and members, and of the plans' other records (ratings,
+women's committees, dues, training, agreements, conferences, cards): validate a whole file, then
+plan its events.
 
 Rows are checked with the same rules as the single commands (a cell's text by domain/text.py),
 against the register as it stands and against the rows before them. A row whose id exists with
 the same content is skipped (so a file can be imported again); with other content it is an error.
+A record (which has no id of its own) is skipped where its entity holds a record with the same
+values already; else it is a new record, as the single command makes it.
 """
 
 from __future__ import annotations
@@ -14,16 +18,20 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any, Protocol
 
-from domain.base import ID_PATTERN
-from domain.errors import DomainError
-from domain.members import GENDERS, ID_NUMBER, ID_NUMBER_RULE
+from domain.base import ID_PATTERN, RegisterAggregate
+from domain.cards import Card
+from domain.errors import DomainError, InvalidValue
+from domain.members import CARD_NO, CARD_NO_RULE, GENDERS, ID_NUMBER, ID_NUMBER_RULE, Member
+from domain.periods import parse_period
 from domain.text import RULE as TEXT_RULE
 from domain.text import text_fault
-from domain.unions import Union
+from domain.unions import RATINGS, Union
 from domain.units import Unit
-from domain.workplaces import SECTORS, check_workforce
+from domain.workplaces import SECTORS, Workplace, check_workforce
 
-KINDS = ("workplaces", "unions", "members")
+ENTITY_KINDS = ("workplaces", "unions", "members")
+RECORD_KINDS = ("ratings", "womens_committees", "dues", "training", "agreements", "conferences", "cards")
+KINDS = ENTITY_KINDS + RECORD_KINDS
 COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {  # column -> (type, required)
     "workplaces": {
         "id": ("id", True),
@@ -51,6 +59,28 @@ COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {  # column -> (type, required
         "birth_date": ("date", False),
         "id_number": ("idno", False),
     },
+    "ratings": {
+        "union_id": ("id", True),
+        "year": ("year", True),
+        "rating": ("rating", True),
+        "decided_on": ("date", True),
+    },
+    "womens_committees": {"union_id": ("id", True), "founded_on": ("date", True)},
+    "dues": {
+        "union_id": ("id", True),
+        "period": ("period", True),
+        "due": ("amount", True),
+        "collected": ("amount", True),
+    },
+    "training": {
+        "union_id": ("id", True),
+        "year": ("year", True),
+        "officials": ("count", True),
+        "trained": ("count", True),
+    },
+    "agreements": {"workplace_id": ("id", True), "signed_on": ("date", True), "expires_on": ("day", True)},
+    "conferences": {"workplace_id": ("id", True), "held_on": ("date", True)},
+    "cards": {"member_id": ("id", True), "card_no": ("card_no", True), "issued_on": ("date", True)},
 }
 
 
@@ -76,6 +106,9 @@ def _place(error: RowError) -> tuple[int, int, str]:
 @dataclass
 class ImportPlan:
     creates: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    # The aggregates the record rows change, each holding its new events (those of an entity the
+    # file creates, but its creation, which the entity's own row records), in the order first changed.
+    records: list[RegisterAggregate] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     errors: list[RowError] = field(default_factory=list)  # the first errors_kept bad rows, in file order
     errors_total: int = 0  # every bad row, kept or not
@@ -102,6 +135,10 @@ class ImportFacts(Protocol):
     def unions_at_workplaces(self, ids: list[str]) -> dict[str, list[SimpleNamespace]]: ...
     def within(self, asked: list[tuple[str, str, date]]) -> list[bool] | None:
         """Whether each (kind, id, day) lies within the importer's scope, read at once (None: no scope)."""
+        ...
+
+    def aggregates(self, cls: type[RegisterAggregate], ids: list[str]) -> dict[str, RegisterAggregate]:
+        """The stored aggregates of ``cls`` with these client ids (those that exist), read at once."""
         ...
 
 
@@ -148,6 +185,47 @@ def _count(raw: Any, column: str, _today: date) -> int:
     return int(number)
 
 
+def _amount(raw: Any, column: str, _today: date) -> int:
+    """Whole VND: an integer cell, or its digits (a float would round a large amount)."""
+    if isinstance(raw, str) and raw.isdigit():
+        return int(raw)
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        return raw
+    if isinstance(raw, float) and raw.is_integer() and raw >= 0:
+        return int(raw)
+    raise _Bad(column, "integer", "must be a whole number of VND, 0 or more")
+
+
+def _year(raw: Any, column: str, today: date) -> int:
+    year = _count(raw, column, today)
+    if not 1900 <= year <= 9999:
+        raise _Bad(column, "year", "must be a year such as 2025")
+    if year > today.year:
+        raise _Bad(column, "not_future", "may not lie in the future")
+    return year
+
+
+def _period(text: str, column: str, today: date) -> str:
+    try:
+        span = parse_period(text, column)
+    except InvalidValue as bad:
+        raise _Bad(column, "period", bad.message) from None
+    if span.start > today:
+        raise _Bad(column, "not_future", "may not lie in the future")
+    return text
+
+
+def _card_no(text: str, column: str, _today: date) -> str:
+    if not CARD_NO.match(text):
+        raise _Bad(column, "card_no", CARD_NO_RULE)
+    return text
+
+
+def _day(raw: Any, column: str, _today: date) -> date:
+    """A date that may lie ahead (an agreement's expiry)."""
+    return _date(raw, column, date.max)
+
+
 def _date(raw: Any, column: str, today: date) -> date:
     if isinstance(raw, datetime):
         day = raw.date()
@@ -172,6 +250,12 @@ _CONVERT = {
     "idno": (_id_number, True),
     "count": (_count, False),
     "date": (_date, False),
+    "day": (_day, False),
+    "year": (_year, False),
+    "amount": (_amount, False),
+    "rating": (_one_of(RATINGS), True),
+    "period": (_period, True),
+    "card_no": (_card_no, True),
 }
 _SHEET_COLUMNS = {
     sheet: [(column, *_CONVERT[kind], required) for column, (kind, required) in columns.items()]
@@ -211,10 +295,15 @@ def _same(sheet: str, row: dict[str, Any], existing: dict[str, Any]) -> bool:
 
 
 def plan_import(
-    sheets: dict[str, list[tuple[int, dict[str, Any]]]], facts: ImportFacts, today: date, errors_kept: int = ERRORS_KEPT
+    sheets: dict[str, list[tuple[int, dict[str, Any]]]],
+    facts: ImportFacts,
+    today: date,
+    errors_kept: int = ERRORS_KEPT,
+    actor: str = "",
 ) -> ImportPlan:
-    """Check every row of every sheet (workplaces, then unions, then members) and plan what to
-    create; the plan lists the first ``errors_kept`` bad rows (in file order) and counts them all."""
+    """Check every row of every sheet (workplaces, then unions, then members, then the records)
+    and plan what to create; the plan lists the first ``errors_kept`` bad rows (in file order) and
+    counts them all. ``actor``: who the record rows' events name (they are made here)."""
     if errors_kept < 1:
         raise ValueError("an import keeps at least one bad row")
     plan = ImportPlan(errors_kept=errors_kept)
@@ -234,7 +323,9 @@ def plan_import(
                 typed[sheet].append((line, _typed(sheet, row, today)))
             except _Bad as bad:
                 plan.refuse(RowError(sheet, line, bad.column, bad.rule, bad.message))
-    _Checker(plan, typed, facts).run()
+    checker = _Checker(plan, typed, facts)
+    checker.run()
+    checker.records(today, actor)
     return plan
 
 
@@ -244,7 +335,7 @@ class _Checker:
     def __init__(self, plan: ImportPlan, typed: dict[str, list[tuple[int, dict]]], facts: ImportFacts):
         self.plan, self.typed, self.facts = plan, typed, facts
         ids = lambda sheet, col: list({r[col] for _, r in typed[sheet] if r.get(col)})  # noqa: E731
-        self.existing = {sheet: facts.created(sheet, ids(sheet, "id")) for sheet in KINDS}
+        self.existing = {sheet: facts.created(sheet, ids(sheet, "id")) for sheet in ENTITY_KINDS}
         self.units = facts.units(sorted(set(ids("workplaces", "unit_id")) | set(ids("unions", "unit_id"))))
         wp_ids = sorted(set(ids("unions", "workplace_id")))
         self.workplaces = facts.workplaces(wp_ids)
@@ -369,3 +460,182 @@ class _Checker:
                 self.fail("members", line, "birth_date", "date_order", "must be before the admission date")
             elif self.rule("members", line, "union_id", Union.require_open_to_members, union, row["admitted_on"]):
                 self.plan.creates["members"].append(row)
+
+    # ---- the plans' other records ----------------------------------------------------------------------
+    def records(self, today: date, actor: str) -> None:
+        """Each record row applied by the domain's own command to its entity (as stored, or as this
+        file creates it); one refused names the rule the command would answer with."""
+        made: dict[tuple[type, str], Any] = {}
+        touched: dict[int, RegisterAggregate] = {}
+        new_rows = {kind: {r["id"]: r for r in self.plan.creates[kind]} for kind in ENTITY_KINDS}
+        wanted: dict[type[RegisterAggregate], set[str]] = {Union: set(), Workplace: set(), Member: set(), Card: set()}
+        for sheet in RECORD_KINDS:
+            cls, column = _RECORD_OF[sheet]
+            wanted[cls] |= {row[column] for _line, row in self.typed[sheet]}
+        wanted[Card] = {row["card_no"] for _line, row in self.typed["cards"]}
+        stored = {cls: self.facts.aggregates(cls, sorted(ids)) if ids else {} for cls, ids in wanted.items()}
+
+        def entity(cls: type, entity_id: str) -> Any:
+            key = (cls, entity_id)
+            if key not in made:
+                made[key] = stored[cls].get(entity_id) or _created(cls, new_rows, entity_id)
+            return made[key]
+
+        def unit_of(kind: str, entity_id: str, day: date, column: str) -> tuple[str, str, date, str]:
+            """Where a row reaches, for the scope: an entity this file creates, by its unit (or union)."""
+            if kind == "union" and entity_id in new_rows["unions"]:
+                return "unit", new_rows["unions"][entity_id]["unit_id"], day, column
+            if kind == "workplace" and entity_id in new_rows["workplaces"]:
+                return "unit", new_rows["workplaces"][entity_id]["unit_id"], day, column
+            if kind == "member" and entity_id in new_rows["members"]:
+                return unit_of("union", new_rows["members"][entity_id]["union_id"], day, column)
+            return kind, entity_id, day, column
+
+        for sheet in RECORD_KINDS:
+            cls, column = _RECORD_OF[sheet]
+            outside = self.reach(sheet, _reaching(unit_of, cls.KIND, sheet, column, today))
+            seen: set[tuple] = set()
+            for line, row in self.typed[sheet]:
+                values = tuple(row.values())
+                if values in seen:
+                    self.fail(sheet, line, column, "duplicate_row", "the same record appears twice in this file")
+                    continue
+                seen.add(values)
+                target = entity(cls, row[column])
+                if target is None:
+                    self.fail(sheet, line, column, "exists", f"{cls.KIND} {row[column]} does not exist")
+                    continue
+                if self.outside(sheet, line, outside(row), row):
+                    continue
+                if _recorded(sheet, target, row):
+                    self.plan.skipped[sheet] += 1
+                    continue
+                card = entity(Card, row["card_no"]) if sheet == "cards" else None
+                if card is not None and card.member_id != row["member_id"]:
+                    self.fail(
+                        sheet,
+                        line,
+                        "card_no",
+                        "card_no_taken",
+                        f"card number {row['card_no']} is held by another member",
+                    )
+                    continue
+                if not self.rule(sheet, line, column, _APPLY[sheet], target, row, today, actor):
+                    continue
+                touched.setdefault(id(target), target)
+                if sheet == "cards" and card is None:
+                    card = Card(
+                        card_id=row["card_no"], member_id=row["member_id"], assigned_on=row["issued_on"], actor=actor
+                    )
+                    made[(Card, row["card_no"])] = card
+                    touched.setdefault(id(card), card)
+                self.plan.creates[sheet].append(row)
+        self.plan.records = list(touched.values())
+
+
+_RECORD_OF: dict[str, tuple[type[RegisterAggregate], str]] = {
+    "ratings": (Union, "union_id"),
+    "womens_committees": (Union, "union_id"),
+    "dues": (Union, "union_id"),
+    "training": (Union, "union_id"),
+    "agreements": (Workplace, "workplace_id"),
+    "conferences": (Workplace, "workplace_id"),
+    "cards": (Member, "member_id"),
+}
+_APPLY: dict[str, Callable[[Any, dict, date, str], None]] = {  # (entity, row, today, actor)
+    "ratings": lambda u, r, today, actor: u.rate(r["year"], r["rating"], r["decided_on"], actor),
+    "womens_committees": lambda u, r, today, actor: u.found_womens_committee(r["founded_on"], actor),
+    "dues": lambda u, r, today, actor: u.record_dues(r["period"], r["due"], r["collected"], today, actor),
+    "training": lambda u, r, today, actor: u.record_training(r["year"], r["officials"], r["trained"], today, actor),
+    "agreements": lambda w, r, today, actor: w.sign_agreement(r["signed_on"], r["expires_on"], actor),
+    "conferences": lambda w, r, today, actor: w.hold_conference(r["held_on"], actor),
+    "cards": lambda m, r, today, actor: m.issue_card(r["card_no"], r["issued_on"], actor),
+}
+
+
+def _recorded(sheet: str, target: Any, r: dict) -> bool:
+    """Whether the entity already holds this very record (an import sent again): a row that names
+    an earlier value of a year or period, already replaced, is not recorded again over the newer."""
+    if sheet == "ratings":
+        return (r["year"], r["rating"], r["decided_on"]) in target.ratings
+    if sheet == "womens_committees":
+        return target.womens_committee_on == r["founded_on"]
+    if sheet == "dues":
+        return (r["period"], r["due"], r["collected"]) in target.dues
+    if sheet == "training":
+        return (r["year"], r["officials"], r["trained"]) in target.training
+    if sheet == "agreements":
+        return (r["signed_on"], r["expires_on"]) in target.agreements
+    if sheet == "conferences":
+        return r["held_on"] in target.conferences
+    return (r["card_no"], r["issued_on"]) in target.cards
+
+
+def _reaching(
+    unit_of: Callable[[str, str, date, str], tuple[str, str, date, str]],
+    kind: str,
+    sheet: str,
+    column: str,
+    today: date,
+) -> Callable[[dict], list[tuple[str, str, date, str]]]:
+    """A record row's reach: its entity (or the unit of one this file creates) on the row's day."""
+    return lambda r: [unit_of(kind, r[column], _reach_day(sheet, r, today), column)]
+
+
+_DAY_OF = {
+    "ratings": "decided_on",
+    "womens_committees": "founded_on",
+    "agreements": "signed_on",
+    "conferences": "held_on",
+    "cards": "issued_on",
+}
+
+
+def _reach_day(sheet: str, r: dict, today: date) -> date:
+    """The day a record row is placed by, as the single command's scope places it."""
+    if sheet in _DAY_OF:
+        return r[_DAY_OF[sheet]]
+    span = parse_period(r["period"] if sheet == "dues" else str(r["year"]))
+    return min(span.end, today)
+
+
+def _created(cls: type, new_rows: dict[str, dict[str, dict]], entity_id: str) -> RegisterAggregate | None:
+    """An entity this file creates, as its row makes it, without its creation event (its own row
+    records that); None if the file creates no such entity."""
+    if cls is Union and entity_id in new_rows["unions"]:
+        r = new_rows["unions"][entity_id]
+        made: RegisterAggregate = Union(
+            union_id=r["id"],
+            name=r["name"],
+            workplace_id=r["workplace_id"],
+            unit_id=r["unit_id"],
+            founded_on=r["founded_on"],
+            decision_no=r["decision_no"],
+            actor="",
+        )
+    elif cls is Workplace and entity_id in new_rows["workplaces"]:
+        r = new_rows["workplaces"][entity_id]
+        made = Workplace(
+            workplace_id=r["id"],
+            name=r["name"],
+            sector=r["sector"],
+            unit_id=r["unit_id"],
+            workers=r["workers"],
+            female_workers=r["female_workers"],
+            as_of=r["as_of"],
+            actor="",
+        )
+    elif cls is Member and entity_id in new_rows["members"]:
+        r = new_rows["members"][entity_id]
+        made = Member(
+            member_id=r["id"],
+            union_id=r["union_id"],
+            admitted_on=r["admitted_on"],
+            gender=r["gender"],
+            personal="",
+            actor="",
+        )
+    else:
+        return None
+    made.collect_events()
+    return made

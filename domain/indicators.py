@@ -16,6 +16,13 @@ STOCKS = (
     "workplaces_covered",
     "coverage_pct",
     "member_worker_ratio_pct",
+    # the plans' other indicators (docs/plan-indicators.md)
+    "unions_rated_good_pct",
+    "cla_coverage_pct",
+    "womens_committee_pct",
+    "members_with_card_pct",
+    "officials_trained_pct",
+    "workers_conference_pct",
 )
 FLOWS = (
     "members_admitted",
@@ -23,10 +30,38 @@ FLOWS = (
     "members_net_growth",
     "unions_founded",
     "unions_dissolved",
+    "dues_collected_pct",  # over the records whose period lies within the period asked
 )
 # Indicators about eligible workplaces take a workforce threshold, ``code@N``.
-THRESHOLDED = ("workplaces_eligible", "workplaces_covered", "coverage_pct", "member_worker_ratio_pct")
-PERCENTAGES = ("coverage_pct", "member_worker_ratio_pct")
+THRESHOLDED = (
+    "workplaces_eligible",
+    "workplaces_covered",
+    "coverage_pct",
+    "member_worker_ratio_pct",
+    "cla_coverage_pct",
+    "workers_conference_pct",
+)
+PERCENTAGES = (
+    "coverage_pct",
+    "member_worker_ratio_pct",
+    "unions_rated_good_pct",
+    "cla_coverage_pct",
+    "womens_committee_pct",
+    "members_with_card_pct",
+    "dues_collected_pct",
+    "officials_trained_pct",
+    "workers_conference_pct",
+)
+# The plans' codes about unions (counted per union, under the unit holding it on the day that matters).
+UNION_CODES = ("unions_rated_good_pct", "womens_committee_pct", "dues_collected_pct", "officials_trained_pct")
+# Ratings are decided by the year; a union's standing is its rating for the year of as_of (or the latest
+# year rated on or before it).
+GOOD_RATINGS = ("excellent", "good")
+# The sector groups whose unions the women's committee target is about, and the women it takes.
+COMMITTEE_GROUPS = ("non_state", "fdi")
+COMMITTEE_MIN_WOMEN = 10
+# Percentages that may pass 100: dues collected above what is due (arrears paid late).
+UNCAPPED = ("dues_collected_pct",)
 BASE_CODES = STOCKS + FLOWS
 # What the figures of /indicators can be broken down by (``group_by``).
 GROUP_BY = ("unit", "union", "sector", "gender")
@@ -41,7 +76,7 @@ GENDER_GROUPS = ("female", "male")
 GENDER_NAMES = {"female": "Nữ", "male": "Nam"}
 # Figures a breakdown leaves null: a workplace, or a union, has no gender; a union is no place of work.
 NOT_BY = {
-    "gender": ("unions_total", "unions_founded", "unions_dissolved", *THRESHOLDED),
+    "gender": ("unions_total", "unions_founded", "unions_dissolved", *THRESHOLDED, *UNION_CODES),
     "union": THRESHOLDED,
 }
 # The steps of /indicators/series.
@@ -88,7 +123,12 @@ TOO_LARGE = f"may not exceed {MAX_COUNT:,} either way"
 
 
 def figure_value(indicator: Indicator, value: float, field: str) -> float | int:
-    """Counts are whole numbers; percentages lie between 0 and 100 (net growth may be negative)."""
+    """Counts are whole numbers; percentages lie between 0 and 100 (net growth may be negative, dues
+    collected may pass what was due)."""
+    if indicator.base in UNCAPPED:
+        if not 0 <= value <= MAX_COUNT:
+            raise InvalidValue("a percentage must be 0 or more", field=field)
+        return float(value)
     if indicator.is_percentage:
         if not 0 <= value <= 100:
             raise InvalidValue("a percentage must lie between 0 and 100", field=field)

@@ -69,6 +69,13 @@ INDICATORS: dict[str, str] = {
     "unions_dissolved": "CĐCS giải thể",
     "members_transferred_in": "Đoàn viên chuyển đến từ tỉnh khác",
     "members_transferred_out": "Đoàn viên chuyển đi tỉnh khác",
+    "unions_rated_good_pct": "Tỉ lệ CĐCS xếp loại hoàn thành tốt nhiệm vụ trở lên (%)",
+    "cla_coverage_pct": "Tỉ lệ đơn vị, doanh nghiệp có CĐCS ký kết thỏa ước lao động tập thể (%)",
+    "womens_committee_pct": "Tỉ lệ CĐCS ngoài nhà nước có từ 10 nữ đoàn viên đã có ban nữ công (%)",
+    "members_with_card_pct": "Tỉ lệ đoàn viên có thẻ đoàn viên (%)",
+    "dues_collected_pct": "Tỉ lệ thu kinh phí, đoàn phí so với số phải thu (%)",
+    "officials_trained_pct": "Tỉ lệ cán bộ công đoàn được tập huấn, bồi dưỡng (%)",
+    "workers_conference_pct": "Tỉ lệ doanh nghiệp có từ 10 lao động tổ chức hội nghị người lao động (%)",
 }
 
 

@@ -11,7 +11,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import get_topic
 
 from domain.base import RegisterAggregate, aggregate_id
-from domain.errors import Conflict
+from domain.errors import Conflict, InvalidValue
 
 GENDERS = ("female", "male")
 DEPARTURE_REASONS = ("resigned", "changed_job", "retired", "deceased", "expelled", "other")
@@ -19,6 +19,8 @@ TRANSFERRED_OUT = "transferred_out"  # a departure's reason, in the views, when 
 PERSONAL_FIELDS = ("full_name", "birth_date", "id_number")
 ID_NUMBER = re.compile(r"^[0-9A-Za-z]{6,20}$")  # a citizen or identity card number
 ID_NUMBER_RULE = "must be 6-20 letters or digits"
+CARD_NO = re.compile(r"^[0-9A-Za-z][0-9A-Za-z./-]{0,31}$")  # thẻ đoàn viên, as printed
+CARD_NO_RULE = "must be 1-32 letters, digits and ./- starting with a letter or digit"
 
 
 def personal_data(full_name: str, birth_date: date | None, id_number: str | None) -> dict[str, Any]:
@@ -68,6 +70,8 @@ class Member(RegisterAggregate):
         self.leave_reason: str | None = None
         self.erased_on: date | None = None
         self.transfer_id: str | None = None  # the move between provinces that brought them or took them
+        self.card_no: str | None = None
+        self.cards: set[tuple[str, date]] = set()  # every (card_no, issued_on), to tell a repeat from a new card
 
     @classmethod
     def admission(
@@ -225,6 +229,23 @@ class Member(RegisterAggregate):
             member.transfer_id = self.transfer_id
             return member
 
+    def issue_card(self, card_no: str, issued_on: date, actor: str) -> None:
+        """A member card (thẻ đoàn viên) for a member active on ``issued_on``; a renewal is a new one.
+        That no other member holds the number is the card's own aggregate's guarantee (domain.cards)."""
+        check_card_no(card_no)
+        if issued_on < self.admitted_on or (self.left_on is not None and issued_on >= self.left_on):
+            raise Conflict(
+                f"member {self.member_id} is not active on {issued_on.isoformat()}",
+                field="issued_on",
+                rule="member_active",
+            )
+        self._card_issued(member_id=self.member_id, card_no=card_no, issued_on=issued_on, actor=actor)
+
+    @event("MemberCardIssued")
+    def _card_issued(self, member_id: str, card_no: str, issued_on: date, actor: str) -> None:
+        self.card_no = card_no
+        self.cards.add((card_no, issued_on))
+
     def erase_personal_data(self, erased_on: date, reason: str, actor: str) -> None:
         """Record that the member's personal data is erased; the counts keep every other fact."""
         if self.erased_on is not None:
@@ -238,6 +259,12 @@ class Member(RegisterAggregate):
     def _erased(self, member_id: str, erased_on: date, reason: str, actor: str) -> None:
         self.erased_on = erased_on
         self.personal = ""
+
+
+def check_card_no(card_no: str) -> str:
+    if not isinstance(card_no, str) or not CARD_NO.match(card_no):
+        raise InvalidValue(CARD_NO_RULE, field="card_no")
+    return card_no
 
 
 _MEMBER_TOPIC = get_topic(Member)

@@ -60,6 +60,8 @@ class Workplace(RegisterAggregate):
         self.workers = workers
         self.female_workers = female_workers
         self.as_of = as_of
+        self.agreements: list[tuple[date, date]] = []  # (signed_on, expires_on), in the order recorded
+        self.conferences: list[date] = []
 
     def survey(self, workers: int, female_workers: int, as_of: date, actor: str) -> None:
         check_workforce(workers, female_workers)
@@ -79,3 +81,36 @@ class Workplace(RegisterAggregate):
             self.workers = workers
             self.female_workers = female_workers
             self.as_of = as_of
+
+    def _require_registered_by(self, day: date, field: str) -> None:
+        if day < self.registered_on:
+            raise Conflict(
+                f"workplace {self.workplace_id} was registered as of {self.registered_on.isoformat()}, "
+                f"after {day.isoformat()}",
+                field=field,
+                rule="date_order",
+            )
+
+    def sign_agreement(self, signed_on: date, expires_on: date, actor: str) -> None:
+        """A collective labour agreement (thỏa ước lao động tập thể), in force from signing to expiry."""
+        if expires_on < signed_on:
+            raise Conflict(
+                f"an agreement cannot expire ({expires_on.isoformat()}) before it is signed ({signed_on.isoformat()})",
+                field="expires_on",
+                rule="agreement_expiry",
+            )
+        self._require_registered_by(signed_on, "signed_on")
+        self._agreement_signed(workplace_id=self.workplace_id, signed_on=signed_on, expires_on=expires_on, actor=actor)
+
+    @event("CollectiveAgreementSigned")
+    def _agreement_signed(self, workplace_id: str, signed_on: date, expires_on: date, actor: str) -> None:
+        self.agreements.append((signed_on, expires_on))
+
+    def hold_conference(self, held_on: date, actor: str) -> None:
+        """A workers' conference (hội nghị người lao động)."""
+        self._require_registered_by(held_on, "held_on")
+        self._conference_held(workplace_id=self.workplace_id, held_on=held_on, actor=actor)
+
+    @event("WorkersConferenceHeld")
+    def _conference_held(self, workplace_id: str, held_on: date, actor: str) -> None:
+        self.conferences.append(held_on)

@@ -27,6 +27,7 @@ from projections.runner import FOLLOWER, INTACT, REBUILDS, ViewsUnavailable
 
 OPEN = int(np.iinfo(np.int32).max)  # valid_to of a span that has not ended
 NEVER = int(np.iinfo(np.int64).max)  # superseded_at of a span still current
+NO_DAY = int(np.iinfo(np.int32).max)  # the day of a card a member does not have
 FEMALE_SQL = "CASE WHEN g.gender = 'female' THEN 1 ELSE 0 END"
 
 STRUCTURE_SIGNATURE = (
@@ -134,6 +135,38 @@ class StructureColumns:
     survey_order: np.ndarray  # the surveys by workplace, then as_of, then position
 
 
+PLAN_SIGNATURE = "SELECT " + ", ".join(
+    f"(SELECT MAX(position) FROM {t})"
+    for t in (
+        "union_ratings",
+        "union_committees",
+        "union_dues",
+        "union_training",
+        "workplace_agreements",
+        "workplace_conferences",
+    )
+)
+
+
+def _arrays(rows: list[tuple], n: int) -> list[np.ndarray]:
+    cols = list(zip(*rows)) if rows else [()] * n
+    return [np.array(c, np.int64) for c in cols]
+
+
+@dataclass(frozen=True)
+class PlanColumns:
+    """The plans' records of unions and workplaces (thousands of rows: read whole when they change).
+    Union and workplace codes are those of the snapshot's ``Ids``; days are ordinals."""
+
+    signature: tuple
+    ratings: dict[str, np.ndarray]  # union, year, good, decided_on, at, order (by union, year, position)
+    committees: dict[str, np.ndarray]  # union, founded_on, at
+    dues: dict[str, np.ndarray]  # union, start, end, due, collected, recorded_on, at, order
+    training: dict[str, np.ndarray]  # union, year, officials, trained, recorded_on, at, order
+    agreements: dict[str, np.ndarray]  # workplace, signed_on, expires_on, at
+    conferences: dict[str, np.ndarray]  # workplace, held_on, at
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Everything a question reads, fixed at one view position."""
@@ -156,6 +189,55 @@ class Snapshot:
     flow_day: np.ndarray
     flow_at: np.ndarray
     flow_female: np.ndarray
+    # by membership record: its member's number (the admission's position, see projections.membership)
+    member: np.ndarray
+    plans: PlanColumns
+    cards: Cards
+
+
+@dataclass(frozen=True)
+class Cards:
+    """Members' cards by member number: each member's first card recorded (its day and instant;
+    NO_DAY / NEVER for a member without one), and the member's other cards (reprints, renewals,
+    ``extra_*``) apart, with a mark on the members who have any. A refresh that reads new cards
+    makes new arrays, so a snapshot's never change under its questions."""
+
+    first_day: np.ndarray
+    first_at: np.ndarray
+    has_extra: np.ndarray
+    extra_member: np.ndarray
+    extra_day: np.ndarray
+    extra_at: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Cards:
+        none = np.zeros(0, np.int64)
+        return cls(np.zeros(0, np.int32), none, np.zeros(0, bool), none, np.zeros(0, np.int32), none)
+
+    def adding(self, members: np.ndarray, days: np.ndarray, at: np.ndarray, size: int) -> Cards:
+        """These with the cards read since (in ledger order), for member numbers below ``size``."""
+        size = max(size, len(self.first_day), int(members.max(initial=-1)) + 1)
+        first_day = np.full(size, NO_DAY, np.int32)
+        first_at = np.full(size, NEVER, np.int64)
+        has_extra = np.zeros(size, bool)
+        first_day[: len(self.first_day)] = self.first_day
+        first_at[: len(self.first_at)] = self.first_at
+        has_extra[: len(self.has_extra)] = self.has_extra
+        # a member's first card: its first in the batch, where it had none before
+        first = np.zeros(len(members), bool)
+        first[np.unique(members, return_index=True)[1]] = True
+        first &= first_at[members] == NEVER
+        first_day[members[first]] = days[first]
+        first_at[members[first]] = at[first]
+        has_extra[members[~first]] = True
+        return Cards(
+            first_day,
+            first_at,
+            has_extra,
+            np.concatenate([self.extra_member, members[~first]]),
+            np.concatenate([self.extra_day, days[~first]]),
+            np.concatenate([self.extra_at, at[~first]]),
+        )
 
 
 @dataclass
@@ -171,6 +253,8 @@ class _Members:
     flow_day: Growing = field(default_factory=lambda: Growing(np.int32))
     flow_at: Growing = field(default_factory=lambda: Growing(np.int64))
     flow_female: Growing = field(default_factory=lambda: Growing(np.int8))
+    member: Growing = field(default_factory=lambda: Growing(np.int32))  # a ledger position
+    cards: Cards = field(default_factory=Cards.empty)
 
 
 class RegisterColumns:
@@ -185,6 +269,7 @@ class RegisterColumns:
         self.rebuilds = -1
         self.units, self.unions, self.workplaces = Ids(), Ids(), Ids()
         self.structure: StructureColumns | None = None
+        self.plans: PlanColumns | None = None
         self.members = _Members()
 
     def snapshot(self, cur: ViewCursor) -> Snapshot:
@@ -205,7 +290,7 @@ class RegisterColumns:
             if position != self.position:
                 self._refresh(cur, position)
             m = self.members
-            assert self.structure is not None  # read by the first refresh, from position -1
+            assert self.structure is not None and self.plans is not None  # read by the first refresh
             return Snapshot(
                 self.position,
                 self.units,
@@ -223,6 +308,9 @@ class RegisterColumns:
                 m.flow_day.values,
                 m.flow_at.values,
                 m.flow_female.values,
+                m.member.values,
+                self.plans,
+                m.cards,
             )
 
     def _refresh(self, cur: ViewCursor, position: int) -> None:
@@ -231,6 +319,10 @@ class RegisterColumns:
         signature = tuple(row)
         if self.structure is None or self.structure.signature != signature:
             self.structure = self._read_structure(cur, signature)
+        row = cur.execute(PLAN_SIGNATURE).fetchone()
+        assert row is not None
+        if self.plans is None or self.plans.signature != tuple(row):
+            self.plans = self._read_plans(cur, tuple(row))
         self._read_members(cur, max(self.position, 0))
         self.position = position
 
@@ -274,10 +366,60 @@ class RegisterColumns:
             np.lexsort((pos, as_of, surveys[0])),
         )
 
+    def _read_plans(self, cur: ViewCursor, signature: tuple) -> PlanColumns:
+        def read(sql: str, names: Sequence[str], codes: Ids) -> dict[str, np.ndarray]:
+            rows = cur.execute(sql).fetchall()
+            out = {names[0]: codes.codes([r[0] for r in rows])}
+            out.update(zip(names[1:], _arrays([r[1:] for r in rows], len(names) - 1)))
+            return out
+
+        ratings = read(
+            "SELECT union_id, year, good, decided_on, recorded_at, position FROM union_ratings",
+            ("union", "year", "good", "decided_on", "at", "pos"),
+            self.unions,
+        )
+        ratings["order"] = np.lexsort((ratings["pos"], ratings["year"], ratings["union"]))
+        dues = read(
+            "SELECT union_id, period_start, period_end, due, collected, recorded_on, recorded_at, position"
+            " FROM union_dues",
+            ("union", "start", "end", "due", "collected", "recorded_on", "at", "pos"),
+            self.unions,
+        )
+        dues["order"] = np.lexsort((dues["pos"], dues["end"], dues["start"], dues["union"]))
+        training = read(
+            "SELECT union_id, year, officials, trained, recorded_on, recorded_at, position FROM union_training",
+            ("union", "year", "officials", "trained", "recorded_on", "at", "pos"),
+            self.unions,
+        )
+        training["order"] = np.lexsort((training["pos"], training["year"], training["union"]))
+        return PlanColumns(
+            signature,
+            ratings,
+            read("SELECT union_id, founded_on, recorded_at FROM union_committees", ("union", "on", "at"), self.unions),
+            dues,
+            training,
+            read(
+                "SELECT workplace_id, signed_on, expires_on, recorded_at FROM workplace_agreements",
+                ("workplace", "signed_on", "expires_on", "at"),
+                self.workplaces,
+            ),
+            read(
+                "SELECT workplace_id, held_on, recorded_at FROM workplace_conferences",
+                ("workplace", "on", "at"),
+                self.workplaces,
+            ),
+        )
+
     def _read_members(self, cur: ViewCursor, since: int) -> None:
         m = self.members
         # a member's gender is on its state row, read along with each of its spans
-        spans = ("s.holder_id", "s.valid_from", f"COALESCE(s.valid_to, {OPEN})", FEMALE_SQL)
+        spans = (
+            "s.holder_id",
+            "s.valid_from",
+            f"COALESCE(s.valid_to, {OPEN})",
+            FEMALE_SQL,
+            "COALESCE(g.admitted_pos, 0)",
+        )
         joined = "member_spans s JOIN member_state g ON g.member_id = s.entity_id"
         for where, sign, at in (("position", 1, "recorded_at"), ("superseded_pos", -1, "superseded_at")):
             holders, *numbers = _joined(cur, joined, (*spans, f"s.{at}"), f"s.{where} > ?", (since,))
@@ -287,7 +429,8 @@ class RegisterColumns:
             m.valid_from.extend(numbers[0])
             m.valid_to.extend(numbers[1])
             m.female.extend(numbers[2])
-            m.at.extend(numbers[3])
+            m.member.extend(numbers[3])
+            m.at.extend(numbers[4])
             m.sign.extend(np.full(len(holders), sign, np.int8))
         unions, *numbers = _joined(
             cur, "member_flows", ("union_id", "kind", "on_day", "recorded_at", "female"), "position > ?", (since,)
@@ -298,6 +441,18 @@ class RegisterColumns:
             m.flow_day.extend(numbers[1])
             m.flow_at.extend(numbers[2])
             m.flow_female.extend(numbers[3])
+        # a card is told by its member's number; the first column (its position) is not kept
+        _positions, *numbers = _joined(
+            cur,
+            "member_cards c JOIN member_state g ON g.member_id = c.member_id",
+            ("c.position", "COALESCE(g.admitted_pos, 0)", "c.issued_on", "c.recorded_at"),
+            "c.position > ?",
+            (since,),
+        )
+        if _positions is not None:
+            m.cards = m.cards.adding(
+                numbers[0], numbers[1].astype(np.int32), numbers[2], int(m.member.values.max(initial=0)) + 1
+            )
 
 
 def _joined(cur: ViewCursor, table: str, columns: Sequence[str], where: str, params: Sequence[Any]) -> list[Any]:

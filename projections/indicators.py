@@ -16,6 +16,8 @@ from datetime import date
 import numpy as np
 
 from domain.indicators import (
+    COMMITTEE_GROUPS,
+    COMMITTEE_MIN_WOMEN,
     GENDER_GROUPS,
     GENDER_NAMES,
     NOT_BY,
@@ -28,11 +30,23 @@ from domain.indicators import (
 from domain.periods import Period
 from domain.workplaces import SECTORS
 from projections.base import FOREVER, Transaction, ViewCursor, day
-from projections.columns import OPEN, RegisterColumns, Snapshot
+from projections.columns import NO_DAY, OPEN, RegisterColumns, Snapshot
 from projections.membership import ADMITTED, LEFT
 
 NEVER = 0
 ALWAYS = 10**7  # past date.max.toordinal()
+# The plans' percentages, each worked out from its numerator and denominator (``_Answer.parts``).
+PLAN_PARTS = (
+    "unions_rated_good_pct",
+    "cla_coverage_pct",
+    "womens_committee_pct",
+    "members_with_card_pct",
+    "dues_collected_pct",
+    "officials_trained_pct",
+    "workers_conference_pct",
+)
+# The records summed for a percentage of records: (numerator, denominator) columns.
+RECORD_PARTS = {"dues_collected_pct": ("collected", "due"), "officials_trained_pct": ("trained", "officials")}
 
 
 @dataclass(frozen=True)
@@ -178,7 +192,7 @@ class IndicatorCalculator:
         out = []
         for n, q in enumerate(questions):
             answer = first if n == 0 else _Answer(snap, q, first.scope)
-            answer.seed(shared.point(n, bases, thresholds))
+            answer.seed(shared.point(n, bases, thresholds, indicators))
             out.append(answer.figures(indicators))
         return out
 
@@ -224,6 +238,8 @@ class _Answer:
 
     def parts(self, ind: Indicator) -> tuple[int, int]:
         """A percentage's numerator and denominator: ``_one`` gives ``percentage(*parts)``."""
+        if ind.base in PLAN_PARTS:
+            return self._once(("parts", ind.code), lambda: self._plan_parts(ind))
         eligible, covered, members, workers = self._once(
             ("wp", ind.min_workers), lambda: self._workplaces(ind.min_workers)
         )
@@ -240,6 +256,8 @@ class _Answer:
 
     def _one(self, ind: Indicator) -> float | int:
         base = ind.base
+        if base in PLAN_PARTS:
+            return percentage(*self.parts(ind))
         if base == "members_total":
             return self._members_total()
         if base == "members_female":
@@ -279,16 +297,50 @@ class _Answer:
 
         return self._once("scope", compute)
 
-    def _members_by_union(self, female: bool = False) -> np.ndarray:
-        """Members (women only, with ``female``) of each union code on ``as_of``, as known at K."""
+    def _member_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """The membership records counted on ``as_of`` as known at K (their indices; gathers by
+        index cost a fraction of selecting by mask), and each one's union code."""
 
         def compute():
             s = self.snap
-            here = (s.at <= self.k) & (s.valid_from <= self.d) & (s.valid_to > self.d)
-            weights = s.sign[here] * s.female[here] if female else s.sign[here]
-            return np.bincount(s.holder[here], weights=weights, minlength=len(s.unions) + 1)
+            rows = np.flatnonzero((s.at <= self.k) & (s.valid_from <= self.d) & (s.valid_to > self.d))
+            return rows, s.holder.take(rows)
 
-        return self._once("members_f" if female else "members", compute)
+        return self._once("member_rows", compute)
+
+    def _members_by_union(self, female: bool = False, carded: bool = False) -> np.ndarray:
+        """Members (women only, with ``female``; holding a card issued by ``as_of``, with ``carded``)
+        of each union code on ``as_of``, as known at K."""
+
+        def compute():
+            s = self.snap
+            rows, holders = self._member_rows()
+            weights = s.sign.take(rows)
+            if female:
+                weights = weights * s.female.take(rows)
+            if carded:
+                weights = weights * self._card_holders(rows)
+            return np.bincount(holders, weights=weights, minlength=len(s.unions) + 1)
+
+        return self._once(("members", female, carded) if carded else "members_f" if female else "members", compute)
+
+    def _card_holders(self, rows: np.ndarray) -> np.ndarray:
+        """For membership records ``rows``: 1 where the member holds a card issued on or before
+        ``as_of``, as known at K (its first card, or another one)."""
+        cards = self.snap.cards
+        if not len(cards.first_day):  # no card recorded yet
+            return np.zeros(len(rows), np.int8)
+        members = self.snap.member.take(rows)
+        inside = members < len(cards.first_day)
+        members = np.where(inside, members, 0)
+        held = inside & (cards.first_day.take(members) <= self.d)  # no card: NO_DAY, after any day
+        if self.q.known_at is not None:
+            held &= cards.first_at.take(members) <= self.k
+        others = np.flatnonzero(inside & ~held & cards.has_extra.take(members))
+        if len(others):
+            issued = (cards.extra_at <= self.k) & (cards.extra_day <= self.d)
+            held[others] = np.isin(members[others], cards.extra_member[issued])
+        return held.astype(np.int8)
 
     def _unions_visible(self) -> np.ndarray:
         return self._once("unions", lambda: self.snap.structure.union_spans.visible(self.k, self.d))
@@ -301,8 +353,8 @@ class _Answer:
         return visible if units is None else visible & units[self.snap.structure.union_spans.holder]
 
     # ---- stocks ------------------------------------------------------------
-    def _members_total(self, female: bool = False) -> int:
-        counts = self._members_by_union(female)
+    def _members_total(self, female: bool = False, carded: bool = False) -> int:
+        counts = self._members_by_union(female, carded)
         if self.scope is None and self.union is None:
             return int(round(counts.sum()))
         unions = self.snap.structure.union_spans.entity[self._unions_here()]
@@ -356,6 +408,133 @@ class _Answer:
         has_union = np.zeros(size, bool)
         has_union[union_places[placed]] = True
         return places, holder_of[places], workers, members[places], has_union[places]
+
+    # ---- the plans' other indicators ----------------------------------------------------------
+    def _plan_parts(self, ind: Indicator) -> tuple[int, int]:
+        base = ind.base
+        if base == "members_with_card_pct":
+            return self._members_total(carded=True), self._members_total()
+        if base in ("cla_coverage_pct", "workers_conference_pct"):
+            places, _holders, workers, _members, unionised = self._once("wp", self._workplace_columns)
+            covered = (workers >= ind.min_workers) & unionised
+            marked = self._workplace_marks(base)[places]
+            return int(np.count_nonzero(covered & marked)), int(np.count_nonzero(covered))
+        if base in ("dues_collected_pct", "officials_trained_pct"):
+            rows = self.record_rows(base, placed=True)
+            done, whole = RECORD_PARTS[base]
+            table = self.plan_table(base)
+            return int(table[done][rows].sum()), int(table[whole][rows].sum())
+        unions = self.snap.structure.union_spans.entity[self._unions_here()]
+        yes, of = self.union_marks(base)
+        return int(np.count_nonzero(yes[unions])), int(np.count_nonzero(of[unions]))
+
+    def plan_table(self, base: str) -> dict[str, np.ndarray]:
+        return self.snap.plans.dues if base == "dues_collected_pct" else self.snap.plans.training
+
+    def union_marks(self, base: str) -> tuple[np.ndarray, np.ndarray]:
+        """By union code: (counted in the numerator, counted in the denominator) of a union code."""
+        return self._once(
+            ("marks", base), lambda: self._ratings() if base == "unions_rated_good_pct" else self._committees()
+        )
+
+    def _ratings(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rated good or excellent, and rated: each union's latest record (by ledger position) of its
+        latest year rated up to the year of ``as_of``, decided on or before ``as_of``, known at K."""
+        r, size = self.snap.plans.ratings, len(self.snap.unions) + 1
+        order = r["order"]
+        keep = order[
+            (r["at"][order] <= self.k) & (r["decided_on"][order] <= self.d) & (r["year"][order] <= self.q.as_of.year)
+        ]
+        unions = r["union"][keep]
+        last = np.ones(len(keep), bool)
+        last[:-1] = unions[1:] != unions[:-1]  # in order of union, year, position: its latest
+        rated, good = np.zeros(size, bool), np.zeros(size, bool)
+        rated[unions[last]] = True
+        good[unions[last]] = r["good"][keep][last] == 1
+        return good, rated
+
+    def _committees(self) -> tuple[np.ndarray, np.ndarray]:
+        """With a women's committee on ``as_of``, among the unions the target is about: of non-state
+        and FDI workplaces, with at least 10 women members on ``as_of``."""
+        st, size = self.snap.structure, len(self.snap.unions) + 1
+        sector = np.full(size, -1, np.int64)
+        places = st.union_workplace
+        sector[: len(places)] = SECTOR_GROUP_OF[np.where(places >= 0, st.workplace_sector[np.maximum(places, 0)], -1)]
+        wanted = [list(SECTOR_GROUPS).index(g) for g in COMMITTEE_GROUPS]
+        women = np.zeros(size)
+        counts = self._members_by_union(female=True)[:size]
+        women[: len(counts)] = counts
+        about = np.isin(sector, wanted) & (women >= COMMITTEE_MIN_WOMEN - 0.5)
+        c = self.snap.plans.committees
+        founded = (c["at"] <= self.k) & (c["on"] <= self.d)
+        has = np.zeros(size, bool)
+        has[c["union"][founded]] = True
+        return about & has, about
+
+    def _workplace_marks(self, base: str) -> np.ndarray:
+        """By workplace code: an agreement in force on ``as_of`` (signed on or before it, expiring on
+        or after it), or a workers' conference held in the year of ``as_of`` up to it; known at K."""
+
+        def compute():
+            plans, marks = self.snap.plans, np.zeros(len(self.snap.workplaces) + 1, bool)
+            if base == "cla_coverage_pct":
+                a = plans.agreements
+                on = (a["at"] <= self.k) & (a["signed_on"] <= self.d) & (a["expires_on"] >= self.d)
+                marks[a["workplace"][on]] = True
+            else:
+                c = plans.conferences
+                first = day(date(self.q.as_of.year, 1, 1))
+                held = (c["at"] <= self.k) & (c["on"] >= first) & (c["on"] <= self.d)
+                marks[c["workplace"][held]] = True
+            return marks
+
+        return self._once(("wp_marks", base), compute)
+
+    def record_rows(self, base: str, placed: bool) -> np.ndarray:
+        """Rows of the dues (or training) records counted: known at K, each the latest known of its
+        union and period (year), of a period within the period asked (of the year of ``as_of``), of
+        the union asked alone if any; ``placed``: under the asked unit on their ``recorded_on``."""
+        r = self.plan_table(base)
+        order = r["order"]
+        known = order[r["at"][order] <= self.k]
+        keys = ("union", "start", "end") if base == "dues_collected_pct" else ("union", "year")
+        last = np.ones(len(known), bool)
+        if len(known) > 1:
+            same = np.ones(len(known) - 1, bool)
+            for key in keys:
+                same &= r[key][known][1:] == r[key][known][:-1]
+            last[:-1] = ~same
+        if base == "dues_collected_pct":
+            period = self.q.period
+            inside = (r["start"][known] >= day(period.start)) & (r["end"][known] <= day(period.end))
+        else:
+            inside = r["year"][known] == self.q.as_of.year
+        rows = known[last & inside]
+        if self.union is not None:
+            rows = rows[r["union"][rows] == self.union]
+        if not placed or self.scope is None:
+            return rows
+        found, _ = self.flow_events(r["union"][rows], self.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2, None)
+        return rows[found]
+
+    def record_days(self, base: str, rows: np.ndarray) -> np.ndarray:
+        """The day that places each record under a unit: the last day of its dues period, or
+        ``as_of`` for a year's training; a day outside the union's life taken as its nearest day in it."""
+        r = self.plan_table(base)
+        unions = r["union"][rows]
+        days = r["end"][rows] if base == "dues_collected_pct" else np.full(len(rows), self.d, np.int64)
+
+        def compute():
+            st, size = self.snap.structure, len(self.snap.unions) + 1
+            first, last = np.zeros(size, np.int64), np.full(size, ALWAYS - 2, np.int64)
+            unions, on, at = st.founded
+            first[unions[at <= self.k]] = on[at <= self.k]
+            unions, on, at = st.dissolved
+            last[unions[at <= self.k]] = on[at <= self.k]
+            return first, last
+
+        first, last = self._once("lives", compute)
+        return np.clip(days, first[unions], last[unions])
 
     # ---- flows -------------------------------------------------------------
     def _member_flow(self, kind: int) -> int:
@@ -590,6 +769,9 @@ class _Grouping:
         base = ind.base
         if base in NOT_BY.get(self.by, ()):
             return None
+        if base in PLAN_PARTS:
+            done, whole = self._once(("parts", ind.code), lambda: self._plan_parts(ind))
+            return [percentage(n, d) for n, d in zip(done, whole)]
         if base in ("members_total", "members_female"):
             return self._once(base, lambda: self._members(base == "members_female"))
         if base == "unions_total":
@@ -612,6 +794,54 @@ class _Grouping:
         if base == "coverage_pct":
             return [percentage(c, e) for c, e in zip(covered, eligible)]
         return [percentage(m, w) for m, w in zip(members, workers)]  # member_worker_ratio_pct
+
+    def _plan_parts(self, ind: Indicator) -> tuple[np.ndarray, np.ndarray]:
+        """Numerators and denominators of a plan percentage, by group code (``_Answer.parts``)."""
+        base, a = ind.base, self.a
+        spans = self.snap.structure.union_spans
+        if base == "members_with_card_pct":
+            if self.by == "gender":
+                women, everyone = a._members_total(female=True), a._members_total()
+                carded_women, carded = a._members_total(True, True), a._members_total(carded=True)
+                return np.array([carded_women, carded - carded_women]), np.array([women, everyone - women])
+            rows, groups = self._once("unions", self._union_rows)
+            entity = spans.entity[rows]
+            carded_by_union, members_by_union = a._members_by_union(carded=True), a._members_by_union()
+            return (
+                np.rint(self._count(groups, carded_by_union[entity])),
+                np.rint(self._count(groups, members_by_union[entity])),
+            )
+        if base in ("cla_coverage_pct", "workers_conference_pct"):
+            places, holders, workers, _members, unionised = a._once("wp", a._workplace_columns)
+            groups = self._workplace_groups(places, holders)
+            covered = (workers >= ind.min_workers) & unionised
+            marked = covered & a._workplace_marks(base)[places]
+            return self._count(groups[marked]), self._count(groups[covered])
+        if base in RECORD_PARTS:
+            r, (done, whole) = a.plan_table(base), RECORD_PARTS[base]
+            if self.by == "unit":
+                rows = a.record_rows(base, placed=False)
+                found, branches = a.flow_events(
+                    r["union"][rows], a.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2, self.tree
+                )
+                assert branches is not None
+                rows, groups = rows[found], branches
+            else:
+                rows = a.record_rows(base, placed=True)
+                groups = r["union"][rows] if self.by == "union" else self._sector_of_unions(r["union"][rows])
+            return (
+                self._count(groups, r[done][rows].astype(float)),
+                self._count(groups, r[whole][rows].astype(float)),
+            )
+        rows, groups = self._once("unions", self._union_rows)
+        entity = spans.entity[rows]
+        yes, of = a.union_marks(base)
+        return self._count(groups[yes[entity]]), self._count(groups[of[entity]])
+
+    def _workplace_groups(self, places: np.ndarray, holders: np.ndarray) -> np.ndarray:
+        if self.by == "unit":
+            return self._once("branch_d", self._branch_on_day)[holders]
+        return SECTOR_GROUP_OF[self.snap.structure.workplace_sector[places]]
 
     def groups(self, indicators: Sequence[Indicator]) -> list[Group]:
         """Every group that stands on ``as_of`` (units directly under the asked unit, unions under
@@ -784,10 +1014,63 @@ class _Series:
             for e, c, m, w in zip(eligible.sum(axis=0), covered.sum(axis=0), in_covered, workers_covered)
         ]
 
-    def point(self, n: int, bases: set[str], thresholds: set[int]) -> dict:
+    def _carded(self) -> np.ndarray:
+        """Members holding a card, of each union code at each step's day: a (unions x steps) array.
+        A record counts from the first step on or after both its first day and the day its member
+        first held a card known at K, up to the first step on or after its end."""
+        s, n = self.snap, len(self.days)
+        cards, known = s.cards, np.flatnonzero(s.at <= self.k)
+        since = np.full(len(cards.first_day), NO_DAY, np.int64)
+        since[cards.first_at <= self.k] = cards.first_day[cards.first_at <= self.k]
+        extra = cards.extra_at <= self.k
+        np.minimum.at(since, cards.extra_member[extra], cards.extra_day[extra])
+        members = s.member.take(known)
+        inside = members < len(since)
+        card_day = np.full(len(known), NO_DAY, np.int64)
+        card_day[inside] = since.take(members[inside])
+        end = np.searchsorted(self.days, s.valid_to.take(known), "left")
+        start = np.minimum(np.searchsorted(self.days, np.maximum(s.valid_from.take(known), card_day), "left"), end)
+        holder = s.holder.take(known).astype(np.int64) * (n + 1)
+        weights, unions = s.sign.take(known).astype(float), len(s.unions) + 1
+        diff = np.bincount(holder + start, weights=weights, minlength=unions * (n + 1))
+        diff -= np.bincount(holder + end, weights=weights, minlength=unions * (n + 1))
+        return np.cumsum(diff[: unions * (n + 1)].reshape(unions, n + 1), axis=1)[:, :n]
+
+    def _workplace_plan_parts(self, base: str, min_workers: int) -> list[tuple[int, int]]:
+        """(workplaces with an agreement in force or a conference held, covered workplaces) of
+        each step, as ``_Answer._plan_parts`` counts them for one day."""
+        present, workers, has_union, _members = self._once("places", self._workplace_cells)
+        n, plans = len(self.days), self.snap.plans
+        marks = np.zeros(len(present), bool)
+        if base == "cla_coverage_pct":
+            a = plans.agreements
+            ok = a["at"] <= self.k
+            places, start, stop = a["workplace"][ok], a["signed_on"][ok], a["expires_on"][ok] + 1
+        else:  # a conference counts from its day to the end of its year
+            c = plans.conferences
+            ok = c["at"] <= self.k
+            places, start = c["workplace"][ok], c["on"][ok]
+            stop = np.array([day(date(date.fromordinal(int(d)).year + 1, 1, 1)) for d in start], np.int64)
+        rows, steps = self._steps_of(start, stop)
+        marks[places[rows] * n + steps] = True
+        covered = (present & (workers >= min_workers) & has_union).reshape(-1, n)
+        marked = covered & marks.reshape(-1, n)
+        return list(zip(marked.sum(axis=0).tolist(), covered.sum(axis=0).tolist()))
+
+    def point(self, n: int, bases: set[str], thresholds: set[int], indicators: Sequence[Indicator] = ()) -> dict:
         """The counts of step ``n``, in the keys ``_Answer`` keeps them under."""
         st = self.snap.structure
         out: dict = {}
+        if "members_with_card_pct" in bases:
+            bases = bases | {"members_total"}
+            out[("members", False, True)] = self._once("carded", self._carded)[:, n]
+        if "womens_committee_pct" in bases:
+            bases = bases | {"members_female"}
+        for ind in indicators:
+            if ind.base in ("cla_coverage_pct", "workers_conference_pct"):
+                key = ("plan_wp", ind.base, ind.min_workers)
+                parts = self._once(key, lambda i=ind: self._workplace_plan_parts(i.base, i.min_workers))
+                out[("parts", ind.code)] = parts[n]
         for min_workers in thresholds:
             out[("wp", min_workers)] = self._once(("wp", min_workers), lambda m=min_workers: self._workplaces(m))[n]
         if "members_total" in bases:

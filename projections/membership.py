@@ -34,7 +34,7 @@ class Membership(Projection):
         " member_id TEXT PRIMARY KEY, union_id TEXT NOT NULL, gender TEXT NOT NULL,"
         " admitted_union_id TEXT NOT NULL, admitted_on INTEGER NOT NULL, admitted_at BIGINT NOT NULL,"
         " left_union_id TEXT, left_on INTEGER, left_at BIGINT, leave_reason TEXT,"
-        " personal TEXT, version INTEGER NOT NULL, updated_at BIGINT NOT NULL)",
+        " personal TEXT, version INTEGER NOT NULL, updated_at BIGINT NOT NULL, admitted_pos BIGINT)",
         *spans.span_ddl("member_spans"),
         # kind: 0 admitted, 1 left, 2 transferred in, 3 transferred out; the union is the one the
         # member was in on that day; female: 1 for a woman (the breakdown by gender counts the flows
@@ -72,6 +72,10 @@ class Membership(Projection):
         "updated_at",
     )
 
+    # The position of the admission: a number of its own for each member, by which the indicator
+    # columns tell members apart without holding their ids (projections.columns).
+    STATE_COLUMNS = (*ADMITTED_STATE, "admitted_pos")
+
     def derive(self, cur: ViewCursor, run: StoredRun) -> None:
         """``bulk_MemberAdmitted`` in SQL: the three tables' rows from one read of the events."""
         select, params = run.select()
@@ -79,8 +83,8 @@ class Membership(Projection):
             "WITH e AS MATERIALIZED (SELECT position, version, j->>'member_id' AS member_id,"
             f" j->>'union_id' AS union_id, j->>'gender' AS gender, j->>'personal' AS personal,"
             f" {sql_day('admitted_on')} AS on_day, {sql_micros('timestamp')} AS at FROM ({select}) s),"
-            f" states AS (INSERT INTO member_state ({', '.join(self.ADMITTED_STATE)})"
-            " SELECT member_id, union_id, gender, union_id, on_day, at, personal, version, at FROM e),"
+            f" states AS (INSERT INTO member_state ({', '.join(self.STATE_COLUMNS)})"
+            " SELECT member_id, union_id, gender, union_id, on_day, at, personal, version, at, position FROM e),"
             " spans AS (INSERT INTO member_spans (entity_id, holder_id, valid_from, valid_to, terminal, recorded_at,"
             " position) SELECT member_id, union_id, on_day, NULL, 0, at, position FROM e)"
             f" INSERT INTO member_flows ({', '.join(self.FLOW_COLUMNS)})"
@@ -101,10 +105,10 @@ class Membership(Projection):
         for e, position in items:
             state = self.admitted_state(e)
             at, on = state[5], state[4]
-            states.append(state)
+            states.append((*state, position))
             member_spans.append((e.member_id, e.union_id, on, None, 0, at, position))
             flows.append((position, ADMITTED, e.union_id, on, at, int(e.gender == FEMALE)))
-        cur.insert_rows("member_state", self.ADMITTED_STATE, states)
+        cur.insert_rows("member_state", self.STATE_COLUMNS, states)
         cur.insert_rows(
             "member_spans",
             ("entity_id", "holder_id", "valid_from", "valid_to", "terminal", "recorded_at", "position"),

@@ -31,6 +31,13 @@ MOVERS = {
     "workplaces_covered": WORKPLACE_EVENTS + UNION_EVENTS + STRUCTURE_EVENTS,
     "coverage_pct": WORKPLACE_EVENTS + UNION_EVENTS + STRUCTURE_EVENTS,
     "member_worker_ratio_pct": MEMBER_EVENTS + UNION_EVENTS + WORKPLACE_EVENTS + STRUCTURE_EVENTS,
+    "unions_rated_good_pct": ("UnionRated",) + UNION_EVENTS + STRUCTURE_EVENTS,
+    "cla_coverage_pct": ("CollectiveAgreementSigned",) + WORKPLACE_EVENTS + UNION_EVENTS + STRUCTURE_EVENTS,
+    "womens_committee_pct": ("WomensCommitteeFounded",) + MEMBER_EVENTS + UNION_EVENTS + STRUCTURE_EVENTS,
+    "members_with_card_pct": ("MemberCardIssued",) + MEMBER_EVENTS + UNION_EVENTS + STRUCTURE_EVENTS,
+    "dues_collected_pct": ("DuesRecorded",) + PLACEMENT_EVENTS,
+    "officials_trained_pct": ("OfficialsTrainingRecorded",) + PLACEMENT_EVENTS,
+    "workers_conference_pct": ("WorkersConferenceHeld",) + WORKPLACE_EVENTS + UNION_EVENTS + STRUCTURE_EVENTS,
 }
 
 

@@ -69,6 +69,15 @@ class RegisterViews:
     def union(self, union_id: str) -> dict | None:
         return self.unions([union_id]).get(union_id)
 
+    def union_rating(self, union_id: str | None, on: date) -> str | None:
+        """The latest record of the latest year rated up to ``on``'s year, decided on or before ``on``."""
+        with self.transaction() as cur:
+            return cur.scalar(
+                "SELECT rating FROM union_ratings WHERE union_id = ? AND decided_on <= ? AND year <= ?"
+                " ORDER BY year DESC, position DESC LIMIT 1",
+                (union_id, day(on), on.year),
+            )
+
     def unions(self, union_ids: list[str]) -> dict[str, dict]:
         """union id -> current state with its active members, for those that exist (two queries)."""
         if not union_ids:

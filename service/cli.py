@@ -60,17 +60,35 @@ def rebuild(tenant: str) -> None:
 
 @main.command("import")
 @click.option("--tenant", required=True, help="Tenant id")
-@click.option("--kind", type=click.Choice(["workplaces", "unions", "members"]), help="What a lone CSV file holds")
+@click.option(
+    "--kind",
+    type=click.Choice(
+        [
+            "workplaces",
+            "unions",
+            "members",
+            "ratings",
+            "womens_committees",
+            "dues",
+            "training",
+            "agreements",
+            "conferences",
+            "cards",
+        ]
+    ),
+    help="What a lone CSV file holds",
+)
 @click.option("--actor", default="import", show_default=True, callback=_actor, help="Recorded as who did it")
 @click.argument("files", metavar="FILE...", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def import_file(tenant: str, kind: str | None, actor: str, files: tuple[str, ...]) -> None:
-    """Import CSV or XLSX files of workplaces, unions and members (all rows or none).
+    """Import CSV or XLSX files of workplaces, unions, members and the plans' records (all rows or none).
 
     Several files (say workplaces.csv unions.csv members.csv) are one import, checked and
     written together."""
     from contextlib import ExitStack
 
     from domain.errors import DomainError
+    from domain.imports import ENTITY_KINDS
     from service.cli_ledger import tenant_register
     from service.importing import read_imports
 
@@ -92,8 +110,9 @@ def import_file(tenant: str, kind: str | None, actor: str, files: tuple[str, ...
                 click.echo(f"{e.sheet} line {e.line}, column {e.column}: {e.message} [{e.rule}]", err=True)
             listed = "" if len(plan.errors) == plan.errors_total else f" (the first {len(plan.errors)} are listed)"
             raise click.ClickException(f"{plan.errors_total} row(s) are wrong{listed}; nothing was imported")
-        created = ", ".join(f"{len(rows)} {kind}" for kind, rows in plan.creates.items())
-        skipped = ", ".join(f"{n} {kind}" for kind, n in plan.skipped.items())
+        shown = [k for k in plan.creates if k in ENTITY_KINDS or plan.creates[k] or plan.skipped[k]]
+        created = ", ".join(f"{len(plan.creates[kind])} {kind}" for kind in shown)
+        skipped = ", ".join(f"{plan.skipped[kind]} {kind}" for kind in shown)
         click.echo(f"Imported {created}; skipped (already there) {skipped}.")
 
 

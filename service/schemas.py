@@ -69,6 +69,20 @@ PeriodFilter = lambda **kw: Text(  # noqa: E731
 )
 
 
+Amount = lambda **kw: fields.Integer(  # noqa: E731 - whole VND
+    strict=True,
+    validate=validate.Range(min=0, max=10**15, error="must lie between {min} and {max}"),
+    error_messages={"invalid": "must be a whole number of VND"},
+    **kw,
+)
+Year = lambda **kw: fields.Integer(  # noqa: E731
+    strict=True,
+    validate=validate.Range(min=1900, max=9999, error="must be a year such as 2025"),
+    error_messages={"invalid": "must be a year such as 2025"},
+    **kw,
+)
+
+
 class Number(fields.Float):
     """A finite JSON number: a string or a boolean is not one. How large a figure may be is the
     domain's rule; an integer past it is refused here, before float() rounds it or fails on it."""

@@ -40,6 +40,7 @@ from projections.audit import Audit
 from projections.base import ViewCursor
 from projections.indicators import IndicatorCalculator
 from projections.membership import Membership
+from projections.plan_records import PlanRecords
 from projections.plans import Reports, Targets
 from projections.progress import Plans
 from projections.queries import RegisterViews
@@ -54,7 +55,7 @@ RETRY_AFTER = 5  # seconds a client is told to wait when the tenant is busy
 
 def view_projections() -> list:
     """The views every tenant store keeps (also replayed offline from an export)."""
-    return [Structure(), Membership(), Targets(), Reports(), Audit()]
+    return [Structure(), Membership(), PlanRecords(), Targets(), Reports(), Audit()]
 
 
 class TenantBusy(Exception):

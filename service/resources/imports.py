@@ -62,8 +62,9 @@ class ImportUpload(Schema):
         required=True,
         validate=validate.Length(min=1),
         metadata={
-            "description": "A CSV file (one kind) or an XLSX workbook with sheets workplaces, unions, members; columns "
-            "named as in the API. Several files (say workplaces.csv, unions.csv and members.csv) are one "
+            "description": "A CSV file (one kind) or an XLSX workbook with sheets workplaces, unions, members, "
+            "ratings, womens_committees, dues, training, agreements, conferences, cards; columns named as in the "
+            "API. Several files (say workplaces.csv, unions.csv and members.csv) are one "
             "import, checked and written together; each kind may come from one file only"
         },
     )
@@ -79,7 +80,10 @@ class ImportResult(Schema):
     skipped = fields.Dict(
         keys=fields.String(),
         values=fields.Integer(),
-        metadata={"description": "Rows whose id exists with the same content"},
+        metadata={
+            "description": "Rows whose id exists with the same content; records their entity holds "
+            "already with the same values"
+        },
     )
 
 
@@ -89,10 +93,11 @@ class ImportResult(Schema):
 @blp.arguments(ImportUpload(), location="multipart")
 @blp.response(201, ImportResult)
 def import_file(form: dict, tenant: str):
-    """Import a file (or several) of workplaces, unions and members
+    """Import a file (or several) of workplaces, unions, members and the plans' other records
 
     Rows are checked with the same rules as the single commands, workplaces first, then unions,
-    then members (which may refer to rows before them). If any row is wrong, nothing is written and
+    then members, then ratings, women's committees, dues, training, agreements, conferences and
+    cards (each may refer to rows before them). If any row is wrong, nothing is written and
     the answer (422) lists the first bad rows (100 unless `UNIONLEDGER_IMPORT_ERRORS` says otherwise)
     in `rows`, each with its sheet, line, column and rule, and counts them all in `rows_total`. A
     row whose id exists with the same content is skipped, so a file can be imported again. The

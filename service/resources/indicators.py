@@ -84,7 +84,12 @@ def indicators(args: dict, tenant: str):
     stood that day. Flows (`members_admitted`, `members_left`, `members_net_growth`,
     `unions_founded`, `unions_dissolved`) count the period's days up to `as_of`, each event under
     the unit that held its union on the event's date. Workplace indicators take `@N` for the
-    workforce threshold (default 10). With `known_at`, events recorded later are left out.
+    workforce threshold (default 10). The plans' percentages: `unions_rated_good_pct`,
+    `cla_coverage_pct`, `womens_committee_pct`, `members_with_card_pct`, `officials_trained_pct`
+    and `workers_conference_pct` at `as_of`; `dues_collected_pct` over the dues records whose
+    period lies within `period` (it may pass 100). A later rating, dues or training record of the
+    same union and year (or period) replaces the earlier one. With `known_at`, events recorded
+    later are left out.
     With `group_by`, `groups` holds the same figures per unit directly under `unit_id` (or per
     top-level unit), per union, per sector group or per gender, as the structure stood on `as_of`.
     As a file (`format=csv|xlsx`): a row per group, then the total row (empty `key`), a column per code.

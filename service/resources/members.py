@@ -6,8 +6,8 @@ from marshmallow import Schema, fields, validate
 
 from application.policy import Action
 from application.reads import MEMBER_COLUMNS
-from domain.commands import AdmitMember, EraseMemberData, RecordDeparture, TransferMember
-from domain.members import DEPARTURE_REASONS, GENDERS, ID_NUMBER, ID_NUMBER_RULE
+from domain.commands import AdmitMember, EraseMemberData, IssueCard, RecordDeparture, TransferMember
+from domain.members import CARD_NO, CARD_NO_RULE, DEPARTURE_REASONS, GENDERS, ID_NUMBER, ID_NUMBER_RULE
 from service import files
 from service.access import allow
 from service.auth import tenant_register
@@ -19,7 +19,7 @@ blp = Blueprint(
     "members",
     __name__,
     url_prefix="/v1/tenants/<tenant>/members",
-    description="Members: admit, transfer, departure, read",
+    description="Members: admit, transfer, departure, cards, read",
 )
 
 
@@ -41,6 +41,15 @@ class MemberTransferIn(Schema):
 class DepartureIn(Schema):
     left_on = fields.Date(required=True)
     reason = Text(required=True, validate=validate.OneOf(DEPARTURE_REASONS))
+
+
+class CardIn(Schema):
+    card_no = Text(
+        required=True,
+        validate=validate.Regexp(CARD_NO, error=CARD_NO_RULE),
+        metadata={"description": "The number printed on the card; no other member may hold it"},
+    )
+    issued_on = fields.Date(required=True)
 
 
 class ErasureIn(Schema):
@@ -97,6 +106,20 @@ def depart(args: dict, tenant: str, member_id: str):
     """Record that a member left (MemberLeft); from `left_on` they no longer count"""
     register, who = tenant_register(tenant)
     return register.execute(RecordDeparture(member_id=member_id, **args, actor=who.actor))
+
+
+@blp.route("/<member_id>/cards", methods=["POST"])
+@allow(Action.RECORD_MEMBERS)
+@blp.arguments(CardIn())
+@blp.response(201, MemberOut)
+def issue_card(args: dict, tenant: str, member_id: str):
+    """Record a member card issued to the member (MemberCardIssued); a renewal is a new card
+
+    The member must be active on `issued_on`; a number another member holds is refused (409).
+    """
+    register, who = tenant_register(tenant)
+    register.execute(IssueCard(member_id=member_id, **args, actor=who.actor))
+    return entity(register, "member", member_id)
 
 
 @blp.route("/<member_id>/erasure", methods=["POST"])

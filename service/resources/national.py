@@ -142,8 +142,9 @@ def indicators(args: dict):
     """Figures of every tenant, and their national sum
 
     Each tenant's line is its own `/indicators` answer for the whole tenant. `figures` adds
-    the counts; `coverage_pct` and `member_worker_ratio_pct` are worked out again from the
-    added parts (covered / eligible workplaces; members / workers of covered workplaces).
+    the counts; every percentage is worked out again from the added parts (`coverage_pct`: covered
+    / eligible workplaces; `member_worker_ratio_pct`: members / workers of covered workplaces;
+    `dues_collected_pct`: collected / due...), never averaged.
     """
     return national().indicators(args["period"], args["as_of"], args["known_at"], args["indicators"])
 

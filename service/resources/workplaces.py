@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from application.policy import Action
-from domain.commands import RegisterWorkplace, SurveyWorkplace
+from domain.commands import HoldConference, RegisterWorkplace, SignAgreement, SurveyWorkplace
 from domain.workplaces import SECTORS
 from service import files
 from service.access import allow
@@ -18,7 +18,7 @@ blp = Blueprint(
     "workplaces",
     __name__,
     url_prefix="/v1/tenants/<tenant>/workplaces",
-    description="Workplaces: register, survey, read",
+    description="Workplaces: register, survey, collective agreements, workers' conferences, read",
 )
 
 
@@ -33,6 +33,15 @@ class WorkplaceIn(SurveyIn):
     name = Name(required=True)
     sector = Text(required=True, validate=validate.OneOf(SECTORS))
     unit_id = ClientId(required=True)
+
+
+class AgreementIn(Schema):
+    signed_on = fields.Date(required=True)
+    expires_on = fields.Date(required=True, metadata={"description": "Its last day in force; may lie ahead"})
+
+
+class ConferenceIn(Schema):
+    held_on = fields.Date(required=True)
 
 
 class WorkplaceOut(EntityMeta):
@@ -56,6 +65,31 @@ def register(args: dict, tenant: str):
     register, who = tenant_register(tenant)
     register.execute(RegisterWorkplace(**args, actor=who.actor))
     return entity(register, "workplace", args["id"])
+
+
+@blp.route("/<workplace_id>/agreements", methods=["POST"])
+@allow(Action.RECORD)
+@blp.arguments(AgreementIn())
+@blp.response(201, WorkplaceOut)
+def sign_agreement(args: dict, tenant: str, workplace_id: str):
+    """Record a collective labour agreement signed at the workplace (CollectiveAgreementSigned)
+
+    One expiring before it is signed is refused (409); the workplace must be registered by `signed_on`.
+    """
+    register, who = tenant_register(tenant)
+    register.execute(SignAgreement(workplace_id=workplace_id, **args, actor=who.actor))
+    return entity(register, "workplace", workplace_id)
+
+
+@blp.route("/<workplace_id>/conferences", methods=["POST"])
+@allow(Action.RECORD)
+@blp.arguments(ConferenceIn())
+@blp.response(201, WorkplaceOut)
+def hold_conference(args: dict, tenant: str, workplace_id: str):
+    """Record a workers' conference held at the workplace (WorkersConferenceHeld)"""
+    register, who = tenant_register(tenant)
+    register.execute(HoldConference(workplace_id=workplace_id, **args, actor=who.actor))
+    return entity(register, "workplace", workplace_id)
 
 
 @blp.route("/<workplace_id>/surveys", methods=["POST"])

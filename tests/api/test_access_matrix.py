@@ -169,6 +169,20 @@ RULES: dict[tuple[str, str], Rule] = {
         ),
         ok=201,
     ),
+    (POST, T + "/workplaces/{workplace_id}/agreements"): Rule(
+        Action.RECORD,
+        "path:workplace_id",
+        lambda p, s: Call(
+            f"/workplaces/{p.workplace[s]}/agreements", {"signed_on": "2023-05-01", "expires_on": "2026-04-30"}
+        ),
+        ok=201,
+    ),
+    (POST, T + "/workplaces/{workplace_id}/conferences"): Rule(
+        Action.RECORD,
+        "path:workplace_id",
+        lambda p, s: Call(f"/workplaces/{p.workplace[s]}/conferences", {"held_on": "2023-02-20"}),
+        ok=201,
+    ),
     (GET, T + "/workplaces"): Rule(
         Action.READ, "query:unit_id", lambda p, s: Call("/workplaces", query={"unit_id": p.unit[s]})
     ),
@@ -208,6 +222,32 @@ RULES: dict[tuple[str, str], Rule] = {
         lambda p, s: Call(f"/unions/{p.new_union(s)}/dissolution", {"dissolved_on": "2023-01-01", "reason": "closed"}),
         ok=201,
     ),
+    (POST, T + "/unions/{union_id}/ratings"): Rule(
+        Action.RECORD,
+        "path:union_id",
+        lambda p, s: Call(
+            f"/unions/{p.union[s]}/ratings", {"year": 2023, "rating": "good", "decided_on": "2024-01-15"}
+        ),
+        ok=201,
+    ),
+    (POST, T + "/unions/{union_id}/womens-committee"): Rule(
+        Action.RECORD,
+        "path:union_id",
+        lambda p, s: Call(f"/unions/{p.new_union(s)}/womens-committee", {"founded_on": "2023-03-08"}),
+        ok=201,
+    ),
+    (POST, T + "/unions/{union_id}/dues"): Rule(
+        Action.RECORD,
+        "path:union_id",
+        lambda p, s: Call(f"/unions/{p.union[s]}/dues", {"period": "2023-Q4", "due": 1_000_000, "collected": 900_000}),
+        ok=201,
+    ),
+    (POST, T + "/unions/{union_id}/training"): Rule(
+        Action.RECORD,
+        "path:union_id",
+        lambda p, s: Call(f"/unions/{p.union[s]}/training", {"year": 2023, "officials": 5, "trained": 4}),
+        ok=201,
+    ),
     (GET, T + "/unions"): Rule(
         Action.READ, "query:unit_id", lambda p, s: Call("/unions", query={"unit_id": p.unit[s]})
     ),
@@ -237,6 +277,12 @@ RULES: dict[tuple[str, str], Rule] = {
         lambda p, s: Call(
             f"/members/{p.new_member(s)}/transfer", {"to_union_id": p.union2[s], "effective_on": "2023-01-01"}
         ),
+        ok=201,
+    ),
+    (POST, T + "/members/{member_id}/cards"): Rule(
+        Action.RECORD_MEMBERS,
+        "path:member_id",
+        lambda p, s: Call(f"/members/{p.member[s]}/cards", {"card_no": p.fresh("QT-"), "issued_on": "2023-01-01"}),
         ok=201,
     ),
     (POST, T + "/members/{member_id}/departure"): Rule(
@@ -447,4 +493,24 @@ def test_a_scoped_import_names_each_row_outside_the_scope(province: Province):
     assert [(r["line"], r["column"], r["rule"]) for r in answer.get_json()["rows"]] == [(2, "unit_id", "scope")]
     assert p.recorded() == before
     assert send(p, officer.token, POST, Call("/imports", form=p.workplace_csv("in"))).status_code == 201
+    assert p.recorded() == before + 1
+
+
+def test_a_scoped_import_of_records_names_each_row_outside_the_scope(province: Province):
+    """Record rows reach their union, workplace or member on the row's day, as the single calls do."""
+    from io import BytesIO
+
+    p = province
+    officer = p.token("officer", "A")
+    before = p.recorded()
+
+    def ratings(*sides: str) -> dict:
+        rows = "union_id,year,rating,decided_on\n" + "".join(f"{p.union[s]},2022,good,2023-01-10\n" for s in sides)
+        return {"file": (BytesIO(rows.encode()), "ratings.csv"), "kind": "ratings"}
+
+    answer = send(p, officer.token, POST, Call("/imports", form=ratings("in", "out")))
+    assert answer.status_code == 422
+    assert [(r["line"], r["column"], r["rule"]) for r in answer.get_json()["rows"]] == [(3, "union_id", "scope")]
+    assert p.recorded() == before
+    assert send(p, officer.token, POST, Call("/imports", form=ratings("in"))).status_code == 201
     assert p.recorded() == before + 1

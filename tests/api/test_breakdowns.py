@@ -10,6 +10,20 @@ from domain.indicators import FLOWS, NOT_BY
 from tests.conftest import today as service_today
 from tests.scenario import union, unit
 
+# The plans' other indicators (tests/api/test_plan_indicators.py) where nothing of theirs is recorded.
+NO_PLAN_RECORDS = dict.fromkeys(
+    (
+        "unions_rated_good_pct",
+        "cla_coverage_pct",
+        "womens_committee_pct",
+        "members_with_card_pct",
+        "dues_collected_pct",
+        "officials_trained_pct",
+        "workers_conference_pct",
+    ),
+    0.0,
+)
+
 PROBLEM = "application/problem+json"
 COUNTS = (
     "members_total",
@@ -185,6 +199,7 @@ def test_by_unit_under_a_unit_gives_its_children_and_what_it_holds_itself(provin
         "members_net_growth": 1,
         "unions_founded": 0,
         "unions_dissolved": 0,
+        **NO_PLAN_RECORDS,  # none recorded: 0 where the denominator is 0
     }
     # C2 on 2024-12-31: UB and UF (UX has left for D2); b2; admitted b2 and x2, b1 left, UF founded
     c2 = groups["C2"]

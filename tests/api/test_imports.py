@@ -18,7 +18,7 @@ from openpyxl import Workbook
 
 from application import imports
 from application.register import Register
-from domain.imports import COLUMNS
+from domain.imports import COLUMNS, KINDS
 from persistence.vault import Sealing
 from service.cli import main
 from tests.conftest import ADMIN_TOKEN, TenantClient, new_tenant, tomorrow
@@ -216,7 +216,7 @@ def imported(tenant: TenantClient, content: bytes, filename: str, kind: str | No
 
 
 def counts(workplaces: int = 0, unions: int = 0, members: int = 0) -> dict:
-    return {"workplaces": workplaces, "unions": unions, "members": members}
+    return {**dict.fromkeys(KINDS, 0), "workplaces": workplaces, "unions": unions, "members": members}
 
 
 def with_units(tenant: TenantClient) -> TenantClient:
@@ -1098,8 +1098,8 @@ def test_an_import_stopped_by_a_failed_write_writes_nothing_and_a_repeat_writes_
         plan = Register(store).import_rows(sheets, actor="tester")
     assert (plan.errors, plan.skipped, {k: len(v) for k, v in plan.creates.items()}) == (
         [],
-        {"workplaces": 0, "unions": 0, "members": 0},
-        {"workplaces": len(WORKPLACES), "unions": len(UNIONS), "members": len(MEMBERS)},
+        counts(),
+        counts(len(WORKPLACES), len(UNIONS), len(MEMBERS)),
     )
     assert tenant.get(f"/members/{MEMBERS[0]['id']}").get_json()["full_name"] == MEMBERS[0]["full_name"]
     assert [e["event"] for e in history(tenant, f"/unions/{UNIONS[0]['id']}")] == ["UnionFounded"]

@@ -345,3 +345,18 @@ def test_no_national_answer_carries_personal_data(two):
         assert body and personal_keys(body) == set(), body
     # the tenant's own answers do carry them, so the walk would have found them
     assert personal_keys(a.get("/members/a1").get_json()) == PERSONAL
+
+
+def test_national_plan_figures_are_recomputed_from_the_tenants_parts(two):
+    a, b, nation = two
+    # dues of 2024: A 90 of 100 (90.0), B 300 of 400 (75.0): nationally 390 / 500 = 78.0, not the
+    # average 82.5; cards: a1 of A's 2 members, none of B's 5: 1 / 7 = 14.3
+    a.post("/unions/U1/dues", {"period": "2024", "due": 100, "collected": 90})
+    b.post("/unions/V1/dues", {"period": "2024", "due": 400, "collected": 300})
+    a.post("/members/a1/cards", {"card_no": "A-1", "issued_on": "2024-03-01"})
+    codes = "dues_collected_pct,members_with_card_pct"
+    answer = nation.get("/indicators", period=PERIOD, as_of=END, indicators=codes).get_json()
+    assert answer["figures"] == {"dues_collected_pct": 78.0, "members_with_card_pct": 14.3}
+    tenants = {t["tenant_id"]: t["figures"] for t in answer["tenants"]}
+    assert tenants[a.id] == {"dues_collected_pct": 90.0, "members_with_card_pct": 50.0}
+    assert tenants[b.id] == {"dues_collected_pct": 75.0, "members_with_card_pct": 0.0}

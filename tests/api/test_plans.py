@@ -15,6 +15,20 @@ from domain.indicators import BASE_CODES
 from tests.conftest import today
 from tests.scenario import admit, leave, union, unit, workplace
 
+# The plans' other indicators (tests/api/test_plan_indicators.py) where nothing of theirs is recorded.
+NO_PLAN_RECORDS = dict.fromkeys(
+    (
+        "unions_rated_good_pct",
+        "cla_coverage_pct",
+        "womens_committee_pct",
+        "members_with_card_pct",
+        "dues_collected_pct",
+        "officials_trained_pct",
+        "workers_conference_pct",
+    ),
+    0.0,
+)
+
 PROBLEM = "application/problem+json"
 
 
@@ -441,6 +455,7 @@ def test_draft_is_the_ledgers_figures_and_verifies_as_consistent(tenant):
         "members_net_growth": 2,
         "unions_founded": 0,
         "unions_dissolved": 0,
+        **NO_PLAN_RECORDS,  # none recorded: 0 where the denominator is 0
     }
     assert draft == tenant.figures("2024-H1", unit_id="A", as_of="2024-05-31")
     submitted = report(tenant, "A", "2024-H1", draft, as_of="2024-05-31")

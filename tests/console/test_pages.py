@@ -85,6 +85,29 @@ def test_the_dashboard_shows_the_hand_worked_figures_in_vietnamese(signed_in):
     assert re.search(r'id="fig-members_total">3<', before)  # m4 joined in May
 
 
+def test_the_dashboard_has_a_line_for_each_plan_indicator(signed_in, province):
+    # u1 rated good and u2 fair for 2024 (state none: both are private); w1's agreement in force;
+    # m1 and m2 hold cards; a target of 80% rated good or better for 2024
+    province.post("/unions/u1/ratings", {"year": 2024, "rating": "good", "decided_on": "2024-12-10"})
+    province.post("/unions/u2/ratings", {"year": 2024, "rating": "fair", "decided_on": "2024-12-10"})
+    province.post("/workplaces/w1/agreements", {"signed_on": "2024-01-01", "expires_on": "2026-12-31"})
+    for member_id in ("m1", "m2"):
+        province.post(f"/members/{member_id}/cards", {"card_no": f"T-{member_id}", "issued_on": "2024-06-01"})
+    province.post("/targets", {"unit_id": None, "indicator": "unions_rated_good_pct", "period": "2024", "value": 80})
+    page = signed_in.get("/?as_of=2024-12-31")
+    body = page.get_data(as_text=True)
+    rated = re.search(r'<tr id="plan-unions_rated_good_pct">(.*?)</tr>', body, re.S)
+    assert rated is not None
+    # 1 of 2 rated unions: 50%; the non-state split holds both; 50 is behind the 80 targeted
+    assert "50,0%" in rated.group(1) and "ngoài nhà nước 50,0%" in rated.group(1)
+    assert "Tỷ lệ CĐCS xếp loại hoàn thành tốt nhiệm vụ trở lên" in rated.group(1)
+    assert "status-behind" in rated.group(1)
+    # w1 of the covered w1, w2; m1 and m2 of 4 members
+    assert re.search(r'id="plan-cla_coverage_pct">.*?50,0%', body, re.S)
+    assert re.search(r'id="plan-members_with_card_pct">.*?50,0%', body, re.S)
+    assert "Các chỉ tiêu khác của chương trình, kế hoạch năm 2024" in text(page)
+
+
 def test_numbers_are_grouped_with_dots_and_the_english_switch_keeps_the_session(signed_in, province):
     from flask_babel import force_locale
 

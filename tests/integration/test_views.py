@@ -17,6 +17,7 @@ from domain.periods import parse_period
 from projections.audit import Audit
 from projections.base import jsonb_text, micros
 from projections.indicators import IndicatorCalculator, Question
+from projections.plan_records import PLAN_TABLES
 from service.cli import main
 from tenants.settings import Settings
 from tenants.stores import TenantStore
@@ -331,6 +332,19 @@ def expected_2025(unit: str | None, admitted: int, left: int) -> dict:
         "members_net_growth": admitted - left if held else 0,
         "unions_founded": 0,
         "unions_dissolved": 0,
+        # the plans' other indicators: nothing of theirs recorded
+        **dict.fromkeys(
+            (
+                "unions_rated_good_pct",
+                "cla_coverage_pct",
+                "womens_committee_pct",
+                "members_with_card_pct",
+                "dues_collected_pct",
+                "officials_trained_pct",
+                "workers_conference_pct",
+            ),
+            0.0,
+        ),
     }
 
 
@@ -769,6 +783,7 @@ def test_on_postgresql_the_views_are_unlogged_and_the_ledger_is_not(app, tenant,
         )
     assert {t for t, how in kept.items() if how == "u"} == {
         *VIEW_TABLES,
+        *PLAN_TABLES,
         "target_state",
         "report_state",
         "views_intact",

@@ -9,6 +9,7 @@ import pytest
 from eventsourcing.persistence import Mapper
 
 from domain.base import BUSINESS_DATE, aggregate_id
+from domain.cards import Card
 from domain.members import Member
 from domain.national import NationalTarget
 from domain.reports import Report
@@ -56,6 +57,8 @@ def register_events(name: str) -> list:
         actor=ACTOR,
     )
     workplace.survey(workers=0, female_workers=0, as_of=date(2024, 12, 31), actor=ACTOR)
+    workplace.sign_agreement(signed_on=date(2024, 5, 1), expires_on=date(2027, 4, 30), actor=name)
+    workplace.hold_conference(held_on=date(2024, 2, 20), actor=ACTOR)
     union = Union(
         union_id="c-1",
         name=name,
@@ -65,6 +68,10 @@ def register_events(name: str) -> list:
         decision_no=None,
         actor=ACTOR,
     )
+    union.rate(year=2024, rating="good", decided_on=date(2025, 1, 15), actor=name)
+    union.found_womens_committee(founded_on=date(2021, 3, 8), actor=ACTOR)
+    union.record_dues(period="2024-Q4", due=3_000_000, collected=2_750_000, recorded_on=date(2025, 1, 5), actor=ACTOR)
+    union.record_training(year=2024, officials=9, trained=7, recorded_on=date(2025, 1, 5), actor=ACTOR)
     union.transfer(to_unit_id="u-2", effective_on=date(2025, 7, 1), actor=ACTOR)
     union.dissolve(dissolved_on=date(2026, 1, 1), reason=name, active_members=0, actor=ACTOR)
     member = Member(
@@ -75,6 +82,8 @@ def register_events(name: str) -> list:
         personal=f"aesgcm:{name}",
         actor=ACTOR,
     )
+    member.issue_card(card_no="QT-000123", issued_on=date(2021, 6, 1), actor=ACTOR)
+    card = Card(card_id="QT-000123", member_id=name or "m", assigned_on=date(2021, 6, 1), actor=name)
     member.transfer(to_union_id="c-2", effective_on=date(2022, 1, 1), actor=ACTOR)
     member.leave(left_on=date(2023, 1, 1), reason="retired", actor=ACTOR)
     member.erase_personal_data(erased_on=date(2023, 2, 1), reason=name, actor=ACTOR)
@@ -118,7 +127,7 @@ def register_events(name: str) -> list:
     admission = Member.admission(
         member_id="m-2", union_id="c-1", admitted_on=date(2021, 5, 17), gender="male", personal=name, actor=name
     )
-    aggregates = (unit, successor, workplace, union, member, target, report, national)
+    aggregates = (unit, successor, workplace, union, member, card, target, report, national)
     return [e for a in aggregates for e in a.collect_events()] + [admission]
 
 

@@ -1,0 +1,156 @@
+"""The plans' other records: ratings, women's committees, dues and training of unions, collective
+agreements and workers' conferences of workplaces, and members' cards.
+
+Every table is append-only, one row per event with the event's ledger position and recording
+instant: a later record for the same union and year (or period) replaces an earlier one when the
+indicators read them (the latest known at ``known_at`` wins), so history keeps both and any past
+state of knowledge can be asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from domain.indicators import GOOD_RATINGS
+from domain.periods import parse_period
+from projections.base import Projection, ViewCursor, day, event_name, micros
+
+PLAN_TABLES = {
+    "union_ratings": (
+        "position BIGINT NOT NULL, union_id TEXT NOT NULL, year INTEGER NOT NULL, rating TEXT NOT NULL,"
+        " good INTEGER NOT NULL, decided_on INTEGER NOT NULL, recorded_at BIGINT NOT NULL"
+    ),
+    "union_committees": "position BIGINT NOT NULL, union_id TEXT NOT NULL, founded_on INTEGER NOT NULL,"
+    " recorded_at BIGINT NOT NULL",
+    "union_dues": (
+        "position BIGINT NOT NULL, union_id TEXT NOT NULL, period TEXT NOT NULL, period_start INTEGER NOT NULL,"
+        " period_end INTEGER NOT NULL, due BIGINT NOT NULL, collected BIGINT NOT NULL,"
+        " recorded_on INTEGER NOT NULL, recorded_at BIGINT NOT NULL"
+    ),
+    "union_training": (
+        "position BIGINT NOT NULL, union_id TEXT NOT NULL, year INTEGER NOT NULL, officials BIGINT NOT NULL,"
+        " trained BIGINT NOT NULL, recorded_on INTEGER NOT NULL, recorded_at BIGINT NOT NULL"
+    ),
+    "workplace_agreements": (
+        "position BIGINT NOT NULL, workplace_id TEXT NOT NULL, signed_on INTEGER NOT NULL,"
+        " expires_on INTEGER NOT NULL, recorded_at BIGINT NOT NULL"
+    ),
+    "workplace_conferences": "position BIGINT NOT NULL, workplace_id TEXT NOT NULL, held_on INTEGER NOT NULL,"
+    " recorded_at BIGINT NOT NULL",
+    "member_cards": (
+        "position BIGINT NOT NULL, member_id TEXT NOT NULL, card_no TEXT NOT NULL, issued_on INTEGER NOT NULL,"
+        " recorded_at BIGINT NOT NULL"
+    ),
+}
+# The columns each event fills, in the tables' order (the first, position, included).
+COLUMNS = {
+    table: tuple(part.split()[0] for part in columns.split(",") if part.strip())
+    for table, columns in PLAN_TABLES.items()
+}
+
+
+class PlanRecords(Projection):
+    name = "plan_records"
+    tables = tuple(PLAN_TABLES)
+    ddl = (
+        *(f"CREATE TABLE IF NOT EXISTS {table} ({columns})" for table, columns in PLAN_TABLES.items()),
+        # the indicator columns read what was added since a position; the cards also by member
+        *(f"CREATE INDEX IF NOT EXISTS {table}_position ON {table} (position)" for table in PLAN_TABLES),
+        "CREATE INDEX IF NOT EXISTS member_cards_member ON member_cards (member_id)",
+    )
+
+    def _insert(self, cur: ViewCursor, table: str, rows: list[tuple]) -> None:
+        cur.insert_rows(table, COLUMNS[table], rows)
+
+    @staticmethod
+    def _touch(cur: ViewCursor, kind: str, items: list[tuple[Any, int]]) -> None:
+        """The entity's state row takes the version and instant of its latest event, as its other
+        events leave them (each entity once: the last of the run)."""
+        latest = {getattr(e, f"{kind}_id"): (e.originator_version, micros(e.timestamp)) for e, _p in items}
+        cur.update_rows(
+            f"UPDATE {kind}_state SET version = v.version, updated_at = v.at {{rows}}"
+            f" WHERE {kind}_id = v.entity AND {kind}_state.version < v.version",
+            (("version", "integer"), ("at", "bigint"), ("entity", "text")),
+            [(version, at, entity) for entity, (version, at) in latest.items()],
+        )
+
+    def process_batch(self, cur: ViewCursor, items: Sequence[tuple[object, int]]) -> None:
+        super().process_batch(cur, items)
+        for kind in ("union", "workplace", "member"):
+            mine = [(e, p) for e, p in items if self.handles(event_name(e)) and hasattr(e, f"{kind}_id")]
+            if mine:
+                self._touch(cur, kind, mine)
+
+    def bulk_UnionRated(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
+        self._insert(
+            cur,
+            "union_ratings",
+            [
+                (
+                    p,
+                    e.union_id,
+                    int(e.year),
+                    e.rating,
+                    int(e.rating in GOOD_RATINGS),
+                    day(e.decided_on),
+                    micros(e.timestamp),
+                )
+                for e, p in items
+            ],
+        )
+
+    def bulk_WomensCommitteeFounded(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
+        self._insert(
+            cur, "union_committees", [(p, e.union_id, day(e.founded_on), micros(e.timestamp)) for e, p in items]
+        )
+
+    def bulk_DuesRecorded(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
+        rows = []
+        for e, p in items:
+            span = parse_period(e.period)
+            rows.append(
+                (
+                    p,
+                    e.union_id,
+                    span.code,
+                    day(span.start),
+                    day(span.end),
+                    int(e.due),
+                    int(e.collected),
+                    day(e.recorded_on),
+                    micros(e.timestamp),
+                )
+            )
+        self._insert(cur, "union_dues", rows)
+
+    def bulk_OfficialsTrainingRecorded(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
+        self._insert(
+            cur,
+            "union_training",
+            [
+                (p, e.union_id, int(e.year), int(e.officials), int(e.trained), day(e.recorded_on), micros(e.timestamp))
+                for e, p in items
+            ],
+        )
+
+    def bulk_CollectiveAgreementSigned(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
+        self._insert(
+            cur,
+            "workplace_agreements",
+            [(p, e.workplace_id, day(e.signed_on), day(e.expires_on), micros(e.timestamp)) for e, p in items],
+        )
+
+    def bulk_WorkersConferenceHeld(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
+        self._insert(
+            cur,
+            "workplace_conferences",
+            [(p, e.workplace_id, day(e.held_on), micros(e.timestamp)) for e, p in items],
+        )
+
+    def bulk_MemberCardIssued(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
+        self._insert(
+            cur,
+            "member_cards",
+            [(p, e.member_id, e.card_no, day(e.issued_on), micros(e.timestamp)) for e, p in items],
+        )
