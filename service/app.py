@@ -13,6 +13,7 @@ from service.openapi import ContractApi, ErrorStatuses, OpenCalls
 from service.resources import (
     access_log,
     audit,
+    cards,
     forms,
     health,
     imports,
@@ -48,6 +49,7 @@ BLUEPRINTS = (
     unions,
     members,
     transfers,
+    cards,
     indicators,
     series,
     targets,

@@ -213,9 +213,10 @@ def _write_workbook(province, path: str) -> None:
     book.save(path)
 
 
-from service.cli_ledger import audit, export, ledger, witness  # noqa: E402 - commands defined in their own module
+from service.cli_ledger import audit, card, export, ledger, witness  # noqa: E402 - commands defined in their own module
 
 main.add_command(ledger)
 main.add_command(export)
 main.add_command(audit)
 main.add_command(witness)
+main.add_command(card)

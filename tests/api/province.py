@@ -142,6 +142,13 @@ class Province:
         self.admin.post("/members", body)
         return member
 
+    def card(self, side: str) -> dict:
+        """The card of the side's first member, issued on first use."""
+        member = self.member[side]
+        if self.admin.get(f"/members/{member}/card", expect=None).status_code == 404:
+            self.admin.post(f"/members/{member}/cards", {"card_no": f"C-{member}", "issued_on": "2023-01-01"})
+        return self.admin.get(f"/members/{member}/card").get_json()
+
     def sister_id(self) -> str:
         """A second province, for the moves between provinces: a district with a union."""
         if not hasattr(self, "sister"):

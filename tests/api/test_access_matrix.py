@@ -329,6 +329,15 @@ RULES: dict[tuple[str, str], Rule] = {
     (POST, T + "/transfers/{transfer_id}/refusal"): Rule(
         Action.MOVE, None, lambda p, s: Call(f"/transfers/{p.incoming()}/refusal", {"reason": "unknown here"}), ok=201
     ),
+    # ---- member cards: read within the scope; verified by any tenant role ------------------------------------
+    (GET, T + "/members/{member_id}/card"): Rule(
+        Action.READ, "path:member_id", lambda p, s: Call(f"/members/{p.card(s) and p.member[s]}/card")
+    ),
+    (POST, "/v1/cards/verification"): Rule(
+        Action.READ,
+        None,
+        lambda p, s: Call("/v1/cards/verification", {k: p.card(s)[k] for k in ("statement", "signature", "key_id")}),
+    ),
     # ---- figures, targets, reports ------------------------------------------------------------------------------
     (GET, T + "/indicators"): Rule(
         Action.READ, "query:unit_id", lambda p, s: Call("/indicators", query={"period": "2024", "unit_id": p.unit[s]})
