@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--browse", type=int, default=20, help="series and breakdowns of each variant")
+    parser.add_argument("--profile", action="store_true", help="print where 5 series of every code spend their time")
     args = parser.parse_args()
     suffix = uuid.uuid4().hex[:8]
     tenant = f"plan-{suffix}"
@@ -108,6 +109,16 @@ def main() -> None:
                     started = time.perf_counter()
                     reads.indicators(year, None, None, None, codes[name], group_by="unit")
                     times.setdefault(f"breakdown_{name}", []).append((time.perf_counter() - started) * 1000)
+            if args.profile:
+                import cProfile
+                import pstats
+
+                profile = cProfile.Profile()
+                profile.enable()
+                for _ in range(5):
+                    reads.series("2023-2028", "month", codes=codes["every"])
+                profile.disable()
+                pstats.Stats(profile).sort_stats("tottime").print_stats(25)
             for name, values in times.items():
                 results[f"{name}_p50_ms"] = percentile(values, 50)
                 results[f"{name}_p95_ms"] = percentile(values, 95)

@@ -215,8 +215,11 @@ class Cards:
         return cls(np.zeros(0, np.int32), none, np.zeros(0, bool), none, np.zeros(0, np.int32), none)
 
     def adding(self, members: np.ndarray, days: np.ndarray, at: np.ndarray, size: int) -> Cards:
-        """These with the cards read since (in ledger order), for member numbers below ``size``."""
+        """These with the cards read since (in ledger order), for member numbers below ``size``
+        (grown to twice what is needed, so that new members seldom make new arrays)."""
         size = max(size, len(self.first_day), int(members.max(initial=-1)) + 1)
+        if size > len(self.first_day):
+            size = max(size, 2 * len(self.first_day))
         first_day = np.full(size, NO_DAY, np.int32)
         first_at = np.full(size, NEVER, np.int64)
         has_extra = np.zeros(size, bool)
@@ -449,10 +452,12 @@ class RegisterColumns:
             "c.position > ?",
             (since,),
         )
+        members = int(m.member.values.max(initial=0)) + 1  # every member's number has its place
         if _positions is not None:
-            m.cards = m.cards.adding(
-                numbers[0], numbers[1].astype(np.int32), numbers[2], int(m.member.values.max(initial=0)) + 1
-            )
+            m.cards = m.cards.adding(numbers[0], numbers[1].astype(np.int32), numbers[2], members)
+        elif members > len(m.cards.first_day):
+            none = np.zeros(0, np.int64)
+            m.cards = m.cards.adding(none, none.astype(np.int32), none, members)
 
 
 def _joined(cur: ViewCursor, table: str, columns: Sequence[str], where: str, params: Sequence[Any]) -> list[Any]:

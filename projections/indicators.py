@@ -45,6 +45,14 @@ PLAN_PARTS = (
     "officials_trained_pct",
     "workers_conference_pct",
 )
+# What an answer works out from the snapshot and K alone, the same for every step of a series.
+SAME_EVERY_STEP = (
+    ("latest", "dues_collected_pct"),
+    ("latest", "officials_trained_pct"),
+    "ratings_known",
+    "committee_sectors",
+    "lives",
+)
 # The records summed for a percentage of records: (numerator, denominator) columns.
 RECORD_PARTS = {"dues_collected_pct": ("collected", "due"), "officials_trained_pct": ("trained", "officials")}
 
@@ -192,6 +200,8 @@ class IndicatorCalculator:
         out = []
         for n, q in enumerate(questions):
             answer = first if n == 0 else _Answer(snap, q, first.scope)
+            if n:  # what depends on K alone, worked out by the first step
+                answer.seed({key: first._cache[key] for key in SAME_EVERY_STEP if key in first._cache})
             answer.seed(shared.point(n, bases, thresholds, indicators))
             out.append(answer.figures(indicators))
         return out
@@ -315,7 +325,7 @@ class _Answer:
         def compute():
             s = self.snap
             rows, holders = self._member_rows()
-            weights = s.sign.take(rows)
+            weights = self._once("member_signs", lambda: s.sign.take(rows))
             if female:
                 weights = weights * s.female.take(rows)
             if carded:
@@ -327,20 +337,16 @@ class _Answer:
     def _card_holders(self, rows: np.ndarray) -> np.ndarray:
         """For membership records ``rows``: 1 where the member holds a card issued on or before
         ``as_of``, as known at K (its first card, or another one)."""
-        cards = self.snap.cards
-        if not len(cards.first_day):  # no card recorded yet
-            return np.zeros(len(rows), np.int8)
+        cards = self.snap.cards  # sized to every member's number (projections.columns)
         members = self.snap.member.take(rows)
-        inside = members < len(cards.first_day)
-        members = np.where(inside, members, 0)
-        held = inside & (cards.first_day.take(members) <= self.d)  # no card: NO_DAY, after any day
+        held = cards.first_day.take(members) <= self.d  # no card: NO_DAY, after any day
         if self.q.known_at is not None:
             held &= cards.first_at.take(members) <= self.k
-        others = np.flatnonzero(inside & ~held & cards.has_extra.take(members))
-        if len(others):
+        if len(cards.extra_member):
+            others = np.flatnonzero(~held & cards.has_extra.take(members))
             issued = (cards.extra_at <= self.k) & (cards.extra_day <= self.d)
             held[others] = np.isin(members[others], cards.extra_member[issued])
-        return held.astype(np.int8)
+        return held
 
     def _unions_visible(self) -> np.ndarray:
         return self._once("unions", lambda: self.snap.structure.union_spans.visible(self.k, self.d))
@@ -441,10 +447,8 @@ class _Answer:
         """Rated good or excellent, and rated: each union's latest record (by ledger position) of its
         latest year rated up to the year of ``as_of``, decided on or before ``as_of``, known at K."""
         r, size = self.snap.plans.ratings, len(self.snap.unions) + 1
-        order = r["order"]
-        keep = order[
-            (r["at"][order] <= self.k) & (r["decided_on"][order] <= self.d) & (r["year"][order] <= self.q.as_of.year)
-        ]
+        known = self._once("ratings_known", lambda: r["order"][r["at"][r["order"]] <= self.k])
+        keep = known[(r["decided_on"][known] <= self.d) & (r["year"][known] <= self.q.as_of.year)]
         unions = r["union"][keep]
         last = np.ones(len(keep), bool)
         last[:-1] = unions[1:] != unions[:-1]  # in order of union, year, position: its latest
@@ -456,15 +460,21 @@ class _Answer:
     def _committees(self) -> tuple[np.ndarray, np.ndarray]:
         """With a women's committee on ``as_of``, among the unions the target is about: of non-state
         and FDI workplaces, with at least 10 women members on ``as_of``."""
-        st, size = self.snap.structure, len(self.snap.unions) + 1
-        sector = np.full(size, -1, np.int64)
-        places = st.union_workplace
-        sector[: len(places)] = SECTOR_GROUP_OF[np.where(places >= 0, st.workplace_sector[np.maximum(places, 0)], -1)]
-        wanted = [list(SECTOR_GROUPS).index(g) for g in COMMITTEE_GROUPS]
+        size = len(self.snap.unions) + 1
+
+        def sectors():
+            st = self.snap.structure
+            sector = np.full(size, -1, np.int64)
+            places = st.union_workplace
+            sector[: len(places)] = SECTOR_GROUP_OF[
+                np.where(places >= 0, st.workplace_sector[np.maximum(places, 0)], -1)
+            ]
+            return np.isin(sector, [list(SECTOR_GROUPS).index(g) for g in COMMITTEE_GROUPS])
+
         women = np.zeros(size)
         counts = self._members_by_union(female=True)[:size]
         women[: len(counts)] = counts
-        about = np.isin(sector, wanted) & (women >= COMMITTEE_MIN_WOMEN - 0.5)
+        about = self._once("committee_sectors", sectors) & (women >= COMMITTEE_MIN_WOMEN - 0.5)
         c = self.snap.plans.committees
         founded = (c["at"] <= self.k) & (c["on"] <= self.d)
         has = np.zeros(size, bool)
@@ -493,23 +503,27 @@ class _Answer:
     def record_rows(self, base: str, placed: bool) -> np.ndarray:
         """Rows of the dues (or training) records counted: known at K, each the latest known of its
         union and period (year), of a period within the period asked (of the year of ``as_of``), of
-        the union asked alone if any; ``placed``: under the asked unit on their ``recorded_on``."""
+        the union asked alone if any; ``placed``: under the asked unit on their day (``record_days``)."""
         r = self.plan_table(base)
-        order = r["order"]
-        known = order[r["at"][order] <= self.k]
-        keys = ("union", "start", "end") if base == "dues_collected_pct" else ("union", "year")
-        last = np.ones(len(known), bool)
-        if len(known) > 1:
-            same = np.ones(len(known) - 1, bool)
-            for key in keys:
-                same &= r[key][known][1:] == r[key][known][:-1]
-            last[:-1] = ~same
+
+        def latest():
+            order = r["order"]
+            known = order[r["at"][order] <= self.k]
+            keys = ("union", "start", "end") if base == "dues_collected_pct" else ("union", "year")
+            last = np.ones(len(known), bool)
+            if len(known) > 1:
+                same = np.ones(len(known) - 1, bool)
+                for key in keys:
+                    same &= r[key][known][1:] == r[key][known][:-1]
+                last[:-1] = ~same
+            return known[last]
+
+        rows = self._once(("latest", base), latest)
         if base == "dues_collected_pct":
             period = self.q.period
-            inside = (r["start"][known] >= day(period.start)) & (r["end"][known] <= day(period.end))
+            rows = rows[(r["start"][rows] >= day(period.start)) & (r["end"][rows] <= day(period.end))]
         else:
-            inside = r["year"][known] == self.q.as_of.year
-        rows = known[last & inside]
+            rows = rows[r["year"][rows] == self.q.as_of.year]
         if self.union is not None:
             rows = rows[r["union"][rows] == self.union]
         if not placed or self.scope is None:
@@ -1036,6 +1050,23 @@ class _Series:
         diff -= np.bincount(holder + end, weights=weights, minlength=unions * (n + 1))
         return np.cumsum(diff[: unions * (n + 1)].reshape(unions, n + 1), axis=1)[:, :n]
 
+    def _ratings(self) -> tuple[np.ndarray, np.ndarray]:
+        """``_Answer._ratings`` for every step at once, as (unions x steps) arrays: a record stands
+        from the first step on or after both its decision and its year's first day, and a union's
+        rating on a step is the last (in order of year, then position) of those standing by then."""
+        r, n, size = self.snap.plans.ratings, len(self.days), len(self.snap.unions) + 1
+        known = r["order"][r["at"][r["order"]] <= self.k]
+        years, back = np.unique(r["year"][known], return_inverse=True)
+        first_days = np.array([day(date(int(y), 1, 1)) for y in years], np.int64)[back] if len(known) else years
+        step = np.searchsorted(self.days, np.maximum(r["decided_on"][known], first_days), "left")
+        latest = np.full(size * (n + 1), -1, np.int64)
+        np.maximum.at(latest, r["union"][known] * (n + 1) + step, np.arange(len(known)))
+        latest = np.maximum.accumulate(latest.reshape(size, n + 1), axis=1)[:, :n]
+        rated = latest >= 0
+        good = np.zeros(rated.shape, bool)
+        good[rated] = r["good"][known][latest[rated]] == 1
+        return good, rated
+
     def _workplace_plan_parts(self, base: str, min_workers: int) -> list[tuple[int, int]]:
         """(workplaces with an agreement in force or a conference held, covered workplaces) of
         each step, as ``_Answer._plan_parts`` counts them for one day."""
@@ -1066,6 +1097,9 @@ class _Series:
             out[("members", False, True)] = self._once("carded", self._carded)[:, n]
         if "womens_committee_pct" in bases:
             bases = bases | {"members_female"}
+        if "unions_rated_good_pct" in bases:
+            good, rated = self._once("ratings", self._ratings)
+            out[("marks", "unions_rated_good_pct")] = (good[:, n], rated[:, n])
         for ind in indicators:
             if ind.base in ("cla_coverage_pct", "workers_conference_pct"):
                 key = ("plan_wp", ind.base, ind.min_workers)

@@ -363,19 +363,20 @@ def test_a_second_card_dated_earlier_and_recorded_later(tenant):
     assert figures(tenant, as_of="2025-12-31", known_at=mark)["members_with_card_pct"] == 51.4
 
 
-@pytest.mark.parametrize("unit_id", [None, "D1", "D2"])
-def test_each_series_point_is_the_figures_of_its_step(tenant, unit_id):
+@pytest.mark.parametrize("unit_id, step", [(None, "quarter"), ("D1", "quarter"), ("D2", "quarter"), (None, "month")])
+def test_each_series_point_is_the_figures_of_its_step(tenant, unit_id, step):
     build(tenant)
     record(tenant, "/unions/UF/womens-committee", {"founded_on": "2025-09-01"})
     record(tenant, "/members/f6/cards", {"card_no": "C-F6", "issued_on": "2025-06-01"})
     record(tenant, "/members/f6/cards", {"card_no": "C-F6B", "issued_on": "2025-02-01"})
-    params = {"period": "2025", "step": "quarter", "indicators": ",".join((*PLAN_CODES, "cla_coverage_pct@45"))}
+    params = {"period": "2025", "step": step, "indicators": ",".join((*PLAN_CODES, "cla_coverage_pct@45"))}
     if unit_id:
         params["unit_id"] = unit_id
     points = tenant.get("/indicators/series", **params).get_json()["points"]
-    assert len(points) == 4
-    for quarter, point in enumerate(points, 1):
+    assert len(points) == (4 if step == "quarter" else 12)
+    for n, point in enumerate(points, 1):
         asked = {"as_of": point["as_of"], "indicators": params["indicators"]}
         if unit_id:
             asked["unit_id"] = unit_id
-        assert point["figures"] == tenant.figures(f"2025-Q{quarter}", **asked), (quarter, point)
+        period = f"2025-Q{n}" if step == "quarter" else f"2025-{n:02d}"
+        assert point["figures"] == tenant.figures(period, **asked), (period, point)
