@@ -183,3 +183,37 @@ def test_bad_input_is_a_problem_naming_the_field_and_changes_nothing(app, two):
     bd.post("/transfers/tr-unknown/acceptance", {"union_id": "ub", "member_id": "m"}, expect=404)
     assert qt.get("/members/hoa").get_json()["status"] == "active"
     assert bd.get("/transfers/incoming").get_json()["transfers"][0]["transfer_id"] == transfer_id
+
+
+FLOWS = "members_admitted,members_left,members_transferred_in,members_transferred_out,members_net_growth"
+
+
+def test_the_flows_count_a_move_once_and_as_no_admission_or_departure(client, admin, two):
+    """By hand, 2024: Quảng Trị admits lan (1 Feb), nam leaves (1 Sep), hoa moves to Bình Dương (1 Jul):
+    admitted 1, left 1, in 0, out 1, net 1 + 0 - 1 - 1 = -1. Bình Dương: only hoa moving in, net +1.
+    The nation: one move in, one out, net 0; no admission but lan's."""
+    qt, bd = two
+    qt.post(
+        "/members", {"id": "lan", "union_id": "uq", "admitted_on": "2024-02-01", "full_name": "Lan", "gender": "female"}
+    )
+    qt.post("/members/nam/departure", {"left_on": "2024-09-01", "reason": "changed_job"})
+    bd.post(f"/transfers/{propose(qt, bd)}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
+    codes = FLOWS.split(",")
+    q = qt.get("/indicators", period="2024", as_of="2024-12-31", indicators=FLOWS).get_json()["figures"]
+    b = bd.get("/indicators", period="2024", as_of="2024-12-31", indicators=FLOWS).get_json()["figures"]
+    assert [q[c] for c in codes] == [1, 1, 0, 1, -1]
+    assert [b[c] for c in codes] == [0, 0, 1, 0, 1]
+    # Before the move's day, the first half shows none of it
+    h1 = qt.get("/indicators", period="2024-H1", as_of="2024-06-30", indicators=FLOWS).get_json()["figures"]
+    assert [h1[c] for c in codes] == [1, 0, 0, 0, 1]
+    # By gender: hoa is a woman, so both provinces' moves are women's
+    women = bd.get("/indicators", period="2024", as_of="2024-12-31", indicators=FLOWS, group_by="gender").get_json()
+    female = {g["key"]: g["figures"] for g in women["groups"]}["female"]
+    assert female["members_transferred_in"] == 1 and female["members_net_growth"] == 1
+    token = client.post("/v1/national/tokens", json={"holder": "vgcl", "role": "national"}, headers=admin).get_json()
+    national = client.get(
+        "/v1/national/indicators",
+        query_string={"period": "2024", "as_of": "2024-12-31", "indicators": FLOWS},
+        headers={"Authorization": f"Bearer {token['token']}"},
+    ).get_json()["figures"]
+    assert [national[c] for c in codes] == [1, 1, 1, 1, 0]
