@@ -73,6 +73,8 @@ WORDS = {
     "member_worker_ratio_pct": lazy_gettext("Members per worker"),
     "members_admitted": lazy_gettext("Members admitted"),
     "members_left": lazy_gettext("Members who left"),
+    "members_transferred_in": lazy_gettext("Members who moved in from another province"),
+    "members_transferred_out": lazy_gettext("Members who moved to another province"),
     "members_net_growth": lazy_gettext("Net growth in members"),
     "unions_founded": lazy_gettext("Unions founded"),
     "unions_dissolved": lazy_gettext("Unions dissolved"),
