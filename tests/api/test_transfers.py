@@ -217,3 +217,25 @@ def test_the_flows_count_a_move_once_and_as_no_admission_or_departure(client, ad
         headers={"Authorization": f"Bearer {token['token']}"},
     ).get_json()["figures"]
     assert [national[c] for c in codes] == [1, 1, 1, 1, 0]
+
+
+def test_a_departure_recorded_at_the_sender_during_the_handoff_still_ends_it(app, two):
+    """The sender records her departure after the acceptance's check, before its own write: the
+    move ends done, she is active in Bình Dương alone, and no call is held up by it."""
+    qt, bd = two
+    transfer_id = propose(qt, bd)
+    qt.post("/members/nam/departure", {"left_on": "2024-05-01", "reason": "resigned"})
+    from service.resources.transfers import transfers
+
+    with app.app_context():
+        handoff = transfers()
+    handoff.between_writes = lambda row: qt.post(
+        "/members/hoa/departure", {"left_on": "2024-07-01", "reason": "resigned"}
+    )
+    bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
+    handoff.between_writes = None
+    assert qt.get(f"/transfers/{transfer_id}").get_json()["status"] == "done"
+    assert qt.get("/members/hoa").get_json()["leave_reason"] == "resigned"
+    assert bd.get("/members/bd-hoa").get_json()["status"] == "active"
+    # Proposing a member who already left is refused, naming the rule
+    assert qt.post("/members/nam/transfer-out", {"to_tenant": bd.id, "effective_on": "2024-07-01"}, expect=409)
