@@ -22,7 +22,7 @@ from typing import Any
 
 from application.register import Register
 from domain.commands import TransferMemberIn, TransferMemberOut
-from domain.errors import Conflict, InvalidValue, NotFound
+from domain.errors import Conflict, DomainError, InvalidValue, NotFound
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS member_transfers (transfer_id TEXT PRIMARY KEY, from_tenant TEXT NOT NULL,"
@@ -214,7 +214,13 @@ class Transfers:
             return
         sent = self._sent_member(row)
         with self._opened(row["to_tenant"], receiving) as register:
-            self._write_in(register, row, sent, row["decided_by"] or "transfer", dry=False)
+            try:
+                self._write_in(register, row, sent, row["decided_by"] or "transfer", dry=False)
+            except DomainError:
+                # Refused by the receiving rules since the check (the id taken, the union gone): the
+                # member is still only at the sender, so the transfer waits for a decision again.
+                self._move(row["transfer_id"], "accepting", "pending", union_id=None, new_member_id=None)
+                raise
         if self.between_writes is not None:
             self.between_writes(row)
         with self.use(row["from_tenant"]) as store:

@@ -239,3 +239,33 @@ def test_a_departure_recorded_at_the_sender_during_the_handoff_still_ends_it(app
     assert bd.get("/members/bd-hoa").get_json()["status"] == "active"
     # Proposing a member who already left is refused, naming the rule
     assert qt.post("/members/nam/transfer-out", {"to_tenant": bd.id, "effective_on": "2024-07-01"}, expect=409)
+
+
+def test_an_acceptance_cut_short_and_then_refused_by_the_receiving_rules_waits_again(app, two):
+    qt, bd = two
+    transfer_id = propose(qt, bd)
+    from service.resources.transfers import transfers
+
+    with app.app_context():
+        handoff = transfers()
+    original = handoff._write_in
+
+    def write_in(register, row, sent, actor, dry):
+        if not dry:
+            raise ConnectionError("the receiving province's database went away")
+        return original(register, row, sent, actor, dry)
+
+    handoff._write_in = write_in  # type: ignore[method-assign]
+    cut = bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"}, expect=None)
+    assert cut.status_code >= 500
+    handoff._write_in = original  # type: ignore[method-assign]
+    # Meanwhile the id is taken here: finishing cannot record her, so the transfer waits again
+    bd.post(
+        "/members", {"id": "bd-hoa", "union_id": "ub", "admitted_on": "2022-01-01", "full_name": "X", "gender": "male"}
+    )
+    assert handoff.finish_pending() == 0
+    assert qt.get(f"/transfers/{transfer_id}").get_json()["status"] == "pending"
+    assert qt.get("/members/hoa").get_json()["status"] == "active"
+    assert [t["transfer_id"] for t in bd.get("/transfers/incoming").get_json()["transfers"]] == [transfer_id]
+    bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa-2"})
+    assert qt.get("/members/hoa").get_json()["status"] == "left"
