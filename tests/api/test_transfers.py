@@ -269,3 +269,22 @@ def test_an_acceptance_cut_short_and_then_refused_by_the_receiving_rules_waits_a
     assert [t["transfer_id"] for t in bd.get("/transfers/incoming").get_json()["transfers"]] == [transfer_id]
     bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa-2"})
     assert qt.get("/members/hoa").get_json()["status"] == "left"
+
+
+def test_the_demo_moves_members_and_gives_them_cards(app, two):
+    from demo.moves import move_members
+    from tests.conftest import today
+
+    qt, bd = two
+    moved = move_members(app.extensions["unionledger"], qt.id, bd.id, today(), count=1)
+    assert moved == ["moved-hoa"]
+    member = bd.get("/members/moved-hoa").get_json()
+    assert (member["status"], member["admitted_on"], member["full_name"]) == ("active", "2021-03-01", "Lê Thị Hoa")
+    assert qt.get("/members/hoa").get_json()["leave_reason"] == "transferred_out"
+    card = bd.get("/members/moved-hoa/card").get_json()
+    answer = qt.client.post(
+        "/v1/cards/verification",
+        json={k: card[k] for k in ("statement", "signature", "key_id")},
+        headers=qt.headers,
+    ).get_json()
+    assert (answer["valid"], answer["tenant"], answer["active"]) == (True, bd.id, True)
