@@ -210,6 +210,14 @@ def test_the_flows_count_a_move_once_and_as_no_admission_or_departure(client, ad
     women = bd.get("/indicators", period="2024", as_of="2024-12-31", indicators=FLOWS, group_by="gender").get_json()
     female = {g["key"]: g["figures"] for g in women["groups"]}["female"]
     assert female["members_transferred_in"] == 1 and female["members_net_growth"] == 1
+    # By quarter: the move in Q3, lan in Q1, nam's departure in Q3 (Q3: -1 - 1 = -2)
+    series = qt.get("/indicators/series", period="2024", step="quarter", indicators=FLOWS).get_json()
+    assert [[p["figures"][c] for c in codes] for p in series["points"]] == [
+        [1, 0, 0, 0, 1],
+        [0, 0, 0, 0, 0],
+        [0, 1, 0, 1, -2],
+        [0, 0, 0, 0, 0],
+    ]
     token = client.post("/v1/national/tokens", json={"holder": "vgcl", "role": "national"}, headers=admin).get_json()
     national = client.get(
         "/v1/national/indicators",
