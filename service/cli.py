@@ -58,6 +58,21 @@ def rebuild(tenant: str) -> None:
     click.echo(f"Rebuilt the views of {tenant} from {applied} events.")
 
 
+@main.command("finish-transfers")
+def finish_transfers() -> None:
+    """Finish the moves between provinces that a crash or an unreachable database left half done
+    (safe to run at any time, e.g. from a timer: each write is made once)."""
+    from application.transfers import Transfers
+    from tenants.bootstrap import bootstrap
+
+    platform = bootstrap()
+    try:
+        finished = Transfers(platform.registry, platform.stores.use).finish_pending()
+    finally:
+        platform.close()
+    click.echo(f"{finished} transfers finished.")
+
+
 @main.command("import")
 @click.option("--tenant", required=True, help="Tenant id")
 @click.option(
