@@ -66,6 +66,7 @@ class Member(RegisterAggregate):
         self.gender = gender
         self.personal = personal
         self.placed_on = admitted_on
+        self.arrived_on = admitted_on  # the first day in this province: admitted here, or moved in
         self.left_on: date | None = None
         self.leave_reason: str | None = None
         self.erased_on: date | None = None
@@ -226,6 +227,7 @@ class Member(RegisterAggregate):
             member = super().mutate(aggregate)
             assert member is not None  # a created event always makes its aggregate
             member.placed_on = self.effective_on
+            member.arrived_on = self.effective_on
             member.transfer_id = self.transfer_id
             return member
 
@@ -233,7 +235,7 @@ class Member(RegisterAggregate):
         """A member card (thẻ đoàn viên) for a member active on ``issued_on``; a renewal is a new one.
         That no other member holds the number is the card's own aggregate's guarantee (domain.cards)."""
         check_card_no(card_no)
-        if issued_on < self.admitted_on or (self.left_on is not None and issued_on >= self.left_on):
+        if issued_on < self.arrived_on or (self.left_on is not None and issued_on >= self.left_on):
             raise Conflict(
                 f"member {self.member_id} is not active on {issued_on.isoformat()}",
                 field="issued_on",

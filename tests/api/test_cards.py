@@ -97,3 +97,13 @@ def test_the_signature_is_checked_offline(client, admin, tmp_path):
     card_file.write_text(json.dumps(data | {"statement": data["statement"].replace("hoa", "hob")}))
     altered = CliRunner().invoke(main, ["card", "verify", str(card_file), "--key", str(key_file)])
     assert altered.exit_code != 0 and "does not verify" in altered.output
+
+
+def test_a_member_who_moved_in_gets_a_card_from_the_day_she_arrived(client, admin):
+    qt, bd = carded(client, admin)
+    bd.post(f"/transfers/{propose(qt, bd)}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
+    early = bd.post("/members/bd-hoa/cards", {"card_no": "BD-1", "issued_on": "2024-06-30"}, expect=409)
+    assert "issued_on" in early.get_json()["errors"]
+    bd.post("/members/bd-hoa/cards", {"card_no": "BD-1", "issued_on": "2024-07-01"})
+    card = bd.get("/members/bd-hoa/card").get_json()
+    assert (card["tenant"], card["card_no"], card["union_id"]) == (bd.id, "BD-1", "ub")
