@@ -25,9 +25,11 @@ from domain.commands import (
     FoundWomensCommittee,
     HoldConference,
     IssueCard,
+    ProposeMove,
     RateUnion,
     RecordDeparture,
     RecordDues,
+    RecordMoveRefused,
     RecordTraining,
     RecordVerification,
     RegisterWorkplace,
@@ -244,6 +246,21 @@ def transfer_member_in(c: TransferMemberIn, uow: UnitOfWork) -> Member:
     )
 
 
+def propose_move(c: ProposeMove, uow: UnitOfWork) -> Member:
+    member = uow.get(Member, c.member_id, "member_id")
+    not_after(c.effective_on, uow.today(), "effective_on")
+    member.propose_move(c.to_tenant, c.transfer_id, c.effective_on, c.actor)
+    return uow.add(member)
+
+
+def record_move_refused(c: RecordMoveRefused, uow: UnitOfWork) -> Member:
+    """Recorded once: a member no longer waiting for this move is answered as is."""
+    member = uow.get(Member, c.member_id, "member_id")
+    if member.move_refused(c.transfer_id, c.reason, uow.today(), c.actor):
+        uow.add(member)
+    return member
+
+
 def transfer_member_out(c: TransferMemberOut, uow: UnitOfWork) -> Member:
     """MemberTransferredOut, once: a member already gone by this transfer is answered as is."""
     member = uow.get(Member, c.member_id, "member_id")
@@ -433,6 +450,8 @@ HANDLERS: dict[type[Command], Callable[[Any, UnitOfWork], RegisterAggregate]] = 
     ReviseTarget: revise_target,
     SubmitReport: submit_report,
     RecordVerification: record_verification,
+    ProposeMove: propose_move,
+    RecordMoveRefused: record_move_refused,
     TransferMemberIn: transfer_member_in,
     TransferMemberOut: transfer_member_out,
 }

@@ -7,8 +7,9 @@ receiving write, before the sending one) is finished by the next call about it i
 or by ``finish_pending``. Each ledger write is idempotent (keyed by the transfer's id), so finishing
 twice records nothing twice.
 
-States: ``pending`` (proposed; the member counts at the sender), ``accepting`` (the receiver's union
-and member id are chosen; the writes are under way or to be finished), ``done``, ``refused``.
+States: ``pending`` (proposed; the member counts at the sender, held there by MemberTransferProposed),
+``accepting`` (the receiver's union and member id are chosen; the writes are under way or to be
+finished), ``done``, ``refusing`` (the sender's MemberTransferRefused to be written) and ``refused``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from application.register import Register
-from domain.commands import TransferMemberIn, TransferMemberOut
+from domain.commands import ProposeMove, RecordMoveRefused, TransferMemberIn, TransferMemberOut
 from domain.errors import Conflict, DomainError, InvalidValue, NotFound
 
 DDL = (
@@ -46,7 +47,7 @@ COLUMNS = (
     "decided_by",
 )
 log = logging.getLogger(__name__)
-OPEN = ("pending", "accepting")  # a member has at most one transfer in these states
+OPEN = ("pending", "accepting", "refusing")  # a member has at most one transfer in these states
 
 Stores = Callable[[str], AbstractContextManager[Any]]  # tenant id -> its store, opened for a use case
 
@@ -106,13 +107,17 @@ class Transfers:
         if self.registry.tenant(to_tenant) is None:
             raise NotFound(f"tenant {to_tenant!r} does not exist", field="to_tenant")
         transfer_id = "tr-" + secrets.token_hex(8)
-        # The sending ledger's rules now (the member is here, in scope, active, placed by then), so
-        # that the write on acceptance is not refused by them.
-        register.check(_out(transfer_id, tenant, member_id, to_tenant, effective_on, actor))
+        proposal = ProposeMove(
+            member_id=member_id, to_tenant=to_tenant, transfer_id=transfer_id, effective_on=effective_on, actor=actor
+        )
+        # The sending ledger's rules first (the member is here, in scope, active, placed by then, not
+        # already moving), so that neither the proposal nor the write on acceptance is refused.
+        register.check(proposal)
         self._tables()
         with self.registry.transaction() as cur:
             found = cur.execute(
-                "SELECT transfer_id FROM member_transfers WHERE from_tenant = ? AND member_id = ? AND status IN (?, ?)",
+                "SELECT transfer_id FROM member_transfers WHERE from_tenant = ? AND member_id = ?"
+                " AND status IN (?, ?, ?)",
                 (tenant, member_id, *OPEN),
             ).fetchone()
             if found is not None:
@@ -122,6 +127,14 @@ class Transfers:
                 " requested_by, requested_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
                 (transfer_id, tenant, to_tenant, member_id, effective_on.isoformat(), actor, _now()),
             )
+        # MemberTransferProposed holds the member here (no departure nor transfer) until the decision.
+        # Should this write be lost, the move still works; only that hold is missing.
+        try:
+            register.execute(proposal)
+        except DomainError:
+            with self.registry.transaction() as cur:
+                cur.execute("DELETE FROM member_transfers WHERE transfer_id = ? AND status = 'pending'", (transfer_id,))
+            raise
         return {"transfer_id": transfer_id, "status": "pending"}
 
     # ---- the receiving province -------------------------------------------------------------------
@@ -176,16 +189,21 @@ class Transfers:
         return answer
 
     def refuse(self, tenant: str, transfer_id: str, reason: str, actor: str) -> dict:
+        """The move refused: ``refusing`` first, then the sender's MemberTransferRefused frees the
+        member there, then ``refused``; finished like an acceptance if cut short."""
         row = self._receiving(transfer_id, tenant)
-        if row["status"] == "refused":
-            return self._answer(row)
-        if row["status"] != "pending" or not self._move(
-            transfer_id, "pending", "refused", reason=reason, decided_by=actor, decided_at=_now()
+        if row["status"] == "pending" and self._move(
+            transfer_id, "pending", "refusing", reason=reason, decided_by=actor, decided_at=_now()
         ):
+            row = row | {"status": "refusing", "reason": reason, "decided_by": actor}
+        else:
             row = self._receiving(transfer_id, tenant)
-            if row["status"] != "refused":
-                raise Conflict(f"transfer {transfer_id} was accepted", rule="transfer_accepted")
-        return self._answer(self._receiving(transfer_id, tenant))
+        if row["status"] == "refusing":
+            self._finish(row, None)
+            row = self._receiving(transfer_id, tenant)
+        if row["status"] != "refused":
+            raise Conflict(f"transfer {transfer_id} was accepted", rule="transfer_accepted")
+        return self._answer(row)
 
     def transfer(self, tenant: str, transfer_id: str) -> dict:
         self.finish_pending(tenant)
@@ -196,9 +214,11 @@ class Transfers:
         """Finish every accepted transfer whose writes were cut short (of ``tenant``, or all)."""
         self._tables()
         if tenant is None:
-            rows = self._rows("status = 'accepting'", ())
+            rows = self._rows("status IN ('accepting', 'refusing')", ())
         else:
-            rows = self._rows("status = 'accepting' AND (from_tenant = ? OR to_tenant = ?)", (tenant, tenant))
+            rows = self._rows(
+                "status IN ('accepting', 'refusing') AND (from_tenant = ? OR to_tenant = ?)", (tenant, tenant)
+            )
         finished = 0
         for row in rows:
             try:
@@ -211,6 +231,17 @@ class Transfers:
     def _finish(self, row: dict, receiving: Register | None) -> None:
         """Both writes, each idempotent, then ``done``: safe to run again after any failure."""
         if row["status"] == "done":
+            return
+        if row["status"] == "refusing":
+            with self.use(row["from_tenant"]) as store:
+                refused = RecordMoveRefused(
+                    member_id=row["member_id"],
+                    transfer_id=row["transfer_id"],
+                    reason=row["reason"] or "",
+                    actor=f"{row['to_tenant']}:{row['decided_by']}",
+                )
+                Register(store).execute(refused)
+            self._move(row["transfer_id"], "refusing", "refused")
             return
         sent = self._sent_member(row)
         with self._opened(row["to_tenant"], receiving) as register:
@@ -279,7 +310,7 @@ class Transfers:
         row = self._row(transfer_id, tenant)
         if row["to_tenant"] != tenant:
             raise NotFound(f"transfer {transfer_id!r} does not exist", field="transfer_id")
-        if row["status"] == "accepting":
+        if row["status"] in ("accepting", "refusing"):
             self._finish(row, None)
             row = self._row(transfer_id, tenant)
         return row

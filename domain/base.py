@@ -74,6 +74,8 @@ BUSINESS_DATE: dict[str, str] = {
     "MemberLeft": "left_on",
     "MemberTransferredIn": "effective_on",
     "MemberTransferredOut": "effective_on",
+    "MemberTransferProposed": "effective_on",
+    "MemberTransferRefused": "refused_on",
     "MemberDataErased": "erased_on",
     "TargetAssigned": "assigned_on",
     "TargetRevised": "revised_on",

@@ -166,6 +166,25 @@ class TransferMemberIn(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ProposeMove(Command):
+    """The sending province proposes a member's move (MemberTransferProposed)."""
+
+    member_id: str
+    to_tenant: str
+    transfer_id: str
+    effective_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordMoveRefused(Command):
+    """The receiving province refused the move (MemberTransferRefused); once per transfer."""
+
+    member_id: str
+    transfer_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class TransferMemberOut(Command):
     """Record that a member moved to another province (MemberTransferredOut); once per transfer."""
 

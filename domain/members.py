@@ -71,6 +71,7 @@ class Member(RegisterAggregate):
         self.leave_reason: str | None = None
         self.erased_on: date | None = None
         self.transfer_id: str | None = None  # the move between provinces that brought them or took them
+        self.moving: str | None = None  # a move to another province proposed and not yet decided
         self.card_no: str | None = None
         self.cards: set[tuple[str, date]] = set()  # every (card_no, issued_on), to tell a repeat from a new card
 
@@ -126,8 +127,46 @@ class Member(RegisterAggregate):
                 rule="member_left",
             )
 
+    def _require_staying(self) -> None:
+        """A member whose move to another province waits for its decision changes nothing here:
+        the move, once accepted, is recorded as proposed."""
+        if self.moving is not None:
+            raise Conflict(
+                f"member {self.member_id} is being moved to another province ({self.moving})", rule="transfer_pending"
+            )
+
+    def propose_move(self, to_tenant: str, transfer_id: str, effective_on: date, actor: str) -> None:
+        """The sending province proposes a move; the member stays counted here until it is accepted."""
+        self._require_member()
+        self._require_staying()
+        if effective_on < self.placed_on:
+            raise Conflict(
+                f"a move cannot predate the member's last admission or transfer ({self.placed_on.isoformat()})",
+                rule="date_order",
+            )
+        self._move_proposed(member_id=self.member_id, to_tenant=to_tenant, transfer_id=transfer_id,
+                            effective_on=effective_on, actor=actor)  # fmt: skip
+
+    @event("MemberTransferProposed")
+    def _move_proposed(self, member_id: str, to_tenant: str, transfer_id: str, effective_on: date, actor: str) -> None:
+        self.moving = transfer_id
+
+    def move_refused(self, transfer_id: str, reason: str, refused_on: date, actor: str) -> bool:
+        """The receiving province said no: the member is free here again. False (nothing recorded)
+        if that move is not the one waiting."""
+        if self.moving != transfer_id:
+            return False
+        self._move_refused(member_id=self.member_id, transfer_id=transfer_id, reason=reason, refused_on=refused_on,
+                           actor=actor)  # fmt: skip
+        return True
+
+    @event("MemberTransferRefused")
+    def _move_refused(self, member_id: str, transfer_id: str, reason: str, refused_on: date, actor: str) -> None:
+        self.moving = None
+
     def transfer(self, to_union_id: str, effective_on: date, actor: str) -> None:
         self._require_member()
+        self._require_staying()
         if to_union_id == self.union_id:
             raise Conflict(f"member {self.member_id} is already in union {to_union_id}", rule="same_union")
         if effective_on < self.placed_on:
@@ -145,6 +184,7 @@ class Member(RegisterAggregate):
 
     def leave(self, left_on: date, reason: str, actor: str) -> None:
         self._require_member()
+        self._require_staying()
         if left_on < self.placed_on:
             raise Conflict(
                 f"a departure cannot predate the member's last admission or transfer ({self.placed_on.isoformat()})",
@@ -181,6 +221,7 @@ class Member(RegisterAggregate):
         self.left_on = effective_on
         self.leave_reason = TRANSFERRED_OUT
         self.transfer_id = transfer_id
+        self.moving = None
 
     @classmethod
     def transferred_in(

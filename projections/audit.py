@@ -94,6 +94,8 @@ class Audit(Projection):
             "MemberLeft",
             "MemberTransferredIn",
             "MemberTransferredOut",
+            "MemberTransferProposed",
+            "MemberTransferRefused",
             "MemberDataErased",
         }
     )

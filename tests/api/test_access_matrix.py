@@ -422,8 +422,8 @@ RULES: dict[tuple[str, str], Rule] = {
         Action.DIGEST, None, lambda p, s: Call("/ledger/inclusion", query={"position": 1, "size": 1})
     ),
 }
-# the registry keeps these, not the tenant's ledger (a transfer is written to a ledger when accepted)
-WITHOUT_LEDGER = re.compile(r"/(tokens|users)\b|/transfer-out$|/refusal$")
+# the registry keeps these, not the tenant's ledger (a refusal is written to the sending province's)
+WITHOUT_LEDGER = re.compile(r"/(tokens|users)\b|/refusal$")
 SCOPE_OF = {role: (None if role in UNSCOPED_ROLES else "A") for role in ROLES}
 
 

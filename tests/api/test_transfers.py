@@ -70,7 +70,7 @@ def test_a_move_is_recorded_once_in_each_ledger_keeping_the_admission_date(app, 
     # Repeating the acceptance answers the same member and records nothing more, in either ledger
     again = bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"}).get_json()
     assert again["id"] == "bd-hoa"
-    assert len(ledger_events(app, qt.id, "hoa")) == 2 and len(ledger_events(app, bd.id, "bd-hoa")) == 1
+    assert len(ledger_events(app, qt.id, "hoa")) == 3 and len(ledger_events(app, bd.id, "bd-hoa")) == 1
     # ...and once it is done, another union or id is a conflict naming the transfer's choice
     other = bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "x"}, expect=409)
     assert "bd-hoa" in other.get_json()["detail"]
@@ -115,10 +115,10 @@ def test_a_crash_between_the_two_writes_is_finished_by_the_next_call(app, two):
     assert qt.get(f"/transfers/{transfer_id}").get_json()["status"] == "done"
     assert qt.get("/members/hoa").get_json()["status"] == "left"
     assert ledger_events(app, bd.id, "bd-hoa") == ["MemberTransferredIn"]
-    assert ledger_events(app, qt.id, "hoa") == ["MemberAdmitted", "MemberTransferredOut"]
+    assert ledger_events(app, qt.id, "hoa") == ["MemberAdmitted", "MemberTransferProposed", "MemberTransferredOut"]
     # And the repeated acceptance changes nothing
     bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
-    assert len(ledger_events(app, qt.id, "hoa")) == 2
+    assert len(ledger_events(app, qt.id, "hoa")) == 3
 
 
 def test_a_crash_before_the_receiving_write_leaves_neither_and_the_retry_does_both(app, two):
@@ -161,8 +161,13 @@ def test_a_refusal_keeps_the_member_where_she_was(app, two):
     assert problem.get_json()["status"] == 409
     assert qt.get("/members/hoa").get_json()["status"] == "active"
     assert bd.get("/transfers/incoming").get_json()["transfers"] == []
-    # Refused, the member may be proposed again
-    propose(qt, bd)
+    # Refused, the member may be proposed again; while a move waits she neither leaves nor changes union here
+    again = propose(qt, bd)
+    held = qt.post("/members/hoa/departure", {"left_on": "2024-08-01", "reason": "resigned"}, expect=409)
+    assert again in held.get_json()["detail"]
+    assert ledger_events(app, qt.id, "hoa") == [
+        "MemberAdmitted", "MemberTransferProposed", "MemberTransferRefused", "MemberTransferProposed"
+    ]  # fmt: skip
 
 
 def test_bad_input_is_a_problem_naming_the_field_and_changes_nothing(app, two):
@@ -236,25 +241,31 @@ def test_the_flows_count_a_move_once_and_as_no_admission_or_departure(client, ad
     assert [national[c] for c in codes] == [1, 1, 1, 1, 0]
 
 
-def test_a_departure_recorded_at_the_sender_during_the_handoff_still_ends_it(app, two):
-    """The sender records her departure after the acceptance's check, before its own write: the
-    move ends done, she is active in Bình Dương alone, and no call is held up by it."""
+def test_the_sender_records_no_departure_of_a_member_being_moved(app, two):
+    """A departure tried at the sender while the move is decided (between the two writes, too) is
+    refused: she is never gone from both, nor counted as a departure and a move."""
     qt, bd = two
     transfer_id = propose(qt, bd)
-    qt.post("/members/nam/departure", {"left_on": "2024-05-01", "reason": "resigned"})
+    refused = qt.post("/members/hoa/departure", {"left_on": "2024-07-01", "reason": "resigned"}, expect=409)
+    assert refused.get_json()["rule"] == "transfer_pending"
+    assert qt.post("/members/hoa/transfer", {"to_union_id": "uq", "effective_on": "2024-07-01"}, expect=409)
     from service.resources.transfers import transfers
 
     with app.app_context():
         handoff = transfers()
-    handoff.between_writes = lambda row: qt.post(
-        "/members/hoa/departure", {"left_on": "2024-07-01", "reason": "resigned"}
+    answers = []
+    handoff.between_writes = lambda row: answers.append(
+        qt.post("/members/hoa/departure", {"left_on": "2024-07-01", "reason": "resigned"}, expect=None).status_code
     )
     bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
     handoff.between_writes = None
+    assert answers == [409]
     assert qt.get(f"/transfers/{transfer_id}").get_json()["status"] == "done"
-    assert qt.get("/members/hoa").get_json()["leave_reason"] == "resigned"
+    assert qt.get("/members/hoa").get_json()["leave_reason"] == "transferred_out"
     assert bd.get("/members/bd-hoa").get_json()["status"] == "active"
-    # Proposing a member who already left is refused, naming the rule
+    # Gone by the move, she can be neither moved again nor recorded as leaving
+    assert qt.post("/members/hoa/transfer-out", {"to_tenant": bd.id, "effective_on": "2024-07-01"}, expect=409)
+    qt.post("/members/nam/departure", {"left_on": "2024-05-01", "reason": "resigned"})
     assert qt.post("/members/nam/transfer-out", {"to_tenant": bd.id, "effective_on": "2024-07-01"}, expect=409)
 
 

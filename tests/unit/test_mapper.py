@@ -138,6 +138,11 @@ def register_events(name: str) -> list:
         transfer_id="tr-0123456789abcdef",
         actor=name,
     )
+    moved.propose_move(to_tenant="dong-nai", transfer_id="tr-1", effective_on=date(2025, 1, 1), actor=ACTOR)
+    moved.move_refused(transfer_id="tr-1", reason=name, refused_on=date(2025, 1, 5), actor=name)
+    moved.propose_move(
+        to_tenant="dong-nai", transfer_id="tr-fedcba9876543210", effective_on=date(2025, 3, 1), actor=ACTOR
+    )
     moved.transfer_out(
         to_tenant="dong-nai", transfer_id="tr-fedcba9876543210", effective_on=date(2025, 3, 1), actor=ACTOR
     )
