@@ -208,6 +208,8 @@ WORDS.update(
         "MemberTransferred": lazy_gettext("Transferred"),
         "MemberTransferredIn": lazy_gettext("Moved in from another province"),
         "MemberTransferredOut": lazy_gettext("Moved to another province"),
+        "MemberTransferProposed": lazy_gettext("Move to another province proposed"),
+        "MemberTransferRefused": lazy_gettext("Move to another province refused"),
         "transferred_out": lazy_gettext("moved to another province"),
         "ReportReplaced": lazy_gettext("Report replaced"),
         "ReportSubmitted": lazy_gettext("Report submitted"),
