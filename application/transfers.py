@@ -58,7 +58,8 @@ def _now() -> str:
 
 class Transfers:
     """``registry``: the control store (where transfers wait); ``use``: opens a tenant's store.
-    ``between_writes`` is called after the receiving ledger's write and before the sending one's,
+    ``between_writes`` is called after the receiving ledger's write (or the refusal's control-store
+    write) and before the sending ledger's,
     where a crash must leave nothing that the next call does not finish (the fault tests use it)."""
 
     def __init__(self, registry: Any, use: Stores, between_writes: Callable[[dict], None] | None = None):
@@ -233,6 +234,8 @@ class Transfers:
         if row["status"] == "done":
             return
         if row["status"] == "refusing":
+            if self.between_writes is not None:
+                self.between_writes(row)
             with self.use(row["from_tenant"]) as store:
                 refused = RecordMoveRefused(
                     member_id=row["member_id"],

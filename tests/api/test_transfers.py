@@ -316,3 +316,27 @@ def test_the_demo_moves_members_and_gives_them_cards(app, two):
         headers=qt.headers,
     ).get_json()
     assert (answer["valid"], answer["tenant"], answer["active"]) == (True, bd.id, True)
+
+
+def test_a_refusal_cut_short_is_finished_by_the_next_call(app, two):
+    qt, bd = two
+    transfer_id = propose(qt, bd)
+    from service.resources.transfers import transfers
+
+    with app.app_context():
+        handoff = transfers()
+
+    def crash(_row: dict) -> None:
+        raise ConnectionError("the sending province's database went away")
+
+    handoff.between_writes = crash
+    cut = bd.post(f"/transfers/{transfer_id}/refusal", {"reason": "not employed here"}, expect=None)
+    assert cut.status_code >= 500
+    handoff.between_writes = None
+    # Refused here, not yet freed there: she is still held, and listed nowhere as waiting
+    assert bd.get("/transfers/incoming").get_json()["transfers"] == []
+    assert ledger_events(app, qt.id, "hoa")[-1] == "MemberTransferRefused"  # the listing finished it
+    assert qt.get(f"/transfers/{transfer_id}").get_json()["status"] == "refused"
+    qt.post("/members/hoa/departure", {"left_on": "2024-08-01", "reason": "resigned"})
+    assert bd.post(f"/transfers/{transfer_id}/refusal", {"reason": "again"}).get_json()["reason"] == "not employed here"
+    assert ledger_events(app, qt.id, "hoa").count("MemberTransferRefused") == 1
