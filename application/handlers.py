@@ -25,9 +25,11 @@ from domain.commands import (
     FoundWomensCommittee,
     HoldConference,
     IssueCard,
+    ProposeMove,
     RateUnion,
     RecordDeparture,
     RecordDues,
+    RecordMoveRefused,
     RecordTraining,
     RecordVerification,
     RegisterWorkplace,
@@ -36,9 +38,11 @@ from domain.commands import (
     SubmitReport,
     SurveyWorkplace,
     TransferMember,
+    TransferMemberIn,
+    TransferMemberOut,
     TransferUnion,
 )
-from domain.errors import Conflict, InvalidValue, NotFound
+from domain.errors import AlreadyExists, Conflict, InvalidValue, NotFound
 from domain.indicators import figure_value, parse_indicator
 from domain.members import DEPARTURE_REASONS, GENDERS, Member, check_card_no, personal_data
 from domain.national import NationalTarget
@@ -210,6 +214,60 @@ def record_departure(c: RecordDeparture, uow: UnitOfWork) -> Member:
     one_of(c.reason, DEPARTURE_REASONS, "reason")
     not_after(c.left_on, uow.today(), "left_on")
     member.leave(c.left_on, c.reason, c.actor)
+    return uow.add(member)
+
+
+def transfer_member_in(c: TransferMemberIn, uow: UnitOfWork) -> Member:
+    """The member the transfer brought, recorded once: a repeat finds it and records nothing."""
+    try:
+        member = uow.get(Member, c.member_id, "member_id")
+    except NotFound:
+        member = None
+    if member is not None:
+        if member.transfer_id == c.transfer_id and member.version == 1:
+            return member
+        raise AlreadyExists(f"member {c.member_id!r} exists already", field="member_id", rule="unique_id")
+    uow.require_new(Member, c.member_id)
+    not_after(c.effective_on, uow.today(), "effective_on")
+    uow.get(Union, c.union_id, "union_id").require_open_to_members(c.effective_on)
+    personal = uow.seal(c.member_id, personal_data(c.full_name, c.birth_date, c.id_number))
+    return uow.add(
+        Member.transferred_in(
+            member_id=c.member_id,
+            union_id=c.union_id,
+            admitted_on=c.admitted_on,
+            effective_on=c.effective_on,
+            gender=c.gender,
+            personal=personal,
+            from_tenant=c.from_tenant,
+            transfer_id=c.transfer_id,
+            actor=c.actor,
+        )
+    )
+
+
+def propose_move(c: ProposeMove, uow: UnitOfWork) -> Member:
+    member = uow.get(Member, c.member_id, "member_id")
+    not_after(c.effective_on, uow.today(), "effective_on")
+    member.propose_move(c.to_tenant, c.transfer_id, c.effective_on, c.actor)
+    return uow.add(member)
+
+
+def record_move_refused(c: RecordMoveRefused, uow: UnitOfWork) -> Member:
+    """Recorded once: a member no longer waiting for this move is answered as is."""
+    member = uow.get(Member, c.member_id, "member_id")
+    if member.move_refused(c.transfer_id, c.reason, uow.today(), c.actor):
+        uow.add(member)
+    return member
+
+
+def transfer_member_out(c: TransferMemberOut, uow: UnitOfWork) -> Member:
+    """MemberTransferredOut, once: a member already gone by this transfer is answered as is."""
+    member = uow.get(Member, c.member_id, "member_id")
+    if member.left_on is not None and member.transfer_id == c.transfer_id:
+        return member
+    not_after(c.effective_on, uow.today(), "effective_on")
+    member.transfer_out(c.to_tenant, c.transfer_id, c.effective_on, c.actor)
     return uow.add(member)
 
 
@@ -392,6 +450,10 @@ HANDLERS: dict[type[Command], Callable[[Any, UnitOfWork], RegisterAggregate]] = 
     ReviseTarget: revise_target,
     SubmitReport: submit_report,
     RecordVerification: record_verification,
+    ProposeMove: propose_move,
+    RecordMoveRefused: record_move_refused,
+    TransferMemberIn: transfer_member_in,
+    TransferMemberOut: transfer_member_out,
 }
 
 

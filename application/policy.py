@@ -23,6 +23,7 @@ class Action(StrEnum):
     RECORD = "record"  # the other register commands: units, workplaces, unions
     PLAN = "plan"  # targets and reports
     IMPORT = "import"  # bulk imports
+    MOVE = "move"  # send a member to another province, accept or refuse one sent here
     ERASE = "erase"  # a member's personal data
     VERIFY = "verify"  # a report against the ledger
     DIGEST = "digest"  # the ledger's digest
@@ -39,7 +40,9 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
     PLATFORM_ADMIN: frozenset({Action.PLATFORM}),
     NATIONAL: frozenset({Action.NATIONAL}),
     "federation_admin": frozenset(set(Action) - {Action.PLATFORM, Action.NATIONAL, Action.LOG_IN}),
-    "officer": frozenset(_READING | _OWN | {Action.RECORD_MEMBERS, Action.RECORD, Action.PLAN, Action.IMPORT}),
+    "officer": frozenset(
+        _READING | _OWN | {Action.RECORD_MEMBERS, Action.RECORD, Action.PLAN, Action.IMPORT, Action.MOVE}
+    ),
     "clerk": frozenset(_READING | _OWN | {Action.RECORD_MEMBERS}),
     "inspector": frozenset(_READING | _OWN | {Action.VERIFY, Action.DIGEST}),
     "auditor": frozenset(_READING | _OWN | {Action.DIGEST, Action.EXPORT, Action.ACCESS_LOG}),

@@ -22,6 +22,7 @@ from domain.commands import AdmitMember, Command, RecordVerification
 from domain.errors import NotFound
 from domain.imports import ERRORS_KEPT, ImportPlan
 from domain.members import Member, personal_data
+from integrity import cards
 from integrity.chain import Digest, Verified
 from projections.placement import Placements
 from projections.queries import admitted_member
@@ -61,6 +62,15 @@ class Register:
         for each in decided:
             each.done = True
         return item.outcome()
+
+    def check(self, command: Command) -> None:
+        """Decide ``command`` and save nothing: its refusal (rule, scope) is raised, else nothing
+        happens. For a use case that must know a write will be taken before it commits to it."""
+        uow = commit.unit_of_work(self.store)
+        scope = self.scope()
+        if scope is not None:
+            scope.require(command_reaches(command, uow))
+        handle(command, uow)
 
     def scope(self) -> Scope | None:
         """A new reach of the scope unit (None: the whole tenant), for one use case."""
@@ -140,6 +150,34 @@ class Register:
 
     def public_key(self) -> dict:
         return self.store.chain.tree.public_key()
+
+    # ---- member cards (integrity.cards) ----------------------------------------------------------------
+    def card(self, member_id: str) -> dict:
+        """The member's latest card, signed with the tenant's key; NotFound if none (or out of scope)."""
+        if self.reads.member(member_id) is None:
+            raise NotFound(f"member {member_id!r} does not exist", field="id")
+        member = commit.unit_of_work(self.store).get(Member, member_id)
+        if not member.cards:
+            raise NotFound(f"member {member_id!r} holds no card", field="card")
+        card_no, issued_on = max(member.cards, key=lambda c: (c[1], c[0]))
+        key_id, private = self.store.chain.tree.signing_key()
+        fields = {
+            "card_no": card_no,
+            "tenant": self.store.tenant_id,
+            "member_id": member_id,
+            "union_id": member.union_id,
+            "issued_on": issued_on.isoformat(),
+        }
+        return cards.sign_card(private, key_id, fields)
+
+    def card_holder(self, fields: dict) -> dict:
+        """Whether the member a verified card names is active here now, and holds that card."""
+        member = self.reads.member(fields["member_id"])
+        held = False
+        if member is not None:
+            found = commit.unit_of_work(self.store).get(Member, fields["member_id"])
+            held = any(no == fields["card_no"] and on.isoformat() == fields["issued_on"] for no, on in found.cards)
+        return {"known": held, "active": bool(held and member is not None and member["status"] == "active")}
 
     def consistency(self, old: int, new: int) -> dict:
         """The proof that the tree of ``new`` events extends that of ``old`` (RFC 9162 2.1.4)."""

@@ -25,9 +25,11 @@ from domain.commands import (
     FoundWomensCommittee,
     HoldConference,
     IssueCard,
+    ProposeMove,
     RateUnion,
     RecordDeparture,
     RecordDues,
+    RecordMoveRefused,
     RecordTraining,
     RecordVerification,
     RegisterWorkplace,
@@ -36,6 +38,8 @@ from domain.commands import (
     SubmitReport,
     SurveyWorkplace,
     TransferMember,
+    TransferMemberIn,
+    TransferMemberOut,
     TransferUnion,
 )
 from domain.errors import NotFound
@@ -173,6 +177,12 @@ def command_reaches(command: Command, uow: Any) -> list[Reach]:
             ]
         case RecordDeparture():
             return [Reach("member", command.member_id, command.left_on, "id")]
+        case TransferMemberIn():
+            return [Reach("union", command.union_id, command.effective_on, "union_id")]
+        case TransferMemberOut() | ProposeMove():
+            return [Reach("member", command.member_id, command.effective_on, "id")]
+        case RecordMoveRefused():
+            return [Reach("member", command.member_id, today, "id")]
         case EraseMemberData():
             return [Reach("member", command.member_id, today, "id")]
         case RateUnion():

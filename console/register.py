@@ -177,7 +177,7 @@ STOOD_KINDS = ("unit", "workplace", "union", "member")
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 UNIT_FIGURES = "members_total,members_female,unions_total,workplaces_eligible,workplaces_covered,coverage_pct"
 UNION_FIGURES = "members_total,members_female"
-CREATED = {"UnitEstablished", "WorkplaceRegistered", "UnionFounded", "MemberAdmitted"}
+CREATED = {"UnitEstablished", "WorkplaceRegistered", "UnionFounded", "MemberAdmitted", "MemberTransferredIn"}
 WHEN_KEYS = ("version", "updated_at", "created_at", "recorded_at", "founded_at", "admitted_at")
 
 
@@ -225,6 +225,8 @@ def fold(kind: str, history: list[dict], as_of: date, known_at: datetime | None)
             state["union_id"] = data.get("to_union_id")
         elif event == "MemberLeft":
             state.update(left_on=data.get("left_on"), leave_reason=data.get("reason"))
+        elif event == "MemberTransferredOut":
+            state.update(left_on=data.get("effective_on"), leave_reason="transferred_out")
         elif event == "MemberDataErased":
             state.update(dict.fromkeys(PERSONAL_FIELDS))
     if state is not None:

@@ -149,6 +149,52 @@ class RecordDeparture(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TransferMemberIn(Command):
+    """Record a member who moved here from another province (MemberTransferredIn). Posting the same
+    transfer again answers the member already recorded and changes nothing."""
+
+    member_id: str
+    union_id: str
+    admitted_on: date
+    effective_on: date
+    gender: str
+    full_name: str
+    birth_date: date | None
+    id_number: str | None
+    from_tenant: str
+    transfer_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProposeMove(Command):
+    """The sending province proposes a member's move (MemberTransferProposed)."""
+
+    member_id: str
+    to_tenant: str
+    transfer_id: str
+    effective_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordMoveRefused(Command):
+    """The receiving province refused the move (MemberTransferRefused); once per transfer."""
+
+    member_id: str
+    transfer_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransferMemberOut(Command):
+    """Record that a member moved to another province (MemberTransferredOut); once per transfer."""
+
+    member_id: str
+    to_tenant: str
+    transfer_id: str
+    effective_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
 class EraseMemberData(Command):
     member_id: str
     reason: str

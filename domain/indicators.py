@@ -27,6 +27,8 @@ STOCKS = (
 FLOWS = (
     "members_admitted",
     "members_left",
+    "members_transferred_in",  # moved here from another province (not admitted here)
+    "members_transferred_out",  # moved to another province (not a departure)
     "members_net_growth",
     "unions_founded",
     "unions_dissolved",

@@ -92,6 +92,10 @@ class Audit(Projection):
             "MemberAdmitted",
             "MemberTransferred",
             "MemberLeft",
+            "MemberTransferredIn",
+            "MemberTransferredOut",
+            "MemberTransferProposed",
+            "MemberTransferRefused",
             "MemberDataErased",
         }
     )

@@ -9,9 +9,10 @@ over the tenant's in-memory columns of the views (``projections.columns``).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ from domain.periods import Period
 from domain.workplaces import SECTORS
 from projections.base import FOREVER, Transaction, ViewCursor, day
 from projections.columns import NO_DAY, OPEN, RegisterColumns, Snapshot
-from projections.membership import ADMITTED, LEFT
+from projections.membership import ADMITTED, LEFT, TRANSFERRED_IN, TRANSFERRED_OUT
 
 NEVER = 0
 ALWAYS = 10**7  # past date.max.toordinal()
@@ -55,6 +56,25 @@ SAME_EVERY_STEP = (
 )
 # The records summed for a percentage of records: (numerator, denominator) columns.
 RECORD_PARTS = {"dues_collected_pct": ("collected", "due"), "officials_trained_pct": ("trained", "officials")}
+
+# The members' flows: each code's cache key and kind in member_flows; the net growth is made of all four.
+FLOW_KINDS = {
+    "members_admitted": ("admitted", ADMITTED),
+    "members_left": ("left", LEFT),
+    "members_transferred_in": ("moved_in", TRANSFERRED_IN),
+    "members_transferred_out": ("moved_out", TRANSFERRED_OUT),
+}
+MEMBER_FLOWS = (*FLOW_KINDS, "members_net_growth")
+
+
+def member_flow(base: str, flow: Callable[[str, int], Any]) -> Any:
+    """A members' flow (a count, or counts by group or by step) from ``flow(key, kind)``: the net
+    growth is admitted + transferred in - left - transferred out (a move between provinces counts
+    in neither's admissions nor departures)."""
+    if base != "members_net_growth":
+        return flow(*FLOW_KINDS[base])
+    admitted, left, moved_in, moved_out = (flow(*FLOW_KINDS[code]) for code in FLOW_KINDS)
+    return admitted + moved_in - left - moved_out
 
 
 @dataclass(frozen=True)
@@ -274,10 +294,8 @@ class _Answer:
             return self._members_total(female=True)
         if base == "unions_total":
             return int(np.count_nonzero(self._unions_here()))
-        if base in ("members_admitted", "members_left", "members_net_growth"):
-            admitted = self._once("admitted", lambda: self._member_flow(ADMITTED))
-            left = self._once("left", lambda: self._member_flow(LEFT))
-            return {"members_admitted": admitted, "members_left": left, "members_net_growth": admitted - left}[base]
+        if base in MEMBER_FLOWS:
+            return member_flow(base, lambda key, kind: self._once(key, lambda: self._member_flow(kind)))
         if base == "unions_founded":
             return self._once("founded", lambda: self._flow(*self.snap.structure.founded))
         if base == "unions_dissolved":
@@ -790,10 +808,8 @@ class _Grouping:
             return self._once(base, lambda: self._members(base == "members_female"))
         if base == "unions_total":
             return self._once(base, lambda: self._count(self._once("unions", self._union_rows)[1]))
-        if base in ("members_admitted", "members_left", "members_net_growth"):
-            admitted = self._once("admitted", lambda: self._member_flow(ADMITTED))
-            left = self._once("left", lambda: self._member_flow(LEFT))
-            return {"members_admitted": admitted, "members_left": left, "members_net_growth": admitted - left}[base]
+        if base in MEMBER_FLOWS:
+            return member_flow(base, lambda key, kind: self._once(key, lambda: self._member_flow(kind)))
         if base in ("unions_founded", "unions_dissolved"):
             st = self.snap.structure
             events = st.founded if base == "unions_founded" else st.dissolved
@@ -1111,10 +1127,9 @@ class _Series:
             out["members"] = self._once("members", lambda: self._members(False))[:, n]
         if "members_female" in bases:
             out["members_f"] = self._once("members_f", lambda: self._members(True))[:, n]
-        if bases & {"members_admitted", "members_net_growth"}:
-            out["admitted"] = int(self._once("admitted", lambda: self._member_flow(ADMITTED))[n])
-        if bases & {"members_left", "members_net_growth"}:
-            out["left"] = int(self._once("left", lambda: self._member_flow(LEFT))[n])
+        for code, (flow, kind) in FLOW_KINDS.items():
+            if bases & {code, "members_net_growth"}:
+                out[flow] = int(self._once(flow, lambda k=kind: self._member_flow(k))[n])
         if "unions_founded" in bases:
             out["founded"] = int(self._once("founded", lambda: self._flow(*st.founded))[n])
         if "unions_dissolved" in bases:

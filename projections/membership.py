@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.members import TRANSFERRED_OUT as TRANSFERRED_OUT_REASON
 from projections import spans
 from projections.base import Projection, StoredRun, ViewCursor, day, event_name, micros, sql_day, sql_micros
 
 ADMITTED, LEFT = 0, 1
+# A member who moved in from another province, or out to one: flows of their own, never admissions
+# or departures (the national figures count a move once, and as no new member).
+TRANSFERRED_IN, TRANSFERRED_OUT = 2, 3
 FEMALE = "female"
 # A run of transfers and departures updates each member's state once (see Membership.bulk_MemberMoves).
 TRANSFERRED = (("union_id", "text"), ("version", "integer"), ("at", "bigint"), ("member", "text"))
@@ -32,8 +36,9 @@ class Membership(Projection):
         " left_union_id TEXT, left_on INTEGER, left_at BIGINT, leave_reason TEXT,"
         " personal TEXT, version INTEGER NOT NULL, updated_at BIGINT NOT NULL, admitted_pos BIGINT)",
         *spans.span_ddl("member_spans"),
-        # kind: 0 admitted, 1 left; the union is the one the member was in on that day; female: 1
-        # for a woman (the breakdown by gender counts the flows without reading the members)
+        # kind: 0 admitted, 1 left, 2 transferred in, 3 transferred out; the union is the one the
+        # member was in on that day; female: 1 for a woman (the breakdown by gender counts the flows
+        # without reading the members)
         "CREATE TABLE IF NOT EXISTS member_flows ("
         " position BIGINT NOT NULL, kind INTEGER NOT NULL, union_id TEXT NOT NULL,"
         " on_day INTEGER NOT NULL, recorded_at BIGINT NOT NULL, female INTEGER NOT NULL DEFAULT 0)",
@@ -149,6 +154,33 @@ class Membership(Projection):
                 departures,
             )
             cur.insert_rows("member_flows", self.FLOW_COLUMNS, flows)
+
+    def on_MemberTransferredIn(self, cur: ViewCursor, e: Any, position: int) -> None:
+        """Like an admission, but counted from the move's day and keeping the first admission's date."""
+        at, since = micros(e.timestamp), day(e.effective_on)
+        state = (e.member_id, e.union_id, e.gender, e.union_id, day(e.admitted_on), at, e.personal,
+                 e.originator_version, at)  # fmt: skip
+        cur.insert_rows("member_state", self.ADMITTED_STATE, [state])
+        cur.insert_rows(
+            "member_spans",
+            ("entity_id", "holder_id", "valid_from", "valid_to", "terminal", "recorded_at", "position"),
+            [(e.member_id, e.union_id, since, None, 0, at, position)],
+        )
+        female = int(e.gender == FEMALE)
+        cur.insert_rows("member_flows", self.FLOW_COLUMNS, [(position, TRANSFERRED_IN, e.union_id, since, at, female)])
+
+    def on_MemberTransferredOut(self, cur: ViewCursor, e: Any, position: int) -> None:
+        """Like a departure whose reason is the move: the member stops counting here that day."""
+        at, on = micros(e.timestamp), day(e.effective_on)
+        spans.apply_many(cur, "member_spans", [(e.member_id, None, on, at, position)])
+        gender = cur.execute("SELECT gender FROM member_state WHERE member_id = ?", (e.member_id,)).fetchone()
+        cur.execute(
+            "UPDATE member_state SET left_union_id = ?, left_on = ?, left_at = ?, leave_reason = ?, version = ?,"
+            " updated_at = ? WHERE member_id = ?",
+            (e.union_id, on, at, TRANSFERRED_OUT_REASON, e.originator_version, at, e.member_id),
+        )
+        female = int(gender is not None and gender[0] == FEMALE)
+        cur.insert_rows("member_flows", self.FLOW_COLUMNS, [(position, TRANSFERRED_OUT, e.union_id, on, at, female)])
 
     def on_MemberDataErased(self, cur: ViewCursor, e: Any, position: int) -> None:
         # The key is destroyed here too, in the same transaction as the view, so an erasure

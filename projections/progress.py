@@ -13,7 +13,7 @@ from projections.indicators import IndicatorCalculator, Question, UnitScope
 
 LATE_EVENTS_SHOWN = 50
 # Which recorded events can move each kind of figure.
-MEMBER_EVENTS = ("MemberAdmitted", "MemberTransferred", "MemberLeft")
+MEMBER_EVENTS = ("MemberAdmitted", "MemberTransferred", "MemberLeft", "MemberTransferredIn", "MemberTransferredOut")
 UNION_EVENTS = ("UnionFounded", "UnionTransferred", "UnionDissolved")
 WORKPLACE_EVENTS = ("WorkplaceRegistered", "WorkforceSurveyed")
 STRUCTURE_EVENTS = ("UnitEstablished", "UnitClosed")
@@ -23,7 +23,10 @@ MOVERS = {
     "members_female": MEMBER_EVENTS + UNION_EVENTS + STRUCTURE_EVENTS,
     "members_admitted": ("MemberAdmitted",) + PLACEMENT_EVENTS,
     "members_left": ("MemberLeft",) + PLACEMENT_EVENTS,
-    "members_net_growth": ("MemberAdmitted", "MemberLeft") + PLACEMENT_EVENTS,
+    "members_transferred_in": ("MemberTransferredIn",) + PLACEMENT_EVENTS,
+    "members_transferred_out": ("MemberTransferredOut",) + PLACEMENT_EVENTS,
+    "members_net_growth": ("MemberAdmitted", "MemberLeft", "MemberTransferredIn", "MemberTransferredOut")
+    + PLACEMENT_EVENTS,
     "unions_total": UNION_EVENTS + STRUCTURE_EVENTS,
     "unions_founded": ("UnionFounded",) + PLACEMENT_EVENTS,
     "unions_dissolved": ("UnionDissolved",) + PLACEMENT_EVENTS,

@@ -58,6 +58,21 @@ def rebuild(tenant: str) -> None:
     click.echo(f"Rebuilt the views of {tenant} from {applied} events.")
 
 
+@main.command("finish-transfers")
+def finish_transfers() -> None:
+    """Finish the moves between provinces that a crash or an unreachable database left half done
+    (safe to run at any time, e.g. from a timer: each write is made once)."""
+    from application.transfers import Transfers
+    from tenants.bootstrap import bootstrap
+
+    platform = bootstrap()
+    try:
+        finished = Transfers(platform.registry, platform.stores.use).finish_pending()
+    finally:
+        platform.close()
+    click.echo(f"{finished} transfers finished.")
+
+
 @main.command("import")
 @click.option("--tenant", required=True, help="Tenant id")
 @click.option(
@@ -213,11 +228,12 @@ def _write_workbook(province, path: str) -> None:
     book.save(path)
 
 
-from service.cli_ledger import audit, export, ledger, witness  # noqa: E402 - commands defined in their own module
 from service.cli_tenants import tenants  # noqa: E402 - commands defined in their own module
+from service.cli_ledger import audit, card, export, ledger, witness  # noqa: E402 - commands defined in their own module
 
 main.add_command(ledger)
 main.add_command(export)
 main.add_command(audit)
 main.add_command(witness)
 main.add_command(tenants)
+main.add_command(card)

@@ -359,3 +359,30 @@ def witness() -> None:
     click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
     if not all(t["consistent"] for t in answer["tenants"]):
         raise click.ClickException("a tenant's ledger is inconsistent with a checkpoint already witnessed (see alarms)")
+
+
+@click.group()
+def card() -> None:
+    """Member cards, checked with no database and no service."""
+
+
+@card.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--key", required=True, callback=_key, help=KEY_HELP)
+def verify_card(file: str, key: str) -> None:
+    """Check that the card in FILE (GET .../members/{id}/card saved as a file) is signed by KEY.
+
+    Whether its holder is still an active member is the province's to say: POST /v1/cards/verification.
+    """
+    from integrity.cards import verify_card as verified
+    from integrity.merkle import ProofFailed
+
+    data = _json(file, "a card")
+    try:
+        fields = verified(data, key)
+    except ProofFailed as error:
+        raise click.ClickException(f"{file}: {error}") from None
+    click.echo(
+        f"valid: card {fields['card_no']} of member {fields['member_id']} (union {fields['union_id']}),"
+        f" issued {fields['issued_on']} by {fields['tenant']}"
+    )

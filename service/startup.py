@@ -84,6 +84,11 @@ def ensure_national_demo(platform: Platform, today: date | None = None, tenant_i
         click.echo(f"Building a second, smaller demo province ({SECOND_MEMBERS:,} synthetic members)...")
         with platform.stores.use(tenant_id) as store:
             load_province(Register(store), generate_province(SECOND_MEMBERS, SECOND_SEED, today), actor="demo")
+        if platform.registry.tenant(DEMO_TENANT) is not None:  # a few members move there, with their cards
+            from demo.moves import move_members
+
+            moved = move_members(platform, DEMO_TENANT, tenant_id, today)
+            click.echo(f"{len(moved)} members moved from {DEMO_TENANT} to {tenant_id}: {', '.join(moved)}")
         write_private(built_file, f"{tenant_id}\n")
     elif not registered:
         return None

@@ -81,8 +81,9 @@ def indicators(args: dict, tenant: str):
 
     Stocks (`members_total`, `members_female`, `unions_total`, `workplaces_eligible`, `workplaces_covered`,
     `coverage_pct`, `member_worker_ratio_pct`) are counted at `as_of`, under the structure as it
-    stood that day. Flows (`members_admitted`, `members_left`, `members_net_growth`,
-    `unions_founded`, `unions_dissolved`) count the period's days up to `as_of`, each event under
+    stood that day. Flows (`members_admitted`, `members_left`, `members_transferred_in`,
+    `members_transferred_out`, `members_net_growth` = admitted + transferred in - left - transferred
+    out, `unions_founded`, `unions_dissolved`) count the period's days up to `as_of`, each event under
     the unit that held its union on the event's date. Workplace indicators take `@N` for the
     workforce threshold (default 10). The plans' percentages: `unions_rated_good_pct`,
     `cla_coverage_pct`, `womens_committee_pct`, `members_with_card_pct`, `officials_trained_pct`

@@ -142,6 +142,38 @@ class Province:
         self.admin.post("/members", body)
         return member
 
+    def card(self, side: str) -> dict:
+        """The card of the side's first member, issued on first use."""
+        member = self.member[side]
+        if self.admin.get(f"/members/{member}/card", expect=None).status_code == 404:
+            self.admin.post(f"/members/{member}/cards", {"card_no": f"C-{member}", "issued_on": "2023-01-01"})
+        return self.admin.get(f"/members/{member}/card").get_json()
+
+    def sister_id(self) -> str:
+        """A second province, for the moves between provinces: a district with a union."""
+        if not hasattr(self, "sister"):
+            self.sister = new_tenant(self.client, {"Authorization": f"Bearer {ADMIN_TOKEN}"})
+            self.sister.post("/units", {"id": "S", "name": "S", "kind": "district", "established_on": "2020-01-01"})
+            self.sister.post(
+                "/workplaces",
+                {"id": "ws", "name": "ws", "sector": "other", "unit_id": "S", "workers": 5, "female_workers": 1,
+                 "as_of": "2020-01-01"},
+            )  # fmt: skip
+            self.sister.post("/unions", {"id": "us", "name": "us", "workplace_id": "ws", "unit_id": "S",
+                                         "founded_on": "2020-02-01"})  # fmt: skip
+        return self.sister.id
+
+    def incoming(self) -> str:
+        """A transfer waiting for this province: a fresh member of the sister province, sent here."""
+        self.sister_id()
+        member = self.fresh("moving")
+        self.sister.post(
+            "/members",
+            {"id": member, "union_id": "us", "admitted_on": "2022-01-01", "full_name": "M", "gender": "male"},
+        )
+        body = {"to_tenant": self.admin.id, "effective_on": "2023-01-01"}
+        return self.sister.post(f"/members/{member}/transfer-out", body).get_json()["transfer_id"]
+
     def new_user(self) -> str:
         username = self.fresh("user")
         body = {"username": username, "full_name": username, "role": "viewer", "password": "a-long-password"}

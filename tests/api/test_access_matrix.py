@@ -306,6 +306,38 @@ RULES: dict[tuple[str, str], Rule] = {
     (GET, T + "/members/{member_id}/history"): Rule(
         Action.READ, "path:member_id", lambda p, s: Call(f"/members/{p.member[s]}/history")
     ),
+    # ---- members who move between provinces (the pending transfers live in the control store) ----------------
+    (POST, T + "/members/{member_id}/transfer-out"): Rule(
+        Action.MOVE,
+        "path:member_id",
+        lambda p, s: Call(
+            f"/members/{p.new_member(s)}/transfer-out", {"to_tenant": p.sister_id(), "effective_on": "2023-01-01"}
+        ),
+        ok=201,
+    ),  # fmt: skip
+    (GET, T + "/transfers/incoming"): Rule(Action.MOVE, None, lambda p, s: Call("/transfers/incoming")),
+    (GET, T + "/transfers/{transfer_id}"): Rule(Action.MOVE, None, lambda p, s: Call(f"/transfers/{p.incoming()}")),
+    # Accepted into a union of the principal's scope, or refused outside it (404, as any entity there)
+    (POST, T + "/transfers/{transfer_id}/acceptance"): Rule(
+        Action.MOVE,
+        "body:union_id",
+        lambda p, s: Call(
+            f"/transfers/{p.incoming()}/acceptance", {"union_id": p.union[s], "member_id": p.fresh("arrived")}
+        ),
+        ok=201,
+    ),
+    (POST, T + "/transfers/{transfer_id}/refusal"): Rule(
+        Action.MOVE, None, lambda p, s: Call(f"/transfers/{p.incoming()}/refusal", {"reason": "unknown here"}), ok=201
+    ),
+    # ---- member cards: read within the scope; verified by any tenant role ------------------------------------
+    (GET, T + "/members/{member_id}/card"): Rule(
+        Action.READ, "path:member_id", lambda p, s: Call(f"/members/{p.card(s) and p.member[s]}/card")
+    ),
+    (POST, "/v1/cards/verification"): Rule(
+        Action.READ,
+        None,
+        lambda p, s: Call("/v1/cards/verification", {k: p.card(s)[k] for k in ("statement", "signature", "key_id")}),
+    ),
     # ---- figures, targets, reports ------------------------------------------------------------------------------
     (GET, T + "/indicators"): Rule(
         Action.READ, "query:unit_id", lambda p, s: Call("/indicators", query={"period": "2024", "unit_id": p.unit[s]})
@@ -390,7 +422,8 @@ RULES: dict[tuple[str, str], Rule] = {
         Action.DIGEST, None, lambda p, s: Call("/ledger/inclusion", query={"position": 1, "size": 1})
     ),
 }
-WITHOUT_LEDGER = re.compile(r"/(tokens|users)\b")  # the registry keeps these, not the tenant's ledger
+# the registry keeps these, not the tenant's ledger (a refusal is written to the sending province's)
+WITHOUT_LEDGER = re.compile(r"/(tokens|users)\b|/refusal$")
 SCOPE_OF = {role: (None if role in UNSCOPED_ROLES else "A") for role in ROLES}
 
 

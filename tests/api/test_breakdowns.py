@@ -196,6 +196,8 @@ def test_by_unit_under_a_unit_gives_its_children_and_what_it_holds_itself(provin
         "member_worker_ratio_pct": 7.5,  # 3 / 40
         "members_admitted": 1,
         "members_left": 0,
+        "members_transferred_in": 0,  # no moves between provinces here
+        "members_transferred_out": 0,
         "members_net_growth": 1,
         "unions_founded": 0,
         "unions_dissolved": 0,

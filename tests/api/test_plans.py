@@ -452,6 +452,8 @@ def test_draft_is_the_ledgers_figures_and_verifies_as_consistent(tenant):
         "member_worker_ratio_pct": 13.3,
         "members_admitted": 2,
         "members_left": 0,
+        "members_transferred_in": 0,  # no moves between provinces
+        "members_transferred_out": 0,
         "members_net_growth": 2,
         "unions_founded": 0,
         "unions_dissolved": 0,

@@ -329,6 +329,8 @@ def expected_2025(unit: str | None, admitted: int, left: int) -> dict:
         "member_worker_ratio_pct": 100 * members / 50 if located else 0.0,  # members of w1's union / its workers
         "members_admitted": admitted if held else 0,
         "members_left": left if held else 0,
+        "members_transferred_in": 0,  # no moves between provinces here
+        "members_transferred_out": 0,
         "members_net_growth": admitted - left if held else 0,
         "unions_founded": 0,
         "unions_dissolved": 0,

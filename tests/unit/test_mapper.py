@@ -127,7 +127,26 @@ def register_events(name: str) -> list:
     admission = Member.admission(
         member_id="m-2", union_id="c-1", admitted_on=date(2021, 5, 17), gender="male", personal=name, actor=name
     )
-    aggregates = (unit, successor, workplace, union, member, card, target, report, national)
+    moved = Member.transferred_in(
+        member_id="m-3",
+        union_id="c-1",
+        admitted_on=date(2019, 4, 2),
+        effective_on=date(2024, 7, 1),
+        gender="female",
+        personal=f"aesgcm:{name}",
+        from_tenant="binh-duong",
+        transfer_id="tr-0123456789abcdef",
+        actor=name,
+    )
+    moved.propose_move(to_tenant="dong-nai", transfer_id="tr-1", effective_on=date(2025, 1, 1), actor=ACTOR)
+    moved.move_refused(transfer_id="tr-1", reason=name, refused_on=date(2025, 1, 5), actor=name)
+    moved.propose_move(
+        to_tenant="dong-nai", transfer_id="tr-fedcba9876543210", effective_on=date(2025, 3, 1), actor=ACTOR
+    )
+    moved.transfer_out(
+        to_tenant="dong-nai", transfer_id="tr-fedcba9876543210", effective_on=date(2025, 3, 1), actor=ACTOR
+    )
+    aggregates = (unit, successor, workplace, union, member, moved, card, target, report, national)
     return [e for a in aggregates for e in a.collect_events()] + [admission]
 
 

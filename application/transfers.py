@@ -1,0 +1,351 @@
+"""Members who move between provinces: a handoff between two tenants' ledgers.
+
+The two ledgers may live on different servers, so no one transaction spans both writes. The
+transfer's state in the control store is the outbox that makes them one: it says what the receiving
+province chose before either ledger is written, and a transfer left half done by a crash (after the
+receiving write, before the sending one) is finished by the next call about it in either province,
+or by ``finish_pending``. Each ledger write is idempotent (keyed by the transfer's id), so finishing
+twice records nothing twice.
+
+States: ``pending`` (proposed; the member counts at the sender, held there by MemberTransferProposed),
+``accepting`` (the receiver's union and member id are chosen; the writes are under way or to be
+finished), ``done``, ``refusing`` (the sender's MemberTransferRefused to be written) and ``refused``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from datetime import UTC, date, datetime
+from typing import Any
+
+from application.register import Register
+from domain.commands import ProposeMove, RecordMoveRefused, TransferMemberIn, TransferMemberOut
+from domain.errors import Conflict, DomainError, InvalidValue, NotFound
+
+DDL = (
+    "CREATE TABLE IF NOT EXISTS member_transfers (transfer_id TEXT PRIMARY KEY, from_tenant TEXT NOT NULL,"
+    " to_tenant TEXT NOT NULL, member_id TEXT NOT NULL, effective_on TEXT NOT NULL, status TEXT NOT NULL,"
+    " union_id TEXT, new_member_id TEXT, reason TEXT, requested_by TEXT NOT NULL, requested_at TEXT NOT NULL,"
+    " decided_by TEXT, decided_at TEXT)",
+    "CREATE INDEX IF NOT EXISTS member_transfers_to ON member_transfers (to_tenant, status)",
+    "CREATE INDEX IF NOT EXISTS member_transfers_from ON member_transfers (from_tenant, status)",
+)
+COLUMNS = (
+    "transfer_id",
+    "from_tenant",
+    "to_tenant",
+    "member_id",
+    "effective_on",
+    "status",
+    "union_id",
+    "new_member_id",
+    "reason",
+    "requested_by",
+    "decided_by",
+)
+log = logging.getLogger(__name__)
+OPEN = ("pending", "accepting", "refusing")  # a member has at most one transfer in these states
+
+Stores = Callable[[str], AbstractContextManager[Any]]  # tenant id -> its store, opened for a use case
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Transfers:
+    """``registry``: the control store (where transfers wait); ``use``: opens a tenant's store.
+    ``between_writes`` is called after the receiving ledger's write (or the refusal's control-store
+    write) and before the sending ledger's,
+    where a crash must leave nothing that the next call does not finish (the fault tests use it)."""
+
+    def __init__(self, registry: Any, use: Stores, between_writes: Callable[[dict], None] | None = None):
+        self.registry = registry
+        self.use = use
+        self.between_writes = between_writes
+        self._made = False
+
+    # ---- the control store ------------------------------------------------------------------------
+    def _tables(self) -> None:
+        if not self._made:
+            with self.registry.transaction() as cur:
+                for statement in DDL:
+                    cur.execute(statement)
+            self._made = True
+
+    def _rows(self, where: str, params: tuple) -> list[dict]:
+        self._tables()
+        with self.registry.transaction(write=False) as cur:
+            rows = cur.execute(f"SELECT {', '.join(COLUMNS)} FROM member_transfers WHERE {where}", params).fetchall()
+        return [dict(zip(COLUMNS, row)) for row in rows]
+
+    def _row(self, transfer_id: str, tenant: str) -> dict:
+        """The transfer, seen from one of its two provinces; any other sees none (404)."""
+        rows = self._rows("transfer_id = ?", (transfer_id,))
+        if not rows or tenant not in (rows[0]["from_tenant"], rows[0]["to_tenant"]):
+            raise NotFound(f"transfer {transfer_id!r} does not exist", field="transfer_id")
+        return rows[0]
+
+    def _move(self, transfer_id: str, old: str, new: str, **values: Any) -> bool:
+        """Change a transfer's state if it is still ``old``: False if another call changed it first."""
+        sets = ", ".join(f"{k} = ?" for k in ("status", *values))
+        with self.registry.transaction() as cur:
+            cur.execute(
+                f"UPDATE member_transfers SET {sets} WHERE transfer_id = ? AND status = ?",
+                (new, *values.values(), transfer_id, old),
+            )
+            return cur.raw.rowcount == 1
+
+    # ---- the sending province ---------------------------------------------------------------------
+    def propose(self, register: Register, tenant: str, member_id: str, to_tenant: str, effective_on: date, actor: str):
+        """A move of one of ``register``'s members (within its principal's scope) to ``to_tenant``."""
+        self.finish_pending(tenant)
+        if to_tenant == tenant:
+            raise InvalidValue("must be another province", field="to_tenant")
+        if self.registry.tenant(to_tenant) is None:
+            raise NotFound(f"tenant {to_tenant!r} does not exist", field="to_tenant")
+        transfer_id = "tr-" + secrets.token_hex(8)
+        proposal = ProposeMove(
+            member_id=member_id, to_tenant=to_tenant, transfer_id=transfer_id, effective_on=effective_on, actor=actor
+        )
+        # The sending ledger's rules first (the member is here, in scope, active, placed by then, not
+        # already moving), so that neither the proposal nor the write on acceptance is refused.
+        register.check(proposal)
+        self._tables()
+        with self.registry.transaction() as cur:
+            found = cur.execute(
+                "SELECT transfer_id FROM member_transfers WHERE from_tenant = ? AND member_id = ?"
+                " AND status IN (?, ?, ?)",
+                (tenant, member_id, *OPEN),
+            ).fetchone()
+            if found is not None:
+                raise Conflict(f"member {member_id} is already being moved ({found[0]})", rule="transfer_open")
+            cur.execute(
+                "INSERT INTO member_transfers (transfer_id, from_tenant, to_tenant, member_id, effective_on, status,"
+                " requested_by, requested_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+                (transfer_id, tenant, to_tenant, member_id, effective_on.isoformat(), actor, _now()),
+            )
+        # MemberTransferProposed holds the member here (no departure nor transfer) until the decision.
+        # Should this write be lost, the move still works; only that hold is missing.
+        try:
+            register.execute(proposal)
+        except DomainError:
+            with self.registry.transaction() as cur:
+                cur.execute("DELETE FROM member_transfers WHERE transfer_id = ? AND status = 'pending'", (transfer_id,))
+            raise
+        return {"transfer_id": transfer_id, "status": "pending"}
+
+    # ---- the receiving province -------------------------------------------------------------------
+    def incoming(self, tenant: str) -> list[dict]:
+        """Transfers waiting for ``tenant``, with what the sender holds of each member."""
+        self.finish_pending(tenant)
+        out = []
+        for row in self._rows("to_tenant = ? AND status = 'pending' ORDER BY transfer_id", (tenant,)):
+            member = self._sent_member(row)
+            out.append(
+                {
+                    "transfer_id": row["transfer_id"],
+                    "from_tenant": row["from_tenant"],
+                    "member_id": row["member_id"],
+                    "admitted_on": member["admitted_on"],
+                    "effective_on": date.fromisoformat(row["effective_on"]),
+                    "gender": member["gender"],
+                    "full_name": member["full_name"],
+                    "birth_date": member["birth_date"],
+                    "id_number": member["id_number"],
+                }
+            )
+        return out
+
+    def accept(self, register: Register, tenant: str, transfer_id: str, union_id: str, member_id: str, actor: str):
+        """The member recorded here (MemberTransferredIn) and gone from the sender (MemberTransferredOut)."""
+        row = self._receiving(transfer_id, tenant)
+        chosen = {"union_id": union_id, "new_member_id": member_id}
+        if row["status"] == "refused":
+            raise Conflict(f"transfer {transfer_id} was refused", rule="transfer_refused")
+        if row["status"] == "pending":
+            sent = self._sent_member(row)
+            with self.use(row["from_tenant"]) as store:
+                Register(store).check(_out_of(row | {"decided_by": actor}))
+            # The receiving rules first (scope, union open, id free): a refusal there changes nothing.
+            self._write_in(register, row | chosen, sent, actor, dry=True)
+            if not self._move(transfer_id, "pending", "accepting", **chosen, decided_by=actor, decided_at=_now()):
+                row = self._receiving(transfer_id, tenant)
+                if row["status"] == "refused":
+                    raise Conflict(f"transfer {transfer_id} was refused", rule="transfer_refused")
+            else:
+                row = row | chosen | {"status": "accepting", "decided_by": actor}
+        if (row["union_id"], row["new_member_id"]) != (union_id, member_id):
+            raise Conflict(
+                f"transfer {transfer_id} was accepted into union {row['union_id']} as member {row['new_member_id']}",
+                rule="transfer_accepted",
+            )
+        self._finish(row, register)
+        answer = register.reads.member(member_id)
+        if answer is None:
+            raise NotFound(f"member {member_id!r} does not exist", field="member_id")
+        return answer
+
+    def refuse(self, tenant: str, transfer_id: str, reason: str, actor: str) -> dict:
+        """The move refused: ``refusing`` first, then the sender's MemberTransferRefused frees the
+        member there, then ``refused``; finished like an acceptance if cut short."""
+        row = self._receiving(transfer_id, tenant)
+        if row["status"] == "pending" and self._move(
+            transfer_id, "pending", "refusing", reason=reason, decided_by=actor, decided_at=_now()
+        ):
+            row = row | {"status": "refusing", "reason": reason, "decided_by": actor}
+        else:
+            row = self._receiving(transfer_id, tenant)
+        if row["status"] == "refusing":
+            self._finish(row, None)
+            row = self._receiving(transfer_id, tenant)
+        if row["status"] != "refused":
+            raise Conflict(f"transfer {transfer_id} was accepted", rule="transfer_accepted")
+        return self._answer(row)
+
+    def transfer(self, tenant: str, transfer_id: str) -> dict:
+        self.finish_pending(tenant)
+        return self._answer(self._row(transfer_id, tenant))
+
+    # ---- finishing --------------------------------------------------------------------------------
+    def finish_pending(self, tenant: str | None = None) -> int:
+        """Finish every accepted transfer whose writes were cut short (of ``tenant``, or all)."""
+        self._tables()
+        if tenant is None:
+            rows = self._rows("status IN ('accepting', 'refusing')", ())
+        else:
+            rows = self._rows(
+                "status IN ('accepting', 'refusing') AND (from_tenant = ? OR to_tenant = ?)", (tenant, tenant)
+            )
+        finished = 0
+        for row in rows:
+            try:
+                self._finish(row, None)
+                finished += 1
+            except Exception:  # one province out of reach holds up no other transfer
+                log.warning("transfer %s: not finished yet", row["transfer_id"], exc_info=True)
+        return finished
+
+    def _finish(self, row: dict, receiving: Register | None) -> None:
+        """Both writes, each idempotent, then ``done``: safe to run again after any failure."""
+        if row["status"] == "done":
+            return
+        if row["status"] == "refusing":
+            if self.between_writes is not None:
+                self.between_writes(row)
+            with self.use(row["from_tenant"]) as store:
+                refused = RecordMoveRefused(
+                    member_id=row["member_id"],
+                    transfer_id=row["transfer_id"],
+                    reason=row["reason"] or "",
+                    actor=f"{row['to_tenant']}:{row['decided_by']}",
+                )
+                Register(store).execute(refused)
+            self._move(row["transfer_id"], "refusing", "refused")
+            return
+        sent = self._sent_member(row)
+        with self._opened(row["to_tenant"], receiving) as register:
+            try:
+                self._write_in(register, row, sent, row["decided_by"] or "transfer", dry=False)
+            except DomainError:
+                # Refused by the receiving rules since the check (the id taken, the union gone): the
+                # member is still only at the sender, so the transfer waits for a decision again.
+                self._move(row["transfer_id"], "accepting", "pending", union_id=None, new_member_id=None)
+                raise
+        if self.between_writes is not None:
+            self.between_writes(row)
+        with self.use(row["from_tenant"]) as store:
+            try:
+                Register(store).execute(_out_of(row))
+            except Conflict as error:
+                # Gone from the sender by a departure recorded after the acceptance's check: she is
+                # active only here, which is all the handoff promises; nothing is left to write.
+                if error.rule != "member_left":
+                    raise
+        self._move(row["transfer_id"], "accepting", "done")
+
+    def _opened(self, tenant: str, register: Register | None) -> AbstractContextManager[Register]:
+        from contextlib import contextmanager
+
+        @contextmanager
+        def opened() -> Iterator[Register]:
+            if register is not None:
+                yield register
+                return
+            with self.use(tenant) as store:
+                yield Register(store)
+
+        return opened()
+
+    def _write_in(self, register: Register, row: dict, sent: dict, actor: str, dry: bool) -> None:
+        command = TransferMemberIn(
+            member_id=row["new_member_id"],
+            union_id=row["union_id"],
+            admitted_on=date.fromisoformat(str(sent["admitted_on"])),
+            effective_on=date.fromisoformat(row["effective_on"]),
+            gender=sent["gender"],
+            full_name=sent["full_name"] or "",
+            birth_date=date.fromisoformat(str(sent["birth_date"])) if sent["birth_date"] else None,
+            id_number=sent["id_number"],
+            from_tenant=row["from_tenant"],
+            transfer_id=row["transfer_id"],
+            actor=actor,
+        )
+        if dry:
+            register.check(command)
+        else:
+            register.execute(command)
+
+    def _sent_member(self, row: dict) -> dict:
+        """The member as the sending province holds them, personal data opened (under its keys)."""
+        with self.use(row["from_tenant"]) as store:
+            from application.reads import RegisterReads
+
+            member = RegisterReads(store).member(row["member_id"])
+        if member is None:  # the sender's ledger never loses a member
+            raise NotFound(f"member {row['member_id']!r} does not exist", field="member_id")
+        return member
+
+    def _receiving(self, transfer_id: str, tenant: str) -> dict:
+        row = self._row(transfer_id, tenant)
+        if row["to_tenant"] != tenant:
+            raise NotFound(f"transfer {transfer_id!r} does not exist", field="transfer_id")
+        if row["status"] in ("accepting", "refusing"):
+            self._finish(row, None)
+            row = self._row(transfer_id, tenant)
+        return row
+
+    @staticmethod
+    def _answer(row: dict) -> dict:
+        return {
+            "transfer_id": row["transfer_id"],
+            "from_tenant": row["from_tenant"],
+            "to_tenant": row["to_tenant"],
+            "member_id": row["member_id"],
+            "effective_on": date.fromisoformat(row["effective_on"]),
+            "status": row["status"],
+            "union_id": row["union_id"],
+            "new_member_id": row["new_member_id"],
+            "reason": row["reason"],
+        }
+
+
+def _out(transfer_id: str, tenant: str, member_id: str, to_tenant: str, on: date, actor: str) -> TransferMemberOut:
+    return TransferMemberOut(
+        member_id=member_id, to_tenant=to_tenant, transfer_id=transfer_id, effective_on=on, actor=actor
+    )
+
+
+def _out_of(row: dict) -> TransferMemberOut:
+    """The sending ledger's write; its actor names the receiving province's principal who accepted."""
+    return _out(
+        row["transfer_id"],
+        row["from_tenant"],
+        row["member_id"],
+        row["to_tenant"],
+        date.fromisoformat(row["effective_on"]),
+        f"{row['to_tenant']}:{row['decided_by']}",
+    )

@@ -1,0 +1,134 @@
+"""Members who move between provinces: the sending province proposes, the receiving one accepts
+into one of its unions or refuses (application/transfers.py does both ledgers' writes)."""
+
+from __future__ import annotations
+
+from flask import current_app
+from marshmallow import Schema, fields, validate
+
+from application.policy import Action
+from application.transfers import Transfers
+from service.access import allow
+from service.auth import platform, tenant_register
+from service.bodies import Blueprint
+from service.resources.members import MemberOut
+from service.schemas import ClientId, FreeText
+
+blp = Blueprint(
+    "transfers",
+    __name__,
+    url_prefix="/v1/tenants/<tenant>",
+    description="Members who move between provinces: send, list incoming, accept, refuse",
+)
+
+
+def transfers() -> Transfers:
+    """The process's one handoff between tenants (its control store and tenant stores)."""
+    found = current_app.extensions.get("unionledger.transfers")
+    if found is None:
+        p = platform()
+        found = current_app.extensions.setdefault("unionledger.transfers", Transfers(p.registry, p.stores.use))
+    return found
+
+
+class TransferOutIn(Schema):
+    to_tenant = ClientId(required=True, metadata={"description": "The receiving province (tenant id)"})
+    effective_on = fields.Date(required=True)
+
+
+class TransferProposed(Schema):
+    transfer_id = fields.String()
+    status = fields.String(metadata={"description": "pending until the receiving province decides"})
+
+
+class IncomingTransfer(Schema):
+    transfer_id = fields.String()
+    from_tenant = fields.String()
+    member_id = fields.String(metadata={"description": "The member's id in the sending province"})
+    admitted_on = fields.Date(metadata={"description": "The member's first admission, kept on the move"})
+    effective_on = fields.Date()
+    gender = fields.String()
+    full_name = fields.String(allow_none=True)
+    birth_date = fields.Date(allow_none=True)
+    id_number = fields.String(allow_none=True)
+
+
+class IncomingOut(Schema):
+    transfers = fields.List(fields.Nested(IncomingTransfer))
+
+
+class AcceptanceIn(Schema):
+    union_id = ClientId(required=True, metadata={"description": "A union here, active on effective_on"})
+    member_id = ClientId(required=True, metadata={"description": "The member's id here"})
+
+
+class RefusalIn(Schema):
+    reason = FreeText(required=True, validate=validate.Length(min=1, max=500))
+
+
+class TransferOut(Schema):
+    transfer_id = fields.String()
+    from_tenant = fields.String()
+    to_tenant = fields.String()
+    member_id = fields.String()
+    effective_on = fields.Date()
+    status = fields.String(metadata={"description": "pending, accepting, done or refused"})
+    union_id = fields.String(allow_none=True)
+    new_member_id = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+@blp.route("/members/<member_id>/transfer-out", methods=["POST"])
+@allow(Action.MOVE)
+@blp.arguments(TransferOutIn())
+@blp.response(201, TransferProposed)
+def transfer_out(args: dict, tenant: str, member_id: str):
+    """Propose a member's move to another province
+
+    The member stays counted here until the other province accepts; then this ledger records
+    MemberTransferredOut, effective on `effective_on`.
+    """
+    register, who = tenant_register(tenant)
+    return transfers().propose(register, tenant, member_id, args["to_tenant"], args["effective_on"], who.actor)
+
+
+@blp.route("/transfers/incoming", methods=["GET"])
+@allow(Action.MOVE)
+@blp.response(200, IncomingOut)
+def incoming(tenant: str):
+    """Members other provinces propose to send here, waiting for a decision"""
+    tenant_register(tenant)
+    return {"transfers": transfers().incoming(tenant)}
+
+
+@blp.route("/transfers/<transfer_id>", methods=["GET"])
+@allow(Action.MOVE)
+@blp.response(200, TransferOut)
+def transfer(tenant: str, transfer_id: str):
+    """A transfer, as either of its two provinces sees it"""
+    tenant_register(tenant)
+    return transfers().transfer(tenant, transfer_id)
+
+
+@blp.route("/transfers/<transfer_id>/acceptance", methods=["POST"])
+@allow(Action.MOVE)
+@blp.arguments(AcceptanceIn())
+@blp.response(201, MemberOut)
+def accept(args: dict, tenant: str, transfer_id: str):
+    """Accept a member into one of this province's unions (MemberTransferredIn)
+
+    The member keeps the original `admitted_on`; their personal data is sealed again under this
+    province's keys. Repeating the call answers the same member and changes nothing.
+    """
+    register, who = tenant_register(tenant)
+    return transfers().accept(register, tenant, transfer_id, args["union_id"], args["member_id"], who.actor)
+
+
+@blp.route("/transfers/<transfer_id>/refusal", methods=["POST"])
+@allow(Action.MOVE)
+@blp.arguments(RefusalIn())
+@blp.response(201, TransferOut)
+def refuse(args: dict, tenant: str, transfer_id: str):
+    """Refuse a member sent here; the member stays in the sending province"""
+    _register, who = tenant_register(tenant)
+    return transfers().refuse(tenant, transfer_id, args["reason"], who.actor)
