@@ -228,8 +228,8 @@ def _write_workbook(province, path: str) -> None:
     book.save(path)
 
 
-from service.cli_tenants import tenants  # noqa: E402 - commands defined in their own module
 from service.cli_ledger import audit, card, export, ledger, witness  # noqa: E402 - commands defined in their own module
+from service.cli_tenants import tenants  # noqa: E402 - commands defined in their own module
 
 main.add_command(ledger)
 main.add_command(export)
