@@ -18,6 +18,7 @@ from application.handlers import handle
 from application.reads import RegisterReads, member_answer
 from application.scope import Scope, command_reaches
 from application.scoped_reads import ScopedReads
+from application.unit_of_work import UnitOfWork
 from domain.commands import AdmitMember, Command, RecordVerification
 from domain.errors import NotFound
 from domain.imports import ERRORS_KEPT, ImportPlan
@@ -236,16 +237,25 @@ class Batch:
     def __init__(self, store: Any):
         self.store = store
         self.reads = _BatchReads(store)
+        # Aggregates as the batch left them: no one else writes while it holds the tenant lock, so a
+        # union that admits thousands of members is read from the ledger once, not once per member.
+        self._known: dict[Any, Any] = {}
 
     def execute(self, command: Command) -> Any:
         if command.reads_views:
             self.store.catch_up_locked()
-        uow = commit.unit_of_work(self.store)
-        result = handle(command, uow)
-        if uow.sealing.keys:
-            with self.store.transaction(write=True) as cur:
-                self.store.vault.keep(cur, uow.sealing)
-        self.store.event_store.save(*uow.added)
+        store = self.store
+        uow = UnitOfWork(store.event_store.repository, store.views, store.today, sealer=store.vault, shared=self._known)
+        try:
+            result = handle(command, uow)
+            if uow.sealing.keys:
+                with self.store.transaction(write=True) as cur:
+                    self.store.vault.keep(cur, uow.sealing)
+            self.store.event_store.save(*uow.added)
+        except BaseException:
+            for storage_id in uow.touched:  # perhaps changed in memory, not stored: read again when asked for
+                self._known.pop(storage_id, None)
+            raise
         self.reads.stale = True
         return result
 

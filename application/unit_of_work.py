@@ -57,13 +57,17 @@ class UnitOfWork:
         today: Callable[[], date],
         preloaded: dict[UUID, RegisterAggregate | None] | None = None,
         sealer: Sealer | None = None,
+        shared: dict[UUID, RegisterAggregate | None] | None = None,
     ):
+        """``preloaded`` is copied; ``shared`` is used as it is, and keeps what this unit of work reads
+        and adds (a batch's memory, application.register.Batch)."""
         self.repository = repository
         self.facts = facts
         self.today = today
         self.sealer = sealer
         # Aggregates read so far, by storage id; None: known not to exist (a group's preload).
-        self._known: dict[UUID, RegisterAggregate | None] = dict(preloaded or {})
+        self._known: dict[UUID, RegisterAggregate | None] = dict(preloaded or {}) if shared is None else shared
+        self.touched: set[UUID] = set()  # storage ids read from the ledger or added by this unit of work
         self.added: list[RegisterAggregate] = []
         self.sealing = Sealing()  # new members' keys and index tokens, stored with the events that use them
 
@@ -71,6 +75,7 @@ class UnitOfWork:
         """The aggregate of kind ``cls`` with the client's id; NotFound (naming ``field``) if none."""
         storage_id = cls.storage_id(client_id)
         if storage_id not in self._known:
+            self.touched.add(storage_id)
             try:
                 self._known[storage_id] = self.repository.get(storage_id)
             except AggregateNotFoundError:
@@ -93,6 +98,7 @@ class UnitOfWork:
         if not any(a is aggregate for a in self.added):
             self.added.append(aggregate)
         self._known[aggregate.id] = aggregate
+        self.touched.add(aggregate.id)
         return aggregate
 
     def seal(self, member_id: str, data: dict[str, Any]) -> str:
