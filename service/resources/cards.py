@@ -36,9 +36,9 @@ class CardOut(Schema):
 
 
 class CardVerificationIn(Schema):
-    statement = fields.String(required=True, validate=validate.Length(min=2, max=2000))
-    signature = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    key_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    statement = Text(required=True, validate=validate.Length(min=2, max=2000))
+    signature = Text(required=True, validate=validate.Length(min=1, max=200))
+    key_id = Text(required=True, validate=validate.Length(min=1, max=64))
 
 
 class CardVerificationOut(Schema):

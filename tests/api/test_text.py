@@ -28,7 +28,7 @@ ODD_FORM = ["a\u0000b", "a\u0007b"]  # a form field: the client encodes it as UT
 NUL_URL = ["%00", "a%00b", "a%07b"]  # in a path segment or a query value: reach the app as control characters
 NOT_UTF8_URL = ["%ED%A0%80", "%FF"]  # the UTF-8 of a lone surrogate, and a byte that is no UTF-8 at all
 # The free text of the register: reasons, which may run over several lines.
-FREE_TEXT = {("DissolutionIn", "reason"), ("ErasureIn", "reason"), ("RevisionIn", "reason")}
+FREE_TEXT = {("DissolutionIn", "reason"), ("ErasureIn", "reason"), ("RevisionIn", "reason"), ("RefusalIn", "reason")}
 UNIT = {"id": "new-unit", "name": "Công đoàn xã Tân Thành", "kind": "commune", "established_on": "2024-01-01"}
 
 
@@ -90,7 +90,8 @@ class Caller:
         return re.sub(r"\{([^}]+)\}", lambda m: values.get(m.group(1), "x"), path)
 
     def send(self, method: str, path: str, url: str, content_type: str = "application/json", body=None):
-        headers = self.tenant.headers if "{tenant}" in path else self.admin
+        # a card is checked with any tenant's token (POST /v1/cards/verification)
+        headers = self.tenant.headers if "{tenant}" in path or path.startswith("/v1/cards/") else self.admin
         if path.startswith("/v1/national/") and path != "/v1/national/tokens":
             headers = self.national
         if content_type == "multipart/form-data":
