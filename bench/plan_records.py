@@ -79,7 +79,8 @@ def plan_commands(province: Province, actor: str, today: date) -> Iterator[Comma
         if rng.random() < AGREEMENTS:
             signed = max(since, date(2019, 1, 1)) + timedelta(days=rng.randint(0, 5 * 365))
             if signed <= last:
-                expires = signed.replace(year=signed.year + 3) - timedelta(days=1)
+                # three years, less a day (one signed on 29 February runs to the last day of February)
+                expires = date(signed.year + 3, signed.month, 1) + timedelta(days=signed.day - 2)
                 yield SignAgreement(workplace_id=workplace_id, signed_on=signed, expires_on=expires, actor=actor)
         for year in CONFERENCE_YEARS:
             held = date(year, 1, 1) + timedelta(days=rng.randint(0, 364))
