@@ -12,6 +12,7 @@ from __future__ import annotations
 import select
 from time import monotonic
 from typing import Any
+from urllib.parse import parse_qsl
 
 import psycopg
 from eventsourcing import postgres
@@ -80,6 +81,8 @@ class TenantPostgresFactory(postgres.PostgresFactory):
 
     POSTGRES_APPLICATION_NAME = "POSTGRES_APPLICATION_NAME"
     POSTGRES_NO_PREPARE = "POSTGRES_NO_PREPARE"  # "y": no server-side prepared statements (a transaction pooler)
+    # libpq parameters from the server's URL (target_session_attrs=read-write: the primary of several hosts)
+    POSTGRES_CONNECT_OPTIONS = "POSTGRES_CONNECT_OPTIONS"
 
     def __init__(self, env: Environment | EnvType | None):
         super().__init__(env)
@@ -96,6 +99,7 @@ class TenantPostgresFactory(postgres.PostgresFactory):
                 "connect_timeout": round(built.timeout),
                 "application_name": self.env.get(self.POSTGRES_APPLICATION_NAME) or "unionledger",
                 **({"prepare_threshold": None} if self.env.get(self.POSTGRES_NO_PREPARE) == "y" else {}),
+                **dict(parse_qsl(self.env.get(self.POSTGRES_CONNECT_OPTIONS) or "")),
             },
             min_size=built.min_size,
             max_size=built.max_size,

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qsl, unquote, urlencode, urlparse
 
 TENANT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 SERVER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
@@ -112,15 +112,22 @@ class Settings:
 
     def postgres(self, server: str | None = None) -> dict[str, str]:
         """The URL's parts (the control store's server, or the one named), as the eventsourcing
-        library's POSTGRES_* settings."""
-        url = urlparse(self.server_url(server) or "")
+        library's POSTGRES_* settings. A URL naming several hosts (a primary and its standbys,
+        ``postgresql://h1:5432,h2:5432/db?target_session_attrs=read-write``) gives libpq's lists,
+        ``h1,h2`` and ``5432,5432``; its query's parameters go in POSTGRES_CONNECT_OPTIONS."""
+        url = server_address(self.server_url(server) or "")
         return {
-            "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
-            "POSTGRES_HOST": url.hostname or "127.0.0.1",
-            "POSTGRES_PORT": str(url.port or 5432),
-            "POSTGRES_USER": unquote(url.username or "postgres"),
-            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_DBNAME": url.dbname,
+            "POSTGRES_HOST": ",".join(host for host, _port in url.hosts),
+            "POSTGRES_PORT": ",".join(port for _host, port in url.hosts),
+            "POSTGRES_USER": url.user,
+            "POSTGRES_PASSWORD": url.password,
+            "POSTGRES_CONNECT_OPTIONS": urlencode(url.options),
         }
+
+    def address(self, server: str | None = None) -> str:
+        """The server's hosts and ports, as an operator reads them (never its password)."""
+        return ",".join(f"{host}:{port}" for host, port in server_address(self.server_url(server) or "").hosts)
 
     def conninfo(self, server: str | None = None) -> str:
         p = self.postgres(server)
@@ -132,6 +139,7 @@ class Settings:
         }
         if p["POSTGRES_PASSWORD"]:
             parts["password"] = p["POSTGRES_PASSWORD"]
+        parts.update(parse_qsl(p["POSTGRES_CONNECT_OPTIONS"]))
         return " ".join(f"{k}='{v}'" for k, v in parts.items())
 
     @property
@@ -143,6 +151,40 @@ class Settings:
         """What this deployment's connections call themselves on the server (pg_stat_activity):
         its control schema, and the tenant a store's connection serves."""
         return "/".join(["unionledger", self.control_schema] + ([tenant_id] if tenant_id else []))
+
+
+@dataclass(frozen=True)
+class ServerAddress:
+    """A PostgreSQL URL's parts: libpq takes several hosts, tried in turn (``target_session_attrs``
+    picks the one that takes writes), and parameters in its query."""
+
+    dbname: str
+    hosts: tuple[tuple[str, str], ...]
+    user: str
+    password: str
+    options: tuple[tuple[str, str], ...]
+
+
+def server_address(url: str) -> ServerAddress:
+    """``postgresql://user:password@host:port[,host:port...]/dbname[?parameter=value&...]``."""
+    parsed = urlparse(url)
+    userinfo, _at, hostlist = parsed.netloc.rpartition("@")
+    user, _colon, password = userinfo.partition(":")
+    hosts = []
+    for entry in hostlist.split(",") if hostlist else [""]:
+        if entry.startswith("["):  # an IPv6 address: [::1]:5432
+            host, _bracket, rest = entry[1:].partition("]")
+            port = rest.lstrip(":")
+        else:
+            host, _colon, port = entry.partition(":")
+        hosts.append((unquote(host) or "127.0.0.1", port or "5432"))
+    return ServerAddress(
+        dbname=unquote(parsed.path.lstrip("/")) or "postgres",
+        hosts=tuple(hosts),
+        user=unquote(user) or "postgres",
+        password=unquote(password),
+        options=tuple(parse_qsl(parsed.query)),
+    )
 
 
 class UnknownServer(KeyError):

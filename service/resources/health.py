@@ -72,7 +72,7 @@ def _failure(settings: Settings, exc: Exception, server: str | None = None) -> s
     """What failed, naming the database by host and port alone: an error's own text may quote
     the connection string, password included."""
     if settings.backend == "postgres":
-        where = "PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT}".format(**settings.postgres(server))
+        where = f"PostgreSQL at {settings.address(server)}"
     else:
         where = f"the SQLite file in {settings.data_dir}"
     if isinstance(exc, DatabaseUnreachable):

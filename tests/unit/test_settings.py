@@ -47,3 +47,25 @@ def test_the_limits_come_from_the_environment():
 def test_a_wrong_limit_stops_the_start_naming_the_variable(name, value):
     with pytest.raises(ValueError, match=name):
         Settings.from_env({name: value})
+
+
+def test_a_server_of_several_hosts_reaches_libpq_as_its_lists_with_the_urls_parameters():
+    """A primary and its standby as one server: libpq tries the hosts in turn and keeps the one
+    that takes writes; the password never appears in the address an operator is shown."""
+    settings = Settings(
+        database_url="postgresql://app:s%40cret@db1:5432,db2:5433/union?target_session_attrs=read-write"
+    )
+    assert settings.postgres() == {
+        "POSTGRES_DBNAME": "union",
+        "POSTGRES_HOST": "db1,db2",
+        "POSTGRES_PORT": "5432,5433",
+        "POSTGRES_USER": "app",
+        "POSTGRES_PASSWORD": "s@cret",
+        "POSTGRES_CONNECT_OPTIONS": "target_session_attrs=read-write",
+    }
+    assert settings.conninfo() == (
+        "dbname='union' host='db1,db2' port='5432,5433' user='app' password='s@cret' target_session_attrs='read-write'"
+    )
+    assert settings.address() == "db1:5432,db2:5433"
+    one = Settings(database_url="postgresql://postgres@[::1]/test")
+    assert (one.address(), one.postgres()["POSTGRES_CONNECT_OPTIONS"]) == ("::1:5432", "")
