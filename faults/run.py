@@ -23,8 +23,10 @@ from pathlib import Path
 from faults.postgres import ThrowawayPostgres
 from faults.province import ProvinceFiles
 from faults.scenarios import SCENARIOS, Context, HarnessError, Result
+from faults.servers import SERVER_SCENARIOS
 from tenants.settings import Settings
 
+SCENARIOS.update(SERVER_SCENARIOS)  # across servers (faults/servers.py)
 STORES = ("postgres", "sqlite")
 COLUMNS = (
     ("scenario", 17),
