@@ -48,6 +48,8 @@ scratch schema), dropped at the end. Measured, in this order:
   the national level's two pages (``national``, ``national_reports``) included: they are fetched
   in the national phase, signed in with its national token. ``--only console`` loads the province
   and runs the province's families alone.
+- move: ``--only move`` alone (bench/moving.py): the province imported on its own, then moved to a
+  second server while a client writes (``move_seconds``, ``move_pause_s``).
 
 Prints a table (metric, value, bar, pass/fail) and writes the JSON.
 """
@@ -81,7 +83,7 @@ import psycopg
 from psycopg import sql
 
 from application.register import Register
-from bench import proofs
+from bench import moving, proofs
 from bench.plan_records import load_plan_records
 from bench.serving import ROOT, Gunicorn, call, combined, hammer, percentile, service_env
 from demo.generator import LAST_DAY, generate_province, load_province
@@ -123,6 +125,7 @@ KEYS = (
     "export_rps",
     "export_rss_mb",
     *proofs.KEYS,
+    *moving.KEYS,
 )
 BARS = {  # the issue's bar, at 1,000,000 members on 2 cores
     "import_ratio": (">=", 0.3),
@@ -143,6 +146,7 @@ BARS = {  # the issue's bar, at 1,000,000 members on 2 cores
     "export_rps": (">=", 50_000),
     "export_rss_mb": ("<=", 300),
     **proofs.BARS,
+    **moving.BARS,
 }
 SEALED_OVERHEAD = 12 + 16  # AES-GCM nonce and tag
 
@@ -258,6 +262,7 @@ class Bench:
         self.started = time.perf_counter()
         self.results: dict = {"members": args.members}
         self.national_ids: list[str] = []
+        self.moved_tenants: list[str] = []  # bench/moving.py's, whose old copies stay on this server
         self.control_schemas = [self.settings.control_schema]
 
     def log(self, message: str) -> None:
@@ -271,6 +276,9 @@ class Bench:
             return self.finish()
         if self.args.only == "console":
             return self.console_only()
+        if self.args.only == "move":
+            moving.run(self)
+            return self.finish()
         today = vietnam_today()
         self.log(f"generating a province of {self.args.members:,} members (seed {self.args.seed})")
         province = generate_province(self.args.members, self.args.seed, today)
@@ -887,7 +895,7 @@ class Bench:
             self.log(f"kept: schemas {schema_name(self.tenant)}, {self.settings.control_schema}, {self.scratch}")
             return
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            tenants = [schema_name(t) for t in (self.tenant, *self.national_ids)]
+            tenants = [schema_name(t) for t in (self.tenant, *self.national_ids, *self.moved_tenants)]
             controls = [dataclasses.replace(self.settings, control_schema=c) for c in self.control_schemas]
             nationals = [c.national_schema for c in controls]
             for schema in (*tenants, *nationals, *self.control_schemas, self.scratch):
@@ -914,7 +922,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--national-members", type=int, default=None, help="in all; default --members")
     parser.add_argument("--national-requests", type=int, default=100)
     parser.add_argument("--proof-requests", type=int, default=200, help="of each: checkpoint, consistency, inclusion")
-    parser.add_argument("--only", choices=("national", "console"), default=None, help="run this phase alone")
+    parser.add_argument("--only", choices=("national", "console", "move"), default=None, help="run this phase alone")
     parser.add_argument("--console-requests", type=int, default=30, help="of each console page family")
     args = parser.parse_args(argv)
     bench = Bench(args)
