@@ -23,6 +23,8 @@ from tenants.settings import Settings
 from tests.conftest import ADMIN_TOKEN, TenantClient, new_tenant, under_ci
 from tests.scenario import union, unit, workplace
 
+pytestmark = pytest.mark.postgres  # servers of its own: never skipped under CI
+
 WRITERS = 4
 AFTER = 5  # admissions each writer must have acknowledged by the new primary
 
