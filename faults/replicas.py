@@ -74,14 +74,6 @@ class ReplicatedPostgres:
             "?target_session_attrs=read-write"
         )
 
-    @property
-    def bin(self) -> object:
-        return self.primary.bin
-
-    @property
-    def port(self) -> int:
-        return self.primary.port
-
     def __enter__(self) -> ReplicatedPostgres:
         self.primary.__enter__()
         try:
