@@ -247,7 +247,10 @@ def transfer_member_in(c: TransferMemberIn, uow: UnitOfWork) -> Member:
 
 
 def propose_move(c: ProposeMove, uow: UnitOfWork) -> Member:
+    """Recorded once: a member already held for this move is answered as is."""
     member = uow.get(Member, c.member_id, "member_id")
+    if member.moving == c.transfer_id:
+        return member
     not_after(c.effective_on, uow.today(), "effective_on")
     member.propose_move(c.to_tenant, c.transfer_id, c.effective_on, c.actor)
     return uow.add(member)

@@ -7,9 +7,10 @@ receiving write, before the sending one) is finished by the next call about it i
 or by ``finish_pending``. Each ledger write is idempotent (keyed by the transfer's id), so finishing
 twice records nothing twice.
 
-States: ``pending`` (proposed; the member counts at the sender, held there by MemberTransferProposed),
-``accepting`` (the receiver's union and member id are chosen; the writes are under way or to be
-finished), ``done``, ``refusing`` (the sender's MemberTransferRefused to be written) and ``refused``.
+States: ``proposing`` (the sender's MemberTransferProposed, which holds the member there, to be
+written), ``pending`` (proposed; the member counts at the sender), ``accepting`` (the receiver's union
+and member id are chosen; the writes are under way or to be finished), ``done``, ``refusing`` (the
+sender's MemberTransferRefused to be written) and ``refused``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -47,7 +48,11 @@ COLUMNS = (
     "decided_by",
 )
 log = logging.getLogger(__name__)
-OPEN = ("pending", "accepting", "refusing")  # a member has at most one transfer in these states
+OPEN = ("proposing", "pending", "accepting", "refusing")  # a member has at most one transfer in these states
+UNFINISHED = ("proposing", "accepting", "refusing")  # a write under way: the next call or finish_pending ends it
+# The moments between two writes of the handoff, in order: ``Transfers.at`` is called at each (the
+# fault suite kills the process or a database server there, and checks that the next call finishes).
+STEPS = ("proposing", "accepting", "received", "sent", "refusing", "freed")
 
 Stores = Callable[[str], AbstractContextManager[Any]]  # tenant id -> its store, opened for a use case
 
@@ -58,15 +63,18 @@ def _now() -> str:
 
 class Transfers:
     """``registry``: the control store (where transfers wait); ``use``: opens a tenant's store.
-    ``between_writes`` is called after the receiving ledger's write (or the refusal's control-store
-    write) and before the sending ledger's,
-    where a crash must leave nothing that the next call does not finish (the fault tests use it)."""
+    ``at(step, row)`` is called at each of ``STEPS``, between two writes, where a crash must leave
+    nothing that the next call does not finish (the fault suite and the tests crash there)."""
 
-    def __init__(self, registry: Any, use: Stores, between_writes: Callable[[dict], None] | None = None):
+    def __init__(self, registry: Any, use: Stores, at: Callable[[str, dict], None] | None = None):
         self.registry = registry
         self.use = use
-        self.between_writes = between_writes
+        self.at = at
         self._made = False
+
+    def _step(self, step: str, row: dict) -> None:
+        if self.at is not None:
+            self.at(step, row)
 
     # ---- the control store ------------------------------------------------------------------------
     def _tables(self) -> None:
@@ -118,24 +126,18 @@ class Transfers:
         with self.registry.transaction() as cur:
             found = cur.execute(
                 "SELECT transfer_id FROM member_transfers WHERE from_tenant = ? AND member_id = ?"
-                " AND status IN (?, ?, ?)",
+                f" AND status IN ({', '.join('?' for _ in OPEN)})",
                 (tenant, member_id, *OPEN),
             ).fetchone()
             if found is not None:
                 raise Conflict(f"member {member_id} is already being moved ({found[0]})", rule="transfer_open")
             cur.execute(
                 "INSERT INTO member_transfers (transfer_id, from_tenant, to_tenant, member_id, effective_on, status,"
-                " requested_by, requested_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+                " requested_by, requested_at) VALUES (?, ?, ?, ?, ?, 'proposing', ?, ?)",
                 (transfer_id, tenant, to_tenant, member_id, effective_on.isoformat(), actor, _now()),
             )
-        # MemberTransferProposed holds the member here (no departure nor transfer) until the decision.
-        # Should this write be lost, the move still works; only that hold is missing.
-        try:
-            register.execute(proposal)
-        except DomainError:
-            with self.registry.transaction() as cur:
-                cur.execute("DELETE FROM member_transfers WHERE transfer_id = ? AND status = 'pending'", (transfer_id,))
-            raise
+        # MemberTransferProposed then holds the member here (no departure nor transfer) until the decision.
+        self._finish(self._row(transfer_id, tenant), (tenant, register))
         return {"transfer_id": transfer_id, "status": "pending"}
 
     # ---- the receiving province -------------------------------------------------------------------
@@ -183,7 +185,7 @@ class Transfers:
                 f"transfer {transfer_id} was accepted into union {row['union_id']} as member {row['new_member_id']}",
                 rule="transfer_accepted",
             )
-        self._finish(row, register)
+        self._finish(row, (tenant, register))
         answer = register.reads.member(member_id)
         if answer is None:
             raise NotFound(f"member {member_id!r} does not exist", field="member_id")
@@ -215,10 +217,10 @@ class Transfers:
         """Finish every accepted transfer whose writes were cut short (of ``tenant``, or all)."""
         self._tables()
         if tenant is None:
-            rows = self._rows("status IN ('accepting', 'refusing')", ())
+            rows = self._rows("status IN (?, ?, ?)", UNFINISHED)
         else:
             rows = self._rows(
-                "status IN ('accepting', 'refusing') AND (from_tenant = ? OR to_tenant = ?)", (tenant, tenant)
+                "status IN (?, ?, ?) AND (from_tenant = ? OR to_tenant = ?)", (*UNFINISHED, tenant, tenant)
             )
         finished = 0
         for row in rows:
@@ -229,13 +231,26 @@ class Transfers:
                 log.warning("transfer %s: not finished yet", row["transfer_id"], exc_info=True)
         return finished
 
-    def _finish(self, row: dict, receiving: Register | None) -> None:
-        """Both writes, each idempotent, then ``done``: safe to run again after any failure."""
-        if row["status"] == "done":
+    def _finish(self, row: dict, own: tuple[str, Register] | None) -> None:
+        """The writes left of ``row``'s state, each idempotent, then its next state: safe to run again
+        after any failure. ``own``: the caller's tenant and register, used for that tenant's write."""
+        if row["status"] == "proposing":
+            self._step("proposing", row)
+            with self._opened(row["from_tenant"], own) as register:
+                try:
+                    register.execute(_proposal_of(row))
+                except DomainError:
+                    # Refused by the sending rules since the check (she left meanwhile): nothing was proposed.
+                    with self.registry.transaction() as cur:
+                        cur.execute(
+                            "DELETE FROM member_transfers WHERE transfer_id = ? AND status = 'proposing'",
+                            (row["transfer_id"],),
+                        )
+                    raise
+            self._move(row["transfer_id"], "proposing", "pending")
             return
         if row["status"] == "refusing":
-            if self.between_writes is not None:
-                self.between_writes(row)
+            self._step("refusing", row)
             with self.use(row["from_tenant"]) as store:
                 refused = RecordMoveRefused(
                     member_id=row["member_id"],
@@ -244,10 +259,14 @@ class Transfers:
                     actor=f"{row['to_tenant']}:{row['decided_by']}",
                 )
                 Register(store).execute(refused)
+            self._step("freed", row)
             self._move(row["transfer_id"], "refusing", "refused")
             return
+        if row["status"] != "accepting":
+            return
+        self._step("accepting", row)
         sent = self._sent_member(row)
-        with self._opened(row["to_tenant"], receiving) as register:
+        with self._opened(row["to_tenant"], own) as register:
             try:
                 self._write_in(register, row, sent, row["decided_by"] or "transfer", dry=False)
             except DomainError:
@@ -255,8 +274,7 @@ class Transfers:
                 # member is still only at the sender, so the transfer waits for a decision again.
                 self._move(row["transfer_id"], "accepting", "pending", union_id=None, new_member_id=None)
                 raise
-        if self.between_writes is not None:
-            self.between_writes(row)
+        self._step("received", row)
         with self.use(row["from_tenant"]) as store:
             try:
                 Register(store).execute(_out_of(row))
@@ -265,15 +283,16 @@ class Transfers:
                 # active only here, which is all the handoff promises; nothing is left to write.
                 if error.rule != "member_left":
                     raise
+        self._step("sent", row)
         self._move(row["transfer_id"], "accepting", "done")
 
-    def _opened(self, tenant: str, register: Register | None) -> AbstractContextManager[Register]:
-        from contextlib import contextmanager
+    def _opened(self, tenant: str, own: tuple[str, Register] | None) -> AbstractContextManager[Register]:
+        """``tenant``'s register: the caller's own where it is that tenant's, else one opened unscoped."""
 
         @contextmanager
         def opened() -> Iterator[Register]:
-            if register is not None:
-                yield register
+            if own is not None and own[0] == tenant:
+                yield own[1]
                 return
             with self.use(tenant) as store:
                 yield Register(store)
@@ -313,7 +332,7 @@ class Transfers:
         row = self._row(transfer_id, tenant)
         if row["to_tenant"] != tenant:
             raise NotFound(f"transfer {transfer_id!r} does not exist", field="transfer_id")
-        if row["status"] in ("accepting", "refusing"):
+        if row["status"] in UNFINISHED:
             self._finish(row, None)
             row = self._row(transfer_id, tenant)
         return row
@@ -336,6 +355,17 @@ class Transfers:
 def _out(transfer_id: str, tenant: str, member_id: str, to_tenant: str, on: date, actor: str) -> TransferMemberOut:
     return TransferMemberOut(
         member_id=member_id, to_tenant=to_tenant, transfer_id=transfer_id, effective_on=on, actor=actor
+    )
+
+
+def _proposal_of(row: dict) -> ProposeMove:
+    """The sending ledger's hold on the member while the move waits for its decision."""
+    return ProposeMove(
+        member_id=row["member_id"],
+        to_tenant=row["to_tenant"],
+        transfer_id=row["transfer_id"],
+        effective_on=date.fromisoformat(row["effective_on"]),
+        actor=row["requested_by"],
     )
 
 

@@ -92,16 +92,17 @@ def test_a_crash_between_the_two_writes_is_finished_by_the_next_call(app, two):
     with app.app_context():
         handoff = transfers()
 
-    def crash(_row: dict) -> None:
-        raise ConnectionError("the sending province's database went away")
+    def crash(step: str, _row: dict) -> None:
+        if step == "received":  # between the receiving ledger's write and the sending one's
+            raise ConnectionError("the sending province's database went away")
 
-    handoff.between_writes = crash
+    handoff.at = crash
     cut = bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"}, expect=None)
     assert cut.status_code >= 500
     # Half done: recorded here, not yet gone there; the control store says it is being accepted
     assert ledger_events(app, bd.id, "bd-hoa") == ["MemberTransferredIn"]
     assert qt.get("/members/hoa").get_json()["status"] == "active"
-    handoff.between_writes = None
+    handoff.at = None
     if app.extensions["unionledger"].settings.backend == "sqlite":
         # The background step (a timer running `unionledger finish-transfers`) finishes it as well
         from click.testing import CliRunner
@@ -254,11 +255,15 @@ def test_the_sender_records_no_departure_of_a_member_being_moved(app, two):
     with app.app_context():
         handoff = transfers()
     answers = []
-    handoff.between_writes = lambda row: answers.append(
-        qt.post("/members/hoa/departure", {"left_on": "2024-07-01", "reason": "resigned"}, expect=None).status_code
+    handoff.at = lambda step, row: (
+        answers.append(
+            qt.post("/members/hoa/departure", {"left_on": "2024-07-01", "reason": "resigned"}, expect=None).status_code
+        )
+        if step == "received"
+        else None
     )
     bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
-    handoff.between_writes = None
+    handoff.at = None
     assert answers == [409]
     assert qt.get(f"/transfers/{transfer_id}").get_json()["status"] == "done"
     assert qt.get("/members/hoa").get_json()["leave_reason"] == "transferred_out"
@@ -326,13 +331,14 @@ def test_a_refusal_cut_short_is_finished_by_the_next_call(app, two):
     with app.app_context():
         handoff = transfers()
 
-    def crash(_row: dict) -> None:
-        raise ConnectionError("the sending province's database went away")
+    def crash(step: str, _row: dict) -> None:
+        if step == "refusing":  # refused in the control store, not yet in the sending ledger
+            raise ConnectionError("the sending province's database went away")
 
-    handoff.between_writes = crash
+    handoff.at = crash
     cut = bd.post(f"/transfers/{transfer_id}/refusal", {"reason": "not employed here"}, expect=None)
     assert cut.status_code >= 500
-    handoff.between_writes = None
+    handoff.at = None
     # Refused here, not yet freed there: she is still held, and listed nowhere as waiting
     assert bd.get("/transfers/incoming").get_json()["transfers"] == []
     assert ledger_events(app, qt.id, "hoa")[-1] == "MemberTransferRefused"  # the listing finished it
