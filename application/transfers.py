@@ -25,6 +25,7 @@ from typing import Any
 from application.register import Register
 from domain.commands import ProposeMove, RecordMoveRefused, TransferMemberIn, TransferMemberOut
 from domain.errors import Conflict, DomainError, InvalidValue, NotFound
+from domain.members import PERSONAL_FIELDS
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS member_transfers (transfer_id TEXT PRIMARY KEY, from_tenant TEXT NOT NULL,"
@@ -49,6 +50,7 @@ COLUMNS = (
 )
 log = logging.getLogger(__name__)
 OPEN = ("proposing", "pending", "accepting", "refusing")  # a member has at most one transfer in these states
+STATUSES = ("pending", "accepting", "done", "refusing", "refused")  # as answered ("proposing" shows as pending)
 UNFINISHED = ("proposing", "accepting", "refusing")  # a write under way: the next call or finish_pending ends it
 # The moments between two writes of the handoff, in order: ``Transfers.at`` is called at each (the
 # fault suite kills the process or a database server there, and checks that the next call finishes).
@@ -141,8 +143,9 @@ class Transfers:
         return {"transfer_id": transfer_id, "status": "pending"}
 
     # ---- the receiving province -------------------------------------------------------------------
-    def incoming(self, tenant: str) -> list[dict]:
-        """Transfers waiting for ``tenant``, with what the sender holds of each member."""
+    def incoming(self, tenant: str, personal: bool) -> list[dict]:
+        """Transfers waiting for ``tenant``, with what the sender holds of each member; its personal
+        data null unless ``personal`` (policy.sees_arrivals_personal_data)."""
         self.finish_pending(tenant)
         out = []
         for row in self._rows("to_tenant = ? AND status = 'pending' ORDER BY transfer_id", (tenant,)):
@@ -155,9 +158,7 @@ class Transfers:
                     "admitted_on": member["admitted_on"],
                     "effective_on": date.fromisoformat(row["effective_on"]),
                     "gender": member["gender"],
-                    "full_name": member["full_name"],
-                    "birth_date": member["birth_date"],
-                    "id_number": member["id_number"],
+                    **{field: member[field] if personal else None for field in PERSONAL_FIELDS},
                 }
             )
         return out
@@ -208,9 +209,30 @@ class Transfers:
             raise Conflict(f"transfer {transfer_id} was accepted", rule="transfer_accepted")
         return self._answer(row)
 
+    # ---- the sending province's view ---------------------------------------------------------------
+    def outgoing(self, register: Register, tenant: str, status: str | None = None) -> list[dict]:
+        """Moves ``tenant`` proposed (of ``status`` only, if given), of the members its principal may
+        read: a scoped officer sees the moves of the members under its scope, the province's all."""
+        self.finish_pending(tenant)
+        if status is not None and status not in STATUSES:
+            raise InvalidValue(f"must be one of {', '.join(STATUSES)}", field="status")
+        where, params = "from_tenant = ?", (tenant,)
+        if status is not None:  # an answer says pending for what is still being proposed
+            shown_as = ("proposing", "pending") if status == "pending" else (status,)
+            where += f" AND status IN ({', '.join('?' for _ in shown_as)})"
+            params += shown_as
+        rows = self._rows(where + " ORDER BY transfer_id", params)
+        readable = register.reads.members(sorted({row["member_id"] for row in rows}))
+        return [self._answer(row) for row in rows if row["member_id"] in readable]
+
     def transfer(self, tenant: str, transfer_id: str) -> dict:
         self.finish_pending(tenant)
         return self._answer(self._row(transfer_id, tenant))
+
+    def state(self, transfer_id: str) -> str | None:
+        """The transfer's state as the control store holds it, finishing nothing (None: no such transfer)."""
+        rows = self._rows("transfer_id = ?", (transfer_id,))
+        return rows[0]["status"] if rows else None
 
     # ---- finishing --------------------------------------------------------------------------------
     def finish_pending(self, tenant: str | None = None) -> int:
@@ -345,7 +367,7 @@ class Transfers:
             "to_tenant": row["to_tenant"],
             "member_id": row["member_id"],
             "effective_on": date.fromisoformat(row["effective_on"]),
-            "status": row["status"],
+            "status": "pending" if row["status"] == "proposing" else row["status"],
             "union_id": row["union_id"],
             "new_member_id": row["new_member_id"],
             "reason": row["reason"],

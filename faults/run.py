@@ -20,12 +20,14 @@ import time
 import traceback
 from pathlib import Path
 
+from faults.moves import SCENARIOS as MOVES
 from faults.postgres import ThrowawayPostgres
 from faults.province import ProvinceFiles
 from faults.scenarios import SCENARIOS, Context, HarnessError, Result
 from tenants.settings import Settings
 
 STORES = ("postgres", "sqlite")
+SCENARIOS = {**SCENARIOS, **MOVES}
 COLUMNS = (
     ("scenario", 17),
     ("store", 8),

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import current_app
 from marshmallow import Schema, fields, validate
 
-from application.policy import Action
-from application.transfers import Transfers
+from application.policy import Action, sees_arrivals_personal_data
+from application.transfers import STATUSES, Transfers
 from service.access import allow
 from service.auth import platform, tenant_register
 from service.bodies import Blueprint
@@ -18,7 +18,7 @@ blp = Blueprint(
     "transfers",
     __name__,
     url_prefix="/v1/tenants/<tenant>",
-    description="Members who move between provinces: send, list incoming, accept, refuse",
+    description="Members who move between provinces: send, list incoming and outgoing, accept, refuse",
 )
 
 
@@ -55,6 +55,12 @@ class IncomingTransfer(Schema):
 
 class IncomingOut(Schema):
     transfers = fields.List(fields.Nested(IncomingTransfer))
+
+
+class OutgoingQuery(Schema):
+    status = fields.String(
+        validate=validate.OneOf(STATUSES), metadata={"description": "Only the moves in this state; default all"}
+    )
 
 
 class AcceptanceIn(Schema):
@@ -96,9 +102,35 @@ def transfer_out(args: dict, tenant: str, member_id: str):
 @allow(Action.MOVE)
 @blp.response(200, IncomingOut)
 def incoming(tenant: str):
-    """Members other provinces propose to send here, waiting for a decision"""
-    tenant_register(tenant)
-    return {"transfers": transfers().incoming(tenant)}
+    """Members other provinces propose to send here, waiting for a decision
+
+    Every officer of the province sees every proposal (it lies in no unit until accepted), but
+    `full_name`, `birth_date` and `id_number` are null for a principal scoped to a unit: it finds the
+    member by the sending province's `member_id` (on her card) and sees her personal data once it has
+    accepted her into one of its unions.
+    """
+    _register, who = tenant_register(tenant)
+    personal = sees_arrivals_personal_data(who.role, who.scope_unit_id)
+    return {"transfers": transfers().incoming(tenant, personal)}
+
+
+class OutgoingOut(Schema):
+    transfers = fields.List(fields.Nested(TransferOut))
+
+
+@blp.route("/transfers/outgoing", methods=["GET"])
+@allow(Action.MOVE)
+@blp.arguments(OutgoingQuery(), location="query")
+@blp.response(200, OutgoingOut)
+def outgoing(args: dict, tenant: str):
+    """Moves this province proposed, and what became of each
+
+    `pending` until the receiving province decides, then `done` (the member is recorded there and
+    gone from here) or `refused` (with the receiving province's `reason`). A principal scoped to a
+    unit sees the moves of the members under it.
+    """
+    register, _who = tenant_register(tenant)
+    return {"transfers": transfers().outgoing(register, tenant, args.get("status"))}
 
 
 @blp.route("/transfers/<transfer_id>", methods=["GET"])

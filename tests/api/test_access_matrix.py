@@ -316,6 +316,7 @@ RULES: dict[tuple[str, str], Rule] = {
         ok=201,
     ),  # fmt: skip
     (GET, T + "/transfers/incoming"): Rule(Action.MOVE, None, lambda p, s: Call("/transfers/incoming")),
+    (GET, T + "/transfers/outgoing"): Rule(Action.MOVE, None, lambda p, s: Call("/transfers/outgoing")),
     (GET, T + "/transfers/{transfer_id}"): Rule(Action.MOVE, None, lambda p, s: Call(f"/transfers/{p.incoming()}")),
     # Accepted into a union of the principal's scope, or refused outside it (404, as any entity there)
     (POST, T + "/transfers/{transfer_id}/acceptance"): Rule(

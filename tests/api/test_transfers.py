@@ -346,3 +346,153 @@ def test_a_refusal_cut_short_is_finished_by_the_next_call(app, two):
     qt.post("/members/hoa/departure", {"left_on": "2024-08-01", "reason": "resigned"})
     assert bd.post(f"/transfers/{transfer_id}/refusal", {"reason": "again"}).get_json()["reason"] == "not employed here"
     assert ledger_events(app, qt.id, "hoa").count("MemberTransferRefused") == 1
+
+
+def issue(tenant: TenantClient, role: str, scope_unit_id: str | None) -> TenantClient:
+    body = {"role": role, "holder": f"{role}-{scope_unit_id}", "scope_unit_id": scope_unit_id}
+    return TenantClient(tenant.client, tenant.id, tenant.post("/tokens", body).get_json()["token"])
+
+
+def test_a_proposal_is_seen_by_every_officer_but_its_personal_data_by_the_whole_province_alone(two):
+    qt, bd = two
+    transfer_id = propose(qt, bd)
+    bd.post("/units", {"id": "E", "name": "E", "kind": "district", "established_on": "2020-01-01"})
+    district, elsewhere = issue(bd, "officer", "D"), issue(bd, "officer", "E")
+    province = issue(bd, "officer", None)
+    personal = ("full_name", "birth_date", "id_number")
+    for who in (bd, province):
+        (seen,) = who.get("/transfers/incoming").get_json()["transfers"]
+        assert [seen[f] for f in personal] == ["Lê Thị Hoa", "1995-04-02", "045195000123"]
+    for who in (district, elsewhere):  # a scoped officer finds her by the sender's member id, nothing personal
+        (seen,) = who.get("/transfers/incoming").get_json()["transfers"]
+        assert (seen["transfer_id"], seen["member_id"], seen["admitted_on"], seen["gender"]) == (
+            transfer_id, "hoa", "2021-03-01", "female"
+        )  # fmt: skip
+        assert [seen[f] for f in personal] == [None, None, None]
+    for role in ("clerk", "inspector", "auditor", "viewer"):  # no role that may not decide on a move lists them
+        issue(bd, role, None).get("/transfers/incoming", expect=403)
+    # An officer accepts only into its own subtree; once she is there, it sees her as any member under it
+    body = {"union_id": "ub", "member_id": "bd-hoa"}
+    assert "union_id" in elsewhere.post(f"/transfers/{transfer_id}/acceptance", body, expect=404).get_json()["errors"]
+    member = district.post(f"/transfers/{transfer_id}/acceptance", body).get_json()
+    assert (member["full_name"], member["id_number"]) == ("Lê Thị Hoa", "045195000123")
+    assert district.get("/transfers/incoming").get_json()["transfers"] == []
+
+
+def test_the_sending_province_follows_the_moves_it_proposed(two):
+    qt, bd = two
+    qt.post("/units", {"id": "E", "name": "E", "kind": "district", "established_on": "2020-01-01"})
+    district, elsewhere = issue(qt, "officer", "D"), issue(qt, "officer", "E")
+    refused = propose(qt, bd, "nam")
+    bd.post(f"/transfers/{refused}/refusal", {"reason": "not employed here"})
+    moving = propose(qt, bd)
+    listed = qt.get("/transfers/outgoing").get_json()["transfers"]
+    shown = sorted((t["transfer_id"], t["member_id"], t["to_tenant"], t["status"], t["reason"]) for t in listed)
+    assert shown == sorted(
+        [(refused, "nam", bd.id, "refused", "not employed here"), (moving, "hoa", bd.id, "pending", None)]
+    )
+    assert [t["transfer_id"] for t in qt.get("/transfers/outgoing", status="pending").get_json()["transfers"]] == [
+        moving
+    ]
+    assert len(district.get("/transfers/outgoing").get_json()["transfers"]) == 2  # her union lies under D
+    assert elsewhere.get("/transfers/outgoing").get_json()["transfers"] == []
+    assert bd.get("/transfers/outgoing").get_json()["transfers"] == []  # the receiving side sent none
+    bd.post(f"/transfers/{moving}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
+    done = qt.get("/transfers/outgoing", status="done").get_json()["transfers"]
+    assert [(t["transfer_id"], t["union_id"], t["new_member_id"]) for t in done] == [(moving, "ub", "bd-hoa")]
+    assert "status" in qt.get("/transfers/outgoing", status="lost", expect=422).get_json()["errors"]
+    for role in ("clerk", "inspector", "auditor", "viewer"):
+        issue(qt, role, None).get("/transfers/outgoing", expect=403)
+
+
+def test_a_proposal_cut_short_before_the_hold_is_finished_by_the_next_call(app, two):
+    qt, bd = two
+    from service.resources.transfers import transfers
+
+    with app.app_context():
+        handoff = transfers()
+
+    def crash(step: str, _row: dict) -> None:
+        if step == "proposing":  # in the control store, not yet held in the sending ledger
+            raise ConnectionError("the sending province's database went away")
+
+    handoff.at = crash
+    cut = qt.post("/members/hoa/transfer-out", {"to_tenant": bd.id, "effective_on": "2024-07-01"}, expect=None)
+    assert cut.status_code >= 500
+    handoff.at = None
+    assert ledger_events(app, qt.id, "hoa") == ["MemberAdmitted"]
+    # The client, never answered, proposes again: told the move is under way; the call wrote the hold
+    again = qt.post("/members/hoa/transfer-out", {"to_tenant": bd.id, "effective_on": "2024-07-01"}, expect=409)
+    (transfer_id,) = [t["transfer_id"] for t in bd.get("/transfers/incoming").get_json()["transfers"]]
+    assert transfer_id in again.get_json()["detail"]
+    assert ledger_events(app, qt.id, "hoa") == ["MemberAdmitted", "MemberTransferProposed"]
+    assert qt.post("/members/hoa/departure", {"left_on": "2024-08-01", "reason": "resigned"}, expect=409)
+    bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
+    assert ledger_events(app, qt.id, "hoa") == ["MemberAdmitted", "MemberTransferProposed", "MemberTransferredOut"]
+
+
+def national(client, admin, **query) -> dict:
+    token = client.post("/v1/national/tokens", json={"holder": "vgcl", "role": "national"}, headers=admin).get_json()
+    answer = client.get(
+        "/v1/national/indicators", query_string=query, headers={"Authorization": f"Bearer {token['token']}"}
+    )
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()
+
+
+def test_the_nation_counts_a_move_once(client, admin, two):
+    """By hand: hoa and nam in Quảng Trị; hoa moves to Bình Dương on 1 July 2024. The nation holds 2
+    members on 30 June and on 1 July (Quảng Trị 2 -> 1, Bình Dương 0 -> 1); over July one move in and one
+    out, no admission and no departure, net growth 0."""
+    qt, bd = two
+    bd.post(f"/transfers/{propose(qt, bd)}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
+    codes = "members_total,members_admitted,members_left,members_transferred_in,members_transferred_out"
+    june = national(client, admin, period="2024-06", as_of="2024-06-30", indicators=codes)
+    july = national(client, admin, period="2024-07", as_of="2024-07-01", indicators=codes)
+    assert june["figures"]["members_total"] == july["figures"]["members_total"] == 2
+    by_tenant = {t["tenant_id"]: t["figures"]["members_total"] for t in july["tenants"]}
+    assert by_tenant == {qt.id: 1, bd.id: 1}
+    assert {t["tenant_id"]: t["figures"]["members_total"] for t in june["tenants"]} == {qt.id: 2, bd.id: 0}
+    moved = july["figures"]
+    assert (moved["members_transferred_in"], moved["members_transferred_out"]) == (1, 1)
+    assert (moved["members_admitted"], moved["members_left"]) == (0, 0)
+    year = national(client, admin, period="2024", as_of="2024-12-31", indicators="members_net_growth")
+    assert year["figures"]["members_net_growth"] == 0
+
+
+def test_the_forms_and_the_offline_audit_show_the_move(two, settings, tmp_path):
+    """Form 1-HĐCĐ of Bình Dương's union for 2024 (30 Nov): hoa moved in, no admission, net +1; form
+    2-HĐCĐ of Quảng Trị: one moved out, no departure, net -1; and an export of either ledger, audited
+    offline, gives the same flows as the API."""
+    import json
+
+    from click.testing import CliRunner
+
+    from service.cli import main
+    from tests.conftest import ADMIN_TOKEN
+
+    qt, bd = two
+    bd.post(f"/transfers/{propose(qt, bd)}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
+    rows = bd.get("/forms/1-hdcd", union_id="ub", year=2024).get_json()["rows"]
+    got = {r["code"]: r["value"] for r in rows}
+    assert [got[c] for c in FLOWS.split(",")] == [0, 0, 1, 0, 1] and got["members_total"] == 1
+    assert {r["code"]: r["label"] for r in rows}["members_transferred_in"].startswith("Số đoàn viên chuyển đến")
+    got = {r["code"]: r["value"] for r in qt.get("/forms/2-hdcd", year=2024).get_json()["rows"]}
+    assert [got[c] for c in FLOWS.split(",")] == [0, 0, 0, 1, -1] and got["members_total"] == 1
+    env = {
+        "UNIONLEDGER_DATA_DIR": str(settings.data_dir),
+        "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
+        "UNIONLEDGER_DATABASE_URL": settings.database_url or "",
+        "UNIONLEDGER_CONTROL_SCHEMA": settings.control_schema,
+    }
+    for tenant, flows in ((qt, [0, 0, 0, 1, -1]), (bd, [0, 0, 1, 0, 1])):
+        head = tenant.get("/ledger/digest").get_json()
+        out = tmp_path / f"{tenant.id}.jsonl.gz"
+        done = CliRunner().invoke(main, ["export", "--tenant", tenant.id, "--out", str(out)], env=env)
+        assert done.exit_code == 0, done.output
+        args = ["audit", str(out), "--digest", f"{head['hash']}@{head['position']}", "--period", "2024"]
+        audited = CliRunner().invoke(main, [*args, "--as-of", "2024-12-31", "--indicators", FLOWS], env=env)
+        assert audited.exit_code == 0, audited.output
+        offline = json.loads(audited.stdout)["figures"]
+        assert [offline[c] for c in FLOWS.split(",")] == flows
+        assert offline == tenant.figures("2024", as_of="2024-12-31", indicators=FLOWS)
