@@ -216,7 +216,8 @@ class Transfers:
         self.finish_pending(tenant)
         if status is not None and status not in STATUSES:
             raise InvalidValue(f"must be one of {', '.join(STATUSES)}", field="status")
-        where, params = "from_tenant = ?", (tenant,)
+        where = "from_tenant = ?"
+        params: tuple[str, ...] = (tenant,)
         if status is not None:  # an answer says pending for what is still being proposed
             shown_as = ("proposing", "pending") if status == "pending" else (status,)
             where += f" AND status IN ({', '.join('?' for _ in shown_as)})"
