@@ -10,8 +10,14 @@ from application.register import Register
 from tests.conftest import TenantClient, new_tenant
 
 
-def province(client, admin, name: str, union: str) -> TenantClient:
-    t = new_tenant(client, admin, f"{name}-{union}")
+def province(client, admin, name: str, union: str, server: str | None = None) -> TenantClient:
+    if server is None:
+        t = new_tenant(client, admin, f"{name}-{union}")
+    else:  # on a server named (tests/integration/test_moves_on_two_servers.py)
+        body = {"id": f"{name}-{union}", "name": name, "server": server}
+        made = client.post("/v1/tenants", json=body, headers=admin)
+        assert made.status_code == 201 and made.get_json()["server"] == server, made.get_json()
+        t = TenantClient(client, body["id"], made.get_json()["token"])
     t.post("/units", {"id": "D", "name": "D", "kind": "district", "established_on": "2020-01-01"})
     t.post(
         "/workplaces",
@@ -22,10 +28,7 @@ def province(client, admin, name: str, union: str) -> TenantClient:
     return t
 
 
-@pytest.fixture
-def two(client, admin):
-    qt = province(client, admin, "quang-tri", "uq")
-    bd = province(client, admin, "binh-duong", "ub")
+def admit_hoa_and_nam(qt: TenantClient) -> None:
     qt.post(
         "/members",
         {"id": "hoa", "union_id": "uq", "admitted_on": "2021-03-01", "full_name": "Lê Thị Hoa",
@@ -34,6 +37,13 @@ def two(client, admin):
     qt.post(
         "/members", {"id": "nam", "union_id": "uq", "admitted_on": "2021-03-01", "full_name": "Nam", "gender": "male"}
     )
+
+
+@pytest.fixture
+def two(client, admin):
+    qt = province(client, admin, "quang-tri", "uq")
+    bd = province(client, admin, "binh-duong", "ub")
+    admit_hoa_and_nam(qt)
     return qt, bd
 
 
@@ -496,3 +506,84 @@ def test_the_forms_and_the_offline_audit_show_the_move(two, settings, tmp_path):
         offline = json.loads(audited.stdout)["figures"]
         assert [offline[c] for c in FLOWS.split(",")] == flows
         assert offline == tenant.figures("2024", as_of="2024-12-31", indicators=FLOWS)
+
+
+VERBS = {"proposing": "propose", "accepting": "accept", "received": "accept", "sent": "accept"}  # else refuse
+
+
+def cut_short_at(app, qt: TenantClient, bd: TenantClient, step: str, member: str = "hoa") -> str:
+    """The handoff's call (the proposal, acceptance or refusal) failing at ``step`` as if its
+    database went away there; returns the transfer's id."""
+    from service.resources.transfers import transfers
+
+    with app.app_context():
+        handoff = transfers()
+    verb = VERBS.get(step, "refuse")
+    transfer_id = propose(qt, bd, member) if verb != "propose" else None
+
+    def crash(reached: str, _row: dict) -> None:
+        if reached == step:
+            raise ConnectionError(f"the database went away at {step}")
+
+    handoff.at = crash
+    try:
+        if verb == "propose":
+            body = {"to_tenant": bd.id, "effective_on": "2024-07-01"}
+            cut = qt.post(f"/members/{member}/transfer-out", body, expect=None)
+        elif verb == "accept":
+            body = {"union_id": "ub", "member_id": f"bd-{member}"}
+            cut = bd.post(f"/transfers/{transfer_id}/acceptance", body, expect=None)
+        else:
+            cut = bd.post(f"/transfers/{transfer_id}/refusal", {"reason": "not employed here"}, expect=None)
+    finally:
+        handoff.at = None
+    assert cut.status_code >= 500
+    if transfer_id is None:
+        (transfer_id,) = [t["transfer_id"] for t in qt.get("/transfers/outgoing").get_json()["transfers"]]
+    return transfer_id
+
+
+def finished_once(app, qt: TenantClient, bd: TenantClient, step: str, transfer_id: str, member: str = "hoa") -> None:
+    """The move finished as its call meant, the member active in exactly one province, each event
+    once, and the call repeated answered the same and writing nothing."""
+    verb = VERBS.get(step, "refuse")
+    status = qt.get(f"/transfers/{transfer_id}").get_json()["status"]
+    assert status == {"propose": "pending", "accept": "done", "refuse": "refused"}[verb], step
+    sent = ledger_events(app, qt.id, member)
+    here = qt.get(f"/members/{member}").get_json()["status"]
+    there = bd.get(f"/members/bd-{member}", expect=None)
+    if verb == "accept":
+        assert (here, there.get_json()["status"]) == ("left", "active")
+        assert sent == ["MemberAdmitted", "MemberTransferProposed", "MemberTransferredOut"]
+        assert ledger_events(app, bd.id, f"bd-{member}") == ["MemberTransferredIn"]
+        again = bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": f"bd-{member}"})
+        assert again.get_json()["id"] == f"bd-{member}"
+    else:
+        assert (here, there.status_code) == ("active", 404)
+        tail = ["MemberTransferRefused"] if verb == "refuse" else []
+        assert sent == ["MemberAdmitted", "MemberTransferProposed", *tail]
+        if verb == "refuse":
+            bd.post(f"/transfers/{transfer_id}/refusal", {"reason": "again"})
+        else:
+            retried = qt.post(
+                f"/members/{member}/transfer-out", {"to_tenant": bd.id, "effective_on": "2024-07-01"}, expect=409
+            )
+            assert transfer_id in retried.get_json()["detail"]
+    assert ledger_events(app, qt.id, member) == sent
+
+
+@pytest.mark.parametrize("step", ["proposing", "accepting", "received", "sent", "refusing", "freed"])
+def test_a_handoff_cut_short_at_any_step_is_finished_by_the_next_call_or_the_background_step(app, two, step):
+    from application.transfers import STEPS
+    from service.resources.transfers import transfers
+
+    assert step in STEPS
+    qt, bd = two
+    transfer_id = cut_short_at(app, qt, bd, step)
+    # the background step finishes half of the cases, the next call about transfers the other half
+    if STEPS.index(step) % 2:
+        with app.app_context():
+            handoff = transfers()
+        assert handoff.finish_pending() == 1
+        assert handoff.state(transfer_id) in ("pending", "done", "refused")
+    finished_once(app, qt, bd, step, transfer_id)
