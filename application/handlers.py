@@ -30,6 +30,7 @@ from domain.commands import (
     RecordDeparture,
     RecordDues,
     RecordMoveRefused,
+    RecordMoveWithdrawn,
     RecordTraining,
     RecordVerification,
     RegisterWorkplace,
@@ -264,6 +265,14 @@ def record_move_refused(c: RecordMoveRefused, uow: UnitOfWork) -> Member:
     return member
 
 
+def record_move_withdrawn(c: RecordMoveWithdrawn, uow: UnitOfWork) -> Member:
+    """Recorded once: a member no longer waiting for this move is answered as is."""
+    member = uow.get(Member, c.member_id, "member_id")
+    if member.move_withdrawn(c.transfer_id, c.reason, uow.today(), c.actor):
+        uow.add(member)
+    return member
+
+
 def transfer_member_out(c: TransferMemberOut, uow: UnitOfWork) -> Member:
     """MemberTransferredOut, once: a member already gone by this transfer is answered as is."""
     member = uow.get(Member, c.member_id, "member_id")
@@ -455,6 +464,7 @@ HANDLERS: dict[type[Command], Callable[[Any, UnitOfWork], RegisterAggregate]] = 
     RecordVerification: record_verification,
     ProposeMove: propose_move,
     RecordMoveRefused: record_move_refused,
+    RecordMoveWithdrawn: record_move_withdrawn,
     TransferMemberIn: transfer_member_in,
     TransferMemberOut: transfer_member_out,
 }

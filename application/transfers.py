@@ -10,7 +10,8 @@ twice records nothing twice.
 States: ``proposing`` (the sender's MemberTransferProposed, which holds the member there, to be
 written), ``pending`` (proposed; the member counts at the sender), ``accepting`` (the receiver's union
 and member id are chosen; the writes are under way or to be finished), ``done``, ``refusing`` (the
-sender's MemberTransferRefused to be written) and ``refused``.
+sender's MemberTransferRefused to be written), ``refused``, and ``withdrawing`` (the sender took its
+proposal back before the decision; its MemberTransferWithdrawn to be written), ``withdrawn``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from application.register import Register
-from domain.commands import ProposeMove, RecordMoveRefused, TransferMemberIn, TransferMemberOut
+from domain.commands import ProposeMove, RecordMoveRefused, RecordMoveWithdrawn, TransferMemberIn, TransferMemberOut
 from domain.errors import Conflict, DomainError, InvalidValue, NotFound
 from domain.members import PERSONAL_FIELDS
 
@@ -49,12 +50,25 @@ COLUMNS = (
     "decided_by",
 )
 log = logging.getLogger(__name__)
-OPEN = ("proposing", "pending", "accepting", "refusing")  # a member has at most one transfer in these states
-STATUSES = ("pending", "accepting", "done", "refusing", "refused")  # as answered ("proposing" shows as pending)
-UNFINISHED = ("proposing", "accepting", "refusing")  # a write under way: the next call or finish_pending ends it
-# The moments between two writes of the handoff, in order: ``Transfers.at`` is called at each (the
-# fault suite kills the process or a database server there, and checks that the next call finishes).
-STEPS = ("proposing", "accepting", "received", "sent", "refusing", "freed")
+# a member has at most one transfer in these states
+OPEN = ("proposing", "pending", "accepting", "refusing", "withdrawing")
+# as answered ("proposing" shows as pending)
+STATUSES = ("pending", "accepting", "done", "refusing", "refused", "withdrawing", "withdrawn")
+UNFINISHED = ("proposing", "accepting", "refusing", "withdrawing")  # the next call or finish_pending ends them
+# The moments between two writes of the handoff, in order, and the call each falls within:
+# ``Transfers.at`` is called at each (the fault suite kills the process or a database server there,
+# and checks that the next call finishes what it left).
+STEPS = {
+    "proposing": "proposal",  # the control store says proposing; the sender's hold not yet written
+    "accepting": "acceptance",  # before the receiving ledger's write
+    "received": "acceptance",  # between the receiving ledger's write and the sending one's
+    "sent": "acceptance",  # both ledgers written; the control store not yet done
+    "refusing": "refusal",  # before the sender's MemberTransferRefused
+    "freed": "refusal",  # after it; the control store not yet refused
+    "withdrawing": "withdrawal",  # before the sender's MemberTransferWithdrawn
+    "released": "withdrawal",  # after it; the control store not yet withdrawn
+}
+OUTCOME = {"proposal": "pending", "acceptance": "done", "refusal": "refused", "withdrawal": "withdrawn"}
 
 Stores = Callable[[str], AbstractContextManager[Any]]  # tenant id -> its store, opened for a use case
 
@@ -128,7 +142,7 @@ class Transfers:
         with self.registry.transaction() as cur:
             found = cur.execute(
                 "SELECT transfer_id FROM member_transfers WHERE from_tenant = ? AND member_id = ?"
-                f" AND status IN ({', '.join('?' for _ in OPEN)})",
+                f" AND status IN ({_marks(OPEN)})",
                 (tenant, member_id, *OPEN),
             ).fetchone()
             if found is not None:
@@ -167,8 +181,7 @@ class Transfers:
         """The member recorded here (MemberTransferredIn) and gone from the sender (MemberTransferredOut)."""
         row = self._receiving(transfer_id, tenant)
         chosen = {"union_id": union_id, "new_member_id": member_id}
-        if row["status"] == "refused":
-            raise Conflict(f"transfer {transfer_id} was refused", rule="transfer_refused")
+        _not_closed(row)
         if row["status"] == "pending":
             sent = self._sent_member(row)
             with self.use(row["from_tenant"]) as store:
@@ -177,8 +190,7 @@ class Transfers:
             self._write_in(register, row | chosen, sent, actor, dry=True)
             if not self._move(transfer_id, "pending", "accepting", **chosen, decided_by=actor, decided_at=_now()):
                 row = self._receiving(transfer_id, tenant)
-                if row["status"] == "refused":
-                    raise Conflict(f"transfer {transfer_id} was refused", rule="transfer_refused")
+                _not_closed(row)
             else:
                 row = row | chosen | {"status": "accepting", "decided_by": actor}
         if (row["union_id"], row["new_member_id"]) != (union_id, member_id):
@@ -206,6 +218,23 @@ class Transfers:
             self._finish(row, None)
             row = self._receiving(transfer_id, tenant)
         if row["status"] != "refused":
+            _not_closed(row)
+            raise Conflict(f"transfer {transfer_id} was accepted", rule="transfer_accepted")
+        return self._answer(row)
+
+    def withdraw(self, register: Register, tenant: str, transfer_id: str, reason: str, actor: str) -> dict:
+        """The sending province takes its proposal back before the other decides: ``withdrawing``
+        first, then the sender's MemberTransferWithdrawn frees the member, then ``withdrawn``;
+        finished like the others if cut short. A move already accepted or refused is a conflict."""
+        row = self._sending(register, transfer_id, tenant)
+        if row["status"] == "pending" and self._move(
+            transfer_id, "pending", "withdrawing", reason=reason, decided_by=actor, decided_at=_now()
+        ):
+            self._finish(row | {"status": "withdrawing", "reason": reason, "decided_by": actor}, (tenant, register))
+        row = self._sending(register, transfer_id, tenant)
+        if row["status"] != "withdrawn":
+            if row["status"] == "refused":
+                raise Conflict(f"transfer {transfer_id} was refused", rule="transfer_refused")
             raise Conflict(f"transfer {transfer_id} was accepted", rule="transfer_accepted")
         return self._answer(row)
 
@@ -220,7 +249,7 @@ class Transfers:
         params: tuple[str, ...] = (tenant,)
         if status is not None:  # an answer says pending for what is still being proposed
             shown_as = ("proposing", "pending") if status == "pending" else (status,)
-            where += f" AND status IN ({', '.join('?' for _ in shown_as)})"
+            where += f" AND status IN ({_marks(shown_as)})"
             params += shown_as
         rows = self._rows(where + " ORDER BY transfer_id", params)
         readable = register.reads.members(sorted({row["member_id"] for row in rows}))
@@ -240,10 +269,11 @@ class Transfers:
         """Finish every accepted transfer whose writes were cut short (of ``tenant``, or all)."""
         self._tables()
         if tenant is None:
-            rows = self._rows("status IN (?, ?, ?)", UNFINISHED)
+            rows = self._rows(f"status IN ({_marks(UNFINISHED)})", UNFINISHED)
         else:
             rows = self._rows(
-                "status IN (?, ?, ?) AND (from_tenant = ? OR to_tenant = ?)", (*UNFINISHED, tenant, tenant)
+                f"status IN ({_marks(UNFINISHED)}) AND (from_tenant = ? OR to_tenant = ?)",
+                (*UNFINISHED, tenant, tenant),
             )
         finished = 0
         for row in rows:
@@ -271,6 +301,19 @@ class Transfers:
                         )
                     raise
             self._move(row["transfer_id"], "proposing", "pending")
+            return
+        if row["status"] == "withdrawing":
+            self._step("withdrawing", row)
+            with self._opened(row["from_tenant"], own) as register:
+                withdrawn = RecordMoveWithdrawn(
+                    member_id=row["member_id"],
+                    transfer_id=row["transfer_id"],
+                    reason=row["reason"] or "",
+                    actor=row["decided_by"],
+                )
+                register.execute(withdrawn)
+            self._step("released", row)
+            self._move(row["transfer_id"], "withdrawing", "withdrawn")
             return
         if row["status"] == "refusing":
             self._step("refusing", row)
@@ -351,6 +394,17 @@ class Transfers:
             raise NotFound(f"member {row['member_id']!r} does not exist", field="member_id")
         return member
 
+    def _sending(self, register: Register, transfer_id: str, tenant: str) -> dict:
+        """A transfer ``tenant`` proposed, of a member ``register``'s principal may read, finished
+        if cut short; any other answers 404."""
+        row = self._row(transfer_id, tenant)
+        if row["from_tenant"] != tenant or register.reads.member(row["member_id"]) is None:
+            raise NotFound(f"transfer {transfer_id!r} does not exist", field="transfer_id")
+        if row["status"] in UNFINISHED:
+            self._finish(row, None)
+            row = self._row(transfer_id, tenant)
+        return row
+
     def _receiving(self, transfer_id: str, tenant: str) -> dict:
         row = self._row(transfer_id, tenant)
         if row["to_tenant"] != tenant:
@@ -379,6 +433,21 @@ def _out(transfer_id: str, tenant: str, member_id: str, to_tenant: str, on: date
     return TransferMemberOut(
         member_id=member_id, to_tenant=to_tenant, transfer_id=transfer_id, effective_on=on, actor=actor
     )
+
+
+def _marks(values: tuple) -> str:
+    """As many SQL parameter marks as ``values``."""
+    return ", ".join("?" for _ in values)
+
+
+def _not_closed(row: dict) -> None:
+    """A conflict if the move was refused by the receiving province or withdrawn by the sending one."""
+    if row["status"] in ("refusing", "refused"):
+        raise Conflict(f"transfer {row['transfer_id']} was refused", rule="transfer_refused")
+    if row["status"] in ("withdrawing", "withdrawn"):
+        raise Conflict(
+            f"transfer {row['transfer_id']} was withdrawn by {row['from_tenant']}", rule="transfer_withdrawn"
+        )
 
 
 def _proposal_of(row: dict) -> ProposeMove:

@@ -22,16 +22,14 @@ import time
 from collections.abc import Callable
 from datetime import date
 
-from application.transfers import STEPS, UNFINISHED, Transfers
+from application.transfers import OUTCOME, STEPS, UNFINISHED, Transfers
 from faults.checks import Inspector, cli
 from faults.load import Tenant
 from faults.postgres import ThrowawayPostgres
 from faults.scenarios import Context, HarnessError, Result, expect, last_line
 from faults.service import Answer, Service
 
-VERB = {"proposing": "propose", "accepting": "accept", "received": "accept", "sent": "accept"}  # else refuse
 ADMITTED_ON, EFFECTIVE_ON, YEAR = "2024-01-15", "2024-07-01", "2024"
-OUTCOME = {"propose": "pending", "accept": "done", "refuse": "refused"}
 
 
 @dataclasses.dataclass
@@ -44,7 +42,8 @@ class Case:
 
     @property
     def verb(self) -> str:
-        return VERB.get(self.step, "refuse")
+        """The call the step falls within: proposal, acceptance, refusal or withdrawal."""
+        return STEPS[self.step]
 
     @property
     def arrived(self) -> str:
@@ -103,7 +102,7 @@ class Moves:
     # ---- one case --------------------------------------------------------------------------------
     def run(self, case: Case) -> None:
         self.admit(case.member)
-        if case.verb != "propose":
+        if case.verb != "proposal":
             proposed = expect(
                 self.until_answered(self.a, "POST", f"/members/{case.member}/transfer-out", self.proposal(case)), 201
             )
@@ -132,9 +131,10 @@ class Moves:
         """The handoff's call in a process stopped at ``case.step``, then the fault; returns the
         transfer's id as the process saw it."""
         args = {
-            "propose": [self.a.id, case.member, self.b.id, EFFECTIVE_ON],
-            "accept": [self.b.id, case.transfer_id, "ub", case.arrived],
-            "refuse": [self.b.id, case.transfer_id],
+            "proposal": [self.a.id, case.member, self.b.id, EFFECTIVE_ON],
+            "acceptance": [self.b.id, case.transfer_id, "ub", case.arrived],
+            "refusal": [self.b.id, case.transfer_id],
+            "withdrawal": [self.a.id, case.transfer_id],
         }[case.verb]
         process = subprocess.Popen(
             [sys.executable, "-m", "faults.moves", case.step, case.verb, *args],
@@ -191,7 +191,7 @@ class Moves:
                 self.wrong(case, f"unionledger finish-transfers left the transfer {state}")
             return
         # the next call about transfers, in the province the process was not working for
-        other = self.a if case.verb != "propose" else self.b
+        other = self.a if case.verb in ("acceptance", "refusal") else self.b
         path = f"/transfers/{case.transfer_id}" if other is self.a else "/transfers/incoming"
         self.until_answered(other, "GET", path)
 
@@ -217,7 +217,7 @@ class Moves:
             return
         if state.body["status"] != OUTCOME[case.verb]:
             self.wrong(case, f"the transfer is {state.body['status']}, not {OUTCOME[case.verb]}, after recovery")
-        if case.verb == "propose":
+        if case.verb == "proposal":
             # the client had no answer: it proposes again and is told the move is under way
             again = self.call(self.a, "POST", f"/members/{case.member}/transfer-out", self.proposal(case))
             if again.status != 409 or case.transfer_id not in (again.body or {}).get("detail", ""):
@@ -227,15 +227,15 @@ class Moves:
                 self.wrong(case, f"the recovered proposal could not be accepted: {accepted.shown()}")
             self.check_sent(case, accepted=True)
             return
-        body = self.acceptance(case) if case.verb == "accept" else {"reason": "not employed here"}
-        path = f"/transfers/{case.transfer_id}/{'acceptance' if case.verb == 'accept' else 'refusal'}"
+        body = self.acceptance(case) if case.verb == "acceptance" else {"reason": "not employed here"}
+        path = f"/transfers/{case.transfer_id}/{case.verb}"
         before = self.events(self.a, case.member), self.events(self.b, case.arrived)
-        repeated = self.until_answered(self.b, "POST", path, body)
+        repeated = self.until_answered(self.a if case.verb == "withdrawal" else self.b, "POST", path, body)
         if repeated.status != 201:
             self.wrong(case, f"the repeated call: {repeated.shown()}")
         if (self.events(self.a, case.member), self.events(self.b, case.arrived)) != before:
             self.wrong(case, "the repeated call wrote again")
-        self.check_sent(case, accepted=case.verb == "accept")
+        self.check_sent(case, accepted=case.verb == "acceptance")
 
     def acceptance(self, case: Case) -> dict:
         return {"union_id": "ub", "member_id": case.arrived}
@@ -252,9 +252,10 @@ class Moves:
         if active != (["receiving"] if accepted else ["sending"]):
             self.wrong(case, f"active in {active or 'neither province'}")
         sent = self.events(self.a, case.member)
-        expected = ["MemberAdmitted", "MemberTransferProposed"] + (
-            ["MemberTransferredOut"] if accepted else ["MemberTransferRefused"]
-        )
+        last = {"acceptance": "MemberTransferredOut", "refusal": "MemberTransferRefused"}
+        expected = ["MemberAdmitted", "MemberTransferProposed", last.get(case.verb, "MemberTransferWithdrawn")]
+        if case.verb == "proposal":  # accepted once recovered
+            expected[-1] = "MemberTransferredOut"
         if sent != expected:
             self.result.duplicated += len(sent) > len(expected)
             self.wrong(case, f"the sending ledger holds {sent}, not {expected}")
@@ -283,7 +284,7 @@ class Moves:
             if got != want:
                 self.result.wrong += 1
                 self.result.fail(f"{what}: {got}, not {want}")
-        self.result.note(f"{n} members moved or refused; figures sending {a}, receiving {b}")
+        self.result.note(f"{n} members moved, refused or kept; figures sending {a}, receiving {b}")
 
 
 def cases(servers: list[str]) -> list[Case]:
@@ -305,7 +306,7 @@ def run_cases(ctx: Context, result: Result, moves: Moves, chosen: list[Case]) ->
         moves.run(case)
         if len(result.failures) > before:
             ctx.log(f"  {case}: {result.failures[-1]}")
-    accepted = sum(c.verb != "refuse" for c in chosen)  # a recovered proposal is accepted afterwards
+    accepted = sum(c.verb in ("proposal", "acceptance") for c in chosen)  # a recovered proposal is accepted afterwards
     moves.judge_figures(accepted)
     result.note("left by the fault: " + ", ".join(moves.states))
     result.note(f"{len(chosen)} cases: {', '.join(sorted({c.fault for c in chosen}))} at {', '.join(STEPS)}")
@@ -365,14 +366,16 @@ def handoff(step: str, verb: str, *args: str) -> None:
         tenant = args[0]
         with platform.stores.use(tenant) as store:
             register = Register(store)
-            if verb == "propose":
+            if verb == "proposal":
                 member, to_tenant, on = args[1:]
                 transfers.propose(register, tenant, member, to_tenant, date.fromisoformat(on), "faults:officer")
-            elif verb == "accept":
+            elif verb == "acceptance":
                 transfer_id, union_id, member = args[1:]
                 transfers.accept(register, tenant, transfer_id, union_id, member, "faults:officer")
-            else:
+            elif verb == "refusal":
                 transfers.refuse(tenant, args[1], "not employed here", "faults:officer")
+            else:
+                transfers.withdraw(register, tenant, args[1], "not employed here", "faults:officer")
     finally:
         platform.close()
 

@@ -72,13 +72,19 @@ class RefusalIn(Schema):
     reason = FreeText(required=True, validate=validate.Length(min=1, max=500))
 
 
+class WithdrawalIn(RefusalIn):
+    """The sending province's reason for taking its proposal back."""
+
+
 class TransferOut(Schema):
     transfer_id = fields.String()
     from_tenant = fields.String()
     to_tenant = fields.String()
     member_id = fields.String()
     effective_on = fields.Date()
-    status = fields.String(metadata={"description": "pending, accepting, done or refused"})
+    status = fields.String(
+        metadata={"description": "pending, accepting, done, refusing, refused, withdrawing or withdrawn"}
+    )
     union_id = fields.String(allow_none=True)
     new_member_id = fields.String(allow_none=True)
     reason = fields.String(allow_none=True)
@@ -164,3 +170,18 @@ def refuse(args: dict, tenant: str, transfer_id: str):
     """Refuse a member sent here; the member stays in the sending province"""
     _register, who = tenant_register(tenant)
     return transfers().refuse(tenant, transfer_id, args["reason"], who.actor)
+
+
+@blp.route("/transfers/<transfer_id>/withdrawal", methods=["POST"])
+@allow(Action.MOVE)
+@blp.arguments(WithdrawalIn())
+@blp.response(201, TransferOut)
+def withdraw(args: dict, tenant: str, transfer_id: str):
+    """Withdraw a move this province proposed, before the other province decides
+
+    The member is free here again (MemberTransferWithdrawn) and no longer waits in the other
+    province's incoming list; she may be proposed again. Repeating the call answers the same; a move
+    already accepted or refused is 409.
+    """
+    register, who = tenant_register(tenant)
+    return transfers().withdraw(register, tenant, transfer_id, args["reason"], who.actor)

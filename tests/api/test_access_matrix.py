@@ -330,6 +330,13 @@ RULES: dict[tuple[str, str], Rule] = {
     (POST, T + "/transfers/{transfer_id}/refusal"): Rule(
         Action.MOVE, None, lambda p, s: Call(f"/transfers/{p.incoming()}/refusal", {"reason": "unknown here"}), ok=201
     ),
+    # Withdrawn by the sending province: a member of the principal's scope, or (outside) 404
+    (POST, T + "/transfers/{transfer_id}/withdrawal"): Rule(
+        Action.MOVE,
+        "path:transfer_id",
+        lambda p, s: Call(f"/transfers/{p.outgoing(s)}/withdrawal", {"reason": "she stays"}),
+        ok=201,
+    ),
     # ---- member cards: read within the scope; verified by any tenant role ------------------------------------
     (GET, T + "/members/{member_id}/card"): Rule(
         Action.READ, "path:member_id", lambda p, s: Call(f"/members/{p.card(s) and p.member[s]}/card")

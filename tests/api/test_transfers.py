@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from application.register import Register
+from application.transfers import OUTCOME, STEPS
 from tests.conftest import TenantClient, new_tenant
 
 
@@ -508,18 +509,16 @@ def test_the_forms_and_the_offline_audit_show_the_move(two, settings, tmp_path):
         assert offline == tenant.figures("2024", as_of="2024-12-31", indicators=FLOWS)
 
 
-VERBS = {"proposing": "propose", "accepting": "accept", "received": "accept", "sent": "accept"}  # else refuse
-
-
 def cut_short_at(app, qt: TenantClient, bd: TenantClient, step: str, member: str = "hoa") -> str:
-    """The handoff's call (the proposal, acceptance or refusal) failing at ``step`` as if its
-    database went away there; returns the transfer's id."""
+    """The handoff's call (the proposal, acceptance, refusal or withdrawal) failing at ``step`` as if
+    its database went away there; returns the transfer's id."""
+    from application.transfers import STEPS
     from service.resources.transfers import transfers
 
     with app.app_context():
         handoff = transfers()
-    verb = VERBS.get(step, "refuse")
-    transfer_id = propose(qt, bd, member) if verb != "propose" else None
+    call = STEPS[step]
+    transfer_id = propose(qt, bd, member) if call != "proposal" else None
 
     def crash(reached: str, _row: dict) -> None:
         if reached == step:
@@ -527,14 +526,16 @@ def cut_short_at(app, qt: TenantClient, bd: TenantClient, step: str, member: str
 
     handoff.at = crash
     try:
-        if verb == "propose":
+        if call == "proposal":
             body = {"to_tenant": bd.id, "effective_on": "2024-07-01"}
             cut = qt.post(f"/members/{member}/transfer-out", body, expect=None)
-        elif verb == "accept":
+        elif call == "acceptance":
             body = {"union_id": "ub", "member_id": f"bd-{member}"}
             cut = bd.post(f"/transfers/{transfer_id}/acceptance", body, expect=None)
-        else:
+        elif call == "refusal":
             cut = bd.post(f"/transfers/{transfer_id}/refusal", {"reason": "not employed here"}, expect=None)
+        else:
+            cut = qt.post(f"/transfers/{transfer_id}/withdrawal", {"reason": "she stays"}, expect=None)
     finally:
         handoff.at = None
     assert cut.status_code >= 500
@@ -546,13 +547,14 @@ def cut_short_at(app, qt: TenantClient, bd: TenantClient, step: str, member: str
 def finished_once(app, qt: TenantClient, bd: TenantClient, step: str, transfer_id: str, member: str = "hoa") -> None:
     """The move finished as its call meant, the member active in exactly one province, each event
     once, and the call repeated answered the same and writing nothing."""
-    verb = VERBS.get(step, "refuse")
-    status = qt.get(f"/transfers/{transfer_id}").get_json()["status"]
-    assert status == {"propose": "pending", "accept": "done", "refuse": "refused"}[verb], step
+    from application.transfers import OUTCOME, STEPS
+
+    call = STEPS[step]
+    assert qt.get(f"/transfers/{transfer_id}").get_json()["status"] == OUTCOME[call], step
     sent = ledger_events(app, qt.id, member)
     here = qt.get(f"/members/{member}").get_json()["status"]
     there = bd.get(f"/members/bd-{member}", expect=None)
-    if verb == "accept":
+    if call == "acceptance":
         assert (here, there.get_json()["status"]) == ("left", "active")
         assert sent == ["MemberAdmitted", "MemberTransferProposed", "MemberTransferredOut"]
         assert ledger_events(app, bd.id, f"bd-{member}") == ["MemberTransferredIn"]
@@ -560,10 +562,13 @@ def finished_once(app, qt: TenantClient, bd: TenantClient, step: str, transfer_i
         assert again.get_json()["id"] == f"bd-{member}"
     else:
         assert (here, there.status_code) == ("active", 404)
-        tail = ["MemberTransferRefused"] if verb == "refuse" else []
+        tail = {"refusal": ["MemberTransferRefused"], "withdrawal": ["MemberTransferWithdrawn"]}.get(call, [])
         assert sent == ["MemberAdmitted", "MemberTransferProposed", *tail]
-        if verb == "refuse":
-            bd.post(f"/transfers/{transfer_id}/refusal", {"reason": "again"})
+        if call == "refusal":
+            assert bd.post(f"/transfers/{transfer_id}/refusal", {"reason": "again"}).get_json()["status"] == "refused"
+        elif call == "withdrawal":
+            again = qt.post(f"/transfers/{transfer_id}/withdrawal", {"reason": "again"}).get_json()
+            assert (again["status"], again["reason"]) == ("withdrawn", "she stays")
         else:
             retried = qt.post(
                 f"/members/{member}/transfer-out", {"to_tenant": bd.id, "effective_on": "2024-07-01"}, expect=409
@@ -572,18 +577,50 @@ def finished_once(app, qt: TenantClient, bd: TenantClient, step: str, transfer_i
     assert ledger_events(app, qt.id, member) == sent
 
 
-@pytest.mark.parametrize("step", ["proposing", "accepting", "received", "sent", "refusing", "freed"])
+@pytest.mark.parametrize("step", list(STEPS))
 def test_a_handoff_cut_short_at_any_step_is_finished_by_the_next_call_or_the_background_step(app, two, step):
-    from application.transfers import STEPS
     from service.resources.transfers import transfers
 
-    assert step in STEPS
     qt, bd = two
     transfer_id = cut_short_at(app, qt, bd, step)
     # the background step finishes half of the cases, the next call about transfers the other half
-    if STEPS.index(step) % 2:
+    if list(STEPS).index(step) % 2:
         with app.app_context():
             handoff = transfers()
         assert handoff.finish_pending() == 1
-        assert handoff.state(transfer_id) in ("pending", "done", "refused")
+        assert handoff.state(transfer_id) in OUTCOME.values()
     finished_once(app, qt, bd, step, transfer_id)
+
+
+def test_the_sender_withdraws_a_move_before_the_decision(app, two):
+    qt, bd = two
+    transfer_id = propose(qt, bd)
+    qt.post("/units", {"id": "E", "name": "E", "kind": "district", "established_on": "2020-01-01"})
+    elsewhere = issue(qt, "officer", "E")
+    elsewhere.post(f"/transfers/{transfer_id}/withdrawal", {"reason": "x"}, expect=404)  # not a member of its scope
+    bd.post(f"/transfers/{transfer_id}/withdrawal", {"reason": "x"}, expect=404)  # nor the receiving province's call
+    withdrawn = issue(qt, "officer", "D").post(f"/transfers/{transfer_id}/withdrawal", {"reason": "she stays"})
+    assert (withdrawn.get_json()["status"], withdrawn.get_json()["reason"]) == ("withdrawn", "she stays")
+    assert bd.get("/transfers/incoming").get_json()["transfers"] == []
+    taken = bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"}, expect=409)
+    assert taken.get_json()["rule"] == "transfer_withdrawn"
+    assert bd.post(f"/transfers/{transfer_id}/refusal", {"reason": "x"}, expect=409).get_json()["rule"] == (
+        "transfer_withdrawn"
+    )
+    history = qt.get("/members/hoa/history").get_json()["events"]
+    assert [e["event"] for e in history] == ["MemberAdmitted", "MemberTransferProposed", "MemberTransferWithdrawn"]
+    assert history[-1]["data"]["reason"] == "she stays"
+    # free again: she may leave, or be proposed again; a move decided cannot be withdrawn
+    accepted = propose(qt, bd)
+    bd.post(f"/transfers/{accepted}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
+    late = qt.post(f"/transfers/{accepted}/withdrawal", {"reason": "late"}, expect=409).get_json()
+    assert late["rule"] == "transfer_accepted"
+    refused = propose(qt, bd, "nam")
+    bd.post(f"/transfers/{refused}/refusal", {"reason": "unknown"})
+    assert qt.post(f"/transfers/{refused}/withdrawal", {"reason": "x"}, expect=409).get_json()["rule"] == (
+        "transfer_refused"
+    )
+    assert [t["status"] for t in qt.get("/transfers/outgoing", status="withdrawn").get_json()["transfers"]] == [
+        "withdrawn"
+    ]
+    assert "reason" in qt.post(f"/transfers/{transfer_id}/withdrawal", {}, expect=422).get_json()["errors"]
