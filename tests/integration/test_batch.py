@@ -12,29 +12,24 @@ from domain.commands import AdmitMember, DissolveUnion, EstablishUnit, FoundUnio
 from domain.errors import Conflict
 
 
+def structure(batch) -> None:
+    """Districts d1 and d2, workplace w1 and its union u1 under d1."""
+    for unit in ("d1", "d2"):
+        batch.execute(EstablishUnit(id=unit, name=unit, kind="district", established_on=date(2020, 1, 1), actor="t"))
+    batch.execute(
+        RegisterWorkplace(id="w1", name="W", sector="private_enterprise", unit_id="d1", workers=50,
+                          female_workers=20, as_of=date(2020, 1, 1), actor="t")
+    )  # fmt: skip
+    batch.execute(
+        FoundUnion(id="u1", name="U", workplace_id="w1", unit_id="d1", founded_on=date(2020, 2, 1), actor="t")
+    )
+
+
 def test_a_batch_remembers_what_it_recorded_and_forgets_what_was_refused(app, tenant):
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         register = Register(store)
         with register.batch() as batch:
-            for unit in ("d1", "d2"):
-                batch.execute(
-                    EstablishUnit(id=unit, name=unit, kind="district", established_on=date(2020, 1, 1), actor="t")
-                )
-            batch.execute(
-                RegisterWorkplace(
-                    id="w1",
-                    name="W",
-                    sector="private_enterprise",
-                    unit_id="d1",
-                    workers=50,
-                    female_workers=20,
-                    as_of=date(2020, 1, 1),
-                    actor="t",
-                )
-            )
-            batch.execute(
-                FoundUnion(id="u1", name="U", workplace_id="w1", unit_id="d1", founded_on=date(2020, 2, 1), actor="t")
-            )
+            structure(batch)
             for n in range(3):
                 batch.execute(
                     AdmitMember(
@@ -75,17 +70,7 @@ def test_a_command_whose_write_is_refused_leaves_its_changed_aggregate_forgotten
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         register = Register(store)
         with register.batch() as batch:
-            for unit in ("d1", "d2"):
-                batch.execute(
-                    EstablishUnit(id=unit, name=unit, kind="district", established_on=date(2020, 1, 1), actor="t")
-                )
-            batch.execute(
-                RegisterWorkplace(id="w1", name="W", sector="private_enterprise", unit_id="d1", workers=50,
-                                  female_workers=20, as_of=date(2020, 1, 1), actor="t")
-            )  # fmt: skip
-            batch.execute(
-                FoundUnion(id="u1", name="U", workplace_id="w1", unit_id="d1", founded_on=date(2020, 2, 1), actor="t")
-            )
+            structure(batch)
             save = store.event_store.save
 
             def refused(*_events, **_kw):
