@@ -4,6 +4,8 @@ repeats that change nothing, and the problems for bad input."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from application.register import Register
@@ -12,10 +14,11 @@ from tests.conftest import TenantClient, new_tenant
 
 
 def province(client, admin, name: str, union: str, server: str | None = None) -> TenantClient:
+    tenant_id = f"{name}-{uuid.uuid4().hex[:6]}"  # a store of its own, whatever another run left behind
     if server is None:
-        t = new_tenant(client, admin, f"{name}-{union}")
+        t = new_tenant(client, admin, tenant_id)
     else:  # on a server named (tests/integration/test_moves_on_two_servers.py)
-        body = {"id": f"{name}-{union}", "name": name, "server": server}
+        body = {"id": tenant_id, "name": name, "server": server}
         made = client.post("/v1/tenants", json=body, headers=admin)
         assert made.status_code == 201 and made.get_json()["server"] == server, made.get_json()
         t = TenantClient(client, body["id"], made.get_json()["token"])
