@@ -255,9 +255,14 @@ class Transfers:
         readable = register.reads.members(sorted({row["member_id"] for row in rows}))
         return [self._answer(row) for row in rows if row["member_id"] in readable]
 
-    def transfer(self, tenant: str, transfer_id: str) -> dict:
+    def transfer(self, register: Register, tenant: str, transfer_id: str) -> dict:
+        """A transfer as either province sees it: the sender's principal, only that of a member it may
+        read; the receiver's, any (a proposal lies in no unit there until accepted)."""
         self.finish_pending(tenant)
-        return self._answer(self._row(transfer_id, tenant))
+        row = self._row(transfer_id, tenant)
+        if row["from_tenant"] == tenant:
+            row = self._sending(register, transfer_id, tenant)
+        return self._answer(row)
 
     def state(self, transfer_id: str) -> str | None:
         """The transfer's state as the control store holds it, finishing nothing (None: no such transfer)."""

@@ -143,9 +143,12 @@ def outgoing(args: dict, tenant: str):
 @allow(Action.MOVE)
 @blp.response(200, TransferOut)
 def transfer(tenant: str, transfer_id: str):
-    """A transfer, as either of its two provinces sees it"""
-    tenant_register(tenant)
-    return transfers().transfer(tenant, transfer_id)
+    """A transfer, as either of its two provinces sees it
+
+    In the sending province, a principal scoped to a unit sees only the moves of members under it.
+    """
+    register, _who = tenant_register(tenant)
+    return transfers().transfer(register, tenant, transfer_id)
 
 
 @blp.route("/transfers/<transfer_id>/acceptance", methods=["POST"])

@@ -410,6 +410,8 @@ def test_the_sending_province_follows_the_moves_it_proposed(two):
     ]
     assert len(district.get("/transfers/outgoing").get_json()["transfers"]) == 2  # her union lies under D
     assert elsewhere.get("/transfers/outgoing").get_json()["transfers"] == []
+    assert district.get(f"/transfers/{moving}").get_json()["status"] == "pending"
+    elsewhere.get(f"/transfers/{moving}", expect=404)
     assert bd.get("/transfers/outgoing").get_json()["transfers"] == []  # the receiving side sent none
     bd.post(f"/transfers/{moving}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
     done = qt.get("/transfers/outgoing", status="done").get_json()["transfers"]
