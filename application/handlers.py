@@ -30,6 +30,7 @@ from domain.commands import (
     RecordDeparture,
     RecordDues,
     RecordMoveRefused,
+    RecordMoveWithdrawn,
     RecordTraining,
     RecordVerification,
     RegisterWorkplace,
@@ -247,7 +248,10 @@ def transfer_member_in(c: TransferMemberIn, uow: UnitOfWork) -> Member:
 
 
 def propose_move(c: ProposeMove, uow: UnitOfWork) -> Member:
+    """Recorded once: a member already held for this move is answered as is."""
     member = uow.get(Member, c.member_id, "member_id")
+    if member.moving == c.transfer_id:
+        return member
     not_after(c.effective_on, uow.today(), "effective_on")
     member.propose_move(c.to_tenant, c.transfer_id, c.effective_on, c.actor)
     return uow.add(member)
@@ -257,6 +261,14 @@ def record_move_refused(c: RecordMoveRefused, uow: UnitOfWork) -> Member:
     """Recorded once: a member no longer waiting for this move is answered as is."""
     member = uow.get(Member, c.member_id, "member_id")
     if member.move_refused(c.transfer_id, c.reason, uow.today(), c.actor):
+        uow.add(member)
+    return member
+
+
+def record_move_withdrawn(c: RecordMoveWithdrawn, uow: UnitOfWork) -> Member:
+    """Recorded once: a member no longer waiting for this move is answered as is."""
+    member = uow.get(Member, c.member_id, "member_id")
+    if member.move_withdrawn(c.transfer_id, c.reason, uow.today(), c.actor):
         uow.add(member)
     return member
 
@@ -452,6 +464,7 @@ HANDLERS: dict[type[Command], Callable[[Any, UnitOfWork], RegisterAggregate]] = 
     RecordVerification: record_verification,
     ProposeMove: propose_move,
     RecordMoveRefused: record_move_refused,
+    RecordMoveWithdrawn: record_move_withdrawn,
     TransferMemberIn: transfer_member_in,
     TransferMemberOut: transfer_member_out,
 }

@@ -55,3 +55,14 @@ SEES_PERSONAL_DATA = frozenset(ROLES) - {"viewer"}  # viewers and national princ
 def may(role: str, action: Action) -> bool:
     """Whether a principal of ``role`` may perform ``action``."""
     return action in PERMISSIONS.get(role, frozenset())
+
+
+def sees_arrivals_personal_data(role: str, scope_unit_id: str | None) -> bool:
+    """Whether a principal sees the personal data of members other provinces propose to send here.
+
+    Every officer of the receiving tenant sees the proposals (a proposal lies in no unit yet, and any
+    of them may accept it into its own subtree), but a proposal's name, birth date and id number go
+    only to those who see personal data and work on the whole tenant: a scoped officer finds the
+    member by the sending province's member id (on her card, checked with POST /v1/cards/verification)
+    and sees her personal data once it has accepted her into its scope."""
+    return role in SEES_PERSONAL_DATA and scope_unit_id is None

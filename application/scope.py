@@ -30,6 +30,7 @@ from domain.commands import (
     RecordDeparture,
     RecordDues,
     RecordMoveRefused,
+    RecordMoveWithdrawn,
     RecordTraining,
     RecordVerification,
     RegisterWorkplace,
@@ -181,7 +182,7 @@ def command_reaches(command: Command, uow: Any) -> list[Reach]:
             return [Reach("union", command.union_id, command.effective_on, "union_id")]
         case TransferMemberOut() | ProposeMove():
             return [Reach("member", command.member_id, command.effective_on, "id")]
-        case RecordMoveRefused():
+        case RecordMoveRefused() | RecordMoveWithdrawn():
             return [Reach("member", command.member_id, today, "id")]
         case EraseMemberData():
             return [Reach("member", command.member_id, today, "id")]

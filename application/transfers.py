@@ -7,9 +7,11 @@ receiving write, before the sending one) is finished by the next call about it i
 or by ``finish_pending``. Each ledger write is idempotent (keyed by the transfer's id), so finishing
 twice records nothing twice.
 
-States: ``pending`` (proposed; the member counts at the sender, held there by MemberTransferProposed),
-``accepting`` (the receiver's union and member id are chosen; the writes are under way or to be
-finished), ``done``, ``refusing`` (the sender's MemberTransferRefused to be written) and ``refused``.
+States: ``proposing`` (the sender's MemberTransferProposed, which holds the member there, to be
+written), ``pending`` (proposed; the member counts at the sender), ``accepting`` (the receiver's union
+and member id are chosen; the writes are under way or to be finished), ``done``, ``refusing`` (the
+sender's MemberTransferRefused to be written), ``refused``, and ``withdrawing`` (the sender took its
+proposal back before the decision; its MemberTransferWithdrawn to be written), ``withdrawn``.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
 from application.register import Register
-from domain.commands import ProposeMove, RecordMoveRefused, TransferMemberIn, TransferMemberOut
+from domain.commands import ProposeMove, RecordMoveRefused, RecordMoveWithdrawn, TransferMemberIn, TransferMemberOut
 from domain.errors import Conflict, DomainError, InvalidValue, NotFound
+from domain.members import PERSONAL_FIELDS
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS member_transfers (transfer_id TEXT PRIMARY KEY, from_tenant TEXT NOT NULL,"
@@ -47,7 +50,25 @@ COLUMNS = (
     "decided_by",
 )
 log = logging.getLogger(__name__)
-OPEN = ("pending", "accepting", "refusing")  # a member has at most one transfer in these states
+# a member has at most one transfer in these states
+OPEN = ("proposing", "pending", "accepting", "refusing", "withdrawing")
+# as answered ("proposing" shows as pending)
+STATUSES = ("pending", "accepting", "done", "refusing", "refused", "withdrawing", "withdrawn")
+UNFINISHED = ("proposing", "accepting", "refusing", "withdrawing")  # the next call or finish_pending ends them
+# The moments between two writes of the handoff, in order, and the call each falls within:
+# ``Transfers.at`` is called at each (the fault suite kills the process or a database server there,
+# and checks that the next call finishes what it left).
+STEPS = {
+    "proposing": "proposal",  # the control store says proposing; the sender's hold not yet written
+    "accepting": "acceptance",  # before the receiving ledger's write
+    "received": "acceptance",  # between the receiving ledger's write and the sending one's
+    "sent": "acceptance",  # both ledgers written; the control store not yet done
+    "refusing": "refusal",  # before the sender's MemberTransferRefused
+    "freed": "refusal",  # after it; the control store not yet refused
+    "withdrawing": "withdrawal",  # before the sender's MemberTransferWithdrawn
+    "released": "withdrawal",  # after it; the control store not yet withdrawn
+}
+OUTCOME = {"proposal": "pending", "acceptance": "done", "refusal": "refused", "withdrawal": "withdrawn"}
 
 Stores = Callable[[str], AbstractContextManager[Any]]  # tenant id -> its store, opened for a use case
 
@@ -58,15 +79,18 @@ def _now() -> str:
 
 class Transfers:
     """``registry``: the control store (where transfers wait); ``use``: opens a tenant's store.
-    ``between_writes`` is called after the receiving ledger's write (or the refusal's control-store
-    write) and before the sending ledger's,
-    where a crash must leave nothing that the next call does not finish (the fault tests use it)."""
+    ``at(step, row)`` is called at each of ``STEPS``, between two writes, where a crash must leave
+    nothing that the next call does not finish (the fault suite and the tests crash there)."""
 
-    def __init__(self, registry: Any, use: Stores, between_writes: Callable[[dict], None] | None = None):
+    def __init__(self, registry: Any, use: Stores, at: Callable[[str, dict], None] | None = None):
         self.registry = registry
         self.use = use
-        self.between_writes = between_writes
+        self.at = at
         self._made = False
+
+    def _step(self, step: str, row: dict) -> None:
+        if self.at is not None:
+            self.at(step, row)
 
     # ---- the control store ------------------------------------------------------------------------
     def _tables(self) -> None:
@@ -118,29 +142,24 @@ class Transfers:
         with self.registry.transaction() as cur:
             found = cur.execute(
                 "SELECT transfer_id FROM member_transfers WHERE from_tenant = ? AND member_id = ?"
-                " AND status IN (?, ?, ?)",
+                f" AND status IN ({_marks(OPEN)})",
                 (tenant, member_id, *OPEN),
             ).fetchone()
             if found is not None:
                 raise Conflict(f"member {member_id} is already being moved ({found[0]})", rule="transfer_open")
             cur.execute(
                 "INSERT INTO member_transfers (transfer_id, from_tenant, to_tenant, member_id, effective_on, status,"
-                " requested_by, requested_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+                " requested_by, requested_at) VALUES (?, ?, ?, ?, ?, 'proposing', ?, ?)",
                 (transfer_id, tenant, to_tenant, member_id, effective_on.isoformat(), actor, _now()),
             )
-        # MemberTransferProposed holds the member here (no departure nor transfer) until the decision.
-        # Should this write be lost, the move still works; only that hold is missing.
-        try:
-            register.execute(proposal)
-        except DomainError:
-            with self.registry.transaction() as cur:
-                cur.execute("DELETE FROM member_transfers WHERE transfer_id = ? AND status = 'pending'", (transfer_id,))
-            raise
+        # MemberTransferProposed then holds the member here (no departure nor transfer) until the decision.
+        self._finish(self._row(transfer_id, tenant), (tenant, register))
         return {"transfer_id": transfer_id, "status": "pending"}
 
     # ---- the receiving province -------------------------------------------------------------------
-    def incoming(self, tenant: str) -> list[dict]:
-        """Transfers waiting for ``tenant``, with what the sender holds of each member."""
+    def incoming(self, tenant: str, personal: bool) -> list[dict]:
+        """Transfers waiting for ``tenant``, with what the sender holds of each member; its personal
+        data null unless ``personal`` (policy.sees_arrivals_personal_data)."""
         self.finish_pending(tenant)
         out = []
         for row in self._rows("to_tenant = ? AND status = 'pending' ORDER BY transfer_id", (tenant,)):
@@ -153,9 +172,7 @@ class Transfers:
                     "admitted_on": member["admitted_on"],
                     "effective_on": date.fromisoformat(row["effective_on"]),
                     "gender": member["gender"],
-                    "full_name": member["full_name"],
-                    "birth_date": member["birth_date"],
-                    "id_number": member["id_number"],
+                    **{field: member[field] if personal else None for field in PERSONAL_FIELDS},
                 }
             )
         return out
@@ -164,8 +181,7 @@ class Transfers:
         """The member recorded here (MemberTransferredIn) and gone from the sender (MemberTransferredOut)."""
         row = self._receiving(transfer_id, tenant)
         chosen = {"union_id": union_id, "new_member_id": member_id}
-        if row["status"] == "refused":
-            raise Conflict(f"transfer {transfer_id} was refused", rule="transfer_refused")
+        _not_closed(row)
         if row["status"] == "pending":
             sent = self._sent_member(row)
             with self.use(row["from_tenant"]) as store:
@@ -174,8 +190,7 @@ class Transfers:
             self._write_in(register, row | chosen, sent, actor, dry=True)
             if not self._move(transfer_id, "pending", "accepting", **chosen, decided_by=actor, decided_at=_now()):
                 row = self._receiving(transfer_id, tenant)
-                if row["status"] == "refused":
-                    raise Conflict(f"transfer {transfer_id} was refused", rule="transfer_refused")
+                _not_closed(row)
             else:
                 row = row | chosen | {"status": "accepting", "decided_by": actor}
         if (row["union_id"], row["new_member_id"]) != (union_id, member_id):
@@ -183,7 +198,7 @@ class Transfers:
                 f"transfer {transfer_id} was accepted into union {row['union_id']} as member {row['new_member_id']}",
                 rule="transfer_accepted",
             )
-        self._finish(row, register)
+        self._finish(row, (tenant, register))
         answer = register.reads.member(member_id)
         if answer is None:
             raise NotFound(f"member {member_id!r} does not exist", field="member_id")
@@ -203,22 +218,67 @@ class Transfers:
             self._finish(row, None)
             row = self._receiving(transfer_id, tenant)
         if row["status"] != "refused":
+            _not_closed(row)
             raise Conflict(f"transfer {transfer_id} was accepted", rule="transfer_accepted")
         return self._answer(row)
 
-    def transfer(self, tenant: str, transfer_id: str) -> dict:
+    def withdraw(self, register: Register, tenant: str, transfer_id: str, reason: str, actor: str) -> dict:
+        """The sending province takes its proposal back before the other decides: ``withdrawing``
+        first, then the sender's MemberTransferWithdrawn frees the member, then ``withdrawn``;
+        finished like the others if cut short. A move already accepted or refused is a conflict."""
+        row = self._sending(register, transfer_id, tenant)
+        if row["status"] == "pending" and self._move(
+            transfer_id, "pending", "withdrawing", reason=reason, decided_by=actor, decided_at=_now()
+        ):
+            self._finish(row | {"status": "withdrawing", "reason": reason, "decided_by": actor}, (tenant, register))
+        row = self._sending(register, transfer_id, tenant)
+        if row["status"] != "withdrawn":
+            if row["status"] == "refused":
+                raise Conflict(f"transfer {transfer_id} was refused", rule="transfer_refused")
+            raise Conflict(f"transfer {transfer_id} was accepted", rule="transfer_accepted")
+        return self._answer(row)
+
+    # ---- the sending province's view ---------------------------------------------------------------
+    def outgoing(self, register: Register, tenant: str, status: str | None = None) -> list[dict]:
+        """Moves ``tenant`` proposed (of ``status`` only, if given), of the members its principal may
+        read: a scoped officer sees the moves of the members under its scope, the province's all."""
         self.finish_pending(tenant)
-        return self._answer(self._row(transfer_id, tenant))
+        if status is not None and status not in STATUSES:
+            raise InvalidValue(f"must be one of {', '.join(STATUSES)}", field="status")
+        where = "from_tenant = ?"
+        params: tuple[str, ...] = (tenant,)
+        if status is not None:  # an answer says pending for what is still being proposed
+            shown_as = ("proposing", "pending") if status == "pending" else (status,)
+            where += f" AND status IN ({_marks(shown_as)})"
+            params += shown_as
+        rows = self._rows(where + " ORDER BY transfer_id", params)
+        readable = register.reads.members(sorted({row["member_id"] for row in rows}))
+        return [self._answer(row) for row in rows if row["member_id"] in readable]
+
+    def transfer(self, register: Register, tenant: str, transfer_id: str) -> dict:
+        """A transfer as either province sees it: the sender's principal, only that of a member it may
+        read; the receiver's, any (a proposal lies in no unit there until accepted)."""
+        self.finish_pending(tenant)
+        row = self._row(transfer_id, tenant)
+        if row["from_tenant"] == tenant:
+            row = self._sending(register, transfer_id, tenant)
+        return self._answer(row)
+
+    def state(self, transfer_id: str) -> str | None:
+        """The transfer's state as the control store holds it, finishing nothing (None: no such transfer)."""
+        rows = self._rows("transfer_id = ?", (transfer_id,))
+        return rows[0]["status"] if rows else None
 
     # ---- finishing --------------------------------------------------------------------------------
     def finish_pending(self, tenant: str | None = None) -> int:
         """Finish every accepted transfer whose writes were cut short (of ``tenant``, or all)."""
         self._tables()
         if tenant is None:
-            rows = self._rows("status IN ('accepting', 'refusing')", ())
+            rows = self._rows(f"status IN ({_marks(UNFINISHED)})", UNFINISHED)
         else:
             rows = self._rows(
-                "status IN ('accepting', 'refusing') AND (from_tenant = ? OR to_tenant = ?)", (tenant, tenant)
+                f"status IN ({_marks(UNFINISHED)}) AND (from_tenant = ? OR to_tenant = ?)",
+                (*UNFINISHED, tenant, tenant),
             )
         finished = 0
         for row in rows:
@@ -229,13 +289,39 @@ class Transfers:
                 log.warning("transfer %s: not finished yet", row["transfer_id"], exc_info=True)
         return finished
 
-    def _finish(self, row: dict, receiving: Register | None) -> None:
-        """Both writes, each idempotent, then ``done``: safe to run again after any failure."""
-        if row["status"] == "done":
+    def _finish(self, row: dict, own: tuple[str, Register] | None) -> None:
+        """The writes left of ``row``'s state, each idempotent, then its next state: safe to run again
+        after any failure. ``own``: the caller's tenant and register, used for that tenant's write."""
+        if row["status"] == "proposing":
+            self._step("proposing", row)
+            with self._opened(row["from_tenant"], own) as register:
+                try:
+                    register.execute(_proposal_of(row))
+                except DomainError:
+                    # Refused by the sending rules since the check (she left meanwhile): nothing was proposed.
+                    with self.registry.transaction() as cur:
+                        cur.execute(
+                            "DELETE FROM member_transfers WHERE transfer_id = ? AND status = 'proposing'",
+                            (row["transfer_id"],),
+                        )
+                    raise
+            self._move(row["transfer_id"], "proposing", "pending")
+            return
+        if row["status"] == "withdrawing":
+            self._step("withdrawing", row)
+            with self._opened(row["from_tenant"], own) as register:
+                withdrawn = RecordMoveWithdrawn(
+                    member_id=row["member_id"],
+                    transfer_id=row["transfer_id"],
+                    reason=row["reason"] or "",
+                    actor=row["decided_by"],
+                )
+                register.execute(withdrawn)
+            self._step("released", row)
+            self._move(row["transfer_id"], "withdrawing", "withdrawn")
             return
         if row["status"] == "refusing":
-            if self.between_writes is not None:
-                self.between_writes(row)
+            self._step("refusing", row)
             with self.use(row["from_tenant"]) as store:
                 refused = RecordMoveRefused(
                     member_id=row["member_id"],
@@ -244,10 +330,14 @@ class Transfers:
                     actor=f"{row['to_tenant']}:{row['decided_by']}",
                 )
                 Register(store).execute(refused)
+            self._step("freed", row)
             self._move(row["transfer_id"], "refusing", "refused")
             return
+        if row["status"] != "accepting":
+            return
+        self._step("accepting", row)
         sent = self._sent_member(row)
-        with self._opened(row["to_tenant"], receiving) as register:
+        with self._opened(row["to_tenant"], own) as register:
             try:
                 self._write_in(register, row, sent, row["decided_by"] or "transfer", dry=False)
             except DomainError:
@@ -255,8 +345,7 @@ class Transfers:
                 # member is still only at the sender, so the transfer waits for a decision again.
                 self._move(row["transfer_id"], "accepting", "pending", union_id=None, new_member_id=None)
                 raise
-        if self.between_writes is not None:
-            self.between_writes(row)
+        self._step("received", row)
         with self.use(row["from_tenant"]) as store:
             try:
                 Register(store).execute(_out_of(row))
@@ -265,15 +354,16 @@ class Transfers:
                 # active only here, which is all the handoff promises; nothing is left to write.
                 if error.rule != "member_left":
                     raise
+        self._step("sent", row)
         self._move(row["transfer_id"], "accepting", "done")
 
-    def _opened(self, tenant: str, register: Register | None) -> AbstractContextManager[Register]:
-        from contextlib import contextmanager
+    def _opened(self, tenant: str, own: tuple[str, Register] | None) -> AbstractContextManager[Register]:
+        """``tenant``'s register: the caller's own where it is that tenant's, else one opened unscoped."""
 
         @contextmanager
         def opened() -> Iterator[Register]:
-            if register is not None:
-                yield register
+            if own is not None and own[0] == tenant:
+                yield own[1]
                 return
             with self.use(tenant) as store:
                 yield Register(store)
@@ -309,11 +399,22 @@ class Transfers:
             raise NotFound(f"member {row['member_id']!r} does not exist", field="member_id")
         return member
 
+    def _sending(self, register: Register, transfer_id: str, tenant: str) -> dict:
+        """A transfer ``tenant`` proposed, of a member ``register``'s principal may read, finished
+        if cut short; any other answers 404."""
+        row = self._row(transfer_id, tenant)
+        if row["from_tenant"] != tenant or register.reads.member(row["member_id"]) is None:
+            raise NotFound(f"transfer {transfer_id!r} does not exist", field="transfer_id")
+        if row["status"] in UNFINISHED:
+            self._finish(row, None)
+            row = self._row(transfer_id, tenant)
+        return row
+
     def _receiving(self, transfer_id: str, tenant: str) -> dict:
         row = self._row(transfer_id, tenant)
         if row["to_tenant"] != tenant:
             raise NotFound(f"transfer {transfer_id!r} does not exist", field="transfer_id")
-        if row["status"] in ("accepting", "refusing"):
+        if row["status"] in UNFINISHED:
             self._finish(row, None)
             row = self._row(transfer_id, tenant)
         return row
@@ -326,7 +427,7 @@ class Transfers:
             "to_tenant": row["to_tenant"],
             "member_id": row["member_id"],
             "effective_on": date.fromisoformat(row["effective_on"]),
-            "status": row["status"],
+            "status": "pending" if row["status"] == "proposing" else row["status"],
             "union_id": row["union_id"],
             "new_member_id": row["new_member_id"],
             "reason": row["reason"],
@@ -336,6 +437,32 @@ class Transfers:
 def _out(transfer_id: str, tenant: str, member_id: str, to_tenant: str, on: date, actor: str) -> TransferMemberOut:
     return TransferMemberOut(
         member_id=member_id, to_tenant=to_tenant, transfer_id=transfer_id, effective_on=on, actor=actor
+    )
+
+
+def _marks(values: tuple) -> str:
+    """As many SQL parameter marks as ``values``."""
+    return ", ".join("?" for _ in values)
+
+
+def _not_closed(row: dict) -> None:
+    """A conflict if the move was refused by the receiving province or withdrawn by the sending one."""
+    if row["status"] in ("refusing", "refused"):
+        raise Conflict(f"transfer {row['transfer_id']} was refused", rule="transfer_refused")
+    if row["status"] in ("withdrawing", "withdrawn"):
+        raise Conflict(
+            f"transfer {row['transfer_id']} was withdrawn by {row['from_tenant']}", rule="transfer_withdrawn"
+        )
+
+
+def _proposal_of(row: dict) -> ProposeMove:
+    """The sending ledger's hold on the member while the move waits for its decision."""
+    return ProposeMove(
+        member_id=row["member_id"],
+        to_tenant=row["to_tenant"],
+        transfer_id=row["transfer_id"],
+        effective_on=date.fromisoformat(row["effective_on"]),
+        actor=row["requested_by"],
     )
 
 

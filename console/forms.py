@@ -385,78 +385,39 @@ def register_workplace():
     return run(REGISTRATION, lambda args: entity_page("workplace", args["id"]))
 
 
-@bp.route("/workplace/<workplace_id>/survey", methods=["GET", "POST"])
-@allow(Action.RECORD)
-def survey(workplace_id: str):
-    subject = _entity("workplace", workplace_id)
-    return run(SURVEY, lambda _args: entity_page("workplace", workplace_id), subject, workplace_id=workplace_id)
-
-
 @bp.route("/unions/new", methods=["GET", "POST"])
 @allow(Action.RECORD)
 def found():
     return run(FOUNDING, lambda args: entity_page("union", args["id"]))
 
 
-@bp.route("/union/<union_id>/transfer", methods=["GET", "POST"])
-@allow(Action.RECORD)
-def move_union(union_id: str):
-    subject = _entity("union", union_id)
-    return run(UNION_TRANSFER, lambda _args: entity_page("union", union_id), subject, union_id=union_id)
+# ---- commands on a union's or a workplace's page -------------------------------------------------------
+RECORDS: dict[str, tuple[str, str, CommandForm]] = {  # endpoint -> (kind of entity, path's last part, form)
+    "survey": ("workplace", "survey", SURVEY),
+    "move_union": ("union", "transfer", UNION_TRANSFER),
+    "dissolve": ("union", "dissolution", DISSOLUTION),
+    "rate": ("union", "rating", RATING),
+    "womens_committee": ("union", "womens-committee", WOMENS_COMMITTEE),
+    "dues": ("union", "dues", DUES),
+    "training": ("union", "training", TRAINING),
+    "agreement": ("workplace", "agreement", AGREEMENT),
+    "conference": ("workplace", "conference", CONFERENCE),
+}
 
 
-@bp.route("/union/<union_id>/dissolution", methods=["GET", "POST"])
-@allow(Action.RECORD)
-def dissolve(union_id: str):
-    subject = _entity("union", union_id)
-    return run(DISSOLUTION, lambda _args: entity_page("union", union_id), subject, union_id=union_id)
+def _recorder(kind: str, form: CommandForm) -> Callable:
+    """The page of ``form`` on a ``kind``'s own page; back to that page once recorded."""
+
+    @allow(Action.RECORD)
+    def record(**ids: str):
+        entity_id = ids[f"{kind}_id"]
+        return run(form, lambda _args: entity_page(kind, entity_id), _entity(kind, entity_id), **ids)
+
+    return record
 
 
-# ---- the plans' other records ------------------------------------------------------------------------
-def _union_record(form: CommandForm, union_id: str):
-    subject = _entity("union", union_id)
-    return run(form, lambda _args: entity_page("union", union_id), subject, union_id=union_id)
-
-
-def _workplace_record(form: CommandForm, workplace_id: str):
-    subject = _entity("workplace", workplace_id)
-    return run(form, lambda _args: entity_page("workplace", workplace_id), subject, workplace_id=workplace_id)
-
-
-@bp.route("/union/<union_id>/rating", methods=["GET", "POST"])
-@allow(Action.RECORD)
-def rate(union_id: str):
-    return _union_record(RATING, union_id)
-
-
-@bp.route("/union/<union_id>/womens-committee", methods=["GET", "POST"])
-@allow(Action.RECORD)
-def womens_committee(union_id: str):
-    return _union_record(WOMENS_COMMITTEE, union_id)
-
-
-@bp.route("/union/<union_id>/dues", methods=["GET", "POST"])
-@allow(Action.RECORD)
-def dues(union_id: str):
-    return _union_record(DUES, union_id)
-
-
-@bp.route("/union/<union_id>/training", methods=["GET", "POST"])
-@allow(Action.RECORD)
-def training(union_id: str):
-    return _union_record(TRAINING, union_id)
-
-
-@bp.route("/workplace/<workplace_id>/agreement", methods=["GET", "POST"])
-@allow(Action.RECORD)
-def agreement(workplace_id: str):
-    return _workplace_record(AGREEMENT, workplace_id)
-
-
-@bp.route("/workplace/<workplace_id>/conference", methods=["GET", "POST"])
-@allow(Action.RECORD)
-def conference(workplace_id: str):
-    return _workplace_record(CONFERENCE, workplace_id)
+for _endpoint, (_kind, _path, _form) in RECORDS.items():
+    bp.add_url_rule(f"/{_kind}/<{_kind}_id>/{_path}", _endpoint, _recorder(_kind, _form), methods=["GET", "POST"])
 
 
 @bp.route("/member/<member_id>/card", methods=["GET", "POST"])

@@ -210,6 +210,7 @@ WORDS.update(
         "MemberTransferredOut": lazy_gettext("Moved to another province"),
         "MemberTransferProposed": lazy_gettext("Move to another province proposed"),
         "MemberTransferRefused": lazy_gettext("Move to another province refused"),
+        "MemberTransferWithdrawn": lazy_gettext("Move to another province withdrawn"),
         "transferred_out": lazy_gettext("moved to another province"),
         "ReportReplaced": lazy_gettext("Report replaced"),
         "ReportSubmitted": lazy_gettext("Report submitted"),

@@ -76,6 +76,7 @@ BUSINESS_DATE: dict[str, str] = {
     "MemberTransferredOut": "effective_on",
     "MemberTransferProposed": "effective_on",
     "MemberTransferRefused": "refused_on",
+    "MemberTransferWithdrawn": "withdrawn_on",
     "MemberDataErased": "erased_on",
     "TargetAssigned": "assigned_on",
     "TargetRevised": "revised_on",

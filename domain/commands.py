@@ -185,6 +185,15 @@ class RecordMoveRefused(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecordMoveWithdrawn(Command):
+    """The sending province took its proposal back (MemberTransferWithdrawn); once per transfer."""
+
+    member_id: str
+    transfer_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class TransferMemberOut(Command):
     """Record that a member moved to another province (MemberTransferredOut); once per transfer."""
 

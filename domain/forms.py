@@ -71,7 +71,10 @@ MEMBERS = (  # the members' part: the register's own figures
     _kept("members_total", "Tổng số đoàn viên công đoàn", PEOPLE),
     _kept("members_female", "Trong đó: đoàn viên nữ", PEOPLE),
     _kept("members_admitted", "Số đoàn viên kết nạp mới trong năm", PEOPLE),
+    # members who moved between provinces: neither newly admitted nor gone from the union
+    _kept("members_transferred_in", "Số đoàn viên chuyển đến từ tỉnh, thành phố khác trong năm", PEOPLE),
     _kept("members_left", "Số đoàn viên giảm trong năm (ra khỏi tổ chức)", PEOPLE),
+    _kept("members_transferred_out", "Số đoàn viên chuyển đi tỉnh, thành phố khác trong năm", PEOPLE),
     _kept("members_net_growth", "Số đoàn viên tăng (giảm) thực tế trong năm", PEOPLE),
 )
 

@@ -164,6 +164,19 @@ class Member(RegisterAggregate):
     def _move_refused(self, member_id: str, transfer_id: str, reason: str, refused_on: date, actor: str) -> None:
         self.moving = None
 
+    def move_withdrawn(self, transfer_id: str, reason: str, withdrawn_on: date, actor: str) -> bool:
+        """The sending province took its proposal back before the other decided: the member is free
+        here again. False (nothing recorded) if that move is not the one waiting."""
+        if self.moving != transfer_id:
+            return False
+        self._move_withdrawn(member_id=self.member_id, transfer_id=transfer_id, reason=reason,
+                             withdrawn_on=withdrawn_on, actor=actor)  # fmt: skip
+        return True
+
+    @event("MemberTransferWithdrawn")
+    def _move_withdrawn(self, member_id: str, transfer_id: str, reason: str, withdrawn_on: date, actor: str) -> None:
+        self.moving = None
+
     def transfer(self, to_union_id: str, effective_on: date, actor: str) -> None:
         self._require_member()
         self._require_staying()

@@ -110,6 +110,10 @@ class ThrowawayPostgres:
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.logfile), "-m", mode, "-w", "-t", "120", "restart")
         return time.monotonic() - started
 
+    def stop(self, mode: str = "immediate") -> None:
+        """``pg_ctl stop -m immediate``: every server process killed at once, as in a crash."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+
     def __exit__(self, *_exc: object) -> None:
         if (self.data / "postmaster.pid").exists():
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)

@@ -20,6 +20,7 @@ import time
 import traceback
 from pathlib import Path
 
+from faults.moves import SCENARIOS as MOVES
 from faults.postgres import ThrowawayPostgres
 from faults.province import ProvinceFiles
 from faults.scenarios import SCENARIOS, Context, HarnessError, Result
@@ -28,6 +29,7 @@ from tenants.settings import Settings
 
 SCENARIOS.update(SERVER_SCENARIOS)  # across servers (faults/servers.py)
 STORES = ("postgres", "sqlite")
+SCENARIOS = {**SCENARIOS, **MOVES}
 COLUMNS = (
     ("scenario", 17),
     ("store", 8),

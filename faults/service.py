@@ -121,7 +121,7 @@ def multipart(files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
 class Service:
     """gunicorn serving ``settings``' store with 2 workers on a free port (``with Service(...)``)."""
 
-    def __init__(self, settings: Settings, log: Path):
+    def __init__(self, settings: Settings, log: Path, **extra_env: str):
         self.settings = settings
         self.env = service_env(
             settings.database_url or "",
@@ -129,6 +129,7 @@ class Service:
             settings.admin_token or "",
             settings.data_dir,
             UNIONLEDGER_WORKERS=str(WORKERS),
+            **extra_env,
         )
         self.gunicorn = Gunicorn("service.wsgi:app", self.env, log)
 

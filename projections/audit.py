@@ -96,6 +96,7 @@ class Audit(Projection):
             "MemberTransferredOut",
             "MemberTransferProposed",
             "MemberTransferRefused",
+            "MemberTransferWithdrawn",
             "MemberDataErased",
         }
     )

@@ -11,9 +11,11 @@
    name: a later change to them comes with a later event naming the member again.
 3. **The switch, with writes paused.** Under the tenant lock of the source (every worker's writers
    wait on it), the last events are copied and applied, the target's chain head is compared with the
-   source's digest, the source's ledger is fenced (a constraint no new row passes: a worker that still
-   has the source open cannot write there), and the registry names the target. Only this step pauses
-   writes; its length is that of the last batch.
+   source's digest, the source's ledger and key tables are fenced (a constraint no new row passes: a
+   worker that still has the source open cannot write there), the key tables are copied again (a
+   signing or index key made on the source since the snapshot is carried over, never made anew on
+   the target), and the registry names the target. Only this step pauses writes; its length is that
+   of the last batch.
 
 Anything failing before the registry names the target leaves the tenant on its source, with nothing
 lost: the fence is in the same source transaction, rolled back with it. The old copy stays, fenced,
@@ -43,7 +45,9 @@ from tenants.stores import PLACEMENT_RECHECK_SECONDS, TenantStore
 log = logging.getLogger(__name__)
 BATCH = 20_000  # events copied per catch-up round
 MEMBER_TABLES = (KEYS_TABLE, "member_index")  # rows by member, written with the events
-SIDE_TABLES = ("index_keys", LEDGER_KEYS_TABLE)  # written once, at the store's creation or first checkpoint
+# Written once, at the store's creation or its first checkpoint or search, not under the tenant lock:
+# copied with the snapshot and again at the switch, once fenced.
+SIDE_TABLES = ("index_keys", LEDGER_KEYS_TABLE)
 LEDGER_TABLES = (CHAIN_TABLE, TREE_TABLE)  # kept by the ledger's own catch-up on the copy
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -113,7 +117,9 @@ def move_tenant(platform: Any, tenant_id: str, target: str, progress: Progress |
                         f" is {head['hash']}@{head['position']}: the tenant stays on {source}"
                     )
                 with read.transaction():
-                    _fence(read, schema, src.event_store.events_table)
+                    for table in (src.event_store.events_table, *SIDE_TABLES):
+                        _fence(read, schema, table)
+                    _copy_side(read, write, schema)
                     platform.registry.place(tenant_id, target)
             pause = time.monotonic() - paused
         finally:
@@ -256,6 +262,23 @@ def _copy_events(read: Any, write: Any, schema: str, src: TenantStore, after: in
     return upto
 
 
+def _copy_side(read: Any, write: Any, schema: str) -> None:
+    """The key tables as the source holds them now (fenced, in the caller's transaction: no key made
+    on the source after this read), in place of the snapshot's."""
+    from psycopg import sql
+
+    with write.transaction():
+        for table in SIDE_TABLES:
+            t = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+            found = read.execute(sql.SQL("SELECT * FROM {}").format(t))
+            names = sql.SQL(", ").join(sql.Identifier(d.name) for d in found.description)
+            rows = found.fetchall()
+            write.execute(sql.SQL("DELETE FROM {}").format(t))
+            with write.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(t, names)) as into:
+                for row in rows:
+                    into.write_row(row)
+
+
 def _member_of(state: bytes) -> str | None:
     """The member an event names, if any (the flat JSON of the register's events)."""
     try:
@@ -265,13 +288,13 @@ def _member_of(state: bytes) -> str | None:
     return member if isinstance(member, str) else None
 
 
-def _fence(conn: Any, schema: str, events: str) -> None:
-    """No new row on the old ledger (rows already there stay): a worker that has not yet noticed
-    the move cannot write where no one reads any more."""
+def _fence(conn: Any, schema: str, table: str) -> None:
+    """No new row in a table of the old copy (rows already there stay): a worker that has not yet
+    noticed the move cannot write where no one reads any more."""
     from psycopg import sql
 
     conn.execute(
         sql.SQL("ALTER TABLE {}.{} ADD CONSTRAINT {} CHECK (false) NOT VALID").format(
-            sql.Identifier(schema), sql.Identifier(events), sql.Identifier(FENCE)
+            sql.Identifier(schema), sql.Identifier(table), sql.Identifier(FENCE)
         )
     )

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import current_app
 from marshmallow import Schema, fields, validate
 
-from application.policy import Action
-from application.transfers import Transfers
+from application.policy import Action, sees_arrivals_personal_data
+from application.transfers import STATUSES, Transfers
 from service.access import allow
 from service.auth import platform, tenant_register
 from service.bodies import Blueprint
@@ -18,7 +18,7 @@ blp = Blueprint(
     "transfers",
     __name__,
     url_prefix="/v1/tenants/<tenant>",
-    description="Members who move between provinces: send, list incoming, accept, refuse",
+    description="Members who move between provinces: send, list incoming and outgoing, accept, refuse",
 )
 
 
@@ -57,6 +57,12 @@ class IncomingOut(Schema):
     transfers = fields.List(fields.Nested(IncomingTransfer))
 
 
+class OutgoingQuery(Schema):
+    status = fields.String(
+        validate=validate.OneOf(STATUSES), metadata={"description": "Only the moves in this state; default all"}
+    )
+
+
 class AcceptanceIn(Schema):
     union_id = ClientId(required=True, metadata={"description": "A union here, active on effective_on"})
     member_id = ClientId(required=True, metadata={"description": "The member's id here"})
@@ -66,13 +72,19 @@ class RefusalIn(Schema):
     reason = FreeText(required=True, validate=validate.Length(min=1, max=500))
 
 
+class WithdrawalIn(RefusalIn):
+    """The sending province's reason for taking its proposal back."""
+
+
 class TransferOut(Schema):
     transfer_id = fields.String()
     from_tenant = fields.String()
     to_tenant = fields.String()
     member_id = fields.String()
     effective_on = fields.Date()
-    status = fields.String(metadata={"description": "pending, accepting, done or refused"})
+    status = fields.String(
+        metadata={"description": "pending, accepting, done, refusing, refused, withdrawing or withdrawn"}
+    )
     union_id = fields.String(allow_none=True)
     new_member_id = fields.String(allow_none=True)
     reason = fields.String(allow_none=True)
@@ -96,18 +108,47 @@ def transfer_out(args: dict, tenant: str, member_id: str):
 @allow(Action.MOVE)
 @blp.response(200, IncomingOut)
 def incoming(tenant: str):
-    """Members other provinces propose to send here, waiting for a decision"""
-    tenant_register(tenant)
-    return {"transfers": transfers().incoming(tenant)}
+    """Members other provinces propose to send here, waiting for a decision
+
+    Every officer of the province sees every proposal (it lies in no unit until accepted), but
+    `full_name`, `birth_date` and `id_number` are null for a principal scoped to a unit: it finds the
+    member by the sending province's `member_id` (on her card) and sees her personal data once it has
+    accepted her into one of its unions.
+    """
+    _register, who = tenant_register(tenant)
+    personal = sees_arrivals_personal_data(who.role, who.scope_unit_id)
+    return {"transfers": transfers().incoming(tenant, personal)}
+
+
+class OutgoingOut(Schema):
+    transfers = fields.List(fields.Nested(TransferOut))
+
+
+@blp.route("/transfers/outgoing", methods=["GET"])
+@allow(Action.MOVE)
+@blp.arguments(OutgoingQuery(), location="query")
+@blp.response(200, OutgoingOut)
+def outgoing(args: dict, tenant: str):
+    """Moves this province proposed, and what became of each
+
+    `pending` until the receiving province decides, then `done` (the member is recorded there and
+    gone from here) or `refused` (with the receiving province's `reason`). A principal scoped to a
+    unit sees the moves of the members under it.
+    """
+    register, _who = tenant_register(tenant)
+    return {"transfers": transfers().outgoing(register, tenant, args.get("status"))}
 
 
 @blp.route("/transfers/<transfer_id>", methods=["GET"])
 @allow(Action.MOVE)
 @blp.response(200, TransferOut)
 def transfer(tenant: str, transfer_id: str):
-    """A transfer, as either of its two provinces sees it"""
-    tenant_register(tenant)
-    return transfers().transfer(tenant, transfer_id)
+    """A transfer, as either of its two provinces sees it
+
+    In the sending province, a principal scoped to a unit sees only the moves of members under it.
+    """
+    register, _who = tenant_register(tenant)
+    return transfers().transfer(register, tenant, transfer_id)
 
 
 @blp.route("/transfers/<transfer_id>/acceptance", methods=["POST"])
@@ -132,3 +173,18 @@ def refuse(args: dict, tenant: str, transfer_id: str):
     """Refuse a member sent here; the member stays in the sending province"""
     _register, who = tenant_register(tenant)
     return transfers().refuse(tenant, transfer_id, args["reason"], who.actor)
+
+
+@blp.route("/transfers/<transfer_id>/withdrawal", methods=["POST"])
+@allow(Action.MOVE)
+@blp.arguments(WithdrawalIn())
+@blp.response(201, TransferOut)
+def withdraw(args: dict, tenant: str, transfer_id: str):
+    """Withdraw a move this province proposed, before the other province decides
+
+    The member is free here again (MemberTransferWithdrawn) and no longer waits in the other
+    province's incoming list; she may be proposed again. Repeating the call answers the same; a move
+    already accepted or refused is 409.
+    """
+    register, who = tenant_register(tenant)
+    return transfers().withdraw(register, tenant, transfer_id, args["reason"], who.actor)

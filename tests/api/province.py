@@ -174,6 +174,11 @@ class Province:
         body = {"to_tenant": self.admin.id, "effective_on": "2023-01-01"}
         return self.sister.post(f"/members/{member}/transfer-out", body).get_json()["transfer_id"]
 
+    def outgoing(self, side: str) -> str:
+        """A transfer this province proposed, of a fresh member of ``side``, waiting for the sister's decision."""
+        body = {"to_tenant": self.sister_id(), "effective_on": "2023-01-01"}
+        return self.admin.post(f"/members/{self.new_member(side)}/transfer-out", body).get_json()["transfer_id"]
+
     def new_user(self) -> str:
         username = self.fresh("user")
         body = {"username": username, "full_name": username, "role": "viewer", "password": "a-long-password"}

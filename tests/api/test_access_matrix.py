@@ -316,6 +316,7 @@ RULES: dict[tuple[str, str], Rule] = {
         ok=201,
     ),  # fmt: skip
     (GET, T + "/transfers/incoming"): Rule(Action.MOVE, None, lambda p, s: Call("/transfers/incoming")),
+    (GET, T + "/transfers/outgoing"): Rule(Action.MOVE, None, lambda p, s: Call("/transfers/outgoing")),
     (GET, T + "/transfers/{transfer_id}"): Rule(Action.MOVE, None, lambda p, s: Call(f"/transfers/{p.incoming()}")),
     # Accepted into a union of the principal's scope, or refused outside it (404, as any entity there)
     (POST, T + "/transfers/{transfer_id}/acceptance"): Rule(
@@ -328,6 +329,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     (POST, T + "/transfers/{transfer_id}/refusal"): Rule(
         Action.MOVE, None, lambda p, s: Call(f"/transfers/{p.incoming()}/refusal", {"reason": "unknown here"}), ok=201
+    ),
+    # Withdrawn by the sending province: a member of the principal's scope, or (outside) 404
+    (POST, T + "/transfers/{transfer_id}/withdrawal"): Rule(
+        Action.MOVE,
+        "path:transfer_id",
+        lambda p, s: Call(f"/transfers/{p.outgoing(s)}/withdrawal", {"reason": "she stays"}),
+        ok=201,
     ),
     # ---- member cards: read within the scope; verified by any tenant role ------------------------------------
     (GET, T + "/members/{member_id}/card"): Rule(

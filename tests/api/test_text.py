@@ -28,7 +28,13 @@ ODD_FORM = ["a\u0000b", "a\u0007b"]  # a form field: the client encodes it as UT
 NUL_URL = ["%00", "a%00b", "a%07b"]  # in a path segment or a query value: reach the app as control characters
 NOT_UTF8_URL = ["%ED%A0%80", "%FF"]  # the UTF-8 of a lone surrogate, and a byte that is no UTF-8 at all
 # The free text of the register: reasons, which may run over several lines.
-FREE_TEXT = {("DissolutionIn", "reason"), ("ErasureIn", "reason"), ("RevisionIn", "reason"), ("RefusalIn", "reason")}
+FREE_TEXT = {
+    ("DissolutionIn", "reason"),
+    ("ErasureIn", "reason"),
+    ("RevisionIn", "reason"),
+    ("RefusalIn", "reason"),
+    ("WithdrawalIn", "reason"),
+}
 UNIT = {"id": "new-unit", "name": "Công đoàn xã Tân Thành", "kind": "commune", "established_on": "2024-01-01"}
 
 

@@ -4,14 +4,24 @@ repeats that change nothing, and the problems for bad input."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from application.register import Register
+from application.transfers import OUTCOME, STEPS
 from tests.conftest import TenantClient, new_tenant
 
 
-def province(client, admin, name: str, union: str) -> TenantClient:
-    t = new_tenant(client, admin, f"{name}-{union}")
+def province(client, admin, name: str, union: str, server: str | None = None) -> TenantClient:
+    tenant_id = f"{name}-{uuid.uuid4().hex[:6]}"  # a store of its own, whatever another run left behind
+    if server is None:
+        t = new_tenant(client, admin, tenant_id)
+    else:  # on a server named (tests/integration/test_moves_on_two_servers.py)
+        body = {"id": tenant_id, "name": name, "server": server}
+        made = client.post("/v1/tenants", json=body, headers=admin)
+        assert made.status_code == 201 and made.get_json()["server"] == server, made.get_json()
+        t = TenantClient(client, body["id"], made.get_json()["token"])
     t.post("/units", {"id": "D", "name": "D", "kind": "district", "established_on": "2020-01-01"})
     t.post(
         "/workplaces",
@@ -22,10 +32,7 @@ def province(client, admin, name: str, union: str) -> TenantClient:
     return t
 
 
-@pytest.fixture
-def two(client, admin):
-    qt = province(client, admin, "quang-tri", "uq")
-    bd = province(client, admin, "binh-duong", "ub")
+def admit_hoa_and_nam(qt: TenantClient) -> None:
     qt.post(
         "/members",
         {"id": "hoa", "union_id": "uq", "admitted_on": "2021-03-01", "full_name": "Lê Thị Hoa",
@@ -34,6 +41,13 @@ def two(client, admin):
     qt.post(
         "/members", {"id": "nam", "union_id": "uq", "admitted_on": "2021-03-01", "full_name": "Nam", "gender": "male"}
     )
+
+
+@pytest.fixture
+def two(client, admin):
+    qt = province(client, admin, "quang-tri", "uq")
+    bd = province(client, admin, "binh-duong", "ub")
+    admit_hoa_and_nam(qt)
     return qt, bd
 
 
@@ -92,16 +106,17 @@ def test_a_crash_between_the_two_writes_is_finished_by_the_next_call(app, two):
     with app.app_context():
         handoff = transfers()
 
-    def crash(_row: dict) -> None:
-        raise ConnectionError("the sending province's database went away")
+    def crash(step: str, _row: dict) -> None:
+        if step == "received":  # between the receiving ledger's write and the sending one's
+            raise ConnectionError("the sending province's database went away")
 
-    handoff.between_writes = crash
+    handoff.at = crash
     cut = bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"}, expect=None)
     assert cut.status_code >= 500
     # Half done: recorded here, not yet gone there; the control store says it is being accepted
     assert ledger_events(app, bd.id, "bd-hoa") == ["MemberTransferredIn"]
     assert qt.get("/members/hoa").get_json()["status"] == "active"
-    handoff.between_writes = None
+    handoff.at = None
     if app.extensions["unionledger"].settings.backend == "sqlite":
         # The background step (a timer running `unionledger finish-transfers`) finishes it as well
         from click.testing import CliRunner
@@ -254,11 +269,15 @@ def test_the_sender_records_no_departure_of_a_member_being_moved(app, two):
     with app.app_context():
         handoff = transfers()
     answers = []
-    handoff.between_writes = lambda row: answers.append(
-        qt.post("/members/hoa/departure", {"left_on": "2024-07-01", "reason": "resigned"}, expect=None).status_code
+    handoff.at = lambda step, row: (
+        answers.append(
+            qt.post("/members/hoa/departure", {"left_on": "2024-07-01", "reason": "resigned"}, expect=None).status_code
+        )
+        if step == "received"
+        else None
     )
     bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
-    handoff.between_writes = None
+    handoff.at = None
     assert answers == [409]
     assert qt.get(f"/transfers/{transfer_id}").get_json()["status"] == "done"
     assert qt.get("/members/hoa").get_json()["leave_reason"] == "transferred_out"
@@ -326,13 +345,14 @@ def test_a_refusal_cut_short_is_finished_by_the_next_call(app, two):
     with app.app_context():
         handoff = transfers()
 
-    def crash(_row: dict) -> None:
-        raise ConnectionError("the sending province's database went away")
+    def crash(step: str, _row: dict) -> None:
+        if step == "refusing":  # refused in the control store, not yet in the sending ledger
+            raise ConnectionError("the sending province's database went away")
 
-    handoff.between_writes = crash
+    handoff.at = crash
     cut = bd.post(f"/transfers/{transfer_id}/refusal", {"reason": "not employed here"}, expect=None)
     assert cut.status_code >= 500
-    handoff.between_writes = None
+    handoff.at = None
     # Refused here, not yet freed there: she is still held, and listed nowhere as waiting
     assert bd.get("/transfers/incoming").get_json()["transfers"] == []
     assert ledger_events(app, qt.id, "hoa")[-1] == "MemberTransferRefused"  # the listing finished it
@@ -340,3 +360,272 @@ def test_a_refusal_cut_short_is_finished_by_the_next_call(app, two):
     qt.post("/members/hoa/departure", {"left_on": "2024-08-01", "reason": "resigned"})
     assert bd.post(f"/transfers/{transfer_id}/refusal", {"reason": "again"}).get_json()["reason"] == "not employed here"
     assert ledger_events(app, qt.id, "hoa").count("MemberTransferRefused") == 1
+
+
+def issue(tenant: TenantClient, role: str, scope_unit_id: str | None) -> TenantClient:
+    body = {"role": role, "holder": f"{role}-{scope_unit_id}", "scope_unit_id": scope_unit_id}
+    return TenantClient(tenant.client, tenant.id, tenant.post("/tokens", body).get_json()["token"])
+
+
+def test_a_proposal_is_seen_by_every_officer_but_its_personal_data_by_the_whole_province_alone(two):
+    qt, bd = two
+    transfer_id = propose(qt, bd)
+    bd.post("/units", {"id": "E", "name": "E", "kind": "district", "established_on": "2020-01-01"})
+    district, elsewhere = issue(bd, "officer", "D"), issue(bd, "officer", "E")
+    province = issue(bd, "officer", None)
+    personal = ("full_name", "birth_date", "id_number")
+    for who in (bd, province):
+        (seen,) = who.get("/transfers/incoming").get_json()["transfers"]
+        assert [seen[f] for f in personal] == ["Lê Thị Hoa", "1995-04-02", "045195000123"]
+    for who in (district, elsewhere):  # a scoped officer finds her by the sender's member id, nothing personal
+        (seen,) = who.get("/transfers/incoming").get_json()["transfers"]
+        assert (seen["transfer_id"], seen["member_id"], seen["admitted_on"], seen["gender"]) == (
+            transfer_id, "hoa", "2021-03-01", "female"
+        )  # fmt: skip
+        assert [seen[f] for f in personal] == [None, None, None]
+    for role in ("clerk", "inspector", "auditor", "viewer"):  # no role that may not decide on a move lists them
+        issue(bd, role, None).get("/transfers/incoming", expect=403)
+    # An officer accepts only into its own subtree; once she is there, it sees her as any member under it
+    body = {"union_id": "ub", "member_id": "bd-hoa"}
+    assert "union_id" in elsewhere.post(f"/transfers/{transfer_id}/acceptance", body, expect=404).get_json()["errors"]
+    member = district.post(f"/transfers/{transfer_id}/acceptance", body).get_json()
+    assert (member["full_name"], member["id_number"]) == ("Lê Thị Hoa", "045195000123")
+    assert district.get("/transfers/incoming").get_json()["transfers"] == []
+
+
+def test_the_sending_province_follows_the_moves_it_proposed(two):
+    qt, bd = two
+    qt.post("/units", {"id": "E", "name": "E", "kind": "district", "established_on": "2020-01-01"})
+    district, elsewhere = issue(qt, "officer", "D"), issue(qt, "officer", "E")
+    refused = propose(qt, bd, "nam")
+    bd.post(f"/transfers/{refused}/refusal", {"reason": "not employed here"})
+    moving = propose(qt, bd)
+    listed = qt.get("/transfers/outgoing").get_json()["transfers"]
+    shown = sorted((t["transfer_id"], t["member_id"], t["to_tenant"], t["status"], t["reason"]) for t in listed)
+    assert shown == sorted(
+        [(refused, "nam", bd.id, "refused", "not employed here"), (moving, "hoa", bd.id, "pending", None)]
+    )
+    assert [t["transfer_id"] for t in qt.get("/transfers/outgoing", status="pending").get_json()["transfers"]] == [
+        moving
+    ]
+    assert len(district.get("/transfers/outgoing").get_json()["transfers"]) == 2  # her union lies under D
+    assert elsewhere.get("/transfers/outgoing").get_json()["transfers"] == []
+    assert district.get(f"/transfers/{moving}").get_json()["status"] == "pending"
+    elsewhere.get(f"/transfers/{moving}", expect=404)
+    assert bd.get("/transfers/outgoing").get_json()["transfers"] == []  # the receiving side sent none
+    bd.post(f"/transfers/{moving}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
+    done = qt.get("/transfers/outgoing", status="done").get_json()["transfers"]
+    assert [(t["transfer_id"], t["union_id"], t["new_member_id"]) for t in done] == [(moving, "ub", "bd-hoa")]
+    assert "status" in qt.get("/transfers/outgoing", status="lost", expect=422).get_json()["errors"]
+    for role in ("clerk", "inspector", "auditor", "viewer"):
+        issue(qt, role, None).get("/transfers/outgoing", expect=403)
+
+
+def test_a_proposal_cut_short_before_the_hold_is_finished_by_the_next_call(app, two):
+    qt, bd = two
+    from service.resources.transfers import transfers
+
+    with app.app_context():
+        handoff = transfers()
+
+    def crash(step: str, _row: dict) -> None:
+        if step == "proposing":  # in the control store, not yet held in the sending ledger
+            raise ConnectionError("the sending province's database went away")
+
+    handoff.at = crash
+    cut = qt.post("/members/hoa/transfer-out", {"to_tenant": bd.id, "effective_on": "2024-07-01"}, expect=None)
+    assert cut.status_code >= 500
+    handoff.at = None
+    assert ledger_events(app, qt.id, "hoa") == ["MemberAdmitted"]
+    # The client, never answered, proposes again: told the move is under way; the call wrote the hold
+    again = qt.post("/members/hoa/transfer-out", {"to_tenant": bd.id, "effective_on": "2024-07-01"}, expect=409)
+    (transfer_id,) = [t["transfer_id"] for t in bd.get("/transfers/incoming").get_json()["transfers"]]
+    assert transfer_id in again.get_json()["detail"]
+    assert ledger_events(app, qt.id, "hoa") == ["MemberAdmitted", "MemberTransferProposed"]
+    assert qt.post("/members/hoa/departure", {"left_on": "2024-08-01", "reason": "resigned"}, expect=409)
+    bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
+    assert ledger_events(app, qt.id, "hoa") == ["MemberAdmitted", "MemberTransferProposed", "MemberTransferredOut"]
+
+
+def national(client, admin, **query) -> dict:
+    token = client.post("/v1/national/tokens", json={"holder": "vgcl", "role": "national"}, headers=admin).get_json()
+    answer = client.get(
+        "/v1/national/indicators", query_string=query, headers={"Authorization": f"Bearer {token['token']}"}
+    )
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()
+
+
+def test_the_nation_counts_a_move_once(client, admin, two):
+    """By hand: hoa and nam in Quảng Trị; hoa moves to Bình Dương on 1 July 2024. The nation holds 2
+    members on 30 June and on 1 July (Quảng Trị 2 -> 1, Bình Dương 0 -> 1); over July one move in and one
+    out, no admission and no departure, net growth 0."""
+    qt, bd = two
+    bd.post(f"/transfers/{propose(qt, bd)}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
+    codes = "members_total,members_admitted,members_left,members_transferred_in,members_transferred_out"
+    june = national(client, admin, period="2024-06", as_of="2024-06-30", indicators=codes)
+    july = national(client, admin, period="2024-07", as_of="2024-07-01", indicators=codes)
+    assert june["figures"]["members_total"] == july["figures"]["members_total"] == 2
+    by_tenant = {t["tenant_id"]: t["figures"]["members_total"] for t in july["tenants"]}
+    assert by_tenant == {qt.id: 1, bd.id: 1}
+    assert {t["tenant_id"]: t["figures"]["members_total"] for t in june["tenants"]} == {qt.id: 2, bd.id: 0}
+    moved = july["figures"]
+    assert (moved["members_transferred_in"], moved["members_transferred_out"]) == (1, 1)
+    assert (moved["members_admitted"], moved["members_left"]) == (0, 0)
+    year = national(client, admin, period="2024", as_of="2024-12-31", indicators="members_net_growth")
+    assert year["figures"]["members_net_growth"] == 0
+
+
+def test_the_forms_and_the_offline_audit_show_the_move(two, settings, tmp_path):
+    """Form 1-HĐCĐ of Bình Dương's union for 2024 (30 Nov): hoa moved in, no admission, net +1; form
+    2-HĐCĐ of Quảng Trị: one moved out, no departure, net -1; and an export of either ledger, audited
+    offline, gives the same flows as the API."""
+    import json
+
+    from click.testing import CliRunner
+
+    from service.cli import main
+    from tests.conftest import ADMIN_TOKEN
+
+    qt, bd = two
+    bd.post(f"/transfers/{propose(qt, bd)}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
+    rows = bd.get("/forms/1-hdcd", union_id="ub", year=2024).get_json()["rows"]
+    got = {r["code"]: r["value"] for r in rows}
+    assert [got[c] for c in FLOWS.split(",")] == [0, 0, 1, 0, 1] and got["members_total"] == 1
+    assert {r["code"]: r["label"] for r in rows}["members_transferred_in"].startswith("Số đoàn viên chuyển đến")
+    got = {r["code"]: r["value"] for r in qt.get("/forms/2-hdcd", year=2024).get_json()["rows"]}
+    assert [got[c] for c in FLOWS.split(",")] == [0, 0, 0, 1, -1] and got["members_total"] == 1
+    env = {
+        "UNIONLEDGER_DATA_DIR": str(settings.data_dir),
+        "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
+        "UNIONLEDGER_DATABASE_URL": settings.database_url or "",
+        "UNIONLEDGER_CONTROL_SCHEMA": settings.control_schema,
+    }
+    for tenant, flows in ((qt, [0, 0, 0, 1, -1]), (bd, [0, 0, 1, 0, 1])):
+        head = tenant.get("/ledger/digest").get_json()
+        out = tmp_path / f"{tenant.id}.jsonl.gz"
+        done = CliRunner().invoke(main, ["export", "--tenant", tenant.id, "--out", str(out)], env=env)
+        assert done.exit_code == 0, done.output
+        args = ["audit", str(out), "--digest", f"{head['hash']}@{head['position']}", "--period", "2024"]
+        audited = CliRunner().invoke(main, [*args, "--as-of", "2024-12-31", "--indicators", FLOWS], env=env)
+        assert audited.exit_code == 0, audited.output
+        offline = json.loads(audited.stdout)["figures"]
+        assert [offline[c] for c in FLOWS.split(",")] == flows
+        assert offline == tenant.figures("2024", as_of="2024-12-31", indicators=FLOWS)
+
+
+def cut_short_at(app, qt: TenantClient, bd: TenantClient, step: str, member: str = "hoa") -> str:
+    """The handoff's call (the proposal, acceptance, refusal or withdrawal) failing at ``step`` as if
+    its database went away there; returns the transfer's id."""
+    from application.transfers import STEPS
+    from service.resources.transfers import transfers
+
+    with app.app_context():
+        handoff = transfers()
+    call = STEPS[step]
+    transfer_id = propose(qt, bd, member) if call != "proposal" else None
+
+    def crash(reached: str, _row: dict) -> None:
+        if reached == step:
+            raise ConnectionError(f"the database went away at {step}")
+
+    handoff.at = crash
+    try:
+        if call == "proposal":
+            body = {"to_tenant": bd.id, "effective_on": "2024-07-01"}
+            cut = qt.post(f"/members/{member}/transfer-out", body, expect=None)
+        elif call == "acceptance":
+            body = {"union_id": "ub", "member_id": f"bd-{member}"}
+            cut = bd.post(f"/transfers/{transfer_id}/acceptance", body, expect=None)
+        elif call == "refusal":
+            cut = bd.post(f"/transfers/{transfer_id}/refusal", {"reason": "not employed here"}, expect=None)
+        else:
+            cut = qt.post(f"/transfers/{transfer_id}/withdrawal", {"reason": "she stays"}, expect=None)
+    finally:
+        handoff.at = None
+    assert cut.status_code >= 500
+    if transfer_id is None:
+        (transfer_id,) = [t["transfer_id"] for t in qt.get("/transfers/outgoing").get_json()["transfers"]]
+    return transfer_id
+
+
+def finished_once(app, qt: TenantClient, bd: TenantClient, step: str, transfer_id: str, member: str = "hoa") -> None:
+    """The move finished as its call meant, the member active in exactly one province, each event
+    once, and the call repeated answered the same and writing nothing."""
+    from application.transfers import OUTCOME, STEPS
+
+    call = STEPS[step]
+    assert qt.get(f"/transfers/{transfer_id}").get_json()["status"] == OUTCOME[call], step
+    sent = ledger_events(app, qt.id, member)
+    here = qt.get(f"/members/{member}").get_json()["status"]
+    there = bd.get(f"/members/bd-{member}", expect=None)
+    if call == "acceptance":
+        assert (here, there.get_json()["status"]) == ("left", "active")
+        assert sent == ["MemberAdmitted", "MemberTransferProposed", "MemberTransferredOut"]
+        assert ledger_events(app, bd.id, f"bd-{member}") == ["MemberTransferredIn"]
+        again = bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": f"bd-{member}"})
+        assert again.get_json()["id"] == f"bd-{member}"
+    else:
+        assert (here, there.status_code) == ("active", 404)
+        tail = {"refusal": ["MemberTransferRefused"], "withdrawal": ["MemberTransferWithdrawn"]}.get(call, [])
+        assert sent == ["MemberAdmitted", "MemberTransferProposed", *tail]
+        if call == "refusal":
+            assert bd.post(f"/transfers/{transfer_id}/refusal", {"reason": "again"}).get_json()["status"] == "refused"
+        elif call == "withdrawal":
+            again = qt.post(f"/transfers/{transfer_id}/withdrawal", {"reason": "again"}).get_json()
+            assert (again["status"], again["reason"]) == ("withdrawn", "she stays")
+        else:
+            retried = qt.post(
+                f"/members/{member}/transfer-out", {"to_tenant": bd.id, "effective_on": "2024-07-01"}, expect=409
+            )
+            assert transfer_id in retried.get_json()["detail"]
+    assert ledger_events(app, qt.id, member) == sent
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+def test_a_handoff_cut_short_at_any_step_is_finished_by_the_next_call_or_the_background_step(app, two, step):
+    from service.resources.transfers import transfers
+
+    qt, bd = two
+    transfer_id = cut_short_at(app, qt, bd, step)
+    # the background step finishes half of the cases, the next call about transfers the other half
+    if list(STEPS).index(step) % 2:
+        with app.app_context():
+            handoff = transfers()
+        assert handoff.finish_pending() == 1
+        assert handoff.state(transfer_id) in OUTCOME.values()
+    finished_once(app, qt, bd, step, transfer_id)
+
+
+def test_the_sender_withdraws_a_move_before_the_decision(app, two):
+    qt, bd = two
+    transfer_id = propose(qt, bd)
+    qt.post("/units", {"id": "E", "name": "E", "kind": "district", "established_on": "2020-01-01"})
+    elsewhere = issue(qt, "officer", "E")
+    elsewhere.post(f"/transfers/{transfer_id}/withdrawal", {"reason": "x"}, expect=404)  # not a member of its scope
+    bd.post(f"/transfers/{transfer_id}/withdrawal", {"reason": "x"}, expect=404)  # nor the receiving province's call
+    withdrawn = issue(qt, "officer", "D").post(f"/transfers/{transfer_id}/withdrawal", {"reason": "she stays"})
+    assert (withdrawn.get_json()["status"], withdrawn.get_json()["reason"]) == ("withdrawn", "she stays")
+    assert bd.get("/transfers/incoming").get_json()["transfers"] == []
+    taken = bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"}, expect=409)
+    assert taken.get_json()["rule"] == "transfer_withdrawn"
+    assert bd.post(f"/transfers/{transfer_id}/refusal", {"reason": "x"}, expect=409).get_json()["rule"] == (
+        "transfer_withdrawn"
+    )
+    history = qt.get("/members/hoa/history").get_json()["events"]
+    assert [e["event"] for e in history] == ["MemberAdmitted", "MemberTransferProposed", "MemberTransferWithdrawn"]
+    assert history[-1]["data"]["reason"] == "she stays"
+    # free again: she may leave, or be proposed again; a move decided cannot be withdrawn
+    accepted = propose(qt, bd)
+    bd.post(f"/transfers/{accepted}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
+    late = qt.post(f"/transfers/{accepted}/withdrawal", {"reason": "late"}, expect=409).get_json()
+    assert late["rule"] == "transfer_accepted"
+    refused = propose(qt, bd, "nam")
+    bd.post(f"/transfers/{refused}/refusal", {"reason": "unknown"})
+    assert qt.post(f"/transfers/{refused}/withdrawal", {"reason": "x"}, expect=409).get_json()["rule"] == (
+        "transfer_refused"
+    )
+    assert [t["status"] for t in qt.get("/transfers/outgoing", status="withdrawn").get_json()["transfers"]] == [
+        "withdrawn"
+    ]
+    assert "reason" in qt.post(f"/transfers/{transfer_id}/withdrawal", {}, expect=422).get_json()["errors"]

@@ -12,29 +12,24 @@ from domain.commands import AdmitMember, DissolveUnion, EstablishUnit, FoundUnio
 from domain.errors import Conflict
 
 
+def structure(batch) -> None:
+    """Districts d1 and d2, workplace w1 and its union u1 under d1."""
+    for unit in ("d1", "d2"):
+        batch.execute(EstablishUnit(id=unit, name=unit, kind="district", established_on=date(2020, 1, 1), actor="t"))
+    batch.execute(
+        RegisterWorkplace(id="w1", name="W", sector="private_enterprise", unit_id="d1", workers=50,
+                          female_workers=20, as_of=date(2020, 1, 1), actor="t")
+    )  # fmt: skip
+    batch.execute(
+        FoundUnion(id="u1", name="U", workplace_id="w1", unit_id="d1", founded_on=date(2020, 2, 1), actor="t")
+    )
+
+
 def test_a_batch_remembers_what_it_recorded_and_forgets_what_was_refused(app, tenant):
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         register = Register(store)
         with register.batch() as batch:
-            for unit in ("d1", "d2"):
-                batch.execute(
-                    EstablishUnit(id=unit, name=unit, kind="district", established_on=date(2020, 1, 1), actor="t")
-                )
-            batch.execute(
-                RegisterWorkplace(
-                    id="w1",
-                    name="W",
-                    sector="private_enterprise",
-                    unit_id="d1",
-                    workers=50,
-                    female_workers=20,
-                    as_of=date(2020, 1, 1),
-                    actor="t",
-                )
-            )
-            batch.execute(
-                FoundUnion(id="u1", name="U", workplace_id="w1", unit_id="d1", founded_on=date(2020, 2, 1), actor="t")
-            )
+            structure(batch)
             for n in range(3):
                 batch.execute(
                     AdmitMember(
@@ -65,3 +60,39 @@ def test_a_batch_remembers_what_it_recorded_and_forgets_what_was_refused(app, te
     ]
     assert tenant.figures("2021", unit_id="d2")["members_total"] == 4
     assert tenant.figures("2021", unit_id="d1")["members_total"] == 0
+
+
+def test_a_command_whose_write_is_refused_leaves_its_changed_aggregate_forgotten(app, tenant):
+    """The union is changed in memory (transferred to d2) and then its write refused: the batch must
+    read it again from the ledger, where it still lies under d1. Were the changed copy remembered, the
+    repeated transfer would be refused as a transfer to the union's own unit, and the ledger's
+    version would not match the copy's."""
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        register = Register(store)
+        with register.batch() as batch:
+            structure(batch)
+            save = store.event_store.save
+
+            def refused(*_events, **_kw):
+                raise RuntimeError("the database refused the write")
+
+            store.event_store.save = refused
+            try:
+                with pytest.raises(RuntimeError):
+                    batch.execute(
+                        TransferUnion(union_id="u1", to_unit_id="d2", effective_on=date(2021, 1, 1), actor="t")
+                    )
+            finally:
+                store.event_store.save = save
+            batch.execute(TransferUnion(union_id="u1", to_unit_id="d2", effective_on=date(2021, 1, 1), actor="t"))
+            batch.execute(
+                AdmitMember(
+                    id="m1", union_id="u1", admitted_on=date(2021, 2, 1), full_name="B", gender="male", actor="t"
+                )
+            )
+    assert [e["event"] for e in tenant.get("/unions/u1/history").get_json()["events"]] == [
+        "UnionFounded",
+        "UnionTransferred",
+    ]
+    assert tenant.get("/unions/u1").get_json()["unit_id"] == "d2"
+    assert tenant.figures("2021", unit_id="d2")["members_total"] == 1

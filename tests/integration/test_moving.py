@@ -193,3 +193,37 @@ def test_the_command_line_moves_and_drops_the_old_copy(app, spread, monkeypatch)
     assert members(tenant) == ["a1", "a2", "a3"]  # this process reads it on main within a second
     again = CliRunner().invoke(main, ["tenants", "drop-source", tenant_id, "--server", "main"])
     assert again.exit_code != 0 and "not dropped" in again.output
+
+
+def test_a_signing_key_made_between_the_snapshot_and_the_switch_moves_with_the_tenant(app, spread, monkeypatch):  # noqa: F811
+    """No checkpoint yet, so no key when the snapshot is taken; an auditor asks for the key (made on
+    the source) while the move catches up: the moved tenant signs with that key, not a new one."""
+    client = app.test_client()
+    tenant_id = "mk-" + spread.control_schema[4:]
+    tenant = TenantClient(client, tenant_id, create(client, tenant_id, "main")["token"])
+    province_a(tenant)
+    schema = schema_name(tenant_id)
+    with psycopg.connect(spread.conninfo("main")) as conn:
+        assert conn.execute(f'SELECT count(*) FROM "{schema}".ledger_keys').fetchone()[0] == 0
+    platform = app.extensions["unionledger"]
+    snapshot, made = moving._snapshot, {}
+
+    def then_a_key(*args):
+        top = snapshot(*args)
+        made["key"] = tenant.get("/ledger/key").get_json()  # on the source, after its snapshot
+        made["checkpoint"] = tenant.get("/ledger/checkpoint").get_json()
+        return top
+
+    monkeypatch.setattr(moving, "_snapshot", then_a_key)
+    moving.move_tenant(platform, tenant_id, "second")
+    monkeypatch.undo()
+    with platform.stores.use(tenant_id) as store:
+        assert store.server == "second"
+    assert tenant.get("/ledger/key").get_json() == made["key"]
+    assert rfc_signed(made["checkpoint"], made["key"])
+    assert rfc_signed(tenant.get("/ledger/checkpoint").get_json(), made["key"])
+    # The old copy takes no key now: a process that still had it open cannot make one there
+    with psycopg.connect(spread.conninfo("main")) as conn, pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute(
+            f"INSERT INTO \"{schema}\".ledger_keys (name, key_id, private_key, created_at) VALUES ('x', 'k', 'p', 0)"
+        )

@@ -140,6 +140,8 @@ def register_events(name: str) -> list:
     )
     moved.propose_move(to_tenant="dong-nai", transfer_id="tr-1", effective_on=date(2025, 1, 1), actor=ACTOR)
     moved.move_refused(transfer_id="tr-1", reason=name, refused_on=date(2025, 1, 5), actor=name)
+    moved.propose_move(to_tenant="dong-nai", transfer_id="tr-2", effective_on=date(2025, 2, 1), actor=ACTOR)
+    moved.move_withdrawn(transfer_id="tr-2", reason=name, withdrawn_on=date(2025, 2, 3), actor=ACTOR)
     moved.propose_move(
         to_tenant="dong-nai", transfer_id="tr-fedcba9876543210", effective_on=date(2025, 3, 1), actor=ACTOR
     )
