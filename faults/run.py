@@ -27,9 +27,8 @@ from faults.scenarios import SCENARIOS, Context, HarnessError, Result
 from faults.servers import SERVER_SCENARIOS
 from tenants.settings import Settings
 
-SCENARIOS.update(SERVER_SCENARIOS)  # across servers (faults/servers.py)
 STORES = ("postgres", "sqlite")
-SCENARIOS = {**SCENARIOS, **MOVES}
+SCENARIOS = {**SCENARIOS, **SERVER_SCENARIOS, **MOVES}  # across servers, moves between provinces
 COLUMNS = (
     ("scenario", 17),
     ("store", 8),
