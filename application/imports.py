@@ -16,6 +16,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from datetime import date, datetime
+from multiprocessing.connection import wait
 from typing import Any
 from uuid import UUID
 
@@ -299,8 +300,24 @@ def _builder_pool() -> ProcessPoolExecutor:
     with _builders_lock:
         if _builders is None or getattr(_builders, "_broken", False):  # a builder died since
             workers = max(1, min(4, (os.cpu_count() or 2) - 1))  # one core stays for the writing
-            _builders = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+            _builders = ProcessPoolExecutor(
+                max_workers=workers, mp_context=multiprocessing.get_context("forkserver"), initializer=_builder_started
+            )
         return _builders
+
+
+def _builder_started() -> None:
+    """In a builder process: end with the process that started it. A pool's worker waits for work
+    on a pipe it holds both ends of, so it would outlive an importing process killed mid-import
+    (and keep the fork server alive), holding the memory of both."""
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.sentinel is not None:
+        threading.Thread(target=_ended_with, args=(parent.sentinel,), name="builder-parent", daemon=True).start()
+
+
+def _ended_with(sentinel: int) -> None:
+    wait([sentinel])
+    os._exit(0)
 
 
 def _builder_pool_broken(pool: ProcessPoolExecutor | None) -> None:
