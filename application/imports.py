@@ -37,10 +37,14 @@ from projections.base import micros
 from projections.runner import ANALYZE_AFTER
 
 CHUNK = 5000  # aggregates built and written at a time (the transaction holds them all)
-# A member sheet of this many rows or more is sealed and encoded in processes of their own (where
-# admissions are stored from their state), AHEAD chunks ahead of the one being written.
+# A member sheet of this many rows or more is sealed and encoded in BUILDERS processes of their own
+# (where admissions are stored from their state), AHEAD chunks ahead of the one being written: as
+# many as there are cores beside the importing process and its database backend, which the import
+# waits for most: on two cores, builders would take the backend's time.
 ELSEWHERE_FROM = 20_000
+BUILDERS = max(0, min(4, (os.cpu_count() or 1) - 2))
 AHEAD = 2
+BUILDERS_NICE = 10  # the builders give way to the writing and the database
 Built = list[tuple[Any, Any, datetime]]  # each stored event with its event (or None) and when it is recorded
 
 
@@ -194,6 +198,8 @@ def _admissions(store: Any, rows: list[dict], actor: str, events: bool) -> tuple
             actor=actor,
         )
         built.append((mapper.to_stored_event(event), event, event.timestamp))
+    if not events:  # PostgreSQL: the index rows go by COPY as they are
+        sealing.index_rows = index_rows(sealing.tokens)
     return built, sealing
 
 
@@ -202,7 +208,8 @@ def _builds_elsewhere(store: Any, members: int) -> bool:
     mapper writes admissions as ``_build_admissions`` does (JSON joined directly, as is)."""
     mapper = store.event_store.mapper
     return (
-        members >= ELSEWHERE_FROM
+        BUILDERS > 0
+        and members >= ELSEWHERE_FROM
         and type(mapper) is RegisterMapper
         and mapper.direct
         and mapper.compressor is None
@@ -299,9 +306,10 @@ def _builder_pool() -> ProcessPoolExecutor:
     global _builders
     with _builders_lock:
         if _builders is None or getattr(_builders, "_broken", False):  # a builder died since
-            workers = max(1, min(4, (os.cpu_count() or 2) - 1))  # one core stays for the writing
             _builders = ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("forkserver"), initializer=_builder_started
+                max_workers=max(1, BUILDERS),
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_builder_started,
             )
         return _builders
 
@@ -310,6 +318,7 @@ def _builder_started() -> None:
     """In a builder process: end with the process that started it. A pool's worker waits for work
     on a pipe it holds both ends of, so it would outlive an importing process killed mid-import
     (and keep the fork server alive), holding the memory of both."""
+    os.nice(BUILDERS_NICE)
     parent = multiprocessing.parent_process()
     if parent is not None and parent.sentinel is not None:
         threading.Thread(target=_ended_with, args=(parent.sentinel,), name="builder-parent", daemon=True).start()

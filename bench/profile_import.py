@@ -6,8 +6,9 @@ A province is generated; its units and structure are recorded, then its member s
 into a tenant of its own, each round in a fresh tenant. Each phase of the import is timed: wall
 time, CPU of the writing thread, and CPU of the PostgreSQL backend of the import's connection
 (read from /proc: the server must run on this machine). The building of chunks (sealing and
-encoding) is timed where it runs: a thread of its own or the worker processes. A COPY of the
-same rows, as ``bench.run`` takes it, is the baseline of each round.
+encoding) is timed where it runs: a thread of its own or the builder processes. Three variants
+take turns in each round (see ``variant_round``), each followed by a COPY of the same rows as
+``bench.run`` takes it, the baseline of its ratio.
 """
 
 from __future__ import annotations
@@ -178,7 +179,7 @@ def main() -> None:
     tenants = []
     try:
         for round_ in range(args.rounds):
-            for variant in VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]:
+            for variant in VARIANTS[round_ % 3 :] + VARIANTS[: round_ % 3]:  # each first in turn
                 figures = variant_round(platform, province, f"profile-{suffix}-{variant}-{round_}", variant)
                 tenants.append(figures["tenant"])
                 bench = Bench(argparse.Namespace(members=args.members, seed=args.seed))
@@ -199,15 +200,18 @@ def main() -> None:
         Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
 
 
-VARIANTS = ("thread", "processes")
+VARIANTS = ("before", "thread", "processes")
 
 
 def variant_round(platform: Any, province: Any, tenant: str, variant: str) -> dict:
     """The member sheet imported into a tenant of its own, its chunks built by a thread of the
-    importing process (``thread``, as before builder processes) or by the builder processes."""
+    importing process, the index rows written one by one (``before``) or as sorted COPY text
+    (``thread``), or built by one builder process (``processes``)."""
     platform.provision(tenant, "Profiled province")
-    elsewhere = imports_module.ELSEWHERE_FROM
-    imports_module.ELSEWHERE_FROM = 10**12 if variant == "thread" else elsewhere
+    saved = imports_module.BUILDERS, imports_module.index_rows
+    imports_module.BUILDERS = 1 if variant == "processes" else 0
+    if variant == "before":
+        imports_module.index_rows = lambda tokens: None  # type: ignore[assignment,return-value]
     try:
         with platform.stores.use(tenant) as store:
             load_structure(store, province)
@@ -215,7 +219,7 @@ def variant_round(platform: Any, province: Any, tenant: str, variant: str) -> di
                 imports_module._builder_pool().submit(int).result()  # started beforehand, as for later imports
             figures = profiled_import(store, province)
     finally:
-        imports_module.ELSEWHERE_FROM = elsewhere
+        imports_module.BUILDERS, imports_module.index_rows = saved
     return {"variant": variant, "tenant": tenant, **figures}
 
 

@@ -1116,6 +1116,7 @@ def test_a_large_member_sheet_sealed_in_builder_processes_reads_and_records_as_o
     from eventsourcing.persistence import Mapper
 
     monkeypatch.setattr(imports, "ELSEWHERE_FROM", 1)
+    monkeypatch.setattr(imports, "BUILDERS", 1)
     monkeypatch.setattr(imports, "import_events", functools.partial(imports.import_events, chunk=1))
     with_units(tenant)
     imported(tenant, csv_file("workplaces", WORKPLACES), "workplaces.csv")
@@ -1164,6 +1165,7 @@ def test_an_import_whose_builder_process_died_builds_in_its_own_and_records_ever
     import time
 
     monkeypatch.setattr(imports, "ELSEWHERE_FROM", 1)
+    monkeypatch.setattr(imports, "BUILDERS", 1)
     monkeypatch.setattr(imports, "import_events", functools.partial(imports.import_events, chunk=1))
     with_units(tenant)
     imported(tenant, csv_file("workplaces", WORKPLACES), "workplaces.csv")
