@@ -161,8 +161,8 @@ class Sealing:
 
     keys: dict[str, bytes] = field(default_factory=dict)
     tokens: dict[str, list[str]] = field(default_factory=dict)
-    # Where a process of its own sealed them (an import's), the tokens as the index's rows in
-    # COPY's text format instead (see ``index_rows``): the writing process only passes them on.
+    # An import's tokens also as the index's rows in COPY's text format (see ``index_rows``), made
+    # where it seals: the writing thread passes them on whole (a builder process sends only these).
     index_rows: bytes | None = None
 
     def add(self, member_id: str, key: bytes, tokens: list[str]) -> None:
