@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import tempfile
 import time
 import uuid
@@ -188,10 +189,12 @@ def main() -> None:
                 figures["import_ratio"] = round(figures["members_per_s"] / bench.results["copy_rps"], 3)
                 with psycopg.connect(bench.conninfo, autocommit=True) as conn:
                     conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(bench.scratch)))
+                shutil.rmtree(bench.tmp, ignore_errors=True)
                 print(json.dumps(figures, indent=2), flush=True)
                 results["rounds"].append(figures)
     finally:
         platform.close()
+        shutil.rmtree(settings.data_dir, ignore_errors=True)
         with psycopg.connect(settings.conninfo(), autocommit=True) as conn:
             for tenant in tenants:
                 conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema_name(tenant))))
