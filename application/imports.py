@@ -6,13 +6,21 @@ links: readers see the register before the import or after it, and a crash leave
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import os
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from datetime import date, datetime
+from multiprocessing.connection import wait
 from typing import Any
+from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
 from application.scope import Scope
@@ -22,12 +30,21 @@ from domain.imports import ERRORS_KEPT, ImportPlan, plan_import
 from domain.members import Member, personal_data
 from domain.unions import Union
 from domain.workplaces import Workplace
+from persistence.mapper import RegisterMapper
 from persistence.recorders import insert_within
-from persistence.vault import Sealing
+from persistence.vault import Sealing, index_rows, seal_new_with
 from projections.base import micros
 from projections.runner import ANALYZE_AFTER
 
 CHUNK = 5000  # aggregates built and written at a time (the transaction holds them all)
+# A member sheet of this many rows or more is sealed and encoded in BUILDERS processes of their own
+# (where admissions are stored from their state), AHEAD chunks ahead of the one being written: as
+# many as there are cores beside the importing process and its database backend, which the import
+# waits for most: on two cores, builders would take the backend's time.
+ELSEWHERE_FROM = 20_000
+BUILDERS = max(0, min(4, (os.cpu_count() or 1) - 2))
+AHEAD = 2
+BUILDERS_NICE = 10  # the builders give way to the writing and the database
 Built = list[tuple[Any, Any, datetime]]  # each stored event with its event (or None) and when it is recorded
 
 
@@ -92,6 +109,9 @@ def import_events(
     admissions are stored straight from their state, the bytes their events would be stored as."""
     for kind in ("workplaces", "unions", "members"):
         rows = plan.creates[kind]
+        if kind == "members" and not events and _builds_elsewhere(store, len(rows)):
+            yield from _admissions_elsewhere(store, rows, actor, chunk)
+            continue
         for start in range(0, len(rows), chunk):
             part = rows[start : start + chunk]
             if kind == "members":
@@ -178,7 +198,144 @@ def _admissions(store: Any, rows: list[dict], actor: str, events: bool) -> tuple
             actor=actor,
         )
         built.append((mapper.to_stored_event(event), event, event.timestamp))
+    if not events:  # PostgreSQL: the index rows go by COPY as they are
+        sealing.index_rows = index_rows(sealing.tokens)
     return built, sealing
+
+
+def _builds_elsewhere(store: Any, members: int) -> bool:
+    """Whether a member sheet is large enough to seal and encode elsewhere, and the ledger's
+    mapper writes admissions as ``_build_admissions`` does (JSON joined directly, as is)."""
+    mapper = store.event_store.mapper
+    return (
+        BUILDERS > 0
+        and members >= ELSEWHERE_FROM
+        and type(mapper) is RegisterMapper
+        and mapper.direct
+        and mapper.compressor is None
+        and mapper.cipher is None
+    )
+
+
+def _admissions_elsewhere(store: Any, rows: list[dict], actor: str, chunk: int) -> Iterator[tuple[Built, Sealing]]:
+    """``_admissions`` of every ``chunk`` of ``rows`` (stored from their state), built by the
+    builder processes while this one writes: the sealing, the index tokens and the JSON, most of
+    an import's Python, no longer share this process's interpreter lock with the writing. If the
+    builders die, this process builds what they have not."""
+    pool: ProcessPoolExecutor | None = _builder_pool()
+    key = store.vault.index_key()
+    pending: deque[tuple[list[dict], Future | None]] = deque()
+    try:
+        for start in range(0, len(rows), chunk):
+            part, future = rows[start : start + chunk], None
+            if pool is not None:
+                compact = [
+                    (
+                        r["id"],
+                        r["union_id"],
+                        r["admitted_on"],
+                        r["gender"],
+                        r["full_name"],
+                        r["birth_date"],
+                        r["id_number"],
+                    )
+                    for r in part
+                ]
+                try:
+                    future = pool.submit(_build_admissions, compact, actor, key)
+                except BrokenProcessPool:
+                    _builder_pool_broken(pool)
+                    pool = None
+            pending.append((part, future))
+            while len(pending) > (AHEAD if future is not None else 0):
+                yield _received(store, actor, *pending.popleft())
+        while pending:
+            yield _received(store, actor, *pending.popleft())
+    finally:
+        for _part, future in pending:  # the writer stopped early
+            if future is not None:
+                future.cancel()
+
+
+def _received(store: Any, actor: str, part: list[dict], future: Future | None) -> tuple[Built, Sealing]:
+    """A chunk as a builder process made it, or as this process makes it without one."""
+    if future is None:
+        return _admissions(store, part, actor, events=False)
+    try:
+        made, sealing = future.result()
+    except BrokenProcessPool:
+        _builder_pool_broken(None)
+        return _admissions(store, part, actor, events=False)
+    built: Built = [(StoredEvent(m, Member.INITIAL_VERSION, ADMITTED_TOPIC, state), None, at) for m, state, at in made]
+    return built, sealing
+
+
+def _build_admissions(
+    rows: list[tuple[str, str, date, str, str, date | None, str | None]], actor: str, index_key: bytes
+) -> tuple[list[tuple[UUID, bytes, datetime]], Sealing]:
+    """In a builder process: new members' personal data sealed, their keys, the index rows of
+    their tokens, and each admission's stored state (as ``RegisterMapper.stored_state`` writes it)
+    with its originator and instant."""
+    sealed, sealing = seal_new_with(index_key, [(r[0], personal_data(r[4], r[5], r[6])) for r in rows])
+    made = []
+    for (member_id, union_id, admitted_on, gender, _name, _birth, _number), personal in zip(rows, sealed):
+        timestamp = ADMITTED.create_timestamp()
+        state = Member.admission_state(
+            member_id=member_id,
+            union_id=union_id,
+            admitted_on=admitted_on,
+            gender=gender,
+            personal=personal,
+            actor=actor,
+            timestamp=timestamp,
+        )
+        data = RegisterMapper.flat_json(state.items())
+        if data is None:
+            raise ValueError(f"the admission of {member_id} is not flat")
+        made.append((Member.create_id(member_id), data, timestamp))
+    return made, Sealing(sealing.keys, index_rows=index_rows(sealing.tokens))
+
+
+_builders: ProcessPoolExecutor | None = None
+_builders_lock = threading.Lock()
+
+
+def _builder_pool() -> ProcessPoolExecutor:
+    """The builder processes, started by the first large import (from a fork server: a serving
+    process has threads and connections that a plain fork would copy) and kept for the next."""
+    global _builders
+    with _builders_lock:
+        if _builders is None or getattr(_builders, "_broken", False):  # a builder died since
+            _builders = ProcessPoolExecutor(
+                max_workers=max(1, BUILDERS),
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_builder_started,
+            )
+        return _builders
+
+
+def _builder_started() -> None:
+    """In a builder process: end with the process that started it. A pool's worker waits for work
+    on a pipe it holds both ends of, so it would outlive an importing process killed mid-import
+    (and keep the fork server alive), holding the memory of both."""
+    os.nice(BUILDERS_NICE)
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.sentinel is not None:
+        threading.Thread(target=_ended_with, args=(parent.sentinel,), name="builder-parent", daemon=True).start()
+
+
+def _ended_with(sentinel: int) -> None:
+    wait([sentinel])
+    os._exit(0)
+
+
+def _builder_pool_broken(pool: ProcessPoolExecutor | None) -> None:
+    """A builder process died: the pool is started again by the next import (this one goes on
+    without it)."""
+    global _builders
+    with _builders_lock:
+        if pool is None or _builders is pool:
+            _builders = None
 
 
 def _ahead(chunks: Iterator[Any]) -> Iterator[Any]:

@@ -49,7 +49,7 @@ class RegisterMapper(Mapper):
         """The stored event of ``topic`` whose attributes (but the originator's id and version,
         in the event's order) are ``state``: what ``to_stored_event`` writes for that event,
         without making it. None if the state is not flat (or the mapper does not write JSON itself)."""
-        data = self._json(state.items()) if self._direct else None
+        data = self.flat_json(state.items()) if self._direct else None
         return None if data is None else self._stored(topic, originator_id, originator_version, data)
 
     def _stored(self, topic: str, originator_id: UUID, originator_version: int, data: bytes) -> StoredEvent:
@@ -63,12 +63,20 @@ class RegisterMapper(Mapper):
         """The event's state as the library's encoder writes it, or None if it is not flat."""
         if getattr(type(event), "class_version", 1) > 1:
             return None
-        return self._json(
+        return self.flat_json(
             (key, value) for key, value in vars(event).items() if key != "originator_id" and key != "originator_version"
         )
 
+    @property
+    def direct(self) -> bool:
+        """Whether this mapper joins flat events' JSON itself (dates and instants transcoded as the
+        ledger registers them): then ``flat_json`` writes what it stores."""
+        return self._direct
+
     @staticmethod
-    def _json(items: Iterable[tuple[str, Any]]) -> bytes | None:
+    def flat_json(items: Iterable[tuple[str, Any]]) -> bytes | None:
+        """A flat state's JSON as the library's encoder writes it (with the ledger's transcodings),
+        or None if a value is not flat."""
         parts = []
         for key, value in items:
             named = _NAMED.get(key)

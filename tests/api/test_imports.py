@@ -8,6 +8,7 @@ answer lists them all and nothing is written. Each test runs on SQLite and on Po
 from __future__ import annotations
 
 import csv
+import functools
 from datetime import date
 from io import BytesIO, StringIO
 from zipfile import ZipFile
@@ -1103,3 +1104,83 @@ def test_an_import_stopped_by_a_failed_write_writes_nothing_and_a_repeat_writes_
     )
     assert tenant.get(f"/members/{MEMBERS[0]['id']}").get_json()["full_name"] == MEMBERS[0]["full_name"]
     assert [e["event"] for e in history(tenant, f"/unions/{UNIONS[0]['id']}")] == ["UnionFounded"]
+
+
+def test_a_large_member_sheet_sealed_in_builder_processes_reads_and_records_as_one_sealed_here(
+    app, tenant, settings, monkeypatch
+):
+    """A large member sheet is sealed and encoded in processes of their own (on PostgreSQL, where
+    admissions are stored from their state), chunks ahead of the one written: the events are what
+    the library's mapper writes, each member's data opens with their key, the blind index finds
+    them, and the views rebuilt from the ledger are the live ones. SQLite seals in process."""
+    from eventsourcing.persistence import Mapper
+
+    monkeypatch.setattr(imports, "ELSEWHERE_FROM", 1)
+    monkeypatch.setattr(imports, "BUILDERS", 1)
+    monkeypatch.setattr(imports, "import_events", functools.partial(imports.import_events, chunk=1))
+    with_units(tenant)
+    imported(tenant, csv_file("workplaces", WORKPLACES), "workplaces.csv")
+    imported(tenant, csv_file("unions", UNIONS), "unions.csv")
+    built_here: list[int] = []
+    real_admissions = imports._admissions
+    monkeypatch.setattr(
+        imports, "_admissions", lambda store, rows, *a: built_here.append(len(rows)) or real_admissions(store, rows, *a)
+    )
+    assert imported(tenant, csv_file("members", MEMBERS), "members.csv")["created"] == counts(members=len(MEMBERS))
+    elsewhere = settings.backend == "postgres"
+    assert built_here == ([] if elsewhere else [1] * len(MEMBERS))
+    for member in MEMBERS:
+        shown = tenant.get(f"/members/{member['id']}").get_json()
+        assert (shown["full_name"], shown["birth_date"], shown["id_number"]) == (
+            member["full_name"],
+            member["birth_date"],
+            member["id_number"],
+        )
+    found = tenant.get("/members", q="thi nguyen").get_json()["members"]
+    assert [m["id"] for m in found] == ["dv-0001"]
+    assert [m["id"] for m in tenant.get("/members", id_number="045190000123").get_json()["members"]] == ["dv-0001"]
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        library = Mapper(transcoder=store.event_store.mapper.transcoder)
+        stored = [
+            n for n in store.event_store.recorder.select_notifications(1, 100) if n.topic.endswith("MemberAdmitted")
+        ]
+        assert [library.to_domain_event(n).member_id for n in stored] == [m["id"] for m in MEMBERS]
+        assert [library.to_stored_event(library.to_domain_event(n)).state for n in stored] == [n.state for n in stored]
+        with store.transaction() as cur:
+            assert cur.scalar("SELECT count(*) FROM personal_keys") == len(MEMBERS)
+        live = store.views.dump(VIEW_TABLES)
+        store.rebuild()
+        assert store.views.dump(VIEW_TABLES) == live
+        verified = store.chain.verify()  # raises where a link or a leaf does not follow
+        assert verified.events == verified.chained == store.projector.ledger_position()
+    if elsewhere:
+        assert imports._builders is not None and imports._builders._processes
+
+
+def test_an_import_whose_builder_process_died_builds_in_its_own_and_records_every_row(app, tenant, monkeypatch):
+    """A builder process killed (by the kernel, short of memory) leaves its pool broken: the import
+    builds the chunks itself and records them all, and the next large import starts builders again."""
+    import os
+    import signal
+    import time
+
+    monkeypatch.setattr(imports, "ELSEWHERE_FROM", 1)
+    monkeypatch.setattr(imports, "BUILDERS", 1)
+    monkeypatch.setattr(imports, "import_events", functools.partial(imports.import_events, chunk=1))
+    with_units(tenant)
+    imported(tenant, csv_file("workplaces", WORKPLACES), "workplaces.csv")
+    imported(tenant, csv_file("unions", UNIONS), "unions.csv")
+    pool = imports._builder_pool()
+    assert pool.submit(int, "7").result() == 7
+    for pid in list(pool._processes):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not pool._broken and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool._broken
+    assert imported(tenant, csv_file("members", MEMBERS), "members.csv")["created"] == counts(members=len(MEMBERS))
+    assert [tenant.get(f"/members/{m['id']}").get_json()["full_name"] for m in MEMBERS] == [
+        m["full_name"] for m in MEMBERS
+    ]
+    assert tenant.get("/members", q="minh").get_json()["members"][0]["id"] == "dv-0002"
+    assert imports._builder_pool() is not pool

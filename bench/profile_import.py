@@ -1,0 +1,251 @@
+"""Where a member import's time goes, per phase, split between this process and PostgreSQL.
+
+    python -m bench.profile_import --members 100000 [--rounds 2]
+
+A province is generated; its units and structure are recorded, then its member sheet is imported
+into a tenant of its own, each round in a fresh tenant. Each phase of the import is timed: wall
+time, CPU of the writing thread, and CPU of the PostgreSQL backend of the import's connection
+(read from /proc: the server must run on this machine). The building of chunks (sealing and
+encoding) is timed where it runs: a thread of its own or the builder processes. Three variants
+take turns in each round (see ``variant_round``), each followed by a COPY of the same rows as
+``bench.run`` takes it, the baseline of its ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+import application.imports as imports_module
+from application.register import Register
+from demo.generator import generate_province, load_province
+from domain.clock import vietnam_today
+from tenants.bootstrap import bootstrap
+from tenants.settings import Settings, schema_name
+
+from .run import DEFAULT_URL, Bench
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+
+
+class Phases:
+    """Seconds per phase: wall, this thread's CPU, the backend's CPU."""
+
+    def __init__(self) -> None:
+        self.figures: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+        self.backend: int | None = None
+
+    def timed(self, name: str, call: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            wall, own = time.perf_counter(), time.thread_time()
+            db = backend_cpu(self.backend) if self.backend else 0.0
+            try:
+                return call(*args, **kwargs)
+            finally:
+                figures = self.figures[name]
+                figures[0] += time.perf_counter() - wall
+                figures[1] += time.thread_time() - own
+                figures[2] += (backend_cpu(self.backend) - db) if self.backend else 0.0
+
+        return wrapper
+
+    def rounded(self) -> dict[str, dict[str, float]]:
+        return {
+            name: {"wall_s": round(w, 2), "python_cpu_s": round(p, 2), "db_cpu_s": round(d, 2)}
+            for name, (w, p, d) in self.figures.items()
+        }
+
+
+def profiled_import(store: Any, province: Any) -> dict:
+    """The member sheet imported with each phase timed."""
+    phases = Phases()
+    projector, chain, vault = store.projector, store.chain, store.vault
+    saved = {
+        "insert_within": imports_module.insert_within,
+        "plan_import": imports_module.plan_import,
+        "import_events": imports_module.import_events,
+    }
+    originals = [
+        (projector, "apply_stored"),
+        (chain, "link_stored"),
+        (vault, "keep"),
+        (store, "extend_chain_locked"),
+        (store, "analyze"),
+        (store, "catch_up_locked"),
+    ]
+    kept = [(obj, name, getattr(obj, name)) for obj, name in originals]
+
+    def first_insert(recorder: Any, cur: Any, stored: Any) -> Any:
+        if phases.backend is None and cur.dialect == "postgres":
+            phases.backend = cur.raw.connection.info.backend_pid
+        return phases.timed("write events", saved["insert_within"])(recorder, cur, stored)
+
+    built = {"chunks": 0}
+
+    def import_events(*args: Any, **kwargs: Any) -> Any:
+        """The chunks' building, timed in the thread that runs it (the builder, without workers)."""
+        chunks = saved["import_events"](*args, **kwargs)
+        while True:
+            wall, own = time.perf_counter(), time.thread_time()
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                return
+            figures = phases.figures["build chunks (beside)"]
+            figures[0] += time.perf_counter() - wall
+            figures[1] += time.thread_time() - own
+            built["chunks"] += 1
+            yield chunk
+
+    imports_module.insert_within = first_insert
+    imports_module.plan_import = phases.timed("plan (parse, validate)", saved["plan_import"])
+    imports_module.import_events = import_events
+    names = {
+        "apply_stored": "write views",
+        "link_stored": "chain and tree",
+        "keep": "keys and index tokens",
+        "extend_chain_locked": "chain extended",
+        "analyze": "statistics",
+        "catch_up_locked": "catch up",
+    }
+    for obj, name, call in kept:
+        setattr(obj, name, phases.timed(names[name], call))
+    for projection in projector.projections:
+        projection.process_stored = phases.timed(
+            f"  view {type(projection).__name__}", projection.__class__.process_stored.__get__(projection)
+        )
+    builders = imports_module._builders
+    workers = list(builders._processes or {}) if builders is not None else []  # type: ignore[attr-defined]
+    worker_cpu = sum(backend_cpu(pid) for pid in workers)
+    cpu, wall = time.process_time(), time.perf_counter()
+    try:
+        plan = Register(store).import_rows({"members": province.member_rows()}, actor="bench")
+        assert not plan.errors, plan.errors[:3]
+    finally:
+        for name, call in saved.items():
+            setattr(imports_module, name, call)
+        for obj, name, call in kept:
+            setattr(obj, name, call)
+        for projection in projector.projections:
+            del projection.process_stored
+    wall = time.perf_counter() - wall
+    return {
+        "members": province.n_members,
+        "wall_s": round(wall, 2),
+        "members_per_s": round(province.n_members / wall),
+        "process_cpu_s": round(time.process_time() - cpu, 2),
+        "builders_cpu_s": round(sum(backend_cpu(pid) for pid in workers) - worker_cpu, 2),
+        "db_cpu_s": round(sum(d for name, (_w, _p, d) in phases.figures.items() if not name.startswith(" ")), 2),
+        "phases": phases.rounded(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    url = os.environ.get("UNIONLEDGER_BENCH_DATABASE_URL") or DEFAULT_URL
+    suffix = uuid.uuid4().hex[:8]
+    settings = Settings(
+        database_url=url,
+        data_dir=Path(tempfile.mkdtemp(prefix="unionledger-profile-")),
+        admin_token=secrets.token_urlsafe(24),
+        control_schema=f"bench_ctl_{suffix}",
+        max_open_tenants=2,
+    )
+    province = generate_province(args.members, args.seed, vietnam_today())
+    platform = bootstrap(settings)
+    results: dict[str, Any] = {"rounds": []}
+    tenants = []
+    try:
+        for round_ in range(args.rounds):
+            for variant in VARIANTS[round_ % 3 :] + VARIANTS[: round_ % 3]:  # each first in turn
+                figures = variant_round(platform, province, f"profile-{suffix}-{variant}-{round_}", variant)
+                tenants.append(figures["tenant"])
+                bench = Bench(argparse.Namespace(members=args.members, seed=args.seed))
+                bench.copy(province)
+                figures["copy_rps"] = round(bench.results["copy_rps"])
+                figures["import_ratio"] = round(figures["members_per_s"] / bench.results["copy_rps"], 3)
+                with psycopg.connect(bench.conninfo, autocommit=True) as conn:
+                    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(bench.scratch)))
+                shutil.rmtree(bench.tmp, ignore_errors=True)
+                print(json.dumps(figures, indent=2), flush=True)
+                results["rounds"].append(figures)
+    finally:
+        platform.close()
+        shutil.rmtree(settings.data_dir, ignore_errors=True)
+        with psycopg.connect(settings.conninfo(), autocommit=True) as conn:
+            for tenant in tenants:
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema_name(tenant))))
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(settings.control_schema)))
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+
+
+VARIANTS = ("before", "thread", "processes")
+
+
+def variant_round(platform: Any, province: Any, tenant: str, variant: str) -> dict:
+    """The member sheet imported into a tenant of its own, its chunks built by a thread of the
+    importing process, the index rows written one by one (``before``) or as sorted COPY text
+    (``thread``), or built by one builder process (``processes``)."""
+    platform.provision(tenant, "Profiled province")
+    saved = imports_module.BUILDERS, imports_module.index_rows
+    imports_module.BUILDERS = 1 if variant == "processes" else 0
+    if variant == "before":
+        imports_module.index_rows = lambda tokens: None  # type: ignore[assignment,return-value]
+    try:
+        with platform.stores.use(tenant) as store:
+            load_structure(store, province)
+            if variant == "processes":
+                imports_module._builder_pool().submit(int).result()  # started beforehand, as for later imports
+            figures = profiled_import(store, province)
+    finally:
+        imports_module.BUILDERS, imports_module.index_rows = saved
+    return {"variant": variant, "tenant": tenant, **figures}
+
+
+def load_structure(store: Any, province: Any) -> None:
+    """The province's units, workplaces and unions, as ``load_province`` records them."""
+    load_province(Register(store), _WithoutMembers(province))
+
+
+class _WithoutMembers:
+    """A province whose member sheet is empty and which has nothing to follow up."""
+
+    def __init__(self, province: Any):
+        self._province = province
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._province, name)
+
+    def member_rows(self):
+        return iter(())
+
+    def followups(self, actor: str):
+        return iter(())
+
+
+if __name__ == "__main__":
+    main()
