@@ -44,7 +44,7 @@ from projections.plan_records import PlanRecords
 from projections.plans import Reports, Targets
 from projections.progress import Plans
 from projections.queries import RegisterViews
-from projections.runner import Projector, ViewsStopped
+from projections.runner import Projector, ViewsStopped, in_threads
 from projections.structure import Structure
 from tenants.settings import NATIONAL_STORE, Settings, store_schema
 
@@ -413,9 +413,18 @@ class TenantStore:
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Build the views again from the ledger; readers keep the old ones until the new are complete."""
         with self.lock():
-            applied = self.projector.rebuild(progress)
+            # The Merkle tree is made again from the ledger too, beside the views: on PostgreSQL
+            # the server hashes its leaves, so it goes on a connection (and a core) of its own.
+            beside = self.backend == "postgres"
+
+            def tree() -> None:
+                self.chain.tree.rebuild_locked()
+
+            with in_threads([("tree-rebuild", tree)] if beside else []):
+                applied = self.projector.rebuild(progress)
             self.stopped = None
-            self.chain.tree.rebuild_locked()  # the Merkle tree is made again from the ledger, like a view
+            if not beside:
+                self.chain.tree.rebuild_locked()
             self.extend_chain_locked()
             return applied
 
