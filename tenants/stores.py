@@ -39,6 +39,7 @@ from persistence.vault import INDEX_DDL, INDEXED, KEYS_DDL, KEYS_TABLE, Personal
 from projections.audit import Audit
 from projections.base import ViewCursor
 from projections.indicators import IndicatorCalculator
+from projections.ledger import Ledger
 from projections.membership import Membership
 from projections.plan_records import PlanRecords
 from projections.plans import Reports, Targets
@@ -127,6 +128,7 @@ class TenantStore:
         self.datastore = self.event_store.datastore
         mapper = self.event_store.mapper
         events_table = self.event_store.events_table
+        self.views.ledger = self.plans.ledger = Ledger(mapper, events_table)
         derivable = self.backend == "postgres" and mapper.cipher is None and mapper.compressor is None
         self.projector = Projector(
             self.event_store.recorder,
