@@ -277,7 +277,7 @@ class Plans:
                 scope = UnitScope.read(cur, q.unit_id, q.k)
                 assert self.ledger is not None  # set by the store with the views
                 data = self.ledger.data(cur, [r[0] for r in rows])
-                keep = [r for r in rows if self._in_scope(cur, scope, (*r, data[r[0]]))]
+                keep = [r for r in rows if self._in_scope(cur, scope, (*r, data.get(r[0], {})))]
         return [
             {
                 "position": p,

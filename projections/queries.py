@@ -150,7 +150,7 @@ class RegisterViews:
                 "entity_id": i,
                 "business_date": from_day(b),
                 "version": v,
-                "data": data[p],
+                "data": data.get(p, {}),  # {} where the ledger's row was deleted under the service
             }
             for p, r, a, e, t, i, b, v in rows
         ]
@@ -199,7 +199,7 @@ class RegisterViews:
                 ids,
             )
             data = self._ledger().data(cur, [position for _entity, position in rows])
-        return {entity: data[position] for entity, position in rows}
+        return {entity: data[position] for entity, position in rows if position in data}
 
     def _ledger(self) -> Ledger:
         if self.ledger is None:
