@@ -29,6 +29,7 @@ from persistence.event_store import EventStore
 from persistence.vault import INDEX_DDL, KEYS_DDL
 from projections.base import ViewCursor
 from projections.indicators import IndicatorCalculator
+from projections.ledger import Ledger
 from projections.queries import RegisterViews
 from projections.runner import Projector
 from tenants.stores import view_projections
@@ -161,14 +162,15 @@ class MemoryStore:
 
     def __init__(self, entries: Sequence[Entry]):
         self._conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        self.projector = Projector(FileRecorder(entries), ledger_mapper(), self.transaction, projections())
+        recorder, mapper = FileRecorder(entries), ledger_mapper()
+        self.projector = Projector(recorder, mapper, self.transaction, projections())
         with self.transaction(write=True) as cur:
             cur.execute(KEYS_DDL)  # an erasure in the ledger deletes a key here too; there are none offline
             for statement in INDEX_DDL:
                 cur.execute(statement)
         self.projector.create()
         self.projector.follow()
-        self.views = RegisterViews(self.transaction)
+        self.views = RegisterViews(self.transaction, Ledger(mapper, recorder=recorder))
         self.indicators = IndicatorCalculator(self.transaction)
 
     @contextmanager

@@ -1,24 +1,23 @@
-"""The audit trail: every event, in ledger order, with who recorded it and when."""
+"""The audit trail: every event, in ledger order, with who recorded it and when.
+
+One narrow row an event, what the trail's filters need (entity, actor, recorded instant) and its
+business day, indexed; what the event said is read from the ledger itself when a page is shown
+(projections.ledger), not copied here.
+"""
 
 from __future__ import annotations
 
-import functools
-import typing
-from datetime import date, datetime
 from typing import Any
 
 from eventsourcing.utils import resolve_topic
 
 from domain.base import BUSINESS_DATE, business_date
 from projections.base import (
-    META_FIELDS,
     Projection,
     StoredRun,
     ViewCursor,
     day,
-    event_data,
     event_name,
-    jsonb_text,
     micros,
     sql_day,
     sql_micros,
@@ -33,22 +32,6 @@ ENTITY_TYPES = {
     "Report": "report",
     "NationalTarget": "national_target",
 }
-
-
-@functools.cache
-def date_fields(event_class: type) -> tuple[str, ...]:
-    """The fields of a derived event stored as dates or instants; any field that is not a
-    string, number, date or instant is refused, as its JSON would not be derived as event_data makes it."""
-    dates = []
-    for field, hint in typing.get_type_hints(event_class).items():
-        if field in META_FIELDS or typing.get_origin(hint) is typing.ClassVar or field == "originator_id":
-            continue
-        kinds = set(typing.get_args(hint)) - {type(None)} if typing.get_args(hint) else {hint}
-        if kinds <= {date, datetime}:
-            dates.append(field)
-        elif not kinds <= {str, int, bool}:
-            raise TypeError(f"{event_class.__name__}.{field} ({hint}) cannot be derived in SQL")
-    return tuple(dates)
 
 
 def entity_type_of(event_class: type) -> str:
@@ -69,7 +52,7 @@ class Audit(Projection):
         "CREATE TABLE IF NOT EXISTS audit_entries ("
         " position BIGINT PRIMARY KEY, recorded_at BIGINT NOT NULL, actor TEXT NOT NULL,"
         " event TEXT NOT NULL, entity_type TEXT NOT NULL, entity_id TEXT NOT NULL,"
-        " business_date INTEGER, version INTEGER NOT NULL, data TEXT NOT NULL)",
+        " business_date INTEGER, version INTEGER NOT NULL)",
         "CREATE INDEX IF NOT EXISTS audit_entity ON audit_entries (entity_type, entity_id, position)",
         "CREATE INDEX IF NOT EXISTS audit_actor ON audit_entries (actor, position)",
         "CREATE INDEX IF NOT EXISTS audit_recorded ON audit_entries (recorded_at)",
@@ -79,27 +62,8 @@ class Audit(Projection):
     # A position of its own: a rebuild writes the audit entries beside the other views (PostgreSQL
     # then works on two cores), each lane committing its batches with its own position.
     lane = "audit"
-    # The register's events, whose fields are strings, numbers and dates (a report's figures are not).
-    derived = frozenset(
-        {
-            "UnitEstablished",
-            "UnitClosed",
-            "WorkplaceRegistered",
-            "WorkforceSurveyed",
-            "UnionFounded",
-            "UnionTransferred",
-            "UnionDissolved",
-            "MemberAdmitted",
-            "MemberTransferred",
-            "MemberLeft",
-            "MemberTransferredIn",
-            "MemberTransferredOut",
-            "MemberTransferProposed",
-            "MemberTransferRefused",
-            "MemberTransferWithdrawn",
-            "MemberDataErased",
-        }
-    )
+    # Every event names its entity and its business day in fields of its stored state, read in SQL.
+    derived = frozenset(BUSINESS_DATE)
 
     COLUMNS = (
         "position",
@@ -110,7 +74,6 @@ class Audit(Projection):
         "entity_id",
         "business_date",
         "version",
-        "data",
     )
 
     @staticmethod
@@ -125,7 +88,6 @@ class Audit(Projection):
             entity_id,
             day(business_date(event)),
             event.originator_version,
-            jsonb_text(event_data(event)),
         )
 
     @classmethod
@@ -137,21 +99,14 @@ class Audit(Projection):
             select, params = run.select(topic)  # each event parsed once, not once per topic of the run
             event_class = resolve_topic(topic)
             name, kind = event_class.__name__, entity_type_of(event_class)
-            dates = date_fields(event_class)
-            # The data as event_data makes it: no metadata, dates as their ISO text.
-            data = "j - ?::text[]" + (
-                " || jsonb_build_object(" + ", ".join(f"'{field}', j->'{field}'->'_data_'" for field in dates) + ")"
-                if dates
-                else ""
-            )
             business = BUSINESS_DATE.get(name)
             cur.execute(
                 f"INSERT INTO audit_entries ({', '.join(self.COLUMNS)})"
                 f" SELECT position, {sql_micros('timestamp')}, coalesce(j->>'actor', ''), ?, ?,"
                 f" coalesce(nullif(j->>'{kind}_id', ''), originator_id::text),"
-                f" {sql_day(business) if business else 'NULL'}, version, ({data})::text"
+                f" {sql_day(business) if business else 'NULL'}, version"
                 f" FROM ({select}) s",
-                [name, kind, list(META_FIELDS), *params],
+                [name, kind, *params],
             )
 
     def process_event(self, cur: ViewCursor, event: Any, position: int) -> None:

@@ -76,7 +76,16 @@ class PlanRecords(Projection):
         )
 
     def process_batch(self, cur: ViewCursor, items: Sequence[tuple[object, int]]) -> None:
-        super().process_batch(cur, items)
+        """Each table's rows of the batch in one statement: the tables are independent and
+        append-only, so a union's rating, dues and training recorded in turn need not each
+        cost a statement of their own."""
+        runs: dict[str, list[tuple[Any, int]]] = {}
+        for event, position in items:
+            name = event_name(event)
+            if hasattr(self, "bulk_" + name):
+                runs.setdefault(name, []).append((event, position))
+        for name, run in runs.items():
+            getattr(self, "bulk_" + name)(cur, run)
         for kind in ("union", "workplace", "member"):
             mine = [(e, p) for e, p in items if self.handles(event_name(e)) and hasattr(e, f"{kind}_id")]
             if mine:

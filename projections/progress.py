@@ -10,6 +10,7 @@ from domain.indicators import Indicator, parse_indicator, percentage
 from domain.periods import Period, parse_period
 from projections.base import Transaction, day, from_day, from_micros
 from projections.indicators import IndicatorCalculator, Question, UnitScope
+from projections.ledger import Ledger
 
 LATE_EVENTS_SHOWN = 50
 # Which recorded events can move each kind of figure.
@@ -84,6 +85,7 @@ class Plans:
     def __init__(self, transaction: Transaction, calculator: IndicatorCalculator):
         self.transaction = transaction
         self.calculator = calculator
+        self.ledger: Ledger | None = None  # where late events' data is read (its store sets it)
 
     # ---- targets -------------------------------------------------------------
     def target(self, target_id: str) -> dict | None:
@@ -264,7 +266,7 @@ class Plans:
         """Events recorded after the submission about days up to the cut-off, within the report's unit."""
         with self.transaction() as cur:
             rows = cur.execute(
-                "SELECT position, recorded_at, actor, event, entity_type, entity_id, business_date, data"
+                "SELECT position, recorded_at, actor, event, entity_type, entity_id, business_date"
                 " FROM audit_entries WHERE recorded_at > ? AND business_date <= ? AND entity_type IN"
                 " ('unit', 'workplace', 'union', 'member') ORDER BY position",
                 (submitted, day(q.as_of)),
@@ -273,7 +275,9 @@ class Plans:
                 keep = rows
             else:
                 scope = UnitScope.read(cur, q.unit_id, q.k)
-                keep = [r for r in rows if self._in_scope(cur, scope, r)]
+                assert self.ledger is not None  # set by the store with the views
+                data = self.ledger.data(cur, [r[0] for r in rows])
+                keep = [r for r in rows if self._in_scope(cur, scope, (*r, data.get(r[0], {})))]
         return [
             {
                 "position": p,
@@ -284,13 +288,12 @@ class Plans:
                 "entity_id": i,
                 "business_date": from_day(b),
             }
-            for p, r, a, e, t, i, b, _d in keep
+            for p, r, a, e, t, i, b in keep
         ]
 
     @staticmethod
     def _in_scope(cur, scope: UnitScope, row: tuple) -> bool:
         _p, _r, _a, event, kind, entity, on, data = row
-        data = json.loads(data)
         if kind == "unit":
             units = {entity, data.get("successor_id"), data.get("parent_id")} - {None}
             return any(scope.covers(u, on) for u in units)

@@ -3,12 +3,12 @@ the domain's cross-entity rules need."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
 from projections.base import Transaction, day, from_day, from_micros
+from projections.ledger import Ledger
 from projections.membership import Membership
 
 UNIT_COLS = "unit_id, name, kind, parent_id, established_on, closed_on, successor_id, version, created_at, updated_at"
@@ -29,8 +29,9 @@ MEMBER_COLS = (
 class RegisterViews:
     """Current state, history and audit entries as plain dicts; the service shapes them."""
 
-    def __init__(self, transaction: Transaction):
+    def __init__(self, transaction: Transaction, ledger: Ledger | None = None):
         self.transaction = transaction
+        self.ledger = ledger  # where the audit trail reads what each event said (its store sets it)
 
     def _one(self, sql: str, params: tuple) -> tuple | None:
         with self.transaction() as cur:
@@ -132,12 +133,13 @@ class RegisterViews:
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         with self.transaction() as cur:
             rows = cur.execute(
-                "SELECT position, recorded_at, actor, event, entity_type, entity_id, business_date, version, data"
+                "SELECT position, recorded_at, actor, event, entity_type, entity_id, business_date, version"
                 f" FROM audit_entries {where} ORDER BY position LIMIT ?",
                 (*params, limit + 1),
             ).fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
+            more = len(rows) > limit
+            rows = rows[:limit]
+            data = self._ledger().data(cur, [row[0] for row in rows])
         entries = [
             {
                 "position": p,
@@ -148,9 +150,9 @@ class RegisterViews:
                 "entity_id": i,
                 "business_date": from_day(b),
                 "version": v,
-                "data": json.loads(d),
+                "data": data.get(p, {}),  # {} where the ledger's row was deleted under the service
             }
-            for p, r, a, e, t, i, b, v, d in rows
+            for p, r, a, e, t, i, b, v in rows
         ]
         return entries, (rows[-1][0] if more and rows else None)
 
@@ -189,13 +191,20 @@ class RegisterViews:
 
     def creations(self, entity_type: str, ids: list[str]) -> dict[str, dict]:
         """The data each entity was created with (its first event), by id."""
-        rows = self._chunked(
-            "SELECT entity_id, data FROM audit_entries WHERE entity_type = '"
-            + entity_type
-            + "' AND version = 1 AND entity_id IN ({ids})",
-            ids,
-        )
-        return {entity: json.loads(data) for entity, data in rows}
+        with self.transaction() as cur:
+            rows = cur.rows_for(
+                "SELECT entity_id, position FROM audit_entries WHERE entity_type = '"
+                + entity_type
+                + "' AND version = 1 AND entity_id IN ({ids})",
+                ids,
+            )
+            data = self._ledger().data(cur, [position for _entity, position in rows])
+        return {entity: data[position] for entity, position in rows if position in data}
+
+    def _ledger(self) -> Ledger:
+        if self.ledger is None:
+            raise RuntimeError("the audit trail is read with its ledger: the store sets RegisterViews.ledger")
+        return self.ledger
 
     def unit_facts(self, ids: list[str]) -> dict[str, SimpleNamespace]:
         rows = self._chunked(

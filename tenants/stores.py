@@ -39,12 +39,13 @@ from persistence.vault import INDEX_DDL, INDEXED, KEYS_DDL, KEYS_TABLE, Personal
 from projections.audit import Audit
 from projections.base import ViewCursor
 from projections.indicators import IndicatorCalculator
+from projections.ledger import Ledger
 from projections.membership import Membership
 from projections.plan_records import PlanRecords
 from projections.plans import Reports, Targets
 from projections.progress import Plans
 from projections.queries import RegisterViews
-from projections.runner import Projector, ViewsStopped
+from projections.runner import Projector, ViewsStopped, in_threads
 from projections.structure import Structure
 from tenants.settings import NATIONAL_STORE, Settings, store_schema
 
@@ -127,6 +128,7 @@ class TenantStore:
         self.datastore = self.event_store.datastore
         mapper = self.event_store.mapper
         events_table = self.event_store.events_table
+        self.views.ledger = self.plans.ledger = Ledger(mapper, events_table)
         derivable = self.backend == "postgres" and mapper.cipher is None and mapper.compressor is None
         self.projector = Projector(
             self.event_store.recorder,
@@ -413,9 +415,18 @@ class TenantStore:
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Build the views again from the ledger; readers keep the old ones until the new are complete."""
         with self.lock():
-            applied = self.projector.rebuild(progress)
+            # The Merkle tree is made again from the ledger too, beside the views: on PostgreSQL
+            # the server hashes its leaves, so it goes on a connection (and a core) of its own.
+            beside = self.backend == "postgres"
+
+            def tree() -> None:
+                self.chain.tree.rebuild_locked()
+
+            with in_threads([("tree-rebuild", tree)] if beside else []):
+                applied = self.projector.rebuild(progress)
             self.stopped = None
-            self.chain.tree.rebuild_locked()  # the Merkle tree is made again from the ledger, like a view
+            if not beside:
+                self.chain.tree.rebuild_locked()
             self.extend_chain_locked()
             return applied
 

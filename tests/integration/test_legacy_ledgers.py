@@ -5,17 +5,22 @@ the members are found by name, and new commands are recorded after the old event
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 import psycopg
 import pytest
 from click.testing import CliRunner
 
+from application.register import Register
+from projections.base import from_day, from_micros
 from service.app import create_app
 from service.cli import main
+from service.resources.audit import AuditPage
 from tenants.settings import Settings
 from tests.conftest import PG_URL, need_postgres
 
@@ -103,3 +108,73 @@ def test_a_ledger_written_by_an_earlier_version_opens_verifies_and_replays(legac
     for command in (["rebuild", "--tenant", TENANT], extends):
         result = CliRunner().invoke(main, command, env=env)
         assert result.exit_code == 0, (command, result.output)
+
+
+def _trail_before(settings: Settings, backend: str) -> list[dict]:
+    """The trail as the earlier version kept it, every event's data copied beside it, shaped as its
+    audit endpoint shaped it (read from the fixture before today's code opens the store)."""
+    query = (
+        "SELECT position, recorded_at, actor, event, entity_type, entity_id, business_date, version, data"
+        " FROM {table} ORDER BY position"
+    )
+    if backend == "sqlite":
+        import sqlite3
+
+        with closing(sqlite3.connect(settings.data_dir / "tenants" / f"{TENANT}.sqlite")) as conn:
+            rows = conn.execute(query.format(table="audit_entries")).fetchall()
+    else:
+        with psycopg.connect(settings.conninfo()) as conn:
+            rows = conn.execute(query.format(table=f"t_{TENANT}.audit_entries")).fetchall()
+    entries = [
+        {
+            "position": p,
+            "recorded_at": from_micros(r),
+            "actor": a,
+            "event": e,
+            "entity_type": t,
+            "entity_id": i,
+            "business_date": from_day(b),
+            "version": v,
+            "data": json.loads(d),
+        }
+        for p, r, a, e, t, i, b, v, d in rows
+    ]
+    return entries
+
+
+def test_the_trail_read_from_the_ledger_answers_what_its_copy_answered(legacy, backend):
+    """The audit trail no longer keeps a copy of each event: its answers, whole and filtered, are
+    the same bytes as those of the version that did, before and after a rebuild."""
+    settings, answers = legacy
+    before = _trail_before(settings, backend)
+    assert len(before) == answers["audit_count"]
+
+    def check(app) -> None:
+        client, h = app.test_client(), {"Authorization": f"Bearer {answers['token']}"}
+        t = f"/v1/tenants/{TENANT}/audit"
+
+        def same(query: dict, entries: list[dict], next_: int | None = None) -> None:
+            got = client.get(t, query_string=query, headers=h)
+            # the bytes the earlier version answered: its copy, personal data opened and shaped as the API does
+            with app.app_context(), app.extensions["unionledger"].stores.use(TENANT) as store:
+                opened = Register(store).reads._opened(copy.deepcopy(entries))
+                expected = app.json.response(AuditPage().dump({"entries": opened, "next": next_})).get_data()
+            assert got.status_code == 200 and got.get_data() == expected, query
+
+        same({"limit": 1000}, before)
+        same({"limit": 5}, before[:5], before[4]["position"])
+        for kind, entity in {(e["entity_type"], e["entity_id"]) for e in before}:
+            mine = [e for e in before if (e["entity_type"], e["entity_id"]) == (kind, entity)]
+            same({"entity_type": kind, "entity_id": entity}, mine)
+        actor = before[-1]["actor"]
+        same({"actor": actor, "after": before[2]["position"]}, [e for e in before[3:] if e["actor"] == actor])
+
+    for rebuilt in (False, True):
+        app = create_app(settings)
+        try:
+            if rebuilt:
+                with app.extensions["unionledger"].stores.use(TENANT) as store:
+                    store.rebuild()
+            check(app)
+        finally:
+            app.extensions["unionledger"].close()

@@ -1,0 +1,131 @@
+"""A rebuild of the same ledger by an earlier commit's code and by the code as it stands, side by side.
+
+    python -m bench.rebuild_ab --members 20000 --before 2b8b9b7 [--rounds 2]
+
+Loads one province on PostgreSQL (``UNIONLEDGER_BENCH_DATABASE_URL``, default the local test
+database), then in turns, each behind a fresh scan-and-decode of the ledger (the bench's
+baseline), rebuilds its views with ``bench.rebuild_child`` run from the earlier commit's tree
+(``git archive``) and from this one. On a shared machine only figures of one run compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from bench.run import DEFAULT_URL
+from bench.serving import ROOT
+from tenants.settings import Settings, schema_name
+
+CHILD = (
+    "import json, resource, runpy, sys; sys.argv = ['rebuild_child', *sys.argv[1:]];"
+    " runpy.run_module('bench.rebuild_child', run_name='__main__');"
+    " u = resource.getrusage(resource.RUSAGE_SELF); print(json.dumps({'cpu': u.ru_utime + u.ru_stime}))"
+)
+
+
+def load(url: str, tenant: str, control: str, members: int, data_dir: Path) -> None:
+    from application.register import Register
+    from bench.plan_records import load_plan_records
+    from demo.generator import generate_province, load_province
+    from domain.clock import vietnam_today
+    from tenants.bootstrap import bootstrap
+
+    settings = Settings(database_url=url, data_dir=data_dir, admin_token=uuid.uuid4().hex, control_schema=control)
+    province = generate_province(members, 1, vietnam_today())
+    platform = bootstrap(settings)
+    try:
+        platform.provision(tenant, "Rebuild A/B")
+        with platform.stores.use(tenant) as store:
+            load_province(Register(store), province, actor="bench")
+            load_plan_records(Register(store), province, "bench", vietnam_today())
+    finally:
+        platform.close()
+
+
+def scan(url: str, tenant: str) -> float:
+    """Events per second of reading the ledger in order and decoding each event's JSON."""
+    events = sql.Identifier(schema_name(tenant), "ledger_events")
+    started, count = time.perf_counter(), 0
+    with psycopg.connect(url) as conn, conn.cursor(name="scan") as cur:
+        cur.execute(sql.SQL("SELECT notification_id, topic, state FROM {} ORDER BY notification_id").format(events))
+        while rows := cur.fetchmany(2000):
+            for _, _, state in rows:
+                json.loads(state)
+            count += len(rows)
+    return count / (time.perf_counter() - started)
+
+
+def rebuild(root: Path, url: str, tenant: str, control: str) -> dict:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            "--database-url",
+            url,
+            "--control-schema",
+            control,
+            "--tenant",
+            tenant,
+        ],  # fmt: skip
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode:
+        raise RuntimeError(f"rebuild from {root} failed: " + out.stderr[-3000:])
+    lines = out.stdout.strip().splitlines()
+    return {**json.loads(lines[-2]), **json.loads(lines[-1])}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--members", type=int, required=True)
+    parser.add_argument("--before", required=True, help="the earlier commit")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args(argv)
+    url = os.environ.get("UNIONLEDGER_BENCH_DATABASE_URL") or DEFAULT_URL
+    suffix = uuid.uuid4().hex[:8]
+    tenant, control = f"ab-{suffix}", f"ab_ctl_{suffix}"
+    scratch = Path(tempfile.mkdtemp(prefix="unionledger-ab-"))
+    before = scratch / "before"
+    before.mkdir()
+    archive = subprocess.run(["git", "archive", args.before], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "x"], cwd=before, input=archive, check=True)
+    try:
+        load(url, tenant, control, args.members, scratch / "data")
+        for round_ in range(args.rounds):
+            for name, root in (("before", before), ("after", ROOT)):
+                rate = scan(url, tenant)
+                child = rebuild(root, url, tenant, control)
+                eps = child["events"] / child["seconds"]
+                print(
+                    f"{name:6} round {round_}: {child['events']:,} events in {child['seconds']:.1f} s,"
+                    f" {eps:,.0f} events/s, scan {rate:,.0f}/s, ratio {eps / rate:.3f},"
+                    f" peak RSS {child['rss_mb']} MB, Python CPU {child['cpu']:.1f} s",
+                    flush=True,
+                )
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            national = Settings(database_url=url, control_schema=control).national_schema
+            for schema in (schema_name(tenant), control, national):
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
