@@ -51,6 +51,7 @@ NAME, PAIR, ID_NUMBER = "n:", "p:", "i:"
 # finds it through its words): C(n, 2) tokens would grow fast for the rare very long name
 PAIRED_WORDS = 6
 TOKEN_SIZE = 16  # bytes of the HMAC kept: ample against collisions among a province's words
+WORD_TOKENS_KEPT = 100_000  # name words and pairs whose tokens a vault keeps in memory
 PREFIX = "aesgcm:"
 ERASED = None
 
@@ -176,6 +177,9 @@ class PersonalDataVault:
         self.transaction = transaction
         self._index_key: bytes | None = None
         self._index_key_lock = threading.Lock()
+        # Names repeat (a province has a few hundred given names, family names and middle names):
+        # a word's or a pair's token is worked out once. Id numbers, one a member, are not kept.
+        self._word_tokens: dict[str, str] = {}
 
     def create(self) -> None:
         with self.transaction(write=True) as cur:
@@ -216,14 +220,23 @@ class PersonalDataVault:
     def token(self, kind: str, text: str) -> str:
         return hmac.new(self.index_key(), (kind + text).encode(), hashlib.sha256).hexdigest()[: 2 * TOKEN_SIZE]
 
+    def _word_token(self, kind: str, text: str) -> str:
+        """A name word's or pair's token, from memory when worked out before."""
+        found = self._word_tokens.get(kind + text)
+        if found is None:
+            found = self.token(kind, text)
+            if len(self._word_tokens) < WORD_TOKENS_KEPT:
+                self._word_tokens[kind + text] = found
+        return found
+
     def tokens(self, data: dict[str, Any] | None) -> list[str]:
         """The index tokens of a member's personal data: one per word of the name, one per pair of
         its words, one for the id number."""
         if not data:
             return []
         words = list(dict.fromkeys(search_words(data.get("full_name") or "")))
-        found = [self.token(NAME, word) for word in words]
-        found += [self.token(PAIR, pair) for pair in word_pairs(words, PAIRED_WORDS)]
+        found = [self._word_token(NAME, word) for word in words]
+        found += [self._word_token(PAIR, pair) for pair in word_pairs(words, PAIRED_WORDS)]
         if data.get("id_number"):
             found.append(self.token(ID_NUMBER, id_number_key(data["id_number"])))
         return found
