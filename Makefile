@@ -7,7 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # What is installed is marked by a stamp of pyproject.toml's checksum: the service's own packages
 # (make run), then the test and lint tools besides (make setup). pip as the venv brings it: an
-# upgrade first would cost a download and gain nothing here.
+# upgrade first would cost a download and gain nothing here. The service's packages are not
+# compiled to bytecode as they are installed: Python compiles the modules it imports, once.
 SUM := $(shell cksum pyproject.toml | cut -d' ' -f1)
 RUNTIME := $(VENV)/.runtime-$(SUM)
 STAMP := $(VENV)/.installed-$(SUM)
@@ -22,7 +23,7 @@ runtime: $(RUNTIME)
 
 $(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --no-compile -e .
 	rm -f $(VENV)/.runtime-*
 	touch $(RUNTIME)
 
