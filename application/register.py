@@ -8,6 +8,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -24,6 +25,7 @@ from domain.commands import AdmitMember, Command, RecordVerification
 from domain.errors import NotFound
 from domain.imports import ERRORS_KEPT, ImportPlan
 from domain.members import Member, personal_data
+from domain.unions import Union
 from integrity import cards
 from integrity.chain import Digest, Verified
 from persistence.vault import Sealing
@@ -237,9 +239,9 @@ class Register:
 class Batch:
     """Commands decided one after another by a holder of the tenant lock (see Register.batch), and
     saved together: their events, the new members' keys, the view rows and the chain links in one
-    transaction (as a group commit saves a group) every ``SAVE_EVERY`` events, before a command whose
-    rules read the views, before a read, and at the end. Each event keeps the instant its command
-    was decided, and the ledger the order in which they were."""
+    transaction (as a group commit saves a group) every ``SAVE_EVERY`` events, before a rule reads
+    views that what it holds unsaved bears on (_BatchFacts), before a read, and at the end. Each
+    event keeps the instant its command was decided, and the ledger the order in which they were."""
 
     SAVE_EVERY = 2000  # events held in memory at most before they are saved
 
@@ -250,6 +252,7 @@ class Batch:
         # union that admits thousands of members is read from the ledger once, not once per member.
         self._known: dict[Any, Any] = {}
         self._decided = _Decided()
+        self._facts = _BatchFacts(self)
         # On a ledger empty when the batch began (the lock held since), an aggregate the batch did
         # not save does not exist: asked for (a new member's id), it is not looked for.
         self._ledger: Any = store.event_store.repository
@@ -257,10 +260,8 @@ class Batch:
             self._ledger = _OnlySaved(self._ledger)
 
     def execute(self, command: Command) -> Any:
-        if command.reads_views:
-            self.save()
         store = self.store
-        uow = UnitOfWork(self._ledger, store.views, store.today, sealer=store.vault, shared=self._known)
+        uow = UnitOfWork(self._ledger, self._facts, store.today, sealer=store.vault, shared=self._known)
         try:
             result = handle(command, uow)
         except BaseException:
@@ -293,14 +294,48 @@ class _Decided:
     def __init__(self) -> None:
         self.events: list[Any] = []
         self.sealing = Sealing()
+        self.workplaces_with_unions: set[str] = set()  # of the unions these events found or change
 
     def take(self, uow: UnitOfWork) -> None:
+        self.workplaces_with_unions.update(a.workplace_id for a in uow.added if isinstance(a, Union))
         self.events += uow.collect_events()
         self.sealing.keys.update(uow.sealing.keys)
         self.sealing.tokens.update(uow.sealing.tokens)
 
     def collect_events(self) -> list[Any]:
         return self.events
+
+
+class _BatchFacts:
+    """The views as the rules of a batch's commands read them (RegisterFacts): current with what the
+    batch decided, which it saves first, unless what it holds unsaved does not bear on the question.
+    The one-union-per-workplace rule asks of the unions at one workplace (union_state, which only
+    unions' events change): while the batch holds no unsaved event of a union there, the views
+    answer it as they are, and a run of foundings with admissions between them is saved once."""
+
+    def __init__(self, batch: Batch):
+        self.batch = batch
+
+    @property
+    def _views(self) -> Any:
+        return self.batch.store.views
+
+    def active_union_at_workplace(self, workplace_id: str, on: date) -> str | None:
+        if workplace_id in self.batch._decided.workplaces_with_unions:
+            self.batch.save()
+        return self._views.active_union_at_workplace(workplace_id, on)
+
+    def active_members_in_union(self, union_id: str, on: date) -> int:
+        self.batch.save()
+        return self._views.active_members_in_union(union_id, on)
+
+    def active_under_unit(self, unit_id: str, on: date) -> int:
+        self.batch.save()
+        return self._views.active_under_unit(unit_id, on)
+
+    def __getattr__(self, name: str) -> Any:  # any other view a rule may come to read: saved first
+        self.batch.save()
+        return getattr(self._views, name)
 
 
 class _OnlySaved:
