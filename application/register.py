@@ -8,8 +8,10 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import Recording
 
 from application import commit, imports
@@ -23,8 +25,10 @@ from domain.commands import AdmitMember, Command, RecordVerification
 from domain.errors import NotFound
 from domain.imports import ERRORS_KEPT, ImportPlan
 from domain.members import Member, personal_data
+from domain.unions import Union
 from integrity import cards
 from integrity.chain import Digest, Verified
+from persistence.vault import Sealing
 from projections.placement import Placements
 from projections.queries import admitted_member
 
@@ -111,15 +115,16 @@ class Register:
 
     @contextmanager
     def batch(self) -> Iterator[Batch]:
-        """Many commands in a row under one hold of the tenant lock, each recorded straight to the
-        ledger: the views catch up only before a command whose rules read them, before a read, and
-        at the end. For the demo and the generator, which record tens of thousands."""
+        """Many commands in a row under one hold of the tenant lock, saved a few thousand events at a
+        time (Batch): for the demo and the generator, which record tens of thousands. What was
+        decided before a command that fails is saved all the same, as if each had been sent alone."""
         with self.store.lock():
             self.store.catch_up_locked()
+            batch = Batch(self.store)
             try:
-                yield Batch(self.store)
+                yield batch
             finally:
-                self.store.catch_up_locked()
+                batch.save()
 
     # ---- the hash chain --------------------------------------------------------------------------------
     def digest(self) -> dict:
@@ -232,44 +237,131 @@ class Register:
 
 
 class Batch:
-    """Commands recorded one after another by a holder of the tenant lock (see Register.batch)."""
+    """Commands decided one after another by a holder of the tenant lock (see Register.batch), and
+    saved together: their events, the new members' keys, the view rows and the chain links in one
+    transaction (as a group commit saves a group) every ``SAVE_EVERY`` events, before a rule reads
+    views that what it holds unsaved bears on (_BatchFacts), before a read, and at the end. Each
+    event keeps the instant its command was decided, and the ledger the order in which they were."""
+
+    SAVE_EVERY = 2000  # events held in memory at most before they are saved
 
     def __init__(self, store: Any):
         self.store = store
-        self.reads = _BatchReads(store)
+        self.reads = _BatchReads(self)
         # Aggregates as the batch left them: no one else writes while it holds the tenant lock, so a
         # union that admits thousands of members is read from the ledger once, not once per member.
         self._known: dict[Any, Any] = {}
+        self._decided = _Decided()
+        self._facts = _BatchFacts(self)
+        # On a ledger empty when the batch began (the lock held since), an aggregate the batch did
+        # not save does not exist: asked for (a new member's id), it is not looked for.
+        self._ledger: Any = store.event_store.repository
+        if store.projector.ledger_position() == 0:
+            self._ledger = _OnlySaved(self._ledger)
 
     def execute(self, command: Command) -> Any:
-        if command.reads_views:
-            self.store.catch_up_locked()
         store = self.store
-        uow = UnitOfWork(store.event_store.repository, store.views, store.today, sealer=store.vault, shared=self._known)
+        uow = UnitOfWork(self._ledger, self._facts, store.today, sealer=store.vault, shared=self._known)
         try:
             result = handle(command, uow)
-            if uow.sealing.keys:
-                with self.store.transaction(write=True) as cur:
-                    self.store.vault.keep(cur, uow.sealing)
-            self.store.event_store.save(*uow.added)
         except BaseException:
-            for storage_id in uow.touched:  # perhaps changed in memory, not stored: read again when asked for
+            # Perhaps changed in memory, not stored: read again when asked for, after what the
+            # batch decided before is saved (the ledger then holds the aggregates as they were).
+            self.save()
+            for storage_id in uow.touched:
                 self._known.pop(storage_id, None)
             raise
-        self.reads.stale = True
+        self._decided.take(uow)
+        if len(self._decided.events) >= self.SAVE_EVERY:
+            self.save()
         return result
 
+    def save(self) -> None:
+        """Save what was decided and is not saved yet, then catch the views up (a no-op unless
+        someone wrote beside the lock)."""
+        if self._decided.events:
+            decided, self._decided = self._decided, _Decided()
+            commit.record(self.store, decided)  # type: ignore[arg-type]  # events and keys, as a unit of work gives them
+            if isinstance(self._ledger, _OnlySaved):
+                self._ledger.saved.update(e.originator_id for e in decided.events)
+        self.store.catch_up_locked()
 
-class _BatchReads(RegisterReads):
-    """Reads within a batch: the views catch up (the lock is held) before a read after a command."""
 
-    def __init__(self, store: Any):
-        super().__init__(store)
-        self.stale = True
+class _Decided:
+    """The events and keys a batch decided and has not saved yet, given to commit.record as a unit
+    of work gives them."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+        self.sealing = Sealing()
+        self.workplaces_with_unions: set[str] = set()  # of the unions these events found or change
+
+    def take(self, uow: UnitOfWork) -> None:
+        self.workplaces_with_unions.update(a.workplace_id for a in uow.added if isinstance(a, Union))
+        self.events += uow.collect_events()
+        self.sealing.keys.update(uow.sealing.keys)
+        self.sealing.tokens.update(uow.sealing.tokens)
+
+    def collect_events(self) -> list[Any]:
+        return self.events
+
+
+class _BatchFacts:
+    """The views as the rules of a batch's commands read them (RegisterFacts): current with what the
+    batch decided, which it saves first, unless what it holds unsaved does not bear on the question.
+    The one-union-per-workplace rule asks of the unions at one workplace (union_state, which only
+    unions' events change): while the batch holds no unsaved event of a union there, the views
+    answer it as they are, and a run of foundings with admissions between them is saved once."""
+
+    def __init__(self, batch: Batch):
+        self.batch = batch
 
     @property
     def _views(self) -> Any:
-        if self.stale:
-            self.store.catch_up_locked()
-            self.stale = False
+        return self.batch.store.views
+
+    def active_union_at_workplace(self, workplace_id: str, on: date) -> str | None:
+        if workplace_id in self.batch._decided.workplaces_with_unions:
+            self.batch.save()
+        return self._views.active_union_at_workplace(workplace_id, on)
+
+    def active_members_in_union(self, union_id: str, on: date) -> int:
+        self.batch.save()
+        return self._views.active_members_in_union(union_id, on)
+
+    def active_under_unit(self, unit_id: str, on: date) -> int:
+        self.batch.save()
+        return self._views.active_under_unit(unit_id, on)
+
+    def __getattr__(self, name: str) -> Any:  # any other view a rule may come to read: saved first
+        self.batch.save()
+        return getattr(self._views, name)
+
+
+class _OnlySaved:
+    """The ledger as a batch that began on an empty one sees it: what the batch saved, and nothing else."""
+
+    def __init__(self, repository: Any):
+        self.repository = repository
+        self.saved: set[Any] = set()
+
+    def get(self, aggregate_id: Any) -> Any:
+        if aggregate_id not in self.saved:
+            raise AggregateNotFoundError(aggregate_id)
+        return self.repository.get(aggregate_id)
+
+    def __contains__(self, aggregate_id: Any) -> bool:
+        return aggregate_id in self.saved
+
+
+class _BatchReads(RegisterReads):
+    """Reads within a batch: what it decided is saved, and the views current, before a read."""
+
+    def __init__(self, batch: Batch):
+        super().__init__(batch.store)
+        self.batch = batch
+
+    @property
+    def _views(self) -> Any:
+        self.batch.save()
         return self.store.views

@@ -11,6 +11,7 @@ Per member: a card for 85%, issued within 60 days of admission.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 from collections.abc import Callable, Iterator
@@ -27,7 +28,6 @@ from domain.commands import (
     RecordTraining,
     SignAgreement,
 )
-from domain.errors import DomainError
 
 RATINGS = (("excellent", 0.15), ("good", 0.45), ("fair", 0.30), ("poor", 0.10))
 CARD_CHUNK = 200_000  # card rows per import
@@ -106,21 +106,47 @@ def card_rows(province: Province, today: date) -> Iterator[tuple[int, dict[str, 
                 yield i + 2, row
 
 
+# Each plan command as a row of its import sheet (domain/imports.py): the sheet, and the command's fields.
+SHEETS: dict[type[Command], str] = {
+    RateUnion: "ratings",
+    FoundWomensCommittee: "womens_committees",
+    RecordDues: "dues",
+    RecordTraining: "training",
+    SignAgreement: "agreements",
+    HoldConference: "conferences",
+}
+
+
+def plan_sheets(province: Province, actor: str, today: date) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+    """The plan commands as the rows of their import sheets, each sheet's lines numbered from 2."""
+    sheets: dict[str, list[tuple[int, dict[str, Any]]]] = {sheet: [] for sheet in SHEETS.values()}
+    for command in plan_commands(province, actor, today):
+        rows = sheets[SHEETS[type(command)]]
+        fields = {k: v for k, v in dataclasses.asdict(command).items() if k != "actor"}
+        rows.append((len(rows) + 2, fields))
+    return sheets
+
+
 def load_plan_records(
     register: Any, province: Province, actor: str, today: date, progress: Callable[[int], None] | None = None
 ) -> dict[str, int]:
-    """Record the plan commands in one batch (a command the register refuses, say a rating of a
-    union dissolved since, is counted and left out), then import the cards' sheet, a chunk at a time."""
-    done = refused = 0
-    with register.batch() as batch:
-        for command in plan_commands(province, actor, today):
-            try:
-                batch.execute(command)
-                done += 1
-            except DomainError:
-                refused += 1
-            if progress is not None and (done + refused) % 1000 == 0:
-                progress(1000)
+    """Import the plan records' sheets (a row the register refuses, say a rating of a union
+    dissolved since, is counted and left out, and the rest imported again), then the cards'
+    sheet, a chunk at a time."""
+    sheets = plan_sheets(province, actor, today)
+    total = sum(len(rows) for rows in sheets.values())
+    plan = register.import_rows({k: iter(v) for k, v in sheets.items()}, actor=actor, errors_kept=total)
+    refused = plan.errors_total
+    if refused:
+        wrong = {(e.sheet, e.line) for e in plan.errors}
+        kept = {k: [(line, r) for line, r in rows if (k, line) not in wrong] for k, rows in sheets.items()}
+        plan = register.import_rows({k: iter(v) for k, v in kept.items()}, actor=actor)
+        if plan.errors:
+            shown = "; ".join(f"{e.sheet} line {e.line} {e.column}: {e.message}" for e in plan.errors[:5])
+            raise ValueError(f"{plan.errors_total} plan rows were refused: {shown}")
+    done = total - refused
+    if progress is not None:
+        progress(total)
     rows = card_rows(province, today)
     while chunk := list(itertools.islice(rows, CARD_CHUNK)):
         plan = register.import_rows({"cards": iter(chunk)}, actor=actor)

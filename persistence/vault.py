@@ -14,13 +14,14 @@ with their key.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ NAME, PAIR, ID_NUMBER = "n:", "p:", "i:"
 # finds it through its words): C(n, 2) tokens would grow fast for the rare very long name
 PAIRED_WORDS = 6
 TOKEN_SIZE = 16  # bytes of the HMAC kept: ample against collisions among a province's words
+WORD_TOKENS_KEPT = 100_000  # name words and pairs whose tokens a vault keeps in memory
 PREFIX = "aesgcm:"
 ERASED = None
 
@@ -183,13 +185,17 @@ def token_with(index_key: bytes, kind: str, text: str) -> str:
     return hmac.new(index_key, (kind + text).encode(), hashlib.sha256).hexdigest()[: 2 * TOKEN_SIZE]
 
 
-def tokens_with(index_key: bytes, data: dict[str, Any] | None) -> list[str]:
-    """``PersonalDataVault.tokens`` under ``index_key``, which a process without the store is given."""
+def tokens_with(
+    index_key: bytes, data: dict[str, Any] | None, word_token: Callable[[str, str], str] | None = None
+) -> list[str]:
+    """``PersonalDataVault.tokens`` under ``index_key``, which a process without the store is given;
+    ``word_token`` may answer a name word's or pair's token from memory."""
     if not data:
         return []
+    word = word_token or functools.partial(token_with, index_key)
     words = list(dict.fromkeys(search_words(data.get("full_name") or "")))
-    found = [token_with(index_key, NAME, word) for word in words]
-    found += [token_with(index_key, PAIR, pair) for pair in word_pairs(words, PAIRED_WORDS)]
+    found = [word(NAME, w) for w in words]
+    found += [word(PAIR, pair) for pair in word_pairs(words, PAIRED_WORDS)]
     if data.get("id_number"):
         found.append(token_with(index_key, ID_NUMBER, id_number_key(data["id_number"])))
     return found
@@ -215,6 +221,9 @@ class PersonalDataVault:
         self.transaction = transaction
         self._index_key: bytes | None = None
         self._index_key_lock = threading.Lock()
+        # Names repeat (a province has a few hundred given names, family names and middle names):
+        # a word's or a pair's token is worked out once. Id numbers, one a member, are not kept.
+        self._word_tokens: dict[str, str] = {}
 
     def create(self) -> None:
         with self.transaction(write=True) as cur:
@@ -252,10 +261,19 @@ class PersonalDataVault:
     def token(self, kind: str, text: str) -> str:
         return token_with(self.index_key(), kind, text)
 
+    def _word_token(self, kind: str, text: str) -> str:
+        """A name word's or pair's token, from memory when worked out before."""
+        found = self._word_tokens.get(kind + text)
+        if found is None:
+            found = self.token(kind, text)
+            if len(self._word_tokens) < WORD_TOKENS_KEPT:
+                self._word_tokens[kind + text] = found
+        return found
+
     def tokens(self, data: dict[str, Any] | None) -> list[str]:
         """The index tokens of a member's personal data: one per word of the name, one per pair of
         its words, one for the id number."""
-        return tokens_with(self.index_key(), data)
+        return tokens_with(self.index_key(), data, self._word_token)
 
     def search(self, words: list[str], id_number: str | None) -> list[str] | None:
         """Members whose name holds every word and whose id number is ``id_number`` (either may be

@@ -1,5 +1,6 @@
-"""A batch (the demo's and the generator's way of recording) remembers aggregates between commands;
-a refused command must leave nothing of itself in that memory."""
+"""A batch (the demo's and the generator's way of recording) remembers aggregates between commands
+and saves them together; its rules see what it decided before, saved or not, and a refused command
+must leave nothing of itself in that memory."""
 
 from __future__ import annotations
 
@@ -30,6 +31,13 @@ def test_a_batch_remembers_what_it_recorded_and_forgets_what_was_refused(app, te
         register = Register(store)
         with register.batch() as batch:
             structure(batch)
+            # u1 is not saved yet: the rule reading the workplace's unions from the views still finds it.
+            with pytest.raises(Conflict, match="already has an active union"):
+                batch.execute(
+                    FoundUnion(
+                        id="u9", name="U9", workplace_id="w1", unit_id="d1", founded_on=date(2020, 3, 1), actor="t"
+                    )
+                )
             for n in range(3):
                 batch.execute(
                     AdmitMember(
@@ -52,6 +60,7 @@ def test_a_batch_remembers_what_it_recorded_and_forgets_what_was_refused(app, te
                     id="m3", union_id="u1", admitted_on=date(2021, 2, 1), full_name="B", gender="male", actor="t"
                 )
             )
+    tenant.get("/unions/u9", expect=404)
     union = tenant.get("/unions/u1").get_json()
     assert union["unit_id"] == "d2" and union.get("dissolved_on") is None
     assert [e["event"] for e in tenant.get("/unions/u1/history").get_json()["events"]] == [
