@@ -28,6 +28,7 @@ from persistence.one_trip import OneTrip
 from persistence.recorders import TenantMoved, fenced, insert_within
 from persistence.vault import Sealing
 from projections.base import ViewCursor
+from projections.placement import PLACEMENTS_VERSION
 
 
 class _CatchUpFirst(Exception):
@@ -40,13 +41,15 @@ def commit(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
     return _pipelined(store, take) if store.backend == "postgres" else _stepwise(store, take)
 
 
-def decide(store: Any, group: list[Pending], cur: ViewCursor | None = None) -> tuple[list[Pending], UnitOfWork]:
+def decide(
+    store: Any, group: list[Pending], cur: ViewCursor | None = None, placements: int | None = None
+) -> tuple[list[Pending], UnitOfWork]:
     """Run each command's handler in one unit of work (the group's aggregates loaded in one query,
     in ``cur``'s transaction if given); a refused command is done with its error and leaves
-    nothing in the unit of work."""
+    nothing in the unit of work. ``placements``: their version, read under the lock (else read here)."""
     loads = list(dict.fromkeys(i for item in group if item.command.grouped for i in item.command.loads()))
     uow = unit_of_work(store, preload(store, loads, cur))
-    outside = _outside_scopes(group, uow)
+    outside = _outside_scopes(store, group, uow, placements)
     decided: list[Pending] = []
     for item in group:
         if id(item) in outside:
@@ -62,15 +65,19 @@ def decide(store: Any, group: list[Pending], cur: ViewCursor | None = None) -> t
     return decided, uow
 
 
-def _outside_scopes(group: list[Pending], uow: UnitOfWork) -> dict[int, Exception]:
+def _outside_scopes(store: Any, group: list[Pending], uow: UnitOfWork, placements: int | None) -> dict[int, Exception]:
     """The refusal of each scoped command that reaches outside its scope, by id of its item. A
-    member command was checked in its request's thread before it queued (Register.execute), which
-    left the placements it read in its scope: checked again here from those, it costs the lock no
-    query; another command's placements are read here."""
+    member command was checked in its request's thread before it queued (Register.execute), on
+    the units' and unions' placements as the process knew them: checked again here from those, it
+    costs the lock no query, unless they changed since (their version, read under the lock, is
+    another), when they are read again. Another command's placements are read here."""
     refusals: dict[int, Exception] = {}
     for item in group:
         if item.scope is None:
             continue
+        if placements is None:
+            placements = store.known_placements.read_version()
+        item.scope.renew(placements)
         try:
             item.scope.require(command_reaches(item.command, uow))
         except Exception as error:  # noqa: BLE001 - this command's answer alone (say, a report that does not exist)
@@ -82,9 +89,13 @@ def unit_of_work(store: Any, preloaded: dict | None = None) -> UnitOfWork:
     return UnitOfWork(store.event_store.repository, store.views, store.today, preloaded, store.vault)
 
 
+ONE_TRIP = True
+
+
 def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
     import psycopg
     from psycopg import errors
+    from psycopg.rows import tuple_row
 
     deadline = time.monotonic() + store.lock_wait
     with store.thread_locked(deadline):
@@ -94,14 +105,19 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
             refused = behind = False
             try:
                 with store.connection() as conn:
-                    trip = OneTrip(conn)
-                    cur = ViewCursor(trip, "postgres")
-                    cur.pipelined = True  # no COPY: every statement goes in the trip's text
-                    try:
-                        recordings, behind = _decide_and_write(store, cur, take, deadline, decided)
-                    except BaseException:
-                        trip.rollback()
-                        raise
+                    if ONE_TRIP:
+                        trip = OneTrip(conn)
+                        cur = ViewCursor(trip, "postgres")
+                        cur.pipelined = True  # no COPY: every statement goes in the trip's text
+                        try:
+                            recordings, behind = _decide_and_write(store, cur, take, deadline, decided)
+                        except BaseException:
+                            trip.rollback()
+                            raise
+                    else:
+                        cur = ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
+                        with cur.pipeline(), conn.transaction():  # BEGIN and COMMIT go with the statements
+                            recordings, behind = _decide_and_write(store, cur, take, deadline, decided)
             except _CatchUpFirst:
                 with store.store_locked(deadline):
                     store.catch_up_locked()
@@ -129,7 +145,8 @@ def _decide_and_write(
     positions, known from its end), view rows, chain links, tree leaves and COMMIT together.
     ``decided`` gets the commands decided (also when the save then fails); returns the
     recordings and whether the views and the chain are left to catch up over a gap."""
-    cur.execute("BEGIN")
+    if ONE_TRIP:
+        cur.execute("BEGIN")
     if store.pooled:
         store.on_schema(cur)
     wait = max(1, int((deadline - time.monotonic()) * 1000))
@@ -138,7 +155,7 @@ def _decide_and_write(
     ends = _ends(store, cur)
     if ends.views < ends.top or ends.chain_end[0] < ends.top:
         raise _CatchUpFirst
-    chosen, uow = decide(store, take(), cur)
+    chosen, uow = decide(store, take(), cur, ends.placements)
     decided.extend(chosen)
     events = uow.collect_events()
     recordings = _write(store, cur, events, uow.sealing, ends.next_position) if events else []
@@ -147,8 +164,9 @@ def _decide_and_write(
     if recordings and ends.next_position == ends.top + 1:
         store.projector.apply_at(cur, [(r.domain_event, r.notification.id) for r in recordings], ends.top)
         store.chain.link_at(cur, recordings, ends.chain_end, ends.edge)
-    cur.execute("COMMIT")
-    cur.raw.send()
+    if ONE_TRIP:
+        cur.execute("COMMIT")
+        cur.raw.send()
     return recordings, bool(recordings) and ends.next_position != ends.top + 1
 
 
@@ -164,6 +182,7 @@ class Ends:
     next_position: int
     chain_end: tuple[int, bytes]
     edge: list[tuple[int, bytes]] | None
+    placements: int  # the units' and unions' placements' version (projections.placement)
 
 
 def _ends(store: Any, cur: ViewCursor) -> Ends:
@@ -175,16 +194,17 @@ def _ends(store: Any, cur: ViewCursor) -> Ends:
         f"SELECT (SELECT min(position) FROM view_positions WHERE name = ANY(?) AND {INTACT}),"
         f" (SELECT max(notification_id) FROM {table}),"
         f" pg_sequence_last_value(pg_get_serial_sequence(?, 'notification_id')::regclass),"
-        f" c.position, c.link, {EDGE_ROWS}"
+        f" c.position, c.link, {EDGE_ROWS}, ({PLACEMENTS_VERSION})"
         " FROM (SELECT 1) one LEFT JOIN LATERAL"
         " (SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1) c ON true",
         (list(store.projector.lanes), table),
     ).fetchone()
     assert row is not None  # a SELECT FROM (SELECT 1) LEFT JOIN returns one row
-    views, top, numbered, chained, link, edge_rows = row
+    views, top, numbered, chained, link, edge_rows, placements = row
     chain_end = (chained, bytes.fromhex(link)) if chained is not None else store.chain.start()
     top = top or 0
-    return Ends(views or 0, top, max(numbered or 0, top) + 1, chain_end, edge_of(chain_end[0], edge_rows))
+    next_position = max(numbered or 0, top) + 1
+    return Ends(views or 0, top, next_position, chain_end, edge_of(chain_end[0], edge_rows), placements or 0)
 
 
 # The rows of ledger_tree that hold the right edge of the tree of c.position leaves (integrity.tree)

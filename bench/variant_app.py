@@ -5,7 +5,8 @@
 - ``tree``: commands add no leaves to the Merkle tree (the next chain extension adds them);
 - ``metrics``: requests are neither counted nor timed for /metrics (their id is still answered);
 - ``log``: no JSON line per request;
-- ``recheck``: an open tenant's placement is never read again.
+- ``recheck``: an open tenant's placement is never read again;
+- ``one_trip``: a group's statements go in a pipeline, not as one text (application/commit.py).
 
 Served by gunicorn exactly as service.wsgi is. Only for measuring: what it leaves out, the service
 must do.
@@ -19,7 +20,7 @@ import os
 from flask import Response
 
 WITHOUT = {part.strip() for part in os.environ.get("BENCH_WITHOUT", "").split(",") if part.strip()}
-KNOWN = {"tree", "metrics", "log", "recheck"}
+KNOWN = {"tree", "metrics", "log", "recheck", "one_trip"}
 if WITHOUT - KNOWN:
     raise ValueError(f"BENCH_WITHOUT names what it cannot leave out: {', '.join(sorted(WITHOUT - KNOWN))}")
 
@@ -40,6 +41,11 @@ if "metrics" in WITHOUT:
 
 if "log" in WITHOUT:
     logging.getLogger("service.requests").disabled = True
+
+if "one_trip" in WITHOUT:
+    from application import commit
+
+    commit.ONE_TRIP = False
 
 if "recheck" in WITHOUT:
     from tenants import stores
