@@ -3,11 +3,12 @@ read them), decide the commands, then write their events, the new members' keys,
 and the hash chain links in one transaction, so that all of it or none of it is stored.
 
 On PostgreSQL the lock is the transaction's own (``pg_advisory_xact_lock``) and its statements
-go as few texts (persistence.one_trip): three round trips while the lock is held (the lock and
-where views, ledger and chain end; the group's aggregates; keys, events, view rows, links, tree
-leaves and COMMIT), each one wait on the socket, so that the lock's holder seldom gives up the
-GIL. On SQLite the write transaction is the lock between processes, and the statements go one
-at a time.
+go as two texts (persistence.one_trip), each one round trip and one wait on the socket: the lock,
+where views, ledger and chain end, and the group's aggregates (the group is taken as the lock is
+asked for); then keys, events (at positions known from the ledger's end: nothing is read back),
+view rows, chain links, tree leaves and COMMIT. The lock's holder thus seldom gives up the GIL or
+waits for the server. On SQLite the write transaction is the lock between processes, and the
+statements go one at a time.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from eventsourcing.persistence import IntegrityError, Notification, Recording
 from application.grouping import Pending, Take
 from application.handlers import handle
 from application.scope import command_reaches
-from application.unit_of_work import UnitOfWork, preload
+from application.unit_of_work import STORED_EVENTS, UnitOfWork, aggregates, preload
 from domain.errors import AlreadyExists
 from integrity.tree import edge_of
 from persistence.one_trip import OneTrip
@@ -42,13 +43,19 @@ def commit(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
 
 
 def decide(
-    store: Any, group: list[Pending], cur: ViewCursor | None = None, placements: int | None = None
+    store: Any,
+    group: list[Pending],
+    cur: ViewCursor | None = None,
+    placements: int | None = None,
+    preloaded: dict | None = None,
 ) -> tuple[list[Pending], UnitOfWork]:
     """Run each command's handler in one unit of work (the group's aggregates loaded in one query,
-    in ``cur``'s transaction if given); a refused command is done with its error and leaves
-    nothing in the unit of work. ``placements``: their version, read under the lock (else read here)."""
-    loads = list(dict.fromkeys(i for item in group if item.command.grouped for i in item.command.loads()))
-    uow = unit_of_work(store, preload(store, loads, cur))
+    in ``cur``'s transaction if given, unless ``preloaded``); a refused command is done with its
+    error and leaves nothing in the unit of work. ``placements``: their version, read under the
+    lock (else read here)."""
+    if preloaded is None:
+        preloaded = preload(store, _loads(group), cur)
+    uow = unit_of_work(store, preloaded)
     outside = _outside_scopes(store, group, uow, placements)
     decided: list[Pending] = []
     for item in group:
@@ -63,6 +70,11 @@ def decide(
             uow.undo(mark)
             item.error, item.done = error, True
     return decided, uow
+
+
+def _loads(group: list[Pending]) -> list:
+    """The storage ids of the aggregates a group's commands load, each once."""
+    return list(dict.fromkeys(i for item in group if item.command.grouped for i in item.command.loads()))
 
 
 def _outside_scopes(store: Any, group: list[Pending], uow: UnitOfWork, placements: int | None) -> dict[int, Exception]:
@@ -98,6 +110,14 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
     from psycopg.rows import tuple_row
 
     deadline = time.monotonic() + store.lock_wait
+    taken: list[Pending] | None = None
+
+    def take_once() -> list[Pending]:  # the same group again after catching up
+        nonlocal taken
+        if taken is None:
+            taken = take()
+        return taken
+
     with store.thread_locked(deadline):
         while True:
             decided: list[Pending] = []
@@ -110,14 +130,14 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
                         cur = ViewCursor(trip, "postgres")
                         cur.pipelined = True  # no COPY: every statement goes in the trip's text
                         try:
-                            recordings, behind = _decide_and_write(store, cur, take, deadline, decided)
+                            recordings, behind = _decide_and_write(store, cur, take_once, deadline, decided)
                         except BaseException:
                             trip.rollback()
                             raise
                     else:
                         cur = ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
                         with cur.pipeline(), conn.transaction():  # BEGIN and COMMIT go with the statements
-                            recordings, behind = _decide_and_write(store, cur, take, deadline, decided)
+                            recordings, behind = _decide_and_write(store, cur, take_once, deadline, decided)
             except _CatchUpFirst:
                 with store.store_locked(deadline):
                     store.catch_up_locked()
@@ -140,9 +160,10 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
 def _decide_and_write(
     store: Any, cur: ViewCursor, take: Take, deadline: float, decided: list[Pending]
 ) -> tuple[list[Recording], bool]:
-    """The group's transaction in three round trips while the lock is held: the lock and where
-    views, ledger and chain end; the group's aggregates; then keys, events (at the ledger's next
-    positions, known from its end), view rows, chain links, tree leaves and COMMIT together.
+    """The group's transaction: the lock, where views, ledger and chain end and the group's
+    aggregates; then keys, events (at the ledger's next positions, known from its end), view
+    rows, chain links, tree leaves and COMMIT together (as one text each: two round trips while
+    the lock is held; in a pipeline, three).
     ``decided`` gets the commands decided (also when the save then fails); returns the
     recordings and whether the views and the chain are left to catch up over a gap."""
     if ONE_TRIP:
@@ -152,10 +173,24 @@ def _decide_and_write(
     wait = max(1, int((deadline - time.monotonic()) * 1000))
     cur.execute("SELECT set_config('lock_timeout', ?, true)", (f"{wait}ms",))
     cur.execute("SELECT pg_advisory_xact_lock(?)", (store.lock_key,))
-    ends = _ends(store, cur)
+    preloaded = None
+    if isinstance(cur.raw, OneTrip):
+        # The group is taken as the lock is asked for, and its aggregates are read with the
+        # ledger's end once it is had: the lock is held for two round trips, not three.
+        group = take()
+        loads = _loads(group)
+        cur.execute(*_ends_query(store))
+        at_ends = cur.raw.ticket()
+        if loads:
+            cur.execute(STORED_EVENTS.format(table=store.event_store.events_table), (loads,))
+            at_loads = cur.raw.ticket()
+        ends = _ends_of(store, cur.raw.rows(at_ends)[0])
+        preloaded = aggregates(store, loads, cur.raw.rows(at_loads)) if loads else {}
+    else:
+        ends = _ends(store, cur)
     if ends.views < ends.top or ends.chain_end[0] < ends.top:
         raise _CatchUpFirst
-    chosen, uow = decide(store, take(), cur, ends.placements)
+    chosen, uow = decide(store, take(), cur, ends.placements, preloaded)
     decided.extend(chosen)
     events = uow.collect_events()
     recordings = _write(store, cur, events, uow.sealing, ends.next_position) if events else []
@@ -187,10 +222,16 @@ class Ends:
 
 def _ends(store: Any, cur: ViewCursor) -> Ends:
     """The group's ``Ends``, in one statement."""
+    row = cur.execute(*_ends_query(store)).fetchone()
+    assert row is not None  # a SELECT FROM (SELECT 1) LEFT JOIN returns one row
+    return _ends_of(store, row)
+
+
+def _ends_query(store: Any) -> tuple[str, tuple]:
     from projections.runner import INTACT
 
     table = store.event_store.events_table
-    row = cur.execute(
+    return (
         f"SELECT (SELECT min(position) FROM view_positions WHERE name = ANY(?) AND {INTACT}),"
         f" (SELECT max(notification_id) FROM {table}),"
         f" pg_sequence_last_value(pg_get_serial_sequence(?, 'notification_id')::regclass),"
@@ -198,8 +239,10 @@ def _ends(store: Any, cur: ViewCursor) -> Ends:
         " FROM (SELECT 1) one LEFT JOIN LATERAL"
         " (SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1) c ON true",
         (list(store.projector.lanes), table),
-    ).fetchone()
-    assert row is not None  # a SELECT FROM (SELECT 1) LEFT JOIN returns one row
+    )
+
+
+def _ends_of(store: Any, row: tuple) -> Ends:
     views, top, numbered, chained, link, edge_rows, placements = row
     chain_end = (chained, bytes.fromhex(link)) if chained is not None else store.chain.start()
     top = top or 0

@@ -143,6 +143,11 @@ def preload(store: Any, ids: list[UUID], cur: Any = None) -> dict[UUID, Register
             rows = _stored_events(store, cur, ids)
     else:
         rows = _stored_events(store, cur, ids)
+    return aggregates(store, ids, rows)
+
+
+def aggregates(store: Any, ids: list[UUID], rows: list[tuple]) -> dict[UUID, RegisterAggregate | None]:
+    """The aggregates of ``ids`` from their stored events' rows (``STORED_EVENTS``), None where none."""
     events: dict[UUID, list] = {i: [] for i in ids}
     mapper = store.event_store.mapper
     for originator_id, version, topic, state in rows:
@@ -151,14 +156,17 @@ def preload(store: Any, ids: list[UUID], cur: Any = None) -> dict[UUID, Register
     return {i: project(e) if e else None for i, e in events.items()}
 
 
+# The stored events of the aggregates of an array of ids, in order (PostgreSQL)
+STORED_EVENTS = (
+    "SELECT originator_id, originator_version, topic, state FROM {table}"
+    " WHERE originator_id = ANY(?) ORDER BY originator_id, originator_version"
+)
+
+
 def _stored_events(store: Any, cur: Any, ids: list[UUID]) -> list[tuple]:
     table = store.event_store.events_table
     if cur.dialect == "postgres":
-        return cur.execute(
-            f"SELECT originator_id, originator_version, topic, state FROM {table}"
-            " WHERE originator_id = ANY(?) ORDER BY originator_id, originator_version",
-            (ids,),
-        ).fetchall()
+        return cur.execute(STORED_EVENTS.format(table=table), (ids,)).fetchall()
     return cur.execute(
         f"SELECT originator_id, originator_version, topic, state FROM {table}"
         f" WHERE originator_id IN ({', '.join('?' * len(ids))})"

@@ -588,10 +588,16 @@ class Bench:
                 for name, each, token in sides:
                     self.settle()
                     tag = f"{tagged(name)}{n}"
+                    assert each.process is not None
+                    workers = descendants(each.process.pid)
+                    cpu = sum(cpu_seconds(pid) for pid in workers)
                     part = hammer(each.port, path, token, admissions(tag), **load)
+                    part["cpu_s"] = sum(cpu_seconds(pid) for pid in workers) - cpu
                     parts[name].append(part)
                     self.log(f"{name} round {n + 1}: {shown(part)}")
         runs = {name: combined(each) for name, each in parts.items()}
+        for name, each in parts.items():  # the workers' CPU per answer: what the machine's other load changes least
+            runs[name]["cpu_ms"] = 1000 * sum(p["cpu_s"] for p in each) / max(1, runs[name]["requests"])
         for name, run in runs.items():
             self.log(f"API ({name}): {shown(run)}")
         api, unscoped, bare = runs["api"], runs["unscoped"], runs["bare"]
@@ -604,6 +610,7 @@ class Bench:
             bare_rps=bare["rps"],
             bare_p99_ms=bare["p99_ms"],
         )
+        self.results["api_cpu_ms"] = {name: round(run["cpu_ms"], 2) for name, run in runs.items()}
         if "pooler" in runs:
             self.results.update(
                 api_pooler_rps=runs["pooler"]["rps"],

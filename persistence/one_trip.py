@@ -28,6 +28,8 @@ class OneTrip:
         self._binder = psycopg.ClientCursor(conn)
         self._cursor = conn.cursor(row_factory=tuple_row)
         self._kept: list[str] = []
+        self._results: list[list[tuple]] = []  # each statement's rows, of the text sent last
+        self._sent = 0  # texts sent so far
         self.trips = 0
 
     def execute(self, query: Any, params: Sequence[Any] | None = None, **_options: Any) -> OneTrip:
@@ -39,24 +41,40 @@ class OneTrip:
         for row in rows:
             self.execute(query, row)
 
+    def ticket(self) -> tuple[int, int]:
+        """The last statement kept, to read its rows once sent (``rows``)."""
+        return self._sent, len(self._kept) - 1
+
     def send(self) -> None:
         """Send what is kept, as one text, and wait for its answers (the first error is raised)."""
         if not self._kept:
             return
         text = ";\n".join(self._kept)
         self._kept = []
+        self._sent += 1
         self.trips += 1
         self._cursor.execute(text.encode(), prepare=False)
-        while self._cursor.nextset():  # the last statement's result is the one read
-            pass
+        self._results = []
+        while True:
+            self._results.append(self._cursor.fetchall() if self._cursor.description else [])
+            if not self._cursor.nextset():
+                break
+
+    def rows(self, ticket: tuple[int, int]) -> list[tuple]:
+        """The rows of the statement of ``ticket`` (its text sent first if it is not yet)."""
+        if ticket[0] == self._sent:
+            self.send()
+        elif ticket[0] != self._sent - 1:
+            raise ValueError("the rows of a text sent before the last are not kept")
+        return self._results[ticket[1]]
 
     def fetchone(self) -> tuple | None:
-        self.send()
-        return self._cursor.fetchone()
+        rows = self.fetchall()
+        return rows[0] if rows else None
 
     def fetchall(self) -> list[tuple]:
-        self.send()
-        return self._cursor.fetchall()
+        """The last statement's rows."""
+        return self.rows(self.ticket()) if self._kept else self._results[-1]
 
     @property
     def rowcount(self) -> int:
