@@ -102,6 +102,7 @@ def unit_of_work(store: Any, preloaded: dict | None = None) -> UnitOfWork:
 
 
 ONE_TRIP = True
+TAKE_EARLY = True  # a group is taken as the lock is asked for (else once it is had)
 
 
 def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
@@ -174,7 +175,7 @@ def _decide_and_write(
     cur.execute("SELECT set_config('lock_timeout', ?, true)", (f"{wait}ms",))
     cur.execute("SELECT pg_advisory_xact_lock(?)", (store.lock_key,))
     preloaded = None
-    if isinstance(cur.raw, OneTrip):
+    if isinstance(cur.raw, OneTrip) and TAKE_EARLY:
         # The group is taken as the lock is asked for, and its aggregates are read with the
         # ledger's end once it is had: the lock is held for two round trips, not three.
         group = take()

@@ -23,7 +23,13 @@ scratch schema), dropped at the end. Measured, in this order:
   bench/bare_app.py (one INSERT per request) under the same config, same clients. Both are
   served at once and take turns (``--api-rounds``, each round half the time by default), each
   turn after a CHECKPOINT, so neither pays for the dirty pages of earlier phases or of the
-  other, and a drift in the machine's speed weighs on both.
+  other, and a drift in the machine's speed weighs on both. Where pgbouncer is installed the
+  service is also served through a PgBouncer in transaction pooling mode (bench/pooler.py) and
+  takes its turns too (``api_pooler_rps``, ``api_ratio_pooler`` against the same bare figure).
+  ``api_cpu_ms``: each side's workers' CPU per answer. ``--only api`` loads the province (without
+  the plans' records) and runs this phase alone; ``--api-baseline DIR`` serves another checkout
+  beside it (``api_before``), ``--api-variants`` the service without some of its work
+  (bench/variant_app.py, ``api_without``), ``--reuse SUFFIX`` a province kept by ``--keep``.
 - national: ``--national-tenants`` tenants (34) holding ``--national-members`` in all (default
   ``--members``), each a smaller province of the same generator, loaded one after another;
   then ``--national-requests`` GETs of /v1/national/indicators (random periods, ``as_of`` and
