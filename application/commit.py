@@ -101,7 +101,7 @@ def unit_of_work(store: Any, preloaded: dict | None = None) -> UnitOfWork:
     return UnitOfWork(store.event_store.repository, store.views, store.today, preloaded, store.vault)
 
 
-ONE_TRIP = True
+ONE_TRIP = True  # a group's statements as texts (persistence.one_trip); else in a pipeline (bench variants)
 TAKE_EARLY = True  # a group is taken as the lock is asked for (else once it is had)
 
 
