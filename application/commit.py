@@ -2,15 +2,19 @@
 read them), decide the commands, then write their events, the new members' keys, the view rows
 and the hash chain links in one transaction, so that all of it or none of it is stored.
 
-On PostgreSQL the lock is the transaction's own (``pg_advisory_xact_lock``) and the transaction
-runs in pipeline mode: three round trips while the lock is held (the lock and where views, ledger
-and chain end; keys and events; view rows, links and COMMIT). On SQLite the write transaction is
-the lock between processes, and the statements go one at a time.
+On PostgreSQL the lock is the transaction's own (``pg_advisory_xact_lock``) and its statements
+go as two texts (persistence.one_trip), each one round trip and one wait on the socket: the lock,
+where views, ledger and chain end, and the group's aggregates (the group is taken as the lock is
+asked for); then keys, events (at positions known from the ledger's end: nothing is read back),
+view rows, chain links, tree leaves and COMMIT. The lock's holder thus seldom gives up the GIL or
+waits for the server. On SQLite the write transaction is the lock between processes, and the
+statements go one at a time.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, Notification, Recording
@@ -18,12 +22,14 @@ from eventsourcing.persistence import IntegrityError, Notification, Recording
 from application.grouping import Pending, Take
 from application.handlers import handle
 from application.scope import command_reaches
-from application.unit_of_work import UnitOfWork, preload
+from application.unit_of_work import STORED_EVENTS, UnitOfWork, aggregates, preload
 from domain.errors import AlreadyExists
 from integrity.tree import edge_of
+from persistence.one_trip import OneTrip
 from persistence.recorders import TenantMoved, fenced, insert_within
 from persistence.vault import Sealing
 from projections.base import ViewCursor
+from projections.placement import PLACEMENTS_VERSION
 
 
 class _CatchUpFirst(Exception):
@@ -36,12 +42,21 @@ def commit(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
     return _pipelined(store, take) if store.backend == "postgres" else _stepwise(store, take)
 
 
-def decide(store: Any, group: list[Pending]) -> tuple[list[Pending], UnitOfWork]:
-    """Run each command's handler in one unit of work (the group's aggregates loaded in one query);
-    a refused command is done with its error and leaves nothing in the unit of work."""
-    loads = list(dict.fromkeys(i for item in group if item.command.grouped for i in item.command.loads()))
-    uow = unit_of_work(store, preload(store, loads))
-    outside = _outside_scopes(group, uow)
+def decide(
+    store: Any,
+    group: list[Pending],
+    cur: ViewCursor | None = None,
+    placements: int | None = None,
+    preloaded: dict | None = None,
+) -> tuple[list[Pending], UnitOfWork]:
+    """Run each command's handler in one unit of work (the group's aggregates loaded in one query,
+    in ``cur``'s transaction if given, unless ``preloaded``); a refused command is done with its
+    error and leaves nothing in the unit of work. ``placements``: their version, read under the
+    lock (else read here)."""
+    if preloaded is None:
+        preloaded = preload(store, _loads(group), cur)
+    uow = unit_of_work(store, preloaded)
+    outside = _outside_scopes(store, group, uow, placements)
     decided: list[Pending] = []
     for item in group:
         if id(item) in outside:
@@ -57,15 +72,24 @@ def decide(store: Any, group: list[Pending]) -> tuple[list[Pending], UnitOfWork]
     return decided, uow
 
 
-def _outside_scopes(group: list[Pending], uow: UnitOfWork) -> dict[int, Exception]:
+def _loads(group: list[Pending]) -> list:
+    """The storage ids of the aggregates a group's commands load, each once."""
+    return list(dict.fromkeys(i for item in group if item.command.grouped for i in item.command.loads()))
+
+
+def _outside_scopes(store: Any, group: list[Pending], uow: UnitOfWork, placements: int | None) -> dict[int, Exception]:
     """The refusal of each scoped command that reaches outside its scope, by id of its item. A
-    member command was checked in its request's thread before it queued (Register.execute), which
-    left the placements it read in its scope: checked again here from those, it costs the lock no
-    query; another command's placements are read here."""
+    member command was checked in its request's thread before it queued (Register.execute), on
+    the units' and unions' placements as the process knew them: checked again here from those, it
+    costs the lock no query, unless they changed since (their version, read under the lock, is
+    another), when they are read again. Another command's placements are read here."""
     refusals: dict[int, Exception] = {}
     for item in group:
         if item.scope is None:
             continue
+        if placements is None:
+            placements = store.known_placements.read_version()
+        item.scope.renew(placements)
         try:
             item.scope.require(command_reaches(item.command, uow))
         except Exception as error:  # noqa: BLE001 - this command's answer alone (say, a report that does not exist)
@@ -77,11 +101,24 @@ def unit_of_work(store: Any, preloaded: dict | None = None) -> UnitOfWork:
     return UnitOfWork(store.event_store.repository, store.views, store.today, preloaded, store.vault)
 
 
+ONE_TRIP = True  # a group's statements as texts (persistence.one_trip); else in a pipeline (bench variants)
+TAKE_EARLY = True  # a group is taken as the lock is asked for (else once it is had)
+
+
 def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
+    import psycopg
     from psycopg import errors
     from psycopg.rows import tuple_row
 
     deadline = time.monotonic() + store.lock_wait
+    taken: list[Pending] | None = None
+
+    def take_once() -> list[Pending]:  # the same group again after catching up
+        nonlocal taken
+        if taken is None:
+            taken = take()
+        return taken
+
     with store.thread_locked(deadline):
         while True:
             decided: list[Pending] = []
@@ -89,34 +126,27 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
             refused = behind = False
             try:
                 with store.connection() as conn:
-                    cur = ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
-                    with cur.pipeline(), conn.transaction():  # BEGIN and COMMIT go with the statements
-                        if store.pooled:
-                            store.on_schema(cur)
-                        wait = max(1, int((deadline - time.monotonic()) * 1000))
-                        cur.execute("SELECT set_config('lock_timeout', ?, true)", (f"{wait}ms",))
-                        cur.execute("SELECT pg_advisory_xact_lock(?)", (store.lock_key,))
-                        views, top, chain_end, edge = _ends(store, cur)
-                        if views < top or chain_end[0] < top:
-                            raise _CatchUpFirst
-                        decided, uow = decide(store, take())
-                        events = uow.collect_events()
-                        if events:
-                            recordings = _write(store, cur, events, uow.sealing)
-                            ids = [r.notification.id for r in recordings]
-                            behind = ids != list(range(top + 1, top + 1 + len(ids)))
-                            if not behind:  # else positions a rolled-back write used: caught up after
-                                store.projector.apply_at(
-                                    cur, [(r.domain_event, r.notification.id) for r in recordings], top
-                                )
-                                store.chain.link_at(cur, recordings, chain_end, edge)
+                    if ONE_TRIP:
+                        trip = OneTrip(conn)
+                        cur = ViewCursor(trip, "postgres")
+                        cur.pipelined = True  # no COPY: every statement goes in the trip's text
+                        try:
+                            recordings, behind = _decide_and_write(store, cur, take_once, deadline, decided)
+                        except BaseException:
+                            trip.rollback()
+                            raise
+                    else:
+                        cur = ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
+                        with cur.pipeline(), conn.transaction():  # BEGIN and COMMIT go with the statements
+                            recordings, behind = _decide_and_write(store, cur, take_once, deadline, decided)
             except _CatchUpFirst:
                 with store.store_locked(deadline):
                     store.catch_up_locked()
                 continue
             except errors.LockNotAvailable:
                 raise store.busy() from None
-            except IntegrityError as error:  # unexpected, as the lock was held: a writer that does not take it
+            except (IntegrityError, psycopg.IntegrityError) as error:
+                # unexpected, as the lock was held: a writer that does not take it
                 if fenced(error):  # the tenant has moved to another server (tenants/moving.py)
                     raise TenantMoved(store.tenant_id) from error
                 refused = True
@@ -128,23 +158,97 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
             return decided, [] if refused else recordings
 
 
-def _ends(store: Any, cur: ViewCursor) -> tuple[int, int, tuple[int, bytes], list[tuple[int, bytes]] | None]:
-    """Where the views (the lane furthest behind; 0 if a crash emptied them), the ledger and the
-    chain end (the last link with the chain's end), and the Merkle tree's right edge where it ends
-    with the chain (integrity.tree), in one statement."""
+def _decide_and_write(
+    store: Any, cur: ViewCursor, take: Take, deadline: float, decided: list[Pending]
+) -> tuple[list[Recording], bool]:
+    """The group's transaction: the lock, where views, ledger and chain end and the group's
+    aggregates; then keys, events (at the ledger's next positions, known from its end), view
+    rows, chain links, tree leaves and COMMIT together (as one text each: two round trips while
+    the lock is held; in a pipeline, three).
+    ``decided`` gets the commands decided (also when the save then fails); returns the
+    recordings and whether the views and the chain are left to catch up over a gap."""
+    if ONE_TRIP:
+        cur.execute("BEGIN")
+    if store.pooled:
+        store.on_schema(cur)
+    wait = max(1, int((deadline - time.monotonic()) * 1000))
+    cur.execute("SELECT set_config('lock_timeout', ?, true)", (f"{wait}ms",))
+    cur.execute("SELECT pg_advisory_xact_lock(?)", (store.lock_key,))
+    preloaded = None
+    if isinstance(cur.raw, OneTrip) and TAKE_EARLY:
+        # The group is taken as the lock is asked for, and its aggregates are read with the
+        # ledger's end once it is had: the lock is held for two round trips, not three.
+        group = take()
+        loads = _loads(group)
+        cur.execute(*_ends_query(store))
+        at_ends = cur.raw.ticket()
+        if loads:
+            cur.execute(STORED_EVENTS.format(table=store.event_store.events_table), (loads,))
+            at_loads = cur.raw.ticket()
+        ends = _ends_of(store, cur.raw.rows(at_ends)[0])
+        preloaded = aggregates(store, loads, cur.raw.rows(at_loads)) if loads else {}
+    else:
+        ends = _ends(store, cur)
+    if ends.views < ends.top or ends.chain_end[0] < ends.top:
+        raise _CatchUpFirst
+    chosen, uow = decide(store, take(), cur, ends.placements, preloaded)
+    decided.extend(chosen)
+    events = uow.collect_events()
+    recordings = _write(store, cur, events, uow.sealing, ends.next_position) if events else []
+    # Positions a rolled-back write used up lie before these: the views and the chain go over
+    # them once the group is stored (the caller catches up), as they do for any gap.
+    if recordings and ends.next_position == ends.top + 1:
+        store.projector.apply_at(cur, [(r.domain_event, r.notification.id) for r in recordings], ends.top)
+        store.chain.link_at(cur, recordings, ends.chain_end, ends.edge)
+    if ONE_TRIP:
+        cur.execute("COMMIT")
+        cur.raw.send()
+    return recordings, bool(recordings) and ends.next_position != ends.top + 1
+
+
+@dataclass(frozen=True)
+class Ends:
+    """What a group's transaction reads first, under the lock: where the views are (the lane
+    furthest behind; 0 if a crash emptied them), where the ledger ends, the ledger's next
+    position (past any a rolled-back write used up), the chain's last position and link, and
+    the Merkle tree's right edge where it ends with the chain (integrity.tree)."""
+
+    views: int
+    top: int
+    next_position: int
+    chain_end: tuple[int, bytes]
+    edge: list[tuple[int, bytes]] | None
+    placements: int  # the units' and unions' placements' version (projections.placement)
+
+
+def _ends(store: Any, cur: ViewCursor) -> Ends:
+    """The group's ``Ends``, in one statement."""
+    row = cur.execute(*_ends_query(store)).fetchone()
+    assert row is not None  # a SELECT FROM (SELECT 1) LEFT JOIN returns one row
+    return _ends_of(store, row)
+
+
+def _ends_query(store: Any) -> tuple[str, tuple]:
     from projections.runner import INTACT
 
-    row = cur.execute(
+    table = store.event_store.events_table
+    return (
         f"SELECT (SELECT min(position) FROM view_positions WHERE name = ANY(?) AND {INTACT}),"
-        f" (SELECT max(notification_id) FROM {store.event_store.events_table}), c.position, c.link"
-        f", {EDGE_ROWS}"
+        f" (SELECT max(notification_id) FROM {table}),"
+        f" pg_sequence_last_value(pg_get_serial_sequence(?, 'notification_id')::regclass),"
+        f" c.position, c.link, {EDGE_ROWS}, ({PLACEMENTS_VERSION})"
         " FROM (SELECT 1) one LEFT JOIN LATERAL"
         " (SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1) c ON true",
-        (list(store.projector.lanes),),
-    ).fetchone()
-    assert row is not None  # a SELECT FROM (SELECT 1) LEFT JOIN returns one row
-    chain_end = (row[2], bytes.fromhex(row[3])) if row[2] is not None else store.chain.start()
-    return row[0] or 0, row[1] or 0, chain_end, edge_of(chain_end[0], row[4])
+        (list(store.projector.lanes), table),
+    )
+
+
+def _ends_of(store: Any, row: tuple) -> Ends:
+    views, top, numbered, chained, link, edge_rows, placements = row
+    chain_end = (chained, bytes.fromhex(link)) if chained is not None else store.chain.start()
+    top = top or 0
+    next_position = max(numbered or 0, top) + 1
+    return Ends(views or 0, top, next_position, chain_end, edge_of(chain_end[0], edge_rows), placements or 0)
 
 
 # The rows of ledger_tree that hold the right edge of the tree of c.position leaves (integrity.tree)
@@ -185,13 +289,7 @@ def record(store: Any, uow: UnitOfWork) -> list[Recording]:
     return recordings
 
 
-def _write(store: Any, cur: ViewCursor, events: list[Any], sealing: Sealing) -> list[Recording]:
-    """Save ``events`` and the new members' keys and index tokens in ``cur``'s transaction."""
-    mapper = store.event_store.mapper
-    stored = [mapper.to_stored_event(e) for e in events]
-    with cur.pipeline():  # keys, table lock and events in one round trip
-        store.vault.keep(cur, sealing)
-        ids = insert_within(store.event_store.recorder, cur, stored)
+def _recordings(events: list[Any], stored: list[Any], ids: list[int]) -> list[Recording]:
     return [
         Recording(
             e,
@@ -205,6 +303,24 @@ def _write(store: Any, cur: ViewCursor, events: list[Any], sealing: Sealing) -> 
         )
         for e, s, i in zip(events, stored, ids)
     ]
+
+
+def _write(
+    store: Any, cur: ViewCursor, events: list[Any], sealing: Sealing, first: int | None = None
+) -> list[Recording]:
+    """Save ``events`` and the new members' keys and index tokens in ``cur``'s transaction: at
+    positions ``first``... if given (the ledger's next ones, read under the lock the caller
+    holds), reading nothing back; else numbered by the ledger, which answers their positions."""
+    mapper = store.event_store.mapper
+    stored = [mapper.to_stored_event(e) for e in events]
+    if first is not None:
+        store.vault.keep(cur, sealing)
+        ids = store.event_store.recorder.insert_numbered(cur.raw, stored, first)
+        return _recordings(events, stored, ids)
+    with cur.pipeline():  # keys, table lock and events in one round trip
+        store.vault.keep(cur, sealing)
+        ids = insert_within(store.event_store.recorder, cur, stored)
+    return _recordings(events, stored, ids)
 
 
 def _one_by_one(store: Any, items: list[Pending]) -> None:

@@ -18,7 +18,7 @@ from application import commit, imports
 from application.grouping import GroupCommit, Pending, Take
 from application.handlers import handle
 from application.reads import RegisterReads, member_answer
-from application.scope import Scope, command_reaches
+from application.scope import OutOfScope, Scope, command_reaches
 from application.scoped_reads import ScopedReads
 from application.unit_of_work import UnitOfWork
 from domain.commands import AdmitMember, Command, RecordVerification
@@ -55,12 +55,19 @@ class Register:
         """Decide and save ``command``; returns what its handler returns. A grouped command (a
         member's admission, transfer or departure) is saved with those queued beside it, and
         returns the member as the views show it afterwards, personal data opened."""
-        scope = self.scope()
+        scope = self.scope(current=False)  # checked again under the lock if the placements changed
         if command.grouped:
             if scope is not None:
                 # Checked here, in the request's own thread, while the lock serves others: the
-                # placements it reads stay in the scope, and the check under the lock reads none.
-                scope.require(command_reaches(command, commit.unit_of_work(self.store)))
+                # placements it reads stay in the scope, and the check under the lock reads none
+                # unless they changed meanwhile. A refusal on what this process knew is only
+                # given once asked again on the placements as they are now.
+                try:
+                    scope.require(command_reaches(command, commit.unit_of_work(self.store)))
+                except OutOfScope:
+                    scope = self.scope()
+                    assert scope is not None  # a scoped principal's
+                    scope.require(command_reaches(command, commit.unit_of_work(self.store)))
             return self._group.submit(command, scope)
         item = Pending(command, scope)
         decided, _recorded = commit.commit(self.store, lambda: [item])
@@ -77,11 +84,14 @@ class Register:
             scope.require(command_reaches(command, uow))
         handle(command, uow)
 
-    def scope(self) -> Scope | None:
-        """A new reach of the scope unit (None: the whole tenant), for one use case."""
+    def scope(self, current: bool = True) -> Scope | None:
+        """A new reach of the scope unit (None: the whole tenant), for one use case; ``current``:
+        on the placements as they are now (else as this process last read them: a command's,
+        which the check under the lock renews)."""
         if self.scope_unit_id is None:
             return None
-        return Scope(self.scope_unit_id, Placements(self.store.transaction))
+        known = getattr(self.store, "known_placements", None)
+        return Scope(self.scope_unit_id, Placements(self.store.transaction), known, current)
 
     def _commit_group(self, take: Take) -> None:
         decided, recorded = commit.commit(self.store, take)

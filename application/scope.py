@@ -47,7 +47,7 @@ from domain.errors import NotFound
 from domain.periods import parse_period
 from domain.reports import Report
 from domain.targets import Target
-from projections.placement import SPAN_TABLE, Placements, Span, UnitsUnder, holder_on
+from projections.placement import SPAN_TABLE, KnownPlacements, Placements, Span, UnitsUnder, holder_on
 
 
 @dataclass(frozen=True)
@@ -74,25 +74,59 @@ def refused(kind: str, entity_id: str | None, field: str) -> OutOfScope:
 
 class Scope:
     """Whether units, workplaces, unions and members lay under ``unit_id`` on given days. One
-    scope serves one use case: the placements it reads are kept for its later questions."""
+    scope serves one use case: the placements it reads are kept for its later questions.
 
-    def __init__(self, unit_id: str, placements: Placements):
+    With ``known`` (the store's KnownPlacements) the units' and unions' spans come from what the
+    process keeps: a reading scope (``current=True``) first asks whether they changed, one small
+    statement; a command's scope takes them as kept, and the check under the tenant lock
+    (application.commit) checks again if the version it reads there is another (``renew``)."""
+
+    def __init__(
+        self, unit_id: str, placements: Placements, known: KnownPlacements | None = None, current: bool = True
+    ):
         self.unit_id = unit_id
         self._placements = placements
+        self._known = known
+        self._current = current
+        self.version: int | None = None  # of the known placements this scope's answers rest on
         self._units: UnitsUnder | None = None
         self._spans: dict[str, dict[str, list[Span]]] = {kind: {} for kind in SPAN_TABLE}
+
+    def _version(self) -> int:
+        assert self._known is not None
+        if self.version is None:
+            self.version = self._known.renew() if self._current else self._known.known_version()
+        return self.version
+
+    def renew(self, version: int) -> bool:
+        """Under the tenant lock, with the placements' ``version`` read there: whether this scope's
+        answers rest on another one (then what it read is forgotten, to be read again)."""
+        if self._known is None or self.version == version:
+            return False
+        self._known.renew(version)
+        changed, self.version = self.version is not None, version
+        if changed:
+            self._units = None
+            self._spans = {kind: {} for kind in SPAN_TABLE}
+        return changed
 
     @property
     def units(self) -> UnitsUnder:
         if self._units is None:
-            self._units = self._placements.units_under(self.unit_id)
+            if self._known is not None:
+                self._units = self._known.units_under(self.unit_id, self._version())
+            else:
+                self._units = self._placements.units_under(self.unit_id)
         return self._units
 
     def _load(self, kind: str, ids: Iterable[str]) -> None:
         known = self._spans[kind]
         missing = [i for i in set(ids) if i not in known]
         if missing:
-            found = self._placements.spans(kind, missing)
+            if kind == "union" and self._known is not None:
+                found = self._known.union_spans(missing, self._version())
+            else:
+                found = self._placements.spans(kind, missing)
             for i in missing:
                 known[i] = found.get(i, [])
 

@@ -133,29 +133,43 @@ def project(events: Iterable[Any]) -> Any:
     return aggregate
 
 
-def preload(store: Any, ids: list[UUID]) -> dict[UUID, RegisterAggregate | None]:
-    """Every aggregate of ``ids`` from one query (None where there is none): a group's loads."""
+def preload(store: Any, ids: list[UUID], cur: Any = None) -> dict[UUID, RegisterAggregate | None]:
+    """Every aggregate of ``ids`` from one query (None where there is none): a group's loads;
+    in ``cur``'s transaction if given (a group's, which holds the tenant lock)."""
     if not ids:
         return {}
-    table = store.event_store.events_table
-    with store.transaction() as cur:
-        if cur.dialect == "postgres":
-            cur.execute(
-                f"SELECT originator_id, originator_version, topic, state FROM {table}"
-                " WHERE originator_id = ANY(?) ORDER BY originator_id, originator_version",
-                (ids,),
-            )
-        else:
-            cur.execute(
-                f"SELECT originator_id, originator_version, topic, state FROM {table}"
-                f" WHERE originator_id IN ({', '.join('?' * len(ids))})"
-                " ORDER BY originator_id, originator_version",
-                [i.hex for i in ids],
-            )
-        rows = cur.fetchall()
+    if cur is None:
+        with store.transaction() as cur:
+            rows = _stored_events(store, cur, ids)
+    else:
+        rows = _stored_events(store, cur, ids)
+    return aggregates(store, ids, rows)
+
+
+def aggregates(store: Any, ids: list[UUID], rows: list[tuple]) -> dict[UUID, RegisterAggregate | None]:
+    """The aggregates of ``ids`` from their stored events' rows (``STORED_EVENTS``), None where none."""
     events: dict[UUID, list] = {i: [] for i in ids}
     mapper = store.event_store.mapper
     for originator_id, version, topic, state in rows:
         originator_id = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
         events[originator_id].append(mapper.to_domain_event(StoredEvent(originator_id, version, topic, bytes(state))))
     return {i: project(e) if e else None for i, e in events.items()}
+
+
+# The stored events of the aggregates of an array of ids, in order (PostgreSQL)
+STORED_EVENTS = (
+    "SELECT originator_id, originator_version, topic, state FROM {table}"
+    " WHERE originator_id = ANY(?) ORDER BY originator_id, originator_version"
+)
+
+
+def _stored_events(store: Any, cur: Any, ids: list[UUID]) -> list[tuple]:
+    table = store.event_store.events_table
+    if cur.dialect == "postgres":
+        return cur.execute(STORED_EVENTS.format(table=table), (ids,)).fetchall()
+    return cur.execute(
+        f"SELECT originator_id, originator_version, topic, state FROM {table}"
+        f" WHERE originator_id IN ({', '.join('?' * len(ids))})"
+        " ORDER BY originator_id, originator_version",
+        [i.hex for i in ids],
+    ).fetchall()

@@ -23,7 +23,13 @@ scratch schema), dropped at the end. Measured, in this order:
   bench/bare_app.py (one INSERT per request) under the same config, same clients. Both are
   served at once and take turns (``--api-rounds``, each round half the time by default), each
   turn after a CHECKPOINT, so neither pays for the dirty pages of earlier phases or of the
-  other, and a drift in the machine's speed weighs on both.
+  other, and a drift in the machine's speed weighs on both. Where pgbouncer is installed the
+  service is also served through a PgBouncer in transaction pooling mode (bench/pooler.py) and
+  takes its turns too (``api_pooler_rps``, ``api_ratio_pooler`` against the same bare figure).
+  ``api_cpu_ms``: each side's workers' CPU per answer. ``--only api`` loads the province (without
+  the plans' records) and runs this phase alone; ``--api-baseline DIR`` serves another checkout
+  beside it (``api_before``), ``--api-variants`` the service without some of its work
+  (bench/variant_app.py, ``api_without``), ``--reuse SUFFIX`` a province kept by ``--keep``.
 - national: ``--national-tenants`` tenants (34) holding ``--national-members`` in all (default
   ``--members``), each a smaller province of the same generator, loaded one after another;
   then ``--national-requests`` GETs of /v1/national/indicators (random periods, ``as_of`` and
@@ -58,6 +64,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import dataclasses
 import http.client
 import itertools
@@ -65,6 +72,7 @@ import json
 import os
 import platform
 import random
+import re
 import secrets
 import shutil
 import statistics
@@ -83,7 +91,7 @@ import psycopg
 from psycopg import sql
 
 from application.register import Register
-from bench import moving, proofs
+from bench import moving, pooler, proofs
 from bench.plan_records import load_plan_records
 from bench.serving import ROOT, Gunicorn, call, combined, hammer, percentile, service_env
 from demo.generator import LAST_DAY, generate_province, load_province
@@ -111,6 +119,9 @@ KEYS = (
     "api_ratio",
     "api_unscoped_rps",
     "scope_overhead",
+    "api_pooler_rps",
+    "api_pooler_p99_ms",
+    "api_ratio_pooler",
     "api_errors",
     "indicators_p50_ms",
     "indicators_p95_ms",
@@ -131,7 +142,8 @@ BARS = {  # the issue's bar, at 1,000,000 members on 2 cores
     "import_ratio": (">=", 0.3),
     "rebuild_ratio": (">=", 0.6),
     "rebuild_rss_mb": ("<=", 300),
-    "api_ratio": (">=", 0.7),
+    "api_ratio": (">=", 0.8),
+    "api_ratio_pooler": (">=", 0.8),
     "scope_overhead": ("<=", 0.10),
     "api_p99_ms": ("<", 50),
     "api_errors": ("=", 0),
@@ -187,6 +199,11 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def tagged(name: str) -> str:
+    """A side's name as it may stand in a member id."""
+    return re.sub(r"[^A-Za-z0-9._-]", "-", name)
 
 
 def log(started: float, message: str) -> None:
@@ -245,7 +262,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.url = os.environ.get("UNIONLEDGER_BENCH_DATABASE_URL") or DEFAULT_URL
-        suffix = uuid.uuid4().hex[:8]
+        suffix = args.reuse or uuid.uuid4().hex[:8]
         self.tenant = f"bench-{suffix}"
         self.scratch = f"bench_scratch_{suffix}"
         self.tmp = Path(tempfile.mkdtemp(prefix="unionledger-bench-"))
@@ -279,6 +296,8 @@ class Bench:
         if self.args.only == "move":
             moving.run(self)
             return self.finish()
+        if self.args.only == "api":
+            return self.api_only()
         today = vietnam_today()
         self.log(f"generating a province of {self.args.members:,} members (seed {self.args.seed})")
         province = generate_province(self.args.members, self.args.seed, today)
@@ -301,8 +320,7 @@ class Bench:
         if not self.args.reads_only:
             self.results["import_ratio"] = self.results["import_eps"] / self.results["copy_rps"]
             self.results["rebuild_ratio"] = self.results["rebuild_eps"] / self.results["scan_rps"]
-            self.results["api_ratio"] = self.results["api_rps"] / self.results["bare_rps"]
-            self.results["scope_overhead"] = 1 - self.results["api_rps"] / self.results["api_unscoped_rps"]
+            self.api_ratios()
         # The national figures are over the 34 provinces alone: a control store of their own, in
         # which the province measured above is not listed.
         self.settings = dataclasses.replace(self.settings, control_schema=f"{self.settings.control_schema}_n")
@@ -310,6 +328,41 @@ class Bench:
         self.platform = bootstrap(self.settings)
         self.national()
         return self.finish()
+
+    def api_ratios(self) -> None:
+        self.results["api_ratio"] = self.results["api_rps"] / self.results["bare_rps"]
+        self.results["scope_overhead"] = 1 - self.results["api_rps"] / self.results["api_unscoped_rps"]
+
+    def api_only(self) -> dict:
+        """``--only api``: the province loaded, then the single admissions alone (with
+        ``--api-variants``, the service without some of its work beside them)."""
+        province = generate_province(self.args.members, self.args.seed, vietnam_today())
+        self.platform = bootstrap(self.settings)
+        if self.args.reuse:  # the province a run with --keep loaded (the same --members and --seed)
+            self.token = self.platform.registry.issue_token(self.tenant, "federation_admin", "bench")
+        else:
+            self.token = self.platform.provision(self.tenant, "Bench province")
+            self.load(province, plans=False)
+        self.recorded_from = datetime.now(UTC)
+        self.bare_table()
+        self.scoped(province)
+        self.platform.close()
+        self.platform = None
+        self.api(province)
+        self.api_ratios()
+        return self.finish()
+
+    def bare_table(self) -> None:
+        """The scratch schema and the bare endpoint's table (bench/bare_app.py)."""
+        with psycopg.connect(self.conninfo) as conn:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.scratch)))
+            for name in ("members_copy", "members_bare"):
+                conn.execute(
+                    sql.SQL(
+                        "CREATE TABLE IF NOT EXISTS {} (id TEXT PRIMARY KEY, union_id TEXT NOT NULL,"
+                        " admitted_on DATE NOT NULL, gender TEXT NOT NULL, personal TEXT)"
+                    ).format(sql.Identifier(self.scratch, name))
+                )
 
     def finish(self) -> dict:
         with psycopg.connect(self.conninfo) as conn:
@@ -323,7 +376,7 @@ class Bench:
         self.results["seconds"] = round(time.perf_counter() - self.started, 1)
         return {k: self.results[k] for k in (*KEYS, *sorted(set(self.results) - set(KEYS))) if k in self.results}
 
-    def load(self, province) -> None:
+    def load(self, province, plans: bool = True) -> None:
         total, done, shown = province.steps, 0, -1
 
         def progress(n: int) -> None:
@@ -335,11 +388,11 @@ class Bench:
 
         with self.platform.stores.use(self.tenant) as store:
             stats = load_province(Register(store), province, actor="bench", progress=progress)
-            # the plans' records beside the members, so that every code counts real rows
-            started = time.perf_counter()
-            plans = load_plan_records(Register(store), province, "bench", vietnam_today())
-            stats["seconds"]["plan_records"] = time.perf_counter() - started
-            self.results["plan_records"] = plans["recorded"]
+            if plans:  # the plans' records beside the members, so that every code counts real rows
+                started = time.perf_counter()
+                recorded = load_plan_records(Register(store), province, "bench", vietnam_today())
+                stats["seconds"]["plan_records"] = time.perf_counter() - started
+                self.results["plan_records"] = recorded["recorded"]
         seconds = stats["seconds"]
         self.log("loaded: " + ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items()))
         self.results["import_eps"] = province.n_members / seconds["members"]
@@ -348,16 +401,8 @@ class Bench:
     def copy(self, province) -> None:
         """COPY the member sheet's rows into a scratch table, with a personal field of the sealed size."""
         target = sql.Identifier(self.scratch, "members_copy")
+        self.bare_table()
         with psycopg.connect(self.conninfo) as conn:
-            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.scratch)))
-            for name in ("members_copy", "members_bare"):
-                conn.execute(
-                    sql.SQL(
-                        "CREATE TABLE {} (id TEXT PRIMARY KEY, union_id TEXT NOT NULL, admitted_on DATE"
-                        " NOT NULL, gender TEXT NOT NULL, personal TEXT)"
-                    ).format(sql.Identifier(self.scratch, name))
-                )
-            conn.commit()
             started = time.perf_counter()
             with (
                 conn.cursor() as cur,
@@ -471,13 +516,6 @@ class Bench:
 
         path = f"/v1/tenants/{self.tenant}/members"
         env = service_env(self.url, self.settings.control_schema, self.admin_token, self.tmp)
-        bare_env = {**env, "BENCH_BARE_TABLE": f"{self.scratch}.members_bare"}
-        rounds = self.args.api_rounds
-        load = {
-            "clients": self.args.clients,
-            "seconds": self.args.api_seconds / rounds,
-            "limit": self.args.api_max_requests // rounds,
-        }
         if self.args.reads_only:
             with Gunicorn("service.wsgi:app", env, self.tmp / "service.log") as server:
                 status, _ = server.request("GET", f"/v1/tenants/{self.tenant}/indicators?period=2025", self.token)
@@ -489,54 +527,123 @@ class Bench:
                 self.console(server, province, rng)
             self.export(env)
             return
-        with (
-            Gunicorn("service.wsgi:app", env, self.tmp / "service.log") as server,
-            Gunicorn("bench.bare_app:app", bare_env, self.tmp / "bare.log") as bare_server,
-        ):
+        with Gunicorn("service.wsgi:app", env, self.tmp / "service.log") as server:
+            self.writes(server, path, admissions, env)
+            if self.args.only == "api":
+                return
+            self.indicators(server, province, rng)
+            self.verify(server)
+            self.browsing(server, province, rng)
+            self.console(server, province, rng)
+        self.export(env)
+
+    def writes(self, server: Gunicorn, path: str, admissions: Callable[[str], Callable], env: dict) -> None:
+        """Single admissions from ``--clients`` clients: the service (scoped clerk, then unscoped
+        admin), the bare endpoint, the service through PgBouncer in transaction pooling mode (if
+        installed) and each ``--api-variants`` (bench/variant_app.py), taking turns."""
+        bare_env = {**env, "BENCH_BARE_TABLE": f"{self.scratch}.members_bare"}
+        rounds = self.args.api_rounds
+        load = {
+            "clients": self.args.clients,
+            "seconds": self.args.api_seconds / rounds,
+            "limit": self.args.api_max_requests // rounds,
+        }
+        with contextlib.ExitStack() as stack:
+            bare_server = stack.enter_context(Gunicorn("bench.bare_app:app", bare_env, self.tmp / "bare.log"))
             # The API figure is the scoped clerk's; the federation's admin (no scope) sends the
             # same admissions beside it, so that the scope's cost is measured, not guessed.
-            sides = (
+            sides = [
                 ("api", server, self.clerk_token),
                 ("unscoped", server, self.token),
                 ("bare", bare_server, self.token),
-            )
+            ]
+            bouncer = None if self.args.no_pooler else stack.enter_context(pooler.pgbouncer(self.url))
+            if bouncer is None:
+                self.log("API through PgBouncer: not measured (pgbouncer is not installed, or --no-pooler)")
+            else:
+                pooled_env = {**env, "UNIONLEDGER_DATABASE_URL": bouncer, "UNIONLEDGER_POOLER": "transaction"}
+                pooled = stack.enter_context(Gunicorn("service.wsgi:app", pooled_env, self.tmp / "pooled.log"))
+                sides.append(("pooler", pooled, self.clerk_token))
+            if self.args.api_baseline:
+                # Another checkout's code (an earlier commit), served beside this one's: before and after in one run.
+                base = Path(self.args.api_baseline).resolve()
+                base_env = {**env, "PYTHONPATH": str(base)}
+                before = stack.enter_context(Gunicorn("service.wsgi:app", base_env, self.tmp / "before.log", base))
+                sides.append(("before", before, self.clerk_token))
+                sides.append(("before unscoped", before, self.token))
+            for variant in filter(None, (self.args.api_variants or "").split(";")):
+                # "before:tree": the baseline's code without the tree (bench/variant_app.py copied there)
+                on_base = variant.startswith("before:") and self.args.api_baseline
+                root = Path(self.args.api_baseline).resolve() if on_base else ROOT
+                if on_base:
+                    shutil.copy(ROOT / "bench" / "variant_app.py", root / "bench" / "variant_app.py")
+                without = variant.removeprefix("before:").replace("+", ",")
+                variant_env = {**env, "BENCH_WITHOUT": without, "PYTHONPATH": str(root)}
+                log_path = self.tmp / f"variant-{variant.replace(':', '-')}.log"
+                each = stack.enter_context(Gunicorn("bench.variant_app:app", variant_env, log_path, root))
+                sides.append((f"without {variant}", each, self.clerk_token))
             for name, each, token in sides:
                 hammer(
                     each.port,
                     path,
                     token,
-                    admissions(f"warm-{name}"),
+                    admissions(f"warm-{tagged(name)}"),
                     clients=self.args.clients,
                     seconds=2,
                     limit=10**6,
                 )
-            self.log(f"API: workers warm after {server.workers_warm():.1f} s more")
+            for name, each, _token in sides:
+                if each is not bare_server:
+                    self.log(f"API ({name}): workers warm after {each.workers_warm():.1f} s more")
             # They take turns, so that the machine's speed, which drifts within minutes here,
             # weighs on each alike.
             parts: dict[str, list] = {name: [] for name, _each, _token in sides}
             for n in range(rounds):
                 for name, each, token in sides:
                     self.settle()
-                    part = hammer(each.port, path, token, admissions(f"{name}{n}"), **load)
+                    tag = f"{tagged(name)}{n}"
+                    assert each.process is not None
+                    workers = descendants(each.process.pid)
+                    cpu = sum(cpu_seconds(pid) for pid in workers)
+                    part = hammer(each.port, path, token, admissions(tag), **load)
+                    part["cpu_s"] = sum(cpu_seconds(pid) for pid in workers) - cpu
                     parts[name].append(part)
                     self.log(f"{name} round {n + 1}: {shown(part)}")
-            api, unscoped, bare = (combined(parts[name]) for name in ("api", "unscoped", "bare"))
-            self.log(f"API (scoped clerk): {shown(api)}")
-            self.log(f"API (unscoped): {shown(unscoped)}")
-            self.log(f"bare: {shown(bare)}")
+        runs = {name: combined(each) for name, each in parts.items()}
+        for name, each in parts.items():  # the workers' CPU per answer: what the machine's other load changes least
+            runs[name]["cpu_ms"] = 1000 * sum(p["cpu_s"] for p in each) / max(1, runs[name]["requests"])
+        for name, run in runs.items():
+            self.log(f"API ({name}): {shown(run)}")
+        api, unscoped, bare = runs["api"], runs["unscoped"], runs["bare"]
+        self.results.update(
+            api_rps=api["rps"],
+            api_p99_ms=api["p99_ms"],
+            api_errors=sum(run["errors"] for name, run in runs.items() if name != "bare"),
+            api_unscoped_rps=unscoped["rps"],
+            api_unscoped_p99_ms=unscoped["p99_ms"],
+            bare_rps=bare["rps"],
+            bare_p99_ms=bare["p99_ms"],
+        )
+        self.results["api_cpu_ms"] = {name: round(run["cpu_ms"], 2) for name, run in runs.items()}
+        if "pooler" in runs:
             self.results.update(
-                api_rps=api["rps"],
-                api_p99_ms=api["p99_ms"],
-                api_errors=api["errors"] + unscoped["errors"],
-                api_unscoped_rps=unscoped["rps"],
-                api_unscoped_p99_ms=unscoped["p99_ms"],
-                bare_rps=bare["rps"],
+                api_pooler_rps=runs["pooler"]["rps"],
+                api_pooler_p99_ms=runs["pooler"]["p99_ms"],
+                api_ratio_pooler=runs["pooler"]["rps"] / bare["rps"],
             )
-            self.indicators(server, province, rng)
-            self.verify(server)
-            self.browsing(server, province, rng)
-            self.console(server, province, rng)
-        self.export(env)
+        if "before" in runs:
+            self.results["api_before"] = {
+                name: {"rps": round(run["rps"], 1), "p99_ms": round(run["p99_ms"], 1), "errors": run["errors"]}
+                for name, run in runs.items()
+                if name.startswith("before")
+            }
+            self.results["api_ratio_before"] = runs["before"]["rps"] / bare["rps"]
+        variants = {name.removeprefix("without "): run for name, run in runs.items() if name.startswith("without ")}
+        if variants:
+            self.results["api_without"] = {
+                name: {"rps": round(run["rps"], 1), "p99_ms": round(run["p99_ms"], 1), "errors": run["errors"]}
+                for name, run in variants.items()
+            }
 
     def tree_and_proofs(self) -> None:
         """Checkpoints and proofs, and what keeping the Merkle tree costs (bench.proofs)."""
@@ -891,7 +998,7 @@ class Bench:
     def cleanup(self) -> None:
         if self.platform is not None:
             self.platform.close()
-        if self.args.keep:
+        if self.args.keep or self.args.reuse:
             self.log(f"kept: schemas {schema_name(self.tenant)}, {self.settings.control_schema}, {self.scratch}")
             return
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
@@ -922,7 +1029,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--national-members", type=int, default=None, help="in all; default --members")
     parser.add_argument("--national-requests", type=int, default=100)
     parser.add_argument("--proof-requests", type=int, default=200, help="of each: checkpoint, consistency, inclusion")
-    parser.add_argument("--only", choices=("national", "console", "move"), default=None, help="run this phase alone")
+    parser.add_argument(
+        "--only", choices=("national", "console", "move", "api"), default=None, help="run this phase alone"
+    )
+    parser.add_argument(
+        "--api-variants",
+        default=None,
+        help="served beside the API, each without some of its work (bench/variant_app.py): e.g."
+        " 'tree;metrics;log;recheck;tree+metrics+log+recheck'",
+    )
+    parser.add_argument(
+        "--api-baseline",
+        default=None,
+        help="a checkout of earlier code (git archive COMMIT | tar -x -C DIR), served beside this one: api_before",
+    )
+    parser.add_argument(
+        "--reuse", default=None, help="with --only api: the suffix of a province a run with --keep loaded (kept again)"
+    )
+    parser.add_argument("--no-pooler", action="store_true", help="leave out the API through PgBouncer")
     parser.add_argument("--console-requests", type=int, default=30, help="of each console page family")
     args = parser.parse_args(argv)
     bench = Bench(args)

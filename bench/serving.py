@@ -34,10 +34,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 class Gunicorn:
-    """``gunicorn -c service/gunicorn.conf.py --bind 127.0.0.1:<free port> <app>`` with ``env``."""
+    """``gunicorn -c service/gunicorn.conf.py --bind 127.0.0.1:<free port> <app>`` with ``env``,
+    from ``root`` (default this checkout; another one serves its own code)."""
 
-    def __init__(self, app: str, env: dict[str, str], log: Path):
-        self.app, self.env, self.log = app, env, log
+    def __init__(self, app: str, env: dict[str, str], log: Path, root: Path = ROOT):
+        self.app, self.env, self.log, self.root = app, env, log, root
         self.port = free_port()
         self.process: subprocess.Popen | None = None
 
@@ -55,7 +56,7 @@ class Gunicorn:
                 f"127.0.0.1:{self.port}",
                 self.app,
             ],
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env,
             stdout=self._out,
             stderr=subprocess.STDOUT,

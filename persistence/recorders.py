@@ -86,6 +86,33 @@ class CopyingPostgresApplicationRecorder(PostgresApplicationRecorder):
         except errors.UniqueViolation as error:
             raise IntegrityError(str(error)) from error
 
+    def insert_numbered(self, curs: Any, stored_events: Sequence[StoredEvent], first: int) -> list[int]:
+        """Insert in the caller's transaction at positions ``first``... (the ledger's next ones,
+        read under the tenant lock that the caller holds, which every writer of the ledger takes),
+        and move the sequence past them, so that nothing needs to be read back: the statements
+        can go with the rest of the transaction. Under the same table lock as ``insert_within``."""
+        self._lock_table(curs)
+        table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        ids = list(range(first, first + len(stored_events)))
+        curs.execute(
+            SQL(
+                "INSERT INTO {0} (notification_id, originator_id, originator_version, topic, state)"
+                " SELECT * FROM unnest(%s::bigint[], %s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
+            ).format(table),
+            (
+                ids,
+                [e.originator_id for e in stored_events],
+                [e.originator_version for e in stored_events],
+                [e.topic for e in stored_events],
+                [e.state for e in stored_events],
+            ),
+        )
+        curs.execute(
+            "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)",
+            (f'"{self.datastore.schema}"."{self.events_table_name}"', ids[-1]),
+        )
+        return ids
+
 
 def insert_within(recorder: Any, cur: Any, stored_events: Sequence[StoredEvent]) -> list[int]:
     """Insert stored events in the transaction of ``cur`` (a ViewCursor on the tenant's store)

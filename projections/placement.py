@@ -10,6 +10,7 @@ where it was founded.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -76,12 +77,16 @@ class Placements:
         self.transaction = transaction
 
     def units_under(self, top: str) -> UnitsUnder:
+        return UnitsUnder(top, self.unit_spans())
+
+    def unit_spans(self) -> dict[str, list[Span]]:
+        """Every unit's current spans."""
         with self.transaction() as cur:
             rows = cur.execute(
                 "SELECT entity_id, holder_id, valid_from, valid_to FROM unit_spans WHERE superseded_at IS NULL"
                 " ORDER BY entity_id, valid_from"
             ).fetchall()
-        return UnitsUnder(top, _grouped(rows))
+        return _grouped(rows)
 
     def spans(self, kind: str, ids: Iterable[str]) -> dict[str, list[Span]]:
         """The current spans of the workplaces, unions or members named (none for one never placed)."""
@@ -106,3 +111,79 @@ def _grouped(rows: list[tuple]) -> dict[str, list[Span]]:
             continue  # a span that ended the day it began held nothing
         spans[entity].append((holder, start, ALWAYS[1] if end is None else end))
     return dict(spans)
+
+
+# The last ledger position that changed the units' or the unions' current spans: a row is only
+# ever added (at its event's position) or superseded (at the superseding event's position).
+PLACEMENTS_VERSION = (
+    "SELECT max(v) FROM (SELECT coalesce(max(position), 0) AS v FROM unit_spans"
+    " UNION ALL SELECT coalesce(max(superseded_pos), 0) FROM unit_spans"
+    " UNION ALL SELECT coalesce(max(position), 0) FROM union_spans"
+    " UNION ALL SELECT coalesce(max(superseded_pos), 0) FROM union_spans) positions"
+)
+
+
+class KnownPlacements:
+    """The units' and the unions' current spans as this process last read them, with the version
+    (``PLACEMENTS_VERSION``) they were read at, kept between use cases: a scoped principal's
+    checks read them once, not every unit's spans at each request. Whoever uses them says which
+    version is current (``renew``): a read asks the store (one small statement), a command's check
+    under the tenant lock reads it with the ledger's end. What was read after the version was
+    read may be newer than it, never older: a version seen unchanged means nothing changed."""
+
+    def __init__(self, transaction: Transaction):
+        self.transaction = transaction
+        self._placements = Placements(transaction)
+        self._lock = threading.Lock()
+        self.version: int | None = None
+        self._units: dict[str, list[Span]] | None = None
+        self._under: dict[str, UnitsUnder] = {}
+        self._unions: dict[str, list[Span]] = {}
+
+    def read_version(self) -> int:
+        with self.transaction() as cur:
+            return cur.scalar(PLACEMENTS_VERSION) or 0
+
+    def renew(self, version: int | None = None) -> int:
+        """Forget what was read if the placements changed since (``version``: the current one,
+        read now if not given); returns the current version."""
+        version = self.read_version() if version is None else version
+        with self._lock:
+            if version != self.version:
+                self.version, self._units, self._under, self._unions = version, None, {}, {}
+        return version
+
+    def known_version(self) -> int:
+        """The version what is kept was read at (read first if none is)."""
+        return self.version if self.version is not None else self.renew()
+
+    def units_under(self, top: str, version: int) -> UnitsUnder:
+        with self._lock:
+            under = self._under.get(top) if version == self.version else None
+            units = self._units if version == self.version else None
+        if under is not None:
+            return under
+        if units is None:
+            units = self._placements.unit_spans()
+        under = UnitsUnder(top, units)
+        under.ever()  # every unit's windows worked out before it is shared between threads
+        with self._lock:
+            if version == self.version:
+                self._units = units
+                self._under[top] = under
+        return under
+
+    def union_spans(self, ids: Iterable[str], version: int) -> dict[str, list[Span]]:
+        wanted = set(ids)
+        with self._lock:
+            known = self._unions if version == self.version else {}
+            found = {i: known[i] for i in wanted if i in known}
+        missing = wanted - found.keys()
+        if missing:
+            read = self._placements.spans("union", missing)
+            fresh = {i: read.get(i, []) for i in missing}
+            found.update(fresh)
+            with self._lock:
+                if version == self.version:
+                    self._unions.update(fresh)
+        return found

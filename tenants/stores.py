@@ -41,6 +41,7 @@ from projections.base import ViewCursor
 from projections.indicators import IndicatorCalculator
 from projections.ledger import Ledger
 from projections.membership import Membership
+from projections.placement import KnownPlacements
 from projections.plan_records import PlanRecords
 from projections.plans import Reports, Targets
 from projections.progress import Plans
@@ -121,6 +122,7 @@ class TenantStore:
             }
         self._on_schema: weakref.WeakSet = weakref.WeakSet()  # pooled connections whose search_path is set
         self.views = RegisterViews(self.transaction)
+        self.known_placements = KnownPlacements(self.transaction)  # for scoped principals' checks
         self.indicators = IndicatorCalculator(self.transaction)
         self.plans = Plans(self.transaction, self.indicators)
         self.vault = PersonalDataVault(self.transaction)

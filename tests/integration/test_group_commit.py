@@ -64,7 +64,7 @@ def test_commands_queued_together_are_decided_one_by_one_and_saved_once(app, ten
         monkeypatch.setattr(
             commit,
             "_write",
-            lambda store, cur, events, keys: saves.append(len(events)) or real_write(store, cur, events, keys),
+            lambda store, cur, events, *rest: saves.append(len(events)) or real_write(store, cur, events, *rest),
         )
         outcomes: dict[str, object] = {}
 
@@ -198,8 +198,8 @@ def test_a_group_whose_save_collides_is_decided_again_one_by_one(app, tenant, mo
         real_decide = commit.decide
         register = Register(store)
 
-        def decide_then_collide(store, group):
-            decided = real_decide(store, group)
+        def decide_then_collide(store, group, *rest):
+            decided = real_decide(store, group, *rest)
             monkeypatch.setattr(commit, "decide", real_decide)  # the others, one by one, as they are
             recorded_without_views(
                 store,

@@ -1,0 +1,63 @@
+"""The service with some of its per-request work left out, to measure what each costs (bench.run's API phase).
+
+``BENCH_WITHOUT`` names what is left out, comma-separated:
+
+- ``tree``: commands add no leaves to the Merkle tree (the next chain extension adds them);
+- ``metrics``: requests are neither counted nor timed for /metrics (their id is still answered);
+- ``log``: no JSON line per request;
+- ``recheck``: an open tenant's placement is never read again;
+- ``one_trip``: a group's statements go in a pipeline, not as one text (application/commit.py);
+- ``early_take``: a group is taken once the lock is had, its aggregates read in a round trip of their own.
+
+Served by gunicorn exactly as service.wsgi is. Only for measuring: what it leaves out, the service
+must do.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Response
+
+WITHOUT = {part.strip() for part in os.environ.get("BENCH_WITHOUT", "").split(",") if part.strip()}
+KNOWN = {"tree", "metrics", "log", "recheck", "one_trip", "early_take"}
+if WITHOUT - KNOWN:
+    raise ValueError(f"BENCH_WITHOUT names what it cannot leave out: {', '.join(sorted(WITHOUT - KNOWN))}")
+
+if "tree" in WITHOUT:
+    from integrity.tree import Tree
+
+    Tree.link = lambda self, *args, **kwargs: None  # type: ignore[method-assign]
+
+if "metrics" in WITHOUT:
+    from service import logs, metrics
+
+    def _finished(response: Response) -> Response:
+        response.headers[logs.REQUEST_ID_HEADER] = logs.request_id()
+        return response
+
+    metrics.started = lambda: None
+    metrics.finished = _finished
+
+if "log" in WITHOUT:
+    logging.getLogger("service.requests").disabled = True
+
+if "one_trip" in WITHOUT:
+    from application import commit
+
+    commit.ONE_TRIP = False
+
+if "early_take" in WITHOUT:
+    from application import commit
+
+    commit.TAKE_EARLY = False
+
+if "recheck" in WITHOUT:
+    from tenants import stores
+
+    stores.PLACEMENT_RECHECK_SECONDS = float("inf")
+
+from service.wsgi import app  # noqa: E402 - after what is left out
+
+__all__ = ["app"]
