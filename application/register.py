@@ -291,7 +291,12 @@ class Batch:
         someone wrote beside the lock)."""
         if self._decided.events:
             decided, self._decided = self._decided, _Decided()
-            commit.record(self.store, decided)  # type: ignore[arg-type]  # events and keys, as a unit of work gives them
+            try:
+                commit.record(self.store, decided)  # type: ignore[arg-type]  # events and keys, as a unit of work gives them
+            except BaseException:
+                # What the lost group changed in memory is not in the ledger: read everything again.
+                self._known.clear()
+                raise
             if isinstance(self._ledger, _OnlySaved):
                 self._ledger.saved.update(e.originator_id for e in decided.events)
         self.store.catch_up_locked()

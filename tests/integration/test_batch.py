@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from application import commit
 from application.register import Register
 from domain.commands import AdmitMember, DissolveUnion, EstablishUnit, FoundUnion, RegisterWorkplace, TransferUnion
 from domain.errors import Conflict
@@ -71,28 +72,25 @@ def test_a_batch_remembers_what_it_recorded_and_forgets_what_was_refused(app, te
     assert tenant.figures("2021", unit_id="d1")["members_total"] == 0
 
 
-def test_a_command_whose_write_is_refused_leaves_its_changed_aggregate_forgotten(app, tenant):
-    """The union is changed in memory (transferred to d2) and then its write refused: the batch must
-    read it again from the ledger, where it still lies under d1. Were the changed copy remembered, the
-    repeated transfer would be refused as a transfer to the union's own unit, and the ledger's
-    version would not match the copy's."""
+def test_a_group_whose_write_is_refused_leaves_its_changed_aggregates_forgotten(app, tenant, monkeypatch):
+    """The union is changed in memory (transferred to d2) and then the group's write refused: the
+    batch must read it again from the ledger, where it still lies under d1. Were the changed copy
+    remembered, the repeated transfer would be refused as a transfer to the union's own unit, and the
+    ledger's version would not match the copy's."""
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         register = Register(store)
         with register.batch() as batch:
             structure(batch)
-            save = store.event_store.save
+            batch.save()
+            batch.execute(TransferUnion(union_id="u1", to_unit_id="d2", effective_on=date(2021, 1, 1), actor="t"))
 
-            def refused(*_events, **_kw):
+            def refused(*_args, **_kw):
                 raise RuntimeError("the database refused the write")
 
-            store.event_store.save = refused
-            try:
+            with monkeypatch.context() as patch:
+                patch.setattr(commit, "record", refused)
                 with pytest.raises(RuntimeError):
-                    batch.execute(
-                        TransferUnion(union_id="u1", to_unit_id="d2", effective_on=date(2021, 1, 1), actor="t")
-                    )
-            finally:
-                store.event_store.save = save
+                    batch.save()
             batch.execute(TransferUnion(union_id="u1", to_unit_id="d2", effective_on=date(2021, 1, 1), actor="t"))
             batch.execute(
                 AdmitMember(
