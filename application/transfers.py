@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
@@ -270,8 +271,9 @@ class Transfers:
         return rows[0]["status"] if rows else None
 
     # ---- finishing --------------------------------------------------------------------------------
-    def finish_pending(self, tenant: str | None = None) -> int:
-        """Finish every accepted transfer whose writes were cut short (of ``tenant``, or all)."""
+    def finish_pending(self, tenant: str | None = None, only: set[tuple[str, str]] | None = None) -> int:
+        """Finish every accepted transfer whose writes were cut short (of ``tenant``, or all; of
+        ``only``'s (transfer id, state) pairs, if given)."""
         self._tables()
         if tenant is None:
             rows = self._rows(f"status IN ({_marks(UNFINISHED)})", UNFINISHED)
@@ -280,6 +282,8 @@ class Transfers:
                 f"status IN ({_marks(UNFINISHED)}) AND (from_tenant = ? OR to_tenant = ?)",
                 (*UNFINISHED, tenant, tenant),
             )
+        if only is not None:
+            rows = [row for row in rows if (row["transfer_id"], row["status"]) in only]
         finished = 0
         for row in rows:
             try:
@@ -288,6 +292,32 @@ class Transfers:
             except Exception:  # one province out of reach holds up no other transfer
                 log.warning("transfer %s: not finished yet", row["transfer_id"], exc_info=True)
         return finished
+
+    def unfinished(self) -> set[tuple[str, str]]:
+        """(transfer id, state) of every transfer whose writes are under way or were cut short."""
+        return {
+            (row["transfer_id"], row["status"]) for row in self._rows(f"status IN ({_marks(UNFINISHED)})", UNFINISHED)
+        }
+
+    def finish_in_background(self, every: float, stop: threading.Event) -> threading.Thread:
+        """A daemon thread that finishes, every ``every`` seconds, the transfers that stood unfinished
+        in the same state a whole round: cut short by a crash, with no call about them since (one
+        under way in a request moves on within the round and is left to it)."""
+
+        def rounds() -> None:
+            seen: set[tuple[str, str]] = set()
+            while not stop.wait(every):
+                try:
+                    now = self.unfinished()
+                    if seen & now:
+                        self.finish_pending(only=seen & now)
+                    seen = now
+                except Exception:  # a server out of reach now: the next round tries again
+                    log.warning("finishing transfers in the background failed", exc_info=True)
+
+        thread = threading.Thread(target=rounds, name="finish-transfers", daemon=True)
+        thread.start()
+        return thread
 
     def _finish(self, row: dict, own: tuple[str, Register] | None) -> None:
         """The writes left of ``row``'s state, each idempotent, then its next state: safe to run again

@@ -96,6 +96,10 @@ def post_worker_init(worker):
     # the collector no longer walks them, stopping every thread, at each full collection.
     gc.freeze()
 
+    from service.resources.transfers import finish_in_background
+
+    finish_in_background(worker.wsgi)
+
     from service import logs
 
     if os.environ.get("UNIONLEDGER_LOG_FORMAT", "json") == "json":  # one JSON object a line, with the request's id

@@ -40,6 +40,9 @@ class Settings:
     # "transaction": the servers are reached through a pooler in transaction pooling mode (PgBouncer),
     # so nothing is kept on a server connection between transactions (docs/pgbouncer.md)
     pooler: str | None = None
+    # how often a worker finishes the transfers between provinces a crash cut short (0: only the next
+    # call or `unionledger finish-transfers` does)
+    transfer_finish_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Settings:
@@ -70,6 +73,7 @@ class Settings:
             auth_window_seconds=_whole(env, "UNIONLEDGER_AUTH_WINDOW_SECONDS", 60, 1),
             trusted_proxies=_whole(env, "UNIONLEDGER_TRUSTED_PROXIES", 0, 0),
             pooler=_pooler(env.get("UNIONLEDGER_POOLER")),
+            transfer_finish_seconds=float(env.get("UNIONLEDGER_TRANSFER_FINISH_SECONDS") or 30),
         )
 
     @property

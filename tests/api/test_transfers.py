@@ -4,6 +4,8 @@ repeats that change nothing, and the problems for bad input."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 import pytest
@@ -134,6 +136,42 @@ def test_a_crash_between_the_two_writes_is_finished_by_the_next_call(app, two):
     # And the repeated acceptance changes nothing
     bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"})
     assert len(ledger_events(app, qt.id, "hoa")) == 3
+
+
+def test_a_crash_between_the_two_writes_is_finished_in_the_background_with_no_call(app, two):
+    """A served worker's background step finishes what a crash cut short, once it has stood a whole
+    round in the same state: no one need call about the transfer again."""
+    qt, bd = two
+    transfer_id = propose(qt, bd)
+    from service.resources.transfers import transfers
+
+    with app.app_context():
+        handoff = transfers()
+
+    def crash(step: str, _row: dict) -> None:
+        if step == "received":
+            raise ConnectionError("the sending province's database went away")
+
+    handoff.at = crash
+    bd.post(f"/transfers/{transfer_id}/acceptance", {"union_id": "ub", "member_id": "bd-hoa"}, expect=None)
+    handoff.at = None
+    assert handoff.unfinished() == {(transfer_id, "accepting")}
+    assert qt.get("/members/hoa").get_json()["status"] == "active"  # in both provinces for now
+    stop = threading.Event()
+    worker = handoff.finish_in_background(0.05, stop)
+    try:
+        deadline = time.monotonic() + 30
+        while handoff.unfinished() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join(5)
+    assert handoff.unfinished() == set()
+    # Finished by the background step, with no call about transfers since the crash
+    assert ledger_events(app, qt.id, "hoa") == ["MemberAdmitted", "MemberTransferProposed", "MemberTransferredOut"]
+    assert ledger_events(app, bd.id, "bd-hoa") == ["MemberTransferredIn"]
+    assert qt.get("/members/hoa").get_json()["status"] == "left"
+    assert bd.get("/members/bd-hoa").get_json()["status"] == "active"
 
 
 def test_a_crash_before_the_receiving_write_leaves_neither_and_the_retry_does_both(app, two):
