@@ -371,17 +371,26 @@ class _Answer:
 
     def _unions_here(self) -> np.ndarray:
         """Mask over union spans: visible on ``as_of`` and under the asked unit."""
-        visible, units = self._unions_visible(), self._in_scope_units()
-        if self.union is not None:
-            visible = visible & (self.snap.structure.union_spans.entity == self.union)
-        return visible if units is None else visible & units[self.snap.structure.union_spans.holder]
+
+        def compute():
+            visible, units = self._unions_visible(), self._in_scope_units()
+            if self.union is not None:
+                visible = visible & (self.snap.structure.union_spans.entity == self.union)
+            return visible if units is None else visible & units[self.snap.structure.union_spans.holder]
+
+        return self._once("here", compute)
+
+    def _here_unions(self) -> np.ndarray:
+        """The union codes of ``_unions_here``, worked out once per answer: several stocks and
+        percentages of one step count over the same unions."""
+        return self._once("here_unions", lambda: self.snap.structure.union_spans.entity[self._unions_here()])
 
     # ---- stocks ------------------------------------------------------------
     def _members_total(self, female: bool = False, carded: bool = False) -> int:
         counts = self._members_by_union(female, carded)
         if self.scope is None and self.union is None:
             return int(round(counts.sum()))
-        unions = self.snap.structure.union_spans.entity[self._unions_here()]
+        unions = self._here_unions()
         return int(round(counts[unions].sum()))
 
     def _workplaces(self, min_workers: int) -> tuple[int, int, int, int]:
@@ -448,7 +457,7 @@ class _Answer:
             done, whole = RECORD_PARTS[base]
             table = self.plan_table(base)
             return int(table[done][rows].sum()), int(table[whole][rows].sum())
-        unions = self.snap.structure.union_spans.entity[self._unions_here()]
+        unions = self._here_unions()
         yes, of = self.union_marks(base)
         return int(np.count_nonzero(yes[unions])), int(np.count_nonzero(of[unions]))
 
