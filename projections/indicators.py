@@ -488,20 +488,12 @@ class _Answer:
         """With a women's committee on ``as_of``, among the unions the target is about: of non-state
         and FDI workplaces, with at least 10 women members on ``as_of``."""
         size = len(self.snap.unions) + 1
-
-        def sectors():
-            st = self.snap.structure
-            sector = np.full(size, -1, np.int64)
-            places = st.union_workplace
-            sector[: len(places)] = SECTOR_GROUP_OF[
-                np.where(places >= 0, st.workplace_sector[np.maximum(places, 0)], -1)
-            ]
-            return np.isin(sector, [list(SECTOR_GROUPS).index(g) for g in COMMITTEE_GROUPS])
-
         women = np.zeros(size)
         counts = self._members_by_union(female=True)[:size]
         women[: len(counts)] = counts
-        about = self._once("committee_sectors", sectors) & (women >= COMMITTEE_MIN_WOMEN - 0.5)
+        about = self._once("committee_sectors", lambda: committee_sectors(self.snap)) & (
+            women >= COMMITTEE_MIN_WOMEN - 0.5
+        )
         c = self.snap.plans.committees
         founded = (c["at"] <= self.k) & (c["on"] <= self.d)
         has = np.zeros(size, bool)
@@ -931,6 +923,15 @@ class _Grouping:
         return key  # a union's: filled in by the caller
 
 
+def committee_sectors(snap: Snapshot) -> np.ndarray:
+    """By union code: whether its workplace is of a sector a women's committee target is about."""
+    st, size = snap.structure, len(snap.unions) + 1
+    sector = np.full(size, -1, np.int64)
+    places = st.union_workplace
+    sector[: len(places)] = SECTOR_GROUP_OF[np.where(places >= 0, st.workplace_sector[np.maximum(places, 0)], -1)]
+    return np.isin(sector, [list(SECTOR_GROUPS).index(g) for g in COMMITTEE_GROUPS])
+
+
 def _plain(value: object) -> float | int:
     """A numpy number as the JSON answer holds it."""
     if isinstance(value, (float, np.floating)):
@@ -1113,6 +1114,17 @@ class _Series:
         marked = covered & marks.reshape(-1, n)
         return list(zip(marked.sum(axis=0).tolist(), covered.sum(axis=0).tolist()))
 
+    def _committees(self) -> tuple[np.ndarray, np.ndarray]:
+        """``_Answer._committees`` for every step at once, as (unions x steps) arrays: a union has
+        a committee from the first step on or after the first founding known at K."""
+        women = self._once("members_f", lambda: self._members(True))
+        about = committee_sectors(self.snap)[:, None] & (women >= COMMITTEE_MIN_WOMEN - 0.5)
+        c, size = self.snap.plans.committees, len(self.snap.unions) + 1
+        known = c["at"] <= self.k
+        first = np.full(size, ALWAYS, np.int64)
+        np.minimum.at(first, c["union"][known], c["on"][known])
+        return about & (first[:, None] <= self.days[None, :]), about
+
     def point(self, n: int, bases: set[str], thresholds: set[int], indicators: Sequence[Indicator] = ()) -> dict:
         """The counts of step ``n``, in the keys ``_Answer`` keeps them under."""
         st = self.snap.structure
@@ -1122,6 +1134,8 @@ class _Series:
             out[("members", False, True)] = self._once("carded", self._carded)[:, n]
         if "womens_committee_pct" in bases:
             bases = bases | {"members_female"}
+            has, about = self._once("committees", self._committees)
+            out[("marks", "womens_committee_pct")] = (has[:, n], about[:, n])
         if "unions_rated_good_pct" in bases:
             good, rated = self._once("ratings", self._ratings)
             out[("marks", "unions_rated_good_pct")] = (good[:, n], rated[:, n])
