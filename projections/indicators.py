@@ -54,6 +54,14 @@ SAME_EVERY_STEP = (
     "committee_sectors",
     "lives",
 )
+
+
+def same_every_step(key: object) -> bool:
+    """Whether an answer's cached count is the same for every step of a series: what depends on K
+    alone, and the days the asked unit held each union over a window (the window is in the key)."""
+    return key in SAME_EVERY_STEP or (isinstance(key, tuple) and key[0] == "windows")
+
+
 # The records summed for a percentage of records: (numerator, denominator) columns.
 RECORD_PARTS = {"dues_collected_pct": ("collected", "due"), "officials_trained_pct": ("trained", "officials")}
 
@@ -221,7 +229,7 @@ class IndicatorCalculator:
         for n, q in enumerate(questions):
             answer = first if n == 0 else _Answer(snap, q, first.scope)
             if n:  # what depends on K alone, worked out by the first step
-                answer.seed({key: first._cache[key] for key in SAME_EVERY_STEP if key in first._cache})
+                answer.seed({key: value for key, value in first._cache.items() if same_every_step(key)})
             answer.seed(shared.point(n, bases, thresholds, indicators))
             out.append(answer.figures(indicators))
         return out
