@@ -97,9 +97,8 @@ def test_requests_commands_and_how_far_views_and_chain_trail_the_ledger(client, 
     assert (seen[("unionledger_views_behind_events", t)], seen[("unionledger_chain_behind_events", t)]) == (0.0, 0.0)
 
 
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)  # the embedded store has no pools
 def test_pool_use_is_counted_per_server(backend, client, tenant: TenantClient):
-    if backend == "sqlite":
-        pytest.skip("the embedded store has no pools")
     tenant.post("/units", unit(1))
     client.application.extensions["unionledger.pools_renewed"] = 0.0  # renewed at the next request's end
     tenant.get("/units/d1")
@@ -152,9 +151,8 @@ def test_the_log_is_json_with_a_request_id_and_never_a_password_or_a_token(clien
         assert secret not in text, secret
 
 
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)  # servers are PostgreSQL's
 def test_readyz_names_the_server_that_does_not_answer(backend, settings):
-    if backend != "postgres":
-        pytest.skip("servers are PostgreSQL's")
     from service.app import create_app
 
     away = f"postgresql://postgres:secret-pw@127.0.0.1:{free_port()}/test"  # nothing listens there
