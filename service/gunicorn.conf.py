@@ -98,7 +98,7 @@ def post_worker_init(worker):
 
     from service.resources.transfers import finish_in_background
 
-    finish_in_background(worker.wsgi)
+    finish_in_background(getattr(worker, "wsgi", None))
 
     from service import logs
 

@@ -33,10 +33,10 @@ def transfers() -> Transfers:
     return found
 
 
-def finish_in_background(app: Flask) -> None:
+def finish_in_background(app: Flask | None) -> None:
     """In a served worker: transfers a crash cut short are finished even if no one calls about them."""
-    if "unionledger" not in getattr(app, "extensions", {}):
-        return  # another app under the same configuration (the benchmark's bare endpoint)
+    if app is None or "unionledger" not in app.extensions:
+        return  # another app under the same configuration (the benchmark's bare endpoint), or none
     with app.app_context():
         every = platform().settings.transfer_finish_seconds
         if every > 0:
