@@ -37,7 +37,7 @@ import psycopg
 from psycopg import sql
 
 from application.register import Register
-from demo.generator import LAST_DAY, generate_province, load_province
+from demo.generator import LAST_DAY, generate_province, load_province, member_name
 from domain.clock import vietnam_today
 from projections.placement import Placements, holder_on
 from tenants.bootstrap import bootstrap
@@ -167,12 +167,13 @@ def main(argv: list[str] | None = None) -> None:
         def admission(n: int) -> dict:
             union_id, founded = scoped[rng.randrange(len(scoped))]
             first = max(founded, after) if after else founded
+            gender = rng.choice(("female", "male"))
             return {
                 "id": f"prof-{suffix}-{n}",
                 "union_id": union_id,
                 "admitted_on": (first + timedelta(days=rng.randint(0, (last - first).days))).isoformat(),
-                "full_name": f"Đoàn viên {n}",
-                "gender": rng.choice(("female", "male")),
+                "full_name": member_name(rng, gender),
+                "gender": gender,
                 "birth_date": "1990-05-17",
                 "id_number": f"038190{n % 10**6:06d}",
             }

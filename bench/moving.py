@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ from psycopg import sql
 
 from application.imports import ADMITTED_TOPIC
 from application.register import Register
-from demo.generator import generate_province, load_province
+from demo.generator import generate_province, load_province, member_name
 from domain.clock import vietnam_today
 from tenants.bootstrap import bootstrap
 from tenants.moving import move_tenant
@@ -67,6 +68,7 @@ class Writer(threading.Thread):
         self.headers = {"Authorization": f"Bearer {token}"}
         self.answers: list[tuple[str, int, float, float]] = []  # id, status, sent, seconds
         self.stop = threading.Event()
+        self.rng = random.Random(29)
 
     def run(self) -> None:
         admitted_on = (vietnam_today() - timedelta(days=1)).isoformat()
@@ -77,7 +79,7 @@ class Writer(threading.Thread):
                 "id": member_id,
                 "union_id": self.unions[n % len(self.unions)],
                 "admitted_on": admitted_on,
-                "full_name": f"Đoàn viên {member_id}",
+                "full_name": member_name(self.rng, "female"),
                 "gender": "female",
             }
             sent = time.perf_counter()

@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from bench.serving import Gunicorn, call, combined, hammer, percentile, service_env
-from demo.generator import LAST_DAY
+from demo.generator import LAST_DAY, member_name
 from domain.clock import vietnam_today
 from integrity.tree import Tree
 
@@ -86,12 +86,13 @@ def run(bench: Any, compare: bool = True) -> None:
         def admission(_c: int, n: int) -> dict:
             union_id, founded = unions[rng.randrange(len(unions))]
             first = max(founded, after) if after else founded
+            gender = rng.choice(("female", "male"))
             return {
                 "id": f"tree-{run_id}-{tag}-{n}",
                 "union_id": union_id,
                 "admitted_on": (first + timedelta(days=rng.randint(0, (last - first).days))).isoformat(),
-                "full_name": f"Đoàn viên {tag}-{n}",
-                "gender": rng.choice(("female", "male")),
+                "full_name": member_name(rng, gender),
+                "gender": gender,
                 "birth_date": "1990-05-17",
                 "id_number": f"038190{n % 10**6:06d}",
             }

@@ -94,7 +94,7 @@ from application.register import Register
 from bench import moving, pooler, proofs
 from bench.plan_records import load_plan_records
 from bench.serving import ROOT, Gunicorn, call, combined, hammer, percentile, service_env
-from demo.generator import LAST_DAY, generate_province, load_province
+from demo.generator import LAST_DAY, generate_province, load_province, member_name
 from domain.clock import vietnam_today
 from domain.indicators import BASE_CODES
 from domain.periods import parse_period
@@ -502,12 +502,13 @@ class Bench:
                 union_id, founded = unions[rng.randrange(len(unions))]
                 first = max(founded, after) if after else founded
                 on = first + timedelta(days=rng.randint(0, (last - first).days))
+                gender = rng.choice(("female", "male"))
                 return {
                     "id": f"api-{run}-{tag}-{n}",
                     "union_id": union_id,
                     "admitted_on": on.isoformat(),
-                    "full_name": f"Đoàn viên {tag}-{n}",
-                    "gender": rng.choice(("female", "male")),
+                    "full_name": member_name(rng, gender),
+                    "gender": gender,
                     "birth_date": "1990-05-17",
                     "id_number": f"038190{n % 10**6:06d}",
                 }

@@ -175,6 +175,11 @@ _SURNAMES = [name for name, weight in SURNAMES for _ in range(weight)]
 _REASONS = [reason for reason, weight in REASON_WEIGHTS.items() for _ in range(weight)]
 
 
+def member_name(rng: random.Random, gender: str) -> str:
+    """A member's full name as the province's registers hold them: surname, middle name, given name."""
+    return f"{rng.choice(_SURNAMES)} {rng.choice(MIDDLE[gender])} {rng.choice(GIVEN[gender])}"
+
+
 def _pick(rng: random.Random, weights: dict[str, int]) -> str:
     return rng.choices(tuple(weights), tuple(weights.values()))[0]
 
@@ -268,7 +273,7 @@ class Province:
                 "id": self.member_id(i),
                 "union_id": unions[u][0],
                 "admitted_on": date.fromordinal(on),
-                "full_name": f"{rng.choice(_SURNAMES)} {rng.choice(MIDDLE[gender])} {rng.choice(GIVEN[gender])}",
+                "full_name": member_name(rng, gender),
                 "gender": gender,
             }
             if rng.random() < 0.9:
