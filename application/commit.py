@@ -63,12 +63,15 @@ def decide(
             item.error, item.done = outside[id(item)], True
             continue
         mark = uow.mark()
+        uow.sealed_ahead = item.sealed
         try:
             item.result = handle(item.command, uow)
             decided.append(item)
         except Exception as error:  # noqa: BLE001 - this command's answer, refusal or failure alone
             uow.undo(mark)
             item.error, item.done = error, True
+        finally:
+            uow.sealed_ahead = None
     return decided, uow
 
 

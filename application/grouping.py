@@ -33,6 +33,10 @@ class Pending:
     done: bool = False
     result: Any = None
     error: BaseException | None = None
+    sealed: Any = None  # personal data sealed before queueing (UnitOfWork.sealed_ahead)
+    # Held while its caller waits behind a leader; released once it is done or handed the lead,
+    # so that a group's end wakes its own callers and one next leader, not every waiting thread.
+    wake: Any = None
 
     def outcome(self) -> Any:
         if self.error is not None:
@@ -54,42 +58,56 @@ class GroupCommit:
     def __init__(self, commit: Callable[[Take], None], limit: int = GROUP_LIMIT):
         self._commit = commit
         self._limit = limit
-        self._cond = threading.Condition()
+        self._mutex = threading.Lock()
         self._queue: list[Pending] = []
         self._leading = False
 
     def queued(self) -> int:
-        with self._cond:
+        with self._mutex:
             return len(self._queue)
 
-    def submit(self, command: Command, scope: Scope | None = None) -> Any:
-        item = Pending(command, scope)
-        with self._cond:
+    def submit(self, command: Command, scope: Scope | None = None, sealed: Any = None) -> Any:
+        item = Pending(command, scope, sealed=sealed)
+        with self._mutex:
             self._queue.append(item)
-            while self._leading and not item.done:
-                self._cond.wait()
+            lead = not self._leading
+            if lead:
+                self._leading = True
+            else:
+                item.wake = threading.Lock()
+                item.wake.acquire()
+        if not lead:
+            item.wake.acquire()  # released when the item is done, or when the lead is handed to it
+            item.wake = None
             if item.done:
                 return item.outcome()
-            self._leading = True
         try:
             while not item.done:
                 self._lead_once()
         except BaseException:
-            with self._cond:
+            with self._mutex:
                 if item in self._queue:
                     self._queue.remove(item)
             raise
         finally:
-            with self._cond:
-                self._leading = False
-                self._cond.notify_all()
+            self._hand_on()
         return item.outcome()
+
+    def _hand_on(self) -> None:
+        """The lead passes to the first command still queued, whose caller wakes to lead; with none
+        queued, the next command to come leads."""
+        with self._mutex:
+            following = self._queue[0] if self._queue else None
+            if following is None:
+                self._leading = False
+                return
+        following.wake.release()
 
     def _lead_once(self) -> None:
         taken: list[Pending] = []
 
         def take() -> list[Pending]:
-            with self._cond:
+            with self._mutex:
                 keys: set[str] = set()
                 for item in self._queue:
                     if len(taken) >= self._limit:
@@ -110,8 +128,10 @@ class GroupCommit:
                 if not item.done:
                     item.error, item.done = error, True
         finally:
-            missed = [item for item in taken if not item.done]
-            for item in missed:
-                item.error, item.done = RuntimeError("the group commit left this command undecided"), True
-            with self._cond:
-                self._cond.notify_all()
+            for item in taken:
+                if not item.done:
+                    item.error, item.done = RuntimeError("the group commit left this command undecided"), True
+            for item in taken:
+                wake = item.wake  # None: the leader's own
+                if wake is not None:
+                    wake.release()

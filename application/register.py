@@ -68,12 +68,21 @@ class Register:
                     scope = self.scope()
                     assert scope is not None  # a scoped principal's
                     scope.require(command_reaches(command, commit.unit_of_work(self.store)))
-            return self._group.submit(command, scope)
+            return self._group.submit(command, scope, self._sealed_ahead(command))
         item = Pending(command, scope)
         decided, _recorded = commit.commit(self.store, lambda: [item])
         for each in decided:
             each.done = True
         return item.outcome()
+
+    def _sealed_ahead(self, command: Command) -> tuple | None:
+        """An admission's personal data sealed in its request's own thread, before it queues: the
+        group's leader then seals nothing while it holds the tenant lock."""
+        vault = getattr(self.store, "vault", None)
+        if not isinstance(command, AdmitMember) or vault is None:
+            return None
+        data = personal_data(command.full_name, command.birth_date, command.id_number)
+        return (command.id, data, *vault.seal_one(command.id, data))
 
     def check(self, command: Command) -> None:
         """Decide ``command`` and save nothing: its refusal (rule, scope) is raised, else nothing

@@ -70,6 +70,8 @@ class UnitOfWork:
         self.touched: set[UUID] = set()  # storage ids read from the ledger or added by this unit of work
         self.added: list[RegisterAggregate] = []
         self.sealing = Sealing()  # new members' keys and index tokens, stored with the events that use them
+        # What the command being decided had sealed before it queued: (member id, data, sealed, key, tokens)
+        self.sealed_ahead: tuple[str, dict[str, Any], str, bytes, list[str]] | None = None
 
     def get(self, cls: type[A], client_id: str, field: str = "id") -> A:
         """The aggregate of kind ``cls`` with the client's id; NotFound (naming ``field``) if none."""
@@ -105,7 +107,11 @@ class UnitOfWork:
         """Seal a new member's personal data with a key of their own, stored only if they are saved."""
         if self.sealer is None:
             raise RuntimeError("this unit of work seals no personal data")
-        sealed, key, tokens = self.sealer.seal_one(member_id, data)
+        ahead = self.sealed_ahead
+        if ahead is not None and ahead[0] == member_id and ahead[1] == data:
+            sealed, key, tokens = ahead[2:]
+        else:
+            sealed, key, tokens = self.sealer.seal_one(member_id, data)
         self.sealing.add(member_id, key, tokens)
         return sealed
 

@@ -9,6 +9,7 @@ writer can take ids while the lock is held.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -91,14 +92,12 @@ class CopyingPostgresApplicationRecorder(PostgresApplicationRecorder):
         read under the tenant lock that the caller holds, which every writer of the ledger takes),
         and move the sequence past them, so that nothing needs to be read back: the statements
         can go with the rest of the transaction. Under the same table lock as ``insert_within``."""
-        self._lock_table(curs)
-        table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        locks, insert = self._numbered_statements
+        for lock in locks:
+            curs.execute(lock)
         ids = list(range(first, first + len(stored_events)))
         curs.execute(
-            SQL(
-                "INSERT INTO {0} (notification_id, originator_id, originator_version, topic, state)"
-                " SELECT * FROM unnest(%s::bigint[], %s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
-            ).format(table),
+            insert,
             (
                 ids,
                 [e.originator_id for e in stored_events],
@@ -112,6 +111,17 @@ class CopyingPostgresApplicationRecorder(PostgresApplicationRecorder):
             (f'"{self.datastore.schema}"."{self.events_table_name}"', ids[-1]),
         )
         return ids
+
+    @functools.cached_property
+    def _numbered_statements(self) -> tuple[list[str], str]:
+        """``insert_numbered``'s statements as text, made once: the table lock's and the insert."""
+        table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        locks = [q if isinstance(q, str) else q.as_string(None) for q in self.lock_table_statements]  # type: ignore[union-attr]
+        insert = SQL(
+            "INSERT INTO {0} (notification_id, originator_id, originator_version, topic, state)"
+            " SELECT * FROM unnest(%s::bigint[], %s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
+        ).format(table)
+        return locks, insert.as_string(None)
 
 
 def insert_within(recorder: Any, cur: Any, stored_events: Sequence[StoredEvent]) -> list[int]:

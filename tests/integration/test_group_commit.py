@@ -122,6 +122,46 @@ def test_commands_queued_together_are_decided_one_by_one_and_saved_once(app, ten
     assert figures["members_total"] == 2  # m1 (now in u2) and m3; m2 left
 
 
+def test_an_admission_is_sealed_in_its_own_thread_before_it_queues(app, tenant, monkeypatch):
+    """The group's leader seals nothing while it holds the tenant lock: each admission's personal
+    data was sealed by its own request before it queued, and opens to what was sent."""
+    small_province(tenant)
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        deciding = [False]
+        sealed_while_deciding: list[bool] = []
+        real_decide, real_seal = commit.decide, store.vault.seal_one
+
+        def decide(*args, **kwargs):
+            deciding[0] = True
+            try:
+                return real_decide(*args, **kwargs)
+            finally:
+                deciding[0] = False
+
+        monkeypatch.setattr(commit, "decide", decide)
+        monkeypatch.setattr(
+            store.vault, "seal_one", lambda *args: sealed_while_deciding.append(deciding[0]) or real_seal(*args)
+        )
+        Register(store).execute(
+            AdmitMember(
+                id="m3",
+                union_id="u1",
+                admitted_on=date(2024, 1, 1),
+                full_name="Phạm Thị Cúc",
+                gender="female",
+                id_number="001095000003",
+                actor="tester",
+            )
+        )
+        assert sealed_while_deciding == [False]
+        assert store.vault.unseal("m3", store.views.member("m3")["personal"]) == {
+            "full_name": "Phạm Thị Cúc",
+            "birth_date": None,
+            "id_number": "001095000003",
+        }
+        assert store.vault.search(["cuc"], "001095000003") == ["m3"]
+
+
 def test_an_admission_replaces_a_key_left_by_one_that_was_never_recorded(app, tenant):
     """A key made for an admission that never reached the ledger (say, an import cut off by a
     crash) is not the one the member's data is sealed with when they are admitted later."""
