@@ -54,7 +54,6 @@ def index_ddl(dialect: str) -> tuple[str, ...]:
     return (*made, "CREATE TABLE IF NOT EXISTS index_keys (name TEXT PRIMARY KEY, key TEXT NOT NULL)")
 
 
-COUNTED = 5_000  # a search counts a word's members up to this many to find its rarest word
 # A row of index_keys once the members recorded before the index are in it, with the tokens of
 # today's kinds, in today's shape: "indexed" alone was before the pairs of words (such a store is
 # indexed again from the sealed data), "indexed:pairs" a row per token (its tokens are carried over).
