@@ -44,7 +44,7 @@ class Repository(Protocol):
 
 
 class Sealer(Protocol):
-    def seal_one(self, member_id: str, data: dict[str, Any]) -> tuple[str, bytes, list[str]]:
+    def seal_one(self, member_id: str, data: dict[str, Any]) -> tuple[str, bytes, list[int]]:
         """A new member's sealed personal data, its key and its blind index tokens."""
         ...
 

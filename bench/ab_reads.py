@@ -6,8 +6,8 @@ request, the process's and its database backend's, which the machine's other loa
 Loads a province of demo/generator.py (as bench/run.py does), then takes turns, block by block, between:
 - lists: a page of 100 members of a random unit, without the (holder_id, entity_id) index of
   member_spans (as before) and with it;
-- search: a drawn member's full name, or its last two words (as bench/run.py asks), probing the
-  rarest word (as before) and the rarest pair of words.
+- search: a drawn member's full name, or its last two words (as bench/run.py asks), the index's
+  array holding every word's token, and holding the pairs' tokens too (as the search asks).
 The backend's CPU is read from /proc (the server runs on this machine), in ticks of 10 ms: hence
 blocks of requests, summed.
 """
@@ -37,7 +37,7 @@ from demo.generator import generate_province, load_province
 from domain.clock import vietnam_today
 from domain.text import search_words
 from persistence import vault as vault_module
-from persistence.vault import COUNTED, NAME, PersonalDataVault
+from persistence.vault import NAME, PersonalDataVault
 from projections import browse
 from projections.browse import RegisterLists
 from tenants.bootstrap import bootstrap
@@ -56,23 +56,10 @@ def backend_cpu(pid: int) -> float:
 
 
 def search_by_words(vault: PersonalDataVault, words: list[str]) -> list[str]:
-    """The search before pairs: the rarest word's members, each checked for the other words."""
+    """The search without the pairs: the members holding every word's token."""
     wanted = [vault.token(NAME, word) for word in dict.fromkeys(words)]
     with vault.transaction() as cur:
-        counts = {
-            t: cur.scalar("SELECT count(*) FROM (SELECT 1 FROM member_index WHERE token = ? LIMIT ?) c", (t, COUNTED))
-            for t in wanted
-        }
-        if not all(counts.values()):
-            return []
-        order = {t: n for n, t in enumerate(wanted)}
-        rarest, *others = sorted(wanted, key=lambda t: (counts[t], -order[t]))
-        holds = " AND EXISTS (SELECT 1 FROM member_index b WHERE b.token = ? AND b.member_id = a.member_id)"
-        rows = cur.execute(
-            f"SELECT a.member_id FROM member_index a WHERE a.token = ?{holds * len(others)} ORDER BY a.member_id",
-            (rarest, *others),
-        ).fetchall()
-    return sorted(m for (m,) in rows)
+        return vault._holders(cur, wanted)
 
 
 class AB:
@@ -110,7 +97,7 @@ class AB:
                 load_province(Register(store), province, actor="bench")
                 self.log(f"loaded {province.n_members:,} members in {time.perf_counter() - started:.0f} s")
             with psycopg.connect(self.settings.conninfo(), autocommit=True) as conn:
-                for table in ("member_index", "member_spans", "member_state"):  # as autovacuum leaves them
+                for table in ("member_tokens", "member_spans", "member_state"):  # as autovacuum leaves them
                     conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(store.schema, table)))
             units = [u["id"] for u in province.units]
             names = [row["full_name"] for _line, row in itertools.islice(province.member_rows(), 5000)]
@@ -215,7 +202,6 @@ class AB:
 
     def search(self, store, names: list[str]) -> None:
         key = store.vault.index_key()
-        counted = vault_module.COUNTED
 
         def vault(transaction) -> PersonalDataVault:
             found = PersonalDataVault(transaction)
@@ -227,17 +213,8 @@ class AB:
             return lambda q: search_by_words(found, search_words(q))
 
         def by_pairs(transaction):
-            vault_module.COUNTED = counted
             found = vault(transaction)
             return lambda q: found.search(search_words(q), None)
-
-        def by_pairs_counting(most: int):
-            def run(transaction):
-                vault_module.COUNTED = most
-                found = vault(transaction)
-                return lambda q: found.search(search_words(q), None)
-
-            return run
 
         def draw() -> str:
             words = self.rng.choice(names).split()
@@ -250,10 +227,7 @@ class AB:
             for q in [draw() for _ in range(50)]:
                 assert by_words(transaction)(q) == by_pairs(transaction)(q), q
         variants = {"words": (nothing, by_words), "pairs": (nothing, by_pairs)}
-        if self.args.counted:
-            variants[f"pairs_counted{self.args.counted}"] = (nothing, by_pairs_counting(self.args.counted))
         self.compare("search", store, variants, draw)
-        vault_module.COUNTED = counted
 
     def imports(self, province) -> None:
         """The province imported into a tenant of its own, in turns: names indexed by their words
@@ -339,7 +313,6 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="of each variant")
     parser.add_argument("--block", type=int, default=20)
     parser.add_argument("--few-unions", type=int, default=0, help="a third list variant: this FEW_UNIONS")
-    parser.add_argument("--counted", type=int, default=0, help="a third search variant: this COUNTED")
     parser.add_argument("--imports", action="store_true", help="the import, names with and without pairs")
     parser.add_argument("--import-rounds", type=int, default=2)
     parser.add_argument("--export", action="store_true", help="the member file instead of lists and search")

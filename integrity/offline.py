@@ -26,7 +26,7 @@ from domain.clock import vietnam_today
 from integrity import merkle
 from integrity.chain import EXPORT_FORMAT, Digest, Entry, Verified, is_void, leaf_of, recompute, void
 from persistence.event_store import EventStore
-from persistence.vault import INDEX_DDL, KEYS_DDL
+from persistence.vault import KEYS_DDL, index_ddl
 from projections.base import ViewCursor
 from projections.indicators import IndicatorCalculator
 from projections.ledger import Ledger
@@ -166,7 +166,7 @@ class MemoryStore:
         self.projector = Projector(recorder, mapper, self.transaction, projections())
         with self.transaction(write=True) as cur:
             cur.execute(KEYS_DDL)  # an erasure in the ledger deletes a key here too; there are none offline
-            for statement in INDEX_DDL:
+            for statement in index_ddl(cur.dialect):
                 cur.execute(statement)
         self.projector.create()
         self.projector.follow()

@@ -7,8 +7,8 @@ without rewriting or deleting a single event.
 Names and id numbers are found through keyed blind indexes: an HMAC, under a key of the
 tenant's, of each word of a member's name (as ``domain.text.search_words`` normalises it),
 of each pair of its words, and of the id number. Nothing in clear is kept to answer a
-search, and nothing is decrypted for it; an erasure deletes the member's index entries
-with their key.
+search, and nothing is decrypted for it. The index is a row per member holding its
+tokens; an erasure deletes that row with the member's key.
 """
 
 from __future__ import annotations
@@ -35,23 +35,37 @@ from projections.base import Transaction
 
 KEYS_TABLE = "personal_keys"
 KEYS_DDL = "CREATE TABLE IF NOT EXISTS personal_keys (member_id TEXT PRIMARY KEY, key TEXT NOT NULL)"
-INDEX_TABLE = "member_index"
-INDEX_DDL = (
-    "CREATE TABLE IF NOT EXISTS member_index (token TEXT NOT NULL, member_id TEXT NOT NULL,"
-    " PRIMARY KEY (token, member_id))",
-    "CREATE INDEX IF NOT EXISTS member_index_member ON member_index (member_id)",
-    "CREATE TABLE IF NOT EXISTS index_keys (name TEXT PRIMARY KEY, key TEXT NOT NULL)",
-)
-COUNTED = 5_000  # a search counts a word's members up to this many to find its rarest word
+INDEX_TABLE = "member_tokens"
+OLD_INDEX_TABLE = "member_index"  # a row per token and member, as stores kept before the array
+
+
+def index_ddl(dialect: str) -> tuple[str, ...]:
+    """The blind index: a row per member holding its tokens, on PostgreSQL as an array under a GIN
+    index (new entries go to its pending list), on SQLite as a JSON array that a search scans."""
+    made: tuple[str, ...]
+    if dialect == "postgres":
+        made = (
+            "CREATE TABLE IF NOT EXISTS member_tokens (member_id TEXT PRIMARY KEY, tokens BIGINT[] NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS member_tokens_tokens ON member_tokens USING gin (tokens)"
+            " WITH (fastupdate = on)",
+        )
+    else:
+        made = ("CREATE TABLE IF NOT EXISTS member_tokens (member_id TEXT PRIMARY KEY, tokens TEXT NOT NULL)",)
+    return (*made, "CREATE TABLE IF NOT EXISTS index_keys (name TEXT PRIMARY KEY, key TEXT NOT NULL)")
+
+
 # A row of index_keys once the members recorded before the index are in it, with the tokens of
-# today's kinds ("indexed" alone: before the pairs of words, whose stores are indexed again).
-INDEXED = "indexed:pairs"
+# today's kinds, in today's shape: "indexed" alone was before the pairs of words (such a store is
+# indexed again from the sealed data), "indexed:pairs" a row per token (its tokens are carried over).
+INDEXED = "indexed:tokens"
+INDEXED_PAIRS = "indexed:pairs"
 # What a token stands for: a word of the name, two words of it (any two, in sorted order), the id number
 NAME, PAIR, ID_NUMBER = "n:", "p:", "i:"
 # A name of more words than this has tokens for pairs of neighbouring words only (a query still
 # finds it through its words): C(n, 2) tokens would grow fast for the rare very long name
 PAIRED_WORDS = 6
-TOKEN_SIZE = 16  # bytes of the HMAC kept: ample against collisions among a province's words
+TOKEN_SIZE = 8  # bytes of the HMAC kept, as a signed 64-bit integer: among a province's
+# millions of tokens, a collision (which would only add a member to a search's answer) is unlikely
 WORD_TOKENS_KEPT = 100_000  # name words and pairs whose tokens a vault keeps in memory
 PREFIX = "aesgcm:"
 ERASED = None
@@ -162,12 +176,12 @@ class Sealing:
     blind index tokens of their name and id number; stored with the events that use them."""
 
     keys: dict[str, bytes] = field(default_factory=dict)
-    tokens: dict[str, list[str]] = field(default_factory=dict)
+    tokens: dict[str, list[int]] = field(default_factory=dict)
     # An import's tokens also as the index's rows in COPY's text format (see ``index_rows``), made
     # where it seals: the writing thread passes them on whole (a builder process sends only these).
     index_rows: bytes | None = None
 
-    def add(self, member_id: str, key: bytes, tokens: list[str]) -> None:
+    def add(self, member_id: str, key: bytes, tokens: list[int]) -> None:
         self.keys[member_id], self.tokens[member_id] = key, tokens
 
     def drop(self, member_ids: Iterable[str]) -> None:
@@ -176,18 +190,20 @@ class Sealing:
             self.keys.pop(member_id, None)
             self.tokens.pop(member_id, None)
         if self.index_rows is not None:
-            kept = [row for row in self.index_rows.split(b"\n") if row and row.split(b"\t")[1].decode() not in dropped]
+            kept = [row for row in self.index_rows.split(b"\n") if row and row.split(b"\t")[0].decode() not in dropped]
             self.index_rows = b"".join(row + b"\n" for row in kept)
 
 
-def token_with(index_key: bytes, kind: str, text: str) -> str:
-    """A blind index token: the HMAC of what it stands for under the tenant's index key."""
-    return hmac.new(index_key, (kind + text).encode(), hashlib.sha256).hexdigest()[: 2 * TOKEN_SIZE]
+def token_with(index_key: bytes, kind: str, text: str) -> int:
+    """A blind index token: the HMAC of what it stands for under the tenant's index key, its first
+    bytes as a signed integer (a PostgreSQL bigint)."""
+    digest = hmac.new(index_key, (kind + text).encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:TOKEN_SIZE], "big", signed=True)
 
 
 def tokens_with(
-    index_key: bytes, data: dict[str, Any] | None, word_token: Callable[[str, str], str] | None = None
-) -> list[str]:
+    index_key: bytes, data: dict[str, Any] | None, word_token: Callable[[str, str], int] | None = None
+) -> list[int]:
     """``PersonalDataVault.tokens`` under ``index_key``, which a process without the store is given;
     ``word_token`` may answer a name word's or pair's token from memory."""
     if not data:
@@ -209,11 +225,19 @@ def seal_new_with(index_key: bytes, items: list[tuple[str, dict[str, Any]]]) -> 
     return sealed, Sealing(keys, {member_id: tokens_with(index_key, data) for member_id, data in items})
 
 
-def index_rows(tokens: dict[str, list[str]]) -> bytes:
-    """The index rows of ``tokens`` as COPY's text format reads them, in token order (a B-tree takes
-    rows in its own order touching fewer pages). Tokens are hex and member ids match ID_PATTERN (no
-    tab, line break or backslash): nothing needs escaping."""
-    return "".join(sorted(f"{token}\t{member_id}\n" for member_id, ts in tokens.items() for token in ts)).encode()
+def index_rows(tokens: dict[str, list[int]]) -> bytes:
+    """The index rows of ``tokens`` (a member and its array of tokens) as COPY's text format reads
+    them, in member order (the key's B-tree takes rows in its own order touching fewer pages).
+    Member ids match ID_PATTERN (no tab, line break or backslash): nothing needs escaping."""
+    return "".join(
+        f"{member_id}\t{{{','.join(map(str, tokens[member_id]))}}}\n" for member_id in sorted(tokens)
+    ).encode()
+
+
+def tokens_text(tokens: Iterable[int]) -> str:
+    """Tokens as the index's column holds them on SQLite (a JSON array), and as PostgreSQL reads an
+    array from text once its brackets are braces."""
+    return "[" + ",".join(map(str, tokens)) + "]"
 
 
 class PersonalDataVault:
@@ -223,16 +247,16 @@ class PersonalDataVault:
         self._index_key_lock = threading.Lock()
         # Names repeat (a province has a few hundred given names, family names and middle names):
         # a word's or a pair's token is worked out once. Id numbers, one a member, are not kept.
-        self._word_tokens: dict[str, str] = {}
+        self._word_tokens: dict[str, int] = {}
 
     def create(self) -> None:
         with self.transaction(write=True) as cur:
             cur.execute(KEYS_DDL)
-            for statement in INDEX_DDL:
+            for statement in index_ddl(cur.dialect):
                 cur.execute(statement)
 
     # ---- sealing ---------------------------------------------------------------------------------
-    def seal_one(self, member_id: str, data: dict[str, Any]) -> tuple[str, bytes, list[str]]:
+    def seal_one(self, member_id: str, data: dict[str, Any]) -> tuple[str, bytes, list[int]]:
         """Seal a new member's personal data with a key of their own: the sealed value, the key and
         the member's index tokens, for the caller to ``keep`` with the admission."""
         key = new_key()
@@ -258,10 +282,10 @@ class PersonalDataVault:
                     self._index_key = bytes.fromhex(stored)
         return self._index_key
 
-    def token(self, kind: str, text: str) -> str:
+    def token(self, kind: str, text: str) -> int:
         return token_with(self.index_key(), kind, text)
 
-    def _word_token(self, kind: str, text: str) -> str:
+    def _word_token(self, kind: str, text: str) -> int:
         """A name word's or pair's token, from memory when worked out before."""
         found = self._word_tokens.get(kind + text)
         if found is None:
@@ -270,7 +294,7 @@ class PersonalDataVault:
                 self._word_tokens[kind + text] = found
         return found
 
-    def tokens(self, data: dict[str, Any] | None) -> list[str]:
+    def tokens(self, data: dict[str, Any] | None) -> list[int]:
         """The index tokens of a member's personal data: one per word of the name, one per pair of
         its words, one for the id number."""
         return tokens_with(self.index_key(), data, self._word_token)
@@ -279,53 +303,33 @@ class PersonalDataVault:
         """Members whose name holds every word and whose id number is ``id_number`` (either may be
         left out), by their tokens alone; None when neither is asked."""
         words = list(dict.fromkeys(words))
-        wanted: dict[str, tuple[str, ...]] = {self.token(NAME, word): (word,) for word in words}
+        wanted = [self.token(NAME, word) for word in words]
         if id_number:
-            wanted[self.token(ID_NUMBER, id_number_key(id_number))] = ()
+            wanted.append(self.token(ID_NUMBER, id_number_key(id_number)))
         if not wanted:
             return None
-        # Two words are found first through their pair: a member holds a pair's token when the name
-        # holds both words, and a pair is far rarer than either word ("thi" or "nguyen": half a
-        # province). A name of many words has pairs of neighbouring words only, so a pair that no
-        # member holds sends the search back to the words.
-        pairs = {self.token(PAIR, pair): tuple(pair.split(" ")) for pair in word_pairs(words, PAIRED_WORDS)}
+        # A name holding two words holds their pair's token too, far rarer than either word ("thi" or
+        # "nguyen": half a province), which the GIN index starts from. A name of many words has pairs
+        # of neighbouring words only: when no member holds every pair, the words alone are asked.
+        pairs = [self.token(PAIR, pair) for pair in word_pairs(words, PAIRED_WORDS)]
         with self.transaction() as cur:
-            found = self._holders(cur, pairs, wanted) if pairs else None
-            if found is None:
-                found = self._holders(cur, {}, wanted)
-        return [] if found is None else sorted(found)
+            found = self._holders(cur, wanted + pairs) if pairs else []
+            if not found:
+                found = self._holders(cur, wanted)
+        return found
 
     @staticmethod
-    def _holders(cur: Any, pairs: dict[str, tuple[str, ...]], wanted: dict[str, tuple[str, ...]]) -> list[str] | None:
-        """Members holding every ``wanted`` token, found from the rarest of ``pairs`` (each covering
-        its two words) or, without pairs, of ``wanted``; None when a token counted has no member."""
-        # How many members hold each token, counted up to COUNTED: enough to start from a rare
-        # one, without counting the half of the province whose name holds "thi" or "nguyen".
-        # With pairs, the words are not counted: each is in a pair.
-        counted = {**pairs, **{t: w for t, w in wanted.items() if not w}} if pairs else wanted
-        counts = {
-            token: cur.scalar(
-                "SELECT count(*) FROM (SELECT 1 FROM member_index WHERE token = ? LIMIT ?) c", (token, COUNTED)
-            )
-            for token in counted
-        }
-        if not all(counts.values()):
-            return None  # a word (or two words together) no member's name holds
-        # among tokens too common to tell apart, the later first: a Vietnamese name's given name
-        # (last) is rarer than its middle name, and that rarer than its family name (first)
-        order = {token: n for n, token in enumerate(counted)}
-        rarest = min(counted, key=lambda token: (counts[token], -order[token]))
-        covered = set(counted[rarest])
-        # the rarest token's members in id order (its index is), each checked for what it leaves
-        others = [t for t, w in wanted.items() if t != rarest and not (w and set(w) <= covered)]
-        holds = " AND EXISTS (SELECT 1 FROM member_index b WHERE b.token = ? AND b.member_id = a.member_id)"
-        return [
-            m
-            for (m,) in cur.execute(
-                f"SELECT a.member_id FROM member_index a WHERE a.token = ?{holds * len(others)} ORDER BY a.member_id",
-                (rarest, *others),
-            ).fetchall()
-        ]
+    def _holders(cur: Any, tokens: list[int]) -> list[str]:
+        """Members holding every one of ``tokens``, in id order."""
+        if cur.dialect == "postgres":
+            sql = "SELECT member_id FROM member_tokens WHERE tokens @> ?::bigint[] ORDER BY member_id"
+            return [m for (m,) in cur.execute(sql, ("{" + ",".join(map(str, tokens)) + "}",)).fetchall()]
+        distinct = sorted(set(tokens))
+        sql = (
+            "SELECT member_id FROM member_tokens WHERE (SELECT count(DISTINCT value) FROM json_each(tokens)"
+            f" WHERE value IN ({', '.join('?' * len(distinct))})) = ? ORDER BY member_id"
+        )
+        return [m for (m,) in cur.execute(sql, (*distinct, len(distinct))).fetchall()]
 
     @staticmethod
     def keep(cur: Any, sealing: Sealing) -> None:
@@ -355,14 +359,17 @@ class PersonalDataVault:
                 [(m, k.hex()) for m, k in keys.items()],
             )
         if sealing.index_rows is None:
-            rows = [(token, m) for m, tokens in sealing.tokens.items() for token in tokens]
+            rows = [(m, tokens_text(tokens)) for m, tokens in sealing.tokens.items()]
         elif cur.dialect == "postgres" and not cur.pipelined:
-            with cur.raw.copy("COPY member_index (token, member_id) FROM STDIN") as copy:
+            with cur.raw.copy("COPY member_tokens (member_id, tokens) FROM STDIN") as copy:
                 copy.write(sealing.index_rows)
             return
         else:
-            rows = [(token, m) for token, m in (row.decode().split("\t") for row in sealing.index_rows.splitlines())]
-        cur.insert_rows("member_index", ("token", "member_id"), rows)
+            split = (row.decode().split("\t") for row in sealing.index_rows.splitlines())
+            rows = [(m, "[" + tokens[1:-1] + "]") for m, tokens in split]
+        if cur.dialect == "postgres":  # the JSON array as PostgreSQL's array text
+            rows = [(m, "{" + tokens[1:-1] + "}") for m, tokens in rows]
+        cur.insert_rows("member_tokens", ("member_id", "tokens"), rows)
 
     def unseal_many(self, sealed: Iterable[tuple[str, str | None]]) -> dict[str, dict | None]:
         """member_id -> personal data, or None where the key was destroyed."""

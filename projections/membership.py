@@ -190,4 +190,4 @@ class Membership(Projection):
             (e.originator_version, micros(e.timestamp), e.member_id),
         )
         cur.execute("DELETE FROM personal_keys WHERE member_id = ?", (e.member_id,))
-        cur.execute("DELETE FROM member_index WHERE member_id = ?", (e.member_id,))
+        cur.execute("DELETE FROM member_tokens WHERE member_id = ?", (e.member_id,))

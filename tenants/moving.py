@@ -37,14 +37,14 @@ from integrity.chain import CHAIN_TABLE
 from integrity.tree import KEYS_TABLE as LEDGER_KEYS_TABLE
 from integrity.tree import TREE_TABLE
 from persistence.recorders import FENCE
-from persistence.vault import KEYS_TABLE
+from persistence.vault import INDEX_TABLE, KEYS_TABLE
 from tenants.provisioning import _create_schema, deployment_mark
 from tenants.settings import Settings, schema_name
 from tenants.stores import PLACEMENT_RECHECK_SECONDS, TenantStore
 
 log = logging.getLogger(__name__)
 BATCH = 20_000  # events copied per catch-up round
-MEMBER_TABLES = (KEYS_TABLE, "member_index")  # rows by member, written with the events
+MEMBER_TABLES = (KEYS_TABLE, INDEX_TABLE)  # rows by member, written with the events
 # Written once, at the store's creation or its first checkpoint or search, not under the tenant lock:
 # copied with the snapshot and again at the switch, once fenced.
 SIDE_TABLES = ("index_keys", LEDGER_KEYS_TABLE)

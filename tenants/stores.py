@@ -35,7 +35,16 @@ from integrity.tree import KEYS_TABLE as SIGNING_KEYS_TABLE
 from integrity.tree import TREE_TABLE, tree_ddl
 from persistence.event_store import EventStore
 from persistence.files import private_file
-from persistence.vault import INDEX_DDL, INDEXED, KEYS_DDL, KEYS_TABLE, PersonalDataVault
+from persistence.vault import (
+    INDEXED,
+    INDEXED_PAIRS,
+    KEYS_DDL,
+    KEYS_TABLE,
+    OLD_INDEX_TABLE,
+    PersonalDataVault,
+    index_ddl,
+    tokens_text,
+)
 from projections.audit import Audit
 from projections.base import ViewCursor
 from projections.indicators import IndicatorCalculator
@@ -150,7 +159,7 @@ class TenantStore:
                     cur.execute(CHAIN_DDL)
                     for statement in tree_ddl(cur.dialect):
                         cur.execute(statement)
-                    for statement in INDEX_DDL:
+                    for statement in index_ddl(cur.dialect):
                         cur.execute(statement)
                 self.projector.create()
                 self._index_members_locked()
@@ -176,11 +185,50 @@ class TenantStore:
         return checksum == self.projector.schema_checksum() and known == len(lanes) and indexed == 1
 
     def _index_members_locked(self) -> None:
-        """Enter in the blind index the members recorded before it existed (once per store, under
-        the lock): each admission's sealed data opened with the member's key; erased ones have none."""
+        """Enter in the blind index the members recorded before it existed, or before its current
+        shape (once per store, under the lock). Tokens kept a row each are carried over as they are,
+        nothing decrypted; a store without the pairs of words has each admission's sealed data opened
+        with the member's key (erased members have none)."""
         with self.transaction() as cur:
             if cur.scalar("SELECT count(*) FROM index_keys WHERE name = ?", (INDEXED,)):
                 return
+            carried = cur.scalar("SELECT count(*) FROM index_keys WHERE name = ?", (INDEXED_PAIRS,))
+            old = self._old_index(cur)
+        if carried and old:
+            self._carry_old_index()
+        else:
+            self._index_from_ledger()
+        with self.transaction(write=True) as cur:
+            if old:
+                cur.execute(f"DROP TABLE IF EXISTS {OLD_INDEX_TABLE}")
+            cur.execute("INSERT INTO index_keys (name, key) VALUES (?, '') ON CONFLICT (name) DO NOTHING", (INDEXED,))
+
+    def _old_index(self, cur: Any) -> bool:
+        """Whether the store still has the index of a row per token and member."""
+        if cur.dialect == "postgres":
+            return cur.scalar("SELECT to_regclass(?) IS NOT NULL", (f'"{self.schema}".{OLD_INDEX_TABLE}',))
+        return bool(
+            cur.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (OLD_INDEX_TABLE,))
+        )
+
+    def _carry_old_index(self) -> None:
+        """The tokens of the index of a row per token (32 hex digits each) as arrays of their first
+        16 digits read as signed 64-bit integers: today's tokens, without opening any member's data."""
+        with self.transaction(write=True) as cur:
+            cur.execute("DELETE FROM member_tokens")
+            if cur.dialect == "postgres":
+                cur.execute(
+                    "INSERT INTO member_tokens (member_id, tokens) SELECT member_id,"
+                    f" array_agg(('x' || left(token, 16))::bit(64)::bigint) FROM {OLD_INDEX_TABLE} GROUP BY member_id"
+                )
+                return
+            held: dict[str, list[int]] = {}
+            for token, member_id in cur.execute(f"SELECT token, member_id FROM {OLD_INDEX_TABLE}").fetchall():
+                held.setdefault(member_id, []).append(int.from_bytes(bytes.fromhex(token[:16]), "big", signed=True))
+            cur.insert_rows("member_tokens", ("member_id", "tokens"), [(m, tokens_text(t)) for m, t in held.items()])
+
+    def _index_from_ledger(self) -> None:
+        """Every admitted member's tokens from the admission's sealed data, opened with their key."""
         table, topic = self.event_store.events_table, get_topic(Member.MemberAdmitted)
         after, batch = 0, 5000
         while True:
@@ -195,15 +243,15 @@ class TenantStore:
             after = rows[-1][0]
             sealed = [(state["member_id"], state["personal"]) for state in (json.loads(bytes(s)) for _p, s in rows)]
             opened = self.vault.unseal_many(sealed)
-            tokens = [(token, m) for m, data in opened.items() for token in self.vault.tokens(data)]
+            held = [(m, tokens_text(tokens)) for m, data in opened.items() if (tokens := self.vault.tokens(data))]
             with self.transaction(write=True) as cur:  # the index key made before: SQLite has one writer
                 cur.execute(
-                    f"DELETE FROM member_index WHERE member_id IN ({', '.join('?' * len(sealed))})",
+                    f"DELETE FROM member_tokens WHERE member_id IN ({', '.join('?' * len(sealed))})",
                     [m for m, _s in sealed],
                 )
-                cur.insert_rows("member_index", ("token", "member_id"), tokens)
-        with self.transaction(write=True) as cur:
-            cur.execute("INSERT INTO index_keys (name, key) VALUES (?, '') ON CONFLICT (name) DO NOTHING", (INDEXED,))
+                if cur.dialect == "postgres":
+                    held = [(m, "{" + text[1:-1] + "}") for m, text in held]
+                cur.insert_rows("member_tokens", ("member_id", "tokens"), held)
 
     # ---- connections ---------------------------------------------------------
     @contextmanager

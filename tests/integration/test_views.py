@@ -487,6 +487,17 @@ def test_a_rebuild_moves_many_members_in_one_statement_each_once(app, tenant):
     assert rows == [("u1", 20, 10), ("u2", 40, 10)]
 
 
+def held_tokens(cur, member_id: str) -> list[int]:
+    """A member's tokens in the blind index (an array on PostgreSQL, a JSON array on SQLite)."""
+    tokens = cur.scalar("SELECT tokens FROM member_tokens WHERE member_id = ?", (member_id,))
+    return sorted(tokens if isinstance(tokens, list) else json.loads(tokens))
+
+
+OLD_INDEX_DDL = (
+    "CREATE TABLE member_index (token TEXT NOT NULL, member_id TEXT NOT NULL, PRIMARY KEY (token, member_id))"
+)
+
+
 def test_a_store_kept_before_the_pairs_of_words_gets_them_and_the_holder_index_when_opened(app, tenant, settings):
     """An older version indexed each word of a name alone and had no index of a holder's members by
     id: opening the store indexes its members again, pairs too, and adds the index, rebuilding nothing."""
@@ -497,16 +508,17 @@ def test_a_store_kept_before_the_pairs_of_words_gets_them_and_the_holder_index_w
     with platform.stores.use(tenant.id) as store:
         pair = store.vault.token(PAIR, "b tran")
         with store.transaction(write=True) as cur:  # as the older version left the store
-            assert cur.scalar("SELECT count(*) FROM member_index WHERE token = ?", (pair,)) == 1
-            cur.execute("DELETE FROM member_index WHERE token = ?", (pair,))
+            assert pair in held_tokens(cur, "m2")
+            cur.execute("DELETE FROM member_tokens")
+            cur.execute(OLD_INDEX_DDL)
             cur.execute("DELETE FROM index_keys WHERE name = ?", (INDEXED,))
             cur.execute("INSERT INTO index_keys (name, key) VALUES ('indexed', '')")
             cur.execute("DROP INDEX member_spans_holder")
     opened = TenantStore(tenant.id, settings)
     try:
         with opened.transaction() as cur:
-            assert cur.scalar("SELECT count(*) FROM member_index WHERE token = ?", (pair,)) == 1
-            assert cur.scalar("SELECT count(*) FROM member_index WHERE member_id = 'm2'") == 6
+            tokens = held_tokens(cur, "m2")
+            assert pair in tokens and len(tokens) == 6  # tran, van, b and their pairs
             kept = (
                 "pg_indexes WHERE schemaname = current_schema() AND"
                 if cur.dialect == "postgres"
@@ -518,6 +530,58 @@ def test_a_store_kept_before_the_pairs_of_words_gets_them_and_the_holder_index_w
     finally:
         opened.close()
     assert [m["id"] for m in tenant.get("/members", q="tran b").get_json()["members"]] == ["m2"]
+
+
+def test_a_store_indexed_a_row_per_token_is_indexed_a_row_per_member_when_opened(app, tenant, settings, monkeypatch):
+    """An older version kept a row per token and member, the token as 32 hex digits of the HMAC:
+    opening the store carries every member's tokens over into one row, opening no member's data, and
+    every search answers as before."""
+    from persistence.vault import INDEXED, INDEXED_PAIRS, PersonalDataVault
+
+    build_history(tenant)
+    tenant.post(
+        "/members",
+        {"id": "m3", "union_id": "u1", "admitted_on": "2024-01-02", "full_name": "Trần Thị A", "gender": "female"},
+    )
+    searches = [{"q": "nguyen thi a"}, {"q": "thi a"}, {"q": "a"}, {"q": "tran b"}, {"q": "tran van"}]
+    searches += [{"q": "b nguyen"}, {"id_number": "045090000001"}, {"q": "nguyen", "id_number": "045090000001"}]
+
+    def answers() -> list[list[str]]:
+        return [[m["id"] for m in tenant.get("/members", **asked).get_json()["members"]] for asked in searches]
+
+    before = answers()
+    assert before[:3] == [["m1"], ["m1", "m3"], ["m1", "m3"]]
+    platform = app.extensions["unionledger"]
+    with platform.stores.use(tenant.id) as store, store.transaction(write=True) as cur:  # as the older version
+        held = {m: held_tokens(cur, m) for m in ("m1", "m2", "m3")}
+        cur.execute(OLD_INDEX_DDL)
+        for member_id, tokens in held.items():
+            for token in tokens:
+                old = token.to_bytes(8, "big", signed=True).hex() + "5f" * 8  # its 16 first bytes
+                cur.execute("INSERT INTO member_index (token, member_id) VALUES (?, ?)", (old, member_id))
+        cur.execute("DELETE FROM member_tokens")
+        cur.execute("DELETE FROM index_keys WHERE name = ?", (INDEXED,))
+        cur.execute("INSERT INTO index_keys (name, key) VALUES (?, '')", (INDEXED_PAIRS,))
+    platform.stores.retire(tenant.id)
+
+    def opening(*_args):
+        raise AssertionError("a member's data was opened")
+
+    monkeypatch.setattr(PersonalDataVault, "unseal_many", opening)
+    opened = TenantStore(tenant.id, settings)
+    try:
+        with opened.transaction() as cur:
+            assert {m: held_tokens(cur, m) for m in ("m1", "m2", "m3")} == held
+            gone = (
+                "SELECT to_regclass('member_index') IS NULL"
+                if cur.dialect == "postgres"
+                else "SELECT count(*) = 0 FROM sqlite_master WHERE name = 'member_index'"
+            )
+            assert cur.scalar(gone)
+    finally:
+        opened.close()
+    monkeypatch.undo()
+    assert answers() == before
 
 
 def test_views_kept_under_another_definition_are_rebuilt_from_the_ledger_when_next_read(
