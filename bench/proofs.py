@@ -24,11 +24,10 @@ import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import Any
 
+from bench.admissions import admission_bodies
 from bench.serving import Gunicorn, call, combined, hammer, hammer_workers, percentile, service_env
-from demo.generator import LAST_DAY, member_name
 from domain.clock import vietnam_today
 from integrity.tree import Tree
 
@@ -84,24 +83,11 @@ def run(bench: Any, compare: bool = True) -> None:
     path = f"/v1/tenants/{bench.tenant}/members"
     env = service_env(bench.url, bench.settings.control_schema, bench.admin_token, bench.tmp)
     unions, run_id = bench.scope_unions, f"t{rng.randrange(10**6):06d}"
-    today = vietnam_today()
-    after = LAST_DAY + timedelta(days=1) if today > LAST_DAY else None
-    last = today if after else LAST_DAY
+    admit = admission_bodies(rng, unions, vietnam_today())
 
     def admissions(tag: str):
         def admission(_c: int, n: int) -> dict:
-            union_id, founded = unions[rng.randrange(len(unions))]
-            first = max(founded, after) if after else founded
-            gender = rng.choice(("female", "male"))
-            return {
-                "id": f"tree-{run_id}-{tag}-{n}",
-                "union_id": union_id,
-                "admitted_on": (first + timedelta(days=rng.randint(0, (last - first).days))).isoformat(),
-                "full_name": member_name(rng, gender),
-                "gender": gender,
-                "birth_date": "1990-05-17",
-                "id_number": f"038190{n % 10**6:06d}",
-            }
+            return admit(f"tree-{run_id}-{tag}-{n}", n)
 
         return admission
 
@@ -131,10 +117,11 @@ def run(bench: Any, compare: bool = True) -> None:
                 assert treed.request("GET", checkpoint, bench.token)[0] == 200  # the tree level with the ledger
                 bench.settle()
                 parts[name].append(hammer_workers(server, path, bench.token, admissions(f"{name}{n}"), **load))
-            ratio = 1 - parts["tree"][-1]["rps"] / parts["untreed"][-1]["rps"]
+            tree, without = parts["tree"][-1], parts["untreed"][-1]
             bench.log(
-                f"tree A/B pair {n + 1}: tree {parts['tree'][-1]['rps']:.0f}/s,"
-                f" untreed {parts['untreed'][-1]['rps']:.0f}/s, overhead {ratio:+.3f}"
+                f"tree A/B pair {n + 1}: tree {tree['rps']:.0f}/s ({tree['cpu_ms']:.2f} ms CPU an answer),"
+                f" untreed {without['rps']:.0f}/s ({without['cpu_ms']:.2f} ms),"
+                f" overhead {1 - tree['rps'] / without['rps']:+.3f}"
             )
         overheads = [1 - t["rps"] / u["rps"] for t, u in zip(parts["tree"], parts["untreed"], strict=True)]
         tree, without = combined(parts["tree"]), combined(parts["untreed"])

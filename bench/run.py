@@ -79,7 +79,6 @@ import re
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -94,7 +93,8 @@ import psycopg
 from psycopg import sql
 
 from application.register import Register
-from bench import moving, pooler, proofs
+from bench import moving, pooler, proofs, rebuilding
+from bench.admissions import admission_bodies
 from bench.plan_records import load_plan_records
 from bench.serving import (
     ROOT,
@@ -109,7 +109,7 @@ from bench.serving import (
     percentile,
     service_env,
 )
-from demo.generator import LAST_DAY, generate_province, load_province, member_name
+from demo.generator import LAST_DAY, generate_province, load_province
 from domain.clock import vietnam_today
 from domain.indicators import BASE_CODES
 from domain.periods import parse_period
@@ -431,42 +431,14 @@ class Bench:
         self.log(f"COPY: {seconds:.1f}s")
 
     def scan(self) -> None:
-        """Read every event in ledger order (server-side cursor) and decode its JSON."""
-        events = sql.Identifier(schema_name(self.tenant), "ledger_events")
-        started, count = time.perf_counter(), 0
-        with psycopg.connect(self.conninfo) as conn, conn.cursor(name="scan") as cur:
-            cur.execute(sql.SQL("SELECT notification_id, topic, state FROM {} ORDER BY notification_id").format(events))
-            while rows := cur.fetchmany(2000):
-                for _, _, state in rows:
-                    json.loads(state)
-                count += len(rows)
-        seconds = time.perf_counter() - started
+        """Read every event in ledger order and decode its JSON (bench.rebuilding.scan)."""
+        count, seconds = rebuilding.scan(self.conninfo, self.tenant)
         self.results["scan_rps"] = count / seconds
         self.results["events"] = count
         self.log(f"scan: {count:,} events in {seconds:.1f}s")
 
     def rebuild(self) -> None:
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bench.rebuild_child",
-                "--database-url",
-                self.url,
-                "--control-schema",
-                self.settings.control_schema,
-                "--tenant",
-                self.tenant,
-            ],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if out.returncode:
-            raise RuntimeError("rebuild failed: " + out.stderr[-3000:])
-        child = json.loads(out.stdout.strip().splitlines()[-1])
+        child = rebuilding.rebuild(ROOT, self.url, self.tenant, self.settings.control_schema)
         self.results["rebuild_eps"] = child["events"] / child["seconds"]
         self.results["rebuild_rss_mb"] = child["rss_mb"]
         self.log(
@@ -495,28 +467,14 @@ class Bench:
         # Unions that lie within the clerk's scope on every admission's date: the generated
         # history ends before the admissions begin, so where they are today they are then.
         unions = self.scope_unions
-        # Dated after the generated history where the clock allows, so that however many the
-        # run admits, the 2025 report verified below counts the generated province only.
-        today = vietnam_today()
-        after = LAST_DAY + timedelta(days=1) if today > LAST_DAY else None
-        last = today if after else LAST_DAY
+        # Dated after the generated history where the clock allows (bench.admissions), so that
+        # however many the run admits, the 2025 report verified below counts the generated province only.
+        admit = admission_bodies(rng, unions, vietnam_today())
         run = uuid.uuid4().hex[:6]
 
         def admissions(tag: str):
-            def admission(c: int, n: int) -> dict:
-                union_id, founded = unions[rng.randrange(len(unions))]
-                first = max(founded, after) if after else founded
-                on = first + timedelta(days=rng.randint(0, (last - first).days))
-                gender = rng.choice(("female", "male"))
-                return {
-                    "id": f"api-{run}-{tag}-{n}",
-                    "union_id": union_id,
-                    "admitted_on": on.isoformat(),
-                    "full_name": member_name(rng, gender),
-                    "gender": gender,
-                    "birth_date": "1990-05-17",
-                    "id_number": f"038190{n % 10**6:06d}",
-                }
+            def admission(_c: int, n: int) -> dict:
+                return admit(f"api-{run}-{tag}-{n}", n)
 
             return admission
 
@@ -689,9 +647,18 @@ class Bench:
 
     def settle(self) -> None:
         """Flush what earlier phases left dirty (a rebuild writes gigabytes), so that the API and its
-        bare baseline each start from a checkpoint instead of one of them paying for it."""
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            conn.execute("CHECKPOINT")
+        bare baseline each start from a checkpoint instead of one of them paying for it. A server
+        whose connections are all taken for a moment (a shared one) is asked again for a minute."""
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                    conn.execute("CHECKPOINT")
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
 
     def indicators(self, server: Gunicorn, province, rng: random.Random) -> None:
         """Random periods, units, as_of and known_at, one request at a time."""

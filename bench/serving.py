@@ -232,6 +232,7 @@ def hammer_workers(server: Gunicorn, path: str, token: str, body: Callable[[int,
     cpu = sum(cpu_seconds(pid) for pid in workers)
     part = hammer(server.port, path, token, body, **load)
     part["cpu_s"] = sum(cpu_seconds(pid) for pid in workers) - cpu
+    part["cpu_ms"] = 1000 * part["cpu_s"] / max(1, part["requests"])
     return part
 
 
