@@ -26,10 +26,8 @@ from eventsourcing.utils import get_topic
 from application.scope import Scope
 from application.unit_of_work import preload
 from domain.base import RegisterAggregate
-from domain.imports import ERRORS_KEPT, ImportPlan, plan_import
+from domain.imports import ERRORS_KEPT, ImportPlan, plan_import, union_of_row, workplace_of_row
 from domain.members import Member, personal_data
-from domain.unions import Union
-from domain.workplaces import Workplace
 from persistence.mapper import RegisterMapper
 from persistence.recorders import insert_within
 from persistence.vault import Sealing, index_rows, seal_new_with
@@ -130,34 +128,8 @@ def import_events(
 
 
 def _created(store: Any, kind: str, rows: list[dict], actor: str) -> Built:
-    created: list[Workplace] | list[Union]
-    if kind == "workplaces":
-        created = [
-            Workplace(
-                workplace_id=r["id"],
-                name=r["name"],
-                sector=r["sector"],
-                unit_id=r["unit_id"],
-                workers=r["workers"],
-                female_workers=r["female_workers"],
-                as_of=r["as_of"],
-                actor=actor,
-            )
-            for r in rows
-        ]
-    else:
-        created = [
-            Union(
-                union_id=r["id"],
-                name=r["name"],
-                workplace_id=r["workplace_id"],
-                unit_id=r["unit_id"],
-                founded_on=r["founded_on"],
-                decision_no=r["decision_no"],
-                actor=actor,
-            )
-            for r in rows
-        ]
+    make = workplace_of_row if kind == "workplaces" else union_of_row
+    created = [make(r, actor) for r in rows]
     mapper = store.event_store.mapper
     return [(mapper.to_stored_event(e), e, e.timestamp) for aggregate in created for e in aggregate.collect_events()]
 

@@ -28,7 +28,6 @@ import time
 import uuid
 import weakref
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="unionledger-profile-metrics-"))
@@ -37,7 +36,8 @@ import psycopg
 from psycopg import sql
 
 from application.register import Register
-from demo.generator import LAST_DAY, generate_province, load_province, member_name
+from bench.admissions import admission_bodies
+from demo.generator import generate_province, load_province
 from domain.clock import vietnam_today
 from projections.placement import Placements, holder_on
 from tenants.bootstrap import bootstrap
@@ -160,23 +160,11 @@ def main(argv: list[str] | None = None) -> None:
         app = create_app(platform=platform)
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
-        after = LAST_DAY + timedelta(days=1) if today > LAST_DAY else None
-        last = today if after else LAST_DAY
         rng = __import__("random").Random(args.seed)
+        admit = admission_bodies(rng, scoped, today)
 
         def admission(n: int) -> dict:
-            union_id, founded = scoped[rng.randrange(len(scoped))]
-            first = max(founded, after) if after else founded
-            gender = rng.choice(("female", "male"))
-            return {
-                "id": f"prof-{suffix}-{n}",
-                "union_id": union_id,
-                "admitted_on": (first + timedelta(days=rng.randint(0, (last - first).days))).isoformat(),
-                "full_name": member_name(rng, gender),
-                "gender": gender,
-                "birth_date": "1990-05-17",
-                "id_number": f"038190{n % 10**6:06d}",
-            }
+            return admit(f"prof-{suffix}-{n}", n)
 
         path = f"/v1/tenants/{tenant}/members"
         for n in range(20):  # warm: the store opened, the token known, the structure read

@@ -4,9 +4,13 @@
   (``Tree.link``, timed in the bench's own process, where the load runs), against the rest of
   the load's time.
 - ``tree_api_overhead``: 1 - (single admissions per second) / (the same with the tree left out
-  of commands: bench/untreed_app.py), both served by gunicorn with the service's config, taking
-  turns (each going first in every other round); before each turn a checkpoint brings the tree
-  level with the ledger again (untimed).
+  of commands: bench/untreed_app.py), both served by gunicorn with the service's config, in
+  ``--tree-pairs`` pairs of short turns (each side going first in every other pair; before each
+  turn a checkpoint brings the tree level with the ledger again, untimed): the median of the
+  pairs' own overheads, a drift of the machine between pairs weighing on neither side.
+  ``tree_api_overhead_spread`` gives their lowest, quartiles and highest; ``tree_cpu_ms`` each
+  side's workers' CPU per answer and ``tree_cpu_overhead`` 1 - untreed / tree of it (what the
+  machine's other load changes least).
 - ``proof_p95_ms``: the largest of the p95 latencies of ``GET /ledger/checkpoint``,
   ``/ledger/consistency`` (random ``from``, ``to`` the tree's size) and ``/ledger/inclusion``
   (random position, the tree's size), one request at a time; each is also reported.
@@ -16,14 +20,14 @@ from __future__ import annotations
 
 import http.client
 import random
+import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import Any
 
-from bench.serving import Gunicorn, call, combined, hammer, percentile, service_env
-from demo.generator import LAST_DAY, member_name
+from bench.admissions import admission_bodies
+from bench.serving import Gunicorn, call, combined, hammer, hammer_workers, percentile, service_env
 from domain.clock import vietnam_today
 from integrity.tree import Tree
 
@@ -34,6 +38,7 @@ KEYS = (
     "inclusion_p95_ms",
     "tree_import_overhead",
     "tree_api_overhead",
+    "tree_cpu_overhead",
     "tree_api_errors",
 )
 BARS = {
@@ -78,32 +83,19 @@ def run(bench: Any, compare: bool = True) -> None:
     path = f"/v1/tenants/{bench.tenant}/members"
     env = service_env(bench.url, bench.settings.control_schema, bench.admin_token, bench.tmp)
     unions, run_id = bench.scope_unions, f"t{rng.randrange(10**6):06d}"
-    today = vietnam_today()
-    after = LAST_DAY + timedelta(days=1) if today > LAST_DAY else None
-    last = today if after else LAST_DAY
+    admit = admission_bodies(rng, unions, vietnam_today())
 
     def admissions(tag: str):
         def admission(_c: int, n: int) -> dict:
-            union_id, founded = unions[rng.randrange(len(unions))]
-            first = max(founded, after) if after else founded
-            gender = rng.choice(("female", "male"))
-            return {
-                "id": f"tree-{run_id}-{tag}-{n}",
-                "union_id": union_id,
-                "admitted_on": (first + timedelta(days=rng.randint(0, (last - first).days))).isoformat(),
-                "full_name": member_name(rng, gender),
-                "gender": gender,
-                "birth_date": "1990-05-17",
-                "id_number": f"038190{n % 10**6:06d}",
-            }
+            return admit(f"tree-{run_id}-{tag}-{n}", n)
 
         return admission
 
-    rounds = bench.args.api_rounds
+    pairs = bench.args.tree_pairs
     load = {
         "clients": bench.args.clients,
-        "seconds": bench.args.api_seconds / rounds,
-        "limit": bench.args.api_max_requests // rounds,
+        "seconds": bench.args.api_seconds / pairs,
+        "limit": bench.args.api_max_requests // pairs,
     }
     checkpoint = f"/v1/tenants/{bench.tenant}/ledger/checkpoint"
     if not compare:
@@ -119,21 +111,37 @@ def run(bench: Any, compare: bool = True) -> None:
         treed.workers_warm()
         untreed.workers_warm()
         parts: dict[str, list] = {"tree": [], "untreed": []}
-        for n in range(rounds):
+        for n in range(pairs):
             sides = (("tree", treed), ("untreed", untreed))
             for name, server in sides if n % 2 == 0 else sides[::-1]:  # in turn first, as the machine drifts
                 assert treed.request("GET", checkpoint, bench.token)[0] == 200  # the tree level with the ledger
                 bench.settle()
-                parts[name].append(hammer(server.port, path, bench.token, admissions(f"{name}{n}"), **load))
-                bench.log(f"tree A/B, {name} round {n + 1}: {parts[name][-1]['rps']:.0f}/s")
+                parts[name].append(hammer_workers(server, path, bench.token, admissions(f"{name}{n}"), **load))
+            tree, without = parts["tree"][-1], parts["untreed"][-1]
+            bench.log(
+                f"tree A/B pair {n + 1}: tree {tree['rps']:.0f}/s ({tree['cpu_ms']:.2f} ms CPU an answer),"
+                f" untreed {without['rps']:.0f}/s ({without['cpu_ms']:.2f} ms),"
+                f" overhead {1 - tree['rps'] / without['rps']:+.3f}"
+            )
+        overheads = [1 - t["rps"] / u["rps"] for t, u in zip(parts["tree"], parts["untreed"], strict=True)]
         tree, without = combined(parts["tree"]), combined(parts["untreed"])
         bench.results.update(
             tree_api_rps=tree["rps"],
             untreed_api_rps=without["rps"],
-            tree_api_overhead=1 - tree["rps"] / without["rps"],
+            tree_api_overhead=statistics.median(overheads),
+            tree_api_overhead_spread=spread(overheads),
+            tree_cpu_ms={"tree": round(tree["cpu_ms"], 2), "untreed": round(without["cpu_ms"], 2)},
+            tree_cpu_overhead=1 - without["cpu_ms"] / tree["cpu_ms"],
             tree_api_errors=tree["errors"] + without["errors"],
         )
         proofs(bench, treed, rng)
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    """The lowest, the quartiles and the highest of ``values``, rounded: how far the pairs agree."""
+    q1, q2, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+    named = zip(("min", "q1", "median", "q3", "max"), (min(values), q1, q2, q3, max(values)), strict=True)
+    return {name: round(value, 4) for name, value in named}
 
 
 def proofs(bench: Any, server: Gunicorn, rng: random.Random) -> None:

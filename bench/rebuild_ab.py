@@ -11,28 +11,20 @@ baseline), rebuilds its views with ``bench.rebuild_child`` run from the earlier 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
+from bench.rebuilding import rebuild, scan
 from bench.run import DEFAULT_URL
 from bench.serving import ROOT
 from tenants.settings import Settings, schema_name
-
-CHILD = (
-    "import json, resource, runpy, sys; sys.argv = ['rebuild_child', *sys.argv[1:]];"
-    " runpy.run_module('bench.rebuild_child', run_name='__main__');"
-    " u = resource.getrusage(resource.RUSAGE_SELF); print(json.dumps({'cpu': u.ru_utime + u.ru_stime}))"
-)
 
 
 def load(url: str, tenant: str, control: str, members: int, data_dir: Path) -> None:
@@ -54,44 +46,6 @@ def load(url: str, tenant: str, control: str, members: int, data_dir: Path) -> N
         platform.close()
 
 
-def scan(url: str, tenant: str) -> float:
-    """Events per second of reading the ledger in order and decoding each event's JSON."""
-    events = sql.Identifier(schema_name(tenant), "ledger_events")
-    started, count = time.perf_counter(), 0
-    with psycopg.connect(url) as conn, conn.cursor(name="scan") as cur:
-        cur.execute(sql.SQL("SELECT notification_id, topic, state FROM {} ORDER BY notification_id").format(events))
-        while rows := cur.fetchmany(2000):
-            for _, _, state in rows:
-                json.loads(state)
-            count += len(rows)
-    return count / (time.perf_counter() - started)
-
-
-def rebuild(root: Path, url: str, tenant: str, control: str) -> dict:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            CHILD,
-            "--database-url",
-            url,
-            "--control-schema",
-            control,
-            "--tenant",
-            tenant,
-        ],  # fmt: skip
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode:
-        raise RuntimeError(f"rebuild from {root} failed: " + out.stderr[-3000:])
-    lines = out.stdout.strip().splitlines()
-    return {**json.loads(lines[-2]), **json.loads(lines[-1])}
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, required=True)
@@ -110,7 +64,8 @@ def main(argv: list[str] | None = None) -> None:
         load(url, tenant, control, args.members, scratch / "data")
         for round_ in range(args.rounds):
             for name, root in (("before", before), ("after", ROOT)):
-                rate = scan(url, tenant)
+                count, seconds = scan(url, tenant)
+                rate = count / seconds
                 child = rebuild(root, url, tenant, control)
                 eps = child["events"] / child["seconds"]
                 print(

@@ -56,6 +56,9 @@ scratch schema), dropped at the end. Measured, in this order:
   and runs the province's families alone.
 - move: ``--only move`` alone (bench/moving.py): the province imported on its own, then moved to a
   second server while a client writes (``move_seconds``, ``move_pause_s``).
+- proofs (bench/proofs.py): what keeping the Merkle tree costs single admissions, and the proofs'
+  latencies. ``--only proofs`` loads the province (without the plans' records) and runs this
+  phase alone (``--members 100000 --only proofs``).
 
 Prints a table (metric, value, bar, pass/fail) and writes the JSON.
 """
@@ -76,7 +79,6 @@ import re
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -91,10 +93,23 @@ import psycopg
 from psycopg import sql
 
 from application.register import Register
-from bench import moving, pooler, proofs
+from bench import moving, pooler, proofs, rebuilding
+from bench.admissions import admission_bodies
 from bench.plan_records import load_plan_records
-from bench.serving import ROOT, Gunicorn, call, combined, hammer, percentile, service_env
-from demo.generator import LAST_DAY, generate_province, load_province, member_name
+from bench.serving import (
+    ROOT,
+    Gunicorn,
+    call,
+    child_pids,
+    combined,
+    cpu_seconds,
+    descendants,
+    hammer,
+    hammer_workers,
+    percentile,
+    service_env,
+)
+from demo.generator import LAST_DAY, generate_province, load_province
 from domain.clock import vietnam_today
 from domain.indicators import BASE_CODES
 from domain.periods import parse_period
@@ -167,32 +182,6 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def child_pids(parent: int) -> list[int]:
-    """The processes ``parent`` started (gunicorn's workers), from /proc."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == parent:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def descendants(parent: int) -> list[int]:
-    """Every process under ``parent``: a worker's opening process (persistence/vault.py) and the
-    fork server it was started from."""
-    found = child_pids(parent)
-    return found + [d for child in found for d in descendants(child)]
-
-
-def cpu_seconds(pid: int) -> float:
-    """The CPU time (user and system) a process has used so far, every thread of it."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def peak_rss_mb(pid: int) -> float:
     """A process's peak resident set (VmHWM), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -228,7 +217,8 @@ def table(results: dict) -> str:
         if key not in results:  # a phase left out (--reads-only, --only)
             continue
         value = results[key]
-        shown = f"{value:,}" if isinstance(value, int) else f"{value:,.3f}" if "ratio" in key else f"{value:,.1f}"
+        fraction = "ratio" in key or "overhead" in key
+        shown = f"{value:,}" if isinstance(value, int) else f"{value:,.3f}" if fraction else f"{value:,.1f}"
         bar = " ".join(map(str, BARS[key])) if key in BARS else ""
         verdict = {True: "pass", False: "FAIL", None: ""}[passes(key, value)]
         lines.append(f"{key:<20} {shown:>14}  {bar:<8} {verdict}")
@@ -298,6 +288,8 @@ class Bench:
             return self.finish()
         if self.args.only == "api":
             return self.api_only()
+        if self.args.only == "proofs":
+            return self.proofs_only()
         today = vietnam_today()
         self.log(f"generating a province of {self.args.members:,} members (seed {self.args.seed})")
         province = generate_province(self.args.members, self.args.seed, today)
@@ -350,6 +342,19 @@ class Bench:
         self.platform = None
         self.api(province)
         self.api_ratios()
+        return self.finish()
+
+    def proofs_only(self) -> dict:
+        """``--only proofs``: the province loaded (without the plans' records), then the tree's
+        A/B of single admissions and the proofs' latencies alone."""
+        province = generate_province(self.args.members, self.args.seed, vietnam_today())
+        self.platform = bootstrap(self.settings)
+        self.token = self.platform.provision(self.tenant, "Bench province")
+        self.load(province, plans=False)
+        self.scoped(province)
+        self.platform.close()
+        self.platform = None
+        self.tree_and_proofs()
         return self.finish()
 
     def bare_table(self) -> None:
@@ -426,42 +431,14 @@ class Bench:
         self.log(f"COPY: {seconds:.1f}s")
 
     def scan(self) -> None:
-        """Read every event in ledger order (server-side cursor) and decode its JSON."""
-        events = sql.Identifier(schema_name(self.tenant), "ledger_events")
-        started, count = time.perf_counter(), 0
-        with psycopg.connect(self.conninfo) as conn, conn.cursor(name="scan") as cur:
-            cur.execute(sql.SQL("SELECT notification_id, topic, state FROM {} ORDER BY notification_id").format(events))
-            while rows := cur.fetchmany(2000):
-                for _, _, state in rows:
-                    json.loads(state)
-                count += len(rows)
-        seconds = time.perf_counter() - started
+        """Read every event in ledger order and decode its JSON (bench.rebuilding.scan)."""
+        count, seconds = rebuilding.scan(self.conninfo, self.tenant)
         self.results["scan_rps"] = count / seconds
         self.results["events"] = count
         self.log(f"scan: {count:,} events in {seconds:.1f}s")
 
     def rebuild(self) -> None:
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bench.rebuild_child",
-                "--database-url",
-                self.url,
-                "--control-schema",
-                self.settings.control_schema,
-                "--tenant",
-                self.tenant,
-            ],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if out.returncode:
-            raise RuntimeError("rebuild failed: " + out.stderr[-3000:])
-        child = json.loads(out.stdout.strip().splitlines()[-1])
+        child = rebuilding.rebuild(ROOT, self.url, self.tenant, self.settings.control_schema)
         self.results["rebuild_eps"] = child["events"] / child["seconds"]
         self.results["rebuild_rss_mb"] = child["rss_mb"]
         self.log(
@@ -490,28 +467,14 @@ class Bench:
         # Unions that lie within the clerk's scope on every admission's date: the generated
         # history ends before the admissions begin, so where they are today they are then.
         unions = self.scope_unions
-        # Dated after the generated history where the clock allows, so that however many the
-        # run admits, the 2025 report verified below counts the generated province only.
-        today = vietnam_today()
-        after = LAST_DAY + timedelta(days=1) if today > LAST_DAY else None
-        last = today if after else LAST_DAY
+        # Dated after the generated history where the clock allows (bench.admissions), so that
+        # however many the run admits, the 2025 report verified below counts the generated province only.
+        admit = admission_bodies(rng, unions, vietnam_today())
         run = uuid.uuid4().hex[:6]
 
         def admissions(tag: str):
-            def admission(c: int, n: int) -> dict:
-                union_id, founded = unions[rng.randrange(len(unions))]
-                first = max(founded, after) if after else founded
-                on = first + timedelta(days=rng.randint(0, (last - first).days))
-                gender = rng.choice(("female", "male"))
-                return {
-                    "id": f"api-{run}-{tag}-{n}",
-                    "union_id": union_id,
-                    "admitted_on": on.isoformat(),
-                    "full_name": member_name(rng, gender),
-                    "gender": gender,
-                    "birth_date": "1990-05-17",
-                    "id_number": f"038190{n % 10**6:06d}",
-                }
+            def admission(_c: int, n: int) -> dict:
+                return admit(f"api-{run}-{tag}-{n}", n)
 
             return admission
 
@@ -603,16 +566,10 @@ class Bench:
                 for name, each, token in sides:
                     self.settle()
                     tag = f"{tagged(name)}{n}"
-                    assert each.process is not None
-                    workers = descendants(each.process.pid)
-                    cpu = sum(cpu_seconds(pid) for pid in workers)
-                    part = hammer(each.port, path, token, admissions(tag), **load)
-                    part["cpu_s"] = sum(cpu_seconds(pid) for pid in workers) - cpu
+                    part = hammer_workers(each, path, token, admissions(tag), **load)
                     parts[name].append(part)
                     self.log(f"{name} round {n + 1}: {shown(part)}")
         runs = {name: combined(each) for name, each in parts.items()}
-        for name, each in parts.items():  # the workers' CPU per answer: what the machine's other load changes least
-            runs[name]["cpu_ms"] = 1000 * sum(p["cpu_s"] for p in each) / max(1, runs[name]["requests"])
         for name, run in runs.items():
             self.log(f"API ({name}): {shown(run)}")
         api, unscoped, bare = runs["api"], runs["unscoped"], runs["bare"]
@@ -690,9 +647,18 @@ class Bench:
 
     def settle(self) -> None:
         """Flush what earlier phases left dirty (a rebuild writes gigabytes), so that the API and its
-        bare baseline each start from a checkpoint instead of one of them paying for it."""
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            conn.execute("CHECKPOINT")
+        bare baseline each start from a checkpoint instead of one of them paying for it. A server
+        whose connections are all taken for a moment (a shared one) is asked again for a minute."""
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                    conn.execute("CHECKPOINT")
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
 
     def indicators(self, server: Gunicorn, province, rng: random.Random) -> None:
         """Random periods, units, as_of and known_at, one request at a time."""
@@ -1029,9 +995,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--national-tenants", type=int, default=34)
     parser.add_argument("--national-members", type=int, default=None, help="in all; default --members")
     parser.add_argument("--national-requests", type=int, default=100)
+    parser.add_argument(
+        "--tree-pairs", type=int, default=10, help="pairs of turns, with and without the tree, over --api-seconds"
+    )
     parser.add_argument("--proof-requests", type=int, default=200, help="of each: checkpoint, consistency, inclusion")
     parser.add_argument(
-        "--only", choices=("national", "console", "move", "api"), default=None, help="run this phase alone"
+        "--only", choices=("national", "console", "move", "api", "proofs"), default=None, help="run this phase alone"
     )
     parser.add_argument(
         "--api-variants",

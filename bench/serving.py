@@ -184,7 +184,7 @@ def combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
     every = [x for part in parts for x in part["latencies_ms"]]
     requests, errors = sum(p["requests"] for p in parts), sum(p["errors"] for p in parts)
     seconds = sum(p["seconds"] for p in parts)
-    return {
+    run = {
         "requests": requests,
         "errors": errors,
         "seconds": seconds,
@@ -193,6 +193,47 @@ def combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
         "p99_ms": percentile(every, 99),
         "latencies_ms": every,
     }
+    if parts and all("cpu_s" in p for p in parts):  # rounds of hammer_workers: the workers' CPU per answer
+        run["cpu_ms"] = 1000 * sum(p["cpu_s"] for p in parts) / max(1, requests)
+    return run
+
+
+def child_pids(parent: int) -> list[int]:
+    """The processes ``parent`` started (gunicorn's workers), from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def descendants(parent: int) -> list[int]:
+    """Every process under ``parent``: a worker's opening process (persistence/vault.py) and the
+    fork server it was started from."""
+    found = child_pids(parent)
+    return found + [d for child in found for d in descendants(child)]
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) a process has used so far, every thread of it."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def hammer_workers(server: Gunicorn, path: str, token: str, body: Callable[[int, int], dict], **load: Any) -> dict:
+    """``hammer`` against ``server``, with the CPU its workers used meanwhile (``cpu_s``): what the
+    machine's other load changes least, summed by ``combined`` into ``cpu_ms`` per answer."""
+    assert server.process is not None
+    workers = descendants(server.process.pid)
+    cpu = sum(cpu_seconds(pid) for pid in workers)
+    part = hammer(server.port, path, token, body, **load)
+    part["cpu_s"] = sum(cpu_seconds(pid) for pid in workers) - cpu
+    part["cpu_ms"] = 1000 * part["cpu_s"] / max(1, part["requests"])
+    return part
 
 
 def service_env(

@@ -16,8 +16,9 @@ from werkzeug.exceptions import HTTPException
 from application.policy import Action, may
 from application.register import Register
 from domain.errors import DomainError, NotFound
+from persistence.outage import database_away
 from service.auth import tenant_register
-from service.errors import RETRY_AFTER_SECONDS, UNAVAILABLE
+from service.errors import RETRY_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +124,6 @@ def register_errors(bp: Blueprint) -> None:
     bp.register_error_handler(NotFound, lambda e: (render_template("console/error.html", status=404), 404))
     bp.register_error_handler(HTTPException, http_error)
     bp.register_error_handler(DomainError, refused)
-    for kind in UNAVAILABLE:  # the database away: nothing the user did; the same page will do later
-        bp.register_error_handler(kind, unavailable)
     bp.register_error_handler(Exception, unexpected)
 
 
@@ -142,7 +141,11 @@ def unavailable(error: Exception):
 
 
 def unexpected(error: Exception):
-    """A failure of the service: logged, and a page that says so (never the API's JSON to a browser)."""
+    """A failure of the service: logged, and a page that says so (never the API's JSON to a browser);
+    the database away (persistence.outage.database_away, whatever it was wrapped in): 503, as
+    nothing the user did; the same page will do later."""
+    if database_away(error):
+        return unavailable(error)
     log.exception("unexpected error in the console", exc_info=error)
     return render_template("console/error.html", status=500), 500
 

@@ -599,32 +599,42 @@ def _reach_day(sheet: str, r: dict, today: date) -> date:
     return min(span.end, today)
 
 
+def workplace_of_row(r: dict, actor: str) -> Workplace:
+    """The workplace a checked row of a workplaces file makes."""
+    return Workplace(
+        workplace_id=r["id"],
+        name=r["name"],
+        sector=r["sector"],
+        unit_id=r["unit_id"],
+        workers=r["workers"],
+        female_workers=r["female_workers"],
+        as_of=r["as_of"],
+        actor=actor,
+    )
+
+
+def union_of_row(r: dict, actor: str) -> Union:
+    """The union a checked row of a unions file makes."""
+    return Union(
+        union_id=r["id"],
+        name=r["name"],
+        workplace_id=r["workplace_id"],
+        unit_id=r["unit_id"],
+        founded_on=r["founded_on"],
+        decision_no=r["decision_no"],
+        actor=actor,
+    )
+
+
 def _created(cls: type, new_rows: dict[str, dict[str, dict]], entity_id: str) -> RegisterAggregate | None:
     """An entity this file creates, as its row makes it, without its creation event (its own row
     records that); None if the file creates no such entity."""
     if cls is Union and entity_id in new_rows["unions"]:
         r = new_rows["unions"][entity_id]
-        made: RegisterAggregate = Union(
-            union_id=r["id"],
-            name=r["name"],
-            workplace_id=r["workplace_id"],
-            unit_id=r["unit_id"],
-            founded_on=r["founded_on"],
-            decision_no=r["decision_no"],
-            actor="",
-        )
+        made: RegisterAggregate = union_of_row(r, "")
     elif cls is Workplace and entity_id in new_rows["workplaces"]:
         r = new_rows["workplaces"][entity_id]
-        made = Workplace(
-            workplace_id=r["id"],
-            name=r["name"],
-            sector=r["sector"],
-            unit_id=r["unit_id"],
-            workers=r["workers"],
-            female_workers=r["female_workers"],
-            as_of=r["as_of"],
-            actor="",
-        )
+        made = workplace_of_row(r, "")
     elif cls is Member and entity_id in new_rows["members"]:
         r = new_rows["members"][entity_id]
         made = Member(

@@ -298,6 +298,16 @@ def judge_recovery(
     return recovered
 
 
+def judge_load(ctx: Context, result: Result, load: Load, fault: float, back: float, base: int, phase: str = "") -> None:
+    """What ``load`` met around a fault: its answers logged, the recovery judged (judge_recovery),
+    members_total checked against the admissions (judge_members_total), the successes counted."""
+    writes = [a for _, a in load.writes]
+    ctx.log(f"{len(writes)} admissions sent ({_statuses(writes)}), {len(load.reads)} reads ({_statuses(load.reads)})")
+    judge_recovery(result, load.reads, writes if load.writers else None, fault, back, phase)
+    judge_members_total(result, load.reads, load.writes, base, phase)
+    result.acknowledged += sum(a.ok for a in load.reads + writes)
+
+
 def wait_recovered(load: Load, back: float, timeout: float = 60) -> None:
     deadline = back + timeout
     while time.monotonic() < deadline:
@@ -425,11 +435,7 @@ def kill_command(ctx: Context, result: Result) -> None:
             time.sleep(ctx.seconds)
         finally:
             load.stop()
-        writes = [a for _, a in load.writes]
-        ctx.log(f"{len(writes)} admissions sent ({_statuses(writes)}), {len(load.reads)} reads")
-        judge_recovery(result, load.reads, writes, fault, fault)
-        judge_members_total(result, load.reads, load.writes, 0)
-        result.acknowledged += sum(a.ok for a in load.reads + writes)
+        judge_load(ctx, result, load, fault, fault, 0)
         after_load(ctx, service, tenant, load.acknowledged(), result)
 
 
@@ -681,14 +687,7 @@ def pg_restart(mode: str) -> Callable[[Context, Result], None]:
                 service.port, tenant, ctx.files.open_unions, paths, writers=WRITERS, readers=READERS, prefix=mode[0]
             )
             fault, back = restart_under(ctx, load, mode, f"{WRITERS} writers and {READERS} readers", result)
-            writes = [a for _, a in load.writes]
-            ctx.log(
-                f"{len(writes)} admissions sent ({_statuses(writes)}), {len(load.reads)} reads"
-                f" ({_statuses(load.reads)})"
-            )
-            judge_recovery(result, load.reads, writes, fault, back, "under writers")
-            judge_members_total(result, load.reads, load.writes, base, "under writers")
-            result.acknowledged += sum(a.ok for a in load.reads + writes)
+            judge_load(ctx, result, load, fault, back, base, "under writers")
             readers = Load(service.port, tenant, ctx.files.open_unions, paths, readers=READERS)
             fault, back = restart_under(ctx, readers, mode, f"{READERS} readers alone", result)
             ctx.log(f"{len(readers.reads)} reads ({_statuses(readers.reads)})")
@@ -701,21 +700,32 @@ def pg_restart(mode: str) -> Callable[[Context, Result], None]:
 
 
 def restart_under(ctx: Context, load: Load, mode: str, what: str, result: Result) -> tuple[float, float]:
-    """``load`` runs ``--seconds``, PostgreSQL restarts, and ``load`` runs until the service has
-    recovered and ``--seconds`` more; returns when the restart began and when the server was back."""
+    """PostgreSQL restarted (``pg_ctl restart -m mode``) under ``load`` (under_load)."""
+
+    def restart() -> str:
+        started = time.monotonic()
+        ctx.pg.restart(mode)
+        return f"{what}: server back in {time.monotonic() - started:.1f} s"
+
+    return under_load(ctx, load, result, f"pg_ctl restart -m {mode} under {what}", restart)
+
+
+def under_load(ctx: Context, load: Load, result: Result, what: str, fault: Callable[[], str]) -> tuple[float, float]:
+    """``load`` runs ``--seconds``, ``fault`` happens (logged as ``what``; it returns what to note),
+    and ``load`` runs until the service has recovered and ``--seconds`` more; returns when the
+    fault began and when it was over."""
     load.start()
     try:
         time.sleep(ctx.seconds)
-        ctx.log(f"pg_ctl restart -m {mode} under {what}")
-        fault = time.monotonic()
-        ctx.pg.restart(mode)
+        ctx.log(what)
+        began = time.monotonic()
+        result.note(fault())
         back = time.monotonic()
-        result.note(f"{what}: server back in {back - fault:.1f} s")
         wait_recovered(load, back)
         time.sleep(ctx.seconds)
     finally:
         load.stop()
-    return fault, back
+    return began, back
 
 
 # ---- 5. a rebuild with readers -------------------------------------------------------------------

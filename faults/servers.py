@@ -33,10 +33,12 @@ from faults.scenarios import (
     _statuses,
     after_load,
     expect,
+    judge_load,
     judge_members_total,
     judge_recovery,
     last_line,
     recovered_at,
+    under_load,
     wait_recovered,
 )
 from faults.service import Answer, Service
@@ -295,23 +297,14 @@ def failover(ctx: Context, result: Result) -> None:
             load = Load(
                 service.port, tenant, sub.files.open_unions, sub.figure_paths(tenant)[:1], WRITERS, READERS, prefix="fo"
             )
-            load.start()
-            try:
-                time.sleep(ctx.seconds)
-                ctx.log(f"failover under {WRITERS} writers and {READERS} readers")
-                fault = time.monotonic()
-                took = pair.fail_over()
-                back = time.monotonic()
-                result.note(f"primary stopped and standby promoted in {took:.1f} s")
-                wait_recovered(load, back)
-                time.sleep(ctx.seconds)
-            finally:
-                load.stop()
-            writes = [a for _, a in load.writes]
-            ctx.log(f"{len(writes)} admissions sent ({_statuses(writes)}), {len(load.reads)} reads")
-            judge_recovery(result, load.reads, writes, fault, back)
-            judge_members_total(result, load.reads, load.writes, base, "failover")
-            result.acknowledged += sum(a.ok for a in load.reads + writes)
+            fault, back = under_load(
+                sub,
+                load,
+                result,
+                f"failover under {WRITERS} writers and {READERS} readers",
+                lambda: f"primary stopped and standby promoted in {pair.fail_over():.1f} s",
+            )
+            judge_load(sub, result, load, fault, back, base, "failover")
             with Inspector(settings) as inspector, inspector.store(tenant.id) as store, store.transaction() as cur:
                 port = cur.scalar("SELECT inet_server_port()")
             if port != pair.standby.port:

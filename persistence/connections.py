@@ -21,15 +21,10 @@ from psycopg.rows import DictRow
 from psycopg_pool import ConnectionPool, PoolTimeout
 from psycopg_pool.abc import CT
 
+from persistence.outage import DatabaseUnreachable as DatabaseUnreachable  # where its callers import it
 from tenants.settings import Settings
 
 WAIT_SLICE_SECONDS = 1.0
-
-
-class DatabaseUnreachable(Exception):
-    """A pool gave no connection in time: the database is away (or every connection stayed busy
-    that long). Not a psycopg error, so that the library's recorders do not retry it: they retry
-    an OperationalError ten times, and would wait ten times as long before the request answers."""
 
 
 def usable(conn: psycopg.Connection[Any]) -> None:

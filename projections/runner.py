@@ -35,6 +35,7 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
+from persistence.outage import database_away
 from projections.base import (
     FEW_ROWS,
     HANDLED,
@@ -302,7 +303,9 @@ class Projector:
                             projection.process_batch(cur, items)
             except ViewsMoved:
                 raise
-            except Exception as error:  # noqa: BLE001 - the batch rolled back; find the event that failed
+            except Exception as error:
+                if database_away(error):  # no event failed: the database went away under the batch
+                    raise
                 log.warning(
                     "views (%s): a batch from position %d failed (%s); applying it event by event",
                     lane,
@@ -355,6 +358,8 @@ class Projector:
                     for projection in self.lanes[lane]:
                         projection.process_batch(cur, [(event, n.id)])
             except Exception as error:
+                if database_away(error):
+                    raise
                 stop = ViewsStopped(n.id, lane, _reason(error))
                 log.error("%s", stop)
                 raise stop from error

@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from application.scope import OutOfScope
 from domain.errors import AlreadyExists, Conflict, DomainError, InvalidValue, NotFound
-from persistence.connections import DatabaseUnreachable
+from persistence.outage import DatabaseUnreachable, database_away
 from persistence.recorders import TenantMoved, fenced
 from projections.runner import ViewsStopped, ViewsUnavailable
 from service.auth import record_refusal
@@ -19,15 +19,11 @@ from tenants.stores import TenantBusy
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
-# A store that does not answer: the database is away, restarting or refusing connections, or a
-# connection broke under a request. The library wraps psycopg's errors in its own.
-UNAVAILABLE = (
-    persistence.OperationalError,
-    persistence.InterfaceError,
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
-    DatabaseUnreachable,
-)
+# A store that does not answer: the database is away, restarting, being promoted or refusing
+# connections, or a connection broke under a request (persistence.outage.database_away decides,
+# for every database error and whatever it was wrapped in). The library wraps psycopg's errors in
+# its own, with classes of its own: a read-only standby's refusal comes as its InternalError.
+DATABASE_ERRORS = (persistence.PersistenceError, psycopg.Error, DatabaseUnreachable)
 RETRY_AFTER_SECONDS = 5
 
 
@@ -119,6 +115,11 @@ def handle_unavailable(error: Exception) -> Response:
     return unavailable("the register's database does not answer at the moment; try again shortly")
 
 
+def handle_database(error: Exception) -> Response:
+    """A database error: 503 if it says the database is away (database_away), else unexpected."""
+    return handle_unavailable(error) if database_away(error) else handle_unexpected(error)
+
+
 def handle_busy(error: TenantBusy) -> Response:
     return unavailable(error.message, error.retry_after, "Tenant busy")
 
@@ -142,7 +143,7 @@ def handle_moved(error: Exception) -> Response:
     """A write refused by a moved tenant's fence (tenants/moving.py): this process still had the
     tenant's old copy open. It opens the new one at the next request; nothing was written."""
     if not fenced(error):
-        return handle_unexpected(error)
+        return handle_database(error)
     tenant = (request.view_args or {}).get("tenant")
     if tenant is not None:
         current_app.extensions["unionledger"].stores.retire(tenant)
@@ -151,6 +152,8 @@ def handle_moved(error: Exception) -> Response:
 
 def handle_unexpected(error: Exception) -> Response:
     original = getattr(error, "original_exception", None) or error
+    if database_away(original):  # raised from a broken connection, in whatever it was wrapped
+        return handle_unavailable(original)
     log.exception("unexpected error", exc_info=original)
     return problem(500, "Internal error", "the service failed; nothing you sent caused this")
 
@@ -163,6 +166,6 @@ def register(app: Flask) -> None:
         app.register_error_handler(fence, handle_moved)
     app.register_error_handler(ViewsStopped, handle_stopped)
     app.register_error_handler(ViewsUnavailable, handle_views_unavailable)
-    for kind in UNAVAILABLE:
-        app.register_error_handler(kind, handle_unavailable)
+    for kind in DATABASE_ERRORS:
+        app.register_error_handler(kind, handle_database)
     app.register_error_handler(Exception, handle_unexpected)

@@ -1106,6 +1106,17 @@ def test_an_import_stopped_by_a_failed_write_writes_nothing_and_a_repeat_writes_
     assert [e["event"] for e in history(tenant, f"/unions/{UNIONS[0]['id']}")] == ["UnionFounded"]
 
 
+def structure_with_one_builder(tenant, monkeypatch) -> None:
+    """The tenant's units, workplaces and unions imported; member sheets from their first row built
+    in one builder process, a chunk of one row at a time."""
+    monkeypatch.setattr(imports, "ELSEWHERE_FROM", 1)
+    monkeypatch.setattr(imports, "BUILDERS", 1)
+    monkeypatch.setattr(imports, "import_events", functools.partial(imports.import_events, chunk=1))
+    with_units(tenant)
+    imported(tenant, csv_file("workplaces", WORKPLACES), "workplaces.csv")
+    imported(tenant, csv_file("unions", UNIONS), "unions.csv")
+
+
 def test_a_large_member_sheet_sealed_in_builder_processes_reads_and_records_as_one_sealed_here(
     app, tenant, settings, monkeypatch
 ):
@@ -1115,12 +1126,7 @@ def test_a_large_member_sheet_sealed_in_builder_processes_reads_and_records_as_o
     them, and the views rebuilt from the ledger are the live ones. SQLite seals in process."""
     from eventsourcing.persistence import Mapper
 
-    monkeypatch.setattr(imports, "ELSEWHERE_FROM", 1)
-    monkeypatch.setattr(imports, "BUILDERS", 1)
-    monkeypatch.setattr(imports, "import_events", functools.partial(imports.import_events, chunk=1))
-    with_units(tenant)
-    imported(tenant, csv_file("workplaces", WORKPLACES), "workplaces.csv")
-    imported(tenant, csv_file("unions", UNIONS), "unions.csv")
+    structure_with_one_builder(tenant, monkeypatch)
     built_here: list[int] = []
     real_admissions = imports._admissions
     monkeypatch.setattr(
@@ -1164,12 +1170,7 @@ def test_an_import_whose_builder_process_died_builds_in_its_own_and_records_ever
     import signal
     import time
 
-    monkeypatch.setattr(imports, "ELSEWHERE_FROM", 1)
-    monkeypatch.setattr(imports, "BUILDERS", 1)
-    monkeypatch.setattr(imports, "import_events", functools.partial(imports.import_events, chunk=1))
-    with_units(tenant)
-    imported(tenant, csv_file("workplaces", WORKPLACES), "workplaces.csv")
-    imported(tenant, csv_file("unions", UNIONS), "unions.csv")
+    structure_with_one_builder(tenant, monkeypatch)
     pool = imports._builder_pool()
     assert pool.submit(int, "7").result() == 7
     for pid in list(pool._processes):

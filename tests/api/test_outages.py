@@ -330,3 +330,71 @@ def test_the_service_starts_while_the_database_is_away_and_serves_once_it_is_bac
             relay.stop()
         app.extensions["unionledger"].close()
         drop_schemas(Settings(database_url=PG_URL, control_schema=settings.control_schema), made)
+
+
+# ---- a failover's errors, forced where they are met -------------------------------------------------
+def read_only_refusal() -> psycopg.errors.ReadOnlySqlTransaction:
+    return psycopg.errors.ReadOnlySqlTransaction("cannot execute INSERT in a read-only transaction")
+
+
+def test_an_admission_refused_by_a_standby_under_promotion_answers_503_and_records_nothing(tenant, monkeypatch):
+    """A write that lands on a server no longer (or not yet) the primary is refused by it as a
+    read-only transaction, which the library wraps as its InternalError: the database away for
+    the client, not a failure of the service."""
+    from application import commit
+
+    seed(tenant)
+
+    def on_a_standby(*_args, **_kwargs):
+        raise read_only_refusal()
+
+    monkeypatch.setattr(commit, "_decide_and_write", on_a_standby)
+    answer = tenant.post("/members", member(1), expect=503)
+    assert answer.mimetype == "application/problem+json"
+    assert answer.headers["Retry-After"]
+    assert answer.get_json()["status"] == 503
+    monkeypatch.undo()
+    assert tenant.get("/members/m1", expect=404)
+    tenant.post("/members", member(1))  # the same request, once the primary takes writes
+
+
+def test_a_connection_cut_while_the_views_catch_up_answers_503_and_does_not_stop_the_views(app, tenant, monkeypatch):
+    """The views' catch-up meeting a server shut down under it (as the old primary's connections
+    are, a promotion) is the database away, not an event the views cannot take."""
+    from projections.base import Projection
+
+    seed(tenant)
+    platform = app.extensions["unionledger"]
+    with platform.stores.use(tenant.id) as store:
+        store.projector.reset()  # the views behind the ledger: the next read catches them up
+
+        def shut_down(*_args, **_kwargs):
+            raise psycopg.errors.AdminShutdown("terminating connection due to administrator command")
+
+        monkeypatch.setattr(Projection, "process_batch", shut_down)
+        answer = tenant.get("/members/m0", expect=503)
+        assert answer.headers["Retry-After"]
+        assert answer.get_json()["title"] == "Service unavailable"  # not "Views stopped"
+        assert store.stopped is None
+    monkeypatch.undo()
+    assert tenant.get("/members/m0").get_json()["id"] == "m0"
+    tenant.post("/members", member(1))
+
+
+def test_what_says_the_database_is_away_is_found_through_what_wraps_it():
+    from eventsourcing import persistence
+
+    from persistence.outage import database_away
+
+    def wrapped(error: Exception, wrapper: Exception) -> Exception:
+        try:
+            raise wrapper from error
+        except Exception as raised:  # noqa: BLE001 - the wrapper, carrying its cause
+            return raised
+
+    assert database_away(wrapped(read_only_refusal(), persistence.InternalError("read-only")))
+    assert database_away(wrapped(psycopg.errors.CannotConnectNow("starting up"), RuntimeError("in a thread")))
+    assert database_away(psycopg.errors.AdminShutdown("terminating connection"))
+    assert not database_away(wrapped(psycopg.errors.UniqueViolation("duplicate"), persistence.IntegrityError("dup")))
+    assert not database_away(psycopg.errors.UndefinedTable("no such table"))
+    assert not database_away(ValueError("a bug"))

@@ -575,3 +575,25 @@ def test_a_national_token_signs_in_to_the_national_level_and_sees_no_province_pa
     assert client.get("/members").status_code == 403 and client.get("/units").status_code == 403
     assert client.get("/member/m1").status_code == 403  # no personal data, no register pages
     assert 'href="/units"' not in body
+
+
+def test_a_page_met_by_the_database_away_in_a_wrapped_error_is_a_503_page_not_a_failure(signed_in, monkeypatch):
+    """A standby's refusal (read-only transaction) as the library wraps it, met while a page is
+    made: the database away, a page saying to try again, not the service's failure."""
+    import psycopg
+    from eventsourcing import persistence
+
+    from console import dashboard
+
+    def on_a_standby(*_args, **_kwargs):
+        try:
+            raise psycopg.errors.ReadOnlySqlTransaction("cannot execute UPDATE in a read-only transaction")
+        except psycopg.Error as error:
+            raise persistence.InternalError(str(error)) from error
+
+    monkeypatch.setattr(dashboard, "gather", on_a_standby)
+    page = signed_in.get("/?as_of=2024-12-31")
+    assert page.status_code == 503
+    assert page.headers["Retry-After"]
+    monkeypatch.undo()
+    assert signed_in.get("/?as_of=2024-12-31").status_code == 200
