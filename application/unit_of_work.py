@@ -71,7 +71,7 @@ class UnitOfWork:
         self.added: list[RegisterAggregate] = []
         self.sealing = Sealing()  # new members' keys and index tokens, stored with the events that use them
         # What the command being decided had sealed before it queued: (member id, data, sealed, key, tokens)
-        self.sealed_ahead: tuple[str, dict[str, Any], str, bytes, list[str]] | None = None
+        self.sealed_ahead: tuple[str, dict[str, Any], str, bytes, list[int]] | None = None
 
     def get(self, cls: type[A], client_id: str, field: str = "id") -> A:
         """The aggregate of kind ``cls`` with the client's id; NotFound (naming ``field``) if none."""
