@@ -7,7 +7,7 @@ always are, but after a crash); members' personal data is opened here and nowher
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -18,7 +18,7 @@ from domain.indicators import BASE_CODES, GROUP_BY, STEPS, Indicator, parse_indi
 from domain.members import PERSONAL_FIELDS
 from domain.periods import parse_period, steps
 from domain.text import search_words
-from persistence.vault import PERSONAL_KEY_COLUMN, PERSONAL_KEY_JOIN
+from persistence.vault import PERSONAL_KEY_COLUMN, PERSONAL_KEY_JOIN, PERSONAL_KEY_MEMBER
 from projections.base import from_day, micros
 from projections.browse import RegisterLists
 from projections.indicators import Question
@@ -62,7 +62,7 @@ def after_cursor(cursor: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class Page:
-    items: list  # dicts as answered, or rows of a file's columns
+    items: Any  # a list of dicts as answered, or (a file's page) its rows, made as they are written
     next: str | None
 
 
@@ -97,6 +97,45 @@ def iso_micros(value: int | None, seconds_seen: dict[int, str]) -> str | None:
     if prefix is None:
         prefix = seconds_seen[seconds] = datetime.fromtimestamp(seconds, tz=UTC).isoformat()[: -len("+00:00")]
     return f"{prefix}.{us:06d}+00:00" if us else f"{prefix}+00:00"
+
+
+def _member_file_rows(rows: list[tuple], opening: Callable[[], dict[str, dict | None]]) -> Iterator[tuple]:
+    """A file's page of members as rows of MEMBER_COLUMNS, made as they are written: the page's
+    personal data is waited for only then (``opening`` answers it), so the statement of the next
+    page and the opening of this one overlap with the writing of the one before."""
+    opened = opening()
+    days: dict[int | None, date | None] = {None: None}
+    seconds: dict[int, str] = {}
+    born: dict[str, date] = {}
+    for member_id, union, first, admitted, gender, _sealed, left, reason, version, at, updated, _key in rows:
+        personal = opened.get(member_id)
+        if admitted not in days:
+            days[admitted] = from_day(admitted)
+        if left not in days:
+            days[left] = from_day(left)
+        if personal:
+            birth = personal.get("birth_date")
+            name, number = personal.get("full_name"), personal.get("id_number")
+            birth_date = born.get(birth) or born.setdefault(birth, date.fromisoformat(birth)) if birth else None
+        else:
+            name = birth_date = number = None
+        yield (
+            member_id,
+            union,
+            first,
+            days[admitted],
+            gender,
+            name,
+            birth_date,
+            number,
+            days[left],
+            reason,
+            "active" if left is None else "left",
+            personal is None,
+            version,
+            iso_micros(at, seconds),
+            iso_micros(updated, seconds),
+        )
 
 
 class RegisterReads:
@@ -512,39 +551,9 @@ class RegisterReads:
             among=among,
             after=after_cursor(after),
             limit=limit + 1,
-            key=(PERSONAL_KEY_JOIN, PERSONAL_KEY_COLUMN),
+            key=(PERSONAL_KEY_JOIN, PERSONAL_KEY_COLUMN, PERSONAL_KEY_MEMBER),
         )
         more = len(rows) > limit
         rows = rows[:limit]
-        opened = self.store.vault.unseal_with_keys((r[0], r[5], r[11]) for r in rows)
-        days: dict[int | None, date | None] = {None: None}
-        seconds: dict[int, str] = {}
-        born: dict[str, date] = {}
-        out = []
-        for member_id, union, first, admitted, gender_, _sealed, left, reason, version, at, updated, _key in rows:
-            personal = opened.get(member_id)
-            birth = personal.get("birth_date") if personal else None
-            if admitted not in days:
-                days[admitted] = from_day(admitted)
-            if left not in days:
-                days[left] = from_day(left)
-            out.append(
-                (
-                    member_id,
-                    union,
-                    first,
-                    days[admitted],
-                    gender_,
-                    personal.get("full_name") if personal else None,
-                    born.get(birth) or born.setdefault(birth, date.fromisoformat(birth)) if birth else None,
-                    personal.get("id_number") if personal else None,
-                    days[left],
-                    reason,
-                    "active" if left is None else "left",
-                    personal is None,
-                    version,
-                    iso_micros(at, seconds),
-                    iso_micros(updated, seconds),
-                )
-            )
-        return Page(out, cursor_of(rows[-1][0]) if more and rows else None)
+        opening = self.store.vault.unseal_later((r[0], r[5], r[11]) for r in rows)
+        return Page(_member_file_rows(rows, opening), cursor_of(rows[-1][0]) if more and rows else None)

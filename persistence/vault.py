@@ -99,28 +99,42 @@ _opener: ProcessPoolExecutor | None = None
 _opener_lock = threading.Lock()
 
 
-def _open_elsewhere(sealed: list[tuple[str, str, str | None]]) -> dict[str, dict | None]:
-    """``_opened_hex`` in the opening process (started the first time, from a fork server: a
-    serving process has threads and connections that a plain fork would copy); in this process
-    if that one has died (it is started again next time)."""
+def _open_elsewhere(sealed: list[tuple[str, str, str | None]]) -> Callable[[], dict[str, dict | None]]:
+    """``_opened_hex`` started in the opening process (started the first time, from a fork server:
+    a serving process has threads and connections that a plain fork would copy), answered when
+    called; opened in this process if that one has died (it is started again next time)."""
     global _opener
     with _opener_lock:
         if _opener is None:
             _opener = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver"))
         opener = _opener
     try:
-        return opener.submit(_opened_hex, sealed).result()
+        future = opener.submit(_opened_hex, sealed)
     except BrokenProcessPool:
-        with _opener_lock:
-            if _opener is opener:
-                _opener = None
-        return _opened_hex(sealed)
+        return _here(opener, sealed)
+
+    def answer() -> dict[str, dict | None]:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            return _here(opener, sealed)()
+
+    return answer
+
+
+def _here(opener: ProcessPoolExecutor, sealed: list[tuple[str, str, str | None]]) -> Callable[[], dict]:
+    global _opener
+    with _opener_lock:
+        if _opener is opener:
+            _opener = None
+    return functools.partial(_opened_hex, sealed)
 
 
 # How a read of the views joins a member's key (``personal_keys k`` on the member's id), to open
-# the personal data of many members with ``unseal_with_keys``
+# the personal data of many members with ``unseal_with_keys``; the joined table's member id
 PERSONAL_KEY_JOIN = "LEFT JOIN personal_keys k ON k.member_id = {member_id}"
 PERSONAL_KEY_COLUMN = "k.key"
+PERSONAL_KEY_MEMBER = "k.member_id"
 
 
 def _read_keys(cur, member_ids: list[str]) -> dict[str, bytes]:
@@ -386,8 +400,14 @@ class PersonalDataVault:
         """As ``unseal_many``, from (member_id, sealed, key) read together with the members (a
         file's page: one statement, not two); the key as PERSONAL_KEY_COLUMN reads it, None once
         destroyed. Many members at once are opened in a process of its own (see OFFLOADED)."""
+        return PersonalDataVault.unseal_later(sealed)()
+
+    @staticmethod
+    def unseal_later(sealed: Iterable[tuple[str, str | None, str | None]]) -> Callable[[], dict[str, dict | None]]:
+        """``unseal_with_keys`` started now and answered when called: a file's next page is read
+        while this one is opened in the opening process, and both while the page before is written."""
         rows = [(m, s, k) for m, s, k in sealed if s]
-        return _open_elsewhere(rows) if len(rows) >= OFFLOADED else _opened_hex(rows)
+        return _open_elsewhere(rows) if len(rows) >= OFFLOADED else functools.partial(_opened_hex, rows)
 
     def unseal(self, member_id: str, sealed: str | None) -> dict | None:
         return self.unseal_many([(member_id, sealed)]).get(member_id)

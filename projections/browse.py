@@ -209,23 +209,27 @@ class RegisterLists:
         among: list[str] | None,
         after: str | None,
         limit: int,
-        key: tuple[str, str] | None = None,
+        key: tuple[str, str, str] | None = None,
     ) -> list[tuple]:
         """The members ``member_ids`` pages, with their state, in one statement: (id, union,
         admitted union, admitted on, gender, sealed personal data, left on, reason, version,
-        admitted at, updated at), for a file of a whole list; with ``key`` (a join and the column
-        it adds), each member's key too."""
+        admitted at, updated at), for a file of a whole list; with ``key`` (a join, the column it
+        adds and the joined table's member id), each member's key too."""
         with self.transaction() as cur:
-            columns, join = MEMBER_ROW, ""
+            columns, join, joined = MEMBER_ROW, "", []
             if key is not None:  # the vault's key of each member, joined on its id
                 columns, join = f"{columns}, {key[1]}", " " + key[0].format(member_id="s.entity_id")
+                if after is not None:
+                    join, joined = f"{join} AND {key[2]} > ?", [after]
             source, where, params = _members_on(cur, on, unions, status, gender, among, columns, True)
             source += join
             if after is not None:
-                where.append("s.entity_id > ?")
-                params.append(after)
+                # each joined table's bound too: PostgreSQL merges a long page with the members'
+                # and the keys' tables in id order, from their first row unless told where to start
+                where += ["s.entity_id > ?", "m.member_id > ?"]
+                params += [after, after]
             sql = f"{source} WHERE {' AND '.join(where)} ORDER BY s.entity_id LIMIT ?"
-            return cur.execute(sql, (*params, limit)).fetchall()
+            return cur.execute(sql, (*joined, *params, limit)).fetchall()
 
 
 MEMBER_ROW = (

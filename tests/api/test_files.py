@@ -132,6 +132,38 @@ def test_a_member_file_holds_the_personal_data_the_json_answer_holds(province):
     assert found["m1"]["status"] == "left" and found["m1"]["left_on"] == "2023-05-01"
 
 
+def test_a_member_file_is_byte_for_byte_the_file_worked_out_by_hand(province):
+    """Every field as written here from what was recorded (the instants and versions as the JSON
+    answer says them): quoting, empty fields, booleans, dates, the line ends and the encoding."""
+    answered = {m["id"]: m for m in every_item(province, "/members", "members")}
+
+    def tail(member_id: str) -> str:
+        m = answered[member_id]
+        return f"{m['version']},{m['recorded_at']},{m['updated_at']}\r\n"
+
+    expected = (
+        "id,union_id,admitted_union_id,admitted_on,gender,full_name,birth_date,id_number,left_on,leave_reason,"
+        "status,personal_data_erased,version,recorded_at,updated_at\r\n"
+        "m1,u1,u1,2019-03-01,female,Nguyễn Thị A,1990-01-01,045090000001,2023-05-01,retired,left,false,"
+        + tail("m1")
+        + "m2,u1,u2,2019-03-01,male,Trần Văn B,,,,,active,false,"
+        + tail("m2")
+        + 'm3,u1,u1,2024-03-01,female,"Lê Thị 3, ""Út""",1995-02-03,,,,active,false,'
+        + tail("m3")
+        + "m4,u1,u1,2024-04-01,male,,,,,,active,true,"
+        + tail("m4")
+        + 'm5,u1,u1,2024-05-01,female,"Lê Thị 5, ""Út""",,,,,active,false,'
+        + tail("m5")
+        + 'm6,u1,u1,2024-06-01,male,"Lê Thị 6, ""Út""",,,,,active,false,'
+        + tail("m6")
+        + 'm7,u1,u1,2024-07-01,female,"Lê Thị 7, ""Út""",,,,,active,false,'
+        + tail("m7")
+    )
+    response = province.get("/members", format="csv")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.get_data() == expected.encode()
+
+
 def test_the_accept_type_asks_for_a_file_named_for_what_it_holds(province):
     response = province.client.get(
         province.url("/unions"),
