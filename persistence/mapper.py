@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import DatetimeAsISO, Mapper, StoredEvent
-from eventsourcing.utils import get_topic, resolve_topic
+from eventsourcing.utils import TopicError, get_topic, resolve_topic
 
 from persistence.event_store import DateAsISO
 from projections.audit import entry, entry_of
@@ -71,12 +71,14 @@ class RegisterMapper(Mapper):
         data = self.flat_json(state.items()) if self._direct else None
         if data is None:
             return None
-        return self._stored(
-            topic, originator_id, originator_version, data, entry_of(resolve_topic(topic), originator_id, state)
-        )
+        try:
+            columns = entry_of(resolve_topic(topic), originator_id, state)
+        except TopicError:  # not an event of the register's: stored without the trail's columns
+            columns = None
+        return self._stored(topic, originator_id, originator_version, data, columns)
 
     def _stored(
-        self, topic: str, originator_id: UUID, originator_version: int, data: bytes, columns: tuple
+        self, topic: str, originator_id: UUID, originator_version: int, data: bytes, columns: tuple | None
     ) -> StoredEvent:
         if self.compressor:
             data = self.compressor.compress(data)
