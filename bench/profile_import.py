@@ -183,7 +183,7 @@ def main() -> None:
             for variant in VARIANTS[round_ % 3 :] + VARIANTS[: round_ % 3]:  # each first in turn
                 figures = variant_round(platform, province, f"profile-{suffix}-{variant}-{round_}", variant)
                 tenants.append(figures["tenant"])
-                bench = Bench(argparse.Namespace(members=args.members, seed=args.seed))
+                bench = Bench(argparse.Namespace(members=args.members, seed=args.seed, reuse=None))
                 bench.copy(province)
                 figures["copy_rps"] = round(bench.results["copy_rps"])
                 figures["import_ratio"] = round(figures["members_per_s"] / bench.results["copy_rps"], 3)
