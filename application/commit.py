@@ -197,6 +197,11 @@ def _decide_and_write(
     chosen, uow = decide(store, take(), cur, ends.placements, preloaded)
     decided.extend(chosen)
     events = uow.collect_events()
+    if events and ends.next_position != ends.top + 1:  # positions a rolled-back write used up hold no event
+        cur.execute(
+            "INSERT INTO ledger_voids (position) SELECT generate_series(?, ?) ON CONFLICT DO NOTHING",
+            (ends.top + 1, ends.next_position - 1),
+        )
     recordings = _write(store, cur, events, uow.sealing, ends.next_position) if events else []
     # Positions a rolled-back write used up lie before these: the views and the chain go over
     # them once the group is stored (the caller catches up), as they do for any gap.

@@ -14,7 +14,7 @@ A position that holds no event is chained as void (``canonical`` of an empty ori
 version 0, empty topic and state). PostgreSQL can leave such a gap: a rolled-back insert, or a
 server crash, uses up sequence values. Extension, which runs under the tenant lock after the
 views have applied every event written, links a gap as void only when nothing ever recorded an
-event there (no audit entry at that position); otherwise the event was deleted, and extension
+event there (the next writer noted the position void); otherwise the event was deleted, and extension
 stops there. A void position with no link, or whose link is not the void one, is reported as a
 deleted event.
 
@@ -51,6 +51,9 @@ CHAIN_TABLE = "ledger_chain"
 CHAIN_DDL = (
     "CREATE TABLE IF NOT EXISTS ledger_chain (position BIGINT PRIMARY KEY, link TEXT NOT NULL, recorded_at BIGINT)"
 )
+# Positions known to hold no event: ones a rolled-back write used up, noted by the next writer
+# under the tenant lock (application.commit, persistence.recorders)
+VOIDS_DDL = "CREATE TABLE IF NOT EXISTS ledger_voids (position BIGINT PRIMARY KEY)"
 EXPORT_FORMAT = "unionledger-export/1"
 BATCH = 2000
 
@@ -316,10 +319,14 @@ class Chain:
         return (recorded[-1][0], link) if recorded else end
 
     def _ever_recorded(self, first: int, last: int) -> bool:
-        """Whether the views ever applied an event at these positions (the caller holds the lock)."""
-        self.store.projector.follow()
+        """Whether an event was ever recorded at one of these positions (the caller holds the lock):
+        SQLite never leaves a position empty; on PostgreSQL, unless the writer after a rolled-back
+        one noted them void."""
         with self.transaction() as cur:
-            return cur.scalar("SELECT COUNT(*) FROM audit_entries WHERE position BETWEEN ? AND ?", (first, last)) > 0
+            if cur.dialect != "postgres":
+                return True
+            voids = cur.scalar("SELECT COUNT(*) FROM ledger_voids WHERE position BETWEEN ? AND ?", (first, last))
+        return voids < last - first + 1
 
     def chained(self) -> int:
         with self.transaction() as cur:

@@ -26,7 +26,9 @@ from domain.clock import vietnam_today
 from integrity import merkle
 from integrity.chain import EXPORT_FORMAT, Digest, Entry, Verified, is_void, leaf_of, recompute, void
 from persistence.event_store import EventStore
+from persistence.recorders import EVENT_COLUMNS
 from persistence.vault import KEYS_DDL, index_ddl
+from projections.audit import ENTRY_COLUMNS, entry
 from projections.base import ViewCursor
 from projections.indicators import IndicatorCalculator
 from projections.ledger import Ledger
@@ -43,6 +45,9 @@ def projections() -> list:
 def ledger_mapper() -> Mapper:
     """A mapper configured as a tenant's event store's (its transcodings: DateAsISO...)."""
     return EventStore({"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
+
+
+LEDGER = "ledger_events"  # the export's events, as a store's ledger table holds them
 
 
 class ExportError(Exception):
@@ -170,8 +175,31 @@ class MemoryStore:
                 cur.execute(statement)
         self.projector.create()
         self.projector.follow()
-        self.views = RegisterViews(self.transaction, Ledger(mapper, recorder=recorder))
+        self._record(recorder, mapper)
+        self.views = RegisterViews(self.transaction, Ledger(mapper, LEDGER))
         self.indicators = IndicatorCalculator(self.transaction)
+
+    def _record(self, recorder: FileRecorder, mapper: Mapper) -> None:
+        """The export's events in a ledger table as a store keeps it, with the audit trail's columns."""
+        with self.transaction(write=True) as cur:
+            cur.execute(
+                f"CREATE TABLE {LEDGER} (originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB,"
+                f" {', '.join(ENTRY_COLUMNS)})"
+            )
+            cur.executemany(
+                f"INSERT INTO {LEDGER} (rowid, {', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * 11)})",
+                [
+                    (
+                        n.id,
+                        str(n.originator_id),
+                        n.originator_version,
+                        n.topic,
+                        n.state,
+                        *entry(mapper.to_domain_event(n)),
+                    )
+                    for n in recorder.notifications
+                ],
+            )
 
     @contextmanager
     def transaction(

@@ -10,17 +10,33 @@ the encoder would write, in the same order, to the same bytes. An event with any
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from json.encoder import encode_basestring
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import DatetimeAsISO, Mapper, StoredEvent
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import TopicError, get_topic, resolve_topic
 
 from persistence.event_store import DateAsISO
+from projections.audit import entry, entry_of
 
 _NAMED: dict[str, str] = {}  # an attribute's name as the JSON writes it, with its colon
+
+
+@dataclass(frozen=True)
+class EntryStoredEvent(StoredEvent):
+    """A stored event with the audit trail's columns of its event (projections.audit.ENTRY_COLUMNS),
+    which the ledger's recorder writes beside it."""
+
+    entry: tuple | None = None
+
+
+def entry_columns(stored: StoredEvent) -> tuple:
+    """The trail's columns the recorder writes for ``stored``: None where the event did not come
+    through the ledger's mapper (then a store's opening fills them from its state)."""
+    return getattr(stored, "entry", None) or (None, None, None, None, None, None)
 
 
 class RegisterMapper(Mapper):
@@ -36,12 +52,15 @@ class RegisterMapper(Mapper):
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         state = self._flat_json(domain_event) if self._direct else None
         if state is None:
-            return super().to_stored_event(domain_event)
+            s = super().to_stored_event(domain_event)
+            return EntryStoredEvent(s.originator_id, s.originator_version, s.topic, s.state, entry(domain_event))
         kind = type(domain_event)
         topic = self._topics.get(kind)
         if topic is None:
             topic = self._topics[kind] = get_topic(kind)
-        return self._stored(topic, domain_event.originator_id, domain_event.originator_version, state)
+        return self._stored(
+            topic, domain_event.originator_id, domain_event.originator_version, state, entry(domain_event)
+        )
 
     def stored_state(
         self, topic: str, originator_id: UUID, originator_version: int, state: dict[str, Any]
@@ -50,14 +69,22 @@ class RegisterMapper(Mapper):
         in the event's order) are ``state``: what ``to_stored_event`` writes for that event,
         without making it. None if the state is not flat (or the mapper does not write JSON itself)."""
         data = self.flat_json(state.items()) if self._direct else None
-        return None if data is None else self._stored(topic, originator_id, originator_version, data)
+        if data is None:
+            return None
+        try:
+            columns = entry_of(resolve_topic(topic), originator_id, state)
+        except TopicError:  # not an event of the register's: stored without the trail's columns
+            columns = None
+        return self._stored(topic, originator_id, originator_version, data, columns)
 
-    def _stored(self, topic: str, originator_id: UUID, originator_version: int, data: bytes) -> StoredEvent:
+    def _stored(
+        self, topic: str, originator_id: UUID, originator_version: int, data: bytes, columns: tuple | None
+    ) -> StoredEvent:
         if self.compressor:
             data = self.compressor.compress(data)
         if self.cipher:
             data = self.cipher.encrypt(data)
-        return StoredEvent(originator_id=originator_id, originator_version=originator_version, topic=topic, state=data)
+        return EntryStoredEvent(originator_id, originator_version, topic, data, columns)
 
     def _flat_json(self, event: Any) -> bytes | None:
         """The event's state as the library's encoder writes it, or None if it is not flat."""

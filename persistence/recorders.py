@@ -13,15 +13,56 @@ import functools
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg import errors
 from psycopg.rows import DictRow, TupleRow
 from psycopg.sql import SQL, Identifier
 
+from persistence.mapper import entry_columns
+from projections.audit import ENTRY_COLUMNS
+
 COPY_FROM = 200  # smaller batches gain nothing from COPY
+EVENT_COLUMNS = ("originator_id", "originator_version", "topic", "state", *ENTRY_COLUMNS)
+ENTRY_TYPES = ("bigint", "text", "text", "text", "text", "integer")  # of ENTRY_COLUMNS, on PostgreSQL
+
+
+def entry_ddl(table: str, dialect: str) -> list[str]:
+    """The audit trail's columns on the ledger's table and the indexes its filters use, made if
+    missing: an entity's events, an actor's, and a span of recorded instants, each in ledger order.
+    ``table`` as a statement names it (schema-qualified and quoted where needed). SQLite's columns
+    are added by ``add_entry_columns``, as it has no ``ADD COLUMN IF NOT EXISTS``."""
+    # SQLite ends every index with the rowid (its position) and names no rowid in one
+    key = ", notification_id" if dialect == "postgres" else ""
+    name = table.replace('"', "").split(".")[-1]
+    on = f" ON {table} " if dialect == "postgres" else f" ON {name} "
+    statements = (
+        [
+            f"ALTER TABLE {table} "
+            + ", ".join(f"ADD COLUMN IF NOT EXISTS {c} {t}" for c, t in zip(ENTRY_COLUMNS, ENTRY_TYPES))
+        ]
+        if dialect == "postgres"
+        else []
+    )
+    return statements + [
+        f"CREATE INDEX IF NOT EXISTS {name}_entity{on}(entity_type, entity_id{key})",
+        f"CREATE INDEX IF NOT EXISTS {name}_actor{on}(actor{key})",
+        f"CREATE INDEX IF NOT EXISTS {name}_recorded{on}(recorded_at)",
+        # the events whose columns are still to fill: none once a store is opened
+        f"CREATE INDEX IF NOT EXISTS {name}_unlisted{on}(originator_version) WHERE event IS NULL",
+    ]
+
+
+def add_entry_columns(cursor: Any, table: str) -> None:
+    """SQLite: add the trail's columns that ``table`` lacks."""
+    have = {row[1] for row in cursor.execute(f"PRAGMA table_info({table})").fetchall()}
+    for column, kind in zip(ENTRY_COLUMNS, ("INTEGER", "TEXT", "TEXT", "TEXT", "TEXT", "INTEGER")):
+        if column not in have:
+            cursor.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
 
 FENCE = "tenant_moved"  # the constraint a move puts on a tenant's old ledger (tenants/moving.py)
@@ -44,6 +85,46 @@ def fenced(error: BaseException) -> bool:
 
 
 class CopyingPostgresApplicationRecorder(PostgresApplicationRecorder):
+    """The library's recorder, writing the audit trail's columns beside each event (made with its
+    table), with COPY for large batches and numbered inserts for the group commit."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        table = f'"{self.datastore.schema}"."{self.events_table_name}"'
+        self.sql_create_statements.extend(SQL(s).format() for s in entry_ddl(table, "postgres"))
+
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **_: Any) -> None:
+        """The library's insert (its ``insert_events``), with the trail's columns."""
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(*self._unnest(stored_events))
+
+    def _unnest(self, stored_events: Sequence[StoredEvent], ids: list[int] | None = None) -> tuple[Any, tuple]:
+        """One ``INSERT ... SELECT FROM unnest(...)`` of ``stored_events`` (at positions ``ids`` if
+        given, else numbered by the sequence and returning them)."""
+        table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        entries = [entry_columns(e) for e in stored_events]
+        names = ("notification_id", *EVENT_COLUMNS) if ids is not None else EVENT_COLUMNS
+        types: tuple[str, ...] = ("bigint", "uuid", "bigint", "text", "bytea", *ENTRY_TYPES)
+        types = types if ids is not None else types[1:]
+        arrays: list[list] = [ids] if ids is not None else []
+        arrays += [
+            [e.originator_id for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [e.state for e in stored_events],
+        ]
+        arrays += [[row[i] for row in entries] for i in range(len(ENTRY_COLUMNS))]
+        statement = SQL(
+            "INSERT INTO {0} ("
+            + ", ".join(names)
+            + ") SELECT * FROM unnest("
+            + ", ".join(f"%s::{t}[]" for t in types)
+            + ")"
+            + ("" if ids is not None else " RETURNING notification_id")
+        ).format(table)
+        return statement, tuple(arrays)
+
     def _notify_channel(self, curs: psycopg.Cursor[DictRow]) -> None:
         """No NOTIFY: the views follow the ledger by pulling, and nothing here listens. A NOTIFY
         costs a round trip per write and, at commit, a lock shared by the whole database."""
@@ -58,31 +139,26 @@ class CopyingPostgresApplicationRecorder(PostgresApplicationRecorder):
         be rolled back."""
         self._lock_table(curs)  # type: ignore[arg-type]  # typed for the library's dict-row cursors; reads no row
         table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        curs.execute(  # the positions a rolled-back write used up hold no event: never one to miss
+            SQL(
+                "INSERT INTO {0}.ledger_voids (position) SELECT generate_series("
+                "coalesce((SELECT max(notification_id) FROM {1}), 0) + 1,"
+                " pg_sequence_last_value(pg_get_serial_sequence(%s, 'notification_id')::regclass))"
+                " ON CONFLICT DO NOTHING"
+            ).format(Identifier(self.datastore.schema), table),
+            (f'"{self.datastore.schema}"."{self.events_table_name}"',),
+        )
         try:
             if copy and len(stored_events) >= COPY_FROM:
-                with curs.copy(
-                    SQL("COPY {0} (originator_id, originator_version, topic, state) FROM STDIN").format(table)
-                ) as rows_in:
+                with curs.copy(SQL("COPY {0} (" + ", ".join(EVENT_COLUMNS) + ") FROM STDIN").format(table)) as rows_in:
                     for e in stored_events:
-                        rows_in.write_row((e.originator_id, e.originator_version, e.topic, e.state))
+                        rows_in.write_row((e.originator_id, e.originator_version, e.topic, e.state, *entry_columns(e)))
                 curs.execute(SQL("SELECT MAX(notification_id) FROM {0}").format(table))
                 row = curs.fetchone()
                 assert row is not None  # an aggregate without GROUP BY returns one row
                 top = row[0]
                 return list(range(top - len(stored_events) + 1, top + 1))
-            curs.execute(
-                SQL(
-                    "INSERT INTO {0} (originator_id, originator_version, topic, state)"
-                    " SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
-                    " RETURNING notification_id"
-                ).format(table),
-                (
-                    [e.originator_id for e in stored_events],
-                    [e.originator_version for e in stored_events],
-                    [e.topic for e in stored_events],
-                    [e.state for e in stored_events],
-                ),
-            )
+            curs.execute(*self._unnest(stored_events))
             return [row[0] for row in curs.fetchall()]  # in pipeline mode, an error shows here
         except errors.UniqueViolation as error:
             raise IntegrityError(str(error)) from error
@@ -96,16 +172,7 @@ class CopyingPostgresApplicationRecorder(PostgresApplicationRecorder):
         for lock in locks:
             curs.execute(lock)
         ids = list(range(first, first + len(stored_events)))
-        curs.execute(
-            insert,
-            (
-                ids,
-                [e.originator_id for e in stored_events],
-                [e.originator_version for e in stored_events],
-                [e.topic for e in stored_events],
-                [e.state for e in stored_events],
-            ),
-        )
+        curs.execute(insert, self._unnest(stored_events, ids)[1])
         curs.execute(
             "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)",
             (f'"{self.datastore.schema}"."{self.events_table_name}"', ids[-1]),
@@ -115,13 +182,41 @@ class CopyingPostgresApplicationRecorder(PostgresApplicationRecorder):
     @functools.cached_property
     def _numbered_statements(self) -> tuple[list[str], str]:
         """``insert_numbered``'s statements as text, made once: the table lock's and the insert."""
-        table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
         locks = [q if isinstance(q, str) else q.as_string(None) for q in self.lock_table_statements]  # type: ignore[union-attr]
-        insert = SQL(
-            "INSERT INTO {0} (notification_id, originator_id, originator_version, topic, state)"
-            " SELECT * FROM unnest(%s::bigint[], %s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
-        ).format(table)
+        insert, _arrays = self._unnest([], [])
         return locks, insert.as_string(None)
+
+
+class EntrySQLiteApplicationRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite recorder, writing the audit trail's columns beside each event."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        marks = ", ".join("?" * len(EVENT_COLUMNS))
+        self.insert_events_statement = (
+            f"INSERT INTO {self.events_table_name} ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})"
+        )
+
+    def construct_create_table_statements(self) -> list[str]:
+        columns = ", ".join(
+            f"{c} {t}" for c, t in zip(ENTRY_COLUMNS, ("INTEGER", "TEXT", "TEXT", "TEXT", "TEXT", "INTEGER"))
+        )
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.events_table_name} (originator_id TEXT, originator_version INTEGER,"
+            f" topic TEXT, state BLOB, {columns}, PRIMARY KEY (originator_id, originator_version))",
+            *entry_ddl(self.events_table_name, "sqlite"),
+        ]
+
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **_: Any) -> Sequence[int] | None:
+        returning = []
+        for s in stored_events:
+            originator = s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id
+            c.execute(
+                self.insert_events_statement,
+                (originator, s.originator_version, s.topic, s.state, *entry_columns(s)),
+            )
+            returning.append(c.lastrowid)
+        return returning
 
 
 def insert_within(recorder: Any, cur: Any, stored_events: Sequence[StoredEvent]) -> list[int]:

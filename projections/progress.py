@@ -264,11 +264,13 @@ class Plans:
 
     def _late_events(self, q: Question, submitted: int) -> list[dict]:
         """Events recorded after the submission about days up to the cut-off, within the report's unit."""
+        assert self.ledger is not None  # set by the store with the views
         with self.transaction() as cur:
+            key = "notification_id" if cur.dialect == "postgres" else "rowid"
             rows = cur.execute(
-                "SELECT position, recorded_at, actor, event, entity_type, entity_id, business_date"
-                " FROM audit_entries WHERE recorded_at > ? AND business_date <= ? AND entity_type IN"
-                " ('unit', 'workplace', 'union', 'member') ORDER BY position",
+                f"SELECT {key}, recorded_at, actor, event, entity_type, entity_id, business_date"
+                f" FROM {self.ledger.table} WHERE recorded_at > ? AND business_date <= ? AND entity_type IN"
+                f" ('unit', 'workplace', 'union', 'member') ORDER BY {key}",
                 (submitted, day(q.as_of)),
             ).fetchall()
             if q.unit_id is None:

@@ -118,23 +118,24 @@ class RegisterViews:
         limit: int = 100,
     ) -> tuple[list[dict], int | None]:
         """Entries oldest first, and the cursor of the next page (None on the last)."""
-        clauses, params = [], []
-        for column, value, op in (
-            ("entity_type", entity_type, "="),
-            ("entity_id", entity_id, "="),
-            ("actor", actor, "="),
-            ("recorded_at", since, ">="),
-            ("recorded_at", until, "<="),
-            ("position", after, ">"),
-        ):
-            if value is not None:
-                clauses.append(f"{column} {op} ?")
-                params.append(value)
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         with self.transaction() as cur:
+            key = "notification_id" if cur.dialect == "postgres" else "rowid"
+            clauses, params = [], []
+            for column, value, op in (
+                ("entity_type", entity_type, "="),
+                ("entity_id", entity_id, "="),
+                ("actor", actor, "="),
+                ("recorded_at", since, ">="),
+                ("recorded_at", until, "<="),
+                (key, after, ">"),
+            ):
+                if value is not None:
+                    clauses.append(f"{column} {op} ?")
+                    params.append(value)
+            where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
             rows = cur.execute(
-                "SELECT position, recorded_at, actor, event, entity_type, entity_id, business_date, version"
-                f" FROM audit_entries {where} ORDER BY position LIMIT ?",
+                f"SELECT {key}, recorded_at, actor, event, entity_type, entity_id, business_date, originator_version"
+                f" FROM {self._ledger().table} {where} ORDER BY {key} LIMIT ?",
                 (*params, limit + 1),
             ).fetchall()
             more = len(rows) > limit
@@ -192,10 +193,11 @@ class RegisterViews:
     def creations(self, entity_type: str, ids: list[str]) -> dict[str, dict]:
         """The data each entity was created with (its first event), by id."""
         with self.transaction() as cur:
+            key = "notification_id" if cur.dialect == "postgres" else "rowid"
             rows = cur.rows_for(
-                "SELECT entity_id, position FROM audit_entries WHERE entity_type = '"
+                f"SELECT entity_id, {key} FROM {self._ledger().table} WHERE entity_type = '"
                 + entity_type
-                + "' AND version = 1 AND entity_id IN ({ids})",
+                + "' AND originator_version = 1 AND entity_id IN ({ids})",
                 ids,
             )
             data = self._ledger().data(cur, [position for _entity, position in rows])

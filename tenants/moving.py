@@ -36,7 +36,7 @@ from domain.errors import Conflict, InvalidValue, NotFound
 from integrity.chain import CHAIN_TABLE
 from integrity.tree import KEYS_TABLE as LEDGER_KEYS_TABLE
 from integrity.tree import TREE_TABLE
-from persistence.recorders import FENCE
+from persistence.recorders import EVENT_COLUMNS, FENCE
 from persistence.vault import INDEX_TABLE, KEYS_TABLE
 from tenants.provisioning import _create_schema, deployment_mark
 from tenants.settings import Settings, schema_name
@@ -47,7 +47,7 @@ BATCH = 20_000  # events copied per catch-up round
 MEMBER_TABLES = (KEYS_TABLE, INDEX_TABLE)  # rows by member, written with the events
 # Written once, at the store's creation or its first checkpoint or search, not under the tenant lock:
 # copied with the snapshot and again at the switch, once fenced.
-SIDE_TABLES = ("index_keys", LEDGER_KEYS_TABLE)
+SIDE_TABLES = ("index_keys", LEDGER_KEYS_TABLE, "ledger_voids")
 LEDGER_TABLES = (CHAIN_TABLE, TREE_TABLE)  # kept by the ledger's own catch-up on the copy
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -231,7 +231,7 @@ def _copy_events(read: Any, write: Any, schema: str, src: TenantStore, after: in
 
     events = src.event_store.events_table
     s, e = sql.Identifier(schema), sql.Identifier(events)
-    columns = sql.SQL("notification_id, originator_id, originator_version, topic, state")
+    columns = sql.SQL(", ".join(("notification_id", *EVENT_COLUMNS)))  # the state fifth, the trail's columns after
     while after < upto:
         high = min(upto, after + BATCH)
         with read.transaction(), write.transaction():

@@ -25,16 +25,19 @@ from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
 from domain.clock import vietnam_today
 from domain.members import Member
-from integrity.chain import CHAIN_DDL, CHAIN_TABLE, Chain, ChainBroken
+from integrity.chain import CHAIN_DDL, CHAIN_TABLE, VOIDS_DDL, Chain, ChainBroken
 from integrity.tree import KEYS_TABLE as SIGNING_KEYS_TABLE
 from integrity.tree import TREE_TABLE, tree_ddl
 from persistence.event_store import EventStore
 from persistence.files import private_file
+from persistence.recorders import add_entry_columns, entry_ddl
 from persistence.vault import (
     INDEXED,
     INDEXED_PAIRS,
@@ -45,7 +48,7 @@ from persistence.vault import (
     index_ddl,
     tokens_text,
 )
-from projections.audit import Audit
+from projections.audit import entry
 from projections.base import ViewCursor
 from projections.indicators import IndicatorCalculator
 from projections.ledger import Ledger
@@ -67,7 +70,7 @@ PLACEMENT_RECHECK_SECONDS = 1.0  # how soon a process notices a tenant moved to 
 
 def view_projections() -> list:
     """The views every tenant store keeps (also replayed offline from an export)."""
-    return [Structure(), Membership(), PlanRecords(), Targets(), Reports(), Audit()]
+    return [Structure(), Membership(), PlanRecords(), Targets(), Reports()]
 
 
 class TenantBusy(Exception):
@@ -124,6 +127,7 @@ class TenantStore:
             self._lock_path = private_file(self.path.with_suffix(".lock"))
             env = {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "APPLICATION_RECORDER_TOPIC": "persistence.recorders:EntrySQLiteApplicationRecorder",
                 "SQLITE_DBNAME": str(self.path),
                 "SQLITE_LOCK_TIMEOUT": "30",
                 "MAPPER_TOPIC": MAPPER_TOPIC,
@@ -163,6 +167,7 @@ class TenantStore:
                         cur.execute(statement)
                 self.projector.create()
                 self._index_members_locked()
+        self._list_ledger()
         self.chain = Chain(self)
         self.stopped: ViewsStopped | None = None  # where the views stopped, if an event failed them
         self._stopped_at = 0  # the ledger's last position when they stopped
@@ -183,6 +188,59 @@ class TenantStore:
         except Exception:  # noqa: BLE001 - a table missing: made under the lock
             return False
         return checksum == self.projector.schema_checksum() and known == len(lanes) and indexed == 1
+
+    def _list_ledger(self) -> None:
+        """Give the events recorded before the ledger kept the audit trail's columns theirs, read
+        from each event's state (once per store, under the lock, before the store serves: the trail
+        of a store this opened is never half filled)."""
+        table = self.event_store.events_table
+        key = "notification_id" if self.backend == "postgres" else "rowid"
+        try:
+            with self.transaction() as cur:
+                cur.execute("SELECT 1 FROM ledger_voids LIMIT 1")
+                if cur.execute(f"SELECT {key} FROM {table} WHERE event IS NULL LIMIT 1").fetchone() is None:
+                    return
+        except Exception:  # noqa: BLE001 - the columns are missing: added under the lock
+            pass
+        with self.lock():
+            with self.transaction(write=True) as cur:
+                cur.execute(VOIDS_DDL)
+                cur.execute("DROP TABLE IF EXISTS audit_entries")  # the trail's copy kept before
+                if cur.dialect == "sqlite":
+                    add_entry_columns(cur.raw, table)
+                for statement in entry_ddl(table, cur.dialect):
+                    cur.execute(statement)
+            after, batch, mapper = 0, 5000, self.event_store.mapper
+            while True:
+                with self.transaction() as cur:
+                    rows = cur.execute(
+                        f"SELECT {key}, originator_id, originator_version, topic, state FROM {table}"
+                        f" WHERE event IS NULL AND {key} > ? ORDER BY {key} LIMIT ?",
+                        (after, batch),
+                    ).fetchall()
+                if not rows:
+                    return
+                after = rows[-1][0]
+                entries = [
+                    (p, *entry(mapper.to_domain_event(StoredEvent(UUID(str(o)), v, t, bytes(s)))))
+                    for p, o, v, t, s in rows
+                ]
+                with self.transaction(write=True) as cur:
+                    cur.update_rows(
+                        f"UPDATE {table} SET recorded_at = v.recorded_at, actor = v.actor, event = v.event,"
+                        " entity_type = v.entity_type, entity_id = v.entity_id, business_date = v.business_date"
+                        f" {{rows}} WHERE {key} = v.position",
+                        (
+                            ("position", "bigint"),
+                            ("recorded_at", "bigint"),
+                            ("actor", "text"),
+                            ("event", "text"),
+                            ("entity_type", "text"),
+                            ("entity_id", "text"),
+                            ("business_date", "integer"),
+                        ),
+                        entries,
+                    )
 
     def _index_members_locked(self) -> None:
         """Enter in the blind index the members recorded before it existed, or before its current

@@ -448,8 +448,9 @@ def test_views_written_from_an_import_equal_the_views_rebuilt_from_the_ledger(ap
         live = store.views.dump(VIEW_TABLES)
         assert store.rebuild() == 11
         rebuilt = store.views.dump(VIEW_TABLES)
-    assert len(live["member_state"]) == 4 and len(live["member_flows"]) == 4 and len(live["audit_entries"]) == 11
+    assert len(live["member_state"]) == 4 and len(live["member_flows"]) == 4
     assert rebuilt == live
+    assert len(tenant.get("/audit", limit=100).get_json()["entries"]) == 11
 
 
 def test_a_large_import_renews_the_planner_statistics_of_the_ledger_and_the_views(app, tenant, monkeypatch):

@@ -46,7 +46,7 @@ def test_each_tenant_has_its_own_schema_or_file(app, client, admin, settings, ba
     ledger = "stored_events" if backend == "sqlite" else "ledger_events"
     for tenant_id, events in ((tenant.id, 1), (neighbour.id, 2)):
         tables, stored = kept(settings, tenant_id)
-        assert {ledger, "ledger_chain", "personal_keys", "view_positions", "member_spans", "audit_entries"} <= tables
+        assert {ledger, "ledger_chain", "personal_keys", "view_positions", "member_spans", "ledger_voids"} <= tables
         assert stored == events
 
 

@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from domain.commands import AdmitMember, EstablishUnit
 from domain.indicators import BASE_CODES, parse_indicator
 from domain.periods import parse_period
-from projections.audit import Audit
 from projections.base import jsonb_text, micros
 from projections.indicators import IndicatorCalculator, Question
 from projections.plan_records import PLAN_TABLES
@@ -35,7 +34,6 @@ VIEW_TABLES = [
     "workplace_spans",
     "member_spans",
     "member_flows",
-    "audit_entries",
 ]
 
 
@@ -103,7 +101,7 @@ def test_rebuild_from_the_ledger_gives_the_live_views(app, tenant, settings):
     with platform.stores.use(tenant.id) as store:
         rebuilt = store.views.dump(VIEW_TABLES)
     assert rebuilt == live
-    assert sum(len(rows) for rows in live.values()) > 40
+    assert sum(len(rows) for rows in live.values()) > 25
     assert tenant.figures("2025") == figures_before
 
 
@@ -214,52 +212,30 @@ def test_events_written_without_their_views_are_applied_on_the_next_read(app, te
     assert [e["position"] for e in entries] == [1, 2, 3, 4]
 
 
-def test_a_lane_left_behind_catches_up_alone_and_a_command_waits_for_it(app, tenant):
-    """The audit entries keep a position of their own: as after a crash part-way through a
-    rebuild that wrote them beside the other views, they may end before the rest."""
+def test_the_trail_is_read_from_the_ledger_and_a_store_fills_the_columns_it_lacks(app, tenant, settings):
+    """Events stored before the ledger kept the trail's columns (NULL there) are listed as before
+    once the store is opened again: it fills them from each event's state, then serves."""
     build_history(tenant)
     platform = app.extensions["unionledger"]
+    before = tenant.get("/audit", limit=500).get_json()
+    by_actor = tenant.get("/audit", actor=before["entries"][0]["actor"], limit=3).get_json()
     with platform.stores.use(tenant.id) as store:
-        live = store.views.dump(VIEW_TABLES)
-        end = store.projector.ledger_position()
+        table = store.event_store.events_table
         with store.transaction(write=True) as cur:
-            cur.execute("DELETE FROM audit_entries WHERE position > 6")
-            cur.execute("UPDATE view_positions SET position = 6 WHERE name = 'audit'")
-        assert (store.projector.position(), store.projector.position("views")) == (6, end)
-    assert [e["position"] for e in tenant.get("/audit", limit=500).get_json()["entries"]] == list(range(1, end + 1))
-    with platform.stores.use(tenant.id) as store:
-        assert store.views.dump(VIEW_TABLES) == live
-        with store.transaction(write=True) as cur:
-            cur.execute("DELETE FROM audit_entries WHERE position > 3")
-            cur.execute("UPDATE view_positions SET position = 3 WHERE name = 'audit'")
-    tenant.post(
-        "/members",
-        {"id": "m9", "union_id": "u1", "admitted_on": "2025-08-01", "full_name": "Hồ Chín", "gender": "male"},
-    )
-    entries = tenant.get("/audit", limit=500).get_json()["entries"]
-    assert [e["position"] for e in entries] == list(range(1, end + 2)) and entries[-1]["entity_id"] == "m9"
-    with platform.stores.use(tenant.id) as store:
-        assert {lane: store.projector.position(lane) for lane in store.projector.lanes} == {
-            "views": end + 1,
-            "audit": end + 1,
-        }
-
-
-def test_a_store_kept_before_the_audit_had_its_own_position_starts_it_at_the_views(app, tenant, settings):
-    """Until lanes, the audit entries were kept at the one position of every view."""
-    build_history(tenant)
-    platform = app.extensions["unionledger"]
-    with platform.stores.use(tenant.id) as store:
-        end = store.projector.position()
-        with store.transaction(write=True) as cur:
-            cur.execute("DELETE FROM view_positions WHERE name = 'audit'")
-    store = TenantStore(tenant.id, settings)
+            cur.execute(
+                f"UPDATE {table} SET recorded_at = NULL, actor = NULL, event = NULL, entity_type = NULL,"
+                " entity_id = NULL, business_date = NULL"
+            )
+            tables = {name for (name,) in cur.execute("SELECT name FROM view_positions").fetchall()}
+    assert "audit" not in tables  # the trail has no view of its own
+    reopened = TenantStore(tenant.id, settings)
     try:
-        assert store.projector.position("audit") == store.projector.position("views") == end
-        assert not store.projector.is_behind()
+        with reopened.transaction() as cur:
+            assert cur.scalar(f"SELECT count(*) FROM {table} WHERE event IS NULL") == 0
     finally:
-        store.close()
-    assert [e["position"] for e in tenant.get("/audit", limit=500).get_json()["entries"]] == list(range(1, end + 1))
+        reopened.close()
+    assert tenant.get("/audit", limit=500).get_json() == before
+    assert tenant.get("/audit", actor=before["entries"][0]["actor"], limit=3).get_json() == by_actor
 
 
 def test_two_followers_apply_each_event_once(app, tenant):
@@ -271,8 +247,9 @@ def test_two_followers_apply_each_event_once(app, tenant):
         store.projector.follow()
         assert store.projector.follow() == 0
         assert store.projector.position() == store.projector.ledger_position() == 2
-        rows = store.views.dump(["audit_entries", "unit_state"])
-    assert len(rows["audit_entries"]) == 2 and len(rows["unit_state"]) == 2
+        rows = store.views.dump(["unit_state"])
+    assert len(rows["unit_state"]) == 2
+    assert [e["entity_id"] for e in tenant.get("/audit").get_json()["entries"]] == ["d1", "d2"]
 
 
 def test_a_large_catch_up_renews_the_planner_statistics(app, tenant, monkeypatch):
@@ -611,7 +588,7 @@ def test_views_kept_under_another_definition_are_rebuilt_from_the_ledger_when_ne
 
         monkeypatch.setattr(opened.projector, "catch_up", catch_up)
         assert opened.fresh().views.dump(VIEW_TABLES) == live
-        assert {lane: opened.projector.position(lane) for lane in opened.projector.lanes} == {"views": 15, "audit": 15}
+        assert {lane: opened.projector.position(lane) for lane in opened.projector.lanes} == {"views": 15}
         assert derived and all(derived)
     finally:
         opened.close()
@@ -756,13 +733,11 @@ def test_views_derived_in_sql_equal_the_views_kept_event_by_event(app, tenant, s
         audit_before = tenant.get("/audit", limit=500).get_json()
         deriving = store.projector.events_table is not None
         assert deriving == (settings.backend == "postgres")
-        # A rebuild leaves unread the state of what a lane's views all derive or ignore: admissions
-        # for the main lane; for the audit's own lane, every event but targets' and reports'.
+        # A rebuild leaves unread the state of what the views all derive or ignore: admissions.
         assert store.projector._unread["views"] == ["MemberAdmitted"]
-        assert set(store.projector._unread["audit"]) == Audit.derived
         assert store.rebuild() == 20
         assert store.views.dump(VIEW_TABLES) == live
-        assert {lane: store.projector.position(lane) for lane in store.projector.lanes} == {"views": 20, "audit": 20}
+        assert {lane: store.projector.position(lane) for lane in store.projector.lanes} == {"views": 20}
     assert tenant.get("/audit", limit=500).get_json() == audit_before
     assert len(audit_before["entries"]) == 20
     assert tenant.get("/members/m3").get_json()["full_name"] == 'Lê Thị "C" \\ D'
@@ -790,9 +765,10 @@ def test_an_import_derives_its_views_as_a_rebuild_would(app, tenant):
     platform = app.extensions["unionledger"]
     with platform.stores.use(tenant.id) as store:
         live = store.views.dump(VIEW_TABLES)
-        assert len(live["member_state"]) == 300 and len(live["audit_entries"]) == 303
+        assert len(live["member_state"]) == 300
         store.rebuild()
         assert store.views.dump(VIEW_TABLES) == live
+    assert len(tenant.get("/audit", limit=500).get_json()["entries"]) == 303
     entry = tenant.get("/audit", entity_type="member", entity_id="m7").get_json()["entries"][0]
     assert entry["event"] == "MemberAdmitted" and entry["business_date"] == "2020-01-08"
     assert entry["data"]["full_name"] == "Đoàn viên 7" and entry["data"]["union_id"] == "u1"
@@ -859,7 +835,7 @@ def test_on_postgresql_the_views_are_unlogged_and_the_ledger_is_not(app, tenant,
         "views_intact",
     }
     # The ledger's events, their keys and name index, the chain, the Merkle tree and its signing key,
-    # and the views' positions survive a crash.
+    # the views' positions and the positions known void survive a crash.
     assert {t for t, how in kept.items() if how == "p"} == {
         "ledger_events",
         KEYS_TABLE,
@@ -869,6 +845,7 @@ def test_on_postgresql_the_views_are_unlogged_and_the_ledger_is_not(app, tenant,
         TREE_TABLE,
         SIGNING_KEYS,
         "view_positions",
+        "ledger_voids",
     }
 
 
@@ -885,7 +862,7 @@ def test_views_emptied_by_a_crash_are_rebuilt_from_the_ledger_on_the_next_read(a
     assert tenant.figures("2025") == figures
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         assert store.views.dump(VIEW_TABLES) == live
-        assert {lane: store.projector.position(lane) for lane in store.projector.lanes} == {"views": 15, "audit": 15}
+        assert {lane: store.projector.position(lane) for lane in store.projector.lanes} == {"views": 15}
         assert store.indicators.columns.rebuilds != rebuilds  # the in-memory columns were read again
     assert [e["position"] for e in tenant.get("/audit", limit=500).get_json()["entries"]] == list(range(1, 16))
 

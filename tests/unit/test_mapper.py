@@ -6,7 +6,7 @@ from datetime import date
 from uuid import NAMESPACE_URL, uuid5
 
 import pytest
-from eventsourcing.persistence import Mapper
+from eventsourcing.persistence import Mapper, StoredEvent
 
 from domain.base import BUSINESS_DATE, aggregate_id
 from domain.cards import Card
@@ -19,6 +19,7 @@ from domain.units import Unit
 from domain.workplaces import Workplace
 from persistence.event_store import EventStore
 from persistence.mapper import RegisterMapper
+from projections.audit import entry
 
 ACTOR = "qt:federation_admin"
 # Names as clerks type them: diacritics, quotes, backslashes, control and separator characters.
@@ -152,6 +153,11 @@ def register_events(name: str) -> list:
     return [e for a in aggregates for e in a.collect_events()] + [admission]
 
 
+def as_stored(stored: StoredEvent) -> StoredEvent:
+    """What the ledger stores and the chain hashes, without the trail's columns beside it."""
+    return StoredEvent(stored.originator_id, stored.originator_version, stored.topic, stored.state)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_every_event_is_stored_as_the_library_stores_it(name):
     ours, theirs = RegisterMapper(transcoder=library_mapper().transcoder), library_mapper()
@@ -159,8 +165,9 @@ def test_every_event_is_stored_as_the_library_stores_it(name):
     assert {type(e).__name__ for e in events} == set(BUSINESS_DATE)
     for event in events:
         stored = ours.to_stored_event(event)
-        assert stored == theirs.to_stored_event(event), type(event).__name__
+        assert as_stored(stored) == theirs.to_stored_event(event), type(event).__name__
         assert ours.to_domain_event(stored) == event
+        assert stored.entry == entry(event)  # the audit trail's columns, written beside it
 
 
 def test_a_value_not_flat_goes_to_the_library_encoder():
@@ -220,7 +227,8 @@ def test_an_admission_stored_from_its_state_is_the_admission_event_stored(name):
         (k, v) for k, v in vars(event).items() if k not in ("originator_id", "originator_version")
     ]
     stored = ours.stored_state(ADMITTED_TOPIC, Member.create_id(fields["member_id"]), Member.INITIAL_VERSION, state)
-    assert stored == theirs.to_stored_event(event)
+    assert as_stored(stored) == theirs.to_stored_event(event)
+    assert stored.entry == entry(event)
     assert theirs.to_domain_event(stored) == event
 
 
