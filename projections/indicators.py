@@ -339,7 +339,10 @@ class _Answer:
 
         def compute():
             s = self.snap
-            rows = np.flatnonzero((s.at <= self.k) & (s.valid_from <= self.d) & (s.valid_to > self.d))
+            counted = (s.valid_from <= self.d) & (s.valid_to > self.d)
+            if self.k < FOREVER:
+                counted &= s.at <= self.k
+            rows = np.flatnonzero(counted)
             return rows, s.holder.take(rows)
 
         return self._once("member_rows", compute)
@@ -579,9 +582,8 @@ class _Answer:
 
     # ---- flows -------------------------------------------------------------
     def _member_flow(self, kind: int) -> int:
-        s = self.snap
-        of_kind = s.flow_kind == kind
-        return self._flow(s.flow_union[of_kind], s.flow_day[of_kind], s.flow_at[of_kind])
+        unions, days, at, _female = self.snap.flows(kind)
+        return self._flow(unions, days, at)
 
     def _flow(self, unions: np.ndarray, days: np.ndarray, at: np.ndarray) -> int:
         """Events on the period's days up to as_of, known at K, under the asked unit on their day
@@ -589,7 +591,9 @@ class _Answer:
         first, last = self.q.flow_days
         if first > last:
             return 0
-        chosen = (days >= first) & (days <= last) & (at <= self.k)
+        chosen = (days >= first) & (days <= last)
+        if self.k < FOREVER:
+            chosen &= at <= self.k
         if self.union is not None:
             chosen &= unions == self.union
         if self.scope is None:
@@ -608,7 +612,10 @@ class _Answer:
         asked unit's scope and no branches."""
         if first > last:
             return np.zeros(0, np.int64), None if tree is None else np.zeros(0, np.int64)
-        chosen = np.flatnonzero((days >= first) & (days <= last) & (at <= self.k))
+        wanted = (days >= first) & (days <= last)
+        if self.k < FOREVER:
+            wanted &= at <= self.k
+        chosen = np.flatnonzero(wanted)
         scope = tree or self.scope
         if scope is None:
             return chosen, None
@@ -802,9 +809,7 @@ class _Grouping:
         return self._count(1 - female[found].astype(np.int64))
 
     def _member_flow(self, kind: int) -> np.ndarray:
-        s = self.snap
-        of_kind = s.flow_kind == kind
-        return self._flow(s.flow_union[of_kind], s.flow_day[of_kind], s.flow_at[of_kind], s.flow_female[of_kind])
+        return self._flow(*self.snap.flows(kind))
 
     def _by_group(self, ind: Indicator) -> np.ndarray | list | None:
         base = ind.base
@@ -940,6 +945,15 @@ def committee_sectors(snap: Snapshot) -> np.ndarray:
     return np.isin(sector, [list(SECTOR_GROUPS).index(g) for g in COMMITTEE_GROUPS])
 
 
+EPOCH = date(1970, 1, 1).toordinal()
+
+
+def next_new_year(days: np.ndarray) -> np.ndarray:
+    """For day ordinals, the ordinal of the 1st of January after each one's year."""
+    years = (np.asarray(days, np.int64) - EPOCH).astype("datetime64[D]").astype("datetime64[Y]")
+    return (years + 1).astype("datetime64[D]").astype(np.int64) + EPOCH
+
+
 def _plain(value: object) -> float | int:
     """A numpy number as the JSON answer holds it."""
     if isinstance(value, (float, np.floating)):
@@ -967,11 +981,15 @@ class _Series:
         """Where each membership record known at K starts and stops counting, as cells of a
         (unions x steps + 1) array flattened, with its sign and whether the member is a woman."""
         s, n = self.snap, len(self.days)
-        known = np.flatnonzero(s.at <= self.k)
-        holder = s.holder[known].astype(np.int64) * (n + 1)
-        start = holder + np.searchsorted(self.days, s.valid_from[known], "left")
-        end = holder + np.searchsorted(self.days, s.valid_to[known], "left")
-        return start, end, s.sign[known].astype(float), s.female[known]
+        holder, valid_from, valid_to, sign, female = s.holder, s.valid_from, s.valid_to, s.sign, s.female
+        if self.k < FOREVER:
+            known = np.flatnonzero(s.at <= self.k)
+            holder, valid_from, valid_to = holder.take(known), valid_from.take(known), valid_to.take(known)
+            sign, female = sign.take(known), female.take(known)
+        holder = holder.astype(np.int64) * (n + 1)
+        start = holder + np.searchsorted(self.days, valid_from, "left")
+        end = holder + np.searchsorted(self.days, valid_to, "left")
+        return start, end, sign.astype(float), female
 
     def _members(self, female: bool) -> np.ndarray:
         """Members of each union code at each step's day: a (unions x steps) array. A record counts
@@ -993,9 +1011,8 @@ class _Series:
         return np.bincount(step[inside], minlength=len(self.days))[: len(self.days)]
 
     def _member_flow(self, kind: int) -> np.ndarray:
-        s = self.snap
-        of_kind = s.flow_kind == kind
-        return self._flow(s.flow_union[of_kind], s.flow_day[of_kind], s.flow_at[of_kind])
+        unions, days, at, _female = self.snap.flows(kind)
+        return self._flow(unions, days, at)
 
     def _steps_of(self, valid_from: np.ndarray, valid_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For rows valid over [valid_from, valid_to): the (row, step) pairs of the steps whose day
@@ -1066,20 +1083,25 @@ class _Series:
         """Members holding a card, of each union code at each step's day: a (unions x steps) array.
         A record counts from the first step on or after both its first day and the day its member
         first held a card known at K, up to the first step on or after its end."""
-        s, n = self.snap, len(self.days)
-        cards, known = s.cards, np.flatnonzero(s.at <= self.k)
-        since = np.full(len(cards.first_day), NO_DAY, np.int64)
-        since[cards.first_at <= self.k] = cards.first_day[cards.first_at <= self.k]
-        extra = cards.extra_at <= self.k
-        np.minimum.at(since, cards.extra_member[extra], cards.extra_day[extra])
-        members = s.member.take(known)
-        inside = members < len(since)
-        card_day = np.full(len(known), NO_DAY, np.int64)
-        card_day[inside] = since.take(members[inside])
-        end = np.searchsorted(self.days, s.valid_to.take(known), "left")
-        start = np.minimum(np.searchsorted(self.days, np.maximum(s.valid_from.take(known), card_day), "left"), end)
-        holder = s.holder.take(known).astype(np.int64) * (n + 1)
-        weights, unions = s.sign.take(known).astype(float), len(s.unions) + 1
+        s, n, cards = self.snap, len(self.days), self.snap.cards
+        member, holder, valid_from, valid_to, sign = s.member, s.holder, s.valid_from, s.valid_to, s.sign
+        if self.k < FOREVER:
+            known = np.flatnonzero(s.at <= self.k)
+            member, holder, sign = member.take(known), holder.take(known), sign.take(known)
+            valid_from, valid_to = valid_from.take(known), valid_to.take(known)
+            since = np.full(len(cards.first_day), NO_DAY, np.int64)
+            since[cards.first_at <= self.k] = cards.first_day[cards.first_at <= self.k]
+            extra = cards.extra_at <= self.k
+            np.minimum.at(since, cards.extra_member[extra], cards.extra_day[extra])
+        else:
+            since = s.card_since()
+        card_day = since.take(member, mode="clip") if len(since) else np.full(len(member), NO_DAY, np.int64)
+        if len(since) and int(member.max(initial=0)) >= len(since):
+            card_day[member >= len(since)] = NO_DAY
+        end = np.searchsorted(self.days, valid_to, "left")
+        start = np.minimum(np.searchsorted(self.days, np.maximum(valid_from, card_day), "left"), end)
+        holder = holder.astype(np.int64) * (n + 1)
+        weights, unions = sign.astype(float), len(s.unions) + 1
         diff = np.bincount(holder + start, weights=weights, minlength=unions * (n + 1))
         diff -= np.bincount(holder + end, weights=weights, minlength=unions * (n + 1))
         return np.cumsum(diff[: unions * (n + 1)].reshape(unions, n + 1), axis=1)[:, :n]
@@ -1115,7 +1137,7 @@ class _Series:
             c = plans.conferences
             ok = c["at"] <= self.k
             places, start = c["workplace"][ok], c["on"][ok]
-            stop = np.array([day(date(date.fromordinal(int(d)).year + 1, 1, 1)) for d in start], np.int64)
+            stop = next_new_year(start)
         rows, steps = self._steps_of(start, stop)
         marks[places[rows] * n + steps] = True
         covered = (present & (workers >= min_workers) & has_union).reshape(-1, n)
