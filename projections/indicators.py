@@ -535,6 +535,23 @@ class _Answer:
         union and period (year), of a period within the period asked (of the year of ``as_of``), of
         the union asked alone if any; ``placed``: under the asked unit on their day (``record_days``)."""
         r = self.plan_table(base)
+        rows = self.latest_records(base)
+        if base == "dues_collected_pct":
+            period = self.q.period
+            rows = rows[(r["start"][rows] >= day(period.start)) & (r["end"][rows] <= day(period.end))]
+        else:
+            rows = rows[r["year"][rows] == self.q.as_of.year]
+        if self.union is not None:
+            rows = rows[r["union"][rows] == self.union]
+        if not placed or self.scope is None:
+            return rows
+        found, _ = self.flow_events(r["union"][rows], self.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2, None)
+        return rows[found]
+
+    def latest_records(self, base: str) -> np.ndarray:
+        """Rows of the dues (or training) records known at K, each the latest known of its union
+        and period (year)."""
+        r = self.plan_table(base)
 
         def latest():
             order = r["order"]
@@ -548,18 +565,7 @@ class _Answer:
                 last[:-1] = ~same
             return known[last]
 
-        rows = self._once(("latest", base), latest)
-        if base == "dues_collected_pct":
-            period = self.q.period
-            rows = rows[(r["start"][rows] >= day(period.start)) & (r["end"][rows] <= day(period.end))]
-        else:
-            rows = rows[r["year"][rows] == self.q.as_of.year]
-        if self.union is not None:
-            rows = rows[r["union"][rows] == self.union]
-        if not placed or self.scope is None:
-            return rows
-        found, _ = self.flow_events(r["union"][rows], self.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2, None)
-        return rows[found]
+        return self._once(("latest", base), latest)
 
     def record_days(self, base: str, rows: np.ndarray) -> np.ndarray:
         """The day that places each record under a unit: the last day of its dues period, or
@@ -1144,6 +1150,41 @@ class _Series:
         marked = covered & marks.reshape(-1, n)
         return list(zip(marked.sum(axis=0).tolist(), covered.sum(axis=0).tolist()))
 
+    def _record_parts(self, base: str) -> list[tuple[int, int]] | None:
+        """``_Answer._plan_parts`` of the dues (or training) records for every step at once: each
+        record counted in the step whose period holds its own (dues), or whose ``as_of`` falls in
+        its year (training). None where a step's own day places its records (training under a
+        unit): those are counted step by step."""
+        if self.scope is not None and base != "dues_collected_pct":
+            return None
+        probe = _Answer(self.snap, self.questions[-1], self.scope)
+        r, (done, whole), n = probe.plan_table(base), RECORD_PARTS[base], len(self.days)
+        rows = probe.latest_records(base)
+        if self.scope is not None:  # a dues record lies where its union was on its period's last day
+            found, _ = probe.flow_events(
+                r["union"][rows], probe.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2, None
+            )
+            rows = rows[found]
+        if base == "dues_collected_pct":
+            starts = np.array([day(q.period.start) for q in self.questions], np.int64)
+            ends = np.array([day(q.period.end) for q in self.questions], np.int64)
+            step = np.searchsorted(starts, r["start"][rows], "right") - 1
+            inside = (step >= 0) & (r["end"][rows] <= ends[np.maximum(step, 0)])
+        else:
+            years = np.array([q.as_of.year for q in self.questions], np.int64)
+            # steps of one year are consecutive: each record's year to the first of its steps,
+            # then copied to the others below
+            step = np.searchsorted(years, r["year"][rows], "left")
+            inside = (step < n) & (years[np.minimum(step, n - 1)] == r["year"][rows])
+        rows, step = rows[inside], step[inside]
+        numerators, denominators = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        np.add.at(numerators, step, r[done][rows])
+        np.add.at(denominators, step, r[whole][rows])
+        if base != "dues_collected_pct":
+            first = np.searchsorted(years, years, "left")
+            numerators, denominators = numerators[first], denominators[first]
+        return list(zip(numerators.tolist(), denominators.tolist()))
+
     def _committees(self) -> tuple[np.ndarray, np.ndarray]:
         """``_Answer._committees`` for every step at once, as (unions x steps) arrays: a union has
         a committee from the first step on or after the first founding known at K."""
@@ -1170,6 +1211,10 @@ class _Series:
             good, rated = self._once("ratings", self._ratings)
             out[("marks", "unions_rated_good_pct")] = (good[:, n], rated[:, n])
         for ind in indicators:
+            if ind.base in RECORD_PARTS:
+                records = self._once(("records", ind.base), lambda b=ind.base: self._record_parts(b))
+                if records is not None:
+                    out[("parts", ind.code)] = records[n]
             if ind.base in ("cla_coverage_pct", "workers_conference_pct"):
                 key = ("plan_wp", ind.base, ind.min_workers)
                 parts = self._once(key, lambda i=ind: self._workplace_plan_parts(i.base, i.min_workers))
