@@ -224,7 +224,7 @@ class Snapshot:
 
         def compute():
             cards = self.cards
-            since = cards.first_day.astype(np.int64)
+            since = cards.first_day.copy()  # int32, as the days are: 4 bytes a member number
             np.minimum.at(since, cards.extra_member, cards.extra_day)
             return since
 
