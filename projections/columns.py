@@ -193,6 +193,42 @@ class Snapshot:
     member: np.ndarray
     plans: PlanColumns
     cards: Cards
+    # what every question at this position works out alike, worked out by the first that needs it
+    derived: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def once(self, key: object, compute: Any) -> Any:
+        """``compute()``, kept for every question at this view position (two threads may both
+        work it out; either answer is the same)."""
+        found = self.derived.get(key)
+        if found is None:
+            found = self.derived[key] = compute()
+        return found
+
+    def flows(self, kind: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The members' flows of one kind: union codes, days, instants recorded and women marks,
+        picked out once per position rather than by each count."""
+
+        def compute():
+            of_kind = np.flatnonzero(self.flow_kind == kind)
+            return (
+                self.flow_union.take(of_kind),
+                self.flow_day.take(of_kind),
+                self.flow_at.take(of_kind),
+                self.flow_female.take(of_kind),
+            )
+
+        return self.once(("flows", kind), compute)
+
+    def card_since(self) -> np.ndarray:
+        """By member number, the day of the member's earliest card (NO_DAY: none), all cards known."""
+
+        def compute():
+            cards = self.cards
+            since = cards.first_day.copy()  # int32, as the days are: 4 bytes a member number
+            np.minimum.at(since, cards.extra_member, cards.extra_day)
+            return since
+
+        return self.once("card_since", compute)
 
 
 @dataclass(frozen=True)
@@ -274,6 +310,7 @@ class RegisterColumns:
         self.structure: StructureColumns | None = None
         self.plans: PlanColumns | None = None
         self.members = _Members()
+        self.derived: dict = {}
 
     def snapshot(self, cur: ViewCursor) -> Snapshot:
         """The columns as of the views' position, read in the caller's read transaction, which
@@ -292,6 +329,7 @@ class RegisterColumns:
                 self.rebuilds = rebuilds
             if position != self.position:
                 self._refresh(cur, position)
+                self.derived = {}
             m = self.members
             assert self.structure is not None and self.plans is not None  # read by the first refresh
             return Snapshot(
@@ -314,6 +352,7 @@ class RegisterColumns:
                 m.member.values,
                 self.plans,
                 m.cards,
+                self.derived,
             )
 
     def _refresh(self, cur: ViewCursor, position: int) -> None:

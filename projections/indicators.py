@@ -339,7 +339,10 @@ class _Answer:
 
         def compute():
             s = self.snap
-            rows = np.flatnonzero((s.at <= self.k) & (s.valid_from <= self.d) & (s.valid_to > self.d))
+            counted = (s.valid_from <= self.d) & (s.valid_to > self.d)
+            if self.k < FOREVER:
+                counted &= s.at <= self.k
+            rows = np.flatnonzero(counted)
             return rows, s.holder.take(rows)
 
         return self._once("member_rows", compute)
@@ -532,6 +535,23 @@ class _Answer:
         union and period (year), of a period within the period asked (of the year of ``as_of``), of
         the union asked alone if any; ``placed``: under the asked unit on their day (``record_days``)."""
         r = self.plan_table(base)
+        rows = self.latest_records(base)
+        if base == "dues_collected_pct":
+            period = self.q.period
+            rows = rows[(r["start"][rows] >= day(period.start)) & (r["end"][rows] <= day(period.end))]
+        else:
+            rows = rows[r["year"][rows] == self.q.as_of.year]
+        if self.union is not None:
+            rows = rows[r["union"][rows] == self.union]
+        if not placed or self.scope is None:
+            return rows
+        found, _ = self.flow_events(r["union"][rows], self.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2, None)
+        return rows[found]
+
+    def latest_records(self, base: str) -> np.ndarray:
+        """Rows of the dues (or training) records known at K, each the latest known of its union
+        and period (year)."""
+        r = self.plan_table(base)
 
         def latest():
             order = r["order"]
@@ -545,18 +565,7 @@ class _Answer:
                 last[:-1] = ~same
             return known[last]
 
-        rows = self._once(("latest", base), latest)
-        if base == "dues_collected_pct":
-            period = self.q.period
-            rows = rows[(r["start"][rows] >= day(period.start)) & (r["end"][rows] <= day(period.end))]
-        else:
-            rows = rows[r["year"][rows] == self.q.as_of.year]
-        if self.union is not None:
-            rows = rows[r["union"][rows] == self.union]
-        if not placed or self.scope is None:
-            return rows
-        found, _ = self.flow_events(r["union"][rows], self.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2, None)
-        return rows[found]
+        return self._once(("latest", base), latest)
 
     def record_days(self, base: str, rows: np.ndarray) -> np.ndarray:
         """The day that places each record under a unit: the last day of its dues period, or
@@ -579,9 +588,8 @@ class _Answer:
 
     # ---- flows -------------------------------------------------------------
     def _member_flow(self, kind: int) -> int:
-        s = self.snap
-        of_kind = s.flow_kind == kind
-        return self._flow(s.flow_union[of_kind], s.flow_day[of_kind], s.flow_at[of_kind])
+        unions, days, at, _female = self.snap.flows(kind)
+        return self._flow(unions, days, at)
 
     def _flow(self, unions: np.ndarray, days: np.ndarray, at: np.ndarray) -> int:
         """Events on the period's days up to as_of, known at K, under the asked unit on their day
@@ -589,7 +597,9 @@ class _Answer:
         first, last = self.q.flow_days
         if first > last:
             return 0
-        chosen = (days >= first) & (days <= last) & (at <= self.k)
+        chosen = (days >= first) & (days <= last)
+        if self.k < FOREVER:
+            chosen &= at <= self.k
         if self.union is not None:
             chosen &= unions == self.union
         if self.scope is None:
@@ -608,7 +618,10 @@ class _Answer:
         asked unit's scope and no branches."""
         if first > last:
             return np.zeros(0, np.int64), None if tree is None else np.zeros(0, np.int64)
-        chosen = np.flatnonzero((days >= first) & (days <= last) & (at <= self.k))
+        wanted = (days >= first) & (days <= last)
+        if self.k < FOREVER:
+            wanted &= at <= self.k
+        chosen = np.flatnonzero(wanted)
         scope = tree or self.scope
         if scope is None:
             return chosen, None
@@ -802,9 +815,7 @@ class _Grouping:
         return self._count(1 - female[found].astype(np.int64))
 
     def _member_flow(self, kind: int) -> np.ndarray:
-        s = self.snap
-        of_kind = s.flow_kind == kind
-        return self._flow(s.flow_union[of_kind], s.flow_day[of_kind], s.flow_at[of_kind], s.flow_female[of_kind])
+        return self._flow(*self.snap.flows(kind))
 
     def _by_group(self, ind: Indicator) -> np.ndarray | list | None:
         base = ind.base
@@ -940,6 +951,15 @@ def committee_sectors(snap: Snapshot) -> np.ndarray:
     return np.isin(sector, [list(SECTOR_GROUPS).index(g) for g in COMMITTEE_GROUPS])
 
 
+EPOCH = date(1970, 1, 1).toordinal()
+
+
+def next_new_year(days: np.ndarray) -> np.ndarray:
+    """For day ordinals, the ordinal of the 1st of January after each one's year."""
+    years = (np.asarray(days, np.int64) - EPOCH).astype("datetime64[D]").astype("datetime64[Y]")
+    return (years + 1).astype("datetime64[D]").astype(np.int64) + EPOCH
+
+
 def _plain(value: object) -> float | int:
     """A numpy number as the JSON answer holds it."""
     if isinstance(value, (float, np.floating)):
@@ -967,11 +987,15 @@ class _Series:
         """Where each membership record known at K starts and stops counting, as cells of a
         (unions x steps + 1) array flattened, with its sign and whether the member is a woman."""
         s, n = self.snap, len(self.days)
-        known = np.flatnonzero(s.at <= self.k)
-        holder = s.holder[known].astype(np.int64) * (n + 1)
-        start = holder + np.searchsorted(self.days, s.valid_from[known], "left")
-        end = holder + np.searchsorted(self.days, s.valid_to[known], "left")
-        return start, end, s.sign[known].astype(float), s.female[known]
+        holder, valid_from, valid_to, sign, female = s.holder, s.valid_from, s.valid_to, s.sign, s.female
+        if self.k < FOREVER:
+            known = np.flatnonzero(s.at <= self.k)
+            holder, valid_from, valid_to = holder.take(known), valid_from.take(known), valid_to.take(known)
+            sign, female = sign.take(known), female.take(known)
+        holder = holder.astype(np.int64) * (n + 1)
+        start = holder + np.searchsorted(self.days, valid_from, "left")
+        end = holder + np.searchsorted(self.days, valid_to, "left")
+        return start, end, sign.astype(float), female
 
     def _members(self, female: bool) -> np.ndarray:
         """Members of each union code at each step's day: a (unions x steps) array. A record counts
@@ -993,9 +1017,8 @@ class _Series:
         return np.bincount(step[inside], minlength=len(self.days))[: len(self.days)]
 
     def _member_flow(self, kind: int) -> np.ndarray:
-        s = self.snap
-        of_kind = s.flow_kind == kind
-        return self._flow(s.flow_union[of_kind], s.flow_day[of_kind], s.flow_at[of_kind])
+        unions, days, at, _female = self.snap.flows(kind)
+        return self._flow(unions, days, at)
 
     def _steps_of(self, valid_from: np.ndarray, valid_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For rows valid over [valid_from, valid_to): the (row, step) pairs of the steps whose day
@@ -1066,20 +1089,25 @@ class _Series:
         """Members holding a card, of each union code at each step's day: a (unions x steps) array.
         A record counts from the first step on or after both its first day and the day its member
         first held a card known at K, up to the first step on or after its end."""
-        s, n = self.snap, len(self.days)
-        cards, known = s.cards, np.flatnonzero(s.at <= self.k)
-        since = np.full(len(cards.first_day), NO_DAY, np.int64)
-        since[cards.first_at <= self.k] = cards.first_day[cards.first_at <= self.k]
-        extra = cards.extra_at <= self.k
-        np.minimum.at(since, cards.extra_member[extra], cards.extra_day[extra])
-        members = s.member.take(known)
-        inside = members < len(since)
-        card_day = np.full(len(known), NO_DAY, np.int64)
-        card_day[inside] = since.take(members[inside])
-        end = np.searchsorted(self.days, s.valid_to.take(known), "left")
-        start = np.minimum(np.searchsorted(self.days, np.maximum(s.valid_from.take(known), card_day), "left"), end)
-        holder = s.holder.take(known).astype(np.int64) * (n + 1)
-        weights, unions = s.sign.take(known).astype(float), len(s.unions) + 1
+        s, n, cards = self.snap, len(self.days), self.snap.cards
+        member, holder, valid_from, valid_to, sign = s.member, s.holder, s.valid_from, s.valid_to, s.sign
+        if self.k < FOREVER:
+            known = np.flatnonzero(s.at <= self.k)
+            member, holder, sign = member.take(known), holder.take(known), sign.take(known)
+            valid_from, valid_to = valid_from.take(known), valid_to.take(known)
+            since = np.full(len(cards.first_day), NO_DAY, np.int64)
+            since[cards.first_at <= self.k] = cards.first_day[cards.first_at <= self.k]
+            extra = cards.extra_at <= self.k
+            np.minimum.at(since, cards.extra_member[extra], cards.extra_day[extra])
+        else:
+            since = s.card_since()
+        card_day = since.take(member, mode="clip") if len(since) else np.full(len(member), NO_DAY, np.int64)
+        if len(since) and int(member.max(initial=0)) >= len(since):
+            card_day[member >= len(since)] = NO_DAY
+        end = np.searchsorted(self.days, valid_to, "left")
+        start = np.minimum(np.searchsorted(self.days, np.maximum(valid_from, card_day), "left"), end)
+        holder = holder.astype(np.int64) * (n + 1)
+        weights, unions = sign.astype(float), len(s.unions) + 1
         diff = np.bincount(holder + start, weights=weights, minlength=unions * (n + 1))
         diff -= np.bincount(holder + end, weights=weights, minlength=unions * (n + 1))
         return np.cumsum(diff[: unions * (n + 1)].reshape(unions, n + 1), axis=1)[:, :n]
@@ -1115,12 +1143,47 @@ class _Series:
             c = plans.conferences
             ok = c["at"] <= self.k
             places, start = c["workplace"][ok], c["on"][ok]
-            stop = np.array([day(date(date.fromordinal(int(d)).year + 1, 1, 1)) for d in start], np.int64)
+            stop = next_new_year(start)
         rows, steps = self._steps_of(start, stop)
         marks[places[rows] * n + steps] = True
         covered = (present & (workers >= min_workers) & has_union).reshape(-1, n)
         marked = covered & marks.reshape(-1, n)
         return list(zip(marked.sum(axis=0).tolist(), covered.sum(axis=0).tolist()))
+
+    def _record_parts(self, base: str) -> list[tuple[int, int]] | None:
+        """``_Answer._plan_parts`` of the dues (or training) records for every step at once: each
+        record counted in the step whose period holds its own (dues), or whose ``as_of`` falls in
+        its year (training). None where a step's own day places its records (training under a
+        unit): those are counted step by step."""
+        if self.scope is not None and base != "dues_collected_pct":
+            return None
+        probe = _Answer(self.snap, self.questions[-1], self.scope)
+        r, (done, whole), n = probe.plan_table(base), RECORD_PARTS[base], len(self.days)
+        rows = probe.latest_records(base)
+        if self.scope is not None:  # a dues record lies where its union was on its period's last day
+            found, _ = probe.flow_events(
+                r["union"][rows], probe.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2, None
+            )
+            rows = rows[found]
+        if base == "dues_collected_pct":
+            starts = np.array([day(q.period.start) for q in self.questions], np.int64)
+            ends = np.array([day(q.period.end) for q in self.questions], np.int64)
+            step = np.searchsorted(starts, r["start"][rows], "right") - 1
+            inside = (step >= 0) & (r["end"][rows] <= ends[np.maximum(step, 0)])
+        else:
+            years = np.array([q.as_of.year for q in self.questions], np.int64)
+            # steps of one year are consecutive: each record's year to the first of its steps,
+            # then copied to the others below
+            step = np.searchsorted(years, r["year"][rows], "left")
+            inside = (step < n) & (years[np.minimum(step, n - 1)] == r["year"][rows])
+        rows, step = rows[inside], step[inside]
+        numerators, denominators = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        np.add.at(numerators, step, r[done][rows])
+        np.add.at(denominators, step, r[whole][rows])
+        if base != "dues_collected_pct":
+            first = np.searchsorted(years, years, "left")
+            numerators, denominators = numerators[first], denominators[first]
+        return list(zip(numerators.tolist(), denominators.tolist()))
 
     def _committees(self) -> tuple[np.ndarray, np.ndarray]:
         """``_Answer._committees`` for every step at once, as (unions x steps) arrays: a union has
@@ -1148,6 +1211,10 @@ class _Series:
             good, rated = self._once("ratings", self._ratings)
             out[("marks", "unions_rated_good_pct")] = (good[:, n], rated[:, n])
         for ind in indicators:
+            if ind.base in RECORD_PARTS:
+                records = self._once(("records", ind.base), lambda b=ind.base: self._record_parts(b))
+                if records is not None:
+                    out[("parts", ind.code)] = records[n]
             if ind.base in ("cla_coverage_pct", "workers_conference_pct"):
                 key = ("plan_wp", ind.base, ind.min_workers)
                 parts = self._once(key, lambda i=ind: self._workplace_plan_parts(i.base, i.min_workers))

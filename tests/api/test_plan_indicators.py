@@ -380,3 +380,18 @@ def test_each_series_point_is_the_figures_of_its_step(tenant, unit_id, step):
             asked["unit_id"] = unit_id
         period = f"2025-Q{n}" if step == "quarter" else f"2025-{n:02d}"
         assert point["figures"] == tenant.figures(period, **asked), (period, point)
+
+
+@pytest.mark.parametrize("unit_id", [None, "D1", "D2"])
+def test_every_step_of_a_monthly_series_is_the_indicators_at_its_date_now_and_as_known_before(tenant, unit_id):
+    marks = build(tenant)
+    record(tenant, "/members/f6/cards", {"card_no": "C-F6", "issued_on": "2025-06-01"})
+    record(tenant, "/members/f6/cards", {"card_no": "C-F6B", "issued_on": "2025-02-01"})
+    scope = {"unit_id": unit_id} if unit_id else {}
+    for known in ({}, {"known_at": marks["before"]}):
+        # every code (none named), each step against /indicators of its month at its date
+        points = tenant.get("/indicators/series", period="2025", step="month", **scope, **known).get_json()["points"]
+        assert len(points) == 12
+        for n, point in enumerate(points, 1):
+            asked = tenant.figures(f"2025-{n:02d}", as_of=point["as_of"], **scope, **known)
+            assert point["figures"] == asked, (n, known, point)
