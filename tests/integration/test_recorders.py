@@ -5,6 +5,7 @@ no trail columns and are stored and read back all the same)."""
 from __future__ import annotations
 
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 
@@ -64,8 +65,13 @@ class TestSQLiteRecorder(ApplicationRecorderTestCase):
     def setUp(self) -> None:
         self.folder = tempfile.TemporaryDirectory()
         self.datastore = SQLiteDatastore(str(Path(self.folder.name) / "ledger.sqlite"))
+        self.threads_before = set(threading.enumerate())
 
     def tearDown(self) -> None:
+        # The library's cases leave reader threads finishing: closing SQLite under a thread still
+        # reading through it crashes the process, so they end first.
+        for thread in set(threading.enumerate()) - self.threads_before:
+            thread.join(30)
         self.datastore.close()
         self.folder.cleanup()
 
