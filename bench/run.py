@@ -290,6 +290,8 @@ class Bench:
             return self.api_only()
         if self.args.only == "proofs":
             return self.proofs_only()
+        if self.args.reads_only and self.args.reuse:
+            return self.reads_again()
         today = vietnam_today()
         self.log(f"generating a province of {self.args.members:,} members (seed {self.args.seed})")
         province = generate_province(self.args.members, self.args.seed, today)
@@ -779,7 +781,7 @@ class Bench:
         conn.close()
 
     # ---- the console -------------------------------------------------------------------------
-    CONSOLE_USER = "bench-console"
+    CONSOLE_USER = f"bench-console-{uuid.uuid4().hex[:6]}"  # a kept province may be read again
 
     def console(self, server: Gunicorn, province, rng: random.Random) -> None:
         """Each console page family fetched ``--console-requests`` times, one at a time, by a
@@ -876,6 +878,24 @@ class Bench:
         }
         self.console_families(page, families)
         conn.close()
+
+    def reads_again(self) -> dict:
+        """``--reads-only --reuse SUFFIX``: the reads over HTTP again, on the province a run with
+        ``--keep`` loaded (same ``--members`` and ``--seed``), without loading it again."""
+        province = generate_province(self.args.members, self.args.seed, vietnam_today())
+        self.platform = bootstrap(self.settings)
+        self.token = self.platform.registry.issue_token(self.tenant, "federation_admin", "bench")
+        with self.platform.stores.use(self.tenant) as store:
+            table = store.event_store.events_table
+            with store.transaction() as cursor:
+                cursor.execute(f"SELECT MIN(recorded_at) FROM {table}")
+                (first,) = cursor.fetchone()
+        self.recorded_from = datetime.fromtimestamp(first / 1_000_000, UTC)
+        self.scoped(province)
+        self.platform.close()
+        self.platform = None
+        self.api(province)
+        return self.finish()
 
     def console_only(self) -> dict:
         """``--only console``: the province loaded, then the console's pages alone."""
@@ -1014,7 +1034,9 @@ def main(argv: list[str] | None = None) -> None:
         help="a checkout of earlier code (git archive COMMIT | tar -x -C DIR), served beside this one: api_before",
     )
     parser.add_argument(
-        "--reuse", default=None, help="with --only api: the suffix of a province a run with --keep loaded (kept again)"
+        "--reuse",
+        default=None,
+        help="with --only api or --reads-only: the suffix of a province a run with --keep loaded (kept again)",
     )
     parser.add_argument("--no-pooler", action="store_true", help="leave out the API through PgBouncer")
     parser.add_argument("--console-requests", type=int, default=30, help="of each console page family")
