@@ -23,6 +23,7 @@ import numpy as np
 
 from domain.workplaces import SECTORS
 from projections.base import ViewCursor
+from projections.day_index import CardedRecords, Flows, Records
 from projections.runner import FOLLOWER, INTACT, REBUILDS, ViewsUnavailable
 
 OPEN = int(np.iinfo(np.int32).max)  # valid_to of a span that has not ended
@@ -194,6 +195,7 @@ class Snapshot:
     plans: PlanColumns
     cards: Cards
     # what every question at this position works out alike, worked out by the first that needs it
+    # (kept by RegisterColumns until the rows it holds change)
     derived: dict = field(default_factory=dict, compare=False, repr=False)
 
     def once(self, key: object, compute: Any) -> Any:
@@ -229,6 +231,39 @@ class Snapshot:
             return since
 
         return self.once("card_since", compute)
+
+    def records_index(self) -> Records:
+        """The membership records by union and day (projections.day_index), once per position."""
+        size = len(self.unions) + 1
+        return self.once(
+            "records_index",
+            lambda: Records(
+                self.holder, self.valid_from, self.valid_to, self.at, self.sign, self.female, self.member, size, OPEN
+            ),
+        )
+
+    def carded_index(self) -> CardedRecords:
+        """The membership records counted from their member's first card, every card known."""
+        return self.once("carded_index", lambda: CardedRecords(self.records_index(), self.card_since()))
+
+    def cards_recorded_by(self) -> int:
+        """The instant the last card was recorded (0: none)."""
+
+        def compute():
+            cards = self.cards
+            first = cards.first_at[cards.first_at < NEVER]
+            return max(int(first.max(initial=0)), int(cards.extra_at.max(initial=0)))
+
+        return self.once("cards_recorded_by", compute)
+
+    def flow_index(self, kind: int) -> Flows:
+        """The members' flows of one kind by union and day, once per position."""
+
+        def compute():
+            unions, days, at, _female = self.flows(kind)
+            return Flows(unions, days, at, len(self.unions) + 1)
+
+        return self.once(("flow_index", kind), compute)
 
 
 @dataclass(frozen=True)
@@ -327,8 +362,7 @@ class RegisterColumns:
             if rebuilds != self.rebuilds or position < self.position:  # the views were rebuilt
                 self._reset()
                 self.rebuilds = rebuilds
-            if position != self.position:
-                self._refresh(cur, position)
+            if position != self.position and self._refresh(cur, position):
                 self.derived = {}
             m = self.members
             assert self.structure is not None and self.plans is not None  # read by the first refresh
@@ -355,7 +389,12 @@ class RegisterColumns:
                 self.derived,
             )
 
-    def _refresh(self, cur: ViewCursor, position: int) -> None:
+    def _refresh(self, cur: ViewCursor, position: int) -> bool:
+        """Read what changed up to ``position``; whether any row the columns hold changed (a
+        position reached by events that touch none of them, a report or its verification, leaves
+        what the snapshots derived from the rows valid)."""
+        m = self.members
+        before = (self.structure, self.plans, m.holder.n, m.flow_kind.n, m.cards)
         row = cur.execute(STRUCTURE_SIGNATURE).fetchone()
         assert row is not None  # a SELECT of subqueries and no FROM returns one row
         signature = tuple(row)
@@ -367,6 +406,12 @@ class RegisterColumns:
             self.plans = self._read_plans(cur, tuple(row))
         self._read_members(cur, max(self.position, 0))
         self.position = position
+        after = (self.structure, self.plans, m.holder.n, m.flow_kind.n, m.cards)
+        return (
+            any(a is not b for a, b in zip(before[:2], after[:2]))
+            or before[2:4] != after[2:4]
+            or (before[4] is not after[4])
+        )
 
     def _read_structure(self, cur: ViewCursor, signature: tuple) -> StructureColumns:
         unit_rows = cur.execute(

@@ -189,6 +189,15 @@ class IndicatorCalculator:
             snap = self.columns.snapshot(cur)
         return _Answer(snap, q).figures(indicators)
 
+    def figures_of(
+        self, indicators: Sequence[Indicator], questions: Sequence[Question]
+    ) -> list[dict[str, float | int]]:
+        """The figures of several questions over one snapshot (a verification's register at
+        submission and now): the columns brought up to date once, and both answered at one position."""
+        with self.transaction(snapshot=True) as cur:
+            snap = self.columns.snapshot(cur)
+        return [_Answer(snap, q).figures(indicators) for q in questions]
+
     def breakdown(
         self, indicators: Sequence[Indicator], q: Question, by: str
     ) -> tuple[dict[str, float | int], list[Group]]:
@@ -352,6 +361,9 @@ class _Answer:
         of each union code on ``as_of``, as known at K."""
 
         def compute():
+            indexed = self._indexed_members(female, carded)
+            if indexed is not None:
+                return indexed
             s = self.snap
             rows, holders = self._member_rows()
             weights = self._once("member_signs", lambda: s.sign.take(rows))
@@ -362,6 +374,20 @@ class _Answer:
             return np.bincount(holders, weights=weights, minlength=len(s.unions) + 1)
 
         return self._once(("members", female, carded) if carded else "members_f" if female else "members", compute)
+
+    def _indexed_members(self, female: bool, carded: bool) -> np.ndarray | None:
+        """``_members_by_union`` from the snapshot's records by union and day (a binary search per
+        union, and the records recorded after K counted directly); None where the cards recorded
+        after K would change who holds one (then the records are counted one by one)."""
+        s = self.snap
+        if carded:
+            if self.k < s.cards_recorded_by():
+                return None
+            counts = self._once("indexed_carded", lambda: s.carded_index().known_counts(self.d, self.k))
+        else:
+            both = self._once("indexed_members", lambda: s.records_index().known_counts(self.d, self.k))
+            counts = both[1] if female else both[0]
+        return counts.astype(np.float64)
 
     def _card_holders(self, rows: np.ndarray) -> np.ndarray:
         """For membership records ``rows``: 1 where the member holds a card issued on or before
@@ -588,8 +614,32 @@ class _Answer:
 
     # ---- flows -------------------------------------------------------------
     def _member_flow(self, kind: int) -> int:
-        unions, days, at, _female = self.snap.flows(kind)
-        return self._flow(unions, days, at)
+        """``_flow`` of the members' flows of one kind, from the snapshot's flows by union and day:
+        per union, a binary search for each window's ends; the flows recorded after K counted
+        directly and taken off (or, where they are most, those known at K counted alone)."""
+        first, last = self.q.flow_days
+        if first > last:
+            return 0
+        flows = self.snap.flow_index(kind)
+        rows, alone = flows.recorded.split(self.k) if self.k < FOREVER else (None, False)
+        if alone:
+            return self._flow_count(flows.unions[rows], flows.days[rows], first, last)
+        index = flows.index
+        if self.scope is not None:
+            counted = 0
+            for lo, hi, _branch in self._union_windows(self.scope, first, last):
+                unions = np.flatnonzero(lo < hi)
+                if self.union is not None:
+                    unions = unions[unions == self.union]
+                counted += index.between(unions, lo[unions], hi[unions])
+        elif self.union is None:
+            counted = index.days_between(first, last + 1)
+        else:
+            one = np.array([max(self.union, 0)])
+            counted = index.between(one, np.array([first]), np.array([last + 1])) if self.union >= 0 else 0
+        if rows is not None:
+            counted -= self._flow_count(flows.unions[rows], flows.days[rows], first, last)
+        return counted
 
     def _flow(self, unions: np.ndarray, days: np.ndarray, at: np.ndarray) -> int:
         """Events on the period's days up to as_of, known at K, under the asked unit on their day
@@ -597,9 +647,14 @@ class _Answer:
         first, last = self.q.flow_days
         if first > last:
             return 0
-        chosen = (days >= first) & (days <= last)
         if self.k < FOREVER:
-            chosen &= at <= self.k
+            known = at <= self.k
+            unions, days = unions[known], days[known]
+        return self._flow_count(unions, days, first, last)
+
+    def _flow_count(self, unions: np.ndarray, days: np.ndarray, first: int, last: int) -> int:
+        """``_flow`` of events all known at K."""
+        chosen = (days >= first) & (days <= last)
         if self.union is not None:
             chosen &= unions == self.union
         if self.scope is None:

@@ -229,8 +229,9 @@ class Plans:
         submitted = self._submitted_at_micros(report["id"])
         indicators = [parse_indicator(code) for code in report["figures"]]
         base = Question(period, report["unit_id"], report["as_of"], None)
-        then = self.calculator.figures(indicators, Question(period, base.unit_id, base.as_of, submitted))
-        now = self.calculator.figures(indicators, base)
+        then, now = self.calculator.figures_of(
+            indicators, (Question(period, base.unit_id, base.as_of, submitted), base)
+        )
         late = self._late_events(base, submitted)
         lines = []
         for ind in indicators:

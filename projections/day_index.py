@@ -1,0 +1,199 @@
+"""The members' records and flows sorted by union and day, built once per view position, so
+that one question counts them with a binary search per union rather than a pass over every row.
+
+A membership record counts on day D where ``valid_from <= D < valid_to``: per union, the sum of
+its weights over the records begun by D less the sum over those ended by D. A flow counts on
+the days of a window: the flows of its union up to the window's last day less those before its
+first. What is known at an instant K is what is known now less the rows recorded after K: the
+rows are also kept in order of recording, and the tail after K is counted directly (or, where
+that tail is the larger part, the head up to K alone).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+
+SHIFT = 32  # a key is union << SHIFT plus a day (days are ordinals; OPEN, the largest, under 2**31)
+
+
+class DayIndex:
+    """Rows by day, with each union's sums of their weights up to the first day of each year: a
+    union's sum up to day D is its sum up to D's year plus the rows of that year up to D, counted
+    in one pass over that year's rows alone. Rows of day ``beyond`` and later (spans that have not
+    ended) are never counted and not kept."""
+
+    def __init__(self, unions: np.ndarray, days: np.ndarray, weights: list[np.ndarray], size: int, beyond: int):
+        kept = np.flatnonzero(days < beyond)
+        order = kept[np.argsort(days[kept], kind="stable")]
+        self.days, self.unions = days[order].astype(np.int32), unions[order].astype(np.int32)
+        self.weights = [w[order].astype(np.int8) for w in weights]
+        self.size = size
+        # the first day of each year (of every few years, where the days span centuries), and
+        # the day after the last row
+        bounds = [1]
+        if len(order):
+            first, last = date.fromordinal(int(self.days[0])).year, date.fromordinal(int(self.days[-1])).year
+            step = 1 + (last - first) // 100
+            bounds = [date(y, 1, 1).toordinal() for y in range(first, last + 1, step)] + [int(self.days[-1]) + 1]
+        self.years = np.array(bounds, np.int64)
+        self.cuts = np.searchsorted(self.days, self.years, "left")
+        # before[j][u]: the union's sum over rows before years[j]
+        bucket = np.searchsorted(self.years, self.days, "right")  # 1.. : rows before years[bucket]
+        flat = bucket.astype(np.int64) * size + self.unions
+        cells = len(self.years) * size
+        self.before = [
+            np.cumsum(
+                np.bincount(flat, weights=w, minlength=cells)[:cells].reshape(len(self.years), size), axis=0
+            ).astype(np.int32)
+            for w in self.weights
+        ]
+
+    def upto(self, d: int) -> list[np.ndarray]:
+        """Per union code, each weight's sum over the union's rows of day <= ``d``."""
+        j = int(np.searchsorted(self.years, d, "right")) - 1
+        if j < 0:
+            return [np.zeros(self.size, np.int64) for _ in self.weights]
+        lo, hi = int(self.cuts[j]), int(np.searchsorted(self.days, d, "right"))
+        unions = self.unions[lo:hi]
+        return [
+            b[j] + np.bincount(unions, weights=w[lo:hi], minlength=self.size)[: self.size].astype(np.int64)
+            for b, w in zip(self.before, self.weights)
+        ]
+
+
+class UnionDays:
+    """Rows keyed by (union code, day), sorted: the rows of a few unions over a window of days each,
+    by a binary search per union."""
+
+    def __init__(self, unions: np.ndarray, days: np.ndarray, size: int):
+        self.keys = np.sort((unions.astype(np.int64) << SHIFT) + days)
+        self.days = np.sort(days)
+        self.size = size
+
+    def between(self, unions: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> int:
+        """The rows of ``unions`` (each once) on days in [lo, hi) (each union's own window)."""
+        base = unions.astype(np.int64) << SHIFT
+        ends = np.searchsorted(self.keys, base + hi, "left")
+        return int((ends - np.searchsorted(self.keys, base + lo, "left")).sum())
+
+    def days_between(self, lo: int, hi: int) -> int:
+        """The rows of every union on days in [lo, hi)."""
+        return int(np.searchsorted(self.days, hi, "left") - np.searchsorted(self.days, lo, "left"))
+
+
+class _ByRecording:
+    """Rows in order of recording: the head known at an instant, or the tail recorded after it."""
+
+    def __init__(self, at: np.ndarray):
+        self.order = np.argsort(at, kind="stable")
+        self.at = at[self.order]
+
+    def split(self, k: int) -> tuple[slice | None, bool]:
+        """The rows to count directly as known at ``k`` (places in ``order``), and whether they are
+        the rows known (counted alone) rather than those recorded after ``k`` (taken from the
+        index's count). None: every row is known at ``k``."""
+        known = int(np.searchsorted(self.at, k, "right"))
+        if known == len(self.at):
+            return None, False
+        if known <= len(self.at) // 2:
+            return slice(0, known), True
+        return slice(known, None), False
+
+
+class Records:
+    """Signed membership records (those that count on some day): their first and end days by
+    union, weighted by sign and by sign of women; and, in order of recording, their columns, to
+    count some of them directly."""
+
+    def __init__(
+        self,
+        holder: np.ndarray,
+        valid_from: np.ndarray,
+        valid_to: np.ndarray,
+        at: np.ndarray,
+        sign: np.ndarray,
+        female: np.ndarray,
+        member: np.ndarray,
+        size: int,
+        beyond: int,
+    ):
+        rows = np.flatnonzero(valid_from < valid_to)
+        holder, valid_from, valid_to = holder[rows], valid_from[rows], valid_to[rows]
+        sign = sign[rows].astype(np.int8)
+        female = female[rows].astype(np.int8)
+        weights = [sign, sign * female]
+        self.size, self.beyond = size, beyond
+        self.begun = DayIndex(holder, valid_from, weights, size, beyond)
+        self.ended = DayIndex(holder, valid_to, weights, size, beyond)
+        self.recorded = _ByRecording(at[rows])
+        o = self.recorded.order
+        self.holder, self.valid_from, self.valid_to = holder[o], valid_from[o], valid_to[o]
+        self.sign, self.female, self.member = sign[o], female[o], member[rows][o]
+
+    def counts(self, d: int) -> list[np.ndarray]:
+        """Members and women members of each union code on day ``d``, everything recorded."""
+        (members, women), (gone, women_gone) = self.begun.upto(d), self.ended.upto(d)
+        return [members - gone, women - women_gone]
+
+    def direct(self, rows: slice, d: int) -> list[np.ndarray]:
+        """The same counted over some rows alone (places in order of recording), one pass over them."""
+        on = (self.valid_from[rows] <= d) & (self.valid_to[rows] > d)
+        holders, signs = self.holder[rows][on], self.sign[rows][on]
+        members = np.bincount(holders, weights=signs, minlength=self.size)[: self.size]
+        women = np.bincount(holders, weights=signs * self.female[rows][on], minlength=self.size)[: self.size]
+        return [members.astype(np.int64), women.astype(np.int64)]
+
+    def known_counts(self, d: int, k: int) -> list[np.ndarray]:
+        """Members and women members of each union code on day ``d``, as known at ``k``."""
+        rows, alone = self.recorded.split(k)
+        if rows is None:
+            return self.counts(d)
+        if alone:
+            return self.direct(rows, d)
+        return [a - b for a, b in zip(self.counts(d), self.direct(rows, d))]
+
+
+class CardedRecords:
+    """Membership records counted from the day their member first holds a card, every card known:
+    each over [the later of its first day and that day, its end)."""
+
+    def __init__(self, records: Records, card_since: np.ndarray):
+        members = records.member  # in order of recording
+        card_day = np.full(len(members), records.beyond, np.int64)
+        held = members < len(card_since)
+        card_day[held] = card_since[members[held]]
+        start = np.maximum(records.valid_from, card_day)
+        rows = np.flatnonzero(start < records.valid_to)  # still in order of recording
+        self.size = records.size
+        self.holder, self.start, self.end = records.holder[rows], start[rows], records.valid_to[rows]
+        self.sign = records.sign[rows]
+        self.at = records.recorded.at[rows]
+        self.begun = DayIndex(self.holder, self.start, [self.sign], self.size, records.beyond)
+        self.ended = DayIndex(self.holder, self.end, [self.sign], self.size, records.beyond)
+
+    def counts(self, d: int) -> np.ndarray:
+        return self.begun.upto(d)[0] - self.ended.upto(d)[0]
+
+    def known_counts(self, d: int, k: int) -> np.ndarray:
+        """Members holding a card on day ``d`` of each union code, the records known at ``k``."""
+        known = int(np.searchsorted(self.at, k, "right"))
+        if known == len(self.at):
+            return self.counts(d)
+        alone = known <= len(self.at) // 2
+        rows = slice(0, known) if alone else slice(known, None)
+        on = (self.start[rows] <= d) & (self.end[rows] > d)
+        direct = np.bincount(self.holder[rows][on], weights=self.sign[rows][on], minlength=self.size)
+        direct = direct[: self.size].astype(np.int64)
+        return direct if alone else self.counts(d) - direct
+
+
+class Flows:
+    """One kind of the members' flows: by union and day, and in order of recording."""
+
+    def __init__(self, unions: np.ndarray, days: np.ndarray, at: np.ndarray, size: int):
+        self.size = size
+        self.index = UnionDays(unions, days, size)
+        self.recorded = _ByRecording(at)
+        self.unions, self.days = unions[self.recorded.order], days[self.recorded.order]
