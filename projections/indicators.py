@@ -457,7 +457,9 @@ class _Answer:
         size = len(self.snap.workplaces) + 1
         holder_of = np.full(size, -1, np.int64)
         holder_of[spans.entity[here]] = spans.holder[here]
-        places = np.unique(spans.entity[here])
+        present = np.zeros(size, bool)  # the workplaces here, in order of code (as np.unique gives them)
+        present[spans.entity[here]] = True
+        places = np.flatnonzero(present)
         # the latest survey on or before as_of, as known at K (surveys in order of workplace, then
         # as_of, then position: the last known of a workplace is its latest)
         s_wp, s_as_of, s_workers, s_at, _s_pos = st.surveys
@@ -511,7 +513,7 @@ class _Answer:
         """Rated good or excellent, and rated: each union's latest record (by ledger position) of its
         latest year rated up to the year of ``as_of``, decided on or before ``as_of``, known at K."""
         r, size = self.snap.plans.ratings, len(self.snap.unions) + 1
-        known = self._once("ratings_known", lambda: r["order"][r["at"][r["order"]] <= self.k])
+        known = self._once("ratings_known", lambda: self._known_in_order(r, "ratings"))
         keep = known[(r["decided_on"][known] <= self.d) & (r["year"][known] <= self.q.as_of.year)]
         unions = r["union"][keep]
         last = np.ones(len(keep), bool)
@@ -528,9 +530,10 @@ class _Answer:
         women = np.zeros(size)
         counts = self._members_by_union(female=True)[:size]
         women[: len(counts)] = counts
-        about = self._once("committee_sectors", lambda: committee_sectors(self.snap)) & (
-            women >= COMMITTEE_MIN_WOMEN - 0.5
+        sectors = self._once(
+            "committee_sectors", lambda: self.snap.once("committee_sectors", lambda: committee_sectors(self.snap))
         )
+        about = sectors & (women >= COMMITTEE_MIN_WOMEN - 0.5)
         c = self.snap.plans.committees
         founded = (c["at"] <= self.k) & (c["on"] <= self.d)
         has = np.zeros(size, bool)
@@ -591,7 +594,21 @@ class _Answer:
                 last[:-1] = ~same
             return known[last]
 
+        if self.k >= self._recorded_by(r, base):  # every record known: the same at every K
+            return self._once(("latest", base), lambda: self.snap.once(("latest", base), latest))
         return self._once(("latest", base), latest)
+
+    def _recorded_by(self, table: dict[str, np.ndarray], name: str) -> int:
+        """The instant a plans' table's last record was recorded (0: none), once per position."""
+        return self.snap.once(("recorded_by", name), lambda: int(table["at"].max(initial=0)))
+
+    def _known_in_order(self, table: dict[str, np.ndarray], name: str) -> np.ndarray:
+        """A plans' table's records known at K, in its order: every record, where all are known
+        (once per position)."""
+        order = table["order"]
+        if self.k >= self._recorded_by(table, name):
+            return order
+        return order[table["at"][order] <= self.k]
 
     def record_days(self, base: str, rows: np.ndarray) -> np.ndarray:
         """The day that places each record under a unit: the last day of its dues period, or
