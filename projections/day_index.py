@@ -84,16 +84,16 @@ class UnionDays:
 
 
 class _ByRecording:
-    """Rows in order of recording: the head known at an instant, or the tail recorded after it."""
+    """Instants of recording in ascending order: the rows known at an instant are a head, those
+    recorded after it the tail."""
 
     def __init__(self, at: np.ndarray):
-        self.order = np.argsort(at, kind="stable")
-        self.at = at[self.order]
+        self.at = at
 
     def split(self, k: int) -> tuple[slice | None, bool]:
-        """The rows to count directly as known at ``k`` (places in ``order``), and whether they are
-        the rows known (counted alone) rather than those recorded after ``k`` (taken from the
-        index's count). None: every row is known at ``k``."""
+        """The rows to count directly as known at ``k`` (places in order of recording), and whether
+        they are the rows known (counted alone) rather than those recorded after ``k`` (taken
+        from the index's count). None: every row is known at ``k``."""
         known = int(np.searchsorted(self.at, k, "right"))
         if known == len(self.at):
             return None, False
@@ -127,8 +127,8 @@ class Records:
         self.size, self.beyond = size, beyond
         self.begun = DayIndex(holder, valid_from, weights, size, beyond)
         self.ended = DayIndex(holder, valid_to, weights, size, beyond)
-        self.recorded = _ByRecording(at[rows])
-        o = self.recorded.order
+        o = np.argsort(at[rows], kind="stable")
+        self.recorded = _ByRecording(at[rows][o])
         self.holder, self.valid_from, self.valid_to = holder[o], valid_from[o], valid_to[o]
         self.sign, self.female, self.member = sign[o], female[o], member[rows][o]
 
@@ -167,7 +167,8 @@ class CardedRecords:
         start = np.maximum(records.valid_from, card_day)
         rows = np.flatnonzero(start < records.valid_to)  # still in order of recording
         self.size = records.size
-        self.holder, self.start, self.end = records.holder[rows], start[rows], records.valid_to[rows]
+        self.holder, self.end = records.holder[rows], records.valid_to[rows]
+        self.start = start[rows].astype(np.int32)
         self.sign = records.sign[rows]
         self.at = records.recorded.at[rows]
         self.begun = DayIndex(self.holder, self.start, [self.sign], self.size, records.beyond)
@@ -195,5 +196,6 @@ class Flows:
     def __init__(self, unions: np.ndarray, days: np.ndarray, at: np.ndarray, size: int):
         self.size = size
         self.index = UnionDays(unions, days, size)
-        self.recorded = _ByRecording(at)
-        self.unions, self.days = unions[self.recorded.order], days[self.recorded.order]
+        o = np.argsort(at, kind="stable")
+        self.recorded = _ByRecording(at[o])
+        self.unions, self.days = unions[o], days[o]

@@ -84,4 +84,4 @@ def test_flows_by_union_and_window(rows):
     first, last = date(2019, 3, 1).toordinal(), date(2021, 7, 1).toordinal()
     assert flows.index.days_between(first, last) == int(np.count_nonzero((valid_from >= first) & (valid_from < last)))
     rows_known, alone = flows.recorded.split(1_500)
-    assert alone and sorted(at[flows.recorded.order[rows_known]]) == sorted(at[at <= 1_500])
+    assert alone and sorted(flows.days[rows_known]) == sorted(valid_from[at <= 1_500])
