@@ -27,7 +27,7 @@ from bench.serving import ROOT
 from tenants.settings import Settings, schema_name
 
 
-def load(url: str, tenant: str, control: str, members: int, data_dir: Path) -> None:
+def load(url: str, tenant: str, control: str, members: int, data_dir: Path, plans: bool = True) -> None:
     from application.register import Register
     from bench.plan_records import load_plan_records
     from demo.generator import generate_province, load_province
@@ -41,7 +41,8 @@ def load(url: str, tenant: str, control: str, members: int, data_dir: Path) -> N
         platform.provision(tenant, "Rebuild A/B")
         with platform.stores.use(tenant) as store:
             load_province(Register(store), province, actor="bench")
-            load_plan_records(Register(store), province, "bench", vietnam_today())
+            if plans:
+                load_plan_records(Register(store), province, "bench", vietnam_today())
     finally:
         platform.close()
 

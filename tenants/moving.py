@@ -44,6 +44,9 @@ from tenants.stores import PLACEMENT_RECHECK_SECONDS, TenantStore
 
 log = logging.getLogger(__name__)
 BATCH = 20_000  # events copied per catch-up round
+# What a catch-up round may leave for the switch, which copies and applies it with writes paused: a
+# count, not a share of the tenant, so the pause does not grow with what was written during the snapshot.
+SWITCH_EVENTS = 500
 MEMBER_TABLES = (KEYS_TABLE, INDEX_TABLE)  # rows by member, written with the events
 # Written once, at the store's creation or its first checkpoint or search, not under the tenant lock:
 # copied with the snapshot and again at the switch, once fenced.
@@ -99,7 +102,7 @@ def move_tenant(platform: Any, tenant_id: str, target: str, progress: Progress |
             while True:  # catch up without the lock until a round finds little left
                 top = src.projector.ledger_position()
                 tell("catching up", copied, top)
-                if top - copied <= BATCH // 4:
+                if top - copied <= SWITCH_EVENTS:
                     break
                 copied = _copy_events(read, write, schema, src, copied, top)
                 with target_store.lock():

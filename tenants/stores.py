@@ -28,8 +28,9 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import TopicError, get_topic, resolve_topic
 
+from domain.base import BUSINESS_DATE
 from domain.clock import vietnam_today
 from domain.members import Member
 from integrity.chain import CHAIN_DDL, CHAIN_TABLE, VOIDS_DDL, Chain, ChainBroken
@@ -48,8 +49,8 @@ from persistence.vault import (
     index_ddl,
     tokens_text,
 )
-from projections.audit import entry
-from projections.base import ViewCursor
+from projections.audit import entity_type_of, entry
+from projections.base import ViewCursor, sql_micros
 from projections.indicators import IndicatorCalculator
 from projections.ledger import Ledger
 from projections.membership import Membership
@@ -198,7 +199,7 @@ class TenantStore:
         try:
             with self.transaction() as cur:
                 cur.execute("SELECT 1 FROM ledger_voids LIMIT 1")
-                if cur.execute(f"SELECT {key} FROM {table} WHERE event IS NULL LIMIT 1").fetchone() is None:
+                if self._ledger_listed(cur, table, key):
                     return
         except Exception:  # noqa: BLE001 - the columns are missing: added under the lock
             pass
@@ -208,39 +209,97 @@ class TenantStore:
                 cur.execute("DROP TABLE IF EXISTS audit_entries")  # the trail's copy kept before
                 if cur.dialect == "sqlite":
                     add_entry_columns(cur.raw, table)
-                for statement in entry_ddl(table, cur.dialect):
+                ddl = entry_ddl(table, cur.dialect)
+                # the indexes are built once the columns are filled (a bulk build, not an entry per
+                # update), the one of the events still to fill last (_ledger_listed)
+                indexes = [s for s in ddl if s.startswith("CREATE INDEX")]
+                for statement in ddl:
+                    if statement not in indexes:
+                        cur.execute(statement)
+            if self.projector.events_table is not None:  # the state is plain JSON that PostgreSQL reads
+                self._list_ledger_in_sql(table)
+            self._list_ledger_in_python(table, key)
+            with self.transaction(write=True) as cur:
+                for statement in indexes:
                     cur.execute(statement)
-            after, batch, mapper = 0, 5000, self.event_store.mapper
-            while True:
-                with self.transaction() as cur:
-                    rows = cur.execute(
-                        f"SELECT {key}, originator_id, originator_version, topic, state FROM {table}"
-                        f" WHERE event IS NULL AND {key} > ? ORDER BY {key} LIMIT ?",
-                        (after, batch),
-                    ).fetchall()
-                if not rows:
-                    return
-                after = rows[-1][0]
-                entries = [
-                    (p, *entry(mapper.to_domain_event(StoredEvent(UUID(str(o)), v, t, bytes(s)))))
-                    for p, o, v, t, s in rows
-                ]
-                with self.transaction(write=True) as cur:
-                    cur.update_rows(
-                        f"UPDATE {table} SET recorded_at = v.recorded_at, actor = v.actor, event = v.event,"
-                        " entity_type = v.entity_type, entity_id = v.entity_id, business_date = v.business_date"
-                        f" {{rows}} WHERE {key} = v.position",
-                        (
-                            ("position", "bigint"),
-                            ("recorded_at", "bigint"),
-                            ("actor", "text"),
-                            ("event", "text"),
-                            ("entity_type", "text"),
-                            ("entity_id", "text"),
-                            ("business_date", "integer"),
-                        ),
-                        entries,
-                    )
+
+    def _ledger_listed(self, cur: Any, table: str, key: str) -> bool:
+        """Whether every event carries the trail's columns and their indexes are built: the index
+        of the events still to fill is built last, and makes the rest one index probe."""
+        index = table.replace('"', "").split(".")[-1] + "_unlisted"
+        if cur.dialect == "postgres":
+            built = cur.scalar("SELECT to_regclass(?) IS NOT NULL", (f'"{self.schema}".{index}',))
+        else:
+            built = cur.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?", (index,))
+        return bool(built) and cur.execute(f"SELECT {key} FROM {table} WHERE event IS NULL LIMIT 1").fetchone() is None
+
+    def _list_ledger_in_sql(self, table: str) -> None:
+        """The trail's columns of every event of a known topic, computed by PostgreSQL from the
+        stored JSON as ``projections.audit.entry_of`` computes them from the decoded event (no event
+        travels to Python), in committed ranges of positions."""
+        with self.transaction() as cur:
+            topics = [r[0] for r in cur.execute(f"SELECT DISTINCT topic FROM {table} WHERE event IS NULL").fetchall()]
+            low = cur.scalar(f"SELECT min(notification_id) FROM {table} WHERE event IS NULL")
+            high = cur.scalar(f"SELECT max(notification_id) FROM {table} WHERE event IS NULL")
+        known = []
+        for topic in topics:
+            try:
+                event_class = resolve_topic(topic)
+            except TopicError:  # left to the decoding path, which says which topic it is
+                continue
+            kind = entity_type_of(event_class)
+            known.append((topic, event_class.__name__, kind, f"{kind}_id", BUSINESS_DATE.get(event_class.__name__)))
+        if not known or low is None:
+            return
+        columns = [list(c) for c in zip(*known)]
+        statement = (
+            f"UPDATE {table} AS e SET recorded_at = {sql_micros('timestamp')},"
+            " actor = CASE WHEN j->'actor' IS NULL THEN '' ELSE j->>'actor' END, event = m.name, entity_type = m.kind,"
+            " entity_id = coalesce(nullif(j->>m.id_key, ''), e.originator_id::text),"
+            " business_date = ((j->m.business->>'_data_')::date - DATE '0001-01-01' + 1)"
+            f" FROM (SELECT notification_id, topic, convert_from(state, 'UTF8')::jsonb AS j FROM {table}"
+            "  WHERE notification_id BETWEEN ? AND ? AND event IS NULL OFFSET 0) AS s"
+            " JOIN unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[])"
+            "  AS m(topic, name, kind, id_key, business)"
+            " ON m.topic = s.topic WHERE e.notification_id = s.notification_id"
+        )
+        step = 200_000
+        for first in range(low, high + 1, step):
+            with self.transaction(write=True) as cur:
+                cur.execute(statement, (first, first + step - 1, *columns))
+
+    def _list_ledger_in_python(self, table: str, key: str) -> None:
+        """The trail's columns of the events still without them, from each event decoded."""
+        after, batch, mapper = 0, 5000, self.event_store.mapper
+        while True:
+            with self.transaction() as cur:
+                rows = cur.execute(
+                    f"SELECT {key}, originator_id, originator_version, topic, state FROM {table}"
+                    f" WHERE event IS NULL AND {key} > ? ORDER BY {key} LIMIT ?",
+                    (after, batch),
+                ).fetchall()
+            if not rows:
+                return
+            after = rows[-1][0]
+            entries = [
+                (p, *entry(mapper.to_domain_event(StoredEvent(UUID(str(o)), v, t, bytes(s))))) for p, o, v, t, s in rows
+            ]
+            with self.transaction(write=True) as cur:
+                cur.update_rows(
+                    f"UPDATE {table} SET recorded_at = v.recorded_at, actor = v.actor, event = v.event,"
+                    " entity_type = v.entity_type, entity_id = v.entity_id, business_date = v.business_date"
+                    f" {{rows}} WHERE {key} = v.position",
+                    (
+                        ("position", "bigint"),
+                        ("recorded_at", "bigint"),
+                        ("actor", "text"),
+                        ("event", "text"),
+                        ("entity_type", "text"),
+                        ("entity_id", "text"),
+                        ("business_date", "integer"),
+                    ),
+                    entries,
+                )
 
     def _index_members_locked(self) -> None:
         """Enter in the blind index the members recorded before it existed, or before its current

@@ -178,3 +178,63 @@ def test_the_trail_read_from_the_ledger_answers_what_its_copy_answered(legacy, b
             check(app)
         finally:
             app.extensions["unionledger"].close()
+
+
+def _trail_columns(settings: Settings, backend: str, statement: str | None = None) -> tuple[list[tuple], set[str]]:
+    """The trail's columns of every event in ledger order and the ledger table's indexes, after
+    ``statement`` (run on the tenant's database first, if given)."""
+    columns = "SELECT recorded_at, actor, event, entity_type, entity_id, business_date FROM {} ORDER BY 1, 3, 5"
+    table = "stored_events" if backend == "sqlite" else "ledger_events"
+    if statement:
+        statement = statement.replace("ledger_events", table)
+    if backend == "sqlite":
+        import sqlite3
+
+        with closing(sqlite3.connect(settings.data_dir / "tenants" / f"{TENANT}.sqlite")) as conn:
+            if statement:
+                conn.executescript(statement.format(schema=""))
+                conn.commit()
+            rows = conn.execute(columns.format(table)).fetchall()
+            names = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+    else:
+        with psycopg.connect(settings.conninfo(), autocommit=True) as conn:
+            if statement:
+                conn.execute(statement.format(schema=f"t_{TENANT}."))
+            rows = conn.execute(columns.format(f"t_{TENANT}.ledger_events")).fetchall()
+            names = conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = %s", (f"t_{TENANT}",)).fetchall()
+    return [tuple(r) for r in rows], {n for (n,) in names if n.startswith(f"{table}_")}
+
+
+def _audit_served(settings: Settings, answers: dict) -> None:
+    """The store opened by a process of today's code, which serves its whole trail."""
+    app = create_app(settings)
+    try:
+        client, h = app.test_client(), {"Authorization": f"Bearer {answers['token']}"}
+        got = client.get(f"/v1/tenants/{TENANT}/audit", query_string={"limit": 1000}, headers=h)
+        assert len(got.get_json()["entries"]) == answers["audit_count"]
+    finally:
+        app.extensions["unionledger"].close()
+
+
+def test_a_ledger_left_half_listed_is_finished_on_opening(legacy, backend):
+    """A process stopped while it filled the trail's columns (some events without them, the indexes
+    not built yet, as the filling builds them last) leaves a store that the next opening finishes:
+    the same columns, every index there."""
+    settings, answers = legacy
+    _audit_served(settings, answers)
+    listed, indexes = _trail_columns(settings, backend)
+    assert len(listed) == answers["audit_count"] and all(row[2] for row in listed)
+    assert {i.rsplit("_", 1)[-1] for i in indexes} >= {"entity", "actor", "recorded", "unlisted"}
+    half = (
+        "DROP INDEX {schema}ledger_events_entity; DROP INDEX {schema}ledger_events_actor;"
+        " DROP INDEX {schema}ledger_events_recorded; DROP INDEX {schema}ledger_events_unlisted;"
+        " UPDATE {schema}ledger_events SET recorded_at = NULL, actor = NULL, event = NULL, entity_type = NULL,"
+        " entity_id = NULL, business_date = NULL WHERE originator_version % 2 = 1"
+    )
+    emptied, _ = _trail_columns(settings, backend, half)
+    assert sum(1 for row in emptied if row[2] is None) > 0
+    for statement in (None, "DROP INDEX {schema}ledger_events_unlisted"):  # half filled; filled, indexes missing
+        if statement:
+            _trail_columns(settings, backend, statement)
+        _audit_served(settings, answers)
+        assert _trail_columns(settings, backend) == (listed, indexes)
