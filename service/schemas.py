@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate
+import datetime as dt
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, missing, validate
 
 from domain.base import ID_PATTERN
 from domain.errors import InvalidValue
@@ -144,7 +147,72 @@ class HistorySchema(Schema):
     events = fields.List(fields.Nested(EntrySchema))
 
 
-class EntityMeta(Schema):
+# How QuickDump writes a field's value, by the field's exact class: the value's exact type and what
+# marshmallow's own serialization gives for it (the same result, without its per-field calls)
+_QUICK_KINDS: dict[type, tuple[type, Any]] = {
+    fields.String: (str, None),
+    Text: (str, None),
+    fields.Integer: (int, None),
+    fields.Boolean: (bool, None),
+    fields.Date: (dt.date, dt.date.isoformat),
+    fields.DateTime: (dt.datetime, dt.datetime.isoformat),
+}
+
+
+class QuickDump(Schema):
+    """A schema whose dump of one dict of plain values (str, int, bool, date, datetime or None, in
+    the fields the schema declares) skips marshmallow's per-field machinery, several times dearer
+    on every entity's answer; any other object, or a schema with another kind of field, goes
+    through marshmallow. The answer is the same either way (tests/api/test_quick_schemas.py)."""
+
+    _quick_plan: Any = None  # per schema class: ((name, type, write), ...), or () if it cannot be used
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        plan = self._plan()
+        if not plan or many or self.many or type(obj) is not dict:
+            return super().dump(obj, many=many)
+        out: dict[str, Any] = {}
+        for name, kind, write in plan:
+            if name not in obj:
+                continue
+            value = obj[name]
+            if value is None:
+                out[name] = None
+            elif type(value) is kind:
+                out[name] = value if write is None else write(value)
+            else:
+                return super().dump(obj, many=many)
+        return out
+
+    def _plan(self) -> tuple:
+        if self.only is not None or self.exclude:
+            return ()
+        cls = type(self)
+        plan = cls.__dict__.get("_quick_plan")
+        if plan is None:
+            plan = cls._quick_plan = self._make_plan()
+        return plan
+
+    def _make_plan(self) -> tuple:
+        if self._hooks.get("post_dump") or self._hooks.get("pre_dump"):
+            return ()
+        plan = []
+        for name, field in self.dump_fields.items():
+            kind = _QUICK_KINDS.get(type(field))
+            plain = (
+                getattr(field, "format", None) in (None, "iso", "iso8601")
+                and not getattr(field, "as_string", False)
+                and field.dump_default is missing
+                and field.attribute in (None, name)
+                and field.data_key in (None, name)
+            )
+            if kind is None or not plain:
+                return ()
+            plan.append((name, *kind))
+        return tuple(plan)
+
+
+class EntityMeta(QuickDump):
     version = fields.Integer(metadata={"description": "How many events the entity has"})
     recorded_at = fields.DateTime(metadata={"description": "When the entity was first recorded"})
     updated_at = fields.DateTime(metadata={"description": "When its latest event was recorded"})
