@@ -24,12 +24,16 @@ import numpy as np
 from domain.workplaces import SECTORS
 from projections.base import ViewCursor
 from projections.day_index import CardedRecords, Flows, Records
+from projections.membership import ADMITTED
 from projections.runner import FOLLOWER, INTACT, REBUILDS, ViewsUnavailable
 
 OPEN = int(np.iinfo(np.int32).max)  # valid_to of a span that has not ended
 NEVER = int(np.iinfo(np.int64).max)  # superseded_at of a span still current
 NO_DAY = int(np.iinfo(np.int32).max)  # the day of a card a member does not have
 FEMALE_SQL = "CASE WHEN g.gender = 'female' THEN 1 ELSE 0 END"
+# The span an admission wrote: its position is the member's admission's (a later change to the
+# member's placement writes rows of its own and only marks this one superseded).
+ADMITTING_SQL = "CASE WHEN s.position = g.admitted_pos THEN 1 ELSE 0 END"
 
 STRUCTURE_SIGNATURE = (
     "SELECT (SELECT MAX(position) FROM unit_spans), (SELECT MAX(superseded_pos) FROM unit_spans),"
@@ -184,7 +188,7 @@ class Snapshot:
     at: np.ndarray
     sign: np.ndarray
     female: np.ndarray  # 1 where the member is a woman
-    # admissions (kind 0) and departures (kind 1)
+    # admissions (kind 0, read from their spans), departures (kind 1) and moves (2, 3: member_flows)
     flow_kind: np.ndarray
     flow_union: np.ndarray
     flow_day: np.ndarray
@@ -509,16 +513,24 @@ class RegisterColumns:
         )
         joined = "member_spans s JOIN member_state g ON g.member_id = s.entity_id"
         for where, sign, at in (("position", 1, "recorded_at"), ("superseded_pos", -1, "superseded_at")):
-            holders, *numbers = _joined(cur, joined, (*spans, f"s.{at}"), f"s.{where} > ?", (since,))
+            holders, *numbers = _joined(cur, joined, (*spans, f"s.{at}", ADMITTING_SQL), f"s.{where} > ?", (since,))
             if holders is None:
                 continue
-            m.holder.extend(self.unions.codes(holders))
+            codes = self.unions.codes(holders)
+            m.holder.extend(codes)
             m.valid_from.extend(numbers[0])
             m.valid_to.extend(numbers[1])
             m.female.extend(numbers[2])
             m.member.extend(numbers[3])
             m.at.extend(numbers[4])
             m.sign.extend(np.full(len(holders), sign, np.int8))
+            if sign == 1:  # an admission's flow is its first span (projections.membership)
+                admitted = np.flatnonzero(numbers[5])
+                m.flow_union.extend(codes.take(admitted))
+                m.flow_kind.extend(np.full(len(admitted), ADMITTED, np.int8))
+                m.flow_day.extend(numbers[0].take(admitted))
+                m.flow_at.extend(numbers[4].take(admitted))
+                m.flow_female.extend(numbers[2].take(admitted))
         unions, *numbers = _joined(
             cur, "member_flows", ("union_id", "kind", "on_day", "recorded_at", "female"), "position > ?", (since,)
         )

@@ -1,5 +1,7 @@
 """Members: current state (no personal data in clear), membership spans per union, and the
-admissions and departures as an append-only list of flows (``member_flows``)."""
+departures and moves as an append-only list of flows (``member_flows``). An admission's flow is
+not copied there: it is the span the admission wrote (the span whose position is the member's
+``admitted_pos``), which the indicator columns read as the flow."""
 
 from __future__ import annotations
 
@@ -7,7 +9,17 @@ from typing import Any
 
 from domain.members import TRANSFERRED_OUT as TRANSFERRED_OUT_REASON
 from projections import spans
-from projections.base import Projection, StoredRun, ViewCursor, day, event_name, micros, sql_day, sql_micros
+from projections.base import (
+    Projection,
+    StoredRun,
+    ViewCursor,
+    day,
+    event_name,
+    micros,
+    name_of_topic,
+    sql_day,
+    sql_micros,
+)
 
 ADMITTED, LEFT = 0, 1
 # A member who moved in from another province, or out to one: flows of their own, never admissions
@@ -36,11 +48,11 @@ class Membership(Projection):
         " left_union_id TEXT, left_on INTEGER, left_at BIGINT, leave_reason TEXT,"
         " personal TEXT, version INTEGER NOT NULL, updated_at BIGINT NOT NULL, admitted_pos BIGINT)",
         *spans.span_ddl("member_spans"),
-        # kind: 0 admitted, 1 left, 2 transferred in, 3 transferred out; the union is the one the
-        # member was in on that day; female: 1 for a woman (the breakdown by gender counts the flows
-        # without reading the members)
+        # kind: 1 left, 2 transferred in, 3 transferred out (0, admitted, is read from the spans);
+        # the union is the one the member was in on that day; female: 1 for a woman (the breakdown
+        # by gender counts the flows without reading the members)
         "CREATE TABLE IF NOT EXISTS member_flows ("
-        " position BIGINT NOT NULL, kind INTEGER NOT NULL, union_id TEXT NOT NULL,"
+        " position BIGINT NOT NULL, kind INTEGER NOT NULL CHECK (kind <> 0), union_id TEXT NOT NULL,"
         " on_day INTEGER NOT NULL, recorded_at BIGINT NOT NULL, female INTEGER NOT NULL DEFAULT 0)",
         "CREATE INDEX IF NOT EXISTS member_flows_position ON member_flows (position)",
     )
@@ -59,7 +71,9 @@ class Membership(Projection):
     )
     FLOW_COLUMNS = ("position", "kind", "union_id", "on_day", "recorded_at", "female")
     bulk_groups = {"MemberTransferred": "MemberMoves", "MemberLeft": "MemberMoves"}
-    derived = frozenset({"MemberAdmitted"})
+    # A card's issue changes no row of its own here, only the member's version (its table is the
+    # plan records' view): both derived in SQL, the card's event not read into Python.
+    derived = frozenset({"MemberAdmitted", "MemberCardIssued"})
     ADMITTED_STATE = (
         "member_id",
         "union_id",
@@ -77,19 +91,36 @@ class Membership(Projection):
     STATE_COLUMNS = (*ADMITTED_STATE, "admitted_pos")
 
     def derive(self, cur: ViewCursor, run: StoredRun) -> None:
-        """``bulk_MemberAdmitted`` in SQL: the three tables' rows from one read of the events."""
-        select, params = run.select()
+        """The run's admissions, then its cards (a card comes after its member's admission)."""
+        names = {name_of_topic(topic): topic for topic in run.topics}
+        if "MemberAdmitted" in names:
+            self._derive_admitted(cur, run, names["MemberAdmitted"])
+        if "MemberCardIssued" in names:
+            self._derive_cards(cur, run, names["MemberCardIssued"])
+
+    @staticmethod
+    def _derive_cards(cur: ViewCursor, run: StoredRun, topic: str) -> None:
+        """``bulk_MemberCardIssued`` in SQL: each member's state takes its latest card's version."""
+        select, params = run.select(topic)
+        cur.execute(
+            "UPDATE member_state SET version = c.version, updated_at = c.at FROM (SELECT DISTINCT ON (member_id)"
+            f" j->>'member_id' AS member_id, version, {sql_micros('timestamp')} AS at FROM ({select}) s"
+            " ORDER BY member_id, version DESC) c WHERE member_state.member_id = c.member_id"
+            " AND member_state.version < c.version",
+            params,
+        )
+
+    def _derive_admitted(self, cur: ViewCursor, run: StoredRun, topic: str) -> None:
+        """``bulk_MemberAdmitted`` in SQL: the state's and the span's rows from one read of the events."""
+        select, params = run.select(topic)
         cur.execute(
             "WITH e AS MATERIALIZED (SELECT position, version, j->>'member_id' AS member_id,"
             f" j->>'union_id' AS union_id, j->>'gender' AS gender, j->>'personal' AS personal,"
             f" {sql_day('admitted_on')} AS on_day, {sql_micros('timestamp')} AS at FROM ({select}) s),"
             f" states AS (INSERT INTO member_state ({', '.join(self.STATE_COLUMNS)})"
-            " SELECT member_id, union_id, gender, union_id, on_day, at, personal, version, at, position FROM e),"
-            " spans AS (INSERT INTO member_spans (entity_id, holder_id, valid_from, valid_to, terminal, recorded_at,"
-            " position) SELECT member_id, union_id, on_day, NULL, 0, at, position FROM e)"
-            f" INSERT INTO member_flows ({', '.join(self.FLOW_COLUMNS)})"
-            f" SELECT position, {ADMITTED}, union_id, on_day, at, CASE WHEN gender = 'female' THEN 1 ELSE 0 END"
-            " FROM e",
+            " SELECT member_id, union_id, gender, union_id, on_day, at, personal, version, at, position FROM e)"
+            " INSERT INTO member_spans (entity_id, holder_id, valid_from, valid_to, terminal, recorded_at,"
+            " position) SELECT member_id, union_id, on_day, NULL, 0, at, position FROM e",
             params,
         )
 
@@ -100,21 +131,32 @@ class Membership(Projection):
         return e.member_id, e.union_id, e.gender, e.union_id, on, at, e.personal, e.originator_version, at
 
     def bulk_MemberAdmitted(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
-        """Admissions are each member's first event, so they need no earlier span closed."""
-        states, member_spans, flows = [], [], []
+        """Admissions are each member's first event, so they need no earlier span closed. Their
+        flows are their spans (no row of member_flows)."""
+        states, member_spans = [], []
         for e, position in items:
             state = self.admitted_state(e)
             at, on = state[5], state[4]
             states.append((*state, position))
             member_spans.append((e.member_id, e.union_id, on, None, 0, at, position))
-            flows.append((position, ADMITTED, e.union_id, on, at, int(e.gender == FEMALE)))
         cur.insert_rows("member_state", self.STATE_COLUMNS, states)
         cur.insert_rows(
             "member_spans",
             ("entity_id", "holder_id", "valid_from", "valid_to", "terminal", "recorded_at", "position"),
             member_spans,
         )
-        cur.insert_rows("member_flows", self.FLOW_COLUMNS, flows)
+
+    @staticmethod
+    def bulk_MemberCardIssued(cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
+        """The member's state takes the version and instant of its latest card (its other events
+        leave them; each member once: the last of the run)."""
+        latest = {e.member_id: (e.originator_version, micros(e.timestamp)) for e, _p in items}
+        cur.update_rows(
+            "UPDATE member_state SET version = v.version, updated_at = v.at {rows}"
+            " WHERE member_id = v.member AND member_state.version < v.version",
+            (("version", "integer"), ("at", "bigint"), ("member", "text")),
+            [(version, at, member) for member, (version, at) in latest.items()],
+        )
 
     def bulk_MemberMoves(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
         """Transfers and departures, in order; each run touches every member at most once."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.indicators import GOOD_RATINGS
 from domain.periods import parse_period
-from projections.base import Projection, ViewCursor, day, event_name, micros
+from projections.base import Projection, StoredRun, ViewCursor, day, event_name, micros, sql_day, sql_micros
 
 PLAN_TABLES = {
     "union_ratings": (
@@ -60,6 +60,18 @@ class PlanRecords(Projection):
         "CREATE INDEX IF NOT EXISTS member_cards_member ON member_cards (member_id)",
     )
 
+    # A card's row follows from its event alone (the member's version is the membership view's).
+    derived = frozenset({"MemberCardIssued"})
+
+    def derive(self, cur: ViewCursor, run: StoredRun) -> None:
+        """``bulk_MemberCardIssued`` in SQL: the cards' rows from the stored events."""
+        select, params = run.select()
+        cur.execute(
+            f"INSERT INTO member_cards ({', '.join(COLUMNS['member_cards'])}) SELECT position, j->>'member_id',"
+            f" j->>'card_no', {sql_day('issued_on')}, {sql_micros('timestamp')} FROM ({select}) s",
+            params,
+        )
+
     def _insert(self, cur: ViewCursor, table: str, rows: list[tuple]) -> None:
         cur.insert_rows(table, COLUMNS[table], rows)
 
@@ -86,7 +98,7 @@ class PlanRecords(Projection):
                 runs.setdefault(name, []).append((event, position))
         for name, run in runs.items():
             getattr(self, "bulk_" + name)(cur, run)
-        for kind in ("union", "workplace", "member"):
+        for kind in ("union", "workplace"):  # a member's: projections.membership
             mine = [(e, p) for e, p in items if self.handles(event_name(e)) and hasattr(e, f"{kind}_id")]
             if mine:
                 self._touch(cur, kind, mine)

@@ -34,6 +34,7 @@ VIEW_TABLES = [
     "workplace_spans",
     "member_spans",
     "member_flows",
+    "member_cards",
 ]
 
 
@@ -705,8 +706,8 @@ def test_a_serving_process_reads_the_indicator_columns_when_it_opens_a_tenant(se
 
 
 def test_views_derived_in_sql_equal_the_views_kept_event_by_event(app, tenant, settings):
-    """On PostgreSQL a rebuild derives admissions and the register's audit rows in SQL; here they
-    sit between events applied in Python (moves, an erasure, a target, a report), and the
+    """On PostgreSQL a rebuild derives admissions and cards (the member's version with them) in SQL;
+    here they sit between events applied in Python (moves, an erasure, a target, a report), and the
     rebuilt views, the audit trail's answers and the figures equal those kept command by command."""
     build_history(tenant)
     tenant.post(
@@ -720,6 +721,7 @@ def test_views_derived_in_sql_equal_the_views_kept_event_by_event(app, tenant, s
             "birth_date": "1995-02-03",
         },
     )
+    tenant.post("/members/m3/cards", {"card_no": "C-3", "issued_on": "2024-01-10"})
     tenant.post("/members/m1/erasure", {"reason": 'request of the member\r\nref. "12/QĐ"\t\\'})
     tenant.post("/targets", {"unit_id": None, "indicator": "members_total", "period": "2025", "value": 10})
     figures = tenant.figures("2025", as_of="2025-12-31")
@@ -727,19 +729,21 @@ def test_views_derived_in_sql_equal_the_views_kept_event_by_event(app, tenant, s
     tenant.post(
         "/members", {"id": "m4", "union_id": "u1", "admitted_on": "2025-08-01", "full_name": "Phạm D", "gender": "male"}
     )
+    tenant.post("/members/m4/cards", {"card_no": "C-4", "issued_on": "2025-08-02"})
+    tenant.post("/members/m3/cards", {"card_no": "C-3b", "issued_on": "2025-09-01"})
     platform = app.extensions["unionledger"]
     with platform.stores.use(tenant.id) as store:
         live = store.views.dump(VIEW_TABLES)
         audit_before = tenant.get("/audit", limit=500).get_json()
         deriving = store.projector.events_table is not None
         assert deriving == (settings.backend == "postgres")
-        # A rebuild leaves unread the state of what the views all derive or ignore: admissions.
-        assert store.projector._unread["views"] == ["MemberAdmitted"]
-        assert store.rebuild() == 20
+        # A rebuild leaves unread the state of what the views all derive or ignore: admissions, cards.
+        assert store.projector._unread["views"] == ["MemberAdmitted", "MemberCardIssued"]
+        assert store.rebuild() == 26
         assert store.views.dump(VIEW_TABLES) == live
-        assert {lane: store.projector.position(lane) for lane in store.projector.lanes} == {"views": 20}
+        assert {lane: store.projector.position(lane) for lane in store.projector.lanes} == {"views": 26}
     assert tenant.get("/audit", limit=500).get_json() == audit_before
-    assert len(audit_before["entries"]) == 20
+    assert len(audit_before["entries"]) == 26
     assert tenant.get("/members/m3").get_json()["full_name"] == 'Lê Thị "C" \\ D'
     assert tenant.figures("2025", as_of="2025-12-31")["members_total"] == figures["members_total"] + 1
 
