@@ -3,7 +3,7 @@
 At a million members an indicator question would otherwise count a million span rows in the
 database. The views stay the record; this is a copy of their rows as of one view position,
 read again only for what changed since: every span row carries the positions of the events
-that wrote and superseded it, and ``member_flows`` is append-only. A question is then a few
+that wrote and superseded it, and the flows (``Membership.FLOWS``) are append-only. A question is then a few
 vectorised passes over arrays instead of a scan per request.
 
 Membership spans are kept as signed records: a row counts +1 from its ``recorded_at`` and,
@@ -23,6 +23,7 @@ import numpy as np
 
 from domain.workplaces import SECTORS
 from projections.base import ViewCursor
+from projections.membership import Membership
 from projections.runner import FOLLOWER, INTACT, REBUILDS, ViewsUnavailable
 
 OPEN = int(np.iinfo(np.int32).max)  # valid_to of a span that has not ended
@@ -474,15 +475,14 @@ class RegisterColumns:
             m.member.extend(numbers[3])
             m.at.extend(numbers[4])
             m.sign.extend(np.full(len(holders), sign, np.int8))
-        unions, *numbers = _joined(
-            cur, "member_flows", ("union_id", "kind", "on_day", "recorded_at", "female"), "position > ?", (since,)
-        )
-        if unions is not None:
-            m.flow_union.extend(self.unions.codes(unions))
-            m.flow_kind.extend(numbers[0])
-            m.flow_day.extend(numbers[1])
-            m.flow_at.extend(numbers[2])
-            m.flow_female.extend(numbers[3])
+        for rows, columns, position in Membership.FLOWS:  # admissions' from their spans, the rest's rows
+            unions, *numbers = _joined(cur, rows, columns, f"{position} > ?", (since,))
+            if unions is not None:
+                m.flow_union.extend(self.unions.codes(unions))
+                m.flow_kind.extend(numbers[0])
+                m.flow_day.extend(numbers[1])
+                m.flow_at.extend(numbers[2])
+                m.flow_female.extend(numbers[3])
         # a card is told by its member's number; the first column (its position) is not kept
         _positions, *numbers = _joined(
             cur,

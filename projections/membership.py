@@ -1,5 +1,6 @@
 """Members: current state (no personal data in clear), membership spans per union, and the
-admissions and departures as an append-only list of flows (``member_flows``)."""
+departures and moves as an append-only list of flows (``member_flows``); an admission's flow is
+the span it opened, not a row of its own (``Membership.FLOWS``)."""
 
 from __future__ import annotations
 
@@ -36,11 +37,11 @@ class Membership(Projection):
         " left_union_id TEXT, left_on INTEGER, left_at BIGINT, leave_reason TEXT,"
         " personal TEXT, version INTEGER NOT NULL, updated_at BIGINT NOT NULL, admitted_pos BIGINT)",
         *spans.span_ddl("member_spans"),
-        # kind: 0 admitted, 1 left, 2 transferred in, 3 transferred out; the union is the one the
-        # member was in on that day; female: 1 for a woman (the breakdown by gender counts the flows
-        # without reading the members)
+        # kind: 1 left, 2 transferred in, 3 transferred out (0, admitted, is read from the spans);
+        # the union is the one the member was in on that day; female: 1 for a woman (the breakdown
+        # by gender counts the flows without reading the members)
         "CREATE TABLE IF NOT EXISTS member_flows ("
-        " position BIGINT NOT NULL, kind INTEGER NOT NULL, union_id TEXT NOT NULL,"
+        " position BIGINT NOT NULL, kind INTEGER NOT NULL CHECK (kind > 0), union_id TEXT NOT NULL,"
         " on_day INTEGER NOT NULL, recorded_at BIGINT NOT NULL, female INTEGER NOT NULL DEFAULT 0)",
         "CREATE INDEX IF NOT EXISTS member_flows_position ON member_flows (position)",
     )
@@ -58,6 +59,18 @@ class Membership(Projection):
         "member_spans_superseded_pos",
     )
     FLOW_COLUMNS = ("position", "kind", "union_id", "on_day", "recorded_at", "female")
+    # Where the members' flows are read from, each as (rows, union, kind, day, recorded instant,
+    # woman, the position after which a row is new): an admission's flow is the span it opened (the
+    # member's span written at its admission's position), so an admission writes no row for it.
+    FLOWS = (
+        (
+            "member_spans s JOIN member_state g ON g.member_id = s.entity_id AND g.admitted_pos = s.position",
+            ("s.holder_id", str(ADMITTED), "s.valid_from", "s.recorded_at",
+             f"CASE WHEN g.gender = '{FEMALE}' THEN 1 ELSE 0 END"),
+            "s.position",
+        ),
+        ("member_flows", ("union_id", "kind", "on_day", "recorded_at", "female"), "position"),
+    )  # fmt: skip
     bulk_groups = {"MemberTransferred": "MemberMoves", "MemberLeft": "MemberMoves"}
     derived = frozenset({"MemberAdmitted"})
     ADMITTED_STATE = (
@@ -77,19 +90,16 @@ class Membership(Projection):
     STATE_COLUMNS = (*ADMITTED_STATE, "admitted_pos")
 
     def derive(self, cur: ViewCursor, run: StoredRun) -> None:
-        """``bulk_MemberAdmitted`` in SQL: the three tables' rows from one read of the events."""
+        """``bulk_MemberAdmitted`` in SQL: the state and span rows from one read of the events."""
         select, params = run.select()
         cur.execute(
             "WITH e AS MATERIALIZED (SELECT position, version, j->>'member_id' AS member_id,"
             f" j->>'union_id' AS union_id, j->>'gender' AS gender, j->>'personal' AS personal,"
             f" {sql_day('admitted_on')} AS on_day, {sql_micros('timestamp')} AS at FROM ({select}) s),"
             f" states AS (INSERT INTO member_state ({', '.join(self.STATE_COLUMNS)})"
-            " SELECT member_id, union_id, gender, union_id, on_day, at, personal, version, at, position FROM e),"
-            " spans AS (INSERT INTO member_spans (entity_id, holder_id, valid_from, valid_to, terminal, recorded_at,"
-            " position) SELECT member_id, union_id, on_day, NULL, 0, at, position FROM e)"
-            f" INSERT INTO member_flows ({', '.join(self.FLOW_COLUMNS)})"
-            f" SELECT position, {ADMITTED}, union_id, on_day, at, CASE WHEN gender = 'female' THEN 1 ELSE 0 END"
-            " FROM e",
+            " SELECT member_id, union_id, gender, union_id, on_day, at, personal, version, at, position FROM e)"
+            " INSERT INTO member_spans (entity_id, holder_id, valid_from, valid_to, terminal, recorded_at, position)"
+            " SELECT member_id, union_id, on_day, NULL, 0, at, position FROM e",
             params,
         )
 
@@ -100,21 +110,20 @@ class Membership(Projection):
         return e.member_id, e.union_id, e.gender, e.union_id, on, at, e.personal, e.originator_version, at
 
     def bulk_MemberAdmitted(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
-        """Admissions are each member's first event, so they need no earlier span closed."""
-        states, member_spans, flows = [], [], []
+        """Admissions are each member's first event, so they need no earlier span closed; the span
+        is also the admission's flow (``FLOWS``)."""
+        states, member_spans = [], []
         for e, position in items:
             state = self.admitted_state(e)
             at, on = state[5], state[4]
             states.append((*state, position))
             member_spans.append((e.member_id, e.union_id, on, None, 0, at, position))
-            flows.append((position, ADMITTED, e.union_id, on, at, int(e.gender == FEMALE)))
         cur.insert_rows("member_state", self.STATE_COLUMNS, states)
         cur.insert_rows(
             "member_spans",
             ("entity_id", "holder_id", "valid_from", "valid_to", "terminal", "recorded_at", "position"),
             member_spans,
         )
-        cur.insert_rows("member_flows", self.FLOW_COLUMNS, flows)
 
     def bulk_MemberMoves(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
         """Transfers and departures, in order; each run touches every member at most once."""
