@@ -3,7 +3,8 @@
 At a million members an indicator question would otherwise count a million span rows in the
 database. The views stay the record; this is a copy of their rows as of one view position,
 read again only for what changed since: every span row carries the positions of the events
-that wrote and superseded it, and the flows (``Membership.FLOWS``) are append-only. A question is then a few
+that wrote and superseded it, and ``member_flows`` is append-only (an admission's flow is the
+span it wrote). A question is then a few
 vectorised passes over arrays instead of a scan per request.
 
 Membership spans are kept as signed records: a row counts +1 from its ``recorded_at`` and,
@@ -23,7 +24,7 @@ import numpy as np
 
 from domain.workplaces import SECTORS
 from projections.base import ViewCursor
-from projections.membership import Membership
+from projections.membership import ADMITTED
 from projections.runner import FOLLOWER, INTACT, REBUILDS, ViewsUnavailable
 
 OPEN = int(np.iinfo(np.int32).max)  # valid_to of a span that has not ended
@@ -465,24 +466,34 @@ class RegisterColumns:
         )
         joined = "member_spans s JOIN member_state g ON g.member_id = s.entity_id"
         for where, sign, at in (("position", 1, "recorded_at"), ("superseded_pos", -1, "superseded_at")):
-            holders, *numbers = _joined(cur, joined, (*spans, f"s.{at}"), f"s.{where} > ?", (since,))
+            written = ("s.position",) if sign == 1 else ()
+            holders, *numbers = _joined(cur, joined, (*spans, f"s.{at}", *written), f"s.{where} > ?", (since,))
             if holders is None:
                 continue
-            m.holder.extend(self.unions.codes(holders))
+            codes = self.unions.codes(holders)
+            m.holder.extend(codes)
             m.valid_from.extend(numbers[0])
             m.valid_to.extend(numbers[1])
             m.female.extend(numbers[2])
             m.member.extend(numbers[3])
             m.at.extend(numbers[4])
             m.sign.extend(np.full(len(holders), sign, np.int8))
-        for rows, columns, position in Membership.FLOWS:  # admissions' from their spans, the rest's rows
-            unions, *numbers = _joined(cur, rows, columns, f"{position} > ?", (since,))
-            if unions is not None:
-                m.flow_union.extend(self.unions.codes(unions))
-                m.flow_kind.extend(numbers[0])
-                m.flow_day.extend(numbers[1])
-                m.flow_at.extend(numbers[2])
-                m.flow_female.extend(numbers[3])
+            if written:  # an admission's flow is the span written at its own position (projections.membership)
+                admitted = np.flatnonzero(numbers[5] == numbers[3])
+                m.flow_union.extend(codes.take(admitted))
+                m.flow_kind.extend(np.full(len(admitted), ADMITTED, np.int8))
+                m.flow_day.extend(numbers[0].take(admitted))
+                m.flow_at.extend(numbers[4].take(admitted))
+                m.flow_female.extend(numbers[2].take(admitted))
+        unions, *numbers = _joined(
+            cur, "member_flows", ("union_id", "kind", "on_day", "recorded_at", "female"), "position > ?", (since,)
+        )
+        if unions is not None:
+            m.flow_union.extend(self.unions.codes(unions))
+            m.flow_kind.extend(numbers[0])
+            m.flow_day.extend(numbers[1])
+            m.flow_at.extend(numbers[2])
+            m.flow_female.extend(numbers[3])
         # a card is told by its member's number; the first column (its position) is not kept
         _positions, *numbers = _joined(
             cur,

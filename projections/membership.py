@@ -1,6 +1,7 @@
 """Members: current state (no personal data in clear), membership spans per union, and the
 departures and moves as an append-only list of flows (``member_flows``); an admission's flow is
-the span it opened, not a row of its own (``Membership.FLOWS``)."""
+the span it opened at its own position (``member_state.admitted_pos``), not a row of its own:
+the indicator columns read it from the spans they read anyway (projections/columns.py)."""
 
 from __future__ import annotations
 
@@ -59,18 +60,6 @@ class Membership(Projection):
         "member_spans_superseded_pos",
     )
     FLOW_COLUMNS = ("position", "kind", "union_id", "on_day", "recorded_at", "female")
-    # Where the members' flows are read from, each as (rows, union, kind, day, recorded instant,
-    # woman, the position after which a row is new): an admission's flow is the span it opened (the
-    # member's span written at its admission's position), so an admission writes no row for it.
-    FLOWS = (
-        (
-            "member_spans s JOIN member_state g ON g.member_id = s.entity_id AND g.admitted_pos = s.position",
-            ("s.holder_id", str(ADMITTED), "s.valid_from", "s.recorded_at",
-             f"CASE WHEN g.gender = '{FEMALE}' THEN 1 ELSE 0 END"),
-            "s.position",
-        ),
-        ("member_flows", ("union_id", "kind", "on_day", "recorded_at", "female"), "position"),
-    )  # fmt: skip
     bulk_groups = {"MemberTransferred": "MemberMoves", "MemberLeft": "MemberMoves"}
     derived = frozenset({"MemberAdmitted"})
     ADMITTED_STATE = (
@@ -111,7 +100,7 @@ class Membership(Projection):
 
     def bulk_MemberAdmitted(self, cur: ViewCursor, items: list[tuple[Any, int]]) -> None:
         """Admissions are each member's first event, so they need no earlier span closed; the span
-        is also the admission's flow (``FLOWS``)."""
+        is also the admission's flow."""
         states, member_spans = [], []
         for e, position in items:
             state = self.admitted_state(e)
