@@ -3,7 +3,8 @@
 At a million members an indicator question would otherwise count a million span rows in the
 database. The views stay the record; this is a copy of their rows as of one view position,
 read again only for what changed since: every span row carries the positions of the events
-that wrote and superseded it, and ``member_flows`` is append-only. A question is then a few
+that wrote and superseded it, and ``member_flows`` is append-only (an admission's flow is the
+span it wrote). A question is then a few
 vectorised passes over arrays instead of a scan per request.
 
 Membership spans are kept as signed records: a row counts +1 from its ``recorded_at`` and,
