@@ -33,6 +33,7 @@ from domain.workplaces import SECTORS
 from projections.base import FOREVER, Transaction, ViewCursor, day
 from projections.columns import NO_DAY, OPEN, RegisterColumns, Snapshot
 from projections.membership import ADMITTED, LEFT, TRANSFERRED_IN, TRANSFERRED_OUT
+from projections.monthly import flow_counts, flows_between, monthly
 
 NEVER = 0
 ALWAYS = 10**7  # past date.max.toordinal()
@@ -200,6 +201,10 @@ class IndicatorCalculator:
                 "SELECT unit_id, name, established_on, closed_on, created_at FROM unit_state"
             ).fetchall()
             answer = _Answer(snap, q)
+            if q.known_at is None:
+                answer.seed(monthly_members(snap, answer.d, {i.base for i in indicators}))
+                if q.unit_id is None and q.union_id is None:
+                    answer.seed(whole_tenant_flows(snap, q))
             totals = answer.figures(indicators)
             grouping = _Grouping(answer, by, units)
             groups = grouping.groups(indicators)
@@ -244,6 +249,33 @@ class IndicatorCalculator:
             snap = self.columns.snapshot(cur)
         answer = _Answer(snap, q)
         return answer.figures(wanted), {i.code: answer.parts(i) for i in wanted if i.is_percentage}
+
+
+def monthly_members(snap: Snapshot, on: int, bases: set[str]) -> dict:
+    """The members (women, card holders) of each union code on day ``on``, every record known,
+    from the month-end tables of the snapshot's position, in the keys ``_Answer`` keeps them
+    under: what the bases asked need of them (none where the tables are not kept)."""
+    wanted: list[tuple[object, str]] = [("members", "members")]
+    if bases & {"members_female", "womens_committee_pct"}:
+        wanted.append(("members_f", "women"))
+    if "members_with_card_pct" in bases:
+        wanted.append((("members", False, True), "carded"))
+    out = {}
+    for key, kind in wanted:
+        table = monthly(snap, kind)
+        if table is not None:
+            out[key] = table.on(np.array([on]))[:, 0]
+    return out
+
+
+def whole_tenant_flows(snap: Snapshot, q: Question) -> dict:
+    """The members' flows of the whole tenant over the question's days, every flow known, in the
+    keys ``_Answer`` keeps them under: ranges of the flows in order of day."""
+    first, last = q.flow_days
+    out = {}
+    for key, kind in FLOW_KINDS.values():
+        out[key] = int(flow_counts(snap, kind, np.array([first]), np.array([last]))[0])
+    return out
 
 
 class _Answer:
@@ -815,7 +847,10 @@ class _Grouping:
         return self._count(1 - female[found].astype(np.int64))
 
     def _member_flow(self, kind: int) -> np.ndarray:
-        return self._flow(*self.snap.flows(kind))
+        """Counted over the flows of the question's days alone (a slice of the flows in order of day)."""
+        unions, days, at, female = self.snap.flows(kind)
+        rows = flows_between(self.snap, kind, *self.a.q.flow_days)
+        return self._flow(unions.take(rows), days.take(rows), at.take(rows), female.take(rows))
 
     def _by_group(self, ind: Indicator) -> np.ndarray | list | None:
         base = ind.base
@@ -1000,6 +1035,9 @@ class _Series:
     def _members(self, female: bool) -> np.ndarray:
         """Members of each union code at each step's day: a (unions x steps) array. A record counts
         from the first step on or after its first day up to the first on or after its end."""
+        table = monthly(self.snap, "women" if female else "members") if self.k >= FOREVER else None
+        if table is not None:
+            return table.on(self.days)
         start, end, sign, women = self._once("cells", self._member_cells)
         n, unions = len(self.days), len(self.snap.unions) + 1
         weights = sign * women if female else sign
@@ -1017,8 +1055,14 @@ class _Series:
         return np.bincount(step[inside], minlength=len(self.days))[: len(self.days)]
 
     def _member_flow(self, kind: int) -> np.ndarray:
+        """Of the whole tenant, every flow known, each step's flows are a range of the flows in order
+        of day; otherwise those of the series' days are counted by step."""
+        disjoint = bool(np.all(self.firsts[1:] > self.lasts[:-1]))
+        if self.k >= FOREVER and self.scope is None and self.questions[0].union_id is None and disjoint:
+            return flow_counts(self.snap, kind, self.firsts, self.lasts)
         unions, days, at, _female = self.snap.flows(kind)
-        return self._flow(unions, days, at)
+        rows = flows_between(self.snap, kind, int(self.firsts[0]), int(self.lasts[-1]))
+        return self._flow(unions.take(rows), days.take(rows), at.take(rows))
 
     def _steps_of(self, valid_from: np.ndarray, valid_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For rows valid over [valid_from, valid_to): the (row, step) pairs of the steps whose day
@@ -1089,6 +1133,9 @@ class _Series:
         """Members holding a card, of each union code at each step's day: a (unions x steps) array.
         A record counts from the first step on or after both its first day and the day its member
         first held a card known at K, up to the first step on or after its end."""
+        table = monthly(self.snap, "carded") if self.k >= FOREVER else None
+        if table is not None:
+            return table.on(self.days)
         s, n, cards = self.snap, len(self.days), self.snap.cards
         member, holder, valid_from, valid_to, sign = s.member, s.holder, s.valid_from, s.valid_to, s.sign
         if self.k < FOREVER:
