@@ -1078,6 +1078,8 @@ class _Series:
         flattened: whether the workplace is counted (placed under the unit, on the step's day),
         its workers at its latest survey by then (-1: none), whether it has a union then (anywhere)
         and the members of its unions then."""
+        if self.scope is None:
+            return self._workplace_cells_by_steps()
         st, n = self.snap.structure, len(self.days)
         size = (len(self.snap.workplaces) + 1) * n
         spans = st.workplace_spans
@@ -1115,6 +1117,60 @@ class _Series:
         counts = self._once("members", lambda: self._members(False))
         members = np.bincount(cells, weights=counts[unions[placed], steps[placed]], minlength=size)[:size]
         return present, workers, has_union, members
+
+    def _step_ranges(self, valid_from: np.ndarray, valid_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For rows valid over [valid_from, valid_to): the first step whose day lies in the range and
+        the first after it (equal where none does)."""
+        start = np.searchsorted(self.days, valid_from, "left")
+        return start, np.maximum(np.searchsorted(self.days, valid_to, "left"), start)
+
+    def _by_steps(self, rows: np.ndarray, start: np.ndarray, stop: np.ndarray, value: np.ndarray, size: int):
+        """A (size x steps) array: each row's value added in the steps [start, stop) of its row
+        (a difference per row and step range, summed along the steps)."""
+        n = len(self.days)
+        cells = rows.astype(np.int64) * (n + 1)
+        diff = np.bincount(cells + start, weights=value, minlength=size * (n + 1))[: size * (n + 1)]
+        diff -= np.bincount(cells + stop, weights=value, minlength=size * (n + 1))[: size * (n + 1)]
+        return np.cumsum(diff.reshape(size, n + 1), axis=1)[:, :n]
+
+    def _workplace_cells_by_steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``_workplace_cells`` of the whole tenant, built from step ranges rather than one entry per
+        row and step: each workplace's spans, surveys and unions add over the steps they cover."""
+        st, n = self.snap.structure, len(self.days)
+        places = len(self.snap.workplaces) + 1
+        spans = st.workplace_spans
+        known = np.flatnonzero(spans.known(self.k))
+        start, stop = self._step_ranges(spans.valid_from[known], spans.valid_to[known])
+        ones = np.ones(len(known))
+        present = self._by_steps(spans.entity[known], start, stop, ones, places) > 0.5
+        # each survey is the latest of its workplace from its as_of to the next one's: the ranges of
+        # one workplace do not overlap, so its workers (+1, none being -1) add up to the latest's
+        s_wp, s_as_of, s_workers, s_at, _s_pos = st.surveys
+        order = st.survey_order[s_at[st.survey_order] <= self.k]
+        until = np.full(len(order), OPEN, np.int64)
+        same = s_wp[order][1:] == s_wp[order][:-1]
+        until[:-1][same] = s_as_of[order][1:][same]
+        start, stop = self._step_ranges(s_as_of[order], until)
+        plus_one = (s_workers[order] + 1).astype(float)
+        workers = np.rint(self._by_steps(s_wp[order], start, stop, plus_one, places)).astype(np.int64) - 1
+        # unions open on each day, wherever placed, and their members
+        spans = st.union_spans
+        known = np.flatnonzero(spans.known(self.k))
+        unions = spans.entity[known]
+        where = st.union_workplace[unions] if len(st.union_workplace) else np.zeros(0, np.int64)
+        placed = where >= 0
+        start, stop = self._step_ranges(spans.valid_from[known][placed], spans.valid_to[known][placed])
+        unions, where = unions[placed], where[placed]
+        has_union = self._by_steps(where, start, stop, np.ones(len(where)), places) > 0.5
+        size = len(self.snap.unions) + 1
+        spans_open = self._by_steps(unions, start, stop, np.ones(len(unions)), size)  # spans of a union per step
+        counts = self._once("members", lambda: self._members(False))
+        weighted = counts[:size] * spans_open
+        held = np.flatnonzero(np.bincount(unions, minlength=size))  # the unions with a placed span
+        home = st.union_workplace[held]
+        members = np.zeros((places, n))
+        np.add.at(members, home, weighted[held])
+        return present.ravel(), workers.ravel(), has_union.ravel(), members.ravel()
 
     def _workplaces(self, min_workers: int) -> list[tuple[int, int, int, int]]:
         """(eligible, covered, members in covered, workers in covered) of each step, threshold N."""
