@@ -487,11 +487,12 @@ class Bench:
                 status, _ = server.request("GET", f"/v1/tenants/{self.tenant}/indicators?period=2025", self.token)
                 assert status == 200
                 self.log(f"API: workers warm after {server.workers_warm():.1f} s")
-                self.indicators(server, province, rng)
-                self.verify(server)
-                self.browsing(server, province, rng)
-                self.console(server, province, rng)
-            self.export(env)
+                reads = set(self.args.reads.split(","))
+                for name in ("indicators", "verify", "browsing", "console"):
+                    if name in reads:
+                        getattr(self, name)(server, *((province, rng) if name != "verify" else ()))
+            if "export" in reads:
+                self.export(env)
             return
         with Gunicorn("service.wsgi:app", env, self.tmp / "service.log") as server:
             self.writes(server, path, admissions, env)
@@ -1039,6 +1040,11 @@ def main(argv: list[str] | None = None) -> None:
         help="with --only api or --reads-only: the suffix of a province a run with --keep loaded (kept again)",
     )
     parser.add_argument("--no-pooler", action="store_true", help="leave out the API through PgBouncer")
+    parser.add_argument(
+        "--reads",
+        default="indicators,verify,browsing,console,export",
+        help="with --reads-only: which reads to measure (comma-separated, of the default)",
+    )
     parser.add_argument("--console-requests", type=int, default=30, help="of each console page family")
     args = parser.parse_args(argv)
     bench = Bench(args)

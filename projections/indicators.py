@@ -33,6 +33,7 @@ from domain.workplaces import SECTORS
 from projections.base import FOREVER, Transaction, ViewCursor, day
 from projections.columns import NO_DAY, OPEN, RegisterColumns, Snapshot
 from projections.membership import ADMITTED, LEFT, TRANSFERRED_IN, TRANSFERRED_OUT
+from projections.monthly import flow_counts, flows_between, monthly
 
 NEVER = 0
 ALWAYS = 10**7  # past date.max.toordinal()
@@ -209,6 +210,10 @@ class IndicatorCalculator:
                 "SELECT unit_id, name, established_on, closed_on, created_at FROM unit_state"
             ).fetchall()
             answer = _Answer(snap, q)
+            if q.known_at is None:
+                answer.seed(monthly_members(snap, answer.d, {i.base for i in indicators}))
+                if q.unit_id is None and q.union_id is None:
+                    answer.seed(whole_tenant_flows(snap, q))
             totals = answer.figures(indicators)
             grouping = _Grouping(answer, by, units)
             groups = grouping.groups(indicators)
@@ -253,6 +258,33 @@ class IndicatorCalculator:
             snap = self.columns.snapshot(cur)
         answer = _Answer(snap, q)
         return answer.figures(wanted), {i.code: answer.parts(i) for i in wanted if i.is_percentage}
+
+
+def monthly_members(snap: Snapshot, on: int, bases: set[str]) -> dict:
+    """The members (women, card holders) of each union code on day ``on``, every record known,
+    from the month-end tables of the snapshot's position, in the keys ``_Answer`` keeps them
+    under: what the bases asked need of them (none where the tables are not kept)."""
+    wanted: list[tuple[object, str]] = [("members", "members")]
+    if bases & {"members_female", "womens_committee_pct"}:
+        wanted.append(("members_f", "women"))
+    if "members_with_card_pct" in bases:
+        wanted.append((("members", False, True), "carded"))
+    out = {}
+    for key, kind in wanted:
+        table = monthly(snap, kind)
+        if table is not None:
+            out[key] = table.on(np.array([on]))[:, 0]
+    return out
+
+
+def whole_tenant_flows(snap: Snapshot, q: Question) -> dict:
+    """The members' flows of the whole tenant over the question's days, every flow known, in the
+    keys ``_Answer`` keeps them under: ranges of the flows in order of day."""
+    first, last = q.flow_days
+    out = {}
+    for key, kind in FLOW_KINDS.values():
+        out[key] = int(flow_counts(snap, kind, np.array([first]), np.array([last]))[0])
+    return out
 
 
 class _Answer:
@@ -887,7 +919,10 @@ class _Grouping:
         return self._count(1 - female[found].astype(np.int64))
 
     def _member_flow(self, kind: int) -> np.ndarray:
-        return self._flow(*self.snap.flows(kind))
+        """Counted over the flows of the question's days alone (a slice of the flows in order of day)."""
+        unions, days, at, female = self.snap.flows(kind)
+        rows = flows_between(self.snap, kind, *self.a.q.flow_days)
+        return self._flow(unions.take(rows), days.take(rows), at.take(rows), female.take(rows))
 
     def _by_group(self, ind: Indicator) -> np.ndarray | list | None:
         base = ind.base
@@ -1072,6 +1107,9 @@ class _Series:
     def _members(self, female: bool) -> np.ndarray:
         """Members of each union code at each step's day: a (unions x steps) array. A record counts
         from the first step on or after its first day up to the first on or after its end."""
+        table = monthly(self.snap, "women" if female else "members") if self.k >= FOREVER else None
+        if table is not None:
+            return table.on(self.days)
         start, end, sign, women = self._once("cells", self._member_cells)
         n, unions = len(self.days), len(self.snap.unions) + 1
         weights = sign * women if female else sign
@@ -1089,8 +1127,14 @@ class _Series:
         return np.bincount(step[inside], minlength=len(self.days))[: len(self.days)]
 
     def _member_flow(self, kind: int) -> np.ndarray:
+        """Of the whole tenant, every flow known, each step's flows are a range of the flows in order
+        of day; otherwise those of the series' days are counted by step."""
+        disjoint = bool(np.all(self.firsts[1:] > self.lasts[:-1]))
+        if self.k >= FOREVER and self.scope is None and self.questions[0].union_id is None and disjoint:
+            return flow_counts(self.snap, kind, self.firsts, self.lasts)
         unions, days, at, _female = self.snap.flows(kind)
-        return self._flow(unions, days, at)
+        rows = flows_between(self.snap, kind, int(self.firsts[0]), int(self.lasts[-1]))
+        return self._flow(unions.take(rows), days.take(rows), at.take(rows))
 
     def _steps_of(self, valid_from: np.ndarray, valid_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For rows valid over [valid_from, valid_to): the (row, step) pairs of the steps whose day
@@ -1106,6 +1150,8 @@ class _Series:
         flattened: whether the workplace is counted (placed under the unit, on the step's day),
         its workers at its latest survey by then (-1: none), whether it has a union then (anywhere)
         and the members of its unions then."""
+        if self.scope is None:
+            return self._workplace_cells_by_steps()
         st, n = self.snap.structure, len(self.days)
         size = (len(self.snap.workplaces) + 1) * n
         spans = st.workplace_spans
@@ -1144,6 +1190,60 @@ class _Series:
         members = np.bincount(cells, weights=counts[unions[placed], steps[placed]], minlength=size)[:size]
         return present, workers, has_union, members
 
+    def _step_ranges(self, valid_from: np.ndarray, valid_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For rows valid over [valid_from, valid_to): the first step whose day lies in the range and
+        the first after it (equal where none does)."""
+        start = np.searchsorted(self.days, valid_from, "left")
+        return start, np.maximum(np.searchsorted(self.days, valid_to, "left"), start)
+
+    def _by_steps(self, rows: np.ndarray, start: np.ndarray, stop: np.ndarray, value: np.ndarray, size: int):
+        """A (size x steps) array: each row's value added in the steps [start, stop) of its row
+        (a difference per row and step range, summed along the steps)."""
+        n = len(self.days)
+        cells = rows.astype(np.int64) * (n + 1)
+        diff = np.bincount(cells + start, weights=value, minlength=size * (n + 1))[: size * (n + 1)]
+        diff -= np.bincount(cells + stop, weights=value, minlength=size * (n + 1))[: size * (n + 1)]
+        return np.cumsum(diff.reshape(size, n + 1), axis=1)[:, :n]
+
+    def _workplace_cells_by_steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``_workplace_cells`` of the whole tenant, built from step ranges rather than one entry per
+        row and step: each workplace's spans, surveys and unions add over the steps they cover."""
+        st, n = self.snap.structure, len(self.days)
+        places = len(self.snap.workplaces) + 1
+        spans = st.workplace_spans
+        known = np.flatnonzero(spans.known(self.k))
+        start, stop = self._step_ranges(spans.valid_from[known], spans.valid_to[known])
+        ones = np.ones(len(known))
+        present = self._by_steps(spans.entity[known], start, stop, ones, places) > 0.5
+        # each survey is the latest of its workplace from its as_of to the next one's: the ranges of
+        # one workplace do not overlap, so its workers (+1, none being -1) add up to the latest's
+        s_wp, s_as_of, s_workers, s_at, _s_pos = st.surveys
+        order = st.survey_order[s_at[st.survey_order] <= self.k]
+        until = np.full(len(order), OPEN, np.int64)
+        same = s_wp[order][1:] == s_wp[order][:-1]
+        until[:-1][same] = s_as_of[order][1:][same]
+        start, stop = self._step_ranges(s_as_of[order], until)
+        plus_one = (s_workers[order] + 1).astype(float)
+        workers = np.rint(self._by_steps(s_wp[order], start, stop, plus_one, places)).astype(np.int64) - 1
+        # unions open on each day, wherever placed, and their members
+        spans = st.union_spans
+        known = np.flatnonzero(spans.known(self.k))
+        unions = spans.entity[known]
+        where = st.union_workplace[unions] if len(st.union_workplace) else np.zeros(0, np.int64)
+        placed = where >= 0
+        start, stop = self._step_ranges(spans.valid_from[known][placed], spans.valid_to[known][placed])
+        unions, where = unions[placed], where[placed]
+        has_union = self._by_steps(where, start, stop, np.ones(len(where)), places) > 0.5
+        size = len(self.snap.unions) + 1
+        spans_open = self._by_steps(unions, start, stop, np.ones(len(unions)), size)  # spans of a union per step
+        counts = self._once("members", lambda: self._members(False))
+        weighted = counts[:size] * spans_open
+        held = np.flatnonzero(np.bincount(unions, minlength=size))  # the unions with a placed span
+        home = st.union_workplace[held]
+        members = np.zeros((places, n))
+        np.add.at(members, home, weighted[held])
+        return present.ravel(), workers.ravel(), has_union.ravel(), members.ravel()
+
     def _workplaces(self, min_workers: int) -> list[tuple[int, int, int, int]]:
         """(eligible, covered, members in covered, workers in covered) of each step, threshold N."""
         present, workers, has_union, members = self._once("places", self._workplace_cells)
@@ -1161,6 +1261,9 @@ class _Series:
         """Members holding a card, of each union code at each step's day: a (unions x steps) array.
         A record counts from the first step on or after both its first day and the day its member
         first held a card known at K, up to the first step on or after its end."""
+        table = monthly(self.snap, "carded") if self.k >= FOREVER else None
+        if table is not None:
+            return table.on(self.days)
         s, n, cards = self.snap, len(self.days), self.snap.cards
         member, holder, valid_from, valid_to, sign = s.member, s.holder, s.valid_from, s.valid_to, s.sign
         if self.k < FOREVER:

@@ -395,3 +395,16 @@ def test_every_step_of_a_monthly_series_is_the_indicators_at_its_date_now_and_as
         for n, point in enumerate(points, 1):
             asked = tenant.figures(f"2025-{n:02d}", as_of=point["as_of"], **scope, **known)
             assert point["figures"] == asked, (n, known, point)
+
+
+@pytest.mark.parametrize("by", ["unit", "gender"])
+def test_a_breakdowns_totals_on_any_day_of_a_month_are_the_indicators_then(tenant, by):
+    build(tenant)
+    record(tenant, "/members/f6/cards", {"card_no": "C-F6", "issued_on": "2025-06-01"})
+    record(tenant, "/members/f6/cards", {"card_no": "C-F6B", "issued_on": "2025-02-01"})
+    # days inside months, at their ends and on first days, around the cards and the moves of 2025
+    for as_of in ("2025-01-31", "2025-02-01", "2025-05-31", "2025-06-01", "2025-06-30", "2025-07-15", "2025-12-31"):
+        answer = tenant.get("/indicators", period="2025", as_of=as_of, group_by=by).get_json()
+        assert answer["figures"] == tenant.figures("2025", as_of=as_of), as_of
+        members = [g["figures"]["members_total"] for g in answer["groups"]]
+        assert sum(members) == answer["figures"]["members_total"], as_of
