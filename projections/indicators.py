@@ -1168,11 +1168,7 @@ class _Series:
         present = np.zeros(size, bool)
         present[spans.entity[rows] * n + steps] = True
         # each survey is the latest of its workplace from its as_of to the next one's
-        s_wp, s_as_of, s_workers, s_at, _s_pos = st.surveys
-        order = st.survey_order[s_at[st.survey_order] <= self.k]
-        until = np.full(len(order), OPEN, np.int64)
-        same = s_wp[order][1:] == s_wp[order][:-1]
-        until[:-1][same] = s_as_of[order][1:][same]
+        s_wp, s_as_of, s_workers, order, until = self._survey_spans()
         rows, steps = self._steps_of(s_as_of[order], until)
         workers = np.full(size, -1, np.int64)
         workers[s_wp[order][rows] * n + steps] = s_workers[order][rows]
@@ -1189,6 +1185,17 @@ class _Series:
         counts = self._once("members", lambda: self._members(False))
         members = np.bincount(cells, weights=counts[unions[placed], steps[placed]], minlength=size)[:size]
         return present, workers, has_union, members
+
+    def _survey_spans(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The surveys known at K in order, each the latest of its workplace from its as_of until
+        the next one's as_of (OPEN for the last)."""
+        st = self.snap.structure
+        s_wp, s_as_of, s_workers, s_at, _s_pos = st.surveys
+        order = st.survey_order[s_at[st.survey_order] <= self.k]
+        until = np.full(len(order), OPEN, np.int64)
+        same = s_wp[order][1:] == s_wp[order][:-1]
+        until[:-1][same] = s_as_of[order][1:][same]
+        return s_wp, s_as_of, s_workers, order, until
 
     def _step_ranges(self, valid_from: np.ndarray, valid_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For rows valid over [valid_from, valid_to): the first step whose day lies in the range and
@@ -1217,11 +1224,7 @@ class _Series:
         present = self._by_steps(spans.entity[known], start, stop, ones, places) > 0.5
         # each survey is the latest of its workplace from its as_of to the next one's: the ranges of
         # one workplace do not overlap, so its workers (+1, none being -1) add up to the latest's
-        s_wp, s_as_of, s_workers, s_at, _s_pos = st.surveys
-        order = st.survey_order[s_at[st.survey_order] <= self.k]
-        until = np.full(len(order), OPEN, np.int64)
-        same = s_wp[order][1:] == s_wp[order][:-1]
-        until[:-1][same] = s_as_of[order][1:][same]
+        s_wp, s_as_of, s_workers, order, until = self._survey_spans()
         start, stop = self._step_ranges(s_as_of[order], until)
         plus_one = (s_workers[order] + 1).astype(float)
         workers = np.rint(self._by_steps(s_wp[order], start, stop, plus_one, places)).astype(np.int64) - 1
