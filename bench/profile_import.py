@@ -164,6 +164,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="which of them, in turn: " + ", ".join(VARIANTS))
     args = parser.parse_args()
     url = os.environ.get("UNIONLEDGER_BENCH_DATABASE_URL") or DEFAULT_URL
     suffix = uuid.uuid4().hex[:8]
@@ -180,7 +181,10 @@ def main() -> None:
     tenants = []
     try:
         for round_ in range(args.rounds):
-            for variant in VARIANTS[round_ % 3 :] + VARIANTS[: round_ % 3]:  # each first in turn
+            variants = [v for v in VARIANTS if v in args.variants.split(",")]
+            for variant in (
+                variants[round_ % len(variants) :] + variants[: round_ % len(variants)]
+            ):  # each first in turn
                 figures = variant_round(platform, province, f"profile-{suffix}-{variant}-{round_}", variant)
                 tenants.append(figures["tenant"])
                 bench = Bench(argparse.Namespace(members=args.members, seed=args.seed, reuse=None))

@@ -67,6 +67,7 @@ PAIRED_WORDS = 6
 TOKEN_SIZE = 8  # bytes of the HMAC kept, as a signed 64-bit integer: among a province's
 # millions of tokens, a collision (which would only add a member to a search's answer) is unlikely
 WORD_TOKENS_KEPT = 100_000  # name words and pairs whose tokens a vault keeps in memory
+NAMES_KEPT = 20_000  # whole names whose tokens a vault keeps in memory (a few MB)
 PREFIX = "aesgcm:"
 ERASED = None
 
@@ -231,12 +232,75 @@ def tokens_with(
     return found
 
 
-def seal_new_with(index_key: bytes, items: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], Sealing]:
+class IndexTokens:
+    """``tokens_with`` under one index key, with what names share kept in memory: a province's
+    names are made of a few hundred words, so a name's tokens (its words' and pairs') were mostly
+    worked out for an earlier member; only the id number's is new to each."""
+
+    def __init__(self, index_key: bytes):
+        self.index_key = index_key
+        self._names: dict[str, list[int]] = {}  # a whole name -> its words' and pairs' tokens
+        self._pieces: dict[str, list[str]] = {}  # a name's piece between spaces -> its search words
+        self._words: dict[str, int] = {}  # kind + word or pair -> its token
+
+    def __call__(self, data: dict[str, Any] | None) -> list[int]:
+        if not data:
+            return []
+        found = self.of_name(data.get("full_name") or "")
+        number = data.get("id_number")
+        if number:
+            return [*found, token_with(self.index_key, ID_NUMBER, id_number_key(number))]
+        return list(found)
+
+    def of_name(self, full_name: str) -> list[int]:
+        """The tokens of a name's words and pairs (not to be changed: they may be kept)."""
+        found = self._names.get(full_name)
+        if found is None:
+            words: list[str] = []
+            for piece in full_name.split():  # search_words finds no word across a space
+                these = self._pieces.get(piece)
+                if these is None:
+                    these = search_words(piece)
+                    if len(self._pieces) < WORD_TOKENS_KEPT:
+                        self._pieces[piece] = these
+                words += these
+            words = list(dict.fromkeys(words))
+            found = [self.word(NAME, w) for w in words] + [self.word(PAIR, p) for p in word_pairs(words, PAIRED_WORDS)]
+            if len(self._names) < NAMES_KEPT:
+                self._names[full_name] = found
+        return found
+
+    def word(self, kind: str, text: str) -> int:
+        """A name word's or pair's token, from memory when worked out before."""
+        found = self._words.get(kind + text)
+        if found is None:
+            found = token_with(self.index_key, kind, text)
+            if len(self._words) < WORD_TOKENS_KEPT:
+                self._words[kind + text] = found
+        return found
+
+
+_index_tokens: IndexTokens | None = None  # a builder process's, for the index key it was last given
+
+
+def index_tokens(index_key: bytes) -> IndexTokens:
+    """The tokens under ``index_key`` in a process without the store (kept for the next chunk)."""
+    global _index_tokens
+    made = _index_tokens
+    if made is None or made.index_key != index_key:
+        made = _index_tokens = IndexTokens(index_key)
+    return made
+
+
+def seal_new_with(
+    index_key: bytes, items: list[tuple[str, dict[str, Any]]], tokens: IndexTokens | None = None
+) -> tuple[list[str], Sealing]:
     """``PersonalDataVault.seal_new`` under ``index_key``: also in a process of its own (an import's)."""
+    tokens = tokens or index_tokens(index_key)
     keys = dict(zip([member_id for member_id, _data in items], random_blocks(len(items), KEY_SIZE)))
     nonces = random_blocks(len(items), NONCE_SIZE)
     sealed = [seal_with(keys[member_id], member_id, data, nonce) for (member_id, data), nonce in zip(items, nonces)]
-    return sealed, Sealing(keys, {member_id: tokens_with(index_key, data) for member_id, data in items})
+    return sealed, Sealing(keys, {member_id: tokens(data) for member_id, data in items})
 
 
 def index_rows(tokens: dict[str, list[int]]) -> bytes:
@@ -261,7 +325,7 @@ class PersonalDataVault:
         self._index_key_lock = threading.Lock()
         # Names repeat (a province has a few hundred given names, family names and middle names):
         # a word's or a pair's token is worked out once. Id numbers, one a member, are not kept.
-        self._word_tokens: dict[str, int] = {}
+        self._index_tokens: IndexTokens | None = None
 
     def create(self) -> None:
         with self.transaction(write=True) as cur:
@@ -279,7 +343,7 @@ class PersonalDataVault:
     def seal_new(self, items: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], Sealing]:
         """Seal for many members the ledger does not hold (an import's), each with a new key; the
         keys and tokens are returned for the caller to ``keep`` in the transaction that records them."""
-        return seal_new_with(self.index_key(), items)
+        return seal_new_with(self.index_key(), items, self._tokens())
 
     # ---- the blind index -------------------------------------------------------------------------
     def index_key(self) -> bytes:
@@ -299,19 +363,16 @@ class PersonalDataVault:
     def token(self, kind: str, text: str) -> int:
         return token_with(self.index_key(), kind, text)
 
-    def _word_token(self, kind: str, text: str) -> int:
-        """A name word's or pair's token, from memory when worked out before."""
-        found = self._word_tokens.get(kind + text)
-        if found is None:
-            found = self.token(kind, text)
-            if len(self._word_tokens) < WORD_TOKENS_KEPT:
-                self._word_tokens[kind + text] = found
-        return found
+    def _tokens(self) -> IndexTokens:
+        made = self._index_tokens
+        if made is None:
+            made = self._index_tokens = IndexTokens(self.index_key())
+        return made
 
     def tokens(self, data: dict[str, Any] | None) -> list[int]:
         """The index tokens of a member's personal data: one per word of the name, one per pair of
         its words, one for the id number."""
-        return tokens_with(self.index_key(), data, self._word_token)
+        return self._tokens()(data)
 
     def search(self, words: list[str], id_number: str | None) -> list[str] | None:
         """Members whose name holds every word and whose id number is ``id_number`` (either may be

@@ -11,9 +11,12 @@ from persistence.vault import (
     NONCE_SIZE,
     PAIR,
     PREFIX,
+    IndexTokens,
     PersonalDataVault,
     random_blocks,
+    seal_new_with,
     seal_with,
+    tokens_with,
     word_pairs,
 )
 from projections.base import ViewCursor
@@ -98,6 +101,31 @@ def test_a_name_has_a_token_per_word_and_per_pair_of_words_in_sorted_order():
     assert word_pairs(["nguyen", "thi", "an"], 6) == ["nguyen thi", "an nguyen", "an thi"]
     assert word_pairs(list("abcdefg"), 6) == ["a b", "b c", "c d", "d e", "e f", "f g"]  # neighbours only
     assert word_pairs(["an", "an"], 6) == []  # one word twice is one word
+
+
+def test_tokens_kept_in_memory_are_the_tokens_worked_out_afresh(monkeypatch):
+    """A name's tokens come from memory, and from its pieces between spaces: the same as from the whole."""
+    from persistence import vault as vault_module
+
+    key = b"k" * KEY_SIZE
+    names = [
+        "Nguyễn Thị An",
+        "  ĐẶNG   văn  Đức ",
+        "Lê-Thị\tHoa\u00a0Mai",  # a hyphen, a tab and a no-break space between words
+        "Trần a\u0301nh Nguyễn Thị An",  # a combining accent after a space; a word twice
+        "Σίσυφος O'Neil 2 b c d e f g h",  # more words than are paired
+        "",
+        "x" * 70,
+    ]
+    people = [{"full_name": n, "id_number": f" 04519000{i}x "} for i, n in enumerate(names)]
+    people += [{"full_name": n} for n in names] + [None, {}]
+    monkeypatch.setattr(vault_module, "NAMES_KEPT", 2)  # past it, names are worked out from their pieces
+    kept = IndexTokens(key)
+    for _round in range(2):
+        assert [kept(p) for p in people] == [tokens_with(key, p) for p in people]
+    sealed, sealing = seal_new_with(key, [(f"m{i}", p) for i, p in enumerate(people[:7])])
+    assert sealing.tokens == {f"m{i}": tokens_with(key, p) for i, p in enumerate(people[:7])}
+    assert len(sealed) == 7
 
 
 def test_many_members_are_opened_in_a_process_of_their_own_as_they_are_here(monkeypatch):
