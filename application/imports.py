@@ -16,6 +16,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from datetime import date, datetime
+from json.encoder import encode_basestring
 from multiprocessing.connection import wait
 from typing import Any
 from uuid import UUID
@@ -25,12 +26,13 @@ from eventsourcing.utils import get_topic
 
 from application.scope import Scope
 from application.unit_of_work import preload
-from domain.base import RegisterAggregate
+from domain.base import BUSINESS_DATE, RegisterAggregate
 from domain.imports import ERRORS_KEPT, ImportPlan, plan_import, union_of_row, workplace_of_row
 from domain.members import Member, personal_data
-from persistence.mapper import RegisterMapper
+from persistence.mapper import EntryStoredEvent, RegisterMapper
 from persistence.recorders import insert_within
 from persistence.vault import Sealing, index_rows, seal_new_with
+from projections.audit import entity_type_of
 from projections.base import micros
 from projections.runner import ANALYZE_AFTER
 
@@ -140,8 +142,17 @@ def _admissions(store: Any, rows: list[dict], actor: str, events: bool) -> tuple
     )
     mapper = store.event_store.mapper
     stored_state = None if events else getattr(mapper, "stored_state", None)
+    encoded = _admission_encoder(actor) if stored_state is not None and _encodes_as(mapper) else None
     built: Built = []
     for r, personal in zip(rows, sealed):
+        if encoded is not None:
+            timestamp = ADMITTED.create_timestamp()
+            made = encoded(r["id"], r["union_id"], r["admitted_on"], r["gender"], personal, timestamp)
+            if made is not None:
+                built.append(
+                    (EntryStoredEvent(made[0], Member.INITIAL_VERSION, ADMITTED_TOPIC, *made[1:]), None, timestamp)
+                )
+                continue
         if stored_state is not None:
             timestamp = ADMITTED.create_timestamp()  # each attribute made as the event would make it
             stored = stored_state(
@@ -175,18 +186,59 @@ def _admissions(store: Any, rows: list[dict], actor: str, events: bool) -> tuple
     return built, sealing
 
 
+def _encodes_as(mapper: Any) -> bool:
+    """Whether the ledger's mapper writes admissions as ``_admission_encoder`` does (JSON joined
+    directly, stored as is)."""
+    return type(mapper) is RegisterMapper and mapper.direct and mapper.compressor is None and mapper.cipher is None
+
+
 def _builds_elsewhere(store: Any, members: int) -> bool:
     """Whether a member sheet is large enough to seal and encode elsewhere, and the ledger's
-    mapper writes admissions as ``_build_admissions`` does (JSON joined directly, as is)."""
-    mapper = store.event_store.mapper
-    return (
-        BUILDERS > 0
-        and members >= ELSEWHERE_FROM
-        and type(mapper) is RegisterMapper
-        and mapper.direct
-        and mapper.compressor is None
-        and mapper.cipher is None
-    )
+    mapper writes admissions as ``_build_admissions`` does."""
+    return BUILDERS > 0 and members >= ELSEWHERE_FROM and _encodes_as(store.event_store.mapper)
+
+
+Encoded = tuple[UUID, bytes, tuple]  # an admission's originator, stored state and trail columns
+
+
+def _admission_encoder(actor: str) -> Callable[[str, str, date, str, str, datetime], Encoded | None]:
+    """An admission's stored state and trail columns as ``RegisterMapper.stored_state`` writes
+    them for ``Member.admission_state``, from a template made once: the generic encoder's test
+    of each attribute's type, repeated for every member, was most of an admission's encoding.
+    None for a value of another type than the sheet's (the caller encodes it generically)."""
+    topic = encode_basestring(get_topic(Member))
+    acted = encode_basestring(actor)
+    name, kind = ADMITTED.__name__, entity_type_of(ADMITTED)
+    if BUSINESS_DATE.get(name) != "admitted_on":  # the trail's business day is another attribute's
+        return lambda *_values: None
+
+    def encoded(
+        member_id: str, union_id: str, admitted_on: date, gender: str, personal: str, timestamp: datetime
+    ) -> Encoded | None:
+        if not (
+            type(member_id) is str
+            and type(union_id) is str
+            and type(admitted_on) is date
+            and type(gender) is str
+            and type(personal) is str
+            and type(timestamp) is datetime
+            and member_id
+        ):
+            return None
+        data = (
+            '{"timestamp":{"_type_":"datetime_iso","_data_":"' + timestamp.isoformat()
+            + '"},"originator_topic":' + topic
+            + ',"member_id":' + encode_basestring(member_id)
+            + ',"union_id":' + encode_basestring(union_id)
+            + ',"admitted_on":{"_type_":"date_iso","_data_":"' + admitted_on.isoformat()
+            + '"},"gender":' + encode_basestring(gender)
+            + ',"personal":' + encode_basestring(personal)
+            + ',"actor":' + acted + "}"
+        ).encode()  # fmt: skip
+        entry = (micros(timestamp), actor, name, kind, member_id, admitted_on.toordinal())
+        return Member.create_id(member_id), data, entry
+
+    return encoded
 
 
 def _admissions_elsewhere(store: Any, rows: list[dict], actor: str, chunk: int) -> Iterator[tuple[Built, Sealing]]:
@@ -250,8 +302,13 @@ def _build_admissions(
     with its originator and instant."""
     sealed, sealing = seal_new_with(index_key, [(r[0], personal_data(r[4], r[5], r[6])) for r in rows])
     made = []
+    encoded = _admission_encoder(actor)
     for (member_id, union_id, admitted_on, gender, _name, _birth, _number), personal in zip(rows, sealed):
         timestamp = ADMITTED.create_timestamp()
+        quick = encoded(member_id, union_id, admitted_on, gender, personal, timestamp)
+        if quick is not None:
+            made.append((quick[0], quick[1], timestamp))
+            continue
         state = Member.admission_state(
             member_id=member_id,
             union_id=union_id,
