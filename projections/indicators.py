@@ -181,9 +181,14 @@ class IndicatorCalculator:
         self.columns = columns or RegisterColumns()
 
     def warm(self) -> None:
-        """Read the columns now, so that the first question does not wait for them."""
+        """Read the columns now, and build what every question at their position counts with
+        (the records, card holders and flows by union and day), so that the first question does
+        not wait for them."""
         with self.transaction(snapshot=True) as cur:
-            self.columns.snapshot(cur)
+            snap = self.columns.snapshot(cur)
+        snap.carded_index()  # the records' index with it
+        for _key, kind in FLOW_KINDS.values():
+            snap.flow_index(kind)
 
     def figures(self, indicators: Iterable[Indicator], q: Question) -> dict[str, float | int]:
         with self.transaction(snapshot=True) as cur:
@@ -374,66 +379,21 @@ class _Answer:
 
         return self._once("scope", compute)
 
-    def _member_rows(self) -> tuple[np.ndarray, np.ndarray]:
-        """The membership records counted on ``as_of`` as known at K (their indices; gathers by
-        index cost a fraction of selecting by mask), and each one's union code."""
-
-        def compute():
-            s = self.snap
-            counted = (s.valid_from <= self.d) & (s.valid_to > self.d)
-            if self.k < FOREVER:
-                counted &= s.at <= self.k
-            rows = np.flatnonzero(counted)
-            return rows, s.holder.take(rows)
-
-        return self._once("member_rows", compute)
-
     def _members_by_union(self, female: bool = False, carded: bool = False) -> np.ndarray:
         """Members (women only, with ``female``; holding a card issued by ``as_of``, with ``carded``)
-        of each union code on ``as_of``, as known at K."""
+        of each union code on ``as_of``, as known at K: from the snapshot's records by union and
+        day (a binary search per union, and the records recorded after K counted directly)."""
+        s = self.snap
 
         def compute():
-            indexed = self._indexed_members(female, carded)
-            if indexed is not None:
-                return indexed
-            s = self.snap
-            rows, holders = self._member_rows()
-            weights = self._once("member_signs", lambda: s.sign.take(rows))
-            if female:
-                weights = weights * s.female.take(rows)
             if carded:
-                weights = weights * self._card_holders(rows)
-            return np.bincount(holders, weights=weights, minlength=len(s.unions) + 1)
+                counts = self._once("indexed_carded", lambda: s.carded_index().known_counts(self.d, self.k))
+            else:
+                both = self._once("indexed_members", lambda: s.records_index().known_counts(self.d, self.k))
+                counts = both[1] if female else both[0]
+            return counts.astype(np.float64)
 
         return self._once(("members", female, carded) if carded else "members_f" if female else "members", compute)
-
-    def _indexed_members(self, female: bool, carded: bool) -> np.ndarray | None:
-        """``_members_by_union`` from the snapshot's records by union and day (a binary search per
-        union, and the records recorded after K counted directly); None where the cards recorded
-        after K would change who holds one (then the records are counted one by one)."""
-        s = self.snap
-        if carded:
-            if self.k < s.cards_recorded_by():
-                return None
-            counts = self._once("indexed_carded", lambda: s.carded_index().known_counts(self.d, self.k))
-        else:
-            both = self._once("indexed_members", lambda: s.records_index().known_counts(self.d, self.k))
-            counts = both[1] if female else both[0]
-        return counts.astype(np.float64)
-
-    def _card_holders(self, rows: np.ndarray) -> np.ndarray:
-        """For membership records ``rows``: 1 where the member holds a card issued on or before
-        ``as_of``, as known at K (its first card, or another one)."""
-        cards = self.snap.cards  # sized to every member's number (projections.columns)
-        members = self.snap.member.take(rows)
-        held = cards.first_day.take(members) <= self.d  # no card: NO_DAY, after any day
-        if self.q.known_at is not None:
-            held &= cards.first_at.take(members) <= self.k
-        if len(cards.extra_member):
-            others = np.flatnonzero(~held & cards.has_extra.take(members))
-            issued = (cards.extra_at <= self.k) & (cards.extra_day <= self.d)
-            held[others] = np.isin(members[others], cards.extra_member[issued])
-        return held
 
     def _unions_visible(self) -> np.ndarray:
         return self._once("unions", lambda: self.snap.structure.union_spans.visible(self.k, self.d))
