@@ -486,6 +486,7 @@ class Bench:
             with Gunicorn("service.wsgi:app", env, self.tmp / "service.log") as server:
                 status, _ = server.request("GET", f"/v1/tenants/{self.tenant}/indicators?period=2025", self.token)
                 assert status == 200
+                server.every_worker_opened(f"/v1/tenants/{self.tenant}/indicators?period=2025", self.token)
                 self.log(f"API: workers warm after {server.workers_warm():.1f} s")
                 reads = set(self.args.reads.split(","))
                 for name in ("indicators", "verify", "browsing", "console"):
@@ -715,6 +716,9 @@ class Bench:
         base = f"/v1/tenants/{self.tenant}/reports"
         status, draft = server.request("GET", f"{base}/draft?period=2025&as_of=2025-11-30", self.token)
         assert status == 200, draft
+        # the same draft on a few connections at once, unmeasured: every worker, not only the one
+        # the indicators' questions reached, counts at the position the admissions left
+        server.asked_at_once(f"{base}/draft?period=2025&as_of=2025-11-30", self.token)
         status, report = server.request(
             "POST",
             base,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import itertools
 import json
@@ -72,6 +73,36 @@ class Gunicorn:
                 time.sleep(0.2)
         self.__exit__()
         raise RuntimeError(f"gunicorn ({self.app}) did not start: " + self.log.read_text()[-3000:])
+
+    def every_worker_opened(self, path: str, token: str, timeout: float = 120) -> int:
+        """Ask ``path`` on several connections at once until every worker has opened the tenant
+        (each logs it): a worker the measured requests reach first would otherwise open it and
+        read its columns inside a measured request. Returns the rounds asked."""
+        assert self.process is not None
+        workers = max(1, len(child_pids(self.process.pid)))
+        deadline, rounds = time.monotonic() + timeout, 0
+        while time.monotonic() < deadline:
+            with open(self.log, "rb") as log:
+                log.seek(self._log_start)
+                if log.read().decode(errors="replace").count("reading its indicator columns ahead") >= workers:
+                    return rounds
+            rounds += 1
+            self.asked_at_once(path, token, 2 * workers)
+        raise RuntimeError(f"not every worker opened the tenant within {timeout:.0f} s")
+
+    def asked_at_once(self, path: str, token: str, connections: int = 4) -> None:
+        """GET ``path`` on ``connections`` new connections at once (so that each worker is likely
+        to answer some), for what the answers leave in the workers, not the answers."""
+
+        def ask() -> None:
+            with contextlib.suppress(OSError):
+                self.request("GET", path, token)
+
+        asking = [threading.Thread(target=ask) for _ in range(connections)]
+        for thread in asking:
+            thread.start()
+        for thread in asking:
+            thread.join()
 
     def workers_warm(self, timeout: float = 600) -> float:
         """Wait until every worker that opened a tenant has read its indicator columns ahead (each

@@ -248,18 +248,18 @@ class Snapshot:
         )
 
     def carded_index(self) -> CardedRecords:
-        """The membership records counted from their member's first card, every card known."""
-        return self.once("carded_index", lambda: CardedRecords(self.records_index(), self.card_since()))
-
-    def cards_recorded_by(self) -> int:
-        """The instant the last card was recorded (0: none)."""
+        """The membership records counted while their member holds a card, on any day as known
+        at any instant (projections.day_index), once per position."""
 
         def compute():
             cards = self.cards
-            first = cards.first_at[cards.first_at < NEVER]
-            return max(int(first.max(initial=0)), int(cards.extra_at.max(initial=0)))
+            first = np.flatnonzero(cards.first_at < NEVER)
+            members = np.concatenate([first, cards.extra_member])
+            days = np.concatenate([cards.first_day[first].astype(np.int64), cards.extra_day])
+            at = np.concatenate([cards.first_at[first], cards.extra_at])
+            return CardedRecords(self.records_index(), members, days, at)
 
-        return self.once("cards_recorded_by", compute)
+        return self.once("carded_index", compute)
 
     def flow_index(self, kind: int) -> Flows:
         """The members' flows of one kind by union and day, once per position."""

@@ -155,22 +155,58 @@ class Records:
         return [a - b for a, b in zip(self.counts(d), self.direct(rows, d))]
 
 
-class CardedRecords:
-    """Membership records counted from the day their member first holds a card, every card known:
-    each over [the later of its first day and that day, its end)."""
+def first_held(members: np.ndarray, days: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each member's cards that decide when it holds one: on day D, as known at K, a member holds
+    a card where one of them was issued by D and recorded by K. Kept: the cards no earlier-issued
+    card (or one of the same day) precedes in recording, by member and day; each decides the days
+    from its own to the next one's (the ``until`` returned), where it is the earliest recorded."""
+    o = np.lexsort((at, days, members))
+    members, days, at = members[o], days[o], at[o]
+    n = len(members)
+    first = np.ones(n, bool)
+    first[1:] = members[1:] != members[:-1]
+    # the earliest recording among each member's cards up to each one (the rank of its instant,
+    # less n per member before it, so that a member's running least never reaches back to another's)
+    rank = np.empty(n, np.int64)
+    rank[np.argsort(at, kind="stable")] = np.arange(n)
+    least = np.minimum.accumulate(rank - np.cumsum(first) * n)
+    keep = first.copy()
+    keep[1:] |= rank[1:] - np.cumsum(first)[1:] * n < least[:-1]
+    members, days, at = members[keep], days[keep], at[keep]
+    last = np.ones(len(members), bool)
+    last[:-1] = members[1:] != members[:-1]
+    until = np.empty(len(members), np.int64)
+    until[:-1] = days[1:]
+    until[last] = np.iinfo(np.int64).max
+    return members, days, until, at
 
-    def __init__(self, records: Records, card_since: np.ndarray):
-        members = records.member  # in order of recording
-        card_day = np.full(len(members), records.beyond, np.int64)
-        held = members < len(card_since)
-        card_day[held] = card_since[members[held]]
-        start = np.maximum(records.valid_from, card_day)
-        rows = np.flatnonzero(start < records.valid_to)  # still in order of recording
+
+class CardedRecords:
+    """Membership records counted while their member holds a card: each record split at its
+    member's deciding cards (``first_held``) into pieces over [the later of its first day and the
+    card's, the earlier of its end and the next deciding card's), each known from the later of the
+    record's and the card's recording. A question at any day and instant is then a count of
+    pieces as the records' (by day, those known after K counted directly)."""
+
+    def __init__(self, records: Records, members: np.ndarray, days: np.ndarray, at: np.ndarray):
+        held, since, until, card_at = first_held(members, days, at)
+        size = int(max(held.max(initial=-1), records.member.max(initial=-1))) + 1
+        count = np.bincount(held, minlength=size)
+        start_of = np.cumsum(count) - count
+        per = count[records.member]
+        rows = np.repeat(np.arange(len(per)), per)
+        cards = np.repeat(start_of[records.member], per) + np.arange(len(rows)) - np.repeat(np.cumsum(per) - per, per)
+        start = np.maximum(records.valid_from[rows], since[cards])
+        end = np.minimum(records.valid_to[rows], until[cards])
+        kept = np.flatnonzero(start < end)
+        rows, cards = rows[kept], cards[kept]
+        known = np.maximum(records.recorded.at[rows], card_at[cards])
+        o = np.argsort(known, kind="stable")
+        rows, cards = rows[o], cards[o]
         self.size = records.size
-        self.holder, self.end = records.holder[rows], records.valid_to[rows]
-        self.start = start[rows].astype(np.int32)
-        self.sign = records.sign[rows]
-        self.at = records.recorded.at[rows]
+        self.at = known[o]
+        self.holder, self.sign = records.holder[rows], records.sign[rows]
+        self.start, self.end = start[kept][o].astype(np.int32), end[kept][o].astype(np.int32)
         self.begun = DayIndex(self.holder, self.start, [self.sign], self.size, records.beyond)
         self.ended = DayIndex(self.holder, self.end, [self.sign], self.size, records.beyond)
 
@@ -178,7 +214,7 @@ class CardedRecords:
         return self.begun.upto(d)[0] - self.ended.upto(d)[0]
 
     def known_counts(self, d: int, k: int) -> np.ndarray:
-        """Members holding a card on day ``d`` of each union code, the records known at ``k``."""
+        """Members holding a card on day ``d`` of each union code, the records and cards known at ``k``."""
         known = int(np.searchsorted(self.at, k, "right"))
         if known == len(self.at):
             return self.counts(d)

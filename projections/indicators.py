@@ -31,6 +31,7 @@ from domain.indicators import (
 from domain.periods import Period
 from domain.workplaces import SECTORS
 from projections.base import FOREVER, Transaction, ViewCursor, day
+from projections.columns import NEVER as NEVER_KNOWN
 from projections.columns import NO_DAY, OPEN, RegisterColumns, Snapshot
 from projections.membership import ADMITTED, LEFT, TRANSFERRED_IN, TRANSFERRED_OUT
 from projections.monthly import flow_counts, flows_between, monthly
@@ -181,9 +182,14 @@ class IndicatorCalculator:
         self.columns = columns or RegisterColumns()
 
     def warm(self) -> None:
-        """Read the columns now, so that the first question does not wait for them."""
+        """Read the columns now, and build what every question at their position counts with
+        (the records, card holders and flows by union and day), so that the first question does
+        not wait for them."""
         with self.transaction(snapshot=True) as cur:
-            self.columns.snapshot(cur)
+            snap = self.columns.snapshot(cur)
+        snap.carded_index()  # the records' index with it
+        for _key, kind in FLOW_KINDS.values():
+            snap.flow_index(kind)
 
     def figures(self, indicators: Iterable[Indicator], q: Question) -> dict[str, float | int]:
         with self.transaction(snapshot=True) as cur:
@@ -374,66 +380,21 @@ class _Answer:
 
         return self._once("scope", compute)
 
-    def _member_rows(self) -> tuple[np.ndarray, np.ndarray]:
-        """The membership records counted on ``as_of`` as known at K (their indices; gathers by
-        index cost a fraction of selecting by mask), and each one's union code."""
-
-        def compute():
-            s = self.snap
-            counted = (s.valid_from <= self.d) & (s.valid_to > self.d)
-            if self.k < FOREVER:
-                counted &= s.at <= self.k
-            rows = np.flatnonzero(counted)
-            return rows, s.holder.take(rows)
-
-        return self._once("member_rows", compute)
-
     def _members_by_union(self, female: bool = False, carded: bool = False) -> np.ndarray:
         """Members (women only, with ``female``; holding a card issued by ``as_of``, with ``carded``)
-        of each union code on ``as_of``, as known at K."""
+        of each union code on ``as_of``, as known at K: from the snapshot's records by union and
+        day (a binary search per union, and the records recorded after K counted directly)."""
+        s = self.snap
 
         def compute():
-            indexed = self._indexed_members(female, carded)
-            if indexed is not None:
-                return indexed
-            s = self.snap
-            rows, holders = self._member_rows()
-            weights = self._once("member_signs", lambda: s.sign.take(rows))
-            if female:
-                weights = weights * s.female.take(rows)
             if carded:
-                weights = weights * self._card_holders(rows)
-            return np.bincount(holders, weights=weights, minlength=len(s.unions) + 1)
+                counts = self._once("indexed_carded", lambda: s.carded_index().known_counts(self.d, self.k))
+            else:
+                both = self._once("indexed_members", lambda: s.records_index().known_counts(self.d, self.k))
+                counts = both[1] if female else both[0]
+            return counts.astype(np.float64)
 
         return self._once(("members", female, carded) if carded else "members_f" if female else "members", compute)
-
-    def _indexed_members(self, female: bool, carded: bool) -> np.ndarray | None:
-        """``_members_by_union`` from the snapshot's records by union and day (a binary search per
-        union, and the records recorded after K counted directly); None where the cards recorded
-        after K would change who holds one (then the records are counted one by one)."""
-        s = self.snap
-        if carded:
-            if self.k < s.cards_recorded_by():
-                return None
-            counts = self._once("indexed_carded", lambda: s.carded_index().known_counts(self.d, self.k))
-        else:
-            both = self._once("indexed_members", lambda: s.records_index().known_counts(self.d, self.k))
-            counts = both[1] if female else both[0]
-        return counts.astype(np.float64)
-
-    def _card_holders(self, rows: np.ndarray) -> np.ndarray:
-        """For membership records ``rows``: 1 where the member holds a card issued on or before
-        ``as_of``, as known at K (its first card, or another one)."""
-        cards = self.snap.cards  # sized to every member's number (projections.columns)
-        members = self.snap.member.take(rows)
-        held = cards.first_day.take(members) <= self.d  # no card: NO_DAY, after any day
-        if self.q.known_at is not None:
-            held &= cards.first_at.take(members) <= self.k
-        if len(cards.extra_member):
-            others = np.flatnonzero(~held & cards.has_extra.take(members))
-            issued = (cards.extra_at <= self.k) & (cards.extra_day <= self.d)
-            held[others] = np.isin(members[others], cards.extra_member[issued])
-        return held
 
     def _unions_visible(self) -> np.ndarray:
         return self._once("unions", lambda: self.snap.structure.union_spans.visible(self.k, self.d))
@@ -529,7 +490,10 @@ class _Answer:
             table = self.plan_table(base)
             return int(table[done][rows].sum()), int(table[whole][rows].sum())
         unions = self._here_unions()
-        yes, of = self.union_marks(base)
+        if base == "unions_rated_good_pct" and ("marks", base) not in self._cache:
+            yes, of = self._ratings_of(unions)
+        else:
+            yes, of = self.union_marks(base)
         return int(np.count_nonzero(yes[unions])), int(np.count_nonzero(of[unions]))
 
     def plan_table(self, base: str) -> dict[str, np.ndarray]:
@@ -553,6 +517,28 @@ class _Answer:
         rated, good = np.zeros(size, bool), np.zeros(size, bool)
         rated[unions[last]] = True
         good[unions[last]] = r["good"][keep][last] == 1
+        return good, rated
+
+    def _ratings_of(self, unions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``_ratings`` of ``unions`` alone (by union code; the others unmarked): over those unions'
+        ratings only, where a unit or a union is asked, from the ratings by union kept per position."""
+        s, size = self.snap, len(self.snap.unions) + 1
+        r = s.once("ratings_by_union", lambda: ratings_by_union(s.plans.ratings, size))
+        if self.scope is None and self.union is None:
+            rows: slice | np.ndarray = slice(None)
+        else:
+            wanted = np.unique(unions)
+            lo, hi = r["first"][wanted], r["first"][wanted + 1]
+            n = hi - lo
+            rows = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+        u, decided_on, year, at = r["union"][rows], r["decided_on"][rows], r["year"][rows], r["at"][rows]
+        keep = np.flatnonzero((decided_on <= self.d) & (year <= self.q.as_of.year) & (at <= self.k))
+        held = u[keep]
+        last = np.ones(len(keep), bool)
+        last[:-1] = held[1:] != held[:-1]  # in order of union, year, position: its latest
+        rated, good = np.zeros(size, bool), np.zeros(size, bool)
+        rated[held[last]] = True
+        good[held[last]] = r["good"][rows][keep[last]] == 1
         return good, rated
 
     def _committees(self) -> tuple[np.ndarray, np.ndarray]:
@@ -596,14 +582,16 @@ class _Answer:
         union and period (year), of a period within the period asked (of the year of ``as_of``), of
         the union asked alone if any; ``placed``: under the asked unit on their day (``record_days``)."""
         r = self.plan_table(base)
-        rows = self.latest_records(base)
+        c = self.snap.once(("records_in_order", base), lambda: records_in_order(r, base))
         if base == "dues_collected_pct":
             period = self.q.period
-            rows = rows[(r["start"][rows] >= day(period.start)) & (r["end"][rows] <= day(period.end))]
+            chosen = (c["start"] >= day(period.start)) & (c["end"] <= day(period.end))
         else:
-            rows = rows[r["year"][rows] == self.q.as_of.year]
+            chosen = c["year"] == self.q.as_of.year
+        chosen &= (c["at"] <= self.k) & (c["later"] > self.k)  # the latest known at K
         if self.union is not None:
-            rows = rows[r["union"][rows] == self.union]
+            chosen &= c["union"] == self.union
+        rows = c["order"][chosen]
         if not placed or self.scope is None:
             return rows
         found, _ = self.flow_events(r["union"][rows], self.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2, None)
@@ -772,6 +760,45 @@ class _Answer:
             )
 
         return self._once(("windows", id(scope), first, last), compute)
+
+
+def records_in_order(table: dict[str, np.ndarray], base: str) -> dict[str, np.ndarray]:
+    """The dues (or training) records' columns in the table's order (by union and period, then
+    position), with ``later``: the earliest recording of a later record of the same union and
+    period (NEVER: none), so that those the latest known at K are ``at <= K < later``."""
+    order = table["order"]
+    keys = ("union", "start", "end") if base == "dues_collected_pct" else ("union", "year")
+    out = {name: table[name][order] for name in (*keys, "at")}
+    out["order"] = order
+    n = len(order)
+    ends = np.ones(n, bool)  # the last record of its union and period
+    if n > 1:
+        same = np.ones(n - 1, bool)
+        for key in keys:
+            same &= out[key][1:] == out[key][:-1]
+        ends[:-1] = ~same
+    # the least instant among each record's successors in its group: a running least from the
+    # end, over ranks less n per group after it, so that it never reaches into another group
+    at = out["at"]
+    by_at = np.argsort(at, kind="stable")
+    rank = np.empty(n, np.int64)
+    rank[by_at] = np.arange(n)
+    group = np.cumsum(ends[::-1])[::-1]  # counts down to 1 at the last group
+    least = np.minimum.accumulate((rank - group * n)[::-1])[::-1] + group * n  # least over itself and after
+    later = np.full(n, NEVER_KNOWN, np.int64)
+    follows = np.flatnonzero(~ends)
+    later[follows] = at[by_at[least[follows + 1]]]
+    out["later"] = later
+    return out
+
+
+def ratings_by_union(ratings: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
+    """The ratings' columns in order of union, year and position, with each union code's first
+    place (``first``, one more than the codes: a union's rows are ``first[u]:first[u + 1]``)."""
+    order = ratings["order"]
+    out = {name: ratings[name][order] for name in ("union", "year", "good", "decided_on", "at")}
+    out["first"] = np.searchsorted(out["union"], np.arange(size + 1), "left")
+    return out
 
 
 def branch_codes(scope: UnitScope) -> dict[str, int]:

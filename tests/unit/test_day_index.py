@@ -8,8 +8,8 @@ from datetime import date
 import numpy as np
 import pytest
 
-from projections.columns import NO_DAY, OPEN
-from projections.day_index import CardedRecords, DayIndex, Flows, Records
+from projections.columns import OPEN
+from projections.day_index import CardedRecords, DayIndex, Flows, Records, first_held
 
 UNIONS = 7
 
@@ -57,20 +57,45 @@ def test_members_as_known(rows, day, k):
     assert women.tolist() == brute(holder[known], valid_from[known], valid_to[known], w[known], d).tolist()
 
 
-@pytest.mark.parametrize("day", DAYS)
-@pytest.mark.parametrize("k", INSTANTS)
-def test_card_holders_as_known(rows, day, k):
-    holder, valid_from, valid_to, at, sign, female, member = rows
+@pytest.fixture
+def cards():
+    """Cards of members 0-119 (members 120-149 have none): one each for most, several (reprints,
+    renewals: issued earlier or later than the first, recorded among the records) for some."""
     rng = np.random.default_rng(3)
-    since = np.where(rng.random(120) < 0.7, rng.integers(valid_from.min(), valid_from.max(), 120), NO_DAY)
-    since = since.astype(np.int32)  # members 120-149 beyond the cards' array: none
+    n = 220
+    members = np.concatenate([np.arange(100), rng.integers(0, 120, n - 100)]).astype(np.int64)
+    days = rng.integers(date(2014, 1, 1).toordinal(), date(2027, 1, 1).toordinal(), n).astype(np.int64)
+    days[:5] = days[5:10]  # some cards of the same day
+    at = rng.integers(900, 5_100, n).astype(np.int64)
+    return members, days, at
+
+
+def held_by_pass(members, days, at, member, d, k) -> np.ndarray:
+    """By membership record: whether its member holds a card issued by ``d`` and recorded by ``k``."""
+    issued = (days <= d) & (at <= k)
+    return np.isin(member, members[issued])
+
+
+@pytest.mark.parametrize("day", DAYS + [date(2016, 7, 1), date(2023, 2, 1)])
+@pytest.mark.parametrize("k", INSTANTS + [2_000, 4_000])
+def test_card_holders_as_known(rows, cards, day, k):
+    holder, valid_from, valid_to, at, sign, female, member = rows
     records = Records(holder, valid_from, valid_to, at, sign, female, member, UNIONS + 1, OPEN)
-    carded = CardedRecords(records, since)
+    carded = CardedRecords(records, *cards)
     d, known = day.toordinal(), at <= k
-    card_day = np.where(member < len(since), since[np.minimum(member, len(since) - 1)], NO_DAY)
-    start = np.maximum(valid_from, card_day)
-    expected = brute(holder[known], start[known], valid_to[known], sign[known].astype(np.int64), d)
+    counted = known & held_by_pass(*cards, member, d, k)
+    expected = brute(holder[counted], valid_from[counted], valid_to[counted], sign[counted].astype(np.int64), d)
     assert carded.known_counts(d, k).tolist() == expected.tolist()
+
+
+def test_the_cards_that_decide():
+    """Member 1: a card of day 10 recorded at 50, a reprint of day 20 recorded at 30 (it decides
+    from day 20 on until day 10's card is known), one of day 30 recorded at 60 (never decides)."""
+    members, days, at = np.array([1, 1, 1, 2]), np.array([10, 20, 30, 5]), np.array([50, 30, 60, 40])
+    held, since, until, card_at = first_held(members, days, at)
+    assert held.tolist() == [1, 1, 2]
+    assert since.tolist() == [10, 20, 5] and card_at.tolist() == [50, 30, 40]
+    assert until[0] == 20 and until[1] > 10**9 and until[2] > 10**9
 
 
 def test_flows_by_union_and_window(rows):
