@@ -237,6 +237,8 @@ class IndicatorCalculator:
             snap = self.columns.snapshot(cur)
         first = _Answer(snap, questions[0])
         shared = _Series(snap, questions, first.scope)
+        if first.scope is None and first.union is None:
+            return shared.figures(indicators)
         bases = {i.base for i in indicators}
         thresholds = {i.min_workers for i in indicators if i.base in THRESHOLDED}
         out = []
@@ -1228,24 +1230,19 @@ class _Series:
         start, stop = self._step_ranges(s_as_of[order], until)
         plus_one = (s_workers[order] + 1).astype(float)
         workers = np.rint(self._by_steps(s_wp[order], start, stop, plus_one, places)).astype(np.int64) - 1
-        # unions open on each day, wherever placed, and their members
-        spans = st.union_spans
-        known = np.flatnonzero(spans.known(self.k))
-        unions = spans.entity[known]
-        where = st.union_workplace[unions] if len(st.union_workplace) else np.zeros(0, np.int64)
-        placed = where >= 0
-        start, stop = self._step_ranges(spans.valid_from[known][placed], spans.valid_to[known][placed])
-        unions, where = unions[placed], where[placed]
-        has_union = self._by_steps(where, start, stop, np.ones(len(where)), places) > 0.5
-        size = len(self.snap.unions) + 1
-        spans_open = self._by_steps(unions, start, stop, np.ones(len(unions)), size)  # spans of a union per step
-        counts = self._once("members", lambda: self._members(False))
-        weighted = counts[:size] * spans_open
-        held = np.flatnonzero(np.bincount(unions, minlength=size))  # the unions with a placed span
+        # unions open on each day, wherever placed, and their members: each placed union's open
+        # spans and members at each step, added to its workplace's cells
+        spans_open = self._once("unions_open", self._unions_open)
+        held = np.arange(min(len(spans_open), len(st.union_workplace)))
         home = st.union_workplace[held]
-        members = np.zeros((places, n))
-        np.add.at(members, home, weighted[held])
-        return present.ravel(), workers.ravel(), has_union.ravel(), members.ravel()
+        held, home = held[home >= 0], home[home >= 0]
+        cells = (home[:, None] * n + np.arange(n)).ravel()
+        opened = spans_open[held]
+        has_union = np.bincount(cells, weights=opened.ravel(), minlength=places * n)[: places * n] > 0.5
+        counts = self._once("members", lambda: self._members(False))
+        weighted = (counts[held] * opened).ravel()
+        members = np.bincount(cells, weights=weighted, minlength=places * n)[: places * n]
+        return present.ravel(), workers.ravel(), has_union, members
 
     def _workplaces(self, min_workers: int) -> list[tuple[int, int, int, int]]:
         """(eligible, covered, members in covered, workers in covered) of each step, threshold N."""
@@ -1373,6 +1370,75 @@ class _Series:
         first = np.full(size, ALWAYS, np.int64)
         np.minimum.at(first, c["union"][known], c["on"][known])
         return about & (first[:, None] <= self.days[None, :]), about
+
+    def figures(self, indicators: Sequence[Indicator]) -> list[dict[str, float | int]]:
+        """The figures of every step of a whole-tenant series: each code worked out for all steps at
+        once over the (unions x steps) arrays, as ``_Answer._one`` works it out for one step."""
+        columns = {ind.code: self._column(ind) for ind in indicators}
+        return [{code: values[n] for code, values in columns.items()} for n in range(len(self.days))]
+
+    def _column(self, ind: Indicator) -> list:
+        """One code's figure at each step (whole tenant)."""
+        base, st = ind.base, self.snap.structure
+        if base in PLAN_PARTS:
+            return [percentage(a, b) for a, b in self._parts(ind)]
+        if base == "members_total":
+            return self._total("members")
+        if base == "members_female":
+            return self._total("members_f")
+        if base == "unions_total":
+            return self._rounded(self._once("unions_open", self._unions_open).sum(axis=0))
+        if base in MEMBER_FLOWS:
+            flows = member_flow(base, lambda key, kind: self._once(key, lambda: self._member_flow(kind)))
+            return np.asarray(flows, np.int64).tolist()
+        if base == "unions_founded":
+            return np.asarray(self._once("founded", lambda: self._flow(*st.founded)), np.int64).tolist()
+        if base == "unions_dissolved":
+            return np.asarray(self._once("dissolved", lambda: self._flow(*st.dissolved)), np.int64).tolist()
+        places = self._once(("wp", ind.min_workers), lambda: self._workplaces(ind.min_workers))
+        if base == "workplaces_eligible":
+            return [eligible for eligible, _c, _m, _w in places]
+        if base == "workplaces_covered":
+            return [covered for _e, covered, _m, _w in places]
+        if base == "coverage_pct":
+            return [percentage(covered, eligible) for eligible, covered, _m, _w in places]
+        return [percentage(members, workers) for _e, _c, members, workers in places]  # member_worker_ratio_pct
+
+    @staticmethod
+    def _rounded(values: np.ndarray) -> list[int]:
+        return np.rint(values).astype(np.int64).tolist()
+
+    def _total(self, key: str, carded: bool = False) -> list[int]:
+        """Members (women: ``members_f``; card holders: ``carded``) of the whole tenant at each step."""
+        counts = self._once(key, self._carded if carded else lambda: self._members(key == "members_f"))
+        return self._rounded(counts.sum(axis=0))
+
+    def _unions_open(self) -> np.ndarray:
+        """How many spans known at K hold each union code open on each step's day: (unions x steps)."""
+        spans = self.snap.structure.union_spans
+        known = np.flatnonzero(spans.known(self.k))
+        start, stop = self._step_ranges(spans.valid_from[known], spans.valid_to[known])
+        spans_open = self._by_steps(spans.entity[known], start, stop, np.ones(len(known)), len(self.snap.unions) + 1)
+        return np.rint(spans_open).astype(np.int64)
+
+    def _parts(self, ind: Indicator) -> list[tuple[int, int]]:
+        """A plans' percentage's (numerator, denominator) at each step (whole tenant)."""
+        base = ind.base
+        if base == "members_with_card_pct":
+            return list(zip(self._total("carded", carded=True), self._total("members")))
+        if base in ("cla_coverage_pct", "workers_conference_pct"):
+            key = ("plan_wp", base, ind.min_workers)
+            return self._once(key, lambda: self._workplace_plan_parts(base, ind.min_workers))
+        if base in RECORD_PARTS:
+            records = self._once(("records", base), lambda: self._record_parts(base))
+            assert records is not None  # only a unit's training records are placed step by step
+            return records
+        yes, of = self._once("committees" if base == "womens_committee_pct" else "ratings", self._union_marks(base))
+        spans_open = self._once("unions_open", self._unions_open)
+        return list(zip((yes * spans_open).sum(axis=0).tolist(), (of * spans_open).sum(axis=0).tolist()))
+
+    def _union_marks(self, base: str) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
+        return self._committees if base == "womens_committee_pct" else self._ratings
 
     def point(self, n: int, bases: set[str], thresholds: set[int], indicators: Sequence[Indicator] = ()) -> dict:
         """The counts of step ``n``, in the keys ``_Answer`` keeps them under."""
