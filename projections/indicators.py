@@ -1206,12 +1206,13 @@ class _Series:
         return start, np.maximum(np.searchsorted(self.days, valid_to, "left"), start)
 
     def _by_steps(self, rows: np.ndarray, start: np.ndarray, stop: np.ndarray, value: np.ndarray, size: int):
-        """A (size x steps) array: each row's value added in the steps [start, stop) of its row
-        (a difference per row and step range, summed along the steps)."""
+        """A (size x steps) array of whole numbers: each row's (whole) value added in the steps
+        [start, stop) of its row (a difference per row and step range, summed along the steps)."""
         n = len(self.days)
         cells = rows.astype(np.int64) * (n + 1)
-        diff = np.bincount(cells + start, weights=value, minlength=size * (n + 1))[: size * (n + 1)]
-        diff -= np.bincount(cells + stop, weights=value, minlength=size * (n + 1))[: size * (n + 1)]
+        value = np.asarray(value, np.float64)
+        both, signed = np.concatenate([cells + start, cells + stop]), np.concatenate([value, -value])
+        diff = np.bincount(both, weights=signed, minlength=size * (n + 1))[: size * (n + 1)].astype(np.int64)
         return np.cumsum(diff.reshape(size, n + 1), axis=1)[:, :n]
 
     def _workplace_cells_by_steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -1223,13 +1224,13 @@ class _Series:
         known = np.flatnonzero(spans.known(self.k))
         start, stop = self._step_ranges(spans.valid_from[known], spans.valid_to[known])
         ones = np.ones(len(known))
-        present = self._by_steps(spans.entity[known], start, stop, ones, places) > 0.5
+        present = self._by_steps(spans.entity[known], start, stop, ones, places) > 0
         # each survey is the latest of its workplace from its as_of to the next one's: the ranges of
         # one workplace do not overlap, so its workers (+1, none being -1) add up to the latest's
         s_wp, s_as_of, s_workers, order, until = self._survey_spans()
         start, stop = self._step_ranges(s_as_of[order], until)
         plus_one = (s_workers[order] + 1).astype(float)
-        workers = np.rint(self._by_steps(s_wp[order], start, stop, plus_one, places)).astype(np.int64) - 1
+        workers = self._by_steps(s_wp[order], start, stop, plus_one, places) - 1
         # unions open on each day, wherever placed, and their members: each placed union's open
         # spans and members at each step, added to its workplace's cells
         spans_open = self._once("unions_open", self._unions_open)
@@ -1246,16 +1247,24 @@ class _Series:
 
     def _workplaces(self, min_workers: int) -> list[tuple[int, int, int, int]]:
         """(eligible, covered, members in covered, workers in covered) of each step, threshold N."""
-        present, workers, has_union, members = self._once("places", self._workplace_cells)
+        _present, workers, _has_union, members = self._once("places", self._workplace_cells)
         n = len(self.days)
-        eligible = (present & (workers >= min_workers)).reshape(-1, n)
-        covered = eligible & has_union.reshape(-1, n)
-        in_covered = np.where(covered, members.reshape(-1, n), 0).sum(axis=0)
-        workers_covered = np.where(covered, workers.reshape(-1, n), 0).sum(axis=0)
+        eligible, covered = self._once(("covered", min_workers), lambda: self._covered(min_workers))
+        in_covered = members.reshape(-1, n).sum(axis=0, where=covered)
+        workers_covered = workers.reshape(-1, n).sum(axis=0, where=covered)
         return [
             (int(e), int(c), int(round(m)), int(w))
-            for e, c, m, w in zip(eligible.sum(axis=0), covered.sum(axis=0), in_covered, workers_covered)
+            for e, c, m, w in zip(
+                np.count_nonzero(eligible, axis=0), np.count_nonzero(covered, axis=0), in_covered, workers_covered
+            )
         ]
+
+    def _covered(self, min_workers: int) -> tuple[np.ndarray, np.ndarray]:
+        """(eligible, covered) workplace cells of threshold N, as (workplaces x steps) arrays."""
+        present, workers, has_union, _members = self._once("places", self._workplace_cells)
+        n = len(self.days)
+        eligible = (present & (workers >= min_workers)).reshape(-1, n)
+        return eligible, eligible & has_union.reshape(-1, n)
 
     def _carded(self) -> np.ndarray:
         """Members holding a card, of each union code at each step's day: a (unions x steps) array.
@@ -1299,15 +1308,13 @@ class _Series:
         latest = np.full(size * (n + 1), -1, np.int64)
         np.maximum.at(latest, r["union"][known] * (n + 1) + step, np.arange(len(known)))
         latest = np.maximum.accumulate(latest.reshape(size, n + 1), axis=1)[:, :n]
-        rated = latest >= 0
-        good = np.zeros(rated.shape, bool)
-        good[rated] = r["good"][known][latest[rated]] == 1
-        return good, rated
+        good = np.concatenate([[False], r["good"][known] == 1])  # by latest + 1: none (-1) is not good
+        return good[latest + 1], latest >= 0
 
     def _workplace_plan_parts(self, base: str, min_workers: int) -> list[tuple[int, int]]:
         """(workplaces with an agreement in force or a conference held, covered workplaces) of
         each step, as ``_Answer._plan_parts`` counts them for one day."""
-        present, workers, has_union, _members = self._once("places", self._workplace_cells)
+        present = self._once("places", self._workplace_cells)[0]
         n, plans = len(self.days), self.snap.plans
         marks = np.zeros(len(present), bool)
         if base == "cla_coverage_pct":
@@ -1321,9 +1328,9 @@ class _Series:
             stop = next_new_year(start)
         rows, steps = self._steps_of(start, stop)
         marks[places[rows] * n + steps] = True
-        covered = (present & (workers >= min_workers) & has_union).reshape(-1, n)
+        covered = self._once(("covered", min_workers), lambda: self._covered(min_workers))[1]
         marked = covered & marks.reshape(-1, n)
-        return list(zip(marked.sum(axis=0).tolist(), covered.sum(axis=0).tolist()))
+        return list(zip(np.count_nonzero(marked, axis=0).tolist(), np.count_nonzero(covered, axis=0).tolist()))
 
     def _record_parts(self, base: str) -> list[tuple[int, int]] | None:
         """``_Answer._plan_parts`` of the dues (or training) records for every step at once: each
@@ -1418,8 +1425,7 @@ class _Series:
         spans = self.snap.structure.union_spans
         known = np.flatnonzero(spans.known(self.k))
         start, stop = self._step_ranges(spans.valid_from[known], spans.valid_to[known])
-        spans_open = self._by_steps(spans.entity[known], start, stop, np.ones(len(known)), len(self.snap.unions) + 1)
-        return np.rint(spans_open).astype(np.int64)
+        return self._by_steps(spans.entity[known], start, stop, np.ones(len(known)), len(self.snap.unions) + 1)
 
     def _parts(self, ind: Indicator) -> list[tuple[int, int]]:
         """A plans' percentage's (numerator, denominator) at each step (whole tenant)."""
