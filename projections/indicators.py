@@ -243,6 +243,8 @@ class IndicatorCalculator:
             snap = self.columns.snapshot(cur)
         first = _Answer(snap, questions[0])
         shared = _Series(snap, questions, first.scope)
+        if first.scope is None and first.union is None:
+            return shared.figures(indicators)
         bases = {i.base for i in indicators}
         thresholds = {i.min_workers for i in indicators if i.base in THRESHOLDED}
         out = []
@@ -1231,12 +1233,13 @@ class _Series:
         return start, np.maximum(np.searchsorted(self.days, valid_to, "left"), start)
 
     def _by_steps(self, rows: np.ndarray, start: np.ndarray, stop: np.ndarray, value: np.ndarray, size: int):
-        """A (size x steps) array: each row's value added in the steps [start, stop) of its row
-        (a difference per row and step range, summed along the steps)."""
+        """A (size x steps) array of whole numbers: each row's (whole) value added in the steps
+        [start, stop) of its row (a difference per row and step range, summed along the steps)."""
         n = len(self.days)
         cells = rows.astype(np.int64) * (n + 1)
-        diff = np.bincount(cells + start, weights=value, minlength=size * (n + 1))[: size * (n + 1)]
-        diff -= np.bincount(cells + stop, weights=value, minlength=size * (n + 1))[: size * (n + 1)]
+        value = np.asarray(value, np.float64)
+        both, signed = np.concatenate([cells + start, cells + stop]), np.concatenate([value, -value])
+        diff = np.bincount(both, weights=signed, minlength=size * (n + 1))[: size * (n + 1)].astype(np.int64)
         return np.cumsum(diff.reshape(size, n + 1), axis=1)[:, :n]
 
     def _workplace_cells_by_steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -1248,44 +1251,47 @@ class _Series:
         known = np.flatnonzero(spans.known(self.k))
         start, stop = self._step_ranges(spans.valid_from[known], spans.valid_to[known])
         ones = np.ones(len(known))
-        present = self._by_steps(spans.entity[known], start, stop, ones, places) > 0.5
+        present = self._by_steps(spans.entity[known], start, stop, ones, places) > 0
         # each survey is the latest of its workplace from its as_of to the next one's: the ranges of
         # one workplace do not overlap, so its workers (+1, none being -1) add up to the latest's
         s_wp, s_as_of, s_workers, order, until = self._survey_spans()
         start, stop = self._step_ranges(s_as_of[order], until)
         plus_one = (s_workers[order] + 1).astype(float)
-        workers = np.rint(self._by_steps(s_wp[order], start, stop, plus_one, places)).astype(np.int64) - 1
-        # unions open on each day, wherever placed, and their members
-        spans = st.union_spans
-        known = np.flatnonzero(spans.known(self.k))
-        unions = spans.entity[known]
-        where = st.union_workplace[unions] if len(st.union_workplace) else np.zeros(0, np.int64)
-        placed = where >= 0
-        start, stop = self._step_ranges(spans.valid_from[known][placed], spans.valid_to[known][placed])
-        unions, where = unions[placed], where[placed]
-        has_union = self._by_steps(where, start, stop, np.ones(len(where)), places) > 0.5
-        size = len(self.snap.unions) + 1
-        spans_open = self._by_steps(unions, start, stop, np.ones(len(unions)), size)  # spans of a union per step
-        counts = self._once("members", lambda: self._members(False))
-        weighted = counts[:size] * spans_open
-        held = np.flatnonzero(np.bincount(unions, minlength=size))  # the unions with a placed span
+        workers = self._by_steps(s_wp[order], start, stop, plus_one, places) - 1
+        # unions open on each day, wherever placed, and their members: each placed union's open
+        # spans and members at each step, added to its workplace's cells
+        spans_open = self._once("unions_open", self._unions_open)
+        held = np.arange(min(len(spans_open), len(st.union_workplace)))
         home = st.union_workplace[held]
-        members = np.zeros((places, n))
-        np.add.at(members, home, weighted[held])
-        return present.ravel(), workers.ravel(), has_union.ravel(), members.ravel()
+        held, home = held[home >= 0], home[home >= 0]
+        cells = (home[:, None] * n + np.arange(n)).ravel()
+        opened = spans_open[held]
+        has_union = np.bincount(cells, weights=opened.ravel(), minlength=places * n)[: places * n] > 0.5
+        counts = self._once("members", lambda: self._members(False))
+        weighted = (counts[held] * opened).ravel()
+        members = np.bincount(cells, weights=weighted, minlength=places * n)[: places * n]
+        return present.ravel(), workers.ravel(), has_union, members
 
     def _workplaces(self, min_workers: int) -> list[tuple[int, int, int, int]]:
         """(eligible, covered, members in covered, workers in covered) of each step, threshold N."""
-        present, workers, has_union, members = self._once("places", self._workplace_cells)
+        _present, workers, _has_union, members = self._once("places", self._workplace_cells)
         n = len(self.days)
-        eligible = (present & (workers >= min_workers)).reshape(-1, n)
-        covered = eligible & has_union.reshape(-1, n)
-        in_covered = np.where(covered, members.reshape(-1, n), 0).sum(axis=0)
-        workers_covered = np.where(covered, workers.reshape(-1, n), 0).sum(axis=0)
+        eligible, covered = self._once(("covered", min_workers), lambda: self._covered(min_workers))
+        in_covered = members.reshape(-1, n).sum(axis=0, where=covered)
+        workers_covered = workers.reshape(-1, n).sum(axis=0, where=covered)
         return [
             (int(e), int(c), int(round(m)), int(w))
-            for e, c, m, w in zip(eligible.sum(axis=0), covered.sum(axis=0), in_covered, workers_covered)
+            for e, c, m, w in zip(
+                np.count_nonzero(eligible, axis=0), np.count_nonzero(covered, axis=0), in_covered, workers_covered
+            )
         ]
+
+    def _covered(self, min_workers: int) -> tuple[np.ndarray, np.ndarray]:
+        """(eligible, covered) workplace cells of threshold N, as (workplaces x steps) arrays."""
+        present, workers, has_union, _members = self._once("places", self._workplace_cells)
+        n = len(self.days)
+        eligible = (present & (workers >= min_workers)).reshape(-1, n)
+        return eligible, eligible & has_union.reshape(-1, n)
 
     def _carded(self) -> np.ndarray:
         """Members holding a card, of each union code at each step's day: a (unions x steps) array.
@@ -1329,15 +1335,13 @@ class _Series:
         latest = np.full(size * (n + 1), -1, np.int64)
         np.maximum.at(latest, r["union"][known] * (n + 1) + step, np.arange(len(known)))
         latest = np.maximum.accumulate(latest.reshape(size, n + 1), axis=1)[:, :n]
-        rated = latest >= 0
-        good = np.zeros(rated.shape, bool)
-        good[rated] = r["good"][known][latest[rated]] == 1
-        return good, rated
+        good = np.concatenate([[False], r["good"][known] == 1])  # by latest + 1: none (-1) is not good
+        return good[latest + 1], latest >= 0
 
     def _workplace_plan_parts(self, base: str, min_workers: int) -> list[tuple[int, int]]:
         """(workplaces with an agreement in force or a conference held, covered workplaces) of
         each step, as ``_Answer._plan_parts`` counts them for one day."""
-        present, workers, has_union, _members = self._once("places", self._workplace_cells)
+        present = self._once("places", self._workplace_cells)[0]
         n, plans = len(self.days), self.snap.plans
         marks = np.zeros(len(present), bool)
         if base == "cla_coverage_pct":
@@ -1351,9 +1355,9 @@ class _Series:
             stop = next_new_year(start)
         rows, steps = self._steps_of(start, stop)
         marks[places[rows] * n + steps] = True
-        covered = (present & (workers >= min_workers) & has_union).reshape(-1, n)
+        covered = self._once(("covered", min_workers), lambda: self._covered(min_workers))[1]
         marked = covered & marks.reshape(-1, n)
-        return list(zip(marked.sum(axis=0).tolist(), covered.sum(axis=0).tolist()))
+        return list(zip(np.count_nonzero(marked, axis=0).tolist(), np.count_nonzero(covered, axis=0).tolist()))
 
     def _record_parts(self, base: str) -> list[tuple[int, int]] | None:
         """``_Answer._plan_parts`` of the dues (or training) records for every step at once: each
@@ -1400,6 +1404,74 @@ class _Series:
         first = np.full(size, ALWAYS, np.int64)
         np.minimum.at(first, c["union"][known], c["on"][known])
         return about & (first[:, None] <= self.days[None, :]), about
+
+    def figures(self, indicators: Sequence[Indicator]) -> list[dict[str, float | int]]:
+        """The figures of every step of a whole-tenant series: each code worked out for all steps at
+        once over the (unions x steps) arrays, as ``_Answer._one`` works it out for one step."""
+        columns = {ind.code: self._column(ind) for ind in indicators}
+        return [{code: values[n] for code, values in columns.items()} for n in range(len(self.days))]
+
+    def _column(self, ind: Indicator) -> list:
+        """One code's figure at each step (whole tenant)."""
+        base, st = ind.base, self.snap.structure
+        if base in PLAN_PARTS:
+            return [percentage(a, b) for a, b in self._parts(ind)]
+        if base == "members_total":
+            return self._total("members")
+        if base == "members_female":
+            return self._total("members_f")
+        if base == "unions_total":
+            return self._rounded(self._once("unions_open", self._unions_open).sum(axis=0))
+        if base in MEMBER_FLOWS:
+            flows = member_flow(base, lambda key, kind: self._once(key, lambda: self._member_flow(kind)))
+            return np.asarray(flows, np.int64).tolist()
+        if base == "unions_founded":
+            return np.asarray(self._once("founded", lambda: self._flow(*st.founded)), np.int64).tolist()
+        if base == "unions_dissolved":
+            return np.asarray(self._once("dissolved", lambda: self._flow(*st.dissolved)), np.int64).tolist()
+        places = self._once(("wp", ind.min_workers), lambda: self._workplaces(ind.min_workers))
+        if base == "workplaces_eligible":
+            return [eligible for eligible, _c, _m, _w in places]
+        if base == "workplaces_covered":
+            return [covered for _e, covered, _m, _w in places]
+        if base == "coverage_pct":
+            return [percentage(covered, eligible) for eligible, covered, _m, _w in places]
+        return [percentage(members, workers) for _e, _c, members, workers in places]  # member_worker_ratio_pct
+
+    @staticmethod
+    def _rounded(values: np.ndarray) -> list[int]:
+        return np.rint(values).astype(np.int64).tolist()
+
+    def _total(self, key: str, carded: bool = False) -> list[int]:
+        """Members (women: ``members_f``; card holders: ``carded``) of the whole tenant at each step."""
+        counts = self._once(key, self._carded if carded else lambda: self._members(key == "members_f"))
+        return self._rounded(counts.sum(axis=0))
+
+    def _unions_open(self) -> np.ndarray:
+        """How many spans known at K hold each union code open on each step's day: (unions x steps)."""
+        spans = self.snap.structure.union_spans
+        known = np.flatnonzero(spans.known(self.k))
+        start, stop = self._step_ranges(spans.valid_from[known], spans.valid_to[known])
+        return self._by_steps(spans.entity[known], start, stop, np.ones(len(known)), len(self.snap.unions) + 1)
+
+    def _parts(self, ind: Indicator) -> list[tuple[int, int]]:
+        """A plans' percentage's (numerator, denominator) at each step (whole tenant)."""
+        base = ind.base
+        if base == "members_with_card_pct":
+            return list(zip(self._total("carded", carded=True), self._total("members")))
+        if base in ("cla_coverage_pct", "workers_conference_pct"):
+            key = ("plan_wp", base, ind.min_workers)
+            return self._once(key, lambda: self._workplace_plan_parts(base, ind.min_workers))
+        if base in RECORD_PARTS:
+            records = self._once(("records", base), lambda: self._record_parts(base))
+            assert records is not None  # only a unit's training records are placed step by step
+            return records
+        yes, of = self._once("committees" if base == "womens_committee_pct" else "ratings", self._union_marks(base))
+        spans_open = self._once("unions_open", self._unions_open)
+        return list(zip((yes * spans_open).sum(axis=0).tolist(), (of * spans_open).sum(axis=0).tolist()))
+
+    def _union_marks(self, base: str) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
+        return self._committees if base == "womens_committee_pct" else self._ratings
 
     def point(self, n: int, bases: set[str], thresholds: set[int], indicators: Sequence[Indicator] = ()) -> dict:
         """The counts of step ``n``, in the keys ``_Answer`` keeps them under."""

@@ -72,9 +72,11 @@ class MonthlyStocks:
         unions, width = self.table.shape
         days = np.asarray(days, np.int64)
         month = months(days)
-        column = np.clip(month - self.first, 0, width - 1)  # the end of the month before the day's
+        # the end of the month before the day's; of the day's own month where it is its last day
+        month_end = month_starts(month + 1) - 1 == days
+        column = np.clip(month - self.first + month_end, 0, width - 1)
         out = self.table[:, column].astype(np.float64)
-        inside = (month >= self.first) & (month - self.first < width - 1)
+        inside = (month >= self.first) & (month - self.first < width - 1) & ~month_end
         if inside.any():
             lows = np.searchsorted(self.day, month_starts(month[inside]), "left")
             highs = np.searchsorted(self.day, days[inside], "right")

@@ -32,9 +32,17 @@ class SeriesQuery(Schema):
     )
 
 
+class Figures(fields.Dict):
+    """code -> number, passed as it is: the codes are strings and the numbers plain already, so the
+    per-item dumps of a series' thousand figures would leave them unchanged."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else dict(value)
+
+
 class SeriesPoint(Schema):
     as_of = fields.Date(metadata={"description": "The step's last day (today for the running step)"})
-    figures = fields.Dict(keys=fields.String(), values=fields.Raw(), metadata={"description": "code -> number"})
+    figures = Figures(keys=fields.String(), values=fields.Raw(), metadata={"description": "code -> number"})
 
 
 class SeriesAnswer(Schema):

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from domain.clock import vietnam_today
 from tests.scenario import unit
 
 PLAN_CODES = (
@@ -408,3 +409,18 @@ def test_a_breakdowns_totals_on_any_day_of_a_month_are_the_indicators_then(tenan
         assert answer["figures"] == tenant.figures("2025", as_of=as_of), as_of
         members = [g["figures"]["members_total"] for g in answer["groups"]]
         assert sum(members) == answer["figures"]["members_total"], as_of
+
+
+@pytest.mark.parametrize("unit_id", [None, "D1"])
+def test_a_monthly_series_up_to_today_is_the_indicators_at_each_steps_date(tenant, unit_id):
+    # the running month's point stands on today, inside its month; the others on their month's end
+    build(tenant)
+    record(tenant, "/members/f6/cards", {"card_no": "C-F6", "issued_on": "2025-06-01"})
+    year = vietnam_today().year
+    scope = {"unit_id": unit_id} if unit_id else {}
+    points = tenant.get("/indicators/series", period=f"{year - 1}-{year}", step="month", **scope).get_json()["points"]
+    assert len(points) == 12 + vietnam_today().month
+    assert points[-1]["as_of"] == vietnam_today().isoformat()
+    for n, point in enumerate(points):
+        month = f"{year - 1 + n // 12}-{n % 12 + 1:02d}"
+        assert point["figures"] == tenant.figures(month, as_of=point["as_of"], **scope), (month, point)
