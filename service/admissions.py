@@ -70,6 +70,15 @@ class AdmissionRoute:
                 environ["wsgi.input"] = io.BytesIO(raw)
             return self.flask_app(environ, start_response)
         rid = logs.accepted_request_id(environ.get("HTTP_X_REQUEST_ID", ""))
+        answering = logs.ANSWERING.set((rid, "POST", ROUTE))  # the request's lines name it, as in Flask
+        try:
+            return self._admitted(environ, start_response, tenant, who, args, started, rid)
+        finally:
+            logs.ANSWERING.reset(answering)
+
+    def _admitted(
+        self, environ: dict, start_response: Callable, tenant: str, who: Principal, args: dict, started: float, rid: str
+    ) -> Iterable[bytes]:
         try:
             with self.platform.stores.use(tenant) as store:
                 member = admit_member(auth.principal_register(store, who), args, who)
@@ -80,17 +89,9 @@ class AdmissionRoute:
         data = body.encode()
         start_response(
             "201 CREATED",
-            [
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(data))),
-                (logs.REQUEST_ID_HEADER, rid),
-            ],
+            [("Content-Type", "application/json"), ("Content-Length", str(len(data))), (logs.REQUEST_ID_HEADER, rid)],
         )
-        answering = logs.ANSWERING.set((rid, "POST", ROUTE))
-        try:
-            metrics.count(self.app, "POST", ROUTE, 201, time.perf_counter() - started, tenant)
-        finally:
-            logs.ANSWERING.reset(answering)
+        metrics.count(self.app, "POST", ROUTE, 201, time.perf_counter() - started, tenant)
         return [data]
 
     def _principal(self, environ: dict, tenant: str) -> Principal | None:
