@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import console
 from service import access, auth, docs_page, errors, metrics, urls
+from service.admissions import AdmissionRoute
 from service.limits import body_limit
 from service.openapi import ContractApi, ErrorStatuses, OpenCalls
 from service.resources import (
@@ -103,6 +104,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.before_request(auth.authenticate)
     app.before_request(urls.check_url_text)  # in this order: a missing token is 401 whatever the URL
     app.teardown_request(auth.release)
+    # The single admission answered in front of Flask (service/admissions.py); inside ProxyFix,
+    # so that it sees the client's address as the proxies say it
+    app.wsgi_app = AdmissionRoute(app, app.wsgi_app)  # type: ignore[method-assign]
     if settings.trusted_proxies:  # the client's address is the one the proxies in front say
         # Flask's documented way to wrap its WSGI app, which its typing declares a method
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]

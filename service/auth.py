@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import logging
 from contextlib import ExitStack
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from flask import current_app, g, request
 from flask_smorest import abort
@@ -40,7 +40,12 @@ def throttle() -> AuthThrottle:
 
 def bearer_token() -> str:
     """The token of the request's ``Authorization: Bearer`` header ("" without one)."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return bearer_of(request.headers.get("Authorization", ""))
+
+
+def bearer_of(authorization: str) -> str:
+    """The token of an ``Authorization`` header's value if it is a bearer's ("" if not)."""
+    scheme, _, token = authorization.partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
@@ -56,6 +61,20 @@ def presented_token() -> tuple[str, bool]:
 def csrf_token(session_token: str) -> str:
     """A cookie session's CSRF token: derived from its secret, so the service keeps nothing more."""
     return hmac.new(session_token.encode(), b"unionledger csrf", hashlib.sha256).hexdigest()
+
+
+def csrf_kept(sent: str, cookie: str, session_token: str) -> bool:
+    """Whether a cookie session's request sent its CSRF token: the header's, the CSRF cookie's
+    and the session's own, all the same."""
+    return hmac.compare_digest(sent.encode(), cookie.encode()) and hmac.compare_digest(
+        sent.encode(), csrf_token(session_token).encode()
+    )
+
+
+def acts_in(who: Principal, tenant: str) -> bool:
+    """Whether a principal may use this tenant's register at all: a tenant's own token (not the
+    platform admin's, not a national one). ``authenticate`` words each way of failing it."""
+    return not who.is_admin and who.role != NATIONAL and who.tenant_id == tenant
 
 
 def principal() -> Principal | None:
@@ -120,14 +139,14 @@ def authenticate() -> None:
     if who is None:
         _refuse_unauthenticated(address)
     g.principal = who
-    if from_cookie and request.method not in SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not (
-            hmac.compare_digest(sent.encode(), request.cookies.get(CSRF_COOKIE, "").encode())
-            and hmac.compare_digest(sent.encode(), csrf_token(token).encode())
-        ):
-            record_refusal(who, "refused_csrf", {})
-            abort(403, message=f"a request authenticated by the session cookie must carry {CSRF_HEADER}")
+    sent = request.headers.get(CSRF_HEADER, "")
+    if (
+        from_cookie
+        and request.method not in SAFE_METHODS
+        and not csrf_kept(sent, request.cookies.get(CSRF_COOKIE, ""), token)
+    ):
+        record_refusal(who, "refused_csrf", {})
+        abort(403, message=f"a request authenticated by the session cookie must carry {CSRF_HEADER}")
     tenant = (request.view_args or {}).get("tenant")
     if tenant is not None:
         if who.is_admin:
@@ -174,8 +193,13 @@ def tenant_register(tenant: str) -> tuple[Register, Principal]:
     if not access.may_call(who, request.endpoint):
         abort(403, message=f"role {who.role} may not do this")
     stack = g.setdefault("ul_exit", ExitStack())
-    store = stack.enter_context(platform().stores.use(tenant))
-    return Register(store, scope_unit_id=who.scope_unit_id, personal=who.role in SEES_PERSONAL_DATA), who
+    return principal_register(stack.enter_context(platform().stores.use(tenant)), who), who
+
+
+def principal_register(store: Any, who: Principal) -> Register:
+    """A tenant store's register as this principal may use it: within its scope, personal data
+    opened only for the roles that see it."""
+    return Register(store, scope_unit_id=who.scope_unit_id, personal=who.role in SEES_PERSONAL_DATA)
 
 
 def release(_exc: BaseException | None = None) -> None:

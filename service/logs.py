@@ -13,6 +13,7 @@ import logging
 import re
 import sys
 import uuid
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from flask import g, has_request_context, request
@@ -21,17 +22,21 @@ REQUEST_ID_HEADER = "X-Request-Id"
 ACCEPTED_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")  # anything else (or a token pasted there) is replaced
 FIELDS = "fields"  # a record's extra, structured fields: log.info("...", extra={FIELDS: {...}})
 LOGGERS = ("service", "tenants", "projections", "application", "console")
+# The id, method and route of a request answered outside Flask (service/admissions.py), for its lines
+ANSWERING: ContextVar[tuple[str, str, str] | None] = ContextVar("unionledger_answering", default=None)
 
 
 def request_id() -> str:
     """This request's id, taken or made at its first use."""
     rid = g.get("request_id")
     if rid is None:
-        sent = request.headers.get(REQUEST_ID_HEADER, "")
-        rid = g.request_id = (
-            sent if ACCEPTED_ID.match(sent) and not sent.startswith(("ul_", "uls_")) else uuid.uuid4().hex
-        )
+        rid = g.request_id = accepted_request_id(request.headers.get(REQUEST_ID_HEADER, ""))
     return rid
+
+
+def accepted_request_id(sent: str) -> str:
+    """The id a request sent in ``X-Request-Id`` if it is a short plain one, else a new one."""
+    return sent if ACCEPTED_ID.match(sent) and not sent.startswith(("ul_", "uls_")) else uuid.uuid4().hex
 
 
 class JsonFormatter(logging.Formatter):
@@ -49,6 +54,8 @@ class JsonFormatter(logging.Formatter):
             line["request_id"] = request_id()
             line["method"] = request.method
             line["route"] = request.url_rule.rule if request.url_rule is not None else None
+        elif (answering := ANSWERING.get()) is not None:
+            line["request_id"], line["method"], line["route"] = answering
         line.update(getattr(record, FIELDS, None) or {})
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)

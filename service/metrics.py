@@ -66,24 +66,29 @@ def finished(response: Response) -> Response:
     began = g.pop("metrics_started", None)
     seconds = time.perf_counter() - began if began is not None else 0.0
     route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    status = str(response.status_code)
-    REQUESTS.labels(request.method, route, status).inc()
-    LATENCY.labels(request.method, route).observe(seconds)
     tenant = (request.view_args or {}).get("tenant")
-    if tenant is not None and request.method in ("POST", "DELETE") and response.status_code != 404:
-        outcome = "done" if response.status_code < 400 else "refused" if response.status_code < 500 else "failed"
-        COMMANDS.labels(tenant, outcome).inc()
     response.headers[REQUEST_ID_HEADER] = request_id()
-    fields = {"status": response.status_code, "ms": round(seconds * 1000, 1), "tenant": tenant}
-    log.info("%s %s %s", request.method, route, status, extra={FIELDS: fields})
-    _renew_pools()
+    count(current_app._get_current_object(), request.method, route, response.status_code, seconds, tenant)  # type: ignore[attr-defined]
     return response
 
 
-def _renew_pools() -> None:
+def count(app: Any, method: str, route: str, status_code: int, seconds: float, tenant: str | None) -> None:
+    """One answered request counted, timed and logged as one line (the line names the request
+    through Flask's context, or service/logs.py ANSWERING outside it)."""
+    status = str(status_code)
+    REQUESTS.labels(method, route, status).inc()
+    LATENCY.labels(method, route).observe(seconds)
+    if tenant is not None and method in ("POST", "DELETE") and status_code != 404:
+        outcome = "done" if status_code < 400 else "refused" if status_code < 500 else "failed"
+        COMMANDS.labels(tenant, outcome).inc()
+    fields = {"status": status_code, "ms": round(seconds * 1000, 1), "tenant": tenant}
+    log.info("%s %s %s", method, route, status, extra={FIELDS: fields})
+    _renew_pools(app)
+
+
+def _renew_pools(app: Any) -> None:
     """This worker's pool gauges, renewed at most once a second (a scrape reads what each worker last wrote)."""
     now = time.monotonic()
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
     if now - app.extensions.get("unionledger.pools_renewed", 0.0) < POOL_EVERY_SECONDS:
         return
     app.extensions["unionledger.pools_renewed"] = now
