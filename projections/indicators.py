@@ -33,7 +33,7 @@ from domain.workplaces import SECTORS
 from projections.base import FOREVER, Transaction, ViewCursor, day
 from projections.columns import NO_DAY, OPEN, RegisterColumns, Snapshot
 from projections.membership import ADMITTED, LEFT, TRANSFERRED_IN, TRANSFERRED_OUT
-from projections.monthly import flow_counts, flows_between, monthly
+from projections.monthly import flow_counts, flows_between, flows_by_day, monthly
 
 NEVER = 0
 ALWAYS = 10**7  # past date.max.toordinal()
@@ -819,19 +819,21 @@ class _Grouping:
         self.snap, self.d, self.k = answer.snap, answer.d, answer.k
         self.unit_rows = {u: (name, est, closed, at) for u, name, est, closed, at in units}
         self.tree: UnitScope | None = None
+        self.tree_key: tuple | None = None
         if by == "unit":
             known = answer.known_units()
             root = answer.q.unit_id
+            tops: list[str] = []
             if root is None:  # the whole tenant: the units placed under no other, under a root above them
                 placed = {c for c, *_ in known}
                 root = TOP
-                known += [
-                    (u, TOP, NEVER, None)
-                    for u, (_n, _e, _c, at) in self.unit_rows.items()
-                    if u not in placed and at <= self.k
-                ]
-            self.tree = UnitScope(root, known)
-            self.codes = branch_codes(self.tree)
+                tops = [u for u, (_n, _e, _c, at) in self.unit_rows.items() if u not in placed and at <= self.k]
+                known += [(u, TOP, NEVER, None) for u in tops]
+            # every record known, the tree and what follows from it alone are kept for the view position
+            # (the units placed under no other are read with the names: they are part of the key)
+            self.tree_key = ("breakdown_tree", root, frozenset(tops)) if self.k >= FOREVER else None
+            tree = self.tree = self._kept("tree", lambda: UnitScope(root, known))
+            self.codes = self._kept("codes", lambda: branch_codes(tree))
             self.keys = list(self.codes)
         elif by == "union":
             self.keys = list(self.snap.unions.ids) + [""]
@@ -840,6 +842,55 @@ class _Grouping:
         else:
             self.keys = list(GENDER_GROUPS)
         self.size = len(self.keys)
+
+    # ---- the tree of a breakdown by unit ---------------------------------------------------------
+    def _kept(self, name: object, compute: Callable[[], Any]) -> Any:
+        """``compute()`` of the unit tree: kept for the view position where every record is known
+        (the same for every question of it), worked out for this question alone otherwise."""
+        if self.tree_key is None:
+            return self._once(name, compute)
+        return self.snap.once((*self.tree_key, name), compute)
+
+    def _windows(self) -> list[tuple[np.ndarray, ...]]:
+        """Per union code, the days on which the tree's root held it and the branch code it lay under
+        (``_Answer._union_windows`` over every day): an event is matched with its union's windows on
+        its own day, whatever the question's period."""
+        tree = self.tree
+        assert tree is not None
+        return self._kept("windows", lambda: self.a._union_windows(tree, 0, ALWAYS - 2))
+
+    def _events(
+        self, unions: np.ndarray, days: np.ndarray, at: np.ndarray, first: int, last: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``_Answer.flow_events`` under the tree: the indices of the events on [first, last] known
+        at K under the root on their day, and the branch code each counts under."""
+        if first > last:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        wanted = (days >= first) & (days <= last)
+        if self.k < FOREVER:
+            wanted &= at <= self.k
+        chosen = np.flatnonzero(wanted)
+        u, dd = unions[chosen], days[chosen]
+        found, branches = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        for lo, hi, branch in self._windows():
+            match = (dd >= lo[u]) & (dd < hi[u])
+            found.append(chosen[match])
+            branches.append(branch[u[match]])
+        return np.concatenate(found), np.concatenate(branches)
+
+    def _flow_branches(self, kind: int) -> list[np.ndarray]:
+        """For the members' flows of one kind in order of day (``flows_by_day``), the branch code each
+        counts under (-1: none): one array, or one per window slot where a flow lies in two windows."""
+        order, _days = flows_by_day(self.snap, kind)
+        unions, days, _at, _female = self.snap.flows(kind)
+        u, dd = unions.take(order), days.take(order)
+        slots = [
+            np.where((dd >= lo.take(u)) & (dd < hi.take(u)), branch.take(u), -1).astype(np.int32)
+            for lo, hi, branch in self._windows()
+        ]
+        if len(slots) > 1 and int(np.count_nonzero(np.array(slots) >= 0, axis=0).max(initial=0)) <= 1:
+            return [np.max(slots, axis=0)]
+        return slots
 
     # ---- group codes of what is counted ----------------------------------------------------------
     def _branch_on_day(self) -> np.ndarray:
@@ -907,10 +958,9 @@ class _Grouping:
 
     def _flow(self, unions: np.ndarray, days: np.ndarray, at: np.ndarray, female: np.ndarray | None) -> np.ndarray:
         first, last = self.a.q.flow_days
-        found, branches = self.a.flow_events(unions, days, at, first, last, self.tree)
         if self.by == "unit":
-            assert branches is not None
-            return self._count(branches)
+            return self._count(self._events(unions, days, at, first, last)[1])
+        found, _ = self.a.flow_events(unions, days, at, first, last, None)
         if self.by == "union":
             return self._count(unions[found])
         if self.by == "sector":
@@ -919,9 +969,19 @@ class _Grouping:
         return self._count(1 - female[found].astype(np.int64))
 
     def _member_flow(self, kind: int) -> np.ndarray:
-        """Counted over the flows of the question's days alone (a slice of the flows in order of day)."""
+        """Counted over the flows of the question's days alone (a slice of the flows in order of day);
+        by unit with every record known, a count of the branch codes kept for each flow."""
+        first, last = self.a.q.flow_days
+        if self.by == "unit" and self.tree_key is not None:
+            if first > last:
+                return np.zeros(self.size, np.int64)
+            _order, days = flows_by_day(self.snap, kind)
+            lo, hi = np.searchsorted(days, first, "left"), np.searchsorted(days, last, "right")
+            slots = self._kept(("flow_branches", kind), lambda: self._flow_branches(kind))
+            counts = [np.bincount(slot[lo:hi] + 1, minlength=self.size + 1)[1 : self.size + 1] for slot in slots]
+            return sum(counts, np.zeros(self.size, np.int64))
         unions, days, at, female = self.snap.flows(kind)
-        rows = flows_between(self.snap, kind, *self.a.q.flow_days)
+        rows = flows_between(self.snap, kind, first, last)
         return self._flow(unions.take(rows), days.take(rows), at.take(rows), female.take(rows))
 
     def _by_group(self, ind: Indicator) -> np.ndarray | list | None:
@@ -930,7 +990,7 @@ class _Grouping:
             return None
         if base in PLAN_PARTS:
             done, whole = self._once(("parts", ind.code), lambda: self._plan_parts(ind))
-            return [percentage(n, d) for n, d in zip(done, whole)]
+            return _percentages(done, whole)
         if base in ("members_total", "members_female"):
             return self._once(base, lambda: self._members(base == "members_female"))
         if base == "unions_total":
@@ -949,8 +1009,8 @@ class _Grouping:
         if base == "workplaces_covered":
             return covered
         if base == "coverage_pct":
-            return [percentage(c, e) for c, e in zip(covered, eligible)]
-        return [percentage(m, w) for m, w in zip(members, workers)]  # member_worker_ratio_pct
+            return _percentages(covered, eligible)
+        return _percentages(members, workers)  # member_worker_ratio_pct
 
     def _plan_parts(self, ind: Indicator) -> tuple[np.ndarray, np.ndarray]:
         """Numerators and denominators of a plan percentage, by group code (``_Answer.parts``)."""
@@ -978,11 +1038,8 @@ class _Grouping:
             r, (done, whole) = a.plan_table(base), RECORD_PARTS[base]
             if self.by == "unit":
                 rows = a.record_rows(base, placed=False)
-                found, branches = a.flow_events(
-                    r["union"][rows], a.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2, self.tree
-                )
-                assert branches is not None
-                rows, groups = rows[found], branches
+                found, groups = self._events(r["union"][rows], a.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2)
+                rows = rows[found]
             else:
                 rows = a.record_rows(base, placed=True)
                 groups = r["union"][rows] if self.by == "union" else self._sector_of_unions(r["union"][rows])
@@ -1003,20 +1060,24 @@ class _Grouping:
     def groups(self, indicators: Sequence[Indicator]) -> list[Group]:
         """Every group that stands on ``as_of`` (units directly under the asked unit, unions under
         it, sectors, genders), then any other with a figure not 0, so that the groups add up."""
-        values = {ind.code: self._by_group(ind) for ind in indicators}
+        values: dict[str, list | None] = {}
+        shown = np.zeros(self.size, bool)  # the groups with a figure not 0
+        for ind in indicators:
+            by_group = self._by_group(ind)
+            if by_group is not None:
+                shown |= np.asarray(by_group) != 0
+                by_group = by_group.tolist() if isinstance(by_group, np.ndarray) else by_group
+            values[ind.code] = by_group
 
         def figures(code: int) -> dict[str, float | int | None]:
-            return {c: None if v is None else _plain(v[code]) for c, v in values.items()}
+            return {c: None if v is None else v[code] for c, v in values.items()}
 
         standing = self._standing()
         out = [Group(self.keys[c], self._name(self.keys[c]), figures(c)) for c in standing]
         seen = set(standing)
-        for code in range(self.size):
-            if code in seen or not self.keys[code]:
-                continue
-            f = figures(code)
-            if any(v for v in f.values()):
-                out.append(Group(self.keys[code], self._name(self.keys[code]), f))
+        for code in np.flatnonzero(shown).tolist():
+            if code not in seen and self.keys[code]:
+                out.append(Group(self.keys[code], self._name(self.keys[code]), figures(code)))
         return out
 
     def _standing(self) -> list[int]:
@@ -1067,11 +1128,9 @@ def next_new_year(days: np.ndarray) -> np.ndarray:
     return (years + 1).astype("datetime64[D]").astype(np.int64) + EPOCH
 
 
-def _plain(value: object) -> float | int:
-    """A numpy number as the JSON answer holds it."""
-    if isinstance(value, (float, np.floating)):
-        return float(value)
-    return int(value)  # type: ignore[call-overload]
+def _percentages(numerators: np.ndarray, denominators: np.ndarray) -> list[float]:
+    """``percentage`` of each group, worked out over plain numbers as ``_Answer`` does."""
+    return [percentage(n, d) for n, d in zip(np.asarray(numerators).tolist(), np.asarray(denominators).tolist())]
 
 
 class _Series:
