@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--by", default="unit")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-out", help="with --profile: the profile's file too (for pstats)")
     parser.add_argument("--dump")
     args = parser.parse_args()
     suffix = args.reuse or uuid.uuid4().hex[:8]
@@ -107,6 +108,8 @@ def main() -> None:
                 import pstats
 
                 profile.disable()
+                if args.profile_out:
+                    profile.dump_stats(args.profile_out)
                 pstats.Stats(profile).sort_stats("tottime").print_stats(30)
                 pstats.Stats(profile).sort_stats("cumtime").print_stats(40)
             print(

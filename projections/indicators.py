@@ -214,8 +214,10 @@ class IndicatorCalculator:
                 answer.seed(monthly_members(snap, answer.d, {i.base for i in indicators}))
                 if q.unit_id is None and q.union_id is None:
                     answer.seed(whole_tenant_flows(snap, q))
-            totals = answer.figures(indicators)
             grouping = _Grouping(answer, by, units)
+            if q.unit_id is None and q.union_id is None:
+                answer.seed(grouping.record_parts(indicators))
+            totals = answer.figures(indicators)
             groups = grouping.groups(indicators)
             if by == "union":
                 names = dict(
@@ -774,6 +776,15 @@ class _Answer:
         return self._once(("windows", id(scope), first, last), compute)
 
 
+def records_by_period(answer: _Answer, base: str) -> tuple[np.ndarray, np.ndarray]:
+    """The latest dues (or training) records, every record known (rows of the plans' table), in
+    order of their period's first day (of their year), and that day (year) of each."""
+    r, rows = answer.plan_table(base), answer.latest_records(base)
+    keys = r["start"][rows] if base == "dues_collected_pct" else r["year"][rows]
+    order = np.argsort(keys, kind="stable")
+    return rows[order], keys[order]
+
+
 def branch_codes(scope: UnitScope) -> dict[str, int]:
     """The branches of a scope (the units ever directly under its root, and the root) as codes 0..n-1."""
     names = sorted({br for spans in scope.branches.values() for _a, _b, br in spans} | {scope.root})
@@ -879,13 +890,16 @@ class _Grouping:
         return np.concatenate(found), np.concatenate(branches)
 
     def _flow_branches(self, kind: int) -> list[np.ndarray]:
-        """For the members' flows of one kind in order of day (``flows_by_day``), the branch code each
-        counts under (-1: none): one array, or one per window slot where a flow lies in two windows."""
+        """``_branches_of`` the members' flows of one kind in order of day (``flows_by_day``)."""
         order, _days = flows_by_day(self.snap, kind)
         unions, days, _at, _female = self.snap.flows(kind)
-        u, dd = unions.take(order), days.take(order)
+        return self._branches_of(unions.take(order), days.take(order))
+
+    def _branches_of(self, unions: np.ndarray, days: np.ndarray) -> list[np.ndarray]:
+        """For events of these unions on these days, the branch code each counts under (-1: none):
+        one array, or one per window slot where an event lies in two windows (it counts in each)."""
         slots = [
-            np.where((dd >= lo.take(u)) & (dd < hi.take(u)), branch.take(u), -1).astype(np.int32)
+            np.where((days >= lo.take(unions)) & (days < hi.take(unions)), branch.take(unions), -1).astype(np.int32)
             for lo, hi, branch in self._windows()
         ]
         if len(slots) > 1 and int(np.count_nonzero(np.array(slots) >= 0, axis=0).max(initial=0)) <= 1:
@@ -976,7 +990,10 @@ class _Grouping:
             if first > last:
                 return np.zeros(self.size, np.int64)
             _order, days = flows_by_day(self.snap, kind)
-            lo, hi = np.searchsorted(days, first, "left"), np.searchsorted(days, last, "right")
+            lo, hi = (
+                np.searchsorted(days, days.dtype.type(first)),
+                np.searchsorted(days, days.dtype.type(last), "right"),
+            )
             slots = self._kept(("flow_branches", kind), lambda: self._flow_branches(kind))
             counts = [np.bincount(slot[lo:hi] + 1, minlength=self.size + 1)[1 : self.size + 1] for slot in slots]
             return sum(counts, np.zeros(self.size, np.int64))
@@ -1037,11 +1054,9 @@ class _Grouping:
         if base in RECORD_PARTS:
             r, (done, whole) = a.plan_table(base), RECORD_PARTS[base]
             if self.by == "unit":
-                rows = a.record_rows(base, placed=False)
-                found, groups = self._events(r["union"][rows], a.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2)
-                rows = rows[found]
+                rows, groups = self._records_by_branch(base)
             else:
-                rows = a.record_rows(base, placed=True)
+                rows = a.record_rows(base, placed=True) if a.scope is not None else self._record_rows(base)
                 groups = r["union"][rows] if self.by == "union" else self._sector_of_unions(r["union"][rows])
             return (
                 self._count(groups, r[done][rows].astype(float)),
@@ -1051,6 +1066,67 @@ class _Grouping:
         entity = spans.entity[rows]
         yes, of = a.union_marks(base)
         return self._count(groups[yes[entity]]), self._count(groups[of[entity]])
+
+    # ---- the dues and training records ------------------------------------------------------------
+    def _record_rows(self, base: str) -> np.ndarray:
+        """``_Answer.record_rows`` wherever the records lie (not placed under the asked unit), once per
+        breakdown; every record known, a slice of the latest records in order of period."""
+
+        def compute():
+            a = self.a
+            if self.k < FOREVER or a.union is not None:
+                return a.record_rows(base, placed=False)
+            rows, keys = self.snap.once(("records_by_period", base), lambda: records_by_period(a, base))
+            lo, hi = self._record_slice(base, keys)
+            rows = rows[lo:hi]
+            if base == "dues_collected_pct":  # begun in the period asked: ended in it too
+                rows = rows[a.plan_table(base)["end"][rows] <= day(a.q.period.end)]
+            return rows
+
+        return self._once(("record_rows", base), compute)
+
+    def _record_slice(self, base: str, keys: np.ndarray) -> tuple[int, int]:
+        """Where the records of the period asked (dues: begun in it; training: of the year of
+        ``as_of``) lie among the latest records in order of period (``records_by_period``)."""
+        if base == "dues_collected_pct":
+            first, last = day(self.a.q.period.start), day(self.a.q.period.end)
+        else:
+            first = last = self.a.q.as_of.year
+        return int(np.searchsorted(keys, first, "left")), int(np.searchsorted(keys, last, "right"))
+
+    def _records_by_branch(self, base: str) -> tuple[np.ndarray, np.ndarray]:
+        """The dues (or training) records counted under the tree and the branch code of each (a
+        record in two windows twice). Every record known, a dues record lies where its union was on
+        its period's last day: each latest record's branch is kept for the position."""
+        a = self.a
+        r = a.plan_table(base)
+        if self.tree_key is None or a.union is not None or base != "dues_collected_pct":
+            rows = self._record_rows(base)
+            found, groups = self._events(r["union"][rows], a.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2)
+            return rows[found], groups
+        rows, keys = self.snap.once(("records_by_period", base), lambda: records_by_period(a, base))
+        slots = self._kept(
+            ("record_branches", base), lambda: self._branches_of(r["union"][rows], a.record_days(base, rows))
+        )
+        lo, hi = self._record_slice(base, keys)
+        asked = lo + np.flatnonzero(r["end"][rows[lo:hi]] <= day(a.q.period.end))
+        counted, branches = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        for slot in slots:
+            branch = slot[asked]
+            counted.append(rows[asked[branch >= 0]])
+            branches.append(branch[branch >= 0])
+        return np.concatenate(counted), np.concatenate(branches)
+
+    def record_parts(self, indicators: Sequence[Indicator]) -> dict:
+        """The whole tenant's dues and training percentages' parts (``_Answer.parts``) from the
+        records this breakdown counts, in the key ``_Answer`` keeps them under."""
+        out = {}
+        for ind in indicators:
+            if ind.base in RECORD_PARTS:
+                r, (done, whole) = self.a.plan_table(ind.base), RECORD_PARTS[ind.base]
+                rows = self._record_rows(ind.base)
+                out[("parts", ind.code)] = (int(r[done][rows].sum()), int(r[whole][rows].sum()))
+        return out
 
     def _workplace_groups(self, places: np.ndarray, holders: np.ndarray) -> np.ndarray:
         if self.by == "unit":

@@ -122,6 +122,7 @@ def flows_by_day(snap: Snapshot, kind: int) -> tuple[np.ndarray, np.ndarray]:
 def flows_between(snap: Snapshot, kind: int, first: int, last: int) -> np.ndarray:
     """The indices (into ``Snapshot.flows``) of the flows of one kind on the days [first, last]."""
     order, days = flows_by_day(snap, kind)
+    first, last = days.dtype.type(first), days.dtype.type(last)  # a Python int would convert every day
     return order[np.searchsorted(days, first, "left") : np.searchsorted(days, last, "right")]
 
 
