@@ -776,15 +776,6 @@ class _Answer:
         return self._once(("windows", id(scope), first, last), compute)
 
 
-def records_by_period(answer: _Answer, base: str) -> tuple[np.ndarray, np.ndarray]:
-    """The latest dues (or training) records, every record known (rows of the plans' table), in
-    order of their period's first day (of their year), and that day (year) of each."""
-    r, rows = answer.plan_table(base), answer.latest_records(base)
-    keys = r["start"][rows] if base == "dues_collected_pct" else r["year"][rows]
-    order = np.argsort(keys, kind="stable")
-    return rows[order], keys[order]
-
-
 def branch_codes(scope: UnitScope) -> dict[str, int]:
     """The branches of a scope (the units ever directly under its root, and the root) as codes 0..n-1."""
     names = sorted({br for spans in scope.branches.values() for _a, _b, br in spans} | {scope.root})
@@ -820,6 +811,15 @@ def _slots(pieces: list[tuple[np.ndarray, ...]], size: int) -> list[tuple[np.nda
 SECTOR_GROUP_OF = np.array(
     [next(n for n, members in enumerate(SECTOR_GROUPS.values()) if sector in members) for sector in SECTORS] + [-1]
 )
+
+
+def records_by_period(answer: _Answer, base: str) -> tuple[np.ndarray, np.ndarray]:
+    """The latest dues (or training) records, every record known (rows of the plans' table), in
+    order of their period's first day (of their year), and that day (year) of each."""
+    r, rows = answer.plan_table(base), answer.latest_records(base)
+    keys = r["start"][rows] if base == "dues_collected_pct" else r["year"][rows]
+    order = np.argsort(keys, kind="stable")
+    return rows[order], keys[order]
 
 
 class _Grouping:
