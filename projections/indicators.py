@@ -34,7 +34,7 @@ from projections.base import FOREVER, Transaction, ViewCursor, day
 from projections.columns import NEVER as NEVER_KNOWN
 from projections.columns import NO_DAY, OPEN, RegisterColumns, Snapshot
 from projections.membership import ADMITTED, LEFT, TRANSFERRED_IN, TRANSFERRED_OUT
-from projections.monthly import flow_counts, flows_between, monthly
+from projections.monthly import flow_counts, flows_between, flows_by_day, monthly
 
 NEVER = 0
 ALWAYS = 10**7  # past date.max.toordinal()
@@ -220,8 +220,10 @@ class IndicatorCalculator:
                 answer.seed(monthly_members(snap, answer.d, {i.base for i in indicators}))
                 if q.unit_id is None and q.union_id is None:
                     answer.seed(whole_tenant_flows(snap, q))
-            totals = answer.figures(indicators)
             grouping = _Grouping(answer, by, units)
+            if q.unit_id is None and q.union_id is None:
+                answer.seed(grouping.record_parts(indicators))
+            totals = answer.figures(indicators)
             groups = grouping.groups(indicators)
             if by == "union":
                 names = dict(
@@ -840,6 +842,15 @@ SECTOR_GROUP_OF = np.array(
 )
 
 
+def records_by_period(answer: _Answer, base: str) -> tuple[np.ndarray, np.ndarray]:
+    """The latest dues (or training) records, every record known (rows of the plans' table), in
+    order of their period's first day (of their year), and that day (year) of each."""
+    r, rows = answer.plan_table(base), answer.latest_records(base)
+    keys = r["start"][rows] if base == "dues_collected_pct" else r["year"][rows]
+    order = np.argsort(keys, kind="stable")
+    return rows[order], keys[order]
+
+
 class _Grouping:
     """The groups of one breakdown of an answer: each figure counted once more, by group code."""
 
@@ -848,19 +859,21 @@ class _Grouping:
         self.snap, self.d, self.k = answer.snap, answer.d, answer.k
         self.unit_rows = {u: (name, est, closed, at) for u, name, est, closed, at in units}
         self.tree: UnitScope | None = None
+        self.tree_key: tuple | None = None
         if by == "unit":
             known = answer.known_units()
             root = answer.q.unit_id
+            tops: list[str] = []
             if root is None:  # the whole tenant: the units placed under no other, under a root above them
                 placed = {c for c, *_ in known}
                 root = TOP
-                known += [
-                    (u, TOP, NEVER, None)
-                    for u, (_n, _e, _c, at) in self.unit_rows.items()
-                    if u not in placed and at <= self.k
-                ]
-            self.tree = UnitScope(root, known)
-            self.codes = branch_codes(self.tree)
+                tops = [u for u, (_n, _e, _c, at) in self.unit_rows.items() if u not in placed and at <= self.k]
+                known += [(u, TOP, NEVER, None) for u in tops]
+            # every record known, the tree and what follows from it alone are kept for the view position
+            # (the units placed under no other are read with the names: they are part of the key)
+            self.tree_key = ("breakdown_tree", root, frozenset(tops)) if self.k >= FOREVER else None
+            tree = self.tree = self._kept("tree", lambda: UnitScope(root, known))
+            self.codes = self._kept("codes", lambda: branch_codes(tree))
             self.keys = list(self.codes)
         elif by == "union":
             self.keys = list(self.snap.unions.ids) + [""]
@@ -869,6 +882,58 @@ class _Grouping:
         else:
             self.keys = list(GENDER_GROUPS)
         self.size = len(self.keys)
+
+    # ---- the tree of a breakdown by unit ---------------------------------------------------------
+    def _kept(self, name: object, compute: Callable[[], Any]) -> Any:
+        """``compute()`` of the unit tree: kept for the view position where every record is known
+        (the same for every question of it), worked out for this question alone otherwise."""
+        if self.tree_key is None:
+            return self._once(name, compute)
+        return self.snap.once((*self.tree_key, name), compute)
+
+    def _windows(self) -> list[tuple[np.ndarray, ...]]:
+        """Per union code, the days on which the tree's root held it and the branch code it lay under
+        (``_Answer._union_windows`` over every day): an event is matched with its union's windows on
+        its own day, whatever the question's period."""
+        tree = self.tree
+        assert tree is not None
+        return self._kept("windows", lambda: self.a._union_windows(tree, 0, ALWAYS - 2))
+
+    def _events(
+        self, unions: np.ndarray, days: np.ndarray, at: np.ndarray, first: int, last: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``_Answer.flow_events`` under the tree: the indices of the events on [first, last] known
+        at K under the root on their day, and the branch code each counts under."""
+        if first > last:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        wanted = (days >= first) & (days <= last)
+        if self.k < FOREVER:
+            wanted &= at <= self.k
+        chosen = np.flatnonzero(wanted)
+        u, dd = unions[chosen], days[chosen]
+        found, branches = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        for lo, hi, branch in self._windows():
+            match = (dd >= lo[u]) & (dd < hi[u])
+            found.append(chosen[match])
+            branches.append(branch[u[match]])
+        return np.concatenate(found), np.concatenate(branches)
+
+    def _flow_branches(self, kind: int) -> list[np.ndarray]:
+        """``_branches_of`` the members' flows of one kind in order of day (``flows_by_day``)."""
+        order, _days = flows_by_day(self.snap, kind)
+        unions, days, _at, _female = self.snap.flows(kind)
+        return self._branches_of(unions.take(order), days.take(order))
+
+    def _branches_of(self, unions: np.ndarray, days: np.ndarray) -> list[np.ndarray]:
+        """For events of these unions on these days, the branch code each counts under (-1: none):
+        one array, or one per window slot where an event lies in two windows (it counts in each)."""
+        slots = [
+            np.where((days >= lo.take(unions)) & (days < hi.take(unions)), branch.take(unions), -1).astype(np.int32)
+            for lo, hi, branch in self._windows()
+        ]
+        if len(slots) > 1 and int(np.count_nonzero(np.array(slots) >= 0, axis=0).max(initial=0)) <= 1:
+            return [np.max(slots, axis=0)]
+        return slots
 
     # ---- group codes of what is counted ----------------------------------------------------------
     def _branch_on_day(self) -> np.ndarray:
@@ -936,10 +1001,9 @@ class _Grouping:
 
     def _flow(self, unions: np.ndarray, days: np.ndarray, at: np.ndarray, female: np.ndarray | None) -> np.ndarray:
         first, last = self.a.q.flow_days
-        found, branches = self.a.flow_events(unions, days, at, first, last, self.tree)
         if self.by == "unit":
-            assert branches is not None
-            return self._count(branches)
+            return self._count(self._events(unions, days, at, first, last)[1])
+        found, _ = self.a.flow_events(unions, days, at, first, last, None)
         if self.by == "union":
             return self._count(unions[found])
         if self.by == "sector":
@@ -948,9 +1012,22 @@ class _Grouping:
         return self._count(1 - female[found].astype(np.int64))
 
     def _member_flow(self, kind: int) -> np.ndarray:
-        """Counted over the flows of the question's days alone (a slice of the flows in order of day)."""
+        """Counted over the flows of the question's days alone (a slice of the flows in order of day);
+        by unit with every record known, a count of the branch codes kept for each flow."""
+        first, last = self.a.q.flow_days
+        if self.by == "unit" and self.tree_key is not None:
+            if first > last:
+                return np.zeros(self.size, np.int64)
+            _order, days = flows_by_day(self.snap, kind)
+            lo, hi = (
+                np.searchsorted(days, days.dtype.type(first)),
+                np.searchsorted(days, days.dtype.type(last), "right"),
+            )
+            slots = self._kept(("flow_branches", kind), lambda: self._flow_branches(kind))
+            counts = [np.bincount(slot[lo:hi] + 1, minlength=self.size + 1)[1 : self.size + 1] for slot in slots]
+            return sum(counts, np.zeros(self.size, np.int64))
         unions, days, at, female = self.snap.flows(kind)
-        rows = flows_between(self.snap, kind, *self.a.q.flow_days)
+        rows = flows_between(self.snap, kind, first, last)
         return self._flow(unions.take(rows), days.take(rows), at.take(rows), female.take(rows))
 
     def _by_group(self, ind: Indicator) -> np.ndarray | list | None:
@@ -959,7 +1036,7 @@ class _Grouping:
             return None
         if base in PLAN_PARTS:
             done, whole = self._once(("parts", ind.code), lambda: self._plan_parts(ind))
-            return [percentage(n, d) for n, d in zip(done, whole)]
+            return _percentages(done, whole)
         if base in ("members_total", "members_female"):
             return self._once(base, lambda: self._members(base == "members_female"))
         if base == "unions_total":
@@ -978,8 +1055,8 @@ class _Grouping:
         if base == "workplaces_covered":
             return covered
         if base == "coverage_pct":
-            return [percentage(c, e) for c, e in zip(covered, eligible)]
-        return [percentage(m, w) for m, w in zip(members, workers)]  # member_worker_ratio_pct
+            return _percentages(covered, eligible)
+        return _percentages(members, workers)  # member_worker_ratio_pct
 
     def _plan_parts(self, ind: Indicator) -> tuple[np.ndarray, np.ndarray]:
         """Numerators and denominators of a plan percentage, by group code (``_Answer.parts``)."""
@@ -1006,14 +1083,9 @@ class _Grouping:
         if base in RECORD_PARTS:
             r, (done, whole) = a.plan_table(base), RECORD_PARTS[base]
             if self.by == "unit":
-                rows = a.record_rows(base, placed=False)
-                found, branches = a.flow_events(
-                    r["union"][rows], a.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2, self.tree
-                )
-                assert branches is not None
-                rows, groups = rows[found], branches
+                rows, groups = self._records_by_branch(base)
             else:
-                rows = a.record_rows(base, placed=True)
+                rows = a.record_rows(base, placed=True) if a.scope is not None else self._record_rows(base)
                 groups = r["union"][rows] if self.by == "union" else self._sector_of_unions(r["union"][rows])
             return (
                 self._count(groups, r[done][rows].astype(float)),
@@ -1024,6 +1096,67 @@ class _Grouping:
         yes, of = a.union_marks(base)
         return self._count(groups[yes[entity]]), self._count(groups[of[entity]])
 
+    # ---- the dues and training records ------------------------------------------------------------
+    def _record_rows(self, base: str) -> np.ndarray:
+        """``_Answer.record_rows`` wherever the records lie (not placed under the asked unit), once per
+        breakdown; every record known, a slice of the latest records in order of period."""
+
+        def compute():
+            a = self.a
+            if self.k < FOREVER or a.union is not None:
+                return a.record_rows(base, placed=False)
+            rows, keys = self.snap.once(("records_by_period", base), lambda: records_by_period(a, base))
+            lo, hi = self._record_slice(base, keys)
+            rows = rows[lo:hi]
+            if base == "dues_collected_pct":  # begun in the period asked: ended in it too
+                rows = rows[a.plan_table(base)["end"][rows] <= day(a.q.period.end)]
+            return rows
+
+        return self._once(("record_rows", base), compute)
+
+    def _record_slice(self, base: str, keys: np.ndarray) -> tuple[int, int]:
+        """Where the records of the period asked (dues: begun in it; training: of the year of
+        ``as_of``) lie among the latest records in order of period (``records_by_period``)."""
+        if base == "dues_collected_pct":
+            first, last = day(self.a.q.period.start), day(self.a.q.period.end)
+        else:
+            first = last = self.a.q.as_of.year
+        return int(np.searchsorted(keys, first, "left")), int(np.searchsorted(keys, last, "right"))
+
+    def _records_by_branch(self, base: str) -> tuple[np.ndarray, np.ndarray]:
+        """The dues (or training) records counted under the tree and the branch code of each (a
+        record in two windows twice). Every record known, a dues record lies where its union was on
+        its period's last day: each latest record's branch is kept for the position."""
+        a = self.a
+        r = a.plan_table(base)
+        if self.tree_key is None or a.union is not None or base != "dues_collected_pct":
+            rows = self._record_rows(base)
+            found, groups = self._events(r["union"][rows], a.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2)
+            return rows[found], groups
+        rows, keys = self.snap.once(("records_by_period", base), lambda: records_by_period(a, base))
+        slots = self._kept(
+            ("record_branches", base), lambda: self._branches_of(r["union"][rows], a.record_days(base, rows))
+        )
+        lo, hi = self._record_slice(base, keys)
+        asked = lo + np.flatnonzero(r["end"][rows[lo:hi]] <= day(a.q.period.end))
+        counted, branches = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        for slot in slots:
+            branch = slot[asked]
+            counted.append(rows[asked[branch >= 0]])
+            branches.append(branch[branch >= 0])
+        return np.concatenate(counted), np.concatenate(branches)
+
+    def record_parts(self, indicators: Sequence[Indicator]) -> dict:
+        """The whole tenant's dues and training percentages' parts (``_Answer.parts``) from the
+        records this breakdown counts, in the key ``_Answer`` keeps them under."""
+        out = {}
+        for ind in indicators:
+            if ind.base in RECORD_PARTS:
+                r, (done, whole) = self.a.plan_table(ind.base), RECORD_PARTS[ind.base]
+                rows = self._record_rows(ind.base)
+                out[("parts", ind.code)] = (int(r[done][rows].sum()), int(r[whole][rows].sum()))
+        return out
+
     def _workplace_groups(self, places: np.ndarray, holders: np.ndarray) -> np.ndarray:
         if self.by == "unit":
             return self._once("branch_d", self._branch_on_day)[holders]
@@ -1032,20 +1165,24 @@ class _Grouping:
     def groups(self, indicators: Sequence[Indicator]) -> list[Group]:
         """Every group that stands on ``as_of`` (units directly under the asked unit, unions under
         it, sectors, genders), then any other with a figure not 0, so that the groups add up."""
-        values = {ind.code: self._by_group(ind) for ind in indicators}
+        values: dict[str, list | None] = {}
+        shown = np.zeros(self.size, bool)  # the groups with a figure not 0
+        for ind in indicators:
+            by_group = self._by_group(ind)
+            if by_group is not None:
+                shown |= np.asarray(by_group) != 0
+                by_group = by_group.tolist() if isinstance(by_group, np.ndarray) else by_group
+            values[ind.code] = by_group
 
         def figures(code: int) -> dict[str, float | int | None]:
-            return {c: None if v is None else _plain(v[code]) for c, v in values.items()}
+            return {c: None if v is None else v[code] for c, v in values.items()}
 
         standing = self._standing()
         out = [Group(self.keys[c], self._name(self.keys[c]), figures(c)) for c in standing]
         seen = set(standing)
-        for code in range(self.size):
-            if code in seen or not self.keys[code]:
-                continue
-            f = figures(code)
-            if any(v for v in f.values()):
-                out.append(Group(self.keys[code], self._name(self.keys[code]), f))
+        for code in np.flatnonzero(shown).tolist():
+            if code not in seen and self.keys[code]:
+                out.append(Group(self.keys[code], self._name(self.keys[code]), figures(code)))
         return out
 
     def _standing(self) -> list[int]:
@@ -1096,11 +1233,9 @@ def next_new_year(days: np.ndarray) -> np.ndarray:
     return (years + 1).astype("datetime64[D]").astype(np.int64) + EPOCH
 
 
-def _plain(value: object) -> float | int:
-    """A numpy number as the JSON answer holds it."""
-    if isinstance(value, (float, np.floating)):
-        return float(value)
-    return int(value)  # type: ignore[call-overload]
+def _percentages(numerators: np.ndarray, denominators: np.ndarray) -> list[float]:
+    """``percentage`` of each group, worked out over plain numbers as ``_Answer`` does."""
+    return [percentage(n, d) for n, d in zip(np.asarray(numerators).tolist(), np.asarray(denominators).tolist())]
 
 
 class _Series:

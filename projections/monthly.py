@@ -78,8 +78,9 @@ class MonthlyStocks:
         out = self.table[:, column].astype(np.float64)
         inside = (month >= self.first) & (month - self.first < width - 1) & ~month_end
         if inside.any():
-            lows = np.searchsorted(self.day, month_starts(month[inside]), "left")
-            highs = np.searchsorted(self.day, days[inside], "right")
+            # the days sought in the changes' own type: another would make numpy convert the changes
+            lows = np.searchsorted(self.day, month_starts(month[inside]).astype(self.day.dtype), "left")
+            highs = np.searchsorted(self.day, days[inside].astype(self.day.dtype), "right")
             for i, lo, hi in zip(np.flatnonzero(inside).tolist(), lows.tolist(), highs.tolist()):
                 if hi > lo:
                     out[:, i] += np.bincount(self.holder[lo:hi], weights=self.weight[lo:hi], minlength=unions)[:unions]
@@ -123,11 +124,13 @@ def flows_by_day(snap: Snapshot, kind: int) -> tuple[np.ndarray, np.ndarray]:
 def flows_between(snap: Snapshot, kind: int, first: int, last: int) -> np.ndarray:
     """The indices (into ``Snapshot.flows``) of the flows of one kind on the days [first, last]."""
     order, days = flows_by_day(snap, kind)
+    first, last = days.dtype.type(first), days.dtype.type(last)  # a Python int would convert every day
     return order[np.searchsorted(days, first, "left") : np.searchsorted(days, last, "right")]
 
 
 def flow_counts(snap: Snapshot, kind: int, firsts: np.ndarray, lasts: np.ndarray) -> np.ndarray:
     """How many flows of one kind lie on the days [firsts[i], lasts[i]], for each i."""
     _order, days = flows_by_day(snap, kind)
+    firsts, lasts = np.asarray(firsts).astype(days.dtype), np.asarray(lasts).astype(days.dtype)  # as in ``on``
     counts = np.searchsorted(days, lasts, "right") - np.searchsorted(days, firsts, "left")
     return np.maximum(counts, 0)

@@ -386,3 +386,35 @@ def test_a_units_members_page_by_page_in_id_order(province, params, expected):
             break
     # under D1 today: UA UB UC UF (UX has moved to D2); b1 left UB, listed as gone
     assert seen == expected
+
+
+@pytest.mark.parametrize("unit_id", [None, "D1"])
+def test_each_unit_group_has_the_indicators_of_that_unit(province, unit_id):
+    """A group of a unit under the asked one (not the asked unit's own) is /indicators of that unit:
+    before and after UX moved from C2 to D2, in the period of the admissions and the departure."""
+    scope = {"unit_id": unit_id} if unit_id else {}
+    for period, as_of in (
+        ("2020", "2020-12-31"),
+        ("2024", "2024-06-30"),
+        ("2024", "2024-07-01"),
+        ("2024", "2024-12-31"),
+    ):
+        answer = breakdown(province, "unit", period=period, as_of=as_of, **scope)
+        compared = [g for g in answer["groups"] if g["key"] != unit_id]
+        assert compared
+        for group in compared:
+            expected = province.figures(period, unit_id=group["key"], as_of=as_of)
+            assert group["figures"] == expected, (period, as_of, group["key"])
+
+
+def test_a_breakdown_after_new_records_counts_them(province):
+    """What a breakdown keeps for the view position is not kept past it: a union moved and a member
+    admitted after a first breakdown are in the next one."""
+    before = by_key(breakdown(province, "unit", as_of="2024-12-31"))
+    province.post("/unions/UB/transfer", {"to_unit_id": "D2", "effective_on": "2024-11-01"})
+    admit(province, "b3", "UB", "2024-11-15", "female")
+    after = by_key(breakdown(province, "unit", as_of="2024-12-31"))
+    assert after["D2"]["members_total"] == before["D2"]["members_total"] + 2  # b2 moved with UB, b3
+    assert after["D2"]["members_admitted"] == before["D2"]["members_admitted"] + 1
+    for key, figures in after.items():
+        assert figures == province.figures("2024", unit_id=key, as_of="2024-12-31"), key

@@ -424,3 +424,27 @@ def test_a_monthly_series_up_to_today_is_the_indicators_at_each_steps_date(tenan
     for n, point in enumerate(points):
         month = f"{year - 1 + n // 12}-{n % 12 + 1:02d}"
         assert point["figures"] == tenant.figures(month, as_of=point["as_of"], **scope), (month, point)
+
+
+@pytest.mark.parametrize("known", [False, True])
+def test_each_unit_of_a_breakdown_has_the_indicators_of_that_unit(tenant, known):
+    """Every code of each top-level unit's group is /indicators of that unit, on days around the
+    move of UP and the late records, now and as known before them (the tree and what follows from it
+    are kept per view position where every record is known, worked out per question otherwise)."""
+    marks = build(tenant)
+    record(tenant, "/members/f6/cards", {"card_no": "C-F6", "issued_on": "2025-06-01"})
+    asked = {"known_at": marks["before"]} if known else {}
+    for period, as_of in (
+        ("2019", "2019-12-31"),
+        ("2024", "2024-12-31"),
+        ("2025", "2025-03-31"),
+        ("2025", "2025-06-30"),
+        ("2025", "2025-07-01"),
+        ("2025-Q3", "2025-09-15"),
+        ("2025", "2025-12-31"),
+    ):
+        answer = tenant.get("/indicators", period=period, as_of=as_of, group_by="unit", **asked).get_json()
+        assert [g["key"] for g in answer["groups"]] == ["D1", "D2"]
+        for group in answer["groups"]:
+            expected = tenant.figures(period, unit_id=group["key"], as_of=as_of, **asked)
+            assert group["figures"] == expected, (period, as_of, group["key"])
