@@ -19,6 +19,8 @@ from projections.base import Transaction, ViewCursor, day
 
 # Up to this many unions, a page of a unit's members is read union by union (see _page_by_union).
 FEW_UNIONS = 64
+# A page of the members a search found is looked for among this many of them first (see member_ids).
+AMONG_SLICE = 400
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,31 @@ class RegisterLists:
         limit: int,
     ) -> list[str]:
         """Members admitted by ``on`` (in the ``unions``; ``active`` on it or ``left`` by it; of a
-        gender; ``among`` the members a search found), a page in id order."""
+        gender; ``among`` the members a search found, in id order), a page in id order."""
+        if among is not None and len(among) > AMONG_SLICE:
+            # A search finds thousands: a page is looked for among the first of them, then among
+            # more and more of the rest, rather than each one found probed for a page of a hundred.
+            found: list[str] = []
+            start, size = 0, AMONG_SLICE
+            while start < len(among) and len(found) < limit:
+                chosen = among[start : start + size]
+                found += self._member_ids(on, unions, status, gender, chosen, after, limit - len(found))
+                if found:
+                    after = found[-1]
+                start, size = start + size, size * 4
+            return found
+        return self._member_ids(on, unions, status, gender, among, after, limit)
+
+    def _member_ids(
+        self,
+        on: date,
+        unions: list[str] | None,
+        status: str | None,
+        gender: str | None,
+        among: list[str] | None,
+        after: str | None,
+        limit: int,
+    ) -> list[str]:
         with self.transaction() as cur:
             if unions is not None and cur.dialect == "postgres" and len(unions) <= FEW_UNIONS:
                 source, where, params = _members_on(

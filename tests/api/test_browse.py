@@ -182,6 +182,41 @@ def test_pages_follow_one_another_by_id(province):
     assert province.get("/members", limit=7).get_json()["next"] is None
 
 
+def test_the_members_a_search_found_are_paged_a_slice_at_a_time(province, monkeypatch):
+    """A search finding more than AMONG_SLICE members: each page is looked for among slices of them,
+    and is the page it would be if every member found were probed at once."""
+    from projections import browse
+
+    for n in range(9):
+        province.post(
+            "/members",
+            {
+                "id": f"s{n}",
+                "union_id": "u1",
+                "admitted_on": "2024-01-02",
+                "full_name": "Lê Văn Sơn",
+                "gender": "female" if n in (0, 7, 8) else "male",
+            },
+        )
+    everyone = {"q": "le son"}
+    females = {"q": "son van", "gender": "female"}  # the first slice holds one, a page needs two
+
+    def pages(query: dict, limit: int) -> list[list[str]]:
+        found, after = [], None
+        while True:
+            page = province.get("/members", limit=limit, **query, **({"after": after} if after else {})).get_json()
+            found.append([m["id"] for m in page["members"]])
+            if (after := page["next"]) is None:
+                return found
+
+    whole = {key: [pages(q, limit) for limit in (1, 2, 4)] for key, q in (("all", everyone), ("female", females))}
+    assert whole["all"][1] == [["s0", "s1"], ["s2", "s3"], ["s4", "s5"], ["s6", "s7"], ["s8"]]
+    assert whole["female"][1] == [["s0", "s7"], ["s8"]]
+    monkeypatch.setattr(browse, "AMONG_SLICE", 2)
+    for key, q in (("all", everyone), ("female", females)):
+        assert [pages(q, limit) for limit in (1, 2, 4)] == whole[key]
+
+
 @pytest.mark.parametrize(
     "query, field",
     [
