@@ -99,24 +99,29 @@ def iso_micros(value: int | None, seconds_seen: dict[int, str]) -> str | None:
     return f"{prefix}.{us:06d}+00:00" if us else f"{prefix}+00:00"
 
 
-def _member_file_rows(rows: list[tuple], opening: Callable[[], dict[str, dict | None]]) -> Iterator[tuple]:
+def _member_file_rows(
+    rows: list[tuple], opening: Callable[[], dict[str, dict | None]], as_text: bool = False
+) -> Iterator[tuple]:
     """A file's page of members as rows of MEMBER_COLUMNS, made as they are written: the page's
     personal data is waited for only then (``opening`` answers it), so the statement of the next
-    page and the opening of this one overlap with the writing of the one before."""
+    page and the opening of this one overlap with the writing of the one before. ``as_text``: dates
+    and booleans as a CSV writes them (ISO 8601, ``true``/``false`` as JSON does), not as objects."""
     opened = opening()
-    days: dict[int | None, date | None] = {None: None}
+    days: dict[int | None, Any] = {None: None}
     seconds: dict[int, str] = {}
-    born: dict[str, date] = {}
+    born: dict[str, Any] = {}
+    erased, kept = ("true", "false") if as_text else (True, False)
+    made = date.isoformat if as_text else _same
     for member_id, union, first, admitted, gender, _sealed, left, reason, version, at, updated, _key in rows:
         personal = opened.get(member_id)
         if admitted not in days:
-            days[admitted] = from_day(admitted)
+            days[admitted] = made(from_day(admitted))
         if left not in days:
-            days[left] = from_day(left)
+            days[left] = made(from_day(left))
         if personal:
             birth = personal.get("birth_date")
             name, number = personal.get("full_name"), personal.get("id_number")
-            birth_date = born.get(birth) or born.setdefault(birth, date.fromisoformat(birth)) if birth else None
+            birth_date = born.get(birth) or born.setdefault(birth, made(date.fromisoformat(birth))) if birth else None
         else:
             name = birth_date = number = None
         yield (
@@ -131,11 +136,15 @@ def _member_file_rows(rows: list[tuple], opening: Callable[[], dict[str, dict | 
             days[left],
             reason,
             "active" if left is None else "left",
-            personal is None,
+            erased if personal is None else kept,
             version,
             iso_micros(at, seconds),
             iso_micros(updated, seconds),
         )
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 class RegisterReads:
@@ -536,9 +545,11 @@ class RegisterReads:
         id_number: str | None = None,
         after: str | None = None,
         limit: int = LIMIT,
+        as_text: bool = False,
     ) -> Page:
-        """``member_page``'s members as rows of MEMBER_COLUMNS (instants as ISO 8601 text), read in
-        one statement a page: a file of a million members is written from these, not from dicts."""
+        """``member_page``'s members as rows of MEMBER_COLUMNS (instants as ISO 8601 text; with
+        ``as_text`` dates and booleans too, as a CSV writes them), read in one statement a page: a
+        file of a million members is written from these, not from dicts."""
         found = self._member_filter(as_of, union_id, unit_id, q, id_number)
         if found is None:
             return Page([], None)
@@ -556,4 +567,4 @@ class RegisterReads:
         more = len(rows) > limit
         rows = rows[:limit]
         opening = self.store.vault.unseal_later((r[0], r[5], r[11]) for r in rows)
-        return Page(_member_file_rows(rows, opening), cursor_of(rows[-1][0]) if more and rows else None)
+        return Page(_member_file_rows(rows, opening, as_text), cursor_of(rows[-1][0]) if more and rows else None)

@@ -384,11 +384,13 @@ class PersonalDataVault:
         if not wanted:
             return None
         # A name holding two words holds their pair's token too, far rarer than either word ("thi" or
-        # "nguyen": half a province), which the GIN index starts from. A name of many words has pairs
-        # of neighbouring words only: when no member holds every pair, the words alone are asked.
+        # "nguyen": half a province). Every word is in one of the pairs, so the pairs (and the id
+        # number) are asked alone: the words' long posting lists add nothing to the answer. A name of
+        # many words has pairs of neighbouring words only: when no member holds every pair, the
+        # words alone are asked.
         pairs = [self.token(PAIR, pair) for pair in word_pairs(words, PAIRED_WORDS)]
         with self.transaction() as cur:
-            found = self._holders(cur, wanted + pairs) if pairs else []
+            found = self._holders(cur, pairs + wanted[len(words) :]) if pairs else []
             if not found:
                 found = self._holders(cur, wanted)
         return found

@@ -19,6 +19,10 @@ from projections.base import Transaction, ViewCursor, day
 
 # Up to this many unions, a page of a unit's members is read union by union (see _page_by_union).
 FEW_UNIONS = 64
+# Each union's first this many members (or more, for a page) are read first (see _page_by_union).
+UNION_FIRSTS = 8
+# A page of the members a search found is looked for among this many of them first (see member_ids).
+AMONG_SLICE = 400
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,31 @@ class RegisterLists:
         limit: int,
     ) -> list[str]:
         """Members admitted by ``on`` (in the ``unions``; ``active`` on it or ``left`` by it; of a
-        gender; ``among`` the members a search found), a page in id order."""
+        gender; ``among`` the members a search found, in id order), a page in id order."""
+        if among is not None and len(among) > AMONG_SLICE:
+            # A search finds thousands: a page is looked for among the first of them, then among
+            # more and more of the rest, rather than each one found probed for a page of a hundred.
+            found: list[str] = []
+            start, size = 0, AMONG_SLICE
+            while start < len(among) and len(found) < limit:
+                chosen = among[start : start + size]
+                found += self._member_ids(on, unions, status, gender, chosen, after, limit - len(found))
+                if found:
+                    after = found[-1]
+                start, size = start + size, size * 4
+            return found
+        return self._member_ids(on, unions, status, gender, among, after, limit)
+
+    def _member_ids(
+        self,
+        on: date,
+        unions: list[str] | None,
+        status: str | None,
+        gender: str | None,
+        among: list[str] | None,
+        after: str | None,
+        limit: int,
+    ) -> list[str]:
         with self.transaction() as cur:
             if unions is not None and cur.dialect == "postgres" and len(unions) <= FEW_UNIONS:
                 source, where, params = _members_on(
@@ -292,17 +320,40 @@ def _page_by_union(
 ) -> list[str]:
     """A page of members of a few unions, each union's first ones in id order (its members found by
     its holder index), merged: for a small unit PostgreSQL would otherwise walk every member in id
-    order until it found a page of the unit's, or read and sort all of the unit's."""
+    order until it found a page of the unit's, or read and sort all of the unit's.
+
+    Each member read is a row of the heap, so each union's first few are read, not a page of each:
+    the page ends at the last of the first ``limit`` of those at the latest, and only the unions
+    read up to below that end can hold more of it, read then up to that end."""
     if after is not None:
         where.append("s.entity_id > ?")
         params.append(after)
+    each = max(UNION_FIRSTS, -(-2 * limit // max(len(unions), 1)))
     inner = f"{source} WHERE s.holder_id = h.holder AND {' AND '.join(where)} ORDER BY s.entity_id LIMIT ?"
-    rows = cur.execute(
-        f"SELECT x.entity_id FROM unnest(?::text[]) AS h(holder) CROSS JOIN LATERAL ({inner}) x"
-        " ORDER BY x.entity_id LIMIT ?",
-        (list(unions), *params, limit, limit),
+    firsts = cur.execute(
+        f"SELECT h.holder, x.entity_id FROM unnest(?::text[]) AS h(holder) CROSS JOIN LATERAL ({inner}) x"
+        " ORDER BY x.entity_id",
+        (list(unions), *params, each),
     ).fetchall()
-    return [r[0] for r in rows]
+    read: dict[str, int] = {}
+    last: dict[str, str] = {}
+    for holder, member in firsts:  # in id order: each union's last read comes last
+        read[holder] = read.get(holder, 0) + 1
+        last[holder] = member
+    more = [holder for holder, count in read.items() if count == each]  # may hold more
+    if each >= limit or not more:
+        return [member for _holder, member in firsts[:limit]]
+    end = firsts[limit - 1][1] if len(firsts) >= limit else None
+    rest = (
+        f"{source} WHERE s.holder_id = h.holder AND {' AND '.join(where)} AND s.entity_id > h.last"
+        " AND (?::text IS NULL OR s.entity_id <= ?) ORDER BY s.entity_id LIMIT ?"
+    )
+    rows = cur.execute(
+        "SELECT m FROM (SELECT x.entity_id AS m FROM unnest(?::text[], ?::text[]) AS h(holder, last)"
+        f" CROSS JOIN LATERAL ({rest}) x UNION ALL SELECT unnest(?::text[])) p ORDER BY m LIMIT ?",
+        (more, [last[h] for h in more], *params, end, end, limit, [m for _h, m in firsts], limit),
+    ).fetchall()
+    return [m for (m,) in rows]
 
 
 def _page(

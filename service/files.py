@@ -204,12 +204,14 @@ def rows_file(
     read: Callable[..., Page],
     tenant: str,
     rows_of: Callable[[Iterator[Any]], Iterable[Sequence]] = lambda rows: rows,
+    as_text: bool = False,
 ) -> Response:
-    """As ``list_file``, from a read whose pages hold rows of ``columns`` (``item``'s fields) already."""
+    """As ``list_file``, from a read whose pages hold rows of ``columns`` (``item``'s fields) already;
+    ``as_text``: a CSV's booleans are written in them already (``true``/``false``)."""
     filters = {k: v for k, v in args.items() if k not in ("limit", "after")}
     first = read(**filters, limit=FILE_PAGE)
     items = walk(first, lambda after: read(**filters, after=after, limit=FILE_PAGE))
-    booleans = [name for name, field in item().fields.items() if isinstance(field, fields.Boolean)]
+    booleans = [] if as_text else [name for name, field in item().fields.items() if isinstance(field, fields.Boolean)]
     return answer(fmt, columns, rows_of(items), filename(tenant, kind, filters.get("as_of")), kind, booleans)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any, cast
 
@@ -237,6 +238,9 @@ def list_members(args: dict, tenant: str):
     """
     fmt = files.wanted(args)
     register, _ = tenant_register(tenant)
+    if fmt == "csv":  # the rows' dates and booleans made as the CSV writes them
+        read = functools.partial(register.reads.member_rows, as_text=True)
+        return files.rows_file(fmt, "members", MemberOut, MEMBER_COLUMNS, args, read, tenant, as_text=True)
     if fmt != "json":
         return files.rows_file(fmt, "members", MemberOut, MEMBER_COLUMNS, args, register.reads.member_rows, tenant)
     page = register.reads.member_page(**args)

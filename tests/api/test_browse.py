@@ -182,6 +182,86 @@ def test_pages_follow_one_another_by_id(province):
     assert province.get("/members", limit=7).get_json()["next"] is None
 
 
+def test_a_unit_of_a_few_unions_is_paged_from_each_unions_first_members(province, monkeypatch):
+    """Pages of a unit's members read from each union's first few, then up to the page's end (the
+    few read of each fewer than a page): the same pages as a page of each union read whole."""
+    from projections import browse
+
+    for n in (3, 4, 5):
+        province.post(
+            "/workplaces",
+            {
+                "id": f"w{n}",
+                "name": f"W{n}",
+                "sector": "private_enterprise",
+                "unit_id": "d1",
+                "workers": 40,
+                "female_workers": 20,
+                "as_of": "2019-01-01",
+            },
+        )
+        province.post(
+            "/unions",
+            {"id": f"u{n}", "name": f"U{n}", "workplace_id": f"w{n}", "unit_id": "d1", "founded_on": "2019-02-01"},
+        )
+    # ids of a union together (as an import gives them) and spread across the unions
+    for i, union in enumerate(["u3"] * 6 + ["u4", "u5", "u3", "u4", "u5"] * 2 + ["u5"] * 4):
+        gender = "female" if i % 3 == 0 else "male"
+        body = {"id": f"x{i:02d}", "union_id": union, "admitted_on": "2024-01-02", "full_name": "X", "gender": gender}
+        assert province.post("/members", body).status_code == 201
+
+    def pages(query: dict, limit: int) -> list[list[str]]:
+        found, after = [], None
+        while True:
+            page = province.get("/members", limit=limit, **query, **({"after": after} if after else {})).get_json()
+            found.append([m["id"] for m in page["members"]])
+            if (after := page["next"]) is None:
+                return found
+
+    queries = [{"unit_id": "d1"}, {"unit_id": "d1", "gender": "female"}, {"unit_id": "d1", "status": "active"}]
+    monkeypatch.setattr(browse, "UNION_FIRSTS", 100)  # a page of each union, as before
+    whole = [pages(q, limit) for q in queries for limit in (1, 2, 3, 5)]
+    assert whole[2] == [[f"x{i:02d}" for i in range(k, min(k + 3, 20))] for k in range(0, 20, 3)]
+    monkeypatch.setattr(browse, "UNION_FIRSTS", 1)
+    monkeypatch.setattr(browse, "FEW_UNIONS", 64)
+    assert [pages(q, limit) for q in queries for limit in (1, 2, 3, 5)] == whole
+
+
+def test_the_members_a_search_found_are_paged_a_slice_at_a_time(province, monkeypatch):
+    """A search finding more than AMONG_SLICE members: each page is looked for among slices of them,
+    and is the page it would be if every member found were probed at once."""
+    from projections import browse
+
+    for n in range(9):
+        province.post(
+            "/members",
+            {
+                "id": f"s{n}",
+                "union_id": "u1",
+                "admitted_on": "2024-01-02",
+                "full_name": "Lê Văn Sơn",
+                "gender": "female" if n in (0, 7, 8) else "male",
+            },
+        )
+    everyone = {"q": "le son"}
+    females = {"q": "son van", "gender": "female"}  # the first slice holds one, a page needs two
+
+    def pages(query: dict, limit: int) -> list[list[str]]:
+        found, after = [], None
+        while True:
+            page = province.get("/members", limit=limit, **query, **({"after": after} if after else {})).get_json()
+            found.append([m["id"] for m in page["members"]])
+            if (after := page["next"]) is None:
+                return found
+
+    whole = {key: [pages(q, limit) for limit in (1, 2, 4)] for key, q in (("all", everyone), ("female", females))}
+    assert whole["all"][1] == [["s0", "s1"], ["s2", "s3"], ["s4", "s5"], ["s6", "s7"], ["s8"]]
+    assert whole["female"][1] == [["s0", "s7"], ["s8"]]
+    monkeypatch.setattr(browse, "AMONG_SLICE", 2)
+    for key, q in (("all", everyone), ("female", females)):
+        assert [pages(q, limit) for limit in (1, 2, 4)] == whole[key]
+
+
 @pytest.mark.parametrize(
     "query, field",
     [
