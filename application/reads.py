@@ -7,7 +7,7 @@ always are, but after a crash); members' personal data is opened here and nowher
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -494,7 +494,7 @@ class RegisterReads:
         unit_id: str | None,
         q: str | None,
         id_number: str | None,
-    ) -> tuple[date, list[str] | None, list[str] | None] | None:
+    ) -> tuple[date, list[str] | None, Sequence[str] | None] | None:
         """The day, the unions and the members found by a list's filters (None: none can match)."""
         on = self._day(as_of)
         self._fresh()
@@ -504,7 +504,7 @@ class RegisterReads:
                 raise NotFound(f"union {union_id!r} does not exist", field="union_id")
             unions = [union_id] if unions is None or union_id in unions else []
         among = self.store.vault.search(search_words(q or ""), id_number)
-        if among == [] or unions == []:
+        if (among is not None and not among) or unions == []:
             return None
         return on, unions, among
 

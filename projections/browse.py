@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -186,19 +187,22 @@ class RegisterLists:
         unions: list[str] | None,
         status: str | None,
         gender: str | None,
-        among: list[str] | None,
+        among: Sequence[str] | None,
         after: str | None,
         limit: int,
     ) -> list[str]:
         """Members admitted by ``on`` (in the ``unions``; ``active`` on it or ``left`` by it; of a
         gender; ``among`` the members a search found, in id order), a page in id order."""
-        if among is not None and len(among) > AMONG_SLICE:
+        if among is not None and len(among[: AMONG_SLICE + 1]) > AMONG_SLICE:
             # A search finds thousands: a page is looked for among the first of them, then among
-            # more and more of the rest, rather than each one found probed for a page of a hundred.
+            # more and more of the rest, rather than each one found probed for a page of a hundred
+            # (and the search reads no more of them than the slices asked: see vault.Holders).
             found: list[str] = []
             start, size = 0, AMONG_SLICE
-            while start < len(among) and len(found) < limit:
-                chosen = among[start : start + size]
+            while len(found) < limit:
+                chosen = list(among[start : start + size])
+                if not chosen:
+                    break
                 found += self._member_ids(on, unions, status, gender, chosen, after, limit - len(found))
                 if found:
                     after = found[-1]
@@ -212,7 +216,7 @@ class RegisterLists:
         unions: list[str] | None,
         status: str | None,
         gender: str | None,
-        among: list[str] | None,
+        among: Sequence[str] | None,
         after: str | None,
         limit: int,
     ) -> list[str]:
@@ -234,7 +238,7 @@ class RegisterLists:
         unions: list[str] | None,
         status: str | None,
         gender: str | None,
-        among: list[str] | None,
+        among: Sequence[str] | None,
         after: str | None,
         limit: int,
         key: tuple[str, str, str] | None = None,
@@ -272,7 +276,7 @@ def _members_on(
     unions: list[str] | None,
     status: str | None,
     gender: str | None,
-    among: list[str] | None,
+    among: Sequence[str] | None,
     columns: str,
     with_state: bool,
 ) -> tuple[str, list[str], list[Any]]:
@@ -308,7 +312,7 @@ def _members_on(
     return source, where, params
 
 
-def _member_of(cur: ViewCursor, column: str, values: list[str]) -> tuple[str, list]:
+def _member_of(cur: ViewCursor, column: str, values: Sequence[str]) -> tuple[str, list]:
     """``column`` is one of ``values``, as one parameter: an array on PostgreSQL, JSON on SQLite."""
     if cur.dialect == "postgres":
         return f"{column} = ANY(?)", [list(values)]

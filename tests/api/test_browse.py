@@ -182,6 +182,38 @@ def test_pages_follow_one_another_by_id(province):
     assert province.get("/members", limit=7).get_json()["next"] is None
 
 
+def test_a_search_reads_its_holders_in_windows_and_finds_the_same_pages(province, monkeypatch):
+    """The members a search finds, read window by window in id order and then through the GIN index
+    (PostgreSQL), and a page looked for among slices of them: the same pages as all found at once."""
+    from persistence import vault
+    from projections import browse
+
+    names = ["Lê Thị Hoa", "Lê Văn Hùng", "Phạm Thị Hoa", "Lê Thị Hoa Mai"]
+    for i in range(24):  # ids before the others': "le thi hoa" dense first, then sparse
+        name = names[0] if i < 8 or i % 5 == 0 else names[1 + i % 3]
+        body = {"id": f"a{i:02d}", "union_id": "u1", "admitted_on": "2024-01-02", "full_name": name, "gender": "male"}
+        assert province.post("/members", body).status_code == 201
+
+    def pages(query: dict, limit: int) -> list[list[str]]:
+        found, after = [], None
+        while True:
+            page = province.get("/members", limit=limit, **query, **({"after": after} if after else {})).get_json()
+            found.append([m["id"] for m in page["members"]])
+            if (after := page["next"]) is None:
+                return found
+
+    queries = [{"q": q} for q in ("le thi hoa", "thi hoa", "hoa mai", "le hung", "hoa le", "tran b", "zzz")]
+    queries += [{"q": "thi hoa", "status": "active"}, {"q": "le thi", "id_number": "045090000777"}]
+    whole = [pages(q, limit) for q in queries for limit in (1, 3, 100)]
+    holders = [f"a{i:02d}" for i in range(24) if i < 8 or i % 5 == 0 or i % 3 == 2]
+    assert whole[0][0] == ["a00"] and sum(whole[2], []) == holders
+    monkeypatch.setattr(browse, "AMONG_SLICE", 2)
+    for window, walk in ((2, 4), (3, 1_000), (1, 1)):
+        monkeypatch.setattr(vault, "HOLDERS_WINDOW", window)
+        monkeypatch.setattr(vault, "HOLDERS_WALK", walk)
+        assert [pages(q, limit) for q in queries for limit in (1, 3, 100)] == whole
+
+
 def test_a_unit_of_a_few_unions_is_paged_from_each_unions_first_members(province, monkeypatch):
     """Pages of a unit's members read from each union's first few, then up to the page's end (the
     few read of each fewer than a page): the same pages as a page of each union read whole."""
