@@ -498,13 +498,14 @@ def id_number_key(id_number: str) -> str:
     return id_number.strip().upper()
 
 
-# A search's holders are first looked for by walking the index's rows in id order, this many at once:
-# a common pair is held by one member in tens, so a page's few hundred are found in a few pages of
-# the table, where the GIN index would fetch a row for each of its thousands of holders.
-HOLDERS_WINDOW = 20_000
-# When more rows than this would have to be walked (holders too sparse), the rest is asked of the
-# GIN index: a row walked costs about a fortieth of a holder fetched through it.
-HOLDERS_WALK = 100_000
+# A search's holders are first looked for by walking the index's rows in id order: a first window
+# of this many rows tells how dense they are. A common pair of words is held by one member in a
+# hundred or more, and a page's few hundred of them are then found in a few hundred pages of the
+# table, where the GIN index would fetch a row for each of its thousands of holders, all over it.
+HOLDERS_WINDOW = 2_000
+# Past this many rows to walk for the holders asked (holders too sparse), the rest is asked of the
+# GIN index: a row walked costs about an eighth of a holder fetched through it.
+HOLDERS_WALK = 60_000
 
 
 class Holders(Sequence[str]):
