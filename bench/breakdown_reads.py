@@ -29,6 +29,7 @@ from psycopg import sql
 from application.reads import RegisterReads
 from application.register import Register
 from bench.plan_records import load_plan_records
+from bench.serving import percentile
 from demo.generator import LAST_DAY, generate_province, load_province
 from domain.clock import vietnam_today
 from domain.periods import parse_period
@@ -36,11 +37,6 @@ from tenants.bootstrap import bootstrap
 from tenants.settings import Settings, schema_name
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))], 2)
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from bench.serving import percentile
 from demo.generator import LAST_DAY, generate_province
 from domain.clock import vietnam_today
 from domain.indicators import BASE_CODES, parse_indicator
@@ -34,11 +35,6 @@ from tenants.settings import Settings
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TERMS = ("2015-2020", "2018-2022", "2020-2025", "2023-2028")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))], 2)
 
 
 def questions(n: int, units: list[str], recorded_from: datetime, now: datetime, seed: int) -> list[Question]:
