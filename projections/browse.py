@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,7 +22,7 @@ from projections.base import Transaction, ViewCursor, day
 FEW_UNIONS = 64
 # Each union's first this many members (or more, for a page) are read first (see _page_by_union).
 UNION_FIRSTS = 8
-# A page of the members a search found is looked for among this many of them first (see member_ids).
+# A page of the members a search found is looked for among this many of them first (see _slices).
 AMONG_SLICE = 400
 
 
@@ -193,43 +193,23 @@ class RegisterLists:
     ) -> list[str]:
         """Members admitted by ``on`` (in the ``unions``; ``active`` on it or ``left`` by it; of a
         gender; ``among`` the members a search found, in id order), a page in id order."""
-        if among is not None and len(among[: AMONG_SLICE + 1]) > AMONG_SLICE:
-            # A search finds thousands: a page is looked for among the first of them, then among
-            # more and more of the rest, rather than each one found probed for a page of a hundred
-            # (and the search reads no more of them than the slices asked: see vault.Holders).
-            found: list[str] = []
-            start, size = 0, AMONG_SLICE
-            while len(found) < limit:
-                chosen = list(among[start : start + size])
-                if not chosen:
-                    break
-                found += self._member_ids(on, unions, status, gender, chosen, after, limit - len(found))
-                if found:
-                    after = found[-1]
-                start, size = start + size, size * 4
-            return found
-        return self._member_ids(on, unions, status, gender, among, after, limit)
-
-    def _member_ids(
-        self,
-        on: date,
-        unions: list[str] | None,
-        status: str | None,
-        gender: str | None,
-        among: Sequence[str] | None,
-        after: str | None,
-        limit: int,
-    ) -> list[str]:
-        with self.transaction() as cur:
-            if unions is not None and cur.dialect == "postgres" and len(unions) <= FEW_UNIONS:
+        found: list[str] = []
+        for chosen in _slices(among):
+            with self.transaction() as cur:
+                # a few unions' members on PostgreSQL are read union by union (see _page_by_union)
+                few = unions if unions is not None and cur.dialect == "postgres" and len(unions) <= FEW_UNIONS else None
                 source, where, params = _members_on(
-                    cur, on, None, status, gender, among, "s.entity_id", gender is not None
+                    cur, on, unions if few is None else None, status, gender, chosen, "s.entity_id", gender is not None
                 )
-                return _page_by_union(cur, source, where, params, unions, after, limit)
-            source, where, params = _members_on(
-                cur, on, unions, status, gender, among, "s.entity_id", gender is not None
-            )
-            return _page(cur, source, where, params, "s.entity_id", after, limit)
+                if few is not None:
+                    found += _page_by_union(cur, source, where, params, few, after, limit - len(found))
+                else:
+                    found += _page(cur, source, where, params, "s.entity_id", after, limit - len(found))
+            if len(found) >= limit:
+                break
+            if found:
+                after = found[-1]
+        return found
 
     def member_rows(
         self,
@@ -310,6 +290,20 @@ def _members_on(
         where.append("m.gender = ?")
         params.append(gender)
     return source, where, params
+
+
+def _slices(among: Sequence[str] | None) -> Iterator[Sequence[str] | None]:
+    """What a page of members is looked for among, in turn: ``among`` whole, or when a search found
+    thousands, its first members, then more and more of the rest, rather than each one found probed
+    for a page of a hundred (and the search reads no more of them than the slices asked: see
+    vault.Holders)."""
+    if among is None or len(among[: AMONG_SLICE + 1]) <= AMONG_SLICE:
+        yield among
+        return
+    start, size = 0, AMONG_SLICE
+    while chosen := list(among[start : start + size]):
+        yield chosen
+        start, size = start + size, size * 4
 
 
 def _member_of(cur: ViewCursor, column: str, values: Sequence[str]) -> tuple[str, list]:
