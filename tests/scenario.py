@@ -41,3 +41,34 @@ def admit(t, mid: str, union_id: str, admitted_on: str):
 
 def leave(t, mid: str, left_on: str):
     return t.post(f"/members/{mid}/departure", {"left_on": left_on, "reason": "resigned"})
+
+
+def unions_under(t, unit_id: str, numbers) -> None:
+    """For each n, a workplace wn of 40 workers (20 women) under the unit, and its union un (2019-02-01)."""
+    for n in numbers:
+        t.post(
+            "/workplaces",
+            {
+                "id": f"w{n}",
+                "name": f"W{n}",
+                "sector": "private_enterprise",
+                "unit_id": unit_id,
+                "workers": 40,
+                "female_workers": 20,
+                "as_of": "2019-01-01",
+            },
+        )
+        t.post(
+            "/unions",
+            {"id": f"u{n}", "name": f"U{n}", "workplace_id": f"w{n}", "unit_id": unit_id, "founded_on": "2019-02-01"},
+        )
+
+
+def member_pages(t, limit: int, **query) -> list[list[str]]:
+    """The ids of each page of GET /members, walked from the first by each page's ``next``."""
+    found, after = [], None
+    while True:
+        page = t.get("/members", limit=limit, **query, **({"after": after} if after else {})).get_json()
+        found.append([m["id"] for m in page["members"]])
+        if (after := page["next"]) is None:
+            return found

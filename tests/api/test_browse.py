@@ -14,6 +14,7 @@ import json
 import pytest
 
 from tests.integration.test_views import build_history
+from tests.scenario import member_pages, unions_under
 
 
 def ids(tenant, path: str, kind: str, **query) -> list[str]:
@@ -171,13 +172,7 @@ def test_pages_follow_one_another_by_id(province):
             "/members",
             {"id": f"p{n}", "union_id": "u1", "admitted_on": "2024-01-02", "full_name": f"Page {n}", "gender": "male"},
         )
-    seen, after = [], None
-    while True:
-        page = province.get("/members", limit=3, **({"after": after} if after else {})).get_json()
-        seen += [m["id"] for m in page["members"]]
-        after = page["next"]
-        if after is None:
-            break
+    seen = sum(member_pages(province, 3), [])
     assert seen == ["m1", "m2", "p0", "p1", "p2", "p3", "p4"]
     assert province.get("/members", limit=7).get_json()["next"] is None
 
@@ -194,24 +189,16 @@ def test_a_search_reads_its_holders_in_windows_and_finds_the_same_pages(province
         body = {"id": f"a{i:02d}", "union_id": "u1", "admitted_on": "2024-01-02", "full_name": name, "gender": "male"}
         assert province.post("/members", body).status_code == 201
 
-    def pages(query: dict, limit: int) -> list[list[str]]:
-        found, after = [], None
-        while True:
-            page = province.get("/members", limit=limit, **query, **({"after": after} if after else {})).get_json()
-            found.append([m["id"] for m in page["members"]])
-            if (after := page["next"]) is None:
-                return found
-
     queries = [{"q": q} for q in ("le thi hoa", "thi hoa", "hoa mai", "le hung", "hoa le", "tran b", "zzz")]
     queries += [{"q": "thi hoa", "status": "active"}, {"q": "le thi", "id_number": "045090000777"}]
-    whole = [pages(q, limit) for q in queries for limit in (1, 3, 100)]
+    whole = [member_pages(province, limit, **q) for q in queries for limit in (1, 3, 100)]
     holders = [f"a{i:02d}" for i in range(24) if i < 8 or i % 5 == 0 or i % 3 == 2]
     assert whole[0][0] == ["a00"] and sum(whole[2], []) == holders
     monkeypatch.setattr(browse, "AMONG_SLICE", 2)
     for window, walk in ((2, 4), (3, 1_000), (1, 1)):
         monkeypatch.setattr(vault, "HOLDERS_WINDOW", window)
         monkeypatch.setattr(vault, "HOLDERS_WALK", walk)
-        assert [pages(q, limit) for q in queries for limit in (1, 3, 100)] == whole
+        assert [member_pages(province, limit, **q) for q in queries for limit in (1, 3, 100)] == whole
 
 
 def test_a_unit_of_a_few_unions_is_paged_from_each_unions_first_members(province, monkeypatch):
@@ -219,44 +206,20 @@ def test_a_unit_of_a_few_unions_is_paged_from_each_unions_first_members(province
     few read of each fewer than a page): the same pages as a page of each union read whole."""
     from projections import browse
 
-    for n in (3, 4, 5):
-        province.post(
-            "/workplaces",
-            {
-                "id": f"w{n}",
-                "name": f"W{n}",
-                "sector": "private_enterprise",
-                "unit_id": "d1",
-                "workers": 40,
-                "female_workers": 20,
-                "as_of": "2019-01-01",
-            },
-        )
-        province.post(
-            "/unions",
-            {"id": f"u{n}", "name": f"U{n}", "workplace_id": f"w{n}", "unit_id": "d1", "founded_on": "2019-02-01"},
-        )
+    unions_under(province, "d1", (3, 4, 5))
     # ids of a union together (as an import gives them) and spread across the unions
     for i, union in enumerate(["u3"] * 6 + ["u4", "u5", "u3", "u4", "u5"] * 2 + ["u5"] * 4):
         gender = "female" if i % 3 == 0 else "male"
         body = {"id": f"x{i:02d}", "union_id": union, "admitted_on": "2024-01-02", "full_name": "X", "gender": gender}
         assert province.post("/members", body).status_code == 201
 
-    def pages(query: dict, limit: int) -> list[list[str]]:
-        found, after = [], None
-        while True:
-            page = province.get("/members", limit=limit, **query, **({"after": after} if after else {})).get_json()
-            found.append([m["id"] for m in page["members"]])
-            if (after := page["next"]) is None:
-                return found
-
     queries = [{"unit_id": "d1"}, {"unit_id": "d1", "gender": "female"}, {"unit_id": "d1", "status": "active"}]
     monkeypatch.setattr(browse, "UNION_FIRSTS", 100)  # a page of each union, as before
-    whole = [pages(q, limit) for q in queries for limit in (1, 2, 3, 5)]
+    whole = [member_pages(province, limit, **q) for q in queries for limit in (1, 2, 3, 5)]
     assert whole[2] == [[f"x{i:02d}" for i in range(k, min(k + 3, 20))] for k in range(0, 20, 3)]
     monkeypatch.setattr(browse, "UNION_FIRSTS", 1)
     monkeypatch.setattr(browse, "FEW_UNIONS", 64)
-    assert [pages(q, limit) for q in queries for limit in (1, 2, 3, 5)] == whole
+    assert [member_pages(province, limit, **q) for q in queries for limit in (1, 2, 3, 5)] == whole
 
 
 def test_the_members_a_search_found_are_paged_a_slice_at_a_time(province, monkeypatch):
@@ -278,20 +241,15 @@ def test_the_members_a_search_found_are_paged_a_slice_at_a_time(province, monkey
     everyone = {"q": "le son"}
     females = {"q": "son van", "gender": "female"}  # the first slice holds one, a page needs two
 
-    def pages(query: dict, limit: int) -> list[list[str]]:
-        found, after = [], None
-        while True:
-            page = province.get("/members", limit=limit, **query, **({"after": after} if after else {})).get_json()
-            found.append([m["id"] for m in page["members"]])
-            if (after := page["next"]) is None:
-                return found
-
-    whole = {key: [pages(q, limit) for limit in (1, 2, 4)] for key, q in (("all", everyone), ("female", females))}
+    whole = {
+        key: [member_pages(province, limit, **q) for limit in (1, 2, 4)]
+        for key, q in (("all", everyone), ("female", females))
+    }
     assert whole["all"][1] == [["s0", "s1"], ["s2", "s3"], ["s4", "s5"], ["s6", "s7"], ["s8"]]
     assert whole["female"][1] == [["s0", "s7"], ["s8"]]
     monkeypatch.setattr(browse, "AMONG_SLICE", 2)
     for key, q in (("all", everyone), ("female", females)):
-        assert [pages(q, limit) for limit in (1, 2, 4)] == whole[key]
+        assert [member_pages(province, limit, **q) for limit in (1, 2, 4)] == whole[key]
 
 
 @pytest.mark.parametrize(

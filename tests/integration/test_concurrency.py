@@ -20,6 +20,7 @@ from service.cli import main
 from tenants.stores import TenantStore
 from tests.conftest import ADMIN_TOKEN, TenantClient
 from tests.integration.test_views import VIEW_TABLES, build_history, empty_as_a_crash_does
+from tests.scenario import unions_under
 
 PERIOD = "2018-2028"
 
@@ -59,23 +60,7 @@ class Readers:
 
 def with_unions(tenant: TenantClient, unions: int = 3) -> None:
     tenant.post("/units", {"id": "d1", "name": "District 1", "kind": "district", "established_on": "2018-01-01"})
-    for n in range(unions):
-        tenant.post(
-            "/workplaces",
-            {
-                "id": f"w{n}",
-                "name": f"W{n}",
-                "sector": "private_enterprise",
-                "unit_id": "d1",
-                "workers": 40,
-                "female_workers": 20,
-                "as_of": "2019-01-01",
-            },
-        )
-        tenant.post(
-            "/unions",
-            {"id": f"u{n}", "name": f"U{n}", "workplace_id": f"w{n}", "unit_id": "d1", "founded_on": "2019-02-01"},
-        )
+    unions_under(tenant, "d1", range(unions))
 
 
 def test_readers_during_an_import_see_the_register_before_it_or_after_it(app, tenant, monkeypatch):

@@ -43,23 +43,7 @@ def build_history(tenant) -> None:
     tenant.post("/units", {"id": "d1", "name": "District 1", "kind": "district", "established_on": "2018-01-01"})
     tenant.post("/units", {"id": "d2", "name": "District 2", "kind": "district", "established_on": "2018-01-01"})
     tenant.post("/units", {"id": "c1", "name": "Commune 1", "kind": "commune", "established_on": "2025-07-01"})
-    for n in (1, 2):
-        tenant.post(
-            "/workplaces",
-            {
-                "id": f"w{n}",
-                "name": f"W{n}",
-                "sector": "private_enterprise",
-                "unit_id": "d1",
-                "workers": 40,
-                "female_workers": 20,
-                "as_of": "2019-01-01",
-            },
-        )
-        tenant.post(
-            "/unions",
-            {"id": f"u{n}", "name": f"U{n}", "workplace_id": f"w{n}", "unit_id": "d1", "founded_on": "2019-02-01"},
-        )
+    scenario.unions_under(tenant, "d1", (1, 2))
     tenant.post(
         "/members",
         {
