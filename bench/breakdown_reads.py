@@ -12,37 +12,26 @@ province kept by this script or by ``bench.run --keep`` (its suffix); ``--by`` a
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import random
-import secrets
-import tempfile
 import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
-
 from application.reads import RegisterReads
 from application.register import Register
+from bench import kept
 from bench.plan_records import load_plan_records
 from bench.serving import percentile
 from demo.generator import LAST_DAY, generate_province, load_province
 from domain.clock import vietnam_today
 from domain.periods import parse_period
 from tenants.bootstrap import bootstrap
-from tenants.settings import Settings, schema_name
-
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=150_000)
-    parser.add_argument("--seed", type=int, default=1)
+    parser = kept.parser(__doc__, members=150_000)
     parser.add_argument("--keep", action="store_true", help="load a province and keep it")
     parser.add_argument("--reuse", help="the suffix of a kept province")
     parser.add_argument("--requests", type=int, default=60)
@@ -53,13 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     suffix = args.reuse or uuid.uuid4().hex[:8]
     tenant = f"bench-{suffix}"
-    settings = Settings(
-        database_url=os.environ.get("UNIONLEDGER_BENCH_DATABASE_URL") or DEFAULT_URL,
-        data_dir=Path(tempfile.mkdtemp(prefix="unionledger-breakdown-")),
-        admin_token=secrets.token_urlsafe(24),
-        control_schema=f"bench_ctl_{suffix}",
-        max_open_tenants=2,
-    )
+    settings = kept.settings(suffix, "bench_ctl", "breakdown", max_open_tenants=2)
     today = vietnam_today()
     platform = bootstrap(settings)
     try:
@@ -124,9 +107,7 @@ def main() -> None:
     finally:
         platform.close()
         if not args.keep and not args.reuse:
-            with psycopg.connect(settings.conninfo(), autocommit=True) as conn:
-                for schema in (schema_name(tenant), settings.national_schema, settings.control_schema):
-                    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+            kept.drop(settings, tenant)
 
 
 if __name__ == "__main__":

@@ -11,18 +11,15 @@ questions of a verification of a tenant-wide 2025 report, on one snapshot. Print
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import random
-import secrets
 import statistics
-import tempfile
 import time
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from bench import kept
 from bench.serving import percentile
 from demo.generator import LAST_DAY, generate_province
 from domain.clock import vietnam_today
@@ -31,9 +28,7 @@ from domain.periods import parse_period
 from projections.base import micros
 from projections.indicators import Question, _Answer
 from tenants.bootstrap import bootstrap
-from tenants.settings import Settings
 
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TERMS = ("2015-2020", "2018-2022", "2020-2025", "2023-2028")
 
 
@@ -66,21 +61,13 @@ def questions(n: int, units: list[str], recorded_from: datetime, now: datetime, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, required=True)
-    parser.add_argument("--seed", type=int, default=1)
+    parser = kept.parser(__doc__, members=None)
     parser.add_argument("--reuse", required=True, help="the suffix of a province a run with --keep loaded")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--profile", action="store_true", help="print the questions' cProfile")
     parser.add_argument("--dump", help="write every answer to this JSON file (to compare two checkouts)")
     args = parser.parse_args()
-    settings = Settings(
-        database_url=os.environ.get("UNIONLEDGER_BENCH_DATABASE_URL") or DEFAULT_URL,
-        data_dir=Path(tempfile.mkdtemp(prefix="unionledger-profile-")),
-        admin_token=secrets.token_urlsafe(24),
-        control_schema=f"bench_ctl_{args.reuse}",
-        max_open_tenants=2,
-    )
+    settings = kept.settings(args.reuse, "bench_ctl", "profile", max_open_tenants=2)
     province = generate_province(args.members, args.seed, vietnam_today())
     units = [u["id"] for u in province.units]
     every = [parse_indicator(c) for c in BASE_CODES]

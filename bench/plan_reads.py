@@ -11,23 +11,16 @@ code (``every``); then as many monthly series of 2023-2028 and breakdowns by uni
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import random
-import secrets
 import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import psycopg
-from psycopg import sql
 
 from application.reads import RegisterReads
 from application.register import Register
+from bench import kept
 from bench.plan_records import load_plan_records
 from bench.serving import percentile
 from demo.generator import LAST_DAY, generate_province, load_province
@@ -37,28 +30,17 @@ from domain.periods import parse_period
 from projections.base import micros
 from projections.indicators import PLAN_PARTS, Question
 from tenants.bootstrap import bootstrap
-from tenants.settings import Settings, schema_name
-
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=50_000)
+    parser = kept.parser(__doc__, members=50_000)
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--browse", type=int, default=20, help="series and breakdowns of each variant")
     parser.add_argument("--profile", action="store_true", help="print where 5 series of every code spend their time")
     args = parser.parse_args()
     suffix = uuid.uuid4().hex[:8]
     tenant = f"plan-{suffix}"
-    settings = Settings(
-        database_url=os.environ.get("UNIONLEDGER_BENCH_DATABASE_URL") or DEFAULT_URL,
-        data_dir=Path(tempfile.mkdtemp(prefix="unionledger-plan-")),
-        admin_token=secrets.token_urlsafe(24),
-        control_schema=f"plan_ctl_{suffix}",
-        max_open_tenants=4,
-    )
+    settings = kept.settings(suffix, "plan_ctl", "plan", max_open_tenants=4)
     today = vietnam_today()
     province = generate_province(args.members, args.seed, today)
     platform = bootstrap(settings)
@@ -121,9 +103,7 @@ def main() -> None:
                 results[f"{name}_mean_ms"] = round(statistics.mean(values), 2)
     finally:
         platform.close()
-        with psycopg.connect(settings.conninfo(), autocommit=True) as conn:
-            for schema in (schema_name(tenant), settings.national_schema, settings.control_schema):
-                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        kept.drop(settings, tenant)
     print(json.dumps(results, indent=1, default=str))
 
 
