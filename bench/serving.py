@@ -26,6 +26,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def gunicorn_command(app: str, port: int) -> list[str]:
+    """``app`` served as users run it: gunicorn with the service's config (run from the repository's
+    root), on ``port`` of localhost."""
+    return [sys.executable, "-m", "gunicorn", "-c", "service/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", app]
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (0-100) by nearest rank; 0 for no values."""
     if not values:
@@ -47,16 +53,7 @@ class Gunicorn:
         self._out = open(self.log, "ab")
         self._log_start = self._out.tell()
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "service/gunicorn.conf.py",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                self.app,
-            ],
+            gunicorn_command(self.app, self.port),
             cwd=self.root,
             env=self.env,
             stdout=self._out,

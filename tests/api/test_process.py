@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -16,18 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.serving import free_port, gunicorn_command
 from tests.conftest import ADMIN_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 # Tenants' schemas are named after them: ids of this run's own, so that two runs of the suite can
 # share one PostgreSQL server.
 RESTART = f"restart-{uuid.uuid4().hex[:8]}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def call(base: str, method: str, path: str, token: str | None = None, body: dict | None = None):
@@ -63,16 +57,7 @@ class Server:
 
     def start(self) -> Server:
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "service/gunicorn.conf.py",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "service.wsgi:app",
-            ],
+            gunicorn_command("service.wsgi:app", self.port),
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.PIPE,
