@@ -118,15 +118,18 @@ class StoredRun:
     last: int
     topics: tuple[str, ...]
 
-    def select(self, topic: str | None = None) -> tuple[str, list]:
-        """A query of ``position``, ``originator_id``, ``version``, ``topic`` and ``j`` (the state
-        as jsonb) of the run's events (of one ``topic`` of them), and its parameters."""
+    def select(self, topic: str | None = None, state: bool = True) -> tuple[str, list]:
+        """A query of ``position``, ``originator_id``, ``version``, ``topic``, the trail's columns
+        the recorder wrote beside each event (``entity_id``; ``at``, its instant in microseconds;
+        ``on_day``, its business day) and, with ``state``, ``j`` (the state as jsonb) of the run's
+        events (of one ``topic`` of them), and its parameters."""
         # OFFSET 0 keeps the planner from copying the jsonb parse into every expression that uses j;
         # it also keeps out any filter of the outer query, so a topic is chosen here, before the parse.
         topics = [topic] if topic is not None else list(self.topics)
+        j = ", convert_from(state, 'UTF8')::jsonb AS j" if state else ""
         return (
             f"SELECT notification_id AS position, originator_id, originator_version AS version, topic,"
-            f" convert_from(state, 'UTF8')::jsonb AS j FROM {self.table}"
+            f" entity_id, recorded_at AS at, business_date AS on_day{j} FROM {self.table}"
             " WHERE notification_id BETWEEN ? AND ? AND topic = ANY(?) OFFSET 0",
             [self.first, self.last, topics],
         )
@@ -302,6 +305,14 @@ class Projection:
     @classmethod
     def handles(cls, name: str) -> bool:
         return hasattr(cls, "on_" + name) or hasattr(cls, "bulk_" + cls.bulk_groups.get(name, name))
+
+    @classmethod
+    def handled_names(cls) -> frozenset[str]:
+        """The events this view applies in Python (by a handler, not ``derived``): a rebuild on
+        PostgreSQL reads the state of these only."""
+        names = {a.split("_", 1)[1] for a in dir(cls) if a.startswith(("on_", "bulk_")) and a != "bulk_groups"}
+        names = (names - set(cls.bulk_groups.values())) | set(cls.bulk_groups)
+        return frozenset(n for n in names if cls.handles(n) and n not in cls.derived)
 
     def derive(self, cur: ViewCursor, run: StoredRun) -> None:
         """Write the rows of the ``derived`` events in ``run``, as their handlers would."""
