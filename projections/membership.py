@@ -112,7 +112,7 @@ class Membership(Projection):
     def _derive_admitted(self, cur: ViewCursor, run: StoredRun, topic: str) -> None:
         """``bulk_MemberAdmitted`` in SQL: the state's and the span's rows from one read of the events
         (member, day and instant from the trail's columns beside each event, the rest from its JSON)."""
-        select, params = run.select(topic)
+        select, params = run.select(topic, business="admitted_on")
         cur.execute(
             "WITH e AS MATERIALIZED (SELECT position, version, entity_id AS member_id,"
             " j->>'union_id' AS union_id, j->>'gender' AS gender, j->>'personal' AS personal,"

@@ -67,7 +67,7 @@ class PlanRecords(Projection):
 
     def derive(self, cur: ViewCursor, run: StoredRun) -> None:
         """``bulk_MemberCardIssued`` in SQL: the cards' rows from the stored events."""
-        select, params = run.select()
+        select, params = run.select(business="issued_on")
         cur.execute(  # member, day and instant from the trail's columns beside each event
             f"INSERT INTO member_cards ({', '.join(COLUMNS['member_cards'])}) SELECT position, entity_id,"
             f" j->>'card_no', on_day, at FROM ({select}) s",
