@@ -92,12 +92,12 @@ def name_of_topic(topic: str) -> str:
 
 # SQL (PostgreSQL) for the values above, from a stored event's state read as jsonb ``j``: an
 # instant or a date is stored as {"_type_": ..., "_data_": ISO text}.
-def sql_micros(field: str) -> str:
-    return f"(extract(epoch FROM (j->'{field}'->>'_data_')::timestamptz) * 1000000)::bigint"
+def sql_micros(field: str, j: str = "j") -> str:
+    return f"(extract(epoch FROM ({j}->'{field}'->>'_data_')::timestamptz) * 1000000)::bigint"
 
 
-def sql_day(field: str) -> str:
-    return f"((j->'{field}'->>'_data_')::date - DATE '0001-01-01' + 1)"
+def sql_day(field: str, j: str = "j") -> str:
+    return f"(({j}->'{field}'->>'_data_')::date - DATE '0001-01-01' + 1)"
 
 
 def unlogged(statement: str) -> str:
@@ -118,16 +118,26 @@ class StoredRun:
     last: int
     topics: tuple[str, ...]
 
-    def select(self, topic: str | None = None) -> tuple[str, list]:
-        """A query of ``position``, ``originator_id``, ``version``, ``topic`` and ``j`` (the state
-        as jsonb) of the run's events (of one ``topic`` of them), and its parameters."""
+    def select(
+        self, topic: str | None = None, state: bool = True, business: str | None = None, entity: str = "member_id"
+    ) -> tuple[str, list]:
+        """A query of ``position``, ``originator_id``, ``version``, ``topic``, ``entity_id`` (the
+        attribute ``entity``), ``at`` (the instant in microseconds), ``on_day`` (the business day,
+        attribute ``business``) and, with ``state``, ``j`` (the state as jsonb) of the run's events
+        (of one ``topic`` of them), and its parameters. The entity, instant and day are the trail's
+        columns the recorder wrote beside each event; an event stored without them (as a builder
+        process's admissions are, until the store is next opened) has them read from its JSON."""
         # OFFSET 0 keeps the planner from copying the jsonb parse into every expression that uses j;
         # it also keeps out any filter of the outer query, so a topic is chosen here, before the parse.
         topics = [topic] if topic is not None else list(self.topics)
+        parsed = "convert_from(state, 'UTF8')::jsonb"
+        day_of = f"coalesce(business_date, {sql_day(business, parsed)})" if business else "business_date"
+        j = f", {parsed} AS j" if state else ""
         return (
             f"SELECT notification_id AS position, originator_id, originator_version AS version, topic,"
-            f" convert_from(state, 'UTF8')::jsonb AS j FROM {self.table}"
-            " WHERE notification_id BETWEEN ? AND ? AND topic = ANY(?) OFFSET 0",
+            f" coalesce(entity_id, {parsed}->>'{entity}') AS entity_id,"
+            f" coalesce(recorded_at, {sql_micros('timestamp', parsed)}) AS at, {day_of} AS on_day{j}"
+            f" FROM {self.table} WHERE notification_id BETWEEN ? AND ? AND topic = ANY(?) OFFSET 0",
             [self.first, self.last, topics],
         )
 
@@ -302,6 +312,14 @@ class Projection:
     @classmethod
     def handles(cls, name: str) -> bool:
         return hasattr(cls, "on_" + name) or hasattr(cls, "bulk_" + cls.bulk_groups.get(name, name))
+
+    @classmethod
+    def handled_names(cls) -> frozenset[str]:
+        """The events this view applies in Python (by a handler, not ``derived``): a rebuild on
+        PostgreSQL reads the state of these only."""
+        names = {a.split("_", 1)[1] for a in dir(cls) if a.startswith(("on_", "bulk_")) and a != "bulk_groups"}
+        names = (names - set(cls.bulk_groups.values())) | set(cls.bulk_groups)
+        return frozenset(n for n in names if cls.handles(n) and n not in cls.derived)
 
     def derive(self, cur: ViewCursor, run: StoredRun) -> None:
         """Write the rows of the ``derived`` events in ``run``, as their handlers would."""

@@ -17,8 +17,6 @@ from projections.base import (
     event_name,
     micros,
     name_of_topic,
-    sql_day,
-    sql_micros,
 )
 
 ADMITTED, LEFT = 0, 1
@@ -100,23 +98,25 @@ class Membership(Projection):
 
     @staticmethod
     def _derive_cards(cur: ViewCursor, run: StoredRun, topic: str) -> None:
-        """``bulk_MemberCardIssued`` in SQL: each member's state takes its latest card's version."""
-        select, params = run.select(topic)
+        """``bulk_MemberCardIssued`` in SQL: each member's state takes its latest card's version
+        (member and instant read from the trail's columns beside each event: no JSON parsed)."""
+        select, params = run.select(topic, state=False)
         cur.execute(
             "UPDATE member_state SET version = c.version, updated_at = c.at FROM (SELECT DISTINCT ON (member_id)"
-            f" j->>'member_id' AS member_id, version, {sql_micros('timestamp')} AS at FROM ({select}) s"
+            f" entity_id AS member_id, version, at FROM ({select}) s"
             " ORDER BY member_id, version DESC) c WHERE member_state.member_id = c.member_id"
             " AND member_state.version < c.version",
             params,
         )
 
     def _derive_admitted(self, cur: ViewCursor, run: StoredRun, topic: str) -> None:
-        """``bulk_MemberAdmitted`` in SQL: the state's and the span's rows from one read of the events."""
-        select, params = run.select(topic)
+        """``bulk_MemberAdmitted`` in SQL: the state's and the span's rows from one read of the events
+        (member, day and instant from the trail's columns beside each event, the rest from its JSON)."""
+        select, params = run.select(topic, business="admitted_on")
         cur.execute(
-            "WITH e AS MATERIALIZED (SELECT position, version, j->>'member_id' AS member_id,"
-            f" j->>'union_id' AS union_id, j->>'gender' AS gender, j->>'personal' AS personal,"
-            f" {sql_day('admitted_on')} AS on_day, {sql_micros('timestamp')} AS at FROM ({select}) s),"
+            "WITH e AS MATERIALIZED (SELECT position, version, entity_id AS member_id,"
+            " j->>'union_id' AS union_id, j->>'gender' AS gender, j->>'personal' AS personal,"
+            f" on_day, at FROM ({select}) s),"
             f" states AS (INSERT INTO member_state ({', '.join(self.STATE_COLUMNS)})"
             " SELECT member_id, union_id, gender, union_id, on_day, at, personal, version, at, position FROM e)"
             " INSERT INTO member_spans (entity_id, holder_id, valid_from, valid_to, terminal, recorded_at,"

@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.indicators import GOOD_RATINGS
 from domain.periods import parse_period
-from projections.base import Projection, StoredRun, ViewCursor, day, event_name, micros, sql_day, sql_micros
+from projections.base import Projection, StoredRun, ViewCursor, day, event_name, micros
 
 PLAN_TABLES = {
     "union_ratings": (
@@ -59,16 +59,18 @@ class PlanRecords(Projection):
         *(f"CREATE INDEX IF NOT EXISTS {table}_position ON {table} (position)" for table in PLAN_TABLES),
         "CREATE INDEX IF NOT EXISTS member_cards_member ON member_cards (member_id)",
     )
+    # No handler here reads a table back (each only appends): a rebuild builds every index once at the end.
+    readers_indexes = (*(f"{table}_position" for table in PLAN_TABLES), "member_cards_member")
 
     # A card's row follows from its event alone (the member's version is the membership view's).
     derived = frozenset({"MemberCardIssued"})
 
     def derive(self, cur: ViewCursor, run: StoredRun) -> None:
         """``bulk_MemberCardIssued`` in SQL: the cards' rows from the stored events."""
-        select, params = run.select()
-        cur.execute(
-            f"INSERT INTO member_cards ({', '.join(COLUMNS['member_cards'])}) SELECT position, j->>'member_id',"
-            f" j->>'card_no', {sql_day('issued_on')}, {sql_micros('timestamp')} FROM ({select}) s",
+        select, params = run.select(business="issued_on")
+        cur.execute(  # member, day and instant from the trail's columns beside each event
+            f"INSERT INTO member_cards ({', '.join(COLUMNS['member_cards'])}) SELECT position, entity_id,"
+            f" j->>'card_no', on_day, at FROM ({select}) s",
             params,
         )
 

@@ -128,24 +128,10 @@ class Projector:
         self.lanes: dict[str, list[Projection]] = {FOLLOWER: []}
         for projection in self.projections:
             self.lanes.setdefault(projection.lane, []).append(projection)
-        # Per lane, the events its every view derives or ignores: a catch-up that derives does
-        # not read their state.
-        self._unread = {
-            lane: sorted(
-                {
-                    name
-                    for p in views
-                    for name in p.derived
-                    if all(name in q.derived or not q.handles(name) for q in views)
-                }
-            )
-            for lane, views in self.lanes.items()
-        }
-        # The same as patterns of the stored topics (``module:Owner.EventName``): a suffix compared
-        # costs PostgreSQL less than a regular expression per event.
-        self._unread_topics = {
-            lane: [f"%{sep}{name}".replace("_", r"\_") for name in names for sep in ".:"]
-            for lane, names in self._unread.items()
+        # Per lane, the events one of its views applies in Python: a catch-up that derives reads
+        # the state of these only (what every view derives or ignores, of any topic, it leaves).
+        self._read = {
+            lane: sorted({name for p in views for name in p.handled_names()}) for lane, views in self.lanes.items()
         }
 
     @property
@@ -383,13 +369,14 @@ class Projector:
         self, cur: ViewCursor, first: int, limit: int, lane: str
     ) -> tuple[list[tuple[str, Any, int]], int, int]:
         """Up to ``limit`` events from ``first`` on, as ``(topic, event, position)`` items, how many
-        events they stand for, and the last one's position. Where every view of ``lane`` derives
-        or ignores an event, its state is not read, and each run of such events between two read
-        ones comes as the first and last position of each of its topics (the event None): all
-        ``Projection.process_stored`` needs of them, instead of a row per event."""
+        events they stand for, and the last one's position. Where no view of ``lane`` applies an
+        event in Python (each derives it or ignores it), its state is not read (nor sent), and
+        each run of such events between two read ones comes as the first and last position of
+        each of its topics (the event None): all ``Projection.process_stored`` needs of them,
+        instead of a row per event."""
         rows = cur.execute(
             "WITH b AS MATERIALIZED (SELECT notification_id AS position, originator_id, originator_version, topic,"
-            " CASE WHEN topic LIKE ANY(?) THEN NULL ELSE state END AS state"
+            " CASE WHEN event IS NULL OR event = ANY(?) THEN state END AS state"
             f" FROM {self.events_table} WHERE notification_id >= ? ORDER BY notification_id LIMIT ?),"
             # run: how many read events precede, so that each run of unread ones has a number of its own
             " g AS (SELECT position, topic, state IS NULL AS unread,"
@@ -397,7 +384,7 @@ class Projector:
             " SELECT position, position, 1, originator_id, originator_version, topic, state FROM b"
             " WHERE state IS NOT NULL UNION ALL SELECT min(position), max(position), count(*), NULL, NULL, topic, NULL"
             " FROM g WHERE unread GROUP BY run, topic",
-            (self._unread_topics[lane], first, limit),
+            (self._read[lane], first, limit),
         ).fetchall()
         items: list[tuple[str, Any, int]] = []
         count = last = 0
