@@ -1233,6 +1233,24 @@ def next_new_year(days: np.ndarray) -> np.ndarray:
     return (years + 1).astype("datetime64[D]").astype(np.int64) + EPOCH
 
 
+def union_homes(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The union codes placed at a workplace, their workplaces' codes, and whether no workplace
+    holds two of them; worked out once per position."""
+
+    def compute():
+        places = snap.structure.union_workplace
+        held = np.flatnonzero(places[: len(snap.unions) + 1] >= 0)
+        home = places[held]
+        return held, home, len(np.unique(home)) == len(home)
+
+    return snap.once("union_homes", compute)
+
+
+def column_sums(values: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Each column's sum of ``values`` over the rows ``where`` holds (one pass, no masked copy)."""
+    return np.einsum("ij,ij->j", values, where)
+
+
 def _percentages(numerators: np.ndarray, denominators: np.ndarray) -> list[float]:
     """``percentage`` of each group, worked out over plain numbers as ``_Answer`` does."""
     return [percentage(n, d) for n, d in zip(np.asarray(numerators).tolist(), np.asarray(denominators).tolist())]
@@ -1367,15 +1385,26 @@ class _Series:
         start = np.searchsorted(self.days, valid_from, "left")
         return start, np.maximum(np.searchsorted(self.days, valid_to, "left"), start)
 
-    def _by_steps(self, rows: np.ndarray, start: np.ndarray, stop: np.ndarray, value: np.ndarray, size: int):
-        """A (size x steps) array of whole numbers: each row's (whole) value added in the steps
-        [start, stop) of its row (a difference per row and step range, summed along the steps)."""
+    def _by_steps(
+        self, rows: np.ndarray, start: np.ndarray, stop: np.ndarray, value: np.ndarray | None, size: int
+    ) -> np.ndarray:
+        """A (size x steps) array of whole numbers: each row's (whole) value (None: one) added in the
+        steps [start, stop) of its row. A difference per row and step range, summed step after step
+        over rows of ``size`` (a view of a steps x size array: long rows add faster than short)."""
         n = len(self.days)
-        cells = rows.astype(np.int64) * (n + 1)
-        value = np.asarray(value, np.float64)
-        both, signed = np.concatenate([cells + start, cells + stop]), np.concatenate([value, -value])
-        diff = np.bincount(both, weights=signed, minlength=size * (n + 1))[: size * (n + 1)].astype(np.int64)
-        return np.cumsum(diff.reshape(size, n + 1), axis=1)[:, :n]
+        cells = size * (n + 1)
+        rows = rows.astype(np.int64)
+        starts, stops = start.astype(np.int64) * size + rows, stop.astype(np.int64) * size + rows
+        if value is None:
+            diff = np.bincount(starts, minlength=cells)[:cells] - np.bincount(stops, minlength=cells)[:cells]
+        else:
+            value = np.asarray(value, np.float64)
+            both, signed = np.concatenate([starts, stops]), np.concatenate([value, -value])
+            diff = np.bincount(both, weights=signed, minlength=cells)[:cells].astype(np.int64)
+        table = diff.reshape(n + 1, size)[:n]
+        for i in range(1, n):
+            np.add(table[i], table[i - 1], out=table[i])
+        return table.T
 
     def _workplace_cells_by_steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``_workplace_cells`` of the whole tenant, built from step ranges rather than one entry per
@@ -1385,8 +1414,7 @@ class _Series:
         spans = st.workplace_spans
         known = np.flatnonzero(spans.known(self.k))
         start, stop = self._step_ranges(spans.valid_from[known], spans.valid_to[known])
-        ones = np.ones(len(known))
-        present = self._by_steps(spans.entity[known], start, stop, ones, places) > 0
+        present = self._by_steps(spans.entity[known], start, stop, None, places) > 0
         # each survey is the latest of its workplace from its as_of to the next one's: the ranges of
         # one workplace do not overlap, so its workers (+1, none being -1) add up to the latest's
         s_wp, s_as_of, s_workers, order, until = self._survey_spans()
@@ -1394,26 +1422,29 @@ class _Series:
         plus_one = (s_workers[order] + 1).astype(float)
         workers = self._by_steps(s_wp[order], start, stop, plus_one, places) - 1
         # unions open on each day, wherever placed, and their members: each placed union's open
-        # spans and members at each step, added to its workplace's cells
-        spans_open = self._once("unions_open", self._unions_open)
-        held = np.arange(min(len(spans_open), len(st.union_workplace)))
-        home = st.union_workplace[held]
-        held, home = held[home >= 0], home[home >= 0]
-        cells = (home[:, None] * n + np.arange(n)).ravel()
-        opened = spans_open[held]
-        has_union = np.bincount(cells, weights=opened.ravel(), minlength=places * n)[: places * n] > 0.5
-        counts = self._once("members", lambda: self._members(False))
-        weighted = (counts[held] * opened).ravel()
-        members = np.bincount(cells, weights=weighted, minlength=places * n)[: places * n]
-        return present.ravel(), workers.ravel(), has_union, members
+        # spans and members at each step, added to its workplace's cells (steps x places)
+        held, home, alone = union_homes(self.snap)
+        opened = self._once("unions_open", self._unions_open).T[:, held]
+        weighted = self._once("members", lambda: self._members(False)).T[:, held] * opened
+        has_union: np.ndarray
+        members: np.ndarray
+        if alone:  # one union a workplace at most: its cells are the union's
+            has_union, members = np.zeros((n, places), bool), np.zeros((n, places))
+            has_union[:, home], members[:, home] = opened > 0, weighted
+        else:
+            cells = (np.arange(n)[:, None] * places + home).ravel()
+            has_union = np.bincount(cells, weights=opened.ravel(), minlength=places * n)[: places * n] > 0.5
+            members = np.bincount(cells, weights=weighted.ravel(), minlength=places * n)[: places * n]
+            has_union, members = has_union.reshape(n, places), members.reshape(n, places)
+        return present, workers, has_union.T, members.T
 
     def _workplaces(self, min_workers: int) -> list[tuple[int, int, int, int]]:
         """(eligible, covered, members in covered, workers in covered) of each step, threshold N."""
         _present, workers, _has_union, members = self._once("places", self._workplace_cells)
         n = len(self.days)
         eligible, covered = self._once(("covered", min_workers), lambda: self._covered(min_workers))
-        in_covered = members.reshape(-1, n).sum(axis=0, where=covered)
-        workers_covered = workers.reshape(-1, n).sum(axis=0, where=covered)
+        in_covered = column_sums(members.reshape(-1, n), covered)
+        workers_covered = column_sums(workers.reshape(-1, n), covered)
         return [
             (int(e), int(c), int(round(m)), int(w))
             for e, c, m, w in zip(
@@ -1468,17 +1499,19 @@ class _Series:
         first_days = np.array([day(date(int(y), 1, 1)) for y in years], np.int64)[back] if len(known) else years
         step = np.searchsorted(self.days, np.maximum(r["decided_on"][known], first_days), "left")
         latest = np.full(size * (n + 1), -1, np.int64)
-        np.maximum.at(latest, r["union"][known] * (n + 1) + step, np.arange(len(known)))
-        latest = np.maximum.accumulate(latest.reshape(size, n + 1), axis=1)[:, :n]
+        np.maximum.at(latest, step * size + r["union"][known], np.arange(len(known)))
+        latest = latest.reshape(n + 1, size)[:n]  # a row of unions a step: the later steps take the earlier
+        for i in range(1, n):
+            np.maximum(latest[i], latest[i - 1], out=latest[i])
         good = np.concatenate([[False], r["good"][known] == 1])  # by latest + 1: none (-1) is not good
-        return good[latest + 1], latest >= 0
+        return good[latest + 1].T, (latest >= 0).T
 
     def _workplace_plan_parts(self, base: str, min_workers: int) -> list[tuple[int, int]]:
         """(workplaces with an agreement in force or a conference held, covered workplaces) of
         each step, as ``_Answer._plan_parts`` counts them for one day."""
         present = self._once("places", self._workplace_cells)[0]
         n, plans = len(self.days), self.snap.plans
-        marks = np.zeros(len(present), bool)
+        marks = np.zeros(present.size, bool)
         if base == "cla_coverage_pct":
             a = plans.agreements
             ok = a["at"] <= self.k
@@ -1587,7 +1620,7 @@ class _Series:
         spans = self.snap.structure.union_spans
         known = np.flatnonzero(spans.known(self.k))
         start, stop = self._step_ranges(spans.valid_from[known], spans.valid_to[known])
-        return self._by_steps(spans.entity[known], start, stop, np.ones(len(known)), len(self.snap.unions) + 1)
+        return self._by_steps(spans.entity[known], start, stop, None, len(self.snap.unions) + 1)
 
     def _parts(self, ind: Indicator) -> list[tuple[int, int]]:
         """A plans' percentage's (numerator, denominator) at each step (whole tenant)."""
@@ -1603,7 +1636,7 @@ class _Series:
             return records
         yes, of = self._once("committees" if base == "womens_committee_pct" else "ratings", self._union_marks(base))
         spans_open = self._once("unions_open", self._unions_open)
-        return list(zip((yes * spans_open).sum(axis=0).tolist(), (of * spans_open).sum(axis=0).tolist()))
+        return list(zip(column_sums(spans_open, yes).tolist(), column_sums(spans_open, of).tolist()))
 
     def _union_marks(self, base: str) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
         return self._committees if base == "womens_committee_pct" else self._ratings
