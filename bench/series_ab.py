@@ -40,6 +40,7 @@ def base_engine(ref: str) -> types.ModuleType:
             ["git", "show", f"{ref}:projections/{name}.py"], capture_output=True, text=True, check=True
         )
         source = text.stdout.replace("from projections.monthly import", "from base_monthly import")
+        source = source.replace('("monthly", kind)', '("base monthly", kind)')
         (folder / f"base_{name}.py").write_text(source)
     sys.path.insert(0, str(folder))
     modules = {}

@@ -1233,6 +1233,27 @@ def next_new_year(days: np.ndarray) -> np.ndarray:
     return (years + 1).astype("datetime64[D]").astype(np.int64) + EPOCH
 
 
+def ratings_in_order(snap: Snapshot) -> dict:
+    """The ratings in order of union, year and position, each with the day it starts to stand (the
+    later of its decision and its year's first day), and the instant the last was recorded; worked
+    out once per position."""
+
+    def compute():
+        r = snap.plans.ratings
+        order = r["order"]
+        years = r["year"][order].astype(np.int64) - 1970
+        first_days = years.astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64) + EPOCH
+        return {
+            "union": r["union"][order].astype(np.int64),
+            "since": np.maximum(r["decided_on"][order], first_days),
+            "at": r["at"][order],
+            "good": r["good"][order] == 1,
+            "recorded_by": int(r["at"].max(initial=0)),
+        }
+
+    return snap.once("ratings_in_order", compute)
+
+
 def union_homes(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, bool]:
     """The union codes placed at a workplace, their workplaces' codes, and whether no workplace
     holds two of them; worked out once per position."""
@@ -1373,11 +1394,17 @@ class _Series:
         the next one's as_of (OPEN for the last)."""
         st = self.snap.structure
         s_wp, s_as_of, s_workers, s_at, _s_pos = st.surveys
-        order = st.survey_order[s_at[st.survey_order] <= self.k]
-        until = np.full(len(order), OPEN, np.int64)
-        same = s_wp[order][1:] == s_wp[order][:-1]
-        until[:-1][same] = s_as_of[order][1:][same]
-        return s_wp, s_as_of, s_workers, order, until
+
+        def spans(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            order = st.survey_order[s_at[st.survey_order] <= k]
+            until = np.full(len(order), OPEN, np.int64)
+            same = s_wp[order][1:] == s_wp[order][:-1]
+            until[:-1][same] = s_as_of[order][1:][same]
+            return s_wp, s_as_of, s_workers, order, until
+
+        if self.k >= self.snap.once("surveys_recorded_by", lambda: int(s_at.max(initial=0))):
+            return self.snap.once("survey_spans", lambda: spans(FOREVER))
+        return spans(self.k)
 
     def _step_ranges(self, valid_from: np.ndarray, valid_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For rows valid over [valid_from, valid_to): the first step whose day lies in the range and
@@ -1493,17 +1520,18 @@ class _Series:
         """``_Answer._ratings`` for every step at once, as (unions x steps) arrays: a record stands
         from the first step on or after both its decision and its year's first day, and a union's
         rating on a step is the last (in order of year, then position) of those standing by then."""
-        r, n, size = self.snap.plans.ratings, len(self.days), len(self.snap.unions) + 1
-        known = r["order"][r["at"][r["order"]] <= self.k]
-        years, back = np.unique(r["year"][known], return_inverse=True)
-        first_days = np.array([day(date(int(y), 1, 1)) for y in years], np.int64)[back] if len(known) else years
-        step = np.searchsorted(self.days, np.maximum(r["decided_on"][known], first_days), "left")
+        r, n, size = ratings_in_order(self.snap), len(self.days), len(self.snap.unions) + 1
+        union, since, good = r["union"], r["since"], r["good"]
+        if self.k < r["recorded_by"]:
+            known = np.flatnonzero(r["at"] <= self.k)
+            union, since, good = union.take(known), since.take(known), good.take(known)
+        step = np.searchsorted(self.days, since, "left")
         latest = np.full(size * (n + 1), -1, np.int64)
-        np.maximum.at(latest, step * size + r["union"][known], np.arange(len(known)))
+        np.maximum.at(latest, step * size + union, np.arange(len(union)))
         latest = latest.reshape(n + 1, size)[:n]  # a row of unions a step: the later steps take the earlier
         for i in range(1, n):
             np.maximum(latest[i], latest[i - 1], out=latest[i])
-        good = np.concatenate([[False], r["good"][known] == 1])  # by latest + 1: none (-1) is not good
+        good = np.concatenate([[False], good])  # by latest + 1: none (-1) is not good
         return good[latest + 1].T, (latest >= 0).T
 
     def _workplace_plan_parts(self, base: str, min_workers: int) -> list[tuple[int, int]]:
@@ -1511,7 +1539,6 @@ class _Series:
         each step, as ``_Answer._plan_parts`` counts them for one day."""
         present = self._once("places", self._workplace_cells)[0]
         n, plans = len(self.days), self.snap.plans
-        marks = np.zeros(present.size, bool)
         if base == "cla_coverage_pct":
             a = plans.agreements
             ok = a["at"] <= self.k
@@ -1521,10 +1548,10 @@ class _Series:
             ok = c["at"] <= self.k
             places, start = c["workplace"][ok], c["on"][ok]
             stop = next_new_year(start)
-        rows, steps = self._steps_of(start, stop)
-        marks[places[rows] * n + steps] = True
+        start, stop = self._step_ranges(start, stop)
+        marks = self._by_steps(places, start, stop, None, present.size // n) > 0
         covered = self._once(("covered", min_workers), lambda: self._covered(min_workers))[1]
-        marked = covered & marks.reshape(-1, n)
+        marked = covered & marks
         return list(zip(np.count_nonzero(marked, axis=0).tolist(), np.count_nonzero(covered, axis=0).tolist()))
 
     def _record_parts(self, base: str) -> list[tuple[int, int]] | None:
