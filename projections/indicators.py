@@ -34,7 +34,7 @@ from projections.base import FOREVER, Transaction, ViewCursor, day
 from projections.columns import NEVER as NEVER_KNOWN
 from projections.columns import NO_DAY, OPEN, RegisterColumns, Snapshot
 from projections.membership import ADMITTED, LEFT, TRANSFERRED_IN, TRANSFERRED_OUT
-from projections.monthly import flow_counts, flows_between, flows_by_day, monthly
+from projections.monthly import flow_counts, flows_between, flows_by_day, month_ends, monthly
 
 NEVER = 0
 ALWAYS = 10**7  # past date.max.toordinal()
@@ -1225,6 +1225,7 @@ def committee_sectors(snap: Snapshot) -> np.ndarray:
 
 
 EPOCH = date(1970, 1, 1).toordinal()
+MONTH_END_DAYS = 20 * 366  # a month-end table reaches this far back from the last change it holds
 
 
 def next_new_year(days: np.ndarray) -> np.ndarray:
@@ -1254,6 +1255,27 @@ def ratings_in_order(snap: Snapshot) -> dict:
     return snap.once("ratings_in_order", compute)
 
 
+def step_sums(
+    n: int, rows: np.ndarray, start: np.ndarray, stop: np.ndarray, value: np.ndarray | None, size: int
+) -> np.ndarray:
+    """A (n x size) array of whole numbers: each row's (whole) value (None: one) added in the steps
+    [start, stop) of its row. A difference per row and step range, summed step after step over
+    rows of ``size`` (long rows add faster than short)."""
+    cells = size * (n + 1)
+    rows = rows.astype(np.int64)
+    starts, stops = start.astype(np.int64) * size + rows, stop.astype(np.int64) * size + rows
+    if value is None:
+        diff = np.bincount(starts, minlength=cells)[:cells] - np.bincount(stops, minlength=cells)[:cells]
+    else:
+        value = np.asarray(value, np.float64)
+        both, signed = np.concatenate([starts, stops]), np.concatenate([value, -value])
+        diff = np.bincount(both, weights=signed, minlength=cells)[:cells].astype(np.int64)
+    table = diff.reshape(n + 1, size)[:n]
+    for i in range(1, n):
+        np.add(table[i], table[i - 1], out=table[i])
+    return table
+
+
 def union_homes(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, bool]:
     """The union codes placed at a workplace, their workplaces' codes, and whether no workplace
     holds two of them; worked out once per position."""
@@ -1268,8 +1290,9 @@ def union_homes(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, bool]:
 
 
 def column_sums(values: np.ndarray, where: np.ndarray) -> np.ndarray:
-    """Each column's sum of ``values`` over the rows ``where`` holds (one pass, no masked copy)."""
-    return np.einsum("ij,ij->j", values, where)
+    """Each column's sum of ``values`` over the rows ``where`` holds (one pass, no masked copy;
+    whole numbers summed as int64)."""
+    return np.einsum("ij,ij->j", values, where, dtype=np.result_type(values.dtype, np.int64))
 
 
 def _percentages(numerators: np.ndarray, denominators: np.ndarray) -> list[float]:
@@ -1416,22 +1439,49 @@ class _Series:
         self, rows: np.ndarray, start: np.ndarray, stop: np.ndarray, value: np.ndarray | None, size: int
     ) -> np.ndarray:
         """A (size x steps) array of whole numbers: each row's (whole) value (None: one) added in the
-        steps [start, stop) of its row. A difference per row and step range, summed step after step
-        over rows of ``size`` (a view of a steps x size array: long rows add faster than short)."""
-        n = len(self.days)
-        cells = size * (n + 1)
-        rows = rows.astype(np.int64)
-        starts, stops = start.astype(np.int64) * size + rows, stop.astype(np.int64) * size + rows
-        if value is None:
-            diff = np.bincount(starts, minlength=cells)[:cells] - np.bincount(stops, minlength=cells)[:cells]
-        else:
-            value = np.asarray(value, np.float64)
-            both, signed = np.concatenate([starts, stops]), np.concatenate([value, -value])
-            diff = np.bincount(both, weights=signed, minlength=cells)[:cells].astype(np.int64)
-        table = diff.reshape(n + 1, size)[:n]
-        for i in range(1, n):
-            np.add(table[i], table[i - 1], out=table[i])
-        return table.T
+        steps [start, stop) of its row (``step_sums``, seen by rows)."""
+        return step_sums(len(self.days), rows, start, stop, value, size).T
+
+    def _by_days(
+        self,
+        name: object,
+        rows: np.ndarray,
+        valid_from: np.ndarray,
+        valid_to: np.ndarray,
+        value: np.ndarray | None,
+        size: int,
+        positive: bool = False,
+    ) -> np.ndarray:
+        """``_by_steps`` of rows valid over [valid_from, valid_to), as (size x steps) (where
+        ``positive``: whether above zero). Of everything recorded, a step on a month's last day is a
+        row of a month-end table kept per view position under ``name`` (the rows must be those of
+        the position); only the others (the running month) are summed here."""
+
+        def over(days: np.ndarray) -> np.ndarray:
+            start = np.searchsorted(days, valid_from, "left")
+            stop = np.maximum(np.searchsorted(days, valid_to, "left"), start)
+            sums = step_sums(len(days), rows, start, stop, value, size)
+            return sums > 0 if positive else sums.astype(np.int32)
+
+        if self.k < FOREVER or not len(rows):
+            return over(self.days).T
+
+        def table() -> tuple[np.ndarray, np.ndarray]:
+            changes = np.concatenate([valid_from, valid_to[valid_to < OPEN]])
+            last = int(changes.max())
+            first = max(int(changes.min()), last - MONTH_END_DAYS)
+            ends = month_ends(first, last + 31)  # a month past the last change: later days are as it
+            return ends, over(ends)
+
+        ends, kept = self.snap.once(("month ends", name), table)
+        at = np.minimum(np.searchsorted(ends, self.days), len(ends) - 1)
+        hit = ends[at] == self.days
+        if hit.all():
+            return kept[at].T
+        out = np.empty((len(self.days), size), kept.dtype)
+        out[hit] = kept[at[hit]]
+        out[~hit] = over(self.days[~hit])
+        return out.T
 
     def _workplace_cells_by_steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``_workplace_cells`` of the whole tenant, built from step ranges rather than one entry per
@@ -1440,14 +1490,13 @@ class _Series:
         places = len(self.snap.workplaces) + 1
         spans = st.workplace_spans
         known = np.flatnonzero(spans.known(self.k))
-        start, stop = self._step_ranges(spans.valid_from[known], spans.valid_to[known])
-        present = self._by_steps(spans.entity[known], start, stop, None, places) > 0
+        entity, valid_from, valid_to = spans.entity[known], spans.valid_from[known], spans.valid_to[known]
+        present = self._by_days("workplaces", entity, valid_from, valid_to, None, places, positive=True)
         # each survey is the latest of its workplace from its as_of to the next one's: the ranges of
         # one workplace do not overlap, so its workers (+1, none being -1) add up to the latest's
         s_wp, s_as_of, s_workers, order, until = self._survey_spans()
-        start, stop = self._step_ranges(s_as_of[order], until)
         plus_one = (s_workers[order] + 1).astype(float)
-        workers = self._by_steps(s_wp[order], start, stop, plus_one, places) - 1
+        workers = self._by_days("workers", s_wp[order], s_as_of[order], until, plus_one, places) - 1
         # unions open on each day, wherever placed, and their members: each placed union's open
         # spans and members at each step, added to its workplace's cells (steps x places)
         held, home, alone = union_homes(self.snap)
@@ -1548,8 +1597,7 @@ class _Series:
             ok = c["at"] <= self.k
             places, start = c["workplace"][ok], c["on"][ok]
             stop = next_new_year(start)
-        start, stop = self._step_ranges(start, stop)
-        marks = self._by_steps(places, start, stop, None, present.size // n) > 0
+        marks = self._by_days(("marks", base), places, start, stop, None, present.size // n, positive=True)
         covered = self._once(("covered", min_workers), lambda: self._covered(min_workers))[1]
         marked = covered & marks
         return list(zip(np.count_nonzero(marked, axis=0).tolist(), np.count_nonzero(covered, axis=0).tolist()))
@@ -1646,8 +1694,8 @@ class _Series:
         """How many spans known at K hold each union code open on each step's day: (unions x steps)."""
         spans = self.snap.structure.union_spans
         known = np.flatnonzero(spans.known(self.k))
-        start, stop = self._step_ranges(spans.valid_from[known], spans.valid_to[known])
-        return self._by_steps(spans.entity[known], start, stop, None, len(self.snap.unions) + 1)
+        entity, valid_from, valid_to = spans.entity[known], spans.valid_from[known], spans.valid_to[known]
+        return self._by_days("unions", entity, valid_from, valid_to, None, len(self.snap.unions) + 1)
 
     def _parts(self, ind: Indicator) -> list[tuple[int, int]]:
         """A plans' percentage's (numerator, denominator) at each step (whole tenant)."""

@@ -32,6 +32,12 @@ def month_starts(month: np.ndarray) -> np.ndarray:
     return np.asarray(month, np.int64).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + EPOCH
 
 
+def month_ends(first: int, last: int) -> np.ndarray:
+    """The last day of each month from that of day ``first`` to that of day ``last`` (ordinals)."""
+    month = np.arange(int(months(np.array([first]))[0]), int(months(np.array([last]))[0]) + 1)
+    return month_starts(month + 1) - 1
+
+
 @dataclass(frozen=True)
 class MonthlyStocks:
     """One kind of count (members, women, card holders) of each union code at each month's end.
