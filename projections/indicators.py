@@ -1276,6 +1276,14 @@ def step_sums(
     return table
 
 
+def union_places(snap: Snapshot) -> np.ndarray:
+    """By union code: the code of its workplace (-1: none), for every code a span may hold."""
+    held, home, _alone = union_homes(snap)
+    places = np.full(len(snap.unions) + 1, -1, np.int64)
+    places[held] = home
+    return places
+
+
 def union_homes(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, bool]:
     """The union codes placed at a workplace, their workplaces' codes, and whether no workplace
     holds two of them; worked out once per position."""
@@ -1371,7 +1379,7 @@ class _Series:
         offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
         return rows, np.repeat(start, counts) + offsets
 
-    def _workplace_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _workplace_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """``_Answer._workplace_columns`` for every step at once, as (workplaces x steps) arrays
         flattened: whether the workplace is counted (placed under the unit, on the step's day),
         its workers at its latest survey by then (-1: none), whether it has a union then (anywhere)
@@ -1483,10 +1491,12 @@ class _Series:
         out[~hit] = over(self.days[~hit])
         return out.T
 
-    def _workplace_cells_by_steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``_workplace_cells`` of the whole tenant, built from step ranges rather than one entry per
-        row and step: each workplace's spans, surveys and unions add over the steps they cover."""
-        st, n = self.snap.structure, len(self.days)
+    def _workplace_cells_by_steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """``_workplace_cells`` of the whole tenant, as (workplaces x steps) arrays, built from step
+        ranges (or month-end tables) rather than one entry per row and step: each workplace's spans,
+        surveys and unions add over the steps they cover. No members: ``_members_in_covered``
+        counts them by union."""
+        st = self.snap.structure
         places = len(self.snap.workplaces) + 1
         spans = st.workplace_spans
         known = np.flatnonzero(spans.known(self.k))
@@ -1497,29 +1507,25 @@ class _Series:
         s_wp, s_as_of, s_workers, order, until = self._survey_spans()
         plus_one = (s_workers[order] + 1).astype(float)
         workers = self._by_days("workers", s_wp[order], s_as_of[order], until, plus_one, places) - 1
-        # unions open on each day, wherever placed, and their members: each placed union's open
-        # spans and members at each step, added to its workplace's cells (steps x places)
-        held, home, alone = union_homes(self.snap)
-        opened = self._once("unions_open", self._unions_open).T[:, held]
-        weighted = self._once("members", lambda: self._members(False)).T[:, held] * opened
-        has_union: np.ndarray
-        members: np.ndarray
-        if alone:  # one union a workplace at most: its cells are the union's
-            has_union, members = np.zeros((n, places), bool), np.zeros((n, places))
-            has_union[:, home], members[:, home] = opened > 0, weighted
-        else:
-            cells = (np.arange(n)[:, None] * places + home).ravel()
-            has_union = np.bincount(cells, weights=opened.ravel(), minlength=places * n)[: places * n] > 0.5
-            members = np.bincount(cells, weights=weighted.ravel(), minlength=places * n)[: places * n]
-            has_union, members = has_union.reshape(n, places), members.reshape(n, places)
-        return present, workers, has_union.T, members.T
+        # whether a union is open there on each day, wherever placed: its unions' open spans, each
+        # counted at its union's workplace (the members there: ``_members_in_covered``)
+        spans = st.union_spans
+        known = np.flatnonzero(spans.known(self.k))
+        home = union_places(self.snap)[spans.entity[known]]
+        placed = home >= 0
+        valid_from, valid_to = spans.valid_from[known][placed], spans.valid_to[known][placed]
+        has_union = self._by_days("union places", home[placed], valid_from, valid_to, None, places, positive=True)
+        return present, workers, has_union, None
 
     def _workplaces(self, min_workers: int) -> list[tuple[int, int, int, int]]:
         """(eligible, covered, members in covered, workers in covered) of each step, threshold N."""
         _present, workers, _has_union, members = self._once("places", self._workplace_cells)
         n = len(self.days)
         eligible, covered = self._once(("covered", min_workers), lambda: self._covered(min_workers))
-        in_covered = column_sums(members.reshape(-1, n), covered)
+        if members is None:
+            in_covered = self._members_in_covered(covered)
+        else:
+            in_covered = column_sums(members.reshape(-1, n), covered)
         workers_covered = column_sums(workers.reshape(-1, n), covered)
         return [
             (int(e), int(c), int(round(m)), int(w))
@@ -1527,6 +1533,17 @@ class _Series:
                 np.count_nonzero(eligible, axis=0), np.count_nonzero(covered, axis=0), in_covered, workers_covered
             )
         ]
+
+    def _members_in_covered(self, covered: np.ndarray) -> np.ndarray:
+        """The members of each step's covered workplaces (a (workplaces x steps) array), counted by
+        union: each placed union's members times its open spans, where its workplace is covered."""
+        held, home, _alone = union_homes(self.snap)
+        counts = self._once("members", lambda: self._members(False))
+        spans_open = self._once("unions_open", self._unions_open)
+        n = len(self.days)
+        at_home = np.zeros((n, len(counts)), bool)
+        at_home[:, held] = covered.T[:, home]
+        return column_sums(counts * spans_open, at_home.T)
 
     def _covered(self, min_workers: int) -> tuple[np.ndarray, np.ndarray]:
         """(eligible, covered) workplace cells of threshold N, as (workplaces x steps) arrays."""
