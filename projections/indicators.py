@@ -1613,7 +1613,7 @@ class _Series:
             c = plans.conferences
             ok = c["at"] <= self.k
             places, start = c["workplace"][ok], c["on"][ok]
-            stop = next_new_year(start)
+            stop = self.snap.once("conferences' ends", lambda: next_new_year(c["on"]))[ok]
         marks = self._by_days(("marks", base), places, start, stop, None, present.size // n, positive=True)
         covered = self._once(("covered", min_workers), lambda: self._covered(min_workers))[1]
         marked = covered & marks
