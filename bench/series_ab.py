@@ -65,6 +65,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=10)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--period", default="2023-2028")
+    parser.add_argument("--unit", help="the unit of the series under a unit (default: the fourth by id)")
     args = parser.parse_args()
     settings = Settings(
         database_url=os.environ.get("UNIONLEDGER_BENCH_DATABASE_URL") or DEFAULT_URL,
@@ -93,7 +94,13 @@ def main() -> None:
 
             with store.transaction() as cur:
                 row = cur.execute("SELECT unit_id FROM unit_state ORDER BY unit_id LIMIT 1 OFFSET 3").fetchone()
-            some_unit = row[0] if row else None
+                bounds = cur.execute(
+                    f"SELECT MIN(recorded_at), MAX(recorded_at) FROM {store.event_store.events_table}"
+                ).fetchone()
+            assert bounds is not None  # an aggregate without GROUP BY returns one row
+            first, last = bounds
+            some_unit = args.unit or (row[0] if row else None)
+            midway = datetime.fromtimestamp((first + last) / 2_000_000, UTC)  # half the register known
 
             shapes = {
                 "month": {"period": args.period, "step": "month"},
@@ -101,6 +108,13 @@ def main() -> None:
                 "year": {"period": "2016-2028", "step": "year"},
                 "unit": {"period": "2024-2025", "step": "month", "unit_id": some_unit},
                 "known_at": {"period": "2024", "step": "month", "known_at": datetime.now(UTC) - timedelta(minutes=30)},
+                "known_midway": {"period": args.period, "step": "month", "known_at": midway},
+                "unit_quarter_midway": {
+                    "period": args.period,
+                    "step": "quarter",
+                    "unit_id": some_unit,
+                    "known_at": midway,
+                },
             }
             sums = {v: {k: digest(ask(v, **p)) for k, p in shapes.items()} for v in variants}
             print(json.dumps(sums, indent=1), flush=True)
