@@ -1278,21 +1278,20 @@ def step_sums(
 
 def union_places(snap: Snapshot) -> np.ndarray:
     """By union code: the code of its workplace (-1: none), for every code a span may hold."""
-    held, home, _alone = union_homes(snap)
+    held, home = union_homes(snap)
     places = np.full(len(snap.unions) + 1, -1, np.int64)
     places[held] = home
     return places
 
 
-def union_homes(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, bool]:
-    """The union codes placed at a workplace, their workplaces' codes, and whether no workplace
-    holds two of them; worked out once per position."""
+def union_homes(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
+    """The union codes placed at a workplace and their workplaces' codes, once per position."""
 
     def compute():
         places = snap.structure.union_workplace
         held = np.flatnonzero(places[: len(snap.unions) + 1] >= 0)
         home = places[held]
-        return held, home, len(np.unique(home)) == len(home)
+        return held, home
 
     return snap.once("union_homes", compute)
 
@@ -1537,7 +1536,7 @@ class _Series:
     def _members_in_covered(self, covered: np.ndarray) -> np.ndarray:
         """The members of each step's covered workplaces (a (workplaces x steps) array), counted by
         union: each placed union's members times its open spans, where its workplace is covered."""
-        held, home, _alone = union_homes(self.snap)
+        held, home = union_homes(self.snap)
         counts = self._once("members", lambda: self._members(False))
         spans_open = self._once("unions_open", self._unions_open)
         n = len(self.days)
