@@ -34,7 +34,7 @@ from projections.base import FOREVER, Transaction, ViewCursor, day
 from projections.columns import NEVER as NEVER_KNOWN
 from projections.columns import NO_DAY, OPEN, RegisterColumns, Snapshot
 from projections.membership import ADMITTED, LEFT, TRANSFERRED_IN, TRANSFERRED_OUT
-from projections.monthly import flow_counts, flows_between, flows_by_day, monthly
+from projections.monthly import flow_counts, flows_between, flows_by_day, month_ends, monthly
 
 NEVER = 0
 ALWAYS = 10**7  # past date.max.toordinal()
@@ -1225,12 +1225,81 @@ def committee_sectors(snap: Snapshot) -> np.ndarray:
 
 
 EPOCH = date(1970, 1, 1).toordinal()
+MONTH_END_DAYS = 20 * 366  # a month-end table reaches this far back from the last change it holds
 
 
 def next_new_year(days: np.ndarray) -> np.ndarray:
     """For day ordinals, the ordinal of the 1st of January after each one's year."""
     years = (np.asarray(days, np.int64) - EPOCH).astype("datetime64[D]").astype("datetime64[Y]")
     return (years + 1).astype("datetime64[D]").astype(np.int64) + EPOCH
+
+
+def ratings_in_order(snap: Snapshot) -> dict:
+    """The ratings in order of union, year and position, each with the day it starts to stand (the
+    later of its decision and its year's first day), and the instant the last was recorded; worked
+    out once per position."""
+
+    def compute():
+        r = snap.plans.ratings
+        order = r["order"]
+        years = r["year"][order].astype(np.int64) - 1970
+        first_days = years.astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64) + EPOCH
+        return {
+            "union": r["union"][order].astype(np.int64),
+            "since": np.maximum(r["decided_on"][order], first_days),
+            "at": r["at"][order],
+            "good": r["good"][order] == 1,
+            "recorded_by": int(r["at"].max(initial=0)),
+        }
+
+    return snap.once("ratings_in_order", compute)
+
+
+def step_sums(
+    n: int, rows: np.ndarray, start: np.ndarray, stop: np.ndarray, value: np.ndarray | None, size: int
+) -> np.ndarray:
+    """A (n x size) array of whole numbers: each row's (whole) value (None: one) added in the steps
+    [start, stop) of its row. A difference per row and step range, summed step after step over
+    rows of ``size`` (long rows add faster than short)."""
+    cells = size * (n + 1)
+    rows = rows.astype(np.int64)
+    starts, stops = start.astype(np.int64) * size + rows, stop.astype(np.int64) * size + rows
+    if value is None:
+        diff = np.bincount(starts, minlength=cells)[:cells] - np.bincount(stops, minlength=cells)[:cells]
+    else:
+        value = np.asarray(value, np.float64)
+        both, signed = np.concatenate([starts, stops]), np.concatenate([value, -value])
+        diff = np.bincount(both, weights=signed, minlength=cells)[:cells].astype(np.int64)
+    table = diff.reshape(n + 1, size)[:n]
+    for i in range(1, n):
+        np.add(table[i], table[i - 1], out=table[i])
+    return table
+
+
+def union_places(snap: Snapshot) -> np.ndarray:
+    """By union code: the code of its workplace (-1: none), for every code a span may hold."""
+    held, home = union_homes(snap)
+    places = np.full(len(snap.unions) + 1, -1, np.int64)
+    places[held] = home
+    return places
+
+
+def union_homes(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
+    """The union codes placed at a workplace and their workplaces' codes, once per position."""
+
+    def compute():
+        places = snap.structure.union_workplace
+        held = np.flatnonzero(places[: len(snap.unions) + 1] >= 0)
+        home = places[held]
+        return held, home
+
+    return snap.once("union_homes", compute)
+
+
+def column_sums(values: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Each column's sum of ``values`` over the rows ``where`` holds (one pass, no masked copy;
+    whole numbers summed as int64)."""
+    return np.einsum("ij,ij->j", values, where, dtype=np.result_type(values.dtype, np.int64))
 
 
 def _percentages(numerators: np.ndarray, denominators: np.ndarray) -> list[float]:
@@ -1309,7 +1378,7 @@ class _Series:
         offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
         return rows, np.repeat(start, counts) + offsets
 
-    def _workplace_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _workplace_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """``_Answer._workplace_columns`` for every step at once, as (workplaces x steps) arrays
         flattened: whether the workplace is counted (placed under the unit, on the step's day),
         its workers at its latest survey by then (-1: none), whether it has a union then (anywhere)
@@ -1355,11 +1424,17 @@ class _Series:
         the next one's as_of (OPEN for the last)."""
         st = self.snap.structure
         s_wp, s_as_of, s_workers, s_at, _s_pos = st.surveys
-        order = st.survey_order[s_at[st.survey_order] <= self.k]
-        until = np.full(len(order), OPEN, np.int64)
-        same = s_wp[order][1:] == s_wp[order][:-1]
-        until[:-1][same] = s_as_of[order][1:][same]
-        return s_wp, s_as_of, s_workers, order, until
+
+        def spans(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            order = st.survey_order[s_at[st.survey_order] <= k]
+            until = np.full(len(order), OPEN, np.int64)
+            same = s_wp[order][1:] == s_wp[order][:-1]
+            until[:-1][same] = s_as_of[order][1:][same]
+            return s_wp, s_as_of, s_workers, order, until
+
+        if self.k >= self.snap.once("surveys_recorded_by", lambda: int(s_at.max(initial=0))):
+            return self.snap.once("survey_spans", lambda: spans(FOREVER))
+        return spans(self.k)
 
     def _step_ranges(self, valid_from: np.ndarray, valid_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For rows valid over [valid_from, valid_to): the first step whose day lies in the range and
@@ -1367,59 +1442,107 @@ class _Series:
         start = np.searchsorted(self.days, valid_from, "left")
         return start, np.maximum(np.searchsorted(self.days, valid_to, "left"), start)
 
-    def _by_steps(self, rows: np.ndarray, start: np.ndarray, stop: np.ndarray, value: np.ndarray, size: int):
-        """A (size x steps) array of whole numbers: each row's (whole) value added in the steps
-        [start, stop) of its row (a difference per row and step range, summed along the steps)."""
-        n = len(self.days)
-        cells = rows.astype(np.int64) * (n + 1)
-        value = np.asarray(value, np.float64)
-        both, signed = np.concatenate([cells + start, cells + stop]), np.concatenate([value, -value])
-        diff = np.bincount(both, weights=signed, minlength=size * (n + 1))[: size * (n + 1)].astype(np.int64)
-        return np.cumsum(diff.reshape(size, n + 1), axis=1)[:, :n]
+    def _by_steps(
+        self, rows: np.ndarray, start: np.ndarray, stop: np.ndarray, value: np.ndarray | None, size: int
+    ) -> np.ndarray:
+        """A (size x steps) array of whole numbers: each row's (whole) value (None: one) added in the
+        steps [start, stop) of its row (``step_sums``, seen by rows)."""
+        return step_sums(len(self.days), rows, start, stop, value, size).T
 
-    def _workplace_cells_by_steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``_workplace_cells`` of the whole tenant, built from step ranges rather than one entry per
-        row and step: each workplace's spans, surveys and unions add over the steps they cover."""
-        st, n = self.snap.structure, len(self.days)
+    def _by_days(
+        self,
+        name: object,
+        rows: np.ndarray,
+        valid_from: np.ndarray,
+        valid_to: np.ndarray,
+        value: np.ndarray | None,
+        size: int,
+        positive: bool = False,
+    ) -> np.ndarray:
+        """``_by_steps`` of rows valid over [valid_from, valid_to), as (size x steps) (where
+        ``positive``: whether above zero). Of everything recorded, a step on a month's last day is a
+        row of a month-end table kept per view position under ``name`` (the rows must be those of
+        the position); only the others (the running month) are summed here."""
+
+        def over(days: np.ndarray) -> np.ndarray:
+            start = np.searchsorted(days, valid_from, "left")
+            stop = np.maximum(np.searchsorted(days, valid_to, "left"), start)
+            sums = step_sums(len(days), rows, start, stop, value, size)
+            return sums > 0 if positive else sums.astype(np.int32)
+
+        if self.k < FOREVER or not len(rows):
+            return over(self.days).T
+
+        def table() -> tuple[np.ndarray, np.ndarray]:
+            changes = np.concatenate([valid_from, valid_to[valid_to < OPEN]])
+            last = int(changes.max())
+            first = max(int(changes.min()), last - MONTH_END_DAYS)
+            ends = month_ends(first, last + 31)  # a month past the last change: later days are as it
+            return ends, over(ends)
+
+        ends, kept = self.snap.once(("month ends", name), table)
+        at = np.minimum(np.searchsorted(ends, self.days), len(ends) - 1)
+        hit = ends[at] == self.days
+        if hit.all():
+            return kept[at].T
+        out = np.empty((len(self.days), size), kept.dtype)
+        out[hit] = kept[at[hit]]
+        out[~hit] = over(self.days[~hit])
+        return out.T
+
+    def _workplace_cells_by_steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """``_workplace_cells`` of the whole tenant, as (workplaces x steps) arrays, built from step
+        ranges (or month-end tables) rather than one entry per row and step: each workplace's spans,
+        surveys and unions add over the steps they cover. No members: ``_members_in_covered``
+        counts them by union."""
+        st = self.snap.structure
         places = len(self.snap.workplaces) + 1
         spans = st.workplace_spans
         known = np.flatnonzero(spans.known(self.k))
-        start, stop = self._step_ranges(spans.valid_from[known], spans.valid_to[known])
-        ones = np.ones(len(known))
-        present = self._by_steps(spans.entity[known], start, stop, ones, places) > 0
+        entity, valid_from, valid_to = spans.entity[known], spans.valid_from[known], spans.valid_to[known]
+        present = self._by_days("workplaces", entity, valid_from, valid_to, None, places, positive=True)
         # each survey is the latest of its workplace from its as_of to the next one's: the ranges of
         # one workplace do not overlap, so its workers (+1, none being -1) add up to the latest's
         s_wp, s_as_of, s_workers, order, until = self._survey_spans()
-        start, stop = self._step_ranges(s_as_of[order], until)
         plus_one = (s_workers[order] + 1).astype(float)
-        workers = self._by_steps(s_wp[order], start, stop, plus_one, places) - 1
-        # unions open on each day, wherever placed, and their members: each placed union's open
-        # spans and members at each step, added to its workplace's cells
-        spans_open = self._once("unions_open", self._unions_open)
-        held = np.arange(min(len(spans_open), len(st.union_workplace)))
-        home = st.union_workplace[held]
-        held, home = held[home >= 0], home[home >= 0]
-        cells = (home[:, None] * n + np.arange(n)).ravel()
-        opened = spans_open[held]
-        has_union = np.bincount(cells, weights=opened.ravel(), minlength=places * n)[: places * n] > 0.5
-        counts = self._once("members", lambda: self._members(False))
-        weighted = (counts[held] * opened).ravel()
-        members = np.bincount(cells, weights=weighted, minlength=places * n)[: places * n]
-        return present.ravel(), workers.ravel(), has_union, members
+        workers = self._by_days("workers", s_wp[order], s_as_of[order], until, plus_one, places) - 1
+        # whether a union is open there on each day, wherever placed: its unions' open spans, each
+        # counted at its union's workplace (the members there: ``_members_in_covered``)
+        spans = st.union_spans
+        known = np.flatnonzero(spans.known(self.k))
+        home = union_places(self.snap)[spans.entity[known]]
+        placed = home >= 0
+        valid_from, valid_to = spans.valid_from[known][placed], spans.valid_to[known][placed]
+        has_union = self._by_days("union places", home[placed], valid_from, valid_to, None, places, positive=True)
+        return present, workers, has_union, None
 
     def _workplaces(self, min_workers: int) -> list[tuple[int, int, int, int]]:
         """(eligible, covered, members in covered, workers in covered) of each step, threshold N."""
         _present, workers, _has_union, members = self._once("places", self._workplace_cells)
         n = len(self.days)
         eligible, covered = self._once(("covered", min_workers), lambda: self._covered(min_workers))
-        in_covered = members.reshape(-1, n).sum(axis=0, where=covered)
-        workers_covered = workers.reshape(-1, n).sum(axis=0, where=covered)
+        if members is None:
+            in_covered = self._members_in_covered(covered)
+        else:
+            in_covered = column_sums(members.reshape(-1, n), covered)
+        workers_covered = column_sums(workers.reshape(-1, n), covered)
         return [
             (int(e), int(c), int(round(m)), int(w))
             for e, c, m, w in zip(
                 np.count_nonzero(eligible, axis=0), np.count_nonzero(covered, axis=0), in_covered, workers_covered
             )
         ]
+
+    def _members_in_covered(self, covered: np.ndarray) -> np.ndarray:
+        """The members of each step's covered workplaces (a (workplaces x steps) array), counted by
+        union: each placed union's members times its open spans, where its workplace is covered."""
+        held, home = union_homes(self.snap)
+        counts = self._once("members", lambda: self._members(False))
+        spans_open = self._once("unions_open", self._unions_open)
+        n = len(self.days)
+        at_home = np.zeros((n, len(counts)), bool)
+        at_home[:, held] = covered.T[:, home]
+        return column_sums(counts * spans_open, at_home.T)
 
     def _covered(self, min_workers: int) -> tuple[np.ndarray, np.ndarray]:
         """(eligible, covered) workplace cells of threshold N, as (workplaces x steps) arrays."""
@@ -1462,23 +1585,25 @@ class _Series:
         """``_Answer._ratings`` for every step at once, as (unions x steps) arrays: a record stands
         from the first step on or after both its decision and its year's first day, and a union's
         rating on a step is the last (in order of year, then position) of those standing by then."""
-        r, n, size = self.snap.plans.ratings, len(self.days), len(self.snap.unions) + 1
-        known = r["order"][r["at"][r["order"]] <= self.k]
-        years, back = np.unique(r["year"][known], return_inverse=True)
-        first_days = np.array([day(date(int(y), 1, 1)) for y in years], np.int64)[back] if len(known) else years
-        step = np.searchsorted(self.days, np.maximum(r["decided_on"][known], first_days), "left")
+        r, n, size = ratings_in_order(self.snap), len(self.days), len(self.snap.unions) + 1
+        union, since, good = r["union"], r["since"], r["good"]
+        if self.k < r["recorded_by"]:
+            known = np.flatnonzero(r["at"] <= self.k)
+            union, since, good = union.take(known), since.take(known), good.take(known)
+        step = np.searchsorted(self.days, since, "left")
         latest = np.full(size * (n + 1), -1, np.int64)
-        np.maximum.at(latest, r["union"][known] * (n + 1) + step, np.arange(len(known)))
-        latest = np.maximum.accumulate(latest.reshape(size, n + 1), axis=1)[:, :n]
-        good = np.concatenate([[False], r["good"][known] == 1])  # by latest + 1: none (-1) is not good
-        return good[latest + 1], latest >= 0
+        np.maximum.at(latest, step * size + union, np.arange(len(union)))
+        latest = latest.reshape(n + 1, size)[:n]  # a row of unions a step: the later steps take the earlier
+        for i in range(1, n):
+            np.maximum(latest[i], latest[i - 1], out=latest[i])
+        good = np.concatenate([[False], good])  # by latest + 1: none (-1) is not good
+        return good[latest + 1].T, (latest >= 0).T
 
     def _workplace_plan_parts(self, base: str, min_workers: int) -> list[tuple[int, int]]:
         """(workplaces with an agreement in force or a conference held, covered workplaces) of
         each step, as ``_Answer._plan_parts`` counts them for one day."""
         present = self._once("places", self._workplace_cells)[0]
         n, plans = len(self.days), self.snap.plans
-        marks = np.zeros(len(present), bool)
         if base == "cla_coverage_pct":
             a = plans.agreements
             ok = a["at"] <= self.k
@@ -1487,11 +1612,10 @@ class _Series:
             c = plans.conferences
             ok = c["at"] <= self.k
             places, start = c["workplace"][ok], c["on"][ok]
-            stop = next_new_year(start)
-        rows, steps = self._steps_of(start, stop)
-        marks[places[rows] * n + steps] = True
+            stop = self.snap.once("conferences' ends", lambda: next_new_year(c["on"]))[ok]
+        marks = self._by_days(("marks", base), places, start, stop, None, present.size // n, positive=True)
         covered = self._once(("covered", min_workers), lambda: self._covered(min_workers))[1]
-        marked = covered & marks.reshape(-1, n)
+        marked = covered & marks
         return list(zip(np.count_nonzero(marked, axis=0).tolist(), np.count_nonzero(covered, axis=0).tolist()))
 
     def _record_parts(self, base: str) -> list[tuple[int, int]] | None:
@@ -1586,8 +1710,8 @@ class _Series:
         """How many spans known at K hold each union code open on each step's day: (unions x steps)."""
         spans = self.snap.structure.union_spans
         known = np.flatnonzero(spans.known(self.k))
-        start, stop = self._step_ranges(spans.valid_from[known], spans.valid_to[known])
-        return self._by_steps(spans.entity[known], start, stop, np.ones(len(known)), len(self.snap.unions) + 1)
+        entity, valid_from, valid_to = spans.entity[known], spans.valid_from[known], spans.valid_to[known]
+        return self._by_days("unions", entity, valid_from, valid_to, None, len(self.snap.unions) + 1)
 
     def _parts(self, ind: Indicator) -> list[tuple[int, int]]:
         """A plans' percentage's (numerator, denominator) at each step (whole tenant)."""
@@ -1603,7 +1727,7 @@ class _Series:
             return records
         yes, of = self._once("committees" if base == "womens_committee_pct" else "ratings", self._union_marks(base))
         spans_open = self._once("unions_open", self._unions_open)
-        return list(zip((yes * spans_open).sum(axis=0).tolist(), (of * spans_open).sum(axis=0).tolist()))
+        return list(zip(column_sums(spans_open, yes).tolist(), column_sums(spans_open, of).tolist()))
 
     def _union_marks(self, base: str) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
         return self._committees if base == "womens_committee_pct" else self._ratings

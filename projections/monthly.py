@@ -32,13 +32,20 @@ def month_starts(month: np.ndarray) -> np.ndarray:
     return np.asarray(month, np.int64).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + EPOCH
 
 
+def month_ends(first: int, last: int) -> np.ndarray:
+    """The last day of each month from that of day ``first`` to that of day ``last`` (ordinals)."""
+    month = np.arange(int(months(np.array([first]))[0]), int(months(np.array([last]))[0]) + 1)
+    return month_starts(month + 1) - 1
+
+
 @dataclass(frozen=True)
 class MonthlyStocks:
     """One kind of count (members, women, card holders) of each union code at each month's end.
 
-    ``table[u, j]`` is union ``u``'s count at the end of month ``first + j - 1`` (column 0: before
-    any change); ``day``/``holder``/``weight`` are the changes (+1 from the day a record starts
-    counting, -1 from the day it stops) in order of day."""
+    ``table[j, u]`` is union ``u``'s count at the end of month ``first + j - 1`` (row 0: before
+    any change), a month's counts side by side so that a day's are one contiguous row;
+    ``day``/``holder``/``weight`` are the changes (+1 from the day a record starts counting, -1
+    from the day it stops) in order of day."""
 
     first: int
     table: np.ndarray
@@ -62,20 +69,21 @@ class MonthlyStocks:
         width = (int(months(day[-1:])[0]) - first + 2) if len(day) else 1
         if unions * width > MAX_CELLS:
             return None
-        cells = holder * width + (months(day) - first + 1)
+        cells = (months(day) - first + 1) * unions + holder
         table = np.bincount(cells, weights=weight, minlength=unions * width)[: unions * width]
-        table = np.cumsum(table.reshape(unions, width), axis=1).astype(np.int32)
+        table = np.cumsum(table.reshape(width, unions), axis=0).astype(np.int32)
         return cls(first, table, day.astype(np.int32), holder.astype(np.int32), weight.astype(np.int8))
 
     def on(self, days: np.ndarray) -> np.ndarray:
-        """The count of each union code on each of ``days``: a (unions x days) array."""
-        unions, width = self.table.shape
+        """The count of each union code on each of ``days``: a (unions x days) array (a view of
+        one row of counts per day)."""
+        width, unions = self.table.shape
         days = np.asarray(days, np.int64)
         month = months(days)
         # the end of the month before the day's; of the day's own month where it is its last day
         month_end = month_starts(month + 1) - 1 == days
-        column = np.clip(month - self.first + month_end, 0, width - 1)
-        out = self.table[:, column].astype(np.float64)
+        row = np.clip(month - self.first + month_end, 0, width - 1)
+        out = self.table[row].astype(np.float64)
         inside = (month >= self.first) & (month - self.first < width - 1) & ~month_end
         if inside.any():
             # the days sought in the changes' own type: another would make numpy convert the changes
@@ -83,8 +91,8 @@ class MonthlyStocks:
             highs = np.searchsorted(self.day, days[inside].astype(self.day.dtype), "right")
             for i, lo, hi in zip(np.flatnonzero(inside).tolist(), lows.tolist(), highs.tolist()):
                 if hi > lo:
-                    out[:, i] += np.bincount(self.holder[lo:hi], weights=self.weight[lo:hi], minlength=unions)[:unions]
-        return out
+                    out[i] += np.bincount(self.holder[lo:hi], weights=self.weight[lo:hi], minlength=unions)[:unions]
+        return out.T
 
 
 def monthly(snap: Snapshot, kind: str) -> MonthlyStocks | None:

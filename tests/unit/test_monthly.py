@@ -5,7 +5,7 @@ from datetime import date
 import numpy as np
 
 from projections.columns import OPEN
-from projections.monthly import MonthlyStocks
+from projections.monthly import MonthlyStocks, month_ends
 
 
 def d(text: str) -> int:
@@ -39,3 +39,14 @@ def test_a_record_that_starts_on_or_after_its_end_never_counts():
     table = MonthlyStocks.of(1, holder, start, stop, np.array([1, 1], np.int8))
     assert table is not None
     assert counts(table, "2024-03-31", "2024-04-15", "2024-06-30") == [[0, 0, 0]]
+
+
+def test_month_ends_are_the_last_days_of_the_months_between_two_days():
+    ends = month_ends(d("2023-11-15"), d("2024-03-01"))
+    assert [date.fromordinal(int(e)).isoformat() for e in ends] == [
+        "2023-11-30",
+        "2023-12-31",
+        "2024-01-31",
+        "2024-02-29",
+        "2024-03-31",
+    ]
