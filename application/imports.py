@@ -12,7 +12,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from datetime import date, datetime
@@ -78,21 +78,26 @@ def _write(store: Any, plan: ImportPlan, actor: str, progress: Callable[[int], N
     events = not store.projector.derives(ADMITTED_TOPIC)
     written = 0
     store.vault.index_key()  # read (or made) before the transaction: on SQLite it would wait for it
-    with store.transaction(write=True) as cur:
+    # A chunk's chain links and tree nodes are hashed in a thread of their own while the connection
+    # writes its views: the hashing needs the chunk's positions, and nothing the views write.
+    with store.transaction(write=True) as cur, ThreadPoolExecutor(1, thread_name_prefix="import-chain") as hashing:
         views, end = store.projector.position_in(cur), store.chain.end(cur)
+        edge = store.chain.tree.edge(cur, end[0])  # the tree's right edge, grown in memory from here
         for built, sealing in _ahead(import_events(store, plan, actor, events)):
             store.vault.keep(cur, sealing)
             positions = insert_within(store.event_store.recorder, cur, [stored for stored, _e, _t in built])
+            hashed = None
+            if end[0] == positions[0] - 1:  # else positions a rolled-back write used: extension links them
+                recorded = [(position, stored, micros(at)) for (stored, _e, at), position in zip(built, positions)]
+                hashed = hashing.submit(store.chain.hashed, recorded, end, edge)
             store.projector.apply_stored(
                 [(stored.topic, event, position) for (stored, event, _t), position in zip(built, positions)],
                 cur,
                 after=views,
             )
             views = positions[-1]
-            if end[0] == positions[0] - 1:  # else positions a rolled-back write used: extension links them
-                end = store.chain.link_stored(
-                    cur, [(position, stored, micros(at)) for (stored, _e, at), position in zip(built, positions)], end
-                )
+            if hashed is not None:
+                end = store.chain.store_hashed(cur, hashed.result())
             written += len(built)
             if progress:
                 progress(len(built))

@@ -86,6 +86,8 @@ def profiled_import(store: Any, province: Any) -> dict:
     originals = [
         (projector, "apply_stored"),
         (chain, "link_stored"),
+        (chain, "hashed"),
+        (chain, "store_hashed"),
         (vault, "keep"),
         (store, "extend_chain_locked"),
         (store, "analyze"),
@@ -121,6 +123,8 @@ def profiled_import(store: Any, province: Any) -> dict:
     names = {
         "apply_stored": "write views",
         "link_stored": "chain and tree",
+        "hashed": "chain and tree hashed (beside)",
+        "store_hashed": "chain and tree",
         "keep": "keys and index tokens",
         "extend_chain_locked": "chain extended",
         "analyze": "statistics",
@@ -153,7 +157,12 @@ def profiled_import(store: Any, province: Any) -> dict:
         "members_per_s": round(province.n_members / wall),
         "process_cpu_s": round(time.process_time() - cpu, 2),
         "builders_cpu_s": round(sum(backend_cpu(pid) for pid in workers) - worker_cpu, 2),
-        "db_cpu_s": round(sum(d for name, (_w, _p, d) in phases.figures.items() if not name.startswith(" ")), 2),
+        "db_cpu_s": round(
+            sum(
+                d for name, (_w, _p, d) in phases.figures.items() if not name.startswith(" ") and "(beside)" not in name
+            ),
+            2,
+        ),
         "phases": phases.rounded(),
     }
 

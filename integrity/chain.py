@@ -42,6 +42,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from domain.errors import Conflict, InvalidValue
+from integrity import merkle
 from integrity.merkle import leaf_hash
 from projections.base import from_micros, micros
 
@@ -113,6 +114,30 @@ def genesis(tenant_id: str) -> bytes:
 
 def _field(data: bytes) -> bytes:
     return len(data).to_bytes(4, "big") + data
+
+
+@dataclass
+class Hashed:
+    """New events' chain links (position, link in hex, recorded at), their tree rows (position,
+    nodes; None where the tree does not end right before them) and the chain's new end."""
+
+    links: list[tuple[int, str, int | None]]
+    nodes: list[tuple[int, bytes]] | None
+    end: tuple[int, bytes]
+
+
+def _links(
+    recorded: Sequence[tuple[int, Any, int | None]], end: tuple[int, bytes]
+) -> tuple[list[tuple[int, str, int | None]], list[bytes], tuple[int, bytes]]:
+    """The links of ``(position, stored event, recorded at)`` after ``end``, their leaves and the new end."""
+    link = end[1]
+    rows, leaves = [], []
+    for position, stored, at in recorded:
+        data = canonical(position, stored.originator_id, stored.originator_version, stored.topic, bytes(stored.state))
+        link = hashlib.sha256(link + data).digest()
+        rows.append((position, link.hex(), at))
+        leaves.append(leaf_hash(data))
+    return rows, leaves, ((recorded[-1][0], link) if recorded else end)
 
 
 def canonical(position: int, originator_id: Any, originator_version: int, topic: str, state: bytes) -> bytes:
@@ -304,19 +329,30 @@ class Chain:
     ) -> tuple[int, bytes]:
         """Link events just written in ``cur``'s transaction, each ``(position, stored event,
         recorded at)``, after ``end``, and add their leaves to the tree; returns the chain's new end."""
-        link = end[1]
-        rows, leaves = [], []
-        for position, stored, at in recorded:
-            data = canonical(
-                position, stored.originator_id, stored.originator_version, stored.topic, bytes(stored.state)
-            )
-            link = hashlib.sha256(link + data).digest()
-            rows.append((position, link.hex(), at))
-            leaves.append(leaf_hash(data))
+        rows, leaves, new_end = _links(recorded, end)
         cur.insert_rows("ledger_chain", ("position", "link", "recorded_at"), rows)
         if recorded:
             self.tree.link(cur, recorded[0][0], leaves, edge)
-        return (recorded[-1][0], link) if recorded else end
+        return new_end
+
+    @staticmethod
+    def hashed(
+        recorded: Sequence[tuple[int, Any, int | None]], end: tuple[int, bytes], edge: list[tuple[int, bytes]] | None
+    ) -> Hashed:
+        """``link_stored``'s hashing alone, without the database, so that it can run while the
+        connection does other work: the links after ``end`` and, where ``edge`` (the tree's right
+        edge right before them, grown in place) is given, the tree's rows."""
+        rows, leaves, new_end = _links(recorded, end)
+        first = recorded[0][0] if recorded else 0
+        nodes = None if edge is None else [(first + i, merkle.append(edge, leaf)) for i, leaf in enumerate(leaves)]
+        return Hashed(rows, nodes, new_end)
+
+    def store_hashed(self, cur: Any, hashed: Hashed) -> tuple[int, bytes]:
+        """Store what ``hashed`` made in ``cur``'s transaction; returns the chain's new end."""
+        cur.insert_rows("ledger_chain", ("position", "link", "recorded_at"), hashed.links)
+        if hashed.nodes:
+            self.tree.store_nodes(cur, hashed.nodes)
+        return hashed.end
 
     def _ever_recorded(self, first: int, last: int) -> bool:
         """Whether an event was ever recorded at one of these positions (the caller holds the lock):

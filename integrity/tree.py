@@ -116,7 +116,16 @@ class Tree:
     def _write(
         cur: Any, first: int, stack: list[tuple[int, bytes]], leaves: Sequence[bytes], table: str = TREE_TABLE
     ) -> None:
-        rows = [(first + i, merkle.append(stack, leaf)) for i, leaf in enumerate(leaves)]
+        Tree.store_nodes(cur, [(first + i, merkle.append(stack, leaf)) for i, leaf in enumerate(leaves)], table)
+
+    def edge(self, cur: Any, size: int) -> list[tuple[int, bytes]] | None:
+        """The right edge of the tree of ``size`` leaves (None if it does not end there), for a
+        writer that grows it from memory (``Chain.hashed``)."""
+        return self._edge(cur, size)
+
+    @staticmethod
+    def store_nodes(cur: Any, rows: Sequence[tuple[int, bytes]], table: str = TREE_TABLE) -> None:
+        """The tree's rows (position, nodes) of new leaves, in ``cur``'s transaction."""
         if cur.dialect == "postgres" and len(rows) > FEW_ROWS and not cur.pipelined:
             # binary COPY: the hashes go as they are, not escaped as text row by row
             with cur.raw.copy(f"COPY {table} (position, nodes) FROM STDIN (FORMAT BINARY)") as copy:

@@ -562,11 +562,20 @@ class TenantStore:
 
     def analyze(self) -> None:
         """Renew the planner's statistics of the ledger's tables and of every view, as after a
-        large import: without them PostgreSQL misjudges a freshly filled table."""
-        with self.transaction(write=True) as cur:
-            for table in self._ledger_tables:
-                cur.execute(f"ANALYZE {table}")
-        self.projector.analyze()
+        large import: without them PostgreSQL misjudges a freshly filled table. On PostgreSQL the
+        ledger's tables are analysed on a connection of their own beside the views, the two about
+        even."""
+
+        def ledger() -> None:
+            with self.transaction(write=True) as cur:
+                for table in self._ledger_tables:
+                    cur.execute(f"ANALYZE {table}")
+
+        beside = self.backend == "postgres"
+        with in_threads([("ledger-analyze", ledger)] if beside else []):
+            self.projector.analyze()
+        if not beside:
+            ledger()
 
     def warm(self) -> None:
         """Read the indicator columns ahead of the first question (at a million members, seconds
