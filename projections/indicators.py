@@ -33,6 +33,7 @@ from domain.workplaces import SECTORS
 from projections.base import FOREVER, Transaction, ViewCursor, day
 from projections.columns import NEVER as NEVER_KNOWN
 from projections.columns import NO_DAY, OPEN, RegisterColumns, Snapshot
+from projections.day_index import UnionDays
 from projections.membership import ADMITTED, LEFT, TRANSFERRED_IN, TRANSFERRED_OUT
 from projections.monthly import flow_counts, flows_between, flows_by_day, monthly
 
@@ -586,16 +587,18 @@ class _Answer:
         union and period (year), of a period within the period asked (of the year of ``as_of``), of
         the union asked alone if any; ``placed``: under the asked unit on their day (``record_days``)."""
         r = self.plan_table(base)
-        c = self.snap.once(("records_in_order", base), lambda: records_in_order(r, base))
-        if base == "dues_collected_pct":
-            period = self.q.period
-            chosen = (c["start"] >= day(period.start)) & (c["end"] <= day(period.end))
+        c = self.snap.once(("records_by_start", base), lambda: by_period(records_in_order(r, base), base))
+        if base == "dues_collected_pct":  # begun in the period asked, and ended in it
+            first, last = day(self.q.period.start), day(self.q.period.end)
+            part = _between(c["start"], first, last)
+            chosen = c["end"][part] <= last
         else:
-            chosen = c["year"] == self.q.as_of.year
-        chosen &= (c["at"] <= self.k) & (c["later"] > self.k)  # the latest known at K
+            part = _between(c["year"], self.q.as_of.year, self.q.as_of.year)
+            chosen = np.ones(part.stop - part.start, bool)
+        chosen &= (c["at"][part] <= self.k) & (c["later"][part] > self.k)  # the latest known at K
         if self.union is not None:
-            chosen &= c["union"] == self.union
-        rows = c["order"][chosen]
+            chosen &= c["union"][part] == self.union
+        rows = c["order"][part][chosen]
         if not placed or self.scope is None:
             return rows
         found, _ = self.flow_events(r["union"][rows], self.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2, None)
@@ -656,16 +659,20 @@ class _Answer:
     # ---- flows -------------------------------------------------------------
     def _member_flow(self, kind: int) -> int:
         """``_flow`` of the members' flows of one kind, from the snapshot's flows by union and day:
-        per union, a binary search for each window's ends; the flows recorded after K counted
-        directly and taken off (or, where they are most, those known at K counted alone)."""
+        per union, a binary search for each window's ends in the index of every flow, or of the
+        blocks of recording up to the cut nearest K; the flows between the cut and K counted directly."""
         first, last = self.q.flow_days
         if first > last:
             return 0
         flows = self.snap.flow_index(kind)
-        rows, alone = flows.recorded.split(self.k) if self.k < FOREVER else (None, False)
-        if alone:
-            return self._flow_count(flows.unions[rows], flows.days[rows], first, last)
-        index = flows.index
+        indexes, rows, sign = flows.known_at(self.k)
+        counted = sum(way * self._indexed(index, first, last) for index, way in indexes)
+        if rows is not None:
+            counted += sign * self._flow_count(flows.unions[rows], flows.days[rows], first, last)
+        return counted
+
+    def _indexed(self, index: UnionDays, first: int, last: int) -> int:
+        """``_flow_count`` of the flows an index by union and day holds."""
         if self.scope is not None:
             counted = 0
             for lo, hi, _branch in self._union_windows(self.scope, first, last):
@@ -673,14 +680,12 @@ class _Answer:
                 if self.union is not None:
                     unions = unions[unions == self.union]
                 counted += index.between(unions, lo[unions], hi[unions])
-        elif self.union is None:
-            counted = index.days_between(first, last + 1)
-        else:
-            one = np.array([max(self.union, 0)])
-            counted = index.between(one, np.array([first]), np.array([last + 1])) if self.union >= 0 else 0
-        if rows is not None:
-            counted -= self._flow_count(flows.unions[rows], flows.days[rows], first, last)
-        return counted
+            return counted
+        if self.union is None:
+            return index.days_between(first, last + 1)
+        if self.union < 0:
+            return 0
+        return index.between(np.array([self.union]), np.array([first]), np.array([last + 1]))
 
     def _flow(self, unions: np.ndarray, days: np.ndarray, at: np.ndarray) -> int:
         """Events on the period's days up to as_of, known at K, under the asked unit on their day
@@ -794,6 +799,19 @@ def records_in_order(table: dict[str, np.ndarray], base: str) -> dict[str, np.nd
     later[follows] = at[by_at[least[follows + 1]]]
     out["later"] = later
     return out
+
+
+def by_period(records: dict[str, np.ndarray], base: str) -> dict[str, np.ndarray]:
+    """``records_in_order``'s columns in order of the period's first day (dues) or year
+    (training): the records of a period asked are a slice of them."""
+    o = np.argsort(records["start" if base == "dues_collected_pct" else "year"], kind="stable")
+    return {name: column[o] for name, column in records.items()}
+
+
+def _between(column: np.ndarray, first: int, last: int) -> slice:
+    """The places of a sorted column's values in [first, last]."""
+    kind = column.dtype.type  # of the column's own type: the column is not converted
+    return slice(int(np.searchsorted(column, kind(first), "left")), int(np.searchsorted(column, kind(last), "right")))
 
 
 def ratings_by_union(ratings: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
