@@ -32,7 +32,7 @@ from domain.periods import Period
 from domain.workplaces import SECTORS
 from projections.base import FOREVER, Transaction, ViewCursor, day
 from projections.columns import NEVER as NEVER_KNOWN
-from projections.columns import NO_DAY, OPEN, RegisterColumns, Snapshot
+from projections.columns import NO_DAY, OPEN, RegisterColumns, Snapshot, StructureColumns
 from projections.day_index import UnionDays
 from projections.membership import ADMITTED, LEFT, TRANSFERRED_IN, TRANSFERRED_OUT
 from projections.monthly import flow_counts, flows_between, flows_by_day, monthly
@@ -305,8 +305,15 @@ class _Answer:
         self.snap, self.q = snap, q
         self.k, self.d = q.k, day(q.as_of)
         self.scope = scope
+        # the units and unions' placements known at K are those known now: what follows from them
+        # alone (the asked unit's scope, its unions' windows) is kept for the view position
+        self.settled = self.k >= snap.once("structure_settled", lambda: structure_settled(snap.structure))
         if q.unit_id is not None and scope is None:
-            self.scope = UnitScope(q.unit_id, self.known_units())
+            root = q.unit_id
+            if self.settled:
+                self.scope = snap.once(("unit_scope", root), lambda: UnitScope(root, self.known_units()))
+            else:
+                self.scope = UnitScope(root, self.known_units())
         # a union asked alone: its code (-1, matching nothing, for one the columns do not hold)
         self.union = None if q.union_id is None else snap.unions.index.get(q.union_id, -1)
         self._cache: dict = {}
@@ -738,8 +745,17 @@ class _Answer:
 
     def _union_windows(self, scope: UnitScope, first: int, last: int) -> list[tuple[np.ndarray, ...]]:
         """Per union code, the days in [first, last] on which the scope's root held it, as slots
-        of (from, to, branch) arrays: a union with two separate stretches has two slots. The
-        branch is the code of the unit directly under the root it lay under (see ``branch_codes``)."""
+        of (from, to, branch) arrays: a union with two separate stretches has two slots (one
+        may hold no day of [first, last]). The branch is the code of the unit directly under the
+        root it lay under (see ``branch_codes``). The windows of every day, cut to [first, last]."""
+        if (first, last) != (0, ALWAYS - 2):
+            return self._once(
+                ("windows", id(scope), first, last),
+                lambda: [
+                    (np.maximum(lo, first), np.minimum(hi, last + 1), branch)
+                    for lo, hi, branch in self._union_windows(scope, 0, ALWAYS - 2)
+                ],
+            )
 
         def compute():
             st, units = self.snap.structure, self.snap.units
@@ -768,7 +784,18 @@ class _Answer:
                 [(spans.entity[rows][keep], lo[keep], hi[keep], branch[placing][keep])], len(self.snap.unions) + 1
             )
 
+        if scope is self.scope and self.settled:
+            return self.snap.once(("union_windows", scope.root), compute)
         return self._once(("windows", id(scope), first, last), compute)
+
+
+def structure_settled(st: StructureColumns) -> int:
+    """The last instant a unit's or a union's placement was recorded or superseded: known at any
+    instant from it on, the placements are those known now."""
+    spans = st.union_spans
+    superseded = spans.superseded_at[spans.superseded_at != NEVER_KNOWN]
+    instants = [r for *_row, r, _s in st.unit_rows] + [s for *_row, s in st.unit_rows if s is not None]
+    return max(max(instants, default=0), int(spans.recorded_at.max(initial=0)), int(superseded.max(initial=0)))
 
 
 def records_in_order(table: dict[str, np.ndarray], base: str) -> dict[str, np.ndarray]:
