@@ -204,7 +204,16 @@ class IndicatorCalculator:
         submission and now): the columns brought up to date once, and both answered at one position."""
         with self.transaction(snapshot=True) as cur:
             snap = self.columns.snapshot(cur)
-        return [_Answer(snap, q).figures(indicators) for q in questions]
+        answered: dict[tuple, dict[str, float | int]] = {}
+        out = []
+        for q in questions:
+            answer = _Answer(snap, q)
+            # a report submitted after every row the snapshot holds: the same question twice
+            key = (q.period, q.unit_id, q.union_id, q.as_of, answer.k)
+            if key not in answered:
+                answered[key] = answer.figures(indicators)
+            out.append(dict(answered[key]))
+        return out
 
     def breakdown(
         self, indicators: Sequence[Indicator], q: Question, by: str
@@ -304,6 +313,8 @@ class _Answer:
     def __init__(self, snap: Snapshot, q: Question, scope: UnitScope | None = None):
         self.snap, self.q = snap, q
         self.k, self.d = q.k, day(q.as_of)
+        if self.k < FOREVER and self.k >= snap.once("last_recorded", lambda: last_recorded(snap)):
+            self.k = FOREVER  # every row known at K: the register as known now
         self.scope = scope
         # the units and unions' placements known at K are those known now: what follows from them
         # alone (the asked unit's scope, its unions' windows) is kept for the view position
@@ -787,6 +798,20 @@ class _Answer:
         if scope is self.scope and self.settled:
             return self.snap.once(("union_windows", scope.root), compute)
         return self._once(("windows", id(scope), first, last), compute)
+
+
+def last_recorded(snap: Snapshot) -> int:
+    """The last instant any row the snapshot holds was recorded or superseded (instants from
+    FOREVER on mark none): known at any K from it on, the register is as known now."""
+    st, plans, cards = snap.structure, snap.plans, snap.cards
+    columns = [snap.at, snap.flow_at, cards.first_at, cards.extra_at, st.founded[2], st.dissolved[2], st.surveys[3]]
+    for spans in (st.union_spans, st.workplace_spans):
+        columns += [spans.recorded_at, spans.superseded_at]
+    for table in (plans.ratings, plans.committees, plans.dues, plans.training, plans.agreements, plans.conferences):
+        columns.append(table["at"])
+    last = max(int(c[c < FOREVER].max(initial=0)) for c in columns)
+    units = [t for *_row, r, s in st.unit_rows for t in (r, s) if t is not None and t < FOREVER]
+    return max([last, *units])
 
 
 def structure_settled(st: StructureColumns) -> int:
