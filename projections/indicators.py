@@ -471,19 +471,26 @@ class _Answer:
         if units is not None:
             here &= units[spans.holder]
         size = len(self.snap.workplaces) + 1
+        entity = spans.entity[here]
         holder_of = np.full(size, -1, np.int64)
-        holder_of[spans.entity[here]] = spans.holder[here]
+        holder_of[entity] = spans.holder[here]
         present = np.zeros(size, bool)  # the workplaces here, in order of code (as np.unique gives them)
-        present[spans.entity[here]] = True
+        present[entity] = True
         places = np.flatnonzero(present)
         # the latest survey on or before as_of, as known at K (surveys in order of workplace, then
-        # as_of, then position: the last known of a workplace is its latest)
-        s_wp, s_as_of, s_workers, s_at, _s_pos = st.surveys
-        order = st.survey_order[(s_as_of[st.survey_order] <= d) & (s_at[st.survey_order] <= k)]
+        # as_of, then position, kept for the position: the last known of a workplace is its latest)
+        s_wp, s_as_of, s_workers, s_at = self.snap.once(
+            "surveys_in_order", lambda: tuple(column[st.survey_order] for column in st.surveys[:4])
+        )
+        taken = s_as_of <= d
+        if k < FOREVER:
+            taken &= s_at <= k
+        order = np.flatnonzero(taken)
+        wp = s_wp[order]
         last = np.ones(len(order), bool)
-        last[:-1] = s_wp[order][1:] != s_wp[order][:-1]
+        last[:-1] = wp[1:] != wp[:-1]
         latest = np.full(size, -1, np.int64)
-        latest[s_wp[order][last]] = s_workers[order][last]
+        latest[wp[last]] = s_workers[order[last]]
         workers = latest[places]
         surveyed = workers >= 0
         places, workers = places[surveyed], workers[surveyed]
