@@ -623,11 +623,21 @@ class _Answer:
         chosen &= (c["at"][part] <= self.k) & (c["later"][part] > self.k)  # the latest known at K
         if self.union is not None:
             chosen &= c["union"][part] == self.union
+        if placed and self.scope is not None:  # the unions the asked unit never held: none placed under it
+            chosen &= self._once("reached", self._reached_unions)[c["union"][part]]
         rows = c["order"][part][chosen]
         if not placed or self.scope is None:
             return rows
         found, _ = self.flow_events(r["union"][rows], self.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2, None)
         return rows[found]
+
+    def _reached_unions(self) -> np.ndarray:
+        """By union code: whether the asked unit held it on some day (it has a window)."""
+        reached = np.zeros(len(self.snap.unions) + 1, bool)
+        assert self.scope is not None
+        for lo, hi, _branch in self._union_windows(self.scope, 0, ALWAYS - 2):
+            reached |= lo < hi
+        return reached
 
     def latest_records(self, base: str) -> np.ndarray:
         """Rows of the dues (or training) records known at K, each the latest known of its union
