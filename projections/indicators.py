@@ -32,7 +32,8 @@ from domain.periods import Period
 from domain.workplaces import SECTORS
 from projections.base import FOREVER, Transaction, ViewCursor, day
 from projections.columns import NEVER as NEVER_KNOWN
-from projections.columns import NO_DAY, OPEN, RegisterColumns, Snapshot
+from projections.columns import NO_DAY, OPEN, RegisterColumns, Snapshot, StructureColumns
+from projections.day_index import UnionDays
 from projections.membership import ADMITTED, LEFT, TRANSFERRED_IN, TRANSFERRED_OUT
 from projections.monthly import flow_counts, flows_between, flows_by_day, month_ends, monthly
 
@@ -203,7 +204,16 @@ class IndicatorCalculator:
         submission and now): the columns brought up to date once, and both answered at one position."""
         with self.transaction(snapshot=True) as cur:
             snap = self.columns.snapshot(cur)
-        return [_Answer(snap, q).figures(indicators) for q in questions]
+        answered: dict[tuple, dict[str, float | int]] = {}
+        out = []
+        for q in questions:
+            answer = _Answer(snap, q)
+            # a report submitted after every row the snapshot holds: the same question twice
+            key = (q.period, q.unit_id, q.union_id, q.as_of, answer.k)
+            if key not in answered:
+                answered[key] = answer.figures(indicators)
+            out.append(dict(answered[key]))
+        return out
 
     def breakdown(
         self, indicators: Sequence[Indicator], q: Question, by: str
@@ -303,9 +313,18 @@ class _Answer:
     def __init__(self, snap: Snapshot, q: Question, scope: UnitScope | None = None):
         self.snap, self.q = snap, q
         self.k, self.d = q.k, day(q.as_of)
+        if self.k < FOREVER and self.k >= snap.once("last_recorded", lambda: last_recorded(snap)):
+            self.k = FOREVER  # every row known at K: the register as known now
         self.scope = scope
+        # the units and unions' placements known at K are those known now: what follows from them
+        # alone (the asked unit's scope, its unions' windows) is kept for the view position
+        self.settled = self.k >= snap.once("structure_settled", lambda: structure_settled(snap.structure))
         if q.unit_id is not None and scope is None:
-            self.scope = UnitScope(q.unit_id, self.known_units())
+            root = q.unit_id
+            if self.settled:
+                self.scope = snap.once(("unit_scope", root), lambda: UnitScope(root, self.known_units()))
+            else:
+                self.scope = UnitScope(root, self.known_units())
         # a union asked alone: its code (-1, matching nothing, for one the columns do not hold)
         self.union = None if q.union_id is None else snap.unions.index.get(q.union_id, -1)
         self._cache: dict = {}
@@ -452,19 +471,26 @@ class _Answer:
         if units is not None:
             here &= units[spans.holder]
         size = len(self.snap.workplaces) + 1
+        entity = spans.entity[here]
         holder_of = np.full(size, -1, np.int64)
-        holder_of[spans.entity[here]] = spans.holder[here]
+        holder_of[entity] = spans.holder[here]
         present = np.zeros(size, bool)  # the workplaces here, in order of code (as np.unique gives them)
-        present[spans.entity[here]] = True
+        present[entity] = True
         places = np.flatnonzero(present)
         # the latest survey on or before as_of, as known at K (surveys in order of workplace, then
-        # as_of, then position: the last known of a workplace is its latest)
-        s_wp, s_as_of, s_workers, s_at, _s_pos = st.surveys
-        order = st.survey_order[(s_as_of[st.survey_order] <= d) & (s_at[st.survey_order] <= k)]
+        # as_of, then position, kept for the position: the last known of a workplace is its latest)
+        s_wp, s_as_of, s_workers, s_at = self.snap.once(
+            "surveys_in_order", lambda: tuple(column[st.survey_order] for column in st.surveys[:4])
+        )
+        taken = s_as_of <= d
+        if k < FOREVER:
+            taken &= s_at <= k
+        order = np.flatnonzero(taken)
+        wp = s_wp[order]
         last = np.ones(len(order), bool)
-        last[:-1] = s_wp[order][1:] != s_wp[order][:-1]
+        last[:-1] = wp[1:] != wp[:-1]
         latest = np.full(size, -1, np.int64)
-        latest[s_wp[order][last]] = s_workers[order][last]
+        latest[wp[last]] = s_workers[order[last]]
         workers = latest[places]
         surveyed = workers >= 0
         places, workers = places[surveyed], workers[surveyed]
@@ -586,20 +612,32 @@ class _Answer:
         union and period (year), of a period within the period asked (of the year of ``as_of``), of
         the union asked alone if any; ``placed``: under the asked unit on their day (``record_days``)."""
         r = self.plan_table(base)
-        c = self.snap.once(("records_in_order", base), lambda: records_in_order(r, base))
-        if base == "dues_collected_pct":
-            period = self.q.period
-            chosen = (c["start"] >= day(period.start)) & (c["end"] <= day(period.end))
+        c = self.snap.once(("records_by_start", base), lambda: by_period(records_in_order(r, base), base))
+        if base == "dues_collected_pct":  # begun in the period asked, and ended in it
+            first, last = day(self.q.period.start), day(self.q.period.end)
+            part = _between(c["start"], first, last)
+            chosen = c["end"][part] <= last
         else:
-            chosen = c["year"] == self.q.as_of.year
-        chosen &= (c["at"] <= self.k) & (c["later"] > self.k)  # the latest known at K
+            part = _between(c["year"], self.q.as_of.year, self.q.as_of.year)
+            chosen = np.ones(part.stop - part.start, bool)
+        chosen &= (c["at"][part] <= self.k) & (c["later"][part] > self.k)  # the latest known at K
         if self.union is not None:
-            chosen &= c["union"] == self.union
-        rows = c["order"][chosen]
+            chosen &= c["union"][part] == self.union
+        if placed and self.scope is not None:  # the unions the asked unit never held: none placed under it
+            chosen &= self._once("reached", self._reached_unions)[c["union"][part]]
+        rows = c["order"][part][chosen]
         if not placed or self.scope is None:
             return rows
         found, _ = self.flow_events(r["union"][rows], self.record_days(base, rows), r["at"][rows], 0, ALWAYS - 2, None)
         return rows[found]
+
+    def _reached_unions(self) -> np.ndarray:
+        """By union code: whether the asked unit held it on some day (it has a window)."""
+        reached = np.zeros(len(self.snap.unions) + 1, bool)
+        assert self.scope is not None
+        for lo, hi, _branch in self._union_windows(self.scope, 0, ALWAYS - 2):
+            reached |= lo < hi
+        return reached
 
     def latest_records(self, base: str) -> np.ndarray:
         """Rows of the dues (or training) records known at K, each the latest known of its union
@@ -656,16 +694,20 @@ class _Answer:
     # ---- flows -------------------------------------------------------------
     def _member_flow(self, kind: int) -> int:
         """``_flow`` of the members' flows of one kind, from the snapshot's flows by union and day:
-        per union, a binary search for each window's ends; the flows recorded after K counted
-        directly and taken off (or, where they are most, those known at K counted alone)."""
+        per union, a binary search for each window's ends in the index of every flow, or of the
+        blocks of recording up to the cut nearest K; the flows between the cut and K counted directly."""
         first, last = self.q.flow_days
         if first > last:
             return 0
         flows = self.snap.flow_index(kind)
-        rows, alone = flows.recorded.split(self.k) if self.k < FOREVER else (None, False)
-        if alone:
-            return self._flow_count(flows.unions[rows], flows.days[rows], first, last)
-        index = flows.index
+        indexes, rows, sign = flows.known_at(self.k)
+        counted = sum(way * self._indexed(index, first, last) for index, way in indexes)
+        if rows is not None:
+            counted += sign * self._flow_count(flows.unions[rows], flows.days[rows], first, last)
+        return counted
+
+    def _indexed(self, index: UnionDays, first: int, last: int) -> int:
+        """``_flow_count`` of the flows an index by union and day holds."""
         if self.scope is not None:
             counted = 0
             for lo, hi, _branch in self._union_windows(self.scope, first, last):
@@ -673,14 +715,12 @@ class _Answer:
                 if self.union is not None:
                     unions = unions[unions == self.union]
                 counted += index.between(unions, lo[unions], hi[unions])
-        elif self.union is None:
-            counted = index.days_between(first, last + 1)
-        else:
-            one = np.array([max(self.union, 0)])
-            counted = index.between(one, np.array([first]), np.array([last + 1])) if self.union >= 0 else 0
-        if rows is not None:
-            counted -= self._flow_count(flows.unions[rows], flows.days[rows], first, last)
-        return counted
+            return counted
+        if self.union is None:
+            return index.days_between(first, last + 1)
+        if self.union < 0:
+            return 0
+        return index.between(np.array([self.union]), np.array([first]), np.array([last + 1]))
 
     def _flow(self, unions: np.ndarray, days: np.ndarray, at: np.ndarray) -> int:
         """Events on the period's days up to as_of, known at K, under the asked unit on their day
@@ -733,8 +773,17 @@ class _Answer:
 
     def _union_windows(self, scope: UnitScope, first: int, last: int) -> list[tuple[np.ndarray, ...]]:
         """Per union code, the days in [first, last] on which the scope's root held it, as slots
-        of (from, to, branch) arrays: a union with two separate stretches has two slots. The
-        branch is the code of the unit directly under the root it lay under (see ``branch_codes``)."""
+        of (from, to, branch) arrays: a union with two separate stretches has two slots (one
+        may hold no day of [first, last]). The branch is the code of the unit directly under the
+        root it lay under (see ``branch_codes``). The windows of every day, cut to [first, last]."""
+        if (first, last) != (0, ALWAYS - 2):
+            return self._once(
+                ("windows", id(scope), first, last),
+                lambda: [
+                    (np.maximum(lo, first), np.minimum(hi, last + 1), branch)
+                    for lo, hi, branch in self._union_windows(scope, 0, ALWAYS - 2)
+                ],
+            )
 
         def compute():
             st, units = self.snap.structure, self.snap.units
@@ -763,7 +812,32 @@ class _Answer:
                 [(spans.entity[rows][keep], lo[keep], hi[keep], branch[placing][keep])], len(self.snap.unions) + 1
             )
 
+        if scope is self.scope and self.settled:
+            return self.snap.once(("union_windows", scope.root), compute)
         return self._once(("windows", id(scope), first, last), compute)
+
+
+def last_recorded(snap: Snapshot) -> int:
+    """The last instant any row the snapshot holds was recorded or superseded (instants from
+    FOREVER on mark none): known at any K from it on, the register is as known now."""
+    st, plans, cards = snap.structure, snap.plans, snap.cards
+    columns = [snap.at, snap.flow_at, cards.first_at, cards.extra_at, st.founded[2], st.dissolved[2], st.surveys[3]]
+    for spans in (st.union_spans, st.workplace_spans):
+        columns += [spans.recorded_at, spans.superseded_at]
+    for table in (plans.ratings, plans.committees, plans.dues, plans.training, plans.agreements, plans.conferences):
+        columns.append(table["at"])
+    last = max(int(c[c < FOREVER].max(initial=0)) for c in columns)
+    units = [t for *_row, r, s in st.unit_rows for t in (r, s) if t is not None and t < FOREVER]
+    return max([last, *units])
+
+
+def structure_settled(st: StructureColumns) -> int:
+    """The last instant a unit's or a union's placement was recorded or superseded: known at any
+    instant from it on, the placements are those known now."""
+    spans = st.union_spans
+    superseded = spans.superseded_at[spans.superseded_at != NEVER_KNOWN]
+    instants = [r for *_row, r, _s in st.unit_rows] + [s for *_row, s in st.unit_rows if s is not None]
+    return max(max(instants, default=0), int(spans.recorded_at.max(initial=0)), int(superseded.max(initial=0)))
 
 
 def records_in_order(table: dict[str, np.ndarray], base: str) -> dict[str, np.ndarray]:
@@ -794,6 +868,19 @@ def records_in_order(table: dict[str, np.ndarray], base: str) -> dict[str, np.nd
     later[follows] = at[by_at[least[follows + 1]]]
     out["later"] = later
     return out
+
+
+def by_period(records: dict[str, np.ndarray], base: str) -> dict[str, np.ndarray]:
+    """``records_in_order``'s columns in order of the period's first day (dues) or year
+    (training): the records of a period asked are a slice of them."""
+    o = np.argsort(records["start" if base == "dues_collected_pct" else "year"], kind="stable")
+    return {name: column[o] for name, column in records.items()}
+
+
+def _between(column: np.ndarray, first: int, last: int) -> slice:
+    """The places of a sorted column's values in [first, last]."""
+    kind = column.dtype.type  # of the column's own type: the column is not converted
+    return slice(int(np.searchsorted(column, kind(first), "left")), int(np.searchsorted(column, kind(last), "right")))
 
 
 def ratings_by_union(ratings: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:

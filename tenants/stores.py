@@ -408,8 +408,9 @@ class TenantStore:
 
             with self.connection() as conn:
                 if write or snapshot or search_path or self.pooled:
-                    # through a pooler a read's BEGIN and SET LOCAL go with its first statement
-                    lead = conn.pipeline() if self.pooled and not write else nullcontext()
+                    # through a pooler a read's BEGIN and SET LOCAL go with its first statement, as
+                    # do a snapshot's BEGIN, isolation and lock: one round trip for the four
+                    lead = conn.pipeline() if (self.pooled or snapshot) and not write else nullcontext()
                     with lead, conn.transaction(force_rollback=not write):
                         raw = conn.cursor(row_factory=tuple_row)
                         if snapshot:

@@ -110,3 +110,40 @@ def test_flows_by_union_and_window(rows):
     assert flows.index.days_between(first, last) == int(np.count_nonzero((valid_from >= first) & (valid_from < last)))
     rows_known, alone = flows.recorded.split(1_500)
     assert alone and sorted(flows.days[rows_known]) == sorted(valid_from[at <= 1_500])
+
+
+def test_every_instant_between_the_checkpoints(rows, cards):
+    """Known at instants on, beside and between the recording blocks' cuts: the blocks' sums and
+    the spans counted directly (added past a cut, taken off before one) give a pass's counts."""
+    holder, valid_from, valid_to, at, sign, female, member = rows
+    records = Records(holder, valid_from, valid_to, at, sign, female, member, UNIONS + 1, OPEN)
+    carded = CardedRecords(records, *cards)
+    w = sign.astype(np.int64)
+    for k in range(995, 5_000, 35):
+        for d in (date(2017, 5, 2).toordinal(), date(2024, 1, 1).toordinal()):
+            known = at <= k
+            members, women = records.known_counts(d, k)
+            assert members.tolist() == brute(holder[known], valid_from[known], valid_to[known], w[known], d).tolist()
+            women_w = (w * female)[known]
+            assert women.tolist() == brute(holder[known], valid_from[known], valid_to[known], women_w, d).tolist()
+            counted = known & held_by_pass(*cards, member, d, k)
+            expected = brute(holder[counted], valid_from[counted], valid_to[counted], w[counted], d)
+            assert carded.known_counts(d, k).tolist() == expected.tolist()
+
+
+def test_flows_known_at_every_instant(rows):
+    """The flows' blocks of recording and the rows counted directly give the flows known at K."""
+    holder, valid_from, _valid_to, at, *_ = rows
+    flows = Flows(holder, valid_from, at, UNIONS + 1)
+    lo = np.full(UNIONS + 1, date(2017, 1, 1).toordinal())
+    hi = lo + np.arange(UNIONS + 1) * 400
+    unions = np.arange(UNIONS + 1)
+    for k in range(995, 5_100, 35):
+        indexes, rows_, sign = flows.known_at(k)
+        counted = sum(way * index.between(unions, lo, hi) for index, way in indexes)
+        if rows_ is not None:
+            u, d = flows.unions[rows_], flows.days[rows_]
+            counted += sign * int(np.count_nonzero((d >= lo[u]) & (d < hi[u])))
+        known = at <= k
+        inside = (valid_from >= lo[holder]) & (valid_from < hi[holder])
+        assert counted == int(np.count_nonzero(inside & known))
