@@ -70,8 +70,9 @@ class Membership(Projection):
     FLOW_COLUMNS = ("position", "kind", "union_id", "on_day", "recorded_at", "female")
     bulk_groups = {"MemberTransferred": "MemberMoves", "MemberLeft": "MemberMoves"}
     # A card's issue changes no row of its own here, only the member's version (its table is the
-    # plan records' view): both derived in SQL, the card's event not read into Python.
-    derived = frozenset({"MemberAdmitted", "MemberCardIssued"})
+    # plan records' view): both derived in SQL, the card's event not read into Python. Departures
+    # and transfers within the province follow from the event and the member's current spans.
+    derived = frozenset({"MemberAdmitted", "MemberCardIssued", "MemberLeft", "MemberTransferred"})
     ADMITTED_STATE = (
         "member_id",
         "union_id",
@@ -89,10 +90,13 @@ class Membership(Projection):
     STATE_COLUMNS = (*ADMITTED_STATE, "admitted_pos")
 
     def derive(self, cur: ViewCursor, run: StoredRun) -> None:
-        """The run's admissions, then its cards (a card comes after its member's admission)."""
+        """The run's admissions, then its departures and transfers, then its cards (a card comes
+        after its member's admission; it sets the version only where it is the member's latest)."""
         names = {name_of_topic(topic): topic for topic in run.topics}
         if "MemberAdmitted" in names:
             self._derive_admitted(cur, run, names["MemberAdmitted"])
+        if "MemberLeft" in names or "MemberTransferred" in names:
+            self._derive_moves(cur, run, names)
         if "MemberCardIssued" in names:
             self._derive_cards(cur, run, names["MemberCardIssued"])
 
@@ -123,6 +127,51 @@ class Membership(Projection):
             " position) SELECT member_id, union_id, on_day, NULL, 0, at, position FROM e",
             params,
         )
+
+    def _derive_moves(self, cur: ViewCursor, run: StoredRun, names: dict[str, str]) -> None:
+        """``bulk_MemberMoves`` in SQL: one statement for each member's first move of the run, then
+        one for each second move, and so on (a member's moves in order, as ``distinct_runs`` keeps them)."""
+        parts: list[str] = []
+        params: list = []
+        for name, business in (("MemberLeft", "left_on"), ("MemberTransferred", "effective_on")):
+            if name in names:
+                select, more = run.select(names[name], business=business)
+                parts.append(
+                    f"SELECT position, version, entity_id AS member_id, on_day, at, {int(name == 'MemberLeft')}"
+                    " AS leaving, j->>'union_id' AS union_id, j->>'reason' AS reason, j->>'to_union_id' AS to_union"
+                    f" FROM ({select}) s{len(parts)}"
+                )
+                params += more
+        rank, ranks = 1, 1
+        while rank <= ranks:
+            ranks = cur.scalar(self._MOVES.format(moves=" UNION ALL ".join(parts)), [*params, rank])
+            rank += 1
+
+    # The moves of one rank (each member once): their current spans that reach past the day
+    # superseded, what came before the day kept (ended that day), the new union's span from it;
+    # the member's state; a departure's flow. Answers how many ranks the run has.
+    _MOVES = (
+        "WITH e AS MATERIALIZED (SELECT m.*, row_number() OVER (PARTITION BY member_id ORDER BY position) AS k"
+        " FROM ({moves}) m),"
+        " c AS MATERIALIZED (SELECT * FROM e WHERE k = ?),"
+        " old AS (UPDATE member_spans s SET superseded_at = c.at, superseded_pos = c.position FROM c"
+        " WHERE s.entity_id = c.member_id AND s.superseded_at IS NULL AND (s.valid_to IS NULL OR s.valid_to > c.on_day)"
+        " RETURNING s.entity_id, s.holder_id, s.valid_from, c.on_day, c.leaving, c.at, c.position),"
+        f" kept AS (INSERT INTO member_spans ({', '.join(spans.SPAN_COLUMNS)})"
+        " SELECT entity_id, holder_id, valid_from, on_day, leaving, at, position FROM old WHERE valid_from < on_day"
+        " UNION ALL SELECT member_id, to_union, on_day, NULL, 0, at, position FROM c WHERE leaving = 0),"
+        " state AS (UPDATE member_state SET"
+        " union_id = CASE WHEN c.leaving = 1 THEN member_state.union_id ELSE c.to_union END,"
+        " left_union_id = CASE WHEN c.leaving = 1 THEN c.union_id ELSE member_state.left_union_id END,"
+        " left_on = CASE WHEN c.leaving = 1 THEN c.on_day ELSE member_state.left_on END,"
+        " left_at = CASE WHEN c.leaving = 1 THEN c.at ELSE member_state.left_at END,"
+        " leave_reason = CASE WHEN c.leaving = 1 THEN c.reason ELSE member_state.leave_reason END,"
+        " version = c.version, updated_at = c.at FROM c WHERE member_state.member_id = c.member_id),"
+        " flows AS (INSERT INTO member_flows (position, kind, union_id, on_day, recorded_at, female)"
+        f" SELECT c.position, {LEFT}, c.union_id, c.on_day, c.at, CASE WHEN g.gender = '{FEMALE}' THEN 1 ELSE 0 END"
+        " FROM c LEFT JOIN member_state g ON g.member_id = c.member_id WHERE c.leaving = 1)"
+        " SELECT coalesce(max(k), 0) FROM e"
+    )
 
     @staticmethod
     def admitted_state(e: Any) -> tuple:
