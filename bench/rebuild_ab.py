@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--members", type=int, required=True)
     parser.add_argument("--before", required=True, help="the earlier commit")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the province (to profile it); drop it after")
     args = parser.parse_args(argv)
     url = os.environ.get("UNIONLEDGER_BENCH_DATABASE_URL") or DEFAULT_URL
     suffix = uuid.uuid4().hex[:8]
@@ -64,7 +65,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         load(url, tenant, control, args.members, scratch / "data")
         for round_ in range(args.rounds):
-            for name, root in (("before", before), ("after", ROOT)):
+            pair = (("before", before), ("after", ROOT))
+            for name, root in pair if round_ % 2 == 0 else pair[::-1]:  # A B B A ...
                 count, seconds = scan(url, tenant)
                 rate = count / seconds
                 child = rebuild(root, url, tenant, control)
@@ -76,11 +78,18 @@ def main(argv: list[str] | None = None) -> None:
                     flush=True,
                 )
     finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            national = Settings(database_url=url, control_schema=control).national_schema
-            for schema in (schema_name(tenant), control, national):
-                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
         shutil.rmtree(scratch, ignore_errors=True)
+        if args.keep:
+            print(f"kept: --tenant {tenant} --control-schema {control}", flush=True)
+        else:
+            drop(url, tenant, control)
+
+
+def drop(url: str, tenant: str, control: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        national = Settings(database_url=url, control_schema=control).national_schema
+        for schema in (schema_name(tenant), control, national):
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 if __name__ == "__main__":
