@@ -1589,11 +1589,9 @@ class _Series:
         ends, kept = self.snap.once(("month ends", name), table)
         at = np.minimum(np.searchsorted(ends, self.days), len(ends) - 1)
         hit = ends[at] == self.days
-        if hit.all():
-            return kept[at].T
-        out = np.empty((len(self.days), size), kept.dtype)
-        out[hit] = kept[at[hit]]
-        out[~hit] = over(self.days[~hit])
+        out = kept[at]  # one gather of every step's row (a miss reads the nearest), then the misses
+        if not hit.all():
+            out[~hit] = over(self.days[~hit])
         return out.T
 
     def _workplace_cells_by_steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
