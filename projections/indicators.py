@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from domain.clock import vietnam_today
 from domain.indicators import (
+    BASE_CODES,
     COMMITTEE_GROUPS,
     COMMITTEE_MIN_WOMEN,
     GENDER_GROUPS,
@@ -26,6 +28,7 @@ from domain.indicators import (
     SECTOR_NAMES,
     THRESHOLDED,
     Indicator,
+    parse_indicator,
     percentage,
 )
 from domain.periods import Period
@@ -184,13 +187,17 @@ class IndicatorCalculator:
 
     def warm(self) -> None:
         """Read the columns now, and build what every question at their position counts with
-        (the records, card holders and flows by union and day), so that the first question does
-        not wait for them."""
+        (the records, card holders and flows by union and day; a whole-tenant series' month-end
+        tables and ordered plan records), so that the first question does not wait for them."""
         with self.transaction(snapshot=True) as cur:
             snap = self.columns.snapshot(cur)
         snap.carded_index()  # the records' index with it
         for _key, kind in FLOW_KINDS.values():
             snap.flow_index(kind)
+        # one step of every code builds what the snapshot keeps for them; the figures are dropped
+        on = vietnam_today()
+        month = Period(f"{on:%Y-%m}", on.replace(day=1), on)
+        _Series(snap, [Question(month, None, on, None)], None).figures([parse_indicator(c) for c in BASE_CODES])
 
     def figures(self, indicators: Iterable[Indicator], q: Question) -> dict[str, float | int]:
         with self.transaction(snapshot=True) as cur:
@@ -1313,6 +1320,7 @@ def committee_sectors(snap: Snapshot) -> np.ndarray:
 
 EPOCH = date(1970, 1, 1).toordinal()
 MONTH_END_DAYS = 20 * 366  # a month-end table reaches this far back from the last change it holds
+LOOKUP_DAYS = 100 * 366  # days a step table of ``steps_before`` may span (a few MB at most)
 
 
 def next_new_year(days: np.ndarray) -> np.ndarray:
@@ -1383,6 +1391,17 @@ def union_homes(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
     return snap.once("union_homes", compute)
 
 
+def steps_before(days: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(days, values, "left")`` for ascending whole days: each value's count of
+    days before it, read from a table over the days' range (a binary search per value costs
+    several times more over a hundred thousand values)."""
+    if not len(days) or int(days[-1]) - int(days[0]) > LOOKUP_DAYS:
+        return np.searchsorted(days, values, "left")
+    lo, hi = int(days[0]), int(days[-1])
+    table = np.searchsorted(days, np.arange(lo, hi + 2), "left")  # hi + 1: past every day
+    return table[np.clip(values, lo, hi + 1) - lo]
+
+
 def column_sums(values: np.ndarray, where: np.ndarray) -> np.ndarray:
     """Each column's sum of ``values`` over the rows ``where`` holds (one pass, no masked copy;
     whole numbers summed as int64)."""
@@ -1420,8 +1439,8 @@ class _Series:
             holder, valid_from, valid_to = holder.take(known), valid_from.take(known), valid_to.take(known)
             sign, female = sign.take(known), female.take(known)
         holder = holder.astype(np.int64) * (n + 1)
-        start = holder + np.searchsorted(self.days, valid_from, "left")
-        end = holder + np.searchsorted(self.days, valid_to, "left")
+        start = holder + steps_before(self.days, valid_from)
+        end = holder + steps_before(self.days, valid_to)
         return start, end, sign.astype(float), female
 
     def _members(self, female: bool) -> np.ndarray:
@@ -1459,8 +1478,8 @@ class _Series:
     def _steps_of(self, valid_from: np.ndarray, valid_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For rows valid over [valid_from, valid_to): the (row, step) pairs of the steps whose day
         lies in that range."""
-        start = np.searchsorted(self.days, valid_from, "left")
-        counts = np.maximum(np.searchsorted(self.days, valid_to, "left") - start, 0)
+        start = steps_before(self.days, valid_from)
+        counts = np.maximum(steps_before(self.days, valid_to) - start, 0)
         rows = np.repeat(np.arange(len(start)), counts)
         offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
         return rows, np.repeat(start, counts) + offsets
@@ -1526,8 +1545,8 @@ class _Series:
     def _step_ranges(self, valid_from: np.ndarray, valid_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For rows valid over [valid_from, valid_to): the first step whose day lies in the range and
         the first after it (equal where none does)."""
-        start = np.searchsorted(self.days, valid_from, "left")
-        return start, np.maximum(np.searchsorted(self.days, valid_to, "left"), start)
+        start = steps_before(self.days, valid_from)
+        return start, np.maximum(steps_before(self.days, valid_to), start)
 
     def _by_steps(
         self, rows: np.ndarray, start: np.ndarray, stop: np.ndarray, value: np.ndarray | None, size: int
@@ -1552,8 +1571,8 @@ class _Series:
         the position); only the others (the running month) are summed here."""
 
         def over(days: np.ndarray) -> np.ndarray:
-            start = np.searchsorted(days, valid_from, "left")
-            stop = np.maximum(np.searchsorted(days, valid_to, "left"), start)
+            start = steps_before(days, valid_from)
+            stop = np.maximum(steps_before(days, valid_to), start)
             sums = step_sums(len(days), rows, start, stop, value, size)
             return sums > 0 if positive else sums.astype(np.int32)
 
@@ -1570,11 +1589,9 @@ class _Series:
         ends, kept = self.snap.once(("month ends", name), table)
         at = np.minimum(np.searchsorted(ends, self.days), len(ends) - 1)
         hit = ends[at] == self.days
-        if hit.all():
-            return kept[at].T
-        out = np.empty((len(self.days), size), kept.dtype)
-        out[hit] = kept[at[hit]]
-        out[~hit] = over(self.days[~hit])
+        out = kept[at]  # one gather of every step's row (a miss reads the nearest), then the misses
+        if not hit.all():
+            out[~hit] = over(self.days[~hit])
         return out.T
 
     def _workplace_cells_by_steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -1660,8 +1677,8 @@ class _Series:
         card_day = since.take(member, mode="clip") if len(since) else np.full(len(member), NO_DAY, np.int64)
         if len(since) and int(member.max(initial=0)) >= len(since):
             card_day[member >= len(since)] = NO_DAY
-        end = np.searchsorted(self.days, valid_to, "left")
-        start = np.minimum(np.searchsorted(self.days, np.maximum(valid_from, card_day), "left"), end)
+        end = steps_before(self.days, valid_to)
+        start = np.minimum(steps_before(self.days, np.maximum(valid_from, card_day)), end)
         holder = holder.astype(np.int64) * (n + 1)
         weights, unions = sign.astype(float), len(s.unions) + 1
         diff = np.bincount(holder + start, weights=weights, minlength=unions * (n + 1))
@@ -1677,7 +1694,7 @@ class _Series:
         if self.k < r["recorded_by"]:
             known = np.flatnonzero(r["at"] <= self.k)
             union, since, good = union.take(known), since.take(known), good.take(known)
-        step = np.searchsorted(self.days, since, "left")
+        step = steps_before(self.days, since)
         latest = np.full(size * (n + 1), -1, np.int64)
         np.maximum.at(latest, step * size + union, np.arange(len(union)))
         latest = latest.reshape(n + 1, size)[:n]  # a row of unions a step: the later steps take the earlier
