@@ -36,12 +36,10 @@ FEMALE_SQL = "CASE WHEN g.gender = 'female' THEN 1 ELSE 0 END"
 # member's placement writes rows of its own and only marks this one superseded).
 ADMITTING_SQL = "CASE WHEN s.position = g.admitted_pos THEN 1 ELSE 0 END"
 
-STRUCTURE_SIGNATURE = (
-    "SELECT (SELECT MAX(position) FROM unit_spans), (SELECT MAX(superseded_pos) FROM unit_spans),"
-    " (SELECT MAX(position) FROM union_spans), (SELECT MAX(superseded_pos) FROM union_spans),"
-    " (SELECT MAX(position) FROM workplace_spans), (SELECT MAX(superseded_pos) FROM workplace_spans),"
-    " (SELECT MAX(position) FROM surveys)"
-)
+STRUCTURE_TABLES = ("unit_spans", "union_spans", "workplace_spans")
+STRUCTURE_SIGNATURE = tuple(
+    f"(SELECT MAX({c}) FROM {t})" for t in STRUCTURE_TABLES for c in ("position", "superseded_pos")
+) + ("(SELECT MAX(position) FROM surveys)",)
 
 
 class Ids:
@@ -141,7 +139,7 @@ class StructureColumns:
     survey_order: np.ndarray  # the surveys by workplace, then as_of, then position
 
 
-PLAN_SIGNATURE = "SELECT " + ", ".join(
+PLAN_SIGNATURE = tuple(
     f"(SELECT MAX(position) FROM {t})"
     for t in (
         "union_ratings",
@@ -152,6 +150,16 @@ PLAN_SIGNATURE = "SELECT " + ", ".join(
         "workplace_conferences",
     )
 )
+# The members' rows' last positions (each an index lookup): a delta is read only where one is past
+# the columns' position, so a position reached by a report or its verification costs no more reads.
+MEMBERS_SIGNATURE = (
+    "(SELECT MAX(position) FROM member_spans)",
+    "(SELECT MAX(superseded_pos) FROM member_spans)",
+    "(SELECT MAX(position) FROM member_flows)",
+    "(SELECT MAX(position) FROM member_cards)",
+)
+# Everything a refresh asks before it reads any row, in one statement (one round trip).
+SIGNATURES = "SELECT " + ", ".join((*STRUCTURE_SIGNATURE, *PLAN_SIGNATURE, *MEMBERS_SIGNATURE))
 
 
 def _arrays(rows: list[tuple], n: int) -> list[np.ndarray]:
@@ -400,16 +408,15 @@ class RegisterColumns:
         what the snapshots derived from the rows valid)."""
         m = self.members
         before = (self.structure, self.plans, m.holder.n, m.flow_kind.n, m.cards)
-        row = cur.execute(STRUCTURE_SIGNATURE).fetchone()
+        row = cur.execute(SIGNATURES).fetchone()
         assert row is not None  # a SELECT of subqueries and no FROM returns one row
-        signature = tuple(row)
+        n, p = len(STRUCTURE_SIGNATURE), len(PLAN_SIGNATURE)
+        signature, plans, latest = tuple(row[:n]), tuple(row[n : n + p]), tuple(row[n + p :])
         if self.structure is None or self.structure.signature != signature:
             self.structure = self._read_structure(cur, signature)
-        row = cur.execute(PLAN_SIGNATURE).fetchone()
-        assert row is not None
-        if self.plans is None or self.plans.signature != tuple(row):
-            self.plans = self._read_plans(cur, tuple(row))
-        self._read_members(cur, max(self.position, 0))
+        if self.plans is None or self.plans.signature != plans:
+            self.plans = self._read_plans(cur, plans)
+        self._read_members(cur, max(self.position, 0), latest)
         self.position = position
         after = (self.structure, self.plans, m.holder.n, m.flow_kind.n, m.cards)
         return (
@@ -502,7 +509,10 @@ class RegisterColumns:
             ),
         )
 
-    def _read_members(self, cur: ViewCursor, since: int) -> None:
+    def _read_members(self, cur: ViewCursor, since: int, latest: Sequence[int | None]) -> None:
+        """The members' rows written or superseded after ``since``; ``latest``: the last position
+        of each of ``MEMBERS_SIGNATURE`` (none past ``since``: that read is not sent)."""
+        spans_at, superseded_at, flows_at, cards_at = (0 if v is None else v for v in latest)
         m = self.members
         # a member's gender is on its state row, read along with each of its spans
         spans = (
@@ -513,7 +523,12 @@ class RegisterColumns:
             "COALESCE(g.admitted_pos, 0)",
         )
         joined = "member_spans s JOIN member_state g ON g.member_id = s.entity_id"
-        for where, sign, at in (("position", 1, "recorded_at"), ("superseded_pos", -1, "superseded_at")):
+        for where, sign, at, last in (
+            ("position", 1, "recorded_at", spans_at),
+            ("superseded_pos", -1, "superseded_at", superseded_at),
+        ):
+            if last <= since:
+                continue
             holders, *numbers = _joined(cur, joined, (*spans, f"s.{at}", ADMITTING_SQL), f"s.{where} > ?", (since,))
             if holders is None:
                 continue
@@ -532,8 +547,12 @@ class RegisterColumns:
                 m.flow_day.extend(numbers[0].take(admitted))
                 m.flow_at.extend(numbers[4].take(admitted))
                 m.flow_female.extend(numbers[2].take(admitted))
-        unions, *numbers = _joined(
-            cur, "member_flows", ("union_id", "kind", "on_day", "recorded_at", "female"), "position > ?", (since,)
+        unions, *numbers = (
+            _joined(
+                cur, "member_flows", ("union_id", "kind", "on_day", "recorded_at", "female"), "position > ?", (since,)
+            )
+            if flows_at > since
+            else [None]
         )
         if unions is not None:
             m.flow_union.extend(self.unions.codes(unions))
@@ -542,12 +561,16 @@ class RegisterColumns:
             m.flow_at.extend(numbers[2])
             m.flow_female.extend(numbers[3])
         # a card is told by its member's number; the first column (its position) is not kept
-        _positions, *numbers = _joined(
-            cur,
-            "member_cards c JOIN member_state g ON g.member_id = c.member_id",
-            ("c.position", "COALESCE(g.admitted_pos, 0)", "c.issued_on", "c.recorded_at"),
-            "c.position > ?",
-            (since,),
+        _positions, *numbers = (
+            _joined(
+                cur,
+                "member_cards c JOIN member_state g ON g.member_id = c.member_id",
+                ("c.position", "COALESCE(g.admitted_pos, 0)", "c.issued_on", "c.recorded_at"),
+                "c.position > ?",
+                (since,),
+            )
+            if cards_at > since
+            else [None]
         )
         members = int(m.member.values.max(initial=0)) + 1  # every member's number has its place
         if _positions is not None:

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from domain import verification
 from domain.indicators import Indicator, parse_indicator, percentage
 from domain.periods import Period, parse_period
-from projections.base import Transaction, day, from_day, from_micros
+from projections.base import Transaction, day, from_day, from_micros, micros
 from projections.indicators import IndicatorCalculator, Question, UnitScope
 from projections.ledger import Ledger
 
@@ -219,14 +219,10 @@ class Plans:
     def reports(self, period: str | None, unit_id: str | None, whole_tenant: bool) -> list[dict]:
         return self._reports(*_period_and_unit(period, unit_id, whole_tenant))
 
-    def _submitted_at_micros(self, report_id: str) -> int:
-        with self.transaction() as cur:
-            return cur.scalar("SELECT submitted_at FROM report_state WHERE report_id = ?", (report_id,))
-
     def verify(self, report: dict) -> dict:
         """Recompute every reported figure as the register stood at submission and as it stands now."""
         period = parse_period(report["period"])
-        submitted = self._submitted_at_micros(report["id"])
+        submitted = micros(report["submitted_at"])  # the stored instant: from_micros is exact
         indicators = [parse_indicator(code) for code in report["figures"]]
         base = Question(period, report["unit_id"], report["as_of"], None)
         then, now = self.calculator.figures_of(

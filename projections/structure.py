@@ -93,6 +93,9 @@ class Structure(Projection):
         *spans.span_ddl("union_spans"),
         *spans.span_ddl("workplace_spans"),
     )
+    # The structure's signature (projections.columns) asks for the surveys' last position at
+    # every new view position: an index lookup rather than a pass over the table.
+    added_indexes = ("CREATE INDEX IF NOT EXISTS surveys_position ON surveys (position)",)
 
     # ---- units -------------------------------------------------------------
     def on_UnitEstablished(self, cur: ViewCursor, e: Any, position: int) -> None:

@@ -186,9 +186,26 @@ class TenantStore:
                 cur.execute(f"SELECT 1 FROM {CHAIN_TABLE} LIMIT 1")
                 cur.execute(f"SELECT 1 FROM {TREE_TABLE}, {SIGNING_KEYS_TABLE} LIMIT 1")
                 indexed = cur.scalar("SELECT count(*) FROM index_keys WHERE name = ?", (INDEXED,))
+                added = self._added_indexes(cur)
         except Exception:  # noqa: BLE001 - a table missing: made under the lock
             return False
-        return checksum == self.projector.schema_checksum() and known == len(lanes) and indexed == 1
+        return checksum == self.projector.schema_checksum() and known == len(lanes) and indexed == 1 and added
+
+    def _added_indexes(self, cur: Any) -> bool:
+        """Whether every index the views gained after their tables were defined is built (else
+        opening the store creates them, under the lock, and rebuilds nothing)."""
+        names = [s.split(" ON ")[0].split()[-1] for p in self.projector.projections for s in p.added_indexes]
+        if not names:
+            return True
+        marks = ", ".join("?" * len(names))
+        if cur.dialect == "postgres":
+            found = cur.scalar(
+                f"SELECT count(*) FROM pg_indexes WHERE schemaname = ? AND indexname IN ({marks})",
+                (self.schema, *names),
+            )
+        else:
+            found = cur.scalar(f"SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ({marks})", names)
+        return found == len(names)
 
     def _list_ledger(self) -> None:
         """Give the events recorded before the ledger kept the audit trail's columns theirs, read

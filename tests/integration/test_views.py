@@ -130,6 +130,48 @@ def test_indicator_columns_kept_in_step_equal_columns_read_afresh(app, tenant):
     assert tenant.figures("2025", unit_id="c1", as_of="2025-12-31")["members_total"] == 1
 
 
+def test_a_position_reached_by_a_report_and_its_verification_reads_no_row_again(app, tenant, monkeypatch):
+    """A report and its verification touch none of the rows the indicator columns hold: bringing
+    the columns to their position is one statement (the tables' last positions), and what the
+    previous position derived is kept (the verified report's figures among it)."""
+    from projections.base import ViewCursor
+    from projections.columns import SIGNATURES
+
+    build_history(tenant)
+    indicators = [parse_indicator(c) for c in (*BASE_CODES, "coverage_pct@45", "member_worker_ratio_pct@45")]
+    q = Question(parse_period("2025"), None, date(2025, 12, 31), None)
+    platform = app.extensions["unionledger"]
+    with platform.stores.use(tenant.id) as store:
+        before = store.indicators.figures(indicators, q)
+        columns = store.indicators.columns
+        position, members, structure, derived = columns.position, columns.members, columns.structure, columns.derived
+    figures = tenant.get("/reports/draft", period="2025", as_of="2025-12-31").get_json()["figures"]
+    report = tenant.post("/reports", {"unit_id": None, "period": "2025", "as_of": "2025-12-31", "figures": figures})
+    tenant.post(f"/reports/{report.get_json()['id']}/verification")
+    tenant.post(f"/reports/{report.get_json()['id']}/verification")
+    sent: list[str] = []
+    real = ViewCursor.execute
+
+    def execute(self, sql, params=()):
+        sent.append(sql)
+        return real(self, sql, params)
+
+    monkeypatch.setattr(ViewCursor, "execute", execute)
+    with platform.stores.use(tenant.id) as store:
+        assert store.indicators.figures(indicators, q) == before
+        monkeypatch.setattr(ViewCursor, "execute", real)
+        assert store.indicators.figures(indicators, q) == IndicatorCalculator(store.transaction).figures(indicators, q)
+        columns = store.indicators.columns
+        assert columns.position > position
+        assert (columns.members, columns.structure, columns.derived) == (members, structure, derived)
+        assert columns.derived is derived
+        # the verifications' answer is kept with them, until a row it counts changes
+        assert [k for k in derived if isinstance(k, tuple) and k[0] == "figures"]
+    assert sent.count(SIGNATURES) == 1
+    assert not [s for s in sent if "member_" in s and "MAX(" not in s], sent
+    assert not [s for s in sent if "MAX(" not in s and re.search(r"FROM (surveys|\w+_spans|union_\w+)\b", s)], sent
+
+
 def test_indicator_columns_are_read_again_after_a_rebuild_back_to_the_same_position(app, tenant):
     """A rebuild that ends where the views were still makes the columns start again: a reader
     during the rebuild may have seen the emptied tables at the old position."""
@@ -496,6 +538,25 @@ def test_departures_and_transfers_derived_in_sql_equal_those_kept_event_by_event
         assert store.views.dump(VIEW_TABLES) == live
     assert {unit: tenant.figures("2025", as_of="2025-12-31", unit_id=unit) for unit in ("d1", "d3", "c1")} == figures
     assert len([r for r in live["member_flows"] if r[1] == 1]) == 7
+
+
+def test_a_store_kept_before_the_surveys_position_index_gets_it_when_opened(app, tenant, settings):
+    """An index added to a view's tables later (``added_indexes``) is built when a store kept
+    without it is opened, under the lock, and the views are kept, not rebuilt."""
+    build_history(tenant)
+    platform = app.extensions["unionledger"]
+    with platform.stores.use(tenant.id) as store:
+        with store.transaction(write=True) as cur:  # as the older version left the store
+            cur.execute("DROP INDEX surveys_position")
+        assert not store._made()
+    opened = TenantStore(tenant.id, settings)
+    try:
+        with opened.transaction() as cur:
+            assert "surveys_position" in index_names(cur)
+        assert opened._made()
+        assert opened.projector.position() == 15  # the views were kept, not rebuilt
+    finally:
+        opened.close()
 
 
 def held_tokens(cur, member_id: str) -> list[int]:
