@@ -208,17 +208,18 @@ class IndicatorCalculator:
         self, indicators: Sequence[Indicator], questions: Sequence[Question]
     ) -> list[dict[str, float | int]]:
         """The figures of several questions over one snapshot (a verification's register at
-        submission and now): the columns brought up to date once, and both answered at one position.
-        Each answer is kept with what the snapshot derived, for as long as no row it counts changes
-        (a report submitted after every row: the same question twice; a report verified again)."""
+        submission and now): the columns brought up to date once, and both answered at one position."""
         with self.transaction(snapshot=True) as cur:
             snap = self.columns.snapshot(cur)
-        codes = tuple(i.code for i in indicators)
+        answered: dict[tuple, dict[str, float | int]] = {}
         out = []
         for q in questions:
             answer = _Answer(snap, q)
-            key = ("figures", codes, q.period, q.unit_id, q.union_id, q.as_of, answer.k)
-            out.append(dict(snap.once(key, lambda: answer.figures(indicators))))  # noqa: B023 - called at once
+            # a report submitted after every row the snapshot holds: the same question twice
+            key = (q.period, q.unit_id, q.union_id, q.as_of, answer.k)
+            if key not in answered:
+                answered[key] = answer.figures(indicators)
+            out.append(dict(answered[key]))
         return out
 
     def breakdown(
