@@ -98,12 +98,16 @@ def test_the_cards_that_decide():
     assert until[0] == 20 and until[1] > 10**9 and until[2] > 10**9
 
 
+def windows(first: date, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every union with a window of its own: from ``first``, union n's ``n * step`` days long."""
+    lo = np.full(UNIONS + 1, first.toordinal())
+    return np.arange(UNIONS + 1), lo, lo + np.arange(UNIONS + 1) * step
+
+
 def test_flows_by_union_and_window(rows):
     holder, valid_from, _valid_to, at, *_ = rows
     flows = Flows(holder, valid_from, at, UNIONS + 1)
-    lo = np.full(UNIONS + 1, date(2018, 1, 1).toordinal())
-    hi = lo + np.arange(UNIONS + 1) * 300
-    unions = np.arange(UNIONS + 1)
+    unions, lo, hi = windows(date(2018, 1, 1), 300)
     inside = (valid_from >= lo[holder]) & (valid_from < hi[holder])
     assert flows.index.between(unions, lo, hi) == int(np.count_nonzero(inside))
     first, last = date(2019, 3, 1).toordinal(), date(2021, 7, 1).toordinal()
@@ -135,9 +139,7 @@ def test_flows_known_at_every_instant(rows):
     """The flows' blocks of recording and the rows counted directly give the flows known at K."""
     holder, valid_from, _valid_to, at, *_ = rows
     flows = Flows(holder, valid_from, at, UNIONS + 1)
-    lo = np.full(UNIONS + 1, date(2017, 1, 1).toordinal())
-    hi = lo + np.arange(UNIONS + 1) * 400
-    unions = np.arange(UNIONS + 1)
+    unions, lo, hi = windows(date(2017, 1, 1), 400)
     for k in range(995, 5_100, 35):
         indexes, rows_, sign = flows.known_at(k)
         counted = sum(way * index.between(unions, lo, hi) for index, way in indexes)
