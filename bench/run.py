@@ -201,7 +201,7 @@ def log(started: float, message: str) -> None:
 
 def shown(run: dict) -> dict:
     """A hammer run without its latencies, rounded, for the log."""
-    return {k: round(v, 1) for k, v in run.items() if k != "latencies_ms"}
+    return {k: round(v, 3 if "cpu" in k else 1) for k, v in run.items() if k != "latencies_ms"}
 
 
 def passes(key: str, value: float) -> bool | None:
@@ -587,6 +587,9 @@ class Bench:
             bare_p99_ms=bare["p99_ms"],
         )
         self.results["api_cpu_ms"] = {name: round(run["cpu_ms"], 2) for name, run in runs.items()}
+        self.results["api_pg_cpu_ms"] = {
+            name: round(run["pg_cpu_ms"], 3) for name, run in runs.items() if "pg_cpu_ms" in run
+        }
         if "pooler" in runs:
             self.results.update(
                 api_pooler_rps=runs["pooler"]["rps"],

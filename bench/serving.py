@@ -223,6 +223,8 @@ def combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
     }
     if parts and all("cpu_s" in p for p in parts):  # rounds of hammer_workers: the workers' CPU per answer
         run["cpu_ms"] = 1000 * sum(p["cpu_s"] for p in parts) / max(1, requests)
+    if parts and all("pg_cpu_s" in p for p in parts):  # and their PostgreSQL backends'
+        run["pg_cpu_ms"] = 1000 * sum(p["pg_cpu_s"] for p in parts) / max(1, requests)
     return run
 
 
@@ -254,14 +256,60 @@ def cpu_seconds(pid: int) -> float:
 
 def hammer_workers(server: Gunicorn, path: str, token: str, body: Callable[[int, int], dict], **load: Any) -> dict:
     """``hammer`` against ``server``, with the CPU its workers used meanwhile (``cpu_s``): what the
-    machine's other load changes least, summed by ``combined`` into ``cpu_ms`` per answer."""
+    machine's other load changes least, summed by ``combined`` into ``cpu_ms`` per answer; and
+    the CPU of the PostgreSQL backends its workers are connected to (``pg_cpu_s``, ``pg_cpu_ms``)."""
     assert server.process is not None
     workers = descendants(server.process.pid)
     cpu = sum(cpu_seconds(pid) for pid in workers)
+    backends = backends_of(workers)
+    pg = {pid: backend_seconds(pid) for pid in backends}
     part = hammer(server.port, path, token, body, **load)
     part["cpu_s"] = sum(cpu_seconds(pid) for pid in workers) - cpu
     part["cpu_ms"] = 1000 * part["cpu_s"] / max(1, part["requests"])
+    if backends is not None:
+        after = backends_of(workers) or []
+        part["pg_cpu_s"] = sum(backend_seconds(pid) - pg.get(pid, 0.0) for pid in set(after) | set(pg))
+        part["pg_cpu_ms"] = 1000 * part["pg_cpu_s"] / max(1, part["requests"])
     return part
+
+
+def backends_of(workers: list[int]) -> list[int] | None:
+    """The PostgreSQL backends (local server, read from /proc) serving ``workers``' connections:
+    their sockets' ports matched with pg_stat_activity's ``client_port``; None if not found out."""
+    inodes = set()
+    for pid in workers:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target.startswith("socket:["):
+                        inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[9] in inodes:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    try:
+        import psycopg
+
+        url = os.environ.get("UNIONLEDGER_BENCH_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
+        with psycopg.connect(url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE client_port = ANY(%s)", (sorted(ports),)
+            ).fetchall()
+    except Exception:  # noqa: BLE001 - a figure beside the bench's, not one it needs
+        return None
+    return [row[0] for row in rows]
+
+
+def backend_seconds(pid: int) -> float:
+    """A backend's CPU time so far (0 once it has ended)."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    except OSError:
+        return 0.0
 
 
 def service_env(
