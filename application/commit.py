@@ -24,12 +24,12 @@ from application.handlers import handle
 from application.scope import command_reaches
 from application.unit_of_work import STORED_EVENTS, UnitOfWork, aggregates, preload
 from domain.errors import AlreadyExists
+from integrity.ends import ends_function, ends_select
 from integrity.tree import edge_of
 from persistence.one_trip import OneTrip
 from persistence.recorders import TenantMoved, fenced, insert_within
 from persistence.vault import Sealing
 from projections.base import ViewCursor
-from projections.placement import PLACEMENTS_VERSION
 
 
 class _CatchUpFirst(Exception):
@@ -106,6 +106,7 @@ def unit_of_work(store: Any, preloaded: dict | None = None) -> UnitOfWork:
 
 ONE_TRIP = True  # a group's statements as texts (persistence.one_trip); else in a pipeline (bench variants)
 TAKE_EARLY = True  # a group is taken as the lock is asked for (else once it is had)
+ENDS_FUNCTION = True  # the ends read through the schema's function (integrity.ends); else planned each time
 
 
 def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
@@ -237,18 +238,11 @@ def _ends(store: Any, cur: ViewCursor) -> Ends:
 
 
 def _ends_query(store: Any) -> tuple[str, tuple]:
-    from projections.runner import INTACT
-
-    table = store.event_store.events_table
-    return (
-        f"SELECT (SELECT min(position) FROM view_positions WHERE name = ANY(?) AND {INTACT}),"
-        f" (SELECT max(notification_id) FROM {table}),"
-        f" pg_sequence_last_value(pg_get_serial_sequence(?, 'notification_id')::regclass),"
-        f" c.position, c.link, {EDGE_ROWS}, ({PLACEMENTS_VERSION})"
-        " FROM (SELECT 1) one LEFT JOIN LATERAL"
-        " (SELECT position, link FROM ledger_chain ORDER BY position DESC LIMIT 1) c ON true",
-        (list(store.projector.lanes), table),
-    )
+    """The ends' statement: the schema's function (integrity.ends), whose plan the session keeps."""
+    lanes = list(store.projector.lanes)
+    if not ENDS_FUNCTION:
+        return ends_select(store.event_store.events_table, "?"), (lanes,)
+    return f"SELECT * FROM {ends_function(store.event_store.events_table)[0]}(?)", (lanes,)
 
 
 def _ends_of(store: Any, row: tuple) -> Ends:
@@ -257,13 +251,6 @@ def _ends_of(store: Any, row: tuple) -> Ends:
     top = top or 0
     next_position = max(numbered or 0, top) + 1
     return Ends(views or 0, top, next_position, chain_end, edge_of(chain_end[0], edge_rows), placements or 0)
-
-
-# The rows of ledger_tree that hold the right edge of the tree of c.position leaves (integrity.tree)
-EDGE_ROWS = (
-    "(SELECT array_agg(t.nodes ORDER BY t.position) FROM ledger_tree t WHERE t.position IN"
-    " (SELECT (c.position >> b) << b FROM generate_series(0, 62) b WHERE (c.position >> b) & 1 = 1))"
-)
 
 
 def _stepwise(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:

@@ -34,6 +34,7 @@ from domain.base import BUSINESS_DATE
 from domain.clock import vietnam_today
 from domain.members import Member
 from integrity.chain import CHAIN_DDL, CHAIN_TABLE, VOIDS_DDL, Chain, ChainBroken
+from integrity.ends import ends_function
 from integrity.tree import KEYS_TABLE as SIGNING_KEYS_TABLE
 from integrity.tree import TREE_TABLE, tree_ddl
 from persistence.event_store import EventStore
@@ -166,6 +167,8 @@ class TenantStore:
                         cur.execute(statement)
                     for statement in index_ddl(cur.dialect):
                         cur.execute(statement)
+                    if self.backend == "postgres":
+                        cur.execute(ends_function(events_table)[1])
                 self.projector.create()
                 self._index_members_locked()
         self._list_ledger()
@@ -187,9 +190,14 @@ class TenantStore:
                 cur.execute(f"SELECT 1 FROM {TREE_TABLE}, {SIGNING_KEYS_TABLE} LIMIT 1")
                 indexed = cur.scalar("SELECT count(*) FROM index_keys WHERE name = ?", (INDEXED,))
                 added = self._added_indexes(cur)
+                ends = self.backend != "postgres" or cur.scalar(
+                    "SELECT to_regprocedure(?) IS NOT NULL",
+                    (f"{ends_function(self.event_store.events_table)[0]}(text[])",),
+                )
         except Exception:  # noqa: BLE001 - a table missing: made under the lock
             return False
-        return checksum == self.projector.schema_checksum() and known == len(lanes) and indexed == 1 and added
+        made = checksum == self.projector.schema_checksum() and known == len(lanes) and indexed == 1 and added
+        return made and ends
 
     def _added_indexes(self, cur: Any) -> bool:
         """Whether every index the views gained after their tables were defined is built (else
