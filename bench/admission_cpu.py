@@ -39,6 +39,7 @@ from bench.admissions import admission_bodies
 from demo.generator import generate_province
 from domain.clock import vietnam_today
 from domain.commands import AdmitMember
+from projections import runner
 from tenants.bootstrap import bootstrap
 from tenants.settings import Settings, schema_name
 
@@ -79,9 +80,25 @@ def _flag(module: object, name: str, value: object) -> Switch:
     return on, off
 
 
+def _both(first: Switch, second: Switch) -> Switch:
+    """Two variants' switches at once."""
+
+    def on(*args: object) -> None:
+        first[0](*args)
+        second[0](*args)
+
+    def off(*args: object) -> None:
+        second[1](*args)
+        first[1](*args)
+
+    return on, off
+
+
 VARIANTS: dict[str, Switch] = {
     "base": (_nothing, _nothing),
     "ends_planned": _flag(commit, "ENDS_FUNCTION", False),
+    "views_planned": _flag(runner, "PLANNED_ONCE", False),
+    "both_planned": _both(_flag(commit, "ENDS_FUNCTION", False), _flag(runner, "PLANNED_ONCE", False)),
     "no_events_entity": _index(
         "ledger_events_entity",
         "CREATE INDEX ledger_events_entity ON ledger_events (entity_type, entity_id, notification_id)",

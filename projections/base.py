@@ -149,6 +149,7 @@ class ViewCursor:
         self.raw = raw
         self.dialect = dialect
         self.pipelined = False
+        self.planned_once = False  # a group commit's views: statements the schema keeps as functions
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> ViewCursor:
         if self.dialect == "postgres":

@@ -5,6 +5,8 @@ not copied there: it is the span the admission wrote (the span whose position is
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from typing import Any
 
 from domain.members import TRANSFERRED_OUT as TRANSFERRED_OUT_REASON
@@ -115,18 +117,15 @@ class Membership(Projection):
 
     def _derive_admitted(self, cur: ViewCursor, run: StoredRun, topic: str) -> None:
         """``bulk_MemberAdmitted`` in SQL: the state's and the span's rows from one read of the events
-        (member, day and instant from the trail's columns beside each event, the rest from its JSON)."""
+        (member, day and instant from the trail's columns beside each event, the rest from its JSON).
+        A group commit's few admissions (``cur.planned_once``) go through the schema's function of
+        the same statement (``admitted_function``), whose plan the session keeps."""
+        if cur.planned_once:
+            name = admitted_function(run.table)[0]
+            cur.execute(f"SELECT {name}(?, ?, ?)", (run.first, run.last, [topic]))
+            return
         select, params = run.select(topic, business="admitted_on")
-        cur.execute(
-            "WITH e AS MATERIALIZED (SELECT position, version, entity_id AS member_id,"
-            " j->>'union_id' AS union_id, j->>'gender' AS gender, j->>'personal' AS personal,"
-            f" on_day, at FROM ({select}) s),"
-            f" states AS (INSERT INTO member_state ({', '.join(self.STATE_COLUMNS)})"
-            " SELECT member_id, union_id, gender, union_id, on_day, at, personal, version, at, position FROM e)"
-            " INSERT INTO member_spans (entity_id, holder_id, valid_from, valid_to, terminal, recorded_at,"
-            " position) SELECT member_id, union_id, on_day, NULL, 0, at, position FROM e",
-            params,
-        )
+        cur.execute(_admitted(select), params)
 
     def _derive_moves(self, cur: ViewCursor, run: StoredRun, names: dict[str, str]) -> None:
         """``bulk_MemberMoves`` in SQL: one statement for each member's first move of the run, then
@@ -282,3 +281,33 @@ class Membership(Projection):
         )
         cur.execute("DELETE FROM personal_keys WHERE member_id = ?", (e.member_id,))
         cur.execute("DELETE FROM member_tokens WHERE member_id = ?", (e.member_id,))
+
+
+def _admitted(select: str) -> str:
+    """The admissions' statement over the events ``select`` reads (StoredRun.select)."""
+    return (
+        "WITH e AS MATERIALIZED (SELECT position, version, entity_id AS member_id,"
+        " j->>'union_id' AS union_id, j->>'gender' AS gender, j->>'personal' AS personal,"
+        f" on_day, at FROM ({select}) s),"
+        f" states AS (INSERT INTO member_state ({', '.join(Membership.STATE_COLUMNS)})"
+        " SELECT member_id, union_id, gender, union_id, on_day, at, personal, version, at, position FROM e)"
+        " INSERT INTO member_spans (entity_id, holder_id, valid_from, valid_to, terminal, recorded_at,"
+        " position) SELECT member_id, union_id, on_day, NULL, 0, at, position FROM e"
+    )
+
+
+@functools.cache
+def admitted_function(events_table: str) -> tuple[str, str]:
+    """The admissions' statement as a PL/pgSQL function of the tenant's schema, (first, last,
+    topics): its name (with a digest of its body) and the statement that makes it. Planned once a
+    session with a generic plan (a group's positions are a handful, where the planner would
+    otherwise plan for each group's own); made when the store is opened (tenants.stores)."""
+    select, _params = StoredRun(events_table, 0, 0, ()).select("", business="admitted_on")
+    parts = select.replace("topic = ANY(?)", "topic = ANY(p_topics)").split("BETWEEN ? AND ?")
+    assert len(parts) == 2 and "?" not in "".join(parts)  # the run's positions and topics, nothing else
+    body = _admitted("BETWEEN p_first AND p_last".join(parts))
+    name = "derive_admitted_" + hashlib.sha1(body.encode()).hexdigest()[:12]
+    return name, (
+        f"CREATE OR REPLACE FUNCTION {name}(p_first bigint, p_last bigint, p_topics text[]) RETURNS void"
+        f" LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $derive$ BEGIN {body}; END $derive$"
+    )

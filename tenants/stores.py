@@ -54,7 +54,7 @@ from projections.audit import entity_type_of, entry
 from projections.base import ViewCursor, sql_micros
 from projections.indicators import IndicatorCalculator
 from projections.ledger import Ledger
-from projections.membership import Membership
+from projections.membership import Membership, admitted_function
 from projections.placement import KnownPlacements
 from projections.plan_records import PlanRecords
 from projections.plans import Reports, Targets
@@ -169,6 +169,7 @@ class TenantStore:
                         cur.execute(statement)
                     if self.backend == "postgres":
                         cur.execute(ends_function(events_table)[1])
+                        cur.execute(admitted_function(events_table)[1])
                 self.projector.create()
                 self._index_members_locked()
         self._list_ledger()
@@ -190,9 +191,10 @@ class TenantStore:
                 cur.execute(f"SELECT 1 FROM {TREE_TABLE}, {SIGNING_KEYS_TABLE} LIMIT 1")
                 indexed = cur.scalar("SELECT count(*) FROM index_keys WHERE name = ?", (INDEXED,))
                 added = self._added_indexes(cur)
+                table = self.event_store.events_table
                 ends = self.backend != "postgres" or cur.scalar(
-                    "SELECT to_regprocedure(?) IS NOT NULL",
-                    (f"{ends_function(self.event_store.events_table)[0]}(text[])",),
+                    "SELECT to_regprocedure(?) IS NOT NULL AND to_regprocedure(?) IS NOT NULL",
+                    (f"{ends_function(table)[0]}(text[])", f"{admitted_function(table)[0]}(bigint, bigint, text[])"),
                 )
         except Exception:  # noqa: BLE001 - a table missing: made under the lock
             return False
