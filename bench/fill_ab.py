@@ -19,8 +19,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -30,10 +28,11 @@ import psycopg
 from psycopg import sql
 
 from bench.rebuild_ab import load
+from bench.rebuilding import drop, run_in_tree, tree_of
 from bench.run import DEFAULT_URL
 from bench.serving import ROOT
 from projections.audit import ENTRY_COLUMNS
-from tenants.settings import Settings, schema_name
+from tenants.settings import schema_name
 
 # Opens the tenant's store twice in the tree it is started in; prints the seconds of each.
 CHILD = """
@@ -82,17 +81,8 @@ def filled(url: str, tenant: str) -> str:
 
 def open_store(root: Path, url: str, tenant: str, control: str) -> dict:
     started = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, url, control, tenant],
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode:
-        raise RuntimeError(f"opening from {root} failed: " + out.stderr[-3000:])
-    return {**json.loads(out.stdout.strip().splitlines()[-1]), "process_s": time.perf_counter() - started}
+    lines = run_in_tree(root, CHILD, [url, control, tenant])
+    return {**json.loads(lines[-1]), "process_s": time.perf_counter() - started}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -105,10 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     suffix = uuid.uuid4().hex[:8]
     tenant, control = f"fill-{suffix}", f"fill_ctl_{suffix}"
     scratch = Path(tempfile.mkdtemp(prefix="unionledger-fill-"))
-    before = scratch / "before"
-    before.mkdir()
-    archive = subprocess.run(["git", "archive", args.before], cwd=ROOT, capture_output=True, check=True).stdout
-    subprocess.run(["tar", "x"], cwd=before, input=archive, check=True)
+    before = tree_of(args.before, scratch / "before", ROOT)
     try:
         started = time.perf_counter()
         load(url, tenant, control, args.members, scratch / "data", plans=False)
@@ -126,10 +113,7 @@ def main(argv: list[str] | None = None) -> None:
                     flush=True,
                 )
     finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            national = Settings(database_url=url, control_schema=control).national_schema
-            for schema in (schema_name(tenant), control, national):
-                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        drop(url, tenant, control)
         shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -13,18 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
-
-from bench.rebuilding import rebuild, scan
+from bench.rebuilding import drop, rebuild, scan, tree_of
 from bench.run import DEFAULT_URL
 from bench.serving import ROOT
-from tenants.settings import Settings, schema_name
+from tenants.settings import Settings
 
 
 def load(url: str, tenant: str, control: str, members: int, data_dir: Path, plans: bool = True) -> None:
@@ -58,10 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     suffix = uuid.uuid4().hex[:8]
     tenant, control = f"ab-{suffix}", f"ab_ctl_{suffix}"
     scratch = Path(tempfile.mkdtemp(prefix="unionledger-ab-"))
-    before = scratch / "before"
-    before.mkdir()
-    archive = subprocess.run(["git", "archive", args.before], cwd=ROOT, capture_output=True, check=True).stdout
-    subprocess.run(["tar", "x"], cwd=before, input=archive, check=True)
+    before = tree_of(args.before, scratch / "before", ROOT)
     try:
         load(url, tenant, control, args.members, scratch / "data")
         for round_ in range(args.rounds):
@@ -83,13 +76,6 @@ def main(argv: list[str] | None = None) -> None:
             print(f"kept: --tenant {tenant} --control-schema {control}", flush=True)
         else:
             drop(url, tenant, control)
-
-
-def drop(url: str, tenant: str, control: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        national = Settings(database_url=url, control_schema=control).national_schema
-        for schema in (schema_name(tenant), control, national):
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 if __name__ == "__main__":

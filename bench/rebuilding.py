@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from tenants.settings import schema_name
+from tenants.settings import Settings, schema_name
 
 # bench.rebuild_child run as a module of the tree it is started in, then the CPU it used
 CHILD = (
@@ -40,8 +40,15 @@ def scan(conninfo: str, tenant: str) -> tuple[int, float]:
 def rebuild(root: Path, url: str, tenant: str, control: str) -> dict:
     """The tenant's views rebuilt by the code of the tree ``root``, in a process of its own:
     bench.rebuild_child's figures and the process's CPU seconds (``cpu``)."""
+    lines = run_in_tree(root, CHILD, ["--database-url", url, "--control-schema", control, "--tenant", tenant])
+    return {**json.loads(lines[-2]), **json.loads(lines[-1])}
+
+
+def run_in_tree(root: Path, code: str, args: list[str]) -> list[str]:
+    """Run ``code`` with ``args`` in a Python process importing the project from the tree ``root``;
+    returns the lines it printed."""
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, "--database-url", url, "--control-schema", control, "--tenant", tenant],
+        [sys.executable, "-c", code, *args],
         cwd=root,
         env={**os.environ, "PYTHONPATH": str(root)},
         capture_output=True,
@@ -49,6 +56,21 @@ def rebuild(root: Path, url: str, tenant: str, control: str) -> dict:
         check=False,
     )
     if out.returncode:
-        raise RuntimeError(f"rebuild from {root} failed: " + out.stderr[-3000:])
-    lines = out.stdout.strip().splitlines()
-    return {**json.loads(lines[-2]), **json.loads(lines[-1])}
+        raise RuntimeError(f"a child run from {root} failed: " + out.stderr[-3000:])
+    return out.stdout.strip().splitlines()
+
+
+def tree_of(commit: str, into: Path, repository: Path) -> Path:
+    """The files of ``commit`` of ``repository`` written into the new folder ``into`` (``git archive``)."""
+    into.mkdir()
+    archive = subprocess.run(["git", "archive", commit], cwd=repository, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "x"], cwd=into, input=archive, check=True)
+    return into
+
+
+def drop(url: str, tenant: str, control: str) -> None:
+    """Drop a bench's tenant with its control and national schemas."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        national = Settings(database_url=url, control_schema=control).national_schema
+        for schema in (schema_name(tenant), control, national):
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

@@ -309,6 +309,10 @@ class Projection:
     # The position this view is kept at (a row of view_positions). Views with positions of their
     # own can be caught up side by side, on connections of their own (see Projector.rebuild).
     lane = MAIN_LANE
+    # A lane of its own during a rebuild only (None: the view's ``lane``), for a view none of whose
+    # handlers reads another view's tables and whose tables no other view's handlers read: built in
+    # a schema no reader sees, it can follow the ledger on a connection of its own beside the others.
+    rebuild_lane: str | None = None
 
     @classmethod
     def handles(cls, name: str) -> bool:

@@ -75,6 +75,8 @@ class Membership(Projection):
     # plan records' view): both derived in SQL, the card's event not read into Python. Departures
     # and transfers within the province follow from the event and the member's current spans.
     derived = frozenset({"MemberAdmitted", "MemberCardIssued", "MemberLeft", "MemberTransferred"})
+    # Its handlers read only its own tables (and the vault's, which only erasures change).
+    rebuild_lane = "membership"
     ADMITTED_STATE = (
         "member_id",
         "union_id",

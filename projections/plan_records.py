@@ -14,7 +14,19 @@ from typing import Any
 
 from domain.indicators import GOOD_RATINGS
 from domain.periods import parse_period
-from projections.base import Projection, StoredRun, ViewCursor, day, event_name, micros
+from projections.base import (
+    DERIVED,
+    HANDLED,
+    Projection,
+    StoredRun,
+    ViewCursor,
+    day,
+    event_name,
+    micros,
+    name_of_topic,
+    route_of,
+    sql_day,
+)
 
 PLAN_TABLES = {
     "union_ratings": (
@@ -62,17 +74,90 @@ class PlanRecords(Projection):
     # No handler here reads a table back (each only appends): a rebuild builds every index once at the end.
     readers_indexes = (*(f"{table}_position" for table in PLAN_TABLES), "member_cards_member")
 
-    # A card's row follows from its event alone (the member's version is the membership view's).
-    derived = frozenset({"MemberCardIssued"})
+    # A record's row follows from its event alone (a card's member version is the membership
+    # view's; a union's or workplace's version is touched here, a run at a time). Dues stay in
+    # Python (their period's days are worked out by domain.periods).
+    derived = frozenset(
+        {
+            "MemberCardIssued",
+            "UnionRated",
+            "WomensCommitteeFounded",
+            "OfficialsTrainingRecorded",
+            "CollectiveAgreementSigned",
+            "WorkersConferenceHeld",
+        }
+    )
+    # Each derived event: its table, the entity whose state it touches (or None), the attribute of
+    # its business day (``on_day``, the trail's column) and its row's columns after the position
+    # (``j`` its state, ``at`` its instant), as the handlers below write them.
+    _DERIVED_ROWS = {
+        "MemberCardIssued": ("member_cards", None, "issued_on", "entity_id, j->>'card_no', on_day, at"),
+        "UnionRated": (
+            "union_ratings",
+            "union",
+            "decided_on",
+            "j->>'union_id', (j->>'year')::integer, j->>'rating', CASE WHEN j->>'rating' IN"
+            f" ({', '.join(repr(r) for r in GOOD_RATINGS)}) THEN 1 ELSE 0 END, on_day, at",
+        ),
+        "WomensCommitteeFounded": ("union_committees", "union", "founded_on", "j->>'union_id', on_day, at"),
+        "OfficialsTrainingRecorded": (
+            "union_training",
+            "union",
+            "recorded_on",
+            "j->>'union_id', (j->>'year')::integer, (j->>'officials')::bigint, (j->>'trained')::bigint, on_day, at",
+        ),
+        "CollectiveAgreementSigned": (
+            "workplace_agreements",
+            "workplace",
+            "signed_on",
+            f"j->>'workplace_id', on_day, {sql_day('expires_on')}, at",
+        ),
+        "WorkersConferenceHeld": ("workplace_conferences", "workplace", "held_on", "j->>'workplace_id', on_day, at"),
+    }
 
     def derive(self, cur: ViewCursor, run: StoredRun) -> None:
-        """``bulk_MemberCardIssued`` in SQL: the cards' rows from the stored events."""
-        select, params = run.select(business="issued_on")
-        cur.execute(  # member, day and instant from the trail's columns beside each event
-            f"INSERT INTO member_cards ({', '.join(COLUMNS['member_cards'])}) SELECT position, entity_id,"
-            f" j->>'card_no', on_day, at FROM ({select}) s",
-            params,
-        )
+        """The handlers below in SQL: each kind's rows from the stored events (entity, day and
+        instant from the trail's columns beside each event), then each union's and workplace's
+        state takes its latest event's version, as ``_touch`` does."""
+        names = {name_of_topic(topic): topic for topic in run.topics}
+        touched: dict[str, list[str]] = {}
+        for name, (table, kind, business, columns) in self._DERIVED_ROWS.items():
+            if name not in names:
+                continue
+            select, params = run.select(names[name], business=business)
+            cur.execute(
+                f"INSERT INTO {table} ({', '.join(COLUMNS[table])}) SELECT position, {columns} FROM ({select}) s",
+                params,
+            )
+            if kind is not None:
+                touched.setdefault(kind, []).append(names[name])
+        for kind, topics in touched.items():
+            select, params = StoredRun(run.table, run.first, run.last, tuple(topics)).select(
+                state=False, entity=f"{kind}_id"
+            )
+            cur.execute(
+                f"UPDATE {kind}_state SET version = v.version, updated_at = v.at FROM (SELECT DISTINCT ON (entity_id)"
+                f" entity_id, version, at FROM ({select}) s ORDER BY entity_id, version DESC) v"
+                f" WHERE {kind}_id = v.entity_id AND {kind}_state.version < v.version",
+                params,
+            )
+
+    def process_stored(self, cur: ViewCursor, items: Sequence[tuple[str, object | None, int]], table: str) -> None:
+        """The batch's handled events together, then its derived ones as one run: the tables are
+        independent and append-only, and a state touched takes the latest version whatever the
+        order, so a union's dues (handled) need not cut its ratings and training into runs of one."""
+        batch: list[tuple[object, int]] = []
+        run: list[tuple[str, int]] = []
+        for topic, event, position in items:
+            route = route_of(type(self), topic)  # type: ignore[arg-type]  # a class is hashable; mypy#20409
+            if route == DERIVED:
+                run.append((topic, position))
+            elif route == HANDLED:
+                batch.append((event, position))
+        if batch:
+            self.process_batch(cur, batch)
+        if run:
+            self._derive_run(cur, table, run)
 
     def _insert(self, cur: ViewCursor, table: str, rows: list[tuple]) -> None:
         cur.insert_rows(table, COLUMNS[table], rows)

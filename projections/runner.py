@@ -112,6 +112,7 @@ class Projector:
         events_table: str | None = None,
         schema: str | None = None,
         ledger_table: str | None = None,
+        rebuilding: bool = False,
     ):
         self.recorder = recorder
         self.mapper = mapper
@@ -127,8 +128,12 @@ class Projector:
         self.ledger_table = ledger_table
         self._topics: dict[type, str] = {}
         self.lanes: dict[str, list[Projection]] = {FOLLOWER: []}
+        # Rebuilding (views no reader sees until they are swapped in): a view with a ``rebuild_lane``
+        # follows the ledger in that lane, beside the others (``_rebuild_beside``).
+        self.rebuilding = rebuilding
         for projection in self.projections:
-            self.lanes.setdefault(projection.lane, []).append(projection)
+            lane = (projection.rebuild_lane if rebuilding else None) or projection.lane
+            self.lanes.setdefault(lane, []).append(projection)
         # Per lane, the events one of its views applies in Python: a catch-up that derives reads
         # the state of these only (what every view derives or ignores, of any topic, it leaves).
         self._read = {
@@ -585,13 +590,15 @@ class Projector:
 
             def follow_lane(lane: str) -> None:
                 beside.catch_up(derive=True, lane=lane, analyze=False)
-                beside.finish(beside.lanes[lane])
 
             with in_threads(
                 [(f"views-{lane}", functools.partial(follow_lane, lane)) for lane in beside.lanes if lane != FOLLOWER]
             ):
                 applied = beside.catch_up(progress, derive=True, lane=FOLLOWER, analyze=False)
-                beside.finish(beside.lanes[FOLLOWER])
+            # every lane's indexes and statistics on two connections, once all are filled: the
+            # connections a rebuild holds at once stay those of the lock, the lanes and the tree
+            beside.finish(beside.projections)
+            beside._merge_rebuild_lanes()
             self._swap(shadow)
         except BaseException:
             with self.transaction(write=True) as cur:
@@ -599,9 +606,28 @@ class Projector:
             raise
         return applied
 
+    def _merge_rebuild_lanes(self) -> None:
+        """Before the swap: the positions of the lanes that exist only while rebuilding go, once
+        each has reached the position of the views' own lane (a view keeps its ``lane``'s)."""
+        kept = {p.lane for p in self.projections}
+        extra = [lane for lane in self.lanes if lane not in kept]
+        if not extra:
+            return
+        with self.transaction(write=True) as cur:
+            rows = dict(
+                cur.execute(
+                    f"SELECT name, position FROM view_positions WHERE name IN ({self._in_lanes})", list(self.lanes)
+                ).fetchall()
+            )
+            for lane in extra:
+                owners = {p.lane for p in self.lanes[lane]}
+                if any(rows[lane] != rows[owner] for owner in owners):
+                    raise ViewsMoved(f"the rebuild's lane {lane} stopped at {rows[lane]}, not with {sorted(owners)}")
+                cur.execute("DELETE FROM view_positions WHERE name = ?", (lane,))
+
     def beside(self, shadow: str) -> Projector:
         """This projector, writing a separate set of views in the schema ``shadow`` (the ledger
-        still read from the tenant's)."""
+        still read from the tenant's), each view in its rebuild's lane."""
         search_path = f'"{shadow}", "{self.schema}"'
         transaction = functools.partial(self.transaction, search_path=search_path)
         return Projector(
@@ -613,6 +639,7 @@ class Projector:
             self.events_table,
             None,
             self.ledger_table,
+            rebuilding=True,
         )
 
     def _swap(self, shadow: str) -> None:
