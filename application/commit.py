@@ -85,13 +85,17 @@ def _outside_scopes(store: Any, group: list[Pending], uow: UnitOfWork, placement
     member command was checked in its request's thread before it queued (Register.execute), on
     the units' and unions' placements as the process knew them: checked again here from those, it
     costs the lock no query, unless they changed since (their version, read under the lock, is
-    another), when they are read again. Another command's placements are read here."""
+    another), when they are read again; one that units' and unions' spans alone decided is not
+    checked again while that version holds (``settled``). Another command's placements are read
+    here."""
     refusals: dict[int, Exception] = {}
     for item in group:
         if item.scope is None:
             continue
         if placements is None:
             placements = store.known_placements.read_version()
+        if item.settled is not None and item.settled == placements:
+            continue
         item.scope.renew(placements)
         try:
             item.scope.require(command_reaches(item.command, uow))

@@ -34,6 +34,7 @@ class Pending:
     result: Any = None
     error: BaseException | None = None
     sealed: Any = None  # personal data sealed before queueing (UnitOfWork.sealed_ahead)
+    settled: int | None = None  # the placements' version its scope was found to hold it at (Scope.settled)
     # Held while its caller waits behind a leader; released once it is done or handed the lead,
     # so that a group's end wakes its own callers and one next leader, not every waiting thread.
     wake: Any = None
@@ -66,8 +67,10 @@ class GroupCommit:
         with self._mutex:
             return len(self._queue)
 
-    def submit(self, command: Command, scope: Scope | None = None, sealed: Any = None) -> Any:
-        item = Pending(command, scope, sealed=sealed)
+    def submit(
+        self, command: Command, scope: Scope | None = None, sealed: Any = None, settled: int | None = None
+    ) -> Any:
+        item = Pending(command, scope, sealed=sealed, settled=settled)
         with self._mutex:
             self._queue.append(item)
             lead = not self._leading

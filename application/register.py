@@ -57,18 +57,22 @@ class Register:
         returns the member as the views show it afterwards, personal data opened."""
         scope = self.scope(current=False)  # checked again under the lock if the placements changed
         if command.grouped:
+            settled = None
             if scope is not None:
                 # Checked here, in the request's own thread, while the lock serves others: the
                 # placements it reads stay in the scope, and the check under the lock reads none
-                # unless they changed meanwhile. A refusal on what this process knew is only
-                # given once asked again on the placements as they are now.
+                # unless they changed meanwhile, nor checks again what units' and unions' spans
+                # alone decided (``settled``). A refusal on what this process knew is only given
+                # once asked again on the placements as they are now.
+                reaches = command_reaches(command, commit.unit_of_work(self.store))
                 try:
-                    scope.require(command_reaches(command, commit.unit_of_work(self.store)))
+                    scope.require(reaches)
                 except OutOfScope:
                     scope = self.scope()
                     assert scope is not None  # a scoped principal's
-                    scope.require(command_reaches(command, commit.unit_of_work(self.store)))
-            return self._group.submit(command, scope, self._sealed_ahead(command))
+                    scope.require(reaches)
+                settled = scope.settled(reaches)
+            return self._group.submit(command, scope, self._sealed_ahead(command), settled)
         item = Pending(command, scope)
         decided, _recorded = commit.commit(self.store, lambda: [item])
         for each in decided:

@@ -47,7 +47,7 @@ from domain.errors import NotFound
 from domain.periods import parse_period
 from domain.reports import Report
 from domain.targets import Target
-from projections.placement import SPAN_TABLE, KnownPlacements, Placements, Span, UnitsUnder, holder_on
+from projections.placement import SPAN_TABLE, KnownPlacements, Placements, Span, UnionsUnder, UnitsUnder, holder_on
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,7 @@ class Scope:
         self._current = current
         self.version: int | None = None  # of the known placements this scope's answers rest on
         self._units: UnitsUnder | None = None
+        self._unions: UnionsUnder | None = None
         self._spans: dict[str, dict[str, list[Span]]] = {kind: {} for kind in SPAN_TABLE}
 
     def _version(self) -> int:
@@ -106,7 +107,7 @@ class Scope:
         self._known.renew(version)
         changed, self.version = self.version is not None, version
         if changed:
-            self._units = None
+            self._units, self._unions = None, None
             self._spans = {kind: {} for kind in SPAN_TABLE}
         return changed
 
@@ -119,14 +120,20 @@ class Scope:
                 self._units = self._placements.units_under(self.unit_id)
         return self._units
 
+    @property
+    def unions(self) -> UnionsUnder | None:
+        """The unions under the scope unit as the process keeps them (None without ``known``)."""
+        if self._unions is None and self._known is not None:
+            self._unions = self._known.unions_under(self.unit_id, self._version())
+        return self._unions
+
     def _load(self, kind: str, ids: Iterable[str]) -> None:
+        if kind == "union" and self._known is not None:
+            return  # answered by ``unions``, kept with every union that ever lay under the scope unit
         known = self._spans[kind]
         missing = [i for i in set(ids) if i not in known]
         if missing:
-            if kind == "union" and self._known is not None:
-                found = self._known.union_spans(missing, self._version())
-            else:
-                found = self._placements.spans(kind, missing)
+            found = self._placements.spans(kind, missing)
             for i in missing:
                 known[i] = found.get(i, [])
 
@@ -150,11 +157,23 @@ class Scope:
             return False
         if kind == "unit":
             return self.units.holds(entity_id, day)
+        if kind == "union" and self._known is not None:
+            unions = self.unions
+            assert unions is not None
+            return unions.holds(entity_id, day)
         self._load(kind, [entity_id])
         holder, day = holder_on(self._spans[kind][entity_id], day)
         if holder is None:
             return False
         return self._holds("union", holder, day) if kind == "member" else self.units.holds(holder, day)
+
+    def settled(self, reaches: list[Reach]) -> int | None:
+        """The placements' version ``reaches`` were found within the scope at, if only units and
+        unions (whose spans are kept by that version) decided it: as long as the version read under
+        the tenant lock is this one, the check there would find the same. None: check it again."""
+        if self._known is None or self.version is None:
+            return None
+        return self.version if all(r.kind in ("unit", "union") for r in reaches) else None
 
     def require(self, reaches: list[Reach]) -> None:
         """OutOfScope (404) for the first entity a use case reaches that lies outside the scope."""

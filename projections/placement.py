@@ -20,6 +20,8 @@ ALWAYS = (0, 10**8)  # every day (days are ordinals; 10**8 lies far beyond any d
 Window = tuple[int, int]  # from a day (included) to a day (excluded)
 Span = tuple[str, int, int]  # holder, from, to (excluded; ALWAYS[1] while it lasts)
 
+UNITS_LISTED = 1000  # above this many units under a scope unit, every union's spans are read
+
 SPAN_TABLE = {"unit": "unit_spans", "workplace": "workplace_spans", "union": "union_spans", "member": "member_spans"}
 
 
@@ -70,6 +72,22 @@ class UnitsUnder:
         return {unit for unit in self._spans if self.windows(unit)} | {self.top}
 
 
+class UnionsUnder:
+    """Whether a union lay under one unit on a day, from the spans of every union that ever did
+    (a union not among them never did): one look-up per question, no read."""
+
+    def __init__(self, units: UnitsUnder, union_spans: dict[str, list[Span]]):
+        self.units = units
+        self._spans = union_spans
+
+    def holds(self, union: str, on: int) -> bool:
+        spans = self._spans.get(union)
+        if not spans:
+            return False
+        holder, on = holder_on(spans, on)
+        return holder is not None and self.units.holds(holder, on)
+
+
 class Placements:
     """Reads of the placement spans, each entity's current spans in day order."""
 
@@ -86,6 +104,21 @@ class Placements:
                 "SELECT entity_id, holder_id, valid_from, valid_to FROM unit_spans WHERE superseded_at IS NULL"
                 " ORDER BY entity_id, valid_from"
             ).fetchall()
+        return _grouped(rows)
+
+    def spans_once_under(self, kind: str, holders: Iterable[str] | None) -> dict[str, list[Span]]:
+        """Every current span of each workplace or union that any of ``holders`` ever held (every
+        one's, for None): what a scope needs of them, read at once."""
+        table = SPAN_TABLE[kind]
+        select = f"SELECT entity_id, holder_id, valid_from, valid_to FROM {table} WHERE superseded_at IS NULL"
+        with self.transaction() as cur:
+            if holders is None:
+                rows = cur.execute(select).fetchall()
+            else:
+                wanted = sorted(set(holders))
+                inner = f"SELECT entity_id FROM {table} WHERE superseded_at IS NULL AND holder_id IN ({{ids}})"
+                rows = cur.rows_for(f"{select} AND entity_id IN ({inner})", wanted) if wanted else []
+        rows = sorted(set(map(tuple, rows)), key=lambda row: (row[0], row[2]))  # SQLite's chunks may repeat rows
         return _grouped(rows)
 
     def spans(self, kind: str, ids: Iterable[str]) -> dict[str, list[Span]]:
@@ -138,7 +171,7 @@ class KnownPlacements:
         self.version: int | None = None
         self._units: dict[str, list[Span]] | None = None
         self._under: dict[str, UnitsUnder] = {}
-        self._unions: dict[str, list[Span]] = {}
+        self._unions_under: dict[str, UnionsUnder] = {}
 
     def read_version(self) -> int:
         with self.transaction() as cur:
@@ -150,7 +183,7 @@ class KnownPlacements:
         version = self.read_version() if version is None else version
         with self._lock:
             if version != self.version:
-                self.version, self._units, self._under, self._unions = version, None, {}, {}
+                self.version, self._units, self._under, self._unions_under = version, None, {}, {}
         return version
 
     def known_version(self) -> int:
@@ -173,17 +206,19 @@ class KnownPlacements:
                 self._under[top] = under
         return under
 
-    def union_spans(self, ids: Iterable[str], version: int) -> dict[str, list[Span]]:
-        wanted = set(ids)
+    def unions_under(self, top: str, version: int) -> UnionsUnder:
+        """The unions under ``top`` as of ``version``: the spans of every union that ever lay under
+        it, read in one statement the first time a scope of ``top`` asks at this version."""
         with self._lock:
-            known = self._unions if version == self.version else {}
-            found = {i: known[i] for i in wanted if i in known}
-        missing = wanted - found.keys()
-        if missing:
-            read = self._placements.spans("union", missing)
-            fresh = {i: read.get(i, []) for i in missing}
-            found.update(fresh)
-            with self._lock:
-                if version == self.version:
-                    self._unions.update(fresh)
+            found = self._unions_under.get(top) if version == self.version else None
+        if found is not None:
+            return found
+        units = self.units_under(top, version)
+        ever = units.ever()
+        # A scope of a unit holding most of the tenant reads every union's spans (no list of ids).
+        holders = None if len(ever) > UNITS_LISTED else ever
+        found = UnionsUnder(units, self._placements.spans_once_under("union", holders))
+        with self._lock:
+            if version == self.version:
+                self._unions_under[top] = found
         return found

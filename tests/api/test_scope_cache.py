@@ -3,10 +3,14 @@ KnownPlacements): a union moved by another process is noticed by the next comman
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
+from application.scope import Scope
+from projections.placement import Placements
 from service.app import create_app
-from tests.api.test_scope import issue
+from tests.api.test_scope import issue, reorganised
 from tests.conftest import TenantClient
 
 
@@ -66,3 +70,21 @@ def test_unions_moved_by_another_process_are_noticed_by_the_next_admission_and_r
 
     members = {m["id"] for m in tenant.get("/members").get_json()["members"]}
     assert members == {"m1", "m4", "m5"}  # nothing of m2 or m3 recorded
+
+
+def test_the_unions_a_scope_keeps_answer_as_their_spans_read_one_by_one(tenant):
+    """Every union that ever lay under a scope unit is kept with all its spans (the others never
+    did): each day's answer is the one the union's own spans, read alone, give, across the 2025
+    reorganisation, before and after each union's life."""
+    reorganised(tenant)
+    platform = tenant.client.application.extensions["unionledger"]
+    with platform.stores.use(tenant.id) as store:
+        placements = Placements(store.transaction)
+        for top in ("huyen-a", "xa-1", "xa-moi", "nowhere"):
+            kept = Scope(top, placements, store.known_placements)
+            alone = Scope(top, placements)
+            for union in ("u1", "u2", "u9"):
+                for day in range(date(2019, 1, 1).toordinal(), date(2027, 1, 1).toordinal(), 11):
+                    on = date.fromordinal(day)
+                    assert kept.holds("union", union, on) == alone.holds("union", union, on), (top, union, on)
+                    assert kept.holds("member", "m1", on) == alone.holds("member", "m1", on), (top, on)
