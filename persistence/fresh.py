@@ -17,6 +17,7 @@ from typing import Any
 TABLES = ("member_spans", "member_state", "member_tokens", "personal_keys")
 SWAP_LOCK_TIMEOUT = "500ms"  # the swap waiting on readers gives way to them, then tries again
 SWAP_ATTEMPTS = 40
+PARALLEL_WORKERS = 0  # PostgreSQL's workers per index build
 
 
 def quoted(name: str) -> str:
@@ -71,6 +72,9 @@ class FreshTables:
             return
         self.indexed = True
         cur, shadow = self.cur, quoted(self.shadow)
+        # each index built by the import's own backend: the CPU it takes is counted where the
+        # import's is, and on two cores a parallel worker would only share them
+        cur.execute(f"SET LOCAL max_parallel_maintenance_workers = {PARALLEL_WORKERS}")
         for table in TABLES:
             for name, definition in cur.execute(
                 "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = ?::regclass"
