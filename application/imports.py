@@ -29,6 +29,7 @@ from application.unit_of_work import preload
 from domain.base import BUSINESS_DATE, RegisterAggregate
 from domain.imports import ERRORS_KEPT, ImportPlan, plan_import, union_of_row, workplace_of_row
 from domain.members import Member, personal_data
+from persistence.fresh import FreshTables
 from persistence.mapper import EntryStoredEvent, RegisterMapper
 from persistence.recorders import insert_within
 from persistence.vault import Sealing, index_rows, seal_new_with
@@ -44,6 +45,9 @@ CHUNK = 5000  # aggregates built and written at a time (the transaction holds th
 ELSEWHERE_FROM = 20_000
 BUILDERS = max(0, min(4, (os.cpu_count() or 1) - 2))
 AHEAD = 2
+# A member sheet of this many rows or more, imported where no member is recorded yet, is written
+# into tables without indexes, indexed at the end (persistence.fresh): a sort each, not an entry a row.
+FRESH_FROM = 20_000
 BUILDERS_NICE = 10  # the builders give way to the writing and the database
 Built = list[tuple[Any, Any, datetime]]  # each stored event with its event (or None) and when it is recorded
 
@@ -83,8 +87,17 @@ def _write(store: Any, plan: ImportPlan, actor: str, progress: Callable[[int], N
     with store.transaction(write=True) as cur, ThreadPoolExecutor(1, thread_name_prefix="import-chain") as hashing:
         views, end = store.projector.position_in(cur), store.chain.end(cur)
         edge = store.chain.tree.edge(cur, end[0])  # the tree's right edge, grown in memory from here
+        fresh = None
+        if len(plan.creates["members"]) >= FRESH_FROM:
+            fresh = FreshTables.start(cur, getattr(store, "schema", None))
+        admitted = False
         for built, sealing in _ahead(import_events(store, plan, actor, events)):
-            store.vault.keep(cur, sealing)
+            if fresh is not None and built:
+                if built[0][0].topic == ADMITTED_TOPIC:
+                    admitted = True
+                elif admitted:  # what comes after the admissions finds members by their indexes
+                    fresh.build_indexes()
+            store.vault.keep(cur, sealing, fresh=fresh is not None)
             positions = insert_within(store.event_store.recorder, cur, [stored for stored, _e, _t in built])
             hashed = None
             if end[0] == positions[0] - 1:  # else positions a rolled-back write used: extension links them
@@ -101,6 +114,8 @@ def _write(store: Any, plan: ImportPlan, actor: str, progress: Callable[[int], N
             written += len(built)
             if progress:
                 progress(len(built))
+        if fresh is not None:
+            fresh.swap()
     store.extend_chain_locked()
     return written
 

@@ -414,15 +414,20 @@ class PersonalDataVault:
         return [m for (m,) in cur.execute(sql, (*distinct, len(distinct))).fetchall()]
 
     @staticmethod
-    def keep(cur: Any, sealing: Sealing) -> None:
+    def keep(cur: Any, sealing: Sealing, fresh: bool = False) -> None:
         """Store new members' keys and index tokens in the caller's transaction, the one that
         records their admissions, so that they exist exactly when an event uses them. A key
         already stored for one of them (by an older version, which stored keys ahead) is
-        replaced: the caller only passes members the ledger does not hold, so no event uses it."""
+        replaced: the caller only passes members the ledger does not hold, so no event uses it.
+        ``fresh``: the keys' table was empty when the transaction began and has no key yet to
+        find a member by (``persistence.fresh``): the keys go by COPY, none to replace."""
         keys = sealing.keys
         if not keys:
             return
-        if cur.dialect == "postgres":
+        if fresh and cur.dialect == "postgres" and not cur.pipelined:
+            with cur.raw.copy("COPY personal_keys (member_id, key) FROM STDIN") as copy:
+                copy.write("".join(f"{m}\t{k.hex()}\n" for m, k in keys.items()).encode())
+        elif cur.dialect == "postgres":
             # Two strings split by the server, not two arrays: psycopg dumps an array element by
             # element in Python. A member id has no comma (ID_PATTERN), a key in hex neither.
             ids = ",".join(keys)

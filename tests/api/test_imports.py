@@ -1051,7 +1051,7 @@ def test_a_key_that_could_not_be_stored_fails_the_import_that_made_it_not_a_late
         before = (store.projector.ledger_position(), store.chain.chained())
         offered: list[set[str]] = []
 
-        def cannot_store(cur, sealing):
+        def cannot_store(cur, sealing, fresh=False):
             offered.append(set(sealing.keys))
             raise ConnectionError("the keys' connection was lost")
 
@@ -1187,3 +1187,88 @@ def test_an_import_whose_builder_process_died_builds_in_its_own_and_records_ever
     ]
     assert tenant.get("/members", q="minh").get_json()["members"][0]["id"] == "dv-0002"
     assert imports._builder_pool() is not pool
+
+
+def table_shapes(store) -> list[tuple]:
+    """The member tables' persistence, constraints and indexes as the catalogue defines them."""
+    from persistence.fresh import TABLES
+
+    with store.transaction() as cur:
+        return cur.execute(
+            "SELECT c.relname, c.relpersistence, i.relname, pg_get_indexdef(i.oid),"
+            " (SELECT pg_get_constraintdef(k.oid) FROM pg_constraint k WHERE k.conindid = i.oid)"
+            " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " LEFT JOIN pg_index x ON x.indrelid = c.oid LEFT JOIN pg_class i ON i.oid = x.indexrelid"
+            " WHERE n.nspname = current_schema() AND c.relname = ANY(?) AND c.relkind = 'r'"
+            " ORDER BY c.relname, i.relname",
+            (list(TABLES),),
+        ).fetchall()
+
+
+def test_a_large_first_import_indexes_its_members_tables_at_the_end_as_they_were(app, tenant, settings, monkeypatch):
+    """Into a tenant without members, a large member sheet is written into copies of the member
+    tables without indexes, indexed at the end and swapped in: the tables end with the same
+    constraints and indexes, the views equal those rebuilt from the ledger, and nothing is left
+    beside them. A second import (members recorded now) writes the live tables as before."""
+    if settings.backend != "postgres":
+        pytest.skip("SQLite writes the live tables")
+    with_units(tenant)
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        before = table_shapes(store)
+    swapped: list[bool] = []
+    real_start = imports.FreshTables.start
+
+    def start(cur, schema):
+        made = real_start(cur, schema)
+        swapped.append(made is not None)
+        return made
+
+    monkeypatch.setattr(imports, "FRESH_FROM", 1)
+    monkeypatch.setattr(imports.FreshTables, "start", start)
+    imported(tenant, csv_file("workplaces", WORKPLACES), "workplaces.csv")
+    imported(tenant, csv_file("unions", UNIONS), "unions.csv")
+    imported(tenant, csv_file("members", MEMBERS[:2]), "members.csv")
+    imported(tenant, csv_file("members", MEMBERS[2:]), "members.csv")
+    assert swapped == [True, False]
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        assert table_shapes(store) == before
+        with store.transaction() as cur:
+            assert cur.scalar("SELECT count(*) FROM pg_namespace WHERE nspname = ?", (f"{store.schema}__import",)) == 0
+            assert cur.scalar("SELECT count(*) FROM personal_keys") == len(MEMBERS)
+        live = store.views.dump(VIEW_TABLES)
+        store.rebuild()
+        assert store.views.dump(VIEW_TABLES) == live
+    for member in MEMBERS:
+        assert tenant.get(f"/members/{member['id']}").get_json()["full_name"] == member["full_name"]
+    assert tenant.get("/members", q=MEMBERS[0]["full_name"]).get_json()["members"][0]["id"] == MEMBERS[0]["id"]
+
+
+def test_a_first_import_that_fails_after_its_members_leaves_no_copy_and_nothing_written(
+    app, tenant, settings, monkeypatch
+):
+    """The copies are made in the import's transaction: a failure after the members' rows (the
+    swap here) leaves the live tables empty and no schema beside them; importing again writes it all."""
+    if settings.backend != "postgres":
+        pytest.skip("SQLite writes the live tables")
+    with_units(tenant)
+    imported(tenant, csv_file("workplaces", WORKPLACES), "workplaces.csv")
+    imported(tenant, csv_file("unions", UNIONS), "unions.csv")
+    monkeypatch.setattr(imports, "FRESH_FROM", 1)
+    rows = {"members": list(enumerate(MEMBERS, start=2))}
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        before = (store.projector.ledger_position(), store.chain.chained(), store.views.dump(VIEW_TABLES))
+
+        def lost(self):
+            raise ConnectionError("the connection was lost")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(imports.FreshTables, "swap", lost)
+            with pytest.raises(ConnectionError):
+                Register(store).import_rows(rows, actor="tester")
+        assert (store.projector.ledger_position(), store.chain.chained(), store.views.dump(VIEW_TABLES)) == before
+        with store.transaction() as cur:
+            assert cur.scalar("SELECT count(*) FROM personal_keys") == 0
+            assert cur.scalar("SELECT count(*) FROM pg_namespace WHERE nspname = ?", (f"{store.schema}__import",)) == 0
+        plan = Register(store).import_rows(rows, actor="tester")
+    assert not plan.errors
+    assert tenant.get("/members/dv-0003").get_json()["full_name"] == "Lê Thị Hoa"
