@@ -21,9 +21,7 @@ import argparse
 import contextlib
 import os
 import random
-import secrets
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -35,6 +33,7 @@ import psycopg
 from application import commit
 from application.grouping import Pending
 from application.register import Register
+from bench import kept
 from bench.admissions import admission_bodies
 from demo.generator import generate_province
 from domain.clock import vietnam_today
@@ -42,8 +41,6 @@ from domain.commands import AdmitMember
 from projections import runner
 from tenants.bootstrap import bootstrap
 from tenants.settings import Settings, schema_name
-
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 Switch = tuple[Callable[..., None], Callable[..., None]]
 
@@ -161,16 +158,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--capture", default=None, help="write one group's statements here, rolled back, and stop")
     args = parser.parse_args(argv)
 
-    url = os.environ.get("UNIONLEDGER_BENCH_DATABASE_URL") or DEFAULT_URL
     suffix = args.reuse
     tenant = f"bench-{suffix}"
-    settings = Settings(
-        database_url=url,
-        data_dir=Path(tempfile.mkdtemp(prefix="unionledger-cpu-")),
-        admin_token=secrets.token_urlsafe(24),
-        control_schema=f"bench_ctl_{suffix}",
-        max_open_tenants=4,
-    )
+    settings = kept.settings(suffix, "bench_ctl", "cpu", 4)
     today = vietnam_today()
     province = generate_province(args.members, args.seed, today)
     admit = admission_bodies(random.Random(os.getpid()), province.open_unions(), today)

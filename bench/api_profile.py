@@ -20,7 +20,6 @@ import io
 import logging
 import os
 import pstats
-import secrets
 import shutil
 import statistics
 import tempfile
@@ -36,14 +35,13 @@ import psycopg
 from psycopg import sql
 
 from application.register import Register
+from bench import kept
 from bench.admissions import admission_bodies
 from demo.generator import generate_province, load_province
 from domain.clock import vietnam_today
 from projections.placement import Placements, holder_on
 from tenants.bootstrap import bootstrap
-from tenants.settings import Settings, schema_name
-
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+from tenants.settings import schema_name
 
 
 class Tracing:
@@ -121,17 +119,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pooled", action="store_true", help="as UNIONLEDGER_POOLER=transaction (connected direct)")
     args = parser.parse_args(argv)
 
-    url = os.environ.get("UNIONLEDGER_BENCH_DATABASE_URL") or DEFAULT_URL
     suffix = uuid.uuid4().hex[:8]
-    tmp = Path(tempfile.mkdtemp(prefix="unionledger-profile-"))
-    settings = Settings(
-        database_url=url,
-        data_dir=tmp,
-        admin_token=secrets.token_urlsafe(24),
-        control_schema=f"bench_ctl_{suffix}",
-        max_open_tenants=4,
-        pooler="transaction" if args.pooled else None,
-    )
+    settings = kept.settings(suffix, "bench_ctl", "profile", 4, pooler="transaction" if args.pooled else None)
+    tmp = settings.data_dir
     tenant = f"bench-{suffix}"
     tracing = Tracing()
     platform = bootstrap(settings)

@@ -31,7 +31,7 @@ def parser(doc: str, members: int | None) -> argparse.ArgumentParser:
     return parser
 
 
-def settings(suffix: str, control: str, name: str, max_open_tenants: int) -> Settings:
+def settings(suffix: str, control: str, name: str, max_open_tenants: int, pooler: str | None = None) -> Settings:
     """The platform's settings on ``UNIONLEDGER_BENCH_DATABASE_URL`` (default the local test database),
     its control schema ``{control}_{suffix}``, and data in a fresh temporary directory."""
     return Settings(
@@ -40,6 +40,7 @@ def settings(suffix: str, control: str, name: str, max_open_tenants: int) -> Set
         admin_token=secrets.token_urlsafe(24),
         control_schema=f"{control}_{suffix}",
         max_open_tenants=max_open_tenants,
+        pooler=pooler,
     )
 
 

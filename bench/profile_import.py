@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import shutil
-import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -34,9 +32,10 @@ from application.register import Register
 from demo.generator import generate_province, load_province
 from domain.clock import vietnam_today
 from tenants.bootstrap import bootstrap
-from tenants.settings import Settings, schema_name
+from tenants.settings import schema_name
 
-from .run import DEFAULT_URL, Bench
+from . import kept
+from .run import Bench
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -179,15 +178,8 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     parser.add_argument("--variants", default=",".join(VARIANTS), help="which of them, in turn: " + ", ".join(VARIANTS))
     args = parser.parse_args()
-    url = os.environ.get("UNIONLEDGER_BENCH_DATABASE_URL") or DEFAULT_URL
     suffix = uuid.uuid4().hex[:8]
-    settings = Settings(
-        database_url=url,
-        data_dir=Path(tempfile.mkdtemp(prefix="unionledger-profile-")),
-        admin_token=secrets.token_urlsafe(24),
-        control_schema=f"bench_ctl_{suffix}",
-        max_open_tenants=2,
-    )
+    settings = kept.settings(suffix, "bench_ctl", "profile", 2)
     province = generate_province(args.members, args.seed, vietnam_today())
     platform = bootstrap(settings)
     results: dict[str, Any] = {"rounds": []}

@@ -18,7 +18,6 @@ import io
 import json
 import logging
 import os
-import secrets
 import shutil
 import statistics
 import tempfile
@@ -29,14 +28,12 @@ from pathlib import Path
 
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="unionledger-scope-metrics-"))
 
+from bench import kept
 from bench.admissions import admission_bodies
 from demo.generator import generate_province
 from domain.clock import vietnam_today
 from projections.placement import Placements, holder_on
 from tenants.bootstrap import bootstrap
-from tenants.settings import Settings
-
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def environ_for(path: str, token: str, body: bytes) -> dict:
@@ -73,15 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warm", type=int, default=30, help="admissions of each side before the measured ones")
     args = parser.parse_args(argv)
 
-    url = os.environ.get("UNIONLEDGER_BENCH_DATABASE_URL") or DEFAULT_URL
-    tmp = Path(tempfile.mkdtemp(prefix="unionledger-scope-"))
-    settings = Settings(
-        database_url=url,
-        data_dir=tmp,
-        admin_token=secrets.token_urlsafe(24),
-        control_schema=f"bench_ctl_{args.reuse}",
-        max_open_tenants=4,
-    )
+    settings = kept.settings(args.reuse, "bench_ctl", "scope", 4)
+    tmp = settings.data_dir
     tenant = f"bench-{args.reuse}"
     today = vietnam_today()
     province = generate_province(args.members, args.seed, today)

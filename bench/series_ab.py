@@ -14,8 +14,6 @@ import argparse
 import hashlib
 import importlib.util
 import json
-import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -26,10 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from application.reads import RegisterReads
+from bench import kept
 from tenants.bootstrap import bootstrap
-from tenants.settings import Settings
-
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def base_engine(ref: str) -> types.ModuleType:
@@ -67,13 +63,7 @@ def main() -> None:
     parser.add_argument("--period", default="2023-2028")
     parser.add_argument("--unit", help="the unit of the series under a unit (default: the fourth by id)")
     args = parser.parse_args()
-    settings = Settings(
-        database_url=os.environ.get("UNIONLEDGER_BENCH_DATABASE_URL") or DEFAULT_URL,
-        data_dir=Path(tempfile.mkdtemp(prefix="unionledger-series-")),
-        admin_token=secrets.token_urlsafe(24),
-        control_schema=f"bench_ctl_{args.reuse}",
-        max_open_tenants=2,
-    )
+    settings = kept.settings(args.reuse, "bench_ctl", "series", 2)
     base = base_engine(args.base_ref)
     platform = bootstrap(settings)
     try:
