@@ -227,6 +227,22 @@ def test_concurrent_admissions_over_http_each_get_their_own_answer(app, tenant):
     platform = app.extensions["unionledger"]
     with platform.stores.use(tenant.id) as store:
         assert store.chain.verify().events == store.projector.ledger_position() == 5 + 2 + clients * each - 1
+        # The groups' tree rows and links' instants (computed by the server on PostgreSQL) are
+        # those a rebuild of the tree from the events gives, and the events' own instants.
+        events = store.event_store.events_table
+        position = "notification_id" if store.backend == "postgres" else "rowid"
+        with store.transaction() as cur:
+            grown = cur.execute("SELECT position, nodes FROM ledger_tree ORDER BY position").fetchall()
+            instants = cur.execute(
+                f"SELECT c.recorded_at, e.recorded_at FROM ledger_chain c JOIN {events} e ON e.{position} = c.position"
+            ).fetchall()
+        with store.lock():
+            store.chain.tree.rebuild_locked()
+        with store.transaction() as cur:
+            rebuilt = cur.execute("SELECT position, nodes FROM ledger_tree ORDER BY position").fetchall()
+        assert [(p, bytes(n)) for p, n in grown] == [(p, bytes(n)) for p, n in rebuilt]
+        assert len(grown) == store.projector.ledger_position()
+        assert len(instants) == len(grown) and all(c == e for c, e in instants)
 
 
 def test_a_group_whose_save_collides_is_decided_again_one_by_one(app, tenant, monkeypatch):
