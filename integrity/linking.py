@@ -24,36 +24,33 @@ def links_body(events_table: str) -> str:
     largest first) the tree's rows; raises if a position between them holds no event."""
     return f"""
 DECLARE
-  e record;
   h bytea;
   made bytea;
   lvl int;
   n int;
-  expected bigint := first;
-  positions bigint[] := '{{}}';
+  positions bigint[];
+  datas bytea[];
+  instants bigint[];
   links text[] := '{{}}';
-  instants bigint[] := '{{}}';
   nodes bytea[] := '{{}}';
 BEGIN
-  FOR e IN SELECT x.notification_id AS p, x.recorded_at AS at,
-      int8send(x.notification_id) || int8send(x.originator_version)
-      || int4send(octet_length(x.o)) || x.o || int4send(octet_length(x.t)) || x.t
-      || int4send(octet_length(x.state)) || x.state AS data
+  SELECT array_agg(x.notification_id ORDER BY x.notification_id),
+      array_agg(int8send(x.notification_id) || int8send(x.originator_version)
+        || int4send(octet_length(x.o)) || x.o || int4send(octet_length(x.t)) || x.t
+        || int4send(octet_length(x.state)) || x.state ORDER BY x.notification_id),
+      array_agg(x.recorded_at ORDER BY x.notification_id)
+    INTO positions, datas, instants
     FROM (SELECT notification_id, originator_version, convert_to(originator_id::text, 'UTF8') AS o,
           convert_to(topic, 'UTF8') AS t, state, recorded_at
-          FROM {events_table} WHERE notification_id BETWEEN first AND last) AS x
-    ORDER BY x.notification_id
-  LOOP
-    IF e.p <> expected THEN
-      RAISE EXCEPTION USING MESSAGE = 'position ' || expected || ' holds no event to link';
-    END IF;
-    expected := expected + 1;
-    link := sha256(link || e.data);
-    positions := positions || e.p;
-    links := links || encode(link, 'hex');
-    instants := instants || e.at;
+          FROM {events_table} WHERE notification_id BETWEEN first AND last) AS x;
+  IF coalesce(cardinality(positions), 0) <> last - first + 1 THEN
+    RAISE EXCEPTION USING MESSAGE = 'a position from ' || first || ' to ' || last || ' holds no event to link';
+  END IF;
+  FOR i IN 1 .. cardinality(datas) LOOP
+    link := sha256(link || datas[i]);
+    links[i] := encode(link, 'hex');
     IF hashes IS NOT NULL THEN
-      h := sha256('\\x00'::bytea || e.data);
+      h := sha256('\\x00'::bytea || datas[i]);
       made := h;
       lvl := 0;
       n := cardinality(levels);
@@ -67,12 +64,9 @@ BEGIN
       END LOOP;
       levels := levels || lvl;
       hashes := hashes || h;
-      nodes := nodes || made;
+      nodes[i] := made;
     END IF;
   END LOOP;
-  IF expected <> last + 1 THEN
-    RAISE EXCEPTION USING MESSAGE = 'position ' || expected || ' holds no event to link';
-  END IF;
   INSERT INTO {CHAIN_TABLE} (position, link, recorded_at) SELECT * FROM unnest(positions, links, instants);
   IF hashes IS NOT NULL THEN
     INSERT INTO {TREE_TABLE} (position, nodes) SELECT * FROM unnest(positions, nodes);
