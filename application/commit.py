@@ -25,7 +25,6 @@ from application.scope import command_reaches
 from application.unit_of_work import STORED_EVENTS, UnitOfWork, aggregates, preload
 from domain.errors import AlreadyExists
 from integrity.ends import ends_function, ends_select
-from integrity.linking import links_call
 from integrity.tree import edge_of
 from persistence.one_trip import OneTrip
 from persistence.recorders import TenantMoved, fenced, insert_within
@@ -112,7 +111,6 @@ def unit_of_work(store: Any, preloaded: dict | None = None) -> UnitOfWork:
 ONE_TRIP = True  # a group's statements as texts (persistence.one_trip); else in a pipeline (bench variants)
 TAKE_EARLY = True  # a group is taken as the lock is asked for (else once it is had)
 ENDS_FUNCTION = True  # the ends read through the schema's function (integrity.ends); else planned each time
-LINKS_IN_SQL = True  # the chain's links and tree's rows computed by the server (integrity.linking); else in Python
 
 
 def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
@@ -214,30 +212,11 @@ def _decide_and_write(
     # them once the group is stored (the caller catches up), as they do for any gap.
     if recordings and ends.next_position == ends.top + 1:
         store.projector.apply_at(cur, [(r.domain_event, r.notification.id) for r in recordings], ends.top)
-        if LINKS_IN_SQL:
-            _link_in_sql(store, cur, recordings, ends)
-        else:
-            store.chain.link_at(cur, recordings, ends.chain_end, ends.edge)
+        store.chain.link_at(cur, recordings, ends.chain_end, ends.edge)
     if ONE_TRIP:
         cur.execute("COMMIT")
         cur.raw.send()
     return recordings, bool(recordings) and ends.next_position != ends.top + 1
-
-
-def _link_in_sql(store: Any, cur: ViewCursor, recordings: list[Recording], ends: Ends) -> None:
-    """The group's chain links and tree rows, computed by the server from the events the text
-    has just written (integrity.linking): no hashing in Python while the lock is held."""
-    edge = ends.edge
-    cur.execute(
-        links_call(store.event_store.events_table),
-        (
-            recordings[0].notification.id,
-            recordings[-1].notification.id,
-            ends.chain_end[1],
-            None if edge is None else [level for level, _ in edge],
-            None if edge is None else [h for _, h in edge],
-        ),
-    )
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,6 @@ VARIANTS: dict[str, Switch] = {
     "ends_planned": _flag(commit, "ENDS_FUNCTION", False),
     "views_planned": _flag(runner, "PLANNED_ONCE", False),
     "both_planned": _both(_flag(commit, "ENDS_FUNCTION", False), _flag(runner, "PLANNED_ONCE", False)),
-    "links_python": _flag(commit, "LINKS_IN_SQL", False),
     "no_events_entity": _index(
         "ledger_events_entity",
         "CREATE INDEX ledger_events_entity ON ledger_events (entity_type, entity_id, notification_id)",

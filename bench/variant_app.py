@@ -7,8 +7,7 @@
 - ``log``: no JSON line per request;
 - ``recheck``: an open tenant's placement is never read again;
 - ``one_trip``: a group's statements go in a pipeline, not as one text (application/commit.py);
-- ``early_take``: a group is taken once the lock is had, its aggregates read in a round trip of their own;
-- ``sql_links``: a group's chain links and tree rows are hashed in Python, not by the server (application/commit.py).
+- ``early_take``: a group is taken once the lock is had, its aggregates read in a round trip of their own.
 
 Served by gunicorn exactly as service.wsgi is. Only for measuring: what it leaves out, the service
 must do.
@@ -22,7 +21,7 @@ import os
 from flask import Response
 
 WITHOUT = {part.strip() for part in os.environ.get("BENCH_WITHOUT", "").split(",") if part.strip()}
-KNOWN = {"tree", "metrics", "log", "recheck", "one_trip", "early_take", "sql_links"}
+KNOWN = {"tree", "metrics", "log", "recheck", "one_trip", "early_take"}
 if WITHOUT - KNOWN:
     raise ValueError(f"BENCH_WITHOUT names what it cannot leave out: {', '.join(sorted(WITHOUT - KNOWN))}")
 
@@ -53,11 +52,6 @@ if "early_take" in WITHOUT:
     from application import commit
 
     commit.TAKE_EARLY = False
-
-if "sql_links" in WITHOUT:
-    from application import commit
-
-    commit.LINKS_IN_SQL = False
 
 if "recheck" in WITHOUT:
     from tenants import stores

@@ -35,7 +35,6 @@ from domain.clock import vietnam_today
 from domain.members import Member
 from integrity.chain import CHAIN_DDL, CHAIN_TABLE, VOIDS_DDL, Chain, ChainBroken
 from integrity.ends import ends_function
-from integrity.linking import links_function
 from integrity.tree import KEYS_TABLE as SIGNING_KEYS_TABLE
 from integrity.tree import TREE_TABLE, tree_ddl
 from persistence.event_store import EventStore
@@ -171,7 +170,6 @@ class TenantStore:
                     if self.backend == "postgres":
                         cur.execute(ends_function(events_table)[1])
                         cur.execute(admitted_function(events_table)[1])
-                        cur.execute(links_function(events_table)[1])
                 self.projector.create()
                 self._index_members_locked()
         self._list_ledger()
@@ -195,13 +193,8 @@ class TenantStore:
                 added = self._added_indexes(cur)
                 table = self.event_store.events_table
                 ends = self.backend != "postgres" or cur.scalar(
-                    "SELECT to_regprocedure(?) IS NOT NULL AND to_regprocedure(?) IS NOT NULL"
-                    " AND to_regprocedure(?) IS NOT NULL",
-                    (
-                        f"{ends_function(table)[0]}(text[])",
-                        f"{admitted_function(table)[0]}(bigint, bigint, text[])",
-                        f"{links_function(table)[0]}(bigint, bigint, bytea, int[], bytea[])",
-                    ),
+                    "SELECT to_regprocedure(?) IS NOT NULL AND to_regprocedure(?) IS NOT NULL",
+                    (f"{ends_function(table)[0]}(text[])", f"{admitted_function(table)[0]}(bigint, bigint, text[])"),
                 )
         except Exception:  # noqa: BLE001 - a table missing: made under the lock
             return False

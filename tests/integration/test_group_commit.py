@@ -227,8 +227,8 @@ def test_concurrent_admissions_over_http_each_get_their_own_answer(app, tenant):
     platform = app.extensions["unionledger"]
     with platform.stores.use(tenant.id) as store:
         assert store.chain.verify().events == store.projector.ledger_position() == 5 + 2 + clients * each - 1
-        # The groups' tree rows and links' instants (computed by the server on PostgreSQL) are
-        # those a rebuild of the tree from the events gives, and the events' own instants.
+        # The tree rows and the links' instants the groups wrote are those a rebuild of the tree
+        # from the events gives, and the events' own instants.
         events = store.event_store.events_table
         position = "notification_id" if store.backend == "postgres" else "rowid"
         with store.transaction() as cur:
