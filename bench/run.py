@@ -29,7 +29,8 @@ scratch schema), dropped at the end. Measured, in this order:
   ``api_cpu_ms``: each side's workers' CPU per answer. ``--only api`` loads the province (without
   the plans' records) and runs this phase alone; ``--api-baseline DIR`` serves another checkout
   beside it (``api_before``), ``--api-variants`` the service without some of its work
-  (bench/variant_app.py, ``api_without``), ``--reuse SUFFIX`` a province kept by ``--keep``.
+  (bench/variant_app.py, ``api_without``; a part ``threads=N`` or ``workers=N`` serves that side
+  with as many gunicorn threads or workers), ``--reuse SUFFIX`` a province kept by ``--keep``.
 - national: ``--national-tenants`` tenants (34) holding ``--national-members`` in all (default
   ``--members``), each a smaller province of the same generator, loaded one after another;
   then ``--national-requests`` GETs of /v1/national/indicators (random periods, ``as_of`` and
@@ -545,8 +546,11 @@ class Bench:
                 root = Path(self.args.api_baseline).resolve() if on_base else ROOT
                 if on_base:
                     shutil.copy(ROOT / "bench" / "variant_app.py", root / "bench" / "variant_app.py")
-                without = variant.removeprefix("before:").replace("+", ",")
-                variant_env = {**env, "BENCH_WITHOUT": without, "PYTHONPATH": str(root)}
+                # "threads=8" or "workers=3" among its parts: gunicorn.conf.py's count for this side alone
+                parts = variant.removeprefix("before:").split("+")
+                counts = {f"UNIONLEDGER_{k.upper()}": v for k, _, v in (p.partition("=") for p in parts) if v}
+                without = ",".join(p for p in parts if "=" not in p)
+                variant_env = {**env, "BENCH_WITHOUT": without, "PYTHONPATH": str(root), **counts}
                 log_path = self.tmp / f"variant-{variant.replace(':', '-')}.log"
                 each = stack.enter_context(Gunicorn("bench.variant_app:app", variant_env, log_path, root))
                 sides.append((f"without {variant}", each, self.clerk_token))
@@ -1034,7 +1038,8 @@ def main(argv: list[str] | None = None) -> None:
         "--api-variants",
         default=None,
         help="served beside the API, each without some of its work (bench/variant_app.py): e.g."
-        " 'tree;metrics;log;recheck;tree+metrics+log+recheck'",
+        " 'tree;metrics;log;recheck;tree+metrics+log+recheck'; a part 'threads=8' or 'workers=3' serves that"
+        " side with that many gunicorn threads or workers",
     )
     parser.add_argument(
         "--api-baseline",

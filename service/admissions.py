@@ -47,8 +47,15 @@ class AdmissionRoute:
         self.limit = body_limit(self.platform.settings, view)[0]
         self.reading, self.answer = MemberIn(), MemberOut()
         provider: Any = app.json
-        self.pretty = (provider.compact is None and app.debug) or provider.compact is False
-        self.dumps = provider.dumps
+        pretty = (provider.compact is None and app.debug) or provider.compact is False
+        # As the provider's dumps with these arguments, the encoder made once rather than per answer
+        self.encode = json.JSONEncoder(
+            default=provider.default,
+            ensure_ascii=provider.ensure_ascii,
+            sort_keys=provider.sort_keys,
+            indent=2 if pretty else None,
+            separators=None if pretty else (",", ":"),
+        ).encode
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING") or environ.get("SCRIPT_NAME"):
@@ -83,7 +90,7 @@ class AdmissionRoute:
             with self.platform.stores.use(tenant) as store:
                 member = admit_member(auth.principal_register(store, who), args, who)
             dump = self.answer.dump(member)
-            body = (self.dumps(dump, indent=2) if self.pretty else self.dumps(dump, separators=(",", ":"))) + "\n"
+            body = self.encode(dump) + "\n"
         except Exception as error:  # noqa: BLE001 - every failure is answered as the Flask app answers it
             return self._failed(environ, start_response, error, who, started, rid)
         data = body.encode()

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import sys
+import time
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -44,28 +45,76 @@ class JsonFormatter(logging.Formatter):
     route (a URL's template, never its values), and the record's structured fields."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line: dict = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if has_request_context():
-            line["request_id"] = request_id()
-            line["method"] = request.method
-            line["route"] = request.url_rule.rule if request.url_rule is not None else None
-        elif (answering := ANSWERING.get()) is not None:
-            line["request_id"], line["method"], line["route"] = answering
-        line.update(getattr(record, FIELDS, None) or {})
-        if record.exc_info:
-            line["error"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False, default=str)
+        error = self.formatException(record.exc_info) if record.exc_info else None
+        fields = getattr(record, FIELDS, None)
+        return json_line(record.created, record.levelname.lower(), record.name, record.getMessage(), fields, error)
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode  # json.dumps(line, the same arguments)
+
+
+def json_line(
+    created: float, level: str, logger: str, message: str, fields: dict | None, error: str | None = None
+) -> str:
+    """A record's line as ``JsonFormatter`` writes it."""
+    line: dict = {
+        "time": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
+        "level": level,
+        "logger": logger,
+        "message": message,
+    }
+    if has_request_context():
+        line["request_id"] = request_id()
+        line["method"] = request.method
+        line["route"] = request.url_rule.rule if request.url_rule is not None else None
+    elif (answering := ANSWERING.get()) is not None:
+        line["request_id"], line["method"], line["route"] = answering
+    if fields:
+        line.update(fields)
+    if error is not None:
+        line["error"] = error
+    return _encode(line)
+
+
+_installed: list[logging.StreamHandler] = []  # the handler ``install`` made last
+
+
+def info(logger: logging.Logger, message: str, args: tuple, fields: dict) -> None:
+    """``logger.info(message, *args, extra={FIELDS: fields})``, the line written at once when the
+    one handler it would reach is the JSON lines ``install`` made: one line a request, without a
+    log record made, its caller looked up and its handlers walked. Otherwise through logging."""
+    handler = _installed[0] if _installed else None
+    if handler is None or logger.filters or handler.filters or handler.level > logging.INFO:
+        logger.info(message, *args, extra={FIELDS: fields})
+        return
+    reached, each = 0, logger  # the handlers the record would reach, as Logger.callHandlers finds them
+    while each is not None:
+        for found in each.handlers:
+            if found is not handler:
+                reached = 2
+            reached += 1
+        if not each.propagate:
+            break
+        each = each.parent  # type: ignore[assignment]
+    if reached != 1 or not logger.isEnabledFor(logging.INFO):
+        logger.info(message, *args, extra={FIELDS: fields})
+        return
+    text = json_line(time.time(), "info", logger.name, message % args, fields) + handler.terminator
+    with handler.lock:  # type: ignore[union-attr]  # made by the handler's constructor
+        try:
+            stream = handler.stream
+            stream.write(text)
+            if hasattr(stream, "flush"):
+                stream.flush()
+        except Exception:  # noqa: BLE001 - as StreamHandler.emit: reported by the handler, never raised
+            handler.handleError(logger.makeRecord(logger.name, logging.INFO, "", 0, message, args, None))
 
 
 def install(level: int = logging.INFO, stream=None) -> logging.Handler:
     """Send the service's loggers to ``stream`` (standard error) as JSON lines."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
+    _installed[:] = [handler]
     for name in LOGGERS:
         logger = logging.getLogger(name)
         logger.handlers = [handler]

@@ -26,7 +26,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 
 from projections.base import MAIN_LANE
-from service.logs import FIELDS, REQUEST_ID_HEADER, request_id
+from service import logs
+from service.logs import REQUEST_ID_HEADER, request_id
 from tenants.settings import schema_name
 
 log = logging.getLogger("service.requests")
@@ -76,14 +77,28 @@ def count(app: Any, method: str, route: str, status_code: int, seconds: float, t
     """One answered request counted, timed and logged as one line (the line names the request
     through Flask's context, or service/logs.py ANSWERING outside it)."""
     status = str(status_code)
-    REQUESTS.labels(method, route, status).inc()
-    LATENCY.labels(method, route).observe(seconds)
+    _series(REQUESTS, method, route, status).inc()
+    _series(LATENCY, method, route).observe(seconds)
     if tenant is not None and method in ("POST", "DELETE") and status_code != 404:
         outcome = "done" if status_code < 400 else "refused" if status_code < 500 else "failed"
-        COMMANDS.labels(tenant, outcome).inc()
+        _series(COMMANDS, tenant, outcome).inc()
     fields = {"status": status_code, "ms": round(seconds * 1000, 1), "tenant": tenant}
-    log.info("%s %s %s", method, route, status, extra={FIELDS: fields})
+    logs.info(log, "%s %s %s", (method, route, status), fields)
     _renew_pools(app)
+
+
+_SERIES: dict[tuple, Any] = {}  # (metric, its label values) -> the metric's child for them
+
+
+def _series(metric: Any, *values: str) -> Any:
+    """``metric.labels(*values)``, found again in a dict: a request's series are a handful, and
+    ``labels`` checks, converts and locks at each call. The children are prometheus-client's own,
+    which it keeps as long as this does."""
+    key = (metric, values)
+    child = _SERIES.get(key)
+    if child is None:
+        child = _SERIES[key] = metric.labels(*values)
+    return child
 
 
 def _renew_pools(app: Any) -> None:
