@@ -605,7 +605,7 @@ class Projector:
             # the ledger read once, by the views' own lane, for every lane
             others = [lane for lane in beside.lanes if lane != FOLLOWER]
             names = sorted({name for lane in beside.lanes for name in beside._read[lane]})
-            shared = SharedReads(FOLLOWER, others, names)
+            shared = SharedReads(FOLLOWER, {lane: beside.lanes[lane] for lane in others}, names)
 
             def follow_lane(lane: str) -> None:
                 try:
@@ -710,28 +710,39 @@ class Projector:
 class SharedReads:
     """A rebuild's one read of the ledger for all its lanes: the ``reader`` lane reads each batch
     (with the states of the events any lane applies in Python) and hands it to the other lanes,
-    instead of each lane reading the whole ledger again on its own connection. A lane may fall
-    ``AHEAD`` batches behind before the reader waits for it; a lane that finds the reader gone
-    reads for itself."""
+    instead of each lane reading the whole ledger again on its own connection. Each lane gets
+    only the items its views take (the events they apply, the ends of the runs they derive), so
+    that one may fall far behind the reader, as the ledger's parts weigh on each lane unequally,
+    without holding the reader back or much memory. A lane that finds the reader gone reads for
+    itself."""
 
-    AHEAD = 4
-
-    def __init__(self, reader: str, lanes: Sequence[str], names: Sequence[str]):
+    def __init__(self, reader: str, lanes: dict[str, Sequence[Projection]], names: Sequence[str]):
         self.reader, self.names = reader, list(names)
-        self._queues: dict[str, queue.Queue] = {lane: queue.Queue(self.AHEAD) for lane in lanes}
+        self._views = lanes
+        self._routes: dict[tuple[str, str], set[int]] = {}
+        self._queues: dict[str, queue.SimpleQueue] = {lane: queue.SimpleQueue() for lane in lanes}
         self._left: set[str] = set()  # lanes that stopped taking batches
         self._closed = threading.Event()
         self.failed = False
 
     def publish(self, first: int, batch: tuple[list[tuple[str, Any, int]], int, int]) -> None:
         """Hand the batch read from position ``first`` to every lane still taking them."""
+        items, count, last = batch
         for lane, waiting in self._queues.items():
-            while lane not in self._left:
-                try:
-                    waiting.put((first, batch), timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
+            if lane not in self._left:
+                waiting.put((first, (self._taken(lane, items), count, last)))
+
+    def _taken(self, lane: str, items: list[tuple[str, Any, int]]) -> list[tuple[str, Any, int]]:
+        """The items some view of ``lane`` takes, each event kept only where one applies it."""
+        taken = []
+        for topic, event, position in items:
+            routes = self._routes.get((lane, topic))
+            if routes is None:
+                views = self._views[lane]
+                routes = self._routes[(lane, topic)] = {route_of(type(p), topic) for p in views}  # type: ignore[arg-type]
+            if routes != {0}:
+                taken.append((topic, event if HANDLED in routes else None, position))
+        return taken
 
     def take(self, lane: str, first: int) -> tuple[list[tuple[str, Any, int]], int, int] | None:
         """The batch from position ``first`` on, once read; None if the reader stopped before it."""
