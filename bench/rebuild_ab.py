@@ -1,6 +1,7 @@
 """A rebuild of the same ledger by an earlier commit's code and by the code as it stands, side by side.
 
-    python -m bench.rebuild_ab --members 20000 --before 2b8b9b7 [--rounds 2]
+    python -m bench.rebuild_ab --members 20000 --before 2b8b9b7 [--rounds 2] [--keep]
+    python -m bench.rebuild_ab --members 0 --before 2b8b9b7 --tenant T --control-schema S  # a kept one
 
 Loads one province on PostgreSQL (``UNIONLEDGER_BENCH_DATABASE_URL``, default the local test
 database), then in turns, each behind a fresh scan-and-decode of the ledger (the bench's
@@ -49,14 +50,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--before", required=True, help="the earlier commit")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the province (to profile it); drop it after")
+    parser.add_argument("--tenant", help="a province kept by an earlier run (with --control-schema): not loaded again")
+    parser.add_argument("--control-schema")
     args = parser.parse_args(argv)
     url = os.environ.get("UNIONLEDGER_BENCH_DATABASE_URL") or DEFAULT_URL
     suffix = uuid.uuid4().hex[:8]
-    tenant, control = f"ab-{suffix}", f"ab_ctl_{suffix}"
+    kept = args.tenant is not None
+    tenant, control = (args.tenant, args.control_schema) if kept else (f"ab-{suffix}", f"ab_ctl_{suffix}")
     scratch = Path(tempfile.mkdtemp(prefix="unionledger-ab-"))
     before = tree_of(args.before, scratch / "before", ROOT)
     try:
-        load(url, tenant, control, args.members, scratch / "data")
+        if not kept:
+            load(url, tenant, control, args.members, scratch / "data")
         for round_ in range(args.rounds):
             pair = (("before", before), ("after", ROOT))
             for name, root in pair if round_ % 2 == 0 else pair[::-1]:  # A B B A ...
@@ -72,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
                 )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-        if args.keep:
+        if args.keep or kept:
             print(f"kept: --tenant {tenant} --control-schema {control}", flush=True)
         else:
             drop(url, tenant, control)

@@ -344,7 +344,7 @@ class Chain:
         edge right before them, grown in place) is given, the tree's rows."""
         rows, leaves, new_end = _links(recorded, end)
         first = recorded[0][0] if recorded else 0
-        nodes = None if edge is None else [(first + i, merkle.append(edge, leaf)) for i, leaf in enumerate(leaves)]
+        nodes = None if edge is None else list(enumerate(merkle.grow(edge, leaves), first))
         return Hashed(rows, nodes, new_end)
 
     def store_hashed(self, cur: Any, hashed: Hashed) -> tuple[int, bytes]:

@@ -18,6 +18,7 @@ only its public half ever leaves it.
 from __future__ import annotations
 
 import base64
+import struct
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -37,8 +38,14 @@ LEAVES_SQL = (
     "SELECT notification_id, sha256('\\x00'::bytea || int8send(notification_id) || int8send(originator_version)"
     " || int4send(octet_length(o)) || o || int4send(octet_length(t)) || t || int4send(octet_length(state)) || state)"
     " FROM (SELECT notification_id, originator_version, convert_to(originator_id::text, 'UTF8') AS o,"
-    " convert_to(topic, 'UTF8') AS t, state FROM {table} WHERE notification_id BETWEEN ? AND ?) AS e"
+    " convert_to(topic, 'UTF8') AS t, state FROM {table} WHERE notification_id BETWEEN %s AND %s) AS e"
+    " ORDER BY notification_id"
 )
+# PostgreSQL's binary COPY: its header (signature, flags, extension length), each row's field
+# count and lengths before a position (int8) and its nodes, and the end mark
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_COPY_ROW = struct.Struct("!hiqi")
+_COPY_TRAILER = b"\xff\xff"
 
 
 def tree_ddl(dialect: str, table: str = TREE_TABLE) -> tuple[str, ...]:
@@ -116,7 +123,7 @@ class Tree:
     def _write(
         cur: Any, first: int, stack: list[tuple[int, bytes]], leaves: Sequence[bytes], table: str = TREE_TABLE
     ) -> None:
-        Tree.store_nodes(cur, [(first + i, merkle.append(stack, leaf)) for i, leaf in enumerate(leaves)], table)
+        Tree.store_nodes(cur, list(enumerate(merkle.grow(stack, leaves), first)), table)
 
     def edge(self, cur: Any, size: int) -> list[tuple[int, bytes]] | None:
         """The right edge of the tree of ``size`` leaves (None if it does not end there), for a
@@ -127,11 +134,12 @@ class Tree:
     def store_nodes(cur: Any, rows: Sequence[tuple[int, bytes]], table: str = TREE_TABLE) -> None:
         """The tree's rows (position, nodes) of new leaves, in ``cur``'s transaction."""
         if cur.dialect == "postgres" and len(rows) > FEW_ROWS and not cur.pipelined:
-            # binary COPY: the hashes go as they are, not escaped as text row by row
+            # binary COPY: the hashes go as they are, not escaped as text, and the rows are
+            # packed here in one pass rather than adapted value by value
+            field = _COPY_ROW.pack
+            body = b"".join([field(2, 8, position, len(nodes)) + nodes for position, nodes in rows])
             with cur.raw.copy(f"COPY {table} (position, nodes) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(["int8", "bytea"])
-                for row in rows:
-                    copy.write_row(row)
+                copy.write(_COPY_HEADER + body + _COPY_TRAILER)
             return
         cur.insert_rows(table, ("position", "nodes"), rows)
 
@@ -166,10 +174,13 @@ class Tree:
         if table is None:
             leaves = [leaf_of(e) for e in self.chain.entries(start=start, stop=stop)]
             return leaves + [merkle.leaf_hash(b"")] * (stop - start + 1 - len(leaves))  # a deleted last event
-        with self.transaction() as cur:
-            hashed = dict(cur.execute(LEAVES_SQL.format(table=table), (start, stop)).fetchall())
+        with self.transaction() as cur:  # in binary: the hashes as they are, not as hex text
+            rows = cur.raw.execute(LEAVES_SQL.format(table=table), (start, stop), binary=True).fetchall()
+        if len(rows) == stop - start + 1:  # no void position among them: already in order
+            return [leaf for _position, leaf in rows]
+        hashed = dict(rows)
         void = merkle.leaf_hash(b"")
-        return [bytes(hashed[p]) if p in hashed else void for p in range(start, stop + 1)]
+        return [hashed.get(p, void) for p in range(start, stop + 1)]
 
     def rebuild_locked(self) -> int:
         """Make the tree again from the stored events, up to the chain's end, beside the old one,

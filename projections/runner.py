@@ -263,20 +263,34 @@ class Projector:
         lane: str = FOLLOWER,
         analyze: bool = True,
         within: ViewCursor | None = None,
+        shared: SharedReads | None = None,
     ) -> int:
         """Apply to the views of ``lane`` every event not yet in them; returns how many were
         applied. Each batch commits with the lane's position, unless ``within`` a transaction
         of the caller's. With ``derive`` (where the events can be read in SQL), runs of derived
         events are applied there. Many applied, the planner's statistics are renewed (unless
-        not to ``analyze``: the caller will)."""
+        not to ``analyze``: the caller will). With ``shared`` (a rebuild's lanes side by side), the
+        lane that reads for all reads each batch and hands it to the others, which take it."""
         derive = derive and self.events_table is not None
+        reading = shared is not None and shared.reader == lane
         size = DERIVING_BATCH if derive else self.batch_size
         applied = 0
         start = self.position_in(within, lane) if within is not None else self.position(lane)
         while True:
-            if derive:
+            batch = shared.take(lane, start + 1) if derive and shared is not None and not reading else None
+            if batch is None and shared is not None and shared.failed:
+                return applied  # the rebuild failed: the reader's error is raised
+            if batch is not None:
+                stored, count, last = batch
+            elif derive:
+                if shared is not None and not reading:  # the reader stopped: this lane reads for itself
+                    shared.leave(lane)
+                    shared = None
+                names = shared.names if reading and shared is not None else self._read[lane]
                 with nullcontext(within) if within is not None else self.transaction() as cur:
-                    stored, count, last = self._select_stored(cur, start + 1, size, lane)
+                    stored, count, last = self._select_stored(cur, start + 1, size, names)
+                if reading and shared is not None:
+                    shared.publish(start + 1, (stored, count, last))
             else:
                 notifications = self.recorder.select_notifications(start + 1, size)
                 count, last = len(notifications), notifications[-1].id if notifications else start
@@ -372,14 +386,14 @@ class Projector:
             raise ViewsMoved(f"views {', '.join(lanes)} were not at position {start}")
 
     def _select_stored(
-        self, cur: ViewCursor, first: int, limit: int, lane: str
+        self, cur: ViewCursor, first: int, limit: int, names: Sequence[str]
     ) -> tuple[list[tuple[str, Any, int]], int, int]:
         """Up to ``limit`` events from ``first`` on, as ``(topic, event, position)`` items, how many
-        events they stand for, and the last one's position. Where no view of ``lane`` applies an
-        event in Python (each derives it or ignores it), its state is not read (nor sent), and
-        each run of such events between two read ones comes as the first and last position of
-        each of its topics (the event None): all ``Projection.process_stored`` needs of them,
-        instead of a row per event."""
+        events they stand for, and the last one's position. Where the event is none of ``names``
+        (those a view of the lane applies in Python; every view derives it or ignores it), its
+        state is not read (nor sent), and each run of such events between two read ones comes as
+        the first and last position of each of its topics (the event None): all
+        ``Projection.process_stored`` needs of them, instead of a row per event."""
         rows = cur.execute(
             "WITH b AS MATERIALIZED (SELECT notification_id AS position, originator_id, originator_version, topic,"
             " CASE WHEN event IS NULL OR event = ANY(?) THEN state END AS state"
@@ -390,7 +404,7 @@ class Projector:
             " SELECT position, position, 1, originator_id, originator_version, topic, state FROM b"
             " WHERE state IS NOT NULL UNION ALL SELECT min(position), max(position), count(*), NULL, NULL, topic, NULL"
             " FROM g WHERE unread GROUP BY run, topic",
-            (self._read[lane], first, limit),
+            (list(names), first, limit),
         ).fetchall()
         items: list[tuple[str, Any, int]] = []
         count = last = 0
@@ -588,13 +602,24 @@ class Projector:
                 for projection in beside.projections:
                     projection.drop_readers_indexes(cur)
 
-            def follow_lane(lane: str) -> None:
-                beside.catch_up(derive=True, lane=lane, analyze=False)
+            # the ledger read once, by the views' own lane, for every lane
+            others = [lane for lane in beside.lanes if lane != FOLLOWER]
+            names = sorted({name for lane in beside.lanes for name in beside._read[lane]})
+            shared = SharedReads(FOLLOWER, {lane: beside.lanes[lane] for lane in others}, names)
 
-            with in_threads(
-                [(f"views-{lane}", functools.partial(follow_lane, lane)) for lane in beside.lanes if lane != FOLLOWER]
-            ):
-                applied = beside.catch_up(progress, derive=True, lane=FOLLOWER, analyze=False)
+            def follow_lane(lane: str) -> None:
+                try:
+                    beside.catch_up(derive=True, lane=lane, analyze=False, shared=shared)
+                finally:
+                    shared.leave(lane)
+
+            with in_threads([(f"views-{lane}", functools.partial(follow_lane, lane)) for lane in others]):
+                try:
+                    applied = beside.catch_up(progress, derive=True, lane=FOLLOWER, analyze=False, shared=shared)
+                except BaseException:
+                    shared.close(failed=True)
+                    raise
+                shared.close()
             # every lane's indexes and statistics on two connections, once all are filled: the
             # connections a rebuild holds at once stay those of the lock, the lanes and the tree
             beside.finish(beside.projections)
@@ -680,6 +705,65 @@ class Projector:
         """Write the one row of ``views_intact``; True if it was missing."""
         cur.execute("INSERT INTO views_intact (intact) VALUES (?) ON CONFLICT DO NOTHING", (True,))
         return cur.rowcount == 1
+
+
+class SharedReads:
+    """A rebuild's one read of the ledger for all its lanes: the ``reader`` lane reads each batch
+    (with the states of the events any lane applies in Python) and hands it to the other lanes,
+    instead of each lane reading the whole ledger again on its own connection. Each lane gets
+    only the items its views take (the events they apply, the ends of the runs they derive), so
+    that one may fall far behind the reader, as the ledger's parts weigh on each lane unequally,
+    without holding the reader back or much memory. A lane that finds the reader gone reads for
+    itself."""
+
+    def __init__(self, reader: str, lanes: dict[str, Sequence[Projection]], names: Sequence[str]):
+        self.reader, self.names = reader, list(names)
+        self._views = lanes
+        self._routes: dict[tuple[str, str], set[int]] = {}
+        self._queues: dict[str, queue.SimpleQueue] = {lane: queue.SimpleQueue() for lane in lanes}
+        self._left: set[str] = set()  # lanes that stopped taking batches
+        self._closed = threading.Event()
+        self.failed = False
+
+    def publish(self, first: int, batch: tuple[list[tuple[str, Any, int]], int, int]) -> None:
+        """Hand the batch read from position ``first`` to every lane still taking them."""
+        items, count, last = batch
+        for lane, waiting in self._queues.items():
+            if lane not in self._left:
+                waiting.put((first, (self._taken(lane, items), count, last)))
+
+    def _taken(self, lane: str, items: list[tuple[str, Any, int]]) -> list[tuple[str, Any, int]]:
+        """The items some view of ``lane`` takes, each event kept only where one applies it."""
+        taken = []
+        for topic, event, position in items:
+            routes = self._routes.get((lane, topic))
+            if routes is None:
+                views = self._views[lane]
+                routes = self._routes[(lane, topic)] = {route_of(type(p), topic) for p in views}  # type: ignore[arg-type]
+            if routes != {0}:
+                taken.append((topic, event if HANDLED in routes else None, position))
+        return taken
+
+    def take(self, lane: str, first: int) -> tuple[list[tuple[str, Any, int]], int, int] | None:
+        """The batch from position ``first`` on, once read; None if the reader stopped before it."""
+        waiting = self._queues[lane]
+        while True:
+            try:
+                at, batch = waiting.get(timeout=0.1)
+            except queue.Empty:
+                if self._closed.is_set() and waiting.empty():
+                    return None
+                continue
+            return batch if at == first else None
+
+    def leave(self, lane: str) -> None:
+        """``lane`` takes no more batches (done or failed): the reader no longer waits for it."""
+        self._left.add(lane)
+
+    def close(self, failed: bool = False) -> None:
+        """The reader reads no more: done, or ``failed`` (the other lanes then stop too)."""
+        self.failed = failed
+        self._closed.set()
 
 
 def _reason(error: BaseException) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 import time
 from datetime import UTC, date, datetime
 
@@ -709,7 +710,7 @@ def test_a_catch_up_reads_each_run_of_derived_events_as_its_ends(app, tenant):
         projector = store.projector
         assert projector.events_table is not None
         with store.transaction() as cur:
-            items, count, last = projector._select_stored(cur, 4, 100, "views")
+            items, count, last = projector._select_stored(cur, 4, 100, projector._read["views"])
         names = [(topic.rsplit(".", 1)[-1], event is None, position) for topic, event, position in items]
         assert names == [
             ("MemberAdmitted", True, 4),
@@ -722,6 +723,31 @@ def test_a_catch_up_reads_each_run_of_derived_events_as_its_ends(app, tenant):
         live = store.views.dump(VIEW_TABLES)
         store.rebuild()
         assert store.views.dump(VIEW_TABLES) == live
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_rebuild_reads_the_ledger_once_for_all_its_lanes(app, tenant, monkeypatch):
+    """In batches of a few events, the views' own lane reads each batch and the members' lane
+    takes it: one read of the ledger per batch, and the views as the live ones."""
+    from projections import runner
+
+    build_history(tenant)
+    tenant.post("/members/m2/erasure", {"reason": "request"})  # read for the members' lane alone
+    reads: list[tuple[str, int]] = []
+    real = runner.Projector._select_stored
+
+    def select_stored(self, cur, first, limit, names):
+        reads.append((threading.current_thread().name, first))
+        return real(self, cur, first, limit, names)
+
+    monkeypatch.setattr(runner, "DERIVING_BATCH", 3)
+    monkeypatch.setattr(runner.Projector, "_select_stored", select_stored)
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        live = store.views.dump(VIEW_TABLES)
+        assert store.rebuild() == 16
+        assert store.views.dump(VIEW_TABLES) == live
+    assert [first for _thread, first in reads] == [1, 4, 7, 10, 13, 16]
+    assert {thread for thread, _first in reads} == {"MainThread"}
 
 
 def test_a_rebuild_fills_the_views_before_it_builds_the_indexes_only_readers_use(app, tenant, monkeypatch):
