@@ -21,7 +21,6 @@ from multiprocessing.connection import wait
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
 from application.scope import Scope
@@ -33,7 +32,7 @@ from persistence.fresh import FreshTables
 from persistence.mapper import EntryStoredEvent, RegisterMapper
 from persistence.recorders import insert_within
 from persistence.vault import Sealing, index_rows, seal_new_with
-from projections.audit import entity_type_of
+from projections.audit import entity_type_of, entry_of
 from projections.base import micros
 from projections.runner import ANALYZE_AFTER
 
@@ -310,16 +309,19 @@ def _received(store: Any, actor: str, part: list[dict], future: Future | None) -
     except BrokenProcessPool:
         _builder_pool_broken(None)
         return _admissions(store, part, actor, events=False)
-    built: Built = [(StoredEvent(m, Member.INITIAL_VERSION, ADMITTED_TOPIC, state), None, at) for m, state, at in made]
+    built: Built = [
+        (EntryStoredEvent(m, Member.INITIAL_VERSION, ADMITTED_TOPIC, state, entry), None, at)
+        for m, state, entry, at in made
+    ]
     return built, sealing
 
 
 def _build_admissions(
     rows: list[tuple[str, str, date, str, str, date | None, str | None]], actor: str, index_key: bytes
-) -> tuple[list[tuple[UUID, bytes, datetime]], Sealing]:
+) -> tuple[list[tuple[UUID, bytes, tuple, datetime]], Sealing]:
     """In a builder process: new members' personal data sealed, their keys, the index rows of
-    their tokens, and each admission's stored state (as ``RegisterMapper.stored_state`` writes it)
-    with its originator and instant."""
+    their tokens, and each admission's stored state and trail columns (as
+    ``RegisterMapper.stored_state`` writes them) with its originator and instant."""
     sealed, sealing = seal_new_with(index_key, [(r[0], personal_data(r[4], r[5], r[6])) for r in rows])
     made = []
     encoded = _admission_encoder(actor)
@@ -327,7 +329,7 @@ def _build_admissions(
         timestamp = ADMITTED.create_timestamp()
         quick = encoded(member_id, union_id, admitted_on, gender, personal, timestamp)
         if quick is not None:
-            made.append((quick[0], quick[1], timestamp))
+            made.append((*quick, timestamp))
             continue
         state = Member.admission_state(
             member_id=member_id,
@@ -341,7 +343,8 @@ def _build_admissions(
         data = RegisterMapper.flat_json(state.items())
         if data is None:
             raise ValueError(f"the admission of {member_id} is not flat")
-        made.append((Member.create_id(member_id), data, timestamp))
+        originator = Member.create_id(member_id)
+        made.append((originator, data, entry_of(ADMITTED, originator, state), timestamp))
     return made, Sealing(sealing.keys, index_rows=index_rows(sealing.tokens))
 
 

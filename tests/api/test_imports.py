@@ -1147,6 +1147,10 @@ def test_a_large_member_sheet_sealed_in_builder_processes_reads_and_records_as_o
     found = tenant.get("/members", q="thi nguyen").get_json()["members"]
     assert [m["id"] for m in found] == ["dv-0001"]
     assert [m["id"] for m in tenant.get("/members", id_number="045190000123").get_json()["members"]] == ["dv-0001"]
+    admitted = [e for e in audit(tenant) if e["event"] == "MemberAdmitted"]  # the trail's columns written with them
+    assert sorted((e["entity_type"], e["entity_id"], e["actor"]) for e in admitted) == sorted(
+        ("member", m["id"], "federation_admin") for m in MEMBERS
+    )
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         library = Mapper(transcoder=store.event_store.mapper.transcoder)
         stored = [
