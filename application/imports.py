@@ -5,6 +5,7 @@ links: readers see the register before the import or after it, and a crash leave
 
 from __future__ import annotations
 
+import functools
 import gc
 import multiprocessing
 import os
@@ -169,7 +170,16 @@ def _created(store: Any, kind: str, rows: list[dict], actor: str) -> Built:
     return [(mapper.to_stored_event(e), e, e.timestamp) for aggregate in created for e in aggregate.collect_events()]
 
 
-def _admissions(store: Any, rows: list[dict], actor: str, events: bool) -> tuple[Built, Sealing]:
+def _admissions(store: Any, rows: list[dict], actor: str, events: bool) -> tuple[Built | Copied, Sealing]:
+    if not events and _encodes_as(store.event_store.mapper):  # PostgreSQL: as a builder process makes them
+        return _copied_admissions(
+            [
+                (r["id"], r["union_id"], r["admitted_on"], r["gender"], r["full_name"], r["birth_date"], r["id_number"])
+                for r in rows
+            ],
+            actor,
+            store.vault.seal_new,
+        )
     sealed, sealing = store.vault.seal_new(
         [(r["id"], personal_data(r["full_name"], r["birth_date"], r["id_number"])) for r in rows]
     )
@@ -346,21 +356,40 @@ class Copied:
 def _build_admissions(
     rows: list[tuple[str, str, Any, str, str, Any, str | None]], actor: str, index_key: bytes
 ) -> tuple[Copied, Sealing]:
-    """In a builder process (days as their ordinals): new members' personal data sealed, their
-    keys, the index rows of their tokens, and their admissions as the ledger's COPY rows (each stored state and trail
-    columns as ``RegisterMapper.stored_state`` writes them) with their chain's bytes."""
-    rows = [
-        (i, u, date.fromordinal(a) if type(a) is int else a, g, n, date.fromordinal(b) if type(b) is int else b, d)
-        for i, u, a, g, n, b, d in rows
-    ]
-    sealed, sealing = seal_new_with(index_key, [(r[0], personal_data(r[4], r[5], r[6])) for r in rows])
+    """``_copied_admissions`` in a builder process, of rows whose days come as their ordinals."""
+    return _copied_admissions(
+        [
+            (i, u, date.fromordinal(a) if type(a) is int else a, g, n, date.fromordinal(b) if type(b) is int else b, d)
+            for i, u, a, g, n, b, d in rows
+        ],
+        actor,
+        functools.partial(seal_new_with, index_key),
+    )
+
+
+def _copied_admissions(
+    rows: list[tuple[str, str, date, str, str, date | None, str | None]],
+    actor: str,
+    seal_new: Callable[[list[tuple[str, dict]]], tuple[list[str], Sealing]],
+) -> tuple[Copied, Sealing]:
+    """New members' personal data sealed, their keys, the index rows of their tokens, and their
+    admissions as the ledger's COPY rows (each stored state and trail columns as
+    ``RegisterMapper.stored_state`` writes them) with their chain's bytes."""
+    sealed, sealing = seal_new([(r[0], personal_data(r[4], r[5], r[6])) for r in rows])
     lines, canonicals, recorded_at = [], [], []
     encoded = _admission_encoder(actor)
+    # The COPY row of an admission encoded from the template: its columns' text around the state.
+    version, acted = Member.INITIAL_VERSION, copy_text_row((actor,))[:-1]
+    between = f"\t{version}\t{copy_text_row((ADMITTED_TOPIC,))[:-1]}\t\\\\x"
+    trail = f"\t{acted}\t{copy_text_row((ADMITTED.__name__, entity_type_of(ADMITTED)))[:-1]}\t"
     for (member_id, union_id, admitted_on, gender, _name, _birth, _number), personal in zip(rows, sealed):
         timestamp = ADMITTED.create_timestamp()
         quick = encoded(member_id, union_id, admitted_on, gender, personal, timestamp)
         if quick is not None:
             originator, data, entry = quick
+            lines.append(
+                f"{originator}{between}{data.hex()}\t{entry[0]}{trail}{copy_text_row((member_id,))[:-1]}\t{entry[5]}\n"
+            )
         else:
             state = Member.admission_state(
                 member_id=member_id,
@@ -375,9 +404,10 @@ def _build_admissions(
             if flat is None:
                 raise ValueError(f"the admission of {member_id} is not flat")
             originator, data = Member.create_id(member_id), flat
-            entry = entry_of(ADMITTED, originator, state)
-        lines.append(copy_text_row((originator, Member.INITIAL_VERSION, ADMITTED_TOPIC, data, *entry)))
-        canonicals.append(canonical_after(originator, Member.INITIAL_VERSION, ADMITTED_TOPIC, data))
+            lines.append(
+                copy_text_row((originator, version, ADMITTED_TOPIC, data, *entry_of(ADMITTED, originator, state)))
+            )
+        canonicals.append(canonical_after(originator, version, ADMITTED_TOPIC, data))
         recorded_at.append(micros(timestamp))
     copied = Copied(ADMITTED_TOPIC, "".join(lines).encode(), canonicals, recorded_at)
     return copied, Sealing(sealing.keys, index_rows=index_rows(sealing.tokens))
