@@ -341,9 +341,10 @@ def _received(store: Any, actor: str, part: list[dict], future: Future | None) -
 
 @dataclass
 class Copied:
-    """Events of one topic as a builder process encodes them, for the writer to pass on whole: the
-    rows of the ledger's COPY (``EVENT_COLUMNS`` in COPY's text format), and each event's canonical
-    bytes after its position and its recorded instant (micros), from which the chain is hashed."""
+    """Events of one topic encoded where they are built (a builder process or a thread of the
+    importing one), for the writer to pass on whole: the rows of the ledger's COPY
+    (``EVENT_COLUMNS`` in COPY's text format), and each event's canonical bytes after its position
+    and its recorded instant (micros), from which the chain is hashed."""
 
     topic: str
     rows: bytes
