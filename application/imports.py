@@ -42,11 +42,10 @@ from projections.runner import ANALYZE_AFTER
 CHUNK = 5000  # aggregates built and written at a time (the transaction holds them all)
 # A member sheet of this many rows or more is sealed and encoded in BUILDERS processes of their own
 # (where admissions are stored from their state), AHEAD chunks ahead of the one being written: as
-# many as there are cores beside the importing process and its database backend, and one on two
-# cores (niced, it takes what the writing and the backend leave: the writer's Python is the bound).
+# many as there are cores beside the importing process and its database backend: on two cores a
+# builder's CPU is taken from the backend and the writer, and the import was no faster.
 ELSEWHERE_FROM = 20_000
-_CORES = os.cpu_count() or 1
-BUILDERS = min(4, max(1, _CORES - 2)) if _CORES >= 2 else 0
+BUILDERS = max(0, min(4, (os.cpu_count() or 1) - 2))
 AHEAD = 2
 # A member sheet of this many rows or more, imported where no member is recorded yet, is written
 # into tables without indexes, indexed at the end (persistence.fresh): a sort each, not an entry a row.
