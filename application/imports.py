@@ -33,7 +33,7 @@ from domain.members import Member, personal_data
 from integrity.chain import canonical_after
 from persistence.fresh import FreshTables
 from persistence.mapper import EntryStoredEvent, RegisterMapper
-from persistence.recorders import copy_text_row, insert_copy_text, insert_within
+from persistence.recorders import COPY_ESCAPES, copy_text_row, insert_copy_text, insert_within
 from persistence.vault import Sealing, index_rows, seal_new_with
 from projections.audit import entity_type_of, entry_of
 from projections.base import micros
@@ -388,8 +388,9 @@ def _copied_admissions(
         quick = encoded(member_id, union_id, admitted_on, gender, personal, timestamp)
         if quick is not None:
             originator, data, entry = quick
+            text_id, at = str(originator), entry[0]
             lines.append(
-                f"{originator}{between}{data.hex()}\t{entry[0]}{trail}{copy_text_row((member_id,))[:-1]}\t{entry[5]}\n"
+                f"{text_id}{between}{data.hex()}\t{at}{trail}{member_id.translate(COPY_ESCAPES)}\t{entry[5]}\n"
             )
         else:
             state = Member.admission_state(
@@ -405,11 +406,12 @@ def _copied_admissions(
             if flat is None:
                 raise ValueError(f"the admission of {member_id} is not flat")
             originator, data = Member.create_id(member_id), flat
+            text_id, at = str(originator), micros(timestamp)
             lines.append(
                 copy_text_row((originator, version, ADMITTED_TOPIC, data, *entry_of(ADMITTED, originator, state)))
             )
-        canonicals.append(canonical_after(originator, version, ADMITTED_TOPIC, data))
-        recorded_at.append(micros(timestamp))
+        canonicals.append(canonical_after(text_id, version, ADMITTED_TOPIC, data))  # the id as its text
+        recorded_at.append(at)
     copied = Copied(ADMITTED_TOPIC, "".join(lines).encode(), canonicals, recorded_at)
     return copied, Sealing(sealing.keys, index_rows=index_rows(sealing.tokens))
 

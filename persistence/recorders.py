@@ -242,7 +242,7 @@ class EntrySQLiteApplicationRecorder(SQLiteApplicationRecorder):
         return returning
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def copy_text_row(values: Sequence[Any]) -> str:
@@ -258,7 +258,7 @@ def copy_text_row(values: Sequence[Any]) -> str:
         elif kind is int or kind is UUID:
             fields.append(str(value))
         elif kind is str:
-            fields.append(value.translate(_COPY_ESCAPES))
+            fields.append(value.translate(COPY_ESCAPES))
         else:
             raise TypeError(f"no COPY text for a {kind.__name__}")
     return "\t".join(fields) + "\n"
