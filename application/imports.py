@@ -5,6 +5,7 @@ links: readers see the register before the import or after it, and a crash leave
 
 from __future__ import annotations
 
+import functools
 import gc
 import multiprocessing
 import os
@@ -15,13 +16,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import date, datetime
 from json.encoder import encode_basestring
 from multiprocessing.connection import wait
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
 from application.scope import Scope
@@ -29,19 +30,20 @@ from application.unit_of_work import preload
 from domain.base import BUSINESS_DATE, RegisterAggregate
 from domain.imports import ERRORS_KEPT, ImportPlan, plan_import, union_of_row, workplace_of_row
 from domain.members import Member, personal_data
+from integrity.chain import canonical_after
 from persistence.fresh import FreshTables
 from persistence.mapper import EntryStoredEvent, RegisterMapper
-from persistence.recorders import insert_within
+from persistence.recorders import COPY_ESCAPES, copy_text_row, insert_copy_text, insert_within
 from persistence.vault import Sealing, index_rows, seal_new_with
-from projections.audit import entity_type_of
+from projections.audit import entity_type_of, entry_of
 from projections.base import micros
 from projections.runner import ANALYZE_AFTER
 
 CHUNK = 5000  # aggregates built and written at a time (the transaction holds them all)
 # A member sheet of this many rows or more is sealed and encoded in BUILDERS processes of their own
 # (where admissions are stored from their state), AHEAD chunks ahead of the one being written: as
-# many as there are cores beside the importing process and its database backend, which the import
-# waits for most: on two cores, builders would take the backend's time.
+# many as there are cores beside the importing process and its database backend: on two cores a
+# builder's CPU is taken from the backend and the writer, and the import was no faster.
 ELSEWHERE_FROM = 20_000
 BUILDERS = max(0, min(4, (os.cpu_count() or 1) - 2))
 AHEAD = 2
@@ -92,19 +94,31 @@ def _write(store: Any, plan: ImportPlan, actor: str, progress: Callable[[int], N
             fresh = FreshTables.start(cur, getattr(store, "schema", None))
         admitted = False
         for built, sealing in _ahead(import_events(store, plan, actor, events)):
+            copied = isinstance(built, Copied)
             if fresh is not None and built:
-                if built[0][0].topic == ADMITTED_TOPIC:
+                if (built.topic if copied else built[0][0].topic) == ADMITTED_TOPIC:
                     admitted = True
                 elif admitted:  # what comes after the admissions finds members by their indexes
                     fresh.build_indexes()
             store.vault.keep(cur, sealing, fresh=fresh is not None)
-            positions = insert_within(store.event_store.recorder, cur, [stored for stored, _e, _t in built])
+            recorder = store.event_store.recorder
+            if copied:
+                positions = insert_copy_text(recorder, cur, built.rows, len(built))
+            else:
+                positions = insert_within(recorder, cur, [stored for stored, _e, _t in built])
             hashed = None
             if end[0] == positions[0] - 1:  # else positions a rolled-back write used: extension links them
-                recorded = [(position, stored, micros(at)) for (stored, _e, at), position in zip(built, positions)]
-                hashed = hashing.submit(store.chain.hashed, recorded, end, edge)
+                if copied:
+                    hashed = hashing.submit(
+                        store.chain.hashed_canonical, positions[0], built.canonicals, built.recorded_at, end, edge
+                    )
+                else:
+                    recorded = [(position, stored, micros(at)) for (stored, _e, at), position in zip(built, positions)]
+                    hashed = hashing.submit(store.chain.hashed, recorded, end, edge)
             store.projector.apply_stored(
-                [(stored.topic, event, position) for (stored, event, _t), position in zip(built, positions)],
+                [(built.topic, None, position) for position in positions]
+                if copied
+                else [(stored.topic, event, position) for (stored, event, _t), position in zip(built, positions)],
                 cur,
                 after=views,
             )
@@ -122,7 +136,7 @@ def _write(store: Any, plan: ImportPlan, actor: str, progress: Callable[[int], N
 
 def import_events(
     store: Any, plan: ImportPlan, actor: str, events: bool = True, chunk: int = CHUNK
-) -> Iterator[tuple[Built, Sealing]]:
+) -> Iterator[tuple[Built | Copied, Sealing]]:
     """What a validated plan records, ``chunk`` aggregates at a time: the stored events, each with
     its event and the instant it records, and the new members' keys and index tokens, to store with
     the events. The events are the ones the single commands record. Without ``events`` the
@@ -156,7 +170,16 @@ def _created(store: Any, kind: str, rows: list[dict], actor: str) -> Built:
     return [(mapper.to_stored_event(e), e, e.timestamp) for aggregate in created for e in aggregate.collect_events()]
 
 
-def _admissions(store: Any, rows: list[dict], actor: str, events: bool) -> tuple[Built, Sealing]:
+def _admissions(store: Any, rows: list[dict], actor: str, events: bool) -> tuple[Built | Copied, Sealing]:
+    if not events and _encodes_as(store.event_store.mapper):  # PostgreSQL: as a builder process makes them
+        return _copied_admissions(
+            [
+                (r["id"], r["union_id"], r["admitted_on"], r["gender"], r["full_name"], r["birth_date"], r["id_number"])
+                for r in rows
+            ],
+            actor,
+            store.vault.seal_new,
+        )
     sealed, sealing = store.vault.seal_new(
         [(r["id"], personal_data(r["full_name"], r["birth_date"], r["id_number"])) for r in rows]
     )
@@ -261,7 +284,9 @@ def _admission_encoder(actor: str) -> Callable[[str, str, date, str, str, dateti
     return encoded
 
 
-def _admissions_elsewhere(store: Any, rows: list[dict], actor: str, chunk: int) -> Iterator[tuple[Built, Sealing]]:
+def _admissions_elsewhere(
+    store: Any, rows: list[dict], actor: str, chunk: int
+) -> Iterator[tuple[Built | Copied, Sealing]]:
     """``_admissions`` of every ``chunk`` of ``rows`` (stored from their state), built by the
     builder processes while this one writes: the sealing, the index tokens and the JSON, most of
     an import's Python, no longer share this process's interpreter lock with the writing. If the
@@ -273,14 +298,15 @@ def _admissions_elsewhere(store: Any, rows: list[dict], actor: str, chunk: int) 
         for start in range(0, len(rows), chunk):
             part, future = rows[start : start + chunk], None
             if pool is not None:
+                # Days go as their ordinals: a date object is pickled by a call of its own.
                 compact = [
                     (
                         r["id"],
                         r["union_id"],
-                        r["admitted_on"],
+                        a.toordinal() if type(a := r["admitted_on"]) is date else a,
                         r["gender"],
                         r["full_name"],
-                        r["birth_date"],
+                        b.toordinal() if type(b := r["birth_date"]) is date else b,
                         r["id_number"],
                     )
                     for r in part
@@ -301,48 +327,93 @@ def _admissions_elsewhere(store: Any, rows: list[dict], actor: str, chunk: int) 
                 future.cancel()
 
 
-def _received(store: Any, actor: str, part: list[dict], future: Future | None) -> tuple[Built, Sealing]:
+def _received(store: Any, actor: str, part: list[dict], future: Future | None) -> tuple[Built | Copied, Sealing]:
     """A chunk as a builder process made it, or as this process makes it without one."""
     if future is None:
         return _admissions(store, part, actor, events=False)
     try:
-        made, sealing = future.result()
+        return future.result()
     except BrokenProcessPool:
         _builder_pool_broken(None)
         return _admissions(store, part, actor, events=False)
-    built: Built = [(StoredEvent(m, Member.INITIAL_VERSION, ADMITTED_TOPIC, state), None, at) for m, state, at in made]
-    return built, sealing
+
+
+@dataclass
+class Copied:
+    """Events of one topic encoded where they are built (a builder process or a thread of the
+    importing one), for the writer to pass on whole: the rows of the ledger's COPY
+    (``EVENT_COLUMNS`` in COPY's text format), and each event's canonical bytes after its position
+    and its recorded instant (micros), from which the chain is hashed."""
+
+    topic: str
+    rows: bytes
+    canonicals: list[bytes]
+    recorded_at: list[int]
+
+    def __len__(self) -> int:
+        return len(self.canonicals)
 
 
 def _build_admissions(
-    rows: list[tuple[str, str, date, str, str, date | None, str | None]], actor: str, index_key: bytes
-) -> tuple[list[tuple[UUID, bytes, datetime]], Sealing]:
-    """In a builder process: new members' personal data sealed, their keys, the index rows of
-    their tokens, and each admission's stored state (as ``RegisterMapper.stored_state`` writes it)
-    with its originator and instant."""
-    sealed, sealing = seal_new_with(index_key, [(r[0], personal_data(r[4], r[5], r[6])) for r in rows])
-    made = []
+    rows: list[tuple[str, str, Any, str, str, Any, str | None]], actor: str, index_key: bytes
+) -> tuple[Copied, Sealing]:
+    """``_copied_admissions`` in a builder process, of rows whose days come as their ordinals."""
+    return _copied_admissions(
+        [
+            (i, u, date.fromordinal(a) if type(a) is int else a, g, n, date.fromordinal(b) if type(b) is int else b, d)
+            for i, u, a, g, n, b, d in rows
+        ],
+        actor,
+        functools.partial(seal_new_with, index_key),
+    )
+
+
+def _copied_admissions(
+    rows: list[tuple[str, str, date, str, str, date | None, str | None]],
+    actor: str,
+    seal_new: Callable[[list[tuple[str, dict]]], tuple[list[str], Sealing]],
+) -> tuple[Copied, Sealing]:
+    """New members' personal data sealed, their keys, the index rows of their tokens, and their
+    admissions as the ledger's COPY rows (each stored state and trail columns as
+    ``RegisterMapper.stored_state`` writes them) with their chain's bytes."""
+    sealed, sealing = seal_new([(r[0], personal_data(r[4], r[5], r[6])) for r in rows])
+    lines, canonicals, recorded_at = [], [], []
     encoded = _admission_encoder(actor)
+    # The COPY row of an admission encoded from the template: its columns' text around the state.
+    version, acted = Member.INITIAL_VERSION, copy_text_row((actor,))[:-1]
+    between = f"\t{version}\t{copy_text_row((ADMITTED_TOPIC,))[:-1]}\t\\\\x"
+    trail = f"\t{acted}\t{copy_text_row((ADMITTED.__name__, entity_type_of(ADMITTED)))[:-1]}\t"
     for (member_id, union_id, admitted_on, gender, _name, _birth, _number), personal in zip(rows, sealed):
         timestamp = ADMITTED.create_timestamp()
         quick = encoded(member_id, union_id, admitted_on, gender, personal, timestamp)
         if quick is not None:
-            made.append((quick[0], quick[1], timestamp))
-            continue
-        state = Member.admission_state(
-            member_id=member_id,
-            union_id=union_id,
-            admitted_on=admitted_on,
-            gender=gender,
-            personal=personal,
-            actor=actor,
-            timestamp=timestamp,
-        )
-        data = RegisterMapper.flat_json(state.items())
-        if data is None:
-            raise ValueError(f"the admission of {member_id} is not flat")
-        made.append((Member.create_id(member_id), data, timestamp))
-    return made, Sealing(sealing.keys, index_rows=index_rows(sealing.tokens))
+            originator, data, entry = quick
+            text_id, at = str(originator), entry[0]
+            lines.append(
+                f"{text_id}{between}{data.hex()}\t{at}{trail}{member_id.translate(COPY_ESCAPES)}\t{entry[5]}\n"
+            )
+        else:
+            state = Member.admission_state(
+                member_id=member_id,
+                union_id=union_id,
+                admitted_on=admitted_on,
+                gender=gender,
+                personal=personal,
+                actor=actor,
+                timestamp=timestamp,
+            )
+            flat = RegisterMapper.flat_json(state.items())
+            if flat is None:
+                raise ValueError(f"the admission of {member_id} is not flat")
+            originator, data = Member.create_id(member_id), flat
+            text_id, at = str(originator), micros(timestamp)
+            lines.append(
+                copy_text_row((originator, version, ADMITTED_TOPIC, data, *entry_of(ADMITTED, originator, state)))
+            )
+        canonicals.append(canonical_after(text_id, version, ADMITTED_TOPIC, data))  # the id as its text
+        recorded_at.append(at)
+    copied = Copied(ADMITTED_TOPIC, "".join(lines).encode(), canonicals, recorded_at)
+    return copied, Sealing(sealing.keys, index_rows=index_rows(sealing.tokens))
 
 
 _builders: ProcessPoolExecutor | None = None

@@ -79,6 +79,7 @@ def profiled_import(store: Any, province: Any) -> dict:
     projector, chain, vault = store.projector, store.chain, store.vault
     saved = {
         "insert_within": imports_module.insert_within,
+        "insert_copy_text": imports_module.insert_copy_text,
         "plan_import": imports_module.plan_import,
         "import_events": imports_module.import_events,
     }
@@ -86,6 +87,7 @@ def profiled_import(store: Any, province: Any) -> dict:
         (projector, "apply_stored"),
         (chain, "link_stored"),
         (chain, "hashed"),
+        (chain, "hashed_canonical"),
         (chain, "store_hashed"),
         (vault, "keep"),
         (store, "extend_chain_locked"),
@@ -100,6 +102,11 @@ def profiled_import(store: Any, province: Any) -> dict:
         if phases.backend is None and cur.dialect == "postgres":
             phases.backend = cur.raw.connection.info.backend_pid
         return phases.timed("write events", saved["insert_within"])(recorder, cur, stored)
+
+    def first_copied(recorder: Any, cur: Any, rows: bytes, count: int) -> Any:
+        if phases.backend is None:
+            phases.backend = cur.raw.connection.info.backend_pid
+        return phases.timed("write events", saved["insert_copy_text"])(recorder, cur, rows, count)
 
     built = {"chunks": 0}
 
@@ -119,12 +126,14 @@ def profiled_import(store: Any, province: Any) -> dict:
             yield chunk
 
     imports_module.insert_within = first_insert
+    imports_module.insert_copy_text = first_copied
     imports_module.plan_import = phases.timed("plan (parse, validate)", saved["plan_import"])
     imports_module.import_events = import_events
     names = {
         "apply_stored": "write views",
         "link_stored": "chain and tree",
         "hashed": "chain and tree hashed (beside)",
+        "hashed_canonical": "chain and tree hashed (beside)",
         "store_hashed": "chain and tree",
         "keep": "keys and index tokens",
         "extend_chain_locked": "chain extended",

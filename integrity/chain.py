@@ -141,9 +141,13 @@ def _links(
 
 
 def canonical(position: int, originator_id: Any, originator_version: int, topic: str, state: bytes) -> bytes:
+    return position.to_bytes(8, "big") + canonical_after(originator_id, originator_version, topic, state)
+
+
+def canonical_after(originator_id: Any, originator_version: int, topic: str, state: bytes) -> bytes:
+    """An event's canonical bytes after its position (which only the writer knows)."""
     return (
-        position.to_bytes(8, "big")
-        + originator_version.to_bytes(8, "big")
+        originator_version.to_bytes(8, "big")
         + _field(str(originator_id).encode())
         + _field(topic.encode())
         + _field(bytes(state))
@@ -346,6 +350,28 @@ class Chain:
         first = recorded[0][0] if recorded else 0
         nodes = None if edge is None else list(enumerate(merkle.grow(edge, leaves), first))
         return Hashed(rows, nodes, new_end)
+
+    @staticmethod
+    def hashed_canonical(
+        first: int,
+        canonicals: Sequence[bytes],
+        recorded_at: Sequence[int],
+        end: tuple[int, bytes],
+        edge: list[tuple[int, bytes]] | None,
+    ) -> Hashed:
+        """``hashed`` of events at positions ``first``... given as their canonical bytes without
+        the position (``canonical_after``, made where the events were encoded), each with its
+        recorded instant."""
+        link, sha256 = end[1], hashlib.sha256
+        rows: list[tuple[int, str, int | None]] = []
+        leaves: list[bytes] = []
+        for position, tail, at in zip(range(first, first + len(canonicals)), canonicals, recorded_at):
+            data = position.to_bytes(8, "big") + tail
+            link = sha256(link + data).digest()
+            rows.append((position, link.hex(), at))
+            leaves.append(leaf_hash(data))
+        nodes = None if edge is None else [(first + i, merkle.append(edge, leaf)) for i, leaf in enumerate(leaves)]
+        return Hashed(rows, nodes, (first + len(canonicals) - 1, link) if canonicals else end)
 
     def store_hashed(self, cur: Any, hashed: Hashed) -> tuple[int, bytes]:
         """Store what ``hashed`` made in ``cur``'s transaction; returns the chain's new end."""

@@ -137,6 +137,32 @@ class CopyingPostgresApplicationRecorder(PostgresApplicationRecorder):
         other writer out until the transaction ends, so its ids are the sequence's last ``n``.
         A duplicate (originator, version) raises IntegrityError and leaves the transaction to
         be rolled back."""
+        table = self._locked_past_voids(curs)
+        try:
+            if copy and len(stored_events) >= COPY_FROM:
+                with curs.copy(SQL("COPY {0} (" + ", ".join(EVENT_COLUMNS) + ") FROM STDIN").format(table)) as rows_in:
+                    for e in stored_events:
+                        rows_in.write_row((e.originator_id, e.originator_version, e.topic, e.state, *entry_columns(e)))
+                return self._last_positions(curs, table, len(stored_events))
+            curs.execute(*self._unnest(stored_events))
+            return [row[0] for row in curs.fetchall()]  # in pipeline mode, an error shows here
+        except errors.UniqueViolation as error:
+            raise IntegrityError(str(error)) from error
+
+    def insert_copy_text(self, curs: psycopg.Cursor[TupleRow], rows: bytes, count: int) -> list[int]:
+        """``insert_within`` for ``count`` events given as COPY's text rows of ``EVENT_COLUMNS``,
+        made elsewhere (an import's builder process): written as they are, in one piece."""
+        table = self._locked_past_voids(curs)
+        try:
+            with curs.copy(SQL("COPY {0} (" + ", ".join(EVENT_COLUMNS) + ") FROM STDIN").format(table)) as rows_in:
+                rows_in.write(rows)
+            return self._last_positions(curs, table, count)
+        except errors.UniqueViolation as error:
+            raise IntegrityError(str(error)) from error
+
+    def _locked_past_voids(self, curs: psycopg.Cursor[TupleRow]) -> Any:
+        """The events table, locked as every writer locks it, past any position a rolled-back
+        write used (noted void)."""
         self._lock_table(curs)  # type: ignore[arg-type]  # typed for the library's dict-row cursors; reads no row
         table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
         curs.execute(  # the positions a rolled-back write used up hold no event: never one to miss
@@ -148,20 +174,17 @@ class CopyingPostgresApplicationRecorder(PostgresApplicationRecorder):
             ).format(Identifier(self.datastore.schema), table),
             (f'"{self.datastore.schema}"."{self.events_table_name}"',),
         )
-        try:
-            if copy and len(stored_events) >= COPY_FROM:
-                with curs.copy(SQL("COPY {0} (" + ", ".join(EVENT_COLUMNS) + ") FROM STDIN").format(table)) as rows_in:
-                    for e in stored_events:
-                        rows_in.write_row((e.originator_id, e.originator_version, e.topic, e.state, *entry_columns(e)))
-                curs.execute(SQL("SELECT MAX(notification_id) FROM {0}").format(table))
-                row = curs.fetchone()
-                assert row is not None  # an aggregate without GROUP BY returns one row
-                top = row[0]
-                return list(range(top - len(stored_events) + 1, top + 1))
-            curs.execute(*self._unnest(stored_events))
-            return [row[0] for row in curs.fetchall()]  # in pipeline mode, an error shows here
-        except errors.UniqueViolation as error:
-            raise IntegrityError(str(error)) from error
+        return table
+
+    @staticmethod
+    def _last_positions(curs: psycopg.Cursor[TupleRow], table: Any, count: int) -> list[int]:
+        """The positions of the ``count`` events just copied: the lock keeps every other writer
+        out until the transaction ends, so they are the sequence's last ``count``."""
+        curs.execute(SQL("SELECT MAX(notification_id) FROM {0}").format(table))
+        row = curs.fetchone()
+        assert row is not None  # an aggregate without GROUP BY returns one row
+        top = row[0]
+        return list(range(top - count + 1, top + 1))
 
     def insert_numbered(self, curs: Any, stored_events: Sequence[StoredEvent], first: int) -> list[int]:
         """Insert in the caller's transaction at positions ``first``... (the ledger's next ones,
@@ -217,6 +240,35 @@ class EntrySQLiteApplicationRecorder(SQLiteApplicationRecorder):
             )
             returning.append(c.lastrowid)
         return returning
+
+
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_text_row(values: Sequence[Any]) -> str:
+    """One row in COPY's text format, as psycopg's ``write_row`` writes it for the ledger's
+    columns: bytes as bytea's hex, None as ``\\N``, text escaped."""
+    fields = []
+    for value in values:
+        kind = type(value)
+        if value is None:
+            fields.append("\\N")
+        elif kind is bytes:
+            fields.append("\\\\x" + value.hex())
+        elif kind is int or kind is UUID:
+            fields.append(str(value))
+        elif kind is str:
+            fields.append(value.translate(COPY_ESCAPES))
+        else:
+            raise TypeError(f"no COPY text for a {kind.__name__}")
+    return "\t".join(fields) + "\n"
+
+
+def insert_copy_text(recorder: Any, cur: Any, rows: bytes, count: int) -> list[int]:
+    """``insert_within`` of events given as COPY's text rows (PostgreSQL, outside a pipeline)."""
+    if cur.dialect != "postgres" or cur.pipelined:
+        raise ValueError("events as COPY text go to PostgreSQL by COPY only")
+    return recorder.insert_copy_text(cur.raw, rows, count)
 
 
 def insert_within(recorder: Any, cur: Any, stored_events: Sequence[StoredEvent]) -> list[int]:

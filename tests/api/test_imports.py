@@ -1024,14 +1024,17 @@ def test_an_import_stores_each_key_with_the_events_that_use_it_and_replaces_an_u
         with store.transaction(write=True) as cur:
             store.vault.keep(cur, Sealing({"dv-0001": bytes(32)}))
         keyed_when_recorded: list[bool] = []
-        real_insert = imports.insert_within
 
-        def insert_within(recorder, cur, stored_events):
-            keyed = {m for (m,) in cur.execute("SELECT member_id FROM personal_keys").fetchall()}
-            keyed_when_recorded.append({m["id"] for m in MEMBERS} <= keyed)
-            return real_insert(recorder, cur, stored_events)
+        def keyed_first(real):  # the events as stored events (SQLite) or as COPY rows (PostgreSQL)
+            def insert(recorder, cur, *events):
+                keyed = {m for (m,) in cur.execute("SELECT member_id FROM personal_keys").fetchall()}
+                keyed_when_recorded.append({m["id"] for m in MEMBERS} <= keyed)
+                return real(recorder, cur, *events)
 
-        monkeypatch.setattr(imports, "insert_within", insert_within)
+            return insert
+
+        monkeypatch.setattr(imports, "insert_within", keyed_first(imports.insert_within))
+        monkeypatch.setattr(imports, "insert_copy_text", keyed_first(imports.insert_copy_text))
         imported(tenant, csv_file("members", MEMBERS), "members.csv")
         monkeypatch.undo()
         with store.transaction() as cur:
@@ -1147,6 +1150,10 @@ def test_a_large_member_sheet_sealed_in_builder_processes_reads_and_records_as_o
     found = tenant.get("/members", q="thi nguyen").get_json()["members"]
     assert [m["id"] for m in found] == ["dv-0001"]
     assert [m["id"] for m in tenant.get("/members", id_number="045190000123").get_json()["members"]] == ["dv-0001"]
+    admitted = [e for e in audit(tenant) if e["event"] == "MemberAdmitted"]  # the trail's columns written with them
+    assert sorted((e["entity_type"], e["entity_id"], e["actor"]) for e in admitted) == sorted(
+        ("member", m["id"], "federation_admin") for m in MEMBERS
+    )
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         library = Mapper(transcoder=store.event_store.mapper.transcoder)
         stored = [
