@@ -111,6 +111,7 @@ def unit_of_work(store: Any, preloaded: dict | None = None) -> UnitOfWork:
 ONE_TRIP = True  # a group's statements as texts (persistence.one_trip); else in a pipeline (bench variants)
 TAKE_EARLY = True  # a group is taken as the lock is asked for (else once it is had)
 ENDS_FUNCTION = True  # the ends read through the schema's function (integrity.ends); else planned each time
+WRITE_FUNCTION = True  # keys, tokens and events through the schema's function (persistence.recorders)
 
 
 def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
@@ -313,8 +314,12 @@ def _write(
     mapper = store.event_store.mapper
     stored = [mapper.to_stored_event(e) for e in events]
     if first is not None:
-        store.vault.keep(cur, sealing)
-        ids = store.event_store.recorder.insert_numbered(cur.raw, stored, first)
+        recorder = store.event_store.recorder
+        if WRITE_FUNCTION and isinstance(cur.raw, OneTrip):
+            ids = recorder.write_numbered(cur.raw, stored, first, store.vault.key_rows(sealing))
+        else:
+            store.vault.keep(cur, sealing)
+            ids = recorder.insert_numbered(cur.raw, stored, first)
         return _recordings(events, stored, ids)
     with cur.pipeline():  # keys, table lock and events in one round trip
         store.vault.keep(cur, sealing)

@@ -96,6 +96,7 @@ VARIANTS: dict[str, Switch] = {
     "ends_planned": _flag(commit, "ENDS_FUNCTION", False),
     "views_planned": _flag(runner, "PLANNED_ONCE", False),
     "both_planned": _both(_flag(commit, "ENDS_FUNCTION", False), _flag(runner, "PLANNED_ONCE", False)),
+    "write_planned": _flag(commit, "WRITE_FUNCTION", False),
     "no_events_entity": _index(
         "ledger_events_entity",
         "CREATE INDEX ledger_events_entity ON ledger_events (entity_type, entity_id, notification_id)",

@@ -10,6 +10,7 @@ writer can take ids while the lock is held.
 from __future__ import annotations
 
 import functools
+import hashlib
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +30,7 @@ from projections.audit import ENTRY_COLUMNS
 COPY_FROM = 200  # smaller batches gain nothing from COPY
 EVENT_COLUMNS = ("originator_id", "originator_version", "topic", "state", *ENTRY_COLUMNS)
 ENTRY_TYPES = ("bigint", "text", "text", "text", "text", "integer")  # of ENTRY_COLUMNS, on PostgreSQL
+EVENT_TYPES = ("bigint", "uuid", "bigint", "text", "bytea", *ENTRY_TYPES)  # notification_id, EVENT_COLUMNS
 
 
 def entry_ddl(table: str, dialect: str) -> list[str]:
@@ -105,8 +107,7 @@ class CopyingPostgresApplicationRecorder(PostgresApplicationRecorder):
         table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
         entries = [entry_columns(e) for e in stored_events]
         names = ("notification_id", *EVENT_COLUMNS) if ids is not None else EVENT_COLUMNS
-        types: tuple[str, ...] = ("bigint", "uuid", "bigint", "text", "bytea", *ENTRY_TYPES)
-        types = types if ids is not None else types[1:]
+        types = EVENT_TYPES if ids is not None else EVENT_TYPES[1:]
         arrays: list[list] = [ids] if ids is not None else []
         arrays += [
             [e.originator_id for e in stored_events],
@@ -202,12 +203,54 @@ class CopyingPostgresApplicationRecorder(PostgresApplicationRecorder):
         )
         return ids
 
+    def write_numbered(self, curs: Any, stored_events: Sequence[StoredEvent], first: int, keys: tuple) -> list[int]:
+        """``insert_numbered`` with the new members' ``keys`` (``PersonalDataVault.key_rows``) as
+        one call of the schema's ``group_write_function``."""
+        ids = list(range(first, first + len(stored_events)))
+        name = group_write_function(self.events_table_name, self.datastore.lock_timeout)[0]
+        arrays = self._unnest(stored_events, ids)[1]
+        casts = ("text", "text", "text[]", "text[]", *(f"{t}[]" for t in EVENT_TYPES))
+        curs.execute(f"SELECT {name}({', '.join(f'%s::{t}' for t in casts)})", (*keys, *arrays))
+        return ids
+
     @functools.cached_property
     def _numbered_statements(self) -> tuple[list[str], str]:
         """``insert_numbered``'s statements as text, made once: the table lock's and the insert."""
         locks = [q if isinstance(q, str) else q.as_string(None) for q in self.lock_table_statements]  # type: ignore[union-attr]
         insert, _arrays = self._unnest([], [])
         return locks, insert.as_string(None)
+
+
+@functools.cache
+def group_write_function(events_table: str, lock_timeout: int) -> tuple[str, str, str]:
+    """A group commit's ledger write as a PL/pgSQL function of the tenant's schema, whose plans the
+    session keeps (sent as text, the statements were parsed and planned at every group): the new
+    members' keys and index tokens, the table lock ``insert_numbered`` takes, the events at the
+    positions given, and the sequence moved past them. Returns its name (with a digest of its
+    body), the statement that makes it in the current schema, and its signature."""
+    columns = ("notification_id", *EVENT_COLUMNS)
+    events = ", ".join(f"e_{c}" for c in columns)
+    body = (
+        "BEGIN IF key_ids IS NOT NULL THEN"
+        " INSERT INTO personal_keys (member_id, key) SELECT * FROM"
+        " unnest(string_to_array(key_ids, ','), string_to_array(key_hexes, ','))"
+        " ON CONFLICT (member_id) DO UPDATE SET key = EXCLUDED.key;"
+        " INSERT INTO member_tokens (member_id, tokens)"
+        " SELECT m, t::bigint[] FROM unnest(token_ids, token_lists) r(m, t);"
+        f" END IF; PERFORM set_config('lock_timeout', '{int(lock_timeout)}s', true);"
+        f" LOCK TABLE {events_table} IN EXCLUSIVE MODE;"
+        f" INSERT INTO {events_table} ({', '.join(columns)}) SELECT * FROM unnest({events});"
+        f" PERFORM setval(pg_get_serial_sequence('{events_table}', 'notification_id'),"
+        " e_notification_id[cardinality(e_notification_id)]); END"
+    )
+    name = "group_write_" + hashlib.sha1(body.encode()).hexdigest()[:12]
+    types = ("text", "text", "text[]", "text[]", *(f"{t}[]" for t in EVENT_TYPES))
+    names = ("key_ids", "key_hexes", "token_ids", "token_lists", *(f"e_{c}" for c in columns))
+    ddl = (
+        f"CREATE OR REPLACE FUNCTION {name}({', '.join(f'{n} {t}' for n, t in zip(names, types))}) RETURNS void"
+        f" LANGUAGE plpgsql AS $write$ {body} $write$"
+    )
+    return name, ddl, f"{name}({', '.join(types)})"
 
 
 class EntrySQLiteApplicationRecorder(SQLiteApplicationRecorder):

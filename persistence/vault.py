@@ -445,18 +445,25 @@ class PersonalDataVault:
                 " ON CONFLICT (member_id) DO UPDATE SET key = excluded.key",
                 [(m, k.hex()) for m, k in keys.items()],
             )
-        if sealing.index_rows is None:
-            rows = [(m, tokens_text(tokens)) for m, tokens in sealing.tokens.items()]
-        elif cur.dialect == "postgres" and not cur.pipelined:
+        if sealing.index_rows is not None and cur.dialect == "postgres" and not cur.pipelined:
             with cur.raw.copy("COPY member_tokens (member_id, tokens) FROM STDIN") as copy:
                 copy.write(sealing.index_rows)
             return
-        else:
-            split = (row.decode().split("\t") for row in sealing.index_rows.splitlines())
-            rows = [(m, "[" + tokens[1:-1] + "]") for m, tokens in split]
-        if cur.dialect == "postgres":  # the JSON array as PostgreSQL's array text
-            rows = [(m, "{" + tokens[1:-1] + "}") for m, tokens in rows]
-        cur.insert_rows("member_tokens", ("member_id", "tokens"), rows)
+        cur.insert_rows("member_tokens", ("member_id", "tokens"), _token_rows(sealing, cur.dialect))
+
+    @staticmethod
+    def key_rows(sealing: Sealing) -> tuple[str | None, str | None, list[str], list[str]]:
+        """What ``keep`` stores on PostgreSQL, as the arguments of the group's write function
+        (persistence.recorders.group_write_function): the members' ids and their keys in hex, each
+        joined by commas (None if no key), and the index tokens' member ids and arrays' text."""
+        keys = sealing.keys
+        if not keys:
+            return None, None, [], []
+        ids = ",".join(keys)
+        if ids.count(",") != len(keys) - 1:
+            raise ValueError("a member id with a comma")
+        rows = _token_rows(sealing, "postgres")
+        return ids, ",".join(k.hex() for k in keys.values()), [m for m, _ in rows], [t for _, t in rows]
 
     def unseal_many(self, sealed: Iterable[tuple[str, str | None]]) -> dict[str, dict | None]:
         """member_id -> personal data, or None where the key was destroyed."""
@@ -597,3 +604,16 @@ class Holders(Sequence[str]):
         return list(self) == other if isinstance(other, list) else NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _token_rows(sealing: Sealing, dialect: str) -> list[tuple[str, str]]:
+    """The index tokens' rows of ``sealing``: (member id, the tokens as a JSON array on SQLite,
+    as PostgreSQL's array text on PostgreSQL)."""
+    if sealing.index_rows is None:
+        rows = [(m, tokens_text(tokens)) for m, tokens in sealing.tokens.items()]
+    else:
+        split = (row.decode().split("\t") for row in sealing.index_rows.splitlines())
+        rows = [(m, "[" + tokens[1:-1] + "]") for m, tokens in split]
+    if dialect == "postgres":  # the JSON array as PostgreSQL's array text
+        rows = [(m, "{" + tokens[1:-1] + "}") for m, tokens in rows]
+    return rows

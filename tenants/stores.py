@@ -39,7 +39,7 @@ from integrity.tree import KEYS_TABLE as SIGNING_KEYS_TABLE
 from integrity.tree import TREE_TABLE, tree_ddl
 from persistence.event_store import EventStore
 from persistence.files import private_file
-from persistence.recorders import add_entry_columns, entry_ddl
+from persistence.recorders import add_entry_columns, entry_ddl, group_write_function
 from persistence.vault import (
     INDEXED,
     INDEXED_PAIRS,
@@ -170,6 +170,7 @@ class TenantStore:
                     if self.backend == "postgres":
                         cur.execute(ends_function(events_table)[1])
                         cur.execute(admitted_function(events_table)[1])
+                        cur.execute(self._group_write()[1])
                 self.projector.create()
                 self._index_members_locked()
         self._list_ledger()
@@ -193,13 +194,23 @@ class TenantStore:
                 added = self._added_indexes(cur)
                 table = self.event_store.events_table
                 ends = self.backend != "postgres" or cur.scalar(
-                    "SELECT to_regprocedure(?) IS NOT NULL AND to_regprocedure(?) IS NOT NULL",
-                    (f"{ends_function(table)[0]}(text[])", f"{admitted_function(table)[0]}(bigint, bigint, text[])"),
+                    "SELECT to_regprocedure(?) IS NOT NULL AND to_regprocedure(?) IS NOT NULL"
+                    " AND to_regprocedure(?) IS NOT NULL",
+                    (
+                        f"{ends_function(table)[0]}(text[])",
+                        f"{admitted_function(table)[0]}(bigint, bigint, text[])",
+                        self._group_write()[2],
+                    ),
                 )
         except Exception:  # noqa: BLE001 - a table missing: made under the lock
             return False
         made = checksum == self.projector.schema_checksum() and known == len(lanes) and indexed == 1 and added
         return made and ends
+
+    def _group_write(self) -> tuple[str, str, str]:
+        """The group commit's ledger write function (persistence.recorders): name, DDL, signature."""
+        recorder: Any = self.event_store.recorder
+        return group_write_function(self.event_store.events_table, recorder.datastore.lock_timeout)
 
     def _added_indexes(self, cur: Any) -> bool:
         """Whether every index the views gained after their tables were defined is built (else
