@@ -8,7 +8,8 @@
 - ``recheck``: an open tenant's placement is never read again;
 - ``one_trip``: a group's statements go in a pipeline, not as one text (application/commit.py);
 - ``early_take``: a group is taken once the lock is had, its aggregates read in a round trip of their own;
-- ``short_switch``: the interpreter's switch interval left at Python's 5 ms, not the 1 ms gunicorn.conf.py sets.
+- ``short_switch``: the interpreter's switch interval left at Python's 5 ms, not the 1 ms gunicorn.conf.py sets;
+- ``warm``: a tenant's indicator columns are not read ahead when a worker opens it.
 
 Served by gunicorn exactly as service.wsgi is. Only for measuring: what it leaves out, the service
 must do.
@@ -23,7 +24,7 @@ import sys
 from flask import Response
 
 WITHOUT = {part.strip() for part in os.environ.get("BENCH_WITHOUT", "").split(",") if part.strip()}
-KNOWN = {"tree", "metrics", "log", "recheck", "one_trip", "early_take", "short_switch"}
+KNOWN = {"tree", "metrics", "log", "recheck", "one_trip", "early_take", "short_switch", "warm"}
 if WITHOUT - KNOWN:
     raise ValueError(f"BENCH_WITHOUT names what it cannot leave out: {', '.join(sorted(WITHOUT - KNOWN))}")
 
@@ -62,6 +63,14 @@ if "recheck" in WITHOUT:
     from tenants import stores
 
     stores.PLACEMENT_RECHECK_SECONDS = float("inf")
+
+if "warm" in WITHOUT:  # the store still says it is done, for the bench's wait (bench.serving)
+    from tenants import stores
+
+    def _not_warmed(self: stores.TenantStore) -> None:
+        stores.log.info("tenant %s: indicator columns not read ahead: left out", self.tenant_id)
+
+    stores.TenantStore.warm = _not_warmed  # type: ignore[method-assign]
 
 from service.wsgi import app  # noqa: E402 - after what is left out
 
