@@ -214,8 +214,10 @@ def test_while_the_database_is_away_calls_answer_503_quickly_and_then_work_again
     )
     app = create_app(settings)
     client = app.test_client()
-    tenant = new_tenant(client, {"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    made: list[str] = []
     try:
+        tenant = new_tenant(client, {"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        made.append(tenant.id)
         inspector = seed(tenant)
         relay.stop()
 
@@ -254,7 +256,7 @@ def test_while_the_database_is_away_calls_answer_503_quickly_and_then_work_again
     finally:
         relay.stop()
         app.extensions["unionledger"].close()
-        drop_schemas(Settings(database_url=PG_URL, control_schema=settings.control_schema), [tenant.id])
+        drop_schemas(Settings(database_url=PG_URL, control_schema=settings.control_schema), made)
 
 
 def test_a_request_waiting_while_the_pool_gives_up_reconnecting_is_served_once_the_server_is_back():

@@ -48,9 +48,11 @@ def second(settings, tmp_path):
     other = replace(settings, data_dir=tmp_path / "second", control_schema=f"{settings.control_schema}_b")
     app = create_app(other)
     yield app
-    app.extensions["unionledger"].close()
+    platform = app.extensions["unionledger"]
+    made = [t["id"] for t in platform.registry.tenants()] if other.backend == "postgres" else []
+    platform.close()
     if other.backend == "postgres":
-        drop_schemas(other, [])  # its control schema: it provisioned no tenant
+        drop_schemas(other, made)  # its control schema, and a tenant it won a race for
 
 
 def test_a_second_deployment_cannot_provision_a_tenant_of_the_first(app, client, admin, settings, second):

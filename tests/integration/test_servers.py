@@ -31,7 +31,8 @@ def schemas_on(url: str) -> set[str]:
 
 @pytest.fixture
 def spread(tmp_path: Path):
-    """Settings naming two servers, main (the control store's) and second; everything dropped after."""
+    """Settings naming two servers, main (the control store's) and second; everything dropped after,
+    on both servers: a tenant moved away leaves its old copy (fenced) where it was."""
     need_postgres()
     second = need_second_server()
     settings = Settings(
@@ -46,12 +47,12 @@ def spread(tmp_path: Path):
     from tenants.registry import Registry
 
     registry = Registry(settings)
-    placed = registry.tenants()
+    placed = [t["id"] for t in registry.tenants()]
     registry.close()
-    drop_schemas(settings, [t["id"] for t in placed if t["server"] == "main"])
+    drop_schemas(settings, placed)
     with psycopg.connect(settings.conninfo("second"), autocommit=True) as conn:
-        for tenant in placed:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema_name(tenant["id"])}" CASCADE')
+        for tenant_id in placed:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema_name(tenant_id)}" CASCADE')
 
 
 @pytest.fixture
