@@ -209,7 +209,7 @@ class CopyingPostgresApplicationRecorder(PostgresApplicationRecorder):
         ids = list(range(first, first + len(stored_events)))
         name = group_write_function(self.events_table_name, self.datastore.lock_timeout)[0]
         arrays = self._unnest(stored_events, ids)[1]
-        casts = ("text", "text", "text[]", "text[]", *(f"{t}[]" for t in EVENT_TYPES))
+        casts = ("text[]", "text[]", "text[]", "text[]", *(f"{t}[]" for t in EVENT_TYPES))
         curs.execute(f"SELECT {name}({', '.join(f'%s::{t}' for t in casts)})", (*keys, *arrays))
         return ids
 
@@ -227,13 +227,14 @@ def group_write_function(events_table: str, lock_timeout: int) -> tuple[str, str
     session keeps (sent as text, the statements were parsed and planned at every group): the new
     members' keys and index tokens, the table lock ``insert_numbered`` takes, the events at the
     positions given, and the sequence moved past them. Returns its name (with a digest of its
-    body), the statement that makes it in the current schema, and its signature."""
+    arguments' types and body: a store made by an older version gets this one beside its own when
+    opened, as ``TenantStore._made`` looks for it by signature), the statement that makes it in
+    the current schema, and its signature."""
     columns = ("notification_id", *EVENT_COLUMNS)
     events = ", ".join(f"e_{c}" for c in columns)
     body = (
-        "BEGIN IF key_ids IS NOT NULL THEN"
-        " INSERT INTO personal_keys (member_id, key) SELECT * FROM"
-        " unnest(string_to_array(key_ids, ','), string_to_array(key_hexes, ','))"
+        "BEGIN IF cardinality(key_ids) > 0 THEN"
+        " INSERT INTO personal_keys (member_id, key) SELECT * FROM unnest(key_ids, key_hexes)"
         " ON CONFLICT (member_id) DO UPDATE SET key = EXCLUDED.key;"
         " INSERT INTO member_tokens (member_id, tokens)"
         " SELECT m, t::bigint[] FROM unnest(token_ids, token_lists) r(m, t);"
@@ -243,8 +244,8 @@ def group_write_function(events_table: str, lock_timeout: int) -> tuple[str, str
         f" PERFORM setval(pg_get_serial_sequence('{events_table}', 'notification_id'),"
         " e_notification_id[cardinality(e_notification_id)]); END"
     )
-    name = "group_write_" + hashlib.sha1(body.encode()).hexdigest()[:12]
-    types = ("text", "text", "text[]", "text[]", *(f"{t}[]" for t in EVENT_TYPES))
+    types = ("text[]", "text[]", "text[]", "text[]", *(f"{t}[]" for t in EVENT_TYPES))
+    name = "group_write_" + hashlib.sha1(f"{types}{body}".encode()).hexdigest()[:12]
     names = ("key_ids", "key_hexes", "token_ids", "token_lists", *(f"e_{c}" for c in columns))
     ddl = (
         f"CREATE OR REPLACE FUNCTION {name}({', '.join(f'{n} {t}' for n, t in zip(names, types))}) RETURNS void"

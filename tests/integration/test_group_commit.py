@@ -181,6 +181,35 @@ def test_an_admission_replaces_a_key_left_by_one_that_was_never_recorded(app, te
         assert cur.scalar("SELECT key FROM personal_keys WHERE member_id = ?", ("m9",)) != stale
 
 
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_store_made_with_an_older_group_write_gets_todays_when_opened(app, tenant, settings):
+    """A schema made by an older version holds its group write function, not today's: opening the
+    store adds today's (named by a digest of its definition) and admissions go through it."""
+    from tenants.stores import TenantStore
+
+    small_province(tenant)
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        name, _ddl, signature = store._group_write()
+        with store.transaction(write=True) as cur:  # as an older version left the store
+            cur.execute(f"DROP FUNCTION {signature}")
+        assert not store._made()
+    app.extensions["unionledger"].stores.forget(tenant.id)
+    opened = TenantStore(tenant.id, settings)
+    try:
+        assert opened._made()
+    finally:
+        opened.close()
+    response = tenant.post(
+        "/members",
+        {"id": "m9", "union_id": "u2", "admitted_on": "2024-05-02", "full_name": "Đỗ Văn Chín", "gender": "male"},
+    )
+    assert response.status_code == 201 and tenant.get("/members/m9").get_json()["full_name"] == "Đỗ Văn Chín"
+    with app.extensions["unionledger"].stores.use(tenant.id) as store, store.transaction() as cur:
+        assert cur.scalar("SELECT count(*) FROM personal_keys WHERE member_id = ?", ("m9",)) == 1
+        here = "SELECT count(*) FROM pg_proc WHERE proname = ? AND pronamespace = current_schema()::regnamespace"
+        assert cur.scalar(here, (name,)) == 1
+
+
 def test_concurrent_admissions_over_http_each_get_their_own_answer(app, tenant):
     small_province(tenant)
     clients, each = 12, 4
