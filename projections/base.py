@@ -290,6 +290,20 @@ class Transaction(Protocol):
 MAIN_LANE = "views"
 
 
+@dataclass(frozen=True)
+class AddedIndex:
+    """An index added to a view's table after the table was defined, named apart from its
+    definition: a store's opening looks for it by name."""
+
+    name: str
+    table: str
+    definition: str  # what follows ``ON table``: the columns, and a predicate if any
+
+    @property
+    def ddl(self) -> str:
+        return f"CREATE INDEX IF NOT EXISTS {self.name} ON {self.table} {self.definition}"
+
+
 class Projection:
     """A view: its tables, and one handler per event it cares about (``on_<EventName>``)."""
 
@@ -302,7 +316,7 @@ class Projection:
     readers_indexes: tuple[str, ...] = ()
     # Indexes added after the view's tables were defined: created where missing when the views are
     # opened (kept out of the schema's checksum, so adding one rebuilds nothing).
-    added_indexes: tuple[str, ...] = ()
+    added_indexes: tuple[AddedIndex, ...] = ()
     # Events whose rows follow from the event alone: on PostgreSQL a rebuild or an import derives
     # them from the stored events in SQL (``derive``), a run at a time, without reading them into Python.
     derived: frozenset[str] = frozenset()
@@ -333,8 +347,8 @@ class Projection:
     def create(self, cur: ViewCursor) -> None:
         for statement in self.ddl:
             cur.execute(unlogged(statement) if cur.dialect == "postgres" else statement)
-        for statement in self.added_indexes:
-            cur.execute(statement)
+        for index in self.added_indexes:
+            cur.execute(index.ddl)
 
     def drop_readers_indexes(self, cur: ViewCursor) -> None:
         for index in self.readers_indexes:

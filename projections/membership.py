@@ -12,6 +12,7 @@ from typing import Any
 from domain.members import TRANSFERRED_OUT as TRANSFERRED_OUT_REASON
 from projections import spans
 from projections.base import (
+    AddedIndex,
     Projection,
     StoredRun,
     ViewCursor,
@@ -59,8 +60,7 @@ class Membership(Projection):
     # Handlers find a member's state by its key and its current spans by member_spans_entity.
     # A unit's or union's members in id order, a page at a time (projections/browse.py)
     added_indexes = (
-        "CREATE INDEX IF NOT EXISTS member_spans_holder ON member_spans (holder_id, entity_id)"
-        " WHERE superseded_at IS NULL",
+        AddedIndex("member_spans_holder", "member_spans", "(holder_id, entity_id) WHERE superseded_at IS NULL"),
     )
     readers_indexes = (
         "member_flows_position",

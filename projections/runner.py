@@ -532,10 +532,12 @@ class Projector:
         for projection in views:
             for table in projection.tables:
                 statements[table] = []
-            for statement in (*projection.ddl, *projection.added_indexes):
+            for statement in projection.ddl:
                 index = INDEX_ON.match(statement)
                 if index:
                     statements[index.group(1)].append(statement)
+            for added in projection.added_indexes:
+                statements[added.table].append(added.ddl)
             for table in projection.tables:
                 statements[table].append(f"ANALYZE {table}")
         return list(statements.values())

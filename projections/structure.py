@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from projections import spans
-from projections.base import Projection, ViewCursor, day, micros
+from projections.base import AddedIndex, Projection, ViewCursor, day, micros
 
 
 def through_closures(
@@ -95,7 +95,7 @@ class Structure(Projection):
     )
     # The structure's signature (projections.columns) asks for the surveys' last position at
     # every new view position: an index lookup rather than a pass over the table.
-    added_indexes = ("CREATE INDEX IF NOT EXISTS surveys_position ON surveys (position)",)
+    added_indexes = (AddedIndex("surveys_position", "surveys", "(position)"),)
 
     # ---- units -------------------------------------------------------------
     def on_UnitEstablished(self, cur: ViewCursor, e: Any, position: int) -> None:

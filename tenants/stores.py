@@ -215,7 +215,7 @@ class TenantStore:
     def _added_indexes(self, cur: Any) -> bool:
         """Whether every index the views gained after their tables were defined is built (else
         opening the store creates them, under the lock, and rebuilds nothing)."""
-        names = [s.split(" ON ")[0].split()[-1] for p in self.projector.projections for s in p.added_indexes]
+        names = [index.name for p in self.projector.projections for index in p.added_indexes]
         if not names:
             return True
         marks = ", ".join("?" * len(names))

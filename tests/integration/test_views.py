@@ -757,7 +757,7 @@ def test_a_rebuild_fills_the_views_before_it_builds_the_indexes_only_readers_use
     build_history(tenant)
     names = {i for p in view_projections() for i in p.readers_indexes}
     assert names and all(
-        f"INDEX IF NOT EXISTS {i} ON" in " ".join((*p.ddl, *p.added_indexes))
+        f"INDEX IF NOT EXISTS {i} ON" in " ".join((*p.ddl, *(a.ddl for a in p.added_indexes)))
         for p in view_projections()
         for i in p.readers_indexes
     )
@@ -1044,7 +1044,7 @@ def test_a_rebuild_finishes_each_table_of_the_main_lane_with_its_indexes_then_it
     jobs = Projector._finishing(main)
     tables = [t for p in main for t in p.tables]
     assert [job[-1] for job in jobs] == [f"ANALYZE {t}" for t in tables]
-    indexes = [stmt for p in main for stmt in (*p.ddl, *p.added_indexes) if " INDEX " in stmt]
+    indexes = [stmt for p in main for stmt in (*p.ddl, *(a.ddl for a in p.added_indexes)) if " INDEX " in stmt]
     assert sorted(stmt for job in jobs for stmt in job[:-1]) == sorted(indexes)
     for job, table in zip(jobs, tables):
         assert all(f" ON {table} (" in stmt for stmt in job[:-1])
