@@ -188,8 +188,9 @@ class TenantStore:
                 known = cur.scalar(
                     f"SELECT count(*) FROM view_positions WHERE name IN ({', '.join('?' * len(lanes))})", lanes
                 )
-                cur.execute(f"SELECT 1 FROM {CHAIN_TABLE} LIMIT 1")
-                cur.execute(f"SELECT 1 FROM {TREE_TABLE}, {SIGNING_KEYS_TABLE} LIMIT 1")
+                # the ledger's tables are there (LIMIT 0 reads none of their rows: a join of them
+                # with LIMIT 1 read all of the tree's while the keys' table was empty)
+                cur.execute(f"SELECT 1 FROM {CHAIN_TABLE}, {TREE_TABLE}, {SIGNING_KEYS_TABLE} LIMIT 0")
                 indexed = cur.scalar("SELECT count(*) FROM index_keys WHERE name = ?", (INDEXED,))
                 added = self._added_indexes(cur)
                 table = self.event_store.events_table
