@@ -57,7 +57,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, ended)
     with psycopg.connect(args.url, autocommit=True) as conn, open(args.out, "a") as out:
         while not stop:
-            sample = {"t": round(time.time(), 2), "load": os.getloadavg()[0]}
+            sample: dict[str, object] = {"t": round(time.time(), 2), "load": os.getloadavg()[0]}
             rows = conn.execute(ACTIVITY).fetchall()
             sample["busy"] = [
                 {
