@@ -59,6 +59,11 @@ def _index(name: str, ddl: str) -> Switch:
     return drop, make
 
 
+def _added(switch: Switch) -> Switch:
+    """A variant with an index the schema no longer has: ``switch``'s drop and make, reversed."""
+    return switch[1], switch[0]
+
+
 def _nothing(*_: object) -> None:
     pass
 
@@ -115,10 +120,13 @@ VARIANTS: dict[str, Switch] = {
         "member_spans_entity",
         "CREATE INDEX member_spans_entity ON member_spans (entity_id) WHERE superseded_at IS NULL",
     ),
-    "no_spans_current": _index(
-        "member_spans_current",
-        "CREATE INDEX member_spans_current ON member_spans (holder_id, valid_from, valid_to)"
-        " WHERE superseded_at IS NULL",
+    # the index by holder and day member_spans had beside member_spans_holder, made for its turn
+    "with_spans_current": _added(
+        _index(
+            "member_spans_current",
+            "CREATE INDEX member_spans_current ON member_spans (holder_id, valid_from, valid_to)"
+            " WHERE superseded_at IS NULL",
+        )
     ),
     "no_spans_position": _index(
         "member_spans_position", "CREATE INDEX member_spans_position ON member_spans (position)"

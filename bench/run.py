@@ -23,10 +23,13 @@ scratch schema), dropped at the end. Measured, in this order:
   bench/bare_app.py (one INSERT per request) under the same config, same clients. Both are
   served at once and take turns (``--api-rounds``, each round half the time by default), each
   turn after a CHECKPOINT, so neither pays for the dirty pages of earlier phases or of the
-  other, and a drift in the machine's speed weighs on both. Where pgbouncer is installed the
-  service is also served through a PgBouncer in transaction pooling mode (bench/pooler.py) and
-  takes its turns too (``api_pooler_rps``, ``api_ratio_pooler`` against the same bare figure).
-  ``api_cpu_ms``: each side's workers' CPU per answer. ``--only api`` loads the province (without
+  other, and a drift in the machine's speed weighs on both; before the first, the tenant's
+  tables and the bare one are vacuumed (``api_vacuum_seconds``), as autovacuum would have by
+  then, so that no side's turn sets the hint bits of pages an import or a rebuild wrote. Where
+  pgbouncer is installed the service is also served through a PgBouncer in transaction pooling
+  mode (bench/pooler.py) and takes its turns too (``api_pooler_rps``, ``api_ratio_pooler``
+  against the same bare figure). ``api_cpu_ms``: each side's workers' CPU per answer.
+  ``--only api`` loads the province (without
   the plans' records) and runs this phase alone; ``--api-baseline DIR`` serves another checkout
   beside it (``api_before``), ``--api-variants`` the service without some of its work
   (bench/variant_app.py, ``api_without``; a part ``threads=N`` or ``workers=N`` serves that side
@@ -554,6 +557,7 @@ class Bench:
                 log_path = self.tmp / f"variant-{variant.replace(':', '-')}.log"
                 each = stack.enter_context(Gunicorn("bench.variant_app:app", variant_env, log_path, root))
                 sides.append((f"without {variant}", each, self.clerk_token))
+            self.vacuumed()
             for name, each, token in sides:
                 hammer(
                     each.port,
@@ -655,6 +659,22 @@ class Bench:
             f"export: {rows:,} rows in {seconds:.1f}s ({cpu:.1f} s of the worker's CPU, {opening:.1f} s of its"
             f" opening process), peak RSS {peak:.0f} MB (+{opening_peak:.0f} MB)"
         )
+
+    def vacuumed(self) -> None:
+        """VACUUM (ANALYZE) the tenant's tables and the bare endpoint's, once before the API's turns:
+        on a server whose autovacuum is off, tables an import or a rebuild just wrote are never
+        vacuumed, and the first turn to read their pages (always the same side) sets their hint bits
+        and pays for it; where autovacuum is on, it has done this by then."""
+        started = time.perf_counter()
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            tables = conn.execute(
+                "SELECT schemaname, relname FROM pg_stat_user_tables WHERE schemaname IN (%s, %s)",
+                (schema_name(self.tenant), self.scratch),
+            ).fetchall()
+            for schema, table in tables:
+                conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(schema, table)))
+        self.results["api_vacuum_seconds"] = round(time.perf_counter() - started, 1)
+        self.log(f"API: {len(tables)} tables vacuumed in {self.results['api_vacuum_seconds']} s")
 
     def settle(self) -> None:
         """Flush what earlier phases left dirty (a rebuild writes gigabytes), so that the API and its

@@ -48,7 +48,9 @@ class Membership(Projection):
         " admitted_union_id TEXT NOT NULL, admitted_on INTEGER NOT NULL, admitted_at BIGINT NOT NULL,"
         " left_union_id TEXT, left_on INTEGER, left_at BIGINT, leave_reason TEXT,"
         " personal TEXT, version INTEGER NOT NULL, updated_at BIGINT NOT NULL, admitted_pos BIGINT)",
-        *spans.span_ddl("member_spans"),
+        # by holder through member_spans_holder alone: a union's members are tens to thousands of
+        # rows, whose days its readers filter, and an admission writes one index entry fewer
+        *spans.span_ddl("member_spans", by_day=False),
         # kind: 1 left, 2 transferred in, 3 transferred out (0, admitted, is read from the spans);
         # the union is the one the member was in on that day; female: 1 for a woman (the breakdown
         # by gender counts the flows without reading the members)
@@ -64,7 +66,6 @@ class Membership(Projection):
     )
     readers_indexes = (
         "member_flows_position",
-        "member_spans_current",
         "member_spans_holder",
         "member_spans_position",
         "member_spans_superseded_pos",

@@ -26,9 +26,14 @@ Succession = Callable[[ViewCursor, str, int, int | None, int], Iterable[Segment]
 SPAN_TABLES = ("unit_spans", "union_spans", "workplace_spans", "member_spans")
 
 
-def span_ddl(table: str) -> tuple[str, ...]:
+def span_ddl(table: str, by_day: bool = True) -> tuple[str, ...]:
     # Rows are found by entity, by position, or by holder among the current rows only (what a
-    # holder holds now, or on a day, as now known): no index of every row by holder.
+    # holder holds now, or on a day, as now known): no index of every row by holder. Without
+    # ``by_day``, the table's own index by holder (in entity order) serves those readers.
+    current = (
+        f"CREATE INDEX IF NOT EXISTS {table}_current ON {table} (holder_id, valid_from, valid_to)"
+        " WHERE superseded_at IS NULL",
+    )
     return (
         f"CREATE TABLE IF NOT EXISTS {table} ("
         " entity_id TEXT NOT NULL, holder_id TEXT NOT NULL,"
@@ -36,8 +41,7 @@ def span_ddl(table: str) -> tuple[str, ...]:
         " recorded_at BIGINT NOT NULL, superseded_at BIGINT,"
         " position BIGINT NOT NULL, superseded_pos BIGINT)",
         f"CREATE INDEX IF NOT EXISTS {table}_entity ON {table} (entity_id) WHERE superseded_at IS NULL",
-        f"CREATE INDEX IF NOT EXISTS {table}_current ON {table} (holder_id, valid_from, valid_to)"
-        " WHERE superseded_at IS NULL",
+        *(current if by_day else ()),
         f"CREATE INDEX IF NOT EXISTS {table}_position ON {table} (position)",
         f"CREATE INDEX IF NOT EXISTS {table}_superseded_pos ON {table} (superseded_pos)"
         " WHERE superseded_pos IS NOT NULL",
