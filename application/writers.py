@@ -17,7 +17,6 @@ import contextlib
 import fcntl
 import os
 import pickle
-import select
 import socket
 import struct
 import threading
@@ -93,7 +92,7 @@ class Writers:
         """This thread's connection to ``tenant``'s writer; None if none answers."""
         conns: dict[str, socket.socket] = self._local.__dict__.setdefault("conns", {})
         conn = conns.get(tenant)
-        if conn is not None and select.select([conn], [], [], 0)[0]:  # a writer that went away: its end closed
+        if conn is not None and _closed(conn):  # a writer that went away since this thread's last command
             self._forget(tenant)
             conn = None
         if conn is None:
@@ -180,6 +179,16 @@ class Writers:
                 listening.close()
                 os.close(fd)
             self._owned.clear()
+
+
+def _closed(conn: socket.socket) -> bool:
+    """Whether the other end closed (between commands nothing else is there to read)."""
+    try:
+        return conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
 
 
 def _receive(conn: socket.socket) -> bytes:
