@@ -14,7 +14,7 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import Recording
 
-from application import commit, imports, writers
+from application import commit, imports
 from application.grouping import GroupCommit, Pending, Take
 from application.handlers import handle
 from application.reads import RegisterReads, member_answer
@@ -72,15 +72,7 @@ class Register:
                     assert scope is not None  # a scoped principal's
                     scope.require(reaches)
                 settled = scope.settled(reaches)
-            sealed = self._sealed_ahead(command)
-            machine = writers.installed() if self.store.backend == "postgres" else None
-            if machine is not None:  # the tenant's one writer on this machine saves it
-                return machine.submit(
-                    self.store.tenant_id,
-                    (self.scope_unit_id, command, sealed, settled),
-                    lambda: self._group.submit(command, scope, sealed, settled),
-                )
-            return self._group.submit(command, scope, sealed, settled)
+            return self._group.submit(command, scope, self._sealed_ahead(command), settled)
         item = Pending(command, scope)
         decided, _recorded = commit.commit(self.store, lambda: [item])
         for each in decided:
@@ -265,15 +257,6 @@ class Register:
         ]
         self.execute(RecordVerification(report_id=report_id, verdict=result["verdict"], lines=summary, actor=actor))
         return result
-
-
-def submit_grouped(
-    store: Any, scope_unit_id: str | None, command: Command, sealed: tuple | None, settled: int | None
-) -> Any:
-    """A grouped command another worker checked and sealed, queued in this process's group for
-    ``store`` (application/writers.py): its scope renewed under the lock as any command's is."""
-    register = Register(store, scope_unit_id)
-    return register._group.submit(command, register.scope(current=False), sealed, settled)
 
 
 class Batch:

@@ -425,14 +425,8 @@ def kill_command(ctx: Context, result: Result) -> None:
         ).start()
         try:
             time.sleep(ctx.seconds)
-            # The tenant's writer if a worker saves the others' admissions (application/writers.py):
-            # then the other worker's commands in its hands go with it too.
-            writer = service.writer(tenant.id)
-            victim = writer or service.workers()[0]
-            ctx.log(
-                f"{len(load.writes)} admissions sent; kill -9 worker {victim}"
-                + (" (the tenant's writer)" if writer else "")
-            )
+            victim = service.workers()[0]
+            ctx.log(f"{len(load.writes)} admissions sent; kill -9 worker {victim}")
             fault = time.monotonic()
             service.kill(victim)
             waited = service.wait_for_workers()

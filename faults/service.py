@@ -204,23 +204,6 @@ class Service:
                 continue
         return None
 
-    def writer(self, tenant_id: str) -> int | None:
-        """The worker that saves the tenant's grouped commands for the others (application/writers.py):
-        the one holding its lock file open; None if none does."""
-        for pid in self.workers():
-            try:
-                fds = os.listdir(f"/proc/{pid}/fd")
-            except OSError:
-                continue
-            for fd in fds:
-                try:
-                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                except OSError:
-                    continue
-                if "unionledger-writers-" in target and target.endswith(f"/{tenant_id}.lock"):
-                    return pid
-        return None
-
     def kill(self, pid: int) -> None:
         """kill -9: the worker gets no chance to finish or clean up anything."""
         os.kill(pid, signal.SIGKILL)

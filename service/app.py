@@ -7,7 +7,6 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import console
-from application import writers
 from service import access, auth, docs_page, errors, metrics, urls
 from service.admissions import AdmissionRoute
 from service.limits import body_limit
@@ -92,8 +91,6 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         api.register_blueprint(module.blp)
     app.register_blueprint(docs_page.blp)  # not an API call: left out of the OpenAPI document
     app.extensions["unionledger"] = platform
-    if settings.writers_dir is not None and settings.backend == "postgres":
-        writers.install(settings.writers_dir, platform.stores.use)  # one writer per tenant for the machine's workers
     console.install(app)  # the web console at /, on the same use cases and access policy
     undeclared = access.undeclared(app) + console.undeclared(app)
     if undeclared:  # else no one could call them: a mistake to find at once

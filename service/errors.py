@@ -10,7 +10,6 @@ from flask import Flask, Response, current_app, g, json, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from application.scope import OutOfScope
-from application.writers import WriterGone
 from domain.errors import AlreadyExists, Conflict, DomainError, InvalidValue, NotFound
 from persistence.outage import DatabaseUnreachable, database_away
 from persistence.recorders import TenantMoved, fenced
@@ -125,10 +124,6 @@ def handle_busy(error: TenantBusy) -> Response:
     return unavailable(error.message, error.retry_after, "Tenant busy")
 
 
-def handle_writer_gone(error: WriterGone) -> Response:
-    return unavailable(error.message, 1, "Writer restarting")
-
-
 def handle_views_unavailable(error: ViewsUnavailable) -> Response:
     return unavailable(str(error), title="Views being rebuilt")
 
@@ -167,7 +162,6 @@ def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(DomainError, handle_domain)
     app.register_error_handler(TenantBusy, handle_busy)
-    app.register_error_handler(WriterGone, handle_writer_gone)
     for fence in (TenantMoved, psycopg.errors.CheckViolation, persistence.IntegrityError):
         app.register_error_handler(fence, handle_moved)
     app.register_error_handler(ViewsStopped, handle_stopped)

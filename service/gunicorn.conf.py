@@ -32,16 +32,6 @@ else:
         if _stale.endswith(".db"):
             os.unlink(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], _stale))
 workers = int(os.environ.get("UNIONLEDGER_WORKERS") or (1 if _embedded else 2))
-# One writer per tenant for all the workers (application/writers.py): the first worker to write to a
-# tenant saves every worker's grouped commands to it, so that they join one group commit rather than
-# two groups taking turns at the tenant lock. Its locks and sockets are kept in a folder of this master's own.
-_writers_dir_made = False
-if not _embedded and os.environ.get("UNIONLEDGER_ONE_WRITER", "1") != "0" and workers > 1:
-    if not os.environ.get("UNIONLEDGER_WRITERS_DIR"):
-        os.environ["UNIONLEDGER_WRITERS_DIR"] = tempfile.mkdtemp(prefix="unionledger-writers-")
-        _writers_dir_made = True
-elif os.environ.get("UNIONLEDGER_ONE_WRITER") == "0":
-    os.environ.pop("UNIONLEDGER_WRITERS_DIR", None)
 worker_class = "gthread"
 # 16 threads: commands queued in one worker are saved together (group commit), so more
 # requests in hand make larger groups; past 16 nothing more was gained.
@@ -94,8 +84,6 @@ def child_exit(server, worker):
 def on_exit(server):
     if _metrics_dir_made:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
-    if _writers_dir_made:
-        shutil.rmtree(os.environ["UNIONLEDGER_WRITERS_DIR"], ignore_errors=True)
 
 
 def post_worker_init(worker):

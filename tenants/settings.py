@@ -43,9 +43,6 @@ class Settings:
     # how often a worker finishes the transfers between provinces a crash cut short (0: only the next
     # call or `unionledger finish-transfers` does)
     transfer_finish_seconds: float = 30.0
-    # a folder the machine's workers share: each tenant's grouped commands are saved by one of
-    # them, which the others hand theirs to (application/writers.py); None: each worker saves its own
-    writers_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Settings:
@@ -77,7 +74,6 @@ class Settings:
             trusted_proxies=_whole(env, "UNIONLEDGER_TRUSTED_PROXIES", 0, 0),
             pooler=_pooler(env.get("UNIONLEDGER_POOLER")),
             transfer_finish_seconds=float(env.get("UNIONLEDGER_TRANSFER_FINISH_SECONDS") or 30),
-            writers_dir=Path(env["UNIONLEDGER_WRITERS_DIR"]) if env.get("UNIONLEDGER_WRITERS_DIR") else None,
         )
 
     @property
