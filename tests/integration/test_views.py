@@ -726,10 +726,15 @@ def test_a_catch_up_reads_each_run_of_derived_events_as_its_ends(app, tenant):
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
-def test_a_rebuild_reads_the_ledger_once_for_all_its_lanes(app, tenant, monkeypatch):
+@pytest.mark.parametrize("room", [None, 1])
+def test_a_rebuild_reads_the_ledger_once_for_all_its_lanes(app, tenant, monkeypatch, room):
     """In batches of a few events, the views' own lane reads each batch and the members' lane
-    takes it: one read of the ledger per batch, and the views as the live ones."""
+    takes it: one read of the ledger per batch, and the views as the live ones; also where the
+    members' lane has room for one batch at a time (the reader waits for it)."""
     from projections import runner
+
+    if room is not None:
+        monkeypatch.setattr(runner, "QUEUED_ITEMS", room)
 
     build_history(tenant)
     tenant.post("/members/m2/erasure", {"reason": "request"})  # read for the members' lane alone
