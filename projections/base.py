@@ -150,9 +150,6 @@ class ViewCursor:
         self.dialect = dialect
         self.pipelined = False
         self.planned_once = False  # a group commit's views: statements the schema keeps as functions
-        # a rebuild's views: what a view derives once at the end of its lane (Projection.rebuilt)
-        # is left out of its runs
-        self.rebuilding = False
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> ViewCursor:
         if self.dialect == "postgres":
@@ -332,10 +329,6 @@ class Projection:
     def derive(self, cur: ViewCursor, run: StoredRun) -> None:
         """Write the rows of the ``derived`` events in ``run``, as their handlers would."""
         raise NotImplementedError
-
-    def rebuilt(self, cur: ViewCursor, table: str, last: int) -> None:
-        """At the end of a rebuild's lane, the ledger applied up to ``last``: write what the view
-        leaves out of its runs while rebuilding (``cur.rebuilding``), once for the whole ledger."""
 
     def create(self, cur: ViewCursor) -> None:
         for statement in self.ddl:

@@ -9,10 +9,7 @@ import functools
 import hashlib
 from typing import Any
 
-from eventsourcing.utils import get_topic
-
 from domain.members import TRANSFERRED_OUT as TRANSFERRED_OUT_REASON
-from domain.members import Member
 from projections import spans
 from projections.base import (
     Projection,
@@ -38,26 +35,6 @@ LEFT_STATE = (
     ("reason", "text"),
     ("version", "integer"),
     ("member", "text"),
-)
-
-
-CARD_ISSUED = get_topic(Member.MemberCardIssued)  # type: ignore[attr-defined]  # made by @event
-# member_state's columns, in the table's order
-STATE_TABLE = (
-    "member_id",
-    "union_id",
-    "gender",
-    "admitted_union_id",
-    "admitted_on",
-    "admitted_at",
-    "left_union_id",
-    "left_on",
-    "left_at",
-    "leave_reason",
-    "personal",
-    "version",
-    "updated_at",
-    "admitted_pos",
 )
 
 
@@ -118,36 +95,14 @@ class Membership(Projection):
 
     def derive(self, cur: ViewCursor, run: StoredRun) -> None:
         """The run's admissions, then its departures and transfers, then its cards (a card comes
-        after its member's admission; it sets the version only where it is the member's latest).
-        A rebuild leaves the cards to its end (``rebuilt``)."""
+        after its member's admission; it sets the version only where it is the member's latest)."""
         names = {name_of_topic(topic): topic for topic in run.topics}
         if "MemberAdmitted" in names:
             self._derive_admitted(cur, run, names["MemberAdmitted"])
         if "MemberLeft" in names or "MemberTransferred" in names:
             self._derive_moves(cur, run, names)
-        if "MemberCardIssued" in names and not cur.rebuilding:
+        if "MemberCardIssued" in names:
             self._derive_cards(cur, run, names["MemberCardIssued"])
-
-    def rebuilt(self, cur: ViewCursor, table: str, last: int) -> None:
-        """Each member's state takes its latest card's version and instant where the card came
-        after every other event that set them, as ``_derive_cards`` does a run at a time: here once,
-        in one pass that writes the table anew (an update would rewrite a member's row per card,
-        and leave the old rows behind for the readers to skip)."""
-        select, params = StoredRun(table, 1, last, (CARD_ISSUED,)).select(CARD_ISSUED, state=False)
-        later = "c.version > s.version"
-        values = [f"s.{c}" for c in STATE_TABLE]
-        values[STATE_TABLE.index("version")] = f"CASE WHEN {later} THEN c.version ELSE s.version END"
-        values[STATE_TABLE.index("updated_at")] = f"CASE WHEN {later} THEN c.at ELSE s.updated_at END"
-        cur.execute("CREATE UNLOGGED TABLE member_state_carded (LIKE member_state)")
-        cur.execute(
-            f"INSERT INTO member_state_carded ({', '.join(STATE_TABLE)}) SELECT {', '.join(values)}"
-            " FROM member_state s LEFT JOIN (SELECT DISTINCT ON (entity_id) entity_id, version, at"
-            f" FROM ({select}) e ORDER BY entity_id, version DESC) c ON c.entity_id = s.member_id",
-            params,
-        )
-        cur.execute("DROP TABLE member_state")
-        cur.execute("ALTER TABLE member_state_carded RENAME TO member_state")
-        cur.execute("ALTER TABLE member_state ADD CONSTRAINT member_state_pkey PRIMARY KEY (member_id)")
 
     @staticmethod
     def _derive_cards(cur: ViewCursor, run: StoredRun, topic: str) -> None:

@@ -301,7 +301,6 @@ class Projector:
                 break
             try:
                 with self._step(within) as cur:
-                    cur.rebuilding = self.rebuilding
                     self._claim(cur, [lane], start, last)
                     if derive:
                         assert self.events_table is not None  # derive is only kept where there is one
@@ -616,8 +615,6 @@ class Projector:
                     beside.catch_up(derive=True, lane=lane, analyze=False, shared=shared)
                 finally:
                     shared.leave(lane)
-                if not shared.failed:
-                    beside._rebuilt(lane)
 
             with in_threads([(f"views-{lane}", functools.partial(follow_lane, lane)) for lane in others]):
                 try:
@@ -626,7 +623,6 @@ class Projector:
                     shared.close(failed=True)
                     raise
                 shared.close()
-                beside._rebuilt(FOLLOWER)
             # every lane's indexes and statistics on two connections, once all are filled: the
             # connections a rebuild holds at once stay those of the lock, the lanes and the tree
             beside.finish(beside.projections)
@@ -637,14 +633,6 @@ class Projector:
                 cur.execute(f'DROP SCHEMA IF EXISTS "{shadow}" CASCADE')
             raise
         return applied
-
-    def _rebuilt(self, lane: str) -> None:
-        """The views of ``lane``, caught up in a rebuild, write what they leave out of its runs."""
-        assert self.events_table is not None  # rebuilt beside the tenant's views: on PostgreSQL
-        last = self.position(lane)
-        with self.transaction(write=True) as cur:
-            for projection in self.lanes[lane]:
-                projection.rebuilt(cur, self.events_table, last)
 
     def _merge_rebuild_lanes(self) -> None:
         """Before the swap: the positions of the lanes that exist only while rebuilding go, once
