@@ -55,6 +55,9 @@ FOLLOWER = MAIN_LANE  # the lane of every view without one of its own
 REBUILDS = "rebuilds"  # its position counts the times the views were rebuilt
 ANALYZE_AFTER = 10_000  # events applied in one go, after which the planner's statistics are renewed
 DERIVING_BATCH = 10_000  # events per view transaction when runs of them are derived in SQL
+# A rebuild's items waiting for one lane (SharedReads), past which the reader waits for it: room
+# for a few batches, so that memory does not grow with the part of the ledger a lane applies alone.
+QUEUED_ITEMS = 4 * DERIVING_BATCH
 SCHEMA = "schema"  # its position holds a checksum of every view's DDL
 # One row while the views hold what their positions say; unlogged with them, so a crash of the
 # server that empties them empties it too.
@@ -715,8 +718,9 @@ class SharedReads:
     instead of each lane reading the whole ledger again on its own connection. Each lane gets
     only the items its views take (the events they apply, the ends of the runs they derive), so
     that one may fall far behind the reader, as the ledger's parts weigh on each lane unequally,
-    without holding the reader back or much memory. A lane that finds the reader gone reads for
-    itself."""
+    without holding the reader back or much memory; only a lane with ``QUEUED_ITEMS`` items
+    waiting (a ledger it mostly applies in Python) holds the reader back. A lane that finds the
+    reader gone reads for itself."""
 
     def __init__(self, reader: str, lanes: dict[str, Sequence[Projection]], names: Sequence[str]):
         self.reader, self.names = reader, list(names)
@@ -724,15 +728,29 @@ class SharedReads:
         self._routes: dict[tuple[str, str], set[int]] = {}
         self._queues: dict[str, queue.SimpleQueue] = {lane: queue.SimpleQueue() for lane in lanes}
         self._left: set[str] = set()  # lanes that stopped taking batches
+        self._held = dict.fromkeys(lanes, 0)  # items waiting for each lane
+        self._room = threading.Condition()
         self._closed = threading.Event()
         self.failed = False
 
     def publish(self, first: int, batch: tuple[list[tuple[str, Any, int]], int, int]) -> None:
-        """Hand the batch read from position ``first`` to every lane still taking them."""
+        """Hand the batch read from position ``first`` to every lane still taking them, once the
+        lane has room for it (a batch alone always has)."""
         items, count, last = batch
         for lane, waiting in self._queues.items():
-            if lane not in self._left:
-                waiting.put((first, (self._taken(lane, items), count, last)))
+            if lane in self._left:
+                continue
+            taken = self._taken(lane, items)
+            with self._room:
+                self._room.wait_for(functools.partial(self._has_room, lane, len(taken)))
+                if lane in self._left:
+                    continue
+                self._held[lane] += len(taken)
+            waiting.put((first, (taken, count, last)))
+
+    def _has_room(self, lane: str, items: int) -> bool:
+        held = self._held[lane]
+        return lane in self._left or not held or held + items <= QUEUED_ITEMS
 
     def _taken(self, lane: str, items: list[tuple[str, Any, int]]) -> list[tuple[str, Any, int]]:
         """The items some view of ``lane`` takes, each event kept only where one applies it."""
@@ -756,11 +774,16 @@ class SharedReads:
                 if self._closed.is_set() and waiting.empty():
                     return None
                 continue
+            with self._room:
+                self._held[lane] -= len(batch[0])
+                self._room.notify_all()
             return batch if at == first else None
 
     def leave(self, lane: str) -> None:
         """``lane`` takes no more batches (done or failed): the reader no longer waits for it."""
-        self._left.add(lane)
+        with self._room:
+            self._left.add(lane)
+            self._room.notify_all()
 
     def close(self, failed: bool = False) -> None:
         """The reader reads no more: done, or ``failed`` (the other lanes then stop too)."""
