@@ -10,6 +10,7 @@ import gc
 import multiprocessing
 import os
 import queue
+import struct
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -33,7 +34,7 @@ from domain.members import Member, personal_data
 from integrity.chain import canonical_after
 from persistence.fresh import FreshTables
 from persistence.mapper import EntryStoredEvent, RegisterMapper
-from persistence.recorders import COPY_ESCAPES, copy_text_row, insert_copy_text, insert_within
+from persistence.recorders import EVENT_COLUMNS, copy_binary_field, copy_binary_row, insert_copy_binary, insert_within
 from persistence.vault import Sealing, index_rows, seal_new_with
 from projections.audit import entity_type_of, entry_of
 from projections.base import micros
@@ -103,7 +104,7 @@ def _write(store: Any, plan: ImportPlan, actor: str, progress: Callable[[int], N
             store.vault.keep(cur, sealing, fresh=fresh is not None)
             recorder = store.event_store.recorder
             if copied:
-                positions = insert_copy_text(recorder, cur, built.rows, len(built))
+                positions = insert_copy_binary(recorder, cur, built.rows, len(built))
             else:
                 positions = insert_within(recorder, cur, [stored for stored, _e, _t in built])
             hashed = None
@@ -342,7 +343,7 @@ def _received(store: Any, actor: str, part: list[dict], future: Future | None) -
 class Copied:
     """Events of one topic encoded where they are built (a builder process or a thread of the
     importing one), for the writer to pass on whole: the rows of the ledger's COPY
-    (``EVENT_COLUMNS`` in COPY's text format), and each event's canonical bytes after its position
+    (``EVENT_COLUMNS`` as COPY's binary tuples), and each event's canonical bytes after its position
     and its recorded instant (micros), from which the chain is hashed."""
 
     topic: str
@@ -379,19 +380,22 @@ def _copied_admissions(
     sealed, sealing = seal_new([(r[0], personal_data(r[4], r[5], r[6])) for r in rows])
     lines, canonicals, recorded_at = [], [], []
     encoded = _admission_encoder(actor)
-    # The COPY row of an admission encoded from the template: its columns' text around the state.
-    version, acted = Member.INITIAL_VERSION, copy_text_row((actor,))[:-1]
-    between = f"\t{version}\t{copy_text_row((ADMITTED_TOPIC,))[:-1]}\t\\\\x"
-    trail = f"\t{acted}\t{copy_text_row((ADMITTED.__name__, entity_type_of(ADMITTED)))[:-1]}\t"
+    # The COPY tuple of an admission encoded from the template: its constant fields around the state.
+    version = Member.INITIAL_VERSION
+    head = struct.pack(">hi", len(EVENT_COLUMNS), 16)  # the count of fields, the id's length
+    between = copy_binary_field(version, "bigint") + copy_binary_field(ADMITTED_TOPIC, "text")
+    trail = b"".join(copy_binary_field(v, "text") for v in (actor, ADMITTED.__name__, entity_type_of(ADMITTED)))
+    length, bigint, integer = struct.Struct(">i").pack, struct.Struct(">iq").pack, struct.Struct(">ii").pack
     for (member_id, union_id, admitted_on, gender, _name, _birth, _number), personal in zip(rows, sealed):
         timestamp = ADMITTED.create_timestamp()
         quick = encoded(member_id, union_id, admitted_on, gender, personal, timestamp)
         if quick is not None:
             originator, data, entry = quick
-            text_id, at = str(originator), entry[0]
+            at, entity = entry[0], member_id.encode()
             lines.append(
-                f"{text_id}{between}{data.hex()}\t{at}{trail}{member_id.translate(COPY_ESCAPES)}\t{entry[5]}\n"
-            )
+                b"".join((head, originator.bytes, between, length(len(data)), data, bigint(8, at), trail,
+                          length(len(entity)), entity, integer(4, entry[5])))
+            )  # fmt: skip
         else:
             state = Member.admission_state(
                 member_id=member_id,
@@ -406,13 +410,13 @@ def _copied_admissions(
             if flat is None:
                 raise ValueError(f"the admission of {member_id} is not flat")
             originator, data = Member.create_id(member_id), flat
-            text_id, at = str(originator), micros(timestamp)
+            at = micros(timestamp)
             lines.append(
-                copy_text_row((originator, version, ADMITTED_TOPIC, data, *entry_of(ADMITTED, originator, state)))
+                copy_binary_row((originator, version, ADMITTED_TOPIC, data, *entry_of(ADMITTED, originator, state)))
             )
-        canonicals.append(canonical_after(text_id, version, ADMITTED_TOPIC, data))  # the id as its text
+        canonicals.append(canonical_after(str(originator), version, ADMITTED_TOPIC, data))  # the id as its text
         recorded_at.append(at)
-    copied = Copied(ADMITTED_TOPIC, "".join(lines).encode(), canonicals, recorded_at)
+    copied = Copied(ADMITTED_TOPIC, b"".join(lines), canonicals, recorded_at)
     return copied, Sealing(sealing.keys, index_rows=index_rows(sealing.tokens))
 
 
