@@ -22,13 +22,12 @@ from datetime import date, datetime
 from json.encoder import encode_basestring
 from multiprocessing.connection import wait
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
 from application.scope import Scope
 from application.unit_of_work import preload
-from domain.base import BUSINESS_DATE, RegisterAggregate
+from domain.base import BUSINESS_DATE, RegisterAggregate, aggregate_id_parts
 from domain.imports import ERRORS_KEPT, ImportPlan, plan_import, union_of_row, workplace_of_row
 from domain.members import Member, personal_data
 from integrity.chain import canonical_after
@@ -242,14 +241,17 @@ def _builds_elsewhere(store: Any, members: int) -> bool:
     return BUILDERS > 0 and members >= ELSEWHERE_FROM and _encodes_as(store.event_store.mapper)
 
 
-Encoded = tuple[UUID, bytes, tuple]  # an admission's originator, stored state and trail columns
+Encoded = tuple[Any, bytes, tuple]  # an admission's originator, stored state and trail columns
 
 
-def _admission_encoder(actor: str) -> Callable[[str, str, date, str, str, datetime], Encoded | None]:
+def _admission_encoder(
+    actor: str, originator: Callable[[str], Any] = Member.create_id
+) -> Callable[[str, str, date, str, str, datetime], Encoded | None]:
     """An admission's stored state and trail columns as ``RegisterMapper.stored_state`` writes
     them for ``Member.admission_state``, from a template made once: the generic encoder's test
     of each attribute's type, repeated for every member, was most of an admission's encoding.
-    None for a value of another type than the sheet's (the caller encodes it generically)."""
+    ``originator`` makes the originator from the member id (its UUID unless given). None for a
+    value of another type than the sheet's (the caller encodes it generically)."""
     topic = encode_basestring(get_topic(Member))
     acted = encode_basestring(actor)
     name, kind = ADMITTED.__name__, entity_type_of(ADMITTED)
@@ -270,17 +272,13 @@ def _admission_encoder(actor: str) -> Callable[[str, str, date, str, str, dateti
         ):
             return None
         data = (
-            '{"timestamp":{"_type_":"datetime_iso","_data_":"' + timestamp.isoformat()
-            + '"},"originator_topic":' + topic
-            + ',"member_id":' + encode_basestring(member_id)
-            + ',"union_id":' + encode_basestring(union_id)
-            + ',"admitted_on":{"_type_":"date_iso","_data_":"' + admitted_on.isoformat()
-            + '"},"gender":' + encode_basestring(gender)
-            + ',"personal":' + encode_basestring(personal)
-            + ',"actor":' + acted + "}"
-        ).encode()  # fmt: skip
+            f'{{"timestamp":{{"_type_":"datetime_iso","_data_":"{timestamp.isoformat()}"}},"originator_topic":{topic}'
+            f',"member_id":{encode_basestring(member_id)},"union_id":{encode_basestring(union_id)}'
+            f',"admitted_on":{{"_type_":"date_iso","_data_":"{admitted_on.isoformat()}"}}'
+            f',"gender":{encode_basestring(gender)},"personal":{encode_basestring(personal)},"actor":{acted}}}'
+        ).encode()
         entry = (micros(timestamp), actor, name, kind, member_id, admitted_on.toordinal())
-        return Member.create_id(member_id), data, entry
+        return originator(member_id), data, entry
 
     return encoded
 
@@ -379,24 +377,20 @@ def _copied_admissions(
     ``RegisterMapper.stored_state`` writes them) with their chain's bytes."""
     sealed, sealing = seal_new([(r[0], personal_data(r[4], r[5], r[6])) for r in rows])
     lines, canonicals, recorded_at = [], [], []
-    encoded = _admission_encoder(actor)
+    encoded = _admission_encoder(actor, functools.partial(aggregate_id_parts, Member.KIND))  # bytes and text
     # The COPY tuple of an admission encoded from the template: its constant fields around the state.
     version = Member.INITIAL_VERSION
     head = struct.pack(">hi", len(EVENT_COLUMNS), 16)  # the count of fields, the id's length
     between = copy_binary_field(version, "bigint") + copy_binary_field(ADMITTED_TOPIC, "text")
     trail = b"".join(copy_binary_field(v, "text") for v in (actor, ADMITTED.__name__, entity_type_of(ADMITTED)))
     length, bigint, integer = struct.Struct(">i").pack, struct.Struct(">iq").pack, struct.Struct(">ii").pack
+    # The chain's canonical bytes (``canonical_after``) around the id's text (36 characters) and the state.
+    canonical_head = canonical_after(" " * 36, version, ADMITTED_TOPIC, b"")[:12]
+    canonical_topic = canonical_after("", version, ADMITTED_TOPIC, b"")[12:-4]
     for (member_id, union_id, admitted_on, gender, _name, _birth, _number), personal in zip(rows, sealed):
         timestamp = ADMITTED.create_timestamp()
         quick = encoded(member_id, union_id, admitted_on, gender, personal, timestamp)
-        if quick is not None:
-            originator, data, entry = quick
-            at, entity = entry[0], member_id.encode()
-            lines.append(
-                b"".join((head, originator.bytes, between, length(len(data)), data, bigint(8, at), trail,
-                          length(len(entity)), entity, integer(4, entry[5])))
-            )  # fmt: skip
-        else:
+        if quick is None:  # a value of another type than the sheet's: encoded generically
             state = Member.admission_state(
                 member_id=member_id,
                 union_id=union_id,
@@ -409,12 +403,20 @@ def _copied_admissions(
             flat = RegisterMapper.flat_json(state.items())
             if flat is None:
                 raise ValueError(f"the admission of {member_id} is not flat")
-            originator, data = Member.create_id(member_id), flat
-            at = micros(timestamp)
+            originator = Member.create_id(member_id)
             lines.append(
-                copy_binary_row((originator, version, ADMITTED_TOPIC, data, *entry_of(ADMITTED, originator, state)))
+                copy_binary_row((originator, version, ADMITTED_TOPIC, flat, *entry_of(ADMITTED, originator, state)))
             )
-        canonicals.append(canonical_after(str(originator), version, ADMITTED_TOPIC, data))  # the id as its text
+            canonicals.append(canonical_after(str(originator), version, ADMITTED_TOPIC, flat))  # the id as its text
+            recorded_at.append(micros(timestamp))
+            continue
+        (raw_id, text_id), data, entry = quick
+        at, entity, size = entry[0], member_id.encode(), length(len(data))
+        lines.append(
+            b"".join((head, raw_id, between, size, data, bigint(8, at), trail,
+                      length(len(entity)), entity, integer(4, entry[5])))
+        )  # fmt: skip
+        canonicals.append(b"".join((canonical_head, text_id.encode(), canonical_topic, size, data)))
         recorded_at.append(at)
     copied = Copied(ADMITTED_TOPIC, b"".join(lines), canonicals, recorded_at)
     return copied, Sealing(sealing.keys, index_rows=index_rows(sealing.tokens))
