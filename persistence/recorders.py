@@ -155,7 +155,7 @@ class CopyingPostgresApplicationRecorder(PostgresApplicationRecorder):
         """``insert_within`` for ``count`` events given as COPY's binary tuples of ``EVENT_COLUMNS``
         (``copy_binary_row``), made elsewhere (an import's builder): written as they are, in one
         piece, between the format's signature and its trailer. The server takes each value as it
-        comes, with no text to parse (a state's bytea hex was most of the ledger's COPY)."""
+        comes: no state's bytea hex, uuid or number to parse from text."""
         table = self._locked_past_voids(curs)
         statement = SQL("COPY {0} (" + ", ".join(EVENT_COLUMNS) + ") FROM STDIN (FORMAT binary)").format(table)
         try:
