@@ -10,6 +10,7 @@ import gc
 import multiprocessing
 import os
 import queue
+import struct
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -21,19 +22,18 @@ from datetime import date, datetime
 from json.encoder import encode_basestring
 from multiprocessing.connection import wait
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
 from application.scope import Scope
 from application.unit_of_work import preload
-from domain.base import BUSINESS_DATE, RegisterAggregate
+from domain.base import BUSINESS_DATE, RegisterAggregate, aggregate_id_parts
 from domain.imports import ERRORS_KEPT, ImportPlan, plan_import, union_of_row, workplace_of_row
 from domain.members import Member, personal_data
 from integrity.chain import canonical_after
 from persistence.fresh import FreshTables
 from persistence.mapper import EntryStoredEvent, RegisterMapper
-from persistence.recorders import COPY_ESCAPES, copy_text_row, insert_copy_text, insert_within
+from persistence.recorders import EVENT_COLUMNS, copy_binary_field, copy_binary_row, insert_copy_binary, insert_within
 from persistence.vault import Sealing, index_rows, seal_new_with
 from projections.audit import entity_type_of, entry_of
 from projections.base import micros
@@ -103,7 +103,7 @@ def _write(store: Any, plan: ImportPlan, actor: str, progress: Callable[[int], N
             store.vault.keep(cur, sealing, fresh=fresh is not None)
             recorder = store.event_store.recorder
             if copied:
-                positions = insert_copy_text(recorder, cur, built.rows, len(built))
+                positions = insert_copy_binary(recorder, cur, built.rows, len(built))
             else:
                 positions = insert_within(recorder, cur, [stored for stored, _e, _t in built])
             hashed = None
@@ -241,14 +241,17 @@ def _builds_elsewhere(store: Any, members: int) -> bool:
     return BUILDERS > 0 and members >= ELSEWHERE_FROM and _encodes_as(store.event_store.mapper)
 
 
-Encoded = tuple[UUID, bytes, tuple]  # an admission's originator, stored state and trail columns
+Encoded = tuple[Any, bytes, tuple]  # an admission's originator, stored state and trail columns
 
 
-def _admission_encoder(actor: str) -> Callable[[str, str, date, str, str, datetime], Encoded | None]:
+def _admission_encoder(
+    actor: str, originator: Callable[[str], Any] = Member.create_id
+) -> Callable[[str, str, date, str, str, datetime], Encoded | None]:
     """An admission's stored state and trail columns as ``RegisterMapper.stored_state`` writes
     them for ``Member.admission_state``, from a template made once: the generic encoder's test
     of each attribute's type, repeated for every member, was most of an admission's encoding.
-    None for a value of another type than the sheet's (the caller encodes it generically)."""
+    ``originator`` makes the originator from the member id (its UUID unless given). None for a
+    value of another type than the sheet's (the caller encodes it generically)."""
     topic = encode_basestring(get_topic(Member))
     acted = encode_basestring(actor)
     name, kind = ADMITTED.__name__, entity_type_of(ADMITTED)
@@ -269,17 +272,13 @@ def _admission_encoder(actor: str) -> Callable[[str, str, date, str, str, dateti
         ):
             return None
         data = (
-            '{"timestamp":{"_type_":"datetime_iso","_data_":"' + timestamp.isoformat()
-            + '"},"originator_topic":' + topic
-            + ',"member_id":' + encode_basestring(member_id)
-            + ',"union_id":' + encode_basestring(union_id)
-            + ',"admitted_on":{"_type_":"date_iso","_data_":"' + admitted_on.isoformat()
-            + '"},"gender":' + encode_basestring(gender)
-            + ',"personal":' + encode_basestring(personal)
-            + ',"actor":' + acted + "}"
-        ).encode()  # fmt: skip
+            f'{{"timestamp":{{"_type_":"datetime_iso","_data_":"{timestamp.isoformat()}"}},"originator_topic":{topic}'
+            f',"member_id":{encode_basestring(member_id)},"union_id":{encode_basestring(union_id)}'
+            f',"admitted_on":{{"_type_":"date_iso","_data_":"{admitted_on.isoformat()}"}}'
+            f',"gender":{encode_basestring(gender)},"personal":{encode_basestring(personal)},"actor":{acted}}}'
+        ).encode()
         entry = (micros(timestamp), actor, name, kind, member_id, admitted_on.toordinal())
-        return Member.create_id(member_id), data, entry
+        return originator(member_id), data, entry
 
     return encoded
 
@@ -342,7 +341,7 @@ def _received(store: Any, actor: str, part: list[dict], future: Future | None) -
 class Copied:
     """Events of one topic encoded where they are built (a builder process or a thread of the
     importing one), for the writer to pass on whole: the rows of the ledger's COPY
-    (``EVENT_COLUMNS`` in COPY's text format), and each event's canonical bytes after its position
+    (``EVENT_COLUMNS`` as COPY's binary tuples), and each event's canonical bytes after its position
     and its recorded instant (micros), from which the chain is hashed."""
 
     topic: str
@@ -378,21 +377,20 @@ def _copied_admissions(
     ``RegisterMapper.stored_state`` writes them) with their chain's bytes."""
     sealed, sealing = seal_new([(r[0], personal_data(r[4], r[5], r[6])) for r in rows])
     lines, canonicals, recorded_at = [], [], []
-    encoded = _admission_encoder(actor)
-    # The COPY row of an admission encoded from the template: its columns' text around the state.
-    version, acted = Member.INITIAL_VERSION, copy_text_row((actor,))[:-1]
-    between = f"\t{version}\t{copy_text_row((ADMITTED_TOPIC,))[:-1]}\t\\\\x"
-    trail = f"\t{acted}\t{copy_text_row((ADMITTED.__name__, entity_type_of(ADMITTED)))[:-1]}\t"
+    encoded = _admission_encoder(actor, functools.partial(aggregate_id_parts, Member.KIND))  # bytes and text
+    # The COPY tuple of an admission encoded from the template: its constant fields around the state.
+    version = Member.INITIAL_VERSION
+    head = struct.pack(">hi", len(EVENT_COLUMNS), 16)  # the count of fields, the id's length
+    between = copy_binary_field(version, "bigint") + copy_binary_field(ADMITTED_TOPIC, "text")
+    trail = b"".join(copy_binary_field(v, "text") for v in (actor, ADMITTED.__name__, entity_type_of(ADMITTED)))
+    length, bigint, integer = struct.Struct(">i").pack, struct.Struct(">iq").pack, struct.Struct(">ii").pack
+    # The chain's canonical bytes (``canonical_after``) around the id's text (36 characters) and the state.
+    canonical_head = canonical_after(" " * 36, version, ADMITTED_TOPIC, b"")[:12]
+    canonical_topic = canonical_after("", version, ADMITTED_TOPIC, b"")[12:-4]
     for (member_id, union_id, admitted_on, gender, _name, _birth, _number), personal in zip(rows, sealed):
         timestamp = ADMITTED.create_timestamp()
         quick = encoded(member_id, union_id, admitted_on, gender, personal, timestamp)
-        if quick is not None:
-            originator, data, entry = quick
-            text_id, at = str(originator), entry[0]
-            lines.append(
-                f"{text_id}{between}{data.hex()}\t{at}{trail}{member_id.translate(COPY_ESCAPES)}\t{entry[5]}\n"
-            )
-        else:
+        if quick is None:  # a value of another type than the sheet's: encoded generically
             state = Member.admission_state(
                 member_id=member_id,
                 union_id=union_id,
@@ -405,14 +403,22 @@ def _copied_admissions(
             flat = RegisterMapper.flat_json(state.items())
             if flat is None:
                 raise ValueError(f"the admission of {member_id} is not flat")
-            originator, data = Member.create_id(member_id), flat
-            text_id, at = str(originator), micros(timestamp)
+            originator = Member.create_id(member_id)
             lines.append(
-                copy_text_row((originator, version, ADMITTED_TOPIC, data, *entry_of(ADMITTED, originator, state)))
+                copy_binary_row((originator, version, ADMITTED_TOPIC, flat, *entry_of(ADMITTED, originator, state)))
             )
-        canonicals.append(canonical_after(text_id, version, ADMITTED_TOPIC, data))  # the id as its text
+            canonicals.append(canonical_after(str(originator), version, ADMITTED_TOPIC, flat))  # the id as its text
+            recorded_at.append(micros(timestamp))
+            continue
+        (raw_id, text_id), data, entry = quick
+        at, entity, size = entry[0], member_id.encode(), length(len(data))
+        lines.append(
+            b"".join((head, raw_id, between, size, data, bigint(8, at), trail,
+                      length(len(entity)), entity, integer(4, entry[5])))
+        )  # fmt: skip
+        canonicals.append(b"".join((canonical_head, text_id.encode(), canonical_topic, size, data)))
         recorded_at.append(at)
-    copied = Copied(ADMITTED_TOPIC, "".join(lines).encode(), canonicals, recorded_at)
+    copied = Copied(ADMITTED_TOPIC, b"".join(lines), canonicals, recorded_at)
     return copied, Sealing(sealing.keys, index_rows=index_rows(sealing.tokens))
 
 

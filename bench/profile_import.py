@@ -79,7 +79,7 @@ def profiled_import(store: Any, province: Any) -> dict:
     projector, chain, vault = store.projector, store.chain, store.vault
     saved = {
         "insert_within": imports_module.insert_within,
-        "insert_copy_text": imports_module.insert_copy_text,
+        "insert_copy_binary": imports_module.insert_copy_binary,
         "plan_import": imports_module.plan_import,
         "import_events": imports_module.import_events,
     }
@@ -106,7 +106,7 @@ def profiled_import(store: Any, province: Any) -> dict:
     def first_copied(recorder: Any, cur: Any, rows: bytes, count: int) -> Any:
         if phases.backend is None:
             phases.backend = cur.raw.connection.info.backend_pid
-        return phases.timed("write events", saved["insert_copy_text"])(recorder, cur, rows, count)
+        return phases.timed("write events", saved["insert_copy_binary"])(recorder, cur, rows, count)
 
     built = {"chunks": 0}
 
@@ -126,7 +126,7 @@ def profiled_import(store: Any, province: Any) -> dict:
             yield chunk
 
     imports_module.insert_within = first_insert
-    imports_module.insert_copy_text = first_copied
+    imports_module.insert_copy_binary = first_copied
     imports_module.plan_import = phases.timed("plan (parse, validate)", saved["plan_import"])
     imports_module.import_events = import_events
     names = {

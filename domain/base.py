@@ -29,11 +29,22 @@ def aggregate_id(kind: str, client_id: str) -> UUID:
 
     ``uuid5(namespace, f"{kind}:{client_id}")``, computed as uuid5 does but without its
     argument checks, which an import making millions of ids would pay for each."""
-    number = int.from_bytes(sha1(_NAMESPACE + f"{kind}:{client_id}".encode()).digest()[:16]) & _CLEAR | _SET
     made = object.__new__(UUID)
-    object.__setattr__(made, "int", number)
+    object.__setattr__(made, "int", _id_number(kind, client_id))
     object.__setattr__(made, "is_safe", SafeUUID.unknown)
     return made
+
+
+def aggregate_id_parts(kind: str, client_id: str) -> tuple[bytes, str]:
+    """``aggregate_id``'s 16 bytes and its text, where only these are written (an import's
+    ledger rows and chain), without the UUID object in between."""
+    raw = _id_number(kind, client_id).to_bytes(16, "big")
+    h = raw.hex()
+    return raw, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _id_number(kind: str, client_id: str) -> int:
+    return int.from_bytes(sha1(_NAMESPACE + f"{kind}:{client_id}".encode()).digest()[:16]) & _CLEAR | _SET
 
 
 def new_id(prefix: str) -> str:

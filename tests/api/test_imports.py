@@ -1034,7 +1034,7 @@ def test_an_import_stores_each_key_with_the_events_that_use_it_and_replaces_an_u
             return insert
 
         monkeypatch.setattr(imports, "insert_within", keyed_first(imports.insert_within))
-        monkeypatch.setattr(imports, "insert_copy_text", keyed_first(imports.insert_copy_text))
+        monkeypatch.setattr(imports, "insert_copy_binary", keyed_first(imports.insert_copy_binary))
         imported(tenant, csv_file("members", MEMBERS), "members.csv")
         monkeypatch.undo()
         with store.transaction() as cur:
