@@ -620,7 +620,8 @@ class Projector:
             with in_threads([("views-reader", functools.partial(beside.read_for, shared)), *lanes]):
                 applied = follow_lane(FOLLOWER, progress)
             # every lane's indexes and statistics on two connections, once all are filled: the
-            # connections a rebuild holds at once stay those of the lock, the lanes and the tree
+            # connections a rebuild holds at once stay those of the lock, the reader, the lanes and
+            # the tree (five: the tenant's pool by default)
             beside.finish(beside.projections)
             beside._merge_rebuild_lanes()
             self._swap(shadow)
