@@ -273,27 +273,23 @@ class Projector:
         of the caller's. With ``derive`` (where the events can be read in SQL), runs of derived
         events are applied there. Many applied, the planner's statistics are renewed (unless
         not to ``analyze``: the caller will). With ``shared`` (a rebuild's lanes side by side), the
-        lane that reads for all reads each batch and hands it to the others, which take it."""
+        lanes take each batch from its reader."""
         derive = derive and self.events_table is not None
-        reading = shared is not None and shared.reader == lane
         size = DERIVING_BATCH if derive else self.batch_size
         applied = 0
         start = self.position_in(within, lane) if within is not None else self.position(lane)
         while True:
-            batch = shared.take(lane, start + 1) if derive and shared is not None and not reading else None
+            batch = shared.take(lane, start + 1) if derive and shared is not None else None
             if batch is None and shared is not None and shared.failed:
                 return applied  # the rebuild failed: the reader's error is raised
             if batch is not None:
                 stored, count, last = batch
             elif derive:
-                if shared is not None and not reading:  # the reader stopped: this lane reads for itself
+                if shared is not None:  # the reader stopped: this lane reads for itself
                     shared.leave(lane)
                     shared = None
-                names = shared.names if reading and shared is not None else self._read[lane]
                 with nullcontext(within) if within is not None else self.transaction() as cur:
-                    stored, count, last = self._select_stored(cur, start + 1, size, names)
-                if reading and shared is not None:
-                    shared.publish(start + 1, (stored, count, last))
+                    stored, count, last = self._select_stored(cur, start + 1, size, self._read[lane])
             else:
                 notifications = self.recorder.select_notifications(start + 1, size)
                 count, last = len(notifications), notifications[-1].id if notifications else start
@@ -607,26 +603,27 @@ class Projector:
                 for projection in beside.projections:
                     projection.drop_readers_indexes(cur)
 
-            # the ledger read once, by the views' own lane, for every lane
+            # the ledger read once for every lane, on a connection of its own, the next batch read
+            # while the lanes apply the last
             others = [lane for lane in beside.lanes if lane != FOLLOWER]
             names = sorted({name for lane in beside.lanes for name in beside._read[lane]})
-            shared = SharedReads(FOLLOWER, {lane: beside.lanes[lane] for lane in others}, names)
+            shared = SharedReads(dict(beside.lanes), names)
 
-            def follow_lane(lane: str) -> None:
+            def follow_lane(lane: str, progress: Callable[[int], None] | None = None) -> int:
                 try:
-                    beside.catch_up(derive=True, lane=lane, analyze=False, shared=shared)
+                    return beside.catch_up(progress, derive=True, lane=lane, analyze=False, shared=shared)
+                except BaseException:
+                    shared.close(failed=True)  # the other lanes and the reader stop too
+                    raise
                 finally:
                     shared.leave(lane)
 
-            with in_threads([(f"views-{lane}", functools.partial(follow_lane, lane)) for lane in others]):
-                try:
-                    applied = beside.catch_up(progress, derive=True, lane=FOLLOWER, analyze=False, shared=shared)
-                except BaseException:
-                    shared.close(failed=True)
-                    raise
-                shared.close()
+            lanes = [(f"views-{lane}", functools.partial(follow_lane, lane)) for lane in others]
+            with in_threads([("views-reader", functools.partial(beside.read_for, shared)), *lanes]):
+                applied = follow_lane(FOLLOWER, progress)
             # every lane's indexes and statistics on two connections, once all are filled: the
-            # connections a rebuild holds at once stay those of the lock, the lanes and the tree
+            # connections a rebuild holds at once stay those of the lock, the reader, the lanes and
+            # the tree (five: the tenant's pool by default)
             beside.finish(beside.projections)
             beside._merge_rebuild_lanes()
             self._swap(shadow)
@@ -635,6 +632,26 @@ class Projector:
                 cur.execute(f'DROP SCHEMA IF EXISTS "{shadow}" CASCADE')
             raise
         return applied
+
+    def read_for(self, shared: SharedReads) -> None:
+        """A rebuild's reader: read the ledger batch by batch from the lanes' start (a fresh
+        rebuild's are all at one position) and hand each batch to ``shared``'s lanes, until the
+        ledger ends or no lane takes batches any more."""
+        size = DERIVING_BATCH
+        start = self.position(FOLLOWER)
+        try:
+            while True:
+                with self.transaction() as cur:
+                    batch = self._select_stored(cur, start + 1, size, shared.names)
+                if not shared.publish(start + 1, batch):
+                    break
+                _stored, count, start = batch
+                if count < size:
+                    break
+        except BaseException:
+            shared.close(failed=True)
+            raise
+        shared.close()
 
     def _merge_rebuild_lanes(self) -> None:
         """Before the swap: the positions of the lanes that exist only while rebuilding go, once
@@ -713,17 +730,17 @@ class Projector:
 
 
 class SharedReads:
-    """A rebuild's one read of the ledger for all its lanes: the ``reader`` lane reads each batch
-    (with the states of the events any lane applies in Python) and hands it to the other lanes,
-    instead of each lane reading the whole ledger again on its own connection. Each lane gets
-    only the items its views take (the events they apply, the ends of the runs they derive), so
-    that one may fall far behind the reader, as the ledger's parts weigh on each lane unequally,
-    without holding the reader back or much memory; only a lane with ``QUEUED_ITEMS`` items
-    waiting (a ledger it mostly applies in Python) holds the reader back. A lane that finds the
-    reader gone reads for itself."""
+    """A rebuild's one read of the ledger for all its lanes: a reader of its own (``Projector.read_for``)
+    reads each batch (with the states of the events any lane applies in Python) and hands it to
+    every lane, instead of each lane reading the whole ledger again on its own connection, and
+    reads the next while the lanes apply it. Each lane gets only the items its views take (the
+    events they apply, the ends of the runs they derive), so that one may fall far behind the
+    reader, as the ledger's parts weigh on each lane unequally, without holding the reader back
+    or much memory; only a lane with ``QUEUED_ITEMS`` items waiting holds the reader back. A lane
+    that finds the reader gone reads for itself."""
 
-    def __init__(self, reader: str, lanes: dict[str, Sequence[Projection]], names: Sequence[str]):
-        self.reader, self.names = reader, list(names)
+    def __init__(self, lanes: dict[str, Sequence[Projection]], names: Sequence[str]):
+        self.names = list(names)
         self._views = lanes
         self._routes: dict[tuple[str, str], set[int]] = {}
         self._queues: dict[str, queue.SimpleQueue] = {lane: queue.SimpleQueue() for lane in lanes}
@@ -733,9 +750,10 @@ class SharedReads:
         self._closed = threading.Event()
         self.failed = False
 
-    def publish(self, first: int, batch: tuple[list[tuple[str, Any, int]], int, int]) -> None:
+    def publish(self, first: int, batch: tuple[list[tuple[str, Any, int]], int, int]) -> bool:
         """Hand the batch read from position ``first`` to every lane still taking them, once the
-        lane has room for it (a batch alone always has)."""
+        lane has room for it (a batch alone always has); False if no lane takes batches any more
+        (each left, or one failed)."""
         items, count, last = batch
         for lane, waiting in self._queues.items():
             if lane in self._left:
@@ -743,14 +761,16 @@ class SharedReads:
             taken = self._taken(lane, items)
             with self._room:
                 self._room.wait_for(functools.partial(self._has_room, lane, len(taken)))
-                if lane in self._left:
+                if lane in self._left or self.failed:
                     continue
                 self._held[lane] += len(taken)
             waiting.put((first, (taken, count, last)))
+        with self._room:
+            return not self.failed and len(self._left) < len(self._queues)
 
     def _has_room(self, lane: str, items: int) -> bool:
         held = self._held[lane]
-        return lane in self._left or not held or held + items <= QUEUED_ITEMS
+        return self.failed or lane in self._left or not held or held + items <= QUEUED_ITEMS
 
     def _taken(self, lane: str, items: list[tuple[str, Any, int]]) -> list[tuple[str, Any, int]]:
         """The items some view of ``lane`` takes, each event kept only where one applies it."""
@@ -767,7 +787,7 @@ class SharedReads:
     def take(self, lane: str, first: int) -> tuple[list[tuple[str, Any, int]], int, int] | None:
         """The batch from position ``first`` on, once read; None if the reader stopped before it."""
         waiting = self._queues[lane]
-        while True:
+        while not self.failed:
             try:
                 at, batch = waiting.get(timeout=0.1)
             except queue.Empty:
@@ -778,6 +798,7 @@ class SharedReads:
                 self._held[lane] -= len(batch[0])
                 self._room.notify_all()
             return batch if at == first else None
+        return None
 
     def leave(self, lane: str) -> None:
         """``lane`` takes no more batches (done or failed): the reader no longer waits for it."""
@@ -786,8 +807,10 @@ class SharedReads:
             self._room.notify_all()
 
     def close(self, failed: bool = False) -> None:
-        """The reader reads no more: done, or ``failed`` (the other lanes then stop too)."""
-        self.failed = failed
+        """The reader reads no more: done, or ``failed`` (a lane or the reader; every other then stops)."""
+        with self._room:
+            self.failed = self.failed or failed
+            self._room.notify_all()
         self._closed.set()
 
 
@@ -797,12 +820,12 @@ def _reason(error: BaseException) -> str:
 
 
 @contextmanager
-def in_threads(works: Sequence[tuple[str, Callable[[], None]]]) -> Iterator[None]:
+def in_threads(works: Sequence[tuple[str, Callable[[], object]]]) -> Iterator[None]:
     """Run each ``(name, work)`` in a thread of its own while the body runs; on leaving, wait for
     them all, then raise the first failure of one (in the caller's thread, not lost in its own)."""
     failures: list[BaseException] = []
 
-    def run(work: Callable[[], None]) -> None:
+    def run(work: Callable[[], object]) -> None:
         try:
             work()
         except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread

@@ -728,9 +728,9 @@ def test_a_catch_up_reads_each_run_of_derived_events_as_its_ends(app, tenant):
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 @pytest.mark.parametrize("room", [None, 1])
 def test_a_rebuild_reads_the_ledger_once_for_all_its_lanes(app, tenant, monkeypatch, room):
-    """In batches of a few events, the views' own lane reads each batch and the members' lane
-    takes it: one read of the ledger per batch, and the views as the live ones; also where the
-    members' lane has room for one batch at a time (the reader waits for it)."""
+    """In batches of a few events, a reader of its own reads each batch and every lane takes
+    it: one read of the ledger per batch, and the views as the live ones; also where each lane
+    has room for one batch at a time (the reader waits for it)."""
     from projections import runner
 
     if room is not None:
@@ -752,7 +752,39 @@ def test_a_rebuild_reads_the_ledger_once_for_all_its_lanes(app, tenant, monkeypa
         assert store.rebuild() == 16
         assert store.views.dump(VIEW_TABLES) == live
     assert [first for _thread, first in reads] == [1, 4, 7, 10, 13, 16]
-    assert {thread for thread, _first in reads} == {"MainThread"}
+    assert {thread for thread, _first in reads} == {"views-reader"}
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_rebuild_whose_lane_fails_stops_its_reader_and_keeps_the_views(app, tenant, monkeypatch):
+    """The members' lane failing at its third batch: the reader reads no further than the
+    batches the lanes had room for, the rebuild fails, and readers keep the views as they were."""
+    from projections import runner
+
+    build_history(tenant)
+    reads: list[int] = []
+    real_select, real_claim = runner.Projector._select_stored, runner.Projector._claim
+
+    def select_stored(self, cur, first, limit, names):
+        reads.append(first)
+        return real_select(self, cur, first, limit, names)
+
+    def claim(self, cur, lanes, start, last):
+        if list(lanes) == ["membership"] and start >= 6:
+            raise runner.ViewsMoved("the members' lane moved under the rebuild")
+        return real_claim(self, cur, lanes, start, last)
+
+    monkeypatch.setattr(runner, "DERIVING_BATCH", 3)
+    monkeypatch.setattr(runner, "QUEUED_ITEMS", 1)
+    monkeypatch.setattr(runner.Projector, "_select_stored", select_stored)
+    monkeypatch.setattr(runner.Projector, "_claim", claim)
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        live = store.views.dump(VIEW_TABLES)
+        with pytest.raises(runner.ViewsMoved):
+            store.rebuild()
+        monkeypatch.undo()
+        assert store.views.dump(VIEW_TABLES) == live
+    assert reads[:3] == [1, 4, 7] and 16 not in reads
 
 
 def test_a_rebuild_fills_the_views_before_it_builds_the_indexes_only_readers_use(app, tenant, monkeypatch):
