@@ -48,6 +48,20 @@ def _flush() -> None:
             f.write("".join(json.dumps(r) + "\n" for r in lines))
 
 
+def _thread_stat() -> str:
+    return f"/proc/self/task/{threading.get_native_id()}/schedstat"
+
+
+def _schedstat(path: str) -> tuple[float, float]:
+    """Seconds on a CPU and waiting in the run queue (Linux's schedstat)."""
+    try:
+        with open(path) as f:
+            run, wait, _slices = f.read().split()
+        return int(run) / 1e9, int(wait) / 1e9
+    except OSError:
+        return 0.0, 0.0
+
+
 def install(directory: str) -> None:
     global _out
     _out = Path(directory)
@@ -125,11 +139,12 @@ def install(directory: str) -> None:
     def timed_lead_once(self: Any) -> None:
         g = {"gid": next(_groups), "pid": os.getpid(), "lead": time.monotonic(), "sends": []}
         _local.group = g
-        cpu = time.thread_time()
+        cpu, sched = time.thread_time(), _schedstat(_thread_stat())
         try:
             lead_once(self)
         finally:
             g["cpu"] = time.thread_time() - cpu
+            g["queued_cpu"] = _schedstat(_thread_stat())[1] - sched[1]  # the leader's run-queue wait
             g["end"] = time.monotonic()  # every caller of the group released
             _local.group = None
             _keep(g)
@@ -182,11 +197,17 @@ def install(directory: str) -> None:
         g = getattr(_local, "group", None)
         if g is None or not self._kept:
             return send(self)
+        backend = self._cursor.connection.info.backend_pid
+        server, own = _schedstat(f"/proc/{backend}/schedstat"), _schedstat(_thread_stat())
         started = time.monotonic()
         try:
             send(self)
         finally:
-            g["sends"].append((started, time.monotonic()))
+            ended = time.monotonic()
+            server_after, own_after = _schedstat(f"/proc/{backend}/schedstat"), _schedstat(_thread_stat())
+            # the backend's CPU and run-queue wait in the trip, and the leader thread's
+            spent = [b - a for a, b in zip(server + own, server_after + own_after)]
+            g["sends"].append((started, ended, *spent))
 
     OneTrip.send = timed_send  # type: ignore[method-assign]
 
@@ -263,11 +284,11 @@ def report(directory: str, skip: float = 1.0) -> str:
     rows = []
     for r in requests:
         g = groups.get((r["pid"], r.get("gid", -1)))
-        if g is None or len(g["sends"]) != 2:
+        if g is None or len(g["sends"]) < 2:  # the first trip and the one with COMMIT
             continue
         r = dict(r)
         r.update(taken=g["taken"], send1=g["sends"][0][0], back1=g["sends"][0][1], decided=g["decided"])
-        r.update(send2=g["sends"][1][0], back2=g["sends"][1][1], end=g["end"])
+        r.update(send2=g["sends"][-1][0], back2=g["sends"][-1][1], end=g["end"])
         rows.append(r)
     first = min((r["start"] for r in rows), default=0.0) + skip
     rows = [r for r in rows if r["start"] >= first]
@@ -280,7 +301,7 @@ def report(directory: str, skip: float = 1.0) -> str:
             values = [1000 * (r[b] - r[a]) for r in rows if keep(r) and r.get(a) is not None and r.get(b) is not None]
             p50, p90, p99, n = _percentiles(values)
             out.append(f"{name:60} {p50:7.2f} {p90:7.2f} {p99:7.2f}  n={n}")
-    gs = [g for g in groups.values() if len(g["sends"]) == 2 and g["lead"] >= first]
+    gs = [g for g in groups.values() if len(g["sends"]) >= 2 and g["lead"] >= first]
     out.append(f"-- groups ({len(gs)})")
     steps = [
         ("lead to commit called", "lead", "commit"),
@@ -295,10 +316,28 @@ def report(directory: str, skip: float = 1.0) -> str:
         ("lead to end (wall)", "lead", "end"),
     ]
     for g in gs:
-        g.update(send1=g["sends"][0][0], back1=g["sends"][0][1], send2=g["sends"][1][0], back2=g["sends"][1][1])
+        g.update(send1=g["sends"][0][0], back1=g["sends"][0][1], send2=g["sends"][-1][0], back2=g["sends"][-1][1])
     for name, a, b in steps:
         p50, p90, p99, n = _percentiles([1000 * (g[b] - g[a]) for g in gs])
         out.append(f"{name:60} {p50:7.2f} {p90:7.2f} {p99:7.2f}")
+    for trip in (0, -1):
+        for what, k in (
+            ("backend on a CPU", 2),
+            ("backend in the run queue", 3),
+            ("leader thread on a CPU", 4),
+            ("leader thread in the run queue", 5),
+        ):
+            p50, p90, p99, n = _percentiles([1000 * g["sends"][trip][k] for g in gs if len(g["sends"][trip]) > k])
+            out.append(f"{f'trip {trip % 3 + 1}: {what}':60} {p50:7.2f} {p90:7.2f} {p99:7.2f}")
+        rest = [
+            1000 * (s[1] - s[0] - s[2] - s[3]) for g in gs for s in [g["sends"][trip]] if len(s) > 3
+        ]  # neither on a CPU nor waiting for one: the lock, the disk, the socket, the GIL
+        p50, p90, p99, n = _percentiles(rest)
+        out.append(
+            f"{f'trip {trip % 3 + 1}: backend neither running nor runnable':60} {p50:7.2f} {p90:7.2f} {p99:7.2f}"
+        )
+    p50, p90, p99, n = _percentiles([1000 * g.get("queued_cpu", 0.0) for g in gs])
+    out.append(f"{'leader thread in the run queue per group':60} {p50:7.2f} {p90:7.2f} {p99:7.2f}")
     p50, p90, p99, n = _percentiles([1000 * g["cpu"] for g in gs])
     out.append(f"{'leader thread CPU per group':60} {p50:7.2f} {p90:7.2f} {p99:7.2f}")
     p50, p90, p99, n = _percentiles([1000 * g["cpu"] / g["size"] for g in gs if g["size"]])
@@ -312,9 +351,18 @@ def report(directory: str, skip: float = 1.0) -> str:
     for s in sizes:
         hist[s] = hist.get(s, 0) + 1
     out.append("sizes (size: groups): " + ", ".join(f"{k}: {v}" for k, v in sorted(hist.items())))
+    # the time the variant was served (its rounds): groups less than 0.2 s apart
+    active, until = 0.0, None
+    for lead, end in sorted((g["lead"], g["end"]) for g in gs):
+        if until is None or lead > until + 0.2:
+            until, active = end, active + end - lead
+        elif end > until:
+            active, until = active + end - until, end
     busy = sum(g["end"] - g["lead"] for g in gs)
-    span = max((g["end"] for g in gs), default=0) - min((g["lead"] for g in gs), default=0)
-    out.append(f"groups in flight (sum of group walls / span, both workers): {busy / max(span, 1e-9):.2f}")
+    held = sum(g["back2"] - g["back1"] for g in gs)
+    out.append(f"served {active:.1f} s: {sum(sizes) / max(active, 1e-9):.0f} admissions/s")
+    out.append(f"groups in flight per worker (mean): {busy / max(active, 1e-9) / 2:.2f}")
+    out.append(f"tenant lock held (first trip back to COMMIT back), share of the time: {held / max(active, 1e-9):.2f}")
     return "\n".join(out)
 
 

@@ -11,7 +11,7 @@
 - ``short_switch``: the interpreter's switch interval left at Python's 5 ms, not the 1 ms gunicorn.conf.py sets;
 - ``warm``: a tenant's indicator columns are not read ahead when a worker opens it;
 - ``timeline``: nothing left out, but each request's and each group's steps are timed and written,
-  one JSON line each, to ``BENCH_TIMELINE_DIR`` (bench/timeline.py reads them).
+  one JSON line each, to ``BENCH_TIMELINE_DIR``/<the parts> (bench/timeline.py reads them).
 
 Served by gunicorn exactly as service.wsgi is. Only for measuring: what it leaves out, the service
 must do.
@@ -77,7 +77,8 @@ if "warm" in WITHOUT:  # the store still says it is done, for the bench's wait (
 if "timeline" in WITHOUT:
     from bench import timeline
 
-    timeline.install(os.environ.get("BENCH_TIMELINE_DIR") or "/tmp")
+    # a directory of its own for each variant timed, named by what else it leaves out
+    timeline.install(os.path.join(os.environ.get("BENCH_TIMELINE_DIR") or "/tmp", "+".join(sorted(WITHOUT))))
 
 from service.wsgi import app  # noqa: E402 - after what is left out
 
