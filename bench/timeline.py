@@ -293,6 +293,9 @@ def report(directory: str, skip: float = 1.0) -> str:
     first = min((r["start"] for r in rows), default=0.0) + skip
     rows = [r for r in rows if r["start"] >= first]
     out.append(f"{len(rows)} admissions in {len({(r['pid'], r['gid']) for r in rows})} groups")
+    if any(len(g["sends"]) > 2 for g in groups.values()):
+        out.append("three trips (the group taken once the lock is had): 'taken' follows the first trip's")
+        out.append("sending, and 'deciding' holds the aggregates' trip")
     out.append(f"{'interval':60} {'median':>7} {'p90':>7} {'p99':>7}  (ms)")
     sides = (("all", lambda r: True), ("followers", lambda r: not r["leader"]), ("leaders", lambda r: r["leader"]))
     for who, keep in sides:
