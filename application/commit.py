@@ -3,12 +3,12 @@ read them), decide the commands, then write their events, the new members' keys,
 and the hash chain links in one transaction, so that all of it or none of it is stored.
 
 On PostgreSQL the lock is the transaction's own (``pg_advisory_xact_lock``) and its statements
-go as two texts (persistence.one_trip), each one round trip and one wait on the socket: the lock,
-where views, ledger and chain end, and the group's aggregates (the group is taken as the lock is
-asked for); then keys, events (at positions known from the ledger's end: nothing is read back),
-view rows, chain links, tree leaves and COMMIT. The lock's holder thus seldom gives up the GIL or
-waits for the server. On SQLite the write transaction is the lock between processes, and the
-statements go one at a time.
+go as three texts (persistence.one_trip), each one round trip and one wait on the socket: the
+lock and where views, ledger and chain end; the group's aggregates; then keys, events (at
+positions known from the ledger's end: nothing is read back), view rows, chain links, tree leaves
+and COMMIT. The group is taken once the lock is had, so that the commands queued while it was
+waited for join it: one round trip more under the lock, for fewer and larger groups. On SQLite
+the write transaction is the lock between processes, and the statements go one at a time.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def unit_of_work(store: Any, preloaded: dict | None = None) -> UnitOfWork:
 
 
 ONE_TRIP = True  # a group's statements as texts (persistence.one_trip); else in a pipeline (bench variants)
-TAKE_EARLY = True  # a group is taken as the lock is asked for (else once it is had)
+TAKE_EARLY = False  # a group taken as the lock is asked for, read with the ends (else once it is had)
 ENDS_FUNCTION = True  # the ends read through the schema's function (integrity.ends); else planned each time
 WRITE_FUNCTION = True  # keys, tokens and events through the schema's function (persistence.recorders)
 
@@ -172,8 +172,8 @@ def _decide_and_write(
 ) -> tuple[list[Recording], bool]:
     """The group's transaction: the lock, where views, ledger and chain end and the group's
     aggregates; then keys, events (at the ledger's next positions, known from its end), view
-    rows, chain links, tree leaves and COMMIT together (as one text each: two round trips while
-    the lock is held; in a pipeline, three).
+    rows, chain links, tree leaves and COMMIT together (as one text each; the lock is held for
+    two round trips, or one with ``TAKE_EARLY``; in a pipeline, one more).
     ``decided`` gets the commands decided (also when the save then fails); returns the
     recordings and whether the views and the chain are left to catch up over a gap."""
     if ONE_TRIP:

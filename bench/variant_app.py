@@ -7,9 +7,11 @@
 - ``log``: no JSON line per request;
 - ``recheck``: an open tenant's placement is never read again;
 - ``one_trip``: a group's statements go in a pipeline, not as one text (application/commit.py);
-- ``early_take``: a group is taken once the lock is had, its aggregates read in a round trip of their own;
+- ``late_take``: a group is taken as the lock is asked for, its aggregates read with the ends (not once it is had);
 - ``short_switch``: the interpreter's switch interval left at Python's 5 ms, not the 1 ms gunicorn.conf.py sets;
-- ``warm``: a tenant's indicator columns are not read ahead when a worker opens it.
+- ``warm``: a tenant's indicator columns are not read ahead when a worker opens it;
+- ``timeline``: nothing left out, but each request's and each group's steps are timed and written,
+  one JSON line each, to ``BENCH_TIMELINE_DIR``/<the parts> (bench/timeline.py reads them).
 
 Served by gunicorn exactly as service.wsgi is. Only for measuring: what it leaves out, the service
 must do.
@@ -24,7 +26,7 @@ import sys
 from flask import Response
 
 WITHOUT = {part.strip() for part in os.environ.get("BENCH_WITHOUT", "").split(",") if part.strip()}
-KNOWN = {"tree", "metrics", "log", "recheck", "one_trip", "early_take", "short_switch", "warm"}
+KNOWN = {"tree", "metrics", "log", "recheck", "one_trip", "late_take", "short_switch", "warm", "timeline"}
 if WITHOUT - KNOWN:
     raise ValueError(f"BENCH_WITHOUT names what it cannot leave out: {', '.join(sorted(WITHOUT - KNOWN))}")
 
@@ -51,10 +53,10 @@ if "one_trip" in WITHOUT:
 
     commit.ONE_TRIP = False
 
-if "early_take" in WITHOUT:
+if "late_take" in WITHOUT:
     from application import commit
 
-    commit.TAKE_EARLY = False
+    commit.TAKE_EARLY = True
 
 if "short_switch" in WITHOUT:  # the app is loaded after post_fork, which set 1 ms
     sys.setswitchinterval(0.005)
@@ -72,6 +74,15 @@ if "warm" in WITHOUT:  # the store still says it is done, for the bench's wait (
 
     stores.TenantStore.warm = _not_warmed  # type: ignore[method-assign]
 
+if "timeline" in WITHOUT:
+    from bench import timeline
+
+    # a directory of its own for each variant timed, named by what else it leaves out
+    timeline.install(os.path.join(os.environ.get("BENCH_TIMELINE_DIR") or "/tmp", "+".join(sorted(WITHOUT))))
+
 from service.wsgi import app  # noqa: E402 - after what is left out
+
+if "timeline" in WITHOUT:
+    app.wsgi_app = timeline.timed_wsgi(app.wsgi_app)  # type: ignore[method-assign]
 
 __all__ = ["app"]
