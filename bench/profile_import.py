@@ -1,6 +1,6 @@
 """Where a member import's time goes, per phase, split between this process and PostgreSQL.
 
-    python -m bench.profile_import --members 100000 [--rounds 2]
+    python -m bench.profile_import --members 100000 [--rounds 2] [--timeline 0.05]
 
 A province is generated; its units and structure are recorded, then its member sheet is imported
 into a tenant of its own, each round in a fresh tenant. Each phase of the import is timed: wall
@@ -8,7 +8,9 @@ time, CPU of the writing thread, and CPU of the PostgreSQL backend of the import
 (read from /proc: the server must run on this machine). The building of chunks (sealing and
 encoding) is timed where it runs: a thread of its own or the builder processes. Three variants
 take turns in each round (see ``variant_round``), each followed by a COPY of the same rows as
-``bench.run`` takes it, the baseline of its ratio.
+``bench.run`` takes it, the baseline of its ratio. With ``--timeline`` the import is also sampled
+every so many seconds (``Timeline``): when the backend and each thread of this process ran on a core,
+and when they waited for one, to see which phases run side by side and which in series.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import argparse
 import json
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -45,12 +48,92 @@ def backend_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
 
 
+def scheduled(path: str) -> tuple[float, float]:
+    """Seconds a task (process or thread) has run on a core and waited for one (schedstat)."""
+    try:
+        ran, waited, _slices = Path(path).read_text().split()
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    return int(ran) / 1e9, int(waited) / 1e9
+
+
+class Timeline:
+    """The import sampled every ``every`` seconds: how much of each interval the backend and each
+    named thread of this process ran on a core, and waited for one (others' work on the machine),
+    and which phases were under way in it."""
+
+    def __init__(self, every: float) -> None:
+        self.every, self.samples, self.spans = every, [], []
+        self.backend: int | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="timeline", daemon=True)
+
+    def start(self) -> None:
+        self.began = time.perf_counter()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def span(self, name: str, start: float, end: float) -> None:
+        self.spans.append((name, start - self.began, end - self.began))
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.every):
+            names = {t.native_id: t.name for t in threading.enumerate()}
+            tasks = {
+                names.get(int(tid), "other"): scheduled(f"/proc/self/task/{tid}/schedstat")
+                for tid in os.listdir("/proc/self/task")
+            }
+            tasks.pop("timeline", None)
+            tasks["backend"] = scheduled(f"/proc/{self.backend}/schedstat") if self.backend else (0.0, 0.0)
+            self.samples.append((time.perf_counter() - self.began, tasks))
+
+    def summary(self, bucket: float = 1.0) -> dict:
+        """Per ``bucket`` seconds: the share of it each task ran and waited, and the phases in it;
+        and in all: the seconds the backend and the process ran alone, together, or neither."""
+        rows, alone, prev = [], defaultdict(float), None
+        buckets: dict[int, dict] = {}
+        for at, tasks in self.samples:
+            if prev is not None:
+                dt = at - prev[0]
+                ran = {k: (v[0] - prev[1].get(k, v)[0]) / dt for k, v in tasks.items()}
+                waited = {k: (v[1] - prev[1].get(k, v)[1]) / dt for k, v in tasks.items()}
+                db = min(1.0, ran.get("backend", 0.0))
+                py = min(1.0, sum(v for k, v in ran.items() if k != "backend"))
+                alone["both"] += min(db, py) * dt
+                alone["backend alone"] += max(0.0, db - py) * dt
+                alone["process alone"] += max(0.0, py - db) * dt
+                alone["neither"] += (1 - max(db, py)) * dt
+                alone["process waited for a core"] += sum(v for k, v in waited.items() if k != "backend") * dt
+                alone["backend waited for a core"] += waited.get("backend", 0.0) * dt
+                b = buckets.setdefault(int(at // bucket), {"ran": defaultdict(float), "waited": defaultdict(float)})
+                for k in ran:
+                    b["ran"][k] += ran[k] * dt / bucket
+                    b["waited"][k] += waited[k] * dt / bucket
+            prev = (at, tasks)
+        for i in sorted(buckets):
+            lo, hi = i * bucket, (i + 1) * bucket
+            phases = sorted({n.strip() for n, s, e in self.spans if s < hi and e > lo})
+            rows.append(
+                {
+                    "t": lo,
+                    "ran": {k: round(v, 2) for k, v in buckets[i]["ran"].items() if v >= 0.01},
+                    "waited": {k: round(v, 2) for k, v in buckets[i]["waited"].items() if v >= 0.01},
+                    "phases": phases,
+                }
+            )
+        return {"seconds": {k: round(v, 2) for k, v in alone.items()}, "buckets": rows}
+
+
 class Phases:
     """Seconds per phase: wall, this thread's CPU, the backend's CPU."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeline: Timeline | None = None) -> None:
         self.figures: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
         self.backend: int | None = None
+        self.timeline = timeline
 
     def timed(self, name: str, call: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -59,6 +142,8 @@ class Phases:
             try:
                 return call(*args, **kwargs)
             finally:
+                if self.timeline is not None:
+                    self.timeline.span(name, wall, time.perf_counter())
                 figures = self.figures[name]
                 figures[0] += time.perf_counter() - wall
                 figures[1] += time.thread_time() - own
@@ -73,9 +158,10 @@ class Phases:
         }
 
 
-def profiled_import(store: Any, province: Any) -> dict:
-    """The member sheet imported with each phase timed."""
-    phases = Phases()
+def profiled_import(store: Any, province: Any, every: float | None = None) -> dict:
+    """The member sheet imported with each phase timed (and sampled every ``every`` seconds)."""
+    timeline = Timeline(every) if every else None
+    phases = Phases(timeline)
     projector, chain, vault = store.projector, store.chain, store.vault
     saved = {
         "insert_within": imports_module.insert_within,
@@ -101,11 +187,15 @@ def profiled_import(store: Any, province: Any) -> dict:
     def first_insert(recorder: Any, cur: Any, stored: Any) -> Any:
         if phases.backend is None and cur.dialect == "postgres":
             phases.backend = cur.raw.connection.info.backend_pid
+            if timeline is not None:
+                timeline.backend = phases.backend
         return phases.timed("write events", saved["insert_within"])(recorder, cur, stored)
 
     def first_copied(recorder: Any, cur: Any, rows: bytes, count: int) -> Any:
         if phases.backend is None:
             phases.backend = cur.raw.connection.info.backend_pid
+            if timeline is not None:
+                timeline.backend = phases.backend
         return phases.timed("write events", saved["insert_copy_binary"])(recorder, cur, rows, count)
 
     built = {"chunks": 0}
@@ -120,6 +210,8 @@ def profiled_import(store: Any, province: Any) -> dict:
             except StopIteration:
                 return
             figures = phases.figures["build chunks (beside)"]
+            if timeline is not None:
+                timeline.span("build chunks (beside)", wall, time.perf_counter())
             figures[0] += time.perf_counter() - wall
             figures[1] += time.thread_time() - own
             built["chunks"] += 1
@@ -152,10 +244,14 @@ def profiled_import(store: Any, province: Any) -> dict:
     workers = list(builders._processes or {}) if builders is not None else []  # type: ignore[attr-defined]
     worker_cpu = sum(backend_cpu(pid) for pid in workers)
     cpu, wall = time.process_time(), time.perf_counter()
+    if timeline is not None:
+        timeline.start()
     try:
         plan = Register(store).import_rows({"members": province.member_rows()}, actor="bench")
         assert not plan.errors, plan.errors[:3]
     finally:
+        if timeline is not None:
+            timeline.stop()
         for name, call in saved.items():
             setattr(imports_module, name, call)
         for obj, name, call in kept:
@@ -176,6 +272,7 @@ def profiled_import(store: Any, province: Any) -> dict:
             2,
         ),
         "phases": phases.rounded(),
+        **({"timeline": timeline.summary()} if timeline is not None else {}),
     }
 
 
@@ -185,6 +282,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--timeline", type=float, default=None, help="sample the import every so many seconds")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="which of them, in turn: " + ", ".join(VARIANTS))
     args = parser.parse_args()
     suffix = uuid.uuid4().hex[:8]
@@ -199,7 +297,9 @@ def main() -> None:
             for variant in (
                 variants[round_ % len(variants) :] + variants[: round_ % len(variants)]
             ):  # each first in turn
-                figures = variant_round(platform, province, f"profile-{suffix}-{variant}-{round_}", variant)
+                figures = variant_round(
+                    platform, province, f"profile-{suffix}-{variant}-{round_}", variant, args.timeline
+                )
                 tenants.append(figures["tenant"])
                 bench = Bench(argparse.Namespace(members=args.members, seed=args.seed, reuse=None))
                 bench.copy(province)
@@ -224,7 +324,7 @@ def main() -> None:
 VARIANTS = ("before", "thread", "processes")
 
 
-def variant_round(platform: Any, province: Any, tenant: str, variant: str) -> dict:
+def variant_round(platform: Any, province: Any, tenant: str, variant: str, every: float | None = None) -> dict:
     """The member sheet imported into a tenant of its own, its chunks built by a thread of the
     importing process, the index rows written one by one (``before``) or as sorted COPY text
     (``thread``), or built by one builder process (``processes``)."""
@@ -238,7 +338,7 @@ def variant_round(platform: Any, province: Any, tenant: str, variant: str) -> di
             load_structure(store, province)
             if variant == "processes":
                 imports_module._builder_pool().submit(int).result()  # started beforehand, as for later imports
-            figures = profiled_import(store, province)
+            figures = profiled_import(store, province, every)
     finally:
         imports_module.BUILDERS, imports_module.index_rows = saved
     return {"variant": variant, "tenant": tenant, **figures}
