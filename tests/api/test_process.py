@@ -212,39 +212,6 @@ def test_what_gunicorn_refuses_itself_is_a_problem_too(tmp_path):
     ]
 
 
-def test_clients_beyond_what_the_workers_hold_are_served_in_turn(tmp_path):
-    """Each worker holds threads + threads/4 connections at most: clients beyond them wait in the
-    listen backlog until a kept-alive one is closed, and are all answered."""
-    import http.client
-    from concurrent.futures import ThreadPoolExecutor
-
-    from tenants.settings import Settings
-
-    server = Server(Settings(data_dir=tmp_path), free_port())
-    server.env["UNIONLEDGER_THREADS"] = "2"  # 2 workers x 3 connections
-    server.start()
-
-    def client(_: int) -> list[int]:
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-        statuses = []
-        for _ in range(5):
-            conn.request("GET", "/healthz")
-            response = conn.getresponse()
-            response.read()
-            statuses.append(response.status)
-        conn.close()
-        return statuses
-
-    try:
-        with ThreadPoolExecutor(12) as pool:
-            answers = list(pool.map(client, range(12)))
-    finally:
-        server.stop()
-        log = server.process.stdout.read().decode()
-    assert answers == [[200] * 5] * 12
-    assert "No keepalived connections" not in log
-
-
 def raw_request(base: str, head: bytes, body: bytes = b"") -> tuple[int, str, dict]:
     """Sends bytes as they are (urllib and http.client refuse a NUL): status, content type, body."""
     host, port = base.removeprefix("http://").split(":")
