@@ -36,12 +36,6 @@ worker_class = "gthread"
 # 16 threads: commands queued in one worker are saved together (group commit), so more
 # requests in hand make larger groups; past 16 nothing more was gained.
 threads = int(os.environ.get("UNIONLEDGER_THREADS") or 16)
-# The connections a worker holds at once; past them it stops accepting, and the next client is
-# accepted by a worker with room (or waits in the listen backlog). Without it one worker could
-# hold far more keep-alive clients than threads, which then wait for a thread while the other
-# worker's threads idle. Above the threads, so that a few kept-alive connections can wait idle
-# (gunicorn closes a connection after its answer when that many are idle already).
-worker_connections = int(os.environ.get("UNIONLEDGER_WORKER_CONNECTIONS") or threads + max(threads // 4, 1))
 timeout = int(os.environ.get("UNIONLEDGER_TIMEOUT") or 120)
 accesslog = os.environ.get("UNIONLEDGER_ACCESS_LOG") or None
 errorlog = "-"
