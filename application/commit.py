@@ -14,6 +14,7 @@ the write transaction is the lock between processes, and the statements go one a
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,48 @@ def decide(
     return decided, uow
 
 
+class ConsultedUnions:
+    """The unions a tenant's grouped commands consulted (``Command.consults``), as read under the
+    tenant lock at one version of the placements. Their answer to those commands (founded when,
+    dissolved or not) changes only with a placement, which moves that version: while it holds, a
+    group whose loads are all these unions or aggregates its commands create needs no read under
+    the lock. A member assumed new that exists fails the group's insert on the ledger's unique
+    position per aggregate, and the group is then decided again one command at a time."""
+
+    LIMIT = 50_000  # unions kept at one version; past it the group reads them as before
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.unions: dict[Any, Any] = {}
+
+    def at(self, placements: int) -> dict[Any, Any]:
+        if placements != self.version:
+            self.version, self.unions = placements, {}
+        return self.unions
+
+
+_consulted: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per open tenant store
+
+
+def _known_or_read(store: Any, group: list[Pending], cur: ViewCursor, placements: int) -> dict:
+    """The group's aggregates: from the unions consulted at this placements' version and none
+    for those its commands create, when that covers every load; else read in the lock's
+    transaction (and the unions among them kept)."""
+    loads = _loads(group)
+    known = _consulted.setdefault(store, ConsultedUnions()).at(placements) if KEEP_CONSULTED else {}
+    commands = [item.command for item in group if item.command.grouped]
+    created = {i for command in commands for i in command.creates()}
+    if all(i in created or i in known for i in loads):
+        return {i: None if i in created else known[i] for i in loads}
+    preloaded = preload(store, loads, cur)
+    if KEEP_CONSULTED and len(known) < ConsultedUnions.LIMIT:
+        for command in commands:
+            for i in command.consults():
+                if preloaded.get(i) is not None:
+                    known[i] = preloaded[i]
+    return preloaded
+
+
 def _loads(group: list[Pending]) -> list:
     """The storage ids of the aggregates a group's commands load, each once."""
     return list(dict.fromkeys(i for item in group if item.command.grouped for i in item.command.loads()))
@@ -112,6 +155,7 @@ ONE_TRIP = True  # a group's statements as texts (persistence.one_trip); else in
 TAKE_EARLY = False  # a group taken as the lock is asked for, read with the ends (else once it is had)
 ENDS_FUNCTION = True  # the ends read through the schema's function (integrity.ends); else planned each time
 WRITE_FUNCTION = True  # keys, tokens and events through the schema's function (persistence.recorders)
+KEEP_CONSULTED = True  # unions consulted kept while the placements hold (else read for every group)
 
 
 def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
@@ -200,7 +244,10 @@ def _decide_and_write(
         ends = _ends(store, cur)
     if ends.views < ends.top or ends.chain_end[0] < ends.top:
         raise _CatchUpFirst
-    chosen, uow = decide(store, take(), cur, ends.placements, preloaded)
+    group = take()
+    if preloaded is None:
+        preloaded = _known_or_read(store, group, cur, ends.placements)
+    chosen, uow = decide(store, group, cur, ends.placements, preloaded)
     decided.extend(chosen)
     events = uow.collect_events()
     if events and ends.next_position != ends.top + 1:  # positions a rolled-back write used up hold no event

@@ -32,6 +32,15 @@ class Command:
         """The aggregates a grouped command reads or changes, loaded for its group at once."""
         raise NotImplementedError
 
+    def creates(self) -> list[UUID]:
+        """Of ``loads``, those the command makes anew: its rules require that none exists yet."""
+        return []
+
+    def consults(self) -> list[UUID]:
+        """Of ``loads``, the unions whose founding and dissolution its rules read: their placements
+        decide the answer, whatever else the union has recorded since."""
+        return []
+
 
 # ---- units ----------------------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
@@ -117,6 +126,12 @@ class AdmitMember(Command):
     def loads(self) -> list[UUID]:
         return [Member.storage_id(self.id), Union.storage_id(self.union_id)]
 
+    def creates(self) -> list[UUID]:
+        return [Member.storage_id(self.id)]
+
+    def consults(self) -> list[UUID]:
+        return [Union.storage_id(self.union_id)]
+
 
 @dataclass(frozen=True, kw_only=True)
 class TransferMember(Command):
@@ -131,6 +146,9 @@ class TransferMember(Command):
 
     def loads(self) -> list[UUID]:
         return [Member.storage_id(self.member_id), Union.storage_id(self.to_union_id)]
+
+    def consults(self) -> list[UUID]:
+        return [Union.storage_id(self.to_union_id)]
 
 
 @dataclass(frozen=True, kw_only=True)
