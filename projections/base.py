@@ -146,10 +146,13 @@ class StoredRun:
 class ViewCursor:
     """A DB-API cursor that takes ``?`` placeholders on SQLite and PostgreSQL alike."""
 
-    def __init__(self, raw: Any, dialect: str):
+    def __init__(self, raw: Any, dialect: str, one_trip: bool = False):
         self.raw = raw
         self.dialect = dialect
-        self.pipelined = False
+        # ``raw`` writes each statement's values into its text and sends the statements together
+        # (persistence.one_trip): pipelined, as no COPY fits in that text.
+        self.one_trip = one_trip
+        self.pipelined = one_trip
         self.planned_once = False  # a group commit's views: statements the schema keeps as functions
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> ViewCursor:
@@ -216,6 +219,12 @@ class ViewCursor:
         else:
             named = re.sub(r"\bv\.(\w+)", r":\1", sql.format(rows=""))
             self.raw.executemany(named, [dict(zip(names, row)) for row in rows])
+
+    @property
+    def binary_mark(self) -> str:
+        """The placeholder (PostgreSQL, ``raw``'s own) of a value psycopg is to send in binary, as a
+        text array is dumped several times quicker so: ``%s`` where ``raw`` writes it as text anyway."""
+        return "%s" if self.one_trip else "%b"
 
     @contextmanager
     def pipeline(self) -> Iterator[None]:
