@@ -181,8 +181,7 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
                 with store.connection() as conn:
                     if ONE_TRIP:
                         trip = OneTrip(conn)
-                        cur = ViewCursor(trip, "postgres")
-                        cur.pipelined = True  # no COPY: every statement goes in the trip's text
+                        cur = ViewCursor(trip, "postgres", one_trip=True)
                         try:
                             recordings, behind = _decide_and_write(store, cur, take_once, deadline, decided)
                         except BaseException:

@@ -31,7 +31,6 @@ from typing import Any, overload
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from domain.text import search_words
-from persistence.one_trip import OneTrip
 from projections.base import Transaction
 
 KEYS_TABLE = "personal_keys"
@@ -429,9 +428,8 @@ class PersonalDataVault:
             with cur.raw.copy("COPY personal_keys (member_id, key) FROM STDIN") as copy:
                 copy.write("".join(f"{m}\t{k.hex()}\n" for m, k in keys.items()).encode())
         elif cur.dialect == "postgres":
-            # Two text arrays, in binary to psycopg's own cursor (it dumps a text array element by
-            # element in Python, several times quicker in binary); a OneTrip writes them as text.
-            mark = "%s" if isinstance(cur.raw, OneTrip) else "%b"
+            # two text arrays, in binary where psycopg binds them (ViewCursor.binary_mark)
+            mark = cur.binary_mark
             cur.raw.execute(
                 f"INSERT INTO personal_keys (member_id, key) SELECT * FROM unnest({mark}::text[], {mark}::text[])"
                 " ON CONFLICT (member_id) DO UPDATE SET key = EXCLUDED.key",

@@ -21,6 +21,7 @@ IN_CHUNK, ARRAY_CHUNK = 500, 10_000  # ids per statement, as parameters (SQLite)
 FEW_ROWS = 64  # up to this many rows, one INSERT costs PostgreSQL less than a COPY
 META_FIELDS = ("timestamp", "originator_topic", "originator_id", "originator_version", "actor")
 DERIVED, HANDLED = 1, 2  # how a view takes an event: derived in SQL, or by its handler in Python
+INDEX_NAMED = re.compile(r"CREATE (?:UNIQUE )?INDEX IF NOT EXISTS (\w+) ON")
 
 
 @overload
@@ -145,10 +146,13 @@ class StoredRun:
 class ViewCursor:
     """A DB-API cursor that takes ``?`` placeholders on SQLite and PostgreSQL alike."""
 
-    def __init__(self, raw: Any, dialect: str):
+    def __init__(self, raw: Any, dialect: str, one_trip: bool = False):
         self.raw = raw
         self.dialect = dialect
-        self.pipelined = False
+        # ``raw`` writes each statement's values into its text and sends the statements together
+        # (persistence.one_trip): pipelined, as no COPY fits in that text.
+        self.one_trip = one_trip
+        self.pipelined = one_trip
         self.planned_once = False  # a group commit's views: statements the schema keeps as functions
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> ViewCursor:
@@ -215,6 +219,12 @@ class ViewCursor:
         else:
             named = re.sub(r"\bv\.(\w+)", r":\1", sql.format(rows=""))
             self.raw.executemany(named, [dict(zip(names, row)) for row in rows])
+
+    @property
+    def binary_mark(self) -> str:
+        """The placeholder (PostgreSQL, ``raw``'s own) of a value psycopg is to send in binary, as a
+        text array is dumped several times quicker so: ``%s`` where ``raw`` writes it as text anyway."""
+        return "%s" if self.one_trip else "%b"
 
     @contextmanager
     def pipeline(self) -> Iterator[None]:
@@ -304,6 +314,19 @@ class AddedIndex:
         return f"CREATE INDEX IF NOT EXISTS {self.name} ON {self.table} {self.definition}"
 
 
+@dataclass(frozen=True)
+class DroppedIndex:
+    """An index a view's table no longer has, named apart from its definition: a store's opening
+    drops it where it is still there, and the views are kept, not rebuilt."""
+
+    name: str
+    table: str  # the table it was on
+
+    @property
+    def ddl(self) -> str:
+        return f"DROP INDEX IF EXISTS {self.name}"
+
+
 class Projection:
     """A view: its tables, and one handler per event it cares about (``on_<EventName>``)."""
 
@@ -317,6 +340,10 @@ class Projection:
     # Indexes added after the view's tables were defined: created where missing when the views are
     # opened (kept out of the schema's checksum, so adding one rebuilds nothing).
     added_indexes: tuple[AddedIndex, ...] = ()
+    # Indexes removed from the view's tables: dropped where still there when the views are opened.
+    # A removed index's statement stays in ``ddl``, not run (``statements``): the views' checksum
+    # reads ``ddl``, so naming an index here rebuilds nothing, where taking it out of ``ddl`` would.
+    dropped_indexes: tuple[DroppedIndex, ...] = ()
     # Events whose rows follow from the event alone: on PostgreSQL a rebuild or an import derives
     # them from the stored events in SQL (``derive``), a run at a time, without reading them into Python.
     derived: frozenset[str] = frozenset()
@@ -344,11 +371,18 @@ class Projection:
         """Write the rows of the ``derived`` events in ``run``, as their handlers would."""
         raise NotImplementedError
 
+    def statements(self) -> tuple[str, ...]:
+        """``ddl`` without the indexes named in ``dropped_indexes``: what the view's tables are made with."""
+        dropped = {index.name for index in self.dropped_indexes}
+        return tuple(s for s in self.ddl if not ((named := INDEX_NAMED.match(s)) and named.group(1) in dropped))
+
     def create(self, cur: ViewCursor) -> None:
-        for statement in self.ddl:
+        for statement in self.statements():
             cur.execute(unlogged(statement) if cur.dialect == "postgres" else statement)
         for index in self.added_indexes:
             cur.execute(index.ddl)
+        for dropped in self.dropped_indexes:
+            cur.execute(dropped.ddl)
 
     def drop_readers_indexes(self, cur: ViewCursor) -> None:
         for index in self.readers_indexes:

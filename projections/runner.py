@@ -150,6 +150,7 @@ class Projector:
 
     def schema_checksum(self) -> int:
         # "unlogged": kept logged before, the views are dropped and rebuilt once as unlogged tables.
+        # Indexes added or dropped by name (``added_indexes``, ``dropped_indexes``) are left out.
         ddl = "\n".join(stmt for p in self.projections for stmt in (p.name, *p.ddl))
         return zlib.crc32(("unlogged\n" + ddl).encode())
 
@@ -531,7 +532,7 @@ class Projector:
         for projection in views:
             for table in projection.tables:
                 statements[table] = []
-            for statement in projection.ddl:
+            for statement in projection.statements():
                 index = INDEX_ON.match(statement)
                 if index:
                     statements[index.group(1)].append(statement)

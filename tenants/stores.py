@@ -192,7 +192,7 @@ class TenantStore:
                 # with LIMIT 1 read all of the tree's while the keys' table was empty)
                 cur.execute(f"SELECT 1 FROM {CHAIN_TABLE}, {TREE_TABLE}, {SIGNING_KEYS_TABLE} LIMIT 0")
                 indexed = cur.scalar("SELECT count(*) FROM index_keys WHERE name = ?", (INDEXED,))
-                added = self._added_indexes(cur)
+                indexes = self._indexes_as_declared(cur)
                 table = self.event_store.events_table
                 ends = self.backend != "postgres" or cur.scalar(
                     "SELECT to_regprocedure(?) IS NOT NULL AND to_regprocedure(?) IS NOT NULL"
@@ -205,7 +205,7 @@ class TenantStore:
                 )
         except Exception:  # noqa: BLE001 - a table missing: made under the lock
             return False
-        made = checksum == self.projector.schema_checksum() and known == len(lanes) and indexed == 1 and added
+        made = checksum == self.projector.schema_checksum() and known == len(lanes) and indexed == 1 and indexes
         return made and ends
 
     def _group_write(self) -> tuple[str, str, str]:
@@ -213,21 +213,24 @@ class TenantStore:
         recorder: Any = self.event_store.recorder
         return group_write_function(self.event_store.events_table, recorder.datastore.lock_timeout)
 
-    def _added_indexes(self, cur: Any) -> bool:
-        """Whether every index the views gained after their tables were defined is built (else
-        opening the store creates them, under the lock, and rebuilds nothing)."""
-        names = [index.name for p in self.projector.projections for index in p.added_indexes]
+    def _indexes_as_declared(self, cur: Any) -> bool:
+        """Whether every index the views gained after their tables were defined is built and every
+        index they lost is gone (else opening the store builds or drops them, under the lock, and
+        rebuilds nothing)."""
+        projections = self.projector.projections
+        added = [index.name for p in projections for index in p.added_indexes]
+        dropped = [index.name for p in projections for index in p.dropped_indexes]
+        names = [*added, *dropped]
         if not names:
             return True
         marks = ", ".join("?" * len(names))
         if cur.dialect == "postgres":
-            found = cur.scalar(
-                f"SELECT count(*) FROM pg_indexes WHERE schemaname = ? AND indexname IN ({marks})",
-                (self.schema, *names),
-            )
+            kept = f"pg_indexes WHERE schemaname = ? AND indexname IN ({marks})"
+            found = cur.execute(f"SELECT indexname FROM {kept}", (self.schema, *names)).fetchall()
         else:
-            found = cur.scalar(f"SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ({marks})", names)
-        return found == len(names)
+            kept = f"sqlite_master WHERE type = 'index' AND name IN ({marks})"
+            found = cur.execute(f"SELECT name FROM {kept}", names).fetchall()
+        return {name for (name,) in found} == set(added)
 
     def _list_ledger(self) -> None:
         """Give the events recorded before the ledger kept the audit trail's columns theirs, read

@@ -13,7 +13,7 @@ from application.grouping import GroupCommit
 from application.register import Register
 from domain.commands import AdmitMember, RecordDeparture, TransferMember
 from domain.errors import AlreadyExists, InvalidValue, NotFound
-from persistence.vault import Sealing, new_key
+from persistence.vault import PersonalDataVault, Sealing, new_key
 from tests import scenario
 from tests.conftest import recorded_without_views, today
 
@@ -536,3 +536,61 @@ def test_a_group_of_admissions_to_unions_it_knows_reads_nothing_under_the_lock(a
         # one read through their own unit of work); SQLite's group reads its loads as before.
         assert len(reads) == (0 if store.backend == "postgres" else 1)
         assert store.chain.verify().events == store.projector.ledger_position()
+
+
+# Member ids as text arrays quote them: separators, quotes, escapes and braces, and Vietnamese.
+AWKWARD_IDS = ["a,b", 'say "hi"', "it's", "back\\slash\\", "{braces}", '{a,"b"}\\', "NULL", "Nguyễn Thị Ánh, ờ"]
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("one_trip", [True, False], ids=["one-trip", "psycopg"])
+def test_the_group_write_keeps_keys_whatever_their_ids_hold_beside_its_events(app, tenant, one_trip):
+    """The group's write function (``write_numbered``) takes the new members' keys and tokens as
+    text arrays: ids holding what array text quotes read back from the keys' table as given, and
+    the events written beside them are at the positions the group gave them."""
+    from application.commit import unit_of_work
+    from application.handlers import handle
+    from persistence.one_trip import OneTrip
+
+    small_province(tenant)
+    assert PersonalDataVault.key_rows(Sealing()) == ([], [], [], [])
+    with app.extensions["unionledger"].stores.use(tenant.id) as store:
+        uow = unit_of_work(store)
+        for n in (3, 4):
+            handle(
+                AdmitMember(
+                    id=f"m{n}",
+                    union_id="u2",
+                    admitted_on=date(2024, 1, n),
+                    full_name=f"Lê Văn {n}",
+                    gender="male",
+                    actor="tester",
+                ),
+                uow,
+            )
+        sealing = uow.sealing
+        for n, member_id in enumerate(AWKWARD_IDS):
+            sealing.add(member_id, new_key(), [n, -n - 1])
+        stored = [store.event_store.mapper.to_stored_event(e) for e in uow.collect_events()]
+        first = store.projector.ledger_position() + 1
+        with store.transaction(write=True) as cur:
+            raw = OneTrip(cur.raw.connection) if one_trip else cur.raw
+            ids = store.event_store.recorder.write_numbered(raw, stored, first, PersonalDataVault.key_rows(sealing))
+            if one_trip:
+                raw.send()
+        assert ids == [first, first + 1]
+        with store.transaction() as cur:
+            kept = dict(cur.execute("SELECT convert_to(member_id, 'UTF8'), key FROM personal_keys").fetchall())
+            assert {m: kept.get(m.encode()) for m in sealing.keys} == {m: k.hex() for m, k in sealing.keys.items()}
+            assert len(kept) == 2 + len(sealing.keys)  # m1's and m2's, and no other
+            tokens = cur.execute("SELECT member_id, tokens FROM member_tokens WHERE member_id = ANY(?)", (AWKWARD_IDS,))
+            assert dict(tokens.fetchall()) == {m: sealing.tokens[m] for m in AWKWARD_IDS}
+            written = cur.execute(
+                "SELECT notification_id, originator_id::text, originator_version, topic"
+                f" FROM {store.event_store.events_table} WHERE notification_id >= ? ORDER BY notification_id",
+                (first,),
+            ).fetchall()
+            expected = [(str(s.originator_id), s.originator_version, s.topic) for s in stored]
+            assert written == [(first + i, *event) for i, event in enumerate(expected)]
+        assert store.projector.ledger_position() == first + 1
+    assert [tenant.get(f"/members/m{n}").get_json()["full_name"] for n in (3, 4)] == ["Lê Văn 3", "Lê Văn 4"]

@@ -9,6 +9,8 @@ import psycopg
 import pytest
 
 from persistence.one_trip import OneTrip, bound
+from persistence.vault import KEY_SIZE, KEYS_DDL, PersonalDataVault, Sealing, index_ddl
+from projections.base import ViewCursor
 from tests.conftest import PG_URL
 
 VALUES = [
@@ -97,3 +99,18 @@ def test_statements_kept_and_sent_together_answer_the_last_ones_rows(conn):
     )
     trip.execute("SELECT name, data FROM one_trip_check ORDER BY name")
     assert trip.fetchall() == [("a'", b"\x00"), ("b", b"\xff")]
+
+
+@pytest.mark.parametrize("one_trip", [False, True], ids=["psycopg", "one-trip"])
+def test_new_members_keys_kept_through_either_cursor_read_back_as_given(conn, one_trip):
+    """``PersonalDataVault.keep`` sends the keys' text arrays in binary to psycopg's own cursor and
+    as text in a one trip's (``ViewCursor.binary_mark``): either way each key reads back as given."""
+    raw = OneTrip(conn) if one_trip else conn.cursor()
+    cur = ViewCursor(raw, "postgres", one_trip=one_trip)
+    assert (cur.binary_mark, cur.pipelined) == (("%s", True) if one_trip else ("%b", False))
+    for statement in (KEYS_DDL, *index_ddl("postgres")[:1]):  # the store's tables, for this session only
+        cur.execute(statement.replace("CREATE TABLE", "CREATE TEMPORARY TABLE"))
+    keys = {m: bytes([n]) * KEY_SIZE for n, m in enumerate(["a,b", "it's", 'c"\\{d}', "Nguyễn Thị Ánh"])}
+    PersonalDataVault.keep(cur, Sealing(keys, {m: [n, -n] for n, m in enumerate(keys)}))
+    rows = cur.execute("SELECT member_id, key FROM personal_keys").fetchall()
+    assert dict(rows) == {m: k.hex() for m, k in keys.items()}

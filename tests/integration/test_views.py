@@ -563,6 +563,68 @@ def test_a_store_kept_before_the_surveys_position_index_gets_it_when_opened(app,
         opened.close()
 
 
+def views_book(cur) -> dict[str, int]:
+    """The views' checksum and rebuild count as view_positions holds them."""
+    rows = cur.execute("SELECT name, position FROM view_positions WHERE name IN ('schema', 'rebuilds')").fetchall()
+    return dict(rows)
+
+
+def test_a_store_whose_views_hold_a_dropped_index_loses_it_when_opened(app, tenant, settings, monkeypatch):
+    """An index removed from a view's tables (``dropped_indexes``) is dropped when a store still
+    holding it is opened, under the lock; the views' checksum stays, and they are kept, not rebuilt."""
+    from projections.runner import Projector
+
+    build_history(tenant)
+    platform = app.extensions["unionledger"]
+    with platform.stores.use(tenant.id) as store:
+        with store.transaction(write=True) as cur:  # as the version before its removal left the store
+            cur.execute(
+                "CREATE INDEX member_spans_current ON member_spans (holder_id, valid_from, valid_to)"
+                " WHERE superseded_at IS NULL"
+            )
+            book = views_book(cur)
+        assert book["schema"] == store.projector.schema_checksum()
+        assert not store._made()
+    monkeypatch.setattr(Projector, "rebuild", lambda *_: pytest.fail("the views were rebuilt"))
+    opened = TenantStore(tenant.id, settings)
+    try:
+        with opened.transaction() as cur:
+            assert "member_spans_current" not in index_names(cur)
+            assert views_book(cur) == book
+        assert opened._made()
+        assert opened.projector.position() == 15  # the views were kept
+    finally:
+        opened.close()
+
+
+def test_an_index_named_dropped_leaves_the_checksum_and_is_dropped_when_a_store_is_opened(
+    app, tenant, settings, monkeypatch
+):
+    """Removing an index of a view's ``ddl`` by naming it in ``dropped_indexes`` leaves the views'
+    checksum as it was: a store made before opens with the index dropped and its views kept."""
+    from projections.base import DroppedIndex
+    from projections.membership import Membership
+    from projections.runner import Projector
+    from tenants.stores import view_projections
+
+    build_history(tenant)
+    checksum = Projector(None, None, None, view_projections()).schema_checksum()
+    dropped = (*Membership.dropped_indexes, DroppedIndex("member_flows_position", "member_flows"))
+    monkeypatch.setattr(Membership, "dropped_indexes", dropped)
+    monkeypatch.setattr(Membership, "readers_indexes", ())
+    assert all("member_flows_position" not in stmt for stmt in Membership().statements())
+    assert Projector(None, None, None, view_projections()).schema_checksum() == checksum
+    monkeypatch.setattr(Projector, "rebuild", lambda *_: pytest.fail("the views were rebuilt"))
+    opened = TenantStore(tenant.id, settings)
+    try:
+        with opened.transaction() as cur:
+            assert "member_flows_position" not in index_names(cur)
+            assert views_book(cur)["schema"] == checksum
+        assert opened.projector.position() == 15  # the views were kept
+    finally:
+        opened.close()
+
+
 def held_tokens(cur, member_id: str) -> list[int]:
     """A member's tokens in the blind index (an array on PostgreSQL, a JSON array on SQLite)."""
     tokens = cur.scalar("SELECT tokens FROM member_tokens WHERE member_id = ?", (member_id,))
@@ -794,7 +856,7 @@ def test_a_rebuild_fills_the_views_before_it_builds_the_indexes_only_readers_use
     build_history(tenant)
     names = {i for p in view_projections() for i in p.readers_indexes}
     assert names and all(
-        f"INDEX IF NOT EXISTS {i} ON" in " ".join((*p.ddl, *(a.ddl for a in p.added_indexes)))
+        f"INDEX IF NOT EXISTS {i} ON" in " ".join((*p.statements(), *(a.ddl for a in p.added_indexes)))
         for p in view_projections()
         for i in p.readers_indexes
     )
@@ -1084,7 +1146,7 @@ def test_a_rebuild_finishes_each_table_of_the_main_lane_with_its_indexes_then_it
     jobs = Projector._finishing(main)
     tables = [t for p in main for t in p.tables]
     assert [job[-1] for job in jobs] == [f"ANALYZE {t}" for t in tables]
-    indexes = [stmt for p in main for stmt in (*p.ddl, *(a.ddl for a in p.added_indexes)) if " INDEX " in stmt]
+    indexes = [stmt for p in main for stmt in (*p.statements(), *(a.ddl for a in p.added_indexes)) if " INDEX " in stmt]
     assert sorted(stmt for job in jobs for stmt in job[:-1]) == sorted(indexes)
     for job, table in zip(jobs, tables):
         assert all(f" ON {table} (" in stmt for stmt in job[:-1])

@@ -141,13 +141,3 @@ def test_many_members_are_opened_in_a_process_of_their_own_as_they_are_here(monk
     elsewhere = PersonalDataVault.unseal_with_keys(rows)
     assert vault_module._opener is not None  # the batch went to the opening process
     assert elsewhere == here == {"m0": people[0], "m1": people[1], "m2": people[2], "m3": None, "m4": people[4]}
-
-
-def test_the_group_writes_keys_as_arrays_whatever_the_members_ids_hold():
-    from persistence.vault import Sealing
-
-    keys = {"a,b": bytes(KEY_SIZE), 'c"\\{d}': bytes([1]) * KEY_SIZE}
-    ids, hexes, token_ids, token_lists = PersonalDataVault.key_rows(Sealing(keys, {m: [7] for m in keys}))
-    assert (ids, hexes) == (list(keys), [k.hex() for k in keys.values()])
-    assert token_ids == list(keys) and len(token_lists) == 2
-    assert PersonalDataVault.key_rows(Sealing()) == ([], [], [], [])
