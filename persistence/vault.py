@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import hmac
 import json
 import multiprocessing
@@ -213,7 +212,7 @@ class Sealing:
 def token_with(index_key: bytes, kind: str, text: str) -> int:
     """A blind index token: the HMAC of what it stands for under the tenant's index key, its first
     bytes as a signed integer (a PostgreSQL bigint)."""
-    digest = hmac.new(index_key, (kind + text).encode(), hashlib.sha256).digest()
+    digest = hmac.digest(index_key, (kind + text).encode(), "sha256")  # one call to OpenSSL, no HMAC object
     return int.from_bytes(digest[:TOKEN_SIZE], "big", signed=True)
 
 
@@ -338,8 +337,9 @@ class PersonalDataVault:
     def seal_one(self, member_id: str, data: dict[str, Any]) -> tuple[str, bytes, list[int]]:
         """Seal a new member's personal data with a key of their own: the sealed value, the key and
         the member's index tokens, for the caller to ``keep`` with the admission."""
-        key = new_key()
-        return seal_with(key, member_id, data), key, self.tokens(data)
+        fresh = os.urandom(KEY_SIZE + NONCE_SIZE)  # the key and the nonce from one call to the system's generator
+        key = fresh[:KEY_SIZE]
+        return seal_with(key, member_id, data, fresh[KEY_SIZE:]), key, self.tokens(data)
 
     def seal_new(self, items: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], Sealing]:
         """Seal for many members the ledger does not hold (an import's), each with a new key; the
