@@ -9,8 +9,10 @@ environ for each admission (a scoped clerk's bearer token unless ``--unscoped``)
 Per call it takes this thread's CPU (``time.thread_time_ns``) in all and inside the group's
 transaction (``Register._commit_group``, the leader's part), and prints, per turn, the median
 and mean of the difference: what a request's own path costs a worker (gunicorn's own part
-excepted). ``--profile`` writes a cProfile of that path alone (off while the group commits).
-Every answer's status and body are checked. Run it from each side's worktree, alternated.
+excepted); and that path's CPU per µs of the group's transaction, whose code both sides of an
+A/B share: a figure less moved by how loaded the machine is. ``--profile`` writes a cProfile of
+that path alone (off while the group commits); ``--split`` times each step. Every answer's status
+is checked. Run it from each side's worktree, alternated (its own copy, on PYTHONPATH=that tree).
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", default=None)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--split", action="store_true", help="also each step's CPU (a few wrappers' cost added)")
+    parser.add_argument(
+        "--hot", type=int, default=0, help="then turns of this many calls with the group's transaction stubbed"
+    )
     args = parser.parse_args(argv)
 
     suffix = uuid.uuid4().hex[:8]
@@ -63,13 +68,14 @@ def main(argv: list[str] | None = None) -> None:
     profile = cProfile.Profile() if args.profile else None
     inside = [0]
     original = Register._commit_group
+    commit_with = [original]  # what the timed group commit calls (the stub of ``--hot``)
 
     def timed_commit(self, take):  # type: ignore[no-untyped-def]
         if profile:
             profile.disable()
         started = time.thread_time_ns()
         try:
-            return original(self, take)
+            return commit_with[0](self, take)
         finally:
             inside[0] += time.thread_time_ns() - started
             if profile:
@@ -93,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         from service import logs
         from service.app import create_app
 
-        log_file = open(os.devnull, "w")  # noqa: SIM115 - the worker's standard error
+        log_file = open(os.environ.get("ADMISSION_PATH_LOG", os.devnull), "w")  # noqa: SIM115 - the worker's standard error
         logs.install(logging.INFO, log_file)
         app = create_app(platform=platform)
         steps: dict[str, list[int]] = {}
@@ -159,21 +165,26 @@ def main(argv: list[str] | None = None) -> None:
         gc.callbacks.append(lambda phase, info: collected.__setitem__(0, collected[0] + (phase == "start")))
         n = 0
         for turn in range(args.turns):
-            outside, totals = [], []
+            outside, totals, leading = [], [], []
             for _ in range(args.requests):
                 spent, committing = call(n)
                 n += 1
                 outside.append((spent - committing) / 1000)
                 totals.append(spent / 1000)
+                leading.append(committing / 1000)
             print(
                 f"turn {turn + 1}: outside the group's transaction median {statistics.median(outside):.1f} µs,"
-                f" mean {statistics.mean(outside):.1f}; whole call median {statistics.median(totals):.1f} µs"
+                f" mean {statistics.mean(outside):.1f}; the group's transaction (unchanged code: the machine's"
+                f" pace) mean {statistics.mean(leading):.1f} µs, outside per µs of it"
+                f" {sum(outside) / sum(leading):.3f}; whole call median {statistics.median(totals):.1f} µs"
                 f" ({args.requests} admissions, {collected[0]} collections, load average {os.getloadavg()[0]:.1f})",
                 flush=True,
             )
             for name, (spent, calls) in steps.items():
                 print(f"  {name:<40} {spent / 1000 / max(calls, 1):7.1f} µs ({calls} calls)")
                 steps[name] = [0, 0]
+        if args.hot:
+            _hot(args, call, commit_with)
         if profile:
             profile.dump_stats(args.profile)
             out = io.StringIO()
@@ -185,6 +196,37 @@ def main(argv: list[str] | None = None) -> None:
         platform.close()
         kept.drop(settings, tenant)
         shutil.rmtree(settings.data_dir, ignore_errors=True)
+        metrics = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        if os.path.basename(metrics).startswith("unionledger-path-metrics-"):  # made above
+            shutil.rmtree(metrics, ignore_errors=True)
+
+
+def _hot(args, call, commit_with) -> None:  # type: ignore[no-untyped-def]
+    """The same path with the group's transaction replaced by the last member's answer: nothing
+    waits, so the path runs with warm caches, and its CPU is its instructions' alone."""
+    real = commit_with[0]
+    taken: list = []
+
+    def keep(self, take):  # type: ignore[no-untyped-def]
+        real(self, lambda: taken.extend(take()) or taken)
+
+    def stub(self, take):  # type: ignore[no-untyped-def]
+        for item in take():
+            item.result, item.done = taken[0].result, True
+
+    commit_with[0] = keep
+    call(-1)
+    commit_with[0] = stub
+    try:
+        for turn in range(args.turns):
+            outside = [(lambda spent, inside: (spent - inside) / 1000)(*call(-2 - i)) for i in range(args.hot)]
+            print(
+                f"hot turn {turn + 1}: outside the stubbed transaction median {statistics.median(outside):.1f} µs,"
+                f" mean {statistics.mean(outside):.1f} ({args.hot} calls, load average {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+    finally:
+        commit_with[0] = real
 
 
 def _split(app, steps: dict[str, list[int]], inside: list[int]) -> None:  # type: ignore[no-untyped-def]
