@@ -144,12 +144,17 @@ class Scope:
 
     def holds_many(self, asked: list[tuple[str, str | None, date]]) -> list[bool]:
         """``holds`` for many at once: each kind's placements read in one query."""
+        kinds = {k for k, i, _on in asked if i is not None}
         for kind in ("member", "workplace", "union"):
-            self._load(kind, [i for k, i, _on in asked if k == kind and i is not None])
-        members = [
-            holder_on(self._spans["member"][i], on.toordinal()) for k, i, on in asked if k == "member" and i is not None
-        ]
-        self._load("union", [u for u, _day in members if u is not None])
+            if kind in kinds:  # a kind not asked about has nothing to read
+                self._load(kind, [i for k, i, _on in asked if k == kind and i is not None])
+        if "member" in kinds:
+            members = [
+                holder_on(self._spans["member"][i], on.toordinal())
+                for k, i, on in asked
+                if k == "member" and i is not None
+            ]
+            self._load("union", [u for u, _day in members if u is not None])
         return [self._holds(kind, entity_id, on.toordinal()) for kind, entity_id, on in asked]
 
     def _holds(self, kind: str, entity_id: str | None, day: int) -> bool:
