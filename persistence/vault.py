@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import hmac
 import json
 import multiprocessing
@@ -212,7 +213,7 @@ class Sealing:
 def token_with(index_key: bytes, kind: str, text: str) -> int:
     """A blind index token: the HMAC of what it stands for under the tenant's index key, its first
     bytes as a signed integer (a PostgreSQL bigint)."""
-    digest = hmac.digest(index_key, (kind + text).encode(), "sha256")  # one call to OpenSSL, no HMAC object
+    digest = hmac.new(index_key, (kind + text).encode(), hashlib.sha256).digest()
     return int.from_bytes(digest[:TOKEN_SIZE], "big", signed=True)
 
 
