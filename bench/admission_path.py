@@ -12,7 +12,8 @@ and mean of the difference: what a request's own path costs a worker (gunicorn's
 excepted); and that path's CPU per µs of the group's transaction, whose code both sides of an
 A/B share: a figure less moved by how loaded the machine is. ``--profile`` writes a cProfile of
 that path alone (off while the group commits); ``--split`` times each step. Every answer's status
-is checked. Run it from each side's worktree, alternated (its own copy, on PYTHONPATH=that tree).
+is checked (the log lines go to ``ADMISSION_PATH_LOG`` if set). Run it from each side's worktree,
+alternated (its own copy, on PYTHONPATH=that tree).
 """
 
 from __future__ import annotations
