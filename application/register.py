@@ -9,6 +9,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -35,20 +36,37 @@ from projections.queries import admitted_member
 _groups: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per open tenant store: its queue
 
 
+class _Reaching:
+    """What ``command_reaches`` asks of a unit of work (today; an aggregate, for the few commands
+    placed by another's), the unit of work made only if an aggregate is asked for."""
+
+    def __init__(self, store: Any):
+        self.store = store
+        self.today = store.today
+
+    def get(self, *args: Any) -> Any:
+        return commit.unit_of_work(self.store).get(*args)
+
+
 class Register:
     """``scope_unit_id``: a scoped principal's unit, whose reach every command and read keeps to."""
 
     def __init__(self, store: Any, scope_unit_id: str | None = None, personal: bool = True):
         self.store = store
         self.scope_unit_id = scope_unit_id
-        reads = RegisterReads(store, personal)
-        scope = self.scope()
-        # The one place a request's reads are chosen: a scoped principal gets no read that is not kept to its scope.
-        self.reads: RegisterReads | ScopedReads = reads if scope is None else ScopedReads(reads, scope)
+        self.personal = personal
         group = _groups.get(store)
         if group is None:
             group = _groups.setdefault(store, GroupCommit(self._commit_group))
         self._group = group
+
+    @cached_property
+    def reads(self) -> RegisterReads | ScopedReads:
+        """The one place a request's reads are chosen: a scoped principal gets no read that is not
+        kept to its scope. Made at the first read: a command alone (an admission) needs none."""
+        reads = RegisterReads(self.store, self.personal)
+        scope = self.scope()
+        return reads if scope is None else ScopedReads(reads, scope)
 
     # ---- commands -------------------------------------------------------------------------------------
     def execute(self, command: Command) -> Any:
@@ -64,7 +82,7 @@ class Register:
                 # unless they changed meanwhile, nor checks again what units' and unions' spans
                 # alone decided (``settled``). A refusal on what this process knew is only given
                 # once asked again on the placements as they are now.
-                reaches = command_reaches(command, commit.unit_of_work(self.store))
+                reaches = command_reaches(command, _Reaching(self.store))
                 try:
                     scope.require(reaches)
                 except OutOfScope:

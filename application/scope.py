@@ -144,12 +144,17 @@ class Scope:
 
     def holds_many(self, asked: list[tuple[str, str | None, date]]) -> list[bool]:
         """``holds`` for many at once: each kind's placements read in one query."""
+        kinds = {k for k, i, _on in asked if i is not None}
         for kind in ("member", "workplace", "union"):
-            self._load(kind, [i for k, i, _on in asked if k == kind and i is not None])
-        members = [
-            holder_on(self._spans["member"][i], on.toordinal()) for k, i, on in asked if k == "member" and i is not None
-        ]
-        self._load("union", [u for u, _day in members if u is not None])
+            if kind in kinds:  # a kind not asked about has nothing to read
+                self._load(kind, [i for k, i, _on in asked if k == kind and i is not None])
+        if "member" in kinds:
+            members = [
+                holder_on(self._spans["member"][i], on.toordinal())
+                for k, i, on in asked
+                if k == "member" and i is not None
+            ]
+            self._load("union", [u for u, _day in members if u is not None])
         return [self._holds(kind, entity_id, on.toordinal()) for kind, entity_id, on in asked]
 
     def _holds(self, kind: str, entity_id: str | None, day: int) -> bool:
@@ -197,8 +202,9 @@ def plan_day(period: str, today: date) -> date:
 def command_reaches(command: Command, uow: Any) -> list[Reach]:
     """What ``command`` acts on and where, on the date it is about: the entities it changes and
     the units or unions it puts them under."""
-    today = uow.today()
-    match command:
+    match command:  # each command is of one class alone: the busiest, an admission, asked first
+        case AdmitMember():
+            return [Reach("union", command.union_id, command.admitted_on, "union_id")]
         case EstablishUnit():
             return [Reach("unit", command.parent_id, command.established_on, "parent_id")]
         case CloseUnit():
@@ -222,8 +228,6 @@ def command_reaches(command: Command, uow: Any) -> list[Reach]:
             ]
         case DissolveUnion():
             return [Reach("union", command.union_id, command.dissolved_on, "id")]
-        case AdmitMember():
-            return [Reach("union", command.union_id, command.admitted_on, "union_id")]
         case TransferMember():
             return [
                 Reach("member", command.member_id, command.effective_on, "id"),
@@ -236,17 +240,17 @@ def command_reaches(command: Command, uow: Any) -> list[Reach]:
         case TransferMemberOut() | ProposeMove():
             return [Reach("member", command.member_id, command.effective_on, "id")]
         case RecordMoveRefused() | RecordMoveWithdrawn():
-            return [Reach("member", command.member_id, today, "id")]
+            return [Reach("member", command.member_id, uow.today(), "id")]
         case EraseMemberData():
-            return [Reach("member", command.member_id, today, "id")]
+            return [Reach("member", command.member_id, uow.today(), "id")]
         case RateUnion():
             return [Reach("union", command.union_id, command.decided_on, "id")]
         case FoundWomensCommittee():
             return [Reach("union", command.union_id, command.founded_on, "id")]
         case RecordDues():
-            return [Reach("union", command.union_id, plan_day(command.period, today), "id")]
+            return [Reach("union", command.union_id, plan_day(command.period, uow.today()), "id")]
         case RecordTraining():
-            return [Reach("union", command.union_id, _year_day(command.year, today), "id")]
+            return [Reach("union", command.union_id, _year_day(command.year, uow.today()), "id")]
         case SignAgreement():
             return [Reach("workplace", command.workplace_id, command.signed_on, "id")]
         case HoldConference():
@@ -254,20 +258,22 @@ def command_reaches(command: Command, uow: Any) -> list[Reach]:
         case IssueCard():
             return [Reach("member", command.member_id, command.issued_on, "id")]
         case AssignTarget():
-            return [Reach("unit", command.unit_id, plan_day(command.period, today), "unit_id")]
+            return [Reach("unit", command.unit_id, plan_day(command.period, uow.today()), "unit_id")]
         case ReviseTarget():
             target = uow.get(Target, command.target_id)
             return [
                 Reach(
                     "unit",
                     target.unit_id,
-                    plan_day(target.period, today),
+                    plan_day(target.period, uow.today()),
                     "id",
                     ("target", command.target_id),
                 )
             ]
         case SubmitReport():
-            reaches = [Reach("unit", command.unit_id, command.as_of or plan_day(command.period, today), "unit_id")]
+            reaches = [
+                Reach("unit", command.unit_id, command.as_of or plan_day(command.period, uow.today()), "unit_id")
+            ]
             if command.replaces is not None:
                 old = uow.get(Report, command.replaces, "replaces")
                 reaches.append(Reach("unit", old.unit_id, old.as_of, "replaces", ("report", command.replaces)))

@@ -337,8 +337,9 @@ class PersonalDataVault:
     def seal_one(self, member_id: str, data: dict[str, Any]) -> tuple[str, bytes, list[int]]:
         """Seal a new member's personal data with a key of their own: the sealed value, the key and
         the member's index tokens, for the caller to ``keep`` with the admission."""
-        key = new_key()
-        return seal_with(key, member_id, data), key, self.tokens(data)
+        fresh = os.urandom(KEY_SIZE + NONCE_SIZE)  # the key and the nonce from one call to the system's generator
+        key = fresh[:KEY_SIZE]
+        return seal_with(key, member_id, data, fresh[KEY_SIZE:]), key, self.tokens(data)
 
     def seal_new(self, items: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], Sealing]:
         """Seal for many members the ledger does not hold (an import's), each with a new key; the

@@ -25,6 +25,7 @@ from werkzeug.http import parse_cookie
 from application.policy import may
 from service import auth, logs, metrics
 from service.access import ACTION
+from service.json_text import one_shot
 from service.limits import body_limit
 from service.resources.members import MemberIn, MemberOut, admit_member
 from tenants.registry import Principal
@@ -49,13 +50,15 @@ class AdmissionRoute:
         provider: Any = app.json
         pretty = (provider.compact is None and app.debug) or provider.compact is False
         # As the provider's dumps with these arguments, the encoder made once rather than per answer
-        self.encode = json.JSONEncoder(
-            default=provider.default,
-            ensure_ascii=provider.ensure_ascii,
-            sort_keys=provider.sort_keys,
-            indent=2 if pretty else None,
-            separators=None if pretty else (",", ":"),
-        ).encode
+        self.encode = one_shot(
+            json.JSONEncoder(
+                default=provider.default,
+                ensure_ascii=provider.ensure_ascii,
+                sort_keys=provider.sort_keys,
+                indent=2 if pretty else None,
+                separators=None if pretty else (",", ":"),
+            )
+        )
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING") or environ.get("SCRIPT_NAME"):

@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 
 import gunicorn.util
 
@@ -53,6 +54,26 @@ def write_problem(sock, status_int, reason, mesg):
 
 
 gunicorn.util.write_error = write_problem  # the workers call it through the module
+
+_formatted_date = gunicorn.util.http_date
+_date_of_second: tuple[int, str] = (-1, "")  # the last second answered and its Date header
+
+
+def http_date(timestamp=None):
+    """gunicorn's ``Date`` header of every answer, formatted once a second rather than once an
+    answer (``email.utils.formatdate``): the header names the current second, so it is the same text."""
+    global _date_of_second
+    if timestamp is not None:
+        return _formatted_date(timestamp)
+    second = time.time_ns() // 1_000_000_000
+    known, text = _date_of_second
+    if known != second:
+        text = _formatted_date(second)
+        _date_of_second = (second, text)
+    return text
+
+
+gunicorn.util.http_date = http_date  # the workers' responses call it through the module
 
 
 def on_starting(server):
