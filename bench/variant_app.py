@@ -29,7 +29,19 @@ import sys
 from flask import Response
 
 WITHOUT = {part.strip() for part in os.environ.get("BENCH_WITHOUT", "").split(",") if part.strip()}
-KNOWN = {"tree", "metrics", "log", "recheck", "one_trip", "late_take", "consulted", "one_group", "short_switch", "warm", "timeline"}
+KNOWN = {
+    "tree",
+    "metrics",
+    "log",
+    "recheck",
+    "one_trip",
+    "late_take",
+    "consulted",
+    "one_group",
+    "short_switch",
+    "warm",
+    "timeline",
+}
 if WITHOUT - KNOWN:
     raise ValueError(f"BENCH_WITHOUT names what it cannot leave out: {', '.join(sorted(WITHOUT - KNOWN))}")
 
