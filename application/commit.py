@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 import weakref
-from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,22 +175,17 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
 
     deadline = time.monotonic() + store.lock_wait
     taken: list[Pending] | None = None
-    # This process's other writers wait until the group is taken; then the transaction's own
-    # advisory lock keeps the order, and the next group's leader may already ask for it.
-    threads = ExitStack()
-    threads.enter_context(store.thread_locked(deadline))
 
     def take_once() -> list[Pending]:  # the same group again after catching up
         nonlocal taken
         if taken is None:
             taken = take()
-            threads.close()
         return taken
 
     # After a save that failed on a member taken as new (it exists), the group is decided again
     # on every aggregate read under the lock, in a transaction of its own on the same connection.
     reads = GroupReads(trust_kept=True)
-    with threads:
+    with store.thread_locked(deadline):
         while True:
             decided: list[Pending] = []
             recordings: list[Recording] = []

@@ -22,7 +22,6 @@ from application.scope import Scope
 from domain.commands import Command
 
 GROUP_LIMIT = 256  # commands per group: bounds one transaction's size and the leader's extra wait
-HAND_ON_AT_TAKE = True  # the next leader starts once a group is taken (else once it is answered)
 
 
 @dataclass(eq=False)
@@ -62,7 +61,7 @@ class GroupCommit:
         self._limit = limit
         self._mutex = threading.Lock()
         self._queue: list[Pending] = []
-        self._leading = False  # a leader has not yet taken its group (else the next to queue leads)
+        self._leading = False
 
     def queued(self) -> int:
         with self._mutex:
@@ -85,18 +84,16 @@ class GroupCommit:
             item.wake = None
             if item.done:
                 return item.outcome()
-        handed = False
         try:
-            handed = self._lead_once()
+            while not item.done:
+                self._lead_once()
         except BaseException:
             with self._mutex:
                 if item in self._queue:
                     self._queue.remove(item)
             raise
         finally:
-            if not handed:
-                self._hand_on()
-        assert item.done  # a leader's own command is the queue's first: its group takes it
+            self._hand_on()
         return item.outcome()
 
     def _hand_on(self) -> None:
@@ -109,13 +106,10 @@ class GroupCommit:
                 return
         following.wake.release()
 
-    def _lead_once(self) -> bool:
-        """Lead one group; returns whether the lead was handed on (once the group was taken)."""
+    def _lead_once(self) -> None:
         taken: list[Pending] = []
-        handed = False
 
         def take() -> list[Pending]:
-            nonlocal handed
             with self._mutex:
                 keys: set[str] = set()
                 for item in self._queue:
@@ -126,12 +120,6 @@ class GroupCommit:
                         taken.append(item)
                 chosen = set(map(id, taken))
                 self._queue = [item for item in self._queue if id(item) not in chosen]
-            # The next group's leader may start now and wait for the tenant lock while this group
-            # is decided and saved under it: the lock passes from one group to the next without
-            # waiting for this one's callers to be answered.
-            if HAND_ON_AT_TAKE:
-                self._hand_on()
-                handed = True
             return taken
 
         try:
@@ -150,4 +138,3 @@ class GroupCommit:
                 wake = item.wake  # None: the leader's own
                 if wake is not None:
                     wake.release()
-        return handed
