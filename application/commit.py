@@ -82,7 +82,7 @@ class ConsultedUnions:
     dissolved or not) changes only with a placement, which moves that version: while it holds, a
     group whose loads are all these unions or aggregates its commands create needs no read under
     the lock. A member assumed new that exists fails the group's insert on the ledger's unique
-    position per aggregate, and the group is then decided again one command at a time."""
+    position per aggregate, and the group is then decided again on what it reads."""
 
     LIMIT = 50_000  # unions kept at one version; past it the group reads them as before
 
@@ -99,7 +99,16 @@ class ConsultedUnions:
 _consulted: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per open tenant store
 
 
-def _known_or_read(store: Any, group: list[Pending], cur: ViewCursor, placements: int) -> dict:
+@dataclass
+class GroupReads:
+    """How a group's aggregates are had: ``trust_kept`` lets the consulted unions and the members
+    taken as new stand in for reads; ``assumed`` says whether they did."""
+
+    trust_kept: bool
+    assumed: bool = False
+
+
+def _known_or_read(store: Any, group: list[Pending], cur: ViewCursor, placements: int, reads: GroupReads) -> dict:
     """The group's aggregates: from the unions consulted at this placements' version and none
     for those its commands create, when that covers every load; else read in the lock's
     transaction (and the unions among them kept)."""
@@ -107,7 +116,8 @@ def _known_or_read(store: Any, group: list[Pending], cur: ViewCursor, placements
     known = _consulted.setdefault(store, ConsultedUnions()).at(placements) if KEEP_CONSULTED else {}
     commands = [item.command for item in group if item.command.grouped]
     created = {i for command in commands for i in command.creates()}
-    if all(i in created or i in known for i in loads):
+    if reads.trust_kept and all(i in created or i in known for i in loads):
+        reads.assumed = bool(created)
         return {i: None if i in created else known[i] for i in loads}
     preloaded = preload(store, loads, cur)
     if KEEP_CONSULTED and len(known) < ConsultedUnions.LIMIT:
@@ -172,6 +182,9 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
             taken = take()
         return taken
 
+    # After a save that failed on a member taken as new (it exists), the group is decided again
+    # on every aggregate read under the lock, in a transaction of its own on the same connection.
+    reads = GroupReads(trust_kept=True)
     with store.thread_locked(deadline):
         while True:
             decided: list[Pending] = []
@@ -183,14 +196,14 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
                         trip = OneTrip(conn)
                         cur = ViewCursor(trip, "postgres", one_trip=True)
                         try:
-                            recordings, behind = _decide_and_write(store, cur, take_once, deadline, decided)
+                            recordings, behind = _decide_and_write(store, cur, take_once, deadline, decided, reads)
                         except BaseException:
                             trip.rollback()
                             raise
                     else:
                         cur = ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
                         with cur.pipeline(), conn.transaction():  # BEGIN and COMMIT go with the statements
-                            recordings, behind = _decide_and_write(store, cur, take_once, deadline, decided)
+                            recordings, behind = _decide_and_write(store, cur, take_once, deadline, decided, reads)
             except _CatchUpFirst:
                 with store.store_locked(deadline):
                     store.catch_up_locked()
@@ -201,6 +214,11 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
                 # unexpected, as the lock was held: a writer that does not take it
                 if fenced(error):  # the tenant has moved to another server (tenants/moving.py)
                     raise TenantMoved(store.tenant_id) from error
+                if reads.assumed:
+                    reads = GroupReads(trust_kept=False)
+                    for item in taken or ():
+                        item.result, item.error, item.done = None, None, False
+                    continue
                 refused = True
             if refused or behind:
                 with store.store_locked(deadline):
@@ -211,7 +229,7 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
 
 
 def _decide_and_write(
-    store: Any, cur: ViewCursor, take: Take, deadline: float, decided: list[Pending]
+    store: Any, cur: ViewCursor, take: Take, deadline: float, decided: list[Pending], reads: GroupReads
 ) -> tuple[list[Recording], bool]:
     """The group's transaction: the lock, where views, ledger and chain end and the group's
     aggregates; then keys, events (at the ledger's next positions, known from its end), view
@@ -245,7 +263,7 @@ def _decide_and_write(
         raise _CatchUpFirst
     group = take()
     if preloaded is None:
-        preloaded = _known_or_read(store, group, cur, ends.placements)
+        preloaded = _known_or_read(store, group, cur, ends.placements, reads)
     chosen, uow = decide(store, group, cur, ends.placements, preloaded)
     decided.extend(chosen)
     events = uow.collect_events()
