@@ -160,12 +160,13 @@ def main() -> None:
         per_thread[thread][0] += w
         per_thread[thread][1] += d
     print(f"{events:,} events in {threads['MainThread'][0]:.2f} s")
-    print(f"{'thread':24} {'wall s':>8} {'from-to s':>12} {'Python CPU s':>13} {'in statements s':>16} {'backend CPU s':>14}")
+    heads = ("wall s", "from-to s", "Python CPU s", "in statements s", "backend CPU s")
+    print(f"{'thread':24} " + " ".join(f"{h:>{w}}" for h, w in zip(heads, (8, 12, 13, 16, 14), strict=True)))
     for name in [n for n in spans if n == "finishing" or n.startswith("lane ")]:
         start, end = spans[name]
         threads.setdefault(name, [end - start, 0.0])
     for name, (w, own) in sorted(threads.items()):
-        sw, sd = per_thread.get(name, [0.0, 0.0]) if name in per_thread else [0.0, 0.0]
+        sw, sd = per_thread.get(name, [0.0, 0.0])
         start, end = spans.get(name, (0.0, w))
         print(f"{name:24} {w:8.2f} {start:5.2f}-{end:6.2f} {own:13.2f} {sw:16.2f} {sd:14.2f}")
     python_cpu = sum(own for name, (_w, own) in threads.items() if name in per_thread or name == "MainThread")
