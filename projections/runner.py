@@ -136,7 +136,12 @@ class Projector:
         self.rebuilding = rebuilding
         for projection in self.projections:
             lane = (projection.rebuild_lane if rebuilding else None) or projection.lane
-            self.lanes.setdefault(lane, []).append(projection)
+            parts = projection.rebuild_parts if rebuilding and events_table is not None else 1
+            if parts > 1:  # each part a lane of its own (PostgreSQL: its runs derived in SQL by part)
+                for part in range(parts):
+                    self.lanes.setdefault(f"{lane}-{part}", []).append(projection.parted(part, parts))
+            else:
+                self.lanes.setdefault(lane, []).append(projection)
         # Per lane, the events one of its views applies in Python: a catch-up that derives reads
         # the state of these only (what every view derives or ignores, of any topic, it leaves).
         self._read = {
@@ -572,6 +577,10 @@ class Projector:
         if self.schema is None:
             return self._rebuild_in_place(progress)
         return self._rebuild_beside(progress)
+
+    def rebuild_connections(self) -> int:
+        """The connections a rebuild beside the views holds at once: its reader's and its lanes'."""
+        return 1 + len(self.beside("").lanes) if self.schema is not None else 1
 
     def _rebuild_in_place(self, progress: Callable[[int], None] | None) -> int:
         """SQLite: empty the views and apply the ledger again in one transaction."""
