@@ -28,7 +28,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +116,7 @@ class Projector:
         schema: str | None = None,
         ledger_table: str | None = None,
         rebuilding: bool = False,
+        room: Callable[[int], AbstractContextManager[None]] | None = None,
     ):
         self.recorder = recorder
         self.mapper = mapper
@@ -130,6 +131,9 @@ class Projector:
         # The ledger's table, where the views are kept beside it (one read gives both positions).
         self.ledger_table = ledger_table
         self._topics: dict[type, str] = {}
+        # ``room(n)``: the tenant's pool allows ``n`` connections at once while it is entered (a
+        # rebuild's reader, lanes and the lock's connection held together)
+        self.room = room or (lambda _n: nullcontext())
         self.lanes: dict[str, list[Projection]] = {FOLLOWER: []}
         # Rebuilding (views no reader sees until they are swapped in): a view with a ``rebuild_lane``
         # follows the ledger in that lane, beside the others (``_rebuild_beside``).
@@ -579,7 +583,8 @@ class Projector:
         return self._rebuild_beside(progress)
 
     def rebuild_connections(self) -> int:
-        """The connections a rebuild beside the views holds at once: its reader's and its lanes'."""
+        """The connections a rebuild beside the views holds at once: its reader's and its lanes'
+        (with the caller's lock, one more)."""
         return 1 + len(self.beside("").lanes) if self.schema is not None else 1
 
     def _rebuild_in_place(self, progress: Callable[[int], None] | None) -> int:
@@ -628,7 +633,8 @@ class Projector:
                     shared.leave(lane)
 
             lanes = [(f"views-{lane}", functools.partial(follow_lane, lane)) for lane in others]
-            with in_threads([("views-reader", functools.partial(beside.read_for, shared)), *lanes]):
+            reading = in_threads([("views-reader", functools.partial(beside.read_for, shared)), *lanes])
+            with self.room(1 + self.rebuild_connections()), reading:
                 applied = follow_lane(FOLLOWER, progress)
             # every lane's indexes and statistics on two connections, once all are filled: the
             # connections a rebuild holds at once stay those of the lock, the reader, the lanes and

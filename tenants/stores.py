@@ -155,6 +155,7 @@ class TenantStore:
             events_table=events_table if derivable else None,
             schema=self.schema,
             ledger_table=events_table,
+            room=self._pool_at_least,
         )
         self._view_tables = ", ".join(self.projector.view_tables)
         if create or not self._made():
@@ -639,7 +640,7 @@ class TenantStore:
                 self.chain.tree.rebuild_locked()
 
             # the lock's connection and the tree's two (its leaves hashed ahead), besides the
-            # reader's and the lanes'
+            # reader's and the lanes' (Projector.rebuild_connections)
             connections = 3 + self.projector.rebuild_connections() if beside else 0
             with self._pool_at_least(connections), in_threads([("tree-rebuild", tree)] if beside else []):
                 applied = self.projector.rebuild(progress)
