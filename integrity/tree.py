@@ -18,9 +18,7 @@ only its public half ever leaves it.
 from __future__ import annotations
 
 import base64
-import queue
 import struct
-import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -191,54 +189,13 @@ class Tree:
         with self.transaction(write=True) as cur:
             cur.execute(f"DROP TABLE IF EXISTS {REBUILT_TABLE}")  # what a rebuild cut off left
             cur.execute(tree_ddl(cur.dialect, REBUILT_TABLE)[0])
-        size = self._grow_rebuilt(self.chain.chained())
+        size = self.extend_locked(self.chain.chained(), REBUILT_TABLE)
         with self.transaction(write=True) as cur:
             cur.execute(f"DROP TABLE {TREE_TABLE}")
             cur.execute(f"ALTER TABLE {REBUILT_TABLE} RENAME TO {TREE_TABLE}")
             if cur.dialect == "postgres":  # its key's index keeps its old name: given the usual one
                 cur.execute(f"ALTER INDEX IF EXISTS {REBUILT_TABLE}_pkey RENAME TO {TREE_TABLE}_pkey")
         return size
-
-    def _grow_rebuilt(self, upto: int) -> int:
-        """The new tree's rows (``REBUILT_TABLE``, empty) up to ``upto``; returns its size. On
-        PostgreSQL a thread of its own has the server hash the next batch of leaves, on a connection
-        of its own, while this one grows the last batch's rows and writes them: the two take turns
-        no more. The table is the rebuild's alone, so its edge is kept here between batches."""
-        if self._events_table() is None or upto <= 0:
-            return self.extend_locked(upto, REBUILT_TABLE)
-        batches = [(start, min(upto, start + LEAVES_BATCH - 1)) for start in range(1, upto + 1, LEAVES_BATCH)]
-        hashed: queue.Queue = queue.Queue(maxsize=1)  # one batch hashed ahead
-        stop = threading.Event()
-
-        def hash_ahead() -> None:
-            for start, end in batches:
-                try:
-                    item: list[bytes] | BaseException = self._leaves(start, end)
-                except BaseException as error:  # noqa: BLE001 - raised again in the growing thread
-                    item = error
-                while not stop.is_set():
-                    try:
-                        hashed.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set() or isinstance(item, BaseException):
-                    return
-
-        reader = threading.Thread(target=hash_ahead, name="tree-leaves")
-        reader.start()
-        stack: list[tuple[int, bytes]] = []
-        try:
-            for start, _end in batches:
-                leaves = hashed.get()
-                if isinstance(leaves, BaseException):
-                    raise leaves
-                with self.transaction(write=True) as cur:
-                    self._write(cur, start, stack, leaves, REBUILT_TABLE)
-        finally:
-            stop.set()
-            reader.join()
-        return upto
 
     # ---- reading -----------------------------------------------------------------------------------
     def _fetch(self, cur: Any, keys: Iterable[merkle.Key], table: str = TREE_TABLE) -> dict[merkle.Key, bytes]:

@@ -6,7 +6,6 @@ instants as microseconds since the epoch, so both stores compare them as integer
 
 from __future__ import annotations
 
-import copy as _copy
 import functools
 import json
 import re
@@ -118,9 +117,6 @@ class StoredRun:
     first: int
     last: int
     topics: tuple[str, ...]
-    # (k, n): only the events of the entities in part k of n (``part_of``), for a view a rebuild
-    # splits into parts; None: all of them
-    part: tuple[int, int] | None = None
 
     def select(
         self, topic: str | None = None, state: bool = True, business: str | None = None, entity: str = "member_id"
@@ -137,26 +133,13 @@ class StoredRun:
         parsed = "convert_from(state, 'UTF8')::jsonb"
         day_of = f"coalesce(business_date, {sql_day(business, parsed)})" if business else "business_date"
         j = f", {parsed} AS j" if state else ""
-        entity_id = f"coalesce(entity_id, {parsed}->>'{entity}')"
-        part = f" AND {part_sql(entity_id, *self.part)}" if self.part is not None else ""
         return (
             f"SELECT notification_id AS position, originator_id, originator_version AS version, topic,"
-            f" {entity_id} AS entity_id,"
+            f" coalesce(entity_id, {parsed}->>'{entity}') AS entity_id,"
             f" coalesce(recorded_at, {sql_micros('timestamp', parsed)}) AS at, {day_of} AS on_day{j}"
-            f" FROM {self.table} WHERE notification_id BETWEEN ? AND ? AND topic = ANY(?){part} OFFSET 0",
+            f" FROM {self.table} WHERE notification_id BETWEEN ? AND ? AND topic = ANY(?) OFFSET 0",
             [self.first, self.last, topics],
         )
-
-
-def part_of(entity_id: str, parts: int) -> int:
-    """Which of ``parts`` an entity's events go to when a rebuild splits a view (``part_sql``
-    in SQL): by its id's last character, which spreads sequential ids and random ones evenly."""
-    return ord(entity_id[-1]) % parts if entity_id else 0
-
-
-def part_sql(entity_id: str, part: int, parts: int) -> str:
-    """``part_of`` in SQL: whether the entity ``entity_id`` (an expression) is in ``part``."""
-    return f"mod(ascii(right({entity_id}, 1)), {int(parts)}) = {int(part)}"
 
 
 class ViewCursor:
@@ -344,12 +327,6 @@ class Projection:
     # handlers reads another view's tables and whose tables no other view's handlers read: built in
     # a schema no reader sees, it can follow the ledger on a connection of its own beside the others.
     rebuild_lane: str | None = None
-    # The parts a rebuild splits that lane into, each a lane of its own on a connection of its own,
-    # every entity's events in one part (``part_of``): for a view whose rows are each one entity's
-    # and whose handlers read only that entity's rows. ``part`` is (k, n) on such a part's copy.
-    rebuild_parts = 1
-    part: tuple[int, int] | None = None
-    part_entity = ""  # the attribute of the events a part takes that names their entity
 
     @classmethod
     def handles(cls, name: str) -> bool:
@@ -366,20 +343,6 @@ class Projection:
     def derive(self, cur: ViewCursor, run: StoredRun) -> None:
         """Write the rows of the ``derived`` events in ``run``, as their handlers would."""
         raise NotImplementedError
-
-    def parted(self, part: int, parts: int) -> Projection:
-        """This view as part ``part`` of ``parts`` (see ``rebuild_parts``): it applies only the
-        events of its entities, handled or derived."""
-        copy = _copy.copy(self)
-        copy.part = (part, parts)
-        return copy
-
-    def takes(self, event: object) -> bool:
-        """Whether this view (or part of one) applies ``event``'s rows: a part, only its entities'."""
-        if self.part is None:
-            return True
-        entity = getattr(event, self.part_entity, None)  # none: an event the view has no handler for
-        return part_of(entity, self.part[1]) == self.part[0] if entity is not None else self.part[0] == 0
 
     def create(self, cur: ViewCursor) -> None:
         for statement in self.ddl:
@@ -410,8 +373,6 @@ class Projection:
         has no handler for do not break a run."""
         run: list[tuple[object, int]] = []
         run_key = ""  # the bulk handler the run goes to
-        if self.part is not None:
-            items = [(event, position) for event, position in items if self.takes(event)]
         for event, position in items:
             name = event_name(event)
             key = self.bulk_groups.get(name, name)
@@ -453,7 +414,7 @@ class Projection:
             self._derive_run(cur, table, run)
 
     def _derive_run(self, cur: ViewCursor, table: str, run: list[tuple[str, int]]) -> None:
-        self.derive(cur, StoredRun(table, run[0][1], run[-1][1], tuple(sorted({t for t, _ in run})), self.part))
+        self.derive(cur, StoredRun(table, run[0][1], run[-1][1], tuple(sorted({t for t, _ in run}))))
 
 
 @functools.cache

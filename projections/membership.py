@@ -78,10 +78,6 @@ class Membership(Projection):
     derived = frozenset({"MemberAdmitted", "MemberCardIssued", "MemberLeft", "MemberTransferred"})
     # Its handlers read only its own tables (and the vault's, which only erasures change).
     rebuild_lane = "membership"
-    # and each handler only its member's rows (a departure's flow its member's gender): a rebuild
-    # splits the members in two lanes, the admissions and cards of each half on a core of its own
-    rebuild_parts = 2
-    part_entity = "member_id"
     ADMITTED_STATE = (
         "member_id",
         "union_id",

@@ -28,7 +28,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,7 +116,6 @@ class Projector:
         schema: str | None = None,
         ledger_table: str | None = None,
         rebuilding: bool = False,
-        room: Callable[[int], AbstractContextManager[None]] | None = None,
     ):
         self.recorder = recorder
         self.mapper = mapper
@@ -131,21 +130,13 @@ class Projector:
         # The ledger's table, where the views are kept beside it (one read gives both positions).
         self.ledger_table = ledger_table
         self._topics: dict[type, str] = {}
-        # ``room(n)``: the tenant's pool allows ``n`` connections at once while it is entered (a
-        # rebuild's reader, lanes and the lock's connection held together)
-        self.room = room or (lambda _n: nullcontext())
         self.lanes: dict[str, list[Projection]] = {FOLLOWER: []}
         # Rebuilding (views no reader sees until they are swapped in): a view with a ``rebuild_lane``
         # follows the ledger in that lane, beside the others (``_rebuild_beside``).
         self.rebuilding = rebuilding
         for projection in self.projections:
             lane = (projection.rebuild_lane if rebuilding else None) or projection.lane
-            parts = projection.rebuild_parts if rebuilding and events_table is not None else 1
-            if parts > 1:  # each part a lane of its own (PostgreSQL: its runs derived in SQL by part)
-                for part in range(parts):
-                    self.lanes.setdefault(f"{lane}-{part}", []).append(projection.parted(part, parts))
-            else:
-                self.lanes.setdefault(lane, []).append(projection)
+            self.lanes.setdefault(lane, []).append(projection)
         # Per lane, the events one of its views applies in Python: a catch-up that derives reads
         # the state of these only (what every view derives or ignores, of any topic, it leaves).
         self._read = {
@@ -582,11 +573,6 @@ class Projector:
             return self._rebuild_in_place(progress)
         return self._rebuild_beside(progress)
 
-    def rebuild_connections(self) -> int:
-        """The connections a rebuild beside the views holds at once: its reader's and its lanes'
-        (with the caller's lock, one more)."""
-        return 1 + len(self.beside("").lanes) if self.schema is not None else 1
-
     def _rebuild_in_place(self, progress: Callable[[int], None] | None) -> int:
         """SQLite: empty the views and apply the ledger again in one transaction."""
         with self.transaction(write=True) as cur:
@@ -633,8 +619,7 @@ class Projector:
                     shared.leave(lane)
 
             lanes = [(f"views-{lane}", functools.partial(follow_lane, lane)) for lane in others]
-            reading = in_threads([("views-reader", functools.partial(beside.read_for, shared)), *lanes])
-            with self.room(1 + self.rebuild_connections()), reading:
+            with in_threads([("views-reader", functools.partial(beside.read_for, shared)), *lanes]):
                 applied = follow_lane(FOLLOWER, progress)
             # every lane's indexes and statistics on two connections, once all are filled: the
             # connections a rebuild holds at once stay those of the lock, the reader, the lanes and

@@ -155,7 +155,6 @@ class TenantStore:
             events_table=events_table if derivable else None,
             schema=self.schema,
             ledger_table=events_table,
-            room=self._pool_at_least,
         )
         self._view_tables = ", ".join(self.projector.view_tables)
         if create or not self._made():
@@ -639,31 +638,13 @@ class TenantStore:
             def tree() -> None:
                 self.chain.tree.rebuild_locked()
 
-            # the lock's connection and the tree's two (its leaves hashed ahead), besides the
-            # reader's and the lanes' (Projector.rebuild_connections)
-            connections = 3 + self.projector.rebuild_connections() if beside else 0
-            with self._pool_at_least(connections), in_threads([("tree-rebuild", tree)] if beside else []):
+            with in_threads([("tree-rebuild", tree)] if beside else []):
                 applied = self.projector.rebuild(progress)
             self.stopped = None
             if not beside:
                 self.chain.tree.rebuild_locked()
             self.extend_chain_locked()
             return applied
-
-    @contextmanager
-    def _pool_at_least(self, connections: int) -> Iterator[None]:
-        """The tenant's pool allowed ``connections`` at once while the body runs (a rebuild's
-        connections held together), where it allows fewer; as it was afterwards."""
-        pool = getattr(self.datastore, "pool", None)
-        if pool is None or not hasattr(pool, "resize") or pool.max_size >= connections:
-            yield
-            return
-        min_size, max_size = pool.min_size, pool.max_size
-        pool.resize(min_size, connections)
-        try:
-            yield
-        finally:
-            pool.resize(min_size, max_size)
 
     def close(self) -> None:
         self.event_store.close()
