@@ -102,6 +102,8 @@ def main() -> None:
 
     profile = Profile()
     threads: dict[str, list[float]] = {}
+    spans: dict[str, tuple[float, float]] = {}  # each thread's start and end, from the rebuild's start
+    began = time.perf_counter()
     in_threads = runner.in_threads
 
     def timed_thread(name: str, work: Callable[[], None]) -> Callable[[], None]:
@@ -111,6 +113,7 @@ def main() -> None:
                 work()
             finally:
                 threads[name] = [time.perf_counter() - wall, time.thread_time() - own]
+                spans[name] = (wall - began, time.perf_counter() - began)
 
         return run
 
@@ -118,6 +121,26 @@ def main() -> None:
         return in_threads([(name, timed_thread(name, work)) for name, work in works])
 
     runner.in_threads = profiled_threads  # type: ignore[assignment]
+    finish = runner.Projector.finish
+
+    def timed_finish(self: Any, *args: Any, **kwargs: Any) -> None:
+        start = time.perf_counter() - began
+        try:
+            finish(self, *args, **kwargs)
+        finally:
+            spans["finishing"] = (start, time.perf_counter() - began)
+
+    runner.Projector.finish = timed_finish  # type: ignore[method-assign]
+    catch_up = runner.Projector.catch_up
+
+    def timed_catch_up(self: Any, *args: Any, **kwargs: Any) -> int:
+        start = time.perf_counter() - began
+        try:
+            return catch_up(self, *args, **kwargs)
+        finally:
+            spans[f"lane {kwargs.get('lane', runner.FOLLOWER)}"] = (start, time.perf_counter() - began)
+
+    runner.Projector.catch_up = timed_catch_up  # type: ignore[method-assign]
     import tenants.stores as stores_module
 
     stores_module.in_threads = profiled_threads  # type: ignore[attr-defined]
@@ -127,6 +150,7 @@ def main() -> None:
         try:
             profile.install()
             wall, own = time.perf_counter(), time.thread_time()
+            began = wall
             events = store.rebuild()
             threads["MainThread"] = [time.perf_counter() - wall, time.thread_time() - own]
         finally:
@@ -136,10 +160,17 @@ def main() -> None:
         per_thread[thread][0] += w
         per_thread[thread][1] += d
     print(f"{events:,} events in {threads['MainThread'][0]:.2f} s")
-    print(f"{'thread':24} {'wall s':>8} {'Python CPU s':>13} {'in statements s':>16} {'backend CPU s':>14}")
+    heads = ("wall s", "from-to s", "Python CPU s", "in statements s", "backend CPU s")
+    print(f"{'thread':24} " + " ".join(f"{h:>{w}}" for h, w in zip(heads, (8, 12, 13, 16, 14), strict=True)))
+    for name in [n for n in spans if n == "finishing" or n.startswith("lane ")]:
+        start, end = spans[name]
+        threads.setdefault(name, [end - start, 0.0])
     for name, (w, own) in sorted(threads.items()):
         sw, sd = per_thread.get(name, [0.0, 0.0])
-        print(f"{name:24} {w:8.2f} {own:13.2f} {sw:16.2f} {sd:14.2f}")
+        start, end = spans.get(name, (0.0, w))
+        print(f"{name:24} {w:8.2f} {start:5.2f}-{end:6.2f} {own:13.2f} {sw:16.2f} {sd:14.2f}")
+    python_cpu = sum(own for name, (_w, own) in threads.items() if name in per_thread or name == "MainThread")
+    print(f"CPU in all: {python_cpu:.2f} s Python, {sum(d for _w, d in per_thread.values()):.2f} s backends")
     print(f"\n{'thread':16} {'n':>6} {'wall s':>7} {'db CPU s':>8}  statement")
     ranked = sorted(profile.statements.items(), key=lambda item: -item[1][1])
     for (thread, kind), (n, w, d) in ranked[: args.top]:
