@@ -157,17 +157,26 @@ def test_gunicorn_serves_and_a_restart_keeps_everything(settings):
         server.stop()
 
 
-def test_a_worker_keeps_the_loaded_app_out_of_the_collectors_reach():
+def test_a_worker_keeps_the_loaded_app_out_of_the_collectors_reach(monkeypatch, tmp_path):
     import gc
     import logging
     import runpy
     from types import SimpleNamespace
 
+    import gunicorn.util
+
+    from service import logs
+
+    # The config, run in this process, sets PROMETHEUS_MULTIPROC_DIR (a folder of its own, left
+    # behind) and replaces gunicorn's error writer: left so, later tests' in-process scrapes would
+    # read the files of the gunicorn workers started after it instead of this process's counters.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.setattr(gunicorn.util, "write_error", gunicorn.util.write_error)
+    monkeypatch.setattr(logs, "_installed", list(logs._installed))
     config = runpy.run_path(str(ROOT / "service" / "gunicorn.conf.py"))
-    names = ("service", "tenants", "projections")
     kept = {
         n: (list(logging.getLogger(n).handlers), logging.getLogger(n).level, logging.getLogger(n).propagate)
-        for n in names
+        for n in logs.LOGGERS
     }
     worker = SimpleNamespace(log=SimpleNamespace(error_log=logging.getLogger("gunicorn.error")))
     gc.unfreeze()
