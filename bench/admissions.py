@@ -5,10 +5,13 @@ however many a run admits, the figures of the generated years count the generate
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 from demo.generator import LAST_DAY, member_name
+from projections.placement import Placements, holder_on
 
 
 def admission_bodies(rng: random.Random, unions: list[tuple[str, date]], today: date) -> Callable[[str, int], dict]:
@@ -32,3 +35,12 @@ def admission_bodies(rng: random.Random, unions: list[tuple[str, date]], today: 
         }
 
     return admission
+
+
+def busiest_unit(store: Any, unions: list[tuple[str, date]], today: date) -> tuple[str, list[tuple[str, date]]]:
+    """The unit holding the most of ``unions`` on ``today``, and the unions it holds: a scoped
+    clerk's unit and where its admissions go."""
+    spans = Placements(store.transaction).spans("union", [u for u, _f in unions])
+    holder = {u: holder_on(spans.get(u, []), today.toordinal())[0] for u, _f in unions}
+    unit = Counter(holder.values()).most_common(1)[0][0]
+    return unit, [(u, f) for u, f in unions if holder[u] == unit]

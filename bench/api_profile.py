@@ -36,10 +36,9 @@ from psycopg import sql
 
 from application.register import Register
 from bench import kept
-from bench.admissions import admission_bodies
+from bench.admissions import admission_bodies, busiest_unit
 from demo.generator import generate_province, load_province
 from domain.clock import vietnam_today
-from projections.placement import Placements, holder_on
 from tenants.bootstrap import bootstrap
 from tenants.settings import schema_name
 
@@ -132,12 +131,9 @@ def main(argv: list[str] | None = None) -> None:
         with platform.stores.use(tenant) as store:
             load_province(Register(store), province, actor="bench")
             unions = province.open_unions()
-            spans = Placements(store.transaction).spans("union", [u for u, _f in unions])
+            today = vietnam_today()
+            unit, scoped = busiest_unit(store, unions, today)
         print(f"loaded {args.members:,} members in {time.perf_counter() - started:.1f} s")
-        today = vietnam_today()
-        holder = {u: holder_on(spans.get(u, []), today.toordinal())[0] for u, _f in unions}
-        unit = Counter(holder.values()).most_common(1)[0][0]
-        scoped = [(u, f) for u, f in unions if holder[u] == unit]
         if not args.unscoped:
             token = platform.registry.issue_token(tenant, "clerk", "bench-clerk", unit)
 

@@ -35,6 +35,30 @@ def wait_until(condition, seconds: float = 10) -> None:
         time.sleep(0.005)
 
 
+def admitted_in_one_group(store, register: Register, member_ids: tuple[str, ...]) -> dict[str, object]:
+    """Each of ``member_ids`` admitted to u1 on 1 April 2024 from a thread of its own, queued behind
+    the tenant lock so that they are taken as one group: each one's answer, or its error."""
+    admission = {"union_id": "u1", "admitted_on": date(2024, 4, 1), "gender": "female", "actor": "tester"}
+    outcomes: dict[str, object] = {}
+
+    def run(member_id: str) -> None:
+        try:
+            command = AdmitMember(id=member_id, full_name=f"Người {member_id}", **admission)
+            outcomes[member_id] = register.execute(command)
+        except Exception as error:  # noqa: BLE001 - the outcome under test
+            outcomes[member_id] = error
+
+    threads = []
+    with store.lock():
+        for n, member_id in enumerate(member_ids, start=1):
+            threads.append(threading.Thread(target=run, args=(member_id,)))
+            threads[-1].start()
+            wait_until(lambda n=n: register._group.queued() == n)
+    for thread in threads:
+        thread.join(30)
+    return outcomes
+
+
 def test_commands_queued_together_are_decided_one_by_one_and_saved_once(app, tenant, monkeypatch):
     small_province(tenant)
     admission = {
@@ -302,25 +326,7 @@ def test_a_group_whose_save_collides_is_decided_again_one_by_one(app, tenant, mo
             return decided
 
         monkeypatch.setattr(commit, "decide", decide_then_collide)
-        admission = {"union_id": "u1", "admitted_on": date(2024, 4, 1), "gender": "female", "actor": "tester"}
-        outcomes: dict[str, object] = {}
-
-        def run(member_id: str) -> None:
-            try:
-                outcomes[member_id] = register.execute(
-                    AdmitMember(id=member_id, full_name=f"Người {member_id}", **admission)
-                )
-            except Exception as error:  # noqa: BLE001 - the outcome under test
-                outcomes[member_id] = error
-
-        threads = []
-        with store.lock():
-            for n, member_id in enumerate(("m6", "m7"), start=1):
-                threads.append(threading.Thread(target=run, args=(member_id,)))
-                threads[-1].start()
-                wait_until(lambda n=n: register._group.queued() == n)
-        for thread in threads:
-            thread.join(30)
+        outcomes = admitted_in_one_group(store, register, ("m6", "m7"))
         monkeypatch.undo()
 
         assert isinstance(outcomes["m7"], AlreadyExists)
@@ -510,25 +516,7 @@ def test_a_group_of_admissions_to_unions_it_knows_reads_nothing_under_the_lock(a
             "_write",
             lambda store, cur, events, *rest: saves.append(len(events)) or real_write(store, cur, events, *rest),
         )
-        outcomes: dict[str, object] = {}
-        admission = {"union_id": "u1", "admitted_on": date(2024, 4, 1), "gender": "female", "actor": "tester"}
-
-        def run(member_id: str) -> None:
-            try:
-                outcomes[member_id] = register.execute(
-                    AdmitMember(id=member_id, full_name=f"Người {member_id}", **admission)
-                )
-            except Exception as error:  # noqa: BLE001 - the outcome under test
-                outcomes[member_id] = error
-
-        threads = []
-        with store.lock():
-            for n, member_id in enumerate(("m8", "m1", "m9"), start=1):
-                threads.append(threading.Thread(target=run, args=(member_id,)))
-                threads[-1].start()
-                wait_until(lambda n=n: register._group.queued() == n)
-        for thread in threads:
-            thread.join(30)
+        outcomes = admitted_in_one_group(store, register, ("m8", "m1", "m9"))
         monkeypatch.undo()
 
         assert isinstance(outcomes["m1"], AlreadyExists)
