@@ -91,9 +91,14 @@ class Context:
     def tenant(self, service: Service, scenario: str) -> Tenant:
         self.tenants += 1
         tenant_id = f"{scenario}-{self.tenants}"[-40:].strip("-")
-        answer = service.call(
-            "POST", "/v1/tenants", self.settings.admin_token, {"id": tenant_id, "name": f"Fault suite {tenant_id}"}
-        )
+        body = {"id": tenant_id, "name": f"Fault suite {tenant_id}"}
+        answer = service.call("POST", "/v1/tenants", self.settings.admin_token, body)
+        # Setting a scenario up, not its fault: a 503 ("try again shortly", as a server just freed
+        # by the scenario before is still slow to answer) is asked again, as a client would.
+        deadline = time.monotonic() + 30
+        while answer.status == 503 and time.monotonic() < deadline:
+            time.sleep(1)
+            answer = service.call("POST", "/v1/tenants", self.settings.admin_token, body)
         expect(answer, 201)
         return Tenant(tenant_id, answer.body["token"])
 
