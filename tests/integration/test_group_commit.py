@@ -35,6 +35,18 @@ def wait_until(condition, seconds: float = 10) -> None:
         time.sleep(0.005)
 
 
+def counted_saves(monkeypatch) -> list[int]:
+    """How many events each save of a group writes (a save the ledger then refuses included)."""
+    saves: list[int] = []
+    real_write = commit._write
+    monkeypatch.setattr(
+        commit,
+        "_write",
+        lambda store, cur, events, *rest: saves.append(len(events)) or real_write(store, cur, events, *rest),
+    )
+    return saves
+
+
 def admitted_in_one_group(store, register: Register, member_ids: tuple[str, ...]) -> dict[str, object]:
     """Each of ``member_ids`` admitted to u1 on 1 April 2024 from a thread of its own, queued behind
     the tenant lock so that they are taken as one group: each one's answer, or its error."""
@@ -83,13 +95,7 @@ def test_commands_queued_together_are_decided_one_by_one_and_saved_once(app, ten
     with platform.stores.use(tenant.id) as store:
         register = Register(store)
         before = store.projector.ledger_position()
-        saves: list[int] = []
-        real_write = commit._write
-        monkeypatch.setattr(
-            commit,
-            "_write",
-            lambda store, cur, events, *rest: saves.append(len(events)) or real_write(store, cur, events, *rest),
-        )
+        saves = counted_saves(monkeypatch)
         outcomes: dict[str, object] = {}
 
         def run(name, command) -> None:
@@ -509,13 +515,7 @@ def test_a_group_of_admissions_to_unions_it_knows_reads_nothing_under_the_lock(a
             return real_preload(store, ids, cur)
 
         monkeypatch.setattr(commit, "preload", counted)
-        saves: list[int] = []
-        real_write = commit._write
-        monkeypatch.setattr(
-            commit,
-            "_write",
-            lambda store, cur, events, *rest: saves.append(len(events)) or real_write(store, cur, events, *rest),
-        )
+        saves = counted_saves(monkeypatch)
         outcomes = admitted_in_one_group(store, register, ("m8", "m1", "m9"))
         monkeypatch.undo()
 
