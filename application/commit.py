@@ -266,7 +266,12 @@ def _decide_and_write(
         ends = _ends_of(store, cur.raw.rows(at_ends)[0])
         preloaded = aggregates(store, loads, cur.raw.rows(at_loads)) if loads else {}
     else:
-        ends = _ends(store, cur)
+        try:
+            ends = _ends(store, cur)
+        except BaseException:
+            if ahead is not None:  # no answer decided ahead stands before the placements are read under the lock
+                _forget(ahead.group)
+            raise
     if ends.views < ends.top or ends.chain_end[0] < ends.top:
         raise _CatchUpFirst
     group = take()
