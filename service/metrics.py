@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import values as _values
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 
@@ -32,8 +32,10 @@ from tenants.settings import schema_name
 
 log = logging.getLogger("service.requests")
 PATH = "/metrics"
-MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR"
 POOL_EVERY_SECONDS = 1.0  # how often a worker renews its pool gauges (at the end of a request)
+# Whether this process counts into the folder's files: prometheus-client chose once, when it was
+# imported, from PROMETHEUS_MULTIPROC_DIR as it was then; a scrape reads the counts where they are.
+COUNTED_IN_FILES = _values.ValueClass is not _values.MutexValue
 
 REQUESTS = Counter("unionledger_requests", "HTTP requests answered, by route and status", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -130,7 +132,7 @@ def is_scraper(token: str, settings: Any) -> bool:
 def exposition(platform: Any) -> Response:
     """Every worker's counters (or this process's), and the tenants' lag read now."""
     registry = CollectorRegistry()
-    if os.environ.get(MULTIPROCESS):
+    if COUNTED_IN_FILES:
         from prometheus_client import multiprocess
 
         multiprocess.MultiProcessCollector(registry)

@@ -97,6 +97,19 @@ def test_requests_commands_and_how_far_views_and_chain_trail_the_ledger(client, 
     assert (seen[("unionledger_views_behind_events", t)], seen[("unionledger_chain_behind_events", t)]) == (0.0, 0.0)
 
 
+def test_a_folder_named_after_the_counters_were_made_does_not_hide_them(client, tenant, tmp_path, monkeypatch):
+    """prometheus-client chose where this process counts when it was imported: a scrape reads
+    them there, even if PROMETHEUS_MULTIPROC_DIR is set later (the folder holds none of them)."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    key = (
+        "unionledger_requests_total",
+        (("method", "POST"), ("route", "/v1/tenants/<tenant>/units"), ("status", "201")),
+    )
+    before = scrape(client).get(key, 0.0)
+    tenant.post("/units", unit(1))
+    assert scrape(client)[key] == before + 1
+
+
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)  # the embedded store has no pools
 def test_pool_use_is_counted_per_server(backend, client, tenant: TenantClient):
     tenant.post("/units", unit(1))
