@@ -166,8 +166,8 @@ BARS = {  # the issue's bar, at 1,000,000 members on 2 cores
     "scope_overhead": ("<=", 0.10),
     "api_p99_ms": ("<", 50),
     "api_errors": ("=", 0),
-    "indicators_p95_ms": ("<=", 50),
-    "verify_ms": ("<=", 200),
+    "indicators_p95_ms": ("<=", 15),  # issue 27 keeps them where they were met (earlier: 50 and 200)
+    "verify_ms": ("<=", 50),
     "breakdown_p95_ms": ("<=", 50),
     "series_p95_ms": ("<=", 150),
     "list_p95_ms": ("<=", 50),
