@@ -7,10 +7,8 @@ go as three texts (persistence.one_trip), each one round trip and one wait on th
 lock and where views, ledger and chain end; the group's aggregates; then keys, events (at
 positions known from the ledger's end: nothing is read back), view rows, chain links, tree leaves
 and COMMIT. The group is taken once the lock is had, so that the commands queued while it was
-waited for join it: one round trip more under the lock, for fewer and larger groups. A group that
-needs no read (admissions to unions consulted at the placements' current version) is decided
-before the lock is asked for, and only what joined it meanwhile is decided under the lock. On
-SQLite the write transaction is the lock between processes, and the statements go one at a time.
+waited for join it: one round trip more under the lock, for fewer and larger groups. On SQLite
+the write transaction is the lock between processes, and the statements go one at a time.
 """
 
 from __future__ import annotations
@@ -59,12 +57,6 @@ def decide(
     if preloaded is None:
         preloaded = preload(store, _loads(group), cur)
     uow = unit_of_work(store, preloaded)
-    return decide_into(store, uow, group, placements), uow
-
-
-def decide_into(store: Any, uow: UnitOfWork, group: list[Pending], placements: int | None) -> list[Pending]:
-    """``decide``'s handlers, in ``uow`` (which holds the group's aggregates); returns the commands
-    decided, each refused one done with its error."""
     outside = _outside_scopes(store, group, uow, placements)
     decided: list[Pending] = []
     for item in group:
@@ -81,7 +73,7 @@ def decide_into(store: Any, uow: UnitOfWork, group: list[Pending], placements: i
             item.error, item.done = error, True
         finally:
             uow.sealed_ahead = None
-    return decided
+    return decided, uow
 
 
 class ConsultedUnions:
@@ -125,7 +117,7 @@ def _known_or_read(store: Any, group: list[Pending], cur: ViewCursor, placements
     commands = [item.command for item in group if item.command.grouped]
     created = {i for command in commands for i in command.creates()}
     if reads.trust_kept and all(i in created or i in known for i in loads):
-        reads.assumed = reads.assumed or bool(created)
+        reads.assumed = bool(created)
         return {i: None if i in created else known[i] for i in loads}
     preloaded = preload(store, loads, cur)
     if KEEP_CONSULTED and len(known) < ConsultedUnions.LIMIT:
@@ -174,7 +166,6 @@ TAKE_EARLY = False  # a group taken as the lock is asked for, read with the ends
 ENDS_FUNCTION = True  # the ends read through the schema's function (integrity.ends); else planned each time
 WRITE_FUNCTION = True  # keys, tokens and events through the schema's function (persistence.recorders)
 KEEP_CONSULTED = True  # unions consulted kept while the placements hold (else read for every group)
-DECIDE_AHEAD = True  # a group needing no read decided before the lock is asked for (application.commit._ahead)
 
 
 def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
@@ -183,10 +174,12 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
     from psycopg.rows import tuple_row
 
     deadline = time.monotonic() + store.lock_wait
-    taken: list[Pending] = []
+    taken: list[Pending] | None = None
 
-    def take_all() -> list[Pending]:  # the group so far (again after catching up), with what queued since
-        taken[:] = take()
+    def take_once() -> list[Pending]:  # the same group again after catching up
+        nonlocal taken
+        if taken is None:
+            taken = take()
         return taken
 
     # After a save that failed on a member taken as new (it exists), the group is decided again
@@ -203,16 +196,15 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
                         trip = OneTrip(conn)
                         cur = ViewCursor(trip, "postgres", one_trip=True)
                         try:
-                            recordings, behind = _decide_and_write(store, cur, take_all, deadline, decided, reads)
+                            recordings, behind = _decide_and_write(store, cur, take_once, deadline, decided, reads)
                         except BaseException:
                             trip.rollback()
                             raise
                     else:
                         cur = ViewCursor(conn.cursor(row_factory=tuple_row), "postgres")
                         with cur.pipeline(), conn.transaction():  # BEGIN and COMMIT go with the statements
-                            recordings, behind = _decide_and_write(store, cur, take_all, deadline, decided, reads)
+                            recordings, behind = _decide_and_write(store, cur, take_once, deadline, decided, reads)
             except _CatchUpFirst:
-                _forget(taken)  # decided ahead of the lock, perhaps: decided again once caught up
                 with store.store_locked(deadline):
                     store.catch_up_locked()
                 continue
@@ -224,7 +216,8 @@ def _pipelined(store: Any, take: Take) -> tuple[list[Pending], list[Recording]]:
                     raise TenantMoved(store.tenant_id) from error
                 if reads.assumed:
                     reads = GroupReads(trust_kept=False)
-                    _forget(taken)
+                    for item in taken or ():
+                        item.result, item.error, item.done = None, None, False
                     continue
                 refused = True
             if refused or behind:
@@ -251,7 +244,6 @@ def _decide_and_write(
     wait = max(1, int((deadline - time.monotonic()) * 1000))
     cur.execute("SELECT set_config('lock_timeout', ?, true)", (f"{wait}ms",))
     cur.execute("SELECT pg_advisory_xact_lock(?)", (store.lock_key,))
-    ahead = _ahead(store, take, reads) if isinstance(cur.raw, OneTrip) and not TAKE_EARLY else None
     preloaded = None
     if isinstance(cur.raw, OneTrip) and TAKE_EARLY:
         # The group is taken as the lock is asked for, and its aggregates are read with the
@@ -266,32 +258,15 @@ def _decide_and_write(
         ends = _ends_of(store, cur.raw.rows(at_ends)[0])
         preloaded = aggregates(store, loads, cur.raw.rows(at_loads)) if loads else {}
     else:
-        try:
-            ends = _ends(store, cur)
-        except BaseException:
-            if ahead is not None:  # no answer decided ahead stands before the placements are read under the lock
-                _forget(ahead.group)
-            raise
+        ends = _ends(store, cur)
     if ends.views < ends.top or ends.chain_end[0] < ends.top:
         raise _CatchUpFirst
     group = take()
-    if ahead is not None and ahead.placements == ends.placements:
-        # Decided ahead on the placements as they still are: only what queued since is decided
-        # now, and every event takes its instant under the lock, as if decided here.
-        chosen, uow = ahead.decided, ahead.uow
-        joined = group[len(ahead.group) :]
-        if joined:
-            uow.know(_known_or_read(store, joined, cur, ends.placements, reads))
-            chosen = chosen + decide_into(store, uow, joined, ends.placements)
-        events = _stamped(uow.collect_events())
-    else:
-        if ahead is not None:  # the placements moved: every answer is decided again on them
-            _forget(group)
-        if preloaded is None:
-            preloaded = _known_or_read(store, group, cur, ends.placements, reads)
-        chosen, uow = decide(store, group, cur, ends.placements, preloaded)
-        events = uow.collect_events()
+    if preloaded is None:
+        preloaded = _known_or_read(store, group, cur, ends.placements, reads)
+    chosen, uow = decide(store, group, cur, ends.placements, preloaded)
     decided.extend(chosen)
+    events = uow.collect_events()
     if events and ends.next_position != ends.top + 1:  # positions a rolled-back write used up hold no event
         cur.execute(
             "INSERT INTO ledger_voids (position) SELECT generate_series(?, ?) ON CONFLICT DO NOTHING",
@@ -307,53 +282,6 @@ def _decide_and_write(
         cur.execute("COMMIT")
         cur.raw.send()
     return recordings, bool(recordings) and ends.next_position != ends.top + 1
-
-
-@dataclass(frozen=True)
-class Ahead:
-    """A group decided before the tenant lock was asked for, on the placements' ``placements``
-    version: its commands (``group``), those decided (``decided``) and what they changed."""
-
-    placements: int
-    group: list[Pending]
-    decided: list[Pending]
-    uow: UnitOfWork
-
-
-def _ahead(store: Any, take: Take, reads: GroupReads) -> Ahead | None:
-    """The group queued so far, decided before the lock is asked for when a group's grouped
-    commands load only unions consulted at the placements' last version and members they create
-    (``ConsultedUnions``): then the lock is held for the writes, not for the handlers. Kept only if
-    the placements are at that version under the lock; None if nothing was decided."""
-    consulted = _consulted.get(store)
-    if not (DECIDE_AHEAD and KEEP_CONSULTED and reads.trust_kept) or consulted is None or consulted.version is None:
-        return None
-    group = take()
-    if not group or not all(item.command.grouped for item in group):
-        return None
-    known, loads = consulted.unions, _loads(group)
-    created = {i for item in group for i in item.command.creates()}
-    if not all(i in created or i in known for i in loads):
-        return None
-    reads.assumed = reads.assumed or bool(created)
-    preloaded = {i: None if i in created else known[i] for i in loads}
-    decided, uow = decide(store, group, None, consulted.version, preloaded)
-    return Ahead(consulted.version, list(group), decided, uow)
-
-
-def _forget(group: list[Pending]) -> None:
-    """Undo the answers given to ``group``'s commands, to decide them again."""
-    for item in group:
-        item.result, item.error, item.done = None, None, False
-
-
-def _stamped(events: list[Any]) -> list[Any]:
-    """``events``, each given the instant it is recorded at, taken now, under the lock, in their
-    order: an event decided before the lock was had is then timed as those decided under it, so
-    that time follows position in the ledger whichever process wrote first."""
-    for event in events:
-        object.__setattr__(event, "timestamp", event.create_timestamp())
-    return events
 
 
 @dataclass(frozen=True)

@@ -52,9 +52,8 @@ class GroupCommit:
     """The queue of one tenant's grouped commands, and who leads it.
 
     ``commit(take)`` is called by the leader with the tenant lock not yet held; it must call
-    ``take()`` (under the lock, so that every command queued meanwhile joins; again, if it took
-    some before asking for the lock) and set ``done`` with a result or an error on every command
-    it took. Each call returns every command taken so far, those queued since last added at the end.
+    ``take()`` once (under the lock, so that every command queued meanwhile joins) and set
+    ``done`` with a result or an error on every command it took.
     """
 
     def __init__(self, commit: Callable[[Take], None], limit: int = GROUP_LIMIT):
@@ -109,10 +108,10 @@ class GroupCommit:
 
     def _lead_once(self) -> None:
         taken: list[Pending] = []
-        keys: set[str] = set()  # no two commands of the group share a key, over every take
 
         def take() -> list[Pending]:
             with self._mutex:
+                keys: set[str] = set()
                 for item in self._queue:
                     if len(taken) >= self._limit:
                         break

@@ -73,11 +73,6 @@ class UnitOfWork:
         # What the command being decided had sealed before it queued: (member id, data, sealed, key, tokens)
         self.sealed_ahead: tuple[str, dict[str, Any], str, bytes, list[int]] | None = None
 
-    def know(self, preloaded: dict[UUID, RegisterAggregate | None]) -> None:
-        """Aggregates read for commands that join the unit of work: kept where it knows none yet."""
-        for storage_id, aggregate in preloaded.items():
-            self._known.setdefault(storage_id, aggregate)
-
     def get(self, cls: type[A], client_id: str, field: str = "id") -> A:
         """The aggregate of kind ``cls`` with the client's id; NotFound (naming ``field``) if none."""
         storage_id = cls.storage_id(client_id)

@@ -204,11 +204,7 @@ def _hot(args, call, commit_with) -> None:  # type: ignore[no-untyped-def]
     taken: list = []
 
     def keep(self, take):  # type: ignore[no-untyped-def]
-        def kept():  # type: ignore[no-untyped-def]
-            taken[:] = take()
-            return taken
-
-        real(self, kept)
+        real(self, lambda: taken.extend(take()) or taken)
 
     def stub(self, take):  # type: ignore[no-untyped-def]
         for item in take():

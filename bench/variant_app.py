@@ -9,7 +9,6 @@
 - ``one_trip``: a group's statements go in a pipeline, not as one text (application/commit.py);
 - ``late_take``: a group is taken as the lock is asked for, its aggregates read with the ends (not once it is had);
 - ``consulted``: every group reads its unions under the lock, none kept from the last (application/commit.py);
-- ``ahead``: no group is decided before the lock is asked for, every one under it (application/commit.py);
 - ``short_switch``: the interpreter's switch interval left at Python's 5 ms, not the 1 ms gunicorn.conf.py sets;
 - ``warm``: a tenant's indicator columns are not read ahead when a worker opens it;
 - ``timeline``: nothing left out, but each request's and each group's steps are timed and written,
@@ -28,19 +27,7 @@ import sys
 from flask import Response
 
 WITHOUT = {part.strip() for part in os.environ.get("BENCH_WITHOUT", "").split(",") if part.strip()}
-KNOWN = {
-    "tree",
-    "metrics",
-    "log",
-    "recheck",
-    "one_trip",
-    "late_take",
-    "consulted",
-    "ahead",
-    "short_switch",
-    "warm",
-    "timeline",
-}
+KNOWN = {"tree", "metrics", "log", "recheck", "one_trip", "late_take", "consulted", "short_switch", "warm", "timeline"}
 if WITHOUT - KNOWN:
     raise ValueError(f"BENCH_WITHOUT names what it cannot leave out: {', '.join(sorted(WITHOUT - KNOWN))}")
 
@@ -71,11 +58,6 @@ if "consulted" in WITHOUT:
     from application import commit
 
     commit.KEEP_CONSULTED = False
-
-if "ahead" in WITHOUT:
-    from application import commit
-
-    commit.DECIDE_AHEAD = False
 
 if "late_take" in WITHOUT:
     from application import commit
