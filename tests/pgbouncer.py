@@ -18,7 +18,11 @@ from faults.pgbouncer import installed
 from faults.pgbouncer import pgbouncer as started
 from tests.conftest import PG_URL, under_ci
 
-SERVER_CONNECTIONS = 4  # per database and user: fewer than the service's clients
+# Per database and user: fewer than the service's clients. Creating a tenant holds three
+# transactions at once (the provisioning lock, the new store's lock, the store's first checks), so
+# with four a connection held meanwhile by another client left it waiting for the pooler's
+# query_wait_timeout.
+SERVER_CONNECTIONS = 6
 
 
 @contextmanager
