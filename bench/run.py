@@ -180,6 +180,7 @@ BARS = {  # the issue's bar, at 1,000,000 members on 2 cores
     **moving.BARS,
 }
 SEALED_OVERHEAD = 12 + 16  # AES-GCM nonce and tag
+STEADY_SECONDS = 6  # each gunicorn of the API phase admits this long before its sides are measured
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -571,6 +572,24 @@ class Bench:
             for name, each, _token in sides:
                 if each is not bare_server:
                     self.log(f"API ({name}): workers warm after {each.workers_warm():.1f} s more")
+            # Then what each worker keeps between groups (the unions its groups consulted, read
+            # once per placements' version) filled as a long-running worker has it: the first
+            # round measured a cold process's reads otherwise, and always on the side served first.
+            # Once per gunicorn (its first side): the sides after it share its workers.
+            warmed: set[int] = set()
+            for name, each, token in sides:
+                if id(each) in warmed:
+                    continue
+                warmed.add(id(each))
+                hammer(
+                    each.port,
+                    path,
+                    token,
+                    admissions(f"steady-{tagged(name)}"),
+                    clients=self.args.clients,
+                    seconds=STEADY_SECONDS,
+                    limit=10**6,
+                )
             # They take turns, so that the machine's speed, which drifts within minutes here,
             # weighs on each alike.
             parts: dict[str, list] = {name: [] for name, _each, _token in sides}
