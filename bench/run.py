@@ -559,16 +559,20 @@ class Bench:
                 each = stack.enter_context(Gunicorn("bench.variant_app:app", variant_env, log_path, root))
                 sides.append((f"without {variant}", each, self.clerk_token))
             self.vacuumed()
-            for name, each, token in sides:
-                hammer(
-                    each.port,
-                    path,
-                    token,
-                    admissions(f"warm-{tagged(name)}"),
-                    clients=self.args.clients,
-                    seconds=2,
-                    limit=10**6,
-                )
+
+            def admit_for(seconds: float, tag: str, served: list) -> None:
+                for name, each, token in served:
+                    hammer(
+                        each.port,
+                        path,
+                        token,
+                        admissions(f"{tag}-{tagged(name)}"),
+                        clients=self.args.clients,
+                        seconds=seconds,
+                        limit=10**6,
+                    )
+
+            admit_for(2, "warm", sides)  # every worker opens the tenant and reads its columns
             for name, each, _token in sides:
                 if each is not bare_server:
                     self.log(f"API ({name}): workers warm after {each.workers_warm():.1f} s more")
@@ -576,20 +580,8 @@ class Bench:
             # once per placements' version) filled as a long-running worker has it: the first
             # round measured a cold process's reads otherwise, and always on the side served first.
             # Once per gunicorn (its first side): the sides after it share its workers.
-            warmed: set[int] = set()
-            for name, each, token in sides:
-                if id(each) in warmed:
-                    continue
-                warmed.add(id(each))
-                hammer(
-                    each.port,
-                    path,
-                    token,
-                    admissions(f"steady-{tagged(name)}"),
-                    clients=self.args.clients,
-                    seconds=STEADY_SECONDS,
-                    limit=10**6,
-                )
+            firsts = {id(side[1]): side for side in reversed(sides)}  # each gunicorn's first side
+            admit_for(STEADY_SECONDS, "steady", [side for side in sides if firsts[id(side[1])] is side])
             # They take turns, so that the machine's speed, which drifts within minutes here,
             # weighs on each alike.
             parts: dict[str, list] = {name: [] for name, _each, _token in sides}
