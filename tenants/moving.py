@@ -14,8 +14,11 @@
    source's digest, the source's ledger and key tables are fenced (a constraint no new row passes: a
    worker that still has the source open cannot write there), the key tables are copied again (a
    signing or index key made on the source since the snapshot is carried over, never made anew on
-   the target), and the registry names the target. Only this step pauses writes; its length is that
-   of the last batch.
+   the target), and the registry names the target. The target's tenant lock is held from the last
+   batch until every process has read the new placement (``SWITCH_SETTLE_SECONDS``): a process that
+   has not yet read it still serves reads from the old copy's views, which must not miss a write the
+   target has acknowledged. Only this step pauses writes; its length is that of the last batch plus
+   that wait.
 
 Anything failing before the registry names the target leaves the tenant on its source, with nothing
 lost: the fence is in the same source transaction, rolled back with it. The old copy stays, fenced,
@@ -52,6 +55,9 @@ MEMBER_TABLES = (KEYS_TABLE, INDEX_TABLE)  # rows by member, written with the ev
 # copied with the snapshot and again at the switch, once fenced.
 SIDE_TABLES = ("index_keys", LEDGER_KEYS_TABLE, "ledger_voids")
 LEDGER_TABLES = (CHAIN_TABLE, TREE_TABLE)  # kept by the ledger's own catch-up on the copy
+# How long the switch keeps the target's writes waiting after the registry names it: every process
+# reads a moved tenant's placement again within PLACEMENT_RECHECK_SECONDS (tenants/stores.py).
+SWITCH_SETTLE_SECONDS = PLACEMENT_RECHECK_SECONDS + 0.25
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -108,11 +114,10 @@ def move_tenant(platform: Any, tenant_id: str, target: str, progress: Progress |
                 with target_store.lock():
                     target_store.catch_up_locked()
             paused = time.monotonic()
-            with src.lock():
+            with src.lock(), target_store.lock():
                 top = src.projector.ledger_position()
                 copied = _copy_events(read, write, schema, src, copied, top)
-                with target_store.lock():
-                    target_store.catch_up_locked()
+                target_store.catch_up_locked()
                 head, copy_head = src.chain.head(), target_store.chain.head()
                 if (head["position"], head["hash"]) != (copy_head["position"], copy_head["hash"]) or copied != top:
                     raise Conflict(
@@ -124,6 +129,10 @@ def move_tenant(platform: Any, tenant_id: str, target: str, progress: Progress |
                         _fence(read, schema, table)
                     _copy_side(read, write, schema)
                     platform.registry.place(tenant_id, target)
+                    switched = time.monotonic()
+                # Writes on the target wait until every process has read the new placement: a write
+                # acknowledged there is never followed by a read of the old copy's views.
+                time.sleep(max(0.0, switched + SWITCH_SETTLE_SECONDS - time.monotonic()))
             pause = time.monotonic() - paused
         finally:
             target_store.close()

@@ -678,7 +678,8 @@ class TenantStores:
     A tenant moved to another server (tenants/moving.py) is noticed within
     ``PLACEMENT_RECHECK_SECONDS``: its store here is retired (closed once no request uses it) and
     the next use opens it where the registry says. Until then its writes are refused on the old
-    server, which the move fenced."""
+    server, which the move fenced, and its reads miss nothing: the move keeps the new server's
+    writes waiting that long (tenants/moving.py)."""
 
     def __init__(self, settings: Settings, placement: Callable[[str], str | None] | None = None):
         self.settings = settings

@@ -143,6 +143,46 @@ def test_a_process_that_still_has_the_old_copy_open_records_nothing_there(app, s
         other.extensions["unionledger"].close()
 
 
+def test_a_write_acknowledged_on_the_new_server_is_read_by_a_process_that_has_not_yet_noticed_the_move(
+    app,  # noqa: F811 - the fixtures
+    spread,  # noqa: F811
+    monkeypatch,
+):
+    """Another worker read the placement just before the switch, so it serves reads from the old
+    copy for up to a second more: the target acknowledges no write before it has read it again."""
+    from service.app import create_app
+
+    client = app.test_client()
+    tenant_id = "ms-" + spread.control_schema[4:]
+    tenant = TenantClient(client, tenant_id, create(client, tenant_id, "main")["token"])
+    province_a(tenant)
+    platform = app.extensions["unionledger"]
+    other = create_app(spread)
+    try:
+        elsewhere = TenantClient(other.test_client(), tenant_id, tenant.token)
+        assert members(elsewhere) == ["a1", "a2", "a3"]
+        place, switched = platform.registry.place, threading.Event()
+
+        def place_just_after_a_read(moved_id: str, server: str) -> None:
+            other.extensions["unionledger"].stores._checked[tenant_id] = time.monotonic()  # main, it read
+            place(moved_id, server)
+            switched.set()
+
+        monkeypatch.setattr(platform.registry, "place", place_just_after_a_read)
+        mover = threading.Thread(target=moving.move_tenant, args=(platform, tenant_id, "second"), daemon=True)
+        mover.start()
+        assert switched.wait(120)
+        answer = client.post(tenant.url("/members"), json={"id": "late", **MEMBER}, headers=tenant.headers)
+        while answer.status_code == 503:  # sent to the old copy, or waited too long: sent again, as told
+            answer = client.post(tenant.url("/members"), json={"id": "late", **MEMBER}, headers=tenant.headers)
+        assert answer.status_code == 201
+        assert members(elsewhere) == ["a1", "a2", "a3", "late"]
+        mover.join(120)
+        assert platform.registry.tenant(tenant_id)["server"] == "second"
+    finally:
+        other.extensions["unionledger"].close()
+
+
 def test_a_move_that_fails_before_the_switch_leaves_the_tenant_serving_from_its_source(app, spread, monkeypatch):  # noqa: F811
     client = app.test_client()
     tenant_id = "mf-" + spread.control_schema[4:]
