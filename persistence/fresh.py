@@ -51,18 +51,23 @@ class FreshTables:
         cur = self.cur
         cur.execute(f"DROP SCHEMA IF EXISTS {shadow} CASCADE")  # none can be left: made in a transaction
         cur.execute(f"CREATE SCHEMA {shadow}")
-        logged = dict(
-            cur.execute(
-                "SELECT c.relname, c.relpersistence FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        made = {
+            name: (persistence, options)
+            for name, persistence, options in cur.execute(
+                "SELECT c.relname, c.relpersistence, c.reloptions FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
                 " WHERE n.nspname = ? AND c.relname = ANY(?) AND c.relkind = 'r'",
                 (self.schema, list(TABLES)),
             ).fetchall()
-        )
+        }
         for table in TABLES:
-            kind = "UNLOGGED TABLE" if logged[table] == "u" else "TABLE"
+            persistence, options = made[table]
+            kind = "UNLOGGED TABLE" if persistence == "u" else "TABLE"
+            # LIKE copies no storage parameters (a fill factor): taken from the live table's
+            parameters = f" WITH ({', '.join(options)})" if options else ""
             cur.execute(
                 f"CREATE {kind} {shadow}.{table} (LIKE {live}.{table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS"
-                " INCLUDING STORAGE)"
+                f" INCLUDING STORAGE){parameters}"
             )
         cur.execute(f"SET LOCAL search_path TO {shadow}, {live}")
 

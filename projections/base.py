@@ -344,6 +344,10 @@ class Projection:
     # A removed index's statement stays in ``ddl``, not run (``statements``): the views' checksum
     # reads ``ddl``, so naming an index here rebuilds nothing, where taking it out of ``ddl`` would.
     dropped_indexes: tuple[DroppedIndex, ...] = ()
+    # PostgreSQL storage parameters of some of the view's tables ("fillfactor=50"): set where
+    # missing when the views are opened (kept out of the schema's checksum, so setting one rebuilds
+    # nothing; they apply to the pages written from then on, a rebuild's from the first).
+    storage: dict[str, str] = {}
     # Events whose rows follow from the event alone: on PostgreSQL a rebuild or an import derives
     # them from the stored events in SQL (``derive``), a run at a time, without reading them into Python.
     derived: frozenset[str] = frozenset()
@@ -383,6 +387,11 @@ class Projection:
             cur.execute(index.ddl)
         for dropped in self.dropped_indexes:
             cur.execute(dropped.ddl)
+        if cur.dialect == "postgres":
+            for table, parameter in self.storage.items():
+                options = cur.scalar("SELECT reloptions FROM pg_class WHERE oid = to_regclass(?)", (table,))
+                if parameter not in (options or ()):
+                    cur.execute(f"ALTER TABLE {table} SET ({parameter})")
 
     def drop_readers_indexes(self, cur: ViewCursor) -> None:
         for index in self.readers_indexes:

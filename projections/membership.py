@@ -60,6 +60,12 @@ class Membership(Projection):
         " on_day INTEGER NOT NULL, recorded_at BIGINT NOT NULL, female INTEGER NOT NULL DEFAULT 0)",
         "CREATE INDEX IF NOT EXISTS member_flows_position ON member_flows (position)",
     )
+    # A member's row is written again by each later event of the member (a card, a move, an
+    # erasure): with half of each page left free, the new row goes on its own page and no index
+    # entry is written for it (PostgreSQL's heap-only update), which a card issued to every member
+    # otherwise pays for once per member. After one such change the table is no larger than at a
+    # full fill (the old rows stay until vacuumed either way). docs/performance.md.
+    storage = {"member_state": "fillfactor=50"}
     # Handlers find a member's state by its key and its current spans by member_spans_entity.
     # A unit's or union's members in id order, a page at a time (projections/browse.py)
     added_indexes = (

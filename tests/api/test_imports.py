@@ -1197,12 +1197,13 @@ def test_an_import_whose_builder_process_died_builds_in_its_own_and_records_ever
 
 
 def table_shapes(store) -> list[tuple]:
-    """The member tables' persistence, constraints and indexes as the catalogue defines them."""
+    """The member tables' persistence, storage parameters, constraints and indexes as the catalogue
+    defines them."""
     from persistence.fresh import TABLES
 
     with store.transaction() as cur:
         return cur.execute(
-            "SELECT c.relname, c.relpersistence, i.relname, pg_get_indexdef(i.oid),"
+            "SELECT c.relname, c.relpersistence, c.reloptions, i.relname, pg_get_indexdef(i.oid),"
             " (SELECT pg_get_constraintdef(k.oid) FROM pg_constraint k WHERE k.conindid = i.oid)"
             " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
             " LEFT JOIN pg_index x ON x.indrelid = c.oid LEFT JOIN pg_class i ON i.oid = x.indexrelid"
@@ -1221,6 +1222,7 @@ def test_a_large_first_import_indexes_its_members_tables_at_the_end_as_they_were
     with_units(tenant)
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
         before = table_shapes(store)
+    assert {options[0] for name, _kind, options, *_ in before if name == "member_state"} == {"fillfactor=50"}
     swapped: list[bool] = []
     real_start = imports.FreshTables.start
 
@@ -1244,6 +1246,7 @@ def test_a_large_first_import_indexes_its_members_tables_at_the_end_as_they_were
         live = store.views.dump(VIEW_TABLES)
         store.rebuild()
         assert store.views.dump(VIEW_TABLES) == live
+        assert table_shapes(store) == before  # a rebuild's tables too, made beside the live ones
     for member in MEMBERS:
         assert tenant.get(f"/members/{member['id']}").get_json()["full_name"] == member["full_name"]
     assert tenant.get("/members", q=MEMBERS[0]["full_name"]).get_json()["members"][0]["id"] == MEMBERS[0]["id"]
