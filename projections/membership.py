@@ -61,7 +61,7 @@ class Membership(Projection):
         "CREATE INDEX IF NOT EXISTS member_flows_position ON member_flows (position)",
     )
     # A member's row is written again by each later event of the member (a card, a move, an
-    # erasure): with half of each page left free, the new row goes on its own page and no index
+    # erasure): with half of each page left free, the new row goes on the old one's page and no index
     # entry is written for it (PostgreSQL's heap-only update), which a card issued to every member
     # otherwise pays for once per member. After one such change the table is no larger than at a
     # full fill (the old rows stay until vacuumed either way). docs/performance.md.
