@@ -243,9 +243,10 @@ class Register:
         """The ledger's last position."""
         return self.store.projector.ledger_position()
 
-    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Build every view again from the ledger; readers keep the old ones until the new are complete."""
-        return self.store.rebuild(progress)
+    def rebuild(self, progress: Callable[[int], None] | None = None, *, tree: bool = False) -> int:
+        """Build every view again from the ledger; readers keep the old ones until the new are complete.
+        ``tree``: the ledger's Merkle tree made again too (after its stored rows were changed)."""
+        return self.store.rebuild(progress, tree=tree)
 
     # ---- imports and verification ----------------------------------------------------------------------
     def import_rows(

@@ -2,7 +2,7 @@
 
     python -m bench.profile_rebuild --database-url URL --control-schema S --tenant T
 
-Rebuilds the views (and the Merkle tree) of an existing PostgreSQL tenant once, timing every
+Rebuilds the views (with ``--tree``, the Merkle tree too) of an existing PostgreSQL tenant once, timing every
 statement each connection sends: its wall time and the CPU its backend used meanwhile (read from
 /proc: the server must run on this machine), grouped by the statement's first words. Per thread
 (the lanes and the tree) it prints the wall time, the thread's own CPU and its backends' CPU.
@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--control-schema", required=True)
     parser.add_argument("--tenant", required=True)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--tree", action="store_true", help="make the ledger's Merkle tree again too")
     args = parser.parse_args()
 
     from projections import runner
@@ -151,7 +152,7 @@ def main() -> None:
             profile.install()
             wall, own = time.perf_counter(), time.thread_time()
             began = wall
-            events = store.rebuild()
+            events = store.rebuild(tree=args.tree)
             threads["MainThread"] = [time.perf_counter() - wall, time.thread_time() - own]
         finally:
             store.close()

@@ -7,9 +7,10 @@ position ``(index + 1) << level``, so a proof or a root reads O(log n) rows by t
 
 The tree grows with the chain and never ahead of it: commands and imports add their leaves in
 the transaction that records their events and links them (``link``); a chain extension adds the
-leaves it links (``extend_locked``); ``rebuild_locked`` makes it again from the stored events,
-as a rebuild of the views does theirs. A tree made again from a ledger whose rows were changed
-has another root, and no consistency proof joins it to a checkpoint signed before.
+leaves it links (``extend_locked``); ``rebuild_locked`` makes it again from the stored events
+when asked (``unionledger rebuild --tree``) or when it lost rows of its right edge. A tree made
+again from a ledger whose rows were changed has another root, and no consistency proof joins it
+to a checkpoint signed before.
 
 The tenant's Ed25519 key is made on first use and kept in ``ledger_keys`` in the tenant's store;
 only its public half ever leaves it.
@@ -109,6 +110,12 @@ class Tree:
         except TreeBehind:
             return None
         return [(level, hashes[(level, index)]) for level, index in keys]
+
+    def whole(self) -> bool:
+        """Whether the tree holds the right edge of its size (O(log n) rows): what a chain
+        extension needs to grow it; a tree that lost such a row is made again by a rebuild."""
+        with self.transaction() as cur:
+            return self._edge(cur, self.size_in(cur)) is not None
 
     def link(self, cur: Any, first: int, leaves: Sequence[bytes], edge: list[tuple[int, bytes]] | None = None) -> None:
         """Add the leaves of positions ``first``... in ``cur``'s transaction, if the tree ends right
@@ -355,12 +362,12 @@ class TreeCheck:
                 raise ChainBroken(
                     position,
                     "the Merkle tree's leaf at this position is not the event's (the tree was changed or"
-                    " lost a row); `unionledger rebuild` makes it again from the ledger",
+                    " lost a row); `unionledger rebuild --tree` makes it again from the ledger",
                 )
             if stored != expected:
                 raise ChainBroken(
                     position,
                     "the Merkle tree's nodes that end at this position are not those of its leaves (the"
-                    " tree was changed); `unionledger rebuild` makes it again from the ledger",
+                    " tree was changed); `unionledger rebuild --tree` makes it again from the ledger",
                 )
         self.checked, self.pending = stop, []

@@ -42,7 +42,13 @@ def serve(host: str, port: int, demo: bool) -> None:
 
 @main.command()
 @click.option("--tenant", required=True, help="Tenant id")
-def rebuild(tenant: str) -> None:
+@click.option(
+    "--tree",
+    is_flag=True,
+    help="Also make the ledger's Merkle tree again from the events (after `ledger verify` found its rows"
+    " changed); a tree that lost rows of its end is made again without it",
+)
+def rebuild(tenant: str, tree: bool) -> None:
     """Rebuild every view of a tenant from its ledger (readers keep the old views meanwhile)."""
     from projections.runner import ViewsStopped
     from service.cli_ledger import tenant_register
@@ -52,10 +58,11 @@ def rebuild(tenant: str) -> None:
         click.progressbar(length=register.recorded(), label=f"Rebuilding {tenant}", show_pos=True) as bar,
     ):
         try:
-            applied = register.rebuild(progress=bar.update)
+            applied = register.rebuild(progress=bar.update, tree=tree)
         except ViewsStopped as stop:
             raise click.ClickException(f"{stop}; the views are left as they were") from None
-    click.echo(f"Rebuilt the views of {tenant} from {applied} events.")
+    made = " and the Merkle tree" if tree else ""
+    click.echo(f"Rebuilt the views{made} of {tenant} from {applied} events.")
 
 
 @main.command("finish-transfers")

@@ -631,20 +631,25 @@ class TenantStore:
             return
         log.info("tenant %s: indicator columns read ahead in %.1f s", self.tenant_id, time.perf_counter() - started)
 
-    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Build the views again from the ledger; readers keep the old ones until the new are complete."""
-        with self.lock():
-            # The Merkle tree is made again from the ledger too, beside the views: on PostgreSQL
-            # the server hashes its leaves, so it goes on a connection (and a core) of its own.
-            beside = self.backend == "postgres"
+    def rebuild(self, progress: Callable[[int], None] | None = None, *, tree: bool = False) -> int:
+        """Build the views again from the ledger; readers keep the old views until the new are complete.
 
-            def tree() -> None:
+        The Merkle tree is the ledger's, not a view: written with its events and kept through a
+        crash, it is made again only when asked (``tree``, after its rows were changed) or when it
+        lost rows of its right edge: a routine rebuild never hashes a changed ledger into a new tree."""
+        with self.lock():
+            tree = tree or not self.chain.tree.whole()
+            # On PostgreSQL the server hashes the tree's leaves: made again, it goes on a
+            # connection (and a core) of its own, beside the views.
+            beside = tree and self.backend == "postgres"
+
+            def remake_tree() -> None:
                 self.chain.tree.rebuild_locked()
 
-            with in_threads([("tree-rebuild", tree)] if beside else []):
+            with in_threads([("tree-rebuild", remake_tree)] if beside else []):
                 applied = self.projector.rebuild(progress)
             self.stopped = None
-            if not beside:
+            if tree and not beside:
                 self.chain.tree.rebuild_locked()
             self.extend_chain_locked()
             return applied

@@ -251,7 +251,7 @@ def test_a_row_changed_in_the_database_breaks_consistency_with_an_earlier_checkp
     before = tenant.get("/ledger/inclusion", position=9, size=15).get_json()
     tamper(Tampering(settings, tenant.id))
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        store.rebuild()  # the tree made again from the ledger, as `unionledger rebuild` does
+        store.rebuild(tree=True)  # the tree made again from the ledger, as `unionledger rebuild --tree` does
     tenant.post("/units", {"id": "d3", "name": "District 3", "kind": "district", "established_on": "2019-01-01"})
     new = tenant.get("/ledger/checkpoint").get_json()
     assert new["size"] == 16
@@ -297,10 +297,12 @@ def run(settings):
     import click
     from click.testing import CliRunner
 
+    from service.cli import rebuild
     from service.cli_ledger import audit, export, ledger, witness
     from tests.conftest import ADMIN_TOKEN
 
-    cli = click.Group("unionledger", commands={"ledger": ledger, "export": export, "audit": audit, "witness": witness})
+    commands = {"ledger": ledger, "export": export, "audit": audit, "witness": witness, "rebuild": rebuild}
+    cli = click.Group("unionledger", commands=commands)
     env = {
         "UNIONLEDGER_DATA_DIR": str(settings.data_dir),
         "UNIONLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
@@ -360,7 +362,7 @@ def test_an_auditor_checks_offline_that_today_extends_last_month(tenant, run, se
     # Today's ledger rewritten under last month's checkpoint: the auditor is told which one fails.
     Tampering(settings, tenant.id).change_actor(6)
     with tenant.client.application.extensions["unionledger"].stores.use(tenant.id) as store:
-        store.rebuild()
+        store.rebuild(tree=True)
     tenant.post("/units", {"id": "d4", "name": "District 4", "kind": "district", "established_on": "2019-01-01"})
     newer = saved(tmp_path / "newer.json", tenant.get("/ledger/checkpoint").get_json())
     proof = saved(tmp_path / "p2.json", tenant.get("/ledger/consistency", **{"from": 15, "to": 17}).get_json())
@@ -428,7 +430,7 @@ def test_the_witness_cosigns_what_extends_and_raises_a_lasting_alarm(app, client
     # Someone with database access changes position 6 of A and rebuilds: the next head fails.
     Tampering(settings, "tinh-a").change_actor(6)
     with app.extensions["unionledger"].stores.use("tinh-a") as store:
-        store.rebuild()
+        store.rebuild(tree=True)
     a.post("/units", {"id": "d4", "name": "District 4", "kind": "district", "established_on": "2019-01-01"})
     bad = a.get("/ledger/checkpoint").get_json()
     third = {t["tenant_id"]: t for t in nation.get("/witness").get_json()["tenants"]}
@@ -469,9 +471,14 @@ def test_ledger_verify_checks_the_stored_tree_too(app, tenant, run):
         cur.execute("UPDATE ledger_tree SET nodes = ? WHERE position = 8", (bytes(32) + nodes[32:],))
     result = run("ledger", "verify", "--tenant", tenant.id)
     assert result.exit_code == 1 and "at position 8: the Merkle tree's leaf" in result.output
+    # A rebuild of the views leaves the tree as recorded: the changed row is still reported.
+    assert run("rebuild", "--tenant", tenant.id).exit_code == 0
+    result = run("ledger", "verify", "--tenant", tenant.id)
+    assert result.exit_code == 1 and "at position 8: the Merkle tree's leaf" in result.output
+    result = run("rebuild", "--tenant", tenant.id, "--tree")
+    assert result.exit_code == 0 and "the Merkle tree" in result.output, result.output
     with app.extensions["unionledger"].stores.use(tenant.id) as store:
-        store.rebuild()
-        store.rebuild()  # and again: a rebuild leaves nothing in the next one's way
+        store.rebuild(tree=True)  # and again: a rebuild leaves nothing in the next one's way
     assert run("ledger", "verify", "--tenant", tenant.id).exit_code == 0
     assert tenant.get("/ledger/checkpoint").get_json()["root"] == mth(leaves_of(tenant)).hex()
 
