@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import queue
 import struct
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -51,6 +52,10 @@ AHEAD = 2
 # into tables without indexes, indexed at the end (persistence.fresh): a sort each, not an entry a row.
 FRESH_FROM = 20_000
 BUILDERS_NICE = 10  # the builders give way to the writing and the database
+# While an import writes, the interpreter lock is handed on after this many seconds (Python's
+# default is 0.005): the writer, back from each statement, waits that long for it from the thread
+# building the next chunk, while the database has nothing to do. None: the interpreter's default.
+WRITE_SWITCH_INTERVAL: float | None = 0.0005
 Built = list[tuple[Any, Any, datetime]]  # each stored event with its event (or None) and when it is recorded
 
 
@@ -86,7 +91,11 @@ def _write(store: Any, plan: ImportPlan, actor: str, progress: Callable[[int], N
     store.vault.index_key()  # read (or made) before the transaction: on SQLite it would wait for it
     # A chunk's chain links and tree nodes are hashed in a thread of their own while the connection
     # writes its views: the hashing needs the chunk's positions, and nothing the views write.
-    with store.transaction(write=True) as cur, ThreadPoolExecutor(1, thread_name_prefix="import-chain") as hashing:
+    with (
+        store.transaction(write=True) as cur,
+        ThreadPoolExecutor(1, thread_name_prefix="import-chain") as hashing,
+        _lock_handed_on_quickly(),
+    ):
         views, end = store.projector.position_in(cur), store.chain.end(cur)
         edge = store.chain.tree.edge(cur, end[0])  # the tree's right edge, grown in memory from here
         fresh = None
@@ -497,6 +506,33 @@ def _ahead(chunks: Iterator[Any]) -> Iterator[Any]:
 
 ADMITTED = Member.MemberAdmitted
 ADMITTED_TOPIC = get_topic(ADMITTED)
+
+
+_switching = threading.Lock()
+_writing = 0  # imports of this process writing now
+_interval_before = 0.0
+
+
+@contextmanager
+def _lock_handed_on_quickly() -> Iterator[None]:
+    """``WRITE_SWITCH_INTERVAL`` for the process while any import in it writes (the interval is
+    the interpreter's, not a thread's), the interval before restored when the last one ends."""
+    global _writing, _interval_before
+    if WRITE_SWITCH_INTERVAL is None:
+        yield
+        return
+    with _switching:
+        if _writing == 0:
+            _interval_before = sys.getswitchinterval()
+            sys.setswitchinterval(WRITE_SWITCH_INTERVAL)
+        _writing += 1
+    try:
+        yield
+    finally:
+        with _switching:
+            _writing -= 1
+            if _writing == 0:
+                sys.setswitchinterval(_interval_before)
 
 
 @contextmanager

@@ -321,16 +321,19 @@ def main() -> None:
         Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
 
 
-VARIANTS = ("before", "thread", "processes")
+VARIANTS = ("before", "thread", "slow-handoff", "processes")
 
 
 def variant_round(platform: Any, province: Any, tenant: str, variant: str, every: float | None = None) -> dict:
     """The member sheet imported into a tenant of its own, its chunks built by a thread of the
     importing process, the index rows written one by one (``before``) or as sorted COPY text
-    (``thread``), or built by one builder process (``processes``)."""
+    (``thread``; ``slow-handoff``: the interpreter lock handed on at Python's default interval),
+    or built by one builder process (``processes``)."""
     platform.provision(tenant, "Profiled province")
-    saved = imports_module.BUILDERS, imports_module.index_rows
+    saved = imports_module.BUILDERS, imports_module.index_rows, imports_module.WRITE_SWITCH_INTERVAL
     imports_module.BUILDERS = 1 if variant == "processes" else 0
+    if variant == "slow-handoff":
+        imports_module.WRITE_SWITCH_INTERVAL = None
     if variant == "before":
         imports_module.index_rows = lambda tokens: None  # type: ignore[assignment,return-value]
     try:
@@ -340,7 +343,7 @@ def variant_round(platform: Any, province: Any, tenant: str, variant: str, every
                 imports_module._builder_pool().submit(int).result()  # started beforehand, as for later imports
             figures = profiled_import(store, province, every)
     finally:
-        imports_module.BUILDERS, imports_module.index_rows = saved
+        imports_module.BUILDERS, imports_module.index_rows, imports_module.WRITE_SWITCH_INTERVAL = saved
     return {"variant": variant, "tenant": tenant, **figures}
 
 
