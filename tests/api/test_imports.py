@@ -440,6 +440,24 @@ def test_an_import_pauses_the_cyclic_collector_and_gives_it_back_whatever_the_ou
         assert gc.isenabled()
 
 
+def test_an_import_hands_the_interpreter_lock_on_quickly_while_it_writes(app, tenant, monkeypatch):
+    """While an import's chunks are written, the writer gets the lock back from the thread building
+    the next chunk within WRITE_SWITCH_INTERVAL; after the import the interpreter's own interval."""
+    import sys
+
+    with_units(tenant)
+    before, seen = sys.getswitchinterval(), []
+    real_import = imports.import_events
+    monkeypatch.setattr(
+        imports,
+        "import_events",
+        lambda *args, **kwargs: seen.append(sys.getswitchinterval()) or real_import(*args, **kwargs),
+    )
+    import_all_csv(tenant)
+    assert seen == [pytest.approx(imports.WRITE_SWITCH_INTERVAL)] * 3
+    assert sys.getswitchinterval() == pytest.approx(before) and before > imports.WRITE_SWITCH_INTERVAL
+
+
 def test_views_written_from_an_import_equal_the_views_rebuilt_from_the_ledger(app, tenant):
     """An import applies its events to the views as they are in memory; the ledger says the same."""
     with_units(tenant)
